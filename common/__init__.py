@@ -1,0 +1,1 @@
+"""Shared plumbing for every EnergyPulse service: settings, logging, errors, database, server bootstrap."""

@@ -1,0 +1,111 @@
+"""Typed settings read from environment variables.
+
+Each service declares one frozen dataclass of its settings and builds it in ``main()`` with
+``from_env``; nothing is read at import time. A field's default is its documented default; a
+field without a default is required and a missing value fails fast at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+__all__ = ["ConfigError", "env_field", "from_env", "describe"]
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or cannot be parsed."""
+
+
+def env_field(env: str, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
+    """Declare a settings field bound to the environment variable ``env``."""
+    metadata = {"env": env, "doc": doc}
+    if default is dataclasses.MISSING:
+        return dataclasses.field(metadata=metadata)
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _parse(raw: str, annotation: Any, env: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if raw == "":
+            return None
+        return _parse(raw, args[0], env)
+    if origin in (tuple, list):
+        (item,) = typing.get_args(annotation)[:1]
+        items = [part.strip() for part in raw.split(",") if part.strip()]
+        values = [_parse(part, item, env) for part in items]
+        return tuple(values) if origin is tuple else values
+    try:
+        if annotation is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if annotation in (int, float, str):
+            return annotation(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{env}={raw!r} is not a valid {annotation.__name__}") from exc
+    raise ConfigError(f"{env}: unsupported settings type {annotation!r}")
+
+
+def from_env(
+    cls: type[T],
+    environ: Mapping[str, str] | None = None,
+    *,
+    prefix: str = "",
+    defaults: Mapping[str, Any] | None = None,
+    **overrides: Any,
+) -> T:
+    """Build the settings dataclass ``cls`` from ``environ`` (default: ``os.environ``).
+
+    ``prefix`` is prepended to every variable name, so one settings class (e.g. the server's)
+    serves every service; ``defaults`` replaces a field's default for that use.
+    """
+    environ = os.environ if environ is None else environ
+    defaults = defaults or {}
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if field.name in overrides:
+            values[field.name] = overrides[field.name]
+            continue
+        env = field.metadata.get("env")
+        if env is None:
+            continue
+        env = prefix + env
+        if env in environ:
+            values[field.name] = _parse(environ[env], hints[field.name], env)
+        elif field.name in defaults:
+            values[field.name] = defaults[field.name]
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{env} is required")
+    return cls(**values)
+
+
+def describe(cls: type[Any]) -> list[tuple[str, str, str]]:
+    """(variable, default, doc) rows, for the README's configuration table."""
+    rows = []
+    for field in dataclasses.fields(cls):
+        env = field.metadata.get("env")
+        if env is None:
+            continue
+        if field.default is not dataclasses.MISSING:
+            default = repr(field.default)
+        elif field.default_factory is not dataclasses.MISSING:
+            default = repr(field.default_factory())
+        else:
+            default = "(required)"
+        rows.append((env, default, field.metadata.get("doc", "")))
+    return rows

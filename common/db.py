@@ -1,0 +1,92 @@
+"""Database engine, sessions and Alembic migrations, shared by every service.
+
+SQLite is the default (one file per service); any SQLAlchemy URL works, PostgreSQL when scaled out.
+Each service keeps its migrations in ``<svc>/migrations`` (an Alembic script directory whose
+``env.py`` calls :func:`run_migrations_env`), and calls :func:`upgrade` at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["make_engine", "make_session_factory", "upgrade", "run_migrations_env", "is_sqlite"]
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the settings every service wants for its backend.
+
+    SQLite gets WAL (readers never block the writer), a busy timeout instead of instant
+    'database is locked' errors, foreign keys on, and ``synchronous=NORMAL`` which in WAL mode
+    is still crash-safe for committed transactions.
+    """
+    if is_sqlite(url):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    return create_engine(url, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(url: str, script_location: Path, version_table: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["version_table"] = version_table
+    return config
+
+
+def upgrade(url: str, script_location: Path, version_table: str = "alembic_version") -> None:
+    """Bring the database at ``url`` to the newest revision in ``script_location``.
+
+    ``version_table`` differs per service so that several services can share one PostgreSQL
+    database without their migration histories colliding.
+    """
+    command.upgrade(_alembic_config(url, script_location, version_table), "head")
+
+
+def run_migrations_env(target_metadata: MetaData) -> None:
+    """Body of every service's ``migrations/env.py`` (online mode only)."""
+    from alembic import context
+
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None
+    connectable = make_engine(url)
+    with connectable.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            version_table=config.attributes.get("version_table", "alembic_version"),
+            render_as_batch=is_sqlite(url),
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    connectable.dispose()

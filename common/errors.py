@@ -1,0 +1,104 @@
+"""The one exception tree services raise, and its mapping to gRPC status with ErrorInfo.
+
+Domain code raises e.g. ``NotFound("HOUSEHOLD_NOT_FOUND", "household h-1 does not exist")``;
+the error interceptor in ``common.server`` turns it into a ``google.rpc.Status`` carrying one
+``google.rpc.ErrorInfo`` (reason, domain, metadata), which Envoy's transcoder renders as the HTTP
+status and JSON body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+__all__ = [
+    "DOMAIN",
+    "EnergyPulseError",
+    "InvalidArgument",
+    "NotFound",
+    "AlreadyExists",
+    "PermissionDenied",
+    "Unauthenticated",
+    "FailedPrecondition",
+    "ResourceExhausted",
+    "Unavailable",
+    "Unimplemented",
+    "to_rpc_status",
+]
+
+DOMAIN = "energypulse.io"
+
+
+class EnergyPulseError(Exception):
+    """Base of every error a service reports to its callers."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    def __init__(self, reason: str, message: str, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.metadata = dict(metadata or {})
+
+
+class InvalidArgument(EnergyPulseError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class NotFound(EnergyPulseError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(EnergyPulseError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class PermissionDenied(EnergyPulseError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class Unauthenticated(EnergyPulseError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class FailedPrecondition(EnergyPulseError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class ResourceExhausted(EnergyPulseError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unavailable(EnergyPulseError):
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+class Unimplemented(EnergyPulseError):
+    code = grpc.StatusCode.UNIMPLEMENTED
+
+
+def to_rpc_status(error: EnergyPulseError) -> grpc.Status:
+    """The rich status (with one ErrorInfo detail) for ``error``."""
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    status = status_pb2.Status(
+        code=getattr(code_pb2, error.code.name), message=error.message, details=[detail]
+    )
+    return rpc_status.to_status(status)
+
+
+def error_info(call_error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
+    """The ErrorInfo inside a received error, for clients and tests."""
+    status = rpc_status.from_call(call_error)  # type: ignore[arg-type]
+    if status is None:
+        return None
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info
+    return None

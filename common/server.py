@@ -1,0 +1,262 @@
+"""gRPC server bootstrap shared by every service.
+
+Every server gets: the standard health service (one status per service name), server reflection
+(so `grpcurl` works without .proto files), Prometheus metrics on their own HTTP port, the error
+interceptor that maps :mod:`common.errors` to ``google.rpc.Status`` with ``ErrorInfo``, optional
+further interceptors (authentication), and graceful shutdown on SIGTERM/SIGINT: health flips to
+NOT_SERVING, new calls are refused, in-flight calls get ``shutdown_grace_seconds`` to finish.
+
+A service's ``server.py`` builds its :class:`GrpcService` list; its ``__main__`` calls
+:func:`serve`. Tests call :func:`start_server` with port 0 and ``await running.stop(...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf.descriptor import ServiceDescriptor
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import Counter, Histogram, start_http_server
+
+from common.config import env_field
+from common.errors import EnergyPulseError, to_rpc_status
+from common.log import get_logger
+
+__all__ = ["ServerConfig", "GrpcService", "RunningServer", "start_server", "serve"]
+
+log = get_logger(__name__)
+
+RPC_TOTAL = Counter(
+    "energypulse_grpc_requests_total", "gRPC calls handled", ["service", "method", "code"]
+)
+RPC_SECONDS = Histogram(
+    "energypulse_grpc_request_seconds",
+    "gRPC call latency (time to the response, or to the end of a stream)",
+    ["service", "method"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Listening and shutdown settings; read with the service's prefix (e.g. ``EP_LEDGER_``)."""
+
+    host: str = env_field("GRPC_HOST", "127.0.0.1", "Address the gRPC server binds to")
+    port: int = env_field("GRPC_PORT", 0, "gRPC port (0 picks a free one)")
+    metrics_host: str = env_field("METRICS_HOST", "127.0.0.1", "Address of the Prometheus endpoint")
+    metrics_port: int = env_field("METRICS_PORT", -1, "Prometheus /metrics port (0 free, -1 off)")
+    shutdown_grace_seconds: float = env_field(
+        "SHUTDOWN_GRACE_SECONDS", 10.0, "Time in-flight calls get to finish on SIGTERM"
+    )
+    max_message_bytes: int = env_field(
+        "MAX_MESSAGE_BYTES", 16 * 1024 * 1024, "Largest request or response message"
+    )
+
+
+@dataclass(frozen=True)
+class GrpcService:
+    """One servicer to register: its descriptor, the generated ``add_*_to_server`` and the object."""
+
+    descriptor: ServiceDescriptor
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    servicer: object
+
+
+def _split_method(full_method: str) -> tuple[str, str]:
+    _, service, method = full_method.split("/", 2)
+    return service, method
+
+
+async def _raise_mapped(context: grpc.aio.ServicerContext, error: Exception, full: str) -> None:
+    if isinstance(error, EnergyPulseError):
+        status = to_rpc_status(error)
+        await context.abort(status.code, status.details, status.trailing_metadata)
+    log.exception("rpc_failed", method=full, error=repr(error))
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Maps domain exceptions to rich statuses and records per-method counts and latency."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        full = handler_call_details.method
+        service, method = _split_method(full)
+        if handler.unary_unary is not None:
+            inner_uu = handler.unary_unary
+
+            async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                started = time.perf_counter()
+                code = "OK"
+                try:
+                    return await inner_uu(request, context)
+                except asyncio.CancelledError:
+                    code = "CANCELLED"
+                    raise
+                except Exception as error:  # noqa: BLE001 - mapped, never swallowed
+                    code = _code_of(error)
+                    await _raise_mapped(context, error, full)
+                finally:
+                    RPC_TOTAL.labels(service, method, code).inc()
+                    RPC_SECONDS.labels(service, method).observe(time.perf_counter() - started)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary_unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream is not None:
+            inner_us = handler.unary_stream
+
+            async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                started = time.perf_counter()
+                code = "OK"
+                try:
+                    async for item in inner_us(request, context):
+                        yield item
+                except asyncio.CancelledError:
+                    code = "CANCELLED"
+                    raise
+                except Exception as error:  # noqa: BLE001
+                    code = _code_of(error)
+                    await _raise_mapped(context, error, full)
+                finally:
+                    RPC_TOTAL.labels(service, method, code).inc()
+                    RPC_SECONDS.labels(service, method).observe(time.perf_counter() - started)
+
+            return grpc.unary_stream_rpc_method_handler(
+                unary_stream, handler.request_deserializer, handler.response_serializer
+            )
+        return handler
+
+
+def _code_of(error: Exception) -> str:
+    if isinstance(error, EnergyPulseError):
+        return error.code.name
+    if isinstance(error, grpc.aio.AbortError):
+        return "ABORTED_BY_HANDLER"
+    return "INTERNAL"
+
+
+@dataclass
+class RunningServer:
+    """A started server: its bound port, health servicer and a graceful ``stop``."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    service_names: list[str]
+    metrics_port: int | None = None
+    _metrics_server: Any = field(default=None, repr=False)
+
+    async def set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ["", *self.service_names]:
+            await self.health.set(name, status)
+
+    async def stop(self, grace: float | None) -> None:
+        """Stop taking calls, let in-flight ones finish within ``grace`` seconds, then close."""
+        await self.set_serving(False)
+        await self.server.stop(grace)
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+
+
+async def start_server(
+    config: ServerConfig,
+    services: Sequence[GrpcService],
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> RunningServer:
+    """Create, bind and start a server with health, reflection, metrics and interceptors."""
+    options = [
+        ("grpc.max_receive_message_length", config.max_message_bytes),
+        ("grpc.max_send_message_length", config.max_message_bytes),
+        ("grpc.so_reuseport", 0),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+    ]
+    server = grpc.aio.server(
+        interceptors=[ErrorAndMetricsInterceptor(), *interceptors], options=options
+    )
+    names = [svc.descriptor.full_name for svc in services]
+    for svc in services:
+        svc.add_to_server(svc.servicer, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    if port == 0:
+        raise OSError(f"cannot bind gRPC server to {config.host}:{config.port}")
+    await server.start()
+    running = RunningServer(server=server, port=port, health=health_servicer, service_names=names)
+    if config.metrics_port >= 0:
+        metrics_server, _thread = start_http_server(config.metrics_port, addr=config.metrics_host)
+        running._metrics_server = metrics_server
+        running.metrics_port = metrics_server.server_port
+    await running.set_serving(True)
+    log.info(
+        "grpc_server_started",
+        host=config.host,
+        port=port,
+        metrics_port=running.metrics_port,
+        services=names,
+    )
+    return running
+
+
+async def serve(
+    config: ServerConfig,
+    services: Sequence[GrpcService],
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    background: Sequence[Callable[[], Awaitable[None]]] = (),
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> None:
+    """Run until SIGTERM/SIGINT, then shut down gracefully.
+
+    ``background`` coroutines (e.g. an MQTT consumer) run beside the server and are cancelled
+    after the server has drained; ``on_shutdown`` hooks run last (close pools, flush buffers).
+    """
+    running = await start_server(config, services, interceptors)
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    tasks = [asyncio.create_task(job()) for job in background]
+    waiter = asyncio.create_task(stop_requested.wait())
+    # A background job that dies takes the process down so the supervisor restarts it.
+    done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    failed = [t for t in done if t is not waiter and t.exception() is not None]
+    for task in failed:
+        log.error("background_task_failed", error=repr(task.exception()))
+    log.info("shutdown_started", grace_seconds=config.shutdown_grace_seconds)
+    await running.stop(config.shutdown_grace_seconds)
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    for hook in on_shutdown:
+        await hook()
+    log.info("shutdown_complete")
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,315 @@
+"""Generate Envoy's config from the descriptor set and envoy/routes.yaml (never hand-edit the output).
+
+    python envoy/generate.py --mode local --out build/envoy.yaml
+    python envoy/generate.py --mode compose --out build/envoy.compose.yaml
+
+What it builds (see STYLE.md, "Envoy"):
+- one HTTP listener: /api/... JSON routes are transcoded to gRPC (grpc_json_transcoder) for every
+  ``energypulse.*.v1.*Service`` in the descriptor; native gRPC calls pass through on the same routes;
+  anything else goes to the dashboard's static files;
+- jwt_authn at the edge: every RPC whose access rule is not PUBLIC needs a valid token, on its JSON
+  route and its gRPC path alike; the key set is fetched from auth_svc through this same listener;
+- STRICT_DNS + ROUND_ROBIN HTTP/2 clusters with gRPC health checks, so every replica gets traffic
+  and a dead one is skipped;
+- a readiness route (/healthz) and the admin interface on loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from google.api import annotations_pb2, http_pb2
+from google.protobuf import descriptor_pb2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from energypulse.options.v1 import options_pb2  # noqa: E402
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+@dataclass(frozen=True)
+class Rpc:
+    service: str  # fully qualified, e.g. energypulse.ledger.v1.LedgerService
+    method: str
+    http_method: str
+    http_path: str  # template, e.g. /api/v1/ledger/blocks/{height}
+    public: bool
+
+    @property
+    def grpc_path(self) -> str:
+        return f"/{self.service}/{self.method}"
+
+
+def load_rpcs(descriptor_path: Path) -> list[Rpc]:
+    """Every energypulse RPC with its HTTP rule and whether it is public."""
+    fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
+    rpcs: list[Rpc] = []
+    for file in fds.file:
+        if not file.package.startswith("energypulse."):
+            continue
+        for service in file.service:
+            full = f"{file.package}.{service.name}"
+            for method in service.method:
+                opts = method.options
+                rule: http_pb2.HttpRule = opts.Extensions[annotations_pb2.http]
+                access = opts.Extensions[options_pb2.access]
+                pattern = rule.WhichOneof("pattern")
+                if pattern not in HTTP_METHODS:
+                    raise SystemExit(f"{full}/{method.name} has no google.api.http rule")
+                rpcs.append(
+                    Rpc(
+                        service=full,
+                        method=method.name,
+                        http_method=pattern.upper(),
+                        http_path=getattr(rule, pattern),
+                        public=access.level == options_pb2.ACCESS_LEVEL_PUBLIC,
+                    )
+                )
+    return rpcs
+
+
+def _cluster(name: str, host: str, port: int, grpc_service: str | None) -> dict[str, Any]:
+    cluster: dict[str, Any] = {
+        "name": name,
+        "type": "STRICT_DNS",
+        "lb_policy": "ROUND_ROBIN",
+        "dns_lookup_family": "V4_ONLY",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [
+                {"lb_endpoints": [{"endpoint": {"address": _address(host, port)}}]}
+            ],
+        },
+    }
+    if grpc_service is not None:
+        cluster["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        }
+        cluster["health_checks"] = [
+            {
+                "timeout": "1s",
+                "interval": "2s",
+                "unhealthy_threshold": 2,
+                "healthy_threshold": 1,
+                "no_traffic_interval": "2s",
+                "grpc_health_check": {"service_name": grpc_service},
+            }
+        ]
+        # Until the first check completes, route anyway: a fresh Envoy must not 503 a live service.
+        cluster["common_lb_config"] = {"healthy_panic_threshold": {"value": 100.0}}
+    return cluster
+
+
+def _address(host: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+def _jwt_filter(rpcs: list[Rpc], jwt: Mapping[str, Any], listen_host: str, listen_port: int) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = []
+    for rpc in rpcs:
+        if rpc.public:
+            rules.append({"match": {"path": rpc.http_path}})
+            rules.append({"match": {"path": rpc.grpc_path}})
+    rules.append({"match": {"prefix": "/api/"}, "requires": {"provider_name": "energypulse"}})
+    rules.append({"match": {"prefix": "/energypulse."}, "requires": {"provider_name": "energypulse"}})
+    return {
+        "name": "envoy.filters.http.jwt_authn",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+            "providers": {
+                "energypulse": {
+                    "issuer": jwt["issuer"],
+                    "audiences": [jwt["audience"]],
+                    "forward": True,
+                    "remote_jwks": {
+                        "http_uri": {
+                            "uri": f"http://{listen_host}:{listen_port}{jwt['jwks_path']}",
+                            "cluster": "edge_self",
+                            "timeout": "2s",
+                        },
+                        "cache_duration": "60s",
+                        "async_fetch": {"fast_listener": False},
+                        "retry_policy": {"num_retries": 10},
+                    },
+                    "clock_skew_seconds": 30,
+                }
+            },
+            "rules": rules,
+        },
+    }
+
+
+def build_config(
+    descriptor_path: Path,
+    table: Mapping[str, Any],
+    mode: str,
+    listen_host: str,
+    listen_port: int,
+    admin_port: int,
+    environ: Mapping[str, str],
+    jwt_enabled: bool = True,
+) -> dict[str, Any]:
+    rpcs = load_rpcs(descriptor_path)
+    services = sorted({rpc.service for rpc in rpcs})
+    upstreams = table["upstreams"]
+    served = {svc for up in upstreams.values() for svc in up["services"]}
+    missing = set(services) - served
+    if missing:
+        raise SystemExit(f"envoy/routes.yaml has no upstream for {sorted(missing)}")
+
+    def where(entry: Mapping[str, Any]) -> tuple[str, int]:
+        spec = entry[mode]
+        if mode == "local":
+            return "127.0.0.1", int(environ.get(spec["port_env"], spec["default_port"]))
+        return spec["host"], int(spec["port"])
+
+    clusters = []
+    routes: list[dict[str, Any]] = [
+        {"match": {"path": "/healthz"}, "direct_response": {"status": 200, "body": {"inline_string": "ok\n"}}},
+    ]
+    for name, entry in upstreams.items():
+        host, port = where(entry)
+        clusters.append(_cluster(name, host, port, entry["services"][0]))
+        for svc in entry["services"]:
+            routes.append(
+                {
+                    "match": {"prefix": f"/{svc}/"},
+                    # Streams (live readings) stay open: no route timeout, idle timeout instead.
+                    "route": {"cluster": name, "timeout": "0s", "idle_timeout": "300s"},
+                }
+            )
+    # /api/ requests that the transcoder does not recognise never reach this far (it answers 404);
+    # this route only makes the transcoder run for them.
+    routes.append({"match": {"prefix": "/api/"}, "direct_response": {"status": 404, "body": {"inline_string": "unknown API route\n"}}})
+    web_host, web_port = where(table["web"])
+    clusters.append(_cluster("web", web_host, web_port, None))
+    routes.append(
+        {
+            "match": {"prefix": "/"},
+            "route": {"cluster": "web"},
+            "typed_per_filter_config": {
+                "envoy.filters.http.grpc_json_transcoder": {
+                    "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                    "disabled": True,
+                }
+            },
+        }
+    )
+    clusters.append(_cluster("edge_self", "127.0.0.1" if mode == "local" else "localhost", listen_port, None))
+
+    transcoder = {
+        "name": "envoy.filters.http.grpc_json_transcoder",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+            "proto_descriptor": str(descriptor_path.resolve()) if mode == "local" else "/etc/envoy/energypulse.pb",
+            "services": services,
+            "convert_grpc_status": True,
+            "request_validation_options": {
+                "reject_unknown_method": True,
+                "reject_unknown_query_parameters": True,
+            },
+            "print_options": {
+                "always_print_primitive_fields": True,
+                "preserve_proto_field_names": False,
+                "stream_sse_style_delimited": True,
+            },
+            "max_request_body_size": 4 * 1024 * 1024,
+            "max_response_body_size": 64 * 1024 * 1024,
+        },
+    }
+    http_filters: list[dict[str, Any]] = []
+    if jwt_enabled:
+        http_filters.append(_jwt_filter(rpcs, table["jwt"], "127.0.0.1" if mode == "local" else "localhost", listen_port))
+    http_filters.append(transcoder)
+    http_filters.append(
+        {
+            "name": "envoy.filters.http.router",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+        }
+    )
+    hcm = {
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+            "stat_prefix": "edge",
+            "codec_type": "AUTO",
+            "use_remote_address": True,
+            "stream_idle_timeout": "300s",
+            "access_log": [
+                {
+                    "name": "envoy.access_loggers.stdout",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+                        "log_format": {
+                            "json_format": {
+                                "ts": "%START_TIME%",
+                                "method": "%REQ(:METHOD)%",
+                                "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+                                "status": "%RESPONSE_CODE%",
+                                "grpc_status": "%GRPC_STATUS%",
+                                "duration_ms": "%DURATION%",
+                                "upstream": "%UPSTREAM_HOST%",
+                            }
+                        },
+                    },
+                }
+            ],
+            "route_config": {
+                "name": "edge",
+                "virtual_hosts": [{"name": "energypulse", "domains": ["*"], "routes": routes}],
+            },
+            "http_filters": http_filters,
+        },
+    }
+    return {
+        "admin": {"address": _address("127.0.0.1", admin_port)},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "edge",
+                    "address": _address(listen_host, listen_port),
+                    "filter_chains": [{"filters": [hcm]}],
+                }
+            ],
+            "clusters": clusters,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Generate the Envoy config from the protos.")
+    parser.add_argument("--mode", choices=("local", "compose"), default="local")
+    parser.add_argument("--descriptor", type=Path, default=ROOT / "build" / "energypulse.pb")
+    parser.add_argument("--routes", type=Path, default=ROOT / "envoy" / "routes.yaml")
+    parser.add_argument("--listen-host", default=None, help="default 127.0.0.1 local, 0.0.0.0 compose")
+    parser.add_argument("--listen-port", type=int, default=int(os.environ.get("EP_EDGE_PORT", "8080")))
+    parser.add_argument("--admin-port", type=int, default=int(os.environ.get("EP_ENVOY_ADMIN_PORT", "9901")))
+    parser.add_argument("--no-jwt", action="store_true", help="skip edge token checks (services still check)")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    listen_host = args.listen_host or ("127.0.0.1" if args.mode == "local" else "0.0.0.0")
+    table = yaml.safe_load(args.routes.read_text())
+    config = build_config(
+        args.descriptor, table, args.mode, listen_host, args.listen_port, args.admin_port,
+        os.environ, jwt_enabled=not args.no_jwt,
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    header = "# Generated by envoy/generate.py from the protos and envoy/routes.yaml. Do not edit.\n"
+    args.out.write_text(header + yaml.safe_dump(config, sort_keys=False))
+
+
+if __name__ == "__main__":
+    main()

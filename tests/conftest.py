@@ -1,0 +1,83 @@
+"""Fixtures shared by every test folder: free ports, a private Mosquitto, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from devstack.broker import mosquitto_binary, start_mosquitto  # noqa: E402
+from devstack.ports import free_port  # noqa: E402
+
+ENTSOE_DIR = Path(os.environ.get("EP_ENTSOE_DIR", ROOT.parent / "shared" / "data" / "entsoe"))
+
+
+def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+class Broker:
+    """A private Mosquitto on a free port, restartable with its persistence kept."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = start_mosquitto(self.port, self.data_dir, self.data_dir / "mosquitto.log")
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Broker]:
+    """A fresh broker for one test."""
+    if mosquitto_binary() is None:
+        pytest.fail("mosquitto is not installed; ./scripts/test installs it")
+    broker = Broker(tmp_path / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A reachable PostgreSQL URL (./scripts/test makes sure one is)."""
+    return os.environ.get("EP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def entsoe_dir() -> Path:
+    if not (ENTSOE_DIR / "day_ahead_prices_NO_1.csv").exists():
+        pytest.fail(f"ENTSO-E data not found at {ENTSOE_DIR} (set EP_ENTSOE_DIR)")
+    return ENTSOE_DIR

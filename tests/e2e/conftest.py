@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import Stack, start_stack
+
+ALL_PARTS = ["broker", "auth_svc", "predict_svc", "ledger_svc", "ingest_svc", "envoy", "meter_sim", "web"]
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole system, as ./scripts/run starts it, on free ports (one per test session)."""
+    var_dir: Path = tmp_path_factory.mktemp("stack")
+    parts = list(ALL_PARTS)
+    if not (Path(__file__).resolve().parents[2] / "dashboard" / "dist" / "index.html").exists():
+        parts.remove("web")
+    running = start_stack(var_dir, parts)
+    yield running
+    running.close()

@@ -1,0 +1,112 @@
+"""The whole system on free ports, started from the Procfile: what ./scripts/run runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from devstack.env import SERVICES, StackPorts, allocate_ports, stack_env
+from devstack.processes import ProcessGroup
+from devstack.readiness import wait_all
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Stack:
+    var_dir: Path
+    ports: StackPorts
+    env: dict[str, str]
+    processes: ProcessGroup
+    _channels: dict[str, grpc.Channel] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['edge']}"
+
+    def target(self, service: str) -> str:
+        """host:port of a service's own gRPC server ("edge" for Envoy)."""
+        return f"127.0.0.1:{self.ports[service]}"
+
+    def channel(self, service: str) -> grpc.Channel:
+        if service not in self._channels:
+            self._channels[service] = grpc.insecure_channel(self.target(service))
+        return self._channels[service]
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        raw_body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> tuple[int, Any]:
+        """Call the JSON API through Envoy; returns (HTTP status, parsed JSON or text)."""
+        data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("content-type", "application/json")
+        if token:
+            request.add_header("authorization", f"Bearer {token}")
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, payload = error.code, error.read()
+        try:
+            return status, json.loads(payload) if payload else None
+        except ValueError:
+            return status, payload.decode(errors="replace")
+
+    def login(self, username: str, password: str) -> str:
+        status, body = self.api("POST", "/api/v1/auth/login", {"username": username, "password": password})
+        if status != 200:
+            raise AssertionError(f"login {username} -> {status} {body}")
+        return str(body["tokens"]["accessToken"])
+
+    def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
+        self.processes.stop_all()
+
+
+def start_stack(var_dir: Path, parts: list[str], meters: int = 5, timeout: float = 120.0) -> Stack:
+    """Start the named Procfile entries and wait until each answers its health check."""
+    ports = allocate_ports(prefer_standard=False)
+    env = stack_env(ports, var_dir, demo=True, meters=meters)
+    subprocess.run(
+        [sys.executable, str(ROOT / "envoy" / "generate.py"), "--mode", "local",
+         "--listen-port", env["EP_EDGE_PORT"], "--admin-port", env["EP_ENVOY_ADMIN_PORT"],
+         "--out", env["EP_ENVOY_CONFIG"]],
+        check=True, env={**os.environ, **env},
+    )
+    group = ProcessGroup(env=env, log_dir=var_dir / "logs")
+    stack = Stack(var_dir=var_dir, ports=ports, env=env, processes=group)
+    for name in parts:
+        group.start(name)
+    grpc_targets = {f"{svc}_svc": stack.target(svc) for svc in SERVICES if f"{svc}_svc" in parts}
+    http_urls = {}
+    if "envoy" in parts:
+        http_urls["envoy"] = f"{stack.base_url}/healthz"
+    if "web" in parts:
+        http_urls["web"] = f"http://127.0.0.1:{ports['web']}/"
+    not_ready = asyncio.run(wait_all(grpc_targets, http_urls, timeout=timeout))
+    if not_ready:
+        logs = "\n".join(f"--- {name}\n{group.log_tail(name)}" for name in parts)
+        stack.close()
+        raise RuntimeError(f"not ready: {not_ready}\n{logs}")
+    return stack
