@@ -5,8 +5,9 @@ Writes (none of it tracked by git, none of it edited by hand):
 - build/energypulse.pb: the descriptor set for Envoy's transcoder (imports + source info);
 - dashboard/src/gen/**: TypeScript types (protoc-gen-es), when the dashboard's node_modules exist.
 
-googleapis' annotations.proto and http.proto are copied next to our protos from the installed
-googleapis-common-protos wheel, so protoc and buf resolve them offline.
+googleapis' annotations.proto and http.proto are vendored under protos/google/api (tracked, copied
+once from the googleapis-common-protos wheel), so protoc, buf and `buf breaking` against an older
+commit all resolve them offline.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ ES_PLUGIN = ROOT / "dashboard" / "node_modules" / ".bin" / "protoc-gen-es"
 GOOGLE_API_FILES = ("annotations.proto", "http.proto")
 
 
-def _vendor_google_api() -> None:
+def vendor_google_api() -> None:
+    """Refresh protos/google/api from the installed wheel (only when upgrading googleapis)."""
     spec = importlib.util.find_spec("google.api.annotations_pb2")
     assert spec is not None and spec.origin is not None, "googleapis-common-protos is not installed"
     source = Path(spec.origin).parent
@@ -50,7 +52,6 @@ def _protoc(args: list[str]) -> None:
 
 
 def generate(typescript: bool) -> None:
-    _vendor_google_api()
     files = _our_protos()
     shutil.rmtree(PY_OUT / "energypulse", ignore_errors=True)
     _protoc([f"--python_out={PY_OUT}", f"--pyi_out={PY_OUT}", f"--grpc_python_out={PY_OUT}", *files])
@@ -66,13 +67,18 @@ def generate(typescript: bool) -> None:
             sys.exit(f"{ES_PLUGIN} missing: run `npm ci` in dashboard/ first")
         shutil.rmtree(TS_OUT, ignore_errors=True)
         TS_OUT.mkdir(parents=True)
-        _protoc([f"--plugin=protoc-gen-es={ES_PLUGIN}", f"--es_out={TS_OUT}", "--es_opt=target=ts", *files])
+        # google/api/* too: the generated TS imports them (annotations_pb) through our files' imports.
+        google_api = [f"google/api/{name}" for name in GOOGLE_API_FILES]
+        _protoc([f"--plugin=protoc-gen-es={ES_PLUGIN}", f"--es_out={TS_OUT}", "--es_opt=target=ts", *google_api, *files])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--typescript", choices=("auto", "yes", "no"), default="auto")
+    parser.add_argument("--vendor-google-api", action="store_true", help="refresh protos/google/api")
     args = parser.parse_args()
+    if args.vendor_google_api:
+        vendor_google_api()
     typescript = args.typescript == "yes" or (args.typescript == "auto" and ES_PLUGIN.exists())
     generate(typescript)
 

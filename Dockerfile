@@ -1,0 +1,21 @@
+# One image for every Python service (auth_svc, predict_svc, ledger_svc, ingest_svc, meter_sim);
+# docker-compose.yml picks the command, the same one the Procfile runs locally.
+FROM python:3.11-slim AS base
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PYTHONPATH=/app
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml ./
+RUN pip install .
+COPY protos ./protos
+COPY scripts/gen_protos.py ./scripts/gen_protos.py
+RUN python scripts/gen_protos.py --typescript no
+COPY common ./common
+COPY devstack ./devstack
+COPY deploy ./deploy
+COPY auth_svc ./auth_svc
+COPY predict_svc ./predict_svc
+COPY ledger_svc ./ledger_svc
+COPY ingest_svc ./ingest_svc
+COPY meter_sim ./meter_sim
+RUN useradd --system --uid 10001 energypulse && mkdir -p /app/var && chown energypulse /app/var
+USER energypulse

@@ -1,0 +1,85 @@
+"""Envoy at the edge: client errors are 4xx with a message (never 503), typed service errors map to
+their HTTP status with the ErrorInfo reason, unknown routes are 404, tokens are checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.stack import Stack
+
+
+@pytest.fixture(scope="module")
+def token(stack: Stack) -> str:
+    return stack.login("admin", "admin-demo")
+
+
+def _reason(body: object) -> str | None:
+    assert isinstance(body, dict), body
+    for detail in body.get("details", []):
+        if detail.get("@type", "").endswith("google.rpc.ErrorInfo"):
+            return str(detail["reason"])
+    return None
+
+
+def test_malformed_json_is_400_with_a_message(stack: Stack) -> None:
+    status, body = stack.api("POST", "/api/v1/auth/login", raw_body=b'{"username": "admin", "pass')
+    assert status == 400
+    assert body, "a message explains the error"
+
+
+def test_wrong_json_type_is_400(stack: Stack) -> None:
+    status, body = stack.api("POST", "/api/v1/auth/login", raw_body=b'{"username": 12, "password": []}')
+    assert status == 400, body
+
+
+def test_unknown_route_is_404(stack: Stack, token: str) -> None:
+    status, _ = stack.api("GET", "/api/v1/no/such/route", token=token)
+    assert status == 404
+
+
+def test_unknown_query_parameter_is_400(stack: Stack, token: str) -> None:
+    status, body = stack.api("GET", "/api/v1/ledger/blocks?pageSize=5&colour=blue", token=token)
+    assert status == 400, body
+
+
+def test_bad_path_value_is_400_not_503(stack: Stack, token: str) -> None:
+    status, body = stack.api("GET", "/api/v1/ledger/blocks/not-a-number", token=token)
+    assert status == 400, body
+
+
+def test_typed_not_found_maps_to_404_with_reason(stack: Stack, token: str) -> None:
+    status, body = stack.api("GET", "/api/v1/ledger/blocks/987654321", token=token)
+    assert status == 404, body
+    reason = _reason(body)
+    assert reason is not None and reason.isupper(), body
+    assert body["message"]
+
+
+def test_typed_invalid_argument_maps_to_400_with_reason(stack: Stack, token: str) -> None:
+    status, body = stack.api("GET", "/api/v1/zones/NO1/price-forecast?horizonHours=999", token=token)
+    assert status == 400, body
+    assert _reason(body) is not None
+
+
+def test_wrong_password_is_401_with_reason_and_no_enumeration(stack: Stack) -> None:
+    status_known, body_known = stack.api("POST", "/api/v1/auth/login", {"username": "admin", "password": "nope"})
+    status_unknown, body_unknown = stack.api("POST", "/api/v1/auth/login", {"username": "nobody-xyz", "password": "nope"})
+    assert status_known == status_unknown == 401
+    assert body_known["message"] == body_unknown["message"]
+    assert _reason(body_known) == _reason(body_unknown)
+
+
+def test_missing_or_garbage_token_is_401_at_the_edge(stack: Stack) -> None:
+    assert stack.api("GET", "/api/v1/ledger/head")[0] == 401
+    assert stack.api("GET", "/api/v1/ledger/head", token="not.a.jwt")[0] == 401
+
+
+def test_public_routes_need_no_token(stack: Stack) -> None:
+    assert stack.api("GET", "/api/v1/auth/jwks")[0] == 200
+    assert stack.api("GET", "/healthz")[0] == 200
+
+
+def test_user_cannot_call_admin_route(stack: Stack) -> None:
+    user_token = stack.login("household-0001", "demo")
+    status, body = stack.api("GET", "/api/v1/users", token=user_token)
+    assert status == 403, body
