@@ -44,33 +44,36 @@ from common.log import get_logger
 __all__ = [
     "ALGORITHM",
     "PUBLIC_SERVICES",
-    "Role",
-    "Caller",
     "AccessLevel",
     "AccessRule",
-    "KeySource",
-    "StaticKeySource",
+    "AuthInterceptor",
+    "CachedRevocations",
+    "Caller",
+    "IssuedToken",
     "JwksKeySource",
+    "KeySource",
+    "NoRevocations",
     "Revocation",
     "RevocationSource",
-    "NoRevocations",
-    "CachedRevocations",
-    "TokenVerifier",
-    "AuthInterceptor",
-    "IssuedToken",
+    "Role",
     "ServiceCredentials",
+    "StaticKeySource",
+    "TokenVerifier",
+    "bearer_token",
     "caller",
     "current_caller",
-    "rules_from_services",
     "parse_jwks",
-    "subject_hash",
-    "bearer_token",
     "remote_verifier",
+    "rules_from_services",
+    "subject_hash",
 ]
 
 log = get_logger(__name__)
 
 ALGORITHM = "EdDSA"
+# auth_svc's defaults (EP_AUTH_ISSUER / EP_AUTH_AUDIENCE); every verifier must use the same.
+DEFAULT_ISSUER = "energypulse-auth"
+DEFAULT_AUDIENCE = "energypulse"
 MAX_TOKEN_BYTES = 8192
 # Reachable without a token: health checks and reflection (grpcurl list/describe).
 PUBLIC_SERVICES = (
@@ -107,9 +110,7 @@ class Caller:
 
     def require_household(self, household_id: str) -> None:
         if not self.may_access_household(household_id):
-            raise PermissionDenied(
-                "HOUSEHOLD_NOT_PERMITTED", "the caller may not act on this household"
-            )
+            raise PermissionDenied("HOUSEHOLD_NOT_PERMITTED", "the caller may not act on this household")
 
 
 _CALLER: ContextVar[Caller | None] = ContextVar("energypulse_caller", default=None)
@@ -252,7 +253,7 @@ class JwksKeySource(KeySource):
                 try:
                     self._keys = parse_jwks(await self._fetch())
                     self._fetched_at = self._clock()
-                except (grpc.RpcError, OSError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, grpc.RpcError, OSError) as exc:
                     log.warning("jwks_fetch_failed", error=str(exc))
                     if not self._keys:
                         raise Unavailable("AUTH_KEYS_UNAVAILABLE", "cannot fetch signing keys") from exc
@@ -309,7 +310,7 @@ class CachedRevocations(RevocationSource):
                 try:
                     self._list = dict(await self._fetch())
                     self._fetched_at = self._clock()
-                except (grpc.RpcError, OSError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, grpc.RpcError, OSError) as exc:
                     log.warning("revocations_fetch_failed", error=str(exc))
                     if age >= self._max_stale_s:
                         raise Unavailable(
@@ -367,7 +368,7 @@ class TokenVerifier:
             raise _reject("TOKEN_KID_UNKNOWN", "the access token's signing key is unknown")
         claims = self._decode(token, key)
         try:
-            role = Role(claims.get("role"))
+            role = Role(str(claims.get("role", "")))
         except ValueError as exc:
             raise _reject("TOKEN_CLAIMS_INVALID", "the access token has no valid role") from exc
         households = claims.get("households", [])
@@ -386,19 +387,21 @@ class TokenVerifier:
 
     def _decode(self, token: str, key: Ed25519PublicKey) -> dict[str, Any]:
         try:
-            return jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                leeway=self._leeway_s,
-                options={"require": ["exp", "nbf", "iat", "iss", "aud", "sub"], "strict_aud": True},
+                # Times are checked below against the injected clock (testable, one leeway).
+                options={
+                    "require": ["exp", "nbf", "iat", "iss", "aud", "sub"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "strict_aud": True,
+                },
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise _reject("TOKEN_EXPIRED", "the access token has expired") from exc
-        except jwt.ImmatureSignatureError as exc:
-            raise _reject("TOKEN_NOT_YET_VALID", "the access token is not valid yet") from exc
         except jwt.InvalidAudienceError as exc:
             raise _reject("TOKEN_AUDIENCE_INVALID", "the access token is for another audience") from exc
         except jwt.InvalidIssuerError as exc:
@@ -409,6 +412,16 @@ class TokenVerifier:
             raise _reject("TOKEN_CLAIMS_INVALID", f"the access token lacks {exc.claim!r}") from exc
         except jwt.InvalidTokenError as exc:
             raise _reject("TOKEN_INVALID", "the access token is invalid") from exc
+        times = [claims[name] for name in ("exp", "nbf", "iat")]
+        if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in times):
+            raise _reject("TOKEN_CLAIMS_INVALID", "exp, nbf and iat must be numbers")
+        exp, nbf, iat = times
+        now = self._clock()
+        if now >= exp + self._leeway_s:
+            raise _reject("TOKEN_EXPIRED", "the access token has expired")
+        if nbf > now + self._leeway_s or iat > now + self._leeway_s:
+            raise _reject("TOKEN_NOT_YET_VALID", "the access token is not valid yet")
+        return claims
 
 
 def bearer_token(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | None:
@@ -428,10 +441,11 @@ def bearer_token(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | No
 def remote_verifier(
     channel: grpc.aio.Channel,
     *,
-    issuer: str,
-    audience: str,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
     revocations_max_age_s: float = 5.0,
     access_ttl_s: float = 300.0,
+    clock: Callable[[], float] = time.time,
 ) -> TokenVerifier:
     """A verifier for services other than auth_svc: keys and revocations come from auth_svc."""
     from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
@@ -447,9 +461,7 @@ def remote_verifier(
 
     async def fetch_revocations() -> dict[str, Revocation]:
         response = await stub.GetRevocations(auth_service_pb2.GetRevocationsRequest(), timeout=5)
-        return {
-            r.subject_sha256: Revocation(r.not_before, r.disabled) for r in response.revocations
-        }
+        return {r.subject_sha256: Revocation(r.not_before, r.disabled) for r in response.revocations}
 
     return TokenVerifier(
         JwksKeySource(fetch_keys),
@@ -458,6 +470,7 @@ def remote_verifier(
         revocations=CachedRevocations(
             fetch_revocations, max_age_s=revocations_max_age_s, max_stale_s=access_ttl_s
         ),
+        clock=clock,
     )
 
 
@@ -511,6 +524,23 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if not rule.allows(who.role):
             raise PermissionDenied("ROLE_NOT_PERMITTED", "the caller's role may not call this RPC")
         return who
+
+
+def remote_auth_interceptor(
+    services: Iterable[ServiceDescriptor],
+    auth_channel: grpc.aio.Channel,
+    *,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
+) -> AuthInterceptor:
+    """The interceptor every service other than auth_svc installs.
+
+    ``services`` are the descriptors the server registers (their access options are read now);
+    ``auth_channel`` reaches auth_svc (``common.channels.make_channel(EP_<SVC>_AUTH_ADDR)``).
+    """
+    return AuthInterceptor(
+        remote_verifier(auth_channel, issuer=issuer, audience=audience), rules_from_services(services)
+    )
 
 
 def _check_household(who: Caller, field_name: str, request: Any) -> None:

@@ -76,6 +76,8 @@ def _split_method(full_method: str) -> tuple[str, str]:
 
 
 async def _raise_mapped(context: grpc.aio.ServicerContext, error: Exception, full: str) -> None:
+    if isinstance(error, grpc.aio.AbortError):
+        raise error  # the handler already chose its status
     if isinstance(error, EnergyPulseError):
         status = to_rpc_status(error)
         await context.abort(status.code, status.details, status.trailing_metadata)

@@ -8,6 +8,7 @@ compose); this adds the listener and persistence location of this instance.
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ __all__ = ["mosquitto_binary", "render_mosquitto_conf", "start_mosquitto"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
-_OWN_KEYS = ("listener", "port", "persistence_location", "log_dest", "pid_file")
+_OWN_KEYS = ("listener", "port", "persistence_location", "log_dest", "pid_file", "user")
 
 
 def mosquitto_binary() -> str | None:
@@ -39,6 +40,8 @@ def render_mosquitto_conf(port: int, data_dir: Path, host: str = "127.0.0.1") ->
         lines += ["allow_anonymous true", "persistence true", "max_queued_messages 0"]
     data_dir.mkdir(parents=True, exist_ok=True)
     lines += [
+        # Started as root, Mosquitto would switch to user "mosquitto", who cannot write our data dir.
+        f"user {getpass.getuser()}",
         f"listener {port} {host}",
         f"persistence_location {data_dir}/",
         "log_dest stderr",

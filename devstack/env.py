@@ -50,6 +50,8 @@ def stack_env(ports: StackPorts, var_dir: Path, demo: bool = True, meters: int =
     env = {
         "EP_VAR_DIR": str(var_dir),
         "EP_DEMO": "1" if demo else "0",
+        "EP_AUTH_DEMO": "1" if demo else "0",
+        "EP_AUTH_DEMO_HOUSEHOLDS": str(max(meters, 1)),
         "EP_MQTT_URL": f"mqtt://127.0.0.1:{ports['mqtt']}",
         "EP_MQTT_PORT": str(ports["mqtt"]),
         "EP_EDGE_PORT": str(ports["edge"]),

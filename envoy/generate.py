@@ -77,6 +77,15 @@ def load_rpcs(descriptor_path: Path) -> list[Rpc]:
     return rpcs
 
 
+# Routes that are not API calls: the transcoder would answer them 404 (reject_unknown_method).
+_TRANSCODER_OFF = {
+    "envoy.filters.http.grpc_json_transcoder": {
+        "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+        "disabled": True,
+    }
+}
+
+
 def _cluster(name: str, host: str, port: int, grpc_service: str | None) -> dict[str, Any]:
     cluster: dict[str, Any] = {
         "name": name,
@@ -178,7 +187,11 @@ def build_config(
 
     clusters = []
     routes: list[dict[str, Any]] = [
-        {"match": {"path": "/healthz"}, "direct_response": {"status": 200, "body": {"inline_string": "ok\n"}}},
+        {
+            "match": {"path": "/healthz"},
+            "direct_response": {"status": 200, "body": {"inline_string": "ok\n"}},
+            "typed_per_filter_config": _TRANSCODER_OFF,
+        },
     ]
     for name, entry in upstreams.items():
         host, port = where(entry)
@@ -200,12 +213,7 @@ def build_config(
         {
             "match": {"prefix": "/"},
             "route": {"cluster": "web"},
-            "typed_per_filter_config": {
-                "envoy.filters.http.grpc_json_transcoder": {
-                    "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
-                    "disabled": True,
-                }
-            },
+            "typed_per_filter_config": _TRANSCODER_OFF,
         }
     )
     clusters.append(_cluster("edge_self", "127.0.0.1" if mode == "local" else "localhost", listen_port, None))
@@ -302,6 +310,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     listen_host = args.listen_host or ("127.0.0.1" if args.mode == "local" else "0.0.0.0")
     table = yaml.safe_load(args.routes.read_text())
+    table["jwt"]["issuer"] = os.environ.get("EP_AUTH_ISSUER", table["jwt"]["issuer"])
+    table["jwt"]["audience"] = os.environ.get("EP_AUTH_AUDIENCE", table["jwt"]["audience"])
     config = build_config(
         args.descriptor, table, args.mode, listen_host, args.listen_port, args.admin_port,
         os.environ, jwt_enabled=not args.no_jwt,

@@ -1,0 +1,355 @@
+"""The account domain: sign-in, refresh-token families, admin operations and the audit trail.
+
+Synchronous on purpose (argon2 and the database block); the servicer runs these methods in a
+worker thread. Every failure is a typed error from ``common.errors``.
+
+Security properties kept here:
+* a failed sign-in always says INVALID_CREDENTIALS, whether the user is unknown, disabled or the
+  password is wrong, and always runs one password verification (a dummy hash for unknown users);
+* refresh tokens are single use; presenting a spent one revokes its whole family (theft signal);
+* disabling a user, resetting a password, changing a role or unlinking a household revokes the
+  user's refresh families and, via ``tokens_valid_after``, its outstanding access tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from auth_svc.keys import KeyRing
+from auth_svc.passwords import DummyHashVerifier, PasswordHasher
+from auth_svc.ratelimit import LoginLimiter
+from auth_svc.store import AuditEventRow, DuplicateUser, Store, UserRecord
+from auth_svc.tokens import AccessToken, TokenIssuer, hash_refresh_token, new_refresh_token
+from common.auth import Role, subject_hash
+from common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unauthenticated,
+)
+from common.log import get_logger
+
+__all__ = ["Accounts", "RevocationEntry", "Session", "TokenPair", "validate_username"]
+
+log = get_logger(__name__)
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: AccessToken
+    refresh_token: str  # empty for service accounts: they sign in again with their secret
+    refresh_expires_at: float
+
+
+@dataclass(frozen=True)
+class Session:
+    tokens: TokenPair
+    user: UserRecord
+
+
+@dataclass(frozen=True)
+class RevocationEntry:
+    subject_sha256: str
+    not_before: int
+    disabled: bool
+
+
+def validate_username(username: str) -> str:
+    if not _USERNAME.match(username):
+        raise InvalidArgument("USERNAME_INVALID", "usernames are 1-64 letters, digits, '_', '.', '@' or '-'")
+    return username
+
+
+def _validate_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidArgument(
+            "PASSWORD_INVALID", f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+        )
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError as exc:
+        raise InvalidArgument("ROLE_INVALID", "role must be admin, user or service") from exc
+
+
+def _page_size(requested: int) -> int:
+    if requested < 0:
+        raise InvalidArgument("PAGE_SIZE_INVALID", "page_size must not be negative")
+    return min(requested or DEFAULT_PAGE, MAX_PAGE)
+
+
+def _encode_page(prefix: str, value: str) -> str:
+    return base64.urlsafe_b64encode(f"{prefix}:{value}".encode()).decode()
+
+
+def _decode_page(prefix: str, token: str) -> str | None:
+    if not token:
+        return None
+    try:
+        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not valid") from exc
+    if kind != prefix:
+        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not valid")
+    return value
+
+
+class Accounts:
+    def __init__(
+        self,
+        store: Store,
+        keys: KeyRing,
+        issuer: TokenIssuer,
+        hasher: PasswordHasher,
+        limiter: LoginLimiter,
+        *,
+        refresh_ttl_s: int,
+        leeway_s: int = 60,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.keys = keys
+        self.issuer = issuer
+        self.hasher = hasher
+        self._verifier = DummyHashVerifier(hasher)
+        self.limiter = limiter
+        self._refresh_ttl_s = refresh_ttl_s
+        self._leeway_s = leeway_s
+        self._clock = clock
+
+    # audit -------------------------------------------------------------------------------
+    def audit(
+        self, action: str, actor: str, outcome: str, *, target: str = "", client: str = "", detail: str = ""
+    ) -> None:
+        self.store.add_audit(self._clock(), action, actor, target, outcome, client, detail)
+        log.info("audit", action=action, actor=actor, target=target, outcome=outcome, client=client)
+
+    def list_audit(self, page_size: int, page_token: str) -> tuple[list[AuditEventRow], str]:
+        limit = _page_size(page_size)
+        before = _decode_page("a", page_token)
+        try:
+            before_id = int(before) if before is not None else None
+        except ValueError as exc:
+            raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not valid") from exc
+        rows = self.store.list_audit(before_id, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, _encode_page("a", str(rows[-1].id)) if more else ""
+
+    # sign-in -----------------------------------------------------------------------------
+    def login(self, username: str, password: str, client: str) -> Session:
+        invalid = Unauthenticated("INVALID_CREDENTIALS", "invalid username or password")
+        if self.limiter.blocked(username, client):
+            self.audit("LOGIN_RATE_LIMITED", username, "denied", client=client)
+            raise ResourceExhausted("LOGIN_RATE_LIMITED", "too many failed sign-in attempts; try again later")
+        if not username or len(username) > 64 or len(password) > MAX_PASSWORD:
+            self.limiter.record_failure(username[:64], client)
+            raise invalid
+        user = self.store.get_user(username)
+        matches = self._verifier.verify(user.password_hash if user else None, password)
+        if user is None or not matches or user.disabled:
+            self.limiter.record_failure(username, client)
+            why = "unknown_user" if user is None else ("disabled" if matches else "bad_password")
+            self.audit("LOGIN_FAILED", username, "denied", client=client, detail=why)
+            raise invalid
+        self.limiter.record_success(username)
+        if self.hasher.needs_rehash(user.password_hash):
+            self.store.update_user(user.id, password_hash=self.hasher.hash(password))
+        self.audit("LOGIN_SUCCEEDED", username, "ok", client=client)
+        refresh = user.role != Role.SERVICE
+        return Session(self._issue(user, str(uuid.uuid4()) if refresh else None), user)
+
+    def _issue(self, user: UserRecord, family_id: str | None) -> TokenPair:
+        access = self.issuer.issue(
+            user.username, user.role, user.households, not_before=user.tokens_valid_after
+        )
+        if family_id is None:
+            return TokenPair(access, "", 0.0)
+        now = self._clock()
+        token = new_refresh_token()
+        expires = now + self._refresh_ttl_s
+        self.store.add_refresh_token(user.id, family_id, hash_refresh_token(token), now, expires)
+        return TokenPair(access, token, expires)
+
+    def refresh(self, refresh_token: str, client: str) -> TokenPair:
+        invalid = Unauthenticated("REFRESH_TOKEN_INVALID", "the refresh token is invalid or expired")
+        if not refresh_token or len(refresh_token) > 256:
+            raise invalid
+        row = self.store.find_refresh_token(hash_refresh_token(refresh_token))
+        now = self._clock()
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            raise invalid
+        if row.used_at is not None or not self.store.mark_refresh_used(row.id, now):
+            # A spent token came back: either the client or a thief holds a copy. Revoke the
+            # family so both must sign in again.
+            self.store.revoke_family(row.family_id, now)
+            user = self.store.get_user_by_id(row.user_id)
+            self.audit(
+                "REFRESH_TOKEN_REUSED",
+                user.username if user else row.user_id,
+                "denied",
+                client=client,
+                detail=f"family {row.family_id} revoked",
+            )
+            raise Unauthenticated("REFRESH_TOKEN_REUSED", "the refresh token was already used")
+        user = self.store.get_user_by_id(row.user_id)
+        if user is None or user.disabled:
+            self.store.revoke_family(row.family_id, now)
+            raise invalid
+        return self._issue(user, row.family_id)
+
+    def logout(self, refresh_token: str, client: str) -> None:
+        """Revoke the session's family. Unknown tokens succeed too: logout is idempotent."""
+        if not refresh_token or len(refresh_token) > 256:
+            return
+        row = self.store.find_refresh_token(hash_refresh_token(refresh_token))
+        if row is None:
+            return
+        self.store.revoke_family(row.family_id, self._clock())
+        user = self.store.get_user_by_id(row.user_id)
+        self.audit("LOGOUT", user.username if user else row.user_id, "ok", client=client)
+
+    # queries -----------------------------------------------------------------------------
+    def user_by_name(self, username: str) -> UserRecord:
+        user = self.store.get_user(username)
+        if user is None:
+            raise NotFound("USER_NOT_FOUND", "no such user")
+        return user
+
+    def _user_ref(self, ref: str) -> UserRecord:
+        """An admin names a user by id (the contract) or, for convenience, by username."""
+        if not ref:
+            raise InvalidArgument("USER_ID_REQUIRED", "user_id is required")
+        user = self.store.get_user_by_id(ref) or self.store.get_user(ref)
+        if user is None:
+            raise NotFound("USER_NOT_FOUND", f"user {ref!r} does not exist")
+        return user
+
+    def list_users(self, page_size: int, page_token: str) -> tuple[list[UserRecord], str]:
+        limit = _page_size(page_size)
+        after = _decode_page("u", page_token) or ""
+        users = self.store.list_users(after, limit + 1)
+        more = len(users) > limit
+        users = users[:limit]
+        return users, _encode_page("u", users[-1].username) if more else ""
+
+    def revocations(self) -> list[RevocationEntry]:
+        # Older revocations cannot matter: every token they could hit has expired.
+        since = self._clock() - self.issuer.ttl_s - self._leeway_s
+        return [
+            RevocationEntry(subject_hash(name), not_before, disabled)
+            for name, not_before, disabled in self.store.revocations(since)
+        ]
+
+    # admin operations --------------------------------------------------------------------
+    def _revoke_point(self) -> int:
+        # Tokens issued in the current second are revoked too; new ones start at the next second.
+        return int(self._clock()) + 1
+
+    def create_user(
+        self,
+        actor: str,
+        username: str,
+        password: str,
+        role: str,
+        households: Sequence[str],
+        client: str = "",
+    ) -> UserRecord:
+        validate_username(username)
+        _validate_password(password)
+        checked_role = _role(role)
+        for household in households:
+            if not household or len(household) > 64:
+                raise InvalidArgument("HOUSEHOLD_ID_INVALID", "household ids are 1-64 characters")
+        try:
+            user = self.store.create_user(
+                username, self.hasher.hash(password), checked_role.value, households, self._clock()
+            )
+        except DuplicateUser as exc:
+            raise AlreadyExists("USER_EXISTS", f"user {username!r} already exists") from exc
+        self.audit("USER_CREATED", actor, "ok", target=username, client=client, detail=role)
+        return user
+
+    def _not_self(self, actor: str, user: UserRecord, what: str) -> None:
+        if actor == user.username:
+            raise FailedPrecondition("SELF_CHANGE_REFUSED", f"admins cannot {what} themselves")
+
+    def set_role(self, actor: str, ref: str, role: str, client: str = "") -> UserRecord:
+        user = self._user_ref(ref)
+        checked = _role(role)
+        self._not_self(actor, user, "change the role of")
+        updated = self.store.update_user(
+            user.id,
+            role=checked.value,
+            revoke_tokens_before=self._revoke_point(),
+        )
+        assert updated is not None
+        self.audit("ROLE_SET", actor, "ok", target=user.username, client=client, detail=checked.value)
+        return updated
+
+    def disable_user(self, actor: str, ref: str, disabled: bool, client: str = "") -> UserRecord:
+        user = self._user_ref(ref)
+        self._not_self(actor, user, "disable")
+        now = self._clock()
+        updated = self.store.update_user(
+            user.id,
+            disabled=disabled,
+            revoke_tokens_before=self._revoke_point() if disabled else None,
+            revoke_refresh_at=now if disabled else None,
+        )
+        assert updated is not None
+        action = "USER_DISABLED" if disabled else "USER_ENABLED"
+        self.audit(action, actor, "ok", target=user.username, client=client)
+        return updated
+
+    def reset_password(self, actor: str, ref: str, new_password: str, client: str = "") -> UserRecord:
+        user = self._user_ref(ref)
+        _validate_password(new_password)
+        updated = self.store.update_user(
+            user.id,
+            password_hash=self.hasher.hash(new_password),
+            revoke_tokens_before=self._revoke_point(),
+            revoke_refresh_at=self._clock(),
+        )
+        assert updated is not None
+        self.audit("PASSWORD_RESET", actor, "ok", target=user.username, client=client)
+        return updated
+
+    def link_household(
+        self, actor: str, ref: str, household_id: str, unlink: bool, client: str = ""
+    ) -> UserRecord:
+        user = self._user_ref(ref)
+        if not household_id or len(household_id) > 64:
+            raise InvalidArgument("HOUSEHOLD_ID_INVALID", "household ids are 1-64 characters")
+        updated = self.store.update_user(
+            user.id,
+            link=None if unlink else household_id,
+            unlink=household_id if unlink else None,
+            # Tokens list households: an unlinked household must stop working now, not at expiry.
+            revoke_tokens_before=self._revoke_point() if unlink else None,
+        )
+        assert updated is not None
+        action = "HOUSEHOLD_UNLINKED" if unlink else "HOUSEHOLD_LINKED"
+        self.audit(action, actor, "ok", target=user.username, client=client, detail=household_id)
+        return updated
+
+    def rotate_signing_key(self, actor: str, client: str = "") -> str:
+        key = self.keys.rotate()
+        self.audit("SIGNING_KEY_ROTATED", actor, "ok", client=client, detail=key.kid)
+        return key.kid

@@ -1,0 +1,136 @@
+"""auth_svc settings (EP_AUTH_*), built once in ``main()`` and passed down.
+
+Production mode refuses the demo secrets: ``validate`` runs at start-up and fails fast when a
+secret is missing or equals one of the published demo values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from common.config import ConfigError, env_field
+
+__all__ = [
+    "DEMO_KEY_ENCRYPTION_KEY",
+    "DEMO_SERVICE_SECRETS",
+    "AuthConfig",
+    "key_encryption_key",
+    "parse_service_accounts",
+    "validate",
+]
+
+# Published in the README for the one-command local run; refused outside demo mode.
+DEMO_KEY_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"energypulse-demo-key-encryption!").decode()
+DEMO_SERVICE_SECRETS: dict[str, str] = {
+    "ingest": "ingest-demo-secret",
+    "meter_sim": "meter_sim-demo-secret",
+}
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    database_url: str = env_field(
+        "EP_AUTH_DATABASE_URL", "sqlite:///data/auth.db", "SQLAlchemy URL of the auth database"
+    )
+    demo: bool = env_field(
+        "EP_AUTH_DEMO", False, "demo mode: seed documented demo accounts and allow demo secrets"
+    )
+    demo_households: int = env_field(
+        "EP_AUTH_DEMO_HOUSEHOLDS",
+        100,
+        "demo mode: users household-0001.. (password demo); keep = EP_METER_COUNT",
+    )
+    demo_household_format: str = env_field(
+        "EP_AUTH_DEMO_HOUSEHOLD_FORMAT",
+        "sim-h{index:06d}",
+        "demo mode: household id linked to user N (index N-1), matching meter_sim's ids",
+    )
+    issuer: str = env_field("EP_AUTH_ISSUER", DEFAULT_ISSUER, "JWT iss claim")
+    audience: str = env_field("EP_AUTH_AUDIENCE", DEFAULT_AUDIENCE, "JWT aud claim")
+    access_ttl_s: int = env_field(
+        "EP_AUTH_ACCESS_TTL_S", 300, "access token lifetime (also the revocation window bound)"
+    )
+    refresh_ttl_s: int = env_field("EP_AUTH_REFRESH_TTL_S", 14 * 24 * 3600, "refresh token lifetime")
+    key_rotation_s: int = env_field(
+        "EP_AUTH_KEY_ROTATION_S", 7 * 24 * 3600, "age after which a new signing key is made"
+    )
+    key_encryption_key: str = env_field(
+        "EP_AUTH_KEY_ENCRYPTION_KEY",
+        "",
+        "urlsafe base64 of 32 random bytes; encrypts signing keys at rest (required in production)",
+    )
+    service_accounts: str = env_field(
+        "EP_AUTH_SERVICE_ACCOUNTS",
+        "",
+        "service accounts as name:secret,name:secret (demo mode defaults to the demo secrets)",
+    )
+    login_max_failures: int = env_field(
+        "EP_AUTH_LOGIN_MAX_FAILURES", 5, "failed logins per account or client before lockout"
+    )
+    client_max_failures: int = env_field(
+        "EP_AUTH_CLIENT_MAX_FAILURES", 20, "failed logins per client address before lockout"
+    )
+    login_window_s: int = env_field(
+        "EP_AUTH_LOGIN_WINDOW_S", 900, "window over which failed logins are counted"
+    )
+    trust_forwarded_for: bool = env_field(
+        "EP_AUTH_TRUST_FORWARDED_FOR",
+        True,
+        "take the client address from the last x-forwarded-for hop (set by Envoy)",
+    )
+    argon2_time_cost: int = env_field("EP_AUTH_ARGON2_TIME_COST", 3, "argon2id iterations")
+    argon2_memory_kib: int = env_field("EP_AUTH_ARGON2_MEMORY_KIB", 65536, "argon2id memory")
+    log_level: str = env_field("EP_LOG_LEVEL", "INFO", "log level")
+
+
+def decode_key_encryption_key(value: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(value.encode())
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError("EP_AUTH_KEY_ENCRYPTION_KEY is not urlsafe base64") from exc
+    if len(raw) != 32:
+        raise ConfigError("EP_AUTH_KEY_ENCRYPTION_KEY must decode to 32 bytes")
+    return raw
+
+
+def parse_service_accounts(config: AuthConfig) -> dict[str, str]:
+    """name -> client secret; demo mode falls back to the documented demo secrets."""
+    accounts: dict[str, str] = {}
+    for item in config.service_accounts.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, secret = item.partition(":")
+        if not sep or not name.strip() or not secret:
+            raise ConfigError("EP_AUTH_SERVICE_ACCOUNTS entries must look like name:secret")
+        accounts[name.strip()] = secret
+    if config.demo:
+        for name, secret in DEMO_SERVICE_SECRETS.items():
+            accounts.setdefault(name, secret)
+    return accounts
+
+
+def validate(config: AuthConfig) -> None:
+    """Refuse settings that are unsafe outside demo mode."""
+    kek = config.key_encryption_key or (DEMO_KEY_ENCRYPTION_KEY if config.demo else "")
+    if not kek:
+        raise ConfigError("EP_AUTH_KEY_ENCRYPTION_KEY is required outside demo mode")
+    decode_key_encryption_key(kek)
+    if config.access_ttl_s <= 0 or config.refresh_ttl_s <= 0:
+        raise ConfigError("EP_AUTH_ACCESS_TTL_S and EP_AUTH_REFRESH_TTL_S must be positive")
+    if config.demo:
+        return
+    if kek == DEMO_KEY_ENCRYPTION_KEY:
+        raise ConfigError("EP_AUTH_KEY_ENCRYPTION_KEY is the published demo key; generate one")
+    for name, secret in parse_service_accounts(config).items():
+        if secret in DEMO_SERVICE_SECRETS.values():
+            raise ConfigError(f"service account {name!r} uses a published demo secret")
+        if len(secret) < 16:
+            raise ConfigError(f"service account {name!r} secret is shorter than 16 characters")
+
+
+def key_encryption_key(config: AuthConfig) -> bytes:
+    return decode_key_encryption_key(config.key_encryption_key or DEMO_KEY_ENCRYPTION_KEY)

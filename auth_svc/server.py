@@ -1,0 +1,154 @@
+"""auth_svc wiring: database, key ring, accounts, servicer, and the shared auth interceptor.
+
+auth_svc verifies tokens with its own key ring (no network hop) and checks revocations against
+its database on every call, so a disabled user is refused here immediately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from auth_svc.accounts import Accounts
+from auth_svc.bootstrap import bootstrap_accounts
+from auth_svc.config import AuthConfig, key_encryption_key, parse_service_accounts, validate
+from auth_svc.keys import KeyRing
+from auth_svc.passwords import Argon2Hasher, PasswordHasher
+from auth_svc.ratelimit import LoginLimiter
+from auth_svc.servicer import AuthServicer
+from auth_svc.store import Store
+from auth_svc.tokens import TokenIssuer
+from common.auth import (
+    AuthInterceptor,
+    Revocation,
+    RevocationSource,
+    StaticKeySource,
+    TokenVerifier,
+    rules_from_services,
+)
+from common.config import from_env
+from common.db import make_engine, make_session_factory, upgrade
+from common.log import get_logger
+from common.server import GrpcService, RunningServer, ServerConfig, start_server
+from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+
+__all__ = ["MIGRATIONS", "AuthApp", "build", "interceptors", "server_config", "services", "start"]
+
+log = get_logger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "auth_alembic_version"
+SERVICE = auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"]
+
+
+class _DatabaseRevocations(RevocationSource):
+    """auth_svc's own revocation check: read on every call, no cache window."""
+
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+
+    async def revocations(self) -> Mapping[str, Revocation]:
+        entries = await asyncio.to_thread(self._accounts.revocations)
+        return {e.subject_sha256: Revocation(e.not_before, e.disabled) for e in entries}
+
+
+@dataclass
+class AuthApp:
+    config: AuthConfig
+    engine: Engine
+    accounts: Accounts
+    servicer: AuthServicer
+    verifier: TokenVerifier
+    initial_admin_password: str | None
+
+
+def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
+    """Server settings from EP_AUTH_GRPC_HOST, EP_AUTH_GRPC_PORT, EP_AUTH_METRICS_PORT..."""
+    environ = os.environ if environ is None else environ
+    prefix = "EP_AUTH_"
+    return from_env(ServerConfig, {k[len(prefix) :]: v for k, v in environ.items() if k.startswith(prefix)})
+
+
+def build(
+    config: AuthConfig,
+    *,
+    hasher: PasswordHasher | None = None,
+    clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> AuthApp:
+    """Validate settings, migrate the database, seed accounts and assemble the service."""
+    validate(config)
+    upgrade(config.database_url, MIGRATIONS, version_table=VERSION_TABLE)
+    engine = make_engine(config.database_url)
+    store = Store(make_session_factory(engine))
+    hasher = hasher or Argon2Hasher(config.argon2_time_cost, config.argon2_memory_kib)
+    leeway_s = 60
+    keys = KeyRing(
+        store,
+        key_encryption_key(config),
+        access_ttl_s=config.access_ttl_s,
+        rotation_s=config.key_rotation_s,
+        leeway_s=leeway_s,
+        clock=clock,
+    )
+    keys.ensure_signing_key()
+    issuer = TokenIssuer(
+        keys, issuer=config.issuer, audience=config.audience, ttl_s=config.access_ttl_s, clock=clock
+    )
+    limiter = LoginLimiter(
+        config.login_max_failures, config.client_max_failures, config.login_window_s, monotonic
+    )
+    accounts = Accounts(
+        store,
+        keys,
+        issuer,
+        hasher,
+        limiter,
+        refresh_ttl_s=config.refresh_ttl_s,
+        leeway_s=leeway_s,
+        clock=clock,
+    )
+    password = bootstrap_accounts(
+        store,
+        hasher,
+        demo=config.demo,
+        demo_households=config.demo_households,
+        demo_household_format=config.demo_household_format,
+        service_accounts=parse_service_accounts(config),
+        clock=clock,
+    )
+    verifier = TokenVerifier(
+        StaticKeySource(keys.public_keys),
+        issuer=config.issuer,
+        audience=config.audience,
+        revocations=_DatabaseRevocations(accounts),
+        clock=clock,
+    )
+    servicer = AuthServicer(accounts, trust_forwarded_for=config.trust_forwarded_for)
+    return AuthApp(config, engine, accounts, servicer, verifier, password)
+
+
+def services(app: AuthApp) -> list[GrpcService]:
+    return [GrpcService(SERVICE, auth_service_pb2_grpc.add_AuthServiceServicer_to_server, app.servicer)]
+
+
+def interceptors(app: AuthApp) -> list[AuthInterceptor]:
+    return [AuthInterceptor(app.verifier, rules_from_services([SERVICE]))]
+
+
+async def start(app: AuthApp, server: ServerConfig) -> RunningServer:
+    return await start_server(server, services(app), interceptors(app))
+
+
+async def rotate_keys_forever(app: AuthApp, every_s: float = 3600.0) -> None:
+    """Make a new signing key once the current one reaches EP_AUTH_KEY_ROTATION_S."""
+    while True:
+        await asyncio.sleep(every_s)
+        key = await asyncio.to_thread(app.accounts.keys.ensure_signing_key)
+        log.debug("signing_key_checked", kid=key.kid)

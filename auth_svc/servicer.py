@@ -1,0 +1,222 @@
+"""AuthService RPC handlers: thin translation between protobuf and :class:`Accounts`.
+
+Blocking work (argon2, database) runs in worker threads so the event loop keeps serving.
+Access rules are declared in the contract and enforced by ``common.auth.AuthInterceptor``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from auth_svc.accounts import Accounts, TokenPair
+from auth_svc.store import AuditEventRow, UserRecord
+from common.auth import Role, caller
+from common.errors import InvalidArgument
+from energypulse.auth.v1 import auth_service_pb2 as pb
+from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
+
+__all__ = ["AuthServicer", "client_address"]
+
+T = TypeVar("T")
+
+_ROLE_TO_PB = {
+    Role.USER: user_pb2.ROLE_USER,
+    Role.ADMIN: user_pb2.ROLE_ADMIN,
+    Role.SERVICE: user_pb2.ROLE_SERVICE,
+}
+_ROLE_FROM_PB = {v: k for k, v in _ROLE_TO_PB.items()}
+
+
+def _timestamp(seconds: float) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+def _role_from_pb(value: int) -> str:
+    role = _ROLE_FROM_PB.get(value)  # type: ignore[call-overload]
+    if role is None:
+        raise InvalidArgument("ROLE_INVALID", "role must be ROLE_USER, ROLE_ADMIN or ROLE_SERVICE")
+    return str(role.value)
+
+
+def user_message(user: UserRecord) -> user_pb2.User:
+    return user_pb2.User(
+        user_id=user.id,
+        username=user.username,
+        role=_ROLE_TO_PB[Role(user.role)],
+        household_ids=list(user.households),
+        disabled=user.disabled,
+        create_time=_timestamp(user.created_at),
+    )
+
+
+def _tokens(pair: TokenPair) -> pb.TokenPair:
+    message = pb.TokenPair(
+        access_token=pair.access.token,
+        access_token_expire_time=_timestamp(pair.access.expires_at),
+        refresh_token=pair.refresh_token,
+    )
+    if pair.refresh_token:
+        message.refresh_token_expire_time.CopyFrom(_timestamp(pair.refresh_expires_at))
+    return message
+
+
+def _audit_message(row: AuditEventRow) -> user_pb2.AuditEvent:
+    return user_pb2.AuditEvent(
+        event_id=str(row.id),
+        event_time=_timestamp(row.at),
+        actor=row.actor,
+        action=row.action,
+        target=row.target,
+        client_address=row.client,
+        detail=f"{row.outcome}: {row.detail}" if row.detail else row.outcome,
+    )
+
+
+def _peer_host(peer: str) -> str:
+    """``ipv4:1.2.3.4:5678`` -> ``1.2.3.4``; ``ipv6:[::1]:5678`` -> ``::1``."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv6" and rest.startswith("["):
+        return rest[1:].partition("]")[0]
+    if kind == "ipv4":
+        return rest.rpartition(":")[0]
+    return peer
+
+
+def client_address(context: Any, trust_forwarded_for: bool) -> str:
+    """The client the rate limits and audit log key on.
+
+    Behind Envoy the last ``x-forwarded-for`` hop is the address Envoy saw (Envoy appends it;
+    anything before it is client-supplied and spoofable). Direct gRPC callers: the peer address.
+    """
+    if trust_forwarded_for:
+        for key, value in context.invocation_metadata() or ():
+            if key.lower() == "x-forwarded-for":
+                hops = [h.strip() for h in str(value).split(",") if h.strip()]
+                if hops:
+                    return hops[-1][:64]
+    return _peer_host(context.peer() or "")[:64]
+
+
+class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
+    def __init__(self, accounts: Accounts, *, trust_forwarded_for: bool) -> None:
+        self._accounts = accounts
+        self._trust_forwarded_for = trust_forwarded_for
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+    def _client(self, context: grpc.aio.ServicerContext[Any, Any]) -> str:
+        return client_address(context, self._trust_forwarded_for)
+
+    async def Login(self, request: pb.LoginRequest, context: Any) -> pb.LoginResponse:
+        session = await self._run(
+            self._accounts.login, request.username, request.password, self._client(context)
+        )
+        return pb.LoginResponse(tokens=_tokens(session.tokens), user=user_message(session.user))
+
+    async def RefreshToken(self, request: pb.RefreshTokenRequest, context: Any) -> pb.RefreshTokenResponse:
+        pair = await self._run(self._accounts.refresh, request.refresh_token, self._client(context))
+        return pb.RefreshTokenResponse(tokens=_tokens(pair))
+
+    async def Logout(self, request: pb.LogoutRequest, context: Any) -> pb.LogoutResponse:
+        await self._run(self._accounts.logout, request.refresh_token, self._client(context))
+        return pb.LogoutResponse()
+
+    async def GetJwks(self, request: pb.GetJwksRequest, context: Any) -> pb.GetJwksResponse:
+        jwks = await self._run(self._accounts.keys.jwks)
+        return pb.GetJwksResponse(keys=[user_pb2.Jwk(**key) for key in jwks["keys"]])
+
+    async def GetRevocations(
+        self, request: pb.GetRevocationsRequest, context: Any
+    ) -> pb.GetRevocationsResponse:
+        entries = await self._run(self._accounts.revocations)
+        return pb.GetRevocationsResponse(
+            revocations=[
+                pb.Revocation(subject_sha256=e.subject_sha256, not_before=e.not_before, disabled=e.disabled)
+                for e in entries
+            ]
+        )
+
+    async def RotateSigningKey(
+        self, request: pb.RotateSigningKeyRequest, context: Any
+    ) -> pb.RotateSigningKeyResponse:
+        kid = await self._run(
+            self._accounts.rotate_signing_key, caller(context).subject, self._client(context)
+        )
+        return pb.RotateSigningKeyResponse(kid=kid)
+
+    async def GetCurrentUser(
+        self, request: pb.GetCurrentUserRequest, context: Any
+    ) -> pb.GetCurrentUserResponse:
+        user = await self._run(self._accounts.user_by_name, caller(context).subject)
+        return pb.GetCurrentUserResponse(user=user_message(user))
+
+    async def ListUsers(self, request: pb.ListUsersRequest, context: Any) -> pb.ListUsersResponse:
+        users, token = await self._run(self._accounts.list_users, request.page_size, request.page_token)
+        return pb.ListUsersResponse(users=[user_message(u) for u in users], next_page_token=token)
+
+    async def CreateUser(self, request: pb.CreateUserRequest, context: Any) -> pb.CreateUserResponse:
+        user = await self._run(
+            self._accounts.create_user,
+            caller(context).subject,
+            request.username,
+            request.password,
+            _role_from_pb(request.role),
+            list(request.household_ids),
+            self._client(context),
+        )
+        return pb.CreateUserResponse(user=user_message(user))
+
+    async def SetRole(self, request: pb.SetRoleRequest, context: Any) -> pb.SetRoleResponse:
+        user = await self._run(
+            self._accounts.set_role,
+            caller(context).subject,
+            request.user_id,
+            _role_from_pb(request.role),
+            self._client(context),
+        )
+        return pb.SetRoleResponse(user=user_message(user))
+
+    async def DisableUser(self, request: pb.DisableUserRequest, context: Any) -> pb.DisableUserResponse:
+        user = await self._run(
+            self._accounts.disable_user,
+            caller(context).subject,
+            request.user_id,
+            request.disabled,
+            self._client(context),
+        )
+        return pb.DisableUserResponse(user=user_message(user))
+
+    async def ResetPassword(self, request: pb.ResetPasswordRequest, context: Any) -> pb.ResetPasswordResponse:
+        user = await self._run(
+            self._accounts.reset_password,
+            caller(context).subject,
+            request.user_id,
+            request.new_password,
+            self._client(context),
+        )
+        return pb.ResetPasswordResponse(user=user_message(user))
+
+    async def LinkHousehold(self, request: pb.LinkHouseholdRequest, context: Any) -> pb.LinkHouseholdResponse:
+        user = await self._run(
+            self._accounts.link_household,
+            caller(context).subject,
+            request.user_id,
+            request.household_id,
+            request.unlink,
+            self._client(context),
+        )
+        return pb.LinkHouseholdResponse(user=user_message(user))
+
+    async def ListAuditEvents(
+        self, request: pb.ListAuditEventsRequest, context: Any
+    ) -> pb.ListAuditEventsResponse:
+        rows, token = await self._run(self._accounts.list_audit, request.page_size, request.page_token)
+        return pb.ListAuditEventsResponse(events=[_audit_message(r) for r in rows], next_page_token=token)

@@ -1,0 +1,337 @@
+"""Persistence for auth_svc: users, household links, signing keys, refresh tokens, audit events.
+
+Times are UNIX seconds (float) so SQLite and PostgreSQL behave the same. Tables carry an
+``auth_`` prefix so auth_svc can share one PostgreSQL database with the other services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+__all__ = [
+    "AuditEventRow",
+    "Base",
+    "DuplicateUser",
+    "RefreshTokenRow",
+    "SigningKeyRow",
+    "Store",
+    "UserHouseholdRow",
+    "UserRecord",
+    "UserRow",
+]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserRow(Base):
+    __tablename__ = "auth_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+    # Access tokens issued (iat) before this second are revoked: bumped by disable, password
+    # reset, role change and unlinking a household.
+    tokens_valid_after: Mapped[int] = mapped_column(Integer, default=0)
+    households: Mapped[list[UserHouseholdRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UserHouseholdRow.household_id"
+    )
+
+
+class UserHouseholdRow(Base):
+    __tablename__ = "auth_user_households"
+
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("auth_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class SigningKeyRow(Base):
+    __tablename__ = "auth_signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Float)
+    retired_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    verify_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class RefreshTokenRow(Base):
+    __tablename__ = "auth_refresh_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("auth_users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AuditEventRow(Base):
+    __tablename__ = "auth_audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    outcome: Mapped[str] = mapped_column(String(16))
+    client: Mapped[str] = mapped_column(String(128), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A detached view of a user row, safe to pass across threads."""
+
+    id: str
+    username: str
+    password_hash: str
+    role: str
+    disabled: bool
+    created_at: float
+    tokens_valid_after: int
+    households: tuple[str, ...]
+
+    @classmethod
+    def of(cls, row: UserRow) -> UserRecord:
+        return cls(
+            id=row.id,
+            username=row.username,
+            password_hash=row.password_hash,
+            role=row.role,
+            disabled=row.disabled,
+            created_at=row.created_at,
+            tokens_valid_after=row.tokens_valid_after,
+            households=tuple(h.household_id for h in row.households),
+        )
+
+
+class DuplicateUser(Exception):
+    pass
+
+
+class Store:
+    """Small, explicit queries; each method is one transaction."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # users -----------------------------------------------------------------------------
+    def count_users(self, role: str | None = None) -> int:
+        with self._tx() as s:
+            query = select(func.count()).select_from(UserRow)
+            if role is not None:
+                query = query.where(UserRow.role == role)
+            return int(s.scalar(query) or 0)
+
+    def get_user(self, username: str) -> UserRecord | None:
+        with self._tx() as s:
+            row = s.scalar(select(UserRow).where(UserRow.username == username))
+            return UserRecord.of(row) if row else None
+
+    def get_user_by_id(self, user_id: str) -> UserRecord | None:
+        with self._tx() as s:
+            row = s.get(UserRow, user_id)
+            return UserRecord.of(row) if row else None
+
+    def create_user(
+        self, username: str, password_hash: str, role: str, households: Sequence[str], now: float
+    ) -> UserRecord:
+        row = UserRow(
+            id=str(uuid.uuid4()),
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            disabled=False,
+            created_at=now,
+            tokens_valid_after=0,
+            households=[UserHouseholdRow(household_id=h) for h in dict.fromkeys(households)],
+        )
+        try:
+            with self._tx() as s:
+                s.add(row)
+                s.flush()
+                return UserRecord.of(row)
+        except IntegrityError as exc:
+            raise DuplicateUser(username) from exc
+
+    def list_users(self, after: str, limit: int) -> list[UserRecord]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(UserRow).where(UserRow.username > after).order_by(UserRow.username).limit(limit)
+            )
+            return [UserRecord.of(r) for r in rows]
+
+    def update_user(
+        self,
+        user_id: str,
+        *,
+        role: str | None = None,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+        link: str | None = None,
+        unlink: str | None = None,
+        revoke_tokens_before: int | None = None,
+        revoke_refresh_at: float | None = None,
+    ) -> UserRecord | None:
+        """Change one user; optionally revoke its access tokens and refresh families too."""
+        with self._tx() as s:
+            row = s.scalar(select(UserRow).where(UserRow.id == user_id).with_for_update())
+            if row is None:
+                return None
+            if role is not None:
+                row.role = role
+            if disabled is not None:
+                row.disabled = disabled
+            if password_hash is not None:
+                row.password_hash = password_hash
+            linked = {h.household_id for h in row.households}
+            if link is not None and link not in linked:
+                row.households.append(UserHouseholdRow(household_id=link))
+            if unlink is not None:
+                row.households = [h for h in row.households if h.household_id != unlink]
+            if revoke_tokens_before is not None:
+                # Tokens may already carry iat == tokens_valid_after (issued after an earlier
+                # revocation in this same second), so a new revocation must move past it.
+                row.tokens_valid_after = max(row.tokens_valid_after + 1, revoke_tokens_before)
+            if revoke_refresh_at is not None:
+                s.execute(
+                    update(RefreshTokenRow)
+                    .where(RefreshTokenRow.user_id == row.id, RefreshTokenRow.revoked_at.is_(None))
+                    .values(revoked_at=revoke_refresh_at)
+                )
+            s.flush()
+            return UserRecord.of(row)
+
+    def revocations(self, since: float) -> list[tuple[str, int, bool]]:
+        """(username, tokens_valid_after, disabled) for users whose tokens may be revoked."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(UserRow.username, UserRow.tokens_valid_after, UserRow.disabled).where(
+                    (UserRow.disabled.is_(True)) | (UserRow.tokens_valid_after > since)
+                )
+            )
+            return [(u, int(v), bool(d)) for u, v, d in rows]
+
+    # signing keys ----------------------------------------------------------------------
+    def signing_keys(self) -> list[SigningKeyRow]:
+        with self._tx() as s:
+            rows = list(s.scalars(select(SigningKeyRow).order_by(SigningKeyRow.created_at)))
+            s.expunge_all()
+            return rows
+
+    def add_signing_key(self, row: SigningKeyRow, retire_others_at: float, verify_until: float) -> None:
+        with self._tx() as s:
+            s.execute(
+                update(SigningKeyRow)
+                .where(SigningKeyRow.retired_at.is_(None))
+                .values(retired_at=retire_others_at, verify_until=verify_until)
+            )
+            s.add(row)
+
+    # refresh tokens --------------------------------------------------------------------
+    def add_refresh_token(
+        self, user_id: str, family_id: str, token_hash: str, now: float, expires_at: float
+    ) -> None:
+        with self._tx() as s:
+            s.add(
+                RefreshTokenRow(
+                    id=str(uuid.uuid4()),
+                    family_id=family_id,
+                    user_id=user_id,
+                    token_hash=token_hash,
+                    issued_at=now,
+                    expires_at=expires_at,
+                )
+            )
+
+    def find_refresh_token(self, token_hash: str) -> RefreshTokenRow | None:
+        with self._tx() as s:
+            row = s.scalar(select(RefreshTokenRow).where(RefreshTokenRow.token_hash == token_hash))
+            if row is not None:
+                s.expunge(row)
+            return row
+
+    def mark_refresh_used(self, token_id: str, now: float) -> bool:
+        """Atomically consume a refresh token; False when it was already used or revoked."""
+        with self._tx() as s:
+            result = s.execute(
+                update(RefreshTokenRow)
+                .where(
+                    RefreshTokenRow.id == token_id,
+                    RefreshTokenRow.used_at.is_(None),
+                    RefreshTokenRow.revoked_at.is_(None),
+                )
+                .values(used_at=now)
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def revoke_family(self, family_id: str, now: float) -> int:
+        with self._tx() as s:
+            result = s.execute(
+                update(RefreshTokenRow)
+                .where(RefreshTokenRow.family_id == family_id, RefreshTokenRow.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # audit -----------------------------------------------------------------------------
+    def add_audit(
+        self, at: float, action: str, actor: str, target: str, outcome: str, client: str, detail: str
+    ) -> None:
+        with self._tx() as s:
+            s.add(
+                AuditEventRow(
+                    at=at,
+                    action=action[:64],
+                    actor=actor[:128],
+                    target=target[:128],
+                    outcome=outcome[:16],
+                    client=client[:128],
+                    detail=detail,
+                )
+            )
+
+    def list_audit(self, before_id: int | None, limit: int) -> list[AuditEventRow]:
+        with self._tx() as s:
+            query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
+            if before_id is not None:
+                query = query.where(AuditEventRow.id < before_id)
+            rows = list(s.scalars(query))
+            s.expunge_all()
+            return rows

@@ -1,0 +1,118 @@
+"""Fixtures for auth_svc: a database per test (SQLite file or a fresh PostgreSQL schema), an
+injected clock and a counting (real, cheap) argon2 hasher, and a real gRPC server on port 0."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import grpc
+import psycopg
+import pytest
+
+from auth_svc.config import AuthConfig
+from auth_svc.passwords import Argon2Hasher
+from auth_svc.server import AuthApp, build, start
+from common.server import RunningServer, ServerConfig
+from energypulse.auth.v1 import auth_service_pb2_grpc
+
+NOW = float(int(time.time()))
+
+
+class Clock:
+    """Injected wall clock: tests move time instead of sleeping."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingHasher(Argon2Hasher):
+    """A real argon2id hasher (cheap parameters) that counts verifications."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost_kib=1024)
+        self.verifications = 0
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verifications += 1
+        return super().verify(password_hash, password)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def hasher() -> CountingHasher:
+    return CountingHasher()
+
+
+def _pg_admin_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'auth.db'}"
+        return
+    base: str = request.getfixturevalue("postgres_url")
+    schema = f"auth_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_pg_admin_url(base), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(_pg_admin_url(base), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def config(db_url: str) -> AuthConfig:
+    return AuthConfig(
+        database_url=db_url,
+        demo=True,
+        demo_households=3,
+        access_ttl_s=300,
+        login_max_failures=3,
+        client_max_failures=10,
+        login_window_s=60,
+    )
+
+
+@pytest.fixture
+def app(config: AuthConfig, hasher: CountingHasher, clock: Clock) -> Iterator[AuthApp]:
+    built = build(config, hasher=hasher, clock=clock, monotonic=clock)
+    yield built
+    built.engine.dispose()
+
+
+@dataclass
+class Server:
+    app: AuthApp
+    running: RunningServer
+    channel: grpc.aio.Channel
+    stub: auth_service_pb2_grpc.AuthServiceStub
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.running.port}"
+
+
+@pytest.fixture
+async def server(app: AuthApp) -> AsyncIterator[Server]:
+    running = await start(app, ServerConfig(port=0))
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    yield Server(app, running, channel, auth_service_pb2_grpc.AuthServiceStub(channel))
+    await channel.close()
+    await running.stop(None)
+
+
+__all__ = ["NOW", "Clock", "CountingHasher", "Server", "replace"]

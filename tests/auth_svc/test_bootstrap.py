@@ -1,0 +1,74 @@
+"""First-start accounts in demo and production mode."""
+
+from __future__ import annotations
+
+from auth_svc.bootstrap import bootstrap_accounts
+from auth_svc.server import MIGRATIONS, VERSION_TABLE
+from auth_svc.store import Store
+from common.db import make_engine, make_session_factory, upgrade
+from tests.auth_svc.conftest import Clock, CountingHasher
+
+
+def _store(db_url: str) -> Store:
+    upgrade(db_url, MIGRATIONS, version_table=VERSION_TABLE)
+    return Store(make_session_factory(make_engine(db_url)))
+
+
+def test_demo_seed(db_url: str, clock: Clock, hasher: CountingHasher) -> None:
+    store = _store(db_url)
+    password = bootstrap_accounts(
+        store,
+        hasher,
+        demo=True,
+        demo_households=3,
+        service_accounts={"ingest": "ingest-demo-secret"},
+        clock=clock,
+    )
+    assert password is None
+    admin = store.get_user("admin")
+    assert admin is not None and admin.role == "admin"
+    assert hasher.verify(admin.password_hash, "admin-demo")
+    user = store.get_user("household-0003")
+    assert user is not None and user.households == ("sim-h000002",)
+    assert hasher.verify(user.password_hash, "demo")
+    ingest = store.get_user("ingest")
+    assert ingest is not None and ingest.role == "service"
+    # A second start changes nothing.
+    bootstrap_accounts(
+        store,
+        hasher,
+        demo=True,
+        demo_households=3,
+        service_accounts={"ingest": "ingest-demo-secret"},
+        clock=clock,
+    )
+    assert store.count_users() == 5
+
+
+def test_production_creates_one_admin_once_and_syncs_service_secrets(
+    db_url: str, clock: Clock, hasher: CountingHasher
+) -> None:
+    store = _store(db_url)
+    password = bootstrap_accounts(
+        store,
+        hasher,
+        demo=False,
+        demo_households=3,
+        service_accounts={"ingest": "first-secret-0123456"},
+        clock=clock,
+    )
+    assert password and len(password) >= 20
+    admin = store.get_user("admin")
+    assert admin is not None and hasher.verify(admin.password_hash, password)
+    assert store.get_user("household-0001") is None
+    again = bootstrap_accounts(
+        store,
+        hasher,
+        demo=False,
+        demo_households=3,
+        service_accounts={"ingest": "rotated-secret-0123456"},
+        clock=clock,
+    )
+    assert again is None
+    ingest = store.get_user("ingest")
+    assert ingest is not None and hasher.verify(ingest.password_hash, "rotated-secret-0123456")

@@ -1,0 +1,61 @@
+"""Start-up refuses unsafe settings outside demo mode."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+
+from auth_svc.config import (
+    DEMO_KEY_ENCRYPTION_KEY,
+    AuthConfig,
+    parse_service_accounts,
+    validate,
+)
+from common.config import ConfigError, from_env
+
+GOOD_KEK = base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def test_demo_mode_accepts_demo_secrets() -> None:
+    config = AuthConfig(demo=True)
+    validate(config)
+    assert parse_service_accounts(config) == {
+        "ingest": "ingest-demo-secret",
+        "meter_sim": "meter_sim-demo-secret",
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({}, "EP_AUTH_KEY_ENCRYPTION_KEY is required"),
+        ({"key_encryption_key": DEMO_KEY_ENCRYPTION_KEY}, "published demo key"),
+        ({"key_encryption_key": "c2hvcnQ="}, "32 bytes"),
+        (
+            {"key_encryption_key": GOOD_KEK, "service_accounts": "ingest:ingest-demo-secret"},
+            "published demo secret",
+        ),
+        ({"key_encryption_key": GOOD_KEK, "service_accounts": "ingest:short"}, "shorter than 16"),
+        ({"key_encryption_key": GOOD_KEK, "service_accounts": "ingest"}, "name:secret"),
+    ],
+)
+def test_production_refuses_unsafe_settings(overrides: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        validate(AuthConfig(demo=False, **overrides))  # type: ignore[arg-type]
+
+
+def test_production_settings_from_environment() -> None:
+    config = from_env(
+        AuthConfig,
+        {
+            "EP_AUTH_KEY_ENCRYPTION_KEY": GOOD_KEK,
+            "EP_AUTH_SERVICE_ACCOUNTS": "ingest:0123456789abcdefXYZ, meter_sim:abcdefghijklmnop1",
+        },
+    )
+    validate(config)
+    assert parse_service_accounts(config) == {
+        "ingest": "0123456789abcdefXYZ",
+        "meter_sim": "abcdefghijklmnop1",
+    }
