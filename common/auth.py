@@ -439,7 +439,7 @@ def bearer_token(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | No
 
 
 def remote_verifier(
-    channel: grpc.aio.Channel,
+    channel: grpc.aio.Channel | str,
     *,
     issuer: str = DEFAULT_ISSUER,
     audience: str = DEFAULT_AUDIENCE,
@@ -447,20 +447,35 @@ def remote_verifier(
     access_ttl_s: float = 300.0,
     clock: Callable[[], float] = time.time,
 ) -> TokenVerifier:
-    """A verifier for services other than auth_svc: keys and revocations come from auth_svc."""
+    """A verifier for services other than auth_svc: keys and revocations come from auth_svc.
+
+    ``channel`` may be a target string ("host:port"): the channel is then made on first use,
+    inside the server's event loop (a grpc.aio channel made before ``asyncio.run`` is bound to
+    another loop and fails with "attached to a different loop").
+    """
+    from common.channels import make_channel
     from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
-    stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+    stubs: list[auth_service_pb2_grpc.AuthServiceStub] = []
+
+    def stub_now() -> auth_service_pb2_grpc.AuthServiceStub:
+        if not stubs:
+            stubs.append(
+                auth_service_pb2_grpc.AuthServiceStub(
+                    make_channel(channel) if isinstance(channel, str) else channel
+                )
+            )
+        return stubs[0]
 
     async def fetch_keys() -> list[dict[str, str]]:
-        response = await stub.GetJwks(auth_service_pb2.GetJwksRequest(), timeout=5)
+        response = await stub_now().GetJwks(auth_service_pb2.GetJwksRequest(), timeout=5)
         return [
             {"kty": k.kty, "crv": k.crv, "x": k.x, "kid": k.kid, "alg": k.alg, "use": k.use}
             for k in response.keys
         ]
 
     async def fetch_revocations() -> dict[str, Revocation]:
-        response = await stub.GetRevocations(auth_service_pb2.GetRevocationsRequest(), timeout=5)
+        response = await stub_now().GetRevocations(auth_service_pb2.GetRevocationsRequest(), timeout=5)
         return {r.subject_sha256: Revocation(r.not_before, r.disabled) for r in response.revocations}
 
     return TokenVerifier(
@@ -528,7 +543,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 def remote_auth_interceptor(
     services: Iterable[ServiceDescriptor],
-    auth_channel: grpc.aio.Channel,
+    auth_channel: grpc.aio.Channel | str,
     *,
     issuer: str = DEFAULT_ISSUER,
     audience: str = DEFAULT_AUDIENCE,
@@ -667,15 +682,25 @@ class ServiceCredentials:
 
     @classmethod
     def for_auth_service(
-        cls, channel: grpc.aio.Channel, username: str, secret: str, **kwargs: Any
+        cls, channel: grpc.aio.Channel | str, username: str, secret: str, **kwargs: Any
     ) -> ServiceCredentials:
-        """Credentials that log in to auth_svc over ``channel`` with a client secret."""
+        """Credentials that log in to auth_svc over ``channel`` with a client secret.
+
+        A target string makes the channel on first use, inside the running event loop.
+        """
+        from common.channels import make_channel
         from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
-        stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+        stubs: list[auth_service_pb2_grpc.AuthServiceStub] = []
 
         async def fetch() -> IssuedToken:
-            response = await stub.Login(
+            if not stubs:
+                stubs.append(
+                    auth_service_pb2_grpc.AuthServiceStub(
+                        make_channel(channel) if isinstance(channel, str) else channel
+                    )
+                )
+            response = await stubs[0].Login(
                 auth_service_pb2.LoginRequest(username=username, password=secret), timeout=10
             )
             expires = response.tokens.access_token_expire_time

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import Stack, start_stack
+from devstack.stack import Stack, start_stack
 
 ALL_PARTS = ["broker", "auth_svc", "predict_svc", "ledger_svc", "ingest_svc", "envoy", "meter_sim", "web"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.stack import Stack
+from devstack.stack import Stack
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
 from meter_sim.payload import encode_reading, reading_topic
-from tests.e2e.stack import Stack
+from devstack.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 GRPCURL = ROOT / ".venv" / "bin" / "grpcurl"

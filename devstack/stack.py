@@ -19,7 +19,7 @@ from devstack.env import SERVICES, StackPorts, allocate_ports, stack_env
 from devstack.processes import ProcessGroup
 from devstack.readiness import wait_all
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass

@@ -1,0 +1,194 @@
+"""The dashboard end to end: a real browser (Debian Chromium via playwright-core, no downloaded
+browser) against the whole local stack. Each test runs one scenario of
+dashboard/e2e/dashboard-e2e.mjs and asserts on the JSON it prints; screenshots of every page land
+in test-artifacts/screenshots/ (look at them: a page that renders but looks broken is a failure).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import struct
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devstack.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "dashboard"
+SCRIPT = DASHBOARD / "e2e" / "dashboard-e2e.mjs"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+USER, USER_PASSWORD = "household-0001", "demo"
+OTHER_USER = "household-0002"
+ROLE_TARGET = "household-0003"
+ADMIN, ADMIN_PASSWORD = "admin", "admin-demo"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() or not (DASHBOARD / "node_modules" / "playwright-core").exists() or shutil.which("node") is None,
+    reason="needs /usr/bin/chromium, node and dashboard/node_modules (scripts/bootstrap --browser)",
+)
+
+
+def run_scenario(stack: Stack, scenario: str, params: dict[str, Any], timeout: float = 240) -> dict[str, Any]:
+    """Run one browser scenario; returns its JSON result (fails with its error and logs otherwise)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        ["node", str(SCRIPT), "--base-url", stack.base_url, "--artifacts", str(ARTIFACTS),
+         "--scenario", scenario, "--params", json.dumps(params), "--chromium", str(CHROMIUM)],
+        cwd=DASHBOARD, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"{scenario}: no JSON result (exit {proc.returncode})\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert "error" not in result, f"{scenario} failed in the browser: {result['error']}\nsteps: {result['steps']}"
+    for shot in result["screenshots"]:
+        assert Path(shot).stat().st_size > 10_000, f"{shot} is suspiciously small (blank page?)"
+    return result
+
+
+@pytest.fixture(scope="module")
+def web(stack: Stack) -> Stack:
+    status, body = stack.api("GET", "/")
+    if status != 200 or 'id="root"' not in str(body):
+        pytest.skip("the stack serves no dashboard (build it first: cd dashboard && npm ci && npm run build)")
+    return stack
+
+
+@pytest.fixture(scope="module")
+def admin_token(web: Stack) -> str:
+    return web.login(ADMIN, ADMIN_PASSWORD)
+
+
+def households_of(stack: Stack, username: str, password: str) -> list[str]:
+    token = stack.login(username, password)
+    status, body = stack.api("GET", "/api/v1/auth/me", token=token)
+    assert status == 200, body
+    return list(body["user"]["householdIds"])
+
+
+def current_month(time_zone: str = "Europe/Oslo") -> str:
+    return datetime.now(ZoneInfo(time_zone)).strftime("%Y-%m")
+
+
+def wait_for_invoice_lines(stack: Stack, token: str, household: str, month: str, minimum: int = 1,
+                           timeout: float = 120) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    lines: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        status, body = stack.api("GET", f"/api/v1/households/{household}/invoices/{month}", token=token)
+        if status == 200:
+            lines = body["invoice"]["lines"]
+            if len(lines) >= minimum:
+                return lines
+        time.sleep(3)
+    pytest.fail(f"no settlement lines for {household} {month} within {timeout}s (last: {status} {str(body)[:300]})")
+
+
+def test_user_signs_in_and_sees_live_power_change(web: Stack) -> None:
+    result = run_scenario(web, "live", {"username": USER, "password": USER_PASSWORD, "changeTimeoutMs": 60_000})
+    assert result["ok"], result
+    values = result["liveValues"]
+    assert len(values) >= 2 and values[0] != values[1], f"live power never changed: {values}"
+    assert result["liveStatus"] == "Live"
+    household = households_of(web, USER, USER_PASSWORD)[0]
+    assert result["url"].endswith(f"/households/{household}")
+
+
+def test_history_export_and_ledger_pages_render(web: Stack) -> None:
+    result = run_scenario(web, "pages", {"username": USER, "password": USER_PASSWORD})
+    assert result["ok"], result
+    assert result["historyState"] == "data", "history shows no readings"
+    csv = Path(result["exportCsv"]).read_text()
+    header, *rows = csv.strip().splitlines()
+    assert header.startswith("time_utc,meter_id,power_kw") and rows, csv[:300]
+    assert result["headSize"] and int(result["headSize"]) > 0
+
+
+def test_user_cannot_reach_admin_pages_or_another_household(web: Stack) -> None:
+    other = households_of(web, OTHER_USER, USER_PASSWORD)[0]
+    assert other not in households_of(web, USER, USER_PASSWORD)
+    result = run_scenario(web, "forbidden", {"username": USER, "password": USER_PASSWORD, "otherHousehold": other})
+    assert result["adminNavVisible"] == 0, "a household user sees the Admin link"
+    assert result["adminBlocked"], "the admin pages rendered for a household user"
+    assert result["otherHouseholdBlocked"], "another household's overview rendered"
+    assert result["leakedPower"] == 0
+    assert result["ok"], result
+
+
+def test_admin_changes_a_users_role(web: Stack, admin_token: str) -> None:
+    def role_of(username: str) -> str:
+        status, body = web.api("GET", "/api/v1/users?pageSize=500", token=admin_token)
+        assert status == 200, body
+        return next(u["role"] for u in body["users"] if u["username"] == username)
+
+    assert role_of(ROLE_TARGET) == "ROLE_USER"
+    result = run_scenario(web, "admin", {"username": ADMIN, "password": ADMIN_PASSWORD, "target": ROLE_TARGET, "newRoleLabel": "Admin"})
+    try:
+        assert result["ok"], result
+        assert role_of(ROLE_TARGET) == "ROLE_ADMIN", "the role change did not reach the auth service"
+        assert result["health"] and all(v == "true" for v in result["health"].values()), result["health"]
+    finally:
+        status, body = web.api("GET", "/api/v1/users?pageSize=500", token=admin_token)
+        user_id = next(u["userId"] for u in body["users"] if u["username"] == ROLE_TARGET)
+        web.api("POST", f"/api/v1/users/{user_id}:setRole", {"role": "ROLE_USER"}, token=admin_token)
+
+
+@pytest.fixture
+def tampered_line(web: Stack) -> Iterator[tuple[str, str, str]]:
+    """Yields (household, month, tx hash) after flipping metered_wh of one settlement row in the
+    ledger database (spec §2 layout: magic 4, version 1, kind 1, salt 32, str household, i64 hour,
+    i64 metered_wh); restores the row afterwards so later tests see an intact ledger."""
+    household = households_of(web, USER, USER_PASSWORD)[0]
+    month = current_month()
+    token = web.login(USER, USER_PASSWORD)
+    lines = wait_for_invoice_lines(web, token, household, month)
+    target = lines[0]["transaction"]
+    db = sqlite3.connect(web.var_dir / "ledger.db", timeout=30)
+    try:
+        (record,) = db.execute("SELECT record FROM ledger_transactions WHERE leaf_index = ?", (int(target["leafIndex"]),)).fetchone()
+        original = bytes(record)
+        (name_len,) = struct.unpack_from(">I", original, 38)
+        offset = 38 + 4 + name_len + 8
+        (metered,) = struct.unpack_from(">q", original, offset)
+        forged = original[:offset] + struct.pack(">q", metered + 1000) + original[offset + 8:]
+        db.execute("UPDATE ledger_transactions SET record = ? WHERE leaf_index = ?", (forged, int(target["leafIndex"])))
+        db.commit()
+        yield household, month, target["txHash"]
+    finally:
+        db.execute("UPDATE ledger_transactions SET record = ? WHERE leaf_index = ?", (original, int(target["leafIndex"])))
+        db.commit()
+        db.close()
+
+
+def test_invoice_verifies_in_the_browser_then_a_tampered_line_fails(web: Stack) -> None:
+    household = households_of(web, USER, USER_PASSWORD)[0]
+    month = current_month()
+    token = web.login(USER, USER_PASSWORD)
+    wait_for_invoice_lines(web, token, household, month)
+    # The signed head must cover the lines before every verdict can be a pass.
+    time.sleep(2)
+    clean = run_scenario(web, "invoice", {"username": USER, "password": USER_PASSWORD, "household": household, "month": month})
+    assert clean["lines"], "the invoice page showed no lines"
+    verdicts = {line["verdict"] for line in clean["lines"]}
+    assert verdicts <= {"pass", "pending"} and "pass" in verdicts, clean["lines"]
+    assert "fail" not in verdicts
+
+
+def test_tampered_ledger_row_fails_verification_in_the_page(web: Stack, tampered_line: tuple[str, str, str]) -> None:
+    household, month, tx_hash = tampered_line
+    result = run_scenario(web, "invoice", {"username": USER, "password": USER_PASSWORD, "household": household,
+                                           "month": month, "shot": "04-invoice-tampered"})
+    by_tx = {line["tx"]: line["verdict"] for line in result["lines"]}
+    assert by_tx.get(tx_hash) == "fail", f"the tampered line was not caught: {by_tx.get(tx_hash)}"
+    assert all(v in {"pass", "pending"} for tx, v in by_tx.items() if tx != tx_hash), by_tx
+    assert result["summaryOk"] is False
+    assert "FAILED" in result["summary"]
