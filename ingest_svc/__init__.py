@@ -1,0 +1,1 @@
+"""Telemetry ingest: MQTT readings -> validation -> idempotent storage -> TelemetryService."""

@@ -1,0 +1,224 @@
+"""Batching core of ingest: classify each message, store a batch in one transaction, then ack.
+
+Every message ends in exactly one of: stored (new), duplicate (already stored: a redelivery),
+dead-lettered (with a reason). Only then is it acknowledged to the broker. Nothing a message
+contains can raise out of here: a poison row that the database itself refuses is isolated and
+dead-lettered, and a database that is down is retried (the broker keeps the unacked messages).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from common.log import get_logger
+from ingest_svc.metrics import IngestMetrics
+from ingest_svc.store import DeadLetter, ReadingStore
+from ingest_svc.subscriber import Incoming
+from ingest_svc.validation import Reading, Rejection, SchemaChecker, SequenceTracker, parse_reading
+
+__all__ = ["BatchOutcome", "IngestPipeline", "PipelineLimits"]
+
+log = get_logger(__name__)
+
+Acker = Callable[[Incoming], None]
+StoredListener = Callable[[Sequence[Reading]], None]
+
+
+@dataclass(frozen=True)
+class PipelineLimits:
+    batch_max: int = 2000
+    batch_wait_ms: int = 50
+    max_future_skew_s: float = 300.0
+    max_age_s: float = 30 * 86400.0
+
+
+@dataclass
+class BatchOutcome:
+    stored: int = 0
+    duplicates: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        store: ReadingStore,
+        metrics: IngestMetrics,
+        ack: Acker,
+        limits: PipelineLimits = PipelineLimits(),
+        checker: SchemaChecker | None = None,
+        clock: Callable[[], float] = time.time,
+        on_stored: StoredListener | None = None,
+    ) -> None:
+        self.store = store
+        self.metrics = metrics
+        self._ack = ack
+        self.limits = limits
+        self.checker = checker or SchemaChecker()
+        self.tracker = SequenceTracker()
+        self._clock = clock
+        self._on_stored = on_stored
+        self._queue: deque[Incoming] = deque()
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_batch_ms = 0
+
+    # --- intake (MQTT network thread) ---------------------------------------------------
+    def submit(self, message: Incoming) -> None:
+        with self._cond:
+            self._queue.append(message)
+            if len(self._queue) == 1 or len(self._queue) >= self.limits.batch_max:
+                self._cond.notify()
+        self.metrics.received.inc()
+
+    @property
+    def backlog(self) -> int:
+        return len(self._queue)
+
+    # --- worker thread ------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _take_batch(self) -> list[Incoming]:
+        wait_s = self.limits.batch_wait_ms / 1000.0
+        with self._cond:
+            while not self._queue and not self._stop.is_set():
+                self._cond.wait(0.5)
+            deadline = time.monotonic() + wait_s
+            while len(self._queue) < self.limits.batch_max and not self._stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            n = min(len(self._queue), self.limits.batch_max)
+            return [self._queue.popleft() for _ in range(n)]
+
+    def _run(self) -> None:
+        while not (self._stop.is_set() and not self._queue):
+            batch = self._take_batch()
+            if batch:
+                self.process(batch)
+            self.metrics.backlog.set(len(self._queue))
+
+    # --- the work -----------------------------------------------------------------------
+    def process(self, batch: Sequence[Incoming]) -> BatchOutcome:
+        started = time.monotonic()
+        good, dead, duplicates = self._classify(batch)
+        outcome = self._write(good, dead)
+        outcome.duplicates += duplicates
+        for message in batch:
+            self._ack(message)
+        self.metrics.stored.inc(outcome.stored)
+        self.metrics.duplicates.inc(outcome.duplicates)
+        for d in outcome.dead:
+            self.metrics.dead_letters.labels(d.reason).inc()
+        self.metrics.batch_size.observe(len(batch))
+        self.metrics.batch_seconds.observe(time.monotonic() - started)
+        self.last_batch_ms = int(self._clock() * 1000)
+        if self._on_stored is not None and good:
+            self._on_stored([r for r, _ in good])
+        return outcome
+
+    def _classify(self, batch: Sequence[Incoming]) -> tuple[list[tuple[Reading, int]], list[DeadLetter], int]:
+        now_ms = int(self._clock() * 1000)
+        future_ms = int(self.limits.max_future_skew_s * 1000)
+        age_ms = int(self.limits.max_age_s * 1000)
+        good: list[tuple[Reading, int]] = []
+        dead: list[DeadLetter] = []
+        suspects: list[tuple[Reading, Incoming, Rejection]] = []
+        for message in batch:
+            result = parse_reading(self.checker, message.topic, message.payload, now_ms, future_ms, age_ms)
+            if isinstance(result, Rejection):
+                dead.append(_dead(message, result))
+                continue
+            problem = self.tracker.check(result)
+            if problem is None:
+                self.tracker.accept(result)
+                good.append((result, message.received_ms))
+            elif problem.reason == "SEQ_NOT_INCREASING" and message.dup:
+                # A redelivery the broker flagged as such: ON CONFLICT makes it a no-op if stored.
+                good.append((result, message.received_ms))
+            elif problem.reason == "SEQ_NOT_INCREASING":
+                suspects.append((result, message, problem))
+            else:
+                dead.append(_dead(message, problem))
+        duplicates = 0
+        if suspects:
+            in_batch = {(r.meter_id, r.seq): r for r, _ in good}
+            stored = self.store.existing((r.meter_id, r.seq) for r, _, _ in suspects)
+            for reading, message, problem in suspects:
+                key = (reading.meter_id, reading.seq)
+                original = stored.get(key) or in_batch.get(key)
+                if original is not None and original.same_measurement(reading):
+                    duplicates += 1  # redelivered without the DUP flag: harmless
+                else:
+                    what = "a different reading" if original is not None else "an out-of-order reading"
+                    dead.append(
+                        _dead(
+                            message, Rejection("SEQ_REPLAYED", f"{problem.detail}: {what}", reading.meter_id)
+                        )
+                    )
+        return good, dead, duplicates
+
+    def _write(self, good: list[tuple[Reading, int]], dead: list[DeadLetter]) -> BatchOutcome:
+        delay = 0.1
+        while True:
+            try:
+                inserted = self.store.write_batch(good, dead)
+                return BatchOutcome(stored=inserted, duplicates=len(good) - inserted, dead=dead)
+            except (IntegrityError, DataError) as exc:
+                log.warning("batch_rejected_isolating", error=str(exc)[:300], size=len(good))
+                return self._write_one_by_one(good, dead)
+            except SQLAlchemyError as exc:
+                # Database unavailable or locked: keep the batch (nothing is acked) and retry.
+                self.metrics.store_errors.inc()
+                log.error("store_failed_retrying", error=str(exc)[:300], retry_in_s=delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _write_one_by_one(self, good: list[tuple[Reading, int]], dead: list[DeadLetter]) -> BatchOutcome:
+        outcome = BatchOutcome(dead=list(dead))
+        self.store.write_batch([], dead)
+        for reading, received in good:
+            try:
+                n = self.store.write_batch([(reading, received)], [])
+                outcome.stored += n
+                outcome.duplicates += 1 - n
+            except (IntegrityError, DataError) as exc:
+                letter = DeadLetter(
+                    received,
+                    f"energy/meters/{reading.meter_id}",
+                    reading.meter_id,
+                    "STORE_REJECTED",
+                    str(exc)[:500],
+                    repr(reading).encode(),
+                )
+                self.store.write_batch([], [letter])
+                outcome.dead.append(letter)
+        return outcome
+
+
+def _dead(message: Incoming, rejection: Rejection) -> DeadLetter:
+    return DeadLetter(
+        received_ms=message.received_ms,
+        topic=message.topic,
+        meter_id=rejection.meter_id,
+        reason=rejection.reason,
+        detail=rejection.detail,
+        payload=message.payload,
+    )

@@ -1,0 +1,328 @@
+"""Read side of the telemetry store: aggregated series, summaries, registry, dead letters, stats.
+
+Aggregation happens in the database (GROUP BY on ``ts_ms - ts_ms % bucket``), which both SQLite
+and PostgreSQL run from the (meter_id, ts_ms) index. Functions are synchronous; the servicer runs
+them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from common.errors import InvalidArgument, NotFound
+from ingest_svc.store import DeadLetterRow, HouseholdRow, MeterRow, ReadingRow
+
+__all__ = [
+    "BUCKET_MS",
+    "GridSnapshot",
+    "HouseholdInfo",
+    "SeriesPoint",
+    "Summary",
+    "TelemetryQueries",
+    "decode_token",
+    "encode_token",
+]
+
+# Resolution name -> bucket width (0 = raw readings).
+BUCKET_MS = {"raw": 0, "minute": 60_000, "quarter_hour": 900_000, "hour": 3_600_000}
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    meter_id: str
+    ts_ms: int
+    seq: int
+    voltage_v: float
+    current_a: float
+    power_w: float
+    power_factor: float
+    import_kwh: float
+    export_kwh: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class HouseholdInfo:
+    household_id: str
+    display_name: str
+    zone: str
+    time_zone: str
+    residents: int
+    heating: str
+    has_ev: bool
+    has_solar: bool
+    meter_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Summary:
+    household_id: str
+    current_power_w: float
+    today_kwh: float
+    last_ts_ms: int
+
+
+@dataclass(frozen=True)
+class GridSnapshot:
+    meters_online: int
+    meters_offline: int
+    total_power_w: float
+    ingest_rate_per_s: float
+    dead_letters_by_reason: dict[str, int]
+
+
+def encode_token(state: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(state)).decode().rstrip("=")
+
+
+def decode_token(token: str, kind: str) -> dict[str, object]:
+    """Page tokens are opaque to clients; a forged or foreign one is a clear INVALID_ARGUMENT."""
+    try:
+        state = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(state, dict) or state.get("k") != kind:
+            raise ValueError(kind)
+        return state
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token was not issued by this method") from exc
+
+
+class TelemetryQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- registry -----------------------------------------------------------------------
+    def household(self, household_id: str) -> HouseholdInfo:
+        found = self.households_by_id([household_id])
+        if not found:
+            raise NotFound("HOUSEHOLD_NOT_FOUND", f"household {household_id!r} is not registered")
+        return found[0]
+
+    def households_by_id(
+        self, ids: Sequence[str] | None, offset: int = 0, limit: int = 0
+    ) -> list[HouseholdInfo]:
+        stmt = select(HouseholdRow).order_by(HouseholdRow.household_id)
+        if ids is not None:
+            stmt = stmt.where(HouseholdRow.household_id.in_(list(ids)))
+        if limit:
+            stmt = stmt.offset(offset).limit(limit)
+        with self.engine.connect() as conn:
+            households = list(conn.execute(stmt))
+            keys = [h.household_id for h in households]
+            meters: dict[str, list[str]] = {k: [] for k in keys}
+            if keys:
+                for m in conn.execute(
+                    select(MeterRow.meter_id, MeterRow.household_id)
+                    .where(MeterRow.household_id.in_(keys))
+                    .order_by(MeterRow.meter_id)
+                ):
+                    meters[m.household_id].append(m.meter_id)
+        return [
+            HouseholdInfo(
+                h.household_id,
+                h.display_name,
+                h.zone,
+                h.time_zone,
+                h.residents,
+                h.heating,
+                h.has_ev,
+                h.has_solar,
+                tuple(meters[h.household_id]),
+            )
+            for h in households
+        ]
+
+    def meters_of(self, household_id: str, meter_id: str = "") -> list[str]:
+        meters = list(self.household(household_id).meter_ids)
+        if meter_id:
+            if meter_id not in meters:
+                raise NotFound(
+                    "METER_NOT_FOUND", f"meter {meter_id!r} does not belong to household {household_id!r}"
+                )
+            return [meter_id]
+        return meters
+
+    # --- series -------------------------------------------------------------------------
+    def series(
+        self, meter_ids: Sequence[str], start_ms: int, end_ms: int, bucket_ms: int, offset: int, limit: int
+    ) -> list[SeriesPoint]:
+        r = ReadingRow.__table__.c
+        where = (r.meter_id.in_(list(meter_ids)), r.ts_ms >= start_ms, r.ts_ms < end_ms)
+        if bucket_ms == 0:
+            stmt = (
+                select(
+                    r.meter_id,
+                    r.ts_ms,
+                    r.seq,
+                    r.voltage_v,
+                    r.current_a,
+                    r.power_w,
+                    r.power_factor,
+                    r.import_kwh,
+                    r.export_kwh,
+                )
+                .where(*where)
+                .order_by(r.ts_ms, r.meter_id, r.seq)
+                .offset(offset)
+                .limit(limit)
+            )
+            with self.engine.connect() as conn:
+                return [SeriesPoint(*row, samples=1) for row in conn.execute(stmt)]
+        bucket = (r.ts_ms - r.ts_ms % bucket_ms).label("bucket")
+        stmt = (
+            select(
+                r.meter_id,
+                bucket,
+                func.max(r.seq),
+                func.avg(r.voltage_v),
+                func.avg(r.current_a),
+                func.avg(r.power_w),
+                func.avg(r.power_factor),
+                func.max(r.import_kwh),
+                func.max(r.export_kwh),
+                func.count(),
+            )
+            .where(*where)
+            .group_by(r.meter_id, bucket)
+            .order_by(bucket, r.meter_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                SeriesPoint(
+                    m, int(b), int(s), float(v), float(c), float(p), float(pf), float(i), float(e), int(n)
+                )
+                for m, b, s, v, c, p, pf, i, e, n in conn.execute(stmt)  # type: ignore[misc]
+            ]
+
+    def after_seq(
+        self, meter_ids: Sequence[str], cursor: dict[str, int], limit: int = 1000
+    ) -> list[SeriesPoint]:
+        """Readings newer (by seq) than ``cursor`` per meter: the live stream's poll, PK-indexed."""
+        r = ReadingRow.__table__.c
+        points: list[SeriesPoint] = []
+        with self.engine.connect() as conn:
+            for meter_id in meter_ids:
+                stmt = (
+                    select(
+                        r.meter_id,
+                        r.ts_ms,
+                        r.seq,
+                        r.voltage_v,
+                        r.current_a,
+                        r.power_w,
+                        r.power_factor,
+                        r.import_kwh,
+                        r.export_kwh,
+                    )
+                    .where(r.meter_id == meter_id, r.seq > cursor.get(meter_id, -1))
+                    .order_by(r.seq)
+                    .limit(limit)
+                )
+                points += [SeriesPoint(*row, samples=1) for row in conn.execute(stmt)]
+        points.sort(key=lambda p: (p.ts_ms, p.meter_id))
+        return points
+
+    def latest_seq(self, meter_ids: Sequence[str]) -> dict[str, int]:
+        r = ReadingRow.__table__.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(r.meter_id, func.max(r.seq))
+                .where(r.meter_id.in_(list(meter_ids)))
+                .group_by(r.meter_id)
+            )
+            return {m: int(s) for m, s in rows}
+
+    # --- summary ------------------------------------------------------------------------
+    def summary(self, household_id: str, now_ms: int) -> Summary:
+        info = self.household(household_id)
+        try:
+            zone = ZoneInfo(info.time_zone or "UTC")
+        except ZoneInfoNotFoundError:
+            zone = ZoneInfo("UTC")
+        local_now = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone)
+        midnight_ms = int(local_now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+        r = ReadingRow.__table__.c
+        power = today = 0.0
+        last_ts = 0
+        with self.engine.connect() as conn:
+            for meter_id in info.meter_ids:
+                latest = conn.execute(
+                    select(r.ts_ms, r.power_w, r.import_kwh, r.export_kwh)
+                    .where(r.meter_id == meter_id)
+                    .order_by(r.seq.desc())
+                    .limit(1)
+                ).first()
+                if latest is None:
+                    continue
+                # Energy since midnight: counters now minus the last reading before midnight
+                # (or the first one today if the meter started reporting today).
+                base = (
+                    conn.execute(
+                        select(r.import_kwh, r.export_kwh)
+                        .where(r.meter_id == meter_id, r.ts_ms < midnight_ms)
+                        .order_by(r.ts_ms.desc())
+                        .limit(1)
+                    ).first()
+                    or conn.execute(
+                        select(r.import_kwh, r.export_kwh)
+                        .where(r.meter_id == meter_id, r.ts_ms >= midnight_ms)
+                        .order_by(r.ts_ms)
+                        .limit(1)
+                    ).first()
+                )
+                power += latest.power_w
+                last_ts = max(last_ts, latest.ts_ms)
+                if base is not None:
+                    today += (latest.import_kwh - base.import_kwh) - (latest.export_kwh - base.export_kwh)
+        return Summary(household_id, power, today, last_ts)
+
+    # --- grid ---------------------------------------------------------------------------
+    def grid(self, now_ms: int, online_window_ms: int, rate_window_ms: int = 10_000) -> GridSnapshot:
+        r = ReadingRow.__table__.c
+        with self.engine.connect() as conn:
+            latest = (
+                select(r.meter_id, func.max(r.seq).label("seq"))
+                .where(r.ts_ms >= now_ms - online_window_ms)
+                .group_by(r.meter_id)
+                .subquery()
+            )
+            online, total_power = conn.execute(
+                select(func.count(), func.coalesce(func.sum(r.power_w), 0.0)).select_from(
+                    latest.join(
+                        ReadingRow.__table__, (r.meter_id == latest.c.meter_id) & (r.seq == latest.c.seq)
+                    )
+                )
+            ).one()
+            registered = conn.execute(select(func.count()).select_from(MeterRow)).scalar_one()
+            recent = conn.execute(
+                select(func.count()).where(r.received_ms >= now_ms - rate_window_ms)
+            ).scalar_one()
+            dead = dict(
+                conn.execute(select(DeadLetterRow.reason, func.count()).group_by(DeadLetterRow.reason)).all()
+            )
+        return GridSnapshot(
+            meters_online=int(online),
+            meters_offline=max(0, int(registered) - int(online)),
+            total_power_w=float(total_power),
+            ingest_rate_per_s=recent / (rate_window_ms / 1000),
+            dead_letters_by_reason={str(k): int(v) for k, v in dead.items()},
+        )
+
+    # --- dead letters -------------------------------------------------------------------
+    def dead_letters(self, reason: str, before_id: int | None, limit: int) -> list[DeadLetterRow]:
+        stmt = select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(limit)
+        if reason:
+            stmt = stmt.where(DeadLetterRow.reason == reason)
+        if before_id is not None:
+            stmt = stmt.where(DeadLetterRow.id < before_id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt))  # type: ignore[arg-type]  # Core rows, read by attribute

@@ -1,0 +1,41 @@
+"""ingest_svc wiring for gRPC: TelemetryService servicer, auth interceptor, server settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+
+from common.auth import AuthInterceptor, TokenVerifier, remote_verifier, rules_from_services
+from common.channels import make_channel
+from common.config import from_env
+from common.server import GrpcService, ServerConfig
+from energypulse.telemetry.v1 import telemetry_service_pb2, telemetry_service_pb2_grpc
+from ingest_svc.app import IngestApp
+from ingest_svc.servicer import TelemetryServicer
+
+__all__ = ["SERVICE", "interceptors", "server_config", "services"]
+
+SERVICE = telemetry_service_pb2.DESCRIPTOR.services_by_name["TelemetryService"]
+
+
+def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
+    """EP_INGEST_GRPC_HOST/GRPC_PORT/METRICS_PORT..., default ports 50054 and 9104."""
+    return from_env(
+        ServerConfig, environ, prefix="EP_INGEST_", defaults={"port": 50054, "metrics_port": 9104}
+    )
+
+
+def services(app: IngestApp) -> list[GrpcService]:
+    servicer = TelemetryServicer(app.engine, app.metrics, online_window_s=app.config.online_window_s)
+    return [GrpcService(SERVICE, telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server, servicer)]
+
+
+def interceptors(app: IngestApp, verifier: TokenVerifier | None = None) -> list[grpc.aio.ServerInterceptor]:
+    if verifier is None:
+        verifier = remote_verifier(
+            make_channel(app.config.auth_target),
+            issuer=app.config.jwt_issuer,
+            audience=app.config.jwt_audience,
+        )
+    return [AuthInterceptor(verifier, rules_from_services([SERVICE]))]

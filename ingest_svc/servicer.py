@@ -1,0 +1,285 @@
+"""TelemetryService handlers: thin; checks and queries live in queries.py / store.py.
+
+Who may call what is enforced by the shared AuthInterceptor from the contract's access options
+(a user only names households in their token; admin-only and service-only RPCs). Database work
+runs in a worker thread so the event loop keeps serving streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.engine import Engine
+
+from common.errors import InvalidArgument
+from energypulse.telemetry.v1 import reading_pb2 as rpb
+from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
+from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
+from ingest_svc.metrics import IngestMetrics
+from ingest_svc.queries import (
+    BUCKET_MS,
+    HouseholdInfo,
+    SeriesPoint,
+    TelemetryQueries,
+    decode_token,
+    encode_token,
+)
+from ingest_svc.store import register_households
+
+__all__ = ["TelemetryServicer"]
+
+_RESOLUTIONS = {
+    rpb.RESOLUTION_RAW: "raw",
+    rpb.RESOLUTION_MINUTE: "minute",
+    rpb.RESOLUTION_QUARTER_HOUR: "quarter_hour",
+    rpb.RESOLUTION_HOUR: "hour",
+}
+_HEATING_TO_PB = {
+    "heat_pump": rpb.HEATING_TYPE_HEAT_PUMP,
+    "electric_resistive": rpb.HEATING_TYPE_ELECTRIC_RESISTIVE,
+    "district_heating": rpb.HEATING_TYPE_DISTRICT,
+    "non_electric": rpb.HEATING_TYPE_NON_ELECTRIC,
+}
+_HEATING_FROM_PB = {v: k for k, v in _HEATING_TO_PB.items()}
+_DAY_MS = 86_400_000
+
+
+def _ts(ms: int) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromMilliseconds(ms)
+    return stamp
+
+
+def _reading(point: SeriesPoint, household_id: str) -> rpb.Reading:
+    return rpb.Reading(
+        meter_id=point.meter_id,
+        household_id=household_id,
+        read_time=_ts(point.ts_ms),
+        seq=point.seq,
+        voltage_v=point.voltage_v,
+        current_a=point.current_a,
+        power_kw=point.power_w / 1000,
+        power_factor=point.power_factor,
+        import_kwh=point.import_kwh,
+        export_kwh=point.export_kwh,
+        sample_count=point.samples,
+    )
+
+
+def _household(info: HouseholdInfo) -> rpb.Household:
+    return rpb.Household(
+        household_id=info.household_id,
+        display_name=info.display_name,
+        zone=info.zone,
+        time_zone=info.time_zone,
+        residents=info.residents,
+        heating=_HEATING_TO_PB.get(info.heating, rpb.HEATING_TYPE_UNSPECIFIED),
+        has_ev=info.has_ev,
+        has_solar=info.has_solar,
+        meters=[rpb.Meter(meter_id=m, household_id=info.household_id) for m in info.meter_ids],
+    )
+
+
+def _page_size(requested: int, default: int, maximum: int) -> int:
+    if requested < 0:
+        raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must not be negative")
+    return min(requested or default, maximum)
+
+
+def default_resolution(span_ms: int) -> str:
+    if span_ms <= 3_600_000:
+        return "raw"
+    if span_ms <= 6 * 3_600_000:
+        return "minute"
+    if span_ms <= 7 * _DAY_MS:
+        return "quarter_hour"
+    return "hour"
+
+
+class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
+    def __init__(
+        self,
+        engine: Engine,
+        metrics: IngestMetrics,
+        online_window_s: float = 60.0,
+        poll_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.queries = TelemetryQueries(engine)
+        self.metrics = metrics
+        self.online_window_ms = int(online_window_s * 1000)
+        self.poll_interval_s = poll_interval_s
+        self._clock = clock
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def ListReadings(self, request: pb.ListReadingsRequest, context: Any) -> pb.ListReadingsResponse:
+        meters = await asyncio.to_thread(self.queries.meters_of, request.household_id, request.meter_id)
+        end = request.end_time.ToMilliseconds() if request.HasField("end_time") else self._now_ms()
+        start = request.start_time.ToMilliseconds() if request.HasField("start_time") else end - _DAY_MS
+        if start >= end:
+            raise InvalidArgument("INVALID_TIME_RANGE", "start_time must be before end_time")
+        resolution = _RESOLUTIONS.get(request.resolution) or default_resolution(end - start)
+        size = _page_size(request.page_size, 1000, 10_000)
+        offset = 0
+        query_key = [request.household_id, request.meter_id, start, end, resolution]
+        if request.page_token:
+            state = decode_token(request.page_token, "readings")
+            if state.get("q") != query_key:
+                raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token belongs to a different query")
+            offset = int(state["o"])  # type: ignore[call-overload]
+        points = await asyncio.to_thread(
+            self.queries.series, meters, start, end, BUCKET_MS[resolution], offset, size + 1
+        )
+        more = len(points) > size
+        return pb.ListReadingsResponse(
+            readings=[_reading(p, request.household_id) for p in points[:size]],
+            resolution={v: k for k, v in _RESOLUTIONS.items()}[resolution],
+            next_page_token=encode_token({"k": "readings", "q": query_key, "o": offset + size})
+            if more
+            else "",
+        )
+
+    async def GetHouseholdSummary(
+        self, request: pb.GetHouseholdSummaryRequest, context: Any
+    ) -> pb.GetHouseholdSummaryResponse:
+        summary = await asyncio.to_thread(self.queries.summary, request.household_id, self._now_ms())
+        response = pb.GetHouseholdSummaryResponse(
+            household_id=summary.household_id,
+            current_power_kw=summary.current_power_w / 1000,
+            today_kwh=summary.today_kwh,
+        )
+        if summary.last_ts_ms:
+            response.last_read_time.CopyFrom(_ts(summary.last_ts_ms))
+        return response
+
+    async def StreamReadings(
+        self, request: pb.StreamReadingsRequest, context: Any
+    ) -> AsyncIterator[pb.StreamReadingsResponse]:
+        # Polls the store by (meter_id, seq > cursor): every replica's writes are visible, so a
+        # stream is complete whichever replica serves it and whichever stored the readings.
+        meters = await asyncio.to_thread(self.queries.meters_of, request.household_id)
+        cursor = await asyncio.to_thread(self.queries.latest_seq, meters)
+        while True:
+            points = await asyncio.to_thread(self.queries.after_seq, meters, cursor)
+            for point in points:
+                cursor[point.meter_id] = max(cursor.get(point.meter_id, -1), point.seq)
+                yield pb.StreamReadingsResponse(reading=_reading(point, request.household_id))
+            await asyncio.sleep(self.poll_interval_s)
+
+    async def _aggregate(self) -> tuple[rpb.GridAggregate, dict[str, int]]:
+        now = self._now_ms()
+        snap = await asyncio.to_thread(self.queries.grid, now, self.online_window_ms)
+        aggregate = rpb.GridAggregate(
+            snapshot_time=_ts(now),
+            meters_online=snap.meters_online,
+            meters_offline=snap.meters_offline,
+            total_power_kw=snap.total_power_w / 1000,
+            ingest_rate_per_second=snap.ingest_rate_per_s,
+        )
+        return aggregate, snap.dead_letters_by_reason
+
+    async def GetGridStats(self, request: pb.GetGridStatsRequest, context: Any) -> pb.GetGridStatsResponse:
+        aggregate, dead = await self._aggregate()
+        return pb.GetGridStatsResponse(
+            aggregate=aggregate,
+            readings_stored=int(self.metrics.stored._value.get()),
+            dead_letters_by_reason=dead,
+            dead_letters_total=sum(dead.values()),
+        )
+
+    async def StreamGridStats(
+        self, request: pb.StreamGridStatsRequest, context: Any
+    ) -> AsyncIterator[pb.StreamGridStatsResponse]:
+        if request.interval_seconds < 0:
+            raise InvalidArgument("INVALID_INTERVAL", "interval_seconds must not be negative")
+        interval = max(1, request.interval_seconds or 2)
+        while True:
+            aggregate, _ = await self._aggregate()
+            yield pb.StreamGridStatsResponse(aggregate=aggregate)
+            await asyncio.sleep(interval)
+
+    async def ListHouseholds(
+        self, request: pb.ListHouseholdsRequest, context: Any
+    ) -> pb.ListHouseholdsResponse:
+        size = _page_size(request.page_size, 50, 1000)
+        offset = int(decode_token(request.page_token, "households")["o"]) if request.page_token else 0  # type: ignore[call-overload]
+        found = await asyncio.to_thread(self.queries.households_by_id, None, offset, size + 1)
+        more = len(found) > size
+        return pb.ListHouseholdsResponse(
+            households=[_household(h) for h in found[:size]],
+            next_page_token=encode_token({"k": "households", "o": offset + size}) if more else "",
+        )
+
+    async def GetHousehold(self, request: pb.GetHouseholdRequest, context: Any) -> pb.GetHouseholdResponse:
+        info = await asyncio.to_thread(self.queries.household, request.household_id)
+        return pb.GetHouseholdResponse(household=_household(info))
+
+    async def RegisterHouseholds(
+        self, request: pb.RegisterHouseholdsRequest, context: Any
+    ) -> pb.RegisterHouseholdsResponse:
+        rows = []
+        for h in request.households:
+            if not h.household_id or len(h.household_id) > 64:
+                raise InvalidArgument("INVALID_HOUSEHOLD_ID", "household_id must be 1-64 characters")
+            if not 1 <= h.residents <= 20:
+                raise InvalidArgument("INVALID_RESIDENTS", f"{h.household_id}: residents must be 1-20")
+            if h.heating not in _HEATING_FROM_PB:
+                raise InvalidArgument("INVALID_HEATING", f"{h.household_id}: heating must be set")
+            for m in h.meters:
+                if (
+                    not m.meter_id
+                    or len(m.meter_id) > 64
+                    or "/" in m.meter_id
+                    or "+" in m.meter_id
+                    or "#" in m.meter_id
+                ):
+                    raise InvalidArgument(
+                        "INVALID_METER_ID", f"{h.household_id}: bad meter id {m.meter_id!r}"
+                    )
+            rows.append(
+                {
+                    "household_id": h.household_id,
+                    "display_name": h.display_name,
+                    "zone": h.zone,
+                    "time_zone": h.time_zone or "UTC",
+                    "residents": h.residents,
+                    "heating": _HEATING_FROM_PB[h.heating],
+                    "has_ev": h.has_ev,
+                    "has_solar": h.has_solar,
+                    "meter_ids": [m.meter_id for m in h.meters],
+                }
+            )
+        created, updated = await asyncio.to_thread(register_households, self.engine, rows, self._now_ms())
+        return pb.RegisterHouseholdsResponse(created=created, updated=updated)
+
+    async def ListDeadLetters(
+        self, request: pb.ListDeadLettersRequest, context: Any
+    ) -> pb.ListDeadLettersResponse:
+        size = _page_size(request.page_size, 50, 500)
+        before = None
+        if request.page_token:
+            state = decode_token(request.page_token, "dead")
+            before = int(state["before"])  # type: ignore[call-overload]
+        found = await asyncio.to_thread(self.queries.dead_letters, request.reason, before, size + 1)
+        more = len(found) > size
+        return pb.ListDeadLettersResponse(
+            dead_letters=[
+                rpb.DeadLetter(
+                    dead_letter_id=d.id,
+                    receive_time=_ts(d.received_ms),
+                    topic=d.topic,
+                    reason=d.reason,
+                    detail=d.detail,
+                    payload=bytes(d.payload)[:65536],
+                )
+                for d in found[:size]
+            ],
+            next_page_token=encode_token({"k": "dead", "before": found[size - 1].id}) if more else "",
+        )

@@ -1,0 +1,252 @@
+"""Telemetry storage: SQLAlchemy 2 models and the batched, idempotent writers.
+
+Readings are keyed by (meter_id, seq) and inserted with ON CONFLICT DO NOTHING, so a reading the
+broker redelivers (after a crash before PUBACK) is never stored, or billed, twice. One
+transaction per batch holds both the good readings and the dead letters of that batch, and the
+batch is acknowledged to the broker only after it commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import Insert
+
+from ingest_svc.validation import Reading
+
+__all__ = [
+    "Base",
+    "DeadLetter",
+    "DeadLetterRow",
+    "HouseholdRow",
+    "MeterRow",
+    "OutboxRow",
+    "ReadingRow",
+    "ReadingStore",
+    "insert_ignore",
+    "register_households",
+]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ReadingRow(Base):
+    __tablename__ = "readings"
+    meter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    voltage_v: Mapped[float] = mapped_column(Float)
+    current_a: Mapped[float] = mapped_column(Float)
+    power_w: Mapped[float] = mapped_column(Float)
+    power_factor: Mapped[float] = mapped_column(Float)
+    import_kwh: Mapped[float] = mapped_column(Float)
+    export_kwh: Mapped[float] = mapped_column(Float)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (
+        Index("ix_readings_meter_ts", "meter_id", "ts_ms"),
+        Index("ix_readings_ts", "ts_ms"),
+        Index("ix_readings_received", "received_ms"),
+    )
+
+
+class DeadLetterRow(Base):
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    topic: Mapped[str] = mapped_column(String(512))
+    meter_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    reason: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[str] = mapped_column(String(512))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class HouseholdRow(Base):
+    __tablename__ = "households"
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    # Bidding zone (e.g. NO1) and IANA time zone of the household's local day.
+    zone: Mapped[str] = mapped_column(String(16), default="")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    residents: Mapped[int] = mapped_column(Integer)
+    heating: Mapped[str] = mapped_column(String(32))
+    has_ev: Mapped[bool] = mapped_column(Boolean)
+    has_solar: Mapped[bool] = mapped_column(Boolean)
+    registered_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class MeterRow(Base):
+    __tablename__ = "meters"
+    meter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    household_id: Mapped[str] = mapped_column(ForeignKey("households.household_id"), index=True)
+    registered_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class OutboxRow(Base):
+    """Calls owed to other services (prediction requests, ledger appends), retried until done."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_error: Mapped[str] = mapped_column(String(512), default="")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    received_ms: int
+    topic: str
+    meter_id: str | None
+    reason: str
+    detail: str
+    payload: bytes
+
+
+def insert_ignore(conn: Connection, model: type[Base]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for the connection's dialect (SQLite and PostgreSQL)."""
+    table = cast(Table, model.__table__)
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"dialect {conn.dialect.name} is not supported")
+
+
+class ReadingStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def write_batch(self, readings: Sequence[tuple[Reading, int]], dead: Sequence[DeadLetter]) -> int:
+        """Store readings (with their receive time) and dead letters in one transaction.
+
+        Returns how many readings were new; the rest were already stored (redeliveries).
+        """
+        inserted = 0
+        with self.engine.begin() as conn:
+            if readings:
+                rows = [
+                    {
+                        "meter_id": r.meter_id,
+                        "seq": r.seq,
+                        "ts_ms": r.ts_ms,
+                        "voltage_v": r.voltage_v,
+                        "current_a": r.current_a,
+                        "power_w": r.power_w,
+                        "power_factor": r.power_factor,
+                        "import_kwh": r.import_kwh,
+                        "export_kwh": r.export_kwh,
+                        "received_ms": received,
+                    }
+                    for r, received in readings
+                ]
+                # RETURNING names the rows actually inserted (rowcount is unreliable for
+                # multi-row inserts on PostgreSQL); SQLAlchemy batches these as multi-VALUES.
+                stmt = insert_ignore(conn, ReadingRow).returning(ReadingRow.__table__.c.seq)
+                inserted = len(conn.execute(stmt, rows).all())
+            if dead:
+                conn.execute(
+                    insert(DeadLetterRow),
+                    [
+                        {
+                            "received_ms": d.received_ms,
+                            "topic": d.topic[:512],
+                            "meter_id": d.meter_id,
+                            "reason": d.reason,
+                            "detail": d.detail[:512],
+                            "payload": d.payload,
+                            "size": len(d.payload),
+                        }
+                        for d in dead
+                    ],
+                )
+        return max(inserted, 0)
+
+    def existing(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Reading]:
+        """Stored readings for (meter_id, seq) keys: tells a redelivery from a replay."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        cols = ReadingRow.__table__.c
+        found: dict[tuple[str, int], Reading] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                stmt = select(ReadingRow.__table__).where(tuple_(cols.meter_id, cols.seq).in_(chunk))
+                for row in conn.execute(stmt):
+                    found[(row.meter_id, row.seq)] = Reading(
+                        row.meter_id,
+                        row.seq,
+                        row.ts_ms,
+                        row.voltage_v,
+                        row.current_a,
+                        row.power_w,
+                        row.power_factor,
+                        row.import_kwh,
+                        row.export_kwh,
+                    )
+        return found
+
+
+def register_households(
+    engine: Engine, households: Sequence[dict[str, object]], now_ms: int
+) -> tuple[int, int]:
+    """Create or update households and (re)assign their meters; returns (created, updated).
+
+    Re-registering the same fleet is idempotent (it counts as updated), so the simulator can
+    register on every start.
+    """
+    created = updated = 0
+    with engine.begin() as conn:
+        ids = [str(h["household_id"]) for h in households]
+        existing = set(
+            conn.execute(
+                select(HouseholdRow.household_id).where(HouseholdRow.household_id.in_(ids))
+            ).scalars()
+        )
+        for h in households:
+            values = {k: v for k, v in h.items() if k != "meter_ids"}
+            if h["household_id"] in existing:
+                conn.execute(
+                    update(HouseholdRow)
+                    .where(HouseholdRow.household_id == h["household_id"])
+                    .values(**values)
+                )
+                updated += 1
+            else:
+                conn.execute(insert(HouseholdRow).values(registered_ms=now_ms, **values))
+                created += 1
+            for meter_id in h.get("meter_ids", ()):  # type: ignore[attr-defined]
+                conn.execute(delete(MeterRow).where(MeterRow.meter_id == meter_id))
+                conn.execute(
+                    insert(MeterRow).values(
+                        meter_id=meter_id, household_id=h["household_id"], registered_ms=now_ms
+                    )
+                )
+    return created, updated

@@ -1,0 +1,1 @@
+"""Smart-meter simulator: synthetic households publishing readings over MQTT."""

@@ -1,0 +1,80 @@
+"""Settings of the meter simulator (env EP_METER_*, EP_MQTT_URL, EP_LOG_LEVEL; CLI flags override)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from common.config import ConfigError, env_field
+
+__all__ = ["MeterSimConfig", "parse_mqtt_url"]
+
+
+@dataclass(frozen=True)
+class MeterSimConfig:
+    mqtt_url: str = env_field("EP_MQTT_URL", "mqtt://127.0.0.1:1883", "Broker, mqtt://host:port")
+    count: int = env_field("EP_METER_COUNT", 100, "Number of households (one meter each)")
+    heating_mix: str = env_field(
+        "EP_METER_HEATING_MIX",
+        "heat_pump:0.25,electric_resistive:0.15,district_heating:0.30,non_electric:0.30",
+        "Relative weights of heating types",
+    )
+    ev_share: float = env_field("EP_METER_EV_SHARE", 0.15, "Fraction of households with an EV charger")
+    solar_share: float = env_field("EP_METER_SOLAR_SHARE", 0.20, "Fraction with rooftop solar")
+    interval_s: float = env_field("EP_METER_INTERVAL_S", 10.0, "Seconds of simulated time between readings")
+    seed: int = env_field("EP_METER_SEED", 42, "Random seed: same seed, same fleet")
+    speedup: float = env_field("EP_METER_SPEEDUP", 1.0, "Simulated seconds per wall-clock second")
+    start: str = env_field(
+        "EP_METER_START", "", "Simulated start time (ISO 8601, UTC if no zone); default now"
+    )
+    allow_future: bool = env_field(
+        "EP_METER_ALLOW_FUTURE",
+        False,
+        "Let a sped-up clock run ahead of the wall clock (else it caps at now)",
+    )
+    utc_offset_h: float = env_field("EP_METER_UTC_OFFSET_H", 1.0, "Households' local time offset from UTC")
+    connections: int = env_field("EP_METER_CONNECTIONS", 4, "MQTT connections sharing the meters")
+    id_prefix: str = env_field("EP_METER_ID_PREFIX", "sim", "Prefix of household and meter ids")
+    buffer_max: int = env_field(
+        "EP_METER_BUFFER_MAX", 500_000, "Readings buffered while the broker is unreachable (oldest dropped)"
+    )
+    inflight_max: int = env_field("EP_METER_INFLIGHT_MAX", 2000, "Unacknowledged publishes per connection")
+    resume_hold_s: float = env_field(
+        "EP_METER_RESUME_HOLD_S",
+        10.0,
+        "After a reconnect, hold readings until ingest re-subscribed, at most this",
+    )
+    readings_per_meter: int = env_field(
+        "EP_METER_READINGS", 0, "Stop after this many readings per meter (0: run until stopped)"
+    )
+    ingest_addr: str = env_field(
+        "EP_METER_INGEST_ADDR", "", "ingest_svc gRPC host:port to register households"
+    )
+    auth_target: str = env_field("EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (service login)")
+    service_username: str = env_field(
+        "EP_METER_SERVICE_USERNAME", "meter_sim", "Service account for registration"
+    )
+    service_secret: str = env_field(
+        "EP_METER_SERVICE_SECRET", "", "Its client secret (required with an ingest addr)"
+    )
+    log_level: str = env_field("EP_LOG_LEVEL", "INFO", "Log level")
+
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            raise ConfigError("EP_METER_COUNT must be >= 0")
+        if self.interval_s <= 0:
+            raise ConfigError("EP_METER_INTERVAL_S must be > 0")
+        if self.speedup <= 0:
+            raise ConfigError("EP_METER_SPEEDUP must be > 0")
+        if self.connections < 1:
+            raise ConfigError("EP_METER_CONNECTIONS must be >= 1")
+        if self.buffer_max < 1 or self.inflight_max < 1:
+            raise ConfigError("EP_METER_BUFFER_MAX and EP_METER_INFLIGHT_MAX must be >= 1")
+        parse_mqtt_url(self.mqtt_url)
+
+
+def parse_mqtt_url(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
+        raise ConfigError(f"EP_MQTT_URL={url!r}: expected mqtt://host:port")
+    return parsed.hostname, parsed.port or 1883

@@ -1,0 +1,75 @@
+"""The reading payload (contract: schema/reading.schema.json) and the MQTT topic layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "SCHEMA_PATH",
+    "TOPIC_ROOT",
+    "encode_reading",
+    "encode_status",
+    "gateway_status_topic",
+    "load_schema",
+    "reading_topic",
+    "status_topic",
+]
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "reading.schema.json"
+TOPIC_ROOT = "energy/meters"
+GATEWAY_ROOT = "energy/gateways"
+
+
+def load_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = orjson.loads(SCHEMA_PATH.read_bytes())
+    return schema
+
+
+def reading_topic(meter_id: str) -> str:
+    return f"{TOPIC_ROOT}/{meter_id}"
+
+
+def status_topic(meter_id: str) -> str:
+    """Retained per-meter status (see docs/telemetry-payload.md for how it tracks the connection)."""
+    return f"{TOPIC_ROOT}/{meter_id}/status"
+
+
+def gateway_status_topic(gateway_id: str) -> str:
+    """Retained status of one simulator connection; its MQTT last will sets it offline."""
+    return f"{GATEWAY_ROOT}/{gateway_id}/status"
+
+
+def encode_reading(
+    meter_id: str,
+    seq: int,
+    ts_ms: int,
+    voltage_v: float,
+    current_a: float,
+    power_w: float,
+    power_factor: float,
+    import_kwh: float,
+    export_kwh: float,
+) -> bytes:
+    # Fixed resolutions: 0.1 V, 1 mA, 0.1 W, 0.001 PF, 1 Wh. Rounding a monotonic series keeps it
+    # monotonic, so the cumulative counters stay non-decreasing on the wire.
+    return orjson.dumps(
+        {
+            "v": 1,
+            "meter_id": meter_id,
+            "seq": seq,
+            "ts_ms": ts_ms,
+            "voltage_v": round(voltage_v, 1),
+            "current_a": round(current_a, 3),
+            "power_w": round(power_w, 1),
+            "power_factor": round(power_factor, 3),
+            "import_kwh": round(import_kwh, 3),
+            "export_kwh": round(export_kwh, 3),
+        }
+    )
+
+
+def encode_status(status: str, gateway_id: str, ts_ms: int) -> bytes:
+    return orjson.dumps({"status": status, "gateway": gateway_id, "ts_ms": ts_ms})

@@ -1,0 +1,262 @@
+"""TelemetryService through a real gRPC server on port 0, real stubs, real auth interceptor."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from prometheus_client import CollectorRegistry
+
+from auth_svc.testing import TokenFactory
+from common.auth import AuthInterceptor, StaticKeySource, TokenVerifier, rules_from_services
+from common.db import make_engine
+from common.errors import error_info
+from common.server import GrpcService, ServerConfig, start_server
+from energypulse.telemetry.v1 import reading_pb2 as rpb
+from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
+from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
+from ingest_svc.app import migrate
+from ingest_svc.metrics import IngestMetrics
+from ingest_svc.server import SERVICE
+from ingest_svc.servicer import TelemetryServicer
+from ingest_svc.store import DeadLetter, ReadingStore
+from ingest_svc.validation import Reading
+
+HOUR_MS = 3_600_000
+
+
+class Env:
+    def __init__(
+        self, stub: pb_grpc.TelemetryServiceStub, factory: TokenFactory, store: ReadingStore
+    ) -> None:
+        self.stub, self.factory, self.store = stub, factory, store
+
+    def md(self, role: str = "admin", households: tuple[str, ...] = ()) -> tuple[tuple[str, str]]:
+        token = self.factory.token(subject=f"{role}-1", role=role, households=list(households))
+        return (("authorization", f"Bearer {token}"),)
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    url = f"sqlite:///{tmp_path / 'telemetry.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    factory = TokenFactory()
+    verifier = TokenVerifier(
+        StaticKeySource(lambda: {factory.kid: factory.public_key}),
+        issuer=factory.issuer,
+        audience=factory.audience,
+    )
+    servicer = TelemetryServicer(engine, IngestMetrics(CollectorRegistry()), poll_interval_s=0.05)
+    running = await start_server(
+        ServerConfig(port=0, metrics_port=-1),
+        [GrpcService(SERVICE, pb_grpc.add_TelemetryServiceServicer_to_server, servicer)],
+        [AuthInterceptor(verifier, rules_from_services([SERVICE]))],
+    )
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    yield Env(pb_grpc.TelemetryServiceStub(channel), factory, ReadingStore(engine))
+    await channel.close()
+    await running.stop(0)
+    engine.dispose()
+
+
+def household(hid: str, meters: list[str], **over: Any) -> rpb.Household:
+    values: dict[str, Any] = dict(
+        household_id=hid,
+        display_name=hid,
+        zone="NO1",
+        time_zone="UTC",
+        residents=2,
+        heating=rpb.HEATING_TYPE_HEAT_PUMP,
+        has_ev=False,
+        has_solar=True,
+        meters=[rpb.Meter(meter_id=m, household_id=hid) for m in meters],
+    )
+    values.update(over)
+    return rpb.Household(**values)
+
+
+def _reading(
+    meter: str, seq: int, ts_ms: int, power_w: float, imp: float, exp: float = 0.0
+) -> tuple[Reading, int]:
+    return Reading(meter, seq, ts_ms, 230.0, abs(power_w) / 230, power_w, 1.0, imp, exp), ts_ms
+
+
+def _ts(ms: int) -> Timestamp:
+    t = Timestamp()
+    t.FromMilliseconds(ms)
+    return t
+
+
+async def register(env: Env) -> None:
+    response = await env.stub.RegisterHouseholds(
+        pb.RegisterHouseholdsRequest(households=[household("h1", ["m1", "m2"]), household("h2", ["m3"])]),
+        metadata=env.md("service"),
+    )
+    assert (response.created, response.updated) == (2, 0)
+
+
+async def test_register_is_idempotent_and_service_only(env: Env) -> None:
+    await register(env)
+    again = await env.stub.RegisterHouseholds(
+        pb.RegisterHouseholdsRequest(households=[household("h1", ["m1", "m2"], residents=3)]),
+        metadata=env.md("service"),
+    )
+    assert (again.created, again.updated) == (0, 1)
+    got = await env.stub.GetHousehold(
+        pb.GetHouseholdRequest(household_id="h1"), metadata=env.md("user", ("h1",))
+    )
+    assert got.household.residents == 3 and [m.meter_id for m in got.household.meters] == ["m1", "m2"]
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await env.stub.RegisterHouseholds(
+            pb.RegisterHouseholdsRequest(households=[household("h9", ["x"])]),
+            metadata=env.md("user", ("h9",)),
+        )
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await env.stub.RegisterHouseholds(
+            pb.RegisterHouseholdsRequest(households=[household("h9", ["a/b"])]), metadata=env.md("service")
+        )
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_info(bad.value).reason == "INVALID_METER_ID"  # type: ignore[union-attr]
+
+
+async def test_list_readings_raw_and_aggregated_with_paging(env: Env) -> None:
+    await register(env)
+    t0 = 1_750_000_000_000 - 1_750_000_000_000 % HOUR_MS
+    # m1: one reading a minute for two hours, power = minute index; m3 belongs to h2.
+    env.store.write_batch(
+        [_reading("m1", i, t0 + i * 60_000, float(i), i / 100) for i in range(120)]
+        + [_reading("m3", 0, t0, 5.0, 1.0)],
+        [],
+    )
+    start, end = _ts(t0), _ts(t0 + 2 * HOUR_MS)
+    hourly = await env.stub.ListReadings(
+        pb.ListReadingsRequest(
+            household_id="h1", start_time=start, end_time=end, resolution=rpb.RESOLUTION_HOUR
+        ),
+        metadata=env.md("user", ("h1",)),
+    )
+    assert [(r.sample_count, round(r.power_kw * 1000, 3)) for r in hourly.readings] == [
+        (60, 29.5),
+        (60, 89.5),
+    ]
+    assert hourly.readings[1].import_kwh == pytest.approx(1.19)
+    quarter = await env.stub.ListReadings(
+        pb.ListReadingsRequest(
+            household_id="h1", start_time=start, end_time=end, resolution=rpb.RESOLUTION_QUARTER_HOUR
+        ),
+        metadata=env.md(),
+    )
+    assert len(quarter.readings) == 8 and all(r.sample_count == 15 for r in quarter.readings)
+    seen: list[int] = []
+    token = ""
+    while True:
+        page = await env.stub.ListReadings(
+            pb.ListReadingsRequest(
+                household_id="h1",
+                meter_id="m1",
+                start_time=start,
+                end_time=end,
+                resolution=rpb.RESOLUTION_RAW,
+                page_size=50,
+                page_token=token,
+            ),
+            metadata=env.md(),
+        )
+        seen += [r.seq for r in page.readings]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == list(range(120))
+
+
+async def test_users_see_only_their_household_and_errors_are_typed(env: Env) -> None:
+    await register(env)
+    with pytest.raises(grpc.aio.AioRpcError) as other:
+        await env.stub.ListReadings(
+            pb.ListReadingsRequest(household_id="h2"), metadata=env.md("user", ("h1",))
+        )
+    assert other.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as admin_only:
+        await env.stub.GetGridStats(pb.GetGridStatsRequest(), metadata=env.md("user", ("h1",)))
+    assert admin_only.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await env.stub.ListReadings(pb.ListReadingsRequest(household_id="nope"), metadata=env.md())
+    assert error_info(missing.value).reason == "HOUSEHOLD_NOT_FOUND"  # type: ignore[union-attr]
+    with pytest.raises(grpc.aio.AioRpcError) as foreign_meter:
+        await env.stub.ListReadings(
+            pb.ListReadingsRequest(household_id="h1", meter_id="m3"), metadata=env.md()
+        )
+    assert error_info(foreign_meter.value).reason == "METER_NOT_FOUND"  # type: ignore[union-attr]
+    with pytest.raises(grpc.aio.AioRpcError) as token:
+        await env.stub.ListReadings(
+            pb.ListReadingsRequest(household_id="h1", page_token="garbage"), metadata=env.md()
+        )
+    assert error_info(token.value).reason == "INVALID_PAGE_TOKEN"  # type: ignore[union-attr]
+
+
+async def test_summary_grid_stats_and_dead_letters(env: Env) -> None:
+    await register(env)
+    now = int(time.time() * 1000)
+    env.store.write_batch(
+        [
+            _reading("m1", 1, now - 2000, 1500.0, 10.0),
+            _reading("m1", 2, now - 1000, 2500.0, 10.5),
+            _reading("m2", 7, now - 500, -800.0, 3.0, 2.0),
+        ],
+        [],
+    )
+    env.store.write_batch([], [DeadLetter(now, "energy/meters/x", "x", "INVALID_JSON", "bad", b"{")] * 3)
+    summary = await env.stub.GetHouseholdSummary(
+        pb.GetHouseholdSummaryRequest(household_id="h1"), metadata=env.md("user", ("h1",))
+    )
+    assert summary.current_power_kw == pytest.approx(1.7)
+    assert summary.today_kwh == pytest.approx(0.5) or time.gmtime(now / 1000).tm_hour == 0
+    assert summary.last_read_time.ToMilliseconds() == now - 500
+    stats = await env.stub.GetGridStats(pb.GetGridStatsRequest(), metadata=env.md())
+    assert (stats.aggregate.meters_online, stats.aggregate.meters_offline) == (2, 1)
+    assert stats.aggregate.total_power_kw == pytest.approx(1.7)
+    assert stats.dead_letters_by_reason == {"INVALID_JSON": 3} and stats.dead_letters_total == 3
+    page = await env.stub.ListDeadLetters(pb.ListDeadLettersRequest(page_size=2), metadata=env.md())
+    assert len(page.dead_letters) == 2 and page.dead_letters[0].payload == b"{" and page.next_page_token
+    rest = await env.stub.ListDeadLetters(
+        pb.ListDeadLettersRequest(page_size=2, page_token=page.next_page_token), metadata=env.md()
+    )
+    assert len(rest.dead_letters) == 1 and not rest.next_page_token
+
+
+async def test_stream_readings_delivers_new_readings_live(env: Env) -> None:
+    await register(env)
+    now = int(time.time() * 1000)
+    env.store.write_batch([_reading("m1", 1, now, 100.0, 1.0)], [])  # history: not streamed
+    call = env.stub.StreamReadings(
+        pb.StreamReadingsRequest(household_id="h1"), metadata=env.md("user", ("h1",))
+    )
+
+    async def writer() -> None:
+        await asyncio.sleep(0.3)
+        env.store.write_batch(
+            [
+                _reading("m1", 2, now + 1, 200.0, 1.1),
+                _reading("m3", 1, now, 9.0, 1.0),
+                _reading("m2", 1, now + 2, 300.0, 2.0),
+            ],
+            [],
+        )
+
+    task = asyncio.create_task(writer())
+    got = []
+    async for item in call:
+        got.append((item.reading.meter_id, item.reading.seq))
+        if len(got) == 2:
+            break
+    call.cancel()
+    await task
+    assert got == [("m1", 2), ("m2", 1)]  # m3 belongs to another household
