@@ -1,0 +1,169 @@
+"""Conversions between the protobuf contract and the ledger's domain types."""
+
+from __future__ import annotations
+
+import base64
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from common.errors import InvalidArgument
+from energypulse.ledger.v1 import record_pb2
+from ledger_svc.canonical import Prediction, Record, RecordKind, Settlement
+from ledger_svc.ledger import Block, Receipt, StoredTx
+from ledger_svc.signing import SignedTreeHead
+
+__all__ = [
+    "block_to_proto",
+    "head_to_proto",
+    "ms_to_ts",
+    "parse_hash",
+    "receipt_to_proto",
+    "record_from_proto",
+    "record_to_proto",
+    "ts_to_ms",
+    "tx_to_proto",
+]
+
+
+def ms_to_ts(ms: int) -> Timestamp:
+    ts = Timestamp()
+    ts.FromMilliseconds(ms)
+    return ts
+
+
+def ts_to_ms(ts: Timestamp, field: str) -> int:
+    # The canonical form holds milliseconds; refusing finer values keeps proto -> bytes one-to-one.
+    if ts.nanos % 1_000_000:
+        raise InvalidArgument("TIMESTAMP_PRECISION", f"{field} must be a whole number of milliseconds")
+    return ts.seconds * 1000 + ts.nanos // 1_000_000
+
+
+def parse_hash(value: str, field: str = "tx_hash") -> bytes:
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError as exc:
+        raise InvalidArgument("BAD_HASH", f"{field} must be 64 lowercase hex characters") from exc
+    if len(raw) != 32:
+        raise InvalidArgument("BAD_HASH", f"{field} must be 64 lowercase hex characters")
+    return raw
+
+
+def record_from_proto(msg: record_pb2.Record) -> Record:
+    """A domain record with an empty salt (the ledger draws a fresh one)."""
+    which = msg.WhichOneof("content")
+    if which == "prediction":
+        p = msg.prediction
+        if not p.HasField("target_hour") or not p.HasField("create_time"):
+            raise InvalidArgument("MISSING_FIELD", "prediction needs target_hour and create_time")
+        return Prediction(
+            b"",
+            p.household_id,
+            p.zone,
+            ts_to_ms(p.target_hour, "target_hour"),
+            p.price_p10_micro_eur_per_kwh,
+            p.price_p50_micro_eur_per_kwh,
+            p.price_p90_micro_eur_per_kwh,
+            p.consumption_wh,
+            p.cost_micro_eur,
+            p.model_version,
+            ts_to_ms(p.create_time, "create_time"),
+        )
+    if which == "settlement":
+        s = msg.settlement
+        if not s.HasField("hour_start"):
+            raise InvalidArgument("MISSING_FIELD", "settlement needs hour_start")
+        return Settlement(
+            b"",
+            s.household_id,
+            ts_to_ms(s.hour_start, "hour_start"),
+            s.metered_wh,
+            s.spot_price_micro_eur_per_kwh,
+            s.spot_cost_micro_eur,
+            s.grid_energy_cost_micro_eur,
+            s.capacity_cost_micro_eur,
+            s.standing_charge_micro_eur,
+            s.vat_micro_eur,
+            s.total_cost_micro_eur,
+        )
+    raise InvalidArgument("EMPTY_RECORD", "a record must hold a prediction or a settlement")
+
+
+def record_to_proto(r: Record) -> record_pb2.Record:
+    if isinstance(r, Prediction):
+        return record_pb2.Record(
+            prediction=record_pb2.PredictionRecord(
+                household_id=r.household,
+                zone=r.zone,
+                target_hour=ms_to_ts(r.target_hour_ms),
+                price_p10_micro_eur_per_kwh=r.price_p10_ueur_per_kwh,
+                price_p50_micro_eur_per_kwh=r.price_p50_ueur_per_kwh,
+                price_p90_micro_eur_per_kwh=r.price_p90_ueur_per_kwh,
+                consumption_wh=r.consumption_wh,
+                cost_micro_eur=r.cost_ueur,
+                model_version=r.model_version,
+                create_time=ms_to_ts(r.created_at_ms),
+            )
+        )
+    return record_pb2.Record(
+        settlement=record_pb2.SettlementRecord(
+            household_id=r.household_id,
+            hour_start=ms_to_ts(r.hour_ms),
+            metered_wh=r.metered_wh,
+            spot_price_micro_eur_per_kwh=r.spot_price_ueur_per_kwh,
+            spot_cost_micro_eur=r.spot_cost_ueur,
+            grid_energy_cost_micro_eur=r.grid_energy_cost_ueur,
+            capacity_cost_micro_eur=r.capacity_cost_ueur,
+            standing_charge_micro_eur=r.standing_charge_ueur,
+            vat_micro_eur=r.vat_ueur,
+            total_cost_micro_eur=r.total_cost_ueur,
+        )
+    )
+
+
+def tx_to_proto(tx: StoredTx, show_content: bool) -> record_pb2.Transaction:
+    msg = record_pb2.Transaction(
+        tx_hash=tx.tx_hash.hex(),
+        prev_tx_hash=tx.prev_tx_hash.hex(),
+        leaf_index=tx.leaf_index,
+        block_height=-1 if tx.block_height is None else tx.block_height,
+        index_in_block=tx.index_in_block or 0,
+        kind=record_pb2.RECORD_KIND_PREDICTION
+        if tx.record.kind == RecordKind.PREDICTION
+        else record_pb2.RECORD_KIND_SETTLEMENT,
+        household_id=tx.record.household_id or "",
+        append_time=ms_to_ts(tx.appended_at_ms),
+    )
+    if show_content:
+        msg.record.CopyFrom(record_to_proto(tx.record))
+        msg.salt = tx.record.salt.hex()
+    return msg
+
+
+def block_to_proto(b: Block) -> record_pb2.Block:
+    return record_pb2.Block(
+        height=b.height,
+        prev_block_hash=b.prev_block_hash.hex(),
+        merkle_root=b.merkle_root.hex(),
+        tx_count=b.tx_count,
+        first_leaf_index=b.first_tx_index,
+        seal_time=ms_to_ts(b.sealed_at_ms),
+        block_hash=b.block_hash.hex(),
+    )
+
+
+def receipt_to_proto(r: Receipt) -> record_pb2.Receipt:
+    return record_pb2.Receipt(
+        tx_hash=r.tx_hash.hex(),
+        leaf_index=r.leaf_index,
+        block_height=-1 if r.block_height is None else r.block_height,
+    )
+
+
+def head_to_proto(sth: SignedTreeHead) -> record_pb2.SignedTreeHead:
+    return record_pb2.SignedTreeHead(
+        tree_size=sth.head.tree_size,
+        root_hash=sth.head.root_hash.hex(),
+        timestamp=ms_to_ts(sth.head.timestamp_ms),
+        signature=base64.b64encode(sth.signature).decode(),
+        key_id=sth.head.log_id.hex(),
+    )

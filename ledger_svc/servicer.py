@@ -1,0 +1,207 @@
+"""LedgerService RPC handlers: thin; the ledger does the work on a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import grpc
+
+from common.auth import Caller, caller
+from common.errors import FailedPrecondition, InvalidArgument
+from energypulse.ledger.v1 import ledger_service_pb2 as pb
+from energypulse.ledger.v1 import ledger_service_pb2_grpc
+from ledger_svc import convert
+from ledger_svc.canonical import Settlement
+from ledger_svc.invoices import month_bounds_ms, verify_line
+from ledger_svc.ledger import Ledger, StoredTx
+from ledger_svc.visibility import may_read_record
+
+__all__ = ["LedgerServicer"]
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 200
+
+
+def _show(who: Caller, tx: StoredTx) -> bool:
+    return may_read_record(who.role.value, who.households, tx.record.household_id)
+
+
+def _encode_token(next_height: int) -> str:
+    return base64.urlsafe_b64encode(f"blocks:{next_height}".encode()).decode()
+
+
+def _decode_token(token: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        height = int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued") from exc
+    if kind != "blocks" or height < 0:
+        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued")
+    return height
+
+
+class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
+    def __init__(self, ledger: Ledger, invoice_tz: ZoneInfo, max_append_batch: int = 10000) -> None:
+        self._ledger = ledger
+        self._tz = invoice_tz
+        self._max_batch = max_append_batch
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+    async def AppendRecords(self, request: pb.AppendRecordsRequest, context: grpc.aio.ServicerContext) -> Any:
+        caller(context)
+        if len(request.records) > self._max_batch:
+            raise InvalidArgument("BATCH_TOO_LARGE", f"at most {self._max_batch} records per append")
+        records = [convert.record_from_proto(r) for r in request.records]
+        result = await self._run(self._ledger.append, records, request.request_id)
+        return pb.AppendRecordsResponse(
+            receipts=[convert.receipt_to_proto(r) for r in result.receipts], replayed=result.replayed
+        )
+
+    async def GetBlock(self, request: pb.GetBlockRequest, context: grpc.aio.ServicerContext) -> Any:
+        who = caller(context)
+        if request.height < 0:
+            raise InvalidArgument("BAD_HEIGHT", "height must be >= 0")
+        block, _hashes = await self._run(self._ledger.get_block, request.height)
+        txs = await self._run(self._ledger.transactions_range, block.first_tx_index, block.tx_count)
+        return pb.GetBlockResponse(
+            block=convert.block_to_proto(block),
+            transactions=[convert.tx_to_proto(t, _show(who, t)) for t in txs],
+        )
+
+    async def ListBlocks(self, request: pb.ListBlocksRequest, context: grpc.aio.ServicerContext) -> Any:
+        caller(context)
+        if request.page_size < 0:
+            raise InvalidArgument("BAD_PAGE_SIZE", "page_size must be >= 0")
+        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        if request.page_token:
+            start = _decode_token(request.page_token)
+        else:
+            start = await self._run(self._ledger.block_count) - 1
+        if start < 0:
+            return pb.ListBlocksResponse()
+        blocks = await self._run(self._ledger.list_blocks, start, size, True)
+        last = blocks[-1].height if blocks else 0
+        token = _encode_token(last - 1) if blocks and last > 0 and len(blocks) == size else ""
+        return pb.ListBlocksResponse(
+            blocks=[convert.block_to_proto(b) for b in blocks], next_page_token=token
+        )
+
+    async def GetTransaction(
+        self, request: pb.GetTransactionRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        who = caller(context)
+        tx = await self._run(self._ledger.get_transaction, None, convert.parse_hash(request.tx_hash))
+        return pb.GetTransactionResponse(transaction=convert.tx_to_proto(tx, _show(who, tx)))
+
+    async def GetSignedHead(self, request: pb.GetSignedHeadRequest, context: grpc.aio.ServicerContext) -> Any:
+        caller(context)
+        sth = await self._run(self._ledger.signed_head)
+        return pb.GetSignedHeadResponse(
+            head=convert.head_to_proto(sth), public_key=base64.b64encode(sth.public_key).decode()
+        )
+
+    async def GetInclusionProof(
+        self, request: pb.GetInclusionProofRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        caller(context)
+        if request.tree_size < 0:
+            raise InvalidArgument("BAD_TREE_SIZE", "tree_size must be >= 0")
+        tx = await self._run(self._ledger.get_transaction, None, convert.parse_hash(request.tx_hash))
+        size = request.tree_size or await self._run(self._ledger.tree_size)
+        if tx.leaf_index >= size:
+            raise FailedPrecondition(
+                "TX_NOT_IN_TREE", f"leaf {tx.leaf_index} is not in a tree of size {size}"
+            )
+        _leaf, path = await self._run(self._ledger.inclusion_proof, tx.leaf_index, size)
+        return pb.GetInclusionProofResponse(
+            leaf_index=tx.leaf_index, tree_size=size, audit_path=[p.hex() for p in path]
+        )
+
+    async def GetConsistencyProof(
+        self, request: pb.GetConsistencyProofRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        caller(context)
+        second = request.second_size or await self._run(self._ledger.tree_size)
+        if request.first_size < 0 or request.first_size > second:
+            raise InvalidArgument("BAD_TREE_SIZE", f"first_size must be in [0, {second}]")
+        proof = await self._run(self._ledger.consistency_proof, request.first_size, second)
+        return pb.GetConsistencyProofResponse(
+            first_size=request.first_size, second_size=second, proof=[p.hex() for p in proof]
+        )
+
+    async def VerifyChain(self, request: pb.VerifyChainRequest, context: grpc.aio.ServicerContext) -> Any:
+        caller(context)
+        if request.start_height < 0:
+            raise InvalidArgument("BAD_HEIGHT", "start_height must be >= 0")
+        end = request.end_height if request.end_height > 0 else None
+        if end is not None and end < request.start_height:
+            raise InvalidArgument("BAD_HEIGHT", "end_height must not precede start_height")
+        report = await self._run(self._ledger.verify_chain, request.start_height, end)
+        return pb.VerifyChainResponse(
+            valid=report.ok,
+            blocks_checked=report.blocks_checked,
+            transactions_checked=report.txs_checked,
+            first_bad_height=-1 if report.first_bad_height is None else report.first_bad_height,
+            reason=report.reason,
+            detail=report.detail,
+        )
+
+    async def _invoice_lines(self, household_id: str, month: str) -> tuple[list[StoredTx], int, int]:
+        if not household_id:
+            raise InvalidArgument("MISSING_HOUSEHOLD", "household_id is required")
+        start, end = month_bounds_ms(month, self._tz)
+        lines = await self._run(self._ledger.household_settlements, household_id, start, end)
+        return lines, start, end
+
+    async def GetInvoice(self, request: pb.GetInvoiceRequest, context: grpc.aio.ServicerContext) -> Any:
+        who = caller(context)
+        who.require_household(request.household_id)
+        lines, start, end = await self._invoice_lines(request.household_id, request.month)
+        show = may_read_record(who.role.value, who.households, request.household_id)
+        settled = [t.record for t in lines if isinstance(t.record, Settlement)]
+        invoice = pb.Invoice(
+            household_id=request.household_id,
+            month=request.month,
+            lines=[pb.InvoiceLine(transaction=convert.tx_to_proto(t, show)) for t in lines],
+            total_wh=sum(r.metered_wh for r in settled),
+            total_cost_micro_eur=sum(r.total_cost_ueur for r in settled),
+            period_start=convert.ms_to_ts(start),
+            period_end=convert.ms_to_ts(end),
+        )
+        return pb.GetInvoiceResponse(invoice=invoice)
+
+    async def VerifyInvoice(self, request: pb.VerifyInvoiceRequest, context: grpc.aio.ServicerContext) -> Any:
+        who = caller(context)
+        who.require_household(request.household_id)
+        lines, _start, _end = await self._invoice_lines(request.household_id, request.month)
+        return await self._run(self._verify_invoice, lines)
+
+    def _verify_invoice(self, lines: list[StoredTx]) -> pb.VerifyInvoiceResponse:
+        sth = self._ledger.signed_head()
+        size, root = sth.head.tree_size, sth.head.root_hash
+        verdicts = []
+        for tx in lines:
+            proof = self._ledger.inclusion_proof(tx.leaf_index, size)[1] if tx.leaf_index < size else None
+            v = verify_line(tx, size, root, proof)
+            verdicts.append(
+                pb.LineVerdict(
+                    tx_hash=v.tx_hash.hex(),
+                    hash_valid=v.hash_valid,
+                    inclusion_valid=v.inclusion_valid,
+                    reason=v.reason,
+                )
+            )
+        return pb.VerifyInvoiceResponse(
+            valid=all(v.hash_valid and v.inclusion_valid for v in verdicts),
+            head=convert.head_to_proto(sth),
+            lines=verdicts,
+        )

@@ -1,0 +1,79 @@
+"""The verifier against the real edge: auth_svc + ledger_svc + Envoy's JSON transcoder, started from
+the Procfile by the lead's harness (devstack/stack.py)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from devstack.stack import start_stack  # the Procfile commands on free ports
+from energypulse.ledger.v1 import ledger_service_pb2 as pb
+from energypulse.ledger.v1 import ledger_service_pb2_grpc, record_pb2
+from verifier.cli import run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not ((Path(sys.executable).parent / "envoy").exists() or shutil.which("envoy")):
+        pytest.skip("Envoy is not installed")
+    running = start_stack(tmp_path_factory.mktemp("stack"), ["auth_svc", "ledger_svc", "envoy"], timeout=90)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def _settlement(household: str, hour: int) -> record_pb2.Record:
+    wh = 1000 + hour
+    spot, grid = wh * 90, wh * 40
+    vat = (spot + grid + 15_000) // 4
+    return record_pb2.Record(
+        settlement=record_pb2.SettlementRecord(
+            household_id=household,
+            hour_start=Timestamp(seconds=1_767_225_600 + hour * 3600),
+            metered_wh=wh,
+            spot_price_micro_eur_per_kwh=90_000,
+            spot_cost_micro_eur=spot,
+            grid_energy_cost_micro_eur=grid,
+            capacity_cost_micro_eur=12_000,
+            standing_charge_micro_eur=3_000,
+            vat_micro_eur=vat,
+            total_cost_micro_eur=spot + grid + 15_000 + vat,
+        )
+    )
+
+
+def test_verifier_through_envoy(stack: Any, tmp_path: Path) -> None:
+    admin = stack.login("admin", "admin-demo")
+    user = stack.login("household-0001", "demo")  # linked to sim-h000000
+    stub = ledger_service_pb2_grpc.LedgerServiceStub(stack.channel("ledger"))
+    appended = stub.AppendRecords(
+        pb.AppendRecordsRequest(records=[_settlement("sim-h000000", h) for h in range(5)]),
+        metadata=[("authorization", f"Bearer {admin}")],
+        timeout=10,
+    )
+    base = ["--base-url", stack.base_url, "--token", user]
+    head = tmp_path / "head.json"
+    assert run([*base, "head", "--save", str(head)])[0] == 0
+    status, result = run([*base, "tx", appended.receipts[1].tx_hash, "--head", str(head)])
+    assert status == 0 and result["hash_valid"] and result["inclusion_valid"]
+    status, result = run([*base, "invoice", "sim-h000000", "2026-01"])
+    assert status == 0 and len(result["lines"]) == 5
+    deadline = time.monotonic() + 10  # the background sealer closes the block within EP_LEDGER_BLOCK_MAX_MS
+    while time.monotonic() < deadline:
+        status, result = run(["--base-url", stack.base_url, "--token", admin, "chain"])
+        if result.get("blocks_checked"):
+            break
+        time.sleep(0.3)
+    assert status == 0 and result["transactions_checked"] == 5
+    status, body = stack.api("POST", "/api/v1/ledger:verify", {}, token=user)
+    assert status == 200 and body["valid"] is True

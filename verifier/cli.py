@@ -1,0 +1,264 @@
+"""``python -m verifier tx|invoice|chain|head|consistency``: check the ledger without trusting it.
+
+Exit status: 0 everything verified, 1 something did not verify, 2 usage or transport error.
+Pin the log's key with ``--public-key`` (base64) or EP_LEDGER_PUBLIC_KEY; without it the key the
+server sends is used and the result says ``"key_pinned": false``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from verifier import spec
+from verifier.client import ApiError, LedgerApi, Transport
+
+__all__ = ["main", "run"]
+
+
+@dataclass(frozen=True)
+class Head:
+    tree_size: int
+    root: bytes
+    timestamp_ms: int
+    signature: bytes
+    key_id: bytes
+    public_key: bytes
+    raw: dict[str, Any]
+
+
+def _head(response: dict[str, Any], pinned: bytes | None) -> Head:
+    h = response["head"]
+    key = pinned or base64.b64decode(response["publicKey"])
+    head = Head(
+        int(h.get("treeSize", 0)),
+        bytes.fromhex(h["rootHash"]),
+        spec.rfc3339_to_ms(h["timestamp"]),
+        base64.b64decode(h["signature"]),
+        bytes.fromhex(h["keyId"]),
+        key,
+        response,
+    )
+    spec.check_head_signature(key, head.key_id, head.tree_size, head.root, head.timestamp_ms, head.signature)
+    return head
+
+
+class Verifier:
+    def __init__(self, api: LedgerApi, pinned_key: bytes | None) -> None:
+        self.api = api
+        self.pinned = pinned_key
+
+    def head(self, saved: str | None = None) -> Head:
+        response = json.loads(Path(saved).read_text()) if saved else self.api.head()
+        return _head(response, self.pinned)
+
+    def _line(self, tx: dict[str, Any], head: Head) -> dict[str, Any]:
+        """Recompute one transaction's hash (when its content is visible) and prove it in ``head``."""
+        out: dict[str, Any] = {"tx_hash": tx["txHash"], "leaf_index": int(tx.get("leafIndex", 0))}
+        claimed = bytes.fromhex(tx["txHash"])
+        if tx.get("record") and tx.get("salt"):
+            body = spec.record_bytes_from_json(tx["record"], tx["salt"])
+            recomputed = spec.tx_hash(
+                body, spec.rfc3339_to_ms(tx["appendTime"]), bytes.fromhex(tx["prevTxHash"])
+            )
+            out["hash_valid"] = recomputed == claimed
+        else:
+            recomputed, out["hash_valid"] = claimed, None  # content hidden from this caller
+        index = out["leaf_index"]
+        if index >= head.tree_size:
+            out.update(inclusion_valid=False, reason="NOT_IN_SIGNED_HEAD")
+            return out
+        proof = self.api.inclusion_proof(tx["txHash"], head.tree_size)
+        path = [bytes.fromhex(p) for p in proof.get("auditPath", [])]
+        try:
+            out["inclusion_valid"] = (
+                spec.root_from_inclusion(index, head.tree_size, spec.leaf_hash(recomputed), path) == head.root
+            )
+        except spec.SpecError:
+            out["inclusion_valid"] = False
+        if out["hash_valid"] is False:
+            out["reason"] = "HASH_MISMATCH"
+        elif not out["inclusion_valid"]:
+            out["reason"] = "INCLUSION_FAILED"
+        return out
+
+    def tx(self, tx_hash: str, saved_head: str | None) -> dict[str, Any]:
+        head = self.head(saved_head)
+        line = self._line(self.api.transaction(tx_hash), head)
+        ok = line["hash_valid"] is not False and line["inclusion_valid"]
+        return {"ok": bool(ok), "tree_size": head.tree_size, **line}
+
+    def invoice(self, household: str, month: str, saved_head: str | None) -> dict[str, Any]:
+        head = self.head(saved_head)
+        invoice = self.api.invoice(household, month)
+        lines = [self._line(line["transaction"], head) for line in invoice.get("lines", [])]
+        ok = all(line["hash_valid"] and line["inclusion_valid"] for line in lines)
+        return {
+            "ok": ok,
+            "household_id": household,
+            "month": month,
+            "tree_size": head.tree_size,
+            "lines": lines,
+        }
+
+    def chain(self) -> dict[str, Any]:
+        head = self.head()
+        heights: list[int] = []
+        token = ""
+        while True:
+            page = self.api.blocks(200, token)
+            heights += [int(b.get("height", 0)) for b in page.get("blocks", [])]
+            token = page.get("nextPageToken", "")
+            if not token:
+                break
+        prev_block, prev_tx = bytes(32), bytes(32)
+        hashes: list[bytes] = []
+        for height in sorted(heights):
+            fault = self._block(height, prev_block, prev_tx, hashes)
+            if fault:
+                return {"ok": False, "first_bad_height": height, "reason": fault, "blocks_checked": height}
+            prev_block, prev_tx = bytes.fromhex(self._last_block["blockHash"]), hashes[-1]
+        sealed = len(hashes)
+        result: dict[str, Any] = {
+            "ok": True,
+            "blocks_checked": len(heights),
+            "transactions_checked": sealed,
+            "tree_size": head.tree_size,
+        }
+        if sealed > head.tree_size:
+            return {**result, "ok": False, "reason": "BLOCKS_BEYOND_SIGNED_HEAD"}
+        if sealed:  # the blocks' transactions must be exactly the first leaves of the signed log
+            proof = self.api.consistency_proof(sealed, head.tree_size)
+            try:
+                spec.check_consistency(
+                    sealed,
+                    head.tree_size,
+                    spec.mth(hashes),
+                    head.root,
+                    [bytes.fromhex(p) for p in proof.get("proof", [])],
+                )
+            except spec.SpecError as exc:
+                return {**result, "ok": False, "reason": "BLOCKS_NOT_IN_SIGNED_LOG", "detail": str(exc)}
+        return result
+
+    def _block(self, height: int, prev_block: bytes, prev_tx: bytes, hashes: list[bytes]) -> str:
+        resp = self.api.block(height)
+        b, txs = resp["block"], resp.get("transactions", [])
+        self._last_block = b
+        first, count = int(b.get("firstLeafIndex", 0)), int(b.get("txCount", 0))
+        tx_hashes = [bytes.fromhex(t["txHash"]) for t in txs]
+        if int(b.get("height", 0)) != height or first != len(hashes) or count != len(txs) or count == 0:
+            return "TX_RANGE_MISMATCH"
+        if bytes.fromhex(b["prevBlockHash"]) != prev_block:
+            return "PREV_BLOCK_MISMATCH"
+        for t, h in zip(txs, tx_hashes, strict=False):
+            if bytes.fromhex(t["prevTxHash"]) != prev_tx:
+                return "TX_PREV_MISMATCH"
+            if t.get("record") and t.get("salt"):
+                body = spec.record_bytes_from_json(t["record"], t["salt"])
+                if spec.tx_hash(body, spec.rfc3339_to_ms(t["appendTime"]), prev_tx) != h:
+                    return "TX_HASH_MISMATCH"
+            prev_tx = h
+        root = spec.mth(tx_hashes)
+        if root != bytes.fromhex(b["merkleRoot"]):
+            return "MERKLE_ROOT_MISMATCH"
+        if spec.block_hash(
+            height, prev_block, root, first, count, spec.rfc3339_to_ms(b["sealTime"])
+        ) != bytes.fromhex(b["blockHash"]):
+            return "BLOCK_HASH_MISMATCH"
+        hashes.extend(tx_hashes)
+        return ""
+
+    def consistency(self, old_file: str, new_file: str) -> dict[str, Any]:
+        old, new = self.head(old_file), self.head(new_file)
+        if old.key_id != new.key_id:
+            return {"ok": False, "reason": "DIFFERENT_KEYS"}
+        proof = self.api.consistency_proof(old.tree_size, new.tree_size) if old.tree_size else {"proof": []}
+        try:
+            spec.check_consistency(
+                old.tree_size,
+                new.tree_size,
+                old.root,
+                new.root,
+                [bytes.fromhex(p) for p in proof.get("proof", [])],
+            )
+        except spec.SpecError as exc:
+            return {
+                "ok": False,
+                "first_size": old.tree_size,
+                "second_size": new.tree_size,
+                "reason": str(exc),
+            }
+        return {"ok": True, "first_size": old.tree_size, "second_size": new.tree_size}
+
+    def save_head(self, path: str | None) -> dict[str, Any]:
+        head = self.head()
+        if path:
+            Path(path).write_text(json.dumps(head.raw, indent=2))
+        return {
+            "ok": True,
+            "tree_size": head.tree_size,
+            "root_hash": head.root.hex(),
+            "key_id": head.key_id.hex(),
+        }
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m verifier", description=__doc__.split("\n")[0])
+    p.add_argument("--base-url", default=os.environ.get("EP_API_URL", "http://127.0.0.1:8080"))
+    p.add_argument("--token", default=os.environ.get("EP_API_TOKEN", ""), help="bearer token")
+    p.add_argument(
+        "--public-key", default=os.environ.get("EP_LEDGER_PUBLIC_KEY", ""), help="pinned key, base64"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    tx = sub.add_parser("tx", help="verify one transaction")
+    tx.add_argument("tx_hash")
+    tx.add_argument("--head", help="saved head file to prove against (default: the current head)")
+    inv = sub.add_parser("invoice", help="verify every line of a household's monthly invoice")
+    inv.add_argument("household_id")
+    inv.add_argument("month", help="YYYY-MM")
+    inv.add_argument("--head")
+    sub.add_parser("chain", help="re-verify every block and tie the blocks to the signed head")
+    head = sub.add_parser("head", help="fetch and check the signed head, optionally save it")
+    head.add_argument("--save", help="write the head to this JSON file")
+    cons = sub.add_parser("consistency", help="prove a saved older head is a prefix of a saved newer head")
+    cons.add_argument("old")
+    cons.add_argument("new")
+    return p
+
+
+def run(argv: Sequence[str], transport: Transport | None = None) -> tuple[int, dict[str, Any]]:
+    """Parse ``argv`` and verify; returns (exit status, result). ``transport`` is injectable."""
+    args = _parser().parse_args(list(argv))
+    pinned = base64.b64decode(args.public_key) if args.public_key else None
+    v = Verifier(LedgerApi(args.base_url, args.token, transport), pinned)
+    try:
+        if args.command == "tx":
+            result = v.tx(args.tx_hash, args.head)
+        elif args.command == "invoice":
+            result = v.invoice(args.household_id, args.month, args.head)
+        elif args.command == "chain":
+            result = v.chain()
+        elif args.command == "head":
+            result = v.save_head(args.save)
+        else:
+            result = v.consistency(args.old, args.new)
+    except spec.SpecError as exc:
+        return 1, {"ok": False, "reason": "SIGNATURE_OR_FORMAT", "detail": str(exc)}
+    except (ApiError, OSError, KeyError, ValueError) as exc:
+        return 2, {"ok": False, "reason": "ERROR", "detail": str(exc)}
+    result["key_pinned"] = pinned is not None
+    return (0 if result["ok"] else 1), result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    status, result = run(sys.argv[1:] if argv is None else argv)
+    print(json.dumps(result, indent=2))
+    return status
