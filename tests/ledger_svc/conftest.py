@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ledger_records import Clock
+from tests.ledger_svc.ledger_records import Clock
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 

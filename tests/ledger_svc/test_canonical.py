@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ledger_records import prediction, settlement
+from tests.ledger_svc.ledger_records import prediction, settlement
 
 from common.errors import InvalidArgument
 from ledger_svc.canonical import (

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ledger_records import settlement
+from tests.ledger_svc.ledger_records import settlement
 
 from ledger_svc.ledger import Ledger
 from ledger_svc.signing import Signer
@@ -22,7 +22,7 @@ BATCH = 5_000
 CHILD = f"""
 import sys
 sys.path[:0] = [{str(REPO)!r}, {str(Path(__file__).parent)!r}]
-from ledger_records import settlement
+from tests.ledger_svc.ledger_records import settlement
 from ledger_svc.ledger import Ledger
 from ledger_svc.signing import Signer
 from ledger_svc.store import make_ledger_engine

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from ledger_records import Clock, prediction, settlement
+from tests.ledger_svc.ledger_records import Clock, prediction, settlement
 
 from common.errors import InvalidArgument, NotFound
 from ledger_svc.canonical import ZERO_HASH, encode_record, tx_hash

@@ -7,7 +7,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from ledger_records import settlement
+from tests.ledger_svc.ledger_records import settlement
 
 from ledger_svc.config import LedgerConfig
 from ledger_svc.server import build, seal_forever

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from ledger_records import prediction, settlement
-from ledger_server import RunningLedger, running_ledger
+from tests.ledger_svc.ledger_records import prediction, settlement
+from tests.ledger_svc.ledger_server import RunningLedger, running_ledger
 from sqlalchemy import select, update
 
 from common.errors import error_info

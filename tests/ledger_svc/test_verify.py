@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from ledger_records import settlement
+from tests.ledger_svc.ledger_records import settlement
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 

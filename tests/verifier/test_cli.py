@@ -10,7 +10,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select, update
-from verifier_stack import Deployed
+from tests.verifier.verifier_stack import Deployed
 
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import record_pb2

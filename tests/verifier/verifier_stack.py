@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from http_shim import json_gateway
+from tests.verifier.http_shim import json_gateway
 
 from auth_svc.testing import TokenFactory
 from common.auth import StaticKeySource, TokenVerifier
