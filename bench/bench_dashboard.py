@@ -1,0 +1,159 @@
+"""Dashboard figures: production bundle size (gzip) and first-load time in Chromium.
+
+    .venv/bin/python -m bench.bench_dashboard        (prints JSON)
+
+* Bundle: what the first visit downloads (index.html, the entry script, its modulepreloads and
+  CSS), gzip level 9 like a typical static server, plus the whole dist/ for reference.
+* First load: cold-cache page loads of the built app served by ``vite preview`` (the same server
+  the Procfile runs), until the sign-in form is interactive; on loopback and under Lighthouse's
+  "slow 4G" throttling (150 ms RTT, 1.6 Mbit/s).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from statistics import median
+
+from bench.report import Figure
+
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD = ROOT / "dashboard"
+DIST = DASHBOARD / "dist"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _gzip_size(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), compresslevel=9))
+
+
+def bundle_sizes() -> dict[str, float]:
+    """Initial-load and total gzip bytes of dist/ (build it first: npm run build)."""
+    index = DIST / "index.html"
+    html = index.read_text()
+    refs = set(re.findall(r'(?:src|href)="/(assets/[^"]+\.(?:js|css))"', html))
+    initial = _gzip_size(index) + sum(_gzip_size(DIST / ref) for ref in refs)
+    assets = [p for p in DIST.rglob("*") if p.is_file() and p.suffix in {".js", ".css", ".html"}]
+    return {
+        "initial_gzip_kb": initial / 1024,
+        "initial_files": float(len(refs) + 1),
+        "total_gzip_kb": sum(_gzip_size(p) for p in assets) / 1024,
+        "total_raw_kb": sum(p.stat().st_size for p in assets) / 1024,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def first_load(runs: int) -> dict[str, float]:
+    """Median first-load timings (ms) on loopback and under slow-4G throttling."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            "node",
+            "node_modules/vite/bin/vite.js",
+            "preview",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--strictPort",
+        ],
+        cwd=DASHBOARD,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        figures: dict[str, float] = {}
+        for network in ("none", "slow4g"):
+            out = subprocess.run(
+                [
+                    "node",
+                    "e2e/first-load.mjs",
+                    "--base-url",
+                    url,
+                    "--runs",
+                    str(runs),
+                    "--network",
+                    network,
+                    "--chromium",
+                    CHROMIUM,
+                ],
+                cwd=DASHBOARD,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            )
+            samples = json.loads(out.stdout.strip().splitlines()[-1])["runs"]
+            key = "loopback" if network == "none" else "slow4g"
+            for metric in ("fcpMs", "domContentLoadedMs", "loadMs", "interactiveMs"):
+                values = [s[metric] for s in samples if s[metric] is not None]
+                figures[f"{key}_{metric}"] = median(values) if values else float("nan")
+            figures[f"{key}_transfer_kb"] = median(s["transferBytes"] for s in samples) / 1024
+        return figures
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run(quick: bool) -> list[Figure]:
+    if not (DIST / "index.html").exists():
+        subprocess.run(["npm", "run", "--silent", "build"], cwd=DASHBOARD, check=True)
+    sizes = bundle_sizes()
+    figures = [
+        Figure(
+            "Dashboard",
+            "First-visit download (gzip)",
+            sizes["initial_gzip_kb"],
+            "KiB",
+            detail=f"index.html + {int(sizes['initial_files']) - 1} entry/preload/CSS files, gzip -9; "
+            f"all of dist/: {sizes['total_gzip_kb']:.0f} KiB gzip, {sizes['total_raw_kb']:.0f} KiB raw",
+        ),
+    ]
+    if shutil.which("node") and Path(CHROMIUM).exists():
+        runs = 3 if quick else 7
+        t = first_load(runs)
+        figures += [
+            Figure(
+                "Dashboard",
+                "First load to interactive sign-in, loopback (cold cache)",
+                t["loopback_interactiveMs"],
+                "ms",
+                detail=f"median of {runs}; FCP {t['loopback_fcpMs']:.0f} ms, load event {t['loopback_loadMs']:.0f} ms; Chromium, vite preview",
+            ),
+            Figure(
+                "Dashboard",
+                "First load to interactive sign-in, slow 4G (150 ms RTT, 1.6 Mbit/s)",
+                t["slow4g_interactiveMs"],
+                "ms",
+                target="<= 3000 ms",
+                met=t["slow4g_interactiveMs"] <= 3000,
+                detail=f"median of {runs}; FCP {t['slow4g_fcpMs']:.0f} ms; {t['slow4g_transfer_kb']:.0f} KiB transferred",
+            ),
+        ]
+    return figures
+
+
+if __name__ == "__main__":
+    print(json.dumps([f.__dict__ for f in run(quick=True)], indent=2))

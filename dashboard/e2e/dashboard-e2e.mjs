@@ -1,0 +1,244 @@
+#!/usr/bin/env node
+/**
+ * End-to-end scenarios for the dashboard, driven with playwright-core against Debian's Chromium
+ * (never a downloaded browser). tests/e2e/test_dashboard.py runs one scenario per call and
+ * asserts on the JSON this prints as its last stdout line: { ok, scenario, ..., screenshots }.
+ *
+ *   node e2e/dashboard-e2e.mjs --base-url http://127.0.0.1:8080 --artifacts ../test-artifacts/screenshots \
+ *        --scenario live --params '{"username":"household-0001","password":"demo"}'
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+import { chromium } from "playwright-core";
+
+const { values: args } = parseArgs({
+  options: {
+    "base-url": { type: "string", default: process.env.BASE_URL ?? "http://127.0.0.1:8080" },
+    artifacts: { type: "string", default: process.env.ARTIFACTS_DIR ?? "test-artifacts/screenshots" },
+    scenario: { type: "string" },
+    params: { type: "string", default: "{}" },
+    chromium: { type: "string", default: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium" },
+  },
+});
+
+const BASE = args["base-url"].replace(/\/$/, "");
+const ARTIFACTS = path.resolve(args.artifacts);
+const params = JSON.parse(args.params);
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const DESKTOP = { width: 1440, height: 1000 };
+const PHONE = { width: 390, height: 844 };
+
+const result = { scenario: args.scenario, ok: false, screenshots: [], consoleErrors: [], steps: [] };
+
+function step(name, extra = {}) {
+  result.steps.push({ name, at: new Date().toISOString(), ...extra });
+}
+
+async function shot(page, name, fullPage = true) {
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage });
+  result.screenshots.push(file);
+  return file;
+}
+
+async function signIn(page, username, password) {
+  await page.goto(`${BASE}/`, { waitUntil: "domcontentloaded" });
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("signed-in-user").first().waitFor({ state: "attached", timeout: 20_000 });
+  step("signed in", { username, url: page.url() });
+}
+
+/** Waits until no spinner ("status" role with Loading…) is left, or the timeout passes. */
+async function settle(page, timeout = 15_000) {
+  await page.waitForLoadState("networkidle", { timeout }).catch(() => {});
+  await page
+    .waitForFunction(() => !document.querySelector('[role="status"][aria-live="polite"]'), null, { timeout })
+    .catch(() => {});
+  await page.waitForTimeout(300);
+}
+
+const scenarios = {
+  /** The sign-in page, then a household user's overview with a changing live power value. */
+  async live(ctx, page) {
+    await page.goto(`${BASE}/`, { waitUntil: "networkidle" });
+    await shot(page, "01-sign-in");
+    await signIn(page, params.username, params.password);
+    const power = page.getByTestId("live-power");
+    await power.waitFor({ timeout: 45_000 });
+    const first = (await power.textContent())?.trim();
+    step("first live value", { value: first });
+    const deadline = Date.now() + (params.changeTimeoutMs ?? 60_000);
+    const values = [first];
+    while (Date.now() < deadline) {
+      await page.waitForTimeout(1000);
+      const v = (await power.textContent())?.trim();
+      if (v !== values[values.length - 1]) values.push(v);
+      if (values.length >= 3) break;
+    }
+    result.liveValues = values;
+    result.liveStatus = await page.getByTestId("live-status").textContent();
+    result.url = page.url();
+    await settle(page);
+    await shot(page, "02-overview");
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(500);
+    await shot(page, "02-overview-phone");
+    await page.setViewportSize(DESKTOP);
+    result.ok = values.length >= 2;
+  },
+
+  /** History, export and ledger pages render (screenshots), as a household user. */
+  async pages(ctx, page) {
+    await signIn(page, params.username, params.password);
+    await page.getByRole("link", { name: "History" }).first().click();
+    await page.getByRole("heading", { name: "History" }).waitFor();
+    await settle(page, 20_000);
+    await page.getByRole("button", { name: "30 days" }).click();
+    await settle(page, 20_000);
+    result.historyState = await page.evaluate(() =>
+      document.querySelector("[data-state=error]") ? "error" : document.querySelector("[data-state=empty]") ? "empty" : "data",
+    );
+    await shot(page, "03-history");
+    await page.getByRole("link", { name: "Export" }).first().click();
+    await page.getByRole("heading", { name: "Export" }).waitFor();
+    const download = page.waitForEvent("download", { timeout: 20_000 });
+    await page.getByTestId("export-readings").click();
+    const file = await download;
+    result.exportFile = file.suggestedFilename();
+    const csvPath = path.join(ARTIFACTS, "..", file.suggestedFilename());
+    await file.saveAs(csvPath);
+    result.exportCsv = csvPath;
+    await shot(page, "06-export");
+    await page.getByRole("link", { name: "Ledger" }).first().click();
+    await page.getByRole("heading", { name: "Ledger explorer" }).waitFor();
+    await settle(page, 20_000);
+    result.headSize = await page.getByTestId("head-size").textContent().catch(() => null);
+    await shot(page, "05-ledger");
+    const firstBlock = page.locator("[data-testid=blocks] a").first();
+    if (await firstBlock.count()) {
+      await firstBlock.click();
+      await settle(page);
+      await shot(page, "05-ledger-block");
+    }
+    await page.setViewportSize(PHONE);
+    await page.goto(`${BASE}/ledger`);
+    await settle(page);
+    await shot(page, "05-ledger-phone");
+    result.ok = true;
+  },
+
+  /** Verify an invoice in the browser; report every line's verdict. */
+  async invoice(ctx, page) {
+    await signIn(page, params.username, params.password);
+    const household = params.household;
+    await page.goto(`${BASE}/households/${encodeURIComponent(household)}/invoices?month=${params.month}`);
+    await page.getByRole("heading", { name: "Invoice" }).waitFor();
+    await page.getByTestId("invoice-line").first().waitFor({ timeout: 30_000 });
+    await page.getByTestId("verify-invoice").click();
+    await page.getByTestId("verify-summary").waitFor({ timeout: 60_000 });
+    result.summary = await page.getByTestId("verify-summary").innerText();
+    result.summaryOk = (await page.getByTestId("verify-summary").getAttribute("data-ok")) === "true";
+    result.lines = await page.$$eval("[data-testid=invoice-line]", (rows) => rows.map((r) => ({ tx: r.getAttribute("data-tx"), verdict: r.getAttribute("data-verdict") })));
+    await shot(page, params.shot ?? "04-invoice-verified");
+    result.ok = true;
+  },
+
+  /** A household user cannot reach the admin pages or another household's data. */
+  async forbidden(ctx, page) {
+    await signIn(page, params.username, params.password);
+    result.adminNavVisible = await page.getByRole("link", { name: "Admin" }).count();
+    await page.goto(`${BASE}/admin/users`);
+    await page.getByTestId("signed-in-user").first().waitFor({ state: "attached", timeout: 20_000 });
+    result.adminBlocked = await page.getByTestId("not-allowed").isVisible({ timeout: 10_000 }).catch(() => false);
+    await page.getByTestId("not-allowed").waitFor({ timeout: 10_000 }).catch(() => {});
+    result.adminBlocked = await page.getByTestId("not-allowed").isVisible();
+    await shot(page, "07-user-admin-blocked");
+    await page.goto(`${BASE}/households/${encodeURIComponent(params.otherHousehold)}`);
+    await page.getByTestId("not-allowed").waitFor({ timeout: 20_000 }).catch(() => {});
+    result.otherHouseholdBlocked = await page.getByTestId("not-allowed").isVisible();
+    result.otherHouseholdMessage = result.otherHouseholdBlocked ? await page.getByTestId("not-allowed").innerText() : null;
+    result.leakedPower = await page.getByTestId("live-power").count();
+    await shot(page, "07-user-other-household-blocked");
+    result.ok = result.adminBlocked && result.otherHouseholdBlocked && result.leakedPower === 0;
+  },
+
+  /** An admin changes a user's role on the Users tab; screenshots of every admin tab. */
+  async admin(ctx, page) {
+    await signIn(page, params.username, params.password);
+    await page.goto(`${BASE}/admin`);
+    await page.getByRole("heading", { name: "Administration" }).waitFor();
+    await page.waitForFunction(() => !document.querySelector("[data-ok=pending]"), null, { timeout: 20_000 }).catch(() => {});
+    result.health = await page.$$eval("[data-testid^=health-]", (cards) => Object.fromEntries(cards.map((c) => [c.getAttribute("data-testid").slice(7), c.getAttribute("data-ok")])));
+    await shot(page, "08-admin-health");
+    await page.getByRole("link", { name: "Users" }).click();
+    const select = page.getByLabel(`Role of ${params.target}`);
+    await select.waitFor({ timeout: 20_000 });
+    const before = await select.inputValue();
+    await select.selectOption({ label: params.newRoleLabel ?? "Admin" });
+    await page.locator(`[data-username="${params.target}"] [role=status]`).waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(500);
+    result.roleBefore = before;
+    result.roleAfter = await page.getByLabel(`Role of ${params.target}`).inputValue();
+    await shot(page, "08-admin-users");
+    await page.getByRole("link", { name: "Grid" }).click();
+    await page.waitForTimeout(5000);
+    await settle(page);
+    await shot(page, "08-admin-grid");
+    await page.getByRole("link", { name: "Dead letters" }).click();
+    await settle(page);
+    await shot(page, "08-admin-dead-letters");
+    await page.setViewportSize(PHONE);
+    await page.getByRole("link", { name: "Users" }).click().catch(() => {});
+    await page.goto(`${BASE}/admin/users`);
+    await settle(page);
+    await shot(page, "08-admin-users-phone", false);
+    result.ok = result.roleAfter !== before;
+  },
+};
+
+async function main() {
+  const scenario = scenarios[args.scenario];
+  if (!scenario) throw new Error(`unknown scenario "${args.scenario}"; one of ${Object.keys(scenarios).join(", ")}`);
+  const browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true });
+  try {
+    const ctx = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true, locale: "en-GB", timezoneId: "Europe/Oslo" });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(20_000);
+    page.on("console", (msg) => {
+      if (msg.type() === "error") result.consoleErrors.push(msg.text().slice(0, 300));
+    });
+    page.on("pageerror", (err) => result.consoleErrors.push(`pageerror: ${String(err).slice(0, 300)}`));
+    try {
+      await scenario(ctx, page);
+    } catch (error) {
+      result.error = String(error?.stack ?? error).slice(0, 2000);
+      await shot(page, `failure-${args.scenario}`).catch(() => {});
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+main()
+  .catch((error) => {
+    result.error = String(error?.stack ?? error);
+  })
+  .finally(() => {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });

@@ -1,0 +1,20 @@
+/** On start-up, resumes a session from the refresh token kept in this tab's sessionStorage. */
+import { GetCurrentUserResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+import { callApi, refreshAccessToken } from "@/lib/api-client";
+import { accessToken, setSignedIn, setSignedOut, storedRefreshToken } from "@/lib/session";
+
+export async function restoreSession(): Promise<void> {
+  if (!storedRefreshToken() || !(await refreshAccessToken())) {
+    setSignedOut();
+    return;
+  }
+  try {
+    const me = await callApi(GetCurrentUserResponseSchema, "/api/v1/auth/me");
+    const token = accessToken();
+    if (!me.user || !token) throw new Error("no user");
+    // The access token's expiry is not needed client-side: a 401 triggers the refresh.
+    setSignedIn({ accessToken: token, accessExpiresAt: 0, user: me.user }, storedRefreshToken() ?? "");
+  } catch {
+    setSignedOut();
+  }
+}

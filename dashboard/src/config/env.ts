@@ -1,0 +1,52 @@
+/**
+ * Build-time environment, validated once at start-up (main.tsx renders a configuration error
+ * instead of a half-working app when something is wrong).
+ */
+export interface AppEnv {
+  /** Prefix of every API URL: "" = same origin (the default; Envoy serves both). */
+  apiBaseUrl: string;
+  /** Bidding zone used when a household's profile cannot be read. */
+  defaultZone: string;
+  /** Upper bound of the live stream's reconnect backoff, ms. */
+  streamMaxBackoffMs: number;
+}
+
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+type RawEnv = Record<string, string | boolean | undefined>;
+
+function readString(raw: RawEnv, key: string, fallback: string): string {
+  const value = raw[key];
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : fallback;
+}
+
+export function parseEnv(raw: RawEnv): AppEnv {
+  const apiBaseUrl = readString(raw, "VITE_API_BASE_URL", "").replace(/\/+$/, "");
+  if (apiBaseUrl !== "" && !/^https?:\/\/[^/]+/.test(apiBaseUrl) && !apiBaseUrl.startsWith("/")) {
+    throw new EnvError(`VITE_API_BASE_URL must be empty, a path or an http(s) URL, got "${apiBaseUrl}"`);
+  }
+  const defaultZone = readString(raw, "VITE_DEFAULT_ZONE", "NO1");
+  if (!/^[A-Z0-9_-]{2,16}$/.test(defaultZone)) {
+    throw new EnvError(`VITE_DEFAULT_ZONE must look like a bidding zone (e.g. NO1), got "${defaultZone}"`);
+  }
+  const backoff = Number(readString(raw, "VITE_STREAM_MAX_BACKOFF_MS", "15000"));
+  if (!Number.isInteger(backoff) || backoff < 500 || backoff > 300_000) {
+    throw new EnvError("VITE_STREAM_MAX_BACKOFF_MS must be an integer between 500 and 300000");
+  }
+  return { apiBaseUrl, defaultZone, streamMaxBackoffMs: backoff };
+}
+
+let current: AppEnv | undefined;
+
+/** Validates import.meta.env; call once before rendering. Throws EnvError. */
+export function initEnv(raw: RawEnv = import.meta.env as RawEnv): AppEnv {
+  current = parseEnv(raw);
+  return current;
+}
+
+export function env(): AppEnv {
+  if (!current) current = parseEnv(import.meta.env as RawEnv);
+  return current;
+}

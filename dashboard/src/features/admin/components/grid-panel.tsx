@@ -1,0 +1,118 @@
+import { useMemo } from "react";
+
+import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { Badge, StatusDot } from "@/components/ui/badge";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
+import { Stat } from "@/components/ui/stat";
+import { env } from "@/config/env";
+import { useMarketPrices } from "@/lib/api/get-market-prices";
+import { fmtNumber } from "@/lib/format";
+import { tsDate } from "@/lib/proto-json";
+import { stepValueAt, steppedPath } from "@/lib/series";
+import { useNow } from "@/lib/use-now";
+
+import { useGridStats } from "../api/get-grid-stats";
+import { useGridStream } from "../api/use-grid-stream";
+
+export function GridPanel() {
+  const stats = useGridStats();
+  const stream = useGridStream();
+  const now = useNow(3_600_000);
+  const start = useMemo(() => new Date(now.getTime() - 24 * 3_600_000), [now]);
+  const end = useMemo(() => new Date(now.getTime() + 2 * 3_600_000), [now]);
+  const prices = useMarketPrices(env().defaultZone, start, end);
+
+  const data = useMemo(() => {
+    const hours = new Map((prices.data?.prices ?? []).map((p) => [(tsDate(p.hourStart)?.getTime() ?? 0) / 1000, p.priceEurMwh / 10]));
+    const pts = stream.points;
+    return [pts.map((p) => p.time), pts.map((p) => p.totalKw), pts.map((p) => stepValueAt(hours, p.time))] as [number[], number[], (number | null)[]];
+  }, [stream.points, prices.data]);
+
+  const options = useMemo<ChartOptions>(
+    () => ({
+      scales: { x: { time: true } },
+      axes: [
+        { ...axisStyle },
+        { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 52 },
+        { ...axisStyle, scale: "price", side: 1, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } },
+      ],
+      series: [
+        {},
+        { label: "Aggregate load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false } },
+        { label: `Spot price ${env().defaultZone} (c/kWh)`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false } },
+      ],
+    }),
+    [],
+  );
+
+  const agg = stats.data?.aggregate;
+  const reasons = Object.entries(stats.data?.deadLettersByReason ?? {}).sort((a, b) => Number(b[1] - a[1]));
+  return (
+    <div className="space-y-4">
+      <Card>
+        <CardBody>
+          {stats.isPending ? (
+            <LoadingState />
+          ) : stats.error ? (
+            <ErrorState error={stats.error} onRetry={() => void stats.refetch()} />
+          ) : (
+            <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
+              <Stat label="Meters online" value={agg?.metersOnline ?? 0} sub={`${agg?.metersOffline ?? 0} offline`} testId="grid-online" />
+              <Stat label="Aggregate load" value={`${fmtNumber(agg?.totalPowerKw ?? 0, 1)} kW`} />
+              <Stat label="Ingest rate" value={`${fmtNumber(agg?.ingestRatePerSecond ?? 0, 1)}/s`} sub="readings stored per second" />
+              <Stat label="Readings stored" value={(stats.data?.readingsStored ?? 0n).toLocaleString()} sub="since the service started" />
+            </dl>
+          )}
+        </CardBody>
+      </Card>
+      <Card aria-labelledby="grid-load-title">
+        <CardHeader
+          id="grid-load-title"
+          title="Aggregate load against price"
+          description="Live snapshots every 2 s since you opened this page"
+          action={
+            <Badge tone={stream.status === "live" ? "good" : stream.status === "stopped" ? "bad" : "warn"}>
+              <StatusDot tone={stream.status === "live" ? "good" : "warn"} pulse={stream.status === "live"} />
+              {{ live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", stopped: "Stopped" }[stream.status]}
+            </Badge>
+          }
+        />
+        <CardBody>
+          {stream.points.length < 2 ? (
+            <EmptyState title="Collecting snapshots…" description="The chart starts after the first two grid snapshots." className="h-64" />
+          ) : (
+            <UPlotChart options={options} data={data} height={260} ariaLabel="Aggregate grid load and spot price" />
+          )}
+        </CardBody>
+      </Card>
+      <Card aria-labelledby="dl-reasons-title">
+        <CardHeader id="dl-reasons-title" title="Dead letters by reason" description={`${stats.data?.deadLettersTotal ?? 0n} in total`} />
+        <CardBody>
+          {!stats.data ? (
+            <p className="text-sm text-slate-500">Unavailable while the grid statistics cannot be read.</p>
+          ) : reasons.length === 0 ? (
+            <EmptyState title="No rejected messages" description="Every message passed validation." />
+          ) : (
+            <ul className="space-y-2">
+              {reasons.map(([reason, count]) => {
+                const total = Number(stats.data?.deadLettersTotal ?? 1n) || 1;
+                return (
+                  <li key={reason} className="text-sm">
+                    <div className="flex justify-between">
+                      <span className="font-mono text-xs text-slate-700">{reason}</span>
+                      <span className="tabular-nums text-slate-600">{count.toString()}</span>
+                    </div>
+                    <div className="mt-1 h-1.5 rounded-full bg-slate-100">
+                      <div className="h-1.5 rounded-full bg-amber-500" style={{ width: `${(Number(count) / total) * 100}%` }} />
+                    </div>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+        </CardBody>
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,29 @@
+import { useMutation } from "@tanstack/react-query";
+
+import { LoginResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+import { callApi } from "@/lib/api-client";
+import { tsDate } from "@/lib/proto-json";
+import { setSignedIn } from "@/lib/session";
+
+export interface LoginInput {
+  username: string;
+  password: string;
+}
+
+export async function login({ username, password }: LoginInput) {
+  const response = await callApi(LoginResponseSchema, "/api/v1/auth/login", { body: { username, password }, anonymous: true });
+  if (!response.tokens || !response.user) throw new Error("The sign-in answer had no tokens.");
+  setSignedIn(
+    {
+      accessToken: response.tokens.accessToken,
+      accessExpiresAt: tsDate(response.tokens.accessTokenExpireTime)?.getTime() ?? Date.now() + 60_000,
+      user: response.user,
+    },
+    response.tokens.refreshToken,
+  );
+  return response;
+}
+
+export function useLogin() {
+  return useMutation({ mutationFn: login });
+}

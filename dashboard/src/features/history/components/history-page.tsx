@@ -1,0 +1,156 @@
+import { useMemo, useState } from "react";
+import { useParams } from "react-router";
+
+import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { DownloadIcon } from "@/components/ui/icons";
+import { PageHeader } from "@/components/ui/page-header";
+import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
+import { Stat } from "@/components/ui/stat";
+import { env } from "@/config/env";
+import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
+import { useHousehold } from "@/lib/api/get-household";
+import { useMarketPrices } from "@/lib/api/get-market-prices";
+import { resolutionFor, useReadings } from "@/lib/api/list-readings";
+import { downloadText, toCsv } from "@/lib/csv";
+import { fmtDate, fmtEur, fmtKwh, fmtNumber } from "@/lib/format";
+import { tsDate } from "@/lib/proto-json";
+import { alignPowerAndPrice, stepValueAt, steppedPath } from "@/lib/series";
+
+import { DateRangePicker, presetRange, type DateRange } from "./date-range-picker";
+
+const RESOLUTION_LABEL: Record<number, string> = {
+  [Resolution.RAW]: "raw readings",
+  [Resolution.MINUTE]: "1-minute means",
+  [Resolution.QUARTER_HOUR]: "15-minute means",
+  [Resolution.HOUR]: "hourly means",
+};
+
+const BUCKET_SECONDS: Record<number, number> = { [Resolution.MINUTE]: 60, [Resolution.QUARTER_HOUR]: 900, [Resolution.HOUR]: 3600 };
+
+export function HistoryPage() {
+  const { householdId = "" } = useParams();
+  const [range, setRange] = useState<DateRange>(() => presetRange(7));
+  const [preset, setPreset] = useState("7d");
+  const resolution = resolutionFor(range.start, range.end);
+  const household = useHousehold(householdId);
+  const zone = household.data?.household?.zone || (household.isPending ? undefined : env().defaultZone);
+  const readings = useReadings(householdId, range.start, range.end, resolution);
+  const prices = useMarketPrices(zone, range.start, range.end);
+
+  const series = useMemo(() => {
+    const r = (readings.data?.readings ?? []).map((x) => ({ t: (tsDate(x.readTime)?.getTime() ?? 0) / 1000, v: x.powerKw }));
+    const p = (prices.data?.prices ?? []).map((x) => ({ t: (tsDate(x.hourStart)?.getTime() ?? 0) / 1000, v: x.priceEurMwh / 10 }));
+    return { r, p };
+  }, [readings.data, prices.data]);
+
+  const data = useMemo(() => alignPowerAndPrice(series.r, series.p, range.start.getTime() / 1000, range.end.getTime() / 1000), [series, range]);
+
+  // Energy = mean power × bucket length; spot cost = energy × the hour's price.
+  const totals = useMemo(() => {
+    const used = readings.data?.resolution ?? resolution;
+    const bucket = BUCKET_SECONDS[used];
+    const prices = new Map(series.p.map((p) => [p.t, p.v]));
+    let kwh = 0;
+    let cents = 0;
+    series.r.forEach((x, i) => {
+      const seconds = bucket ?? Math.min(60, (series.r[i + 1]?.t ?? x.t + 10) - x.t);
+      const e = (x.v * seconds) / 3600;
+      kwh += e;
+      const price = stepValueAt(prices, x.t);
+      if (price !== null) cents += e * price;
+    });
+    const avgPrice = series.p.length ? series.p.reduce((a, b) => a + b.v, 0) / series.p.length : NaN;
+    return { kwh, eur: cents / 100, avgPrice, peak: series.r.reduce((m, x) => Math.max(m, x.v), 0) };
+  }, [series, readings.data, resolution]);
+
+  const options = useMemo<ChartOptions>(
+    () => ({
+      scales: { x: { time: true }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max * 1.1, 1)] } },
+      cursor: { drag: { x: true, y: false } },
+      axes: [
+        { ...axisStyle },
+        { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 44 },
+        { ...axisStyle, scale: "price", side: 1, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } },
+      ],
+      series: [
+        {},
+        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 1.5, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(2)} kW`) },
+        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 1.5, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} c/kWh`) },
+      ],
+    }),
+    [],
+  );
+
+  const download = () => {
+    const prices = new Map(series.p.map((p) => [p.t, p.v]));
+    const rows = (readings.data?.readings ?? []).map((x) => {
+      const t = tsDate(x.readTime);
+      const price = t ? stepValueAt(prices, t.getTime() / 1000) : null;
+      return [t?.toISOString(), x.meterId, x.powerKw, x.importKwh, x.exportKwh, x.voltageV, x.currentA, x.sampleCount, price === null ? "" : (price * 10).toFixed(2)];
+    });
+    const csv = toCsv(["time_utc", "meter_id", "power_kw", "import_kwh", "export_kwh", "voltage_v", "current_a", "sample_count", "spot_price_eur_mwh"], rows);
+    downloadText(`energypulse-${householdId}-${range.start.toISOString().slice(0, 10)}-${range.end.toISOString().slice(0, 10)}.csv`, csv);
+  };
+
+  const used = readings.data?.resolution ?? resolution;
+  return (
+    <>
+      <PageHeader
+        title="History"
+        description={`Consumption against price · ${fmtDate(range.start)} – ${fmtDate(new Date(range.end.getTime() - 1))}`}
+        actions={
+          <Button variant="secondary" onClick={download} disabled={!readings.data?.readings.length}>
+            <DownloadIcon className="size-4" />
+            Download CSV
+          </Button>
+        }
+      />
+      <div className="mb-4">
+        <DateRangePicker
+          value={range}
+          preset={preset}
+          onChange={(next, key) => {
+            setRange(next);
+            setPreset(key);
+          }}
+        />
+      </div>
+      <Card aria-labelledby="history-chart-title">
+        <CardHeader
+          id="history-chart-title"
+          title="Power and spot price"
+          description="Drag across the chart to zoom; double-click to reset."
+          action={
+            <>
+              {readings.isFetching && !readings.isPending && <Badge tone="info">Updating…</Badge>}
+              <Badge>{RESOLUTION_LABEL[used] ?? "auto"}</Badge>
+            </>
+          }
+        />
+        <CardBody>
+          {readings.isPending ? (
+            <LoadingState label="Loading readings…" className="h-80" />
+          ) : readings.error ? (
+            <ErrorState error={readings.error} onRetry={() => void readings.refetch()} className="h-80" />
+          ) : series.r.length === 0 ? (
+            <EmptyState title="No readings in this range" description="Pick another range, or check back once the meter has reported." className="h-80" />
+          ) : (
+            <>
+              <dl className="mb-5 grid grid-cols-2 gap-4 sm:grid-cols-4">
+                <Stat label="Net energy" value={fmtKwh(totals.kwh)} testId="history-kwh" />
+                <Stat label="Spot cost (est.)" value={fmtEur(totals.eur)} sub="energy × hourly spot price" />
+                <Stat label="Average spot price" value={Number.isFinite(totals.avgPrice) ? `${fmtNumber(totals.avgPrice, 1)} c/kWh` : "–"} />
+                <Stat label="Peak power" value={`${fmtNumber(totals.peak, 2)} kW`} />
+              </dl>
+              <UPlotChart options={options} data={data} height={320} ariaLabel="Power consumption and spot price over the selected range" />
+              {prices.error && <p className="mt-2 text-xs text-amber-700">Prices unavailable for this range.</p>}
+            </>
+          )}
+        </CardBody>
+      </Card>
+    </>
+  );
+}

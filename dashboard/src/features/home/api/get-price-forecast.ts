@@ -1,0 +1,19 @@
+import { queryOptions, useQuery } from "@tanstack/react-query";
+
+import { GetPriceForecastResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { callApi } from "@/lib/api-client";
+import { queryKeys } from "@/lib/query-keys";
+
+export function getPriceForecast(zone: string, signal?: AbortSignal) {
+  return callApi(GetPriceForecastResponseSchema, `/api/v1/zones/${encodeURIComponent(zone)}/price-forecast`, {
+    query: { horizonHours: 24 },
+    signal,
+  });
+}
+
+export const priceForecastQueryOptions = (zone: string) =>
+  queryOptions({ queryKey: queryKeys.priceForecast(zone), queryFn: ({ signal }) => getPriceForecast(zone, signal), refetchInterval: 5 * 60_000 });
+
+export function usePriceForecast(zone: string | undefined) {
+  return useQuery({ ...priceForecastQueryOptions(zone ?? ""), enabled: Boolean(zone) });
+}

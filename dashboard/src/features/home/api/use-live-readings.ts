@@ -1,0 +1,50 @@
+/** The household's live readings (StreamReadings over SSE), summed across its meters. */
+import { useEffect, useState } from "react";
+
+import { StreamReadingsResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
+import { env } from "@/config/env";
+import { parseMessage, tsDate } from "@/lib/proto-json";
+import { openStream, type StreamStatus } from "@/lib/sse";
+
+export interface LivePoint {
+  time: number; // Unix seconds
+  kw: number;
+}
+
+export interface LiveState {
+  status: StreamStatus;
+  detail?: string;
+  points: LivePoint[];
+  latest?: LivePoint;
+  meters: number;
+}
+
+const WINDOW_SECONDS = 15 * 60;
+
+export function useLiveReadings(householdId: string): LiveState {
+  const [state, setState] = useState<LiveState>({ status: "connecting", points: [], meters: 0 });
+
+  useEffect(() => {
+    setState({ status: "connecting", points: [], meters: 0 });
+    const perMeter = new Map<string, number>();
+    return openStream(
+      { path: `/api/v1/households/${encodeURIComponent(householdId)}/readings:stream`, maxBackoffMs: env().streamMaxBackoffMs },
+      {
+        onStatus: (status, detail) => setState((s) => (s.status === status && s.detail === detail ? s : { ...s, status, detail })),
+        onMessage: (json) => {
+          const { reading } = parseMessage(StreamReadingsResponseSchema, json);
+          if (!reading) return;
+          perMeter.set(reading.meterId, reading.powerKw);
+          const time = (tsDate(reading.readTime)?.getTime() ?? Date.now()) / 1000;
+          const kw = [...perMeter.values()].reduce((a, b) => a + b, 0);
+          setState((s) => {
+            const points = [...s.points.filter((p) => p.time > time - WINDOW_SECONDS && p.time < time), { time, kw }];
+            return { ...s, status: "live", detail: undefined, points, latest: { time, kw }, meters: perMeter.size };
+          });
+        },
+      },
+    );
+  }, [householdId]);
+
+  return state;
+}

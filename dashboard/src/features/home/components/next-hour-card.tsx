@@ -1,0 +1,52 @@
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { ErrorState, Skeleton } from "@/components/ui/states";
+import { Stat } from "@/components/ui/stat";
+import { fmtEur, fmtHour, fmtKwh, fmtNumber } from "@/lib/format";
+import { tsDate } from "@/lib/proto-json";
+
+import { useHouseholdForecast } from "../api/predict-household";
+
+export function NextHourCard({ householdId }: { householdId: string }) {
+  const forecast = useHouseholdForecast(householdId);
+  const next = forecast.data?.forecast?.nextHour;
+  const start = tsDate(next?.hourStart);
+  const end = start ? new Date(start.getTime() + 3_600_000) : undefined;
+  return (
+    <Card aria-labelledby="next-hour-title">
+      <CardHeader id="next-hour-title" title="Next hour" description={start ? `${fmtHour(start)}–${fmtHour(end)}` : "Forecast"} />
+      <CardBody>
+        {forecast.isPending ? (
+          <div className="grid grid-cols-2 gap-4">
+            <Skeleton className="h-14" />
+            <Skeleton className="h-14" />
+          </div>
+        ) : forecast.error ? (
+          <ErrorState error={forecast.error} onRetry={() => void forecast.refetch()} />
+        ) : !next ? (
+          <p className="text-sm text-slate-500">No forecast available yet.</p>
+        ) : (
+          <dl className="grid grid-cols-2 gap-4">
+            <Stat
+              label="Price (all-in)"
+              value={
+                <>
+                  {fmtNumber((next.price?.totalEurKwh ?? 0) * 100, 1)}
+                  <span className="ml-1 text-sm font-medium text-slate-500">c/kWh</span>
+                </>
+              }
+              sub={`spot ${fmtNumber((next.price?.spotEurKwh ?? 0) * 100, 1)} c/kWh`}
+              testId="next-hour-price"
+            />
+            <Stat
+              label="Expected cost"
+              value={fmtEur(next.costP50Eur)}
+              sub={`80% interval ${fmtEur(next.costP10Eur)} – ${fmtEur(next.costP90Eur)}`}
+              testId="next-hour-cost"
+            />
+            <Stat className="col-span-2" label="Expected use" valueClassName="text-sm font-medium text-slate-700" value={fmtKwh(next.consumptionKwh)} />
+          </dl>
+        )}
+      </CardBody>
+    </Card>
+  );
+}

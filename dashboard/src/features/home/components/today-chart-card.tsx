@@ -1,0 +1,64 @@
+import { useMemo } from "react";
+
+import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
+import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
+import { useMarketPrices } from "@/lib/api/get-market-prices";
+import { useReadings } from "@/lib/api/list-readings";
+import { tsDate } from "@/lib/proto-json";
+import { alignPowerAndPrice, steppedPath } from "@/lib/series";
+import { addDays, startOfLocalDay, useNow } from "@/lib/use-now";
+
+export function TodayChartCard({ householdId, zone }: { householdId: string; zone: string | undefined }) {
+  const now = useNow(60_000);
+  const dayKey = now.toDateString(); // changes at local midnight only: stable query keys all day
+  const dayStart = useMemo(() => startOfLocalDay(new Date(dayKey)), [dayKey]);
+  const dayEnd = useMemo(() => addDays(dayStart, 1), [dayStart]);
+  const readings = useReadings(householdId, dayStart, dayEnd, Resolution.QUARTER_HOUR, 60_000);
+  const prices = useMarketPrices(zone, dayStart, dayEnd);
+
+  const data = useMemo(() => {
+    const r = (readings.data?.readings ?? []).map((x) => ({ t: (tsDate(x.readTime)?.getTime() ?? 0) / 1000, v: x.powerKw }));
+    const p = (prices.data?.prices ?? []).map((x) => ({ t: (tsDate(x.hourStart)?.getTime() ?? 0) / 1000, v: x.priceEurMwh / 10 }));
+    return alignPowerAndPrice(r, p, dayStart.getTime() / 1000, dayEnd.getTime() / 1000);
+  }, [readings.data, prices.data, dayStart, dayEnd]);
+
+  const options = useMemo<ChartOptions>(
+    () => ({
+      scales: { x: { time: true, range: [dayStart.getTime() / 1000, dayEnd.getTime() / 1000] }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max * 1.1, 1)] } },
+      axes: [
+        { ...axisStyle },
+        { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 44 },
+        { ...axisStyle, scale: "price", side: 1, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } },
+      ],
+      series: [
+        {},
+        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(2)} kW`) },
+        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} c/kWh`) },
+      ],
+    }),
+    [dayStart, dayEnd],
+  );
+
+  const noReadings = (readings.data?.readings.length ?? 0) === 0;
+  return (
+    <Card aria-labelledby="today-chart-title">
+      <CardHeader id="today-chart-title" title="Today: consumption against price" description="15-minute mean power and the hourly spot price" />
+      <CardBody>
+        {readings.isPending ? (
+          <LoadingState label="Loading today's readings…" className="h-64" />
+        ) : readings.error ? (
+          <ErrorState error={readings.error} onRetry={() => void readings.refetch()} className="h-64" />
+        ) : noReadings && (prices.data?.prices.length ?? 0) === 0 ? (
+          <EmptyState title="No data for today yet" description="Readings appear here as your meter reports." className="h-64" />
+        ) : (
+          <>
+            <UPlotChart options={options} data={data} height={260} ariaLabel="Today's power consumption and the hourly spot price" />
+            {prices.error && <p className="mt-2 text-xs text-amber-700">Prices unavailable: {String((prices.error as Error).message)}</p>}
+          </>
+        )}
+      </CardBody>
+    </Card>
+  );
+}

@@ -1,0 +1,224 @@
+import { useMemo } from "react";
+import { Link, useParams, useSearchParams } from "react-router";
+
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { SelectField } from "@/components/ui/field";
+import { AlertIcon, DownloadIcon, ShieldIcon } from "@/components/ui/icons";
+import { PageHeader } from "@/components/ui/page-header";
+import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
+import { Stat } from "@/components/ui/stat";
+import type { SettlementRecord } from "@/gen/energypulse/ledger/v1/record_pb";
+import { useInvoice } from "@/lib/api/get-invoice";
+import { cn } from "@/lib/cn";
+import { downloadText, toCsv } from "@/lib/csv";
+import { fmtDateTime, fmtEur, fmtMonth, fmtNumber, microToEur, monthOf, shortHash } from "@/lib/format";
+import { consistencyText, signatureText } from "@/lib/ledger/head-status";
+import { tsDate } from "@/lib/proto-json";
+
+import { useVerifyInvoice } from "../api/verify-invoice";
+import { VerdictBadge, verdictKind } from "./verdict-badge";
+
+function recentMonths(count: number): string[] {
+  const now = new Date();
+  return Array.from({ length: count }, (_, i) => monthOf(new Date(now.getFullYear(), now.getMonth() - i, 1)));
+}
+
+export function InvoicePage() {
+  const { householdId = "" } = useParams();
+  const [search, setSearch] = useSearchParams();
+  const months = useMemo(() => recentMonths(12), []);
+  const month = search.get("month") && /^\d{4}-\d{2}$/.test(search.get("month")!) ? search.get("month")! : months[0]!;
+  const invoice = useInvoice(householdId, month);
+  const verify = useVerifyInvoice();
+  const lines = invoice.data?.invoice?.lines ?? [];
+  const result = verify.data && verify.variables === lines ? verify.data : undefined;
+
+  const rows = lines.map((line) => {
+    const tx = line.transaction!;
+    const s: SettlementRecord | undefined = tx.record?.content.case === "settlement" ? tx.record.content.value : undefined;
+    return { tx, s };
+  });
+
+  const download = () => {
+    const csv = toCsv(
+      ["hour_start_utc", "metered_wh", "spot_price_micro_eur_per_kwh", "spot_cost_micro_eur", "grid_energy_cost_micro_eur", "capacity_cost_micro_eur", "standing_charge_micro_eur", "vat_micro_eur", "total_cost_micro_eur", "tx_hash", "leaf_index", "block_height", "verdict"],
+      rows.map(({ tx, s }) => [
+        tsDate(s?.hourStart)?.toISOString(),
+        s?.meteredWh,
+        s?.spotPriceMicroEurPerKwh,
+        s?.spotCostMicroEur,
+        s?.gridEnergyCostMicroEur,
+        s?.capacityCostMicroEur,
+        s?.standingChargeMicroEur,
+        s?.vatMicroEur,
+        s?.totalCostMicroEur,
+        tx.txHash,
+        tx.leafIndex,
+        tx.blockHeight,
+        result ? verdictKind(result.verdicts.get(tx.txHash)) : "",
+      ]),
+    );
+    downloadText(`energypulse-invoice-${householdId}-${month}.csv`, csv);
+  };
+
+  const inv = invoice.data?.invoice;
+  return (
+    <>
+      <PageHeader
+        title="Invoice"
+        description={`${householdId} · ${fmtMonth(month)}`}
+        actions={
+          <>
+            <SelectField label="Month" hideLabel value={month} onChange={(e) => setSearch({ month: e.target.value })}>
+              {months.map((m) => (
+                <option key={m} value={m}>
+                  {fmtMonth(m)}
+                </option>
+              ))}
+            </SelectField>
+            <Button variant="secondary" onClick={download} disabled={!lines.length}>
+              <DownloadIcon className="size-4" /> CSV
+            </Button>
+            <Button onClick={() => verify.mutate(lines)} loading={verify.isPending} disabled={!lines.length} data-testid="verify-invoice">
+              <ShieldIcon className="size-4" /> Verify
+            </Button>
+          </>
+        }
+      />
+
+      {invoice.isPending ? (
+        <Card>
+          <LoadingState label="Loading the invoice…" className="h-64" />
+        </Card>
+      ) : invoice.error ? (
+        <Card>
+          <ErrorState error={invoice.error} onRetry={() => void invoice.refetch()} className="h-64" />
+        </Card>
+      ) : !inv || lines.length === 0 ? (
+        <Card>
+          <EmptyState title="No settled hours in this month" description="Settlement lines appear once each hour has been billed." className="h-64" />
+        </Card>
+      ) : (
+        <div className="space-y-4">
+          <Card>
+            <CardBody>
+              <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
+                <Stat label="Total" value={fmtEur(microToEur(inv.totalCostMicroEur))} testId="invoice-total" />
+                <Stat label="Net energy" value={`${fmtNumber(Number(inv.totalWh) / 1000, 1)} kWh`} />
+                <Stat label="Settled hours" value={String(lines.length)} />
+                <Stat label="Average all-in price" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} c/kWh` : "–"} />
+              </dl>
+            </CardBody>
+          </Card>
+
+          {verify.error && (
+            <Card>
+              <ErrorState title="Verification could not run" error={verify.error} onRetry={() => verify.mutate(lines)} />
+            </Card>
+          )}
+          {result && <VerificationSummary result={result} />}
+
+          <Card aria-labelledby="lines-title">
+            <CardHeader id="lines-title" title="Settlement lines" description="Each line is a ledger transaction. Amounts in EUR, VAT included in the total." />
+            <div className="overflow-x-auto">
+              <table className="w-full min-w-[860px] text-sm">
+                <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
+                  <tr>
+                    <th scope="col" className="px-4 py-2">Hour</th>
+                    <th scope="col" className="px-3 py-2 text-right">kWh</th>
+                    <th scope="col" className="px-3 py-2 text-right">Spot c/kWh</th>
+                    <th scope="col" className="px-3 py-2 text-right">Spot</th>
+                    <th scope="col" className="px-3 py-2 text-right">Grid</th>
+                    <th scope="col" className="px-3 py-2 text-right">Capacity</th>
+                    <th scope="col" className="px-3 py-2 text-right">Standing</th>
+                    <th scope="col" className="px-3 py-2 text-right">VAT</th>
+                    <th scope="col" className="px-3 py-2 text-right">Total</th>
+                    <th scope="col" className="px-3 py-2">Transaction</th>
+                    <th scope="col" className="px-4 py-2">Verdict</th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-slate-100">
+                  {rows.map(({ tx, s }) => {
+                    const verdict = result?.verdicts.get(tx.txHash);
+                    const kind = result ? verdictKind(verdict) : "unchecked";
+                    const eur = (v: bigint | undefined) => (v === undefined ? "–" : fmtNumber(microToEur(v), 2));
+                    return (
+                      <tr key={tx.txHash} data-testid="invoice-line" data-verdict={kind} data-tx={tx.txHash} className={cn("tabular-nums", kind === "fail" && "bg-rose-50/70")}>
+                        <td className="px-4 py-2 whitespace-nowrap text-slate-700">{fmtDateTime(tsDate(s?.hourStart))}</td>
+                        <td className="px-3 py-2 text-right">{s ? fmtNumber(Number(s.meteredWh) / 1000, 3) : "–"}</td>
+                        <td className="px-3 py-2 text-right">{s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–"}</td>
+                        <td className="px-3 py-2 text-right">{eur(s?.spotCostMicroEur)}</td>
+                        <td className="px-3 py-2 text-right">{eur(s?.gridEnergyCostMicroEur)}</td>
+                        <td className="px-3 py-2 text-right">{eur(s?.capacityCostMicroEur)}</td>
+                        <td className="px-3 py-2 text-right">{eur(s?.standingChargeMicroEur)}</td>
+                        <td className="px-3 py-2 text-right">{eur(s?.vatMicroEur)}</td>
+                        <td className="px-3 py-2 text-right font-medium text-slate-900">{eur(s?.totalCostMicroEur)}</td>
+                        <td className="px-3 py-2">
+                          <Link to={`/ledger/transactions/${tx.txHash}`} className="font-mono text-xs text-brand-700 hover:underline">
+                            {shortHash(tx.txHash)}
+                          </Link>
+                        </td>
+                        <td className="px-4 py-2">
+                          <VerdictBadge verdict={verdict} />
+                          {kind === "fail" && <p className="mt-1 max-w-56 text-xs text-rose-700">{verdict?.reason}</p>}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+                <tfoot className="border-t-2 border-slate-200 bg-slate-50 font-medium tabular-nums">
+                  <tr>
+                    <th scope="row" className="px-4 py-2 text-left">Total</th>
+                    <td className="px-3 py-2 text-right">{fmtNumber(Number(inv.totalWh) / 1000, 3)}</td>
+                    <td colSpan={6} />
+                    <td className="px-3 py-2 text-right">{fmtNumber(microToEur(inv.totalCostMicroEur), 2)}</td>
+                    <td colSpan={2} />
+                  </tr>
+                </tfoot>
+              </table>
+            </div>
+          </Card>
+        </div>
+      )}
+    </>
+  );
+}
+
+function VerificationSummary({ result }: { result: NonNullable<ReturnType<typeof useVerifyInvoice>["data"]> }) {
+  const sig = signatureText(result.head);
+  const cons = consistencyText(result.head);
+  const ok = result.failed === 0 && result.head.trusted;
+  return (
+    <div
+      role="status"
+      data-testid="verify-summary"
+      data-ok={ok}
+      className={cn("rounded-xl p-4 ring-1", ok ? "bg-emerald-50 ring-emerald-200" : "bg-rose-50 ring-rose-200")}
+    >
+      <div className="flex items-start gap-3">
+        <div className={cn("mt-0.5", ok ? "text-emerald-600" : "text-rose-600")}>{ok ? <ShieldIcon /> : <AlertIcon />}</div>
+        <div className="min-w-0 flex-1">
+          <p className={cn("text-sm font-semibold", ok ? "text-emerald-900" : "text-rose-900")}>
+            {ok
+              ? `All ${result.passed} lines verified in your browser`
+              : result.failed > 0
+                ? `${result.failed} of ${result.verdicts.size} lines FAILED verification`
+                : "The signed head could not be trusted"}
+            {result.pending > 0 && ` · ${result.pending} pending (newer than the signed head)`}
+          </p>
+          <p className="mt-1 text-xs text-slate-600">
+            Recomputed each line's SHA-256 hash from its record and checked its Merkle inclusion proof against signed head of size{" "}
+            {result.head.head.treeSize.toString()} (root <span className="font-mono">{shortHash(result.head.head.rootHash)}</span>).
+          </p>
+          <div className="mt-2 flex flex-wrap gap-2">
+            <Badge tone={sig.tone}>{sig.label}</Badge>
+            <Badge tone={cons.tone}>{cons.label}</Badge>
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}
+

@@ -1,0 +1,16 @@
+import { queryOptions, useQuery } from "@tanstack/react-query";
+
+import { GetBlockResponseSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import { callApi } from "@/lib/api-client";
+import { queryKeys } from "@/lib/query-keys";
+
+export function getBlock(height: string, signal?: AbortSignal) {
+  return callApi(GetBlockResponseSchema, `/api/v1/ledger/blocks/${encodeURIComponent(height)}`, { signal });
+}
+
+export const blockQueryOptions = (height: string) =>
+  queryOptions({ queryKey: queryKeys.ledgerBlock(height), queryFn: ({ signal }) => getBlock(height, signal), staleTime: Infinity });
+
+export function useBlock(height: string) {
+  return useQuery(blockQueryOptions(height));
+}

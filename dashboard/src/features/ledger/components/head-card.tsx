@@ -1,0 +1,73 @@
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { AlertIcon } from "@/components/ui/icons";
+import { ErrorState, LoadingState } from "@/components/ui/states";
+import { fmtDateTime, shortHash } from "@/lib/format";
+import { consistencyText, signatureText } from "@/lib/ledger/head-status";
+import { forgetTrustedHead } from "@/lib/ledger/trusted-head";
+import { useVerifiedHead } from "@/lib/ledger/use-verified-head";
+import { tsDate } from "@/lib/proto-json";
+
+function Row({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="grid grid-cols-[7rem_1fr] gap-2 py-1.5 text-sm">
+      <dt className="text-slate-500">{label}</dt>
+      <dd className="min-w-0 break-all text-slate-800">{children}</dd>
+    </div>
+  );
+}
+
+export function HeadCard() {
+  const verified = useVerifiedHead();
+  const v = verified.data;
+  const danger = v && ["rewritten", "rolled-back", "key-changed"].includes(v.consistency.status);
+  return (
+    <Card aria-labelledby="head-title">
+      <CardHeader id="head-title" title="Signed tree head" description="Checked in your browser against the head it remembered" action={v && <Badge tone={v.trusted ? "good" : "bad"}>{v.trusted ? "Trusted" : "Not trusted"}</Badge>} />
+      <CardBody>
+        {verified.isPending ? (
+          <LoadingState label="Checking the signed head…" />
+        ) : verified.error ? (
+          <ErrorState error={verified.error} onRetry={() => void verified.refetch()} />
+        ) : (
+          v && (
+            <>
+              {danger && (
+                <div role="alert" data-testid="history-rewritten" className="mb-4 flex gap-3 rounded-lg bg-rose-600 p-4 text-white shadow">
+                  <AlertIcon className="size-6 shrink-0" />
+                  <div>
+                    <p className="font-semibold">Warning: the ledger's history does not match what this browser saw before.</p>
+                    <p className="mt-1 text-sm text-rose-50">{v.consistency.detail}. Do not trust invoices from this ledger until an operator explains it.</p>
+                    <Button variant="secondary" size="sm" className="mt-3" onClick={() => { forgetTrustedHead(); void verified.refetch(); }}>
+                      Forget the remembered head
+                    </Button>
+                  </div>
+                </div>
+              )}
+              <dl className="divide-y divide-slate-100">
+                <Row label="Tree size">
+                  <span className="font-semibold tabular-nums" data-testid="head-size">{v.head.treeSize.toString()}</span> transactions
+                </Row>
+                <Row label="Root hash">
+                  <span className="font-mono text-xs">{v.head.rootHash}</span>
+                </Row>
+                <Row label="Signed at">{fmtDateTime(tsDate(v.head.timestamp))}</Row>
+                <Row label="Key id">
+                  <span className="font-mono text-xs" title={v.head.keyId}>{shortHash(v.head.keyId, 12)}</span>
+                </Row>
+                <Row label="Signature">
+                  <Badge tone={signatureText(v).tone}>{signatureText(v).label}</Badge>
+                </Row>
+                <Row label="History">
+                  <Badge tone={consistencyText(v).tone}>{consistencyText(v).label}</Badge>
+                  {v.previousVerifiedAt && <p className="mt-1 text-xs text-slate-500">previous check {fmtDateTime(new Date(v.previousVerifiedAt))}</p>}
+                </Row>
+              </dl>
+            </>
+          )
+        )}
+      </CardBody>
+    </Card>
+  );
+}

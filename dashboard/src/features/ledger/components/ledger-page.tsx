@@ -1,0 +1,114 @@
+import { useState, type FormEvent } from "react";
+import { Link, useNavigate } from "react-router";
+
+import { Button } from "@/components/ui/button";
+import { Card, CardHeader } from "@/components/ui/card";
+import { TextField } from "@/components/ui/field";
+import { PageHeader } from "@/components/ui/page-header";
+import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
+import { fmtDateTime, fmtRelative, shortHash } from "@/lib/format";
+import { tsDate } from "@/lib/proto-json";
+
+import { useBlocks } from "../api/list-blocks";
+import { ChainCard } from "./chain-card";
+import { HeadCard } from "./head-card";
+
+export function LedgerPage() {
+  const [pages, setPages] = useState<string[]>([""]);
+  const pageToken = pages[pages.length - 1]!;
+  const blocks = useBlocks(pageToken);
+  const navigate = useNavigate();
+  const [lookup, setLookup] = useState("");
+  const [lookupError, setLookupError] = useState("");
+
+  const find = (event: FormEvent) => {
+    event.preventDefault();
+    const value = lookup.trim().toLowerCase();
+    if (/^[0-9a-f]{64}$/.test(value)) navigate(`/ledger/transactions/${value}`);
+    else if (/^\d+$/.test(value)) navigate(`/ledger/blocks/${value}`);
+    else setLookupError("Enter a block height or a 64-character transaction hash.");
+  };
+
+  return (
+    <>
+      <PageHeader title="Ledger explorer" description="Every forecast and billed hour, in an append-only, signed Merkle log" />
+      <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
+        <HeadCard />
+        <div className="space-y-4">
+          <ChainCard />
+          <Card>
+            <form onSubmit={find} className="flex items-end gap-2 p-5" role="search">
+              <TextField
+                className="flex-1"
+                label="Find a block or transaction"
+                placeholder="height or tx hash"
+                value={lookup}
+                onChange={(e) => {
+                  setLookup(e.target.value);
+                  setLookupError("");
+                }}
+                hint={lookupError || undefined}
+                aria-invalid={Boolean(lookupError)}
+              />
+              <Button type="submit" variant="secondary">
+                Go
+              </Button>
+            </form>
+          </Card>
+        </div>
+        <Card className="lg:col-span-2" aria-labelledby="blocks-title">
+          <CardHeader id="blocks-title" title="Latest blocks" description="Newest first" />
+          {blocks.isPending ? (
+            <LoadingState label="Loading blocks…" className="h-48" />
+          ) : blocks.error ? (
+            <ErrorState error={blocks.error} onRetry={() => void blocks.refetch()} className="h-48" />
+          ) : blocks.data.blocks.length === 0 ? (
+            <EmptyState title="No blocks sealed yet" description="Transactions are sealed into blocks every few seconds." className="h-48" />
+          ) : (
+            <>
+              <div className="overflow-x-auto">
+                <table className="w-full min-w-[640px] text-sm">
+                  <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
+                    <tr>
+                      <th scope="col" className="px-5 py-2">Height</th>
+                      <th scope="col" className="px-3 py-2">Block hash</th>
+                      <th scope="col" className="px-3 py-2">Merkle root</th>
+                      <th scope="col" className="px-3 py-2 text-right">Transactions</th>
+                      <th scope="col" className="px-5 py-2">Sealed</th>
+                    </tr>
+                  </thead>
+                  <tbody className="divide-y divide-slate-100" data-testid="blocks">
+                    {blocks.data.blocks.map((b) => (
+                      <tr key={b.height.toString()} className="hover:bg-slate-50">
+                        <td className="px-5 py-2">
+                          <Link to={`/ledger/blocks/${b.height}`} className="font-medium text-brand-700 hover:underline">
+                            #{b.height.toString()}
+                          </Link>
+                        </td>
+                        <td className="px-3 py-2 font-mono text-xs text-slate-600">{shortHash(b.blockHash, 10)}</td>
+                        <td className="px-3 py-2 font-mono text-xs text-slate-600">{shortHash(b.merkleRoot, 10)}</td>
+                        <td className="px-3 py-2 text-right tabular-nums">{b.txCount}</td>
+                        <td className="px-5 py-2 text-slate-600" title={fmtDateTime(tsDate(b.sealTime))}>
+                          {fmtRelative(tsDate(b.sealTime))}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <div className="flex items-center justify-between border-t border-slate-100 px-5 py-3">
+                <Button variant="secondary" size="sm" disabled={pages.length <= 1} onClick={() => setPages((p) => p.slice(0, -1))}>
+                  Newer
+                </Button>
+                <span className="text-xs text-slate-500">Page {pages.length}</span>
+                <Button variant="secondary" size="sm" disabled={!blocks.data.nextPageToken} onClick={() => setPages((p) => [...p, blocks.data.nextPageToken])}>
+                  Older
+                </Button>
+              </div>
+            </>
+          )}
+        </Card>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,146 @@
+import { useQuery } from "@tanstack/react-query";
+import { Link, useParams } from "react-router";
+
+import { Badge } from "@/components/ui/badge";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { PageHeader } from "@/components/ui/page-header";
+import { ErrorState, LoadingState } from "@/components/ui/states";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+
+import { PredictionRecordSchema, RecordKind, SettlementRecordSchema, type Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
+import { getInclusionProof } from "@/lib/api/get-inclusion-proof";
+import { fmtDateTime } from "@/lib/format";
+import { useVerifiedHead } from "@/lib/ledger/use-verified-head";
+import { verifyTransaction } from "@/lib/ledger/verify";
+import { tsDate } from "@/lib/proto-json";
+
+import { useTransaction } from "../api/get-transaction";
+
+/** The record's fields in schema order (the order the canonical encoding uses). */
+function fieldRows(tx: Transaction): [string, string][] {
+  const c = tx.record?.content;
+  if (!c?.case) return [];
+  const schema = c.case === "settlement" ? SettlementRecordSchema : PredictionRecordSchema;
+  const values = c.value as unknown as Record<string, unknown>;
+  return schema.fields.map((field) => {
+    const val = values[field.localName];
+    if (val && typeof val === "object" && "seconds" in val) return [field.name, tsDate(val as Timestamp)?.toISOString() ?? ""];
+    return [field.name, String(val)];
+  });
+}
+
+export function TransactionPage() {
+  const { txHash = "" } = useParams();
+  const tx = useTransaction(txHash);
+  const head = useVerifiedHead();
+  const t = tx.data?.transaction;
+  const h = head.data?.head;
+  const verdict = useQuery({
+    queryKey: ["ledger", "tx-verdict", txHash, h?.treeSize.toString()],
+    enabled: Boolean(t && h),
+    staleTime: Infinity,
+    queryFn: async () => {
+      const proof = t!.leafIndex < h!.treeSize ? await getInclusionProof(t!.txHash, h!.treeSize) : null;
+      const v = t!.record ? await verifyTransaction(t!, proof, h!) : null;
+      return { proof, v };
+    },
+  });
+
+  return (
+    <>
+      <PageHeader title="Transaction" description={<Link to="/ledger" className="text-brand-700 hover:underline">← Ledger explorer</Link>} />
+      {tx.isPending ? (
+        <LoadingState />
+      ) : tx.error ? (
+        <ErrorState error={tx.error} onRetry={() => void tx.refetch()} />
+      ) : (
+        t && (
+          <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
+            <Card aria-labelledby="tx-title">
+              <CardHeader id="tx-title" title={t.kind === RecordKind.SETTLEMENT ? "Settlement" : "Prediction"} description={`Leaf ${t.leafIndex} · ${t.blockHeight >= 0n ? `block #${t.blockHeight}` : "not yet sealed"}`} />
+              <CardBody>
+                <dl className="space-y-2 text-sm">
+                  <div>
+                    <dt className="text-xs text-slate-500">Hash</dt>
+                    <dd className="font-mono text-xs break-all">{t.txHash}</dd>
+                  </div>
+                  <div>
+                    <dt className="text-xs text-slate-500">Previous</dt>
+                    <dd className="font-mono text-xs break-all">{t.prevTxHash}</dd>
+                  </div>
+                  <div>
+                    <dt className="text-xs text-slate-500">Appended</dt>
+                    <dd>{fmtDateTime(tsDate(t.appendTime))}</dd>
+                  </div>
+                  {t.blockHeight >= 0n && (
+                    <div>
+                      <dt className="text-xs text-slate-500">Block</dt>
+                      <dd>
+                        <Link className="text-brand-700 hover:underline" to={`/ledger/blocks/${t.blockHeight}`}>
+                          #{t.blockHeight.toString()}
+                        </Link>{" "}
+                        position {t.indexInBlock}
+                      </dd>
+                    </div>
+                  )}
+                </dl>
+                <h3 className="mt-5 mb-2 text-xs font-semibold text-slate-700 uppercase">Record</h3>
+                {t.record ? (
+                  <table className="w-full text-sm">
+                    <tbody className="divide-y divide-slate-100">
+                      {fieldRows(t).map(([k, v]) => (
+                        <tr key={k}>
+                          <th scope="row" className="py-1 pr-3 text-left font-normal text-slate-500">{k}</th>
+                          <td className="py-1 font-mono text-xs break-all">{v}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                ) : (
+                  <p className="text-sm text-slate-500">The content is visible only to the household's owner and admins.</p>
+                )}
+              </CardBody>
+            </Card>
+            <Card aria-labelledby="proof-title">
+              <CardHeader id="proof-title" title="Inclusion proof" description={h ? `Against the signed head of size ${h.treeSize}` : "Against the current signed head"} />
+              <CardBody>
+                {verdict.isPending && !verdict.error ? (
+                  <LoadingState label="Fetching and checking the proof…" />
+                ) : verdict.error ? (
+                  <ErrorState error={verdict.error} onRetry={() => void verdict.refetch()} />
+                ) : (
+                  verdict.data && (
+                    <>
+                      <div className="mb-4 flex flex-wrap gap-2">
+                        {verdict.data.v ? (
+                          <>
+                            <Badge tone={verdict.data.v.hashValid ? "good" : "bad"}>{verdict.data.v.hashValid ? "Hash recomputed: matches" : "Hash MISMATCH"}</Badge>
+                            <Badge tone={verdict.data.v.inclusionValid ? "good" : verdict.data.v.pending ? "warn" : "bad"}>
+                              {verdict.data.v.inclusionValid ? "Included in the signed tree" : verdict.data.v.pending ? "Newer than the signed head" : "Inclusion proof FAILED"}
+                            </Badge>
+                          </>
+                        ) : (
+                          <Badge>Record hidden: hash not recomputed</Badge>
+                        )}
+                      </div>
+                      {verdict.data.proof && (
+                        <ol className="space-y-1">
+                          {verdict.data.proof.auditPath.map((p, i) => (
+                            <li key={`${i}-${p}`} className="flex gap-2 font-mono text-xs">
+                              <span className="w-5 text-right text-slate-400">{i}</span>
+                              <span className="break-all text-slate-700">{p}</span>
+                            </li>
+                          ))}
+                        </ol>
+                      )}
+                    </>
+                  )
+                )}
+              </CardBody>
+            </Card>
+          </div>
+        )
+      )}
+    </>
+  );
+}

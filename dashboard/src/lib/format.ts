@@ -1,0 +1,76 @@
+/** Number, money and time formatting used across pages (one locale, one style). */
+const LOCALE = undefined; // the browser's locale
+
+export function fmtNumber(value: number, digits = 2): string {
+  if (!Number.isFinite(value)) return "–";
+  return value.toLocaleString(LOCALE, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function fmtKw(value: number): string {
+  return `${fmtNumber(value, Math.abs(value) < 10 ? 2 : 1)} kW`;
+}
+
+export function fmtKwh(value: number): string {
+  return `${fmtNumber(value, Math.abs(value) < 100 ? 2 : 0)} kWh`;
+}
+
+export function fmtEur(value: number, digits = 2): string {
+  if (!Number.isFinite(value)) return "–";
+  return value.toLocaleString(LOCALE, { style: "currency", currency: "EUR", minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function microToEur(micro: bigint | number): number {
+  return Number(micro) / 1_000_000;
+}
+
+/** EUR/MWh (market) to cents per kWh (what a household reads). */
+export function eurMwhToCentKwh(value: number): number {
+  return value / 10;
+}
+
+export function fmtCentKwh(value: number): string {
+  return `${fmtNumber(value, 1)} c/kWh`;
+}
+
+export function fmtTime(date: Date | undefined): string {
+  return date ? date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }) : "–";
+}
+
+export function fmtDateTime(date: Date | undefined): string {
+  return date
+    ? date.toLocaleString(LOCALE, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
+    : "–";
+}
+
+export function fmtDate(date: Date | undefined): string {
+  return date ? date.toLocaleDateString(LOCALE, { year: "numeric", month: "short", day: "numeric" }) : "–";
+}
+
+export function fmtHour(date: Date | undefined): string {
+  return date ? date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }) : "–";
+}
+
+export function fmtRelative(date: Date | undefined, now = Date.now()): string {
+  if (!date) return "never";
+  const seconds = Math.round((now - date.getTime()) / 1000);
+  if (seconds < 5) return "just now";
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} d ago`;
+}
+
+export function shortHash(hex: string, size = 8): string {
+  return hex.length > size * 2 ? `${hex.slice(0, size)}…${hex.slice(-4)}` : hex;
+}
+
+/** "YYYY-MM" of a date in local time. */
+export function monthOf(date: Date): string {
+  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}`;
+}
+
+export function fmtMonth(month: string): string {
+  const [y, m] = month.split("-").map(Number);
+  if (!y || !m) return month;
+  return new Date(y, m - 1, 1).toLocaleDateString(LOCALE, { year: "numeric", month: "long" });
+}

@@ -1,0 +1,27 @@
+/** Every TanStack Query key, from one place, so invalidation never misses a spelling. */
+export const queryKeys = {
+  me: () => ["auth", "me"] as const,
+  households: () => ["households", "list"] as const,
+  household: (householdId: string) => ["households", householdId, "profile"] as const,
+  summary: (householdId: string) => ["households", householdId, "summary"] as const,
+  readings: (householdId: string, startIso: string, endIso: string, resolution: string) =>
+    ["households", householdId, "readings", startIso, endIso, resolution] as const,
+  householdForecast: (householdId: string) => ["households", householdId, "forecast"] as const,
+  invoice: (householdId: string, month: string) => ["households", householdId, "invoice", month] as const,
+  priceForecast: (zone: string) => ["zones", zone, "price-forecast"] as const,
+  marketPrices: (zone: string, startIso: string, endIso: string) => ["zones", zone, "prices", startIso, endIso] as const,
+  accuracy: (zone: string, windowHours: number) => ["zones", zone, "accuracy", windowHours] as const,
+  modelInfo: (zone: string) => ["zones", zone, "model"] as const,
+  ledgerHead: () => ["ledger", "head"] as const,
+  verifiedHead: () => ["ledger", "verified-head"] as const,
+  ledgerBlocks: (pageToken: string) => ["ledger", "blocks", pageToken] as const,
+  ledgerBlock: (height: string) => ["ledger", "block", height] as const,
+  ledgerTransaction: (txHash: string) => ["ledger", "tx", txHash] as const,
+  ledgerInclusion: (txHash: string, treeSize: string) => ["ledger", "tx", txHash, "inclusion", treeSize] as const,
+  ledgerChain: () => ["ledger", "verify-chain"] as const,
+  users: () => ["admin", "users"] as const,
+  gridStats: () => ["admin", "grid-stats"] as const,
+  deadLetters: (reason: string) => ["admin", "dead-letters", reason] as const,
+  auditEvents: () => ["admin", "audit-events"] as const,
+  serviceHealth: (service: string) => ["admin", "health", service] as const,
+};

@@ -1,0 +1,101 @@
+/**
+ * Server-streaming RPCs through Envoy arrive as Server-Sent-Events-style frames (`data: {...}`).
+ * EventSource cannot send an Authorization header, so this reads the body with fetch() and a
+ * ReadableStream reader, and reconnects by itself with capped exponential backoff and jitter.
+ */
+import { ApiError, authorizedFetch, type Query } from "@/lib/api-client";
+
+/** Splits an SSE byte stream into the JSON payloads of its `data:` lines. */
+export class SseParser {
+  private buffer = "";
+
+  /** Feeds text; returns every complete event's data (multi-line data joined by "\n"). */
+  push(chunk: string): string[] {
+    this.buffer += chunk.replace(/\r\n?/g, "\n");
+    const events: string[] = [];
+    let boundary = this.buffer.indexOf("\n\n");
+    while (boundary >= 0) {
+      const block = this.buffer.slice(0, boundary);
+      this.buffer = this.buffer.slice(boundary + 2);
+      const data = block
+        .split("\n")
+        .filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).replace(/^ /, ""));
+      if (data.length) events.push(data.join("\n"));
+      boundary = this.buffer.indexOf("\n\n");
+    }
+    return events;
+  }
+}
+
+export type StreamStatus = "connecting" | "live" | "reconnecting" | "stopped";
+
+export interface StreamHandlers {
+  onMessage: (json: unknown) => void;
+  onStatus: (status: StreamStatus, detail?: string) => void;
+}
+
+export interface StreamOptions {
+  path: string;
+  query?: Query;
+  maxBackoffMs: number;
+}
+
+/** Opens the stream and keeps it open until the returned function is called. */
+export function openStream(options: StreamOptions, handlers: StreamHandlers): () => void {
+  const controller = new AbortController();
+  let attempt = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const run = async (): Promise<void> => {
+    handlers.onStatus(attempt === 0 ? "connecting" : "reconnecting");
+    try {
+      const response = await authorizedFetch(
+        options.path,
+        { query: options.query, signal: controller.signal },
+        "text/event-stream",
+      );
+      if (!response.body) throw new Error("the stream has no body");
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      const parser = new SseParser();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        for (const data of parser.push(value)) {
+          let json: unknown;
+          try {
+            json = JSON.parse(data);
+          } catch {
+            continue; // a keep-alive or a partial frame: ignore
+          }
+          // A gRPC error mid-stream arrives as a google.rpc.Status object.
+          if (json && typeof json === "object" && "code" in json && "message" in json && !("reading" in json)) {
+            throw new ApiError(500, String((json as { message: unknown }).message));
+          }
+          handlers.onStatus("live");
+          attempt = 0;
+          handlers.onMessage(json);
+        }
+      }
+      throw new Error("the stream ended");
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403 || error.status === 404)) {
+        handlers.onStatus("stopped", error.message);
+        return; // retrying will not help
+      }
+      attempt += 1;
+      const ceiling = Math.min(options.maxBackoffMs, 500 * 2 ** Math.min(attempt, 10));
+      const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+      handlers.onStatus("reconnecting", error instanceof Error ? error.message : String(error));
+      timer = setTimeout(() => void run(), delay);
+    }
+  };
+
+  void run();
+  return () => {
+    controller.abort();
+    if (timer) clearTimeout(timer);
+    handlers.onStatus("stopped");
+  };
+}

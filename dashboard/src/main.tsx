@@ -1,0 +1,28 @@
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+
+import { App } from "@/app/app";
+import { restoreSession } from "@/app/restore-session";
+import { initEnv } from "@/config/env";
+
+import "./index.css";
+
+const root = createRoot(document.getElementById("root")!);
+
+try {
+  initEnv();
+  void restoreSession();
+  root.render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
+} catch (error) {
+  // A misconfigured build says so plainly instead of failing somewhere deep inside.
+  root.render(
+    <div role="alert" style={{ fontFamily: "system-ui", padding: 32 }}>
+      <h1>EnergyPulse cannot start</h1>
+      <p>{error instanceof Error ? error.message : String(error)}</p>
+    </div>,
+  );
+}
