@@ -72,5 +72,8 @@ def stack_env(ports: StackPorts, var_dir: Path, demo: bool = True, meters: int =
     env["EP_TELEMETRY_TARGET"] = f"127.0.0.1:{ports['ingest']}"
     env["EP_PREDICT_MODEL_DIR"] = str(var_dir / "models")
     env["EP_METER_INGEST_ADDR"] = env["EP_TELEMETRY_TARGET"]  # meter_sim registers its households there
+    if demo:  # the published demo secrets auth_svc seeds its service accounts with
+        env["EP_INGEST_SERVICE_SECRET"] = "ingest-demo-secret"
+        env["EP_METER_SERVICE_SECRET"] = "meter_sim-demo-secret"
     env["EP_METER_STATE_FILE"] = str(var_dir / "meter_sim_state.json")
     return env
