@@ -275,6 +275,21 @@ def build_config(
                     },
                 }
             ],
+            # jwt_authn answers 403 for a valid signature with a wrong audience; a token that is not
+            # for us is an authentication failure (401), like every other bad token. Only Envoy's own
+            # replies pass through this mapper, never a service's transcoded PERMISSION_DENIED.
+            "local_reply_config": {
+                "mappers": [
+                    {
+                        "filter": {
+                            "status_code_filter": {
+                                "comparison": {"op": "EQ", "value": {"default_value": 403, "runtime_key": "edge.jwt_403"}}
+                            }
+                        },
+                        "status_code": 401,
+                    }
+                ]
+            },
             "route_config": {
                 "name": "edge",
                 "virtual_hosts": [{"name": "energypulse", "domains": ["*"], "routes": routes}],

@@ -5,7 +5,7 @@ Writes (none of it tracked by git, none of it edited by hand):
 - build/energypulse.pb: the descriptor set for Envoy's transcoder (imports + source info);
 - dashboard/src/gen/**: TypeScript types (protoc-gen-es), when the dashboard's node_modules exist.
 
-googleapis' annotations.proto and http.proto are vendored under protos/google/api (tracked, copied
+googleapis' annotations.proto and http.proto are vendored under protos/google/{api,rpc} (tracked, copied
 once from the googleapis-common-protos wheel), so protoc, buf and `buf breaking` against an older
 commit all resolve them offline.
 """
@@ -26,18 +26,20 @@ PY_OUT = ROOT
 DESCRIPTOR = ROOT / "build" / "energypulse.pb"
 TS_OUT = ROOT / "dashboard" / "src" / "gen"
 ES_PLUGIN = ROOT / "dashboard" / "node_modules" / ".bin" / "protoc-gen-es"
-GOOGLE_API_FILES = ("annotations.proto", "http.proto")
+GOOGLE_API_FILES = ("api/annotations.proto", "api/http.proto", "rpc/status.proto", "rpc/error_details.proto")
+# Not imported by our protos, but Envoy needs their descriptors to print the google.rpc.ErrorInfo
+# inside an error's status as JSON (without them the transcoder sends an empty body).
+ERROR_PROTOS = ["google/rpc/status.proto", "google/rpc/error_details.proto"]
 
 
 def vendor_google_api() -> None:
     """Refresh protos/google/api from the installed wheel (only when upgrading googleapis)."""
     spec = importlib.util.find_spec("google.api.annotations_pb2")
     assert spec is not None and spec.origin is not None, "googleapis-common-protos is not installed"
-    source = Path(spec.origin).parent
-    target = PROTOS / "google" / "api"
-    target.mkdir(parents=True, exist_ok=True)
+    source = Path(spec.origin).parent.parent
     for name in GOOGLE_API_FILES:
-        shutil.copyfile(source / name, target / name)
+        (PROTOS / "google" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, PROTOS / "google" / name)
 
 
 def _our_protos() -> list[str]:
@@ -61,21 +63,21 @@ def generate(typescript: bool) -> None:
                 break
             (directory / "__init__.py").touch()
     DESCRIPTOR.parent.mkdir(parents=True, exist_ok=True)
-    _protoc([f"--descriptor_set_out={DESCRIPTOR}", "--include_imports", "--include_source_info", *files])
+    _protoc([f"--descriptor_set_out={DESCRIPTOR}", "--include_imports", "--include_source_info", *files, *ERROR_PROTOS])
     if typescript:
         if not ES_PLUGIN.exists():
             sys.exit(f"{ES_PLUGIN} missing: run `npm ci` in dashboard/ first")
         shutil.rmtree(TS_OUT, ignore_errors=True)
         TS_OUT.mkdir(parents=True)
         # google/api/* too: the generated TS imports them (annotations_pb) through our files' imports.
-        google_api = [f"google/api/{name}" for name in GOOGLE_API_FILES]
+        google_api = ["google/api/annotations.proto", "google/api/http.proto"]
         _protoc([f"--plugin=protoc-gen-es={ES_PLUGIN}", f"--es_out={TS_OUT}", "--es_opt=target=ts", *google_api, *files])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--typescript", choices=("auto", "yes", "no"), default="auto")
-    parser.add_argument("--vendor-google-api", action="store_true", help="refresh protos/google/api")
+    parser.add_argument("--vendor-google-api", action="store_true", help="refresh protos/google/{api,rpc}")
     args = parser.parse_args()
     if args.vendor_google_api:
         vendor_google_api()
