@@ -226,19 +226,33 @@ async def start_server(
     return running
 
 
+async def _serve_when_ready(running: RunningServer, ready: Callable[[], bool]) -> None:
+    while not ready():
+        await asyncio.sleep(0.5)
+    await running.set_serving(True)
+    log.info("service_ready")
+    await asyncio.Event().wait()  # stay alive like the other background jobs
+
+
 async def serve(
     config: ServerConfig,
     services: Sequence[GrpcService],
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     background: Sequence[Callable[[], Awaitable[None]]] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+    ready: Callable[[], bool] | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully.
 
     ``background`` coroutines (e.g. an MQTT consumer) run beside the server and are cancelled
     after the server has drained; ``on_shutdown`` hooks run last (close pools, flush buffers).
+    ``ready`` (e.g. "a model is loaded"): health reports NOT_SERVING until it returns true, so
+    Envoy, compose and the local run only send traffic to a replica that can answer.
     """
     running = await start_server(config, services, interceptors)
+    if ready is not None and not ready():
+        await running.set_serving(False)
+        background = [*background, lambda: _serve_when_ready(running, ready)]
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,0 +1,179 @@
+"""One-step-ahead backtest: train once, score every hour of a test range against naive baselines.
+
+    python -m predict_svc.backtest --data-dir DIR --zone NO1 --train-end 2023-12-31 \\
+        --test-start 2024-01-01 --test-end 2024-12-31 --json
+
+Dates are local calendar days in Europe/Oslo (the market's own day), inclusive at both ends.
+The model is trained on every hour up to the end of ``--train-end`` (holding out its own
+validation slice from that range for interval calibration) and never retrained. At each test hour
+``o`` it forecasts ``o + 1`` from prices up to ``o`` and the day-ahead load and wind/solar
+forecasts for ``o + 1``. Baselines: the same hour yesterday (``naive_24h``) and last week
+(``naive_168h``). All scores are over the hours where the actual price and every forecast exist.
+
+Metrics: MAE and RMSE in EUR/MWh; sMAPE in percent, ``100 * mean(2|f - a| / (|f| + |a|))`` with
+0/0 counted as 0 (prices can be zero or negative, hence the absolute values); coverage is the
+share of hours whose actual price lies in the model's [P10, P90] band.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from predict_svc.features import LOCAL_TZ, build_features
+from predict_svc.market import MarketDataError, load_market
+from predict_svc.model import ModelError, PriceModel, TrainParams, train_model
+
+__all__ = ["BacktestResult", "local_day_bounds", "main", "run_backtest", "scores"]
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    zone: str
+    hours: int
+    model: dict[str, float]
+    naive_24h: dict[str, float]
+    naive_168h: dict[str, float]
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "zone": self.zone,
+            "hours": self.hours,
+            "model": self.model,
+            "naive_24h": self.naive_24h,
+            "naive_168h": self.naive_168h,
+        }
+
+
+def scores(forecast: np.ndarray, actual: np.ndarray) -> dict[str, float]:
+    """MAE, RMSE (EUR/MWh) and sMAPE (%) of ``forecast`` against ``actual``."""
+    err = forecast - actual
+    denom = np.abs(forecast) + np.abs(actual)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(denom > 0, 2 * np.abs(err) / denom, 0.0)
+    return {
+        "mae": float(np.mean(np.abs(err))),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "smape": float(100 * np.mean(ratio)),
+    }
+
+
+def local_day_bounds(day: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last UTC hour of local day ``day`` (23 or 25 hours on DST days)."""
+    start = pd.Timestamp(day).tz_localize(LOCAL_TZ)
+    end = (pd.Timestamp(day) + pd.Timedelta(days=1)).tz_localize(LOCAL_TZ)
+    return start.tz_convert("UTC"), end.tz_convert("UTC") - pd.Timedelta(hours=1)
+
+
+def run_backtest(
+    data_dir: Path | str,
+    zone: str,
+    train_end: str,
+    test_start: str,
+    test_end: str,
+    params: TrainParams | None = None,
+    progress: Any = None,
+    model: PriceModel | None = None,
+) -> BacktestResult:
+    """Train (unless ``model`` is given) and score one step ahead on the test range."""
+    began = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    frame = load_market(data_dir, zone)
+    _, train_last = local_day_bounds(train_end)
+    test_first, _ = local_day_bounds(test_start)
+    _, test_last = local_day_bounds(test_end)
+    if test_first <= train_last:
+        raise ValueError("the test range must start after --train-end")
+    if test_first > frame.index.max() or test_last < frame.index.min():
+        raise ValueError(f"no data in the test range for {zone}")
+    say(f"loaded {zone}: {len(frame)} hours {frame.index.min()} .. {frame.index.max()}")
+    if model is None:
+        params = params or TrainParams(multi_horizon=False)
+        model = train_model(
+            frame,
+            zone,
+            train_end=train_last,
+            params=params,
+            progress=lambda msg, frac: say(f"training {zone} [{frac * 100:3.0f}%] {msg}"),
+        )
+    fs = build_features(frame, 1)
+    mask = (fs.target_index >= test_first) & (fs.target_index <= test_last)
+    actual = frame["price"].to_numpy()[mask]
+    lo, mid, hi = model.predict_features(
+        type(fs)(fs.X[mask], fs.target_index[mask], fs.last_price[mask], fs.scale[mask], None), 1
+    )
+    price = frame["price"]
+    naive24 = price.shift(24).to_numpy()[mask]
+    naive168 = price.shift(168).to_numpy()[mask]
+    ok = np.isfinite(actual) & np.isfinite(mid) & np.isfinite(naive24) & np.isfinite(naive168)
+    if ok.sum() == 0:
+        raise ValueError(f"no scorable hours in the test range for {zone}")
+    model_scores = scores(mid[ok], actual[ok])
+    model_scores["coverage_p10_p90"] = float(np.mean((actual[ok] >= lo[ok]) & (actual[ok] <= hi[ok])))
+    result = BacktestResult(
+        zone=zone,
+        hours=int(ok.sum()),
+        model=model_scores,
+        naive_24h=scores(naive24[ok], actual[ok]),
+        naive_168h=scores(naive168[ok], actual[ok]),
+        seconds=time.perf_counter() - began,
+    )
+    say(f"scored {result.hours} hours in {result.seconds:.1f} s: model MAE {model_scores['mae']:.2f}")
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m predict_svc.backtest", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--data-dir", required=True, type=Path, help="directory in the ENTSO-E CSV layout")
+    parser.add_argument("--zone", required=True, help="bidding zone, e.g. NO1 (reads *_NO_1.csv)")
+    parser.add_argument("--train-end", required=True, help="last training day (YYYY-MM-DD, inclusive)")
+    parser.add_argument("--test-start", required=True, help="first test day (YYYY-MM-DD)")
+    parser.add_argument("--test-end", required=True, help="last test day (YYYY-MM-DD, inclusive)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--rounds", type=int, default=TrainParams.rounds, help="boosting rounds per quantile")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    def say(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    try:
+        result = run_backtest(
+            args.data_dir,
+            args.zone,
+            args.train_end,
+            args.test_start,
+            args.test_end,
+            params=TrainParams(multi_horizon=False, rounds=args.rounds),
+            progress=say,
+        )
+    except (MarketDataError, ModelError, ValueError) as exc:
+        print(f"backtest failed: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        sys.stdout.write(orjson.dumps(result.to_json()).decode() + "\n")
+    else:
+        doc = result.to_json()
+        print(f"{doc['zone']}: {doc['hours']} hours")
+        for name in ("model", "naive_24h", "naive_168h"):
+            print(f"  {name:<11} " + "  ".join(f"{k}={v:.3f}" for k, v in doc[name].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

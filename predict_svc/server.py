@@ -1,0 +1,184 @@
+"""predict_svc wiring: markets, models (trained on first start if missing), servicer, auth, watchers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pandas as pd
+
+from common.auth import AuthInterceptor, TokenVerifier, remote_verifier, rules_from_services
+from common.config import from_env
+from common.errors import EnergyPulseError
+from common.log import get_logger
+from common.server import GrpcService, ServerConfig
+from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
+from predict_svc.clock import RealClock, ReplayClock, system_now
+from predict_svc.config import PredictConfig
+from predict_svc.market import load_market
+from predict_svc.model import TrainParams, save_model, train_model
+from predict_svc.runtime import AccuracyTracker, ModelRegistry, ZoneMarket
+from predict_svc.servicer import PredictionServicer, Weather
+from predict_svc.synthetic import generate_market, load_params
+from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherProvider
+
+__all__ = [
+    "SERVICE",
+    "PredictApp",
+    "build",
+    "build_markets",
+    "interceptors",
+    "server_config",
+    "services",
+    "train_missing",
+    "warm_forecasts",
+    "watch_models",
+]
+
+log = get_logger(__name__)
+SERVICE = prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"]
+Now = Callable[[], pd.Timestamp]
+
+
+@dataclass
+class PredictApp:
+    config: PredictConfig
+    markets: dict[str, ZoneMarket]
+    registry: ModelRegistry
+    accuracy: AccuracyTracker
+    servicer: PredictionServicer
+
+
+def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
+    """EP_PREDICT_GRPC_HOST/GRPC_PORT/METRICS_PORT..., default ports 50052 and 9102."""
+    return from_env(
+        ServerConfig, environ, prefix="EP_PREDICT_", defaults={"port": 50052, "metrics_port": 9102}
+    )
+
+
+def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, ZoneMarket]:
+    """Historical replay when ``data_dir`` is set, else the calibrated synthetic market."""
+    markets = {}
+    for i, zone in enumerate(z.upper() for z in config.zones):
+        if config.data_dir:
+            frame = load_market(config.data_dir, zone)
+            clock = ReplayClock(frame.index.min(), frame.index.max(), now_fn=now)
+            markets[zone] = ZoneMarket(zone, frame, clock, f"entsoe:{config.data_dir}")
+        else:
+            real_now = pd.Timestamp(now()).tz_convert("UTC").floor("h")
+            # 400 days of history for training and lags, 60 days ahead that "clear" as time passes.
+            frame = generate_market(
+                load_params(zone),
+                real_now - pd.Timedelta(days=400),
+                real_now + pd.Timedelta(days=60),
+                seed=config.synthetic_seed + i,
+            )
+            markets[zone] = ZoneMarket(zone, frame, RealClock(now_fn=now), "synthetic")
+    return markets
+
+
+def train_missing(app: PredictApp) -> None:
+    """Train and save a quick model for each zone without an artifact (first start of a clone).
+
+    Training stops 30 days before the current data hour so live accuracy is out of sample.
+    """
+    for zone, market in app.markets.items():
+        path = app.registry.path(zone)
+        if path.exists():
+            continue
+        end = market.clock.data_now() - pd.Timedelta(days=30)
+        frame = market.frame.loc[end - pd.Timedelta(days=365) : end]
+        # Small and single-threaded: this runs beside a serving process on a shared machine.
+        params = TrainParams(
+            rounds=app.config.startup_rounds,
+            num_leaves=31,
+            multi_rows=20_000,
+            validation_hours=24 * 45,
+            threads=1,
+        )
+        log.info("model_training", zone=zone, rows=len(frame))
+        model = train_model(frame, zone, params=params, source=market.source)
+        save_model(model, path)
+        app.registry.install(zone, model, path)
+        seeded = app.accuracy.seed(zone, market, model, app.accuracy.capacity_hours)
+        log.info("model_trained", zone=zone, version=model.version, accuracy_seeded=seeded)
+
+
+def build(config: PredictConfig, now: Now = system_now, weather: WeatherProvider | None = None) -> PredictApp:
+    markets = build_markets(config, now)
+    registry = ModelRegistry(Path(config.model_dir), tuple(markets))
+    try:
+        registry.reload(force=True)
+    except EnergyPulseError as exc:
+        log.warning("model_artifacts_invalid", error=exc.message)
+    accuracy = AccuracyTracker(capacity_hours=config.accuracy_window_hours)
+    for loaded in registry.loaded():
+        zone = loaded.model.zone.upper()
+        try:
+            accuracy.seed(zone, markets[zone], loaded.model, config.accuracy_window_hours)
+        except EnergyPulseError as exc:
+            log.warning("accuracy_seed_failed", zone=zone, error=exc.message)
+    if weather is None:
+        weather = (
+            OpenMeteoClient()
+            if config.weather == "open-meteo"
+            else SyntheticWeather(seed=config.synthetic_seed)
+        )
+    servicer = PredictionServicer(
+        markets, registry, config.tariff(), Weather(weather), accuracy, max_batch=config.max_batch
+    )
+    app = PredictApp(config, markets, registry, accuracy, servicer)
+    log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])
+    return app
+
+
+def start_training(app: PredictApp) -> threading.Thread | None:
+    """Train missing models in a thread; the server answers MODEL_NOT_READY meanwhile."""
+    if not app.config.train_missing or all(app.registry.path(z).exists() for z in app.markets):
+        return None
+    thread = threading.Thread(target=train_missing, args=(app,), name="train-missing", daemon=True)
+    thread.start()
+    return thread
+
+
+def services(app: PredictApp) -> list[GrpcService]:
+    return [
+        GrpcService(
+            SERVICE, prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server, app.servicer
+        )
+    ]
+
+
+def interceptors(app: PredictApp, verifier: TokenVerifier | None = None) -> list[grpc.aio.ServerInterceptor]:
+    if verifier is None:
+        verifier = remote_verifier(
+            app.config.auth_target,  # a target string: the channel is made inside the server's loop
+            issuer=app.config.jwt_issuer,
+            audience=app.config.jwt_audience,
+        )
+    return [AuthInterceptor(verifier, rules_from_services([SERVICE]))]
+
+
+async def watch_models(app: PredictApp, interval: float) -> None:
+    """Hot reload: poll artifact files and swap in any that changed."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(app.registry.reload, "", False)
+        except EnergyPulseError as exc:
+            log.warning("model_watch_failed", error=exc.message)
+
+
+async def warm_forecasts(app: PredictApp, interval: float = 30.0) -> None:
+    """Compute each zone's forecast as soon as a new hour starts (warm cache, live accuracy)."""
+    while True:
+        for zone in app.markets:
+            try:
+                app.servicer.zone_forecast(zone)
+            except EnergyPulseError:
+                pass  # not ready yet / data exhausted: logged where raised, retried next tick
+        await asyncio.sleep(interval)

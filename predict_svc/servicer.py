@@ -1,0 +1,377 @@
+"""PredictionService RPC handlers (thin: validation, conversion, delegation to the domain).
+
+Households: ingest_svc calls PredictBatch with each household's recent readings and profile;
+the latest input per household is kept (:class:`HouseholdBook`) so PredictHousehold, called by
+the dashboard with only a household id, can forecast from it. A household never seen through a
+batch is NOT_FOUND.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from common.errors import InvalidArgument, NotFound
+from common.log import get_logger
+from energypulse.prediction.v1 import forecast_pb2
+from energypulse.prediction.v1 import prediction_service_pb2 as pb
+from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
+from predict_svc.household import HouseholdBatch, cheapest_hours, exceed_probability, forecast_consumption_kwh
+from predict_svc.runtime import (
+    AccuracyTracker,
+    ForecastCache,
+    LoadedModel,
+    ModelRegistry,
+    ZoneForecast,
+    ZoneMarket,
+)
+from predict_svc.tariff import Tariff, capacity_basis_kw
+from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
+
+__all__ = ["HouseholdBook", "PredictionServicer", "ts"]
+
+log = get_logger(__name__)
+LOCAL_TZ = "Europe/Oslo"
+MAX_RANGE = pd.Timedelta(days=31)
+
+
+def ts(stamp: pd.Timestamp | None) -> Timestamp:
+    out = Timestamp()
+    if stamp is not None:
+        out.FromSeconds(int(pd.Timestamp(stamp).timestamp()))
+    return out
+
+
+def _from_ts(value: Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(value.seconds * 1_000_000 + value.nanos // 1000, unit="us", tz="UTC")
+
+
+class HouseholdBook:
+    """Latest batch input per household (bounded, least recently updated evicted first)."""
+
+    def __init__(self, capacity: int = 1_000_000) -> None:
+        self._items: OrderedDict[str, forecast_pb2.HouseholdInput] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def update(self, inputs: list[forecast_pb2.HouseholdInput]) -> None:
+        with self._lock:
+            items = self._items
+            for item in inputs:
+                # The request's own message is kept (no copy: PredictBatch is hot). A batch stays
+                # in memory until its households are all superseded by later batches.
+                items[item.household_id] = item
+                items.move_to_end(item.household_id)
+            while len(items) > self._capacity:
+                items.popitem(last=False)
+
+    def get(self, household_id: str) -> forecast_pb2.HouseholdInput | None:
+        return self._items.get(household_id)
+
+
+@dataclass
+class Weather:
+    """Temperatures per zone and real hour, from a provider with the synthetic one as fallback."""
+
+    provider: WeatherProvider
+    fallback: WeatherProvider = field(default_factory=SyntheticWeather)
+
+    def temperatures(self, zone: str, start: pd.Timestamp, hours: int) -> np.ndarray:
+        end = start + pd.Timedelta(hours=hours - 1)
+        try:
+            frame = self.provider.hourly(zone, start, end)
+        except WeatherError as exc:
+            log.warning("weather_unavailable", zone=zone, error=str(exc))
+            frame = self.fallback.hourly(zone, start, end)
+        index = pd.date_range(start, end, freq="h")
+        values = frame["temperature_c"].reindex(index).to_numpy(float)
+        if np.isnan(values).any():
+            backup = self.fallback.hourly(zone, start, end)["temperature_c"].reindex(index).to_numpy(float)
+            values = np.where(np.isnan(values), backup, values)
+        return values
+
+
+class PredictionServicer(pb_grpc.PredictionServiceServicer):
+    def __init__(
+        self,
+        markets: dict[str, ZoneMarket],
+        registry: ModelRegistry,
+        tariff: Tariff,
+        weather: Weather,
+        accuracy: AccuracyTracker,
+        max_batch: int = 10_000,
+    ) -> None:
+        self.markets = markets
+        self.registry = registry
+        self.tariff = tariff
+        self.weather = weather
+        self.accuracy = accuracy
+        self.cache = ForecastCache()
+        self.households = HouseholdBook()
+        self.max_batch = max_batch
+        self._temps: dict[tuple[str, pd.Timestamp], np.ndarray] = {}
+
+    # -- shared helpers ----------------------------------------------------------------------
+    def zone_forecast(self, zone: str) -> tuple[ZoneForecast, LoadedModel]:
+        loaded = self.registry.get(zone)
+        market = self.markets[loaded.model.zone.upper()]
+        forecast, fresh = self.cache.get(market, loaded)
+        if fresh:
+            f = forecast.forecast
+            self.accuracy.record(
+                market.zone, f.target_times[0], float(f.p10[0]), float(f.p50[0]), float(f.p90[0])
+            )
+        return forecast, loaded
+
+    def _temperatures(self, zone: str, issue: pd.Timestamp) -> np.ndarray:
+        """Temperatures at the issue hour and the 24 hours after it (cached per hour)."""
+        key = (zone, issue)
+        cached = self._temps.get(key)
+        if cached is None:
+            cached = self.weather.temperatures(zone, issue, 25)
+            if len(self._temps) > 64:
+                self._temps.clear()
+            self._temps[key] = cached
+        return cached
+
+    @staticmethod
+    def _horizon(value: int) -> int:
+        if value == 0:
+            return 24
+        if not 1 <= value <= 24:
+            raise InvalidArgument("HORIZON_OUT_OF_RANGE", f"horizon_hours must be 1..24, got {value}")
+        return value
+
+    def _model_info(self, loaded: LoadedModel) -> forecast_pb2.ModelInfo:
+        model = loaded.model
+        return forecast_pb2.ModelInfo(
+            zone=model.zone,
+            version=model.version,
+            train_start=ts(pd.Timestamp(model.train_start)),
+            train_end=ts(pd.Timestamp(model.train_end)),
+            features=list(model.features),
+            metrics=model.metrics,
+            create_time=ts(pd.Timestamp(model.created_at)),
+            load_time=ts(pd.Timestamp(loaded.load_time)),
+            data_source=model.source,
+        )
+
+    # -- RPCs --------------------------------------------------------------------------------
+    async def GetPriceForecast(
+        self, request: pb.GetPriceForecastRequest, context: object
+    ) -> pb.GetPriceForecastResponse:
+        horizon = self._horizon(request.horizon_hours)
+        forecast, _ = self.zone_forecast(request.zone)
+        f = forecast.forecast
+        points = [
+            forecast_pb2.PricePoint(
+                hour_start=ts(forecast.target_times[i]),
+                horizon_hours=int(f.horizons[i]),
+                p10_eur_mwh=float(f.p10[i]),
+                p50_eur_mwh=float(f.p50[i]),
+                p90_eur_mwh=float(f.p90[i]),
+            )
+            for i in range(horizon)
+        ]
+        return pb.GetPriceForecastResponse(
+            zone=forecast.zone,
+            issue_time=ts(forecast.issue_time),
+            points=points,
+            model_version=forecast.model_version,
+        )
+
+    async def GetMarketPrices(
+        self, request: pb.GetMarketPricesRequest, context: object
+    ) -> pb.GetMarketPricesResponse:
+        zone = self.registry.check_zone(request.zone)
+        market = self.markets[zone]
+        end = _from_ts(request.end_time) if request.HasField("end_time") else market.clock.now()
+        start = (
+            _from_ts(request.start_time) if request.HasField("start_time") else end - pd.Timedelta(hours=24)
+        )
+        if start >= end:
+            raise InvalidArgument("TIME_RANGE_INVALID", "start_time must be before end_time")
+        if end - start > MAX_RANGE:
+            raise InvalidArgument("TIME_RANGE_TOO_LONG", "at most 31 days of prices per call")
+        hours = pd.date_range(start.ceil("h"), end - pd.Timedelta(microseconds=1), freq="h")
+        data_now = market.clock.data_now()
+        prices = market.frame["price"]
+        out = []
+        for real in hours:
+            data = market.clock.to_data(real)
+            if data > data_now:
+                break
+            value = prices.get(data)
+            if value is not None and np.isfinite(value):
+                out.append(forecast_pb2.ActualPrice(hour_start=ts(real), price_eur_mwh=float(value)))
+        return pb.GetMarketPricesResponse(zone=zone, prices=out)
+
+    async def PredictBatch(self, request: pb.PredictBatchRequest, context: object) -> pb.PredictBatchResponse:
+        households = request.households
+        if len(households) > self.max_batch:
+            raise InvalidArgument(
+                "BATCH_TOO_LARGE", f"at most {self.max_batch} households per call, got {len(households)}"
+            )
+        response = pb.PredictBatchResponse()
+        if not households:
+            return response
+        # One pass over the messages (indexing a protobuf repeated field is slow; a list is not).
+        rows_all = list(households)
+        zone_names: list[str] = []
+        for i, h in enumerate(rows_all):
+            if not h.household_id:
+                raise InvalidArgument("HOUSEHOLD_ID_REQUIRED", f"households[{i}] has no household_id")
+            zone_names.append(h.zone)
+        zones = np.array([z.strip().upper() for z in zone_names])
+        kwh_all = np.empty(len(rows_all))
+        costs_all = np.empty((3, len(rows_all)))
+        per_zone: dict[str, tuple[forecast_pb2.PricePoint, Timestamp, str]] = {}
+        zone_of = np.empty(len(rows_all), dtype=object)
+        for zone in np.unique(zones):
+            idx = np.flatnonzero(zones == zone)
+            forecast, _ = self.zone_forecast(str(zone))
+            rows = [rows_all[i] for i in idx.tolist()]
+            batch = HouseholdBatch.from_rows(
+                [h.recent_hourly_kw[:] for h in rows],
+                [h.residents for h in rows],
+                [h.heating for h in rows],
+                [h.has_ev for h in rows],
+                [h.has_solar for h in rows],
+            )
+            temps = self._temperatures(forecast.zone, forecast.issue_time)
+            target = forecast.target_times[0]
+            kwh = forecast_consumption_kwh(batch, temps[0], temps[1], target.tz_convert(LOCAL_TZ).hour)
+            f = forecast.forecast
+            quantiles = (f.p10[0], f.p50[0], f.p90[0])
+            costs = np.sort(np.vstack([self.tariff.energy_cost_eur(kwh, p) for p in quantiles]), axis=0)
+            kwh_all[idx] = kwh
+            costs_all[:, idx] = costs
+            zone_of[idx] = str(zone)
+            point = forecast_pb2.PricePoint(
+                hour_start=ts(target),
+                horizon_hours=1,
+                p10_eur_mwh=float(f.p10[0]),
+                p50_eur_mwh=float(f.p50[0]),
+                p90_eur_mwh=float(f.p90[0]),
+            )
+            per_zone[str(zone)] = (point, ts(target), forecast.model_version)
+        add = response.predictions.add
+        kwh_list = kwh_all.tolist()
+        c10, c50, c90 = (costs_all[k].tolist() for k in range(3))
+        for i, h in enumerate(rows_all):
+            point, stamp, version = per_zone[zone_of[i]]
+            item = add(
+                household_id=h.household_id,
+                consumption_kwh=kwh_list[i],
+                cost_p10_eur=c10[i],
+                cost_p50_eur=c50[i],
+                cost_p90_eur=c90[i],
+                model_version=version,
+            )
+            item.hour_start.CopyFrom(stamp)
+            item.price.CopyFrom(point)
+        self.households.update(rows_all)
+        return response
+
+    async def PredictHousehold(
+        self, request: pb.PredictHouseholdRequest, context: object
+    ) -> pb.PredictHouseholdResponse:
+        horizon = self._horizon(request.horizon_hours)
+        if not request.household_id:
+            raise InvalidArgument("HOUSEHOLD_ID_REQUIRED", "household_id is required")
+        if request.cheapest_hours_count < 0 or request.cheapest_hours_count > 24:
+            raise InvalidArgument("CHEAPEST_COUNT_OUT_OF_RANGE", "cheapest_hours_count must be 0..24")
+        info = self.households.get(request.household_id)
+        if info is None:
+            raise NotFound("HOUSEHOLD_NOT_FOUND", f"no recent readings for household {request.household_id}")
+        forecast, _ = self.zone_forecast(info.zone)
+        f = forecast.forecast
+        batch = HouseholdBatch.from_rows(
+            [list(info.recent_hourly_kw)], [info.residents], [info.heating], [info.has_ev], [info.has_solar]
+        )
+        temps = self._temperatures(forecast.zone, forecast.issue_time)
+        hours_out = []
+        for k in range(horizon):
+            target = forecast.target_times[k]
+            kwh = float(
+                forecast_consumption_kwh(
+                    batch, temps[0], temps[k + 1], target.tz_convert(LOCAL_TZ).hour, horizon=k + 1
+                )[0]
+            )
+            costs = sorted(float(self.tariff.energy_cost_eur(kwh, p)) for p in (f.p10[k], f.p50[k], f.p90[k]))
+            parts = self.tariff.breakdown(float(f.p50[k]))
+            hours_out.append(
+                forecast_pb2.HourlyCost(
+                    hour_start=ts(target),
+                    consumption_kwh=kwh,
+                    price=forecast_pb2.RetailPrice(**parts),
+                    cost_p10_eur=costs[0],
+                    cost_p50_eur=costs[1],
+                    cost_p90_eur=costs[2],
+                )
+            )
+        count = request.cheapest_hours_count or 3
+        cheapest = cheapest_hours(f.p50[:horizon], min(count, horizon))
+        exceed: list[float] = []
+        if request.price_threshold_eur_mwh != 0:
+            exceed = [
+                float(v)
+                for v in exceed_probability(
+                    request.price_threshold_eur_mwh, f.p10[:horizon], f.p50[:horizon], f.p90[:horizon]
+                )
+            ]
+        basis = capacity_basis_kw(list(info.daily_peaks_kw))
+        result = forecast_pb2.HouseholdForecast(
+            household_id=info.household_id,
+            zone=forecast.zone,
+            next_hour=hours_out[0],
+            hours=hours_out,
+            cheapest_hours=[ts(forecast.target_times[int(i)]) for i in cheapest],
+            exceed_probability=exceed,
+            capacity_charge_eur_month=self.tariff.capacity_eur_month(basis),
+            standing_charge_eur_day=self.tariff.standing_eur_day(),
+            model_version=forecast.model_version,
+        )
+        return pb.PredictHouseholdResponse(forecast=result)
+
+    async def GetModelInfo(self, request: pb.GetModelInfoRequest, context: object) -> pb.GetModelInfoResponse:
+        return pb.GetModelInfoResponse(model=self._model_info(self.registry.get(request.zone)))
+
+    async def GetAccuracy(self, request: pb.GetAccuracyRequest, context: object) -> pb.GetAccuracyResponse:
+        zone = self.registry.check_zone(request.zone)
+        window = request.window_hours or 168
+        if not 1 <= window <= self.accuracy.capacity_hours:
+            raise InvalidArgument(
+                "WINDOW_OUT_OF_RANGE", f"window_hours must be 1..{self.accuracy.capacity_hours}, got {window}"
+            )
+        market = self.markets[zone]
+        scored = self.accuracy.score(market, window)
+        points = [
+            pb.AccuracyPoint(
+                hour_start=ts(market.clock.to_real(t)),
+                forecast_p50_eur_mwh=mid,
+                forecast_p10_eur_mwh=lo,
+                forecast_p90_eur_mwh=hi,
+                actual_eur_mwh=actual,
+            )
+            for t, lo, mid, hi, actual, _naive in scored.points
+        ]
+        return pb.GetAccuracyResponse(
+            zone=zone,
+            hours=scored.hours,
+            mae_eur_mwh=scored.mae,
+            interval_coverage=scored.coverage,
+            naive_mae_eur_mwh=scored.naive_mae,
+            points=points,
+        )
+
+    async def ReloadModel(self, request: pb.ReloadModelRequest, context: object) -> pb.ReloadModelResponse:
+        # Loading parses boosters (tens of ms): off the event loop so other calls keep flowing.
+        loaded = await asyncio.to_thread(self.registry.reload, request.zone, True)
+        return pb.ReloadModelResponse(models=[self._model_info(m) for m in loaded])

@@ -1,0 +1,333 @@
+"""PredictionService through real stubs against an in-process server on port 0 (with auth)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pandas as pd
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from auth_svc.testing import TokenFactory
+from common.auth import StaticKeySource, TokenVerifier
+from common.config import from_env
+from common.errors import error_info
+from common.server import RunningServer, ServerConfig, start_server
+from energypulse.prediction.v1 import forecast_pb2
+from energypulse.prediction.v1 import prediction_service_pb2 as pb
+from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
+from predict_svc.config import PredictConfig
+from predict_svc.model import PriceModel, save_model
+from predict_svc.server import PredictApp, build, interceptors, services, watch_models
+from tests.predict_svc.conftest import NOW
+
+HOUSEHOLD = "household-main"
+
+
+@dataclass
+class Harness:
+    app: PredictApp
+    stub: pb_grpc.PredictionServiceStub
+    model_dir: Path
+    factory: TokenFactory
+
+    def auth(
+        self, role: str = "user", households: tuple[str, ...] = (HOUSEHOLD,)
+    ) -> tuple[tuple[str, str], ...]:
+        token = self.factory.token(subject=f"{role}-1", role=role, households=households)
+        return (("authorization", f"Bearer {token}"),)
+
+
+@pytest.fixture
+async def harness(model_dir: Path, tmp_path: Path) -> AsyncIterator[Harness]:
+    models = tmp_path / "models"
+    shutil.copytree(model_dir, models)
+    config = from_env(
+        PredictConfig,
+        {},
+        zones=("NO1", "NO2"),
+        model_dir=str(models),
+        max_batch=2000,
+        accuracy_window_hours=72,
+    )
+    app = build(config, now=lambda: NOW)
+    factory = TokenFactory()
+    verifier = TokenVerifier(
+        StaticKeySource(lambda: {factory.kid: factory.public_key}),
+        issuer=factory.issuer,
+        audience=factory.audience,
+    )
+    running: RunningServer = await start_server(
+        ServerConfig(port=0), services(app), interceptors(app, verifier)
+    )
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    yield Harness(app, pb_grpc.PredictionServiceStub(channel), models, factory)
+    await channel.close()
+    await running.stop(None)
+
+
+async def _error(call: object) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call  # type: ignore[misc]
+    info = error_info(caught.value)
+    return caught.value.code(), info.reason if info else ""
+
+
+def _dt(value: Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(value.seconds, unit="s", tz="UTC")
+
+
+async def test_price_forecast_24_hours_with_intervals(harness: Harness) -> None:
+    response = await harness.stub.GetPriceForecast(
+        pb.GetPriceForecastRequest(zone="no1"), metadata=harness.auth()
+    )
+    assert response.zone == "NO1" and len(response.points) == 24
+    issue = _dt(response.issue_time)
+    assert issue == NOW.floor("h")
+    for h, point in enumerate(response.points, start=1):
+        assert point.horizon_hours == h
+        assert _dt(point.hour_start) == issue + pd.Timedelta(hours=h)
+        assert point.p10_eur_mwh <= point.p50_eur_mwh <= point.p90_eur_mwh
+    short = await harness.stub.GetPriceForecast(
+        pb.GetPriceForecastRequest(zone="NO1", horizon_hours=6), metadata=harness.auth()
+    )
+    assert [p.p50_eur_mwh for p in short.points] == [p.p50_eur_mwh for p in response.points[:6]]
+    assert short.model_version == response.model_version
+
+
+async def test_bad_inputs_map_to_statuses_with_reasons(harness: Harness) -> None:
+    stub, auth = harness.stub, harness.auth()
+    cases = [
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="SE3"), metadata=auth),
+            grpc.StatusCode.NOT_FOUND,
+            "ZONE_NOT_FOUND",
+        ),
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone=""), metadata=auth),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "ZONE_REQUIRED",
+        ),
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_hours=25), metadata=auth),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "HORIZON_OUT_OF_RANGE",
+        ),
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_hours=-1), metadata=auth),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "HORIZON_OUT_OF_RANGE",
+        ),
+        # NO2 is served but has no artifact (the test copies only NO1's) and start-up training is not run.
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO2"), metadata=auth),
+            grpc.StatusCode.UNAVAILABLE,
+            "MODEL_NOT_READY",
+        ),
+        (
+            stub.PredictHousehold(pb.PredictHouseholdRequest(household_id=HOUSEHOLD), metadata=auth),
+            grpc.StatusCode.NOT_FOUND,
+            "HOUSEHOLD_NOT_FOUND",
+        ),
+        (
+            stub.GetAccuracy(pb.GetAccuracyRequest(zone="NO1", window_hours=10_000), metadata=auth),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "WINDOW_OUT_OF_RANGE",
+        ),
+        (
+            stub.GetMarketPrices(
+                pb.GetMarketPricesRequest(
+                    zone="NO1",
+                    start_time=Timestamp(seconds=2_000_000_000),
+                    end_time=Timestamp(seconds=1_000_000_000),
+                ),
+                metadata=auth,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "TIME_RANGE_INVALID",
+        ),
+        (
+            stub.PredictBatch(
+                pb.PredictBatchRequest(
+                    households=[
+                        forecast_pb2.HouseholdInput(household_id=f"h{i}", zone="NO1") for i in range(2001)
+                    ]
+                ),
+                metadata=harness.auth("service"),
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "BATCH_TOO_LARGE",
+        ),
+        (
+            stub.PredictBatch(
+                pb.PredictBatchRequest(
+                    households=[forecast_pb2.HouseholdInput(household_id="h1", zone="XX1")]
+                ),
+                metadata=harness.auth("service"),
+            ),
+            grpc.StatusCode.NOT_FOUND,
+            "ZONE_NOT_FOUND",
+        ),
+    ]
+    for call, code, reason in cases:
+        assert await _error(call) == (code, reason)
+    # Access rules from the contract: batch is for services, reload for admins, households are private.
+    code, _ = await _error(stub.PredictBatch(pb.PredictBatchRequest(), metadata=auth))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    code, _ = await _error(stub.ReloadModel(pb.ReloadModelRequest(), metadata=auth))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    code, _ = await _error(
+        stub.PredictHousehold(pb.PredictHouseholdRequest(household_id="household-other"), metadata=auth)
+    )
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    code, _ = await _error(stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1")))
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_batch_then_household_forecast(harness: Harness) -> None:
+    rng = np.random.default_rng(1)
+    inputs = [
+        forecast_pb2.HouseholdInput(
+            household_id=HOUSEHOLD if i == 0 else f"household-{i:04d}",
+            zone="NO1",
+            recent_hourly_kw=list(rng.uniform(0.3, 3.0, 24)),
+            residents=int(rng.integers(1, 5)),
+            heating="heat_pump" if i % 2 else "district",
+            has_ev=i % 3 == 0,
+            daily_peaks_kw=[4.0, 7.0, 6.5, 5.5],
+        )
+        for i in range(500)
+    ]
+    batch = await harness.stub.PredictBatch(
+        pb.PredictBatchRequest(households=inputs), metadata=harness.auth("service")
+    )
+    forecast = await harness.stub.GetPriceForecast(
+        pb.GetPriceForecastRequest(zone="NO1"), metadata=harness.auth()
+    )
+    assert [p.household_id for p in batch.predictions] == [h.household_id for h in inputs]
+    first = forecast.points[0]
+    tariff = harness.app.config.tariff()
+    for prediction in batch.predictions:
+        assert prediction.price.p50_eur_mwh == first.p50_eur_mwh and prediction.hour_start == first.hour_start
+        assert prediction.consumption_kwh >= 0
+        assert prediction.cost_p10_eur <= prediction.cost_p50_eur <= prediction.cost_p90_eur
+        expected = prediction.consumption_kwh * tariff.retail_eur_kwh(first.p50_eur_mwh)
+        assert prediction.cost_p50_eur == pytest.approx(float(expected))
+        assert prediction.model_version == forecast.model_version
+
+    response = await harness.stub.PredictHousehold(
+        pb.PredictHouseholdRequest(
+            household_id=HOUSEHOLD, price_threshold_eur_mwh=first.p50_eur_mwh, cheapest_hours_count=4
+        ),
+        metadata=harness.auth(),
+    )
+    result = response.forecast
+    assert result.household_id == HOUSEHOLD and result.zone == "NO1" and len(result.hours) == 24
+    assert result.next_hour.consumption_kwh == pytest.approx(batch.predictions[0].consumption_kwh)
+    assert result.next_hour.price.total_eur_kwh == pytest.approx(
+        float(tariff.retail_eur_kwh(first.p50_eur_mwh))
+    )
+    p50 = np.array([p.p50_eur_mwh for p in forecast.points])
+    cheapest = [_dt(t) for t in result.cheapest_hours]
+    assert len(cheapest) == 4
+    assert cheapest == [_dt(forecast.points[i].hour_start) for i in np.argsort(p50, kind="stable")[:4]]
+    assert len(result.exceed_probability) == 24 and result.exceed_probability[0] == pytest.approx(0.5)
+    assert all(0 <= p <= 1 for p in result.exceed_probability)
+    # Top three daily peaks 7.0, 6.5, 5.5 -> 6.33 kW -> the 5-10 kW step, incl. VAT.
+    assert result.capacity_charge_eur_month == pytest.approx(tariff.capacity_eur_month(19 / 3))
+    assert result.standing_charge_eur_day == pytest.approx(tariff.standing_eur_day())
+    quick = await harness.stub.PredictHousehold(
+        pb.PredictHouseholdRequest(household_id=HOUSEHOLD, horizon_hours=3), metadata=harness.auth()
+    )
+    assert len(quick.forecast.hours) == 3 and len(quick.forecast.cheapest_hours) == 3
+    assert list(quick.forecast.exceed_probability) == []  # no threshold given
+
+
+async def test_model_info_accuracy_and_market_prices(harness: Harness, small_model: PriceModel) -> None:
+    info = (
+        await harness.stub.GetModelInfo(pb.GetModelInfoRequest(zone="NO1"), metadata=harness.auth())
+    ).model
+    assert info.version == small_model.version and info.data_source == "synthetic"
+    assert list(info.features) == list(small_model.features) and "h1_val_mae" in info.metrics
+    assert _dt(info.train_end) <= NOW
+    accuracy = await harness.stub.GetAccuracy(
+        pb.GetAccuracyRequest(zone="NO1", window_hours=48), metadata=harness.auth()
+    )
+    assert 40 <= accuracy.hours <= 48 and len(accuracy.points) == accuracy.hours
+    assert (
+        accuracy.mae_eur_mwh > 0 and 0 <= accuracy.interval_coverage <= 1 and accuracy.naive_mae_eur_mwh > 0
+    )
+    assert all(_dt(p.hour_start) <= NOW for p in accuracy.points)
+    prices = await harness.stub.GetMarketPrices(
+        pb.GetMarketPricesRequest(zone="NO1"), metadata=harness.auth()
+    )
+    frame = harness.app.markets["NO1"].frame
+    assert 23 <= len(prices.prices) <= 24
+    for item in prices.prices:
+        assert _dt(item.hour_start) <= NOW
+        assert item.price_eur_mwh == pytest.approx(frame.loc[_dt(item.hour_start), "price"])
+    # The accuracy points agree with the cleared prices of the same hours.
+    by_hour = {_dt(p.hour_start): p.price_eur_mwh for p in prices.prices}
+    for point in accuracy.points:
+        if _dt(point.hour_start) in by_hour:
+            assert point.actual_eur_mwh == pytest.approx(by_hour[_dt(point.hour_start)])
+
+
+async def test_hot_reload_under_concurrent_load(harness: Harness, small_model: PriceModel) -> None:
+    stub = harness.stub
+    auth = harness.auth()
+    old = small_model.version
+    seen: list[str] = []
+    errors: list[BaseException] = []
+    stop = asyncio.Event()
+
+    async def hammer() -> None:
+        while not stop.is_set():
+            try:
+                response = await stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1"), metadata=auth)
+                seen.append(response.model_version)
+                assert len(response.points) == 24
+            except BaseException as exc:  # noqa: BLE001 - every failure is collected and asserted
+                errors.append(exc)
+
+    workers = [asyncio.create_task(hammer()) for _ in range(4)]
+    await asyncio.sleep(0.2)
+    # 1) File watch: a new artifact appears atomically in the model directory.
+    watcher = asyncio.create_task(watch_models(harness.app, 0.05))
+    save_model(dataclasses.replace(small_model, version="watched-v2"), harness.model_dir / "NO1.json")
+    for _ in range(200):
+        if seen and seen[-1] == "watched-v2":
+            break
+        await asyncio.sleep(0.05)
+    watcher.cancel()
+    # 2) Admin ReloadModel with another new artifact.
+    save_model(dataclasses.replace(small_model, version="reloaded-v3"), harness.model_dir / "NO1.json")
+    reloaded = await stub.ReloadModel(pb.ReloadModelRequest(zone="NO1"), metadata=harness.auth("admin"))
+    assert [m.version for m in reloaded.models] == ["reloaded-v3"]
+    await asyncio.sleep(0.2)
+    # 3) A broken artifact is refused and the running model keeps serving.
+    (harness.model_dir / "NO1.json").write_text("{broken")
+    code, reason = await _error(
+        stub.ReloadModel(pb.ReloadModelRequest(zone="NO1"), metadata=harness.auth("admin"))
+    )
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "MODEL_ARTIFACT_INVALID")
+    await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.gather(*workers)
+    assert errors == []
+    assert seen[0] == old and seen[-1] == "reloaded-v3"
+    assert "watched-v2" in seen
+    # Versions move forward: after the last swap only calls already in flight (one per worker)
+    # may still answer with an older model.
+    first_v3 = seen.index("reloaded-v3")
+    assert sum(v != "reloaded-v3" for v in seen[first_v3:]) <= len(workers)
+    assert len(seen) > 20
+    info = await stub.GetModelInfo(pb.GetModelInfoRequest(zone="NO1"), metadata=auth)
+    assert info.model.version == "reloaded-v3"
