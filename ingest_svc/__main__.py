@@ -33,7 +33,10 @@ def main() -> int:
     async def stop_pipeline() -> None:
         await asyncio.to_thread(app.stop)
 
-    asyncio.run(serve(grpc_config, services(app), interceptors(app), on_shutdown=[stop_pipeline]))
+    background = [app.bridge.run] if app.bridge is not None else []
+    asyncio.run(
+        serve(grpc_config, services(app), interceptors(app), background=background, on_shutdown=[stop_pipeline])
+    )
     return 0
 
 

@@ -8,12 +8,15 @@ from prometheus_client import CollectorRegistry
 
 from common.db import make_engine, upgrade
 from common.log import get_logger
+from ingest_svc.bridge import Bridge, tariff_from_env
 from ingest_svc.config import IngestConfig
 from ingest_svc.metrics import IngestMetrics
 from ingest_svc.pipeline import IngestPipeline, PipelineLimits
+from ingest_svc.status import STATUS_FILTERS, StatusTracker
 from ingest_svc.store import ReadingStore
-from ingest_svc.subscriber import MqttSubscriber
+from ingest_svc.subscriber import Incoming, MqttSubscriber
 from meter_sim.config import parse_mqtt_url
+from predict_svc.tariff import Tariff
 
 __all__ = ["IngestApp", "migrate"]
 
@@ -28,7 +31,9 @@ def migrate(db_url: str) -> None:
 class IngestApp:
     """MQTT -> pipeline -> store; ``start()``/``stop()`` for in-process tests and ``__main__``."""
 
-    def __init__(self, config: IngestConfig, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, config: IngestConfig, registry: CollectorRegistry | None = None, tariff: Tariff | None = None
+    ) -> None:
         self.config = config
         migrate(config.db_url)
         self.engine = make_engine(config.db_url)
@@ -46,17 +51,30 @@ class IngestApp:
                 max_age_s=config.max_age_s,
             ),
         )
+        self.status = StatusTracker(self.engine, ack=lambda m: self.subscriber.ack(m))
         self.subscriber = MqttSubscriber(
             host,
             port,
             config.effective_client_id,
-            self.pipeline.submit,
+            self._route,
             share_group=config.share_group,
             session_expiry_s=config.session_expiry_s,
             receive_maximum=config.receive_maximum,
+            extra_filters=STATUS_FILTERS,
         )
+        self.tariff = tariff or tariff_from_env()
+        # The bridge runs on the server's event loop (``__main__`` passes ``bridge.run``).
+        self.bridge = Bridge(config, self.engine, self.tariff) if config.bridge else None
+
+    def _route(self, message: Incoming) -> None:
+        """Statuses to the status tracker, everything else (readings) to the pipeline."""
+        if StatusTracker.is_status(message.topic):
+            self.status.submit(message)
+        else:
+            self.pipeline.submit(message)
 
     def start(self) -> None:
+        self.status.start()
         self.pipeline.start()
         self.subscriber.start()
         log.info(
@@ -66,6 +84,7 @@ class IngestApp:
     def stop(self) -> None:
         """Stop receiving, finish (store + ack) what was received, disconnect."""
         self.pipeline.stop()
+        self.status.stop()
         self.subscriber.stop()
         self.engine.dispose()
         log.info("ingest_stopped")

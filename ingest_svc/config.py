@@ -38,12 +38,35 @@ class IngestConfig:
         "EP_INGEST_ONLINE_WINDOW_S", 60.0, "A meter heard within this is online"
     )
     auth_target: str = env_field(
-        "EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (keys, revocations)"
+        "EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (keys, revocations, service login)"
     )
-    jwt_issuer: str = env_field("EP_JWT_ISSUER", "energypulse", "expected iss of access tokens")
-    jwt_audience: str = env_field("EP_JWT_AUDIENCE", "energypulse-api", "expected aud of access tokens")
-    predict_addr: str = env_field("EP_INGEST_PREDICT_ADDR", "", "predict_svc host:port (empty: no bridge)")
-    ledger_addr: str = env_field("EP_INGEST_LEDGER_ADDR", "", "ledger_svc host:port (empty: no bridge)")
+    jwt_issuer: str = env_field("EP_AUTH_ISSUER", "energypulse-auth", "expected iss of access tokens")
+    jwt_audience: str = env_field("EP_AUTH_AUDIENCE", "energypulse", "expected aud of access tokens")
+    # --- bridge to predict_svc and ledger_svc (ingest_svc/bridge.py) ---
+    bridge: bool = env_field("EP_INGEST_BRIDGE", True, "Settle hours, forecast and append to the ledger")
+    predict_target: str = env_field("EP_PREDICT_TARGET", "127.0.0.1:50052", "predict_svc host:port")
+    ledger_target: str = env_field("EP_LEDGER_TARGET", "127.0.0.1:50053", "ledger_svc host:port")
+    service_username: str = env_field("EP_INGEST_SERVICE_USERNAME", "ingest", "Service account of ingest")
+    service_secret: str = env_field(
+        "EP_INGEST_SERVICE_SECRET", "", "Its client secret (demo mode: ingest-demo-secret)"
+    )
+    demo: bool = env_field("EP_DEMO", False, "Demo mode: published demo service secret")
+    settle_grace_s: float = env_field(
+        "EP_INGEST_SETTLE_GRACE_S", 900.0, "Close an hour this long (reading time) after it ends even if a meter is silent"
+    )
+    bridge_interval_s: float = env_field("EP_INGEST_BRIDGE_INTERVAL_S", 2.0, "Pause between bridge passes")
+    predict_batch: int = env_field("EP_INGEST_PREDICT_BATCH", 2000, "Households per PredictBatch call")
+    outbox_page: int = env_field("EP_INGEST_OUTBOX_PAGE", 64, "Outbox rows claimed (held in memory) at once")
+    outbox_concurrency: int = env_field("EP_INGEST_OUTBOX_CONCURRENCY", 8, "Ledger appends in flight")
+    outbox_lease_s: float = env_field(
+        "EP_INGEST_OUTBOX_LEASE_S", 30.0, "A claimed row returns to the pool after this (sender died)"
+    )
+    outbox_backoff_base_ms: int = env_field("EP_INGEST_OUTBOX_BACKOFF_BASE_MS", 500, "First retry delay")
+    outbox_backoff_max_ms: int = env_field("EP_INGEST_OUTBOX_BACKOFF_MAX_MS", 60_000, "Longest retry delay")
+    outbox_retention_s: float = env_field(
+        "EP_INGEST_OUTBOX_RETENTION_S", 7 * 86400.0, "Sent outbox rows are deleted after this"
+    )
+    rpc_timeout_s: float = env_field("EP_INGEST_RPC_TIMEOUT_S", 10.0, "Deadline of every bridge call")
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "Log level")
 
     def __post_init__(self) -> None:
@@ -51,6 +74,14 @@ class IngestConfig:
             raise ConfigError("EP_INGEST_RECEIVE_MAXIMUM must be 1..65535")
         if self.batch_max < 1 or self.batch_wait_ms < 0:
             raise ConfigError("EP_INGEST_BATCH_MAX must be >= 1 and EP_INGEST_BATCH_WAIT_MS >= 0")
+        if self.bridge and not self.effective_service_secret:
+            raise ConfigError("EP_INGEST_SERVICE_SECRET is required (or EP_DEMO=1, or EP_INGEST_BRIDGE=0)")
+        if self.outbox_page < 1 or self.outbox_concurrency < 1 or self.predict_batch < 1:
+            raise ConfigError("EP_INGEST_OUTBOX_PAGE, _OUTBOX_CONCURRENCY and _PREDICT_BATCH must be >= 1")
+
+    @property
+    def effective_service_secret(self) -> str:
+        return self.service_secret or ("ingest-demo-secret" if self.demo else "")
 
     @property
     def effective_client_id(self) -> str:

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from common.errors import InvalidArgument, NotFound
+from ingest_svc.bridge_store import DeviceStatusRow
 from ingest_svc.store import DeadLetterRow, HouseholdRow, MeterRow, ReadingRow
 
 __all__ = [
@@ -68,6 +69,7 @@ class Summary:
     current_power_w: float
     today_kwh: float
     last_ts_ms: int
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,32 @@ def decode_token(token: str, kind: str) -> dict[str, object]:
         return state
     except (ValueError, orjson.JSONDecodeError) as exc:
         raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token was not issued by this method") from exc
+
+
+def _online_meters(conn: Connection, heard: set[str]) -> tuple[set[str], set[str]]:
+    """(online meters, meters with a known status).
+
+    A meter with a retained status is online iff its status is ``online`` and its gateway's is
+    not ``offline`` (a killed simulator's gateways go offline by their last will, even if their
+    meters were heard seconds ago). A meter without any status falls back to recent readings.
+    """
+    gateways = {
+        d: st for d, st in conn.execute(
+            select(DeviceStatusRow.device_id, DeviceStatusRow.status).where(DeviceStatusRow.kind == "gateway")
+        )
+    }
+    online: set[str] = set()
+    known: set[str] = set()
+    for meter_id, status, gateway in conn.execute(
+        select(DeviceStatusRow.device_id, DeviceStatusRow.status, DeviceStatusRow.gateway_id).where(
+            DeviceStatusRow.kind == "meter"
+        )
+    ):
+        known.add(meter_id)
+        if status == "online" and gateways.get(gateway, "online") == "online":
+            online.add(meter_id)
+    online |= heard - known
+    return online, known
 
 
 class TelemetryQueries:
@@ -283,7 +311,7 @@ class TelemetryQueries:
                 last_ts = max(last_ts, latest.ts_ms)
                 if base is not None:
                     today += (latest.import_kwh - base.import_kwh) - (latest.export_kwh - base.export_kwh)
-        return Summary(household_id, power, today, last_ts)
+        return Summary(household_id, power, today, last_ts, info.time_zone)
 
     # --- grid ---------------------------------------------------------------------------
     def grid(self, now_ms: int, online_window_ms: int, rate_window_ms: int = 10_000) -> GridSnapshot:
@@ -295,14 +323,19 @@ class TelemetryQueries:
                 .group_by(r.meter_id)
                 .subquery()
             )
-            online, total_power = conn.execute(
-                select(func.count(), func.coalesce(func.sum(r.power_w), 0.0)).select_from(
-                    latest.join(
-                        ReadingRow.__table__, (r.meter_id == latest.c.meter_id) & (r.seq == latest.c.seq)
+            heard = {
+                str(m): float(p)
+                for m, p in conn.execute(
+                    select(r.meter_id, r.power_w).select_from(
+                        latest.join(
+                            ReadingRow.__table__, (r.meter_id == latest.c.meter_id) & (r.seq == latest.c.seq)
+                        )
                     )
                 )
-            ).one()
-            registered = conn.execute(select(func.count()).select_from(MeterRow)).scalar_one()
+            }
+            total_power = sum(heard.values())
+            online, known = _online_meters(conn, set(heard))
+            registered = set(conn.execute(select(MeterRow.meter_id)).scalars())
             recent = conn.execute(
                 select(func.count()).where(r.received_ms >= now_ms - rate_window_ms)
             ).scalar_one()
@@ -310,8 +343,8 @@ class TelemetryQueries:
                 conn.execute(select(DeadLetterRow.reason, func.count()).group_by(DeadLetterRow.reason)).all()
             )
         return GridSnapshot(
-            meters_online=int(online),
-            meters_offline=max(0, int(registered) - int(online)),
+            meters_online=len(online),
+            meters_offline=len((registered | known | set(heard)) - online),
             total_power_w=float(total_power),
             ingest_rate_per_s=recent / (rate_window_ms / 1000),
             dead_letters_by_reason={str(k): int(v) for k, v in dead.items()},

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 import grpc
 
 from common.auth import AuthInterceptor, TokenVerifier, remote_verifier, rules_from_services
-from common.channels import make_channel
 from common.config import from_env
 from common.server import GrpcService, ServerConfig
 from energypulse.telemetry.v1 import telemetry_service_pb2, telemetry_service_pb2_grpc
@@ -27,14 +26,17 @@ def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
 
 
 def services(app: IngestApp) -> list[GrpcService]:
-    servicer = TelemetryServicer(app.engine, app.metrics, online_window_s=app.config.online_window_s)
+    servicer = TelemetryServicer(
+        app.engine, app.metrics, online_window_s=app.config.online_window_s, tariff=app.tariff
+    )
     return [GrpcService(SERVICE, telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server, servicer)]
 
 
 def interceptors(app: IngestApp, verifier: TokenVerifier | None = None) -> list[grpc.aio.ServerInterceptor]:
     if verifier is None:
+        # A target string: the channel is made lazily inside the server's event loop.
         verifier = remote_verifier(
-            make_channel(app.config.auth_target),
+            app.config.auth_target,
             issuer=app.config.jwt_issuer,
             audience=app.config.jwt_audience,
         )

@@ -19,6 +19,7 @@ from common.errors import InvalidArgument
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
+from ingest_svc.costs import today_cost_eur
 from ingest_svc.metrics import IngestMetrics
 from ingest_svc.queries import (
     BUCKET_MS,
@@ -29,6 +30,7 @@ from ingest_svc.queries import (
     encode_token,
 )
 from ingest_svc.store import register_households
+from predict_svc.tariff import Tariff
 
 __all__ = ["TelemetryServicer"]
 
@@ -108,8 +110,11 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         online_window_s: float = 60.0,
         poll_interval_s: float = 1.0,
         clock: Callable[[], float] = time.time,
+        tariff: Tariff | None = None,
     ) -> None:
         self.engine = engine
+        # predict_svc's tariff, to value the running hour (None: settled hours only).
+        self.tariff = tariff
         self.queries = TelemetryQueries(engine)
         self.metrics = metrics
         self.online_window_ms = int(online_window_s * 1000)
@@ -149,11 +154,16 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     async def GetHouseholdSummary(
         self, request: pb.GetHouseholdSummaryRequest, context: Any
     ) -> pb.GetHouseholdSummaryResponse:
-        summary = await asyncio.to_thread(self.queries.summary, request.household_id, self._now_ms())
+        now = self._now_ms()
+        summary = await asyncio.to_thread(self.queries.summary, request.household_id, now)
+        cost = await asyncio.to_thread(
+            today_cost_eur, self.engine, summary.household_id, summary.time_zone, now, self.tariff or Tariff()
+        )
         response = pb.GetHouseholdSummaryResponse(
             household_id=summary.household_id,
             current_power_kw=summary.current_power_w / 1000,
             today_kwh=summary.today_kwh,
+            today_cost_eur=cost,
         )
         if summary.last_ts_ms:
             response.last_read_time.CopyFrom(_ts(summary.last_ts_ms))

@@ -117,6 +117,12 @@ class OutboxRow(Base):
     next_attempt_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     last_error: Mapped[str] = mapped_column(String(512), default="")
+    # Added by migration 0002 (ingest_svc/outbox.py): pending -> sent | failed; a sender owns a
+    # row while claimed_until_ms is in the future (lease), so replicas do not send it twice.
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    claimed_until_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sent_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_ms"),)
 
 
 @dataclass(frozen=True, slots=True)

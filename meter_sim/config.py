@@ -57,6 +57,12 @@ class MeterSimConfig:
     service_secret: str = env_field(
         "EP_METER_SERVICE_SECRET", "", "Its client secret (required with an ingest addr)"
     )
+    state_file: str = env_field(
+        "EP_METER_STATE_FILE",
+        "var/meter_sim_state.json",
+        "Counters and sequence numbers kept across restarts (empty: none)",
+    )
+    state_every_s: float = env_field("EP_METER_STATE_EVERY_S", 5.0, "Seconds between state file writes")
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "Log level")
 
     def __post_init__(self) -> None:

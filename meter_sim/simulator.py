@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from common.log import get_logger
 from meter_sim.clock import SimClock, parse_start
@@ -14,6 +15,7 @@ from meter_sim.consumption import FleetModel
 from meter_sim.fleet import MeterFleet
 from meter_sim.gateway import Gateway
 from meter_sim.profiles import Household, ProfileMix, draw_households, parse_heating_mix
+from meter_sim.state import load_state, save_state
 from meter_sim.weather import SyntheticWeather, WeatherProvider
 
 __all__ = ["SimStats", "Simulator", "build_households"]
@@ -63,6 +65,10 @@ class Simulator:
             config.seed,
             config.readings_per_meter,
         )
+        self.state_path = Path(config.state_file) if config.state_file else None
+        if self.state_path is not None:
+            restored = load_state(self.state_path, self.fleet)
+            log.info("meter_state_loaded", path=str(self.state_path), meters=restored)
         self._registrar = registrar
         host, port = parse_mqtt_url(config.mqtt_url)
         k = min(config.connections, max(1, len(self.households)))
@@ -99,7 +105,7 @@ class Simulator:
         for gateway in self.gateways:
             gateway.start()
         k = len(self.gateways)
-        last_log = time.monotonic()
+        last_log = last_save = time.monotonic()
         try:
             while not stop.is_set():
                 for i, topic, payload in self.fleet.produce(self.clock.now()):
@@ -109,6 +115,9 @@ class Simulator:
                     gateway.pump()
                 if self.fleet.finished and all(g.idle for g in self.gateways):
                     break
+                if self.state_path is not None and time.monotonic() - last_save > self.config.state_every_s:
+                    last_save = time.monotonic()
+                    save_state(self.state_path, self.fleet)
                 if time.monotonic() - last_log > 10:
                     last_log = time.monotonic()
                     log.info("sim_progress", **self.stats().__dict__)
@@ -117,6 +126,8 @@ class Simulator:
         finally:
             for gateway in self.gateways:
                 gateway.stop()
+            if self.state_path is not None:
+                save_state(self.state_path, self.fleet)
         stats = self.stats()
         log.info("sim_stopped", **stats.__dict__)
         return stats

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from common.config import env_field
 from predict_svc.tariff import DEFAULT_CAPACITY_STEPS, CapacityStep, Tariff
 
@@ -66,8 +67,8 @@ class PredictConfig:
     auth_target: str = env_field(
         "EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (keys, revocations)"
     )
-    jwt_issuer: str = env_field("EP_JWT_ISSUER", "energypulse", "expected iss of access tokens")
-    jwt_audience: str = env_field("EP_JWT_AUDIENCE", "energypulse-api", "expected aud of access tokens")
+    jwt_issuer: str = env_field("EP_AUTH_ISSUER", DEFAULT_ISSUER, "expected iss of access tokens")
+    jwt_audience: str = env_field("EP_AUTH_AUDIENCE", DEFAULT_AUDIENCE, "expected aud of access tokens")
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "log level")
 
     def tariff(self) -> Tariff:

@@ -26,13 +26,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 def make_app(broker: MosquittoBroker, db_url: str, client_id: str = "ingest-test") -> IngestApp:
     config = from_env(
-        IngestConfig, {}, mqtt_url=broker.url, db_url=db_url, client_id=client_id, batch_wait_ms=20
+        IngestConfig, {}, mqtt_url=broker.url, db_url=db_url, client_id=client_id, batch_wait_ms=20, bridge=False
     )
     return IngestApp(config, registry=CollectorRegistry())
 
 
 def sim_config(broker: MosquittoBroker, **over: object) -> MeterSimConfig:
-    values: dict[str, object] = {"mqtt_url": broker.url, "connections": 2, "seed": 7}
+    values: dict[str, object] = {"mqtt_url": broker.url, "connections": 2, "seed": 7, "state_file": ""}
     values.update(over)
     return from_env(MeterSimConfig, {}, **values)
 
@@ -91,6 +91,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
         "EP_INGEST_GRPC_PORT": "0",
         "EP_INGEST_METRICS_PORT": "-1",
         "EP_INGEST_CLIENT_ID": "ingest-killed",
+        "EP_INGEST_BRIDGE": "0",
         "EP_INGEST_BATCH_WAIT_MS": "20",
         "EP_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPO),

@@ -1,0 +1,90 @@
+"""Today's cost of a household: settled hours (as billed) plus the running hour at the forecast price.
+
+Settled hours are summed from ``settlements`` (priced rows: exactly what went to the ledger).
+Energy not settled yet (from the household's open hour to its latest reading, counted from the
+same counter marks the settlement uses) is valued with predict_svc's tariff at the P50 spot
+price of the household's latest forecast; without a forecast yet it is left out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+
+from ingest_svc.bridge_store import HouseholdProgressRow, MeterMarkRow, SettlementRow
+from ingest_svc.pricing import capacity_basis_at
+from ingest_svc.settlement import HOUR_MS, to_wh, zone_info
+from ingest_svc.store import MeterRow, ReadingRow
+from predict_svc.tariff import Tariff, local_hour_shares, settle_hour_micro
+
+__all__ = ["today_cost_eur"]
+
+_R = ReadingRow.__table__.c
+
+
+def _local_midnight_ms(now_ms: int, tz: str) -> int:
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone_info(tz))
+    return int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+
+
+def _open_wh(conn: Connection, household_id: str, open_hour_ms: int) -> int:
+    total = 0
+    for meter_id in conn.execute(select(MeterRow.meter_id).where(MeterRow.household_id == household_id)).scalars():
+        latest = conn.execute(
+            select(_R.import_kwh, _R.export_kwh).where(_R.meter_id == meter_id).order_by(_R.ts_ms.desc()).limit(1)
+        ).first()
+        if latest is None:
+            continue
+        mark = conn.execute(
+            select(MeterMarkRow.import_wh, MeterMarkRow.export_wh).where(MeterMarkRow.meter_id == meter_id)
+        ).first()
+        base = (
+            (int(mark.import_wh), int(mark.export_wh))
+            if mark is not None
+            else next(
+                (
+                    (to_wh(r.import_kwh), to_wh(r.export_kwh))
+                    for r in conn.execute(
+                        select(_R.import_kwh, _R.export_kwh)
+                        .where(_R.meter_id == meter_id, _R.ts_ms < open_hour_ms)
+                        .order_by(_R.ts_ms.desc())
+                        .limit(1)
+                    )
+                ),
+                None,
+            )
+        )
+        if base is None:
+            continue
+        total += (to_wh(latest.import_kwh) - base[0]) - (to_wh(latest.export_kwh) - base[1])
+    return total
+
+
+def today_cost_eur(engine: Engine, household_id: str, time_zone: str, now_ms: int, tariff: Tariff) -> float:
+    tz = time_zone or "Europe/Oslo"
+    midnight = _local_midnight_ms(now_ms, tz)
+    s = SettlementRow.__table__.c
+    with engine.connect() as conn:
+        settled = conn.execute(
+            select(func.coalesce(func.sum(s.total_cost_micro_eur), 0)).where(
+                s.household_id == household_id, s.hour_start_ms >= midnight, s.priced.is_(True)
+            )
+        ).scalar_one()
+        progress = conn.execute(
+            select(HouseholdProgressRow.next_hour_ms, HouseholdProgressRow.predicted_p50_micro_eur_per_kwh).where(
+                HouseholdProgressRow.household_id == household_id
+            )
+        ).first()
+        running = 0
+        if progress is not None and progress.predicted_p50_micro_eur_per_kwh is not None:
+            open_hour = int(progress.next_hour_ms)
+            wh = _open_wh(conn, household_id, open_hour)
+            hour = max(open_hour, now_ms - now_ms % HOUR_MS)
+            hours, days = local_hour_shares(pd.Timestamp(hour, unit="ms", tz="UTC"), tz)
+            basis = capacity_basis_at(conn, household_id, hour, tz)
+            spot_eur_mwh = int(progress.predicted_p50_micro_eur_per_kwh) / 1000  # micro-EUR/kWh -> EUR/MWh
+            running = settle_hour_micro(tariff, wh, spot_eur_mwh, basis, hours, days).total_cost_micro_eur
+    return (int(settled) + running) / 1_000_000

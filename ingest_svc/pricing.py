@@ -1,0 +1,182 @@
+"""Pricing closed hours and queueing their SETTLEMENT records for the ledger.
+
+The spot price comes from PredictionService.GetMarketPrices (one call per zone and page); the
+arithmetic is predict_svc's own (:func:`predict_svc.tariff.settle_hour_micro`), so a bill and a
+forecast can never disagree on how money is computed. Pricing a row and enqueuing its ledger
+append happen in one transaction guarded by ``priced = false``; the request id
+``settlement:<household>:<hour>`` makes the append idempotent end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Engine
+
+from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
+from ingest_svc.bridge_store import DailyPeakRow, SettlementRow
+from ingest_svc.outbox import enqueue
+from ingest_svc.settlement import HOUR_MS, local_day
+from predict_svc.tariff import HourSettlement, Tariff, capacity_basis_kw, local_hour_shares, settle_hour_micro
+
+__all__ = ["LEDGER_APPEND", "PriceFetcher", "Pricer", "hour_iso", "settlement_request"]
+
+LEDGER_APPEND = "ledger.append"
+# zone, start ms, end ms -> {hour start ms: EUR/MWh} for the cleared hours in [start, end)
+PriceFetcher = Callable[[str, int, int], Awaitable[dict[int, float]]]
+_MAX_RANGE_MS = 30 * 24 * HOUR_MS  # GetMarketPrices serves at most 31 days per call
+
+
+def hour_iso(hour_ms: int) -> str:
+    return datetime.fromtimestamp(hour_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Unpriced:
+    household_id: str
+    hour_start_ms: int
+    zone: str
+    time_zone: str
+    metered_wh: int
+
+
+def settlement_request(row: Unpriced, p: HourSettlement) -> ledger_service_pb2.AppendRecordsRequest:
+    record = record_pb2.SettlementRecord(
+        household_id=row.household_id,
+        hour_start=Timestamp(seconds=row.hour_start_ms // 1000),
+        metered_wh=p.metered_wh,
+        spot_price_micro_eur_per_kwh=p.spot_price_micro_eur_per_kwh,
+        spot_cost_micro_eur=p.spot_cost_micro_eur,
+        grid_energy_cost_micro_eur=p.grid_energy_cost_micro_eur,
+        capacity_cost_micro_eur=p.capacity_cost_micro_eur,
+        standing_charge_micro_eur=p.standing_charge_micro_eur,
+        vat_micro_eur=p.vat_micro_eur,
+        total_cost_micro_eur=p.total_cost_micro_eur,
+    )
+    return ledger_service_pb2.AppendRecordsRequest(
+        request_id=f"settlement:{row.household_id}:{hour_iso(row.hour_start_ms)}",
+        records=[record_pb2.Record(settlement=record)],
+    )
+
+
+def capacity_basis_at(conn: Connection, household_id: str, hour_ms: int, tz: str) -> float:
+    """Top-three daily peaks of the hour's local month, counting only hours up to ``hour_ms``.
+
+    Earlier days come from ``daily_peaks``; the hour's own day from its settled hours so far, so
+    the basis of an hour does not depend on when it was priced.
+    """
+    day = local_day(hour_ms, tz)
+    month_start = day[:8] + "01"
+    peaks = [
+        int(v)
+        for v in conn.execute(
+            select(DailyPeakRow.peak_wh).where(
+                DailyPeakRow.household_id == household_id,
+                DailyPeakRow.local_day >= month_start,
+                DailyPeakRow.local_day < day,
+            )
+        ).scalars()
+    ]
+    s = SettlementRow.__table__.c
+    today = [
+        (int(h), int(wh))
+        for h, wh in conn.execute(
+            select(s.hour_start_ms, s.metered_wh).where(
+                s.household_id == household_id,
+                s.hour_start_ms > hour_ms - 26 * HOUR_MS,
+                s.hour_start_ms <= hour_ms,
+            )
+        )
+    ]
+    same_day = [wh for h, wh in today if local_day(h, tz) == day]
+    if same_day:
+        peaks.append(max(same_day))
+    return capacity_basis_kw([p / 1000 for p in peaks])  # Wh in one hour = mean W; /1000 = kW
+
+
+class Pricer:
+    def __init__(
+        self,
+        engine: Engine,
+        tariff: Tariff,
+        fetch_prices: PriceFetcher,
+        page_size: int = 500,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.tariff = tariff
+        self.fetch_prices = fetch_prices
+        self.page_size = page_size
+        self._clock = clock
+
+    def _unpriced(self) -> list[Unpriced]:
+        s = SettlementRow.__table__.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(s.household_id, s.hour_start_ms, s.zone, s.time_zone, s.metered_wh)
+                .where(s.priced.is_(False))
+                .order_by(s.hour_start_ms, s.household_id)
+                .limit(self.page_size)
+            )
+            return [Unpriced(r[0], int(r[1]), r[2], r[3], int(r[4])) for r in rows]
+
+    async def run_once(self) -> int:
+        """Price one page of closed hours; returns how many were priced (0: nothing to do)."""
+        rows = await asyncio.to_thread(self._unpriced)
+        if not rows:
+            return 0
+        by_zone: dict[str, list[Unpriced]] = defaultdict(list)
+        for row in rows:
+            by_zone[row.zone].append(row)
+        prices: dict[tuple[str, int], float] = {}
+        for zone, items in by_zone.items():
+            start = min(r.hour_start_ms for r in items)
+            end = max(r.hour_start_ms for r in items) + HOUR_MS
+            for chunk in range(start, end, _MAX_RANGE_MS):
+                found = await self.fetch_prices(zone, chunk, min(end, chunk + _MAX_RANGE_MS))
+                prices.update({(zone, h): v for h, v in found.items()})
+        return await asyncio.to_thread(self._apply, rows, prices)
+
+    def _apply(self, rows: Sequence[Unpriced], prices: dict[tuple[str, int], float]) -> int:
+        priced = 0
+        now_ms = int(self._clock() * 1000)
+        with self.engine.begin() as conn:
+            for row in rows:
+                spot = prices.get((row.zone, row.hour_start_ms))
+                if spot is None:
+                    continue  # not cleared yet (or no data): retried on a later pass
+                hours, days = local_hour_shares(pd.Timestamp(row.hour_start_ms, unit="ms", tz="UTC"), row.time_zone)
+                basis = capacity_basis_at(conn, row.household_id, row.hour_start_ms, row.time_zone)
+                parts = settle_hour_micro(self.tariff, row.metered_wh, spot, basis, hours, days)
+                done = conn.execute(
+                    update(SettlementRow)
+                    .where(
+                        SettlementRow.household_id == row.household_id,
+                        SettlementRow.hour_start_ms == row.hour_start_ms,
+                        SettlementRow.priced.is_(False),
+                    )
+                    .values(
+                        priced=True,
+                        spot_price_micro_eur_per_kwh=parts.spot_price_micro_eur_per_kwh,
+                        spot_cost_micro_eur=parts.spot_cost_micro_eur,
+                        grid_energy_cost_micro_eur=parts.grid_energy_cost_micro_eur,
+                        capacity_cost_micro_eur=parts.capacity_cost_micro_eur,
+                        standing_charge_micro_eur=parts.standing_charge_micro_eur,
+                        vat_micro_eur=parts.vat_micro_eur,
+                        total_cost_micro_eur=parts.total_cost_micro_eur,
+                    )
+                ).rowcount
+                if done != 1:
+                    continue  # another replica priced it in the meantime
+                request = settlement_request(row, parts)
+                enqueue(conn, LEDGER_APPEND, request.request_id, request.SerializeToString(), now_ms)
+                priced += 1
+        return priced

@@ -1,0 +1,226 @@
+"""Closing hours: metered net Wh per household and hour, from the cumulative counters.
+
+An hour H of a household closes when every one of its meters has reported a reading at or after
+H+1h, or when the fleet's *watermark* (the newest reading time stored) is ``grace`` past H+1h (a
+silent meter does not hold its household's bill back forever). Time is reading time, not wall
+time, so a sped-up or replayed fleet settles exactly like a live one.
+
+Energy comes from the counters, never from integrating power: the hour's amount is the counter
+at the end (last reading before H+1h) minus the counter at the start, where the start is the
+*mark* stored when the previous hour closed. Marks make hourly amounts telescope: a late reading
+(meter buffered during an outage) lands in the next open hour, nothing is lost or billed twice.
+
+Closing is one transaction per household-hour that first advances ``household_progress`` with a
+``WHERE next_hour_ms = H`` guard: of two replicas closing the same hour one updates the row, the
+other sees rowcount 0 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from ingest_svc.bridge_store import DailyPeakRow, HouseholdProgressRow, MeterMarkRow, SettlementRow
+from ingest_svc.store import HouseholdRow, MeterRow, ReadingRow, insert_ignore
+
+__all__ = ["DEFAULT_ZONE", "HOUR_MS", "Settler", "local_day", "to_wh", "watermark"]
+
+HOUR_MS = 3_600_000
+DEFAULT_ZONE = "NO1"
+_R = ReadingRow.__table__.c
+
+
+def to_wh(kwh: float) -> int:
+    """Counter value in whole Wh (counters are kWh with at most 3 meaningful decimals)."""
+    return round(kwh * 1000)
+
+
+def zone_info(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "Europe/Oslo")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_day(hour_ms: int, tz: str) -> str:
+    return datetime.fromtimestamp(hour_ms / 1000, tz=UTC).astimezone(zone_info(tz)).date().isoformat()
+
+
+def watermark(conn: Connection) -> int | None:
+    """Newest reading time stored (ix_readings_ts makes this an index lookup)."""
+    value = conn.execute(select(func.max(_R.ts_ms))).scalar()
+    return int(value) if value is not None else None
+
+
+def _counters_before(conn: Connection, meter_id: str, before_ms: int) -> tuple[int, int] | None:
+    row = conn.execute(
+        select(_R.import_kwh, _R.export_kwh)
+        .where(_R.meter_id == meter_id, _R.ts_ms < before_ms)
+        .order_by(_R.ts_ms.desc(), _R.seq.desc())
+        .limit(1)
+    ).first()
+    return (to_wh(row.import_kwh), to_wh(row.export_kwh)) if row is not None else None
+
+
+def _first_counters(conn: Connection, meter_id: str) -> tuple[int, int] | None:
+    row = conn.execute(
+        select(_R.import_kwh, _R.export_kwh).where(_R.meter_id == meter_id).order_by(_R.ts_ms, _R.seq).limit(1)
+    ).first()
+    return (to_wh(row.import_kwh), to_wh(row.export_kwh)) if row is not None else None
+
+
+@dataclass(frozen=True)
+class Closed:
+    household_id: str
+    hour_start_ms: int
+    metered_wh: int
+
+
+class Settler:
+    """Closes due household-hours (sync; the bridge runs it in a worker thread)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        grace_ms: int = 15 * 60_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.grace_ms = grace_ms
+        self._clock = clock
+
+    def start_new_households(self, limit: int = 1000) -> int:
+        """Progress rows for households whose meters started reporting: first hour = first reading's."""
+        p = HouseholdProgressRow.__table__.c
+        started = 0
+        with self.engine.begin() as conn:
+            ids = list(
+                conn.execute(
+                    select(HouseholdRow.household_id)
+                    .outerjoin(HouseholdProgressRow, HouseholdProgressRow.household_id == HouseholdRow.household_id)
+                    .where(p.household_id.is_(None))
+                    .order_by(HouseholdRow.household_id)
+                    .limit(limit)
+                ).scalars()
+            )
+            for household_id in ids:
+                meters = conn.execute(select(MeterRow.meter_id).where(MeterRow.household_id == household_id)).scalars()
+                firsts = [
+                    conn.execute(select(func.min(_R.ts_ms)).where(_R.meter_id == m)).scalar() for m in list(meters)
+                ]
+                known = [int(f) for f in firsts if f is not None]
+                if not known:
+                    continue
+                conn.execute(
+                    insert_ignore(conn, HouseholdProgressRow).values(
+                        household_id=household_id,
+                        next_hour_ms=min(known) - min(known) % HOUR_MS,
+                        predicted_round_ms=0,
+                        predicted_target_ms=0,
+                    )
+                )
+                started += 1
+        return started
+
+    def close_due(self, limit: int = 2000) -> list[Closed]:
+        """Close up to ``limit`` due household-hours, oldest first."""
+        with self.engine.connect() as conn:
+            mark = watermark(conn)
+            if mark is None:
+                return []
+            p = HouseholdProgressRow.__table__.c
+            due = list(
+                conn.execute(
+                    select(p.household_id, p.next_hour_ms)
+                    .where(p.next_hour_ms + HOUR_MS <= mark)
+                    .order_by(p.next_hour_ms, p.household_id)
+                    .limit(limit)
+                )
+            )
+        closed: list[Closed] = []
+        for household_id, hour_ms in due:
+            result = self.close(household_id, int(hour_ms), mark)
+            if result is not None:
+                closed.append(result)
+        return closed
+
+    def close(self, household_id: str, hour_ms: int, mark: int) -> Closed | None:
+        end = hour_ms + HOUR_MS
+        with self.engine.begin() as conn:
+            info = conn.execute(
+                select(HouseholdRow.zone, HouseholdRow.time_zone).where(HouseholdRow.household_id == household_id)
+            ).first()
+            meters = list(conn.execute(select(MeterRow.meter_id).where(MeterRow.household_id == household_id)).scalars())
+            if info is None:
+                return None
+            latest = [conn.execute(select(func.max(_R.ts_ms)).where(_R.meter_id == m)).scalar() for m in meters]
+            all_in = bool(meters) and all(t is not None and t >= end for t in latest)
+            if not all_in and mark < end + self.grace_ms:
+                return None
+            # The guard first: it also takes the row lock on PostgreSQL, so a second replica waits
+            # here and then finds nothing to do.
+            advanced = conn.execute(
+                update(HouseholdProgressRow)
+                .where(HouseholdProgressRow.household_id == household_id, HouseholdProgressRow.next_hour_ms == hour_ms)
+                .values(next_hour_ms=end)
+            ).rowcount
+            if advanced != 1:
+                return None
+            total = 0
+            for meter_id in meters:
+                total += self._meter_hour(conn, meter_id, hour_ms, end)
+            tz = info.time_zone or "Europe/Oslo"
+            conn.execute(
+                insert_ignore(conn, SettlementRow).values(
+                    household_id=household_id,
+                    hour_start_ms=hour_ms,
+                    zone=(info.zone or DEFAULT_ZONE).upper(),
+                    time_zone=tz,
+                    metered_wh=total,
+                    closed_ms=int(self._clock() * 1000),
+                    priced=False,
+                )
+            )
+            self._raise_peak(conn, household_id, local_day(hour_ms, tz), total)
+        return Closed(household_id, hour_ms, total)
+
+    @staticmethod
+    def _meter_hour(conn: Connection, meter_id: str, hour_ms: int, end: int) -> int:
+        """Net Wh of one meter in [hour_ms, end), moving its mark to ``end``."""
+        stored = conn.execute(
+            select(MeterMarkRow.import_wh, MeterMarkRow.export_wh, MeterMarkRow.boundary_ms).where(
+                MeterMarkRow.meter_id == meter_id
+            )
+        ).first()
+        if stored is not None:
+            start: tuple[int, int] | None = (int(stored.import_wh), int(stored.export_wh))
+        else:
+            # First settled hour of this meter: from its last reading before the hour, or (new
+            # meter) from its very first reading; energy before a meter's first reading is unknown.
+            start = _counters_before(conn, meter_id, hour_ms) or _first_counters(conn, meter_id)
+        if start is None:
+            return 0
+        finish = _counters_before(conn, meter_id, end) or start
+        if finish[0] < start[0] or finish[1] < start[1]:
+            finish = start  # the mark is newer than every reading before `end`: nothing new yet
+        values = {"boundary_ms": end, "import_wh": finish[0], "export_wh": finish[1]}
+        if stored is None:
+            conn.execute(insert(MeterMarkRow).values(meter_id=meter_id, **values))
+        else:
+            conn.execute(update(MeterMarkRow).where(MeterMarkRow.meter_id == meter_id).values(**values))
+        return (finish[0] - start[0]) - (finish[1] - start[1])
+
+    @staticmethod
+    def _raise_peak(conn: Connection, household_id: str, day: str, wh: int) -> None:
+        key = (DailyPeakRow.household_id == household_id, DailyPeakRow.local_day == day)
+        current = conn.execute(select(DailyPeakRow.peak_wh).where(*key)).scalar()
+        if current is None:
+            conn.execute(insert(DailyPeakRow).values(household_id=household_id, local_day=day, peak_wh=wh))
+        elif wh > current:
+            conn.execute(update(DailyPeakRow).where(*key).values(peak_wh=wh))

@@ -1,0 +1,139 @@
+"""Meter and gateway statuses from the retained ``.../status`` topics (last wills included).
+
+Each replica subscribes to both filters *without* a share group (every replica needs every
+status; retained messages are only delivered to non-shared subscriptions). Statuses are written
+to ``device_status`` so whichever replica answers GetGridStats sees them. The last message
+received wins: a gateway's will carries ``ts_ms = 0`` (it is composed at connect time), so
+timestamps cannot order a will against the status it replaces; MQTT's per-topic ordering can.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from common.log import get_logger
+from ingest_svc.bridge_store import DeviceStatusRow
+from ingest_svc.store import insert_ignore
+from ingest_svc.subscriber import Incoming
+
+__all__ = ["STATUS_FILTERS", "StatusTracker", "parse_status"]
+
+log = get_logger(__name__)
+
+STATUS_FILTERS = ("energy/meters/+/status", "energy/gateways/+/status")
+_TOPIC = re.compile(r"^energy/(meters|gateways)/([A-Za-z0-9_.-]{1,64})/status$")
+
+
+@dataclass(frozen=True)
+class Status:
+    kind: str  # "meter" | "gateway"
+    device_id: str
+    status: str
+    gateway_id: str
+    ts_ms: int
+
+
+def parse_status(topic: str, payload: bytes) -> Status | None:
+    """A status message, or None for anything malformed (logged, never raised)."""
+    match = _TOPIC.match(topic)
+    if match is None:
+        return None
+    try:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict) or doc.get("status") not in ("online", "offline"):
+        return None
+    gateway = doc.get("gateway", "")
+    ts = doc.get("ts_ms", 0)
+    if not isinstance(gateway, str) or not isinstance(ts, int):
+        return None
+    kind = "meter" if match.group(1) == "meters" else "gateway"
+    return Status(kind, match.group(2), doc["status"], gateway[:64], ts)
+
+
+class StatusTracker:
+    """Queues status messages from the MQTT thread; a worker stores them in batches, then acks."""
+
+    def __init__(
+        self, engine: Engine, ack: Callable[[Incoming], None], clock: Callable[[], float] = time.time
+    ) -> None:
+        self.engine = engine
+        self._ack = ack
+        self._clock = clock
+        self._queue: list[Incoming] = []
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def is_status(topic: str) -> bool:
+        return topic.endswith("/status")
+
+    def submit(self, message: Incoming) -> None:
+        with self._cond:
+            self._queue.append(message)
+            self._cond.notify()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ingest-status", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not (self._stop.is_set() and not self._queue):
+            with self._cond:
+                if not self._queue and not self._stop.is_set():
+                    self._cond.wait(0.5)
+                batch, self._queue = self._queue, []
+            if batch:
+                self.store(batch)
+
+    def store(self, batch: list[Incoming]) -> None:
+        latest: dict[tuple[str, str], Status] = {}
+        for message in batch:  # in arrival order: the last one per device wins
+            status = parse_status(message.topic, message.payload)
+            if status is None:
+                log.warning("status_ignored", topic=message.topic[:200])
+                continue
+            latest[(status.kind, status.device_id)] = status
+        now_ms = int(self._clock() * 1000)
+        delay = 0.1
+        while True:
+            try:
+                with self.engine.begin() as conn:
+                    for s in latest.values():
+                        values = {"status": s.status, "gateway_id": s.gateway_id, "ts_ms": s.ts_ms, "updated_ms": now_ms}
+                        changed = conn.execute(
+                            update(DeviceStatusRow)
+                            .where(DeviceStatusRow.kind == s.kind, DeviceStatusRow.device_id == s.device_id)
+                            .values(**values)
+                        ).rowcount
+                        if not changed:
+                            conn.execute(
+                                insert_ignore(conn, DeviceStatusRow).values(kind=s.kind, device_id=s.device_id, **values)
+                            )
+                break
+            except SQLAlchemyError as exc:
+                if self._stop.is_set():
+                    return  # not acked: the broker redelivers after restart
+                log.error("status_store_failed", error=str(exc)[:300])
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        for message in batch:
+            self._ack(message)
