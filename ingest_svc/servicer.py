@@ -176,6 +176,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         # stream is complete whichever replica serves it and whichever stored the readings.
         meters = await asyncio.to_thread(self.queries.meters_of, request.household_id)
         cursor = await asyncio.to_thread(self.queries.latest_seq, meters)
+        # Headers now, not with the first reading: a quiet household's stream must still open at
+        # once for the caller (Envoy forwards SSE headers only when the upstream sends them).
+        await context.send_initial_metadata(())
         while True:
             points = await asyncio.to_thread(self.queries.after_seq, meters, cursor)
             for point in points:
@@ -210,6 +213,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         if request.interval_seconds < 0:
             raise InvalidArgument("INVALID_INTERVAL", "interval_seconds must not be negative")
         interval = max(1, request.interval_seconds or 2)
+        await context.send_initial_metadata(())
         while True:
             aggregate, _ = await self._aggregate()
             yield pb.StreamGridStatsResponse(aggregate=aggregate)
