@@ -64,6 +64,15 @@ async function signIn(page, username, password) {
   step("signed in", { username, url: page.url() });
 }
 
+/** A phone-sized screenshot of the current page, then back to the desktop size. */
+async function phoneShot(page, name) {
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(600); // charts follow their container's width
+  await shot(page, name);
+  await page.setViewportSize(DESKTOP);
+  await page.waitForTimeout(300);
+}
+
 /** Waits until no spinner ("status" role with Loading…) is left, or the timeout passes. */
 async function settle(page, timeout = 15_000) {
   await page.waitForLoadState("networkidle", { timeout }).catch(() => {});
@@ -71,6 +80,75 @@ async function settle(page, timeout = 15_000) {
     .waitForFunction(() => !document.querySelector('[role="status"][aria-live="polite"]'), null, { timeout })
     .catch(() => {});
   await page.waitForTimeout(300);
+}
+
+
+/**
+ * What has keyboard focus now, and whether it shows a visible indicator: an outline, or a
+ * box-shadow ring that the same element does not have unfocused (compared with a clone, so a
+ * button's permanent shadow does not count as a focus ring).
+ */
+async function focusInfo(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body || el === document.documentElement) return null;
+    const transparent = (c) => c === "transparent" || /rgba\([^)]*,\s*0\)$/.test(c);
+    const outlined = (cs) => cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 1 && !transparent(cs.outlineColor);
+    const cs = getComputedStyle(el);
+    const focused = { outline: outlined(cs), shadow: cs.boxShadow };
+    const clone = el.cloneNode(false);
+    clone.removeAttribute("id");
+    clone.setAttribute("aria-hidden", "true");
+    el.parentNode.insertBefore(clone, el);
+    const rest = getComputedStyle(clone);
+    const unfocused = { outline: outlined(rest), shadow: rest.boxShadow };
+    clone.remove();
+    const r = el.getBoundingClientRect();
+    const label = (el.getAttribute("aria-label") || el.labels?.[0]?.innerText || el.innerText || el.getAttribute("name") || "").trim().replace(/\s+/g, " ").slice(0, 60);
+    return {
+      tag: el.tagName.toLowerCase(),
+      type: el.getAttribute("type") || "",
+      label,
+      href: el.getAttribute("href") || "",
+      visible: (focused.outline && !unfocused.outline) || (focused.shadow !== "none" && focused.shadow !== unfocused.shadow),
+      onScreen: r.width > 0 && r.height > 0,
+    };
+  });
+}
+
+/** Presses Tab until `match(focus)` holds (at most `max` times); every focus seen goes to `seen`. */
+async function tabUntil(page, match, seen, max = 120) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    const info = await focusInfo(page);
+    if (info) seen.push({ url: new URL(page.url()).pathname, ...info });
+    if (match(info)) return info;
+  }
+  return null;
+}
+
+const NAMED_ROLES = new Set(["textbox", "searchbox", "combobox", "listbox", "spinbutton", "checkbox", "radio", "switch", "slider", "button", "link", "menuitem", "tab", "Date", "DateTime", "InputTime"]);
+
+/** Every interactive element in the accessibility tree (Chromium's computed names) without a name. */
+async function unnamedControls(page, cdp) {
+  const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+  const out = [];
+  for (const n of nodes) {
+    if (n.ignored || !NAMED_ROLES.has(n.role?.value)) continue;
+    if ((n.name?.value ?? "").trim()) continue;
+    let html = "";
+    if (n.backendDOMNodeId) {
+      const { node } = await cdp.send("DOM.describeNode", { backendNodeId: n.backendDOMNodeId }).catch(() => ({ node: null }));
+      if (node) {
+        const attrs = node.attributes ?? [];
+        const pairs = [];
+        for (let i = 0; i < attrs.length; i += 2) pairs.push(`${attrs[i]}="${attrs[i + 1]}"`);
+        html = `<${node.localName} ${pairs.join(" ")}>`.slice(0, 160);
+      }
+    }
+    out.push({ role: n.role.value, html });
+  }
+  return out;
 }
 
 const scenarios = {
@@ -115,6 +193,7 @@ const scenarios = {
       document.querySelector("[data-state=error]") ? "error" : document.querySelector("[data-state=empty]") ? "empty" : "data",
     );
     await shot(page, "03-history");
+    await phoneShot(page, "03-history-phone");
     await page.getByRole("link", { name: "Export" }).first().click();
     await page.getByRole("heading", { name: "Export" }).waitFor();
     const download = page.waitForEvent("download", { timeout: 20_000 });
@@ -156,6 +235,7 @@ const scenarios = {
     result.summaryOk = (await page.getByTestId("verify-summary").getAttribute("data-ok")) === "true";
     result.lines = await page.$$eval("[data-testid=invoice-line]", (rows) => rows.map((r) => ({ tx: r.getAttribute("data-tx"), verdict: r.getAttribute("data-verdict") })));
     await shot(page, params.shot ?? "04-invoice-verified");
+    await phoneShot(page, `${params.shot ?? "04-invoice-verified"}-phone`);
     result.ok = true;
   },
 
@@ -176,6 +256,56 @@ const scenarios = {
     result.leakedPower = await page.getByTestId("live-power").count();
     await shot(page, "07-user-other-household-blocked");
     result.ok = result.adminBlocked && result.otherHouseholdBlocked && result.leakedPower === 0;
+  },
+
+  /**
+   * Keyboard only: sign in by typing, then reach every page with Tab and Enter. Every focus stop
+   * must show a visible indicator and every control must have an accessible name.
+   */
+  async keyboard(ctx, page) {
+    const cdp = await ctx.newCDPSession(page);
+    await page.goto(`${BASE}/`, { waitUntil: "networkidle" });
+    // The username field has autofocus; from there on only the keyboard.
+    await page.getByLabel("Username").waitFor();
+    result.signInUnnamed = await unnamedControls(page, cdp);
+    await page.keyboard.type(params.username);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(params.password);
+    await page.keyboard.press("Enter");
+    await page.getByTestId("signed-in-user").first().waitFor({ state: "attached", timeout: 20_000 });
+    step("signed in with the keyboard");
+    await settle(page);
+
+    const seen = [];
+    const visited = [];
+    const unnamed = {};
+    const isLink = (name) => (f) => f?.tag === "a" && f.label === name;
+    const sweep = async (name) => {
+      // Walk the whole page once: Tab until focus leaves the document or comes back round.
+      const start = seen.length;
+      await tabUntil(page, (f) => f === null || (seen.length - start > 1 && f.label === "Skip to content"), seen, 150);
+      unnamed[name] = await unnamedControls(page, cdp);
+    };
+    const pages = [...params.pages];
+    for (const { link, heading } of pages) {
+      const target = await tabUntil(page, isLink(link), seen);
+      if (!target) throw new Error(`could not reach the "${link}" link with Tab`);
+      await page.keyboard.press("Enter");
+      const title = heading ? page.getByRole("heading", { name: heading, exact: true }) : page.locator("main h1");
+      await title.first().waitFor({ timeout: 20_000 });
+      await settle(page);
+      visited.push({ link, url: new URL(page.url()).pathname });
+      await sweep(link);
+      step("visited with the keyboard", { link });
+    }
+    // A focus ring screenshot: the first nav link focused.
+    await tabUntil(page, isLink(pages[0].link), seen);
+    await shot(page, "09-keyboard-focus", false);
+    result.visited = visited;
+    result.focusStops = seen.length;
+    result.invisibleFocus = seen.filter((f) => !f.visible || !f.onScreen);
+    result.unnamed = Object.fromEntries(Object.entries(unnamed).filter(([, v]) => v.length));
+    result.ok = visited.length === pages.length && result.invisibleFocus.length === 0 && Object.keys(result.unnamed).length === 0 && result.signInUnnamed.length === 0;
   },
 
   /** An admin changes a user's role on the Users tab; screenshots of every admin tab. */
@@ -200,6 +330,7 @@ const scenarios = {
     await page.waitForTimeout(5000);
     await settle(page);
     await shot(page, "08-admin-grid");
+    await phoneShot(page, "08-admin-grid-phone");
     await page.getByRole("link", { name: "Dead letters" }).click();
     await settle(page);
     await shot(page, "08-admin-dead-letters");

@@ -294,3 +294,29 @@ def test_tampered_ledger_row_fails_verification_in_the_page(
     assert all(v in {"pass", "pending"} for tx, v in by_tx.items() if tx != tx_hash), by_tx
     assert result["summaryOk"] is False
     assert "FAILED" in result["summary"]
+
+
+# Every page of the app, reached from the sidebar (and the admin tabs) in this order.
+KEYBOARD_PAGES = [
+    {"link": "Overview", "heading": None},  # titled with the household's display name
+    {"link": "History", "heading": "History"},
+    {"link": "Invoices", "heading": "Invoice"},
+    {"link": "Export", "heading": "Export"},
+    {"link": "Ledger", "heading": "Ledger explorer"},
+    {"link": "Admin", "heading": "Administration"},
+    {"link": "Users", "heading": "Accounts"},
+    {"link": "Grid", "heading": "Aggregate load against price"},
+    {"link": "Dead letters", "heading": "Dead-lettered messages"},
+]
+
+
+def test_every_page_is_reachable_with_the_keyboard_alone(web: Stack) -> None:
+    result = run_scenario(
+        web, "keyboard", {"username": ADMIN, "password": ADMIN_PASSWORD, "pages": KEYBOARD_PAGES}
+    )
+    assert [v["link"] for v in result["visited"]] == [p["link"] for p in KEYBOARD_PAGES], result["visited"]
+    assert result["focusStops"] > len(KEYBOARD_PAGES) * 3, "the sweep barely moved focus"
+    assert result["invisibleFocus"] == [], f"focus without a visible indicator: {result['invisibleFocus']}"
+    assert result["signInUnnamed"] == [], result["signInUnnamed"]
+    assert result["unnamed"] == {}, f"controls without an accessible name: {result['unnamed']}"
+    assert result["ok"], result

@@ -13,7 +13,10 @@ export function useCurrentHousehold(): { householdId: string | undefined; option
   const households = useHouseholds(admin);
   const own = session.status === "signed-in" ? session.user.householdIds : [];
   const options = admin ? (households.data?.households.map((h) => h.householdId) ?? []) : own;
-  if (params.householdId) lastHousehold = params.householdId;
-  const householdId = params.householdId ?? (lastHousehold && (admin || own.includes(lastHousehold)) ? lastHousehold : options[0]);
+  // A household user's navigation never points into a household that is not theirs (the URL's
+  // page shows "Not allowed"; the sidebar and switcher stay on the user's own household).
+  const allowed = (id: string | undefined): id is string => Boolean(id) && (admin || own.includes(id!));
+  if (allowed(params.householdId)) lastHousehold = params.householdId;
+  const householdId = allowed(params.householdId) ? params.householdId : allowed(lastHousehold) ? lastHousehold : options[0];
   return { householdId, options, loading: admin && households.isPending };
 }

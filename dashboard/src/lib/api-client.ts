@@ -1,6 +1,8 @@
 /**
  * The one API client: same-origin fetch with the bearer token from the in-memory session,
  * proto3 JSON in and out, one central refresh on 401 and one central "not allowed" on 403.
+ * `createApiClient` takes its transport (fetch), session and 403 sink as parameters; the app's
+ * instance below wires the browser's fetch, lib/session.ts and lib/forbidden.ts.
  */
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 
@@ -40,13 +42,13 @@ export class ApiError extends Error {
   }
 }
 
-export function apiUrl(path: string, query?: Query): string {
+function buildUrl(base: string, path: string, query?: Query): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value !== undefined && value !== null && value !== "") search.set(key, String(value));
   }
   const qs = search.toString();
-  return `${env().apiBaseUrl}${path}${qs ? `?${qs}` : ""}`;
+  return `${base}${path}${qs ? `?${qs}` : ""}`;
 }
 
 interface RpcStatusBody {
@@ -74,83 +76,138 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
   return new ApiError(response.status, message, reason, code);
 }
 
-let refreshing: Promise<boolean> | null = null;
-
-/**
- * Rotates the refresh token once, however many requests saw a 401 at the same time (the token is
- * single-use: two parallel refreshes would revoke the whole family).
- */
-export function refreshAccessToken(): Promise<boolean> {
-  refreshing ??= (async () => {
-    const token = storedRefreshToken();
-    if (!token) return false;
-    try {
-      const response = await fetch(apiUrl("/api/v1/auth/refresh"), {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ refreshToken: token }),
-      });
-      if (!response.ok) return false;
-      const { tokens } = parseMessage(RefreshTokenResponseSchema, await response.json());
-      if (!tokens?.accessToken) return false;
-      updateTokens(
-        tokens.accessToken,
-        tsDate(tokens.accessTokenExpireTime)?.getTime() ?? Date.now() + 60_000,
-        tokens.refreshToken,
-      );
-      return true;
-    } catch {
-      return false;
-    }
-  })().finally(() => {
-    refreshing = null;
-  });
-  return refreshing;
+/** What the client needs from the signed-in session (the app passes lib/session.ts). */
+export interface SessionPort {
+  accessToken(): string | undefined;
+  refreshToken(): string | null;
+  updateTokens(accessToken: string, accessExpiresAt: number, refreshToken: string): void;
+  /** The session cannot be renewed: sign out with a notice for the sign-in page. */
+  expire(notice: string): void;
 }
 
-/** A fetch with auth handling; returns the Response (for streams) after 401/403 handling. */
-export async function authorizedFetch(path: string, options: RequestOptions = {}, accept = "application/json"): Promise<Response> {
-  const send = (): Promise<Response> => {
-    const headers: Record<string, string> = { accept };
-    const token = options.anonymous ? undefined : accessToken();
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (options.body !== undefined) headers["content-type"] = "application/json";
-    return fetch(apiUrl(path, options.query), {
-      method: options.method ?? (options.body === undefined ? "GET" : "POST"),
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
+/** Everything the client talks to, injected (tests pass a scripted fetch and an in-memory session). */
+export interface ApiClientDeps {
+  fetch: (input: string, init: RequestInit) => Promise<Response>;
+  baseUrl?: () => string;
+  session: SessionPort;
+  /** Called once per 403 with the server's message: the app's central "not allowed" state. */
+  onForbidden: (message: string, path: string) => void;
+}
+
+export interface ApiClient {
+  url(path: string, query?: Query): string;
+  /** A fetch with auth handling; returns the Response (for streams) after 401/403 handling. */
+  authorizedFetch(path: string, options?: RequestOptions, accept?: string): Promise<Response>;
+  /** Calls one RPC through Envoy and parses the answer as its generated response message. */
+  call<Desc extends DescMessage>(schema: Desc, path: string, options?: RequestOptions): Promise<MessageShape<Desc>>;
+  /** Rotates the refresh token once, however many requests saw a 401 at the same time. */
+  refreshAccessToken(): Promise<boolean>;
+}
+
+export const SESSION_EXPIRED = "Your session has expired. Please sign in again.";
+
+export function createApiClient(deps: ApiClientDeps): ApiClient {
+  const { session } = deps;
+  const url = (path: string, query?: Query) => buildUrl(deps.baseUrl?.() ?? "", path, query);
+  // The refresh token is single-use: two parallel refreshes would revoke the whole family, so
+  // every 401 that arrives while one is running waits for that one.
+  let refreshing: Promise<boolean> | null = null;
+
+  const refreshAccessToken = (): Promise<boolean> => {
+    refreshing ??= (async () => {
+      const token = session.refreshToken();
+      if (!token) return false;
+      try {
+        const response = await deps.fetch(url("/api/v1/auth/refresh"), {
+          method: "POST",
+          headers: { accept: "application/json", "content-type": "application/json" },
+          body: JSON.stringify({ refreshToken: token }),
+        });
+        if (!response.ok) return false;
+        const { tokens } = parseMessage(RefreshTokenResponseSchema, await response.json());
+        if (!tokens?.accessToken) return false;
+        session.updateTokens(
+          tokens.accessToken,
+          tsDate(tokens.accessTokenExpireTime)?.getTime() ?? Date.now() + 60_000,
+          tokens.refreshToken,
+        );
+        return true;
+      } catch {
+        return false;
+      }
+    })().finally(() => {
+      refreshing = null;
     });
+    return refreshing;
   };
-  let response = await send();
-  if (response.status === 401 && !options.anonymous) {
-    if (await refreshAccessToken()) {
-      response = await send();
+
+  const authorizedFetch = async (path: string, options: RequestOptions = {}, accept = "application/json"): Promise<Response> => {
+    const send = (token: string | undefined): Promise<Response> => {
+      const headers: Record<string, string> = { accept };
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (options.body !== undefined) headers["content-type"] = "application/json";
+      return deps.fetch(url(path, options.query), {
+        method: options.method ?? (options.body === undefined ? "GET" : "POST"),
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: options.signal,
+      });
+    };
+    const sent = options.anonymous ? undefined : session.accessToken();
+    let response = await send(sent);
+    if (response.status === 401 && !options.anonymous) {
+      // A 401 for a token that another request has already replaced needs no refresh of its own.
+      const current = session.accessToken();
+      const renewed = current !== undefined && current !== sent ? true : await refreshAccessToken();
+      if (renewed) response = await send(session.accessToken());
+      if (response.status === 401) {
+        const error = await errorFromResponse(response);
+        session.expire(SESSION_EXPIRED);
+        throw error;
+      }
     }
-    if (response.status === 401) {
+    if (!response.ok) {
       const error = await errorFromResponse(response);
-      if (getSession().status === "signed-in") setSignedOut("Your session has expired. Please sign in again.");
+      if (error.isForbidden) deps.onForbidden(error.message, path);
       throw error;
     }
-  }
-  if (!response.ok) {
-    const error = await errorFromResponse(response);
-    if (error.isForbidden) reportForbidden(error.message, path);
-    throw error;
-  }
-  return response;
+    return response;
+  };
+
+  const call = async <Desc extends DescMessage>(schema: Desc, path: string, options: RequestOptions = {}): Promise<MessageShape<Desc>> => {
+    const response = await authorizedFetch(path, options);
+    const text = await response.text();
+    return parseMessage(schema, text ? JSON.parse(text) : {});
+  };
+
+  return { url, authorizedFetch, call, refreshAccessToken };
 }
 
-/** Calls one RPC through Envoy and parses the answer as its generated response message. */
-export async function callApi<Desc extends DescMessage>(
-  schema: Desc,
-  path: string,
-  options: RequestOptions = {},
-): Promise<MessageShape<Desc>> {
-  const response = await authorizedFetch(path, options);
-  const text = await response.text();
-  return parseMessage(schema, text ? JSON.parse(text) : {});
-}
+/** lib/session.ts as the client's session: the one the app runs with. */
+const browserSession: SessionPort = {
+  accessToken,
+  refreshToken: storedRefreshToken,
+  updateTokens,
+  expire(notice) {
+    // While restoring, restore-session.ts decides; only a live session is ended here.
+    if (getSession().status === "signed-in") setSignedOut(notice);
+  },
+};
+
+/** The app's one client: the browser's fetch (looked up per call), the in-memory session. */
+const appClient = createApiClient({
+  fetch: (input, init) => globalThis.fetch(input, init),
+  baseUrl: () => env().apiBaseUrl,
+  session: browserSession,
+  onForbidden: reportForbidden,
+});
+
+export const apiUrl = (path: string, query?: Query): string => appClient.url(path, query);
+export const refreshAccessToken = (): Promise<boolean> => appClient.refreshAccessToken();
+export const authorizedFetch = (path: string, options?: RequestOptions, accept?: string): Promise<Response> =>
+  appClient.authorizedFetch(path, options, accept);
+export const callApi = <Desc extends DescMessage>(schema: Desc, path: string, options?: RequestOptions): Promise<MessageShape<Desc>> =>
+  appClient.call(schema, path, options);
 
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) return error.message;

@@ -22,6 +22,10 @@ export function reportForbidden(message: string, path: string): void {
   emit({ message, path });
 }
 
+export function getForbidden(): Forbidden | null {
+  return current;
+}
+
 export function clearForbidden(): void {
   if (current) emit(null);
 }

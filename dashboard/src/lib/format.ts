@@ -1,4 +1,6 @@
 /** Number, money and time formatting used across pages (one locale, one style). */
+import { validTimeZone } from "./time-zone";
+
 const LOCALE = undefined; // the browser's locale
 
 export function fmtNumber(value: number, digits = 2): string {
@@ -32,8 +34,9 @@ export function fmtCentKwh(value: number): string {
   return `${fmtNumber(value, 1)} c/kWh`;
 }
 
-export function fmtTime(date: Date | undefined): string {
-  return date ? date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }) : "–";
+/** Times of day are in `timeZone` (a household's) when given, else the browser's zone. */
+export function fmtTime(date: Date | undefined, timeZone?: string): string {
+  return date ? date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit", timeZone: validTimeZone(timeZone) }) : "–";
 }
 
 export function fmtDateTime(date: Date | undefined): string {
@@ -46,8 +49,8 @@ export function fmtDate(date: Date | undefined): string {
   return date ? date.toLocaleDateString(LOCALE, { year: "numeric", month: "short", day: "numeric" }) : "–";
 }
 
-export function fmtHour(date: Date | undefined): string {
-  return date ? date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }) : "–";
+export function fmtHour(date: Date | undefined, timeZone?: string): string {
+  return fmtTime(date, timeZone);
 }
 
 export function fmtRelative(date: Date | undefined, now = Date.now()): string {

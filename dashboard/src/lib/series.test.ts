@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { alignPowerAndPrice, stepValueAt } from "./series";
+import { alignPowerAndPrice, isolatedIndices, stepValueAt } from "./series";
 
 describe("alignPowerAndPrice", () => {
   it("puts readings and hour boundaries on one axis, price as the hour's step", () => {
@@ -26,5 +26,15 @@ describe("alignPowerAndPrice", () => {
     expect(stepValueAt(hours, 3600)).toBe(5);
     expect(stepValueAt(hours, 7199)).toBe(5);
     expect(stepValueAt(hours, 7200)).toBeNull();
+  });
+});
+
+describe("isolatedIndices", () => {
+  it("finds values that have no neighbour to draw a line to", () => {
+    expect(isolatedIndices([1, null, 2, 3, null, 4])).toEqual([0, 5]);
+    expect(isolatedIndices([null, 5, null])).toEqual([1]);
+    expect(isolatedIndices([7])).toEqual([0]);
+    expect(isolatedIndices([1, 2, null, null])).toEqual([]);
+    expect(isolatedIndices([])).toEqual([]);
   });
 });

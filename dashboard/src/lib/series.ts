@@ -27,3 +27,23 @@ export function alignPowerAndPrice(readings: TimedValue[], hourlyPrices: TimedVa
 }
 
 export const steppedPath = uPlot.paths.stepped?.({ align: 1 });
+
+/** Indices of values with no non-null neighbour: a line cannot show them, so they get a dot. */
+export function isolatedIndices(values: ArrayLike<number | null | undefined>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] == null) continue;
+    if ((i === 0 || values[i - 1] == null) && (i === values.length - 1 || values[i + 1] == null)) out.push(i);
+  }
+  return out;
+}
+
+/** uPlot points that draw only isolated values (a lone reading would otherwise be invisible). */
+export const isolatedPoints: uPlot.Series.Points = {
+  show: false,
+  size: 6,
+  filter: (u, seriesIdx) => {
+    const idxs = isolatedIndices(u.data[seriesIdx] ?? []);
+    return idxs.length ? idxs : null;
+  },
+};

@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 
-import { errorMessage } from "@/lib/api-client";
+import { ApiError, errorMessage } from "@/lib/api-client";
 import { cn } from "@/lib/cn";
 
 import { Button } from "./button";
@@ -38,6 +38,11 @@ export function ErrorState({ error, title = "Something went wrong", onRetry, cla
     <div role="alert" data-state="error" className={cn("flex min-h-24 flex-col items-center justify-center gap-2 px-4 py-6 text-center", className)}>
       <p className="text-sm font-medium text-rose-700">{title}</p>
       <p className="max-w-md text-xs break-words text-slate-600">{errorMessage(error)}</p>
+      {error instanceof ApiError && error.reason && (
+        <p className="font-mono text-[11px] text-slate-400" data-testid="error-reason">
+          {error.reason}
+        </p>
+      )}
       {onRetry && (
         <Button variant="secondary" size="sm" onClick={onRetry}>
           Try again

@@ -1,5 +1,6 @@
 import { useMemo } from "react";
 
+import { timeX } from "@/components/charts/time-axis";
 import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge, StatusDot } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
@@ -29,22 +30,24 @@ export function GridPanel() {
     return [pts.map((p) => p.time), pts.map((p) => p.totalKw), pts.map((p) => stepValueAt(hours, p.time))] as [number[], number[], (number | null)[]];
   }, [stream.points, prices.data]);
 
-  const options = useMemo<ChartOptions>(
-    () => ({
+  const options = useMemo<ChartOptions>(() => {
+    // Snapshots come every 2 s: label seconds; the grid has no household, so the browser's zone.
+    const time = timeX(undefined, { seconds: true });
+    return {
+      tzDate: time.tzDate,
       scales: { x: { time: true } },
       axes: [
-        { ...axisStyle },
+        time.axis,
         { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 52 },
         { ...axisStyle, scale: "price", side: 1, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } },
       ],
       series: [
-        {},
-        { label: "Aggregate load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false } },
-        { label: `Spot price ${env().defaultZone} (c/kWh)`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false } },
+        time.series,
+        { label: "Aggregate load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} kW`) },
+        { label: `Spot price ${env().defaultZone} (c/kWh)`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} c/kWh`) },
       ],
-    }),
-    [],
-  );
+    };
+  }, []);
 
   const agg = stats.data?.aggregate;
   const reasons = Object.entries(stats.data?.deadLettersByReason ?? {}).sort((a, b) => Number(b[1] - a[1]));

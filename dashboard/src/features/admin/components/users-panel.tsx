@@ -81,12 +81,17 @@ function UserRow({ user, self }: { user: User; self: boolean }) {
   const error = setRole.error ?? disable.error;
   return (
     <tr data-testid="user-row" data-username={user.username} className={user.disabled ? "bg-slate-50 text-slate-400" : undefined}>
-      <td className="px-5 py-2.5">
+      <td className="px-3 py-2.5 sm:px-5">
         <p className="font-medium text-slate-900">{user.username}</p>
-        <p className="font-mono text-xs text-slate-400">{user.userId}</p>
+        <p className="hidden font-mono text-xs text-slate-400 sm:block">{user.userId}</p>
+        {/* Phones: the columns hidden below carry on here. */}
+        <p className="mt-0.5 text-xs text-slate-500 sm:hidden">
+          {user.householdIds.join(", ") || "no household"} · {user.disabled ? "disabled" : "active"}
+        </p>
       </td>
       <td className="px-3 py-2.5">
         <Select
+          className="min-w-24"
           aria-label={`Role of ${user.username}`}
           value={user.role}
           disabled={self || setRole.isPending}
@@ -101,10 +106,10 @@ function UserRow({ user, self }: { user: User; self: boolean }) {
         </Select>
         {setRole.isSuccess && !setRole.isPending && <span role="status" className="ml-2 text-xs text-emerald-700">Saved</span>}
       </td>
-      <td className="px-3 py-2.5 text-slate-600">{user.householdIds.join(", ") || <span className="text-slate-400">—</span>}</td>
-      <td className="px-3 py-2.5">{user.disabled ? <Badge tone="bad">Disabled</Badge> : <Badge tone="good">Active</Badge>}</td>
-      <td className="px-3 py-2.5 text-slate-600">{fmtDate(tsDate(user.createTime))}</td>
-      <td className="px-5 py-2.5 text-right">
+      <td className="hidden px-3 py-2.5 text-slate-600 sm:table-cell">{user.householdIds.join(", ") || <span className="text-slate-400">—</span>}</td>
+      <td className="hidden px-3 py-2.5 sm:table-cell">{user.disabled ? <Badge tone="bad">Disabled</Badge> : <Badge tone="good">Active</Badge>}</td>
+      <td className="hidden px-3 py-2.5 whitespace-nowrap text-slate-600 md:table-cell">{fmtDate(tsDate(user.createTime))}</td>
+      <td className="px-3 py-2.5 text-right sm:px-5">
         <Button
           size="sm"
           variant={user.disabled ? "secondary" : "ghost"}
@@ -138,15 +143,15 @@ export function UsersPanel() {
           <EmptyState title="No accounts" />
         ) : (
           <div className="overflow-x-auto">
-            <table className="w-full min-w-[760px] text-sm">
+            <table className="w-full text-sm sm:min-w-[640px]">
               <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
                 <tr>
-                  <th scope="col" className="px-5 py-2">Account</th>
+                  <th scope="col" className="px-3 py-2 sm:px-5">Account</th>
                   <th scope="col" className="px-3 py-2">Role</th>
-                  <th scope="col" className="px-3 py-2">Households</th>
-                  <th scope="col" className="px-3 py-2">Status</th>
-                  <th scope="col" className="px-3 py-2">Created</th>
-                  <th scope="col" className="px-5 py-2 text-right">
+                  <th scope="col" className="hidden px-3 py-2 sm:table-cell">Households</th>
+                  <th scope="col" className="hidden px-3 py-2 sm:table-cell">Status</th>
+                  <th scope="col" className="hidden px-3 py-2 md:table-cell">Created</th>
+                  <th scope="col" className="px-3 py-2 text-right sm:px-5">
                     <span className="sr-only">Actions</span>
                   </th>
                 </tr>

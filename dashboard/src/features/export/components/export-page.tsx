@@ -66,7 +66,7 @@ export function ExportPage() {
         data.readings.map((r) => [tsDate(r.readTime)?.toISOString(), r.meterId, r.powerKw, r.importKwh, r.exportKwh, r.voltageV, r.currentA, r.powerFactor, r.sampleCount]),
       );
       downloadText(`energypulse-readings-${householdId}-${from}-${to}.csv`, csv);
-      setReadingsState({ kind: "ok", text: `Downloaded ${data.readings.length} rows.` });
+      setReadingsState({ kind: "ok", text: `Downloaded ${data.readings.length} ${data.readings.length === 1 ? "row" : "rows"}.` });
     } catch (error) {
       setReadingsState({ kind: "error", text: errorMessage(error) });
     } finally {
@@ -87,7 +87,7 @@ export function ExportPage() {
         }),
       );
       downloadText(`energypulse-invoice-${householdId}-${month}.csv`, csv);
-      setInvoiceState({ kind: "ok", text: `Downloaded ${lines.length} settlement lines.` });
+      setInvoiceState({ kind: "ok", text: `Downloaded ${lines.length} settlement ${lines.length === 1 ? "line" : "lines"}.` });
     } catch (error) {
       setInvoiceState({ kind: "error", text: errorMessage(error) });
     } finally {

@@ -1,6 +1,7 @@
 import { useMemo, useState } from "react";
 import { useParams } from "react-router";
 
+import { timeX } from "@/components/charts/time-axis";
 import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -17,7 +18,7 @@ import { resolutionFor, useReadings } from "@/lib/api/list-readings";
 import { downloadText, toCsv } from "@/lib/csv";
 import { fmtDate, fmtEur, fmtKwh, fmtNumber } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
-import { alignPowerAndPrice, stepValueAt, steppedPath } from "@/lib/series";
+import { alignPowerAndPrice, isolatedPoints, stepValueAt, steppedPath } from "@/lib/series";
 
 import { DateRangePicker, presetRange, type DateRange } from "./date-range-picker";
 
@@ -66,23 +67,25 @@ export function HistoryPage() {
     return { kwh, eur: cents / 100, avgPrice, peak: series.r.reduce((m, x) => Math.max(m, x.v), 0) };
   }, [series, readings.data, resolution]);
 
-  const options = useMemo<ChartOptions>(
-    () => ({
+  const timeZone = household.data?.household?.timeZone;
+  const options = useMemo<ChartOptions>(() => {
+    const time = timeX(timeZone);
+    return {
+      tzDate: time.tzDate,
       scales: { x: { time: true }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max * 1.1, 1)] } },
       cursor: { drag: { x: true, y: false } },
       axes: [
-        { ...axisStyle },
+        time.axis,
         { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 44 },
         { ...axisStyle, scale: "price", side: 1, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } },
       ],
       series: [
-        {},
-        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 1.5, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(2)} kW`) },
+        time.series,
+        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 1.5, points: isolatedPoints, value: (_u, v) => (v == null ? "–" : `${v.toFixed(2)} kW`) },
         { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 1.5, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} c/kWh`) },
       ],
-    }),
-    [],
-  );
+    };
+  }, [timeZone]);
 
   const download = () => {
     const prices = new Map(series.p.map((p) => [p.t, p.v]));

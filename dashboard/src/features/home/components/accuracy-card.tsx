@@ -1,5 +1,6 @@
 import { useMemo } from "react";
 
+import { timeX } from "@/components/charts/time-axis";
 import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
@@ -10,7 +11,7 @@ import { tsDate } from "@/lib/proto-json";
 
 import { useAccuracy } from "../api/get-accuracy";
 
-export function AccuracyCard({ zone }: { zone: string | undefined }) {
+export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; timeZone?: string }) {
   const accuracy = useAccuracy(zone);
   const a = accuracy.data;
 
@@ -25,21 +26,22 @@ export function AccuracyCard({ zone }: { zone: string | undefined }) {
     ] as [number[], number[], number[], number[], number[]];
   }, [a]);
 
-  const options = useMemo<ChartOptions>(
-    () => ({
+  const options = useMemo<ChartOptions>(() => {
+    const time = timeX(timeZone);
+    return {
+      tzDate: time.tzDate,
       scales: { x: { time: true } },
-      axes: [{ ...axisStyle }, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
+      axes: [time.axis, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
       series: [
-        {},
-        { label: "P10", stroke: "transparent", points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
-        { label: "P90", stroke: "transparent", points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
+        time.series,
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
         { label: "Forecast", stroke: palette.forecast, width: 1.5, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
         { label: "Actual", stroke: palette.actual, width: 1.5, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
       ],
       bands: [{ series: [2, 1], fill: "rgba(99, 102, 241, 0.12)" }],
-    }),
-    [],
-  );
+    };
+  }, [timeZone]);
 
   const improvement = a && a.naiveMaeEurMwh > 0 ? 1 - a.maeEurMwh / a.naiveMaeEurMwh : undefined;
 

@@ -33,15 +33,15 @@ export function HomePage() {
       <div className="grid grid-cols-1 gap-4 md:grid-cols-2 xl:grid-cols-3">
         <LivePowerCard householdId={householdId} />
         <TodaySummaryCard householdId={householdId} />
-        <NextHourCard householdId={householdId} />
+        <NextHourCard householdId={householdId} timeZone={profile?.timeZone} />
         <div className="md:col-span-2 xl:col-span-3">
-          <TodayChartCard householdId={householdId} zone={zone} />
+          <TodayChartCard householdId={householdId} zone={zone} timeZone={profile?.timeZone} />
         </div>
         <div className="md:col-span-2 xl:col-span-2">
-          <PriceForecastCard householdId={householdId} zone={zone} />
+          <PriceForecastCard householdId={householdId} zone={zone} timeZone={profile?.timeZone} />
         </div>
         <div className="md:col-span-2 xl:col-span-1">
-          <AccuracyCard zone={zone} />
+          <AccuracyCard zone={zone} timeZone={profile?.timeZone} />
         </div>
       </div>
     </>

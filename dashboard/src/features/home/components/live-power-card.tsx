@@ -6,6 +6,7 @@ import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { BoltIcon } from "@/components/ui/icons";
 import { EmptyState } from "@/components/ui/states";
 import { fmtNumber, fmtRelative } from "@/lib/format";
+import { isolatedPoints } from "@/lib/series";
 
 import { useLiveReadings } from "../api/use-live-readings";
 
@@ -31,7 +32,7 @@ export function LivePowerCard({ householdId }: { householdId: string }) {
       cursor: { show: false },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(max * 1.15, 0.5)] } },
       axes: [{ show: false }, { show: false }],
-      series: [{}, { stroke: palette.power, width: 2, fill: palette.powerFill, points: { show: false } }],
+      series: [{}, { stroke: palette.power, width: 2, fill: palette.powerFill, points: isolatedPoints }],
     }),
     [],
   );

@@ -6,14 +6,14 @@ import { tsDate } from "@/lib/proto-json";
 
 import { useHouseholdForecast } from "../api/predict-household";
 
-export function NextHourCard({ householdId }: { householdId: string }) {
+export function NextHourCard({ householdId, timeZone }: { householdId: string; timeZone?: string }) {
   const forecast = useHouseholdForecast(householdId);
   const next = forecast.data?.forecast?.nextHour;
   const start = tsDate(next?.hourStart);
   const end = start ? new Date(start.getTime() + 3_600_000) : undefined;
   return (
     <Card aria-labelledby="next-hour-title">
-      <CardHeader id="next-hour-title" title="Next hour" description={start ? `${fmtHour(start)}–${fmtHour(end)}` : "Forecast"} />
+      <CardHeader id="next-hour-title" title="Next hour" description={start ? `${fmtHour(start, timeZone)}–${fmtHour(end, timeZone)}` : "Forecast"} />
       <CardBody>
         {forecast.isPending ? (
           <div className="grid grid-cols-2 gap-4">

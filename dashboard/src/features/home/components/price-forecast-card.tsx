@@ -1,5 +1,6 @@
 import { useMemo } from "react";
 
+import { timeX } from "@/components/charts/time-axis";
 import { axisStyle, bandsPlugin, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
@@ -13,7 +14,7 @@ import { useHouseholdForecast } from "../api/predict-household";
 
 const CHEAPEST_COUNT = 4;
 
-export function PriceForecastCard({ householdId, zone }: { householdId: string; zone: string | undefined }) {
+export function PriceForecastCard({ householdId, zone, timeZone }: { householdId: string; zone: string | undefined; timeZone?: string }) {
   const forecast = usePriceForecast(zone);
   const household = useHouseholdForecast(householdId);
 
@@ -44,19 +45,21 @@ export function PriceForecastCard({ householdId, zone }: { householdId: string; 
 
   const options = useMemo<ChartOptions>(() => {
     const bands = cheapest.map((t) => ({ from: t, to: t + 3600 }));
+    const time = timeX(timeZone);
     return {
+      tzDate: time.tzDate,
       plugins: [bandsPlugin(() => bands)],
       scales: { x: { time: true } },
-      axes: [{ ...axisStyle }, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
+      axes: [time.axis, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
       series: [
-        {},
+        time.series,
         { label: "P10", stroke: "rgba(217, 119, 6, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
         { label: "Median", stroke: palette.price, width: 2.5, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} c/kWh`) },
         { label: "P90", stroke: "rgba(217, 119, 6, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
       ],
       bands: [{ series: [3, 1], fill: palette.priceFill }],
     };
-  }, [cheapest]);
+  }, [cheapest, timeZone]);
 
   const cheapestSorted = [...cheapest].sort((a, b) => a - b);
   const priceAt = new Map(points.map((p) => [p.t, p.p50]));
@@ -83,7 +86,7 @@ export function PriceForecastCard({ householdId, zone }: { householdId: string; 
               <span className="font-medium text-slate-700">Cheapest hours to shift flexible use:</span>
               {cheapestSorted.map((t) => (
                 <Badge key={t} tone="good">
-                  {fmtHour(new Date(t * 1000))}
+                  {fmtHour(new Date(t * 1000), timeZone)}
                   {priceAt.has(t) && <span className="text-emerald-600/80">· {fmtNumber(priceAt.get(t)!, 1)} c</span>}
                 </Badge>
               ))}

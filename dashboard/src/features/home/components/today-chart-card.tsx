@@ -1,5 +1,6 @@
 import { useMemo } from "react";
 
+import { timeX } from "@/components/charts/time-axis";
 import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
@@ -7,14 +8,17 @@ import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
 import { useReadings } from "@/lib/api/list-readings";
 import { tsDate } from "@/lib/proto-json";
-import { alignPowerAndPrice, steppedPath } from "@/lib/series";
-import { addDays, startOfLocalDay, useNow } from "@/lib/use-now";
+import { alignPowerAndPrice, isolatedPoints, steppedPath } from "@/lib/series";
+import { addDaysIn, dayKeyIn, startOfDayIn } from "@/lib/time-zone";
+import { useNow } from "@/lib/use-now";
 
-export function TodayChartCard({ householdId, zone }: { householdId: string; zone: string | undefined }) {
+export function TodayChartCard({ householdId, zone, timeZone }: { householdId: string; zone: string | undefined; timeZone?: string }) {
   const now = useNow(60_000);
-  const dayKey = now.toDateString(); // changes at local midnight only: stable query keys all day
-  const dayStart = useMemo(() => startOfLocalDay(new Date(dayKey)), [dayKey]);
-  const dayEnd = useMemo(() => addDays(dayStart, 1), [dayStart]);
+  // "Today" is the household's calendar day; the key changes at its midnight only, so the query
+  // keys stay stable all day.
+  const dayKey = dayKeyIn(now, timeZone);
+  const dayStart = useMemo(() => startOfDayIn(now, timeZone), [dayKey, timeZone]);
+  const dayEnd = useMemo(() => addDaysIn(dayStart, 1, timeZone), [dayStart, timeZone]);
   const readings = useReadings(householdId, dayStart, dayEnd, Resolution.QUARTER_HOUR, 60_000);
   const prices = useMarketPrices(zone, dayStart, dayEnd);
 
@@ -24,22 +28,23 @@ export function TodayChartCard({ householdId, zone }: { householdId: string; zon
     return alignPowerAndPrice(r, p, dayStart.getTime() / 1000, dayEnd.getTime() / 1000);
   }, [readings.data, prices.data, dayStart, dayEnd]);
 
-  const options = useMemo<ChartOptions>(
-    () => ({
+  const options = useMemo<ChartOptions>(() => {
+    const time = timeX(timeZone);
+    return {
+      tzDate: time.tzDate,
       scales: { x: { time: true, range: [dayStart.getTime() / 1000, dayEnd.getTime() / 1000] }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max * 1.1, 1)] } },
       axes: [
-        { ...axisStyle },
+        time.axis,
         { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 44 },
         { ...axisStyle, scale: "price", side: 1, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } },
       ],
       series: [
-        {},
-        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(2)} kW`) },
+        time.series,
+        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: isolatedPoints, value: (_u, v) => (v == null ? "–" : `${v.toFixed(2)} kW`) },
         { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} c/kWh`) },
       ],
-    }),
-    [dayStart, dayEnd],
-  );
+    };
+  }, [dayStart, dayEnd, timeZone]);
 
   const noReadings = (readings.data?.readings.length ?? 0) === 0;
   return (

@@ -50,85 +50,87 @@ export function BlockPage() {
         <LoadingState />
       ) : block.error ? (
         <ErrorState error={block.error} onRetry={() => void block.refetch()} />
+      ) : !b ? (
+        <Card>
+          <EmptyState title={`No block #${height}`} description="The ledger has not sealed a block with this height." className="h-48" />
+        </Card>
       ) : (
-        b && (
-          <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
-            <Card aria-labelledby="block-header-title">
-              <CardHeader id="block-header-title" title="Header" description="Recomputed in your browser" />
-              <CardBody>
-                <div className="mb-3 flex flex-wrap gap-2">
-                  {check.data ? (
-                    <>
-                      <Badge tone={check.data.hashOk ? "good" : "bad"}>{check.data.hashOk ? "Block hash matches" : "Block hash MISMATCH"}</Badge>
-                      <Badge tone={check.data.rootOk ? "good" : "bad"}>{check.data.rootOk ? "Merkle root matches" : "Merkle root MISMATCH"}</Badge>
-                    </>
-                  ) : (
-                    <Badge>Checking…</Badge>
-                  )}
-                </div>
-                <dl className="space-y-2 text-sm">
-                  {[
-                    ["Block hash", b.blockHash],
-                    ["Previous", b.prevBlockHash],
-                    ["Merkle root", b.merkleRoot],
-                  ].map(([k, v]) => (
-                    <div key={k}>
-                      <dt className="text-xs text-slate-500">{k}</dt>
-                      <dd className="font-mono text-xs break-all text-slate-800">{v}</dd>
-                    </div>
-                  ))}
-                  <div className="grid grid-cols-2 gap-2 pt-2">
-                    <div>
-                      <dt className="text-xs text-slate-500">Transactions</dt>
-                      <dd>{b.txCount} (from leaf {b.firstLeafIndex.toString()})</dd>
-                    </div>
-                    <div>
-                      <dt className="text-xs text-slate-500">Sealed</dt>
-                      <dd>{fmtDateTime(tsDate(b.sealTime))}</dd>
-                    </div>
+        <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
+          <Card aria-labelledby="block-header-title">
+            <CardHeader id="block-header-title" title="Header" description="Recomputed in your browser" />
+            <CardBody>
+              <div className="mb-3 flex flex-wrap gap-2">
+                {check.data ? (
+                  <>
+                    <Badge tone={check.data.hashOk ? "good" : "bad"}>{check.data.hashOk ? "Block hash matches" : "Block hash MISMATCH"}</Badge>
+                    <Badge tone={check.data.rootOk ? "good" : "bad"}>{check.data.rootOk ? "Merkle root matches" : "Merkle root MISMATCH"}</Badge>
+                  </>
+                ) : (
+                  <Badge>Checking…</Badge>
+                )}
+              </div>
+              <dl className="space-y-2 text-sm">
+                {[
+                  ["Block hash", b.blockHash],
+                  ["Previous", b.prevBlockHash],
+                  ["Merkle root", b.merkleRoot],
+                ].map(([k, v]) => (
+                  <div key={k}>
+                    <dt className="text-xs text-slate-500">{k}</dt>
+                    <dd className="font-mono text-xs break-all text-slate-800">{v}</dd>
                   </div>
-                </dl>
-              </CardBody>
-            </Card>
-            <Card className="lg:col-span-2" aria-labelledby="block-txs-title">
-              <CardHeader id="block-txs-title" title="Transactions" />
-              {txs.length === 0 ? (
-                <EmptyState title="No transactions listed" />
-              ) : (
-                <div className="overflow-x-auto">
-                  <table className="w-full min-w-[560px] text-sm">
-                    <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
-                      <tr>
-                        <th scope="col" className="px-5 py-2">Leaf</th>
-                        <th scope="col" className="px-3 py-2">Hash</th>
-                        <th scope="col" className="px-3 py-2">Kind</th>
-                        <th scope="col" className="px-3 py-2">Household</th>
-                        <th scope="col" className="px-5 py-2">Appended</th>
-                      </tr>
-                    </thead>
-                    <tbody className="divide-y divide-slate-100">
-                      {txs.map((t) => (
-                        <tr key={t.txHash} className="hover:bg-slate-50">
-                          <td className="px-5 py-2 tabular-nums">{t.leafIndex.toString()}</td>
-                          <td className="px-3 py-2">
-                            <Link to={`/ledger/transactions/${t.txHash}`} className="font-mono text-xs text-brand-700 hover:underline">
-                              {shortHash(t.txHash, 10)}
-                            </Link>
-                          </td>
-                          <td className="px-3 py-2">
-                            <Badge tone={t.kind === RecordKind.SETTLEMENT ? "info" : "neutral"}>{t.kind === RecordKind.SETTLEMENT ? "Settlement" : t.kind === RecordKind.PREDICTION ? "Prediction" : "—"}</Badge>
-                          </td>
-                          <td className="px-3 py-2 text-slate-600">{t.householdId || <span className="text-slate-400">zone</span>}</td>
-                          <td className="px-5 py-2 text-slate-600">{fmtDateTime(tsDate(t.appendTime))}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                ))}
+                <div className="grid grid-cols-2 gap-2 pt-2">
+                  <div>
+                    <dt className="text-xs text-slate-500">Transactions</dt>
+                    <dd>{b.txCount} (from leaf {b.firstLeafIndex.toString()})</dd>
+                  </div>
+                  <div>
+                    <dt className="text-xs text-slate-500">Sealed</dt>
+                    <dd>{fmtDateTime(tsDate(b.sealTime))}</dd>
+                  </div>
                 </div>
-              )}
-            </Card>
-          </div>
-        )
+              </dl>
+            </CardBody>
+          </Card>
+          <Card className="lg:col-span-2" aria-labelledby="block-txs-title">
+            <CardHeader id="block-txs-title" title="Transactions" />
+            {txs.length === 0 ? (
+              <EmptyState title="No transactions listed" />
+            ) : (
+              <div className="overflow-x-auto">
+                <table className="w-full min-w-[560px] text-sm">
+                  <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
+                    <tr>
+                      <th scope="col" className="px-5 py-2">Leaf</th>
+                      <th scope="col" className="px-3 py-2">Hash</th>
+                      <th scope="col" className="px-3 py-2">Kind</th>
+                      <th scope="col" className="px-3 py-2">Household</th>
+                      <th scope="col" className="px-5 py-2">Appended</th>
+                    </tr>
+                  </thead>
+                  <tbody className="divide-y divide-slate-100">
+                    {txs.map((t) => (
+                      <tr key={t.txHash} className="hover:bg-slate-50">
+                        <td className="px-5 py-2 tabular-nums">{t.leafIndex.toString()}</td>
+                        <td className="px-3 py-2">
+                          <Link to={`/ledger/transactions/${t.txHash}`} className="font-mono text-xs text-brand-700 hover:underline">
+                            {shortHash(t.txHash, 10)}
+                          </Link>
+                        </td>
+                        <td className="px-3 py-2">
+                          <Badge tone={t.kind === RecordKind.SETTLEMENT ? "info" : "neutral"}>{t.kind === RecordKind.SETTLEMENT ? "Settlement" : t.kind === RecordKind.PREDICTION ? "Prediction" : "—"}</Badge>
+                        </td>
+                        <td className="px-3 py-2 text-slate-600">{t.householdId || <span className="text-slate-400">zone</span>}</td>
+                        <td className="px-5 py-2 text-slate-600">{fmtDateTime(tsDate(t.appendTime))}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </Card>
+        </div>
       )}
     </>
   );

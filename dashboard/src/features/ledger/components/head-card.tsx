@@ -61,7 +61,7 @@ export function HeadCard() {
                 </Row>
                 <Row label="History">
                   <Badge tone={consistencyText(v).tone}>{consistencyText(v).label}</Badge>
-                  {v.previousVerifiedAt && <p className="mt-1 text-xs text-slate-500">previous check {fmtDateTime(new Date(v.previousVerifiedAt))}</p>}
+                  {v.previousVerifiedAt && <p className="mt-1 text-xs text-slate-500">previous check <span className="whitespace-nowrap">{fmtDateTime(new Date(v.previousVerifiedAt))}</span></p>}
                 </Row>
               </dl>
             </>

@@ -67,13 +67,16 @@ export function LedgerPage() {
           ) : (
             <>
               <div className="overflow-x-auto">
-                <table className="w-full min-w-[640px] text-sm">
+                <table className="w-full text-sm sm:min-w-[640px]">
                   <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
                     <tr>
                       <th scope="col" className="px-5 py-2">Height</th>
                       <th scope="col" className="px-3 py-2">Block hash</th>
-                      <th scope="col" className="px-3 py-2">Merkle root</th>
-                      <th scope="col" className="px-3 py-2 text-right">Transactions</th>
+                      <th scope="col" className="hidden px-3 py-2 sm:table-cell">Merkle root</th>
+                      <th scope="col" className="px-3 py-2 text-right">
+                        <span className="sm:hidden">Txs</span>
+                        <span className="hidden sm:inline">Transactions</span>
+                      </th>
                       <th scope="col" className="px-5 py-2">Sealed</th>
                     </tr>
                   </thead>
@@ -85,10 +88,13 @@ export function LedgerPage() {
                             #{b.height.toString()}
                           </Link>
                         </td>
-                        <td className="px-3 py-2 font-mono text-xs text-slate-600">{shortHash(b.blockHash, 10)}</td>
-                        <td className="px-3 py-2 font-mono text-xs text-slate-600">{shortHash(b.merkleRoot, 10)}</td>
+                        <td className="px-3 py-2 font-mono text-xs text-slate-600">
+                          <span className="sm:hidden">{shortHash(b.blockHash, 6)}</span>
+                          <span className="hidden sm:inline">{shortHash(b.blockHash, 10)}</span>
+                        </td>
+                        <td className="hidden px-3 py-2 font-mono text-xs text-slate-600 sm:table-cell">{shortHash(b.merkleRoot, 10)}</td>
                         <td className="px-3 py-2 text-right tabular-nums">{b.txCount}</td>
-                        <td className="px-5 py-2 text-slate-600" title={fmtDateTime(tsDate(b.sealTime))}>
+                        <td className="px-5 py-2 whitespace-nowrap text-slate-600" title={fmtDateTime(tsDate(b.sealTime))}>
                           {fmtRelative(tsDate(b.sealTime))}
                         </td>
                       </tr>

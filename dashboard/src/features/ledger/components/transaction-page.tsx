@@ -4,7 +4,7 @@ import { Link, useParams } from "react-router";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
-import { ErrorState, LoadingState } from "@/components/ui/states";
+import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 import { PredictionRecordSchema, RecordKind, SettlementRecordSchema, type Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
@@ -53,93 +53,95 @@ export function TransactionPage() {
         <LoadingState />
       ) : tx.error ? (
         <ErrorState error={tx.error} onRetry={() => void tx.refetch()} />
+      ) : !t ? (
+        <Card>
+          <EmptyState title="No such transaction" description="The ledger holds no transaction with this hash." className="h-48" />
+        </Card>
       ) : (
-        t && (
-          <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
-            <Card aria-labelledby="tx-title">
-              <CardHeader id="tx-title" title={t.kind === RecordKind.SETTLEMENT ? "Settlement" : "Prediction"} description={`Leaf ${t.leafIndex} · ${t.blockHeight >= 0n ? `block #${t.blockHeight}` : "not yet sealed"}`} />
-              <CardBody>
-                <dl className="space-y-2 text-sm">
+        <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
+          <Card aria-labelledby="tx-title">
+            <CardHeader id="tx-title" title={t.kind === RecordKind.SETTLEMENT ? "Settlement" : "Prediction"} description={`Leaf ${t.leafIndex} · ${t.blockHeight >= 0n ? `block #${t.blockHeight}` : "not yet sealed"}`} />
+            <CardBody>
+              <dl className="space-y-2 text-sm">
+                <div>
+                  <dt className="text-xs text-slate-500">Hash</dt>
+                  <dd className="font-mono text-xs break-all">{t.txHash}</dd>
+                </div>
+                <div>
+                  <dt className="text-xs text-slate-500">Previous</dt>
+                  <dd className="font-mono text-xs break-all">{t.prevTxHash}</dd>
+                </div>
+                <div>
+                  <dt className="text-xs text-slate-500">Appended</dt>
+                  <dd>{fmtDateTime(tsDate(t.appendTime))}</dd>
+                </div>
+                {t.blockHeight >= 0n && (
                   <div>
-                    <dt className="text-xs text-slate-500">Hash</dt>
-                    <dd className="font-mono text-xs break-all">{t.txHash}</dd>
+                    <dt className="text-xs text-slate-500">Block</dt>
+                    <dd>
+                      <Link className="text-brand-700 hover:underline" to={`/ledger/blocks/${t.blockHeight}`}>
+                        #{t.blockHeight.toString()}
+                      </Link>{" "}
+                      position {t.indexInBlock}
+                    </dd>
                   </div>
-                  <div>
-                    <dt className="text-xs text-slate-500">Previous</dt>
-                    <dd className="font-mono text-xs break-all">{t.prevTxHash}</dd>
-                  </div>
-                  <div>
-                    <dt className="text-xs text-slate-500">Appended</dt>
-                    <dd>{fmtDateTime(tsDate(t.appendTime))}</dd>
-                  </div>
-                  {t.blockHeight >= 0n && (
-                    <div>
-                      <dt className="text-xs text-slate-500">Block</dt>
-                      <dd>
-                        <Link className="text-brand-700 hover:underline" to={`/ledger/blocks/${t.blockHeight}`}>
-                          #{t.blockHeight.toString()}
-                        </Link>{" "}
-                        position {t.indexInBlock}
-                      </dd>
-                    </div>
-                  )}
-                </dl>
-                <h3 className="mt-5 mb-2 text-xs font-semibold text-slate-700 uppercase">Record</h3>
-                {t.record ? (
-                  <table className="w-full text-sm">
-                    <tbody className="divide-y divide-slate-100">
-                      {fieldRows(t).map(([k, v]) => (
-                        <tr key={k}>
-                          <th scope="row" className="py-1 pr-3 text-left font-normal text-slate-500">{k}</th>
-                          <td className="py-1 font-mono text-xs break-all">{v}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                ) : (
-                  <p className="text-sm text-slate-500">The content is visible only to the household's owner and admins.</p>
                 )}
-              </CardBody>
-            </Card>
-            <Card aria-labelledby="proof-title">
-              <CardHeader id="proof-title" title="Inclusion proof" description={h ? `Against the signed head of size ${h.treeSize}` : "Against the current signed head"} />
-              <CardBody>
-                {verdict.isPending && !verdict.error ? (
-                  <LoadingState label="Fetching and checking the proof…" />
-                ) : verdict.error ? (
-                  <ErrorState error={verdict.error} onRetry={() => void verdict.refetch()} />
-                ) : (
-                  verdict.data && (
-                    <>
-                      <div className="mb-4 flex flex-wrap gap-2">
-                        {verdict.data.v ? (
-                          <>
-                            <Badge tone={verdict.data.v.hashValid ? "good" : "bad"}>{verdict.data.v.hashValid ? "Hash recomputed: matches" : "Hash MISMATCH"}</Badge>
-                            <Badge tone={verdict.data.v.inclusionValid ? "good" : verdict.data.v.pending ? "warn" : "bad"}>
-                              {verdict.data.v.inclusionValid ? "Included in the signed tree" : verdict.data.v.pending ? "Newer than the signed head" : "Inclusion proof FAILED"}
-                            </Badge>
-                          </>
-                        ) : (
-                          <Badge>Record hidden: hash not recomputed</Badge>
-                        )}
-                      </div>
-                      {verdict.data.proof && (
-                        <ol className="space-y-1">
-                          {verdict.data.proof.auditPath.map((p, i) => (
-                            <li key={`${i}-${p}`} className="flex gap-2 font-mono text-xs">
-                              <span className="w-5 text-right text-slate-400">{i}</span>
-                              <span className="break-all text-slate-700">{p}</span>
-                            </li>
-                          ))}
-                        </ol>
+              </dl>
+              <h3 className="mt-5 mb-2 text-xs font-semibold text-slate-700 uppercase">Record</h3>
+              {t.record ? (
+                <table className="w-full text-sm">
+                  <tbody className="divide-y divide-slate-100">
+                    {fieldRows(t).map(([k, v]) => (
+                      <tr key={k}>
+                        <th scope="row" className="py-1 pr-3 text-left font-normal text-slate-500">{k}</th>
+                        <td className="py-1 font-mono text-xs break-all">{v}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              ) : (
+                <p className="text-sm text-slate-500">The content is visible only to the household's owner and admins.</p>
+              )}
+            </CardBody>
+          </Card>
+          <Card aria-labelledby="proof-title">
+            <CardHeader id="proof-title" title="Inclusion proof" description={h ? `Against the signed head of size ${h.treeSize}` : "Against the current signed head"} />
+            <CardBody>
+              {verdict.isPending && !verdict.error ? (
+                <LoadingState label="Fetching and checking the proof…" />
+              ) : verdict.error ? (
+                <ErrorState error={verdict.error} onRetry={() => void verdict.refetch()} />
+              ) : (
+                verdict.data && (
+                  <>
+                    <div className="mb-4 flex flex-wrap gap-2">
+                      {verdict.data.v ? (
+                        <>
+                          <Badge tone={verdict.data.v.hashValid ? "good" : "bad"}>{verdict.data.v.hashValid ? "Hash recomputed: matches" : "Hash MISMATCH"}</Badge>
+                          <Badge tone={verdict.data.v.inclusionValid ? "good" : verdict.data.v.pending ? "warn" : "bad"}>
+                            {verdict.data.v.inclusionValid ? "Included in the signed tree" : verdict.data.v.pending ? "Newer than the signed head" : "Inclusion proof FAILED"}
+                          </Badge>
+                        </>
+                      ) : (
+                        <Badge>Record hidden: hash not recomputed</Badge>
                       )}
-                    </>
-                  )
-                )}
-              </CardBody>
-            </Card>
-          </div>
-        )
+                    </div>
+                    {verdict.data.proof && (
+                      <ol className="space-y-1">
+                        {verdict.data.proof.auditPath.map((p, i) => (
+                          <li key={`${i}-${p}`} className="flex gap-2 font-mono text-xs">
+                            <span className="w-5 text-right text-slate-400">{i}</span>
+                            <span className="break-all text-slate-700">{p}</span>
+                          </li>
+                        ))}
+                      </ol>
+                    )}
+                  </>
+                )
+              )}
+            </CardBody>
+          </Card>
+        </div>
       )}
     </>
   );

@@ -1,0 +1,88 @@
+/**
+ * Error state end to end inside the app: the API client (with an injected transport that answers
+ * like Envoy when the prediction service is down) fails the card's query, and the card renders
+ * the server's own message and reason instead of a blank chart.
+ */
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { renderToStaticMarkup } from "react-dom/server";
+import { describe, expect, it } from "vitest";
+
+import { GetAccuracyResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { createApiClient } from "@/lib/api-client";
+
+import { accuracyQueryOptions } from "../api/get-accuracy";
+import { AccuracyCard } from "./accuracy-card";
+
+function failingEdge(status: number, body: unknown) {
+  return async () => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+async function renderWith(status: number, body: unknown) {
+  const client = createApiClient({
+    fetch: failingEdge(status, body),
+    session: { accessToken: () => "t", refreshToken: () => null, updateTokens: () => {}, expire: () => {} },
+    onForbidden: () => {},
+  });
+  // No retries: the cached error is what the first render shows.
+  const queries = new QueryClient({ defaultOptions: { queries: { retry: false, retryOnMount: false } } });
+  await queries.prefetchQuery({
+    ...accuracyQueryOptions("NO1"),
+    queryFn: () => client.call(GetAccuracyResponseSchema, "/api/v1/zones/NO1/accuracy", { query: { windowHours: 168 } }),
+  });
+  expect(queries.getQueryState(accuracyQueryOptions("NO1").queryKey)?.status).toBe("error");
+  return renderToStaticMarkup(
+    <QueryClientProvider client={queries}>
+      <AccuracyCard zone="NO1" />
+    </QueryClientProvider>,
+  );
+}
+
+describe("a card whose query fails", () => {
+  it("shows the google.rpc.Status message and ErrorInfo reason, with a retry", async () => {
+    const html = await renderWith(503, {
+      code: 14,
+      message: "prediction service unavailable: connection refused",
+      details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "UPSTREAM_UNAVAILABLE", domain: "energypulse.dev" }],
+    });
+    expect(html).toContain('data-state="error"');
+    expect(html).toContain('role="alert"');
+    expect(html).toContain("prediction service unavailable: connection refused");
+    expect(html).toContain("UPSTREAM_UNAVAILABLE");
+    expect(html).toContain("Try again");
+    expect(html).not.toContain("Scoring recent forecasts"); // not stuck loading
+  });
+
+  it("keeps a plain-text edge error readable", async () => {
+    const client = createApiClient({
+      fetch: async () => new Response("upstream connect error or disconnect/reset before headers", { status: 503 }),
+      session: { accessToken: () => "t", refreshToken: () => null, updateTokens: () => {}, expire: () => {} },
+      onForbidden: () => {},
+    });
+    const queries = new QueryClient({ defaultOptions: { queries: { retry: false, retryOnMount: false } } });
+    await queries.prefetchQuery({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(GetAccuracyResponseSchema, "/api/v1/zones/NO1/accuracy") });
+    const html = renderToStaticMarkup(
+      <QueryClientProvider client={queries}>
+        <AccuracyCard zone="NO1" />
+      </QueryClientProvider>,
+    );
+    expect(html).toContain("upstream connect error or disconnect/reset before headers");
+    expect(html).not.toContain('data-testid="error-reason"');
+  });
+
+  it("shows the empty state when the service answers with no scored hours", async () => {
+    const client = createApiClient({
+      fetch: async () => new Response(JSON.stringify({ hours: 0, points: [] }), { status: 200 }),
+      session: { accessToken: () => "t", refreshToken: () => null, updateTokens: () => {}, expire: () => {} },
+      onForbidden: () => {},
+    });
+    const queries = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+    await queries.prefetchQuery({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(GetAccuracyResponseSchema, "/api/v1/zones/NO1/accuracy") });
+    const html = renderToStaticMarkup(
+      <QueryClientProvider client={queries}>
+        <AccuracyCard zone="NO1" />
+      </QueryClientProvider>,
+    );
+    expect(html).toContain('data-state="empty"');
+    expect(html).toContain("Not enough history yet");
+  });
+});

@@ -1,0 +1,257 @@
+/**
+ * The API client's central behaviour with an injected transport: a scripted fetch that plays the
+ * edge (Envoy + auth) and an in-memory session. No globals are patched.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+
+import { GetCurrentUserResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+
+import { ApiError, createApiClient, SESSION_EXPIRED, type SessionPort } from "./api-client";
+import { clearForbidden, getForbidden, reportForbidden } from "./forbidden";
+
+interface Call {
+  url: string;
+  method: string;
+  authorization: string | undefined;
+  body: string | undefined;
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+function rpcStatus(code: number, message: string, reason?: string) {
+  return {
+    code,
+    message,
+    details: reason ? [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain: "energypulse.dev" }] : [],
+  };
+}
+
+/** An edge that accepts one access token at a time and rotates single-use refresh tokens. */
+class FakeEdge {
+  calls: Call[] = [];
+  validAccess = "access-1";
+  validRefresh = "refresh-1";
+  generation = 1;
+  refreshFails = false;
+  /** When set, refresh answers wait for this promise (to hold several 401s in flight). */
+  refreshGate: Promise<void> | null = null;
+  /** Requests to these paths wait for the promise before their token is checked. */
+  holds = new Map<string, Promise<void>>();
+  /** Per-path answers for authorised calls; default: a user. */
+  routes = new Map<string, (call: Call) => Response>();
+
+  fetch = async (url: string, init: RequestInit): Promise<Response> => {
+    const headers = (init.headers ?? {}) as Record<string, string>;
+    const call: Call = {
+      url,
+      method: init.method ?? "GET",
+      authorization: headers.authorization,
+      body: typeof init.body === "string" ? init.body : undefined,
+    };
+    this.calls.push(call);
+    if (url === "/api/v1/auth/refresh") {
+      if (this.refreshGate) await this.refreshGate;
+      const { refreshToken } = JSON.parse(call.body ?? "{}") as { refreshToken?: string };
+      if (this.refreshFails || refreshToken !== this.validRefresh) {
+        return json(401, rpcStatus(16, "refresh token revoked", "REFRESH_TOKEN_REUSED"));
+      }
+      this.generation += 1;
+      this.validAccess = `access-${this.generation}`;
+      this.validRefresh = `refresh-${this.generation}`;
+      return json(200, {
+        tokens: { accessToken: this.validAccess, refreshToken: this.validRefresh, accessTokenExpireTime: "2030-01-01T00:00:00Z" },
+      });
+    }
+    const hold = this.holds.get(url.split("?")[0]!);
+    if (hold) {
+      this.holds.delete(url.split("?")[0]!);
+      await hold;
+    }
+    const isPublic = url.split("?")[0] === "/api/v1/auth/login";
+    if (!isPublic && call.authorization !== `Bearer ${this.validAccess}`) return new Response("Jwt is expired", { status: 401 });
+    const route = this.routes.get(url.split("?")[0]!);
+    return route ? route(call) : json(200, { user: { userId: "u1", username: "household-0001" } });
+  };
+
+  count(path: string): number {
+    return this.calls.filter((c) => c.url.split("?")[0] === path).length;
+  }
+}
+
+class MemorySession implements SessionPort {
+  expired: string[] = [];
+  constructor(
+    public access: string | undefined,
+    public refresh: string | null,
+  ) {}
+  accessToken() {
+    return this.access;
+  }
+  refreshToken() {
+    return this.refresh;
+  }
+  updateTokens(access: string, _expiresAt: number, refresh: string) {
+    this.access = access;
+    this.refresh = refresh;
+  }
+  expire(notice: string) {
+    this.expired.push(notice);
+    this.access = undefined;
+    this.refresh = null;
+  }
+}
+
+function setup({ access = "stale", refresh = "refresh-1" }: { access?: string; refresh?: string | null } = {}) {
+  const edge = new FakeEdge();
+  const session = new MemorySession(access, refresh);
+  const forbidden: { message: string; path: string }[] = [];
+  const client = createApiClient({
+    fetch: edge.fetch,
+    session,
+    onForbidden: (message, path) => {
+      forbidden.push({ message, path });
+      reportForbidden(message, path);
+    },
+  });
+  return { edge, session, client, forbidden };
+}
+
+afterEach(() => clearForbidden());
+
+describe("api client: 401", () => {
+  it("refreshes once via /api/v1/auth/refresh and retries the request with the new token", async () => {
+    const { edge, session, client } = setup();
+    const me = await client.call(GetCurrentUserResponseSchema, "/api/v1/auth/me");
+    expect(me.user?.username).toBe("household-0001");
+    expect(edge.count("/api/v1/auth/refresh")).toBe(1);
+    const refresh = edge.calls.find((c) => c.url === "/api/v1/auth/refresh")!;
+    expect(refresh.method).toBe("POST");
+    expect(refresh.authorization).toBeUndefined();
+    expect(JSON.parse(refresh.body!)).toEqual({ refreshToken: "refresh-1" });
+    const meCalls = edge.calls.filter((c) => c.url === "/api/v1/auth/me").map((c) => c.authorization);
+    expect(meCalls).toEqual(["Bearer stale", "Bearer access-2"]);
+    expect(session.access).toBe("access-2");
+    expect(session.refresh).toBe("refresh-2"); // the rotated token is kept
+    expect(session.expired).toEqual([]);
+  });
+
+  it("shares one refresh between concurrent 401s", async () => {
+    const { edge, session, client } = setup();
+    let open!: () => void;
+    edge.refreshGate = new Promise((resolve) => (open = resolve));
+    const pending = Promise.all([
+      client.call(GetCurrentUserResponseSchema, "/api/v1/auth/me"),
+      client.call(GetCurrentUserResponseSchema, "/api/v1/auth/me", { query: { n: 2 } }),
+      client.authorizedFetch("/api/v1/households/sim-h000000/summary"),
+    ]);
+    // Let all three see their 401 while the refresh is held open.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(edge.count("/api/v1/auth/refresh")).toBe(1);
+    open();
+    const [a, b, c] = await pending;
+    expect(a.user?.username).toBe("household-0001");
+    expect(b.user?.username).toBe("household-0001");
+    expect(c.status).toBe(200);
+    // A second refresh would have presented the already-used refresh-1 and ended the session.
+    expect(edge.count("/api/v1/auth/refresh")).toBe(1);
+    expect(session.expired).toEqual([]);
+    expect(edge.calls.filter((x) => x.url !== "/api/v1/auth/refresh" && x.authorization === "Bearer access-2")).toHaveLength(3);
+  });
+
+  it("retries a late 401 (sent with a token already replaced) without a second refresh", async () => {
+    const { edge, session, client } = setup({ access: "access-1" });
+    let release!: () => void;
+    edge.holds.set("/api/v1/households/sim-h000000/summary", new Promise<void>((resolve) => (release = resolve)));
+    const slow = client.authorizedFetch("/api/v1/households/sim-h000000/summary"); // carries access-1
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(await client.refreshAccessToken()).toBe(true); // another request rotated: access-2
+    release(); // now the slow request's access-1 is checked, and refused
+    expect((await slow).status).toBe(200);
+    expect(edge.count("/api/v1/auth/refresh")).toBe(1);
+    expect(edge.calls.filter((c) => c.url.endsWith("/summary")).map((c) => c.authorization)).toEqual(["Bearer access-1", "Bearer access-2"]);
+    expect(session.expired).toEqual([]);
+  });
+
+  it("signs out when the refresh fails, without retrying the request", async () => {
+    const { edge, session, client } = setup();
+    edge.refreshFails = true;
+    const error = await client.call(GetCurrentUserResponseSchema, "/api/v1/auth/me").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(401);
+    expect((error as ApiError).message).toBe("Jwt is expired"); // Envoy's plain-text body is kept
+    expect(edge.count("/api/v1/auth/refresh")).toBe(1);
+    expect(edge.count("/api/v1/auth/me")).toBe(1);
+    expect(session.expired).toEqual([SESSION_EXPIRED]);
+    expect(session.refresh).toBeNull();
+  });
+
+  it("signs out without calling refresh when there is no refresh token", async () => {
+    const { edge, session, client } = setup({ refresh: null });
+    await expect(client.authorizedFetch("/api/v1/auth/me")).rejects.toBeInstanceOf(ApiError);
+    expect(edge.count("/api/v1/auth/refresh")).toBe(0);
+    expect(session.expired).toEqual([SESSION_EXPIRED]);
+  });
+
+  it("never refreshes for anonymous calls (a wrong password is just an error)", async () => {
+    const { edge, session, client } = setup();
+    edge.routes.set("/api/v1/auth/login", () => json(401, rpcStatus(16, "Wrong username or password.", "BAD_CREDENTIALS")));
+    const fetchLogin = client.authorizedFetch("/api/v1/auth/login", { body: { username: "x", password: "y" }, anonymous: true });
+    await expect(fetchLogin).rejects.toMatchObject({ status: 401, message: "Wrong username or password.", reason: "BAD_CREDENTIALS" });
+    expect(edge.count("/api/v1/auth/refresh")).toBe(0);
+    expect(edge.calls[0]!.authorization).toBeUndefined();
+    expect(session.expired).toEqual([]);
+  });
+});
+
+describe("api client: errors", () => {
+  it("turns a 403 into the central not-allowed state with the server's message", async () => {
+    const { edge, client, forbidden } = setup({ access: "access-1" });
+    edge.routes.set("/api/v1/users", () => json(403, rpcStatus(7, "Only administrators can list users.", "ADMIN_REQUIRED")));
+    const error = await client.authorizedFetch("/api/v1/users").catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 403, message: "Only administrators can list users.", reason: "ADMIN_REQUIRED", grpcCode: 7 });
+    expect((error as ApiError).isForbidden).toBe(true);
+    expect(forbidden).toEqual([{ message: "Only administrators can list users.", path: "/api/v1/users" }]);
+    expect(getForbidden()).toEqual({ message: "Only administrators can list users.", path: "/api/v1/users" });
+    expect(edge.count("/api/v1/auth/refresh")).toBe(0);
+  });
+
+  it("surfaces a google.rpc.Status body's message and ErrorInfo reason", async () => {
+    const { edge, client, forbidden } = setup({ access: "access-1" });
+    edge.routes.set("/api/v1/households/sim-h000000/readings", () =>
+      json(400, {
+        code: 3,
+        message: "end_time must be after start_time",
+        details: [
+          { "@type": "type.googleapis.com/google.rpc.BadRequest", fieldViolations: [] },
+          { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "INVALID_TIME_RANGE", domain: "energypulse.dev" },
+        ],
+      }),
+    );
+    const error = await client.authorizedFetch("/api/v1/households/sim-h000000/readings", { query: { startTime: "b", endTime: "a" } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 400, message: "end_time must be after start_time", reason: "INVALID_TIME_RANGE", grpcCode: 3 });
+    expect(forbidden).toEqual([]);
+    expect(getForbidden()).toBeNull();
+  });
+
+  it("names an empty 503 as the service being unavailable", async () => {
+    const { edge, client } = setup({ access: "access-1" });
+    edge.routes.set("/api/v1/grid", () => new Response("", { status: 503 }));
+    await expect(client.authorizedFetch("/api/v1/grid")).rejects.toMatchObject({ status: 503, message: "The service is unavailable right now." });
+  });
+
+  it("prefixes URLs with the configured base and encodes the query", async () => {
+    const edge = new FakeEdge();
+    const seen: string[] = [];
+    const client = createApiClient({
+      fetch: (url, init) => (seen.push(url), edge.fetch(url.replace("https://edge.example", ""), init)),
+      baseUrl: () => "https://edge.example",
+      session: new MemorySession("access-1", null),
+      onForbidden: () => {},
+    });
+    await client.authorizedFetch("/api/v1/auth/me", { query: { a: "x y", empty: "", none: undefined, n: 3 } });
+    expect(seen).toEqual(["https://edge.example/api/v1/auth/me?a=x+y&n=3"]);
+  });
+});
