@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Figure", "median_spread", "repeat", "write_report", "machine_summary"]
+__all__ = ["Figure", "machine_summary", "median_spread", "repeat", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,9 @@ def machine_summary() -> str:
 
 def _git_rev() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

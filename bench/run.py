@@ -1,6 +1,6 @@
 """Run every benchmark (or the named ones) and rewrite BENCHMARKS.md.
 
-    python -m bench.run [--quick] [area ...]     (areas: the <area> of bench/bench_<area>.py)
+python -m bench.run [--quick] [area ...]     (areas: the <area> of bench/bench_<area>.py)
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ def main() -> None:
         except Exception:  # noqa: BLE001 - one failing benchmark must not hide the others
             notes.append(f"- `{area}` failed: `{traceback.format_exc().splitlines()[-1]}`")
             traceback.print_exc()
-    command = "./scripts/bench" + (" --quick" if args.quick else "") + (" " + " ".join(args.areas) if args.areas else "")
+    command = (
+        "./scripts/bench"
+        + (" --quick" if args.quick else "")
+        + (" " + " ".join(args.areas) if args.areas else "")
+    )
     write_report(figures, args.out, command, notes)
     print(f"[bench] wrote {args.out}", file=sys.stderr)
 

@@ -63,7 +63,15 @@ def generate(typescript: bool) -> None:
                 break
             (directory / "__init__.py").touch()
     DESCRIPTOR.parent.mkdir(parents=True, exist_ok=True)
-    _protoc([f"--descriptor_set_out={DESCRIPTOR}", "--include_imports", "--include_source_info", *files, *ERROR_PROTOS])
+    _protoc(
+        [
+            f"--descriptor_set_out={DESCRIPTOR}",
+            "--include_imports",
+            "--include_source_info",
+            *files,
+            *ERROR_PROTOS,
+        ]
+    )
     if typescript:
         if not ES_PLUGIN.exists():
             sys.exit(f"{ES_PLUGIN} missing: run `npm ci` in dashboard/ first")
@@ -71,7 +79,15 @@ def generate(typescript: bool) -> None:
         TS_OUT.mkdir(parents=True)
         # google/api/* too: the generated TS imports them (annotations_pb) through our files' imports.
         google_api = ["google/api/annotations.proto", "google/api/http.proto"]
-        _protoc([f"--plugin=protoc-gen-es={ES_PLUGIN}", f"--es_out={TS_OUT}", "--es_opt=target=ts", *google_api, *files])
+        _protoc(
+            [
+                f"--plugin=protoc-gen-es={ES_PLUGIN}",
+                f"--es_out={TS_OUT}",
+                "--es_opt=target=ts",
+                *google_api,
+                *files,
+            ]
+        )
 
 
 def main() -> None:

@@ -50,5 +50,7 @@ def test_docker_compose_config_validates() -> None:
         if os.environ.get("CI"):
             pytest.fail("docker-compose is not installed (scripts/test installs it with apt-get)")
         pytest.skip("docker-compose not installed")
-    result = subprocess.run([binary, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [binary, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr

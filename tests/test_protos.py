@@ -81,5 +81,7 @@ def test_buf_lint_and_format_are_clean() -> None:
     buf = _buf()
     lint = subprocess.run([buf, "lint"], cwd=ROOT / "protos", capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    fmt = subprocess.run([buf, "format", "-d", "--exit-code"], cwd=ROOT / "protos", capture_output=True, text=True)
+    fmt = subprocess.run(
+        [buf, "format", "-d", "--exit-code"], cwd=ROOT / "protos", capture_output=True, text=True
+    )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr

@@ -26,7 +26,9 @@ class SlowLedger(ledger_service_pb2_grpc.LedgerServiceServicer):
     async def GetBlock(
         self, request: ledger_service_pb2.GetBlockRequest, context: grpc.aio.ServicerContext
     ) -> ledger_service_pb2.GetBlockResponse:
-        raise NotFound("BLOCK_NOT_FOUND", f"no block at height {request.height}", {"height": str(request.height)})
+        raise NotFound(
+            "BLOCK_NOT_FOUND", f"no block at height {request.height}", {"height": str(request.height)}
+        )
 
 
 def main() -> None:

@@ -112,6 +112,43 @@ async def test_expiry_follows_the_injected_clock_with_leeway() -> None:
         await verifier.verify(token)
 
 
+async def test_verified_tokens_are_cached_but_expiry_keys_and_revocation_still_apply() -> None:
+    factory, clock = TokenFactory(), Clock()
+    keys = {factory.kid: factory.public_key}
+    entries: dict[str, Revocation] = {}
+    verifier = TokenVerifier(
+        StaticKeySource(lambda: keys),
+        issuer=factory.issuer,
+        audience=factory.audience,
+        clock=clock,
+        revocations=FixedRevocations(entries),
+        leeway_s=30,
+        cache_size=2,
+    )
+    token = factory.token(subject="alice", now=clock.now, ttl_s=300)
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first  # served from the cache
+    entries[subject_hash("alice")] = Revocation(not_before=int(clock.now) + 1)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        await verifier.verify(token)  # revocation is checked on every call, cached or not
+    entries.clear()
+    keys.clear()  # the signing key was withdrawn: a cached token must not outlive it
+    with pytest.raises(Unauthenticated) as raised:
+        await verifier.verify(token)
+    assert raised.value.reason == "TOKEN_KID_UNKNOWN"
+    keys[factory.kid] = factory.public_key
+    assert (await verifier.verify(token)).subject == "alice"
+    clock.now += 300 + 30
+    with pytest.raises(Unauthenticated, match="expired"):
+        await verifier.verify(token)  # expiry is checked on a cache hit too
+    # Bounded: the least recently used entry goes first; an evicted token still verifies.
+    tokens = [factory.token(subject=f"user-{i}", now=clock.now) for i in range(3)]
+    for t in tokens:
+        await verifier.verify(t)
+    assert len(verifier._verified) == 2 and tokens[0] not in verifier._verified
+    assert (await verifier.verify(tokens[0])).subject == "user-0"
+
+
 async def test_garbage_and_oversized_tokens_are_malformed() -> None:
     factory, clock = TokenFactory(), Clock()
     verifier = make_verifier(factory, clock)

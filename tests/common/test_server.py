@@ -73,7 +73,11 @@ async def test_domain_error_maps_to_status_with_error_info(running: RunningServe
     assert info.value.details() == "no block at height 42"
     detail = error_info(info.value)  # type: ignore[arg-type]
     assert detail is not None
-    assert (detail.reason, detail.domain, detail.metadata["height"]) == ("BLOCK_NOT_FOUND", "energypulse.io", "42")
+    assert (detail.reason, detail.domain, detail.metadata["height"]) == (
+        "BLOCK_NOT_FOUND",
+        "energypulse.io",
+        "42",
+    )
 
 
 async def test_metrics_count_calls_by_code(running: RunningServer) -> None:
@@ -93,7 +97,9 @@ def test_sigterm_drains_in_flight_call_then_exits_zero(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.common.slow_server", str(port)],
-        cwd=ROOT, env=env, stderr=open(tmp_path / "server.log", "wb"),
+        cwd=ROOT,
+        env=env,
+        stderr=open(tmp_path / "server.log", "wb"),
     )
     try:
         wait_for_port(port, timeout=20)

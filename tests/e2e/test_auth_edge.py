@@ -20,9 +20,9 @@ from auth_svc.keys import KeyRing
 from auth_svc.store import Store
 from auth_svc.testing import BAD_TOKEN_KINDS, TokenFactory
 from common.db import make_engine, make_session_factory
-from energypulse.options.v1 import options_pb2
-from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from devstack.stack import Stack
+from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
+from energypulse.options.v1 import options_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN = "sim-h000000"  # household-0001's household
@@ -87,7 +87,14 @@ def _http(method: descriptor_pb2.MethodDescriptorProto, household: str) -> tuple
 
 def test_the_enumeration_covers_every_household_scoped_rpc() -> None:
     names = {m.name for _, _, m in _household_routes()}
-    assert {"ListReadings", "GetHouseholdSummary", "StreamReadings", "PredictHousehold", "GetInvoice", "VerifyInvoice"} <= names
+    assert {
+        "ListReadings",
+        "GetHouseholdSummary",
+        "StreamReadings",
+        "PredictHousehold",
+        "GetInvoice",
+        "VerifyInvoice",
+    } <= names
 
 
 @pytest.mark.parametrize("kind", BAD_TOKEN_KINDS)
@@ -99,11 +106,17 @@ def test_bad_tokens_are_401_at_envoy_and_unauthenticated_natively(
     assert status == 401, (kind, status, body)
     ledger = ledger_service_pb2_grpc.LedgerServiceStub(stack.channel("ledger"))
     with pytest.raises(grpc.RpcError) as info:
-        ledger.GetSignedHead(ledger_service_pb2.GetSignedHeadRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=10)
+        ledger.GetSignedHead(
+            ledger_service_pb2.GetSignedHeadRequest(),
+            metadata=[("authorization", f"Bearer {token}")],
+            timeout=10,
+        )
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED, kind
 
 
-def test_a_forged_token_with_the_real_key_is_accepted_control(stack: Stack, real_key_factory: TokenFactory) -> None:
+def test_a_forged_token_with_the_real_key_is_accepted_control(
+    stack: Stack, real_key_factory: TokenFactory
+) -> None:
     """Control for the test above: the same factory's good token passes, so each refusal is about its flaw."""
     token = real_key_factory.token(subject="household-0001", role="user", households=[OWN])
     status, body = stack.api("GET", "/api/v1/ledger/head", token=token)

@@ -62,8 +62,12 @@ def test_typed_invalid_argument_maps_to_400_with_reason(stack: Stack, token: str
 
 
 def test_wrong_password_is_401_with_reason_and_no_enumeration(stack: Stack) -> None:
-    status_known, body_known = stack.api("POST", "/api/v1/auth/login", {"username": "admin", "password": "nope"})
-    status_unknown, body_unknown = stack.api("POST", "/api/v1/auth/login", {"username": "nobody-xyz", "password": "nope"})
+    status_known, body_known = stack.api(
+        "POST", "/api/v1/auth/login", {"username": "admin", "password": "nope"}
+    )
+    status_unknown, body_unknown = stack.api(
+        "POST", "/api/v1/auth/login", {"username": "nobody-xyz", "password": "nope"}
+    )
     assert status_known == status_unknown == 401
     assert body_known["message"] == body_unknown["message"]
     assert _reason(body_known) == _reason(body_unknown)

@@ -14,12 +14,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from devstack.stack import Stack
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
 from meter_sim.payload import encode_reading, reading_topic
-from devstack.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 GRPCURL = ROOT / ".venv" / "bin" / "grpcurl"
@@ -68,7 +68,9 @@ def test_native_grpc_calls_to_every_service(stack: Stack, admin_token: str) -> N
     assert head.public_key and head.head.tree_size >= 0
 
     telemetry = telemetry_service_pb2_grpc.TelemetryServiceStub(stack.channel("ingest"))
-    households = telemetry.ListHouseholds(telemetry_service_pb2.ListHouseholdsRequest(), metadata=meta, timeout=5)
+    households = telemetry.ListHouseholds(
+        telemetry_service_pb2.ListHouseholdsRequest(), metadata=meta, timeout=5
+    )
     assert households.households, "meter_sim registers its households at start-up"
 
 
@@ -89,16 +91,28 @@ def test_grpcurl_lists_and_calls_through_reflection(stack: Stack, admin_token: s
     assert "grpc.health.v1.Health" in listed.stdout.split()
     described = subprocess.run(
         [str(GRPCURL), "-plaintext", stack.target(svc), "describe", SERVICES[svc]],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert described.returncode == 0 and "rpc " in described.stdout, described.stderr
 
 
 def test_grpcurl_invokes_an_rpc_without_proto_files(stack: Stack, admin_token: str) -> None:
     result = subprocess.run(
-        [str(GRPCURL), "-plaintext", "-H", f"authorization: Bearer {admin_token}", "-d", "{}",
-         stack.target("ledger"), "energypulse.ledger.v1.LedgerService/GetSignedHead"],
-        capture_output=True, text=True, timeout=30,
+        [
+            str(GRPCURL),
+            "-plaintext",
+            "-H",
+            f"authorization: Bearer {admin_token}",
+            "-d",
+            "{}",
+            stack.target("ledger"),
+            "energypulse.ledger.v1.LedgerService/GetSignedHead",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
@@ -121,7 +135,9 @@ def test_json_through_envoy_for_every_service(stack: Stack, admin_token: str) ->
 def test_native_grpc_through_envoy(stack: Stack, admin_token: str) -> None:
     with grpc.insecure_channel(stack.target("edge")) as channel:
         ledger = ledger_service_pb2_grpc.LedgerServiceStub(channel)
-        head = ledger.GetSignedHead(ledger_service_pb2.GetSignedHeadRequest(), metadata=_bearer(admin_token), timeout=10)
+        head = ledger.GetSignedHead(
+            ledger_service_pb2.GetSignedHeadRequest(), metadata=_bearer(admin_token), timeout=10
+        )
         assert head.public_key
         with pytest.raises(grpc.RpcError) as info:
             ledger.GetSignedHead(ledger_service_pb2.GetSignedHeadRequest(), timeout=10)
@@ -135,13 +151,18 @@ def test_an_mqtt_reading_reaches_ingest_and_is_queryable(stack: Stack, admin_tok
         telemetry_service_pb2.RegisterHouseholdsRequest(
             households=[
                 reading_pb2.Household(
-                    household_id=household_id, display_name="Smoke test", zone="NO1", time_zone="Europe/Oslo",
-                    residents=2, heating=reading_pb2.HEATING_TYPE_HEAT_PUMP,
+                    household_id=household_id,
+                    display_name="Smoke test",
+                    zone="NO1",
+                    time_zone="Europe/Oslo",
+                    residents=2,
+                    heating=reading_pb2.HEATING_TYPE_HEAT_PUMP,
                     meters=[reading_pb2.Meter(meter_id=meter_id, household_id=household_id)],
                 )
             ]
         ),
-        metadata=_bearer(admin_token), timeout=10,
+        metadata=_bearer(admin_token),
+        timeout=10,
     )
     now_ms = int(time.time() * 1000)
     payload = encode_reading(meter_id, 1, now_ms, 231.2, 4.35, 1000.0, 0.99, 1234.5, 0.0)
@@ -159,7 +180,8 @@ def test_an_mqtt_reading_reaches_ingest_and_is_queryable(stack: Stack, admin_tok
             telemetry_service_pb2.ListReadingsRequest(
                 household_id=household_id, resolution=reading_pb2.RESOLUTION_RAW
             ),
-            metadata=_bearer(admin_token), timeout=5,
+            metadata=_bearer(admin_token),
+            timeout=5,
         )
         readings = list(reply.readings)
         time.sleep(0.2)

@@ -23,13 +23,18 @@ def _register(stack: Stack, token: str) -> None:
         telemetry_service_pb2.RegisterHouseholdsRequest(
             households=[
                 reading_pb2.Household(
-                    household_id=HOUSEHOLD, display_name="Stream test", zone="NO1", time_zone="Europe/Oslo",
-                    residents=1, heating=reading_pb2.HEATING_TYPE_DISTRICT,
+                    household_id=HOUSEHOLD,
+                    display_name="Stream test",
+                    zone="NO1",
+                    time_zone="Europe/Oslo",
+                    residents=1,
+                    heating=reading_pb2.HEATING_TYPE_DISTRICT,
                     meters=[reading_pb2.Meter(meter_id=METER, household_id=HOUSEHOLD)],
                 )
             ]
         ),
-        metadata=[("authorization", f"Bearer {token}")], timeout=10,
+        metadata=[("authorization", f"Bearer {token}")],
+        timeout=10,
     )
 
 
@@ -37,7 +42,9 @@ def _publish(port: int, seq: int, power_w: float, import_kwh: float) -> None:
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     client.connect("127.0.0.1", port)
     client.loop_start()
-    payload = encode_reading(METER, seq, int(time.time() * 1000), 230.4, power_w / 230.4, power_w, 0.98, import_kwh, 0.0)
+    payload = encode_reading(
+        METER, seq, int(time.time() * 1000), 230.4, power_w / 230.4, power_w, 0.98, import_kwh, 0.0
+    )
     client.publish(reading_topic(METER), payload, qos=1).wait_for_publish(10)
     client.loop_stop()
     client.disconnect()
@@ -59,7 +66,7 @@ def test_a_published_reading_arrives_on_the_sse_stream_through_envoy(stack: Stac
         for raw in response:
             line = raw.decode().strip()
             if line.startswith("data:"):
-                frames.append(json.loads(line[len("data:"):]))
+                frames.append(json.loads(line[len("data:") :]))
                 return
 
     reader = threading.Thread(target=read_frames, daemon=True)
@@ -85,7 +92,8 @@ def test_another_households_stream_is_refused(stack: Stack) -> None:
     telemetry = telemetry_service_pb2_grpc.TelemetryServiceStub(stack.channel("ingest"))
     stream = telemetry.StreamReadings(
         telemetry_service_pb2.StreamReadingsRequest(household_id="sim-h000001"),
-        metadata=[("authorization", f"Bearer {token}")], timeout=10,
+        metadata=[("authorization", f"Bearer {token}")],
+        timeout=10,
     )
     try:
         next(iter(stream))

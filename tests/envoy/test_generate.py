@@ -16,8 +16,18 @@ ENVOY = ROOT / ".venv" / "bin" / "envoy"
 def _generate(tmp_path: Path, mode: str) -> tuple[Path, dict]:
     out = tmp_path / f"envoy.{mode}.yaml"
     subprocess.run(
-        [sys.executable, str(ROOT / "envoy" / "generate.py"), "--mode", mode, "--listen-port", "18080",
-         "--admin-port", "19901", "--out", str(out)],
+        [
+            sys.executable,
+            str(ROOT / "envoy" / "generate.py"),
+            "--mode",
+            mode,
+            "--listen-port",
+            "18080",
+            "--admin-port",
+            "19901",
+            "--out",
+            str(out),
+        ],
         check=True,
     )
     return out, yaml.safe_load(out.read_text())
@@ -35,7 +45,9 @@ def test_generated_config_is_valid_for_envoy(tmp_path: Path, mode: str) -> None:
         # The compose variant points at /etc/envoy/energypulse.pb; validate it with the local file.
         text = out.read_text().replace("/etc/envoy/energypulse.pb", str(ROOT / "build" / "energypulse.pb"))
         out.write_text(text)
-    result = subprocess.run([str(ENVOY), "--mode", "validate", "-c", str(out)], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(ENVOY), "--mode", "validate", "-c", str(out)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -67,7 +79,9 @@ def test_only_public_rpcs_skip_the_token_check(tmp_path: Path) -> None:
     open_paths = {r["match"].get("path") for r in rules if "requires" not in r}
     assert open_paths == {rpc.http_path for rpc in public} | {rpc.grpc_path for rpc in public}
     assert {"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/jwks"} <= open_paths
-    assert not any(path.startswith(("/api/v1/ledger", "/api/v1/households", "/api/v1/users")) for path in open_paths)
+    assert not any(
+        path.startswith(("/api/v1/ledger", "/api/v1/households", "/api/v1/users")) for path in open_paths
+    )
     protected = [r["match"].get("prefix") for r in rules if "requires" in r]
     assert protected == ["/api/", "/energypulse."]
 
@@ -75,7 +89,12 @@ def test_only_public_rpcs_skip_the_token_check(tmp_path: Path) -> None:
 def test_clusters_round_robin_over_replicas_with_grpc_health_checks(tmp_path: Path) -> None:
     _, config = _generate(tmp_path, "compose")
     clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
-    for name, host in (("auth", "auth_svc"), ("predict", "predict_svc"), ("ledger", "ledger_svc"), ("ingest", "ingest_svc")):
+    for name, host in (
+        ("auth", "auth_svc"),
+        ("predict", "predict_svc"),
+        ("ledger", "ledger_svc"),
+        ("ingest", "ingest_svc"),
+    ):
         cluster = clusters[name]
         assert (cluster["type"], cluster["lb_policy"]) == ("STRICT_DNS", "ROUND_ROBIN")
         address = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.ledger_svc.ledger_records import Clock
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
@@ -17,6 +16,7 @@ from ledger_svc.ledger import Ledger
 from ledger_svc.server import MIGRATIONS, VERSION_TABLE
 from ledger_svc.signing import Signer
 from ledger_svc.store import make_ledger_engine
+from tests.ledger_svc.ledger_records import Clock
 
 PG_URL = os.environ.get("EP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_SEED = bytes(range(32))

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.ledger_svc.ledger_records import prediction, settlement
 
 from common.errors import InvalidArgument
 from ledger_svc.canonical import (
@@ -24,6 +23,7 @@ from ledger_svc.canonical import (
     tx_hash,
 )
 from ledger_svc.vectors import build_vectors
+from tests.ledger_svc.ledger_records import prediction, settlement
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SALT = bytes(range(100, 132))

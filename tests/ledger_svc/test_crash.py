@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.ledger_svc.ledger_records import settlement
 
 from ledger_svc.ledger import Ledger
 from ledger_svc.signing import Signer
 from ledger_svc.store import make_ledger_engine
+from tests.ledger_svc.ledger_records import settlement
 
 REPO = Path(__file__).resolve().parents[2]
 BATCH = 5_000

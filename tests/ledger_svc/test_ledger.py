@@ -7,13 +7,13 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from tests.ledger_svc.ledger_records import Clock, prediction, settlement
 
 from common.errors import InvalidArgument, NotFound
 from ledger_svc.canonical import ZERO_HASH, encode_record, tx_hash
 from ledger_svc.ledger import Ledger
 from ledger_svc.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger_svc.signing import verify_signed_head
+from tests.ledger_svc.ledger_records import Clock, prediction, settlement
 
 
 def test_append_chains_hashes_and_seals_full_blocks(ledger: Ledger, clock: Clock) -> None:
@@ -143,3 +143,26 @@ def test_replicas_append_concurrently_into_one_chain(make_ledger: Callable[..., 
     assert len({h.head.root_hash for h in heads}) == 1  # every replica caught up to the same tree
     report = replicas[0].verify_chain()
     assert report.ok and report.txs_checked == 72 and report.blocks_checked == 10
+
+
+def test_recent_head_is_reused_only_while_young_and_unchanged(
+    make_ledger: Callable[..., Ledger], clock: Clock
+) -> None:
+    ledger, sibling = make_ledger(), make_ledger()
+    assert ledger.recent_head(250) is None  # nothing signed yet
+    ledger.append([settlement(hour=h) for h in range(3)])
+    head = ledger.signed_head()
+    assert ledger.recent_head(250) is head
+    assert ledger.recent_head(0) is None  # 0 disables reuse
+    clock.advance(251)
+    assert ledger.recent_head(250) is None  # too old: sign again
+    head = ledger.signed_head()
+    ledger.append([settlement("hh-2", hour=0)])
+    assert ledger.recent_head(250) is None  # our tree grew: the head must show it
+    assert ledger.signed_head().head.tree_size == 4
+    # Another replica's append shows once the reused head ages out (at most max_age_ms later).
+    sibling.append([settlement("hh-3", hour=0)])
+    assert ledger.recent_head(250) is not None
+    clock.advance(251)
+    assert ledger.recent_head(250) is None
+    assert ledger.signed_head().head.tree_size == 5

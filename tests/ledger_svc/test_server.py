@@ -7,10 +7,10 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from tests.ledger_svc.ledger_records import settlement
 
 from ledger_svc.config import LedgerConfig
 from ledger_svc.server import build, seal_forever
+from tests.ledger_svc.ledger_records import settlement
 
 
 def test_missing_signing_key_fails_fast_unless_creation_is_allowed(tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from tests.ledger_svc.ledger_records import prediction, settlement
-from tests.ledger_svc.ledger_server import RunningLedger, running_ledger
 from sqlalchemy import select, update
 
 from common.errors import error_info
@@ -19,6 +17,8 @@ from ledger_svc.convert import record_from_proto, record_to_proto
 from ledger_svc.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger_svc.signing import SignedTreeHead, Signer, TreeHead, verify_signed_head
 from ledger_svc.store import TxRow
+from tests.ledger_svc.ledger_records import prediction, settlement
+from tests.ledger_svc.ledger_server import RunningLedger, running_ledger
 
 
 @pytest.fixture

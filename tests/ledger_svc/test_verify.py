@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from tests.ledger_svc.ledger_records import settlement
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
@@ -17,6 +16,7 @@ from ledger_svc.invoices import verify_line
 from ledger_svc.ledger import Ledger
 from ledger_svc.merkle import ProofError, leaf_hash, root_of, verify_inclusion
 from ledger_svc.store import BlockRow, HeadRow, TxRow
+from tests.ledger_svc.ledger_records import settlement
 
 TX = TxRow.__table__
 BLOCKS = BlockRow.__table__

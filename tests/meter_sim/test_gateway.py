@@ -41,7 +41,13 @@ def retained(port: int, topic_filter: str, settle: float = 0.7) -> dict[str, dic
 
 def test_clean_shutdown_marks_meters_offline(broker: MosquittoBroker) -> None:
     config = from_env(
-        MeterSimConfig, {}, mqtt_url=broker.url, count=6, connections=2, interval_s=0.05, readings_per_meter=5,
+        MeterSimConfig,
+        {},
+        mqtt_url=broker.url,
+        count=6,
+        connections=2,
+        interval_s=0.05,
+        readings_per_meter=5,
         state_file="",
     )
     sim = Simulator(config)

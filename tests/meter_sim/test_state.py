@@ -13,7 +13,13 @@ from meter_sim.state import load_state, save_state
 
 def _config(path: Path) -> MeterSimConfig:
     return from_env(
-        MeterSimConfig, {}, count=5, seed=3, interval_s=10.0, start="2026-01-05T10:00:00Z", state_file=str(path)
+        MeterSimConfig,
+        {},
+        count=5,
+        seed=3,
+        interval_s=10.0,
+        start="2026-01-05T10:00:00Z",
+        state_file=str(path),
     )
 
 

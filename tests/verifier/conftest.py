@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from tests.verifier.verifier_stack import Deployed, deployed_ledger
 
 

@@ -10,13 +10,13 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select, update
-from tests.verifier.verifier_stack import Deployed
 
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import record_pb2
 from ledger_svc.merkle import MerkleTree, leaf_hash
 from ledger_svc.signing import Signer
 from ledger_svc.store import TxRow
+from tests.verifier.verifier_stack import Deployed
 from verifier.cli import run
 
 JAN_1 = 1_767_225_600  # 2026-01-01T00:00:00Z, seconds

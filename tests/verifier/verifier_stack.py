@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from tests.verifier.http_shim import json_gateway
 
 from auth_svc.testing import TokenFactory
 from common.auth import StaticKeySource, TokenVerifier
@@ -17,6 +16,7 @@ from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc.config import LedgerConfig
 from ledger_svc.server import LedgerApp, build, interceptors, services
 from ledger_svc.signing import Signer
+from tests.verifier.http_shim import json_gateway
 
 
 @dataclass
