@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from auth_svc.passwords import PasswordHasher
-from auth_svc.store import Store
+from auth_svc.store import DuplicateUser, Store
 from common.auth import Role
 from common.log import get_logger
 
@@ -42,6 +42,16 @@ def demo_household_id(number: int, household_format: str = "sim-h{index:06d}") -
     return household_format.format(index=number - 1)
 
 
+def _create_unless_raced(
+    store: Store, name: str, password_hash: str, role: str, households: tuple[str, ...], now: float
+) -> None:
+    """Create an account; another replica seeding the same database at the same moment may win."""
+    try:
+        store.create_user(name, password_hash, role, households, now)
+    except DuplicateUser:
+        log.info("account_seeded_by_another_replica", account=name)
+
+
 def bootstrap_accounts(
     store: Store,
     hasher: PasswordHasher,
@@ -57,14 +67,14 @@ def bootstrap_accounts(
     for name, secret in service_accounts.items():
         user = store.get_user(name)
         if user is None:
-            store.create_user(name, hasher.hash(secret), Role.SERVICE.value, (), now)
+            _create_unless_raced(store, name, hasher.hash(secret), Role.SERVICE.value, (), now)
         elif not hasher.verify(user.password_hash, secret):
             # The configured secret is the source of truth: a rotated secret replaces the old.
             store.update_user(user.id, password_hash=hasher.hash(secret), role=Role.SERVICE.value)
             log.info("service_account_secret_updated", account=name)
     if demo:
         if store.get_user("admin") is None:
-            store.create_user("admin", hasher.hash(DEMO_ADMIN_PASSWORD), Role.ADMIN.value, (), now)
+            _create_unless_raced(store, "admin", hasher.hash(DEMO_ADMIN_PASSWORD), Role.ADMIN.value, (), now)
         # One hash shared by all demo users: their password is published anyway, and hashing it
         # a hundred times would slow every demo start by seconds.
         demo_hash = hasher.hash(DEMO_USER_PASSWORD)
@@ -72,7 +82,7 @@ def bootstrap_accounts(
             name = demo_username(number)
             if store.get_user(name) is None:
                 household = demo_household_id(number, demo_household_format)
-                store.create_user(name, demo_hash, Role.USER.value, (household,), now)
+                _create_unless_raced(store, name, demo_hash, Role.USER.value, (household,), now)
         log.info("demo_accounts_ready", households=demo_households)
         return None
     if store.count_users(Role.ADMIN.value) > 0:

@@ -7,16 +7,21 @@ Each service keeps its migrations in ``<svc>/migrations`` (an Alembic script dir
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
-__all__ = ["make_engine", "make_session_factory", "upgrade", "run_migrations_env", "is_sqlite"]
+__all__ = ["is_sqlite", "make_engine", "make_session_factory", "run_migrations_env", "upgrade"]
 
 
 def is_sqlite(url: str) -> bool:
@@ -68,8 +73,45 @@ def upgrade(url: str, script_location: Path, version_table: str = "alembic_versi
 
     ``version_table`` differs per service so that several services can share one PostgreSQL
     database without their migration histories colliding.
+
+    Replicas starting together (``docker compose --scale``, ``./scripts/run --replicas``) would
+    each run the same migration at once and all but one fail ("duplicate column"). So the upgrade
+    runs under a lock: a PostgreSQL advisory lock named after the version table, or an exclusive
+    lock file next to a SQLite database. The second replica then finds the schema at head.
     """
-    command.upgrade(_alembic_config(url, script_location, version_table), "head")
+    with _migration_lock(url, version_table):
+        command.upgrade(_alembic_config(url, script_location, version_table), "head")
+
+
+@contextmanager
+def _migration_lock(url: str, version_table: str) -> Iterator[None]:
+    if is_sqlite(url):
+        path = url.split("///", 1)[-1]
+        if not path or path == ":memory:":
+            yield
+            return
+        lock_path = Path(path).with_name(Path(path).name + ".migrate.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+            yield
+        return
+    if not url.startswith("postgresql"):
+        yield
+        return
+    key = int.from_bytes(hashlib.sha256(version_table.encode()).digest()[:8], "big", signed=True)
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            # Session-level lock on its own connection: held across Alembic's transactions and
+            # released by the server if this process dies.
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    finally:
+        engine.dispose()
 
 
 def run_migrations_env(target_metadata: MetaData) -> None:

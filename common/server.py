@@ -27,10 +27,10 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter, Histogram, start_http_server
 
 from common.config import env_field
-from common.errors import EnergyPulseError, to_rpc_status
+from common.errors import EnergyPulseError, Unavailable, to_rpc_status
 from common.log import get_logger
 
-__all__ = ["ServerConfig", "GrpcService", "RunningServer", "start_server", "serve"]
+__all__ = ["GrpcService", "RunningServer", "ServerConfig", "serve", "start_server"]
 
 log = get_logger(__name__)
 
@@ -80,6 +80,12 @@ async def _raise_mapped(context: grpc.aio.ServicerContext, error: Exception, ful
         raise error  # the handler already chose its status
     if isinstance(error, EnergyPulseError):
         status = to_rpc_status(error)
+        await context.abort(status.code, status.details, status.trailing_metadata)
+    if _store_unreachable(error):
+        # A database that is down or restarting is a temporary condition of the server, not a bug:
+        # UNAVAILABLE (HTTP 503 through Envoy) tells clients to retry, where INTERNAL would not.
+        log.warning("rpc_store_unavailable", method=full, error=repr(error)[:500])
+        status = to_rpc_status(Unavailable("DATABASE_UNAVAILABLE", "the service's database is unreachable; retry shortly"))
         await context.abort(status.code, status.details, status.trailing_metadata)
     log.exception("rpc_failed", method=full, error=repr(error))
     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
@@ -144,11 +150,23 @@ class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
+def _store_unreachable(error: Exception) -> bool:
+    """True for SQLAlchemy errors that mean "database not reachable right now" (connection refused
+    or dropped, server shutting down, pool exhausted, SQLite busy past its timeout)."""
+    from sqlalchemy import exc
+
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError))
+
+
 def _code_of(error: Exception) -> str:
     if isinstance(error, EnergyPulseError):
         return error.code.name
     if isinstance(error, grpc.aio.AbortError):
         return "ABORTED_BY_HANDLER"
+    if _store_unreachable(error):
+        return "UNAVAILABLE"
     return "INTERNAL"
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.ports import free_port
+from devstack.replicas import SCALABLE, replica_port_key
 
-__all__ = ["StackPorts", "allocate_ports", "stack_env", "SERVICES"]
+__all__ = ["SERVICES", "StackPorts", "allocate_ports", "ensure_ledger_key", "replica_targets", "stack_env"]
 
 # Python services and the key of their ports.
 SERVICES = ("auth", "predict", "ledger", "ingest")
@@ -36,16 +39,76 @@ class StackPorts:
         return self.ports[name]
 
 
-def allocate_ports(prefer_standard: bool) -> StackPorts:
-    """The standard ports where free (local run), or all random free ports (tests)."""
+# Extra replicas (2nd, 3rd, ...) of a service: consecutive ports from here, 10 per service
+# (predict_svc-2 on 50112, predict_svc-3 on 50113, ...), metrics likewise from 9200.
+_REPLICA_BASE = {"grpc": 50100, "metrics": 9200}
+
+
+def allocate_ports(prefer_standard: bool, replicas: Mapping[str, int] | None = None) -> StackPorts:
+    """The standard ports where free (local run), or all random free ports (tests).
+
+    ``replicas`` (Procfile name -> count) adds ``<svc>.<i>`` and ``<svc>_metrics.<i>`` for i >= 2.
+    """
     taken: set[int] = set()
-    return StackPorts(
-        {name: free_port(port if prefer_standard else None, taken) for name, port in PREFERRED.items()}
-    )
+    ports = {name: free_port(port if prefer_standard else None, taken) for name, port in PREFERRED.items()}
+    for entry, count in (replicas or {}).items():
+        svc = SCALABLE[entry]
+        offset = 10 * SERVICES.index(svc)
+        for index in range(2, count + 1):
+            for metrics, base in ((False, _REPLICA_BASE["grpc"]), (True, _REPLICA_BASE["metrics"])):
+                preferred = base + offset + index if prefer_standard else None
+                ports[replica_port_key(svc, index, metrics)] = free_port(preferred, taken)
+    return StackPorts(ports)
 
 
-def stack_env(ports: StackPorts, var_dir: Path, demo: bool = True, meters: int = 20) -> dict[str, str]:
-    """Environment variables wiring every process of the stack together."""
+def replica_count(ports: StackPorts, svc: str) -> int:
+    count = 1
+    while replica_port_key(svc, count + 1) in ports.ports:
+        count += 1
+    return count
+
+
+def replica_targets(ports: StackPorts, svc: str) -> list[str]:
+    """host:port of every replica of ``svc``."""
+    return [f"127.0.0.1:{ports[replica_port_key(svc, i)]}" for i in range(1, replica_count(ports, svc) + 1)]
+
+
+def _client_target(ports: StackPorts, svc: str) -> str:
+    targets = replica_targets(ports, svc)
+    # gRPC's ipv4: resolver takes a static address list; make_channel round-robins over it.
+    return targets[0] if len(targets) == 1 else "ipv4:" + ",".join(targets)
+
+
+def ensure_ledger_key(var_dir: Path) -> Path:
+    """Create the ledger's signing key before any replica starts, so all replicas share one key
+    (each creating its own on first start would race and sign with different keys)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = var_dir.resolve() / "ledger_signing_key.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+    return path
+
+
+def stack_env(
+    ports: StackPorts,
+    var_dir: Path,
+    demo: bool = True,
+    meters: int = 20,
+    database_url: str | None = None,
+) -> dict[str, str]:
+    """Environment variables wiring every process of the stack together.
+
+    ``database_url``: one SQLAlchemy URL every service stores in (PostgreSQL for replicas; the
+    services' tables and Alembic version tables do not collide, tests/test_migrations.py checks).
+    """
     var_dir = var_dir.resolve()
     env = {
         "EP_VAR_DIR": str(var_dir),
@@ -65,11 +128,13 @@ def stack_env(ports: StackPorts, var_dir: Path, demo: bool = True, meters: int =
         upper = svc.upper()
         env[f"EP_{upper}_GRPC_PORT"] = str(ports[svc])
         env[f"EP_{upper}_METRICS_PORT"] = str(ports[f"{svc}_metrics"])
-        env[f"EP_{upper}_DATABASE_URL"] = f"sqlite:///{var_dir / (svc + '.db')}"
-    env["EP_AUTH_TARGET"] = f"127.0.0.1:{ports['auth']}"
-    env["EP_PREDICT_TARGET"] = f"127.0.0.1:{ports['predict']}"
-    env["EP_LEDGER_TARGET"] = f"127.0.0.1:{ports['ledger']}"
-    env["EP_TELEMETRY_TARGET"] = f"127.0.0.1:{ports['ingest']}"
+        env[f"EP_{upper}_DATABASE_URL"] = database_url or f"sqlite:///{var_dir / (svc + '.db')}"
+        # Every replica's port, for Envoy's cluster (envoy/generate.py, local mode).
+        env[f"EP_{upper}_GRPC_PORTS"] = ",".join(t.rsplit(":", 1)[1] for t in replica_targets(ports, svc))
+    env["EP_AUTH_TARGET"] = _client_target(ports, "auth")
+    env["EP_PREDICT_TARGET"] = _client_target(ports, "predict")
+    env["EP_LEDGER_TARGET"] = _client_target(ports, "ledger")
+    env["EP_TELEMETRY_TARGET"] = _client_target(ports, "ingest")
     env["EP_PREDICT_MODEL_DIR"] = str(var_dir / "models")
     env["EP_METER_INGEST_ADDR"] = env["EP_TELEMETRY_TARGET"]  # meter_sim registers its households there
     if demo:  # the published demo secrets auth_svc seeds its service accounts with

@@ -15,9 +15,10 @@ from typing import Any
 
 import grpc
 
-from devstack.env import SERVICES, StackPorts, allocate_ports, stack_env
-from devstack.processes import ProcessGroup
+from devstack.env import SERVICES, StackPorts, allocate_ports, ensure_ledger_key, replica_targets, stack_env
+from devstack.processes import ProcessGroup, read_procfile
 from devstack.readiness import wait_all
+from devstack.replicas import SCALABLE, expand_procfile, replica_names
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,21 +85,46 @@ class Stack:
         self.processes.stop_all()
 
 
-def start_stack(var_dir: Path, parts: list[str], meters: int = 5, timeout: float = 120.0) -> Stack:
-    """Start the named Procfile entries and wait until each answers its health check."""
-    ports = allocate_ports(prefer_standard=False)
-    env = stack_env(ports, var_dir, demo=True, meters=meters)
+def start_stack(
+    var_dir: Path,
+    parts: list[str],
+    meters: int = 5,
+    timeout: float = 120.0,
+    replicas: dict[str, int] | None = None,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Stack:
+    """Start the named Procfile entries and wait until each answers its health check.
+
+    ``replicas`` (e.g. ``{"ingest_svc": 2}``) starts that many copies of a part (processes
+    ``ingest_svc``, ``ingest_svc-2``, ...); ``database_url`` stores every service there instead of
+    SQLite files; ``extra_env`` overrides settings for every process (e.g. a fast meter interval).
+    """
+    replicas = dict(replicas or {})
+    ports = allocate_ports(prefer_standard=False, replicas=replicas)
+    env = stack_env(ports, var_dir, demo=True, meters=meters, database_url=database_url)
+    env.update(extra_env or {})
+    ensure_ledger_key(var_dir)
     subprocess.run(
         [sys.executable, str(ROOT / "envoy" / "generate.py"), "--mode", "local",
          "--listen-port", env["EP_EDGE_PORT"], "--admin-port", env["EP_ENVOY_ADMIN_PORT"],
          "--out", env["EP_ENVOY_CONFIG"]],
         check=True, env={**os.environ, **env},
     )
-    group = ProcessGroup(env=env, log_dir=var_dir / "logs")
+    commands = expand_procfile(read_procfile(), replicas, ports.ports)
+    group = ProcessGroup(env=env, log_dir=var_dir / "logs", commands=commands)
     stack = Stack(var_dir=var_dir, ports=ports, env=env, processes=group)
-    for name in parts:
+    names = [n for part in parts for n in (replica_names(part, replicas.get(part, 1)) if part in SCALABLE else [part])]
+    for name in names:
         group.start(name)
-    grpc_targets = {f"{svc}_svc": stack.target(svc) for svc in SERVICES if f"{svc}_svc" in parts}
+    grpc_targets = {
+        name: target
+        for svc in SERVICES
+        if f"{svc}_svc" in parts
+        for name, target in zip(
+            replica_names(f"{svc}_svc", replicas.get(f"{svc}_svc", 1)), replica_targets(ports, svc), strict=True
+        )
+    }
     http_urls = {}
     if "envoy" in parts:
         http_urls["envoy"] = f"{stack.base_url}/healthz"
@@ -106,7 +132,7 @@ def start_stack(var_dir: Path, parts: list[str], meters: int = 5, timeout: float
         http_urls["web"] = f"http://127.0.0.1:{ports['web']}/"
     not_ready = asyncio.run(wait_all(grpc_targets, http_urls, timeout=timeout))
     if not_ready:
-        logs = "\n".join(f"--- {name}\n{group.log_tail(name)}" for name in parts)
+        logs = "\n".join(f"--- {name}\n{group.log_tail(name)}" for name in names)
         stack.close()
         raise RuntimeError(f"not ready: {not_ready}\n{logs}")
     return stack

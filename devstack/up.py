@@ -1,9 +1,14 @@
 """Start the whole local stack under honcho and say where to open it.
 
-    python -m devstack.up [--meters N] [--var-dir var]
+    python -m devstack.up [--meters N] [--var-dir var] [--replicas ingest_svc=2,predict_svc=2] [--postgres URL]
 
 Ports: the standard ones where free, else free ones (printed). Ctrl-C stops everything cleanly:
 honcho forwards the signal and every service drains its in-flight calls.
+
+Replicas (devstack/replicas.py): each copy of a service is its own entry of the generated
+var/run/Procfile.run, with its own ports; Envoy round-robins over them, ingest replicas share one
+MQTT subscription. Several replicas on SQLite files work on one machine (SQLite serialises
+writers) but PostgreSQL is what scale-out is for: pass ``--postgres URL``.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack.env import SERVICES, allocate_ports, stack_env
+from devstack.env import SERVICES, allocate_ports, ensure_ledger_key, replica_targets, stack_env
+from devstack.processes import read_procfile
 from devstack.readiness import wait_all
+from devstack.replicas import expand_procfile, parse_replicas, render_procfile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,19 +57,43 @@ def main() -> None:
     parser.add_argument("--meters", type=int, default=int(os.environ.get("EP_METER_COUNT", "20")))
     parser.add_argument("--var-dir", type=Path, default=ROOT / "var" / "run")
     parser.add_argument("--ready-timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--replicas", default=os.environ.get("EP_REPLICAS", ""),
+        help="replica counts, e.g. ingest_svc=2,predict_svc=2 (auth_svc, predict_svc, ledger_svc, ingest_svc)",
+    )
+    parser.add_argument(
+        "--postgres", default=os.environ.get("EP_DATABASE_URL", ""), metavar="URL",
+        help="store every service in this PostgreSQL database (postgresql+psycopg://...) instead of SQLite",
+    )
     args = parser.parse_args()
+    try:
+        replicas = parse_replicas(args.replicas)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.postgres and not args.postgres.startswith("postgresql"):
+        parser.error("--postgres takes a postgresql+psycopg:// URL")
+    scaled = sorted(name for name, count in replicas.items() if count > 1)
+    if scaled and not args.postgres:
+        print(
+            f"warning: {', '.join(scaled)} run with several replicas on SQLite files. That works on one "
+            "machine (writers take turns) but is not how it scales: pass --postgres URL.",
+            file=sys.stderr,
+        )
 
     args.var_dir.mkdir(parents=True, exist_ok=True)
-    ports = allocate_ports(prefer_standard=True)
-    env = stack_env(ports, args.var_dir, demo=True, meters=args.meters)
+    ports = allocate_ports(prefer_standard=True, replicas=replicas)
+    env = stack_env(ports, args.var_dir, demo=True, meters=args.meters, database_url=args.postgres or None)
     write_env_file(env, args.var_dir / "run.env")
+    ensure_ledger_key(args.var_dir)
     generate_envoy(env)
+    procfile = args.var_dir / "Procfile.run"
+    render_procfile(expand_procfile(read_procfile(), replicas, ports.ports), procfile)
 
     venv_bin = str(ROOT / ".venv" / "bin")
     child_env = {**os.environ, **env, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
                  "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     honcho = subprocess.Popen(
-        [str(Path(venv_bin) / "honcho"), "start", "-f", str(ROOT / "Procfile"), "-d", str(ROOT)],
+        [str(Path(venv_bin) / "honcho"), "start", "-f", str(procfile), "-d", str(ROOT)],
         env=child_env,
         cwd=ROOT,
     )
@@ -70,7 +101,11 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: honcho.send_signal(signal.SIGTERM))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    grpc_targets = {f"{svc}_svc": f"127.0.0.1:{ports[svc]}" for svc in SERVICES}
+    grpc_targets = {
+        f"{svc}_svc" + (f"-{i}" if i > 1 else ""): target
+        for svc in SERVICES
+        for i, target in enumerate(replica_targets(ports, svc), start=1)
+    }
     http_urls = {
         "envoy": f"http://127.0.0.1:{ports['edge']}/healthz",
         "web": f"http://127.0.0.1:{ports['web']}/",
@@ -83,7 +118,8 @@ def main() -> None:
             "EnergyPulse is running" + (f" (not ready yet: {', '.join(not_ready)})" if not_ready else ""),
             f"  Dashboard + JSON API:  {url}",
             f"  Native gRPC (Envoy):   127.0.0.1:{ports['edge']}",
-            f"  Services (grpcurl):    " + ", ".join(f"{svc} 127.0.0.1:{ports[svc]}" for svc in SERVICES),
+            "  Services (grpcurl):    " + ", ".join(f"{svc} {' '.join(replica_targets(ports, svc))}" for svc in SERVICES),
+            f"  Processes:             {procfile}",
             f"  MQTT broker:           127.0.0.1:{ports['mqtt']}",
             "  Demo sign-in:          admin / admin-demo   (operator)",
             "                         household-0001 / demo (a household; -0002 ... likewise)",

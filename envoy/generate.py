@@ -86,7 +86,7 @@ _TRANSCODER_OFF = {
 }
 
 
-def _cluster(name: str, host: str, port: int, grpc_service: str | None) -> dict[str, Any]:
+def _cluster(name: str, endpoints: list[tuple[str, int]], grpc_service: str | None) -> dict[str, Any]:
     cluster: dict[str, Any] = {
         "name": name,
         "type": "STRICT_DNS",
@@ -96,7 +96,7 @@ def _cluster(name: str, host: str, port: int, grpc_service: str | None) -> dict[
         "load_assignment": {
             "cluster_name": name,
             "endpoints": [
-                {"lb_endpoints": [{"endpoint": {"address": _address(host, port)}}]}
+                {"lb_endpoints": [{"endpoint": {"address": _address(host, port)}} for host, port in endpoints]}
             ],
         },
     }
@@ -117,8 +117,10 @@ def _cluster(name: str, host: str, port: int, grpc_service: str | None) -> dict[
                 "grpc_health_check": {"service_name": grpc_service},
             }
         ]
-        # Until the first check completes, route anyway: a fresh Envoy must not 503 a live service.
-        cluster["common_lb_config"] = {"healthy_panic_threshold": {"value": 100.0}}
+        # Below half healthy Envoy "panics" and routes to every endpoint: a single-endpoint cluster
+        # whose first check has not passed yet still gets traffic (a fresh Envoy must not 503 a live
+        # service), while with replicas a dead one is skipped (100 would send it traffic too).
+        cluster["common_lb_config"] = {"healthy_panic_threshold": {"value": 50.0}}
     return cluster
 
 
@@ -161,6 +163,35 @@ def _jwt_filter(rpcs: list[Rpc], jwt: Mapping[str, Any], listen_host: str, liste
     }
 
 
+# HTTP allows header names gRPC metadata does not (e.g. "x-trace*", "a'b"); forwarded upstream,
+# one makes the service's HTTP/2 layer fail the call with INTERNAL "Illegal header key" (found by
+# tests/e2e/test_schemathesis.py). Drop such headers at the edge: they cannot mean anything to a
+# gRPC service, and a stray header from a proxy or extension must not turn a request into a 500.
+_SANITIZE_LUA = """
+function envoy_on_request(handle)
+  local bad = {}
+  for key, _ in pairs(handle:headers()) do
+    if string.find(key, "^:?[0-9a-z_.%-]+$") == nil then
+      bad[#bad + 1] = key
+    end
+  end
+  for _, key in ipairs(bad) do
+    handle:headers():remove(key)
+  end
+end
+"""
+
+
+def _header_sanitizer() -> dict[str, Any]:
+    return {
+        "name": "envoy.filters.http.lua",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+            "default_source_code": {"inline_string": _SANITIZE_LUA.strip() + "\n"},
+        },
+    }
+
+
 def build_config(
     descriptor_path: Path,
     table: Mapping[str, Any],
@@ -179,11 +210,16 @@ def build_config(
     if missing:
         raise SystemExit(f"envoy/routes.yaml has no upstream for {sorted(missing)}")
 
-    def where(entry: Mapping[str, Any]) -> tuple[str, int]:
+    def where(entry: Mapping[str, Any]) -> list[tuple[str, int]]:
+        """Endpoints of an upstream. Local replicas: ``<port_env>S`` lists every replica's port
+        (EP_PREDICT_GRPC_PORTS=50052,50112; devstack/replicas.py), else the one port."""
         spec = entry[mode]
         if mode == "local":
-            return "127.0.0.1", int(environ.get(spec["port_env"], spec["default_port"]))
-        return spec["host"], int(spec["port"])
+            listed = environ.get(spec["port_env"] + "S", "")
+            if listed.strip():
+                return [("127.0.0.1", int(p)) for p in listed.split(",") if p.strip()]
+            return [("127.0.0.1", int(environ.get(spec["port_env"], spec["default_port"])))]
+        return [(spec["host"], int(spec["port"]))]
 
     clusters = []
     routes: list[dict[str, Any]] = [
@@ -194,21 +230,26 @@ def build_config(
         },
     ]
     for name, entry in upstreams.items():
-        host, port = where(entry)
-        clusters.append(_cluster(name, host, port, entry["services"][0]))
+        clusters.append(_cluster(name, where(entry), entry["services"][0]))
         for svc in entry["services"]:
             routes.append(
                 {
                     "match": {"prefix": f"/{svc}/"},
                     # Streams (live readings) stay open: no route timeout, idle timeout instead.
-                    "route": {"cluster": name, "timeout": "0s", "idle_timeout": "300s"},
+                    "route": {
+                        "cluster": name,
+                        "timeout": "0s",
+                        "idle_timeout": "300s",
+                        # A replica killed between health checks refuses connections: try another.
+                        # Only failures before the request reached a service, so never a double append.
+                        "retry_policy": {"retry_on": "connect-failure,refused-stream", "num_retries": 2},
+                    },
                 }
             )
     # /api/ requests that the transcoder does not recognise never reach this far (it answers 404);
     # this route only makes the transcoder run for them.
     routes.append({"match": {"prefix": "/api/"}, "direct_response": {"status": 404, "body": {"inline_string": "unknown API route\n"}}})
-    web_host, web_port = where(table["web"])
-    clusters.append(_cluster("web", web_host, web_port, None))
+    clusters.append(_cluster("web", where(table["web"]), None))
     routes.append(
         {
             "match": {"prefix": "/"},
@@ -216,7 +257,7 @@ def build_config(
             "typed_per_filter_config": _TRANSCODER_OFF,
         }
     )
-    clusters.append(_cluster("edge_self", "127.0.0.1" if mode == "local" else "localhost", listen_port, None))
+    clusters.append(_cluster("edge_self", [("127.0.0.1" if mode == "local" else "localhost", listen_port)], None))
 
     transcoder = {
         "name": "envoy.filters.http.grpc_json_transcoder",
@@ -241,6 +282,7 @@ def build_config(
     http_filters: list[dict[str, Any]] = []
     if jwt_enabled:
         http_filters.append(_jwt_filter(rpcs, table["jwt"], "127.0.0.1" if mode == "local" else "localhost", listen_port))
+    http_filters.append(_header_sanitizer())
     http_filters.append(transcoder)
     http_filters.append(
         {

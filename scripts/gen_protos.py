@@ -3,6 +3,7 @@
 Writes (none of it tracked by git, none of it edited by hand):
 - energypulse/**: Python messages, gRPC stubs and .pyi type stubs (grpcio-tools);
 - build/energypulse.pb: the descriptor set for Envoy's transcoder (imports + source info);
+- build/openapi.json: OpenAPI 3 of the JSON API (envoy/openapi.py);
 - dashboard/src/gen/**: TypeScript types (protoc-gen-es), when the dashboard's node_modules exist.
 
 googleapis' annotations.proto and http.proto are vendored under protos/google/{api,rpc} (tracked, copied
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -72,6 +74,8 @@ def generate(typescript: bool) -> None:
             *ERROR_PROTOS,
         ]
     )
+    # The OpenAPI document (Envoy's JSON API, for schemathesis and API clients) from the same descriptor.
+    subprocess.run([sys.executable, str(ROOT / "envoy" / "openapi.py")], check=True)
     if typescript:
         if not ES_PLUGIN.exists():
             sys.exit(f"{ES_PLUGIN} missing: run `npm ci` in dashboard/ first")

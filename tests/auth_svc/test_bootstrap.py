@@ -72,3 +72,32 @@ def test_production_creates_one_admin_once_and_syncs_service_secrets(
     assert again is None
     ingest = store.get_user("ingest")
     assert ingest is not None and hasher.verify(ingest.password_hash, "rotated-secret-0123456")
+
+
+def test_replicas_seeding_one_database_at_once_all_start(db_url: str, clock: Clock, hasher: CountingHasher) -> None:
+    """Two auth_svc replicas (compose --scale) seed the same fresh database concurrently."""
+    import threading
+
+    _store(db_url)  # migrate once
+    stores = [Store(make_session_factory(make_engine(db_url))) for _ in range(3)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(stores))
+
+    def seed(store: Store) -> None:
+        start.wait()
+        try:
+            bootstrap_accounts(
+                store, hasher, demo=True, demo_households=20,
+                service_accounts={"ingest": "ingest-demo-secret", "meter_sim": "meter_sim-demo-secret"},
+                clock=clock,
+            )
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=seed, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert stores[0].count_users() == 1 + 20 + 2

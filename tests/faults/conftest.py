@@ -1,0 +1,106 @@
+"""The fault suite's system: the whole stack from the Procfile, ledger_svc and ingest_svc on a
+private PostgreSQL cluster (so the database itself can be stopped), under steady load."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from devstack.stack import Stack, start_stack
+from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+from tests.faults.load import LedgerAppender, ReadingPublisher
+from tests.faults.pg import PrivatePostgres
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACT = ROOT / "test-artifacts" / "faults.json"
+PARTS = ["broker", "auth_svc", "predict_svc", "ledger_svc", "ingest_svc", "envoy"]
+
+
+@dataclass
+class FaultRig:
+    stack: Stack
+    pg: PrivatePostgres
+    ingest_db: Engine
+    ledger_db: Engine
+    publisher: ReadingPublisher
+    appender: LedgerAppender
+    admin_token: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append one fault's figures and rewrite the artifact (partial results survive a failure)."""
+        self.results = [r for r in self.results if r["fault"] != entry["fault"]] + [entry]
+        ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+        load = {
+            "readings_per_s": self.publisher.meters / self.publisher.period_s,
+            "ledger_appends_per_s": round(1 / self.appender.period_s, 1),
+            "meters": self.publisher.meters,
+        }
+        ARTIFACT.write_text(
+            json.dumps(
+                {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load": load, "faults": self.results},
+                indent=2,
+            )
+            + "\n"
+        )
+
+    def stored_readings(self) -> set[tuple[str, int]]:
+        with self.ingest_db.connect() as conn:
+            rows = conn.execute(
+                text("SELECT meter_id, seq FROM readings WHERE meter_id LIKE :p"), {"p": self.publisher.prefix + "%"}
+            ).all()
+        return {(str(m), int(s)) for m, s in rows}
+
+
+def _service_token(stack: Stack) -> str:
+    stub = auth_service_pb2_grpc.AuthServiceStub(stack.channel("edge"))
+    reply = stub.Login(auth_service_pb2.LoginRequest(username="ingest", password="ingest-demo-secret"), timeout=5)
+    return str(reply.tokens.access_token)
+
+
+@pytest.fixture(scope="package")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRig]:
+    pg = PrivatePostgres()
+    pg.init(["ledger", "ingest"])
+    var_dir = tmp_path_factory.mktemp("faults")
+    extra = {
+        "EP_LEDGER_DATABASE_URL": pg.url("ledger"),
+        "EP_INGEST_DATABASE_URL": pg.url("ingest"),
+        "EP_AUTH_ACCESS_TTL_S": "3600",  # the suite outlives the default 5 min token
+        "EP_PREDICT_ZONES": "NO1",  # one model to train on this 2-core machine
+        "EP_LEDGER_BLOCK_MAX_MS": "200",
+    }
+    stack = start_stack(var_dir, PARTS, meters=1, timeout=150, extra_env=extra)
+    ingest_db = create_engine(pg.url("ingest").replace("+psycopg", "+psycopg"), pool_pre_ping=True)
+    ledger_db = create_engine(pg.url("ledger"), pool_pre_ping=True)
+    publisher = ReadingPublisher(stack.ports["mqtt"], meters=10, period_s=0.1)
+    appender = LedgerAppender(stack.target("edge"), lambda: _service_token(stack), period_s=0.2)
+    rig = FaultRig(stack, pg, ingest_db, ledger_db, publisher, appender, stack.login("admin", "admin-demo"))
+    publisher.start()
+    appender.start()
+    try:
+        yield rig
+    finally:
+        publisher.stop()
+        appender.stop()
+        ingest_db.dispose()
+        ledger_db.dispose()
+        stack.close()
+        pg.destroy()
+
+
+def grpc_code(call: Any) -> grpc.StatusCode:
+    try:
+        call()
+    except grpc.RpcError as error:
+        return error.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
