@@ -36,7 +36,11 @@ def figures_from(data: dict[str, Any]) -> list[Figure]:
         recover = float(fault["recover_s"])
         flowing = fault.get("load_flowing_s")
         detail = f"{how}; load flowing again after {flowing} s; outage {fault.get('outage_s')} s"
-        figures.append(Figure("Faults: time to recover", str(fault["fault"]), recover, "s", "< 60 s", recover < 60, detail))
+        figures.append(
+            Figure(
+                "Faults: time to recover", str(fault["fault"]), recover, "s", "< 60 s", recover < 60, detail
+            )
+        )
     return figures
 
 
@@ -45,7 +49,11 @@ def run(quick: bool = False) -> list[Figure]:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "tests/faults", "-q", "-p", "no:cacheprovider"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         if result.returncode != 0:
             NOTES.append(f"- The fault suite FAILED in this run: `{result.stdout.strip().splitlines()[-1]}`")

@@ -59,12 +59,27 @@ def run_load(stack: Stack, token: str, rps: int, seconds: int, log: Path, client
     per_client = max(1, round(rps / clients))
     urls = [stack.base_url + route for route in ROUTES]
     command = [
-        "h2load", "-c", str(clients), "-m", "4", "--rps", str(per_client), "-D", str(seconds),
-        "-H", f"authorization: Bearer {token}", "--log-file", str(log), *urls,
+        "h2load",
+        "-c",
+        str(clients),
+        "-m",
+        "4",
+        "--rps",
+        str(per_client),
+        "-D",
+        str(seconds),
+        "-H",
+        f"authorization: Bearer {token}",
+        "--log-file",
+        str(log),
+        *urls,
     ]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120, check=True).stdout
     finished = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", out)
-    counts = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", out)
+    counts = re.search(
+        r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout",
+        out,
+    )
     codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
     if not (finished and counts and codes):
         raise RuntimeError(f"cannot parse h2load output:\n{out}")
@@ -73,9 +88,14 @@ def run_load(stack: Stack, token: str, rps: int, seconds: int, log: Path, client
     latencies = [int(line.split("\t")[2]) / 1000 for line in log.read_text().splitlines() if line.strip()]
     errors = failed + errored + timeout + c3 + c4 + c5 + (total - done)
     return LoadResult(
-        target_rps=per_client * clients, achieved_rps=float(finished.group(3)), requests=total, errors=errors,
+        target_rps=per_client * clients,
+        achieved_rps=float(finished.group(3)),
+        requests=total,
+        errors=errors,
         status_counts={"2xx": c2, "3xx": c3, "4xx": c4, "5xx": c5, "failed": failed, "timeout": timeout},
-        p50_ms=_percentile(latencies, 0.5), p99_ms=_percentile(latencies, 0.99), seconds=seconds,
+        p50_ms=_percentile(latencies, 0.5),
+        p99_ms=_percentile(latencies, 0.99),
+        seconds=seconds,
     )
 
 
@@ -94,15 +114,34 @@ def run(quick: bool = False) -> list[Figure]:
             stack.close()
     how = f"h2load, 20 connections x {result.target_rps // 20:.0f} req/s, {seconds} s, {len(ROUTES)}-route read mix"
     return [
-        Figure("Load (JSON via Envoy)", "achieved rate", result.achieved_rps, "req/s", f">= {rps * 0.98:.0f} req/s",
-               result.achieved_rps >= rps * 0.98, f"target {result.target_rps} req/s; {how}"),
-        Figure("Load (JSON via Envoy)", "errors", float(result.errors), "requests", "0", result.errors == 0,
-               f"of {result.requests:,}; {result.status_counts}"),
+        Figure(
+            "Load (JSON via Envoy)",
+            "achieved rate",
+            result.achieved_rps,
+            "req/s",
+            f">= {rps * 0.98:.0f} req/s",
+            result.achieved_rps >= rps * 0.98,
+            f"target {result.target_rps} req/s; {how}",
+        ),
+        Figure(
+            "Load (JSON via Envoy)",
+            "errors",
+            float(result.errors),
+            "requests",
+            "0",
+            result.errors == 0,
+            f"of {result.requests:,}; {result.status_counts}",
+        ),
         Figure("Load (JSON via Envoy)", "latency p50", result.p50_ms, "ms", detail="all routes together"),
         Figure("Load (JSON via Envoy)", "latency p99", result.p99_ms, "ms", detail="all routes together"),
     ] + [
-        Figure("Load (JSON via Envoy)", f"capacity of {route} alone", value, "req/s",
-               detail="closed loop, 10 connections x 4 streams; shows which service limits the mix")
+        Figure(
+            "Load (JSON via Envoy)",
+            f"capacity of {route} alone",
+            value,
+            "req/s",
+            detail="closed loop, 10 connections x 4 streams; shows which service limits the mix",
+        )
         for route, value in alone.items()
     ]
 
@@ -110,8 +149,22 @@ def run(quick: bool = False) -> list[Figure]:
 def _route_capacity(stack: Stack, token: str, route: str, requests: int) -> float:
     """Most requests/s one route serves (no rate limit): where the mix saturates first."""
     out = subprocess.run(
-        ["h2load", "-c", "10", "-m", "4", "-n", str(requests), "-H", f"authorization: Bearer {token}", stack.base_url + route],
-        capture_output=True, text=True, timeout=300, check=True,
+        [
+            "h2load",
+            "-c",
+            "10",
+            "-m",
+            "4",
+            "-n",
+            str(requests),
+            "-H",
+            f"authorization: Bearer {token}",
+            stack.base_url + route,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     ).stdout
     finished = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)
     return float(finished.group(1)) if finished else float("nan")

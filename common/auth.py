@@ -28,6 +28,7 @@ import enum
 import hashlib
 import inspect
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -326,6 +327,16 @@ def _reject(reason: str, message: str) -> Unauthenticated:
     return Unauthenticated(reason, message)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """What a verified token established (see TokenVerifier's cache)."""
+
+    caller: Caller
+    kid: str
+    exp: float
+    iat: int
+
+
 class TokenVerifier:
     """Verifies access JWTs issued by auth_svc and turns them into a :class:`Caller`."""
 
@@ -338,6 +349,7 @@ class TokenVerifier:
         revocations: RevocationSource | None = None,
         leeway_s: int = 30,
         clock: Callable[[], float] = time.time,
+        cache_size: int = 4096,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
@@ -345,8 +357,35 @@ class TokenVerifier:
         self._revocations = revocations or NoRevocations()
         self._leeway_s = leeway_s
         self._clock = clock
+        # Tokens already verified, by their exact string (performance: the Ed25519 check and JWT
+        # parsing were most of the per-call cost of every authenticated RPC, and a client sends
+        # the same token on every call until it expires). A hit skips only what cannot change
+        # for the same bytes (signature, issuer, audience, claim shapes); expiry, the signing key
+        # still being published and revocation are checked again on every call. Bounded LRU.
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
+        self._cache_size = cache_size
 
     async def verify(self, token: str) -> Caller:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if self._clock() < cached.exp + self._leeway_s and cached.kid in await self._keys.keys():
+                self._verified.move_to_end(token)
+                await self._check_revoked(cached.caller.subject, cached.iat)
+                return cached.caller
+            self._verified.pop(token, None)  # expired or key withdrawn: the full path decides
+        caller, verified = await self._verify_uncached(token)
+        if self._cache_size > 0:
+            self._verified[token] = verified
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return caller
+
+    async def _check_revoked(self, subject: str, iat: int) -> None:
+        revoked = (await self._revocations.revocations()).get(subject_hash(subject))
+        if revoked is not None and (revoked.disabled or iat < revoked.not_before):
+            raise _reject("TOKEN_REVOKED", "the access token has been revoked")
+
+    async def _verify_uncached(self, token: str) -> tuple[Caller, _Verified]:
         if not token or len(token) > MAX_TOKEN_BYTES:
             raise _reject("TOKEN_MALFORMED", "the access token is empty or too long")
         try:
@@ -380,10 +419,9 @@ class TokenVerifier:
             or not all(isinstance(h, str) for h in households)
         ):
             raise _reject("TOKEN_CLAIMS_INVALID", "the access token's claims are malformed")
-        revoked = (await self._revocations.revocations()).get(subject_hash(subject))
-        if revoked is not None and (revoked.disabled or int(claims["iat"]) < revoked.not_before):
-            raise _reject("TOKEN_REVOKED", "the access token has been revoked")
-        return Caller(subject, role, frozenset(households), str(claims.get("jti", "")))
+        await self._check_revoked(subject, int(claims["iat"]))
+        who = Caller(subject, role, frozenset(households), str(claims.get("jti", "")))
+        return who, _Verified(who, kid, float(claims["exp"]), int(claims["iat"]))
 
     def _decode(self, token: str, key: Ed25519PublicKey) -> dict[str, Any]:
         try:

@@ -7,7 +7,7 @@ import json
 
 import grpc
 
-__all__ = ["make_channel", "DEFAULT_DEADLINE_SECONDS"]
+__all__ = ["DEFAULT_DEADLINE_SECONDS", "make_channel"]
 
 DEFAULT_DEADLINE_SECONDS = 10.0
 

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-__all__ = ["ConfigError", "env_field", "from_env", "describe"]
+__all__ = ["ConfigError", "describe", "env_field", "from_env"]
 
 T = TypeVar("T")
 

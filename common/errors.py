@@ -17,14 +17,14 @@ from grpc_status import rpc_status
 
 __all__ = [
     "DOMAIN",
+    "AlreadyExists",
     "EnergyPulseError",
+    "FailedPrecondition",
     "InvalidArgument",
     "NotFound",
-    "AlreadyExists",
     "PermissionDenied",
-    "Unauthenticated",
-    "FailedPrecondition",
     "ResourceExhausted",
+    "Unauthenticated",
     "Unavailable",
     "Unimplemented",
     "to_rpc_status",

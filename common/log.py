@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["configure_logging", "get_logger", "EventLogger"]
+__all__ = ["EventLogger", "configure_logging", "get_logger"]
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +34,7 @@ __all__ = ["GrpcService", "RunningServer", "ServerConfig", "serve", "start_serve
 
 log = get_logger(__name__)
 
-RPC_TOTAL = Counter(
-    "energypulse_grpc_requests_total", "gRPC calls handled", ["service", "method", "code"]
-)
+RPC_TOTAL = Counter("energypulse_grpc_requests_total", "gRPC calls handled", ["service", "method", "code"])
 RPC_SECONDS = Histogram(
     "energypulse_grpc_request_seconds",
     "gRPC call latency (time to the response, or to the end of a stream)",
@@ -85,7 +83,9 @@ async def _raise_mapped(context: grpc.aio.ServicerContext, error: Exception, ful
         # A database that is down or restarting is a temporary condition of the server, not a bug:
         # UNAVAILABLE (HTTP 503 through Envoy) tells clients to retry, where INTERNAL would not.
         log.warning("rpc_store_unavailable", method=full, error=repr(error)[:500])
-        status = to_rpc_status(Unavailable("DATABASE_UNAVAILABLE", "the service's database is unreachable; retry shortly"))
+        status = to_rpc_status(
+            Unavailable("DATABASE_UNAVAILABLE", "the service's database is unreachable; retry shortly")
+        )
         await context.abort(status.code, status.details, status.trailing_metadata)
     log.exception("rpc_failed", method=full, error=repr(error))
     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
@@ -183,9 +183,7 @@ class RunningServer:
 
     async def set_serving(self, serving: bool) -> None:
         status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         )
         for name in ["", *self.service_names]:
             await self.health.set(name, status)
@@ -212,9 +210,7 @@ async def start_server(
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 5000),
     ]
-    server = grpc.aio.server(
-        interceptors=[ErrorAndMetricsInterceptor(), *interceptors], options=options
-    )
+    server = grpc.aio.server(interceptors=[ErrorAndMetricsInterceptor(), *interceptors], options=options)
     names = [svc.descriptor.full_name for svc in services]
     for svc in services:
         svc.add_to_server(svc.servicer, server)
@@ -256,7 +252,7 @@ async def serve(
     config: ServerConfig,
     services: Sequence[GrpcService],
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
-    background: Sequence[Callable[[], Awaitable[None]]] = (),
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ready: Callable[[], bool] | None = None,
 ) -> None:

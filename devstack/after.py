@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     deadline = time.monotonic() + args.timeout
     while not asyncio.run(grpc_serving(args.target, timeout=1.0)):
         if time.monotonic() > deadline:
-            raise SystemExit(f"{args.target} not SERVING after {args.timeout:.0f} s; not starting {command[0]}")
+            raise SystemExit(
+                f"{args.target} not SERVING after {args.timeout:.0f} s; not starting {command[0]}"
+            )
         time.sleep(0.5)
     os.execvp(command[0], command)
 

@@ -57,7 +57,7 @@ def start_mosquitto(port: int, data_dir: Path, log_file: Path | None = None) -> 
     conf = data_dir / "mosquitto.conf"
     data_dir.mkdir(parents=True, exist_ok=True)
     conf.write_text(render_mosquitto_conf(port, data_dir))
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
     return subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=out)
 
 

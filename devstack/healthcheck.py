@@ -1,6 +1,6 @@
 """Container healthcheck: exit 0 when a gRPC server reports SERVING (standard health protocol).
 
-    python -m devstack.healthcheck 127.0.0.1:50051 [service.Name]
+python -m devstack.healthcheck 127.0.0.1:50051 [service.Name]
 """
 
 from __future__ import annotations

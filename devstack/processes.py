@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["read_procfile", "ProcessGroup"]
+__all__ = ["ProcessGroup", "read_procfile"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ class ProcessGroup:
 
     def start(self, name: str) -> subprocess.Popen[bytes]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(self.log_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(
             ["bash", "-c", f"exec {self.commands[name]}"],
             cwd=ROOT,

@@ -26,7 +26,7 @@ async def grpc_serving(target: str, service: str = "", timeout: float = 1.0) -> 
 
 def http_ok(url: str, timeout: float = 1.0) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return 200 <= response.status < 400
     except (urllib.error.URLError, OSError):
         return False
@@ -37,7 +37,10 @@ async def wait_all(
 ) -> list[str]:
     """Names of the parts still not ready after ``timeout`` seconds (empty when all are)."""
     deadline = time.monotonic() + timeout
-    pending = {**{n: ("grpc", t) for n, t in grpc_targets.items()}, **{n: ("http", u) for n, u in http_urls.items()}}
+    pending = {
+        **{n: ("grpc", t) for n, t in grpc_targets.items()},
+        **{n: ("http", u) for n, u in http_urls.items()},
+    }
     while pending and time.monotonic() < deadline:
         for name, (kind, where) in list(pending.items()):
             ok = await grpc_serving(where) if kind == "grpc" else await asyncio.to_thread(http_ok, where)

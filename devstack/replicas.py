@@ -45,7 +45,9 @@ def parse_replicas(spec: str) -> dict[str, int]:
         name = name.strip()
         name = name if name in SCALABLE else f"{name}_svc"
         if not sep or name not in SCALABLE:
-            raise ValueError(f"bad replica spec {part!r}: use NAME=COUNT with NAME one of {', '.join(SCALABLE)}")
+            raise ValueError(
+                f"bad replica spec {part!r}: use NAME=COUNT with NAME one of {', '.join(SCALABLE)}"
+            )
         try:
             value = int(count)
         except ValueError:

@@ -64,7 +64,7 @@ class Stack:
         for key, value in (headers or {}).items():
             request.add_header(key, value)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, payload = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, payload = error.code, error.read()
@@ -106,15 +106,29 @@ def start_stack(
     env.update(extra_env or {})
     ensure_ledger_key(var_dir)
     subprocess.run(
-        [sys.executable, str(ROOT / "envoy" / "generate.py"), "--mode", "local",
-         "--listen-port", env["EP_EDGE_PORT"], "--admin-port", env["EP_ENVOY_ADMIN_PORT"],
-         "--out", env["EP_ENVOY_CONFIG"]],
-        check=True, env={**os.environ, **env},
+        [
+            sys.executable,
+            str(ROOT / "envoy" / "generate.py"),
+            "--mode",
+            "local",
+            "--listen-port",
+            env["EP_EDGE_PORT"],
+            "--admin-port",
+            env["EP_ENVOY_ADMIN_PORT"],
+            "--out",
+            env["EP_ENVOY_CONFIG"],
+        ],
+        check=True,
+        env={**os.environ, **env},
     )
     commands = expand_procfile(read_procfile(), replicas, ports.ports)
     group = ProcessGroup(env=env, log_dir=var_dir / "logs", commands=commands)
     stack = Stack(var_dir=var_dir, ports=ports, env=env, processes=group)
-    names = [n for part in parts for n in (replica_names(part, replicas.get(part, 1)) if part in SCALABLE else [part])]
+    names = [
+        n
+        for part in parts
+        for n in (replica_names(part, replicas.get(part, 1)) if part in SCALABLE else [part])
+    ]
     for name in names:
         group.start(name)
     grpc_targets = {
@@ -122,7 +136,9 @@ def start_stack(
         for svc in SERVICES
         if f"{svc}_svc" in parts
         for name, target in zip(
-            replica_names(f"{svc}_svc", replicas.get(f"{svc}_svc", 1)), replica_targets(ports, svc), strict=True
+            replica_names(f"{svc}_svc", replicas.get(f"{svc}_svc", 1)),
+            replica_targets(ports, svc),
+            strict=True,
         )
     }
     http_urls = {}

@@ -43,9 +43,16 @@ def write_env_file(env: dict[str, str], path: Path) -> None:
 def generate_envoy(env: dict[str, str]) -> None:
     subprocess.run(
         [
-            sys.executable, str(ROOT / "envoy" / "generate.py"), "--mode", "local",
-            "--listen-port", env["EP_EDGE_PORT"], "--admin-port", env["EP_ENVOY_ADMIN_PORT"],
-            "--out", env["EP_ENVOY_CONFIG"],
+            sys.executable,
+            str(ROOT / "envoy" / "generate.py"),
+            "--mode",
+            "local",
+            "--listen-port",
+            env["EP_EDGE_PORT"],
+            "--admin-port",
+            env["EP_ENVOY_ADMIN_PORT"],
+            "--out",
+            env["EP_ENVOY_CONFIG"],
         ],
         check=True,
         env={**os.environ, **env},
@@ -58,11 +65,14 @@ def main() -> None:
     parser.add_argument("--var-dir", type=Path, default=ROOT / "var" / "run")
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument(
-        "--replicas", default=os.environ.get("EP_REPLICAS", ""),
+        "--replicas",
+        default=os.environ.get("EP_REPLICAS", ""),
         help="replica counts, e.g. ingest_svc=2,predict_svc=2 (auth_svc, predict_svc, ledger_svc, ingest_svc)",
     )
     parser.add_argument(
-        "--postgres", default=os.environ.get("EP_DATABASE_URL", ""), metavar="URL",
+        "--postgres",
+        default=os.environ.get("EP_DATABASE_URL", ""),
+        metavar="URL",
         help="store every service in this PostgreSQL database (postgresql+psycopg://...) instead of SQLite",
     )
     args = parser.parse_args()
@@ -90,8 +100,13 @@ def main() -> None:
     render_procfile(expand_procfile(read_procfile(), replicas, ports.ports), procfile)
 
     venv_bin = str(ROOT / ".venv" / "bin")
-    child_env = {**os.environ, **env, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-                 "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    child_env = {
+        **os.environ,
+        **env,
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
     honcho = subprocess.Popen(
         [str(Path(venv_bin) / "honcho"), "start", "-f", str(procfile), "-d", str(ROOT)],
         env=child_env,
@@ -118,7 +133,8 @@ def main() -> None:
             "EnergyPulse is running" + (f" (not ready yet: {', '.join(not_ready)})" if not_ready else ""),
             f"  Dashboard + JSON API:  {url}",
             f"  Native gRPC (Envoy):   127.0.0.1:{ports['edge']}",
-            "  Services (grpcurl):    " + ", ".join(f"{svc} {' '.join(replica_targets(ports, svc))}" for svc in SERVICES),
+            "  Services (grpcurl):    "
+            + ", ".join(f"{svc} {' '.join(replica_targets(ports, svc))}" for svc in SERVICES),
             f"  Processes:             {procfile}",
             f"  MQTT broker:           127.0.0.1:{ports['mqtt']}",
             "  Demo sign-in:          admin / admin-demo   (operator)",

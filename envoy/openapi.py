@@ -142,9 +142,7 @@ class _SchemaBuilder:
 
     def message_schema(self, type_name: str, drop: frozenset[str] = frozenset()) -> dict[str, Any]:
         message = self.types.messages[type_name]
-        properties = {
-            lower_camel(f.name): self.field_schema(f) for f in message.field if f.name not in drop
-        }
+        properties = {lower_camel(f.name): self.field_schema(f) for f in message.field if f.name not in drop}
         return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
@@ -168,18 +166,29 @@ def _query_parameters(
         schema = builder.field_schema(field)
         if schema.get("type") == "object":
             continue
-        param: dict[str, Any] = {"name": lower_camel(field.name), "in": "query", "required": False, "schema": schema}
+        param: dict[str, Any] = {
+            "name": lower_camel(field.name),
+            "in": "query",
+            "required": False,
+            "schema": schema,
+        }
         if schema.get("type") == "array":
             param["style"], param["explode"] = "form", True
         params.append(param)
     return params
 
 
-def build_openapi(descriptor_path: Path, title: str = "EnergyPulse JSON API", version: str = "v1") -> dict[str, Any]:
+def build_openapi(
+    descriptor_path: Path, title: str = "EnergyPulse JSON API", version: str = "v1"
+) -> dict[str, Any]:
     fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
     types = _Types(fds)
     builder = _SchemaBuilder(types)
-    status_ref = builder.message_ref(".google.rpc.Status") if ".google.rpc.Status" in types.messages else {"type": "object"}
+    status_ref = (
+        builder.message_ref(".google.rpc.Status")
+        if ".google.rpc.Status" in types.messages
+        else {"type": "object"}
+    )
     paths: dict[str, dict[str, Any]] = {}
     tags = []
     for file in fds.file:
@@ -203,10 +212,14 @@ def build_openapi(descriptor_path: Path, title: str = "EnergyPulse JSON API", ve
                         "in": "path",
                         "required": True,
                         # Path segments cannot hold "/" and an empty one matches no route.
-                        "schema": {**builder.field_schema(by_name[name]), **(
-                            {"pattern": "^[^/]+$", "minLength": 1}
-                            if by_name[name].type == FDP.TYPE_STRING else {}
-                        )},
+                        "schema": {
+                            **builder.field_schema(by_name[name]),
+                            **(
+                                {"pattern": "^[^/]+$", "minLength": 1}
+                                if by_name[name].type == FDP.TYPE_STRING
+                                else {}
+                            ),
+                        },
                     }
                     for name in path_fields
                     if name in by_name
@@ -227,28 +240,40 @@ def build_openapi(descriptor_path: Path, title: str = "EnergyPulse JSON API", ve
                     else:
                         schema = None
                     if schema is not None:
-                        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+                        operation["requestBody"] = {
+                            "required": True,
+                            "content": {"application/json": {"schema": schema}},
+                        }
                 if parameters:
                     operation["parameters"] = parameters
                 response_schema = builder.message_ref(method.output_type)
                 if method.server_streaming:
                     operation["x-streaming"] = True
-                    ok = {"description": "Server-Sent Events, one JSON message per event",
-                          "content": {"text/event-stream": {"schema": {"type": "string"}}}}
+                    ok = {
+                        "description": "Server-Sent Events, one JSON message per event",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    }
                 else:
                     ok = {"description": "OK", "content": {"application/json": {"schema": response_schema}}}
                 operation["responses"] = {
                     "200": ok,
-                    "default": {"description": "google.rpc.Status with one google.rpc.ErrorInfo",
-                                "content": {"application/json": {"schema": status_ref}}},
+                    "default": {
+                        "description": "google.rpc.Status with one google.rpc.ErrorInfo",
+                        "content": {"application/json": {"schema": status_ref}},
+                    },
                 }
                 access = method.options.Extensions[options_pb2.access]
-                operation["security"] = [] if access.level == options_pb2.ACCESS_LEVEL_PUBLIC else [{"bearer": []}]
+                operation["security"] = (
+                    [] if access.level == options_pb2.ACCESS_LEVEL_PUBLIC else [{"bearer": []}]
+                )
                 paths.setdefault(openapi_path, {})[verb] = operation
     return {
         "openapi": "3.0.3",
-        "info": {"title": title, "version": version,
-                 "description": "Generated by envoy/openapi.py from the protos; served by Envoy's gRPC-JSON transcoder."},
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Generated by envoy/openapi.py from the protos; served by Envoy's gRPC-JSON transcoder.",
+        },
         "servers": [{"url": "/"}],
         "tags": tags,
         "paths": dict(sorted(paths.items())),

@@ -35,7 +35,9 @@ def main() -> int:
 
     background = [app.bridge.run] if app.bridge is not None else []
     asyncio.run(
-        serve(grpc_config, services(app), interceptors(app), background=background, on_shutdown=[stop_pipeline])
+        serve(
+            grpc_config, services(app), interceptors(app), background=background, on_shutdown=[stop_pipeline]
+        )
     )
     return 0
 

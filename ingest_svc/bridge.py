@@ -71,7 +71,9 @@ Sender = Callable[[OutboxItem], Awaitable[None]]
 class OutboxSender:
     """Claims pages of the outbox, sends them with bounded concurrency, records the outcome."""
 
-    def __init__(self, outbox: Outbox, send: Sender, stats: BridgeStats, page: int = 64, concurrency: int = 8) -> None:
+    def __init__(
+        self, outbox: Outbox, send: Sender, stats: BridgeStats, page: int = 64, concurrency: int = 8
+    ) -> None:
         self.outbox = outbox
         self.send = send
         self.stats = stats
@@ -86,7 +88,9 @@ class OutboxSender:
         self.stats.max_claimed = max(self.stats.max_claimed, len(items))
         results = await asyncio.gather(*(self._one(item) for item in items))
         sent = [item.id for item, error in zip(items, results, strict=True) if error is None]
-        retry = [(item, err[1]) for item, err in zip(items, results, strict=True) if err and err[0] == "retry"]
+        retry = [
+            (item, err[1]) for item, err in zip(items, results, strict=True) if err and err[0] == "retry"
+        ]
         dead = [(item, err[1]) for item, err in zip(items, results, strict=True) if err and err[0] == "fail"]
         await asyncio.to_thread(self.outbox.mark_sent, sent)
         await asyncio.to_thread(self.outbox.retry_later, retry)
@@ -179,7 +183,9 @@ class Bridge:
         request = prediction_service_pb2.GetMarketPricesRequest(zone=zone, start_time=start, end_time=end)
         stub = self._predict
         try:
-            response = await self._authed(lambda md: stub.GetMarketPrices(request, timeout=self._timeout, metadata=md))
+            response = await self._authed(
+                lambda md: stub.GetMarketPrices(request, timeout=self._timeout, metadata=md)
+            )
         except grpc.aio.AioRpcError as exc:
             if exc.code() in _PERMANENT:
                 log.warning("market_prices_refused", zone=zone, error=exc.details())
@@ -193,7 +199,9 @@ class Bridge:
     ) -> prediction_service_pb2.PredictBatchResponse:
         assert self._predict is not None
         stub = self._predict
-        response = await self._authed(lambda md: stub.PredictBatch(request, timeout=self._timeout, metadata=md))
+        response = await self._authed(
+            lambda md: stub.PredictBatch(request, timeout=self._timeout, metadata=md)
+        )
         assert isinstance(response, prediction_service_pb2.PredictBatchResponse)
         return response
 
@@ -219,7 +227,9 @@ class Bridge:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._loop("settle", self._settle_pass))
                 group.create_task(self._loop("price", lambda: self._drain(pricer.run_once, "priced")))
-                group.create_task(self._loop("predict", lambda: self._drain(forecaster.run_once, "predicted", -1)))
+                group.create_task(
+                    self._loop("predict", lambda: self._drain(forecaster.run_once, "predicted", -1))
+                )
                 group.create_task(self._loop("send", lambda: self._send_pass(sender)))
                 group.create_task(self._loop("prune", self._prune_pass, interval=600.0))
         finally:
@@ -253,7 +263,9 @@ class Bridge:
     async def _prune_pass(self) -> None:
         await asyncio.to_thread(self.outbox.prune_sent, int(self.config.outbox_retention_s * 1000))
 
-    async def _loop(self, name: str, step: Callable[[], Awaitable[None]], interval: float | None = None) -> None:
+    async def _loop(
+        self, name: str, step: Callable[[], Awaitable[None]], interval: float | None = None
+    ) -> None:
         pause = interval if interval is not None else self.config.bridge_interval_s
         failures = 0
         while True:
@@ -267,5 +279,7 @@ class Bridge:
                 failures += 1
                 self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
                 delay = min(self.config.outbox_backoff_max_ms / 1000, pause * 2 ** min(failures, 10))
-                log.warning("bridge_step_failed", step=name, error=repr(exc)[:300], retry_in_s=round(delay, 2))
+                log.warning(
+                    "bridge_step_failed", step=name, error=repr(exc)[:300], retry_in_s=round(delay, 2)
+                )
                 await asyncio.sleep(delay)

@@ -52,7 +52,9 @@ class IngestConfig:
     )
     demo: bool = env_field("EP_DEMO", False, "Demo mode: published demo service secret")
     settle_grace_s: float = env_field(
-        "EP_INGEST_SETTLE_GRACE_S", 900.0, "Close an hour this long (reading time) after it ends even if a meter is silent"
+        "EP_INGEST_SETTLE_GRACE_S",
+        900.0,
+        "Close an hour this long (reading time) after it ends even if a meter is silent",
     )
     bridge_interval_s: float = env_field("EP_INGEST_BRIDGE_INTERVAL_S", 2.0, "Pause between bridge passes")
     predict_batch: int = env_field("EP_INGEST_PREDICT_BATCH", 2000, "Households per PredictBatch call")

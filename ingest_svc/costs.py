@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
@@ -32,9 +31,14 @@ def _local_midnight_ms(now_ms: int, tz: str) -> int:
 
 def _open_wh(conn: Connection, household_id: str, open_hour_ms: int) -> int:
     total = 0
-    for meter_id in conn.execute(select(MeterRow.meter_id).where(MeterRow.household_id == household_id)).scalars():
+    for meter_id in conn.execute(
+        select(MeterRow.meter_id).where(MeterRow.household_id == household_id)
+    ).scalars():
         latest = conn.execute(
-            select(_R.import_kwh, _R.export_kwh).where(_R.meter_id == meter_id).order_by(_R.ts_ms.desc()).limit(1)
+            select(_R.import_kwh, _R.export_kwh)
+            .where(_R.meter_id == meter_id)
+            .order_by(_R.ts_ms.desc())
+            .limit(1)
         ).first()
         if latest is None:
             continue
@@ -74,16 +78,16 @@ def today_cost_eur(engine: Engine, household_id: str, time_zone: str, now_ms: in
             )
         ).scalar_one()
         progress = conn.execute(
-            select(HouseholdProgressRow.next_hour_ms, HouseholdProgressRow.predicted_p50_micro_eur_per_kwh).where(
-                HouseholdProgressRow.household_id == household_id
-            )
+            select(
+                HouseholdProgressRow.next_hour_ms, HouseholdProgressRow.predicted_p50_micro_eur_per_kwh
+            ).where(HouseholdProgressRow.household_id == household_id)
         ).first()
         running = 0
         if progress is not None and progress.predicted_p50_micro_eur_per_kwh is not None:
             open_hour = int(progress.next_hour_ms)
             wh = _open_wh(conn, household_id, open_hour)
             hour = max(open_hour, now_ms - now_ms % HOUR_MS)
-            hours, days = local_hour_shares(pd.Timestamp(hour, unit="ms", tz="UTC"), tz)
+            hours, days = local_hour_shares(datetime.fromtimestamp(hour / 1000, tz=UTC), tz)
             basis = capacity_basis_at(conn, household_id, hour, tz)
             spot_eur_mwh = int(progress.predicted_p50_micro_eur_per_kwh) / 1000  # micro-EUR/kWh -> EUR/MWh
             running = settle_hour_micro(tariff, wh, spot_eur_mwh, basis, hours, days).total_cost_micro_eur

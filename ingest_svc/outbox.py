@@ -95,7 +95,8 @@ class Outbox:
                 .returning(_T.id, _T.kind, _T.request_id, _T.payload, _T.attempts)
             ).all()
         return sorted(
-            (OutboxItem(r.id, r.kind, r.request_id, bytes(r.payload), r.attempts) for r in rows), key=lambda i: i.id
+            (OutboxItem(r.id, r.kind, r.request_id, bytes(r.payload), r.attempts) for r in rows),
+            key=lambda i: i.id,
         )
 
     def mark_sent(self, ids: Sequence[int]) -> None:
@@ -138,12 +139,19 @@ class Outbox:
                 conn.execute(
                     update(_TABLE)
                     .where(_T.id == item.id)
-                    .values(status="failed", attempts=item.attempts + 1, claimed_until_ms=0, last_error=error[:512])
+                    .values(
+                        status="failed",
+                        attempts=item.attempts + 1,
+                        claimed_until_ms=0,
+                        last_error=error[:512],
+                    )
                 )
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
-            return {str(s): int(n) for s, n in conn.execute(select(_T.status, func.count()).group_by(_T.status))}
+            return {
+                str(s): int(n) for s, n in conn.execute(select(_T.status, func.count()).group_by(_T.status))
+            }
 
     def prune_sent(self, older_than_ms: int) -> int:
         """Delete sent rows older than the retention (dedup lives in the domain tables)."""

@@ -37,7 +37,9 @@ from predict_svc.tariff import spot_micro_eur_per_kwh
 
 __all__ = ["Forecaster", "PredictBatchCall"]
 
-PredictBatchCall = Callable[[prediction_service_pb2.PredictBatchRequest], Awaitable[prediction_service_pb2.PredictBatchResponse]]
+PredictBatchCall = Callable[
+    [prediction_service_pb2.PredictBatchRequest], Awaitable[prediction_service_pb2.PredictBatchResponse]
+]
 _R = ReadingRow.__table__.c
 _PROGRESS = cast(Table, HouseholdProgressRow.__table__)
 
@@ -92,7 +94,9 @@ class Forecaster:
                         HouseholdRow.has_ev,
                         HouseholdRow.has_solar,
                     )
-                    .join(HouseholdProgressRow, HouseholdProgressRow.household_id == HouseholdRow.household_id)
+                    .join(
+                        HouseholdProgressRow, HouseholdProgressRow.household_id == HouseholdRow.household_id
+                    )
                     .where(p.predicted_round_ms < round_ms)
                     .order_by(HouseholdRow.household_id)
                     .limit(self.batch_size)
@@ -188,7 +192,10 @@ class Forecaster:
                 fresh = set(
                     conn.execute(
                         update(_PROGRESS)
-                        .where(p.household_id.in_([x.household_id for x in preds]), p.predicted_target_ms < target)
+                        .where(
+                            p.household_id.in_([x.household_id for x in preds]),
+                            p.predicted_target_ms < target,
+                        )
                         .values(predicted_target_ms=target, predicted_p50_micro_eur_per_kwh=p50)
                         .returning(p.household_id)
                     ).scalars()
@@ -210,7 +217,8 @@ class Forecaster:
         records = []
         for x in preds:
             p10, p50, p90 = sorted(
-                spot_micro_eur_per_kwh(v) for v in (x.price.p10_eur_mwh, x.price.p50_eur_mwh, x.price.p90_eur_mwh)
+                spot_micro_eur_per_kwh(v)
+                for v in (x.price.p10_eur_mwh, x.price.p50_eur_mwh, x.price.p90_eur_mwh)
             )
             records.append(
                 record_pb2.Record(

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pandas as pd
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
@@ -153,7 +152,9 @@ class Pricer:
                 spot = prices.get((row.zone, row.hour_start_ms))
                 if spot is None:
                     continue  # not cleared yet (or no data): retried on a later pass
-                hours, days = local_hour_shares(pd.Timestamp(row.hour_start_ms, unit="ms", tz="UTC"), row.time_zone)
+                hours, days = local_hour_shares(
+                    datetime.fromtimestamp(row.hour_start_ms / 1000, tz=UTC), row.time_zone
+                )
                 basis = capacity_basis_at(conn, row.household_id, row.hour_start_ms, row.time_zone)
                 parts = settle_hour_micro(self.tariff, row.metered_wh, spot, basis, hours, days)
                 done = conn.execute(

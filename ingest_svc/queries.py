@@ -11,6 +11,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -104,7 +105,8 @@ def _online_meters(conn: Connection, heard: set[str]) -> tuple[set[str], set[str
     meters were heard seconds ago). A meter without any status falls back to recent readings.
     """
     gateways = {
-        d: st for d, st in conn.execute(
+        d: st
+        for d, st in conn.execute(
             select(DeviceStatusRow.device_id, DeviceStatusRow.status).where(DeviceStatusRow.kind == "gateway")
         )
     }
@@ -224,11 +226,12 @@ class TelemetryQueries:
             .limit(limit)
         )
         with self.engine.connect() as conn:
+            rows: list[Any] = list(conn.execute(stmt))  # 10 columns: beyond SQLAlchemy's typed tuples
             return [
                 SeriesPoint(
                     m, int(b), int(s), float(v), float(c), float(p), float(pf), float(i), float(e), int(n)
                 )
-                for m, b, s, v, c, p, pf, i, e, n in conn.execute(stmt)  # type: ignore[misc]
+                for m, b, s, v, c, p, pf, i, e, n in rows
             ]
 
     def after_seq(

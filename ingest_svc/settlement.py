@@ -70,7 +70,10 @@ def _counters_before(conn: Connection, meter_id: str, before_ms: int) -> tuple[i
 
 def _first_counters(conn: Connection, meter_id: str) -> tuple[int, int] | None:
     row = conn.execute(
-        select(_R.import_kwh, _R.export_kwh).where(_R.meter_id == meter_id).order_by(_R.ts_ms, _R.seq).limit(1)
+        select(_R.import_kwh, _R.export_kwh)
+        .where(_R.meter_id == meter_id)
+        .order_by(_R.ts_ms, _R.seq)
+        .limit(1)
     ).first()
     return (to_wh(row.import_kwh), to_wh(row.export_kwh)) if row is not None else None
 
@@ -103,16 +106,21 @@ class Settler:
             ids = list(
                 conn.execute(
                     select(HouseholdRow.household_id)
-                    .outerjoin(HouseholdProgressRow, HouseholdProgressRow.household_id == HouseholdRow.household_id)
+                    .outerjoin(
+                        HouseholdProgressRow, HouseholdProgressRow.household_id == HouseholdRow.household_id
+                    )
                     .where(p.household_id.is_(None))
                     .order_by(HouseholdRow.household_id)
                     .limit(limit)
                 ).scalars()
             )
             for household_id in ids:
-                meters = conn.execute(select(MeterRow.meter_id).where(MeterRow.household_id == household_id)).scalars()
+                meters = conn.execute(
+                    select(MeterRow.meter_id).where(MeterRow.household_id == household_id)
+                ).scalars()
                 firsts = [
-                    conn.execute(select(func.min(_R.ts_ms)).where(_R.meter_id == m)).scalar() for m in list(meters)
+                    conn.execute(select(func.min(_R.ts_ms)).where(_R.meter_id == m)).scalar()
+                    for m in list(meters)
                 ]
                 known = [int(f) for f in firsts if f is not None]
                 if not known:
@@ -154,12 +162,18 @@ class Settler:
         end = hour_ms + HOUR_MS
         with self.engine.begin() as conn:
             info = conn.execute(
-                select(HouseholdRow.zone, HouseholdRow.time_zone).where(HouseholdRow.household_id == household_id)
+                select(HouseholdRow.zone, HouseholdRow.time_zone).where(
+                    HouseholdRow.household_id == household_id
+                )
             ).first()
-            meters = list(conn.execute(select(MeterRow.meter_id).where(MeterRow.household_id == household_id)).scalars())
+            meters = list(
+                conn.execute(select(MeterRow.meter_id).where(MeterRow.household_id == household_id)).scalars()
+            )
             if info is None:
                 return None
-            latest = [conn.execute(select(func.max(_R.ts_ms)).where(_R.meter_id == m)).scalar() for m in meters]
+            latest = [
+                conn.execute(select(func.max(_R.ts_ms)).where(_R.meter_id == m)).scalar() for m in meters
+            ]
             all_in = bool(meters) and all(t is not None and t >= end for t in latest)
             if not all_in and mark < end + self.grace_ms:
                 return None
@@ -167,7 +181,10 @@ class Settler:
             # here and then finds nothing to do.
             advanced = conn.execute(
                 update(HouseholdProgressRow)
-                .where(HouseholdProgressRow.household_id == household_id, HouseholdProgressRow.next_hour_ms == hour_ms)
+                .where(
+                    HouseholdProgressRow.household_id == household_id,
+                    HouseholdProgressRow.next_hour_ms == hour_ms,
+                )
                 .values(next_hour_ms=end)
             ).rowcount
             if advanced != 1:

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import Insert
 
 from common.log import get_logger
 from ingest_svc.bridge_store import DeviceStatusRow
-from ingest_svc.store import insert_ignore
 from ingest_svc.subscriber import Incoming
 
 __all__ = ["STATUS_FILTERS", "StatusTracker", "parse_status"]
@@ -117,17 +118,24 @@ class StatusTracker:
         while True:
             try:
                 with self.engine.begin() as conn:
-                    for s in latest.values():
-                        values = {"status": s.status, "gateway_id": s.gateway_id, "ts_ms": s.ts_ms, "updated_ms": now_ms}
-                        changed = conn.execute(
-                            update(DeviceStatusRow)
-                            .where(DeviceStatusRow.kind == s.kind, DeviceStatusRow.device_id == s.device_id)
-                            .values(**values)
-                        ).rowcount
-                        if not changed:
-                            conn.execute(
-                                insert_ignore(conn, DeviceStatusRow).values(kind=s.kind, device_id=s.device_id, **values)
-                            )
+                    if latest:
+                        # One executemany upsert per batch (performance: a simulator connecting
+                        # announces every meter at once, and an UPDATE-then-INSERT statement
+                        # per device cost more than storing the readings themselves).
+                        conn.execute(
+                            _upsert(conn),
+                            [
+                                {
+                                    "kind": s.kind,
+                                    "device_id": s.device_id,
+                                    "status": s.status,
+                                    "gateway_id": s.gateway_id,
+                                    "ts_ms": s.ts_ms,
+                                    "updated_ms": now_ms,
+                                }
+                                for s in latest.values()
+                            ],
+                        )
                 break
             except SQLAlchemyError as exc:
                 if self._stop.is_set():
@@ -137,3 +145,22 @@ class StatusTracker:
                 delay = min(delay * 2, 5.0)
         for message in batch:
             self._ack(message)
+
+
+def _upsert(conn: Connection) -> Insert:
+    """INSERT ... ON CONFLICT (kind, device_id) DO UPDATE: the latest status wins."""
+    table = DeviceStatusRow.__table__
+    assert isinstance(table, Table)
+    if conn.dialect.name == "postgresql":
+        stmt = postgresql.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=["kind", "device_id"],
+            set_={c: stmt.excluded[c] for c in ("status", "gateway_id", "ts_ms", "updated_ms")},
+        )
+    if conn.dialect.name == "sqlite":
+        lite = sqlite.insert(table)
+        return lite.on_conflict_do_update(
+            index_elements=["kind", "device_id"],
+            set_={c: lite.excluded[c] for c in ("status", "gateway_id", "ts_ms", "updated_ms")},
+        )
+    raise NotImplementedError(f"dialect {conn.dialect.name} is not supported")

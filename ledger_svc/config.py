@@ -37,6 +37,11 @@ class LedgerConfig:
     max_append_batch: int = env_field(
         "EP_LEDGER_MAX_APPEND_BATCH", 10000, "most records in one AppendRecords"
     )
+    head_max_age_ms: int = env_field(
+        "EP_LEDGER_HEAD_MAX_AGE_MS",
+        250,
+        "GetSignedHead reuses a head this young if the tree has not grown here (0: always fresh)",
+    )
     invoice_time_zone: str = env_field(
         "EP_LEDGER_INVOICE_TIME_ZONE", "Europe/Oslo", "time zone of invoice months"
     )

@@ -122,6 +122,7 @@ class Ledger:
         self._clock = clock
         self._tree = MerkleTree()
         self._tree_lock = threading.Lock()
+        self._last_head: SignedTreeHead | None = None
 
     # ---------------------------------------------------------------- writes
     def append(self, records: Sequence[Record], request_id: str = "") -> AppendResult:
@@ -373,7 +374,26 @@ class Ledger:
         with self._tree_lock:
             size = self._tree.size
             root = self._tree.root(size)
-        return self.signer.sign(size, root, self._clock())
+        head = self.signer.sign(size, root, self._clock())
+        self._last_head = head
+        return head
+
+    def recent_head(self, max_age_ms: int) -> SignedTreeHead | None:
+        """The last head this replica signed, if at most ``max_age_ms`` old and its tree has not
+        grown since; else None (call :meth:`signed_head`).
+
+        Performance: GetSignedHead is the hottest read (dashboards and verifiers poll it) and a
+        fresh head costs a database round trip (sync) plus an Ed25519 signature. A head a few
+        hundred ms old is still a correct signed commitment (CT logs publish heads periodically);
+        appends through this replica are visible at once (its tree grew), other replicas' within
+        ``max_age_ms``. Lock-free read: a stale reference is at worst one refresh late.
+        """
+        head = self._last_head
+        if head is None or max_age_ms <= 0 or head.head.tree_size != self._tree.size:
+            return None
+        if self._clock() - head.head.timestamp_ms > max_age_ms:
+            return None
+        return head
 
     def inclusion_proof(self, leaf_index: int, tree_size: int) -> tuple[bytes, list[bytes]]:
         """(leaf hash, audit path) of leaf ``leaf_index`` in the tree of ``tree_size`` leaves."""

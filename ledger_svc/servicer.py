@@ -48,10 +48,13 @@ def _decode_token(token: str) -> int:
 
 
 class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
-    def __init__(self, ledger: Ledger, invoice_tz: ZoneInfo, max_append_batch: int = 10000) -> None:
+    def __init__(
+        self, ledger: Ledger, invoice_tz: ZoneInfo, max_append_batch: int = 10000, head_max_age_ms: int = 0
+    ) -> None:
         self._ledger = ledger
         self._tz = invoice_tz
         self._max_batch = max_append_batch
+        self._head_max_age_ms = head_max_age_ms  # 0: sign a fresh head on every call
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
@@ -104,7 +107,10 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
 
     async def GetSignedHead(self, request: pb.GetSignedHeadRequest, context: grpc.aio.ServicerContext) -> Any:
         caller(context)
-        sth = await self._run(self._ledger.signed_head)
+        # A recent head is served inline (no thread hop, no DB, no signature): see Ledger.recent_head.
+        sth = self._ledger.recent_head(self._head_max_age_ms)
+        if sth is None:
+            sth = await self._run(self._ledger.signed_head)
         return pb.GetSignedHeadResponse(
             head=convert.head_to_proto(sth), public_key=base64.b64encode(sth.public_key).decode()
         )

@@ -29,7 +29,15 @@ from predict_svc.clock import Clock
 from predict_svc.features import build_features
 from predict_svc.model import Forecast, ModelError, PriceModel, load_model
 
-__all__ = ["AccuracyScore", "AccuracyTracker", "ForecastCache", "LoadedModel", "ModelRegistry", "ZoneForecast", "ZoneMarket"]
+__all__ = [
+    "AccuracyScore",
+    "AccuracyTracker",
+    "ForecastCache",
+    "LoadedModel",
+    "ModelRegistry",
+    "ZoneForecast",
+    "ZoneMarket",
+]
 
 log = get_logger(__name__)
 MAX_HORIZON = 24

@@ -116,6 +116,10 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         self.households = HouseholdBook()
         self.max_batch = max_batch
         self._temps: dict[tuple[str, pd.Timestamp], np.ndarray] = {}
+        # Built GetPriceForecast responses per (zone, horizon), valid while the cached forecast
+        # object is the same (performance: building 24 PricePoints with Timestamp conversions
+        # was most of the call; the response is never mutated after it is returned).
+        self._price_responses: dict[tuple[str, int], tuple[ZoneForecast, pb.GetPriceForecastResponse]] = {}
 
     # -- shared helpers ----------------------------------------------------------------------
     def zone_forecast(self, zone: str) -> tuple[ZoneForecast, LoadedModel]:
@@ -168,6 +172,10 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
     ) -> pb.GetPriceForecastResponse:
         horizon = self._horizon(request.horizon_hours)
         forecast, _ = self.zone_forecast(request.zone)
+        key = (forecast.zone, horizon)
+        hit = self._price_responses.get(key)
+        if hit is not None and hit[0] is forecast:
+            return hit[1]
         f = forecast.forecast
         points = [
             forecast_pb2.PricePoint(
@@ -179,12 +187,14 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             )
             for i in range(horizon)
         ]
-        return pb.GetPriceForecastResponse(
+        response = pb.GetPriceForecastResponse(
             zone=forecast.zone,
             issue_time=ts(forecast.issue_time),
             points=points,
             model_version=forecast.model_version,
         )
+        self._price_responses[key] = (forecast, response)  # bounded: zones x 24 horizons
+        return response
 
     async def GetMarketPrices(
         self, request: pb.GetMarketPricesRequest, context: object

@@ -22,9 +22,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported inside the bill function that needs it, not here: ingest_svc imports this
+# module for the per-hour settlement only, and importing pandas (which pulls in pyarrow) costs a
+# process ~75 MB of resident memory (BENCHMARKS.md: memory per service, target < 150 MB).
 
 __all__ = [
     "DEFAULT_CAPACITY_STEPS",
@@ -152,6 +161,8 @@ def daily_bill(hourly_kwh: pd.Series, spot_eur_mwh: pd.Series, tariff: Tariff) -
     that month's three highest daily peaks; for an hour, kWh equals mean kW) is spread evenly
     over the days of the month.
     """
+    import pandas as pd
+
     spot = spot_eur_mwh.reindex(hourly_kwh.index)
     cost = pd.Series(tariff.energy_cost_eur(hourly_kwh.to_numpy(), spot.to_numpy()), index=hourly_kwh.index)
     local_index = hourly_kwh.index.tz_convert(LOCAL_TZ)
@@ -214,17 +225,24 @@ def spot_micro_eur_per_kwh(spot_eur_mwh: float) -> int:
     return _micro(spot_eur_mwh / 1000.0)
 
 
-def local_hour_shares(hour_start: pd.Timestamp, tz: str = LOCAL_TZ) -> tuple[int, int]:
+def local_hour_shares(hour_start: datetime, tz: str = LOCAL_TZ) -> tuple[int, int]:
     """(hours in the local day holding ``hour_start``, days in its local month): 23/24/25 and 28-31.
 
     Standing charges are per local day and capacity charges per local month (as in
     :func:`daily_bill`); an hour carries ``1/hours`` of its day's share.
     """
-    local = pd.Timestamp(hour_start).tz_convert(tz)
-    midnight = pd.Timestamp(local.date(), tz=tz)
-    next_midnight = pd.Timestamp(local.date() + pd.Timedelta(days=1), tz=tz)
+    if hour_start.tzinfo is None:
+        raise ValueError("hour_start must be time-zone aware")
+    zone = ZoneInfo(tz)
+    day = hour_start.astimezone(zone).date()
+    # Aware datetimes in one zone subtract as wall times: convert both midnights to UTC first.
+    midnight = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    after = day + timedelta(days=1)
+    next_midnight = datetime(after.year, after.month, after.day, tzinfo=zone).astimezone(ZoneInfo("UTC"))
     hours = round((next_midnight - midnight).total_seconds() / 3600)
-    return hours, int(local.days_in_month)
+    first_next_month = datetime(day.year + day.month // 12, day.month % 12 + 1, 1)
+    days_in_month = (first_next_month - datetime(day.year, day.month, 1)).days
+    return hours, days_in_month
 
 
 def settle_hour_micro(

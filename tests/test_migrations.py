@@ -138,7 +138,9 @@ def test_all_services_share_one_postgresql_database(fresh_postgres_db: str) -> N
     assert len(names) == len(set(names)), "two services define a table of the same name"
 
 
-def _upgrade_in_subprocesses(url: str, service: ServiceSchema, count: int) -> list[subprocess.CompletedProcess[str]]:
+def _upgrade_in_subprocesses(
+    url: str, service: ServiceSchema, count: int
+) -> list[subprocess.CompletedProcess[str]]:
     # Every process sleeps until the same instant, then upgrades: without the lock in
     # common.db.upgrade, two of three fail ("table ... already exists" on SQLite,
     # pg_type_typname_nsp_index on PostgreSQL), as replicas starting together did.
@@ -151,7 +153,10 @@ def _upgrade_in_subprocesses(url: str, service: ServiceSchema, count: int) -> li
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", code, url, str(service.migrations), service.version_table, start_at],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(count)
     ]
@@ -163,9 +168,7 @@ def _upgrade_in_subprocesses(url: str, service: ServiceSchema, count: int) -> li
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_replicas_starting_together_migrate_once(
-    tmp_path: Path, fresh_postgres_db: str, engine: str
-) -> None:
+def test_replicas_starting_together_migrate_once(tmp_path: Path, fresh_postgres_db: str, engine: str) -> None:
     """`--scale ingest_svc=3`: three processes upgrade one fresh database at the same moment."""
     service = next(s for s in SERVICES if s.name == "ingest_svc")  # the one with two revisions
     url = f"sqlite:///{tmp_path / 'shared.db'}" if engine == "sqlite" else fresh_postgres_db

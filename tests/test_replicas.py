@@ -34,7 +34,9 @@ def test_each_replica_gets_its_own_ports_and_clients_see_all_of_them(tmp_path: P
     assert env["EP_PREDICT_GRPC_PORTS"].count(",") == 2
     assert env["EP_PREDICT_TARGET"] == "ipv4:" + ",".join(replica_targets(ports, "predict"))
     assert env["EP_LEDGER_TARGET"] == f"127.0.0.1:{ports['ledger']}"  # one replica: plain host:port
-    assert {env[f"EP_{s}_DATABASE_URL"] for s in ("AUTH", "PREDICT", "LEDGER", "INGEST")} == {"postgresql+psycopg://u@h/db"}
+    assert {env[f"EP_{s}_DATABASE_URL"] for s in ("AUTH", "PREDICT", "LEDGER", "INGEST")} == {
+        "postgresql+psycopg://u@h/db"
+    }
 
 
 def test_generated_procfile_runs_the_procfile_commands_once_per_replica(tmp_path: Path) -> None:
@@ -61,16 +63,33 @@ def test_envoy_cluster_lists_every_replica(tmp_path: Path) -> None:
     env = stack_env(ports, tmp_path)
     out = tmp_path / "envoy.yaml"
     subprocess.run(
-        [sys.executable, str(ROOT / "envoy" / "generate.py"), "--mode", "local", "--listen-port", env["EP_EDGE_PORT"],
-         "--admin-port", env["EP_ENVOY_ADMIN_PORT"], "--out", str(out)],
-        check=True, env={**os.environ, **env},
+        [
+            sys.executable,
+            str(ROOT / "envoy" / "generate.py"),
+            "--mode",
+            "local",
+            "--listen-port",
+            env["EP_EDGE_PORT"],
+            "--admin-port",
+            env["EP_ENVOY_ADMIN_PORT"],
+            "--out",
+            str(out),
+        ],
+        check=True,
+        env={**os.environ, **env},
     )
     config = yaml.safe_load(out.read_text())
     clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
     endpoints = clusters["predict"]["load_assignment"]["endpoints"][0]["lb_endpoints"]
-    assert [e["endpoint"]["address"]["socket_address"]["port_value"] for e in endpoints] == [ports["predict"], ports["predict.2"]]
+    assert [e["endpoint"]["address"]["socket_address"]["port_value"] for e in endpoints] == [
+        ports["predict"],
+        ports["predict.2"],
+    ]
     assert clusters["predict"]["lb_policy"] == "ROUND_ROBIN"
     assert len(clusters["ledger"]["load_assignment"]["endpoints"][0]["lb_endpoints"]) == 1
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "envoy"), "--mode", "validate", "-c", str(out)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "envoy"), "--mode", "validate", "-c", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-2000:]

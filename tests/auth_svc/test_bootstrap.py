@@ -74,7 +74,9 @@ def test_production_creates_one_admin_once_and_syncs_service_secrets(
     assert ingest is not None and hasher.verify(ingest.password_hash, "rotated-secret-0123456")
 
 
-def test_replicas_seeding_one_database_at_once_all_start(db_url: str, clock: Clock, hasher: CountingHasher) -> None:
+def test_replicas_seeding_one_database_at_once_all_start(
+    db_url: str, clock: Clock, hasher: CountingHasher
+) -> None:
     """Two auth_svc replicas (compose --scale) seed the same fresh database concurrently."""
     import threading
 
@@ -87,7 +89,10 @@ def test_replicas_seeding_one_database_at_once_all_start(db_url: str, clock: Clo
         start.wait()
         try:
             bootstrap_accounts(
-                store, hasher, demo=True, demo_households=20,
+                store,
+                hasher,
+                demo=True,
+                demo_households=20,
                 service_accounts={"ingest": "ingest-demo-secret", "meter_sim": "meter_sim-demo-secret"},
                 clock=clock,
             )

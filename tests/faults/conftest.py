@@ -47,7 +47,11 @@ class FaultRig:
         }
         ARTIFACT.write_text(
             json.dumps(
-                {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load": load, "faults": self.results},
+                {
+                    "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "load": load,
+                    "faults": self.results,
+                },
                 indent=2,
             )
             + "\n"
@@ -56,14 +60,17 @@ class FaultRig:
     def stored_readings(self) -> set[tuple[str, int]]:
         with self.ingest_db.connect() as conn:
             rows = conn.execute(
-                text("SELECT meter_id, seq FROM readings WHERE meter_id LIKE :p"), {"p": self.publisher.prefix + "%"}
+                text("SELECT meter_id, seq FROM readings WHERE meter_id LIKE :p"),
+                {"p": self.publisher.prefix + "%"},
             ).all()
         return {(str(m), int(s)) for m, s in rows}
 
 
 def _service_token(stack: Stack) -> str:
     stub = auth_service_pb2_grpc.AuthServiceStub(stack.channel("edge"))
-    reply = stub.Login(auth_service_pb2.LoginRequest(username="ingest", password="ingest-demo-secret"), timeout=5)
+    reply = stub.Login(
+        auth_service_pb2.LoginRequest(username="ingest", password="ingest-demo-secret"), timeout=5
+    )
     return str(reply.tokens.access_token)
 
 

@@ -96,7 +96,9 @@ class ReadingPublisher:
             self._outbox.append((meter, seq))
 
     def _client(self) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"fault-pub-{time.monotonic_ns()}", protocol=mqtt.MQTTv5)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"fault-pub-{time.monotonic_ns()}", protocol=mqtt.MQTTv5
+        )
         client.on_publish = self._on_publish
         client.on_message = self._on_marker
         client.on_disconnect = lambda *_: self._went_down()
@@ -193,7 +195,9 @@ class ReadingPublisher:
         except OSError:
             return None
         connected = threading.Event()
-        client.on_connect = lambda c, _u, _f, reason, _p: (connected.set(), c.subscribe(MARKERS, qos=1)) if not reason.is_failure else None
+        client.on_connect = lambda c, _u, _f, reason, _p: (
+            (connected.set(), c.subscribe(MARKERS, qos=1)) if not reason.is_failure else None
+        )
         client.loop_start()
         if not connected.wait(5):
             client.loop_stop()
@@ -239,8 +243,12 @@ class LedgerAppender:
     def _request(self, n: int) -> ledger_service_pb2.AppendRecordsRequest:
         hour = timestamp_pb2.Timestamp(seconds=1_700_000_000 // 3600 * 3600 + 3600 * n)
         settlement = record_pb2.SettlementRecord(
-            household_id=f"fault-ledger-{n:06d}", hour_start=hour, metered_wh=n,
-            spot_price_micro_eur_per_kwh=100_000, spot_cost_micro_eur=7 * n, total_cost_micro_eur=7 * n,
+            household_id=f"fault-ledger-{n:06d}",
+            hour_start=hour,
+            metered_wh=n,
+            spot_price_micro_eur_per_kwh=100_000,
+            spot_cost_micro_eur=7 * n,
+            total_cost_micro_eur=7 * n,
         )
         return ledger_service_pb2.AppendRecordsRequest(
             request_id=f"fault-append-{n:06d}", records=[record_pb2.Record(settlement=settlement)]
@@ -259,7 +267,9 @@ class LedgerAppender:
                 request = self._request(self.next_id)
                 self.next_id += 1
             try:
-                reply = stub.AppendRecords(request, metadata=[("authorization", f"Bearer {token}")], timeout=self.deadline_s)
+                reply = stub.AppendRecords(
+                    request, metadata=[("authorization", f"Bearer {token}")], timeout=self.deadline_s
+                )
                 self.receipts[request.request_id] = [r.tx_hash for r in reply.receipts]
                 self.replays += int(reply.replayed)
                 self._in_hand = None

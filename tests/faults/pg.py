@@ -14,7 +14,10 @@ __all__ = ["PrivatePostgres", "postgres_bindir"]
 
 
 def postgres_bindir() -> Path | None:
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
     return candidates[-1] if candidates else None
 
 
@@ -24,7 +27,9 @@ class PrivatePostgres:
     def __init__(self) -> None:
         bindir = postgres_bindir()
         if bindir is None:
-            raise FileNotFoundError("PostgreSQL server binaries not found (scripts/ensure-postgres installs them)")
+            raise FileNotFoundError(
+                "PostgreSQL server binaries not found (scripts/ensure-postgres installs them)"
+            )
         self.bindir = bindir
         self.port = free_port()
         # Not under pytest's tmp dir: that is 0700 root, and the server runs as user postgres.
@@ -42,12 +47,23 @@ class PrivatePostgres:
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust")
         self.start()
         for name in databases:
-            self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+            self._run(
+                str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name
+            )
 
     def start(self) -> None:
         self._run(
-            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", "60",
-            "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=on", "start",
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=on",
+            "start",
         )
 
     def stop(self, mode: str = "fast") -> None:

@@ -51,17 +51,25 @@ def _native_call(rig: FaultRig, svc: str, target: str | None = None) -> Callable
     meta = [("authorization", f"Bearer {rig.admin_token}")]
     if svc == "auth":
         stub = auth_service_pb2_grpc.AuthServiceStub(channel)
-        return lambda: stub.Login(auth_service_pb2.LoginRequest(username="admin", password="admin-demo"), timeout=DEADLINE_S)
+        return lambda: stub.Login(
+            auth_service_pb2.LoginRequest(username="admin", password="admin-demo"), timeout=DEADLINE_S
+        )
     if svc == "predict":
         p = prediction_service_pb2_grpc.PredictionServiceStub(channel)
         return lambda: p.GetPriceForecast(
-            prediction_service_pb2.GetPriceForecastRequest(zone="NO1", horizon_hours=6), metadata=meta, timeout=DEADLINE_S
+            prediction_service_pb2.GetPriceForecastRequest(zone="NO1", horizon_hours=6),
+            metadata=meta,
+            timeout=DEADLINE_S,
         )
     if svc == "ledger":
         lg = ledger_service_pb2_grpc.LedgerServiceStub(channel)
-        return lambda: lg.GetSignedHead(ledger_service_pb2.GetSignedHeadRequest(), metadata=meta, timeout=DEADLINE_S)
+        return lambda: lg.GetSignedHead(
+            ledger_service_pb2.GetSignedHeadRequest(), metadata=meta, timeout=DEADLINE_S
+        )
     t = telemetry_service_pb2_grpc.TelemetryServiceStub(channel)
-    return lambda: t.GetGridStats(telemetry_service_pb2.GetGridStatsRequest(), metadata=meta, timeout=DEADLINE_S)
+    return lambda: t.GetGridStats(
+        telemetry_service_pb2.GetGridStatsRequest(), metadata=meta, timeout=DEADLINE_S
+    )
 
 
 JSON_ROUTE = {
@@ -87,7 +95,9 @@ def _grpc_outcome(call: Callable[[], Any]) -> tuple[grpc.StatusCode, float]:
     return code, time.monotonic() - started
 
 
-def assert_prompt_unavailable(rig: FaultRig, svc: str, via_edge: bool = True, native: bool = True) -> dict[str, Any]:
+def assert_prompt_unavailable(
+    rig: FaultRig, svc: str, via_edge: bool = True, native: bool = True
+) -> dict[str, Any]:
     """While ``svc`` is down: UNAVAILABLE natively and through Envoy's gRPC, 503 as JSON, all prompt."""
     seen: dict[str, Any] = {}
     if native:
@@ -96,7 +106,9 @@ def assert_prompt_unavailable(rig: FaultRig, svc: str, via_edge: bool = True, na
         seen["native"] = code.name
     if via_edge:
         code, took = _grpc_outcome(_native_call(rig, svc, rig.stack.target("edge")))
-        assert code == grpc.StatusCode.UNAVAILABLE, f"gRPC via Envoy to {svc} while down: {code} after {took:.1f}s"
+        assert code == grpc.StatusCode.UNAVAILABLE, (
+            f"gRPC via Envoy to {svc} while down: {code} after {took:.1f}s"
+        )
         started = time.monotonic()
         status, body = _json_call(rig, svc)
         took = time.monotonic() - started
@@ -127,7 +139,8 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float = RECOVER_TI
         f"published={len(rig_for_messages.publisher.published)} unacked={rig_for_messages.publisher.unacked()} "
         f"connects={rig_for_messages.publisher.connects} crashed={rig_for_messages.publisher.crashed!r} appends={len(rig_for_messages.appender.receipts)} "
         f"append_failures={rig_for_messages.appender.failures}"
-        if rig_for_messages is not None else ""
+        if rig_for_messages is not None
+        else ""
     )
     raise AssertionError(f"not recovered after {timeout:.0f}s: {what} ({state})")
 
@@ -146,7 +159,10 @@ def service_recovered(rig: FaultRig, svc: str) -> Callable[[], bool]:
         if not healthy(rig, svc):
             return False
         status, _ = _json_call(rig, svc)
-        return status == 200 and _grpc_outcome(_native_call(rig, svc, rig.stack.target("edge")))[0] == grpc.StatusCode.OK
+        return (
+            status == 200
+            and _grpc_outcome(_native_call(rig, svc, rig.stack.target("edge")))[0] == grpc.StatusCode.OK
+        )
 
     return check
 
@@ -163,7 +179,9 @@ def progress_after(rig: FaultRig, since: float) -> Callable[[], bool]:
     return check
 
 
-def kill_and_restart(rig: FaultRig, process: str, svc: str | None, probe: Callable[[], dict[str, Any]]) -> None:
+def kill_and_restart(
+    rig: FaultRig, process: str, svc: str | None, probe: Callable[[], dict[str, Any]]
+) -> None:
     group = rig.stack.processes
     assert group.alive(process), group.log_tail(process)
     killed = time.monotonic()
@@ -172,7 +190,9 @@ def kill_and_restart(rig: FaultRig, process: str, svc: str | None, probe: Callab
     errors = probe()
     restarted = time.monotonic()
     group.start(process)
-    recover = wait_until(f"{process} healthy and answering", service_recovered(rig, svc) if svc else lambda: True)
+    recover = wait_until(
+        f"{process} healthy and answering", service_recovered(rig, svc) if svc else lambda: True
+    )
     wait_until(f"load flowing again after {process}", progress_after(rig, restarted))
     restarted_to_flowing = time.monotonic() - restarted
     rig.record(
@@ -188,7 +208,9 @@ def kill_and_restart(rig: FaultRig, process: str, svc: str | None, probe: Callab
 
 # --- the faults, in order ------------------------------------------------------------------
 def test_load_is_flowing_before_any_fault(rig: FaultRig) -> None:
-    wait_until("readings stored and ledger appends acknowledged", progress_after(rig, time.monotonic()), timeout=90)
+    wait_until(
+        "readings stored and ledger appends acknowledged", progress_after(rig, time.monotonic()), timeout=90
+    )
 
 
 @pytest.mark.parametrize("svc", ["ingest", "predict", "ledger", "auth"])
@@ -205,7 +227,11 @@ def test_kill_and_restart_envoy(rig: FaultRig) -> None:
         assert code == grpc.StatusCode.UNAVAILABLE, code
         # The services themselves still answer natively.
         assert _grpc_outcome(_native_call(rig, "ledger"))[0] == grpc.StatusCode.OK
-        return {"edge_json": "connection refused", "edge_grpc": code.name, "took_s": round(time.monotonic() - started, 2)}
+        return {
+            "edge_json": "connection refused",
+            "edge_grpc": code.name,
+            "took_s": round(time.monotonic() - started, 2),
+        }
 
     def edge_back() -> bool:
         status, _ = rig.stack.api("GET", "/api/v1/ledger/head", token=rig.admin_token, timeout=DEADLINE_S)
@@ -219,9 +245,15 @@ def test_kill_and_restart_envoy(rig: FaultRig) -> None:
     group.start("envoy")
     recover = wait_until("Envoy answering with a valid token (JWKS fetched again)", edge_back)
     wait_until("load flowing again after Envoy", progress_after(rig, restarted))
-    rig.record({"fault": "kill -9 envoy", "recover_s": round(recover, 2),
-                "load_flowing_s": round(time.monotonic() - restarted, 2),
-                "outage_s": round(time.monotonic() - killed, 2), "errors_while_down": errors})
+    rig.record(
+        {
+            "fault": "kill -9 envoy",
+            "recover_s": round(recover, 2),
+            "load_flowing_s": round(time.monotonic() - restarted, 2),
+            "outage_s": round(time.monotonic() - killed, 2),
+            "errors_while_down": errors,
+        }
+    )
 
 
 def test_kill_and_restart_broker(rig: FaultRig) -> None:
@@ -236,11 +268,19 @@ def test_kill_and_restart_broker(rig: FaultRig) -> None:
     assert healthy(rig, "ingest"), "ingest_svc must keep serving its API while the broker is away"
     restarted = time.monotonic()
     group.start("broker")
-    recover = wait_until("publisher reconnected", lambda: rig.publisher.connects >= 2 and rig.publisher.unacked() < 2000)
+    recover = wait_until(
+        "publisher reconnected", lambda: rig.publisher.connects >= 2 and rig.publisher.unacked() < 2000
+    )
     wait_until("readings published after the restart stored", progress_after(rig, restarted))
-    rig.record({"fault": "kill -9 broker", "recover_s": round(recover, 2),
-                "load_flowing_s": round(time.monotonic() - restarted, 2),
-                "outage_s": round(time.monotonic() - killed, 2), "errors_while_down": errors})
+    rig.record(
+        {
+            "fault": "kill -9 broker",
+            "recover_s": round(recover, 2),
+            "load_flowing_s": round(time.monotonic() - restarted, 2),
+            "outage_s": round(time.monotonic() - killed, 2),
+            "errors_while_down": errors,
+        }
+    )
 
 
 def test_stop_postgresql(rig: FaultRig) -> None:
@@ -252,23 +292,45 @@ def test_stop_postgresql(rig: FaultRig) -> None:
     # A write needs the database: a prompt UNAVAILABLE (DATABASE_UNAVAILABLE), not INTERNAL, not a hang.
     lg = ledger_service_pb2_grpc.LedgerServiceStub(rig.stack.channel("ledger"))
     meta = [("authorization", f"Bearer {rig.admin_token}")]
-    code, took = _grpc_outcome(lambda: lg.VerifyChain(ledger_service_pb2.VerifyChainRequest(), metadata=meta, timeout=DEADLINE_S))
-    assert code == grpc.StatusCode.UNAVAILABLE, f"VerifyChain with the database down: {code} after {took:.1f}s"
-    status, body = rig.stack.api("GET", "/api/v1/households?pageSize=5", token=rig.admin_token, timeout=DEADLINE_S)
+    code, took = _grpc_outcome(
+        lambda: lg.VerifyChain(ledger_service_pb2.VerifyChainRequest(), metadata=meta, timeout=DEADLINE_S)
+    )
+    assert code == grpc.StatusCode.UNAVAILABLE, (
+        f"VerifyChain with the database down: {code} after {took:.1f}s"
+    )
+    status, body = rig.stack.api(
+        "GET", "/api/v1/households?pageSize=5", token=rig.admin_token, timeout=DEADLINE_S
+    )
     assert status == 503, f"ListHouseholds via Envoy with the database down: HTTP {status} {body}"
     errors = {"ledger_native": code.name, "ingest_json": status, "appender": dict(rig.appender.failures)}
     time.sleep(max(0.0, 10.0 - (time.monotonic() - stopped)))
     restarted = time.monotonic()
     rig.pg.start()
-    recover = wait_until("ledger and ingest answering from the database again", lambda: (
-        _grpc_outcome(lambda: lg.VerifyChain(ledger_service_pb2.VerifyChainRequest(), metadata=meta, timeout=DEADLINE_S))[0]
-        == grpc.StatusCode.OK
-        and rig.stack.api("GET", "/api/v1/households?pageSize=5", token=rig.admin_token, timeout=DEADLINE_S)[0] == 200
-    ))
+    recover = wait_until(
+        "ledger and ingest answering from the database again",
+        lambda: (
+            _grpc_outcome(
+                lambda: lg.VerifyChain(
+                    ledger_service_pb2.VerifyChainRequest(), metadata=meta, timeout=DEADLINE_S
+                )
+            )[0]
+            == grpc.StatusCode.OK
+            and rig.stack.api(
+                "GET", "/api/v1/households?pageSize=5", token=rig.admin_token, timeout=DEADLINE_S
+            )[0]
+            == 200
+        ),
+    )
     wait_until("load flowing again after PostgreSQL", progress_after(rig, restarted))
-    rig.record({"fault": "stop PostgreSQL 10 s", "recover_s": round(recover, 2),
-                "load_flowing_s": round(time.monotonic() - restarted, 2),
-                "outage_s": round(time.monotonic() - stopped, 2), "errors_while_down": errors})
+    rig.record(
+        {
+            "fault": "stop PostgreSQL 10 s",
+            "recover_s": round(recover, 2),
+            "load_flowing_s": round(time.monotonic() - restarted, 2),
+            "outage_s": round(time.monotonic() - stopped, 2),
+            "errors_while_down": errors,
+        }
+    )
 
 
 def test_dead_letter_flood(rig: FaultRig) -> None:
@@ -287,7 +349,9 @@ def test_dead_letter_flood(rig: FaultRig) -> None:
             b"\xff\xfe not json",
             json.dumps({"v": 1, "meter_id": "someone-else", "seq": i}).encode(),
             os.urandom(100_000) if i % 100 == 2 else b"[1, 2, 3]",
-            json.dumps({"v": 1, "meter_id": f"garbage-{i % 50}", "seq": i, "ts_ms": 0, "voltage_v": "NaN"}).encode(),
+            json.dumps(
+                {"v": 1, "meter_id": f"garbage-{i % 50}", "seq": i, "ts_ms": 0, "voltage_v": "NaN"}
+            ).encode(),
             b"",
         ][kind]
         garbage.append((topic, payload))
@@ -299,28 +363,42 @@ def test_dead_letter_flood(rig: FaultRig) -> None:
 
     def drained() -> bool:
         with rig.ingest_db.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM dead_letters")).scalar_one()) - before >= len(garbage)
+            return int(conn.execute(text("SELECT count(*) FROM dead_letters")).scalar_one()) - before >= len(
+                garbage
+            )
 
     wait_until("every garbage message dead-lettered", drained)
     drain = time.monotonic() - started  # first garbage published -> the last one dead-lettered
     assert healthy(rig, "ingest")
     wait_until("readings still flowing after the flood", progress_after(rig, time.monotonic()))
-    status, body = rig.stack.api("GET", "/api/v1/dead-letters?pageSize=10", token=rig.admin_token, timeout=DEADLINE_S)
+    status, body = rig.stack.api(
+        "GET", "/api/v1/dead-letters?pageSize=10", token=rig.admin_token, timeout=DEADLINE_S
+    )
     assert status == 200 and body.get("deadLetters"), (status, str(body)[:300])
-    rig.record({"fault": "dead-letter flood (2,000 garbage messages)", "recover_s": round(drain, 2),
-                "load_flowing_s": round(time.monotonic() - started, 2), "outage_s": 0.0,
-                "note": "recover_s = publishing the flood until every message is dead-lettered",
-                "errors_while_down": {"ingest_health": "SERVING throughout"}})
+    rig.record(
+        {
+            "fault": "dead-letter flood (2,000 garbage messages)",
+            "recover_s": round(drain, 2),
+            "load_flowing_s": round(time.monotonic() - started, 2),
+            "outage_s": 0.0,
+            "note": "recover_s = publishing the flood until every message is dead-lettered",
+            "errors_while_down": {"ingest_health": "SERVING throughout"},
+        }
+    )
 
 
 # --- the books balance -----------------------------------------------------------------------
 def test_no_reading_lost_or_duplicated(rig: FaultRig) -> None:
     rig.publisher.stop_producing()
-    assert rig.publisher.wait_all_acked(60), f"{rig.publisher.unacked()} readings never acknowledged by the broker"
+    assert rig.publisher.wait_all_acked(60), (
+        f"{rig.publisher.unacked()} readings never acknowledged by the broker"
+    )
     published = set(rig.publisher.published)
     wait_until("every published reading stored", lambda: published <= rig.stored_readings(), timeout=90)
     with rig.ingest_db.connect() as conn:
-        rows = int(conn.execute(text("SELECT count(*) FROM readings WHERE meter_id LIKE 'fault-m%'")).scalar_one())
+        rows = int(
+            conn.execute(text("SELECT count(*) FROM readings WHERE meter_id LIKE 'fault-m%'")).scalar_one()
+        )
         ours_dead = conn.execute(
             text("SELECT reason, count(*) FROM dead_letters WHERE meter_id LIKE 'fault-m%' GROUP BY reason")
         ).all()

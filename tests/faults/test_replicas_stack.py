@@ -43,8 +43,13 @@ def shared_db(postgres_url: str) -> Iterator[str]:
 def replicated(tmp_path_factory: pytest.TempPathFactory, shared_db: str) -> Iterator[Stack]:
     var_dir: Path = tmp_path_factory.mktemp("replicas")
     stack = start_stack(
-        var_dir, ["broker", *REPLICAS, "envoy"], meters=1, timeout=180, replicas=REPLICAS,
-        database_url=shared_db, extra_env={"EP_PREDICT_ZONES": "NO1"},
+        var_dir,
+        ["broker", *REPLICAS, "envoy"],
+        meters=1,
+        timeout=180,
+        replicas=REPLICAS,
+        database_url=shared_db,
+        extra_env={"EP_PREDICT_ZONES": "NO1"},
     )
     yield stack
     stack.close()
@@ -53,8 +58,16 @@ def replicated(tmp_path_factory: pytest.TempPathFactory, shared_db: str) -> Iter
 def _stored_by_replica(stack: Stack) -> list[float]:
     counts = []
     for key in ("ingest_metrics", "ingest_metrics.2"):
-        body = urllib.request.urlopen(f"http://127.0.0.1:{stack.ports[key]}/metrics", timeout=5).read().decode()  # noqa: S310
-        counts.append(sum(float(line.split()[-1]) for line in body.splitlines() if line.startswith("ingest_readings_stored_total")))
+        body = (
+            urllib.request.urlopen(f"http://127.0.0.1:{stack.ports[key]}/metrics", timeout=5).read().decode()
+        )
+        counts.append(
+            sum(
+                float(line.split()[-1])
+                for line in body.splitlines()
+                if line.startswith("ingest_readings_stored_total")
+            )
+        )
     return counts
 
 
@@ -76,7 +89,12 @@ def test_every_replica_serves_and_ingest_replicas_share_the_stream(replicated: S
     stored: set[tuple[str, int]] = set()
     while time.monotonic() < deadline and stored != published:
         with engine.connect() as conn:
-            stored = {(m, int(s)) for m, s in conn.execute(text("SELECT meter_id, seq FROM readings WHERE meter_id LIKE 'rep-m%'"))}
+            stored = {
+                (m, int(s))
+                for m, s in conn.execute(
+                    text("SELECT meter_id, seq FROM readings WHERE meter_id LIKE 'rep-m%'")
+                )
+            }
         time.sleep(0.3)
     engine.dispose()
     assert stored == published
@@ -90,7 +108,12 @@ def test_killing_one_replica_costs_clients_nothing(replicated: Stack, svc: str) 
     group = replicated.processes
     group.kill(f"{svc}_svc-2")
     try:
-        route = {"auth": "/api/v1/auth/jwks", "predict": READ_ROUTES[1], "ledger": READ_ROUTES[0], "ingest": READ_ROUTES[2]}[svc]
+        route = {
+            "auth": "/api/v1/auth/jwks",
+            "predict": READ_ROUTES[1],
+            "ledger": READ_ROUTES[0],
+            "ingest": READ_ROUTES[2],
+        }[svc]
         statuses = [replicated.api("GET", route, token=token, timeout=5)[0] for _ in range(20)]
         assert statuses == [200] * 20, f"{svc} with one of two replicas killed: {statuses}"
     finally:

@@ -42,7 +42,9 @@ ISSUER, AUDIENCE = "energypulse-auth", "energypulse"
 def train_small_model(directory: Path) -> Path:
     """A deliberately tiny NO1 model (seconds to train): the bridge tests need a forecast, not a good one."""
     now = pd.Timestamp.now(tz="UTC").floor("h")
-    frame = generate_market(load_params("NO1"), now - pd.Timedelta(days=120), now + pd.Timedelta(days=2), seed=42)
+    frame = generate_market(
+        load_params("NO1"), now - pd.Timedelta(days=120), now + pd.Timedelta(days=2), seed=42
+    )
     params = TrainParams(rounds=8, num_leaves=7, multi_rows=1500, validation_hours=24 * 7, threads=1)
     model = train_model(frame, "NO1", train_end=now - pd.Timedelta(days=3), params=params, source="synthetic")
     directory.mkdir(parents=True, exist_ok=True)
@@ -109,17 +111,24 @@ class Services:
         app = build_predict(config)
         self.apps["predict"] = app
         return await start_server(
-            ServerConfig(port=self.predict_port, metrics_port=-1), predict_services(app), predict_interceptors(app)
+            ServerConfig(port=self.predict_port, metrics_port=-1),
+            predict_services(app),
+            predict_interceptors(app),
         )
 
     async def _start_ledger(self) -> RunningServer:
         config = LedgerConfig(
-            database_url=self.ledger_url, block_max_txs=1000, block_max_ms=3_600_000, auth_target=self.target("auth")
+            database_url=self.ledger_url,
+            block_max_txs=1000,
+            block_max_ms=3_600_000,
+            auth_target=self.target("auth"),
         )
         app = build_ledger(config, signer=Signer.from_seed(bytes(range(32))))
         self.apps["ledger"] = app
         return await start_server(
-            ServerConfig(port=self.ledger_port, metrics_port=-1), ledger_services(app), ledger_interceptors(app)
+            ServerConfig(port=self.ledger_port, metrics_port=-1),
+            ledger_services(app),
+            ledger_interceptors(app),
         )
 
 
@@ -128,7 +137,10 @@ def ledger_records(ledger_url: str) -> list[Prediction | Settlement]:
     engine = create_engine(ledger_url)
     try:
         with engine.connect() as conn:
-            blobs = [bytes(r[0]) for r in conn.execute(text("select record from ledger_transactions order by leaf_index"))]
+            blobs = [
+                bytes(r[0])
+                for r in conn.execute(text("select record from ledger_transactions order by leaf_index"))
+            ]
     finally:
         engine.dispose()
     return [decode_record(b) for b in blobs]

@@ -26,7 +26,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 def make_app(broker: MosquittoBroker, db_url: str, client_id: str = "ingest-test") -> IngestApp:
     config = from_env(
-        IngestConfig, {}, mqtt_url=broker.url, db_url=db_url, client_id=client_id, batch_wait_ms=20, bridge=False
+        IngestConfig,
+        {},
+        mqtt_url=broker.url,
+        db_url=db_url,
+        client_id=client_id,
+        batch_wait_ms=20,
+        bridge=False,
     )
     return IngestApp(config, registry=CollectorRegistry())
 

@@ -106,7 +106,9 @@ async def services(tmp_path: Path, small_model_dir: Path) -> AsyncIterator[Servi
 
 
 def kinds(records: list[Prediction | Settlement]) -> tuple[list[Settlement], list[Prediction]]:
-    return [r for r in records if isinstance(r, Settlement)], [r for r in records if isinstance(r, Prediction)]
+    return [r for r in records if isinstance(r, Settlement)], [
+        r for r in records if isinstance(r, Prediction)
+    ]
 
 
 async def test_two_hours_settle_once_per_household_with_predict_tariff(
@@ -151,26 +153,40 @@ async def test_two_hours_settle_once_per_household_with_predict_tariff(
             kwh = s.metered_wh / 1000
             hours, days = local_hour_shares(stamp)
             peaks = [by_key[(household_id, h)].metered_wh / 1000 for h in (H0, H0 + HOUR_MS) if h <= hour]
-            local_days = {pd.Timestamp(h, unit="ms", tz="UTC").tz_convert("Europe/Oslo").date() for h in (H0, hour)}
+            local_days = {
+                pd.Timestamp(h, unit="ms", tz="UTC").tz_convert("Europe/Oslo").date() for h in (H0, hour)
+            }
             basis = capacity_basis_kw([max(peaks)] if len(local_days) == 1 else [peaks[-1]])
-            expected = float(tariff.energy_cost_eur(kwh, spot)) + (
-                tariff.capacity_eur_month(basis) / days + tariff.standing_eur_day()
-            ) / hours
+            expected = (
+                float(tariff.energy_cost_eur(kwh, spot))
+                + (tariff.capacity_eur_month(basis) / days + tariff.standing_eur_day()) / hours
+            )
             assert s.total_cost_ueur / 1e6 == pytest.approx(expected, abs=1e-5)
             assert s.total_cost_ueur == (
-                s.spot_cost_ueur + s.grid_energy_cost_ueur + s.capacity_cost_ueur + s.standing_charge_ueur + s.vat_ueur
+                s.spot_cost_ueur
+                + s.grid_energy_cost_ueur
+                + s.capacity_cost_ueur
+                + s.standing_charge_ueur
+                + s.vat_ueur
             )
         # One forecast per household for the next hour, priced by predict_svc's model.
         assert sorted(p.household for p in predictions) == ["hh-0000", "hh-0001", "hh-0002"]
-        assert all(p.price_p10_ueur_per_kwh <= p.price_p50_ueur_per_kwh <= p.price_p90_ueur_per_kwh for p in predictions)
+        assert all(
+            p.price_p10_ueur_per_kwh <= p.price_p50_ueur_per_kwh <= p.price_p90_ueur_per_kwh
+            for p in predictions
+        )
         assert len({p.target_hour_ms for p in predictions}) == 1
         assert scalar(db_url, "select count(*) from outbox where status != 'sent'") == 0
 
         # today_cost_eur: settled hours of the local day as billed + the open hour (k=23 -> k=24,
         # 100 Wh) at the forecast price: more than the settled part, by less than a euro.
         now_ms = int(time.time() * 1000)
-        midnight = int(pd.Timestamp(now_ms, unit="ms", tz="UTC").tz_convert("Europe/Oslo").normalize().timestamp() * 1000)
-        settled_today = sum(s.total_cost_ueur for (h, hour), s in by_key.items() if h == "hh-0000" and hour >= midnight)
+        midnight = int(
+            pd.Timestamp(now_ms, unit="ms", tz="UTC").tz_convert("Europe/Oslo").normalize().timestamp() * 1000
+        )
+        settled_today = sum(
+            s.total_cost_ueur for (h, hour), s in by_key.items() if h == "hh-0000" and hour >= midnight
+        )
         cost = await asyncio.to_thread(today_cost_eur, app.engine, "hh-0000", "Europe/Oslo", now_ms, tariff)
         assert settled_today / 1e6 < cost < settled_today / 1e6 + 1.0
     finally:
@@ -200,8 +216,12 @@ async def test_predict_and_ledger_outage_under_load_delivers_everything_once(
         assert scalar(db_url, "select count(*) from settlements where priced") == 0
         await services.start("predict")
         # Priced and queued while the ledger is still down: the outbox holds them, retrying.
-        assert await wait_until(lambda: scalar(db_url, "select count(*) from settlements where priced") == 2 * n, 30)
-        assert await wait_until(lambda: scalar(db_url, "select count(*) from outbox where attempts >= 1") > page, 20)
+        assert await wait_until(
+            lambda: scalar(db_url, "select count(*) from settlements where priced") == 2 * n, 30
+        )
+        assert await wait_until(
+            lambda: scalar(db_url, "select count(*) from outbox where attempts >= 1") > page, 20
+        )
         assert app.bridge.stats.sent == 0
         await services.start("ledger")
         assert await wait_until(
@@ -256,14 +276,18 @@ async def test_kill_9_while_sending_leaves_no_duplicate_and_no_gap(
     log = open(tmp_path / "ingest.log", "ab")
 
     def spawn() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "ingest_svc"], cwd=REPO, env=env, stdout=log, stderr=log)
+        return subprocess.Popen(
+            [sys.executable, "-m", "ingest_svc"], cwd=REPO, env=env, stdout=log, stderr=log
+        )
 
     def settled_in_ledger() -> int:
         return len(kinds(ledger_records(services.ledger_url))[0])
 
     proc = spawn()
     try:
-        assert await wait_until(lambda: b"ingest-kill9" in (mosquitto.data_dir / "mosquitto.log").read_bytes(), 20)
+        assert await wait_until(
+            lambda: b"ingest-kill9" in (mosquitto.data_dir / "mosquitto.log").read_bytes(), 20
+        )
         items = [item for i in range(n) for item in readings_for(f"m-{i:04d}-0", 0.02 * (1 + i % 5))]
         await asyncio.to_thread(publish_all, mosquitto.port, items)
         assert await wait_until(lambda: settled_in_ledger() >= 20, 40)
@@ -273,8 +297,10 @@ async def test_kill_9_while_sending_leaves_no_duplicate_and_no_gap(
         assert at_kill < 2 * n, "the kill should land while the outbox is being sent"
         proc = spawn()
         assert await wait_until(
-            lambda: scalar(db_url, "select count(*) from outbox where status = 'pending'") == 0
-            and settled_in_ledger() == 2 * n,
+            lambda: (
+                scalar(db_url, "select count(*) from outbox where status = 'pending'") == 0
+                and settled_in_ledger() == 2 * n
+            ),
             60,
         )
         await asyncio.sleep(0.5)

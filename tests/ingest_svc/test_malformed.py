@@ -118,7 +118,13 @@ def test_malformed_flood_is_dead_lettered_and_good_readings_flow(
     db_url = f"sqlite:///{tmp_path / 'ingest.db'}"
     app = IngestApp(
         from_env(
-            IngestConfig, {}, mqtt_url=broker.url, db_url=db_url, client_id="ingest-fuzz", batch_wait_ms=20, bridge=False
+            IngestConfig,
+            {},
+            mqtt_url=broker.url,
+            db_url=db_url,
+            client_id="ingest-fuzz",
+            batch_wait_ms=20,
+            bridge=False,
         ),
         registry=CollectorRegistry(),
     )

@@ -36,8 +36,16 @@ def test_grid_stats_follow_statuses_and_last_wills(mosquitto: Broker, tmp_path: 
     )
     app = IngestApp(config, registry=CollectorRegistry())
     households = [
-        {"household_id": f"h{i}", "zone": "NO1", "time_zone": "UTC", "residents": 1, "heating": "heat_pump",
-         "has_ev": False, "has_solar": False, "meter_ids": [f"m{i}"]}
+        {
+            "household_id": f"h{i}",
+            "zone": "NO1",
+            "time_zone": "UTC",
+            "residents": 1,
+            "heating": "heat_pump",
+            "has_ev": False,
+            "has_solar": False,
+            "meter_ids": [f"m{i}"],
+        }
         for i in range(3)
     ]
     register_households(app.engine, households, 0)

@@ -18,8 +18,12 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("status", sa.String(length=16), nullable=False, server_default="pending"))
-        batch_op.add_column(sa.Column("claimed_until_ms", sa.BigInteger(), nullable=False, server_default="0"))
+        batch_op.add_column(
+            sa.Column("status", sa.String(length=16), nullable=False, server_default="pending")
+        )
+        batch_op.add_column(
+            sa.Column("claimed_until_ms", sa.BigInteger(), nullable=False, server_default="0")
+        )
         batch_op.add_column(sa.Column("sent_ms", sa.BigInteger(), nullable=True))
         batch_op.create_index("ix_outbox_status_next", ["status", "next_attempt_ms"], unique=False)
 

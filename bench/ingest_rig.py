@@ -1,0 +1,338 @@
+"""Moving parts shared by the ingest benchmarks (bench_ingest, bench_scaling, bench_memory).
+
+Every part is a real process on loopback: a private Mosquitto, ``python -m ingest_svc`` replicas
+(bridge off, so only the MQTT -> store path is measured), ``python -m meter_sim`` publishing a
+bounded number of readings as fast as it can, and a bare paho subscriber. Progress is read from
+ingest's own Prometheus counters, so the measuring process never touches the database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.ingest_svc.mqtt_broker import MosquittoBroker, free_port
+
+__all__ = [
+    "BareCounter",
+    "IngestReplica",
+    "MarkerWatch",
+    "Progress",
+    "broker",
+    "first_meter_topic",
+    "simulator",
+    "start_replicas",
+    "stop_all",
+    "stored_total",
+    "wait_stored",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+_COUNTER = re.compile(
+    r"^(ingest_readings_stored_total|ingest_dead_letters_total)(?:\{[^}]*\})? ([0-9.e+]+)$", re.M
+)
+
+
+def _env(extra: Mapping[str, str]) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "EP_LOG_LEVEL": "WARNING", **extra}
+
+
+@contextmanager
+def broker(workdir: Path) -> Iterator[MosquittoBroker]:
+    b = MosquittoBroker(workdir / "broker")
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@dataclass
+class IngestReplica:
+    """One ``python -m ingest_svc`` process (its own gRPC and metrics port, its own MQTT client id)."""
+
+    client_id: str
+    metrics_port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def counters(self) -> tuple[int, int]:
+        """(readings stored, messages dead-lettered) from its Prometheus endpoint."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                text = response.read().decode()
+        except OSError:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.client_id} exited:\n{self.log_path.read_text()[-2000:]}") from None
+            return 0, 0  # the metrics endpoint starts after the subscriber
+        stored = dead = 0.0
+        for name, value in _COUNTER.findall(text):
+            if name == "ingest_readings_stored_total":
+                stored += float(value)
+            else:
+                dead += float(value)
+        return int(stored), int(dead)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def start_replicas(
+    broker_url: str,
+    db_url: str,
+    count: int,
+    workdir: Path,
+    tag: str,
+    extra_env: Mapping[str, str] | None = None,
+    wait: bool = True,
+) -> list[IngestReplica]:
+    """Start ``count`` ingest replicas on one broker (same shared subscription) and one database.
+
+    ``wait``: one at a time, each until it has subscribed (its retained marker is newer than our
+    start), as concurrent first starts would race on the schema migration. Without it (restarts
+    onto an existing schema) all start at once and the caller watches the counters."""
+    since_ms = int(time.time() * 1000)
+    replicas: list[IngestReplica] = []
+    with MarkerWatch(broker_url) as markers:
+        for k in range(count):
+            client_id = f"bench-{tag}-{k}"
+            metrics_port = free_port()
+            log_path = workdir / f"{client_id}.log"
+            env = _env(
+                {
+                    "EP_MQTT_URL": broker_url,
+                    "EP_INGEST_DATABASE_URL": db_url,
+                    "EP_INGEST_CLIENT_ID": client_id,
+                    "EP_INGEST_GRPC_PORT": str(free_port()),
+                    "EP_INGEST_METRICS_PORT": str(metrics_port),
+                    "EP_INGEST_BRIDGE": "0",
+                    **(extra_env or {}),
+                }
+            )
+            with open(log_path, "ab") as log:
+                proc = subprocess.Popen(
+                    [PYTHON, "-m", "ingest_svc"], cwd=ROOT, env=env, stdout=log, stderr=log
+                )
+            replicas.append(IngestReplica(client_id, metrics_port, proc, log_path))
+            if wait and not markers.wait_for(client_id, since_ms, timeout=60):
+                stop_all(replicas)
+                raise RuntimeError(f"{client_id} did not subscribe:\n{log_path.read_text()[-2000:]}")
+    return replicas
+
+
+def stop_all(replicas: list[IngestReplica]) -> None:
+    for replica in replicas:
+        replica.stop()
+
+
+def stored_total(replicas: list[IngestReplica]) -> tuple[int, int]:
+    stored = dead = 0
+    for replica in replicas:
+        s, d = replica.counters()
+        stored += s
+        dead += d
+    return stored, dead
+
+
+class MarkerWatch:
+    """Watches ingest's retained "subscribed" markers (see ingest_svc/subscriber.py)."""
+
+    def __init__(self, broker_url: str) -> None:
+        host, port = broker_url.removeprefix("mqtt://").rsplit(":", 1)
+        self._seen: dict[str, int] = {}
+        self._cond = threading.Condition()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self._client.on_message = self._on_message
+        self._client.on_connect = lambda c, *_: c.subscribe("energy/ingest/+/subscribed", qos=1)
+        self._client.connect(host, int(port))
+
+    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        client_id = msg.topic.split("/")[2]
+        with self._cond:
+            self._seen[client_id] = int(orjson.loads(msg.payload)["ts_ms"])
+            self._cond.notify_all()
+
+    def wait_for(self, client_id: str, since_ms: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._seen.get(client_id, 0) < since_ms:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def __enter__(self) -> MarkerWatch:
+        self._client.loop_start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class BareCounter:
+    """A bare paho QoS 1 subscriber (auto-ack, no parsing, no storage): the limit of the pipe.
+
+    It notes when the first reading of ``first_topic`` arrives (the start of a live stream, taken
+    the same way whether the bare subscriber or ingest is measured) and when it has ``expected``
+    messages. ``persistent`` keeps a broker session, so a backlog can be queued while paused.
+    """
+
+    def __init__(
+        self, broker_url: str, topic_filter: str, first_topic: str, expected: int, persistent: bool = False
+    ) -> None:
+        host, port = broker_url.removeprefix("mqtt://").rsplit(":", 1)
+        self._addr = (host, int(port))
+        self.topic_filter, self.first_topic, self.expected = topic_filter, first_topic, expected
+        self.count = 0
+        self.first_at = self.one_at = self.done_at = 0.0
+        self.done = threading.Event()
+        self._persistent = persistent
+        self._client: Any = None
+        self._connect()
+
+    def _connect(self) -> None:
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 600 if self._persistent else 0
+        props.ReceiveMaximum = 10000  # as ingest's default
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id="bench-bare" if self._persistent else "",
+            protocol=mqtt.MQTTv5,
+        )
+        filters = [(self.topic_filter or self.first_topic, 1)]
+        subscribed = threading.Event()
+        client.on_connect = lambda c, *_: c.subscribe(filters)
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.on_message = self._on_message
+        client.connect(*self._addr, clean_start=not self._persistent, properties=props)
+        client.loop_start()
+        if not subscribed.wait(30):
+            raise RuntimeError("bare subscriber: no SUBACK")
+        self._client = client
+
+    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        now = time.perf_counter()
+        if not self.first_at and msg.topic == self.first_topic:
+            self.first_at = now
+        self.count += 1
+        if self.count == 1:
+            self.one_at = now
+        if self.count >= self.expected and not self.done.is_set():
+            self.done_at = now
+            self.done.set()
+
+    def pause(self) -> None:
+        self.close()
+
+    def resume(self) -> None:
+        self._connect()
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def simulator(
+    broker_url: str,
+    meters: int,
+    per_meter: int,
+    prefix: str,
+    interval_s: float = 10.0,
+    log_path: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """``python -m meter_sim`` publishing ``meters * per_meter`` readings as fast as it can.
+
+    The simulated clock starts far enough in the past and runs 10,000x fast, so the fleet (which
+    starts at the clock's time once built, up to ~20 s of start-up later) is always behind the
+    wall clock: every reading is due at once and the fleet catches up at full speed. Timestamps
+    stay a few days old, well inside ingest's age limit."""
+    speedup = 10_000.0
+    start = time.time() - per_meter * interval_s - 20 * speedup
+    args = [
+        PYTHON,
+        "-m",
+        "meter_sim",
+        "--mqtt-url",
+        broker_url,
+        "--count",
+        str(meters),
+        "--readings-per-meter",
+        str(per_meter),
+        "--interval-s",
+        str(interval_s),
+        "--id-prefix",
+        prefix,
+        "--start",
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)),
+        "--speedup",
+        str(speedup),
+    ]
+    env = _env({"EP_METER_STATE_FILE": "", "EP_METER_INGEST_ADDR": "", "EP_METER_RESUME_HOLD_S": "0"})
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=out)
+
+
+def first_meter_topic(prefix: str) -> str:
+    return f"energy/meters/{prefix}-m000000"
+
+
+@dataclass
+class Progress:
+    first_at: float  # perf_counter when something was first seen stored
+    first_stored: int  # how many were stored then
+    end_at: float
+    stored: int
+    dead: int
+
+    @property
+    def sustained_rate(self) -> float:
+        """Readings/s from the first observation to the last: start-up excluded."""
+        return (self.stored - self.first_stored) / max(self.end_at - self.first_at, 1e-9)
+
+
+def wait_stored(replicas: list[IngestReplica], total: int, timeout: float, poll_s: float = 0.05) -> Progress:
+    """Poll ingest's counters until ``total`` messages are stored or dead-lettered (or ``timeout``)."""
+    deadline = time.perf_counter() + timeout
+    stored = dead = 0
+    first: tuple[float, int] | None = None
+    while time.perf_counter() < deadline:
+        stored, dead = stored_total(replicas)
+        if first is None and stored > 0:
+            first = (time.perf_counter(), stored)
+        if stored + dead >= total:
+            break
+        time.sleep(poll_s)
+    now = time.perf_counter()
+    first = first or (now, 0)
+    return Progress(first[0], first[1], now, stored, dead)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual smoke
+    print(PYTHON, sys.version)
