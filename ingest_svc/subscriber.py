@@ -75,6 +75,7 @@ class MqttSubscriber:
         self.connected = False
         self._acks: deque[tuple[int, int, int]] = deque()
         self._stop = threading.Event()
+        self.subscribed = False
         self._thread: threading.Thread | None = None
         self._props = Properties(PacketTypes.CONNECT)
         self._props.SessionExpiryInterval = session_expiry_s
@@ -102,10 +103,12 @@ class MqttSubscriber:
 
     def _handle_subscribe(self, client: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
         if all(not r.is_failure for r in reasons):
+            self.subscribed = True  # granted: from now on the broker routes readings to us
             client.publish(self._marker, orjson.dumps({"ts_ms": int(time.time() * 1000)}), qos=1, retain=True)
 
     def _handle_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected = False
+        self.subscribed = False
         log.warning("mqtt_disconnected", reason=str(reason))
 
     def _handle_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:

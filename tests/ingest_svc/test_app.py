@@ -70,7 +70,7 @@ def test_every_reading_stored_exactly_once_in_order(broker: MosquittoBroker, db_
     app = make_app(broker, db_url)
     app.start()
     try:
-        assert wait_for(lambda: app.subscriber.connected, 10)
+        assert wait_for(lambda: app.subscriber.subscribed, 10)
         stats = Simulator(sim_config(broker, count=50, interval_s=0.05, readings_per_meter=40)).run()
         assert stats.produced == 2000 and stats.dropped == 0
         assert wait_for(lambda: scalar(db_url, "select count(*) from readings") == 2000, 30)
@@ -136,7 +136,7 @@ def test_broker_restart_mid_stream_reconnects_and_loses_nothing(broker: Mosquitt
     app = make_app(broker, db_url)
     app.start()
     try:
-        assert wait_for(lambda: app.subscriber.connected, 10)
+        assert wait_for(lambda: app.subscriber.subscribed, 10)
         sim, thread = run_sim_in_thread(sim_config(broker, count=40, interval_s=0.05, readings_per_meter=100))
         assert wait_for(lambda: (scalar(db_url, "select count(*) from readings") or 0) > 800, 30)
         broker.restart(down_seconds=1.0)  # readings made meanwhile wait in the simulator's buffer
@@ -156,7 +156,7 @@ def test_two_replicas_split_the_stream_without_duplicates(broker: MosquittoBroke
     for app in apps:
         app.start()
     try:
-        assert wait_for(lambda: all(a.subscriber.connected for a in apps), 10)
+        assert wait_for(lambda: all(a.subscriber.subscribed for a in apps), 10)
         time.sleep(0.3)  # both subscriptions in place
         Simulator(sim_config(broker, count=40, interval_s=0.03, readings_per_meter=50)).run()
         assert wait_for(lambda: scalar(db_url, "select count(*) from readings") == 2000, 30)

@@ -57,8 +57,7 @@ def test_grid_stats_follow_statuses_and_last_wills(mosquitto: Broker, tmp_path: 
         return snap.meters_online, snap.meters_offline
 
     try:
-        assert wait_for(lambda: app.subscriber.connected, 10)
-        time.sleep(0.3)
+        assert wait_for(lambda: app.subscriber.subscribed, 10)
         # m0, m1 report through gateway gw-a (online); m2 has no status but sends readings.
         publish_all(
             mosquitto.port,
