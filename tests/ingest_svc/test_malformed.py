@@ -130,7 +130,7 @@ def test_malformed_flood_is_dead_lettered_and_good_readings_flow(
     )
     app.start()
     try:
-        assert wait_for(lambda: app.subscriber.connected, 10)
+        assert wait_for(lambda: app.subscriber.subscribed, 10)
         bad = generate(2500)
         assert len(bad) >= 2000
         now = int(time.time() * 1000)
