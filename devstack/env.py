@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.ports import free_port
 from devstack.replicas import SCALABLE, replica_port_key
+
+ROOT = Path(__file__).resolve().parents[1]
 
 __all__ = ["SERVICES", "StackPorts", "allocate_ports", "ensure_ledger_key", "replica_targets", "stack_env"]
 
@@ -142,3 +146,23 @@ def stack_env(
         env["EP_METER_SERVICE_SECRET"] = "meter_sim-demo-secret"
     env["EP_METER_STATE_FILE"] = str(var_dir / "meter_sim_state.json")
     return env
+
+
+def generate_envoy(env: dict[str, str]) -> None:
+    """Write Envoy's local config (envoy/generate.py) for the ports in ``env``."""
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "envoy" / "generate.py"),
+            "--mode",
+            "local",
+            "--listen-port",
+            env["EP_EDGE_PORT"],
+            "--admin-port",
+            env["EP_ENVOY_ADMIN_PORT"],
+            "--out",
+            env["EP_ENVOY_CONFIG"],
+        ],
+        check=True,
+        env={**os.environ, **env},
+    )

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -15,7 +12,15 @@ from typing import Any
 
 import grpc
 
-from devstack.env import SERVICES, StackPorts, allocate_ports, ensure_ledger_key, replica_targets, stack_env
+from devstack.env import (
+    SERVICES,
+    StackPorts,
+    allocate_ports,
+    ensure_ledger_key,
+    generate_envoy,
+    replica_targets,
+    stack_env,
+)
 from devstack.processes import ProcessGroup, read_procfile
 from devstack.readiness import wait_all
 from devstack.replicas import SCALABLE, expand_procfile, replica_names
@@ -105,22 +110,7 @@ def start_stack(
     env = stack_env(ports, var_dir, demo=True, meters=meters, database_url=database_url)
     env.update(extra_env or {})
     ensure_ledger_key(var_dir)
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "envoy" / "generate.py"),
-            "--mode",
-            "local",
-            "--listen-port",
-            env["EP_EDGE_PORT"],
-            "--admin-port",
-            env["EP_ENVOY_ADMIN_PORT"],
-            "--out",
-            env["EP_ENVOY_CONFIG"],
-        ],
-        check=True,
-        env={**os.environ, **env},
-    )
+    generate_envoy(env)
     commands = expand_procfile(read_procfile(), replicas, ports.ports)
     group = ProcessGroup(env=env, log_dir=var_dir / "logs", commands=commands)
     stack = Stack(var_dir=var_dir, ports=ports, env=env, processes=group)

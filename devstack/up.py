@@ -21,7 +21,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack.env import SERVICES, allocate_ports, ensure_ledger_key, replica_targets, stack_env
+from devstack.env import (
+    SERVICES,
+    allocate_ports,
+    ensure_ledger_key,
+    generate_envoy,
+    replica_targets,
+    stack_env,
+)
 from devstack.processes import read_procfile
 from devstack.readiness import wait_all
 from devstack.replicas import expand_procfile, parse_replicas, render_procfile
@@ -38,25 +45,6 @@ SERVICE_NAMES = {
 
 def write_env_file(env: dict[str, str], path: Path) -> None:
     path.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
-
-
-def generate_envoy(env: dict[str, str]) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "envoy" / "generate.py"),
-            "--mode",
-            "local",
-            "--listen-port",
-            env["EP_EDGE_PORT"],
-            "--admin-port",
-            env["EP_ENVOY_ADMIN_PORT"],
-            "--out",
-            env["EP_ENVOY_CONFIG"],
-        ],
-        check=True,
-        env={**os.environ, **env},
-    )
 
 
 def main() -> None:
