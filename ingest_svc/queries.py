@@ -124,6 +124,26 @@ def _online_meters(conn: Connection, heard: set[str]) -> tuple[set[str], set[str
     return online, known
 
 
+def _raw_columns() -> tuple[Any, ...]:
+    """One raw reading's columns, in SeriesPoint order (raw series and the live stream's poll)."""
+    r = ReadingRow.__table__.c
+    return (
+        r.meter_id,
+        r.ts_ms,
+        r.seq,
+        r.voltage_v,
+        r.current_a,
+        r.power_w,
+        r.power_factor,
+        r.import_kwh,
+        r.export_kwh,
+    )
+
+
+def _raw_point(row: Any) -> SeriesPoint:
+    return SeriesPoint(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], samples=1)
+
+
 class TelemetryQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -187,24 +207,14 @@ class TelemetryQueries:
         where = (r.meter_id.in_(list(meter_ids)), r.ts_ms >= start_ms, r.ts_ms < end_ms)
         if bucket_ms == 0:
             stmt = (
-                select(
-                    r.meter_id,
-                    r.ts_ms,
-                    r.seq,
-                    r.voltage_v,
-                    r.current_a,
-                    r.power_w,
-                    r.power_factor,
-                    r.import_kwh,
-                    r.export_kwh,
-                )
+                select(*_raw_columns())
                 .where(*where)
                 .order_by(r.ts_ms, r.meter_id, r.seq)
                 .offset(offset)
                 .limit(limit)
             )
             with self.engine.connect() as conn:
-                return [SeriesPoint(*row, samples=1) for row in conn.execute(stmt)]
+                return [_raw_point(row) for row in conn.execute(stmt)]
         bucket = (r.ts_ms - r.ts_ms % bucket_ms).label("bucket")
         stmt = (
             select(
@@ -243,22 +253,12 @@ class TelemetryQueries:
         with self.engine.connect() as conn:
             for meter_id in meter_ids:
                 stmt = (
-                    select(
-                        r.meter_id,
-                        r.ts_ms,
-                        r.seq,
-                        r.voltage_v,
-                        r.current_a,
-                        r.power_w,
-                        r.power_factor,
-                        r.import_kwh,
-                        r.export_kwh,
-                    )
+                    select(*_raw_columns())
                     .where(r.meter_id == meter_id, r.seq > cursor.get(meter_id, -1))
                     .order_by(r.seq)
                     .limit(limit)
                 )
-                points += [SeriesPoint(*row, samples=1) for row in conn.execute(stmt)]
+                points += [_raw_point(row) for row in conn.execute(stmt)]
         points.sort(key=lambda p: (p.ts_ms, p.meter_id))
         return points
 
