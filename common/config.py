@@ -23,14 +23,19 @@ class ConfigError(ValueError):
     """A setting is missing or cannot be parsed."""
 
 
-def env_field(env: str, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
-    """Declare a settings field bound to the environment variable ``env``."""
+def env_field(env: str, default: Any = dataclasses.MISSING, doc: str = "", *, secret: bool = False) -> Any:
+    """Declare a settings field bound to the environment variable ``env``.
+
+    ``secret`` keeps the value out of the settings' repr (and with it out of logs).
+    """
     metadata = {"env": env, "doc": doc}
     if default is dataclasses.MISSING:
-        return dataclasses.field(metadata=metadata)
+        return dataclasses.field(metadata=metadata, repr=not secret)
     if isinstance(default, (list, dict, set)):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+        return dataclasses.field(
+            default_factory=lambda: type(default)(default), metadata=metadata, repr=not secret
+        )
+    return dataclasses.field(default=default, metadata=metadata, repr=not secret)
 
 
 def _parse(raw: str, annotation: Any, env: str) -> Any:

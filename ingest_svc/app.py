@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from common.db import make_engine, upgrade
 from common.log import get_logger
+from common.mqtt import MqttSettings
 from ingest_svc.bridge import Bridge, tariff_from_env
 from ingest_svc.config import IngestConfig
 from ingest_svc.metrics import IngestMetrics
@@ -15,7 +16,6 @@ from ingest_svc.pipeline import IngestPipeline, PipelineLimits
 from ingest_svc.status import STATUS_FILTERS, StatusTracker
 from ingest_svc.store import ReadingStore
 from ingest_svc.subscriber import Incoming, MqttSubscriber
-from meter_sim.config import parse_mqtt_url
 from predict_svc.tariff import Tariff
 
 __all__ = ["IngestApp", "migrate"]
@@ -39,11 +39,10 @@ class IngestApp:
         self.engine = make_engine(config.db_url)
         self.store = ReadingStore(self.engine)
         self.metrics = IngestMetrics(registry)
-        host, port = parse_mqtt_url(config.mqtt_url)
         self.pipeline = IngestPipeline(
             self.store,
             self.metrics,
-            ack=lambda m: self.subscriber.ack(m),
+            ack=lambda batch: self.subscriber.ack_many(batch),
             limits=PipelineLimits(
                 batch_max=config.batch_max,
                 batch_wait_ms=config.batch_wait_ms,
@@ -53,10 +52,9 @@ class IngestApp:
         )
         self.status = StatusTracker(self.engine, ack=lambda m: self.subscriber.ack(m))
         self.subscriber = MqttSubscriber(
-            host,
-            port,
+            MqttSettings.load(config.mqtt_url),
             config.effective_client_id,
-            self._route,
+            on_batch=self._route,
             share_group=config.share_group,
             session_expiry_s=config.session_expiry_s,
             receive_maximum=config.receive_maximum,
@@ -66,12 +64,16 @@ class IngestApp:
         # The bridge runs on the server's event loop (``__main__`` passes ``bridge.run``).
         self.bridge = Bridge(config, self.engine, self.tariff) if config.bridge else None
 
-    def _route(self, message: Incoming) -> None:
+    def _route(self, batch: list[Incoming]) -> None:
         """Statuses to the status tracker, everything else (readings) to the pipeline."""
-        if StatusTracker.is_status(message.topic):
-            self.status.submit(message)
-        else:
-            self.pipeline.submit(message)
+        is_status = StatusTracker.is_status
+        if any(is_status(m.topic) for m in batch):
+            for message in batch:
+                if is_status(message.topic):
+                    self.status.submit(message)
+            batch = [m for m in batch if not is_status(m.topic)]
+        if batch:
+            self.pipeline.submit_many(batch)
 
     def start(self) -> None:
         self.status.start()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from common.config import ConfigError, env_field
+from common.mqtt import MqttSettings
 
-__all__ = ["MeterSimConfig", "parse_mqtt_url"]
+__all__ = ["MeterSimConfig"]
 
 
 @dataclass(frozen=True)
 class MeterSimConfig:
-    mqtt_url: str = env_field("EP_MQTT_URL", "mqtt://127.0.0.1:1883", "Broker, mqtt://host:port")
+    mqtt_url: str = env_field(
+        "EP_MQTT_URL", "mqtt://127.0.0.1:1883", "Broker (credentials, TLS: EP_MQTT_*, common/mqtt.py)"
+    )
     count: int = env_field("EP_METER_COUNT", 100, "Number of households (one meter each)")
     heating_mix: str = env_field(
         "EP_METER_HEATING_MIX",
@@ -55,7 +57,7 @@ class MeterSimConfig:
         "EP_METER_SERVICE_USERNAME", "meter_sim", "Service account for registration"
     )
     service_secret: str = env_field(
-        "EP_METER_SERVICE_SECRET", "", "Its client secret (required with an ingest addr)"
+        "EP_METER_SERVICE_SECRET", "", "Its client secret (required with an ingest addr)", secret=True
     )
     state_file: str = env_field(
         "EP_METER_STATE_FILE",
@@ -76,11 +78,8 @@ class MeterSimConfig:
             raise ConfigError("EP_METER_CONNECTIONS must be >= 1")
         if self.buffer_max < 1 or self.inflight_max < 1:
             raise ConfigError("EP_METER_BUFFER_MAX and EP_METER_INFLIGHT_MAX must be >= 1")
-        parse_mqtt_url(self.mqtt_url)
+        MqttSettings.load(self.mqtt_url)  # bad broker settings fail at start, not at connect
 
-
-def parse_mqtt_url(url: str) -> tuple[str, int]:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
-        raise ConfigError(f"EP_MQTT_URL={url!r}: expected mqtt://host:port")
-    return parsed.hostname, parsed.port or 1883
+    @property
+    def broker(self) -> MqttSettings:
+        return MqttSettings.load(self.mqtt_url)

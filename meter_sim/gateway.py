@@ -36,6 +36,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from common.log import get_logger
+from common.mqtt import MqttSettings
 from meter_sim.payload import encode_status, gateway_status_topic, status_topic
 
 __all__ = ["CONSUMER_MARKERS", "Gateway"]
@@ -49,8 +50,7 @@ class Gateway:
     def __init__(
         self,
         gateway_id: str,
-        host: str,
-        port: int,
+        broker: MqttSettings,
         meter_ids: Sequence[str],
         buffer_max: int,
         inflight_max: int,
@@ -58,7 +58,7 @@ class Gateway:
     ) -> None:
         self.gateway_id = gateway_id
         self.meter_ids = list(meter_ids)
-        self._host, self._port = host, port
+        self._broker = broker
         self._window = inflight_max
         self.pending: deque[tuple[str, bytes]] = deque(maxlen=buffer_max)
         self.handed = 0  # publishes given to paho (main thread only)
@@ -93,6 +93,7 @@ class Gateway:
             qos=1,
             retain=True,
         )
+        self._broker.configure(client)
         # Our own window bounds paho's queue; let paho put all of them on the wire.
         client.max_inflight_messages_set(0)
         client.on_connect = self._on_connect
@@ -137,7 +138,9 @@ class Gateway:
     # --- main thread -------------------------------------------------------------------
     def start(self) -> None:
         self._last_attempt = time.monotonic()
-        self.client.connect_async(self._host, self._port, keepalive=15, clean_start=True)
+        self.client.connect_async(
+            self._broker.host, self._broker.port, keepalive=self._broker.keepalive_s, clean_start=True
+        )
         self.client.loop_start()
 
     def _recycle(self) -> None:
@@ -211,10 +214,15 @@ class Gateway:
             sent += 1
         return sent
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Flush, mark every meter offline (retained), then disconnect cleanly (no will)."""
+    def stop(self, timeout: float = 3.0) -> None:
+        """Flush, mark every meter offline (retained), then disconnect cleanly (no will).
+
+        Only while connected: with the broker gone (it often stops together with us) waiting
+        cannot help, and what is left unsent is carried by the cumulative counters of later
+        readings, which resume from the state file.
+        """
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.idle:
+        while time.monotonic() < deadline and self.connected and not self.idle:
             self.pump()
             time.sleep(0.01)
         if self.connected:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from common.log import get_logger
 from meter_sim.clock import SimClock, parse_start
-from meter_sim.config import MeterSimConfig, parse_mqtt_url
+from meter_sim.config import MeterSimConfig
 from meter_sim.consumption import FleetModel
 from meter_sim.fleet import MeterFleet
 from meter_sim.gateway import Gateway
@@ -21,6 +21,10 @@ from meter_sim.weather import SyntheticWeather, WeatherProvider
 __all__ = ["SimStats", "Simulator", "build_households"]
 
 log = get_logger(__name__)
+
+# Time all gateways together get to flush and announce "offline" on shutdown: supervisors
+# (honcho, compose) send SIGKILL after their grace period of 5-10 s.
+STOP_BUDGET_S = 3.0
 
 Registrar = Callable[[Sequence[Household]], None]
 
@@ -70,14 +74,13 @@ class Simulator:
             restored = load_state(self.state_path, self.fleet)
             log.info("meter_state_loaded", path=str(self.state_path), meters=restored)
         self._registrar = registrar
-        host, port = parse_mqtt_url(config.mqtt_url)
+        broker = config.broker
         k = min(config.connections, max(1, len(self.households)))
         ids = [h.meter_id for h in self.households]
         self.gateways = [
             Gateway(
                 f"{config.id_prefix}-gw-{g}",
-                host,
-                port,
+                broker,
                 ids[g::k],
                 buffer_max=max(1, config.buffer_max // k),
                 inflight_max=config.inflight_max,
@@ -124,8 +127,10 @@ class Simulator:
                 wait = self.clock.wall_seconds_until(self.fleet.next_due())
                 stop.wait(min(max(wait, 0.002), 0.05))
         finally:
+            # One deadline for all gateways: a supervisor (honcho, compose) kills us after ~5-10 s.
+            deadline = time.monotonic() + STOP_BUDGET_S
             for gateway in self.gateways:
-                gateway.stop()
+                gateway.stop(timeout=max(0.2, deadline - time.monotonic()))
             if self.state_path is not None:
                 save_state(self.state_path, self.fleet)
         stats = self.stats()

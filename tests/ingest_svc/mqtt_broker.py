@@ -26,7 +26,10 @@ def free_port() -> int:
 
 
 class MosquittoBroker:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, extra_conf: str = "", scheme: str = "mqtt"
+    ) -> None:
+        """``extra_conf`` is appended (it applies to the one listener: TLS files, password_file)."""
         self.workdir = workdir
         self.port = port or free_port()
         self.conf_path = workdir / "mosquitto.conf"
@@ -37,12 +40,13 @@ class MosquittoBroker:
         text = re.sub(r"(?m)^listener .*$", f"listener {self.port} 127.0.0.1", text)
         text = re.sub(r"(?m)^persistence_location .*$", f"persistence_location {workdir}/", text)
         # Mosquitto started as root drops to user "mosquitto", which cannot write a pytest tmp dir.
-        text += f"\nuser {getpass.getuser()}\n"
+        text += f"\nuser {getpass.getuser()}\n{extra_conf}"
+        self.scheme = scheme
         self.conf_path.write_text(text)
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         log = open(self.log_path, "ab")

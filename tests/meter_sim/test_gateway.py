@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from common.config import from_env
+from common.mqtt import MqttSettings
 from meter_sim.config import MeterSimConfig
 from meter_sim.gateway import Gateway
 from meter_sim.simulator import Simulator
@@ -110,7 +111,7 @@ def test_killed_simulator_gateway_goes_offline_by_last_will(broker: MosquittoBro
 
 
 def test_buffer_is_bounded_and_drops_oldest_while_broker_unreachable(broker: MosquittoBroker) -> None:
-    gateway = Gateway("gw-test", "127.0.0.1", broker.port, ["m1"], buffer_max=100, inflight_max=10)
+    gateway = Gateway("gw-test", MqttSettings.load(broker.url), ["m1"], buffer_max=100, inflight_max=10)
     for i in range(250):  # never started: the broker is unreachable from its point of view
         gateway.enqueue("energy/meters/m1", orjson.dumps({"i": i}))
     assert len(gateway.pending) == 100 and gateway.dropped == 150
