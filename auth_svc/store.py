@@ -190,6 +190,43 @@ class Store:
         except IntegrityError as exc:
             raise DuplicateUser(username) from exc
 
+    def create_missing_users(
+        self, accounts: Sequence[tuple[str, str, str, Sequence[str]]], now: float
+    ) -> int:
+        """Create each (username, password_hash, role, households) not there yet, in one transaction.
+
+        For seeding thousands of demo accounts: one commit instead of one per account. Raises
+        DuplicateUser if another replica created one of them meanwhile (call again: the rest remain).
+        """
+        created = 0
+        try:
+            with self._tx() as s:
+                existing: set[str] = set()
+                names = [a[0] for a in accounts]
+                for start in range(0, len(names), 500):  # bounded IN lists
+                    chunk = names[start : start + 500]
+                    existing.update(s.scalars(select(UserRow.username).where(UserRow.username.in_(chunk))))
+                for username, password_hash, role, households in accounts:
+                    if username in existing:
+                        continue
+                    s.add(
+                        UserRow(
+                            id=str(uuid.uuid4()),
+                            username=username,
+                            password_hash=password_hash,
+                            role=role,
+                            disabled=False,
+                            created_at=now,
+                            tokens_valid_after=0,
+                            households=[UserHouseholdRow(household_id=h) for h in dict.fromkeys(households)],
+                        )
+                    )
+                    created += 1
+                s.flush()
+        except IntegrityError as exc:
+            raise DuplicateUser("(seeding)") from exc
+        return created
+
     def list_users(self, after: str, limit: int) -> list[UserRecord]:
         with self._tx() as s:
             rows = s.scalars(

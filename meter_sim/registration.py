@@ -49,9 +49,13 @@ async def register(
     households: Sequence[Household],
     metadata: Metadata,
     chunk: int = 1000,
-    attempts: int = 10,
+    attempts: int = 60,
 ) -> tuple[int, int]:
-    """(created, updated) over all chunks; each chunk retried on UNAVAILABLE with backoff."""
+    """(created, updated) over all chunks; each chunk retried on UNAVAILABLE with backoff.
+
+    ~10 minutes of retries (10 s apart at most): every process of the stack starts together, and
+    auth_svc seeding thousands of demo accounts or ingest migrating can take a while.
+    """
     created = updated = 0
     for start in range(0, len(households), chunk):
         request = pb.RegisterHouseholdsRequest(

@@ -106,3 +106,16 @@ def test_replicas_seeding_one_database_at_once_all_start(
         thread.join(timeout=60)
     assert errors == []
     assert stores[0].count_users() == 1 + 20 + 2
+
+
+def test_demo_seed_adds_only_missing_accounts(db_url: str, clock: Clock, hasher: CountingHasher) -> None:
+    store = _store(db_url)
+    seed = {"hasher": hasher, "demo": True, "service_accounts": {}, "clock": clock}
+    bootstrap_accounts(store, demo_households=3, **seed)  # type: ignore[arg-type]
+    first = store.get_user("household-0002")
+    bootstrap_accounts(store, demo_households=5, **seed)  # type: ignore[arg-type]
+    assert store.count_users("user") == 5
+    assert store.get_user("household-0002") == first  # untouched, not re-created
+    fifth = store.get_user("household-0005")
+    assert fifth is not None and fifth.households == ("sim-h000004",)
+    assert store.create_missing_users([("household-0005", "x", "user", ())], clock()) == 0
