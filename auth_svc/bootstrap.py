@@ -37,6 +37,9 @@ def demo_username(number: int) -> str:
     return f"household-{number:04d}"
 
 
+DEMO_SEED_CHUNK = 500
+
+
 def demo_household_id(number: int, household_format: str = "sim-h{index:06d}") -> str:
     """The simulated household of demo user ``number`` (1-based; meter_sim counts from 0)."""
     return household_format.format(index=number - 1)
@@ -87,12 +90,15 @@ def bootstrap_accounts(
             )
             for number in range(1, demo_households + 1)
         ]
-        # One transaction for all of them: 10,000 demo households would be 10,000 commits.
-        try:
-            store.create_missing_users(accounts, now)
-        except DuplicateUser:
-            log.info("accounts_seeded_by_another_replica")
-            store.create_missing_users(accounts, now)
+        # A few large transactions: 10,000 demo households would be 10,000 commits one by one,
+        # and one transaction of all of them would hold every row in memory at once.
+        for start in range(0, len(accounts), DEMO_SEED_CHUNK):
+            chunk = accounts[start : start + DEMO_SEED_CHUNK]
+            try:
+                store.create_missing_users(chunk, now)
+            except DuplicateUser:
+                log.info("accounts_seeded_by_another_replica")
+                store.create_missing_users(chunk, now)
         log.info("demo_accounts_ready", households=demo_households)
         return None
     if store.count_users(Role.ADMIN.value) > 0:
