@@ -30,13 +30,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from predict_svc.features import FEATURE_NAMES, MAX_LAG, FeatureSet, build_features, stack_horizons
+from predict_svc.trees import TreeEnsemble, TreeFormatError
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+# lightgbm is imported only by the training functions: the service evaluates the trees from
+# their text dump with numpy (predict_svc.trees, identical results), because importing lightgbm
+# also imports scipy and costs the serving process ~18 MB of resident memory.
 
 __all__ = [
     "ARTIFACT_FORMAT",
@@ -105,11 +112,11 @@ class Forecast:
 @dataclass(frozen=True)
 class _Group:
     horizons: tuple[int, ...]
-    boosters: tuple[lgb.Booster, lgb.Booster, lgb.Booster]  # P10, P50, P90
+    boosters: tuple[TreeEnsemble, TreeEnsemble, TreeEnsemble]  # P10, P50, P90
     offset: float  # conformal widening in scaled units
 
     def predict(self, fs: FeatureSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        raw = np.vstack([b.predict(fs.X, num_threads=1) for b in self.boosters])
+        raw = np.vstack([b.predict(fs.X) for b in self.boosters])
         raw.sort(axis=0)  # quantile models are fit separately; keep P10 <= P50 <= P90
         lo = fs.last_price + (raw[0] - self.offset) * fs.scale
         mid = fs.last_price + raw[1] * fs.scale
@@ -206,6 +213,8 @@ def _fit_group(
     label: str,
 ) -> tuple[_Group, dict[str, float]]:
     """Fit on ``mask`` minus a trailing validation slice, calibrate, refit on all of ``mask``."""
+    import lightgbm as lgb
+
     assert fs.y is not None
     usable = mask & np.isfinite(fs.y) & np.isfinite(fs.last_price)
     times = fs.target_index
@@ -247,7 +256,12 @@ def _fit_group(
         progress(f"{label}: final fit P{int(alpha * 100)}", (3 + i) / 6)
         final.append(lgb.train(params.lgb_params(alpha), data, num_boost_round=params.rounds))
     metrics["train_rows"] = float(usable.sum())
-    return _Group(horizons, (final[0], final[1], final[2]), offset), metrics
+    p10, p50, p90 = (_ensemble(b) for b in final)
+    return _Group(horizons, (p10, p50, p90), offset), metrics
+
+
+def _ensemble(booster: lgb.Booster) -> TreeEnsemble:
+    return TreeEnsemble.parse(booster.model_to_string())
 
 
 def train_model(
@@ -308,9 +322,7 @@ def save_model(model: PriceModel, path: Path | str) -> Path:
         {
             "horizons": list(g.horizons),
             "offset": g.offset,
-            "boosters": [
-                base64.b64encode(zlib.compress(b.model_to_string().encode())).decode() for b in g.boosters
-            ],
+            "boosters": [base64.b64encode(zlib.compress(b.text.encode())).decode() for b in g.boosters],
         }
         for g in model.groups
     ]
@@ -341,14 +353,13 @@ def load_model(path: Path | str) -> PriceModel:
             _Group(
                 tuple(g["horizons"]),
                 tuple(
-                    lgb.Booster(model_str=zlib.decompress(base64.b64decode(s)).decode())
-                    for s in g["boosters"]
+                    TreeEnsemble.parse(zlib.decompress(base64.b64decode(s)).decode()) for s in g["boosters"]
                 ),  # type: ignore[arg-type]
                 float(g["offset"]),
             )
             for g in doc["groups"]
         )
-    except (KeyError, ValueError, zlib.error, lgb.basic.LightGBMError) as exc:
+    except (KeyError, ValueError, zlib.error, TreeFormatError) as exc:
         raise ModelError(f"corrupt model artifact {path}: {exc}") from exc
     return PriceModel(
         zone=doc["zone"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -81,30 +82,54 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
     return markets
 
 
+def _train_and_save(jobs: list[tuple[str, pd.DataFrame, str, Path]], params: TrainParams) -> None:
+    """Body of the training child process: train each (zone, frame, source, path), write it."""
+    for zone, frame, source, path in jobs:
+        save_model(train_model(frame, zone, params=params, source=source), path)
+
+
 def train_missing(app: PredictApp) -> None:
     """Train and save a quick model for each zone without an artifact (first start of a clone).
 
     Training stops 30 days before the current data hour so live accuracy is out of sample.
+    It runs in a child process: LightGBM (with scipy) is never imported by the server, and the
+    heap training grows (feature matrices, datasets; ~60 MB that malloc does not hand back)
+    goes away with the child instead of staying resident in the server for its lifetime.
     """
+    jobs = []
     for zone, market in app.markets.items():
         path = app.registry.path(zone)
         if path.exists():
             continue
         end = market.clock.data_now() - pd.Timedelta(days=30)
         frame = market.frame.loc[end - pd.Timedelta(days=365) : end]
-        # Small and single-threaded: this runs beside a serving process on a shared machine.
-        params = TrainParams(
-            rounds=app.config.startup_rounds,
-            num_leaves=31,
-            multi_rows=20_000,
-            validation_hours=24 * 45,
-            threads=1,
-        )
         log.info("model_training", zone=zone, rows=len(frame))
-        model = train_model(frame, zone, params=params, source=market.source)
-        save_model(model, path)
-        app.registry.install(zone, model, path)
-        seeded = app.accuracy.seed(zone, market, model, app.accuracy.capacity_hours)
+        jobs.append((zone, frame, market.source, path))
+    if not jobs:
+        return
+    # Small and single-threaded: this runs beside a serving process on a shared machine.
+    params = TrainParams(
+        rounds=app.config.startup_rounds,
+        num_leaves=31,
+        multi_rows=20_000,
+        validation_hours=24 * 45,
+        threads=1,
+    )
+    # spawn, not fork: a forked child would share the server's gRPC threads and locks. One child
+    # per zone, so each zone is served as soon as its model is written.
+    for job in jobs:
+        zone = job[0]
+        child = multiprocessing.get_context("spawn").Process(
+            target=_train_and_save, args=([job], params), name=f"predict-train-{zone}", daemon=True
+        )
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            log.error("model_training_failed", zone=zone, exitcode=child.exitcode)
+            continue
+        app.registry.reload(zone)
+        model = app.registry.get(zone).model
+        seeded = app.accuracy.seed(zone, app.markets[zone], model, app.accuracy.capacity_hours)
         log.info("model_trained", zone=zone, version=model.version, accuracy_seeded=seeded)
 
 
