@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from devstack.processes import read_procfile
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON_SERVICES = ("auth_svc", "predict_svc", "ledger_svc", "ingest_svc", "meter_sim")
@@ -46,10 +45,8 @@ def test_python_services_have_grpc_healthchecks_and_wait_for_healthy_dependencie
 
 def test_docker_compose_config_validates() -> None:
     binary = shutil.which("docker-compose")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("docker-compose is not installed (scripts/test installs it with apt-get)")
-        pytest.skip("docker-compose not installed")
+    require(binary, "docker-compose is not installed (scripts/test installs it with apt-get)")
+    assert binary is not None
     result = subprocess.run(
         [binary, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, capture_output=True, text=True
     )

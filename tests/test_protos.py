@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
 from energypulse.options.v1 import options_pb2
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
 DESCRIPTOR = ROOT / "build" / "energypulse.pb"
@@ -67,14 +66,10 @@ def test_household_scoped_routes_declare_the_household_field() -> None:
 
 
 def _buf() -> str:
-    if BUF.exists():
-        return str(BUF)
-    found = shutil.which("buf")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("buf is not installed (dashboard/node_modules/.bin/buf comes with npm ci)")
-    pytest.skip("buf not installed: run npm ci in dashboard/")
+    found = str(BUF) if BUF.exists() else shutil.which("buf")
+    require(found, "buf is not installed (dashboard/node_modules/.bin/buf comes with npm ci in dashboard/)")
+    assert found is not None
+    return found
 
 
 def test_buf_lint_and_format_are_clean() -> None:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from devstack.stack import Stack
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "dashboard"
@@ -84,8 +85,10 @@ def run_scenario(stack: Stack, scenario: str, params: dict[str, Any], timeout: f
 @pytest.fixture(scope="module")
 def web(stack: Stack) -> Stack:
     status, body = stack.api("GET", "/")
-    if status != 200 or 'id="root"' not in str(body):
-        pytest.skip("the stack serves no dashboard (build it first: cd dashboard && npm ci && npm run build)")
+    require(
+        status == 200 and 'id="root"' in str(body),
+        "the stack serves no dashboard (build it first: cd dashboard && npm ci && npm run build)",
+    )
     return stack
 
 

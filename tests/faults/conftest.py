@@ -65,8 +65,32 @@ class FaultRig:
             ).all()
         return {(str(m), int(s)) for m, s in rows}
 
+    def unstored(self, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of ``keys`` (a window of published readings) are not in the database (yet)."""
+        if not keys:
+            return set()
+        with self.ingest_db.connect() as conn:
+            rows = conn.execute(
+                text("SELECT meter_id, seq FROM readings WHERE meter_id LIKE :p AND seq BETWEEN :lo AND :hi"),
+                {
+                    "p": self.publisher.prefix + "%",
+                    "lo": min(k[1] for k in keys),
+                    "hi": max(k[1] for k in keys),
+                },
+            ).all()
+        return set(keys) - {(str(m), int(s)) for m, s in rows}
 
-def _service_token(stack: Stack) -> str:
+    def stored_after(self, seq: int) -> bool:
+        """Whether any reading with a seq above ``seq`` (produced later) is stored."""
+        with self.ingest_db.connect() as conn:
+            row = conn.execute(
+                text("SELECT 1 FROM readings WHERE meter_id LIKE :p AND seq > :s LIMIT 1"),
+                {"p": self.publisher.prefix + "%", "s": seq},
+            ).first()
+        return row is not None
+
+
+def service_token(stack: Stack) -> str:
     stub = auth_service_pb2_grpc.AuthServiceStub(stack.channel("edge"))
     reply = stub.Login(
         auth_service_pb2.LoginRequest(username="ingest", password="ingest-demo-secret"), timeout=5
@@ -74,27 +98,36 @@ def _service_token(stack: Stack) -> str:
     return str(reply.tokens.access_token)
 
 
-@pytest.fixture(scope="package")
+# Module scope: torn down right after test_faults.py, so this stack and test_replicas_stack.py's
+# do not share the 2 cores.
+@pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRig]:
+    # Our own cluster on a free port: the suite stops it, so it must never be the shared server.
     pg = PrivatePostgres()
-    pg.init(["ledger", "ingest"])
-    var_dir = tmp_path_factory.mktemp("faults")
-    extra = {
-        "EP_LEDGER_DATABASE_URL": pg.url("ledger"),
-        "EP_INGEST_DATABASE_URL": pg.url("ingest"),
-        "EP_AUTH_ACCESS_TTL_S": "3600",  # the suite outlives the default 5 min token
-        "EP_PREDICT_ZONES": "NO1",  # one model to train on this 2-core machine
-        "EP_LEDGER_BLOCK_MAX_MS": "200",
-    }
-    stack = start_stack(var_dir, PARTS, meters=1, timeout=150, extra_env=extra)
-    ingest_db = create_engine(pg.url("ingest").replace("+psycopg", "+psycopg"), pool_pre_ping=True)
+    try:
+        pg.init(["ledger", "ingest"])
+        var_dir = tmp_path_factory.mktemp("faults")
+        extra = {
+            "EP_LEDGER_DATABASE_URL": pg.url("ledger"),
+            "EP_INGEST_DATABASE_URL": pg.url("ingest"),
+            "EP_AUTH_ACCESS_TTL_S": "3600",  # the suite outlives the default 5 min token
+            "EP_PREDICT_ZONES": "NO1",  # one model to train on this 2-core machine
+            "EP_LEDGER_BLOCK_MAX_MS": "200",
+        }
+        stack = start_stack(var_dir, PARTS, meters=1, timeout=150, extra_env=extra)
+    except BaseException:
+        pg.destroy()
+        raise
+    ingest_db = create_engine(pg.url("ingest"), pool_pre_ping=True)
     ledger_db = create_engine(pg.url("ledger"), pool_pre_ping=True)
     publisher = ReadingPublisher(stack.ports["mqtt"], meters=10, period_s=0.1)
-    appender = LedgerAppender(stack.target("edge"), lambda: _service_token(stack), period_s=0.2)
-    rig = FaultRig(stack, pg, ingest_db, ledger_db, publisher, appender, stack.login("admin", "admin-demo"))
-    publisher.start()
-    appender.start()
+    appender = LedgerAppender(stack.target("edge"), lambda: service_token(stack), period_s=0.2)
     try:
+        rig = FaultRig(
+            stack, pg, ingest_db, ledger_db, publisher, appender, stack.login("admin", "admin-demo")
+        )
+        publisher.start()
+        appender.start()
         yield rig
     finally:
         publisher.stop()

@@ -27,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc, record_pb2
 from meter_sim.payload import encode_reading, reading_topic
 
-__all__ = ["LedgerAppender", "ReadingPublisher"]
+__all__ = ["LedgerAppender", "ReadingPublisher", "settlement_append"]
 
 MARKERS = "energy/ingest/+/subscribed"
 
@@ -51,6 +51,7 @@ class ReadingPublisher:
         self._inflight: dict[int, tuple[str, int]] = {}
         self._early_acks: set[int] = set()
         self._seq = dict.fromkeys(self.meter_ids(), 0)
+        self.last_seq = 0  # highest seq produced so far (every meter is at it or one below)
         self._marker_ms = 0
         self._down_ms = 0
         self.crashed: BaseException | None = None
@@ -69,7 +70,19 @@ class ReadingPublisher:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=15)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=15)
+
+    def count(self) -> int:
+        """How many readings were produced so far (a position in ``published``'s order)."""
+        with self._lock:
+            return len(self.published)
+
+    def keys(self, start: int = 0, stop: int | None = None) -> list[tuple[str, int]]:
+        """The readings produced between two ``count()`` positions (all by default)."""
+        with self._lock:  # the producer thread adds to ``published`` concurrently
+            keys = list(self.published)
+        return keys[start:stop]
 
     def unacked(self) -> int:
         with self._lock:
@@ -94,6 +107,7 @@ class ReadingPublisher:
             with self._lock:
                 self.published[(meter, seq)] = payload
             self._outbox.append((meter, seq))
+        self.last_seq = max(self._seq.values())
 
     def _client(self) -> mqtt.Client:
         client = mqtt.Client(
@@ -195,15 +209,35 @@ class ReadingPublisher:
         except OSError:
             return None
         connected = threading.Event()
-        client.on_connect = lambda c, _u, _f, reason, _p: (
-            (connected.set(), c.subscribe(MARKERS, qos=1)) if not reason.is_failure else None
-        )
+
+        def on_connect(c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+            if not reason.is_failure:
+                connected.set()
+                c.subscribe(MARKERS, qos=1)
+
+        client.on_connect = on_connect
         client.loop_start()
         if not connected.wait(5):
             client.loop_stop()
             return None
         self.connects += 1
         return client
+
+
+def settlement_append(request_id: str, household_id: str, n: int) -> ledger_service_pb2.AppendRecordsRequest:
+    """One settlement record (hour ``n`` after a fixed start) in its own AppendRecords request."""
+    hour = timestamp_pb2.Timestamp(seconds=1_700_000_000 // 3600 * 3600 + 3600 * n)
+    settlement = record_pb2.SettlementRecord(
+        household_id=household_id,
+        hour_start=hour,
+        metered_wh=n,
+        spot_price_micro_eur_per_kwh=100_000,
+        spot_cost_micro_eur=7 * n,
+        total_cost_micro_eur=7 * n,
+    )
+    return ledger_service_pb2.AppendRecordsRequest(
+        request_id=request_id, records=[record_pb2.Record(settlement=settlement)]
+    )
 
 
 @dataclass
@@ -233,7 +267,8 @@ class LedgerAppender:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=30)
 
     def idle(self) -> bool:
         return self._paused.is_set() and self._in_hand is None
@@ -241,18 +276,7 @@ class LedgerAppender:
     _in_hand: str | None = None
 
     def _request(self, n: int) -> ledger_service_pb2.AppendRecordsRequest:
-        hour = timestamp_pb2.Timestamp(seconds=1_700_000_000 // 3600 * 3600 + 3600 * n)
-        settlement = record_pb2.SettlementRecord(
-            household_id=f"fault-ledger-{n:06d}",
-            hour_start=hour,
-            metered_wh=n,
-            spot_price_micro_eur_per_kwh=100_000,
-            spot_cost_micro_eur=7 * n,
-            total_cost_micro_eur=7 * n,
-        )
-        return ledger_service_pb2.AppendRecordsRequest(
-            request_id=f"fault-append-{n:06d}", records=[record_pb2.Record(settlement=settlement)]
-        )
+        return settlement_append(f"fault-append-{n:06d}", f"fault-ledger-{n:06d}", n)
 
     def _run(self) -> None:
         channel = grpc.insecure_channel(self.target)

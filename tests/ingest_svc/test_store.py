@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +15,9 @@ from common.db import make_engine
 from ingest_svc.app import migrate
 from ingest_svc.store import DeadLetter, ReadingStore
 from ingest_svc.validation import Reading
+from tests.conftest import require
 
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG = os.environ.get("EP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def _pg_available() -> bool:
@@ -31,8 +34,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    if not _pg_available():
-        pytest.skip("PostgreSQL not reachable")
+    require(_pg_available(), "PostgreSQL not reachable")
     schema = f"ingest_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

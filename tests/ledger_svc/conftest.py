@@ -16,6 +16,7 @@ from ledger_svc.ledger import Ledger
 from ledger_svc.server import MIGRATIONS, VERSION_TABLE
 from ledger_svc.signing import Signer
 from ledger_svc.store import make_ledger_engine
+from tests.conftest import require
 from tests.ledger_svc.ledger_records import Clock
 
 PG_URL = os.environ.get("EP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -46,8 +47,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_available: bool) -
         upgrade(url, MIGRATIONS, version_table=VERSION_TABLE)
         yield url
         return
-    if not pg_available:
-        pytest.skip("PostgreSQL not reachable at EP_TEST_POSTGRES_URL")
+    require(pg_available, "PostgreSQL not reachable at EP_TEST_POSTGRES_URL")
     schema = f"ledger_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:

@@ -16,6 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from devstack.stack import start_stack  # the Procfile commands on free ports
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc, record_pb2
+from tests.conftest import require
 from verifier.cli import run
 
 pytestmark = pytest.mark.slow
@@ -23,8 +24,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not ((Path(sys.executable).parent / "envoy").exists() or shutil.which("envoy")):
-        pytest.skip("Envoy is not installed")
+    require(
+        (Path(sys.executable).parent / "envoy").exists() or shutil.which("envoy"), "Envoy is not installed"
+    )
     running = start_stack(tmp_path_factory.mktemp("stack"), ["auth_svc", "ledger_svc", "envoy"], timeout=90)
     try:
         yield running
