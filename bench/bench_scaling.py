@@ -59,6 +59,7 @@ def drain_rate(replicas: int, meters: int, per_meter: int, workdir: Path, run: i
         admin.dispose()
     return {
         "per_s": progress.sustained_rate,
+        "cpu_us": progress.cpu_us_per_reading,
         "stored": float(progress.stored),
         "in_db": float(in_db),
         "lost": float(total - in_db),
@@ -102,12 +103,14 @@ def run(quick: bool = False) -> list[Figure]:
     meters, per_meter = (1000, 20) if quick else (1000, 40)
     counts = (1, 2, 3)
     samples: dict[int, list[float]] = {k: [] for k in counts}
+    cpu: dict[int, list[float]] = {k: [] for k in counts}
     lost = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for run_index in range(runs):  # interleaved so drift on a shared machine hits all alike
             for k in counts:
                 result = drain_rate(k, meters, per_meter, Path(tmp), run_index)
                 samples[k].append(result["per_s"])
+                cpu[k].append(result["cpu_us"])
                 lost += result["lost"]
     medians: dict[int, float] = {}
     spreads: dict[int, tuple[float, float]] = {}
@@ -122,7 +125,8 @@ def run(quick: bool = False) -> list[Figure]:
                 med,
                 "readings/s",
                 detail=f"median of {runs}, spread {lo:,.0f}-{hi:,.0f}; {meters * per_meter:,} readings from "
-                f"{meters:,} meters; x{med / medians[1]:.2f} of 1 replica",
+                f"{meters:,} meters; x{med / medians[1]:.2f} of 1 replica; ingest CPU "
+                f"{median_spread(cpu[k])[0]:.0f} µs per reading (all replicas)",
             )
         )
     figures.append(

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
+import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.ingest_svc.mqtt_broker import MosquittoBroker, free_port
@@ -88,6 +89,14 @@ class IngestReplica:
             else:
                 dead += float(value)
         return int(stored), int(dead)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the process has used so far (0 once it is gone)."""
+        try:
+            times = psutil.Process(self.proc.pid).cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(times.user + times.system)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -310,6 +319,14 @@ class Progress:
     end_at: float
     stored: int
     dead: int
+    cpu_first: float = 0.0  # CPU seconds of all replicas at first_at
+    cpu_end: float = 0.0  # ... and at end_at
+
+    @property
+    def cpu_us_per_reading(self) -> float:
+        """Ingest CPU per reading stored between the first and the last observation: what one
+        reading costs, whatever else the shared machine is busy with."""
+        return (self.cpu_end - self.cpu_first) / max(self.stored - self.first_stored, 1) * 1e6
 
     @property
     def sustained_rate(self) -> float:
@@ -322,16 +339,20 @@ def wait_stored(replicas: list[IngestReplica], total: int, timeout: float, poll_
     deadline = time.perf_counter() + timeout
     stored = dead = 0
     first: tuple[float, int] | None = None
+    cpu_first = 0.0
     while time.perf_counter() < deadline:
         stored, dead = stored_total(replicas)
         if first is None and stored > 0:
             first = (time.perf_counter(), stored)
+            cpu_first = sum(r.cpu_seconds() for r in replicas)
         if stored + dead >= total:
             break
         time.sleep(poll_s)
     now = time.perf_counter()
-    first = first or (now, 0)
-    return Progress(first[0], first[1], now, stored, dead)
+    cpu_end = sum(r.cpu_seconds() for r in replicas)
+    if first is None:
+        first, cpu_first = (now, 0), cpu_end
+    return Progress(first[0], first[1], now, stored, dead, cpu_first, cpu_end)
 
 
 if __name__ == "__main__":  # pragma: no cover - manual smoke

@@ -1,6 +1,6 @@
 """``python -m ingest_svc``: MQTT ingest pipeline + TelemetryService in one process until SIGTERM.
 
-The MQTT subscriber and the batching writer run in their own threads (paho is blocking and
+The MQTT subscriber and the batching writer run in their own threads (blocking sockets, and
 the writer is database-bound); the gRPC server runs on asyncio. On SIGTERM the server drains,
 then the pipeline stores and acknowledges everything it has received before disconnecting.
 """

@@ -26,7 +26,7 @@ __all__ = ["BatchOutcome", "IngestPipeline", "PipelineLimits"]
 
 log = get_logger(__name__)
 
-Acker = Callable[[Incoming], None]
+Acker = Callable[[Sequence[Incoming]], None]  # acknowledges a whole batch at once
 StoredListener = Callable[[Sequence[Reading]], None]
 
 
@@ -72,11 +72,16 @@ class IngestPipeline:
 
     # --- intake (MQTT network thread) ---------------------------------------------------
     def submit(self, message: Incoming) -> None:
+        self.submit_many((message,))
+
+    def submit_many(self, messages: Sequence[Incoming]) -> None:
+        """Queue what one socket read brought (one lock round trip, not one per message)."""
         with self._cond:
-            self._queue.append(message)
-            if len(self._queue) == 1 or len(self._queue) >= self.limits.batch_max:
+            was_empty = not self._queue
+            self._queue.extend(messages)
+            if was_empty or len(self._queue) >= self.limits.batch_max:
                 self._cond.notify()
-        self.metrics.received.inc()
+        self.metrics.received.inc(len(messages))
 
     @property
     def backlog(self) -> int:
@@ -99,9 +104,11 @@ class IngestPipeline:
         with self._cond:
             while not self._queue and not self._stop.is_set():
                 self._cond.wait(0.5)
-            deadline = time.monotonic() + wait_s
+            # The wait counts from when the oldest queued message was read, not from now: when
+            # the writer is behind, what queued up during the last batch has waited long enough.
+            # (Capped at wait_s per round, so a wall-clock step cannot stall the writer.)
             while len(self._queue) < self.limits.batch_max and not self._stop.is_set():
-                left = deadline - time.monotonic()
+                left = min(wait_s, self._queue[0].received_ms / 1000.0 + wait_s - time.time())
                 if left <= 0:
                     break
                 self._cond.wait(left)
@@ -121,8 +128,7 @@ class IngestPipeline:
         good, dead, duplicates = self._classify(batch)
         outcome = self._write(good, dead)
         outcome.duplicates += duplicates
-        for message in batch:
-            self._ack(message)
+        self._ack(batch)
         self.metrics.stored.inc(outcome.stored)
         self.metrics.duplicates.inc(outcome.duplicates)
         for d in outcome.dead:

@@ -145,6 +145,22 @@ def insert_ignore(conn: Connection, model: type[Base]) -> Insert:
     raise NotImplementedError(f"dialect {conn.dialect.name} is not supported")
 
 
+_READING_COLUMNS = (*Reading._fields, "received_ms")
+
+
+# Drivers whose executemany() rowcount is the sum over all rows (sqlite3; psycopg >= 3.1).
+_SUMMING_DRIVERS = {"pysqlite": "?", "psycopg": "%s"}
+
+
+def _insert_readings_sql(conn: Connection) -> str:
+    """INSERT ... ON CONFLICT DO NOTHING of one reading, in the driver's own placeholder style."""
+    mark = _SUMMING_DRIVERS[conn.dialect.driver]
+    return (
+        f"INSERT INTO readings ({', '.join(_READING_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_READING_COLUMNS))}) ON CONFLICT DO NOTHING"
+    )
+
+
 class ReadingStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -156,24 +172,17 @@ class ReadingStore:
         """
         inserted = 0
         with self.engine.begin() as conn:
-            if readings:
-                rows = [
-                    {
-                        "meter_id": r.meter_id,
-                        "seq": r.seq,
-                        "ts_ms": r.ts_ms,
-                        "voltage_v": r.voltage_v,
-                        "current_a": r.current_a,
-                        "power_w": r.power_w,
-                        "power_factor": r.power_factor,
-                        "import_kwh": r.import_kwh,
-                        "export_kwh": r.export_kwh,
-                        "received_ms": received,
-                    }
-                    for r, received in readings
-                ]
-                # RETURNING names the rows actually inserted (rowcount is unreliable for
-                # multi-row inserts on PostgreSQL); SQLAlchemy batches these as multi-VALUES.
+            if readings and conn.dialect.driver in _SUMMING_DRIVERS:
+                # One driver-level executemany of plain tuples (a Reading is already a tuple in
+                # column order): Core's per-row parameter processing cost twice the insert itself
+                # on SQLite (and 2.5x on PostgreSQL). Rows skipped by ON CONFLICT DO NOTHING are
+                # not counted in rowcount.
+                result = conn.exec_driver_sql(
+                    _insert_readings_sql(conn), [(*r, received) for r, received in readings]
+                )
+                inserted = result.rowcount
+            elif readings:  # another driver: Core, counting the inserted rows by RETURNING
+                rows = [{**r._asdict(), "received_ms": received} for r, received in readings]
                 stmt = insert_ignore(conn, ReadingRow).returning(ReadingRow.__table__.c.seq)
                 inserted = len(conn.execute(stmt, rows).all())
             if dead:

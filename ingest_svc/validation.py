@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -34,8 +35,13 @@ READING_FIELDS = (
 _TOPIC_PREFIX = TOPIC_ROOT + "/"
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
+    """One validated reading, fields in the column order of ``readings``.
+
+    A NamedTuple (immutable like a frozen dataclass) because one is built per message: a frozen
+    dataclass's ``__init__`` costs ~3x more, which shows at 10,000 readings/s.
+    """
+
     meter_id: str
     seq: int
     ts_ms: int
@@ -83,6 +89,46 @@ class SchemaChecker:
             self.fields[name] = _Field(
                 name, kind, spec.get("minimum"), spec.get("maximum"), pattern, spec.get("const")
             )
+        # For valid(): the same rules flattened into tuples; a missing bound becomes +-max float,
+        # which also makes +-inf (and NaN, which compares false) fail the range test.
+        big = sys.float_info.max
+        self._numbers = tuple(
+            (
+                f.name,
+                f.kind == "integer",
+                -big if f.minimum is None else f.minimum,
+                big if f.maximum is None else f.maximum,
+            )
+            for f in self.fields.values()
+            if f.kind in ("integer", "number")
+        )
+        self._strings = tuple((f.name, f.pattern) for f in self.fields.values() if f.kind == "string")
+        self._consts = tuple((f.name, f.const) for f in self.fields.values() if f.kind == "const")
+
+    def valid(self, doc: Any) -> bool:
+        """True for a document that plainly satisfies the schema (every field present, exact
+        types, in range): the path every good reading takes, a few times cheaper than check().
+        False means "ask check()", which gives the reason (or accepts an unusual but valid form,
+        such as an integer written 5.0)."""
+        if type(doc) is not dict or len(doc) != len(self.fields):
+            return False
+        try:
+            for name, integer, low, high in self._numbers:
+                value = doc[name]
+                kind = type(value)
+                if not (kind is int or (kind is float and not integer)) or not low <= value <= high:
+                    return False
+            for name, pattern in self._strings:
+                value = doc[name]
+                if type(value) is not str or (pattern is not None and pattern.fullmatch(value) is None):
+                    return False
+            for name, const in self._consts:
+                value = doc[name]
+                if type(value) is not type(const) or value != const:
+                    return False
+        except KeyError:  # a field is missing (and, len being equal, an unknown one is present)
+            return False
+        return True
 
     def check(self, doc: Any) -> Rejection | None:
         if not isinstance(doc, dict):
@@ -144,9 +190,10 @@ def parse_reading(
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         return Rejection("INVALID_JSON", str(exc)[:200], topic_meter[:64])
-    problem = checker.check(doc)
-    if problem is not None:
-        return Rejection(problem.reason, problem.detail, topic_meter[:64])
+    if not checker.valid(doc):
+        problem = checker.check(doc)
+        if problem is not None:
+            return Rejection(problem.reason, problem.detail, topic_meter[:64])
     if doc["meter_id"] != topic_meter:
         return Rejection(
             "TOPIC_MISMATCH",
@@ -154,15 +201,15 @@ def parse_reading(
             topic_meter[:64],
         )
     reading = Reading(
-        meter_id=doc["meter_id"],
-        seq=int(doc["seq"]),
-        ts_ms=int(doc["ts_ms"]),
-        voltage_v=float(doc["voltage_v"]),
-        current_a=float(doc["current_a"]),
-        power_w=float(doc["power_w"]),
-        power_factor=float(doc["power_factor"]),
-        import_kwh=float(doc["import_kwh"]),
-        export_kwh=float(doc["export_kwh"]),
+        doc["meter_id"],
+        int(doc["seq"]),
+        int(doc["ts_ms"]),
+        float(doc["voltage_v"]),
+        float(doc["current_a"]),
+        float(doc["power_w"]),
+        float(doc["power_factor"]),
+        float(doc["import_kwh"]),
+        float(doc["export_kwh"]),
     )
     # Units: P = V * I * PF. A value sent in kW, kV or mA breaks this by orders of magnitude.
     apparent = reading.voltage_v * reading.current_a * reading.power_factor

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -38,7 +39,7 @@ def make_app(broker: MosquittoBroker, db_url: str, client_id: str = "ingest-test
 
 
 def sim_config(broker: MosquittoBroker, **over: object) -> MeterSimConfig:
-    values: dict[str, object] = {"mqtt_url": broker.url, "connections": 2, "seed": 7, "state_file": ""}
+    values: dict[str, Any] = {"mqtt_url": broker.url, "connections": 2, "seed": 7, "state_file": ""}
     values.update(over)
     return from_env(MeterSimConfig, {}, **values)
 

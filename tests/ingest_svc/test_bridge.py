@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -69,7 +70,7 @@ def readings_for(meter_id: str, rate_kwh_per_step: float, solar: bool = False) -
 
 
 def make_app(broker: Broker, services: Services, db_url: str, **over: object) -> IngestApp:
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "mqtt_url": broker.url,
         "db_url": db_url,
         "client_id": "ingest-bridge",
@@ -154,7 +155,7 @@ async def test_two_hours_settle_once_per_household_with_predict_tariff(
         market = services.apps["predict"].markets["NO1"]
         for (household_id, hour), s in by_key.items():
             stamp = pd.Timestamp(hour, unit="ms", tz="UTC")
-            spot = float(market.frame["price"][market.clock.to_data(stamp)])
+            spot = market.frame.value("price", market.clock.to_data(stamp))
             assert s.spot_price_ueur_per_kwh == round(spot * 1000)
             kwh = s.metered_wh / 1000
             hours, days = local_hour_shares(stamp)

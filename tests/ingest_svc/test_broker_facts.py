@@ -18,7 +18,7 @@ def _received_after_restart(broker: MosquittoBroker, topic_filter: str) -> int:
 
     def connect() -> mqtt.Client:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="facts", protocol=mqtt.MQTTv5)
-        client.on_message = lambda _c, _u, m: got.append(m.payload)
+        client.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600
         client.connect("127.0.0.1", broker.port, clean_start=False, properties=props)

@@ -126,6 +126,20 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
 def test_checker_agrees_with_json_schema(doc: dict[str, Any]) -> None:
     schema_ok = jsonschema.Draft202012Validator(SCHEMA).is_valid(doc)
     assert (CHECKER.check(doc) is None) == schema_ok, (doc, CHECKER.check(doc))
+    # The fast path never accepts what the schema refuses (it may defer a valid one to check()).
+    assert schema_ok or not CHECKER.valid(doc), doc
+
+
+def test_fast_path_takes_plain_readings_and_defers_the_rest() -> None:
+    assert CHECKER.valid(reading("m-1", 7, NOW_MS))
+    assert CHECKER.valid(reading("m-1", 7, NOW_MS, voltage_v=230))  # an int is a number
+    for odd in ({"seq": 7.0}, {"voltage_v": float("inf")}, {"voltage_v": float("nan")}, {"seq": True}):
+        assert not CHECKER.valid({**reading("m-1", 7, NOW_MS), **odd}), odd
+    assert not CHECKER.valid({**reading("m-1", 7, NOW_MS), "bogus": 1})
+    missing = reading("m-1", 7, NOW_MS)
+    del missing["seq"]
+    assert not CHECKER.valid({**missing, "bogus": 1})  # same field count, one unknown
+    assert CHECKER.check({**reading("m-1", 7, NOW_MS), "seq": 7.0}) is None  # deferred, then accepted
 
 
 def test_schema_file_is_valid_json_schema() -> None:
