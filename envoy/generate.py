@@ -162,6 +162,13 @@ def _jwt_filter(
                         "retry_policy": {"num_retries": 10},
                     },
                     "clock_skew_seconds": 30,
+                    # Performance: the Ed25519 check was the largest part of Envoy's per-request
+                    # cost (~300 of ~650 us before the upstream request starts; a client sends the
+                    # same token until it expires). A cached token is still checked for expiry on
+                    # every request, though with Envoy's fixed 60 s skew instead of the 30 s above;
+                    # the services verify every token again (30 s leeway, revocation). Per worker
+                    # thread, LRU.
+                    "jwt_cache_config": {"jwt_cache_size": 4096},
                 }
             },
             "rules": rules,
@@ -173,27 +180,25 @@ def _jwt_filter(
 # one makes the service's HTTP/2 layer fail the call with INTERNAL "Illegal header key" (found by
 # tests/e2e/test_schemathesis.py). Drop such headers at the edge: they cannot mean anything to a
 # gRPC service, and a stray header from a proxy or extension must not turn a request into a 500.
-_SANITIZE_LUA = """
-function envoy_on_request(handle)
-  local bad = {}
-  for key, _ in pairs(handle:headers()) do
-    if string.find(key, "^:?[0-9a-z_.%-]+$") == nil then
-      bad[#bad + 1] = key
-    end
-  end
-  for _, key in ipairs(bad) do
-    handle:headers():remove(key)
-  end
-end
-"""
+# A name is kept when it is ``:?[0-9a-z_.-]+`` (gRPC's metadata key alphabet; HTTP/2 pseudo-headers
+# keep their leading colon). RE2 has no negative lookahead, so the regex names the bad ones: any
+# character outside that alphabet, or a colon anywhere but first. Envoy matches the whole name.
+BAD_HEADER_NAME = r".*[^:0-9a-z_.\-].*|.+:.*"
 
 
 def _header_sanitizer() -> dict[str, Any]:
+    # Performance: a native filter, not Lua. The Lua version (a coroutine iterating the headers on
+    # every request) cost ~60 us of Envoy CPU per request on the 2-core dev machine, about a third
+    # of Envoy's whole cost of answering /healthz; one RE2 match per header name is a string scan.
     return {
-        "name": "envoy.filters.http.lua",
+        "name": "envoy.filters.http.header_mutation",
         "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
-            "default_source_code": {"inline_string": _SANITIZE_LUA.strip() + "\n"},
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+            "mutations": {
+                "request_mutations": [
+                    {"remove_on_match": {"key_matcher": {"safe_regex": {"regex": BAD_HEADER_NAME}}}}
+                ]
+            },
         },
     }
 

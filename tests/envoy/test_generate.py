@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -101,3 +103,54 @@ def test_clusters_round_robin_over_replicas_with_grpc_health_checks(tmp_path: Pa
         assert address["socket_address"]["address"] == host
         assert "grpc_health_check" in cluster["health_checks"][0]
     assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+
+
+def _generate_module() -> Any:
+    sys.path.insert(0, str(ROOT / "envoy"))
+    import generate  # type: ignore[import-not-found]
+
+    return generate
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        (":path", False),
+        (":authority", False),
+        ("authorization", False),
+        ("content-type", False),
+        ("grpc-timeout", False),
+        ("x-request-id", False),
+        ("a.b_c-9", False),
+        ("x-trace*", True),
+        ("a'b", True),
+        ("a:b", True),
+        ("x|y", True),
+        ("a~b", True),
+        ("Upper", True),
+    ],
+)
+def test_bad_header_name_pattern(name: str, bad: bool) -> None:
+    # Envoy's safe_regex (RE2) matches the whole name, like re.fullmatch; this pattern has no
+    # construct where the two differ.
+    assert (re.fullmatch(_generate_module().BAD_HEADER_NAME, name) is not None) is bad
+
+
+def test_bad_header_names_are_dropped_by_a_native_filter(tmp_path: Path) -> None:
+    _, config = _generate(tmp_path, "local")
+    filters = _filters(config)
+    assert "envoy.filters.http.lua" not in filters  # per-request Lua was the costly way
+    mutation = filters["envoy.filters.http.header_mutation"]["mutations"]["request_mutations"]
+    assert mutation == [
+        {"remove_on_match": {"key_matcher": {"safe_regex": {"regex": _generate_module().BAD_HEADER_NAME}}}}
+    ]
+    order = list(filters)
+    assert order.index("envoy.filters.http.header_mutation") < order.index(
+        "envoy.filters.http.grpc_json_transcoder"
+    )
+
+
+def test_edge_caches_verified_tokens(tmp_path: Path) -> None:
+    _, config = _generate(tmp_path, "local")
+    provider = _filters(config)["envoy.filters.http.jwt_authn"]["providers"]["energypulse"]
+    assert provider["jwt_cache_config"]["jwt_cache_size"] > 0
