@@ -37,6 +37,14 @@ class IngestConfig:
     online_window_s: float = env_field(
         "EP_INGEST_ONLINE_WINDOW_S", 60.0, "A meter heard within this is online"
     )
+    summary_cache_s: float = env_field(
+        "EP_INGEST_SUMMARY_CACHE_S",
+        2.0,
+        "GetHouseholdSummary reuses a household's answer this long (under a reading interval; 0: off)",
+    )
+    grid_cache_s: float = env_field(
+        "EP_INGEST_GRID_CACHE_S", 1.0, "GetGridStats/StreamGridStats reuse a snapshot this long (0: off)"
+    )
     auth_target: str = env_field(
         "EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (keys, revocations, service login)"
     )

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import InvalidArgument, NotFound
@@ -142,6 +142,50 @@ def _raw_columns() -> tuple[Any, ...]:
 
 def _raw_point(row: Any) -> SeriesPoint:
     return SeriesPoint(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], samples=1)
+
+
+def _summary_statement() -> Any:
+    """Per meter of household ``:household_id``: latest (ts, power, import, export) and the base
+    counters of the day starting at ``:midnight_ms``. Built once; executed with those parameters."""
+    midnight_ms = bindparam("midnight_ms", type_=BigInteger)
+    readings = ReadingRow.__table__
+    m = MeterRow.__table__
+    cur, base, x, y, z = (readings.alias(n) for n in ("cur", "base", "x", "y", "z"))
+    latest_seq = select(func.max(x.c.seq)).where(x.c.meter_id == m.c.meter_id).correlate(m).scalar_subquery()
+
+    def seq_at(alias: Any, *where: Any, order: Any) -> Any:
+        return (
+            select(alias.c.seq)
+            .where(alias.c.meter_id == m.c.meter_id, *where)
+            .order_by(order)
+            .limit(1)
+            .correlate(m)
+            .scalar_subquery()
+        )
+
+    before_midnight = seq_at(y, y.c.ts_ms < midnight_ms, order=y.c.ts_ms.desc())
+    first_today = seq_at(z, z.c.ts_ms >= midnight_ms, order=z.c.ts_ms)
+    return (
+        select(
+            cur.c.ts_ms,
+            cur.c.power_w,
+            cur.c.import_kwh,
+            cur.c.export_kwh,
+            base.c.import_kwh,
+            base.c.export_kwh,
+        )
+        .select_from(
+            m.join(cur, (cur.c.meter_id == m.c.meter_id) & (cur.c.seq == latest_seq)).outerjoin(
+                base,
+                (base.c.meter_id == m.c.meter_id)
+                & (base.c.seq == func.coalesce(before_midnight, first_today)),
+            )
+        )
+        .where(m.c.household_id == bindparam("household_id"))
+    )
+
+
+_SUMMARY = _summary_statement()
 
 
 class TelemetryQueries:
@@ -274,47 +318,35 @@ class TelemetryQueries:
 
     # --- summary ------------------------------------------------------------------------
     def summary(self, household_id: str, now_ms: int) -> Summary:
-        info = self.household(household_id)
-        try:
-            zone = ZoneInfo(info.time_zone or "UTC")
-        except ZoneInfoNotFoundError:
-            zone = ZoneInfo("UTC")
-        local_now = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone)
-        midnight_ms = int(local_now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
-        r = ReadingRow.__table__.c
+        """Current power and energy since local midnight: two statements whatever the meter count.
+
+        Performance: the hottest household read. One statement yields, per meter of the household,
+        its latest reading and the counter base of today (the last reading before local midnight,
+        else the first one today); each is a correlated lookup on the (meter_id, seq) primary key or
+        the (meter_id, ts_ms) index, so the cost does not grow with the stored history.
+        """
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(HouseholdRow.time_zone).where(HouseholdRow.household_id == household_id)
+            ).first()
+            if found is None:
+                raise NotFound("HOUSEHOLD_NOT_FOUND", f"household {household_id!r} is not registered")
+            time_zone = found.time_zone
+            try:
+                zone = ZoneInfo(time_zone or "UTC")
+            except ZoneInfoNotFoundError:
+                zone = ZoneInfo("UTC")
+            local_now = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone)
+            midnight_ms = int(local_now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+            rows = conn.execute(_SUMMARY, {"household_id": household_id, "midnight_ms": midnight_ms}).all()
         power = today = 0.0
         last_ts = 0
-        with self.engine.connect() as conn:
-            for meter_id in info.meter_ids:
-                latest = conn.execute(
-                    select(r.ts_ms, r.power_w, r.import_kwh, r.export_kwh)
-                    .where(r.meter_id == meter_id)
-                    .order_by(r.seq.desc())
-                    .limit(1)
-                ).first()
-                if latest is None:
-                    continue
-                # Energy since midnight: counters now minus the last reading before midnight
-                # (or the first one today if the meter started reporting today).
-                base = (
-                    conn.execute(
-                        select(r.import_kwh, r.export_kwh)
-                        .where(r.meter_id == meter_id, r.ts_ms < midnight_ms)
-                        .order_by(r.ts_ms.desc())
-                        .limit(1)
-                    ).first()
-                    or conn.execute(
-                        select(r.import_kwh, r.export_kwh)
-                        .where(r.meter_id == meter_id, r.ts_ms >= midnight_ms)
-                        .order_by(r.ts_ms)
-                        .limit(1)
-                    ).first()
-                )
-                power += latest.power_w
-                last_ts = max(last_ts, latest.ts_ms)
-                if base is not None:
-                    today += (latest.import_kwh - base.import_kwh) - (latest.export_kwh - base.export_kwh)
-        return Summary(household_id, power, today, last_ts, info.time_zone)
+        for ts_ms, power_w, imp, exp, base_imp, base_exp in rows:
+            power += power_w
+            last_ts = max(last_ts, ts_ms)
+            if base_imp is not None:
+                today += (imp - base_imp) - (exp - base_exp)
+        return Summary(household_id, power, today, last_ts, time_zone)
 
     # --- grid ---------------------------------------------------------------------------
     def grid(self, now_ms: int, online_window_ms: int, rate_window_ms: int = 10_000) -> GridSnapshot:

@@ -27,7 +27,12 @@ def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
 
 def services(app: IngestApp) -> list[GrpcService]:
     servicer = TelemetryServicer(
-        app.engine, app.metrics, online_window_s=app.config.online_window_s, tariff=app.tariff
+        app.engine,
+        app.metrics,
+        online_window_s=app.config.online_window_s,
+        tariff=app.tariff,
+        summary_cache_s=app.config.summary_cache_s,
+        grid_cache_s=app.config.grid_cache_s,
     )
     return [GrpcService(SERVICE, telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server, servicer)]
 

@@ -3,6 +3,12 @@
 Who may call what is enforced by the shared AuthInterceptor from the contract's access options
 (a user only names households in their token; admin-only and service-only RPCs). Database work
 runs in a worker thread so the event loop keeps serving streams.
+
+Performance: GetHouseholdSummary and GetGridStats (and StreamGridStats) answer from a
+:class:`~ingest_svc.read_cache.ReadCache`: an answer is reused for ``summary_cache_s`` per
+household (``grid_cache_s`` for the grid) after its read started, and concurrent identical calls
+share one read. So an answer may miss readings stored less than that long ago, never older ones
+(EP_INGEST_SUMMARY_CACHE_S / EP_INGEST_GRID_CACHE_S; 0 reads on every call).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ingest_svc.queries import (
     decode_token,
     encode_token,
 )
+from ingest_svc.read_cache import ReadCache
 from ingest_svc.store import register_households
 from predict_svc.tariff import Tariff
 
@@ -111,6 +118,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         poll_interval_s: float = 1.0,
         clock: Callable[[], float] = time.time,
         tariff: Tariff | None = None,
+        summary_cache_s: float = 2.0,
+        grid_cache_s: float = 1.0,
+        cache_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         # predict_svc's tariff, to value the running hour (None: settled hours only).
@@ -120,6 +130,12 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         self.online_window_ms = int(online_window_s * 1000)
         self.poll_interval_s = poll_interval_s
         self._clock = clock
+        self._summaries: ReadCache[str, pb.GetHouseholdSummaryResponse] = ReadCache(
+            summary_cache_s, clock=cache_clock
+        )
+        self._grid: ReadCache[None, tuple[rpb.GridAggregate, dict[str, int]]] = ReadCache(
+            grid_cache_s, clock=cache_clock
+        )
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -154,10 +170,17 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     async def GetHouseholdSummary(
         self, request: pb.GetHouseholdSummaryRequest, context: Any
     ) -> pb.GetHouseholdSummaryResponse:
-        now = self._now_ms()
-        summary = await asyncio.to_thread(self.queries.summary, request.household_id, now)
-        cost = await asyncio.to_thread(
-            today_cost_eur, self.engine, summary.household_id, summary.time_zone, now, self.tariff or Tariff()
+        household_id = request.household_id
+        # The cached message is shared by many responses: nothing may modify it after this.
+        return await self._summaries.get(
+            household_id, lambda: asyncio.to_thread(self._summary, household_id, self._now_ms())
+        )
+
+    def _summary(self, household_id: str, now: int) -> pb.GetHouseholdSummaryResponse:
+        """Power, energy and cost of today in one worker-thread hop."""
+        summary = self.queries.summary(household_id, now)
+        cost = today_cost_eur(
+            self.engine, summary.household_id, summary.time_zone, now, self.tariff or Tariff()
         )
         response = pb.GetHouseholdSummaryResponse(
             household_id=summary.household_id,
@@ -187,6 +210,10 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             await asyncio.sleep(self.poll_interval_s)
 
     async def _aggregate(self) -> tuple[rpb.GridAggregate, dict[str, int]]:
+        """The grid snapshot, shared by every caller for ``grid_cache_s`` (do not modify it)."""
+        return await self._grid.get(None, self._read_aggregate)
+
+    async def _read_aggregate(self) -> tuple[rpb.GridAggregate, dict[str, int]]:
         now = self._now_ms()
         snap = await asyncio.to_thread(self.queries.grid, now, self.online_window_ms)
         aggregate = rpb.GridAggregate(
@@ -271,6 +298,8 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                 }
             )
         created, updated = await asyncio.to_thread(register_households, self.engine, rows, self._now_ms())
+        for row in rows:  # meters may have moved: the next summary reads afresh
+            self._summaries.forget(str(row["household_id"]))
         return pb.RegisterHouseholdsResponse(created=created, updated=updated)
 
     async def ListDeadLetters(

@@ -40,7 +40,7 @@ class LedgerConfig:
     head_max_age_ms: int = env_field(
         "EP_LEDGER_HEAD_MAX_AGE_MS",
         250,
-        "GetSignedHead reuses a head this young if the tree has not grown here (0: always fresh)",
+        "GetSignedHead reuses a head (ListBlocks its newest page) this young if nothing grew here (0: fresh)",
     )
     invoice_time_zone: str = env_field(
         "EP_LEDGER_INVOICE_TIME_ZONE", "Europe/Oslo", "time zone of invoice months"

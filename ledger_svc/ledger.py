@@ -45,6 +45,9 @@ _requests = cast(Table, RequestRow.__table__)
 _checkpoints = cast(Table, CheckpointRow.__table__)
 
 
+# Sealed blocks kept in memory for ListBlocks (a few hundred bytes each).
+_BLOCK_CACHE_MAX = 10_000
+
 _INSERT_TX = (
     "INSERT INTO ledger_transactions"
     " (leaf_index, tx_hash, prev_tx_hash, kind, household_id, hour_ms, appended_at_ms, record)"
@@ -123,6 +126,11 @@ class Ledger:
         self._tree = MerkleTree()
         self._tree_lock = threading.Lock()
         self._last_head: SignedTreeHead | None = None
+        # Read cache of ListBlocks (see blocks_page): sealed blocks by height, and the block count
+        # last read with (when, tree size then). Written under the lock, read lock-free.
+        self._blocks_lock = threading.Lock()
+        self._sealed_blocks: dict[int, Block] = {}
+        self._block_count_seen: tuple[int, int, int] | None = None
 
     # ---------------------------------------------------------------- writes
     def append(self, records: Sequence[Record], request_id: str = "") -> AppendResult:
@@ -179,6 +187,7 @@ class Ledger:
             receipts = self._receipts(conn, first, len(rows), state=state, hashes=hashes, salts=salts)
         self._extend_tree(first, hashes)
         if sealed_blocks:
+            self._block_count_seen = None  # this replica's own blocks are listed at once
             self._checkpoint(state["sealed_tx_count"])
         log.debug("ledger_appended", first_leaf=first, count=len(hashes))
         return AppendResult(receipts, False)
@@ -196,6 +205,7 @@ class Ledger:
                 return 0  # another replica sealed meanwhile
             made = self._seal(raw, state, new_first=state["tx_count"], new_hashes=[], force=True)
         if made:
+            self._block_count_seen = None
             self._checkpoint(state["sealed_tx_count"])
         return made
 
@@ -450,6 +460,52 @@ class Ledger:
                 stmt = stmt.where(_blocks.c.height >= start_height).order_by(_blocks.c.height)
             return [Block(**r._mapping) for r in conn.execute(stmt.limit(limit))]
 
+    def blocks_page(self, start_height: int | None, limit: int) -> list[Block]:
+        """Up to ``limit`` blocks from ``start_height`` down (None: from the newest), one query.
+
+        Remembers what it read for :meth:`recent_blocks_page`.
+        """
+        stmt = select(_blocks).order_by(_blocks.c.height.desc()).limit(limit)
+        if start_height is not None:
+            stmt = stmt.where(_blocks.c.height <= start_height)
+        at, size = self._clock(), self._tree.size
+        with self.engine.connect() as conn:
+            blocks = [Block(**r._mapping) for r in conn.execute(stmt)]
+        with self._blocks_lock:
+            for b in blocks:
+                self._sealed_blocks[b.height] = b
+            while len(self._sealed_blocks) > _BLOCK_CACHE_MAX:
+                del self._sealed_blocks[next(iter(self._sealed_blocks))]
+            if start_height is None:
+                self._block_count_seen = (blocks[0].height + 1 if blocks else 0, at, size)
+        return blocks
+
+    def recent_blocks_page(self, start_height: int | None, limit: int, max_age_ms: int) -> list[Block] | None:
+        """:meth:`blocks_page` from memory, or None when it needs the database.
+
+        Performance: the dashboard polls the newest blocks as often as the head. A sealed block
+        never changes (its hash is chained into every later block and covered by signed heads), so
+        blocks read once are kept (``_BLOCK_CACHE_MAX`` of them, the first read dropped first). What is *newest* is the only
+        moving part: the count read last is reused like :meth:`recent_head` (``max_age_ms``, and
+        not past a block this replica sealed or a tree that grew here), so other replicas' blocks
+        appear within ``max_age_ms``. Lock-free reads: runs on the event loop.
+        """
+        if start_height is None:
+            seen = self._block_count_seen
+            if seen is None or max_age_ms <= 0 or seen[2] != self._tree.size:
+                return None
+            if self._clock() - seen[1] > max_age_ms:
+                return None
+            start_height = seen[0] - 1
+        cached = self._sealed_blocks
+        out = []
+        for height in range(start_height, max(-1, start_height - limit), -1):
+            block = cached.get(height)
+            if block is None:
+                return None
+            out.append(block)
+        return out
+
     def block_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(_head.c.block_count).where(_head.c.id == HEAD_ID)).scalar() or 0)
@@ -516,6 +572,10 @@ class Ledger:
     def verify_chain(self, from_height: int = 0, to_height: int | None = None) -> ChainReport:
         self.sync()
         with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # One snapshot for the whole walk; verify.py shares it with its second connection,
+                # so blocks sealed meanwhile can't make a sound chain look broken.
+                conn.execution_options(isolation_level="REPEATABLE READ")
             with self._tree_lock:
                 tree = self._tree
             return verify_chain(conn, from_height, to_height, tree, self.signer.public_key)

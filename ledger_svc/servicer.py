@@ -85,13 +85,11 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument("BAD_PAGE_SIZE", "page_size must be >= 0")
         size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        if request.page_token:
-            start = _decode_token(request.page_token)
-        else:
-            start = await self._run(self._ledger.block_count) - 1
-        if start < 0:
-            return pb.ListBlocksResponse()
-        blocks = await self._run(self._ledger.list_blocks, start, size, True)
+        start = _decode_token(request.page_token) if request.page_token else None
+        # Pages already read are served inline (no thread hop, no DB): see Ledger.recent_blocks_page.
+        blocks = self._ledger.recent_blocks_page(start, size, self._head_max_age_ms)
+        if blocks is None:
+            blocks = await self._run(self._ledger.blocks_page, start, size)
         last = blocks[-1].height if blocks else 0
         token = _encode_token(last - 1) if blocks and last > 0 and len(blocks) == size else ""
         return pb.ListBlocksResponse(

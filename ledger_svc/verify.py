@@ -120,6 +120,13 @@ def verify_chain(
     # Two cursors at once: SQLite handles it natively; PostgreSQL needs a second connection for
     # a server-side cursor, so we stream txs through their own connection there.
     tx_conn = conn.engine.connect() if conn.dialect.name != "sqlite" else conn
+    if tx_conn is not conn:
+        # Both cursors must read ONE snapshot, or a block sealed (or a tx appended) between their
+        # statements reads as HEAD_MISMATCH / TX_MISSING on a sound chain. ``conn`` is REPEATABLE
+        # READ (Ledger.verify_chain); the tx connection adopts its exported snapshot.
+        snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+        tx_conn = tx_conn.execution_options(isolation_level="REPEATABLE READ")
+        tx_conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
     try:
         tx_rows = tx_conn.execution_options(stream_results=True, yield_per=5000).execute(tx_stmt)
         walker = _TxWalker(tx_rows, next_tx, prev_tx, tree)

@@ -12,6 +12,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import CollectorRegistry
+from sqlalchemy import event
 
 from auth_svc.testing import TokenFactory
 from common.auth import AuthInterceptor, StaticKeySource, TokenVerifier, rules_from_services
@@ -31,11 +32,24 @@ from ingest_svc.validation import Reading
 HOUR_MS = 3_600_000
 
 
+class Ticks:
+    """A monotonic clock the test moves (the servicer's answer caches read it)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class Env:
     def __init__(
-        self, stub: pb_grpc.TelemetryServiceStub, factory: TokenFactory, store: ReadingStore
+        self, stub: pb_grpc.TelemetryServiceStub, factory: TokenFactory, store: ReadingStore, ticks: Ticks
     ) -> None:
-        self.stub, self.factory, self.store = stub, factory, store
+        self.stub, self.factory, self.store, self.ticks = stub, factory, store, ticks
 
     def md(self, role: str = "admin", households: tuple[str, ...] = ()) -> tuple[tuple[str, str]]:
         token = self.factory.token(subject=f"{role}-1", role=role, households=list(households))
@@ -53,14 +67,22 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         issuer=factory.issuer,
         audience=factory.audience,
     )
-    servicer = TelemetryServicer(engine, IngestMetrics(CollectorRegistry()), poll_interval_s=0.05)
+    ticks = Ticks()
+    servicer = TelemetryServicer(
+        engine,
+        IngestMetrics(CollectorRegistry()),
+        poll_interval_s=0.05,
+        summary_cache_s=2.0,
+        grid_cache_s=1.0,
+        cache_clock=ticks,
+    )
     running = await start_server(
         ServerConfig(port=0, metrics_port=-1),
         [GrpcService(SERVICE, pb_grpc.add_TelemetryServiceServicer_to_server, servicer)],
         [AuthInterceptor(verifier, rules_from_services([SERVICE]))],
     )
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    yield Env(pb_grpc.TelemetryServiceStub(channel), factory, ReadingStore(engine))
+    yield Env(pb_grpc.TelemetryServiceStub(channel), factory, ReadingStore(engine), ticks)
     await channel.close()
     await running.stop(0)
     engine.dispose()
@@ -230,6 +252,83 @@ async def test_summary_grid_stats_and_dead_letters(env: Env) -> None:
         pb.ListDeadLettersRequest(page_size=2, page_token=page.next_page_token), metadata=env.md()
     )
     assert len(rest.dead_letters) == 1 and not rest.next_page_token
+
+
+async def test_summary_and_grid_answers_are_reused_for_their_ttl_only(env: Env) -> None:
+    await register(env)
+    now = int(time.time() * 1000)
+    env.store.write_batch([_reading("m1", 1, now - 2000, 1000.0, 1.0)], [])
+    user = env.md("user", ("h1",))
+
+    async def power() -> float:
+        reply = await env.stub.GetHouseholdSummary(
+            pb.GetHouseholdSummaryRequest(household_id="h1"), metadata=user
+        )
+        return reply.current_power_kw
+
+    async def grid_power() -> float:
+        reply = await env.stub.GetGridStats(pb.GetGridStatsRequest(), metadata=env.md())
+        return reply.aggregate.total_power_kw
+
+    assert (await power(), await grid_power()) == (pytest.approx(1.0), pytest.approx(1.0))
+    env.store.write_batch([_reading("m1", 2, now - 1000, 3000.0, 1.5)], [])
+    # Within the TTLs (summary 2 s, grid 1 s) the answers read before the write are reused ...
+    assert (await power(), await grid_power()) == (pytest.approx(1.0), pytest.approx(1.0))
+    env.ticks.advance(1.01)
+    assert (await power(), await grid_power()) == (pytest.approx(1.0), pytest.approx(3.0))
+    # ... and once a TTL has passed since the read, the answer shows every reading stored before.
+    env.ticks.advance(1.0)
+    summary = await env.stub.GetHouseholdSummary(
+        pb.GetHouseholdSummaryRequest(household_id="h1"), metadata=user
+    )
+    assert summary.current_power_kw == pytest.approx(3.0)
+    assert summary.last_read_time.ToMilliseconds() == now - 1000
+    # Re-registering a household (its meters may move) drops its answer at once.
+    await env.stub.RegisterHouseholds(
+        pb.RegisterHouseholdsRequest(households=[household("h1", ["m1", "m3"])]), metadata=env.md("service")
+    )
+    env.store.write_batch([_reading("m3", 1, now - 500, 500.0, 0.1)], [])
+    assert await power() == pytest.approx(3.5)
+
+
+async def test_concurrent_identical_summaries_share_one_read(env: Env) -> None:
+    await register(env)
+    now = int(time.time() * 1000)
+    env.store.write_batch([_reading("m1", 1, now - 1000, 1200.0, 1.0)], [])
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if "FROM households" in statement:
+            reads.append(statement)
+
+    event.listen(env.store.engine, "before_cursor_execute", count)
+    user = env.md("user", ("h1",))
+    replies = await asyncio.gather(
+        *[
+            env.stub.GetHouseholdSummary(pb.GetHouseholdSummaryRequest(household_id="h1"), metadata=user)
+            for _ in range(20)
+        ]
+    )
+    assert {r.SerializeToString() for r in replies} == {replies[0].SerializeToString()}
+    assert replies[0].current_power_kw == pytest.approx(1.2)
+    assert len(reads) == 1
+    # Errors are shared by the calls waiting on that read but never kept.
+    admin = env.md()
+    missing = await asyncio.gather(
+        *[
+            env.stub.GetHouseholdSummary(pb.GetHouseholdSummaryRequest(household_id="h7"), metadata=admin)
+            for _ in range(5)
+        ],
+        return_exceptions=True,
+    )
+    assert {error_info(e).reason for e in missing} == {"HOUSEHOLD_NOT_FOUND"}  # type: ignore[union-attr, arg-type]
+    await env.stub.RegisterHouseholds(
+        pb.RegisterHouseholdsRequest(households=[household("h7", ["m7"])]), metadata=env.md("service")
+    )
+    found = await env.stub.GetHouseholdSummary(
+        pb.GetHouseholdSummaryRequest(household_id="h7"), metadata=admin
+    )
+    assert found.household_id == "h7" and found.current_power_kw == 0
 
 
 async def test_stream_readings_delivers_new_readings_live(env: Env) -> None:

@@ -166,3 +166,55 @@ def test_recent_head_is_reused_only_while_young_and_unchanged(
     clock.advance(251)
     assert ledger.recent_head(250) is None
     assert ledger.signed_head().head.tree_size == 5
+
+
+def test_newest_blocks_are_reused_only_while_young_and_older_pages_always(
+    make_ledger: Callable[..., Ledger], clock: Clock
+) -> None:
+    ledger, sibling = make_ledger(), make_ledger()  # block size 4
+    assert ledger.recent_blocks_page(None, 5, 250) is None  # nothing read yet
+    assert ledger.blocks_page(None, 5) == []
+    assert ledger.recent_blocks_page(None, 5, 250) == []  # an empty ledger, remembered
+    ledger.append([settlement(hour=h) for h in range(12)])  # blocks 0..2
+    assert ledger.recent_blocks_page(None, 5, 250) is None  # we sealed: must list them at once
+    page = ledger.blocks_page(None, 2)
+    assert [b.height for b in page] == [2, 1]
+    assert ledger.recent_blocks_page(None, 2, 250) == page
+    assert ledger.recent_blocks_page(None, 2, 0) is None  # 0 disables reuse of the newest page
+    assert ledger.recent_blocks_page(0, 2, 250) is None  # block 0 was never read
+    assert [b.height for b in ledger.blocks_page(0, 2)] == [0]
+    # Sealed blocks never change: an older page is served from memory, whatever its age.
+    clock.advance(10_000)
+    older = ledger.recent_blocks_page(1, 2, 250)
+    assert older is not None and [b.height for b in older] == [1, 0]
+    assert older[0] == ledger.get_block(1)[0]
+    assert ledger.recent_blocks_page(None, 2, 250) is None  # the newest page aged out
+    assert [b.height for b in ledger.blocks_page(None, 2)] == [2, 1]
+    # Another replica's block shows once the remembered newest page ages out.
+    sibling.append([settlement("hh-2", hour=h) for h in range(4)])
+    assert [b.height for b in ledger.recent_blocks_page(None, 2, 250) or []] == [2, 1]
+    clock.advance(251)
+    assert ledger.recent_blocks_page(None, 2, 250) is None
+    assert [b.height for b in ledger.blocks_page(None, 2)] == [3, 2]
+
+
+def test_verification_while_blocks_are_sealed_sees_one_consistent_chain(
+    make_ledger: Callable[..., Ledger], clock: Clock
+) -> None:
+    """VerifyChain reads blocks and txs through two cursors (two connections on PostgreSQL): both
+    must read one snapshot, or a block sealed between their statements looks like HEAD_MISMATCH."""
+    ledger = make_ledger(block_max_txs=1000, block_max_ms=100)
+    false_alarms: list[object] = []
+    for n in range(40):
+        ledger.append([settlement(f"hh-{n}", hour=k) for k in range(3)], request_id=f"r-{n}")
+        clock.advance(200)  # the pending txs are due; seal them while verifications run
+        sealer = threading.Timer(0.01 * (n % 5), ledger.seal_due)
+        sealer.start()
+        while sealer.is_alive():
+            report = ledger.verify_chain()
+            if not report.ok:
+                false_alarms.append(report)
+        sealer.join()
+    assert false_alarms == []
+    final = ledger.verify_chain()
+    assert final.ok and final.txs_checked == 120
