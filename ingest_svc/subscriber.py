@@ -12,7 +12,7 @@ Design (why each piece):
   *epoch* and acks from an older epoch are dropped instead of being sent on the new connection,
   where the same id may name a different, not yet stored, message. The broker redelivers those
   messages; they are then recognised as already stored and acked.
-* Our own MQTT v5 client (ingest_svc/mqtt_wire.py) instead of paho: one large recv() yields
+* Our own MQTT v5 client (common/mqtt_wire.py) instead of paho: one large recv() yields
   many PUBLISH packets, delivered to the pipeline as one list; PUBACKs of a batch go out in one
   sendall(). paho's per-message reading capped one process below 10,000 readings/s.
 """
@@ -32,7 +32,7 @@ import orjson
 
 from common.log import get_logger
 from common.mqtt import MqttSettings
-from ingest_svc.mqtt_wire import (
+from common.mqtt_wire import (
     CONNACK,
     DISCONNECT,
     PINGRESP,

@@ -128,9 +128,12 @@ class Simulator:
                 stop.wait(min(max(wait, 0.002), 0.05))
         finally:
             # One deadline for all gateways: a supervisor (honcho, compose) kills us after ~5-10 s.
+            # They flush in parallel (each has its own network thread).
             deadline = time.monotonic() + STOP_BUDGET_S
             for gateway in self.gateways:
-                gateway.stop(timeout=max(0.2, deadline - time.monotonic()))
+                gateway.begin_stop(deadline)
+            for gateway in self.gateways:
+                gateway.wait_stopped(deadline)
             if self.state_path is not None:
                 save_state(self.state_path, self.fleet)
         stats = self.stats()

@@ -18,7 +18,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from common.mqtt import MqttSettings
-from ingest_svc.mqtt_wire import PacketReader, Publish
+from common.mqtt_wire import PacketReader, Publish
 from ingest_svc.subscriber import Incoming, MqttSubscriber
 from tests.common.test_mqtt import _write_pki
 from tests.ingest_svc.helpers import publish_all, wait_for
@@ -372,7 +372,7 @@ def test_keepalive_pings_and_a_silent_broker_is_left(running: Callable[..., Mqtt
 
 def test_reader_handles_what_mosquitto_sends_in_bulk(broker: MosquittoBroker) -> None:
     """A raw socket + PacketReader against Mosquitto: thousands of PUBLISH per read, nothing lost."""
-    from ingest_svc.mqtt_wire import encode_connect, encode_subscribe
+    from common.mqtt_wire import encode_connect, encode_subscribe
 
     sock = socket.create_connection(("127.0.0.1", broker.port))
     sock.sendall(encode_connect("raw", 30, clean_start=True) + encode_subscribe(1, [("energy/meters/+", 0)]))

@@ -1,4 +1,4 @@
-"""The MQTT v5 codec of ingest (ingest_svc/mqtt_wire.py): framing across arbitrary read
+"""The MQTT v5 codec shared by ingest and meter_sim (common/mqtt_wire.py): framing across arbitrary read
 boundaries, property skipping, and refusal of malformed or oversized packets."""
 
 from __future__ import annotations
@@ -9,19 +9,23 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest_svc.mqtt_wire import (
+from common.mqtt_wire import (
     CONNACK,
     PINGRESP,
+    PUBACK,
     SUBACK,
     Control,
     PacketReader,
     ProtocolError,
     Publish,
+    Will,
     decode_connack,
+    decode_puback,
     decode_suback,
     encode_connect,
     encode_pubacks,
     encode_publish,
+    encode_publish_qos1,
     encode_subscribe,
 )
 
@@ -167,3 +171,72 @@ def test_malformed_properties_in_connack_and_suback() -> None:
         decode_connack(b"\x00\x00\x02\x7f\x00")  # unknown property id
     with pytest.raises(ProtocolError):
         decode_suback(b"\x00\x01\x00")  # no reason codes
+
+
+# --- the publisher's side (meter_sim/gateway.py) --------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 50, 200, 20_000, 300_000])
+def test_qos1_publish_encoder_frames_back_at_every_length_form(size: int) -> None:
+    """One-, two-, three-byte remaining lengths, with and without retain."""
+    payload = bytes(range(256)) * (size // 256) + b"p" * (size % 256)
+    raw = encode_publish_qos1(b"energy/meters/m-1", payload, 65535) + encode_publish_qos1(
+        b"energy/meters/m-1/status", b"{}", 1, retain=True
+    )
+    assert PacketReader().feed(raw) == [
+        Publish("energy/meters/m-1", payload, 65535, 1, False, False),
+        Publish("energy/meters/m-1/status", b"{}", 1, 1, False, True),
+    ]
+    assert raw.startswith(encode_publish("energy/meters/m-1", payload, qos=1, packet_id=65535))
+    with pytest.raises(ValueError):
+        encode_publish_qos1(b"t", b"", 0)  # packet id 0 is reserved for QoS 0
+
+
+def test_connect_with_a_retained_qos1_will() -> None:
+    will = Will("energy/gateways/gw-0/status", b'{"status":"offline"}', 1, True)
+    connect = encode_connect("gw-0", 15, clean_start=True, username="u", password="p", will=will)
+    # v5, flags: user name, password, will retain, will QoS 1, will flag, clean start.
+    assert b"\x00\x04MQTT\x05" + bytes((0x80 | 0x40 | 0x20 | 0x08 | 0x04 | 0x02,)) in connect
+    # After the client id: an empty will property block, the will topic, then its payload.
+    assert b"\x00\x04gw-0\x00\x00\x1benergy/gateways/gw-0/status\x00\x14" + will.payload in connect
+    assert connect.endswith(b"\x00\x01u\x00\x01p")
+    plain = encode_connect("gw-0", 15, clean_start=True)
+    assert b"\x00\x04MQTT\x05\x02" in plain and plain.endswith(b"\x00\x04gw-0")
+
+
+def test_puback_reason_codes() -> None:
+    assert decode_puback(b"\x01\x02") == (258, 0)  # no reason code: Success
+    assert decode_puback(b"\x00\x07\x10\x00") == (7, 0x10)  # no matching subscribers: still delivered
+    assert decode_puback(b"\x00\x07\x87") == (7, 0x87)  # not authorised
+    with pytest.raises(ProtocolError):
+        decode_puback(b"\x00")
+    framed = PacketReader().feed(b"\x40\x02\x00\x05" + b"\x40\x03\x00\x06\x87")
+    assert [decode_puback(p.body) for p in framed if isinstance(p, Control)] == [(5, 0), (6, 0x87)]
+
+
+def test_feed_acks_fast_path_and_fallback_give_the_same_ids() -> None:
+    plain = encode_pubacks(range(1, 1001))
+    reader = PacketReader()
+    assert reader.feed_acks(plain) == (list(range(1, 1001)), [])
+    # Split inside a PUBACK: the tail waits for the next read, then the stream realigns.
+    two = plain + plain
+    assert reader.feed_acks(two[:4002]) == (list(range(1, 1001)), [])
+    assert reader.feed_acks(two[4002:4006]) == ([1], [])
+    assert reader.feed_acks(two[4006:]) == (list(range(2, 1001)), [])  # aligned again: fast path
+    assert reader.buffered == 0
+    # Success with a reason code (0x10: no matching subscribers), in a run of its own.
+    no_match = b"".join(b"\x40\x03" + i.to_bytes(2, "big") + b"\x10" for i in range(1, 101))
+    assert PacketReader().feed_acks(no_match) == (list(range(1, 101)), [])
+    # Mixed reads: successful acks still come out as ids; anything else (a PUBACK with a failure
+    # reason code, a marker PUBLISH, a SUBACK) is framed as usual.
+    marker = encode_publish("energy/ingest/i/subscribed", b'{"ts_ms":1}', qos=1, retain=True, packet_id=3)
+    mixed = plain[:8] + b"\x40\x03\x00\x09\x87" + marker + b"\x90\x04\x00\x05\x00\x01" + plain[8:12]
+    ids, others = PacketReader().feed_acks(mixed)
+    assert ids == [1, 2, 3]
+    refused = b"\x40\x03\x00\x01\x10\x40\x03\x00\x02\x87"  # same size, one refusal: framed
+    assert PacketReader().feed_acks(refused) == ([1], [Control(PUBACK, 0, b"\x00\x02\x87")])
+    assert others == [
+        Control(PUBACK, 0, b"\x00\x09\x87"),
+        Publish("energy/ingest/i/subscribed", b'{"ts_ms":1}', 3, 1, False, True),
+        Control(SUBACK, 0, b"\x00\x05\x00\x01"),
+    ]

@@ -1,8 +1,12 @@
-"""MQTT v5 wire format, the subset a bulk QoS 1 consumer needs (no I/O here).
+"""MQTT v5 wire format, the subset a bulk QoS 1 consumer or publisher needs (no I/O here).
+
+Used by ingest_svc/subscriber.py (consumer) and meter_sim/gateway.py (publisher).
 
 Why not paho: its pure-Python reader makes a select() and several recv() calls per packet and
-builds an MQTTMessage, a Properties object and a callback per message; at 10,000 readings/s that
-alone fills a core. :class:`PacketReader` takes whatever one large ``recv()`` returned and slices
+builds an MQTTMessage, a Properties object and a callback per message, and its publish() builds
+a message object, takes two locks and writes one packet per call; at 10,000 readings/s that alone
+fills a core. :func:`encode_publish_qos1` frames one reading in a few byte operations so that a
+publisher sends a whole window of them with one ``sendall()``. :class:`PacketReader` takes whatever one large ``recv()`` returned and slices
 out every complete packet in one pass; a packet split across two reads is completed by the next
 ``feed()``. PUBLISH properties are skipped by their length (we ask for no topic aliases, so none
 is needed). Anything malformed raises :class:`ProtocolError` and the caller drops the connection.
@@ -30,7 +34,9 @@ __all__ = [
     "PacketReader",
     "ProtocolError",
     "Publish",
+    "Will",
     "decode_connack",
+    "decode_puback",
     "decode_reason",
     "decode_suback",
     "encode_connect",
@@ -38,6 +44,7 @@ __all__ = [
     "encode_pingreq",
     "encode_pubacks",
     "encode_publish",
+    "encode_publish_qos1",
     "encode_subscribe",
 ]
 
@@ -67,6 +74,15 @@ class Control(NamedTuple):
     kind: int
     flags: int
     body: bytes
+
+
+class Will(NamedTuple):
+    """The last will the broker publishes if the connection ends without a DISCONNECT."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
 
 
 @dataclass(frozen=True)
@@ -115,8 +131,13 @@ def encode_connect(
     maximum_packet_size: int = 0,
     username: str | None = None,
     password: str | None = None,
+    will: Will | None = None,
 ) -> bytes:
     flags = 0x02 if clean_start else 0
+    if will is not None:
+        if not 0 <= will.qos <= 2:
+            raise ValueError(f"will QoS must be 0..2, not {will.qos}")
+        flags |= 0x04 | (will.qos << 3) | (0x20 if will.retain else 0)
     if username is not None:
         flags |= 0x80
     if password is not None:
@@ -126,6 +147,8 @@ def encode_connect(
         props += b"\x27" + struct.pack("!I", maximum_packet_size)
     body = _utf8("MQTT") + bytes((5, flags)) + struct.pack("!H", keepalive_s) + _varint(len(props)) + props
     body += _utf8(client_id)
+    if will is not None:
+        body += b"\x00" + _utf8(will.topic) + _binary(will.payload)  # no will properties
     if username is not None:
         body += _utf8(username)
     if password is not None:
@@ -146,6 +169,24 @@ def encode_publish(
 ) -> bytes:
     body = _utf8(topic) + (struct.pack("!H", packet_id) if qos else b"") + b"\x00" + payload
     return _packet((PUBLISH << 4) | (qos << 1) | int(retain), body)
+
+
+def encode_publish_qos1(topic: bytes, payload: bytes, packet_id: int, retain: bool = False) -> bytes:
+    """One QoS 1 PUBLISH without properties, ``topic`` already UTF-8: the publisher's hot path
+    (one call per reading; ~3x cheaper than :func:`encode_publish`)."""
+    if len(topic) > 0xFFFF or not 0 < packet_id <= 0xFFFF:
+        raise ValueError("topic longer than 65535 bytes or packet id outside 1..65535")
+    n = len(topic) + len(payload) + 5  # topic length, packet id, empty property block
+    first = 0x33 if retain else 0x32
+    if n < 0x80:
+        head = bytes((first, n))
+    elif n < 0x4000:
+        head = bytes((first, (n & 0x7F) | 0x80, n >> 7))
+    else:
+        head = bytes((first,)) + _varint(n)
+    return b"".join(
+        (head, len(topic).to_bytes(2, "big"), topic, packet_id.to_bytes(2, "big"), b"\x00", payload)
+    )
 
 
 def encode_pubacks(mids: Iterable[int]) -> bytes:
@@ -247,6 +288,14 @@ def decode_suback(body: bytes) -> tuple[int, list[int]]:
     return packet_id, codes
 
 
+def decode_puback(body: bytes) -> tuple[int, int]:
+    """(packet id, reason code): absent = 0 Success; 0x10 "no matching subscribers" is a success
+    too, >= 0x80 means the broker refused the message."""
+    if len(body) < 2:
+        raise ProtocolError("malformed PUBACK")
+    return (body[0] << 8) | body[1], body[2] if len(body) > 2 else 0
+
+
 def decode_reason(body: bytes) -> int:
     """The reason code of a DISCONNECT (absent = 0, normal)."""
     return body[0] if body else 0
@@ -262,6 +311,36 @@ class PacketReader:
     @property
     def buffered(self) -> int:
         return len(self._tail)
+
+    def feed_acks(self, chunk: bytes) -> tuple[list[int], list[Publish | Control]]:
+        """Like :meth:`feed`, for a publisher: (packet ids of successful PUBACKs, every other
+        packet, PUBACKs with a failure reason included). What a publisher reads is nearly always
+        a run of same-sized PUBACKs: 4 bytes (Success) or 5 (a reason code such as 0x10 "no
+        matching subscribers"); such a read is decoded with a few slices, ~20x faster than
+        framing each packet."""
+        data = self._tail + chunk if self._tail else chunk
+        size = len(data)
+        if size > 1 and data[0] == 0x40 and data[1] in (2, 3):
+            step = data[1] + 2
+            n = size // step
+            if (
+                size == n * step
+                and data[0::step] == b"\x40" * n
+                and data[1::step] == data[1:2] * n
+                and (step == 4 or max(data[4::step]) < 0x80)
+            ):
+                self._tail = b""
+                return [(hi << 8) | lo for hi, lo in zip(data[2::step], data[3::step], strict=True)], []
+        self._tail = b""
+        ids: list[int] = []
+        others: list[Publish | Control] = []
+        for packet in self.feed(data):
+            if type(packet) is Control and packet.kind == PUBACK and len(packet.body) >= 2:
+                if len(packet.body) == 2 or packet.body[2] < 0x80:
+                    ids.append((packet.body[0] << 8) | packet.body[1])
+                    continue
+            others.append(packet)
+        return ids, others
 
     def feed(self, chunk: bytes) -> list[Publish | Control]:
         data = self._tail + chunk if self._tail else chunk
