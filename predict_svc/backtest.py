@@ -30,6 +30,7 @@ import orjson
 import pandas as pd
 
 from predict_svc.features import LOCAL_TZ, build_features
+from predict_svc.hourly import HourlyFrame, hour64
 from predict_svc.market import MarketDataError, load_market
 from predict_svc.model import ModelError, PriceModel, TrainParams, train_model
 
@@ -106,12 +107,10 @@ def run_backtest(
             params=params,
             progress=lambda msg, frac: say(f"training {zone} [{frac * 100:3.0f}%] {msg}"),
         )
-    fs = build_features(frame, 1)
-    mask = (fs.target_index >= test_first) & (fs.target_index <= test_last)
+    fs = build_features(HourlyFrame.from_frame(frame), 1)
+    mask = (fs.target_index >= hour64(test_first)) & (fs.target_index <= hour64(test_last))
     actual = frame["price"].to_numpy()[mask]
-    lo, mid, hi = model.predict_features(
-        type(fs)(fs.X[mask], fs.target_index[mask], fs.last_price[mask], fs.scale[mask], None), 1
-    )
+    lo, mid, hi = model.predict_features(fs.subset(mask), 1)
     price = frame["price"]
     naive24 = price.shift(24).to_numpy()[mask]
     naive168 = price.shift(168).to_numpy()[mask]

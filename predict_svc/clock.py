@@ -19,75 +19,94 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-import pandas as pd
+from predict_svc.hourly import floor_hour, utc
 
 __all__ = ["YEAR_SHIFT", "Clock", "RealClock", "ReplayClock", "system_now"]
 
 LOCAL_TZ = "Europe/Oslo"
-YEAR_SHIFT = pd.Timedelta(days=364)
+YEAR_SHIFT = timedelta(days=364)
+_ZONE = ZoneInfo(LOCAL_TZ)
 
 
-def system_now() -> pd.Timestamp:
-    return pd.Timestamp(datetime.now(UTC))
+def system_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Clock:
-    """Maps real time to market-data time."""
+    """Maps real time to market-data time (aware UTC datetimes)."""
 
-    def now(self) -> pd.Timestamp:  # pragma: no cover - interface
+    def now(self) -> datetime:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def to_data(self, real: pd.Timestamp) -> pd.Timestamp:  # pragma: no cover - interface
+    def to_data(self, real: datetime) -> datetime:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def to_real(self, data: pd.Timestamp) -> pd.Timestamp:  # pragma: no cover - interface
+    def to_real(self, data: datetime) -> datetime:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def data_now(self) -> pd.Timestamp:
+    def data_now(self) -> datetime:
         """The current hour in data time (UTC, floored)."""
-        return self.to_data(self.now()).floor("h")
+        return floor_hour(self.to_data(self.now()))
 
 
 @dataclass(frozen=True)
 class RealClock(Clock):
     """No replay: data time is real time (synthetic market)."""
 
-    now_fn: Callable[[], pd.Timestamp] = field(default=system_now)
+    now_fn: Callable[[], datetime] = field(default=system_now)
 
-    def now(self) -> pd.Timestamp:
-        return pd.Timestamp(self.now_fn()).tz_convert("UTC")
+    def now(self) -> datetime:
+        return utc(self.now_fn())
 
-    def to_data(self, real: pd.Timestamp) -> pd.Timestamp:
-        return pd.Timestamp(real).tz_convert("UTC")
+    def to_data(self, real: datetime) -> datetime:
+        return utc(real)
 
-    def to_real(self, data: pd.Timestamp) -> pd.Timestamp:
-        return pd.Timestamp(data).tz_convert("UTC")
+    def to_real(self, data: datetime) -> datetime:
+        return utc(data)
 
 
-def _shift_local(stamp: pd.Timestamp, years: int, step: pd.Timedelta = YEAR_SHIFT) -> pd.Timestamp:
+def _localize(wall: datetime) -> datetime:
+    """Naive local wall time -> UTC; an ambiguous time (autumn) is its first occurrence, a time
+    in the spring gap moves forward to the end of the gap (the instant the clocks jump)."""
+    first = wall.replace(tzinfo=_ZONE).astimezone(UTC)  # fold=0: the offset before a switch
+    if first.astimezone(_ZONE).replace(tzinfo=None) == wall:
+        return first
+    # In the gap: fold=1 reads the wall time with the offset after the switch (an earlier
+    # instant). The switch lies between the two readings; find it to the second.
+    lo, hi = wall.replace(tzinfo=_ZONE, fold=1).astimezone(UTC), first
+    after = hi.astimezone(_ZONE).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(_ZONE).utcoffset() == after:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0) if hi.microsecond else hi
+
+
+def _shift_local(stamp: datetime, years: int, step: timedelta = YEAR_SHIFT) -> datetime:
     """``stamp`` moved by ``years`` * ``step`` in local wall-clock time, returned in UTC."""
-    local = pd.Timestamp(stamp).tz_convert(LOCAL_TZ)
-    wall = local.tz_localize(None) + years * step
-    shifted = wall.tz_localize(LOCAL_TZ, nonexistent="shift_forward", ambiguous=True)
-    return shifted.tz_convert("UTC")
+    wall = utc(stamp).astimezone(_ZONE).replace(tzinfo=None)
+    return _localize(wall + years * step)
 
 
 @dataclass(frozen=True)
 class ReplayClock(Clock):
     """Replays ``[data_start, data_end]`` at real speed, aligned by local hour of the week."""
 
-    data_start: pd.Timestamp
-    data_end: pd.Timestamp
-    now_fn: Callable[[], pd.Timestamp] = field(default=system_now)
-    lead: pd.Timedelta = field(default=pd.Timedelta(hours=48))
+    data_start: datetime
+    data_end: datetime
+    now_fn: Callable[[], datetime] = field(default=system_now)
+    lead: timedelta = field(default=timedelta(hours=48))
 
-    def years_back(self, real: pd.Timestamp) -> int:
+    def years_back(self, real: datetime) -> int:
         """How many 364-day years ``real`` is moved back (negative: forward, data in the future)."""
-        real = pd.Timestamp(real).tz_convert("UTC")
-        latest = pd.Timestamp(self.data_end).tz_convert("UTC") - self.lead
-        earliest = pd.Timestamp(self.data_start).tz_convert("UTC") + pd.Timedelta(hours=24 * 8)
+        real = utc(real)
+        latest = utc(self.data_end) - self.lead
+        earliest = utc(self.data_start) + timedelta(hours=24 * 8)
         if latest <= earliest:
             raise ValueError("replay data must span more than nine days")
         years = 0
@@ -98,17 +117,17 @@ class ReplayClock(Clock):
         return years
 
     @property
-    def step(self) -> pd.Timedelta:
+    def step(self) -> timedelta:
         """364 days when the data spans over a year, else whole weeks (still weekday-aligned)."""
-        span = pd.Timestamp(self.data_end) - pd.Timestamp(self.data_start)
-        return YEAR_SHIFT if span > YEAR_SHIFT + pd.Timedelta(days=10) + self.lead else pd.Timedelta(days=7)
+        span = utc(self.data_end) - utc(self.data_start)
+        return YEAR_SHIFT if span > YEAR_SHIFT + timedelta(days=10) + self.lead else timedelta(days=7)
 
-    def now(self) -> pd.Timestamp:
-        return pd.Timestamp(self.now_fn()).tz_convert("UTC")
+    def now(self) -> datetime:
+        return utc(self.now_fn())
 
-    def to_data(self, real: pd.Timestamp) -> pd.Timestamp:
+    def to_data(self, real: datetime) -> datetime:
         # The offset is fixed by the current real time so that consecutive hours stay consecutive.
         return _shift_local(real, -self.years_back(self.now()), self.step)
 
-    def to_real(self, data: pd.Timestamp) -> pd.Timestamp:
+    def to_real(self, data: datetime) -> datetime:
         return _shift_local(data, self.years_back(self.now()), self.step)

@@ -22,16 +22,30 @@ What the loader copes with (all occur in the real exports):
 * empty cells and empty columns are missing (NaN), never zero;
 * hours absent from a file (e.g. around a DST switch) become NaN rows of the regular UTC grid,
   so ``frame.index`` is always gap-free hourly UTC and downstream code may shift by rows.
+
+The parser uses the standard library and numpy only (:func:`load_market_hourly`, what the
+service loads): pandas is not imported by the serving process (resident memory). Training and
+the backtest get the same values as a pandas frame from :func:`load_market`. The hourly means
+add the quarters with Kahan compensation in row order, as pandas' groupby mean does, so the
+values equal the former pandas parser's bit for bit (tests/predict_svc/test_market.py).
 """
 
 from __future__ import annotations
 
+import csv
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+from predict_svc.hourly import HourlyFrame, utc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "COLUMNS",
@@ -41,7 +55,9 @@ __all__ = [
     "available_zones",
     "file_suffix",
     "load_market",
+    "load_market_hourly",
     "read_series_csv",
+    "read_series_hourly",
 ]
 
 
@@ -69,6 +85,9 @@ SERIES: tuple[SeriesSpec, ...] = (
 )
 COLUMNS: tuple[str, ...] = tuple(c for spec in SERIES for c in spec.columns.values())
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_HOUR_US = 3_600_000_000
 _ZONE_RE = re.compile(r"^([A-Z]{2})_?(\d+)$")
 
 
@@ -90,46 +109,115 @@ def available_zones(data_dir: Path) -> list[str]:
     return zones
 
 
-def read_series_csv(path: Path, columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """One series file as an hourly UTC frame (see module docstring for the rules).
+def _stamp_us(text: str) -> int | None:
+    """Microseconds since the epoch (UTC; naive stamps are UTC), None when unreadable."""
+    try:
+        stamp = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return (stamp - _EPOCH) // _US
+
+
+def _number(text: str) -> float:
+    """A cell as a float; blank or unreadable cells are missing (NaN), never zero."""
+    cell = text.strip()
+    if not cell or "_" in cell:
+        return math.nan
+    try:
+        return float(cell)
+    except ValueError:
+        return math.nan
+
+
+def _column(rows: list[list[str]], at: int) -> np.ndarray:
+    """Column ``at`` of ``rows`` as floats (NaN where blank, unreadable or absent)."""
+    if at < 0:
+        return np.full(len(rows), math.nan)
+    cells = [row[at] if at < len(row) else "" for row in rows]
+    try:  # fast path: every cell a plain number or blank
+        return np.array([c if c.strip() else "nan" for c in cells]).astype(np.float64)
+    except ValueError:
+        return np.array([_number(c) for c in cells], dtype=np.float64)
+
+
+def _kahan_mean(values: np.ndarray) -> float:
+    """Mean of the non-NaN ``values`` summed in order with Kahan compensation (pandas' groupby
+    mean), NaN when there are none."""
+    total = compensation = 0.0
+    count = 0
+    for value in values.tolist():
+        if value != value:
+            continue
+        y = value - compensation
+        t = total + y
+        compensation = t - total - y
+        if compensation != compensation:
+            compensation = 0.0
+        total = t
+        count += 1
+    return total / count if count else math.nan
+
+
+def read_series_hourly(path: Path, columns: dict[str, str] | None = None) -> HourlyFrame:
+    """One series file as hourly UTC columns (see module docstring for the rules).
 
     ``columns`` maps file columns to output names; missing file columns become NaN columns.
-    The index is the hourly UTC grid from the first to the last hour present.
+    The grid runs from the first to the last hour present.
     """
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise MarketDataError(f"cannot read {path}: {exc}") from exc
-    if "datetime" not in raw.columns:
+    if not rows:
+        raise MarketDataError(f"cannot read {path}: no columns to parse from file")
+    header = rows[0]
+    if "datetime" not in header:
         raise MarketDataError(f"{path} has no 'datetime' column")
-    mapping = columns or {c: c for c in raw.columns if c != "datetime"}
-    stamps = pd.to_datetime(raw["datetime"].str.strip(), utc=True, format="ISO8601", errors="coerce")
-    data = pd.DataFrame(index=pd.DatetimeIndex(stamps, name="time"))
-    for source, target in mapping.items():
-        if source in raw.columns:
-            # Empty strings -> NaN: a blank cell is a missing value, not zero.
-            data[target] = pd.to_numeric(
-                raw[source].str.strip().replace("", np.nan), errors="coerce"
-            ).to_numpy()
-        else:
-            data[target] = np.nan
-    data = data[data.index.notna()]
-    data = data[~data.index.duplicated(keep="last")]
-    if data.empty:
-        return data.astype(float)
-    # Quarter-hour rows (and any sub-hourly rows) -> hourly mean of the values present.
-    hourly = data.groupby(data.index.floor("h")).mean()
-    grid = pd.date_range(hourly.index.min(), hourly.index.max(), freq="h", tz="UTC", name="time")
-    return hourly.reindex(grid).astype(float)
+    mapping = columns or {c: c for c in header if c != "datetime"}
+    names = list(mapping.values())
+    at = header.index("datetime")
+    sources = [header.index(s) if s in header else -1 for s in mapping]
+    # Last row of each timestamp wins, placed where that last row is (pandas' keep="last").
+    latest: dict[int, list[str]] = {}
+    for row in rows[1:]:
+        key = _stamp_us(row[at]) if len(row) > at else None
+        if key is None:
+            continue
+        latest.pop(key, None)
+        latest[key] = row
+    if not latest:
+        return HourlyFrame(np.datetime64(0, "h"), {n: np.zeros(0) for n in names})
+    stamps = np.fromiter(latest, dtype=np.int64, count=len(latest))
+    kept = list(latest.values())
+    values = np.column_stack([_column(kept, c) for c in sources]) if names else np.zeros((len(kept), 0))
+    hours = stamps // _HOUR_US
+    first = int(hours.min())
+    out = np.full((int(hours.max()) - first + 1, len(names)), np.nan)
+    unique, inverse, counts = np.unique(hours, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    single = counts[inverse] == 1
+    out[hours[single] - first] = values[single]  # one row per hour: the mean is the value
+    for hour in unique[counts > 1].tolist():  # quarter-hour rows: hourly mean, in row order
+        group = values[hours == hour]
+        out[hour - first] = [_kahan_mean(group[:, j]) for j in range(len(names))]
+    return HourlyFrame(np.datetime64(first, "h"), {n: out[:, j].copy() for j, n in enumerate(names)})
 
 
-def load_market(
+def read_series_csv(path: Path, columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """:func:`read_series_hourly` as a pandas frame indexed by UTC hour (name ``time``)."""
+    return read_series_hourly(path, columns).to_frame()
+
+
+def load_market_hourly(
     data_dir: Path | str,
     zone: str,
-    start: pd.Timestamp | str | None = None,
-    end: pd.Timestamp | str | None = None,
-) -> pd.DataFrame:
-    """All series of ``zone`` in ``data_dir`` joined on one hourly UTC grid.
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+) -> HourlyFrame:
+    """All series of ``zone`` in ``data_dir`` joined on one hourly UTC grid (columns ``COLUMNS``).
 
     The grid spans the price series (clipped to ``[start, end]`` when given, both inclusive;
     naive bounds are read as UTC). Series that are absent give all-NaN columns; a missing price
@@ -139,29 +227,36 @@ def load_market(
     if not directory.is_dir():
         raise MarketDataError(f"market data directory {directory} does not exist")
     suffix = file_suffix(zone)
-    frames = []
+    parts = []
     for spec in SERIES:
         path = directory / f"{spec.prefix}_{suffix}.csv"
         if not path.exists():
             if spec.required:
                 raise MarketDataError(f"no price file {path.name} for zone {zone} in {directory}")
             continue
-        frames.append(read_series_csv(path, spec.columns))
-    prices = frames[0]
-    if prices["price"].notna().sum() == 0:
+        parts.append(read_series_hourly(path, spec.columns))
+    prices = parts[0]
+    if np.isnan(prices["price"]).all():
         raise MarketDataError(f"price file for zone {zone} in {directory} holds no prices")
-    frame = pd.DataFrame(index=prices.index)
-    for part in frames:
-        frame = frame.join(part, how="left")
-    for column in COLUMNS:
-        if column not in frame.columns:
-            frame[column] = np.nan
-    frame = frame[list(COLUMNS)]
-    lo = _utc(start) if start is not None else frame.index.min()
-    hi = _utc(end) if end is not None else frame.index.max()
-    return frame.loc[lo:hi]
+    n = len(prices)
+    columns = {c: np.full(n, np.nan) for c in COLUMNS}
+    for part in parts:  # left join onto the price grid
+        offset = int((part.start - prices.start).astype(np.int64))
+        lo, hi = max(0, offset), min(n, offset + len(part))
+        for name, values in part.columns.items():
+            if hi > lo:
+                columns[name][lo:hi] = values[lo - offset : hi - offset]
+    frame = HourlyFrame(prices.start, columns)
+    lo_bound = utc(start) if start is not None else None
+    hi_bound = utc(end) if end is not None else None
+    return frame.between(lo_bound, hi_bound)
 
 
-def _utc(value: pd.Timestamp | str) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+def load_market(
+    data_dir: Path | str,
+    zone: str,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+) -> pd.DataFrame:
+    """:func:`load_market_hourly` as a pandas frame (training, backtest, calibration)."""
+    return load_market_hourly(data_dir, zone, start, end).to_frame()

@@ -33,13 +33,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from predict_svc.features import FEATURE_NAMES, MAX_LAG, FeatureSet, build_features, stack_horizons
+from predict_svc.features import (
+    FEATURE_NAMES,
+    MAX_LAG,
+    FeatureSet,
+    build_features,
+    series_stats,
+    stack_horizons,
+)
+from predict_svc.hourly import HOUR, HourlyFrame, hour64
 from predict_svc.trees import TreeEnsemble, TreeFormatError
 
 if TYPE_CHECKING:
     import lightgbm as lgb
+    import pandas as pd
+
+# Neither pandas nor lightgbm is imported by the serving path: frames are numpy columns
+# (predict_svc.hourly) and training accepts a pandas frame as well as an HourlyFrame.
 
 # lightgbm is imported only by the training functions: the service evaluates the trees from
 # their text dump with numpy (predict_svc.trees, identical results), because importing lightgbm
@@ -52,6 +63,7 @@ __all__ = [
     "ModelError",
     "PriceModel",
     "TrainParams",
+    "forecast_features",
     "load_model",
     "save_model",
     "train_model",
@@ -102,7 +114,7 @@ class TrainParams:
 class Forecast:
     """Price quantiles (EUR/MWh) for target hours (UTC)."""
 
-    target_times: pd.DatetimeIndex
+    target_times: np.ndarray  # datetime64[h]
     horizons: np.ndarray
     p10: np.ndarray
     p50: np.ndarray
@@ -155,37 +167,26 @@ class PriceModel:
 
     def forecast(
         self,
-        frame: pd.DataFrame,
-        origin: pd.Timestamp,
+        frame: HourlyFrame | pd.DataFrame,
+        origin: datetime,
         horizons: Sequence[int],
-        temperature: pd.Series | None = None,
+        temperature: np.ndarray | None = None,
     ) -> Forecast:
         """Forecast the hours ``origin + h`` for each ``h`` from data known at ``origin``.
 
         ``frame`` must cover the ``MAX_LAG`` hours before ``origin`` and the target hours (for the
-        day-ahead exogenous forecasts); prices after ``origin`` are ignored.
+        day-ahead exogenous forecasts); prices after ``origin`` are ignored. ``temperature`` (one
+        value per row of ``frame``) is optional.
         """
-        origin = pd.Timestamp(origin).tz_convert("UTC").floor("h")
-        window = frame.loc[
-            origin - pd.Timedelta(hours=MAX_LAG + 1) : origin + pd.Timedelta(hours=max(horizons))
-        ]
-        window = window.copy()
-        window.loc[window.index > origin, "price"] = np.nan
-        full = pd.date_range(
-            window.index.min(), origin + pd.Timedelta(hours=max(horizons)), freq="h", tz="UTC"
-        )
-        window = window.reindex(full)
-        times, hs, lo, mid, hi = [], [], [], [], []
-        for h in horizons:
-            target = origin + pd.Timedelta(hours=h)
-            fs = build_features(window, h, temperature, targets=pd.DatetimeIndex([target]))
+        rows = forecast_features(frame, origin, horizons, temperature)
+        lo, mid, hi = [], [], []
+        for h, fs in zip(horizons, rows, strict=True):
             a, b, c = self._group(h).predict(fs)
-            times.append(target)
-            hs.append(h)
             lo.append(a[0])
             mid.append(b[0])
             hi.append(c[0])
-        return Forecast(pd.DatetimeIndex(times), np.array(hs), np.array(lo), np.array(mid), np.array(hi))
+        targets = np.concatenate([fs.target_index for fs in rows])
+        return Forecast(targets, np.array(list(horizons)), np.array(lo), np.array(mid), np.array(hi))
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -204,6 +205,40 @@ class PriceModel:
         }
 
 
+def forecast_features(
+    frame: HourlyFrame | pd.DataFrame,
+    origin: datetime,
+    horizons: Sequence[int],
+    temperature: np.ndarray | None = None,
+) -> list[FeatureSet]:
+    """The one feature row of each target ``origin + h`` as a live forecast builds it: from the
+    window of ``MAX_LAG + 1`` hours before the origin to the last target (NaN-padded where the data
+    ends early), prices after the origin hidden."""
+    data = HourlyFrame.from_frame(frame)
+    at = hour64(origin)
+    here = data.pos(at)
+    end = here + max(horizons)
+    first = max(here - (MAX_LAG + 1), 0)
+    size = end - first + 1
+    columns = {}
+    for name, values in data.columns.items():
+        column = np.full(size, np.nan)
+        part = values[first : end + 1]
+        column[: len(part)] = part
+        columns[name] = column
+    columns["price"][here - first + 1 :] = np.nan
+    window = HourlyFrame(data.start + first * HOUR, columns)
+    temps = None
+    if temperature is not None:
+        temps = np.full(size, np.nan)
+        part = np.asarray(temperature, dtype=float)[first : end + 1]
+        temps[: len(part)] = part
+    stats = series_stats(window)  # once for all horizons
+    return [
+        build_features(window, h, temps, targets=np.array([at + h * HOUR]), stats=stats) for h in horizons
+    ]
+
+
 def _fit_group(
     fs: FeatureSet,
     mask: np.ndarray,
@@ -220,9 +255,9 @@ def _fit_group(
     times = fs.target_index
     if usable.sum() < 500:
         raise ModelError(f"only {int(usable.sum())} usable training rows; need at least 500")
-    cutoff = times[usable].max() - pd.Timedelta(hours=params.validation_hours)
-    fit_mask = usable & np.asarray(times <= cutoff)
-    val_mask = usable & np.asarray(times > cutoff)
+    cutoff = times[usable].max() - params.validation_hours * HOUR
+    fit_mask = usable & (times <= cutoff)
+    val_mask = usable & (times > cutoff)
     metrics: dict[str, float] = {}
     offset = 0.0
     if fit_mask.sum() >= 500 and val_mask.sum() >= 100:
@@ -265,19 +300,24 @@ def _ensemble(booster: lgb.Booster) -> TreeEnsemble:
 
 
 def train_model(
-    frame: pd.DataFrame,
+    frame: HourlyFrame | pd.DataFrame,
     zone: str,
-    train_end: pd.Timestamp | None = None,
+    train_end: datetime | None = None,
     params: TrainParams | None = None,
-    temperature: pd.Series | None = None,
+    temperature: np.ndarray | None = None,
     progress: Progress | None = None,
     source: str = "entsoe",
 ) -> PriceModel:
-    """Train on every hour of ``frame`` up to and including ``train_end`` (default: all)."""
+    """Train on every hour of ``frame`` up to and including ``train_end`` (default: all).
+
+    ``temperature`` (optional) has one value per row of ``frame``."""
     params = params or TrainParams()
     report: Progress = progress or (lambda _msg, _frac: None)
+    frame = HourlyFrame.from_frame(frame)
     if train_end is not None:
-        frame = frame.loc[: pd.Timestamp(train_end).tz_convert("UTC")]
+        frame = frame.between(None, train_end)
+        if temperature is not None:
+            temperature = np.asarray(temperature)[: len(frame)]
     if len(frame) < MAX_LAG + 600:
         raise ModelError(f"need at least {MAX_LAG + 600} hours of data to train, got {len(frame)}")
     groups = []
@@ -304,8 +344,8 @@ def train_model(
         zone=zone,
         version=created.strftime("%Y%m%dT%H%M%SZ") + f"-{zone}",
         created_at=created.isoformat(),
-        train_start=frame.index.min().isoformat(),
-        train_end=frame.index.max().isoformat(),
+        train_start=frame.first.isoformat(),
+        train_end=frame.last.isoformat(),
         features=FEATURE_NAMES,
         metrics=metrics,
         groups=tuple(groups),

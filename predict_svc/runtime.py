@@ -17,16 +17,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from common.log import get_logger
 from predict_svc.clock import Clock
-from predict_svc.features import build_features
+from predict_svc.features import MAX_LAG, build_features
+from predict_svc.hourly import HourlyFrame, hour64, to_datetime
 from predict_svc.model import Forecast, ModelError, PriceModel, load_model
 
 __all__ = [
@@ -45,32 +45,36 @@ MAX_HORIZON = 24
 
 @dataclass(frozen=True)
 class ZoneMarket:
-    """A zone's market frame (UTC, data time) and the clock mapping real time onto it."""
+    """A zone's market columns (hourly UTC, data time) and the clock mapping real time onto it."""
 
     zone: str
-    frame: pd.DataFrame
+    frame: HourlyFrame
     clock: Clock
     source: str
 
-    def data_now(self) -> pd.Timestamp:
+    def data_now(self) -> datetime:
         """The current hour in data time; its price is known (cleared the day before)."""
         now = self.clock.data_now()
-        last = self.frame.index.max() - pd.Timedelta(hours=MAX_HORIZON)
-        if now > last or now < self.frame.index.min() + pd.Timedelta(hours=200):
+        last = self.frame.last - timedelta(hours=MAX_HORIZON)
+        if now > last or now < self.frame.first + timedelta(hours=200):
             raise Unavailable("MARKET_DATA_EXHAUSTED", f"no market data around {now} for zone {self.zone}")
         return now
 
-    def known(self, origin: pd.Timestamp) -> pd.DataFrame:
-        """The frame as known at ``origin``: prices after it are hidden (NaN)."""
-        window = self.frame.loc[: origin + pd.Timedelta(hours=MAX_HORIZON)].copy()
-        window.loc[window.index > origin, "price"] = np.nan
-        return window
+    def known(self, origin: datetime, history_hours: int | None = None) -> HourlyFrame:
+        """The frame as known at ``origin`` (the ``history_hours`` before it, default all, up to
+        ``MAX_HORIZON`` after it): prices after ``origin`` are hidden (NaN)."""
+        end = self.frame.pos(origin)
+        lo = 0 if history_hours is None else end - history_hours
+        window = self.frame.rows(lo, end + MAX_HORIZON + 1)
+        columns = dict(window.columns)
+        price = columns["price"].copy()  # the rest are views of the market: not written to
+        price[max(end - max(lo, 0) + 1, 0) :] = np.nan
+        columns["price"] = price
+        return HourlyFrame(window.start, columns)
 
-    def actual_prices(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-        """Cleared prices with data-time hour in ``[start, end)`` and not after now."""
-        now = self.clock.data_now()
-        prices = self.frame["price"].loc[start : min(end - pd.Timedelta(hours=1), now)]
-        return prices.dropna()
+    def price_at(self, when: datetime) -> float:
+        """The cleared price of the data-time hour ``when`` (NaN when unknown or outside)."""
+        return self.frame.value("price", when)
 
 
 @dataclass(frozen=True)
@@ -162,9 +166,9 @@ class ZoneForecast:
     """One zone's forecast issued at ``origin`` (data time) by ``model_version``."""
 
     zone: str
-    origin: pd.Timestamp
-    issue_time: pd.Timestamp  # real time of the origin hour
-    target_times: pd.DatetimeIndex  # real time, start of each target hour
+    origin: datetime
+    issue_time: datetime  # real time of the origin hour
+    target_times: list[datetime]  # real time, start of each target hour
     forecast: Forecast
     model_version: str
 
@@ -173,7 +177,7 @@ class ForecastCache:
     """At most one computation per zone, hour and model; lookups are O(1)."""
 
     def __init__(self, capacity: int = 64) -> None:
-        self._entries: OrderedDict[tuple[str, pd.Timestamp, str], ZoneForecast] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, datetime, str], ZoneForecast] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
 
@@ -188,13 +192,14 @@ class ForecastCache:
             hit = self._entries.get(key)
             if hit is not None:
                 return hit, False
-            forecast = loaded.model.forecast(market.known(origin), origin, list(range(1, MAX_HORIZON + 1)))
+            known = market.known(origin, history_hours=MAX_LAG + 1)
+            forecast = loaded.model.forecast(known, origin, list(range(1, MAX_HORIZON + 1)))
             clock = market.clock
             result = ZoneForecast(
                 zone=market.zone,
                 origin=origin,
                 issue_time=clock.to_real(origin),
-                target_times=pd.DatetimeIndex([clock.to_real(t) for t in forecast.target_times]),
+                target_times=[clock.to_real(to_datetime(t)) for t in forecast.target_times],
                 forecast=forecast,
                 model_version=loaded.model.version,
             )
@@ -212,7 +217,7 @@ class AccuracyScore:
     mae: float
     coverage: float
     naive_mae: float
-    points: list[tuple[pd.Timestamp, float, float, float, float, float]]
+    points: list[tuple[datetime, float, float, float, float, float]]
 
 
 @dataclass
@@ -220,9 +225,9 @@ class AccuracyTracker:
     """Next-hour forecasts per zone keyed by target hour (data time), scored when prices clear."""
 
     capacity_hours: int = 24 * 14
-    _by_zone: dict[str, OrderedDict[pd.Timestamp, tuple[float, float, float]]] = field(default_factory=dict)
+    _by_zone: dict[str, OrderedDict[datetime, tuple[float, float, float]]] = field(default_factory=dict)
 
-    def record(self, zone: str, target: pd.Timestamp, p10: float, p50: float, p90: float) -> None:
+    def record(self, zone: str, target: datetime, p10: float, p50: float, p90: float) -> None:
         entries = self._by_zone.setdefault(zone, OrderedDict())
         entries[target] = (p10, p50, p90)
         entries.move_to_end(target)
@@ -233,34 +238,30 @@ class AccuracyTracker:
         """Fill the tracker with the next-hour forecasts the model would have issued over the last
         ``hours`` hours, each from data known at its origin (start-up, so accuracy is not empty)."""
         origin = market.data_now()
-        start = origin - pd.Timedelta(hours=hours + 200)
-        window = market.known(origin).loc[start:]
+        window = market.known(origin, history_hours=hours + 200)
         fs = build_features(window, 1)
         targets = fs.target_index
-        mask = np.asarray(
-            (targets > origin - pd.Timedelta(hours=hours)) & (targets <= origin + pd.Timedelta(hours=1))
-        )
-        sub = type(fs)(fs.X[mask], targets[mask], fs.last_price[mask], fs.scale[mask], None)
+        at = hour64(origin)
+        mask = (targets > at - np.timedelta64(hours, "h")) & (targets <= at + np.timedelta64(1, "h"))
+        sub = fs.subset(mask)
         lo, mid, hi = model.predict_features(sub, 1)
         for t, a, b, c in zip(sub.target_index, lo, mid, hi, strict=True):
             if np.isfinite(b):
-                self.record(zone, t, float(a), float(b), float(c))
+                self.record(zone, to_datetime(t), float(a), float(b), float(c))
         return int(np.isfinite(mid).sum())
 
     def score(self, market: ZoneMarket, window_hours: int) -> AccuracyScore:
         """MAE, P10-P90 coverage and the same-hour-yesterday MAE over scored hours in the window."""
         now = market.clock.data_now()
         entries = self._by_zone.get(market.zone, OrderedDict())
-        prices = market.frame["price"]
-        rows: list[tuple[pd.Timestamp, float, float, float, float, float]] = []
+        rows: list[tuple[datetime, float, float, float, float, float]] = []
         for target, (lo, mid, hi) in list(entries.items()):
-            if target > now or target <= now - pd.Timedelta(hours=window_hours):
+            if target > now or target <= now - timedelta(hours=window_hours):
                 continue
-            actual = prices.get(target)
-            naive = prices.get(target - pd.Timedelta(hours=24))
-            if actual is None or not np.isfinite(actual):
+            actual = market.price_at(target)
+            if not np.isfinite(actual):
                 continue
-            rows.append((target, lo, mid, hi, float(actual), float(naive) if naive is not None else np.nan))
+            rows.append((target, lo, mid, hi, actual, market.price_at(target - timedelta(hours=24))))
         if not rows:
             return AccuracyScore(0, 0.0, 0.0, 0.0, [])
         arr = np.array([r[1:] for r in rows], dtype=float)

@@ -7,10 +7,10 @@ import multiprocessing
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
-import pandas as pd
 
 from common.auth import AuthInterceptor, TokenVerifier, remote_verifier, rules_from_services
 from common.config import from_env
@@ -20,7 +20,8 @@ from common.server import GrpcService, ServerConfig
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from predict_svc.clock import RealClock, ReplayClock, system_now
 from predict_svc.config import PredictConfig
-from predict_svc.market import load_market
+from predict_svc.hourly import HourlyFrame, floor_hour
+from predict_svc.market import load_market_hourly
 from predict_svc.model import TrainParams, save_model, train_model
 from predict_svc.runtime import AccuracyTracker, ModelRegistry, ZoneMarket
 from predict_svc.servicer import PredictionServicer, Weather
@@ -42,7 +43,7 @@ __all__ = [
 
 log = get_logger(__name__)
 SERVICE = prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"]
-Now = Callable[[], pd.Timestamp]
+Now = Callable[[], datetime]
 
 
 @dataclass
@@ -66,23 +67,23 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
     markets = {}
     for i, zone in enumerate(z.upper() for z in config.zones):
         if config.data_dir:
-            frame = load_market(config.data_dir, zone)
-            clock = ReplayClock(frame.index.min(), frame.index.max(), now_fn=now)
+            frame = load_market_hourly(config.data_dir, zone)
+            clock = ReplayClock(frame.first, frame.last, now_fn=now)
             markets[zone] = ZoneMarket(zone, frame, clock, f"entsoe:{config.data_dir}")
         else:
-            real_now = pd.Timestamp(now()).tz_convert("UTC").floor("h")
+            real_now = floor_hour(now())
             # 400 days of history for training and lags, 60 days ahead that "clear" as time passes.
             frame = generate_market(
                 load_params(zone),
-                real_now - pd.Timedelta(days=400),
-                real_now + pd.Timedelta(days=60),
+                real_now - timedelta(days=400),
+                real_now + timedelta(days=60),
                 seed=config.synthetic_seed + i,
             )
             markets[zone] = ZoneMarket(zone, frame, RealClock(now_fn=now), "synthetic")
     return markets
 
 
-def _train_and_save(jobs: list[tuple[str, pd.DataFrame, str, Path]], params: TrainParams) -> None:
+def _train_and_save(jobs: list[tuple[str, HourlyFrame, str, Path]], params: TrainParams) -> None:
     """Body of the training child process: train each (zone, frame, source, path), write it."""
     for zone, frame, source, path in jobs:
         save_model(train_model(frame, zone, params=params, source=source), path)
@@ -101,8 +102,8 @@ def train_missing(app: PredictApp) -> None:
         path = app.registry.path(zone)
         if path.exists():
             continue
-        end = market.clock.data_now() - pd.Timedelta(days=30)
-        frame = market.frame.loc[end - pd.Timedelta(days=365) : end]
+        end = market.clock.data_now() - timedelta(days=30)
+        frame = market.frame.between(end - timedelta(days=365), end).copy()  # pickled to the child
         log.info("model_training", zone=zone, rows=len(frame))
         jobs.append((zone, frame, market.source, path))
     if not jobs:

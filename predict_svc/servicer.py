@@ -12,9 +12,10 @@ import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.errors import InvalidArgument, NotFound
@@ -22,6 +23,7 @@ from common.log import get_logger
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
+from predict_svc.hourly import HOUR, floor_hour, hour64, to_datetime, utc
 from predict_svc.household import HouseholdBatch, cheapest_hours, exceed_probability, forecast_consumption_kwh
 from predict_svc.runtime import (
     AccuracyTracker,
@@ -37,19 +39,20 @@ from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
 __all__ = ["HouseholdBook", "PredictionServicer", "ts"]
 
 log = get_logger(__name__)
-LOCAL_TZ = "Europe/Oslo"
-MAX_RANGE = pd.Timedelta(days=31)
+LOCAL_TZ = ZoneInfo("Europe/Oslo")
+MAX_RANGE = timedelta(days=31)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def ts(stamp: pd.Timestamp | None) -> Timestamp:
+def ts(stamp: datetime | str | None) -> Timestamp:
     out = Timestamp()
     if stamp is not None:
-        out.FromSeconds(int(pd.Timestamp(stamp).timestamp()))
+        out.FromSeconds(int(utc(stamp).timestamp()))
     return out
 
 
-def _from_ts(value: Timestamp) -> pd.Timestamp:
-    return pd.Timestamp(value.seconds * 1_000_000 + value.nanos // 1000, unit="us", tz="UTC")
+def _from_ts(value: Timestamp) -> datetime:
+    return _EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
 class HouseholdBook:
@@ -82,19 +85,29 @@ class Weather:
     provider: WeatherProvider
     fallback: WeatherProvider = field(default_factory=SyntheticWeather)
 
-    def temperatures(self, zone: str, start: pd.Timestamp, hours: int) -> np.ndarray:
-        end = start + pd.Timedelta(hours=hours - 1)
+    def temperatures(self, zone: str, start: datetime, hours: int) -> np.ndarray:
+        end = start + timedelta(hours=hours - 1)
         try:
             frame = self.provider.hourly(zone, start, end)
         except WeatherError as exc:
             log.warning("weather_unavailable", zone=zone, error=str(exc))
             frame = self.fallback.hourly(zone, start, end)
-        index = pd.date_range(start, end, freq="h")
-        values = frame["temperature_c"].reindex(index).to_numpy(float)
+        values = _on_hours(frame["temperature_c"], frame.start, hour64(start), hours)
         if np.isnan(values).any():
-            backup = self.fallback.hourly(zone, start, end)["temperature_c"].reindex(index).to_numpy(float)
+            backup_frame = self.fallback.hourly(zone, start, end)
+            backup = _on_hours(backup_frame["temperature_c"], backup_frame.start, hour64(start), hours)
             values = np.where(np.isnan(values), backup, values)
         return values
+
+
+def _on_hours(values: np.ndarray, start: np.datetime64, first: np.datetime64, hours: int) -> np.ndarray:
+    """``values`` (hourly from ``start``) at the ``hours`` hours from ``first``, NaN where absent."""
+    out = np.full(hours, np.nan)
+    offset = int((start - first) // HOUR)
+    lo, hi = max(0, offset), min(hours, offset + len(values))
+    if hi > lo:
+        out[lo:hi] = values[lo - offset : hi - offset]
+    return out
 
 
 class PredictionServicer(pb_grpc.PredictionServiceServicer):
@@ -115,7 +128,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         self.cache = ForecastCache()
         self.households = HouseholdBook()
         self.max_batch = max_batch
-        self._temps: dict[tuple[str, pd.Timestamp], np.ndarray] = {}
+        self._temps: dict[tuple[str, datetime], np.ndarray] = {}
         # Built GetPriceForecast responses per (zone, horizon), valid while the cached forecast
         # object is the same (performance: building 24 PricePoints with Timestamp conversions
         # was most of the call; the response is never mutated after it is returned).
@@ -129,11 +142,11 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         if fresh:
             f = forecast.forecast
             self.accuracy.record(
-                market.zone, f.target_times[0], float(f.p10[0]), float(f.p50[0]), float(f.p90[0])
+                market.zone, to_datetime(f.target_times[0]), float(f.p10[0]), float(f.p50[0]), float(f.p90[0])
             )
         return forecast, loaded
 
-    def _temperatures(self, zone: str, issue: pd.Timestamp) -> np.ndarray:
+    def _temperatures(self, zone: str, issue: datetime) -> np.ndarray:
         """Temperatures at the issue hour and the 24 hours after it (cached per hour)."""
         key = (zone, issue)
         cached = self._temps.get(key)
@@ -157,12 +170,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         return forecast_pb2.ModelInfo(
             zone=model.zone,
             version=model.version,
-            train_start=ts(pd.Timestamp(model.train_start)),
-            train_end=ts(pd.Timestamp(model.train_end)),
+            train_start=ts(model.train_start),
+            train_end=ts(model.train_end),
             features=list(model.features),
             metrics=model.metrics,
-            create_time=ts(pd.Timestamp(model.created_at)),
-            load_time=ts(pd.Timestamp(loaded.load_time)),
+            create_time=ts(model.created_at),
+            load_time=ts(loaded.load_time),
             data_source=model.source,
         )
 
@@ -202,24 +215,23 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         zone = self.registry.check_zone(request.zone)
         market = self.markets[zone]
         end = _from_ts(request.end_time) if request.HasField("end_time") else market.clock.now()
-        start = (
-            _from_ts(request.start_time) if request.HasField("start_time") else end - pd.Timedelta(hours=24)
-        )
+        start = _from_ts(request.start_time) if request.HasField("start_time") else end - timedelta(hours=24)
         if start >= end:
             raise InvalidArgument("TIME_RANGE_INVALID", "start_time must be before end_time")
         if end - start > MAX_RANGE:
             raise InvalidArgument("TIME_RANGE_TOO_LONG", "at most 31 days of prices per call")
-        hours = pd.date_range(start.ceil("h"), end - pd.Timedelta(microseconds=1), freq="h")
+        first = floor_hour(start)
+        real = first if first == utc(start) else first + timedelta(hours=1)  # ceil to the hour
         data_now = market.clock.data_now()
-        prices = market.frame["price"]
         out = []
-        for real in hours:
+        while real < end:
             data = market.clock.to_data(real)
             if data > data_now:
                 break
-            value = prices.get(data)
-            if value is not None and np.isfinite(value):
-                out.append(forecast_pb2.ActualPrice(hour_start=ts(real), price_eur_mwh=float(value)))
+            value = market.price_at(data)
+            if np.isfinite(value):
+                out.append(forecast_pb2.ActualPrice(hour_start=ts(real), price_eur_mwh=value))
+            real += timedelta(hours=1)
         return pb.GetMarketPricesResponse(zone=zone, prices=out)
 
     async def PredictBatch(self, request: pb.PredictBatchRequest, context: object) -> pb.PredictBatchResponse:
@@ -256,7 +268,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             )
             temps = self._temperatures(forecast.zone, forecast.issue_time)
             target = forecast.target_times[0]
-            kwh = forecast_consumption_kwh(batch, temps[0], temps[1], target.tz_convert(LOCAL_TZ).hour)
+            kwh = forecast_consumption_kwh(batch, temps[0], temps[1], target.astimezone(LOCAL_TZ).hour)
             f = forecast.forecast
             quantiles = (f.p10[0], f.p50[0], f.p90[0])
             costs = np.sort(np.vstack([self.tariff.energy_cost_eur(kwh, p) for p in quantiles]), axis=0)
@@ -311,7 +323,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             target = forecast.target_times[k]
             kwh = float(
                 forecast_consumption_kwh(
-                    batch, temps[0], temps[k + 1], target.tz_convert(LOCAL_TZ).hour, horizon=k + 1
+                    batch, temps[0], temps[k + 1], target.astimezone(LOCAL_TZ).hour, horizon=k + 1
                 )[0]
             )
             costs = sorted(float(self.tariff.energy_cost_eur(kwh, p)) for p in (f.p10[k], f.p50[k], f.p90[k]))

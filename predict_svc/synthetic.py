@@ -29,14 +29,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from predict_svc.features import calendar_features
+from predict_svc.hourly import HourlyFrame, hour64, hours_array, local_wall
 from predict_svc.market import COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported by fit_params only (offline calibration): the service generates its market
+# with numpy, without importing pandas (resident memory).
 
 __all__ = ["PARAMS_FILE", "SyntheticParams", "fit_params", "generate_market", "load_params"]
 
@@ -90,9 +97,11 @@ def _ar1(x: np.ndarray) -> tuple[float, float]:
 
 def fit_params(frame: pd.DataFrame) -> SyntheticParams:
     """Estimate generator parameters from an hourly market frame (see module docstring)."""
+    import pandas as pd
+
     frame = frame.dropna(subset=["price"])
     local = frame.index.tz_convert(LOCAL_TZ)
-    cal = calendar_features(pd.DatetimeIndex(frame.index))
+    cal = calendar_features(frame.index)
     price = frame["price"].to_numpy(float)
     day = pd.Index(local.date)
     daily = pd.Series(price).groupby(day).mean()
@@ -178,31 +187,34 @@ def _ar1_path(rng: np.random.Generator, n: int, phi: float, sigma: float, sd0: f
     return out
 
 
+def _group_mean(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each element's group mean (groups given by integer ``codes``)."""
+    sums = np.bincount(codes, weights=values)
+    counts = np.bincount(codes)
+    return (sums / counts)[codes]
+
+
 def generate_market(
-    params: SyntheticParams, start: pd.Timestamp, end: pd.Timestamp, seed: int = 0
-) -> pd.DataFrame:
+    params: SyntheticParams, start: datetime | np.datetime64, end: datetime | np.datetime64, seed: int = 0
+) -> HourlyFrame:
     """Hourly synthetic market between ``start`` and ``end`` (UTC, inclusive), reproducible by seed."""
-    index = pd.date_range(
-        pd.Timestamp(start).tz_convert("UTC").floor("h"),
-        pd.Timestamp(end).tz_convert("UTC"),
-        freq="h",
-        tz="UTC",
-        name="time",
-    )
+    first, last = hour64(start), hour64(end)
+    n = max(int((last - first) // np.timedelta64(1, "h")) + 1, 0)
+    times = hours_array(first + np.arange(n).astype("timedelta64[h]"))
     rng = np.random.default_rng(seed)
-    n = len(index)
-    local = index.tz_convert(LOCAL_TZ)
-    cal = calendar_features(index)
+    local = local_wall(times, LOCAL_TZ)
+    cal = calendar_features(times)
     hour = cal["hour"].astype(int)
-    month = local.month.to_numpy() - 1
-    day_codes, days = pd.factorize(pd.Index(local.date))
+    month = local.astype("datetime64[M]").astype(np.int64) % 12
+    _days, day_codes = np.unique(local.astype("datetime64[D]"), return_inverse=True)
+    day_codes = day_codes.reshape(-1)
     # Daily level: AR(1) with the calibrated stationary sd.
     innov = params.level_log_sd * np.sqrt(max(1 - params.level_phi**2, 1e-6))
     log_level = params.level_log_mean + _ar1_path(
-        rng, len(days), params.level_phi, innov, params.level_log_sd
+        rng, len(_days), params.level_phi, innov, params.level_log_sd
     )
     level = np.exp(log_level) - LEVEL_SHIFT
-    dow = np.asarray(params.dow)[local.day_of_week.to_numpy()]
+    dow = np.asarray(params.dow)[cal["dow"].astype(int)]
     shape = np.where(
         cal["is_workday"] > 0, np.asarray(params.shape_workday)[hour], np.asarray(params.shape_weekend)[hour]
     )
@@ -211,8 +223,8 @@ def generate_market(
     )
     wind_innov = params.wind_sd * np.sqrt(max(1 - params.wind_phi**2, 1e-6))
     wind = np.maximum(params.wind_mean + _ar1_path(rng, n, params.wind_phi, wind_innov, params.wind_sd), 0.0)
-    load_dev = load - pd.Series(load).groupby(day_codes).transform("mean").to_numpy()
-    wind_dev = wind - pd.Series(wind).groupby(day_codes).transform("mean").to_numpy()
+    load_dev = load - _group_mean(load, day_codes)
+    wind_dev = wind - _group_mean(wind, day_codes)
     noise = _ar1_path(rng, n, params.noise_phi, params.noise_sigma, params.noise_sigma)
     spike_on = rng.random(n) < params.spike_rate
     spike_sign = np.where(rng.random(n) < params.spike_up_share, 1.0, -1.0)
@@ -221,11 +233,10 @@ def generate_market(
     rel = np.exp(log_level - params.level_log_mean)[day_codes]
     swing = shape + params.beta_load * load_dev + params.beta_wind * wind_dev + noise + spikes
     price = level[day_codes] + dow + rel * swing
-    frame = pd.DataFrame(index=index, columns=list(COLUMNS), dtype=float)
-    frame["price"] = np.round(price, 2)
-    frame["load_forecast"] = np.round(load, 2)
-    frame["actual_load"] = np.round(load + rng.normal(0, params.load_noise_sd * 0.2, n), 2)
-    frame["solar"] = 0.0
-    frame["wind_onshore"] = np.round(wind, 2)
-    frame["wind_offshore"] = np.nan
-    return frame
+    columns = {c: np.full(n, np.nan) for c in COLUMNS}
+    columns["price"] = np.round(price, 2)
+    columns["load_forecast"] = np.round(load, 2)
+    columns["actual_load"] = np.round(load + rng.normal(0, params.load_noise_sd * 0.2, n), 2)
+    columns["solar"] = np.zeros(n)
+    columns["wind_onshore"] = np.round(wind, 2)
+    return HourlyFrame(first, columns)

@@ -6,8 +6,9 @@ parameters to parsed JSON), so tests replay recorded responses and never touch t
 :class:`SyntheticWeather` is the offline default: a deterministic seasonal and diurnal climate for
 the zone's reference city plus seeded AR(1) weather noise.
 
-Every provider returns a frame indexed by hourly UTC timestamps with the columns of
-:data:`WEATHER_COLUMNS` (deg C, m/s, %, W/m2).
+Every provider returns an :class:`~predict_svc.hourly.HourlyFrame` (hourly UTC grid, numpy
+columns; no pandas in the serving process) with the columns of :data:`WEATHER_COLUMNS`
+(deg C, m/s, %, W/m2).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import urllib.request
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
+
+from predict_svc.hourly import HOUR, HourlyFrame, floor_hour, hour64, utc
 
 __all__ = [
     "WEATHER_COLUMNS",
@@ -58,7 +61,7 @@ class WeatherError(RuntimeError):
 
 
 class WeatherProvider(Protocol):
-    def hourly(self, zone: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    def hourly(self, zone: str, start: datetime, end: datetime) -> HourlyFrame:
         """Hourly weather for ``zone`` from ``start`` to ``end`` (UTC, inclusive)."""
         ...
 
@@ -88,10 +91,10 @@ class OpenMeteoClient:
     transport: Transport = field(default_factory=urllib_transport)
     base_url: str = "https://api.open-meteo.com/v1/forecast"
 
-    def hourly(self, zone: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    def hourly(self, zone: str, start: datetime, end: datetime) -> HourlyFrame:
         lat, lon = _location(zone)
-        start_utc = pd.Timestamp(start).tz_convert("UTC")
-        end_utc = pd.Timestamp(end).tz_convert("UTC")
+        start_utc = utc(start)
+        end_utc = utc(end)
         params = {
             "latitude": f"{lat:.4f}",
             "longitude": f"{lon:.4f}",
@@ -105,29 +108,34 @@ class OpenMeteoClient:
             doc = self.transport(self.base_url, params)
         except (OSError, ValueError) as exc:
             raise WeatherError(f"open-meteo request failed: {exc}") from exc
-        return self.parse(doc).loc[start_utc.floor("h") : end_utc]
+        return self.parse(doc).between(floor_hour(start_utc), end_utc)
 
     @staticmethod
-    def parse(doc: Mapping[str, Any]) -> pd.DataFrame:
-        """An Open-Meteo JSON response as a weather frame (missing values stay NaN)."""
+    def parse(doc: Mapping[str, Any]) -> HourlyFrame:
+        """An Open-Meteo JSON response as hourly weather (missing values and hours stay NaN)."""
         if doc.get("error"):
             raise WeatherError(f"open-meteo error: {doc.get('reason', 'unknown')}")
         try:
             hourly = doc["hourly"]
-            times = pd.to_datetime(hourly["time"])
+            local = np.array(hourly["time"], dtype="datetime64[s]")
         except (KeyError, TypeError, ValueError) as exc:
             raise WeatherError(f"unexpected open-meteo response: {exc}") from exc
         offset = int(doc.get("utc_offset_seconds", 0))
-        index = pd.DatetimeIndex(times - pd.Timedelta(seconds=offset)).tz_localize("UTC")
-        frame = pd.DataFrame(index=index.rename("time"))
+        hours = (local - np.timedelta64(offset, "s")).astype("datetime64[h]")
+        if not len(hours):
+            return HourlyFrame(np.datetime64(0, "h"), {c: np.zeros(0) for c in WEATHER_COLUMNS})
+        first = hours.min()
+        rows = ((hours - first) // HOUR).astype(np.int64)
+        size = int(rows.max()) + 1
+        columns = {}
         for source, target in _OPEN_METEO_VARS.items():
             values = hourly.get(source)
-            frame[target] = (
-                np.array([np.nan if v is None else float(v) for v in values])
-                if values is not None
-                else np.nan
-            )
-        return frame[~frame.index.duplicated(keep="last")].sort_index()
+            column = np.full(size, np.nan)
+            if values is not None:
+                # Later entries of a repeated hour overwrite earlier ones (the last one wins).
+                column[rows] = np.array([np.nan if v is None else float(v) for v in values])
+            columns[target] = column
+        return HourlyFrame(first, columns)
 
 
 @dataclass(frozen=True)
@@ -136,17 +144,15 @@ class SyntheticWeather:
 
     seed: int = 0
 
-    def hourly(self, zone: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    def hourly(self, zone: str, start: datetime, end: datetime) -> HourlyFrame:
         lat, _lon = _location(zone)
-        index = pd.date_range(
-            pd.Timestamp(start).tz_convert("UTC").floor("h"),
-            pd.Timestamp(end).tz_convert("UTC"),
-            freq="h",
-            name="time",
-        )
-        hours = ((index - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(hours=1)).to_numpy().astype(float)
-        doy = index.day_of_year.to_numpy()
-        local_hour = (index.hour.to_numpy() + 1) % 24
+        first, last = hour64(start), hour64(end)
+        count = max(int((last - first) // HOUR) + 1, 0)
+        times = first + np.arange(count).astype("timedelta64[h]")
+        hours = times.astype(np.int64).astype(float)
+        day = times.astype("datetime64[D]")
+        doy = (day - day.astype("datetime64[Y]")).astype(np.int64) + 1  # UTC day of year
+        local_hour = ((times - day.astype("datetime64[h]")) // HOUR + 1) % 24
         # Norway: ~ -4 C in late January to ~16 C in late July (colder further north).
         season = -np.cos(2 * math.pi * (doy - 23) / 365.25)
         base = 6.0 - (lat - 60.0) * 0.6 + 10.0 * season
@@ -158,14 +164,14 @@ class SyntheticWeather:
         # Sun above the horizon longer in summer: a cosine day cut at a season-dependent level.
         elevation = np.maximum(0.0, np.cos(2 * math.pi * (local_hour - 13) / 24) - 0.45 * (1 - season) + 0.2)
         radiation = 700 * elevation * (1 - 0.75 * cloud / 100)
-        return pd.DataFrame(
+        return HourlyFrame(
+            first,
             {
                 "temperature_c": temperature,
                 "wind_speed_ms": wind,
                 "cloud_cover_pct": cloud,
                 "radiation_wm2": radiation,
             },
-            index=index,
         )
 
     def _noise(self, zone: str, hours: np.ndarray) -> np.ndarray:

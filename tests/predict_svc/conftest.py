@@ -17,7 +17,7 @@ SMALL = TrainParams(rounds=30, num_leaves=15, multi_rows=6000, validation_hours=
 
 def synthetic_frame(zone: str = "NO1", days: int = 240, seed: int = 3) -> pd.DataFrame:
     end = NOW.floor("h") + pd.Timedelta(days=20)
-    return generate_market(load_params(zone), end - pd.Timedelta(days=days), end, seed=seed)
+    return generate_market(load_params(zone), end - pd.Timedelta(days=days), end, seed=seed).to_frame()
 
 
 @pytest.fixture(scope="session")

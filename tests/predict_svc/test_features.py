@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from predict_svc.features import FEATURE_NAMES, build_features, calendar_features, stack_horizons
+from predict_svc.clock import RealClock
+from predict_svc.features import (
+    FEATURE_NAMES,
+    MAX_LAG,
+    build_features,
+    calendar_features,
+    rolling,
+    series_stats,
+    stack_horizons,
+)
+from predict_svc.market import load_market, load_market_hourly
+from predict_svc.model import forecast_features
+from predict_svc.runtime import ZoneMarket
 from tests.predict_svc.conftest import synthetic_frame
 
 
@@ -62,3 +76,37 @@ def test_calendar_uses_local_time_and_norwegian_holidays() -> None:
     assert list(cal["is_holiday"]) == [1.0, 1.0, 1.0, 0.0]  # 17 May (01:30 local), Christmas; a Tuesday
     assert cal["hour"][0] == 10 and cal["hour"][1] == 1
     assert list(cal["is_workday"]) == [0.0, 0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("zone", ["NO1", "NO2", "NO5"])
+def test_served_feature_rows_equal_the_training_rows(entsoe_dir: Path, zone: str) -> None:
+    """A live forecast (the service: numpy columns, a short window, prices after the origin hidden)
+    builds exactly the rows training built from the whole pandas frame, for every horizon."""
+    hourly = load_market_hourly(entsoe_dir, zone)
+    frame = load_market(entsoe_dir, zone)  # what python -m predict_svc.train reads
+    stats = series_stats(frame)
+    training = {h: build_features(frame, h, stats=stats) for h in range(1, 25)}
+    market = ZoneMarket(zone, hourly, RealClock(), "entsoe")
+    rng = np.random.default_rng(len(zone))
+    origins = np.sort(rng.choice(np.arange(MAX_LAG + 400, len(frame) - 30), size=40, replace=False))
+    for i in origins.tolist():
+        origin = frame.index[i]
+        rows = forecast_features(market.known(origin, history_hours=MAX_LAG + 1), origin, range(1, 25))
+        for h, fs in zip(range(1, 25), rows, strict=True):
+            train = training[h]
+            t = i + h
+            assert fs.target_index[0] == train.target_index[t]
+            np.testing.assert_array_equal(fs.X[0], train.X[t], err_msg=f"{zone} origin {origin} h={h}")
+            assert fs.last_price[0] == train.last_price[t] or np.isnan(train.last_price[t])
+            assert fs.scale[0] == train.scale[t]
+
+
+def test_rolling_statistics_match_pandas_and_ignore_where_the_series_starts(entsoe_dir: Path) -> None:
+    price = load_market_hourly(entsoe_dir, "NO2")["price"][:6000]
+    series = pd.Series(price)
+    for window, fn in ((6, "mean"), (24, "mean"), (24, "std"), (24, "min"), (24, "max"), (168, "std")):
+        ours = rolling(price, window, fn)
+        theirs = getattr(series.rolling(window, min_periods=window // 2), fn)().to_numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-9)
+        # The value of a row depends on its window only, not on the rows before it.
+        np.testing.assert_array_equal(rolling(price[1000:], window, fn)[window:], ours[1000 + window :])

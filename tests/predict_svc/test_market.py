@@ -10,10 +10,12 @@ import pytest
 
 from predict_svc.market import (
     COLUMNS,
+    SERIES,
     MarketDataError,
     available_zones,
     file_suffix,
     load_market,
+    load_market_hourly,
     read_series_csv,
 )
 
@@ -123,3 +125,45 @@ def test_clipping_zone_names_and_errors(entsoe_dir: Path, tmp_path: Path) -> Non
     (tmp_path / "day_ahead_prices_NO_1.csv").write_text("when,price\n1,2\n")
     with pytest.raises(MarketDataError, match="datetime"):
         load_market(tmp_path, "NO1")
+
+
+def _pandas_reference(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """The former pandas parser (read_csv, to_datetime, groupby mean): the behaviour to keep."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    stamps = pd.to_datetime(raw["datetime"].str.strip(), utc=True, format="ISO8601", errors="coerce")
+    data = pd.DataFrame(index=pd.DatetimeIndex(stamps, name="time"))
+    for source, target in columns.items():
+        data[target] = pd.to_numeric(raw[source].str.strip().replace("", np.nan), errors="coerce").to_numpy()
+    data = data[data.index.notna()]
+    data = data[~data.index.duplicated(keep="last")]
+    hourly = data.groupby(data.index.floor("h")).mean()
+    grid = pd.date_range(hourly.index.min(), hourly.index.max(), freq="h", tz="UTC", name="time")
+    return hourly.reindex(grid).astype(float)
+
+
+@pytest.mark.parametrize("zone", ["NO1", "NO2", "NO5"])
+def test_numpy_loader_equals_the_pandas_parser_bit_for_bit(entsoe_dir: Path, zone: str) -> None:
+    hourly = load_market_hourly(entsoe_dir, zone)
+    for spec in SERIES:
+        path = entsoe_dir / f"{spec.prefix}_{file_suffix(zone)}.csv"
+        reference = _pandas_reference(path, spec.columns).reindex(hourly.to_frame().index)
+        for name in spec.columns.values():
+            np.testing.assert_array_equal(hourly[name], reference[name].to_numpy(), err_msg=f"{zone} {name}")
+
+
+def test_quarter_hours_with_gaps_and_revisions_equal_the_pandas_parser(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(
+        "datetime,price_eur_mwh\n"
+        "2025-10-01 00:00:00+02:00,10.1\n"
+        "2025-10-01 00:15:00+02:00,20.7\n"
+        "2025-10-01 00:30:00+02:00,\n"
+        "2025-10-01 00:45:00+02:00,0.3\n"
+        "2025-10-01 00:15:00+02:00,20.2\n"  # revision, counted at its own position
+        "bad stamp,5\n"
+        "2025-10-01 02:00:00+02:00,x\n"
+        "2025-10-01 03:00:00+02:00,-1e3\n"
+    )
+    ours = read_series_csv(path, {"price_eur_mwh": "price"})
+    reference = _pandas_reference(path, {"price_eur_mwh": "price"})
+    pd.testing.assert_frame_equal(ours, reference, check_freq=False, check_index_type=False)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from predict_svc.features import FEATURE_NAMES, build_features
+from predict_svc.hourly import hour64, hours_array
 from predict_svc.model import ARTIFACT_FORMAT, ModelError, PriceModel, load_model, save_model, train_model
 from tests.predict_svc.conftest import NOW, SMALL, synthetic_frame
 
@@ -34,7 +35,8 @@ def test_round_trip_gives_identical_predictions(small_model: PriceModel, tmp_pat
     b = loaded.forecast(frame, origin, list(range(1, 25)))
     np.testing.assert_array_equal(a.p50, b.p50)
     np.testing.assert_array_equal(a.p10, b.p10)
-    assert list(a.target_times) == [origin + pd.Timedelta(hours=h) for h in range(1, 25)]
+    expected = hours_array([origin + pd.Timedelta(hours=h) for h in range(1, 25)])
+    np.testing.assert_array_equal(a.target_times, expected)
     assert (a.p10 <= a.p50).all() and (a.p50 <= a.p90).all()
     assert not list(tmp_path.glob("m/.*.tmp"))  # atomic write left no temp file
 
@@ -52,10 +54,10 @@ def test_forecast_ignores_prices_after_origin(small_model: PriceModel) -> None:
 def test_next_hour_model_beats_persistence_out_of_sample(small_model: PriceModel) -> None:
     frame = synthetic_frame("NO1", seed=42)
     fs = build_features(frame, 1)
-    test = np.asarray(
-        (fs.target_index > NOW - pd.Timedelta(days=9)) & (fs.target_index <= NOW + pd.Timedelta(days=19))
+    test = (fs.target_index > hour64(NOW - pd.Timedelta(days=9))) & (
+        fs.target_index <= hour64(NOW + pd.Timedelta(days=19))
     )
-    sub = type(fs)(fs.X[test], fs.target_index[test], fs.last_price[test], fs.scale[test], None)
+    sub = fs.subset(test)
     lo, mid, hi = small_model.predict_features(sub, 1)
     actual = frame["price"].to_numpy()[test]
     model_mae = np.mean(np.abs(mid - actual))

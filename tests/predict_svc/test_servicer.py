@@ -272,7 +272,7 @@ async def test_model_info_accuracy_and_market_prices(harness: Harness, small_mod
     assert 23 <= len(prices.prices) <= 24
     for item in prices.prices:
         assert _dt(item.hour_start) <= NOW
-        assert item.price_eur_mwh == pytest.approx(frame.loc[_dt(item.hour_start), "price"])
+        assert item.price_eur_mwh == pytest.approx(frame.value("price", _dt(item.hour_start)))
     # The accuracy points agree with the cleared prices of the same hours.
     by_hour = {_dt(p.hour_start): p.price_eur_mwh for p in prices.prices}
     for point in accuracy.points:

@@ -17,7 +17,10 @@ from predict_svc.synthetic import PARAMS_FILE, fit_params, generate_market, load
 @pytest.fixture(scope="module")
 def generated() -> dict[str, pd.DataFrame]:
     start, end = pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2028-12-31 23:00", tz="UTC")
-    return {zone: generate_market(load_params(zone), start, end, seed=11) for zone in ("NO1", "NO2", "NO5")}
+    return {
+        zone: generate_market(load_params(zone), start, end, seed=11).to_frame()
+        for zone in ("NO1", "NO2", "NO5")
+    }
 
 
 @pytest.mark.parametrize("zone", ["NO1", "NO2", "NO5"])
@@ -47,9 +50,9 @@ def test_statistics_match_calibration(zone: str, generated: dict[str, pd.DataFra
 def test_reproducible_by_seed() -> None:
     params = load_params("NO1")
     start, end = pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-02-01", tz="UTC")
-    a = generate_market(params, start, end, seed=5)
-    pd.testing.assert_frame_equal(a, generate_market(params, start, end, seed=5))
-    assert not a["price"].equals(generate_market(params, start, end, seed=6)["price"])
+    a = generate_market(params, start, end, seed=5).to_frame()
+    pd.testing.assert_frame_equal(a, generate_market(params, start, end, seed=5).to_frame())
+    assert not a["price"].equals(generate_market(params, start, end, seed=6).to_frame()["price"])
     assert load_params("NO9").level_mean == params.level_mean  # unknown zone: first zone's params
 
 

@@ -32,7 +32,7 @@ def test_open_meteo_request_and_parse() -> None:
     transport = RecordedTransport("open_meteo_no1.json")
     client = OpenMeteoClient(transport=transport)
     start = pd.Timestamp("2026-03-10 06:00", tz="UTC")
-    frame = client.hourly("NO1", start, start + pd.Timedelta(hours=30))
+    frame = client.hourly("NO1", start, start + pd.Timedelta(hours=30)).to_frame()
     url, params = transport.calls[0]
     assert url == "https://api.open-meteo.com/v1/forecast"
     assert (
@@ -57,7 +57,7 @@ def test_open_meteo_request_and_parse() -> None:
 def test_open_meteo_local_offset_is_converted_to_utc() -> None:
     doc = json.loads((FIXTURES / "open_meteo_no1.json").read_text())
     doc["utc_offset_seconds"] = 3600  # response in CET: local 01:00 is 00:00 UTC
-    frame = OpenMeteoClient.parse(doc)
+    frame = OpenMeteoClient.parse(doc).to_frame()
     assert frame.index[1] == pd.Timestamp("2026-03-10 00:00", tz="UTC")
 
 
@@ -80,7 +80,7 @@ def test_synthetic_weather_is_seasonal_and_reproducible() -> None:
     provider = SyntheticWeather(seed=1)
     year = provider.hourly(
         "NO1", pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-12-31 23:00", tz="UTC")
-    )
+    ).to_frame()
     monthly = year["temperature_c"].groupby(year.index.month).mean()
     assert monthly[1] < 0 < monthly[7] - 10
     assert (year["cloud_cover_pct"].between(0, 100)).all() and (year["radiation_wm2"] >= 0).all()
@@ -91,9 +91,11 @@ def test_synthetic_weather_is_seasonal_and_reproducible() -> None:
     # Same hours from a different window give the same values (stateless noise).
     window = provider.hourly(
         "NO1", pd.Timestamp("2025-06-01", tz="UTC"), pd.Timestamp("2025-06-02", tz="UTC")
-    )
+    ).to_frame()
     pd.testing.assert_frame_equal(window, year.loc[window.index], check_freq=False)
-    north = SyntheticWeather(seed=1).hourly(
-        "NO4", pd.Timestamp("2025-01-15", tz="UTC"), pd.Timestamp("2025-01-20", tz="UTC")
+    north = (
+        SyntheticWeather(seed=1)
+        .hourly("NO4", pd.Timestamp("2025-01-15", tz="UTC"), pd.Timestamp("2025-01-20", tz="UTC"))
+        .to_frame()
     )
     assert north["temperature_c"].mean() < year.loc["2025-01-15":"2025-01-20", "temperature_c"].mean()
