@@ -99,7 +99,9 @@ def run_load(stack: Stack, token: str, rps: int, seconds: int, log: Path, client
         "-c",
         str(clients),
         "-m",
-        "4",
+        # Streams a client may have in flight: enough that the offered rate is not capped by
+        # latency (20 x 16 at ~100 ms latency is still > 3,000 req/s).
+        "16",
         "--rps",
         str(per_client),
         "-D",

@@ -17,6 +17,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     parts = list(ALL_PARTS)
     if not (Path(__file__).resolve().parents[2] / "dashboard" / "dist" / "index.html").exists():
         parts.remove("web")
-    running = start_stack(var_dir, parts)
+    # Generous: predict_svc trains its three first models at start-up (~20 s each on a quiet
+    # 2-core machine, much longer on a busy one); this is a cap, not a wait.
+    running = start_stack(var_dir, parts, timeout=300)
     yield running
     running.close()

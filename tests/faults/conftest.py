@@ -114,7 +114,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRig]:
             "EP_PREDICT_ZONES": "NO1",  # one model to train on this 2-core machine
             "EP_LEDGER_BLOCK_MAX_MS": "200",
         }
-        stack = start_stack(var_dir, PARTS, meters=1, timeout=150, extra_env=extra)
+        stack = start_stack(var_dir, PARTS, meters=1, timeout=300, extra_env=extra)
     except BaseException:
         pg.destroy()
         raise

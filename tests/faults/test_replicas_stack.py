@@ -46,7 +46,7 @@ def replicated(tmp_path_factory: pytest.TempPathFactory, shared_db: str) -> Iter
         var_dir,
         ["broker", *REPLICAS, "envoy"],
         meters=1,
-        timeout=180,
+        timeout=300,
         replicas=REPLICAS,
         database_url=shared_db,
         extra_env={"EP_PREDICT_ZONES": "NO1"},
