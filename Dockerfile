@@ -2,6 +2,9 @@
 # docker-compose.yml picks the command, the same one the Procfile runs locally.
 FROM python:3.11-slim AS base
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PYTHONPATH=/app
+# Two malloc arenas instead of up to 8 per core: ~13 MB less resident memory per service
+# (README, Configuration).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml ./

@@ -175,3 +175,46 @@ def test_replicas_starting_together_migrate_once(tmp_path: Path, fresh_postgres_
     results = _upgrade_in_subprocesses(url, service, 3)
     assert [r.returncode for r in results] == [0, 0, 0], "\n".join(r.stderr[-1500:] for r in results)
     assert _diff(url, service) == []
+
+
+def test_upgrade_runs_alembic_in_a_child_process(tmp_path: Path) -> None:
+    """A service calling upgrade() at start-up never has Alembic (~11 MB resident) loaded afterwards,
+    and the database is migrated all the same."""
+    service = next(s for s in SERVICES if s.name == "ingest_svc")
+    url = f"sqlite:///{tmp_path / 'child.db'}"
+    code = (
+        "import sys; from pathlib import Path; from common.db import upgrade; "
+        "upgrade(sys.argv[1], Path(sys.argv[2]), version_table=sys.argv[3]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, url, str(service.migrations), service.version_table],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert result.stdout.strip() == "[]"
+    assert _diff(url, service) == []
+
+
+def test_a_failing_child_migration_raises(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from common.db import MigrationError, upgrade\n"
+        "try:\n"
+        "    upgrade(sys.argv[1], Path(sys.argv[2]))\n"
+        "except MigrationError as exc:\n"
+        "    print('raised', exc)\n"
+    )
+    missing = tmp_path / "no-such-migrations"
+    result = subprocess.run(
+        [sys.executable, "-c", code, f"sqlite:///{tmp_path / 'x.db'}", str(missing)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert result.stdout.startswith("raised migrating"), result.stdout
+    assert "no-such-migrations" in result.stderr  # the child's error reaches the service's log

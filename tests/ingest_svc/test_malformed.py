@@ -161,9 +161,13 @@ def test_malformed_flood_is_dead_lettered_and_good_readings_flow(
         # The raw payload is kept byte for byte.
         stored = {bytes(p) for (p,) in rows(db_url, "select payload from dead_letters")}
         assert {payload for _m, payload, _k in bad} <= stored
-        # Metrics count them, and the service is still healthy and ingesting.
-        total = sum(app.metrics.dead_letters.labels(r)._value.get() for r in reasons)
-        assert total == expected_dead
+
+        # Metrics count them (updated just after the commit, so wait briefly), and the service is
+        # still healthy and ingesting.
+        def counted() -> float:
+            return sum(app.metrics.dead_letters.labels(r)._value.get() for r in reasons)
+
+        assert wait_for(lambda: counted() == expected_dead, 10), counted()
         assert app.pipeline._thread is not None and app.pipeline._thread.is_alive()
         publish_all(broker.port, [("energy/meters/after-1", encode(reading("after-1", 1, now)))])
         assert wait_for(
