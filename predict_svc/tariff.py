@@ -26,14 +26,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
-# pandas is imported inside the bill function that needs it, not here: ingest_svc imports this
-# module for the per-hour settlement only, and importing pandas (which pulls in pyarrow) costs a
-# process ~75 MB of resident memory (BENCHMARKS.md: memory per service, target < 150 MB).
+# numpy and pandas are imported inside the vectorised functions that need them, not here:
+# ingest_svc imports this module for the per-hour settlement only (plain floats and ints), and
+# the imports cost a process ~16 MB (numpy) and ~75 MB (pandas + pyarrow) of resident memory
+# (BENCHMARKS.md: memory per service, target < 150 MB).
 
 __all__ = [
     "DEFAULT_CAPACITY_STEPS",
@@ -96,6 +96,8 @@ class Tariff:
     # -- per kWh ---------------------------------------------------------------------------
     def retail_eur_kwh(self, spot_eur_mwh: np.ndarray | float) -> np.ndarray:
         """Price of one imported kWh, VAT included: ``(spot/1000 + energy) * (1 + vat)``."""
+        import numpy as np
+
         spot = np.asarray(spot_eur_mwh, dtype=float) / 1000.0
         return (spot + self.grid_energy_eur_kwh) * (1.0 + self.vat_rate)
 
@@ -112,6 +114,8 @@ class Tariff:
 
     def energy_cost_eur(self, kwh: np.ndarray | float, spot_eur_mwh: np.ndarray | float) -> np.ndarray:
         """Variable cost of hours with net consumption ``kwh`` (vectorised); exports earn spot."""
+        import numpy as np
+
         kwh_a = np.asarray(kwh, dtype=float)
         spot = np.asarray(spot_eur_mwh, dtype=float) / 1000.0
         imported = np.maximum(kwh_a, 0.0) * (spot + self.grid_energy_eur_kwh) * (1.0 + self.vat_rate)
@@ -128,6 +132,8 @@ class Tariff:
 
     def capacity_eur_month_vec(self, basis_kw: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`capacity_eur_month` (for batch predictions)."""
+        import numpy as np
+
         bounds = np.array([s.up_to_kw for s in self.capacity_steps])
         amounts = np.array([s.eur_per_month for s in self.capacity_steps]) * (1.0 + self.vat_rate)
         idx = np.minimum(np.searchsorted(bounds, np.asarray(basis_kw, float), side="left"), len(bounds) - 1)
@@ -140,11 +146,11 @@ class Tariff:
 
 def capacity_basis_kw(daily_peaks: Sequence[float] | np.ndarray) -> float:
     """Mean of the three highest daily peaks (fewer days so far: mean of those; none: 0)."""
-    peaks = np.asarray([p for p in daily_peaks if np.isfinite(p)], dtype=float)
-    if peaks.size == 0:
+    peaks = sorted(float(p) for p in daily_peaks if math.isfinite(p))
+    if not peaks:
         return 0.0
-    top = np.sort(peaks)[-3:]
-    return float(top.mean())
+    top = peaks[-3:]
+    return sum(top) / len(top)  # left to right, as numpy summed it: same bits as before
 
 
 def daily_peaks_kw(hourly_kw: pd.Series) -> pd.Series:
