@@ -11,6 +11,7 @@ and builds the rest with ``MqttSettings.load(url)``.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,11 +19,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from common.config import ConfigError, env_field, from_env
+from common.mqtt_wire import CONNACK, Connack, Control, PacketReader, ProtocolError, Publish, decode_connack
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
-__all__ = ["MqttSettings", "parse_mqtt_url"]
+__all__ = ["ConnectionLost", "MqttSettings", "open_session", "parse_mqtt_url"]
 
 _DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
 
@@ -101,6 +103,51 @@ class MqttSettings:
         if context is not None:
             client.tls_set_context(context)
             client.tls_insecure_set(self.tls_insecure)
+
+
+class ConnectionLost(Exception):
+    """The connection is gone (closed, refused, timed out, kicked by the broker): reconnect."""
+
+
+def open_session(
+    broker: MqttSettings,
+    ssl_context: ssl.SSLContext | None,
+    connect_packet: bytes,
+    reader: PacketReader,
+    *,
+    timeout_s: float,
+    recv_bytes: int,
+) -> tuple[socket.socket, Connack, list[Publish | Control]]:
+    """TCP (and TLS) to the broker, CONNECT, and its CONNACK.
+
+    Returns the socket, the CONNACK and the packets that came after it in the same reads. Raises
+    ConnectionLost (closed or refused), ProtocolError or OSError; the socket is closed then.
+    """
+    raw = socket.create_connection((broker.host, broker.port), timeout=timeout_s)
+    try:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = ssl_context.wrap_socket(raw, server_hostname=broker.host) if ssl_context else raw
+    except BaseException:
+        raw.close()
+        raise
+    try:
+        sock.sendall(connect_packet)
+        packets: list[Publish | Control] = []
+        while not packets:
+            data = sock.recv(recv_bytes)
+            if not data:
+                raise ConnectionLost("broker closed the connection before CONNACK")
+            packets = reader.feed(data)
+        head = packets[0]
+        if not isinstance(head, Control) or head.kind != CONNACK:
+            raise ProtocolError("first packet from the broker is not CONNACK")
+        connack = decode_connack(head.body)
+        if connack.reason_code >= 0x80:
+            raise ConnectionLost(f"connect refused: reason 0x{connack.reason_code:02x}")
+    except BaseException:
+        sock.close()
+        raise
+    return sock, connack, packets[1:]
 
 
 def _split(url: str) -> tuple[str, str, int, str, str]:

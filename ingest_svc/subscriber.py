@@ -31,9 +31,8 @@ from typing import NamedTuple
 import orjson
 
 from common.log import get_logger
-from common.mqtt import MqttSettings
+from common.mqtt import ConnectionLost, MqttSettings, open_session
 from common.mqtt_wire import (
-    CONNACK,
     DISCONNECT,
     PINGRESP,
     PUBACK,
@@ -42,7 +41,6 @@ from common.mqtt_wire import (
     PacketReader,
     ProtocolError,
     Publish,
-    decode_connack,
     decode_reason,
     decode_suback,
     encode_connect,
@@ -80,10 +78,6 @@ class Incoming(NamedTuple):
     dup: bool
     epoch: int
     received_ms: int
-
-
-class _Lost(Exception):
-    """The connection is gone (closed, refused, timed out, kicked by the broker)."""
 
 
 class MqttSubscriber:
@@ -172,7 +166,7 @@ class MqttSubscriber:
             try:
                 sock, reader, first = self._open()
                 self._serve(sock, reader, first)
-            except (OSError, _Lost, ProtocolError) as exc:
+            except (OSError, ConnectionLost, ProtocolError) as exc:
                 log.warning("mqtt_disconnected", reason=str(exc) or type(exc).__name__, epoch=self.epoch)
             except Exception:  # a bug in a callback must not end intake for good
                 log.exception("mqtt_session_failed", epoch=self.epoch)
@@ -193,39 +187,21 @@ class MqttSubscriber:
         """Connect and wait for CONNACK; returns what arrived after it in the same reads."""
         self.epoch += 1
         self._acks.clear()  # all of them name packet ids of an older connection
-        raw = socket.create_connection((self._host, self._port), timeout=IO_TIMEOUT_S)
-        try:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock = self._ssl.wrap_socket(raw, server_hostname=self._host) if self._ssl else raw
-        except BaseException:
-            raw.close()
-            raise
-        self._sock = sock
-        sock.sendall(
-            encode_connect(
-                self.client_id,
-                self._broker.keepalive_s,
-                clean_start=False,
-                session_expiry_s=self._session_expiry_s,
-                receive_maximum=self._receive_maximum,
-                maximum_packet_size=MAX_PACKET,
-                username=self._broker.effective_username,
-                password=self._broker.effective_password,
-            )
+        connect = encode_connect(
+            self.client_id,
+            self._broker.keepalive_s,
+            clean_start=False,
+            session_expiry_s=self._session_expiry_s,
+            receive_maximum=self._receive_maximum,
+            maximum_packet_size=MAX_PACKET,
+            username=self._broker.effective_username,
+            password=self._broker.effective_password,
         )
         reader = PacketReader(MAX_PACKET)
-        packets: list[Publish | Control] = []
-        while not packets:
-            data = sock.recv(RECV_BYTES)
-            if not data:
-                raise _Lost("broker closed the connection before CONNACK")
-            packets = reader.feed(data)
-        head = packets[0]
-        if not isinstance(head, Control) or head.kind != CONNACK:
-            raise ProtocolError("first packet from the broker is not CONNACK")
-        connack = decode_connack(head.body)
-        if connack.reason_code >= 0x80:
-            raise _Lost(f"connect refused: reason 0x{connack.reason_code:02x}")
+        sock, connack, rest = open_session(
+            self._broker, self._ssl, connect, reader, timeout_s=IO_TIMEOUT_S, recv_bytes=RECV_BYTES
+        )
+        self._sock = sock
         keepalive = connack.properties.get(0x13)  # Server Keep Alive overrides ours
         self._keepalive_s = keepalive if isinstance(keepalive, int) else self._broker.keepalive_s
         self.connected = True
@@ -234,7 +210,7 @@ class MqttSubscriber:
         log.info("mqtt_connected", epoch=self.epoch, session_present=connack.session_present)
         if self._on_connected is not None:
             self._on_connected(connack.session_present)
-        return sock, reader, packets[1:]
+        return sock, reader, rest
 
     def _serve(self, sock: socket.socket, reader: PacketReader, first: list[Publish | Control]) -> None:
         self._last_sent = self._last_recv = time.monotonic()
@@ -247,7 +223,7 @@ class MqttSubscriber:
             keepalive = self._keepalive_s
             if keepalive:
                 if ping_sent and self._last_recv < ping_sent and now - ping_sent > keepalive:
-                    raise _Lost(f"no answer to PINGREQ within {keepalive} s")
+                    raise ConnectionLost(f"no answer to PINGREQ within {keepalive} s")
                 if now - self._last_sent >= keepalive:
                     self._send(sock, encode_pingreq())
                     ping_sent = now
@@ -263,7 +239,7 @@ class MqttSubscriber:
             if sock in ready:
                 data = sock.recv(RECV_BYTES)
                 if not data:
-                    raise _Lost("broker closed the connection")
+                    raise ConnectionLost("broker closed the connection")
                 self._last_recv = time.monotonic()
                 self._handle(sock, reader.feed(data))
             self._flush_acks(sock)
@@ -313,7 +289,7 @@ class MqttSubscriber:
                 sock, encode_publish(self._marker, marker, qos=1, retain=True, packet_id=self._packet_id())
             )
         elif packet.kind == DISCONNECT:
-            raise _Lost(f"broker sent DISCONNECT, reason 0x{decode_reason(packet.body):02x}")
+            raise ConnectionLost(f"broker sent DISCONNECT, reason 0x{decode_reason(packet.body):02x}")
         elif packet.kind == PUBACK:
             if len(packet.body) > 2 and packet.body[2] >= 0x80:
                 log.warning("mqtt_marker_refused", reason=packet.body[2])

@@ -44,9 +44,8 @@ from collections.abc import Sequence
 import orjson
 
 from common.log import get_logger
-from common.mqtt import MqttSettings
+from common.mqtt import ConnectionLost, MqttSettings, open_session
 from common.mqtt_wire import (
-    CONNACK,
     DISCONNECT,
     PINGRESP,
     PUBACK,
@@ -56,7 +55,6 @@ from common.mqtt_wire import (
     ProtocolError,
     Publish,
     Will,
-    decode_connack,
     decode_puback,
     decode_reason,
     decode_suback,
@@ -79,10 +77,6 @@ MAX_WINDOW = 60_000  # packet ids are 16 bits: keep free ones to hand out
 BACKOFF_S = (0.25, 2.0)  # first and longest wait between connection attempts
 
 log = get_logger(__name__)
-
-
-class _Lost(Exception):
-    """The connection is gone (closed, refused, timed out, kicked by the broker)."""
 
 
 class Gateway:
@@ -215,7 +209,7 @@ class Gateway:
                 sock, reader, first = self._open()
                 delay = BACKOFF_S[0]
                 self._serve(sock, reader, first)
-            except (OSError, _Lost, ProtocolError) as exc:
+            except (OSError, ConnectionLost, ProtocolError) as exc:
                 log.info(
                     "gateway_disconnected", gateway=self.gateway_id, reason=str(exc) or type(exc).__name__
                 )
@@ -235,38 +229,19 @@ class Gateway:
     def _open(self) -> tuple[socket.socket, PacketReader, list[Publish | Control]]:
         """Connect, wait for CONNACK, subscribe to the consumer markers and announce ``online``."""
         broker = self._broker
-        raw = socket.create_connection((broker.host, broker.port), timeout=IO_TIMEOUT_S)
+        connect = encode_connect(
+            self.gateway_id,
+            broker.keepalive_s,
+            clean_start=True,
+            username=broker.effective_username,
+            password=broker.effective_password,
+            will=self._will,
+        )
+        reader = PacketReader()
+        sock, connack, rest = open_session(
+            broker, self._ssl, connect, reader, timeout_s=IO_TIMEOUT_S, recv_bytes=RECV_BYTES
+        )
         try:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock = self._ssl.wrap_socket(raw, server_hostname=broker.host) if self._ssl else raw
-        except BaseException:
-            raw.close()
-            raise
-        try:
-            sock.sendall(
-                encode_connect(
-                    self.gateway_id,
-                    broker.keepalive_s,
-                    clean_start=True,
-                    username=broker.effective_username,
-                    password=broker.effective_password,
-                    will=self._will,
-                )
-            )
-            reader = PacketReader()
-            packets: list[Publish | Control] = []
-            while not packets:
-                data = sock.recv(RECV_BYTES)
-                if not data:
-                    raise _Lost("broker closed the connection before CONNACK")
-                packets = reader.feed(data)
-            head = packets[0]
-            if not isinstance(head, Control) or head.kind != CONNACK:
-                raise ProtocolError("first packet from the broker is not CONNACK")
-            connack = decode_connack(head.body)
-            if connack.reason_code >= 0x80:
-                log.warning("gateway_connect_refused", gateway=self.gateway_id, reason=connack.reason_code)
-                raise _Lost(f"connect refused: reason 0x{connack.reason_code:02x}")
             keepalive = connack.properties.get(0x13)  # Server Keep Alive overrides ours
             self._keepalive_s = keepalive if isinstance(keepalive, int) else broker.keepalive_s
             receive_max = connack.properties.get(0x21)  # the broker's limit on our unacked QoS 1
@@ -285,7 +260,7 @@ class Gateway:
             raise
         self._connected = True
         log.info("gateway_connected", gateway=self.gateway_id, connects=self.connects)
-        return sock, reader, packets[1:]
+        return sock, reader, rest
 
     def _serve(self, sock: socket.socket, reader: PacketReader, first: list[Publish | Control]) -> None:
         ping_sent = 0.0
@@ -311,7 +286,7 @@ class Gateway:
             wait = 1.0
             if keepalive:
                 if ping_sent and self._last_recv < ping_sent and now - ping_sent > keepalive:
-                    raise _Lost(f"no answer to PINGREQ within {keepalive} s")
+                    raise ConnectionLost(f"no answer to PINGREQ within {keepalive} s")
                 if now - self._last_sent >= keepalive:
                     self._send(sock, encode_pingreq())
                     ping_sent = now
@@ -336,7 +311,7 @@ class Gateway:
             if sock in ready:
                 data = sock.recv(RECV_BYTES)
                 if not data:
-                    raise _Lost("broker closed the connection")
+                    raise ConnectionLost("broker closed the connection")
                 self._last_recv = time.monotonic()
                 acks, others = reader.feed_acks(data)
                 if acks:
@@ -413,7 +388,7 @@ class Gateway:
             if packet_id == self._subscribe_id and any(c >= 0x80 for c in codes):
                 log.warning("gateway_marker_subscribe_refused", gateway=self.gateway_id, reasons=codes)
         elif packet.kind == DISCONNECT:
-            raise _Lost(f"broker sent DISCONNECT, reason 0x{decode_reason(packet.body):02x}")
+            raise ConnectionLost(f"broker sent DISCONNECT, reason 0x{decode_reason(packet.body):02x}")
         elif packet.kind != PINGRESP:  # a second CONNACK
             raise ProtocolError(f"unexpected packet type {packet.kind}")
 
