@@ -172,16 +172,7 @@ class Store:
     def create_user(
         self, username: str, password_hash: str, role: str, households: Sequence[str], now: float
     ) -> UserRecord:
-        row = UserRow(
-            id=str(uuid.uuid4()),
-            username=username,
-            password_hash=password_hash,
-            role=role,
-            disabled=False,
-            created_at=now,
-            tokens_valid_after=0,
-            households=[UserHouseholdRow(household_id=h) for h in dict.fromkeys(households)],
-        )
+        row = _new_user_row(username, password_hash, role, households, now)
         try:
             with self._tx() as s:
                 s.add(row)
@@ -209,18 +200,7 @@ class Store:
                 for username, password_hash, role, households in accounts:
                     if username in existing:
                         continue
-                    s.add(
-                        UserRow(
-                            id=str(uuid.uuid4()),
-                            username=username,
-                            password_hash=password_hash,
-                            role=role,
-                            disabled=False,
-                            created_at=now,
-                            tokens_valid_after=0,
-                            households=[UserHouseholdRow(household_id=h) for h in dict.fromkeys(households)],
-                        )
-                    )
+                    s.add(_new_user_row(username, password_hash, role, households, now))
                     created += 1
                 s.flush()
         except IntegrityError as exc:
@@ -372,3 +352,18 @@ class Store:
             rows = list(s.scalars(query))
             s.expunge_all()
             return rows
+
+
+def _new_user_row(
+    username: str, password_hash: str, role: str, households: Sequence[str], now: float
+) -> UserRow:
+    return UserRow(
+        id=str(uuid.uuid4()),
+        username=username,
+        password_hash=password_hash,
+        role=role,
+        disabled=False,
+        created_at=now,
+        tokens_valid_after=0,
+        households=[UserHouseholdRow(household_id=h) for h in dict.fromkeys(households)],
+    )
