@@ -22,8 +22,13 @@ from ledger_svc.store import make_ledger_engine
 __all__ = ["append_rate", "full_verify", "proof_latency", "run"]
 
 NOTES = [
-    "- Ledger: one append = one SQLite transaction (BEGIN IMMEDIATE); the rate is bounded by Python-side "
-    "record validation/encoding and SHA-256 calls (~3 per transaction), and drops on a loaded machine.",
+    "- Ledger: one append = one SQLite transaction (BEGIN IMMEDIATE, synchronous commit). A batch is "
+    "validated column-wise and encoded in one pass (ledger_svc/canonical.py encode_records; a bad batch "
+    "falls back to record-by-record checks that name the culprit), tx hashes are chained in one loop "
+    "and the Merkle tree grows level by level. Profile (cProfile, 100k settlements in batches of 5,000): "
+    "SQLite executemany 23% and commits 18% of the time, validation + encoding 17%, the log's Merkle "
+    "tree 12% and the blocks' Merkle roots 10% (SHA-256: ~5 per transaction), tx hash chain 7%, "
+    "receipts 7%; the rate drops on a loaded machine.",
 ]
 
 BASE_HOUR = 1_767_225_600_000

@@ -24,7 +24,7 @@ from common.mqtt_wire import CONNACK, Connack, Control, PacketReader, ProtocolEr
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
-__all__ = ["ConnectionLost", "MqttSettings", "open_session", "parse_mqtt_url"]
+__all__ = ["ConnectionLost", "MqttSettings", "Waker", "open_session", "parse_mqtt_url"]
 
 _DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
 
@@ -103,6 +103,49 @@ class MqttSettings:
         if context is not None:
             client.tls_set_context(context)
             client.tls_insecure_set(self.tls_insecure)
+
+
+class Waker:
+    """Wakes a network thread blocked in ``select`` from other threads.
+
+    A socket pair whose read end sits in the select set next to the broker socket (with TLS only
+    the network thread may touch that socket, so other threads cannot write to it themselves).
+    ``fileno`` makes the waker itself selectable. At most one byte is in flight, so calling
+    :meth:`wake` per message stays cheap.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+        self._pending = False
+
+    def fileno(self) -> int:
+        return self._read.fileno()
+
+    def wake(self) -> None:
+        if not self._pending:
+            self._pending = True
+            try:
+                self._write.send(b"\0")
+            except OSError:  # buffer full (a wake is pending anyway) or closed on shutdown
+                pass
+
+    def drain(self) -> None:
+        """Consume the wake-ups; the caller looks for work right after."""
+        try:
+            while self._read.recv(4096):
+                pass
+        except OSError:  # BlockingIOError: drained
+            pass
+        # Only after draining: a wake() in between finds _pending still set and sends nothing,
+        # which is fine as the caller looks for work next anyway.
+        self._pending = False
+
+    def close(self) -> None:
+        self._pending = True  # later wake() calls send nothing
+        self._read.close()
+        self._write.close()
 
 
 class ConnectionLost(Exception):

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import orjson
 
 from common.log import get_logger
-from common.mqtt import ConnectionLost, MqttSettings, open_session
+from common.mqtt import ConnectionLost, MqttSettings, Waker, open_session
 from common.mqtt_wire import (
     DISCONNECT,
     PINGRESP,
@@ -115,12 +115,7 @@ class MqttSubscriber:
         self._acks: deque[tuple[int, int]] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # ack() from other threads wakes the network thread through this pair (works for TLS
-        # too, where only one thread may use the socket).
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._wake_pending = False
+        self._waker = Waker()  # ack() from the pipeline's threads wakes the network thread
         self._next_id = 0
         self._subscribe_id = 0
         self._sock: socket.socket | None = None
@@ -130,11 +125,11 @@ class MqttSubscriber:
         """Queue the PUBACK; the network thread sends it if the connection is still the same."""
         if message.qos > 0:
             self._acks.append((message.epoch, message.mid))
-            self._wake()
+            self._waker.wake()
 
     def ack_many(self, messages: Iterable[Incoming]) -> None:
         self._acks.extend((m.epoch, m.mid) for m in messages if m.qos > 0)
-        self._wake()
+        self._waker.wake()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="mqtt-subscriber", daemon=True)
@@ -143,19 +138,10 @@ class MqttSubscriber:
     def stop(self) -> None:
         """Send the acks still queued, DISCONNECT (the session stays), and end the thread."""
         self._stop.set()
-        self._wake()
+        self._waker.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._wake_r.close()
-        self._wake_w.close()
-
-    def _wake(self) -> None:
-        if not self._wake_pending:
-            self._wake_pending = True
-            try:
-                self._wake_w.send(b"\0")
-            except OSError:  # buffer full (a wake is pending anyway) or closed on shutdown
-                pass
+        self._waker.close()
 
     # --- network thread -----------------------------------------------------------------
     def _run(self) -> None:
@@ -217,7 +203,7 @@ class MqttSubscriber:
         ping_sent = 0.0
         self._handle(sock, first)
         tls = isinstance(sock, ssl.SSLSocket)
-        watch = [sock, self._wake_r]
+        watch = [sock, self._waker]
         while not self._stop.is_set():
             now = time.monotonic()
             keepalive = self._keepalive_s
@@ -234,8 +220,8 @@ class MqttSubscriber:
                 ready: Sequence[object] = [sock]  # TLS: decrypted bytes wait inside the SSL object
             else:
                 ready = select.select(watch, [], [], wait)[0]
-            if self._wake_r in ready:
-                self._drain_wake()
+            if self._waker in ready:
+                self._waker.drain()
             if sock in ready:
                 data = sock.recv(RECV_BYTES)
                 if not data:
@@ -244,7 +230,7 @@ class MqttSubscriber:
                 self._handle(sock, reader.feed(data))
             self._flush_acks(sock)
         # Stopping: the pipeline has stored what it took; acknowledge it, then leave the session.
-        self._drain_wake()
+        self._waker.drain()
         self._flush_acks(sock)
         try:
             self._send(sock, encode_disconnect())
@@ -310,14 +296,6 @@ class MqttSubscriber:
                 mids.append(mid)
         if mids:
             self._send(sock, encode_pubacks(mids))
-
-    def _drain_wake(self) -> None:
-        self._wake_pending = False
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except OSError:  # BlockingIOError: drained
-            pass
 
     def _send(self, sock: socket.socket, data: bytes) -> None:
         sock.sendall(data)

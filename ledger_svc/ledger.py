@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from common.errors import FailedPrecondition, InvalidArgument, NotFound
 from common.log import get_logger
-from ledger_svc.canonical import SALT_LEN, ZERO_HASH, Record, decode_record, encode_record, tx_hash
+from ledger_svc.canonical import SALT_LEN, ZERO_HASH, Record, chain_tx_hashes, decode_record, encode_records
 from ledger_svc.chain import seal_block
 from ledger_svc.merkle import MerkleTree, ProofError, leaf_hash
 from ledger_svc.signing import SignedTreeHead, Signer
@@ -59,8 +59,7 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(NamedTuple):  # a tuple: thousands are made per append
     leaf_index: int
     tx_hash: bytes
     salt: bytes
@@ -139,10 +138,9 @@ class Ledger:
             raise InvalidArgument("EMPTY_APPEND", "append needs at least one record")
         if len(request_id) > 128:
             raise InvalidArgument("REQUEST_ID_TOO_LONG", "request_id is longer than 128 characters")
-        salts = [r.salt or os.urandom(SALT_LEN) for r in records]
-        encoded = [
-            encode_record(r, s) for r, s in zip(records, salts, strict=False)
-        ]  # validate all before locking
+        pool = os.urandom(SALT_LEN * len(records))  # one call: only the records without a salt take one
+        salts = [r.salt or pool[i * SALT_LEN : (i + 1) * SALT_LEN] for i, r in enumerate(records)]
+        encoded = encode_records(records, salts)  # validates all before locking
         digest = _request_digest(records, encoded) if request_id else b""
         with self.engine.connect() as raw, begin_write(raw).begin():
             conn = raw
@@ -158,12 +156,14 @@ class Ledger:
             first = head.tx_count
             prev = head.last_tx_hash
             at = self._clock()
-            rows, hashes = [], []
-            for i, (rec, body) in enumerate(zip(records, encoded, strict=False)):
-                h = tx_hash(body, at, prev)
-                rows.append((first + i, h, prev, int(rec.kind), rec.household_id, rec.hour_ms, at, body))
-                hashes.append(h)
-                prev = h
+            hashes = chain_tx_hashes(encoded, at, prev)
+            rows = [
+                (first + i, h, p, int(rec.kind), rec.household_id, rec.hour_ms, at, body)
+                for i, (h, p, rec, body) in enumerate(
+                    zip(hashes, [prev, *hashes[:-1]], records, encoded, strict=True)
+                )
+            ]
+            prev = hashes[-1]
             # Driver-level executemany: the ORM/Core parameter processing costs more than SQLite.
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             conn.exec_driver_sql(_INSERT_TX.format(*[mark] * 8), rows)
@@ -307,18 +307,18 @@ class Ledger:
             salt_list = [decode_record(r.record, validate=False).salt for r in rows]
         else:
             salt_list = list(salts)
-        # Leaves are consecutive: walk them and the blocks covering them side by side.
-        blocks = iter(self._blocks_covering(conn, first, first + count))
-        block = next(blocks, None)
-        out = []
-        for i in range(count):
-            leaf = first + i
-            while block is not None and leaf >= block.first_tx_index + block.tx_count:
-                block = next(blocks, None)
-            if block is not None and leaf >= block.first_tx_index:
-                out.append(Receipt(leaf, hashes[i], salt_list[i], block.height, leaf - block.first_tx_index))
-            else:
-                out.append(Receipt(leaf, hashes[i], salt_list[i], None, None))
+        # Blocks cover the leaves before the sealed count contiguously, in order; the rest wait.
+        end = first + count
+        out: list[Receipt] = []
+        for block in self._blocks_covering(conn, first, end):
+            start, stop = max(first, block.first_tx_index), min(end, block.first_tx_index + block.tx_count)
+            offset, height = block.first_tx_index, block.height
+            out += [
+                Receipt(leaf, hashes[leaf - first], salt_list[leaf - first], height, leaf - offset)
+                for leaf in range(start, stop)
+            ]
+        leaf = first + len(out)
+        out += [Receipt(i, hashes[i - first], salt_list[i - first], None, None) for i in range(leaf, end)]
         return out
 
     def _blocks_covering(self, conn: Connection, start: int, end: int) -> list[Block]:

@@ -69,24 +69,33 @@ class MerkleTree:
         self.size = 0
 
     def append_leaf_hashes(self, hashes: Iterable[bytes]) -> None:
+        new = list(hashes)
+        if any(len(h) != HASH_LEN for h in new):
+            raise ValueError("leaf hash must be 32 bytes")  # before anything is appended
         levels = self._levels
-        for h in hashes:
-            if len(h) != HASH_LEN:
-                raise ValueError("leaf hash must be 32 bytes")
-            index = self.size
-            levels[0] += h
-            self.size += 1
-            level = 0
-            # A right child completes its parent: climb while the index is odd.
-            while index & 1:
-                row = levels[level]
-                off = (index - 1) * HASH_LEN
-                parent = _sha256(b"\x01" + row[off : off + 2 * HASH_LEN]).digest()
-                level += 1
-                index >>= 1
-                if len(levels) == level:
-                    levels.append(bytearray())
-                levels[level] += parent
+        levels[0] += b"".join(new)
+        self.size += len(new)
+        # Level by level, hash the pairs completed by this batch; a level that gains no node
+        # leaves every level above it unchanged.
+        level = 0
+        while True:
+            row = levels[level]
+            complete = len(row) // (2 * HASH_LEN)  # parents this level's nodes make
+            if level + 1 == len(levels):
+                if complete == 0:
+                    return
+                levels.append(bytearray())
+            above = levels[level + 1]
+            have = len(above) // HASH_LEN
+            if have == complete:
+                return
+            above += b"".join(
+                [
+                    _sha256(b"\x01" + row[off : off + 2 * HASH_LEN]).digest()
+                    for off in range(2 * HASH_LEN * have, 2 * HASH_LEN * complete, 2 * HASH_LEN)
+                ]
+            )
+            level += 1
 
     def append_data(self, entries: Iterable[bytes]) -> None:
         self.append_leaf_hashes(leaf_hash(e) for e in entries)

@@ -44,7 +44,7 @@ from collections.abc import Sequence
 import orjson
 
 from common.log import get_logger
-from common.mqtt import ConnectionLost, MqttSettings, open_session
+from common.mqtt import ConnectionLost, MqttSettings, Waker, open_session
 from common.mqtt_wire import (
     DISCONNECT,
     PINGRESP,
@@ -116,9 +116,7 @@ class Gateway:
         self._stop = threading.Event()
         self._stop_deadline = 0.0
         self._thread: threading.Thread | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
-        self._wake_pending = False
+        self._waker: Waker | None = None  # enqueue()/stop() wake the network thread
         self._last_sent = self._last_recv = 0.0
         self._keepalive_s = broker.keepalive_s
         self._pumped = 0
@@ -126,9 +124,7 @@ class Gateway:
 
     # --- simulator thread ---------------------------------------------------------------
     def start(self) -> None:
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._waker = Waker()
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.gateway_id}", daemon=True)
         self._thread.start()
 
@@ -187,18 +183,13 @@ class Gateway:
             if thread.is_alive():  # stuck in a connect or send: a daemon, it dies with the process
                 log.warning("gateway_stop_timeout", gateway=self.gateway_id)
                 return
-        for sock in (self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
-        self._wake_r = self._wake_w = None
+        if self._waker is not None:
+            self._waker.close()
+            self._waker = None
 
     def _wake(self) -> None:
-        if not self._wake_pending and self._wake_w is not None:
-            self._wake_pending = True
-            try:
-                self._wake_w.send(b"\0")
-            except OSError:  # buffer full (a wake is pending anyway) or closed on shutdown
-                pass
+        if self._waker is not None:
+            self._waker.wake()
 
     # --- network thread -----------------------------------------------------------------
     def _run(self) -> None:
@@ -267,9 +258,9 @@ class Gateway:
         offline_sent = False
         self._handle(sock, first)
         tls = isinstance(sock, ssl.SSLSocket)
-        wake_r = self._wake_r
-        assert wake_r is not None
-        watch = [sock, wake_r]
+        waker = self._waker
+        assert waker is not None
+        watch = [sock, waker]
         while True:
             now = time.monotonic()
             if self._stop.is_set():
@@ -299,15 +290,8 @@ class Gateway:
                 ready: Sequence[object] = [sock]  # TLS: decrypted bytes wait inside the SSL object
             else:
                 ready = select.select(watch, [], [], wait)[0]
-            if wake_r in ready:
-                try:
-                    while wake_r.recv(4096):
-                        pass
-                except OSError:  # BlockingIOError: drained
-                    pass
-                # Only after draining: a wake sent in between is not lost, as the loop looks at
-                # ``pending`` next anyway.
-                self._wake_pending = False
+            if waker in ready:
+                waker.drain()  # the loop looks at ``pending`` next
             if sock in ready:
                 data = sock.recv(RECV_BYTES)
                 if not data:

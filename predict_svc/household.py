@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -58,12 +59,16 @@ class HouseholdBatch:
         has_solar: list[bool],
     ) -> HouseholdBatch:
         n = len(recent)
-        matrix = np.full((n, _WINDOW), np.nan)
-        for i, values in enumerate(recent):  # copying ragged lists; the model math is vectorised
-            count = len(values)
-            if count:
-                tail = values[-_WINDOW:] if count > _WINDOW else values
-                matrix[i, _WINDOW - len(tail) :] = tail
+        if n and all(len(values) == _WINDOW for values in recent):
+            # The usual batch: every household has a full day. One flat pass, no per-row slicing.
+            matrix = np.fromiter(chain.from_iterable(recent), float, n * _WINDOW).reshape(n, _WINDOW)
+        else:
+            matrix = np.full((n, _WINDOW), np.nan)
+            for i, values in enumerate(recent):  # ragged rows; the model math is vectorised
+                count = len(values)
+                if count:
+                    tail = list(values[-_WINDOW:] if count > _WINDOW else values)
+                    matrix[i, _WINDOW - len(tail) :] = tail
         return cls(
             recent_kw=matrix,
             residents=np.asarray(residents, dtype=float),

@@ -243,24 +243,28 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         response = pb.PredictBatchResponse()
         if not households:
             return response
-        # One pass over the messages (indexing a protobuf repeated field is slow; a list is not).
+        # Lists, not the repeated field: indexing a protobuf repeated field is slow.
         rows_all = list(households)
-        zone_names: list[str] = []
-        for i, h in enumerate(rows_all):
-            if not h.household_id:
-                raise InvalidArgument("HOUSEHOLD_ID_REQUIRED", f"households[{i}] has no household_id")
-            zone_names.append(h.zone)
-        zones = np.array([z.strip().upper() for z in zone_names])
-        kwh_all = np.empty(len(rows_all))
-        costs_all = np.empty((3, len(rows_all)))
-        per_zone: dict[str, tuple[forecast_pb2.PricePoint, Timestamp, str]] = {}
-        zone_of = np.empty(len(rows_all), dtype=object)
-        for zone in np.unique(zones):
-            idx = np.flatnonzero(zones == zone)
-            forecast, _ = self.zone_forecast(str(zone))
-            rows = [rows_all[i] for i in idx.tolist()]
+        if not all([h.household_id for h in rows_all]):
+            i = next(i for i, h in enumerate(rows_all) if not h.household_id)
+            raise InvalidArgument("HOUSEHOLD_ID_REQUIRED", f"households[{i}] has no household_id")
+        zone_names = [h.zone for h in rows_all]
+        groups: list[tuple[str, np.ndarray | None]]  # zone, its rows (None: all)
+        if len(set(zone_names)) == 1:  # the usual batch: one zone, no grouping
+            groups = [(self.registry.check_zone(zone_names[0]), None)]
+        else:
+            zones = np.array([z.strip().upper() for z in zone_names])
+            groups = [(str(zone), np.flatnonzero(zones == zone)) for zone in np.unique(zones)]
+        n = len(rows_all)
+        kwh_all = np.empty(n)
+        costs_all = np.empty((3, n))
+        group_of = np.zeros(n, dtype=np.intp)
+        templates: list[bytes] = []
+        for g, (zone, idx) in enumerate(groups):
+            forecast, _ = self.zone_forecast(zone)
+            rows = rows_all if idx is None else [rows_all[i] for i in idx.tolist()]
             batch = HouseholdBatch.from_rows(
-                [h.recent_hourly_kw[:] for h in rows],
+                [h.recent_hourly_kw for h in rows],
                 [h.residents for h in rows],
                 [h.heating for h in rows],
                 [h.has_ev for h in rows],
@@ -272,32 +276,37 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             f = forecast.forecast
             quantiles = (f.p10[0], f.p50[0], f.p90[0])
             costs = np.sort(np.vstack([self.tariff.energy_cost_eur(kwh, p) for p in quantiles]), axis=0)
-            kwh_all[idx] = kwh
-            costs_all[:, idx] = costs
-            zone_of[idx] = str(zone)
-            point = forecast_pb2.PricePoint(
-                hour_start=ts(target),
-                horizon_hours=1,
-                p10_eur_mwh=float(f.p10[0]),
-                p50_eur_mwh=float(f.p50[0]),
-                p90_eur_mwh=float(f.p90[0]),
+            where = slice(None) if idx is None else idx
+            kwh_all[where] = kwh
+            costs_all[:, where] = costs
+            group_of[where] = g
+            # What every household of the zone shares, serialised once and merged into each
+            # prediction (one call per row instead of building two sub-messages per row).
+            templates.append(
+                forecast_pb2.HouseholdPrediction(
+                    hour_start=ts(target),
+                    price=forecast_pb2.PricePoint(
+                        hour_start=ts(target),
+                        horizon_hours=1,
+                        p10_eur_mwh=float(f.p10[0]),
+                        p50_eur_mwh=float(f.p50[0]),
+                        p90_eur_mwh=float(f.p90[0]),
+                    ),
+                    model_version=forecast.model_version,
+                ).SerializeToString()
             )
-            per_zone[str(zone)] = (point, ts(target), forecast.model_version)
         add = response.predictions.add
-        kwh_list = kwh_all.tolist()
-        c10, c50, c90 = (costs_all[k].tolist() for k in range(3))
-        for i, h in enumerate(rows_all):
-            point, stamp, version = per_zone[zone_of[i]]
-            item = add(
+        shared = [templates[g] for g in group_of.tolist()]
+        for h, kwh_value, c10, c50, c90, template in zip(
+            rows_all, kwh_all.tolist(), *costs_all.tolist(), shared, strict=True
+        ):
+            add(
                 household_id=h.household_id,
-                consumption_kwh=kwh_list[i],
-                cost_p10_eur=c10[i],
-                cost_p50_eur=c50[i],
-                cost_p90_eur=c90[i],
-                model_version=version,
-            )
-            item.hour_start.CopyFrom(stamp)
-            item.price.CopyFrom(point)
+                consumption_kwh=kwh_value,
+                cost_p10_eur=c10,
+                cost_p50_eur=c50,
+                cost_p90_eur=c90,
+            ).MergeFromString(template)
         self.households.update(rows_all)
         return response
 

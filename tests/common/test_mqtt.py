@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import select
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -18,10 +19,27 @@ from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
 from common.config import ConfigError
-from common.mqtt import MqttSettings, parse_mqtt_url
+from common.mqtt import MqttSettings, Waker, parse_mqtt_url
 from meter_sim.gateway import Gateway
 from tests.ingest_svc.helpers import wait_for
 from tests.ingest_svc.mqtt_broker import MosquittoBroker
+
+
+def test_waker_wakes_a_select_from_another_thread_and_drains() -> None:
+    waker = Waker()
+    try:
+        assert select.select([waker], [], [], 0)[0] == []
+        thread = threading.Thread(target=lambda: [waker.wake() for _ in range(1000)])
+        thread.start()
+        assert select.select([waker], [], [], 5)[0] == [waker]
+        thread.join()
+        waker.drain()
+        assert select.select([waker], [], [], 0)[0] == []  # a thousand wakes, one byte, drained
+        waker.wake()
+        assert select.select([waker], [], [], 0)[0] == [waker]  # drained: the next wake counts again
+    finally:
+        waker.close()
+    waker.wake()  # after close (a late ack on shutdown): silently nothing
 
 
 def test_url_forms_and_defaults() -> None:

@@ -17,8 +17,10 @@ from ledger_svc.canonical import (
     ZERO_HASH,
     Prediction,
     Settlement,
+    chain_tx_hashes,
     decode_record,
     encode_record,
+    encode_records,
     index_fields,
     tx_hash,
 )
@@ -100,6 +102,52 @@ def test_invalid_records_are_refused_with_a_reason(record: Settlement | Predicti
     with pytest.raises(InvalidArgument) as err:
         encode_record(record)
     assert err.value.reason == reason
+
+
+def test_batch_encoding_equals_record_by_record() -> None:
+    salts = [bytes([i]) * 32 for i in range(40)]
+    settlements = [settlement(f"hh-{i}", hour=i, wh=i * 37 - 500) for i in range(39)]
+    settlements.append(dataclasses.replace(settlement(), household_id="é" * 64))  # 128 bytes
+    assert encode_records(settlements, salts) == [
+        encode_record(r, s) for r, s in zip(settlements, salts, strict=True)
+    ]
+    mixed = [*settlements[:20], prediction(salt=SALT), *settlements[20:39]]
+    assert encode_records(mixed, salts) == [encode_record(r, s) for r, s in zip(mixed, salts, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (dataclasses.replace(settlement(), total_cost_ueur=1), "COST_PARTS_MISMATCH"),
+        (dataclasses.replace(settlement(), hour_ms=1), "HOUR_NOT_ALIGNED"),
+        (dataclasses.replace(settlement(), household_id=""), "EMPTY_FIELD"),
+        (dataclasses.replace(settlement(), household_id="é" * 129), "FIELD_TOO_LONG"),  # 258 bytes
+        (dataclasses.replace(settlement(), metered_wh=2**63), "FIELD_OUT_OF_RANGE"),
+        (dataclasses.replace(settlement(), metered_wh=-(2**63) - 1), "FIELD_OUT_OF_RANGE"),
+        (dataclasses.replace(settlement(), metered_wh=True), "FIELD_OUT_OF_RANGE"),
+        (dataclasses.replace(settlement(), metered_wh=1.0), "FIELD_OUT_OF_RANGE"),
+    ],
+)
+def test_batch_encoding_refuses_what_record_by_record_refuses(bad: Settlement, reason: str) -> None:
+    """The column-wise checks of a batch never let through what validate_record refuses."""
+    batch = [settlement("hh-1"), bad, settlement("hh-2")]
+    with pytest.raises(InvalidArgument) as err:
+        encode_records(batch, [SALT] * 3)
+    assert err.value.reason == reason
+    with pytest.raises(InvalidArgument) as err:
+        encode_records([settlement("hh-1")], [b"short"])
+    assert err.value.reason == "BAD_SALT"
+
+
+def test_chained_hashes_equal_tx_hash_in_turn() -> None:
+    bodies = [encode_record(settlement(f"hh-{i}"), SALT) for i in range(5)]
+    prev, expected = bytes(range(32)), []
+    for body in bodies:
+        prev = tx_hash(body, 1_767_225_600_123, prev)
+        expected.append(prev)
+    assert chain_tx_hashes(bodies, 1_767_225_600_123, bytes(range(32))) == expected
+    with pytest.raises(InvalidArgument):
+        chain_tx_hashes(bodies, 0, b"short")
 
 
 @pytest.mark.parametrize(

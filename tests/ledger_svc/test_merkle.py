@@ -284,7 +284,7 @@ def test_random_sizes_consistency(n: int, data: st.DataObject) -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(chunks=st.lists(st.integers(1, 40), min_size=1, max_size=8))
+@given(chunks=st.lists(st.integers(1, 300), min_size=1, max_size=8))
 def test_incremental_appends_equal_one_shot(chunks: list[int]) -> None:
     entries = [i.to_bytes(4, "big") for i in range(sum(chunks))]
     grown, pos = MerkleTree(), 0
@@ -292,3 +292,16 @@ def test_incremental_appends_equal_one_shot(chunks: list[int]) -> None:
         grown.append_data(entries[pos : pos + c])
         pos += c
         assert grown.root() == _mth(entries[:pos])
+        for size in {1, pos // 2 + 1, pos - 1}:  # historical roots read the stored inner nodes
+            assert grown.root(size) == _mth(entries[:size])
+
+
+def test_a_bad_leaf_hash_appends_nothing_of_its_batch() -> None:
+    tree = MerkleTree()
+    tree.append_data([b"a", b"b", b"c"])
+    root = tree.root()
+    with pytest.raises(ValueError):
+        tree.append_leaf_hashes([leaf_hash(b"d"), b"short", leaf_hash(b"e")])
+    assert (tree.size, tree.root()) == (3, root)
+    tree.append_data([b"d"])
+    assert tree.root() == _mth([b"a", b"b", b"c", b"d"])

@@ -250,6 +250,48 @@ async def test_batch_then_household_forecast(harness: Harness) -> None:
     assert list(quick.forecast.exceed_probability) == []  # no threshold given
 
 
+async def test_batch_answers_in_request_order_as_if_each_household_came_alone(harness: Harness) -> None:
+    """Zone spellings that normalise alike are grouped, ragged histories (none, short, a full day,
+    more than a day) take the general path: each answer equals that household's batch of one."""
+    rng = np.random.default_rng(2)
+    inputs = [
+        forecast_pb2.HouseholdInput(
+            household_id=f"household-{i}",
+            zone=("NO1", " no1 ", "No1")[i % 3],
+            recent_hourly_kw=list(rng.uniform(0.1, 4.0, (0, 5, 24, 30)[i % 4])),
+            residents=1 + i % 4,
+            heating=("heat_pump", "electric", "district")[i % 3],
+            has_ev=i % 2 == 0,
+            has_solar=i % 5 == 0,
+        )
+        for i in range(24)
+    ]
+    service = harness.auth("service")
+    batch = await harness.stub.PredictBatch(pb.PredictBatchRequest(households=inputs), metadata=service)
+    assert [p.household_id for p in batch.predictions] == [h.household_id for h in inputs]
+    for household, prediction in zip(inputs, batch.predictions, strict=True):
+        alone = await harness.stub.PredictBatch(
+            pb.PredictBatchRequest(households=[household]), metadata=service
+        )
+        assert prediction == alone.predictions[0]
+    code, reason = await _error(
+        harness.stub.PredictBatch(
+            pb.PredictBatchRequest(
+                households=[*inputs[:3], forecast_pb2.HouseholdInput(household_id="x", zone="XX1")]
+            ),
+            metadata=service,
+        )
+    )
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "ZONE_NOT_FOUND")
+    code, reason = await _error(
+        harness.stub.PredictBatch(
+            pb.PredictBatchRequest(households=[*inputs[:3], forecast_pb2.HouseholdInput(zone="NO1")]),
+            metadata=service,
+        )
+    )
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "HOUSEHOLD_ID_REQUIRED")
+
+
 async def test_model_info_accuracy_and_market_prices(harness: Harness, small_model: PriceModel) -> None:
     info = (
         await harness.stub.GetModelInfo(pb.GetModelInfoRequest(zone="NO1"), metadata=harness.auth())
