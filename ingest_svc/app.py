@@ -60,6 +60,8 @@ class IngestApp:
             receive_maximum=config.receive_maximum,
             extra_filters=STATUS_FILTERS,
         )
+        # Read at scrape time: the subscriber's own flag is the one truth about the connection.
+        self.metrics.mqtt_connected.set_function(lambda: float(self.subscriber.connected))
         self.tariff = tariff or tariff_from_env()
         # The bridge runs on the server's event loop (``__main__`` passes ``bridge.run``).
         self.bridge = Bridge(config, self.engine, self.tariff) if config.bridge else None

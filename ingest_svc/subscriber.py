@@ -203,7 +203,7 @@ class MqttSubscriber:
         ping_sent = 0.0
         self._handle(sock, first)
         tls = isinstance(sock, ssl.SSLSocket)
-        watch = [sock, self._waker]
+        watch: list[socket.socket | Waker] = [sock, self._waker]
         while not self._stop.is_set():
             now = time.monotonic()
             keepalive = self._keepalive_s

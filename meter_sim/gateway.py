@@ -260,7 +260,7 @@ class Gateway:
         tls = isinstance(sock, ssl.SSLSocket)
         waker = self._waker
         assert waker is not None
-        watch = [sock, waker]
+        watch: list[socket.socket | Waker] = [sock, waker]
         while True:
             now = time.monotonic()
             if self._stop.is_set():

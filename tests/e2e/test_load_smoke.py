@@ -13,7 +13,10 @@ from tests.conftest import require
 
 
 def test_route_mix_under_fixed_rate_has_no_errors(stack: Stack, tmp_path: Path) -> None:
-    require(shutil.which("h2load"), "h2load not installed (Debian nghttp2-client; scripts/bootstrap --dev installs it)")
+    require(
+        shutil.which("h2load"),
+        "h2load not installed (Debian nghttp2-client; scripts/bootstrap --dev installs it)",
+    )
     token = stack.login("admin", "admin-demo")
     for route in ROUTES:  # each route answers on its own first, so a failure names its route
         status, body = stack.api("GET", route, token=token)

@@ -62,6 +62,11 @@ def assert_exactly_once(db_url: str, meters: int, per_meter: int) -> None:
         assert (n, distinct, span) == (per_meter, per_meter, per_meter - 1), meter_id
 
 
+def mqtt_connected_metric(app: IngestApp) -> float:
+    """ingest_mqtt_connected as a scrape would read it."""
+    return float(next(iter(app.metrics.mqtt_connected.collect())).samples[0].value)
+
+
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ingest.db'}"
@@ -140,7 +145,12 @@ def test_broker_restart_mid_stream_reconnects_and_loses_nothing(broker: Mosquitt
         assert wait_for(lambda: app.subscriber.subscribed, 10)
         sim, thread = run_sim_in_thread(sim_config(broker, count=40, interval_s=0.05, readings_per_meter=100))
         assert wait_for(lambda: (scalar(db_url, "select count(*) from readings") or 0) > 800, 30)
-        broker.restart(down_seconds=1.0)  # readings made meanwhile wait in the simulator's buffer
+        assert mqtt_connected_metric(app) == 1.0
+        broker.stop()  # readings made meanwhile wait in the simulator's buffer
+        assert wait_for(lambda: mqtt_connected_metric(app) == 0.0, 10)
+        time.sleep(1.0)
+        broker.start()
+        assert wait_for(lambda: mqtt_connected_metric(app) == 1.0, 30)
         thread.join(60)
         assert not thread.is_alive()
         assert wait_for(lambda: scalar(db_url, "select count(*) from readings") == 4000, 30)
