@@ -54,6 +54,18 @@ NOTES = [
     "latency measurably (Envoy CPU ~180-260 µs per call either way on this VM, plain gRPC "
     "passthrough included), so the remaining cost is one more process to schedule per call, not a "
     "filter.",
+    "- JSON edge, backend stalls (2026-11-30, h2load per-request logs of paired runs): native and "
+    "JSON tails came in episodes shared by both paths, every ~265 ms and 15-60 ms long. That was "
+    "ledger_svc itself: when its reused signed head expired (EP_LEDGER_HEAD_MAX_AGE_MS=250), every "
+    "call in flight missed at once and each signed its own head on a worker thread. Callers now "
+    "share one signing and a head past half its age is re-signed in the background "
+    "(ledger_svc/head_cache.py). The next largest episode (~25 ms, once a run) was a full "
+    "cyclic-GC pass over ledger_svc's start-up heap (gc callbacks: 21 ms each); services now "
+    "gc.freeze() what start-up built (common/server.py). Same machine, old and new code "
+    "alternately: fixed-rate p99 native 7.3-9.6 -> 6.9 ms, JSON 9.6-11.8 -> 7.4-7.7 ms, added p99 "
+    "+1.1/+3.4 -> +0.5/+0.0 ms. What is left is the grpc aio machinery (py-spy, saturated: its "
+    "poller thread 44% and event-loop callbacks, application code under 10%) sharing 2 cores with "
+    "Envoy and h2load.",
 ]
 
 

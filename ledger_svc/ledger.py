@@ -405,6 +405,15 @@ class Ledger:
             return None
         return head
 
+    def head_age_ms(self, head: SignedTreeHead) -> int:
+        """How long ago ``head`` was signed, on this ledger's clock."""
+        return self._clock() - head.head.timestamp_ms
+
+    @property
+    def local_tree_size(self) -> int:
+        """Transactions this replica holds in memory (no database round trip; see :meth:`sync`)."""
+        return self._tree.size
+
     def inclusion_proof(self, leaf_index: int, tree_size: int) -> tuple[bytes, list[bytes]]:
         """(leaf hash, audit path) of leaf ``leaf_index`` in the tree of ``tree_size`` leaves."""
         if tree_size > self._tree.size:  # only a head newer than ours needs a database round trip

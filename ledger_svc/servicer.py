@@ -17,6 +17,7 @@ from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc import convert
 from ledger_svc.canonical import Settlement
+from ledger_svc.head_cache import SharedHead
 from ledger_svc.invoices import month_bounds_ms, verify_line
 from ledger_svc.ledger import Ledger, StoredTx
 from ledger_svc.visibility import may_read_record
@@ -55,6 +56,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         self._tz = invoice_tz
         self._max_batch = max_append_batch
         self._head_max_age_ms = head_max_age_ms  # 0: sign a fresh head on every call
+        self._head = SharedHead(ledger, head_max_age_ms, self._run)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
@@ -105,10 +107,8 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
 
     async def GetSignedHead(self, request: pb.GetSignedHeadRequest, context: grpc.aio.ServicerContext) -> Any:
         caller(context)
-        # A recent head is served inline (no thread hop, no DB, no signature): see Ledger.recent_head.
-        sth = self._ledger.recent_head(self._head_max_age_ms)
-        if sth is None:
-            sth = await self._run(self._ledger.signed_head)
+        # A recent head is served inline (no thread hop, no DB, no signature): see SharedHead.
+        sth = await self._head.get()
         return pb.GetSignedHeadResponse(
             head=convert.head_to_proto(sth), public_key=base64.b64encode(sth.public_key).decode()
         )
