@@ -130,6 +130,7 @@ class Ledger:
         self._blocks_lock = threading.Lock()
         self._sealed_blocks: dict[int, Block] = {}
         self._block_count_seen: tuple[int, int, int] | None = None
+        self._local_writes = 0  # appends and seals by this replica (see local_writes)
 
     # ---------------------------------------------------------------- writes
     def append(self, records: Sequence[Record], request_id: str = "") -> AppendResult:
@@ -189,6 +190,7 @@ class Ledger:
         if sealed_blocks:
             self._block_count_seen = None  # this replica's own blocks are listed at once
             self._checkpoint(state["sealed_tx_count"])
+        self._count_local_write()
         log.debug("ledger_appended", first_leaf=first, count=len(hashes))
         return AppendResult(receipts, False)
 
@@ -207,7 +209,19 @@ class Ledger:
         if made:
             self._block_count_seen = None
             self._checkpoint(state["sealed_tx_count"])
+            self._count_local_write()
         return made
+
+    def _count_local_write(self) -> None:
+        with self._tree_lock:
+            self._local_writes += 1
+
+    @property
+    def local_writes(self) -> int:
+        """How many appends and seals this replica has made. A read (signed head, newest blocks)
+        that starts after this count reaches a value sees those writes; other replicas' writes
+        show within the reuse age instead."""
+        return self._local_writes
 
     def _checkpoint(self, size: int) -> None:
         """Sign the tree at ``size`` (the end of the newest block) and keep the head in the database.
@@ -409,10 +423,10 @@ class Ledger:
         """How long ago ``head`` was signed, on this ledger's clock."""
         return self._clock() - head.head.timestamp_ms
 
-    @property
-    def local_tree_size(self) -> int:
-        """Transactions this replica holds in memory (no database round trip; see :meth:`sync`)."""
-        return self._tree.size
+    def newest_blocks_age_ms(self) -> int | None:
+        """How long ago the newest block count was read (None: not read, or dropped since)."""
+        seen = self._block_count_seen
+        return None if seen is None else self._clock() - seen[1]
 
     def inclusion_proof(self, leaf_index: int, tree_size: int) -> tuple[bytes, list[bytes]]:
         """(leaf hash, audit path) of leaf ``leaf_index`` in the tree of ``tree_size`` leaves."""

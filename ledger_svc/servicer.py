@@ -17,9 +17,9 @@ from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc import convert
 from ledger_svc.canonical import Settlement
-from ledger_svc.head_cache import SharedHead
 from ledger_svc.invoices import month_bounds_ms, verify_line
 from ledger_svc.ledger import Ledger, StoredTx
+from ledger_svc.shared_reads import NewestBlocks, SharedHead
 from ledger_svc.visibility import may_read_record
 
 __all__ = ["LedgerServicer"]
@@ -57,6 +57,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         self._max_batch = max_append_batch
         self._head_max_age_ms = head_max_age_ms  # 0: sign a fresh head on every call
         self._head = SharedHead(ledger, head_max_age_ms, self._run)
+        self._newest_blocks = NewestBlocks(ledger, head_max_age_ms, self._run)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
@@ -88,10 +89,13 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             raise InvalidArgument("BAD_PAGE_SIZE", "page_size must be >= 0")
         size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         start = _decode_token(request.page_token) if request.page_token else None
-        # Pages already read are served inline (no thread hop, no DB): see Ledger.recent_blocks_page.
-        blocks = self._ledger.recent_blocks_page(start, size, self._head_max_age_ms)
-        if blocks is None:
-            blocks = await self._run(self._ledger.blocks_page, start, size)
+        # Pages already read are served inline (no thread hop, no DB): see Ledger.recent_blocks_page;
+        # the newest page, which every dashboard polls, through NewestBlocks.
+        if start is None:
+            blocks = await self._newest_blocks.get(size)
+        else:
+            cached = self._ledger.recent_blocks_page(start, size, self._head_max_age_ms)
+            blocks = cached if cached is not None else await self._run(self._ledger.blocks_page, start, size)
         last = blocks[-1].height if blocks else 0
         token = _encode_token(last - 1) if blocks and last > 0 and len(blocks) == size else ""
         return pb.ListBlocksResponse(
@@ -107,7 +111,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
 
     async def GetSignedHead(self, request: pb.GetSignedHeadRequest, context: grpc.aio.ServicerContext) -> Any:
         caller(context)
-        # A recent head is served inline (no thread hop, no DB, no signature): see SharedHead.
+        # A recent head is served inline (no thread hop, no DB, no signature): see shared_reads.py.
         sth = await self._head.get()
         return pb.GetSignedHeadResponse(
             head=convert.head_to_proto(sth), public_key=base64.b64encode(sth.public_key).decode()

@@ -1,39 +1,41 @@
-"""SharedHead: callers that miss share one signing, heads are re-signed ahead of expiry, a head never
-misses this replica's own appends, and a failed or abandoned signing strands nobody."""
+"""SharedHead and NewestBlocks: callers that miss share one read, answers are read again ahead of
+expiry, an answer never misses this replica's own appends and seals, and a failed or abandoned read
+strands nobody."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
-from ledger_svc.head_cache import SharedHead
-from ledger_svc.ledger import Ledger
-from ledger_svc.signing import SignedTreeHead
+from ledger_svc.ledger import Block, Ledger
+from ledger_svc.shared_reads import NewestBlocks, SharedHead
 from tests.ledger_svc.ledger_records import Clock, settlement
 
 MAX_AGE_MS = 250
+T = TypeVar("T")
 
 
 class Signings:
-    """Runs Ledger.signed_head on a thread like the servicer does, counting calls; each signing's
-    answer can be held back (``gate``) to make the "signing in flight" moments the tests need."""
+    """Runs ledger reads on a thread like the servicer does, counting calls; each read's answer can
+    be held back (``gate``) to make the "read in flight" moments the tests need."""
 
     def __init__(self) -> None:
         self.count = 0
         self.gate: asyncio.Event | None = None
         self.fail_next: Exception | None = None
 
-    async def __call__(self, sign: Callable[[], SignedTreeHead]) -> SignedTreeHead:
+    async def __call__(self, read: Callable[..., T], *args: object) -> T:
         self.count += 1
         if self.fail_next is not None:
             error, self.fail_next = self.fail_next, None
             raise error
-        head = await asyncio.to_thread(sign)
+        answer = await asyncio.to_thread(read, *args)
         if self.gate is not None:
             await self.gate.wait()
-        return head
+        return answer
 
 
 async def _in_flight(signings: Signings, count: int) -> None:
@@ -140,3 +142,62 @@ async def test_max_age_zero_signs_on_every_call(ledger: Ledger) -> None:
     cache = SharedHead(ledger, 0, signings)
     await asyncio.gather(*(cache.get() for _ in range(3)))
     assert signings.count == 3
+
+
+def _heights(blocks: list[Block]) -> list[int]:
+    return [b.height for b in blocks]
+
+
+async def test_newest_blocks_misses_share_one_read_and_are_reread_ahead_of_expiry(
+    make_ledger: Callable[..., Ledger], clock: Clock
+) -> None:
+    ledger = make_ledger(block_max_txs=2)
+    ledger.append([settlement(hour=h) for h in range(6)])  # blocks 0, 1, 2
+    reads = Signings()
+    newest = NewestBlocks(ledger, MAX_AGE_MS, reads)
+    pages = await asyncio.gather(*(newest.get(2) for _ in range(30)))
+    assert reads.count == 1 and all(_heights(p) == [2, 1] for p in pages)
+    assert _heights(await newest.get(2)) == [2, 1] and reads.count == 1  # young: from memory
+    clock.advance(MAX_AGE_MS // 2 + 1)
+    reads.gate = asyncio.Event()
+    assert _heights(await newest.get(2)) == [2, 1]  # ageing: served while a refresh runs
+    await _in_flight(reads, 2)
+    await newest.get(2)
+    assert reads.count == 2
+    reads.gate.set()
+    clock.advance(MAX_AGE_MS)  # had the refresh not landed, this would be too old to serve
+    for _ in range(100):
+        if ledger.recent_blocks_page(None, 2, MAX_AGE_MS) is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert _heights(await newest.get(2)) == [2, 1] and reads.count == 2
+
+
+async def test_newest_blocks_show_a_block_this_replica_sealed_while_a_read_was_in_flight(
+    make_ledger: Callable[..., Ledger],
+) -> None:
+    ledger = make_ledger(block_max_txs=2)
+    ledger.append([settlement(hour=h) for h in range(2)])  # block 0
+    reads = Signings()
+    reads.gate = asyncio.Event()
+    newest = NewestBlocks(ledger, MAX_AGE_MS, reads)
+    early = asyncio.create_task(newest.get(5))
+    await _in_flight(reads, 1)
+    for _ in range(200):  # until that read has counted the blocks (it runs on a thread)
+        if ledger.newest_blocks_age_ms() is not None:
+            break
+        await asyncio.sleep(0.005)
+    await asyncio.to_thread(ledger.append, [settlement("hh-2", hour=h) for h in range(2)])  # block 1
+    late = asyncio.create_task(newest.get(5))
+    await asyncio.sleep(0.01)
+    reads.gate.set()
+    assert _heights(await early) == [0]
+    assert _heights(await late) == [1, 0]
+    assert reads.count == 2
+
+
+async def test_newest_blocks_max_age_zero_reads_on_every_call(ledger: Ledger) -> None:
+    reads = Signings()
+    newest = NewestBlocks(ledger, 0, reads)
+    await asyncio.gather(*(newest.get(3) for _ in range(3)))
+    assert reads.count == 3
