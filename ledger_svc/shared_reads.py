@@ -34,15 +34,28 @@ RunInThread = Callable[..., Awaitable[Any]]
 
 
 class _Reads(Generic[K, T]):
-    """At most one read per key in flight, joined by callers whose replica has not written since
-    it started. Used from the server's event loop only."""
+    """The reuse policy for one kind of read, and at most one such read per key in flight, joined
+    by callers whose replica has not written since it started. Event loop only."""
 
-    def __init__(self, ledger: Ledger, what: str) -> None:
+    def __init__(self, ledger: Ledger, max_age_ms: int, what: str) -> None:
         self._ledger = ledger
+        self.max_age_ms = max_age_ms
         self._what = what
         self._flights: dict[K, tuple[int, asyncio.Future[T]]] = {}
 
-    def start(self, key: K, read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+    async def get(self, key: K, read: Callable[[], Awaitable[T]], reused: T | None, age_ms: int | None) -> T:
+        """``reused``: what the ledger still holds for ``key`` (None: too old, or its tree grew),
+        read ``age_ms`` ago."""
+        if self.max_age_ms <= 0:
+            return await read()
+        if reused is None:
+            # shield: one caller giving up (deadline, disconnect) must not cancel the others' read.
+            return await asyncio.shield(self._start(key, read))
+        if age_ms is not None and 2 * age_ms > self.max_age_ms:
+            self._start(key, read)  # ahead of expiry; this caller keeps the still-valid answer
+        return reused
+
+    def _start(self, key: K, read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
         writes = self._ledger.local_writes
         flight = self._flights.get(key)
         if flight is not None and flight[0] >= writes and not flight[1].done():
@@ -51,10 +64,6 @@ class _Reads(Generic[K, T]):
         self._flights[key] = (writes, future)
         future.add_done_callback(lambda done: self._landed(key, done))
         return future
-
-    async def join(self, key: K, read: Callable[[], Awaitable[T]]) -> T:
-        # shield: one caller giving up (deadline, disconnect) must not cancel the others' read.
-        return await asyncio.shield(self.start(key, read))
 
     def _landed(self, key: K, done: asyncio.Future[T]) -> None:
         flight = self._flights.get(key)
@@ -70,22 +79,16 @@ class SharedHead:
 
     def __init__(self, ledger: Ledger, max_age_ms: int, run: RunInThread) -> None:
         self._ledger = ledger
-        self._max_age_ms = max_age_ms
         self._run = run
-        self._reads: _Reads[None, SignedTreeHead] = _Reads(ledger, "signed_head")
+        self._reads: _Reads[None, SignedTreeHead] = _Reads(ledger, max_age_ms, "signed_head")
 
     def _sign(self) -> Awaitable[SignedTreeHead]:
         return self._run(self._ledger.signed_head)  # type: ignore[no-any-return]
 
     async def get(self) -> SignedTreeHead:
-        if self._max_age_ms <= 0:
-            return await self._sign()
-        head = self._ledger.recent_head(self._max_age_ms)
-        if head is None:
-            return await self._reads.join(None, self._sign)
-        if 2 * self._ledger.head_age_ms(head) > self._max_age_ms:
-            self._reads.start(None, self._sign)  # ahead of expiry; this caller keeps the valid head
-        return head
+        head = self._ledger.recent_head(self._reads.max_age_ms)
+        age = None if head is None else self._ledger.head_age_ms(head)
+        return await self._reads.get(None, self._sign, head, age)
 
 
 class NewestBlocks:
@@ -94,20 +97,12 @@ class NewestBlocks:
 
     def __init__(self, ledger: Ledger, max_age_ms: int, run: RunInThread) -> None:
         self._ledger = ledger
-        self._max_age_ms = max_age_ms
         self._run = run
-        self._reads: _Reads[int, list[Block]] = _Reads(ledger, "newest_blocks")
-
-    def _read(self, limit: int) -> Callable[[], Awaitable[list[Block]]]:
-        return lambda: self._run(self._ledger.blocks_page, None, limit)  # type: ignore[no-any-return]
+        self._reads: _Reads[int, list[Block]] = _Reads(ledger, max_age_ms, "newest_blocks")
 
     async def get(self, limit: int) -> list[Block]:
-        if self._max_age_ms <= 0:
-            return await self._read(limit)()
-        blocks = self._ledger.recent_blocks_page(None, limit, self._max_age_ms)
-        if blocks is None:
-            return await self._reads.join(limit, self._read(limit))
-        age = self._ledger.newest_blocks_age_ms()
-        if age is not None and 2 * age > self._max_age_ms:
-            self._reads.start(limit, self._read(limit))
-        return blocks
+        def read() -> Awaitable[list[Block]]:
+            return self._run(self._ledger.blocks_page, None, limit)  # type: ignore[no-any-return]
+
+        blocks = self._ledger.recent_blocks_page(None, limit, self._reads.max_age_ms)
+        return await self._reads.get(limit, read, blocks, self._ledger.newest_blocks_age_ms())
