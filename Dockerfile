@@ -13,6 +13,8 @@ COPY protos ./protos
 COPY scripts/gen_protos.py ./scripts/gen_protos.py
 RUN python scripts/gen_protos.py --typescript no
 COPY common ./common
+COPY energy ./energy
+COPY contracts ./contracts
 COPY devstack ./devstack
 COPY deploy ./deploy
 COPY auth_svc ./auth_svc

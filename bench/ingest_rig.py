@@ -166,7 +166,7 @@ def stored_total(replicas: list[IngestReplica]) -> tuple[int, int]:
 
 
 class MarkerWatch:
-    """Watches ingest's retained "subscribed" markers (see ingest_svc/subscriber.py)."""
+    """Watches ingest's retained "subscribed" markers (see ingest_svc/intake/subscriber.py)."""
 
     def __init__(self, broker_url: str) -> None:
         host, port = broker_url.removeprefix("mqtt://").rsplit(":", 1)

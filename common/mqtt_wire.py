@@ -1,6 +1,6 @@
 """MQTT v5 wire format, the subset a bulk QoS 1 consumer or publisher needs (no I/O here).
 
-Used by ingest_svc/subscriber.py (consumer) and meter_sim/gateway.py (publisher).
+Used by ingest_svc/intake/subscriber.py (consumer) and meter_sim/gateway.py (publisher).
 
 Why not paho: its pure-Python reader makes a select() and several recv() calls per packet and
 builds an MQTTMessage, a Properties object and a callback per message, and its publish() builds

@@ -9,14 +9,14 @@ from prometheus_client import CollectorRegistry
 from common.db import make_engine, upgrade
 from common.log import get_logger
 from common.mqtt import MqttSettings
-from ingest_svc.bridge import Bridge, tariff_from_env
+from energy.tariff import Tariff
+from ingest_svc.billing.bridge import Bridge, tariff_from_env
 from ingest_svc.config import IngestConfig
-from ingest_svc.metrics import IngestMetrics
-from ingest_svc.pipeline import IngestPipeline, PipelineLimits
-from ingest_svc.status import STATUS_FILTERS, StatusTracker
-from ingest_svc.store import ReadingStore
-from ingest_svc.subscriber import Incoming, MqttSubscriber
-from predict_svc.tariff import Tariff
+from ingest_svc.intake.metrics import IngestMetrics
+from ingest_svc.intake.pipeline import IngestPipeline, PipelineLimits
+from ingest_svc.intake.status import STATUS_FILTERS, StatusTracker
+from ingest_svc.intake.store import ReadingStore
+from ingest_svc.intake.subscriber import Incoming, MqttSubscriber
 
 __all__ = ["IngestApp", "migrate"]
 

@@ -11,7 +11,7 @@ from common.config import from_env
 from common.server import GrpcService, ServerConfig
 from energypulse.telemetry.v1 import telemetry_service_pb2, telemetry_service_pb2_grpc
 from ingest_svc.app import IngestApp
-from ingest_svc.servicer import TelemetryServicer
+from ingest_svc.telemetry.servicer import TelemetryServicer
 
 __all__ = ["SERVICE", "interceptors", "server_config", "services"]
 

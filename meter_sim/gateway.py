@@ -65,7 +65,7 @@ from common.mqtt_wire import (
     encode_publish_qos1,
     encode_subscribe,
 )
-from meter_sim.payload import encode_status, gateway_status_topic, status_topic
+from contracts.mqtt.reading import encode_status, gateway_status_topic, status_topic
 
 __all__ = ["CONSUMER_MARKERS", "Gateway"]
 

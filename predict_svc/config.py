@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from common.config import env_field
-from predict_svc.tariff import DEFAULT_CAPACITY_STEPS, CapacityStep, Tariff
+from energy.tariff import DEFAULT_CAPACITY_STEPS, CapacityStep, Tariff
 
 __all__ = ["PredictConfig", "parse_capacity_steps"]
 

@@ -20,6 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.errors import InvalidArgument, NotFound
 from common.log import get_logger
+from energy.tariff import Tariff, capacity_basis_kw
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
@@ -33,7 +34,6 @@ from predict_svc.runtime import (
     ZoneForecast,
     ZoneMarket,
 )
-from predict_svc.tariff import Tariff, capacity_basis_kw
 from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
 
 __all__ = ["HouseholdBook", "PredictionServicer", "ts"]

@@ -14,12 +14,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from contracts.mqtt.reading import encode_reading, reading_topic
 from devstack.stack import Stack
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
-from meter_sim.payload import encode_reading, reading_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 GRPCURL = ROOT / ".venv" / "bin" / "grpcurl"

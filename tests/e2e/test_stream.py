@@ -10,9 +10,9 @@ import time
 import grpc
 import paho.mqtt.client as mqtt
 
+from contracts.mqtt.reading import encode_reading, reading_topic
 from devstack.stack import Stack
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
-from meter_sim.payload import encode_reading, reading_topic
 
 HOUSEHOLD, METER = "stream-h1", "stream-m1"
 

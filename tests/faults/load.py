@@ -24,8 +24,8 @@ import paho.mqtt.client as mqtt
 from google.protobuf import timestamp_pb2
 from paho.mqtt.enums import CallbackAPIVersion
 
+from contracts.mqtt.reading import encode_reading, reading_topic
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc, record_pb2
-from meter_sim.payload import encode_reading, reading_topic
 
 __all__ = ["LedgerAppender", "ReadingPublisher", "settlement_append"]
 

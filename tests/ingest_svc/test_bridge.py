@@ -23,12 +23,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from common.config import from_env
+from energy.tariff import Tariff, capacity_basis_kw, local_hour_shares
 from ingest_svc.app import IngestApp
+from ingest_svc.billing.costs import today_cost_eur
 from ingest_svc.config import IngestConfig
-from ingest_svc.costs import today_cost_eur
-from ingest_svc.store import register_households
+from ingest_svc.intake.store import register_households
 from ledger_svc.canonical import Prediction, Settlement
-from predict_svc.tariff import Tariff, capacity_basis_kw, local_hour_shares
 from tests.conftest import Broker
 from tests.ingest_svc.helpers import encode, publish_all, reading, scalar
 from tests.ingest_svc.services import Services, ledger_records

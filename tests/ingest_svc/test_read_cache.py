@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ingest_svc.read_cache import ReadCache
+from ingest_svc.telemetry.read_cache import ReadCache
 
 
 class Ticks:

@@ -23,11 +23,11 @@ from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
 from ingest_svc.app import migrate
-from ingest_svc.metrics import IngestMetrics
+from ingest_svc.intake.metrics import IngestMetrics
+from ingest_svc.intake.store import DeadLetter, ReadingStore
+from ingest_svc.intake.validation import Reading
 from ingest_svc.server import SERVICE
-from ingest_svc.servicer import TelemetryServicer
-from ingest_svc.store import DeadLetter, ReadingStore
-from ingest_svc.validation import Reading
+from ingest_svc.telemetry.servicer import TelemetryServicer
 
 HOUR_MS = 3_600_000
 

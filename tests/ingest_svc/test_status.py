@@ -11,9 +11,9 @@ from prometheus_client import CollectorRegistry
 from common.config import from_env
 from ingest_svc.app import IngestApp
 from ingest_svc.config import IngestConfig
-from ingest_svc.queries import TelemetryQueries
-from ingest_svc.status import parse_status
-from ingest_svc.store import register_households
+from ingest_svc.intake.status import parse_status
+from ingest_svc.intake.store import register_households
+from ingest_svc.telemetry.queries import TelemetryQueries
 from tests.conftest import Broker
 from tests.ingest_svc.helpers import encode, publish_all, reading, wait_for
 

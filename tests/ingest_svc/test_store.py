@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 
 from common.db import make_engine
 from ingest_svc.app import migrate
-from ingest_svc.store import DeadLetter, ReadingStore
-from ingest_svc.validation import Reading
+from ingest_svc.intake.store import DeadLetter, ReadingStore
+from ingest_svc.intake.validation import Reading
 from tests.conftest import require
 
 PG = os.environ.get("EP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

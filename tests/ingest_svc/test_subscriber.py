@@ -1,4 +1,4 @@
-"""ingest's MQTT v5 client (ingest_svc/subscriber.py) against the shipped Mosquitto config, and
+"""ingest's MQTT v5 client (ingest_svc/intake/subscriber.py) against the shipped Mosquitto config, and
 against a scripted socket peer for what no real broker sends (malformed packets, silence)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from common.mqtt import MqttSettings
 from common.mqtt_wire import PacketReader, Publish
-from ingest_svc.subscriber import Incoming, MqttSubscriber
+from ingest_svc.intake.subscriber import Incoming, MqttSubscriber
 from tests.common.test_mqtt import _write_pki
 from tests.ingest_svc.helpers import publish_all, wait_for
 from tests.ingest_svc.mqtt_broker import MosquittoBroker
@@ -130,7 +130,7 @@ def test_kill_9_before_ack_loses_nothing(
     script = (
         "import sys, time\n"
         "from common.mqtt import MqttSettings\n"
-        "from ingest_svc.subscriber import MqttSubscriber\n"
+        "from ingest_svc.intake.subscriber import MqttSubscriber\n"
         "seen = []\n"
         "sub = MqttSubscriber(MqttSettings.load(sys.argv[1], {}), 'ingest-k', on_batch=seen.extend)\n"
         "sub.start()\n"

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest_svc.validation import Reading, Rejection, SchemaChecker, SequenceTracker, parse_reading
-from meter_sim.payload import load_schema
+from contracts.mqtt.reading import load_schema
+from ingest_svc.intake.validation import Reading, Rejection, SchemaChecker, SequenceTracker, parse_reading
 from tests.ingest_svc.helpers import reading
 
 CHECKER = SchemaChecker()

@@ -3,9 +3,9 @@ from __future__ import annotations
 import jsonschema
 import orjson
 
+from contracts.mqtt.reading import load_schema
 from meter_sim.consumption import FleetModel
 from meter_sim.fleet import MeterFleet
-from meter_sim.payload import load_schema
 from meter_sim.profiles import ProfileMix, draw_households
 from meter_sim.weather import SyntheticWeather
 

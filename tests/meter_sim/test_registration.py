@@ -14,9 +14,9 @@ from common.server import GrpcService, ServerConfig, start_server
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
 from ingest_svc.app import migrate
-from ingest_svc.metrics import IngestMetrics
+from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.server import SERVICE
-from ingest_svc.servicer import TelemetryServicer
+from ingest_svc.telemetry.servicer import TelemetryServicer
 from meter_sim.profiles import ProfileMix, draw_households
 from meter_sim.registration import register
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from energy.tariff import CapacityStep, Tariff, capacity_basis_kw, daily_bill, daily_peaks_kw
 from predict_svc.config import PredictConfig, parse_capacity_steps
-from predict_svc.tariff import CapacityStep, Tariff, capacity_basis_kw, daily_bill, daily_peaks_kw
 
 TARIFF = Tariff(
     grid_energy_eur_kwh=0.04,

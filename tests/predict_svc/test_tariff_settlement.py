@@ -1,4 +1,4 @@
-"""Fixed-point hourly settlement (predict_svc.tariff.settle_hour_micro) against the float tariff."""
+"""Fixed-point hourly settlement (energy.tariff.settle_hour_micro) against the float tariff."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from predict_svc.tariff import (
+from energy.tariff import (
     CapacityStep,
     Tariff,
     local_hour_shares,

@@ -1,5 +1,5 @@
 """Tables of the bridge (migration 0002): settled hours, counter marks, per-household progress,
-device statuses. The outbox itself is :class:`ingest_svc.store.OutboxRow`.
+device statuses. The outbox itself is :class:`ingest_svc.intake.store.OutboxRow`.
 
 Quantities are integers: Wh for energy, micro-EUR for money (the ledger's fixed point).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ingest_svc.store import Base
+from ingest_svc.intake.store import Base
 
 __all__ = ["DailyPeakRow", "DeviceStatusRow", "HouseholdProgressRow", "MeterMarkRow", "SettlementRow"]
 

@@ -2,11 +2,11 @@
 
 Four loops share one asyncio task group (run beside the gRPC server):
 
-1. close hours (:class:`~ingest_svc.settlement.Settler`, database only);
-2. price closed hours and queue SETTLEMENT appends (:class:`~ingest_svc.pricing.Pricer`,
+1. close hours (:class:`~ingest_svc.billing.settlement.Settler`, database only);
+2. price closed hours and queue SETTLEMENT appends (:class:`~ingest_svc.billing.pricing.Pricer`,
    GetMarketPrices);
 3. forecast each household once per hour and queue PREDICTION appends
-   (:class:`~ingest_svc.predictions.Forecaster`, PredictBatch);
+   (:class:`~ingest_svc.billing.predictions.Forecaster`, PredictBatch);
 4. send the outbox to the ledger (:class:`OutboxSender`, AppendRecords).
 
 Every call has a deadline; a loop that fails backs off exponentially and carries on, so a
@@ -28,14 +28,14 @@ from sqlalchemy.engine import Engine
 from common.auth import ServiceCredentials
 from common.channels import make_channel
 from common.log import get_logger
+from energy.tariff import Tariff
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
+from ingest_svc.billing.outbox import Outbox, OutboxItem
+from ingest_svc.billing.predictions import Forecaster
+from ingest_svc.billing.pricing import LEDGER_APPEND, Pricer
+from ingest_svc.billing.settlement import Settler
 from ingest_svc.config import IngestConfig
-from ingest_svc.outbox import Outbox, OutboxItem
-from ingest_svc.predictions import Forecaster
-from ingest_svc.pricing import LEDGER_APPEND, Pricer
-from ingest_svc.settlement import Settler
-from predict_svc.tariff import Tariff
 
 __all__ = ["Bridge", "BridgeStats", "OutboxSender", "tariff_from_env"]
 

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from ingest_svc.bridge_store import HouseholdProgressRow, MeterMarkRow, SettlementRow
-from ingest_svc.pricing import capacity_basis_at
-from ingest_svc.settlement import HOUR_MS, to_wh, zone_info
-from ingest_svc.store import MeterRow, ReadingRow
-from predict_svc.tariff import Tariff, local_hour_shares, settle_hour_micro
+from energy.tariff import Tariff, local_hour_shares, settle_hour_micro
+from ingest_svc.billing.bridge_store import HouseholdProgressRow, MeterMarkRow, SettlementRow
+from ingest_svc.billing.pricing import capacity_basis_at
+from ingest_svc.billing.settlement import HOUR_MS, to_wh, zone_info
+from ingest_svc.intake.store import MeterRow, ReadingRow
 
 __all__ = ["today_cost_eur"]
 

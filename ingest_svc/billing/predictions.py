@@ -26,14 +26,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from energy.tariff import spot_micro_eur_per_kwh
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from energypulse.prediction.v1 import forecast_pb2, prediction_service_pb2
-from ingest_svc.bridge_store import DailyPeakRow, HouseholdProgressRow, SettlementRow
-from ingest_svc.outbox import enqueue
-from ingest_svc.pricing import LEDGER_APPEND, hour_iso
-from ingest_svc.settlement import DEFAULT_ZONE, HOUR_MS, local_day, watermark
-from ingest_svc.store import HouseholdRow, MeterRow, ReadingRow
-from predict_svc.tariff import spot_micro_eur_per_kwh
+from ingest_svc.billing.bridge_store import DailyPeakRow, HouseholdProgressRow, SettlementRow
+from ingest_svc.billing.outbox import enqueue
+from ingest_svc.billing.pricing import LEDGER_APPEND, hour_iso
+from ingest_svc.billing.settlement import DEFAULT_ZONE, HOUR_MS, local_day, watermark
+from ingest_svc.intake.store import HouseholdRow, MeterRow, ReadingRow
 
 __all__ = ["Forecaster", "PredictBatchCall"]
 

@@ -1,7 +1,7 @@
 """Pricing closed hours and queueing their SETTLEMENT records for the ledger.
 
 The spot price comes from PredictionService.GetMarketPrices (one call per zone and page); the
-arithmetic is predict_svc's own (:func:`predict_svc.tariff.settle_hour_micro`), so a bill and a
+arithmetic is predict_svc's own (:func:`energy.tariff.settle_hour_micro`), so a bill and a
 forecast can never disagree on how money is computed. Pricing a row and enqueuing its ledger
 append happen in one transaction guarded by ``priced = false``; the request id
 ``settlement:<household>:<hour>`` makes the append idempotent end to end.
@@ -20,11 +20,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
+from energy.tariff import HourSettlement, Tariff, capacity_basis_kw, local_hour_shares, settle_hour_micro
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
-from ingest_svc.bridge_store import DailyPeakRow, SettlementRow
-from ingest_svc.outbox import enqueue
-from ingest_svc.settlement import HOUR_MS, local_day
-from predict_svc.tariff import HourSettlement, Tariff, capacity_basis_kw, local_hour_shares, settle_hour_micro
+from ingest_svc.billing.bridge_store import DailyPeakRow, SettlementRow
+from ingest_svc.billing.outbox import enqueue
+from ingest_svc.billing.settlement import HOUR_MS, local_day
 
 __all__ = ["LEDGER_APPEND", "PriceFetcher", "Pricer", "hour_iso", "settlement_request"]
 

@@ -18,7 +18,7 @@ __all__ = [
     "status_topic",
 ]
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "reading.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent / "reading.schema.json"
 TOPIC_ROOT = "energy/meters"
 GATEWAY_ROOT = "energy/gateways"
 

@@ -1,4 +1,4 @@
-"""Validation of reading payloads: the rules of meter_sim/schema/reading.schema.json, plus the
+"""Validation of reading payloads: the rules of contracts/mqtt/reading.schema.json, plus the
 stateful ones JSON Schema cannot express (skew, sequence order, monotonic counters).
 
 The bounds, types and required fields are read from the schema file itself, so publisher and
@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from meter_sim.payload import TOPIC_ROOT, load_schema
+from contracts.mqtt.reading import TOPIC_ROOT, load_schema
 
 __all__ = ["READING_FIELDS", "Reading", "Rejection", "SchemaChecker", "SequenceTracker", "parse_reading"]
 

@@ -5,7 +5,7 @@ Who may call what is enforced by the shared AuthInterceptor from the contract's 
 runs in a worker thread so the event loop keeps serving streams.
 
 Performance: GetHouseholdSummary and GetGridStats (and StreamGridStats) answer from a
-:class:`~ingest_svc.read_cache.ReadCache`: an answer is reused for ``summary_cache_s`` per
+:class:`~ingest_svc.telemetry.read_cache.ReadCache`: an answer is reused for ``summary_cache_s`` per
 household (``grid_cache_s`` for the grid) after its read started, and concurrent identical calls
 share one read. So an answer may miss readings stored less than that long ago, never older ones
 (EP_INGEST_SUMMARY_CACHE_S / EP_INGEST_GRID_CACHE_S; 0 reads on every call).
@@ -22,12 +22,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.engine import Engine
 
 from common.errors import InvalidArgument
+from energy.tariff import Tariff
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
-from ingest_svc.costs import today_cost_eur
-from ingest_svc.metrics import IngestMetrics
-from ingest_svc.queries import (
+from ingest_svc.billing.costs import today_cost_eur
+from ingest_svc.intake.metrics import IngestMetrics
+from ingest_svc.intake.store import register_households
+from ingest_svc.telemetry.queries import (
     BUCKET_MS,
     HouseholdInfo,
     SeriesPoint,
@@ -35,9 +37,7 @@ from ingest_svc.queries import (
     decode_token,
     encode_token,
 )
-from ingest_svc.read_cache import ReadCache
-from ingest_svc.store import register_households
-from predict_svc.tariff import Tariff
+from ingest_svc.telemetry.read_cache import ReadCache
 
 __all__ = ["TelemetryServicer"]
 

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import Insert
 
-from ingest_svc.validation import Reading
+from ingest_svc.intake.validation import Reading
 
 __all__ = [
     "Base",
@@ -117,7 +117,7 @@ class OutboxRow(Base):
     next_attempt_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     last_error: Mapped[str] = mapped_column(String(512), default="")
-    # Added by migration 0002 (ingest_svc/outbox.py): pending -> sent | failed; a sender owns a
+    # Added by migration 0002 (ingest_svc/billing/outbox.py): pending -> sent | failed; a sender owns a
     # row while claimed_until_ms is in the future (lease), so replicas do not send it twice.
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     claimed_until_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

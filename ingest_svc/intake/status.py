@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Insert
 
 from common.log import get_logger
-from ingest_svc.bridge_store import DeviceStatusRow
-from ingest_svc.subscriber import Incoming
+from ingest_svc.billing.bridge_store import DeviceStatusRow
+from ingest_svc.intake.subscriber import Incoming
 
 __all__ = ["STATUS_FILTERS", "StatusTracker", "parse_status"]
 

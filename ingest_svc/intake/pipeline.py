@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from common.log import get_logger
-from ingest_svc.metrics import IngestMetrics
-from ingest_svc.store import DeadLetter, ReadingStore
-from ingest_svc.subscriber import Incoming
-from ingest_svc.validation import Reading, Rejection, SchemaChecker, SequenceTracker, parse_reading
+from ingest_svc.intake.metrics import IngestMetrics
+from ingest_svc.intake.store import DeadLetter, ReadingStore
+from ingest_svc.intake.subscriber import Incoming
+from ingest_svc.intake.validation import Reading, Rejection, SchemaChecker, SequenceTracker, parse_reading
 
 __all__ = ["BatchOutcome", "IngestPipeline", "PipelineLimits"]
 

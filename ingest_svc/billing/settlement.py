@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ingest_svc.bridge_store import DailyPeakRow, HouseholdProgressRow, MeterMarkRow, SettlementRow
-from ingest_svc.store import HouseholdRow, MeterRow, ReadingRow, insert_ignore
+from ingest_svc.billing.bridge_store import DailyPeakRow, HouseholdProgressRow, MeterMarkRow, SettlementRow
+from ingest_svc.intake.store import HouseholdRow, MeterRow, ReadingRow, insert_ignore
 
 __all__ = ["DEFAULT_ZONE", "HOUR_MS", "Settler", "local_day", "to_wh", "watermark"]
 

@@ -1,0 +1,1 @@
+"""Billing: settling metered energy, pricing it, forecasts and ledger appends (outbox)."""

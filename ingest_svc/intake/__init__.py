@@ -1,0 +1,1 @@
+"""MQTT intake: subscriber, batching pipeline, validation, storage, device statuses."""

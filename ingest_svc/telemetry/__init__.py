@@ -1,0 +1,1 @@
+"""Telemetry read API: TelemetryService handlers and the queries behind them."""
