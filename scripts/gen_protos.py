@@ -58,7 +58,21 @@ def _protoc(args: list[str]) -> None:
 def generate(typescript: bool) -> None:
     files = _our_protos()
     shutil.rmtree(PY_OUT / "energypulse", ignore_errors=True)
-    _protoc([f"--python_out={PY_OUT}", f"--pyi_out={PY_OUT}", f"--grpc_python_out={PY_OUT}", *files])
+    # mypy-protobuf's plugins write the .pyi of messages and of the gRPC stubs/servicers, so
+    # servicers, clients and `context` are typed from the contracts (grpcio-tools' own --pyi_out
+    # leaves *_pb2_grpc untyped).
+    bin_dir = Path(sys.executable).parent
+    _protoc(
+        [
+            f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
+            f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
+            f"--python_out={PY_OUT}",
+            f"--mypy_out={PY_OUT}",
+            f"--grpc_python_out={PY_OUT}",
+            f"--mypy_grpc_out={PY_OUT}",
+            *files,
+        ]
+    )
     for package in {p.parent for p in (PY_OUT / "energypulse").rglob("*.py")}:
         for directory in [package, *package.parents]:
             if directory == PY_OUT:
