@@ -33,7 +33,7 @@ def main() -> int:
     async def stop_pipeline() -> None:
         await asyncio.to_thread(app.stop)
 
-    background = [app.bridge.run] if app.bridge is not None else []
+    background = [app.run_billing] if app.billing is not None else []
     asyncio.run(
         serve(
             grpc_config, services(app), interceptors(app), background=background, on_shutdown=[stop_pipeline]

@@ -1,4 +1,4 @@
-"""Wiring of the ingest pipeline: database, MQTT subscriber, batching writer."""
+"""Wiring of ingest: database, MQTT intake (subscriber, batching writer) and billing's ports."""
 
 from __future__ import annotations
 
@@ -10,15 +10,23 @@ from common.db import make_engine, upgrade
 from common.log import get_logger
 from common.mqtt import MqttSettings
 from energy.tariff import Tariff
-from ingest_svc.billing.bridge import Bridge, tariff_from_env
+from ingest_svc.billing import (
+    Billing,
+    BillingSettings,
+    LedgerClient,
+    PredictionClient,
+    ServiceLogin,
+    TodayCost,
+    tariff_from_env,
+)
 from ingest_svc.config import IngestConfig
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.pipeline import IngestPipeline, PipelineLimits
 from ingest_svc.intake.status import STATUS_FILTERS, StatusTracker
-from ingest_svc.intake.store import ReadingStore
+from ingest_svc.intake.store import READING_TABLES, ReadingStore
 from ingest_svc.intake.subscriber import Incoming, MqttSubscriber
 
-__all__ = ["IngestApp", "migrate"]
+__all__ = ["IngestApp", "billing_settings", "migrate"]
 
 log = get_logger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -26,6 +34,20 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def migrate(db_url: str) -> None:
     upgrade(db_url, MIGRATIONS, version_table="ingest_alembic_version")
+
+
+def billing_settings(config: IngestConfig) -> BillingSettings:
+    return BillingSettings(
+        settle_grace_s=config.settle_grace_s,
+        interval_s=config.bridge_interval_s,
+        predict_batch=config.predict_batch,
+        outbox_page=config.outbox_page,
+        outbox_concurrency=config.outbox_concurrency,
+        outbox_lease_s=config.outbox_lease_s,
+        outbox_backoff_base_ms=config.outbox_backoff_base_ms,
+        outbox_backoff_max_ms=config.outbox_backoff_max_ms,
+        outbox_retention_s=config.outbox_retention_s,
+    )
 
 
 class IngestApp:
@@ -63,8 +85,32 @@ class IngestApp:
         # Read at scrape time: the subscriber's own flag is the one truth about the connection.
         self.metrics.mqtt_connected.set_function(lambda: float(self.subscriber.connected))
         self.tariff = tariff or tariff_from_env()
-        # The bridge runs on the server's event loop (``__main__`` passes ``bridge.run``).
-        self.bridge = Bridge(config, self.engine, self.tariff) if config.bridge else None
+        self.costs = TodayCost(self.engine, READING_TABLES, self.tariff)
+        # Billing runs on the server's event loop (``__main__`` passes ``run_billing``).
+        self.billing: Billing | None = None
+        if config.bridge:
+            login = ServiceLogin(config.auth_target, config.service_username, config.effective_service_secret)
+            self._predict = PredictionClient(config.predict_target, login, config.rpc_timeout_s)
+            self._ledger = LedgerClient(config.ledger_target, login, config.rpc_timeout_s)
+            self.billing = Billing(
+                self.engine,
+                READING_TABLES,
+                prices=self._predict,
+                forecasts=self._predict,
+                ledger=self._ledger,
+                tariff=self.tariff,
+                settings=billing_settings(config),
+            )
+
+    async def run_billing(self) -> None:
+        """Billing's loops until cancelled; its channels are made inside this loop and closed after."""
+        assert self.billing is not None, "EP_INGEST_BRIDGE=0: billing is off"
+        log.info("billing_started", predict=self.config.predict_target, ledger=self.config.ledger_target)
+        try:
+            await self.billing.run()
+        finally:
+            await self._predict.close()
+            await self._ledger.close()
 
     def _route(self, batch: list[Incoming]) -> None:
         """Statuses to the status tracker, everything else (readings) to the pipeline."""

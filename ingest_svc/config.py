@@ -50,7 +50,7 @@ class IngestConfig:
     )
     jwt_issuer: str = env_field("EP_AUTH_ISSUER", "energypulse-auth", "expected iss of access tokens")
     jwt_audience: str = env_field("EP_AUTH_AUDIENCE", "energypulse", "expected aud of access tokens")
-    # --- bridge to predict_svc and ledger_svc (ingest_svc/billing/bridge.py) ---
+    # --- billing: to predict_svc and ledger_svc (ingest_svc/billing/, docs/billing.md) ---
     bridge: bool = env_field("EP_INGEST_BRIDGE", True, "Settle hours, forecast and append to the ledger")
     predict_target: str = env_field("EP_PREDICT_TARGET", "127.0.0.1:50052", "predict_svc host:port")
     ledger_target: str = env_field("EP_LEDGER_TARGET", "127.0.0.1:50053", "ledger_svc host:port")

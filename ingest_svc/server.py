@@ -30,7 +30,7 @@ def services(app: IngestApp) -> list[GrpcService]:
         app.engine,
         app.metrics,
         online_window_s=app.config.online_window_s,
-        tariff=app.tariff,
+        costs=app.costs,
         summary_cache_s=app.config.summary_cache_s,
         grid_cache_s=app.config.grid_cache_s,
     )

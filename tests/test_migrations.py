@@ -50,7 +50,7 @@ class ServiceSchema:
 SERVICES = [
     ServiceSchema("auth_svc", "auth_svc.store", "auth_alembic_version"),
     ServiceSchema("ledger_svc", "ledger_svc.store", "ledger_svc_alembic_version"),
-    ServiceSchema("ingest_svc", "ingest_svc.intake.store", "ingest_alembic_version"),
+    ServiceSchema("ingest_svc", "ingest_svc.schema", "ingest_alembic_version"),
 ]
 
 

@@ -1,1 +1,39 @@
-"""Billing: settling metered energy, pricing it, forecasts and ledger appends (outbox)."""
+"""Billing: settling metered energy, pricing it, forecasts and ledger appends (outbox).
+
+The room's whole public surface is below; intake and telemetry use nothing else (a test checks
+the imports). :class:`Billing` is built from the ports in :mod:`~ingest_svc.billing.ports`
+(the process passes the gRPC adapters in :mod:`~ingest_svc.billing.clients`, tests pass fakes);
+:class:`TodayCost` is the cost-of-today query the telemetry read API answers with. Why billing is
+a subpackage of ingest and not its own service: docs/billing.md.
+"""
+
+from ingest_svc.billing.bridge import Billing, BillingSettings, BillingStats, tariff_from_env
+from ingest_svc.billing.clients import LedgerClient, PredictionClient, ServiceLogin
+from ingest_svc.billing.costs import TodayCost
+from ingest_svc.billing.ports import (
+    Clock,
+    DeliveryFailed,
+    DeliveryRejected,
+    ForecastSource,
+    LedgerSink,
+    PriceSource,
+    ReadingTables,
+)
+
+__all__ = [
+    "Billing",
+    "BillingSettings",
+    "BillingStats",
+    "Clock",
+    "DeliveryFailed",
+    "DeliveryRejected",
+    "ForecastSource",
+    "LedgerClient",
+    "LedgerSink",
+    "PredictionClient",
+    "PriceSource",
+    "ReadingTables",
+    "ServiceLogin",
+    "TodayCost",
+    "tariff_from_env",
+]

@@ -1,16 +1,16 @@
-"""The bridge from stored readings to predict_svc and ledger_svc.
+"""Billing's loops, from stored readings to ledger records.
 
 Four loops share one asyncio task group (run beside the gRPC server):
 
 1. close hours (:class:`~ingest_svc.billing.settlement.Settler`, database only);
 2. price closed hours and queue SETTLEMENT appends (:class:`~ingest_svc.billing.pricing.Pricer`,
-   GetMarketPrices);
+   the price source);
 3. forecast each household once per hour and queue PREDICTION appends
-   (:class:`~ingest_svc.billing.predictions.Forecaster`, PredictBatch);
-4. send the outbox to the ledger (:class:`OutboxSender`, AppendRecords).
+   (:class:`~ingest_svc.billing.predictions.Forecaster`, the forecast source);
+4. send the outbox to the ledger sink (:class:`OutboxSender`).
 
-Every call has a deadline; a loop that fails backs off exponentially and carries on, so a
-service that is down only delays its part. Channels are made inside the running event loop.
+Each loop's pass is a public method, so a test drives them one at a time. A loop that fails
+backs off exponentially and carries on, so a service that is down only delays its part.
 """
 
 from __future__ import annotations
@@ -20,29 +20,30 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import grpc
 from google.protobuf.message import DecodeError
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.engine import Engine
 
-from common.auth import ServiceCredentials
-from common.channels import make_channel
 from common.log import get_logger
 from energy.tariff import Tariff
-from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
-from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
+from energypulse.ledger.v1 import ledger_service_pb2
+from ingest_svc.billing.costs import TodayCost
 from ingest_svc.billing.outbox import Outbox, OutboxItem
+from ingest_svc.billing.ports import (
+    Clock,
+    DeliveryFailed,
+    DeliveryRejected,
+    ForecastSource,
+    LedgerSink,
+    PriceSource,
+    ReadingTables,
+)
 from ingest_svc.billing.predictions import Forecaster
 from ingest_svc.billing.pricing import LEDGER_APPEND, Pricer
 from ingest_svc.billing.settlement import Settler
-from ingest_svc.config import IngestConfig
 
-__all__ = ["Bridge", "BridgeStats", "OutboxSender", "tariff_from_env"]
+__all__ = ["Billing", "BillingSettings", "BillingStats", "OutboxSender", "tariff_from_env"]
 
 log = get_logger(__name__)
-
-# The receiver says the request itself is wrong: retrying cannot help, park the row.
-_PERMANENT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE}
 
 
 def tariff_from_env() -> Tariff:
@@ -53,8 +54,23 @@ def tariff_from_env() -> Tariff:
     return from_env(PredictConfig).tariff()
 
 
+@dataclass(frozen=True)
+class BillingSettings:
+    """Billing's knobs (the process fills them from EP_INGEST_*; see ingest_svc/config.py)."""
+
+    settle_grace_s: float = 900.0
+    interval_s: float = 2.0
+    predict_batch: int = 2000
+    outbox_page: int = 64
+    outbox_concurrency: int = 8
+    outbox_lease_s: float = 30.0
+    outbox_backoff_base_ms: int = 500
+    outbox_backoff_max_ms: int = 60_000
+    outbox_retention_s: float = 7 * 86400.0
+
+
 @dataclass
-class BridgeStats:
+class BillingStats:
     closed: int = 0
     priced: int = 0
     predicted: int = 0
@@ -72,7 +88,7 @@ class OutboxSender:
     """Claims pages of the outbox, sends them with bounded concurrency, records the outcome."""
 
     def __init__(
-        self, outbox: Outbox, send: Sender, stats: BridgeStats, page: int = 64, concurrency: int = 8
+        self, outbox: Outbox, send: Sender, stats: BillingStats, page: int = 64, concurrency: int = 8
     ) -> None:
         self.outbox = outbox
         self.send = send
@@ -107,142 +123,86 @@ class OutboxSender:
             try:
                 await self.send(item)
                 return None
-            except grpc.aio.AioRpcError as exc:
-                kind = "fail" if exc.code() in _PERMANENT else "retry"
-                return kind, f"{exc.code().name}: {exc.details()}"
+            except DeliveryRejected as exc:
+                return "fail", str(exc)
+            except DeliveryFailed as exc:
+                return "retry", str(exc)
             except (ValueError, DecodeError) as exc:  # a row we cannot even send
                 return "fail", repr(exc)
             except (TimeoutError, OSError) as exc:
                 return "retry", repr(exc)
 
 
-class Bridge:
+class Billing:
+    """The billing room: settle, price, forecast and deliver, from explicit ports.
+
+    ``engine`` is the database that holds billing's tables and the readings ``readings`` names.
+    """
+
     def __init__(
         self,
-        config: IngestConfig,
         engine: Engine,
-        tariff: Tariff | None = None,
-        clock: Callable[[], float] = time.time,
+        readings: ReadingTables,
+        prices: PriceSource,
+        forecasts: ForecastSource,
+        ledger: LedgerSink,
+        tariff: Tariff,
+        settings: BillingSettings | None = None,
+        clock: Clock = time.time,
     ) -> None:
-        self.config = config
-        self.engine = engine
-        self.tariff = tariff or tariff_from_env()
-        self.stats = BridgeStats()
+        self.settings = settings = settings or BillingSettings()
+        self.ledger = ledger
+        self.stats = BillingStats()
         self.outbox = Outbox(
             engine,
-            lease_ms=int(config.outbox_lease_s * 1000),
-            backoff_base_ms=config.outbox_backoff_base_ms,
-            backoff_max_ms=config.outbox_backoff_max_ms,
+            lease_ms=int(settings.outbox_lease_s * 1000),
+            backoff_base_ms=settings.outbox_backoff_base_ms,
+            backoff_max_ms=settings.outbox_backoff_max_ms,
             clock=clock,
         )
-        self.settler = Settler(engine, grace_ms=int(config.settle_grace_s * 1000), clock=clock)
-        self._clock = clock
-        self._timeout = config.rpc_timeout_s
-        self._creds: ServiceCredentials | None = None
-        self._channels: list[grpc.aio.Channel] = []
-        self._predict: prediction_service_pb2_grpc.PredictionServiceStub | None = None
-        self._ledger: ledger_service_pb2_grpc.LedgerServiceStub | None = None
-
-    # --- clients (made inside the running loop) ---------------------------------------------
-    def _connect(self) -> None:
-        if self._creds is not None:
-            return
-        self._creds = ServiceCredentials.for_auth_service(
-            self.config.auth_target, self.config.service_username, self.config.effective_service_secret
+        self.settler = Settler(engine, readings, grace_ms=int(settings.settle_grace_s * 1000), clock=clock)
+        self.pricer = Pricer(engine, tariff, prices, clock=clock)
+        self.forecaster = Forecaster(engine, readings, forecasts, settings.predict_batch, clock=clock)
+        self.sender = OutboxSender(
+            self.outbox, self._send, self.stats, settings.outbox_page, settings.outbox_concurrency
         )
-        predict = make_channel(self.config.predict_target)
-        ledger = make_channel(self.config.ledger_target)
-        self._channels = [predict, ledger]
-        self._predict = prediction_service_pb2_grpc.PredictionServiceStub(predict)
-        self._ledger = ledger_service_pb2_grpc.LedgerServiceStub(ledger)
+        self.costs = TodayCost(engine, readings, tariff)
 
-    async def _metadata(self) -> tuple[tuple[str, str], ...]:
-        assert self._creds is not None
-        try:
-            return await self._creds.metadata()
-        except grpc.aio.AioRpcError as exc:
-            # auth_svc down or refusing: same handling as the call it was for (retry later).
-            raise ConnectionError(f"service login failed: {exc.code().name}") from exc
-
-    async def _authed(self, call: Callable[[tuple[tuple[str, str], ...]], Awaitable[object]]) -> object:
-        """Run ``call`` with a token; on UNAUTHENTICATED log in again once (token revoked/rotated)."""
-        assert self._creds is not None
-        try:
-            return await call(await self._metadata())
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.UNAUTHENTICATED:
-                raise
-            self._creds.invalidate()
-            return await call(await self._metadata())
-
-    async def fetch_prices(self, zone: str, start_ms: int, end_ms: int) -> dict[int, float]:
-        assert self._predict is not None
-        start, end = Timestamp(), Timestamp()
-        start.FromMilliseconds(start_ms)
-        end.FromMilliseconds(end_ms)
-        request = prediction_service_pb2.GetMarketPricesRequest(zone=zone, start_time=start, end_time=end)
-        stub = self._predict
-        try:
-            response = await self._authed(
-                lambda md: stub.GetMarketPrices(request, timeout=self._timeout, metadata=md)
-            )
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() in _PERMANENT:
-                log.warning("market_prices_refused", zone=zone, error=exc.details())
-                return {}
-            raise
-        assert isinstance(response, prediction_service_pb2.GetMarketPricesResponse)
-        return {p.hour_start.seconds * 1000: p.price_eur_mwh for p in response.prices}
-
-    async def predict_batch(
-        self, request: prediction_service_pb2.PredictBatchRequest
-    ) -> prediction_service_pb2.PredictBatchResponse:
-        assert self._predict is not None
-        stub = self._predict
-        response = await self._authed(
-            lambda md: stub.PredictBatch(request, timeout=self._timeout, metadata=md)
-        )
-        assert isinstance(response, prediction_service_pb2.PredictBatchResponse)
-        return response
-
-    async def send_item(self, item: OutboxItem) -> None:
+    async def _send(self, item: OutboxItem) -> None:
         if item.kind != LEDGER_APPEND:
             raise ValueError(f"unknown outbox kind {item.kind!r}")
-        assert self._ledger is not None
-        stub = self._ledger
-        request = ledger_service_pb2.AppendRecordsRequest.FromString(item.payload)
-        await self._authed(lambda md: stub.AppendRecords(request, timeout=self._timeout, metadata=md))
+        await self.ledger.append(ledger_service_pb2.AppendRecordsRequest.FromString(item.payload))
 
-    # --- loops ------------------------------------------------------------------------------
-    async def run(self) -> None:
-        """Run every loop until cancelled."""
-        self._connect()
-        pricer = Pricer(self.engine, self.tariff, self.fetch_prices, clock=self._clock)
-        forecaster = Forecaster(self.engine, self.predict_batch, self.config.predict_batch, clock=self._clock)
-        sender = OutboxSender(
-            self.outbox, self.send_item, self.stats, self.config.outbox_page, self.config.outbox_concurrency
-        )
-        log.info("bridge_started", predict=self.config.predict_target, ledger=self.config.ledger_target)
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._loop("settle", self._settle_pass))
-                group.create_task(self._loop("price", lambda: self._drain(pricer.run_once, "priced")))
-                group.create_task(
-                    self._loop("predict", lambda: self._drain(forecaster.run_once, "predicted", -1))
-                )
-                group.create_task(self._loop("send", lambda: self._send_pass(sender)))
-                group.create_task(self._loop("prune", self._prune_pass, interval=600.0))
-        finally:
-            for channel in self._channels:
-                await channel.close(None)
-
-    async def _settle_pass(self) -> None:
+    # --- one pass of each loop --------------------------------------------------------------
+    async def settle(self) -> None:
+        """Start households that began reporting, then close every due hour."""
         await asyncio.to_thread(self.settler.start_new_households)
         while True:
             closed = await asyncio.to_thread(self.settler.close_due)
             self.stats.closed += len(closed)
             if not closed:
                 return
+
+    async def price(self) -> None:
+        """Price closed hours and queue their SETTLEMENT appends, until none is left to price."""
+        await self._drain(self.pricer.run_once, "priced")
+
+    async def forecast(self) -> None:
+        """Forecast the households due this round and queue their PREDICTION appends."""
+        await self._drain(self.forecaster.run_once, "predicted", -1)
+
+    async def deliver(self) -> None:
+        """Send due outbox rows; raises ConnectionError if some failed (the loop backs off)."""
+        for _ in range(1000):
+            sent, retried = await self.sender.run_once()
+            if sent == 0:
+                if retried:
+                    raise ConnectionError(f"{retried} ledger appends failed")
+                return
+
+    async def prune(self) -> None:
+        """Delete sent outbox rows older than the retention."""
+        await asyncio.to_thread(self.outbox.prune_sent, int(self.settings.outbox_retention_s * 1000))
 
     async def _drain(self, step: Callable[[], Awaitable[int]], counter: str, floor: int = 0) -> None:
         """Run ``step`` until it returns ``floor`` or less (nothing left), bounded per pass."""
@@ -252,21 +212,21 @@ class Bridge:
             if done <= floor:
                 return
 
-    async def _send_pass(self, sender: OutboxSender) -> None:
-        for _ in range(1000):
-            sent, retried = await sender.run_once()
-            if sent == 0:
-                if retried:
-                    raise ConnectionError(f"{retried} ledger appends failed")  # loop backs off
-                return
-
-    async def _prune_pass(self) -> None:
-        await asyncio.to_thread(self.outbox.prune_sent, int(self.config.outbox_retention_s * 1000))
+    # --- loops ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Run every loop until cancelled."""
+        log.info("bridge_started")
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._loop("settle", self.settle))
+            group.create_task(self._loop("price", self.price))
+            group.create_task(self._loop("predict", self.forecast))
+            group.create_task(self._loop("send", self.deliver))
+            group.create_task(self._loop("prune", self.prune, interval=600.0))
 
     async def _loop(
         self, name: str, step: Callable[[], Awaitable[None]], interval: float | None = None
     ) -> None:
-        pause = interval if interval is not None else self.config.bridge_interval_s
+        pause = interval if interval is not None else self.settings.interval_s
         failures = 0
         while True:
             try:
@@ -278,7 +238,7 @@ class Bridge:
             except Exception as exc:  # noqa: BLE001 - one failing dependency must not stop the others
                 failures += 1
                 self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
-                delay = min(self.config.outbox_backoff_max_ms / 1000, pause * 2 ** min(failures, 10))
+                delay = min(self.settings.outbox_backoff_max_ms / 1000, pause * 2 ** min(failures, 10))
                 log.warning(
                     "bridge_step_failed", step=name, error=repr(exc)[:300], retry_in_s=round(delay, 2)
                 )

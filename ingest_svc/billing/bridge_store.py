@@ -1,17 +1,17 @@
-"""Tables of the bridge (migration 0002): settled hours, counter marks, per-household progress,
-device statuses. The outbox itself is :class:`ingest_svc.intake.store.OutboxRow`.
+"""Billing's tables (migrations 0001 and 0002): settled hours, counter marks, per-household
+progress, daily peaks and the outbox of calls owed to predict_svc and ledger_svc.
 
 Quantities are integers: Wh for energy, micro-EUR for money (the ledger's fixed point).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Index, String
+from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ingest_svc.intake.store import Base
+from ingest_svc.db import Base
 
-__all__ = ["DailyPeakRow", "DeviceStatusRow", "HouseholdProgressRow", "MeterMarkRow", "SettlementRow"]
+__all__ = ["DailyPeakRow", "HouseholdProgressRow", "MeterMarkRow", "OutboxRow", "SettlementRow"]
 
 
 class SettlementRow(Base):
@@ -73,13 +73,21 @@ class DailyPeakRow(Base):
     peak_wh: Mapped[int] = mapped_column(BigInteger)
 
 
-class DeviceStatusRow(Base):
-    """Latest retained status of a meter or gateway (``online``/``offline``, last will included)."""
+class OutboxRow(Base):
+    """Calls owed to other services (prediction requests, ledger appends), retried until done."""
 
-    __tablename__ = "device_status"
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "meter" | "gateway"
-    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))
-    gateway_id: Mapped[str] = mapped_column(String(64), default="")
-    ts_ms: Mapped[int] = mapped_column(BigInteger)
-    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_error: Mapped[str] = mapped_column(String(512), default="")
+    # Added by migration 0002 (see outbox.py): pending -> sent | failed; a sender owns a
+    # row while claimed_until_ms is in the future (lease), so replicas do not send it twice.
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    claimed_until_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sent_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_ms"),)

@@ -15,13 +15,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from energy.tariff import Tariff, local_hour_shares, settle_hour_micro
 from ingest_svc.billing.bridge_store import HouseholdProgressRow, MeterMarkRow, SettlementRow
+from ingest_svc.billing.ports import ReadingTables
 from ingest_svc.billing.pricing import capacity_basis_at
 from ingest_svc.billing.settlement import HOUR_MS, to_wh, zone_info
-from ingest_svc.intake.store import MeterRow, ReadingRow
 
-__all__ = ["today_cost_eur"]
-
-_R = ReadingRow.__table__.c
+__all__ = ["TodayCost", "today_cost_eur"]
 
 
 def _local_midnight_ms(now_ms: int, tz: str) -> int:
@@ -29,16 +27,12 @@ def _local_midnight_ms(now_ms: int, tz: str) -> int:
     return int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
 
 
-def _open_wh(conn: Connection, household_id: str, open_hour_ms: int) -> int:
+def _open_wh(conn: Connection, tables: ReadingTables, household_id: str, open_hour_ms: int) -> int:
+    r, m = tables.readings.c, tables.meters.c
     total = 0
-    for meter_id in conn.execute(
-        select(MeterRow.meter_id).where(MeterRow.household_id == household_id)
-    ).scalars():
+    for meter_id in conn.execute(select(m.meter_id).where(m.household_id == household_id)).scalars():
         latest = conn.execute(
-            select(_R.import_kwh, _R.export_kwh)
-            .where(_R.meter_id == meter_id)
-            .order_by(_R.ts_ms.desc())
-            .limit(1)
+            select(r.import_kwh, r.export_kwh).where(r.meter_id == meter_id).order_by(r.ts_ms.desc()).limit(1)
         ).first()
         if latest is None:
             continue
@@ -50,11 +44,11 @@ def _open_wh(conn: Connection, household_id: str, open_hour_ms: int) -> int:
             if mark is not None
             else next(
                 (
-                    (to_wh(r.import_kwh), to_wh(r.export_kwh))
-                    for r in conn.execute(
-                        select(_R.import_kwh, _R.export_kwh)
-                        .where(_R.meter_id == meter_id, _R.ts_ms < open_hour_ms)
-                        .order_by(_R.ts_ms.desc())
+                    (to_wh(row.import_kwh), to_wh(row.export_kwh))
+                    for row in conn.execute(
+                        select(r.import_kwh, r.export_kwh)
+                        .where(r.meter_id == meter_id, r.ts_ms < open_hour_ms)
+                        .order_by(r.ts_ms.desc())
                         .limit(1)
                     )
                 ),
@@ -67,7 +61,10 @@ def _open_wh(conn: Connection, household_id: str, open_hour_ms: int) -> int:
     return total
 
 
-def today_cost_eur(engine: Engine, household_id: str, time_zone: str, now_ms: int, tariff: Tariff) -> float:
+def today_cost_eur(
+    engine: Engine, tables: ReadingTables, household_id: str, time_zone: str, now_ms: int, tariff: Tariff
+) -> float:
+    """Cost of the household's local day so far in EUR: settled hours plus the running hour."""
     tz = time_zone or "Europe/Oslo"
     midnight = _local_midnight_ms(now_ms, tz)
     s = SettlementRow.__table__.c
@@ -85,10 +82,23 @@ def today_cost_eur(engine: Engine, household_id: str, time_zone: str, now_ms: in
         running = 0
         if progress is not None and progress.predicted_p50_micro_eur_per_kwh is not None:
             open_hour = int(progress.next_hour_ms)
-            wh = _open_wh(conn, household_id, open_hour)
+            wh = _open_wh(conn, tables, household_id, open_hour)
             hour = max(open_hour, now_ms - now_ms % HOUR_MS)
             hours, days = local_hour_shares(datetime.fromtimestamp(hour / 1000, tz=UTC), tz)
             basis = capacity_basis_at(conn, household_id, hour, tz)
             spot_eur_mwh = int(progress.predicted_p50_micro_eur_per_kwh) / 1000  # micro-EUR/kWh -> EUR/MWh
             running = settle_hour_micro(tariff, wh, spot_eur_mwh, basis, hours, days).total_cost_micro_eur
     return (int(settled) + running) / 1_000_000
+
+
+class TodayCost:
+    """The cost-of-today query (GetHouseholdSummary's ``today_cost_eur``), bound to its store."""
+
+    def __init__(self, engine: Engine, tables: ReadingTables, tariff: Tariff) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.tariff = tariff
+
+    def today_cost_eur(self, household_id: str, time_zone: str, now_ms: int) -> float:
+        """Sync (database work): call it from a worker thread."""
+        return today_cost_eur(self.engine, self.tables, household_id, time_zone, now_ms, self.tariff)

@@ -25,7 +25,8 @@ from typing import cast
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ingest_svc.intake.store import OutboxRow, insert_ignore
+from ingest_svc.billing.bridge_store import OutboxRow
+from ingest_svc.db import insert_ignore
 
 __all__ = ["Outbox", "OutboxItem", "enqueue"]
 

@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -31,16 +31,12 @@ from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from energypulse.prediction.v1 import forecast_pb2, prediction_service_pb2
 from ingest_svc.billing.bridge_store import DailyPeakRow, HouseholdProgressRow, SettlementRow
 from ingest_svc.billing.outbox import enqueue
+from ingest_svc.billing.ports import Clock, ForecastSource, ReadingTables
 from ingest_svc.billing.pricing import LEDGER_APPEND, hour_iso
 from ingest_svc.billing.settlement import DEFAULT_ZONE, HOUR_MS, local_day, watermark
-from ingest_svc.intake.store import HouseholdRow, MeterRow, ReadingRow
 
-__all__ = ["Forecaster", "PredictBatchCall"]
+__all__ = ["Forecaster"]
 
-PredictBatchCall = Callable[
-    [prediction_service_pb2.PredictBatchRequest], Awaitable[prediction_service_pb2.PredictBatchResponse]
-]
-_R = ReadingRow.__table__.c
 _PROGRESS = cast(Table, HouseholdProgressRow.__table__)
 
 
@@ -58,12 +54,14 @@ class Forecaster:
     def __init__(
         self,
         engine: Engine,
-        predict: PredictBatchCall,
+        tables: ReadingTables,
+        forecasts: ForecastSource,
         batch_size: int = 2000,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
     ) -> None:
         self.engine = engine
-        self.predict = predict
+        self.tables = tables
+        self.forecasts = forecasts
         self.batch_size = batch_size
         self._clock = clock
 
@@ -72,33 +70,25 @@ class Forecaster:
         page = await asyncio.to_thread(self._next_page)
         if page is None or not page.inputs:
             return -1
-        response = await self.predict(prediction_service_pb2.PredictBatchRequest(households=page.inputs))
+        request = prediction_service_pb2.PredictBatchRequest(households=page.inputs)
+        response = await self.forecasts.predict_batch(request)
         return await asyncio.to_thread(self._record, page, response.predictions)
 
     # --- inputs ---------------------------------------------------------------------------
     def _next_page(self) -> _Page | None:
         p = HouseholdProgressRow.__table__.c
+        h = self.tables.households.c
         with self.engine.connect() as conn:
-            mark = watermark(conn)
+            mark = watermark(conn, self.tables.readings)
             if mark is None:
                 return None
             round_ms = mark - mark % HOUR_MS
             rows = list(
                 conn.execute(
-                    select(
-                        HouseholdRow.household_id,
-                        HouseholdRow.zone,
-                        HouseholdRow.time_zone,
-                        HouseholdRow.residents,
-                        HouseholdRow.heating,
-                        HouseholdRow.has_ev,
-                        HouseholdRow.has_solar,
-                    )
-                    .join(
-                        HouseholdProgressRow, HouseholdProgressRow.household_id == HouseholdRow.household_id
-                    )
+                    select(h.household_id, h.zone, h.time_zone, h.residents, h.heating, h.has_ev, h.has_solar)
+                    .join(HouseholdProgressRow, p.household_id == h.household_id)
                     .where(p.predicted_round_ms < round_ms)
-                    .order_by(HouseholdRow.household_id)
+                    .order_by(h.household_id)
                     .limit(self.batch_size)
                 )
             )
@@ -106,7 +96,7 @@ class Forecaster:
                 return _Page(round_ms, [])
             ids = [r.household_id for r in rows]
             recent = self._recent_kw(conn, ids, round_ms)
-            peaks = self._month_peaks(conn, rows, round_ms)
+            peaks = self._month_peaks(conn, {str(r.household_id): str(r.time_zone) for r in rows}, round_ms)
         inputs = [
             forecast_pb2.HouseholdInput(
                 household_id=r.household_id,
@@ -122,8 +112,7 @@ class Forecaster:
         ]
         return _Page(round_ms, inputs)
 
-    @staticmethod
-    def _recent_kw(conn: Connection, ids: Sequence[str], round_ms: int) -> dict[str, list[float]]:
+    def _recent_kw(self, conn: Connection, ids: Sequence[str], round_ms: int) -> dict[str, list[float]]:
         """Mean kW of the last 24 settled hours (Wh / 1000), oldest first; else the current power."""
         s = SettlementRow.__table__.c
         found: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -137,28 +126,29 @@ class Forecaster:
         missing = [h for h in ids if h not in out]
         if missing:
             # Not one settled hour yet: the latest power of each meter, summed per household.
+            readings, meters = self.tables.readings, self.tables.meters
+            r, m = readings.c, meters.c
             latest = (
-                select(_R.meter_id, func.max(_R.seq).label("seq"))
-                .where(_R.meter_id.in_(select(MeterRow.meter_id).where(MeterRow.household_id.in_(missing))))
-                .group_by(_R.meter_id)
+                select(r.meter_id, func.max(r.seq).label("seq"))
+                .where(r.meter_id.in_(select(m.meter_id).where(m.household_id.in_(missing))))
+                .group_by(r.meter_id)
                 .subquery()
             )
             stmt = (
-                select(MeterRow.household_id, func.sum(_R.power_w))
+                select(m.household_id, func.sum(r.power_w))
                 .select_from(latest)
-                .join(ReadingRow.__table__, (_R.meter_id == latest.c.meter_id) & (_R.seq == latest.c.seq))
-                .join(MeterRow, MeterRow.meter_id == latest.c.meter_id)
-                .group_by(MeterRow.household_id)
+                .join(readings, (r.meter_id == latest.c.meter_id) & (r.seq == latest.c.seq))
+                .join(meters, m.meter_id == latest.c.meter_id)
+                .group_by(m.household_id)
             )
             for household_id, watts in conn.execute(stmt):
                 out[household_id] = [float(watts) / 1000]
         return out
 
     @staticmethod
-    def _month_peaks(conn: Connection, rows: Sequence[object], round_ms: int) -> dict[str, list[float]]:
-        month_start: dict[str, str] = {}
-        for r in rows:
-            month_start[r.household_id] = local_day(round_ms, r.time_zone)[:8] + "01"  # type: ignore[attr-defined]
+    def _month_peaks(conn: Connection, time_zones: dict[str, str], round_ms: int) -> dict[str, list[float]]:
+        """Daily peaks (kW) so far in the round's local month, per household {id: time zone}."""
+        month_start = {h: local_day(round_ms, tz)[:8] + "01" for h, tz in time_zones.items()}
         earliest = min(month_start.values())
         out: dict[str, list[float]] = defaultdict(list)
         for household_id, day, wh in conn.execute(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,13 +24,12 @@ from energy.tariff import HourSettlement, Tariff, capacity_basis_kw, local_hour_
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing.bridge_store import DailyPeakRow, SettlementRow
 from ingest_svc.billing.outbox import enqueue
+from ingest_svc.billing.ports import Clock, PriceSource
 from ingest_svc.billing.settlement import HOUR_MS, local_day
 
-__all__ = ["LEDGER_APPEND", "PriceFetcher", "Pricer", "hour_iso", "settlement_request"]
+__all__ = ["LEDGER_APPEND", "Pricer", "hour_iso", "settlement_request"]
 
 LEDGER_APPEND = "ledger.append"
-# zone, start ms, end ms -> {hour start ms: EUR/MWh} for the cleared hours in [start, end)
-PriceFetcher = Callable[[str, int, int], Awaitable[dict[int, float]]]
 _MAX_RANGE_MS = 30 * 24 * HOUR_MS  # GetMarketPrices serves at most 31 days per call
 
 
@@ -106,13 +105,13 @@ class Pricer:
         self,
         engine: Engine,
         tariff: Tariff,
-        fetch_prices: PriceFetcher,
+        prices: PriceSource,
         page_size: int = 500,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
     ) -> None:
         self.engine = engine
         self.tariff = tariff
-        self.fetch_prices = fetch_prices
+        self.prices = prices
         self.page_size = page_size
         self._clock = clock
 
@@ -140,7 +139,7 @@ class Pricer:
             start = min(r.hour_start_ms for r in items)
             end = max(r.hour_start_ms for r in items) + HOUR_MS
             for chunk in range(start, end, _MAX_RANGE_MS):
-                found = await self.fetch_prices(zone, chunk, min(end, chunk + _MAX_RANGE_MS))
+                found = await self.prices.market_prices(zone, chunk, min(end, chunk + _MAX_RANGE_MS))
                 prices.update({(zone, h): v for h, v in found.items()})
         return await asyncio.to_thread(self._apply, rows, prices)
 

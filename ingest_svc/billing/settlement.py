@@ -18,22 +18,21 @@ other sees rowcount 0 and writes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ingest_svc.billing.bridge_store import DailyPeakRow, HouseholdProgressRow, MeterMarkRow, SettlementRow
-from ingest_svc.intake.store import HouseholdRow, MeterRow, ReadingRow, insert_ignore
+from ingest_svc.billing.ports import Clock, ReadingTables
+from ingest_svc.db import insert_ignore
 
 __all__ = ["DEFAULT_ZONE", "HOUR_MS", "Settler", "local_day", "to_wh", "watermark"]
 
 HOUR_MS = 3_600_000
 DEFAULT_ZONE = "NO1"
-_R = ReadingRow.__table__.c
 
 
 def to_wh(kwh: float) -> int:
@@ -52,28 +51,29 @@ def local_day(hour_ms: int, tz: str) -> str:
     return datetime.fromtimestamp(hour_ms / 1000, tz=UTC).astimezone(zone_info(tz)).date().isoformat()
 
 
-def watermark(conn: Connection) -> int | None:
+def watermark(conn: Connection, readings: Table) -> int | None:
     """Newest reading time stored (ix_readings_ts makes this an index lookup)."""
-    value = conn.execute(select(func.max(_R.ts_ms))).scalar()
+    value = conn.execute(select(func.max(readings.c.ts_ms))).scalar()
     return int(value) if value is not None else None
 
 
-def _counters_before(conn: Connection, meter_id: str, before_ms: int) -> tuple[int, int] | None:
+def _counters_before(
+    conn: Connection, readings: Table, meter_id: str, before_ms: int
+) -> tuple[int, int] | None:
+    r = readings.c
     row = conn.execute(
-        select(_R.import_kwh, _R.export_kwh)
-        .where(_R.meter_id == meter_id, _R.ts_ms < before_ms)
-        .order_by(_R.ts_ms.desc(), _R.seq.desc())
+        select(r.import_kwh, r.export_kwh)
+        .where(r.meter_id == meter_id, r.ts_ms < before_ms)
+        .order_by(r.ts_ms.desc(), r.seq.desc())
         .limit(1)
     ).first()
     return (to_wh(row.import_kwh), to_wh(row.export_kwh)) if row is not None else None
 
 
-def _first_counters(conn: Connection, meter_id: str) -> tuple[int, int] | None:
+def _first_counters(conn: Connection, readings: Table, meter_id: str) -> tuple[int, int] | None:
+    r = readings.c
     row = conn.execute(
-        select(_R.import_kwh, _R.export_kwh)
-        .where(_R.meter_id == meter_id)
-        .order_by(_R.ts_ms, _R.seq)
-        .limit(1)
+        select(r.import_kwh, r.export_kwh).where(r.meter_id == meter_id).order_by(r.ts_ms, r.seq).limit(1)
     ).first()
     return (to_wh(row.import_kwh), to_wh(row.export_kwh)) if row is not None else None
 
@@ -91,36 +91,41 @@ class Settler:
     def __init__(
         self,
         engine: Engine,
+        tables: ReadingTables,
         grace_ms: int = 15 * 60_000,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
     ) -> None:
         self.engine = engine
+        self.tables = tables
         self.grace_ms = grace_ms
         self._clock = clock
+
+    def _meter_ids(self, conn: Connection, household_id: str) -> list[str]:
+        m = self.tables.meters.c
+        return [
+            str(x) for x in conn.execute(select(m.meter_id).where(m.household_id == household_id)).scalars()
+        ]
 
     def start_new_households(self, limit: int = 1000) -> int:
         """Progress rows for households whose meters started reporting: first hour = first reading's."""
         p = HouseholdProgressRow.__table__.c
+        h = self.tables.households.c
+        r = self.tables.readings.c
         started = 0
         with self.engine.begin() as conn:
             ids = list(
                 conn.execute(
-                    select(HouseholdRow.household_id)
-                    .outerjoin(
-                        HouseholdProgressRow, HouseholdProgressRow.household_id == HouseholdRow.household_id
-                    )
+                    select(h.household_id)
+                    .outerjoin(HouseholdProgressRow, p.household_id == h.household_id)
                     .where(p.household_id.is_(None))
-                    .order_by(HouseholdRow.household_id)
+                    .order_by(h.household_id)
                     .limit(limit)
                 ).scalars()
             )
             for household_id in ids:
-                meters = conn.execute(
-                    select(MeterRow.meter_id).where(MeterRow.household_id == household_id)
-                ).scalars()
                 firsts = [
-                    conn.execute(select(func.min(_R.ts_ms)).where(_R.meter_id == m)).scalar()
-                    for m in list(meters)
+                    conn.execute(select(func.min(r.ts_ms)).where(r.meter_id == m)).scalar()
+                    for m in self._meter_ids(conn, household_id)
                 ]
                 known = [int(f) for f in firsts if f is not None]
                 if not known:
@@ -139,7 +144,7 @@ class Settler:
     def close_due(self, limit: int = 2000) -> list[Closed]:
         """Close up to ``limit`` due household-hours, oldest first."""
         with self.engine.connect() as conn:
-            mark = watermark(conn)
+            mark = watermark(conn, self.tables.readings)
             if mark is None:
                 return []
             p = HouseholdProgressRow.__table__.c
@@ -160,20 +165,14 @@ class Settler:
 
     def close(self, household_id: str, hour_ms: int, mark: int) -> Closed | None:
         end = hour_ms + HOUR_MS
+        h = self.tables.households.c
+        r = self.tables.readings.c
         with self.engine.begin() as conn:
-            info = conn.execute(
-                select(HouseholdRow.zone, HouseholdRow.time_zone).where(
-                    HouseholdRow.household_id == household_id
-                )
-            ).first()
-            meters = list(
-                conn.execute(select(MeterRow.meter_id).where(MeterRow.household_id == household_id)).scalars()
-            )
+            info = conn.execute(select(h.zone, h.time_zone).where(h.household_id == household_id)).first()
+            meters = self._meter_ids(conn, household_id)
             if info is None:
                 return None
-            latest = [
-                conn.execute(select(func.max(_R.ts_ms)).where(_R.meter_id == m)).scalar() for m in meters
-            ]
+            latest = [conn.execute(select(func.max(r.ts_ms)).where(r.meter_id == m)).scalar() for m in meters]
             all_in = bool(meters) and all(t is not None and t >= end for t in latest)
             if not all_in and mark < end + self.grace_ms:
                 return None
@@ -207,8 +206,7 @@ class Settler:
             self._raise_peak(conn, household_id, local_day(hour_ms, tz), total)
         return Closed(household_id, hour_ms, total)
 
-    @staticmethod
-    def _meter_hour(conn: Connection, meter_id: str, hour_ms: int, end: int) -> int:
+    def _meter_hour(self, conn: Connection, meter_id: str, hour_ms: int, end: int) -> int:
         """Net Wh of one meter in [hour_ms, end), moving its mark to ``end``."""
         stored = conn.execute(
             select(MeterMarkRow.import_wh, MeterMarkRow.export_wh, MeterMarkRow.boundary_ms).where(
@@ -220,10 +218,13 @@ class Settler:
         else:
             # First settled hour of this meter: from its last reading before the hour, or (new
             # meter) from its very first reading; energy before a meter's first reading is unknown.
-            start = _counters_before(conn, meter_id, hour_ms) or _first_counters(conn, meter_id)
+            readings = self.tables.readings
+            start = _counters_before(conn, readings, meter_id, hour_ms) or _first_counters(
+                conn, readings, meter_id
+            )
         if start is None:
             return 0
-        finish = _counters_before(conn, meter_id, end) or start
+        finish = _counters_before(conn, self.tables.readings, meter_id, end) or start
         if finish[0] < start[0] or finish[1] < start[1]:
             finish = start  # the mark is newer than every reading before `end`: nothing new yet
         values = {"boundary_ms": end, "import_wh": finish[0], "export_wh": finish[1]}

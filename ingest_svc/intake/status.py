@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Insert
 
 from common.log import get_logger
-from ingest_svc.billing.bridge_store import DeviceStatusRow
+from ingest_svc.intake.store import DeviceStatusRow
 from ingest_svc.intake.subscriber import Incoming
 
 __all__ = ["STATUS_FILTERS", "StatusTracker", "parse_status"]

@@ -28,29 +28,24 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql import Insert
+from sqlalchemy.orm import Mapped, mapped_column
 
+from ingest_svc.db import Base, insert_ignore
 from ingest_svc.intake.validation import Reading
 
 __all__ = [
-    "Base",
+    "READING_TABLES",
     "DeadLetter",
     "DeadLetterRow",
+    "DeviceStatusRow",
     "HouseholdRow",
     "MeterRow",
-    "OutboxRow",
     "ReadingRow",
     "ReadingStore",
-    "insert_ignore",
+    "ReadingTables",
     "register_households",
 ]
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class ReadingRow(Base):
@@ -105,24 +100,16 @@ class MeterRow(Base):
     registered_ms: Mapped[int] = mapped_column(BigInteger)
 
 
-class OutboxRow(Base):
-    """Calls owed to other services (prediction requests, ledger appends), retried until done."""
+class DeviceStatusRow(Base):
+    """Latest retained status of a meter or gateway (``online``/``offline``, last will included)."""
 
-    __tablename__ = "outbox"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    request_id: Mapped[str] = mapped_column(String(200), unique=True)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_ms: Mapped[int] = mapped_column(BigInteger, index=True)
-    created_ms: Mapped[int] = mapped_column(BigInteger)
-    last_error: Mapped[str] = mapped_column(String(512), default="")
-    # Added by migration 0002 (ingest_svc/billing/outbox.py): pending -> sent | failed; a sender owns a
-    # row while claimed_until_ms is in the future (lease), so replicas do not send it twice.
-    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
-    claimed_until_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    sent_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_ms"),)
+    __tablename__ = "device_status"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "meter" | "gateway"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    gateway_id: Mapped[str] = mapped_column(String(64), default="")
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,16 +120,6 @@ class DeadLetter:
     reason: str
     detail: str
     payload: bytes
-
-
-def insert_ignore(conn: Connection, model: type[Base]) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING for the connection's dialect (SQLite and PostgreSQL)."""
-    table = cast(Table, model.__table__)
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"dialect {conn.dialect.name} is not supported")
 
 
 _READING_COLUMNS = (*Reading._fields, "received_ms")
@@ -159,6 +136,22 @@ def _insert_readings_sql(conn: Connection) -> str:
         f"INSERT INTO readings ({', '.join(_READING_COLUMNS)}) "
         f"VALUES ({', '.join([mark] * len(_READING_COLUMNS))}) ON CONFLICT DO NOTHING"
     )
+
+
+@dataclass(frozen=True)
+class ReadingTables:
+    """The tables billing settles from, handed to it at wiring time (its readings store port)."""
+
+    readings: Table
+    meters: Table
+    households: Table
+
+
+READING_TABLES = ReadingTables(
+    readings=cast(Table, ReadingRow.__table__),
+    meters=cast(Table, MeterRow.__table__),
+    households=cast(Table, HouseholdRow.__table__),
+)
 
 
 class ReadingStore:

@@ -19,8 +19,7 @@ from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import InvalidArgument, NotFound
-from ingest_svc.billing.bridge_store import DeviceStatusRow
-from ingest_svc.intake.store import DeadLetterRow, HouseholdRow, MeterRow, ReadingRow
+from ingest_svc.intake.store import DeadLetterRow, DeviceStatusRow, HouseholdRow, MeterRow, ReadingRow
 
 __all__ = [
     "BUCKET_MS",

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.engine import Engine
 
@@ -26,9 +26,9 @@ from energy.tariff import Tariff
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
-from ingest_svc.billing.costs import today_cost_eur
+from ingest_svc.billing import TodayCost
 from ingest_svc.intake.metrics import IngestMetrics
-from ingest_svc.intake.store import register_households
+from ingest_svc.intake.store import READING_TABLES, register_households
 from ingest_svc.telemetry.queries import (
     BUCKET_MS,
     HouseholdInfo,
@@ -117,14 +117,14 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         online_window_s: float = 60.0,
         poll_interval_s: float = 1.0,
         clock: Callable[[], float] = time.time,
-        tariff: Tariff | None = None,
+        costs: TodayCost | None = None,
         summary_cache_s: float = 2.0,
         grid_cache_s: float = 1.0,
         cache_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
-        # predict_svc's tariff, to value the running hour (None: settled hours only).
-        self.tariff = tariff
+        # Today's cost from billing (default: the running hour valued at the default tariff).
+        self.costs = costs or TodayCost(engine, READING_TABLES, Tariff())
         self.queries = TelemetryQueries(engine)
         self.metrics = metrics
         self.online_window_ms = int(online_window_s * 1000)
@@ -140,7 +140,11 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    async def ListReadings(self, request: pb.ListReadingsRequest, context: Any) -> pb.ListReadingsResponse:
+    async def ListReadings(
+        self,
+        request: pb.ListReadingsRequest,
+        context: grpc.aio.ServicerContext[pb.ListReadingsRequest, pb.ListReadingsResponse],
+    ) -> pb.ListReadingsResponse:
         meters = await asyncio.to_thread(self.queries.meters_of, request.household_id, request.meter_id)
         end = request.end_time.ToMilliseconds() if request.HasField("end_time") else self._now_ms()
         start = request.start_time.ToMilliseconds() if request.HasField("start_time") else end - _DAY_MS
@@ -168,7 +172,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         )
 
     async def GetHouseholdSummary(
-        self, request: pb.GetHouseholdSummaryRequest, context: Any
+        self,
+        request: pb.GetHouseholdSummaryRequest,
+        context: grpc.aio.ServicerContext[pb.GetHouseholdSummaryRequest, pb.GetHouseholdSummaryResponse],
     ) -> pb.GetHouseholdSummaryResponse:
         household_id = request.household_id
         # The cached message is shared by many responses: nothing may modify it after this.
@@ -179,9 +185,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     def _summary(self, household_id: str, now: int) -> pb.GetHouseholdSummaryResponse:
         """Power, energy and cost of today in one worker-thread hop."""
         summary = self.queries.summary(household_id, now)
-        cost = today_cost_eur(
-            self.engine, summary.household_id, summary.time_zone, now, self.tariff or Tariff()
-        )
+        cost = self.costs.today_cost_eur(summary.household_id, summary.time_zone, now)
         response = pb.GetHouseholdSummaryResponse(
             household_id=summary.household_id,
             current_power_kw=summary.current_power_w / 1000,
@@ -193,7 +197,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         return response
 
     async def StreamReadings(
-        self, request: pb.StreamReadingsRequest, context: Any
+        self,
+        request: pb.StreamReadingsRequest,
+        context: grpc.aio.ServicerContext[pb.StreamReadingsRequest, pb.StreamReadingsResponse],
     ) -> AsyncIterator[pb.StreamReadingsResponse]:
         # Polls the store by (meter_id, seq > cursor): every replica's writes are visible, so a
         # stream is complete whichever replica serves it and whichever stored the readings.
@@ -225,7 +231,11 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         )
         return aggregate, snap.dead_letters_by_reason
 
-    async def GetGridStats(self, request: pb.GetGridStatsRequest, context: Any) -> pb.GetGridStatsResponse:
+    async def GetGridStats(
+        self,
+        request: pb.GetGridStatsRequest,
+        context: grpc.aio.ServicerContext[pb.GetGridStatsRequest, pb.GetGridStatsResponse],
+    ) -> pb.GetGridStatsResponse:
         aggregate, dead = await self._aggregate()
         return pb.GetGridStatsResponse(
             aggregate=aggregate,
@@ -235,7 +245,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         )
 
     async def StreamGridStats(
-        self, request: pb.StreamGridStatsRequest, context: Any
+        self,
+        request: pb.StreamGridStatsRequest,
+        context: grpc.aio.ServicerContext[pb.StreamGridStatsRequest, pb.StreamGridStatsResponse],
     ) -> AsyncIterator[pb.StreamGridStatsResponse]:
         if request.interval_seconds < 0:
             raise InvalidArgument("INVALID_INTERVAL", "interval_seconds must not be negative")
@@ -247,7 +259,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             await asyncio.sleep(interval)
 
     async def ListHouseholds(
-        self, request: pb.ListHouseholdsRequest, context: Any
+        self,
+        request: pb.ListHouseholdsRequest,
+        context: grpc.aio.ServicerContext[pb.ListHouseholdsRequest, pb.ListHouseholdsResponse],
     ) -> pb.ListHouseholdsResponse:
         size = _page_size(request.page_size, 50, 1000)
         offset = int(decode_token(request.page_token, "households")["o"]) if request.page_token else 0  # type: ignore[call-overload]
@@ -258,12 +272,18 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             next_page_token=encode_token({"k": "households", "o": offset + size}) if more else "",
         )
 
-    async def GetHousehold(self, request: pb.GetHouseholdRequest, context: Any) -> pb.GetHouseholdResponse:
+    async def GetHousehold(
+        self,
+        request: pb.GetHouseholdRequest,
+        context: grpc.aio.ServicerContext[pb.GetHouseholdRequest, pb.GetHouseholdResponse],
+    ) -> pb.GetHouseholdResponse:
         info = await asyncio.to_thread(self.queries.household, request.household_id)
         return pb.GetHouseholdResponse(household=_household(info))
 
     async def RegisterHouseholds(
-        self, request: pb.RegisterHouseholdsRequest, context: Any
+        self,
+        request: pb.RegisterHouseholdsRequest,
+        context: grpc.aio.ServicerContext[pb.RegisterHouseholdsRequest, pb.RegisterHouseholdsResponse],
     ) -> pb.RegisterHouseholdsResponse:
         rows = []
         for h in request.households:
@@ -303,7 +323,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         return pb.RegisterHouseholdsResponse(created=created, updated=updated)
 
     async def ListDeadLetters(
-        self, request: pb.ListDeadLettersRequest, context: Any
+        self,
+        request: pb.ListDeadLettersRequest,
+        context: grpc.aio.ServicerContext[pb.ListDeadLettersRequest, pb.ListDeadLettersResponse],
     ) -> pb.ListDeadLettersResponse:
         size = _page_size(request.page_size, 50, 500)
         before = None

@@ -25,7 +25,6 @@ from prometheus_client import CollectorRegistry
 from common.config import from_env
 from energy.tariff import Tariff, capacity_basis_kw, local_hour_shares
 from ingest_svc.app import IngestApp
-from ingest_svc.billing.costs import today_cost_eur
 from ingest_svc.config import IngestConfig
 from ingest_svc.intake.store import register_households
 from ledger_svc.canonical import Prediction, Settlement
@@ -119,7 +118,7 @@ async def test_two_hours_settle_once_per_household_with_predict_tariff(
     app = make_app(mosquitto, services, db_url)
     register_households(app.engine, [household(0), household(1), household(2, meters=2)], H0)
     app.start()
-    assert app.bridge is not None
+    assert app.billing is not None
     # Publish only once the subscription is granted: MQTT drops what is published before it.
     assert await wait_until(lambda: app.subscriber.subscribed, 10)
     items = readings_for("m-0000-0", 0.1) + readings_for("m-0001-0", 0.25, solar=True)
@@ -129,7 +128,7 @@ async def test_two_hours_settle_once_per_household_with_predict_tariff(
     # that arrives after its hour was settled is billed in the next open hour by design; that path
     # is not what this test checks, and QoS 1 redelivery can reorder arrivals.)
     assert await wait_until(lambda: scalar(db_url, "select count(*) from readings") == len(items), 30)
-    bridge = asyncio.create_task(app.bridge.run())
+    bridge = asyncio.create_task(app.run_billing())
     try:
         # 3 households x 2 closed hours; the third hour (H0+2h) stays open.
         assert await wait_until(lambda: len(kinds(ledger_records(services.ledger_url))[0]) >= 6, 45)
@@ -185,7 +184,7 @@ async def test_two_hours_settle_once_per_household_with_predict_tariff(
         assert len({p.target_hour_ms for p in predictions}) == 1
         assert scalar(db_url, "select count(*) from outbox where status != 'sent'") == 0
 
-        # today_cost_eur: settled hours of the local day as billed + the open hour (k=23 -> k=24,
+        # Today's cost: settled hours of the local day as billed + the open hour (k=23 -> k=24,
         # 100 Wh) at the forecast price: more than the settled part, by less than a euro.
         now_ms = int(time.time() * 1000)
         midnight = int(
@@ -194,7 +193,7 @@ async def test_two_hours_settle_once_per_household_with_predict_tariff(
         settled_today = sum(
             s.total_cost_ueur for (h, hour), s in by_key.items() if h == "hh-0000" and hour >= midnight
         )
-        cost = await asyncio.to_thread(today_cost_eur, app.engine, "hh-0000", "Europe/Oslo", now_ms, tariff)
+        cost = await asyncio.to_thread(app.costs.today_cost_eur, "hh-0000", "Europe/Oslo", now_ms)
         assert settled_today / 1e6 < cost < settled_today / 1e6 + 1.0
     finally:
         bridge.cancel()
@@ -213,9 +212,9 @@ async def test_predict_and_ledger_outage_under_load_delivers_everything_once(
     await services.stop("predict")
     await services.stop("ledger")
     app.start()
-    assert app.bridge is not None
+    assert app.billing is not None
     assert await wait_until(lambda: app.subscriber.subscribed, 10)
-    bridge = asyncio.create_task(app.bridge.run())
+    bridge = asyncio.create_task(app.run_billing())
     try:
         items = [item for i in range(n) for item in readings_for(f"m-{i:04d}-0", 0.01 * (1 + i % 7))]
         await asyncio.to_thread(publish_all, mosquitto.port, items)
@@ -230,7 +229,7 @@ async def test_predict_and_ledger_outage_under_load_delivers_everything_once(
         assert await wait_until(
             lambda: scalar(db_url, "select count(*) from outbox where attempts >= 1") > page, 20
         )
-        assert app.bridge.stats.sent == 0
+        assert app.billing.stats.sent == 0
         await services.start("ledger")
         assert await wait_until(
             lambda: scalar(db_url, "select count(*) from outbox where status = 'pending'") == 0, 40
@@ -242,7 +241,7 @@ async def test_predict_and_ledger_outage_under_load_delivers_everything_once(
         assert Counter(p.household for p in predictions) == {f"hh-{i:04d}": 1 for i in range(n)}
         assert scalar(db_url, "select count(*) from outbox where status = 'failed'") == 0
         # Memory stayed bounded: never more than one page of outbox rows held at once.
-        assert 0 < app.bridge.stats.max_claimed <= page
+        assert 0 < app.billing.stats.max_claimed <= page
     finally:
         bridge.cancel()
         await asyncio.gather(bridge, return_exceptions=True)

@@ -1,0 +1,134 @@
+"""gRPC adapters of billing's ports: PredictionService for prices and forecasts, LedgerService for
+appends, each call with a service token from auth_svc and a deadline.
+
+Channels are made on the first call, i.e. inside the running event loop; ``close()`` ends them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from common.auth import ServiceCredentials
+from common.channels import make_channel
+from common.log import get_logger
+from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
+from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
+from ingest_svc.billing.ports import DeliveryFailed, DeliveryRejected
+
+__all__ = ["LedgerClient", "PredictionClient", "ServiceLogin"]
+
+log = get_logger(__name__)
+
+_T = TypeVar("_T")
+Metadata = tuple[tuple[str, str], ...]
+
+# The receiver says the request itself is wrong: retrying cannot help.
+_PERMANENT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE}
+
+
+class ServiceLogin:
+    """The ingest service account's token, shared by both clients (logged in on first use)."""
+
+    def __init__(self, auth_target: str, username: str, secret: str) -> None:
+        self._args = (auth_target, username, secret)
+        self._creds: ServiceCredentials | None = None
+
+    async def _metadata(self) -> Metadata:
+        if self._creds is None:
+            self._creds = ServiceCredentials.for_auth_service(*self._args)
+        try:
+            return await self._creds.metadata()
+        except grpc.aio.AioRpcError as exc:
+            # auth_svc down or refusing: same handling as the call it was for (retry later).
+            raise ConnectionError(f"service login failed: {exc.code().name}") from exc
+
+    async def call(self, rpc: Callable[[Metadata], Awaitable[_T]]) -> _T:
+        """Run ``rpc`` with a token; on UNAUTHENTICATED log in again once (token revoked/rotated)."""
+        try:
+            return await rpc(await self._metadata())
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.UNAUTHENTICATED or self._creds is None:
+                raise
+            self._creds.invalidate()
+            return await rpc(await self._metadata())
+
+
+class PredictionClient:
+    """:class:`~ingest_svc.billing.ports.PriceSource` and ``ForecastSource`` over PredictionService."""
+
+    def __init__(self, target: str, login: ServiceLogin, timeout_s: float) -> None:
+        self._target = target
+        self._login = login
+        self._timeout = timeout_s
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: prediction_service_pb2_grpc.PredictionServiceAsyncStub | None = None
+
+    def _connected(self) -> prediction_service_pb2_grpc.PredictionServiceAsyncStub:
+        if self._stub is None:
+            self._channel = make_channel(self._target)
+            self._stub = prediction_service_pb2_grpc.PredictionServiceAsyncStub(self._channel)
+        return self._stub
+
+    async def market_prices(self, zone: str, start_ms: int, end_ms: int) -> dict[int, float]:
+        stub = self._connected()
+        start, end = Timestamp(), Timestamp()
+        start.FromMilliseconds(start_ms)
+        end.FromMilliseconds(end_ms)
+        request = prediction_service_pb2.GetMarketPricesRequest(zone=zone, start_time=start, end_time=end)
+        try:
+            response = await self._login.call(
+                lambda md: stub.GetMarketPrices(request, timeout=self._timeout, metadata=md)
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in _PERMANENT:
+                log.warning("market_prices_refused", zone=zone, error=exc.details())
+                return {}
+            raise
+        return {p.hour_start.seconds * 1000: p.price_eur_mwh for p in response.prices}
+
+    async def predict_batch(
+        self, request: prediction_service_pb2.PredictBatchRequest
+    ) -> prediction_service_pb2.PredictBatchResponse:
+        stub = self._connected()
+        return await self._login.call(
+            lambda md: stub.PredictBatch(request, timeout=self._timeout, metadata=md)
+        )
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close(None)
+            self._channel = self._stub = None
+
+
+class LedgerClient:
+    """:class:`~ingest_svc.billing.ports.LedgerSink` over LedgerService.AppendRecords."""
+
+    def __init__(self, target: str, login: ServiceLogin, timeout_s: float) -> None:
+        self._target = target
+        self._login = login
+        self._timeout = timeout_s
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: ledger_service_pb2_grpc.LedgerServiceAsyncStub | None = None
+
+    def _connected(self) -> ledger_service_pb2_grpc.LedgerServiceAsyncStub:
+        if self._stub is None:
+            self._channel = make_channel(self._target)
+            self._stub = ledger_service_pb2_grpc.LedgerServiceAsyncStub(self._channel)
+        return self._stub
+
+    async def append(self, request: ledger_service_pb2.AppendRecordsRequest) -> None:
+        stub = self._connected()
+        try:
+            await self._login.call(lambda md: stub.AppendRecords(request, timeout=self._timeout, metadata=md))
+        except grpc.aio.AioRpcError as exc:
+            kind = DeliveryRejected if exc.code() in _PERMANENT else DeliveryFailed
+            raise kind(f"{exc.code().name}: {exc.details()}") from exc
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close(None)
+            self._channel = self._stub = None

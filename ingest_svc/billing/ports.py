@@ -1,0 +1,84 @@
+"""What billing needs from the world, as protocols: every dependency is passed in through one.
+
+A test passes fakes; the process passes :mod:`ingest_svc.billing.clients` (gRPC) and intake's
+tables. Moving billing into its own process is a change of these implementations only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from sqlalchemy import Table
+
+from energypulse.ledger.v1 import ledger_service_pb2
+from energypulse.prediction.v1 import prediction_service_pb2
+
+__all__ = [
+    "Clock",
+    "DeliveryFailed",
+    "DeliveryRejected",
+    "ForecastSource",
+    "LedgerSink",
+    "PriceSource",
+    "ReadingTables",
+]
+
+Clock = Callable[[], float]
+"""Wall-clock seconds (``time.time``): stamps rows and orders outbox retries."""
+
+
+class ReadingTables(Protocol):
+    """The readings store billing settles from: tables in billing's own database, read only.
+
+    Billing's hour closing, forecasts and running cost read them in the same transaction that
+    writes its settlements and outbox rows; that is what makes a ledger append exactly-once. The
+    columns read: ``readings(meter_id, seq, ts_ms, power_w, import_kwh, export_kwh)``,
+    ``meters(meter_id, household_id)``, ``households(household_id, zone, time_zone, residents,
+    heating, has_ev, has_solar)``.
+    """
+
+    @property
+    def readings(self) -> Table: ...
+
+    @property
+    def meters(self) -> Table: ...
+
+    @property
+    def households(self) -> Table: ...
+
+
+class PriceSource(Protocol):
+    """Cleared day-ahead spot prices (today: PredictionService.GetMarketPrices)."""
+
+    async def market_prices(self, zone: str, start_ms: int, end_ms: int) -> dict[int, float]:
+        """{hour start ms: EUR/MWh} for the cleared hours in [start_ms, end_ms); {} if refused."""
+        ...
+
+
+class ForecastSource(Protocol):
+    """Household forecasts (today: PredictionService.PredictBatch)."""
+
+    async def predict_batch(
+        self, request: prediction_service_pb2.PredictBatchRequest
+    ) -> prediction_service_pb2.PredictBatchResponse: ...
+
+
+class LedgerSink(Protocol):
+    """Where settlement and prediction records go (today: LedgerService.AppendRecords).
+
+    Appends must be idempotent by ``request_id``: the outbox may send a row twice (a lease ran
+    out while the first send was in flight). Raise :class:`DeliveryRejected` when the receiver
+    refuses the request itself and :class:`DeliveryFailed` (or ``OSError``/``TimeoutError``) when
+    a later try may succeed.
+    """
+
+    async def append(self, request: ledger_service_pb2.AppendRecordsRequest) -> None: ...
+
+
+class DeliveryRejected(Exception):
+    """The receiver says the request is wrong: retrying cannot help (the row is parked)."""
+
+
+class DeliveryFailed(Exception):
+    """The append did not happen this time (receiver down, overloaded, login failed): retry."""
