@@ -68,9 +68,10 @@ class PredictionClient:
         self._stub: prediction_service_pb2_grpc.PredictionServiceAsyncStub | None = None
 
     def _connected(self) -> prediction_service_pb2_grpc.PredictionServiceAsyncStub:
+        # The AsyncStub class exists only in the .pyi: the Stub made on an aio channel is one.
         if self._stub is None:
             self._channel = make_channel(self._target)
-            self._stub = prediction_service_pb2_grpc.PredictionServiceAsyncStub(self._channel)
+            self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         return self._stub
 
     async def market_prices(self, zone: str, start_ms: int, end_ms: int) -> dict[int, float]:
@@ -117,7 +118,7 @@ class LedgerClient:
     def _connected(self) -> ledger_service_pb2_grpc.LedgerServiceAsyncStub:
         if self._stub is None:
             self._channel = make_channel(self._target)
-            self._stub = ledger_service_pb2_grpc.LedgerServiceAsyncStub(self._channel)
+            self._stub = ledger_service_pb2_grpc.LedgerServiceStub(self._channel)
         return self._stub
 
     async def append(self, request: ledger_service_pb2.AppendRecordsRequest) -> None:

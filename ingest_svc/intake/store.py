@@ -250,7 +250,10 @@ def register_households(
             else:
                 conn.execute(insert(HouseholdRow).values(registered_ms=now_ms, **values))
                 created += 1
-            for meter_id in h.get("meter_ids", ()):  # type: ignore[attr-defined]
+            meter_ids = h.get("meter_ids", ())
+            if not isinstance(meter_ids, list | tuple):
+                raise TypeError(f"meter_ids of {h['household_id']} must be a list of meter ids")
+            for meter_id in meter_ids:
                 conn.execute(delete(MeterRow).where(MeterRow.meter_id == meter_id))
                 conn.execute(
                     insert(MeterRow).values(

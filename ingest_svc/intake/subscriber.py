@@ -202,7 +202,7 @@ class MqttSubscriber:
         self._last_sent = self._last_recv = time.monotonic()
         ping_sent = 0.0
         self._handle(sock, first)
-        tls = isinstance(sock, ssl.SSLSocket)
+        tls = sock if isinstance(sock, ssl.SSLSocket) else None
         watch: list[socket.socket | Waker] = [sock, self._waker]
         while not self._stop.is_set():
             now = time.monotonic()
@@ -216,7 +216,7 @@ class MqttSubscriber:
                 wait = max(0.01, min(1.0, self._last_sent + keepalive - now))
             else:
                 wait = 1.0
-            if tls and sock.pending():  # type: ignore[attr-defined]
+            if tls is not None and tls.pending():
                 ready: Sequence[object] = [sock]  # TLS: decrypted bytes wait inside the SSL object
             else:
                 ready = select.select(watch, [], [], wait)[0]
@@ -243,13 +243,13 @@ class MqttSubscriber:
         epoch, now_ms = self.epoch, int(time.time() * 1000)
         batch: list[Incoming] = []
         for p in packets:
-            if type(p) is Publish:
+            if isinstance(p, Publish):
                 batch.append(Incoming(p.topic, p.payload, p.mid, p.qos, p.dup, epoch, now_ms))
                 continue
             if batch:  # keep the order: what came before a DISCONNECT is still delivered
                 self._deliver(batch)
                 batch = []
-            self._control(sock, p)  # type: ignore[arg-type]
+            self._control(sock, p)
         if batch:
             self._deliver(batch)
 

@@ -1,4 +1,4 @@
-"""The bridge end to end with the REAL auth_svc, predict_svc and ledger_svc (in-process, loopback)
+"""Billing end to end with the REAL auth_svc, predict_svc and ledger_svc (in-process, loopback)
 and a real Mosquitto: readings over MQTT -> settled hours and forecasts -> ledger records.
 
 Readings carry simulated timestamps (two closed hours a few hours ago), so no test waits for

@@ -24,7 +24,7 @@ from tests.common.test_mqtt import _write_pki
 from tests.ingest_svc.helpers import publish_all, wait_for
 from tests.ingest_svc.mqtt_broker import MosquittoBroker
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 class Collector:

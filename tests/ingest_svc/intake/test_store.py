@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from common.db import make_engine
 from ingest_svc.app import migrate
@@ -77,5 +77,18 @@ def test_dead_letters_keep_reason_and_raw_bytes(db_url: str) -> None:
 
 
 def test_migrations_are_idempotent(db_url: str) -> None:
+    """Every replica migrates at start-up: a second run changes neither the schema nor the data."""
     migrate(db_url)
+    store = ReadingStore(make_engine(db_url))
+    store.write_batch([(_r("m-1", 1), 1)], [])
+
+    def state() -> tuple[set[str], str]:
+        with store.engine.connect() as conn:
+            version = conn.execute(text("select version_num from ingest_alembic_version")).scalar_one()
+        return set(inspect(store.engine).get_table_names()), version
+
+    before = state()
     migrate(db_url)
+    assert state() == before and before[1] == "0002"
+    assert store.existing([("m-1", 1)]) == {("m-1", 1): _r("m-1", 1)}
+    store.engine.dispose()
