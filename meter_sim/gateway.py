@@ -65,11 +65,10 @@ from common.mqtt_wire import (
     encode_publish_qos1,
     encode_subscribe,
 )
-from contracts.mqtt.reading import encode_status, gateway_status_topic, status_topic
+from contracts.mqtt.reading import encode_status
+from contracts.mqtt.topics import CONSUMER_MARKERS, gateway_status_topic, status_topic
 
-__all__ = ["CONSUMER_MARKERS", "Gateway"]
-
-CONSUMER_MARKERS = "energy/ingest/+/subscribed"
+__all__ = ["Gateway"]
 
 RECV_BYTES = 64 * 1024  # ~16,000 PUBACKs
 IO_TIMEOUT_S = 10.0  # a connect, a send or a CONNACK that takes longer means the path is dead

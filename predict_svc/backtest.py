@@ -29,7 +29,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from predict_svc.features import LOCAL_TZ, build_features
+from energy.localtime import LOCAL_TZ
+from predict_svc.features import build_features
 from predict_svc.hourly import HourlyFrame, hour64
 from predict_svc.market import MarketDataError, load_market
 from predict_svc.model import ModelError, PriceModel, TrainParams, train_model

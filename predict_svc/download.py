@@ -20,11 +20,10 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from energy.localtime import LOCAL_TZ
 from predict_svc.market import file_suffix
 
 __all__ = ["MarketClient", "download", "main", "write_series"]
-
-LOCAL_TZ = "Europe/Oslo"
 
 
 class MarketClient(Protocol):

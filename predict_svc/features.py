@@ -30,11 +30,11 @@ from typing import Any
 import holidays
 import numpy as np
 
+from energy.localtime import LOCAL_TZ
 from predict_svc.hourly import HOUR, HourlyFrame, hours_array, local_wall
 
 __all__ = [
     "FEATURE_NAMES",
-    "LOCAL_TZ",
     "MAX_LAG",
     "FeatureSet",
     "SeriesStats",
@@ -45,7 +45,6 @@ __all__ = [
     "stack_horizons",
 ]
 
-LOCAL_TZ = "Europe/Oslo"
 MAX_LAG = 168 + 24  # rows of history needed before the first usable target
 _ORIGIN_LAGS = (1, 2, 3, 4, 5, 6, 12, 23, 24, 25, 47, 71, 167)
 _TARGET_LAGS = (24, 48, 72, 168)

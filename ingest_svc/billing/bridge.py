@@ -29,6 +29,7 @@ from common.auth import ServiceCredentials
 from common.channels import make_channel
 from common.log import get_logger
 from energy.tariff import Tariff
+from energy.tariff_settings import tariff_from_env
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from ingest_svc.billing.outbox import Outbox, OutboxItem
@@ -37,20 +38,12 @@ from ingest_svc.billing.pricing import LEDGER_APPEND, Pricer
 from ingest_svc.billing.settlement import Settler
 from ingest_svc.config import IngestConfig
 
-__all__ = ["Bridge", "BridgeStats", "OutboxSender", "tariff_from_env"]
+__all__ = ["Bridge", "BridgeStats", "OutboxSender"]
 
 log = get_logger(__name__)
 
 # The receiver says the request itself is wrong: retrying cannot help, park the row.
 _PERMANENT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE}
-
-
-def tariff_from_env() -> Tariff:
-    """The tariff predict_svc uses: read from the same EP_PREDICT_* variables (one setting)."""
-    from common.config import from_env
-    from predict_svc.config import PredictConfig
-
-    return from_env(PredictConfig).tariff()
 
 
 @dataclass

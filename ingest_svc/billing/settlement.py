@@ -20,36 +20,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from energy.localtime import LOCAL_TZ, local_day
+from energy.units import kwh_to_wh
+from energy.zones import DEFAULT_ZONE
 from ingest_svc.billing.bridge_store import DailyPeakRow, HouseholdProgressRow, MeterMarkRow, SettlementRow
 from ingest_svc.intake.store import HouseholdRow, MeterRow, ReadingRow, insert_ignore
 
-__all__ = ["DEFAULT_ZONE", "HOUR_MS", "Settler", "local_day", "to_wh", "watermark"]
+__all__ = ["HOUR_MS", "Settler", "watermark"]
 
 HOUR_MS = 3_600_000
-DEFAULT_ZONE = "NO1"
 _R = ReadingRow.__table__.c
-
-
-def to_wh(kwh: float) -> int:
-    """Counter value in whole Wh (counters are kWh with at most 3 meaningful decimals)."""
-    return round(kwh * 1000)
-
-
-def zone_info(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "Europe/Oslo")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_day(hour_ms: int, tz: str) -> str:
-    return datetime.fromtimestamp(hour_ms / 1000, tz=UTC).astimezone(zone_info(tz)).date().isoformat()
 
 
 def watermark(conn: Connection) -> int | None:
@@ -65,7 +49,7 @@ def _counters_before(conn: Connection, meter_id: str, before_ms: int) -> tuple[i
         .order_by(_R.ts_ms.desc(), _R.seq.desc())
         .limit(1)
     ).first()
-    return (to_wh(row.import_kwh), to_wh(row.export_kwh)) if row is not None else None
+    return (kwh_to_wh(row.import_kwh), kwh_to_wh(row.export_kwh)) if row is not None else None
 
 
 def _first_counters(conn: Connection, meter_id: str) -> tuple[int, int] | None:
@@ -75,7 +59,7 @@ def _first_counters(conn: Connection, meter_id: str) -> tuple[int, int] | None:
         .order_by(_R.ts_ms, _R.seq)
         .limit(1)
     ).first()
-    return (to_wh(row.import_kwh), to_wh(row.export_kwh)) if row is not None else None
+    return (kwh_to_wh(row.import_kwh), kwh_to_wh(row.export_kwh)) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -192,7 +176,7 @@ class Settler:
             total = 0
             for meter_id in meters:
                 total += self._meter_hour(conn, meter_id, hour_ms, end)
-            tz = info.time_zone or "Europe/Oslo"
+            tz = info.time_zone or LOCAL_TZ
             conn.execute(
                 insert_ignore(conn, SettlementRow).values(
                     household_id=household_id,
