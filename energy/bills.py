@@ -29,7 +29,8 @@ ArrayLike = npt.ArrayLike
 def retail_eur_kwh(tariff: Tariff, spot_eur_mwh: ArrayLike) -> FloatArray:
     """Price of one imported kWh, VAT included: ``(spot/1000 + energy) * (1 + vat)``."""
     spot = np.asarray(spot_eur_mwh, dtype=float) / float(KWH_PER_MWH)
-    return (spot + tariff.grid_energy_eur_kwh) * (1.0 + tariff.vat_rate)
+    price: FloatArray = (spot + tariff.grid_energy_eur_kwh) * (1.0 + tariff.vat_rate)
+    return price
 
 
 def energy_cost_eur(tariff: Tariff, kwh: ArrayLike, spot_eur_mwh: ArrayLike) -> FloatArray:
@@ -38,7 +39,8 @@ def energy_cost_eur(tariff: Tariff, kwh: ArrayLike, spot_eur_mwh: ArrayLike) -> 
     spot = np.asarray(spot_eur_mwh, dtype=float) / float(KWH_PER_MWH)
     imported = np.maximum(kwh_a, 0.0) * (spot + tariff.grid_energy_eur_kwh) * (1.0 + tariff.vat_rate)
     exported = np.minimum(kwh_a, 0.0) * spot
-    return imported + exported
+    cost: FloatArray = imported + exported
+    return cost
 
 
 def capacity_eur_month(tariff: Tariff, basis_kw: ArrayLike) -> FloatArray:

@@ -256,7 +256,6 @@ class Gateway:
         ping_sent = 0.0
         offline_sent = False
         self._handle(sock, first)
-        tls = isinstance(sock, ssl.SSLSocket)
         waker = self._waker
         assert waker is not None
         watch: list[socket.socket | Waker] = [sock, waker]
@@ -285,7 +284,7 @@ class Gateway:
                 wait = min(wait, max(0.01, self._held_since + self._resume_hold_s - now))
             if self._stop.is_set():
                 wait = min(wait, max(0.01, self._stop_deadline - now))
-            if tls and sock.pending():  # type: ignore[attr-defined]
+            if isinstance(sock, ssl.SSLSocket) and sock.pending():
                 ready: Sequence[object] = [sock]  # TLS: decrypted bytes wait inside the SSL object
             else:
                 ready = select.select(watch, [], [], wait)[0]
@@ -357,12 +356,12 @@ class Gateway:
                         self.refused += 1
                         if self.refused == 1 or self.refused % 1000 == 0:
                             log.warning("gateway_publish_refused", gateway=self.gateway_id, reason=reason)
-            elif type(p) is Publish:
+            elif isinstance(p, Publish):
                 self._on_marker(p.payload)
                 if p.qos:
                     self._send(sock, encode_pubacks([p.mid]))
             else:
-                self._control(p)  # type: ignore[arg-type]
+                self._control(p)
         self.acked += acked
 
     def _control(self, packet: Control) -> None:

@@ -47,7 +47,7 @@ def to_proto(h: Household, zone: str = DEFAULT_ZONE, time_zone: str = LOCAL_TZ) 
 
 
 async def register(
-    stub: pb_grpc.TelemetryServiceStub,
+    stub: pb_grpc.TelemetryServiceAsyncStub,  # the stub of an aio channel (typing only: .pyi)
     households: Sequence[Household],
     metadata: Metadata,
     chunk: int = 1000,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ def run_backtest(
     test_start: str,
     test_end: str,
     params: TrainParams | None = None,
-    progress: Any = None,
+    progress: Callable[[str], None] | None = None,
     model: PriceModel | None = None,
 ) -> BacktestResult:
     """Train (unless ``model`` is given) and score one step ahead on the test range."""

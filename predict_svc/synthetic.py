@@ -191,7 +191,8 @@ def _group_mean(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Each element's group mean (groups given by integer ``codes``)."""
     sums = np.bincount(codes, weights=values)
     counts = np.bincount(codes)
-    return (sums / counts)[codes]
+    means: np.ndarray = (sums / counts)[codes]
+    return means
 
 
 def generate_market(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypedDict, cast
 
 import orjson
 
@@ -23,7 +23,14 @@ __all__ = [
 ]
 
 TOPICS_PATH = Path(__file__).resolve().parent / "topics.json"
-_DOC: dict[str, Any] = orjson.loads(TOPICS_PATH.read_bytes())
+
+
+class _TopicsFile(TypedDict):
+    id_pattern: str
+    topics: dict[str, str]
+
+
+_DOC = cast(_TopicsFile, orjson.loads(TOPICS_PATH.read_bytes()))
 _LAYOUT: dict[str, str] = _DOC["topics"]
 _ID = _DOC["id_pattern"].removeprefix("^").removesuffix("$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
