@@ -9,7 +9,9 @@ from prometheus_client import CollectorRegistry
 from common.db import make_engine, upgrade
 from common.log import get_logger
 from common.mqtt import MqttSettings
+from contracts.mqtt.topics import STATUS_FILTERS
 from energy.tariff import Tariff
+from energy.tariff_settings import tariff_from_env
 from ingest_svc.billing import (
     Billing,
     BillingSettings,
@@ -17,12 +19,11 @@ from ingest_svc.billing import (
     PredictionClient,
     ServiceLogin,
     TodayCost,
-    tariff_from_env,
 )
 from ingest_svc.config import IngestConfig
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.pipeline import IngestPipeline, PipelineLimits
-from ingest_svc.intake.status import STATUS_FILTERS, StatusTracker
+from ingest_svc.intake.status import StatusTracker
 from ingest_svc.intake.store import READING_TABLES, ReadingStore
 from ingest_svc.intake.subscriber import Incoming, MqttSubscriber
 

@@ -49,7 +49,11 @@ def main(argv: list[str] | None = None) -> None:
         from meter_sim.registration import make_registrar
 
         registrar = make_registrar(
-            config.ingest_addr, config.auth_target, config.service_username, config.service_secret
+            config.ingest_addr,
+            config.auth_target,
+            config.service_username,
+            config.service_secret,
+            config.zone,
         )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from common.config import ConfigError, env_field
 from common.mqtt import MqttSettings
+from energy.zones import DEFAULT_ZONE, UnknownZone, lookup
 
 __all__ = ["MeterSimConfig"]
 
@@ -33,6 +34,9 @@ class MeterSimConfig:
         "EP_METER_ALLOW_FUTURE",
         False,
         "Let a sped-up clock run ahead of the wall clock (else it caps at now)",
+    )
+    zone: str = env_field(
+        "EP_METER_ZONE", DEFAULT_ZONE, "Bidding zone of the households: their climate and registration"
     )
     utc_offset_h: float = env_field("EP_METER_UTC_OFFSET_H", 1.0, "Households' local time offset from UTC")
     connections: int = env_field("EP_METER_CONNECTIONS", 4, "MQTT connections sharing the meters")
@@ -78,6 +82,10 @@ class MeterSimConfig:
             raise ConfigError("EP_METER_CONNECTIONS must be >= 1")
         if self.buffer_max < 1 or self.inflight_max < 1:
             raise ConfigError("EP_METER_BUFFER_MAX and EP_METER_INFLIGHT_MAX must be >= 1")
+        try:
+            lookup(self.zone)
+        except UnknownZone:
+            raise ConfigError(f"EP_METER_ZONE={self.zone!r} is not a known bidding zone") from None
         MqttSettings.load(self.mqtt_url)  # bad broker settings fail at start, not at connect
 
     @property

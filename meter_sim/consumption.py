@@ -199,7 +199,8 @@ class FleetModel:
         elevation = math.sin(math.pi * (hour - sunrise) / daylength)
         peak = 0.6 + 0.35 * season
         clear = elevation * peak * (1.0 - 0.75 * cloud)
-        return self.kwp[idx] * 1000.0 * 0.8 * clear * self._rng.uniform(0.95, 1.0, len(idx))
+        power: np.ndarray = self.kwp[idx] * 1000.0 * 0.8 * clear * self._rng.uniform(0.95, 1.0, len(idx))
+        return power
 
 
 def interval_energy_kwh(power_w: np.ndarray, interval_s: float) -> tuple[np.ndarray, np.ndarray]:

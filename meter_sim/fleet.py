@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from contracts.mqtt.reading import encode_reading, reading_topic
+from contracts.mqtt.reading import encode_reading
+from contracts.mqtt.topics import reading_topic
 from meter_sim.consumption import FleetModel, interval_energy_kwh
 from meter_sim.profiles import Household
 

@@ -65,11 +65,10 @@ from common.mqtt_wire import (
     encode_publish_qos1,
     encode_subscribe,
 )
-from contracts.mqtt.reading import encode_status, gateway_status_topic, status_topic
+from contracts.mqtt.reading import encode_status
+from contracts.mqtt.topics import CONSUMER_MARKERS, gateway_status_topic, status_topic
 
-__all__ = ["CONSUMER_MARKERS", "Gateway"]
-
-CONSUMER_MARKERS = "energy/ingest/+/subscribed"
+__all__ = ["Gateway"]
 
 RECV_BYTES = 64 * 1024  # ~16,000 PUBACKs
 IO_TIMEOUT_S = 10.0  # a connect, a send or a CONNACK that takes longer means the path is dead
@@ -257,7 +256,6 @@ class Gateway:
         ping_sent = 0.0
         offline_sent = False
         self._handle(sock, first)
-        tls = isinstance(sock, ssl.SSLSocket)
         waker = self._waker
         assert waker is not None
         watch: list[socket.socket | Waker] = [sock, waker]
@@ -286,7 +284,7 @@ class Gateway:
                 wait = min(wait, max(0.01, self._held_since + self._resume_hold_s - now))
             if self._stop.is_set():
                 wait = min(wait, max(0.01, self._stop_deadline - now))
-            if tls and sock.pending():  # type: ignore[attr-defined]
+            if isinstance(sock, ssl.SSLSocket) and sock.pending():
                 ready: Sequence[object] = [sock]  # TLS: decrypted bytes wait inside the SSL object
             else:
                 ready = select.select(watch, [], [], wait)[0]
@@ -358,12 +356,12 @@ class Gateway:
                         self.refused += 1
                         if self.refused == 1 or self.refused % 1000 == 0:
                             log.warning("gateway_publish_refused", gateway=self.gateway_id, reason=reason)
-            elif type(p) is Publish:
+            elif isinstance(p, Publish):
                 self._on_marker(p.payload)
                 if p.qos:
                     self._send(sock, encode_pubacks([p.mid]))
             else:
-                self._control(p)  # type: ignore[arg-type]
+                self._control(p)
         self.acked += acked
 
     def _control(self, packet: Control) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import grpc
 
 from common.log import get_logger
+from energy.localtime import LOCAL_TZ
+from energy.zones import DEFAULT_ZONE
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
@@ -30,7 +32,7 @@ _HEATING = {
 Metadata = Callable[[], Awaitable[tuple[tuple[str, str], ...]]]
 
 
-def to_proto(h: Household, zone: str = "NO1", time_zone: str = "Europe/Oslo") -> rpb.Household:
+def to_proto(h: Household, zone: str = DEFAULT_ZONE, time_zone: str = LOCAL_TZ) -> rpb.Household:
     return rpb.Household(
         household_id=h.household_id,
         display_name=f"Simulated household {h.household_id}",
@@ -45,11 +47,12 @@ def to_proto(h: Household, zone: str = "NO1", time_zone: str = "Europe/Oslo") ->
 
 
 async def register(
-    stub: pb_grpc.TelemetryServiceStub,
+    stub: pb_grpc.TelemetryServiceAsyncStub,  # the stub of an aio channel (typing only: .pyi)
     households: Sequence[Household],
     metadata: Metadata,
     chunk: int = 1000,
     attempts: int = 60,
+    zone: str = DEFAULT_ZONE,
 ) -> tuple[int, int]:
     """(created, updated) over all chunks; each chunk retried on UNAVAILABLE with backoff.
 
@@ -59,7 +62,7 @@ async def register(
     created = updated = 0
     for start in range(0, len(households), chunk):
         request = pb.RegisterHouseholdsRequest(
-            households=[to_proto(h) for h in households[start : start + chunk]]
+            households=[to_proto(h, zone) for h in households[start : start + chunk]]
         )
         delay = 0.5
         for attempt in range(attempts):
@@ -81,7 +84,7 @@ async def register(
 
 
 def make_registrar(
-    ingest_addr: str, auth_target: str, username: str, secret: str
+    ingest_addr: str, auth_target: str, username: str, secret: str, zone: str = DEFAULT_ZONE
 ) -> Callable[[Sequence[Household]], None]:
     def run(households: Sequence[Household]) -> None:
         async def go() -> None:
@@ -90,7 +93,7 @@ def make_registrar(
 
             creds = ServiceCredentials.for_auth_service(make_channel(auth_target), username, secret)
             async with grpc.aio.insecure_channel(ingest_addr) as channel:
-                await register(pb_grpc.TelemetryServiceStub(channel), households, creds.metadata)
+                await register(pb_grpc.TelemetryServiceStub(channel), households, creds.metadata, zone=zone)
 
         asyncio.run(go())
 

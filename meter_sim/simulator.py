@@ -16,7 +16,7 @@ from meter_sim.fleet import MeterFleet
 from meter_sim.gateway import Gateway
 from meter_sim.profiles import Household, ProfileMix, draw_households, parse_heating_mix
 from meter_sim.state import load_state, save_state
-from meter_sim.weather import SyntheticWeather, WeatherProvider
+from meter_sim.weather import WeatherProvider, ZoneWeather
 
 __all__ = ["SimStats", "Simulator", "build_households"]
 
@@ -59,7 +59,7 @@ class Simulator:
         self.config = config
         self.households = build_households(config)
         self.clock = clock or SimClock(parse_start(config.start), config.speedup, config.allow_future)
-        weather = weather or SyntheticWeather(config.seed, utc_offset_h=config.utc_offset_h)
+        weather = weather or ZoneWeather(config.seed, config.zone)
         model = FleetModel(self.households, weather, config.seed, config.utc_offset_h)
         self.fleet = MeterFleet(
             self.households,

@@ -1,20 +1,18 @@
-"""Outdoor weather seen by the simulated households.
+"""Outdoor weather seen by the simulated households: the synthetic climate of their zone.
 
-The consumption model only depends on the :class:`WeatherProvider` protocol, so the prediction
-service's weather source can be plugged in with a small adapter; :class:`SyntheticWeather` is the
-local, deterministic default (seasonal + daily cycle + slow seeded "weather systems").
+The consumption model only depends on the :class:`WeatherProvider` protocol (tests inject fixed
+weather). :class:`ZoneWeather` is the default: the shared climate of :mod:`energy.weather`, the
+one predict_svc forecasts with, so households consume under the weather the forecaster assumes.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Protocol, runtime_checkable
 
-import numpy as np
+from energy.weather import ZoneClimate
+from energy.zones import DEFAULT_ZONE, lookup
 
-__all__ = ["SyntheticWeather", "WeatherProvider", "day_of_year", "local_hours"]
-
-DAY_S = 86_400.0
+__all__ = ["WeatherProvider", "ZoneWeather"]
 
 
 @runtime_checkable
@@ -28,45 +26,27 @@ class WeatherProvider(Protocol):
         ...
 
 
-def local_hours(ts: float, utc_offset_h: float) -> float:
-    return ((ts / 3600.0) + utc_offset_h) % 24.0
+class ZoneWeather:
+    """The synthetic weather of one bidding zone (seeded: same seed and zone, same weather)."""
 
+    def __init__(self, seed: int = 0, zone: str = DEFAULT_ZONE) -> None:
+        self.zone = lookup(zone).code  # an unknown zone fails here, at start-up
+        self._climate = ZoneClimate(seed)
+        self._last: tuple[float, float, float] | None = None  # (ts, temperature, cloud fraction)
 
-def day_of_year(ts: float, utc_offset_h: float) -> float:
-    # Good enough for seasons: ignores leap years, which shift the curve by at most a day.
-    return (((ts / DAY_S) + utc_offset_h / 24.0) % 365.25) + 1.0
-
-
-class SyntheticWeather:
-    """A central-European climate: ~0 C in January, ~18 C in July, colder at dawn."""
-
-    def __init__(
-        self,
-        seed: int = 0,
-        mean_c: float = 9.5,
-        seasonal_amplitude_c: float = 9.5,
-        diurnal_amplitude_c: float = 4.0,
-        utc_offset_h: float = 1.0,
-    ) -> None:
-        rng = np.random.default_rng(seed)
-        self._mean = mean_c
-        self._seasonal = seasonal_amplitude_c
-        self._diurnal = diurnal_amplitude_c
-        self._offset = utc_offset_h
-        # Weather systems: a few incommensurate slow waves with seeded phases (periods 2-11 days).
-        self._periods = np.array([2.3, 3.7, 6.1, 10.9]) * DAY_S
-        self._phases = rng.uniform(0, 2 * math.pi, 4)
-        self._cloud_phases = rng.uniform(0, 2 * math.pi, 4)
-
-    def _systems(self, ts: float, phases: np.ndarray) -> float:
-        return float(np.sum(np.sin(2 * math.pi * ts / self._periods + phases)) / 2.0)
+    def _at(self, ts: float) -> tuple[float, float, float]:
+        # The fleet asks for temperature and cloud cover of the same instant: compute once.
+        if self._last is None or self._last[0] != ts:
+            weather = self._climate.at(self.zone, [ts])
+            self._last = (
+                ts,
+                float(weather["temperature_c"][0]),
+                float(weather["cloud_cover_pct"][0]) / 100.0,
+            )
+        return self._last
 
     def temperature_c(self, ts: float) -> float:
-        doy = day_of_year(ts, self._offset)
-        hour = local_hours(ts, self._offset)
-        seasonal = -self._seasonal * math.cos(2 * math.pi * (doy - 15) / 365.25)
-        diurnal = -self._diurnal * math.cos(2 * math.pi * (hour - 3) / 24.0)
-        return self._mean + seasonal + diurnal + 2.5 * self._systems(ts, self._phases)
+        return self._at(ts)[1]
 
     def cloud_cover(self, ts: float) -> float:
-        return min(1.0, max(0.0, 0.55 + 0.35 * self._systems(ts, self._cloud_phases)))
+        return self._at(ts)[2]

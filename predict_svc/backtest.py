@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from predict_svc.features import LOCAL_TZ, build_features
+from energy.localtime import LOCAL_TZ
+from predict_svc.features import build_features
 from predict_svc.hourly import HourlyFrame, hour64
 from predict_svc.market import MarketDataError, load_market
 from predict_svc.model import ModelError, PriceModel, TrainParams, train_model
@@ -83,7 +84,7 @@ def run_backtest(
     test_start: str,
     test_end: str,
     params: TrainParams | None = None,
-    progress: Any = None,
+    progress: Callable[[str], None] | None = None,
     model: PriceModel | None = None,
 ) -> BacktestResult:
     """Train (unless ``model`` is given) and score one step ahead on the test range."""

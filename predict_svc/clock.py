@@ -3,7 +3,7 @@
 The system runs in real time. Without historical data the market *is* now (synthetic market).
 With historical data configured, :class:`ReplayClock` maps "now" onto the data: it subtracts a
 whole number of 364-day "years" (52 weeks, so the weekday is preserved) and reads the result in
-local wall-clock time (Europe/Oslo), so Monday 08:00 local now maps to a Monday 08:00 local in
+local wall-clock time (:data:`energy.localtime.LOCAL_TZ`), so Monday 08:00 local now maps to a Monday 08:00 local in
 the data, also when the DST switch dates differ between the two years.
 
 Data spanning less than a year is replayed in whole weeks instead (same alignment argument).
@@ -20,15 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from energy.localtime import shift_local
 from predict_svc.hourly import floor_hour, utc
 
 __all__ = ["YEAR_SHIFT", "Clock", "RealClock", "ReplayClock", "system_now"]
 
-LOCAL_TZ = "Europe/Oslo"
 YEAR_SHIFT = timedelta(days=364)
-_ZONE = ZoneInfo(LOCAL_TZ)
 
 
 def system_now() -> datetime:
@@ -68,29 +66,9 @@ class RealClock(Clock):
         return utc(data)
 
 
-def _localize(wall: datetime) -> datetime:
-    """Naive local wall time -> UTC; an ambiguous time (autumn) is its first occurrence, a time
-    in the spring gap moves forward to the end of the gap (the instant the clocks jump)."""
-    first = wall.replace(tzinfo=_ZONE).astimezone(UTC)  # fold=0: the offset before a switch
-    if first.astimezone(_ZONE).replace(tzinfo=None) == wall:
-        return first
-    # In the gap: fold=1 reads the wall time with the offset after the switch (an earlier
-    # instant). The switch lies between the two readings; find it to the second.
-    lo, hi = wall.replace(tzinfo=_ZONE, fold=1).astimezone(UTC), first
-    after = hi.astimezone(_ZONE).utcoffset()
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        if mid.astimezone(_ZONE).utcoffset() == after:
-            hi = mid
-        else:
-            lo = mid
-    return hi.replace(microsecond=0) if hi.microsecond else hi
-
-
 def _shift_local(stamp: datetime, years: int, step: timedelta = YEAR_SHIFT) -> datetime:
     """``stamp`` moved by ``years`` * ``step`` in local wall-clock time, returned in UTC."""
-    wall = utc(stamp).astimezone(_ZONE).replace(tzinfo=None)
-    return _localize(wall + years * step)
+    return shift_local(utc(stamp), years * step)
 
 
 @dataclass(frozen=True)

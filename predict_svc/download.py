@@ -16,15 +16,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import pandas as pd
 
+from energy.localtime import LOCAL_TZ
 from predict_svc.market import file_suffix
 
 __all__ = ["MarketClient", "download", "main", "write_series"]
-
-LOCAL_TZ = "Europe/Oslo"
 
 
 class MarketClient(Protocol):
@@ -34,16 +33,20 @@ class MarketClient(Protocol):
         self, country_code: str, *, start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.Series: ...
 
-    def query_load_forecast(self, country_code: str, *, start: pd.Timestamp, end: pd.Timestamp) -> Any: ...
+    def query_load_forecast(
+        self, country_code: str, *, start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.Series | pd.DataFrame: ...
 
-    def query_load(self, country_code: str, *, start: pd.Timestamp, end: pd.Timestamp) -> Any: ...
+    def query_load(
+        self, country_code: str, *, start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.Series | pd.DataFrame: ...
 
     def query_wind_and_solar_forecast(
         self, country_code: str, *, start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame: ...
 
 
-def _frame(data: Any, column: str) -> pd.DataFrame:
+def _frame(data: pd.Series | pd.DataFrame, column: str) -> pd.DataFrame:
     """entsoe-py returns a Series or a one-column frame depending on version and query."""
     if isinstance(data, pd.Series):
         return data.rename(column).to_frame()
@@ -126,7 +129,7 @@ def main(argv: Sequence[str] | None = None, client: MarketClient | None = None) 
         if not args.token:
             print("download: set ENTSOE_API_KEY or pass --token", file=sys.stderr)
             return 2
-        from entsoe import EntsoePandasClient  # optional dependency, only for live downloads
+        from entsoe.entsoe import EntsoePandasClient  # optional dependency, only for live downloads
 
         client = EntsoePandasClient(api_key=args.token)
     rows = download(client, args.zone, start, end, args.out_dir, lambda m: print(m, file=sys.stderr))

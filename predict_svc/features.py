@@ -25,16 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import holidays
 import numpy as np
 
-from predict_svc.hourly import HOUR, HourlyFrame, hours_array, local_wall
+from energy.localtime import LOCAL_TZ
+from predict_svc.hourly import HOUR, FrameLike, HourlyFrame, TimesLike, hours_array, local_wall
 
 __all__ = [
     "FEATURE_NAMES",
-    "LOCAL_TZ",
     "MAX_LAG",
     "FeatureSet",
     "SeriesStats",
@@ -45,7 +44,6 @@ __all__ = [
     "stack_horizons",
 ]
 
-LOCAL_TZ = "Europe/Oslo"
 MAX_LAG = 168 + 24  # rows of history needed before the first usable target
 _ORIGIN_LAGS = (1, 2, 3, 4, 5, 6, 12, 23, 24, 25, 47, 71, 167)
 _TARGET_LAGS = (24, 48, 72, 168)
@@ -140,7 +138,7 @@ def rolling(a: np.ndarray, window: int, fn: str) -> np.ndarray:
         return np.where(enough & (count > 1), np.sqrt(squares / (count - 1)), np.nan)
 
 
-def calendar_features(times: Any) -> dict[str, np.ndarray]:
+def calendar_features(times: TimesLike) -> dict[str, np.ndarray]:
     """Local-time calendar features (Europe/Oslo) and Norwegian public holidays of UTC hours
     (``datetime64`` values, or anything :func:`predict_svc.hourly.hours_array` reads)."""
     local = local_wall(hours_array(times), LOCAL_TZ)
@@ -181,7 +179,7 @@ class SeriesStats:
     calendar: dict[str, np.ndarray]
 
 
-def series_stats(frame: Any) -> SeriesStats:
+def series_stats(frame: FrameLike) -> SeriesStats:
     """:class:`SeriesStats` of an :class:`HourlyFrame` (or a pandas frame on an hourly grid)."""
     data = HourlyFrame.from_frame(frame)
     p = np.asarray(data["price"], dtype=float)
@@ -208,10 +206,10 @@ def series_stats(frame: Any) -> SeriesStats:
 
 
 def build_features(
-    frame: Any,
+    frame: FrameLike,
     horizon: int,
     temperature: np.ndarray | None = None,
-    targets: Any = None,
+    targets: TimesLike | None = None,
     stats: SeriesStats | None = None,
 ) -> FeatureSet:
     """Features for every hour of ``frame`` (or only ``targets``) as a target ``horizon`` ahead.
@@ -276,7 +274,9 @@ def build_features(
     return FeatureSet(X, index, last, scale, y)
 
 
-def stack_horizons(frame: Any, horizons: Sequence[int], temperature: np.ndarray | None = None) -> FeatureSet:
+def stack_horizons(
+    frame: FrameLike, horizons: Sequence[int], temperature: np.ndarray | None = None
+) -> FeatureSet:
     """Rows for several horizons stacked (the direct multi-horizon training set)."""
     stats = series_stats(frame)
     parts = [build_features(frame, h, temperature, stats=stats) for h in horizons]

@@ -15,18 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import numpy as np
+
+from energy import localtime
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "HOUR",
+    "FrameLike",
     "HourlyFrame",
+    "TimesLike",
     "floor_hour",
     "hour64",
     "hours_array",
@@ -36,6 +39,11 @@ __all__ = [
 ]
 
 HOUR = np.timedelta64(1, "h")
+TimeLike: TypeAlias = "datetime | np.datetime64 | str"
+TimesLike: TypeAlias = "pd.DatetimeIndex | np.ndarray | TimeLike | Iterable[TimeLike]"
+"""Hours as :func:`hours_array` reads them."""
+FrameLike: TypeAlias = "HourlyFrame | pd.DataFrame"
+"""An hourly frame, or a pandas frame on a regular hourly UTC index (training, backtests)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -55,7 +63,8 @@ def floor_hour(value: datetime) -> datetime:
 def hour64(value: datetime | np.datetime64 | str) -> np.datetime64:
     """The UTC hour holding ``value`` as ``datetime64[h]`` (floored)."""
     if isinstance(value, np.datetime64):
-        return value.astype("datetime64[h]")
+        hour: np.datetime64 = value.astype("datetime64[h]")
+        return hour
     stamp = utc(value)
     hours = (stamp - _EPOCH) // timedelta(hours=1)
     return np.datetime64(int(hours), "h")
@@ -67,14 +76,16 @@ def to_datetime(value: np.datetime64) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
-def hours_array(values: Any) -> np.ndarray:
+def hours_array(values: TimesLike) -> np.ndarray:
     """Times (datetimes, datetime64 values, a pandas DatetimeIndex) as a ``datetime64[h]`` array."""
-    if hasattr(values, "tz_convert") and hasattr(values, "asi8"):  # pandas DatetimeIndex
-        index = values.tz_convert("UTC") if values.tz is not None else values
+    if hasattr(values, "tz_convert") and hasattr(values, "asi8"):
+        # A pandas DatetimeIndex, told apart without importing pandas (resident memory).
+        index = cast("pd.DatetimeIndex", values)
+        index = index.tz_convert("UTC") if index.tz is not None else index
         return np.asarray(index.tz_localize(None), dtype="datetime64[ns]").astype("datetime64[h]")
     if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.datetime64):
         return values.astype("datetime64[h]")
-    items: Iterable[Any] = [values] if isinstance(values, datetime | np.datetime64 | str) else values
+    items: Iterable[TimeLike] = [values] if isinstance(values, datetime | np.datetime64 | str) else values
     return np.array([hour64(v) for v in items], dtype="datetime64[h]")
 
 
@@ -149,7 +160,7 @@ class HourlyFrame:
         return pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in self.columns.items()}, index=index)
 
     @classmethod
-    def from_frame(cls, frame: Any) -> HourlyFrame:
+    def from_frame(cls, frame: FrameLike) -> HourlyFrame:
         """From a pandas frame on a regular hourly UTC index (as :func:`predict_svc.market.load_market`
         returns), or an :class:`HourlyFrame` (returned as is)."""
         if isinstance(frame, HourlyFrame):
@@ -168,7 +179,7 @@ def _on_hour(value: datetime | np.datetime64) -> bool:
     return utc(value) == floor_hour(value)
 
 
-def _offset_minutes(hour: np.datetime64, zone: ZoneInfo) -> int:
+def _offset_minutes(hour: np.datetime64, zone: tzinfo) -> int:
     offset = to_datetime(hour).astimezone(zone).utcoffset()
     return int(offset.total_seconds() // 60) if offset is not None else 0
 
@@ -181,7 +192,7 @@ def local_wall(times: np.ndarray, tz: str) -> np.ndarray:
     hours = np.asarray(times, dtype="datetime64[h]")
     if hours.size == 0:
         return hours.astype("datetime64[m]")
-    zone = ZoneInfo(tz)
+    zone = localtime.zone(tz)
     days, inverse = np.unique(hours.astype("datetime64[D]"), return_inverse=True)
     first = days.astype("datetime64[h]")
     at_start = np.array([_offset_minutes(h, zone) for h in first])
@@ -189,4 +200,5 @@ def local_wall(times: np.ndarray, tz: str) -> np.ndarray:
     offsets = at_start[inverse.reshape(-1)]
     for i in np.flatnonzero((at_start != at_end)[inverse.reshape(-1)]):
         offsets[i] = _offset_minutes(hours[i], zone)
-    return hours.astype("datetime64[m]") + offsets.astype("timedelta64[m]")
+    wall: np.ndarray = hours.astype("datetime64[m]") + offsets.astype("timedelta64[m]")
+    return wall

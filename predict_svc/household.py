@@ -103,7 +103,8 @@ def _profile_prior(batch: HouseholdBatch, temperature_c: np.ndarray, hour: np.nd
     heat = batch.heat_coeff * heating_degrees(temperature_c)
     ev = np.where(batch.has_ev & ((hour >= 22) | (hour < 6)), 1.2, 0.0)
     solar = np.where(batch.has_solar & (hour >= 10) & (hour <= 16), -0.6, 0.0)
-    return base + heat + ev + solar
+    kwh: np.ndarray = base + heat + ev + solar
+    return kwh
 
 
 def forecast_consumption_kwh(
@@ -167,7 +168,8 @@ def exceed_probability(
             ),
         ),
     )
-    return np.clip(1.0 - cdf, 0.0, 1.0)
+    probability: np.ndarray = np.clip(1.0 - cdf, 0.0, 1.0)
+    return probability
 
 
 def cheapest_hours(prices: np.ndarray, count: int) -> np.ndarray:

@@ -121,6 +121,12 @@ class Forecast:
     p90: np.ndarray
 
 
+def _quantile_boosters(boosters: list[TreeEnsemble]) -> tuple[TreeEnsemble, TreeEnsemble, TreeEnsemble]:
+    """The P10, P50 and P90 boosters of a group (ValueError unless exactly three)."""
+    p10, p50, p90 = boosters
+    return p10, p50, p90
+
+
 @dataclass(frozen=True)
 class _Group:
     horizons: tuple[int, ...]
@@ -392,9 +398,9 @@ def load_model(path: Path | str) -> PriceModel:
         groups = tuple(
             _Group(
                 tuple(g["horizons"]),
-                tuple(
-                    TreeEnsemble.parse(zlib.decompress(base64.b64decode(s)).decode()) for s in g["boosters"]
-                ),  # type: ignore[arg-type]
+                _quantile_boosters(
+                    [TreeEnsemble.parse(zlib.decompress(base64.b64decode(s)).decode()) for s in g["boosters"]]
+                ),
                 float(g["offset"]),
             )
             for g in doc["groups"]

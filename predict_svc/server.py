@@ -17,6 +17,7 @@ from common.config import from_env
 from common.errors import EnergyPulseError
 from common.log import get_logger
 from common.server import GrpcService, ServerConfig
+from energy.tariff import Tariff
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from predict_svc.clock import RealClock, ReplayClock, system_now
 from predict_svc.config import PredictConfig
@@ -134,7 +135,13 @@ def train_missing(app: PredictApp) -> None:
         log.info("model_trained", zone=zone, version=model.version, accuracy_seeded=seeded)
 
 
-def build(config: PredictConfig, now: Now = system_now, weather: WeatherProvider | None = None) -> PredictApp:
+def build(
+    config: PredictConfig,
+    now: Now = system_now,
+    weather: WeatherProvider | None = None,
+    tariff: Tariff | None = None,
+) -> PredictApp:
+    """The app; ``tariff`` defaults to the default tariff (``__main__`` passes the configured one)."""
     markets = build_markets(config, now)
     registry = ModelRegistry(Path(config.model_dir), tuple(markets))
     try:
@@ -155,7 +162,7 @@ def build(config: PredictConfig, now: Now = system_now, weather: WeatherProvider
             else SyntheticWeather(seed=config.synthetic_seed)
         )
     servicer = PredictionServicer(
-        markets, registry, config.tariff(), Weather(weather), accuracy, max_batch=config.max_batch
+        markets, registry, tariff or Tariff(), Weather(weather), accuracy, max_batch=config.max_batch
     )
     app = PredictApp(config, markets, registry, accuracy, servicer)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])

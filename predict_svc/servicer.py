@@ -13,13 +13,14 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.errors import InvalidArgument, NotFound
 from common.log import get_logger
+from energy import localtime
+from energy.bills import energy_cost_eur
 from energy.tariff import Tariff, capacity_basis_kw
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
@@ -39,7 +40,6 @@ from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
 __all__ = ["HouseholdBook", "PredictionServicer", "ts"]
 
 log = get_logger(__name__)
-LOCAL_TZ = ZoneInfo("Europe/Oslo")
 MAX_RANGE = timedelta(days=31)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -272,10 +272,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             )
             temps = self._temperatures(forecast.zone, forecast.issue_time)
             target = forecast.target_times[0]
-            kwh = forecast_consumption_kwh(batch, temps[0], temps[1], target.astimezone(LOCAL_TZ).hour)
+            kwh = forecast_consumption_kwh(
+                batch, temps[0], temps[1], target.astimezone(localtime.zone()).hour
+            )
             f = forecast.forecast
             quantiles = (f.p10[0], f.p50[0], f.p90[0])
-            costs = np.sort(np.vstack([self.tariff.energy_cost_eur(kwh, p) for p in quantiles]), axis=0)
+            costs = np.sort(np.vstack([energy_cost_eur(self.tariff, kwh, p) for p in quantiles]), axis=0)
             where = slice(None) if idx is None else idx
             kwh_all[where] = kwh
             costs_all[:, where] = costs
@@ -332,10 +334,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             target = forecast.target_times[k]
             kwh = float(
                 forecast_consumption_kwh(
-                    batch, temps[0], temps[k + 1], target.astimezone(LOCAL_TZ).hour, horizon=k + 1
+                    batch, temps[0], temps[k + 1], target.astimezone(localtime.zone()).hour, horizon=k + 1
                 )[0]
             )
-            costs = sorted(float(self.tariff.energy_cost_eur(kwh, p)) for p in (f.p10[k], f.p50[k], f.p90[k]))
+            costs = sorted(
+                float(energy_cost_eur(self.tariff, kwh, p)) for p in (f.p10[k], f.p50[k], f.p90[k])
+            )
             parts = self.tariff.breakdown(float(f.p50[k]))
             hours_out.append(
                 forecast_pb2.HourlyCost(

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from energy.localtime import LOCAL_TZ
 from predict_svc.features import calendar_features
 from predict_svc.hourly import HourlyFrame, hour64, hours_array, local_wall
 from predict_svc.market import COLUMNS
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["PARAMS_FILE", "SyntheticParams", "fit_params", "generate_market", "load_params"]
 
 PARAMS_FILE = Path(__file__).with_name("synthetic_params.json")
-LOCAL_TZ = "Europe/Oslo"
 # Daily levels are log-normal after this shift: skewed upwards like real prices, and only
 # slightly negative days are possible (negative *hours* come from shape, wind and noise).
 LEVEL_SHIFT = 10.0
@@ -191,7 +191,8 @@ def _group_mean(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Each element's group mean (groups given by integer ``codes``)."""
     sums = np.bincount(codes, weights=values)
     counts = np.bincount(codes)
-    return (sums / counts)[codes]
+    means: np.ndarray = (sums / counts)[codes]
+    return means
 
 
 def generate_market(

@@ -3,8 +3,8 @@
 :class:`WeatherProvider` is the interface. :class:`OpenMeteoClient` reads live forecasts from the
 Open-Meteo API (no key needed); its HTTP transport is injected (a callable from URL and query
 parameters to parsed JSON), so tests replay recorded responses and never touch the network.
-:class:`SyntheticWeather` is the offline default: a deterministic seasonal and diurnal climate for
-the zone's reference city plus seeded AR(1) weather noise.
+:class:`SyntheticWeather` is the offline default: the shared synthetic climate of the zone
+(:mod:`energy.weather`), which the simulated households live in too.
 
 Every provider returns an :class:`~predict_svc.hourly.HourlyFrame` (hourly UTC grid, numpy
 columns; no pandas in the serving process) with the columns of :data:`WEATHER_COLUMNS`
@@ -14,10 +14,8 @@ columns; no pandas in the serving process) with the columns of :data:`WEATHER_CO
 from __future__ import annotations
 
 import json
-import math
 import urllib.parse
 import urllib.request
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,11 +23,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from energy.weather import WEATHER_COLUMNS, ZoneClimate
+from energy.zones import UnknownZone, lookup
 from predict_svc.hourly import HOUR, HourlyFrame, floor_hour, hour64, utc
 
 __all__ = [
-    "WEATHER_COLUMNS",
-    "ZONE_LOCATIONS",
     "OpenMeteoClient",
     "SyntheticWeather",
     "WeatherError",
@@ -37,15 +35,6 @@ __all__ = [
     "urllib_transport",
 ]
 
-WEATHER_COLUMNS = ("temperature_c", "wind_speed_ms", "cloud_cover_pct", "radiation_wm2")
-# Reference city per Norwegian bidding zone (lat, lon): Oslo, Kristiansand, Trondheim, Tromso, Bergen.
-ZONE_LOCATIONS: dict[str, tuple[float, float]] = {
-    "NO1": (59.91, 10.75),
-    "NO2": (58.15, 8.00),
-    "NO3": (63.43, 10.40),
-    "NO4": (69.65, 18.96),
-    "NO5": (60.39, 5.32),
-}
 _OPEN_METEO_VARS = {
     "temperature_2m": "temperature_c",
     "wind_speed_10m": "wind_speed_ms",
@@ -68,9 +57,10 @@ class WeatherProvider(Protocol):
 
 def _location(zone: str) -> tuple[float, float]:
     try:
-        return ZONE_LOCATIONS[zone.upper()]
-    except KeyError:
+        found = lookup(zone)
+    except UnknownZone:
         raise WeatherError(f"no reference location for zone {zone}") from None
+    return found.lat, found.lon
 
 
 def urllib_transport(timeout: float = 10.0) -> Transport:
@@ -140,44 +130,18 @@ class OpenMeteoClient:
 
 @dataclass(frozen=True)
 class SyntheticWeather:
-    """Offline default: climatology of the zone's city plus reproducible weather noise."""
+    """Offline default: the zone's synthetic climate (:class:`energy.weather.ZoneClimate`), the
+    same weather meter_sim's households live in."""
 
     seed: int = 0
 
     def hourly(self, zone: str, start: datetime, end: datetime) -> HourlyFrame:
-        lat, _lon = _location(zone)
+        try:
+            zone_info = lookup(zone)
+        except UnknownZone:
+            raise WeatherError(f"no reference location for zone {zone}") from None
         first, last = hour64(start), hour64(end)
         count = max(int((last - first) // HOUR) + 1, 0)
         times = first + np.arange(count).astype("timedelta64[h]")
-        hours = times.astype(np.int64).astype(float)
-        day = times.astype("datetime64[D]")
-        doy = (day - day.astype("datetime64[Y]")).astype(np.int64) + 1  # UTC day of year
-        local_hour = ((times - day.astype("datetime64[h]")) // HOUR + 1) % 24
-        # Norway: ~ -4 C in late January to ~16 C in late July (colder further north).
-        season = -np.cos(2 * math.pi * (doy - 23) / 365.25)
-        base = 6.0 - (lat - 60.0) * 0.6 + 10.0 * season
-        diurnal = 3.0 * np.cos(2 * math.pi * (local_hour - 15) / 24)
-        noise = self._noise(zone, hours)
-        temperature = base + diurnal + noise[:, 0] * 3.0
-        wind = np.maximum(0.0, 4.5 - 1.5 * season + noise[:, 1] * 2.5)
-        cloud = np.clip(65 + noise[:, 2] * 30, 0, 100)
-        # Sun above the horizon longer in summer: a cosine day cut at a season-dependent level.
-        elevation = np.maximum(0.0, np.cos(2 * math.pi * (local_hour - 13) / 24) - 0.45 * (1 - season) + 0.2)
-        radiation = 700 * elevation * (1 - 0.75 * cloud / 100)
-        return HourlyFrame(
-            first,
-            {
-                "temperature_c": temperature,
-                "wind_speed_ms": wind,
-                "cloud_cover_pct": cloud,
-                "radiation_wm2": radiation,
-            },
-        )
-
-    def _noise(self, zone: str, hours: np.ndarray) -> np.ndarray:
-        """Smooth pseudo-random weather of each absolute hour: sums of sines with phases seeded
-        by zone and seed, so any window over the same hours returns the same values."""
-        rng = np.random.default_rng(zlib.crc32(f"{zone}:{self.seed}".encode()))
-        periods = np.array([31.0, 77.0, 143.0, 311.0])
-        phases = rng.uniform(0, 2 * math.pi, (3, 4))
-        return np.sin(2 * math.pi * hours[:, None, None] / periods + phases).sum(axis=2) / 2.0
+        seconds = times.astype(np.int64).astype(float) * 3600.0
+        return HourlyFrame(first, ZoneClimate(self.seed).at(zone_info.code, seconds))

@@ -1,4 +1,4 @@
-"""The reading payload (contract: schema/reading.schema.json) and the MQTT topic layout."""
+"""The reading and status payloads (contract: reading.schema.json); topics are in topics.py."""
 
 from __future__ import annotations
 
@@ -7,39 +7,14 @@ from typing import Any
 
 import orjson
 
-__all__ = [
-    "SCHEMA_PATH",
-    "TOPIC_ROOT",
-    "encode_reading",
-    "encode_status",
-    "gateway_status_topic",
-    "load_schema",
-    "reading_topic",
-    "status_topic",
-]
+__all__ = ["SCHEMA_PATH", "encode_reading", "encode_status", "load_schema"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "reading.schema.json"
-TOPIC_ROOT = "energy/meters"
-GATEWAY_ROOT = "energy/gateways"
 
 
 def load_schema() -> dict[str, Any]:
     schema: dict[str, Any] = orjson.loads(SCHEMA_PATH.read_bytes())
     return schema
-
-
-def reading_topic(meter_id: str) -> str:
-    return f"{TOPIC_ROOT}/{meter_id}"
-
-
-def status_topic(meter_id: str) -> str:
-    """Retained per-meter status (see docs/telemetry-payload.md for how it tracks the connection)."""
-    return f"{TOPIC_ROOT}/{meter_id}/status"
-
-
-def gateway_status_topic(gateway_id: str) -> str:
-    """Retained status of one simulator connection; its MQTT last will sets it offline."""
-    return f"{GATEWAY_ROOT}/{gateway_id}/status"
 
 
 def encode_reading(

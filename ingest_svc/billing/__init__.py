@@ -7,7 +7,7 @@ the imports). :class:`Billing` is built from the ports in :mod:`~ingest_svc.bill
 a subpackage of ingest and not its own service: docs/billing.md.
 """
 
-from ingest_svc.billing.bridge import Billing, BillingSettings, BillingStats, tariff_from_env
+from ingest_svc.billing.bridge import Billing, BillingSettings, BillingStats
 from ingest_svc.billing.clients import LedgerClient, PredictionClient, ServiceLogin
 from ingest_svc.billing.costs import TodayCost
 from ingest_svc.billing.ports import (
@@ -35,5 +35,4 @@ __all__ = [
     "ReadingTables",
     "ServiceLogin",
     "TodayCost",
-    "tariff_from_env",
 ]

@@ -41,17 +41,9 @@ from ingest_svc.billing.predictions import Forecaster
 from ingest_svc.billing.pricing import LEDGER_APPEND, Pricer
 from ingest_svc.billing.settlement import Settler
 
-__all__ = ["Billing", "BillingSettings", "BillingStats", "OutboxSender", "tariff_from_env"]
+__all__ = ["Billing", "BillingSettings", "BillingStats", "OutboxSender"]
 
 log = get_logger(__name__)
-
-
-def tariff_from_env() -> Tariff:
-    """The tariff predict_svc uses: read from the same EP_PREDICT_* variables (one setting)."""
-    from common.config import from_env
-    from predict_svc.config import PredictConfig
-
-    return from_env(PredictConfig).tariff()
 
 
 @dataclass(frozen=True)

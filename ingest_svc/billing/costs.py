@@ -8,23 +8,19 @@ price of the household's latest forecast; without a forecast yet it is left out.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from energy.tariff import Tariff, local_hour_shares, settle_hour_micro
+from energy.localtime import LOCAL_TZ, from_ms, local_hour_shares, local_midnight_ms
+from energy.settlement import settle_hour_micro
+from energy.tariff import Tariff
+from energy.units import kwh_to_wh, micro_eur_per_kwh_to_eur_mwh, micro_to_eur
 from ingest_svc.billing.bridge_store import HouseholdProgressRow, MeterMarkRow, SettlementRow
 from ingest_svc.billing.ports import ReadingTables
 from ingest_svc.billing.pricing import capacity_basis_at
-from ingest_svc.billing.settlement import HOUR_MS, to_wh, zone_info
+from ingest_svc.billing.settlement import HOUR_MS
 
 __all__ = ["TodayCost", "today_cost_eur"]
-
-
-def _local_midnight_ms(now_ms: int, tz: str) -> int:
-    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone_info(tz))
-    return int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
 
 
 def _open_wh(conn: Connection, tables: ReadingTables, household_id: str, open_hour_ms: int) -> int:
@@ -44,7 +40,7 @@ def _open_wh(conn: Connection, tables: ReadingTables, household_id: str, open_ho
             if mark is not None
             else next(
                 (
-                    (to_wh(row.import_kwh), to_wh(row.export_kwh))
+                    (kwh_to_wh(row.import_kwh), kwh_to_wh(row.export_kwh))
                     for row in conn.execute(
                         select(r.import_kwh, r.export_kwh)
                         .where(r.meter_id == meter_id, r.ts_ms < open_hour_ms)
@@ -57,7 +53,7 @@ def _open_wh(conn: Connection, tables: ReadingTables, household_id: str, open_ho
         )
         if base is None:
             continue
-        total += (to_wh(latest.import_kwh) - base[0]) - (to_wh(latest.export_kwh) - base[1])
+        total += (kwh_to_wh(latest.import_kwh) - base[0]) - (kwh_to_wh(latest.export_kwh) - base[1])
     return total
 
 
@@ -65,8 +61,8 @@ def today_cost_eur(
     engine: Engine, tables: ReadingTables, household_id: str, time_zone: str, now_ms: int, tariff: Tariff
 ) -> float:
     """Cost of the household's local day so far in EUR: settled hours plus the running hour."""
-    tz = time_zone or "Europe/Oslo"
-    midnight = _local_midnight_ms(now_ms, tz)
+    tz = time_zone or LOCAL_TZ
+    midnight = local_midnight_ms(now_ms, tz)
     s = SettlementRow.__table__.c
     with engine.connect() as conn:
         settled = conn.execute(
@@ -84,11 +80,11 @@ def today_cost_eur(
             open_hour = int(progress.next_hour_ms)
             wh = _open_wh(conn, tables, household_id, open_hour)
             hour = max(open_hour, now_ms - now_ms % HOUR_MS)
-            hours, days = local_hour_shares(datetime.fromtimestamp(hour / 1000, tz=UTC), tz)
+            hours, days = local_hour_shares(from_ms(hour), tz)
             basis = capacity_basis_at(conn, household_id, hour, tz)
-            spot_eur_mwh = int(progress.predicted_p50_micro_eur_per_kwh) / 1000  # micro-EUR/kWh -> EUR/MWh
+            spot_eur_mwh = micro_eur_per_kwh_to_eur_mwh(int(progress.predicted_p50_micro_eur_per_kwh))
             running = settle_hour_micro(tariff, wh, spot_eur_mwh, basis, hours, days).total_cost_micro_eur
-    return (int(settled) + running) / 1_000_000
+    return micro_to_eur(int(settled) + running)
 
 
 class TodayCost:

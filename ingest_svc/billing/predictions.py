@@ -26,14 +26,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from energy.tariff import spot_micro_eur_per_kwh
+from energy.localtime import local_day
+from energy.units import eur_mwh_to_micro_eur_per_kwh, kwh_to_wh, wh_to_kwh
+from energy.zones import DEFAULT_ZONE
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from energypulse.prediction.v1 import forecast_pb2, prediction_service_pb2
 from ingest_svc.billing.bridge_store import DailyPeakRow, HouseholdProgressRow, SettlementRow
 from ingest_svc.billing.outbox import enqueue
 from ingest_svc.billing.ports import Clock, ForecastSource, ReadingTables
 from ingest_svc.billing.pricing import LEDGER_APPEND, hour_iso
-from ingest_svc.billing.settlement import DEFAULT_ZONE, HOUR_MS, local_day, watermark
+from ingest_svc.billing.settlement import HOUR_MS, watermark
 
 __all__ = ["Forecaster"]
 
@@ -121,7 +123,7 @@ class Forecaster:
                 s.household_id.in_(list(ids)), s.hour_start_ms >= round_ms - 24 * HOUR_MS
             )
         ):
-            found[household_id].append((int(hour), int(wh) / 1000))
+            found[household_id].append((int(hour), wh_to_kwh(int(wh))))
         out = {h: [kw for _, kw in sorted(v)] for h, v in found.items()}
         missing = [h for h in ids if h not in out]
         if missing:
@@ -142,7 +144,7 @@ class Forecaster:
                 .group_by(m.household_id)
             )
             for household_id, watts in conn.execute(stmt):
-                out[household_id] = [float(watts) / 1000]
+                out[household_id] = [wh_to_kwh(float(watts))]
         return out
 
     @staticmethod
@@ -157,7 +159,7 @@ class Forecaster:
             .order_by(DailyPeakRow.local_day)
         ):
             if day >= month_start[household_id]:
-                out[household_id].append(int(wh) / 1000)
+                out[household_id].append(wh_to_kwh(int(wh)))
         return out
 
     # --- results --------------------------------------------------------------------------
@@ -178,7 +180,7 @@ class Forecaster:
                 .values(predicted_round_ms=page.round_ms)
             )
             for (target, zone), preds in sorted(groups.items()):
-                p50 = spot_micro_eur_per_kwh(preds[0].price.p50_eur_mwh)
+                p50 = eur_mwh_to_micro_eur_per_kwh(preds[0].price.p50_eur_mwh)
                 fresh = set(
                     conn.execute(
                         update(_PROGRESS)
@@ -207,7 +209,7 @@ class Forecaster:
         records = []
         for x in preds:
             p10, p50, p90 = sorted(
-                spot_micro_eur_per_kwh(v)
+                eur_mwh_to_micro_eur_per_kwh(v)
                 for v in (x.price.p10_eur_mwh, x.price.p50_eur_mwh, x.price.p90_eur_mwh)
             )
             records.append(
@@ -219,7 +221,7 @@ class Forecaster:
                         price_p10_micro_eur_per_kwh=p10,
                         price_p50_micro_eur_per_kwh=p50,
                         price_p90_micro_eur_per_kwh=p90,
-                        consumption_wh=round(x.consumption_kwh * 1000),
+                        consumption_wh=kwh_to_wh(x.consumption_kwh),
                         cost_micro_eur=_micro(x.cost_p50_eur),
                         model_version=x.model_version,
                         create_time=created,

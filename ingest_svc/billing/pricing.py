@@ -1,7 +1,7 @@
 """Pricing closed hours and queueing their SETTLEMENT records for the ledger.
 
 The spot price comes from PredictionService.GetMarketPrices (one call per zone and page); the
-arithmetic is predict_svc's own (:func:`energy.tariff.settle_hour_micro`), so a bill and a
+arithmetic is predict_svc's own (:func:`energy.settlement.settle_hour_micro`), so a bill and a
 forecast can never disagree on how money is computed. Pricing a row and enqueuing its ledger
 append happen in one transaction guarded by ``priced = false``; the request id
 ``settlement:<household>:<hour>`` makes the append idempotent end to end.
@@ -20,12 +20,15 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from energy.tariff import HourSettlement, Tariff, capacity_basis_kw, local_hour_shares, settle_hour_micro
+from energy.localtime import from_ms, local_day, local_hour_shares
+from energy.settlement import HourSettlement, settle_hour_micro
+from energy.tariff import Tariff, capacity_basis_kw
+from energy.units import wh_to_kwh
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing.bridge_store import DailyPeakRow, SettlementRow
 from ingest_svc.billing.outbox import enqueue
 from ingest_svc.billing.ports import Clock, PriceSource
-from ingest_svc.billing.settlement import HOUR_MS, local_day
+from ingest_svc.billing.settlement import HOUR_MS
 
 __all__ = ["LEDGER_APPEND", "Pricer", "hour_iso", "settlement_request"]
 
@@ -97,7 +100,7 @@ def capacity_basis_at(conn: Connection, household_id: str, hour_ms: int, tz: str
     same_day = [wh for h, wh in today if local_day(h, tz) == day]
     if same_day:
         peaks.append(max(same_day))
-    return capacity_basis_kw([p / 1000 for p in peaks])  # Wh in one hour = mean W; /1000 = kW
+    return capacity_basis_kw([wh_to_kwh(p) for p in peaks])  # Wh in one hour = mean kW
 
 
 class Pricer:
@@ -151,9 +154,7 @@ class Pricer:
                 spot = prices.get((row.zone, row.hour_start_ms))
                 if spot is None:
                     continue  # not cleared yet (or no data): retried on a later pass
-                hours, days = local_hour_shares(
-                    datetime.fromtimestamp(row.hour_start_ms / 1000, tz=UTC), row.time_zone
-                )
+                hours, days = local_hour_shares(from_ms(row.hour_start_ms), row.time_zone)
                 basis = capacity_basis_at(conn, row.household_id, row.hour_start_ms, row.time_zone)
                 parts = settle_hour_micro(self.tariff, row.metered_wh, spot, basis, hours, days)
                 done = conn.execute(

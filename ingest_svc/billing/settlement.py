@@ -19,36 +19,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from energy.localtime import LOCAL_TZ, local_day
+from energy.units import kwh_to_wh
+from energy.zones import DEFAULT_ZONE
 from ingest_svc.billing.bridge_store import DailyPeakRow, HouseholdProgressRow, MeterMarkRow, SettlementRow
 from ingest_svc.billing.ports import Clock, ReadingTables
 from ingest_svc.db import insert_ignore
 
-__all__ = ["DEFAULT_ZONE", "HOUR_MS", "Settler", "local_day", "to_wh", "watermark"]
+__all__ = ["HOUR_MS", "Settler", "watermark"]
 
 HOUR_MS = 3_600_000
-DEFAULT_ZONE = "NO1"
-
-
-def to_wh(kwh: float) -> int:
-    """Counter value in whole Wh (counters are kWh with at most 3 meaningful decimals)."""
-    return round(kwh * 1000)
-
-
-def zone_info(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "Europe/Oslo")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_day(hour_ms: int, tz: str) -> str:
-    return datetime.fromtimestamp(hour_ms / 1000, tz=UTC).astimezone(zone_info(tz)).date().isoformat()
 
 
 def watermark(conn: Connection, readings: Table) -> int | None:
@@ -67,7 +51,7 @@ def _counters_before(
         .order_by(r.ts_ms.desc(), r.seq.desc())
         .limit(1)
     ).first()
-    return (to_wh(row.import_kwh), to_wh(row.export_kwh)) if row is not None else None
+    return (kwh_to_wh(row.import_kwh), kwh_to_wh(row.export_kwh)) if row is not None else None
 
 
 def _first_counters(conn: Connection, readings: Table, meter_id: str) -> tuple[int, int] | None:
@@ -75,7 +59,7 @@ def _first_counters(conn: Connection, readings: Table, meter_id: str) -> tuple[i
     row = conn.execute(
         select(r.import_kwh, r.export_kwh).where(r.meter_id == meter_id).order_by(r.ts_ms, r.seq).limit(1)
     ).first()
-    return (to_wh(row.import_kwh), to_wh(row.export_kwh)) if row is not None else None
+    return (kwh_to_wh(row.import_kwh), kwh_to_wh(row.export_kwh)) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -191,7 +175,7 @@ class Settler:
             total = 0
             for meter_id in meters:
                 total += self._meter_hour(conn, meter_id, hour_ms, end)
-            tz = info.time_zone or "Europe/Oslo"
+            tz = info.time_zone or LOCAL_TZ
             conn.execute(
                 insert_ignore(conn, SettlementRow).values(
                     household_id=household_id,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from common.log import get_logger
+from contracts.mqtt.topics import reading_topic
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.store import DeadLetter, ReadingStore
 from ingest_svc.intake.subscriber import Incoming
@@ -208,7 +209,7 @@ class IngestPipeline:
             except (IntegrityError, DataError) as exc:
                 letter = DeadLetter(
                     received,
-                    f"energy/meters/{reading.meter_id}",
+                    reading_topic(reading.meter_id),
                     reading.meter_id,
                     "STORE_REJECTED",
                     str(exc)[:500],

@@ -9,7 +9,6 @@ timestamps cannot order a will against the status it replaces; MQTT's per-topic 
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -23,15 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Insert
 
 from common.log import get_logger
+from contracts.mqtt.topics import parse_status_topic
 from ingest_svc.intake.store import DeviceStatusRow
 from ingest_svc.intake.subscriber import Incoming
 
-__all__ = ["STATUS_FILTERS", "StatusTracker", "parse_status"]
+__all__ = ["StatusTracker", "parse_status"]
 
 log = get_logger(__name__)
-
-STATUS_FILTERS = ("energy/meters/+/status", "energy/gateways/+/status")
-_TOPIC = re.compile(r"^energy/(meters|gateways)/([A-Za-z0-9_.-]{1,64})/status$")
 
 
 @dataclass(frozen=True)
@@ -45,8 +42,8 @@ class Status:
 
 def parse_status(topic: str, payload: bytes) -> Status | None:
     """A status message, or None for anything malformed (logged, never raised)."""
-    match = _TOPIC.match(topic)
-    if match is None:
+    where = parse_status_topic(topic)
+    if where is None:
         return None
     try:
         doc = orjson.loads(payload)
@@ -58,8 +55,7 @@ def parse_status(topic: str, payload: bytes) -> Status | None:
     ts = doc.get("ts_ms", 0)
     if not isinstance(gateway, str) or not isinstance(ts, int):
         return None
-    kind = "meter" if match.group(1) == "meters" else "gateway"
-    return Status(kind, match.group(2), doc["status"], gateway[:64], ts)
+    return Status(where.kind, where.device_id, doc["status"], gateway[:64], ts)
 
 
 class StatusTracker:

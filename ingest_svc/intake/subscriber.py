@@ -50,17 +50,16 @@ from common.mqtt_wire import (
     encode_publish,
     encode_subscribe,
 )
+from contracts.mqtt.topics import READINGS_FILTER, consumer_marker_topic
 
-__all__ = ["READINGS_FILTER", "SUBSCRIBED_TOPIC", "Incoming", "MqttSubscriber"]
+__all__ = ["Incoming", "MqttSubscriber"]
 
 log = get_logger(__name__)
 
-READINGS_FILTER = "energy/meters/+"
 # Retained "I am subscribed" marker, published once our subscription is granted. Mosquitto 2.0
 # does not restore *shared* subscriptions from its persistence file after a restart, so readings
 # published before we re-subscribe would match no one; publishers that see a marker newer than
 # their own reconnect know a consumer is subscribed again (see meter_sim/gateway.py).
-SUBSCRIBED_TOPIC = "energy/ingest/{client_id}/subscribed"
 
 RECV_BYTES = 256 * 1024  # one recv() takes ~1,000 readings when a backlog is queued
 MAX_PACKET = 2 * 1024 * 1024  # announced to the broker; larger is a protocol error
@@ -108,7 +107,7 @@ class MqttSubscriber:
         self._receive_maximum = receive_maximum
         self._keepalive_s = broker.keepalive_s
         self.filters = (f"$share/{share_group}/{READINGS_FILTER}", *extra_filters)
-        self._marker = SUBSCRIBED_TOPIC.format(client_id=client_id)
+        self._marker = consumer_marker_topic(client_id)
         self.epoch = 0
         self.connected = False
         self.subscribed = False

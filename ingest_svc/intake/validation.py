@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from contracts.mqtt.reading import TOPIC_ROOT, load_schema
+from contracts.mqtt.reading import load_schema
+from contracts.mqtt.topics import parse_reading_topic
 
 __all__ = ["READING_FIELDS", "Reading", "Rejection", "SchemaChecker", "SequenceTracker", "parse_reading"]
 
@@ -32,7 +33,6 @@ READING_FIELDS = (
     "import_kwh",
     "export_kwh",
 )
-_TOPIC_PREFIX = TOPIC_ROOT + "/"
 
 
 class Reading(NamedTuple):
@@ -183,9 +183,9 @@ def parse_reading(
     """Everything that can be decided from one message alone."""
     if len(payload) > checker.max_bytes:
         return Rejection("PAYLOAD_TOO_LARGE", f"{len(payload)} bytes > {checker.max_bytes}")
-    if not topic.startswith(_TOPIC_PREFIX) or "/" in topic[len(_TOPIC_PREFIX) :]:
+    topic_meter = parse_reading_topic(topic)
+    if topic_meter is None:
         return Rejection("INVALID_TOPIC", f"unexpected topic {topic[:100]!r}")
-    topic_meter = topic[len(_TOPIC_PREFIX) :]
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:

@@ -10,15 +10,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import InvalidArgument, NotFound
+from energy.localtime import local_midnight_ms, resolve_zone
 from ingest_svc.intake.store import DeadLetterRow, DeviceStatusRow, HouseholdRow, MeterRow, ReadingRow
 
 __all__ = [
@@ -331,12 +330,7 @@ class TelemetryQueries:
             if found is None:
                 raise NotFound("HOUSEHOLD_NOT_FOUND", f"household {household_id!r} is not registered")
             time_zone = found.time_zone
-            try:
-                zone = ZoneInfo(time_zone or "UTC")
-            except ZoneInfoNotFoundError:
-                zone = ZoneInfo("UTC")
-            local_now = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone)
-            midnight_ms = int(local_now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+            midnight_ms = local_midnight_ms(now_ms, resolve_zone(time_zone, default="UTC"))
             rows = conn.execute(_SUMMARY, {"household_id": household_id, "midnight_ms": midnight_ms}).all()
         power = today = 0.0
         last_ts = 0

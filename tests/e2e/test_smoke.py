@@ -14,7 +14,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from contracts.mqtt.reading import encode_reading, reading_topic
+from contracts.mqtt.reading import encode_reading
+from contracts.mqtt.topics import reading_topic
 from devstack.stack import Stack
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc

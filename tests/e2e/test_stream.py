@@ -10,7 +10,8 @@ import time
 import grpc
 import paho.mqtt.client as mqtt
 
-from contracts.mqtt.reading import encode_reading, reading_topic
+from contracts.mqtt.reading import encode_reading
+from contracts.mqtt.topics import reading_topic
 from devstack.stack import Stack
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
 

@@ -24,7 +24,8 @@ import paho.mqtt.client as mqtt
 from google.protobuf import timestamp_pb2
 from paho.mqtt.enums import CallbackAPIVersion
 
-from contracts.mqtt.reading import encode_reading, reading_topic
+from contracts.mqtt.reading import encode_reading
+from contracts.mqtt.topics import reading_topic
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc, record_pb2
 
 __all__ = ["LedgerAppender", "ReadingPublisher", "settlement_append"]

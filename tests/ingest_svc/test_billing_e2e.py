@@ -23,7 +23,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from common.config import from_env
-from energy.tariff import Tariff, capacity_basis_kw, local_hour_shares
+from energy.bills import energy_cost_eur
+from energy.localtime import local_hour_shares
+from energy.tariff import Tariff, capacity_basis_kw
 from ingest_svc.app import IngestApp
 from ingest_svc.config import IngestConfig
 from ingest_svc.intake.store import register_households
@@ -164,7 +166,7 @@ async def test_two_hours_settle_once_per_household_with_predict_tariff(
             }
             basis = capacity_basis_kw([max(peaks)] if len(local_days) == 1 else [peaks[-1]])
             expected = (
-                float(tariff.energy_cost_eur(kwh, spot))
+                float(energy_cost_eur(tariff, kwh, spot))
                 + (tariff.capacity_eur_month(basis) / days + tariff.standing_eur_day()) / hours
             )
             assert s.total_cost_ueur / 1e6 == pytest.approx(expected, abs=1e-5)

@@ -6,7 +6,7 @@ import numpy as np
 
 from meter_sim.consumption import FleetModel
 from meter_sim.profiles import Heating, Household, ProfileMix, draw_households
-from meter_sim.weather import SyntheticWeather
+from meter_sim.weather import ZoneWeather
 
 
 class FixedWeather:
@@ -67,7 +67,7 @@ def test_evening_peak_and_solar_export_at_noon() -> None:
 
 def test_electrical_quantities_are_consistent_and_plausible() -> None:
     fleet = draw_households(2000, ProfileMix(), 4)
-    model = FleetModel(fleet, SyntheticWeather(4), seed=4)
+    model = FleetModel(fleet, ZoneWeather(4), seed=4)
     s = model.sample(model.index, _ts("2025-01-20T18:00"))
     assert ((s.voltage_v >= 207) & (s.voltage_v <= 253)).all()
     assert ((s.power_factor >= 0.75) & (s.power_factor <= 1)).all()

@@ -7,12 +7,12 @@ from contracts.mqtt.reading import load_schema
 from meter_sim.consumption import FleetModel
 from meter_sim.fleet import MeterFleet
 from meter_sim.profiles import ProfileMix, draw_households
-from meter_sim.weather import SyntheticWeather
+from meter_sim.weather import ZoneWeather
 
 
 def _fleet(start: float, n: int = 50) -> MeterFleet:
     households = draw_households(n, ProfileMix(solar_share=0.5), 9)
-    return MeterFleet(households, FleetModel(households, SyntheticWeather(9), 9), 10.0, start, 9)
+    return MeterFleet(households, FleetModel(households, ZoneWeather(9), 9), 10.0, start, 9)
 
 
 def test_readings_follow_schema_seq_and_monotonic_counters() -> None:
@@ -49,7 +49,7 @@ def test_sequence_numbers_keep_increasing_across_a_restart() -> None:
 def test_readings_per_meter_limit_finishes() -> None:
     households = draw_households(3, ProfileMix(), 1)
     fleet = MeterFleet(
-        households, FleetModel(households, SyntheticWeather(1), 1), 1.0, 1000.0, 1, readings_per_meter=4
+        households, FleetModel(households, ZoneWeather(1), 1), 1.0, 1000.0, 1, readings_per_meter=4
     )
     produced = list(fleet.produce(10_000.0, max_rounds=100))
     assert len(produced) == 12 and fleet.finished

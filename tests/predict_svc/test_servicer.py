@@ -20,6 +20,7 @@ from common.auth import StaticKeySource, TokenVerifier
 from common.config import from_env
 from common.errors import error_info
 from common.server import RunningServer, ServerConfig, start_server
+from energy.bills import retail_eur_kwh
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
@@ -213,12 +214,12 @@ async def test_batch_then_household_forecast(harness: Harness) -> None:
     )
     assert [p.household_id for p in batch.predictions] == [h.household_id for h in inputs]
     first = forecast.points[0]
-    tariff = harness.app.config.tariff()
+    tariff = harness.app.servicer.tariff
     for prediction in batch.predictions:
         assert prediction.price.p50_eur_mwh == first.p50_eur_mwh and prediction.hour_start == first.hour_start
         assert prediction.consumption_kwh >= 0
         assert prediction.cost_p10_eur <= prediction.cost_p50_eur <= prediction.cost_p90_eur
-        expected = prediction.consumption_kwh * tariff.retail_eur_kwh(first.p50_eur_mwh)
+        expected = prediction.consumption_kwh * retail_eur_kwh(tariff, first.p50_eur_mwh)
         assert prediction.cost_p50_eur == pytest.approx(float(expected))
         assert prediction.model_version == forecast.model_version
 
@@ -232,7 +233,7 @@ async def test_batch_then_household_forecast(harness: Harness) -> None:
     assert result.household_id == HOUSEHOLD and result.zone == "NO1" and len(result.hours) == 24
     assert result.next_hour.consumption_kwh == pytest.approx(batch.predictions[0].consumption_kwh)
     assert result.next_hour.price.total_eur_kwh == pytest.approx(
-        float(tariff.retail_eur_kwh(first.p50_eur_mwh))
+        float(retail_eur_kwh(tariff, first.p50_eur_mwh))
     )
     p50 = np.array([p.p50_eur_mwh for p in forecast.points])
     cheapest = [_dt(t) for t in result.cheapest_hours]

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predict_svc.weather import WEATHER_COLUMNS, OpenMeteoClient, SyntheticWeather, WeatherError
+from energy.weather import WEATHER_COLUMNS
+from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -1,20 +1,15 @@
-"""Fixed-point hourly settlement (energy.tariff.settle_hour_micro) against the float tariff."""
+"""Fixed-point hourly settlement (energy.settlement.settle_hour_micro) against the float tariff."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from energy.tariff import (
-    CapacityStep,
-    Tariff,
-    local_hour_shares,
-    settle_hour_micro,
-    spot_micro_eur_per_kwh,
-)
+from energy.bills import energy_cost_eur
+from energy.settlement import settle_hour_micro
+from energy.tariff import CapacityStep, Tariff
 
 TARIFF = Tariff(
     grid_energy_eur_kwh=0.04,
@@ -49,20 +44,6 @@ def test_export_is_credited_at_spot_without_grid_part_or_vat() -> None:
     assert s.vat_micro_eur == round((s.capacity_cost_micro_eur + s.standing_charge_micro_eur) * 0.25)
 
 
-def test_local_hour_shares_follow_oslo_dst() -> None:
-    assert local_hour_shares(pd.Timestamp("2024-03-31 05:00", tz="UTC")) == (23, 31)
-    assert local_hour_shares(pd.Timestamp("2024-10-27 05:00", tz="UTC")) == (25, 31)
-    assert local_hour_shares(pd.Timestamp("2024-02-10 05:00", tz="UTC")) == (24, 29)
-    # 23:30 UTC on 31 Jan is already 1 February in Oslo.
-    assert local_hour_shares(pd.Timestamp("2024-01-31 23:00", tz="UTC")) == (24, 29)
-
-
-def test_spot_conversion_rounds_half_away_from_zero() -> None:
-    assert spot_micro_eur_per_kwh(37.86) == 37_860
-    assert spot_micro_eur_per_kwh(-0.0005) == -1  # -0.5 micro-EUR/kWh
-    assert spot_micro_eur_per_kwh(0.0004) == 0
-
-
 @given(
     wh=st.integers(-20_000, 50_000),
     spot=st.floats(-500, 3000, allow_nan=False).map(lambda x: round(x, 2)),
@@ -70,7 +51,7 @@ def test_spot_conversion_rounds_half_away_from_zero() -> None:
 )
 def test_integer_settlement_matches_float_tariff(wh: int, spot: float, basis: float) -> None:
     s = settle_hour_micro(TARIFF, wh, spot, basis, 24, 30)
-    energy = float(TARIFF.energy_cost_eur(wh / 1000, spot))
+    energy = float(energy_cost_eur(TARIFF, wh / 1000, spot))
     shares = (TARIFF.capacity_eur_month(basis) / 30 + TARIFF.standing_eur_day()) / 24
     # Each of five rounded parts is within 0.5 micro-EUR; VAT multiplies the errors by 1.25.
     assert s.total_cost_micro_eur / 1e6 == pytest.approx(energy + shares, abs=5e-6)
