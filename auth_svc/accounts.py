@@ -13,8 +13,6 @@ Security properties kept here:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import time
 import uuid
@@ -36,6 +34,7 @@ from common.errors import (
     Unauthenticated,
 )
 from common.log import get_logger
+from common.paging import Pager
 
 __all__ = ["Accounts", "RevocationEntry", "Session", "TokenPair", "validate_username"]
 
@@ -44,8 +43,8 @@ log = get_logger(__name__)
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-MAX_PAGE = 500
-DEFAULT_PAGE = 50
+_USERS_PAGES = Pager("energypulse.auth.v1.AuthService/ListUsers", default_size=50, max_size=500)
+_AUDIT_PAGES = Pager("energypulse.auth.v1.AuthService/ListAuditEvents", default_size=50, max_size=500)
 
 
 @dataclass(frozen=True)
@@ -88,28 +87,6 @@ def _role(value: str) -> Role:
         raise InvalidArgument("ROLE_INVALID", "role must be admin, user or service") from exc
 
 
-def _page_size(requested: int) -> int:
-    if requested < 0:
-        raise InvalidArgument("PAGE_SIZE_INVALID", "page_size must not be negative")
-    return min(requested or DEFAULT_PAGE, MAX_PAGE)
-
-
-def _encode_page(prefix: str, value: str) -> str:
-    return base64.urlsafe_b64encode(f"{prefix}:{value}".encode()).decode()
-
-
-def _decode_page(prefix: str, token: str) -> str | None:
-    if not token:
-        return None
-    try:
-        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not valid") from exc
-    if kind != prefix:
-        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not valid")
-    return value
-
-
 class Accounts:
     def __init__(
         self,
@@ -141,16 +118,12 @@ class Accounts:
         log.info("audit", action=action, actor=actor, target=target, outcome=outcome, client=client)
 
     def list_audit(self, page_size: int, page_token: str) -> tuple[list[AuditEventRow], str]:
-        limit = _page_size(page_size)
-        before = _decode_page("a", page_token)
-        try:
-            before_id = int(before) if before is not None else None
-        except ValueError as exc:
-            raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not valid") from exc
+        limit = _AUDIT_PAGES.size(page_size)
+        before_id = _AUDIT_PAGES.decode_int(page_token)
         rows = self.store.list_audit(before_id, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        return rows, _encode_page("a", str(rows[-1].id)) if more else ""
+        return rows, _AUDIT_PAGES.encode(rows[-1].id) if more else ""
 
     # sign-in -----------------------------------------------------------------------------
     def login(self, username: str, password: str, client: str) -> Session:
@@ -242,12 +215,12 @@ class Accounts:
         return user
 
     def list_users(self, page_size: int, page_token: str) -> tuple[list[UserRecord], str]:
-        limit = _page_size(page_size)
-        after = _decode_page("u", page_token) or ""
+        limit = _USERS_PAGES.size(page_size)
+        after = _USERS_PAGES.decode_key(page_token) or ""
         users = self.store.list_users(after, limit + 1)
         more = len(users) > limit
         users = users[:limit]
-        return users, _encode_page("u", users[-1].username) if more else ""
+        return users, _USERS_PAGES.encode(users[-1].username) if more else ""
 
     def revocations(self) -> list[RevocationEntry]:
         # Older revocations cannot matter: every token they could hit has expired.

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from auth_svc.accounts import Accounts, TokenPair
 from auth_svc.store import AuditEventRow, UserRecord
+from common import timestamps
 from common.auth import Role, caller
 from common.errors import InvalidArgument
 from energypulse.auth.v1 import auth_service_pb2 as pb
@@ -32,12 +32,6 @@ _ROLE_TO_PB = {
 _ROLE_FROM_PB = {v: k for k, v in _ROLE_TO_PB.items()}
 
 
-def _timestamp(seconds: float) -> Timestamp:
-    ts = Timestamp()
-    ts.FromNanoseconds(int(seconds * 1e9))
-    return ts
-
-
 def _role_from_pb(value: int) -> str:
     role = _ROLE_FROM_PB.get(value)  # type: ignore[call-overload]
     if role is None:
@@ -52,25 +46,25 @@ def user_message(user: UserRecord) -> user_pb2.User:
         role=_ROLE_TO_PB[Role(user.role)],
         household_ids=list(user.households),
         disabled=user.disabled,
-        create_time=_timestamp(user.created_at),
+        create_time=timestamps.from_seconds(user.created_at),
     )
 
 
 def _tokens(pair: TokenPair) -> pb.TokenPair:
     message = pb.TokenPair(
         access_token=pair.access.token,
-        access_token_expire_time=_timestamp(pair.access.expires_at),
+        access_token_expire_time=timestamps.from_seconds(pair.access.expires_at),
         refresh_token=pair.refresh_token,
     )
     if pair.refresh_token:
-        message.refresh_token_expire_time.CopyFrom(_timestamp(pair.refresh_expires_at))
+        message.refresh_token_expire_time.CopyFrom(timestamps.from_seconds(pair.refresh_expires_at))
     return message
 
 
 def _audit_message(row: AuditEventRow) -> user_pb2.AuditEvent:
     return user_pb2.AuditEvent(
         event_id=str(row.id),
-        event_time=_timestamp(row.at),
+        event_time=timestamps.from_seconds(row.at),
         actor=row.actor,
         action=row.action,
         target=row.target,

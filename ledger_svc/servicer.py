@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 from collections.abc import Callable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import grpc
 
+from common import timestamps
 from common.auth import Caller, caller
 from common.errors import FailedPrecondition, InvalidArgument
+from common.paging import Pager
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc import convert
@@ -25,27 +26,11 @@ from ledger_svc.visibility import may_read_record
 __all__ = ["LedgerServicer"]
 
 T = TypeVar("T")
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 200
+_BLOCK_PAGES = Pager("energypulse.ledger.v1.LedgerService/ListBlocks", default_size=20, max_size=200)
 
 
 def _show(who: Caller, tx: StoredTx) -> bool:
     return may_read_record(who.role.value, who.households, tx.record.household_id)
-
-
-def _encode_token(next_height: int) -> str:
-    return base64.urlsafe_b64encode(f"blocks:{next_height}".encode()).decode()
-
-
-def _decode_token(token: str) -> int:
-    try:
-        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        height = int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued") from exc
-    if kind != "blocks" or height < 0:
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued")
-    return height
 
 
 class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
@@ -85,10 +70,8 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
 
     async def ListBlocks(self, request: pb.ListBlocksRequest, context: grpc.aio.ServicerContext) -> Any:
         caller(context)
-        if request.page_size < 0:
-            raise InvalidArgument("BAD_PAGE_SIZE", "page_size must be >= 0")
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        start = _decode_token(request.page_token) if request.page_token else None
+        size = _BLOCK_PAGES.size(request.page_size)
+        start = _BLOCK_PAGES.decode_int(request.page_token)
         # Pages already read are served inline (no thread hop, no DB): see Ledger.recent_blocks_page;
         # the newest page, which every dashboard polls, through NewestBlocks.
         if start is None:
@@ -97,7 +80,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             cached = self._ledger.recent_blocks_page(start, size, self._head_max_age_ms)
             blocks = cached if cached is not None else await self._run(self._ledger.blocks_page, start, size)
         last = blocks[-1].height if blocks else 0
-        token = _encode_token(last - 1) if blocks and last > 0 and len(blocks) == size else ""
+        token = _BLOCK_PAGES.encode(last - 1) if blocks and last > 0 and len(blocks) == size else ""
         return pb.ListBlocksResponse(
             blocks=[convert.block_to_proto(b) for b in blocks], next_page_token=token
         )
@@ -182,8 +165,8 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             lines=[pb.InvoiceLine(transaction=convert.tx_to_proto(t, show)) for t in lines],
             total_wh=sum(r.metered_wh for r in settled),
             total_cost_micro_eur=sum(r.total_cost_ueur for r in settled),
-            period_start=convert.ms_to_ts(start),
-            period_end=convert.ms_to_ts(end),
+            period_start=timestamps.from_ms(start),
+            period_end=timestamps.from_ms(end),
         )
         return pb.GetInvoiceResponse(invoice=invoice)
 

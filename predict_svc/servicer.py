@@ -12,12 +12,12 @@ import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from google.protobuf.timestamp_pb2 import Timestamp
 
+from common import timestamps
 from common.errors import InvalidArgument, NotFound
 from common.log import get_logger
 from energy.tariff import Tariff, capacity_basis_kw
@@ -36,23 +36,11 @@ from predict_svc.runtime import (
 )
 from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
 
-__all__ = ["HouseholdBook", "PredictionServicer", "ts"]
+__all__ = ["HouseholdBook", "PredictionServicer"]
 
 log = get_logger(__name__)
 LOCAL_TZ = ZoneInfo("Europe/Oslo")
 MAX_RANGE = timedelta(days=31)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def ts(stamp: datetime | str | None) -> Timestamp:
-    out = Timestamp()
-    if stamp is not None:
-        out.FromSeconds(int(utc(stamp).timestamp()))
-    return out
-
-
-def _from_ts(value: Timestamp) -> datetime:
-    return _EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
 class HouseholdBook:
@@ -170,12 +158,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         return forecast_pb2.ModelInfo(
             zone=model.zone,
             version=model.version,
-            train_start=ts(model.train_start),
-            train_end=ts(model.train_end),
+            train_start=timestamps.from_datetime(utc(model.train_start)),
+            train_end=timestamps.from_datetime(utc(model.train_end)),
             features=list(model.features),
             metrics=model.metrics,
-            create_time=ts(model.created_at),
-            load_time=ts(loaded.load_time),
+            create_time=timestamps.from_datetime(utc(model.created_at)),
+            load_time=timestamps.from_datetime(utc(loaded.load_time)),
             data_source=model.source,
         )
 
@@ -192,7 +180,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         f = forecast.forecast
         points = [
             forecast_pb2.PricePoint(
-                hour_start=ts(forecast.target_times[i]),
+                hour_start=timestamps.from_datetime(forecast.target_times[i]),
                 horizon_hours=int(f.horizons[i]),
                 p10_eur_mwh=float(f.p10[i]),
                 p50_eur_mwh=float(f.p50[i]),
@@ -202,7 +190,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         ]
         response = pb.GetPriceForecastResponse(
             zone=forecast.zone,
-            issue_time=ts(forecast.issue_time),
+            issue_time=timestamps.from_datetime(forecast.issue_time),
             points=points,
             model_version=forecast.model_version,
         )
@@ -214,8 +202,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
     ) -> pb.GetMarketPricesResponse:
         zone = self.registry.check_zone(request.zone)
         market = self.markets[zone]
-        end = _from_ts(request.end_time) if request.HasField("end_time") else market.clock.now()
-        start = _from_ts(request.start_time) if request.HasField("start_time") else end - timedelta(hours=24)
+        end = timestamps.to_datetime(request.end_time) if request.HasField("end_time") else market.clock.now()
+        start = (
+            timestamps.to_datetime(request.start_time)
+            if request.HasField("start_time")
+            else end - timedelta(hours=24)
+        )
         if start >= end:
             raise InvalidArgument("TIME_RANGE_INVALID", "start_time must be before end_time")
         if end - start > MAX_RANGE:
@@ -230,7 +222,9 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 break
             value = market.price_at(data)
             if np.isfinite(value):
-                out.append(forecast_pb2.ActualPrice(hour_start=ts(real), price_eur_mwh=value))
+                out.append(
+                    forecast_pb2.ActualPrice(hour_start=timestamps.from_datetime(real), price_eur_mwh=value)
+                )
             real += timedelta(hours=1)
         return pb.GetMarketPricesResponse(zone=zone, prices=out)
 
@@ -284,9 +278,9 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             # prediction (one call per row instead of building two sub-messages per row).
             templates.append(
                 forecast_pb2.HouseholdPrediction(
-                    hour_start=ts(target),
+                    hour_start=timestamps.from_datetime(target),
                     price=forecast_pb2.PricePoint(
-                        hour_start=ts(target),
+                        hour_start=timestamps.from_datetime(target),
                         horizon_hours=1,
                         p10_eur_mwh=float(f.p10[0]),
                         p50_eur_mwh=float(f.p50[0]),
@@ -339,7 +333,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             parts = self.tariff.breakdown(float(f.p50[k]))
             hours_out.append(
                 forecast_pb2.HourlyCost(
-                    hour_start=ts(target),
+                    hour_start=timestamps.from_datetime(target),
                     consumption_kwh=kwh,
                     price=forecast_pb2.RetailPrice(**parts),
                     cost_p10_eur=costs[0],
@@ -363,7 +357,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             zone=forecast.zone,
             next_hour=hours_out[0],
             hours=hours_out,
-            cheapest_hours=[ts(forecast.target_times[int(i)]) for i in cheapest],
+            cheapest_hours=[timestamps.from_datetime(forecast.target_times[int(i)]) for i in cheapest],
             exceed_probability=exceed,
             capacity_charge_eur_month=self.tariff.capacity_eur_month(basis),
             standing_charge_eur_day=self.tariff.standing_eur_day(),
@@ -385,7 +379,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         scored = self.accuracy.score(market, window)
         points = [
             pb.AccuracyPoint(
-                hour_start=ts(market.clock.to_real(t)),
+                hour_start=timestamps.from_datetime(market.clock.to_real(t)),
                 forecast_p50_eur_mwh=mid,
                 forecast_p10_eur_mwh=lo,
                 forecast_p90_eur_mwh=hi,

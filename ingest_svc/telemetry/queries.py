@@ -7,18 +7,16 @@ them in a worker thread.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import orjson
 from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
-from common.errors import InvalidArgument, NotFound
+from common.errors import NotFound
 from ingest_svc.billing.bridge_store import DeviceStatusRow
 from ingest_svc.intake.store import DeadLetterRow, HouseholdRow, MeterRow, ReadingRow
 
@@ -29,8 +27,6 @@ __all__ = [
     "SeriesPoint",
     "Summary",
     "TelemetryQueries",
-    "decode_token",
-    "encode_token",
 ]
 
 # Resolution name -> bucket width (0 = raw readings).
@@ -80,21 +76,6 @@ class GridSnapshot:
     total_power_w: float
     ingest_rate_per_s: float
     dead_letters_by_reason: dict[str, int]
-
-
-def encode_token(state: dict[str, object]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(state)).decode().rstrip("=")
-
-
-def decode_token(token: str, kind: str) -> dict[str, object]:
-    """Page tokens are opaque to clients; a forged or foreign one is a clear INVALID_ARGUMENT."""
-    try:
-        state = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(state, dict) or state.get("k") != kind:
-            raise ValueError(kind)
-        return state
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token was not issued by this method") from exc
 
 
 def _online_meters(conn: Connection, heard: set[str]) -> tuple[set[str], set[str]]:

@@ -18,10 +18,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.engine import Engine
 
+from common import timestamps
 from common.errors import InvalidArgument
+from common.paging import Pager
 from energy.tariff import Tariff
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
@@ -34,8 +35,6 @@ from ingest_svc.telemetry.queries import (
     HouseholdInfo,
     SeriesPoint,
     TelemetryQueries,
-    decode_token,
-    encode_token,
 )
 from ingest_svc.telemetry.read_cache import ReadCache
 
@@ -55,19 +54,17 @@ _HEATING_TO_PB = {
 }
 _HEATING_FROM_PB = {v: k for k, v in _HEATING_TO_PB.items()}
 _DAY_MS = 86_400_000
-
-
-def _ts(ms: int) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromMilliseconds(ms)
-    return stamp
+_SERVICE = "energypulse.telemetry.v1.TelemetryService"
+_READING_PAGES = Pager(f"{_SERVICE}/ListReadings", default_size=1000, max_size=10_000)
+_HOUSEHOLD_PAGES = Pager(f"{_SERVICE}/ListHouseholds", default_size=50, max_size=1000)
+_DEAD_LETTER_PAGES = Pager(f"{_SERVICE}/ListDeadLetters", default_size=50, max_size=500)
 
 
 def _reading(point: SeriesPoint, household_id: str) -> rpb.Reading:
     return rpb.Reading(
         meter_id=point.meter_id,
         household_id=household_id,
-        read_time=_ts(point.ts_ms),
+        read_time=timestamps.from_ms(point.ts_ms),
         seq=point.seq,
         voltage_v=point.voltage_v,
         current_a=point.current_a,
@@ -91,12 +88,6 @@ def _household(info: HouseholdInfo) -> rpb.Household:
         has_solar=info.has_solar,
         meters=[rpb.Meter(meter_id=m, household_id=info.household_id) for m in info.meter_ids],
     )
-
-
-def _page_size(requested: int, default: int, maximum: int) -> int:
-    if requested < 0:
-        raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must not be negative")
-    return min(requested or default, maximum)
 
 
 def default_resolution(span_ms: int) -> str:
@@ -142,19 +133,14 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
 
     async def ListReadings(self, request: pb.ListReadingsRequest, context: Any) -> pb.ListReadingsResponse:
         meters = await asyncio.to_thread(self.queries.meters_of, request.household_id, request.meter_id)
-        end = request.end_time.ToMilliseconds() if request.HasField("end_time") else self._now_ms()
-        start = request.start_time.ToMilliseconds() if request.HasField("start_time") else end - _DAY_MS
+        end = timestamps.to_ms(request.end_time) if request.HasField("end_time") else self._now_ms()
+        start = timestamps.to_ms(request.start_time) if request.HasField("start_time") else end - _DAY_MS
         if start >= end:
             raise InvalidArgument("INVALID_TIME_RANGE", "start_time must be before end_time")
         resolution = _RESOLUTIONS.get(request.resolution) or default_resolution(end - start)
-        size = _page_size(request.page_size, 1000, 10_000)
-        offset = 0
-        query_key = [request.household_id, request.meter_id, start, end, resolution]
-        if request.page_token:
-            state = decode_token(request.page_token, "readings")
-            if state.get("q") != query_key:
-                raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token belongs to a different query")
-            offset = int(state["o"])  # type: ignore[call-overload]
+        size = _READING_PAGES.size(request.page_size)
+        query = (request.household_id, request.meter_id, start, end, resolution)
+        offset = _READING_PAGES.decode_int(request.page_token, query) or 0
         points = await asyncio.to_thread(
             self.queries.series, meters, start, end, BUCKET_MS[resolution], offset, size + 1
         )
@@ -162,9 +148,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         return pb.ListReadingsResponse(
             readings=[_reading(p, request.household_id) for p in points[:size]],
             resolution={v: k for k, v in _RESOLUTIONS.items()}[resolution],
-            next_page_token=encode_token({"k": "readings", "q": query_key, "o": offset + size})
-            if more
-            else "",
+            next_page_token=_READING_PAGES.encode(offset + size, query) if more else "",
         )
 
     async def GetHouseholdSummary(
@@ -189,7 +173,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             today_cost_eur=cost,
         )
         if summary.last_ts_ms:
-            response.last_read_time.CopyFrom(_ts(summary.last_ts_ms))
+            response.last_read_time.CopyFrom(timestamps.from_ms(summary.last_ts_ms))
         return response
 
     async def StreamReadings(
@@ -217,7 +201,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         now = self._now_ms()
         snap = await asyncio.to_thread(self.queries.grid, now, self.online_window_ms)
         aggregate = rpb.GridAggregate(
-            snapshot_time=_ts(now),
+            snapshot_time=timestamps.from_ms(now),
             meters_online=snap.meters_online,
             meters_offline=snap.meters_offline,
             total_power_kw=snap.total_power_w / 1000,
@@ -249,13 +233,13 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     async def ListHouseholds(
         self, request: pb.ListHouseholdsRequest, context: Any
     ) -> pb.ListHouseholdsResponse:
-        size = _page_size(request.page_size, 50, 1000)
-        offset = int(decode_token(request.page_token, "households")["o"]) if request.page_token else 0  # type: ignore[call-overload]
+        size = _HOUSEHOLD_PAGES.size(request.page_size)
+        offset = _HOUSEHOLD_PAGES.decode_int(request.page_token) or 0
         found = await asyncio.to_thread(self.queries.households_by_id, None, offset, size + 1)
         more = len(found) > size
         return pb.ListHouseholdsResponse(
             households=[_household(h) for h in found[:size]],
-            next_page_token=encode_token({"k": "households", "o": offset + size}) if more else "",
+            next_page_token=_HOUSEHOLD_PAGES.encode(offset + size) if more else "",
         )
 
     async def GetHousehold(self, request: pb.GetHouseholdRequest, context: Any) -> pb.GetHouseholdResponse:
@@ -305,18 +289,16 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     async def ListDeadLetters(
         self, request: pb.ListDeadLettersRequest, context: Any
     ) -> pb.ListDeadLettersResponse:
-        size = _page_size(request.page_size, 50, 500)
-        before = None
-        if request.page_token:
-            state = decode_token(request.page_token, "dead")
-            before = int(state["before"])  # type: ignore[call-overload]
+        size = _DEAD_LETTER_PAGES.size(request.page_size)
+        # The reason filter is part of the query: a token only resumes the listing it came from.
+        before = _DEAD_LETTER_PAGES.decode_int(request.page_token, (request.reason,))
         found = await asyncio.to_thread(self.queries.dead_letters, request.reason, before, size + 1)
         more = len(found) > size
         return pb.ListDeadLettersResponse(
             dead_letters=[
                 rpb.DeadLetter(
                     dead_letter_id=d.id,
-                    receive_time=_ts(d.received_ms),
+                    receive_time=timestamps.from_ms(d.received_ms),
                     topic=d.topic,
                     reason=d.reason,
                     detail=d.detail,
@@ -324,5 +306,5 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                 )
                 for d in found[:size]
             ],
-            next_page_token=encode_token({"k": "dead", "before": found[size - 1].id}) if more else "",
+            next_page_token=_DEAD_LETTER_PAGES.encode(found[size - 1].id, (request.reason,)) if more else "",
         )
