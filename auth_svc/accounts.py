@@ -24,7 +24,8 @@ from auth_svc.passwords import DummyHashVerifier, PasswordHasher
 from auth_svc.ratelimit import LoginLimiter
 from auth_svc.store import AuditEventRow, DuplicateUser, Store, UserRecord
 from auth_svc.tokens import AccessToken, TokenIssuer, hash_refresh_token, new_refresh_token
-from common.auth import Role, subject_hash
+from common.auth.access import parse_role, role_name
+from common.auth.revocations import subject_hash
 from common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -35,6 +36,7 @@ from common.errors import (
 )
 from common.log import get_logger
 from common.paging import Pager
+from energypulse.auth.v1 import user_pb2
 
 __all__ = ["Accounts", "RevocationEntry", "Session", "TokenPair", "validate_username"]
 
@@ -80,9 +82,10 @@ def _validate_password(password: str) -> None:
         )
 
 
-def _role(value: str) -> Role:
+def _role(value: str) -> str:
+    """``value`` if it names a role (as tokens and the store spell it)."""
     try:
-        return Role(value)
+        return role_name(parse_role(value))
     except ValueError as exc:
         raise InvalidArgument("ROLE_INVALID", "role must be admin, user or service") from exc
 
@@ -145,7 +148,7 @@ class Accounts:
         if self.hasher.needs_rehash(user.password_hash):
             self.store.update_user(user.id, password_hash=self.hasher.hash(password))
         self.audit("LOGIN_SUCCEEDED", username, "ok", client=client)
-        refresh = user.role != Role.SERVICE
+        refresh = user.role != role_name(user_pb2.ROLE_SERVICE)
         return Session(self._issue(user, str(uuid.uuid4()) if refresh else None), user)
 
     def _issue(self, user: UserRecord, family_id: str | None) -> TokenPair:
@@ -252,7 +255,7 @@ class Accounts:
                 raise InvalidArgument("HOUSEHOLD_ID_INVALID", "household ids are 1-64 characters")
         try:
             user = self.store.create_user(
-                username, self.hasher.hash(password), checked_role.value, households, self._clock()
+                username, self.hasher.hash(password), checked_role, households, self._clock()
             )
         except DuplicateUser as exc:
             raise AlreadyExists("USER_EXISTS", f"user {username!r} already exists") from exc
@@ -269,11 +272,11 @@ class Accounts:
         self._not_self(actor, user, "change the role of")
         updated = self.store.update_user(
             user.id,
-            role=checked.value,
+            role=checked,
             revoke_tokens_before=self._revoke_point(),
         )
         assert updated is not None
-        self.audit("ROLE_SET", actor, "ok", target=user.username, client=client, detail=checked.value)
+        self.audit("ROLE_SET", actor, "ok", target=user.username, client=client, detail=checked)
         return updated
 
     def disable_user(self, actor: str, ref: str, disabled: bool, client: str = "") -> UserRecord:

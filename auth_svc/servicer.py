@@ -1,7 +1,7 @@
 """AuthService RPC handlers: thin translation between protobuf and :class:`Accounts`.
 
 Blocking work (argon2, database) runs in worker threads so the event loop keeps serving.
-Access rules are declared in the contract and enforced by ``common.auth.AuthInterceptor``.
+Access rules are declared in the contract and enforced by ``common.auth.interceptor.AuthInterceptor``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import grpc
 from auth_svc.accounts import Accounts, TokenPair
 from auth_svc.store import AuditEventRow, UserRecord
 from common import timestamps
-from common.auth import Role, caller
+from common.auth.access import parse_role, role_name
+from common.auth.caller import caller
 from common.errors import InvalidArgument
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
@@ -24,26 +25,18 @@ __all__ = ["AuthServicer", "client_address"]
 
 T = TypeVar("T")
 
-_ROLE_TO_PB = {
-    Role.USER: user_pb2.ROLE_USER,
-    Role.ADMIN: user_pb2.ROLE_ADMIN,
-    Role.SERVICE: user_pb2.ROLE_SERVICE,
-}
-_ROLE_FROM_PB = {v: k for k, v in _ROLE_TO_PB.items()}
 
-
-def _role_from_pb(value: int) -> str:
-    role = _ROLE_FROM_PB.get(value)  # type: ignore[call-overload]
-    if role is None:
+def _role_from_pb(value: user_pb2.Role.ValueType) -> str:
+    if value not in (user_pb2.ROLE_USER, user_pb2.ROLE_ADMIN, user_pb2.ROLE_SERVICE):
         raise InvalidArgument("ROLE_INVALID", "role must be ROLE_USER, ROLE_ADMIN or ROLE_SERVICE")
-    return str(role.value)
+    return role_name(value)
 
 
 def user_message(user: UserRecord) -> user_pb2.User:
     return user_pb2.User(
         user_id=user.id,
         username=user.username,
-        role=_ROLE_TO_PB[Role(user.role)],
+        role=parse_role(user.role),
         household_ids=list(user.households),
         disabled=user.disabled,
         create_time=timestamps.from_seconds(user.created_at),

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import grpc
 
 from common import timestamps
-from common.auth import Caller, caller
+from common.auth.access import role_name
+from common.auth.caller import Caller, caller
 from common.errors import FailedPrecondition, InvalidArgument
 from common.paging import Pager
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
@@ -30,7 +31,7 @@ _BLOCK_PAGES = Pager("energypulse.ledger.v1.LedgerService/ListBlocks", default_s
 
 
 def _show(who: Caller, tx: StoredTx) -> bool:
-    return may_read_record(who.role.value, who.households, tx.record.household_id)
+    return may_read_record(role_name(who.role), who.households, tx.record.household_id)
 
 
 class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
@@ -157,7 +158,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         who = caller(context)
         who.require_household(request.household_id)
         lines, start, end = await self._invoice_lines(request.household_id, request.month)
-        show = may_read_record(who.role.value, who.households, request.household_id)
+        show = may_read_record(role_name(who.role), who.households, request.household_id)
         settled = [t.record for t in lines if isinstance(t.record, Settlement)]
         invoice = pb.Invoice(
             household_id=request.household_id,

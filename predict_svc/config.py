@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from common.auth.verifier import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from common.config import env_field
 from energy.tariff import DEFAULT_CAPACITY_STEPS, CapacityStep, Tariff
 

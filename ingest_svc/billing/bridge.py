@@ -25,7 +25,7 @@ from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.engine import Engine
 
-from common.auth import ServiceCredentials
+from common.auth.credentials import ServiceCredentials
 from common.channels import make_channel
 from common.log import get_logger
 from energy.tariff import Tariff
