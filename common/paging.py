@@ -28,10 +28,12 @@ from energypulse.errors.v1 import error_reason_pb2 as reasons
 __all__ = ["MAX_POSITION", "MAX_TOKEN_CHARS", "Pager", "QueryPart"]
 
 VERSION = 1
-MAX_TOKEN_CHARS = 512
 # The largest integer JSON and every database's 64-bit OFFSET agree on exactly.
 MAX_POSITION = 2**53 - 1
-MAX_KEY_CHARS = 256
+# Key positions are short (usernames are at most 64 characters).
+MAX_KEY_CHARS = 128
+# Room for the longest key even if every character is JSON-escaped (6 bytes), in base64.
+MAX_TOKEN_CHARS = 4 * (64 + 6 * MAX_KEY_CHARS) // 3
 _BINDING_CHARS = 16
 
 QueryPart = str | int | None
@@ -66,7 +68,7 @@ class Pager:
         """The token for the page starting at ``position`` of ``query``."""
         _check_position(position)
         state = {"v": VERSION, "b": self._binding(query), "p": position}
-        raw = json.dumps(state, separators=(",", ":")).encode()
+        raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def decode_int(self, token: str, query: Sequence[QueryPart] = ()) -> int | None:
