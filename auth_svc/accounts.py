@@ -37,6 +37,7 @@ from common.errors import (
 from common.log import get_logger
 from common.paging import Pager
 from energypulse.auth.v1 import user_pb2
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["Accounts", "RevocationEntry", "Session", "TokenPair", "validate_username"]
 
@@ -71,14 +72,16 @@ class RevocationEntry:
 
 def validate_username(username: str) -> str:
     if not _USERNAME.match(username):
-        raise InvalidArgument("USERNAME_INVALID", "usernames are 1-64 letters, digits, '_', '.', '@' or '-'")
+        raise InvalidArgument(
+            reasons.USERNAME_INVALID, "usernames are 1-64 letters, digits, '_', '.', '@' or '-'"
+        )
     return username
 
 
 def _validate_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidArgument(
-            "PASSWORD_INVALID", f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+            reasons.PASSWORD_INVALID, f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters"
         )
 
 
@@ -87,7 +90,7 @@ def _role(value: str) -> str:
     try:
         return role_name(parse_role(value))
     except ValueError as exc:
-        raise InvalidArgument("ROLE_INVALID", "role must be admin, user or service") from exc
+        raise InvalidArgument(reasons.ROLE_INVALID, "role must be admin, user or service") from exc
 
 
 class Accounts:
@@ -130,10 +133,12 @@ class Accounts:
 
     # sign-in -----------------------------------------------------------------------------
     def login(self, username: str, password: str, client: str) -> Session:
-        invalid = Unauthenticated("INVALID_CREDENTIALS", "invalid username or password")
+        invalid = Unauthenticated(reasons.INVALID_CREDENTIALS, "invalid username or password")
         if self.limiter.blocked(username, client):
             self.audit("LOGIN_RATE_LIMITED", username, "denied", client=client)
-            raise ResourceExhausted("LOGIN_RATE_LIMITED", "too many failed sign-in attempts; try again later")
+            raise ResourceExhausted(
+                reasons.LOGIN_RATE_LIMITED, "too many failed sign-in attempts; try again later"
+            )
         if not username or len(username) > 64 or len(password) > MAX_PASSWORD:
             self.limiter.record_failure(username[:64], client)
             raise invalid
@@ -164,7 +169,7 @@ class Accounts:
         return TokenPair(access, token, expires)
 
     def refresh(self, refresh_token: str, client: str) -> TokenPair:
-        invalid = Unauthenticated("REFRESH_TOKEN_INVALID", "the refresh token is invalid or expired")
+        invalid = Unauthenticated(reasons.REFRESH_TOKEN_INVALID, "the refresh token is invalid or expired")
         if not refresh_token or len(refresh_token) > 256:
             raise invalid
         row = self.store.find_refresh_token(hash_refresh_token(refresh_token))
@@ -183,7 +188,7 @@ class Accounts:
                 client=client,
                 detail=f"family {row.family_id} revoked",
             )
-            raise Unauthenticated("REFRESH_TOKEN_REUSED", "the refresh token was already used")
+            raise Unauthenticated(reasons.REFRESH_TOKEN_REUSED, "the refresh token was already used")
         user = self.store.get_user_by_id(row.user_id)
         if user is None or user.disabled:
             self.store.revoke_family(row.family_id, now)
@@ -205,16 +210,16 @@ class Accounts:
     def user_by_name(self, username: str) -> UserRecord:
         user = self.store.get_user(username)
         if user is None:
-            raise NotFound("USER_NOT_FOUND", "no such user")
+            raise NotFound(reasons.USER_NOT_FOUND, "no such user")
         return user
 
     def _user_ref(self, ref: str) -> UserRecord:
         """An admin names a user by id (the contract) or, for convenience, by username."""
         if not ref:
-            raise InvalidArgument("USER_ID_REQUIRED", "user_id is required")
+            raise InvalidArgument(reasons.USER_ID_REQUIRED, "user_id is required")
         user = self.store.get_user_by_id(ref) or self.store.get_user(ref)
         if user is None:
-            raise NotFound("USER_NOT_FOUND", f"user {ref!r} does not exist")
+            raise NotFound(reasons.USER_NOT_FOUND, f"user {ref!r} does not exist")
         return user
 
     def list_users(self, page_size: int, page_token: str) -> tuple[list[UserRecord], str]:
@@ -252,19 +257,19 @@ class Accounts:
         checked_role = _role(role)
         for household in households:
             if not household or len(household) > 64:
-                raise InvalidArgument("HOUSEHOLD_ID_INVALID", "household ids are 1-64 characters")
+                raise InvalidArgument(reasons.HOUSEHOLD_ID_INVALID, "household ids are 1-64 characters")
         try:
             user = self.store.create_user(
                 username, self.hasher.hash(password), checked_role, households, self._clock()
             )
         except DuplicateUser as exc:
-            raise AlreadyExists("USER_EXISTS", f"user {username!r} already exists") from exc
+            raise AlreadyExists(reasons.USER_EXISTS, f"user {username!r} already exists") from exc
         self.audit("USER_CREATED", actor, "ok", target=username, client=client, detail=role)
         return user
 
     def _not_self(self, actor: str, user: UserRecord, what: str) -> None:
         if actor == user.username:
-            raise FailedPrecondition("SELF_CHANGE_REFUSED", f"admins cannot {what} themselves")
+            raise FailedPrecondition(reasons.SELF_CHANGE_REFUSED, f"admins cannot {what} themselves")
 
     def set_role(self, actor: str, ref: str, role: str, client: str = "") -> UserRecord:
         user = self._user_ref(ref)
@@ -312,7 +317,7 @@ class Accounts:
     ) -> UserRecord:
         user = self._user_ref(ref)
         if not household_id or len(household_id) > 64:
-            raise InvalidArgument("HOUSEHOLD_ID_INVALID", "household ids are 1-64 characters")
+            raise InvalidArgument(reasons.HOUSEHOLD_ID_INVALID, "household ids are 1-64 characters")
         updated = self.store.update_user(
             user.id,
             link=None if unlink else household_id,

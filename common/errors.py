@@ -11,6 +11,7 @@ status and JSON body.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeAlias
 
 import grpc
 from google.protobuf import any_pb2
@@ -38,7 +39,7 @@ __all__ = [
 
 DOMAIN = "energypulse.io"
 
-Reason = error_reason_pb2.ErrorReason.ValueType
+Reason: TypeAlias = error_reason_pb2.ErrorReason.ValueType
 
 
 def reason_name(reason: Reason | str) -> str:
@@ -114,6 +115,9 @@ def to_rpc_status(error: EnergyPulseError) -> grpc.Status:
 
 def error_info(call_error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The ErrorInfo inside a received error, for clients and tests."""
+    # from_call reads code(), details() and trailing_metadata(): both grpc's sync errors and
+    # grpc.aio.AioRpcError have them, but the stubs type the argument as grpc.Call, which
+    # AioRpcError does not subclass.
     status = rpc_status.from_call(call_error)  # type: ignore[arg-type]
     if status is None:
         return None

@@ -6,6 +6,7 @@ import base64
 
 from common import timestamps
 from common.errors import InvalidArgument
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import record_pb2
 from ledger_svc.canonical import Prediction, Record, RecordKind, Settlement
 from ledger_svc.ledger import Block, Receipt, StoredTx
@@ -26,9 +27,9 @@ def parse_hash(value: str, field: str = "tx_hash") -> bytes:
     try:
         raw = bytes.fromhex(value)
     except ValueError as exc:
-        raise InvalidArgument("BAD_HASH", f"{field} must be 64 lowercase hex characters") from exc
+        raise InvalidArgument(reasons.BAD_HASH, f"{field} must be 64 lowercase hex characters") from exc
     if len(raw) != 32:
-        raise InvalidArgument("BAD_HASH", f"{field} must be 64 lowercase hex characters")
+        raise InvalidArgument(reasons.BAD_HASH, f"{field} must be 64 lowercase hex characters")
     return raw
 
 
@@ -38,7 +39,7 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
     if which == "prediction":
         p = msg.prediction
         if not p.HasField("target_hour") or not p.HasField("create_time"):
-            raise InvalidArgument("MISSING_FIELD", "prediction needs target_hour and create_time")
+            raise InvalidArgument(reasons.MISSING_FIELD, "prediction needs target_hour and create_time")
         return Prediction(
             b"",
             p.household_id,
@@ -55,7 +56,7 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
     if which == "settlement":
         s = msg.settlement
         if not s.HasField("hour_start"):
-            raise InvalidArgument("MISSING_FIELD", "settlement needs hour_start")
+            raise InvalidArgument(reasons.MISSING_FIELD, "settlement needs hour_start")
         return Settlement(
             b"",
             s.household_id,
@@ -69,7 +70,7 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
             s.vat_micro_eur,
             s.total_cost_micro_eur,
         )
-    raise InvalidArgument("EMPTY_RECORD", "a record must hold a prediction or a settlement")
+    raise InvalidArgument(reasons.EMPTY_RECORD, "a record must hold a prediction or a settlement")
 
 
 def record_to_proto(r: Record) -> record_pb2.Record:

@@ -15,6 +15,7 @@ from common.auth.access import role_name
 from common.auth.caller import Caller, caller
 from common.errors import FailedPrecondition, InvalidArgument
 from common.paging import Pager
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc import convert
@@ -51,7 +52,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     async def AppendRecords(self, request: pb.AppendRecordsRequest, context: grpc.aio.ServicerContext) -> Any:
         caller(context)
         if len(request.records) > self._max_batch:
-            raise InvalidArgument("BATCH_TOO_LARGE", f"at most {self._max_batch} records per append")
+            raise InvalidArgument(reasons.BATCH_TOO_LARGE, f"at most {self._max_batch} records per append")
         records = [convert.record_from_proto(r) for r in request.records]
         result = await self._run(self._ledger.append, records, request.request_id)
         return pb.AppendRecordsResponse(
@@ -61,7 +62,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     async def GetBlock(self, request: pb.GetBlockRequest, context: grpc.aio.ServicerContext) -> Any:
         who = caller(context)
         if request.height < 0:
-            raise InvalidArgument("BAD_HEIGHT", "height must be >= 0")
+            raise InvalidArgument(reasons.BAD_HEIGHT, "height must be >= 0")
         block, _hashes = await self._run(self._ledger.get_block, request.height)
         txs = await self._run(self._ledger.transactions_range, block.first_tx_index, block.tx_count)
         return pb.GetBlockResponse(
@@ -106,12 +107,12 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     ) -> Any:
         caller(context)
         if request.tree_size < 0:
-            raise InvalidArgument("BAD_TREE_SIZE", "tree_size must be >= 0")
+            raise InvalidArgument(reasons.BAD_TREE_SIZE, "tree_size must be >= 0")
         tx = await self._run(self._ledger.get_transaction, None, convert.parse_hash(request.tx_hash))
         size = request.tree_size or await self._run(self._ledger.tree_size)
         if tx.leaf_index >= size:
             raise FailedPrecondition(
-                "TX_NOT_IN_TREE", f"leaf {tx.leaf_index} is not in a tree of size {size}"
+                reasons.TX_NOT_IN_TREE, f"leaf {tx.leaf_index} is not in a tree of size {size}"
             )
         _leaf, path = await self._run(self._ledger.inclusion_proof, tx.leaf_index, size)
         return pb.GetInclusionProofResponse(
@@ -124,7 +125,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         caller(context)
         second = request.second_size or await self._run(self._ledger.tree_size)
         if request.first_size < 0 or request.first_size > second:
-            raise InvalidArgument("BAD_TREE_SIZE", f"first_size must be in [0, {second}]")
+            raise InvalidArgument(reasons.BAD_TREE_SIZE, f"first_size must be in [0, {second}]")
         proof = await self._run(self._ledger.consistency_proof, request.first_size, second)
         return pb.GetConsistencyProofResponse(
             first_size=request.first_size, second_size=second, proof=[p.hex() for p in proof]
@@ -133,10 +134,10 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     async def VerifyChain(self, request: pb.VerifyChainRequest, context: grpc.aio.ServicerContext) -> Any:
         caller(context)
         if request.start_height < 0:
-            raise InvalidArgument("BAD_HEIGHT", "start_height must be >= 0")
+            raise InvalidArgument(reasons.BAD_HEIGHT, "start_height must be >= 0")
         end = request.end_height if request.end_height > 0 else None
         if end is not None and end < request.start_height:
-            raise InvalidArgument("BAD_HEIGHT", "end_height must not precede start_height")
+            raise InvalidArgument(reasons.BAD_HEIGHT, "end_height must not precede start_height")
         report = await self._run(self._ledger.verify_chain, request.start_height, end)
         return pb.VerifyChainResponse(
             valid=report.ok,
@@ -149,7 +150,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
 
     async def _invoice_lines(self, household_id: str, month: str) -> tuple[list[StoredTx], int, int]:
         if not household_id:
-            raise InvalidArgument("MISSING_HOUSEHOLD", "household_id is required")
+            raise InvalidArgument(reasons.MISSING_HOUSEHOLD, "household_id is required")
         start, end = month_bounds_ms(month, self._tz)
         lines = await self._run(self._ledger.household_settlements, household_id, start, end)
         return lines, start, end

@@ -21,6 +21,7 @@ from common import timestamps
 from common.errors import InvalidArgument, NotFound
 from common.log import get_logger
 from energy.tariff import Tariff, capacity_basis_kw
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
@@ -150,7 +151,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         if value == 0:
             return 24
         if not 1 <= value <= 24:
-            raise InvalidArgument("HORIZON_OUT_OF_RANGE", f"horizon_hours must be 1..24, got {value}")
+            raise InvalidArgument(reasons.HORIZON_OUT_OF_RANGE, f"horizon_hours must be 1..24, got {value}")
         return value
 
     def _model_info(self, loaded: LoadedModel) -> forecast_pb2.ModelInfo:
@@ -209,9 +210,9 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             else end - timedelta(hours=24)
         )
         if start >= end:
-            raise InvalidArgument("TIME_RANGE_INVALID", "start_time must be before end_time")
+            raise InvalidArgument(reasons.TIME_RANGE_INVALID, "start_time must be before end_time")
         if end - start > MAX_RANGE:
-            raise InvalidArgument("TIME_RANGE_TOO_LONG", "at most 31 days of prices per call")
+            raise InvalidArgument(reasons.TIME_RANGE_TOO_LONG, "at most 31 days of prices per call")
         first = floor_hour(start)
         real = first if first == utc(start) else first + timedelta(hours=1)  # ceil to the hour
         data_now = market.clock.data_now()
@@ -232,7 +233,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         households = request.households
         if len(households) > self.max_batch:
             raise InvalidArgument(
-                "BATCH_TOO_LARGE", f"at most {self.max_batch} households per call, got {len(households)}"
+                reasons.BATCH_TOO_LARGE,
+                f"at most {self.max_batch} households per call, got {len(households)}",
             )
         response = pb.PredictBatchResponse()
         if not households:
@@ -241,7 +243,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         rows_all = list(households)
         if not all([h.household_id for h in rows_all]):
             i = next(i for i, h in enumerate(rows_all) if not h.household_id)
-            raise InvalidArgument("HOUSEHOLD_ID_REQUIRED", f"households[{i}] has no household_id")
+            raise InvalidArgument(reasons.HOUSEHOLD_ID_REQUIRED, f"households[{i}] has no household_id")
         zone_names = [h.zone for h in rows_all]
         groups: list[tuple[str, np.ndarray | None]]  # zone, its rows (None: all)
         if len(set(zone_names)) == 1:  # the usual batch: one zone, no grouping
@@ -309,12 +311,14 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
     ) -> pb.PredictHouseholdResponse:
         horizon = self._horizon(request.horizon_hours)
         if not request.household_id:
-            raise InvalidArgument("HOUSEHOLD_ID_REQUIRED", "household_id is required")
+            raise InvalidArgument(reasons.HOUSEHOLD_ID_REQUIRED, "household_id is required")
         if request.cheapest_hours_count < 0 or request.cheapest_hours_count > 24:
-            raise InvalidArgument("CHEAPEST_COUNT_OUT_OF_RANGE", "cheapest_hours_count must be 0..24")
+            raise InvalidArgument(reasons.CHEAPEST_COUNT_OUT_OF_RANGE, "cheapest_hours_count must be 0..24")
         info = self.households.get(request.household_id)
         if info is None:
-            raise NotFound("HOUSEHOLD_NOT_FOUND", f"no recent readings for household {request.household_id}")
+            raise NotFound(
+                reasons.HOUSEHOLD_NOT_FOUND, f"no recent readings for household {request.household_id}"
+            )
         forecast, _ = self.zone_forecast(info.zone)
         f = forecast.forecast
         batch = HouseholdBatch.from_rows(
@@ -373,7 +377,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         window = request.window_hours or 168
         if not 1 <= window <= self.accuracy.capacity_hours:
             raise InvalidArgument(
-                "WINDOW_OUT_OF_RANGE", f"window_hours must be 1..{self.accuracy.capacity_hours}, got {window}"
+                reasons.WINDOW_OUT_OF_RANGE,
+                f"window_hours must be 1..{self.accuracy.capacity_hours}, got {window}",
             )
         market = self.markets[zone]
         scored = self.accuracy.score(market, window)

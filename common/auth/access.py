@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from google.protobuf.descriptor import ServiceDescriptor
 
@@ -25,8 +26,8 @@ __all__ = [
     "rules_from_services",
 ]
 
-Role = user_pb2.Role.ValueType
-AccessLevel = options_pb2.AccessLevel.ValueType
+Role: TypeAlias = user_pb2.Role.ValueType
+AccessLevel: TypeAlias = options_pb2.AccessLevel.ValueType
 _PREFIX = "ROLE_"
 # Reachable without a token: health checks and reflection (grpcurl list/describe).
 PUBLIC_SERVICES = (

@@ -6,14 +6,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
-from google.protobuf.message import Message
 
 from common.channels import make_channel
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
 __all__ = ["IssuedToken", "ServiceCredentials"]
+
+_Req = TypeVar("_Req")
+_Resp = TypeVar("_Resp")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class ServiceCredentials:
 
         A target string makes the channel on first use, inside the running event loop.
         """
-        stubs: list[auth_service_pb2_grpc.AuthServiceStub] = []
+        stubs: list[auth_service_pb2_grpc.AuthServiceAsyncStub] = []
 
         async def fetch() -> IssuedToken:
             if not stubs:
@@ -103,11 +106,11 @@ class _BearerUnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self,
         continuation: Callable[
-            [grpc.aio.ClientCallDetails, Message], Awaitable[grpc.aio.UnaryUnaryCall[Message, Message]]
+            [grpc.aio.ClientCallDetails, _Req], Awaitable[grpc.aio.UnaryUnaryCall[_Req, _Resp]]
         ],
         client_call_details: grpc.aio.ClientCallDetails,
-        request: Message,
-    ) -> grpc.aio.UnaryUnaryCall[Message, Message]:
+        request: _Req,
+    ) -> _Resp | grpc.aio.UnaryUnaryCall[_Req, _Resp]:
         return await continuation(await _with_token(self._creds, client_call_details), request)
 
 
@@ -118,9 +121,9 @@ class _BearerUnaryStream(grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self,
         continuation: Callable[
-            [grpc.aio.ClientCallDetails, Message], Awaitable[grpc.aio.UnaryStreamCall[Message, Message]]
+            [grpc.aio.ClientCallDetails, _Req], Awaitable[grpc.aio.UnaryStreamCall[_Req, _Resp]]
         ],
         client_call_details: grpc.aio.ClientCallDetails,
-        request: Message,
-    ) -> AsyncIterator[Message] | grpc.aio.UnaryStreamCall[Message, Message]:
+        request: _Req,
+    ) -> AsyncIterator[_Resp] | grpc.aio.UnaryStreamCall[_Req, _Resp]:
         return await continuation(await _with_token(self._creds, client_call_details), request)

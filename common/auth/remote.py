@@ -118,9 +118,9 @@ def remote_verifier(
     inside the server's event loop (a grpc.aio channel made before ``asyncio.run`` is bound to
     another loop and fails with "attached to a different loop").
     """
-    stubs: list[auth_service_pb2_grpc.AuthServiceStub] = []
+    stubs: list[auth_service_pb2_grpc.AuthServiceAsyncStub] = []
 
-    def stub_now() -> auth_service_pb2_grpc.AuthServiceStub:
+    def stub_now() -> auth_service_pb2_grpc.AuthServiceAsyncStub:
         if not stubs:
             stubs.append(
                 auth_service_pb2_grpc.AuthServiceStub(

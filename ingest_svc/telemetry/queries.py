@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import NotFound
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from ingest_svc.billing.bridge_store import DeviceStatusRow
 from ingest_svc.intake.store import DeadLetterRow, HouseholdRow, MeterRow, ReadingRow
 
@@ -177,7 +178,7 @@ class TelemetryQueries:
     def household(self, household_id: str) -> HouseholdInfo:
         found = self.households_by_id([household_id])
         if not found:
-            raise NotFound("HOUSEHOLD_NOT_FOUND", f"household {household_id!r} is not registered")
+            raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {household_id!r} is not registered")
         return found[0]
 
     def households_by_id(
@@ -219,7 +220,8 @@ class TelemetryQueries:
         if meter_id:
             if meter_id not in meters:
                 raise NotFound(
-                    "METER_NOT_FOUND", f"meter {meter_id!r} does not belong to household {household_id!r}"
+                    reasons.METER_NOT_FOUND,
+                    f"meter {meter_id!r} does not belong to household {household_id!r}",
                 )
             return [meter_id]
         return meters
@@ -311,7 +313,7 @@ class TelemetryQueries:
                 select(HouseholdRow.time_zone).where(HouseholdRow.household_id == household_id)
             ).first()
             if found is None:
-                raise NotFound("HOUSEHOLD_NOT_FOUND", f"household {household_id!r} is not registered")
+                raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {household_id!r} is not registered")
             time_zone = found.time_zone
             try:
                 zone = ZoneInfo(time_zone or "UTC")

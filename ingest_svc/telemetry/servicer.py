@@ -24,6 +24,7 @@ from common import timestamps
 from common.errors import InvalidArgument
 from common.paging import Pager
 from energy.tariff import Tariff
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
@@ -136,7 +137,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         end = timestamps.to_ms(request.end_time) if request.HasField("end_time") else self._now_ms()
         start = timestamps.to_ms(request.start_time) if request.HasField("start_time") else end - _DAY_MS
         if start >= end:
-            raise InvalidArgument("INVALID_TIME_RANGE", "start_time must be before end_time")
+            raise InvalidArgument(reasons.INVALID_TIME_RANGE, "start_time must be before end_time")
         resolution = _RESOLUTIONS.get(request.resolution) or default_resolution(end - start)
         size = _READING_PAGES.size(request.page_size)
         query = (request.household_id, request.meter_id, start, end, resolution)
@@ -222,7 +223,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         self, request: pb.StreamGridStatsRequest, context: Any
     ) -> AsyncIterator[pb.StreamGridStatsResponse]:
         if request.interval_seconds < 0:
-            raise InvalidArgument("INVALID_INTERVAL", "interval_seconds must not be negative")
+            raise InvalidArgument(reasons.INVALID_INTERVAL, "interval_seconds must not be negative")
         interval = max(1, request.interval_seconds or 2)
         await context.send_initial_metadata(())
         while True:
@@ -252,11 +253,11 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         rows = []
         for h in request.households:
             if not h.household_id or len(h.household_id) > 64:
-                raise InvalidArgument("INVALID_HOUSEHOLD_ID", "household_id must be 1-64 characters")
+                raise InvalidArgument(reasons.INVALID_HOUSEHOLD_ID, "household_id must be 1-64 characters")
             if not 1 <= h.residents <= 20:
-                raise InvalidArgument("INVALID_RESIDENTS", f"{h.household_id}: residents must be 1-20")
+                raise InvalidArgument(reasons.INVALID_RESIDENTS, f"{h.household_id}: residents must be 1-20")
             if h.heating not in _HEATING_FROM_PB:
-                raise InvalidArgument("INVALID_HEATING", f"{h.household_id}: heating must be set")
+                raise InvalidArgument(reasons.INVALID_HEATING, f"{h.household_id}: heating must be set")
             for m in h.meters:
                 if (
                     not m.meter_id
@@ -266,7 +267,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                     or "#" in m.meter_id
                 ):
                     raise InvalidArgument(
-                        "INVALID_METER_ID", f"{h.household_id}: bad meter id {m.meter_id!r}"
+                        reasons.INVALID_METER_ID, f"{h.household_id}: bad meter id {m.meter_id!r}"
                     )
             rows.append(
                 {
