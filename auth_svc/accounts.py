@@ -13,20 +13,21 @@ Security properties kept here:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from energypulse.errors.v1 import error_reason_pb2 as reasons
+
 from auth_svc.keys import KeyRing
 from auth_svc.passwords import DummyHashVerifier, PasswordHasher
 from auth_svc.ratelimit import LoginLimiter
 from auth_svc.store import AuditEventRow, DuplicateUser, Store, UserRecord
 from auth_svc.tokens import AccessToken, TokenIssuer, hash_refresh_token, new_refresh_token
-from common.auth import Role, subject_hash
+from common.auth.access import parse_role, role_name
+from common.auth.revocations import subject_hash
 from common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -36,6 +37,8 @@ from common.errors import (
     Unauthenticated,
 )
 from common.log import get_logger
+from common.paging import Pager
+from energypulse.auth.v1 import user_pb2
 
 __all__ = ["Accounts", "RevocationEntry", "Session", "TokenPair", "validate_username"]
 
@@ -44,8 +47,8 @@ log = get_logger(__name__)
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-MAX_PAGE = 500
-DEFAULT_PAGE = 50
+_USERS_PAGES = Pager("energypulse.auth.v1.AuthService/ListUsers", default_size=50, max_size=500)
+_AUDIT_PAGES = Pager("energypulse.auth.v1.AuthService/ListAuditEvents", default_size=50, max_size=500)
 
 
 @dataclass(frozen=True)
@@ -70,44 +73,25 @@ class RevocationEntry:
 
 def validate_username(username: str) -> str:
     if not _USERNAME.match(username):
-        raise InvalidArgument("USERNAME_INVALID", "usernames are 1-64 letters, digits, '_', '.', '@' or '-'")
+        raise InvalidArgument(
+            reasons.USERNAME_INVALID, "usernames are 1-64 letters, digits, '_', '.', '@' or '-'"
+        )
     return username
 
 
 def _validate_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidArgument(
-            "PASSWORD_INVALID", f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+            reasons.PASSWORD_INVALID, f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters"
         )
 
 
-def _role(value: str) -> Role:
+def _role(value: str) -> str:
+    """``value`` if it names a role (as tokens and the store spell it)."""
     try:
-        return Role(value)
+        return role_name(parse_role(value))
     except ValueError as exc:
-        raise InvalidArgument("ROLE_INVALID", "role must be admin, user or service") from exc
-
-
-def _page_size(requested: int) -> int:
-    if requested < 0:
-        raise InvalidArgument("PAGE_SIZE_INVALID", "page_size must not be negative")
-    return min(requested or DEFAULT_PAGE, MAX_PAGE)
-
-
-def _encode_page(prefix: str, value: str) -> str:
-    return base64.urlsafe_b64encode(f"{prefix}:{value}".encode()).decode()
-
-
-def _decode_page(prefix: str, token: str) -> str | None:
-    if not token:
-        return None
-    try:
-        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not valid") from exc
-    if kind != prefix:
-        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not valid")
-    return value
+        raise InvalidArgument(reasons.ROLE_INVALID, "role must be admin, user or service") from exc
 
 
 class Accounts:
@@ -141,23 +125,21 @@ class Accounts:
         log.info("audit", action=action, actor=actor, target=target, outcome=outcome, client=client)
 
     def list_audit(self, page_size: int, page_token: str) -> tuple[list[AuditEventRow], str]:
-        limit = _page_size(page_size)
-        before = _decode_page("a", page_token)
-        try:
-            before_id = int(before) if before is not None else None
-        except ValueError as exc:
-            raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not valid") from exc
+        limit = _AUDIT_PAGES.size(page_size)
+        before_id = _AUDIT_PAGES.decode_int(page_token)
         rows = self.store.list_audit(before_id, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        return rows, _encode_page("a", str(rows[-1].id)) if more else ""
+        return rows, _AUDIT_PAGES.encode(rows[-1].id) if more else ""
 
     # sign-in -----------------------------------------------------------------------------
     def login(self, username: str, password: str, client: str) -> Session:
-        invalid = Unauthenticated("INVALID_CREDENTIALS", "invalid username or password")
+        invalid = Unauthenticated(reasons.INVALID_CREDENTIALS, "invalid username or password")
         if self.limiter.blocked(username, client):
             self.audit("LOGIN_RATE_LIMITED", username, "denied", client=client)
-            raise ResourceExhausted("LOGIN_RATE_LIMITED", "too many failed sign-in attempts; try again later")
+            raise ResourceExhausted(
+                reasons.LOGIN_RATE_LIMITED, "too many failed sign-in attempts; try again later"
+            )
         if not username or len(username) > 64 or len(password) > MAX_PASSWORD:
             self.limiter.record_failure(username[:64], client)
             raise invalid
@@ -172,7 +154,7 @@ class Accounts:
         if self.hasher.needs_rehash(user.password_hash):
             self.store.update_user(user.id, password_hash=self.hasher.hash(password))
         self.audit("LOGIN_SUCCEEDED", username, "ok", client=client)
-        refresh = user.role != Role.SERVICE
+        refresh = user.role != role_name(user_pb2.ROLE_SERVICE)
         return Session(self._issue(user, str(uuid.uuid4()) if refresh else None), user)
 
     def _issue(self, user: UserRecord, family_id: str | None) -> TokenPair:
@@ -188,7 +170,7 @@ class Accounts:
         return TokenPair(access, token, expires)
 
     def refresh(self, refresh_token: str, client: str) -> TokenPair:
-        invalid = Unauthenticated("REFRESH_TOKEN_INVALID", "the refresh token is invalid or expired")
+        invalid = Unauthenticated(reasons.REFRESH_TOKEN_INVALID, "the refresh token is invalid or expired")
         if not refresh_token or len(refresh_token) > 256:
             raise invalid
         row = self.store.find_refresh_token(hash_refresh_token(refresh_token))
@@ -207,7 +189,7 @@ class Accounts:
                 client=client,
                 detail=f"family {row.family_id} revoked",
             )
-            raise Unauthenticated("REFRESH_TOKEN_REUSED", "the refresh token was already used")
+            raise Unauthenticated(reasons.REFRESH_TOKEN_REUSED, "the refresh token was already used")
         user = self.store.get_user_by_id(row.user_id)
         if user is None or user.disabled:
             self.store.revoke_family(row.family_id, now)
@@ -229,25 +211,25 @@ class Accounts:
     def user_by_name(self, username: str) -> UserRecord:
         user = self.store.get_user(username)
         if user is None:
-            raise NotFound("USER_NOT_FOUND", "no such user")
+            raise NotFound(reasons.USER_NOT_FOUND, "no such user")
         return user
 
     def _user_ref(self, ref: str) -> UserRecord:
         """An admin names a user by id (the contract) or, for convenience, by username."""
         if not ref:
-            raise InvalidArgument("USER_ID_REQUIRED", "user_id is required")
+            raise InvalidArgument(reasons.USER_ID_REQUIRED, "user_id is required")
         user = self.store.get_user_by_id(ref) or self.store.get_user(ref)
         if user is None:
-            raise NotFound("USER_NOT_FOUND", f"user {ref!r} does not exist")
+            raise NotFound(reasons.USER_NOT_FOUND, f"user {ref!r} does not exist")
         return user
 
     def list_users(self, page_size: int, page_token: str) -> tuple[list[UserRecord], str]:
-        limit = _page_size(page_size)
-        after = _decode_page("u", page_token) or ""
+        limit = _USERS_PAGES.size(page_size)
+        after = _USERS_PAGES.decode_key(page_token) or ""
         users = self.store.list_users(after, limit + 1)
         more = len(users) > limit
         users = users[:limit]
-        return users, _encode_page("u", users[-1].username) if more else ""
+        return users, _USERS_PAGES.encode(users[-1].username) if more else ""
 
     def revocations(self) -> list[RevocationEntry]:
         # Older revocations cannot matter: every token they could hit has expired.
@@ -276,19 +258,19 @@ class Accounts:
         checked_role = _role(role)
         for household in households:
             if not household or len(household) > 64:
-                raise InvalidArgument("HOUSEHOLD_ID_INVALID", "household ids are 1-64 characters")
+                raise InvalidArgument(reasons.HOUSEHOLD_ID_INVALID, "household ids are 1-64 characters")
         try:
             user = self.store.create_user(
-                username, self.hasher.hash(password), checked_role.value, households, self._clock()
+                username, self.hasher.hash(password), checked_role, households, self._clock()
             )
         except DuplicateUser as exc:
-            raise AlreadyExists("USER_EXISTS", f"user {username!r} already exists") from exc
+            raise AlreadyExists(reasons.USER_EXISTS, f"user {username!r} already exists") from exc
         self.audit("USER_CREATED", actor, "ok", target=username, client=client, detail=role)
         return user
 
     def _not_self(self, actor: str, user: UserRecord, what: str) -> None:
         if actor == user.username:
-            raise FailedPrecondition("SELF_CHANGE_REFUSED", f"admins cannot {what} themselves")
+            raise FailedPrecondition(reasons.SELF_CHANGE_REFUSED, f"admins cannot {what} themselves")
 
     def set_role(self, actor: str, ref: str, role: str, client: str = "") -> UserRecord:
         user = self._user_ref(ref)
@@ -296,11 +278,11 @@ class Accounts:
         self._not_self(actor, user, "change the role of")
         updated = self.store.update_user(
             user.id,
-            role=checked.value,
+            role=checked,
             revoke_tokens_before=self._revoke_point(),
         )
         assert updated is not None
-        self.audit("ROLE_SET", actor, "ok", target=user.username, client=client, detail=checked.value)
+        self.audit("ROLE_SET", actor, "ok", target=user.username, client=client, detail=checked)
         return updated
 
     def disable_user(self, actor: str, ref: str, disabled: bool, client: str = "") -> UserRecord:
@@ -336,7 +318,7 @@ class Accounts:
     ) -> UserRecord:
         user = self._user_ref(ref)
         if not household_id or len(household_id) > 64:
-            raise InvalidArgument("HOUSEHOLD_ID_INVALID", "household ids are 1-64 characters")
+            raise InvalidArgument(reasons.HOUSEHOLD_ID_INVALID, "household ids are 1-64 characters")
         updated = self.store.update_user(
             user.id,
             link=None if unlink else household_id,

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 
 from auth_svc.passwords import PasswordHasher
 from auth_svc.store import DuplicateUser, Store
-from common.auth import Role
+from common.auth.access import role_name
 from common.log import get_logger
+from energypulse.auth.v1 import user_pb2
 
 __all__ = [
     "DEMO_ADMIN_PASSWORD",
@@ -70,14 +71,18 @@ def bootstrap_accounts(
     for name, secret in service_accounts.items():
         user = store.get_user(name)
         if user is None:
-            _create_unless_raced(store, name, hasher.hash(secret), Role.SERVICE.value, (), now)
+            _create_unless_raced(store, name, hasher.hash(secret), role_name(user_pb2.ROLE_SERVICE), (), now)
         elif not hasher.verify(user.password_hash, secret):
             # The configured secret is the source of truth: a rotated secret replaces the old.
-            store.update_user(user.id, password_hash=hasher.hash(secret), role=Role.SERVICE.value)
+            store.update_user(
+                user.id, password_hash=hasher.hash(secret), role=role_name(user_pb2.ROLE_SERVICE)
+            )
             log.info("service_account_secret_updated", account=name)
     if demo:
         if store.get_user("admin") is None:
-            _create_unless_raced(store, "admin", hasher.hash(DEMO_ADMIN_PASSWORD), Role.ADMIN.value, (), now)
+            _create_unless_raced(
+                store, "admin", hasher.hash(DEMO_ADMIN_PASSWORD), role_name(user_pb2.ROLE_ADMIN), (), now
+            )
         # One hash shared by all demo users: their password is published anyway, and hashing it
         # a hundred times would slow every demo start by seconds.
         demo_hash = hasher.hash(DEMO_USER_PASSWORD)
@@ -85,7 +90,7 @@ def bootstrap_accounts(
             (
                 demo_username(number),
                 demo_hash,
-                Role.USER.value,
+                role_name(user_pb2.ROLE_USER),
                 (demo_household_id(number, demo_household_format),),
             )
             for number in range(1, demo_households + 1)
@@ -101,11 +106,11 @@ def bootstrap_accounts(
                 store.create_missing_users(chunk, now)
         log.info("demo_accounts_ready", households=demo_households)
         return None
-    if store.count_users(Role.ADMIN.value) > 0:
+    if store.count_users(role_name(user_pb2.ROLE_ADMIN)) > 0:
         return None
     password = secrets.token_urlsafe(18)
     username = "admin" if store.get_user("admin") is None else f"admin-{secrets.token_hex(3)}"
-    store.create_user(username, hasher.hash(password), Role.ADMIN.value, (), now)
+    store.create_user(username, hasher.hash(password), role_name(user_pb2.ROLE_ADMIN), (), now)
     # Logged exactly once, on the start that creates the account; change it after signing in.
     log.warning("initial_admin_created", username=username, password=password)
     return password

@@ -10,7 +10,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from common.auth.verifier import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from common.config import ConfigError, env_field
 
 __all__ = [

@@ -24,14 +24,11 @@ from auth_svc.ratelimit import LoginLimiter
 from auth_svc.servicer import AuthServicer
 from auth_svc.store import Store
 from auth_svc.tokens import TokenIssuer
-from common.auth import (
-    AuthInterceptor,
-    Revocation,
-    RevocationSource,
-    StaticKeySource,
-    TokenVerifier,
-    rules_from_services,
-)
+from common.auth.access import rules_from_services
+from common.auth.interceptor import AuthInterceptor
+from common.auth.keys import StaticKeySource
+from common.auth.revocations import Revocation, RevocationSource
+from common.auth.verifier import TokenVerifier
 from common.config import from_env
 from common.db import make_engine, make_session_factory, upgrade
 from common.log import get_logger

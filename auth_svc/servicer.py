@@ -1,21 +1,23 @@
 """AuthService RPC handlers: thin translation between protobuf and :class:`Accounts`.
 
 Blocking work (argon2, database) runs in worker threads so the event loop keeps serving.
-Access rules are declared in the contract and enforced by ``common.auth.AuthInterceptor``.
+Access rules are declared in the contract and enforced by ``common.auth.interceptor.AuthInterceptor``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 from auth_svc.accounts import Accounts, TokenPair
 from auth_svc.store import AuditEventRow, UserRecord
-from common.auth import Role, caller
+from common import timestamps
+from common.auth.access import parse_role, role_name
+from common.auth.caller import caller
 from common.errors import InvalidArgument
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
@@ -23,54 +25,41 @@ from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
 __all__ = ["AuthServicer", "client_address"]
 
 T = TypeVar("T")
-
-_ROLE_TO_PB = {
-    Role.USER: user_pb2.ROLE_USER,
-    Role.ADMIN: user_pb2.ROLE_ADMIN,
-    Role.SERVICE: user_pb2.ROLE_SERVICE,
-}
-_ROLE_FROM_PB = {v: k for k, v in _ROLE_TO_PB.items()}
+P = ParamSpec("P")
 
 
-def _timestamp(seconds: float) -> Timestamp:
-    ts = Timestamp()
-    ts.FromNanoseconds(int(seconds * 1e9))
-    return ts
-
-
-def _role_from_pb(value: int) -> str:
-    role = _ROLE_FROM_PB.get(value)  # type: ignore[call-overload]
-    if role is None:
-        raise InvalidArgument("ROLE_INVALID", "role must be ROLE_USER, ROLE_ADMIN or ROLE_SERVICE")
-    return str(role.value)
+def _role_from_pb(value: user_pb2.Role.ValueType) -> str:
+    if value not in (user_pb2.ROLE_USER, user_pb2.ROLE_ADMIN, user_pb2.ROLE_SERVICE):
+        raise InvalidArgument(reasons.ROLE_INVALID, "role must be ROLE_USER, ROLE_ADMIN or ROLE_SERVICE")
+    return role_name(value)
 
 
 def user_message(user: UserRecord) -> user_pb2.User:
     return user_pb2.User(
         user_id=user.id,
         username=user.username,
-        role=_ROLE_TO_PB[Role(user.role)],
+        role=parse_role(user.role),
         household_ids=list(user.households),
         disabled=user.disabled,
-        create_time=_timestamp(user.created_at),
+        create_time=timestamps.from_seconds(user.created_at),
     )
 
 
 def _tokens(pair: TokenPair) -> pb.TokenPair:
     message = pb.TokenPair(
         access_token=pair.access.token,
-        access_token_expire_time=_timestamp(pair.access.expires_at),
+        access_token_expire_time=timestamps.from_seconds(pair.access.expires_at),
         refresh_token=pair.refresh_token,
     )
     if pair.refresh_token:
-        message.refresh_token_expire_time.CopyFrom(_timestamp(pair.refresh_expires_at))
+        message.refresh_token_expire_time.CopyFrom(timestamps.from_seconds(pair.refresh_expires_at))
     return message
 
 
 def _audit_message(row: AuditEventRow) -> user_pb2.AuditEvent:
     return user_pb2.AuditEvent(
         event_id=str(row.id),
-        event_time=_timestamp(row.at),
+        event_time=timestamps.from_seconds(row.at),
         actor=row.actor,
         action=row.action,
         target=row.target,
@@ -89,7 +78,15 @@ def _peer_host(peer: str) -> str:
     return peer
 
 
-def client_address(context: Any, trust_forwarded_for: bool) -> str:
+class _Peer(Protocol):
+    """What client_address reads of a servicer context (any RPC's)."""
+
+    def invocation_metadata(self) -> grpc.aio.Metadata | None: ...
+
+    def peer(self) -> str: ...
+
+
+def client_address(context: _Peer, trust_forwarded_for: bool) -> str:
     """The client the rate limits and audit log key on.
 
     Behind Envoy the last ``x-forwarded-for`` hop is the address Envoy saw (Envoy appends it;
@@ -109,32 +106,48 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         self._accounts = accounts
         self._trust_forwarded_for = trust_forwarded_for
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(fn, *args)
+    async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
-    def _client(self, context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    def _client(self, context: _Peer) -> str:
         return client_address(context, self._trust_forwarded_for)
 
-    async def Login(self, request: pb.LoginRequest, context: Any) -> pb.LoginResponse:
+    async def Login(
+        self, request: pb.LoginRequest, context: grpc.aio.ServicerContext[pb.LoginRequest, pb.LoginResponse]
+    ) -> pb.LoginResponse:
         session = await self._run(
             self._accounts.login, request.username, request.password, self._client(context)
         )
         return pb.LoginResponse(tokens=_tokens(session.tokens), user=user_message(session.user))
 
-    async def RefreshToken(self, request: pb.RefreshTokenRequest, context: Any) -> pb.RefreshTokenResponse:
+    async def RefreshToken(
+        self,
+        request: pb.RefreshTokenRequest,
+        context: grpc.aio.ServicerContext[pb.RefreshTokenRequest, pb.RefreshTokenResponse],
+    ) -> pb.RefreshTokenResponse:
         pair = await self._run(self._accounts.refresh, request.refresh_token, self._client(context))
         return pb.RefreshTokenResponse(tokens=_tokens(pair))
 
-    async def Logout(self, request: pb.LogoutRequest, context: Any) -> pb.LogoutResponse:
+    async def Logout(
+        self,
+        request: pb.LogoutRequest,
+        context: grpc.aio.ServicerContext[pb.LogoutRequest, pb.LogoutResponse],
+    ) -> pb.LogoutResponse:
         await self._run(self._accounts.logout, request.refresh_token, self._client(context))
         return pb.LogoutResponse()
 
-    async def GetJwks(self, request: pb.GetJwksRequest, context: Any) -> pb.GetJwksResponse:
+    async def GetJwks(
+        self,
+        request: pb.GetJwksRequest,
+        context: grpc.aio.ServicerContext[pb.GetJwksRequest, pb.GetJwksResponse],
+    ) -> pb.GetJwksResponse:
         jwks = await self._run(self._accounts.keys.jwks)
         return pb.GetJwksResponse(keys=[user_pb2.Jwk(**key) for key in jwks["keys"]])
 
     async def GetRevocations(
-        self, request: pb.GetRevocationsRequest, context: Any
+        self,
+        request: pb.GetRevocationsRequest,
+        context: grpc.aio.ServicerContext[pb.GetRevocationsRequest, pb.GetRevocationsResponse],
     ) -> pb.GetRevocationsResponse:
         entries = await self._run(self._accounts.revocations)
         return pb.GetRevocationsResponse(
@@ -145,7 +158,9 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         )
 
     async def RotateSigningKey(
-        self, request: pb.RotateSigningKeyRequest, context: Any
+        self,
+        request: pb.RotateSigningKeyRequest,
+        context: grpc.aio.ServicerContext[pb.RotateSigningKeyRequest, pb.RotateSigningKeyResponse],
     ) -> pb.RotateSigningKeyResponse:
         kid = await self._run(
             self._accounts.rotate_signing_key, caller(context).subject, self._client(context)
@@ -153,16 +168,26 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         return pb.RotateSigningKeyResponse(kid=kid)
 
     async def GetCurrentUser(
-        self, request: pb.GetCurrentUserRequest, context: Any
+        self,
+        request: pb.GetCurrentUserRequest,
+        context: grpc.aio.ServicerContext[pb.GetCurrentUserRequest, pb.GetCurrentUserResponse],
     ) -> pb.GetCurrentUserResponse:
         user = await self._run(self._accounts.user_by_name, caller(context).subject)
         return pb.GetCurrentUserResponse(user=user_message(user))
 
-    async def ListUsers(self, request: pb.ListUsersRequest, context: Any) -> pb.ListUsersResponse:
+    async def ListUsers(
+        self,
+        request: pb.ListUsersRequest,
+        context: grpc.aio.ServicerContext[pb.ListUsersRequest, pb.ListUsersResponse],
+    ) -> pb.ListUsersResponse:
         users, token = await self._run(self._accounts.list_users, request.page_size, request.page_token)
         return pb.ListUsersResponse(users=[user_message(u) for u in users], next_page_token=token)
 
-    async def CreateUser(self, request: pb.CreateUserRequest, context: Any) -> pb.CreateUserResponse:
+    async def CreateUser(
+        self,
+        request: pb.CreateUserRequest,
+        context: grpc.aio.ServicerContext[pb.CreateUserRequest, pb.CreateUserResponse],
+    ) -> pb.CreateUserResponse:
         user = await self._run(
             self._accounts.create_user,
             caller(context).subject,
@@ -174,7 +199,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         )
         return pb.CreateUserResponse(user=user_message(user))
 
-    async def SetRole(self, request: pb.SetRoleRequest, context: Any) -> pb.SetRoleResponse:
+    async def SetRole(
+        self,
+        request: pb.SetRoleRequest,
+        context: grpc.aio.ServicerContext[pb.SetRoleRequest, pb.SetRoleResponse],
+    ) -> pb.SetRoleResponse:
         user = await self._run(
             self._accounts.set_role,
             caller(context).subject,
@@ -184,7 +213,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         )
         return pb.SetRoleResponse(user=user_message(user))
 
-    async def DisableUser(self, request: pb.DisableUserRequest, context: Any) -> pb.DisableUserResponse:
+    async def DisableUser(
+        self,
+        request: pb.DisableUserRequest,
+        context: grpc.aio.ServicerContext[pb.DisableUserRequest, pb.DisableUserResponse],
+    ) -> pb.DisableUserResponse:
         user = await self._run(
             self._accounts.disable_user,
             caller(context).subject,
@@ -194,7 +227,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         )
         return pb.DisableUserResponse(user=user_message(user))
 
-    async def ResetPassword(self, request: pb.ResetPasswordRequest, context: Any) -> pb.ResetPasswordResponse:
+    async def ResetPassword(
+        self,
+        request: pb.ResetPasswordRequest,
+        context: grpc.aio.ServicerContext[pb.ResetPasswordRequest, pb.ResetPasswordResponse],
+    ) -> pb.ResetPasswordResponse:
         user = await self._run(
             self._accounts.reset_password,
             caller(context).subject,
@@ -204,7 +241,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         )
         return pb.ResetPasswordResponse(user=user_message(user))
 
-    async def LinkHousehold(self, request: pb.LinkHouseholdRequest, context: Any) -> pb.LinkHouseholdResponse:
+    async def LinkHousehold(
+        self,
+        request: pb.LinkHouseholdRequest,
+        context: grpc.aio.ServicerContext[pb.LinkHouseholdRequest, pb.LinkHouseholdResponse],
+    ) -> pb.LinkHouseholdResponse:
         user = await self._run(
             self._accounts.link_household,
             caller(context).subject,
@@ -216,7 +257,9 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         return pb.LinkHouseholdResponse(user=user_message(user))
 
     async def ListAuditEvents(
-        self, request: pb.ListAuditEventsRequest, context: Any
+        self,
+        request: pb.ListAuditEventsRequest,
+        context: grpc.aio.ServicerContext[pb.ListAuditEventsRequest, pb.ListAuditEventsResponse],
     ) -> pb.ListAuditEventsResponse:
         rows, token = await self._run(self._accounts.list_audit, request.page_size, request.page_token)
         return pb.ListAuditEventsResponse(events=[_audit_message(r) for r in rows], next_page_token=token)

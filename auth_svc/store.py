@@ -23,6 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
@@ -37,6 +38,12 @@ __all__ = [
     "UserRecord",
     "UserRow",
 ]
+
+
+def _rowcount(result: object) -> int:
+    """Rows an UPDATE matched (Session.execute is typed as returning a plain Result)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 
 class Base(DeclarativeBase):
@@ -316,7 +323,7 @@ class Store:
                 )
                 .values(used_at=now)
             )
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+            return _rowcount(result) == 1
 
     def revoke_family(self, family_id: str, now: float) -> int:
         with self._tx() as s:
@@ -325,7 +332,7 @@ class Store:
                 .where(RefreshTokenRow.family_id == family_id, RefreshTokenRow.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return _rowcount(result)
 
     # audit -----------------------------------------------------------------------------
     def add_audit(

@@ -46,7 +46,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _segment(value: dict[str, Any]) -> str:
+def _segment(value: dict[str, object]) -> str:
     return _b64(json.dumps(value, separators=(",", ":")).encode())
 
 
@@ -74,10 +74,10 @@ class TokenFactory:
         households: Sequence[str] = ("household-0001",),
         ttl_s: int = 300,
         now: float | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]:
+        **extra: object,
+    ) -> dict[str, object]:
         issued = int(time.time() if now is None else now)
-        claims: dict[str, Any] = {
+        claims: dict[str, object] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": subject,
@@ -91,7 +91,7 @@ class TokenFactory:
         claims.update(extra)
         return claims
 
-    def sign(self, claims: dict[str, Any], kid: str | None = None) -> str:
+    def sign(self, claims: dict[str, object], kid: str | None = None) -> str:
         return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": kid or self.kid})
 
     def token(self, **kwargs: Any) -> str:
@@ -101,7 +101,8 @@ class TokenFactory:
     def bad(self, **kwargs: Any) -> dict[str, str]:
         """kind -> a token every verifier must refuse with UNAUTHENTICATED."""
         claims = self.claims(**kwargs)
-        now = int(claims["iat"])
+        now = claims["iat"]
+        assert isinstance(now, int)
         public_pem = self.public_key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -130,7 +131,7 @@ class TokenFactory:
         return tokens
 
 
-def confusion_tokens(published: dict[str, str], claims: dict[str, Any]) -> dict[str, str]:
+def confusion_tokens(published: dict[str, str], claims: dict[str, object]) -> dict[str, str]:
     """HS256 tokens keyed with a real server's published Ed25519 key (raw, PEM and JWK JSON):
     the classic algorithm-confusion forgeries against a verifier that trusts the header's alg."""
     raw = base64.urlsafe_b64decode(published["x"] + "=" * (-len(published["x"]) % 4))

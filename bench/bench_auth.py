@@ -9,7 +9,8 @@ import time
 from auth_svc.passwords import Argon2Hasher
 from auth_svc.testing import TokenFactory
 from bench.report import Figure, median_spread, repeat
-from common.auth import StaticKeySource, TokenVerifier
+from common.auth.keys import StaticKeySource
+from common.auth.verifier import TokenVerifier
 
 
 def _verify_rate(count: int) -> float:

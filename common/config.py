@@ -12,11 +12,14 @@ import os
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["ConfigError", "describe", "env_field", "from_env"]
 
-T = TypeVar("T")
+T = TypeVar("T", bound="DataclassInstance")
 
 
 class ConfigError(ValueError):
@@ -82,7 +85,7 @@ def from_env(
     defaults = defaults or {}
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for field in dataclasses.fields(cls):
         if field.name in overrides:
             values[field.name] = overrides[field.name]
             continue
@@ -99,7 +102,7 @@ def from_env(
     return cls(**values)
 
 
-def describe(cls: type[Any]) -> list[tuple[str, str, str]]:
+def describe(cls: type[DataclassInstance]) -> list[tuple[str, str, str]]:
     """(variable, default, doc) rows, for the README's configuration table."""
     rows = []
     for field in dataclasses.fields(cls):

@@ -1,7 +1,9 @@
 """The one exception tree services raise, and its mapping to gRPC status with ErrorInfo.
 
-Domain code raises e.g. ``NotFound("HOUSEHOLD_NOT_FOUND", "household h-1 does not exist")``;
-the error interceptor in ``common.server`` turns it into a ``google.rpc.Status`` carrying one
+Domain code raises e.g. ``NotFound(reasons.HOUSEHOLD_NOT_FOUND, "household h-1 does not exist")``
+(``reasons`` is ``energypulse.errors.v1.error_reason_pb2``, the one registry of reasons; a plain
+string is accepted too, but must name a registered reason: an unregistered one fails at once,
+so a typo surfaces in the first test that reaches it). The error interceptor in ``common.server`` turns it into a ``google.rpc.Status`` carrying one
 ``google.rpc.ErrorInfo`` (reason, domain, metadata), which Envoy's transcoder renders as the HTTP
 status and JSON body.
 """
@@ -9,8 +11,10 @@ status and JSON body.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeAlias
 
 import grpc
+from energypulse.errors.v1 import error_reason_pb2
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -27,10 +31,26 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
+    "error_info",
+    "reason_name",
     "to_rpc_status",
 ]
 
 DOMAIN = "energypulse.io"
+
+Reason: TypeAlias = error_reason_pb2.ErrorReason.ValueType
+
+
+def reason_name(reason: Reason | str) -> str:
+    """The ErrorInfo reason string of a registered reason; ValueError for anything else."""
+    if isinstance(reason, str):
+        error_reason_pb2.ErrorReason.Value(reason)  # ValueError if unregistered
+        name = reason
+    else:
+        name = error_reason_pb2.ErrorReason.Name(reason)
+    if name == "ERROR_REASON_UNSPECIFIED":
+        raise ValueError("ERROR_REASON_UNSPECIFIED is not a reason")
+    return name
 
 
 class EnergyPulseError(Exception):
@@ -38,9 +58,9 @@ class EnergyPulseError(Exception):
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
 
-    def __init__(self, reason: str, message: str, metadata: Mapping[str, str] | None = None) -> None:
+    def __init__(self, reason: Reason | str, message: str, metadata: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.reason = reason_name(reason)
         self.message = message
         self.metadata = dict(metadata or {})
 
@@ -94,6 +114,9 @@ def to_rpc_status(error: EnergyPulseError) -> grpc.Status:
 
 def error_info(call_error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The ErrorInfo inside a received error, for clients and tests."""
+    # from_call reads code(), details() and trailing_metadata(): both grpc's sync errors and
+    # grpc.aio.AioRpcError have them, but the stubs type the argument as grpc.Call, which
+    # AioRpcError does not subclass.
     status = rpc_status.from_call(call_error)  # type: ignore[arg-type]
     if status is None:
         return None

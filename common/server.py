@@ -19,10 +19,12 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter, Histogram, start_http_server
@@ -69,12 +71,17 @@ class GrpcService:
     servicer: object
 
 
+# grpc hands interceptors untyped handlers, requests and contexts (servicers type them per RPC).
+_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+_Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+
+
 def _split_method(full_method: str) -> tuple[str, str]:
     _, service, method = full_method.split("/", 2)
     return service, method
 
 
-async def _raise_mapped(context: grpc.aio.ServicerContext, error: Exception, full: str) -> None:
+async def _raise_mapped(context: _Context, error: Exception, full: str) -> None:
     if isinstance(error, grpc.aio.AbortError):
         raise error  # the handler already chose its status
     if isinstance(error, EnergyPulseError):
@@ -85,7 +92,7 @@ async def _raise_mapped(context: grpc.aio.ServicerContext, error: Exception, ful
         # UNAVAILABLE (HTTP 503 through Envoy) tells clients to retry, where INTERNAL would not.
         log.warning("rpc_store_unavailable", method=full, error=repr(error)[:500])
         status = to_rpc_status(
-            Unavailable("DATABASE_UNAVAILABLE", "the service's database is unreachable; retry shortly")
+            Unavailable(reasons.DATABASE_UNAVAILABLE, "the service's database is unreachable; retry shortly")
         )
         await context.abort(status.code, status.details, status.trailing_metadata)
     log.exception("rpc_failed", method=full, error=repr(error))
@@ -97,18 +104,18 @@ class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> _Handler | None:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
         full = handler_call_details.method
         service, method = _split_method(full)
         if handler.unary_unary is not None:
-            inner_uu = handler.unary_unary
+            inner_uu: Callable[..., Awaitable[Any]] = handler.unary_unary
 
-            async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async def unary_unary(request: Message, context: _Context) -> Any:
                 started = time.perf_counter()
                 code = "OK"
                 try:
@@ -127,9 +134,10 @@ class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
                 unary_unary, handler.request_deserializer, handler.response_serializer
             )
         if handler.unary_stream is not None:
-            inner_us = handler.unary_stream
+            # grpc-stubs type handlers as sync; a grpc.aio streaming handler is an async generator.
+            inner_us: Callable[..., Any] = handler.unary_stream
 
-            async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async def unary_stream(request: Message, context: _Context) -> AsyncIterator[Any]:
                 started = time.perf_counter()
                 code = "OK"
                 try:

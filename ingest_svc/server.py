@@ -6,7 +6,10 @@ from collections.abc import Mapping
 
 import grpc
 
-from common.auth import AuthInterceptor, TokenVerifier, remote_verifier, rules_from_services
+from common.auth.access import rules_from_services
+from common.auth.interceptor import AuthInterceptor
+from common.auth.remote import remote_verifier
+from common.auth.verifier import TokenVerifier
 from common.config import from_env
 from common.server import GrpcService, ServerConfig
 from energypulse.telemetry.v1 import telemetry_service_pb2, telemetry_service_pb2_grpc

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
+from common import timestamps
 from common.errors import InvalidArgument
 from energypulse.ledger.v1 import record_pb2
 from ledger_svc.canonical import Prediction, Record, RecordKind, Settlement
@@ -15,36 +16,21 @@ from ledger_svc.signing import SignedTreeHead
 __all__ = [
     "block_to_proto",
     "head_to_proto",
-    "ms_to_ts",
     "parse_hash",
     "receipt_to_proto",
     "record_from_proto",
     "record_to_proto",
-    "ts_to_ms",
     "tx_to_proto",
 ]
-
-
-def ms_to_ts(ms: int) -> Timestamp:
-    ts = Timestamp()
-    ts.FromMilliseconds(ms)
-    return ts
-
-
-def ts_to_ms(ts: Timestamp, field: str) -> int:
-    # The canonical form holds milliseconds; refusing finer values keeps proto -> bytes one-to-one.
-    if ts.nanos % 1_000_000:
-        raise InvalidArgument("TIMESTAMP_PRECISION", f"{field} must be a whole number of milliseconds")
-    return ts.seconds * 1000 + ts.nanos // 1_000_000
 
 
 def parse_hash(value: str, field: str = "tx_hash") -> bytes:
     try:
         raw = bytes.fromhex(value)
     except ValueError as exc:
-        raise InvalidArgument("BAD_HASH", f"{field} must be 64 lowercase hex characters") from exc
+        raise InvalidArgument(reasons.BAD_HASH, f"{field} must be 64 lowercase hex characters") from exc
     if len(raw) != 32:
-        raise InvalidArgument("BAD_HASH", f"{field} must be 64 lowercase hex characters")
+        raise InvalidArgument(reasons.BAD_HASH, f"{field} must be 64 lowercase hex characters")
     return raw
 
 
@@ -54,28 +40,28 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
     if which == "prediction":
         p = msg.prediction
         if not p.HasField("target_hour") or not p.HasField("create_time"):
-            raise InvalidArgument("MISSING_FIELD", "prediction needs target_hour and create_time")
+            raise InvalidArgument(reasons.MISSING_FIELD, "prediction needs target_hour and create_time")
         return Prediction(
             b"",
             p.household_id,
             p.zone,
-            ts_to_ms(p.target_hour, "target_hour"),
+            timestamps.to_exact_ms(p.target_hour, "target_hour"),
             p.price_p10_micro_eur_per_kwh,
             p.price_p50_micro_eur_per_kwh,
             p.price_p90_micro_eur_per_kwh,
             p.consumption_wh,
             p.cost_micro_eur,
             p.model_version,
-            ts_to_ms(p.create_time, "create_time"),
+            timestamps.to_exact_ms(p.create_time, "create_time"),
         )
     if which == "settlement":
         s = msg.settlement
         if not s.HasField("hour_start"):
-            raise InvalidArgument("MISSING_FIELD", "settlement needs hour_start")
+            raise InvalidArgument(reasons.MISSING_FIELD, "settlement needs hour_start")
         return Settlement(
             b"",
             s.household_id,
-            ts_to_ms(s.hour_start, "hour_start"),
+            timestamps.to_exact_ms(s.hour_start, "hour_start"),
             s.metered_wh,
             s.spot_price_micro_eur_per_kwh,
             s.spot_cost_micro_eur,
@@ -85,7 +71,7 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
             s.vat_micro_eur,
             s.total_cost_micro_eur,
         )
-    raise InvalidArgument("EMPTY_RECORD", "a record must hold a prediction or a settlement")
+    raise InvalidArgument(reasons.EMPTY_RECORD, "a record must hold a prediction or a settlement")
 
 
 def record_to_proto(r: Record) -> record_pb2.Record:
@@ -94,20 +80,20 @@ def record_to_proto(r: Record) -> record_pb2.Record:
             prediction=record_pb2.PredictionRecord(
                 household_id=r.household,
                 zone=r.zone,
-                target_hour=ms_to_ts(r.target_hour_ms),
+                target_hour=timestamps.from_ms(r.target_hour_ms),
                 price_p10_micro_eur_per_kwh=r.price_p10_ueur_per_kwh,
                 price_p50_micro_eur_per_kwh=r.price_p50_ueur_per_kwh,
                 price_p90_micro_eur_per_kwh=r.price_p90_ueur_per_kwh,
                 consumption_wh=r.consumption_wh,
                 cost_micro_eur=r.cost_ueur,
                 model_version=r.model_version,
-                create_time=ms_to_ts(r.created_at_ms),
+                create_time=timestamps.from_ms(r.created_at_ms),
             )
         )
     return record_pb2.Record(
         settlement=record_pb2.SettlementRecord(
             household_id=r.household_id,
-            hour_start=ms_to_ts(r.hour_ms),
+            hour_start=timestamps.from_ms(r.hour_ms),
             metered_wh=r.metered_wh,
             spot_price_micro_eur_per_kwh=r.spot_price_ueur_per_kwh,
             spot_cost_micro_eur=r.spot_cost_ueur,
@@ -131,7 +117,7 @@ def tx_to_proto(tx: StoredTx, show_content: bool) -> record_pb2.Transaction:
         if tx.record.kind == RecordKind.PREDICTION
         else record_pb2.RECORD_KIND_SETTLEMENT,
         household_id=tx.record.household_id or "",
-        append_time=ms_to_ts(tx.appended_at_ms),
+        append_time=timestamps.from_ms(tx.appended_at_ms),
     )
     if show_content:
         msg.record.CopyFrom(record_to_proto(tx.record))
@@ -146,7 +132,7 @@ def block_to_proto(b: Block) -> record_pb2.Block:
         merkle_root=b.merkle_root.hex(),
         tx_count=b.tx_count,
         first_leaf_index=b.first_tx_index,
-        seal_time=ms_to_ts(b.sealed_at_ms),
+        seal_time=timestamps.from_ms(b.sealed_at_ms),
         block_hash=b.block_hash.hex(),
     )
 
@@ -163,7 +149,7 @@ def head_to_proto(sth: SignedTreeHead) -> record_pb2.SignedTreeHead:
     return record_pb2.SignedTreeHead(
         tree_size=sth.head.tree_size,
         root_hash=sth.head.root_hash.hex(),
-        timestamp=ms_to_ts(sth.head.timestamp_ms),
+        timestamp=timestamps.from_ms(sth.head.timestamp_ms),
         signature=base64.b64encode(sth.signature).decode(),
         key_id=sth.head.log_id.hex(),
     )

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 import grpc
 from sqlalchemy.engine import Engine
 
-from common.auth import AuthInterceptor, TokenVerifier, remote_auth_interceptor, rules_from_services
+from common.auth.access import rules_from_services
+from common.auth.interceptor import AuthInterceptor, remote_auth_interceptor
+from common.auth.verifier import TokenVerifier
 from common.channels import make_channel
 from common.config import from_env
 from common.db import upgrade

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 from collections.abc import Callable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import grpc
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
-from common.auth import Caller, caller
+from common import timestamps
+from common.auth.access import role_name
+from common.auth.caller import Caller, caller
 from common.errors import FailedPrecondition, InvalidArgument
+from common.paging import Pager
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc import convert
@@ -25,27 +28,11 @@ from ledger_svc.visibility import may_read_record
 __all__ = ["LedgerServicer"]
 
 T = TypeVar("T")
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 200
+_BLOCK_PAGES = Pager("energypulse.ledger.v1.LedgerService/ListBlocks", default_size=20, max_size=200)
 
 
 def _show(who: Caller, tx: StoredTx) -> bool:
-    return may_read_record(who.role.value, who.households, tx.record.household_id)
-
-
-def _encode_token(next_height: int) -> str:
-    return base64.urlsafe_b64encode(f"blocks:{next_height}".encode()).decode()
-
-
-def _decode_token(token: str) -> int:
-    try:
-        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        height = int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued") from exc
-    if kind != "blocks" or height < 0:
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued")
-    return height
+    return may_read_record(role_name(who.role), who.households, tx.record.household_id)
 
 
 class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
@@ -65,7 +52,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     async def AppendRecords(self, request: pb.AppendRecordsRequest, context: grpc.aio.ServicerContext) -> Any:
         caller(context)
         if len(request.records) > self._max_batch:
-            raise InvalidArgument("BATCH_TOO_LARGE", f"at most {self._max_batch} records per append")
+            raise InvalidArgument(reasons.BATCH_TOO_LARGE, f"at most {self._max_batch} records per append")
         records = [convert.record_from_proto(r) for r in request.records]
         result = await self._run(self._ledger.append, records, request.request_id)
         return pb.AppendRecordsResponse(
@@ -75,7 +62,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     async def GetBlock(self, request: pb.GetBlockRequest, context: grpc.aio.ServicerContext) -> Any:
         who = caller(context)
         if request.height < 0:
-            raise InvalidArgument("BAD_HEIGHT", "height must be >= 0")
+            raise InvalidArgument(reasons.BAD_HEIGHT, "height must be >= 0")
         block, _hashes = await self._run(self._ledger.get_block, request.height)
         txs = await self._run(self._ledger.transactions_range, block.first_tx_index, block.tx_count)
         return pb.GetBlockResponse(
@@ -85,10 +72,8 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
 
     async def ListBlocks(self, request: pb.ListBlocksRequest, context: grpc.aio.ServicerContext) -> Any:
         caller(context)
-        if request.page_size < 0:
-            raise InvalidArgument("BAD_PAGE_SIZE", "page_size must be >= 0")
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        start = _decode_token(request.page_token) if request.page_token else None
+        size = _BLOCK_PAGES.size(request.page_size)
+        start = _BLOCK_PAGES.decode_int(request.page_token)
         # Pages already read are served inline (no thread hop, no DB): see Ledger.recent_blocks_page;
         # the newest page, which every dashboard polls, through NewestBlocks.
         if start is None:
@@ -97,7 +82,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             cached = self._ledger.recent_blocks_page(start, size, self._head_max_age_ms)
             blocks = cached if cached is not None else await self._run(self._ledger.blocks_page, start, size)
         last = blocks[-1].height if blocks else 0
-        token = _encode_token(last - 1) if blocks and last > 0 and len(blocks) == size else ""
+        token = _BLOCK_PAGES.encode(last - 1) if blocks and last > 0 and len(blocks) == size else ""
         return pb.ListBlocksResponse(
             blocks=[convert.block_to_proto(b) for b in blocks], next_page_token=token
         )
@@ -122,12 +107,12 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     ) -> Any:
         caller(context)
         if request.tree_size < 0:
-            raise InvalidArgument("BAD_TREE_SIZE", "tree_size must be >= 0")
+            raise InvalidArgument(reasons.BAD_TREE_SIZE, "tree_size must be >= 0")
         tx = await self._run(self._ledger.get_transaction, None, convert.parse_hash(request.tx_hash))
         size = request.tree_size or await self._run(self._ledger.tree_size)
         if tx.leaf_index >= size:
             raise FailedPrecondition(
-                "TX_NOT_IN_TREE", f"leaf {tx.leaf_index} is not in a tree of size {size}"
+                reasons.TX_NOT_IN_TREE, f"leaf {tx.leaf_index} is not in a tree of size {size}"
             )
         _leaf, path = await self._run(self._ledger.inclusion_proof, tx.leaf_index, size)
         return pb.GetInclusionProofResponse(
@@ -140,7 +125,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         caller(context)
         second = request.second_size or await self._run(self._ledger.tree_size)
         if request.first_size < 0 or request.first_size > second:
-            raise InvalidArgument("BAD_TREE_SIZE", f"first_size must be in [0, {second}]")
+            raise InvalidArgument(reasons.BAD_TREE_SIZE, f"first_size must be in [0, {second}]")
         proof = await self._run(self._ledger.consistency_proof, request.first_size, second)
         return pb.GetConsistencyProofResponse(
             first_size=request.first_size, second_size=second, proof=[p.hex() for p in proof]
@@ -149,10 +134,10 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     async def VerifyChain(self, request: pb.VerifyChainRequest, context: grpc.aio.ServicerContext) -> Any:
         caller(context)
         if request.start_height < 0:
-            raise InvalidArgument("BAD_HEIGHT", "start_height must be >= 0")
+            raise InvalidArgument(reasons.BAD_HEIGHT, "start_height must be >= 0")
         end = request.end_height if request.end_height > 0 else None
         if end is not None and end < request.start_height:
-            raise InvalidArgument("BAD_HEIGHT", "end_height must not precede start_height")
+            raise InvalidArgument(reasons.BAD_HEIGHT, "end_height must not precede start_height")
         report = await self._run(self._ledger.verify_chain, request.start_height, end)
         return pb.VerifyChainResponse(
             valid=report.ok,
@@ -165,7 +150,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
 
     async def _invoice_lines(self, household_id: str, month: str) -> tuple[list[StoredTx], int, int]:
         if not household_id:
-            raise InvalidArgument("MISSING_HOUSEHOLD", "household_id is required")
+            raise InvalidArgument(reasons.MISSING_HOUSEHOLD, "household_id is required")
         start, end = month_bounds_ms(month, self._tz)
         lines = await self._run(self._ledger.household_settlements, household_id, start, end)
         return lines, start, end
@@ -174,7 +159,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         who = caller(context)
         who.require_household(request.household_id)
         lines, start, end = await self._invoice_lines(request.household_id, request.month)
-        show = may_read_record(who.role.value, who.households, request.household_id)
+        show = may_read_record(role_name(who.role), who.households, request.household_id)
         settled = [t.record for t in lines if isinstance(t.record, Settlement)]
         invoice = pb.Invoice(
             household_id=request.household_id,
@@ -182,8 +167,8 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             lines=[pb.InvoiceLine(transaction=convert.tx_to_proto(t, show)) for t in lines],
             total_wh=sum(r.metered_wh for r in settled),
             total_cost_micro_eur=sum(r.total_cost_ueur for r in settled),
-            period_start=convert.ms_to_ts(start),
-            period_end=convert.ms_to_ts(end),
+            period_start=timestamps.from_ms(start),
+            period_end=timestamps.from_ms(end),
         )
         return pb.GetInvoiceResponse(invoice=invoice)
 

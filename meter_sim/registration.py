@@ -88,7 +88,7 @@ def make_registrar(
 ) -> Callable[[Sequence[Household]], None]:
     def run(households: Sequence[Household]) -> None:
         async def go() -> None:
-            from common.auth import ServiceCredentials
+            from common.auth.credentials import ServiceCredentials
             from common.channels import make_channel
 
             creds = ServiceCredentials.for_auth_service(make_channel(auth_target), username, secret)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from common.auth.verifier import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from common.config import env_field
 from energy.zones import DEFAULT_SERVED
 

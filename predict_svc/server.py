@@ -12,7 +12,10 @@ from pathlib import Path
 
 import grpc
 
-from common.auth import AuthInterceptor, TokenVerifier, remote_verifier, rules_from_services
+from common.auth.access import rules_from_services
+from common.auth.interceptor import AuthInterceptor
+from common.auth.remote import remote_verifier
+from common.auth.verifier import TokenVerifier
 from common.config import from_env
 from common.errors import EnergyPulseError
 from common.log import get_logger

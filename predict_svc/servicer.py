@@ -12,11 +12,12 @@ import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
-from google.protobuf.timestamp_pb2 import Timestamp
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
+from common import timestamps
 from common.errors import InvalidArgument, NotFound
 from common.log import get_logger
 from energy import localtime
@@ -37,22 +38,10 @@ from predict_svc.runtime import (
 )
 from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
 
-__all__ = ["HouseholdBook", "PredictionServicer", "ts"]
+__all__ = ["HouseholdBook", "PredictionServicer"]
 
 log = get_logger(__name__)
 MAX_RANGE = timedelta(days=31)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def ts(stamp: datetime | str | None) -> Timestamp:
-    out = Timestamp()
-    if stamp is not None:
-        out.FromSeconds(int(utc(stamp).timestamp()))
-    return out
-
-
-def _from_ts(value: Timestamp) -> datetime:
-    return _EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
 class HouseholdBook:
@@ -162,7 +151,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         if value == 0:
             return 24
         if not 1 <= value <= 24:
-            raise InvalidArgument("HORIZON_OUT_OF_RANGE", f"horizon_hours must be 1..24, got {value}")
+            raise InvalidArgument(reasons.HORIZON_OUT_OF_RANGE, f"horizon_hours must be 1..24, got {value}")
         return value
 
     def _model_info(self, loaded: LoadedModel) -> forecast_pb2.ModelInfo:
@@ -170,12 +159,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         return forecast_pb2.ModelInfo(
             zone=model.zone,
             version=model.version,
-            train_start=ts(model.train_start),
-            train_end=ts(model.train_end),
+            train_start=timestamps.from_datetime(utc(model.train_start)),
+            train_end=timestamps.from_datetime(utc(model.train_end)),
             features=list(model.features),
             metrics=model.metrics,
-            create_time=ts(model.created_at),
-            load_time=ts(loaded.load_time),
+            create_time=timestamps.from_datetime(utc(model.created_at)),
+            load_time=timestamps.from_datetime(utc(loaded.load_time)),
             data_source=model.source,
         )
 
@@ -192,7 +181,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         f = forecast.forecast
         points = [
             forecast_pb2.PricePoint(
-                hour_start=ts(forecast.target_times[i]),
+                hour_start=timestamps.from_datetime(forecast.target_times[i]),
                 horizon_hours=int(f.horizons[i]),
                 p10_eur_mwh=float(f.p10[i]),
                 p50_eur_mwh=float(f.p50[i]),
@@ -202,7 +191,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         ]
         response = pb.GetPriceForecastResponse(
             zone=forecast.zone,
-            issue_time=ts(forecast.issue_time),
+            issue_time=timestamps.from_datetime(forecast.issue_time),
             points=points,
             model_version=forecast.model_version,
         )
@@ -214,12 +203,16 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
     ) -> pb.GetMarketPricesResponse:
         zone = self.registry.check_zone(request.zone)
         market = self.markets[zone]
-        end = _from_ts(request.end_time) if request.HasField("end_time") else market.clock.now()
-        start = _from_ts(request.start_time) if request.HasField("start_time") else end - timedelta(hours=24)
+        end = timestamps.to_datetime(request.end_time) if request.HasField("end_time") else market.clock.now()
+        start = (
+            timestamps.to_datetime(request.start_time)
+            if request.HasField("start_time")
+            else end - timedelta(hours=24)
+        )
         if start >= end:
-            raise InvalidArgument("TIME_RANGE_INVALID", "start_time must be before end_time")
+            raise InvalidArgument(reasons.TIME_RANGE_INVALID, "start_time must be before end_time")
         if end - start > MAX_RANGE:
-            raise InvalidArgument("TIME_RANGE_TOO_LONG", "at most 31 days of prices per call")
+            raise InvalidArgument(reasons.TIME_RANGE_TOO_LONG, "at most 31 days of prices per call")
         first = floor_hour(start)
         real = first if first == utc(start) else first + timedelta(hours=1)  # ceil to the hour
         data_now = market.clock.data_now()
@@ -230,7 +223,9 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 break
             value = market.price_at(data)
             if np.isfinite(value):
-                out.append(forecast_pb2.ActualPrice(hour_start=ts(real), price_eur_mwh=value))
+                out.append(
+                    forecast_pb2.ActualPrice(hour_start=timestamps.from_datetime(real), price_eur_mwh=value)
+                )
             real += timedelta(hours=1)
         return pb.GetMarketPricesResponse(zone=zone, prices=out)
 
@@ -238,7 +233,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         households = request.households
         if len(households) > self.max_batch:
             raise InvalidArgument(
-                "BATCH_TOO_LARGE", f"at most {self.max_batch} households per call, got {len(households)}"
+                reasons.BATCH_TOO_LARGE,
+                f"at most {self.max_batch} households per call, got {len(households)}",
             )
         response = pb.PredictBatchResponse()
         if not households:
@@ -247,7 +243,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         rows_all = list(households)
         if not all([h.household_id for h in rows_all]):
             i = next(i for i, h in enumerate(rows_all) if not h.household_id)
-            raise InvalidArgument("HOUSEHOLD_ID_REQUIRED", f"households[{i}] has no household_id")
+            raise InvalidArgument(reasons.HOUSEHOLD_ID_REQUIRED, f"households[{i}] has no household_id")
         zone_names = [h.zone for h in rows_all]
         groups: list[tuple[str, np.ndarray | None]]  # zone, its rows (None: all)
         if len(set(zone_names)) == 1:  # the usual batch: one zone, no grouping
@@ -286,9 +282,9 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             # prediction (one call per row instead of building two sub-messages per row).
             templates.append(
                 forecast_pb2.HouseholdPrediction(
-                    hour_start=ts(target),
+                    hour_start=timestamps.from_datetime(target),
                     price=forecast_pb2.PricePoint(
-                        hour_start=ts(target),
+                        hour_start=timestamps.from_datetime(target),
                         horizon_hours=1,
                         p10_eur_mwh=float(f.p10[0]),
                         p50_eur_mwh=float(f.p50[0]),
@@ -317,12 +313,14 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
     ) -> pb.PredictHouseholdResponse:
         horizon = self._horizon(request.horizon_hours)
         if not request.household_id:
-            raise InvalidArgument("HOUSEHOLD_ID_REQUIRED", "household_id is required")
+            raise InvalidArgument(reasons.HOUSEHOLD_ID_REQUIRED, "household_id is required")
         if request.cheapest_hours_count < 0 or request.cheapest_hours_count > 24:
-            raise InvalidArgument("CHEAPEST_COUNT_OUT_OF_RANGE", "cheapest_hours_count must be 0..24")
+            raise InvalidArgument(reasons.CHEAPEST_COUNT_OUT_OF_RANGE, "cheapest_hours_count must be 0..24")
         info = self.households.get(request.household_id)
         if info is None:
-            raise NotFound("HOUSEHOLD_NOT_FOUND", f"no recent readings for household {request.household_id}")
+            raise NotFound(
+                reasons.HOUSEHOLD_NOT_FOUND, f"no recent readings for household {request.household_id}"
+            )
         forecast, _ = self.zone_forecast(info.zone)
         f = forecast.forecast
         batch = HouseholdBatch.from_rows(
@@ -343,7 +341,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             parts = self.tariff.breakdown(float(f.p50[k]))
             hours_out.append(
                 forecast_pb2.HourlyCost(
-                    hour_start=ts(target),
+                    hour_start=timestamps.from_datetime(target),
                     consumption_kwh=kwh,
                     price=forecast_pb2.RetailPrice(**parts),
                     cost_p10_eur=costs[0],
@@ -367,7 +365,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             zone=forecast.zone,
             next_hour=hours_out[0],
             hours=hours_out,
-            cheapest_hours=[ts(forecast.target_times[int(i)]) for i in cheapest],
+            cheapest_hours=[timestamps.from_datetime(forecast.target_times[int(i)]) for i in cheapest],
             exceed_probability=exceed,
             capacity_charge_eur_month=self.tariff.capacity_eur_month(basis),
             standing_charge_eur_day=self.tariff.standing_eur_day(),
@@ -383,13 +381,14 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         window = request.window_hours or 168
         if not 1 <= window <= self.accuracy.capacity_hours:
             raise InvalidArgument(
-                "WINDOW_OUT_OF_RANGE", f"window_hours must be 1..{self.accuracy.capacity_hours}, got {window}"
+                reasons.WINDOW_OUT_OF_RANGE,
+                f"window_hours must be 1..{self.accuracy.capacity_hours}, got {window}",
             )
         market = self.markets[zone]
         scored = self.accuracy.score(market, window)
         points = [
             pb.AccuracyPoint(
-                hour_start=ts(market.clock.to_real(t)),
+                hour_start=timestamps.from_datetime(market.clock.to_real(t)),
                 forecast_p50_eur_mwh=mid,
                 forecast_p10_eur_mwh=lo,
                 forecast_p90_eur_mwh=hi,

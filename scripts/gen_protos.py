@@ -1,9 +1,11 @@
 """Regenerate everything derived from protos/: the one command behind `make protos`.
 
-Writes (none of it tracked by git, none of it edited by hand):
+Writes (none of it edited by hand; all but the reasons table untracked):
 - energypulse/**: Python messages, gRPC stubs and .pyi type stubs (grpcio-tools);
 - build/energypulse.pb: the descriptor set for Envoy's transcoder (imports + source info);
 - build/openapi.json: OpenAPI 3 of the JSON API (envoy/openapi.py);
+- docs/error-reasons.md: the table of ErrorInfo reasons (scripts/gen_error_reasons.py; tracked,
+  checked by tests/common/test_error_reasons.py);
 - dashboard/src/gen/**: TypeScript types (protoc-gen-es), when the dashboard's node_modules exist.
 
 googleapis' annotations.proto and http.proto are vendored under protos/google/{api,rpc} (tracked, copied
@@ -90,6 +92,8 @@ def generate(typescript: bool) -> None:
     )
     # The OpenAPI document (Envoy's JSON API, for schemathesis and API clients) from the same descriptor.
     subprocess.run([sys.executable, str(ROOT / "envoy" / "openapi.py")], check=True)
+    # docs/error-reasons.md (tracked) from the ErrorReason comments in the same descriptor.
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_error_reasons.py")], check=True)
     if typescript:
         if not ES_PLUGIN.exists():
             sys.exit(f"{ES_PLUGIN} missing: run `npm ci` in dashboard/ first")

@@ -12,7 +12,7 @@ from typing import TypeVar
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from common.auth import ServiceCredentials
+from common.auth.credentials import ServiceCredentials
 from common.channels import make_channel
 from common.log import get_logger
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc

@@ -7,16 +7,15 @@ them in a worker thread.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
-from common.errors import InvalidArgument, NotFound
+from common.errors import NotFound
 from energy.localtime import local_midnight_ms, resolve_zone
 from ingest_svc.intake.store import DeadLetterRow, DeviceStatusRow, HouseholdRow, MeterRow, ReadingRow
 
@@ -27,8 +26,6 @@ __all__ = [
     "SeriesPoint",
     "Summary",
     "TelemetryQueries",
-    "decode_token",
-    "encode_token",
 ]
 
 # Resolution name -> bucket width (0 = raw readings).
@@ -78,21 +75,6 @@ class GridSnapshot:
     total_power_w: float
     ingest_rate_per_s: float
     dead_letters_by_reason: dict[str, int]
-
-
-def encode_token(state: dict[str, object]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(state)).decode().rstrip("=")
-
-
-def decode_token(token: str, kind: str) -> dict[str, object]:
-    """Page tokens are opaque to clients; a forged or foreign one is a clear INVALID_ARGUMENT."""
-    try:
-        state = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(state, dict) or state.get("k") != kind:
-            raise ValueError(kind)
-        return state
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token was not issued by this method") from exc
 
 
 def _online_meters(conn: Connection, heard: set[str]) -> tuple[set[str], set[str]]:
@@ -194,7 +176,7 @@ class TelemetryQueries:
     def household(self, household_id: str) -> HouseholdInfo:
         found = self.households_by_id([household_id])
         if not found:
-            raise NotFound("HOUSEHOLD_NOT_FOUND", f"household {household_id!r} is not registered")
+            raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {household_id!r} is not registered")
         return found[0]
 
     def households_by_id(
@@ -236,7 +218,8 @@ class TelemetryQueries:
         if meter_id:
             if meter_id not in meters:
                 raise NotFound(
-                    "METER_NOT_FOUND", f"meter {meter_id!r} does not belong to household {household_id!r}"
+                    reasons.METER_NOT_FOUND,
+                    f"meter {meter_id!r} does not belong to household {household_id!r}",
                 )
             return [meter_id]
         return meters
@@ -328,7 +311,7 @@ class TelemetryQueries:
                 select(HouseholdRow.time_zone).where(HouseholdRow.household_id == household_id)
             ).first()
             if found is None:
-                raise NotFound("HOUSEHOLD_NOT_FOUND", f"household {household_id!r} is not registered")
+                raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {household_id!r} is not registered")
             time_zone = found.time_zone
             midnight_ms = local_midnight_ms(now_ms, resolve_zone(time_zone, default="UTC"))
             rows = conn.execute(_SUMMARY, {"household_id": household_id, "midnight_ms": midnight_ms}).all()

@@ -18,10 +18,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from sqlalchemy.engine import Engine
 
+from common import timestamps
 from common.errors import InvalidArgument
+from common.paging import Pager
 from energy.tariff import Tariff
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
@@ -34,8 +36,6 @@ from ingest_svc.telemetry.queries import (
     HouseholdInfo,
     SeriesPoint,
     TelemetryQueries,
-    decode_token,
-    encode_token,
 )
 from ingest_svc.telemetry.read_cache import ReadCache
 
@@ -55,19 +55,17 @@ _HEATING_TO_PB = {
 }
 _HEATING_FROM_PB = {v: k for k, v in _HEATING_TO_PB.items()}
 _DAY_MS = 86_400_000
-
-
-def _ts(ms: int) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromMilliseconds(ms)
-    return stamp
+_SERVICE = "energypulse.telemetry.v1.TelemetryService"
+_READING_PAGES = Pager(f"{_SERVICE}/ListReadings", default_size=1000, max_size=10_000)
+_HOUSEHOLD_PAGES = Pager(f"{_SERVICE}/ListHouseholds", default_size=50, max_size=1000)
+_DEAD_LETTER_PAGES = Pager(f"{_SERVICE}/ListDeadLetters", default_size=50, max_size=500)
 
 
 def _reading(point: SeriesPoint, household_id: str) -> rpb.Reading:
     return rpb.Reading(
         meter_id=point.meter_id,
         household_id=household_id,
-        read_time=_ts(point.ts_ms),
+        read_time=timestamps.from_ms(point.ts_ms),
         seq=point.seq,
         voltage_v=point.voltage_v,
         current_a=point.current_a,
@@ -91,12 +89,6 @@ def _household(info: HouseholdInfo) -> rpb.Household:
         has_solar=info.has_solar,
         meters=[rpb.Meter(meter_id=m, household_id=info.household_id) for m in info.meter_ids],
     )
-
-
-def _page_size(requested: int, default: int, maximum: int) -> int:
-    if requested < 0:
-        raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must not be negative")
-    return min(requested or default, maximum)
 
 
 def default_resolution(span_ms: int) -> str:
@@ -146,19 +138,14 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         context: grpc.aio.ServicerContext[pb.ListReadingsRequest, pb.ListReadingsResponse],
     ) -> pb.ListReadingsResponse:
         meters = await asyncio.to_thread(self.queries.meters_of, request.household_id, request.meter_id)
-        end = request.end_time.ToMilliseconds() if request.HasField("end_time") else self._now_ms()
-        start = request.start_time.ToMilliseconds() if request.HasField("start_time") else end - _DAY_MS
+        end = timestamps.to_ms(request.end_time) if request.HasField("end_time") else self._now_ms()
+        start = timestamps.to_ms(request.start_time) if request.HasField("start_time") else end - _DAY_MS
         if start >= end:
-            raise InvalidArgument("INVALID_TIME_RANGE", "start_time must be before end_time")
+            raise InvalidArgument(reasons.INVALID_TIME_RANGE, "start_time must be before end_time")
         resolution = _RESOLUTIONS.get(request.resolution) or default_resolution(end - start)
-        size = _page_size(request.page_size, 1000, 10_000)
-        offset = 0
-        query_key = [request.household_id, request.meter_id, start, end, resolution]
-        if request.page_token:
-            state = decode_token(request.page_token, "readings")
-            if state.get("q") != query_key:
-                raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token belongs to a different query")
-            offset = int(state["o"])  # type: ignore[call-overload]
+        size = _READING_PAGES.size(request.page_size)
+        query = (request.household_id, request.meter_id, start, end, resolution)
+        offset = _READING_PAGES.decode_int(request.page_token, query) or 0
         points = await asyncio.to_thread(
             self.queries.series, meters, start, end, BUCKET_MS[resolution], offset, size + 1
         )
@@ -166,9 +153,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         return pb.ListReadingsResponse(
             readings=[_reading(p, request.household_id) for p in points[:size]],
             resolution={v: k for k, v in _RESOLUTIONS.items()}[resolution],
-            next_page_token=encode_token({"k": "readings", "q": query_key, "o": offset + size})
-            if more
-            else "",
+            next_page_token=_READING_PAGES.encode(offset + size, query) if more else "",
         )
 
     async def GetHouseholdSummary(
@@ -193,7 +178,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             today_cost_eur=cost,
         )
         if summary.last_ts_ms:
-            response.last_read_time.CopyFrom(_ts(summary.last_ts_ms))
+            response.last_read_time.CopyFrom(timestamps.from_ms(summary.last_ts_ms))
         return response
 
     async def StreamReadings(
@@ -223,7 +208,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         now = self._now_ms()
         snap = await asyncio.to_thread(self.queries.grid, now, self.online_window_ms)
         aggregate = rpb.GridAggregate(
-            snapshot_time=_ts(now),
+            snapshot_time=timestamps.from_ms(now),
             meters_online=snap.meters_online,
             meters_offline=snap.meters_offline,
             total_power_kw=snap.total_power_w / 1000,
@@ -250,7 +235,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         context: grpc.aio.ServicerContext[pb.StreamGridStatsRequest, pb.StreamGridStatsResponse],
     ) -> AsyncIterator[pb.StreamGridStatsResponse]:
         if request.interval_seconds < 0:
-            raise InvalidArgument("INVALID_INTERVAL", "interval_seconds must not be negative")
+            raise InvalidArgument(reasons.INVALID_INTERVAL, "interval_seconds must not be negative")
         interval = max(1, request.interval_seconds or 2)
         await context.send_initial_metadata(())
         while True:
@@ -263,13 +248,13 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         request: pb.ListHouseholdsRequest,
         context: grpc.aio.ServicerContext[pb.ListHouseholdsRequest, pb.ListHouseholdsResponse],
     ) -> pb.ListHouseholdsResponse:
-        size = _page_size(request.page_size, 50, 1000)
-        offset = int(decode_token(request.page_token, "households")["o"]) if request.page_token else 0  # type: ignore[call-overload]
+        size = _HOUSEHOLD_PAGES.size(request.page_size)
+        offset = _HOUSEHOLD_PAGES.decode_int(request.page_token) or 0
         found = await asyncio.to_thread(self.queries.households_by_id, None, offset, size + 1)
         more = len(found) > size
         return pb.ListHouseholdsResponse(
             households=[_household(h) for h in found[:size]],
-            next_page_token=encode_token({"k": "households", "o": offset + size}) if more else "",
+            next_page_token=_HOUSEHOLD_PAGES.encode(offset + size) if more else "",
         )
 
     async def GetHousehold(
@@ -288,11 +273,11 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         rows = []
         for h in request.households:
             if not h.household_id or len(h.household_id) > 64:
-                raise InvalidArgument("INVALID_HOUSEHOLD_ID", "household_id must be 1-64 characters")
+                raise InvalidArgument(reasons.INVALID_HOUSEHOLD_ID, "household_id must be 1-64 characters")
             if not 1 <= h.residents <= 20:
-                raise InvalidArgument("INVALID_RESIDENTS", f"{h.household_id}: residents must be 1-20")
+                raise InvalidArgument(reasons.INVALID_RESIDENTS, f"{h.household_id}: residents must be 1-20")
             if h.heating not in _HEATING_FROM_PB:
-                raise InvalidArgument("INVALID_HEATING", f"{h.household_id}: heating must be set")
+                raise InvalidArgument(reasons.INVALID_HEATING, f"{h.household_id}: heating must be set")
             for m in h.meters:
                 if (
                     not m.meter_id
@@ -302,7 +287,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                     or "#" in m.meter_id
                 ):
                     raise InvalidArgument(
-                        "INVALID_METER_ID", f"{h.household_id}: bad meter id {m.meter_id!r}"
+                        reasons.INVALID_METER_ID, f"{h.household_id}: bad meter id {m.meter_id!r}"
                     )
             rows.append(
                 {
@@ -327,18 +312,16 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         request: pb.ListDeadLettersRequest,
         context: grpc.aio.ServicerContext[pb.ListDeadLettersRequest, pb.ListDeadLettersResponse],
     ) -> pb.ListDeadLettersResponse:
-        size = _page_size(request.page_size, 50, 500)
-        before = None
-        if request.page_token:
-            state = decode_token(request.page_token, "dead")
-            before = int(state["before"])  # type: ignore[call-overload]
+        size = _DEAD_LETTER_PAGES.size(request.page_size)
+        # The reason filter is part of the query: a token only resumes the listing it came from.
+        before = _DEAD_LETTER_PAGES.decode_int(request.page_token, (request.reason,))
         found = await asyncio.to_thread(self.queries.dead_letters, request.reason, before, size + 1)
         more = len(found) > size
         return pb.ListDeadLettersResponse(
             dead_letters=[
                 rpb.DeadLetter(
                     dead_letter_id=d.id,
-                    receive_time=_ts(d.received_ms),
+                    receive_time=timestamps.from_ms(d.received_ms),
                     topic=d.topic,
                     reason=d.reason,
                     detail=d.detail,
@@ -346,5 +329,5 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                 )
                 for d in found[:size]
             ],
-            next_page_token=encode_token({"k": "dead", "before": found[size - 1].id}) if more else "",
+            next_page_token=_DEAD_LETTER_PAGES.encode(found[size - 1].id, (request.reason,)) if more else "",
         )

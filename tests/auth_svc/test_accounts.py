@@ -7,7 +7,7 @@ import pytest
 
 from auth_svc.bootstrap import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 from auth_svc.server import AuthApp
-from common.auth import Role, subject_hash
+from common.auth.revocations import subject_hash
 from common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -16,6 +16,7 @@ from common.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from energypulse.auth.v1 import user_pb2
 from tests.auth_svc.conftest import Clock, CountingHasher
 
 
@@ -23,7 +24,7 @@ async def test_login_issues_verifiable_token(app: AuthApp) -> None:
     session = app.accounts.login("household-0001", DEMO_USER_PASSWORD, "10.0.0.1")
     who = await app.verifier.verify(session.tokens.access.token)
     assert who.subject == "household-0001"
-    assert who.role is Role.USER
+    assert who.role == user_pb2.ROLE_USER
     assert who.households == frozenset({"sim-h000000"})
     assert session.tokens.refresh_token
     assert session.user.households == ("sim-h000000",)
@@ -144,7 +145,7 @@ async def test_reset_password_and_role_change_revoke_tokens(app: AuthApp) -> Non
         await app.verifier.verify(tokens.access.token)
     # Refresh still works after a role change and carries the new role.
     refreshed = app.accounts.refresh(tokens.refresh_token, "c")
-    assert (await app.verifier.verify(refreshed.access.token)).role is Role.ADMIN
+    assert (await app.verifier.verify(refreshed.access.token)).role == user_pb2.ROLE_ADMIN
 
 
 async def test_link_and_unlink_household(app: AuthApp) -> None:

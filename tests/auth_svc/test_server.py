@@ -15,10 +15,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from auth_svc.bootstrap import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 from auth_svc.server import SERVICE
 from auth_svc.testing import TokenFactory, confusion_tokens
-from common.auth import AccessLevel, ServiceCredentials, remote_verifier, rules_from_services
+from common.auth.access import rules_from_services
+from common.auth.credentials import ServiceCredentials
+from common.auth.remote import remote_verifier
 from common.errors import Unauthenticated, error_info
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
+from energypulse.options.v1 import options_pb2
 from tests.auth_svc.conftest import Clock, Server
 
 
@@ -68,7 +71,9 @@ async def test_user_calling_any_admin_rpc_is_denied(server: Server) -> None:
     token = (await _login(server, "household-0001", DEMO_USER_PASSWORD)).tokens.access_token
     rules = rules_from_services([SERVICE])
     admin_methods = [
-        m for m in SERVICE.methods if rules[f"/{SERVICE.full_name}/{m.name}"].level is AccessLevel.ADMIN
+        m
+        for m in SERVICE.methods
+        if rules[f"/{SERVICE.full_name}/{m.name}"].level == options_pb2.ACCESS_LEVEL_ADMIN
     ]
     assert {m.name for m in admin_methods} >= {
         "ListUsers",
@@ -284,11 +289,11 @@ async def test_health_needs_no_token(server: Server) -> None:
 
 async def test_another_service_enforces_auth_svc_tokens(server: Server) -> None:
     """A service wired like ledger/ingest: remote_auth_interceptor fetching auth_svc's JWKS."""
-    from common.auth import remote_auth_interceptor
+    from common.auth.interceptor import remote_auth_interceptor
     from common.server import GrpcService, ServerConfig, start_server
     from energypulse.telemetry.v1 import telemetry_service_pb2 as tpb
     from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as tgrpc
-    from tests.common.test_auth import TelemetryProbe
+    from tests.common.auth.helpers import TelemetryProbe
 
     descriptor = tpb.DESCRIPTOR.services_by_name["TelemetryService"]
     probe = TelemetryProbe()

@@ -61,6 +61,29 @@ def test_typed_invalid_argument_maps_to_400_with_reason(stack: Stack, token: str
     assert _reason(body) is not None
 
 
+# {"k": "households", "o": "abc"}: decodes, but holds a non-number (issue 19: was a 500).
+FORGED_PAGE_TOKEN = "eyJrIjogImhvdXNlaG9sZHMiLCAibyI6ICJhYmMifQ"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/households",
+        "/api/v1/dead-letters",
+        "/api/v1/ledger/blocks",
+        "/api/v1/users",
+        "/api/v1/audit-events",
+    ],
+)
+def test_forged_page_tokens_and_negative_page_sizes_are_400_with_one_reason(
+    stack: Stack, token: str, path: str
+) -> None:
+    status, body = stack.api("GET", f"{path}?pageToken={FORGED_PAGE_TOKEN}", token=token)
+    assert (status, _reason(body)) == (400, "INVALID_PAGE_TOKEN"), body
+    status, body = stack.api("GET", f"{path}?pageSize=-1", token=token)
+    assert (status, _reason(body)) == (400, "INVALID_PAGE_SIZE"), body
+
+
 def test_wrong_password_is_401_with_reason_and_no_enumeration(stack: Stack) -> None:
     status_known, body_known = stack.api(
         "POST", "/api/v1/auth/login", {"username": "admin", "password": "nope"}

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import grpc
 
 from auth_svc.testing import TokenFactory
-from common.auth import StaticKeySource, TokenVerifier
+from common.auth.keys import StaticKeySource
+from common.auth.verifier import TokenVerifier
 from common.server import ServerConfig, start_server
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc.config import LedgerConfig

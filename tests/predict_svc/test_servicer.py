@@ -16,7 +16,8 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from auth_svc.testing import TokenFactory
-from common.auth import StaticKeySource, TokenVerifier
+from common.auth.keys import StaticKeySource
+from common.auth.verifier import TokenVerifier
 from common.config import from_env
 from common.errors import error_info
 from common.server import RunningServer, ServerConfig, start_server

@@ -15,7 +15,10 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import event
 
 from auth_svc.testing import TokenFactory
-from common.auth import AuthInterceptor, StaticKeySource, TokenVerifier, rules_from_services
+from common.auth.access import rules_from_services
+from common.auth.interceptor import AuthInterceptor
+from common.auth.keys import StaticKeySource
+from common.auth.verifier import TokenVerifier
 from common.db import make_engine
 from common.errors import error_info
 from common.server import GrpcService, ServerConfig, start_server

@@ -1,0 +1,129 @@
+"""The server interceptor: authenticates and authorises every RPC by its declared access rule.
+
+Only unary-request RPCs exist in the contracts (unary and server-streaming), so only those are
+wrapped; :func:`~common.auth.access.rules_from_services` refuses a client-streaming method at
+start-up, the place to add its checks back (every request message, not only the first, must pass
+the household check). Errors are raised as typed exceptions, which common.server's error
+interceptor maps to a status with ErrorInfo.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeAlias
+
+import grpc
+from energypulse.errors.v1 import error_reason_pb2 as reasons
+from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import Message
+
+from common.auth.access import PUBLIC_SERVICES, UNDECLARED, AccessRule, rules_from_services
+from common.auth.caller import Caller, acting_as
+from common.auth.remote import remote_verifier
+from common.auth.verifier import DEFAULT_AUDIENCE, DEFAULT_ISSUER, TokenVerifier, bearer_token
+from common.errors import PermissionDenied, Unauthenticated
+from energypulse.options.v1 import options_pb2
+
+__all__ = ["AuthInterceptor", "remote_auth_interceptor"]
+
+# grpc hands handlers untyped requests and contexts (the generated servicers type them per RPC).
+_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+_Metadata = Sequence[tuple[str, str | bytes]]
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates and authorises every RPC according to its declared :class:`AccessRule`.
+
+    Build it with ``AuthInterceptor(verifier, rules_from_services(descriptors))``.
+    """
+
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        rules: Mapping[str, AccessRule],
+        *,
+        public_services: Sequence[str] = PUBLIC_SERVICES,
+    ) -> None:
+        self._verifier = verifier
+        self._rules = dict(rules)
+        self._public_prefixes = tuple(f"/{name}/" for name in public_services)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> _Handler | None:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(self._public_prefixes):
+            return handler
+        rule = self._rules.get(method, UNDECLARED)
+        if rule.level == options_pb2.ACCESS_LEVEL_PUBLIC:
+            return handler
+        metadata = tuple(handler_call_details.invocation_metadata or ())
+
+        async def admit(request: Message) -> Caller:
+            who = await self._authenticate(rule, metadata)
+            if rule.household_field:
+                who.require_household(str(getattr(request, rule.household_field, "")))
+            return who
+
+        return _wrap(handler, admit)
+
+    async def _authenticate(self, rule: AccessRule, metadata: _Metadata) -> Caller:
+        if rule.level == options_pb2.ACCESS_LEVEL_UNSPECIFIED:
+            raise PermissionDenied(reasons.METHOD_ACCESS_UNDECLARED, "this RPC declares no access rule")
+        token = bearer_token(metadata)
+        if token is None:
+            raise Unauthenticated(reasons.AUTHENTICATION_REQUIRED, "this call needs a bearer token")
+        who = await self._verifier.verify(token)
+        if not rule.allows(who.role):
+            raise PermissionDenied(reasons.ROLE_NOT_PERMITTED, "the caller's role may not call this RPC")
+        return who
+
+
+def remote_auth_interceptor(
+    services: Iterable[ServiceDescriptor],
+    auth_channel: grpc.aio.Channel | str,
+    *,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
+) -> AuthInterceptor:
+    """The interceptor every service other than auth_svc installs.
+
+    ``services`` are the descriptors the server registers (their access options are read now);
+    ``auth_channel`` reaches auth_svc (``common.channels.make_channel(EP_<SVC>_AUTH_ADDR)``).
+    """
+    return AuthInterceptor(
+        remote_verifier(auth_channel, issuer=issuer, audience=audience), rules_from_services(services)
+    )
+
+
+def _wrap(handler: _Handler, admit: Callable[[Message], Awaitable[Caller]]) -> _Handler:
+    """The same handler, admitting the caller (and binding it, see ``caller()``) before the behaviour."""
+    behavior: Callable[..., Any] | None = handler.unary_unary or handler.unary_stream
+    if behavior is None:
+        raise TypeError("client-streaming RPCs are not supported by the auth interceptor")
+    make = (
+        grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.unary_stream_rpc_method_handler
+    )
+    if handler.unary_stream is not None and inspect.isasyncgenfunction(behavior):
+        streaming: Callable[..., AsyncIterator[Any]] = behavior
+
+        async def stream(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+            with acting_as(await admit(request)):
+                async for item in streaming(request, context):
+                    yield item
+
+        return make(stream, handler.request_deserializer, handler.response_serializer)
+
+    # Unary responses, and streaming handlers that write through ``context.write``.
+    unary_behavior: Callable[..., Any] = behavior
+
+    async def unary(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        with acting_as(await admit(request)):
+            result = unary_behavior(request, context)
+            return await result if inspect.isawaitable(result) else result
+
+    return make(unary, handler.request_deserializer, handler.response_serializer)
