@@ -237,7 +237,6 @@ def latency(rate_per_s: int = 2000, seconds: float = 10.0) -> dict[str, Any]:
                 f"from bench.bench_ingest import paced_publish; paced_publish({broker.port}, {rate_per_s}, {seconds})",
             ],
             cwd=rig.ROOT,
-            env={**os.environ, "PYTHONPATH": str(rig.ROOT)},
         )
         publisher.wait(seconds + 120)
         deadline = time.time() + 30

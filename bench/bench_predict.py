@@ -201,7 +201,6 @@ def backtest_cli(zone: str, data_dir: Path = ENTSOE_DIR) -> dict[str, Any]:
         text=True,
         timeout=900,
         check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     seconds = time.perf_counter() - started
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

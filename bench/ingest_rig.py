@@ -43,14 +43,14 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
+PYTHON = sys.executable
 _COUNTER = re.compile(
     r"^(ingest_readings_stored_total|ingest_dead_letters_total)(?:\{[^}]*\})? ([0-9.e+]+)$", re.M
 )
 
 
 def _env(extra: Mapping[str, str]) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "EP_LOG_LEVEL": "WARNING", **extra}
+    return {**os.environ, "EP_LOG_LEVEL": "WARNING", **extra}
 
 
 @contextmanager

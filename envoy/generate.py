@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +25,9 @@ from typing import Any
 
 import yaml
 from google.api import annotations_pb2, http_pb2
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from energypulse.options.v1 import options_pb2  # noqa: E402
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -49,9 +45,38 @@ class Rpc:
         return f"/{self.service}/{self.method}"
 
 
+def public_rpcs(fds: descriptor_pb2.FileDescriptorSet) -> set[str]:
+    """The gRPC paths (``/package.Service/Method``) whose access rule is PUBLIC.
+
+    The rule (``energypulse.options.v1.access``) is read through a pool built from the descriptor
+    set itself, not the generated ``options_pb2``: the generators run where that code is not
+    importable yet (scripts/gen_protos.py writes it in the same run; the Docker build stages).
+    """
+    pool = descriptor_pool.DescriptorPool()
+    for file in fds.file:
+        pool.Add(file)
+    message_factory.GetMessageClassesForFiles([file.name for file in fds.file], pool)
+    access = pool.FindExtensionByName("energypulse.options.v1.access")
+    public = pool.FindEnumTypeByName("energypulse.options.v1.AccessLevel").values_by_name[
+        "ACCESS_LEVEL_PUBLIC"
+    ]
+    method_options = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("google.protobuf.MethodOptions")
+    )
+    paths: set[str] = set()
+    for file in fds.file:
+        for service in file.service:
+            for method in service.method:
+                options = method_options.FromString(method.options.SerializeToString())
+                if options.HasExtension(access) and options.Extensions[access].level == public.number:
+                    paths.add(f"/{file.package}.{service.name}/{method.name}")
+    return paths
+
+
 def load_rpcs(descriptor_path: Path) -> list[Rpc]:
     """Every energypulse RPC with its HTTP rule and whether it is public."""
     fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
+    public = public_rpcs(fds)
     rpcs: list[Rpc] = []
     for file in fds.file:
         if not file.package.startswith("energypulse."):
@@ -61,7 +86,6 @@ def load_rpcs(descriptor_path: Path) -> list[Rpc]:
             for method in service.method:
                 opts = method.options
                 rule: http_pb2.HttpRule = opts.Extensions[annotations_pb2.http]
-                access = opts.Extensions[options_pb2.access]
                 pattern = rule.WhichOneof("pattern")
                 if pattern not in HTTP_METHODS:
                     raise SystemExit(f"{full}/{method.name} has no google.api.http rule")
@@ -71,7 +95,7 @@ def load_rpcs(descriptor_path: Path) -> list[Rpc]:
                         method=method.name,
                         http_method=pattern.upper(),
                         http_path=getattr(rule, pattern),
-                        public=access.level == options_pb2.ACCESS_LEVEL_PUBLIC,
+                        public=f"/{full}/{method.name}" in public,
                     )
                 )
     return rpcs

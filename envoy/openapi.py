@@ -18,17 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
+from generate import public_rpcs  # envoy/generate.py, beside this script
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from energypulse.options.v1 import options_pb2  # noqa: E402
 
 __all__ = ["build_openapi", "main"]
 
@@ -183,6 +180,7 @@ def build_openapi(
 ) -> dict[str, Any]:
     fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
     types = _Types(fds)
+    public_paths = public_rpcs(fds)
     builder = _SchemaBuilder(types)
     status_ref = (
         builder.message_ref(".google.rpc.Status")
@@ -262,10 +260,8 @@ def build_openapi(
                         "content": {"application/json": {"schema": status_ref}},
                     },
                 }
-                access = method.options.Extensions[options_pb2.access]
-                operation["security"] = (
-                    [] if access.level == options_pb2.ACCESS_LEVEL_PUBLIC else [{"bearer": []}]
-                )
+                public = f"/{full_service}/{method.name}" in public_paths
+                operation["security"] = [] if public else [{"bearer": []}]
                 paths.setdefault(openapi_path, {})[verb] = operation
     return {
         "openapi": "3.0.3",
