@@ -3,10 +3,13 @@
     python envoy/generate.py --mode local --out build/envoy.yaml
     python envoy/generate.py --mode compose --out build/envoy.compose.yaml
 
-What it builds (see STYLE.md, "Envoy"):
+What it builds, and why:
 - one HTTP listener: /api/... JSON routes are transcoded to gRPC (grpc_json_transcoder) for every
   ``energypulse.*.v1.*Service`` in the descriptor; native gRPC calls pass through on the same routes;
   anything else goes to the dashboard's static files;
+- the transcoder converts gRPC statuses and rejects unknown methods and query parameters (without
+  that a bad request becomes a 503), prints primitive fields always, and delimits server streams as
+  Server-Sent Events so a browser can read them;
 - jwt_authn at the edge: every RPC whose access rule is not PUBLIC needs a valid token, on its JSON
   route and its gRPC path alike; the key set is fetched from auth_svc through this same listener;
 - STRICT_DNS + ROUND_ROBIN HTTP/2 clusters with gRPC health checks, so every replica gets traffic
