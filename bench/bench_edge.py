@@ -34,8 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.children import start_stack
 from bench.report import Figure, median_spread
-from devstack.stack import Stack, start_stack
+from devstack.stack import Stack
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
 
@@ -153,7 +154,9 @@ def _envoy_requests(admin_port: str) -> int:
 def _check_native(stack: Stack, token: str) -> None:
     """h2load cannot see gRPC trailers: make sure the native call really answers OK."""
     stub = pb_grpc.LedgerServiceStub(stack.channel("ledger"))
-    stub.GetSignedHead(pb.GetSignedHeadRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=10)
+    stub.GetSignedHead(
+        pb.GetSignedHeadRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=10
+    )
 
 
 def _p(runs: list[Run], q: float) -> float:
