@@ -129,9 +129,9 @@ def _h2load(
     # "requests: N total, N started, N done, N succeeded, F failed, E errored, T timeout"
     counts = next(line for line in out.splitlines() if line.startswith("requests:"))
     failed = sum(int(n) for n, what in re.findall(r"(\d+) (failed|errored|timeout)", counts))
-    done = int(re.search(r"(\d+) done", counts).group(1))  # type: ignore[union-attr]
+    done = re.search(r"(\d+) done", counts)
     ok = re.search(r"status codes: (\d+) 2xx", out)
-    if failed or ok is None or int(ok.group(1)) != done:
+    if failed or done is None or ok is None or int(ok.group(1)) != int(done.group(1)):
         raise RuntimeError(f"failed or non-2xx requests against {url}:\n{out}")
     latencies = [int(line.split("\t")[2]) / 1000 for line in log.read_text().splitlines() if line.strip()]
     log.unlink()

@@ -19,8 +19,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -36,6 +37,7 @@ from common import mqtt_wire
 from common.config import from_env
 from ingest_svc.app import IngestApp
 from ingest_svc.config import IngestConfig
+from ingest_svc.intake.validation import Reading
 from meter_sim.config import MeterSimConfig
 from meter_sim.simulator import Simulator
 from tests.ingest_svc.helpers import encode, publish_all, reading
@@ -87,7 +89,7 @@ def _bare_drain(port: int, n: int) -> float:
     got = [0]
     done = threading.Event()
 
-    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+    def on_message(_c: mqtt.Client, _u: object, _m: mqtt.MQTTMessage) -> None:
         got[0] += 1
         if got[0] >= n:
             done.set()
@@ -199,7 +201,19 @@ def paced_publish(port: int, rate_per_s: int, seconds: float) -> None:
     sock.close()
 
 
-def latency(rate_per_s: int = 2000, seconds: float = 10.0) -> dict[str, Any]:
+class LatencyRun(TypedDict):
+    ingest_p50_ms: float
+    ingest_p99_ms: float
+    rate_per_s: int
+    sent: int
+    lost: int
+    samples: int
+    p50_ms: float
+    p99_ms: float
+    latencies: list[float]  # every reading's publish -> stored, sorted
+
+
+def latency(rate_per_s: int = 2000, seconds: float = 10.0) -> LatencyRun:
     """Publish at a fixed rate (separate process); latency = commit seen by ingest's on_stored
     hook minus the publish time carried in ts_ms (1 ms resolution, same host clock).
 
@@ -215,7 +229,7 @@ def latency(rate_per_s: int = 2000, seconds: float = 10.0) -> dict[str, Any]:
         lat: list[float] = []
         stored_at: dict[tuple[str, int], float] = {}
 
-        def on_stored(readings: Any) -> None:
+        def on_stored(readings: Sequence[Reading]) -> None:
             now_ms = time.time() * 1000
             lat.extend(now_ms - r.ts_ms for r in readings)
             stored_at.update(((r.meter_id, r.seq), now_ms) for r in readings)
@@ -514,7 +528,7 @@ def run(quick: bool = False) -> list[Figure]:
     lat_results: list[tuple[int, list[float]]] = []
     for rate in rates:
         result = latency(rate, seconds)
-        lat_results.append((rate, result.pop("latencies")))
+        lat_results.append((rate, result["latencies"]))
         target = rate == 5000
         figures.append(
             Figure(

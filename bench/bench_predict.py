@@ -283,7 +283,7 @@ def run(quick: bool = False) -> list[Figure]:
     return figures
 
 
-def run_all() -> dict[str, Any]:
+def run_all() -> dict[str, object]:
     return {
         "predict_batch": predict_batch_throughput(),
         "price_forecast": price_forecast_latency(),

@@ -24,7 +24,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -251,7 +250,7 @@ class MarkerWatch:
         self._client.on_connect = lambda c, *_: c.subscribe("energy/ingest/+/subscribed", qos=1)
         self._client.connect(host, int(port))
 
-    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         client_id = msg.topic.split("/")[2]
         with self._cond:
             self._seen[client_id] = int(orjson.loads(msg.payload)["ts_ms"])
@@ -294,7 +293,7 @@ class BareCounter:
         self.first_at = self.one_at = self.done_at = 0.0
         self.done = threading.Event()
         self._persistent = persistent
-        self._client: Any = None
+        self._client: mqtt.Client | None = None
         self._connect()
 
     def _connect(self) -> None:
@@ -320,7 +319,7 @@ class BareCounter:
             raise RuntimeError("bare subscriber: no SUBACK")
         self._client = client
 
-    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         now = time.perf_counter()
         if not self.first_at and msg.topic == self.first_topic:
             self.first_at = now
@@ -338,8 +337,9 @@ class BareCounter:
         self._connect()
 
     def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
 
 
 @contextmanager
