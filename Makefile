@@ -9,10 +9,11 @@ protos:  ## regenerate Python stubs, the Envoy descriptor set and dashboard Type
 lint-protos:
 	cd protos && ../dashboard/node_modules/.bin/buf lint && ../dashboard/node_modules/.bin/buf format -d --exit-code
 
-envoy: protos  ## regenerate envoy/envoy.yaml (local) and envoy/envoy.compose.yaml
-	$(PY) -m envoy_config.generate
+envoy: protos  ## regenerate build/envoy.yaml (local run) and build/envoy.compose.yaml
+	$(PY) envoy/generate.py --mode local --out build/envoy.yaml
+	$(PY) envoy/generate.py --mode compose --out build/envoy.compose.yaml
 
-check:
+check:  ## format check, lint, types, fast tests (scripts/test runs it first)
 	./scripts/check
 
 test:

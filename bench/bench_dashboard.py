@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import shutil
 import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from statistics import median
 
+from bench import children
 from bench.report import Figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,41 +53,49 @@ def bundle_sizes() -> dict[str, float]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+PREVIEW_ATTEMPTS = 3
+
+
+def _serving(server: subprocess.Popen[bytes], url: str, timeout: float = 30.0) -> bool:
+    """Whether ``server`` answers at ``url``: False when it exited first (its port was taken)."""
+    deadline = time.monotonic() + timeout
+    while server.poll() is None:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+            continue
+        time.sleep(0.5)  # vite exits at once on a taken port: whoever answered must be it
+        return server.poll() is None
+    return False
+
+
+@contextmanager
+def _preview_server() -> Iterator[str]:
+    """``vite preview`` of dist/ for the block; yields its URL. Vite binds the port it is given
+    (--strictPort), picked free just before: if another program took it meanwhile, vite exits and
+    another port is tried."""
+    for _attempt in range(PREVIEW_ATTEMPTS):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        args = ["node", "node_modules/vite/bin/vite.js", "preview", "--host", "127.0.0.1"]
+        server = children.spawn(
+            [*args, "--port", str(port), "--strictPort"], cwd=DASHBOARD, env=dict(os.environ)
+        )
+        url = f"http://127.0.0.1:{port}/"
+        with children.running(server, timeout=10):
+            if _serving(server, url):
+                yield url
+                return
+    raise RuntimeError(f"vite preview exited before serving, {PREVIEW_ATTEMPTS} times")
 
 
 def first_load(runs: int) -> dict[str, float]:
     """Median first-load timings (ms) on loopback and under slow-4G throttling."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            "node",
-            "node_modules/vite/bin/vite.js",
-            "preview",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--strictPort",
-        ],
-        cwd=DASHBOARD,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    with _preview_server() as url:
         figures: dict[str, float] = {}
         for network in ("none", "slow4g"):
             out = subprocess.run(
@@ -112,9 +124,6 @@ def first_load(runs: int) -> dict[str, float]:
                 figures[f"{key}_{metric}"] = median(values) if values else float("nan")
             figures[f"{key}_transfer_kb"] = median(s["transferBytes"] for s in samples) / 1024
         return figures
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def run(quick: bool) -> list[Figure]:

@@ -34,8 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.children import start_stack
 from bench.report import Figure, median_spread
-from devstack.stack import Stack, start_stack
+from devstack.stack import Stack
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc as pb_grpc
 
@@ -128,9 +129,9 @@ def _h2load(
     # "requests: N total, N started, N done, N succeeded, F failed, E errored, T timeout"
     counts = next(line for line in out.splitlines() if line.startswith("requests:"))
     failed = sum(int(n) for n, what in re.findall(r"(\d+) (failed|errored|timeout)", counts))
-    done = int(re.search(r"(\d+) done", counts).group(1))  # type: ignore[union-attr]
+    done = re.search(r"(\d+) done", counts)
     ok = re.search(r"status codes: (\d+) 2xx", out)
-    if failed or ok is None or int(ok.group(1)) != done:
+    if failed or done is None or ok is None or int(ok.group(1)) != int(done.group(1)):
         raise RuntimeError(f"failed or non-2xx requests against {url}:\n{out}")
     latencies = [int(line.split("\t")[2]) / 1000 for line in log.read_text().splitlines() if line.strip()]
     log.unlink()
@@ -153,7 +154,9 @@ def _envoy_requests(admin_port: str) -> int:
 def _check_native(stack: Stack, token: str) -> None:
     """h2load cannot see gRPC trailers: make sure the native call really answers OK."""
     stub = pb_grpc.LedgerServiceStub(stack.channel("ledger"))
-    stub.GetSignedHead(pb.GetSignedHeadRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=10)
+    stub.GetSignedHead(
+        pb.GetSignedHeadRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=10
+    )
 
 
 def _p(runs: list[Run], q: float) -> float:

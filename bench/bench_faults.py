@@ -8,7 +8,6 @@ already exists, then turns each fault into figures.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,12 +58,10 @@ def figures_from(data: dict[str, Any]) -> list[Figure]:
 def run(quick: bool = False) -> list[Figure]:
     if not (quick and ARTIFACT.exists()):
         ARTIFACT.unlink(missing_ok=True)  # never report an earlier run's figures as this one's
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         result = subprocess.run(
             # test_faults.py only: test_replicas_stack.py records no time-to-recover.
             [sys.executable, "-m", "pytest", "tests/faults/test_faults.py", "-q", "-p", "no:cacheprovider"],
             cwd=ROOT,
-            env=env,
             capture_output=True,
             text=True,
             timeout=900,

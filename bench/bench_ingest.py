@@ -15,13 +15,13 @@ import os
 import resource
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -30,16 +30,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine, text
 
+from bench import children
 from bench import ingest_rig as rig
 from bench.report import Figure, median_spread
 from common import mqtt_wire
 from common.config import from_env
 from ingest_svc.app import IngestApp
 from ingest_svc.config import IngestConfig
+from ingest_svc.intake.validation import Reading
 from meter_sim.config import MeterSimConfig
 from meter_sim.simulator import Simulator
 from tests.ingest_svc.helpers import encode, publish_all, reading
-from tests.ingest_svc.mqtt_broker import MosquittoBroker
 
 __all__ = ["latency", "run", "simulator_memory", "throughput"]
 
@@ -88,7 +89,7 @@ def _bare_drain(port: int, n: int) -> float:
     got = [0]
     done = threading.Event()
 
-    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+    def on_message(_c: mqtt.Client, _u: object, _m: mqtt.MQTTMessage) -> None:
         got[0] += 1
         if got[0] >= n:
             done.set()
@@ -121,35 +122,32 @@ def _bare_drain(port: int, n: int) -> float:
 
 
 def throughput(n: int = 100_000) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        broker = MosquittoBroker(Path(tmp) / "broker")
-        broker.start()
+    with tempfile.TemporaryDirectory() as tmp, rig.broker(Path(tmp)) as broker:
+        bare = _bare_drain(broker.port, n)
+        db_url = f"sqlite:///{tmp}/bench.db"
+        config = from_env(
+            IngestConfig, {}, mqtt_url=broker.url, db_url=db_url, client_id="bench-ingest", bridge=False
+        )
+        app = IngestApp(config, registry=CollectorRegistry())
+        app.start()
+        time.sleep(1.0)
+        app.stop()  # session + subscription exist; now queue a backlog while it is away
+        _backlog(broker.port, n)
+        app = IngestApp(config, registry=CollectorRegistry())
+        started = time.perf_counter()
+        app.start()
         try:
-            bare = _bare_drain(broker.port, n)
-            db_url = f"sqlite:///{tmp}/bench.db"
-            config = from_env(
-                IngestConfig, {}, mqtt_url=broker.url, db_url=db_url, client_id="bench-ingest", bridge=False
-            )
-            app = IngestApp(config, registry=CollectorRegistry())
-            app.start()
-            time.sleep(1.0)
-            app.stop()  # session + subscription exist; now queue a backlog while it is away
-            _backlog(broker.port, n)
-            app = IngestApp(config, registry=CollectorRegistry())
-            started = time.perf_counter()
-            app.start()
             while _count(db_url) < n and time.perf_counter() - started < 600:
                 time.sleep(0.2)
             elapsed = time.perf_counter() - started
-            app.stop()
-            return {
-                "readings": n,
-                "ingest_readings_per_s": n / elapsed,
-                "bare_paho_drain_per_s": bare,
-                "ingest_vs_bare": (n / elapsed) / bare,
-            }
         finally:
-            broker.stop()
+            app.stop()
+        return {
+            "readings": n,
+            "ingest_readings_per_s": n / elapsed,
+            "bare_paho_drain_per_s": bare,
+            "ingest_vs_bare": (n / elapsed) / bare,
+        }
 
 
 def paced_publish(port: int, rate_per_s: int, seconds: float) -> None:
@@ -203,16 +201,26 @@ def paced_publish(port: int, rate_per_s: int, seconds: float) -> None:
     sock.close()
 
 
-def latency(rate_per_s: int = 2000, seconds: float = 10.0) -> dict[str, Any]:
+class LatencyRun(TypedDict):
+    ingest_p50_ms: float
+    ingest_p99_ms: float
+    rate_per_s: int
+    sent: int
+    lost: int
+    samples: int
+    p50_ms: float
+    p99_ms: float
+    latencies: list[float]  # every reading's publish -> stored, sorted
+
+
+def latency(rate_per_s: int = 2000, seconds: float = 10.0) -> LatencyRun:
     """Publish at a fixed rate (separate process); latency = commit seen by ingest's on_stored
     hook minus the publish time carried in ts_ms (1 ms resolution, same host clock).
 
     Also split at ingest's socket: ``received_ms`` (stored with every reading) marks when ingest
     read it, so stored - received is ingest's own share (batching, validation, commit) and
     received - published is the publisher's and broker's."""
-    with tempfile.TemporaryDirectory() as tmp:
-        broker = MosquittoBroker(Path(tmp) / "broker")
-        broker.start()
+    with tempfile.TemporaryDirectory() as tmp, rig.broker(Path(tmp)) as broker:
         db_url = f"sqlite:///{tmp}/lat.db"
         app = IngestApp(
             from_env(IngestConfig, {}, mqtt_url=broker.url, db_url=db_url, client_id="lat", bridge=False),
@@ -221,29 +229,26 @@ def latency(rate_per_s: int = 2000, seconds: float = 10.0) -> dict[str, Any]:
         lat: list[float] = []
         stored_at: dict[tuple[str, int], float] = {}
 
-        def on_stored(readings: Any) -> None:
+        def on_stored(readings: Sequence[Reading]) -> None:
             now_ms = time.time() * 1000
             lat.extend(now_ms - r.ts_ms for r in readings)
             stored_at.update(((r.meter_id, r.seq), now_ms) for r in readings)
 
         app.pipeline._on_stored = on_stored
         app.start()
-        time.sleep(1.0)
-        total = int(rate_per_s * seconds)
-        publisher = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                f"from bench.bench_ingest import paced_publish; paced_publish({broker.port}, {rate_per_s}, {seconds})",
-            ],
-            cwd=rig.ROOT,
-            env={**os.environ, "PYTHONPATH": str(rig.ROOT)},
-        )
-        publisher.wait(seconds + 120)
-        deadline = time.time() + 30
-        while len(lat) < total and time.time() < deadline:
-            time.sleep(0.1)
-        app.stop()
+        try:
+            time.sleep(1.0)
+            total = int(rate_per_s * seconds)
+            publish = f"from bench.bench_ingest import paced_publish; paced_publish({broker.port}, {rate_per_s}, {seconds})"
+            with children.running(
+                children.spawn([sys.executable, "-c", publish], cwd=rig.ROOT, env=dict(os.environ))
+            ) as publisher:
+                publisher.wait(seconds + 120)
+            deadline = time.time() + 30
+            while len(lat) < total and time.time() < deadline:
+                time.sleep(0.1)
+        finally:
+            app.stop()
         broker.stop()
         engine = create_engine(db_url)
         with engine.connect() as conn:
@@ -267,35 +272,30 @@ def latency(rate_per_s: int = 2000, seconds: float = 10.0) -> dict[str, Any]:
 def simulator_memory(
     meters: int = 10_000, readings_per_meter: int = 3, interval_s: float = 2.0
 ) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        broker = MosquittoBroker(Path(tmp) / "broker")
-        broker.start()
-        try:
-            process = psutil.Process(os.getpid())
-            before = process.memory_info().rss
-            sim = Simulator(
-                from_env(
-                    MeterSimConfig,
-                    {},
-                    mqtt_url=broker.url,
-                    count=meters,
-                    interval_s=interval_s,
-                    readings_per_meter=readings_per_meter,
-                )
+    with tempfile.TemporaryDirectory() as tmp, rig.broker(Path(tmp)) as broker:
+        process = psutil.Process(os.getpid())
+        before = process.memory_info().rss
+        sim = Simulator(
+            from_env(
+                MeterSimConfig,
+                {},
+                mqtt_url=broker.url,
+                count=meters,
+                interval_s=interval_s,
+                readings_per_meter=readings_per_meter,
             )
-            started = time.perf_counter()
-            stats = sim.run()
-            elapsed = time.perf_counter() - started
-            return {
-                "meters": meters,
-                "rss_mb": process.memory_info().rss / 2**20,
-                "rss_growth_mb": (process.memory_info().rss - before) / 2**20,
-                "readings": stats.produced,
-                "seconds": elapsed,
-                "dropped": stats.dropped,
-            }
-        finally:
-            broker.stop()
+        )
+        started = time.perf_counter()
+        stats = sim.run()
+        elapsed = time.perf_counter() - started
+        return {
+            "meters": meters,
+            "rss_mb": process.memory_info().rss / 2**20,
+            "rss_growth_mb": (process.memory_info().rss - before) / 2**20,
+            "readings": stats.produced,
+            "seconds": elapsed,
+            "dropped": stats.dropped,
+        }
 
 
 def _run_simulator(url: str, meters: int, per_meter: int, prefix: str) -> tuple[float, float]:
@@ -303,8 +303,9 @@ def _run_simulator(url: str, meters: int, per_meter: int, prefix: str) -> tuple[
     exits once the broker has acknowledged every reading)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    rig.simulator(url, meters, per_meter, prefix).wait(TIMEOUT_S)
-    wall = time.perf_counter() - started
+    with rig.simulator(url, meters, per_meter, prefix) as sim:
+        sim.wait(TIMEOUT_S)
+        wall = time.perf_counter() - started
     # The simulator is the only child reaped in between.
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime), wall
@@ -346,9 +347,9 @@ def _live_pair(tmp: Path, run: int, meters: int, per_meter: int) -> dict[str, fl
         replicas = rig.start_replicas(b.url, f"sqlite:///{tmp}/live-{run}.db", 1, tmp, f"live{run}")
         try:
             watch = rig.BareCounter(b.url, "", rig.first_meter_topic(prefix), 10**9)
-            sim = rig.simulator(b.url, meters, per_meter, prefix)
-            progress = rig.wait_stored(replicas, total, TIMEOUT_S)
-            sim.wait(TIMEOUT_S)
+            with rig.simulator(b.url, meters, per_meter, prefix) as sim:
+                progress = rig.wait_stored(replicas, total, TIMEOUT_S)
+                sim.wait(TIMEOUT_S)
             watch.close()
         finally:
             rig.stop_all(replicas)
@@ -371,7 +372,8 @@ def _backlog_pair(tmp: Path, run: int, meters: int, per_meter: int) -> dict[str,
             b.url, "energy/meters/+", rig.first_meter_topic(prefix), total, persistent=True
         )
         bare.pause()
-        rig.simulator(b.url, meters, per_meter, prefix).wait(TIMEOUT_S)
+        with rig.simulator(b.url, meters, per_meter, prefix) as sim:
+            sim.wait(TIMEOUT_S)
         bare.resume()
         bare.done.wait(TIMEOUT_S)
         bare.close()
@@ -382,7 +384,8 @@ def _backlog_pair(tmp: Path, run: int, meters: int, per_meter: int) -> dict[str,
         prefix = f"qi{run}"
         db = f"sqlite:///{tmp}/backlog-{run}.db"
         rig.stop_all(rig.start_replicas(b.url, db, 1, tmp, f"backlog{run}"))  # session + schema
-        rig.simulator(b.url, meters, per_meter, prefix).wait(TIMEOUT_S)
+        with rig.simulator(b.url, meters, per_meter, prefix) as sim:
+            sim.wait(TIMEOUT_S)
         replicas = rig.start_replicas(b.url, db, 1, tmp, f"backlog{run}", wait=False)
         try:
             progress = rig.wait_stored(replicas, total, TIMEOUT_S)
@@ -525,7 +528,7 @@ def run(quick: bool = False) -> list[Figure]:
     lat_results: list[tuple[int, list[float]]] = []
     for rate in rates:
         result = latency(rate, seconds)
-        lat_results.append((rate, result.pop("latencies")))  # type: ignore[arg-type]
+        lat_results.append((rate, result["latencies"]))
         target = rate == 5000
         figures.append(
             Figure(

@@ -9,7 +9,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from bench.report import Figure
 from common.db import upgrade
@@ -77,7 +76,7 @@ def _fill(ledger: Ledger, total: int, batch: int) -> float:
     return total / spent
 
 
-def append_rate(total: int = 200_000, batch: int = 5_000) -> dict[str, Any]:
+def append_rate(total: int = 200_000, batch: int = 5_000) -> dict[str, float]:
     """Batched appends into a fresh SQLite ledger (validation, hashing, sealing, commit included)."""
     with tempfile.TemporaryDirectory() as d:
         ledger = _ledger(d)
@@ -86,7 +85,7 @@ def append_rate(total: int = 200_000, batch: int = 5_000) -> dict[str, Any]:
     return {"append_tx_per_s": rate, "transactions": total, "batch": batch}
 
 
-def proof_latency(ledger: Ledger, samples: int = 2000) -> dict[str, Any]:
+def proof_latency(ledger: Ledger, samples: int = 2000) -> dict[str, float]:
     """Inclusion proofs for random leaves against the current and a historical tree size."""
     size = ledger.tree_size()
     rng = random.Random(7)
@@ -106,7 +105,7 @@ def proof_latency(ledger: Ledger, samples: int = 2000) -> dict[str, Any]:
     }
 
 
-def full_verify(total: int = 1_000_000, batch: int = 10_000) -> dict[str, Any]:
+def full_verify(total: int = 1_000_000, batch: int = 10_000) -> dict[str, float]:
     """Build a ``total``-transaction SQLite ledger, then time VerifyChain, a restart's tree rebuild
     and inclusion proofs on it."""
     with tempfile.TemporaryDirectory() as d:

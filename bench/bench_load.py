@@ -20,8 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.children import start_stack
 from bench.report import Figure
-from devstack.stack import Stack, start_stack
+from devstack.stack import Stack
 
 __all__ = ["ROUTES", "LoadResult", "run", "run_load"]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import psutil
 
+from bench.children import start_stack
 from bench.report import Figure
-from devstack.stack import start_stack
 
 __all__ = ["run", "sample_rss"]
 
@@ -40,7 +40,7 @@ def _rss_mb(pid: int) -> float:
     try:
         proc = psutil.Process(pid)
         procs = [proc, *proc.children(recursive=True)]
-        return sum(p.memory_info().rss for p in procs) / 2**20
+        return sum(int(p.memory_info().rss) for p in procs) / 2**20
     except psutil.NoSuchProcess:
         return float("nan")
 

@@ -19,8 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 import grpc
 import numpy as np
@@ -46,9 +47,24 @@ NOTES: list[str] = []
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTSOE_DIR = Path(os.environ.get("EP_ENTSOE_DIR", ROOT.parent / "shared" / "data" / "entsoe"))
+T = TypeVar("T")
 
 
-async def _with_server(body: Any) -> Any:
+class BatchThroughput(TypedDict):
+    rows: float
+    rows_per_s: float
+    samples: list[float]
+
+
+class ForecastLatency(TypedDict):
+    calls: float
+    p50_ms: float
+    p99_ms: float
+    p99_samples: list[float]
+    max_ms: float
+
+
+async def _with_server(body: Callable[[pb_grpc.PredictionServiceAsyncStub], Awaitable[T]]) -> T:
     from predict_svc.config import PredictConfig
     from predict_svc.model import TrainParams, save_model, train_model
     from predict_svc.server import build, services
@@ -74,7 +90,7 @@ async def _with_server(body: Any) -> Any:
             await running.stop(None)
 
 
-def predict_batch_throughput(rows: int = 50_000, batch: int = 10_000, runs: int = 1) -> dict[str, Any]:
+def predict_batch_throughput(rows: int = 50_000, batch: int = 10_000, runs: int = 1) -> BatchThroughput:
     """Household rows per second through PredictBatch (``rows`` in batches of ``batch``), ``runs``
     timed passes on one server (``rows_per_s`` is their median, ``samples`` each pass)."""
     rng = np.random.default_rng(0)
@@ -96,7 +112,7 @@ def predict_batch_throughput(rows: int = 50_000, batch: int = 10_000, runs: int 
             )
         )
 
-    async def body(stub: pb_grpc.PredictionServiceStub) -> dict[str, Any]:
+    async def body(stub: pb_grpc.PredictionServiceAsyncStub) -> BatchThroughput:
         await stub.PredictBatch(requests[0])  # warm-up: first forecast of the hour
         samples = []
         for _ in range(runs):
@@ -111,11 +127,11 @@ def predict_batch_throughput(rows: int = 50_000, batch: int = 10_000, runs: int 
     return asyncio.run(_with_server(body))
 
 
-def price_forecast_latency(calls: int = 2000, concurrency: int = 1, runs: int = 1) -> dict[str, Any]:
+def price_forecast_latency(calls: int = 2000, concurrency: int = 1, runs: int = 1) -> ForecastLatency:
     """GetPriceForecast latency percentiles (ms) over ``calls`` calls, ``runs`` times on one server
     (``p50_ms``/``p99_ms`` are medians of the runs' percentiles, ``p99_samples`` each run's)."""
 
-    async def body(stub: pb_grpc.PredictionServiceStub) -> dict[str, Any]:
+    async def body(stub: pb_grpc.PredictionServiceAsyncStub) -> ForecastLatency:
         request = pb.GetPriceForecastRequest(zone="NO1", horizon_hours=24)
         for _ in range(50):
             await stub.GetPriceForecast(request)  # warm-up
@@ -201,7 +217,6 @@ def backtest_cli(zone: str, data_dir: Path = ENTSOE_DIR) -> dict[str, Any]:
         text=True,
         timeout=900,
         check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     seconds = time.perf_counter() - started
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -268,7 +283,7 @@ def run(quick: bool = False) -> list[Figure]:
     return figures
 
 
-def run_all() -> dict[str, Any]:
+def run_all() -> dict[str, object]:
     return {
         "predict_batch": predict_batch_throughput(),
         "price_forecast": price_forecast_latency(),

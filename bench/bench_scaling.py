@@ -45,7 +45,8 @@ def drain_rate(replicas: int, meters: int, per_meter: int, workdir: Path, run: i
         with rig.broker(workdir / f"scale-{replicas}-{run}") as b:
             tag = f"scale{replicas}r{run}"
             rig.stop_all(rig.start_replicas(b.url, db, replicas, workdir, tag))  # schema + sessions
-            rig.simulator(b.url, meters, per_meter, f"s{replicas}r{run}").wait(TIMEOUT_S)
+            with rig.simulator(b.url, meters, per_meter, f"s{replicas}r{run}") as sim:
+                sim.wait(TIMEOUT_S)
             running = rig.start_replicas(b.url, db, replicas, workdir, tag, wait=False)
             try:
                 progress = rig.wait_stored(running, total, TIMEOUT_S)

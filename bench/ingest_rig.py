@@ -4,6 +4,11 @@ Every part is a real process on loopback: a private Mosquitto, ``python -m inges
 (bridge off, so only the MQTT -> store path is measured), ``python -m meter_sim`` publishing a
 bounded number of readings as fast as it can, and a bare paho subscriber. Progress is read from
 ingest's own Prometheus counters, so the measuring process never touches the database.
+
+No port is picked here and bound later by another process (another program may take it in
+between): the replicas bind port 0 and report what they got in their start-up log line, and a
+broker whose port was taken is started again on another. Every child runs in its own process
+group and is stopped, group and all, when the benchmark leaves its block, failure or not.
 """
 
 from __future__ import annotations
@@ -19,14 +24,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
 import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.ingest_svc.mqtt_broker import MosquittoBroker, free_port
+from bench import children
+from devstack.broker import mosquitto_binary, render_mosquitto_conf
+from devstack.ports import free_port
 
 __all__ = [
     "BareCounter",
@@ -43,24 +49,72 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
+PYTHON = sys.executable
 _COUNTER = re.compile(
     r"^(ingest_readings_stored_total|ingest_dead_letters_total)(?:\{[^}]*\})? ([0-9.e+]+)$", re.M
 )
 
 
 def _env(extra: Mapping[str, str]) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "EP_LOG_LEVEL": "WARNING", **extra}
+    return {**os.environ, "EP_LOG_LEVEL": "WARNING", **extra}
+
+
+BROKER_ATTEMPTS = 3  # Mosquitto cannot bind port 0 and report it: a taken port means another try
+
+
+@dataclass
+class Broker:
+    """A private Mosquitto with the shipped settings (devstack.broker) on a port of its own."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        children.stop(self.proc, timeout=10)  # SIGTERM first: Mosquitto writes its persistence
+
+
+def _listens(proc: subprocess.Popen[bytes], port: int, timeout: float = 10.0) -> bool:
+    """Whether ``proc`` itself listens on ``port`` (not merely whether something answers there:
+    that could be whoever took the port). False once it exited."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            sockets = psutil.Process(proc.pid).net_connections(kind="tcp")
+        except psutil.Error:
+            return False
+        if any(s.status == psutil.CONN_LISTEN and s.laddr.port == port for s in sockets):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @contextmanager
-def broker(workdir: Path) -> Iterator[MosquittoBroker]:
-    b = MosquittoBroker(workdir / "broker")
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
+def broker(workdir: Path) -> Iterator[Broker]:
+    binary = mosquitto_binary()
+    if binary is None:
+        raise RuntimeError("mosquitto is not installed (scripts/bootstrap installs it)")
+    data_dir = workdir / "broker"
+    for _attempt in range(BROKER_ATTEMPTS):
+        port = free_port()
+        conf = data_dir / "mosquitto.conf"
+        conf.parent.mkdir(parents=True, exist_ok=True)
+        conf.write_text(render_mosquitto_conf(port, data_dir))
+        with open(data_dir / "mosquitto.log", "ab") as log:
+            proc = children.spawn([binary, "-c", str(conf)], cwd=workdir, env=dict(os.environ), out=log)
+        b = Broker(port, proc)
+        try:
+            if _listens(proc, port):
+                yield b
+                return
+        finally:
+            b.stop()
+    raise RuntimeError(
+        f"mosquitto did not listen ({BROKER_ATTEMPTS} tries):\n{(data_dir / 'mosquitto.log').read_text()[-2000:]}"
+    )
 
 
 @dataclass
@@ -68,20 +122,41 @@ class IngestReplica:
     """One ``python -m ingest_svc`` process (its own gRPC and metrics port, its own MQTT client id)."""
 
     client_id: str
-    metrics_port: int
     proc: subprocess.Popen[bytes]
     log_path: Path
+    log_offset: int  # where this process's lines start in ``log_path`` (appended across runs)
+    _metrics_port: int | None = None
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port its metrics server bound (it asks for port 0), once its start-up line is logged."""
+        if self._metrics_port is None:
+            with open(self.log_path, "rb") as log:
+                log.seek(self.log_offset)
+                for line in log:
+                    if b'"grpc_server_started"' in line:
+                        self._metrics_port = int(orjson.loads(line)["metrics_port"])
+                        break
+        return self._metrics_port
+
+    def _exited(self) -> RuntimeError:
+        return RuntimeError(f"{self.client_id} exited:\n{self.log_path.read_text()[-2000:]}")
 
     def counters(self) -> tuple[int, int]:
         """(readings stored, messages dead-lettered) from its Prometheus endpoint."""
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        port = self.metrics_port
+        if port is None:  # the metrics endpoint starts after the subscriber
+            if self.proc.poll() is not None:
+                raise self._exited()
+            return 0, 0
+        url = f"http://127.0.0.1:{port}/metrics"
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 text = response.read().decode()
         except OSError:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.client_id} exited:\n{self.log_path.read_text()[-2000:]}") from None
-            return 0, 0  # the metrics endpoint starts after the subscriber
+                raise self._exited() from None
+            return 0, 0
         stored = dead = 0.0
         for name, value in _COUNTER.findall(text):
             if name == "ingest_readings_stored_total":
@@ -99,13 +174,7 @@ class IngestReplica:
         return float(times.user + times.system)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        children.stop(self.proc)
 
 
 def start_replicas(
@@ -124,30 +193,34 @@ def start_replicas(
     onto an existing schema) all start at once and the caller watches the counters."""
     since_ms = int(time.time() * 1000)
     replicas: list[IngestReplica] = []
-    with MarkerWatch(broker_url) as markers:
-        for k in range(count):
-            client_id = f"bench-{tag}-{k}"
-            metrics_port = free_port()
-            log_path = workdir / f"{client_id}.log"
-            env = _env(
-                {
-                    "EP_MQTT_URL": broker_url,
-                    "EP_INGEST_DATABASE_URL": db_url,
-                    "EP_INGEST_CLIENT_ID": client_id,
-                    "EP_INGEST_GRPC_PORT": str(free_port()),
-                    "EP_INGEST_METRICS_PORT": str(metrics_port),
-                    "EP_INGEST_BRIDGE": "0",
-                    **(extra_env or {}),
-                }
-            )
-            with open(log_path, "ab") as log:
-                proc = subprocess.Popen(
-                    [PYTHON, "-m", "ingest_svc"], cwd=ROOT, env=env, stdout=log, stderr=log
+    try:
+        with MarkerWatch(broker_url) as markers:
+            for k in range(count):
+                client_id = f"bench-{tag}-{k}"
+                log_path = workdir / f"{client_id}.log"
+                env = _env(
+                    {
+                        "EP_MQTT_URL": broker_url,
+                        "EP_INGEST_DATABASE_URL": db_url,
+                        "EP_INGEST_CLIENT_ID": client_id,
+                        "EP_INGEST_GRPC_PORT": "0",
+                        "EP_INGEST_METRICS_PORT": "0",
+                        "EP_INGEST_BRIDGE": "0",
+                        # INFO for the start-up line naming the bound ports (ingest logs little
+                        # else at INFO: connects and shutdown).
+                        "EP_LOG_LEVEL": "INFO",
+                        **(extra_env or {}),
+                    }
                 )
-            replicas.append(IngestReplica(client_id, metrics_port, proc, log_path))
-            if wait and not markers.wait_for(client_id, since_ms, timeout=60):
-                stop_all(replicas)
-                raise RuntimeError(f"{client_id} did not subscribe:\n{log_path.read_text()[-2000:]}")
+                with open(log_path, "ab") as log:
+                    offset = log.tell()
+                    proc = children.spawn([PYTHON, "-m", "ingest_svc"], cwd=ROOT, env=env, out=log)
+                replicas.append(IngestReplica(client_id, proc, log_path, offset))
+                if wait and not markers.wait_for(client_id, since_ms, timeout=60):
+                    raise RuntimeError(f"{client_id} did not subscribe:\n{log_path.read_text()[-2000:]}")
+    except BaseException:
+        stop_all(replicas)  # the ones started so far
+        raise
     return replicas
 
 
@@ -177,7 +250,7 @@ class MarkerWatch:
         self._client.on_connect = lambda c, *_: c.subscribe("energy/ingest/+/subscribed", qos=1)
         self._client.connect(host, int(port))
 
-    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         client_id = msg.topic.split("/")[2]
         with self._cond:
             self._seen[client_id] = int(orjson.loads(msg.payload)["ts_ms"])
@@ -220,7 +293,7 @@ class BareCounter:
         self.first_at = self.one_at = self.done_at = 0.0
         self.done = threading.Event()
         self._persistent = persistent
-        self._client: Any = None
+        self._client: mqtt.Client | None = None
         self._connect()
 
     def _connect(self) -> None:
@@ -246,7 +319,7 @@ class BareCounter:
             raise RuntimeError("bare subscriber: no SUBACK")
         self._client = client
 
-    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         now = time.perf_counter()
         if not self.first_at and msg.topic == self.first_topic:
             self.first_at = now
@@ -264,10 +337,12 @@ class BareCounter:
         self._connect()
 
     def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
 
 
+@contextmanager
 def simulator(
     broker_url: str,
     meters: int,
@@ -275,8 +350,9 @@ def simulator(
     prefix: str,
     interval_s: float = 10.0,
     log_path: Path | None = None,
-) -> subprocess.Popen[bytes]:
-    """``python -m meter_sim`` publishing ``meters * per_meter`` readings as fast as it can.
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m meter_sim`` publishing ``meters * per_meter`` readings as fast as it can, for the
+    block (stopped when it ends, also when a wait times out or the benchmark fails).
 
     The simulated clock starts far enough in the past and runs 10,000x fast, so the fleet (which
     starts at the clock's time once built, up to ~20 s of start-up later) is always behind the
@@ -304,8 +380,15 @@ def simulator(
         str(speedup),
     ]
     env = _env({"EP_METER_STATE_FILE": "", "EP_METER_INGEST_ADDR": "", "EP_METER_RESUME_HOLD_S": "0"})
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=out)
+    if log_path is None:
+        with children.running(children.spawn(args, cwd=ROOT, env=env)) as proc:
+            yield proc
+    else:
+        with (
+            open(log_path, "ab") as out,
+            children.running(children.spawn(args, cwd=ROOT, env=env, out=out)) as proc,
+        ):
+            yield proc
 
 
 def first_meter_topic(prefix: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,7 +39,6 @@ __all__ = [
     "upgrade_here",
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
 _SQLITE_STATEMENTS = 32  # prepared statements each SQLite connection keeps (see make_engine)
 
 
@@ -116,13 +114,10 @@ def upgrade(url: str, script_location: Path, version_table: str = "alembic_versi
     if "alembic" in sys.modules or (is_sqlite(url) and _sqlite_path(url) in ("", ":memory:")):
         upgrade_here(url, script_location, version_table)
         return
-    env = dict(os.environ)
-    # The child imports common.db and the service's migrations/env.py from this checkout.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     args = json.dumps({"url": url, "script_location": str(script_location), "version_table": version_table})
     # stdout/stderr are inherited: Alembic's messages and a failure's traceback land in the
     # service's own log.
-    result = subprocess.run([sys.executable, "-m", "common.db"], input=args.encode(), env=env, check=False)
+    result = subprocess.run([sys.executable, "-m", "common.db"], input=args.encode(), check=False)
     if result.returncode != 0:
         raise MigrationError(f"migrating {script_location} failed (child exit code {result.returncode})")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +39,13 @@ class ProcessGroup:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def _child_env(self) -> dict[str, str]:
-        venv_bin = str(ROOT / ".venv" / "bin")
+        # The children run this interpreter's tools (python, envoy, honcho): its environment has the
+        # project installed.
+        venv_bin = str(Path(sys.executable).parent)
         return {
             **os.environ,
             **self.env,
             "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
         }
 

@@ -9,16 +9,23 @@ import urllib.request
 from collections.abc import Mapping
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 __all__ = ["grpc_serving", "http_ok", "wait_all"]
 
 
 async def grpc_serving(target: str, service: str = "", timeout: float = 1.0) -> bool:
     async with grpc.aio.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
+        # The method by path: the grpcio-health-checking stubs declare HealthStub without methods.
+        check = channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
         try:
-            reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+            reply: health_pb2.HealthCheckResponse = await check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout
+            )
         except grpc.aio.AioRpcError:
             return False
         return reply.status == health_pb2.HealthCheckResponse.SERVING
@@ -27,7 +34,8 @@ async def grpc_serving(target: str, service: str = "", timeout: float = 1.0) -> 
 def http_ok(url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return 200 <= response.status < 400
+            status: int = response.status
+            return 200 <= status < 400
     except (urllib.error.URLError, OSError):
         return False
 

@@ -53,7 +53,7 @@ class Stack:
         self,
         method: str,
         path: str,
-        body: Any = None,
+        body: object = None,
         token: str | None = None,
         raw_body: bytes | None = None,
         headers: dict[str, str] | None = None,

@@ -87,12 +87,11 @@ def main() -> None:
     procfile = args.var_dir / "Procfile.run"
     render_procfile(expand_procfile(read_procfile(), replicas, ports.ports), procfile)
 
-    venv_bin = str(ROOT / ".venv" / "bin")
+    venv_bin = str(Path(sys.executable).parent)  # this environment has the project installed
     child_env = {
         **os.environ,
         **env,
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }
     honcho = subprocess.Popen(

@@ -18,24 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
-from typing import Any
 
+from generate import public_rpcs  # envoy/generate.py, beside this script
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from energypulse.options.v1 import options_pb2  # noqa: E402
 
 __all__ = ["build_openapi", "main"]
 
 FDP = descriptor_pb2.FieldDescriptorProto
-_INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]{1,18}$"}
-_UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]{1,19}$"}
-_SCALARS: dict[int, dict[str, Any]] = {
+_INT64: dict[str, object] = {"type": "string", "format": "int64", "pattern": "^-?[0-9]{1,18}$"}
+_UINT64: dict[str, object] = {"type": "string", "format": "uint64", "pattern": "^[0-9]{1,19}$"}
+_SCALARS: dict[int, dict[str, object]] = {
     FDP.TYPE_DOUBLE: {"type": "number", "format": "double"},
     FDP.TYPE_FLOAT: {"type": "number", "format": "float"},
     FDP.TYPE_INT64: _INT64,
@@ -53,7 +49,7 @@ _SCALARS: dict[int, dict[str, Any]] = {
     FDP.TYPE_BYTES: {"type": "string", "format": "byte"},
 }
 # Well-known types print as JSON strings or values, not as objects (proto3 JSON mapping).
-_WELL_KNOWN: dict[str, dict[str, Any]] = {
+_WELL_KNOWN: dict[str, dict[str, object]] = {
     ".google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
     ".google.protobuf.Duration": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,9})?s$"},
     ".google.protobuf.FieldMask": {"type": "string"},
@@ -106,13 +102,13 @@ class _Types:
 class _SchemaBuilder:
     def __init__(self, types: _Types) -> None:
         self.types = types
-        self.components: dict[str, dict[str, Any]] = {}
+        self.components: dict[str, dict[str, object]] = {}
 
     @staticmethod
     def ref_name(type_name: str) -> str:
         return type_name.lstrip(".")
 
-    def field_schema(self, field: descriptor_pb2.FieldDescriptorProto) -> dict[str, Any]:
+    def field_schema(self, field: descriptor_pb2.FieldDescriptorProto) -> dict[str, object]:
         if field.type == FDP.TYPE_MESSAGE:
             entry = self.types.messages.get(field.type_name)
             if entry is not None and entry.options.map_entry:
@@ -127,11 +123,11 @@ class _SchemaBuilder:
             return {"type": "array", "items": base}
         return base
 
-    def enum_schema(self, type_name: str) -> dict[str, Any]:
+    def enum_schema(self, type_name: str) -> dict[str, object]:
         enum = self.types.enums[type_name]
         return {"type": "string", "enum": [v.name for v in enum.value]}
 
-    def message_ref(self, type_name: str) -> dict[str, Any]:
+    def message_ref(self, type_name: str) -> dict[str, object]:
         if type_name in _WELL_KNOWN:
             return dict(_WELL_KNOWN[type_name])
         name = self.ref_name(type_name)
@@ -140,7 +136,7 @@ class _SchemaBuilder:
             self.components[name] = self.message_schema(type_name)
         return {"$ref": f"#/components/schemas/{name}"}
 
-    def message_schema(self, type_name: str, drop: frozenset[str] = frozenset()) -> dict[str, Any]:
+    def message_schema(self, type_name: str, drop: frozenset[str] = frozenset()) -> dict[str, object]:
         message = self.types.messages[type_name]
         properties = {lower_camel(f.name): self.field_schema(f) for f in message.field if f.name not in drop}
         return {"type": "object", "properties": properties, "additionalProperties": False}
@@ -156,7 +152,7 @@ def _http_rule(method: descriptor_pb2.MethodDescriptorProto) -> tuple[str, str] 
 
 def _query_parameters(
     builder: _SchemaBuilder, message: descriptor_pb2.DescriptorProto, path_fields: set[str]
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     params = []
     for field in message.field:
         if field.name in path_fields:
@@ -166,7 +162,7 @@ def _query_parameters(
         schema = builder.field_schema(field)
         if schema.get("type") == "object":
             continue
-        param: dict[str, Any] = {
+        param: dict[str, object] = {
             "name": lower_camel(field.name),
             "in": "query",
             "required": False,
@@ -180,16 +176,17 @@ def _query_parameters(
 
 def build_openapi(
     descriptor_path: Path, title: str = "EnergyPulse JSON API", version: str = "v1"
-) -> dict[str, Any]:
+) -> dict[str, object]:
     fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
     types = _Types(fds)
+    public_paths = public_rpcs(fds)
     builder = _SchemaBuilder(types)
     status_ref = (
         builder.message_ref(".google.rpc.Status")
         if ".google.rpc.Status" in types.messages
         else {"type": "object"}
     )
-    paths: dict[str, dict[str, Any]] = {}
+    paths: dict[str, dict[str, object]] = {}
     tags = []
     for file in fds.file:
         if not file.package.startswith("energypulse."):
@@ -206,7 +203,7 @@ def build_openapi(
                 openapi_path = _PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", template)
                 request = types.messages[method.input_type]
                 by_name = {f.name: f for f in request.field}
-                parameters: list[dict[str, Any]] = [
+                parameters: list[dict[str, object]] = [
                     {
                         "name": name,
                         "in": "path",
@@ -224,7 +221,7 @@ def build_openapi(
                     for name in path_fields
                     if name in by_name
                 ]
-                operation: dict[str, Any] = {
+                operation: dict[str, object] = {
                     "operationId": f"{service.name}_{method.name}",
                     "tags": [service.name],
                     "summary": f"{full_service}/{method.name}",
@@ -262,10 +259,8 @@ def build_openapi(
                         "content": {"application/json": {"schema": status_ref}},
                     },
                 }
-                access = method.options.Extensions[options_pb2.access]
-                operation["security"] = (
-                    [] if access.level == options_pb2.ACCESS_LEVEL_PUBLIC else [{"bearer": []}]
-                )
+                public = f"/{full_service}/{method.name}" in public_paths
+                operation["security"] = [] if public else [{"bearer": []}]
                 paths.setdefault(openapi_path, {})[verb] = operation
     return {
         "openapi": "3.0.3",

@@ -5,18 +5,16 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from devstack.broker import mosquitto_binary, start_mosquitto
+from devstack.ports import free_port
 
-from devstack.broker import mosquitto_binary, start_mosquitto  # noqa: E402
-from devstack.ports import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ENTSOE_DIR = Path(os.environ.get("EP_ENTSOE_DIR", ROOT.parent / "shared" / "data" / "entsoe"))
 

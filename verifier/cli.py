@@ -59,9 +59,10 @@ class Verifier:
         response = json.loads(Path(saved).read_text()) if saved else self.api.head()
         return _head(response, self.pinned)
 
-    def _line(self, tx: dict[str, Any], head: Head) -> dict[str, Any]:
+    def _line(self, tx: dict[str, Any], head: Head) -> dict[str, object]:
         """Recompute one transaction's hash (when its content is visible) and prove it in ``head``."""
-        out: dict[str, Any] = {"tx_hash": tx["txHash"], "leaf_index": int(tx.get("leafIndex", 0))}
+        index = int(tx.get("leafIndex", 0))
+        out: dict[str, object] = {"tx_hash": tx["txHash"], "leaf_index": index}
         claimed = bytes.fromhex(tx["txHash"])
         if tx.get("record") and tx.get("salt"):
             body = spec.record_bytes_from_json(tx["record"], tx["salt"])
@@ -71,7 +72,6 @@ class Verifier:
             out["hash_valid"] = recomputed == claimed
         else:
             recomputed, out["hash_valid"] = claimed, None  # content hidden from this caller
-        index = out["leaf_index"]
         if index >= head.tree_size:
             out.update(inclusion_valid=False, reason="NOT_IN_SIGNED_HEAD")
             return out
@@ -89,13 +89,13 @@ class Verifier:
             out["reason"] = "INCLUSION_FAILED"
         return out
 
-    def tx(self, tx_hash: str, saved_head: str | None) -> dict[str, Any]:
+    def tx(self, tx_hash: str, saved_head: str | None) -> dict[str, object]:
         head = self.head(saved_head)
         line = self._line(self.api.transaction(tx_hash), head)
         ok = line["hash_valid"] is not False and line["inclusion_valid"]
         return {"ok": bool(ok), "tree_size": head.tree_size, **line}
 
-    def invoice(self, household: str, month: str, saved_head: str | None) -> dict[str, Any]:
+    def invoice(self, household: str, month: str, saved_head: str | None) -> dict[str, object]:
         head = self.head(saved_head)
         invoice = self.api.invoice(household, month)
         lines = [self._line(line["transaction"], head) for line in invoice.get("lines", [])]
@@ -108,7 +108,7 @@ class Verifier:
             "lines": lines,
         }
 
-    def chain(self) -> dict[str, Any]:
+    def chain(self) -> dict[str, object]:
         head = self.head()
         heights: list[int] = []
         token = ""
@@ -126,7 +126,7 @@ class Verifier:
                 return {"ok": False, "first_bad_height": height, "reason": fault, "blocks_checked": height}
             prev_block, prev_tx = bytes.fromhex(self._last_block["blockHash"]), hashes[-1]
         sealed = len(hashes)
-        result: dict[str, Any] = {
+        result: dict[str, object] = {
             "ok": True,
             "blocks_checked": len(heights),
             "transactions_checked": sealed,
@@ -176,7 +176,7 @@ class Verifier:
         hashes.extend(tx_hashes)
         return ""
 
-    def consistency(self, old_file: str, new_file: str) -> dict[str, Any]:
+    def consistency(self, old_file: str, new_file: str) -> dict[str, object]:
         old, new = self.head(old_file), self.head(new_file)
         if old.key_id != new.key_id:
             return {"ok": False, "reason": "DIFFERENT_KEYS"}
@@ -198,7 +198,7 @@ class Verifier:
             }
         return {"ok": True, "first_size": old.tree_size, "second_size": new.tree_size}
 
-    def save_head(self, path: str | None) -> dict[str, Any]:
+    def save_head(self, path: str | None) -> dict[str, object]:
         head = self.head()
         if path:
             Path(path).write_text(json.dumps(head.raw, indent=2))
@@ -234,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(argv: Sequence[str], transport: Transport | None = None) -> tuple[int, dict[str, Any]]:
+def run(argv: Sequence[str], transport: Transport | None = None) -> tuple[int, dict[str, object]]:
     """Parse ``argv`` and verify; returns (exit status, result). ``transport`` is injectable."""
     args = _parser().parse_args(list(argv))
     pinned = base64.b64decode(args.public_key) if args.public_key else None

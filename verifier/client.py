@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["ApiError", "LedgerApi", "Transport", "urllib_transport"]
@@ -39,7 +39,9 @@ class LedgerApi:
         self._token = token
         self._send = transport or urllib_transport()
 
-    def _call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
+    def _call(
+        self, method: str, path: str, query: Mapping[str, str | int] | None = None, body: object = None
+    ) -> Any:  # parsed JSON
         url = self._base + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})

@@ -40,7 +40,7 @@ def _str(value: str) -> bytes:
     return struct.pack(">I", len(raw)) + raw
 
 
-def _i64(value: Any) -> bytes:
+def _i64(value: str | int | None) -> bytes:
     return struct.pack(">q", int(value or 0))  # proto3 JSON writes int64 as strings, omits zeros
 
 

@@ -23,7 +23,6 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         EP_AUTH_DATABASE_URL=f"sqlite:///{tmp_path / 'auth.db'}",
         EP_AUTH_ARGON2_TIME_COST="1",
         EP_AUTH_ARGON2_MEMORY_KIB="1024",
-        PYTHONPATH=str(ROOT),
         **extra,
     )
     return env

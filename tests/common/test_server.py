@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -95,11 +94,9 @@ async def test_metrics_count_calls_by_code(running: RunningServer) -> None:
 
 def test_sigterm_drains_in_flight_call_then_exits_zero(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.common.slow_server", str(port)],
         cwd=ROOT,
-        env=env,
         stderr=open(tmp_path / "server.log", "wb"),
     )
     try:

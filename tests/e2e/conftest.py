@@ -7,7 +7,15 @@ import pytest
 
 from devstack.stack import Stack, start_stack
 
+HERE = Path(__file__).resolve().parent
 ALL_PARTS = ["broker", "auth_svc", "predict_svc", "ledger_svc", "ingest_svc", "envoy", "meter_sim", "web"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests here drive the whole stack: marked slow, so scripts/check's fast run leaves them out."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

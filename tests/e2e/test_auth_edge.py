@@ -151,7 +151,7 @@ def test_a_user_cannot_call_admin_rpcs(stack: Stack, user_token: str, rpc: tuple
 
 
 def _file_stem(package: str, service: str) -> str:
-    # energypulse.ledger.v1 + LedgerService -> ledger_service (STYLE.md file layout)
+    # energypulse.ledger.v1 + LedgerService -> ledger_service (each service's proto file is named after it)
     return re.sub(r"(?<!^)(?=[A-Z])", "_", service).lower()
 
 

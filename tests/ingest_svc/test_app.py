@@ -106,7 +106,6 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
         "EP_INGEST_BRIDGE": "0",
         "EP_INGEST_BATCH_WAIT_MS": "20",
         "EP_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(REPO),
     }
     log = open(tmp_path / "ingest.log", "ab")
 

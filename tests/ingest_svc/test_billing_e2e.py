@@ -264,7 +264,6 @@ async def test_kill_9_while_sending_leaves_no_duplicate_and_no_gap(
     engine.dispose()
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO),
         "EP_MQTT_URL": mosquitto.url,
         "EP_INGEST_DATABASE_URL": db_url,
         "EP_INGEST_GRPC_PORT": "0",

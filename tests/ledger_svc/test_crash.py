@@ -21,7 +21,6 @@ BATCH = 5_000
 
 CHILD = f"""
 import sys
-sys.path[:0] = [{str(REPO)!r}, {str(Path(__file__).parent)!r}]
 from tests.ledger_svc.ledger_records import settlement
 from ledger_svc.ledger import Ledger
 from ledger_svc.signing import Signer

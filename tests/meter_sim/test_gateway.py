@@ -68,7 +68,6 @@ def test_killed_simulator_gateway_goes_offline_by_last_will(broker: MosquittoBro
         "EP_METER_COUNT": "4",
         "EP_METER_CONNECTIONS": "1",
         "EP_METER_INTERVAL_S": "0.2",
-        "PYTHONPATH": str(REPO),
         "EP_LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(

@@ -3,7 +3,6 @@ against a scripted socket peer for what no real broker sends (malformed packets,
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -140,9 +139,8 @@ def test_kill_9_before_ack_loses_nothing(
         "print('received', flush=True)\n"
         "time.sleep(60)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", script, broker.url], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script, broker.url], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
     try:
         assert proc.stdout is not None

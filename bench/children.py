@@ -1,0 +1,83 @@
+"""The benchmarks' child processes: each started in a process group of its own and stopped, group
+and all, however the benchmark ends (``running`` is the try/finally for one of them)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, ParamSpec
+
+from devstack.stack import Stack
+from devstack.stack import start_stack as _start_stack
+
+__all__ = ["running", "spawn", "start_stack", "stop"]
+
+STACK_ATTEMPTS = 2
+P = ParamSpec("P")
+
+
+def spawn(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    out: IO[bytes] | int = subprocess.DEVNULL,
+) -> subprocess.Popen[bytes]:
+    """Start ``args`` as the leader of a new process group (so ``stop`` reaches what it spawns)."""
+    return subprocess.Popen(list(args), cwd=cwd, env=env, stdout=out, stderr=out, start_new_session=True)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:  # the whole group is gone already
+        pass
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGTERM to the process group (a service drains), SIGKILL to what is left after ``timeout``."""
+    if proc.poll() is None:
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    # Also after the leader exited: a grandchild may still hold the group.
+    _signal_group(proc, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def running(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
+    """``proc`` for the block, stopped when it ends (normally, on an error or on Ctrl-C)."""
+    try:
+        yield proc
+    finally:
+        stop(proc, timeout)
+
+
+def _on_fresh_ports(start: Callable[P, Stack]) -> Callable[P, Stack]:
+    """``start`` tried again when it fails: the stack's ports are picked before its processes bind
+    them, so another program can take one in between (that part never becomes ready, and
+    start_stack stops everything it started before it raises); each try picks ports anew."""
+
+    @functools.wraps(start)
+    def retrying(*args: P.args, **kwargs: P.kwargs) -> Stack:
+        for attempt in range(1, STACK_ATTEMPTS + 1):
+            try:
+                return start(*args, **kwargs)
+            except RuntimeError:
+                if attempt == STACK_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    return retrying
+
+
+start_stack = _on_fresh_ports(_start_stack)
