@@ -258,7 +258,7 @@ class Accounts:
         checked_role = _role(role)
         for household in households:
             if not household or len(household) > 64:
-                raise InvalidArgument(reasons.HOUSEHOLD_ID_INVALID, "household ids are 1-64 characters")
+                raise InvalidArgument(reasons.INVALID_HOUSEHOLD_ID, "household ids are 1-64 characters")
         try:
             user = self.store.create_user(
                 username, self.hasher.hash(password), checked_role, households, self._clock()
@@ -318,7 +318,7 @@ class Accounts:
     ) -> UserRecord:
         user = self._user_ref(ref)
         if not household_id or len(household_id) > 64:
-            raise InvalidArgument(reasons.HOUSEHOLD_ID_INVALID, "household ids are 1-64 characters")
+            raise InvalidArgument(reasons.INVALID_HOUSEHOLD_ID, "household ids are 1-64 characters")
         updated = self.store.update_user(
             user.id,
             link=None if unlink else household_id,

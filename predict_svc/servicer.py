@@ -210,7 +210,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             else end - timedelta(hours=24)
         )
         if start >= end:
-            raise InvalidArgument(reasons.TIME_RANGE_INVALID, "start_time must be before end_time")
+            raise InvalidArgument(reasons.INVALID_TIME_RANGE, "start_time must be before end_time")
         if end - start > MAX_RANGE:
             raise InvalidArgument(reasons.TIME_RANGE_TOO_LONG, "at most 31 days of prices per call")
         first = floor_hour(start)

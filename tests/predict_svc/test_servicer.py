@@ -153,7 +153,7 @@ async def test_bad_inputs_map_to_statuses_with_reasons(harness: Harness) -> None
                 metadata=auth,
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
-            "TIME_RANGE_INVALID",
+            "INVALID_TIME_RANGE",
         ),
         (
             stub.PredictBatch(
