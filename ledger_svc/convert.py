@@ -9,8 +9,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from common.errors import InvalidArgument
 from energypulse.ledger.v1 import record_pb2
 from ledger_svc.canonical import Prediction, Record, RecordKind, Settlement
-from ledger_svc.ledger import Block, Receipt, StoredTx
+from ledger_svc.reads import Block, StoredTx
 from ledger_svc.signing import SignedTreeHead
+from ledger_svc.writes import Receipt
 
 __all__ = [
     "block_to_proto",
