@@ -12,16 +12,15 @@ import bisect
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import FailedPrecondition, InvalidArgument, NotFound
 from ledger_svc.canonical import Record, RecordKind, decode_record
-from ledger_svc.store import BLOCKS, HEAD, HEAD_ID, TXS
+from ledger_svc.store import BLOCKS, HEAD, HEAD_ID, TXS, BlockRow, TxRow
 
-__all__ = ["Block", "Reads", "StoredTx", "blocks_covering"]
+__all__ = ["Block", "Reads", "StoredTx", "blocks_covering", "select_blocks"]
 
 # Sealed blocks kept in memory for ListBlocks (a few hundred bytes each).
 _BLOCK_CACHE_MAX = 10_000
@@ -50,8 +49,29 @@ class StoredTx:
     index_in_block: int | None
 
 
-def _block(row: Row[Any]) -> Block:
-    return Block(**row._mapping)
+def select_blocks() -> Select[int, bytes, bytes, int, int, int, bytes]:
+    """Every column of a :class:`Block`, in its field order (``Block(*row)``)."""
+    return select(
+        BlockRow.height,
+        BlockRow.prev_block_hash,
+        BlockRow.merkle_root,
+        BlockRow.first_tx_index,
+        BlockRow.tx_count,
+        BlockRow.sealed_at_ms,
+        BlockRow.block_hash,
+    )
+
+
+def _block(row: Row[int, bytes, bytes, int, int, int, bytes]) -> Block:
+    return Block(*row)
+
+
+_TxColumns = Row[int, bytes, bytes, int, bytes]
+
+
+def _select_txs() -> Select[int, bytes, bytes, int, bytes]:
+    """What a :class:`StoredTx` is made of."""
+    return select(TxRow.leaf_index, TxRow.tx_hash, TxRow.prev_tx_hash, TxRow.appended_at_ms, TxRow.record)
 
 
 def blocks_covering(conn: Connection, start: int, end: int) -> list[Block]:
@@ -61,7 +81,7 @@ def blocks_covering(conn: Connection, start: int, end: int) -> list[Block]:
         .where(BLOCKS.c.first_tx_index <= start)
         .order_by(BLOCKS.c.first_tx_index.desc())
     ).scalar()
-    stmt = select(BLOCKS).where(BLOCKS.c.first_tx_index < end).order_by(BLOCKS.c.height)
+    stmt = select_blocks().where(BLOCKS.c.first_tx_index < end).order_by(BLOCKS.c.height)
     if first_block is not None:
         stmt = stmt.where(BLOCKS.c.height >= first_block)
     return [_block(r) for r in conn.execute(stmt)]
@@ -76,7 +96,7 @@ class Reads:
 
     def get_block(self, height: int) -> tuple[Block, list[bytes]]:
         with self._engine.connect() as conn:
-            row = conn.execute(select(BLOCKS).where(BLOCKS.c.height == height)).first()
+            row = conn.execute(select_blocks().where(BLOCKS.c.height == height)).first()
             if row is None:
                 raise NotFound("BLOCK_NOT_FOUND", f"no block at height {height}")
             block = _block(row)
@@ -95,7 +115,7 @@ class Reads:
     def blocks_page(self, start_height: int | None, limit: int) -> list[Block]:
         """Up to ``limit`` blocks from ``start_height`` down (None: from the newest), one query;
         remembered for :meth:`cached_blocks`."""
-        stmt = select(BLOCKS).order_by(BLOCKS.c.height.desc()).limit(limit)
+        stmt = select_blocks().order_by(BLOCKS.c.height.desc()).limit(limit)
         if start_height is not None:
             stmt = stmt.where(BLOCKS.c.height <= start_height)
         with self._engine.connect() as conn:
@@ -126,9 +146,9 @@ class Reads:
     def get_transaction(self, leaf_index: int | None = None, tx_hash: bytes | None = None) -> StoredTx:
         with self._engine.connect() as conn:
             if leaf_index is not None:
-                row = conn.execute(select(TXS).where(TXS.c.leaf_index == leaf_index)).first()
+                row = conn.execute(_select_txs().where(TXS.c.leaf_index == leaf_index)).first()
             else:
-                row = conn.execute(select(TXS).where(TXS.c.tx_hash == tx_hash)).first()
+                row = conn.execute(_select_txs().where(TXS.c.tx_hash == tx_hash)).first()
             if row is None:
                 raise NotFound("TX_NOT_FOUND", "no such transaction")
             return _stored(conn, [row])[0]
@@ -136,7 +156,7 @@ class Reads:
     def transactions_range(self, first: int, count: int) -> list[StoredTx]:
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(TXS)
+                _select_txs()
                 .where(TXS.c.leaf_index >= first, TXS.c.leaf_index < first + count)
                 .order_by(TXS.c.leaf_index)
             ).all()
@@ -146,7 +166,7 @@ class Reads:
         """Settlement transactions of one household with start <= hour < end, in log order."""
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(TXS)
+                _select_txs()
                 .where(
                     TXS.c.household_id == household_id,
                     TXS.c.kind == int(RecordKind.SETTLEMENT),
@@ -158,7 +178,7 @@ class Reads:
             return _stored(conn, rows)
 
 
-def _stored(conn: Connection, rows: Sequence[Row[Any]]) -> list[StoredTx]:
+def _stored(conn: Connection, rows: Sequence[_TxColumns]) -> list[StoredTx]:
     if not rows:
         return []
     blocks = blocks_covering(conn, rows[0].leaf_index, rows[-1].leaf_index + 1)

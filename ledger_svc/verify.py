@@ -8,17 +8,18 @@ block Merkle roots and one for the tree cross-check -- a few seconds per million
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.engine import Connection
 
 from ledger_svc.canonical import ZERO_HASH, index_fields, tx_hash
 from ledger_svc.chain import BlockHeader, block_hash
 from ledger_svc.merkle import MerkleTree, leaf_hash, root_of
+from ledger_svc.reads import Block, select_blocks
 from ledger_svc.signing import SignedTreeHead, TreeHead, log_id_of, verify_signed_head
-from ledger_svc.store import BLOCKS, CHECKPOINTS, HEAD, HEAD_ID, TXS
+from ledger_svc.store import BLOCKS, CHECKPOINTS, HEAD, HEAD_ID, TXS, TxRow
 
 __all__ = ["ChainReport", "check_checkpoints", "verify_chain"]
 
@@ -40,10 +41,16 @@ class _Bad(Exception):
         self.reason, self.detail, self.leaf = reason, detail, leaf
 
 
+# leaf_index, tx_hash, prev_tx_hash, kind, household_id, hour_ms, appended_at_ms, record
+_TxColumns = Row[int, bytes, bytes, int, str | None, int, int, bytes]
+
+
 class _TxWalker:
     """Checks transactions one by one, in leaf order, against the hash chain."""
 
-    def __init__(self, rows: Any, next_index: int, prev_hash: bytes, tree: MerkleTree | None) -> None:
+    def __init__(
+        self, rows: Iterable[_TxColumns], next_index: int, prev_hash: bytes, tree: MerkleTree | None
+    ) -> None:
         self.rows = iter(rows)
         self.next_index = next_index
         self.prev_hash = prev_hash
@@ -95,19 +102,19 @@ def verify_chain(
             return ChainReport(False, 0, 0, from_height - 1, None, "BLOCK_MISSING", "anchor block not found")
         prev_block, next_tx = anchor.block_hash, anchor.first_tx_index + anchor.tx_count
         prev_tx = conn.execute(select(TXS.c.tx_hash).where(TXS.c.leaf_index == next_tx - 1)).scalar() or b""
-    block_stmt = select(BLOCKS).where(BLOCKS.c.height >= from_height).order_by(BLOCKS.c.height)
+    block_stmt = select_blocks().where(BLOCKS.c.height >= from_height).order_by(BLOCKS.c.height)
     if to_height is not None:
         block_stmt = block_stmt.where(BLOCKS.c.height <= to_height)
     tx_stmt = (
         select(
-            TXS.c.leaf_index,
-            TXS.c.tx_hash,
-            TXS.c.prev_tx_hash,
-            TXS.c.kind,
-            TXS.c.household_id,
-            TXS.c.hour_ms,
-            TXS.c.appended_at_ms,
-            TXS.c.record,
+            TxRow.leaf_index,
+            TxRow.tx_hash,
+            TxRow.prev_tx_hash,
+            TxRow.kind,
+            TxRow.household_id,
+            TxRow.hour_ms,
+            TxRow.appended_at_ms,
+            TxRow.record,
         )
         .where(TXS.c.leaf_index >= next_tx)
         .order_by(TXS.c.leaf_index)
@@ -126,7 +133,8 @@ def verify_chain(
         tx_rows = tx_conn.execution_options(stream_results=True, yield_per=5000).execute(tx_stmt)
         walker = _TxWalker(tx_rows, next_tx, prev_tx, tree)
         blocks_checked, expected_height = 0, from_height
-        for b in conn.execution_options(stream_results=True, yield_per=1000).execute(block_stmt):
+        for row in conn.execution_options(stream_results=True, yield_per=1000).execute(block_stmt):
+            b = Block(*row)
             try:
                 _check_block(b, expected_height, prev_block, walker)
             except _Bad as bad:
@@ -165,7 +173,7 @@ def verify_chain(
             tx_conn.close()
 
 
-def _check_block(b: Any, height: int, prev_block: bytes, walker: _TxWalker) -> None:
+def _check_block(b: Block, height: int, prev_block: bytes, walker: _TxWalker) -> None:
     if b.height != height:
         raise _Bad("BLOCK_MISSING", f"expected block {height}, found block {b.height}")
     header = BlockHeader(

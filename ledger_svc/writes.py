@@ -14,9 +14,9 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -34,7 +34,7 @@ from ledger_svc.canonical import (
 from ledger_svc.chain import seal_block
 from ledger_svc.reads import blocks_covering
 from ledger_svc.signing import Signer
-from ledger_svc.store import BLOCKS, CHECKPOINTS, HEAD, HEAD_ID, REQUESTS, TXS, begin_write
+from ledger_svc.store import BLOCKS, CHECKPOINTS, HEAD, HEAD_ID, REQUESTS, TXS, HeadRow, begin_write
 from ledger_svc.tree import LedgerTree
 
 __all__ = ["MAX_REQUEST_ID_LEN", "AppendResult", "Receipt", "Writer"]
@@ -66,7 +66,7 @@ class AppendResult:
 
 @dataclass(slots=True)
 class _HeadState:
-    """The chain-head row, as this write transaction will leave it."""
+    """The chain-head row, as this write transaction will leave it (fields in column order)."""
 
     tx_count: int
     last_tx_hash: bytes
@@ -74,17 +74,6 @@ class _HeadState:
     last_block_hash: bytes
     sealed_tx_count: int
     pending_since_ms: int | None
-
-    @classmethod
-    def of(cls, row: Row[Any]) -> _HeadState:
-        return cls(
-            row.tx_count,
-            row.last_tx_hash,
-            row.block_count,
-            row.last_block_hash,
-            row.sealed_tx_count,
-            row.pending_since_ms,
-        )
 
 
 def _request_digest(records: Sequence[Record], encoded: Sequence[bytes]) -> bytes:
@@ -232,13 +221,20 @@ class Writer:
             pass  # another replica signed this size already
 
     def _lock_head(self, conn: Connection) -> _HeadState:
-        stmt = select(HEAD).where(HEAD.c.id == HEAD_ID)
+        stmt = select(
+            HeadRow.tx_count,
+            HeadRow.last_tx_hash,
+            HeadRow.block_count,
+            HeadRow.last_block_hash,
+            HeadRow.sealed_tx_count,
+            HeadRow.pending_since_ms,
+        ).where(HeadRow.id == HEAD_ID)
         if conn.dialect.name != "sqlite":
             stmt = stmt.with_for_update()
         head = conn.execute(stmt).first()
         if head is None:
             raise FailedPrecondition("LEDGER_NOT_INITIALISED", "ledger_head row missing: run the migrations")
-        return _HeadState.of(head)
+        return _HeadState(*head)
 
     def _seal(
         self, conn: Connection, state: _HeadState, new_first: int, new_hashes: list[bytes], force: bool
