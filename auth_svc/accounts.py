@@ -19,8 +19,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from energypulse.errors.v1 import error_reason_pb2 as reasons
-
 from auth_svc.keys import KeyRing
 from auth_svc.passwords import DummyHashVerifier, PasswordHasher
 from auth_svc.ratelimit import LoginLimiter
@@ -39,6 +37,7 @@ from common.errors import (
 from common.log import get_logger
 from common.paging import Pager
 from energypulse.auth.v1 import user_pb2
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["Accounts", "RevocationEntry", "Session", "TokenPair", "validate_username"]
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import ParamSpec, Protocol, TypeVar
 
 import grpc
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 from auth_svc.accounts import Accounts, TokenPair
 from auth_svc.store import AuditEventRow, UserRecord
@@ -21,6 +20,7 @@ from common.auth.caller import caller
 from common.errors import InvalidArgument
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["AuthServicer", "client_address"]
 

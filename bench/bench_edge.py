@@ -65,7 +65,7 @@ NOTES = [
     "ledger_svc itself: when its reused signed head expired (EP_LEDGER_HEAD_MAX_AGE_MS=250), every "
     "call in flight missed at once and each signed its own head on a worker thread. Callers now "
     "share one signing and a head past half its age is re-signed in the background "
-    "(ledger_svc/shared_reads.py; the newest blocks page likewise). The next largest episode (~25 ms, once a run) was a full "
+    "(ledger_svc/freshness.py on common/read_cache.py; the newest blocks page likewise). The next largest episode (~25 ms, once a run) was a full "
     "cyclic-GC pass over ledger_svc's start-up heap (gc callbacks: 21 ms each); services now "
     "gc.freeze() what start-up built (common/server.py). Same machine, old and new code "
     "alternately: fixed-rate p99 native 7.3-9.6 -> 6.9 ms, JSON 9.6-11.8 -> 7.4-7.7 ms, added p99 "

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from typing import TypeAlias
 
 import grpc
-from energypulse.errors.v1 import error_reason_pb2
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from energypulse.errors.v1 import error_reason_pb2
 
 __all__ = [
     "DOMAIN",

@@ -22,9 +22,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from energypulse.errors.v1 import error_reason_pb2 as reasons
-
 from common.errors import InvalidArgument
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["MAX_POSITION", "MAX_TOKEN_CHARS", "Pager", "QueryPart"]
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import grpc
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -32,6 +31,7 @@ from prometheus_client import Counter, Histogram, start_http_server
 from common.config import env_field
 from common.errors import EnergyPulseError, Unavailable, to_rpc_status
 from common.log import get_logger
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["GrpcService", "RunningServer", "ServerConfig", "serve", "start_server"]
 

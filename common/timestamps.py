@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.errors import InvalidArgument
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["from_datetime", "from_ms", "from_seconds", "to_datetime", "to_exact_ms", "to_ms"]
 

@@ -23,6 +23,7 @@ __all__ = [
     "HOUR_MS",
     "RECORD_MAGIC",
     "SALT_LEN",
+    "SALT_OFFSET",
     "TX_MAGIC",
     "ZERO_HASH",
     "Prediction",
@@ -48,15 +49,19 @@ HOUR_MS = 3_600_000
 MAX_STRING_BYTES = 256
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
-_HEAD = {kind: RECORD_MAGIC + bytes((FORMAT_VERSION, kind)) for kind in (1, 2)}  # RecordKind values
-_I64 = struct.Struct(">q")
-_U32 = struct.Struct(">I")
-_TX_PREFIX = TX_MAGIC + bytes((FORMAT_VERSION,))
-
 
 class RecordKind(IntEnum):
     PREDICTION = 1
     SETTLEMENT = 2
+
+
+_HEAD = {kind: RECORD_MAGIC + bytes((FORMAT_VERSION, kind)) for kind in RecordKind}
+# Every record starts magic, version byte, kind byte, salt (spec §2).
+_KIND_OFFSET = len(RECORD_MAGIC) + 1
+SALT_OFFSET = _KIND_OFFSET + 1
+_I64 = struct.Struct(">q")
+_U32 = struct.Struct(">I")
+_TX_PREFIX = TX_MAGIC + bytes((FORMAT_VERSION,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,8 +347,8 @@ def index_fields(record_bytes: bytes) -> tuple[int, str | None, int]:
     it parses only the prefix it needs (the hash already covers the rest).
     """
     try:
-        kind = record_bytes[5]
-        pos = 6 + SALT_LEN
+        kind = record_bytes[_KIND_OFFSET]
+        pos = SALT_OFFSET + SALT_LEN
         (n,) = _U32.unpack_from(record_bytes, pos)
         household = record_bytes[pos + 4 : pos + 4 + n].decode("utf-8")
         pos += 4 + n

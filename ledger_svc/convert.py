@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 
-from energypulse.errors.v1 import error_reason_pb2 as reasons
-
 from common import timestamps
 from common.errors import InvalidArgument
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import record_pb2
 from ledger_svc.canonical import Prediction, Record, RecordKind, Settlement
-from ledger_svc.ledger import Block, Receipt, StoredTx
+from ledger_svc.reads import Block, StoredTx
 from ledger_svc.signing import SignedTreeHead
+from ledger_svc.writes import Receipt
 
 __all__ = [
     "block_to_proto",

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from common.errors import InvalidArgument
 from ledger_svc.canonical import tx_hash
-from ledger_svc.ledger import StoredTx
 from ledger_svc.merkle import ProofError, leaf_hash, verify_inclusion
+from ledger_svc.reads import StoredTx
 
 __all__ = ["LineVerdict", "month_bounds_ms", "verify_line"]
 

@@ -5,28 +5,30 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import grpc
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 from common import timestamps
 from common.auth.access import role_name
 from common.auth.caller import Caller, caller
 from common.errors import FailedPrecondition, InvalidArgument
 from common.paging import Pager
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc import convert
 from ledger_svc.canonical import Settlement
+from ledger_svc.freshness import NewestBlocks, SharedHead
 from ledger_svc.invoices import month_bounds_ms, verify_line
-from ledger_svc.ledger import Ledger, StoredTx
-from ledger_svc.shared_reads import NewestBlocks, SharedHead
+from ledger_svc.ledger import Ledger
+from ledger_svc.reads import StoredTx
 from ledger_svc.visibility import may_read_record
 
 __all__ = ["LedgerServicer"]
 
+P = ParamSpec("P")
 T = TypeVar("T")
 _BLOCK_PAGES = Pager("energypulse.ledger.v1.LedgerService/ListBlocks", default_size=20, max_size=200)
 
@@ -39,17 +41,21 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     def __init__(
         self, ledger: Ledger, invoice_tz: ZoneInfo, max_append_batch: int = 10000, head_max_age_ms: int = 0
     ) -> None:
+        # head_max_age_ms 0: sign a fresh head (and read the newest blocks) on every call.
         self._ledger = ledger
         self._tz = invoice_tz
         self._max_batch = max_append_batch
-        self._head_max_age_ms = head_max_age_ms  # 0: sign a fresh head on every call
         self._head = SharedHead(ledger, head_max_age_ms, self._run)
         self._newest_blocks = NewestBlocks(ledger, head_max_age_ms, self._run)
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(fn, *args)
+    async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
-    async def AppendRecords(self, request: pb.AppendRecordsRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def AppendRecords(
+        self,
+        request: pb.AppendRecordsRequest,
+        context: grpc.aio.ServicerContext[pb.AppendRecordsRequest, pb.AppendRecordsResponse],
+    ) -> pb.AppendRecordsResponse:
         caller(context)
         if len(request.records) > self._max_batch:
             raise InvalidArgument(reasons.BATCH_TOO_LARGE, f"at most {self._max_batch} records per append")
@@ -59,7 +65,11 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             receipts=[convert.receipt_to_proto(r) for r in result.receipts], replayed=result.replayed
         )
 
-    async def GetBlock(self, request: pb.GetBlockRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetBlock(
+        self,
+        request: pb.GetBlockRequest,
+        context: grpc.aio.ServicerContext[pb.GetBlockRequest, pb.GetBlockResponse],
+    ) -> pb.GetBlockResponse:
         who = caller(context)
         if request.height < 0:
             raise InvalidArgument(reasons.BAD_HEIGHT, "height must be >= 0")
@@ -70,16 +80,20 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             transactions=[convert.tx_to_proto(t, _show(who, t)) for t in txs],
         )
 
-    async def ListBlocks(self, request: pb.ListBlocksRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def ListBlocks(
+        self,
+        request: pb.ListBlocksRequest,
+        context: grpc.aio.ServicerContext[pb.ListBlocksRequest, pb.ListBlocksResponse],
+    ) -> pb.ListBlocksResponse:
         caller(context)
         size = _BLOCK_PAGES.size(request.page_size)
         start = _BLOCK_PAGES.decode_int(request.page_token)
-        # Pages already read are served inline (no thread hop, no DB): see Ledger.recent_blocks_page;
-        # the newest page, which every dashboard polls, through NewestBlocks.
+        # The newest page, which every dashboard polls, is shared and reused (freshness.py); older
+        # pages are sealed blocks, served from memory once read (no thread hop, no DB).
         if start is None:
             blocks = await self._newest_blocks.get(size)
         else:
-            cached = self._ledger.recent_blocks_page(start, size, self._head_max_age_ms)
+            cached = self._ledger.cached_blocks(start, size)
             blocks = cached if cached is not None else await self._run(self._ledger.blocks_page, start, size)
         last = blocks[-1].height if blocks else 0
         token = _BLOCK_PAGES.encode(last - 1) if blocks and last > 0 and len(blocks) == size else ""
@@ -88,23 +102,31 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         )
 
     async def GetTransaction(
-        self, request: pb.GetTransactionRequest, context: grpc.aio.ServicerContext
-    ) -> Any:
+        self,
+        request: pb.GetTransactionRequest,
+        context: grpc.aio.ServicerContext[pb.GetTransactionRequest, pb.GetTransactionResponse],
+    ) -> pb.GetTransactionResponse:
         who = caller(context)
         tx = await self._run(self._ledger.get_transaction, None, convert.parse_hash(request.tx_hash))
         return pb.GetTransactionResponse(transaction=convert.tx_to_proto(tx, _show(who, tx)))
 
-    async def GetSignedHead(self, request: pb.GetSignedHeadRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetSignedHead(
+        self,
+        request: pb.GetSignedHeadRequest,
+        context: grpc.aio.ServicerContext[pb.GetSignedHeadRequest, pb.GetSignedHeadResponse],
+    ) -> pb.GetSignedHeadResponse:
         caller(context)
-        # A recent head is served inline (no thread hop, no DB, no signature): see shared_reads.py.
+        # A recent head is served inline (no thread hop, no DB, no signature): see freshness.py.
         sth = await self._head.get()
         return pb.GetSignedHeadResponse(
             head=convert.head_to_proto(sth), public_key=base64.b64encode(sth.public_key).decode()
         )
 
     async def GetInclusionProof(
-        self, request: pb.GetInclusionProofRequest, context: grpc.aio.ServicerContext
-    ) -> Any:
+        self,
+        request: pb.GetInclusionProofRequest,
+        context: grpc.aio.ServicerContext[pb.GetInclusionProofRequest, pb.GetInclusionProofResponse],
+    ) -> pb.GetInclusionProofResponse:
         caller(context)
         if request.tree_size < 0:
             raise InvalidArgument(reasons.BAD_TREE_SIZE, "tree_size must be >= 0")
@@ -120,8 +142,10 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         )
 
     async def GetConsistencyProof(
-        self, request: pb.GetConsistencyProofRequest, context: grpc.aio.ServicerContext
-    ) -> Any:
+        self,
+        request: pb.GetConsistencyProofRequest,
+        context: grpc.aio.ServicerContext[pb.GetConsistencyProofRequest, pb.GetConsistencyProofResponse],
+    ) -> pb.GetConsistencyProofResponse:
         caller(context)
         second = request.second_size or await self._run(self._ledger.tree_size)
         if request.first_size < 0 or request.first_size > second:
@@ -131,7 +155,11 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             first_size=request.first_size, second_size=second, proof=[p.hex() for p in proof]
         )
 
-    async def VerifyChain(self, request: pb.VerifyChainRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def VerifyChain(
+        self,
+        request: pb.VerifyChainRequest,
+        context: grpc.aio.ServicerContext[pb.VerifyChainRequest, pb.VerifyChainResponse],
+    ) -> pb.VerifyChainResponse:
         caller(context)
         if request.start_height < 0:
             raise InvalidArgument(reasons.BAD_HEIGHT, "start_height must be >= 0")
@@ -155,7 +183,11 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         lines = await self._run(self._ledger.household_settlements, household_id, start, end)
         return lines, start, end
 
-    async def GetInvoice(self, request: pb.GetInvoiceRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetInvoice(
+        self,
+        request: pb.GetInvoiceRequest,
+        context: grpc.aio.ServicerContext[pb.GetInvoiceRequest, pb.GetInvoiceResponse],
+    ) -> pb.GetInvoiceResponse:
         who = caller(context)
         who.require_household(request.household_id)
         lines, start, end = await self._invoice_lines(request.household_id, request.month)
@@ -172,7 +204,11 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         )
         return pb.GetInvoiceResponse(invoice=invoice)
 
-    async def VerifyInvoice(self, request: pb.VerifyInvoiceRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def VerifyInvoice(
+        self,
+        request: pb.VerifyInvoiceRequest,
+        context: grpc.aio.ServicerContext[pb.VerifyInvoiceRequest, pb.VerifyInvoiceResponse],
+    ) -> pb.VerifyInvoiceResponse:
         who = caller(context)
         who.require_household(request.household_id)
         lines, _start, _end = await self._invoice_lines(request.household_id, request.month)

@@ -8,16 +8,22 @@ derivable from hashed data and re-checked by chain verification (``kind``, ``hou
 
 from __future__ import annotations
 
-from typing import Any
+import sqlite3
+from typing import cast
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, SmallInteger, String, event
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, SmallInteger, String, Table, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.db import is_sqlite, make_engine
 
 __all__ = [
+    "BLOCKS",
+    "CHECKPOINTS",
+    "HEAD",
     "HEAD_ID",
+    "REQUESTS",
+    "TXS",
     "Base",
     "BlockRow",
     "CheckpointRow",
@@ -103,7 +109,15 @@ class RequestRow(Base):
     tx_count: Mapped[int] = mapped_column(Integer)
 
 
-def make_ledger_engine(url: str, **kwargs: Any) -> Engine:
+# The Core tables, for the hot paths that skip the ORM.
+TXS = cast(Table, TxRow.__table__)
+BLOCKS = cast(Table, BlockRow.__table__)
+HEAD = cast(Table, HeadRow.__table__)
+REQUESTS = cast(Table, RequestRow.__table__)
+CHECKPOINTS = cast(Table, CheckpointRow.__table__)
+
+
+def make_ledger_engine(url: str, **kwargs: object) -> Engine:
     """``common.db.make_engine`` plus SQLite write serialisation.
 
     pysqlite opens transactions lazily (and never for SELECT), so two writers could both read
@@ -115,7 +129,7 @@ def make_ledger_engine(url: str, **kwargs: Any) -> Engine:
     if is_sqlite(url):
 
         @event.listens_for(engine, "connect")
-        def _manual_transactions(dbapi_conn: Any, _record: Any) -> None:
+        def _manual_transactions(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             dbapi_conn.isolation_level = None
             # The tx-hash index takes random keys: a 64 MiB page cache (default 2 MiB) keeps its
             # inner pages resident, which holds the append rate steady past a million rows.

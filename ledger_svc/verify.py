@@ -8,24 +8,20 @@ block Merkle roots and one for the tree cross-check -- a few seconds per million
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Row, select
 from sqlalchemy.engine import Connection
 
 from ledger_svc.canonical import ZERO_HASH, index_fields, tx_hash
 from ledger_svc.chain import BlockHeader, block_hash
 from ledger_svc.merkle import MerkleTree, leaf_hash, root_of
+from ledger_svc.reads import Block, select_blocks
 from ledger_svc.signing import SignedTreeHead, TreeHead, log_id_of, verify_signed_head
-from ledger_svc.store import HEAD_ID, BlockRow, CheckpointRow, HeadRow, TxRow
+from ledger_svc.store import BLOCKS, CHECKPOINTS, HEAD, HEAD_ID, TXS, TxRow
 
 __all__ = ["ChainReport", "check_checkpoints", "verify_chain"]
-
-_tx = cast(Table, TxRow.__table__)
-_blocks = cast(Table, BlockRow.__table__)
-_head = cast(Table, HeadRow.__table__)
-_checkpoints = cast(Table, CheckpointRow.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +41,16 @@ class _Bad(Exception):
         self.reason, self.detail, self.leaf = reason, detail, leaf
 
 
+# leaf_index, tx_hash, prev_tx_hash, kind, household_id, hour_ms, appended_at_ms, record
+_TxColumns = Row[int, bytes, bytes, int, str | None, int, int, bytes]
+
+
 class _TxWalker:
     """Checks transactions one by one, in leaf order, against the hash chain."""
 
-    def __init__(self, rows: Any, next_index: int, prev_hash: bytes, tree: MerkleTree | None) -> None:
+    def __init__(
+        self, rows: Iterable[_TxColumns], next_index: int, prev_hash: bytes, tree: MerkleTree | None
+    ) -> None:
         self.rows = iter(rows)
         self.next_index = next_index
         self.prev_hash = prev_hash
@@ -95,27 +97,27 @@ def verify_chain(
     and the head row). A range not starting at 0 trusts block ``from_height - 1`` as its anchor."""
     prev_block, next_tx, prev_tx = ZERO_HASH, 0, ZERO_HASH
     if from_height > 0:
-        anchor = conn.execute(select(_blocks).where(_blocks.c.height == from_height - 1)).first()
+        anchor = conn.execute(select(BLOCKS).where(BLOCKS.c.height == from_height - 1)).first()
         if anchor is None:
             return ChainReport(False, 0, 0, from_height - 1, None, "BLOCK_MISSING", "anchor block not found")
         prev_block, next_tx = anchor.block_hash, anchor.first_tx_index + anchor.tx_count
-        prev_tx = conn.execute(select(_tx.c.tx_hash).where(_tx.c.leaf_index == next_tx - 1)).scalar() or b""
-    block_stmt = select(_blocks).where(_blocks.c.height >= from_height).order_by(_blocks.c.height)
+        prev_tx = conn.execute(select(TXS.c.tx_hash).where(TXS.c.leaf_index == next_tx - 1)).scalar() or b""
+    block_stmt = select_blocks().where(BLOCKS.c.height >= from_height).order_by(BLOCKS.c.height)
     if to_height is not None:
-        block_stmt = block_stmt.where(_blocks.c.height <= to_height)
+        block_stmt = block_stmt.where(BLOCKS.c.height <= to_height)
     tx_stmt = (
         select(
-            _tx.c.leaf_index,
-            _tx.c.tx_hash,
-            _tx.c.prev_tx_hash,
-            _tx.c.kind,
-            _tx.c.household_id,
-            _tx.c.hour_ms,
-            _tx.c.appended_at_ms,
-            _tx.c.record,
+            TxRow.leaf_index,
+            TxRow.tx_hash,
+            TxRow.prev_tx_hash,
+            TxRow.kind,
+            TxRow.household_id,
+            TxRow.hour_ms,
+            TxRow.appended_at_ms,
+            TxRow.record,
         )
-        .where(_tx.c.leaf_index >= next_tx)
-        .order_by(_tx.c.leaf_index)
+        .where(TXS.c.leaf_index >= next_tx)
+        .order_by(TXS.c.leaf_index)
     )
     # Two cursors at once: SQLite handles it natively; PostgreSQL needs a second connection for
     # a server-side cursor, so we stream txs through their own connection there.
@@ -131,7 +133,8 @@ def verify_chain(
         tx_rows = tx_conn.execution_options(stream_results=True, yield_per=5000).execute(tx_stmt)
         walker = _TxWalker(tx_rows, next_tx, prev_tx, tree)
         blocks_checked, expected_height = 0, from_height
-        for b in conn.execution_options(stream_results=True, yield_per=1000).execute(block_stmt):
+        for row in conn.execution_options(stream_results=True, yield_per=1000).execute(block_stmt):
+            b = Block(*row)
             try:
                 _check_block(b, expected_height, prev_block, walker)
             except _Bad as bad:
@@ -170,7 +173,7 @@ def verify_chain(
             tx_conn.close()
 
 
-def _check_block(b: Any, height: int, prev_block: bytes, walker: _TxWalker) -> None:
+def _check_block(b: Block, height: int, prev_block: bytes, walker: _TxWalker) -> None:
     if b.height != height:
         raise _Bad("BLOCK_MISSING", f"expected block {height}, found block {b.height}")
     header = BlockHeader(
@@ -200,7 +203,7 @@ def _check_block(b: Any, height: int, prev_block: bytes, walker: _TxWalker) -> N
 
 
 def _check_head(conn: Connection, blocks: int, last_block: bytes, sealed: int, walker: _TxWalker) -> None:
-    head = conn.execute(select(_head).where(_head.c.id == HEAD_ID)).first()
+    head = conn.execute(select(HEAD).where(HEAD.c.id == HEAD_ID)).first()
     if head is None:
         raise _Bad("HEAD_MISMATCH", "chain-head row is missing")
     expected = (blocks, last_block, sealed, walker.next_index, walker.prev_hash)
@@ -218,12 +221,12 @@ def check_checkpoints(conn: Connection, tree: MerkleTree, public_key: bytes) -> 
     key_id = log_id_of(public_key)
     for size, root, ts, kid, sig in conn.execute(
         select(
-            _checkpoints.c.tree_size,
-            _checkpoints.c.root_hash,
-            _checkpoints.c.timestamp_ms,
-            _checkpoints.c.key_id,
-            _checkpoints.c.signature,
-        ).order_by(_checkpoints.c.tree_size)
+            CHECKPOINTS.c.tree_size,
+            CHECKPOINTS.c.root_hash,
+            CHECKPOINTS.c.timestamp_ms,
+            CHECKPOINTS.c.key_id,
+            CHECKPOINTS.c.signature,
+        ).order_by(CHECKPOINTS.c.tree_size)
     ):
         sth = SignedTreeHead(TreeHead(kid, size, root, ts), sig, public_key)
         if kid != key_id or not verify_signed_head(sth, public_key):
@@ -248,9 +251,9 @@ def check_checkpoints(conn: Connection, tree: MerkleTree, public_key: bytes) -> 
             )
         if tree.root(size) != root:
             height = conn.execute(
-                select(_blocks.c.height)
-                .where(_blocks.c.first_tx_index <= good_size)
-                .order_by(_blocks.c.first_tx_index.desc())
+                select(BLOCKS.c.height)
+                .where(BLOCKS.c.first_tx_index <= good_size)
+                .order_by(BLOCKS.c.first_tx_index.desc())
             ).scalar()
             return ChainReport(
                 False,

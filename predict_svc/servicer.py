@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 from common import timestamps
 from common.errors import InvalidArgument, NotFound
@@ -23,6 +22,7 @@ from common.log import get_logger
 from energy import localtime
 from energy.bills import energy_cost_eur
 from energy.tariff import Tariff, capacity_basis_kw
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc

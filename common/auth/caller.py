@@ -11,11 +11,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from energypulse.errors.v1 import error_reason_pb2 as reasons
-
 from common.auth.access import Role
 from common.errors import PermissionDenied, Unauthenticated
 from energypulse.auth.v1 import user_pb2
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["Caller", "acting_as", "caller", "current_caller"]
 

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from typing import Any, TypeAlias
 
 import grpc
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 
@@ -23,6 +22,7 @@ from common.auth.caller import Caller, acting_as
 from common.auth.remote import remote_verifier
 from common.auth.verifier import DEFAULT_AUDIENCE, DEFAULT_ISSUER, TokenVerifier, bearer_token
 from common.errors import PermissionDenied, Unauthenticated
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.options.v1 import options_pb2
 
 __all__ = ["AuthInterceptor", "remote_auth_interceptor"]

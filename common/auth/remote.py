@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 from common.auth.keys import KeySource, parse_jwks
 from common.auth.revocations import Revocation, RevocationSource
@@ -21,6 +20,7 @@ from common.channels import make_channel
 from common.errors import Unavailable
 from common.log import get_logger
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["CachedRevocations", "JwksKeySource", "remote_verifier"]
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 from common.auth.access import parse_role
 from common.auth.caller import Caller
 from common.auth.keys import ALGORITHM, KeySource
 from common.auth.revocations import NoRevocations, RevocationSource, subject_hash
 from common.errors import Unauthenticated
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["DEFAULT_AUDIENCE", "DEFAULT_ISSUER", "MAX_TOKEN_BYTES", "TokenVerifier", "bearer_token"]
 

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import NotFound
 from energy.localtime import local_midnight_ms, resolve_zone
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from ingest_svc.intake.store import DeadLetterRow, DeviceStatusRow, HouseholdRow, MeterRow, ReadingRow
 
 __all__ = [

@@ -5,7 +5,7 @@ Who may call what is enforced by the shared AuthInterceptor from the contract's 
 runs in a worker thread so the event loop keeps serving streams.
 
 Performance: GetHouseholdSummary and GetGridStats (and StreamGridStats) answer from a
-:class:`~ingest_svc.telemetry.read_cache.ReadCache`: an answer is reused for ``summary_cache_s`` per
+:class:`~common.read_cache.ReadCache`: an answer is reused for ``summary_cache_s`` per
 household (``grid_cache_s`` for the grid) after its read started, and concurrent identical calls
 share one read. So an answer may miss readings stored less than that long ago, never older ones
 (EP_INGEST_SUMMARY_CACHE_S / EP_INGEST_GRID_CACHE_S; 0 reads on every call).
@@ -18,13 +18,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import grpc
-from energypulse.errors.v1 import error_reason_pb2 as reasons
 from sqlalchemy.engine import Engine
 
 from common import timestamps
 from common.errors import InvalidArgument
 from common.paging import Pager
+from common.read_cache import ReadCache
 from energy.tariff import Tariff
+from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
@@ -37,7 +38,6 @@ from ingest_svc.telemetry.queries import (
     SeriesPoint,
     TelemetryQueries,
 )
-from ingest_svc.telemetry.read_cache import ReadCache
 
 __all__ = ["TelemetryServicer"]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from energypulse.errors.v1 import error_reason_pb2
 
 from common import errors
+from energypulse.errors.v1 import error_reason_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_SOURCE = {"tests", "energypulse", "build", "dashboard", "node_modules", ".venv", "scripts", "protos"}
