@@ -1,12 +1,12 @@
 """auth_svc's signing keys and revocation list, fetched over gRPC and cached.
 
-These are the two ad-hoc caches of common.auth (each a lock, a fetch time and a last good value);
-they live here alone so that moving them onto a shared read-coalescing cache touches one module.
+Both sit on the shared :class:`~common.read_cache.ReadCache` (fresh for a max age, one fetch in
+flight); what is theirs alone is what to do when auth_svc cannot be reached: keep the last good
+answer (keys: as long as there is one; revocations: for at most an access token's lifetime).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
@@ -19,19 +19,23 @@ from common.auth.verifier import DEFAULT_AUDIENCE, DEFAULT_ISSUER, TokenVerifier
 from common.channels import make_channel
 from common.errors import Unavailable
 from common.log import get_logger
+from common.read_cache import ReadCache
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["CachedRevocations", "JwksKeySource", "remote_verifier"]
 
 log = get_logger(__name__)
+_KEY = "all"  # one answer per source
 
 
 class JwksKeySource(KeySource):
     """auth_svc's JWKS, cached; refetched when stale or when a token names an unknown kid.
 
     Refetching on an unknown kid is throttled (``min_refresh_s``) so a flood of tokens with made-up
-    kids cannot turn into a flood of calls to auth_svc.
+    kids cannot turn into a flood of calls to auth_svc. Concurrent misses share one fetch
+    (:class:`~common.read_cache.ReadCache`); when auth_svc cannot be reached the last good keys
+    keep verifying tokens (they only ever change by rotation, announced ahead in the JWKS).
     """
 
     def __init__(
@@ -43,29 +47,33 @@ class JwksKeySource(KeySource):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
-        self._max_age_s = max_age_s
         self._min_refresh_s = min_refresh_s
         self._clock = clock
+        self._cache: ReadCache[str, dict[str, Ed25519PublicKey]] = ReadCache(
+            max_age_s, clock=clock, max_entries=1, name="jwks"
+        )
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._fetched_at = float("-inf")
-        self._lock = asyncio.Lock()
+
+    async def _read(self) -> dict[str, Ed25519PublicKey]:
+        keys = parse_jwks(await self._fetch())
+        self._keys, self._fetched_at = keys, self._clock()
+        return keys
 
     async def keys(self, *, refresh: bool = False) -> Mapping[str, Ed25519PublicKey]:
-        async with self._lock:
-            age = self._clock() - self._fetched_at
-            if age >= self._max_age_s or (refresh and age >= self._min_refresh_s):
-                try:
-                    self._keys = parse_jwks(await self._fetch())
-                    self._fetched_at = self._clock()
-                except (TimeoutError, grpc.RpcError, OSError) as exc:
-                    log.warning("jwks_fetch_failed", error=str(exc))
-                    if not self._keys:
-                        raise Unavailable(reasons.AUTH_KEYS_UNAVAILABLE, "cannot fetch signing keys") from exc
+        if refresh and self._clock() - self._fetched_at >= self._min_refresh_s:
+            self._cache.forget(_KEY)
+        try:
+            return await self._cache.get(_KEY, self._read)
+        except (TimeoutError, grpc.RpcError, OSError) as exc:
+            log.warning("jwks_fetch_failed", error=str(exc))
+            if not self._keys:
+                raise Unavailable(reasons.AUTH_KEYS_UNAVAILABLE, "cannot fetch signing keys") from exc
             return self._keys
 
 
 class CachedRevocations(RevocationSource):
-    """A revocation list fetched at most every ``max_age_s``.
+    """A revocation list fetched at most every ``max_age_s`` (concurrent misses share one fetch).
 
     If auth_svc cannot be reached the last list keeps being used for ``max_stale_s`` (an access
     token's lifetime); after that calls fail closed with UNAVAILABLE.
@@ -80,26 +88,28 @@ class CachedRevocations(RevocationSource):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
-        self._max_age_s = max_age_s
         self._max_stale_s = max_stale_s
         self._clock = clock
+        self._cache: ReadCache[str, Mapping[str, Revocation]] = ReadCache(
+            max_age_s, clock=clock, max_entries=1, name="revocations"
+        )
         self._list: Mapping[str, Revocation] = {}
         self._fetched_at = float("-inf")
-        self._lock = asyncio.Lock()
+
+    async def _read(self) -> Mapping[str, Revocation]:
+        entries = dict(await self._fetch())
+        self._list, self._fetched_at = entries, self._clock()
+        return entries
 
     async def revocations(self) -> Mapping[str, Revocation]:
-        async with self._lock:
-            age = self._clock() - self._fetched_at
-            if age >= self._max_age_s:
-                try:
-                    self._list = dict(await self._fetch())
-                    self._fetched_at = self._clock()
-                except (TimeoutError, grpc.RpcError, OSError) as exc:
-                    log.warning("revocations_fetch_failed", error=str(exc))
-                    if age >= self._max_stale_s:
-                        raise Unavailable(
-                            reasons.AUTH_REVOCATIONS_UNAVAILABLE, "cannot fetch the revocation list"
-                        ) from exc
+        try:
+            return await self._cache.get(_KEY, self._read)
+        except (TimeoutError, grpc.RpcError, OSError) as exc:
+            log.warning("revocations_fetch_failed", error=str(exc))
+            if self._clock() - self._fetched_at >= self._max_stale_s:
+                raise Unavailable(
+                    reasons.AUTH_REVOCATIONS_UNAVAILABLE, "cannot fetch the revocation list"
+                ) from exc
             return self._list
 
 
