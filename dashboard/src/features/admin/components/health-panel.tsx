@@ -25,7 +25,7 @@ export function HealthPanel() {
                 <h2 className="text-sm font-semibold text-slate-900">{p.label}</h2>
                 {r.isPending ? <Badge>Checking</Badge> : <Badge tone={ok ? "good" : "bad"}><StatusDot tone={ok ? "good" : "bad"} />{ok ? "Healthy" : "Failing"}</Badge>}
               </div>
-              <p className="mt-1 font-mono text-xs text-slate-500">{p.rpc}</p>
+              <p className="mt-1 font-mono text-xs text-slate-500">{p.route().rpc}</p>
               {r.data ? (
                 <div className="mt-4 space-y-1 text-sm">
                   <p className="text-slate-700">

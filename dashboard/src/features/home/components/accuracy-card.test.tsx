@@ -7,7 +7,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 
-import { GetAccuracyResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { routes } from "@/gen/routes";
 import { createApiClient } from "@/lib/api-client";
 
 import { accuracyQueryOptions } from "../api/get-accuracy";
@@ -27,7 +27,7 @@ async function renderWith(status: number, body: unknown) {
   const queries = new QueryClient({ defaultOptions: { queries: { retry: false, retryOnMount: false } } });
   await queries.prefetchQuery({
     ...accuracyQueryOptions("NO1"),
-    queryFn: () => client.call(GetAccuracyResponseSchema, "/api/v1/zones/NO1/accuracy", { query: { windowHours: 168 } }),
+    queryFn: () => client.call(routes.prediction.getAccuracy({ zone: "NO1" }), { query: { windowHours: 168 } }),
   });
   expect(queries.getQueryState(accuracyQueryOptions("NO1").queryKey)?.status).toBe("error");
   return renderToStaticMarkup(
@@ -59,7 +59,7 @@ describe("a card whose query fails", () => {
       onForbidden: () => {},
     });
     const queries = new QueryClient({ defaultOptions: { queries: { retry: false, retryOnMount: false } } });
-    await queries.prefetchQuery({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(GetAccuracyResponseSchema, "/api/v1/zones/NO1/accuracy") });
+    await queries.prefetchQuery({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(routes.prediction.getAccuracy({ zone: "NO1" })) });
     const html = renderToStaticMarkup(
       <QueryClientProvider client={queries}>
         <AccuracyCard zone="NO1" />
@@ -76,7 +76,7 @@ describe("a card whose query fails", () => {
       onForbidden: () => {},
     });
     const queries = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-    await queries.prefetchQuery({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(GetAccuracyResponseSchema, "/api/v1/zones/NO1/accuracy") });
+    await queries.prefetchQuery({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(routes.prediction.getAccuracy({ zone: "NO1" })) });
     const html = renderToStaticMarkup(
       <QueryClientProvider client={queries}>
         <AccuracyCard zone="NO1" />
