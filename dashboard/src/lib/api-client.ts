@@ -31,8 +31,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly reason: string = "",
-    readonly grpcCode: number = 0,
+    readonly reason = "",
+    readonly grpcCode = 0,
   ) {
     super(message);
   }
@@ -73,8 +73,9 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
   let reason = "";
   let code = 0;
   try {
-    const body = JSON.parse(text) as RpcStatusBody;
-    if (body && typeof body === "object") {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === "object") {
+      const body = parsed as RpcStatusBody;
       message = body.message || message;
       code = body.code ?? 0;
       reason = body.details?.find((d) => d["@type"]?.endsWith("google.rpc.ErrorInfo"))?.reason ?? "";

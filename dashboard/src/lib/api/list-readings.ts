@@ -48,7 +48,7 @@ export async function listReadings(householdId: string, start: Date, end: Date, 
 
 export const readingsQueryOptions = (householdId: string, start: Date, end: Date, resolution: Resolution) =>
   queryOptions({
-    queryKey: queryKeys.readings(householdId, start.toISOString(), end.toISOString(), Resolution[resolution] ?? "AUTO"),
+    queryKey: queryKeys.readings(householdId, start.toISOString(), end.toISOString(), Resolution[resolution]),
     queryFn: ({ signal }) => listReadings(householdId, start, end, resolution, signal),
     placeholderData: keepPreviousData,
   });

@@ -1,6 +1,7 @@
 import { Badge, StatusDot } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/states";
+import { itemAt } from "@/lib/arrays";
 import { fmtNumber, fmtRelative } from "@/lib/format";
 
 import { PROBES, useServiceHealth } from "../api/service-health";
@@ -17,7 +18,7 @@ export function HealthPanel() {
       </p>
       <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4">
         {PROBES.map((p, i) => {
-          const r = results[i]!;
+          const r = itemAt(results, i);
           const ok = r.data?.ok;
           return (
             <Card key={p.service} className="p-5" data-testid={`health-${p.service}`} data-ok={ok === undefined ? "pending" : String(ok)}>

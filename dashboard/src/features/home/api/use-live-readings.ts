@@ -20,12 +20,19 @@ export interface LiveState {
 }
 
 const WINDOW_SECONDS = 15 * 60;
+const CONNECTING: LiveState = { status: "connecting", points: [], meters: 0 };
 
 export function useLiveReadings(householdId: string): LiveState {
-  const [state, setState] = useState<LiveState>({ status: "connecting", points: [], meters: 0 });
+  const [state, setState] = useState<LiveState>(CONNECTING);
+  // Another household starts from an empty window (set while rendering, not after the commit,
+  // so the previous household's points are never shown under the new one).
+  const [shownFor, setShownFor] = useState(householdId);
+  if (shownFor !== householdId) {
+    setShownFor(householdId);
+    setState(CONNECTING);
+  }
 
   useEffect(() => {
-    setState({ status: "connecting", points: [], meters: 0 });
     const perMeter = new Map<string, number>();
     return openStream(
       { route: routes.telemetry.streamReadings({ householdId }), maxBackoffMs: env().streamMaxBackoffMs },
