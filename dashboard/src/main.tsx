@@ -7,7 +7,9 @@ import { initEnv } from "@/config/env";
 
 import "./index.css";
 
-const root = createRoot(document.getElementById("root")!);
+const container = document.getElementById("root");
+if (!container) throw new Error("index.html has no #root element");
+const root = createRoot(container);
 
 try {
   initEnv();

@@ -1,5 +1,5 @@
 /** On start-up, resumes a session from the refresh token kept in this tab's sessionStorage. */
-import { GetCurrentUserResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi, refreshAccessToken } from "@/lib/api-client";
 import { accessToken, setSignedIn, setSignedOut, storedRefreshToken } from "@/lib/session";
 
@@ -9,7 +9,7 @@ export async function restoreSession(): Promise<void> {
     return;
   }
   try {
-    const me = await callApi(GetCurrentUserResponseSchema, "/api/v1/auth/me");
+    const me = await callApi(routes.auth.getCurrentUser());
     const token = accessToken();
     if (!me.user || !token) throw new Error("no user");
     // The access token's expiry is not needed client-side: a 401 triggers the refresh.

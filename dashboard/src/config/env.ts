@@ -41,12 +41,12 @@ export function parseEnv(raw: RawEnv): AppEnv {
 let current: AppEnv | undefined;
 
 /** Validates import.meta.env; call once before rendering. Throws EnvError. */
-export function initEnv(raw: RawEnv = import.meta.env as RawEnv): AppEnv {
+export function initEnv(raw: RawEnv = import.meta.env): AppEnv {
   current = parseEnv(raw);
   return current;
 }
 
 export function env(): AppEnv {
-  if (!current) current = parseEnv(import.meta.env as RawEnv);
+  current ??= parseEnv(import.meta.env);
   return current;
 }

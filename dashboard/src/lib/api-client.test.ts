@@ -2,9 +2,12 @@
  * The API client's central behaviour with an injected transport: a scripted fetch that plays the
  * edge (Envoy + auth) and an in-memory session. No globals are patched.
  */
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { GetCurrentUserResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+import { Role } from "@/gen/energypulse/auth/v1/user_pb";
+import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
+import { routes } from "@/gen/routes";
 
 import { ApiError, createApiClient, SESSION_EXPIRED, type SessionPort } from "./api-client";
 import { clearForbidden, getForbidden, reportForbidden } from "./forbidden";
@@ -123,7 +126,7 @@ afterEach(() => clearForbidden());
 describe("api client: 401", () => {
   it("refreshes once via /api/v1/auth/refresh and retries the request with the new token", async () => {
     const { edge, session, client } = setup();
-    const me = await client.call(GetCurrentUserResponseSchema, "/api/v1/auth/me");
+    const me = await client.call(routes.auth.getCurrentUser());
     expect(me.user?.username).toBe("household-0001");
     expect(edge.count("/api/v1/auth/refresh")).toBe(1);
     const refresh = edge.calls.find((c) => c.url === "/api/v1/auth/refresh")!;
@@ -142,9 +145,9 @@ describe("api client: 401", () => {
     let open!: () => void;
     edge.refreshGate = new Promise((resolve) => (open = resolve));
     const pending = Promise.all([
-      client.call(GetCurrentUserResponseSchema, "/api/v1/auth/me"),
-      client.call(GetCurrentUserResponseSchema, "/api/v1/auth/me", { query: { n: 2 } }),
-      client.authorizedFetch("/api/v1/households/sim-h000000/summary"),
+      client.call(routes.auth.getCurrentUser()),
+      client.call(routes.auth.getCurrentUser()),
+      client.authorizedFetch(routes.telemetry.getHouseholdSummary({ householdId: "sim-h000000" })),
     ]);
     // Let all three see their 401 while the refresh is held open.
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -164,7 +167,7 @@ describe("api client: 401", () => {
     const { edge, session, client } = setup({ access: "access-1" });
     let release!: () => void;
     edge.holds.set("/api/v1/households/sim-h000000/summary", new Promise<void>((resolve) => (release = resolve)));
-    const slow = client.authorizedFetch("/api/v1/households/sim-h000000/summary"); // carries access-1
+    const slow = client.authorizedFetch(routes.telemetry.getHouseholdSummary({ householdId: "sim-h000000" })); // carries access-1
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(await client.refreshAccessToken()).toBe(true); // another request rotated: access-2
     release(); // now the slow request's access-1 is checked, and refused
@@ -177,7 +180,7 @@ describe("api client: 401", () => {
   it("signs out when the refresh fails, without retrying the request", async () => {
     const { edge, session, client } = setup();
     edge.refreshFails = true;
-    const error = await client.call(GetCurrentUserResponseSchema, "/api/v1/auth/me").catch((e: unknown) => e);
+    const error = await client.call(routes.auth.getCurrentUser()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).status).toBe(401);
     expect((error as ApiError).message).toBe("Jwt is expired"); // Envoy's plain-text body is kept
@@ -189,7 +192,7 @@ describe("api client: 401", () => {
 
   it("signs out without calling refresh when there is no refresh token", async () => {
     const { edge, session, client } = setup({ refresh: null });
-    await expect(client.authorizedFetch("/api/v1/auth/me")).rejects.toBeInstanceOf(ApiError);
+    await expect(client.authorizedFetch(routes.auth.getCurrentUser())).rejects.toBeInstanceOf(ApiError);
     expect(edge.count("/api/v1/auth/refresh")).toBe(0);
     expect(session.expired).toEqual([SESSION_EXPIRED]);
   });
@@ -197,7 +200,7 @@ describe("api client: 401", () => {
   it("never refreshes for anonymous calls (a wrong password is just an error)", async () => {
     const { edge, session, client } = setup();
     edge.routes.set("/api/v1/auth/login", () => json(401, rpcStatus(16, "Wrong username or password.", "BAD_CREDENTIALS")));
-    const fetchLogin = client.authorizedFetch("/api/v1/auth/login", { body: { username: "x", password: "y" }, anonymous: true });
+    const fetchLogin = client.authorizedFetch(routes.auth.login(), { body: { username: "x", password: "y" }, anonymous: true });
     await expect(fetchLogin).rejects.toMatchObject({ status: 401, message: "Wrong username or password.", reason: "BAD_CREDENTIALS" });
     expect(edge.count("/api/v1/auth/refresh")).toBe(0);
     expect(edge.calls[0]!.authorization).toBeUndefined();
@@ -209,7 +212,7 @@ describe("api client: errors", () => {
   it("turns a 403 into the central not-allowed state with the server's message", async () => {
     const { edge, client, forbidden } = setup({ access: "access-1" });
     edge.routes.set("/api/v1/users", () => json(403, rpcStatus(7, "Only administrators can list users.", "ADMIN_REQUIRED")));
-    const error = await client.authorizedFetch("/api/v1/users").catch((e: unknown) => e);
+    const error = await client.authorizedFetch(routes.auth.listUsers()).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 403, message: "Only administrators can list users.", reason: "ADMIN_REQUIRED", grpcCode: 7 });
     expect((error as ApiError).isForbidden).toBe(true);
     expect(forbidden).toEqual([{ message: "Only administrators can list users.", path: "/api/v1/users" }]);
@@ -229,7 +232,9 @@ describe("api client: errors", () => {
         ],
       }),
     );
-    const error = await client.authorizedFetch("/api/v1/households/sim-h000000/readings", { query: { startTime: "b", endTime: "a" } }).catch((e: unknown) => e);
+    const error = await client
+      .authorizedFetch(routes.telemetry.listReadings({ householdId: "sim-h000000" }), { query: { startTime: timestampFromMs(2000), endTime: timestampFromMs(1000) } })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 400, message: "end_time must be after start_time", reason: "INVALID_TIME_RANGE", grpcCode: 3 });
     expect(forbidden).toEqual([]);
@@ -238,11 +243,11 @@ describe("api client: errors", () => {
 
   it("names an empty 503 as the service being unavailable", async () => {
     const { edge, client } = setup({ access: "access-1" });
-    edge.routes.set("/api/v1/grid", () => new Response("", { status: 503 }));
-    await expect(client.authorizedFetch("/api/v1/grid")).rejects.toMatchObject({ status: 503, message: "The service is unavailable right now." });
+    edge.routes.set("/api/v1/grid/stats", () => new Response("", { status: 503 }));
+    await expect(client.authorizedFetch(routes.telemetry.getGridStats())).rejects.toMatchObject({ status: 503, message: "The service is unavailable right now." });
   });
 
-  it("prefixes URLs with the configured base and encodes the query", async () => {
+  it("prefixes URLs with the configured base and encodes the path and the typed query", async () => {
     const edge = new FakeEdge();
     const seen: string[] = [];
     const client = createApiClient({
@@ -251,7 +256,29 @@ describe("api client: errors", () => {
       session: new MemorySession("access-1", null),
       onForbidden: () => {},
     });
-    await client.authorizedFetch("/api/v1/auth/me", { query: { a: "x y", empty: "", none: undefined, n: 3 } });
-    expect(seen).toEqual(["https://edge.example/api/v1/auth/me?a=x+y&n=3"]);
+    const route = routes.telemetry.listReadings({ householdId: "h 1/x" });
+    await client.authorizedFetch(route, { query: { startTime: timestampFromMs(0), meterId: "", resolution: Resolution.MINUTE, pageSize: 3 } });
+    // Defaults (the empty meterId) are left out; the enum goes by its proto name, the Timestamp as RFC 3339.
+    expect(seen).toEqual(["https://edge.example/api/v1/households/h%201%2Fx/readings?startTime=1970-01-01T00%3A00%3A00Z&resolution=RESOLUTION_MINUTE&pageSize=3"]);
+  });
+
+  it("sends a typed body as proto3 JSON with the route's method", async () => {
+    const { edge, client } = setup({ access: "access-1" });
+    edge.routes.set("/api/v1/users/u%2F1:setRole", () => json(200, {}));
+    await client.call(routes.auth.setRole({ userId: "u/1" }), { body: { role: Role.ADMIN } });
+    const call = edge.calls.find((c) => c.url.endsWith(":setRole"));
+    expect(call?.method).toBe("POST");
+    expect(call?.body).toBe('{"role":"ROLE_ADMIN"}');
+  });
+});
+
+describe("routes (generated from the google.api.http rules)", () => {
+  it("carry the RPC, method, encoded path and the response schema", () => {
+    const block = routes.ledger.getBlock({ height: 12n });
+    expect(block).toMatchObject({ rpc: "LedgerService.GetBlock", method: "GET", path: "/api/v1/ledger/blocks/12" });
+    expect(block.output.typeName).toBe("energypulse.ledger.v1.GetBlockResponse");
+    expect(routes.ledger.getBlock({ height: "7" }).path).toBe("/api/v1/ledger/blocks/7");
+    expect(routes.ledger.getInvoice({ householdId: "h/1", month: "2026-01" }).path).toBe("/api/v1/households/h%2F1/invoices/2026-01");
+    expect(routes.ledger.verifyChain()).toMatchObject({ method: "POST", path: "/api/v1/ledger:verify" });
   });
 });

@@ -4,20 +4,22 @@
  * `createApiClient` takes its transport (fetch), session and 403 sink as parameters; the app's
  * instance below wires the browser's fetch, lib/session.ts and lib/forbidden.ts.
  */
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, JsonValue, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 
 import { env } from "@/config/env";
-import { RefreshTokenResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+import { RefreshTokenRequestSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+import { routes, type Route } from "@/gen/routes";
 import { reportForbidden } from "@/lib/forbidden";
-import { parseMessage, tsDate } from "@/lib/proto-json";
+import { parseMessage, requestJson, tsDate } from "@/lib/proto-json";
 import { accessToken, getSession, setSignedOut, storedRefreshToken, updateTokens } from "@/lib/session";
 
-export type Query = Record<string, string | number | boolean | undefined | null>;
-
-export interface RequestOptions {
-  method?: "GET" | "POST";
-  query?: Query;
-  body?: unknown;
+/**
+ * What a call adds to its route (gen/routes.ts: method, path, request and response schemas): the
+ * request message's other fields, typed, as query parameters (GET) or as the JSON body (POST).
+ */
+export interface RequestOptions<Input extends DescMessage = DescMessage> {
+  query?: MessageInitShape<Input>;
+  body?: MessageInitShape<Input>;
   signal?: AbortSignal;
   /** Public calls (login, refresh) send no token and never trigger a refresh. */
   anonymous?: boolean;
@@ -29,8 +31,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly reason: string = "",
-    readonly grpcCode: number = 0,
+    readonly reason = "",
+    readonly grpcCode = 0,
   ) {
     super(message);
   }
@@ -42,13 +44,21 @@ export class ApiError extends Error {
   }
 }
 
-function buildUrl(base: string, path: string, query?: Query): string {
+/**
+ * Query parameters as the transcoder reads them: the request's proto3 JSON (fields at their
+ * default left out, enums by name), repeated fields repeated, nested messages as dotted names.
+ */
+export function queryString<Input extends DescMessage>(schema: Input, query: MessageInitShape<Input> | undefined): string {
+  if (query === undefined) return "";
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(query ?? {})) {
-    if (value !== undefined && value !== null && value !== "") search.set(key, String(value));
-  }
-  const qs = search.toString();
-  return `${base}${path}${qs ? `?${qs}` : ""}`;
+  const add = (key: string, value: JsonValue): void => {
+    if (Array.isArray(value)) for (const item of value) add(key, item);
+    else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) add(`${key}.${k}`, v);
+    else if (value !== null) search.append(key, String(value));
+  };
+  const json = requestJson(schema, query);
+  if (json !== null && typeof json === "object" && !Array.isArray(json)) for (const [k, v] of Object.entries(json)) add(k, v);
+  return search.toString();
 }
 
 interface RpcStatusBody {
@@ -63,8 +73,9 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
   let reason = "";
   let code = 0;
   try {
-    const body = JSON.parse(text) as RpcStatusBody;
-    if (body && typeof body === "object") {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === "object") {
+      const body = parsed as RpcStatusBody;
       message = body.message || message;
       code = body.code ?? 0;
       reason = body.details?.find((d) => d["@type"]?.endsWith("google.rpc.ErrorInfo"))?.reason ?? "";
@@ -95,11 +106,10 @@ export interface ApiClientDeps {
 }
 
 export interface ApiClient {
-  url(path: string, query?: Query): string;
   /** A fetch with auth handling; returns the Response (for streams) after 401/403 handling. */
-  authorizedFetch(path: string, options?: RequestOptions, accept?: string): Promise<Response>;
-  /** Calls one RPC through Envoy and parses the answer as its generated response message. */
-  call<Desc extends DescMessage>(schema: Desc, path: string, options?: RequestOptions): Promise<MessageShape<Desc>>;
+  authorizedFetch<Input extends DescMessage>(route: Route<Input>, options?: RequestOptions<Input>, accept?: string): Promise<Response>;
+  /** Calls one RPC through Envoy and parses the answer as the route's generated response message. */
+  call<Input extends DescMessage, Output extends DescMessage>(route: Route<Input, Output>, options?: RequestOptions<Input>): Promise<MessageShape<Output>>;
   /** Rotates the refresh token once, however many requests saw a 401 at the same time. */
   refreshAccessToken(): Promise<boolean>;
 }
@@ -108,7 +118,7 @@ export const SESSION_EXPIRED = "Your session has expired. Please sign in again."
 
 export function createApiClient(deps: ApiClientDeps): ApiClient {
   const { session } = deps;
-  const url = (path: string, query?: Query) => buildUrl(deps.baseUrl?.() ?? "", path, query);
+  const url = (path: string, search = "") => `${deps.baseUrl?.() ?? ""}${path}${search ? `?${search}` : ""}`;
   // The refresh token is single-use: two parallel refreshes would revoke the whole family, so
   // every 401 that arrives while one is running waits for that one.
   let refreshing: Promise<boolean> | null = null;
@@ -118,13 +128,14 @@ export function createApiClient(deps: ApiClientDeps): ApiClient {
       const token = session.refreshToken();
       if (!token) return false;
       try {
-        const response = await deps.fetch(url("/api/v1/auth/refresh"), {
-          method: "POST",
+        const refresh = routes.auth.refreshToken();
+        const response = await deps.fetch(url(refresh.path), {
+          method: refresh.method,
           headers: { accept: "application/json", "content-type": "application/json" },
-          body: JSON.stringify({ refreshToken: token }),
+          body: JSON.stringify(requestJson(RefreshTokenRequestSchema, { refreshToken: token })),
         });
         if (!response.ok) return false;
-        const { tokens } = parseMessage(RefreshTokenResponseSchema, await response.json());
+        const { tokens } = parseMessage(refresh.output, await response.json());
         if (!tokens?.accessToken) return false;
         session.updateTokens(
           tokens.accessToken,
@@ -141,15 +152,17 @@ export function createApiClient(deps: ApiClientDeps): ApiClient {
     return refreshing;
   };
 
-  const authorizedFetch = async (path: string, options: RequestOptions = {}, accept = "application/json"): Promise<Response> => {
+  const authorizedFetch = async <Input extends DescMessage>(route: Route<Input>, options: RequestOptions<Input> = {}, accept = "application/json"): Promise<Response> => {
+    const search = queryString(route.input, options.query);
+    const body = options.body === undefined ? undefined : JSON.stringify(requestJson(route.input, options.body));
     const send = (token: string | undefined): Promise<Response> => {
       const headers: Record<string, string> = { accept };
       if (token) headers.authorization = `Bearer ${token}`;
-      if (options.body !== undefined) headers["content-type"] = "application/json";
-      return deps.fetch(url(path, options.query), {
-        method: options.method ?? (options.body === undefined ? "GET" : "POST"),
+      if (body !== undefined) headers["content-type"] = "application/json";
+      return deps.fetch(url(route.path, search), {
+        method: route.method,
         headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        body,
         signal: options.signal,
       });
     };
@@ -168,19 +181,22 @@ export function createApiClient(deps: ApiClientDeps): ApiClient {
     }
     if (!response.ok) {
       const error = await errorFromResponse(response);
-      if (error.isForbidden) deps.onForbidden(error.message, path);
+      if (error.isForbidden) deps.onForbidden(error.message, route.path);
       throw error;
     }
     return response;
   };
 
-  const call = async <Desc extends DescMessage>(schema: Desc, path: string, options: RequestOptions = {}): Promise<MessageShape<Desc>> => {
-    const response = await authorizedFetch(path, options);
+  const call = async <Input extends DescMessage, Output extends DescMessage>(
+    route: Route<Input, Output>,
+    options: RequestOptions<Input> = {},
+  ): Promise<MessageShape<Output>> => {
+    const response = await authorizedFetch(route, options);
     const text = await response.text();
-    return parseMessage(schema, text ? JSON.parse(text) : {});
+    return parseMessage(route.output, text ? JSON.parse(text) : {});
   };
 
-  return { url, authorizedFetch, call, refreshAccessToken };
+  return { authorizedFetch, call, refreshAccessToken };
 }
 
 /** lib/session.ts as the client's session: the one the app runs with. */
@@ -202,12 +218,13 @@ const appClient = createApiClient({
   onForbidden: reportForbidden,
 });
 
-export const apiUrl = (path: string, query?: Query): string => appClient.url(path, query);
 export const refreshAccessToken = (): Promise<boolean> => appClient.refreshAccessToken();
-export const authorizedFetch = (path: string, options?: RequestOptions, accept?: string): Promise<Response> =>
-  appClient.authorizedFetch(path, options, accept);
-export const callApi = <Desc extends DescMessage>(schema: Desc, path: string, options?: RequestOptions): Promise<MessageShape<Desc>> =>
-  appClient.call(schema, path, options);
+export const authorizedFetch = <Input extends DescMessage>(route: Route<Input>, options?: RequestOptions<Input>, accept?: string): Promise<Response> =>
+  appClient.authorizedFetch(route, options, accept);
+export const callApi = <Input extends DescMessage, Output extends DescMessage>(
+  route: Route<Input, Output>,
+  options?: RequestOptions<Input>,
+): Promise<MessageShape<Output>> => appClient.call(route, options);
 
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) return error.message;

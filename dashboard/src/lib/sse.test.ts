@@ -8,7 +8,7 @@ describe("SseParser (Envoy's stream_sse_style_delimited frames)", () => {
     const text = 'data: {"reading":{"powerKw":1.5}}\n\ndata: {"reading":{"powerKw":2}}\n\n';
     const out: string[] = [];
     for (let i = 0; i < text.length; i += 7) out.push(...parser.push(text.slice(i, i + 7)));
-    expect(out.map((d) => JSON.parse(d))).toEqual([{ reading: { powerKw: 1.5 } }, { reading: { powerKw: 2 } }]);
+    expect(out.map((d) => JSON.parse(d) as unknown)).toEqual([{ reading: { powerKw: 1.5 } }, { reading: { powerKw: 2 } }]);
   });
 
   it("handles CRLF, multi-line data and ignores comments and other fields", () => {

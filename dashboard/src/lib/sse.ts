@@ -3,7 +3,11 @@
  * EventSource cannot send an Authorization header, so this reads the body with fetch() and a
  * ReadableStream reader, and reconnects by itself with capped exponential backoff and jitter.
  */
-import { ApiError, authorizedFetch, type Query } from "@/lib/api-client";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+
+import type { Route } from "@/gen/routes";
+import { ApiError, authorizedFetch } from "@/lib/api-client";
+import { parseMessage } from "@/lib/proto-json";
 
 /** Splits an SSE byte stream into the JSON payloads of its `data:` lines. */
 export class SseParser {
@@ -30,19 +34,23 @@ export class SseParser {
 
 export type StreamStatus = "connecting" | "live" | "reconnecting" | "stopped";
 
-export interface StreamHandlers {
-  onMessage: (json: unknown) => void;
+export interface StreamHandlers<Output extends DescMessage> {
+  /** Each frame, parsed as the route's response message. */
+  onMessage: (message: MessageShape<Output>) => void;
   onStatus: (status: StreamStatus, detail?: string) => void;
 }
 
-export interface StreamOptions {
-  path: string;
-  query?: Query;
+export interface StreamOptions<Input extends DescMessage, Output extends DescMessage> {
+  route: Route<Input, Output>;
+  query?: MessageInitShape<Input>;
   maxBackoffMs: number;
 }
 
 /** Opens the stream and keeps it open until the returned function is called. */
-export function openStream(options: StreamOptions, handlers: StreamHandlers): () => void {
+export function openStream<Input extends DescMessage, Output extends DescMessage>(
+  options: StreamOptions<Input, Output>,
+  handlers: StreamHandlers<Output>,
+): () => void {
   const controller = new AbortController();
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -51,7 +59,7 @@ export function openStream(options: StreamOptions, handlers: StreamHandlers): ()
     handlers.onStatus(attempt === 0 ? "connecting" : "reconnecting");
     try {
       const response = await authorizedFetch(
-        options.path,
+        options.route,
         { query: options.query, signal: controller.signal },
         "text/event-stream",
       );
@@ -74,7 +82,7 @@ export function openStream(options: StreamOptions, handlers: StreamHandlers): ()
           }
           handlers.onStatus("live");
           attempt = 0;
-          handlers.onMessage(json);
+          handlers.onMessage(parseMessage(options.route.output, json));
         }
       }
       throw new Error("the stream ended");

@@ -76,8 +76,8 @@ function HouseholdSwitcher({ current, options }: { current: string | undefined; 
         value={current ?? ""}
         onChange={(e) => {
           const next = encodeURIComponent(e.target.value);
-          const match = location.pathname.match(/^\/households\/[^/]+(\/.*)?$/);
-          navigate(`/households/${next}${match?.[1] ?? ""}`);
+          const match = /^\/households\/[^/]+(\/.*)?$/.exec(location.pathname);
+          void navigate(`/households/${next}${match?.[1] ?? ""}`);
         }}
       >
         {current && !options.includes(current) && <option value={current}>{current}</option>}
@@ -104,8 +104,13 @@ export function AppShell() {
   // The "not allowed" panel belongs to the page that caused it.
   useEffect(() => {
     clearForbidden();
-    setMenuOpen(false);
   }, [location.pathname]);
+  // Navigating (by any means) closes the phone menu.
+  const [menuPath, setMenuPath] = useState(location.pathname);
+  if (menuPath !== location.pathname) {
+    setMenuPath(location.pathname);
+    setMenuOpen(false);
+  }
 
   if (session.status !== "signed-in") return null;
   const roleLabel = session.user.role === Role.ADMIN ? "Admin" : session.user.role === Role.SERVICE ? "Service" : "Household";

@@ -8,7 +8,7 @@ import uPlot from "uplot";
 
 import { validTimeZone } from "@/lib/time-zone";
 
-import { axisStyle } from "./uplot-chart";
+import { axisStyle, legendValue } from "./uplot-chart";
 
 const S = 1;
 const M = 60 * S;
@@ -118,6 +118,6 @@ export function timeX(timeZone?: string, { seconds = false }: { seconds?: boolea
       space: 64, // "HH:MM:SS" at 11px needs ~50px; keep a gap between labels
       values: (_u, splits, _axisIdx, _space, incr) => timeTickLabels(splits, incr, tz),
     },
-    series: { label: "Time", value: (_u, v) => (v == null ? "–" : timeLabel(v, tz, seconds)) },
+    series: { label: "Time", value: legendValue((v) => timeLabel(v, tz, seconds)) },
   };
 }

@@ -10,8 +10,8 @@ export type ChartOptions = Omit<uPlot.Options, "width" | "height">;
 export function UPlotChart({ options, data, height = 260, ariaLabel, className }: { options: ChartOptions; data: uPlot.AlignedData; height?: number; ariaLabel: string; className?: string }) {
   const container = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
+  // The data a re-created chart starts from (kept current by the data effect below).
   const latestData = useRef(data);
-  latestData.current = data;
 
   useEffect(() => {
     const el = container.current;
@@ -32,6 +32,7 @@ export function UPlotChart({ options, data, height = 260, ariaLabel, className }
   }, [options, height]);
 
   useEffect(() => {
+    latestData.current = data;
     chart.current?.setData(data);
   }, [data]);
 
@@ -58,6 +59,14 @@ export function bandsPlugin(getBands: () => { from: number; to: number }[], colo
   };
 }
 
+/**
+ * A series' legend value: "–" where the series has no point under the cursor (uPlot passes null
+ * there, though its types say number).
+ */
+export function legendValue(format: (value: number) => string): (u: uPlot, value: number | null | undefined) => string {
+  return (_u, value) => (value == null ? "–" : format(value));
+}
+
 /** Axis and grid styling shared by every chart. */
 export const axisStyle = {
   stroke: "#64748b",
@@ -65,6 +74,16 @@ export const axisStyle = {
   ticks: { stroke: "rgba(148, 163, 184, 0.35)", width: 1, size: 4 },
   font: "11px Inter, ui-sans-serif, system-ui, sans-serif",
 } satisfies Partial<uPlot.Axis>;
+
+/**
+ * uPlot's Axis.Side.Right. uPlot declares Side as an ambient const enum, which a per-file build
+ * (esbuild, isolated modules) cannot inline, so the value is written out once, here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- no runtime enum to take it from (above)
+const RIGHT: uPlot.Axis.Side = 1;
+
+/** The spot-price axis on the right of a power chart (scale "price", c/kWh, no grid of its own). */
+export const priceAxis: uPlot.Axis = { ...axisStyle, scale: "price", side: RIGHT, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } };
 
 export const palette = {
   power: "#0d9488",

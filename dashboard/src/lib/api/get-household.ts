@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetHouseholdResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getHousehold(householdId: string, signal?: AbortSignal) {
-  return callApi(GetHouseholdResponseSchema, `/api/v1/households/${encodeURIComponent(householdId)}`, { signal });
+  return callApi(routes.telemetry.getHousehold({ householdId }), { signal });
 }
 
 export const householdQueryOptions = (householdId: string) =>

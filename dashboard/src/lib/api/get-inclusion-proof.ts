@@ -1,12 +1,12 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetInclusionProofResponseSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getInclusionProof(txHash: string, treeSize: bigint, signal?: AbortSignal) {
-  return callApi(GetInclusionProofResponseSchema, `/api/v1/ledger/transactions/${encodeURIComponent(txHash)}/inclusion-proof`, {
-    query: { treeSize: treeSize.toString() },
+  return callApi(routes.ledger.getInclusionProof({ txHash }), {
+    query: { treeSize },
     signal,
   });
 }

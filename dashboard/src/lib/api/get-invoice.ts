@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetInvoiceResponseSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getInvoice(householdId: string, month: string, signal?: AbortSignal) {
-  return callApi(GetInvoiceResponseSchema, `/api/v1/households/${encodeURIComponent(householdId)}/invoices/${encodeURIComponent(month)}`, { signal });
+  return callApi(routes.ledger.getInvoice({ householdId, month }), { signal });
 }
 
 export const invoiceQueryOptions = (householdId: string, month: string) =>

@@ -1,12 +1,13 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { keepPreviousData, queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetMarketPricesResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getMarketPrices(zone: string, start: Date, end: Date, signal?: AbortSignal) {
-  return callApi(GetMarketPricesResponseSchema, `/api/v1/zones/${encodeURIComponent(zone)}/prices`, {
-    query: { startTime: start.toISOString(), endTime: end.toISOString() },
+  return callApi(routes.prediction.getMarketPrices({ zone }), {
+    query: { startTime: timestampFromDate(start), endTime: timestampFromDate(end) },
     signal,
   });
 }

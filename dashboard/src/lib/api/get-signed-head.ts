@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetSignedHeadResponseSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getSignedHead(signal?: AbortSignal) {
-  return callApi(GetSignedHeadResponseSchema, "/api/v1/ledger/head", { signal });
+  return callApi(routes.ledger.getSignedHead(), { signal });
 }
 
 export const signedHeadQueryOptions = () =>

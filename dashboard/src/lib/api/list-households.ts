@@ -1,12 +1,12 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { ListHouseholdsResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 /** Admins only: every household (first 1000), for the household switcher. */
 export function listHouseholds(signal?: AbortSignal) {
-  return callApi(ListHouseholdsResponseSchema, "/api/v1/households", { query: { pageSize: 1000 }, signal });
+  return callApi(routes.telemetry.listHouseholds(), { query: { pageSize: 1000 }, signal });
 }
 
 export const householdsQueryOptions = () =>

@@ -1,7 +1,8 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { keepPreviousData, queryOptions, useQuery } from "@tanstack/react-query";
 
-import { ListReadingsResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
 import { Resolution, type Reading } from "@/gen/energypulse/telemetry/v1/reading_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
@@ -27,11 +28,11 @@ export async function listReadings(householdId: string, start: Date, end: Date, 
   let pageToken = "";
   let used = resolution;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const response = await callApi(ListReadingsResponseSchema, `/api/v1/households/${encodeURIComponent(householdId)}/readings`, {
+    const response = await callApi(routes.telemetry.listReadings({ householdId }), {
       query: {
-        startTime: start.toISOString(),
-        endTime: end.toISOString(),
-        resolution: resolution ? `RESOLUTION_${Resolution[resolution]}` : undefined,
+        startTime: timestampFromDate(start),
+        endTime: timestampFromDate(end),
+        resolution,
         pageSize: 10_000,
         pageToken,
       },
@@ -47,7 +48,7 @@ export async function listReadings(householdId: string, start: Date, end: Date, 
 
 export const readingsQueryOptions = (householdId: string, start: Date, end: Date, resolution: Resolution) =>
   queryOptions({
-    queryKey: queryKeys.readings(householdId, start.toISOString(), end.toISOString(), Resolution[resolution] ?? "AUTO"),
+    queryKey: queryKeys.readings(householdId, start.toISOString(), end.toISOString(), Resolution[resolution]),
     queryFn: ({ signal }) => listReadings(householdId, start, end, resolution, signal),
     placeholderData: keepPreviousData,
   });

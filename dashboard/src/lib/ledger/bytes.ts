@@ -1,4 +1,6 @@
 /** Byte helpers for the ledger code: hex, base64, concatenation, SHA-256 (WebCrypto). */
+import { itemAt } from "@/lib/arrays";
+
 
 export function hexToBytes(hex: string): Uint8Array {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new Error(`not a hex string: "${hex.slice(0, 16)}…"`);
@@ -35,7 +37,7 @@ export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  for (let i = 0; i < a.length; i++) diff |= itemAt(a, i) ^ itemAt(b, i);
   return diff === 0;
 }
 

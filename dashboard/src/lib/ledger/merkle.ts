@@ -3,7 +3,10 @@
  * leaf = SHA-256(0x00 || data), node = SHA-256(0x01 || left || right), with the inclusion
  * (§2.1.3.2) and consistency (§2.1.4.2) verification algorithms.
  */
+import { itemAt, lastItem } from "@/lib/arrays";
+
 import { equalBytes, sha256 } from "./bytes";
+
 
 export class ProofError extends Error {
   override name = "ProofError";
@@ -30,11 +33,11 @@ export async function rootOf(leafHashes: Uint8Array[]): Promise<Uint8Array> {
   let level = leafHashes;
   while (level.length > 1) {
     const next: Uint8Array[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(await nodeHash(level[i]!, level[i + 1]!));
-    if (level.length % 2) next.push(level[level.length - 1]!);
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(await nodeHash(itemAt(level, i), itemAt(level, i + 1)));
+    if (level.length % 2) next.push(lastItem(level));
     level = next;
   }
-  return level[0]!;
+  return itemAt(level, 0);
 }
 
 function check32(hashes: Uint8Array[]): void {
@@ -94,8 +97,8 @@ export async function verifyConsistency(size1: bigint, size2: bigint, root1: Uin
     fn >>= 1n;
     sn >>= 1n;
   }
-  let fr = path[0]!;
-  let sr = path[0]!;
+  let fr = itemAt(path, 0);
+  let sr = fr;
   for (const c of path.slice(1)) {
     if (sn === 0n) throw new ProofError("proof is too long");
     if ((fn & 1n) === 1n || fn === sn) {

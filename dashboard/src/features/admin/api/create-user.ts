@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 
-import { CreateUserResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
-import { Role } from "@/gen/energypulse/auth/v1/user_pb";
+import type { Role } from "@/gen/energypulse/auth/v1/user_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
@@ -13,7 +13,7 @@ export interface CreateUserInput {
 }
 
 export function createUser(input: CreateUserInput) {
-  return callApi(CreateUserResponseSchema, "/api/v1/users", { body: { ...input, role: `ROLE_${Role[input.role]}` } });
+  return callApi(routes.auth.createUser(), { body: input });
 }
 
 export function useCreateUser() {

@@ -1,11 +1,11 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 
-import { DisableUserResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function disableUser({ userId, disabled }: { userId: string; disabled: boolean }) {
-  return callApi(DisableUserResponseSchema, `/api/v1/users/${encodeURIComponent(userId)}:disable`, { body: { disabled } });
+  return callApi(routes.auth.disableUser({ userId }), { body: { disabled } });
 }
 
 export function useDisableUser() {

@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetGridStatsResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getGridStats(signal?: AbortSignal) {
-  return callApi(GetGridStatsResponseSchema, "/api/v1/grid/stats", { signal });
+  return callApi(routes.telemetry.getGridStats(), { signal });
 }
 
 export const gridStatsQueryOptions = () =>

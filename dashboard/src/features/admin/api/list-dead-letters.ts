@@ -1,11 +1,11 @@
 import { keepPreviousData, queryOptions, useQuery } from "@tanstack/react-query";
 
-import { ListDeadLettersResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function listDeadLetters(reason: string, signal?: AbortSignal) {
-  return callApi(ListDeadLettersResponseSchema, "/api/v1/dead-letters", { query: { pageSize: 100, reason }, signal });
+  return callApi(routes.telemetry.listDeadLetters(), { query: { pageSize: 100, reason }, signal });
 }
 
 export const deadLettersQueryOptions = (reason: string) =>

@@ -5,21 +5,22 @@
 import { useQueries } from "@tanstack/react-query";
 
 import { env } from "@/config/env";
+import { routes, type Route } from "@/gen/routes";
 import { authorizedFetch } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export interface ServiceProbe {
   service: string;
   label: string;
-  rpc: string;
-  path: () => string;
+  /** The probed RPC (a function: the prediction probe's zone comes from the environment). */
+  route: () => Route;
 }
 
 export const PROBES: ServiceProbe[] = [
-  { service: "auth", label: "Auth", rpc: "AuthService.GetJwks", path: () => "/api/v1/auth/jwks" },
-  { service: "prediction", label: "Prediction", rpc: "PredictionService.GetModelInfo", path: () => `/api/v1/zones/${env().defaultZone}/model` },
-  { service: "ledger", label: "Ledger", rpc: "LedgerService.GetSignedHead", path: () => "/api/v1/ledger/head" },
-  { service: "telemetry", label: "Telemetry (ingest)", rpc: "TelemetryService.GetGridStats", path: () => "/api/v1/grid/stats" },
+  { service: "auth", label: "Auth", route: () => routes.auth.getJwks() },
+  { service: "prediction", label: "Prediction", route: () => routes.prediction.getModelInfo({ zone: env().defaultZone }) },
+  { service: "ledger", label: "Ledger", route: () => routes.ledger.getSignedHead() },
+  { service: "telemetry", label: "Telemetry (ingest)", route: () => routes.telemetry.getGridStats() },
 ];
 
 export interface ProbeResult {
@@ -32,7 +33,7 @@ export interface ProbeResult {
 export async function probe(p: ServiceProbe, signal?: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
   try {
-    await authorizedFetch(p.path(), { signal });
+    await authorizedFetch(p.route(), { signal });
     return { ok: true, latencyMs: performance.now() - started, checkedAt: Date.now(), detail: "OK" };
   } catch (error) {
     return { ok: false, latencyMs: performance.now() - started, checkedAt: Date.now(), detail: error instanceof Error ? error.message : String(error) };

@@ -1,12 +1,12 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 
-import { SetRoleResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
-import { Role } from "@/gen/energypulse/auth/v1/user_pb";
+import type { Role } from "@/gen/energypulse/auth/v1/user_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function setRole({ userId, role }: { userId: string; role: Role }) {
-  return callApi(SetRoleResponseSchema, `/api/v1/users/${encodeURIComponent(userId)}:setRole`, { body: { role: `ROLE_${Role[role]}` } });
+  return callApi(routes.auth.setRole({ userId }), { body: { role } });
 }
 
 export function useSetRole() {

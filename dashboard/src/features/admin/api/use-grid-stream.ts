@@ -2,8 +2,8 @@
 import { useEffect, useState } from "react";
 
 import { env } from "@/config/env";
-import { StreamGridStatsResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
-import { parseMessage, tsDate } from "@/lib/proto-json";
+import { routes } from "@/gen/routes";
+import { tsDate } from "@/lib/proto-json";
 import { openStream, type StreamStatus } from "@/lib/sse";
 
 export interface GridPoint {
@@ -21,11 +21,10 @@ export function useGridStream() {
   useEffect(
     () =>
       openStream(
-        { path: "/api/v1/grid/stats:stream", query: { intervalSeconds: 2 }, maxBackoffMs: env().streamMaxBackoffMs },
+        { route: routes.telemetry.streamGridStats(), query: { intervalSeconds: 2 }, maxBackoffMs: env().streamMaxBackoffMs },
         {
           onStatus: (s) => setStatus(s),
-          onMessage: (json) => {
-            const { aggregate } = parseMessage(StreamGridStatsResponseSchema, json);
+          onMessage: ({ aggregate }) => {
             if (!aggregate) return;
             const point = {
               time: (tsDate(aggregate.snapshotTime)?.getTime() ?? Date.now()) / 1000,

@@ -2,9 +2,11 @@ import { useState } from "react";
 
 import { Badge } from "@/components/ui/badge";
 import { Card, CardHeader } from "@/components/ui/card";
+import { DataTable, type Column } from "@/components/ui/data-table";
 import { TextField } from "@/components/ui/field";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { fmtDateTime } from "@/lib/format";
+import type { DeadLetter } from "@/gen/energypulse/telemetry/v1/reading_pb";
 import { tsDate } from "@/lib/proto-json";
 
 import { useDeadLetters } from "../api/list-dead-letters";
@@ -13,6 +15,22 @@ function preview(payload: Uint8Array): string {
   const text = new TextDecoder("utf-8", { fatal: false }).decode(payload.slice(0, 400));
   return text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }
+
+const columns: Column<DeadLetter>[] = [
+  { id: "received", header: "Received", rowHeader: true, cell: (d) => fmtDateTime(tsDate(d.receiveTime)), cellClassName: "whitespace-nowrap text-slate-600" },
+  { id: "reason", header: "Reason", cell: (d) => <Badge tone="warn">{d.reason}</Badge> },
+  { id: "topic", header: "Topic", cell: (d) => d.topic, cellClassName: "font-mono text-xs text-slate-600" },
+  {
+    id: "detail",
+    header: "Detail / payload",
+    cell: (d) => (
+      <>
+        <p className="text-slate-700">{d.detail}</p>
+        <p className="mt-1 font-mono text-xs break-all text-slate-400">{preview(d.payload)}</p>
+      </>
+    ),
+  },
+];
 
 export function DeadLettersPanel() {
   const [reason, setReason] = useState("");
@@ -43,33 +61,14 @@ export function DeadLettersPanel() {
       ) : letters.data.deadLetters.length === 0 ? (
         <EmptyState title="No dead letters" description={applied ? `None with reason ${applied}.` : "Every message passed validation."} />
       ) : (
-        <div className="overflow-x-auto">
-          <table className="w-full min-w-[720px] text-sm">
-            <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
-              <tr>
-                <th scope="col" className="px-5 py-2">Received</th>
-                <th scope="col" className="px-3 py-2">Reason</th>
-                <th scope="col" className="px-3 py-2">Topic</th>
-                <th scope="col" className="px-5 py-2">Detail / payload</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {letters.data.deadLetters.map((d) => (
-                <tr key={d.deadLetterId.toString()} className="align-top">
-                  <td className="px-5 py-2 whitespace-nowrap text-slate-600">{fmtDateTime(tsDate(d.receiveTime))}</td>
-                  <td className="px-3 py-2">
-                    <Badge tone="warn">{d.reason}</Badge>
-                  </td>
-                  <td className="px-3 py-2 font-mono text-xs text-slate-600">{d.topic}</td>
-                  <td className="px-5 py-2">
-                    <p className="text-slate-700">{d.detail}</p>
-                    <p className="mt-1 font-mono text-xs break-all text-slate-400">{preview(d.payload)}</p>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Dead-lettered messages"
+          className="min-w-[720px]"
+          columns={columns}
+          rows={letters.data.deadLetters}
+          rowKey={(d) => d.deadLetterId.toString()}
+          rowProps={() => ({ className: "align-top" })}
+        />
       )}
     </Card>
   );

@@ -1,7 +1,7 @@
 import { useMemo } from "react";
 
 import { timeX } from "@/components/charts/time-axis";
-import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { axisStyle, legendValue, palette, priceAxis, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge, StatusDot } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
@@ -39,12 +39,12 @@ export function GridPanel() {
       axes: [
         time.axis,
         { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 52 },
-        { ...axisStyle, scale: "price", side: 1, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } },
+        priceAxis,
       ],
       series: [
         time.series,
-        { label: "Aggregate load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} kW`) },
-        { label: `Spot price ${env().defaultZone} (c/kWh)`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} c/kWh`) },
+        { label: "Aggregate load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} kW`) },
+        { label: `Spot price ${env().defaultZone} (c/kWh)`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
       ],
     };
   }, []);
@@ -64,7 +64,7 @@ export function GridPanel() {
               <Stat label="Meters online" value={agg?.metersOnline ?? 0} sub={`${agg?.metersOffline ?? 0} offline`} testId="grid-online" />
               <Stat label="Aggregate load" value={`${fmtNumber(agg?.totalPowerKw ?? 0, 1)} kW`} />
               <Stat label="Ingest rate" value={`${fmtNumber(agg?.ingestRatePerSecond ?? 0, 1)}/s`} sub="readings stored per second" />
-              <Stat label="Readings stored" value={(stats.data?.readingsStored ?? 0n).toLocaleString()} sub="since the service started" />
+              <Stat label="Readings stored" value={stats.data.readingsStored.toLocaleString()} sub="since the service started" />
             </dl>
           )}
         </CardBody>
@@ -99,7 +99,7 @@ export function GridPanel() {
           ) : (
             <ul className="space-y-2">
               {reasons.map(([reason, count]) => {
-                const total = Number(stats.data?.deadLettersTotal ?? 1n) || 1;
+                const total = Number(stats.data.deadLettersTotal) || 1;
                 return (
                   <li key={reason} className="text-sm">
                     <div className="flex justify-between">

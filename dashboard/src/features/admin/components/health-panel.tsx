@@ -1,6 +1,7 @@
 import { Badge, StatusDot } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/states";
+import { itemAt } from "@/lib/arrays";
 import { fmtNumber, fmtRelative } from "@/lib/format";
 
 import { PROBES, useServiceHealth } from "../api/service-health";
@@ -17,7 +18,7 @@ export function HealthPanel() {
       </p>
       <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4">
         {PROBES.map((p, i) => {
-          const r = results[i]!;
+          const r = itemAt(results, i);
           const ok = r.data?.ok;
           return (
             <Card key={p.service} className="p-5" data-testid={`health-${p.service}`} data-ok={ok === undefined ? "pending" : String(ok)}>
@@ -25,7 +26,7 @@ export function HealthPanel() {
                 <h2 className="text-sm font-semibold text-slate-900">{p.label}</h2>
                 {r.isPending ? <Badge>Checking</Badge> : <Badge tone={ok ? "good" : "bad"}><StatusDot tone={ok ? "good" : "bad"} />{ok ? "Healthy" : "Failing"}</Badge>}
               </div>
-              <p className="mt-1 font-mono text-xs text-slate-500">{p.rpc}</p>
+              <p className="mt-1 font-mono text-xs text-slate-500">{p.route().rpc}</p>
               {r.data ? (
                 <div className="mt-4 space-y-1 text-sm">
                   <p className="text-slate-700">

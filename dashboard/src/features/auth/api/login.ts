@@ -1,6 +1,6 @@
 import { useMutation } from "@tanstack/react-query";
 
-import { LoginResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { tsDate } from "@/lib/proto-json";
 import { setSignedIn } from "@/lib/session";
@@ -11,7 +11,7 @@ export interface LoginInput {
 }
 
 export async function login({ username, password }: LoginInput) {
-  const response = await callApi(LoginResponseSchema, "/api/v1/auth/login", { body: { username, password }, anonymous: true });
+  const response = await callApi(routes.auth.login(), { body: { username, password }, anonymous: true });
   if (!response.tokens || !response.user) throw new Error("The sign-in answer had no tokens.");
   setSignedIn(
     {

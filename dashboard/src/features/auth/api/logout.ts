@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 
-import { LogoutResponseSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { setSignedOut, storedRefreshToken } from "@/lib/session";
 
@@ -8,7 +8,7 @@ import { setSignedOut, storedRefreshToken } from "@/lib/session";
 export async function logout(): Promise<void> {
   const refreshToken = storedRefreshToken();
   try {
-    if (refreshToken) await callApi(LogoutResponseSchema, "/api/v1/auth/logout", { body: { refreshToken }, anonymous: true });
+    if (refreshToken) await callApi(routes.auth.logout(), { body: { refreshToken }, anonymous: true });
   } finally {
     setSignedOut();
   }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useState, type SubmitEvent } from "react";
 
 import { Button } from "@/components/ui/button";
 import { LogoMark } from "@/components/ui/icons";
@@ -12,7 +12,7 @@ export function SignInPage({ notice }: { notice?: string }) {
   const [password, setPassword] = useState("");
   const mutation = useLogin();
 
-  const submit = (event: FormEvent) => {
+  const submit = (event: SubmitEvent<HTMLFormElement>) => {
     event.preventDefault();
     mutation.mutate({ username: username.trim(), password });
   };

@@ -11,6 +11,7 @@ import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
 import { invoiceQueryOptions } from "@/lib/api/get-invoice";
 import { readingsQueryOptions } from "@/lib/api/list-readings";
 import { errorMessage } from "@/lib/api-client";
+import { itemAt } from "@/lib/arrays";
 import { downloadText, toCsv } from "@/lib/csv";
 import { fmtMonth, monthOf } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
@@ -21,6 +22,11 @@ const RESOLUTIONS = [
   { value: Resolution.QUARTER_HOUR, label: "15-minute means" },
   { value: Resolution.MINUTE, label: "1-minute means" },
 ];
+
+/** A <select>'s value back to the Resolution it was rendered from. */
+function resolutionOf(value: string): Resolution {
+  return RESOLUTIONS.find((r) => String(r.value) === value)?.value ?? Resolution.HOUR;
+}
 
 function dayInput(date: Date): string {
   return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
@@ -46,7 +52,7 @@ export function ExportPage() {
     const now = new Date();
     return Array.from({ length: 12 }, (_, i) => monthOf(new Date(now.getFullYear(), now.getMonth() - i, 1)));
   }, []);
-  const [month, setMonth] = useState(months[0]!);
+  const [month, setMonth] = useState(itemAt(months, 0));
   const [busy, setBusy] = useState<"" | "readings" | "invoice">("");
   const [readingsState, setReadingsState] = useState<Parameters<typeof Status>[0]["state"]>({ kind: "idle" });
   const [invoiceState, setInvoiceState] = useState<Parameters<typeof Status>[0]["state"]>({ kind: "idle" });
@@ -60,7 +66,7 @@ export function ExportPage() {
     }
     setBusy("readings");
     try {
-      const data = await queryClient.fetchQuery(readingsQueryOptions(householdId, start, end, resolution));
+      const data = await queryClient.query(readingsQueryOptions(householdId, start, end, resolution));
       const csv = toCsv(
         ["time_utc", "meter_id", "power_kw", "import_kwh", "export_kwh", "voltage_v", "current_a", "power_factor", "sample_count"],
         data.readings.map((r) => [tsDate(r.readTime)?.toISOString(), r.meterId, r.powerKw, r.importKwh, r.exportKwh, r.voltageV, r.currentA, r.powerFactor, r.sampleCount]),
@@ -77,7 +83,7 @@ export function ExportPage() {
   const exportInvoice = async () => {
     setBusy("invoice");
     try {
-      const data = await queryClient.fetchQuery(invoiceQueryOptions(householdId, month));
+      const data = await queryClient.query(invoiceQueryOptions(householdId, month));
       const lines = data.invoice?.lines ?? [];
       const csv = toCsv(
         ["hour_start_utc", "metered_wh", "spot_price_micro_eur_per_kwh", "spot_cost_micro_eur", "grid_energy_cost_micro_eur", "capacity_cost_micro_eur", "standing_charge_micro_eur", "vat_micro_eur", "total_cost_micro_eur", "tx_hash", "leaf_index"],
@@ -106,7 +112,7 @@ export function ExportPage() {
               <TextField label="From" type="date" value={from} max={to} onChange={(e) => setFrom(e.target.value)} />
               <TextField label="To (inclusive)" type="date" value={to} min={from} onChange={(e) => setTo(e.target.value)} />
             </div>
-            <SelectField label="Resolution" value={resolution} onChange={(e) => setResolution(Number(e.target.value) as Resolution)}>
+            <SelectField label="Resolution" value={resolution} onChange={(e) => setResolution(resolutionOf(e.target.value))}>
               {RESOLUTIONS.map((r) => (
                 <option key={r.value} value={r.value}>
                   {r.label}

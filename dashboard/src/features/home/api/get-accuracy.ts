@@ -1,13 +1,13 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetAccuracyResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export const ACCURACY_WINDOW_HOURS = 168;
 
 export function getAccuracy(zone: string, windowHours: number, signal?: AbortSignal) {
-  return callApi(GetAccuracyResponseSchema, `/api/v1/zones/${encodeURIComponent(zone)}/accuracy`, { query: { windowHours }, signal });
+  return callApi(routes.prediction.getAccuracy({ zone }), { query: { windowHours }, signal });
 }
 
 export const accuracyQueryOptions = (zone: string, windowHours = ACCURACY_WINDOW_HOURS) =>

@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetHouseholdSummaryResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getHouseholdSummary(householdId: string, signal?: AbortSignal) {
-  return callApi(GetHouseholdSummaryResponseSchema, `/api/v1/households/${encodeURIComponent(householdId)}/summary`, { signal });
+  return callApi(routes.telemetry.getHouseholdSummary({ householdId }), { signal });
 }
 
 export const householdSummaryQueryOptions = (householdId: string) =>

@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetPriceForecastResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getPriceForecast(zone: string, signal?: AbortSignal) {
-  return callApi(GetPriceForecastResponseSchema, `/api/v1/zones/${encodeURIComponent(zone)}/price-forecast`, {
+  return callApi(routes.prediction.getPriceForecast({ zone }), {
     query: { horizonHours: 24 },
     signal,
   });

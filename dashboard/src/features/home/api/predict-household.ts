@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { PredictHouseholdResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function predictHousehold(householdId: string, signal?: AbortSignal) {
-  return callApi(PredictHouseholdResponseSchema, `/api/v1/households/${encodeURIComponent(householdId)}/forecast`, {
+  return callApi(routes.prediction.predictHousehold({ householdId }), {
     query: { horizonHours: 24, cheapestHoursCount: 4 },
     signal,
   });

@@ -1,9 +1,9 @@
 /** The household's live readings (StreamReadings over SSE), summed across its meters. */
 import { useEffect, useState } from "react";
 
-import { StreamReadingsResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
 import { env } from "@/config/env";
-import { parseMessage, tsDate } from "@/lib/proto-json";
+import { routes } from "@/gen/routes";
+import { tsDate } from "@/lib/proto-json";
 import { openStream, type StreamStatus } from "@/lib/sse";
 
 export interface LivePoint {
@@ -20,19 +20,25 @@ export interface LiveState {
 }
 
 const WINDOW_SECONDS = 15 * 60;
+const CONNECTING: LiveState = { status: "connecting", points: [], meters: 0 };
 
 export function useLiveReadings(householdId: string): LiveState {
-  const [state, setState] = useState<LiveState>({ status: "connecting", points: [], meters: 0 });
+  const [state, setState] = useState<LiveState>(CONNECTING);
+  // Another household starts from an empty window (set while rendering, not after the commit,
+  // so the previous household's points are never shown under the new one).
+  const [shownFor, setShownFor] = useState(householdId);
+  if (shownFor !== householdId) {
+    setShownFor(householdId);
+    setState(CONNECTING);
+  }
 
   useEffect(() => {
-    setState({ status: "connecting", points: [], meters: 0 });
     const perMeter = new Map<string, number>();
     return openStream(
-      { path: `/api/v1/households/${encodeURIComponent(householdId)}/readings:stream`, maxBackoffMs: env().streamMaxBackoffMs },
+      { route: routes.telemetry.streamReadings({ householdId }), maxBackoffMs: env().streamMaxBackoffMs },
       {
         onStatus: (status, detail) => setState((s) => (s.status === status && s.detail === detail ? s : { ...s, status, detail })),
-        onMessage: (json) => {
-          const { reading } = parseMessage(StreamReadingsResponseSchema, json);
+        onMessage: ({ reading }) => {
           if (!reading) return;
           perMeter.set(reading.meterId, reading.powerKw);
           const time = (tsDate(reading.readTime)?.getTime() ?? Date.now()) / 1000;

@@ -3,18 +3,18 @@
  * like Envoy when the prediction service is down) fails the card's query, and the card renders
  * the server's own message and reason instead of a blank chart.
  */
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { noop, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 
-import { GetAccuracyResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { routes } from "@/gen/routes";
 import { createApiClient } from "@/lib/api-client";
 
 import { accuracyQueryOptions } from "../api/get-accuracy";
 import { AccuracyCard } from "./accuracy-card";
 
 function failingEdge(status: number, body: unknown) {
-  return async () => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  return () => Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }));
 }
 
 async function renderWith(status: number, body: unknown) {
@@ -25,10 +25,13 @@ async function renderWith(status: number, body: unknown) {
   });
   // No retries: the cached error is what the first render shows.
   const queries = new QueryClient({ defaultOptions: { queries: { retry: false, retryOnMount: false } } });
-  await queries.prefetchQuery({
-    ...accuracyQueryOptions("NO1"),
-    queryFn: () => client.call(GetAccuracyResponseSchema, "/api/v1/zones/NO1/accuracy", { query: { windowHours: 168 } }),
-  });
+  // The query fails by design; the error stays in the cache for the card to render.
+  await queries
+    .query({
+      ...accuracyQueryOptions("NO1"),
+      queryFn: () => client.call(routes.prediction.getAccuracy({ zone: "NO1" }), { query: { windowHours: 168 } }),
+    })
+    .catch(noop);
   expect(queries.getQueryState(accuracyQueryOptions("NO1").queryKey)?.status).toBe("error");
   return renderToStaticMarkup(
     <QueryClientProvider client={queries}>
@@ -54,12 +57,12 @@ describe("a card whose query fails", () => {
 
   it("keeps a plain-text edge error readable", async () => {
     const client = createApiClient({
-      fetch: async () => new Response("upstream connect error or disconnect/reset before headers", { status: 503 }),
+      fetch: () => Promise.resolve(new Response("upstream connect error or disconnect/reset before headers", { status: 503 })),
       session: { accessToken: () => "t", refreshToken: () => null, updateTokens: () => {}, expire: () => {} },
       onForbidden: () => {},
     });
     const queries = new QueryClient({ defaultOptions: { queries: { retry: false, retryOnMount: false } } });
-    await queries.prefetchQuery({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(GetAccuracyResponseSchema, "/api/v1/zones/NO1/accuracy") });
+    await queries.query({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(routes.prediction.getAccuracy({ zone: "NO1" })) }).catch(noop);
     const html = renderToStaticMarkup(
       <QueryClientProvider client={queries}>
         <AccuracyCard zone="NO1" />
@@ -71,12 +74,12 @@ describe("a card whose query fails", () => {
 
   it("shows the empty state when the service answers with no scored hours", async () => {
     const client = createApiClient({
-      fetch: async () => new Response(JSON.stringify({ hours: 0, points: [] }), { status: 200 }),
+      fetch: () => Promise.resolve(new Response(JSON.stringify({ hours: 0, points: [] }), { status: 200 })),
       session: { accessToken: () => "t", refreshToken: () => null, updateTokens: () => {}, expire: () => {} },
       onForbidden: () => {},
     });
     const queries = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-    await queries.prefetchQuery({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(GetAccuracyResponseSchema, "/api/v1/zones/NO1/accuracy") });
+    await queries.query({ ...accuracyQueryOptions("NO1"), queryFn: () => client.call(routes.prediction.getAccuracy({ zone: "NO1" })) });
     const html = renderToStaticMarkup(
       <QueryClientProvider client={queries}>
         <AccuracyCard zone="NO1" />

@@ -1,7 +1,7 @@
 import { useMemo } from "react";
 
 import { timeX } from "@/components/charts/time-axis";
-import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { axisStyle, legendValue, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
@@ -34,10 +34,10 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
       axes: [time.axis, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
       series: [
         time.series,
-        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
-        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
-        { label: "Forecast", stroke: palette.forecast, width: 1.5, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
-        { label: "Actual", stroke: palette.actual, width: 1.5, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+        { label: "Forecast", stroke: palette.forecast, width: 1.5, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+        { label: "Actual", stroke: palette.actual, width: 1.5, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
       ],
       bands: [{ series: [2, 1], fill: "rgba(99, 102, 241, 0.12)" }],
     };
@@ -63,9 +63,9 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
         ) : (
           <>
             <dl className="mb-4 grid grid-cols-3 gap-4">
-              <Stat label="Mean abs. error" value={`${fmtNumber(a.maeEurMwh / 10, 2)}`} sub="c/kWh" testId="accuracy-mae" />
+              <Stat label="Mean abs. error" value={fmtNumber(a.maeEurMwh / 10, 2)} sub="c/kWh" testId="accuracy-mae" />
               <Stat label="In 80% interval" value={`${fmtNumber(a.intervalCoverage * 100, 0)}%`} sub="target 80%" />
-              <Stat label="Naive baseline" value={`${fmtNumber(a.naiveMaeEurMwh / 10, 2)}`} sub="c/kWh (same hour yesterday)" />
+              <Stat label="Naive baseline" value={fmtNumber(a.naiveMaeEurMwh / 10, 2)} sub="c/kWh (same hour yesterday)" />
             </dl>
             <UPlotChart options={options} data={data} height={180} ariaLabel="Forecast against actual prices over recent hours" />
           </>

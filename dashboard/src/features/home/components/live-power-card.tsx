@@ -6,11 +6,12 @@ import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { BoltIcon } from "@/components/ui/icons";
 import { EmptyState } from "@/components/ui/states";
 import { fmtNumber, fmtRelative } from "@/lib/format";
+import type { StreamStatus } from "@/lib/sse";
 import { isolatedPoints } from "@/lib/series";
 
 import { useLiveReadings } from "../api/use-live-readings";
 
-const STATUS: Record<string, { label: string; tone: Tone }> = {
+const STATUS: Record<StreamStatus, { label: string; tone: Tone }> = {
   connecting: { label: "Connecting…", tone: "neutral" },
   live: { label: "Live", tone: "good" },
   reconnecting: { label: "Reconnecting…", tone: "warn" },
@@ -37,7 +38,7 @@ export function LivePowerCard({ householdId }: { householdId: string }) {
     [],
   );
   const data = useMemo(() => [live.points.map((p) => p.time), live.points.map((p) => p.kw)] as [number[], number[]], [live.points]);
-  const status = STATUS[live.status] ?? STATUS.connecting!;
+  const status = STATUS[live.status];
 
   return (
     <Card aria-labelledby="live-power-title" className="flex flex-col">

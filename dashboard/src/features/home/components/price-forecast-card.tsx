@@ -1,10 +1,11 @@
 import { useMemo } from "react";
 
 import { timeX } from "@/components/charts/time-axis";
-import { axisStyle, bandsPlugin, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { axisStyle, bandsPlugin, legendValue, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
+import { lastItem } from "@/lib/arrays";
 import { fmtHour, fmtNumber } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { steppedPath } from "@/lib/series";
@@ -38,7 +39,7 @@ export function PriceForecastCard({ householdId, zone, timeZone }: { householdId
 
   const data = useMemo(() => {
     if (!points.length) return [[], [], [], []] as [number[], number[], number[], number[]];
-    const last = points[points.length - 1]!;
+    const last = lastItem(points);
     const all = [...points, { ...last, t: last.t + 3600 }]; // close the last step
     return [all.map((p) => p.t), all.map((p) => p.p10), all.map((p) => p.p50), all.map((p) => p.p90)] as [number[], number[], number[], number[]];
   }, [points]);
@@ -53,9 +54,9 @@ export function PriceForecastCard({ householdId, zone, timeZone }: { householdId
       axes: [time.axis, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
       series: [
         time.series,
-        { label: "P10", stroke: "rgba(217, 119, 6, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
-        { label: "Median", stroke: palette.price, width: 2.5, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} c/kWh`) },
-        { label: "P90", stroke: "rgba(217, 119, 6, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : v.toFixed(1)) },
+        { label: "P10", stroke: "rgba(217, 119, 6, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+        { label: "Median", stroke: palette.price, width: 2.5, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
+        { label: "P90", stroke: "rgba(217, 119, 6, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
       ],
       bands: [{ series: [3, 1], fill: palette.priceFill }],
     };
@@ -84,12 +85,15 @@ export function PriceForecastCard({ householdId, zone, timeZone }: { householdId
             <UPlotChart options={options} data={data} height={240} ariaLabel="Spot price forecast for the next 24 hours with the cheapest hours highlighted" />
             <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="cheapest-hours">
               <span className="font-medium text-slate-700">Cheapest hours to shift flexible use:</span>
-              {cheapestSorted.map((t) => (
-                <Badge key={t} tone="good">
-                  {fmtHour(new Date(t * 1000), timeZone)}
-                  {priceAt.has(t) && <span className="text-emerald-600/80">· {fmtNumber(priceAt.get(t)!, 1)} c</span>}
-                </Badge>
-              ))}
+              {cheapestSorted.map((t) => {
+                const price = priceAt.get(t);
+                return (
+                  <Badge key={t} tone="good">
+                    {fmtHour(new Date(t * 1000), timeZone)}
+                    {price !== undefined && <span className="text-emerald-600/80">· {fmtNumber(price, 1)} c</span>}
+                  </Badge>
+                );
+              })}
             </div>
           </>
         )}

@@ -1,7 +1,7 @@
 import { useMemo } from "react";
 
 import { timeX } from "@/components/charts/time-axis";
-import { axisStyle, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { axisStyle, legendValue, palette, priceAxis, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
@@ -9,15 +9,15 @@ import { useMarketPrices } from "@/lib/api/get-market-prices";
 import { useReadings } from "@/lib/api/list-readings";
 import { tsDate } from "@/lib/proto-json";
 import { alignPowerAndPrice, isolatedPoints, steppedPath } from "@/lib/series";
-import { addDaysIn, dayKeyIn, startOfDayIn } from "@/lib/time-zone";
+import { addDaysIn, startOfDayIn } from "@/lib/time-zone";
 import { useNow } from "@/lib/use-now";
 
 export function TodayChartCard({ householdId, zone, timeZone }: { householdId: string; zone: string | undefined; timeZone?: string }) {
   const now = useNow(60_000);
-  // "Today" is the household's calendar day; the key changes at its midnight only, so the query
-  // keys stay stable all day.
-  const dayKey = dayKeyIn(now, timeZone);
-  const dayStart = useMemo(() => startOfDayIn(now, timeZone), [dayKey, timeZone]);
+  // "Today" is the household's calendar day: its start changes at that midnight only, so the
+  // Dates (and the query keys and chart options built from them) stay the same all day.
+  const dayStartMs = startOfDayIn(now, timeZone).getTime();
+  const dayStart = useMemo(() => new Date(dayStartMs), [dayStartMs]);
   const dayEnd = useMemo(() => addDaysIn(dayStart, 1, timeZone), [dayStart, timeZone]);
   const readings = useReadings(householdId, dayStart, dayEnd, Resolution.QUARTER_HOUR, 60_000);
   const prices = useMarketPrices(zone, dayStart, dayEnd);
@@ -36,12 +36,12 @@ export function TodayChartCard({ householdId, zone, timeZone }: { householdId: s
       axes: [
         time.axis,
         { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 44 },
-        { ...axisStyle, scale: "price", side: 1, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } },
+        priceAxis,
       ],
       series: [
         time.series,
-        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: isolatedPoints, value: (_u, v) => (v == null ? "–" : `${v.toFixed(2)} kW`) },
-        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} c/kWh`) },
+        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: isolatedPoints, value: legendValue((v) => `${v.toFixed(2)} kW`) },
+        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
       ],
     };
   }, [dayStart, dayEnd, timeZone]);
@@ -60,7 +60,7 @@ export function TodayChartCard({ householdId, zone, timeZone }: { householdId: s
         ) : (
           <>
             <UPlotChart options={options} data={data} height={260} ariaLabel="Today's power consumption and the hourly spot price" />
-            {prices.error && <p className="mt-2 text-xs text-amber-700">Prices unavailable: {String((prices.error as Error).message)}</p>}
+            {prices.error && <p className="mt-2 text-xs text-amber-700">Prices unavailable: {prices.error.message}</p>}
           </>
         )}
       </CardBody>

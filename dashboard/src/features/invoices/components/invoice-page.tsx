@@ -4,17 +4,20 @@ import { Link, useParams, useSearchParams } from "react-router";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { cellPadding, DataTable, type Column } from "@/components/ui/data-table";
 import { SelectField } from "@/components/ui/field";
 import { AlertIcon, DownloadIcon, ShieldIcon } from "@/components/ui/icons";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
-import type { SettlementRecord } from "@/gen/energypulse/ledger/v1/record_pb";
+import type { SettlementRecord, Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
 import { useInvoice } from "@/lib/api/get-invoice";
+import { itemAt } from "@/lib/arrays";
 import { cn } from "@/lib/cn";
 import { downloadText, toCsv } from "@/lib/csv";
 import { fmtDateTime, fmtEur, fmtMonth, fmtNumber, microToEur, monthOf, shortHash } from "@/lib/format";
 import { consistencyText, signatureText } from "@/lib/ledger/head-status";
+import type { TxVerdict } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
 
 import { useVerifyInvoice } from "../api/verify-invoice";
@@ -25,21 +28,82 @@ function recentMonths(count: number): string[] {
   return Array.from({ length: count }, (_, i) => monthOf(new Date(now.getFullYear(), now.getMonth() - i, 1)));
 }
 
+interface Line {
+  tx: Transaction;
+  s: SettlementRecord | undefined;
+}
+
+interface LineVerdict {
+  verdict: TxVerdict | undefined;
+  kind: ReturnType<typeof verdictKind>;
+}
+
+const eur = (v: bigint | undefined) => (v === undefined ? "–" : fmtNumber(microToEur(v), 2));
+
+/** The settlement-line columns; the verdict column shows the last verification's result. */
+function lineColumns(verdictOf: (tx: Transaction) => LineVerdict): Column<Line>[] {
+  const amount = (id: string, header: string, value: (s: SettlementRecord) => bigint): Column<Line> => ({
+    id,
+    header,
+    align: "right",
+    cell: ({ s }) => eur(s && value(s)),
+  });
+  return [
+    { id: "hour", header: "Hour", rowHeader: true, cellClassName: "whitespace-nowrap text-slate-700", cell: ({ s }) => fmtDateTime(tsDate(s?.hourStart)) },
+    { id: "kwh", header: "kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.meteredWh) / 1000, 3) : "–") },
+    { id: "spot-price", header: "Spot c/kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–") },
+    amount("spot", "Spot", (s) => s.spotCostMicroEur),
+    amount("grid", "Grid", (s) => s.gridEnergyCostMicroEur),
+    amount("capacity", "Capacity", (s) => s.capacityCostMicroEur),
+    amount("standing", "Standing", (s) => s.standingChargeMicroEur),
+    amount("vat", "VAT", (s) => s.vatMicroEur),
+    { ...amount("total", "Total", (s) => s.totalCostMicroEur), cellClassName: "font-medium text-slate-900" },
+    {
+      id: "tx",
+      header: "Transaction",
+      cell: ({ tx }) => (
+        <Link to={`/ledger/transactions/${tx.txHash}`} className="font-mono text-xs text-brand-700 hover:underline">
+          {shortHash(tx.txHash)}
+        </Link>
+      ),
+    },
+    {
+      id: "verdict",
+      header: "Verdict",
+      cell: ({ tx }) => {
+        const { verdict, kind } = verdictOf(tx);
+        return (
+          <>
+            <VerdictBadge verdict={verdict} />
+            {kind === "fail" && <p className="mt-1 max-w-56 text-xs text-rose-700">{verdict?.reason}</p>}
+          </>
+        );
+      },
+    },
+  ];
+}
+
 export function InvoicePage() {
   const { householdId = "" } = useParams();
   const [search, setSearch] = useSearchParams();
   const months = useMemo(() => recentMonths(12), []);
-  const month = search.get("month") && /^\d{4}-\d{2}$/.test(search.get("month")!) ? search.get("month")! : months[0]!;
+  const asked = search.get("month");
+  const month = asked && /^\d{4}-\d{2}$/.test(asked) ? asked : itemAt(months, 0);
   const invoice = useInvoice(householdId, month);
   const verify = useVerifyInvoice();
   const lines = invoice.data?.invoice?.lines ?? [];
   const result = verify.data && verify.variables === lines ? verify.data : undefined;
 
-  const rows = lines.map((line) => {
-    const tx = line.transaction!;
-    const s: SettlementRecord | undefined = tx.record?.content.case === "settlement" ? tx.record.content.value : undefined;
-    return { tx, s };
+  const rows = lines.flatMap((line): Line[] => {
+    const tx = line.transaction;
+    if (!tx) return [];
+    const s = tx.record?.content.case === "settlement" ? tx.record.content.value : undefined;
+    return [{ tx, s }];
   });
+  const verdictOf = (tx: Transaction): LineVerdict => {
+    const verdict = result?.verdicts.get(tx.txHash);
+    return { verdict, kind: result ? verdictKind(verdict) : "unchecked" };
+  };
 
   const download = () => {
     const csv = toCsv(
@@ -122,63 +186,28 @@ export function InvoicePage() {
 
           <Card aria-labelledby="lines-title">
             <CardHeader id="lines-title" title="Settlement lines" description="Each line is a ledger transaction. Amounts in EUR, VAT included in the total." />
-            <div className="overflow-x-auto">
-              <table className="w-full min-w-[860px] text-sm">
-                <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
-                  <tr>
-                    <th scope="col" className="px-4 py-2">Hour</th>
-                    <th scope="col" className="px-3 py-2 text-right">kWh</th>
-                    <th scope="col" className="px-3 py-2 text-right">Spot c/kWh</th>
-                    <th scope="col" className="px-3 py-2 text-right">Spot</th>
-                    <th scope="col" className="px-3 py-2 text-right">Grid</th>
-                    <th scope="col" className="px-3 py-2 text-right">Capacity</th>
-                    <th scope="col" className="px-3 py-2 text-right">Standing</th>
-                    <th scope="col" className="px-3 py-2 text-right">VAT</th>
-                    <th scope="col" className="px-3 py-2 text-right">Total</th>
-                    <th scope="col" className="px-3 py-2">Transaction</th>
-                    <th scope="col" className="px-4 py-2">Verdict</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100">
-                  {rows.map(({ tx, s }) => {
-                    const verdict = result?.verdicts.get(tx.txHash);
-                    const kind = result ? verdictKind(verdict) : "unchecked";
-                    const eur = (v: bigint | undefined) => (v === undefined ? "–" : fmtNumber(microToEur(v), 2));
-                    return (
-                      <tr key={tx.txHash} data-testid="invoice-line" data-verdict={kind} data-tx={tx.txHash} className={cn("tabular-nums", kind === "fail" && "bg-rose-50/70")}>
-                        <td className="px-4 py-2 whitespace-nowrap text-slate-700">{fmtDateTime(tsDate(s?.hourStart))}</td>
-                        <td className="px-3 py-2 text-right">{s ? fmtNumber(Number(s.meteredWh) / 1000, 3) : "–"}</td>
-                        <td className="px-3 py-2 text-right">{s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–"}</td>
-                        <td className="px-3 py-2 text-right">{eur(s?.spotCostMicroEur)}</td>
-                        <td className="px-3 py-2 text-right">{eur(s?.gridEnergyCostMicroEur)}</td>
-                        <td className="px-3 py-2 text-right">{eur(s?.capacityCostMicroEur)}</td>
-                        <td className="px-3 py-2 text-right">{eur(s?.standingChargeMicroEur)}</td>
-                        <td className="px-3 py-2 text-right">{eur(s?.vatMicroEur)}</td>
-                        <td className="px-3 py-2 text-right font-medium text-slate-900">{eur(s?.totalCostMicroEur)}</td>
-                        <td className="px-3 py-2">
-                          <Link to={`/ledger/transactions/${tx.txHash}`} className="font-mono text-xs text-brand-700 hover:underline">
-                            {shortHash(tx.txHash)}
-                          </Link>
-                        </td>
-                        <td className="px-4 py-2">
-                          <VerdictBadge verdict={verdict} />
-                          {kind === "fail" && <p className="mt-1 max-w-56 text-xs text-rose-700">{verdict?.reason}</p>}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-                <tfoot className="border-t-2 border-slate-200 bg-slate-50 font-medium tabular-nums">
-                  <tr>
-                    <th scope="row" className="px-4 py-2 text-left">Total</th>
-                    <td className="px-3 py-2 text-right">{fmtNumber(Number(inv.totalWh) / 1000, 3)}</td>
-                    <td colSpan={6} />
-                    <td className="px-3 py-2 text-right">{fmtNumber(microToEur(inv.totalCostMicroEur), 2)}</td>
-                    <td colSpan={2} />
-                  </tr>
-                </tfoot>
-              </table>
-            </div>
+            <DataTable
+              caption={`Settlement lines of ${fmtMonth(month)}`}
+              className="min-w-[860px]"
+              columns={lineColumns(verdictOf)}
+              rows={rows}
+              rowKey={({ tx }) => tx.txHash}
+              rowProps={({ tx }) => {
+                const kind = verdictOf(tx).kind;
+                return { "data-testid": "invoice-line", "data-verdict": kind, "data-tx": tx.txHash, className: cn("tabular-nums", kind === "fail" && "bg-rose-50/70") };
+              }}
+              footer={
+                <tr>
+                  <th scope="row" className={cn(cellPadding, "text-left")}>
+                    Total
+                  </th>
+                  <td className={cn(cellPadding, "text-right")}>{fmtNumber(Number(inv.totalWh) / 1000, 3)}</td>
+                  <td colSpan={6} />
+                  <td className={cn(cellPadding, "text-right")}>{fmtNumber(microToEur(inv.totalCostMicroEur), 2)}</td>
+                  <td colSpan={2} />
+                </tr>
+              }
+            />
           </Card>
         </div>
       )}

@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetBlockResponseSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getBlock(height: string, signal?: AbortSignal) {
-  return callApi(GetBlockResponseSchema, `/api/v1/ledger/blocks/${encodeURIComponent(height)}`, { signal });
+  return callApi(routes.ledger.getBlock({ height }), { signal });
 }
 
 export const blockQueryOptions = (height: string) =>

@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { GetTransactionResponseSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function getTransaction(txHash: string, signal?: AbortSignal) {
-  return callApi(GetTransactionResponseSchema, `/api/v1/ledger/transactions/${encodeURIComponent(txHash)}`, { signal });
+  return callApi(routes.ledger.getTransaction({ txHash }), { signal });
 }
 
 export const transactionQueryOptions = (txHash: string) =>

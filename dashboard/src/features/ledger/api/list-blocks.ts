@@ -1,11 +1,11 @@
 import { keepPreviousData, queryOptions, useQuery } from "@tanstack/react-query";
 
-import { ListBlocksResponseSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 export function listBlocks(pageToken: string, signal?: AbortSignal) {
-  return callApi(ListBlocksResponseSchema, "/api/v1/ledger/blocks", { query: { pageSize: 15, pageToken }, signal });
+  return callApi(routes.ledger.listBlocks(), { query: { pageSize: 15, pageToken }, signal });
 }
 
 export const blocksQueryOptions = (pageToken: string) =>

@@ -1,12 +1,12 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import { VerifyChainResponseSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
 /** The server's own full-chain check (blocks, hashes, roots); the browser checks heads and proofs. */
 export function verifyChain(signal?: AbortSignal) {
-  return callApi(VerifyChainResponseSchema, "/api/v1/ledger:verify", { body: { startHeight: "0", endHeight: "0" }, signal });
+  return callApi(routes.ledger.verifyChain(), { body: { startHeight: 0n, endHeight: 0n }, signal });
 }
 
 export const verifyChainQueryOptions = () =>

@@ -1,8 +1,9 @@
-import { useQuery } from "@tanstack/react-query";
+import { skipToken, useQuery } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
 
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { DataTable, type Column } from "@/components/ui/data-table";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import type { Block, Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
@@ -14,6 +15,26 @@ import { leafHash, rootOf } from "@/lib/ledger/merkle";
 import { tsDate, tsMs } from "@/lib/proto-json";
 
 import { useBlock } from "../api/get-block";
+
+const txColumns: Column<Transaction>[] = [
+  { id: "leaf", header: "Leaf", rowHeader: true, cellClassName: "tabular-nums", cell: (t) => t.leafIndex.toString() },
+  {
+    id: "hash",
+    header: "Hash",
+    cell: (t) => (
+      <Link to={`/ledger/transactions/${t.txHash}`} className="font-mono text-xs text-brand-700 hover:underline">
+        {shortHash(t.txHash, 10)}
+      </Link>
+    ),
+  },
+  {
+    id: "kind",
+    header: "Kind",
+    cell: (t) => <Badge tone={t.kind === RecordKind.SETTLEMENT ? "info" : "neutral"}>{t.kind === RecordKind.SETTLEMENT ? "Settlement" : t.kind === RecordKind.PREDICTION ? "Prediction" : "—"}</Badge>,
+  },
+  { id: "household", header: "Household", cellClassName: "text-slate-600", cell: (t) => t.householdId || <span className="text-slate-400">zone</span> },
+  { id: "appended", header: "Appended", cellClassName: "text-slate-600", cell: (t) => fmtDateTime(tsDate(t.appendTime)) },
+];
 
 /** Recomputes the block hash (spec §5) and its Merkle root from the listed transaction hashes. */
 async function checkBlock(block: Block, txs: Transaction[]) {
@@ -38,8 +59,7 @@ export function BlockPage() {
   const txs = block.data?.transactions ?? [];
   const check = useQuery({
     queryKey: ["ledger", "block-check", height, b?.blockHash],
-    queryFn: () => checkBlock(b!, txs),
-    enabled: Boolean(b),
+    queryFn: b ? () => checkBlock(b, txs) : skipToken,
     staleTime: Infinity,
   });
 
@@ -98,36 +118,7 @@ export function BlockPage() {
             {txs.length === 0 ? (
               <EmptyState title="No transactions listed" />
             ) : (
-              <div className="overflow-x-auto">
-                <table className="w-full min-w-[560px] text-sm">
-                  <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
-                    <tr>
-                      <th scope="col" className="px-5 py-2">Leaf</th>
-                      <th scope="col" className="px-3 py-2">Hash</th>
-                      <th scope="col" className="px-3 py-2">Kind</th>
-                      <th scope="col" className="px-3 py-2">Household</th>
-                      <th scope="col" className="px-5 py-2">Appended</th>
-                    </tr>
-                  </thead>
-                  <tbody className="divide-y divide-slate-100">
-                    {txs.map((t) => (
-                      <tr key={t.txHash} className="hover:bg-slate-50">
-                        <td className="px-5 py-2 tabular-nums">{t.leafIndex.toString()}</td>
-                        <td className="px-3 py-2">
-                          <Link to={`/ledger/transactions/${t.txHash}`} className="font-mono text-xs text-brand-700 hover:underline">
-                            {shortHash(t.txHash, 10)}
-                          </Link>
-                        </td>
-                        <td className="px-3 py-2">
-                          <Badge tone={t.kind === RecordKind.SETTLEMENT ? "info" : "neutral"}>{t.kind === RecordKind.SETTLEMENT ? "Settlement" : t.kind === RecordKind.PREDICTION ? "Prediction" : "—"}</Badge>
-                        </td>
-                        <td className="px-3 py-2 text-slate-600">{t.householdId || <span className="text-slate-400">zone</span>}</td>
-                        <td className="px-5 py-2 text-slate-600">{fmtDateTime(tsDate(t.appendTime))}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable caption={`Transactions of block #${height}`} className="min-w-[560px]" columns={txColumns} rows={txs} rowKey={(t) => t.txHash} rowProps={() => ({ className: "hover:bg-slate-50" })} />
             )}
           </Card>
         </div>

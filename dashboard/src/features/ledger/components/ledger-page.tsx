@@ -1,11 +1,14 @@
-import { useState, type FormEvent } from "react";
+import { useState, type SubmitEvent } from "react";
 import { Link, useNavigate } from "react-router";
 
 import { Button } from "@/components/ui/button";
 import { Card, CardHeader } from "@/components/ui/card";
+import { DataTable, type Column } from "@/components/ui/data-table";
 import { TextField } from "@/components/ui/field";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
+import type { Block } from "@/gen/energypulse/ledger/v1/record_pb";
+import { lastItem } from "@/lib/arrays";
 import { fmtDateTime, fmtRelative, shortHash } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
@@ -13,19 +16,62 @@ import { useBlocks } from "../api/list-blocks";
 import { ChainCard } from "./chain-card";
 import { HeadCard } from "./head-card";
 
+const blockColumns: Column<Block>[] = [
+  {
+    id: "height",
+    header: "Height",
+    rowHeader: true,
+    cell: (b) => (
+      <Link to={`/ledger/blocks/${b.height}`} className="font-medium text-brand-700 hover:underline">
+        #{b.height.toString()}
+      </Link>
+    ),
+  },
+  {
+    id: "hash",
+    header: "Block hash",
+    cellClassName: "font-mono text-xs text-slate-600",
+    cell: (b) => (
+      <>
+        <span className="sm:hidden">{shortHash(b.blockHash, 6)}</span>
+        <span className="hidden sm:inline">{shortHash(b.blockHash, 10)}</span>
+      </>
+    ),
+  },
+  { id: "root", header: "Merkle root", className: "hidden sm:table-cell", cellClassName: "font-mono text-xs text-slate-600", cell: (b) => shortHash(b.merkleRoot, 10) },
+  {
+    id: "txs",
+    header: (
+      <>
+        <span className="sm:hidden">Txs</span>
+        <span className="hidden sm:inline">Transactions</span>
+      </>
+    ),
+    align: "right",
+    cellClassName: "tabular-nums",
+    cell: (b) => b.txCount,
+  },
+  {
+    id: "sealed",
+    header: "Sealed",
+    cellClassName: "whitespace-nowrap text-slate-600",
+    cell: (b) => <span title={fmtDateTime(tsDate(b.sealTime))}>{fmtRelative(tsDate(b.sealTime))}</span>,
+  },
+];
+
 export function LedgerPage() {
   const [pages, setPages] = useState<string[]>([""]);
-  const pageToken = pages[pages.length - 1]!;
+  const pageToken = lastItem(pages);
   const blocks = useBlocks(pageToken);
   const navigate = useNavigate();
   const [lookup, setLookup] = useState("");
   const [lookupError, setLookupError] = useState("");
 
-  const find = (event: FormEvent) => {
+  const find = (event: SubmitEvent<HTMLFormElement>) => {
     event.preventDefault();
     const value = lookup.trim().toLowerCase();
-    if (/^[0-9a-f]{64}$/.test(value)) navigate(`/ledger/transactions/${value}`);
-    else if (/^\d+$/.test(value)) navigate(`/ledger/blocks/${value}`);
+    if (/^[0-9a-f]{64}$/.test(value)) void navigate(`/ledger/transactions/${value}`);
+    else if (/^\d+$/.test(value)) void navigate(`/ledger/blocks/${value}`);
     else setLookupError("Enter a block height or a 64-character transaction hash.");
   };
 
@@ -66,42 +112,15 @@ export function LedgerPage() {
             <EmptyState title="No blocks sealed yet" description="Transactions are sealed into blocks every few seconds." className="h-48" />
           ) : (
             <>
-              <div className="overflow-x-auto">
-                <table className="w-full text-sm sm:min-w-[640px]">
-                  <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
-                    <tr>
-                      <th scope="col" className="px-5 py-2">Height</th>
-                      <th scope="col" className="px-3 py-2">Block hash</th>
-                      <th scope="col" className="hidden px-3 py-2 sm:table-cell">Merkle root</th>
-                      <th scope="col" className="px-3 py-2 text-right">
-                        <span className="sm:hidden">Txs</span>
-                        <span className="hidden sm:inline">Transactions</span>
-                      </th>
-                      <th scope="col" className="px-5 py-2">Sealed</th>
-                    </tr>
-                  </thead>
-                  <tbody className="divide-y divide-slate-100" data-testid="blocks">
-                    {blocks.data.blocks.map((b) => (
-                      <tr key={b.height.toString()} className="hover:bg-slate-50">
-                        <td className="px-5 py-2">
-                          <Link to={`/ledger/blocks/${b.height}`} className="font-medium text-brand-700 hover:underline">
-                            #{b.height.toString()}
-                          </Link>
-                        </td>
-                        <td className="px-3 py-2 font-mono text-xs text-slate-600">
-                          <span className="sm:hidden">{shortHash(b.blockHash, 6)}</span>
-                          <span className="hidden sm:inline">{shortHash(b.blockHash, 10)}</span>
-                        </td>
-                        <td className="hidden px-3 py-2 font-mono text-xs text-slate-600 sm:table-cell">{shortHash(b.merkleRoot, 10)}</td>
-                        <td className="px-3 py-2 text-right tabular-nums">{b.txCount}</td>
-                        <td className="px-5 py-2 whitespace-nowrap text-slate-600" title={fmtDateTime(tsDate(b.sealTime))}>
-                          {fmtRelative(tsDate(b.sealTime))}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                caption="Latest blocks, newest first"
+                className="sm:min-w-[640px]"
+                columns={blockColumns}
+                rows={blocks.data.blocks}
+                rowKey={(b) => b.height.toString()}
+                rowProps={() => ({ className: "hover:bg-slate-50" })}
+                bodyProps={{ "data-testid": "blocks" }}
+              />
               <div className="flex items-center justify-between border-t border-slate-100 px-5 py-3">
                 <Button variant="secondary" size="sm" disabled={pages.length <= 1} onClick={() => setPages((p) => p.slice(0, -1))}>
                   Newer

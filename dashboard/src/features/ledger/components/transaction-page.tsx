@@ -1,4 +1,4 @@
-import { useQuery } from "@tanstack/react-query";
+import { skipToken, useQuery } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
 
 import { Badge } from "@/components/ui/badge";
@@ -37,13 +37,15 @@ export function TransactionPage() {
   const h = head.data?.head;
   const verdict = useQuery({
     queryKey: ["ledger", "tx-verdict", txHash, h?.treeSize.toString()],
-    enabled: Boolean(t && h),
     staleTime: Infinity,
-    queryFn: async () => {
-      const proof = t!.leafIndex < h!.treeSize ? await getInclusionProof(t!.txHash, h!.treeSize) : null;
-      const v = t!.record ? await verifyTransaction(t!, proof, h!) : null;
-      return { proof, v };
-    },
+    queryFn:
+      t && h
+        ? async () => {
+            const proof = t.leafIndex < h.treeSize ? await getInclusionProof(t.txHash, h.treeSize) : null;
+            const v = t.record ? await verifyTransaction(t, proof, h) : null;
+            return { proof, v };
+          }
+        : skipToken,
   });
 
   return (
@@ -107,37 +109,35 @@ export function TransactionPage() {
           <Card aria-labelledby="proof-title">
             <CardHeader id="proof-title" title="Inclusion proof" description={h ? `Against the signed head of size ${h.treeSize}` : "Against the current signed head"} />
             <CardBody>
-              {verdict.isPending && !verdict.error ? (
+              {verdict.isPending ? (
                 <LoadingState label="Fetching and checking the proof…" />
               ) : verdict.error ? (
                 <ErrorState error={verdict.error} onRetry={() => void verdict.refetch()} />
               ) : (
-                verdict.data && (
-                  <>
-                    <div className="mb-4 flex flex-wrap gap-2">
-                      {verdict.data.v ? (
-                        <>
-                          <Badge tone={verdict.data.v.hashValid ? "good" : "bad"}>{verdict.data.v.hashValid ? "Hash recomputed: matches" : "Hash MISMATCH"}</Badge>
-                          <Badge tone={verdict.data.v.inclusionValid ? "good" : verdict.data.v.pending ? "warn" : "bad"}>
-                            {verdict.data.v.inclusionValid ? "Included in the signed tree" : verdict.data.v.pending ? "Newer than the signed head" : "Inclusion proof FAILED"}
-                          </Badge>
-                        </>
-                      ) : (
-                        <Badge>Record hidden: hash not recomputed</Badge>
-                      )}
-                    </div>
-                    {verdict.data.proof && (
-                      <ol className="space-y-1">
-                        {verdict.data.proof.auditPath.map((p, i) => (
-                          <li key={`${i}-${p}`} className="flex gap-2 font-mono text-xs">
-                            <span className="w-5 text-right text-slate-400">{i}</span>
-                            <span className="break-all text-slate-700">{p}</span>
-                          </li>
-                        ))}
-                      </ol>
+                <>
+                  <div className="mb-4 flex flex-wrap gap-2">
+                    {verdict.data.v ? (
+                      <>
+                        <Badge tone={verdict.data.v.hashValid ? "good" : "bad"}>{verdict.data.v.hashValid ? "Hash recomputed: matches" : "Hash MISMATCH"}</Badge>
+                        <Badge tone={verdict.data.v.inclusionValid ? "good" : verdict.data.v.pending ? "warn" : "bad"}>
+                          {verdict.data.v.inclusionValid ? "Included in the signed tree" : verdict.data.v.pending ? "Newer than the signed head" : "Inclusion proof FAILED"}
+                        </Badge>
+                      </>
+                    ) : (
+                      <Badge>Record hidden: hash not recomputed</Badge>
                     )}
-                  </>
-                )
+                  </div>
+                  {verdict.data.proof && (
+                    <ol className="space-y-1">
+                      {verdict.data.proof.auditPath.map((p, i) => (
+                        <li key={`${i}-${p}`} className="flex gap-2 font-mono text-xs">
+                          <span className="w-5 text-right text-slate-400">{i}</span>
+                          <span className="break-all text-slate-700">{p}</span>
+                        </li>
+                      ))}
+                    </ol>
+                  )}
+                </>
               )}
             </CardBody>
           </Card>
