@@ -73,9 +73,9 @@ def generate(typescript: bool) -> None:
             f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
             f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
             f"--python_out={PY_OUT}",
-            f"--mypy_out={PY_OUT}",
+            f"--mypy_out=quiet:{PY_OUT}",
             f"--grpc_python_out={PY_OUT}",
-            f"--mypy_grpc_out={PY_OUT}",
+            f"--mypy_grpc_out=quiet:{PY_OUT}",
             *files,
         ]
     )

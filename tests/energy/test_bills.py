@@ -7,19 +7,7 @@ import pandas as pd
 import pytest
 
 from energy.bills import capacity_eur_month, daily_bill, daily_peaks_kw, energy_cost_eur, retail_eur_kwh
-from energy.tariff import CapacityStep, Tariff
-
-TARIFF = Tariff(
-    grid_energy_eur_kwh=0.04,
-    standing_charge_eur_day=0.20,
-    vat_rate=0.25,
-    capacity_steps=(
-        CapacityStep(2, 10),
-        CapacityStep(5, 16),
-        CapacityStep(10, 26),
-        CapacityStep(float("inf"), 40),
-    ),
-)
+from tests.energy.worked_tariff import TARIFF
 
 
 def test_retail_price_worked_example() -> None:

@@ -9,19 +9,7 @@ from hypothesis import strategies as st
 
 from energy.bills import energy_cost_eur
 from energy.settlement import settle_hour_micro
-from energy.tariff import CapacityStep, Tariff
-
-TARIFF = Tariff(
-    grid_energy_eur_kwh=0.04,
-    standing_charge_eur_day=0.20,
-    vat_rate=0.25,
-    capacity_steps=(
-        CapacityStep(2, 10),
-        CapacityStep(5, 16),
-        CapacityStep(10, 26),
-        CapacityStep(float("inf"), 40),
-    ),
-)
+from tests.energy.worked_tariff import TARIFF
 
 
 def test_worked_example_import_hour() -> None:

@@ -5,18 +5,7 @@ from __future__ import annotations
 import pytest
 
 from energy.tariff import CapacityStep, Tariff, capacity_basis_kw
-
-TARIFF = Tariff(
-    grid_energy_eur_kwh=0.04,
-    standing_charge_eur_day=0.20,
-    vat_rate=0.25,
-    capacity_steps=(
-        CapacityStep(2, 10),
-        CapacityStep(5, 16),
-        CapacityStep(10, 26),
-        CapacityStep(float("inf"), 40),
-    ),
-)
+from tests.energy.worked_tariff import TARIFF
 
 
 def test_breakdown_worked_example() -> None:
