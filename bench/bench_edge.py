@@ -12,7 +12,7 @@ Phases, each with native and JSON runs interleaved so drift on a shared machine 
   the other, the single-process backend's p99 moved by several ms between 5 s runs, more than the
   2 ms target (the paired design was adopted after two bench runs gave -3.4 and +4.9 ms);
 - fixed rate at half the native maximum (shown, no target): the JSON path is then loaded harder;
-- A/A check: the first fixed-rate phase again with *two native clients*. Any difference between
+- A/A check: the first fixed-rate phase again with *two native clients*. A difference between
   them is the measurement's own noise (which h2load process the scheduler puts next to the busy
   ledger_svc, how the two request streams interleave): on this 2-core VM it reached +-1 ms per
   run, at p50 as at p99. It is reported beside the JSON figures so they can be read against it, and

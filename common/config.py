@@ -11,8 +11,8 @@ import dataclasses
 import os
 import types
 import typing
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -20,13 +20,25 @@ if TYPE_CHECKING:
 __all__ = ["ConfigError", "describe", "env_field", "from_env"]
 
 T = TypeVar("T", bound="DataclassInstance")
+V = TypeVar("V")
 
 
 class ConfigError(ValueError):
     """A setting is missing or cannot be parsed."""
 
 
-def env_field(env: str, default: Any = dataclasses.MISSING, doc: str = "", *, secret: bool = False) -> Any:
+@overload
+def env_field(env: str, default: V, doc: str = "", *, secret: bool = False) -> V: ...
+
+
+# A required field: like dataclasses.field without a default, it stands for any annotation.
+@overload
+def env_field(env: str, *, doc: str = "", secret: bool = False) -> Any: ...
+
+
+def env_field(
+    env: str, default: object = dataclasses.MISSING, doc: str = "", *, secret: bool = False
+) -> object:
     """Declare a settings field bound to the environment variable ``env``.
 
     ``secret`` keeps the value out of the settings' repr (and with it out of logs).
@@ -41,7 +53,10 @@ def env_field(env: str, default: Any = dataclasses.MISSING, doc: str = "", *, se
     return dataclasses.field(default=default, metadata=metadata, repr=not secret)
 
 
-def _parse(raw: str, annotation: Any, env: str) -> Any:
+_SCALARS: dict[object, Callable[[str], object]] = {int: int, float: float, str: str}
+
+
+def _parse(raw: str, annotation: object, env: str) -> object:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -61,10 +76,12 @@ def _parse(raw: str, annotation: Any, env: str) -> Any:
             if lowered in ("0", "false", "no", "off", ""):
                 return False
             raise ValueError(raw)
-        if annotation in (int, float, str):
-            return annotation(raw)
+        scalar = _SCALARS.get(annotation)
+        if scalar is not None:
+            return scalar(raw)
     except ValueError as exc:
-        raise ConfigError(f"{env}={raw!r} is not a valid {annotation.__name__}") from exc
+        name = getattr(annotation, "__name__", annotation)
+        raise ConfigError(f"{env}={raw!r} is not a valid {name}") from exc
     raise ConfigError(f"{env}: unsupported settings type {annotation!r}")
 
 
@@ -73,8 +90,8 @@ def from_env(
     environ: Mapping[str, str] | None = None,
     *,
     prefix: str = "",
-    defaults: Mapping[str, Any] | None = None,
-    **overrides: Any,
+    defaults: Mapping[str, object] | None = None,
+    **overrides: object,
 ) -> T:
     """Build the settings dataclass ``cls`` from ``environ`` (default: ``os.environ``).
 
@@ -84,7 +101,7 @@ def from_env(
     environ = os.environ if environ is None else environ
     defaults = defaults or {}
     hints = typing.get_type_hints(cls)
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for field in dataclasses.fields(cls):
         if field.name in overrides:
             values[field.name] = overrides[field.name]

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import TypeAlias
 
 import grpc
-from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -105,11 +104,8 @@ class Unimplemented(EnergyPulseError):
 def to_rpc_status(error: EnergyPulseError) -> grpc.Status:
     """The rich status (with one ErrorInfo detail) for ``error``."""
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
-    detail = any_pb2.Any()
-    detail.Pack(info)
-    status = status_pb2.Status(
-        code=getattr(code_pb2, error.code.name), message=error.message, details=[detail]
-    )
+    status = status_pb2.Status(code=getattr(code_pb2, error.code.name), message=error.message)
+    status.details.add().Pack(info)
     return rpc_status.to_status(status)
 
 

@@ -69,7 +69,7 @@ class Publish(NamedTuple):
 
 
 class Control(NamedTuple):
-    """Any packet other than PUBLISH: its type, the fixed header's flag bits and its body."""
+    """A packet other than PUBLISH: its type, the fixed header's flag bits and its body."""
 
     kind: int
     flags: int

@@ -19,15 +19,16 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, NoReturn, TypeVar, cast
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
-from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter, Histogram, start_http_server
 
+from common.behaviours import StreamBehaviour, UnaryBehaviour
 from common.config import env_field
 from common.errors import EnergyPulseError, Unavailable, to_rpc_status
 from common.log import get_logger
@@ -67,13 +68,15 @@ class GrpcService:
     """One servicer to register: its descriptor, the generated ``add_*_to_server`` and the object."""
 
     descriptor: ServiceDescriptor
+    # Each generated ``add_*_to_server`` takes its own servicer class, so no one type fits them all.
     add_to_server: Callable[[Any, grpc.aio.Server], None]
     servicer: object
 
 
-# grpc hands interceptors untyped handlers, requests and contexts (servicers type them per RPC).
-_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
-_Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+# An interceptor sees every RPC, so it is generic over the request and response messages; the
+# servicer behind it types them per RPC.
+_Req = TypeVar("_Req")
+_Resp = TypeVar("_Resp")
 
 
 def _split_method(full_method: str) -> tuple[str, str]:
@@ -81,7 +84,9 @@ def _split_method(full_method: str) -> tuple[str, str]:
     return service, method
 
 
-async def _raise_mapped(context: _Context, error: Exception, full: str) -> None:
+async def _raise_mapped(
+    context: grpc.aio.ServicerContext[_Req, _Resp], error: Exception, full: str
+) -> NoReturn:
     if isinstance(error, grpc.aio.AbortError):
         raise error  # the handler already chose its status
     if isinstance(error, EnergyPulseError):
@@ -104,18 +109,21 @@ class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Req, _Resp] | None]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> _Handler | None:
+    ) -> grpc.RpcMethodHandler[_Req, _Resp] | None:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
         full = handler_call_details.method
         service, method = _split_method(full)
         if handler.unary_unary is not None:
-            inner_uu: Callable[..., Awaitable[Any]] = handler.unary_unary
+            # grpc-stubs type behaviours as sync; under grpc.aio a unary one is a coroutine function.
+            inner_uu = cast("UnaryBehaviour[_Req, _Resp]", handler.unary_unary)
 
-            async def unary_unary(request: Message, context: _Context) -> Any:
+            async def unary_unary(request: _Req, context: grpc.aio.ServicerContext[_Req, _Resp]) -> _Resp:
                 started = time.perf_counter()
                 code = "OK"
                 try:
@@ -134,10 +142,12 @@ class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
                 unary_unary, handler.request_deserializer, handler.response_serializer
             )
         if handler.unary_stream is not None:
-            # grpc-stubs type handlers as sync; a grpc.aio streaming handler is an async generator.
-            inner_us: Callable[..., Any] = handler.unary_stream
+            # ... and a grpc.aio server-streaming one is an async generator function.
+            inner_us = cast("StreamBehaviour[_Req, _Resp]", handler.unary_stream)
 
-            async def unary_stream(request: Message, context: _Context) -> AsyncIterator[Any]:
+            async def unary_stream(
+                request: _Req, context: grpc.aio.ServicerContext[_Req, _Resp]
+            ) -> AsyncIterator[_Resp]:
                 started = time.perf_counter()
                 code = "OK"
                 try:
@@ -188,7 +198,7 @@ class RunningServer:
     health: health.aio.HealthServicer
     service_names: list[str]
     metrics_port: int | None = None
-    _metrics_server: Any = field(default=None, repr=False)
+    _metrics_server: WSGIServer | None = field(default=None, repr=False)
 
     async def set_serving(self, serving: bool) -> None:
         status = (
@@ -274,7 +284,7 @@ async def serve(
     config: ServerConfig,
     services: Sequence[GrpcService],
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
-    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+    background: Sequence[Callable[[], Coroutine[object, None, None]]] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ready: Callable[[], bool] | None = None,
 ) -> None:

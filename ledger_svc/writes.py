@@ -2,7 +2,7 @@
 
 Writes are serialised by the database (spec §8): each append runs in one transaction that first
 locks the chain-head row (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
-SQLite). Any number of replicas can therefore append; a crash mid-append rolls the whole
+SQLite). So every replica can append, however many run; a crash mid-append rolls the whole
 transaction back, so no partial block or dangling transaction is ever visible.
 """
 

@@ -30,6 +30,7 @@ _FLAGS = {
 }
 
 
+# argparse's values are untyped (each one converted by its flag's ``type=``).
 def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         prog="meter_sim", description="Simulated smart meters publishing over MQTT"

@@ -15,10 +15,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from verifier import spec
-from verifier.client import ApiError, LedgerApi, Transport
+from verifier.client import ApiError, HeadResponse, LedgerApi, Transaction, Transport
 
 __all__ = ["main", "run"]
 
@@ -31,10 +30,10 @@ class Head:
     signature: bytes
     key_id: bytes
     public_key: bytes
-    raw: dict[str, Any]
+    raw: HeadResponse
 
 
-def _head(response: dict[str, Any], pinned: bytes | None) -> Head:
+def _head(response: HeadResponse, pinned: bytes | None) -> Head:
     h = response["head"]
     key = pinned or base64.b64decode(response["publicKey"])
     head = Head(
@@ -56,10 +55,10 @@ class Verifier:
         self.pinned = pinned_key
 
     def head(self, saved: str | None = None) -> Head:
-        response = json.loads(Path(saved).read_text()) if saved else self.api.head()
+        response: HeadResponse = json.loads(Path(saved).read_text()) if saved else self.api.head()
         return _head(response, self.pinned)
 
-    def _line(self, tx: dict[str, Any], head: Head) -> dict[str, object]:
+    def _line(self, tx: Transaction, head: Head) -> dict[str, object]:
         """Recompute one transaction's hash (when its content is visible) and prove it in ``head``."""
         index = int(tx.get("leafIndex", 0))
         out: dict[str, object] = {"tx_hash": tx["txHash"], "leaf_index": index}

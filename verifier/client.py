@@ -7,12 +7,90 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
-__all__ = ["ApiError", "LedgerApi", "Transport", "urllib_transport"]
+__all__ = [
+    "ApiError",
+    "Block",
+    "BlockPage",
+    "BlockResponse",
+    "ConsistencyProof",
+    "HeadResponse",
+    "InclusionProof",
+    "Invoice",
+    "LedgerApi",
+    "SignedHead",
+    "Transaction",
+    "Transport",
+    "urllib_transport",
+]
 
 # (method, url, headers, body) -> (HTTP status, response body)
 Transport = Callable[[str, str, dict[str, str], bytes | None], tuple[int, bytes]]
+
+
+# The API's proto3 JSON, as far as the verifier reads it: lowerCamelCase names, int64 as strings,
+# fields at their default value omitted (hence total=False; a missing field the checks need is a
+# KeyError, reported as a transport/format error).
+
+
+class SignedHead(TypedDict, total=False):
+    treeSize: str
+    rootHash: str
+    timestamp: str
+    signature: str
+    keyId: str
+
+
+class HeadResponse(TypedDict, total=False):
+    head: SignedHead
+    publicKey: str
+
+
+class Transaction(TypedDict, total=False):
+    txHash: str
+    prevTxHash: str
+    leafIndex: str
+    appendTime: str
+    salt: str
+    # {"settlement": {...}} or {"prediction": {...}}: every field a string in proto3 JSON
+    record: dict[str, dict[str, str]]
+
+
+class InclusionProof(TypedDict, total=False):
+    auditPath: list[str]
+
+
+class ConsistencyProof(TypedDict, total=False):
+    proof: list[str]
+
+
+class Block(TypedDict, total=False):
+    height: str
+    prevBlockHash: str
+    merkleRoot: str
+    txCount: int
+    firstLeafIndex: str
+    sealTime: str
+    blockHash: str
+
+
+class BlockPage(TypedDict, total=False):
+    blocks: list[Block]
+    nextPageToken: str
+
+
+class BlockResponse(TypedDict, total=False):
+    block: Block
+    transactions: list[Transaction]
+
+
+class InvoiceLine(TypedDict, total=False):
+    transaction: Transaction
+
+
+class Invoice(TypedDict, total=False):
+    lines: list[InvoiceLine]
 
 
 class ApiError(RuntimeError):
@@ -41,7 +119,7 @@ class LedgerApi:
 
     def _call(
         self, method: str, path: str, query: Mapping[str, str | int] | None = None, body: object = None
-    ) -> Any:  # parsed JSON
+    ) -> Any:  # parsed JSON; each caller below names the shape it expects
         url = self._base + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
@@ -57,28 +135,37 @@ class LedgerApi:
             raise ApiError(status, raw.decode(errors="replace"))
         return json.loads(raw or b"{}")
 
-    def head(self) -> Any:
-        return self._call("GET", "/api/v1/ledger/head")
+    def head(self) -> HeadResponse:
+        response: HeadResponse = self._call("GET", "/api/v1/ledger/head")
+        return response
 
-    def transaction(self, tx_hash: str) -> Any:
-        return self._call("GET", f"/api/v1/ledger/transactions/{tx_hash}")["transaction"]
+    def transaction(self, tx_hash: str) -> Transaction:
+        tx: Transaction = self._call("GET", f"/api/v1/ledger/transactions/{tx_hash}")["transaction"]
+        return tx
 
-    def inclusion_proof(self, tx_hash: str, tree_size: int) -> Any:
-        return self._call(
+    def inclusion_proof(self, tx_hash: str, tree_size: int) -> InclusionProof:
+        proof: InclusionProof = self._call(
             "GET", f"/api/v1/ledger/transactions/{tx_hash}/inclusion-proof", {"tree_size": tree_size}
         )
+        return proof
 
-    def consistency_proof(self, first: int, second: int) -> Any:
-        return self._call(
+    def consistency_proof(self, first: int, second: int) -> ConsistencyProof:
+        proof: ConsistencyProof = self._call(
             "GET", "/api/v1/ledger/consistency-proof", {"first_size": first, "second_size": second}
         )
+        return proof
 
-    def blocks(self, page_size: int = 200, page_token: str = "") -> Any:
-        return self._call("GET", "/api/v1/ledger/blocks", {"page_size": page_size, "page_token": page_token})
+    def blocks(self, page_size: int = 200, page_token: str = "") -> BlockPage:
+        page: BlockPage = self._call(
+            "GET", "/api/v1/ledger/blocks", {"page_size": page_size, "page_token": page_token}
+        )
+        return page
 
-    def block(self, height: int) -> Any:
-        return self._call("GET", f"/api/v1/ledger/blocks/{height}")
+    def block(self, height: int) -> BlockResponse:
+        response: BlockResponse = self._call("GET", f"/api/v1/ledger/blocks/{height}")
+        return response
 
-    def invoice(self, household_id: str, month: str) -> Any:
+    def invoice(self, household_id: str, month: str) -> Invoice:
         path = f"/api/v1/households/{urllib.parse.quote(household_id, safe='')}/invoices/{month}"
-        return self._call("GET", path)["invoice"]
+        invoice: Invoice = self._call("GET", path)["invoice"]
+        return invoice

@@ -7,7 +7,6 @@ import re
 import struct
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -57,7 +56,7 @@ def rfc3339_to_ms(value: str) -> int:
     return seconds * 1000 + frac_ns // 1_000_000
 
 
-def record_bytes_from_json(record: Mapping[str, Any], salt_hex: str) -> bytes:
+def record_bytes_from_json(record: Mapping[str, Mapping[str, str]], salt_hex: str) -> bytes:
     """Canonical record bytes (spec §2) from the API's JSON record (lowerCamelCase) and salt."""
     salt = bytes.fromhex(salt_hex)
     if len(salt) != 32:

@@ -11,24 +11,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import TypeAlias, TypeVar, cast
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
-from google.protobuf.message import Message
 
 from common.auth.access import PUBLIC_SERVICES, UNDECLARED, AccessRule, rules_from_services
 from common.auth.caller import Caller, acting_as
 from common.auth.remote import remote_verifier
 from common.auth.verifier import DEFAULT_AUDIENCE, DEFAULT_ISSUER, TokenVerifier, bearer_token
+from common.behaviours import StreamBehaviour
 from common.errors import PermissionDenied, Unauthenticated
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.options.v1 import options_pb2
 
 __all__ = ["AuthInterceptor", "remote_auth_interceptor"]
 
-# grpc hands handlers untyped requests and contexts (the generated servicers type them per RPC).
-_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+# Generic over every RPC's messages; the generated servicers type them per RPC.
+_Req = TypeVar("_Req")
+_Resp = TypeVar("_Resp")
 _Metadata = Sequence[tuple[str, str | bytes]]
 
 
@@ -51,9 +52,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Req, _Resp] | None]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> _Handler | None:
+    ) -> grpc.RpcMethodHandler[_Req, _Resp] | None:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or method.startswith(self._public_prefixes):
@@ -63,7 +66,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return handler
         metadata = tuple(handler_call_details.invocation_metadata or ())
 
-        async def admit(request: Message) -> Caller:
+        async def admit(request: object) -> Caller:
             who = await self._authenticate(rule, metadata)
             if rule.household_field:
                 who.require_household(str(getattr(request, rule.household_field, "")))
@@ -100,28 +103,39 @@ def remote_auth_interceptor(
     )
 
 
-def _wrap(handler: _Handler, admit: Callable[[Message], Awaitable[Caller]]) -> _Handler:
+# A unary behaviour as the auth interceptor may meet it: async, plain, or writing to the context.
+_PlainBehaviour: TypeAlias = Callable[
+    [_Req, "grpc.aio.ServicerContext[_Req, _Resp]"], "Awaitable[_Resp | None] | _Resp | None"
+]
+
+
+def _wrap(
+    handler: grpc.RpcMethodHandler[_Req, _Resp], admit: Callable[[object], Awaitable[Caller]]
+) -> grpc.RpcMethodHandler[_Req, _Resp]:
     """The same handler, admitting the caller (and binding it, see ``caller()``) before the behaviour."""
-    behavior: Callable[..., Any] | None = handler.unary_unary or handler.unary_stream
+    behavior = handler.unary_unary or handler.unary_stream
     if behavior is None:
         raise TypeError("client-streaming RPCs are not supported by the auth interceptor")
     make = (
         grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.unary_stream_rpc_method_handler
     )
     if handler.unary_stream is not None and inspect.isasyncgenfunction(behavior):
-        streaming: Callable[..., AsyncIterator[Any]] = behavior
+        streaming = cast("StreamBehaviour[_Req, _Resp]", behavior)
 
-        async def stream(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        async def stream(
+            request: _Req, context: grpc.aio.ServicerContext[_Req, _Resp]
+        ) -> AsyncIterator[_Resp]:
             with acting_as(await admit(request)):
                 async for item in streaming(request, context):
                     yield item
 
         return make(stream, handler.request_deserializer, handler.response_serializer)
 
-    # Unary responses, and streaming handlers that write through ``context.write``.
-    unary_behavior: Callable[..., Any] = behavior
+    # Unary responses (a coroutine function, or a plain one), and streaming handlers that write
+    # through ``context.write`` and return None.
+    unary_behavior = cast("_PlainBehaviour[_Req, _Resp]", behavior)
 
-    async def unary(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    async def unary(request: _Req, context: grpc.aio.ServicerContext[_Req, _Resp]) -> _Resp | None:
         with acting_as(await admit(request)):
             result = unary_behavior(request, context)
             return await result if inspect.isawaitable(result) else result

@@ -3,17 +3,48 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import orjson
 
-__all__ = ["SCHEMA_PATH", "encode_reading", "encode_status", "load_schema"]
+__all__ = ["SCHEMA_PATH", "PropertySchema", "ReadingSchema", "encode_reading", "encode_status", "load_schema"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "reading.schema.json"
 
+# The JSON Schema keywords reading.schema.json uses (functional form: some keys are not identifiers).
+PropertySchema = TypedDict(
+    "PropertySchema",
+    {
+        "description": str,
+        "type": str,
+        "const": int,
+        "pattern": str,
+        "minimum": float,
+        "maximum": float,
+        "x-unit": str,
+    },
+    total=False,
+)
+ReadingSchema = TypedDict(
+    "ReadingSchema",
+    {
+        "$schema": str,
+        "$id": str,
+        "title": str,
+        "description": str,
+        "type": str,
+        "additionalProperties": bool,
+        "required": list[str],
+        "properties": dict[str, PropertySchema],
+        "x-max-payload-bytes": int,
+        "x-ingest-rules": dict[str, object],
+    },
+    total=False,
+)
 
-def load_schema() -> dict[str, Any]:
-    schema: dict[str, Any] = orjson.loads(SCHEMA_PATH.read_bytes())
+
+def load_schema() -> ReadingSchema:
+    schema: ReadingSchema = orjson.loads(SCHEMA_PATH.read_bytes())
     return schema
 
 

@@ -13,11 +13,11 @@ import math
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import orjson
 
-from contracts.mqtt.reading import load_schema
+from contracts.mqtt.reading import ReadingSchema, load_schema
 from contracts.mqtt.topics import parse_reading_topic
 
 __all__ = ["READING_FIELDS", "Reading", "Rejection", "SchemaChecker", "SequenceTracker", "parse_reading"]
@@ -72,13 +72,13 @@ class _Field:
     minimum: float | None
     maximum: float | None
     pattern: re.Pattern[str] | None
-    const: Any = None
+    const: object = None
 
 
 class SchemaChecker:
     """The structural part of the contract (what JSON Schema itself says)."""
 
-    def __init__(self, schema: dict[str, Any] | None = None) -> None:
+    def __init__(self, schema: ReadingSchema | None = None) -> None:
         schema = schema or load_schema()
         self.max_bytes = int(schema.get("x-max-payload-bytes", 1024))
         self.required = tuple(schema["required"])
@@ -105,7 +105,7 @@ class SchemaChecker:
         self._strings = tuple((f.name, f.pattern) for f in self.fields.values() if f.kind == "string")
         self._consts = tuple((f.name, f.const) for f in self.fields.values() if f.kind == "const")
 
-    def valid(self, doc: Any) -> bool:
+    def valid(self, doc: object) -> bool:
         """True for a document that plainly satisfies the schema (every field present, exact
         types, in range): the path every good reading takes, a few times cheaper than check().
         False means "ask check()", which gives the reason (or accepts an unusual but valid form,
@@ -130,7 +130,7 @@ class SchemaChecker:
             return False
         return True
 
-    def check(self, doc: Any) -> Rejection | None:
+    def check(self, doc: object) -> Rejection | None:
         if not isinstance(doc, dict):
             return Rejection("NOT_AN_OBJECT", f"payload is a JSON {type(doc).__name__}, expected an object")
         for name in self.required:
@@ -146,7 +146,7 @@ class SchemaChecker:
         return None
 
     @staticmethod
-    def _check_value(spec: _Field, value: Any) -> Rejection | None:
+    def _check_value(spec: _Field, value: object) -> Rejection | None:
         if spec.kind == "const":
             if type(value) is bool or value != spec.const or type(value) is str:
                 return Rejection(

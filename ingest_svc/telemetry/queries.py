@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import BigInteger, bindparam, func, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import BigInteger, FromClause, bindparam, func, select
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.sql import ColumnElement, Select
 
 from common.errors import NotFound
 from energy.localtime import local_midnight_ms, resolve_zone
@@ -21,6 +22,7 @@ from ingest_svc.intake.store import DeadLetterRow, DeviceStatusRow, HouseholdRow
 
 __all__ = [
     "BUCKET_MS",
+    "DeadLetter",
     "GridSnapshot",
     "HouseholdInfo",
     "SeriesPoint",
@@ -68,6 +70,17 @@ class Summary:
     time_zone: str = "UTC"
 
 
+class DeadLetter(NamedTuple):
+    """One dead-lettered message, as the listing returns it."""
+
+    id: int
+    received_ms: int
+    topic: str
+    reason: str
+    detail: str
+    payload: bytes
+
+
 @dataclass(frozen=True)
 class GridSnapshot:
     meters_online: int
@@ -104,8 +117,25 @@ def _online_meters(conn: Connection, heard: set[str]) -> tuple[set[str], set[str
     return online, known
 
 
-def _raw_columns() -> tuple[Any, ...]:
-    """One raw reading's columns, in SeriesPoint order (raw series and the live stream's poll)."""
+# One raw reading's columns, in SeriesPoint order: (meter_id, ts_ms, seq, voltage_v, current_a,
+# power_w, power_factor, import_kwh, export_kwh). The table's columns are untyped in SQLAlchemy;
+# this names what they hold (the Mapped types of ReadingRow).
+_RawColumns = tuple[
+    ColumnElement[str],
+    ColumnElement[int],
+    ColumnElement[int],
+    ColumnElement[float],
+    ColumnElement[float],
+    ColumnElement[float],
+    ColumnElement[float],
+    ColumnElement[float],
+    ColumnElement[float],
+]
+_RawRow = Row[str, int, int, float, float, float, float, float, float]
+
+
+def _raw_columns() -> _RawColumns:
+    """One raw reading's columns (raw series and the live stream's poll)."""
     r = ReadingRow.__table__.c
     return (
         r.meter_id,
@@ -120,11 +150,11 @@ def _raw_columns() -> tuple[Any, ...]:
     )
 
 
-def _raw_point(row: Any) -> SeriesPoint:
+def _raw_point(row: _RawRow) -> SeriesPoint:
     return SeriesPoint(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], samples=1)
 
 
-def _summary_statement() -> Any:
+def _summary_statement() -> Select[int, float, float, float, float | None, float | None]:
     """Per meter of household ``:household_id``: latest (ts, power, import, export) and the base
     counters of the day starting at ``:midnight_ms``. Built once; executed with those parameters."""
     midnight_ms = bindparam("midnight_ms", type_=BigInteger)
@@ -133,7 +163,9 @@ def _summary_statement() -> Any:
     cur, base, x, y, z = (readings.alias(n) for n in ("cur", "base", "x", "y", "z"))
     latest_seq = select(func.max(x.c.seq)).where(x.c.meter_id == m.c.meter_id).correlate(m).scalar_subquery()
 
-    def seq_at(alias: Any, *where: Any, order: Any) -> Any:
+    def seq_at(
+        alias: FromClause, *where: ColumnElement[bool], order: ColumnElement[int]
+    ) -> ColumnElement[int]:
         return (
             select(alias.c.seq)
             .where(alias.c.meter_id == m.c.meter_id, *where)
@@ -241,7 +273,7 @@ class TelemetryQueries:
             with self.engine.connect() as conn:
                 return [_raw_point(row) for row in conn.execute(stmt)]
         bucket = (r.ts_ms - r.ts_ms % bucket_ms).label("bucket")
-        stmt = (
+        bucketed = (
             select(
                 r.meter_id,
                 bucket,
@@ -261,7 +293,7 @@ class TelemetryQueries:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            rows: list[Any] = list(conn.execute(stmt))  # 10 columns: beyond SQLAlchemy's typed tuples
+            rows = list(conn.execute(bucketed))
             return [
                 SeriesPoint(
                     m, int(b), int(s), float(v), float(c), float(p), float(pf), float(i), float(e), int(n)
@@ -320,7 +352,7 @@ class TelemetryQueries:
         for ts_ms, power_w, imp, exp, base_imp, base_exp in rows:
             power += power_w
             last_ts = max(last_ts, ts_ms)
-            if base_imp is not None:
+            if base_imp is not None and base_exp is not None:  # outer join: both or neither
                 today += (imp - base_imp) - (exp - base_exp)
         return Summary(household_id, power, today, last_ts, time_zone)
 
@@ -362,11 +394,16 @@ class TelemetryQueries:
         )
 
     # --- dead letters -------------------------------------------------------------------
-    def dead_letters(self, reason: str, before_id: int | None, limit: int) -> list[DeadLetterRow]:
-        stmt = select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(limit)
+    def dead_letters(self, reason: str, before_id: int | None, limit: int) -> list[DeadLetter]:
+        d = DeadLetterRow
+        stmt = (
+            select(d.id, d.received_ms, d.topic, d.reason, d.detail, d.payload)
+            .order_by(d.id.desc())
+            .limit(limit)
+        )
         if reason:
             stmt = stmt.where(DeadLetterRow.reason == reason)
         if before_id is not None:
             stmt = stmt.where(DeadLetterRow.id < before_id)
         with self.engine.connect() as conn:
-            return list(conn.execute(stmt))  # type: ignore[arg-type]  # Core rows, read by attribute
+            return [DeadLetter(*row.tuple()) for row in conn.execute(stmt)]
