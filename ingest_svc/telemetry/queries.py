@@ -406,4 +406,4 @@ class TelemetryQueries:
         if before_id is not None:
             stmt = stmt.where(DeadLetterRow.id < before_id)
         with self.engine.connect() as conn:
-            return [DeadLetter(*row.tuple()) for row in conn.execute(stmt)]
+            return [DeadLetter(*row) for row in conn.execute(stmt)]
