@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.auth.credentials import ServiceCredentials
 from common.channels import make_channel
 from common.log import get_logger
+from common.timestamps import from_ms
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from ingest_svc.billing.ports import DeliveryFailed, DeliveryRejected
@@ -76,10 +76,9 @@ class PredictionClient:
 
     async def market_prices(self, zone: str, start_ms: int, end_ms: int) -> dict[int, float]:
         stub = self._connected()
-        start, end = Timestamp(), Timestamp()
-        start.FromMilliseconds(start_ms)
-        end.FromMilliseconds(end_ms)
-        request = prediction_service_pb2.GetMarketPricesRequest(zone=zone, start_time=start, end_time=end)
+        request = prediction_service_pb2.GetMarketPricesRequest(
+            zone=zone, start_time=from_ms(start_ms), end_time=from_ms(end_ms)
+        )
         try:
             response = await self._login.call(
                 lambda md: stub.GetMarketPrices(request, timeout=self._timeout, metadata=md)

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from common.timestamps import from_ms
 from energy.localtime import local_day
 from energy.units import eur_mwh_to_micro_eur_per_kwh, kwh_to_wh, wh_to_kwh
 from energy.zones import DEFAULT_ZONE
@@ -204,8 +204,7 @@ class Forecaster:
     def _request(
         target: int, zone: str, preds: Sequence[forecast_pb2.HouseholdPrediction], now_ms: int
     ) -> ledger_service_pb2.AppendRecordsRequest:
-        created = Timestamp()
-        created.FromMilliseconds(now_ms)
+        created = from_ms(now_ms)
         records = []
         for x in preds:
             p10, p50, p90 = sorted(
@@ -217,7 +216,7 @@ class Forecaster:
                     prediction=record_pb2.PredictionRecord(
                         household_id=x.household_id,
                         zone=zone,
-                        target_hour=Timestamp(seconds=target // 1000),
+                        target_hour=from_ms(target),
                         price_p10_micro_eur_per_kwh=p10,
                         price_p50_micro_eur_per_kwh=p50,
                         price_p90_micro_eur_per_kwh=p90,

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
+from common import timestamps
 from energy.localtime import from_ms, local_day, local_hour_shares
 from energy.settlement import HourSettlement, settle_hour_micro
 from energy.tariff import Tariff, capacity_basis_kw
@@ -52,7 +52,7 @@ class Unpriced:
 def settlement_request(row: Unpriced, p: HourSettlement) -> ledger_service_pb2.AppendRecordsRequest:
     record = record_pb2.SettlementRecord(
         household_id=row.household_id,
-        hour_start=Timestamp(seconds=row.hour_start_ms // 1000),
+        hour_start=timestamps.from_ms(row.hour_start_ms),
         metered_wh=p.metered_wh,
         spot_price_micro_eur_per_kwh=p.spot_price_micro_eur_per_kwh,
         spot_cost_micro_eur=p.spot_cost_micro_eur,
