@@ -27,13 +27,13 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter, Histogram, start_http_server
 
 from common.behaviours import StreamBehaviour, UnaryBehaviour, WritingBehaviour
 from common.config import env_field
 from common.errors import EnergyPulseError, InvalidArgument, Unavailable, to_rpc_status
 from common.log import get_logger
+from common.reflection import enable_reflection
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["GrpcService", "RunningServer", "ServerConfig", "serve", "start_server"]
@@ -291,10 +291,7 @@ async def start_server(
         svc.add_to_server(svc.servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-        server,
-    )
+    enable_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     if port == 0:
         raise OSError(f"cannot bind gRPC server to {config.host}:{config.port}")

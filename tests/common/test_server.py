@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 from grpc_status import rpc_status
 
 from common.errors import NotFound, error_info
@@ -31,6 +32,7 @@ from tests.conftest import wait_for_port
 ROOT = Path(__file__).resolve().parents[2]
 LEDGER = "energypulse.ledger.v1.LedgerService"
 TELEMETRY = "energypulse.telemetry.v1.TelemetryService"
+GRPCURL = ROOT / ".venv" / "bin" / "grpcurl"
 
 
 class FailingStreams(telemetry_service_pb2_grpc.TelemetryServiceServicer):
@@ -173,17 +175,62 @@ async def test_well_formed_raw_bytes_still_reach_the_servicer(running: RunningSe
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_reflection_lists_services(running: RunningServer) -> None:
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+async def test_reflection_lists_services_in_both_versions(running: RunningServer, version: str) -> None:
+    # v1 and v1alpha are wire-identical apart from the package, so v1alpha messages ask v1 too.
+    method = f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo"
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        info = channel.stream_stream(
+            method,
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
 
         async def one() -> AsyncIterator[reflection_pb2.ServerReflectionRequest]:
             yield reflection_pb2.ServerReflectionRequest(list_services="")
 
         names = set()
-        async for reply in stub.ServerReflectionInfo(one(), timeout=5):
+        async for reply in info(one(), timeout=5):
+            assert isinstance(reply, reflection_pb2.ServerReflectionResponse)
             names |= {s.name for s in reply.list_services_response.service}
-        assert {LEDGER, "grpc.health.v1.Health"} <= names
+    assert {
+        LEDGER,
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= names
+
+
+async def _grpcurl(port: int, *args: str) -> tuple[int, str, str]:
+    # The server runs on this event loop: the client must not block it.
+    proc = await asyncio.create_subprocess_exec(
+        str(GRPCURL),
+        "-plaintext",
+        f"127.0.0.1:{port}",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_grpcurl_lists_and_describes_methods(running: RunningServer) -> None:
+    code, out, err = await _grpcurl(running.port, "list")
+    assert code == 0, err
+    assert {LEDGER, TELEMETRY, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"} <= set(
+        out.split()
+    )
+    # A method's full name: "Symbol not found" before (issue 20), as upb's pool finds no methods.
+    code, out, err = await _grpcurl(running.port, "describe", f"{LEDGER}.GetSignedHead")
+    assert code == 0, err
+    assert "rpc GetSignedHead ( .energypulse.ledger.v1.GetSignedHeadRequest )" in out
+    assert '(.google.api.http) = { get:"/api/v1/ledger/head"' in out  # the imports resolve too
+    code, out, err = await _grpcurl(running.port, "describe", "grpc.reflection.v1.ServerReflection")
+    assert code == 0 and "stream .grpc.reflection.v1.ServerReflectionRequest" in out, err
+    code, _, err = await _grpcurl(running.port, "describe", f"{LEDGER}.NoSuchMethod")
+    assert code != 0 and "Symbol not found" in err, err
 
 
 async def test_domain_error_maps_to_status_with_error_info(running: RunningServer) -> None:
