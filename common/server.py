@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
@@ -24,14 +25,15 @@ from wsgiref.simple_server import WSGIServer
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter, Histogram, start_http_server
 
-from common.behaviours import StreamBehaviour, UnaryBehaviour
+from common.behaviours import StreamBehaviour, UnaryBehaviour, WritingBehaviour
 from common.config import env_field
-from common.errors import EnergyPulseError, Unavailable, to_rpc_status
+from common.errors import EnergyPulseError, InvalidArgument, Unavailable, to_rpc_status
 from common.log import get_logger
+from common.reflection import enable_reflection
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["GrpcService", "RunningServer", "ServerConfig", "serve", "start_server"]
@@ -105,7 +107,17 @@ async def _raise_mapped(
 
 
 class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Maps domain exceptions to rich statuses and records per-method counts and latency."""
+    """Maps domain exceptions to rich statuses and records per-method counts and latency.
+
+    It also parses the request itself: the handler it returns takes the raw bytes (no request
+    deserializer), so a message that does not parse (corrupt protobuf, invalid UTF-8 in a string
+    field) fails inside the behaviour as INVALID_ARGUMENT with ``MALFORMED_REQUEST``, instead of in
+    grpc core before any error mapping. The bytes are parsed once, as grpc would have.
+
+    Server-streaming behaviours come in two shapes and keep theirs: an async generator function,
+    or a coroutine function that writes with ``context.write`` (the stock health ``Watch``).
+    Client-streaming RPCs (only reflection here) pass through untouched.
+    """
 
     async def intercept_service(
         self,
@@ -115,19 +127,23 @@ class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[_Req, _Resp] | None:
         handler = await continuation(handler_call_details)
-        if handler is None:
+        if handler is None or handler.request_streaming:
             return handler
         full = handler_call_details.method
         service, method = _split_method(full)
+        parse = _parser(handler.request_deserializer)
+        serialize = handler.response_serializer
+        # The returned handler's requests are bytes; the stubs cannot say that of _Req.
+        made: grpc.RpcMethodHandler[bytes, _Resp]
         if handler.unary_unary is not None:
             # grpc-stubs type behaviours as sync; under grpc.aio a unary one is a coroutine function.
             inner_uu = cast("UnaryBehaviour[_Req, _Resp]", handler.unary_unary)
 
-            async def unary_unary(request: _Req, context: grpc.aio.ServicerContext[_Req, _Resp]) -> _Resp:
+            async def unary_unary(raw: bytes, context: grpc.aio.ServicerContext[_Req, _Resp]) -> _Resp:
                 started = time.perf_counter()
                 code = "OK"
                 try:
-                    return await inner_uu(request, context)
+                    return await inner_uu(parse(raw), context)
                 except asyncio.CancelledError:
                     code = "CANCELLED"
                     raise
@@ -135,23 +151,19 @@ class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
                     code = _code_of(error)
                     await _raise_mapped(context, error, full)
                 finally:
-                    RPC_TOTAL.labels(service, method, code).inc()
-                    RPC_SECONDS.labels(service, method).observe(time.perf_counter() - started)
+                    _observe(service, method, code, started)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary, handler.request_deserializer, handler.response_serializer
-            )
-        if handler.unary_stream is not None:
-            # ... and a grpc.aio server-streaming one is an async generator function.
+            made = grpc.unary_unary_rpc_method_handler(unary_unary, None, serialize)
+        elif handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
             inner_us = cast("StreamBehaviour[_Req, _Resp]", handler.unary_stream)
 
             async def unary_stream(
-                request: _Req, context: grpc.aio.ServicerContext[_Req, _Resp]
+                raw: bytes, context: grpc.aio.ServicerContext[_Req, _Resp]
             ) -> AsyncIterator[_Resp]:
                 started = time.perf_counter()
                 code = "OK"
                 try:
-                    async for item in inner_us(request, context):
+                    async for item in inner_us(parse(raw), context):
                         yield item
                 except asyncio.CancelledError:
                     code = "CANCELLED"
@@ -160,13 +172,57 @@ class ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
                     code = _code_of(error)
                     await _raise_mapped(context, error, full)
                 finally:
-                    RPC_TOTAL.labels(service, method, code).inc()
-                    RPC_SECONDS.labels(service, method).observe(time.perf_counter() - started)
+                    _observe(service, method, code, started)
 
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream, handler.request_deserializer, handler.response_serializer
-            )
-        return handler
+            made = grpc.unary_stream_rpc_method_handler(unary_stream, None, serialize)
+        elif handler.unary_stream is not None:
+            inner_w = cast("WritingBehaviour[_Req, _Resp]", handler.unary_stream)
+
+            async def unary_writing(raw: bytes, context: grpc.aio.ServicerContext[_Req, _Resp]) -> None:
+                started = time.perf_counter()
+                code = "OK"
+                try:
+                    await inner_w(parse(raw), context)
+                except asyncio.CancelledError:
+                    code = "CANCELLED"
+                    raise
+                except Exception as error:  # noqa: BLE001
+                    code = _code_of(error)
+                    await _raise_mapped(context, error, full)
+                finally:
+                    _observe(service, method, code, started)
+
+            made = grpc.unary_stream_rpc_method_handler(unary_writing, None, serialize)
+        else:
+            return handler
+        return cast("grpc.RpcMethodHandler[_Req, _Resp]", made)
+
+
+def _observe(service: str, method: str, code: str, started: float) -> None:
+    RPC_TOTAL.labels(service, method, code).inc()
+    RPC_SECONDS.labels(service, method).observe(time.perf_counter() - started)
+
+
+def _parser(deserialize: Callable[[bytes], _Req] | None) -> Callable[[bytes], _Req]:
+    """The handler's request deserializer, failing as INVALID_ARGUMENT on bytes that do not parse."""
+    if deserialize is None:  # a generic handler that takes bytes itself
+        return cast("Callable[[bytes], _Req]", _identity)
+    parse = deserialize
+
+    def parsed(raw: bytes) -> _Req:
+        try:
+            return parse(raw)
+        except DecodeError:
+            raise InvalidArgument(
+                reasons.MALFORMED_REQUEST,
+                "the request message does not parse (corrupt protobuf or invalid UTF-8 in a string)",
+            ) from None
+
+    return parsed
+
+
+def _identity(raw: bytes) -> bytes:
+    return raw
 
 
 def _store_unreachable(error: Exception) -> bool:
@@ -235,10 +291,7 @@ async def start_server(
         svc.add_to_server(svc.servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-        server,
-    )
+    enable_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     if port == 0:
         raise OSError(f"cannot bind gRPC server to {config.host}:{config.port}")

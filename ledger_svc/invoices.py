@@ -15,14 +15,21 @@ from ledger_svc.reads import StoredTx
 __all__ = ["LineVerdict", "month_bounds_ms", "verify_line"]
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Ledger times are Unix milliseconds, so no invoice month precedes 1970; the last month is the one
+# whose end (the next month's first day) ``datetime`` can still represent with any zone offset.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 
 def month_bounds_ms(month: str, tz: ZoneInfo) -> tuple[int, int]:
-    """[start, end) of the local calendar month ``YYYY-MM``, as UTC milliseconds."""
+    """[start, end) of the local calendar month ``YYYY-MM`` (years 1970 to 9998), as UTC milliseconds."""
     m = _MONTH.match(month)
     if m is None:
         raise InvalidArgument("BAD_MONTH", f"month must be YYYY-MM, got {month!r}")
     year, mon = int(m.group(1)), int(m.group(2))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidArgument(
+            "BAD_MONTH", f"month must lie between {FIRST_YEAR}-01 and {LAST_YEAR}-12, got {month!r}"
+        )
     start = datetime(year, mon, 1, tzinfo=tz)
     end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)

@@ -84,6 +84,24 @@ def test_forged_page_tokens_and_negative_page_sizes_are_400_with_one_reason(
     assert (status, _reason(body)) == (400, "INVALID_PAGE_SIZE"), body
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/households/%FF/summary",  # TelemetryService (issue 19: 500 naming DecodeError)
+        "/api/v1/households/%FF/invoices/2026-01",  # LedgerService
+    ],
+)
+def test_invalid_utf8_in_a_path_id_is_400_malformed_request(stack: Stack, token: str, path: str) -> None:
+    status, body = stack.api("GET", path, token=token)
+    assert (status, _reason(body)) == (400, "MALFORMED_REQUEST"), body
+
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12"])  # issue 19: datetime overflow, 500
+def test_invoice_months_out_of_range_are_400_bad_month(stack: Stack, token: str, month: str) -> None:
+    status, body = stack.api("GET", f"/api/v1/households/household-0001/invoices/{month}", token=token)
+    assert (status, _reason(body)) == (400, "BAD_MONTH"), body
+
+
 def test_wrong_password_is_401_with_reason_and_no_enumeration(stack: Stack) -> None:
     status_known, body_known = stack.api(
         "POST", "/api/v1/auth/login", {"username": "admin", "password": "nope"}

@@ -243,3 +243,18 @@ async def test_verify_chain_and_invoice_detect_tampering(svc: RunningLedger) -> 
     assert [(v.hash_valid, v.reason) for v in verdict.lines] == [(True, "")] * 2 + [
         (False, "HASH_MISMATCH")
     ] + [(True, "")] * 3
+
+
+async def test_invoice_months_outside_the_supported_range_are_bad_month(svc: RunningLedger) -> None:
+    owner = svc.auth("user", ("hh-1",))
+    bad = (grpc.StatusCode.INVALID_ARGUMENT, "BAD_MONTH")
+    for month in ("0000-01", "1969-12", "9999-01", "9999-12"):  # 0000 and 9999-12 overflowed (500)
+        get = pb.GetInvoiceRequest(household_id="hh-1", month=month)
+        verify = pb.VerifyInvoiceRequest(household_id="hh-1", month=month)
+        assert await _error(svc.stub.GetInvoice(get, metadata=owner, timeout=5)) == bad, month
+        assert await _error(svc.stub.VerifyInvoice(verify, metadata=owner, timeout=5)) == bad, month
+    for month in ("1970-01", "9998-12"):  # the edges of the range are served (empty invoices)
+        reply = await svc.stub.GetInvoice(
+            pb.GetInvoiceRequest(household_id="hh-1", month=month), metadata=owner, timeout=5
+        )
+        assert (len(reply.invoice.lines), reply.invoice.total_wh) == (0, 0), month
