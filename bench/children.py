@@ -7,15 +7,18 @@ import functools
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, ParamSpec
 
+import psutil
+
 from devstack.stack import Stack
 from devstack.stack import start_stack as _start_stack
 
-__all__ = ["running", "spawn", "start_stack", "stop"]
+__all__ = ["group_running", "running", "spawn", "start_stack", "stop"]
 
 STACK_ATTEMPTS = 2
 P = ParamSpec("P")
@@ -39,6 +42,18 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         pass
 
 
+def group_running(pgid: int) -> bool:
+    """Whether any process of group ``pgid`` still runs (a killed orphan may linger as a zombie
+    until init reaps it: that one no longer runs)."""
+    for candidate in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(candidate.pid) == pgid and candidate.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
 def stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """SIGTERM to the process group (a service drains), SIGKILL to what is left after ``timeout``."""
     if proc.poll() is None:
@@ -51,6 +66,11 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     _signal_group(proc, signal.SIGKILL)
     if proc.poll() is None:
         proc.wait(timeout=10)
+    # SIGKILL takes effect when the process next runs: on a busy machine a grandchild can still be
+    # running for a moment after killpg returns. Return only once the whole group has gone.
+    deadline = time.monotonic() + 10
+    while group_running(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @contextmanager

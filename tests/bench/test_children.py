@@ -11,7 +11,6 @@ import pytest
 
 from bench import children
 from devstack.stack import Stack
-from tests.bench.processes import group_alive
 
 
 def test_a_failure_in_the_block_stops_the_child_and_its_grandchildren(tmp_path: Path) -> None:
@@ -19,10 +18,10 @@ def test_a_failure_in_the_block_stops_the_child_and_its_grandchildren(tmp_path: 
     proc = children.spawn(["bash", "-c", "sleep 600 & sleep 600"], cwd=tmp_path, env=dict(os.environ))
     with pytest.raises(RuntimeError, match="the benchmark failed"), children.running(proc, timeout=5):
         time.sleep(0.3)
-        assert group_alive(proc.pid)
+        assert children.group_running(proc.pid)
         raise RuntimeError("the benchmark failed")
     assert proc.poll() is not None
-    assert not group_alive(proc.pid)
+    assert not children.group_running(proc.pid)
 
 
 def test_a_child_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
@@ -31,7 +30,7 @@ def test_a_child_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
     started = time.monotonic()
     children.stop(proc, timeout=1)
     assert proc.poll() is not None and time.monotonic() - started < 5
-    assert not group_alive(proc.pid)
+    assert not children.group_running(proc.pid)
 
 
 def test_start_stack_tries_again_on_fresh_ports() -> None:

@@ -15,7 +15,6 @@ import pytest
 
 from bench import children
 from bench import ingest_rig as rig
-from tests.bench.processes import group_alive
 
 pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs mosquitto")
 
@@ -54,7 +53,7 @@ def test_a_failing_run_leaves_no_simulator_behind(
             assert sim.poll() is None
             raise RuntimeError("replica died")  # what wait_stored raises when a replica exits
     assert [Path(p.args[0]).name for p in spawned] == ["mosquitto", "python"]  # broker, simulator
-    assert all(p.poll() is not None and not group_alive(p.pid) for p in spawned)
+    assert all(p.poll() is not None and not children.group_running(p.pid) for p in spawned)
 
 
 def test_a_replica_binds_port_0_and_the_rig_reads_back_its_metrics_port(tmp_path: Path) -> None:
@@ -65,7 +64,7 @@ def test_a_replica_binds_port_0_and_the_rig_reads_back_its_metrics_port(tmp_path
             assert replica.counters() == (0, 0)  # its /metrics answers: nothing stored yet
         finally:
             replica.stop()
-        assert not group_alive(replica.proc.pid)
+        assert not children.group_running(replica.proc.pid)
 
 
 def test_replicas_started_before_a_failure_are_stopped(
@@ -80,7 +79,7 @@ def test_replicas_started_before_a_failure_are_stopped(
     with rig.broker(tmp_path) as broker, pytest.raises(RuntimeError, match="did not subscribe"):
         rig.start_replicas(broker.url, f"sqlite:///{tmp_path / 'i.db'}", 2, tmp_path, "half")
     assert len(spawned) == 3  # the broker and both replicas
-    assert all(p.poll() is not None and not group_alive(p.pid) for p in spawned)
+    assert all(p.poll() is not None and not children.group_running(p.pid) for p in spawned)
 
 
 def test_a_broker_whose_port_was_taken_starts_on_another(
