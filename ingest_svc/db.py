@@ -22,11 +22,16 @@ class Base(DeclarativeBase):
     pass
 
 
-def insert_ignore(conn: Connection, model: type[Base]) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING for the connection's dialect (SQLite and PostgreSQL)."""
+def dialect_insert(conn: Connection, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """The connection's dialect's INSERT (both have ON CONFLICT); ingest runs on SQLite and PostgreSQL."""
     table = cast(Table, model.__table__)
     if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(table)
     if conn.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"dialect {conn.dialect.name} is not supported")
+        return sqlite.insert(table)
+    raise ValueError(f"ingest supports SQLite and PostgreSQL, not {conn.dialect.name}")
+
+
+def insert_ignore(conn: Connection, model: type[Base]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for the connection's dialect."""
+    return dialect_insert(conn, model).on_conflict_do_nothing()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -33,11 +34,10 @@ def parse_jwks(keys: Iterable[Mapping[str, str]]) -> dict[str, Ed25519PublicKey]
     return found
 
 
-class KeySource:
+class KeySource(Protocol):
     """Where verification keys come from."""
 
-    async def keys(self, *, refresh: bool = False) -> Mapping[str, Ed25519PublicKey]:
-        raise NotImplementedError
+    async def keys(self, *, refresh: bool = False) -> Mapping[str, Ed25519PublicKey]: ...
 
 
 class StaticKeySource(KeySource):

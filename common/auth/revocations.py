@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 __all__ = ["NoRevocations", "Revocation", "RevocationSource", "subject_hash"]
 
@@ -23,10 +24,10 @@ class Revocation:
     disabled: bool = False
 
 
-class RevocationSource:
+class RevocationSource(Protocol):
     async def revocations(self) -> Mapping[str, Revocation]:
         """subject_hash -> revocation."""
-        raise NotImplementedError
+        ...
 
 
 class NoRevocations(RevocationSource):

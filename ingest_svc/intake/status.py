@@ -15,14 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Insert
 
 from common.log import get_logger
 from contracts.mqtt.topics import parse_status_topic
+from ingest_svc.db import dialect_insert
 from ingest_svc.intake.store import DeviceStatusRow
 from ingest_svc.intake.subscriber import Incoming
 
@@ -145,18 +144,8 @@ class StatusTracker:
 
 def _upsert(conn: Connection) -> Insert:
     """INSERT ... ON CONFLICT (kind, device_id) DO UPDATE: the latest status wins."""
-    table = DeviceStatusRow.__table__
-    assert isinstance(table, Table)
-    if conn.dialect.name == "postgresql":
-        stmt = postgresql.insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=["kind", "device_id"],
-            set_={c: stmt.excluded[c] for c in ("status", "gateway_id", "ts_ms", "updated_ms")},
-        )
-    if conn.dialect.name == "sqlite":
-        lite = sqlite.insert(table)
-        return lite.on_conflict_do_update(
-            index_elements=["kind", "device_id"],
-            set_={c: lite.excluded[c] for c in ("status", "gateway_id", "ts_ms", "updated_ms")},
-        )
-    raise NotImplementedError(f"dialect {conn.dialect.name} is not supported")
+    stmt = dialect_insert(conn, DeviceStatusRow)
+    return stmt.on_conflict_do_update(
+        index_elements=["kind", "device_id"],
+        set_={c: stmt.excluded[c] for c in ("status", "gateway_id", "ts_ms", "updated_ms")},
+    )
