@@ -110,8 +110,8 @@ def _hourly(values: IntArray, cal: PeriodCalendar) -> IntArray:
     return out
 
 
-def _hour_prices(cal: PeriodCalendar) -> IntArray:
-    sums = _hourly(cal.spot_micro, cal)
+def _hour_prices(cal: PeriodCalendar, spot: IntArray) -> IntArray:
+    sums = _hourly(spot, cal)
     counts = np.diff(np.r_[cal.hour_starts, cal.periods])
     return div_round_np(sums, counts.astype(np.int64))
 
@@ -152,27 +152,34 @@ def settle(
     through_day: int | None = None,
     support_period: str | None = None,
     norgespris_period: str | None = None,
+    spot_rows: IntArray | None = None,
 ) -> MonthComponents:
-    """The exact components of the month (or of days 1..``through_day``) for a batch."""
+    """The exact components of the month (or of days 1..``through_day``) for a batch.
+
+    ``spot_rows`` (H, T) replaces the calendar's area prices row by row (simulated price paths).
+    """
     imp, exp = rows.import_wh.astype(np.int64), rows.export_wh.astype(np.int64)
+    spot = cal.spot_micro if spot_rows is None else np.asarray(spot_rows, dtype=np.int64)
+    if spot_rows is not None and spot.shape != imp.shape:
+        raise ValueError("spot_rows must be (households, periods)")
     if imp.shape[1] != cal.periods:
         raise ValueError("energy arrays must have one column per calendar period")
     h = imp.shape[0]
     through, days_in_month = _fraction_of_month(cal, through_day)
     first_day = cal.local_dates[0]
     per: dict[str, IntArray] = {
-        "spot_energy": imp * cal.spot_micro,
+        "spot_energy": imp * spot,
         "supplier_markup": imp * rows.markup_micro[:, None],
         "grid_energy": imp * cal.grid_micro,
         "elavgift": imp * cal.elavgift_micro,
         "enova": imp * cal.enova_micro,
-        "export_credit": -(exp * cal.spot_micro),
+        "export_credit": -(exp * spot),
     }
     amount = {k: v.sum(axis=1) for k, v in per.items()}
     vat = {k: div_round_np((v * cal.vat_bp).sum(axis=1), 10_000) for k, v in per.items() if k not in NO_VAT}
     vat["export_credit"] = np.zeros(h, dtype=np.int64)
     hourly_import = _hourly(imp, cal)
-    hour_prices = _hour_prices(cal)
+    hour_prices = _hour_prices(cal, spot)
     hour_vat = cal.vat_bp[cal.hour_starts]
 
     # stromstotte: homes on spot
@@ -181,7 +188,7 @@ def settle(
     if (support_period or rule.period) == "hour":
         energy, prices, vat_bp, dates = hourly_import, hour_prices, hour_vat, cal.hour_dates
     else:
-        energy, prices, vat_bp, dates = imp, cal.spot_micro, cal.vat_bp, cal.local_dates
+        energy, prices, vat_bp, dates = imp, spot, cal.vat_bp, cal.local_dates
     thresholds = np.array([book.support.at(d).threshold_micro_per_kwh for d in _unique(dates)], dtype=np.int64)
     pct = np.array([book.support.at(d).percent_bp for d in _unique(dates)], dtype=np.int64)
     day_index = _day_index(dates)
@@ -202,7 +209,7 @@ def settle(
         if (norgespris_period or np_rule.period) == "hour":
             energy, prices, vat_bp = hourly_import, hour_prices, hour_vat
         else:
-            energy, prices, vat_bp = imp, cal.spot_micro, cal.vat_bp
+            energy, prices, vat_bp = imp, spot, cal.vat_bp
         caps = np.where(rows.dwelling == "cabin", np_rule.cap_wh_cabin, np_rule.cap_wh_home)
         after = np.cumsum(energy, axis=1)
         eligible_np = np.clip(caps[:, None] - (after - energy), 0, energy) * on_np[:, None]
