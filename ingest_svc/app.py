@@ -19,6 +19,7 @@ from ingest_svc.billing import (
     PredictionClient,
     ServiceLogin,
     TodayCost,
+    load_month_costs,
 )
 from ingest_svc.config import IngestConfig
 from ingest_svc.intake.metrics import IngestMetrics
@@ -87,6 +88,16 @@ class IngestApp:
         self.metrics.mqtt_connected.set_function(lambda: float(self.subscriber.connected))
         self.tariff = tariff or tariff_from_env()
         self.costs = TodayCost(self.engine, READING_TABLES, self.tariff)
+        # The NOK bill: the rule set is validated here, so a bad one stops the start-up.
+        self.month_costs = load_month_costs(
+            self.engine,
+            READING_TABLES,
+            config.bill_ruleset,
+            config.bill_eurnok_file,
+            config.bill_eurnok_fallback,
+            config.bill_default_grid_company,
+            config.bill_support_period,
+        )
         # Billing runs on the server's event loop (``__main__`` passes ``run_billing``).
         self.billing: Billing | None = None
         if config.bridge:

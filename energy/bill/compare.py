@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from energy.bill.calendar import IntArray, PeriodCalendar
-from energy.bill.engine import settle
+from energy.bill.engine import div_round_np, settle
 from energy.bill.invoice import NANO_PER_MINOR, Contract, bill, rows_for
 from energy.ratebook import RateBook, RateGapError
 
@@ -106,9 +106,9 @@ class Projection:
     horizon_periods: int  # periods priced from the forecast; the rest from the seasonal estimate
 
 
-def _band(totals_nano: npt.NDArray[np.int64]) -> tuple[int, int, int]:
-    q = np.percentile(totals_nano.astype(float), [10, 50, 90])
-    return (round(q[0] / NANO_PER_MINOR), round(q[1] / NANO_PER_MINOR), round(q[2] / NANO_PER_MINOR))
+def _band(totals_minor: npt.NDArray[np.int64]) -> tuple[int, int, int]:
+    q = np.percentile(totals_minor.astype(float), [10, 50, 90], method="nearest")
+    return (int(q[0]), int(q[1]), int(q[2]))
 
 
 def project_month(
@@ -169,8 +169,10 @@ def project_month(
     def totals(c: Contract) -> npt.NDArray[np.int64]:
         rows = rows_for(book, cal, [c] * paths, energy, np.zeros_like(energy))
         comps = settle(book, cal, rows, spot_rows=spot_rows)
-        amount: npt.NDArray[np.int64] = sum(comps.amount[k] + comps.vat[k] for k in comps.amount)  # type: ignore[assignment]
-        return amount
+        total = np.zeros(paths, dtype=np.int64)
+        for k in comps.amount:  # the invoice rule: each line rounded to the ore, then summed
+            total += div_round_np(comps.amount[k], NANO_PER_MINOR) + div_round_np(comps.vat[k], NANO_PER_MINOR)
+        return total
 
     own = _band(totals(contract))
     other_scheme = _other(contract.scheme)

@@ -91,6 +91,14 @@ class HouseholdRow(Base):
     has_ev: Mapped[bool] = mapped_column(Boolean)
     has_solar: Mapped[bool] = mapped_column(Boolean)
     registered_ms: Mapped[int] = mapped_column(BigInteger)
+    # Contract settings for the bill (energy.bill.Contract; migration 0003_bill). Empty grid
+    # company: the service default; NULL markup/fee: the rule set's default supplier contract.
+    grid_company: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    municipality: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    price_scheme: Mapped[str] = mapped_column(String(16), default="spot", server_default="spot")
+    dwelling: Mapped[str] = mapped_column(String(16), default="home", server_default="home")
+    supplier_markup_micro_per_kwh: Mapped[int | None] = mapped_column(BigInteger, nullable=True, default=None)
+    supplier_fee_nano_per_month: Mapped[int | None] = mapped_column(BigInteger, nullable=True, default=None)
 
 
 class MeterRow(Base):
