@@ -49,7 +49,9 @@ def settle_households(households: int, seed: int = 0) -> tuple[float, int]:
         n = min(BATCH, households - first)
         imp = rng.integers(0, 2000, (n, len(ms)), dtype=np.int64)
         exp = np.where(rng.random((n, len(ms))) < 0.05, rng.integers(0, 1500, (n, len(ms))), 0)
-        contracts = [Contract("bkk", "4601", scheme="norgespris" if i % 10 == 0 else "spot") for i in range(n)]
+        contracts = [
+            Contract("bkk", "4601", scheme="norgespris" if i % 10 == 0 else "spot") for i in range(n)
+        ]
         rows = rows_for(book, cal, contracts, imp, exp)
         total += sum(inv.total_minor for inv in invoices(book, cal, settle(book, cal, rows)))
     return time.perf_counter() - started, total

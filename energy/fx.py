@@ -76,7 +76,11 @@ class FileFxSource:
         try:
             with self.path.open(newline="") as fh:
                 reader = csv.DictReader(fh)
-                if reader.fieldnames is None or "date" not in reader.fieldnames or column not in reader.fieldnames:
+                if (
+                    reader.fieldnames is None
+                    or "date" not in reader.fieldnames
+                    or column not in reader.fieldnames
+                ):
                     raise ValueError(f"{self.path}: needs columns 'date' and {column!r}")
                 for line, row in enumerate(reader, start=2):
                     cell = (row[column] or "").strip()

@@ -18,6 +18,7 @@ Integer units (what :mod:`energy.bill` computes with):
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ class Versioned(Generic[T]):
 
     def __post_init__(self) -> None:
         ordered = sorted(self.entries, key=lambda e: e[0].valid_from)
-        for (a, _), (b, _) in zip(ordered, ordered[1:], strict=False):
+        for (a, _), (b, _) in itertools.pairwise(ordered):
             if a.valid_until is None or a.valid_until > b.valid_from:
                 raise RateConfigError(
                     f"{self.name}: validity periods overlap: {a.valid_from}..{a.valid_until or 'open'} "
@@ -232,7 +233,9 @@ class RateBook:
             ("supplier", self.supplier.entries),
         ]
         items += [(f"grid/{k}", v.entries) for k, v in self.grids.items()]
-        return [f"{name} from {v.valid_from}" for name, entries in items for v, _ in entries if not v.verified]
+        return [
+            f"{name} from {v.valid_from}" for name, entries in items for v, _ in entries if not v.verified
+        ]
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -301,7 +304,11 @@ _COMMON = {"valid_from", "valid_until", "source", "checked", "verified"}
 
 
 def _versioned(
-    file: Path, item: str, data: Mapping[str, Any], keys: set[str], parse: Callable[[str, Mapping[str, Any]], T]
+    file: Path,
+    item: str,
+    data: Mapping[str, Any],
+    keys: set[str],
+    parse: Callable[[str, Mapping[str, Any]], T],
 ) -> Versioned[T]:
     raw = data.get(item)
     if not isinstance(raw, list) or not raw:
@@ -339,7 +346,11 @@ def _steps(where: str, raw: object) -> tuple[CapacityStepRate, ...]:
         up_to = None if bound.is_infinite() else _scaled(bound, 1000)
         steps.append(CapacityStepRate(up_to, _nok_nano(where, pair[1], "capacity nok_per_month")))
     bounds = [s.up_to_wh for s in steps[:-1]]
-    if None in bounds or bounds != sorted(b for b in bounds if b is not None) or len(set(bounds)) != len(bounds):
+    if (
+        None in bounds
+        or bounds != sorted(b for b in bounds if b is not None)
+        or len(set(bounds)) != len(bounds)
+    ):
         raise RateConfigError(f"{where}: capacity bounds must increase strictly, only the last may be inf")
     if steps[-1].up_to_wh is not None:
         raise RateConfigError(f"{where}: the last capacity step must be open (inf)")
@@ -401,8 +412,12 @@ def load_ratebook(path: Path | str = DEFAULT_RULESET) -> RateBook:
     el_ex = locations.get("elavgift_exempt", {})
     return RateBook(
         currency=currency,
-        elavgift=_versioned(taxes_file, "elavgift", taxes, {"ore_per_kwh"}, lambda w, e: _ore_kwh(w, e, "ore_per_kwh")),
-        enova=_versioned(taxes_file, "enova", taxes, {"ore_per_kwh"}, lambda w, e: _ore_kwh(w, e, "ore_per_kwh")),
+        elavgift=_versioned(
+            taxes_file, "elavgift", taxes, {"ore_per_kwh"}, lambda w, e: _ore_kwh(w, e, "ore_per_kwh")
+        ),
+        enova=_versioned(
+            taxes_file, "enova", taxes, {"ore_per_kwh"}, lambda w, e: _ore_kwh(w, e, "ore_per_kwh")
+        ),
         vat_bp=_versioned(taxes_file, "vat", taxes, {"percent"}, _percent_bp),
         support=_versioned(
             support_file,
@@ -410,7 +425,10 @@ def load_ratebook(path: Path | str = DEFAULT_RULESET) -> RateBook:
             support,
             {"threshold_ore_per_kwh", "percent", "monthly_cap_kwh", "period"},
             lambda w, e: SupportRule(
-                _ore_kwh(w, e, "threshold_ore_per_kwh"), _percent_bp(w, e), _kwh_wh(w, e, "monthly_cap_kwh"), _period(w, e)
+                _ore_kwh(w, e, "threshold_ore_per_kwh"),
+                _percent_bp(w, e),
+                _kwh_wh(w, e, "monthly_cap_kwh"),
+                _period(w, e),
             ),
         ),
         norgespris=_versioned(
@@ -431,7 +449,8 @@ def load_ratebook(path: Path | str = DEFAULT_RULESET) -> RateBook:
             supplier,
             {"markup_ore_per_kwh", "monthly_fee_nok"},
             lambda w, e: SupplierDefault(
-                _ore_kwh(w, e, "markup_ore_per_kwh"), _nok_nano(w, _need(w, e, "monthly_fee_nok"), "monthly_fee_nok")
+                _ore_kwh(w, e, "markup_ore_per_kwh"),
+                _nok_nano(w, _need(w, e, "monthly_fee_nok"), "monthly_fee_nok"),
             ),
         ),
         grids=grids,

@@ -104,18 +104,25 @@ def build_calendar(
     for i, (dt, d) in enumerate(zip(local, dates, strict=True)):
         e, nv, v, tariff, fx_rate = per_day[d]
         spot_micro[i] = eur_mwh_to_micro_per_kwh(float(spot[i]), fx_rate)
-        grid_micro[i] = tariff.day_micro_per_kwh if tariff.is_day(dt.hour, dt.weekday()) else tariff.night_micro_per_kwh
+        grid_micro[i] = (
+            tariff.day_micro_per_kwh if tariff.is_day(dt.hour, dt.weekday()) else tariff.night_micro_per_kwh
+        )
         el[i], en[i], vat[i] = e, nv, v
     hours = starts // HOUR_MS
     hour_starts = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]]).astype(np.int64)
     hour_dates = tuple(dates[int(i)] for i in hour_starts)
     day_starts = np.flatnonzero(
-        np.r_[True, np.array([a != b for a, b in zip(hour_dates[1:], hour_dates[:-1], strict=False)], dtype=bool)]
+        np.r_[
+            True,
+            np.array([a != b for a, b in zip(hour_dates[1:], hour_dates[:-1], strict=False)], dtype=bool),
+        ]
     ).astype(np.int64)
     days_in_month = monthrange(year, month)[1]
     first, last = date(year, month, 1), date(year, month, days_in_month)
     versions = tuple(
-        (v, t) for v, t in grid.entries if v.valid_from <= last and (v.valid_until is None or v.valid_until > first)
+        (v, t)
+        for v, t in grid.entries
+        if v.valid_from <= last and (v.valid_until is None or v.valid_until > first)
     )
     return PeriodCalendar(
         year,

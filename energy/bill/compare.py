@@ -147,11 +147,18 @@ def project_month(
     z = z_path + (z_day_tab[:, np.searchsorted(days, day_of[known_periods:])] if rest else 0.0)
     z_h = z[:, :horizon] / Z90
     up, down = (p90 - p50)[:horizon], (p50 - p10)[:horizon]
-    prices[:, known_periods : known_periods + horizon] = p50[:horizon] + np.where(z_h > 0, z_h * up, z_h * down)
+    prices[:, known_periods : known_periods + horizon] = p50[:horizon] + np.where(
+        z_h > 0, z_h * up, z_h * down
+    )
     if rest > horizon:
         level_src = np.r_[cal.spot_micro[:known_periods].astype(float), p50[:horizon]]
         hours_src = local_hour[: known_periods + horizon]
-        level = np.array([level_src[hours_src == hr].mean() if np.any(hours_src == hr) else level_src.mean() for hr in range(24)])
+        level = np.array(
+            [
+                level_src[hours_src == hr].mean() if np.any(hours_src == hr) else level_src.mean()
+                for hr in range(24)
+            ]
+        )
         far = level[local_hour[known_periods + horizon :]]
         prices[:, known_periods + horizon :] = far * (1.0 + seasonal_sigma * z[:, horizon:] / Z90)
     # consumption
@@ -159,7 +166,14 @@ def project_month(
     energy[:, :known_periods] = known
     if rest:
         if known_periods:
-            per_hour = np.array([known[local_hour[:known_periods] == hr].mean() if np.any(local_hour[:known_periods] == hr) else known.mean() for hr in range(24)])
+            per_hour = np.array(
+                [
+                    known[local_hour[:known_periods] == hr].mean()
+                    if np.any(local_hour[:known_periods] == hr)
+                    else known.mean()
+                    for hr in range(24)
+                ]
+            )
         else:
             per_hour = np.zeros(24)
         factor = np.exp(rng.standard_normal((paths, 1)) * consumption_sigma - consumption_sigma**2 / 2)
@@ -171,7 +185,9 @@ def project_month(
         comps = settle(book, cal, rows, spot_rows=spot_rows)
         total = np.zeros(paths, dtype=np.int64)
         for k in comps.amount:  # the invoice rule: each line rounded to the ore, then summed
-            total += div_round_np(comps.amount[k], NANO_PER_MINOR) + div_round_np(comps.vat[k], NANO_PER_MINOR)
+            total += div_round_np(comps.amount[k], NANO_PER_MINOR) + div_round_np(
+                comps.vat[k], NANO_PER_MINOR
+            )
         return total
 
     own = _band(totals(contract))
@@ -189,7 +205,9 @@ def _local_hours(cal: PeriodCalendar) -> npt.NDArray[np.int64]:
     from energy.localtime import LOCAL_TZ, zone
 
     tz = zone(LOCAL_TZ)
-    return np.array([datetime.fromtimestamp(int(ms) / 1000, tz=UTC).astimezone(tz).hour for ms in cal.start_ms])
+    return np.array(
+        [datetime.fromtimestamp(int(ms) / 1000, tz=UTC).astimezone(tz).hour for ms in cal.start_ms]
+    )
 
 
 def _money(minor: int | None, nb: bool) -> str:
@@ -209,7 +227,16 @@ def comparison_csv(rows: Iterable[MonthComparison], *, nb_no: bool = False) -> s
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if nb_no else ",", lineterminator="\n")
     writer.writerow(
-        ["month", "through_day", "contract_scheme", "contract_total", "other_scheme", "other_total", "saving", "import_kwh"]
+        [
+            "month",
+            "through_day",
+            "contract_scheme",
+            "contract_total",
+            "other_scheme",
+            "other_total",
+            "saving",
+            "import_kwh",
+        ]
     )
     for r in rows:
         writer.writerow(

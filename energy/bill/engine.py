@@ -80,7 +80,9 @@ class HouseholdRows:
                 raise ValueError(f"{name} must have one value per household")
         if np.any(self.import_wh < 0) or np.any(self.export_wh < 0):
             raise ValueError("imported and exported energy are register differences: never negative")
-        if not set(np.unique(self.scheme)) <= set(SCHEMES) or not set(np.unique(self.dwelling)) <= set(DWELLINGS):
+        if not set(np.unique(self.scheme)) <= set(SCHEMES) or not set(np.unique(self.dwelling)) <= set(
+            DWELLINGS
+        ):
             raise ValueError(f"scheme must be one of {SCHEMES}, dwelling one of {DWELLINGS}")
 
 
@@ -134,7 +136,11 @@ def _capacity(cal: PeriodCalendar, hourly_import: IntArray, through: int) -> tup
     for validity, tariff in cal.grid_versions:
         first = max(validity.valid_from, date(cal.year, cal.month, 1))
         end_day = date(cal.year, cal.month, through)
-        last = end_day if validity.valid_until is None else min(end_day, date.fromordinal(validity.valid_until.toordinal() - 1))
+        last = (
+            end_day
+            if validity.valid_until is None
+            else min(end_day, date.fromordinal(validity.valid_until.toordinal() - 1))
+        )
         days = (last - first).days + 1
         if days <= 0:
             continue
@@ -189,7 +195,9 @@ def settle(
         energy, prices, vat_bp, dates = hourly_import, hour_prices, hour_vat, cal.hour_dates
     else:
         energy, prices, vat_bp, dates = imp, spot, cal.vat_bp, cal.local_dates
-    thresholds = np.array([book.support.at(d).threshold_micro_per_kwh for d in _unique(dates)], dtype=np.int64)
+    thresholds = np.array(
+        [book.support.at(d).threshold_micro_per_kwh for d in _unique(dates)], dtype=np.int64
+    )
     pct = np.array([book.support.at(d).percent_bp for d in _unique(dates)], dtype=np.int64)
     day_index = _day_index(dates)
     excess = np.maximum(prices - thresholds[day_index], 0)

@@ -80,7 +80,13 @@ class Invoice:
         return next(line for line in self.lines if line.name == name)
 
 
-def rows_for(book: RateBook, cal: PeriodCalendar, contracts: Sequence[Contract], import_wh: npt.ArrayLike, export_wh: npt.ArrayLike) -> HouseholdRows:
+def rows_for(
+    book: RateBook,
+    cal: PeriodCalendar,
+    contracts: Sequence[Contract],
+    import_wh: npt.ArrayLike,
+    export_wh: npt.ArrayLike,
+) -> HouseholdRows:
     """The batch rows of households with these contracts (defaults from the rule set)."""
     default = book.supplier.at(cal.local_dates[0])
     return HouseholdRows(
@@ -89,17 +95,25 @@ def rows_for(book: RateBook, cal: PeriodCalendar, contracts: Sequence[Contract],
         scheme=np.array([c.scheme for c in contracts]),
         dwelling=np.array([c.dwelling for c in contracts]),
         markup_micro=np.array(
-            [default.markup_micro_per_kwh if c.markup_micro_per_kwh is None else c.markup_micro_per_kwh for c in contracts],
+            [
+                default.markup_micro_per_kwh if c.markup_micro_per_kwh is None else c.markup_micro_per_kwh
+                for c in contracts
+            ],
             dtype=np.int64,
         ),
         fee_nano=np.array(
-            [default.monthly_fee_nano if c.monthly_fee_nano is None else c.monthly_fee_nano for c in contracts],
+            [
+                default.monthly_fee_nano if c.monthly_fee_nano is None else c.monthly_fee_nano
+                for c in contracts
+            ],
             dtype=np.int64,
         ),
     )
 
 
-def invoices(book: RateBook, cal: PeriodCalendar, comps: MonthComponents, through_day: int | None = None) -> list[Invoice]:
+def invoices(
+    book: RateBook, cal: PeriodCalendar, comps: MonthComponents, through_day: int | None = None
+) -> list[Invoice]:
     """Round the exact components of a batch into one invoice per household."""
     out = []
     through = cal.days_in_month if through_day is None else through_day

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -28,7 +27,14 @@ from sqlalchemy.engine import Connection, Engine
 from common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from energy.fx import FallbackFxSource, FileFxSource, FixedFxSource, FxSource, MissingFxRate
 from energy.localtime import LOCAL_TZ, from_ms, zone
-from energy.ratebook import DEFAULT_RULESET, RateBook, RateConfigError, RateGapError, UnknownGridCompany, load_ratebook
+from energy.ratebook import (
+    DEFAULT_RULESET,
+    RateBook,
+    RateConfigError,
+    RateGapError,
+    UnknownGridCompany,
+    load_ratebook,
+)
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from ingest_svc.billing.bridge_store import SettlementRow
 from ingest_svc.billing.ports import ReadingTables
@@ -37,28 +43,41 @@ if TYPE_CHECKING:  # numpy (energy.bill) is imported on the first bill, not at s
     from energy.bill import Contract, Invoice, PeriodCalendar
     from energy.bill.compare import MonthComparison, Projection
 
-__all__ = ["MonthCosts", "MonthCostResult", "contract_columns", "load_month_costs"]
+__all__ = ["MonthCostResult", "MonthCosts", "contract_columns", "load_month_costs"]
 
 HOUR_MS = 3_600_000
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def contract_columns(
-    grid_company: str, municipality: str, scheme: str, dwelling: str, markup_ore: float | None, fee_nok: float | None
+    grid_company: str,
+    municipality: str,
+    scheme: str,
+    dwelling: str,
+    markup_ore: float | None,
+    fee_nok: float | None,
 ) -> dict[str, object]:
     """Registration values -> stored columns (raises InvalidArgument BILL_INVALID_CONTRACT)."""
     if municipality and not re.fullmatch(r"\d{4}", municipality):
-        raise InvalidArgument(reasons.BILL_INVALID_CONTRACT, f"municipality must be four digits, got {municipality!r}")
+        raise InvalidArgument(
+            reasons.BILL_INVALID_CONTRACT, f"municipality must be four digits, got {municipality!r}"
+        )
     for name, value in (("supplier_markup_ore_per_kwh", markup_ore), ("supplier_monthly_fee_nok", fee_nok)):
         if value is not None and not (value >= 0 and value < 1e6):
-            raise InvalidArgument(reasons.BILL_INVALID_CONTRACT, f"{name} must be between 0 and 1e6, got {value}")
+            raise InvalidArgument(
+                reasons.BILL_INVALID_CONTRACT, f"{name} must be between 0 and 1e6, got {value}"
+            )
     return {
         "grid_company": grid_company,
         "municipality": municipality,
         "price_scheme": scheme,
         "dwelling": dwelling,
-        "supplier_markup_micro_per_kwh": None if markup_ore is None else int(Decimal(repr(markup_ore)) * 10_000),
-        "supplier_fee_nano_per_month": None if fee_nok is None else int(Decimal(repr(fee_nok)) * 1_000_000_000),
+        "supplier_markup_micro_per_kwh": None
+        if markup_ore is None
+        else int(Decimal(repr(markup_ore)) * 10_000),
+        "supplier_fee_nano_per_month": None
+        if fee_nok is None
+        else int(Decimal(repr(fee_nok)) * 1_000_000_000),
     }
 
 
@@ -135,7 +154,12 @@ class MonthCosts:
         s = SettlementRow.__table__.c
         rows = conn.execute(
             select(s.hour_start_ms, s.metered_wh, s.spot_price_micro_eur_per_kwh)
-            .where(s.household_id == household_id, s.priced.is_(True), s.hour_start_ms >= start, s.hour_start_ms < end)
+            .where(
+                s.household_id == household_id,
+                s.priced.is_(True),
+                s.hour_start_ms >= start,
+                s.hour_start_ms < end,
+            )
             .order_by(s.hour_start_ms)
         ).all()
         ms = np.array([int(r[0]) for r in rows], dtype=np.int64)
@@ -148,18 +172,32 @@ class MonthCosts:
         from energy.bill import build_calendar
 
         return build_calendar(
-            self.book, contract.grid_company, contract.municipality, year, month, ms, spot, self.fx, minutes=60
+            self.book,
+            contract.grid_company,
+            contract.municipality,
+            year,
+            month,
+            ms,
+            spot,
+            self.fx,
+            minutes=60,
         )
 
-    def _bill(self, contract: Contract, year: int, month: int, ms: Any, wh: Any, spot: Any, through: int | None) -> Invoice:
+    def _bill(
+        self, contract: Contract, year: int, month: int, ms: Any, wh: Any, spot: Any, through: int | None
+    ) -> Invoice:
         import numpy as np
 
         from energy.bill import bill
 
         cal = self._calendar(contract, year, month, ms, spot)
-        return bill(self.book, cal, contract, np.maximum(wh, 0), np.maximum(-wh, 0), through, self.support_period)
+        return bill(
+            self.book, cal, contract, np.maximum(wh, 0), np.maximum(-wh, 0), through, self.support_period
+        )
 
-    def _project(self, contract: Contract, year: int, month: int, ms: Any, wh: Any, spot: Any) -> Projection | None:
+    def _project(
+        self, contract: Contract, year: int, month: int, ms: Any, wh: Any, spot: Any
+    ) -> Projection | None:
         import numpy as np
 
         from energy.bill.compare import project_month
@@ -227,11 +265,14 @@ class MonthCosts:
         result: MonthCostResult = self._guard(compute)
         return result
 
-    def compare(self, household_id: str, months: int, now_ms: int) -> tuple[list[MonthComparison], Projection | None, str]:
+    def compare(
+        self, household_id: str, months: int, now_ms: int
+    ) -> tuple[list[MonthComparison], Projection | None, str]:
         """The last ``months`` months (newest first) on both schemes, the projection, the CSV."""
         import numpy as np
 
         from energy.bill.compare import compare_month, comparison_csv
+
         today = from_ms(now_ms).astimezone(zone(LOCAL_TZ)).date()
         year, mon = today.year, today.month
         out: list[MonthComparison] = []
@@ -251,7 +292,9 @@ class MonthCosts:
                     continue
                 through = today.day if current else None
                 cal = self._calendar(contract, y, m, ms, spot)
-                out.append(compare_month(self.book, cal, contract, np.maximum(wh, 0), np.maximum(-wh, 0), through))
+                out.append(
+                    compare_month(self.book, cal, contract, np.maximum(wh, 0), np.maximum(-wh, 0), through)
+                )
                 if current:
                     projection = self._project(contract, y, m, ms, wh, spot)
 
@@ -286,7 +329,9 @@ def load_month_costs(
             try:
                 rate = Decimal(eurnok_fallback)
             except InvalidOperation:
-                raise RateConfigError(f"EP_BILL_EURNOK_FALLBACK is not a number: {eurnok_fallback!r}") from None
+                raise RateConfigError(
+                    f"EP_BILL_EURNOK_FALLBACK is not a number: {eurnok_fallback!r}"
+                ) from None
             if not rate.is_finite() or rate <= 0:
                 raise RateConfigError(f"EP_BILL_EURNOK_FALLBACK must be positive, got {eurnok_fallback!r}")
             sources.append(FixedFxSource(rate))
@@ -299,4 +344,3 @@ def load_month_costs(
         return MonthCosts(engine, tables, book, fx, default_grid_company, support_period or None)
     except UnknownGridCompany as exc:
         raise RateConfigError(f"EP_BILL_DEFAULT_GRID_COMPANY: {exc}") from None
-

@@ -78,9 +78,17 @@ def _reading(point: SeriesPoint, household_id: str) -> rpb.Reading:
 
 
 _SCHEME_TO_PB = {"spot": rpb.PRICE_SCHEME_SPOT, "norgespris": rpb.PRICE_SCHEME_NORGESPRIS}
-_SCHEME_FROM_PB = {rpb.PRICE_SCHEME_UNSPECIFIED: "spot", rpb.PRICE_SCHEME_SPOT: "spot", rpb.PRICE_SCHEME_NORGESPRIS: "norgespris"}
+_SCHEME_FROM_PB = {
+    rpb.PRICE_SCHEME_UNSPECIFIED: "spot",
+    rpb.PRICE_SCHEME_SPOT: "spot",
+    rpb.PRICE_SCHEME_NORGESPRIS: "norgespris",
+}
 _DWELLING_TO_PB = {"home": rpb.DWELLING_TYPE_HOME, "cabin": rpb.DWELLING_TYPE_CABIN}
-_DWELLING_FROM_PB = {rpb.DWELLING_TYPE_UNSPECIFIED: "home", rpb.DWELLING_TYPE_HOME: "home", rpb.DWELLING_TYPE_CABIN: "cabin"}
+_DWELLING_FROM_PB = {
+    rpb.DWELLING_TYPE_UNSPECIFIED: "home",
+    rpb.DWELLING_TYPE_HOME: "home",
+    rpb.DWELLING_TYPE_CABIN: "cabin",
+}
 
 
 def _default_month_costs(engine: Engine) -> MonthCosts:
@@ -100,11 +108,8 @@ def _default_month_costs(engine: Engine) -> MonthCosts:
     )
 
 
-def _band(p: object) -> pb.CostBand | None:
-    if p is None:
-        return None
-    lo, mid, hi = p  # type: ignore[misc]
-    return pb.CostBand(p10_minor=lo, p50_minor=mid, p90_minor=hi)
+def _band(p: tuple[int, int, int]) -> pb.CostBand:
+    return pb.CostBand(p10_minor=p[0], p50_minor=p[1], p90_minor=p[2])
 
 
 def _household(info: HouseholdInfo) -> rpb.Household:
@@ -369,7 +374,12 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             through_day=inv.through_day,
             days_in_month=r.days_in_month,
             lines=[
-                pb.CostLine(name=line.name, kwh=line.wh / 1000, amount_minor=line.amount_minor, vat_minor=line.vat_minor)
+                pb.CostLine(
+                    name=line.name,
+                    kwh=line.wh / 1000,
+                    amount_minor=line.amount_minor,
+                    vat_minor=line.vat_minor,
+                )
                 for line in inv.lines
             ],
             total_minor=inv.total_minor,

@@ -20,7 +20,11 @@ FX10 = FixedFxSource(Decimal(10))  # 100 EUR/MWh = 1 NOK/kWh = 100 ore/kWh: hand
 def month_ms(year: int, month: int, minutes: int = 15, days: int | None = None) -> npt.NDArray[np.int64]:
     tz = zone("Europe/Oslo")
     start = datetime(year, month, 1, tzinfo=tz)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz) if days is None else datetime(year, month, days + 1, tzinfo=tz)
+    end = (
+        datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+        if days is None
+        else datetime(year, month, days + 1, tzinfo=tz)
+    )
     step = minutes * 60_000
     return np.arange(int(start.timestamp() * 1000), int(end.timestamp() * 1000), step, dtype=np.int64)
 

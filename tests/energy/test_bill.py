@@ -122,7 +122,11 @@ def test_month_straddling_a_rate_change(tmp_path: Path) -> None:
     path = rules / "grid" / "glitre.toml"
     text = path.read_text()
     head, last = text.rsplit("[[tariff]]", 1)
-    new = last.replace('valid_from = "2025-01-01"', 'valid_from = "2026-07-16"').replace('"23.16"', '"33.16"').replace('["2", "124"]', '["2", "155"]')
+    new = (
+        last.replace('valid_from = "2025-01-01"', 'valid_from = "2026-07-16"')
+        .replace('"23.16"', '"33.16"')
+        .replace('["2", "124"]', '["2", "155"]')
+    )
     old = last.replace('valid_from = "2025-01-01"', 'valid_from = "2025-01-01"\nvalid_until = "2026-07-16"')
     path.write_text(head + "[[tariff]]" + old + "\n[[tariff]]" + new)
     book = load_ratebook(rules)
@@ -171,11 +175,24 @@ monthly_cap_kwh_cabin = 1000
 source = "as energy/rates/no"
 """
     )
-    taxes = (rules / "taxes.toml").read_text().replace('valid_from = "2023-01-01"\nvalid_until = "2023-04-01"', 'valid_from = "2021-12-01"\nvalid_until = "2023-04-01"')
-    taxes = taxes.replace('[[enova]]\nvalid_from = "2023-01-01"', '[[enova]]\nvalid_from = "2021-12-01"').replace('[[vat]]\nvalid_from = "2023-01-01"', '[[vat]]\nvalid_from = "2021-12-01"')
+    taxes = (
+        (rules / "taxes.toml")
+        .read_text()
+        .replace(
+            'valid_from = "2023-01-01"\nvalid_until = "2023-04-01"',
+            'valid_from = "2021-12-01"\nvalid_until = "2023-04-01"',
+        )
+    )
+    taxes = taxes.replace(
+        '[[enova]]\nvalid_from = "2023-01-01"', '[[enova]]\nvalid_from = "2021-12-01"'
+    ).replace('[[vat]]\nvalid_from = "2023-01-01"', '[[vat]]\nvalid_from = "2021-12-01"')
     (rules / "taxes.toml").write_text(taxes)
     for grid in (rules / "grid").glob("*.toml"):
-        grid.write_text(grid.read_text().replace('valid_from = "2023-01-01"', 'valid_from = "2021-12-01"').replace('valid_from = "2024-01-01"\nvalid_until', 'valid_from = "2021-12-01"\nvalid_until'))
+        grid.write_text(
+            grid.read_text()
+            .replace('valid_from = "2023-01-01"', 'valid_from = "2021-12-01"')
+            .replace('valid_from = "2024-01-01"\nvalid_until', 'valid_from = "2021-12-01"\nvalid_until')
+        )
     supplier = rules / "supplier.toml"
     supplier.write_text(supplier.read_text().replace("2023-01-01", "2021-12-01"))
     book = load_ratebook(rules)

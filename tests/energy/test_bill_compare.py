@@ -19,7 +19,9 @@ def test_both_sides_use_the_households_consumption_markup_and_fees() -> None:
     contract = Contract("bkk", "4601", markup_micro_per_kwh=50_000, monthly_fee_nano=29_000_000_000)
     cmp = compare_month(BOOK, cal, contract, energy)
     spot = bill(BOOK, cal, contract, energy)
-    norgespris = bill(BOOK, cal, Contract("bkk", "4601", "norgespris", "home", 50_000, 29_000_000_000), energy)
+    norgespris = bill(
+        BOOK, cal, Contract("bkk", "4601", "norgespris", "home", 50_000, 29_000_000_000), energy
+    )
     assert (cmp.contract_minor, cmp.other_minor) == (spot.total_minor, norgespris.total_minor)
     assert spot.line("supplier_fee") == norgespris.line("supplier_fee")
     assert spot.line("supplier_markup") == norgespris.line("supplier_markup")
@@ -53,13 +55,23 @@ def test_projection_band_from_paths_brackets_the_median_and_grows_with_uncertain
     energy = rng.integers(200, 700, len(ms))
     known = 96 * 10
     p50 = np.full(96 * 7, 1_100_000.0)
-    narrow = project_month(BOOK, cal, Contract("bkk", "4601"), energy, known, (p50 * 0.95, p50, p50 * 1.05), paths=200)
-    wide = project_month(BOOK, cal, Contract("bkk", "4601"), energy, known, (p50 * 0.5, p50, p50 * 1.8), paths=200)
+    narrow = project_month(
+        BOOK, cal, Contract("bkk", "4601"), energy, known, (p50 * 0.95, p50, p50 * 1.05), paths=200
+    )
+    wide = project_month(
+        BOOK, cal, Contract("bkk", "4601"), energy, known, (p50 * 0.5, p50, p50 * 1.8), paths=200
+    )
     for proj in (narrow, wide):
         lo, mid, hi = proj.contract_minor
         assert lo < mid < hi
         assert proj.other_minor is not None and proj.horizon_periods == 96 * 7
-    assert (wide.contract_minor[2] - wide.contract_minor[0]) > (narrow.contract_minor[2] - narrow.contract_minor[0])
+    assert (wide.contract_minor[2] - wide.contract_minor[0]) > (
+        narrow.contract_minor[2] - narrow.contract_minor[0]
+    )
     # the known part is billed as it was: a projection made at the month's end has no spread
     done = project_month(BOOK, cal, Contract("bkk", "4601"), energy, len(ms), (np.array([]),) * 3, paths=50)
-    assert done.contract_minor[0] == done.contract_minor[2] == bill(BOOK, cal, Contract("bkk", "4601"), energy).total_minor
+    assert (
+        done.contract_minor[0]
+        == done.contract_minor[2]
+        == bill(BOOK, cal, Contract("bkk", "4601"), energy).total_minor
+    )

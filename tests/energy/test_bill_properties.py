@@ -51,11 +51,22 @@ def test_a_batch_bills_each_household_as_alone(seed: int) -> None:
     cal = build_calendar(BOOK, "glitre", "3301", 2026, 3, MS, rng.normal(90, 40, len(MS)), FX10)
     contracts = [
         Contract("glitre", "3301"),
-        Contract("glitre", "3301", scheme="norgespris", dwelling="cabin", markup_micro_per_kwh=0, monthly_fee_nano=0),
+        Contract(
+            "glitre",
+            "3301",
+            scheme="norgespris",
+            dwelling="cabin",
+            markup_micro_per_kwh=0,
+            monthly_fee_nano=0,
+        ),
         Contract("glitre", "3301", markup_micro_per_kwh=123_456, monthly_fee_nano=39_000_000_000),
     ]
     imp = rng.integers(0, 5000, (3, len(MS)))
-    batch = invoices(BOOK, cal, settle(BOOK, cal, rows_for(BOOK, cal, contracts, imp, np.zeros_like(imp)), 3), 3)
+    batch = invoices(
+        BOOK, cal, settle(BOOK, cal, rows_for(BOOK, cal, contracts, imp, np.zeros_like(imp)), 3), 3
+    )
     for i, contract in enumerate(contracts):
-        alone = invoices(BOOK, cal, settle(BOOK, cal, rows_for(BOOK, cal, [contract], imp[i], np.zeros(len(MS))), 3), 3)[0]
+        alone = invoices(
+            BOOK, cal, settle(BOOK, cal, rows_for(BOOK, cal, [contract], imp[i], np.zeros(len(MS))), 3), 3
+        )[0]
         assert batch[i].lines == alone.lines

@@ -49,7 +49,9 @@ def test_bad_files_fail_at_start(tmp_path: Path) -> None:
 
 
 def test_fallback_is_used_only_when_the_primary_has_no_rate(tmp_path: Path) -> None:
-    fx = FallbackFxSource(FileFxSource(_csv(tmp_path, "2026-01-02,11.5\n"), max_carry_days=2), FixedFxSource(Decimal("11.9")))
+    fx = FallbackFxSource(
+        FileFxSource(_csv(tmp_path, "2026-01-02,11.5\n"), max_carry_days=2), FixedFxSource(Decimal("11.9"))
+    )
     assert fx.rate_on(date(2026, 1, 3)) == Decimal("11.5")
     assert fx.rate_on(date(2026, 2, 1)) == Decimal("11.9")
 

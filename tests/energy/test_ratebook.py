@@ -43,7 +43,7 @@ def test_locations_decide_exemptions_not_zones() -> None:
 
 
 def test_unknown_grid_company_names_the_known_ones() -> None:
-    with pytest.raises(UnknownGridCompany, match="'nowhere'.*bkk"):
+    with pytest.raises(UnknownGridCompany, match=r"'nowhere'.*bkk"):
         load_ratebook().grid("nowhere")
 
 
@@ -55,15 +55,25 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def test_overlapping_validity_periods_fail_at_load(tmp_path: Path) -> None:
     rules = copy_ruleset(tmp_path)
-    _edit(rules / "taxes.toml", 'valid_from = "2024-04-01"\nvalid_until = "2025-01-01"', 'valid_from = "2024-03-15"\nvalid_until = "2025-01-01"')
-    with pytest.raises(RateConfigError, match="elavgift: validity periods overlap: 2024-01-01..2024-04-01 and 2024-03-15"):
+    _edit(
+        rules / "taxes.toml",
+        'valid_from = "2024-04-01"\nvalid_until = "2025-01-01"',
+        'valid_from = "2024-03-15"\nvalid_until = "2025-01-01"',
+    )
+    with pytest.raises(
+        RateConfigError, match=r"elavgift: validity periods overlap: 2024-01-01\.\.2024-04-01 and 2024-03-15"
+    ):
         load_ratebook(rules)
 
 
 def test_negative_rate_fails_at_load(tmp_path: Path) -> None:
     rules = copy_ruleset(tmp_path)
-    _edit(rules / "grid" / "bkk.toml", 'energy_night_ore_per_kwh = "18.305"', 'energy_night_ore_per_kwh = "-1"')
-    with pytest.raises(RateConfigError, match=r"bkk.toml \[\[tariff\]\] #1: energy_night_ore_per_kwh is negative"):
+    _edit(
+        rules / "grid" / "bkk.toml", 'energy_night_ore_per_kwh = "18.305"', 'energy_night_ore_per_kwh = "-1"'
+    )
+    with pytest.raises(
+        RateConfigError, match=r"bkk.toml \[\[tariff\]\] #1: energy_night_ore_per_kwh is negative"
+    ):
         load_ratebook(rules)
 
 

@@ -48,7 +48,16 @@ def _settle(engine: Engine, household_id: str, start: int, hours: int, wh: int, 
 
 def _home(engine: Engine, household_id: str, **contract: object) -> None:
     row = household(household_id, [f"m-{household_id}"], zone="NO5")
-    row.update(contract_columns(str(contract.get("grid", "bkk")), str(contract.get("municipality", "4601")), str(contract.get("scheme", "spot")), "home", None, None))
+    row.update(
+        contract_columns(
+            str(contract.get("grid", "bkk")),
+            str(contract.get("municipality", "4601")),
+            str(contract.get("scheme", "spot")),
+            "home",
+            None,
+            None,
+        )
+    )
     register(engine, row)
 
 
@@ -60,7 +69,17 @@ def test_month_so_far_is_the_energy_bill_of_the_settled_hours(tmp_path: Path) ->
     costs = load_month_costs(engine, READING_TABLES, "", "", "11.50", "glitre", "")
     result = costs.month_cost("hh-1", "", NOW)
     ms = JAN + np.arange(10 * 24 + 5, dtype=np.int64) * HOUR_MS
-    cal = build_calendar(costs.book, "bkk", "4601", 2026, 1, ms, np.full(len(ms), 150.0), FixedFxSource(Decimal("11.50")), minutes=60)
+    cal = build_calendar(
+        costs.book,
+        "bkk",
+        "4601",
+        2026,
+        1,
+        ms,
+        np.full(len(ms), 150.0),
+        FixedFxSource(Decimal("11.50")),
+        minutes=60,
+    )
     expected = bill(costs.book, cal, Contract("bkk", "4601"), np.full(len(ms), 1500), through_day=11)
     assert result.invoice.lines == expected.lines and result.invoice.through_day == 11
     assert result.invoice.currency == "NOK" and result.month == "2026-01"
@@ -69,7 +88,12 @@ def test_month_so_far_is_the_energy_bill_of_the_settled_hours(tmp_path: Path) ->
     assert result.last_month_total_minor is not None and result.last_month_total_minor > 0
     proj = result.projection
     assert proj is not None and proj.other_minor is not None
-    assert result.invoice.total_minor < proj.contract_minor[0] <= proj.contract_minor[1] <= proj.contract_minor[2]
+    assert (
+        result.invoice.total_minor
+        < proj.contract_minor[0]
+        <= proj.contract_minor[1]
+        <= proj.contract_minor[2]
+    )
     # spot or Norgespris, this month and the last
     months, projection, csv_text = costs.compare("hh-1", 3, NOW)
     assert [(m.year, m.month) for m in months] == [(2026, 1), (2025, 12)]
