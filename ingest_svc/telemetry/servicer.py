@@ -337,7 +337,8 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                 {
                     "household_id": h.household_id,
                     "display_name": h.display_name,
-                    "zone": h.zone,
+                    # Nordland, Troms, Finnmark: NO4 unless registered otherwise (the rate configuration)
+                    "zone": self.month_costs.book.location.default_zone(h.municipality, h.zone),
                     "time_zone": h.time_zone or "UTC",
                     "residents": h.residents,
                     "heating": _HEATING_FROM_PB[h.heating],
