@@ -100,9 +100,11 @@ class IngestApp:
         )
         # Billing runs on the server's event loop (``__main__`` passes ``run_billing``).
         self.billing: Billing | None = None
+        self.price_forecasts: PredictionClient | None = None
         if config.bridge:
             login = ServiceLogin(config.auth_target, config.service_username, config.effective_service_secret)
             self._predict = PredictionClient(config.predict_target, login, config.rpc_timeout_s)
+            self.price_forecasts = self._predict
             self._ledger = LedgerClient(config.ledger_target, login, config.rpc_timeout_s)
             self.billing = Billing(
                 self.engine,

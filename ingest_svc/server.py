@@ -35,6 +35,7 @@ def services(app: IngestApp) -> list[GrpcService]:
         online_window_s=app.config.online_window_s,
         costs=app.costs,
         month_costs=app.month_costs,
+        price_forecasts=app.price_forecasts,
         summary_cache_s=app.config.summary_cache_s,
         grid_cache_s=app.config.grid_cache_s,
     )

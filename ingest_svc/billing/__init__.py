@@ -18,6 +18,7 @@ from ingest_svc.billing.ports import (
     DeliveryRejected,
     ForecastSource,
     LedgerSink,
+    PriceForecastSource,
     PriceSource,
     ReadingTables,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "MonthCostResult",
     "MonthCosts",
     "PredictionClient",
+    "PriceForecastSource",
     "PriceSource",
     "ReadingTables",
     "ServiceLogin",

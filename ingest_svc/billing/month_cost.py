@@ -6,9 +6,10 @@ ledger; net Wh of the hour, so a negative hour is export) at the area price reco
 from its registration (grid company, municipality, scheme, dwelling, supplier terms). The rule set
 is loaded and validated once, at start-up (:func:`load_month_costs`).
 
-The projection bills ``paths`` simulated rests of the month (:func:`energy.bill.compare.project_month`).
-The service does not fetch the 7-day price forecast yet: every unsettled hour is priced from the
-documented seasonal estimate (the month's settled prices by local hour of day, +-35 %).
+The projection bills ``paths`` simulated rests of the month (:func:`energy.bill.compare.project_month`):
+the unsettled hours covered by the zone's price forecast (``forecast``: P10/P50/P90 per hour, today
+24 h from PredictionService.GetPriceForecast) at the forecast's band, the rest from the documented
+seasonal estimate (the month's known prices by local hour of day, +-35 %).
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from energy.fx import FallbackFxSource, FileFxSource, FixedFxSource, FxSource, MissingFxRate
+from energy.fx import (
+    FallbackFxSource,
+    FileFxSource,
+    FixedFxSource,
+    FxSource,
+    MissingFxRate,
+    eur_mwh_to_micro_per_kwh,
+)
 from energy.localtime import LOCAL_TZ, from_ms, zone
 from energy.ratebook import (
     DEFAULT_RULESET,
@@ -46,6 +54,7 @@ if TYPE_CHECKING:  # numpy (energy.bill) is imported on the first bill, not at s
 __all__ = ["MonthCostResult", "MonthCosts", "contract_columns", "load_month_costs"]
 
 HOUR_MS = 3_600_000
+Forecast = dict[int, tuple[float, float, float]]  # hour start ms -> (P10, P50, P90) EUR/MWh
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -196,7 +205,14 @@ class MonthCosts:
         )
 
     def _project(
-        self, contract: Contract, year: int, month: int, ms: Any, wh: Any, spot: Any
+        self,
+        contract: Contract,
+        year: int,
+        month: int,
+        ms: Any,
+        wh: Any,
+        spot: Any,
+        forecast: Forecast | None = None,
     ) -> Projection | None:
         import numpy as np
 
@@ -213,8 +229,16 @@ class MonthCosts:
         prices[idx] = spot
         energy[idx] = np.maximum(wh, 0)
         cal = self._calendar(contract, year, month, grid, prices)
-        empty = np.array([], dtype=float)
-        return project_month(self.book, cal, contract, energy, known, (empty, empty, empty), paths=self.paths)
+        bands: list[tuple[int, int, int]] = []
+        for h in grid[known:]:  # consecutive forecast hours right after the last settled one
+            point = (forecast or {}).get(int(h))
+            if point is None:
+                break
+            rate = self.fx.rate_on(from_ms(int(h)).astimezone(zone(LOCAL_TZ)).date())
+            low, mid, high = sorted(eur_mwh_to_micro_per_kwh(v, rate) for v in point)
+            bands.append((low, mid, high))
+        p10, p50, p90 = (np.array([b[i] for b in bands], dtype=float) for i in range(3))
+        return project_month(self.book, cal, contract, energy, known, (p10, p50, p90), paths=self.paths)
 
     def _guard(self, fn: Any) -> Any:
         try:
@@ -238,7 +262,9 @@ class MonthCosts:
             raise InvalidArgument(reasons.BILL_INVALID_MONTH, f"month {month} is in the future")
         return year, mon
 
-    def month_cost(self, household_id: str, month: str, now_ms: int) -> MonthCostResult:
+    def month_cost(
+        self, household_id: str, month: str, now_ms: int, forecast: Forecast | None = None
+    ) -> MonthCostResult:
         """Sync (database work): call it from a worker thread."""
         year, mon = self._month_arg(month, now_ms)
         today = from_ms(now_ms).astimezone(zone(LOCAL_TZ)).date()
@@ -259,14 +285,14 @@ class MonthCosts:
             else:
                 invoice = _empty_invoice(self.book.currency, year, mon, through)
             last = self._bill(contract, py, pm, *prev, None).total_minor if len(prev[0]) else None
-            projection = self._project(contract, year, mon, ms, wh, spot) if current else None
+            projection = self._project(contract, year, mon, ms, wh, spot, forecast) if current else None
             return MonthCostResult(f"{year}-{mon:02d}", invoice, days, projection, last)
 
         result: MonthCostResult = self._guard(compute)
         return result
 
     def compare(
-        self, household_id: str, months: int, now_ms: int
+        self, household_id: str, months: int, now_ms: int, forecast: Forecast | None = None
     ) -> tuple[list[MonthComparison], Projection | None, str]:
         """The last ``months`` months (newest first) on both schemes, the projection, the CSV."""
         import numpy as np
@@ -296,7 +322,7 @@ class MonthCosts:
                     compare_month(self.book, cal, contract, np.maximum(wh, 0), np.maximum(-wh, 0), through)
                 )
                 if current:
-                    projection = self._project(contract, y, m, ms, wh, spot)
+                    projection = self._project(contract, y, m, ms, wh, spot, forecast)
 
         self._guard(compute)
         return out, projection, comparison_csv(out)

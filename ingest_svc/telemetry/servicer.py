@@ -29,7 +29,7 @@ from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
-from ingest_svc.billing import MonthCosts, TodayCost, contract_columns, load_month_costs
+from ingest_svc.billing import MonthCosts, PriceForecastSource, TodayCost, contract_columns, load_month_costs
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.store import READING_TABLES, register_households
 from ingest_svc.telemetry.queries import (
@@ -155,7 +155,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         grid_cache_s: float = 1.0,
         cache_clock: Callable[[], float] = time.monotonic,
         month_costs: MonthCosts | None = None,
+        price_forecasts: PriceForecastSource | None = None,
     ) -> None:
+        self.price_forecasts = price_forecasts
         self.engine = engine
         # The NOK month bill (default: the shipped rule set with the configuration's defaults).
         self.month_costs = month_costs or _default_month_costs(engine)
@@ -360,13 +362,26 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             self._summaries.forget(str(row["household_id"]))
         return pb.RegisterHouseholdsResponse(created=created, updated=updated)
 
+    async def _forecast(self, household_id: str) -> dict[int, tuple[float, float, float]] | None:
+        """The zone's price forecast for the projection; without one, the seasonal estimate only."""
+        if self.price_forecasts is None:
+            return None
+        info = await asyncio.to_thread(self.queries.household, household_id)
+        try:
+            return await self.price_forecasts.price_forecast(info.zone or "NO1")
+        except (grpc.aio.AioRpcError, OSError, TimeoutError):
+            return None  # predict_svc down: the projection falls back to the seasonal estimate
+
     async def GetMonthCost(
         self,
         request: pb.GetMonthCostRequest,
         context: grpc.aio.ServicerContext[pb.GetMonthCostRequest, pb.GetMonthCostResponse],
     ) -> pb.GetMonthCostResponse:
         now = self._now_ms()
-        r = await asyncio.to_thread(self.month_costs.month_cost, request.household_id, request.month, now)
+        forecast = await self._forecast(request.household_id) if not request.month else None
+        r = await asyncio.to_thread(
+            self.month_costs.month_cost, request.household_id, request.month, now, forecast
+        )
         inv = r.invoice
         response = pb.GetMonthCostResponse(
             household_id=request.household_id,
@@ -409,8 +424,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         if not 1 <= months <= 24:
             raise InvalidArgument(reasons.BILL_INVALID_MONTH, "months must be 1-24")
         now = self._now_ms()
+        forecast = await self._forecast(request.household_id)
         found, projection, csv_text = await asyncio.to_thread(
-            self.month_costs.compare, request.household_id, months, now
+            self.month_costs.compare, request.household_id, months, now, forecast
         )
         response = pb.CompareSchemesResponse(currency=self.month_costs.book.currency, csv=csv_text)
         for m in found:

@@ -221,3 +221,17 @@ def test_missing_price_and_periods_outside_the_month_are_refused() -> None:
         build_calendar(BOOK, "bkk", "4601", 2026, 1, ms, spot, FX10)
     with pytest.raises(ValueError, match="local month 2026-02"):
         build_calendar(BOOK, "bkk", "4601", 2026, 2, ms, np.full(len(ms), 1.0), FX10)
+
+
+def test_an_eur_rule_set_bills_in_cents_with_the_same_structure(tmp_path: Path) -> None:
+    from energy.fx import EUR_IDENTITY
+
+    rules = copy_ruleset(tmp_path)
+    taxes = rules / "taxes.toml"
+    taxes.write_text(taxes.read_text().replace('currency = "NOK"', 'currency = "EUR"'))
+    book = load_ratebook(rules)
+    ms = month_ms(2026, 1, days=1)
+    cal = build_calendar(book, "glitre", "3301", 2026, 1, ms, np.full(len(ms), 100.0), EUR_IDENTITY)
+    inv = bill(book, cal, Contract("glitre", "3301"), np.full(len(ms), 250), through_day=1)
+    assert inv.currency == "EUR"
+    assert lines(inv)["spot_energy"] == (240, 60)  # 24 kWh x 10 cent/kWh (100 EUR/MWh), VAT 25 %

@@ -127,3 +127,23 @@ def test_bad_settings_fail_at_start_up(tmp_path: Path) -> None:
         load_month_costs(engine, READING_TABLES, "", "", "11.5", "nowhere", "")
     with pytest.raises(RateConfigError, match="EP_BILL_SUPPORT_PERIOD"):
         load_month_costs(engine, READING_TABLES, "", "", "11.5", "glitre", "day")
+
+
+def test_projection_uses_the_price_forecast_for_the_hours_it_covers(tmp_path: Path) -> None:
+    engine = store(tmp_path)
+    _home(engine, "hh-f")
+    known = 10 * 24 + 5
+    _settle(engine, "hh-f", JAN, known, 1500, 150_000)
+    costs = load_month_costs(engine, READING_TABLES, "", "", "11.50", "glitre", "")
+    first = JAN + known * HOUR_MS
+    calm = {first + i * HOUR_MS: (150.0, 150.0, 150.0) for i in range(24)}
+    spike = {first + i * HOUR_MS: (800.0, 900.0, 1200.0) for i in range(24)}
+    base = costs.month_cost("hh-f", "", NOW, calm).projection
+    high = costs.month_cost("hh-f", "", NOW, spike).projection
+    assert base is not None and high is not None
+    # 24 forecast hours of ~36 kWh at ~9 NOK more per kWh (support takes 90 % of the excess)
+    assert high.contract_minor[1] > base.contract_minor[1]
+    assert high.horizon_periods == base.horizon_periods == 24
+    assert high.other_minor is not None and base.other_minor is not None
+    # on Norgespris the spike is the grid company's: the gap between schemes widens with it
+    assert (high.contract_minor[1] - high.other_minor[1]) > (base.contract_minor[1] - base.other_minor[1])
