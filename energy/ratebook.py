@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -214,6 +214,7 @@ class RateBook:
     grid_names: Mapping[str, str]
     location: Location
     path: Path
+    grid_zones: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def grid(self, company: str) -> Versioned[GridTariff]:
         try:
@@ -221,6 +222,10 @@ class RateBook:
         except KeyError:
             known = ", ".join(sorted(self.grids))
             raise UnknownGridCompany(f"unknown grid company {company!r}; known: {known}") from None
+
+    def grid_for_zone(self, zone: str) -> str | None:
+        """The grid company (key) whose file lists ``zone`` (the first by key), else ``None``."""
+        return next((k for k in sorted(self.grid_zones) if zone in self.grid_zones[k]), None)
 
     def unverified(self) -> list[str]:
         """Every entry marked ``verified = false`` (for the start-up log and the docs)."""
@@ -393,6 +398,7 @@ def load_ratebook(path: Path | str = DEFAULT_RULESET) -> RateBook:
         raise RateConfigError(f"{taxes_file}: currency must be NOK or EUR, got {currency!r}")
     grids: dict[str, Versioned[GridTariff]] = {}
     names: dict[str, str] = {}
+    zones: dict[str, tuple[str, ...]] = {}
     grid_files = sorted((root / "grid").glob("*.toml"))
     if not grid_files:
         raise RateConfigError(f"{root / 'grid'}: no grid company tariffs")
@@ -408,6 +414,10 @@ def load_ratebook(path: Path | str = DEFAULT_RULESET) -> RateBook:
         data = _read(file)
         grids[file.stem] = _versioned(file, "tariff", data, grid_keys, _grid_tariff)
         names[file.stem] = str(data.get("name", file.stem))
+        listed = data.get("zones", [])
+        if not isinstance(listed, list) or not all(isinstance(z, str) for z in listed):
+            raise RateConfigError(f'{file}: zones must be a list of bidding zones, e.g. ["NO1"]')
+        zones[file.stem] = tuple(listed)
     vat_ex = locations.get("vat_exempt", {})
     el_ex = locations.get("elavgift_exempt", {})
     return RateBook(
@@ -462,4 +472,5 @@ def load_ratebook(path: Path | str = DEFAULT_RULESET) -> RateBook:
             str(locations.get("zones", {}).get("north_default", "NO4")),
         ),
         path=root,
+        grid_zones=zones,
     )

@@ -91,7 +91,9 @@ class IngestConfig:
         " empty: a missing close is the error BILL_FX_RATE_MISSING)",
     )
     bill_default_grid_company: str = env_field(
-        "EP_BILL_DEFAULT_GRID_COMPANY", "glitre", "Grid company of households that registered none"
+        "EP_BILL_DEFAULT_GRID_COMPANY",
+        "glitre",
+        "Grid company of households that registered none and whose zone no rate file lists",
     )
     bill_support_period: str = env_field(
         "EP_BILL_SUPPORT_PERIOD", "", "hour | quarter_hour: overrides the rule set's stromstotte period"

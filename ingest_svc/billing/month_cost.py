@@ -138,6 +138,7 @@ class MonthCosts:
         h = self.tables.households.c
         row = conn.execute(
             select(
+                h.zone,
                 h.grid_company,
                 h.municipality,
                 h.price_scheme,
@@ -149,7 +150,10 @@ class MonthCosts:
         if row is None:
             raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {household_id!r} is not registered")
         return Contract(
-            grid_company=row.grid_company or self.default_grid_company,
+            # none registered: the company serving its zone in the rule set, else the default
+            grid_company=row.grid_company
+            or self.book.grid_for_zone(row.zone or "")
+            or self.default_grid_company,
             municipality=row.municipality or "",
             scheme=row.price_scheme or "spot",
             dwelling=row.dwelling or "home",

@@ -21,6 +21,11 @@ def test_shipped_rule_set_loads_with_sources_and_checked_dates() -> None:
     assert book.norgespris.at(date(2025, 10, 1)).price_micro_per_kwh == 400_000
     assert book.norgespris.at(date(2025, 10, 1)).cap_wh_cabin == 1_000_000
     assert set(book.grids) >= {"bkk", "glitre", "tensio"}
+    assert (book.grid_for_zone("NO5"), book.grid_for_zone("NO2"), book.grid_for_zone("NO4")) == (
+        "bkk",
+        "glitre",
+        None,
+    )
     for _, entries in [("el", book.elavgift.entries), ("np", book.norgespris.entries)]:
         for validity, _ in entries:
             assert validity.source and validity.checked == date(2026, 12, 1)
