@@ -188,25 +188,30 @@ def settle(
     hour_prices = _hour_prices(cal, spot)
     hour_vat = cal.vat_bp[cal.hour_starts]
 
-    # stromstotte: homes on spot
-    rule = book.support.at(first_day)
+    # stromstotte: homes on spot (a month without any asks no support rule)
     on_support = (rows.scheme == "spot") & (rows.dwelling == "home")
-    if (support_period or rule.period) == "hour":
-        energy, prices, vat_bp, dates = hourly_import, hour_prices, hour_vat, cal.hour_dates
+    if np.any(on_support):
+        rule = book.support.at(first_day)
+        if (support_period or rule.period) == "hour":
+            energy, prices, vat_bp, dates = hourly_import, hour_prices, hour_vat, cal.hour_dates
+        else:
+            energy, prices, vat_bp, dates = imp, spot, cal.vat_bp, cal.local_dates
+        days = _unique(dates)
+        thresholds = np.array([book.support.at(d).threshold_micro_per_kwh for d in days], dtype=np.int64)
+        pct = np.array([book.support.at(d).percent_bp for d in days], dtype=np.int64)
+        day_index = _day_index(dates)
+        excess = np.maximum(prices - thresholds[day_index], 0)
+        eligible = _capped(energy, rule.cap_wh) * on_support[:, None]
+        support = div_round_np(eligible * excess * pct[day_index], 10_000)
+        per["stromstotte"] = -support
+        amount["stromstotte"] = -support.sum(axis=1)
+        vat["stromstotte"] = -div_round_np((support * vat_bp).sum(axis=1), 10_000)
+        supported = eligible.sum(axis=1)
     else:
-        energy, prices, vat_bp, dates = imp, spot, cal.vat_bp, cal.local_dates
-    thresholds = np.array(
-        [book.support.at(d).threshold_micro_per_kwh for d in _unique(dates)], dtype=np.int64
-    )
-    pct = np.array([book.support.at(d).percent_bp for d in _unique(dates)], dtype=np.int64)
-    day_index = _day_index(dates)
-    excess = np.maximum(prices - thresholds[day_index], 0)
-    eligible = _capped(energy, rule.cap_wh) * on_support[:, None]
-    support = div_round_np(eligible * excess * pct[day_index], 10_000)
-    per["stromstotte"] = -support
-    amount["stromstotte"] = -support.sum(axis=1)
-    vat["stromstotte"] = -div_round_np((support * vat_bp).sum(axis=1), 10_000)
-    supported = eligible.sum(axis=1)
+        per["stromstotte"] = np.zeros_like(hourly_import)
+        amount["stromstotte"] = np.zeros(h, dtype=np.int64)
+        vat["stromstotte"] = np.zeros(h, dtype=np.int64)
+        supported = np.zeros(h, dtype=np.int64)
 
     # Norgespris: the grid company settles fixed - spot under the cap
     on_np = rows.scheme == "norgespris"
