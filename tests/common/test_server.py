@@ -233,6 +233,20 @@ async def test_grpcurl_lists_and_describes_methods(running: RunningServer) -> No
     assert code != 0 and "Symbol not found" in err, err
 
 
+async def test_reflection_for_the_edge_describes_every_contract_service(running: RunningServer) -> None:
+    # The edge routes reflection to one upstream with this header (envoy/generate.py): it answers
+    # for all four services, so grpcurl through Envoy lists and describes what the edge serves.
+    auth, prediction = "energypulse.auth.v1.AuthService", "energypulse.prediction.v1.PredictionService"
+    code, out, err = await _grpcurl(running.port, "list")
+    assert code == 0 and auth not in out.split(), err
+    edge = ("-reflect-header", "x-energypulse-reflection: edge")
+    code, out, err = await _grpcurl(running.port, *edge, "list")
+    assert code == 0, err
+    assert {auth, prediction, LEDGER, TELEMETRY, "grpc.health.v1.Health"} <= set(out.split())
+    code, out, err = await _grpcurl(running.port, *edge, "describe", f"{prediction}.GetPriceForecast")
+    assert code == 0 and "rpc GetPriceForecast ( .energypulse.prediction.v1.GetPriceForecastRequest )" in out, err
+
+
 async def test_domain_error_maps_to_status_with_error_info(running: RunningServer) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         stub = ledger_service_pb2_grpc.LedgerServiceStub(channel)
