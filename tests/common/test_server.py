@@ -201,11 +201,12 @@ async def test_reflection_lists_services_in_both_versions(running: RunningServer
     } <= names
 
 
-async def _grpcurl(port: int, *args: str) -> tuple[int, str, str]:
+async def _grpcurl(port: int, *args: str, flags: tuple[str, ...] = ()) -> tuple[int, str, str]:
     # The server runs on this event loop: the client must not block it.
     proc = await asyncio.create_subprocess_exec(
         str(GRPCURL),
         "-plaintext",
+        *flags,
         f"127.0.0.1:{port}",
         *args,
         stdout=asyncio.subprocess.PIPE,
@@ -240,10 +241,10 @@ async def test_reflection_for_the_edge_describes_every_contract_service(running:
     code, out, err = await _grpcurl(running.port, "list")
     assert code == 0 and auth not in out.split(), err
     edge = ("-reflect-header", "x-energypulse-reflection: edge")
-    code, out, err = await _grpcurl(running.port, *edge, "list")
+    code, out, err = await _grpcurl(running.port, "list", flags=edge)
     assert code == 0, err
     assert {auth, prediction, LEDGER, TELEMETRY, "grpc.health.v1.Health"} <= set(out.split())
-    code, out, err = await _grpcurl(running.port, *edge, "describe", f"{prediction}.GetPriceForecast")
+    code, out, err = await _grpcurl(running.port, "describe", f"{prediction}.GetPriceForecast", flags=edge)
     assert code == 0 and "rpc GetPriceForecast ( .energypulse.prediction.v1.GetPriceForecastRequest )" in out, err
 
 
