@@ -47,6 +47,7 @@ def test_generated_config_is_valid_for_envoy(tmp_path: Path, mode: str) -> None:
     if mode == "compose":
         # The compose variant points at /etc/envoy/energypulse.pb; validate it with the local file.
         text = out.read_text().replace("/etc/envoy/energypulse.pb", str(ROOT / "build" / "energypulse.pb"))
+        text = text.replace("/etc/envoy/openapi.json", str(ROOT / "build" / "openapi.json"))
         out.write_text(text)
     result = subprocess.run(
         [str(ENVOY), "--mode", "validate", "-c", str(out)], capture_output=True, text=True
@@ -83,7 +84,7 @@ def test_only_public_rpcs_skip_the_token_check(tmp_path: Path) -> None:
         path.startswith(("/api/v1/ledger", "/api/v1/households", "/api/v1/users")) for path in open_paths
     )
     protected = [r["match"].get("prefix") for r in rules if "requires" in r]
-    assert protected == ["/api/", "/energypulse."]
+    assert protected == ["/api/", "/energypulse.", "/grpc."]  # reflection and health need one too
 
 
 def test_clusters_round_robin_over_replicas_with_grpc_health_checks(tmp_path: Path) -> None:
