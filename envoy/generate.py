@@ -14,7 +14,11 @@ What it builds, and why:
   route and its gRPC path alike; the key set is fetched from auth_svc through this same listener;
 - STRICT_DNS + ROUND_ROBIN HTTP/2 clusters with gRPC health checks, so every replica gets traffic
   and a dead one is skipped;
-- a readiness route (/healthz) and the admin interface on loopback only.
+- a readiness route (/healthz: 503 while any gRPC upstream has no healthy endpoint), a liveness
+  route (/livez) and the admin interface on loopback only;
+- the edge as a gRPC endpoint: grpc.reflection.v1/v1alpha (to one upstream that answers for every
+  contract service) and grpc.health.v1 (routed by the service named in the request), both behind
+  a token; the OpenAPI document and the protoset at /contracts/ without one (docs/CLIENTS.md).
 """
 
 from __future__ import annotations
