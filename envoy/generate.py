@@ -206,6 +206,8 @@ def _jwt_filter(
                 }
             },
             "rules": rules,
+            # A browser's CORS preflight carries no token (EP_EDGE_CORS_ORIGINS, cors_policy).
+            "bypass_cors_preflight": True,
         },
     }
 
@@ -418,6 +420,50 @@ def document_routes(mode: str, descriptor_path: Path, openapi_path: Path) -> lis
     ]
 
 
+def cors_origins(environ: Mapping[str, str]) -> list[str]:
+    """EP_EDGE_CORS_ORIGINS: comma-separated origins (``https://app.example.com``) a browser app on
+    another origin may call the edge from; empty (the default): no CORS headers, same origin only."""
+    return [o.strip() for o in environ.get("EP_EDGE_CORS_ORIGINS", "").split(",") if o.strip()]
+
+
+def cors_filter() -> dict[str, object]:
+    return {
+        "name": "envoy.filters.http.cors",
+        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"},
+    }
+
+
+def cors_preflight_route() -> dict[str, object]:
+    """Preflights (OPTIONS + Access-Control-Request-Method) of every path: the CORS filter answers
+    them only on a forwarding route (the /api/ fallback is a direct response), so one is matched
+    first; it never reaches its cluster."""
+    return {
+        "match": {
+            "prefix": "/",
+            "headers": [
+                {"name": ":method", "string_match": {"exact": "OPTIONS"}},
+                {"name": "access-control-request-method", "present_match": True},
+            ],
+        },
+        "route": {"cluster": "web"},
+        "typed_per_filter_config": _TRANSCODER_OFF,
+    }
+
+
+def cors_policy(origins: list[str]) -> dict[str, object]:
+    """The virtual host's CORS policy: the listed origins, the token header, gRPC statuses readable."""
+    return {
+        "envoy.filters.http.cors": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
+            "allow_origin_string_match": [{"exact": origin} for origin in origins],
+            "allow_methods": "GET, POST, OPTIONS",
+            "allow_headers": "authorization, content-type, x-grpc-web, grpc-timeout",
+            "expose_headers": "grpc-status, grpc-message, grpc-status-details-bin",
+            "max_age": "600",
+        }
+    }
+
+
 def build_config(
     descriptor_path: Path,
     table: Mapping[str, Any],
@@ -521,6 +567,10 @@ def build_config(
         },
     }
     http_filters: list[dict[str, object]] = [backend_health_filter(sorted(upstreams))]
+    origins = cors_origins(environ)
+    if origins:  # before jwt_authn, which lets CORS preflights through (bypass_cors_preflight)
+        http_filters.append(cors_filter())
+        routes.insert(0, cors_preflight_route())
     if jwt_enabled:
         http_filters.append(
             _jwt_filter(rpcs, table["jwt"], "127.0.0.1" if mode == "local" else "localhost", listen_port)
@@ -583,7 +633,14 @@ def build_config(
                 "name": "edge",
                 # The protoset and the OpenAPI document are direct responses (default cap 4 KiB).
                 "max_direct_response_body_size_bytes": 16 * 1024 * 1024,
-                "virtual_hosts": [{"name": "energypulse", "domains": ["*"], "routes": routes}],
+                "virtual_hosts": [
+                    {
+                        "name": "energypulse",
+                        "domains": ["*"],
+                        "routes": routes,
+                        **({"typed_per_filter_config": cors_policy(origins)} if origins else {}),
+                    }
+                ],
             },
             "http_filters": http_filters,
         },

@@ -30,6 +30,7 @@ AUTH = "energypulse.auth.v1.AuthService"
 LEDGER = "energypulse.ledger.v1.LedgerService"
 PREDICTION = "energypulse.prediction.v1.PredictionService"
 TELEMETRY = "energypulse.telemetry.v1.TelemetryService"
+APP_ORIGIN = "https://app.example.com"
 CAP_S = 60.0  # a cap for waits on health checks, not a timing assertion
 
 
@@ -61,6 +62,7 @@ def stand_ins() -> Iterator[StandIns]:
 def edge(tmp_path_factory: pytest.TempPathFactory, stand_ins: StandIns) -> Iterator[Stack]:
     ports = stand_ins.ports
     extra = {f"EP_{name.upper()}_GRPC_PORT{s}": str(ports[name]) for name in ports for s in ("", "S")}
+    extra["EP_EDGE_CORS_ORIGINS"] = APP_ORIGIN
     running = start_stack(tmp_path_factory.mktemp("edge"), ["auth_svc", "ledger_svc", "envoy"], extra_env=extra)
     yield running
     running.close()
@@ -173,3 +175,29 @@ def test_contract_documents_need_no_token(edge: Stack, token: str, tmp_path: Pat
     protoset.write_bytes(body)
     called = _grpcurl(edge, f"-protoset={protoset}", f"{LEDGER}/GetSignedHead", token=token)
     assert called.returncode == 0, called.stderr
+
+
+def _preflight(edge: Stack, origin: str) -> dict[str, str]:
+    request = urllib.request.Request(
+        edge.base_url + "/api/v1/ledger/head",
+        method="OPTIONS",
+        headers={
+            "origin": origin,
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "authorization",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as error:
+        return {k.lower(): v for k, v in error.headers.items()}
+
+
+def test_cors_allows_the_configured_origin_only(edge: Stack, token: str) -> None:
+    allowed = _preflight(edge, APP_ORIGIN)  # no token on a preflight: the browser sends none
+    assert allowed.get("access-control-allow-origin") == APP_ORIGIN
+    assert "authorization" in allowed.get("access-control-allow-headers", "")
+    assert "access-control-allow-origin" not in _preflight(edge, "https://evil.example")
+    status, body = edge.api("GET", "/api/v1/ledger/head", token=token, headers={"origin": APP_ORIGIN})
+    assert status == 200, body
