@@ -391,7 +391,10 @@ def introspection_routes(
             "route": {"cluster": reflection_upstream, **stream_route},
             "typed_per_filter_config": {
                 **_TRANSCODER_OFF,
-                HEALTH_ROUTER: {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "config": {}},
+                HEALTH_ROUTER: {
+                    "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                    "config": {},
+                },
             },
         }
     )
@@ -400,6 +403,7 @@ def introspection_routes(
 
 def document_routes(mode: str, descriptor_path: Path, openapi_path: Path) -> list[dict[str, object]]:
     """The OpenAPI document and the descriptor set (protoset), served by the edge without a token."""
+
     def where(local: Path, name: str) -> str:
         return str(local.resolve()) if mode == "local" else f"/etc/envoy/{name}"
 
@@ -412,7 +416,10 @@ def document_routes(mode: str, descriptor_path: Path, openapi_path: Path) -> lis
             "match": {"path": path, "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
             "direct_response": {"status": 200, "body": {"filename": filename}},
             "response_headers_to_add": [
-                {"header": {"key": "content-type", "value": content_type}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+                {
+                    "header": {"key": "content-type", "value": content_type},
+                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                }
             ],
             "typed_per_filter_config": _TRANSCODER_OFF,
         }

@@ -124,7 +124,9 @@ def generate(typescript: bool) -> None:
     if (TS_SDK / "node_modules" / ".bin" / "protoc-gen-es").exists():
         generate_typescript_sdk(files)
     elif typescript:
-        print(f"note: {TS_SDK}/node_modules missing (npm ci there): TypeScript SDK not built", file=sys.stderr)
+        print(
+            f"note: {TS_SDK}/node_modules missing (npm ci there): TypeScript SDK not built", file=sys.stderr
+        )
 
 
 def generate_python_sdk() -> None:

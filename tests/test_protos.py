@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
@@ -117,7 +116,12 @@ def _old_layout(tmp_path: Path, *, break_a_field: bool) -> Path:
     shutil.copytree(ROOT / "protos", old)
     (old / "buf.yaml").write_text("version: v2\nmodules:\n  - path: .\n")
     for proto in (old / "energypulse").rglob("*.proto"):
-        text = re.sub(r"^option (go_package|java_package|java_multiple_files|csharp_namespace) = .*\n", "", proto.read_text(), flags=re.M)
+        text = re.sub(
+            r"^option (go_package|java_package|java_multiple_files|csharp_namespace) = .*\n",
+            "",
+            proto.read_text(),
+            flags=re.M,
+        )
         if break_a_field and proto.name == "auth_service.proto":
             text = text.replace("string username = 1;", "string user_name = 1;", 1)
         proto.write_text(text)

@@ -245,7 +245,9 @@ async def test_reflection_for_the_edge_describes_every_contract_service(running:
     assert code == 0, err
     assert {auth, prediction, LEDGER, TELEMETRY, "grpc.health.v1.Health"} <= set(out.split())
     code, out, err = await _grpcurl(running.port, "describe", f"{prediction}.GetPriceForecast", flags=edge)
-    assert code == 0 and "rpc GetPriceForecast ( .energypulse.prediction.v1.GetPriceForecastRequest )" in out, err
+    assert (
+        code == 0 and "rpc GetPriceForecast ( .energypulse.prediction.v1.GetPriceForecastRequest )" in out
+    ), err
 
 
 async def test_domain_error_maps_to_status_with_error_info(running: RunningServer) -> None:

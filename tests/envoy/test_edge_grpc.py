@@ -63,7 +63,9 @@ def edge(tmp_path_factory: pytest.TempPathFactory, stand_ins: StandIns) -> Itera
     ports = stand_ins.ports
     extra = {f"EP_{name.upper()}_GRPC_PORT{s}": str(ports[name]) for name in ports for s in ("", "S")}
     extra["EP_EDGE_CORS_ORIGINS"] = APP_ORIGIN
-    running = start_stack(tmp_path_factory.mktemp("edge"), ["auth_svc", "ledger_svc", "envoy"], extra_env=extra)
+    running = start_stack(
+        tmp_path_factory.mktemp("edge"), ["auth_svc", "ledger_svc", "envoy"], extra_env=extra
+    )
     yield running
     running.close()
 

@@ -11,10 +11,10 @@ import json
 import os
 
 import grpc
+from energypulse_client import EnergyPulse, error_info
 
 from energypulse.auth.v1 import auth_service_pb2
 from energypulse.telemetry.v1 import telemetry_service_pb2
-from energypulse_client import EnergyPulse, error_info
 
 
 def main() -> None:
@@ -30,7 +30,9 @@ def main() -> None:
         summary = client.telemetry.GetHouseholdSummary(
             telemetry_service_pb2.GetHouseholdSummaryRequest(household_id=household), timeout=10
         )
-        print(json.dumps({"step": "unary", "householdId": summary.household_id, "todayKwh": summary.today_kwh}))
+        print(
+            json.dumps({"step": "unary", "householdId": summary.household_id, "todayKwh": summary.today_kwh})
+        )
 
         stream = client.telemetry.StreamReadings(
             telemetry_service_pb2.StreamReadingsRequest(household_id=household), timeout=120

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
@@ -36,7 +36,7 @@ PUBLIC_METHODS = frozenset(
 )
 
 
-class _Authorize(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):  # type: ignore[misc]
+class _Authorize(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
     """Adds ``authorization: Bearer <access token>`` to every call that is not public."""
 
     def __init__(self, token: Callable[[], str | None]) -> None:
@@ -46,7 +46,7 @@ class _Authorize(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterce
         token = None if details.method in PUBLIC_METHODS else self._token()
         if token is None:
             return details
-        metadata = [*(details.metadata or ()), ("authorization", f"Bearer {token}")]
+        metadata = (*(details.metadata or ()), ("authorization", f"Bearer {token}"))
         return _CallDetails(details, metadata)
 
     def intercept_unary_unary(self, continuation: Any, details: grpc.ClientCallDetails, request: Any) -> Any:
@@ -56,8 +56,8 @@ class _Authorize(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterce
         return continuation(self._details(details), request)
 
 
-class _CallDetails(grpc.ClientCallDetails):  # type: ignore[misc]
-    def __init__(self, base: grpc.ClientCallDetails, metadata: list[tuple[str, str | bytes]]) -> None:
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, base: grpc.ClientCallDetails, metadata: tuple[tuple[str, str | bytes], ...]) -> None:
         self.method = base.method
         self.timeout = base.timeout
         self.metadata = metadata
@@ -73,9 +73,7 @@ class EnergyPulse:
     """
 
     def __init__(self, target: str, credentials: grpc.ChannelCredentials | None = None) -> None:
-        base = (
-            grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
-        )
+        base = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
         self._base = base
         self.channel = grpc.intercept_channel(base, _Authorize(self.access_token))
         self.auth = auth_service_pb2_grpc.AuthServiceStub(self.channel)
@@ -96,7 +94,9 @@ class EnergyPulse:
         """Ends the session server-side (revokes the refresh token's family)."""
         tokens, self._tokens = self._tokens, None
         if tokens is not None:
-            self.auth.Logout(auth_service_pb2.LogoutRequest(refresh_token=tokens.refresh_token), timeout=timeout)
+            self.auth.Logout(
+                auth_service_pb2.LogoutRequest(refresh_token=tokens.refresh_token), timeout=timeout
+            )
 
     def access_token(self) -> str | None:
         """The current access token, refreshed first when it expires within 30 s; None before login."""
@@ -124,7 +124,7 @@ class EnergyPulse:
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The ``google.rpc.ErrorInfo`` of a failed call (its ``grpc-status-details-bin`` trailer)."""
     trailers = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
-    for key, value in trailers or ():
+    for key, value in cast("Sequence[tuple[str, str | bytes]]", trailers or ()):
         if key == "grpc-status-details-bin" and isinstance(value, bytes):
             status = status_pb2.Status.FromString(value)
             for detail in status.details:
