@@ -41,3 +41,4 @@ try {
   );
 }
 await client.logout();
+client.close();

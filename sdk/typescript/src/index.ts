@@ -5,7 +5,7 @@
 // HTTP/2, signing in, refreshing the 5-minute access token before it runs out, and reading the
 // google.rpc.ErrorInfo every error carries (docs/CLIENTS.md).
 import { createClient, type Client, type Interceptor, ConnectError, Code } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 
 import { AuthService, type TokenPair } from "./gen/energypulse/auth/v1/auth_service_pb.js";
@@ -33,6 +33,7 @@ export class EnergyPulse {
   readonly telemetry: Client<typeof TelemetryService>;
   private tokens: TokenPair | undefined;
   private refreshing: Promise<void> | undefined;
+  private readonly session: Http2SessionManager;
 
   constructor(options: EnergyPulseOptions) {
     const authorize: Interceptor = (next) => async (request) => {
@@ -40,7 +41,13 @@ export class EnergyPulse {
       if (token !== undefined) request.header.set("authorization", `Bearer ${token}`);
       return next(request);
     };
-    const transport = createGrpcTransport({ baseUrl: options.baseUrl, interceptors: [authorize] });
+    // One HTTP/2 connection for every call; close() ends it (an open one keeps Node running).
+    this.session = new Http2SessionManager(options.baseUrl);
+    const transport = createGrpcTransport({
+      baseUrl: options.baseUrl,
+      sessionManager: this.session,
+      interceptors: [authorize],
+    });
     this.auth = createClient(AuthService, transport);
     this.ledger = createClient(LedgerService, transport);
     this.prediction = createClient(PredictionService, transport);
@@ -58,6 +65,11 @@ export class EnergyPulse {
     const tokens = this.tokens;
     this.tokens = undefined;
     if (tokens !== undefined) await this.auth.logout({ refreshToken: tokens.refreshToken });
+  }
+
+  /** Closes the HTTP/2 connection (calls still running fail). */
+  close(): void {
+    this.session.abort();
   }
 
   /** The current access token (refreshed first when it expires within 30 s); undefined before login. */
