@@ -158,3 +158,29 @@ def test_edge_caches_verified_tokens(tmp_path: Path) -> None:
     _, config = _generate(tmp_path, "local")
     provider = _filters(config)["envoy.filters.http.jwt_authn"]["providers"]["energypulse"]
     assert provider["jwt_cache_config"]["jwt_cache_size"] > 0
+
+
+def test_reflection_and_health_routes(tmp_path: Path) -> None:
+    _, config = _generate(tmp_path, "local")
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    reflection = [r for r in routes if r["match"].get("prefix", "").startswith("/grpc.reflection.")]
+    assert {r["match"]["prefix"] for r in reflection} == {
+        "/grpc.reflection.v1.ServerReflection/",
+        "/grpc.reflection.v1alpha.ServerReflection/",
+    }
+    for route in reflection:  # a client cannot choose the scope: the edge overwrites the header
+        (added,) = route["request_headers_to_add"]
+        assert added["header"] == {"key": "x-energypulse-reflection", "value": "edge"}
+        assert added["append_action"] == "OVERWRITE_IF_EXISTS_OR_ADD"
+    lua = _filters(config)["energypulse.health_router"]["default_source_code"]["inline_string"]
+    for service in ("AuthService", "LedgerService", "PredictionService", "TelemetryService"):
+        assert service in lua
+    by_upstream = {
+        r["match"]["headers"][0]["string_match"]["exact"]
+        for r in routes
+        if r["match"].get("prefix") == "/grpc.health.v1.Health/" and "headers" in r["match"]
+    }
+    assert by_upstream == {"auth", "predict", "ledger", "ingest"}
+    health = _filters(config)["envoy.filters.http.health_check"]
+    assert set(health["cluster_min_healthy_percentages"]) == {"auth", "predict", "ledger", "ingest"}
