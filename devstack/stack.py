@@ -133,7 +133,10 @@ def start_stack(
     }
     http_urls = {}
     if "envoy" in parts:
-        http_urls["envoy"] = f"{stack.base_url}/healthz"
+        # /healthz is ready only when every service behind the edge is (a partial stack never is);
+        # /livez says Envoy itself is up.
+        whole = all(f"{svc}_svc" in parts for svc in SERVICES)
+        http_urls["envoy"] = f"{stack.base_url}/{'healthz' if whole else 'livez'}"
     if "web" in parts:
         http_urls["web"] = f"http://127.0.0.1:{ports['web']}/"
     not_ready = asyncio.run(wait_all(grpc_targets, http_urls, timeout=timeout))

@@ -7,7 +7,10 @@ Writes (none of it edited by hand; all but the reasons table untracked):
 - docs/error-reasons.md: the table of ErrorInfo reasons (scripts/gen_error_reasons.py; tracked,
   checked by tests/common/test_error_reasons.py);
 - dashboard/src/gen/**: TypeScript types (protoc-gen-es), when the dashboard's node_modules exist,
-  and dashboard/src/gen/routes.ts: one typed path function per RPC from its google.api.http rule.
+  and dashboard/src/gen/routes.ts: one typed path function per RPC from its google.api.http rule;
+- the client SDKs (sdk/README.md): sdk/typescript/src/gen/** and its build (sdk/typescript/dist/, tsc),
+  when sdk/typescript's node_modules exist; sdk/python/src/energypulse/** (the same Python code as
+  energypulse/, so the package stands alone).
 
 googleapis' annotations.proto and http.proto are vendored under protos/google/{api,rpc} (tracked, copied
 once from the googleapis-common-protos wheel), so protoc, buf and `buf breaking` against an older
@@ -34,6 +37,8 @@ PY_OUT = ROOT
 DESCRIPTOR = ROOT / "build" / "energypulse.pb"
 TS_OUT = ROOT / "dashboard" / "src" / "gen"
 ES_PLUGIN = ROOT / "dashboard" / "node_modules" / ".bin" / "protoc-gen-es"
+TS_SDK = ROOT / "sdk" / "typescript"
+PY_SDK_OUT = ROOT / "sdk" / "python" / "src"
 GOOGLE_API_FILES = ("api/annotations.proto", "api/http.proto", "rpc/status.proto", "rpc/error_details.proto")
 # Not imported by our protos, but Envoy needs their descriptors to print the google.rpc.ErrorInfo
 # inside an error's status as JSON (without them the transcoder sends an empty body).
@@ -115,6 +120,39 @@ def generate(typescript: bool) -> None:
             ]
         )
         write_ts_routes()
+    generate_python_sdk()
+    if (TS_SDK / "node_modules" / ".bin" / "protoc-gen-es").exists():
+        generate_typescript_sdk(files)
+    elif typescript:
+        print(
+            f"note: {TS_SDK}/node_modules missing (npm ci there): TypeScript SDK not built", file=sys.stderr
+        )
+
+
+def generate_python_sdk() -> None:
+    """sdk/python/src/energypulse: the generated Python messages and stubs, beside energypulse_client."""
+    target = PY_SDK_OUT / "energypulse"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(PY_OUT / "energypulse", target, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def generate_typescript_sdk(files: list[str]) -> None:
+    """sdk/typescript: messages and service descriptors (protoc-gen-es, Node ESM imports), then tsc."""
+    out = TS_SDK / "src" / "gen"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    google = ["google/api/annotations.proto", "google/api/http.proto", *ERROR_PROTOS]
+    _protoc(
+        [
+            f"--plugin=protoc-gen-es={TS_SDK / 'node_modules' / '.bin' / 'protoc-gen-es'}",
+            f"--es_out={out}",
+            "--es_opt=target=ts,import_extension=js",
+            *google,
+            *files,
+        ]
+    )
+    shutil.rmtree(TS_SDK / "dist", ignore_errors=True)
+    subprocess.run(["npm", "run", "--silent", "build"], cwd=TS_SDK, check=True)
 
 
 _PATH_PARAM = re.compile(r"\{([a-z0-9_]+)\}")

@@ -27,6 +27,10 @@ class Caller:
     role: Role
     households: frozenset[str] = frozenset()
     token_id: str = ""
+    # When the verifier stops accepting the token (its ``exp`` plus the verifier's clock-skew
+    # leeway, seconds since the epoch); a stream admitted with it ends then (common.auth.interceptor).
+    # 0: no expiry known (a caller built by hand in tests or tooling).
+    valid_until: float = 0.0
 
     @property
     def is_admin(self) -> bool:

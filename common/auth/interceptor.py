@@ -5,10 +5,17 @@ wrapped; :func:`~common.auth.access.rules_from_services` refuses a client-stream
 start-up, the place to add its checks back (every request message, not only the first, must pass
 the household check). Errors are raised as typed exceptions, which common.server's error
 interceptor maps to a status with ErrorInfo.
+
+Streams and token expiry: a server stream is admitted once, with the token it was opened with, and
+it ends when that token would no longer be accepted (its ``exp`` plus the verifier's leeway): the
+call then fails with UNAUTHENTICATED ``TOKEN_EXPIRED``, and the client opens a new stream with a
+refreshed token (docs/CLIENTS.md). Items already sent stay delivered; a stream is never longer
+than one access token's lifetime (5 minutes by default).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TypeAlias, TypeVar, cast
@@ -72,7 +79,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 who.require_household(str(getattr(request, rule.household_field, "")))
             return who
 
-        return _wrap(handler, admit)
+        return _wrap(handler, admit, self._verifier.now)
 
     async def _authenticate(self, rule: AccessRule, metadata: _Metadata) -> Caller:
         if rule.level == options_pb2.ACCESS_LEVEL_UNSPECIFIED:
@@ -109,10 +116,28 @@ _PlainBehaviour: TypeAlias = Callable[
 ]
 
 
+def _stream_deadline(who: Caller, now: Callable[[], float]) -> float | None:
+    """The event-loop time at which a stream admitted for ``who`` ends (None: no known expiry)."""
+    if who.valid_until <= 0:
+        return None
+    return asyncio.get_running_loop().time() + (who.valid_until - now())
+
+
+def _expired() -> Unauthenticated:
+    return Unauthenticated(
+        reasons.TOKEN_EXPIRED,
+        "the access token expired during the stream; open a new stream with a refreshed token",
+    )
+
+
 def _wrap(
-    handler: grpc.RpcMethodHandler[_Req, _Resp], admit: Callable[[object], Awaitable[Caller]]
+    handler: grpc.RpcMethodHandler[_Req, _Resp],
+    admit: Callable[[object], Awaitable[Caller]],
+    now: Callable[[], float],
 ) -> grpc.RpcMethodHandler[_Req, _Resp]:
-    """The same handler, admitting the caller (and binding it, see ``caller()``) before the behaviour."""
+    """The same handler, admitting the caller (and binding it, see ``caller()``) before the behaviour.
+
+    A streaming behaviour runs under the token's deadline (see the module docstring)."""
     behavior = handler.unary_unary or handler.unary_stream
     if behavior is None:
         raise TypeError("client-streaming RPCs are not supported by the auth interceptor")
@@ -125,9 +150,27 @@ def _wrap(
         async def stream(
             request: _Req, context: grpc.aio.ServicerContext[_Req, _Resp]
         ) -> AsyncIterator[_Resp]:
-            with acting_as(await admit(request)):
-                async for item in streaming(request, context):
-                    yield item
+            who = await admit(request)
+            deadline = _stream_deadline(who, now)
+            with acting_as(who):
+                items = aiter(streaming(request, context))
+                try:
+                    while True:
+                        # The timeout covers only the wait for the next item (in this task, no
+                        # task per item): cancelled there, the behaviour's generator ends.
+                        limit = asyncio.timeout_at(deadline)
+                        try:
+                            async with limit:
+                                item = await anext(items)
+                        except StopAsyncIteration:
+                            return
+                        except TimeoutError:
+                            if limit.expired():
+                                raise _expired() from None
+                            raise
+                        yield item
+                finally:
+                    await items.aclose()  # type: ignore[attr-defined]
 
         return make(stream, handler.request_deserializer, handler.response_serializer)
 
@@ -136,8 +179,20 @@ def _wrap(
     unary_behavior = cast("_PlainBehaviour[_Req, _Resp]", behavior)
 
     async def unary(request: _Req, context: grpc.aio.ServicerContext[_Req, _Resp]) -> _Resp | None:
-        with acting_as(await admit(request)):
+        who = await admit(request)
+        with acting_as(who):
             result = unary_behavior(request, context)
-            return await result if inspect.isawaitable(result) else result
+            if not inspect.isawaitable(result):
+                return result
+            if handler.unary_unary is not None:
+                return await result
+            limit = asyncio.timeout_at(_stream_deadline(who, now))  # a stream writing to context
+            try:
+                async with limit:
+                    return await result
+            except TimeoutError:
+                if limit.expired():
+                    raise _expired() from None
+                raise
 
     return make(unary, handler.request_deserializer, handler.response_serializer)

@@ -71,6 +71,10 @@ class TokenVerifier:
         self._verified: OrderedDict[str, _Verified] = OrderedDict()
         self._cache_size = cache_size
 
+    def now(self) -> float:
+        """The verifier's clock (seconds since the epoch), the one ``Caller.valid_until`` is on."""
+        return self._clock()
+
     async def verify(self, token: str) -> Caller:
         cached = self._verified.get(token)
         if cached is not None:
@@ -126,7 +130,13 @@ class TokenVerifier:
         ):
             raise Unauthenticated(reasons.TOKEN_CLAIMS_INVALID, "the access token's claims are malformed")
         await self._check_revoked(subject, int(claims["iat"]))
-        who = Caller(subject, role, frozenset(households), str(claims.get("jti", "")))
+        who = Caller(
+            subject,
+            role,
+            frozenset(households),
+            str(claims.get("jti", "")),
+            valid_until=float(claims["exp"]) + self._leeway_s,
+        )
         return who, _Verified(who, kid, float(claims["exp"]), int(claims["iat"]))
 
     def _decode(self, token: str, key: Ed25519PublicKey) -> dict[str, Any]:

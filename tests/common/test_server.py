@@ -201,11 +201,12 @@ async def test_reflection_lists_services_in_both_versions(running: RunningServer
     } <= names
 
 
-async def _grpcurl(port: int, *args: str) -> tuple[int, str, str]:
+async def _grpcurl(port: int, *args: str, flags: tuple[str, ...] = ()) -> tuple[int, str, str]:
     # The server runs on this event loop: the client must not block it.
     proc = await asyncio.create_subprocess_exec(
         str(GRPCURL),
         "-plaintext",
+        *flags,
         f"127.0.0.1:{port}",
         *args,
         stdout=asyncio.subprocess.PIPE,
@@ -231,6 +232,22 @@ async def test_grpcurl_lists_and_describes_methods(running: RunningServer) -> No
     assert code == 0 and "stream .grpc.reflection.v1.ServerReflectionRequest" in out, err
     code, _, err = await _grpcurl(running.port, "describe", f"{LEDGER}.NoSuchMethod")
     assert code != 0 and "Symbol not found" in err, err
+
+
+async def test_reflection_for_the_edge_describes_every_contract_service(running: RunningServer) -> None:
+    # The edge routes reflection to one upstream with this header (envoy/generate.py): it answers
+    # for all four services, so grpcurl through Envoy lists and describes what the edge serves.
+    auth, prediction = "energypulse.auth.v1.AuthService", "energypulse.prediction.v1.PredictionService"
+    code, out, err = await _grpcurl(running.port, "list")
+    assert code == 0 and auth not in out.split(), err
+    edge = ("-reflect-header", "x-energypulse-reflection: edge")
+    code, out, err = await _grpcurl(running.port, "list", flags=edge)
+    assert code == 0, err
+    assert {auth, prediction, LEDGER, TELEMETRY, "grpc.health.v1.Health"} <= set(out.split())
+    code, out, err = await _grpcurl(running.port, "describe", f"{prediction}.GetPriceForecast", flags=edge)
+    assert (
+        code == 0 and "rpc GetPriceForecast ( .energypulse.prediction.v1.GetPriceForecastRequest )" in out
+    ), err
 
 
 async def test_domain_error_maps_to_status_with_error_info(running: RunningServer) -> None:

@@ -47,6 +47,7 @@ def test_generated_config_is_valid_for_envoy(tmp_path: Path, mode: str) -> None:
     if mode == "compose":
         # The compose variant points at /etc/envoy/energypulse.pb; validate it with the local file.
         text = out.read_text().replace("/etc/envoy/energypulse.pb", str(ROOT / "build" / "energypulse.pb"))
+        text = text.replace("/etc/envoy/openapi.json", str(ROOT / "build" / "openapi.json"))
         out.write_text(text)
     result = subprocess.run(
         [str(ENVOY), "--mode", "validate", "-c", str(out)], capture_output=True, text=True
@@ -83,7 +84,7 @@ def test_only_public_rpcs_skip_the_token_check(tmp_path: Path) -> None:
         path.startswith(("/api/v1/ledger", "/api/v1/households", "/api/v1/users")) for path in open_paths
     )
     protected = [r["match"].get("prefix") for r in rules if "requires" in r]
-    assert protected == ["/api/", "/energypulse."]
+    assert protected == ["/api/", "/energypulse.", "/grpc."]  # reflection and health need one too
 
 
 def test_clusters_round_robin_over_replicas_with_grpc_health_checks(tmp_path: Path) -> None:
@@ -157,3 +158,29 @@ def test_edge_caches_verified_tokens(tmp_path: Path) -> None:
     _, config = _generate(tmp_path, "local")
     provider = _filters(config)["envoy.filters.http.jwt_authn"]["providers"]["energypulse"]
     assert provider["jwt_cache_config"]["jwt_cache_size"] > 0
+
+
+def test_reflection_and_health_routes(tmp_path: Path) -> None:
+    _, config = _generate(tmp_path, "local")
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    reflection = [r for r in routes if r["match"].get("prefix", "").startswith("/grpc.reflection.")]
+    assert {r["match"]["prefix"] for r in reflection} == {
+        "/grpc.reflection.v1.ServerReflection/",
+        "/grpc.reflection.v1alpha.ServerReflection/",
+    }
+    for route in reflection:  # a client cannot choose the scope: the edge overwrites the header
+        (added,) = route["request_headers_to_add"]
+        assert added["header"] == {"key": "x-energypulse-reflection", "value": "edge"}
+        assert added["append_action"] == "OVERWRITE_IF_EXISTS_OR_ADD"
+    lua = _filters(config)["energypulse.health_router"]["default_source_code"]["inline_string"]
+    for service in ("AuthService", "LedgerService", "PredictionService", "TelemetryService"):
+        assert service in lua
+    by_upstream = {
+        r["match"]["headers"][0]["string_match"]["exact"]
+        for r in routes
+        if r["match"].get("prefix") == "/grpc.health.v1.Health/" and "headers" in r["match"]
+    }
+    assert by_upstream == {"auth", "predict", "ledger", "ingest"}
+    health = _filters(config)["envoy.filters.http.health_check"]
+    assert set(health["cluster_min_healthy_percentages"]) == {"auth", "predict", "ledger", "ingest"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
@@ -172,5 +173,47 @@ async def test_undeclared_rpc_fails_closed() -> None:
                 grpc.StatusCode.PERMISSION_DENIED,
                 "METHOD_ACCESS_UNDECLARED",
             )
+    finally:
+        await running.stop(None)
+
+
+class _EndlessStream(TelemetryProbe):
+    """StreamReadings sends one reading, then waits (as a live stream does between readings)."""
+
+    async def StreamReadings(
+        self, request: tpb.StreamReadingsRequest, context: object
+    ) -> AsyncIterator[tpb.StreamReadingsResponse]:
+        yield tpb.StreamReadingsResponse()
+        await asyncio.Event().wait()  # never set: only the token's expiry ends this stream
+        yield tpb.StreamReadingsResponse()  # pragma: no cover
+
+
+async def test_a_stream_ends_unauthenticated_when_its_token_expires() -> None:
+    factory = TokenFactory()
+    descriptor = tpb.DESCRIPTOR.services_by_name["TelemetryService"]
+    verifier = TokenVerifier(
+        StaticKeySource(lambda: {factory.kid: factory.public_key}),
+        issuer=factory.issuer,
+        audience=factory.audience,
+        leeway_s=0,
+    )
+    running = await start_server(
+        ServerConfig(port=0),
+        [GrpcService(descriptor, tgrpc.add_TelemetryServiceServicer_to_server, _EndlessStream())],
+        [AuthInterceptor(verifier, rules_from_services([descriptor]))],
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = tgrpc.TelemetryServiceStub(channel)
+            short = factory.token(subject="household-0001", households=["h1"], ttl_s=2)
+            stream = stub.StreamReadings(tpb.StreamReadingsRequest(household_id="h1"), metadata=_auth(short))
+            received = 0
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                async for _ in stream:
+                    received += 1
+            assert received == 1  # admitted, served, then ended by the expiry (not refused up front)
+            info = error_info(raised.value)
+            assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert info is not None and info.reason == "TOKEN_EXPIRED"
     finally:
         await running.stop(None)
