@@ -201,17 +201,18 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
 
 def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
     """Raise ProofError unless the tree (size1, root1) is a prefix of (size2, root2) (§2.1.4.2)."""
+    # As RFC 9162 §2.1.4.2 and the reference verifier (transparency-dev/merkle): 0 < size1 <= size2.
+    # A consistency proof from the empty tree proves nothing, so it is refused, even for (0, 0);
+    # a caller that starts from an empty tree has nothing to check (docs/ledger-spec.md §7).
     if size1 < 0 or size2 < size1:
         raise ProofError(f"size {size1} cannot precede size {size2}")
+    if size1 == 0:
+        raise ProofError("a consistency proof from the empty tree is meaningless")
     if size1 == size2:
         if proof:
             raise ProofError("proof must be empty for equal sizes")
         if root1 != root2:
             raise ProofError("equal sizes but different roots")
-        return
-    if size1 == 0:
-        if proof:
-            raise ProofError("proof must be empty from the empty tree")
         return
     if not proof:
         raise ProofError("empty consistency proof")

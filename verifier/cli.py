@@ -179,7 +179,16 @@ class Verifier:
         old, new = self.head(old_file), self.head(new_file)
         if old.key_id != new.key_id:
             return {"ok": False, "reason": "DIFFERENT_KEYS"}
-        proof = self.api.consistency_proof(old.tree_size, new.tree_size) if old.tree_size else {"proof": []}
+        if old.tree_size == 0:  # nothing to prove from the empty tree, but it must be the empty tree
+            if old.root != spec.mth([]) or new.tree_size < 0:
+                return {
+                    "ok": False,
+                    "first_size": 0,
+                    "second_size": new.tree_size,
+                    "reason": "not the empty tree",
+                }
+            return {"ok": True, "first_size": 0, "second_size": new.tree_size}
+        proof = self.api.consistency_proof(old.tree_size, new.tree_size)
         try:
             spec.check_consistency(
                 old.tree_size,

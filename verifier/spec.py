@@ -158,9 +158,11 @@ def check_head_signature(
 
 
 def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes:
-    """RFC 9162 §2.1.3.2."""
+    """RFC 9162 §2.1.3.2 (0 <= index < size; hashes are 32 bytes)."""
     if not 0 <= index < size:
         raise SpecError("leaf index outside the tree")
+    if len(leaf) != 32 or any(len(p) != 32 for p in path):
+        raise SpecError("leaf hash and proof nodes must be 32 bytes")
     fn, sn, r = index, size - 1, leaf
     for p in path:
         if sn == 0:
@@ -178,15 +180,18 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes
 
 
 def check_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
-    """RFC 9162 §2.1.4.2."""
+    """RFC 9162 §2.1.4.2, for 0 < size1 <= size2: nothing is consistent *from* the empty tree
+    (a caller starting from size 0 has nothing to check, spec §7)."""
     if size1 > size2:
         raise SpecError("first head is newer than the second")
+    if size1 <= 0:
+        raise SpecError("a consistency proof from the empty tree is meaningless")
     if size1 == size2:
         if proof or root1 != root2:
             raise SpecError("same size, different roots")
         return
-    if size1 == 0:
-        return
+    if any(len(p) != 32 for p in proof):
+        raise SpecError("proof nodes must be 32 bytes")
     path = list(proof)
     if size1 & (size1 - 1) == 0:
         path = [root1, *path]
