@@ -13,8 +13,9 @@ import grpc
 from common import timestamps
 from common.auth.access import role_name
 from common.auth.caller import Caller, caller
-from common.errors import FailedPrecondition, InvalidArgument
+from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from common.paging import Pager
+from energypulse.auth.v1 import user_pb2
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
@@ -39,10 +40,18 @@ def _show(who: Caller, tx: StoredTx) -> bool:
 
 class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     def __init__(
-        self, ledger: Ledger, invoice_tz: ZoneInfo, max_append_batch: int = 10000, head_max_age_ms: int = 0
+        self,
+        ledger: Ledger,
+        invoice_tz: ZoneInfo,
+        max_append_batch: int = 10000,
+        head_max_age_ms: int = 0,
+        *,
+        writers: frozenset[str] = frozenset({"ingest"}),
     ) -> None:
         # head_max_age_ms 0: sign a fresh head (and read the newest blocks) on every call.
+        # writers: the service accounts that may append (the access rule already refuses admins).
         self._ledger = ledger
+        self._writers = writers
         self._tz = invoice_tz
         self._max_batch = max_append_batch
         self._head = SharedHead(ledger, head_max_age_ms, self._run)
@@ -56,7 +65,12 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         request: pb.AppendRecordsRequest,
         context: grpc.aio.ServicerContext[pb.AppendRecordsRequest, pb.AppendRecordsResponse],
     ) -> pb.AppendRecordsResponse:
-        caller(context)
+        who = caller(context)
+        if who.role != user_pb2.ROLE_SERVICE or who.subject not in self._writers:
+            raise PermissionDenied(
+                reasons.LEDGER_WRITER_NOT_PERMITTED,
+                "only the billing service's account may append settlements and forecasts",
+            )
         if len(request.records) > self._max_batch:
             raise InvalidArgument(reasons.BATCH_TOO_LARGE, f"at most {self._max_batch} records per append")
         records = [convert.record_from_proto(r) for r in request.records]

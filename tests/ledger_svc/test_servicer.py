@@ -87,6 +87,25 @@ async def test_append_access_and_validation_errors(svc: RunningLedger) -> None:
     ) == (grpc.StatusCode.INVALID_ARGUMENT, "EMPTY_RECORD")
 
 
+async def test_only_the_billing_service_appends(svc: RunningLedger) -> None:
+    """Settlements and forecasts come from the billing service's account only: an administrator
+    (whose role used to pass the SERVICE level), another service account and a user are refused,
+    and nothing they sent is on the log."""
+    request = pb.AppendRecordsRequest(request_id="forged", records=_records()[:1])
+    for meta, expected in (
+        (svc.auth("admin", ()), (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_PERMITTED")),
+        (svc.auth("user", ("hh-1",)), (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_PERMITTED")),
+        (
+            svc.auth("service", (), subject="meter_sim"),
+            (grpc.StatusCode.PERMISSION_DENIED, "LEDGER_WRITER_NOT_PERMITTED"),
+        ),
+    ):
+        assert await _error(svc.stub.AppendRecords(request, metadata=meta, timeout=5)) == expected
+    head = await svc.stub.GetSignedHead(pb.GetSignedHeadRequest(), metadata=svc.auth(), timeout=5)
+    assert head.head.tree_size == 0
+    assert len((await _append(svc)).receipts) == 11  # the billing service's own account still appends
+
+
 async def test_contents_only_for_owner_and_admin(svc: RunningLedger) -> None:
     receipts = (await _append(svc)).receipts
     h = receipts[0].tx_hash  # hh-1's settlement

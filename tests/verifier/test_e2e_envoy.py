@@ -56,11 +56,12 @@ def _settlement(household: str, hour: int) -> record_pb2.Record:
 
 def test_verifier_through_envoy(stack: Any, tmp_path: Path) -> None:
     admin = stack.login("admin", "admin-demo")
+    ingest = stack.login("ingest", stack.env["EP_INGEST_SERVICE_SECRET"])  # the ledger's only writer
     user = stack.login("household-0001", "demo")  # linked to sim-h000000
     stub = ledger_service_pb2_grpc.LedgerServiceStub(stack.channel("ledger"))
     appended = stub.AppendRecords(
         pb.AppendRecordsRequest(records=[_settlement("sim-h000000", h) for h in range(5)]),
-        metadata=[("authorization", f"Bearer {admin}")],
+        metadata=[("authorization", f"Bearer {ingest}")],
         timeout=10,
     )
     base = ["--base-url", stack.base_url, "--token", user]

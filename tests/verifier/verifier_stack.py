@@ -29,7 +29,8 @@ class Deployed:
     signer: Signer
 
     def token(self, role: str = "user", households: tuple[str, ...] = ("hh-1",)) -> str:
-        return self.tokens.token(subject=f"{role}-x", role=role, households=households)
+        subject = "ingest" if role == "service" else f"{role}-x"  # ingest: the ledger's default writer
+        return self.tokens.token(subject=subject, role=role, households=households)
 
 
 @asynccontextmanager
