@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -80,3 +81,37 @@ def test_verifier_through_envoy(stack: Any, tmp_path: Path) -> None:
     assert status == 0 and result["transactions_checked"] == 5
     status, body = stack.api("POST", "/api/v1/ledger:verify", {}, token=user)
     assert status == 200 and body["valid"] is True
+
+
+def test_admin_append_refused_at_the_edge(stack: Any) -> None:
+    """An operator cannot put settlements on the ledger, neither through Envoy's JSON route nor
+    over gRPC through the edge; nothing reaches the log."""
+    admin = stack.login("admin", "admin-demo")
+    status, before = stack.api("GET", "/api/v1/ledger/head", token=admin)
+    assert status == 200
+    record = {
+        "settlement": {
+            "householdId": "sim-h000001",
+            "hourStart": "2026-01-01T00:00:00Z",
+            "meteredWh": "500000",
+            "totalCostMicroEur": "1",
+        }
+    }
+    status, body = stack.api(
+        "POST",
+        "/api/v1/ledger/records:append",
+        {"requestId": "forged-by-admin", "records": [record]},
+        token=admin,
+    )
+    assert status == 403, body
+    assert any(d.get("reason") == "ROLE_NOT_PERMITTED" for d in body.get("details", [])), body
+    edge = ledger_service_pb2_grpc.LedgerServiceStub(stack.channel("edge"))
+    with pytest.raises(grpc.RpcError) as refused:
+        edge.AppendRecords(
+            pb.AppendRecordsRequest(records=[_settlement("sim-h000001", 0)]),
+            metadata=[("authorization", f"Bearer {admin}")],
+            timeout=10,
+        )
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    status, after = stack.api("GET", "/api/v1/ledger/head", token=admin)
+    assert after["head"].get("treeSize", "0") == before["head"].get("treeSize", "0")
