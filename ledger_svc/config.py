@@ -47,6 +47,11 @@ class LedgerConfig:
         "ingest",
         "service accounts allowed to AppendRecords, comma-separated (administrators never are)",
     )
+    origin: str = env_field(
+        "EP_LEDGER_ORIGIN",
+        "energypulse.local/ledger",
+        "the log's origin: first line of its checkpoints and the name of its note key",
+    )
     invoice_time_zone: str = env_field(
         "EP_LEDGER_INVOICE_TIME_ZONE", "Europe/Oslo", "time zone of invoice months"
     )

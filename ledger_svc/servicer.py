@@ -47,11 +47,13 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         head_max_age_ms: int = 0,
         *,
         writers: frozenset[str] = frozenset({"ingest"}),
+        origin: str = "energypulse.local/ledger",
     ) -> None:
         # head_max_age_ms 0: sign a fresh head (and read the newest blocks) on every call.
         # writers: the service accounts that may append (the access rule already refuses admins).
         self._ledger = ledger
         self._writers = writers
+        self._origin = origin
         self._tz = invoice_tz
         self._max_batch = max_append_batch
         self._head = SharedHead(ledger, head_max_age_ms, self._run)
@@ -167,6 +169,28 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         proof = await self._run(self._ledger.consistency_proof, request.first_size, second)
         return pb.GetConsistencyProofResponse(
             first_size=request.first_size, second_size=second, proof=[p.hex() for p in proof]
+        )
+
+    async def GetCheckpoint(
+        self,
+        request: pb.GetCheckpointRequest,
+        context: grpc.aio.ServicerContext[pb.GetCheckpointRequest, pb.GetCheckpointResponse],
+    ) -> pb.GetCheckpointResponse:
+        # Public (no caller): the checkpoint carries only the size and root every head shows.
+        sth = await self._head.get()
+        size = sth.head.tree_size
+        if not 0 <= request.from_size <= size:
+            raise InvalidArgument(reasons.BAD_TREE_SIZE, f"from_size must be in [0, {size}]")
+        proof: list[bytes] = []
+        if 0 < request.from_size < size:
+            proof = await self._run(self._ledger.consistency_proof, request.from_size, size)
+        signer = self._ledger.signer
+        return pb.GetCheckpointResponse(
+            checkpoint=signer.checkpoint(self._origin, size, sth.head.root_hash),
+            tree_size=size,
+            from_size=request.from_size,
+            consistency_proof=[p.hex() for p in proof],
+            verifier_key=signer.verifier_key(self._origin),
         )
 
     async def VerifyChain(
