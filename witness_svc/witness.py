@@ -6,6 +6,7 @@ or rolled-back head cannot collect this witness's cosignature."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -20,6 +21,8 @@ from common import tlog
 from common.merkle_proofs import ProofError, verify_consistency
 
 __all__ = ["Refused", "Witness", "WitnessState", "load_or_create_key"]
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
 class Refused(ValueError):
@@ -122,6 +125,9 @@ class Witness:
             if cp.size == last.size:
                 if cp.root != last.root:
                     raise Refused("FORK", f"a second root at the cosigned size {cp.size}")
+            elif last.size == 0:  # nothing to prove from the empty tree (spec §4), if it was empty
+                if last.root != EMPTY_ROOT:
+                    raise Refused("FORK", "the cosigned empty checkpoint's root is not the empty tree's")
             else:
                 if from_size != last.size:
                     raise Refused("NO_PROOF", f"the proof starts at {from_size}, not at {last.size}")

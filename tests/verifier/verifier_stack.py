@@ -34,15 +34,18 @@ class Deployed:
 
 
 @asynccontextmanager
-async def deployed_ledger(tmp_path: Path) -> AsyncIterator[Deployed]:
+async def deployed_ledger(
+    tmp_path: Path, signer: Signer | None = None, db_name: str = "ledger.db"
+) -> AsyncIterator[Deployed]:
+    """A ledger behind the JSON shim; ``signer`` shared by two deployments makes a split view."""
     tokens = TokenFactory()
     verifier = TokenVerifier(
         StaticKeySource(lambda: {tokens.kid: tokens.public_key}),
         issuer=tokens.issuer,
         audience=tokens.audience,
     )
-    signer = Signer.generate()
-    app = build(LedgerConfig(database_url=f"sqlite:///{tmp_path}/ledger.db", block_max_txs=4), signer=signer)
+    signer = signer or Signer.generate()
+    app = build(LedgerConfig(database_url=f"sqlite:///{tmp_path}/{db_name}", block_max_txs=4), signer=signer)
     server = await start_server(
         ServerConfig(port=0, metrics_port=-1), services(app), interceptors(app, verifier)
     )
