@@ -25,6 +25,7 @@ from devstack.env import (
     SERVICES,
     allocate_ports,
     ensure_ledger_key,
+    pin_keys,
     generate_envoy,
     replica_targets,
     stack_env,
@@ -81,8 +82,9 @@ def main() -> None:
     args.var_dir.mkdir(parents=True, exist_ok=True)
     ports = allocate_ports(prefer_standard=True, replicas=replicas)
     env = stack_env(ports, args.var_dir, demo=True, meters=args.meters, database_url=args.postgres or None)
-    write_env_file(env, args.var_dir / "run.env")
     ensure_ledger_key(args.var_dir)
+    env.update(pin_keys(args.var_dir, ports))
+    write_env_file(env, args.var_dir / "run.env")
     generate_envoy(env)
     procfile = args.var_dir / "Procfile.run"
     render_procfile(expand_procfile(read_procfile(), replicas, ports.ports), procfile)
@@ -111,6 +113,7 @@ def main() -> None:
     http_urls = {
         "envoy": f"http://127.0.0.1:{ports['edge']}/healthz",
         "web": f"http://127.0.0.1:{ports['web']}/",
+        "witness": f"{env['EP_WITNESS_URL']}/healthz",
     }
     not_ready = asyncio.run(wait_all(grpc_targets, http_urls, timeout=args.ready_timeout))
     if honcho.poll() is None:
@@ -124,6 +127,8 @@ def main() -> None:
             + ", ".join(f"{svc} {' '.join(replica_targets(ports, svc))}" for svc in SERVICES),
             f"  Processes:             {procfile}",
             f"  MQTT broker:           127.0.0.1:{ports['mqtt']}",
+            f"  Ledger key (pin it):   {env['EP_LEDGER_VERIFIER_KEY']}",
+            f"  Witness:               {env['EP_WITNESS_URL']}/checkpoint  key {env['EP_WITNESS_VERIFIER_KEY']}",
             "  Demo sign-in:          admin / admin-demo   (operator)",
             "                         household-0001 / demo (a household; -0002 ... likewise)",
             "  Stop with Ctrl-C.",

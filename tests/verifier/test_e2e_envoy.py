@@ -28,7 +28,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     require(
         (Path(sys.executable).parent / "envoy").exists() or shutil.which("envoy"), "Envoy is not installed"
     )
-    running = start_stack(tmp_path_factory.mktemp("stack"), ["auth_svc", "ledger_svc", "envoy"], timeout=90)
+    running = start_stack(
+        tmp_path_factory.mktemp("stack"), ["auth_svc", "ledger_svc", "witness_svc", "envoy"], timeout=90
+    )
     try:
         yield running
     finally:
@@ -115,3 +117,35 @@ def test_admin_append_refused_at_the_edge(stack: Any) -> None:
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     status, after = stack.api("GET", "/api/v1/ledger/head", token=admin)
     assert after["head"].get("treeSize", "0") == before["head"].get("treeSize", "0")
+
+
+def test_witnessed_checkpoint_through_envoy(stack: Any) -> None:
+    """The local stack's witness cosigns the ledger's checkpoint; the verifier, with the keys the
+    run command pins (never the ones the server sends), finds the head witnessed. The checkpoint
+    route is public: no token."""
+    ingest = stack.login("ingest", stack.env["EP_INGEST_SERVICE_SECRET"])
+    stub = ledger_service_pb2_grpc.LedgerServiceStub(stack.channel("edge"))
+    stub.AppendRecords(
+        pb.AppendRecordsRequest(records=[_settlement("sim-h000002", h) for h in range(3)]),
+        metadata=[("authorization", f"Bearer {ingest}")],
+        timeout=10,
+    )
+    status, body = stack.api("GET", "/api/v1/ledger/checkpoint")
+    assert status == 200 and body["verifierKey"] == stack.env["EP_LEDGER_VERIFIER_KEY"]
+    size = int(body["treeSize"])
+    pins = [
+        "--ledger-key",
+        stack.env["EP_LEDGER_VERIFIER_KEY"],
+        "--witness-url",
+        stack.env["EP_WITNESS_URL"],
+        "--witness-key",
+        stack.env["EP_WITNESS_VERIFIER_KEY"],
+    ]
+    deadline = time.monotonic() + 20  # the witness polls every EP_WITNESS_POLL_MS
+    while True:
+        status, result = run(["--base-url", stack.base_url, *pins, "checkpoint"])
+        assert status == 0, result
+        if result["head_witnessed"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert result["head_witnessed"] is True and int(str(result["witnessed_size"])) >= size
