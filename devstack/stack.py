@@ -17,8 +17,8 @@ from devstack.env import (
     StackPorts,
     allocate_ports,
     ensure_ledger_key,
-    pin_keys,
     generate_envoy,
+    pin_keys,
     replica_targets,
     stack_env,
 )

@@ -25,8 +25,8 @@ from devstack.env import (
     SERVICES,
     allocate_ports,
     ensure_ledger_key,
-    pin_keys,
     generate_envoy,
+    pin_keys,
     replica_targets,
     stack_env,
 )
