@@ -48,6 +48,25 @@ def write_env_file(env: dict[str, str], path: Path) -> None:
     path.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
 
 
+def pin_keys_into_dashboard(env: dict[str, str]) -> None:
+    """Rebuild the dashboard when the keys it pins (VITE_EP_*: the ledger's and the witness's, spec
+    §16) are not the ones written into the current build: the page never fetches them at run time."""
+    dashboard = ROOT / "dashboard"
+    stamp = dashboard / "dist" / "pinned-keys.txt"  # public keys only
+    pins = "".join(f"{k}={env[k]}\n" for k in sorted(env) if k.startswith("VITE_EP_"))
+    if not (dashboard / "node_modules").exists() or (stamp.exists() and stamp.read_text() == pins):
+        return
+    print("[run] writing the pinned ledger and witness keys into the dashboard build", file=sys.stderr)
+    subprocess.run(
+        ["npm", "run", "--silent", "build"],
+        cwd=dashboard,
+        env={**os.environ, **env},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    stamp.write_text(pins)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meters", type=int, default=int(os.environ.get("EP_METER_COUNT", "20")))
@@ -85,6 +104,7 @@ def main() -> None:
     ensure_ledger_key(args.var_dir)
     env.update(pin_keys(args.var_dir, ports))
     write_env_file(env, args.var_dir / "run.env")
+    pin_keys_into_dashboard(env)
     generate_envoy(env)
     procfile = args.var_dir / "Procfile.run"
     render_procfile(expand_procfile(read_procfile(), replicas, ports.ports), procfile)
