@@ -79,7 +79,13 @@ def build(config: LedgerConfig, signer: Signer | None = None) -> LedgerApp:
         writers=config.writers,
         origin=config.origin,
     )
-    log.info("ledger_ready", verifier_key=signer.verifier_key(config.origin), key_id=signer.log_id.hex(), tree_size=ledger.tree_size(), pid=os.getpid())
+    log.info(
+        "ledger_ready",
+        verifier_key=signer.verifier_key(config.origin),
+        key_id=signer.log_id.hex(),
+        tree_size=ledger.tree_size(),
+        pid=os.getpid(),
+    )
     return LedgerApp(config, engine, ledger, servicer)
 
 

@@ -95,7 +95,9 @@ class Signer:
 
     def checkpoint(self, origin: str, tree_size: int, root_hash: bytes) -> str:
         """The C2SP checkpoint of (tree_size, root_hash) as a note signed by this key (spec §16)."""
-        return tlog.sign_note(tlog.checkpoint_text(tlog.Checkpoint(origin, tree_size, root_hash)), origin, self._key)
+        return tlog.sign_note(
+            tlog.checkpoint_text(tlog.Checkpoint(origin, tree_size, root_hash)), origin, self._key
+        )
 
     def verifier_key(self, origin: str) -> str:
         return tlog.verifier_key(origin, tlog.ALG_ED25519, self.public_key)
