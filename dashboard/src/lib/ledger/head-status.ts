@@ -38,6 +38,8 @@ export function witnessText(v: VerifiedHead): { label: string; tone: Tone } {
     case "not-witnessed":
       return { label: "No valid witness cosignature", tone: "bad" };
     case "not-configured":
-      return { label: v.keyPinned ? "No witness configured in this build" : "Ledger key not pinned in this build", tone: "bad" };
+      return v.keyPinned
+        ? { label: "No witness configured in this build", tone: "bad" }
+        : { label: "Ledger key not pinned in this build: trusted on first use only", tone: "warn" };
   }
 }
