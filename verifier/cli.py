@@ -1,8 +1,11 @@
 """``python -m verifier tx|invoice|chain|head|checkpoint|consistency``: check the ledger without trusting it.
 
 Exit status: 0 everything verified, 1 something did not verify, 2 usage or transport error.
-Pin the log's key with ``--public-key`` (base64) or EP_LEDGER_PUBLIC_KEY; without it the key the
-server sends is used and the result says ``"key_pinned": false``.
+Pin the log's key with ``--public-key`` (base64) or EP_LEDGER_PUBLIC_KEY, or with its note key
+``--ledger-key`` (vkey) or EP_LEDGER_VERIFIER_KEY; without either the key the server sends is used
+and the result says ``"key_pinned": false``. With ``--witness-url``/``--witness-key`` (EP_WITNESS_*)
+every command also checks the head against the witness's cosigned checkpoint (spec §16) and fails
+on a forked head.
 """
 
 from __future__ import annotations
@@ -309,6 +312,8 @@ def run(argv: Sequence[str], transport: Transport | None = None) -> tuple[int, d
     """Parse ``argv`` and verify; returns (exit status, result). ``transport`` is injectable."""
     args = _parser().parse_args(list(argv))
     pinned = base64.b64decode(args.public_key) if args.public_key else None
+    if pinned is None and args.ledger_key:  # the note key pins the head key too (same Ed25519 key)
+        pinned = spec.parse_vkey(args.ledger_key).key
     v = Verifier(LedgerApi(args.base_url, args.token, transport), pinned)
     try:
         if args.command == "tx":
@@ -323,6 +328,12 @@ def run(argv: Sequence[str], transport: Transport | None = None) -> tuple[int, d
             result = v.checkpoint(args.ledger_key, args.witness_url, args.witness_key)
         else:
             result = v.consistency(args.old, args.new)
+        if args.witness_url and args.command in ("tx", "invoice", "chain", "head"):
+            # With a witness configured, every verdict also needs the head the witness saw (§16).
+            witness = v.checkpoint(args.ledger_key, args.witness_url, args.witness_key)
+            result["witness"] = witness
+            if not witness["ok"]:
+                result = {**result, "ok": False, "reason": witness["reason"]}
     except spec.SpecError as exc:
         return 1, {"ok": False, "reason": "SIGNATURE_OR_FORMAT", "detail": str(exc)}
     except (ApiError, OSError, KeyError, ValueError) as exc:

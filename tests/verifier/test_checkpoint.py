@@ -80,6 +80,21 @@ async def test_witnessed_ahead_and_forked_heads(tmp_path: Path) -> None:
             await _append(fork, "hh-2", range(1))  # size 6, like the witnessed head, another root
             status, result = await _check(fork, *pins)
             assert status == 1 and result["reason"] == "FORKED_HEAD", result
+            # Every other command fails too once a witness is configured, though the fork's own
+            # proofs check out against its own (ledger-signed) head.
+            argv = [
+                "--base-url",
+                fork.base_url,
+                "--token",
+                fork.token("user"),
+                *pins,
+                "invoice",
+                "hh-1",
+                "2026-01",
+            ]
+            status, result = await asyncio.to_thread(run, argv)
+            assert status == 1 and result["reason"] == "FORKED_HEAD" and result["key_pinned"] is True, result
+            assert all(line["inclusion_valid"] for line in result["lines"])  # type: ignore[union-attr]
             await _append(fork, "hh-2", range(1, 4))  # larger than the witnessed head, not its extension
             status, result = await _check(fork, *pins)
             assert status == 1 and result["reason"] == "FORKED_HEAD", result
