@@ -14,7 +14,15 @@ from devstack.replicas import SCALABLE, replica_port_key
 
 ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["SERVICES", "StackPorts", "allocate_ports", "ensure_ledger_key", "replica_targets", "stack_env"]
+__all__ = [
+    "SERVICES",
+    "StackPorts",
+    "allocate_ports",
+    "ensure_ledger_key",
+    "pin_keys",
+    "replica_targets",
+    "stack_env",
+]
 
 # Python services and the key of their ports.
 SERVICES = ("auth", "predict", "ledger", "ingest")
@@ -32,6 +40,7 @@ PREFERRED = {
     "ledger_metrics": 9103,
     "ingest_metrics": 9104,
     "meter_metrics": 9105,
+    "witness_http": 50060,
 }
 
 
@@ -99,6 +108,53 @@ def ensure_ledger_key(var_dir: Path) -> Path:
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
     return path
+
+
+def pin_keys(var_dir: Path, ports: StackPorts) -> dict[str, str]:
+    """The keys clients pin, from the keys on disk (the ledger's, made by ensure_ledger_key, and the
+    witness's own, made here in its own folder): the ledger's note verifier key for the witness,
+    the verifier and the dashboard build, and the witness's cosignature key and endpoint."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from common import tlog
+
+    def load(path: Path) -> Ed25519PrivateKey:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        assert isinstance(key, Ed25519PrivateKey), path
+        return key
+
+    var_dir = var_dir.resolve()
+    witness_dir = var_dir / "witness"
+    witness_key = witness_dir / "witness_key.pem"
+    if not witness_key.exists():
+        witness_dir.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        fd = os.open(witness_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+    origin = os.environ.get("EP_LEDGER_ORIGIN", "energypulse.local/ledger")
+    witness_name = os.environ.get("EP_WITNESS_NAME", "energypulse.local/witness")
+    ledger_public = load(var_dir / "ledger_signing_key.pem").public_key().public_bytes_raw()
+    witness_public = load(witness_key).public_key().public_bytes_raw()
+    ledger_vkey = tlog.verifier_key(origin, tlog.ALG_ED25519, ledger_public)
+    witness_vkey = tlog.verifier_key(witness_name, tlog.ALG_COSIGNATURE_V1, witness_public)
+    url = f"http://127.0.0.1:{ports['witness_http']}"
+    return {
+        "EP_LEDGER_VERIFIER_KEY": ledger_vkey,
+        "EP_WITNESS_LEDGER_KEY": ledger_vkey,
+        "EP_WITNESS_VERIFIER_KEY": witness_vkey,
+        "EP_WITNESS_KEY_FILE": str(witness_key),
+        "EP_WITNESS_STATE_FILE": str(witness_dir / "state.json"),
+        "EP_WITNESS_HTTP_PORT": str(ports["witness_http"]),
+        "EP_WITNESS_URL": url,
+        # The dashboard build pins both (Vite exposes VITE_* to the page; never fetched at run time).
+        "VITE_EP_LEDGER_VERIFIER_KEY": ledger_vkey,
+        "VITE_EP_WITNESS_VERIFIER_KEY": witness_vkey,
+        "VITE_EP_WITNESS_URL": url,
+    }
 
 
 def stack_env(

@@ -18,6 +18,7 @@ from devstack.env import (
     allocate_ports,
     ensure_ledger_key,
     generate_envoy,
+    pin_keys,
     replica_targets,
     stack_env,
 )
@@ -110,6 +111,7 @@ def start_stack(
     env = stack_env(ports, var_dir, demo=True, meters=meters, database_url=database_url)
     env.update(extra_env or {})
     ensure_ledger_key(var_dir)
+    env.update(pin_keys(var_dir, ports))
     generate_envoy(env)
     commands = expand_procfile(read_procfile(), replicas, ports.ports)
     group = ProcessGroup(env=env, log_dir=var_dir / "logs", commands=commands)
@@ -139,6 +141,8 @@ def start_stack(
         http_urls["envoy"] = f"{stack.base_url}/{'healthz' if whole else 'livez'}"
     if "web" in parts:
         http_urls["web"] = f"http://127.0.0.1:{ports['web']}/"
+    if "witness_svc" in parts:  # ready once it has cosigned the ledger's first checkpoint
+        http_urls["witness_svc"] = f"{env['EP_WITNESS_URL']}/healthz"
     not_ready = asyncio.run(wait_all(grpc_targets, http_urls, timeout=timeout))
     if not_ready:
         logs = "\n".join(f"--- {name}\n{group.log_tail(name)}" for name in names)

@@ -26,6 +26,7 @@ from devstack.env import (
     allocate_ports,
     ensure_ledger_key,
     generate_envoy,
+    pin_keys,
     replica_targets,
     stack_env,
 )
@@ -45,6 +46,25 @@ SERVICE_NAMES = {
 
 def write_env_file(env: dict[str, str], path: Path) -> None:
     path.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
+
+
+def pin_keys_into_dashboard(env: dict[str, str]) -> None:
+    """Rebuild the dashboard when the keys it pins (VITE_EP_*: the ledger's and the witness's, spec
+    §16) are not the ones written into the current build: the page never fetches them at run time."""
+    dashboard = ROOT / "dashboard"
+    stamp = dashboard / "dist" / "pinned-keys.txt"  # public keys only
+    pins = "".join(f"{k}={env[k]}\n" for k in sorted(env) if k.startswith("VITE_EP_"))
+    if not (dashboard / "node_modules").exists() or (stamp.exists() and stamp.read_text() == pins):
+        return
+    print("[run] writing the pinned ledger and witness keys into the dashboard build", file=sys.stderr)
+    subprocess.run(
+        ["npm", "run", "--silent", "build"],
+        cwd=dashboard,
+        env={**os.environ, **env},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    stamp.write_text(pins)
 
 
 def main() -> None:
@@ -81,8 +101,10 @@ def main() -> None:
     args.var_dir.mkdir(parents=True, exist_ok=True)
     ports = allocate_ports(prefer_standard=True, replicas=replicas)
     env = stack_env(ports, args.var_dir, demo=True, meters=args.meters, database_url=args.postgres or None)
-    write_env_file(env, args.var_dir / "run.env")
     ensure_ledger_key(args.var_dir)
+    env.update(pin_keys(args.var_dir, ports))
+    write_env_file(env, args.var_dir / "run.env")
+    pin_keys_into_dashboard(env)
     generate_envoy(env)
     procfile = args.var_dir / "Procfile.run"
     render_procfile(expand_procfile(read_procfile(), replicas, ports.ports), procfile)
@@ -111,6 +133,7 @@ def main() -> None:
     http_urls = {
         "envoy": f"http://127.0.0.1:{ports['edge']}/healthz",
         "web": f"http://127.0.0.1:{ports['web']}/",
+        "witness": f"{env['EP_WITNESS_URL']}/healthz",
     }
     not_ready = asyncio.run(wait_all(grpc_targets, http_urls, timeout=args.ready_timeout))
     if honcho.poll() is None:
@@ -124,6 +147,8 @@ def main() -> None:
             + ", ".join(f"{svc} {' '.join(replica_targets(ports, svc))}" for svc in SERVICES),
             f"  Processes:             {procfile}",
             f"  MQTT broker:           127.0.0.1:{ports['mqtt']}",
+            f"  Ledger key (pin it):   {env['EP_LEDGER_VERIFIER_KEY']}",
+            f"  Witness:               {env['EP_WITNESS_URL']}/checkpoint  key {env['EP_WITNESS_VERIFIER_KEY']}",
             "  Demo sign-in:          admin / admin-demo   (operator)",
             "                         household-0001 / demo (a household; -0002 ... likewise)",
             "  Stop with Ctrl-C.",

@@ -42,6 +42,16 @@ class LedgerConfig:
         250,
         "GetSignedHead reuses a head (ListBlocks its newest page) this young if nothing grew here (0: fresh)",
     )
+    writer_accounts: str = env_field(
+        "EP_LEDGER_WRITER_ACCOUNTS",
+        "ingest",
+        "service accounts allowed to AppendRecords, comma-separated (administrators never are)",
+    )
+    origin: str = env_field(
+        "EP_LEDGER_ORIGIN",
+        "energypulse.local/ledger",
+        "the log's origin: first line of its checkpoints and the name of its note key",
+    )
     invoice_time_zone: str = env_field(
         "EP_LEDGER_INVOICE_TIME_ZONE", "Europe/Oslo", "time zone of invoice months"
     )
@@ -51,6 +61,10 @@ class LedgerConfig:
     jwt_issuer: str = env_field("EP_AUTH_ISSUER", "energypulse-auth", "expected iss of access tokens")
     jwt_audience: str = env_field("EP_AUTH_AUDIENCE", "energypulse", "expected aud of access tokens")
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "log level")
+
+    @property
+    def writers(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.writer_accounts.split(",") if a.strip())
 
     @property
     def signing_key_path(self) -> Path:

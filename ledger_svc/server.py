@@ -72,9 +72,20 @@ def build(config: LedgerConfig, signer: Signer | None = None) -> LedgerApp:
     ledger = Ledger(engine, signer, config.block_max_txs, config.block_max_ms)
     ledger.load()
     servicer = LedgerServicer(
-        ledger, ZoneInfo(config.invoice_time_zone), config.max_append_batch, config.head_max_age_ms
+        ledger,
+        ZoneInfo(config.invoice_time_zone),
+        config.max_append_batch,
+        config.head_max_age_ms,
+        writers=config.writers,
+        origin=config.origin,
     )
-    log.info("ledger_ready", key_id=signer.log_id.hex(), tree_size=ledger.tree_size(), pid=os.getpid())
+    log.info(
+        "ledger_ready",
+        verifier_key=signer.verifier_key(config.origin),
+        key_id=signer.log_id.hex(),
+        tree_size=ledger.tree_size(),
+        pid=os.getpid(),
+    )
     return LedgerApp(config, engine, ledger, servicer)
 
 

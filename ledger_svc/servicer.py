@@ -13,8 +13,9 @@ import grpc
 from common import timestamps
 from common.auth.access import role_name
 from common.auth.caller import Caller, caller
-from common.errors import FailedPrecondition, InvalidArgument
+from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from common.paging import Pager
+from energypulse.auth.v1 import user_pb2
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
@@ -39,10 +40,20 @@ def _show(who: Caller, tx: StoredTx) -> bool:
 
 class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     def __init__(
-        self, ledger: Ledger, invoice_tz: ZoneInfo, max_append_batch: int = 10000, head_max_age_ms: int = 0
+        self,
+        ledger: Ledger,
+        invoice_tz: ZoneInfo,
+        max_append_batch: int = 10000,
+        head_max_age_ms: int = 0,
+        *,
+        writers: frozenset[str] = frozenset({"ingest"}),
+        origin: str = "energypulse.local/ledger",
     ) -> None:
         # head_max_age_ms 0: sign a fresh head (and read the newest blocks) on every call.
+        # writers: the service accounts that may append (the access rule already refuses admins).
         self._ledger = ledger
+        self._writers = writers
+        self._origin = origin
         self._tz = invoice_tz
         self._max_batch = max_append_batch
         self._head = SharedHead(ledger, head_max_age_ms, self._run)
@@ -56,7 +67,12 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         request: pb.AppendRecordsRequest,
         context: grpc.aio.ServicerContext[pb.AppendRecordsRequest, pb.AppendRecordsResponse],
     ) -> pb.AppendRecordsResponse:
-        caller(context)
+        who = caller(context)
+        if who.role != user_pb2.ROLE_SERVICE or who.subject not in self._writers:
+            raise PermissionDenied(
+                reasons.LEDGER_WRITER_NOT_PERMITTED,
+                "only the billing service's account may append settlements and forecasts",
+            )
         if len(request.records) > self._max_batch:
             raise InvalidArgument(reasons.BATCH_TOO_LARGE, f"at most {self._max_batch} records per append")
         records = [convert.record_from_proto(r) for r in request.records]
@@ -153,6 +169,28 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         proof = await self._run(self._ledger.consistency_proof, request.first_size, second)
         return pb.GetConsistencyProofResponse(
             first_size=request.first_size, second_size=second, proof=[p.hex() for p in proof]
+        )
+
+    async def GetCheckpoint(
+        self,
+        request: pb.GetCheckpointRequest,
+        context: grpc.aio.ServicerContext[pb.GetCheckpointRequest, pb.GetCheckpointResponse],
+    ) -> pb.GetCheckpointResponse:
+        # Public (no caller): the checkpoint carries only the size and root every head shows.
+        sth = await self._head.get()
+        size = sth.head.tree_size
+        if not 0 <= request.from_size <= size:
+            raise InvalidArgument(reasons.BAD_TREE_SIZE, f"from_size must be in [0, {size}]")
+        proof: list[bytes] = []
+        if 0 < request.from_size < size:
+            proof = await self._run(self._ledger.consistency_proof, request.from_size, size)
+        signer = self._ledger.signer
+        return pb.GetCheckpointResponse(
+            checkpoint=signer.checkpoint(self._origin, size, sth.head.root_hash),
+            tree_size=size,
+            from_size=request.from_size,
+            consistency_proof=[p.hex() for p in proof],
+            verifier_key=signer.verifier_key(self._origin),
         )
 
     async def VerifyChain(

@@ -16,6 +16,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from common import tlog
+
 __all__ = [
     "TREE_HEAD_MAGIC",
     "SignedTreeHead",
@@ -90,6 +92,15 @@ class Signer:
         return self._key.private_bytes(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
         )
+
+    def checkpoint(self, origin: str, tree_size: int, root_hash: bytes) -> str:
+        """The C2SP checkpoint of (tree_size, root_hash) as a note signed by this key (spec §16)."""
+        return tlog.sign_note(
+            tlog.checkpoint_text(tlog.Checkpoint(origin, tree_size, root_hash)), origin, self._key
+        )
+
+    def verifier_key(self, origin: str) -> str:
+        return tlog.verifier_key(origin, tlog.ALG_ED25519, self.public_key)
 
     def sign(self, tree_size: int, root_hash: bytes, timestamp_ms: int) -> SignedTreeHead:
         head = TreeHead(self.log_id, tree_size, root_hash, timestamp_ms)

@@ -12,7 +12,7 @@ from devstack.processes import read_procfile
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON_SERVICES = ("auth_svc", "predict_svc", "ledger_svc", "ingest_svc", "meter_sim")
+PYTHON_SERVICES = ("auth_svc", "predict_svc", "ledger_svc", "witness_svc", "ingest_svc", "meter_sim")
 
 
 def _compose() -> dict:

@@ -1,8 +1,11 @@
-"""``python -m verifier tx|invoice|chain|head|consistency``: check the ledger without trusting it.
+"""``python -m verifier tx|invoice|chain|head|checkpoint|consistency``: check the ledger without trusting it.
 
 Exit status: 0 everything verified, 1 something did not verify, 2 usage or transport error.
-Pin the log's key with ``--public-key`` (base64) or EP_LEDGER_PUBLIC_KEY; without it the key the
-server sends is used and the result says ``"key_pinned": false``.
+Pin the log's key with ``--public-key`` (base64) or EP_LEDGER_PUBLIC_KEY, or with its note key
+``--ledger-key`` (vkey) or EP_LEDGER_VERIFIER_KEY; without either the key the server sends is used
+and the result says ``"key_pinned": false``. With ``--witness-url``/``--witness-key`` (EP_WITNESS_*)
+every command also checks the head against the witness's cosigned checkpoint (spec §16) and fails
+on a forked head.
 """
 
 from __future__ import annotations
@@ -179,7 +182,16 @@ class Verifier:
         old, new = self.head(old_file), self.head(new_file)
         if old.key_id != new.key_id:
             return {"ok": False, "reason": "DIFFERENT_KEYS"}
-        proof = self.api.consistency_proof(old.tree_size, new.tree_size) if old.tree_size else {"proof": []}
+        if old.tree_size == 0:  # nothing to prove from the empty tree, but it must be the empty tree
+            if old.root != spec.mth([]) or new.tree_size < 0:
+                return {
+                    "ok": False,
+                    "first_size": 0,
+                    "second_size": new.tree_size,
+                    "reason": "not the empty tree",
+                }
+            return {"ok": True, "first_size": 0, "second_size": new.tree_size}
+        proof = self.api.consistency_proof(old.tree_size, new.tree_size)
         try:
             spec.check_consistency(
                 old.tree_size,
@@ -196,6 +208,57 @@ class Verifier:
                 "reason": str(exc),
             }
         return {"ok": True, "first_size": old.tree_size, "second_size": new.tree_size}
+
+    def checkpoint(self, log_vkey: str, witness_url: str, witness_vkey: str) -> dict[str, object]:
+        """The ledger's checkpoint against the witness's cosigned one (spec §16): both keys pinned
+        from configuration. A head the witness cosigned, or one that provably extends it, passes
+        (the latter reported as not yet witnessed); a second head at a witnessed size, or one
+        that does not extend the witnessed head, is a fork."""
+        if not (log_vkey and witness_url and witness_vkey):
+            return {
+                "ok": False,
+                "reason": "KEYS_NOT_PINNED",
+                "detail": "--ledger-key, --witness-url and --witness-key",
+            }
+        log_key, witness_key = spec.parse_vkey(log_vkey), spec.parse_vkey(witness_vkey)
+        head = spec.check_checkpoint(self.api.checkpoint()["checkpoint"], log_key)
+        try:
+            seen = spec.check_checkpoint(self.api.witness_checkpoint(witness_url), log_key, witness_key)
+        except spec.SpecError as exc:
+            return {"ok": False, "reason": "NOT_WITNESSED", "tree_size": head.size, "detail": str(exc)}
+        result: dict[str, object] = {
+            "tree_size": head.size,
+            "root_hash": head.root.hex(),
+            "witnessed_size": seen.size,
+            "witnessed_root_hash": seen.root.hex(),
+            "cosigned_at": seen.cosigned_at,
+            "head_witnessed": head.size == seen.size and head.root == seen.root,
+        }
+        try:
+            if head.size == seen.size:
+                if head.root != seen.root:
+                    raise spec.SpecError(f"two roots at size {head.size}: the ledger shows a fork")
+            else:
+                older, newer = (seen, head) if seen.size < head.size else (head, seen)
+                if older.size == 0:
+                    if older.root != spec.mth([]):
+                        raise spec.SpecError("an empty checkpoint whose root is not the empty tree's")
+                else:
+                    if older is seen:  # the ledger's public proof from the witnessed size
+                        reply = self.api.checkpoint(seen.size)
+                        if int(reply.get("treeSize", 0)) != head.size:
+                            raise spec.SpecError("the ledger's head moved while checking; run again")
+                        proof = reply.get("consistencyProof", [])
+                    else:
+                        proof = self.api.consistency_proof(older.size, newer.size).get("proof", [])
+                    spec.check_consistency(
+                        older.size, newer.size, older.root, newer.root, [bytes.fromhex(p) for p in proof]
+                    )
+        except spec.SpecError as exc:
+            return {**result, "ok": False, "reason": "FORKED_HEAD", "detail": str(exc)}
+        if not result["head_witnessed"]:
+            result["reason"] = "HEAD_NOT_WITNESSED" if head.size > seen.size else "HEAD_OLDER_THAN_WITNESSED"
+        return {**result, "ok": True}
 
     def save_head(self, path: str | None) -> dict[str, object]:
         head = self.head()
@@ -216,6 +279,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--public-key", default=os.environ.get("EP_LEDGER_PUBLIC_KEY", ""), help="pinned key, base64"
     )
+    p.add_argument(
+        "--ledger-key",
+        default=os.environ.get("EP_LEDGER_VERIFIER_KEY", ""),
+        help="pinned ledger note key (vkey name+id+key, printed by the run command)",
+    )
+    p.add_argument(
+        "--witness-url", default=os.environ.get("EP_WITNESS_URL", ""), help="the witness's endpoint"
+    )
+    p.add_argument(
+        "--witness-key", default=os.environ.get("EP_WITNESS_VERIFIER_KEY", ""), help="pinned witness vkey"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     tx = sub.add_parser("tx", help="verify one transaction")
     tx.add_argument("tx_hash")
@@ -227,6 +301,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("chain", help="re-verify every block and tie the blocks to the signed head")
     head = sub.add_parser("head", help="fetch and check the signed head, optionally save it")
     head.add_argument("--save", help="write the head to this JSON file")
+    sub.add_parser("checkpoint", help="check the ledger's checkpoint against the witness's cosignature")
     cons = sub.add_parser("consistency", help="prove a saved older head is a prefix of a saved newer head")
     cons.add_argument("old")
     cons.add_argument("new")
@@ -237,6 +312,8 @@ def run(argv: Sequence[str], transport: Transport | None = None) -> tuple[int, d
     """Parse ``argv`` and verify; returns (exit status, result). ``transport`` is injectable."""
     args = _parser().parse_args(list(argv))
     pinned = base64.b64decode(args.public_key) if args.public_key else None
+    if pinned is None and args.ledger_key:  # the note key pins the head key too (same Ed25519 key)
+        pinned = spec.parse_vkey(args.ledger_key).key
     v = Verifier(LedgerApi(args.base_url, args.token, transport), pinned)
     try:
         if args.command == "tx":
@@ -247,8 +324,16 @@ def run(argv: Sequence[str], transport: Transport | None = None) -> tuple[int, d
             result = v.chain()
         elif args.command == "head":
             result = v.save_head(args.save)
+        elif args.command == "checkpoint":
+            result = v.checkpoint(args.ledger_key, args.witness_url, args.witness_key)
         else:
             result = v.consistency(args.old, args.new)
+        if args.witness_url and args.command in ("tx", "invoice", "chain", "head"):
+            # With a witness configured, every verdict also needs the head the witness saw (§16).
+            witness = v.checkpoint(args.ledger_key, args.witness_url, args.witness_key)
+            result["witness"] = witness
+            if not witness["ok"]:
+                result = {**result, "ok": False, "reason": witness["reason"]}
     except spec.SpecError as exc:
         return 1, {"ok": False, "reason": "SIGNATURE_OR_FORMAT", "detail": str(exc)}
     except (ApiError, OSError, KeyError, ValueError) as exc:

@@ -93,6 +93,14 @@ class Invoice(TypedDict, total=False):
     lines: list[InvoiceLine]
 
 
+class CheckpointResponse(TypedDict, total=False):
+    checkpoint: str
+    treeSize: str
+    fromSize: str
+    consistencyProof: list[str]
+    verifierKey: str
+
+
 class ApiError(RuntimeError):
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"HTTP {status}: {body[:300]}")
@@ -154,6 +162,21 @@ class LedgerApi:
             "GET", "/api/v1/ledger/consistency-proof", {"first_size": first, "second_size": second}
         )
         return proof
+
+    def checkpoint(self, from_size: int = 0) -> CheckpointResponse:
+        response: CheckpointResponse = self._call(
+            "GET", "/api/v1/ledger/checkpoint", {"from_size": from_size}
+        )
+        return response
+
+    def witness_checkpoint(self, witness_url: str) -> str:
+        """The witness's last cosigned checkpoint, from the witness's own endpoint."""
+        status, raw = self._send(
+            "GET", witness_url.rstrip("/") + "/checkpoint", {"accept": "text/plain"}, None
+        )
+        if status != 200:
+            raise ApiError(status, raw.decode(errors="replace"))
+        return raw.decode()
 
     def blocks(self, page_size: int = 200, page_token: str = "") -> BlockPage:
         page: BlockPage = self._call(

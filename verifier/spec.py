@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import struct
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = [
+    "CheckpointView",
+    "NoteKey",
     "SpecError",
     "block_hash",
+    "check_checkpoint",
     "check_consistency",
     "check_head_signature",
     "leaf_hash",
     "mth",
+    "parse_vkey",
     "record_bytes_from_json",
     "rfc3339_to_ms",
     "root_from_inclusion",
@@ -158,9 +164,11 @@ def check_head_signature(
 
 
 def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes:
-    """RFC 9162 §2.1.3.2."""
+    """RFC 9162 §2.1.3.2 (0 <= index < size; hashes are 32 bytes)."""
     if not 0 <= index < size:
         raise SpecError("leaf index outside the tree")
+    if len(leaf) != 32 or any(len(p) != 32 for p in path):
+        raise SpecError("leaf hash and proof nodes must be 32 bytes")
     fn, sn, r = index, size - 1, leaf
     for p in path:
         if sn == 0:
@@ -178,15 +186,18 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes
 
 
 def check_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
-    """RFC 9162 §2.1.4.2."""
+    """RFC 9162 §2.1.4.2, for 0 < size1 <= size2: nothing is consistent *from* the empty tree
+    (a caller starting from size 0 has nothing to check, spec §7)."""
     if size1 > size2:
         raise SpecError("first head is newer than the second")
+    if size1 <= 0:
+        raise SpecError("a consistency proof from the empty tree is meaningless")
     if size1 == size2:
         if proof or root1 != root2:
             raise SpecError("same size, different roots")
         return
-    if size1 == 0:
-        return
+    if any(len(p) != 32 for p in proof):
+        raise SpecError("proof nodes must be 32 bytes")
     path = list(proof)
     if size1 & (size1 - 1) == 0:
         path = [root1, *path]
@@ -208,3 +219,106 @@ def check_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof:
         fn, sn = fn >> 1, sn >> 1
     if sn != 0 or fr != root1 or sr != root2:
         raise SpecError("consistency proof does not verify")
+
+
+# §16 Checkpoints and cosignatures (C2SP signed-note, tlog-checkpoint, tlog-cosignature/v1) -------
+
+_SIG_PREFIX = "\u2014 "  # em dash, space
+
+
+@dataclass(frozen=True)
+class NoteKey:
+    """A verifier key "name+<key id hex>+<base64(type || Ed25519 key)>" (type 1: note, 4: cosignature/v1)."""
+
+    name: str
+    kind: int
+    key: bytes
+
+    @property
+    def key_id(self) -> bytes:
+        return _h(self.name.encode() + b"\n" + bytes([self.kind]) + self.key)[:4]
+
+
+def parse_vkey(vkey: str) -> NoteKey:
+    name, sep, rest = vkey.strip().partition("+")
+    kid_hex, sep2, b64 = rest.partition("+")
+    if not (sep and sep2 and name) or " " in name:
+        raise SpecError("a verifier key is name+keyid+key")
+    try:
+        raw, kid = base64.b64decode(b64, validate=True), bytes.fromhex(kid_hex)
+    except ValueError as exc:
+        raise SpecError("a verifier key's id or key is not hex/base64") from exc
+    if len(raw) != 33 or raw[0] not in (1, 4):
+        raise SpecError("not an Ed25519 note or cosignature/v1 key")
+    key = NoteKey(name, raw[0], raw[1:])
+    if key.key_id != kid:
+        raise SpecError("the verifier key's id does not match its name and key")
+    return key
+
+
+def _note_parts(note: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
+    cut = note.rfind("\n\n")
+    if cut < 0 or not note.endswith("\n"):
+        raise SpecError("a signed note is text, an empty line and signature lines")
+    sigs = []
+    for line in note[cut + 2 : -1].split("\n"):
+        if not line.startswith(_SIG_PREFIX) or line.count(" ") != 2:
+            raise SpecError("malformed signature line")
+        name, b64 = line[len(_SIG_PREFIX) :].split(" ")
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError as exc:
+            raise SpecError("a note signature is not base64") from exc
+        sigs.append((name, raw[:4], raw[4:]))
+    return note[: cut + 1], sigs
+
+
+def _ed25519_ok(key: bytes, sig: bytes, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(sig, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class CheckpointView:
+    origin: str
+    size: int
+    root: bytes
+    text: str
+    cosigned_at: int | None  # the witness's cosignature time (seconds), when one was checked
+
+
+def check_checkpoint(note: str, log_key: NoteKey, witness_key: NoteKey | None = None) -> CheckpointView:
+    """The checkpoint in ``note``, once the log's signature (and the witness's cosignature/v1,
+    when ``witness_key`` is given) verifies; the origin must be the log key's name."""
+    if log_key.kind != 1 or (witness_key is not None and witness_key.kind != 4):
+        raise SpecError("the log key must be a note key (type 1), the witness key a cosignature key (type 4)")
+    text, sigs = _note_parts(note)
+    lines = text[:-1].split("\n")
+    if len(lines) < 3 or lines[0] != log_key.name or not re.fullmatch(r"0|[1-9]\d*", lines[1]):
+        raise SpecError("not a checkpoint of this log")
+    try:
+        root = base64.b64decode(lines[2], validate=True)
+    except ValueError as exc:
+        raise SpecError("the checkpoint's root line is not base64") from exc
+    if len(root) != 32:
+        raise SpecError("the checkpoint's root is not 32 bytes")
+    if not any(
+        n == log_key.name and kid == log_key.key_id and _ed25519_ok(log_key.key, s, text.encode())
+        for n, kid, s in sigs
+    ):
+        raise SpecError("the checkpoint carries no valid signature of the pinned log key")
+    cosigned_at = None
+    if witness_key is not None:
+        for n, kid, s in sigs:
+            if n == witness_key.name and kid == witness_key.key_id and len(s) == 72:
+                (ts,) = struct.unpack(">Q", s[:8])
+                message = f"cosignature/v1\ntime {ts}\n".encode() + text.encode()
+                if _ed25519_ok(witness_key.key, s[8:], message):
+                    cosigned_at = ts
+                    break
+        if cosigned_at is None:
+            raise SpecError("the checkpoint carries no valid cosignature of the pinned witness")
+    return CheckpointView(lines[0], int(lines[1]), root, text, cosigned_at)

@@ -63,6 +63,8 @@ class AccessRule:
             return role == user_pb2.ROLE_ADMIN
         if self.level == options_pb2.ACCESS_LEVEL_SERVICE:
             return role in (user_pb2.ROLE_ADMIN, user_pb2.ROLE_SERVICE)
+        if self.level == options_pb2.ACCESS_LEVEL_SERVICE_ONLY:
+            return role == user_pb2.ROLE_SERVICE
         return False
 
 

@@ -109,9 +109,10 @@ def current_month(time_zone: str = "Europe/Oslo") -> str:
 
 
 def seed_settlements(stack: Stack, admin_token: str, household: str, hours: int = 6) -> None:
-    """Appends settled hours for ``household`` through the public API (AppendRecords is open to
-    admins), so the invoice has lines even on a stack younger than one billing hour. Real appends:
-    the ledger hashes, chains, seals and signs them like any other."""
+    """Appends settled hours for ``household`` through the public API as the billing service's
+    account (the ledger's only writer; admins are refused), so the invoice has lines even on a
+    stack younger than one billing hour. Real appends: the ledger hashes, chains, seals and signs
+    them like any other."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     month_start = datetime.now(ZoneInfo("Europe/Oslo")).replace(
         day=1, hour=0, minute=0, second=0, microsecond=0
@@ -146,7 +147,7 @@ def seed_settlements(stack: Stack, admin_token: str, household: str, hours: int 
         "POST",
         "/api/v1/ledger/records:append",
         {"requestId": f"e2e-dashboard-{household}-{now:%Y%m%d%H}", "records": records},
-        token=admin_token,
+        token=stack.login("ingest", stack.env["EP_INGEST_SERVICE_SECRET"]),
     )
     assert status == 200, body
 

@@ -80,9 +80,9 @@ def test_only_public_rpcs_skip_the_token_check(tmp_path: Path) -> None:
     open_paths = {r["match"].get("path") for r in rules if "requires" not in r}
     assert open_paths == {rpc.http_path for rpc in public} | {rpc.grpc_path for rpc in public}
     assert {"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/jwks"} <= open_paths
-    assert not any(
-        path.startswith(("/api/v1/ledger", "/api/v1/households", "/api/v1/users")) for path in open_paths
-    )
+    assert not any(path.startswith(("/api/v1/households", "/api/v1/users")) for path in open_paths)
+    # The ledger's only open route is its checkpoint (size and root): a witness needs no account.
+    assert {p for p in open_paths if p.startswith("/api/v1/ledger")} == {"/api/v1/ledger/checkpoint"}
     protected = [r["match"].get("prefix") for r in rules if "requires" in r]
     assert protected == ["/api/", "/energypulse.", "/grpc."]  # reflection and health need one too
 

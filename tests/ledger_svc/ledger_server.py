@@ -26,7 +26,9 @@ class RunningLedger:
     stub: ledger_service_pb2_grpc.LedgerServiceStub
     tokens: TokenFactory
 
-    def auth(self, role: str = "user", households: tuple[str, ...] = ("hh-1",), subject: str = "u-1") -> list:
+    def auth(self, role: str = "user", households: tuple[str, ...] = ("hh-1",), subject: str = "") -> list:
+        # A service token is the billing service's ("ingest", the ledger's default writer) unless named.
+        subject = subject or ("ingest" if role == "service" else "u-1")
         return [
             (
                 "authorization",

@@ -9,6 +9,7 @@ import grpc
 import pytest
 from sqlalchemy import select, update
 
+from common import tlog
 from common.errors import error_info
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import record_pb2
@@ -85,6 +86,25 @@ async def test_append_access_and_validation_errors(svc: RunningLedger) -> None:
             pb.AppendRecordsRequest(records=[record_pb2.Record()]), metadata=svc.auth("service"), timeout=5
         )
     ) == (grpc.StatusCode.INVALID_ARGUMENT, "EMPTY_RECORD")
+
+
+async def test_only_the_billing_service_appends(svc: RunningLedger) -> None:
+    """Settlements and forecasts come from the billing service's account only: an administrator
+    (whose role used to pass the SERVICE level), another service account and a user are refused,
+    and nothing they sent is on the log."""
+    request = pb.AppendRecordsRequest(request_id="forged", records=_records()[:1])
+    for meta, expected in (
+        (svc.auth("admin", ()), (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_PERMITTED")),
+        (svc.auth("user", ("hh-1",)), (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_PERMITTED")),
+        (
+            svc.auth("service", (), subject="meter_sim"),
+            (grpc.StatusCode.PERMISSION_DENIED, "LEDGER_WRITER_NOT_PERMITTED"),
+        ),
+    ):
+        assert await _error(svc.stub.AppendRecords(request, metadata=meta, timeout=5)) == expected
+    head = await svc.stub.GetSignedHead(pb.GetSignedHeadRequest(), metadata=svc.auth(), timeout=5)
+    assert head.head.tree_size == 0
+    assert len((await _append(svc)).receipts) == 11  # the billing service's own account still appends
 
 
 async def test_contents_only_for_owner_and_admin(svc: RunningLedger) -> None:
@@ -258,3 +278,28 @@ async def test_invoice_months_outside_the_supported_range_are_bad_month(svc: Run
             pb.GetInvoiceRequest(household_id="hh-1", month=month), metadata=owner, timeout=5
         )
         assert (len(reply.invoice.lines), reply.invoice.total_wh) == (0, 0), month
+
+
+async def test_checkpoint_is_public_signed_and_proves_consistency(svc: RunningLedger, signer: Signer) -> None:
+    """GetCheckpoint needs no token (a witness has no account): a C2SP checkpoint signed by the
+    ledger key, with the consistency proof from the caller's size."""
+    origin = "energypulse.local/ledger"
+    empty = await svc.stub.GetCheckpoint(pb.GetCheckpointRequest(), timeout=5)
+    assert empty.tree_size == 0 and empty.verifier_key == signer.verifier_key(origin)
+    await _append(svc)
+    first = await svc.stub.GetCheckpoint(pb.GetCheckpointRequest(), timeout=5)
+    ledger_key = tlog.Verifier.parse(signer.verifier_key(origin))
+    cp = tlog.parse_checkpoint(tlog.verify_note(first.checkpoint, ledger_key))
+    head = await svc.stub.GetSignedHead(pb.GetSignedHeadRequest(), metadata=svc.auth(), timeout=5)
+    assert (cp.origin, cp.size, cp.root.hex()) == (origin, 11, head.head.root_hash)
+    await svc.stub.AppendRecords(
+        pb.AppendRecordsRequest(records=_records()[:3]), metadata=svc.auth("service", ()), timeout=10
+    )
+    later = await svc.stub.GetCheckpoint(pb.GetCheckpointRequest(from_size=11), timeout=5)
+    cp2 = tlog.parse_checkpoint(tlog.verify_note(later.checkpoint, ledger_key))
+    assert (later.from_size, later.tree_size, cp2.size) == (11, 14, 14)
+    verify_consistency(11, 14, cp.root, cp2.root, [bytes.fromhex(p) for p in later.consistency_proof])
+    assert await _error(svc.stub.GetCheckpoint(pb.GetCheckpointRequest(from_size=15), timeout=5)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "BAD_TREE_SIZE",
+    )

@@ -51,6 +51,10 @@ def _routes(
             lambda m, qs, md: stub.GetTransaction(pb.GetTransactionRequest(tx_hash=m[1]), metadata=md),
         ),
         (
+            re.compile(r"^/api/v1/ledger/checkpoint$"),
+            lambda m, qs, md: stub.GetCheckpoint(pb.GetCheckpointRequest(from_size=int(q(qs, "from_size")))),
+        ),
+        (
             re.compile(r"^/api/v1/ledger/consistency-proof$"),
             lambda m, qs, md: stub.GetConsistencyProof(
                 pb.GetConsistencyProofRequest(

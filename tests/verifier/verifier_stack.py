@@ -29,19 +29,23 @@ class Deployed:
     signer: Signer
 
     def token(self, role: str = "user", households: tuple[str, ...] = ("hh-1",)) -> str:
-        return self.tokens.token(subject=f"{role}-x", role=role, households=households)
+        subject = "ingest" if role == "service" else f"{role}-x"  # ingest: the ledger's default writer
+        return self.tokens.token(subject=subject, role=role, households=households)
 
 
 @asynccontextmanager
-async def deployed_ledger(tmp_path: Path) -> AsyncIterator[Deployed]:
+async def deployed_ledger(
+    tmp_path: Path, signer: Signer | None = None, db_name: str = "ledger.db"
+) -> AsyncIterator[Deployed]:
+    """A ledger behind the JSON shim; ``signer`` shared by two deployments makes a split view."""
     tokens = TokenFactory()
     verifier = TokenVerifier(
         StaticKeySource(lambda: {tokens.kid: tokens.public_key}),
         issuer=tokens.issuer,
         audience=tokens.audience,
     )
-    signer = Signer.generate()
-    app = build(LedgerConfig(database_url=f"sqlite:///{tmp_path}/ledger.db", block_max_txs=4), signer=signer)
+    signer = signer or Signer.generate()
+    app = build(LedgerConfig(database_url=f"sqlite:///{tmp_path}/{db_name}", block_max_txs=4), signer=signer)
     server = await start_server(
         ServerConfig(port=0, metrics_port=-1), services(app), interceptors(app, verifier)
     )

@@ -4,7 +4,23 @@ import { EnvError, parseEnv } from "./env";
 
 describe("parseEnv", () => {
   it("defaults to the same origin, NO1 and a 15 s backoff ceiling", () => {
-    expect(parseEnv({})).toEqual({ apiBaseUrl: "", defaultZone: "NO1", streamMaxBackoffMs: 15000 });
+    expect(parseEnv({})).toEqual({
+      apiBaseUrl: "",
+      defaultZone: "NO1",
+      streamMaxBackoffMs: 15000,
+      ledgerVerifierKey: "",
+      witnessVerifierKey: "",
+      witnessUrl: "",
+    });
+  });
+
+  it("takes the pinned ledger and witness keys from the build", () => {
+    const parsed = parseEnv({
+      VITE_EP_LEDGER_VERIFIER_KEY: "energypulse.local/ledger+7fc84102+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4",
+      VITE_EP_WITNESS_URL: "http://127.0.0.1:50060/",
+    });
+    expect(parsed.ledgerVerifierKey).toMatch(/^energypulse.local\/ledger\+7fc84102\+/);
+    expect(parsed.witnessUrl).toBe("http://127.0.0.1:50060");
   });
 
   it("accepts a path or an http(s) base URL and strips trailing slashes", () => {
@@ -17,6 +33,8 @@ describe("parseEnv", () => {
     [{ VITE_DEFAULT_ZONE: "no 1" }, /VITE_DEFAULT_ZONE/],
     [{ VITE_STREAM_MAX_BACKOFF_MS: "fast" }, /VITE_STREAM_MAX_BACKOFF_MS/],
     [{ VITE_STREAM_MAX_BACKOFF_MS: "10" }, /VITE_STREAM_MAX_BACKOFF_MS/],
+    [{ VITE_EP_LEDGER_VERIFIER_KEY: "AQOhB7/zzhC+HXDd" }, /VITE_EP_LEDGER_VERIFIER_KEY/],
+    [{ VITE_EP_WITNESS_URL: "ftp://w" }, /VITE_EP_WITNESS_URL/],
   ])("rejects %o naming the variable", (raw, message) => {
     expect(() => parseEnv(raw)).toThrow(EnvError);
     expect(() => parseEnv(raw)).toThrow(message);

@@ -9,6 +9,11 @@ export interface AppEnv {
   defaultZone: string;
   /** Upper bound of the live stream's reconnect backoff, ms. */
   streamMaxBackoffMs: number;
+  /** The ledger's pinned note key (vkey, spec §16): "" = not pinned, the page says so. */
+  ledgerVerifierKey: string;
+  /** The witness's pinned cosignature key (vkey) and endpoint ("" = no witness configured). */
+  witnessVerifierKey: string;
+  witnessUrl: string;
 }
 
 export class EnvError extends Error {
@@ -35,7 +40,15 @@ export function parseEnv(raw: RawEnv): AppEnv {
   if (!Number.isInteger(backoff) || backoff < 500 || backoff > 300_000) {
     throw new EnvError("VITE_STREAM_MAX_BACKOFF_MS must be an integer between 500 and 300000");
   }
-  return { apiBaseUrl, defaultZone, streamMaxBackoffMs: backoff };
+  const vkey = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
+  const ledgerVerifierKey = readString(raw, "VITE_EP_LEDGER_VERIFIER_KEY", "");
+  const witnessVerifierKey = readString(raw, "VITE_EP_WITNESS_VERIFIER_KEY", "");
+  for (const [name, value] of [["VITE_EP_LEDGER_VERIFIER_KEY", ledgerVerifierKey], ["VITE_EP_WITNESS_VERIFIER_KEY", witnessVerifierKey]] as const) {
+    if (value !== "" && !vkey.test(value)) throw new EnvError(`${name} must be a note verifier key (name+keyid+key), got "${value}"`);
+  }
+  const witnessUrl = readString(raw, "VITE_EP_WITNESS_URL", "").replace(/\/+$/, "");
+  if (witnessUrl !== "" && !/^https?:\/\/[^/]+/.test(witnessUrl)) throw new EnvError(`VITE_EP_WITNESS_URL must be an http(s) URL, got "${witnessUrl}"`);
+  return { apiBaseUrl, defaultZone, streamMaxBackoffMs: backoff, ledgerVerifierKey, witnessVerifierKey, witnessUrl };
 }
 
 let current: AppEnv | undefined;

@@ -51,6 +51,7 @@ def test_access_levels_allow_the_roles_they_name() -> None:
         options_pb2.ACCESS_LEVEL_AUTHENTICATED: ["user", "admin", "service"],
         options_pb2.ACCESS_LEVEL_ADMIN: ["admin"],
         options_pb2.ACCESS_LEVEL_SERVICE: ["admin", "service"],
+        options_pb2.ACCESS_LEVEL_SERVICE_ONLY: ["service"],
     }
 
 

@@ -26,3 +26,20 @@ export function consistencyText(v: VerifiedHead): { label: string; tone: Tone } 
       return { label: "SIGNING KEY CHANGED since your last visit", tone: "bad" };
   }
 }
+
+export function witnessText(v: VerifiedHead): { label: string; tone: Tone } {
+  switch (v.witness.status) {
+    case "witnessed":
+      return { label: "Cosigned by the witness", tone: "good" };
+    case "not-yet-witnessed":
+      return { label: `No witness has seen this head yet (witnessed up to ${v.witness.witnessedSize ?? 0n})`, tone: "warn" };
+    case "forked":
+      return { label: "FORKED: this head is not the one the witness saw", tone: "bad" };
+    case "not-witnessed":
+      return { label: "No valid witness cosignature", tone: "bad" };
+    case "not-configured":
+      return v.keyPinned
+        ? { label: "No witness configured in this build", tone: "bad" }
+        : { label: "Ledger key not pinned in this build: trusted on first use only", tone: "warn" };
+  }
+}

@@ -285,4 +285,11 @@ describe("checkConsistency (the explorer's remembered head)", () => {
     expect((await checkConsistency({ ...snap(1), rootHash: "cd".repeat(32) }, snap(1), proof)).status).toBe("rewritten");
     expect((await checkConsistency({ ...snap(0), publicKey: "AAAA" }, snap(1), proof)).status).toBe("key-changed");
   });
+
+  it("an empty remembered head needs no proof, but must be the empty tree", async () => {
+    const empty = { ...snap(0), treeSize: 0n, rootHash: bytesToHex(await sha256(new Uint8Array())) };
+    const never = () => Promise.reject(new Error("no proof exists from the empty tree"));
+    expect((await checkConsistency(empty, snap(1), never)).status).toBe("extended");
+    expect((await checkConsistency({ ...empty, rootHash: "ab".repeat(32) }, snap(1), never)).status).toBe("rewritten");
+  });
 });

@@ -77,14 +77,14 @@ export async function verifyInclusion(index: bigint, size: bigint, leaf: Uint8Ar
 
 /** Throws ProofError unless the tree (size1, root1) is a prefix of (size2, root2). */
 export async function verifyConsistency(size1: bigint, size2: bigint, root1: Uint8Array, root2: Uint8Array, proof: Uint8Array[]): Promise<void> {
+  // RFC 9162 §2.1.4.2 and the reference verifier (transparency-dev/merkle): 0 < size1 <= size2.
+  // Nothing is consistent *from* the empty tree, not even (0, 0): a caller that starts from an
+  // empty tree has nothing to check (checkConsistency handles it).
   if (size1 < 0n || size2 < size1) throw new ProofError(`size ${size1} cannot precede size ${size2}`);
+  if (size1 === 0n) throw new ProofError("a consistency proof from the empty tree is meaningless");
   if (size1 === size2) {
     if (proof.length) throw new ProofError("proof must be empty for equal sizes");
     if (!equalBytes(root1, root2)) throw new ProofError("equal sizes but different roots");
-    return;
-  }
-  if (size1 === 0n) {
-    if (proof.length) throw new ProofError("proof must be empty from the empty tree");
     return;
   }
   if (proof.length === 0) throw new ProofError("empty consistency proof");

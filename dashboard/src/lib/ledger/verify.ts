@@ -7,7 +7,7 @@ import { tsMs } from "@/lib/proto-json";
 
 import { base64ToBytes, bytesToHex, equalBytes, hexToBytes, sha256 } from "./bytes";
 import { encodeRecord, encodeTreeHead, txHash } from "./canonical";
-import { leafHash, ProofError, verifyConsistency, verifyInclusion } from "./merkle";
+import { emptyRoot, leafHash, ProofError, verifyConsistency, verifyInclusion } from "./merkle";
 
 export type SignatureVerdict = "valid" | "invalid" | "unsupported";
 
@@ -143,6 +143,11 @@ export async function checkConsistency(
     return equalBytes(hexToBytes(previous.rootHash), hexToBytes(next.rootHash))
       ? { status: "unchanged", detail: "same head as last time" }
       : { status: "rewritten", detail: "same size but a different root: history was rewritten" };
+  }
+  if (previous.treeSize === 0n) {
+    return equalBytes(hexToBytes(previous.rootHash), await emptyRoot())
+      ? { status: "extended", detail: `grew from an empty ledger to ${next.treeSize} transactions` }
+      : { status: "rewritten", detail: "an empty ledger with a root that is not the empty tree's" };
   }
   try {
     const proof = await fetchProof(previous.treeSize, next.treeSize);

@@ -4,7 +4,7 @@ import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { AlertIcon } from "@/components/ui/icons";
 import { ErrorState, LoadingState } from "@/components/ui/states";
 import { fmtDateTime, shortHash } from "@/lib/format";
-import { consistencyText, signatureText } from "@/lib/ledger/head-status";
+import { consistencyText, signatureText, witnessText } from "@/lib/ledger/head-status";
 import { forgetTrustedHead } from "@/lib/ledger/trusted-head";
 import { useVerifiedHead } from "@/lib/ledger/use-verified-head";
 import { tsDate } from "@/lib/proto-json";
@@ -21,7 +21,7 @@ function Row({ label, children }: { label: string; children: React.ReactNode }) 
 export function HeadCard() {
   const verified = useVerifiedHead();
   const v = verified.data;
-  const danger = v && ["rewritten", "rolled-back", "key-changed"].includes(v.consistency.status);
+  const danger = v && (["rewritten", "rolled-back", "key-changed"].includes(v.consistency.status) || v.witness.status === "forked");
   return (
     <Card aria-labelledby="head-title">
       <CardHeader id="head-title" title="Signed tree head" description="Checked in your browser against the head it remembered" action={v && <Badge tone={v.trusted ? "good" : "bad"}>{v.trusted ? "Trusted" : "Not trusted"}</Badge>} />
@@ -38,7 +38,7 @@ export function HeadCard() {
                   <AlertIcon className="size-6 shrink-0" />
                   <div>
                     <p className="font-semibold">Warning: the ledger's history does not match what this browser saw before.</p>
-                    <p className="mt-1 text-sm text-rose-50">{v.consistency.detail}. Do not trust invoices from this ledger until an operator explains it.</p>
+                    <p className="mt-1 text-sm text-rose-50">{v.witness.status === "forked" ? v.witness.detail : v.consistency.detail}. Do not trust invoices from this ledger until an operator explains it.</p>
                     <Button variant="secondary" size="sm" className="mt-3" onClick={() => { forgetTrustedHead(); void verified.refetch(); }}>
                       Forget the remembered head
                     </Button>
@@ -58,6 +58,10 @@ export function HeadCard() {
                 </Row>
                 <Row label="Signature">
                   <Badge tone={signatureText(v).tone}>{signatureText(v).label}</Badge>
+                </Row>
+                <Row label="Witness">
+                  <span data-testid="head-witness"><Badge tone={witnessText(v).tone}>{witnessText(v).label}</Badge></span>
+                  <p className="mt-1 text-xs text-slate-500">{v.witness.detail}</p>
                 </Row>
                 <Row label="History">
                   <Badge tone={consistencyText(v).tone}>{consistencyText(v).label}</Badge>
