@@ -21,6 +21,10 @@ from ingest_svc.billing import (
     TodayCost,
 )
 from ingest_svc.config import IngestConfig
+from ingest_svc.devices.broker import BrokerAccess, MosquittoDynsec, NoBrokerControl
+from ingest_svc.devices.service import Devices
+from ingest_svc.devices.store import DeviceStore
+from ingest_svc.intake.known_meters import KnownMeters
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.pipeline import IngestPipeline, PipelineLimits
 from ingest_svc.intake.status import StatusTracker
@@ -72,7 +76,15 @@ class IngestApp:
                 max_future_skew_s=config.max_future_skew_s,
                 max_age_s=config.max_age_s,
             ),
+            unknown_meters=KnownMeters(self.engine).unknown if config.require_registered else None,
         )
+        broker = MqttSettings.load(config.mqtt_url)
+        self._broker_access: BrokerAccess = (
+            MosquittoDynsec(broker, f"{config.effective_client_id}-control")
+            if config.broker_control == "mosquitto-dynsec"
+            else NoBrokerControl()
+        )
+        self.devices = Devices(DeviceStore(self.engine), self._broker_access)
         self.status = StatusTracker(self.engine, ack=lambda m: self.subscriber.ack(m))
         self.subscriber = MqttSubscriber(
             MqttSettings.load(config.mqtt_url),
@@ -137,5 +149,6 @@ class IngestApp:
         self.pipeline.stop()
         self.status.stop()
         self.subscriber.stop()
+        self._broker_access.close()
         self.engine.dispose()
         log.info("ingest_stopped")

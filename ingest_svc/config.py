@@ -45,6 +45,14 @@ class IngestConfig:
     grid_cache_s: float = env_field(
         "EP_INGEST_GRID_CACHE_S", 1.0, "GetGridStats/StreamGridStats reuse a snapshot this long (0: off)"
     )
+    require_registered: bool = env_field(
+        "EP_INGEST_REQUIRE_REGISTERED", True, "Dead-letter readings of unregistered meters (UNKNOWN_METER)"
+    )
+    broker_control: str = env_field(
+        "EP_INGEST_BROKER_CONTROL",
+        "mosquitto-dynsec",
+        "How device credentials reach the broker: mosquitto-dynsec, or none (device RPCs unavailable)",
+    )
     auth_target: str = env_field(
         "EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (keys, revocations, service login)"
     )
@@ -86,6 +94,8 @@ class IngestConfig:
             raise ConfigError("EP_INGEST_BATCH_MAX must be >= 1 and EP_INGEST_BATCH_WAIT_MS >= 0")
         if self.bridge and not self.effective_service_secret:
             raise ConfigError("EP_INGEST_SERVICE_SECRET is required (or EP_DEMO=1, or EP_INGEST_BRIDGE=0)")
+        if self.broker_control not in ("mosquitto-dynsec", "none"):
+            raise ConfigError("EP_INGEST_BROKER_CONTROL must be mosquitto-dynsec or none")
         if self.outbox_page < 1 or self.outbox_concurrency < 1 or self.predict_batch < 1:
             raise ConfigError("EP_INGEST_OUTBOX_PAGE, _OUTBOX_CONCURRENCY and _PREDICT_BATCH must be >= 1")
 
