@@ -49,8 +49,8 @@ __all__ = [
     "dynsec_document",
     "ingest_acls",
     "new_secret",
-    "pbkdf2_sha512",
     "password_file_line",
+    "pbkdf2_sha512",
 ]
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"

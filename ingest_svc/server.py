@@ -29,7 +29,7 @@ def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
     )
 
 
-class IngestServicer(TelemetryServicer, DeviceRpcs):
+class IngestServicer(DeviceRpcs, TelemetryServicer):
     """TelemetryService: the telemetry room's RPCs and the devices room's."""
 
 
