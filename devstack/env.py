@@ -11,6 +11,7 @@ from pathlib import Path
 
 from devstack.ports import free_port
 from devstack.replicas import SCALABLE, replica_port_key
+from devstack.secrets import installation_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,9 +146,8 @@ def stack_env(
     env["EP_TELEMETRY_TARGET"] = _client_target(ports, "ingest")
     env["EP_PREDICT_MODEL_DIR"] = str(var_dir / "models")
     env["EP_METER_INGEST_ADDR"] = env["EP_TELEMETRY_TARGET"]  # meter_sim registers its households there
-    if demo:  # the published demo secrets auth_svc seeds its service accounts with
-        env["EP_INGEST_SERVICE_SECRET"] = "ingest-demo-secret"
-        env["EP_METER_SERVICE_SECRET"] = "meter_sim-demo-secret"
+    # Random per installation, made on first start in the state folder (never a published value).
+    env.update(installation_secrets(var_dir))
     env["EP_METER_STATE_FILE"] = str(var_dir / "meter_sim_state.json")
     return env
 

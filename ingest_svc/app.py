@@ -8,7 +8,6 @@ from prometheus_client import CollectorRegistry
 
 from common.db import make_engine, upgrade
 from common.log import get_logger
-from common.mqtt import MqttSettings
 from contracts.mqtt.topics import STATUS_FILTERS
 from energy.tariff import Tariff
 from energy.tariff_settings import tariff_from_env
@@ -78,7 +77,7 @@ class IngestApp:
             ),
             unknown_meters=KnownMeters(self.engine).unknown if config.require_registered else None,
         )
-        broker = MqttSettings.load(config.mqtt_url)
+        broker = config.broker()
         self._broker_access: BrokerAccess = (
             MosquittoDynsec(broker, f"{config.effective_client_id}-control")
             if config.broker_control == "mosquitto-dynsec"
@@ -87,7 +86,7 @@ class IngestApp:
         self.devices = Devices(DeviceStore(self.engine), self._broker_access)
         self.status = StatusTracker(self.engine, ack=lambda m: self.subscriber.ack(m))
         self.subscriber = MqttSubscriber(
-            MqttSettings.load(config.mqtt_url),
+            broker,
             config.effective_client_id,
             on_batch=self._route,
             share_group=config.share_group,
