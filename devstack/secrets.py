@@ -65,11 +65,15 @@ def _ledger_key(path: Path) -> None:
         _write_private(path, pem)
 
 
-def installation_secrets(state_dir: Path, key_dir: Path | None = None) -> dict[str, str]:
+def installation_secrets(
+    state_dir: Path, key_dir: Path | None = None, database_host: str | None = None
+) -> dict[str, str]:
     """The installation's secrets, made on the first call for ``state_dir`` and reused after.
 
     ``key_dir``: where the files the environment points at live, as the services see them
-    (compose: the same volume mounted elsewhere); default ``state_dir``.
+    (compose: the same volume mounted elsewhere); default ``state_dir``. ``database_host``: a
+    PostgreSQL server to give a generated password (``postgres.password``, for the server's
+    POSTGRES_PASSWORD_FILE) and the services' database URLs with it.
     """
     state_dir = state_dir.resolve()
     path = state_dir / SECRETS_FILE
@@ -85,6 +89,13 @@ def installation_secrets(state_dir: Path, key_dir: Path | None = None) -> dict[s
             f"ingest:{values['EP_INGEST_SERVICE_SECRET']},meter_sim:{values['EP_METER_SERVICE_SECRET']}"
         )
         values["EP_LEDGER_SIGNING_KEY_FILE"] = str(where / LEDGER_KEY_FILE)
+        if database_host:
+            password = new_secret()
+            _write_private(state_dir / "postgres.password", password.encode())
+            for svc in ("auth", "predict", "ledger", "ingest"):
+                values[f"EP_{svc.upper()}_DATABASE_URL"] = (
+                    f"postgresql+psycopg://energypulse:{password}@{database_host}:5432/{svc}"
+                )
         header = "# Generated at first start by devstack/secrets.py; never commit this file.\n"
         body = "".join(f"{k}={v}\n" for k, v in values.items())
         _write_private(path, (header + body).encode())
@@ -178,10 +189,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--key-dir", type=Path, default=None, help="the state folder as services mount it")
     parser.add_argument("--broker-dir", type=Path, default=None, help="the broker's data folder")
     parser.add_argument("--broker-host", action="append", default=[], help="broker certificate names")
+    parser.add_argument("--database-host", default=None, help="PostgreSQL host to generate a password for")
     parser.add_argument("--owner", default="", help="uid:gid to own the state files (compose)")
     parser.add_argument("--broker-owner", default="", help="uid:gid to own the broker files (compose)")
     args = parser.parse_args(argv)
-    values = installation_secrets(args.state, args.key_dir)
+    values = installation_secrets(args.state, args.key_dir, args.database_host)
     if args.broker_dir is not None:
         hosts = args.broker_host or ["localhost", "127.0.0.1"]
         write_broker_files(args.broker_dir, values["EP_INGEST_MQTT_PASSWORD"], hosts)
