@@ -1,6 +1,7 @@
-"""Broker access control for Mosquitto's dynamic-security plugin, in one place.
+"""Broker access-control plumbing: password hashes and Mosquitto's dynamic-security control API.
 
-Who may do what on the broker (docs/broker-security.md):
+What the roles allow is the topic contract's business (contracts/mqtt/access.py). In short
+(docs/broker-security.md):
 
 * ``ingest`` (every ingest replica, one identity): subscribes to the meter topics, alone, and is the
   only member of ``$share/ingest``; publishes its retained consumer markers; administers the
@@ -10,9 +11,9 @@ Who may do what on the broker (docs/broker-security.md):
   will), and reads the consumer markers. One role per device, named ``device:<device id>``.
 * nobody else: there is no anonymous access and the default ACL denies publishing and subscribing.
 
-The first configuration is a JSON document the plugin reads (:func:`dynsec_document`, with password
-hashes made here: PBKDF2-SHA512, the format Mosquitto 2 reads, so no ``mosquitto_passwd`` or
-``mosquitto_ctrl`` is needed); afterwards ingest changes it live with :class:`DynsecControl`.
+The first configuration is a JSON document the plugin reads (contracts/mqtt/access.py, with the
+password hashes made here: PBKDF2-SHA512, the format Mosquitto 2 reads, so no ``mosquitto_passwd``
+or ``mosquitto_ctrl`` is needed); afterwards ingest changes it live with :class:`DynsecControl`.
 """
 
 from __future__ import annotations
@@ -29,33 +30,17 @@ from typing import Any
 import orjson
 
 from common.mqtt import MqttSettings
-from contracts.mqtt.topics import (
-    CONSUMER_MARKERS,
-    READINGS_FILTER,
-    STATUS_FILTERS,
-    gateway_status_topic,
-    reading_topic,
-    status_topic,
-)
 
 __all__ = [
     "CONTROL_TOPIC",
-    "INGEST_ROLE",
-    "INGEST_USERNAME",
     "ControlError",
     "DynsecControl",
-    "device_acls",
-    "device_role",
-    "dynsec_document",
-    "ingest_acls",
     "new_secret",
     "password_file_line",
     "pbkdf2_sha512",
 ]
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
-INGEST_USERNAME = "ingest"
-INGEST_ROLE = "ingest"
 # Iterations of PBKDF2-SHA512 for broker passwords (Mosquitto's own tools default to 101 in 2.0,
 # 1000 later): every device connect pays one hash in the broker, so not the 600k an interactive
 # login would use; the passwords are 32 random bytes, which no iteration count could strengthen.
@@ -84,75 +69,6 @@ def password_file_line(username: str, password: str, salt: bytes | None = None) 
     prefer password_file + acl_file to the plugin (docs/broker-security.md)."""
     fields = pbkdf2_sha512(password, salt, 101)
     return f"{username}:$7${fields['iterations']}${fields['salt']}${fields['password']}"
-
-
-def _acl(acltype: str, topic: str, allow: bool = True) -> dict[str, Any]:
-    return {"acltype": acltype, "topic": topic, "priority": 0, "allow": allow}
-
-
-def ingest_acls(share_group: str = "ingest") -> list[dict[str, Any]]:
-    """What the ingest identity may do (the consumer and the provisioner)."""
-    filters = (READINGS_FILTER, *STATUS_FILTERS)
-    acls = []
-    for topic_filter in filters:
-        # Mosquitto checks a shared subscription against its whole filter, $share prefix included.
-        acls.append(_acl("subscribePattern", f"$share/{share_group}/{topic_filter}"))
-        acls.append(_acl("subscribePattern", topic_filter))
-    acls += [
-        _acl("publishClientReceive", "energy/#"),
-        _acl("publishClientSend", CONSUMER_MARKERS),
-        _acl("publishClientSend", CONTROL_TOPIC),
-        _acl("subscribeLiteral", f"{CONTROL_TOPIC}/response"),
-        _acl("publishClientReceive", f"{CONTROL_TOPIC}/response"),
-    ]
-    return acls
-
-
-def device_role(device_id: str) -> str:
-    return f"device:{device_id}"
-
-
-def device_acls(device_id: str, meter_ids: Iterable[str]) -> list[dict[str, Any]]:
-    """A device publishes its meters' readings and statuses and its own status; reads markers."""
-    acls = []
-    for meter_id in sorted(set(meter_ids)):
-        acls.append(_acl("publishClientSend", reading_topic(meter_id)))
-        acls.append(_acl("publishClientSend", status_topic(meter_id)))
-    acls += [
-        _acl("publishClientSend", gateway_status_topic(device_id)),
-        _acl("subscribePattern", CONSUMER_MARKERS),
-        _acl("publishClientReceive", CONSUMER_MARKERS),
-    ]
-    return acls
-
-
-def dynsec_document(
-    ingest_password: str,
-    devices: Mapping[str, tuple[str, Sequence[str]]] | None = None,
-    share_group: str = "ingest",
-) -> dict[str, Any]:
-    """The plugin's first configuration: the ingest identity and optionally some devices
-    (``device id -> (password, meter ids)``; tests and tools only, production provisions them)."""
-    clients = [
-        {"username": INGEST_USERNAME, "textname": "ingest_svc", "roles": [{"rolename": INGEST_ROLE}]}
-        | pbkdf2_sha512(ingest_password)
-    ]
-    roles = [{"rolename": INGEST_ROLE, "acls": ingest_acls(share_group)}]
-    for device_id, (password, meters) in (devices or {}).items():
-        role = device_role(device_id)
-        clients.append({"username": device_id, "roles": [{"rolename": role}]} | pbkdf2_sha512(password))
-        roles.append({"rolename": role, "acls": device_acls(device_id, meters)})
-    return {
-        "defaultACLAccess": {
-            "publishClientSend": False,
-            "publishClientReceive": False,
-            "subscribe": False,
-            "unsubscribe": True,
-        },
-        "clients": clients,
-        "groups": [],
-        "roles": roles,
-    }
 
 
 class ControlError(Exception):

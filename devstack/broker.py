@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from common.mqtt_auth import dynsec_document
+from contracts.mqtt.access import dynsec_document
 
 __all__ = [
     "INSTALL_HINT",

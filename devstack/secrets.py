@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from common.config import read_env_file
-from common.mqtt_auth import dynsec_document, new_secret, pbkdf2_sha512
+from common.mqtt_auth import new_secret, pbkdf2_sha512
+from contracts.mqtt.access import dynsec_document
 
 __all__ = ["SECRETS_FILE", "SECRET_KEYS", "installation_secrets", "main", "write_broker_files"]
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from common.mqtt_auth import device_acls, device_role, new_secret, pbkdf2_sha512
+from common.mqtt_auth import new_secret, pbkdf2_sha512
+from contracts.mqtt.access import device_acls, device_role
 
 __all__ = [
     "HARNESS_PASSWORD",

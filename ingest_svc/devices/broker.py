@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from common.mqtt import MqttSettings
-from common.mqtt_auth import ControlError, DynsecControl, device_acls, device_role
+from common.mqtt_auth import ControlError, DynsecControl
+from contracts.mqtt.access import device_acls, device_role
 
 __all__ = ["BrokerAccess", "MosquittoDynsec", "NoBrokerControl"]
 
