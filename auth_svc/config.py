@@ -37,9 +37,7 @@ class AuthConfig:
     database_url: str = env_field(
         "EP_AUTH_DATABASE_URL", "sqlite:///data/auth.db", "SQLAlchemy URL of the auth database"
     )
-    demo: bool = env_field(
-        "EP_AUTH_DEMO", False, "demo mode: seed the documented demo accounts"
-    )
+    demo: bool = env_field("EP_AUTH_DEMO", False, "demo mode: seed the documented demo accounts")
     demo_households: int = env_field(
         "EP_AUTH_DEMO_HOUSEHOLDS",
         100,

@@ -94,7 +94,7 @@ def test_compose_sets_no_secret() -> None:
         assert published not in text
     for name, service in compose["services"].items():
         env = service.get("environment", {})
-        for key, value in env.items():
+        for key in env:
             lowered = key.lower()
             if any(
                 word in lowered
