@@ -44,7 +44,11 @@ SERVICE_NAMES = {
 
 
 def write_env_file(env: dict[str, str], path: Path) -> None:
-    path.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
+    # It carries the installation's secrets (devstack/secrets.py): readable by its owner only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
 
 
 def main() -> None:
@@ -123,7 +127,8 @@ def main() -> None:
             "  Services (grpcurl):    "
             + ", ".join(f"{svc} {' '.join(replica_targets(ports, svc))}" for svc in SERVICES),
             f"  Processes:             {procfile}",
-            f"  MQTT broker:           127.0.0.1:{ports['mqtt']}",
+            f"  MQTT broker:           127.0.0.1:{ports['mqtt']} (loopback, logins only: docs/broker-security.md)",
+            f"  Secrets (generated):   {args.var_dir / 'secrets.env'}",
             "  Demo sign-in:          admin / admin-demo   (operator)",
             "                         household-0001 / demo (a household; -0002 ... likewise)",
             "  Stop with Ctrl-C.",
