@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
@@ -66,10 +66,10 @@ async def _serve(tmp_path: Path, access: BrokerAccess) -> AsyncIterator[Env]:
 
 
 @pytest.fixture
-def shipped(tmp_path: Path) -> MosquittoBroker:
+def shipped(tmp_path: Path) -> Iterator[MosquittoBroker]:
     b = MosquittoBroker(tmp_path / "broker", harness=False)
     b.start()
-    yield b  # type: ignore[misc]
+    yield b
     b.stop()
 
 
