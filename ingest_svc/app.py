@@ -18,6 +18,7 @@ from ingest_svc.billing import (
     PredictionClient,
     ServiceLogin,
     TodayCost,
+    load_month_costs,
 )
 from ingest_svc.config import IngestConfig
 from ingest_svc.devices.broker import BrokerAccess, MosquittoDynsec, NoBrokerControl
@@ -98,11 +99,23 @@ class IngestApp:
         self.metrics.mqtt_connected.set_function(lambda: float(self.subscriber.connected))
         self.tariff = tariff or tariff_from_env()
         self.costs = TodayCost(self.engine, READING_TABLES, self.tariff)
+        # The NOK bill: the rule set is validated here, so a bad one stops the start-up.
+        self.month_costs = load_month_costs(
+            self.engine,
+            READING_TABLES,
+            config.bill_ruleset,
+            config.bill_eurnok_file,
+            config.bill_eurnok_fallback,
+            config.bill_default_grid_company,
+            config.bill_support_period,
+        )
         # Billing runs on the server's event loop (``__main__`` passes ``run_billing``).
         self.billing: Billing | None = None
+        self.price_forecasts: PredictionClient | None = None
         if config.bridge:
             login = ServiceLogin(config.auth_target, config.service_username, config.effective_service_secret)
             self._predict = PredictionClient(config.predict_target, login, config.rpc_timeout_s)
+            self.price_forecasts = self._predict
             self._ledger = LedgerClient(config.ledger_target, login, config.rpc_timeout_s)
             self.billing = Billing(
                 self.engine,

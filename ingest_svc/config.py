@@ -95,6 +95,27 @@ class IngestConfig:
         "EP_INGEST_OUTBOX_RETENTION_S", 7 * 86400.0, "Sent outbox rows are deleted after this"
     )
     rpc_timeout_s: float = env_field("EP_INGEST_RPC_TIMEOUT_S", 10.0, "Deadline of every bridge call")
+    # --- the NOK bill (energy.bill; ingest_svc/billing/month_cost.py) ---
+    bill_ruleset: str = env_field(
+        "EP_BILL_RULESET", "", "Rate configuration directory (empty: energy/rates/no, Norway)"
+    )
+    bill_eurnok_file: str = env_field(
+        "EP_BILL_EURNOK_FILE", "", "CSV of daily EUR/NOK closes (date,eur_nok); empty: only the fallback"
+    )
+    bill_eurnok_fallback: str = env_field(
+        "EP_BILL_EURNOK_FALLBACK",
+        "11.50",
+        "NOK per EUR when the file has no close within 7 days (approximate 2025-26 level, UNVERIFIED;"
+        " empty: a missing close is the error BILL_FX_RATE_MISSING)",
+    )
+    bill_default_grid_company: str = env_field(
+        "EP_BILL_DEFAULT_GRID_COMPANY",
+        "glitre",
+        "Grid company of households that registered none and whose zone no rate file lists",
+    )
+    bill_support_period: str = env_field(
+        "EP_BILL_SUPPORT_PERIOD", "", "hour | quarter_hour: overrides the rule set's stromstotte period"
+    )
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "Log level")
 
     def __post_init__(self) -> None:

@@ -39,6 +39,8 @@ def services(app: IngestApp) -> list[GrpcService]:
         app.metrics,
         online_window_s=app.config.online_window_s,
         costs=app.costs,
+        month_costs=app.month_costs,
+        price_forecasts=app.price_forecasts,
         summary_cache_s=app.config.summary_cache_s,
         grid_cache_s=app.config.grid_cache_s,
     )

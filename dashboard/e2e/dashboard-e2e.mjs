@@ -7,7 +7,7 @@
  *   node e2e/dashboard-e2e.mjs --base-url http://127.0.0.1:8080 --artifacts ../test-artifacts/screenshots \
  *        --scenario live --params '{"username":"household-0001","password":"demo"}'
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
@@ -179,6 +179,44 @@ const scenarios = {
     await shot(page, "02-overview-phone");
     await page.setViewportSize(DESKTOP);
     result.ok = values.length >= 2;
+  },
+
+  /** The NOK bill: this month's lines and projection on the overview, then Spot or Norgespris with its CSV. */
+  async bill(ctx, page) {
+    const WIDE = { width: 1440, height: 900 };
+    await page.setViewportSize(WIDE);
+    await signIn(page, params.username, params.password);
+    const total = page.getByTestId("month-cost-total");
+    await total.waitFor({ timeout: 45_000 });
+    await settle(page, 20_000);
+    result.monthTotal = (await total.textContent())?.trim();
+    result.projection = (await page.getByTestId("month-cost-projection").textContent())?.trim();
+    result.lastMonth = (await page.getByTestId("month-cost-last").textContent())?.trim();
+    result.lines = await page.locator("[data-line]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-line")));
+    await page.getByRole("heading", { name: "This month so far" }).scrollIntoViewIfNeeded();
+    await shot(page, "10-bill-overview-1440x900", false);
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(600);
+    await page.getByRole("heading", { name: "This month so far" }).scrollIntoViewIfNeeded();
+    await shot(page, "10-bill-overview-390x844", false);
+    await page.setViewportSize(WIDE);
+    await page.getByRole("link", { name: "Spot or Norgespris" }).first().click();
+    await page.getByRole("heading", { name: "Spot or Norgespris" }).waitFor();
+    await settle(page, 20_000);
+    result.schemeRows = await page.locator("tbody tr").count();
+    result.ownProjection = (await page.getByTestId("scheme-projection-own").textContent())?.trim();
+    await shot(page, "11-schemes-1440x900", false);
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(600);
+    await shot(page, "11-schemes-390x844", false);
+    await page.setViewportSize(WIDE);
+    const download = page.waitForEvent("download", { timeout: 20_000 });
+    await page.getByRole("button", { name: "CSV" }).click();
+    const file = await download;
+    const csvPath = path.join(ARTIFACTS, "spot-or-norgespris.csv");
+    await file.saveAs(csvPath);
+    result.csv = readFileSync(csvPath, "utf8");
+    result.ok = true;
   },
 
   /** History, export and ledger pages render (screenshots), as a household user. */

@@ -58,7 +58,8 @@ class ServiceLogin:
 
 
 class PredictionClient:
-    """:class:`~ingest_svc.billing.ports.PriceSource` and ``ForecastSource`` over PredictionService."""
+    """:class:`~ingest_svc.billing.ports.PriceSource`, ``ForecastSource`` and ``PriceForecastSource``
+    over PredictionService."""
 
     def __init__(self, target: str, login: ServiceLogin, timeout_s: float) -> None:
         self._target = target
@@ -89,6 +90,24 @@ class PredictionClient:
                 return {}
             raise
         return {p.hour_start.seconds * 1000: p.price_eur_mwh for p in response.prices}
+
+    async def price_forecast(self, zone: str) -> dict[int, tuple[float, float, float]]:
+        """{hour start ms: (P10, P50, P90) EUR/MWh} of the zone's latest forecast; {} if refused."""
+        stub = self._connected()
+        request = prediction_service_pb2.GetPriceForecastRequest(zone=zone, horizon_hours=24)
+        try:
+            response = await self._login.call(
+                lambda md: stub.GetPriceForecast(request, timeout=self._timeout, metadata=md)
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in _PERMANENT:
+                log.warning("price_forecast_refused", zone=zone, error=exc.details())
+                return {}
+            raise
+        return {
+            p.hour_start.seconds * 1000: (p.p10_eur_mwh, p.p50_eur_mwh, p.p90_eur_mwh)
+            for p in response.points
+        }
 
     async def predict_batch(
         self, request: prediction_service_pb2.PredictBatchRequest

@@ -20,6 +20,7 @@ __all__ = [
     "DeliveryRejected",
     "ForecastSource",
     "LedgerSink",
+    "PriceForecastSource",
     "PriceSource",
     "ReadingTables",
 ]
@@ -53,6 +54,14 @@ class PriceSource(Protocol):
 
     async def market_prices(self, zone: str, start_ms: int, end_ms: int) -> dict[int, float]:
         """{hour start ms: EUR/MWh} for the cleared hours in [start_ms, end_ms); {} if refused."""
+        ...
+
+
+class PriceForecastSource(Protocol):
+    """Area price forecasts with their band (today: PredictionService.GetPriceForecast, 24 h)."""
+
+    async def price_forecast(self, zone: str) -> dict[int, tuple[float, float, float]]:
+        """{hour start ms: (P10, P50, P90) EUR/MWh}; {} if refused."""
         ...
 
 

@@ -59,6 +59,12 @@ class HouseholdInfo:
     has_ev: bool
     has_solar: bool
     meter_ids: tuple[str, ...]
+    grid_company: str = ""
+    municipality: str = ""
+    price_scheme: str = "spot"
+    dwelling: str = "home"
+    supplier_markup_ore_per_kwh: float | None = None
+    supplier_monthly_fee_nok: float | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +247,12 @@ class TelemetryQueries:
                 h.has_ev,
                 h.has_solar,
                 tuple(meters[h.household_id]),
+                h.grid_company,
+                h.municipality,
+                h.price_scheme,
+                h.dwelling,
+                None if h.supplier_markup_micro_per_kwh is None else h.supplier_markup_micro_per_kwh / 10_000,
+                None if h.supplier_fee_nano_per_month is None else h.supplier_fee_nano_per_month / 1e9,
             )
             for h in households
         ]

@@ -29,7 +29,7 @@ from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
-from ingest_svc.billing import TodayCost
+from ingest_svc.billing import MonthCosts, PriceForecastSource, TodayCost, contract_columns, load_month_costs
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.store import READING_TABLES, register_households
 from ingest_svc.telemetry.queries import (
@@ -77,6 +77,41 @@ def _reading(point: SeriesPoint, household_id: str) -> rpb.Reading:
     )
 
 
+_SCHEME_TO_PB = {"spot": rpb.PRICE_SCHEME_SPOT, "norgespris": rpb.PRICE_SCHEME_NORGESPRIS}
+_SCHEME_FROM_PB = {
+    rpb.PRICE_SCHEME_UNSPECIFIED: "spot",
+    rpb.PRICE_SCHEME_SPOT: "spot",
+    rpb.PRICE_SCHEME_NORGESPRIS: "norgespris",
+}
+_DWELLING_TO_PB = {"home": rpb.DWELLING_TYPE_HOME, "cabin": rpb.DWELLING_TYPE_CABIN}
+_DWELLING_FROM_PB = {
+    rpb.DWELLING_TYPE_UNSPECIFIED: "home",
+    rpb.DWELLING_TYPE_HOME: "home",
+    rpb.DWELLING_TYPE_CABIN: "cabin",
+}
+
+
+def _default_month_costs(engine: Engine) -> MonthCosts:
+    import dataclasses
+
+    from ingest_svc.config import IngestConfig
+
+    d = {f.name: f.default for f in dataclasses.fields(IngestConfig)}  # the documented defaults
+    return load_month_costs(
+        engine,
+        READING_TABLES,
+        str(d["bill_ruleset"]),
+        str(d["bill_eurnok_file"]),
+        str(d["bill_eurnok_fallback"]),
+        str(d["bill_default_grid_company"]),
+        str(d["bill_support_period"]),
+    )
+
+
+def _band(p: tuple[int, int, int]) -> pb.CostBand:
+    return pb.CostBand(p10_minor=p[0], p50_minor=p[1], p90_minor=p[2])
+
+
 def _household(info: HouseholdInfo) -> rpb.Household:
     return rpb.Household(
         household_id=info.household_id,
@@ -88,6 +123,12 @@ def _household(info: HouseholdInfo) -> rpb.Household:
         has_ev=info.has_ev,
         has_solar=info.has_solar,
         meters=[rpb.Meter(meter_id=m, household_id=info.household_id) for m in info.meter_ids],
+        grid_company=info.grid_company,
+        municipality=info.municipality,
+        price_scheme=_SCHEME_TO_PB.get(info.price_scheme, rpb.PRICE_SCHEME_UNSPECIFIED),
+        dwelling=_DWELLING_TO_PB.get(info.dwelling, rpb.DWELLING_TYPE_UNSPECIFIED),
+        supplier_markup_ore_per_kwh=info.supplier_markup_ore_per_kwh,
+        supplier_monthly_fee_nok=info.supplier_monthly_fee_nok,
     )
 
 
@@ -113,8 +154,13 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         summary_cache_s: float = 2.0,
         grid_cache_s: float = 1.0,
         cache_clock: Callable[[], float] = time.monotonic,
+        month_costs: MonthCosts | None = None,
+        price_forecasts: PriceForecastSource | None = None,
     ) -> None:
+        self.price_forecasts = price_forecasts
         self.engine = engine
+        # The NOK month bill (default: the shipped rule set with the configuration's defaults).
+        self.month_costs = month_costs or _default_month_costs(engine)
         # Today's cost from billing (default: the running hour valued at the default tariff).
         self.costs = costs or TodayCost(engine, READING_TABLES, Tariff())
         self.queries = TelemetryQueries(engine)
@@ -293,19 +339,112 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                 {
                     "household_id": h.household_id,
                     "display_name": h.display_name,
-                    "zone": h.zone,
+                    # Nordland, Troms, Finnmark: NO4 unless registered otherwise (the rate configuration)
+                    "zone": self.month_costs.book.location.default_zone(h.municipality, h.zone),
                     "time_zone": h.time_zone or "UTC",
                     "residents": h.residents,
                     "heating": _HEATING_FROM_PB[h.heating],
                     "has_ev": h.has_ev,
                     "has_solar": h.has_solar,
                     "meter_ids": [m.meter_id for m in h.meters],
+                    **contract_columns(
+                        h.grid_company,
+                        h.municipality,
+                        _SCHEME_FROM_PB.get(h.price_scheme, "spot"),
+                        _DWELLING_FROM_PB.get(h.dwelling, "home"),
+                        h.supplier_markup_ore_per_kwh if h.HasField("supplier_markup_ore_per_kwh") else None,
+                        h.supplier_monthly_fee_nok if h.HasField("supplier_monthly_fee_nok") else None,
+                    ),
                 }
             )
         created, updated = await asyncio.to_thread(register_households, self.engine, rows, self._now_ms())
         for row in rows:  # meters may have moved: the next summary reads afresh
             self._summaries.forget(str(row["household_id"]))
         return pb.RegisterHouseholdsResponse(created=created, updated=updated)
+
+    async def _forecast(self, household_id: str) -> dict[int, tuple[float, float, float]] | None:
+        """The zone's price forecast for the projection; without one, the seasonal estimate only."""
+        if self.price_forecasts is None:
+            return None
+        info = await asyncio.to_thread(self.queries.household, household_id)
+        try:
+            return await self.price_forecasts.price_forecast(info.zone or "NO1")
+        except (grpc.aio.AioRpcError, OSError, TimeoutError):
+            return None  # predict_svc down: the projection falls back to the seasonal estimate
+
+    async def GetMonthCost(
+        self,
+        request: pb.GetMonthCostRequest,
+        context: grpc.aio.ServicerContext[pb.GetMonthCostRequest, pb.GetMonthCostResponse],
+    ) -> pb.GetMonthCostResponse:
+        now = self._now_ms()
+        forecast = await self._forecast(request.household_id) if not request.month else None
+        r = await asyncio.to_thread(
+            self.month_costs.month_cost, request.household_id, request.month, now, forecast
+        )
+        inv = r.invoice
+        response = pb.GetMonthCostResponse(
+            household_id=request.household_id,
+            month=r.month,
+            currency=inv.currency,
+            through_day=inv.through_day,
+            days_in_month=r.days_in_month,
+            lines=[
+                pb.CostLine(
+                    name=line.name,
+                    kwh=line.wh / 1000,
+                    amount_minor=line.amount_minor,
+                    vat_minor=line.vat_minor,
+                )
+                for line in inv.lines
+            ],
+            total_minor=inv.total_minor,
+            vat_minor=inv.vat_minor,
+            import_kwh=inv.import_wh / 1000,
+            export_kwh=inv.export_wh / 1000,
+        )
+        if r.projection is not None:
+            response.scheme = r.projection.scheme
+            response.projection.CopyFrom(_band(r.projection.contract_minor))
+            if r.projection.other_minor is not None:
+                response.other_projection.CopyFrom(_band(r.projection.other_minor))
+        if r.last_month_total_minor is not None:
+            response.last_month_total_minor = r.last_month_total_minor
+        if not response.scheme:
+            info = await asyncio.to_thread(self.queries.household, request.household_id)
+            response.scheme = info.price_scheme
+        return response
+
+    async def CompareSchemes(
+        self,
+        request: pb.CompareSchemesRequest,
+        context: grpc.aio.ServicerContext[pb.CompareSchemesRequest, pb.CompareSchemesResponse],
+    ) -> pb.CompareSchemesResponse:
+        months = request.months or 6
+        if not 1 <= months <= 24:
+            raise InvalidArgument(reasons.BILL_INVALID_MONTH, "months must be 1-24")
+        now = self._now_ms()
+        forecast = await self._forecast(request.household_id)
+        found, projection, csv_text = await asyncio.to_thread(
+            self.month_costs.compare, request.household_id, months, now, forecast
+        )
+        response = pb.CompareSchemesResponse(currency=self.month_costs.book.currency, csv=csv_text)
+        for m in found:
+            entry = response.months.add(
+                month=f"{m.year}-{m.month:02d}",
+                through_day=m.through_day,
+                scheme=m.scheme,
+                contract_total_minor=m.contract_minor,
+                other_scheme=m.other_scheme,
+                import_kwh=m.import_wh / 1000,
+            )
+            if m.other_minor is not None:
+                entry.other_total_minor = m.other_minor
+        if projection is not None:
+            response.projection.CopyFrom(_band(projection.contract_minor))
+            if projection.other_minor is not None:
+                response.other_projection.CopyFrom(_band(projection.other_minor))
+        return response
 
     async def ListDeadLetters(
         self,

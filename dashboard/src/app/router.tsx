@@ -13,6 +13,7 @@ import { NotFound } from "./routes/not-found";
 const HomePage = lazy(() => import("@/features/home/components/home-page").then((m) => ({ default: m.HomePage })));
 const HistoryPage = lazy(() => import("@/features/history/components/history-page").then((m) => ({ default: m.HistoryPage })));
 const InvoicePage = lazy(() => import("@/features/invoices/components/invoice-page").then((m) => ({ default: m.InvoicePage })));
+const SchemesPage = lazy(() => import("@/features/schemes/components/schemes-page").then((m) => ({ default: m.SchemesPage })));
 const ExportPage = lazy(() => import("@/features/export/components/export-page").then((m) => ({ default: m.ExportPage })));
 const LedgerPage = lazy(() => import("@/features/ledger/components/ledger-page").then((m) => ({ default: m.LedgerPage })));
 const BlockPage = lazy(() => import("@/features/ledger/components/block-page").then((m) => ({ default: m.BlockPage })));
@@ -52,6 +53,7 @@ const router = createBrowserRouter([
               { path: "history", element: page(HistoryPage) },
               { path: "invoices", element: page(InvoicePage) },
               { path: "export", element: page(ExportPage) },
+              { path: "schemes", element: page(SchemesPage) },
             ],
           },
           { path: "ledger", element: page(LedgerPage) },

@@ -77,3 +77,26 @@ export function fmtMonth(month: string): string {
   if (!y || !m) return month;
   return new Date(y, m - 1, 1).toLocaleDateString(LOCALE, { year: "numeric", month: "long" });
 }
+
+/** Money in minor units (ore, cent) of `currency`; NOK is shown the Norwegian way (nb-NO). */
+export function fmtMinor(minor: bigint | number | undefined, currency: string): string {
+  if (minor === undefined) return "–";
+  const value = Number(minor) / 100;
+  if (!Number.isFinite(value)) return "–";
+  const locale = currency === "NOK" ? "nb-NO" : LOCALE;
+  return value.toLocaleString(locale, { style: "currency", currency: currency || "EUR", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+/** kWh in the bill's locale (nb-NO for NOK). */
+export function fmtKwhIn(value: number, currency: string): string {
+  if (!Number.isFinite(value)) return "–";
+  const locale = currency === "NOK" ? "nb-NO" : LOCALE;
+  return `${value.toLocaleString(locale, { minimumFractionDigits: 0, maximumFractionDigits: 1 })} kWh`;
+}
+
+/** "YYYY-MM" as a month name, Norwegian for NOK bills ("januar 2026"). */
+export function fmtMonthIn(month: string, currency: string): string {
+  const [y, m] = month.split("-").map(Number);
+  if (!y || !m) return month;
+  return new Date(y, m - 1, 1).toLocaleDateString(currency === "NOK" ? "nb-NO" : LOCALE, { year: "numeric", month: "long" });
+}

@@ -7,6 +7,8 @@ export const queryKeys = {
   readings: (householdId: string, startIso: string, endIso: string, resolution: string) =>
     ["households", householdId, "readings", startIso, endIso, resolution] as const,
   householdForecast: (householdId: string) => ["households", householdId, "forecast"] as const,
+  monthCost: (householdId: string, month: string) => ["households", householdId, "month-cost", month] as const,
+  schemeComparison: (householdId: string, months: number) => ["households", householdId, "scheme-comparison", months] as const,
   invoice: (householdId: string, month: string) => ["households", householdId, "invoice", month] as const,
   priceForecast: (zone: string) => ["zones", zone, "price-forecast"] as const,
   marketPrices: (zone: string, startIso: string, endIso: string) => ["zones", zone, "prices", startIso, endIso] as const,

@@ -362,3 +362,59 @@ async def test_stream_readings_delivers_new_readings_live(env: Env) -> None:
     call.cancel()
     await task
     assert got == [("m1", 2), ("m2", 1)]  # m3 belongs to another household
+
+
+async def test_contract_settings_register_and_the_bill_rpcs_answer(env: Env) -> None:
+    north = household(
+        "hn",
+        ["mn"],
+        zone="",
+        grid_company="tensio",
+        municipality="5501",
+        price_scheme=rpb.PRICE_SCHEME_NORGESPRIS,
+        dwelling=rpb.DWELLING_TYPE_CABIN,
+        supplier_markup_ore_per_kwh=3.5,
+    )
+    await env.stub.RegisterHouseholds(
+        pb.RegisterHouseholdsRequest(households=[north]), metadata=env.md("service")
+    )
+    got = (
+        await env.stub.GetHousehold(
+            pb.GetHouseholdRequest(household_id="hn"), metadata=env.md("user", ("hn",))
+        )
+    ).household
+    assert (got.zone, got.grid_company, got.municipality) == (
+        "NO4",
+        "tensio",
+        "5501",
+    )  # Troms: NO4 by default
+    assert got.price_scheme == rpb.PRICE_SCHEME_NORGESPRIS and got.dwelling == rpb.DWELLING_TYPE_CABIN
+    assert got.supplier_markup_ore_per_kwh == pytest.approx(3.5) and not got.HasField(
+        "supplier_monthly_fee_nok"
+    )
+    # nothing settled yet: an empty month, all lines zero, no projection
+    cost = await env.stub.GetMonthCost(
+        pb.GetMonthCostRequest(household_id="hn"), metadata=env.md("user", ("hn",))
+    )
+    assert cost.currency == "NOK" and cost.total_minor == 0 and len(cost.lines) == 10
+    assert cost.scheme == "norgespris" and not cost.HasField("projection")
+    compare = await env.stub.CompareSchemes(
+        pb.CompareSchemesRequest(household_id="hn"), metadata=env.md("user", ("hn",))
+    )
+    assert list(compare.months) == [] and compare.csv.startswith("month,")
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await env.stub.GetMonthCost(
+            pb.GetMonthCostRequest(household_id="hn", month="26-01"), metadata=env.md("user", ("hn",))
+        )
+    assert error_info(bad.value).reason == "BILL_INVALID_MONTH"  # type: ignore[union-attr]
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await env.stub.GetMonthCost(
+            pb.GetMonthCostRequest(household_id="hn"), metadata=env.md("user", ("h1",))
+        )
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as contract:
+        await env.stub.RegisterHouseholds(
+            pb.RegisterHouseholdsRequest(households=[household("hb", ["mb"], municipality="55")]),
+            metadata=env.md("service"),
+        )
+    assert error_info(contract.value).reason == "BILL_INVALID_CONTRACT"  # type: ignore[union-attr]

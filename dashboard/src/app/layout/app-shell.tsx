@@ -29,6 +29,7 @@ function navItems(householdId: string | undefined, admin: boolean): NavItem[] {
       { to: base, label: "Overview", icon: <HomeIcon />, end: true },
       { to: `${base}/history`, label: "History", icon: <ChartIcon /> },
       { to: `${base}/invoices`, label: "Invoices", icon: <ReceiptIcon /> },
+      { to: `${base}/schemes`, label: "Spot or Norgespris", icon: <ChartIcon /> },
       { to: `${base}/export`, label: "Export", icon: <DownloadIcon /> },
     );
   }

@@ -6,6 +6,7 @@ import { useHousehold } from "@/lib/api/get-household";
 
 import { AccuracyCard } from "./accuracy-card";
 import { LivePowerCard } from "./live-power-card";
+import { MonthCostCard } from "./month-cost-card";
 import { NextHourCard } from "./next-hour-card";
 import { PriceForecastCard } from "./price-forecast-card";
 import { TodayChartCard } from "./today-chart-card";
@@ -34,6 +35,9 @@ export function HomePage() {
         <LivePowerCard householdId={householdId} />
         <TodaySummaryCard householdId={householdId} />
         <NextHourCard householdId={householdId} timeZone={profile?.timeZone} />
+        <div className="md:col-span-2 xl:col-span-3">
+          <MonthCostCard householdId={householdId} />
+        </div>
         <div className="md:col-span-2 xl:col-span-3">
           <TodayChartCard householdId={householdId} zone={zone} timeZone={profile?.timeZone} />
         </div>

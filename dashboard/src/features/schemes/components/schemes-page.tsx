@@ -1,0 +1,80 @@
+import { useParams } from "react-router";
+
+import { Button } from "@/components/ui/button";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { DataTable, type Column } from "@/components/ui/data-table";
+import { DownloadIcon } from "@/components/ui/icons";
+import { PageHeader } from "@/components/ui/page-header";
+import { Stat } from "@/components/ui/stat";
+import { EmptyState, ErrorState, Skeleton } from "@/components/ui/states";
+import type { CostBand, SchemeMonth } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
+import { downloadText } from "@/lib/csv";
+import { fmtKwhIn, fmtMinor, fmtMonthIn } from "@/lib/format";
+
+import { useCompareSchemes } from "../api/compare-schemes";
+
+const SCHEME_NAMES: Record<string, string> = { spot: "Spot with support", norgespris: "Norgespris" };
+
+function band(b: CostBand | undefined, currency: string): string {
+  return b ? `${fmtMinor(b.p50Minor, currency)} (P10–P90 ${fmtMinor(b.p10Minor, currency)} – ${fmtMinor(b.p90Minor, currency)})` : "–";
+}
+
+export function SchemesPage() {
+  const { householdId = "" } = useParams();
+  const data = useCompareSchemes(householdId, 12);
+  const currency = data.data?.currency ?? "NOK";
+  const columns: Column<SchemeMonth>[] = [
+    { id: "month", header: "Month", rowHeader: true, cell: (m) => fmtMonthIn(m.month, currency) },
+    { id: "kwh", header: "Energy", align: "right", cell: (m) => fmtKwhIn(m.importKwh, currency) },
+    { id: "contract", header: "On your contract", align: "right", cell: (m) => fmtMinor(m.contractTotalMinor, currency) },
+    { id: "other", header: "On the other scheme", align: "right", cell: (m) => (m.otherTotalMinor === undefined ? "not offered" : fmtMinor(m.otherTotalMinor, currency)) },
+    {
+      id: "saving",
+      header: "Switching would save",
+      align: "right",
+      cell: (m) => (m.otherTotalMinor === undefined ? "–" : fmtMinor(m.contractTotalMinor - m.otherTotalMinor, currency)),
+    },
+  ];
+  const first = data.data?.months[0];
+  return (
+    <>
+      <PageHeader
+        title="Spot or Norgespris"
+        description="What each month cost on your contract and what it would have cost on the other scheme, from your own consumption, with your supplier's markup and fees on both sides."
+        actions={
+          <Button
+            variant="secondary"
+            disabled={!data.data?.csv}
+            onClick={() => data.data && downloadText(`spot-or-norgespris-${householdId}.csv`, data.data.csv)}
+          >
+            <DownloadIcon /> CSV
+          </Button>
+        }
+      />
+      <div className="space-y-4">
+        {data.isPending ? (
+          <Skeleton className="h-64" />
+        ) : data.error ? (
+          <ErrorState error={data.error} onRetry={() => void data.refetch()} />
+        ) : data.data.months.length === 0 ? (
+          <EmptyState title="No settled months yet" description="The comparison appears once hours have been settled." />
+        ) : (
+          <>
+            <Card aria-labelledby="schemes-projection">
+              <CardHeader id="schemes-projection" title="This month, projected to month end" description={first ? `${fmtMonthIn(first.month, currency)} · day ${first.throughDay}` : undefined} />
+              <CardBody>
+                <dl className="grid grid-cols-1 gap-4 sm:grid-cols-2">
+                  <Stat label={`On your contract (${SCHEME_NAMES[first?.scheme ?? "spot"] ?? ""})`} value={band(data.data.projection, currency)} valueClassName="text-lg" testId="scheme-projection-own" />
+                  <Stat label={`On ${SCHEME_NAMES[first?.otherScheme ?? "norgespris"] ?? ""}`} value={band(data.data.otherProjection, currency)} valueClassName="text-lg" testId="scheme-projection-other" />
+                </dl>
+              </CardBody>
+            </Card>
+            <Card>
+              <DataTable caption="Months on both schemes" columns={columns} rows={data.data.months} rowKey={(m) => m.month} className="min-w-[36rem]" />
+            </Card>
+          </>
+        )}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,376 @@
+"""A household's month in NOK, line by line; its projection; spot or Norgespris (energy.bill).
+
+The energy is what billing settled (``settlements``: the priced hours, exactly what went to the
+ledger; net Wh of the hour, so a negative hour is export) at the area price recorded with it
+(EUR/MWh), converted at the day's EUR/NOK (:mod:`energy.fx`). The household's contract comes
+from its registration (grid company, municipality, scheme, dwelling, supplier terms). The rule set
+is loaded and validated once, at start-up (:func:`load_month_costs`).
+
+The projection bills ``paths`` simulated rests of the month (:func:`energy.bill.compare.project_month`):
+the unsettled hours covered by the zone's price forecast (``forecast``: P10/P50/P90 per hour, today
+24 h from PredictionService.GetPriceForecast) at the forecast's band, the rest from the documented
+seasonal estimate (the month's known prices by local hour of day, +-35 %).
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from energy.fx import (
+    FallbackFxSource,
+    FileFxSource,
+    FixedFxSource,
+    FxSource,
+    MissingFxRate,
+    eur_mwh_to_micro_per_kwh,
+)
+from energy.localtime import LOCAL_TZ, from_ms, zone
+from energy.ratebook import (
+    DEFAULT_RULESET,
+    RateBook,
+    RateConfigError,
+    RateGapError,
+    UnknownGridCompany,
+    load_ratebook,
+)
+from energypulse.errors.v1 import error_reason_pb2 as reasons
+from ingest_svc.billing.bridge_store import SettlementRow
+from ingest_svc.billing.ports import ReadingTables
+
+if TYPE_CHECKING:  # numpy (energy.bill) is imported on the first bill, not at start-up (~16 MB)
+    from energy.bill import Contract, Invoice, PeriodCalendar
+    from energy.bill.compare import MonthComparison, Projection
+
+__all__ = ["MonthCostResult", "MonthCosts", "contract_columns", "load_month_costs"]
+
+HOUR_MS = 3_600_000
+Forecast = dict[int, tuple[float, float, float]]  # hour start ms -> (P10, P50, P90) EUR/MWh
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def contract_columns(
+    grid_company: str,
+    municipality: str,
+    scheme: str,
+    dwelling: str,
+    markup_ore: float | None,
+    fee_nok: float | None,
+) -> dict[str, object]:
+    """Registration values -> stored columns (raises InvalidArgument BILL_INVALID_CONTRACT)."""
+    if municipality and not re.fullmatch(r"\d{4}", municipality):
+        raise InvalidArgument(
+            reasons.BILL_INVALID_CONTRACT, f"municipality must be four digits, got {municipality!r}"
+        )
+    for name, value in (("supplier_markup_ore_per_kwh", markup_ore), ("supplier_monthly_fee_nok", fee_nok)):
+        if value is not None and not (value >= 0 and value < 1e6):
+            raise InvalidArgument(
+                reasons.BILL_INVALID_CONTRACT, f"{name} must be between 0 and 1e6, got {value}"
+            )
+    return {
+        "grid_company": grid_company,
+        "municipality": municipality,
+        "price_scheme": scheme,
+        "dwelling": dwelling,
+        "supplier_markup_micro_per_kwh": None
+        if markup_ore is None
+        else int(Decimal(repr(markup_ore)) * 10_000),
+        "supplier_fee_nano_per_month": None
+        if fee_nok is None
+        else int(Decimal(repr(fee_nok)) * 1_000_000_000),
+    }
+
+
+@dataclass(frozen=True)
+class MonthCostResult:
+    """What GetMonthCost answers."""
+
+    month: str
+    invoice: Invoice
+    days_in_month: int
+    projection: Projection | None
+    last_month_total_minor: int | None
+
+
+def _month_bounds(year: int, month: int) -> tuple[int, int]:
+    tz = zone(LOCAL_TZ)
+    start = datetime(year, month, 1, tzinfo=tz)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def _previous(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+class MonthCosts:
+    """Month bills, projections and scheme comparisons of registered households."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tables: ReadingTables,
+        book: RateBook,
+        fx: FxSource,
+        default_grid_company: str,
+        support_period: str | None = None,
+        paths: int = 300,
+    ) -> None:
+        self.engine, self.tables, self.book, self.fx = engine, tables, book, fx
+        self.default_grid_company = default_grid_company
+        self.support_period = support_period or None
+        self.paths = paths
+        book.grid(default_grid_company)  # an unknown default fails at start-up
+
+    # --- reading ---------------------------------------------------------------------------
+    def _contract(self, conn: Connection, household_id: str) -> Contract:
+        from energy.bill import Contract
+
+        h = self.tables.households.c
+        row = conn.execute(
+            select(
+                h.zone,
+                h.grid_company,
+                h.municipality,
+                h.price_scheme,
+                h.dwelling,
+                h.supplier_markup_micro_per_kwh,
+                h.supplier_fee_nano_per_month,
+            ).where(h.household_id == household_id)
+        ).first()
+        if row is None:
+            raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {household_id!r} is not registered")
+        return Contract(
+            # none registered: the company serving its zone in the rule set, else the default
+            grid_company=row.grid_company
+            or self.book.grid_for_zone(row.zone or "")
+            or self.default_grid_company,
+            municipality=row.municipality or "",
+            scheme=row.price_scheme or "spot",
+            dwelling=row.dwelling or "home",
+            markup_micro_per_kwh=row.supplier_markup_micro_per_kwh,
+            monthly_fee_nano=row.supplier_fee_nano_per_month,
+        )
+
+    def _settled(self, conn: Connection, household_id: str, start: int, end: int) -> tuple[Any, Any, Any]:
+        import numpy as np
+
+        s = SettlementRow.__table__.c
+        rows = conn.execute(
+            select(s.hour_start_ms, s.metered_wh, s.spot_price_micro_eur_per_kwh)
+            .where(
+                s.household_id == household_id,
+                s.priced.is_(True),
+                s.hour_start_ms >= start,
+                s.hour_start_ms < end,
+            )
+            .order_by(s.hour_start_ms)
+        ).all()
+        ms = np.array([int(r[0]) for r in rows], dtype=np.int64)
+        wh = np.array([int(r[1]) for r in rows], dtype=np.int64)
+        spot = np.array([int(r[2]) / 1000 for r in rows], dtype=float)  # µEUR/kWh -> EUR/MWh
+        return ms, wh, spot
+
+    # --- computing -------------------------------------------------------------------------
+    def _calendar(self, contract: Contract, year: int, month: int, ms: Any, spot: Any) -> PeriodCalendar:
+        from energy.bill import build_calendar
+
+        return build_calendar(
+            self.book,
+            contract.grid_company,
+            contract.municipality,
+            year,
+            month,
+            ms,
+            spot,
+            self.fx,
+            minutes=60,
+        )
+
+    def _bill(
+        self, contract: Contract, year: int, month: int, ms: Any, wh: Any, spot: Any, through: int | None
+    ) -> Invoice:
+        import numpy as np
+
+        from energy.bill import bill
+
+        cal = self._calendar(contract, year, month, ms, spot)
+        return bill(
+            self.book, cal, contract, np.maximum(wh, 0), np.maximum(-wh, 0), through, self.support_period
+        )
+
+    def _project(
+        self,
+        contract: Contract,
+        year: int,
+        month: int,
+        ms: Any,
+        wh: Any,
+        spot: Any,
+        forecast: Forecast | None = None,
+    ) -> Projection | None:
+        import numpy as np
+
+        from energy.bill.compare import project_month
+
+        start, end = _month_bounds(year, month)
+        grid = np.arange(start, end, HOUR_MS, dtype=np.int64)
+        if len(ms) == 0:
+            return None
+        known = int(np.searchsorted(grid, ms[-1])) + 1
+        prices = np.zeros(len(grid))
+        energy = np.zeros(len(grid), dtype=np.int64)
+        idx = np.searchsorted(grid, ms)
+        prices[idx] = spot
+        energy[idx] = np.maximum(wh, 0)
+        cal = self._calendar(contract, year, month, grid, prices)
+        bands: list[tuple[int, int, int]] = []
+        for h in grid[known:]:  # consecutive forecast hours right after the last settled one
+            point = (forecast or {}).get(int(h))
+            if point is None:
+                break
+            rate = self.fx.rate_on(from_ms(int(h)).astimezone(zone(LOCAL_TZ)).date())
+            low, mid, high = sorted(eur_mwh_to_micro_per_kwh(v, rate) for v in point)
+            bands.append((low, mid, high))
+        p10, p50, p90 = (np.array([b[i] for b in bands], dtype=float) for i in range(3))
+        return project_month(self.book, cal, contract, energy, known, (p10, p50, p90), paths=self.paths)
+
+    def _guard(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except UnknownGridCompany as exc:
+            raise FailedPrecondition(reasons.BILL_UNKNOWN_GRID_COMPANY, str(exc)) from None
+        except RateGapError as exc:
+            raise FailedPrecondition(reasons.BILL_RATE_NOT_IN_FORCE, str(exc)) from None
+        except MissingFxRate as exc:
+            raise Unavailable(reasons.BILL_FX_RATE_MISSING, str(exc)) from None
+
+    def _month_arg(self, month: str, now_ms: int) -> tuple[int, int]:
+        today = from_ms(now_ms).astimezone(zone(LOCAL_TZ)).date()
+        if not month:
+            return today.year, today.month
+        m = _MONTH.match(month)
+        if m is None or not 1 <= int(m.group(2)) <= 12:
+            raise InvalidArgument(reasons.BILL_INVALID_MONTH, f"month must be YYYY-MM, got {month!r}")
+        year, mon = int(m.group(1)), int(m.group(2))
+        if (year, mon) > (today.year, today.month):
+            raise InvalidArgument(reasons.BILL_INVALID_MONTH, f"month {month} is in the future")
+        return year, mon
+
+    def month_cost(
+        self, household_id: str, month: str, now_ms: int, forecast: Forecast | None = None
+    ) -> MonthCostResult:
+        """Sync (database work): call it from a worker thread."""
+        year, mon = self._month_arg(month, now_ms)
+        today = from_ms(now_ms).astimezone(zone(LOCAL_TZ)).date()
+        current = (year, mon) == (today.year, today.month)
+        days = _cal.monthrange(year, mon)[1]
+        through = today.day if current else days
+        start, end = _month_bounds(year, mon)
+        with self.engine.connect() as conn:
+            contract = self._contract(conn, household_id)
+            ms, wh, spot = self._settled(conn, household_id, start, end)
+            py, pm = _previous(year, mon)
+            p_start, p_end = _month_bounds(py, pm)
+            prev = self._settled(conn, household_id, p_start, p_end)
+
+        def compute() -> MonthCostResult:
+            if len(ms):
+                invoice = self._bill(contract, year, mon, ms, wh, spot, through)
+            else:
+                invoice = _empty_invoice(self.book.currency, year, mon, through)
+            last = self._bill(contract, py, pm, *prev, None).total_minor if len(prev[0]) else None
+            projection = self._project(contract, year, mon, ms, wh, spot, forecast) if current else None
+            return MonthCostResult(f"{year}-{mon:02d}", invoice, days, projection, last)
+
+        result: MonthCostResult = self._guard(compute)
+        return result
+
+    def compare(
+        self, household_id: str, months: int, now_ms: int, forecast: Forecast | None = None
+    ) -> tuple[list[MonthComparison], Projection | None, str]:
+        """The last ``months`` months (newest first) on both schemes, the projection, the CSV."""
+        import numpy as np
+
+        from energy.bill.compare import compare_month, comparison_csv
+
+        today = from_ms(now_ms).astimezone(zone(LOCAL_TZ)).date()
+        year, mon = today.year, today.month
+        out: list[MonthComparison] = []
+        projection = None
+        with self.engine.connect() as conn:
+            contract = self._contract(conn, household_id)
+            wanted = []
+            for i in range(months):
+                start, end = _month_bounds(year, mon)
+                wanted.append((year, mon, i == 0, self._settled(conn, household_id, start, end)))
+                year, mon = _previous(year, mon)
+
+        def compute() -> None:
+            nonlocal projection
+            for y, m, current, (ms, wh, spot) in wanted:
+                if not len(ms):
+                    continue
+                through = today.day if current else None
+                cal = self._calendar(contract, y, m, ms, spot)
+                out.append(
+                    compare_month(self.book, cal, contract, np.maximum(wh, 0), np.maximum(-wh, 0), through)
+                )
+                if current:
+                    projection = self._project(contract, y, m, ms, wh, spot, forecast)
+
+        self._guard(compute)
+        return out, projection, comparison_csv(out)
+
+
+def _empty_invoice(currency: str, year: int, month: int, through: int) -> Invoice:
+    from energy.bill import LINES, Invoice, InvoiceLine
+
+    return Invoice(currency, year, month, through, tuple(InvoiceLine(n, 0, 0, 0) for n in LINES), 0, 0, 0, {})
+
+
+def load_month_costs(
+    engine: Engine,
+    tables: ReadingTables,
+    ruleset: str,
+    eurnok_file: str,
+    eurnok_fallback: str,
+    default_grid_company: str,
+    support_period: str,
+) -> MonthCosts:
+    """Build from settings; a bad rule set, FX file or default grid company fails here (start-up)."""
+    book = load_ratebook(Path(ruleset) if ruleset else DEFAULT_RULESET)
+    if book.currency == "EUR":
+        fx: FxSource = FixedFxSource(Decimal(1))
+    else:
+        sources: list[FxSource] = []
+        if eurnok_file:
+            sources.append(FileFxSource(eurnok_file))
+        if eurnok_fallback:
+            try:
+                rate = Decimal(eurnok_fallback)
+            except InvalidOperation:
+                raise RateConfigError(
+                    f"EP_BILL_EURNOK_FALLBACK is not a number: {eurnok_fallback!r}"
+                ) from None
+            if not rate.is_finite() or rate <= 0:
+                raise RateConfigError(f"EP_BILL_EURNOK_FALLBACK must be positive, got {eurnok_fallback!r}")
+            sources.append(FixedFxSource(rate))
+        if not sources:
+            raise RateConfigError("a NOK rule set needs EP_BILL_EURNOK_FILE or EP_BILL_EURNOK_FALLBACK")
+        fx = sources[0] if len(sources) == 1 else FallbackFxSource(sources[0], sources[1])
+    if support_period and support_period not in ("hour", "quarter_hour"):
+        raise RateConfigError(f"EP_BILL_SUPPORT_PERIOD must be hour or quarter_hour, got {support_period!r}")
+    try:
+        return MonthCosts(engine, tables, book, fx, default_grid_company, support_period or None)
+    except UnknownGridCompany as exc:
+        raise RateConfigError(f"EP_BILL_DEFAULT_GRID_COMPANY: {exc}") from None
