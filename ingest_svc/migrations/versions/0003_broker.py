@@ -1,7 +1,7 @@
 """devices on the broker: hashed MQTT credentials and the meters each device speaks for
 
 Revision ID: 0003_broker
-Revises: 0002
+Revises: 0003_bill
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_broker"
-down_revision = "0002"
+down_revision = "0003_bill"
 branch_labels = None
 depends_on = None
 
