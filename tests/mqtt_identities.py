@@ -9,6 +9,7 @@ shipped roles. Passwords are random per test session.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -26,9 +27,11 @@ __all__ = [
     "login",
 ]
 
-INGEST_PASSWORD = new_secret()
+# Random per session; put in the environment so that child processes (a publisher spawned by a
+# benchmark, an ingest started as a process) importing this module log in with the same ones.
+INGEST_PASSWORD = os.environ.setdefault("EP_TEST_MQTT_INGEST_PASSWORD", new_secret())
 HARNESS_USER = "test-harness"
-HARNESS_PASSWORD = new_secret()
+HARNESS_PASSWORD = os.environ.setdefault("EP_TEST_MQTT_HARNESS_PASSWORD", new_secret())
 
 
 def _allow(acltype: str, topic: str) -> dict[str, Any]:
