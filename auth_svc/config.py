@@ -1,7 +1,9 @@
 """auth_svc settings (EP_AUTH_*), built once in ``main()`` and passed down.
 
-Production mode refuses the demo secrets: ``validate`` runs at start-up and fails fast when a
-secret is missing or equals one of the published demo values.
+No secret has a default, in demo mode neither (demo mode seeds the documented demo *accounts*
+only): ``validate`` runs at start-up and fails fast when a secret is missing or equals one of the
+values this repository once published. The local run and compose generate the secrets per
+installation on first start (devstack/secrets.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ __all__ = [
     "validate",
 ]
 
-# Published in the README for the one-command local run; refused outside demo mode.
+# Published by earlier versions of this repository: refused everywhere, demo mode included.
 DEMO_KEY_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"energypulse-demo-key-encryption!").decode()
 DEMO_SERVICE_SECRETS: dict[str, str] = {
     "ingest": "ingest-demo-secret",
@@ -35,9 +37,7 @@ class AuthConfig:
     database_url: str = env_field(
         "EP_AUTH_DATABASE_URL", "sqlite:///data/auth.db", "SQLAlchemy URL of the auth database"
     )
-    demo: bool = env_field(
-        "EP_AUTH_DEMO", False, "demo mode: seed documented demo accounts and allow demo secrets"
-    )
+    demo: bool = env_field("EP_AUTH_DEMO", False, "demo mode: seed the documented demo accounts")
     demo_households: int = env_field(
         "EP_AUTH_DEMO_HOUSEHOLDS",
         100,
@@ -65,7 +65,7 @@ class AuthConfig:
     service_accounts: str = env_field(
         "EP_AUTH_SERVICE_ACCOUNTS",
         "",
-        "service accounts as name:secret,name:secret (demo mode defaults to the demo secrets)",
+        "service accounts as name:secret,name:secret (generated per installation: devstack/secrets.py)",
     )
     login_max_failures: int = env_field(
         "EP_AUTH_LOGIN_MAX_FAILURES", 5, "failed logins per account or client before lockout"
@@ -97,7 +97,7 @@ def decode_key_encryption_key(value: str) -> bytes:
 
 
 def parse_service_accounts(config: AuthConfig) -> dict[str, str]:
-    """name -> client secret; demo mode falls back to the documented demo secrets."""
+    """name -> client secret."""
     accounts: dict[str, str] = {}
     for item in config.service_accounts.split(","):
         item = item.strip()
@@ -107,22 +107,17 @@ def parse_service_accounts(config: AuthConfig) -> dict[str, str]:
         if not sep or not name.strip() or not secret:
             raise ConfigError("EP_AUTH_SERVICE_ACCOUNTS entries must look like name:secret")
         accounts[name.strip()] = secret
-    if config.demo:
-        for name, secret in DEMO_SERVICE_SECRETS.items():
-            accounts.setdefault(name, secret)
     return accounts
 
 
 def validate(config: AuthConfig) -> None:
-    """Refuse settings that are unsafe outside demo mode."""
-    kek = config.key_encryption_key or (DEMO_KEY_ENCRYPTION_KEY if config.demo else "")
+    """Refuse unsafe settings (demo mode included: it changes the accounts, not the secrets)."""
+    kek = config.key_encryption_key
     if not kek:
-        raise ConfigError("EP_AUTH_KEY_ENCRYPTION_KEY is required outside demo mode")
+        raise ConfigError("EP_AUTH_KEY_ENCRYPTION_KEY is required (./scripts/run and compose generate one)")
     decode_key_encryption_key(kek)
     if config.access_ttl_s <= 0 or config.refresh_ttl_s <= 0:
         raise ConfigError("EP_AUTH_ACCESS_TTL_S and EP_AUTH_REFRESH_TTL_S must be positive")
-    if config.demo:
-        return
     if kek == DEMO_KEY_ENCRYPTION_KEY:
         raise ConfigError("EP_AUTH_KEY_ENCRYPTION_KEY is the published demo key; generate one")
     for name, secret in parse_service_accounts(config).items():
@@ -133,4 +128,4 @@ def validate(config: AuthConfig) -> None:
 
 
 def key_encryption_key(config: AuthConfig) -> bytes:
-    return decode_key_encryption_key(config.key_encryption_key or DEMO_KEY_ENCRYPTION_KEY)
+    return decode_key_encryption_key(config.key_encryption_key)

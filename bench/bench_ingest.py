@@ -41,6 +41,7 @@ from ingest_svc.intake.validation import Reading
 from meter_sim.config import MeterSimConfig
 from meter_sim.simulator import Simulator
 from tests.ingest_svc.helpers import encode, publish_all, reading
+from tests.mqtt_identities import HARNESS_PASSWORD, HARNESS_USER, login
 
 __all__ = ["latency", "run", "simulator_memory", "throughput"]
 
@@ -100,7 +101,7 @@ def _bare_drain(port: int, n: int) -> float:
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 600
     props.ReceiveMaximum = 10000
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bare", protocol=mqtt.MQTTv5)
+    client = login(mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bare", protocol=mqtt.MQTTv5))
     client.on_message = on_message
     client.connect("127.0.0.1", port, clean_start=True, properties=props)
     client.subscribe("energy/meters/+", qos=1)
@@ -109,7 +110,7 @@ def _bare_drain(port: int, n: int) -> float:
     client.disconnect()
     client.loop_stop()
     _backlog(port, n)  # queued for the offline persistent session
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bare", protocol=mqtt.MQTTv5)
+    client = login(mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bare", protocol=mqtt.MQTTv5))
     client.on_message = on_message
     started = time.perf_counter()
     client.connect("127.0.0.1", port, clean_start=False, properties=props)
@@ -126,7 +127,13 @@ def throughput(n: int = 100_000) -> dict[str, float]:
         bare = _bare_drain(broker.port, n)
         db_url = f"sqlite:///{tmp}/bench.db"
         config = from_env(
-            IngestConfig, {}, mqtt_url=broker.url, db_url=db_url, client_id="bench-ingest", bridge=False
+            IngestConfig,
+            {},
+            mqtt_url=broker.url,
+            db_url=db_url,
+            client_id="bench-ingest",
+            bridge=False,
+            require_registered=False,  # unregistered bench meters
         )
         app = IngestApp(config, registry=CollectorRegistry())
         app.start()
@@ -159,7 +166,10 @@ def paced_publish(port: int, rate_per_s: int, seconds: float) -> None:
     could drop its queue on disconnect. Due messages go out in one write; it waits (bounded)
     for every PUBACK before it disconnects, so "not stored" really means not stored."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall(mqtt_wire.encode_connect("", 30, clean_start=True))  # the broker names us
+    # The broker names us; logged in as the harness (the rig's broker has no anonymous access).
+    sock.sendall(
+        mqtt_wire.encode_connect("", 30, clean_start=True, username=HARNESS_USER, password=HARNESS_PASSWORD)
+    )
     reader = mqtt_wire.PacketReader()
     acked = [0]
 
@@ -223,7 +233,15 @@ def latency(rate_per_s: int = 2000, seconds: float = 10.0) -> LatencyRun:
     with tempfile.TemporaryDirectory() as tmp, rig.broker(Path(tmp)) as broker:
         db_url = f"sqlite:///{tmp}/lat.db"
         app = IngestApp(
-            from_env(IngestConfig, {}, mqtt_url=broker.url, db_url=db_url, client_id="lat", bridge=False),
+            from_env(
+                IngestConfig,
+                {},
+                mqtt_url=broker.url,
+                db_url=db_url,
+                client_id="lat",
+                bridge=False,
+                require_registered=False,
+            ),
             registry=CollectorRegistry(),
         )
         lat: list[float] = []

@@ -51,7 +51,11 @@ def sqlite_drain_rate(meters: int, per_meter: int, workdir: Path, run: int) -> d
     with engine.connect() as conn:
         in_db = int(conn.execute(text("SELECT count(*) FROM readings")).scalar_one())
     engine.dispose()
-    return {"per_s": progress.sustained_rate, "cpu_us": progress.cpu_us_per_reading, "lost": float(total - in_db)}
+    return {
+        "per_s": progress.sustained_rate,
+        "cpu_us": progress.cpu_us_per_reading,
+        "lost": float(total - in_db),
+    }
 
 
 def drain_rate(replicas: int, meters: int, per_meter: int, workdir: Path, run: int) -> dict[str, float]:

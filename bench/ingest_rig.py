@@ -31,8 +31,16 @@ import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench import children
-from devstack.broker import mosquitto_binary, render_mosquitto_conf
+from common.mqtt import MqttSettings
+from devstack.broker import ensure_dynsec_config, mosquitto_binary, render_mosquitto_conf
 from devstack.ports import free_port
+from tests.mqtt_identities import (
+    HARNESS_PASSWORD,
+    HARNESS_USER,
+    INGEST_PASSWORD,
+    harness_clients,
+    harness_roles,
+)
 
 __all__ = [
     "BareCounter",
@@ -64,14 +72,16 @@ BROKER_ATTEMPTS = 3  # Mosquitto cannot bind port 0 and report it: a taken port 
 
 @dataclass
 class Broker:
-    """A private Mosquitto with the shipped settings (devstack.broker) on a port of its own."""
+    """A private Mosquitto with the shipped settings (devstack.broker) on a port of its own: no
+    anonymous access. The simulator, the bare subscribers and the markers log in as the test
+    harness (tests/mqtt_identities.py); ingest replicas as the shipped ingest identity."""
 
     port: int
     proc: subprocess.Popen[bytes]
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"mqtt://{HARNESS_USER}:{HARNESS_PASSWORD}@127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         children.stop(self.proc, timeout=10)  # SIGTERM first: Mosquitto writes its persistence
@@ -102,6 +112,7 @@ def broker(workdir: Path) -> Iterator[Broker]:
         port = free_port()
         conf = data_dir / "mosquitto.conf"
         conf.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dynsec_config(data_dir, INGEST_PASSWORD, harness_clients(), harness_roles())
         conf.write_text(render_mosquitto_conf(port, data_dir))
         with open(data_dir / "mosquitto.log", "ab") as log:
             proc = children.spawn([binary, "-c", str(conf)], cwd=workdir, env=dict(os.environ), out=log)
@@ -206,6 +217,9 @@ def start_replicas(
                         "EP_INGEST_GRPC_PORT": "0",
                         "EP_INGEST_METRICS_PORT": "0",
                         "EP_INGEST_BRIDGE": "0",
+                        # The shipped ingest identity on the broker; the rig registers no meters.
+                        "EP_INGEST_MQTT_PASSWORD": INGEST_PASSWORD,
+                        "EP_INGEST_REQUIRE_REGISTERED": "0",
                         # INFO for the start-up line naming the bound ports (ingest logs little
                         # else at INFO: connects and shutdown).
                         "EP_LOG_LEVEL": "INFO",
@@ -242,13 +256,14 @@ class MarkerWatch:
     """Watches ingest's retained "subscribed" markers (see ingest_svc/intake/subscriber.py)."""
 
     def __init__(self, broker_url: str) -> None:
-        host, port = broker_url.removeprefix("mqtt://").rsplit(":", 1)
+        settings = MqttSettings.load(broker_url)
         self._seen: dict[str, int] = {}
         self._cond = threading.Condition()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        settings.configure(self._client)
         self._client.on_message = self._on_message
         self._client.on_connect = lambda c, *_: c.subscribe("energy/ingest/+/subscribed", qos=1)
-        self._client.connect(host, int(port))
+        self._client.connect(settings.host, settings.port)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         client_id = msg.topic.split("/")[2]
@@ -286,8 +301,8 @@ class BareCounter:
     def __init__(
         self, broker_url: str, topic_filter: str, first_topic: str, expected: int, persistent: bool = False
     ) -> None:
-        host, port = broker_url.removeprefix("mqtt://").rsplit(":", 1)
-        self._addr = (host, int(port))
+        self._settings = MqttSettings.load(broker_url)
+        self._addr = (self._settings.host, self._settings.port)
         self.topic_filter, self.first_topic, self.expected = topic_filter, first_topic, expected
         self.count = 0
         self.first_at = self.one_at = self.done_at = 0.0
@@ -308,6 +323,7 @@ class BareCounter:
             client_id="bench-bare" if self._persistent else "",
             protocol=mqtt.MQTTv5,
         )
+        self._settings.configure(client)
         filters = [(self.topic_filter or self.first_topic, 1)]
         subscribed = threading.Event()
         client.on_connect = lambda c, *_: c.subscribe(filters)

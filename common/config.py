@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["ConfigError", "describe", "env_field", "from_env"]
+__all__ = ["ConfigError", "describe", "env_field", "from_env", "process_environ", "read_env_file"]
 
 T = TypeVar("T", bound="DataclassInstance")
 V = TypeVar("V")
@@ -98,7 +98,7 @@ def from_env(
     ``prefix`` is prepended to every variable name, so one settings class (e.g. the server's)
     serves every service; ``defaults`` replaces a field's default for that use.
     """
-    environ = os.environ if environ is None else environ
+    environ = process_environ() if environ is None else environ
     defaults = defaults or {}
     hints = typing.get_type_hints(cls)
     values: dict[str, object] = {}
@@ -117,6 +117,37 @@ def from_env(
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{env} is required")
     return cls(**values)
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """``KEY=VALUE`` lines (``#`` comments and blank lines skipped; no quoting, no expansion)."""
+    values: dict[str, str] = {}
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
+            values[key.strip()] = value
+    return values
+
+
+def process_environ() -> Mapping[str, str]:
+    """The process environment, over the generated secrets file ``EP_SECRETS_FILE`` names.
+
+    Installations generate their secrets on first start (devstack/secrets.py: the local run and
+    the compose init service) into a file no one commits; every process reads it through here,
+    and a variable set in the environment wins over the file.
+    """
+    path = os.environ.get("EP_SECRETS_FILE", "")
+    if not path:
+        return os.environ
+    try:
+        return {**read_env_file(path), **os.environ}
+    except FileNotFoundError:
+        raise ConfigError(f"EP_SECRETS_FILE={path}: no such file (generated at first start)") from None
 
 
 def describe(cls: type[DataclassInstance]) -> list[tuple[str, str, str]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from devstack.ports import free_port
 from devstack.replicas import SCALABLE, replica_port_key
+from devstack.secrets import installation_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,7 +19,6 @@ __all__ = [
     "SERVICES",
     "StackPorts",
     "allocate_ports",
-    "ensure_ledger_key",
     "pin_keys",
     "replica_targets",
     "stack_env",
@@ -92,26 +92,8 @@ def _client_target(ports: StackPorts, svc: str) -> str:
     return targets[0] if len(targets) == 1 else "ipv4:" + ",".join(targets)
 
 
-def ensure_ledger_key(var_dir: Path) -> Path:
-    """Create the ledger's signing key before any replica starts, so all replicas share one key
-    (each creating its own on first start would race and sign with different keys)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    path = var_dir.resolve() / "ledger_signing_key.pem"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-    return path
-
-
 def pin_keys(var_dir: Path, ports: StackPorts) -> dict[str, str]:
-    """The keys clients pin, from the keys on disk (the ledger's, made by ensure_ledger_key, and the
+    """The keys clients pin, from the keys on disk (the ledger's, made with the installation's secrets, and the
     witness's own, made here in its own folder): the ledger's note verifier key for the witness,
     the verifier and the dashboard build, and the witness's cosignature key and endpoint."""
     from cryptography.hazmat.primitives import serialization
@@ -201,9 +183,8 @@ def stack_env(
     env["EP_TELEMETRY_TARGET"] = _client_target(ports, "ingest")
     env["EP_PREDICT_MODEL_DIR"] = str(var_dir / "models")
     env["EP_METER_INGEST_ADDR"] = env["EP_TELEMETRY_TARGET"]  # meter_sim registers its households there
-    if demo:  # the published demo secrets auth_svc seeds its service accounts with
-        env["EP_INGEST_SERVICE_SECRET"] = "ingest-demo-secret"
-        env["EP_METER_SERVICE_SECRET"] = "meter_sim-demo-secret"
+    # Random per installation, made on first start in the state folder (never a published value).
+    env.update(installation_secrets(var_dir))
     env["EP_METER_STATE_FILE"] = str(var_dir / "meter_sim_state.json")
     return env
 

@@ -16,7 +16,6 @@ from devstack.env import (
     SERVICES,
     StackPorts,
     allocate_ports,
-    ensure_ledger_key,
     generate_envoy,
     pin_keys,
     replica_targets,
@@ -110,7 +109,6 @@ def start_stack(
     ports = allocate_ports(prefer_standard=False, replicas=replicas)
     env = stack_env(ports, var_dir, demo=True, meters=meters, database_url=database_url)
     env.update(extra_env or {})
-    ensure_ledger_key(var_dir)
     env.update(pin_keys(var_dir, ports))
     generate_envoy(env)
     commands = expand_procfile(read_procfile(), replicas, ports.ports)

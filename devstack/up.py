@@ -24,7 +24,6 @@ from pathlib import Path
 from devstack.env import (
     SERVICES,
     allocate_ports,
-    ensure_ledger_key,
     generate_envoy,
     pin_keys,
     replica_targets,
@@ -45,7 +44,11 @@ SERVICE_NAMES = {
 
 
 def write_env_file(env: dict[str, str], path: Path) -> None:
-    path.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
+    # It carries the installation's secrets (devstack/secrets.py): readable by its owner only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
 
 
 def pin_keys_into_dashboard(env: dict[str, str]) -> None:
@@ -101,7 +104,6 @@ def main() -> None:
     args.var_dir.mkdir(parents=True, exist_ok=True)
     ports = allocate_ports(prefer_standard=True, replicas=replicas)
     env = stack_env(ports, args.var_dir, demo=True, meters=args.meters, database_url=args.postgres or None)
-    ensure_ledger_key(args.var_dir)
     env.update(pin_keys(args.var_dir, ports))
     write_env_file(env, args.var_dir / "run.env")
     pin_keys_into_dashboard(env)
@@ -146,7 +148,8 @@ def main() -> None:
             "  Services (grpcurl):    "
             + ", ".join(f"{svc} {' '.join(replica_targets(ports, svc))}" for svc in SERVICES),
             f"  Processes:             {procfile}",
-            f"  MQTT broker:           127.0.0.1:{ports['mqtt']}",
+            f"  MQTT broker:           127.0.0.1:{ports['mqtt']} (loopback, logins only: docs/broker-security.md)",
+            f"  Secrets (generated):   {args.var_dir / 'secrets.env'}",
             f"  Ledger key (pin it):   {env['EP_LEDGER_VERIFIER_KEY']}",
             f"  Witness:               {env['EP_WITNESS_URL']}/checkpoint  key {env['EP_WITNESS_VERIFIER_KEY']}",
             "  Demo sign-in:          admin / admin-demo   (operator)",

@@ -8,7 +8,6 @@ from prometheus_client import CollectorRegistry
 
 from common.db import make_engine, upgrade
 from common.log import get_logger
-from common.mqtt import MqttSettings
 from contracts.mqtt.topics import STATUS_FILTERS
 from energy.tariff import Tariff
 from energy.tariff_settings import tariff_from_env
@@ -22,6 +21,10 @@ from ingest_svc.billing import (
     load_month_costs,
 )
 from ingest_svc.config import IngestConfig
+from ingest_svc.devices.broker import BrokerAccess, MosquittoDynsec, NoBrokerControl
+from ingest_svc.devices.service import Devices
+from ingest_svc.devices.store import DeviceStore
+from ingest_svc.intake.known_meters import KnownMeters
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.pipeline import IngestPipeline, PipelineLimits
 from ingest_svc.intake.status import StatusTracker
@@ -73,10 +76,18 @@ class IngestApp:
                 max_future_skew_s=config.max_future_skew_s,
                 max_age_s=config.max_age_s,
             ),
+            unknown_meters=KnownMeters(self.engine).unknown if config.require_registered else None,
         )
+        broker = config.broker()
+        self._broker_access: BrokerAccess = (
+            MosquittoDynsec(broker, f"{config.effective_client_id}-control")
+            if config.broker_control == "mosquitto-dynsec"
+            else NoBrokerControl()
+        )
+        self.devices = Devices(DeviceStore(self.engine), self._broker_access)
         self.status = StatusTracker(self.engine, ack=lambda m: self.subscriber.ack(m))
         self.subscriber = MqttSubscriber(
-            MqttSettings.load(config.mqtt_url),
+            broker,
             config.effective_client_id,
             on_batch=self._route,
             share_group=config.share_group,
@@ -150,5 +161,6 @@ class IngestApp:
         self.pipeline.stop()
         self.status.stop()
         self.subscriber.stop()
+        self._broker_access.close()
         self.engine.dispose()
         log.info("ingest_stopped")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from dataclasses import dataclass
 
 from common.config import ConfigError, env_field
+from common.mqtt import MqttSettings
 
 __all__ = ["IngestConfig"]
 
@@ -45,6 +47,14 @@ class IngestConfig:
     grid_cache_s: float = env_field(
         "EP_INGEST_GRID_CACHE_S", 1.0, "GetGridStats/StreamGridStats reuse a snapshot this long (0: off)"
     )
+    require_registered: bool = env_field(
+        "EP_INGEST_REQUIRE_REGISTERED", True, "Dead-letter readings of unregistered meters (UNKNOWN_METER)"
+    )
+    broker_control: str = env_field(
+        "EP_INGEST_BROKER_CONTROL",
+        "mosquitto-dynsec",
+        "How device credentials reach the broker: mosquitto-dynsec, or none (device RPCs unavailable)",
+    )
     auth_target: str = env_field(
         "EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (keys, revocations, service login)"
     )
@@ -56,9 +66,17 @@ class IngestConfig:
     ledger_target: str = env_field("EP_LEDGER_TARGET", "127.0.0.1:50053", "ledger_svc host:port")
     service_username: str = env_field("EP_INGEST_SERVICE_USERNAME", "ingest", "Service account of ingest")
     service_secret: str = env_field(
-        "EP_INGEST_SERVICE_SECRET", "", "Its client secret (demo mode: ingest-demo-secret)"
+        "EP_INGEST_SERVICE_SECRET", "", "Its client secret (generated per installation: devstack/secrets.py)"
     )
-    demo: bool = env_field("EP_DEMO", False, "Demo mode: published demo service secret")
+    mqtt_username: str = env_field(
+        "EP_INGEST_MQTT_USERNAME", "ingest", "Ingest's broker login (with EP_INGEST_MQTT_PASSWORD)"
+    )
+    mqtt_password: str = env_field(
+        "EP_INGEST_MQTT_PASSWORD",
+        "",
+        "Ingest's broker password (generated per installation); set, it overrides EP_MQTT_USERNAME/_PASSWORD",
+        secret=True,
+    )
     settle_grace_s: float = env_field(
         "EP_INGEST_SETTLE_GRACE_S",
         900.0,
@@ -106,13 +124,22 @@ class IngestConfig:
         if self.batch_max < 1 or self.batch_wait_ms < 0:
             raise ConfigError("EP_INGEST_BATCH_MAX must be >= 1 and EP_INGEST_BATCH_WAIT_MS >= 0")
         if self.bridge and not self.effective_service_secret:
-            raise ConfigError("EP_INGEST_SERVICE_SECRET is required (or EP_DEMO=1, or EP_INGEST_BRIDGE=0)")
+            raise ConfigError("EP_INGEST_SERVICE_SECRET is required (or EP_INGEST_BRIDGE=0)")
+        if self.broker_control not in ("mosquitto-dynsec", "none"):
+            raise ConfigError("EP_INGEST_BROKER_CONTROL must be mosquitto-dynsec or none")
         if self.outbox_page < 1 or self.outbox_concurrency < 1 or self.predict_batch < 1:
             raise ConfigError("EP_INGEST_OUTBOX_PAGE, _OUTBOX_CONCURRENCY and _PREDICT_BATCH must be >= 1")
 
     @property
     def effective_service_secret(self) -> str:
-        return self.service_secret or ("ingest-demo-secret" if self.demo else "")
+        return self.service_secret
+
+    def broker(self) -> MqttSettings:
+        """The broker settings (EP_MQTT_*), logged in as ingest when EP_INGEST_MQTT_PASSWORD is set."""
+        settings = MqttSettings.load(self.mqtt_url)
+        if self.mqtt_password:
+            settings = dataclasses.replace(settings, username=self.mqtt_username, password=self.mqtt_password)
+        return settings
 
     @property
     def effective_client_id(self) -> str:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from ingest_svc.billing import bridge_store
 from ingest_svc.db import Base
+from ingest_svc.devices import store as device_store
 from ingest_svc.intake import store
 
 __all__ = ["Base"]
 
 # Imported for their side effect: each module registers its tables on Base.
-_TABLE_MODULES = (store, bridge_store)
+_TABLE_MODULES = (store, bridge_store, device_store)

@@ -14,6 +14,7 @@ from common.config import from_env
 from common.server import GrpcService, ServerConfig
 from energypulse.telemetry.v1 import telemetry_service_pb2, telemetry_service_pb2_grpc
 from ingest_svc.app import IngestApp
+from ingest_svc.devices.servicer import DeviceRpcs
 from ingest_svc.telemetry.servicer import TelemetryServicer
 
 __all__ = ["SERVICE", "interceptors", "server_config", "services"]
@@ -28,8 +29,12 @@ def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
     )
 
 
+class IngestServicer(DeviceRpcs, TelemetryServicer):
+    """TelemetryService: the telemetry room's RPCs and the devices room's."""
+
+
 def services(app: IngestApp) -> list[GrpcService]:
-    servicer = TelemetryServicer(
+    servicer = IngestServicer(
         app.engine,
         app.metrics,
         online_window_s=app.config.online_window_s,
@@ -39,6 +44,7 @@ def services(app: IngestApp) -> list[GrpcService]:
         summary_cache_s=app.config.summary_cache_s,
         grid_cache_s=app.config.grid_cache_s,
     )
+    servicer.devices = app.devices
     return [GrpcService(SERVICE, telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server, servicer)]
 
 

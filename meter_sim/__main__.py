@@ -45,8 +45,9 @@ def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     config = from_env(MeterSimConfig, **parse_args(argv))
     configure_logging("meter_sim", config.log_level)
-    registrar = None
+    registrar = provisioner = None
     if config.ingest_addr:
+        from meter_sim.credentials import make_provisioner
         from meter_sim.registration import make_registrar
 
         registrar = make_registrar(
@@ -56,10 +57,14 @@ def main(argv: list[str] | None = None) -> None:
             config.service_secret,
             config.zone,
         )
+        if config.provision:
+            provisioner = make_provisioner(
+                config.ingest_addr, config.auth_target, config.service_username, config.service_secret
+            )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    Simulator(config, registrar=registrar).run(stop)
+    Simulator(config, registrar=registrar, provisioner=provisioner).run(stop)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,11 @@ class MeterSimConfig:
     ingest_addr: str = env_field(
         "EP_METER_INGEST_ADDR", "", "ingest_svc gRPC host:port to register households"
     )
+    provision: bool = env_field(
+        "EP_METER_PROVISION",
+        True,
+        "With an ingest addr: have each gateway's broker credentials issued at start (else EP_MQTT_*)",
+    )
     auth_target: str = env_field("EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (service login)")
     service_username: str = env_field(
         "EP_METER_SERVICE_USERNAME", "meter_sim", "Service account for registration"

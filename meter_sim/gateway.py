@@ -33,6 +33,7 @@ returns hundreds of PUBACKs. The simulator thread only appends to ``pending`` an
 
 from __future__ import annotations
 
+import dataclasses
 import select
 import socket
 import ssl
@@ -122,6 +123,12 @@ class Gateway:
         self._will = Will(gateway_status_topic(gateway_id), encode_status("offline", gateway_id, 0), 1, True)
 
     # --- simulator thread ---------------------------------------------------------------
+    def set_credentials(self, username: str, password: str) -> None:
+        """Log in with these from the next connect on (issued at provisioning; a rotation makes
+        the broker drop the current session, and the reconnect uses the new password: readings
+        not yet acknowledged go back to the buffer, so none is lost)."""
+        self._broker = dataclasses.replace(self._broker, username=username, password=password)
+
     def start(self) -> None:
         self._waker = Waker()
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.gateway_id}", daemon=True)

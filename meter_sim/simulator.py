@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,8 @@ log = get_logger(__name__)
 STOP_BUDGET_S = 3.0
 
 Registrar = Callable[[Sequence[Household]], None]
+# gateway id -> its meter ids in, gateway id -> (MQTT username, password) out (credentials.py)
+Provisioner = Callable[[Mapping[str, Sequence[str]]], Mapping[str, tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Simulator:
         weather: WeatherProvider | None = None,
         registrar: Registrar | None = None,
         clock: SimClock | None = None,
+        provisioner: Provisioner | None = None,
     ) -> None:
         self.config = config
         self.households = build_households(config)
@@ -74,6 +77,7 @@ class Simulator:
             restored = load_state(self.state_path, self.fleet)
             log.info("meter_state_loaded", path=str(self.state_path), meters=restored)
         self._registrar = registrar
+        self._provisioner = provisioner  # issues each gateway's broker credentials (credentials.py)
         broker = config.broker
         k = min(config.connections, max(1, len(self.households)))
         ids = [h.meter_id for h in self.households]
@@ -105,6 +109,10 @@ class Simulator:
         stop = stop or threading.Event()
         if self._registrar is not None:
             self._registrar(self.households)
+        if self._provisioner is not None:
+            issued = self._provisioner({g.gateway_id: g.meter_ids for g in self.gateways})
+            for gateway in self.gateways:
+                gateway.set_credentials(*issued[gateway.gateway_id])
         for gateway in self.gateways:
             gateway.start()
         k = len(self.gateways)

@@ -13,6 +13,13 @@ import pytest
 
 from devstack.broker import mosquitto_binary, start_mosquitto
 from devstack.ports import free_port
+from tests.mqtt_identities import (
+    HARNESS_PASSWORD,
+    HARNESS_USER,
+    INGEST_PASSWORD,
+    harness_clients,
+    harness_roles,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,10 +58,22 @@ class Broker:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        """Logged in as the test harness (tests/mqtt_identities.py)."""
+        return f"mqtt://{HARNESS_USER}:{HARNESS_PASSWORD}@127.0.0.1:{self.port}"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"mqtt://ingest:{INGEST_PASSWORD}@127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = start_mosquitto(self.port, self.data_dir, self.data_dir / "mosquitto.log")
+        self.proc = start_mosquitto(
+            self.port,
+            self.data_dir,
+            self.data_dir / "mosquitto.log",
+            ingest_password=INGEST_PASSWORD,
+            extra_clients=harness_clients(),
+            extra_roles=harness_roles(),
+        )
         wait_for_port(self.port)
 
     def stop(self) -> None:

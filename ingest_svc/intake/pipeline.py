@@ -29,6 +29,7 @@ log = get_logger(__name__)
 
 Acker = Callable[[Sequence[Incoming]], None]  # acknowledges a whole batch at once
 StoredListener = Callable[[Sequence[Reading]], None]
+UnknownMeters = Callable[[Sequence[str]], set[str]]  # the ids of the given ones not registered
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class IngestPipeline:
         checker: SchemaChecker | None = None,
         clock: Callable[[], float] = time.time,
         on_stored: StoredListener | None = None,
+        unknown_meters: UnknownMeters | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -65,6 +67,8 @@ class IngestPipeline:
         self.tracker = SequenceTracker()
         self._clock = clock
         self._on_stored = on_stored
+        # Given: readings from meters it names are dead-lettered UNKNOWN_METER (known_meters.py).
+        self._unknown_meters = unknown_meters
         self._queue: deque[Incoming] = deque()
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -148,10 +152,20 @@ class IngestPipeline:
         good: list[tuple[Reading, int]] = []
         dead: list[DeadLetter] = []
         suspects: list[tuple[Reading, Incoming, Rejection]] = []
-        for message in batch:
-            result = parse_reading(self.checker, message.topic, message.payload, now_ms, future_ms, age_ms)
+        parsed = [
+            (message, parse_reading(self.checker, message.topic, message.payload, now_ms, future_ms, age_ms))
+            for message in batch
+        ]
+        unknown: set[str] = set()
+        if self._unknown_meters is not None:
+            unknown = self._unknown_meters([r.meter_id for _, r in parsed if isinstance(r, Reading)])
+        for message, result in parsed:
             if isinstance(result, Rejection):
                 dead.append(_dead(message, result))
+                continue
+            if result.meter_id in unknown:
+                rejection = Rejection("UNKNOWN_METER", "meter is not registered", result.meter_id)
+                dead.append(_dead(message, rejection))
                 continue
             problem = self.tracker.check(result)
             if problem is None:

@@ -208,9 +208,9 @@ class ReadingStore:
             elif readings and driver == "psycopg":
                 inserted = _pg_copy_readings(conn, readings)
             elif readings:  # another driver: Core, counting the inserted rows by RETURNING
-                rows = [{**r._asdict(), "received_ms": received} for r, received in readings]
+                mapped = [{**r._asdict(), "received_ms": received} for r, received in readings]
                 stmt = insert_ignore(conn, ReadingRow).returning(ReadingRow.__table__.c.seq)
-                inserted = len(conn.execute(stmt, rows).all())
+                inserted = len(conn.execute(stmt, mapped).all())
             if dead:
                 conn.execute(
                     insert(DeadLetterRow),

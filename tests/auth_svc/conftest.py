@@ -3,6 +3,8 @@ injected clock and a counting (real, cheap) argon2 hasher, and a real gRPC serve
 
 from __future__ import annotations
 
+import base64
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,10 +18,14 @@ import pytest
 from auth_svc.config import AuthConfig
 from auth_svc.passwords import Argon2Hasher
 from auth_svc.server import AuthApp, build, start
+from common.mqtt_auth import new_secret
 from common.server import RunningServer, ServerConfig
 from energypulse.auth.v1 import auth_service_pb2_grpc
 
 NOW = float(int(time.time()))
+# Random per test session, as an installation's are (no secret has a default, demo mode neither).
+SERVICE_SECRETS = {"ingest": new_secret(), "meter_sim": new_secret()}
+KEK = base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
 class Clock:
@@ -80,6 +86,8 @@ def config(db_url: str) -> AuthConfig:
         database_url=db_url,
         demo=True,
         demo_households=3,
+        key_encryption_key=KEK,
+        service_accounts=",".join(f"{k}:{v}" for k, v in SERVICE_SECRETS.items()),
         access_ttl_s=300,
         login_max_failures=3,
         client_max_failures=10,

@@ -17,7 +17,7 @@ from common.errors import (
     Unauthenticated,
 )
 from energypulse.auth.v1 import user_pb2
-from tests.auth_svc.conftest import Clock, CountingHasher
+from tests.auth_svc.conftest import SERVICE_SECRETS, Clock, CountingHasher
 
 
 async def test_login_issues_verifiable_token(app: AuthApp) -> None:
@@ -200,6 +200,6 @@ def test_list_users_and_audit_pages(app: AuthApp) -> None:
 
 
 def test_service_accounts_sign_in_with_secret_and_get_no_refresh_token(app: AuthApp) -> None:
-    session = app.accounts.login("ingest", "ingest-demo-secret", "c")
+    session = app.accounts.login("ingest", SERVICE_SECRETS["ingest"], "c")
     assert session.user.role == "service"
     assert session.tokens.refresh_token == ""

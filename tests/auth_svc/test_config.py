@@ -18,13 +18,19 @@ from common.config import ConfigError, from_env
 GOOD_KEK = base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
-def test_demo_mode_accepts_demo_secrets() -> None:
-    config = AuthConfig(demo=True)
-    validate(config)
-    assert parse_service_accounts(config) == {
-        "ingest": "ingest-demo-secret",
-        "meter_sim": "meter_sim-demo-secret",
-    }
+def test_demo_mode_has_no_default_secrets() -> None:
+    """Demo mode seeds the demo accounts; its secrets are the installation's, never published ones."""
+    assert parse_service_accounts(AuthConfig(demo=True)) == {}
+    with pytest.raises(ConfigError, match="EP_AUTH_KEY_ENCRYPTION_KEY is required"):
+        validate(AuthConfig(demo=True))
+    with pytest.raises(ConfigError, match="published demo key"):
+        validate(AuthConfig(demo=True, key_encryption_key=DEMO_KEY_ENCRYPTION_KEY))
+    published = AuthConfig(
+        demo=True, key_encryption_key=GOOD_KEK, service_accounts="ingest:ingest-demo-secret"
+    )
+    with pytest.raises(ConfigError, match="published demo secret"):
+        validate(published)
+    validate(AuthConfig(demo=True, key_encryption_key=GOOD_KEK, service_accounts=f"ingest:{'x' * 32}"))
 
 
 @pytest.mark.parametrize(

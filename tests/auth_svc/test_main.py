@@ -3,6 +3,7 @@ production start-up that refuses the published demo key."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -40,7 +41,13 @@ def _grpcurl(port: int, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_demo_process_serves_and_stops_gracefully(tmp_path: Path) -> None:
     port = free_port()
-    env = _env(tmp_path, EP_AUTH_DEMO="1", EP_AUTH_DEMO_HOUSEHOLDS="2", EP_AUTH_GRPC_PORT=str(port))
+    env = _env(
+        tmp_path,
+        EP_AUTH_DEMO="1",
+        EP_AUTH_DEMO_HOUSEHOLDS="2",
+        EP_AUTH_GRPC_PORT=str(port),
+        EP_AUTH_KEY_ENCRYPTION_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "auth_svc"],
         cwd=ROOT,

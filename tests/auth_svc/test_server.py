@@ -22,7 +22,7 @@ from common.errors import Unauthenticated, error_info
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
 from energypulse.options.v1 import options_pb2
-from tests.auth_svc.conftest import Clock, Server
+from tests.auth_svc.conftest import SERVICE_SECRETS, Clock, Server
 
 
 def _auth(token: str) -> tuple[tuple[str, str]]:
@@ -270,7 +270,7 @@ async def test_key_rotation_old_tokens_verify_until_expiry(server: Server, clock
 
 
 async def test_service_credentials_log_in_and_call(server: Server) -> None:
-    creds = ServiceCredentials.for_auth_service(server.channel, "meter_sim", "meter_sim-demo-secret")
+    creds = ServiceCredentials.for_auth_service(server.channel, "meter_sim", SERVICE_SECRETS["meter_sim"])
     async with grpc.aio.insecure_channel(server.target, interceptors=creds.client_interceptors()) as channel:
         me = await auth_service_pb2_grpc.AuthServiceStub(channel).GetCurrentUser(pb.GetCurrentUserRequest())
     assert me.user.username == "meter_sim" and me.user.role == user_pb2.ROLE_SERVICE
@@ -314,7 +314,7 @@ async def test_another_service_enforces_auth_svc_tokens(server: Server) -> None:
             code, _, _ = await _status(stub.GetGridStats(tpb.GetGridStatsRequest(), metadata=user))
             assert code is grpc.StatusCode.PERMISSION_DENIED
             service_creds = ServiceCredentials.for_auth_service(
-                server.channel, "meter_sim", "meter_sim-demo-secret"
+                server.channel, "meter_sim", SERVICE_SECRETS["meter_sim"]
             )
             await stub.RegisterHouseholds(
                 tpb.RegisterHouseholdsRequest(), metadata=await service_creds.metadata()

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import grpc
-import paho.mqtt.client as mqtt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -21,6 +20,7 @@ from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
+from tests.e2e.devices import device_client
 
 ROOT = Path(__file__).resolve().parents[2]
 GRPCURL = ROOT / ".venv" / "bin" / "grpcurl"
@@ -167,10 +167,10 @@ def test_an_mqtt_reading_reaches_ingest_and_is_queryable(stack: Stack, admin_tok
     )
     now_ms = int(time.time() * 1000)
     payload = encode_reading(meter_id, 1, now_ms, 231.2, 4.35, 1000.0, 0.99, 1234.5, 0.0)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    client.connect("127.0.0.1", stack.ports["mqtt"])
-    client.loop_start()
-    client.publish(reading_topic(meter_id), payload, qos=1).wait_for_publish(10)
+    client = device_client(stack, admin_token, "smoke-device", [meter_id])
+    info = client.publish(reading_topic(meter_id), payload, qos=1)
+    info.wait_for_publish(10)
+    assert info.is_published()
     client.loop_stop()
     client.disconnect()
 

@@ -14,6 +14,7 @@ from contracts.mqtt.reading import encode_reading
 from contracts.mqtt.topics import reading_topic
 from devstack.stack import Stack
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
+from tests.e2e.devices import device_client
 
 HOUSEHOLD, METER = "stream-h1", "stream-m1"
 
@@ -39,21 +40,17 @@ def _register(stack: Stack, token: str) -> None:
     )
 
 
-def _publish(port: int, seq: int, power_w: float, import_kwh: float) -> None:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
+def _publish(client: mqtt.Client, seq: int, power_w: float, import_kwh: float) -> None:
     payload = encode_reading(
         METER, seq, int(time.time() * 1000), 230.4, power_w / 230.4, power_w, 0.98, import_kwh, 0.0
     )
     client.publish(reading_topic(METER), payload, qos=1).wait_for_publish(10)
-    client.loop_stop()
-    client.disconnect()
 
 
 def test_a_published_reading_arrives_on_the_sse_stream_through_envoy(stack: Stack) -> None:
     token = stack.login("admin", "admin-demo")
     _register(stack, token)
+    device = device_client(stack, token, "stream-device", [METER])
     connection = http.client.HTTPConnection("127.0.0.1", stack.ports["edge"], timeout=20)
     connection.request(
         "GET", f"/api/v1/households/{HOUSEHOLD}/readings:stream", headers={"authorization": f"Bearer {token}"}
@@ -76,10 +73,12 @@ def test_a_published_reading_arrives_on_the_sse_stream_through_envoy(stack: Stac
     deadline = time.monotonic() + 20
     seq = 1
     while reader.is_alive() and time.monotonic() < deadline:
-        _publish(stack.ports["mqtt"], seq, 1500.0 + seq, 100.0 + seq / 1000)
+        _publish(device, seq, 1500.0 + seq, 100.0 + seq / 1000)
         seq += 1
         reader.join(timeout=1.0)
     connection.close()
+    device.loop_stop()
+    device.disconnect()
     assert frames, "no Server-Sent Event arrived"
     reading = frames[0]["reading"]
     assert reading["meterId"] == METER and reading["householdId"] == HOUSEHOLD

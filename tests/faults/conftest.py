@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from devstack.stack import Stack, start_stack
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
 from tests.faults.load import LedgerAppender, ReadingPublisher
 from tests.faults.pg import PrivatePostgres
 
@@ -93,9 +94,40 @@ class FaultRig:
 def service_token(stack: Stack) -> str:
     stub = auth_service_pb2_grpc.AuthServiceStub(stack.channel("edge"))
     reply = stub.Login(
-        auth_service_pb2.LoginRequest(username="ingest", password="ingest-demo-secret"), timeout=5
+        auth_service_pb2.LoginRequest(username="ingest", password=stack.env["EP_INGEST_SERVICE_SECRET"]),
+        timeout=5,
     )
     return str(reply.tokens.access_token)
+
+
+GARBAGE_METERS = [f"garbage-{i}" for i in range(50)]
+
+
+def provision(stack: Stack, device_id: str, meter_ids: list[str]) -> tuple[str, str]:
+    """Register the meters (one household each) and have their device's credentials issued, as a
+    meter integrator does: the broker admits nobody else (docs/broker-security.md)."""
+    telemetry = telemetry_service_pb2_grpc.TelemetryServiceStub(stack.channel("ingest"))
+    meta = [("authorization", f"Bearer {service_token(stack)}")]
+    households = [
+        reading_pb2.Household(
+            household_id=f"h-{m}",
+            zone="NO1",
+            time_zone="Europe/Oslo",
+            residents=2,
+            heating=reading_pb2.HEATING_TYPE_HEAT_PUMP,
+            meters=[reading_pb2.Meter(meter_id=m, household_id=f"h-{m}")],
+        )
+        for m in meter_ids
+    ]
+    telemetry.RegisterHouseholds(
+        telemetry_service_pb2.RegisterHouseholdsRequest(households=households), metadata=meta, timeout=30
+    )
+    issued = telemetry.IssueDeviceCredentials(
+        telemetry_service_pb2.IssueDeviceCredentialsRequest(device_id=device_id, meter_ids=meter_ids),
+        metadata=meta,
+        timeout=30,
+    )
+    return issued.username, issued.password
 
 
 # Module scope: torn down right after test_faults.py, so this stack and test_replicas_stack.py's
@@ -126,6 +158,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRig]:
         rig = FaultRig(
             stack, pg, ingest_db, ledger_db, publisher, appender, stack.login("admin", "admin-demo")
         )
+        publisher.username, publisher.password = provision(stack, "fault-gw", publisher.meter_ids())
         publisher.start()
         appender.start()
         yield rig

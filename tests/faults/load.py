@@ -40,6 +40,8 @@ class ReadingPublisher:
     period_s: float = 0.1  # per meter: meters / period_s readings per second in total
     prefix: str = "fault-m"
     hold_s: float = 10.0
+    username: str | None = None  # the device credentials provisioning issued (no anonymous access)
+    password: str | None = None
     published: dict[tuple[str, int], bytes] = field(default_factory=dict)
     acked: set[tuple[str, int]] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
@@ -117,6 +119,8 @@ class ReadingPublisher:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"fault-pub-{time.monotonic_ns()}", protocol=mqtt.MQTTv5
         )
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
         client.on_publish = self._on_publish
         client.on_message = self._on_marker
         client.on_disconnect = lambda *_: self._went_down()

@@ -39,7 +39,7 @@ from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from energypulse.telemetry.v1 import telemetry_service_pb2, telemetry_service_pb2_grpc
-from tests.faults.conftest import FaultRig, service_token
+from tests.faults.conftest import GARBAGE_METERS, FaultRig, provision, service_token
 from tests.faults.load import settlement_append
 
 pytestmark = pytest.mark.slow
@@ -506,6 +506,7 @@ def test_dead_letter_flood(rig: FaultRig) -> None:
     with rig.ingest_db.connect() as conn:
         before = int(conn.execute(text("SELECT count(*) FROM dead_letters")).scalar_one())
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fault-garbage", protocol=mqtt.MQTTv5)
+    client.username_pw_set(*provision(rig.stack, "fault-garbage", GARBAGE_METERS))
     client.max_inflight_messages_set(500)
     client.connect("127.0.0.1", rig.stack.ports["mqtt"])
     client.loop_start()

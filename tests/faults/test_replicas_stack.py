@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from devstack.env import replica_targets
 from devstack.readiness import wait_all
 from devstack.stack import Stack, start_stack
+from tests.faults.conftest import provision
 from tests.faults.load import ReadingPublisher
 
 pytestmark = pytest.mark.slow
@@ -81,6 +82,7 @@ def test_every_replica_serves_and_ingest_replicas_share_the_stream(replicated: S
     for route in READ_ROUTES:
         assert replicated.api("GET", route, token=token)[0] == 200
     publisher = ReadingPublisher(replicated.ports["mqtt"], meters=10, period_s=0.1, prefix="rep-m")
+    publisher.username, publisher.password = provision(replicated, "rep-gw", publisher.meter_ids())
     publisher.start()
     time.sleep(4)
     publisher.stop_producing()

@@ -12,6 +12,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, text
 
+from tests.mqtt_identities import login
+
 
 def reading(
     meter_id: str, seq: int, ts_ms: int | None = None, power_w: float = 1150.0, **over: Any
@@ -35,7 +37,7 @@ def reading(
 
 def publish_all(port: int, items: Iterable[tuple[str, bytes]], timeout: float = 60.0) -> int:
     """Publish QoS 1 and wait until the broker acknowledged every message."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client = login(mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5))
     acked = [0]
     done = threading.Event()
     client.on_publish = lambda *_a: acked.__setitem__(0, acked[0] + 1)

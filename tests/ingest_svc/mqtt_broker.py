@@ -1,22 +1,31 @@
 """A real Mosquitto started from the shipped deploy/mosquitto/mosquitto.conf, on a free port.
 
-Only the listener (loopback, free port) and the persistence directory (a tmp dir) are rewritten,
-so the tests prove the configuration the system actually ships.
+Only the listener (loopback, free port), the TLS files, the plugin path and the persistence
+directory (a tmp dir) are rewritten (devstack.broker), so the tests prove the configuration the
+system actually ships: no anonymous access, the dynamic-security plugin with the shipped ingest
+role. ``url`` logs in as the test harness (tests/mqtt_identities.py); ``ingest_url`` as ingest.
 """
 
 from __future__ import annotations
 
-import getpass
-import re
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from devstack.broker import SHIPPED_CONF, ensure_dynsec_config, mosquitto_binary, render_mosquitto_conf
+from tests.mqtt_identities import (
+    HARNESS_PASSWORD,
+    HARNESS_USER,
+    INGEST_PASSWORD,
+    harness_clients,
+    harness_roles,
+)
 
 __all__ = ["SHIPPED_CONF", "MosquittoBroker", "free_port"]
-
-SHIPPED_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
 
 
 def free_port() -> int:
@@ -27,30 +36,46 @@ def free_port() -> int:
 
 class MosquittoBroker:
     def __init__(
-        self, workdir: Path, port: int | None = None, extra_conf: str = "", scheme: str = "mqtt"
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra_conf: str = "",
+        scheme: str = "mqtt",
+        extra_clients: Sequence[dict[str, Any]] = (),
+        extra_roles: Sequence[dict[str, Any]] = (),
+        harness: bool = True,
     ) -> None:
-        """``extra_conf`` is appended (it applies to the one listener: TLS files, password_file)."""
+        """``extra_conf`` is appended (it applies to the one listener: TLS files)."""
         self.workdir = workdir
         self.port = port or free_port()
         self.conf_path = workdir / "mosquitto.conf"
         self.log_path = workdir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
         workdir.mkdir(parents=True, exist_ok=True)
-        text = SHIPPED_CONF.read_text()
-        text = re.sub(r"(?m)^listener .*$", f"listener {self.port} 127.0.0.1", text)
-        text = re.sub(r"(?m)^persistence_location .*$", f"persistence_location {workdir}/", text)
-        # Mosquitto started as root drops to user "mosquitto", which cannot write a pytest tmp dir.
-        text += f"\nuser {getpass.getuser()}\n{extra_conf}"
+        clients = [*(harness_clients() if harness else []), *extra_clients]
+        roles = [*(harness_roles() if harness else []), *extra_roles]
+        ensure_dynsec_config(workdir, INGEST_PASSWORD, clients, roles)
         self.scheme = scheme
-        self.conf_path.write_text(text)
+        self.conf_path.write_text(render_mosquitto_conf(self.port, workdir, extra=extra_conf))
+
+    @property
+    def address(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
+        """Logged in as the test harness (may do anything)."""
+        return f"{self.scheme}://{HARNESS_USER}:{HARNESS_PASSWORD}@127.0.0.1:{self.port}"
+
+    @property
+    def ingest_url(self) -> str:
+        """Logged in as the shipped ingest identity."""
+        return f"{self.scheme}://ingest:{INGEST_PASSWORD}@127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        binary = mosquitto_binary() or "mosquitto"
         log = open(self.log_path, "ab")
-        self._proc = subprocess.Popen(["mosquitto", "-c", str(self.conf_path)], stdout=log, stderr=log)
+        self._proc = subprocess.Popen([binary, "-c", str(self.conf_path)], stdout=log, stderr=log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -71,6 +96,12 @@ class MosquittoBroker:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        self._proc = None
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
         self._proc = None
 
     def restart(self, down_seconds: float = 0.0) -> None:

@@ -7,6 +7,8 @@ can be stopped and started again on the same port (outage tests).
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from auth_svc.config import AuthConfig
 from auth_svc.passwords import Argon2Hasher
 from auth_svc.server import build as build_auth
 from auth_svc.server import start as start_auth
+from common.mqtt_auth import new_secret
 from common.server import RunningServer, ServerConfig, start_server
 from ledger_svc.canonical import Prediction, Settlement, decode_record
 from ledger_svc.config import LedgerConfig
@@ -37,6 +40,10 @@ from tests.ingest_svc.mqtt_broker import free_port
 __all__ = ["Services", "ledger_records", "train_small_model"]
 
 ISSUER, AUDIENCE = "energypulse-auth", "energypulse"
+
+# Random per test session, as an installation's (no secret has a default).
+SERVICE_SECRETS = {"ingest": new_secret(), "meter_sim": new_secret()}
+KEK = base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
 def train_small_model(directory: Path) -> Path:
@@ -94,7 +101,13 @@ class Services:
             await self.stop(name)
 
     async def _start_auth(self) -> RunningServer:
-        config = AuthConfig(database_url=f"sqlite:///{self.root / 'auth.db'}", demo=True, demo_households=1)
+        config = AuthConfig(
+            database_url=f"sqlite:///{self.root / 'auth.db'}",
+            demo=True,
+            demo_households=1,
+            key_encryption_key=KEK,
+            service_accounts=",".join(f"{k}:{v}" for k, v in SERVICE_SECRETS.items()),
+        )
         app = build_auth(config, hasher=Argon2Hasher(time_cost=1, memory_cost_kib=1024))
         self.apps["auth"] = app
         return await start_auth(app, ServerConfig(port=self.auth_port, metrics_port=-1))

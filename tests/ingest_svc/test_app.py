@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from common.config import from_env
+from common.db import make_engine
 from ingest_svc.app import IngestApp
 from ingest_svc.config import IngestConfig
+from ingest_svc.intake.store import register_households
 from meter_sim.config import MeterSimConfig
+from meter_sim.profiles import Household
 from meter_sim.simulator import Simulator
 from tests.ingest_svc.helpers import rows, scalar, wait_for
 from tests.ingest_svc.mqtt_broker import MosquittoBroker
@@ -44,8 +48,31 @@ def sim_config(broker: MosquittoBroker, **over: object) -> MeterSimConfig:
     return from_env(MeterSimConfig, {}, **values)
 
 
-def run_sim_in_thread(config: MeterSimConfig) -> tuple[Simulator, threading.Thread]:
-    sim = Simulator(config)
+def registrar(db_url: str) -> Callable[[Sequence[Household]], None]:
+    """Registers the simulated households straight into ingest's tables (as RegisterHouseholds
+    does): readings of unregistered meters are dead-lettered UNKNOWN_METER."""
+
+    def run(households: Sequence[Household]) -> None:
+        rows: list[dict[str, object]] = [
+            {
+                "household_id": h.household_id,
+                "residents": h.residents,
+                "heating": h.heating.value,
+                "has_ev": h.has_ev,
+                "has_solar": h.has_solar,
+                "meter_ids": [h.meter_id],
+            }
+            for h in households
+        ]
+        engine = make_engine(db_url)
+        register_households(engine, rows, int(time.time() * 1000))
+        engine.dispose()
+
+    return run
+
+
+def run_sim_in_thread(config: MeterSimConfig, db_url: str) -> tuple[Simulator, threading.Thread]:
+    sim = Simulator(config, registrar=registrar(db_url))
     thread = threading.Thread(target=sim.run, daemon=True)
     thread.start()
     return sim, thread
@@ -77,7 +104,9 @@ def test_every_reading_stored_exactly_once_in_order(broker: MosquittoBroker, db_
     app.start()
     try:
         assert wait_for(lambda: app.subscriber.subscribed, 10)
-        stats = Simulator(sim_config(broker, count=50, interval_s=0.05, readings_per_meter=40)).run()
+        stats = Simulator(
+            sim_config(broker, count=50, interval_s=0.05, readings_per_meter=40), registrar=registrar(db_url)
+        ).run()
         assert stats.produced == 2000 and stats.dropped == 0
         assert wait_for(lambda: scalar(db_url, "select count(*) from readings") == 2000, 30)
         assert_exactly_once(db_url, 50, 40)
@@ -119,7 +148,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
         # The persistent session must exist before readings flow: wait for the first start.
         assert wait_for(lambda: b"ingest-killed" in (broker.log_path.read_bytes()), 20)
         _sim, thread = run_sim_in_thread(
-            sim_config(broker, count=40, interval_s=0.02, readings_per_meter=150)
+            sim_config(broker, count=40, interval_s=0.02, readings_per_meter=150), db_url
         )
         assert wait_for(lambda: (scalar(db_url, "select count(*) from readings") or 0) > 500, 30)
         proc.send_signal(signal.SIGKILL)
@@ -142,7 +171,9 @@ def test_broker_restart_mid_stream_reconnects_and_loses_nothing(broker: Mosquitt
     app.start()
     try:
         assert wait_for(lambda: app.subscriber.subscribed, 10)
-        sim, thread = run_sim_in_thread(sim_config(broker, count=40, interval_s=0.05, readings_per_meter=100))
+        sim, thread = run_sim_in_thread(
+            sim_config(broker, count=40, interval_s=0.05, readings_per_meter=100), db_url
+        )
         assert wait_for(lambda: (scalar(db_url, "select count(*) from readings") or 0) > 800, 30)
         assert mqtt_connected_metric(app) == 1.0
         broker.stop()  # readings made meanwhile wait in the simulator's buffer
@@ -168,7 +199,9 @@ def test_two_replicas_split_the_stream_without_duplicates(broker: MosquittoBroke
     try:
         assert wait_for(lambda: all(a.subscriber.subscribed for a in apps), 10)
         time.sleep(0.3)  # both subscriptions in place
-        Simulator(sim_config(broker, count=40, interval_s=0.03, readings_per_meter=50)).run()
+        Simulator(
+            sim_config(broker, count=40, interval_s=0.03, readings_per_meter=50), registrar=registrar(db_url)
+        ).run()
         assert wait_for(lambda: scalar(db_url, "select count(*) from readings") == 2000, 30)
         assert_exactly_once(db_url, 40, 50)
         shares = [a.metrics.stored._value.get() for a in apps]

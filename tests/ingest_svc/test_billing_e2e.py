@@ -32,7 +32,7 @@ from ingest_svc.intake.store import register_households
 from ledger_svc.canonical import Prediction, Settlement
 from tests.conftest import Broker
 from tests.ingest_svc.helpers import encode, publish_all, reading, scalar
-from tests.ingest_svc.services import Services, ledger_records
+from tests.ingest_svc.services import SERVICE_SECRETS, Services, ledger_records
 
 REPO = Path(__file__).resolve().parents[2]
 HOUR_MS = 3_600_000
@@ -76,7 +76,7 @@ def make_app(broker: Broker, services: Services, db_url: str, **over: object) ->
         "db_url": db_url,
         "client_id": "ingest-bridge",
         "batch_wait_ms": 20,
-        "demo": True,
+        "service_secret": SERVICE_SECRETS["ingest"],
         "auth_target": services.target("auth"),
         "predict_target": services.target("predict"),
         "ledger_target": services.target("ledger"),
@@ -270,7 +270,7 @@ async def test_kill_9_while_sending_leaves_no_duplicate_and_no_gap(
         "EP_INGEST_METRICS_PORT": "-1",
         "EP_INGEST_CLIENT_ID": "ingest-kill9",
         "EP_INGEST_BATCH_WAIT_MS": "20",
-        "EP_DEMO": "1",
+        "EP_INGEST_SERVICE_SECRET": SERVICE_SECRETS["ingest"],
         "EP_AUTH_TARGET": services.target("auth"),
         "EP_PREDICT_TARGET": services.target("predict"),
         "EP_LEDGER_TARGET": services.target("ledger"),

@@ -33,7 +33,7 @@ def _inside(module: str, room: str) -> bool:
     return module == f"ingest_svc.{room}" or module.startswith(f"ingest_svc.{room}.")
 
 
-@pytest.mark.parametrize("room", ["intake", "telemetry", "billing"])
+@pytest.mark.parametrize("room", ["intake", "telemetry", "billing", "devices"])
 def test_every_room_is_checked(room: str) -> None:
     assert _imports(room), f"no imports found in ingest_svc/{room}: wrong path?"
 
@@ -41,6 +41,13 @@ def test_every_room_is_checked(room: str) -> None:
 def test_intake_imports_neither_billing_nor_telemetry() -> None:
     crossing = [i for i in _imports("intake") if _inside(i[1], "billing") or _inside(i[1], "telemetry")]
     assert crossing == []
+
+
+def test_devices_import_neither_billing_nor_telemetry() -> None:
+    # devices reads intake's meters table (which meters are registered) and nothing else.
+    crossing = [i for i in _imports("devices") if _inside(i[1], "billing") or _inside(i[1], "telemetry")]
+    assert crossing == []
+    assert not [i for i in _imports("intake") if _inside(i[1], "devices")]
 
 
 def test_billing_imports_neither_intake_nor_telemetry() -> None:

@@ -21,13 +21,14 @@ from meter_sim.gateway import Gateway
 from meter_sim.simulator import Simulator
 from tests.ingest_svc.helpers import wait_for
 from tests.ingest_svc.mqtt_broker import MosquittoBroker, free_port
+from tests.mqtt_identities import login
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def retained(port: int, topic_filter: str, settle: float = 0.7) -> dict[str, dict[str, object]]:
     found: dict[str, dict[str, object]] = {}
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client = login(mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5))
     client.on_message = lambda _c, _u, m: (
         found.__setitem__(m.topic, orjson.loads(m.payload)) if m.retain else None
     )
@@ -116,7 +117,7 @@ def test_buffer_is_bounded_and_drops_oldest_while_broker_unreachable(broker: Mos
     assert len(gateway.pending) == 100 and gateway.dropped == 150
     assert orjson.loads(gateway.pending[0][1]) == {"i": 150}  # the newest 100 are kept
     got: list[int] = []
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    sub = login(mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5))
     sub.on_message = lambda _c, _u, m: (
         got.append(orjson.loads(m.payload)["i"]) if not m.retain and "status" not in m.topic else None
     )
@@ -143,7 +144,7 @@ def test_lost_connection_returns_unacked_to_the_front_and_holds_until_a_consumer
     flow again only once a consumer marker newer than the disconnect is retained."""
     got: list[int] = []
     subscribed = threading.Event()
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    sub = login(mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5))
     sub.reconnect_delay_set(0.1, 0.5)
     sub.on_connect = lambda c, _u, _f, _r, _p: (c.subscribe("energy/meters/m1", qos=1), subscribed.set())
     sub.on_message = lambda _c, _u, m: got.append(orjson.loads(m.payload)["i"])

@@ -11,13 +11,14 @@ from paho.mqtt.properties import Properties
 
 from tests.ingest_svc.helpers import publish_all
 from tests.ingest_svc.mqtt_broker import MosquittoBroker
+from tests.mqtt_identities import login
 
 
 def _received_after_restart(broker: MosquittoBroker, topic_filter: str) -> int:
     got: list[bytes] = []
 
     def connect() -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="facts", protocol=mqtt.MQTTv5)
+        client = login(mqtt.Client(CallbackAPIVersion.VERSION2, client_id="facts", protocol=mqtt.MQTTv5))
         client.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600

@@ -22,6 +22,7 @@ from ingest_svc.intake.subscriber import Incoming, MqttSubscriber
 from tests.common.test_mqtt import _write_pki
 from tests.ingest_svc.helpers import publish_all, wait_for
 from tests.ingest_svc.mqtt_broker import MosquittoBroker
+from tests.mqtt_identities import HARNESS_PASSWORD, HARNESS_USER, INGEST_PASSWORD, login
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -88,7 +89,7 @@ def test_connect_subscribe_receive_and_marker(
 def _retained(broker: MosquittoBroker, topic: str) -> bytes | None:
     found: list[bytes] = []
     done = threading.Event()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client = login(mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5))
 
     def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         found.append(bytes(message.payload))
@@ -223,18 +224,17 @@ def test_shared_subscription_splits_the_stream(
 
 def test_tls_with_password(tmp_path: Path, running: Callable[..., MqttSubscriber]) -> None:
     ca, cert, key = _write_pki(tmp_path)
-    passwords = tmp_path / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "ingest", "in-pw"], check=True)
-    extra = f"allow_anonymous false\npassword_file {passwords}\ncertfile {cert}\nkeyfile {key}\n"
+    extra = f"certfile {cert}\nkeyfile {key}\n"
     broker = MosquittoBroker(tmp_path / "tls", extra_conf=extra, scheme="mqtts")
     broker.start()
     try:
-        env = {"EP_MQTT_CA_FILE": str(ca), "EP_MQTT_USERNAME": "ingest", "EP_MQTT_PASSWORD": "in-pw"}
+        # The shipped ingest identity (its role: the shared subscription) over TLS.
+        env = {"EP_MQTT_CA_FILE": str(ca), "EP_MQTT_USERNAME": "ingest", "EP_MQTT_PASSWORD": INGEST_PASSWORD}
         got = Collector()
         sub = running(_subscriber(broker.url, "ingest-tls", got, env))
         assert wait_for(lambda: sub.subscribed, 10)
         wrong = running(_subscriber(broker.url, "ingest-bad", Collector(), {**env, "EP_MQTT_PASSWORD": "no"}))
-        settings = MqttSettings.load(broker.url, env)
+        settings = MqttSettings.load(broker.url, {"EP_MQTT_CA_FILE": str(ca)})  # the harness publishes
         publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         settings.configure(publisher)
         publisher.connect(settings.host, settings.port)
@@ -373,7 +373,10 @@ def test_reader_handles_what_mosquitto_sends_in_bulk(broker: MosquittoBroker) ->
     from common.mqtt_wire import encode_connect, encode_subscribe
 
     sock = socket.create_connection(("127.0.0.1", broker.port))
-    sock.sendall(encode_connect("raw", 30, clean_start=True) + encode_subscribe(1, [("energy/meters/+", 0)]))
+    sock.sendall(
+        encode_connect("raw", 30, clean_start=True, username=HARNESS_USER, password=HARNESS_PASSWORD)
+        + encode_subscribe(1, [("energy/meters/+", 0)])
+    )
     reader = PacketReader()
     got: list[Publish] = []
     sock.settimeout(5)

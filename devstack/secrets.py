@@ -1,0 +1,210 @@
+"""Per-installation secrets, generated on first start and never committed.
+
+    python -m devstack.secrets --state DIR [--broker-dir DIR --broker-host NAME ...]
+
+The local run (devstack/up.py, devstack/stack.py) calls :func:`installation_secrets` for its state
+folder (``var/run/``, gitignored); compose runs this module once as its ``init`` service into the
+``state`` volume, with ``--broker-dir`` for the broker's TLS files and first access-control
+configuration. Nothing here has a default value: every secret is random per installation.
+
+What is generated (``secrets.env``, mode 0600):
+
+* ``EP_INGEST_SERVICE_SECRET``, ``EP_METER_SERVICE_SECRET`` and ``EP_AUTH_SERVICE_ACCOUNTS``: the
+  service accounts auth_svc creates and ingest / meter_sim log in with;
+* ``EP_AUTH_KEY_ENCRYPTION_KEY``: encrypts auth_svc's JWT signing keys at rest;
+* ``EP_INGEST_MQTT_PASSWORD``: ingest's broker password (the broker holds only its hash);
+* ``EP_LEDGER_SIGNING_KEY_FILE``: a fresh Ed25519 key signing the ledger's tree heads.
+
+With ``--broker-dir``: a private CA, the broker's certificate (for ``--broker-host`` names), the
+plugin's ``dynamic-security.json`` and a ``health`` login for the container healthcheck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import ipaddress
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+
+from common.config import read_env_file
+from common.mqtt_auth import new_secret, pbkdf2_sha512
+from contracts.mqtt.access import dynsec_document
+
+__all__ = ["SECRETS_FILE", "SECRET_KEYS", "installation_secrets", "main", "write_broker_files"]
+
+SECRETS_FILE = "secrets.env"
+# The random values; every other line of the file is derived from them or is a path.
+SECRET_KEYS = (
+    "EP_INGEST_SERVICE_SECRET",
+    "EP_METER_SERVICE_SECRET",
+    "EP_AUTH_KEY_ENCRYPTION_KEY",
+    "EP_INGEST_MQTT_PASSWORD",
+)
+LEDGER_KEY_FILE = "ledger_signing_key.pem"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def _ledger_key(path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if not path.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        _write_private(path, pem)
+
+
+def installation_secrets(
+    state_dir: Path, key_dir: Path | None = None, database_host: str | None = None
+) -> dict[str, str]:
+    """The installation's secrets, made on the first call for ``state_dir`` and reused after.
+
+    ``key_dir``: where the files the environment points at live, as the services see them
+    (compose: the same volume mounted elsewhere); default ``state_dir``. ``database_host``: a
+    PostgreSQL server to give a generated password (``postgres.password``, for the server's
+    POSTGRES_PASSWORD_FILE) and the services' database URLs with it.
+    """
+    state_dir = state_dir.resolve()
+    path = state_dir / SECRETS_FILE
+    if not path.exists():
+        values = {
+            "EP_INGEST_SERVICE_SECRET": new_secret(),
+            "EP_METER_SERVICE_SECRET": new_secret(),
+            "EP_AUTH_KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "EP_INGEST_MQTT_PASSWORD": new_secret(),
+        }
+        where = key_dir or state_dir
+        values["EP_AUTH_SERVICE_ACCOUNTS"] = (
+            f"ingest:{values['EP_INGEST_SERVICE_SECRET']},meter_sim:{values['EP_METER_SERVICE_SECRET']}"
+        )
+        values["EP_LEDGER_SIGNING_KEY_FILE"] = str(where / LEDGER_KEY_FILE)
+        if database_host:
+            password = new_secret()
+            _write_private(state_dir / "postgres.password", password.encode())
+            for svc in ("auth", "predict", "ledger", "ingest"):
+                values[f"EP_{svc.upper()}_DATABASE_URL"] = (
+                    f"postgresql+psycopg://energypulse:{password}@{database_host}:5432/{svc}"
+                )
+        header = "# Generated at first start by devstack/secrets.py; never commit this file.\n"
+        body = "".join(f"{k}={v}\n" for k, v in values.items())
+        _write_private(path, (header + body).encode())
+    _ledger_key(state_dir / LEDGER_KEY_FILE)
+    return read_env_file(str(path))
+
+
+def _tls(broker_dir: Path, hosts: Sequence[str]) -> None:
+    """A private CA and the broker's certificate (ECDSA P-256, 825 days), once."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    tls = broker_dir / "tls"
+    if (tls / "server.pem").exists():
+        return
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"EnergyPulse broker CA {new_secret(4)}")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=825))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    tls.mkdir(parents=True, exist_ok=True)
+    (tls / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (tls / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(
+        tls / "server.key",
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    )
+
+
+def write_broker_files(broker_dir: Path, ingest_password: str, hosts: Sequence[str]) -> None:
+    """TLS files, the plugin's first configuration and the healthcheck login, each only once."""
+    _tls(broker_dir, hosts)
+    dynsec = broker_dir / "dynamic-security.json"
+    if not dynsec.exists():
+        health_password = new_secret()
+        document = dynsec_document(ingest_password)
+        document["clients"].append(
+            {"username": "health", "roles": [{"rolename": "health"}]} | pbkdf2_sha512(health_password)
+        )
+        document["roles"].append(
+            {
+                "rolename": "health",
+                "acls": [
+                    {"acltype": a, "topic": "$SYS/broker/uptime", "priority": 0, "allow": True}
+                    for a in ("subscribeLiteral", "publishClientReceive")
+                ],
+            }
+        )
+        _write_private(broker_dir / "health.password", health_password.encode())
+        _write_private(dynsec, json.dumps(document, indent=1).encode())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="devstack.secrets", description=__doc__.splitlines()[0])
+    parser.add_argument("--state", type=Path, required=True, help="where secrets.env and keys go")
+    parser.add_argument("--key-dir", type=Path, default=None, help="the state folder as services mount it")
+    parser.add_argument("--broker-dir", type=Path, default=None, help="the broker's data folder")
+    parser.add_argument("--broker-host", action="append", default=[], help="broker certificate names")
+    parser.add_argument("--database-host", default=None, help="PostgreSQL host to generate a password for")
+    parser.add_argument("--owner", default="", help="uid:gid to own the state files (compose)")
+    parser.add_argument("--broker-owner", default="", help="uid:gid to own the broker files (compose)")
+    args = parser.parse_args(argv)
+    values = installation_secrets(args.state, args.key_dir, args.database_host)
+    if args.broker_dir is not None:
+        hosts = args.broker_host or ["localhost", "127.0.0.1"]
+        write_broker_files(args.broker_dir, values["EP_INGEST_MQTT_PASSWORD"], hosts)
+    for folder, owner in ((args.state, args.owner), (args.broker_dir, args.broker_owner)):
+        if folder is not None and owner:
+            uid, _, gid = owner.partition(":")
+            for root, _dirs, files in os.walk(folder):
+                for name in [".", *files]:
+                    os.chown(os.path.join(root, name), int(uid), int(gid or uid))
+
+
+if __name__ == "__main__":
+    main()

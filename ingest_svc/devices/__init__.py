@@ -1,0 +1,1 @@
+"""Devices on the broker: per-device MQTT credentials, topic ACLs, revocation (docs/broker-security.md)."""

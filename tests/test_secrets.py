@@ -1,0 +1,107 @@
+"""No published secrets in any default (issue #18, item 6).
+
+Two fresh installations (the generator the local run and compose's init service use) share no
+secret, and none of their secrets appears anywhere in the repository; the local run's environment
+and compose carry no value this repository ever published.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from auth_svc.config import DEMO_KEY_ENCRYPTION_KEY, DEMO_SERVICE_SECRETS
+from devstack.env import allocate_ports, stack_env
+from devstack.secrets import SECRET_KEYS, installation_secrets, main, write_broker_files
+
+ROOT = Path(__file__).resolve().parents[1]
+# Every secret value earlier versions published as a default.
+PUBLISHED = {
+    *DEMO_SERVICE_SECRETS.values(),
+    DEMO_KEY_ENCRYPTION_KEY,
+    "ZW5lcmd5cHVsc2UtZGVtby1sZWRnZXItc2VlZC0zMmI=",  # the old compose ledger signing seed
+}
+
+
+def _install(state: Path) -> set[str]:
+    """Run the compose init's generator into ``state``; every secret it made, as text."""
+    main(["--state", str(state), "--broker-dir", str(state / "broker"), "--database-host", "postgres"])
+    env = installation_secrets(state)
+    found = {env[k] for k in SECRET_KEYS}
+    found |= {url.split(":", 2)[2].split("@", 1)[0] for k, url in env.items() if k.endswith("_DATABASE_URL")}
+    found.add((state / "postgres.password").read_text())
+    found.add((state / "ledger_signing_key.pem").read_text())
+    found.add((state / "broker" / "tls" / "server.key").read_text())
+    found.add((state / "broker" / "health.password").read_text())
+    dynsec = json.loads((state / "broker" / "dynamic-security.json").read_text())
+    found |= {c["password"] for c in dynsec["clients"]} | {c["salt"] for c in dynsec["clients"]}
+    assert all(len(v) >= 16 for v in found)
+    return found
+
+
+def _repository_text() -> str:
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    parts = []
+    for name in files.splitlines():
+        path = ROOT / name
+        if path.is_file() and path.stat().st_size < 2_000_000:
+            parts.append(path.read_bytes().decode(errors="replace"))
+    return "\n".join(parts)
+
+
+def test_two_fresh_installs_share_no_secret_and_none_is_in_the_repository(tmp_path: Path) -> None:
+    first, second = _install(tmp_path / "a"), _install(tmp_path / "b")
+    assert len(first) >= 12 and len(second) >= 12
+    assert first.isdisjoint(second)
+    repository = _repository_text()
+    leaked = [s[:12] for s in first | second if s in repository]
+    assert leaked == []
+    assert (first | second).isdisjoint(PUBLISHED)
+
+
+def test_a_second_start_keeps_the_installations_secrets(tmp_path: Path) -> None:
+    before = installation_secrets(tmp_path)
+    key = (tmp_path / "ledger_signing_key.pem").read_bytes()
+    assert installation_secrets(tmp_path) == before
+    assert (tmp_path / "ledger_signing_key.pem").read_bytes() == key
+    assert oct((tmp_path / "secrets.env").stat().st_mode & 0o777) == "0o600"
+    write_broker_files(tmp_path / "broker", before["EP_INGEST_MQTT_PASSWORD"], ["localhost"])
+    server = (tmp_path / "broker" / "tls" / "server.pem").read_bytes()
+    write_broker_files(tmp_path / "broker", before["EP_INGEST_MQTT_PASSWORD"], ["localhost"])
+    assert (tmp_path / "broker" / "tls" / "server.pem").read_bytes() == server
+
+
+def test_the_local_run_environment_has_no_published_value(tmp_path: Path) -> None:
+    env = stack_env(allocate_ports(prefer_standard=False), tmp_path, demo=True)
+    assert env["EP_DEMO"] == "1"  # demo accounts stay; their secrets do not
+    assert set(env.values()).isdisjoint(PUBLISHED)
+    for published in PUBLISHED:
+        assert all(published not in value for value in env.values())
+    accounts = dict(item.split(":", 1) for item in env["EP_AUTH_SERVICE_ACCOUNTS"].split(","))
+    assert accounts == {
+        "ingest": env["EP_INGEST_SERVICE_SECRET"],
+        "meter_sim": env["EP_METER_SERVICE_SECRET"],
+    }
+
+
+def test_compose_sets_no_secret() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    compose = yaml.safe_load(text)
+    for published in PUBLISHED:
+        assert published not in text
+    for name, service in compose["services"].items():
+        env = service.get("environment", {})
+        for key in env:
+            lowered = key.lower()
+            if any(
+                word in lowered
+                for word in ("secret", "password", "seed", "key_encryption", "service_accounts")
+            ):
+                assert key.endswith("_FILE"), (
+                    f"{name}: {key} is set in compose; it belongs in the generated file"
+                )
+            if key.endswith("DATABASE_URL"):
+                raise AssertionError(f"{name}: {key} would carry a database password")
