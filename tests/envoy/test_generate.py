@@ -26,8 +26,8 @@ def _generate(tmp_path: Path, mode: str) -> tuple[Path, dict]:
             mode,
             "--listen-port",
             "18080",
-            "--admin-port",
-            "19901",
+            "--admin-socket",
+            str(tmp_path / "admin.sock"),
             "--out",
             str(out),
         ],
@@ -100,7 +100,8 @@ def test_clusters_round_robin_over_replicas_with_grpc_health_checks(tmp_path: Pa
         address = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
         assert address["socket_address"]["address"] == host
         assert "grpc_health_check" in cluster["health_checks"][0]
-    assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    # Admin (config_dump, quitquitquit) only on a Unix socket its user can open, never on TCP.
+    assert config["admin"]["address"] == {"pipe": {"path": str(tmp_path / "admin.sock"), "mode": 0o600}}
 
 
 def _generate_module() -> ModuleType:
