@@ -13,15 +13,17 @@ Security properties kept here:
 
 from __future__ import annotations
 
+import hmac
+import math
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from auth_svc.keys import KeyRing
 from auth_svc.passwords import DummyHashVerifier, PasswordHasher
-from auth_svc.ratelimit import LoginLimiter
+from auth_svc.ratelimit import LoginThrottle
 from auth_svc.store import AuditEventRow, DuplicateUser, Store, UserRecord
 from auth_svc.tokens import AccessToken, TokenIssuer, hash_refresh_token, new_refresh_token
 from common.auth.access import parse_role, role_name
@@ -100,9 +102,10 @@ class Accounts:
         keys: KeyRing,
         issuer: TokenIssuer,
         hasher: PasswordHasher,
-        limiter: LoginLimiter,
+        limiter: LoginThrottle,
         *,
         refresh_ttl_s: int,
+        service_secrets: Mapping[str, str] | None = None,
         leeway_s: int = 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -112,6 +115,7 @@ class Accounts:
         self.hasher = hasher
         self._verifier = DummyHashVerifier(hasher)
         self.limiter = limiter
+        self._service_secrets = dict(service_secrets or {})
         self._refresh_ttl_s = refresh_ttl_s
         self._leeway_s = leeway_s
         self._clock = clock
@@ -134,10 +138,15 @@ class Accounts:
     # sign-in -----------------------------------------------------------------------------
     def login(self, username: str, password: str, client: str) -> Session:
         invalid = Unauthenticated(reasons.INVALID_CREDENTIALS, "invalid username or password")
-        if self.limiter.blocked(username, client):
-            self.audit("LOGIN_RATE_LIMITED", username, "denied", client=client)
+        if username in self._service_secrets:
+            return self._service_login(username, password, client, invalid)
+        throttled = self.limiter.check(username, client)
+        if throttled is not None:
+            # Refused before any hashing; not audited per attempt (a flood would be a write per
+            # attempt): the failure that started the delay is in the audit log.
             raise ResourceExhausted(
-                reasons.LOGIN_RATE_LIMITED, "too many failed sign-in attempts; try again later"
+                reasons.LOGIN_RATE_LIMITED,
+                f"too many failed sign-in attempts; try again in {math.ceil(throttled.retry_after_s)} s",
             )
         if not username or len(username) > 64 or len(password) > MAX_PASSWORD:
             self.limiter.record_failure(username[:64], client)
@@ -149,12 +158,27 @@ class Accounts:
             why = "unknown_user" if user is None else ("disabled" if matches else "bad_password")
             self.audit("LOGIN_FAILED", username, "denied", client=client, detail=why)
             raise invalid
-        self.limiter.record_success(username)
+        self.limiter.record_success(username, client)
         if self.hasher.needs_rehash(user.password_hash):
             self.store.update_user(user.id, password_hash=self.hasher.hash(password))
         self.audit("LOGIN_SUCCEEDED", username, "ok", client=client)
         refresh = user.role != role_name(user_pb2.ROLE_SERVICE)
         return Session(self._issue(user, str(uuid.uuid4()) if refresh else None), user)
+
+    def _service_login(self, name: str, secret: str, client: str, invalid: Unauthenticated) -> Session:
+        """A service account signs in with its configured client secret: a constant-time compare
+        (the secret is random and long, so no slow hash is needed) that the password throttle never
+        sees, so guesses at ``ingest`` cannot delay billing. A wrong secret is audited."""
+        expected = self._service_secrets[name].encode()
+        user = self.store.get_user(name)
+        if (
+            not hmac.compare_digest(expected, secret.encode()[: len(expected) + 1])
+            or user is None
+            or user.disabled
+        ):
+            self.audit("LOGIN_FAILED", name, "denied", client=client, detail="bad_client_secret")
+            raise invalid
+        return Session(self._issue(user, None), user)
 
     def _issue(self, user: UserRecord, family_id: str | None) -> TokenPair:
         access = self.issuer.issue(

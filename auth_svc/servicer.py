@@ -7,6 +7,9 @@ Access rules are declared in the contract and enforced by ``common.auth.intercep
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
+import time
 from collections.abc import Callable
 from typing import ParamSpec, Protocol, TypeVar
 
@@ -22,7 +25,7 @@ from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
-__all__ = ["AuthServicer", "client_address"]
+__all__ = ["AuthServicer", "TrustedProxies", "client_address"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -86,31 +89,72 @@ class _Peer(Protocol):
     def peer(self) -> str: ...
 
 
-def client_address(context: _Peer, trust_forwarded_for: bool) -> str:
-    """The client the rate limits and audit log key on.
+CLIENT_ADDRESS_HEADER = "x-energypulse-client-address"  # set by Envoy (envoy/edge_policy.py)
 
-    Behind Envoy the last ``x-forwarded-for`` hop is the address Envoy saw (Envoy appends it;
-    anything before it is client-supplied and spoofable). Direct gRPC callers: the peer address.
+
+class TrustedProxies:
+    """The peers whose ``x-energypulse-client-address`` is believed: the edge, nobody else.
+
+    Entries are IP addresses, CIDR networks or host names (resolved once, at start: compose's
+    ``envoy``). Envoy writes the header itself (overwriting a client's) with the address it
+    determined from its own trusted hops (EP_EDGE_TRUSTED_HOPS); x-forwarded-for is never read.
     """
-    if trust_forwarded_for:
+
+    def __init__(self, spec: str, resolve_every_s: float = 30.0) -> None:
+        self._networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self._names: list[str] = []
+        for item in (part.strip() for part in spec.split(",")):
+            if not item:
+                continue
+            try:
+                self._networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                self._names.append(item)
+        self._resolve_every_s = resolve_every_s
+        self._resolved: set[str] = set()
+        self._resolved_at = float("-inf")
+
+    def _named(self) -> set[str]:
+        """The host names' addresses, re-resolved now and then (the edge may start later)."""
+        if self._names and time.monotonic() - self._resolved_at >= self._resolve_every_s:
+            addresses: set[str] = set()
+            for name in self._names:
+                try:
+                    addresses.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
+                except OSError:
+                    continue
+            self._resolved, self._resolved_at = addresses, time.monotonic()
+        return self._resolved
+
+    def trusts(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks) or host in self._named()
+
+
+def client_address(context: _Peer, proxies: TrustedProxies) -> str:
+    """The client the throttle and audit log key on: Envoy's header when the peer is the edge,
+    else the peer address itself (a direct caller cannot choose its key by sending headers)."""
+    peer = _peer_host(context.peer() or "")
+    if proxies.trusts(peer):
         for key, value in context.invocation_metadata() or ():
-            if key.lower() == "x-forwarded-for":
-                hops = [h.strip() for h in str(value).split(",") if h.strip()]
-                if hops:
-                    return hops[-1][:64]
-    return _peer_host(context.peer() or "")[:64]
+            if key.lower() == CLIENT_ADDRESS_HEADER and str(value).strip():
+                return str(value).strip()[:64]
+    return peer[:64]
 
 
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
-    def __init__(self, accounts: Accounts, *, trust_forwarded_for: bool) -> None:
+    def __init__(self, accounts: Accounts, *, proxies: TrustedProxies) -> None:
         self._accounts = accounts
-        self._trust_forwarded_for = trust_forwarded_for
+        self._proxies = proxies
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     def _client(self, context: _Peer) -> str:
-        return client_address(context, self._trust_forwarded_for)
+        return client_address(context, self._proxies)
 
     async def Login(
         self, request: pb.LoginRequest, context: grpc.aio.ServicerContext[pb.LoginRequest, pb.LoginResponse]

@@ -149,6 +149,8 @@ def stack_env(
         env["EP_INGEST_SERVICE_SECRET"] = "ingest-demo-secret"
         env["EP_METER_SERVICE_SECRET"] = "meter_sim-demo-secret"
     env["EP_METER_STATE_FILE"] = str(var_dir / "meter_sim_state.json")
+    # auth_svc believes the client address only from the edge's header (Envoy on loopback).
+    env["EP_AUTH_TRUSTED_PROXIES"] = "127.0.0.1"
     return env
 
 

@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from auth_svc.bootstrap import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 from auth_svc.server import SERVICE
+from auth_svc.servicer import TrustedProxies, client_address
 from auth_svc.testing import TokenFactory, confusion_tokens
 from common.auth.access import rules_from_services
 from common.auth.credentials import ServiceCredentials
@@ -230,17 +231,41 @@ async def test_brute_force_is_resource_exhausted_without_enumeration(server: Ser
     assert (code, reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "LOGIN_RATE_LIMITED")
 
 
-async def test_client_limit_uses_the_last_forwarded_hop(server: Server) -> None:
-    # Envoy appends the address it saw; the hops before it are client-supplied and ignored.
-    for index in range(10):
-        spoofed = (("x-forwarded-for", f"198.51.100.{index}, 203.0.113.5"),)
-        code, _, _ = await _status(_login(server, f"spray-{index}", "guess-guess", metadata=spoofed))
-        assert code is grpc.StatusCode.UNAUTHENTICATED
-    blocked = (("x-forwarded-for", "198.51.100.200, 203.0.113.5"),)
-    code, _, _ = await _status(_login(server, "household-0001", DEMO_USER_PASSWORD, metadata=blocked))
-    assert code is grpc.StatusCode.RESOURCE_EXHAUSTED
-    other = (("x-forwarded-for", "203.0.113.6"),)
-    assert (await _login(server, "household-0001", DEMO_USER_PASSWORD, metadata=other)).tokens.access_token
+async def test_rotating_forwarding_headers_does_not_reset_the_limit(server: Server) -> None:
+    # A direct caller is not the edge: neither x-forwarded-for nor the edge's client-address
+    # header changes the address it is throttled under, however often it rotates them.
+    outcomes = []
+    for index in range(6):
+        spoofed = (
+            ("x-forwarded-for", f"198.51.100.{index}"),
+            ("x-energypulse-client-address", f"203.0.113.{index}"),
+        )
+        code, _, _ = await _status(_login(server, "household-0002", f"guess-{index}", metadata=spoofed))
+        outcomes.append(code)
+    assert outcomes == [grpc.StatusCode.UNAUTHENTICATED] * 3 + [grpc.StatusCode.RESOURCE_EXHAUSTED] * 3
+
+
+class _Context:
+    def __init__(self, peer: str, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._peer, self._metadata = peer, metadata
+
+    def peer(self) -> str:
+        return self._peer
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._metadata
+
+
+def test_only_the_edge_names_the_client_address() -> None:
+    edge = TrustedProxies("127.0.0.1, 10.1.0.0/16, localhost")
+    header = (("x-forwarded-for", "6.6.6.6"), ("x-energypulse-client-address", "203.0.113.5"))
+    assert client_address(_Context("ipv4:127.0.0.1:5000", header), edge) == "203.0.113.5"
+    assert client_address(_Context("ipv4:10.1.2.3:5000", header), edge) == "203.0.113.5"
+    assert client_address(_Context("ipv4:10.2.0.1:5000", header), edge) == "10.2.0.1"
+    by_name = TrustedProxies("localhost")  # host names are resolved (compose: "envoy")
+    assert client_address(_Context("ipv4:127.0.0.1:5000", header), by_name) == "203.0.113.5"
+    assert client_address(_Context("ipv4:127.0.0.1:5000", header), TrustedProxies("")) == "127.0.0.1"
+    assert client_address(_Context("ipv4:127.0.0.1:5000", ()), edge) == "127.0.0.1"
 
 
 async def test_key_rotation_old_tokens_verify_until_expiry(server: Server, clock: Clock) -> None:
