@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from auth_svc.keys import KeyRing
-from auth_svc.passwords import DummyHashVerifier, PasswordHasher
+from auth_svc.passwords import DummyHashVerifier, PasswordHasher, check_new_password
 from auth_svc.ratelimit import LoginThrottle
 from auth_svc.store import AuditEventRow, DuplicateUser, Store, UserRecord
 from auth_svc.tokens import AccessToken, TokenIssuer, hash_refresh_token, new_refresh_token
@@ -80,11 +80,12 @@ def validate_username(username: str) -> str:
     return username
 
 
-def _validate_password(password: str) -> None:
+def _validate_password(password: str, username: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidArgument(
             reasons.PASSWORD_INVALID, f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters"
         )
+    check_new_password(password, username)
 
 
 def _role(value: str) -> str:
@@ -277,7 +278,7 @@ class Accounts:
         client: str = "",
     ) -> UserRecord:
         validate_username(username)
-        _validate_password(password)
+        _validate_password(password, username)
         checked_role = _role(role)
         for household in households:
             if not household or len(household) > 64:
@@ -325,7 +326,7 @@ class Accounts:
 
     def reset_password(self, actor: str, ref: str, new_password: str, client: str = "") -> UserRecord:
         user = self._user_ref(ref)
-        _validate_password(new_password)
+        _validate_password(new_password, user.username)
         updated = self.store.update_user(
             user.id,
             password_hash=self.hasher.hash(new_password),

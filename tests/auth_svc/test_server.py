@@ -105,7 +105,7 @@ async def test_admin_manages_users_and_reads_audit(server: Server) -> None:
     admin = _auth((await _login(server, "admin", DEMO_ADMIN_PASSWORD)).tokens.access_token)
     created = await server.stub.CreateUser(
         pb.CreateUserRequest(
-            username="erin", password="erin-password", role=user_pb2.ROLE_USER, household_ids=["h-7"]
+            username="erin", password="tundra-Kv8-lake", role=user_pb2.ROLE_USER, household_ids=["h-7"]
         ),
         metadata=admin,
     )
@@ -113,7 +113,7 @@ async def test_admin_manages_users_and_reads_audit(server: Server) -> None:
     assert (
         await _status(
             server.stub.CreateUser(
-                pb.CreateUserRequest(username="erin", password="erin-password", role=user_pb2.ROLE_USER),
+                pb.CreateUserRequest(username="erin", password="tundra-Kv8-lake", role=user_pb2.ROLE_USER),
                 metadata=admin,
             )
         )
@@ -121,7 +121,7 @@ async def test_admin_manages_users_and_reads_audit(server: Server) -> None:
     assert (
         await _status(
             server.stub.CreateUser(
-                pb.CreateUserRequest(username="frank", password="frank-password"), metadata=admin
+                pb.CreateUserRequest(username="frank", password="fjord-Qx3-pine"), metadata=admin
             )
         )
     )[:2] == (grpc.StatusCode.INVALID_ARGUMENT, "ROLE_INVALID")
@@ -131,9 +131,9 @@ async def test_admin_manages_users_and_reads_audit(server: Server) -> None:
     assert list(linked.user.household_ids) == ["h-7", "h-8"]
     await server.stub.SetRole(pb.SetRoleRequest(user_id=user_id, role=user_pb2.ROLE_ADMIN), metadata=admin)
     await server.stub.ResetPassword(
-        pb.ResetPasswordRequest(user_id=user_id, new_password="erin-password-2"), metadata=admin
+        pb.ResetPasswordRequest(user_id=user_id, new_password="tundra-Kv8-lake-2"), metadata=admin
     )
-    erin = await _login(server, "erin", "erin-password-2")
+    erin = await _login(server, "erin", "tundra-Kv8-lake-2")
     assert erin.user.role == user_pb2.ROLE_ADMIN
     users = await server.stub.ListUsers(pb.ListUsersRequest(page_size=500), metadata=admin)
     assert "erin" in [u.username for u in users.users]
