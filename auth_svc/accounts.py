@@ -27,7 +27,7 @@ from auth_svc.ratelimit import LoginThrottle
 from auth_svc.store import AuditEventRow, DuplicateUser, Store, UserRecord
 from auth_svc.tokens import AccessToken, TokenIssuer, hash_refresh_token, new_refresh_token
 from common.auth.access import parse_role, role_name
-from common.auth.revocations import subject_hash
+from common.auth.revocations import session_hash, subject_hash
 from common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -183,7 +183,11 @@ class Accounts:
 
     def _issue(self, user: UserRecord, family_id: str | None) -> TokenPair:
         access = self.issuer.issue(
-            user.username, user.role, user.households, not_before=user.tokens_valid_after
+            user.username,
+            user.role,
+            user.households,
+            not_before=user.tokens_valid_after,
+            session_id=family_id or "",
         )
         if family_id is None:
             return TokenPair(access, "", 0.0)
@@ -262,6 +266,11 @@ class Accounts:
             RevocationEntry(subject_hash(name), not_before, disabled)
             for name, not_before, disabled in self.store.revocations(since)
         ]
+
+    def revoked_sessions(self) -> list[str]:
+        """SHA-256 of the sessions (``sid``) revoked while their access tokens may still live."""
+        since = self._clock() - self.issuer.ttl_s - self._leeway_s
+        return sorted(session_hash(family) for family in self.store.revoked_families(since))
 
     # admin operations --------------------------------------------------------------------
     def _revoke_point(self) -> int:

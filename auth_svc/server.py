@@ -27,7 +27,7 @@ from auth_svc.tokens import TokenIssuer
 from common.auth.access import rules_from_services
 from common.auth.interceptor import AuthInterceptor
 from common.auth.keys import StaticKeySource
-from common.auth.revocations import Revocation, RevocationSource
+from common.auth.revocations import Revocation, RevocationSource, session_key
 from common.auth.verifier import TokenVerifier
 from common.config import from_env
 from common.db import make_engine, make_session_factory, upgrade
@@ -51,8 +51,12 @@ class _DatabaseRevocations(RevocationSource):
         self._accounts = accounts
 
     async def revocations(self) -> Mapping[str, Revocation]:
-        entries = await asyncio.to_thread(self._accounts.revocations)
-        return {e.subject_sha256: Revocation(e.not_before, e.disabled) for e in entries}
+        entries, sessions = await asyncio.to_thread(
+            lambda: (self._accounts.revocations(), self._accounts.revoked_sessions())
+        )
+        listed = {e.subject_sha256: Revocation(e.not_before, e.disabled) for e in entries}
+        listed.update({session_key(sha): Revocation(0, disabled=True) for sha in sessions})
+        return listed
 
 
 @dataclass

@@ -10,7 +10,7 @@ import asyncio
 import ipaddress
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import ParamSpec, Protocol, TypeVar
 
 import grpc
@@ -21,12 +21,14 @@ from common import timestamps
 from common.auth.access import parse_role, role_name
 from common.auth.caller import caller
 from common.errors import InvalidArgument
+from common.log import get_logger
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["AuthServicer", "TrustedProxies", "client_address"]
 
+log = get_logger(__name__)
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -145,10 +147,73 @@ def client_address(context: _Peer, proxies: TrustedProxies) -> str:
     return peer[:64]
 
 
+class RevocationFeed:
+    """One reader of the revocation list for all WatchRevocations streams of this replica.
+
+    While anyone watches, the list is read from the database every ``interval_s`` (the replicas
+    share the database, so a sign-out on another replica shows up too) and pushed to every stream
+    when it changed, and at least every ``heartbeat_s`` (so a watcher can tell a quiet list from a
+    dead connection).
+    """
+
+    def __init__(
+        self,
+        read: Callable[[], Awaitable[pb.GetRevocationsResponse]],
+        interval_s: float,
+        heartbeat_s: float = 10.0,
+    ) -> None:
+        self._read = read
+        self._interval_s = interval_s
+        self._heartbeat_s = heartbeat_s
+        self._latest: pb.GetRevocationsResponse | None = None
+        self._version = 0
+        self._changed = asyncio.Event()
+        self._watchers = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _poll(self) -> None:
+        sent_at = 0.0
+        try:
+            while self._watchers:
+                try:
+                    current = await self._read()
+                except Exception as exc:  # a database hiccup: keep the last list, try again
+                    log.warning("revocations_read_failed", error=str(exc))
+                    await asyncio.sleep(self._interval_s)
+                    continue
+                now = time.monotonic()
+                if current != self._latest or now - sent_at >= self._heartbeat_s:
+                    self._latest, self._version, sent_at = current, self._version + 1, now
+                    changed, self._changed = self._changed, asyncio.Event()
+                    changed.set()
+                await asyncio.sleep(self._interval_s)
+        finally:
+            self._task = None
+
+    async def watch(self) -> AsyncIterator[pb.GetRevocationsResponse]:
+        self._watchers += 1
+        if self._task is None:
+            self._task = asyncio.create_task(self._poll())
+        seen = -1
+        try:
+            while True:
+                changed = self._changed
+                if self._latest is not None and self._version != seen:
+                    seen = self._version
+                    yield self._latest
+                    continue
+                await changed.wait()
+        finally:
+            self._watchers -= 1
+
+
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
-    def __init__(self, accounts: Accounts, *, proxies: TrustedProxies) -> None:
+    def __init__(
+        self, accounts: Accounts, *, proxies: TrustedProxies, watch_interval_s: float = 0.25
+    ) -> None:
         self._accounts = accounts
         self._proxies = proxies
+        self._feed = RevocationFeed(lambda: self._run(self._revocation_list), watch_interval_s)
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -188,18 +253,30 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         jwks = await self._run(self._accounts.keys.jwks)
         return pb.GetJwksResponse(keys=[user_pb2.Jwk(**key) for key in jwks["keys"]])
 
+    def _revocation_list(self) -> pb.GetRevocationsResponse:
+        entries = self._accounts.revocations()
+        return pb.GetRevocationsResponse(
+            revocations=[
+                pb.Revocation(subject_sha256=e.subject_sha256, not_before=e.not_before, disabled=e.disabled)
+                for e in entries
+            ],
+            revoked_session_sha256=self._accounts.revoked_sessions(),
+        )
+
     async def GetRevocations(
         self,
         request: pb.GetRevocationsRequest,
         context: grpc.aio.ServicerContext[pb.GetRevocationsRequest, pb.GetRevocationsResponse],
     ) -> pb.GetRevocationsResponse:
-        entries = await self._run(self._accounts.revocations)
-        return pb.GetRevocationsResponse(
-            revocations=[
-                pb.Revocation(subject_sha256=e.subject_sha256, not_before=e.not_before, disabled=e.disabled)
-                for e in entries
-            ]
-        )
+        return await self._run(self._revocation_list)
+
+    async def WatchRevocations(
+        self,
+        request: pb.WatchRevocationsRequest,
+        context: grpc.aio.ServicerContext[pb.WatchRevocationsRequest, pb.GetRevocationsResponse],
+    ) -> AsyncIterator[pb.GetRevocationsResponse]:
+        async for listed in self._feed.watch():
+            yield listed
 
     async def RotateSigningKey(
         self,

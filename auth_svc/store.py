@@ -340,6 +340,14 @@ class Store:
             )
             return _rowcount(result) == 1
 
+    def revoked_families(self, since: float) -> list[str]:
+        """Refresh-token families (sessions) revoked after ``since``."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(RefreshTokenRow.family_id).where(RefreshTokenRow.revoked_at > since).distinct()
+            )
+            return [str(family) for (family,) in rows]
+
     def revoke_family(self, family_id: str, now: float) -> int:
         with self._tx() as s:
             result = s.execute(

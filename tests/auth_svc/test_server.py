@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -18,7 +19,7 @@ from auth_svc.servicer import TrustedProxies, client_address
 from auth_svc.testing import TokenFactory, confusion_tokens
 from common.auth.access import rules_from_services
 from common.auth.credentials import ServiceCredentials
-from common.auth.remote import remote_verifier
+from common.auth.remote import CachedRevocations, remote_verifier
 from common.errors import Unauthenticated, error_info
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
@@ -178,8 +179,9 @@ async def test_disabled_user_token_is_refused_here_and_at_other_services(
         server.channel,
         issuer=server.app.config.issuer,
         audience=server.app.config.audience,
-        revocations_max_age_s=0,  # the production window is 5 s; tests read it fresh
+        revocations_max_age_s=0,  # the polled path (no push), read fresh
         clock=clock,
+        watch=False,
     )
     assert (await remote.verify(token)).subject == "household-0001"
     admin = _auth((await _login(server, "admin", DEMO_ADMIN_PASSWORD)).tokens.access_token)
@@ -194,6 +196,47 @@ async def test_disabled_user_token_is_refused_here_and_at_other_services(
         await remote.verify(token)
     code, reason, _ = await _status(_login(server, "household-0001", DEMO_USER_PASSWORD))
     assert (code, reason) == (grpc.StatusCode.UNAUTHENTICATED, "INVALID_CREDENTIALS")
+
+
+async def test_logout_revokes_the_sessions_access_tokens_at_other_services_by_push(
+    server: Server, clock: Clock
+) -> None:
+    """Sign-out revokes the session (``sid``) everywhere: auth_svc pushes the new list over
+    WatchRevocations, and a remote verifier that never polls (max age 1 h) sees it."""
+    signed_in = (await _login(server, "household-0003", DEMO_USER_PASSWORD)).tokens
+    other_session = (await _login(server, "household-0003", DEMO_USER_PASSWORD)).tokens
+    remote = remote_verifier(
+        server.channel,
+        issuer=server.app.config.issuer,
+        audience=server.app.config.audience,
+        revocations_max_age_s=3600,
+        clock=clock,
+    )
+    assert (await remote.verify(signed_in.access_token)).subject == "household-0003"
+    refreshed = await server.stub.RefreshToken(
+        pb.RefreshTokenRequest(refresh_token=signed_in.refresh_token)
+    )
+    await server.stub.Logout(pb.LogoutRequest(refresh_token=refreshed.tokens.refresh_token))
+    revoked = False
+    for _ in range(200):  # a wait for the push, not a timing assertion (bench/ measures that)
+        try:
+            await remote.verify(signed_in.access_token)
+        except Unauthenticated as exc:
+            assert exc.reason == "TOKEN_REVOKED"
+            revoked = True
+            break
+        await asyncio.sleep(0.05)
+    assert revoked
+    # The refreshed token of the same session is revoked too; another session is not.
+    with pytest.raises(Unauthenticated):
+        await remote.verify(refreshed.tokens.access_token)
+    assert (await remote.verify(other_session.access_token)).subject == "household-0003"
+    code, reason, _ = await _status(
+        server.stub.GetCurrentUser(pb.GetCurrentUserRequest(), metadata=_auth(signed_in.access_token))
+    )
+    assert (code, reason) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_REVOKED")
+    assert isinstance(remote._revocations, CachedRevocations)
+    remote._revocations.close()
 
 
 async def test_refresh_reuse_revokes_family_over_grpc(server: Server) -> None:
