@@ -273,10 +273,12 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def WatchRevocations(
         self,
         request: pb.WatchRevocationsRequest,
-        context: grpc.aio.ServicerContext[pb.WatchRevocationsRequest, pb.GetRevocationsResponse],
-    ) -> AsyncIterator[pb.GetRevocationsResponse]:
+        context: grpc.aio.ServicerContext[pb.WatchRevocationsRequest, pb.WatchRevocationsResponse],
+    ) -> AsyncIterator[pb.WatchRevocationsResponse]:
         async for listed in self._feed.watch():
-            yield listed
+            yield pb.WatchRevocationsResponse(
+                revocations=listed.revocations, revoked_session_sha256=listed.revoked_session_sha256
+            )
 
     async def RotateSigningKey(
         self,

@@ -152,7 +152,9 @@ class CachedRevocations(RevocationSource):
             return self._list
 
 
-def revocation_map(response: auth_service_pb2.GetRevocationsResponse) -> dict[str, Revocation]:
+def revocation_map(
+    response: auth_service_pb2.GetRevocationsResponse | auth_service_pb2.WatchRevocationsResponse,
+) -> dict[str, Revocation]:
     """The wire list as the verifier's mapping (subjects and signed-out sessions)."""
     listed = {r.subject_sha256: Revocation(r.not_before, r.disabled) for r in response.revocations}
     listed.update({session_key(sha): Revocation(0, disabled=True) for sha in response.revoked_session_sha256})
