@@ -48,9 +48,7 @@ def check_new_password(password: str, username: str) -> None:
     compact = "".join(lowered.split())
     listed = common_passwords()
     if lowered in listed or stem in listed or compact in listed or len(stem) < 4:
-        raise InvalidArgument(
-            reasons.PASSWORD_TOO_COMMON, "this password is on the list of common passwords"
-        )
+        raise InvalidArgument(reasons.PASSWORD_TOO_COMMON, "this password is on the list of common passwords")
     name = username.strip().lower()
     if name and (name in lowered or lowered in name):
         raise InvalidArgument(

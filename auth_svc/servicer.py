@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import ParamSpec, Protocol, TypeVar
 
 import grpc
+from sqlalchemy.exc import SQLAlchemyError
 
 from auth_svc.accounts import Accounts, TokenPair
 from auth_svc.store import AuditEventRow, UserRecord
@@ -177,7 +178,7 @@ class RevocationFeed:
             while self._watchers:
                 try:
                     current = await self._read()
-                except Exception as exc:  # a database hiccup: keep the last list, try again
+                except (SQLAlchemyError, OSError) as exc:  # a database hiccup: keep the last list
                     log.warning("revocations_read_failed", error=str(exc))
                     await asyncio.sleep(self._interval_s)
                     continue

@@ -14,20 +14,20 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     Boolean,
-    case,
-    delete,
     Float,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
     Text,
+    case,
+    delete,
     func,
     select,
     update,
 )
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 

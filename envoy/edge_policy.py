@@ -22,7 +22,6 @@ Kept apart from the routing so each concern has one place:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import base64
 import json
 from collections.abc import Iterable, Mapping
@@ -52,6 +51,12 @@ def max_request_bytes(table: Mapping[str, Any]) -> int:
     return int(limits.get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES))
 
 
+# Request headers Envoy accepts (KiB; more is 431 REQUEST_TOO_LARGE). Below what the services take
+# (common/server.py: 64 KiB), so an oversized header set never reaches a service, whose own
+# refusal would list the header names (internal detail) in a 429.
+MAX_REQUEST_HEADERS_KB = 32
+
+
 def body_limit_filter(max_bytes: int) -> dict[str, object]:
     """Envoy's buffer filter: bodies over ``max_bytes`` are 413 (also when Content-Length says so).
 
@@ -79,8 +84,10 @@ def kid_required_filter(public_paths: Iterable[str]) -> dict[str, object]:
     would still verify against every key of the set. Public routes (login, JWKS, ...) and
     everything outside /api/ and the gRPC paths need no token and are let through.
     """
-    public = [{"url_path": {"path": {"exact": path}}} for path in sorted(set(public_paths))]
-    protected = {
+    public: list[dict[str, object]] = [
+        {"url_path": {"path": {"exact": path}}} for path in sorted(set(public_paths))
+    ]
+    protected: dict[str, object] = {
         "or_rules": {
             "rules": [
                 {"url_path": {"path": {"prefix": "/api/"}}},
@@ -127,12 +134,12 @@ _DETAILS = "response.code_details"
 LOCAL_REPLIES: list[tuple[str, int, int, str]] = [
     (f"{_DETAILS}.contains('Jwt_is_missing')", 401, 16, "AUTHENTICATION_REQUIRED"),
     (f"{_DETAILS}.contains('Jwt_is_expired')", 401, 16, "TOKEN_EXPIRED"),
-    (f"{_DETAILS}.contains('Jwt_is_not_yet_valid')", 401, 16, "TOKEN_NOT_YET_VALID"),
-    (f"{_DETAILS}.contains('Jwt_audience')", 401, 16, "TOKEN_AUDIENCE_INVALID"),
+    (f"{_DETAILS}.contains('Jwt_not_yet_valid')", 401, 16, "TOKEN_NOT_YET_VALID"),
+    (f"{_DETAILS}.contains('Audiences_in_Jwt')", 401, 16, "TOKEN_AUDIENCE_INVALID"),
     (f"{_DETAILS}.contains('Jwt_issuer')", 401, 16, "TOKEN_ISSUER_INVALID"),
-    (f"{_DETAILS}.contains('Jwt_verification_fail')", 401, 16, "TOKEN_SIGNATURE_INVALID"),
     (f"{_DETAILS}.contains('kid')", 401, 16, "TOKEN_KID_UNKNOWN"),
-    (f"{_DETAILS}.contains('exp_claim')", 401, 16, "TOKEN_CLAIMS_INVALID"),
+    # A bad signature and a token without exp (require_expiration) both end here in Envoy.
+    (f"{_DETAILS}.contains('Jwt_verification_fails')", 401, 16, "TOKEN_INVALID"),
     (f"{_DETAILS}.startsWith('rbac_access_denied')", 401, 16, "TOKEN_KID_MISSING"),
     (f"{_DETAILS}.startsWith('jwt_authn_access_denied')", 401, 16, "TOKEN_MALFORMED"),
     ("response.code == 413", 413, 8, "REQUEST_TOO_LARGE"),
@@ -164,9 +171,8 @@ MESSAGES: dict[str, str] = {
     "TOKEN_NOT_YET_VALID": "the token is not valid yet",
     "TOKEN_AUDIENCE_INVALID": "the token is not for this deployment",
     "TOKEN_ISSUER_INVALID": "the token's issuer is not auth_svc",
-    "TOKEN_SIGNATURE_INVALID": "the token's signature does not verify",
+    "TOKEN_INVALID": "the token's signature or required claims (exp) do not verify",
     "TOKEN_KID_UNKNOWN": "the token names no known signing key",
-    "TOKEN_CLAIMS_INVALID": "the token has no exp claim",
     "TOKEN_KID_MISSING": "the token header has no kid",
     "TOKEN_MALFORMED": "the authorization header is not a valid bearer token",
     "REQUEST_TOO_LARGE": "the request is larger than this edge accepts",
@@ -236,7 +242,13 @@ def local_reply_config() -> dict[str, object]:
         mappers.append(
             {
                 "filter": _cel(f"{_GRPC} && ({condition})"),
-                "headers_to_add": [_header("grpc-status-details-bin", _grpc_status_details(code, reason))],
+                # grpc-status and grpc-message must equal the Status's code and message (clients
+                # check): all three from the table (the body becomes grpc-message).
+                "headers_to_add": [
+                    _header("grpc-status-details-bin", _grpc_status_details(code, reason)),
+                    _header("grpc-status", str(code)),
+                ],
+                "body": {"inline_string": MESSAGES[reason]},  # Envoy sends it as grpc-message
             }
         )
         mapper: dict[str, object] = {

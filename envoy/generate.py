@@ -364,6 +364,7 @@ def build_config(
             "stat_prefix": "edge",
             "codec_type": "AUTO",
             "use_remote_address": True,
+            "max_request_headers_kb": edge_policy.MAX_REQUEST_HEADERS_KB,
             # Proxies in front of Envoy whose x-forwarded-for entries are believed (0: Envoy faces
             # the clients, a client-sent x-forwarded-for is never the client address).
             "xff_num_trusted_hops": int(environ.get("EP_EDGE_TRUSTED_HOPS", "0")),
@@ -382,6 +383,9 @@ def build_config(
                                 "grpc_status": "%GRPC_STATUS%",
                                 "duration_ms": "%DURATION%",
                                 "upstream": "%UPSTREAM_HOST%",
+                                # Why Envoy answered by itself (e.g. jwt_authn_access_denied{...});
+                                # the client gets a reason, never this text.
+                                "details": "%RESPONSE_CODE_DETAILS%",
                             }
                         },
                     },

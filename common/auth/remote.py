@@ -124,7 +124,7 @@ class CachedRevocations(RevocationSource):
                     backoff = 0.5
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the stream broke: poll meanwhile, reconnect with backoff
+            except (grpc.RpcError, OSError, TimeoutError) as exc:  # broke: poll meanwhile, reconnect
                 log.warning("revocations_watch_failed", error=str(exc))
             self._pushed_at = float("-inf")
             await asyncio.sleep(backoff)

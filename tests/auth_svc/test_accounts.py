@@ -13,7 +13,6 @@ from common.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
-    ResourceExhausted,
     Unauthenticated,
 )
 from energypulse.auth.v1 import user_pb2

@@ -213,9 +213,7 @@ async def test_logout_revokes_the_sessions_access_tokens_at_other_services_by_pu
         clock=clock,
     )
     assert (await remote.verify(signed_in.access_token)).subject == "household-0003"
-    refreshed = await server.stub.RefreshToken(
-        pb.RefreshTokenRequest(refresh_token=signed_in.refresh_token)
-    )
+    refreshed = await server.stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=signed_in.refresh_token))
     await server.stub.Logout(pb.LogoutRequest(refresh_token=refreshed.tokens.refresh_token))
     revoked = False
     for _ in range(200):  # a wait for the push, not a timing assertion (bench/ measures that)

@@ -158,3 +158,32 @@ def test_edge_caches_verified_tokens(tmp_path: Path) -> None:
     _, config = _generate(tmp_path, "local")
     provider = _filters(config)["envoy.filters.http.jwt_authn"]["providers"]["energypulse"]
     assert provider["jwt_cache_config"]["jwt_cache_size"] > 0
+
+
+def test_every_shipped_dashboard_server_sends_the_same_browser_headers() -> None:
+    """Envoy's dashboard route, nginx (compose's web image) and vite preview (the local run)."""
+    spec = importlib.util.spec_from_file_location("edge_policy_headers", ROOT / "envoy" / "edge_policy.py")
+    assert spec is not None and spec.loader is not None
+    policy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(policy)
+    nginx = (ROOT / "deploy" / "web" / "nginx.conf").read_text()
+    vite = (ROOT / "dashboard" / "vite.config.ts").read_text()
+    for name, value in policy.SECURITY_HEADERS.items():
+        assert nginx.lower().count(f'add_header {name} "{value}" always;'.lower()) == 2, name
+        assert f'"{value}"' in vite, name
+    assert "'unsafe-inline'" not in policy.CONTENT_SECURITY_POLICY
+
+
+def test_edge_limits_and_admin_socket(tmp_path: Path) -> None:
+    _, config = _generate(tmp_path, "local")
+    filters = _filters(config)
+    assert filters["envoy.filters.http.buffer"]["max_request_bytes"] == 1024 * 1024
+    names = list(filters)
+    assert names[0] == "envoy.filters.http.buffer"  # before any filter reads the body
+    assert names.index("envoy.filters.http.rbac") == names.index("envoy.filters.http.jwt_authn") + 1
+    provider = filters["envoy.filters.http.jwt_authn"]["providers"]["energypulse"]
+    assert provider["require_expiration"] is True and provider["header_in_metadata"] == "jwt_header"
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    assert hcm["xff_num_trusted_hops"] == 0 and hcm["max_request_headers_kb"] == 32
+    assert len(hcm["local_reply_config"]["mappers"]) >= 20
+    assert "socket_address" not in config["admin"]["address"]
