@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from auth_svc.keys import KeyRing
 from auth_svc.passwords import DummyHashVerifier, PasswordHasher, check_new_password
-from auth_svc.ratelimit import LoginThrottle
+from auth_svc.ratelimit import LoginThrottle, Throttled
 from auth_svc.store import AuditEventRow, DuplicateUser, Store, UserRecord
 from auth_svc.tokens import AccessToken, TokenIssuer, hash_refresh_token, new_refresh_token
 from common.auth.access import parse_role, role_name
@@ -141,14 +141,7 @@ class Accounts:
         invalid = Unauthenticated(reasons.INVALID_CREDENTIALS, "invalid username or password")
         if username in self._service_secrets:
             return self._service_login(username, password, client, invalid)
-        throttled = self.limiter.check(username, client)
-        if throttled is not None:
-            # Refused before any hashing; not audited per attempt (a flood would be a write per
-            # attempt): the failure that started the delay is in the audit log.
-            raise ResourceExhausted(
-                reasons.LOGIN_RATE_LIMITED,
-                f"too many failed sign-in attempts; try again in {math.ceil(throttled.retry_after_s)} s",
-            )
+        self._refuse_if_throttled(self.limiter.check(username, client))
         if not username or len(username) > 64 or len(password) > MAX_PASSWORD:
             self.limiter.record_failure(username[:64], client)
             raise invalid
@@ -165,6 +158,22 @@ class Accounts:
         self.audit("LOGIN_SUCCEEDED", username, "ok", client=client)
         refresh = user.role != role_name(user_pb2.ROLE_SERVICE)
         return Session(self._issue(user, str(uuid.uuid4()) if refresh else None), user)
+
+    def refuse_if_remembered(self, username: str, client: str) -> None:
+        """The throttle's local memo only: the servicer calls it on the event loop, so a flood of
+        refused attempts costs neither a worker thread nor a database round trip."""
+        if username not in self._service_secrets:
+            self._refuse_if_throttled(self.limiter.remembered(username, client))
+
+    @staticmethod
+    def _refuse_if_throttled(throttled: Throttled | None) -> None:
+        if throttled is not None:
+            # Refused before any hashing; not audited per attempt (a flood would be a write per
+            # attempt): the failures that started the delay are in the audit log.
+            raise ResourceExhausted(
+                reasons.LOGIN_RATE_LIMITED,
+                f"too many failed sign-in attempts; try again in {math.ceil(throttled.retry_after_s)} s",
+            )
 
     def _service_login(self, name: str, secret: str, client: str, invalid: Unauthenticated) -> Session:
         """A service account signs in with its configured client secret: a constant-time compare

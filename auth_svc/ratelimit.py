@@ -96,14 +96,20 @@ class LoginThrottle:
             keys[f"c:{client}"] = self.policy.client_free
         return keys
 
+    def remembered(self, username: str, client: str) -> Throttled | None:
+        """The local memo alone (no database): cheap enough for the event loop."""
+        now = self._clock()
+        with self._lock:
+            memo = max((self._refused_until.get(k, 0.0) for k in self._keys(username, client)), default=0.0)
+        return Throttled(memo - now) if memo > now else None
+
     def check(self, username: str, client: str) -> Throttled | None:
         """None if this attempt may go ahead, else how long to wait. Never hashes anything."""
+        remembered = self.remembered(username, client)
+        if remembered is not None:
+            return remembered
         now = self._clock()
         keys = self._keys(username, client)
-        with self._lock:
-            memo = max((self._refused_until.get(k, 0.0) for k in keys), default=0.0)
-        if memo > now:
-            return Throttled(memo - now)
         counts = self._store.throttle_counts(list(keys), now - self.policy.window_s)
         wait_until = 0.0
         for key, (failures, last) in counts.items():

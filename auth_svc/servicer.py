@@ -225,9 +225,9 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def Login(
         self, request: pb.LoginRequest, context: grpc.aio.ServicerContext[pb.LoginRequest, pb.LoginResponse]
     ) -> pb.LoginResponse:
-        session = await self._run(
-            self._accounts.login, request.username, request.password, self._client(context)
-        )
+        client = self._client(context)
+        self._accounts.refuse_if_remembered(request.username, client)
+        session = await self._run(self._accounts.login, request.username, request.password, client)
         return pb.LoginResponse(tokens=_tokens(session.tokens), user=user_message(session.user))
 
     async def RefreshToken(
