@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -276,3 +277,233 @@ def security_response_headers() -> list[dict[str, object]]:
 def admin_config(socket_path: str) -> dict[str, object]:
     """Admin on a Unix socket only the user running Envoy can open (config_dump, quitquitquit)."""
     return {"address": {"pipe": {"path": socket_path, "mode": 0o600}}}
+
+
+# --- unknown JSON body fields ----------------------------------------------------------------
+# The transcoder drops JSON fields the request message does not define (proto3 JSON parsing with
+# unknown fields ignored, no option to refuse them), while the OpenAPI document says
+# ``additionalProperties: false``. A Lua filter checks the body's keys against the message, at
+# every nesting level, before the transcoder runs: an unknown field is 400 MALFORMED_REQUEST.
+# It runs only on POST/PUT/PATCH /api/ requests (a route of its own; everything else has it off).
+
+_OPAQUE = {
+    "google.protobuf.Struct",
+    "google.protobuf.Value",
+    "google.protobuf.ListValue",
+    "google.protobuf.Any",
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.FieldMask",
+}
+
+
+def _lua_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string literal is a valid Lua string literal for these names
+
+
+def _schemas(descriptor_path: str, bodies: Mapping[str, tuple[str, str]]) -> tuple[str, str]:
+    """Lua tables: message name -> {key -> nested message name or true}, and the routes."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    fds = descriptor_pb2.FileDescriptorSet.FromString(open(descriptor_path, "rb").read())
+    pool = descriptor_pool.DescriptorPool()
+    for file in fds.file:
+        pool.Add(file)
+    message_factory.GetMessageClassesForFiles([f.name for f in fds.file], pool)
+    messages: dict[str, dict[str, str | bool]] = {}
+
+    def visit(name: str) -> None:
+        if name in messages or name in _OPAQUE or name.startswith("google.protobuf."):
+            return
+        message = pool.FindMessageTypeByName(name)
+        fields: dict[str, str | bool] = {}
+        messages[name] = fields
+        for field in message.fields:
+            nested: str | bool = True
+            if field.message_type is not None and not field.message_type.GetOptions().map_entry:
+                nested = field.message_type.full_name
+                if nested in _OPAQUE or nested.startswith("google.protobuf."):
+                    nested = True
+                else:
+                    visit(nested)
+            fields[field.json_name] = nested
+            fields[field.name] = nested
+
+    for message_name, _ in bodies.values():
+        visit(message_name)
+    lua_messages = ",\n".join(
+        f"  [{_lua_string(name)}] = {{"
+        + ", ".join(
+            f"[{_lua_string(key)}] = {_lua_string(value) if isinstance(value, str) else 'true'}"
+            for key, value in sorted(fields.items())
+        )
+        + "}"
+        for name, fields in sorted(messages.items())
+    )
+    lua_routes = ",\n".join(
+        f"  {{{_lua_string(pattern)}, {_lua_string(message)}, {_lua_string(field)}}}"
+        for pattern, (message, field) in sorted(bodies.items())
+    )
+    return lua_messages, lua_routes
+
+
+_LUA_CHECKER = r"""
+-- Returns the first unknown key (a path) or nil. Skips values it does not need to look into.
+local function ws(s, i) return string.find(s, "[^ \t\r\n]", i) or (#s + 1) end
+local skip
+local function str(s, i) -- s:sub(i, i) == '"'; returns the string's raw text and the index after it
+  local j = i + 1
+  while true do
+    local c = string.find(s, '["\\]', j)
+    if not c then error("json") end
+    if s:sub(c, c) == '"' then return s:sub(i + 1, c - 1), c + 1 end
+    j = c + 2
+  end
+end
+local function check(s, i, schema, path) -- value at i (after whitespace); returns index after it
+  local c = s:sub(i, i)
+  if c == "{" then
+    i = ws(s, i + 1)
+    if s:sub(i, i) == "}" then return i + 1 end
+    while true do
+      if s:sub(i, i) ~= '"' then error("json") end
+      local key; key, i = str(s, i)
+      i = ws(s, i)
+      if s:sub(i, i) ~= ":" then error("json") end
+      i = ws(s, i + 1)
+      local nested = true
+      if schema ~= nil and schema ~= true then
+        nested = schema[key]
+        if nested == nil then error({unknown = path .. key}) end
+        if nested ~= true then nested = MESSAGES[nested] end
+      end
+      i = check(s, i, nested, path .. key .. ".")
+      i = ws(s, i)
+      local d = s:sub(i, i)
+      if d == "}" then return i + 1 end
+      if d ~= "," then error("json") end
+      i = ws(s, i + 1)
+    end
+  elseif c == "[" then
+    i = ws(s, i + 1)
+    if s:sub(i, i) == "]" then return i + 1 end
+    while true do
+      i = ws(s, check(s, i, schema, path))
+      local d = s:sub(i, i)
+      if d == "]" then return i + 1 end
+      if d ~= "," then error("json") end
+      i = ws(s, i + 1)
+    end
+  elseif c == '"' then
+    local _, j = str(s, i)
+    return j
+  else
+    local j = string.find(s, "[,%]} \t\r\n]", i)
+    if not j or j == i then
+      if j == nil and i <= #s then return #s + 1 end
+      error("json")
+    end
+    return j
+  end
+end
+
+function envoy_on_request(handle)
+  local path = handle:headers():get(":path") or ""
+  path = string.gsub(path, "%?.*$", "")
+  local route
+  for _, r in ipairs(ROUTES) do
+    if string.match(path, r[1]) then route = r break end
+  end
+  if route == nil then return end
+  local body = handle:body()
+  if body == nil then return end
+  local text = body:getBytes(0, body:length())
+  local schema = MESSAGES[route[2]]
+  if route[3] ~= "" then
+    schema = schema[route[3]]
+    schema = (schema ~= true) and MESSAGES[schema] or true
+  end
+  local ok, err = pcall(check, text, ws(text, 1), schema, "")
+  if not ok and type(err) == "table" and err.unknown then
+    handle:logDebug("unknown JSON field " .. err.unknown)
+    handle:respond({[":status"] = "400"}, "unknown field")
+  end
+  -- Malformed JSON is the transcoder's to refuse (with the same reason).
+end
+"""
+
+
+def unknown_fields_filter(descriptor_path: str, bodies: Mapping[str, tuple[str, str]]) -> dict[str, object]:
+    """``bodies``: Lua path pattern -> (request message, body field or "" for ``body: "*"``)."""
+    messages, routes = _schemas(descriptor_path, bodies)
+    code = f"MESSAGES = {{\n{messages}\n}}\nROUTES = {{\n{routes}\n}}\n{_LUA_CHECKER}"
+    return {
+        "name": "envoy.filters.http.lua",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+            "default_source_code": {"inline_string": code},
+        },
+    }
+
+
+def lua_path_pattern(template: str) -> str:
+    """``/api/v1/users/{user_id}:setRole`` -> an anchored Lua pattern."""
+    out = []
+    for part in re.split(r"(\{[^}]*\})", template):
+        if part.startswith("{"):
+            out.append("[^/]+")
+        else:
+            out.append(re.sub(r"([%^$().\[\]*+\-?])", r"%\1", part))
+    return "^" + "".join(out) + "$"
+
+
+LUA_OFF = {
+    "envoy.filters.http.lua": {
+        "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+        "disabled": True,
+    }
+}
+
+
+def json_bodies(descriptor_path: str) -> dict[str, tuple[str, str]]:
+    """Every energypulse HTTP rule with a body: Lua path pattern -> (request message, body field)."""
+    from google.api import annotations_pb2
+    from google.protobuf import descriptor_pb2
+
+    fds = descriptor_pb2.FileDescriptorSet.FromString(open(descriptor_path, "rb").read())
+    bodies: dict[str, tuple[str, str]] = {}
+    for file in fds.file:
+        if not file.package.startswith("energypulse."):
+            continue
+        for service in file.service:
+            for method in service.method:
+                rule = method.options.Extensions[annotations_pb2.http]
+                pattern = rule.WhichOneof("pattern")
+                if rule.body and pattern in ("post", "put", "patch"):
+                    field = "" if rule.body == "*" else rule.body
+                    bodies[lua_path_pattern(getattr(rule, pattern))] = (method.input_type.lstrip("."), field)
+    return bodies
+
+
+def with_body_check(routes: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The routes with the Lua body check off everywhere except on a route of its own for
+    POST/PUT/PATCH /api/ requests (the same unknown-route answer as the /api/ route after it)."""
+    checked: list[dict[str, object]] = []
+    for route in routes:
+        per_filter = dict(route.get("typed_per_filter_config") or {})  # type: ignore[call-overload]
+        per_filter.update(LUA_OFF)
+        match = route.get("match")
+        if match == {"prefix": "/api/"}:
+            checked.append(
+                {
+                    "match": {
+                        "prefix": "/api/",
+                        "headers": [
+                            {"name": ":method", "string_match": {"safe_regex": {"regex": "POST|PUT|PATCH"}}}
+                        ],
+                    },
+                    "direct_response": route["direct_response"],
+                }
+            )
+        checked.append({**route, "typed_per_filter_config": per_filter})
+    return checked

@@ -350,6 +350,11 @@ def build_config(
         public_paths = [path for rpc in rpcs if rpc.public for path in (rpc.http_path, rpc.grpc_path)]
         http_filters.append(edge_policy.kid_required_filter(public_paths))
     http_filters.append(_header_sanitizer())
+    # Unknown JSON body fields are refused before the transcoder would drop them.
+    http_filters.append(
+        edge_policy.unknown_fields_filter(str(descriptor_path), edge_policy.json_bodies(str(descriptor_path)))
+    )
+    routes = edge_policy.with_body_check(routes)
     http_filters.append(transcoder)
     http_filters.append(
         {

@@ -143,7 +143,9 @@ def test_bad_header_name_pattern(name: str, bad: bool) -> None:
 def test_bad_header_names_are_dropped_by_a_native_filter(tmp_path: Path) -> None:
     _, config = _generate(tmp_path, "local")
     filters = _filters(config)
-    assert "envoy.filters.http.lua" not in filters  # per-request Lua was the costly way
+    # Per-request Lua was the costly way: Lua runs only on API writes, for the body-field check
+    # (test_the_body_field_check_runs_only_on_api_writes), never for headers.
+    assert "remove_on_match" not in str(filters.get("envoy.filters.http.lua", ""))
     mutation = filters["envoy.filters.http.header_mutation"]["mutations"]["request_mutations"]
     assert mutation == [
         {"remove_on_match": {"key_matcher": {"safe_regex": {"regex": _generate_module().BAD_HEADER_NAME}}}}
@@ -187,3 +189,16 @@ def test_edge_limits_and_admin_socket(tmp_path: Path) -> None:
     assert hcm["xff_num_trusted_hops"] == 0 and hcm["max_request_headers_kb"] == 32
     assert len(hcm["local_reply_config"]["mappers"]) >= 20
     assert "socket_address" not in config["admin"]["address"]
+
+
+def test_the_body_field_check_runs_only_on_api_writes(tmp_path: Path) -> None:
+    _, config = _generate(tmp_path, "local")
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    with_lua = [r for r in routes if "envoy.filters.http.lua" not in r.get("typed_per_filter_config", {})]
+    assert [r["match"]["prefix"] for r in with_lua] == ["/api/"]
+    assert with_lua[0]["match"]["headers"][0]["name"] == ":method"
+    names = list(_filters(config))
+    assert names.index("envoy.filters.http.lua") < names.index("envoy.filters.http.grpc_json_transcoder")
+    code = _filters(config)["envoy.filters.http.lua"]["default_source_code"]["inline_string"]
+    assert '["energypulse.auth.v1.LoginRequest"]' in code and '"^/api/v1/auth/login$"' in code
