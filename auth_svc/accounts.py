@@ -13,19 +13,21 @@ Security properties kept here:
 
 from __future__ import annotations
 
+import hmac
+import math
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from auth_svc.keys import KeyRing
-from auth_svc.passwords import DummyHashVerifier, PasswordHasher
-from auth_svc.ratelimit import LoginLimiter
+from auth_svc.passwords import DummyHashVerifier, PasswordHasher, check_new_password
+from auth_svc.ratelimit import LoginThrottle, Throttled
 from auth_svc.store import AuditEventRow, DuplicateUser, Store, UserRecord
 from auth_svc.tokens import AccessToken, TokenIssuer, hash_refresh_token, new_refresh_token
 from common.auth.access import parse_role, role_name
-from common.auth.revocations import subject_hash
+from common.auth.revocations import session_hash, subject_hash
 from common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -78,11 +80,12 @@ def validate_username(username: str) -> str:
     return username
 
 
-def _validate_password(password: str) -> None:
+def _validate_password(password: str, username: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidArgument(
             reasons.PASSWORD_INVALID, f"passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters"
         )
+    check_new_password(password, username)
 
 
 def _role(value: str) -> str:
@@ -100,9 +103,10 @@ class Accounts:
         keys: KeyRing,
         issuer: TokenIssuer,
         hasher: PasswordHasher,
-        limiter: LoginLimiter,
+        limiter: LoginThrottle,
         *,
         refresh_ttl_s: int,
+        service_secrets: Mapping[str, str] | None = None,
         leeway_s: int = 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -112,6 +116,7 @@ class Accounts:
         self.hasher = hasher
         self._verifier = DummyHashVerifier(hasher)
         self.limiter = limiter
+        self._service_secrets = dict(service_secrets or {})
         self._refresh_ttl_s = refresh_ttl_s
         self._leeway_s = leeway_s
         self._clock = clock
@@ -134,11 +139,9 @@ class Accounts:
     # sign-in -----------------------------------------------------------------------------
     def login(self, username: str, password: str, client: str) -> Session:
         invalid = Unauthenticated(reasons.INVALID_CREDENTIALS, "invalid username or password")
-        if self.limiter.blocked(username, client):
-            self.audit("LOGIN_RATE_LIMITED", username, "denied", client=client)
-            raise ResourceExhausted(
-                reasons.LOGIN_RATE_LIMITED, "too many failed sign-in attempts; try again later"
-            )
+        if username in self._service_secrets:
+            return self._service_login(username, password, client, invalid)
+        self._refuse_if_throttled(self.limiter.check(username, client))
         if not username or len(username) > 64 or len(password) > MAX_PASSWORD:
             self.limiter.record_failure(username[:64], client)
             raise invalid
@@ -149,16 +152,51 @@ class Accounts:
             why = "unknown_user" if user is None else ("disabled" if matches else "bad_password")
             self.audit("LOGIN_FAILED", username, "denied", client=client, detail=why)
             raise invalid
-        self.limiter.record_success(username)
+        self.limiter.record_success(username, client)
         if self.hasher.needs_rehash(user.password_hash):
             self.store.update_user(user.id, password_hash=self.hasher.hash(password))
         self.audit("LOGIN_SUCCEEDED", username, "ok", client=client)
         refresh = user.role != role_name(user_pb2.ROLE_SERVICE)
         return Session(self._issue(user, str(uuid.uuid4()) if refresh else None), user)
 
+    def refuse_if_remembered(self, username: str, client: str) -> None:
+        """The throttle's local memo only: the servicer calls it on the event loop, so a flood of
+        refused attempts costs neither a worker thread nor a database round trip."""
+        if username not in self._service_secrets:
+            self._refuse_if_throttled(self.limiter.remembered(username, client))
+
+    @staticmethod
+    def _refuse_if_throttled(throttled: Throttled | None) -> None:
+        if throttled is not None:
+            # Refused before any hashing; not audited per attempt (a flood would be a write per
+            # attempt): the failures that started the delay are in the audit log.
+            raise ResourceExhausted(
+                reasons.LOGIN_RATE_LIMITED,
+                f"too many failed sign-in attempts; try again in {math.ceil(throttled.retry_after_s)} s",
+            )
+
+    def _service_login(self, name: str, secret: str, client: str, invalid: Unauthenticated) -> Session:
+        """A service account signs in with its configured client secret: a constant-time compare
+        (the secret is random and long, so no slow hash is needed) that the password throttle never
+        sees, so guesses at ``ingest`` cannot delay billing. A wrong secret is audited."""
+        expected = self._service_secrets[name].encode()
+        user = self.store.get_user(name)
+        if (
+            not hmac.compare_digest(expected, secret.encode()[: len(expected) + 1])
+            or user is None
+            or user.disabled
+        ):
+            self.audit("LOGIN_FAILED", name, "denied", client=client, detail="bad_client_secret")
+            raise invalid
+        return Session(self._issue(user, None), user)
+
     def _issue(self, user: UserRecord, family_id: str | None) -> TokenPair:
         access = self.issuer.issue(
-            user.username, user.role, user.households, not_before=user.tokens_valid_after
+            user.username,
+            user.role,
+            user.households,
+            not_before=user.tokens_valid_after,
+            session_id=family_id or "",
         )
         if family_id is None:
             return TokenPair(access, "", 0.0)
@@ -238,6 +276,11 @@ class Accounts:
             for name, not_before, disabled in self.store.revocations(since)
         ]
 
+    def revoked_sessions(self) -> list[str]:
+        """SHA-256 of the sessions (``sid``) revoked while their access tokens may still live."""
+        since = self._clock() - self.issuer.ttl_s - self._leeway_s
+        return sorted(session_hash(family) for family in self.store.revoked_families(since))
+
     # admin operations --------------------------------------------------------------------
     def _revoke_point(self) -> int:
         # Tokens issued in the current second are revoked too; new ones start at the next second.
@@ -253,7 +296,7 @@ class Accounts:
         client: str = "",
     ) -> UserRecord:
         validate_username(username)
-        _validate_password(password)
+        _validate_password(password, username)
         checked_role = _role(role)
         for household in households:
             if not household or len(household) > 64:
@@ -301,7 +344,7 @@ class Accounts:
 
     def reset_password(self, actor: str, ref: str, new_password: str, client: str = "") -> UserRecord:
         user = self._user_ref(ref)
-        _validate_password(new_password)
+        _validate_password(new_password, user.username)
         updated = self.store.update_user(
             user.id,
             password_hash=self.hasher.hash(new_password),

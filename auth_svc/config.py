@@ -67,19 +67,34 @@ class AuthConfig:
         "",
         "service accounts as name:secret,name:secret (generated per installation: devstack/secrets.py)",
     )
-    login_max_failures: int = env_field(
-        "EP_AUTH_LOGIN_MAX_FAILURES", 5, "failed logins per account or client before lockout"
+    # Sign-in throttling (auth_svc/ratelimit.py): delays, never a lockout of the owner.
+    pair_free_failures: int = env_field(
+        "EP_AUTH_PAIR_FREE_FAILURES",
+        3,
+        "failed sign-ins on one account from one address before each attempt waits (exponential)",
     )
-    client_max_failures: int = env_field(
-        "EP_AUTH_CLIENT_MAX_FAILURES", 20, "failed logins per client address before lockout"
+    client_free_failures: int = env_field(
+        "EP_AUTH_CLIENT_FREE_FAILURES", 20, "failed sign-ins from one address (any account) before delays"
+    )
+    account_free_failures: int = env_field(
+        "EP_AUTH_ACCOUNT_FREE_FAILURES",
+        100,
+        "failed sign-ins on one account from all addresses before delays (distributed guessing)",
+    )
+    throttle_base_delay_s: float = env_field(
+        "EP_AUTH_THROTTLE_BASE_DELAY_S", 1.0, "first delay once free failures are spent; doubles after"
+    )
+    throttle_max_delay_s: float = env_field(
+        "EP_AUTH_THROTTLE_MAX_DELAY_S", 900.0, "longest delay between attempts"
     )
     login_window_s: int = env_field(
-        "EP_AUTH_LOGIN_WINDOW_S", 900, "window over which failed logins are counted"
+        "EP_AUTH_LOGIN_WINDOW_S", 900, "quiet time after which failed sign-ins are forgotten"
     )
-    trust_forwarded_for: bool = env_field(
-        "EP_AUTH_TRUST_FORWARDED_FOR",
-        True,
-        "take the client address from the last x-forwarded-for hop (set by Envoy)",
+    trusted_proxies: str = env_field(
+        "EP_AUTH_TRUSTED_PROXIES",
+        "",
+        "peers (IPs, CIDRs or host names, comma-separated) whose x-energypulse-client-address"
+        " header names the client: the edge only. Anyone else is keyed on its own address",
     )
     argon2_time_cost: int = env_field("EP_AUTH_ARGON2_TIME_COST", 3, "argon2id iterations")
     argon2_memory_kib: int = env_field("EP_AUTH_ARGON2_MEMORY_KIB", 65536, "argon2id memory")

@@ -7,13 +7,53 @@ the same (expensive) work and cannot be told apart by timing.
 
 from __future__ import annotations
 
+import functools
 import secrets
+from importlib import resources
 from typing import Protocol
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-__all__ = ["Argon2Hasher", "DummyHashVerifier", "PasswordHasher"]
+from common.errors import InvalidArgument
+from energypulse.errors.v1 import error_reason_pb2 as reasons
+
+__all__ = ["Argon2Hasher", "DummyHashVerifier", "PasswordHasher", "check_new_password", "common_passwords"]
+
+MIN_LENGTH = 10
+MIN_DISTINCT = 5
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list (common/data/common-passwords.txt), lower-cased."""
+    text = resources.files("common.data").joinpath("common-passwords.txt").read_text()
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def check_new_password(password: str, username: str) -> None:
+    """Refuse a password an admin sets (CreateUser, ResetPassword), for every role, unless it has
+    at least 10 characters of which 5 distinct (not all whitespace); is not on the common-password
+    list (also with trailing digits and punctuation removed, and with spaces removed); and neither
+    is nor contains the username."""
+    if len(password) < MIN_LENGTH or len(set(password)) < MIN_DISTINCT or not password.strip():
+        raise InvalidArgument(
+            reasons.PASSWORD_TOO_WEAK,
+            f"passwords need at least {MIN_LENGTH} characters, {MIN_DISTINCT} of them different",
+        )
+    lowered = password.lower()
+    stem = lowered.rstrip("0123456789!?.,;:-_#*@$%&+= ")
+    compact = "".join(lowered.split())
+    listed = common_passwords()
+    if lowered in listed or stem in listed or compact in listed or len(stem) < 4:
+        raise InvalidArgument(reasons.PASSWORD_TOO_COMMON, "this password is on the list of common passwords")
+    name = username.strip().lower()
+    if name and (name in lowered or lowered in name):
+        raise InvalidArgument(
+            reasons.PASSWORD_CONTAINS_USERNAME, "the password must not contain the username"
+        )
 
 
 class PasswordHasher(Protocol):

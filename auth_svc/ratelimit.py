@@ -1,95 +1,139 @@
-"""Failed-login limiting per account and per client address.
+"""Sign-in throttling that slows guessing without locking the real owner out.
 
-Failures are counted in a sliding window; once a key reaches its limit every login attempt on it
-is refused (RESOURCE_EXHAUSTED) until old failures leave the window. Unknown usernames are
-counted like real ones so the limiter does not reveal which accounts exist. A successful login
-clears the account's failures but not the client's, so one valid account cannot be used to reset
-a guessing client's budget.
+Three counters of failed sign-ins, each forgotten after a quiet ``window_s``:
 
-State is in memory, per replica: with N auth_svc replicas an attacker gets at most N times the
-budget; the window keeps that bounded. (Trade-off: an attacker can lock a known account for one
-window; the client-address limit is what stops broad guessing.)
+* per (account, client address): the attacker's own lane. After ``pair_free`` failures every
+  further attempt from that address on that account waits an exponentially growing delay
+  (``base_delay_s * 2**(n - pair_free)``, at most ``max_delay_s``). The owner signs in from
+  another address and is not slowed at all;
+* per client address, across accounts (``client_free``): one address spraying many accounts;
+* per account, across addresses (``account_free``, much larger): a distributed attack on one
+  account. Only this one can slow the owner, and only when many addresses guess at once.
+
+A throttled attempt is refused (RESOURCE_EXHAUSTED ``LOGIN_RATE_LIMITED``, with the seconds to
+wait) before any password hashing: argon2id at 64 MiB per attempt is never the attacker's lever.
+A refused attempt is not counted, so waiting out the delay is always enough. A successful sign-in
+clears its pair and account counters, never the client's.
+
+The counters live in the auth database (``auth_login_throttle``), so every auth_svc replica sees
+the same ones; each replica also remembers locally until when a key is refused, so a flood of
+refused attempts costs no database round trip. Unknown usernames are counted like real ones
+(the limiter does not reveal which accounts exist). Service accounts never reach this limiter:
+they sign in with their client secret (``Accounts.login``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["FailureLimiter", "LoginLimiter"]
+__all__ = ["LoginThrottle", "ThrottlePolicy", "ThrottleStore", "Throttled"]
 
 
-class FailureLimiter:
+class ThrottleStore(Protocol):
+    """Where the counters live (auth_svc.store.Store: one table shared by the replicas)."""
+
+    def throttle_counts(self, keys: Sequence[str], since: float) -> Mapping[str, tuple[int, float]]:
+        """key -> (failures, last failure time) for keys whose last failure is after ``since``."""
+        ...
+
+    def add_throttle_failure(self, keys: Sequence[str], now: float, stale_before: float) -> None:
+        """Count one failure on each key (a key last failed before ``stale_before`` restarts at 1)."""
+        ...
+
+    def clear_throttle(self, keys: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    pair_free: int = 3
+    client_free: int = 20
+    account_free: int = 100
+    base_delay_s: float = 1.0
+    max_delay_s: float = 900.0
+    window_s: float = 900.0
+
+    def delay_s(self, failures: int, free: int) -> float:
+        """How long after the last failure the next attempt must wait."""
+        if failures < free:
+            return 0.0
+        return float(min(self.base_delay_s * 2 ** min(failures - free, 30), self.max_delay_s))
+
+
+@dataclass(frozen=True)
+class Throttled:
+    retry_after_s: float
+
+
+def _account(username: str) -> str:
+    return username.strip().lower()[:64]
+
+
+class LoginThrottle:
     def __init__(
         self,
-        limit: int,
-        window_s: float,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
+        store: ThrottleStore,
+        policy: ThrottlePolicy,
+        clock: Callable[[], float] = time.time,
+        max_memo: int = 100_000,
     ) -> None:
-        self._limit = limit
-        self._window_s = window_s
+        self._store = store
+        self.policy = policy
         self._clock = clock
-        self._max_keys = max_keys
-        self._failures: dict[str, deque[float]] = {}
+        self._max_memo = max_memo
+        self._refused_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def _prune(self, key: str, now: float) -> deque[float] | None:
-        failures = self._failures.get(key)
-        if failures is None:
-            return None
-        while failures and failures[0] <= now - self._window_s:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return None
-        return failures
+    def _keys(self, username: str, client: str) -> dict[str, int]:
+        """Counter key -> its free failures."""
+        account = _account(username)
+        keys = {f"a:{account}": self.policy.account_free}
+        if client:
+            keys[f"p:{account}|{client}"] = self.policy.pair_free
+            keys[f"c:{client}"] = self.policy.client_free
+        return keys
 
-    def blocked(self, key: str) -> bool:
+    def remembered(self, username: str, client: str) -> Throttled | None:
+        """The local memo alone (no database): cheap enough for the event loop."""
+        now = self._clock()
         with self._lock:
-            failures = self._prune(key, self._clock())
-            return failures is not None and len(failures) >= self._limit
+            memo = max((self._refused_until.get(k, 0.0) for k in self._keys(username, client)), default=0.0)
+        return Throttled(memo - now) if memo > now else None
 
-    def record_failure(self, key: str) -> None:
+    def check(self, username: str, client: str) -> Throttled | None:
+        """None if this attempt may go ahead, else how long to wait. Never hashes anything."""
+        remembered = self.remembered(username, client)
+        if remembered is not None:
+            return remembered
+        now = self._clock()
+        keys = self._keys(username, client)
+        counts = self._store.throttle_counts(list(keys), now - self.policy.window_s)
+        wait_until = 0.0
+        for key, (failures, last) in counts.items():
+            until = last + self.policy.delay_s(failures, keys[key])
+            if until > now:
+                wait_until = max(wait_until, until)
+                self._remember(key, until, now)
+        return Throttled(wait_until - now) if wait_until else None
+
+    def _remember(self, key: str, until: float, now: float) -> None:
         with self._lock:
-            now = self._clock()
-            if len(self._failures) >= self._max_keys:
-                # Bound memory under a spray of distinct keys: drop keys whose failures expired.
-                for stale in [k for k, v in self._failures.items() if v[-1] <= now - self._window_s]:
-                    del self._failures[stale]
-            self._failures.setdefault(key, deque()).append(now)
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
-class LoginLimiter:
-    def __init__(
-        self,
-        account_limit: int,
-        client_limit: int,
-        window_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.accounts = FailureLimiter(account_limit, window_s, clock)
-        self.clients = FailureLimiter(client_limit, window_s, clock)
-
-    @staticmethod
-    def _account_key(username: str) -> str:
-        return username.strip().lower()
-
-    def blocked(self, username: str, client: str) -> bool:
-        return self.accounts.blocked(self._account_key(username)) or (
-            bool(client) and self.clients.blocked(client)
-        )
+            if len(self._refused_until) >= self._max_memo:
+                for stale in [k for k, t in self._refused_until.items() if t <= now]:
+                    del self._refused_until[stale]
+            if len(self._refused_until) < self._max_memo:
+                self._refused_until[key] = max(until, self._refused_until.get(key, 0.0))
 
     def record_failure(self, username: str, client: str) -> None:
-        self.accounts.record_failure(self._account_key(username))
-        if client:
-            self.clients.record_failure(client)
+        now = self._clock()
+        self._store.add_throttle_failure(list(self._keys(username, client)), now, now - self.policy.window_s)
 
-    def record_success(self, username: str) -> None:
-        self.accounts.clear(self._account_key(username))
+    def record_success(self, username: str, client: str) -> None:
+        keys = [k for k in self._keys(username, client) if not k.startswith("c:")]
+        self._store.clear_throttle(keys)
+        with self._lock:
+            for key in keys:
+                self._refused_until.pop(key, None)

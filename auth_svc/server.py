@@ -20,14 +20,14 @@ from auth_svc.bootstrap import bootstrap_accounts
 from auth_svc.config import AuthConfig, key_encryption_key, parse_service_accounts, validate
 from auth_svc.keys import KeyRing
 from auth_svc.passwords import Argon2Hasher, PasswordHasher
-from auth_svc.ratelimit import LoginLimiter
-from auth_svc.servicer import AuthServicer
+from auth_svc.ratelimit import LoginThrottle, ThrottlePolicy
+from auth_svc.servicer import AuthServicer, TrustedProxies
 from auth_svc.store import Store
 from auth_svc.tokens import TokenIssuer
 from common.auth.access import rules_from_services
 from common.auth.interceptor import AuthInterceptor
 from common.auth.keys import StaticKeySource
-from common.auth.revocations import Revocation, RevocationSource
+from common.auth.revocations import Revocation, RevocationSource, session_key
 from common.auth.verifier import TokenVerifier
 from common.config import from_env
 from common.db import make_engine, make_session_factory, upgrade
@@ -51,8 +51,12 @@ class _DatabaseRevocations(RevocationSource):
         self._accounts = accounts
 
     async def revocations(self) -> Mapping[str, Revocation]:
-        entries = await asyncio.to_thread(self._accounts.revocations)
-        return {e.subject_sha256: Revocation(e.not_before, e.disabled) for e in entries}
+        entries, sessions = await asyncio.to_thread(
+            lambda: (self._accounts.revocations(), self._accounts.revoked_sessions())
+        )
+        listed = {e.subject_sha256: Revocation(e.not_before, e.disabled) for e in entries}
+        listed.update({session_key(sha): Revocation(0, disabled=True) for sha in sessions})
+        return listed
 
 
 @dataclass
@@ -77,7 +81,6 @@ def build(
     *,
     hasher: PasswordHasher | None = None,
     clock: Callable[[], float] = time.time,
-    monotonic: Callable[[], float] = time.monotonic,
 ) -> AuthApp:
     """Validate settings, migrate the database, seed accounts and assemble the service."""
     validate(config)
@@ -98,8 +101,17 @@ def build(
     issuer = TokenIssuer(
         keys, issuer=config.issuer, audience=config.audience, ttl_s=config.access_ttl_s, clock=clock
     )
-    limiter = LoginLimiter(
-        config.login_max_failures, config.client_max_failures, config.login_window_s, monotonic
+    limiter = LoginThrottle(
+        store,
+        ThrottlePolicy(
+            pair_free=config.pair_free_failures,
+            client_free=config.client_free_failures,
+            account_free=config.account_free_failures,
+            base_delay_s=config.throttle_base_delay_s,
+            max_delay_s=config.throttle_max_delay_s,
+            window_s=config.login_window_s,
+        ),
+        clock,
     )
     accounts = Accounts(
         store,
@@ -108,6 +120,7 @@ def build(
         hasher,
         limiter,
         refresh_ttl_s=config.refresh_ttl_s,
+        service_secrets=parse_service_accounts(config),
         leeway_s=leeway_s,
         clock=clock,
     )
@@ -127,7 +140,7 @@ def build(
         revocations=_DatabaseRevocations(accounts),
         clock=clock,
     )
-    servicer = AuthServicer(accounts, trust_forwarded_for=config.trust_forwarded_for)
+    servicer = AuthServicer(accounts, proxies=TrustedProxies(config.trusted_proxies))
     return AuthApp(config, engine, accounts, servicer, verifier, password)
 
 

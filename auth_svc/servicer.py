@@ -7,10 +7,14 @@ Access rules are declared in the contract and enforced by ``common.auth.intercep
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import ipaddress
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import ParamSpec, Protocol, TypeVar
 
 import grpc
+from sqlalchemy.exc import SQLAlchemyError
 
 from auth_svc.accounts import Accounts, TokenPair
 from auth_svc.store import AuditEventRow, UserRecord
@@ -18,12 +22,14 @@ from common import timestamps
 from common.auth.access import parse_role, role_name
 from common.auth.caller import caller
 from common.errors import InvalidArgument
+from common.log import get_logger
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
-__all__ = ["AuthServicer", "client_address"]
+__all__ = ["AuthServicer", "TrustedProxies", "client_address"]
 
+log = get_logger(__name__)
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -86,38 +92,142 @@ class _Peer(Protocol):
     def peer(self) -> str: ...
 
 
-def client_address(context: _Peer, trust_forwarded_for: bool) -> str:
-    """The client the rate limits and audit log key on.
+CLIENT_ADDRESS_HEADER = "x-energypulse-client-address"  # set by Envoy (envoy/edge_policy.py)
 
-    Behind Envoy the last ``x-forwarded-for`` hop is the address Envoy saw (Envoy appends it;
-    anything before it is client-supplied and spoofable). Direct gRPC callers: the peer address.
+
+class TrustedProxies:
+    """The peers whose ``x-energypulse-client-address`` is believed: the edge, nobody else.
+
+    Entries are IP addresses, CIDR networks or host names (resolved once, at start: compose's
+    ``envoy``). Envoy writes the header itself (overwriting a client's) with the address it
+    determined from its own trusted hops (EP_EDGE_TRUSTED_HOPS); x-forwarded-for is never read.
     """
-    if trust_forwarded_for:
+
+    def __init__(self, spec: str, resolve_every_s: float = 30.0) -> None:
+        self._networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self._names: list[str] = []
+        for item in (part.strip() for part in spec.split(",")):
+            if not item:
+                continue
+            try:
+                self._networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                self._names.append(item)
+        self._resolve_every_s = resolve_every_s
+        self._resolved: set[str] = set()
+        self._resolved_at = float("-inf")
+
+    def _named(self) -> set[str]:
+        """The host names' addresses, re-resolved now and then (the edge may start later)."""
+        if self._names and time.monotonic() - self._resolved_at >= self._resolve_every_s:
+            addresses: set[str] = set()
+            for name in self._names:
+                try:
+                    addresses.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
+                except OSError:
+                    continue
+            self._resolved, self._resolved_at = addresses, time.monotonic()
+        return self._resolved
+
+    def trusts(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks) or host in self._named()
+
+
+def client_address(context: _Peer, proxies: TrustedProxies) -> str:
+    """The client the throttle and audit log key on: Envoy's header when the peer is the edge,
+    else the peer address itself (a direct caller cannot choose its key by sending headers)."""
+    peer = _peer_host(context.peer() or "")
+    if proxies.trusts(peer):
         for key, value in context.invocation_metadata() or ():
-            if key.lower() == "x-forwarded-for":
-                hops = [h.strip() for h in str(value).split(",") if h.strip()]
-                if hops:
-                    return hops[-1][:64]
-    return _peer_host(context.peer() or "")[:64]
+            if key.lower() == CLIENT_ADDRESS_HEADER and str(value).strip():
+                return str(value).strip()[:64]
+    return peer[:64]
+
+
+class RevocationFeed:
+    """One reader of the revocation list for all WatchRevocations streams of this replica.
+
+    While anyone watches, the list is read from the database every ``interval_s`` (the replicas
+    share the database, so a sign-out on another replica shows up too) and pushed to every stream
+    when it changed, and at least every ``heartbeat_s`` (so a watcher can tell a quiet list from a
+    dead connection).
+    """
+
+    def __init__(
+        self,
+        read: Callable[[], Awaitable[pb.GetRevocationsResponse]],
+        interval_s: float,
+        heartbeat_s: float = 10.0,
+    ) -> None:
+        self._read = read
+        self._interval_s = interval_s
+        self._heartbeat_s = heartbeat_s
+        self._latest: pb.GetRevocationsResponse | None = None
+        self._version = 0
+        self._changed = asyncio.Event()
+        self._watchers = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _poll(self) -> None:
+        sent_at = 0.0
+        try:
+            while self._watchers:
+                try:
+                    current = await self._read()
+                except (SQLAlchemyError, OSError) as exc:  # a database hiccup: keep the last list
+                    log.warning("revocations_read_failed", error=str(exc))
+                    await asyncio.sleep(self._interval_s)
+                    continue
+                now = time.monotonic()
+                if current != self._latest or now - sent_at >= self._heartbeat_s:
+                    self._latest, self._version, sent_at = current, self._version + 1, now
+                    changed, self._changed = self._changed, asyncio.Event()
+                    changed.set()
+                await asyncio.sleep(self._interval_s)
+        finally:
+            self._task = None
+
+    async def watch(self) -> AsyncIterator[pb.GetRevocationsResponse]:
+        self._watchers += 1
+        if self._task is None:
+            self._task = asyncio.create_task(self._poll())
+        seen = -1
+        try:
+            while True:
+                changed = self._changed
+                if self._latest is not None and self._version != seen:
+                    seen = self._version
+                    yield self._latest
+                    continue
+                await changed.wait()
+        finally:
+            self._watchers -= 1
 
 
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
-    def __init__(self, accounts: Accounts, *, trust_forwarded_for: bool) -> None:
+    def __init__(
+        self, accounts: Accounts, *, proxies: TrustedProxies, watch_interval_s: float = 0.25
+    ) -> None:
         self._accounts = accounts
-        self._trust_forwarded_for = trust_forwarded_for
+        self._proxies = proxies
+        self._feed = RevocationFeed(lambda: self._run(self._revocation_list), watch_interval_s)
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     def _client(self, context: _Peer) -> str:
-        return client_address(context, self._trust_forwarded_for)
+        return client_address(context, self._proxies)
 
     async def Login(
         self, request: pb.LoginRequest, context: grpc.aio.ServicerContext[pb.LoginRequest, pb.LoginResponse]
     ) -> pb.LoginResponse:
-        session = await self._run(
-            self._accounts.login, request.username, request.password, self._client(context)
-        )
+        client = self._client(context)
+        self._accounts.refuse_if_remembered(request.username, client)
+        session = await self._run(self._accounts.login, request.username, request.password, client)
         return pb.LoginResponse(tokens=_tokens(session.tokens), user=user_message(session.user))
 
     async def RefreshToken(
@@ -144,18 +254,32 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         jwks = await self._run(self._accounts.keys.jwks)
         return pb.GetJwksResponse(keys=[user_pb2.Jwk(**key) for key in jwks["keys"]])
 
+    def _revocation_list(self) -> pb.GetRevocationsResponse:
+        entries = self._accounts.revocations()
+        return pb.GetRevocationsResponse(
+            revocations=[
+                pb.Revocation(subject_sha256=e.subject_sha256, not_before=e.not_before, disabled=e.disabled)
+                for e in entries
+            ],
+            revoked_session_sha256=self._accounts.revoked_sessions(),
+        )
+
     async def GetRevocations(
         self,
         request: pb.GetRevocationsRequest,
         context: grpc.aio.ServicerContext[pb.GetRevocationsRequest, pb.GetRevocationsResponse],
     ) -> pb.GetRevocationsResponse:
-        entries = await self._run(self._accounts.revocations)
-        return pb.GetRevocationsResponse(
-            revocations=[
-                pb.Revocation(subject_sha256=e.subject_sha256, not_before=e.not_before, disabled=e.disabled)
-                for e in entries
-            ]
-        )
+        return await self._run(self._revocation_list)
+
+    async def WatchRevocations(
+        self,
+        request: pb.WatchRevocationsRequest,
+        context: grpc.aio.ServicerContext[pb.WatchRevocationsRequest, pb.WatchRevocationsResponse],
+    ) -> AsyncIterator[pb.WatchRevocationsResponse]:
+        async for listed in self._feed.watch():
+            yield pb.WatchRevocationsResponse(
+                revocations=listed.revocations, revoked_session_sha256=listed.revoked_session_sha256
+            )
 
     async def RotateSigningKey(
         self,

@@ -6,6 +6,7 @@ Times are UNIX seconds (float) so SQLite and PostgreSQL behave the same. Tables 
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,10 +20,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    case,
+    delete,
     func,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
@@ -31,6 +35,7 @@ __all__ = [
     "AuditEventRow",
     "Base",
     "DuplicateUser",
+    "LoginThrottleRow",
     "RefreshTokenRow",
     "SigningKeyRow",
     "Store",
@@ -101,6 +106,16 @@ class RefreshTokenRow(Base):
     expires_at: Mapped[float] = mapped_column(Float)
     used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class LoginThrottleRow(Base):
+    """Failed sign-ins per throttle key (auth_svc.ratelimit), shared by every replica."""
+
+    __tablename__ = "auth_login_throttle"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class AuditEventRow(Base):
@@ -325,6 +340,14 @@ class Store:
             )
             return _rowcount(result) == 1
 
+    def revoked_families(self, since: float) -> list[str]:
+        """Refresh-token families (sessions) revoked after ``since``."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(RefreshTokenRow.family_id).where(RefreshTokenRow.revoked_at > since).distinct()
+            )
+            return [str(family) for (family,) in rows]
+
     def revoke_family(self, family_id: str, now: float) -> int:
         with self._tx() as s:
             result = s.execute(
@@ -335,6 +358,42 @@ class Store:
             return _rowcount(result)
 
     # audit -----------------------------------------------------------------------------
+    # sign-in throttling (auth_svc.ratelimit) --------------------------------------------------
+    def throttle_counts(self, keys: Sequence[str], since: float) -> dict[str, tuple[int, float]]:
+        with self._tx() as s:
+            rows = s.execute(
+                select(LoginThrottleRow.key, LoginThrottleRow.failures, LoginThrottleRow.last_failure_at)
+                .where(LoginThrottleRow.key.in_(list(keys)))
+                .where(LoginThrottleRow.last_failure_at > since)
+            ).all()
+            return {key: (int(failures), float(last)) for key, failures, last in rows}
+
+    def add_throttle_failure(self, keys: Sequence[str], now: float, stale_before: float) -> None:
+        """One atomic upsert per key, so concurrent replicas never lose a failure."""
+        with self._tx() as s:
+            dialect = s.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            for key in keys:
+                stmt = insert(LoginThrottleRow).values(key=key, failures=1, last_failure_at=now)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[LoginThrottleRow.key],
+                    set_={
+                        "failures": case(
+                            (LoginThrottleRow.last_failure_at < stale_before, 1),
+                            else_=LoginThrottleRow.failures + 1,
+                        ),
+                        "last_failure_at": now,
+                    },
+                )
+                s.execute(stmt)
+            # Keep the table to live keys: a spray of made-up usernames must not grow it forever.
+            if secrets.randbelow(64) == 0:
+                s.execute(delete(LoginThrottleRow).where(LoginThrottleRow.last_failure_at < stale_before))
+
+    def clear_throttle(self, keys: Sequence[str]) -> None:
+        with self._tx() as s:
+            s.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key.in_(list(keys))))
+
     def add_audit(
         self, at: float, action: str, actor: str, target: str, outcome: str, client: str, detail: str
     ) -> None:

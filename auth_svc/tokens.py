@@ -44,8 +44,16 @@ class TokenIssuer:
         self.ttl_s = ttl_s
         self._clock = clock
 
-    def issue(self, subject: str, role: str, households: Sequence[str], not_before: int = 0) -> AccessToken:
-        """Sign an access token; ``iat``/``nbf`` are never before ``not_before`` (see revocation)."""
+    def issue(
+        self,
+        subject: str,
+        role: str,
+        households: Sequence[str],
+        not_before: int = 0,
+        session_id: str = "",
+    ) -> AccessToken:
+        """Sign an access token; ``iat``/``nbf`` are never before ``not_before`` (see revocation).
+        ``session_id`` (the refresh-token family) becomes the ``sid`` claim: signing out revokes it."""
         key = self._keys.signing_key()
         issued = max(int(self._clock()), not_before)
         claims = {
@@ -59,6 +67,8 @@ class TokenIssuer:
             "role": role,
             "households": list(households),
         }
+        if session_id:
+            claims["sid"] = session_id
         token = jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})
         return AccessToken(token, issued + self.ttl_s, key.kid)
 

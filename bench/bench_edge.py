@@ -22,14 +22,15 @@ Envoy's own CPU time per JSON call comes from /proc and its admin request counte
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,11 +145,27 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _envoy_requests(admin_port: str) -> int:
-    url = f"http://127.0.0.1:{admin_port}/stats?format=json&filter=^http\\.edge\\.downstream_rq_total$"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        stats = json.load(response)["stats"]
+def _envoy_requests(admin_socket: str) -> int:
+    """Envoy's request counter, read from its admin interface (a Unix socket)."""
+    connection = _UnixHTTPConnection(admin_socket)
+    try:
+        connection.request("GET", "/stats?format=json&filter=^http\\.edge\\.downstream_rq_total$")
+        stats = json.load(connection.getresponse())["stats"]
+    finally:
+        connection.close()
     return int(stats[0]["value"])
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("envoy", timeout=5)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(5)
+        sock.connect(self._path)
+        self.sock = sock
 
 
 def _check_native(stack: Stack, token: str) -> None:
@@ -209,7 +226,7 @@ def run(quick: bool = False) -> list[Figure]:
             json_url = f"{stack.base_url}{JSON_PATH}"
             envoy_pid = stack.processes.procs["envoy"].pid
             ledger_pid = stack.processes.procs["ledger_svc"].pid
-            admin = stack.env["EP_ENVOY_ADMIN_PORT"]
+            admin = stack.env["EP_ENVOY_ADMIN_SOCKET"]
 
             def native_run(i: int) -> Run:
                 token = stack.login("admin", "admin-demo")  # fresh: access tokens live 5 minutes

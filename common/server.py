@@ -284,6 +284,10 @@ async def start_server(
         ("grpc.so_reuseport", 0),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+        # Above the edge's header limit (envoy/edge_policy.py, 32 KiB): Envoy refuses an oversized
+        # header set with a reason before a service's refusal could list the header names.
+        ("grpc.max_metadata_size", 64 * 1024),
+        ("grpc.absolute_max_metadata_size", 80 * 1024),
     ]
     server = grpc.aio.server(interceptors=[ErrorAndMetricsInterceptor(), *interceptors], options=options)
     names = [svc.descriptor.full_name for svc in services]

@@ -16,6 +16,17 @@ export default defineConfig(({ mode }) => {
     server: {
       proxy: { "/api": { target: edge, changeOrigin: false } },
     },
+    // `vite preview` serves the built files in the local run (behind Envoy, which sets the same
+    // headers: envoy/edge_policy.py SECURITY_HEADERS); repeated here for a direct visit.
+    preview: {
+      headers: {
+        "Content-Security-Policy":
+          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+      },
+    },
     build: {
       outDir: "dist",
       sourcemap: false,

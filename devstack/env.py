@@ -30,7 +30,6 @@ PREFERRED = {
     "edge": 8080,
     "web": 5173,
     "mqtt": 1883,
-    "envoy_admin": 9901,
     "auth": 50051,
     "predict": 50052,
     "ledger": 50053,
@@ -161,7 +160,8 @@ def stack_env(
         "EP_MQTT_PORT": str(ports["mqtt"]),
         "EP_EDGE_PORT": str(ports["edge"]),
         "EP_WEB_PORT": str(ports["web"]),
-        "EP_ENVOY_ADMIN_PORT": str(ports["envoy_admin"]),
+        # Envoy's admin interface listens on this Unix socket only (mode 0600), never on TCP.
+        "EP_ENVOY_ADMIN_SOCKET": str(var_dir / "envoy-admin.sock"),
         "EP_ENVOY_CONFIG": str(var_dir / "envoy.yaml"),
         "EP_METER_COUNT": str(meters),
         "EP_METER_METRICS_PORT": str(ports["meter_metrics"]),
@@ -186,6 +186,8 @@ def stack_env(
     # Random per installation, made on first start in the state folder (never a published value).
     env.update(installation_secrets(var_dir))
     env["EP_METER_STATE_FILE"] = str(var_dir / "meter_sim_state.json")
+    # auth_svc believes the client address only from the edge's header (Envoy on loopback).
+    env["EP_AUTH_TRUSTED_PROXIES"] = "127.0.0.1"
     return env
 
 
@@ -199,8 +201,8 @@ def generate_envoy(env: dict[str, str]) -> None:
             "local",
             "--listen-port",
             env["EP_EDGE_PORT"],
-            "--admin-port",
-            env["EP_ENVOY_ADMIN_PORT"],
+            "--admin-socket",
+            env["EP_ENVOY_ADMIN_SOCKET"],
             "--out",
             env["EP_ENVOY_CONFIG"],
         ],

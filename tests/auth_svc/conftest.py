@@ -89,15 +89,16 @@ def config(db_url: str) -> AuthConfig:
         key_encryption_key=KEK,
         service_accounts=",".join(f"{k}:{v}" for k, v in SERVICE_SECRETS.items()),
         access_ttl_s=300,
-        login_max_failures=3,
-        client_max_failures=10,
+        pair_free_failures=3,
+        client_free_failures=10,
+        account_free_failures=30,
         login_window_s=60,
     )
 
 
 @pytest.fixture
 def app(config: AuthConfig, hasher: CountingHasher, clock: Clock) -> Iterator[AuthApp]:
-    built = build(config, hasher=hasher, clock=clock, monotonic=clock)
+    built = build(config, hasher=hasher, clock=clock)
     yield built
     built.engine.dispose()
 

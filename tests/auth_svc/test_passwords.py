@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from auth_svc.passwords import Argon2Hasher, DummyHashVerifier
+import pytest
+
+from auth_svc.passwords import Argon2Hasher, DummyHashVerifier, check_new_password, common_passwords
+from auth_svc.server import AuthApp
+from common.errors import InvalidArgument
 from tests.auth_svc.conftest import CountingHasher
 
 
@@ -33,3 +37,41 @@ def test_unknown_user_still_costs_one_verification() -> None:
     assert verifier.verify(real, "secret-pass")
     assert not verifier.verify(real, "wrong")
     assert hasher.verifications == 3
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("12345678", "PASSWORD_TOO_WEAK"),
+        ("password", "PASSWORD_TOO_WEAK"),
+        ("        ", "PASSWORD_TOO_WEAK"),
+        ("          ", "PASSWORD_TOO_WEAK"),
+        ("aaaaaaaaaaaa", "PASSWORD_TOO_WEAK"),
+        ("1234567890", "PASSWORD_TOO_COMMON"),
+        ("Password123!", "PASSWORD_TOO_COMMON"),
+        ("qwertyuiop", "PASSWORD_TOO_COMMON"),
+        ("pass word 1", "PASSWORD_TOO_COMMON"),
+        ("Football2024", "PASSWORD_TOO_COMMON"),
+        ("oskar-the-admin", "PASSWORD_CONTAINS_USERNAME"),
+        ("OSKAR-THE-ADMIN", "PASSWORD_CONTAINS_USERNAME"),
+    ],
+)
+def test_weak_common_and_username_passwords_are_refused_with_a_reason(password: str, reason: str) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        check_new_password(password, "oskar-the-admin")
+    assert raised.value.reason == reason
+
+
+def test_a_strong_password_is_accepted_and_the_list_ships_as_a_resource() -> None:
+    check_new_password("tundra-Kv8-lake", "oskar")
+    assert {"123456", "password", "qwerty"} <= common_passwords()
+
+
+def test_admin_created_accounts_of_every_role_follow_the_policy(app: AuthApp) -> None:
+    for role in ("admin", "service", "user"):
+        for password in ("12345678", "password", "        ", f"{role}-bob-x"):
+            with pytest.raises(InvalidArgument):
+                app.accounts.create_user("admin", f"{role}-bob-x", password, role, [])
+    with pytest.raises(InvalidArgument) as raised:
+        app.accounts.reset_password("admin", "household-0001", "household-0001-pw")
+    assert raised.value.reason == "PASSWORD_CONTAINS_USERNAME"

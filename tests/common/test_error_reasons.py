@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
 
+import grpc
 import pytest
 
 from common import errors
@@ -73,6 +74,13 @@ def _raised() -> tuple[dict[str, set[str]], list[str]]:
                 used[arg.attr].add(ERROR_CLASSES[name])
             else:
                 opaque.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    # Envoy's own replies (envoy/edge_policy.py): (condition, HTTP status, gRPC code, reason).
+    spec = importlib.util.spec_from_file_location("edge_policy", ROOT / "envoy" / "edge_policy.py")
+    assert spec is not None and spec.loader is not None
+    edge = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(edge)
+    for _, _, code, reason in edge.LOCAL_REPLIES:
+        used[reason].add(next(c for c in grpc.StatusCode if c.value[0] == code).name)
     return used, opaque
 
 

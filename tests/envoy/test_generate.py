@@ -26,8 +26,8 @@ def _generate(tmp_path: Path, mode: str) -> tuple[Path, dict]:
             mode,
             "--listen-port",
             "18080",
-            "--admin-port",
-            "19901",
+            "--admin-socket",
+            str(tmp_path / "admin.sock"),
             "--out",
             str(out),
         ],
@@ -101,7 +101,8 @@ def test_clusters_round_robin_over_replicas_with_grpc_health_checks(tmp_path: Pa
         address = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
         assert address["socket_address"]["address"] == host
         assert "grpc_health_check" in cluster["health_checks"][0]
-    assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    # Admin (config_dump, quitquitquit) only on a Unix socket its user can open, never on TCP.
+    assert config["admin"]["address"] == {"pipe": {"path": str(tmp_path / "admin.sock"), "mode": 0o600}}
 
 
 def _generate_module() -> ModuleType:
@@ -143,7 +144,9 @@ def test_bad_header_name_pattern(name: str, bad: bool) -> None:
 def test_bad_header_names_are_dropped_by_a_native_filter(tmp_path: Path) -> None:
     _, config = _generate(tmp_path, "local")
     filters = _filters(config)
-    assert "envoy.filters.http.lua" not in filters  # per-request Lua was the costly way
+    # Per-request Lua was the costly way: Lua runs only on API writes, for the body-field check
+    # (test_the_body_field_check_runs_only_on_api_writes), never for headers.
+    assert "remove_on_match" not in str(filters.get("envoy.filters.http.lua", ""))
     mutation = filters["envoy.filters.http.header_mutation"]["mutations"]["request_mutations"]
     assert mutation == [
         {"remove_on_match": {"key_matcher": {"safe_regex": {"regex": _generate_module().BAD_HEADER_NAME}}}}
@@ -184,3 +187,46 @@ def test_reflection_and_health_routes(tmp_path: Path) -> None:
     assert by_upstream == {"auth", "predict", "ledger", "ingest"}
     health = _filters(config)["envoy.filters.http.health_check"]
     assert set(health["cluster_min_healthy_percentages"]) == {"auth", "predict", "ledger", "ingest"}
+
+
+def test_every_shipped_dashboard_server_sends_the_same_browser_headers() -> None:
+    """Envoy's dashboard route, nginx (compose's web image) and vite preview (the local run)."""
+    spec = importlib.util.spec_from_file_location("edge_policy_headers", ROOT / "envoy" / "edge_policy.py")
+    assert spec is not None and spec.loader is not None
+    policy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(policy)
+    nginx = (ROOT / "deploy" / "web" / "nginx.conf").read_text()
+    vite = (ROOT / "dashboard" / "vite.config.ts").read_text()
+    for name, value in policy.SECURITY_HEADERS.items():
+        assert nginx.lower().count(f'add_header {name} "{value}" always;'.lower()) == 2, name
+        assert f'"{value}"' in vite, name
+    assert "'unsafe-inline'" not in policy.CONTENT_SECURITY_POLICY
+
+
+def test_edge_limits_and_admin_socket(tmp_path: Path) -> None:
+    _, config = _generate(tmp_path, "local")
+    filters = _filters(config)
+    assert filters["envoy.filters.http.buffer"]["max_request_bytes"] == 1024 * 1024
+    names = list(filters)
+    # The readiness answer first (it reads no body), then the buffer, before any filter reads the body.
+    assert names[:2] == ["envoy.filters.http.health_check", "envoy.filters.http.buffer"]
+    assert names.index("envoy.filters.http.rbac") == names.index("envoy.filters.http.jwt_authn") + 1
+    provider = filters["envoy.filters.http.jwt_authn"]["providers"]["energypulse"]
+    assert provider["require_expiration"] is True and provider["header_in_metadata"] == "jwt_header"
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    assert hcm["xff_num_trusted_hops"] == 0 and hcm["max_request_headers_kb"] == 32
+    assert len(hcm["local_reply_config"]["mappers"]) >= 20
+    assert "socket_address" not in config["admin"]["address"]
+
+
+def test_the_body_field_check_runs_only_on_api_writes(tmp_path: Path) -> None:
+    _, config = _generate(tmp_path, "local")
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    with_lua = [r for r in routes if "envoy.filters.http.lua" not in r.get("typed_per_filter_config", {})]
+    assert [r["match"]["prefix"] for r in with_lua] == ["/api/"]
+    assert with_lua[0]["match"]["headers"][0]["name"] == ":method"
+    names = list(_filters(config))
+    assert names.index("envoy.filters.http.lua") < names.index("envoy.filters.http.grpc_json_transcoder")
+    code = _filters(config)["envoy.filters.http.lua"]["default_source_code"]["inline_string"]
+    assert '["energypulse.auth.v1.LoginRequest"]' in code and '"^/api/v1/auth/login$"' in code

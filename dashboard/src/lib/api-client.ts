@@ -81,7 +81,7 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
       reason = body.details?.find((d) => d["@type"]?.endsWith("google.rpc.ErrorInfo"))?.reason ?? "";
     }
   } catch {
-    // Not JSON (e.g. Envoy's own "Jwt is expired"): keep the text.
+    // Not JSON (the edge answers a google.rpc.Status; a proxy in front of it may not): keep the text.
   }
   if (response.status === 503 && !text) message = "The service is unavailable right now.";
   return new ApiError(response.status, message, reason, code);
