@@ -71,6 +71,9 @@ class IngestApp:
                 batch_wait_ms=config.batch_wait_ms,
                 max_future_skew_s=config.max_future_skew_s,
                 max_age_s=config.max_age_s,
+                period_s=float(config.settlement_period_s),
+                max_power_w=config.max_power_w,
+                verify_signatures=config.verify_signatures,
             ),
         )
         self.status = StatusTracker(self.engine, ack=lambda m: self.subscriber.ack(m))
