@@ -58,11 +58,12 @@ def encode_reading(
     power_factor: float,
     import_kwh: float,
     export_kwh: float,
+    boundary: dict[str, object] | None = None,
 ) -> bytes:
     # Fixed resolutions: 0.1 V, 1 mA, 0.1 W, 0.001 PF, 1 Wh. Rounding a monotonic series keeps it
-    # monotonic, so the cumulative counters stay non-decreasing on the wire.
-    return orjson.dumps(
-        {
+    # monotonic, so the cumulative counters stay non-decreasing on the wire. ``boundary``: the
+    # signed register values (contracts/mqtt/boundary.py), on the first reading of a period.
+    doc: dict[str, object] = {
             "v": 1,
             "meter_id": meter_id,
             "seq": seq,
@@ -73,8 +74,10 @@ def encode_reading(
             "power_factor": round(power_factor, 3),
             "import_kwh": round(import_kwh, 3),
             "export_kwh": round(export_kwh, 3),
-        }
-    )
+    }
+    if boundary is not None:
+        doc["boundary"] = boundary
+    return orjson.dumps(doc)
 
 
 def encode_status(status: str, gateway_id: str, ts_ms: int) -> bytes:
