@@ -48,6 +48,8 @@ def billing_settings(config: IngestConfig) -> BillingSettings:
         outbox_backoff_base_ms=config.outbox_backoff_base_ms,
         outbox_backoff_max_ms=config.outbox_backoff_max_ms,
         outbox_retention_s=config.outbox_retention_s,
+        settlement_period_s=config.settlement_period_s,
+        max_power_w=config.max_power_w,
     )
 
 

@@ -275,7 +275,25 @@ def parse_message(
         return Rejection(
             "TIMESTAMP_TOO_OLD", f"ts_ms is {(now_ms - reading.ts_ms) / 1000:.0f} s old", reading.meter_id
         )
-    return reading
+    raw = doc.get(BOUNDARY)
+    if raw is None:
+        return reading, None
+    signature = parse_b64url(raw["sig"])
+    if signature is None:
+        return Rejection("BAD_SIGNATURE", "boundary.sig is not base64url", reading.meter_id)
+    if raw["t_ms"] > reading.ts_ms:
+        return Rejection(
+            "OUT_OF_RANGE", f"boundary.t_ms {raw['t_ms']} is after the reading's ts_ms", reading.meter_id
+        )
+    return reading, SignedBoundary(
+        reading.meter_id,
+        int(raw["t_ms"]),
+        int(raw["import_wh"]),
+        int(raw["export_wh"]),
+        reading.seq,
+        raw["key_id"],
+        signature,
+    )
 
 
 class SequenceTracker:
