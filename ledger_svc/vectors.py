@@ -31,7 +31,7 @@ from ledger_svc.chain import encode_block_header, seal_block
 from ledger_svc.merkle import MerkleTree, leaf_hash
 from ledger_svc.signing import Signer, encode_tree_head
 
-__all__ = ["build_vectors"]
+__all__ = ["build_vectors", "v2_records"]
 
 # A published test key: never use it for a real log.
 TEST_SEED = bytes(range(32))
@@ -90,7 +90,7 @@ def _signed(meter: str, t: int, imp: int, exp: int, seq: int) -> SignedValue:
     return SignedValue(t, imp, exp, seq, private.sign(boundary_message(meter, t, imp, exp, seq)))
 
 
-def _v2_records() -> list[Record]:
+def v2_records() -> list[Record]:
     """A meter-key record and two chained quarter-hours signed with the test meter key."""
     _, public = _meter_key()
     kid = key_id(public)
@@ -154,7 +154,7 @@ def _fields(r: Record) -> dict[str, Any]:
 
 
 def _v2_vectors() -> dict[str, Any]:
-    records = _v2_records()
+    records = v2_records()
     prev, txs = ZERO_HASH, []
     for i, record in enumerate(records):
         body = encode_record(record)
