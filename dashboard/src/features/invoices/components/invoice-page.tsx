@@ -49,7 +49,18 @@ function lineColumns(verdictOf: (tx: Transaction) => LineVerdict): Column<Line>[
     cell: ({ s }) => eur(s && value(s)),
   });
   return [
-    { id: "hour", header: "Hour", rowHeader: true, cellClassName: "whitespace-nowrap text-slate-700", cell: ({ s }) => fmtDateTime(tsDate(s?.hourStart)) },
+    {
+      id: "hour",
+      header: "Period",
+      rowHeader: true,
+      cellClassName: "whitespace-nowrap text-slate-700",
+      cell: ({ s }) => (
+        <>
+          {fmtDateTime(tsDate(s?.formatVersion === 2 ? s.periodStart : s?.hourStart))}
+          {s && s.formatVersion !== 2 && <span className="ml-1 text-xs text-slate-500">(hour)</span>}
+        </>
+      ),
+    },
     { id: "kwh", header: "kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.meteredWh) / 1000, 3) : "–") },
     { id: "spot-price", header: "Spot c/kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–") },
     amount("spot", "Spot", (s) => s.spotCostMicroEur),
@@ -92,7 +103,8 @@ export function InvoicePage() {
   const invoice = useInvoice(householdId, month);
   const verify = useVerifyInvoice();
   const lines = invoice.data?.invoice?.lines ?? [];
-  const result = verify.data && verify.variables === lines ? verify.data : undefined;
+  const inv = invoice.data?.invoice;
+  const result = verify.data && verify.variables === inv ? verify.data : undefined;
 
   const rows = lines.flatMap((line): Line[] => {
     const tx = line.transaction;
@@ -127,7 +139,6 @@ export function InvoicePage() {
     downloadText(`energypulse-invoice-${householdId}-${month}.csv`, csv);
   };
 
-  const inv = invoice.data?.invoice;
   return (
     <>
       <PageHeader
@@ -145,7 +156,7 @@ export function InvoicePage() {
             <Button variant="secondary" onClick={download} disabled={!lines.length}>
               <DownloadIcon className="size-4" /> CSV
             </Button>
-            <Button onClick={() => verify.mutate(lines)} loading={verify.isPending} disabled={!lines.length} data-testid="verify-invoice">
+            <Button onClick={() => inv && verify.mutate(inv)} loading={verify.isPending} disabled={!inv || !lines.length} data-testid="verify-invoice">
               <ShieldIcon className="size-4" /> Verify
             </Button>
           </>
@@ -171,7 +182,11 @@ export function InvoicePage() {
               <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
                 <Stat label="Total" value={fmtEur(microToEur(inv.totalCostMicroEur))} testId="invoice-total" />
                 <Stat label="Net energy" value={`${fmtNumber(Number(inv.totalWh) / 1000, 1)} kWh`} />
-                <Stat label="Settled hours" value={String(lines.length)} />
+                <Stat
+                  label={inv.legacy ? "Settled hours" : "Settled periods"}
+                  value={`${inv.coveredPeriods.toString()} of ${inv.expectedPeriods.toString()}`}
+                  testId="invoice-periods"
+                />
                 <Stat label="Average all-in price" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} c/kWh` : "–"} />
               </dl>
             </CardBody>
@@ -179,9 +194,10 @@ export function InvoicePage() {
 
           {verify.error && (
             <Card>
-              <ErrorState title="Verification could not run" error={verify.error} onRetry={() => verify.mutate(lines)} />
+              <ErrorState title="Verification could not run" error={verify.error} onRetry={() => inv && verify.mutate(inv)} />
             </Card>
           )}
+          <PeriodsCard inv={inv} result={result} />
           {result && <VerificationSummary result={result} />}
 
           <Card aria-labelledby="lines-title">
@@ -215,10 +231,48 @@ export function InvoicePage() {
   );
 }
 
+/** Whether the month is meter-signed, and the periods the ledger (and, once verified, the browser) found unbilled. */
+function PeriodsCard({ inv, result }: { inv: NonNullable<NonNullable<ReturnType<typeof useInvoice>["data"]>["invoice"]>; result: ReturnType<typeof useVerifyInvoice>["data"] }) {
+  const check = result?.completeness;
+  const missing = check ? check.missing.length : inv.missingPeriods.length;
+  return (
+    <Card>
+      <CardBody>
+        <div className="flex flex-wrap items-center gap-2" data-testid="invoice-periods-card" data-legacy={inv.legacy} data-missing={missing} data-complete={check?.complete}>
+          <Badge tone={inv.legacy ? "neutral" : "good"}>{inv.legacy ? "legacy: not meter-signed" : "meter-signed"}</Badge>
+          {missing > 0 ? (
+            <Badge tone="bad">{`${missing.toString()} settlement periods missing`}</Badge>
+          ) : (
+            <Badge tone="good">every period accounted for</Badge>
+          )}
+          {check && check.problems.length > 0 && <Badge tone="bad">{`${check.problems.length.toString()} problems`}</Badge>}
+        </div>
+        {check && check.problems.length > 0 && (
+          <ul className="mt-2 list-disc pl-5 text-xs text-rose-800" data-testid="invoice-problems">
+            {check.problems.slice(0, 10).map((p) => (
+              <li key={p}>{p}</li>
+            ))}
+          </ul>
+        )}
+        {!inv.legacy && missing > 0 && (
+          <p className="mt-2 text-xs text-slate-600">
+            Not billed (no meter-signed values reached the ledger):{" "}
+            {inv.missingPeriods
+              .slice(0, 8)
+              .map((m) => fmtDateTime(tsDate(m.periodStart)))
+              .join(", ")}
+            {inv.missingPeriods.length > 8 && " …"}
+          </p>
+        )}
+      </CardBody>
+    </Card>
+  );
+}
+
 function VerificationSummary({ result }: { result: NonNullable<ReturnType<typeof useVerifyInvoice>["data"]> }) {
   const sig = signatureText(result.head);
   const cons = consistencyText(result.head);
-  const ok = result.failed === 0 && result.head.trusted;
+  const ok = result.failed === 0 && result.head.trusted && (result.completeness === undefined || result.completeness.legacy || result.completeness.complete);
   return (
     <div
       role="status"
@@ -234,7 +288,9 @@ function VerificationSummary({ result }: { result: NonNullable<ReturnType<typeof
               ? `All ${result.passed} lines verified in your browser`
               : result.failed > 0
                 ? `${result.failed} of ${result.verdicts.size} lines FAILED verification`
-                : "The signed head could not be trusted"}
+                : !result.head.trusted
+                  ? "The signed head could not be trusted"
+                  : `All ${result.passed} lines verified, but the invoice is INCOMPLETE (missing periods or problems above)`}
             {result.pending > 0 && ` · ${result.pending} pending (newer than the signed head)`}
           </p>
           <p className="mt-1 text-xs text-slate-600">
