@@ -307,7 +307,8 @@ def _validate_v2(r: SettlementV2) -> None:
     parts = sum(amount for _name, amount in r.components)
     if parts != r.total_cost_ueur:
         raise InvalidArgument(
-            "COST_PARTS_MISMATCH", f"total cost {r.total_cost_ueur} != sum of components {parts} (micro-units)"
+            "COST_PARTS_MISMATCH",
+            f"total cost {r.total_cost_ueur} != sum of components {parts} (micro-units)",
         )
     if not r.meters:
         raise InvalidArgument("SIGNED_VALUES_MISMATCH", "a version-2 settlement names at least one meter")
@@ -361,7 +362,9 @@ def check_meter_signatures(record: SettlementV2, keys: Mapping[tuple[str, str], 
             )
         key = Ed25519PublicKey.from_public_bytes(public)
         for side, value in (("start", m.start), ("end", m.end)):
-            message = boundary_message(m.meter_id, value.boundary_ms, value.import_wh, value.export_wh, value.seq)
+            message = boundary_message(
+                m.meter_id, value.boundary_ms, value.import_wh, value.export_wh, value.seq
+            )
             try:
                 key.verify(value.signature, message)
             except InvalidSignature as exc:
@@ -565,7 +568,9 @@ def _decode_v2(r: _Reader, kind: int, salt: bytes) -> Record:
             meter_id, key = r.str(), r.str()
             start_v, end_v = r.signed(), r.signed()
             meters.append(MeterPeriod(meter_id, key, start_v, end_v))
-        return SettlementV2(salt, household, start, period, wh, price, total, currency, components, tuple(meters))
+        return SettlementV2(
+            salt, household, start, period, wh, price, total, currency, components, tuple(meters)
+        )
     if kind == RecordKind.METER_KEY:
         household, registered, meter_id, key, algorithm = r.str(), r.i64(), r.str(), r.str(), r.str()
         (n,) = _U32.unpack(r.take(4))

@@ -105,7 +105,11 @@ def _signed_from_proto(v: record_pb2.SignedRegisterValue, where: str) -> SignedV
     if not v.HasField("boundary_time"):
         raise InvalidArgument(reasons.MISSING_FIELD, f"{where} needs boundary_time")
     return SignedValue(
-        timestamps.to_exact_ms(v.boundary_time, "boundary_time"), v.import_wh, v.export_wh, v.seq, bytes(v.signature)
+        timestamps.to_exact_ms(v.boundary_time, "boundary_time"),
+        v.import_wh,
+        v.export_wh,
+        v.seq,
+        bytes(v.signature),
     )
 
 

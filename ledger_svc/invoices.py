@@ -50,6 +50,7 @@ def coverage(lines: list[StoredTx], start_ms: int, end_ms: int) -> Coverage:
     missing = [(p, NOT_SETTLED) for p in every if p not in covered]
     return Coverage(period, len(every), len(covered), missing, not signed)
 
+
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # Ledger times are Unix milliseconds, so no invoice month precedes 1970; the last month is the one
 # whose end (the next month's first day) ``datetime`` can still represent with any zone offset.

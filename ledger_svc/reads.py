@@ -177,7 +177,6 @@ class Reads:
             ).all()
             return _stored(conn, rows)
 
-
     def household_meter_keys(self, household_id: str) -> list[StoredTx]:
         """The household's meter-key records, in log order."""
         with self._engine.connect() as conn:

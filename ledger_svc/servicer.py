@@ -194,7 +194,11 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         show = may_read_record(role_name(who.role), who.households, request.household_id)
         settled = [t.record for t in lines if isinstance(t.record, Settlement | SettlementV2)]
         covers = coverage(lines, start, end)
-        keys = await self._run(self._ledger.household_meter_keys, request.household_id) if not covers.legacy else []
+        keys = (
+            await self._run(self._ledger.household_meter_keys, request.household_id)
+            if not covers.legacy
+            else []
+        )
         invoice = pb.Invoice(
             household_id=request.household_id,
             month=request.month,

@@ -94,29 +94,60 @@ def v2_records() -> list[Record]:
     """A meter-key record and two chained quarter-hours signed with the test meter key."""
     _, public = _meter_key()
     kid = key_id(public)
-    b0, b1, b2 = (_signed("m-0001", HOUR + i * QUARTER, 1_000_000 + w, 2_000 + x, 90 + i * 90) for i, w, x in
-                  ((0, 0, 0), (1, 310, 0), (2, 650, 15)))
+    b0, b1, b2 = (
+        _signed("m-0001", HOUR + i * QUARTER, 1_000_000 + w, 2_000 + x, 90 + i * 90)
+        for i, w, x in ((0, 0, 0), (1, 310, 0), (2, 650, 15))
+    )
     first = MeterPeriod("m-0001", kid, b0, b1)
     second = MeterPeriod("m-0001", kid, b1, b2)
     return [
         MeterKey(bytes([0x44]) * 32, "hh-0001", HOUR - 86_400_000, "m-0001", kid, "ed25519", public),
         SettlementV2(
-            bytes([0x55]) * 32, "hh-0001", HOUR, QUARTER, 310, 85_000, 53_713, "EUR",
-            (("spot", 26_350), ("grid_energy", 12_400), ("capacity", 3_000), ("standing_charge", 1_220),
-             ("vat", 10_743)),
+            bytes([0x55]) * 32,
+            "hh-0001",
+            HOUR,
+            QUARTER,
+            310,
+            85_000,
+            53_713,
+            "EUR",
+            (
+                ("spot", 26_350),
+                ("grid_energy", 12_400),
+                ("capacity", 3_000),
+                ("standing_charge", 1_220),
+                ("vat", 10_743),
+            ),
             (first,),
         ),
         SettlementV2(
-            bytes([0x66]) * 32, "hh-0001", HOUR + QUARTER, QUARTER, 325, 85_000, 56_000, "EUR",
-            (("spot", 27_625), ("grid_energy", 13_000), ("capacity", 3_000), ("standing_charge", 1_220),
-             ("vat", 11_155)),
+            bytes([0x66]) * 32,
+            "hh-0001",
+            HOUR + QUARTER,
+            QUARTER,
+            325,
+            85_000,
+            56_000,
+            "EUR",
+            (
+                ("spot", 27_625),
+                ("grid_energy", 13_000),
+                ("capacity", 3_000),
+                ("standing_charge", 1_220),
+                ("vat", 11_155),
+            ),
             (second,),
         ),
     ]
 
 
 def _fields(r: Record) -> dict[str, Any]:
-    kinds = {Prediction: "PREDICTION", Settlement: "SETTLEMENT", SettlementV2: "SETTLEMENT", MeterKey: "METER_KEY"}
+    kinds = {
+        Prediction: "PREDICTION",
+        Settlement: "SETTLEMENT",
+        SettlementV2: "SETTLEMENT",
+        MeterKey: "METER_KEY",
+    }
     out: dict[str, Any] = {"kind": kinds[type(r)]}
     if isinstance(r, SettlementV2 | MeterKey):
         out["format_version"] = r.version

@@ -76,7 +76,9 @@ class MeterSimConfig:
     )
     sign: bool = env_field("EP_METER_SIGN", True, "Sign register values at each settlement-period boundary")
     settlement_period_s: int = env_field(
-        "EP_SETTLEMENT_PERIOD_S", 900, "Settlement period (s): the meters sign their registers at its boundaries"
+        "EP_SETTLEMENT_PERIOD_S",
+        900,
+        "Settlement period (s): the meters sign their registers at its boundaries",
     )
     state_every_s: float = env_field("EP_METER_STATE_EVERY_S", 5.0, "Seconds between state file writes")
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "Log level")

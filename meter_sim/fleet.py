@@ -86,17 +86,18 @@ class MeterFleet:
             sample = self.model.sample(idx, float(np.median(ts)))
             imp, exp = interval_energy_kwh(sample.power_w, self.interval_s)
             ts_ms = np.floor(ts * 1000).astype(np.int64)
-            boundaries = self._latch(idx, ts, ts_ms, imp, exp) if self.signer is not None else {}
+            latched = self._latch(idx, ts, ts_ms, imp, exp) if self.signer is not None else {}
             self.import_kwh[idx] += imp
             self.export_kwh[idx] += exp
             seq = self.tick[idx]
             volts, amps, watts, pf = sample.voltage_v, sample.current_a, sample.power_w, sample.power_factor
             import_kwh, export_kwh = self.import_kwh[idx], self.export_kwh[idx]
-            if boundaries and self.signer is not None:  # sign with the reading's own seq
+            boundaries: dict[int, dict[str, object]] = {}
+            if latched and self.signer is not None:  # sign with the reading's own seq
                 signers = self.signer.signers
                 boundaries = {
                     j: signers[int(idx[j])].boundary(t, w_in, w_out, int(seq[j]))
-                    for j, (t, w_in, w_out) in boundaries.items()
+                    for j, (t, w_in, w_out) in latched.items()
                 }
             for j, i in enumerate(idx.tolist()):
                 yield (

@@ -52,7 +52,9 @@ class MeterSigner:
 
     def boundary(self, boundary_ms: int, import_wh: int, export_wh: int, seq: int) -> dict[str, object]:
         """The reading's ``boundary`` object: the values and their signature."""
-        signature = self._private.sign(boundary_message(self.meter_id, boundary_ms, import_wh, export_wh, seq))
+        signature = self._private.sign(
+            boundary_message(self.meter_id, boundary_ms, import_wh, export_wh, seq)
+        )
         return {
             "t_ms": boundary_ms,
             "import_wh": import_wh,
@@ -83,7 +85,9 @@ class FleetSigner:
         for meter_id in meter_ids:
             seed = saved.get(meter_id)
             if seed is not None:
-                signers.append(MeterSigner(meter_id, Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed))))
+                signers.append(
+                    MeterSigner(meter_id, Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed)))
+                )
             else:
                 signers.append(MeterSigner.generate(meter_id))
                 made += 1

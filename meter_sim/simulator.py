@@ -67,7 +67,9 @@ class Simulator:
             str(Path(config.state_file).with_name("meter_sim_keys.json")) if config.state_file else ""
         )
         self.signer = (
-            FleetSigner.load_or_create([h.meter_id for h in self.households], Path(key_file) if key_file else None)
+            FleetSigner.load_or_create(
+                [h.meter_id for h in self.households], Path(key_file) if key_file else None
+            )
             if config.sign
             else None
         )

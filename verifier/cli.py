@@ -107,13 +107,17 @@ class Verifier:
             check.problems.append("a meter-key record does not verify against the head")
         return {
             # A legacy month (no meter-signed line) is shown as such, never failed for its gaps.
-            "ok": ok and (check is None or not check.problems) and (check is None or check.legacy or check.complete),
+            "ok": ok
+            and (check is None or not check.problems)
+            and (check is None or check.legacy or check.complete),
             "household_id": household,
             "month": month,
             "tree_size": head.tree_size,
             "lines": lines,
             "meter_keys": keys,
-            "invoice": check.as_dict() if check is not None else {"status": "records hidden from this caller"},
+            "invoice": check.as_dict()
+            if check is not None
+            else {"status": "records hidden from this caller"},
         }
 
     def chain(self) -> dict[str, object]:

@@ -203,7 +203,9 @@ def check_invoice(invoice: Mapping[str, Any], head_time_ms: int) -> InvoiceCheck
     settlements = [r["settlement"] for r in records if "settlement" in r]
     signed = [s for s in settlements if int(s.get("formatVersion") or 0) == 2]
     out.legacy = not signed
-    keys = verified_keys([t.get("record", {}).get("meterKey", {}) for t in invoice.get("meterKeys", [])], household)
+    keys = verified_keys(
+        [t.get("record", {}).get("meterKey", {}) for t in invoice.get("meterKeys", [])], household
+    )
     spans: list[tuple[int, int]] = []
     for s in settlements:
         if int(s.get("formatVersion") or 0) == 2:
@@ -239,7 +241,9 @@ def check_invoice(invoice: Mapping[str, Any], head_time_ms: int) -> InvoiceCheck
             out.open += 1
         else:
             out.missing.append(_iso(p))
-    listed = {rfc3339_to_ms(m["periodStart"]) for m in invoice.get("missingPeriods", []) if m.get("periodStart")}
+    listed = {
+        rfc3339_to_ms(m["periodStart"]) for m in invoice.get("missingPeriods", []) if m.get("periodStart")
+    }
     unlisted = [m for m in out.missing if rfc3339_to_ms(m) not in listed]
     if unlisted:
         out.problems.append(f"{len(unlisted)} periods neither billed nor listed missing, first {unlisted[0]}")

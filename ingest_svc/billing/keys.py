@@ -26,7 +26,9 @@ __all__ = ["KeyRecorder"]
 
 
 class KeyRecorder:
-    def __init__(self, engine: Engine, tables: ReadingTables, page: int = 500, clock: Clock = time.time) -> None:
+    def __init__(
+        self, engine: Engine, tables: ReadingTables, page: int = 500, clock: Clock = time.time
+    ) -> None:
         self.engine = engine
         self.tables = tables
         self.page = page

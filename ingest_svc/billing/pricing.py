@@ -105,7 +105,8 @@ def _signed_request(row: Unpriced, p: HourSettlement) -> ledger_service_pb2.Appe
         total_cost_micro_eur=p.total_cost_micro_eur,
         currency="EUR",
         components=[
-            record_pb2.CostComponent(name=n, amount_micro=a) for n, a in zip(_COMPONENTS, amounts, strict=True)
+            record_pb2.CostComponent(name=n, amount_micro=a)
+            for n, a in zip(_COMPONENTS, amounts, strict=True)
         ],
         meter_periods=signed.meter_periods,
     )
@@ -161,14 +162,22 @@ class Pricer:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(
-                    s.household_id, s.hour_start_ms, s.zone, s.time_zone, s.metered_wh, s.period_ms, s.meter_values
+                    s.household_id,
+                    s.hour_start_ms,
+                    s.zone,
+                    s.time_zone,
+                    s.metered_wh,
+                    s.period_ms,
+                    s.meter_values,
                 )
                 .where(s.priced.is_(False))
                 .order_by(s.hour_start_ms, s.household_id)
                 .limit(self.page_size)
             )
             return [
-                Unpriced(r[0], int(r[1]), r[2], r[3], int(r[4]), int(r[5]), None if r[6] is None else bytes(r[6]))
+                Unpriced(
+                    r[0], int(r[1]), r[2], r[3], int(r[4]), int(r[5]), None if r[6] is None else bytes(r[6])
+                )
                 for r in rows
             ]
 

@@ -226,7 +226,9 @@ class Settler:
             if info is None:
                 return None
             if self._signed(conn, meters):
-                return self._close_signed(conn, household_id, hour_ms, mark, meters, info.zone, info.time_zone)
+                return self._close_signed(
+                    conn, household_id, hour_ms, mark, meters, info.zone, info.time_zone
+                )
             if hour_ms % HOUR_MS:
                 return None  # a meter lost its key mid-hour cannot happen (keys are never removed)
             end = hour_ms + HOUR_MS
@@ -274,7 +276,9 @@ class Settler:
             )
         )
         return {
-            str(x.meter_id): _Value(at_ms, int(x.import_wh), int(x.export_wh), int(x.seq), str(x.key_id), bytes(x.signature))
+            str(x.meter_id): _Value(
+                at_ms, int(x.import_wh), int(x.export_wh), int(x.seq), str(x.key_id), bytes(x.signature)
+            )
             for x in rows
         }
 
@@ -298,7 +302,9 @@ class Settler:
             return None
         advanced = conn.execute(
             update(HouseholdProgressRow)
-            .where(HouseholdProgressRow.household_id == household_id, HouseholdProgressRow.next_hour_ms == start)
+            .where(
+                HouseholdProgressRow.household_id == household_id, HouseholdProgressRow.next_hour_ms == start
+            )
             .values(next_hour_ms=end)
         ).rowcount
         if advanced != 1:
@@ -344,7 +350,8 @@ class Settler:
             ]
         )
         total = sum(
-            (ends[m].import_wh - starts[m].import_wh) - (ends[m].export_wh - starts[m].export_wh) for m in meters
+            (ends[m].import_wh - starts[m].import_wh) - (ends[m].export_wh - starts[m].export_wh)
+            for m in meters
         )
         tz = time_zone or LOCAL_TZ
         conn.execute(

@@ -22,7 +22,9 @@ __all__ = ["MeterKeys"]
 
 
 class MeterKeys:
-    def __init__(self, engine: Engine, refresh_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, engine: Engine, refresh_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.engine = engine
         self.refresh_s = refresh_s
         self._clock = clock

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from common.log import get_logger
-from contracts.mqtt.topics import reading_topic
 from contracts.mqtt.boundary import SignedBoundary
+from contracts.mqtt.topics import reading_topic
 from ingest_svc.intake.keys import MeterKeys
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.store import DeadLetter, ReadingStore

@@ -38,11 +38,11 @@ from ingest_svc.intake.validation import Reading
 __all__ = [
     "READING_TABLES",
     "BoundaryRow",
-    "MeterKeyRow",
     "DeadLetter",
     "DeadLetterRow",
     "DeviceStatusRow",
     "HouseholdRow",
+    "MeterKeyRow",
     "MeterRow",
     "ReadingRow",
     "ReadingStore",

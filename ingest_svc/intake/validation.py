@@ -13,7 +13,7 @@ import math
 import re
 import sys
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import orjson
 
@@ -104,8 +104,10 @@ class SchemaChecker:
         self.boundary_required: tuple[str, ...] = ()
         for name, spec in schema["properties"].items():
             if name == BOUNDARY:
-                nested = spec.get("properties", {})
-                self.boundary_fields = {f"{BOUNDARY}.{k}": _field(f"{BOUNDARY}.{k}", v) for k, v in nested.items()}
+                nested = cast(dict[str, PropertySchema], spec.get("properties", {}))
+                self.boundary_fields = {
+                    f"{BOUNDARY}.{k}": _field(f"{BOUNDARY}.{k}", v) for k, v in nested.items()
+                }
                 self.boundary_required = tuple(spec.get("required", ()))
                 continue
             self.fields[name] = _field(name, spec)

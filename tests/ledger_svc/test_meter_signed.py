@@ -25,7 +25,9 @@ from ledger_svc.ledger import Ledger
 from ledger_svc.vectors import v2_records
 from tests.ledger_svc.ledger_records import settlement
 
-VECTORS = json.loads((Path(__file__).resolve().parents[2] / "docs/ledger-test-vectors.json").read_text("utf-8"))
+VECTORS = json.loads(
+    (Path(__file__).resolve().parents[2] / "docs/ledger-test-vectors.json").read_text("utf-8")
+)
 
 
 def _reason(exc: pytest.ExceptionInfo[EnergyPulseError]) -> str:
@@ -101,9 +103,13 @@ def test_ledger_refuses_values_the_meter_did_not_sign(ledger: Ledger) -> None:
     key, first, _second = _records()
     ledger.append([key])
     m = first.meters[0]
-    forged_end = SignedValue(m.end.boundary_ms, m.end.import_wh + 5000, m.end.export_wh, m.end.seq, m.end.signature)
+    forged_end = SignedValue(
+        m.end.boundary_ms, m.end.import_wh + 5000, m.end.export_wh, m.end.seq, m.end.signature
+    )
     forged = dataclasses.replace(
-        first, metered_wh=first.metered_wh + 5000, meters=(MeterPeriod(m.meter_id, m.key_id, m.start, forged_end),)
+        first,
+        metered_wh=first.metered_wh + 5000,
+        meters=(MeterPeriod(m.meter_id, m.key_id, m.start, forged_end),),
     )
     with pytest.raises(EnergyPulseError) as exc:
         ledger.append([forged])
@@ -125,10 +131,14 @@ def test_refused_vectors_are_refused() -> None:
         m = r["meters"][0]
 
         def value(v: dict[str, Any]) -> SignedValue:
-            return SignedValue(v["boundary_ms"], v["import_wh"], v["export_wh"], v["seq"], bytes.fromhex(v["signature_hex"]))
+            return SignedValue(
+                v["boundary_ms"], v["import_wh"], v["export_wh"], v["seq"], bytes.fromhex(v["signature_hex"])
+            )
 
         record = dataclasses.replace(
-            first, metered_wh=r["metered_wh"], meters=(MeterPeriod(m["meter_id"], m["key_id"], value(m["start"]), value(m["end"])),)
+            first,
+            metered_wh=r["metered_wh"],
+            meters=(MeterPeriod(m["meter_id"], m["key_id"], value(m["start"]), value(m["end"])),),
         )
         with pytest.raises(EnergyPulseError) as exc:
             encode_record(record)

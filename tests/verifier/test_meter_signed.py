@@ -47,7 +47,15 @@ def _month(household: str, meter: str, private: Ed25519PrivateKey, skip: set[int
             out.append(
                 record_to_proto(
                     SettlementV2(
-                        b"", household, t, QUARTER, wh, 100_000, cost, "EUR", (("spot", cost),),
+                        b"",
+                        household,
+                        t,
+                        QUARTER,
+                        wh,
+                        100_000,
+                        cost,
+                        "EUR",
+                        (("spot", cost),),
                         (MeterPeriod(meter, kid, prev, nxt),),
                     )
                 )
@@ -62,7 +70,14 @@ async def _append(d: Deployed, records: list[record_pb2.Record]) -> None:
 
 
 async def _verify(d: Deployed, household: str) -> tuple[int, dict[str, Any]]:
-    args = ["--base-url", d.base_url, "--token", d.token("user", (household,)), "--public-key", base64.b64encode(d.signer.public_key).decode()]
+    args = [
+        "--base-url",
+        d.base_url,
+        "--token",
+        d.token("user", (household,)),
+        "--public-key",
+        base64.b64encode(d.signer.public_key).decode(),
+    ]
     return await asyncio.to_thread(run, [*args, "invoice", household, "2026-01"])
 
 
@@ -111,13 +126,19 @@ def test_the_verifier_catches_what_the_ledger_would_refuse() -> None:
     del inflated
     bad = {**invoice, "lines": [dict(line) for line in lines]}
     s = bad["lines"][1]["transaction"]["record"]["settlement"]
-    bad["lines"][1] = {"transaction": {"record": {"settlement": {**s, "meteredWh": str(int(s["meteredWh"]) + 900)}}}}
+    bad["lines"][1] = {
+        "transaction": {"record": {"settlement": {**s, "meteredWh": str(int(s["meteredWh"]) + 900)}}}
+    }
     assert any("signed" in p for p in metering.check_invoice(bad, 2_000_000_000_000).problems)
 
     dropped = {**invoice, "lines": [lines[0], lines[2]]}
-    dropped["totalWh"] = str(sum(int(x["transaction"]["record"]["settlement"]["meteredWh"]) for x in dropped["lines"]))
+    dropped["totalWh"] = str(
+        sum(int(x["transaction"]["record"]["settlement"]["meteredWh"]) for x in dropped["lines"])
+    )
     dropped["totalCostMicroEur"] = str(
         sum(int(x["transaction"]["record"]["settlement"]["totalCostMicroEur"]) for x in dropped["lines"])
     )
     check = metering.check_invoice(dropped, 2_000_000_000_000)
-    assert check.missing == ["2025-12-31T23:15:00Z"] and any("neither billed nor listed" in p for p in check.problems)
+    assert check.missing == ["2025-12-31T23:15:00Z"] and any(
+        "neither billed nor listed" in p for p in check.problems
+    )

@@ -39,9 +39,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("meter_id", "boundary_ms"),
     )
     with op.batch_alter_table("settlements", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("period_ms", sa.BigInteger(), nullable=False, server_default="3600000")
-        )
+        batch_op.add_column(sa.Column("period_ms", sa.BigInteger(), nullable=False, server_default="3600000"))
         batch_op.add_column(sa.Column("meter_values", sa.LargeBinary(), nullable=True))
     op.create_table(
         "missing_periods",

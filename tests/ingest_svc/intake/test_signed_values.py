@@ -51,7 +51,9 @@ def _message(payload: bytes, meter: str = "m-1") -> Incoming:
     return Incoming(reading_topic(meter), payload, 1, 1, False, 0, B0)
 
 
-def _reading(signer: MeterSigner | None, k: int, import_wh: int, boundary: dict[str, object] | None = None) -> bytes:
+def _reading(
+    signer: MeterSigner | None, k: int, import_wh: int, boundary: dict[str, object] | None = None
+) -> bytes:
     ts = B0 + k * STEP
     if boundary is None and signer is not None and ts % QUARTER == 0:
         boundary = signer.boundary(ts, import_wh, 0, k)
@@ -80,7 +82,10 @@ def test_only_verified_boundaries_are_stored_and_only_they_are_billed(tmp_path: 
     assert reasons == ["BAD_SIGNATURE", "IMPLAUSIBLE_ENERGY", "UNKNOWN_METER_KEY"]
     assert outcome.stored == 13 and pipeline.keys.verified == 5  # per boundary, not per sample
     with engine.connect() as conn:
-        boundaries = [int(t) for t in conn.execute(select(BoundaryRow.boundary_ms).order_by(BoundaryRow.boundary_ms)).scalars()]
+        boundaries = [
+            int(t)
+            for t in conn.execute(select(BoundaryRow.boundary_ms).order_by(BoundaryRow.boundary_ms)).scalars()
+        ]
         stored_reasons = sorted(conn.execute(select(DeadLetterRow.reason)).scalars())
     assert boundaries == [B0, B0 + QUARTER, B0 + 4 * QUARTER, B0 + 5 * QUARTER]  # 00:00, 00:15, 01:00, 01:15
     assert stored_reasons == reasons
@@ -118,8 +123,13 @@ def test_only_verified_boundaries_are_stored_and_only_they_are_billed(tmp_path: 
         assert verify_boundary(
             _public(signer),
             SignedBoundary(
-                "m-1", value.boundary_time.ToMilliseconds(), value.import_wh, value.export_wh, value.seq,
-                m.key_id, value.signature,
+                "m-1",
+                value.boundary_time.ToMilliseconds(),
+                value.import_wh,
+                value.export_wh,
+                value.seq,
+                m.key_id,
+                value.signature,
             ),
         )
 

@@ -109,8 +109,13 @@ _values = st.one_of(
 )
 
 
-BOUNDARY = {"t_ms": NOW_MS - NOW_MS % 900_000, "import_wh": 100_000, "export_wh": 5_000,
-            "key_id": "0" * 32, "sig": "A" * 86}
+BOUNDARY = {
+    "t_ms": NOW_MS - NOW_MS % 900_000,
+    "import_wh": 100_000,
+    "export_wh": 5_000,
+    "key_id": "0" * 32,
+    "sig": "A" * 86,
+}
 
 
 @st.composite

@@ -194,7 +194,7 @@ export function InvoicePage() {
 
           {verify.error && (
             <Card>
-              <ErrorState title="Verification could not run" error={verify.error} onRetry={() => inv && verify.mutate(inv)} />
+              <ErrorState title="Verification could not run" error={verify.error} onRetry={() => verify.mutate(inv)} />
             </Card>
           )}
           <PeriodsCard inv={inv} result={result} />
