@@ -26,9 +26,10 @@ class Coverage:
     covered: int
     missing: list[tuple[int, str]]  # (period start ms, reason)
     legacy: bool  # no line is meter-signed
+    open: int = 0  # periods not yet ended at ``now_ms``: neither settled nor missing
 
 
-def coverage(lines: list[StoredTx], start_ms: int, end_ms: int) -> Coverage:
+def coverage(lines: list[StoredTx], start_ms: int, end_ms: int, now_ms: int | None = None) -> Coverage:
     """Which periods of [start_ms, end_ms) the lines cover. The period is the signed (v2) lines'
     (the first one's), or an hour for a month of legacy lines only; a legacy hour covers each of
     its periods. Every period not covered is listed with a reason, so lines + missing = all."""
@@ -47,8 +48,10 @@ def coverage(lines: list[StoredTx], start_ms: int, end_ms: int) -> Coverage:
         covered.update(p for p in range(first, span[1], period) if start_ms <= p < end_ms)
     first = start_ms + (-start_ms % period)
     every = range(first, end_ms, period)
-    missing = [(p, NOT_SETTLED) for p in every if p not in covered]
-    return Coverage(period, len(every), len(covered), missing, not signed)
+    ended = end_ms if now_ms is None else now_ms
+    missing = [(p, NOT_SETTLED) for p in every if p not in covered and p + period <= ended]
+    still_open = sum(1 for p in every if p not in covered and p + period > ended)
+    return Coverage(period, len(every), len(covered), missing, not signed, still_open)
 
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

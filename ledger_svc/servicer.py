@@ -193,7 +193,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         lines, start, end = await self._invoice_lines(request.household_id, request.month)
         show = may_read_record(role_name(who.role), who.households, request.household_id)
         settled = [t.record for t in lines if isinstance(t.record, Settlement | SettlementV2)]
-        covers = coverage(lines, start, end)
+        covers = coverage(lines, start, end, self._ledger.clock())
         keys = (
             await self._run(self._ledger.household_meter_keys, request.household_id)
             if not covers.legacy
@@ -214,6 +214,7 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
                 pb.MissingPeriod(period_start=timestamps.from_ms(p), reason=why) for p, why in covers.missing
             ],
             legacy=covers.legacy,
+            open_periods=covers.open,
             meter_keys=[convert.tx_to_proto(t, show) for t in keys],
         )
         return pb.GetInvoiceResponse(invoice=invoice)

@@ -21,6 +21,7 @@ import type { TxVerdict } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
 
 import { useVerifyInvoice } from "../api/verify-invoice";
+import { PeriodsCard } from "./periods-card";
 import { VerdictBadge, verdictKind } from "./verdict-badge";
 
 function recentMonths(count: number): string[] {
@@ -197,7 +198,7 @@ export function InvoicePage() {
               <ErrorState title="Verification could not run" error={verify.error} onRetry={() => verify.mutate(inv)} />
             </Card>
           )}
-          <PeriodsCard inv={inv} result={result} />
+          <PeriodsCard inv={inv} completeness={result?.completeness} />
           {result && <VerificationSummary result={result} />}
 
           <Card aria-labelledby="lines-title">
@@ -231,48 +232,11 @@ export function InvoicePage() {
   );
 }
 
-/** Whether the month is meter-signed, and the periods the ledger (and, once verified, the browser) found unbilled. */
-function PeriodsCard({ inv, result }: { inv: NonNullable<NonNullable<ReturnType<typeof useInvoice>["data"]>["invoice"]>; result: ReturnType<typeof useVerifyInvoice>["data"] }) {
-  const check = result?.completeness;
-  const missing = check ? check.missing.length : inv.missingPeriods.length;
-  return (
-    <Card>
-      <CardBody>
-        <div className="flex flex-wrap items-center gap-2" data-testid="invoice-periods-card" data-legacy={inv.legacy} data-missing={missing} data-complete={check?.complete}>
-          <Badge tone={inv.legacy ? "neutral" : "good"}>{inv.legacy ? "legacy: not meter-signed" : "meter-signed"}</Badge>
-          {missing > 0 ? (
-            <Badge tone="bad">{`${missing.toString()} settlement periods missing`}</Badge>
-          ) : (
-            <Badge tone="good">every period accounted for</Badge>
-          )}
-          {check && check.problems.length > 0 && <Badge tone="bad">{`${check.problems.length.toString()} problems`}</Badge>}
-        </div>
-        {check && check.problems.length > 0 && (
-          <ul className="mt-2 list-disc pl-5 text-xs text-rose-800" data-testid="invoice-problems">
-            {check.problems.slice(0, 10).map((p) => (
-              <li key={p}>{p}</li>
-            ))}
-          </ul>
-        )}
-        {!inv.legacy && missing > 0 && (
-          <p className="mt-2 text-xs text-slate-600">
-            Not billed (no meter-signed values reached the ledger):{" "}
-            {inv.missingPeriods
-              .slice(0, 8)
-              .map((m) => fmtDateTime(tsDate(m.periodStart)))
-              .join(", ")}
-            {inv.missingPeriods.length > 8 && " …"}
-          </p>
-        )}
-      </CardBody>
-    </Card>
-  );
-}
-
 function VerificationSummary({ result }: { result: NonNullable<ReturnType<typeof useVerifyInvoice>["data"]> }) {
   const sig = signatureText(result.head);
   const cons = consistencyText(result.head);
-  const ok = result.failed === 0 && result.head.trusted && (result.completeness === undefined || result.completeness.legacy || result.completeness.complete);
+  // The lines' integrity; completeness (count, chain, totals) is the periods card's verdict.
+  const ok = result.failed === 0 && result.head.trusted;
   return (
     <div
       role="status"
@@ -288,9 +252,7 @@ function VerificationSummary({ result }: { result: NonNullable<ReturnType<typeof
               ? `All ${result.passed} lines verified in your browser`
               : result.failed > 0
                 ? `${result.failed} of ${result.verdicts.size} lines FAILED verification`
-                : !result.head.trusted
-                  ? "The signed head could not be trusted"
-                  : `All ${result.passed} lines verified, but the invoice is INCOMPLETE (missing periods or problems above)`}
+                : "The signed head could not be trusted"}
             {result.pending > 0 && ` · ${result.pending} pending (newer than the signed head)`}
           </p>
           <p className="mt-1 text-xs text-slate-600">
