@@ -74,7 +74,12 @@ class MeterSimConfig:
         "Meters' Ed25519 signing keys, made at first start, mode 0600 (empty: meter_sim_keys.json beside"
         " EP_METER_STATE_FILE; both empty: new keys each start)",
     )
-    sign: bool = env_field("EP_METER_SIGN", True, "Sign register values at each settlement-period boundary")
+    sign: bool = env_field(
+        "EP_METER_SIGN",
+        True,
+        "Sign register values at each settlement-period boundary (with EP_METER_INGEST_ADDR only:"
+        " the keys are registered there)",
+    )
     settlement_period_s: int = env_field(
         "EP_SETTLEMENT_PERIOD_S",
         900,

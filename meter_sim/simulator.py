@@ -66,11 +66,13 @@ class Simulator:
         key_file = config.key_file or (
             str(Path(config.state_file).with_name("meter_sim_keys.json")) if config.state_file else ""
         )
+        # Keys only for meters that register them: a signed boundary under a key ingest was never
+        # told about is dead-lettered (UNKNOWN_METER_KEY), so an unregistered fleet sends plain samples.
         self.signer = (
             FleetSigner.load_or_create(
                 [h.meter_id for h in self.households], Path(key_file) if key_file else None
             )
-            if config.sign
+            if config.sign and registrar is not None
             else None
         )
         self.fleet = MeterFleet(
