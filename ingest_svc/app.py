@@ -52,6 +52,8 @@ def billing_settings(config: IngestConfig) -> BillingSettings:
         outbox_backoff_base_ms=config.outbox_backoff_base_ms,
         outbox_backoff_max_ms=config.outbox_backoff_max_ms,
         outbox_retention_s=config.outbox_retention_s,
+        settlement_period_s=config.settlement_period_s,
+        max_power_w=config.max_power_w,
     )
 
 
@@ -75,6 +77,9 @@ class IngestApp:
                 batch_wait_ms=config.batch_wait_ms,
                 max_future_skew_s=config.max_future_skew_s,
                 max_age_s=config.max_age_s,
+                period_s=float(config.settlement_period_s),
+                max_power_w=config.max_power_w,
+                verify_signatures=config.verify_signatures,
             ),
             unknown_meters=KnownMeters(self.engine).unknown if config.require_registered else None,
         )

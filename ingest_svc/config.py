@@ -36,6 +36,20 @@ class IngestConfig:
     max_age_s: float = env_field(
         "EP_INGEST_MAX_AGE_S", 30 * 86400.0, "Reject readings older than this (meters buffer during outages)"
     )
+    settlement_period_s: int = env_field(
+        "EP_SETTLEMENT_PERIOD_S",
+        900,
+        "Settlement period (s, divides an hour): meters sign their registers at each boundary; billed per period",
+    )
+    max_power_w: float = env_field(
+        "EP_INGEST_MAX_POWER_W",
+        43_470.0,
+        "Plausibility cap: most power a meter can deliver (63 A main fuse x 230 V x 3 phases); "
+        "faster counter growth is dead-lettered IMPLAUSIBLE_ENERGY (0: no cap)",
+    )
+    verify_signatures: bool = env_field(
+        "EP_INGEST_VERIFY_SIGNATURES", True, "Verify signed boundary values (off: only to benchmark its cost)"
+    )
     online_window_s: float = env_field(
         "EP_INGEST_ONLINE_WINDOW_S", 60.0, "A meter heard within this is online"
     )
@@ -119,6 +133,10 @@ class IngestConfig:
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "Log level")
 
     def __post_init__(self) -> None:
+        if self.settlement_period_s < 60 or 3600 % self.settlement_period_s:
+            raise ConfigError("EP_SETTLEMENT_PERIOD_S must divide 3600 and be at least 60")
+        if self.max_power_w < 0:
+            raise ConfigError("EP_INGEST_MAX_POWER_W must be >= 0")
         if not 1 <= self.receive_maximum <= 65535:
             raise ConfigError("EP_INGEST_RECEIVE_MAXIMUM must be 1..65535")
         if self.batch_max < 1 or self.batch_wait_ms < 0:

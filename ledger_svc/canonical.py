@@ -10,27 +10,37 @@ from __future__ import annotations
 import hashlib
 import operator
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import cast
 
-from common.errors import InvalidArgument
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from common.errors import FailedPrecondition, InvalidArgument
+from contracts.mqtt.boundary import boundary_message
 
 __all__ = [
     "FORMAT_VERSION",
     "HASH_LEN",
     "HOUR_MS",
+    "METER_VALUES_VERSION",
     "RECORD_MAGIC",
     "SALT_LEN",
     "SALT_OFFSET",
     "TX_MAGIC",
     "ZERO_HASH",
+    "MeterKey",
+    "MeterPeriod",
     "Prediction",
     "Record",
     "RecordKind",
     "Settlement",
+    "SettlementV2",
+    "SignedValue",
     "chain_tx_hashes",
+    "check_meter_signatures",
     "decode_record",
     "encode_record",
     "encode_records",
@@ -41,7 +51,8 @@ __all__ = [
 
 RECORD_MAGIC = b"EPRC"
 TX_MAGIC = b"EPTX"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # predictions, hourly settlements, and the transaction hash (§3)
+METER_VALUES_VERSION = 2  # meter-signed settlements and meter-key records (§17)
 SALT_LEN = 32
 HASH_LEN = 32
 ZERO_HASH = bytes(HASH_LEN)  # prev_tx_hash of the very first transaction
@@ -53,9 +64,11 @@ _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 class RecordKind(IntEnum):
     PREDICTION = 1
     SETTLEMENT = 2
+    METER_KEY = 4
 
 
 _HEAD = {kind: RECORD_MAGIC + bytes((FORMAT_VERSION, kind)) for kind in RecordKind}
+_HEAD_V2 = {kind: RECORD_MAGIC + bytes((METER_VALUES_VERSION, kind)) for kind in RecordKind}
 # Every record starts magic, version byte, kind byte, salt (spec §2).
 _KIND_OFFSET = len(RECORD_MAGIC) + 1
 SALT_OFFSET = _KIND_OFFSET + 1
@@ -108,9 +121,78 @@ class Settlement:
     total_cost_ueur: int
 
     kind = RecordKind.SETTLEMENT
+    version = FORMAT_VERSION
 
 
-Record = Prediction | Settlement
+@dataclass(frozen=True, slots=True)
+class SignedValue:
+    """A meter's registers as it signed them at one boundary (contracts/mqtt/boundary.py)."""
+
+    boundary_ms: int
+    import_wh: int
+    export_wh: int
+    seq: int
+    signature: bytes  # Ed25519, 64 bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MeterPeriod:
+    """One meter's signed values at both ends of a settlement period."""
+
+    meter_id: str
+    key_id: str
+    start: SignedValue
+    end: SignedValue
+
+    @property
+    def net_wh(self) -> int:
+        return (self.end.import_wh - self.start.import_wh) - (self.end.export_wh - self.start.export_wh)
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementV2:
+    """Version 2: one settlement period of one household, from meter-signed register values."""
+
+    salt: bytes
+    household_id: str
+    period_start_ms: int
+    period_ms: int
+    metered_wh: int  # the sum of the meters' signed net deltas
+    spot_price_ueur_per_kwh: int  # price applied to the period (micro-units of currency / kWh)
+    total_cost_ueur: int  # micro-units of ``currency``; the sum of ``components``
+    currency: str  # "EUR" today; "" means EUR (older writers); NOK with the bill components
+    components: tuple[tuple[str, int], ...]  # (name, amount in micro-units)
+    meters: tuple[MeterPeriod, ...]
+
+    kind = RecordKind.SETTLEMENT
+    version = METER_VALUES_VERSION
+
+    @property
+    def hour_ms(self) -> int:  # the index column: the period start
+        return self.period_start_ms
+
+
+@dataclass(frozen=True, slots=True)
+class MeterKey:
+    """A meter's signing key as registered with ingest (version 2 only)."""
+
+    salt: bytes
+    household_id: str
+    registered_ms: int
+    meter_id: str
+    key_id: str
+    algorithm: str
+    public_key: bytes
+
+    kind = RecordKind.METER_KEY
+    version = METER_VALUES_VERSION
+
+    @property
+    def hour_ms(self) -> int:  # the index column: when it was registered
+        return self.registered_ms
+
+
+Record = Prediction | Settlement | SettlementV2 | MeterKey
 
 _PREDICTION_INTS = (
     "target_hour_ms",
@@ -137,6 +219,9 @@ _SETTLEMENT_PACK = struct.Struct(">" + "q" * len(_SETTLEMENT_INTS))
 _GET_PREDICTION = operator.attrgetter(*_PREDICTION_INTS)
 _GET_PREDICTION_ALL = operator.attrgetter(*_PREDICTION_INTS_ALL)
 _GET_SETTLEMENT = operator.attrgetter(*_SETTLEMENT_INTS)
+_V2_PACK = struct.Struct(">qqqqq")  # period start, period length, metered Wh, price, total
+_SIGNED_PACK = struct.Struct(">qqqq")  # boundary ms, import Wh, export Wh, seq (then 64-byte signature)
+MAX_LIST_LEN = 64  # components or meters in one record
 
 
 def _str(value: str) -> bytes:
@@ -149,6 +234,12 @@ def validate_record(record: Record, salt: bytes | None = None) -> None:
     salt = record.salt if salt is None else salt
     if len(salt) != SALT_LEN:
         raise InvalidArgument("BAD_SALT", f"salt must be {SALT_LEN} bytes, got {len(salt)}")
+    if isinstance(record, SettlementV2):
+        _validate_v2(record)
+        return
+    if isinstance(record, MeterKey):
+        _validate_key(record)
+        return
     names = _PREDICTION_INTS_ALL if isinstance(record, Prediction) else _SETTLEMENT_INTS
     values = (_GET_PREDICTION_ALL if isinstance(record, Prediction) else _GET_SETTLEMENT)(record)
     if set(map(type, values)) != {int} or min(values) < _I64_MIN or max(values) > _I64_MAX:
@@ -184,6 +275,103 @@ def validate_record(record: Record, salt: bytes | None = None) -> None:
                 "COST_PARTS_MISMATCH",
                 f"total cost {record.total_cost_ueur} != sum of tariff parts {parts} (micro-EUR)",
             )
+
+
+def _check_i64(name: str, value: object) -> None:
+    if type(value) is not int or not _I64_MIN <= value <= _I64_MAX:
+        raise InvalidArgument("FIELD_OUT_OF_RANGE", f"{name}={value!r} is not a signed 64-bit integer")
+
+
+def _validate_v2(r: SettlementV2) -> None:
+    """Everything a version-2 settlement must satisfy on its own (signatures: with the keys,
+    :func:`check_meter_signatures`)."""
+    _check_string("household_id", r.household_id)
+    for name in ("period_start_ms", "period_ms", "metered_wh", "spot_price_ueur_per_kwh", "total_cost_ueur"):
+        _check_i64(name, getattr(r, name))
+    if not 60_000 <= r.period_ms <= HOUR_MS or HOUR_MS % r.period_ms or r.period_start_ms % r.period_ms:
+        raise InvalidArgument(
+            "BAD_SETTLEMENT_PERIOD",
+            f"period {r.period_ms} ms must divide an hour and start {r.period_start_ms} be aligned to it",
+        )
+    if r.currency and not (len(r.currency) == 3 and r.currency.isascii() and r.currency.isupper()):
+        raise InvalidArgument("BAD_CURRENCY", f"currency {r.currency[:16]!r} is not three capital letters")
+    if len(r.components) > MAX_LIST_LEN or len(r.meters) > MAX_LIST_LEN:
+        raise InvalidArgument("FIELD_TOO_LONG", f"at most {MAX_LIST_LEN} components and meters per record")
+    names = set()
+    for name, amount in r.components:
+        _check_string("component name", name)
+        _check_i64(f"component {name}", amount)
+        if name in names:
+            raise InvalidArgument("BAD_COMPONENT", f"component {name!r} appears twice")
+        names.add(name)
+    parts = sum(amount for _name, amount in r.components)
+    if parts != r.total_cost_ueur:
+        raise InvalidArgument(
+            "COST_PARTS_MISMATCH",
+            f"total cost {r.total_cost_ueur} != sum of components {parts} (micro-units)",
+        )
+    if not r.meters:
+        raise InvalidArgument("SIGNED_VALUES_MISMATCH", "a version-2 settlement names at least one meter")
+    end = r.period_start_ms + r.period_ms
+    seen = set()
+    for m in r.meters:
+        _check_string("meter_id", m.meter_id)
+        _check_string("key_id", m.key_id)
+        if m.meter_id in seen:
+            raise InvalidArgument("SIGNED_VALUES_MISMATCH", f"meter {m.meter_id!r} appears twice")
+        seen.add(m.meter_id)
+        for side, value in (("start", m.start), ("end", m.end)):
+            for field in ("boundary_ms", "import_wh", "export_wh", "seq"):
+                _check_i64(f"{m.meter_id}.{side}.{field}", getattr(value, field))
+            if len(value.signature) != 64:
+                raise InvalidArgument("BAD_METER_SIGNATURE", f"{m.meter_id}.{side} signature is not 64 bytes")
+        if m.start.boundary_ms != r.period_start_ms or m.end.boundary_ms != end:
+            raise InvalidArgument(
+                "SIGNED_VALUES_MISMATCH",
+                f"{m.meter_id}: signed at {m.start.boundary_ms}..{m.end.boundary_ms}, "
+                f"period is {r.period_start_ms}..{end}",
+            )
+        if m.end.import_wh < m.start.import_wh or m.end.export_wh < m.start.export_wh:
+            raise InvalidArgument("SIGNED_VALUES_MISMATCH", f"{m.meter_id}: a signed register goes backwards")
+    signed = sum(m.net_wh for m in r.meters)
+    if signed != r.metered_wh:
+        raise InvalidArgument(
+            "ENERGY_NOT_SIGNED", f"metered_wh {r.metered_wh} != signed register delta {signed} Wh"
+        )
+
+
+def _validate_key(r: MeterKey) -> None:
+    _check_string("household_id", r.household_id)
+    _check_string("meter_id", r.meter_id)
+    _check_i64("registered_ms", r.registered_ms)
+    if r.algorithm != "ed25519" or len(r.public_key) != 32:
+        raise InvalidArgument("BAD_METER_KEY", "a meter key is a 32-byte ed25519 public key")
+    if r.key_id != hashlib.sha256(r.public_key).digest()[:16].hex():
+        raise InvalidArgument("BAD_METER_KEY", f"key_id {r.key_id[:40]!r} is not the hash of the public key")
+
+
+def check_meter_signatures(record: SettlementV2, keys: Mapping[tuple[str, str], bytes]) -> None:
+    """Every signed value of ``record`` verifies with its meter's key; ``keys`` maps (meter id,
+    key id) to the raw public key of the household's meter-key records."""
+    for m in record.meters:
+        public = keys.get((m.meter_id, m.key_id))
+        if public is None:
+            raise FailedPrecondition(
+                "METER_KEY_NOT_RECORDED",
+                f"no meter-key record of {record.household_id} holds key {m.key_id} of meter {m.meter_id}",
+            )
+        key = Ed25519PublicKey.from_public_bytes(public)
+        for side, value in (("start", m.start), ("end", m.end)):
+            message = boundary_message(
+                m.meter_id, value.boundary_ms, value.import_wh, value.export_wh, value.seq
+            )
+            try:
+                key.verify(value.signature, message)
+            except InvalidSignature as exc:
+                raise InvalidArgument(
+                    "BAD_METER_SIGNATURE",
+                    f"{m.meter_id} {side} value at {value.boundary_ms} does not verify with key {m.key_id}",
+                ) from exc
 
 
 def _check_string(name: str, value: str) -> None:
@@ -246,7 +434,46 @@ def _settlements_valid(records: Sequence[Settlement], salts: Sequence[bytes]) ->
     return all(len(i.encode("utf-8")) <= MAX_STRING_BYTES for i in ids if len(i) > MAX_STRING_BYTES // 4)
 
 
+def _value(v: SignedValue) -> bytes:
+    return _SIGNED_PACK.pack(v.boundary_ms, v.import_wh, v.export_wh, v.seq) + v.signature
+
+
 def _encode(record: Record, salt: bytes) -> bytes:
+    if isinstance(record, SettlementV2):
+        parts = [
+            _HEAD_V2[RecordKind.SETTLEMENT],
+            salt,
+            _str(record.household_id),
+            _V2_PACK.pack(
+                record.period_start_ms,
+                record.period_ms,
+                record.metered_wh,
+                record.spot_price_ueur_per_kwh,
+                record.total_cost_ueur,
+            ),
+            _str(record.currency),
+            _U32.pack(len(record.components)),
+        ]
+        for name, amount in record.components:
+            parts += (_str(name), _I64.pack(amount))
+        parts.append(_U32.pack(len(record.meters)))
+        for m in record.meters:
+            parts += (_str(m.meter_id), _str(m.key_id), _value(m.start), _value(m.end))
+        return b"".join(parts)
+    if isinstance(record, MeterKey):
+        return b"".join(
+            (
+                _HEAD_V2[RecordKind.METER_KEY],
+                salt,
+                _str(record.household_id),
+                _I64.pack(record.registered_ms),
+                _str(record.meter_id),
+                _str(record.key_id),
+                _str(record.algorithm),
+                _U32.pack(len(record.public_key)),
+                record.public_key,
+            )
+        )
     head = _HEAD[record.kind] + salt
     if isinstance(record, Prediction):
         return b"".join(
@@ -276,6 +503,16 @@ class _Reader:
     def i64(self) -> int:
         return int(_I64.unpack(self.take(8))[0])
 
+    def count(self) -> int:
+        (n,) = _U32.unpack(self.take(4))
+        if n > MAX_LIST_LEN:
+            raise InvalidArgument("MALFORMED_RECORD", "list longer than allowed")
+        return int(n)
+
+    def signed(self) -> SignedValue:
+        t, imp, exp, seq = _SIGNED_PACK.unpack(self.take(_SIGNED_PACK.size))
+        return SignedValue(t, imp, exp, seq, self.take(64))
+
     def str(self) -> str:
         (n,) = _U32.unpack(self.take(4))
         if n > MAX_STRING_BYTES:
@@ -296,11 +533,13 @@ def decode_record(data: bytes, validate: bool = True) -> Record:
     if r.take(4) != RECORD_MAGIC:
         raise InvalidArgument("MALFORMED_RECORD", "bad record magic")
     version, kind = r.take(2)
-    if version != FORMAT_VERSION:
+    if version not in (FORMAT_VERSION, METER_VALUES_VERSION):
         raise InvalidArgument("MALFORMED_RECORD", f"unknown record version {version}")
     salt = r.take(SALT_LEN)
     record: Record
-    if kind == RecordKind.PREDICTION:
+    if version == METER_VALUES_VERSION:
+        record = _decode_v2(r, kind, salt)
+    elif kind == RecordKind.PREDICTION:
         household, zone = r.str(), r.str()
         hour, p10, p50, p90, wh, cost = (r.i64() for _ in _PREDICTION_INTS)
         record = Prediction(salt, household, zone, hour, p10, p50, p90, wh, cost, r.str(), r.i64())
@@ -316,6 +555,29 @@ def decode_record(data: bytes, validate: bool = True) -> Record:
     if _encode(record, record.salt) != data:
         raise InvalidArgument("MALFORMED_RECORD", "record is not in canonical form")
     return record
+
+
+def _decode_v2(r: _Reader, kind: int, salt: bytes) -> Record:
+    if kind == RecordKind.SETTLEMENT:
+        household = r.str()
+        start, period, wh, price, total = _V2_PACK.unpack(r.take(_V2_PACK.size))
+        currency = r.str()
+        components = tuple((r.str(), r.i64()) for _ in range(r.count()))
+        meters = []
+        for _ in range(r.count()):
+            meter_id, key = r.str(), r.str()
+            start_v, end_v = r.signed(), r.signed()
+            meters.append(MeterPeriod(meter_id, key, start_v, end_v))
+        return SettlementV2(
+            salt, household, start, period, wh, price, total, currency, components, tuple(meters)
+        )
+    if kind == RecordKind.METER_KEY:
+        household, registered, meter_id, key, algorithm = r.str(), r.i64(), r.str(), r.str(), r.str()
+        (n,) = _U32.unpack(r.take(4))
+        if n > 64:
+            raise InvalidArgument("MALFORMED_RECORD", "public key longer than allowed")
+        return MeterKey(salt, household, registered, meter_id, key, algorithm, r.take(n))
+    raise InvalidArgument("MALFORMED_RECORD", f"unknown version-2 record kind {kind}")
 
 
 def tx_hash(record_bytes: bytes, appended_at_ms: int, prev_tx_hash: bytes) -> bytes:

@@ -8,7 +8,17 @@ from common import timestamps
 from common.errors import InvalidArgument
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import record_pb2
-from ledger_svc.canonical import Prediction, Record, RecordKind, Settlement
+from ledger_svc.canonical import (
+    METER_VALUES_VERSION,
+    MeterKey,
+    MeterPeriod,
+    Prediction,
+    Record,
+    RecordKind,
+    Settlement,
+    SettlementV2,
+    SignedValue,
+)
 from ledger_svc.reads import Block, StoredTx
 from ledger_svc.signing import SignedTreeHead
 from ledger_svc.writes import Receipt
@@ -54,8 +64,25 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
             p.model_version,
             timestamps.to_exact_ms(p.create_time, "create_time"),
         )
+    if which == "meter_key":
+        k = msg.meter_key
+        if not k.HasField("register_time"):
+            raise InvalidArgument(reasons.MISSING_FIELD, "meter_key needs register_time")
+        return MeterKey(
+            b"",
+            k.household_id,
+            timestamps.to_exact_ms(k.register_time, "register_time"),
+            k.meter_id,
+            k.key_id,
+            k.algorithm,
+            bytes(k.public_key),
+        )
+    if which == "settlement" and msg.settlement.format_version == METER_VALUES_VERSION:
+        return _settlement_v2(msg.settlement)
     if which == "settlement":
         s = msg.settlement
+        if s.format_version not in (0, 1):
+            raise InvalidArgument(reasons.MALFORMED_RECORD, f"unknown settlement version {s.format_version}")
         if not s.HasField("hour_start"):
             raise InvalidArgument(reasons.MISSING_FIELD, "settlement needs hour_start")
         return Settlement(
@@ -74,7 +101,91 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
     raise InvalidArgument(reasons.EMPTY_RECORD, "a record must hold a prediction or a settlement")
 
 
+def _signed_from_proto(v: record_pb2.SignedRegisterValue, where: str) -> SignedValue:
+    if not v.HasField("boundary_time"):
+        raise InvalidArgument(reasons.MISSING_FIELD, f"{where} needs boundary_time")
+    return SignedValue(
+        timestamps.to_exact_ms(v.boundary_time, "boundary_time"),
+        v.import_wh,
+        v.export_wh,
+        v.seq,
+        bytes(v.signature),
+    )
+
+
+def _settlement_v2(s: record_pb2.SettlementRecord) -> SettlementV2:
+    if not s.HasField("period_start"):
+        raise InvalidArgument(reasons.MISSING_FIELD, "a version-2 settlement needs period_start")
+    meters = []
+    for m in s.meter_periods:
+        if not m.HasField("start") or not m.HasField("end"):
+            raise InvalidArgument(reasons.MISSING_FIELD, f"meter {m.meter_id!r} needs start and end values")
+        meters.append(
+            MeterPeriod(
+                m.meter_id, m.key_id, _signed_from_proto(m.start, "start"), _signed_from_proto(m.end, "end")
+            )
+        )
+    if not -(2**63) // 1000 <= s.period_seconds <= (2**63 - 1) // 1000:
+        raise InvalidArgument(reasons.BAD_SETTLEMENT_PERIOD, "period_seconds out of range")
+    return SettlementV2(
+        b"",
+        s.household_id,
+        timestamps.to_exact_ms(s.period_start, "period_start"),
+        s.period_seconds * 1000,
+        s.metered_wh,
+        s.spot_price_micro_eur_per_kwh,
+        s.total_cost_micro_eur,
+        s.currency,
+        tuple((c.name, c.amount_micro) for c in s.components),
+        tuple(meters),
+    )
+
+
+def _signed_to_proto(v: SignedValue) -> record_pb2.SignedRegisterValue:
+    return record_pb2.SignedRegisterValue(
+        boundary_time=timestamps.from_ms(v.boundary_ms),
+        import_wh=v.import_wh,
+        export_wh=v.export_wh,
+        seq=v.seq,
+        signature=v.signature,
+    )
+
+
 def record_to_proto(r: Record) -> record_pb2.Record:
+    if isinstance(r, MeterKey):
+        return record_pb2.Record(
+            meter_key=record_pb2.MeterKeyRecord(
+                household_id=r.household_id,
+                meter_id=r.meter_id,
+                key_id=r.key_id,
+                algorithm=r.algorithm,
+                public_key=r.public_key,
+                register_time=timestamps.from_ms(r.registered_ms),
+            )
+        )
+    if isinstance(r, SettlementV2):
+        return record_pb2.Record(
+            settlement=record_pb2.SettlementRecord(
+                household_id=r.household_id,
+                format_version=METER_VALUES_VERSION,
+                period_start=timestamps.from_ms(r.period_start_ms),
+                period_seconds=r.period_ms // 1000,
+                metered_wh=r.metered_wh,
+                spot_price_micro_eur_per_kwh=r.spot_price_ueur_per_kwh,
+                total_cost_micro_eur=r.total_cost_ueur,
+                currency=r.currency,
+                components=[record_pb2.CostComponent(name=n, amount_micro=a) for n, a in r.components],
+                meter_periods=[
+                    record_pb2.SignedMeterPeriod(
+                        meter_id=m.meter_id,
+                        key_id=m.key_id,
+                        start=_signed_to_proto(m.start),
+                        end=_signed_to_proto(m.end),
+                    )
+                    for m in r.meters
+                ],
+            )
+        )
     if isinstance(r, Prediction):
         return record_pb2.Record(
             prediction=record_pb2.PredictionRecord(
@@ -93,6 +204,7 @@ def record_to_proto(r: Record) -> record_pb2.Record:
     return record_pb2.Record(
         settlement=record_pb2.SettlementRecord(
             household_id=r.household_id,
+            format_version=1,
             hour_start=timestamps.from_ms(r.hour_ms),
             metered_wh=r.metered_wh,
             spot_price_micro_eur_per_kwh=r.spot_price_ueur_per_kwh,
@@ -106,6 +218,13 @@ def record_to_proto(r: Record) -> record_pb2.Record:
     )
 
 
+_KINDS = {
+    RecordKind.PREDICTION: record_pb2.RECORD_KIND_PREDICTION,
+    RecordKind.SETTLEMENT: record_pb2.RECORD_KIND_SETTLEMENT,
+    RecordKind.METER_KEY: record_pb2.RECORD_KIND_METER_KEY,
+}
+
+
 def tx_to_proto(tx: StoredTx, show_content: bool) -> record_pb2.Transaction:
     msg = record_pb2.Transaction(
         tx_hash=tx.tx_hash.hex(),
@@ -113,9 +232,7 @@ def tx_to_proto(tx: StoredTx, show_content: bool) -> record_pb2.Transaction:
         leaf_index=tx.leaf_index,
         block_height=-1 if tx.block_height is None else tx.block_height,
         index_in_block=tx.index_in_block or 0,
-        kind=record_pb2.RECORD_KIND_PREDICTION
-        if tx.record.kind == RecordKind.PREDICTION
-        else record_pb2.RECORD_KIND_SETTLEMENT,
+        kind=_KINDS[tx.record.kind],
         household_id=tx.record.household_id or "",
         append_time=timestamps.from_ms(tx.appended_at_ms),
     )

@@ -8,11 +8,51 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from common.errors import InvalidArgument
-from ledger_svc.canonical import tx_hash
+from ledger_svc.canonical import HOUR_MS, Settlement, SettlementV2, tx_hash
 from ledger_svc.merkle import ProofError, leaf_hash, verify_inclusion
 from ledger_svc.reads import StoredTx
 
-__all__ = ["LineVerdict", "month_bounds_ms", "verify_line"]
+__all__ = ["Coverage", "LineVerdict", "coverage", "month_bounds_ms", "verify_line"]
+
+NOT_SETTLED = "NOT_SETTLED"  # no line for the period reached the log
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How a month's lines account for its settlement periods (spec §17.4)."""
+
+    period_ms: int
+    expected: int
+    covered: int
+    missing: list[tuple[int, str]]  # (period start ms, reason)
+    legacy: bool  # no line is meter-signed
+    open: int = 0  # periods not yet ended at ``now_ms``: neither settled nor missing
+
+
+def coverage(lines: list[StoredTx], start_ms: int, end_ms: int, now_ms: int | None = None) -> Coverage:
+    """Which periods of [start_ms, end_ms) the lines cover. The period is the signed (v2) lines'
+    (the first one's), or an hour for a month of legacy lines only; a legacy hour covers each of
+    its periods. Every period not covered is listed with a reason, so lines + missing = all."""
+    signed = [t.record for t in lines if isinstance(t.record, SettlementV2)]
+    period = signed[0].period_ms if signed else HOUR_MS
+    covered: set[int] = set()
+    for t in lines:
+        r = t.record
+        if isinstance(r, SettlementV2):
+            span = (r.period_start_ms, r.period_start_ms + r.period_ms)
+        elif isinstance(r, Settlement):
+            span = (r.hour_ms, r.hour_ms + HOUR_MS)
+        else:
+            continue
+        first = span[0] - span[0] % period
+        covered.update(p for p in range(first, span[1], period) if start_ms <= p < end_ms)
+    first = start_ms + (-start_ms % period)
+    every = range(first, end_ms, period)
+    ended = end_ms if now_ms is None else now_ms
+    missing = [(p, NOT_SETTLED) for p in every if p not in covered and p + period <= ended]
+    still_open = sum(1 for p in every if p not in covered and p + period > ended)
+    return Coverage(period, len(every), len(covered), missing, not signed, still_open)
+
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # Ledger times are Unix milliseconds, so no invoice month precedes 1970; the last month is the one

@@ -177,6 +177,16 @@ class Reads:
             ).all()
             return _stored(conn, rows)
 
+    def household_meter_keys(self, household_id: str) -> list[StoredTx]:
+        """The household's meter-key records, in log order."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                _select_txs()
+                .where(TXS.c.household_id == household_id, TXS.c.kind == int(RecordKind.METER_KEY))
+                .order_by(TXS.c.leaf_index)
+            ).all()
+            return _stored(conn, rows)
+
 
 def _stored(conn: Connection, rows: Sequence[_TxColumns]) -> list[StoredTx]:
     if not rows:

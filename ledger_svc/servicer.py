@@ -20,9 +20,9 @@ from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc import convert
-from ledger_svc.canonical import Settlement
+from ledger_svc.canonical import Settlement, SettlementV2
 from ledger_svc.freshness import NewestBlocks, SharedHead
-from ledger_svc.invoices import month_bounds_ms, verify_line
+from ledger_svc.invoices import coverage, month_bounds_ms, verify_line
 from ledger_svc.ledger import Ledger
 from ledger_svc.reads import StoredTx
 from ledger_svc.visibility import may_read_record
@@ -230,7 +230,13 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         who.require_household(request.household_id)
         lines, start, end = await self._invoice_lines(request.household_id, request.month)
         show = may_read_record(role_name(who.role), who.households, request.household_id)
-        settled = [t.record for t in lines if isinstance(t.record, Settlement)]
+        settled = [t.record for t in lines if isinstance(t.record, Settlement | SettlementV2)]
+        covers = coverage(lines, start, end, self._ledger.clock())
+        keys = (
+            await self._run(self._ledger.household_meter_keys, request.household_id)
+            if not covers.legacy
+            else []
+        )
         invoice = pb.Invoice(
             household_id=request.household_id,
             month=request.month,
@@ -239,6 +245,15 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             total_cost_micro_eur=sum(r.total_cost_ueur for r in settled),
             period_start=timestamps.from_ms(start),
             period_end=timestamps.from_ms(end),
+            settlement_period_seconds=covers.period_ms // 1000,
+            expected_periods=covers.expected,
+            covered_periods=covers.covered,
+            missing_periods=[
+                pb.MissingPeriod(period_start=timestamps.from_ms(p), reason=why) for p, why in covers.missing
+            ],
+            legacy=covers.legacy,
+            open_periods=covers.open,
+            meter_keys=[convert.tx_to_proto(t, show) for t in keys],
         )
         return pb.GetInvoiceResponse(invoice=invoice)
 

@@ -11,12 +11,27 @@ import json
 import sys
 from typing import Any
 
-from ledger_svc.canonical import ZERO_HASH, Prediction, Record, Settlement, encode_record, tx_hash
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from contracts.mqtt.boundary import boundary_message, key_id
+from ledger_svc.canonical import (
+    ZERO_HASH,
+    MeterKey,
+    MeterPeriod,
+    Prediction,
+    Record,
+    Settlement,
+    SettlementV2,
+    SignedValue,
+    encode_record,
+    tx_hash,
+)
 from ledger_svc.chain import encode_block_header, seal_block
 from ledger_svc.merkle import MerkleTree, leaf_hash
 from ledger_svc.signing import Signer, encode_tree_head
 
-__all__ = ["build_vectors"]
+__all__ = ["build_vectors", "v2_records"]
 
 # A published test key: never use it for a real log.
 TEST_SEED = bytes(range(32))
@@ -60,13 +75,185 @@ def _records() -> list[Record]:
     ]
 
 
+# A published meter test key (spec §17): never use it for a real meter.
+METER_SEED = bytes(range(64, 96))
+QUARTER = 900_000
+
+
+def _meter_key() -> tuple[Ed25519PrivateKey, bytes]:
+    private = Ed25519PrivateKey.from_private_bytes(METER_SEED)
+    return private, private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def _signed(meter: str, t: int, imp: int, exp: int, seq: int) -> SignedValue:
+    private, _ = _meter_key()
+    return SignedValue(t, imp, exp, seq, private.sign(boundary_message(meter, t, imp, exp, seq)))
+
+
+def v2_records() -> list[Record]:
+    """A meter-key record and two chained quarter-hours signed with the test meter key."""
+    _, public = _meter_key()
+    kid = key_id(public)
+    b0, b1, b2 = (
+        _signed("m-0001", HOUR + i * QUARTER, 1_000_000 + w, 2_000 + x, 90 + i * 90)
+        for i, w, x in ((0, 0, 0), (1, 310, 0), (2, 650, 15))
+    )
+    first = MeterPeriod("m-0001", kid, b0, b1)
+    second = MeterPeriod("m-0001", kid, b1, b2)
+    return [
+        MeterKey(bytes([0x44]) * 32, "hh-0001", HOUR - 86_400_000, "m-0001", kid, "ed25519", public),
+        SettlementV2(
+            bytes([0x55]) * 32,
+            "hh-0001",
+            HOUR,
+            QUARTER,
+            310,
+            85_000,
+            53_713,
+            "EUR",
+            (
+                ("spot", 26_350),
+                ("grid_energy", 12_400),
+                ("capacity", 3_000),
+                ("standing_charge", 1_220),
+                ("vat", 10_743),
+            ),
+            (first,),
+        ),
+        SettlementV2(
+            bytes([0x66]) * 32,
+            "hh-0001",
+            HOUR + QUARTER,
+            QUARTER,
+            325,
+            85_000,
+            56_000,
+            "EUR",
+            (
+                ("spot", 27_625),
+                ("grid_energy", 13_000),
+                ("capacity", 3_000),
+                ("standing_charge", 1_220),
+                ("vat", 11_155),
+            ),
+            (second,),
+        ),
+    ]
+
+
 def _fields(r: Record) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": "PREDICTION" if isinstance(r, Prediction) else "SETTLEMENT"}
+    kinds = {
+        Prediction: "PREDICTION",
+        Settlement: "SETTLEMENT",
+        SettlementV2: "SETTLEMENT",
+        MeterKey: "METER_KEY",
+    }
+    out: dict[str, Any] = {"kind": kinds[type(r)]}
+    if isinstance(r, SettlementV2 | MeterKey):
+        out["format_version"] = r.version
     for name in r.__dataclass_fields__:
         value = getattr(r, name)
         key = "household_id" if name == "household" else name  # same name as the spec for both kinds
-        out[key] = value.hex() if isinstance(value, bytes) else value
+        if isinstance(value, bytes):
+            out[key] = value.hex()
+        elif name == "components":
+            out[key] = [{"name": n, "amount_micro": a} for n, a in value]
+        elif name == "meters":
+            out[key] = [
+                {
+                    "meter_id": m.meter_id,
+                    "key_id": m.key_id,
+                    **{
+                        side: {
+                            "boundary_ms": v.boundary_ms,
+                            "import_wh": v.import_wh,
+                            "export_wh": v.export_wh,
+                            "seq": v.seq,
+                            "signature_hex": v.signature.hex(),
+                            "signed_message_hex": boundary_message(
+                                m.meter_id, v.boundary_ms, v.import_wh, v.export_wh, v.seq
+                            ).hex(),
+                        }
+                        for side, v in (("start", m.start), ("end", m.end))
+                    },
+                }
+                for m in value
+            ]
+        else:
+            out[key] = value
     return out
+
+
+def _v2_vectors() -> dict[str, Any]:
+    records = v2_records()
+    prev, txs = ZERO_HASH, []
+    for i, record in enumerate(records):
+        body = encode_record(record)
+        appended = HOUR + 7_200_000 + i
+        h = tx_hash(body, appended, prev)
+        txs.append(
+            {
+                "leaf_index": i,
+                "record": _fields(record),
+                "canonical_hex": body.hex(),
+                "appended_at_ms": appended,
+                "prev_tx_hash": prev.hex(),
+                "tx_hash": h.hex(),
+                "leaf_hash": leaf_hash(h).hex(),
+            }
+        )
+        prev = h
+    settlement = records[1]
+    assert isinstance(settlement, SettlementV2)
+    _, public = _meter_key()
+    return {
+        "description": "Format version 2 (spec §17): a meter-key record and two chained meter-signed"
+        " quarter-hours, a chain of its own starting from the zero hash.",
+        "meter_key": {
+            "warning": "published test key, never use it for a real meter",
+            "ed25519_seed_hex": METER_SEED.hex(),
+            "public_key_hex": public.hex(),
+            "key_id": key_id(public),
+        },
+        "transactions": txs,
+        "refused": [
+            {
+                "why": "metered_wh is not the signed register delta (310 Wh)",
+                "reason": "ENERGY_NOT_SIGNED",
+                "record": _fields(SettlementV2(**{**_as_dict(settlement), "metered_wh": 1310})),
+            },
+            {
+                "why": "the end value is not the one the meter signed (its signature fails)",
+                "reason": "BAD_METER_SIGNATURE",
+                "record": _fields(
+                    SettlementV2(
+                        **{
+                            **_as_dict(settlement),
+                            "metered_wh": 1310,
+                            "meters": (
+                                MeterPeriod(
+                                    "m-0001",
+                                    key_id(public),
+                                    settlement.meters[0].start,
+                                    SignedValue(
+                                        HOUR + QUARTER,
+                                        1_001_310,
+                                        2_000,
+                                        180,
+                                        settlement.meters[0].end.signature,
+                                    ),
+                                ),
+                            ),
+                        }
+                    )
+                ),
+            },
+        ],
+    }
+
+
+def _as_dict(r: SettlementV2) -> dict[str, Any]:
+    return {name: getattr(r, name) for name in r.__dataclass_fields__}
 
 
 def build_vectors() -> dict[str, Any]:
@@ -139,6 +326,7 @@ def build_vectors() -> dict[str, Any]:
         "consistency_proofs": [
             {"first_size": 3, "second_size": 4, "proof": [p.hex() for p in tree.consistency_proof(3, 4)]}
         ],
+        "format_version_2": _v2_vectors(),
     }
 
 

@@ -26,8 +26,12 @@ from ledger_svc.canonical import (
     SALT_LEN,
     SALT_OFFSET,
     ZERO_HASH,
+    MeterKey,
     Record,
+    RecordKind,
+    SettlementV2,
     chain_tx_hashes,
+    check_meter_signatures,
     decode_record,
     encode_records,
 )
@@ -124,6 +128,7 @@ class Writer:
         pool = os.urandom(SALT_LEN * len(records))  # one call: only the records without a salt take one
         salts = [r.salt or pool[i * SALT_LEN : (i + 1) * SALT_LEN] for i, r in enumerate(records)]
         encoded = encode_records(records, salts)  # validates all before locking
+        self._check_signed_values(records)
         digest = _request_digest(records, encoded) if request_id else b""
         with self._engine.connect() as raw, begin_write(raw).begin():
             conn = raw
@@ -172,6 +177,35 @@ class Writer:
         self._count_local_write()
         log.debug("ledger_appended", first_leaf=first, count=len(hashes))
         return AppendResult(receipts, False)
+
+    def _check_signed_values(self, records: Sequence[Record]) -> None:
+        """Refuse a version-2 settlement whose register values the meter did not sign (spec §17).
+
+        The keys are the household's meter-key records already on the log or earlier in this
+        append. Outside the write lock: a key record, once appended, never changes.
+        """
+        signed = [r for r in records if isinstance(r, SettlementV2)]
+        if not signed:
+            return
+        households = sorted({r.household_id for r in signed})
+        keys: dict[str, dict[tuple[str, str], bytes]] = {h: {} for h in households}
+        with self._engine.connect() as conn:
+            for chunk in range(0, len(households), 500):
+                rows = conn.execute(
+                    select(TXS.c.record).where(
+                        TXS.c.kind == int(RecordKind.METER_KEY),
+                        TXS.c.household_id.in_(households[chunk : chunk + 500]),
+                    )
+                )
+                for (body,) in rows:
+                    key = decode_record(bytes(body), validate=False)
+                    if isinstance(key, MeterKey):
+                        keys[key.household_id][(key.meter_id, key.key_id)] = key.public_key
+        for record in records:
+            if isinstance(record, MeterKey) and record.household_id in keys:
+                keys[record.household_id][(record.meter_id, record.key_id)] = record.public_key
+            elif isinstance(record, SettlementV2):
+                check_meter_signatures(record, keys[record.household_id])
 
     def seal_due(self) -> int:
         """Seal every pending transaction if the oldest waited ``block_max_ms``; blocks sealed."""

@@ -73,6 +73,23 @@ class MeterSimConfig:
         "var/meter_sim_state.json",
         "Counters and sequence numbers kept across restarts (empty: none)",
     )
+    key_file: str = env_field(
+        "EP_METER_KEY_FILE",
+        "",
+        "Meters' Ed25519 signing keys, made at first start, mode 0600 (empty: meter_sim_keys.json beside"
+        " EP_METER_STATE_FILE; both empty: new keys each start)",
+    )
+    sign: bool = env_field(
+        "EP_METER_SIGN",
+        True,
+        "Sign register values at each settlement-period boundary (with EP_METER_INGEST_ADDR only:"
+        " the keys are registered there)",
+    )
+    settlement_period_s: int = env_field(
+        "EP_SETTLEMENT_PERIOD_S",
+        900,
+        "Settlement period (s): the meters sign their registers at its boundaries",
+    )
     state_every_s: float = env_field("EP_METER_STATE_EVERY_S", 5.0, "Seconds between state file writes")
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "Log level")
 

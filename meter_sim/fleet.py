@@ -11,6 +11,7 @@ from contracts.mqtt.reading import encode_reading
 from contracts.mqtt.topics import reading_topic
 from meter_sim.consumption import FleetModel, interval_energy_kwh
 from meter_sim.profiles import Household
+from meter_sim.signing import FleetSigner
 
 __all__ = ["MeterFleet"]
 
@@ -32,6 +33,8 @@ class MeterFleet:
         start_ts: float,
         seed: int,
         readings_per_meter: int = 0,
+        signer: FleetSigner | None = None,
+        period_s: float = 900.0,
     ) -> None:
         n = len(households)
         rng = np.random.default_rng(seed + 2)
@@ -49,6 +52,8 @@ class MeterFleet:
         )
         self.produced = np.zeros(n, dtype=np.int64)
         self.limit = readings_per_meter
+        self.signer = signer
+        self.period_ms = int(period_s * 1000)
 
     def due_ts(self) -> np.ndarray:
         return (self.tick + self.phase) * self.interval_s
@@ -80,12 +85,20 @@ class MeterFleet:
             ts = due_ts[idx]
             sample = self.model.sample(idx, float(np.median(ts)))
             imp, exp = interval_energy_kwh(sample.power_w, self.interval_s)
+            ts_ms = np.floor(ts * 1000).astype(np.int64)
+            latched = self._latch(idx, ts, ts_ms, imp, exp) if self.signer is not None else {}
             self.import_kwh[idx] += imp
             self.export_kwh[idx] += exp
-            ts_ms = np.floor(ts * 1000).astype(np.int64)
             seq = self.tick[idx]
             volts, amps, watts, pf = sample.voltage_v, sample.current_a, sample.power_w, sample.power_factor
             import_kwh, export_kwh = self.import_kwh[idx], self.export_kwh[idx]
+            boundaries: dict[int, dict[str, object]] = {}
+            if latched and self.signer is not None:  # sign with the reading's own seq
+                signers = self.signer.signers
+                boundaries = {
+                    j: signers[int(idx[j])].boundary(t, w_in, w_out, int(seq[j]))
+                    for j, (t, w_in, w_out) in latched.items()
+                }
             for j, i in enumerate(idx.tolist()):
                 yield (
                     i,
@@ -100,7 +113,27 @@ class MeterFleet:
                         float(pf[j]),
                         float(import_kwh[j]),
                         float(export_kwh[j]),
+                        boundaries.get(j),
                     ),
                 )
             self.tick[idx] += 1
             self.produced[idx] += 1
+
+    def _latch(
+        self, idx: np.ndarray, ts: np.ndarray, ts_ms: np.ndarray, imp: np.ndarray, exp: np.ndarray
+    ) -> dict[int, tuple[int, int, int]]:
+        """{position in idx: (boundary ms, import Wh, export Wh)} for readings whose interval
+        (previous reading, this one] holds a settlement-period boundary: the registers at that
+        instant, the interval's energy shared pro rata (the sample is the interval's mean power)."""
+        period = self.period_ms
+        start_ms = np.floor((ts - self.interval_s) * 1000).astype(np.int64)
+        boundary = ts_ms - ts_ms % period
+        crossed = np.nonzero(start_ms < boundary)[0]
+        out: dict[int, tuple[int, int, int]] = {}
+        for j in crossed.tolist():
+            i = int(idx[j])
+            share = (int(boundary[j]) - int(start_ms[j])) / max(int(ts_ms[j]) - int(start_ms[j]), 1)
+            w_in = round((float(self.import_kwh[i]) + float(imp[j]) * share) * 1000)
+            w_out = round((float(self.export_kwh[i]) + float(exp[j]) * share) * 1000)
+            out[j] = (int(boundary[j]), int(w_in), int(w_out))
+        return out

@@ -7,11 +7,12 @@ idempotent, so it runs on every start. Retried with backoff because ingest may s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import grpc
 
 from common.log import get_logger
+from contracts.mqtt.boundary import KEY_ALGORITHM, key_id
 from energy.localtime import LOCAL_TZ
 from energy.zones import DEFAULT_ZONE
 from energypulse.telemetry.v1 import reading_pb2 as rpb
@@ -32,7 +33,14 @@ _HEATING = {
 Metadata = Callable[[], Awaitable[tuple[tuple[str, str], ...]]]
 
 
-def to_proto(h: Household, zone: str = DEFAULT_ZONE, time_zone: str = LOCAL_TZ) -> rpb.Household:
+def to_proto(
+    h: Household, zone: str = DEFAULT_ZONE, time_zone: str = LOCAL_TZ, public_key: bytes | None = None
+) -> rpb.Household:
+    meter = rpb.Meter(meter_id=h.meter_id, household_id=h.household_id)
+    if public_key is not None:
+        meter.signing_key.CopyFrom(
+            rpb.MeterSigningKey(algorithm=KEY_ALGORITHM, public_key=public_key, key_id=key_id(public_key))
+        )
     return rpb.Household(
         household_id=h.household_id,
         display_name=f"Simulated household {h.household_id}",
@@ -42,7 +50,7 @@ def to_proto(h: Household, zone: str = DEFAULT_ZONE, time_zone: str = LOCAL_TZ) 
         heating=_HEATING[h.heating],
         has_ev=h.has_ev,
         has_solar=h.has_solar,
-        meters=[rpb.Meter(meter_id=h.meter_id, household_id=h.household_id)],
+        meters=[meter],
     )
 
 
@@ -53,6 +61,7 @@ async def register(
     chunk: int = 1000,
     attempts: int = 60,
     zone: str = DEFAULT_ZONE,
+    public_keys: Mapping[str, bytes] | None = None,
 ) -> tuple[int, int]:
     """(created, updated) over all chunks; each chunk retried on UNAVAILABLE with backoff.
 
@@ -62,7 +71,10 @@ async def register(
     created = updated = 0
     for start in range(0, len(households), chunk):
         request = pb.RegisterHouseholdsRequest(
-            households=[to_proto(h, zone) for h in households[start : start + chunk]]
+            households=[
+                to_proto(h, zone, public_key=(public_keys or {}).get(h.meter_id))
+                for h in households[start : start + chunk]
+            ]
         )
         delay = 0.5
         for attempt in range(attempts):
@@ -85,15 +97,21 @@ async def register(
 
 def make_registrar(
     ingest_addr: str, auth_target: str, username: str, secret: str, zone: str = DEFAULT_ZONE
-) -> Callable[[Sequence[Household]], None]:
-    def run(households: Sequence[Household]) -> None:
+) -> Callable[[Sequence[Household], Mapping[str, bytes]], None]:
+    def run(households: Sequence[Household], public_keys: Mapping[str, bytes]) -> None:
         async def go() -> None:
             from common.auth.credentials import ServiceCredentials
             from common.channels import make_channel
 
             creds = ServiceCredentials.for_auth_service(make_channel(auth_target), username, secret)
             async with grpc.aio.insecure_channel(ingest_addr) as channel:
-                await register(pb_grpc.TelemetryServiceStub(channel), households, creds.metadata, zone=zone)
+                await register(
+                    pb_grpc.TelemetryServiceStub(channel),
+                    households,
+                    creds.metadata,
+                    zone=zone,
+                    public_keys=public_keys,
+                )
 
         asyncio.run(go())
 

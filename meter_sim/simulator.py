@@ -15,6 +15,7 @@ from meter_sim.consumption import FleetModel
 from meter_sim.fleet import MeterFleet
 from meter_sim.gateway import Gateway
 from meter_sim.profiles import Household, ProfileMix, draw_households, parse_heating_mix
+from meter_sim.signing import FleetSigner
 from meter_sim.state import load_state, save_state
 from meter_sim.weather import WeatherProvider, ZoneWeather
 
@@ -26,7 +27,8 @@ log = get_logger(__name__)
 # (honcho, compose) send SIGKILL after their grace period of 5-10 s.
 STOP_BUDGET_S = 3.0
 
-Registrar = Callable[[Sequence[Household]], None]
+Registrar = Callable[[Sequence[Household], Mapping[str, bytes]], None]
+"""Registers households with their meters' public signing keys (meter id -> raw public key)."""
 # gateway id -> its meter ids in, gateway id -> (MQTT username, password) out (credentials.py)
 Provisioner = Callable[[Mapping[str, Sequence[str]]], Mapping[str, tuple[str, str]]]
 
@@ -64,6 +66,18 @@ class Simulator:
         self.clock = clock or SimClock(parse_start(config.start), config.speedup, config.allow_future)
         weather = weather or ZoneWeather(config.seed, config.zone)
         model = FleetModel(self.households, weather, config.seed, config.utc_offset_h)
+        key_file = config.key_file or (
+            str(Path(config.state_file).with_name("meter_sim_keys.json")) if config.state_file else ""
+        )
+        # Keys only for meters that register them: a signed boundary under a key ingest was never
+        # told about is dead-lettered (UNKNOWN_METER_KEY), so an unregistered fleet sends plain samples.
+        self.signer = (
+            FleetSigner.load_or_create(
+                [h.meter_id for h in self.households], Path(key_file) if key_file else None
+            )
+            if config.sign and registrar is not None
+            else None
+        )
         self.fleet = MeterFleet(
             self.households,
             model,
@@ -71,6 +85,8 @@ class Simulator:
             self.clock.now(),
             config.seed,
             config.readings_per_meter,
+            signer=self.signer,
+            period_s=float(config.settlement_period_s),
         )
         self.state_path = Path(config.state_file) if config.state_file else None
         if self.state_path is not None:
@@ -108,7 +124,7 @@ class Simulator:
         """Publish until ``stop`` is set (or every meter made ``readings_per_meter`` readings)."""
         stop = stop or threading.Event()
         if self._registrar is not None:
-            self._registrar(self.households)
+            self._registrar(self.households, self.signer.public_keys() if self.signer else {})
         if self._provisioner is not None:
             issued = self._provisioner({g.gateway_id: g.meter_ids for g in self.gateways})
             for gateway in self.gateways:

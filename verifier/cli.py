@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from verifier import spec
+from verifier import metering, spec
 from verifier.client import ApiError, HeadResponse, LedgerApi, Transaction, Transport
 
 __all__ = ["main", "run"]
@@ -101,13 +101,26 @@ class Verifier:
         head = self.head(saved_head)
         invoice = self.api.invoice(household, month)
         lines = [self._line(line["transaction"], head) for line in invoice.get("lines", [])]
-        ok = all(line["hash_valid"] and line["inclusion_valid"] for line in lines)
+        # The meter-key records the signatures are checked with are proven in the head too.
+        keys = [self._line(tx, head) for tx in invoice.get("meterKeys", [])]
+        ok = all(line["hash_valid"] and line["inclusion_valid"] for line in [*lines, *keys])
+        hidden = any(not line["transaction"].get("record") for line in invoice.get("lines", []))
+        check = None if hidden else metering.check_invoice(invoice, head.timestamp_ms)
+        if check is not None and keys and not all(k["hash_valid"] and k["inclusion_valid"] for k in keys):
+            check.problems.append("a meter-key record does not verify against the head")
         return {
-            "ok": ok,
+            # A legacy month (no meter-signed line) is shown as such, never failed for its gaps.
+            "ok": ok
+            and (check is None or not check.problems)
+            and (check is None or check.legacy or check.complete),
             "household_id": household,
             "month": month,
             "tree_size": head.tree_size,
             "lines": lines,
+            "meter_keys": keys,
+            "invoice": check.as_dict()
+            if check is not None
+            else {"status": "records hidden from this caller"},
         }
 
     def chain(self) -> dict[str, object]:

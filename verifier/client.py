@@ -90,7 +90,14 @@ class InvoiceLine(TypedDict, total=False):
 
 
 class Invoice(TypedDict, total=False):
+    householdId: str
     lines: list[InvoiceLine]
+    meterKeys: list[Transaction]
+    missingPeriods: list[dict[str, str]]
+    periodStart: str
+    periodEnd: str
+    totalWh: str
+    totalCostMicroEur: str
 
 
 class CheckpointResponse(TypedDict, total=False):

@@ -22,6 +22,10 @@ PropertySchema = TypedDict(
         "minimum": float,
         "maximum": float,
         "x-unit": str,
+        # The object-valued property (boundary): its own properties and required ones.
+        "additionalProperties": bool,
+        "required": list[str],
+        "properties": dict[str, dict[str, object]],
     },
     total=False,
 )
@@ -58,23 +62,26 @@ def encode_reading(
     power_factor: float,
     import_kwh: float,
     export_kwh: float,
+    boundary: dict[str, object] | None = None,
 ) -> bytes:
     # Fixed resolutions: 0.1 V, 1 mA, 0.1 W, 0.001 PF, 1 Wh. Rounding a monotonic series keeps it
-    # monotonic, so the cumulative counters stay non-decreasing on the wire.
-    return orjson.dumps(
-        {
-            "v": 1,
-            "meter_id": meter_id,
-            "seq": seq,
-            "ts_ms": ts_ms,
-            "voltage_v": round(voltage_v, 1),
-            "current_a": round(current_a, 3),
-            "power_w": round(power_w, 1),
-            "power_factor": round(power_factor, 3),
-            "import_kwh": round(import_kwh, 3),
-            "export_kwh": round(export_kwh, 3),
-        }
-    )
+    # monotonic, so the cumulative counters stay non-decreasing on the wire. ``boundary``: the
+    # signed register values (contracts/mqtt/boundary.py), on the first reading of a period.
+    doc: dict[str, object] = {
+        "v": 1,
+        "meter_id": meter_id,
+        "seq": seq,
+        "ts_ms": ts_ms,
+        "voltage_v": round(voltage_v, 1),
+        "current_a": round(current_a, 3),
+        "power_w": round(power_w, 1),
+        "power_factor": round(power_factor, 3),
+        "import_kwh": round(import_kwh, 3),
+        "export_kwh": round(export_kwh, 3),
+    }
+    if boundary is not None:
+        doc["boundary"] = boundary
+    return orjson.dumps(doc)
 
 
 def encode_status(status: str, gateway_id: str, ts_ms: int) -> bytes:

@@ -27,6 +27,7 @@ from common.log import get_logger
 from energy.tariff import Tariff
 from energypulse.ledger.v1 import ledger_service_pb2
 from ingest_svc.billing.costs import TodayCost
+from ingest_svc.billing.keys import KeyRecorder
 from ingest_svc.billing.outbox import Outbox, OutboxItem
 from ingest_svc.billing.ports import (
     Clock,
@@ -59,6 +60,8 @@ class BillingSettings:
     outbox_backoff_base_ms: int = 500
     outbox_backoff_max_ms: int = 60_000
     outbox_retention_s: float = 7 * 86400.0
+    settlement_period_s: int = 900
+    max_power_w: float = 43_470.0  # plausibility cap on signed deltas (EP_INGEST_MAX_POWER_W)
 
 
 @dataclass
@@ -152,7 +155,15 @@ class Billing:
             backoff_max_ms=settings.outbox_backoff_max_ms,
             clock=clock,
         )
-        self.settler = Settler(engine, readings, grace_ms=int(settings.settle_grace_s * 1000), clock=clock)
+        self.settler = Settler(
+            engine,
+            readings,
+            grace_ms=int(settings.settle_grace_s * 1000),
+            clock=clock,
+            period_ms=settings.settlement_period_s * 1000,
+            max_power_w=settings.max_power_w,
+        )
+        self.keys = KeyRecorder(engine, readings, clock=clock)
         self.pricer = Pricer(engine, tariff, prices, clock=clock)
         self.forecaster = Forecaster(engine, readings, forecasts, settings.predict_batch, clock=clock)
         self.sender = OutboxSender(
@@ -167,7 +178,10 @@ class Billing:
 
     # --- one pass of each loop --------------------------------------------------------------
     async def settle(self) -> None:
-        """Start households that began reporting, then close every due hour."""
+        """Queue new meter-key records, start households that began reporting, then close every
+        due period."""
+        while await asyncio.to_thread(self.keys.run_once):
+            pass
         await asyncio.to_thread(self.settler.start_new_households)
         while True:
             closed = await asyncio.to_thread(self.settler.close_due)

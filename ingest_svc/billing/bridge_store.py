@@ -11,11 +11,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ingest_svc.db import Base
 
-__all__ = ["DailyPeakRow", "HouseholdProgressRow", "MeterMarkRow", "OutboxRow", "SettlementRow"]
+__all__ = [
+    "DailyPeakRow",
+    "HouseholdProgressRow",
+    "MeterMarkRow",
+    "MissingPeriodRow",
+    "OutboxRow",
+    "RecordedMeterKeyRow",
+    "SettlementRow",
+]
 
 
 class SettlementRow(Base):
-    """One closed hour of one household: metered at close, priced once the spot price is known."""
+    """One closed settlement period of one household: metered at close, priced once the spot
+    price is known. ``hour_start_ms`` is the period start: an hour for a household whose meters do
+    not sign (legacy, ledger format 1), ``period_ms`` (a quarter-hour by default) for one whose
+    meters sign their registers; then ``meter_values`` holds the signed values at both ends
+    (serialized ``energypulse.ledger.v1.SettlementRecord`` with only ``meter_periods`` set)."""
 
     __tablename__ = "settlements"
     household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -32,7 +44,31 @@ class SettlementRow(Base):
     standing_charge_micro_eur: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     vat_micro_eur: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     total_cost_micro_eur: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    period_ms: Mapped[int] = mapped_column(BigInteger, default=3_600_000, server_default="3600000")
+    meter_values: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     __table_args__ = (Index("ix_settlements_priced_hour", "priced", "hour_start_ms"),)
+
+
+class MissingPeriodRow(Base):
+    """A settlement period of a meter-signing household that could not be billed, and why
+    (migration 0003_metering): no signed value at a boundary, or an implausible signed delta."""
+
+    __tablename__ = "missing_periods"
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_start_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    period_ms: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(256))
+    closed_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class RecordedMeterKeyRow(Base):
+    """Meter keys whose meter-key record is queued for the ledger (once per key)."""
+
+    __tablename__ = "recorded_meter_keys"
+    meter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    recorded_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class MeterMarkRow(Base):

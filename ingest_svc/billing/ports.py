@@ -36,7 +36,9 @@ class ReadingTables(Protocol):
     writes its settlements and outbox rows; that is what makes a ledger append exactly-once. The
     columns read: ``readings(meter_id, seq, ts_ms, power_w, import_kwh, export_kwh)``,
     ``meters(meter_id, household_id)``, ``households(household_id, zone, time_zone, residents,
-    heating, has_ev, has_solar)``.
+    heating, has_ev, has_solar)``, ``meter_keys(meter_id, key_id, algorithm, public_key,
+    registered_ms)`` and ``boundaries(meter_id, boundary_ms, import_wh, export_wh, seq, key_id,
+    signature)`` (the signed register values intake verified).
     """
 
     @property
@@ -47,6 +49,12 @@ class ReadingTables(Protocol):
 
     @property
     def households(self) -> Table: ...
+
+    @property
+    def meter_keys(self) -> Table: ...
+
+    @property
+    def boundaries(self) -> Table: ...
 
 
 class PriceSource(Protocol):

@@ -1,4 +1,15 @@
-"""Closing hours: metered net Wh per household and hour, from the cumulative counters.
+"""Closing settlement periods: metered net Wh per household and period.
+
+A household whose meters all sign their registers (a key registered for each) settles per
+settlement period (``period_ms``, a quarter-hour by default) from the *signed boundary values*
+only: the energy of [P, P+period) is, per meter, the signed registers at P+period minus those at
+P, so consecutive periods chain by construction (one boundary ends one and starts the next).
+Readings between boundaries never reach the bill. A period whose signed values are missing at
+either end once the grace has passed, or whose signed delta exceeds the plausibility cap, is not
+billed: it is recorded in ``missing_periods`` with the reason, for the invoice.
+
+A household with a meter that does not sign (registered before meters had keys) settles as
+before, per hour from the counters (ledger format 1, "legacy: not meter-signed"):
 
 An hour H of a household closes when every one of its meters has reported a reading at or after
 H+1h, or when the fleet's *watermark* (the newest reading time stored) is ``grace`` past H+1h (a
@@ -23,22 +34,46 @@ from dataclasses import dataclass
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from common import timestamps
 from energy.localtime import LOCAL_TZ, local_day
 from energy.units import kwh_to_wh
 from energy.zones import DEFAULT_ZONE
-from ingest_svc.billing.bridge_store import DailyPeakRow, HouseholdProgressRow, MeterMarkRow, SettlementRow
+from energypulse.ledger.v1 import record_pb2
+from ingest_svc.billing.bridge_store import (
+    DailyPeakRow,
+    HouseholdProgressRow,
+    MeterMarkRow,
+    MissingPeriodRow,
+    SettlementRow,
+)
 from ingest_svc.billing.ports import Clock, ReadingTables
 from ingest_svc.db import insert_ignore
 
-__all__ = ["HOUR_MS", "Settler", "watermark"]
+__all__ = ["HOUR_MS", "Closed", "Settler", "hourly_sums", "watermark"]
 
 HOUR_MS = 3_600_000
+DEFAULT_MAX_POWER_W = 43_470.0  # 63 A main fuse x 230 V x 3 phases (EP_INGEST_MAX_POWER_W)
 
 
 def watermark(conn: Connection, readings: Table) -> int | None:
     """Newest reading time stored (ix_readings_ts makes this an index lookup)."""
     value = conn.execute(select(func.max(readings.c.ts_ms))).scalar()
     return int(value) if value is not None else None
+
+
+def hourly_sums(conn: Connection, household_id: str, from_ms: int, to_ms: int) -> dict[int, int]:
+    """{hour start: net Wh} of a household's settled periods starting in [from_ms, to_ms]: an
+    hourly figure is the sum of its periods (one row for a legacy hour)."""
+    s = SettlementRow.__table__.c
+    out: dict[int, int] = {}
+    for start, wh in conn.execute(
+        select(s.hour_start_ms, s.metered_wh).where(
+            s.household_id == household_id, s.hour_start_ms >= from_ms, s.hour_start_ms <= to_ms
+        )
+    ):
+        hour = int(start) - int(start) % HOUR_MS
+        out[hour] = out.get(hour, 0) + int(wh)
+    return out
 
 
 def _counters_before(
@@ -65,8 +100,29 @@ def _first_counters(conn: Connection, readings: Table, meter_id: str) -> tuple[i
 @dataclass(frozen=True)
 class Closed:
     household_id: str
-    hour_start_ms: int
+    hour_start_ms: int  # the period start
     metered_wh: int
+    period_ms: int = HOUR_MS
+    missing: str = ""  # the reason when the period could not be billed
+
+
+@dataclass(frozen=True)
+class _Value:
+    boundary_ms: int
+    import_wh: int
+    export_wh: int
+    seq: int
+    key_id: str
+    signature: bytes
+
+    def proto(self) -> record_pb2.SignedRegisterValue:
+        return record_pb2.SignedRegisterValue(
+            boundary_time=timestamps.from_ms(self.boundary_ms),
+            import_wh=self.import_wh,
+            export_wh=self.export_wh,
+            seq=self.seq,
+            signature=self.signature,
+        )
 
 
 class Settler:
@@ -78,11 +134,25 @@ class Settler:
         tables: ReadingTables,
         grace_ms: int = 15 * 60_000,
         clock: Clock = time.time,
+        period_ms: int = 900_000,
+        max_power_w: float = DEFAULT_MAX_POWER_W,
     ) -> None:
+        if period_ms < 60_000 or HOUR_MS % period_ms:
+            raise ValueError("the settlement period must divide an hour and be at least a minute")
         self.engine = engine
         self.tables = tables
         self.grace_ms = grace_ms
         self._clock = clock
+        self.period_ms = period_ms
+        self.max_power_w = max_power_w
+
+    def _signed(self, conn: Connection, meters: list[str]) -> bool:
+        """True when every meter of the household has a registered signing key."""
+        if not meters:
+            return False
+        k = self.tables.meter_keys.c
+        keyed = set(conn.execute(select(k.meter_id).where(k.meter_id.in_(meters)).distinct()).scalars())
+        return keyed == set(meters)
 
     def _meter_ids(self, conn: Connection, household_id: str) -> list[str]:
         m = self.tables.meters.c
@@ -135,7 +205,7 @@ class Settler:
             due = list(
                 conn.execute(
                     select(p.household_id, p.next_hour_ms)
-                    .where(p.next_hour_ms + HOUR_MS <= mark)
+                    .where(p.next_hour_ms + self.period_ms <= mark)
                     .order_by(p.next_hour_ms, p.household_id)
                     .limit(limit)
                 )
@@ -148,13 +218,21 @@ class Settler:
         return closed
 
     def close(self, household_id: str, hour_ms: int, mark: int) -> Closed | None:
-        end = hour_ms + HOUR_MS
         h = self.tables.households.c
         r = self.tables.readings.c
         with self.engine.begin() as conn:
             info = conn.execute(select(h.zone, h.time_zone).where(h.household_id == household_id)).first()
             meters = self._meter_ids(conn, household_id)
             if info is None:
+                return None
+            if self._signed(conn, meters):
+                return self._close_signed(
+                    conn, household_id, hour_ms, mark, meters, info.zone, info.time_zone
+                )
+            if hour_ms % HOUR_MS:
+                return None  # a meter lost its key mid-hour cannot happen (keys are never removed)
+            end = hour_ms + HOUR_MS
+            if mark < end:
                 return None
             latest = [conn.execute(select(func.max(r.ts_ms)).where(r.meter_id == m)).scalar() for m in meters]
             all_in = bool(meters) and all(t is not None and t >= end for t in latest)
@@ -190,6 +268,113 @@ class Settler:
             self._raise_peak(conn, household_id, local_day(hour_ms, tz), total)
         return Closed(household_id, hour_ms, total)
 
+    def _values(self, conn: Connection, meters: list[str], at_ms: int) -> dict[str, _Value]:
+        b = self.tables.boundaries.c
+        rows = conn.execute(
+            select(b.meter_id, b.import_wh, b.export_wh, b.seq, b.key_id, b.signature).where(
+                b.meter_id.in_(meters), b.boundary_ms == at_ms
+            )
+        )
+        return {
+            str(x.meter_id): _Value(
+                at_ms, int(x.import_wh), int(x.export_wh), int(x.seq), str(x.key_id), bytes(x.signature)
+            )
+            for x in rows
+        }
+
+    def _close_signed(
+        self,
+        conn: Connection,
+        household_id: str,
+        start: int,
+        mark: int,
+        meters: list[str],
+        zone: str | None,
+        time_zone: str | None,
+    ) -> Closed | None:
+        """One period from the signed boundary values (in the caller's transaction)."""
+        end = start + self.period_ms
+        if start % self.period_ms:
+            # The household's meters started signing mid-period: its next boundary starts it.
+            end = start - start % self.period_ms + self.period_ms
+        ends = self._values(conn, meters, end)
+        if len(ends) < len(meters) and mark < end + self.grace_ms:
+            return None
+        advanced = conn.execute(
+            update(HouseholdProgressRow)
+            .where(
+                HouseholdProgressRow.household_id == household_id, HouseholdProgressRow.next_hour_ms == start
+            )
+            .values(next_hour_ms=end)
+        ).rowcount
+        if advanced != 1:
+            return None
+        now = int(self._clock() * 1000)
+        starts = self._values(conn, meters, start) if start % self.period_ms == 0 else {}
+        missing = ""
+        detail = ""
+        lacking = [m for m in meters if m not in starts or m not in ends]
+        cap_wh = self.max_power_w * self.period_ms / HOUR_MS
+        if lacking:
+            missing = "NOT_SIGNED"
+            at = "start" if lacking[0] not in starts else "end"
+            detail = f"no signed value of {lacking[0]} at the period {at}"
+        else:
+            for m in meters:
+                rise = max(ends[m].import_wh - starts[m].import_wh, ends[m].export_wh - starts[m].export_wh)
+                back = ends[m].import_wh < starts[m].import_wh or ends[m].export_wh < starts[m].export_wh
+                if back or (self.max_power_w > 0 and rise > cap_wh):
+                    missing = "IMPLAUSIBLE_ENERGY"
+                    detail = f"{m}: signed registers moved {rise} Wh (cap {cap_wh:.0f} Wh)"
+                    break
+        if start % self.period_ms:
+            missing, detail = "NOT_SIGNED", "before the meters' first signed boundary"
+        if missing:
+            conn.execute(
+                insert_ignore(conn, MissingPeriodRow).values(
+                    household_id=household_id,
+                    period_start_ms=start,
+                    period_ms=end - start,
+                    reason=missing,
+                    detail=detail[:256],
+                    closed_ms=now,
+                )
+            )
+            return Closed(household_id, start, 0, end - start, missing)
+        values = record_pb2.SettlementRecord(
+            meter_periods=[
+                record_pb2.SignedMeterPeriod(
+                    meter_id=m, key_id=ends[m].key_id, start=starts[m].proto(), end=ends[m].proto()
+                )
+                for m in sorted(meters)
+            ]
+        )
+        total = sum(
+            (ends[m].import_wh - starts[m].import_wh) - (ends[m].export_wh - starts[m].export_wh)
+            for m in meters
+        )
+        tz = time_zone or LOCAL_TZ
+        conn.execute(
+            insert_ignore(conn, SettlementRow).values(
+                household_id=household_id,
+                hour_start_ms=start,
+                zone=(zone or DEFAULT_ZONE).upper(),
+                time_zone=tz,
+                metered_wh=total,
+                closed_ms=now,
+                priced=False,
+                period_ms=self.period_ms,
+                meter_values=values.SerializeToString(),
+            )
+        )
+        # The capacity step is by hourly energy (the sum of the hour's periods): the day's peak
+        # is recomputed, since a later quarter that exported can lower an hour's sum.
+        day = local_day(start, tz)
+        sums = hourly_sums(conn, household_id, start - 26 * HOUR_MS, start)
+        peak = max((wh for hour, wh in sums.items() if local_day(hour, tz) == day), default=total)
+        self._set_peak(conn, household_id, day, peak)
+        return Closed(household_id, start, total, self.period_ms)
+
     def _meter_hour(self, conn: Connection, meter_id: str, hour_ms: int, end: int) -> int:
         """Net Wh of one meter in [hour_ms, end), moving its mark to ``end``."""
         stored = conn.execute(
@@ -217,6 +402,12 @@ class Settler:
         else:
             conn.execute(update(MeterMarkRow).where(MeterMarkRow.meter_id == meter_id).values(**values))
         return (finish[0] - start[0]) - (finish[1] - start[1])
+
+    @staticmethod
+    def _set_peak(conn: Connection, household_id: str, day: str, wh: int) -> None:
+        key = (DailyPeakRow.household_id == household_id, DailyPeakRow.local_day == day)
+        if conn.execute(update(DailyPeakRow).where(*key).values(peak_wh=wh)).rowcount == 0:
+            conn.execute(insert(DailyPeakRow).values(household_id=household_id, local_day=day, peak_wh=wh))
 
     @staticmethod
     def _raise_peak(conn: Connection, household_id: str, day: str, wh: int) -> None:

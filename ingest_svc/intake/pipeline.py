@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from common.log import get_logger
+from contracts.mqtt.boundary import SignedBoundary
 from contracts.mqtt.topics import reading_topic
+from ingest_svc.intake.keys import MeterKeys
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.store import DeadLetter, ReadingStore
 from ingest_svc.intake.subscriber import Incoming
-from ingest_svc.intake.validation import Reading, Rejection, SchemaChecker, SequenceTracker, parse_reading
+from ingest_svc.intake.validation import Reading, Rejection, SchemaChecker, SequenceTracker, parse_message
 
 __all__ = ["BatchOutcome", "IngestPipeline", "PipelineLimits"]
 
@@ -38,6 +40,11 @@ class PipelineLimits:
     batch_wait_ms: int = 50
     max_future_skew_s: float = 300.0
     max_age_s: float = 30 * 86400.0
+    # Settlement period (its boundaries carry the signed register values) and the plausibility
+    # cap: at most this much power between two readings of one meter (0: no cap).
+    period_s: float = 900.0
+    max_power_w: float = 43_470.0
+    verify_signatures: bool = True  # off only to measure its cost (bench/)
 
 
 @dataclass
@@ -58,13 +65,15 @@ class IngestPipeline:
         clock: Callable[[], float] = time.time,
         on_stored: StoredListener | None = None,
         unknown_meters: UnknownMeters | None = None,
+        keys: MeterKeys | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
         self._ack = ack
         self.limits = limits
         self.checker = checker or SchemaChecker()
-        self.tracker = SequenceTracker()
+        self.tracker = SequenceTracker(limits.max_power_w)
+        self.keys = keys if keys is not None else MeterKeys(store.engine)
         self._clock = clock
         self._on_stored = on_stored
         # Given: readings from meters it names are dead-lettered UNKNOWN_METER (known_meters.py).
@@ -130,8 +139,8 @@ class IngestPipeline:
     # --- the work -----------------------------------------------------------------------
     def process(self, batch: Sequence[Incoming]) -> BatchOutcome:
         started = time.monotonic()
-        good, dead, duplicates = self._classify(batch)
-        outcome = self._write(good, dead)
+        good, dead, duplicates, boundaries = self._classify(batch)
+        outcome = self._write(good, dead, boundaries)
         outcome.duplicates += duplicates
         self._ack(batch)
         self.metrics.stored.inc(outcome.stored)
@@ -145,35 +154,51 @@ class IngestPipeline:
             self._on_stored([r for r, _ in good])
         return outcome
 
-    def _classify(self, batch: Sequence[Incoming]) -> tuple[list[tuple[Reading, int]], list[DeadLetter], int]:
+    def _classify(
+        self, batch: Sequence[Incoming]
+    ) -> tuple[list[tuple[Reading, int]], list[DeadLetter], int, list[tuple[SignedBoundary, int]]]:
         now_ms = int(self._clock() * 1000)
         future_ms = int(self.limits.max_future_skew_s * 1000)
         age_ms = int(self.limits.max_age_s * 1000)
+        period_ms = int(self.limits.period_s * 1000)
         good: list[tuple[Reading, int]] = []
         dead: list[DeadLetter] = []
+        boundaries: list[tuple[SignedBoundary, int]] = []
         suspects: list[tuple[Reading, Incoming, Rejection]] = []
         parsed = [
-            (message, parse_reading(self.checker, message.topic, message.payload, now_ms, future_ms, age_ms))
+            (message, parse_message(self.checker, message.topic, message.payload, now_ms, future_ms, age_ms))
             for message in batch
         ]
         unknown: set[str] = set()
         if self._unknown_meters is not None:
-            unknown = self._unknown_meters([r.meter_id for _, r in parsed if isinstance(r, Reading)])
-        for message, result in parsed:
-            if isinstance(result, Rejection):
-                dead.append(_dead(message, result))
+            unknown = self._unknown_meters([p[0].meter_id for _, p in parsed if not isinstance(p, Rejection)])
+        for message, outcome in parsed:
+            if isinstance(outcome, Rejection):
+                dead.append(_dead(message, outcome))
                 continue
+            result, boundary = outcome
             if result.meter_id in unknown:
                 rejection = Rejection("UNKNOWN_METER", "meter is not registered", result.meter_id)
                 dead.append(_dead(message, rejection))
                 continue
-            problem = self.tracker.check(result)
+            if boundary is not None and self.limits.verify_signatures:
+                # Once per period boundary and meter, not per sample. A message whose signed
+                # values fail is dead-lettered whole: its sample must not be trusted either.
+                bad = self.keys.check(boundary, period_ms)
+                if bad is not None:
+                    dead.append(_dead(message, bad))
+                    continue
+            problem = self.tracker.check(result, boundary)
             if problem is None:
-                self.tracker.accept(result)
+                self.tracker.accept(result, boundary)
                 good.append((result, message.received_ms))
+                if boundary is not None:
+                    boundaries.append((boundary, message.received_ms))
             elif problem.reason == "SEQ_NOT_INCREASING" and message.dup:
                 # A redelivery the broker flagged as such: ON CONFLICT makes it a no-op if stored.
                 good.append((result, message.received_ms))
+                if boundary is not None:
+                    boundaries.append((boundary, message.received_ms))
             elif problem.reason == "SEQ_NOT_INCREASING":
                 suspects.append((result, message, problem))
             else:
@@ -194,17 +219,22 @@ class IngestPipeline:
                             message, Rejection("SEQ_REPLAYED", f"{problem.detail}: {what}", reading.meter_id)
                         )
                     )
-        return good, dead, duplicates
+        return good, dead, duplicates, boundaries
 
-    def _write(self, good: list[tuple[Reading, int]], dead: list[DeadLetter]) -> BatchOutcome:
+    def _write(
+        self,
+        good: list[tuple[Reading, int]],
+        dead: list[DeadLetter],
+        boundaries: Sequence[tuple[SignedBoundary, int]] = (),
+    ) -> BatchOutcome:
         delay = 0.1
         while True:
             try:
-                inserted = self.store.write_batch(good, dead)
+                inserted = self.store.write_batch(good, dead, boundaries)
                 return BatchOutcome(stored=inserted, duplicates=len(good) - inserted, dead=dead)
             except (IntegrityError, DataError) as exc:
                 log.warning("batch_rejected_isolating", error=str(exc)[:300], size=len(good))
-                return self._write_one_by_one(good, dead)
+                return self._write_one_by_one(good, dead, boundaries)
             except SQLAlchemyError as exc:
                 # Database unavailable or locked: keep the batch (nothing is acked) and retry.
                 self.metrics.store_errors.inc()
@@ -212,9 +242,14 @@ class IngestPipeline:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _write_one_by_one(self, good: list[tuple[Reading, int]], dead: list[DeadLetter]) -> BatchOutcome:
+    def _write_one_by_one(
+        self,
+        good: list[tuple[Reading, int]],
+        dead: list[DeadLetter],
+        boundaries: Sequence[tuple[SignedBoundary, int]] = (),
+    ) -> BatchOutcome:
         outcome = BatchOutcome(dead=list(dead))
-        self.store.write_batch([], dead)
+        self.store.write_batch([], dead, boundaries)
         for reading, received in good:
             try:
                 n = self.store.write_batch([(reading, received)], [])

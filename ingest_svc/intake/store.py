@@ -31,15 +31,18 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from contracts.mqtt.boundary import SignedBoundary
 from ingest_svc.db import Base, insert_ignore
 from ingest_svc.intake.validation import Reading
 
 __all__ = [
     "READING_TABLES",
+    "BoundaryRow",
     "DeadLetter",
     "DeadLetterRow",
     "DeviceStatusRow",
     "HouseholdRow",
+    "MeterKeyRow",
     "MeterRow",
     "ReadingRow",
     "ReadingStore",
@@ -106,6 +109,31 @@ class MeterRow(Base):
     meter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     household_id: Mapped[str] = mapped_column(ForeignKey("households.household_id"), index=True)
     registered_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class MeterKeyRow(Base):
+    """A meter's signing public key, registered at provisioning (migration 0003_metering)."""
+
+    __tablename__ = "meter_keys"
+    meter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    registered_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class BoundaryRow(Base):
+    """Signed register values of a meter at a settlement-period boundary (verified at intake)."""
+
+    __tablename__ = "meter_boundaries"
+    meter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    boundary_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    import_wh: Mapped[int] = mapped_column(BigInteger)
+    export_wh: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class DeviceStatusRow(Base):
@@ -178,12 +206,16 @@ class ReadingTables:
     readings: Table
     meters: Table
     households: Table
+    meter_keys: Table
+    boundaries: Table
 
 
 READING_TABLES = ReadingTables(
     readings=cast(Table, ReadingRow.__table__),
     meters=cast(Table, MeterRow.__table__),
     households=cast(Table, HouseholdRow.__table__),
+    meter_keys=cast(Table, MeterKeyRow.__table__),
+    boundaries=cast(Table, BoundaryRow.__table__),
 )
 
 
@@ -191,13 +223,37 @@ class ReadingStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def write_batch(self, readings: Sequence[tuple[Reading, int]], dead: Sequence[DeadLetter]) -> int:
-        """Store readings (with their receive time) and dead letters in one transaction.
+    def write_batch(
+        self,
+        readings: Sequence[tuple[Reading, int]],
+        dead: Sequence[DeadLetter],
+        boundaries: Sequence[tuple[SignedBoundary, int]] = (),
+    ) -> int:
+        """Store readings (with their receive time), verified boundary values and dead letters in
+        one transaction.
 
         Returns how many readings were new; the rest were already stored (redeliveries).
         """
         inserted = 0
         with self.engine.begin() as conn:
+            if boundaries:
+                # First signed value of a boundary wins (a redelivery carries the same one).
+                conn.execute(
+                    insert_ignore(conn, BoundaryRow),
+                    [
+                        {
+                            "meter_id": b.meter_id,
+                            "boundary_ms": b.boundary_ms,
+                            "import_wh": b.import_wh,
+                            "export_wh": b.export_wh,
+                            "seq": b.seq,
+                            "key_id": b.key_id,
+                            "signature": b.signature,
+                            "received_ms": received,
+                        }
+                        for b, received in boundaries
+                    ],
+                )
             driver = conn.dialect.driver
             if readings and driver == "pysqlite":
                 # Plain tuples (a Reading is already a tuple in column order): Core's per-row
@@ -272,7 +328,7 @@ def register_households(
             ).scalars()
         )
         for h in households:
-            values = {k: v for k, v in h.items() if k != "meter_ids"}
+            values = {k: v for k, v in h.items() if k not in ("meter_ids", "meter_keys")}
             if h["household_id"] in existing:
                 conn.execute(
                     update(HouseholdRow)
@@ -286,6 +342,19 @@ def register_households(
             meter_ids = h.get("meter_ids", ())
             if not isinstance(meter_ids, list | tuple):
                 raise TypeError(f"meter_ids of {h['household_id']} must be a list of meter ids")
+            keys = h.get("meter_keys", ())
+            if not isinstance(keys, list | tuple):
+                raise TypeError(f"meter_keys of {h['household_id']} must be a list")
+            for meter_id, key_id, algorithm, public_key in keys:
+                conn.execute(
+                    insert_ignore(conn, MeterKeyRow).values(
+                        meter_id=meter_id,
+                        key_id=key_id,
+                        algorithm=algorithm,
+                        public_key=public_key,
+                        registered_ms=now_ms,
+                    )
+                )
             for meter_id in meter_ids:
                 conn.execute(delete(MeterRow).where(MeterRow.meter_id == meter_id))
                 conn.execute(

@@ -13,14 +13,25 @@ import math
 import re
 import sys
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import orjson
 
-from contracts.mqtt.reading import ReadingSchema, load_schema
+from contracts.mqtt.boundary import SignedBoundary, parse_b64url
+from contracts.mqtt.reading import PropertySchema, ReadingSchema, load_schema
 from contracts.mqtt.topics import parse_reading_topic
 
-__all__ = ["READING_FIELDS", "Reading", "Rejection", "SchemaChecker", "SequenceTracker", "parse_reading"]
+__all__ = [
+    "READING_FIELDS",
+    "Reading",
+    "Rejection",
+    "SchemaChecker",
+    "SequenceTracker",
+    "parse_message",
+    "parse_reading",
+]
+
+BOUNDARY = "boundary"  # the one object-valued (and the one optional) field of the reading
 
 READING_FIELDS = (
     "meter_id",
@@ -75,6 +86,12 @@ class _Field:
     const: object = None
 
 
+def _field(name: str, spec: PropertySchema) -> _Field:
+    kind = "const" if "const" in spec else spec["type"]
+    pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
+    return _Field(name, kind, spec.get("minimum"), spec.get("maximum"), pattern, spec.get("const"))
+
+
 class SchemaChecker:
     """The structural part of the contract (what JSON Schema itself says)."""
 
@@ -83,12 +100,17 @@ class SchemaChecker:
         self.max_bytes = int(schema.get("x-max-payload-bytes", 1024))
         self.required = tuple(schema["required"])
         self.fields: dict[str, _Field] = {}
+        self.boundary_fields: dict[str, _Field] = {}
+        self.boundary_required: tuple[str, ...] = ()
         for name, spec in schema["properties"].items():
-            kind = "const" if "const" in spec else spec["type"]
-            pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
-            self.fields[name] = _Field(
-                name, kind, spec.get("minimum"), spec.get("maximum"), pattern, spec.get("const")
-            )
+            if name == BOUNDARY:
+                nested = cast(dict[str, PropertySchema], spec.get("properties", {}))
+                self.boundary_fields = {
+                    f"{BOUNDARY}.{k}": _field(f"{BOUNDARY}.{k}", v) for k, v in nested.items()
+                }
+                self.boundary_required = tuple(spec.get("required", ()))
+                continue
+            self.fields[name] = _field(name, spec)
         # For valid(): the same rules flattened into tuples; a missing bound becomes +-max float,
         # which also makes +-inf (and NaN, which compares false) fail the range test.
         big = sys.float_info.max
@@ -104,13 +126,15 @@ class SchemaChecker:
         )
         self._strings = tuple((f.name, f.pattern) for f in self.fields.values() if f.kind == "string")
         self._consts = tuple((f.name, f.const) for f in self.fields.values() if f.kind == "const")
+        self._n = len(self.fields)
 
     def valid(self, doc: object) -> bool:
         """True for a document that plainly satisfies the schema (every field present, exact
         types, in range): the path every good reading takes, a few times cheaper than check().
         False means "ask check()", which gives the reason (or accepts an unusual but valid form,
         such as an integer written 5.0)."""
-        if type(doc) is not dict or len(doc) != len(self.fields):
+        if type(doc) is not dict or len(doc) != self._n:
+            # A reading with a boundary object: the careful path (a few per meter and hour).
             return False
         try:
             for name, integer, low, high in self._numbers:
@@ -137,10 +161,28 @@ class SchemaChecker:
             if name not in doc:
                 return Rejection("MISSING_FIELD", f"required field {name!r} is missing")
         for name, value in doc.items():
-            spec = self.fields.get(name)
+            if name == BOUNDARY and self.boundary_fields:
+                problem = self._check_boundary(value)
+            else:
+                spec = self.fields.get(name)
+                if spec is None:
+                    return Rejection("UNKNOWN_FIELD", f"field {name[:64]!r} is not part of the schema")
+                problem = self._check_value(spec, value)
+            if problem is not None:
+                return problem
+        return None
+
+    def _check_boundary(self, value: object) -> Rejection | None:
+        if not isinstance(value, dict):
+            return Rejection("WRONG_TYPE", f"{BOUNDARY} must be an object")
+        for name in self.boundary_required:
+            if name not in value:
+                return Rejection("MISSING_FIELD", f"required field {BOUNDARY}.{name} is missing")
+        for name, item in value.items():
+            spec = self.boundary_fields.get(f"{BOUNDARY}.{name}")
             if spec is None:
-                return Rejection("UNKNOWN_FIELD", f"field {name[:64]!r} is not part of the schema")
-            problem = self._check_value(spec, value)
+                return Rejection("UNKNOWN_FIELD", f"field {BOUNDARY}.{name[:64]!r} is not part of the schema")
+            problem = self._check_value(spec, item)
             if problem is not None:
                 return problem
         return None
@@ -180,7 +222,15 @@ class SchemaChecker:
 def parse_reading(
     checker: SchemaChecker, topic: str, payload: bytes, now_ms: int, max_future_ms: int, max_age_ms: int
 ) -> Reading | Rejection:
-    """Everything that can be decided from one message alone."""
+    """Everything that can be decided from one message alone (its boundary, if any, dropped)."""
+    result = parse_message(checker, topic, payload, now_ms, max_future_ms, max_age_ms)
+    return result if isinstance(result, Rejection) else result[0]
+
+
+def parse_message(
+    checker: SchemaChecker, topic: str, payload: bytes, now_ms: int, max_future_ms: int, max_age_ms: int
+) -> tuple[Reading, SignedBoundary | None] | Rejection:
+    """The reading and its signed boundary values (not yet verified: that needs the meter's key)."""
     if len(payload) > checker.max_bytes:
         return Rejection("PAYLOAD_TOO_LARGE", f"{len(payload)} bytes > {checker.max_bytes}")
     topic_meter = parse_reading_topic(topic)
@@ -227,44 +277,92 @@ def parse_reading(
         return Rejection(
             "TIMESTAMP_TOO_OLD", f"ts_ms is {(now_ms - reading.ts_ms) / 1000:.0f} s old", reading.meter_id
         )
-    return reading
+    raw = doc.get(BOUNDARY)
+    if raw is None:
+        return reading, None
+    signature = parse_b64url(raw["sig"])
+    if signature is None:
+        return Rejection("BAD_SIGNATURE", "boundary.sig is not base64url", reading.meter_id)
+    if raw["t_ms"] > reading.ts_ms:
+        return Rejection(
+            "OUT_OF_RANGE", f"boundary.t_ms {raw['t_ms']} is after the reading's ts_ms", reading.meter_id
+        )
+    return reading, SignedBoundary(
+        reading.meter_id,
+        int(raw["t_ms"]),
+        int(raw["import_wh"]),
+        int(raw["export_wh"]),
+        reading.seq,
+        raw["key_id"],
+        signature,
+    )
 
 
 class SequenceTracker:
-    """Last accepted (seq, counters) per meter, for order and monotonicity checks.
+    """Last accepted (seq, counters, time) per meter, for order, monotonicity and plausibility.
 
     In-memory per replica on purpose: with a shared subscription each replica sees an increasing
     subsequence of a meter's readings, so "seq must increase" holds per replica but not against
-    the database (a sibling may already have stored a later seq).
+    the database (a sibling may already have stored a later seq). The plausibility cap holds on
+    any subsequence: no meter delivers more than ``max_power_w`` for the time between two of its
+    readings (or two of its signed boundaries), whatever lies between them.
     """
 
     _EPSILON_KWH = 0.0005  # half the 1 Wh wire resolution
+    _SLACK_WH = 2.0  # wire rounding (1 Wh) of both ends
 
-    def __init__(self) -> None:
-        self._last: dict[str, tuple[int, float, float]] = {}
+    def __init__(self, max_power_w: float = 0.0) -> None:
+        self._last: dict[str, tuple[int, float, float, int]] = {}
+        self._boundary: dict[str, tuple[int, int, int]] = {}
+        self.max_power_w = max_power_w  # 0: no cap
 
-    def check(self, reading: Reading) -> Rejection | None:
+    def _allowed_wh(self, elapsed_ms: int) -> float:
+        return self.max_power_w * max(elapsed_ms, 0) / 3_600_000 + self._SLACK_WH
+
+    def check(self, reading: Reading, boundary: SignedBoundary | None = None) -> Rejection | None:
         """None if ``reading`` continues its meter's series; else why not.
 
         A seq at or below the last one is reported as SEQ_NOT_INCREASING; the pipeline decides
         whether it is a harmless redelivery (already stored identically) or a replay.
         """
         last = self._last.get(reading.meter_id)
-        if last is None:
-            return None
-        seq, imp, exp = last
-        if reading.seq <= seq:
-            return Rejection("SEQ_NOT_INCREASING", f"seq {reading.seq} <= last {seq}", reading.meter_id)
-        if reading.import_kwh < imp - self._EPSILON_KWH or reading.export_kwh < exp - self._EPSILON_KWH:
-            return Rejection(
-                "COUNTER_BACKWARDS",
-                f"import/export {reading.import_kwh}/{reading.export_kwh} kWh < last {imp}/{exp}",
-                reading.meter_id,
-            )
+        if last is not None:
+            seq, imp, exp, ts = last
+            if reading.seq <= seq:
+                return Rejection("SEQ_NOT_INCREASING", f"seq {reading.seq} <= last {seq}", reading.meter_id)
+            if reading.import_kwh < imp - self._EPSILON_KWH or reading.export_kwh < exp - self._EPSILON_KWH:
+                return Rejection(
+                    "COUNTER_BACKWARDS",
+                    f"import/export {reading.import_kwh}/{reading.export_kwh} kWh < last {imp}/{exp}",
+                    reading.meter_id,
+                )
+            if self.max_power_w > 0:
+                jump = max(reading.import_kwh - imp, reading.export_kwh - exp) * 1000
+                allowed = self._allowed_wh(reading.ts_ms - ts)
+                if jump > allowed:
+                    return Rejection(
+                        "IMPLAUSIBLE_ENERGY",
+                        f"{jump:.0f} Wh in {(reading.ts_ms - ts) / 1000:.0f} s > cap {allowed:.0f} Wh"
+                        f" ({self.max_power_w:.0f} W)",
+                        reading.meter_id,
+                    )
+        if boundary is not None and self.max_power_w > 0:
+            before = self._boundary.get(reading.meter_id)
+            if before is not None and boundary.boundary_ms > before[0]:
+                jump_wh = max(boundary.import_wh - before[1], boundary.export_wh - before[2])
+                allowed = self._allowed_wh(boundary.boundary_ms - before[0])
+                if jump_wh > allowed:
+                    return Rejection(
+                        "IMPLAUSIBLE_ENERGY",
+                        f"signed registers rose {jump_wh} Wh between boundaries > cap {allowed:.0f} Wh",
+                        reading.meter_id,
+                    )
         return None
 
-    def accept(self, reading: Reading) -> None:
-        self._last[reading.meter_id] = (reading.seq, reading.import_kwh, reading.export_kwh)
+    def accept(self, reading: Reading, boundary: SignedBoundary | None = None) -> None:
+        self._last[reading.meter_id] = (reading.seq, reading.import_kwh, reading.export_kwh, reading.ts_ms)
+        if boundary is not None:
+            self._boundary[reading.meter_id] = (boundary.boundary_ms, boundary.import_wh, boundary.export_wh)
 
     def __len__(self) -> int:
         return len(self._last)

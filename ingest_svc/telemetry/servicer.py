@@ -24,6 +24,7 @@ from common import timestamps
 from common.errors import InvalidArgument
 from common.paging import Pager
 from common.read_cache import ReadCache
+from contracts.mqtt.boundary import KEY_ALGORITHM, key_id
 from energy.tariff import Tariff
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.telemetry.v1 import reading_pb2 as rpb
@@ -130,6 +131,21 @@ def _household(info: HouseholdInfo) -> rpb.Household:
         supplier_markup_ore_per_kwh=info.supplier_markup_ore_per_kwh,
         supplier_monthly_fee_nok=info.supplier_monthly_fee_nok,
     )
+
+
+def _meter_key(household_id: str, meter_id: str, key: rpb.MeterSigningKey) -> tuple[str, str, str, bytes]:
+    """(meter id, key id, algorithm, public key) of a registered signing key, checked."""
+    public = bytes(key.public_key)
+    if key.algorithm != KEY_ALGORITHM or len(public) != 32:
+        raise InvalidArgument(
+            reasons.BAD_METER_KEY, f"{household_id}/{meter_id}: signing_key must be a 32-byte ed25519 key"
+        )
+    derived = key_id(public)
+    if key.key_id and key.key_id != derived:
+        raise InvalidArgument(
+            reasons.BAD_METER_KEY, f"{household_id}/{meter_id}: key_id is not the hash of the public key"
+        )
+    return meter_id, derived, KEY_ALGORITHM, public
 
 
 def default_resolution(span_ms: int) -> str:
@@ -318,6 +334,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     ) -> pb.RegisterHouseholdsResponse:
         rows = []
         for h in request.households:
+            keys: list[tuple[str, str, str, bytes]] = []
             if not h.household_id or len(h.household_id) > 64:
                 raise InvalidArgument(reasons.INVALID_HOUSEHOLD_ID, "household_id must be 1-64 characters")
             if not 1 <= h.residents <= 20:
@@ -335,6 +352,8 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                     raise InvalidArgument(
                         reasons.INVALID_METER_ID, f"{h.household_id}: bad meter id {m.meter_id!r}"
                     )
+                if m.HasField("signing_key"):
+                    keys.append(_meter_key(h.household_id, m.meter_id, m.signing_key))
             rows.append(
                 {
                     "household_id": h.household_id,
@@ -355,6 +374,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                         h.supplier_markup_ore_per_kwh if h.HasField("supplier_markup_ore_per_kwh") else None,
                         h.supplier_monthly_fee_nok if h.HasField("supplier_monthly_fee_nok") else None,
                     ),
+                    "meter_keys": keys,
                 }
             )
         created, updated = await asyncio.to_thread(register_households, self.engine, rows, self._now_ms())

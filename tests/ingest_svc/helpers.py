@@ -28,7 +28,9 @@ def reading(
         "current_a": round(abs(power_w) / (voltage * pf), 3),
         "power_w": power_w,
         "power_factor": pf,
-        "import_kwh": 100.0 + seq * 0.01,
+        # 1 Wh per reading: plausible however close together a test stamps them (the cap,
+        # EP_INGEST_MAX_POWER_W, allows 2 Wh of rounding even between equal timestamps).
+        "import_kwh": round(100.0 + seq * 0.001, 3),
         "export_kwh": 5.0,
     }
     doc.update(over)

@@ -109,9 +109,26 @@ _values = st.one_of(
 )
 
 
+BOUNDARY = {
+    "t_ms": NOW_MS - NOW_MS % 900_000,
+    "import_wh": 100_000,
+    "export_wh": 5_000,
+    "key_id": "0" * 32,
+    "sig": "A" * 86,
+}
+
+
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
     doc: dict[str, Any] = reading("m-1", draw(st.integers(0, 10**6)), NOW_MS)
+    if draw(st.booleans()):
+        boundary = dict(BOUNDARY)
+        for name in draw(st.lists(st.sampled_from([*sorted(boundary), "bogus"]), max_size=2)):
+            if draw(st.booleans()):
+                boundary.pop(name, None)
+            else:
+                boundary[name] = draw(_values)
+        doc["boundary"] = boundary if draw(st.integers(0, 9)) else draw(_values)
     for name in draw(st.lists(st.sampled_from([*sorted(doc), "bogus"]), max_size=3)):
         action = draw(st.sampled_from(["replace", "delete"]))
         if action == "delete":
@@ -144,4 +161,5 @@ def test_fast_path_takes_plain_readings_and_defers_the_rest() -> None:
 
 def test_schema_file_is_valid_json_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
-    assert SCHEMA["required"] == list(SCHEMA["properties"])
+    # Every field is required except the signed boundary values (only on a period's first reading).
+    assert SCHEMA["required"] == [p for p in SCHEMA["properties"] if p != "boundary"]

@@ -4,7 +4,7 @@
  * ledger without trusting it: fixed field order, big-endian fixed-width integers,
  * u32-length-prefixed UTF-8 strings, money in micro-EUR, energy in Wh, instants in Unix ms.
  */
-import type { Record as LedgerRecord } from "@/gen/energypulse/ledger/v1/record_pb";
+import type { MeterKeyRecord, Record as LedgerRecord, SettlementRecord, SignedRegisterValue } from "@/gen/energypulse/ledger/v1/record_pb";
 import { tsMs } from "@/lib/proto-json";
 
 import { ascii, concat, hexToBytes, i64, sha256, u32, u64 } from "./bytes";
@@ -17,6 +17,9 @@ export const SALT_LEN = 32;
 export const HASH_LEN = 32;
 export const KIND_PREDICTION = 1;
 export const KIND_SETTLEMENT = 2;
+export const KIND_METER_KEY = 4;
+/** Meter-signed quarter-hour settlements and meter-key records (spec §16). */
+export const METER_VALUES_VERSION = 2;
 
 export interface PredictionFields {
   householdId: string; // "" for a zone-level forecast
@@ -49,9 +52,52 @@ function str(value: string): Uint8Array {
   return concat(u32(raw.length), raw);
 }
 
-function header(kind: number, salt: Uint8Array): Uint8Array {
+function header(kind: number, salt: Uint8Array, version = FORMAT_VERSION): Uint8Array {
   if (salt.length !== SALT_LEN) throw new Error(`salt must be ${SALT_LEN} bytes, got ${salt.length}`);
-  return concat(RECORD_MAGIC, new Uint8Array([FORMAT_VERSION, kind]), salt);
+  return concat(RECORD_MAGIC, new Uint8Array([version, kind]), salt);
+}
+
+/** What a meter signs at a boundary: "EPMV" 0x01 u32-len meter id, i64 t, import Wh, export Wh, seq (§16.1). */
+export function boundaryMessage(meterId: string, tMs: bigint, importWh: bigint, exportWh: bigint, seq: bigint): Uint8Array<ArrayBuffer> {
+  return concat(ascii("EPMV"), new Uint8Array([1]), str(meterId), i64(tMs), i64(importWh), i64(exportWh), i64(seq));
+}
+
+function signedValue(v: SignedRegisterValue | undefined): Uint8Array {
+  if (!v) throw new Error("a signed register value is missing");
+  if (v.signature.length !== 64) throw new Error("a meter signature is 64 bytes");
+  return concat(i64(tsMs(v.boundaryTime)), i64(v.importWh), i64(v.exportWh), i64(v.seq), v.signature);
+}
+
+/** Version-2 settlement (§16.2). */
+export function encodeSettlementV2(salt: Uint8Array, s: SettlementRecord): Uint8Array {
+  return concat(
+    header(KIND_SETTLEMENT, salt, METER_VALUES_VERSION),
+    str(s.householdId),
+    i64(tsMs(s.periodStart)),
+    i64(s.periodSeconds * 1000n),
+    i64(s.meteredWh),
+    i64(s.spotPriceMicroEurPerKwh),
+    i64(s.totalCostMicroEur),
+    str(s.currency),
+    u32(s.components.length),
+    ...s.components.flatMap((c) => [str(c.name), i64(c.amountMicro)]),
+    u32(s.meterPeriods.length),
+    ...s.meterPeriods.flatMap((m) => [str(m.meterId), str(m.keyId), signedValue(m.start), signedValue(m.end)]),
+  );
+}
+
+/** Meter-key record (§16.3). */
+export function encodeMeterKey(salt: Uint8Array, k: MeterKeyRecord): Uint8Array {
+  return concat(
+    header(KIND_METER_KEY, salt, METER_VALUES_VERSION),
+    str(k.householdId),
+    i64(tsMs(k.registerTime)),
+    str(k.meterId),
+    str(k.keyId),
+    str(k.algorithm),
+    u32(k.publicKey.length),
+    k.publicKey,
+  );
 }
 
 export function encodePrediction(salt: Uint8Array, r: PredictionFields): Uint8Array {
@@ -103,8 +149,11 @@ export function encodeRecord(record: LedgerRecord, saltHex: string): Uint8Array 
         createTimeMs: tsMs(p.createTime),
       });
     }
+    case "meterKey":
+      return encodeMeterKey(salt, content.value);
     case "settlement": {
       const s = content.value;
+      if (s.formatVersion === METER_VALUES_VERSION) return encodeSettlementV2(salt, s);
       return encodeSettlement(salt, {
         householdId: s.householdId,
         hourStartMs: tsMs(s.hourStart),

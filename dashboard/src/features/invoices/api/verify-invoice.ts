@@ -5,10 +5,12 @@
  */
 import { useMutation } from "@tanstack/react-query";
 
-import type { InvoiceLine } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import type { Invoice } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
 import { getInclusionProof } from "@/lib/api/get-inclusion-proof";
+import { checkInvoice, type InvoiceCompleteness } from "@/lib/ledger/metering";
 import { fetchVerifiedHead, type VerifiedHead } from "@/lib/ledger/use-verified-head";
 import { verifyTransaction, type TxVerdict } from "@/lib/ledger/verify";
+import { tsMs } from "@/lib/proto-json";
 
 export interface InvoiceVerification {
   head: VerifiedHead;
@@ -16,14 +18,20 @@ export interface InvoiceVerification {
   passed: number;
   failed: number;
   pending: number;
+  /** Every period accounted for, the signed values chained, the totals; undefined when records are hidden. */
+  completeness: InvoiceCompleteness | undefined;
 }
 
 const PARALLEL = 6;
 
-export async function verifyInvoiceLines(lines: InvoiceLine[]): Promise<InvoiceVerification> {
+/**
+ * The household's chain, in the browser: meter signature -> settlement energy -> invoice line ->
+ * inclusion proof -> signed head. The meter-key records are proven like the lines.
+ */
+export async function verifyInvoice(invoice: Invoice): Promise<InvoiceVerification> {
   const head = await fetchVerifiedHead();
   const verdicts = new Map<string, TxVerdict>();
-  const queue = lines.map((l) => l.transaction).filter((tx) => tx !== undefined);
+  const queue = [...invoice.lines.map((l) => l.transaction).filter((tx) => tx !== undefined), ...invoice.meterKeys];
   const worker = async () => {
     for (let tx = queue.shift(); tx; tx = queue.shift()) {
       let proof = null;
@@ -47,9 +55,11 @@ export async function verifyInvoiceLines(lines: InvoiceLine[]): Promise<InvoiceV
     else if (v.hashValid && v.pending) pending++;
     else failed++;
   }
-  return { head, verdicts, passed, failed, pending };
+  const visible = invoice.lines.every((l) => l.transaction?.record !== undefined);
+  const completeness = visible ? await checkInvoice(invoice, tsMs(head.head.timestamp)) : undefined;
+  return { head, verdicts, passed, failed, pending, completeness };
 }
 
 export function useVerifyInvoice() {
-  return useMutation({ mutationFn: verifyInvoiceLines });
+  return useMutation({ mutationFn: verifyInvoice });
 }

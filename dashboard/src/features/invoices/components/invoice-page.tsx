@@ -21,6 +21,7 @@ import type { TxVerdict } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
 
 import { useVerifyInvoice } from "../api/verify-invoice";
+import { PeriodsCard } from "./periods-card";
 import { VerdictBadge, verdictKind } from "./verdict-badge";
 
 function recentMonths(count: number): string[] {
@@ -49,7 +50,18 @@ function lineColumns(verdictOf: (tx: Transaction) => LineVerdict): Column<Line>[
     cell: ({ s }) => eur(s && value(s)),
   });
   return [
-    { id: "hour", header: "Hour", rowHeader: true, cellClassName: "whitespace-nowrap text-slate-700", cell: ({ s }) => fmtDateTime(tsDate(s?.hourStart)) },
+    {
+      id: "hour",
+      header: "Period",
+      rowHeader: true,
+      cellClassName: "whitespace-nowrap text-slate-700",
+      cell: ({ s }) => (
+        <>
+          {fmtDateTime(tsDate(s?.formatVersion === 2 ? s.periodStart : s?.hourStart))}
+          {s && s.formatVersion !== 2 && <span className="ml-1 text-xs text-slate-500">(hour)</span>}
+        </>
+      ),
+    },
     { id: "kwh", header: "kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.meteredWh) / 1000, 3) : "–") },
     { id: "spot-price", header: "Spot c/kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–") },
     amount("spot", "Spot", (s) => s.spotCostMicroEur),
@@ -92,7 +104,8 @@ export function InvoicePage() {
   const invoice = useInvoice(householdId, month);
   const verify = useVerifyInvoice();
   const lines = invoice.data?.invoice?.lines ?? [];
-  const result = verify.data && verify.variables === lines ? verify.data : undefined;
+  const inv = invoice.data?.invoice;
+  const result = verify.data && verify.variables === inv ? verify.data : undefined;
 
   const rows = lines.flatMap((line): Line[] => {
     const tx = line.transaction;
@@ -127,7 +140,6 @@ export function InvoicePage() {
     downloadText(`energypulse-invoice-${householdId}-${month}.csv`, csv);
   };
 
-  const inv = invoice.data?.invoice;
   return (
     <>
       <PageHeader
@@ -145,7 +157,7 @@ export function InvoicePage() {
             <Button variant="secondary" onClick={download} disabled={!lines.length}>
               <DownloadIcon className="size-4" /> CSV
             </Button>
-            <Button onClick={() => verify.mutate(lines)} loading={verify.isPending} disabled={!lines.length} data-testid="verify-invoice">
+            <Button onClick={() => inv && verify.mutate(inv)} loading={verify.isPending} disabled={!inv || !lines.length} data-testid="verify-invoice">
               <ShieldIcon className="size-4" /> Verify
             </Button>
           </>
@@ -171,7 +183,11 @@ export function InvoicePage() {
               <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
                 <Stat label="Total" value={fmtEur(microToEur(inv.totalCostMicroEur))} testId="invoice-total" />
                 <Stat label="Net energy" value={`${fmtNumber(Number(inv.totalWh) / 1000, 1)} kWh`} />
-                <Stat label="Settled hours" value={String(lines.length)} />
+                <Stat
+                  label={inv.legacy ? "Settled hours" : "Settled periods"}
+                  value={`${inv.coveredPeriods.toString()} of ${inv.expectedPeriods.toString()}`}
+                  testId="invoice-periods"
+                />
                 <Stat label="Average all-in price" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} c/kWh` : "–"} />
               </dl>
             </CardBody>
@@ -179,9 +195,10 @@ export function InvoicePage() {
 
           {verify.error && (
             <Card>
-              <ErrorState title="Verification could not run" error={verify.error} onRetry={() => verify.mutate(lines)} />
+              <ErrorState title="Verification could not run" error={verify.error} onRetry={() => verify.mutate(inv)} />
             </Card>
           )}
+          <PeriodsCard inv={inv} completeness={result?.completeness} />
           {result && <VerificationSummary result={result} />}
 
           <Card aria-labelledby="lines-title">
@@ -218,6 +235,7 @@ export function InvoicePage() {
 function VerificationSummary({ result }: { result: NonNullable<ReturnType<typeof useVerifyInvoice>["data"]> }) {
   const sig = signatureText(result.head);
   const cons = consistencyText(result.head);
+  // The lines' integrity; completeness (count, chain, totals) is the periods card's verdict.
   const ok = result.failed === 0 && result.head.trusted;
   return (
     <div

@@ -7,7 +7,8 @@ import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
-import { PredictionRecordSchema, RecordKind, SettlementRecordSchema, type Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
+import { MeterKeyRecordSchema, PredictionRecordSchema, RecordKind, SettlementRecordSchema, type Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
+import { bytesToHex } from "@/lib/ledger/bytes";
 import { getInclusionProof } from "@/lib/api/get-inclusion-proof";
 import { fmtDateTime } from "@/lib/format";
 import { useVerifiedHead } from "@/lib/ledger/use-verified-head";
@@ -20,11 +21,13 @@ import { useTransaction } from "../api/get-transaction";
 function fieldRows(tx: Transaction): [string, string][] {
   const c = tx.record?.content;
   if (!c?.case) return [];
-  const schema = c.case === "settlement" ? SettlementRecordSchema : PredictionRecordSchema;
+  const schema = c.case === "settlement" ? SettlementRecordSchema : c.case === "meterKey" ? MeterKeyRecordSchema : PredictionRecordSchema;
   const values = c.value as unknown as Record<string, unknown>;
   return schema.fields.map((field) => {
     const val = values[field.localName];
     if (val && typeof val === "object" && "seconds" in val) return [field.name, tsDate(val as Timestamp)?.toISOString() ?? ""];
+    if (val instanceof Uint8Array) return [field.name, bytesToHex(val)];
+    if (Array.isArray(val)) return [field.name, `${val.length.toString()} entries`];
     return [field.name, String(val)];
   });
 }

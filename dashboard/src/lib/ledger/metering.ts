@@ -1,0 +1,133 @@
+/**
+ * Meter-signed settlements in the browser (docs/ledger-spec.md §16): each version-2 line's
+ * register values are checked against the meter's key (a meter-key record on the ledger), its
+ * energy against the signed delta, and the invoice as a whole for completeness: every settlement
+ * period of the month is billed once or listed missing, each period starts where the previous one
+ * ended, and the totals are the sum of the lines. Same rules as verifier/metering.py.
+ */
+import type { Invoice } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import type { SettlementRecord } from "@/gen/energypulse/ledger/v1/record_pb";
+import { tsMs } from "@/lib/proto-json";
+
+import { bytesToHex, sha256 } from "./bytes";
+import { boundaryMessage, METER_VALUES_VERSION } from "./canonical";
+import { verifyEd25519 } from "./verify";
+
+const HOUR_MS = 3_600_000n;
+
+export interface InvoiceCompleteness {
+  legacy: boolean;
+  periodMs: bigint;
+  expected: number;
+  settled: number;
+  /** Starts (ms) of periods neither billed nor still open at the head's time. */
+  missing: bigint[];
+  open: number;
+  problems: string[];
+  complete: boolean;
+}
+
+async function verifiedKeys(invoice: Invoice): Promise<Map<string, Uint8Array<ArrayBuffer>>> {
+  const keys = new Map<string, Uint8Array<ArrayBuffer>>();
+  for (const tx of invoice.meterKeys) {
+    const c = tx.record?.content;
+    if (c?.case !== "meterKey") continue;
+    const k = c.value;
+    const id = bytesToHex((await sha256(k.publicKey)).slice(0, 16));
+    if (k.householdId === invoice.householdId && k.algorithm === "ed25519" && k.publicKey.length === 32 && id === k.keyId) {
+      keys.set(`${k.meterId}/${k.keyId}`, new Uint8Array(k.publicKey));
+    }
+  }
+  return keys;
+}
+
+/** The period's energy as the meters signed it; throws with the reason when a check fails. */
+export async function signedEnergy(s: SettlementRecord, keys: Map<string, Uint8Array<ArrayBuffer>>): Promise<bigint> {
+  const start = tsMs(s.periodStart);
+  const end = start + s.periodSeconds * 1000n;
+  if (s.meterPeriods.length === 0) throw new Error("names no meter");
+  let total = 0n;
+  for (const m of s.meterPeriods) {
+    const key = keys.get(`${m.meterId}/${m.keyId}`);
+    if (!key) throw new Error(`no verified meter-key record for ${m.meterId}`);
+    for (const v of [m.start, m.end]) {
+      if (!v) throw new Error(`${m.meterId}: a signed value is missing`);
+      const message = boundaryMessage(m.meterId, tsMs(v.boundaryTime), v.importWh, v.exportWh, v.seq);
+      if (!(await verifyEd25519(key, new Uint8Array(v.signature), message))) {
+        throw new Error(`${m.meterId}: the value at ${new Date(Number(tsMs(v.boundaryTime))).toISOString()} is not signed by the meter`);
+      }
+    }
+    if (!m.start || !m.end || tsMs(m.start.boundaryTime) !== start || tsMs(m.end.boundaryTime) !== end) {
+      throw new Error(`${m.meterId}: signed values are not at the period's boundaries`);
+    }
+    total += m.end.importWh - m.start.importWh - (m.end.exportWh - m.start.exportWh);
+  }
+  if (total !== s.meteredWh) throw new Error(`billed ${s.meteredWh.toString()} Wh but the meter signed ${total.toString()} Wh`);
+  const parts = s.components.reduce((sum, c) => sum + c.amountMicro, 0n);
+  if (parts !== s.totalCostMicroEur) throw new Error("the components do not sum to the total");
+  return total;
+}
+
+/** Count, chain and totals of an invoice whose records are visible (§16.4). */
+export async function checkInvoice(invoice: Invoice, headTimeMs: bigint): Promise<InvoiceCompleteness> {
+  const problems: string[] = [];
+  const settlements = invoice.lines.flatMap((l) => (l.transaction?.record?.content.case === "settlement" ? [l.transaction.record.content.value] : []));
+  const signed = settlements.filter((s) => s.formatVersion === METER_VALUES_VERSION);
+  const keys = await verifiedKeys(invoice);
+  const spans: [bigint, bigint][] = [];
+  for (const s of settlements) {
+    if (s.formatVersion === METER_VALUES_VERSION) {
+      const a = tsMs(s.periodStart);
+      spans.push([a, a + s.periodSeconds * 1000n]);
+      try {
+        await signedEnergy(s, keys);
+      } catch (error) {
+        problems.push(`${new Date(Number(a)).toISOString()}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    } else {
+      const a = tsMs(s.hourStart);
+      spans.push([a, a + HOUR_MS]);
+    }
+  }
+  const periodMs = signed[0] ? signed[0].periodSeconds * 1000n : HOUR_MS;
+  const result: InvoiceCompleteness = { legacy: signed.length === 0, periodMs, expected: 0, settled: 0, missing: [], open: 0, problems, complete: false };
+  if (periodMs <= 0n || HOUR_MS % periodMs !== 0n) {
+    problems.push("the settlement period does not divide an hour");
+    return result;
+  }
+  const covered = new Map<bigint, number>();
+  for (const [a, b] of spans) for (let p = a - (a % periodMs); p < b; p += periodMs) covered.set(p, (covered.get(p) ?? 0) + 1);
+  const begin = tsMs(invoice.periodStart);
+  const finish = tsMs(invoice.periodEnd);
+  const listed = new Set(invoice.missingPeriods.map((m) => tsMs(m.periodStart)));
+  let unlisted = 0;
+  for (let p = begin + ((periodMs - (begin % periodMs)) % periodMs); p < finish; p += periodMs) {
+    result.expected++;
+    const n = covered.get(p) ?? 0;
+    if (n > 1) problems.push(`the period at ${new Date(Number(p)).toISOString()} is billed ${n.toString()} times`);
+    if (n) result.settled++;
+    else if (p + periodMs > headTimeMs) result.open++;
+    else {
+      result.missing.push(p);
+      if (!listed.has(p)) unlisted++;
+    }
+  }
+  if (unlisted) problems.push(`${unlisted.toString()} periods are neither billed nor listed as missing`);
+  // The chain: per meter, each period starts with the values the previous one ended with.
+  const ends = new Map<string, string>();
+  for (const s of signed) for (const m of s.meterPeriods) if (m.end) ends.set(`${m.meterId}@${tsMs(m.end.boundaryTime).toString()}`, `${m.end.importWh.toString()}/${m.end.exportWh.toString()}`);
+  for (const s of signed) {
+    for (const m of s.meterPeriods) {
+      if (!m.start) continue;
+      const before = ends.get(`${m.meterId}@${tsMs(m.start.boundaryTime).toString()}`);
+      if (before !== undefined && before !== `${m.start.importWh.toString()}/${m.start.exportWh.toString()}`) {
+        problems.push(`${m.meterId}: the period at ${new Date(Number(tsMs(m.start.boundaryTime))).toISOString()} does not start where the previous ended`);
+      }
+    }
+  }
+  const wh = settlements.reduce((sum, s) => sum + s.meteredWh, 0n);
+  const cost = settlements.reduce((sum, s) => sum + s.totalCostMicroEur, 0n);
+  if (wh !== invoice.totalWh || cost !== invoice.totalCostMicroEur) problems.push("the invoice totals are not the sum of its lines");
+  result.complete = result.missing.length === 0 && problems.length === 0;
+  return result;
+}

@@ -1,0 +1,144 @@
+"""The household's chain, with ``python -m verifier`` against a real ledger_svc: meter signature ->
+settlement energy -> invoice line -> inclusion proof -> signed head, and the invoice's completeness."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from contracts.mqtt.boundary import boundary_message, key_id
+from energypulse.ledger.v1 import ledger_service_pb2 as pb
+from energypulse.ledger.v1 import record_pb2
+from ledger_svc.canonical import MeterKey, MeterPeriod, SettlementV2, SignedValue
+from ledger_svc.convert import record_to_proto
+from ledger_svc.invoices import month_bounds_ms
+from tests.verifier.verifier_stack import Deployed
+from verifier import metering
+from verifier.cli import run
+
+QUARTER = 900_000
+
+
+def _month(household: str, meter: str, private: Ed25519PrivateKey, skip: set[int]) -> list[record_pb2.Record]:
+    """A meter-key record and every quarter-hour of January 2026 (UTC), minus ``skip``."""
+    from zoneinfo import ZoneInfo
+
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    kid = key_id(public)
+    start, end = month_bounds_ms("2026-01", ZoneInfo("Europe/Oslo"))
+    out = [record_to_proto(MeterKey(b"", household, start - 86_400_000, meter, kid, "ed25519", public))]
+    imp = 5_000_000
+
+    def signed(t: int, w: int, seq: int) -> SignedValue:
+        return SignedValue(t, w, 0, seq, private.sign(boundary_message(meter, t, w, 0, seq)))
+
+    prev = signed(start, imp, 0)
+    for n, t in enumerate(range(start, end, QUARTER)):
+        imp += 200 + n % 7 * 30
+        nxt = signed(t + QUARTER, imp, n + 1)
+        wh = nxt.import_wh - prev.import_wh
+        if n not in skip:
+            cost = wh * 100
+            out.append(
+                record_to_proto(
+                    SettlementV2(
+                        b"",
+                        household,
+                        t,
+                        QUARTER,
+                        wh,
+                        100_000,
+                        cost,
+                        "EUR",
+                        (("spot", cost),),
+                        (MeterPeriod(meter, kid, prev, nxt),),
+                    )
+                )
+            )
+        prev = nxt
+    return out
+
+
+async def _append(d: Deployed, records: list[record_pb2.Record]) -> None:
+    meta = [("authorization", f"Bearer {d.token('service', ())}")]
+    await d.stub.AppendRecords(pb.AppendRecordsRequest(records=records), metadata=meta, timeout=60)
+
+
+async def _verify(d: Deployed, household: str) -> tuple[int, dict[str, Any]]:
+    args = [
+        "--base-url",
+        d.base_url,
+        "--token",
+        d.token("user", (household,)),
+        "--public-key",
+        base64.b64encode(d.signer.public_key).decode(),
+    ]
+    return await asyncio.to_thread(run, [*args, "invoice", household, "2026-01"])
+
+
+async def test_a_complete_signed_month_verifies_and_a_missing_period_is_flagged(deployed: Deployed) -> None:
+    key = Ed25519PrivateKey.generate()
+    await _append(deployed, _month("hh-full", "m-full", key, set()))
+    await _append(deployed, _month("hh-gap", "m-gap", Ed25519PrivateKey.generate(), {500}))
+
+    status, result = await _verify(deployed, "hh-full")
+    assert status == 0, result
+    assert result["invoice"]["status"] == "meter-signed" and result["invoice"]["complete"] is True
+    assert result["invoice"]["expected_periods"] == result["invoice"]["settled_periods"] == 31 * 96
+    assert all(k["hash_valid"] and k["inclusion_valid"] for k in result["meter_keys"])
+
+    status, result = await _verify(deployed, "hh-gap")
+    assert status == 1
+    assert result["invoice"]["missing_periods"] == ["2026-01-06T04:00:00Z"]
+    assert result["invoice"]["problems"] == []  # the ledger listed it: accounted for, but not billed
+
+
+def test_the_verifier_catches_what_the_ledger_would_refuse() -> None:
+    """Invoice JSON doctored after the fact (energy, chain, a line dropped silently)."""
+    key = Ed25519PrivateKey.generate()
+    records = _month("hh-x", "m-x", key, set())[:4]
+    from google.protobuf import json_format
+
+    def js(r: record_pb2.Record) -> dict[str, Any]:
+        return json_format.MessageToDict(r)
+
+    lines = [{"transaction": {"record": js(r)}} for r in records[1:]]
+    invoice = {
+        "householdId": "hh-x",
+        "periodStart": "2025-12-31T23:00:00Z",
+        "periodEnd": "2025-12-31T23:45:00Z",
+        "lines": lines,
+        "meterKeys": [{"record": js(records[0])}],
+        "totalWh": str(sum(int(line["transaction"]["record"]["settlement"]["meteredWh"]) for line in lines)),
+        "totalCostMicroEur": str(
+            sum(int(line["transaction"]["record"]["settlement"]["totalCostMicroEur"]) for line in lines)
+        ),
+    }
+    good = metering.check_invoice(invoice, 2_000_000_000_000)
+    assert good.complete and good.settled == 3, good.problems
+
+    inflated = dataclasses.replace  # readability: the doctored copies below
+    del inflated
+    bad = {**invoice, "lines": [dict(line) for line in lines]}
+    s = bad["lines"][1]["transaction"]["record"]["settlement"]
+    bad["lines"][1] = {
+        "transaction": {"record": {"settlement": {**s, "meteredWh": str(int(s["meteredWh"]) + 900)}}}
+    }
+    assert any("signed" in p for p in metering.check_invoice(bad, 2_000_000_000_000).problems)
+
+    dropped = {**invoice, "lines": [lines[0], lines[2]]}
+    dropped["totalWh"] = str(
+        sum(int(x["transaction"]["record"]["settlement"]["meteredWh"]) for x in dropped["lines"])
+    )
+    dropped["totalCostMicroEur"] = str(
+        sum(int(x["transaction"]["record"]["settlement"]["totalCostMicroEur"]) for x in dropped["lines"])
+    )
+    check = metering.check_invoice(dropped, 2_000_000_000_000)
+    assert check.missing == ["2025-12-31T23:15:00Z"] and any(
+        "neither billed nor listed" in p for p in check.problems
+    )

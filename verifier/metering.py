@@ -1,0 +1,276 @@
+"""Meter-signed settlements (docs/ledger-spec.md §17), re-implemented from the document: the
+version-2 record bytes, the meter's boundary signatures, and an invoice's completeness.
+
+The chain a household checks: meter signature -> settlement energy -> invoice line -> inclusion
+proof -> signed head. This module does the first three links; ``cli`` proves each line (and each
+meter-key record) against the head.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from verifier.spec import SpecError, rfc3339_to_ms
+
+__all__ = [
+    "InvoiceCheck",
+    "boundary_message",
+    "check_invoice",
+    "is_v2",
+    "meter_key_bytes",
+    "settlement_v2_bytes",
+    "signed_energy",
+]
+
+HOUR_MS = 3_600_000
+
+
+def _str(value: str) -> bytes:
+    raw = value.encode("utf-8")
+    return struct.pack(">I", len(raw)) + raw
+
+
+def _i64(value: object) -> bytes:
+    return struct.pack(">q", int(str(value or 0)))  # proto3 JSON: int64 as strings, zeros omitted
+
+
+def _b64(value: object) -> bytes:
+    return base64.b64decode(str(value or ""))
+
+
+def is_v2(record: Mapping[str, Any]) -> bool:
+    s = record.get("settlement")
+    return isinstance(s, Mapping) and int(s.get("formatVersion") or 0) == 2
+
+
+def boundary_message(meter_id: str, t_ms: int, import_wh: int, export_wh: int, seq: int) -> bytes:
+    """What the meter signs at a boundary (spec §17.1)."""
+    return b"EPMV\x01" + _str(meter_id) + struct.pack(">qqqq", t_ms, import_wh, export_wh, seq)
+
+
+def _value(v: Mapping[str, Any]) -> tuple[int, int, int, int, bytes]:
+    return (
+        rfc3339_to_ms(v["boundaryTime"]),
+        int(v.get("importWh") or 0),
+        int(v.get("exportWh") or 0),
+        int(v.get("seq") or 0),
+        _b64(v.get("signature")),
+    )
+
+
+def settlement_v2_bytes(s: Mapping[str, Any], salt: bytes) -> bytes:
+    """Canonical bytes of a version-2 settlement from its JSON (spec §17.2)."""
+    parts = [
+        b"EPRC\x02\x02",
+        salt,
+        _str(s.get("householdId", "")),
+        _i64(rfc3339_to_ms(s["periodStart"])),
+        _i64(int(s.get("periodSeconds") or 0) * 1000),
+        _i64(s.get("meteredWh")),
+        _i64(s.get("spotPriceMicroEurPerKwh")),
+        _i64(s.get("totalCostMicroEur")),
+        _str(s.get("currency", "")),
+        struct.pack(">I", len(s.get("components", []))),
+    ]
+    for c in s.get("components", []):
+        parts += (_str(c.get("name", "")), _i64(c.get("amountMicro")))
+    meters = s.get("meterPeriods", [])
+    parts.append(struct.pack(">I", len(meters)))
+    for m in meters:
+        parts += (_str(m.get("meterId", "")), _str(m.get("keyId", "")))
+        for side in ("start", "end"):
+            t, imp, exp, seq, sig = _value(m[side])
+            parts += (struct.pack(">qqqq", t, imp, exp, seq), sig)
+    return b"".join(parts)
+
+
+def meter_key_bytes(k: Mapping[str, Any], salt: bytes) -> bytes:
+    """Canonical bytes of a meter-key record from its JSON (spec §17.3)."""
+    public = _b64(k.get("publicKey"))
+    return b"".join(
+        (
+            b"EPRC\x02\x04",
+            salt,
+            _str(k.get("householdId", "")),
+            _i64(rfc3339_to_ms(k["registerTime"])),
+            _str(k.get("meterId", "")),
+            _str(k.get("keyId", "")),
+            _str(k.get("algorithm", "")),
+            struct.pack(">I", len(public)),
+            public,
+        )
+    )
+
+
+def signed_energy(s: Mapping[str, Any], keys: Mapping[tuple[str, str], bytes]) -> int:
+    """The period's energy as the meters signed it; raises SpecError when a signature, a boundary
+    or the record's own arithmetic fails."""
+    start = rfc3339_to_ms(s["periodStart"])
+    end = start + int(s.get("periodSeconds") or 0) * 1000
+    total = 0
+    meters = s.get("meterPeriods", [])
+    if not meters:
+        raise SpecError("a version-2 settlement names no meter")
+    for m in meters:
+        meter, key_id = m.get("meterId", ""), m.get("keyId", "")
+        public = keys.get((meter, key_id))
+        if public is None:
+            raise SpecError(f"no verified meter-key record for {meter} key {key_id}")
+        key = Ed25519PublicKey.from_public_bytes(public)
+        values = {}
+        for side in ("start", "end"):
+            t, imp, exp, seq, sig = _value(m[side])
+            try:
+                key.verify(sig, boundary_message(meter, t, imp, exp, seq))
+            except InvalidSignature as exc:
+                raise SpecError(f"{meter} {side} value at {t} is not signed by key {key_id}") from exc
+            values[side] = (t, imp, exp)
+        if values["start"][0] != start or values["end"][0] != end:
+            raise SpecError(f"{meter}: signed values are not at the period's boundaries")
+        total += (values["end"][1] - values["start"][1]) - (values["end"][2] - values["start"][2])
+    if total != int(s.get("meteredWh") or 0):
+        raise SpecError(f"metered {s.get('meteredWh')} Wh but the meter signed {total} Wh")
+    parts = sum(int(c.get("amountMicro") or 0) for c in s.get("components", []))
+    if parts != int(s.get("totalCostMicroEur") or 0):
+        raise SpecError(f"components sum to {parts}, total is {s.get('totalCostMicroEur')}")
+    return total
+
+
+def verified_keys(key_records: Sequence[Mapping[str, Any]], household: str) -> dict[tuple[str, str], bytes]:
+    """(meter, key id) -> public key of the household's meter-key records whose key id is the
+    hash of their key (the records' own inclusion is proven by the caller)."""
+    out: dict[tuple[str, str], bytes] = {}
+    for k in key_records:
+        public = _b64(k.get("publicKey"))
+        if (
+            k.get("householdId") == household
+            and k.get("algorithm") == "ed25519"
+            and len(public) == 32
+            and hashlib.sha256(public).digest()[:16].hex() == k.get("keyId")
+        ):
+            out[(k.get("meterId", ""), k.get("keyId", ""))] = public
+    return out
+
+
+@dataclass
+class InvoiceCheck:
+    """The invoice-level verdict: every period accounted for, the chain, the totals."""
+
+    legacy: bool = True
+    period_ms: int = HOUR_MS
+    expected: int = 0
+    settled: int = 0
+    missing: list[str] = field(default_factory=list)  # RFC 3339 starts of periods not settled
+    open: int = 0  # periods not yet closed at the head's time (not counted missing)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.problems
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "status": "legacy: not meter-signed" if self.legacy else "meter-signed",
+            "complete": self.complete,
+            "period_seconds": self.period_ms // 1000,
+            "expected_periods": self.expected,
+            "settled_periods": self.settled,
+            "missing_periods": self.missing,
+            "open_periods": self.open,
+            "problems": self.problems,
+        }
+
+
+def _iso(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_invoice(invoice: Mapping[str, Any], head_time_ms: int) -> InvoiceCheck:
+    """Count, chain and totals of an invoice whose lines' records are visible (spec §17.4)."""
+    out = InvoiceCheck()
+    household = invoice.get("householdId", "")
+    records = [line["transaction"].get("record", {}) for line in invoice.get("lines", [])]
+    settlements = [r["settlement"] for r in records if "settlement" in r]
+    signed = [s for s in settlements if int(s.get("formatVersion") or 0) == 2]
+    out.legacy = not signed
+    keys = verified_keys(
+        [t.get("record", {}).get("meterKey", {}) for t in invoice.get("meterKeys", [])], household
+    )
+    spans: list[tuple[int, int]] = []
+    for s in settlements:
+        if int(s.get("formatVersion") or 0) == 2:
+            start = rfc3339_to_ms(s["periodStart"])
+            spans.append((start, start + int(s.get("periodSeconds") or 0) * 1000))
+            try:
+                signed_energy(s, keys)
+            except SpecError as exc:
+                out.problems.append(f"{s.get('periodStart')}: {exc}")
+        else:
+            start = rfc3339_to_ms(s["hourStart"])
+            spans.append((start, start + HOUR_MS))
+    if signed:
+        out.period_ms = int(signed[0].get("periodSeconds") or 0) * 1000
+    if out.period_ms <= 0 or HOUR_MS % out.period_ms:
+        out.problems.append(f"settlement period {out.period_ms} ms does not divide an hour")
+        return out
+    begin = rfc3339_to_ms(invoice["periodStart"])
+    finish = rfc3339_to_ms(invoice["periodEnd"])
+    covered: dict[int, int] = {}
+    for a, b in spans:
+        for p in range(a - a % out.period_ms, b, out.period_ms):
+            covered[p] = covered.get(p, 0) + 1
+    periods = range(begin + (-begin % out.period_ms), finish, out.period_ms)
+    out.expected = len(periods)
+    for p in periods:
+        n = covered.get(p, 0)
+        if n > 1:
+            out.problems.append(f"period {_iso(p)} is billed {n} times")
+        if n:
+            out.settled += 1
+        elif p + out.period_ms > head_time_ms:
+            out.open += 1
+        else:
+            out.missing.append(_iso(p))
+    listed = {
+        rfc3339_to_ms(m["periodStart"]) for m in invoice.get("missingPeriods", []) if m.get("periodStart")
+    }
+    unlisted = [m for m in out.missing if rfc3339_to_ms(m) not in listed]
+    if unlisted:
+        out.problems.append(f"{len(unlisted)} periods neither billed nor listed missing, first {unlisted[0]}")
+    if any(not begin <= a < finish for a, _b in spans):
+        out.problems.append("a line lies outside the invoice month")
+    _check_chain(signed, out)
+    wh = sum(int(s.get("meteredWh") or 0) for s in settlements)
+    cost = sum(int(s.get("totalCostMicroEur") or 0) for s in settlements)
+    if wh != int(invoice.get("totalWh") or 0) or cost != int(invoice.get("totalCostMicroEur") or 0):
+        out.problems.append(
+            f"totals {invoice.get('totalWh')} Wh / {invoice.get('totalCostMicroEur')} are not the lines' {wh} / {cost}"
+        )
+    return out
+
+
+def _check_chain(signed: Sequence[Mapping[str, Any]], out: InvoiceCheck) -> None:
+    """Per meter, each period starts with the values the previous one ended with."""
+    ends: dict[str, dict[int, tuple[int, int, int]]] = {}
+    starts: dict[str, dict[int, tuple[int, int, int]]] = {}
+    for s in signed:
+        for m in s.get("meterPeriods", []):
+            meter = m.get("meterId", "")
+            a, b = _value(m["start"]), _value(m["end"])
+            starts.setdefault(meter, {})[a[0]] = a[1:4]
+            ends.setdefault(meter, {})[b[0]] = b[1:4]
+    for meter, by_start in starts.items():
+        for t, value in sorted(by_start.items()):
+            before = ends[meter].get(t)
+            if before is not None and before[:2] != value[:2]:
+                out.problems.append(f"{meter}: period at {_iso(t)} does not start where the previous ended")
