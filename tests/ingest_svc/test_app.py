@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from common.config import from_env
+from contracts.mqtt.boundary import KEY_ALGORITHM, key_id
 from common.db import make_engine
 from ingest_svc.app import IngestApp
 from ingest_svc.config import IngestConfig
@@ -48,11 +49,12 @@ def sim_config(broker: MosquittoBroker, **over: object) -> MeterSimConfig:
     return from_env(MeterSimConfig, {}, **values)
 
 
-def registrar(db_url: str) -> Callable[[Sequence[Household]], None]:
-    """Registers the simulated households straight into ingest's tables (as RegisterHouseholds
-    does): readings of unregistered meters are dead-lettered UNKNOWN_METER."""
+def registrar(db_url: str) -> Callable[[Sequence[Household], Mapping[str, bytes]], None]:
+    """Registers the simulated households and their meters' signing keys straight into ingest's
+    tables (as RegisterHouseholds does): readings of unregistered meters are dead-lettered
+    UNKNOWN_METER, boundaries signed with an unregistered key UNKNOWN_METER_KEY."""
 
-    def run(households: Sequence[Household]) -> None:
+    def run(households: Sequence[Household], keys: Mapping[str, bytes]) -> None:
         rows: list[dict[str, object]] = [
             {
                 "household_id": h.household_id,
@@ -61,6 +63,9 @@ def registrar(db_url: str) -> Callable[[Sequence[Household]], None]:
                 "has_ev": h.has_ev,
                 "has_solar": h.has_solar,
                 "meter_ids": [h.meter_id],
+                "meter_keys": [(h.meter_id, key_id(keys[h.meter_id]), KEY_ALGORITHM, keys[h.meter_id])]
+                if h.meter_id in keys
+                else [],
             }
             for h in households
         ]
