@@ -144,6 +144,7 @@ def stack_env(
     env["EP_LEDGER_TARGET"] = _client_target(ports, "ledger")
     env["EP_TELEMETRY_TARGET"] = _client_target(ports, "ingest")
     env["EP_PREDICT_MODEL_DIR"] = str(var_dir / "models")
+    env["EP_PREDICT_STATE_DIR"] = str(var_dir / "predict")
     env["EP_METER_INGEST_ADDR"] = env["EP_TELEMETRY_TARGET"]  # meter_sim registers its households there
     if demo:  # the published demo secrets auth_svc seeds its service accounts with
         env["EP_INGEST_SERVICE_SECRET"] = "ingest-demo-secret"

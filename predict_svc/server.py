@@ -25,9 +25,11 @@ from energypulse.prediction.v1 import prediction_service_pb2, prediction_service
 from predict_svc.clock import RealClock, ReplayClock, system_now
 from predict_svc.config import PredictConfig
 from predict_svc.hourly import HourlyFrame, floor_hour
-from predict_svc.market import load_market_hourly
+from predict_svc.market import file_suffix, load_market_hourly
 from predict_svc.model import TrainParams, save_model, train_model
-from predict_svc.runtime import AccuracyTracker, ModelRegistry, ZoneMarket
+from energy.market_calendar import MarketCalendar
+from predict_svc.quarters import read_price_quarters
+from predict_svc.runtime import AccuracyStore, ModelRegistry, ZoneMarket
 from predict_svc.servicer import PredictionServicer, Weather
 from predict_svc.synthetic import generate_market, load_params
 from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherProvider
@@ -55,7 +57,7 @@ class PredictApp:
     config: PredictConfig
     markets: dict[str, ZoneMarket]
     registry: ModelRegistry
-    accuracy: AccuracyTracker
+    accuracy: AccuracyStore
     servicer: PredictionServicer
 
 
@@ -69,11 +71,18 @@ def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
 def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, ZoneMarket]:
     """Historical replay when ``data_dir`` is set, else the calibrated synthetic market."""
     markets = {}
+    calendar = MarketCalendar.default(config.gate_closure, config.publication)
     for i, zone in enumerate(z.upper() for z in config.zones):
         if config.data_dir:
             frame = load_market_hourly(config.data_dir, zone)
-            clock = ReplayClock(frame.first, frame.last, now_fn=now)
-            markets[zone] = ZoneMarket(zone, frame, clock, f"entsoe:{config.data_dir}")
+            quarters = read_price_quarters(Path(config.data_dir) / f"day_ahead_prices_{file_suffix(zone)}.csv")
+            live = config.live_market
+            clock: RealClock | ReplayClock = (
+                RealClock(now_fn=now) if live else ReplayClock(frame.first, frame.last, now_fn=now)
+            )
+            markets[zone] = ZoneMarket(
+                zone, frame, clock, f"entsoe:{config.data_dir}", quarters, calendar, live=live
+            )
         else:
             real_now = floor_hour(now())
             # 400 days of history for training and lags, 60 days ahead that "clear" as time passes.
@@ -83,7 +92,8 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
                 real_now + timedelta(days=60),
                 seed=config.synthetic_seed + i,
             )
-            markets[zone] = ZoneMarket(zone, frame, RealClock(now_fn=now), "synthetic")
+            # Synthetic prices are hourly: served as four equal quarters each (flagged derived).
+            markets[zone] = ZoneMarket(zone, frame, RealClock(now_fn=now), "synthetic", None, calendar)
     return markets
 
 
@@ -134,7 +144,7 @@ def train_missing(app: PredictApp) -> None:
             continue
         app.registry.reload(zone)
         model = app.registry.get(zone).model
-        seeded = app.accuracy.seed(zone, app.markets[zone], model, app.accuracy.capacity_hours)
+        seeded = app.accuracy.seed(app.markets[zone], model, app.accuracy.capacity_hours // 24)
         log.info("model_trained", zone=zone, version=model.version, accuracy_seeded=seeded)
 
 
@@ -151,11 +161,13 @@ def build(
         registry.reload(force=True)
     except EnergyPulseError as exc:
         log.warning("model_artifacts_invalid", error=exc.message)
-    accuracy = AccuracyTracker(capacity_hours=config.accuracy_window_hours)
+    accuracy = AccuracyStore(
+        Path(config.state_dir) / "accuracy.sqlite3", capacity_hours=config.accuracy_window_hours
+    )
     for loaded in registry.loaded():
         zone = loaded.model.zone.upper()
         try:
-            accuracy.seed(zone, markets[zone], loaded.model, config.accuracy_window_hours)
+            accuracy.seed(markets[zone], loaded.model, config.accuracy_window_hours // 24)
         except EnergyPulseError as exc:
             log.warning("accuracy_seed_failed", zone=zone, error=exc.message)
     if weather is None:
@@ -214,7 +226,7 @@ async def warm_forecasts(app: PredictApp, interval: float = 30.0) -> None:
     while True:
         for zone in app.markets:
             try:
-                app.servicer.zone_forecast(zone)
+                app.servicer.zone_path(zone)
             except EnergyPulseError:
                 pass  # not ready yet / data exhausted: logged where raised, retried next tick
         await asyncio.sleep(interval)

@@ -58,6 +58,7 @@ async def harness(model_dir: Path, tmp_path: Path) -> AsyncIterator[Harness]:
         model_dir=str(models),
         max_batch=2000,
         accuracy_window_hours=72,
+        state_dir=str(tmp_path / "state"),
     )
     app = build(config, now=lambda: NOW)
     factory = TokenFactory()
@@ -118,9 +119,29 @@ async def test_bad_inputs_map_to_statuses_with_reasons(harness: Harness) -> None
             "ZONE_REQUIRED",
         ),
         (
-            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_hours=25), metadata=auth),
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_hours=193), metadata=auth),
             grpc.StatusCode.INVALID_ARGUMENT,
             "HORIZON_OUT_OF_RANGE",
+        ),
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_days=8), metadata=auth),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "HORIZON_OUT_OF_RANGE",
+        ),
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="N0 1;"), metadata=auth),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "ZONE_INVALID",
+        ),
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", resolution=7), metadata=auth),  # type: ignore[arg-type]
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "RESOLUTION_INVALID",
+        ),
+        (
+            stub.GetMarketPrices(pb.GetMarketPricesRequest(zone="NO1", resolution=9), metadata=auth),  # type: ignore[arg-type]
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "RESOLUTION_INVALID",
         ),
         (
             stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_hours=-1), metadata=auth),
