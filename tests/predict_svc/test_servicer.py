@@ -261,7 +261,8 @@ async def test_batch_then_household_forecast(harness: Harness) -> None:
     cheapest = [_dt(t) for t in result.cheapest_hours]
     assert len(cheapest) == 4
     assert cheapest == [_dt(forecast.points[i].hour_start) for i in np.argsort(p50, kind="stable")[:4]]
-    assert len(result.exceed_probability) == 24 and result.exceed_probability[0] == pytest.approx(0.5)
+    # The next hour is published: its price is not above itself (exactly 0, not a guess).
+    assert len(result.exceed_probability) == 24 and result.exceed_probability[0] == 0.0
     assert all(0 <= p <= 1 for p in result.exceed_probability)
     # Top three daily peaks 7.0, 6.5, 5.5 -> 6.33 kW -> the 5-10 kW step, incl. VAT.
     assert result.capacity_charge_eur_month == pytest.approx(tariff.capacity_eur_month(19 / 3))
