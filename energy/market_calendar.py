@@ -35,9 +35,9 @@ from energy.localtime import LOCAL_TZ, local_date, zone
 
 __all__ = [
     "DEFAULT_RULES",
+    "QUARTER",
     "MarketCalendar",
     "MarketRule",
-    "QUARTER",
     "load_rules",
     "parse_hhmm",
 ]

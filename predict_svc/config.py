@@ -37,10 +37,14 @@ class PredictConfig:
         "EP_PREDICT_ACCURACY_HOURS", 24 * 14, "live forecasts kept for scoring"
     )
     state_dir: str = env_field(
-        "EP_PREDICT_STATE_DIR", "var/predict", "state kept across restarts (accuracy.sqlite3: issued forecasts)"
+        "EP_PREDICT_STATE_DIR",
+        "var/predict",
+        "state kept across restarts (accuracy.sqlite3: issued forecasts)",
     )
     gate_closure: str = env_field(
-        "EP_MARKET_GATE_CLOSURE", "", "HH:MM local (CET/CEST) on D-1 when bids for D close; empty = rules file (12:00)"
+        "EP_MARKET_GATE_CLOSURE",
+        "",
+        "HH:MM local (CET/CEST) on D-1 when bids for D close; empty = rules file (12:00)",
     )
     publication: str = env_field(
         "EP_MARKET_PUBLICATION",

@@ -99,7 +99,9 @@ class ZoneMarket:
         cal = self.calendar
         day = cal.published_through_data(at, lambda d: self.q.complete(cal.day_start(d), cal.day_end(d)))
         if day is None:
-            raise Unavailable("MARKET_DATA_EXHAUSTED", f"today's prices for zone {self.zone} have not arrived")
+            raise Unavailable(
+                "MARKET_DATA_EXHAUSTED", f"today's prices for zone {self.zone} have not arrived"
+            )
         return day
 
     def published_end(self, now: datetime | None = None) -> datetime:
@@ -151,7 +153,8 @@ class ModelRegistry:
             raise InvalidArgument("ZONE_REQUIRED", "zone is required (e.g. NO1)")
         if key not in self.zones and key not in ZONES and not _ZONE_CODE.match(key):
             raise InvalidArgument(
-                "ZONE_INVALID", f"zone {zone!r} is not a bidding zone code; served zones: {', '.join(self.zones)}"
+                "ZONE_INVALID",
+                f"zone {zone!r} is not a bidding zone code; served zones: {', '.join(self.zones)}",
             )
         if key not in self.zones:
             raise NotFound(
@@ -363,7 +366,12 @@ class ForecastCache:
         """The current path; ``True`` when it was computed by this call."""
         market.data_now()  # raises when the data does not reach now
         now = market.clock.to_data(market.clock.now())
-        key = (market.zone, market.calendar.delivery_day(now), market.published_day(now), loaded.model.version)
+        key = (
+            market.zone,
+            market.calendar.delivery_day(now),
+            market.published_day(now),
+            loaded.model.version,
+        )
         hit = self._entries.get(key)
         if hit is not None:
             return hit, False
@@ -461,7 +469,9 @@ class AccuracyStore:
                 )
             )
         with self._lock:
-            cur = self._db.executemany("INSERT OR IGNORE INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            cur = self._db.executemany(
+                "INSERT OR IGNORE INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
             oldest = origin - self.capacity_hours - 24 * 8
             self._db.execute("DELETE FROM forecasts WHERE zone = ? AND target < ?", (market.zone, oldest))
             self._db.commit()
@@ -501,7 +511,14 @@ class AccuracyStore:
             if not np.isfinite(actual):
                 continue
             by_day.setdefault(int(k), []).append(
-                (when, float(p10), float(p50), float(p90), actual, float("nan") if naive is None else float(naive))
+                (
+                    when,
+                    float(p10),
+                    float(p50),
+                    float(p90),
+                    actual,
+                    float("nan") if naive is None else float(naive),
+                )
             )
         out = []
         for k in sorted(by_day):

@@ -20,6 +20,7 @@ from common.config import from_env
 from common.errors import EnergyPulseError
 from common.log import get_logger
 from common.server import GrpcService, ServerConfig
+from energy.market_calendar import MarketCalendar
 from energy.tariff import Tariff
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from predict_svc.clock import RealClock, ReplayClock, system_now
@@ -27,7 +28,6 @@ from predict_svc.config import PredictConfig
 from predict_svc.hourly import HourlyFrame, floor_hour
 from predict_svc.market import file_suffix, load_market_hourly
 from predict_svc.model import TrainParams, save_model, train_model
-from energy.market_calendar import MarketCalendar
 from predict_svc.quarters import read_price_quarters
 from predict_svc.runtime import AccuracyStore, ModelRegistry, ZoneMarket
 from predict_svc.servicer import PredictionServicer, Weather
@@ -75,7 +75,9 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
     for i, zone in enumerate(z.upper() for z in config.zones):
         if config.data_dir:
             frame = load_market_hourly(config.data_dir, zone)
-            quarters = read_price_quarters(Path(config.data_dir) / f"day_ahead_prices_{file_suffix(zone)}.csv")
+            quarters = read_price_quarters(
+                Path(config.data_dir) / f"day_ahead_prices_{file_suffix(zone)}.csv"
+            )
             live = config.live_market
             clock: RealClock | ReplayClock = (
                 RealClock(now_fn=now) if live else ReplayClock(frame.first, frame.last, now_fn=now)

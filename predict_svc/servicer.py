@@ -28,6 +28,7 @@ from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
 from predict_svc.hourly import HOUR, floor_hour, hour64, utc
 from predict_svc.household import HouseholdBatch, cheapest_hours, exceed_probability, forecast_consumption_kwh
+from predict_svc.quarters import floor_quarter
 from predict_svc.runtime import (
     AccuracyStore,
     ForecastCache,
@@ -96,10 +97,11 @@ def served_periods(path: PricePath, minutes: int) -> ServedPeriods:
         n = len(path.q_p50) // 4
 
         def hours(a: np.ndarray) -> np.ndarray:
-            return np.asarray(a[: n * 4], dtype=float).reshape(n, 4).mean(axis=1)
+            mean: np.ndarray = np.asarray(a[: n * 4], dtype=float).reshape(n, 4).mean(axis=1)
+            return mean
 
         pub = path.q_published[: n * 4 : 4]
-        der = path.q_derived[: n * 4].reshape(n, 4).all(axis=1)
+        der = np.asarray(path.q_derived[: n * 4].reshape(n, 4).all(axis=1), dtype=bool)
         p10, p50, p90 = hours(path.q_p10), hours(path.q_p50), hours(path.q_p90)
         starts, days = path.q_real[: n * 4 : 4], path.q_day[: n * 4 : 4]
     real_today = days[0]
@@ -210,7 +212,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         # Built GetPriceForecast responses per (zone, horizon), valid while the cached forecast
         # object is the same (performance: building 24 PricePoints with Timestamp conversions
         # was most of the call; the response is never mutated after it is returned).
-        self._price_responses: dict[bytes, tuple[PricePath, pb.GetPriceForecastResponse]] = {}
+        self._price_responses: dict[bytes, tuple[PricePath, datetime, pb.GetPriceForecastResponse]] = {}
 
     # -- shared helpers ----------------------------------------------------------------------
     def zone_path(self, zone: str) -> tuple[PricePath, LoadedModel]:
@@ -380,11 +382,14 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             raise InvalidArgument(reasons.CHEAPEST_COUNT_OUT_OF_RANGE, "cheapest_count must be 0..96")
         self.registry.check_zone(request.zone)
         path, _ = self.zone_path(request.zone)
+        market = self.markets[path.zone]
+        # The answer changes with the path (a publication, a new model) and the current quarter
+        # hour (the next hours, the remaining cheapest periods): cached per both.
+        quarter = floor_quarter(market.clock.now())
         key = request.SerializeToString(deterministic=True)
         hit = self._price_responses.get(key)
-        if hit is not None and hit[0] is path and request.horizon_hours == 0:
-            return hit[1]
-        market = self.markets[path.zone]
+        if hit is not None and hit[0] is path and hit[1] == quarter:
+            return hit[2]
         ahead = self.hours_ahead(path, horizon)
         points = [
             forecast_pb2.PricePoint(
@@ -427,7 +432,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         )
         if len(self._price_responses) > 256:
             self._price_responses.clear()
-        self._price_responses[key] = (path, response)
+        self._price_responses[key] = (path, quarter, response)
         return response
 
     async def GetMarketPrices(
@@ -484,7 +489,9 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                         price_eur_mwh=float(q.mean()),
                         derived=bool(flags.all()) and minutes == 15,
                         delivery_day=market.calendar.delivery_day(t).isoformat(),
-                        day_offset=(market.calendar.delivery_day(t) - market.calendar.delivery_day(market.clock.now())).days,
+                        day_offset=(
+                            market.calendar.delivery_day(t) - market.calendar.delivery_day(market.clock.now())
+                        ).days,
                     )
                 )
             t += step

@@ -80,13 +80,17 @@ def test_bad_zone_horizon_or_resolution_is_400_with_its_reason(
 
 
 def test_unknown_resolution_name_is_400(stack: Stack, token: str) -> None:
-    status, body = stack.api("GET", "/api/v1/zones/NO1/price-forecast?resolution=PRICE_RESOLUTION_DAY", token=token)
+    status, body = stack.api(
+        "GET", "/api/v1/zones/NO1/price-forecast?resolution=PRICE_RESOLUTION_DAY", token=token
+    )
     assert status == 400, body
 
 
 def test_price_forecast_marks_published_and_forecast_through_envoy(stack: Stack, token: str) -> None:
     status, body = stack.api(
-        "GET", "/api/v1/zones/NO1/price-forecast?resolution=PRICE_RESOLUTION_HOUR&priceThresholdEurMwh=80", token=token
+        "GET",
+        "/api/v1/zones/NO1/price-forecast?resolution=PRICE_RESOLUTION_HOUR&priceThresholdEurMwh=80",
+        token=token,
     )
     assert status == 200, body
     kinds = [p["kind"] for p in body["periods"]]

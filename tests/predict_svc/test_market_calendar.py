@@ -15,7 +15,6 @@ import pytest
 
 from energy.market_calendar import MarketCalendar
 from predict_svc.clock import RealClock
-from predict_svc.hourly import HourlyFrame
 from predict_svc.market import read_series_hourly
 from predict_svc.model import PriceModel
 from predict_svc.quarters import QuarterSeries, read_price_quarters
@@ -41,7 +40,9 @@ def _utc(text: str) -> datetime:
         (date(2025, 10, 26), 25, 100, 15),
     ],
 )
-def test_delivery_days_are_local_days_of_23_24_25_hours(day: date, hours: int, periods: int, minutes: int) -> None:
+def test_delivery_days_are_local_days_of_23_24_25_hours(
+    day: date, hours: int, periods: int, minutes: int
+) -> None:
     assert CAL.day_length(day) == timedelta(hours=hours)
     assert CAL.period_minutes(day) == minutes
     starts = CAL.periods(day)
@@ -86,11 +87,14 @@ def _csv(path: Path, rows: list[tuple[str, float]]) -> Path:
 def _quarter_rows(day: date, base: float) -> list[tuple[str, float]]:
     """A hand-made quarter-hour day: every quarter its own price (base + index)."""
     return [
-        (t.astimezone(CAL.day_start(day).tzinfo).isoformat(), base + i) for i, t in enumerate(CAL.periods(day))
+        (t.astimezone(CAL.day_start(day).tzinfo).isoformat(), base + i)
+        for i, t in enumerate(CAL.periods(day))
     ]
 
 
-@pytest.mark.parametrize(("day", "count"), [(date(2026, 3, 29), 92), (date(2025, 10, 26), 100), (date(2025, 11, 3), 96)])
+@pytest.mark.parametrize(
+    ("day", "count"), [(date(2026, 3, 29), 92), (date(2025, 10, 26), 100), (date(2025, 11, 3), 96)]
+)
 def test_hand_made_quarter_days_keep_every_quarter(tmp_path: Path, day: date, count: int) -> None:
     rows = _quarter_rows(day, 50.0)
     assert len(rows) == count
@@ -111,7 +115,9 @@ def test_real_hours_expand_to_four_equal_quarters(entsoe_dir: Path, tmp_path: Pa
     real = (entsoe_dir / "day_ahead_prices_NO_1.csv").read_text().splitlines()
     head, body = real[0], real[-48:]
     quarter_day = date(2025, 10, 26)
-    text = "\n".join([head, *body]) + "\n" + "".join(f"{t},{v}\n" for t, v in _quarter_rows(quarter_day, 10.0))
+    text = (
+        "\n".join([head, *body]) + "\n" + "".join(f"{t},{v}\n" for t, v in _quarter_rows(quarter_day, 10.0))
+    )
     path = tmp_path / "mixed.csv"
     path.write_text(text)
     series = read_price_quarters(path)

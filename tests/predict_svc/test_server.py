@@ -19,7 +19,7 @@ from predict_svc.config import PredictConfig
 from predict_svc.server import build, interceptors, server_config, services
 
 config = from_env(PredictConfig, {}, zones=("NO1",), model_dir=sys.argv[1], data_dir=sys.argv[2],
-                  train_missing=False, accuracy_window_hours=48)
+                  train_missing=False, accuracy_window_hours=48, state_dir=sys.argv[3])
 app = build(config)
 services(app), server_config({})
 servicer = app.servicer
@@ -42,11 +42,11 @@ print(json.dumps({"modules": sorted(sys.modules), "accuracy_hours": hours}))
 
 @pytest.mark.parametrize("market", ["synthetic", "entsoe"])
 def test_serving_path_imports_neither_pandas_nor_pyarrow(
-    market: str, model_dir: Path, entsoe_dir: Path
+    market: str, model_dir: Path, entsoe_dir: Path, tmp_path: Path
 ) -> None:
     data_dir = str(entsoe_dir) if market == "entsoe" else ""
     out = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(model_dir), data_dir],
+        [sys.executable, "-c", _SCRIPT, str(model_dir), data_dir, str(tmp_path / "state")],
         capture_output=True,
         text=True,
         timeout=300,

@@ -410,9 +410,9 @@ async def test_price_forecast_marks_published_and_forecast_periods(harness: Harn
     periods = list(response.periods)
     kinds = [p.kind for p in periods]
     n_pub = kinds.count(forecast_pb2.PRICE_KIND_PUBLISHED)
-    assert n_pub > 0 and kinds == [forecast_pb2.PRICE_KIND_PUBLISHED] * n_pub + [forecast_pb2.PRICE_KIND_FORECAST] * (
-        len(kinds) - n_pub
-    )
+    assert n_pub > 0 and kinds == [forecast_pb2.PRICE_KIND_PUBLISHED] * n_pub + [
+        forecast_pb2.PRICE_KIND_FORECAST
+    ] * (len(kinds) - n_pub)
     published_end = market.clock.to_real(market.published_end())
     assert _dt(response.forecast_start_time) == published_end
     for p in periods:
@@ -435,11 +435,16 @@ async def test_price_forecast_marks_published_and_forecast_periods(harness: Harn
     # Cheapest periods: certain on published days, likely on forecast days.
     certainty = {c.delivery_day: c.certainty for c in response.cheapest_periods}
     for day, value in certainty.items():
-        expected = forecast_pb2.CHEAPEST_CERTAINTY_LIKELY if day in forecast_days else forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
+        expected = (
+            forecast_pb2.CHEAPEST_CERTAINTY_LIKELY
+            if day in forecast_days
+            else forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
+        )
         assert value == expected
     # Hourly view: each hour the mean of its four quarters.
     hourly = await harness.stub.GetPriceForecast(
-        pb.GetPriceForecastRequest(zone="NO1", resolution=forecast_pb2.PRICE_RESOLUTION_HOUR), metadata=harness.auth()
+        pb.GetPriceForecastRequest(zone="NO1", resolution=forecast_pb2.PRICE_RESOLUTION_HOUR),
+        metadata=harness.auth(),
     )
     assert len(hourly.periods) * 4 == len(periods)
     for i, h in enumerate(hourly.periods):
@@ -453,5 +458,7 @@ async def test_price_forecast_marks_published_and_forecast_periods(harness: Harn
         ),
         metadata=harness.auth(),
     )
-    assert [(p.kind, p.price_eur_mwh) for p in prices.periods] == [(p.kind, p.price_eur_mwh) for p in periods[:-1]]
+    assert [(p.kind, p.price_eur_mwh) for p in prices.periods] == [
+        (p.kind, p.price_eur_mwh) for p in periods[:-1]
+    ]
     assert all(_dt(p.hour_start) < published_end for p in prices.prices)

@@ -43,7 +43,7 @@ describe("price periods", () => {
     expect(periods.map((p) => p.published)).toEqual([true, true, false, false]);
     expect(periods[0]).toMatchObject({ price: 10, p10: 10, p90: 10, derived: false });
     expect(periods[2]).toMatchObject({ price: 8, p10: 6, p90: 10, derived: true });
-    expect(periods[0].end - periods[0].t).toBe(900);
+    expect((periods.at(0)?.end ?? 0) - (periods.at(0)?.t ?? 0)).toBe(900);
   });
 
   it("draws bars for published periods only and the band for forecast ones only", () => {
