@@ -299,7 +299,13 @@ class PricePath:
 QUANTILE_LEVELS = (0.1, 0.5, 0.9)
 
 
-def build_path(market: ZoneMarket, model: PriceModel, now: datetime, forecast_days: int = 7) -> PricePath:
+def build_path(
+    market: ZoneMarket,
+    model: PriceModel,
+    now: datetime,
+    forecast_days: int = 7,
+    forecasts: dict[tuple[str, datetime, str], Forecast] | None = None,
+) -> PricePath:
     """The price path at data time ``now``: today's and the published days' quarters as
     published, then ``forecast_days`` whole delivery days forecast by ``model``."""
     cal = market.calendar
@@ -311,8 +317,15 @@ def build_path(market: ZoneMarket, model: PriceModel, now: datetime, forecast_da
     end = cal.day_end(last_day)
     hours = int((end - published_end) // timedelta(hours=1))
     origin = published_end - timedelta(hours=1)  # the last published hour: every price through it is known
-    known = market.known(origin, history_hours=MAX_LAG + 1, hours_after=hours)
-    f = forecast_hours(model, known, origin, hours)
+    key = (market.zone, origin, model.version)
+    f = forecasts.get(key) if forecasts is not None else None
+    if f is None or len(f.p50) != hours:
+        known = market.known(origin, history_hours=MAX_LAG + 1, hours_after=hours)
+        f = forecast_hours(model, known, origin, hours)
+        if forecasts is not None:  # the same origin after midnight: the forecast is unchanged
+            if len(forecasts) > 16:
+                forecasts.clear()
+            forecasts[key] = f
     n_pub_h = int((published_end - start) // timedelta(hours=1))
     pub_h = market.frame.rows(market.frame.pos(start), market.frame.pos(start) + n_pub_h)["price"]
     pub_h = np.concatenate([pub_h, np.full(n_pub_h - len(pub_h), np.nan)])
@@ -359,8 +372,21 @@ class ForecastCache:
 
     def __init__(self, capacity: int = 64) -> None:
         self._entries: OrderedDict[tuple[str, date, date, str], PricePath] = OrderedDict()
+        self._forecasts: dict[tuple[str, datetime, str], Forecast] = {}
         self._capacity = capacity
         self._lock = threading.Lock()
+
+    def peek(self, market: ZoneMarket, loaded: LoadedModel) -> PricePath | None:
+        """The current path when it is computed already (no model call), else None."""
+        market.data_now()
+        now = market.clock.to_data(market.clock.now())
+        key = (
+            market.zone,
+            market.calendar.delivery_day(now),
+            market.published_day(now),
+            loaded.model.version,
+        )
+        return self._entries.get(key)
 
     def get(self, market: ZoneMarket, loaded: LoadedModel) -> tuple[PricePath, bool]:
         """The current path; ``True`` when it was computed by this call."""
@@ -379,7 +405,7 @@ class ForecastCache:
             hit = self._entries.get(key)
             if hit is not None:
                 return hit, False
-            result = build_path(market, loaded.model, now)
+            result = build_path(market, loaded.model, now, forecasts=self._forecasts)
             self._entries[key] = result
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
@@ -484,13 +510,23 @@ class AccuracyStore:
         cal = market.calendar
         stored = 0
         last = market.published_day(now)
-        for back in range(days + 7, 0, -1):
+        for back in range(days, 0, -1):
             day = last - timedelta(days=back)
             at = cal.expected_publication(day)
-            if at < market.frame.first + timedelta(hours=MAX_LAG + 24):
-                continue
+            if at < market.frame.first + timedelta(hours=MAX_LAG + 24) or self.has_origin(
+                market.zone, cal.day_end(day)
+            ):
+                continue  # too early in the data, or issued before (a restart computes nothing again)
             stored += self.record(market, build_path(market, model, at))
         return stored
+
+    def has_origin(self, zone: str, published_end: datetime) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM forecasts WHERE zone = ? AND origin = ? LIMIT 1",
+                (zone, _epoch_hour(published_end)),
+            ).fetchone()
+        return row is not None
 
     def score(self, market: ZoneMarket, window_hours: int) -> list[HorizonScore]:
         """Per horizon day: scored hours whose targets are published and inside the window."""

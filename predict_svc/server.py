@@ -59,6 +59,11 @@ class PredictApp:
     registry: ModelRegistry
     accuracy: AccuracyStore
     servicer: PredictionServicer
+    seeding: threading.Thread | None = None  # issues past forecasts on a first start (background)
+
+    def wait_seeded(self, timeout: float | None = None) -> None:
+        if self.seeding is not None:
+            self.seeding.join(timeout)
 
 
 def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
@@ -150,6 +155,20 @@ def train_missing(app: PredictApp) -> None:
         log.info("model_trained", zone=zone, version=model.version, accuracy_seeded=seeded)
 
 
+def _seed_accuracy(
+    accuracy: AccuracyStore, markets: dict[str, ZoneMarket], registry: ModelRegistry, days: int
+) -> None:
+    """Issue the forecasts of the last ``days`` publications that the store does not hold yet
+    (a first start; after a restart the persisted ones are kept and nothing is recomputed)."""
+    for loaded in registry.loaded():
+        zone = loaded.model.zone.upper()
+        try:
+            stored = accuracy.seed(markets[zone], loaded.model, days)
+            log.info("accuracy_seeded", zone=zone, rows=stored)
+        except EnergyPulseError as exc:
+            log.warning("accuracy_seed_failed", zone=zone, error=exc.message)
+
+
 def build(
     config: PredictConfig,
     now: Now = system_now,
@@ -166,12 +185,13 @@ def build(
     accuracy = AccuracyStore(
         Path(config.state_dir) / "accuracy.sqlite3", capacity_hours=config.accuracy_window_hours
     )
-    for loaded in registry.loaded():
-        zone = loaded.model.zone.upper()
-        try:
-            accuracy.seed(markets[zone], loaded.model, config.accuracy_window_hours // 24)
-        except EnergyPulseError as exc:
-            log.warning("accuracy_seed_failed", zone=zone, error=exc.message)
+    seeding = threading.Thread(
+        target=_seed_accuracy,
+        args=(accuracy, markets, registry, config.accuracy_window_hours // 24),
+        name="seed-accuracy",
+        daemon=True,
+    )
+    seeding.start()
     if weather is None:
         weather = (
             OpenMeteoClient()
@@ -181,7 +201,7 @@ def build(
     servicer = PredictionServicer(
         markets, registry, tariff or Tariff(), Weather(weather), accuracy, max_batch=config.max_batch
     )
-    app = PredictApp(config, markets, registry, accuracy, servicer)
+    app = PredictApp(config, markets, registry, accuracy, servicer, seeding)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])
     return app
 
@@ -228,7 +248,7 @@ async def warm_forecasts(app: PredictApp, interval: float = 30.0) -> None:
     while True:
         for zone in app.markets:
             try:
-                app.servicer.zone_path(zone)
+                await asyncio.to_thread(app.servicer.zone_path, zone)
             except EnergyPulseError:
                 pass  # not ready yet / data exhausted: logged where raised, retried next tick
         await asyncio.sleep(interval)

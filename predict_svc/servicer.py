@@ -225,6 +225,17 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             self.accuracy.record(market, path)
         return path, loaded
 
+    async def path_for(self, zone: str) -> PricePath:
+        """:meth:`zone_path` off the event loop when the path must be computed (model calls take
+        seconds for a week ahead); a cached path is returned inline."""
+        loaded = self.registry.get(zone)
+        market = self.markets[loaded.model.zone.upper()]
+        cached = self.cache.peek(market, loaded)
+        if cached is not None:
+            return cached
+        path, _ = await asyncio.to_thread(self.zone_path, zone)
+        return path
+
     def hours_ahead(self, path: PricePath, count: int) -> _HoursAhead:
         """The ``count`` hours after the current one: real starts and P10/P50/P90 (published hours
         carry their price in all three)."""
@@ -381,7 +392,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         if not 0 <= count <= 24 * 4:
             raise InvalidArgument(reasons.CHEAPEST_COUNT_OUT_OF_RANGE, "cheapest_count must be 0..96")
         self.registry.check_zone(request.zone)
-        path, _ = self.zone_path(request.zone)
+        path = await self.path_for(request.zone)
         market = self.markets[path.zone]
         # The answer changes with the path (a publication, a new model) and the current quarter
         # hour (the next hours, the remaining cheapest periods): cached per both.
@@ -470,7 +481,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         periods: list[forecast_pb2.PricePeriod] = []
         path: PricePath | None = None
         try:
-            path, _ = self.zone_path(zone)
+            path = await self.path_for(zone)
         except EnergyPulseError:
             if market.clock.to_data(end) > data_now:
                 raise
@@ -532,7 +543,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         group_of = np.zeros(n, dtype=np.intp)
         templates: list[bytes] = []
         for g, (zone, idx) in enumerate(groups):
-            path, _ = self.zone_path(zone)
+            path = await self.path_for(zone)
             ahead = self.hours_ahead(path, 1)
             rows = rows_all if idx is None else [rows_all[i] for i in idx.tolist()]
             batch = HouseholdBatch.from_rows(
@@ -596,7 +607,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             raise NotFound(
                 reasons.HOUSEHOLD_NOT_FOUND, f"no recent readings for household {request.household_id}"
             )
-        path, _ = self.zone_path(info.zone)
+        path = await self.path_for(info.zone)
         f = self.hours_ahead(path, horizon)
         horizon = min(horizon, len(f.starts))
         batch = HouseholdBatch.from_rows(

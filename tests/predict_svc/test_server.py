@@ -21,6 +21,7 @@ from predict_svc.server import build, interceptors, server_config, services
 config = from_env(PredictConfig, {}, zones=("NO1",), model_dir=sys.argv[1], data_dir=sys.argv[2],
                   train_missing=False, accuracy_window_hours=48, state_dir=sys.argv[3])
 app = build(config)
+app.wait_seeded()
 services(app), server_config({})
 servicer = app.servicer
 household = forecast_pb2.HouseholdInput(household_id="h1", zone="NO1", recent_hourly_kw=[0.5] * 24,

@@ -61,6 +61,7 @@ async def harness(model_dir: Path, tmp_path: Path) -> AsyncIterator[Harness]:
         state_dir=str(tmp_path / "state"),
     )
     app = build(config, now=lambda: NOW)
+    app.wait_seeded()  # past forecasts issued, so accuracy has something to score
     factory = TokenFactory()
     verifier = TokenVerifier(
         StaticKeySource(lambda: {factory.kid: factory.public_key}),
