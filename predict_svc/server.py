@@ -150,9 +150,9 @@ def train_missing(app: PredictApp) -> None:
             log.error("model_training_failed", zone=zone, exitcode=child.exitcode)
             continue
         app.registry.reload(zone)
-        model = app.registry.get(zone).model
-        seeded = app.accuracy.seed(app.markets[zone], model, app.accuracy.capacity_hours // 24)
-        log.info("model_trained", zone=zone, version=model.version, accuracy_seeded=seeded)
+        log.info("model_trained", zone=zone, version=app.registry.get(zone).model.version)
+    # Past forecasts once every zone is served (a week-ahead path per past publication).
+    _seed_accuracy(app.accuracy, app.markets, app.registry, app.accuracy.capacity_hours // 24)
 
 
 def _seed_accuracy(
