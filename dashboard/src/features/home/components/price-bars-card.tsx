@@ -11,7 +11,7 @@ import { tsDate } from "@/lib/proto-json";
 import { steppedPath } from "@/lib/series";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
-import { barSeries, cheapestOf, nearDays, periodsOf } from "../lib/price-periods";
+import { barSeries, cheapestOf, cheapestWindows, nearDays, periodsOf } from "../lib/price-periods";
 
 const barsPath = uPlot.paths.bars?.({ size: [0.92, 40], align: 1 });
 
@@ -68,9 +68,9 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
             <UPlotChart options={options} data={data} height={240} ariaLabel="Published prices of today and tomorrow as bars, tomorrow's forecast band before publication" />
             <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="cheapest-hours">
               <span className="font-medium text-slate-700">Cheapest periods:</span>
-              {cheapest.map((c) => (
+              {cheapestWindows(cheapest).map((c) => (
                 <Badge key={c.t} tone={c.certain ? "good" : "info"} title={c.certain ? "published: certain" : "forecast: likely"}>
-                  {fmtHour(new Date(c.t * 1000), timeZone)}
+                  {fmtHour(new Date(c.t * 1000), timeZone)}–{fmtHour(new Date(c.end * 1000), timeZone)}
                   <span className="opacity-80">· {fmtNumber(c.price, 1)} c</span>
                   <span className="opacity-70">{c.certain ? "certain" : "likely"}</span>
                 </Badge>

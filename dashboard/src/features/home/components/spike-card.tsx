@@ -2,6 +2,7 @@ import { useState } from "react";
 
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, LoadingState } from "@/components/ui/states";
+import { ExceedStatus } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import { fmtHour } from "@/lib/format";
 import { useNow } from "@/lib/use-now";
 
@@ -62,7 +63,7 @@ export function SpikeCard({
                 <span className="text-slate-600">{d.dayOffset === 0 ? "Today" : d.dayOffset === 1 ? "Tomorrow" : d.day}</span>
                 <span className="font-medium text-slate-800">
                   {spikeWords(d.exceed)}
-                  {d.exceed.probability > 0 && <span className="ml-1 text-xs text-slate-500">at {fmtHour(new Date(d.at * 1000), timeZone)}</span>}
+                  {d.exceed.status === ExceedStatus.WITHIN_QUANTILES && <span className="ml-1 text-xs text-slate-500">at {fmtHour(new Date(d.at * 1000), timeZone)}</span>}
                 </span>
               </li>
             ))}

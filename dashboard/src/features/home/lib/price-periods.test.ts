@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CheapestCertainty, CheapestPeriodSchema, ExceedStatus, PriceKind, PricePeriodSchema, QuantileSchema } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import { GetPriceForecastResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
 
-import { barSeries, cheapestOf, nearDays, periodsOf, spikeByDay, spikeWords } from "./price-periods";
+import { barSeries, cheapestOf, cheapestWindows, nearDays, periodsOf, spikeByDay, spikeWords } from "./price-periods";
 
 const T0 = Date.UTC(2026, 2, 10, 0, 0) - 3_600_000; // 00:00 Oslo (CET)
 
@@ -62,5 +62,16 @@ describe("price periods", () => {
   it("says a bound is a bound above the top quantile", () => {
     const days = spikeByDay(periodsOf(response), 0);
     expect(days.map((d) => spikeWords(d.exceed))).toEqual(["above (published)", "under 10%", "35%"]);
+  });
+
+  it("merges consecutive cheapest quarters into one window", () => {
+    const q = (i: number, certain: boolean) => ({ t: i * 900, end: (i + 1) * 900, day: "d", price: i, certain });
+    const windows = cheapestWindows([q(2, true), q(0, true), q(1, true), q(5, true), q(6, false)]);
+    expect(windows.map((w) => [w.t / 900, w.end / 900, w.certain])).toEqual([
+      [0, 3, true],
+      [5, 6, true],
+      [6, 7, false],
+    ]);
+    expect(windows[0]?.price).toBe(1);
   });
 });

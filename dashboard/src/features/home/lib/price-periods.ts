@@ -98,3 +98,23 @@ export function spikeByDay(periods: Period[], nowSec: number): { day: string; da
   }
   return [...out.values()];
 }
+
+/** Consecutive cheapest periods of one day and certainty merged into windows (mean price). */
+export function cheapestWindows(cheapest: Cheapest[]): Cheapest[] {
+  const sorted = [...cheapest].sort((a, b) => a.t - b.t);
+  const out: Cheapest[] = [];
+  const counts: number[] = [];
+  for (const c of sorted) {
+    const last = out.at(-1);
+    const n = counts.at(-1) ?? 0;
+    if (last?.end === c.t && last.day === c.day && last.certain === c.certain) {
+      last.price = (last.price * n + c.price) / (n + 1);
+      counts[counts.length - 1] = n + 1;
+      last.end = c.end;
+    } else {
+      out.push({ ...c });
+      counts.push(1);
+    }
+  }
+  return out;
+}
