@@ -26,8 +26,12 @@ COPY predict_svc ./predict_svc
 COPY ledger_svc ./ledger_svc
 COPY ingest_svc ./ingest_svc
 COPY meter_sim ./meter_sim
+COPY witness_svc ./witness_svc
 # The project itself (with the generated energypulse package): imported from site-packages, no
 # PYTHONPATH.
 RUN pip install --no-deps .
-RUN useradd --system --uid 10001 energypulse && mkdir -p /app/var && chown energypulse /app/var
+# The mount points of compose's named volumes exist in the image, owned by the service user: Docker
+# seeds a new named volume from the image's directory (owner included), so they are not root-owned.
+RUN useradd --system --uid 10001 energypulse \
+ && mkdir -p /app/var/models /app/var/predict && chown -R energypulse /app/var
 USER energypulse

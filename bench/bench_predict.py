@@ -77,7 +77,14 @@ async def _with_server(body: Callable[[pb_grpc.PredictionServiceAsyncStub], Awai
             frame, "NO1", params=TrainParams(rounds=30, num_leaves=15, multi_rows=5000), source="synthetic"
         )
         save_model(model, Path(tmp) / "NO1.json")
-        config = from_env(PredictConfig, {}, zones=("NO1",), model_dir=tmp, accuracy_window_hours=24)
+        config = from_env(
+            PredictConfig,
+            {},
+            zones=("NO1",),
+            model_dir=tmp,
+            accuracy_window_hours=24,
+            state_dir=f"{tmp}/state",
+        )
         app = build(config)
         running = await start_server(ServerConfig(port=0), services(app))
         channel = grpc.aio.insecure_channel(

@@ -182,6 +182,7 @@ def stack_env(
     env["EP_LEDGER_TARGET"] = _client_target(ports, "ledger")
     env["EP_TELEMETRY_TARGET"] = _client_target(ports, "ingest")
     env["EP_PREDICT_MODEL_DIR"] = str(var_dir / "models")
+    env["EP_PREDICT_STATE_DIR"] = str(var_dir / "predict")
     env["EP_METER_INGEST_ADDR"] = env["EP_TELEMETRY_TARGET"]  # meter_sim registers its households there
     # Random per installation, made on first start in the state folder (never a published value).
     env.update(installation_secrets(var_dir))

@@ -36,6 +36,28 @@ class PredictConfig:
     accuracy_window_hours: int = env_field(
         "EP_PREDICT_ACCURACY_HOURS", 24 * 14, "live forecasts kept for scoring"
     )
+    state_dir: str = env_field(
+        "EP_PREDICT_STATE_DIR",
+        "var/predict",
+        "state kept across restarts (accuracy.sqlite3: issued forecasts)",
+    )
+    gate_closure: str = env_field(
+        "EP_MARKET_GATE_CLOSURE",
+        "",
+        "HH:MM local (CET/CEST) on D-1 when bids for D close; empty = rules file (12:00)",
+    )
+    publication: str = env_field(
+        "EP_MARKET_PUBLICATION",
+        "",
+        "HH:MM local on D-1 when results for D are expected; empty = rules file (12:45). Replay and"
+        " synthetic markets publish each day whole at this time",
+    )
+    live_market: bool = env_field(
+        "EP_PREDICT_LIVE_MARKET",
+        False,
+        "market data is live (files updated as results arrive): a day is published when all its"
+        " periods are present, not at the clock time (data_dir only; no replay shift)",
+    )
     max_batch: int = env_field("EP_PREDICT_MAX_BATCH", 10_000, "most households in one PredictBatch")
     auth_target: str = env_field(
         "EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (keys, revocations)"

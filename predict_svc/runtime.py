@@ -1,56 +1,87 @@
-"""Live state of the service: market per zone, hot-reloadable models, forecast cache, accuracy.
+"""Live state of the service: market per zone, hot-reloadable models, price paths, accuracy.
 
-* :class:`ZoneMarket` is one zone's hourly market frame in *data time* plus the clock that maps
-  real time onto it (replay of historical data, or the synthetic market in real time). Prices
-  after the current data hour are hidden from every reader: they are "not yet known".
+* :class:`ZoneMarket` is one zone's market in *data time* (hourly frame for the model,
+  quarter-hour prices for serving) plus the clock that maps real time onto it and the market
+  calendar (:mod:`energy.market_calendar`) saying which delivery days are published. Prices of
+  unpublished delivery days are hidden from the model: they are "not yet known".
 * :class:`ModelRegistry` holds one immutable :class:`~predict_svc.model.PriceModel` per zone in a
   dict that is replaced, never mutated (copy-on-write). A reload builds the new model completely,
   then swaps one reference, so a request keeps the model it started with and none is dropped.
-* :class:`ForecastCache` computes each zone's 24-hour forecast once per (hour, model version);
-  every GetPriceForecast in that hour is a dict lookup (the p99 < 5 ms target).
-* :class:`AccuracyTracker` keeps the next-hour forecasts issued live and scores them against the
-  prices that cleared since.
+* :class:`PricePath` is what the API serves: every period from the start of today, published
+  ones exact, then ``model.forecast`` from the first unpublished period over 7 whole delivery
+  days. :class:`ForecastCache` computes it once per (day, publication, model version); every
+  request in between is a dict lookup.
+* :class:`AccuracyStore` keeps the issued forecasts in SQLite and scores them per horizon day
+  against the published prices, beside the naive baseline; a restart keeps the history.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from common.log import get_logger
+from energy.localtime import shift_local
+from energy.market_calendar import QUARTER, MarketCalendar
+from energy.zones import ZONES
 from predict_svc.clock import Clock
-from predict_svc.features import MAX_LAG, build_features
-from predict_svc.hourly import HourlyFrame, hour64, to_datetime
+from predict_svc.features import MAX_LAG
+from predict_svc.hourly import HourlyFrame, floor_hour, to_datetime, utc
 from predict_svc.model import Forecast, ModelError, PriceModel, load_model
+from predict_svc.quarters import QuarterSeries
 
 __all__ = [
-    "AccuracyScore",
-    "AccuracyTracker",
+    "QUANTILE_LEVELS",
+    "AccuracyStore",
     "ForecastCache",
+    "HorizonScore",
     "LoadedModel",
     "ModelRegistry",
-    "ZoneForecast",
+    "PricePath",
     "ZoneMarket",
+    "build_path",
+    "exceed_probability",
+    "forecast_hours",
 ]
 
 log = get_logger(__name__)
 MAX_HORIZON = 24
+_ZONE_CODE = re.compile(r"^[A-Z]{2}[0-9]{0,2}(_[A-Z]{2})?$")  # NO1, SE3, DK1, DE_LU
 
 
 @dataclass(frozen=True)
 class ZoneMarket:
-    """A zone's market columns (hourly UTC, data time) and the clock mapping real time onto it."""
+    """A zone's market columns (hourly UTC, data time), its quarter-hour prices, the clock mapping
+    real time onto them and the market calendar saying which delivery days are published.
+
+    ``live`` markets (data arriving as the market publishes it) count a day as published when
+    all its periods are present; replay and synthetic markets, whose data exists in advance,
+    publish each delivery day whole at its scheduled publication time."""
 
     zone: str
     frame: HourlyFrame
     clock: Clock
     source: str
+    quarters: QuarterSeries | None = None
+    calendar: MarketCalendar = field(default_factory=MarketCalendar.default)
+    live: bool = False
+
+    def __post_init__(self) -> None:
+        if self.quarters is None:
+            object.__setattr__(self, "quarters", QuarterSeries.from_hourly(self.frame))
+
+    @property
+    def q(self) -> QuarterSeries:
+        assert self.quarters is not None
+        return self.quarters
 
     def data_now(self) -> datetime:
         """The current hour in data time; its price is known (cleared the day before)."""
@@ -60,12 +91,31 @@ class ZoneMarket:
             raise Unavailable("MARKET_DATA_EXHAUSTED", f"no market data around {now} for zone {self.zone}")
         return now
 
-    def known(self, origin: datetime, history_hours: int | None = None) -> HourlyFrame:
+    def published_day(self, now: datetime | None = None) -> date:
+        """The last published delivery day at data time ``now`` (default: the clock's)."""
+        at = self.clock.to_data(self.clock.now()) if now is None else now
+        if not self.live:
+            return self.calendar.published_through_schedule(at)
+        cal = self.calendar
+        day = cal.published_through_data(at, lambda d: self.q.complete(cal.day_start(d), cal.day_end(d)))
+        if day is None:
+            raise Unavailable(
+                "MARKET_DATA_EXHAUSTED", f"today's prices for zone {self.zone} have not arrived"
+            )
+        return day
+
+    def published_end(self, now: datetime | None = None) -> datetime:
+        """End (data time, UTC) of the last published delivery day: prices before it are known."""
+        return self.calendar.day_end(self.published_day(now))
+
+    def known(
+        self, origin: datetime, history_hours: int | None = None, hours_after: int = MAX_HORIZON
+    ) -> HourlyFrame:
         """The frame as known at ``origin`` (the ``history_hours`` before it, default all, up to
-        ``MAX_HORIZON`` after it): prices after ``origin`` are hidden (NaN)."""
+        ``hours_after`` after it): prices after ``origin`` are hidden (NaN)."""
         end = self.frame.pos(origin)
         lo = 0 if history_hours is None else end - history_hours
-        window = self.frame.rows(lo, end + MAX_HORIZON + 1)
+        window = self.frame.rows(lo, end + hours_after + 1)
         columns = dict(window.columns)
         price = columns["price"].copy()  # the rest are views of the market: not written to
         price[max(end - max(lo, 0) + 1, 0) :] = np.nan
@@ -101,6 +151,11 @@ class ModelRegistry:
         key = zone.strip().upper()
         if not key:
             raise InvalidArgument("ZONE_REQUIRED", "zone is required (e.g. NO1)")
+        if key not in self.zones and key not in ZONES and not _ZONE_CODE.match(key):
+            raise InvalidArgument(
+                "ZONE_INVALID",
+                f"zone {zone!r} is not a bidding zone code; served zones: {', '.join(self.zones)}",
+            )
         if key not in self.zones:
             raise NotFound(
                 "ZONE_NOT_FOUND", f"zone {zone!r} is not served; served zones: {', '.join(self.zones)}"
@@ -161,30 +216,188 @@ class ModelRegistry:
         return self.loaded()
 
 
+def forecast_hours(model: PriceModel, known: HourlyFrame, origin: datetime, hours: int) -> Forecast:
+    """Quantiles for the ``hours`` hours after ``origin`` from ``model.forecast``.
+
+    When the model reaches that far (``model.max_horizon >= hours``) this is one call. A model
+    of shorter reach is chained: each step forecasts ``max_horizon`` hours, its medians are
+    written into the frame as the next step's history, and each chained step's band is widened
+    by the square root of the number of steps (errors of successive steps add up). This keeps a
+    week ahead answerable with a 24-hour model until a week-ahead model is deployed; its bands
+    are then the model's own.
+    """
+    step = max(1, min(model.max_horizon, hours))
+    if step >= hours:
+        return model.forecast(known, origin, list(range(1, hours + 1)))
+    columns = dict(known.columns)
+    price = columns["price"].copy()
+    columns["price"] = price
+    frame = HourlyFrame(known.start, columns)
+    at = frame.pos(origin)
+    parts: list[Forecast] = []
+    done, k = 0, 0
+    while done < hours:
+        m = min(step, hours - done)
+        here = origin + timedelta(hours=done)
+        f = model.forecast(frame, here, list(range(1, m + 1)))
+        widen = float(np.sqrt(k + 1))
+        lo = f.p50 - (f.p50 - f.p10) * widen
+        hi = f.p50 + (f.p90 - f.p50) * widen
+        parts.append(Forecast(f.target_times, f.horizons + done, lo, f.p50, hi))
+        a, b = at + done + 1, at + done + 1 + m
+        if b <= len(price):
+            price[a:b] = f.p50
+        done, k = done + m, k + 1
+    return Forecast(
+        np.concatenate([p.target_times for p in parts]),
+        np.concatenate([p.horizons for p in parts]),
+        np.concatenate([p.p10 for p in parts]),
+        np.concatenate([p.p50 for p in parts]),
+        np.concatenate([p.p90 for p in parts]),
+    )
+
+
 @dataclass(frozen=True)
-class ZoneForecast:
-    """One zone's forecast issued at ``origin`` (data time) by ``model_version``."""
+class PricePath:
+    """A zone's prices from the start of today's delivery day: published, then forecast.
+
+    Quarter-hour arrays (``q_*``) are the served resolution; forecast quarters repeat their
+    hour (``q_derived``). Hourly arrays are the mean of each hour's quarters (published) or the
+    model's hour (forecast). All times here are data time (UTC); :attr:`q_real` maps each
+    quarter to real time. Published periods carry their price in all three quantiles.
+    """
 
     zone: str
-    origin: datetime
-    issue_time: datetime  # real time of the origin hour
-    target_times: list[datetime]  # real time, start of each target hour
-    forecast: Forecast
+    today: date  # data-time delivery day of the issue
+    published_day: date  # last published delivery day
+    start: datetime  # start of today (data, UTC)
+    published_end: datetime  # first unpublished period (data, UTC)
+    end: datetime  # end of the last forecast delivery day (data, UTC)
+    q_published: np.ndarray
+    q_derived: np.ndarray
+    q_p10: np.ndarray
+    q_p50: np.ndarray
+    q_p90: np.ndarray
+    q_real: list[datetime]
+    q_day: list[date]  # real-time delivery day of each quarter
+    h_published: np.ndarray
+    h_p10: np.ndarray
+    h_p50: np.ndarray
+    h_p90: np.ndarray
+    forecast: Forecast  # the model's hourly forecast from published_end
     model_version: str
+    issue_time: datetime  # real time of the data hour the path was computed at
+
+    @property
+    def quantile_levels(self) -> tuple[float, ...]:
+        return QUANTILE_LEVELS
+
+    def hour_index(self, data_hour: datetime) -> int:
+        return int((data_hour - self.start) // timedelta(hours=1))
+
+
+QUANTILE_LEVELS = (0.1, 0.5, 0.9)
+
+
+def build_path(
+    market: ZoneMarket,
+    model: PriceModel,
+    now: datetime,
+    forecast_days: int = 7,
+    forecasts: dict[tuple[str, datetime, str], Forecast] | None = None,
+) -> PricePath:
+    """The price path at data time ``now``: today's and the published days' quarters as
+    published, then ``forecast_days`` whole delivery days forecast by ``model``."""
+    cal = market.calendar
+    today = cal.delivery_day(now)
+    published_day = market.published_day(now)
+    start = cal.day_start(today)
+    published_end = cal.day_end(published_day)
+    last_day = published_day + timedelta(days=forecast_days)
+    end = cal.day_end(last_day)
+    hours = int((end - published_end) // timedelta(hours=1))
+    origin = published_end - timedelta(hours=1)  # the last published hour: every price through it is known
+    key = (market.zone, origin, model.version)
+    f = forecasts.get(key) if forecasts is not None else None
+    if f is None or len(f.p50) != hours:
+        known = market.known(origin, history_hours=MAX_LAG + 1, hours_after=hours)
+        f = forecast_hours(model, known, origin, hours)
+        if forecasts is not None:  # the same origin after midnight: the forecast is unchanged
+            if len(forecasts) > 16:
+                forecasts.clear()
+            forecasts[key] = f
+    n_pub_h = int((published_end - start) // timedelta(hours=1))
+    pub_h = market.frame.rows(market.frame.pos(start), market.frame.pos(start) + n_pub_h)["price"]
+    pub_h = np.concatenate([pub_h, np.full(n_pub_h - len(pub_h), np.nan)])
+    pub_q, pub_flags = market.q.window(start, published_end)
+    h_pub = np.concatenate([np.ones(n_pub_h, dtype=bool), np.zeros(hours, dtype=bool)])
+    q_pub = np.repeat(h_pub, 4)
+    fq = [np.repeat(np.asarray(a, dtype=float), 4) for a in (f.p10, f.p50, f.p90)]
+    q_p50 = np.concatenate([pub_q, fq[1]])
+    q_p10 = np.concatenate([pub_q, fq[0]])
+    q_p90 = np.concatenate([pub_q, fq[2]])
+    q_derived = np.concatenate([pub_flags, np.ones(4 * hours, dtype=bool)])
+    q_data = [start + i * QUARTER for i in range(len(q_p50))]
+    clock = market.clock
+    q_real = [clock.to_real(t) for t in q_data]
+    q_day = [cal.delivery_day(t) for t in q_real]
+    return PricePath(
+        zone=market.zone,
+        today=today,
+        published_day=published_day,
+        start=start,
+        published_end=published_end,
+        end=end,
+        q_published=q_pub,
+        q_derived=q_derived,
+        q_p10=q_p10,
+        q_p50=q_p50,
+        q_p90=q_p90,
+        q_real=q_real,
+        q_day=q_day,
+        h_published=h_pub,
+        h_p10=np.concatenate([pub_h, f.p10]),
+        h_p50=np.concatenate([pub_h, f.p50]),
+        h_p90=np.concatenate([pub_h, f.p90]),
+        forecast=f,
+        model_version=model.version,
+        issue_time=clock.to_real(floor_hour(now)),
+    )
 
 
 class ForecastCache:
-    """At most one computation per zone, hour and model; lookups are O(1)."""
+    """One price path per zone, delivery day, publication state and model: the forecast is
+    recomputed when a day is published (or today rolls over, or the model changes), and every
+    request in between is a dict lookup."""
 
     def __init__(self, capacity: int = 64) -> None:
-        self._entries: OrderedDict[tuple[str, datetime, str], ZoneForecast] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, date, date, str], PricePath] = OrderedDict()
+        self._forecasts: dict[tuple[str, datetime, str], Forecast] = {}
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def get(self, market: ZoneMarket, loaded: LoadedModel) -> tuple[ZoneForecast, bool]:
-        """The forecast of the current hour; ``True`` when it was computed by this call."""
-        origin = market.data_now()
-        key = (market.zone, origin, loaded.model.version)
+    def peek(self, market: ZoneMarket, loaded: LoadedModel) -> PricePath | None:
+        """The current path when it is computed already (no model call), else None."""
+        market.data_now()
+        now = market.clock.to_data(market.clock.now())
+        key = (
+            market.zone,
+            market.calendar.delivery_day(now),
+            market.published_day(now),
+            loaded.model.version,
+        )
+        return self._entries.get(key)
+
+    def get(self, market: ZoneMarket, loaded: LoadedModel) -> tuple[PricePath, bool]:
+        """The current path; ``True`` when it was computed by this call."""
+        market.data_now()  # raises when the data does not reach now
+        now = market.clock.to_data(market.clock.now())
+        key = (
+            market.zone,
+            market.calendar.delivery_day(now),
+            market.published_day(now),
+            loaded.model.version,
+        )
         hit = self._entries.get(key)
         if hit is not None:
             return hit, False
@@ -192,85 +405,200 @@ class ForecastCache:
             hit = self._entries.get(key)
             if hit is not None:
                 return hit, False
-            known = market.known(origin, history_hours=MAX_LAG + 1)
-            forecast = loaded.model.forecast(known, origin, list(range(1, MAX_HORIZON + 1)))
-            clock = market.clock
-            result = ZoneForecast(
-                zone=market.zone,
-                origin=origin,
-                issue_time=clock.to_real(origin),
-                target_times=[clock.to_real(to_datetime(t)) for t in forecast.target_times],
-                forecast=forecast,
-                model_version=loaded.model.version,
-            )
+            result = build_path(market, loaded.model, now, forecasts=self._forecasts)
             self._entries[key] = result
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
             return result, True
 
 
-@dataclass(frozen=True)
-class AccuracyScore:
-    """Scored next-hour forecasts: (target, p10, p50, p90, actual, naive) rows, oldest first."""
+def exceed_probability(
+    threshold: float, quantiles: np.ndarray, levels: tuple[float, ...] = QUANTILE_LEVELS
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(price > threshold) per row of ``quantiles`` (rows x levels) and a status per row:
+    1 within the quantiles (linear between levels), 2 above the top quantile (the value is an
+    upper bound, 1 - top level: nothing is extrapolated), 3 below the bottom one (a lower bound)."""
+    q = np.sort(np.asarray(quantiles, dtype=float), axis=1)
+    lv = np.asarray(levels, dtype=float)
+    prob = np.empty(len(q))
+    status = np.ones(len(q), dtype=np.int64)
+    for i, row in enumerate(q):
+        if threshold > row[-1]:
+            prob[i], status[i] = 1.0 - lv[-1], 2
+        elif threshold < row[0]:
+            prob[i], status[i] = 1.0 - lv[0], 3
+        else:
+            # Equal quantiles: take the highest level at that value (P(X > x) is the smallest).
+            right = np.searchsorted(row, threshold, side="right") - 1
+            left = max(int(right), 0)
+            if left >= len(row) - 1:
+                prob[i] = 1.0 - lv[-1]
+            else:
+                a, b = row[left], row[left + 1]
+                w = 0.0 if b <= a else (threshold - a) / (b - a)
+                prob[i] = 1.0 - (lv[left] + w * (lv[left + 1] - lv[left]))
+    return prob, status
 
-    hours: int
-    mae: float
-    coverage: float
-    naive_mae: float
-    points: list[tuple[datetime, float, float, float, float, float]]
 
+class AccuracyStore:
+    """Live forecasts per zone, origin and target hour in SQLite, scored per horizon day.
 
-@dataclass
-class AccuracyTracker:
-    """Next-hour forecasts per zone keyed by target hour (data time), scored when prices clear."""
+    Horizon day ``k`` is the ``k``-th delivery day after the last published one at issue
+    (``k = 1``: the forecast of tomorrow made before its auction). Each row also stores the
+    naive forecast known at issue: the same local hour on the last published day. Rows survive
+    a restart (the file lives under the service's state directory)."""
 
-    capacity_hours: int = 24 * 14
-    _by_zone: dict[str, OrderedDict[datetime, tuple[float, float, float]]] = field(default_factory=dict)
+    def __init__(self, path: Path | str, capacity_hours: int = 24 * 14) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.capacity_hours = capacity_hours
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS forecasts (zone TEXT NOT NULL, origin INTEGER NOT NULL,"
+            " target INTEGER NOT NULL, horizon_day INTEGER NOT NULL, p10 REAL NOT NULL,"
+            " p50 REAL NOT NULL, p90 REAL NOT NULL, naive REAL, model_version TEXT NOT NULL,"
+            " PRIMARY KEY (zone, origin, target))"
+        )
+        self._db.execute("CREATE INDEX IF NOT EXISTS forecasts_target ON forecasts (zone, target)")
+        self._db.commit()
 
-    def record(self, zone: str, target: datetime, p10: float, p50: float, p90: float) -> None:
-        entries = self._by_zone.setdefault(zone, OrderedDict())
-        entries[target] = (p10, p50, p90)
-        entries.move_to_end(target)
-        while len(entries) > self.capacity_hours:
-            entries.popitem(last=False)
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
-    def seed(self, zone: str, market: ZoneMarket, model: PriceModel, hours: int) -> int:
-        """Fill the tracker with the next-hour forecasts the model would have issued over the last
-        ``hours`` hours, each from data known at its origin (start-up, so accuracy is not empty)."""
-        origin = market.data_now()
-        window = market.known(origin, history_hours=hours + 200)
-        fs = build_features(window, 1)
-        targets = fs.target_index
-        at = hour64(origin)
-        mask = (targets > at - np.timedelta64(hours, "h")) & (targets <= at + np.timedelta64(1, "h"))
-        sub = fs.subset(mask)
-        lo, mid, hi = model.predict_features(sub, 1)
-        for t, a, b, c in zip(sub.target_index, lo, mid, hi, strict=True):
-            if np.isfinite(b):
-                self.record(zone, to_datetime(t), float(a), float(b), float(c))
-        return int(np.isfinite(mid).sum())
-
-    def score(self, market: ZoneMarket, window_hours: int) -> AccuracyScore:
-        """MAE, P10-P90 coverage and the same-hour-yesterday MAE over scored hours in the window."""
-        now = market.clock.data_now()
-        entries = self._by_zone.get(market.zone, OrderedDict())
-        rows: list[tuple[datetime, float, float, float, float, float]] = []
-        for target, (lo, mid, hi) in list(entries.items()):
-            if target > now or target <= now - timedelta(hours=window_hours):
+    def record(self, market: ZoneMarket, path: PricePath) -> int:
+        """Store the forecast hours of ``path`` (once per origin; a repeat is ignored)."""
+        cal = market.calendar
+        origin = _epoch_hour(path.published_end)
+        rows = []
+        f = path.forecast
+        for t, lo, mid, hi in zip(f.target_times, f.p10, f.p50, f.p90, strict=True):
+            target = to_datetime(t)
+            day = cal.delivery_day(target)
+            k = (day - path.published_day).days
+            if not np.isfinite(mid) or k < 1:
                 continue
-            actual = market.price_at(target)
+            naive = market.price_at(shift_local(target, -timedelta(days=k)))
+            rows.append(
+                (
+                    market.zone,
+                    origin,
+                    _epoch_hour(target),
+                    k,
+                    float(lo),
+                    float(mid),
+                    float(hi),
+                    float(naive) if np.isfinite(naive) else None,
+                    path.model_version,
+                )
+            )
+        with self._lock:
+            cur = self._db.executemany(
+                "INSERT OR IGNORE INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            oldest = origin - self.capacity_hours - 24 * 8
+            self._db.execute("DELETE FROM forecasts WHERE zone = ? AND target < ?", (market.zone, oldest))
+            self._db.commit()
+            return int(cur.rowcount)
+
+    def seed(self, market: ZoneMarket, model: PriceModel, days: int) -> int:
+        """Issue the forecasts the model would have made at each publication of the last ``days``
+        days, from data known then (first start: accuracy is not empty). Idempotent."""
+        now = market.data_now()
+        cal = market.calendar
+        stored = 0
+        last = market.published_day(now)
+        for back in range(days, 0, -1):
+            day = last - timedelta(days=back)
+            at = cal.expected_publication(day)
+            if at < market.frame.first + timedelta(hours=MAX_LAG + 24) or self.has_origin(
+                market.zone, cal.day_end(day)
+            ):
+                continue  # too early in the data, or issued before (a restart computes nothing again)
+            stored += self.record(market, build_path(market, model, at))
+        return stored
+
+    def has_origin(self, zone: str, published_end: datetime) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM forecasts WHERE zone = ? AND origin = ? LIMIT 1",
+                (zone, _epoch_hour(published_end)),
+            ).fetchone()
+        return row is not None
+
+    def score(self, market: ZoneMarket, window_hours: int) -> list[HorizonScore]:
+        """Per horizon day: scored hours whose targets are published and inside the window."""
+        now = market.clock.data_now()
+        published_end = market.published_end(now)
+        hi = min(_epoch_hour(now), _epoch_hour(published_end) - 1)
+        lo = _epoch_hour(now) - window_hours
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT horizon_day, target, p10, p50, p90, naive FROM forecasts"
+                " WHERE zone = ? AND target > ? AND target <= ? ORDER BY horizon_day, target, origin",
+                (market.zone, lo, hi),
+            ).fetchall()
+        by_day: dict[int, list[tuple[datetime, float, float, float, float, float]]] = {}
+        for k, target, p10, p50, p90, naive in rows:
+            when = _from_epoch_hour(int(target))
+            actual = market.price_at(when)
             if not np.isfinite(actual):
                 continue
-            rows.append((target, lo, mid, hi, actual, market.price_at(target - timedelta(hours=24))))
-        if not rows:
-            return AccuracyScore(0, 0.0, 0.0, 0.0, [])
-        arr = np.array([r[1:] for r in rows], dtype=float)
-        lo, mid, hi, actual, naive = arr.T
-        ok_naive = np.isfinite(naive)
-        return AccuracyScore(
-            hours=len(rows),
-            mae=float(np.mean(np.abs(mid - actual))),
-            coverage=float(np.mean((actual >= lo) & (actual <= hi))),
-            naive_mae=float(np.mean(np.abs(naive[ok_naive] - actual[ok_naive]))) if ok_naive.any() else 0.0,
-            points=rows,
-        )
+            by_day.setdefault(int(k), []).append(
+                (
+                    when,
+                    float(p10),
+                    float(p50),
+                    float(p90),
+                    actual,
+                    float("nan") if naive is None else float(naive),
+                )
+            )
+        out = []
+        for k in sorted(by_day):
+            points = by_day[k]
+            arr = np.array([p[1:] for p in points], dtype=float)
+            p10, p50, p90, actual, naive = arr.T
+            ok = np.isfinite(naive)
+            mae = float(np.mean(np.abs(p50 - actual)))
+            naive_mae = float(np.mean(np.abs(naive[ok] - actual[ok]))) if ok.any() else 0.0
+            out.append(
+                HorizonScore(
+                    horizon_day=k,
+                    hours=len(points),
+                    mae=mae,
+                    naive_mae=naive_mae,
+                    coverage=float(np.mean((actual >= p10) & (actual <= p90))),
+                    points=points,
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class HorizonScore:
+    """Scored forecasts of one horizon day: (target, p10, p50, p90, actual, naive) rows."""
+
+    horizon_day: int
+    hours: int
+    mae: float
+    naive_mae: float
+    coverage: float
+    points: list[tuple[datetime, float, float, float, float, float]]
+
+    @property
+    def relative_mae(self) -> float:
+        return self.mae / self.naive_mae if self.naive_mae > 0 else 0.0
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_hour(when: datetime) -> int:
+    return int((utc(when) - _EPOCH) // timedelta(hours=1))
+
+
+def _from_epoch_hour(hours: int) -> datetime:
+    return _EPOCH + timedelta(hours=hours)

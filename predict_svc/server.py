@@ -20,14 +20,16 @@ from common.config import from_env
 from common.errors import EnergyPulseError
 from common.log import get_logger
 from common.server import GrpcService, ServerConfig
+from energy.market_calendar import MarketCalendar
 from energy.tariff import Tariff
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from predict_svc.clock import RealClock, ReplayClock, system_now
 from predict_svc.config import PredictConfig
 from predict_svc.hourly import HourlyFrame, floor_hour
-from predict_svc.market import load_market_hourly
+from predict_svc.market import file_suffix, load_market_hourly
 from predict_svc.model import TrainParams, save_model, train_model
-from predict_svc.runtime import AccuracyTracker, ModelRegistry, ZoneMarket
+from predict_svc.quarters import read_price_quarters
+from predict_svc.runtime import AccuracyStore, ModelRegistry, ZoneMarket
 from predict_svc.servicer import PredictionServicer, Weather
 from predict_svc.synthetic import generate_market, load_params
 from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherProvider
@@ -55,8 +57,13 @@ class PredictApp:
     config: PredictConfig
     markets: dict[str, ZoneMarket]
     registry: ModelRegistry
-    accuracy: AccuracyTracker
+    accuracy: AccuracyStore
     servicer: PredictionServicer
+    seeding: threading.Thread | None = None  # issues past forecasts on a first start (background)
+
+    def wait_seeded(self, timeout: float | None = None) -> None:
+        if self.seeding is not None:
+            self.seeding.join(timeout)
 
 
 def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
@@ -69,11 +76,20 @@ def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
 def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, ZoneMarket]:
     """Historical replay when ``data_dir`` is set, else the calibrated synthetic market."""
     markets = {}
+    calendar = MarketCalendar.default(config.gate_closure, config.publication)
     for i, zone in enumerate(z.upper() for z in config.zones):
         if config.data_dir:
             frame = load_market_hourly(config.data_dir, zone)
-            clock = ReplayClock(frame.first, frame.last, now_fn=now)
-            markets[zone] = ZoneMarket(zone, frame, clock, f"entsoe:{config.data_dir}")
+            quarters = read_price_quarters(
+                Path(config.data_dir) / f"day_ahead_prices_{file_suffix(zone)}.csv"
+            )
+            live = config.live_market
+            clock: RealClock | ReplayClock = (
+                RealClock(now_fn=now) if live else ReplayClock(frame.first, frame.last, now_fn=now)
+            )
+            markets[zone] = ZoneMarket(
+                zone, frame, clock, f"entsoe:{config.data_dir}", quarters, calendar, live=live
+            )
         else:
             real_now = floor_hour(now())
             # 400 days of history for training and lags, 60 days ahead that "clear" as time passes.
@@ -83,7 +99,8 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
                 real_now + timedelta(days=60),
                 seed=config.synthetic_seed + i,
             )
-            markets[zone] = ZoneMarket(zone, frame, RealClock(now_fn=now), "synthetic")
+            # Synthetic prices are hourly: served as four equal quarters each (flagged derived).
+            markets[zone] = ZoneMarket(zone, frame, RealClock(now_fn=now), "synthetic", None, calendar)
     return markets
 
 
@@ -133,9 +150,23 @@ def train_missing(app: PredictApp) -> None:
             log.error("model_training_failed", zone=zone, exitcode=child.exitcode)
             continue
         app.registry.reload(zone)
-        model = app.registry.get(zone).model
-        seeded = app.accuracy.seed(zone, app.markets[zone], model, app.accuracy.capacity_hours)
-        log.info("model_trained", zone=zone, version=model.version, accuracy_seeded=seeded)
+        log.info("model_trained", zone=zone, version=app.registry.get(zone).model.version)
+    # Past forecasts once every zone is served (a week-ahead path per past publication).
+    _seed_accuracy(app.accuracy, app.markets, app.registry, app.accuracy.capacity_hours // 24)
+
+
+def _seed_accuracy(
+    accuracy: AccuracyStore, markets: dict[str, ZoneMarket], registry: ModelRegistry, days: int
+) -> None:
+    """Issue the forecasts of the last ``days`` publications that the store does not hold yet
+    (a first start; after a restart the persisted ones are kept and nothing is recomputed)."""
+    for loaded in registry.loaded():
+        zone = loaded.model.zone.upper()
+        try:
+            stored = accuracy.seed(markets[zone], loaded.model, days)
+            log.info("accuracy_seeded", zone=zone, rows=stored)
+        except EnergyPulseError as exc:
+            log.warning("accuracy_seed_failed", zone=zone, error=exc.message)
 
 
 def build(
@@ -151,13 +182,16 @@ def build(
         registry.reload(force=True)
     except EnergyPulseError as exc:
         log.warning("model_artifacts_invalid", error=exc.message)
-    accuracy = AccuracyTracker(capacity_hours=config.accuracy_window_hours)
-    for loaded in registry.loaded():
-        zone = loaded.model.zone.upper()
-        try:
-            accuracy.seed(zone, markets[zone], loaded.model, config.accuracy_window_hours)
-        except EnergyPulseError as exc:
-            log.warning("accuracy_seed_failed", zone=zone, error=exc.message)
+    accuracy = AccuracyStore(
+        Path(config.state_dir) / "accuracy.sqlite3", capacity_hours=config.accuracy_window_hours
+    )
+    seeding = threading.Thread(
+        target=_seed_accuracy,
+        args=(accuracy, markets, registry, config.accuracy_window_hours // 24),
+        name="seed-accuracy",
+        daemon=True,
+    )
+    seeding.start()
     if weather is None:
         weather = (
             OpenMeteoClient()
@@ -167,7 +201,7 @@ def build(
     servicer = PredictionServicer(
         markets, registry, tariff or Tariff(), Weather(weather), accuracy, max_batch=config.max_batch
     )
-    app = PredictApp(config, markets, registry, accuracy, servicer)
+    app = PredictApp(config, markets, registry, accuracy, servicer, seeding)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])
     return app
 
@@ -214,7 +248,7 @@ async def warm_forecasts(app: PredictApp, interval: float = 30.0) -> None:
     while True:
         for zone in app.markets:
             try:
-                app.servicer.zone_forecast(zone)
+                await asyncio.to_thread(app.servicer.zone_path, zone)
             except EnergyPulseError:
                 pass  # not ready yet / data exhausted: logged where raised, retried next tick
         await asyncio.sleep(interval)

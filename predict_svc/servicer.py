@@ -12,12 +12,12 @@ import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
 from common import timestamps
-from common.errors import InvalidArgument, NotFound
+from common.errors import EnergyPulseError, InvalidArgument, NotFound
 from common.log import get_logger
 from energy import localtime
 from energy.bills import energy_cost_eur
@@ -26,22 +26,103 @@ from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
-from predict_svc.hourly import HOUR, floor_hour, hour64, to_datetime, utc
+from predict_svc.hourly import HOUR, floor_hour, hour64, utc
 from predict_svc.household import HouseholdBatch, cheapest_hours, exceed_probability, forecast_consumption_kwh
+from predict_svc.quarters import floor_quarter
 from predict_svc.runtime import (
-    AccuracyTracker,
+    AccuracyStore,
     ForecastCache,
     LoadedModel,
     ModelRegistry,
-    ZoneForecast,
+    PricePath,
     ZoneMarket,
 )
+from predict_svc.runtime import exceed_probability as exceed_from_quantiles
 from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
 
 __all__ = ["HouseholdBook", "PredictionServicer"]
 
 log = get_logger(__name__)
+HOUR_TD = timedelta(hours=1)
 MAX_RANGE = timedelta(days=31)
+MAX_FORECAST_HOURS = 192
+MAX_FORECAST_DAYS = 7
+_RESOLUTIONS = {
+    forecast_pb2.PRICE_RESOLUTION_UNSPECIFIED: 15,
+    forecast_pb2.PRICE_RESOLUTION_QUARTER_HOUR: 15,
+    forecast_pb2.PRICE_RESOLUTION_HOUR: 60,
+}
+_EXCEED_STATUS = {
+    1: forecast_pb2.EXCEED_STATUS_WITHIN_QUANTILES,
+    2: forecast_pb2.EXCEED_STATUS_ABOVE_TOP_QUANTILE,
+    3: forecast_pb2.EXCEED_STATUS_BELOW_BOTTOM_QUANTILE,
+}
+
+
+def _resolution(value: int) -> int:
+    """Minutes per served period of a PriceResolution value (INVALID_ARGUMENT otherwise)."""
+    minutes = _RESOLUTIONS.get(value)  # type: ignore[call-overload]
+    if minutes is None:
+        raise InvalidArgument(
+            reasons.RESOLUTION_INVALID, f"resolution must be QUARTER_HOUR or HOUR, got {value}"
+        )
+    return int(minutes)
+
+
+def _resolution_enum(minutes: int) -> forecast_pb2.PriceResolution.ValueType:
+    return forecast_pb2.PRICE_RESOLUTION_HOUR if minutes == 60 else forecast_pb2.PRICE_RESOLUTION_QUARTER_HOUR
+
+
+@dataclass(frozen=True)
+class ServedPeriods:
+    """A path's periods at one resolution, from index ``lo``: real starts and values."""
+
+    starts: list[datetime]
+    minutes: int
+    published: np.ndarray
+    derived: np.ndarray
+    p10: np.ndarray
+    p50: np.ndarray
+    p90: np.ndarray
+    days: list[str]
+    offsets: list[int]
+
+
+def served_periods(path: PricePath, minutes: int) -> ServedPeriods:
+    """The path at quarter-hour (15) or hourly (60) resolution; hours are means of quarters."""
+    if minutes == 15:
+        pub, der, p10, p50, p90 = path.q_published, path.q_derived, path.q_p10, path.q_p50, path.q_p90
+        starts, days = path.q_real, path.q_day
+    else:
+        n = len(path.q_p50) // 4
+
+        def hours(a: np.ndarray) -> np.ndarray:
+            mean: np.ndarray = np.asarray(a[: n * 4], dtype=float).reshape(n, 4).mean(axis=1)
+            return mean
+
+        pub = path.q_published[: n * 4 : 4]
+        der = np.asarray(path.q_derived[: n * 4].reshape(n, 4).all(axis=1), dtype=bool)
+        p10, p50, p90 = hours(path.q_p10), hours(path.q_p50), hours(path.q_p90)
+        starts, days = path.q_real[: n * 4 : 4], path.q_day[: n * 4 : 4]
+    real_today = days[0]
+    return ServedPeriods(
+        starts=list(starts),
+        minutes=minutes,
+        published=np.asarray(pub, dtype=bool),
+        derived=np.asarray(der, dtype=bool),
+        p10=p10,
+        p50=p50,
+        p90=p90,
+        days=[d.isoformat() for d in days],
+        offsets=[(d - real_today).days for d in days],
+    )
+
+
+def _ceil_to(when: datetime, step: timedelta) -> datetime:
+    """``when`` rounded up to a multiple of ``step`` since the epoch (UTC)."""
+    epoch = datetime(1970, 1, 1, tzinfo=when.tzinfo)
+    rest = (when - epoch) % step
+    return when if not rest else when + (step - rest)
 
 
 class HouseholdBook:
@@ -99,6 +180,16 @@ def _on_hours(values: np.ndarray, start: np.datetime64, first: np.datetime64, ho
     return out
 
 
+@dataclass(frozen=True)
+class _HoursAhead:
+    starts: list[datetime]
+    p10: np.ndarray
+    p50: np.ndarray
+    p90: np.ndarray
+    horizons: np.ndarray
+    published: np.ndarray
+
+
 class PredictionServicer(pb_grpc.PredictionServiceServicer):
     def __init__(
         self,
@@ -106,7 +197,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         registry: ModelRegistry,
         tariff: Tariff,
         weather: Weather,
-        accuracy: AccuracyTracker,
+        accuracy: AccuracyStore,
         max_batch: int = 10_000,
     ) -> None:
         self.markets = markets
@@ -121,19 +212,44 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         # Built GetPriceForecast responses per (zone, horizon), valid while the cached forecast
         # object is the same (performance: building 24 PricePoints with Timestamp conversions
         # was most of the call; the response is never mutated after it is returned).
-        self._price_responses: dict[tuple[str, int], tuple[ZoneForecast, pb.GetPriceForecastResponse]] = {}
+        self._price_responses: dict[bytes, tuple[PricePath, datetime, pb.GetPriceForecastResponse]] = {}
 
     # -- shared helpers ----------------------------------------------------------------------
-    def zone_forecast(self, zone: str) -> tuple[ZoneForecast, LoadedModel]:
+    def zone_path(self, zone: str) -> tuple[PricePath, LoadedModel]:
+        """The zone's current price path (computed when a day is published or the model changes;
+        each new one is recorded for live accuracy)."""
         loaded = self.registry.get(zone)
         market = self.markets[loaded.model.zone.upper()]
-        forecast, fresh = self.cache.get(market, loaded)
+        path, fresh = self.cache.get(market, loaded)
         if fresh:
-            f = forecast.forecast
-            self.accuracy.record(
-                market.zone, to_datetime(f.target_times[0]), float(f.p10[0]), float(f.p50[0]), float(f.p90[0])
-            )
-        return forecast, loaded
+            self.accuracy.record(market, path)
+        return path, loaded
+
+    async def path_for(self, zone: str) -> PricePath:
+        """:meth:`zone_path` off the event loop when the path must be computed (model calls take
+        seconds for a week ahead); a cached path is returned inline."""
+        loaded = self.registry.get(zone)
+        market = self.markets[loaded.model.zone.upper()]
+        cached = self.cache.peek(market, loaded)
+        if cached is not None:
+            return cached
+        path, _ = await asyncio.to_thread(self.zone_path, zone)
+        return path
+
+    def hours_ahead(self, path: PricePath, count: int) -> _HoursAhead:
+        """The ``count`` hours after the current one: real starts and P10/P50/P90 (published hours
+        carry their price in all three)."""
+        market = self.markets[path.zone]
+        first = path.hour_index(market.clock.data_now()) + 1
+        idx = np.arange(first, min(first + count, len(path.h_p50)))
+        return _HoursAhead(
+            starts=[path.q_real[4 * int(i)] for i in idx],
+            p10=path.h_p10[idx],
+            p50=path.h_p50[idx],
+            p90=path.h_p90[idx],
+            horizons=(idx - first + 1).astype(int),
+            published=path.h_published[idx],
+        )
 
     def _temperatures(self, zone: str, issue: datetime) -> np.ndarray:
         """Temperatures at the issue hour and the 24 hours after it (cached per hour)."""
@@ -169,39 +285,172 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         )
 
     # -- RPCs --------------------------------------------------------------------------------
+    def _period_messages(
+        self, served: ServedPeriods, lo: int, hi: int, threshold: float | None
+    ) -> list[forecast_pb2.PricePeriod]:
+        sel = slice(lo, hi)
+        pub = served.published[sel]
+        p10, p50, p90 = served.p10[sel], served.p50[sel], served.p90[sel]
+        prob = status = None
+        if threshold is not None:
+            prob, status = exceed_from_quantiles(threshold, np.column_stack([p10, p50, p90]))
+        out = []
+        for j in range(hi - lo):
+            i = lo + j
+            period = forecast_pb2.PricePeriod(
+                start_time=timestamps.from_datetime(served.starts[i]),
+                duration_minutes=served.minutes,
+                kind=forecast_pb2.PRICE_KIND_PUBLISHED if pub[j] else forecast_pb2.PRICE_KIND_FORECAST,
+                price_eur_mwh=float(p50[j]),
+                derived=bool(served.derived[i]),
+                delivery_day=served.days[i],
+                day_offset=served.offsets[i],
+            )
+            if not pub[j]:
+                period.quantiles.extend(
+                    forecast_pb2.Quantile(level=lv, price_eur_mwh=float(v))
+                    for lv, v in zip((0.1, 0.5, 0.9), (p10[j], p50[j], p90[j]), strict=True)
+                )
+            if threshold is not None:
+                assert prob is not None and status is not None
+                if pub[j]:
+                    period.exceed_probability = 1.0 if p50[j] > threshold else 0.0
+                    period.exceed_status = forecast_pb2.EXCEED_STATUS_EXACT
+                else:
+                    period.exceed_probability = float(prob[j])
+                    period.exceed_status = _EXCEED_STATUS[int(status[j])]
+            out.append(period)
+        return out
+
+    @staticmethod
+    def _cheapest(served: ServedPeriods, lo: int, hi: int, count: int) -> list[forecast_pb2.CheapestPeriod]:
+        """The ``count`` cheapest periods of each delivery day within ``[lo, hi)``."""
+        out: list[forecast_pb2.CheapestPeriod] = []
+        if count <= 0:
+            return out
+        by_day: dict[str, list[int]] = {}
+        for i in range(lo, hi):
+            by_day.setdefault(served.days[i], []).append(i)
+        for day, idx in by_day.items():
+            values = served.p50[idx]
+            for k in cheapest_hours(values, min(count, len(idx))):
+                i = idx[int(k)]
+                certain = bool(served.published[i])
+                out.append(
+                    forecast_pb2.CheapestPeriod(
+                        start_time=timestamps.from_datetime(served.starts[i]),
+                        duration_minutes=served.minutes,
+                        price_eur_mwh=float(served.p50[i]),
+                        certainty=forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
+                        if certain
+                        else forecast_pb2.CHEAPEST_CERTAINTY_LIKELY,
+                        delivery_day=day,
+                    )
+                )
+        out.sort(key=lambda c: (c.delivery_day, c.price_eur_mwh))
+        return out
+
+    def _day_status(self, path: PricePath, days: list[str]) -> list[forecast_pb2.DeliveryDayStatus]:
+        cal = self.markets[path.zone].calendar
+        published_real = path.q_day[4 * path.hour_index(path.published_end - HOUR_TD) + 3]
+        out = []
+        for text in dict.fromkeys(days):
+            day = date.fromisoformat(text)
+            out.append(
+                forecast_pb2.DeliveryDayStatus(
+                    delivery_day=text,
+                    published=day <= published_real,
+                    gate_closure_time=timestamps.from_datetime(cal.gate_closure(day)),
+                    expected_publication_time=timestamps.from_datetime(cal.expected_publication(day)),
+                    market_periods=len(cal.periods(day)),
+                    market_period_minutes=cal.period_minutes(day),
+                )
+            )
+        return out
+
     async def GetPriceForecast(
         self, request: pb.GetPriceForecastRequest, context: object
     ) -> pb.GetPriceForecastResponse:
-        horizon = self._horizon(request.horizon_hours)
-        forecast, _ = self.zone_forecast(request.zone)
-        key = (forecast.zone, horizon)
+        horizon = request.horizon_hours or 24
+        if not 1 <= horizon <= MAX_FORECAST_HOURS:
+            raise InvalidArgument(
+                reasons.HORIZON_OUT_OF_RANGE,
+                f"horizon_hours must be 1..{MAX_FORECAST_HOURS}, got {request.horizon_hours}",
+            )
+        days = request.horizon_days or MAX_FORECAST_DAYS
+        if not 1 <= days <= MAX_FORECAST_DAYS:
+            raise InvalidArgument(
+                reasons.HORIZON_OUT_OF_RANGE, f"horizon_days must be 1..{MAX_FORECAST_DAYS}, got {days}"
+            )
+        minutes = _resolution(request.resolution)
+        threshold: float | None = None
+        if request.HasField("price_threshold_eur_mwh"):
+            threshold = request.price_threshold_eur_mwh
+            if not np.isfinite(threshold):
+                raise InvalidArgument(reasons.THRESHOLD_INVALID, "price_threshold_eur_mwh must be finite")
+        count = request.cheapest_count or (3 if minutes == 60 else 12)
+        if not 0 <= count <= 24 * 4:
+            raise InvalidArgument(reasons.CHEAPEST_COUNT_OUT_OF_RANGE, "cheapest_count must be 0..96")
+        self.registry.check_zone(request.zone)
+        path = await self.path_for(request.zone)
+        market = self.markets[path.zone]
+        # The answer changes with the path (a publication, a new model) and the current quarter
+        # hour (the next hours, the remaining cheapest periods): cached per both.
+        quarter = floor_quarter(market.clock.now())
+        key = request.SerializeToString(deterministic=True)
         hit = self._price_responses.get(key)
-        if hit is not None and hit[0] is forecast:
-            return hit[1]
-        f = forecast.forecast
+        if hit is not None and hit[0] is path and hit[1] == quarter:
+            return hit[2]
+        ahead = self.hours_ahead(path, horizon)
         points = [
             forecast_pb2.PricePoint(
-                hour_start=timestamps.from_datetime(forecast.target_times[i]),
-                horizon_hours=int(f.horizons[i]),
-                p10_eur_mwh=float(f.p10[i]),
-                p50_eur_mwh=float(f.p50[i]),
-                p90_eur_mwh=float(f.p90[i]),
+                hour_start=timestamps.from_datetime(ahead.starts[i]),
+                horizon_hours=int(ahead.horizons[i]),
+                p10_eur_mwh=float(ahead.p10[i]),
+                p50_eur_mwh=float(ahead.p50[i]),
+                p90_eur_mwh=float(ahead.p90[i]),
             )
-            for i in range(horizon)
+            for i in range(len(ahead.starts))
         ]
-        response = pb.GetPriceForecastResponse(
-            zone=forecast.zone,
-            issue_time=timestamps.from_datetime(forecast.issue_time),
-            points=points,
-            model_version=forecast.model_version,
+        served = served_periods(path, minutes)
+        per_hour = 60 // minutes
+        last_day = path.published_day + timedelta(days=days)
+        end_data = min(market.calendar.day_end(last_day), path.end)
+        hi = int((end_data - path.start) // timedelta(minutes=minutes))
+        if request.horizon_hours:
+            now_index = path.hour_index(market.clock.data_now()) + 1
+            hi = min(hi, (now_index + horizon) * per_hour)
+        hi = min(hi, len(served.starts))
+        now_real = market.clock.now()
+        now_period = next(
+            (i for i in range(hi) if served.starts[i] + timedelta(minutes=minutes) > now_real), hi
         )
-        self._price_responses[key] = (forecast, response)  # bounded: zones x 24 horizons
+        first_forecast = int((path.published_end - path.start) // timedelta(minutes=minutes))
+        response = pb.GetPriceForecastResponse(
+            zone=path.zone,
+            issue_time=timestamps.from_datetime(path.issue_time),
+            points=points,
+            model_version=path.model_version,
+            periods=self._period_messages(served, 0, hi, threshold),
+            resolution=_resolution_enum(minutes),
+            forecast_start_time=timestamps.from_datetime(
+                served.starts[first_forecast] if first_forecast < len(served.starts) else path.q_real[-1]
+            ),
+            cheapest_periods=self._cheapest(served, now_period, hi, count),
+            delivery_days=self._day_status(path, served.days[:hi]),
+            quantile_levels=list(path.quantile_levels),
+            price_threshold_eur_mwh=threshold or 0.0,
+        )
+        if len(self._price_responses) > 256:
+            self._price_responses.clear()
+        self._price_responses[key] = (path, quarter, response)
         return response
 
     async def GetMarketPrices(
         self, request: pb.GetMarketPricesRequest, context: object
     ) -> pb.GetMarketPricesResponse:
         zone = self.registry.check_zone(request.zone)
+        minutes = _resolution(request.resolution)
         market = self.markets[zone]
         end = timestamps.to_datetime(request.end_time) if request.HasField("end_time") else market.clock.now()
         start = (
@@ -213,21 +462,58 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             raise InvalidArgument(reasons.INVALID_TIME_RANGE, "start_time must be before end_time")
         if end - start > MAX_RANGE:
             raise InvalidArgument(reasons.TIME_RANGE_TOO_LONG, "at most 31 days of prices per call")
+        data_now = market.clock.data_now()
+        published_end_real = market.clock.to_real(market.published_end())
+        # Hourly published prices (the original field): every published hour of the range.
         first = floor_hour(start)
         real = first if first == utc(start) else first + timedelta(hours=1)  # ceil to the hour
-        data_now = market.clock.data_now()
         out = []
-        while real < end:
-            data = market.clock.to_data(real)
-            if data > data_now:
-                break
-            value = market.price_at(data)
+        while real < end and real < published_end_real:
+            value = market.price_at(market.clock.to_data(real))
             if np.isfinite(value):
                 out.append(
                     forecast_pb2.ActualPrice(hour_start=timestamps.from_datetime(real), price_eur_mwh=value)
                 )
             real += timedelta(hours=1)
-        return pb.GetMarketPricesResponse(zone=zone, prices=out)
+        # Periods: published ones of the range before today (history, from the quarter series),
+        # then the current path (today's published periods and the forecast).
+        step = timedelta(minutes=minutes)
+        periods: list[forecast_pb2.PricePeriod] = []
+        path: PricePath | None = None
+        try:
+            path = await self.path_for(zone)
+        except EnergyPulseError:
+            if market.clock.to_data(end) > data_now:
+                raise
+        path_start_real = path.q_real[0] if path is not None else published_end_real
+        t = real_start = _ceil_to(start, step)
+        history_end = min(end, path_start_real)
+        while t < history_end:
+            data = market.clock.to_data(t)
+            q, flags = market.q.window(data, data + step)
+            if len(q) and np.isfinite(q).all():
+                periods.append(
+                    forecast_pb2.PricePeriod(
+                        start_time=timestamps.from_datetime(t),
+                        duration_minutes=minutes,
+                        kind=forecast_pb2.PRICE_KIND_PUBLISHED,
+                        price_eur_mwh=float(q.mean()),
+                        derived=bool(flags.all()) and minutes == 15,
+                        delivery_day=market.calendar.delivery_day(t).isoformat(),
+                        day_offset=(
+                            market.calendar.delivery_day(t) - market.calendar.delivery_day(market.clock.now())
+                        ).days,
+                    )
+                )
+            t += step
+        if path is not None and end > path_start_real:
+            served = served_periods(path, minutes)
+            idx = [i for i, s0 in enumerate(served.starts) if real_start <= s0 < end]
+            if idx:
+                periods.extend(self._period_messages(served, idx[0], idx[-1] + 1, None))
+        return pb.GetMarketPricesResponse(
+            zone=zone, prices=out, periods=periods, resolution=_resolution_enum(minutes)
+        )
 
     async def PredictBatch(self, request: pb.PredictBatchRequest, context: object) -> pb.PredictBatchResponse:
         households = request.households
@@ -257,7 +543,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         group_of = np.zeros(n, dtype=np.intp)
         templates: list[bytes] = []
         for g, (zone, idx) in enumerate(groups):
-            forecast, _ = self.zone_forecast(zone)
+            path = await self.path_for(zone)
+            ahead = self.hours_ahead(path, 1)
             rows = rows_all if idx is None else [rows_all[i] for i in idx.tolist()]
             batch = HouseholdBatch.from_rows(
                 [h.recent_hourly_kw for h in rows],
@@ -266,13 +553,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 [h.has_ev for h in rows],
                 [h.has_solar for h in rows],
             )
-            temps = self._temperatures(forecast.zone, forecast.issue_time)
-            target = forecast.target_times[0]
+            target = ahead.starts[0]
+            temps = self._temperatures(path.zone, target - timedelta(hours=1))
             kwh = forecast_consumption_kwh(
                 batch, temps[0], temps[1], target.astimezone(localtime.zone()).hour
             )
-            f = forecast.forecast
-            quantiles = (f.p10[0], f.p50[0], f.p90[0])
+            quantiles = (ahead.p10[0], ahead.p50[0], ahead.p90[0])
             costs = np.sort(np.vstack([energy_cost_eur(self.tariff, kwh, p) for p in quantiles]), axis=0)
             where = slice(None) if idx is None else idx
             kwh_all[where] = kwh
@@ -286,11 +572,11 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                     price=forecast_pb2.PricePoint(
                         hour_start=timestamps.from_datetime(target),
                         horizon_hours=1,
-                        p10_eur_mwh=float(f.p10[0]),
-                        p50_eur_mwh=float(f.p50[0]),
-                        p90_eur_mwh=float(f.p90[0]),
+                        p10_eur_mwh=float(ahead.p10[0]),
+                        p50_eur_mwh=float(ahead.p50[0]),
+                        p90_eur_mwh=float(ahead.p90[0]),
                     ),
-                    model_version=forecast.model_version,
+                    model_version=path.model_version,
                 ).SerializeToString()
             )
         add = response.predictions.add
@@ -321,15 +607,16 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             raise NotFound(
                 reasons.HOUSEHOLD_NOT_FOUND, f"no recent readings for household {request.household_id}"
             )
-        forecast, _ = self.zone_forecast(info.zone)
-        f = forecast.forecast
+        path = await self.path_for(info.zone)
+        f = self.hours_ahead(path, horizon)
+        horizon = min(horizon, len(f.starts))
         batch = HouseholdBatch.from_rows(
             [list(info.recent_hourly_kw)], [info.residents], [info.heating], [info.has_ev], [info.has_solar]
         )
-        temps = self._temperatures(forecast.zone, forecast.issue_time)
+        temps = self._temperatures(path.zone, f.starts[0] - timedelta(hours=1))
         hours_out = []
         for k in range(horizon):
-            target = forecast.target_times[k]
+            target = f.starts[k]
             kwh = float(
                 forecast_consumption_kwh(
                     batch, temps[0], temps[k + 1], target.astimezone(localtime.zone()).hour, horizon=k + 1
@@ -353,23 +640,23 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         cheapest = cheapest_hours(f.p50[:horizon], min(count, horizon))
         exceed: list[float] = []
         if request.price_threshold_eur_mwh != 0:
-            exceed = [
-                float(v)
-                for v in exceed_probability(
-                    request.price_threshold_eur_mwh, f.p10[:horizon], f.p50[:horizon], f.p90[:horizon]
-                )
-            ]
+            # Published hours: exactly 0 or 1; forecast hours: from the quantiles.
+            modelled = exceed_probability(
+                request.price_threshold_eur_mwh, f.p10[:horizon], f.p50[:horizon], f.p90[:horizon]
+            )
+            exact = (f.p50[:horizon] > request.price_threshold_eur_mwh).astype(float)
+            exceed = [float(v) for v in np.where(f.published[:horizon], exact, modelled)]
         basis = capacity_basis_kw(list(info.daily_peaks_kw))
         result = forecast_pb2.HouseholdForecast(
             household_id=info.household_id,
-            zone=forecast.zone,
+            zone=path.zone,
             next_hour=hours_out[0],
             hours=hours_out,
-            cheapest_hours=[timestamps.from_datetime(forecast.target_times[int(i)]) for i in cheapest],
+            cheapest_hours=[timestamps.from_datetime(f.starts[int(i)]) for i in cheapest],
             exceed_probability=exceed,
             capacity_charge_eur_month=self.tariff.capacity_eur_month(basis),
             standing_charge_eur_day=self.tariff.standing_eur_day(),
-            model_version=forecast.model_version,
+            model_version=path.model_version,
         )
         return pb.PredictHouseholdResponse(forecast=result)
 
@@ -385,7 +672,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 f"window_hours must be 1..{self.accuracy.capacity_hours}, got {window}",
             )
         market = self.markets[zone]
-        scored = self.accuracy.score(market, window)
+        scores = await asyncio.to_thread(self.accuracy.score, market, window)
+        first = next((sc for sc in scores if sc.horizon_day == 1), None)
         points = [
             pb.AccuracyPoint(
                 hour_start=timestamps.from_datetime(market.clock.to_real(t)),
@@ -394,15 +682,26 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 forecast_p90_eur_mwh=hi,
                 actual_eur_mwh=actual,
             )
-            for t, lo, mid, hi, actual, _naive in scored.points
+            for t, lo, mid, hi, actual, _naive in (first.points if first else [])
         ]
         return pb.GetAccuracyResponse(
             zone=zone,
-            hours=scored.hours,
-            mae_eur_mwh=scored.mae,
-            interval_coverage=scored.coverage,
-            naive_mae_eur_mwh=scored.naive_mae,
+            hours=first.hours if first else 0,
+            mae_eur_mwh=first.mae if first else 0.0,
+            interval_coverage=first.coverage if first else 0.0,
+            naive_mae_eur_mwh=first.naive_mae if first else 0.0,
             points=points,
+            by_horizon_day=[
+                forecast_pb2.HorizonDayAccuracy(
+                    horizon_day=sc.horizon_day,
+                    hours=sc.hours,
+                    mae_eur_mwh=sc.mae,
+                    naive_mae_eur_mwh=sc.naive_mae,
+                    relative_mae=sc.relative_mae,
+                    interval_coverage=sc.coverage,
+                )
+                for sc in scores
+            ],
         )
 
     async def ReloadModel(self, request: pb.ReloadModelRequest, context: object) -> pb.ReloadModelResponse:

@@ -173,6 +173,11 @@ const scenarios = {
     result.liveStatus = await page.getByTestId("live-status").textContent();
     result.url = page.url();
     await settle(page);
+    // The price cards: cheapest periods (certain / likely) and the spike chance per day.
+    await page.locator("[data-testid=cheapest-hours] span[title]").first().waitFor({ timeout: 60_000 });
+    result.cheapest = await page.$$eval("[data-testid=cheapest-hours] span[title]", (els) => els.map((e) => e.getAttribute("title")));
+    result.likelyCheapest = await page.locator("[data-testid=likely-cheapest] span").count();
+    result.spikeDays = await page.$$eval("[data-testid=spike-days] li", (els) => els.map((e) => e.textContent));
     await shot(page, "02-overview");
     await page.setViewportSize(PHONE);
     await page.waitForTimeout(500);

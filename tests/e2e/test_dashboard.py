@@ -172,6 +172,10 @@ def test_user_signs_in_and_sees_live_power_change(web: Stack) -> None:
     values = result["liveValues"]
     assert len(values) >= 2 and values[0] != values[1], f"live power never changed: {values}"
     assert result["liveStatus"] == "Live"
+    # Today's published cheapest periods are certain; the week ahead's are likely.
+    assert "published: certain" in result["cheapest"], result["cheapest"]
+    assert result["likelyCheapest"] > 0
+    assert len(result["spikeDays"]) >= 7, result["spikeDays"]  # today and the forecast days
     household = households_of(web, USER, USER_PASSWORD)[0]
     assert result["url"].endswith(f"/households/{household}")
 

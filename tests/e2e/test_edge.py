@@ -61,6 +61,52 @@ def test_typed_invalid_argument_maps_to_400_with_reason(stack: Stack, token: str
     assert _reason(body) is not None
 
 
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("/api/v1/zones/N0!1/price-forecast", "ZONE_INVALID"),
+        ("/api/v1/zones/NO1/price-forecast?horizonDays=8", "HORIZON_OUT_OF_RANGE"),
+        ("/api/v1/zones/NO1/price-forecast?horizonHours=193", "HORIZON_OUT_OF_RANGE"),
+    ],
+)
+def test_bad_zone_horizon_or_resolution_is_400_with_its_reason(
+    stack: Stack, token: str, query: str, reason: str
+) -> None:
+    status, body = stack.api("GET", query, token=token)
+    assert status == 400, body
+    assert _reason(body) == reason
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/zones/NO1/price-forecast?resolution=PRICE_RESOLUTION_DAY",
+        "/api/v1/zones/NO1/price-forecast?resolution=7",
+        "/api/v1/zones/NO1/prices?resolution=5",
+    ],
+)
+def test_unknown_resolution_is_400(stack: Stack, token: str, query: str) -> None:
+    """An enum value the contract does not define is refused by the edge's transcoder (400 with
+    its message); the service's own RESOLUTION_INVALID is tested in tests/predict_svc."""
+    status, body = stack.api("GET", query, token=token)
+    assert status == 400, body
+    assert "resolution" in str(body)
+
+
+def test_price_forecast_marks_published_and_forecast_through_envoy(stack: Stack, token: str) -> None:
+    status, body = stack.api(
+        "GET",
+        "/api/v1/zones/NO1/price-forecast?resolution=PRICE_RESOLUTION_HOUR&priceThresholdEurMwh=80",
+        token=token,
+    )
+    assert status == 200, body
+    kinds = [p["kind"] for p in body["periods"]]
+    first = kinds.index("PRICE_KIND_FORECAST")
+    assert "PRICE_KIND_PUBLISHED" in kinds[:first] and set(kinds[first:]) == {"PRICE_KIND_FORECAST"}
+    assert body["periods"][first]["startTime"] == body["forecastStartTime"]
+    assert body["resolution"] == "PRICE_RESOLUTION_HOUR"
+
+
 # {"k": "households", "o": "abc"}: decodes, but holds a non-number (issue 19: was a 500).
 FORGED_PAGE_TOKEN = "eyJrIjogImhvdXNlaG9sZHMiLCAibyI6ICJhYmMifQ"
 

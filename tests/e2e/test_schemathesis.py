@@ -54,7 +54,14 @@ def test_openapi_document_covers_every_http_rule(tmp_path: Path) -> None:
     assert blocks["security"] == [{"bearer": []}]
     assert {p["name"] for p in blocks["parameters"]} == {"height"}
     forecast = doc["paths"]["/api/v1/zones/{zone}/price-forecast"]["get"]
-    assert {p["name"] for p in forecast["parameters"]} == {"zone", "horizonHours"}
+    assert {p["name"] for p in forecast["parameters"]} == {
+        "zone",
+        "horizonHours",
+        "resolution",
+        "horizonDays",
+        "priceThresholdEurMwh",
+        "cheapestCount",
+    }
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 

@@ -116,6 +116,7 @@ class Services:
         config = PredictConfig(
             zones=("NO1",),
             model_dir=str(self.model_dir),
+            state_dir=str(Path(self.model_dir).parent / "predict-state"),
             train_missing=False,
             auth_target=self.target("auth"),
             jwt_issuer=ISSUER,

@@ -19,8 +19,9 @@ from predict_svc.config import PredictConfig
 from predict_svc.server import build, interceptors, server_config, services
 
 config = from_env(PredictConfig, {}, zones=("NO1",), model_dir=sys.argv[1], data_dir=sys.argv[2],
-                  train_missing=False, accuracy_window_hours=48)
+                  train_missing=False, accuracy_window_hours=48, state_dir=sys.argv[3])
 app = build(config)
+app.wait_seeded()
 services(app), server_config({})
 servicer = app.servicer
 household = forecast_pb2.HouseholdInput(household_id="h1", zone="NO1", recent_hourly_kw=[0.5] * 24,
@@ -42,11 +43,11 @@ print(json.dumps({"modules": sorted(sys.modules), "accuracy_hours": hours}))
 
 @pytest.mark.parametrize("market", ["synthetic", "entsoe"])
 def test_serving_path_imports_neither_pandas_nor_pyarrow(
-    market: str, model_dir: Path, entsoe_dir: Path
+    market: str, model_dir: Path, entsoe_dir: Path, tmp_path: Path
 ) -> None:
     data_dir = str(entsoe_dir) if market == "entsoe" else ""
     out = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(model_dir), data_dir],
+        [sys.executable, "-c", _SCRIPT, str(model_dir), data_dir, str(tmp_path / "state")],
         capture_output=True,
         text=True,
         timeout=300,

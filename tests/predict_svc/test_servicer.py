@@ -58,8 +58,10 @@ async def harness(model_dir: Path, tmp_path: Path) -> AsyncIterator[Harness]:
         model_dir=str(models),
         max_batch=2000,
         accuracy_window_hours=72,
+        state_dir=str(tmp_path / "state"),
     )
     app = build(config, now=lambda: NOW)
+    app.wait_seeded()  # past forecasts issued, so accuracy has something to score
     factory = TokenFactory()
     verifier = TokenVerifier(
         StaticKeySource(lambda: {factory.kid: factory.public_key}),
@@ -118,9 +120,29 @@ async def test_bad_inputs_map_to_statuses_with_reasons(harness: Harness) -> None
             "ZONE_REQUIRED",
         ),
         (
-            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_hours=25), metadata=auth),
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_hours=193), metadata=auth),
             grpc.StatusCode.INVALID_ARGUMENT,
             "HORIZON_OUT_OF_RANGE",
+        ),
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_days=8), metadata=auth),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "HORIZON_OUT_OF_RANGE",
+        ),
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="N0 1;"), metadata=auth),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "ZONE_INVALID",
+        ),
+        (
+            stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", resolution=7), metadata=auth),  # type: ignore[arg-type]
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "RESOLUTION_INVALID",
+        ),
+        (
+            stub.GetMarketPrices(pb.GetMarketPricesRequest(zone="NO1", resolution=9), metadata=auth),  # type: ignore[arg-type]
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "RESOLUTION_INVALID",
         ),
         (
             stub.GetPriceForecast(pb.GetPriceForecastRequest(zone="NO1", horizon_hours=-1), metadata=auth),
@@ -240,7 +262,8 @@ async def test_batch_then_household_forecast(harness: Harness) -> None:
     cheapest = [_dt(t) for t in result.cheapest_hours]
     assert len(cheapest) == 4
     assert cheapest == [_dt(forecast.points[i].hour_start) for i in np.argsort(p50, kind="stable")[:4]]
-    assert len(result.exceed_probability) == 24 and result.exceed_probability[0] == pytest.approx(0.5)
+    # The next hour is published: its price is not above itself (exactly 0, not a guess).
+    assert len(result.exceed_probability) == 24 and result.exceed_probability[0] == 0.0
     assert all(0 <= p <= 1 for p in result.exceed_probability)
     # Top three daily peaks 7.0, 6.5, 5.5 -> 6.33 kW -> the 5-10 kW step, incl. VAT.
     assert result.capacity_charge_eur_month == pytest.approx(tariff.capacity_eur_month(19 / 3))
@@ -375,3 +398,68 @@ async def test_hot_reload_under_concurrent_load(harness: Harness, small_model: P
     assert len(seen) > 20
     info = await stub.GetModelInfo(pb.GetModelInfoRequest(zone="NO1"), metadata=auth)
     assert info.model.version == "reloaded-v3"
+
+
+async def test_price_forecast_marks_published_and_forecast_periods(harness: Harness) -> None:
+    """One answer: today's published quarters, then forecast quarters from the first unpublished
+    period over 7 delivery days; never a forecast for a published period."""
+    market = harness.app.markets["NO1"]
+    response = await harness.stub.GetPriceForecast(
+        pb.GetPriceForecastRequest(zone="NO1", price_threshold_eur_mwh=1e6), metadata=harness.auth()
+    )
+    assert response.resolution == forecast_pb2.PRICE_RESOLUTION_QUARTER_HOUR
+    periods = list(response.periods)
+    kinds = [p.kind for p in periods]
+    n_pub = kinds.count(forecast_pb2.PRICE_KIND_PUBLISHED)
+    assert n_pub > 0 and kinds == [forecast_pb2.PRICE_KIND_PUBLISHED] * n_pub + [
+        forecast_pb2.PRICE_KIND_FORECAST
+    ] * (len(kinds) - n_pub)
+    published_end = market.clock.to_real(market.published_end())
+    assert _dt(response.forecast_start_time) == published_end
+    for p in periods:
+        start = _dt(p.start_time)
+        assert p.duration_minutes == 15
+        if p.kind == forecast_pb2.PRICE_KIND_FORECAST:
+            assert start >= published_end  # no forecast for a published period
+            assert [q.level for q in p.quantiles] == [0.1, 0.5, 0.9] and p.derived
+            assert p.exceed_status == forecast_pb2.EXCEED_STATUS_ABOVE_TOP_QUANTILE
+            assert p.exceed_probability == pytest.approx(0.1)
+        else:
+            assert start < published_end and not p.quantiles
+            assert p.price_eur_mwh == market.price_at(market.clock.to_data(start))
+            assert p.exceed_status == forecast_pb2.EXCEED_STATUS_EXACT and p.exceed_probability == 0.0
+    forecast_days = {p.delivery_day for p in periods if p.kind == forecast_pb2.PRICE_KIND_FORECAST}
+    assert len(forecast_days) == 7
+    days = {d.delivery_day: d for d in response.delivery_days}
+    assert [d.published for d in response.delivery_days][: len(days) - 7] == [True] * (len(days) - 7)
+    assert all(days[d].published is False for d in forecast_days)
+    # Cheapest periods: certain on published days, likely on forecast days.
+    certainty = {c.delivery_day: c.certainty for c in response.cheapest_periods}
+    for day, value in certainty.items():
+        expected = (
+            forecast_pb2.CHEAPEST_CERTAINTY_LIKELY
+            if day in forecast_days
+            else forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
+        )
+        assert value == expected
+    # Hourly view: each hour the mean of its four quarters.
+    hourly = await harness.stub.GetPriceForecast(
+        pb.GetPriceForecastRequest(zone="NO1", resolution=forecast_pb2.PRICE_RESOLUTION_HOUR),
+        metadata=harness.auth(),
+    )
+    assert len(hourly.periods) * 4 == len(periods)
+    for i, h in enumerate(hourly.periods):
+        quarters = periods[4 * i : 4 * i + 4]
+        assert h.kind == quarters[0].kind and h.duration_minutes == 60
+        assert h.price_eur_mwh == pytest.approx(np.mean([q.price_eur_mwh for q in quarters]))
+    # GetMarketPrices over the week ahead: the same periods, the same marks.
+    prices = await harness.stub.GetMarketPrices(
+        pb.GetMarketPricesRequest(
+            zone="NO1", start_time=response.periods[0].start_time, end_time=response.periods[-1].start_time
+        ),
+        metadata=harness.auth(),
+    )
+    assert [(p.kind, p.price_eur_mwh) for p in prices.periods] == [
+        (p.kind, p.price_eur_mwh) for p in periods[:-1]
+    ]
+    assert all(_dt(p.hour_start) < published_end for p in prices.prices)

@@ -50,7 +50,7 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
       <CardHeader
         id="accuracy-title"
         title="How good were recent forecasts?"
-        description={a ? `Next-hour forecasts against cleared prices, last ${a.hours} h` : "Next-hour forecasts against cleared prices"}
+        description={a ? `Day-ahead forecasts (made before each auction) against published prices, last ${a.hours} h` : "Forecasts against published prices"}
         action={improvement !== undefined && <Badge tone={improvement > 0 ? "good" : "warn"}>{improvement > 0 ? `${fmtNumber(improvement * 100, 0)}% better than naive` : "No better than naive"}</Badge>}
       />
       <CardBody>
@@ -65,8 +65,30 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
             <dl className="mb-4 grid grid-cols-3 gap-4">
               <Stat label="Mean abs. error" value={fmtNumber(a.maeEurMwh / 10, 2)} sub="c/kWh" testId="accuracy-mae" />
               <Stat label="In 80% interval" value={`${fmtNumber(a.intervalCoverage * 100, 0)}%`} sub="target 80%" />
-              <Stat label="Naive baseline" value={fmtNumber(a.naiveMaeEurMwh / 10, 2)} sub="c/kWh (same hour yesterday)" />
+              <Stat label="Naive baseline" value={fmtNumber(a.naiveMaeEurMwh / 10, 2)} sub="c/kWh (same hour, last published day)" />
             </dl>
+            {a.byHorizonDay.length > 0 && (
+              <table className="mb-4 w-full text-xs" data-testid="accuracy-by-day">
+                <thead className="text-slate-500">
+                  <tr>
+                    <th className="text-left font-medium">Unpublished day</th>
+                    <th className="text-right font-medium">MAE c/kWh</th>
+                    <th className="text-right font-medium">Naive</th>
+                    <th className="text-right font-medium">vs naive</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {a.byHorizonDay.map((d) => (
+                    <tr key={d.horizonDay} className="text-slate-700">
+                      <td>{d.horizonDay === 1 ? "next day" : `+${d.horizonDay} days`}</td>
+                      <td className="text-right">{fmtNumber(d.maeEurMwh / 10, 2)}</td>
+                      <td className="text-right">{fmtNumber(d.naiveMaeEurMwh / 10, 2)}</td>
+                      <td className="text-right">{d.relativeMae > 0 ? fmtNumber(d.relativeMae, 2) : "–"}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
             <UPlotChart options={options} data={data} height={180} ariaLabel="Forecast against actual prices over recent hours" />
           </>
         )}

@@ -1,16 +1,29 @@
+import { useState } from "react";
 import { useParams } from "react-router";
 
 import { PageHeader } from "@/components/ui/page-header";
 import { env } from "@/config/env";
 import { useHousehold } from "@/lib/api/get-household";
 
+import { usePriceForecast } from "../api/get-price-forecast";
 import { AccuracyCard } from "./accuracy-card";
 import { LivePowerCard } from "./live-power-card";
 import { MonthCostCard } from "./month-cost-card";
 import { NextHourCard } from "./next-hour-card";
-import { PriceForecastCard } from "./price-forecast-card";
+import { PriceBarsCard } from "./price-bars-card";
+import { SpikeCard } from "./spike-card";
 import { TodayChartCard } from "./today-chart-card";
 import { TodaySummaryCard } from "./today-summary-card";
+import { WeekAheadCard } from "./week-ahead-card";
+
+const THRESHOLD_KEY = "energypulse.spikeThresholdCentKwh";
+const DEFAULT_THRESHOLD = 15;
+
+function storedThreshold(): number {
+  const raw = typeof localStorage === "undefined" ? null : localStorage.getItem(THRESHOLD_KEY);
+  const value = raw === null ? NaN : Number(raw);
+  return Number.isFinite(value) ? value : DEFAULT_THRESHOLD;
+}
 
 export function HomePage() {
   const { householdId = "" } = useParams();
@@ -18,6 +31,13 @@ export function HomePage() {
   const profile = household.data?.household;
   // The zone comes from the profile; until it loads (or if it cannot), the configured default.
   const zone = profile?.zone || (household.isPending ? undefined : env().defaultZone);
+  // The household's spike threshold (c/kWh), kept in this browser; the API takes EUR/MWh.
+  const [threshold, setThreshold] = useState(storedThreshold);
+  const forecast = usePriceForecast(zone, threshold * 10);
+  const saveThreshold = (value: number) => {
+    localStorage.setItem(THRESHOLD_KEY, String(value));
+    setThreshold(value);
+  };
 
   return (
     <>
@@ -35,6 +55,12 @@ export function HomePage() {
         <LivePowerCard householdId={householdId} />
         <TodaySummaryCard householdId={householdId} />
         <NextHourCard householdId={householdId} timeZone={profile?.timeZone} />
+        <div className="md:col-span-2 xl:col-span-2">
+          <PriceBarsCard forecast={forecast} timeZone={profile?.timeZone} />
+        </div>
+        <div className="md:col-span-2 xl:col-span-1">
+          <SpikeCard forecast={forecast} thresholdCentKwh={threshold} onThreshold={saveThreshold} timeZone={profile?.timeZone} />
+        </div>
         <div className="md:col-span-2 xl:col-span-3">
           <MonthCostCard householdId={householdId} />
         </div>
@@ -42,7 +68,7 @@ export function HomePage() {
           <TodayChartCard householdId={householdId} zone={zone} timeZone={profile?.timeZone} />
         </div>
         <div className="md:col-span-2 xl:col-span-2">
-          <PriceForecastCard householdId={householdId} zone={zone} timeZone={profile?.timeZone} />
+          <WeekAheadCard forecast={forecast} zone={zone} timeZone={profile?.timeZone} />
         </div>
         <div className="md:col-span-2 xl:col-span-1">
           <AccuracyCard zone={zone} timeZone={profile?.timeZone} />

@@ -1,0 +1,84 @@
+import { useMemo } from "react";
+import uPlot from "uplot";
+
+import { timeX } from "@/components/charts/time-axis";
+import { axisStyle, bandsPlugin, legendValue, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { Badge } from "@/components/ui/badge";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
+import { fmtHour, fmtNumber, fmtTime } from "@/lib/format";
+import { tsDate } from "@/lib/proto-json";
+import { steppedPath } from "@/lib/series";
+
+import type { usePriceForecast } from "../api/get-price-forecast";
+import { barSeries, cheapestOf, cheapestWindows, nearDays, periodsOf } from "../lib/price-periods";
+
+const barsPath = uPlot.paths.bars?.({ size: [0.92, 40], align: 1 });
+
+/** Today's and tomorrow's prices as bars (published, exact) and, before tomorrow's auction
+ *  result, its forecast band; the cheapest periods marked certain (published) or likely. */
+export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typeof usePriceForecast>; timeZone?: string }) {
+  const periods = useMemo(() => nearDays(periodsOf(forecast.data)), [forecast.data]);
+  const cheapest = useMemo(() => cheapestOf(forecast.data).filter((c) => periods.some((p) => p.day === c.day)), [forecast.data, periods]);
+  const data = useMemo(() => barSeries(periods), [periods]);
+  const tomorrow = forecast.data?.deliveryDays.find((d) => periods.some((p) => p.dayOffset === 1 && p.day === d.deliveryDay));
+  const tomorrowPublished = tomorrow?.published ?? false;
+  const publication = tsDate(tomorrow?.expectedPublicationTime);
+
+  const options = useMemo<ChartOptions>(() => {
+    const time = timeX(timeZone);
+    const bands = cheapest.map((c) => ({ from: c.t, to: c.end }));
+    return {
+      tzDate: time.tzDate,
+      plugins: [bandsPlugin(() => bands)],
+      scales: { x: { time: true } },
+      axes: [time.axis, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
+      series: [
+        time.series,
+        { label: "Published", stroke: palette.price, fill: "rgba(217, 119, 6, 0.55)", width: 0, paths: barsPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+        { label: "Forecast", stroke: palette.forecast, width: 2, dash: [6, 4], paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+      ],
+      bands: [{ series: [4, 2], fill: "rgba(99, 102, 241, 0.12)" }],
+    };
+  }, [cheapest, timeZone]);
+
+  return (
+    <Card aria-labelledby="price-bars-title">
+      <CardHeader
+        id="price-bars-title"
+        title="Today and tomorrow: spot prices"
+        description={
+          tomorrowPublished
+            ? "Published day-ahead prices, 15-minute periods"
+            : `Today published; tomorrow is a forecast until the auction result${publication ? ` (expected ${fmtTime(publication, timeZone)})` : ""}`
+        }
+        action={<Badge tone={tomorrowPublished ? "good" : "info"}>{tomorrowPublished ? "Tomorrow published" : "Tomorrow forecast"}</Badge>}
+      />
+      <CardBody>
+        {forecast.isPending ? (
+          <LoadingState label="Loading prices…" className="h-64" />
+        ) : forecast.error ? (
+          <ErrorState error={forecast.error} onRetry={() => void forecast.refetch()} className="h-64" />
+        ) : periods.length === 0 ? (
+          <EmptyState title="No prices yet" description="The market data for this zone has not arrived." className="h-64" />
+        ) : (
+          <>
+            <UPlotChart options={options} data={data} height={240} ariaLabel="Published prices of today and tomorrow as bars, tomorrow's forecast band before publication" />
+            <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="cheapest-hours">
+              <span className="font-medium text-slate-700">Cheapest periods:</span>
+              {cheapestWindows(cheapest).map((c) => (
+                <Badge key={c.t} tone={c.certain ? "good" : "info"} title={c.certain ? "published: certain" : "forecast: likely"}>
+                  {fmtHour(new Date(c.t * 1000), timeZone)}–{fmtHour(new Date(c.end * 1000), timeZone)}
+                  <span className="opacity-80">· {fmtNumber(c.price, 1)} c</span>
+                  <span className="opacity-70">{c.certain ? "certain" : "likely"}</span>
+                </Badge>
+              ))}
+            </div>
+          </>
+        )}
+      </CardBody>
+    </Card>
+  );
+}

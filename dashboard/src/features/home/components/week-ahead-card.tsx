@@ -1,0 +1,79 @@
+import { useMemo } from "react";
+
+import { timeX } from "@/components/charts/time-axis";
+import { axisStyle, legendValue, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { Badge } from "@/components/ui/badge";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
+import { fmtHour, fmtNumber } from "@/lib/format";
+import { steppedPath } from "@/lib/series";
+
+import type { usePriceForecast } from "../api/get-price-forecast";
+import { cheapestOf, periodsOf } from "../lib/price-periods";
+
+/** The week ahead: published prices, then the forecast median with its P10-P90 band. */
+export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnType<typeof usePriceForecast>; zone: string | undefined; timeZone?: string }) {
+  const periods = useMemo(() => periodsOf(forecast.data), [forecast.data]);
+  const likely = useMemo(() => cheapestOf(forecast.data).filter((c) => !c.certain), [forecast.data]);
+  const data = useMemo(() => {
+    const xs = periods.map((p) => p.t);
+    return [
+      xs,
+      periods.map((p) => (p.published ? p.price : null)),
+      periods.map((p) => (p.published ? null : p.p10)),
+      periods.map((p) => (p.published ? null : p.price)),
+      periods.map((p) => (p.published ? null : p.p90)),
+    ] as [number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
+  }, [periods]);
+  const options = useMemo<ChartOptions>(() => {
+    const time = timeX(timeZone);
+    return {
+      tzDate: time.tzDate,
+      scales: { x: { time: true } },
+      axes: [time.axis, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
+      series: [
+        time.series,
+        { label: "Published", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+        { label: "Forecast median", stroke: palette.forecast, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+      ],
+      bands: [{ series: [4, 2], fill: "rgba(99, 102, 241, 0.12)" }],
+    };
+  }, [timeZone]);
+  const days = new Set(periods.filter((p) => !p.published).map((p) => p.day)).size;
+
+  return (
+    <Card aria-labelledby="price-forecast-title">
+      <CardHeader
+        id="price-forecast-title"
+        title="Week ahead: price forecast"
+        description={`Forecast only where prices are not yet published · median with 80% interval${zone ? ` · ${zone}` : ""}${forecast.data?.modelVersion ? ` · model ${forecast.data.modelVersion}` : ""}`}
+        action={<Badge tone="info">{days} forecast days</Badge>}
+      />
+      <CardBody>
+        {forecast.isPending ? (
+          <LoadingState label="Loading the forecast…" className="h-64" />
+        ) : forecast.error ? (
+          <ErrorState error={forecast.error} onRetry={() => void forecast.refetch()} className="h-64" />
+        ) : periods.length === 0 ? (
+          <EmptyState title="No forecast yet" description="The price model has not produced a forecast for this zone." className="h-64" />
+        ) : (
+          <>
+            <UPlotChart options={options} data={data} height={240} ariaLabel="Published prices and the week-ahead forecast with its 80% band" />
+            <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="likely-cheapest">
+              <span className="font-medium text-slate-700">Likely cheapest (forecast):</span>
+              {likely
+                .filter((_, i) => i % 12 === 0)
+                .map((c) => (
+                  <Badge key={c.t} tone="info">
+                    {c.day.slice(5)} {fmtHour(new Date(c.t * 1000), timeZone)} · {fmtNumber(c.price, 1)} c
+                  </Badge>
+                ))}
+            </div>
+          </>
+        )}
+      </CardBody>
+    </Card>
+  );
+}

@@ -1,0 +1,120 @@
+import { CheapestCertainty, ExceedStatus, PriceKind } from "@/gen/energypulse/prediction/v1/forecast_pb";
+import type { GetPriceForecastResponse } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { tsDate } from "@/lib/proto-json";
+
+/** One served period in chart units (seconds, c/kWh). */
+export interface Period {
+  t: number;
+  end: number;
+  day: string;
+  dayOffset: number;
+  published: boolean;
+  derived: boolean;
+  price: number;
+  p10: number;
+  p90: number;
+  exceed?: { probability: number; status: ExceedStatus };
+}
+
+const centKwh = (eurMwh: number) => eurMwh / 10;
+
+export function periodsOf(response: GetPriceForecastResponse | undefined): Period[] {
+  return (response?.periods ?? []).map((p) => {
+    const t = (tsDate(p.startTime)?.getTime() ?? 0) / 1000;
+    const q = p.quantiles;
+    const published = p.kind === PriceKind.PUBLISHED;
+    const low = q.at(0)?.priceEurMwh ?? p.priceEurMwh;
+    const high = q.at(-1)?.priceEurMwh ?? p.priceEurMwh;
+    return {
+      t,
+      end: t + p.durationMinutes * 60,
+      day: p.deliveryDay,
+      dayOffset: p.dayOffset,
+      published,
+      derived: p.derived,
+      price: centKwh(p.priceEurMwh),
+      p10: centKwh(low),
+      p90: centKwh(high),
+      exceed: p.exceedStatus === ExceedStatus.UNSPECIFIED ? undefined : { probability: p.exceedProbability, status: p.exceedStatus },
+    };
+  });
+}
+
+export interface Cheapest {
+  t: number;
+  end: number;
+  day: string;
+  price: number;
+  certain: boolean;
+}
+
+export function cheapestOf(response: GetPriceForecastResponse | undefined): Cheapest[] {
+  return (response?.cheapestPeriods ?? []).map((c) => {
+    const t = (tsDate(c.startTime)?.getTime() ?? 0) / 1000;
+    return { t, end: t + c.durationMinutes * 60, day: c.deliveryDay, price: centKwh(c.priceEurMwh), certain: c.certainty === CheapestCertainty.CERTAIN };
+  });
+}
+
+/** Periods of today (offset 0) and tomorrow (offset 1). */
+export function nearDays(periods: Period[]): Period[] {
+  return periods.filter((p) => p.dayOffset === 0 || p.dayOffset === 1);
+}
+
+/** Bars for the published periods (null elsewhere), and the forecast band and median (null where published). */
+export function barSeries(periods: Period[]): [number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]] {
+  const xs = periods.map((p) => p.t);
+  return [
+    xs,
+    periods.map((p) => (p.published ? p.price : null)),
+    periods.map((p) => (p.published ? null : p.p10)),
+    periods.map((p) => (p.published ? null : p.price)),
+    periods.map((p) => (p.published ? null : p.p90)),
+  ];
+}
+
+/** Human words for a spike probability: bounds stay bounds (the model's top quantile is P90). */
+export function spikeWords(exceed: Period["exceed"]): string {
+  if (!exceed) return "";
+  const pct = Math.round(exceed.probability * 100);
+  switch (exceed.status) {
+    case ExceedStatus.EXACT:
+      return exceed.probability >= 1 ? "above (published)" : "not above (published)";
+    case ExceedStatus.ABOVE_TOP_QUANTILE:
+      return `under ${pct}%`;
+    case ExceedStatus.BELOW_BOTTOM_QUANTILE:
+      return `over ${pct}%`;
+    default:
+      return `${pct}%`;
+  }
+}
+
+/** Per delivery day: the highest spike chance among its remaining periods (and whether it is a bound). */
+export function spikeByDay(periods: Period[], nowSec: number): { day: string; dayOffset: number; exceed: NonNullable<Period["exceed"]>; at: number }[] {
+  const out = new Map<string, { day: string; dayOffset: number; exceed: NonNullable<Period["exceed"]>; at: number }>();
+  for (const p of periods) {
+    if (!p.exceed || p.end <= nowSec) continue;
+    const best = out.get(p.day);
+    if (!best || p.exceed.probability > best.exceed.probability) out.set(p.day, { day: p.day, dayOffset: p.dayOffset, exceed: p.exceed, at: p.t });
+  }
+  return [...out.values()];
+}
+
+/** Consecutive cheapest periods of one day and certainty merged into windows (mean price). */
+export function cheapestWindows(cheapest: Cheapest[]): Cheapest[] {
+  const sorted = [...cheapest].sort((a, b) => a.t - b.t);
+  const out: Cheapest[] = [];
+  const counts: number[] = [];
+  for (const c of sorted) {
+    const last = out.at(-1);
+    const n = counts.at(-1) ?? 0;
+    if (last?.end === c.t && last.day === c.day && last.certain === c.certain) {
+      last.price = (last.price * n + c.price) / (n + 1);
+      counts[counts.length - 1] = n + 1;
+      last.end = c.end;
+    } else {
+      out.push({ ...c });
+      counts.push(1);
+    }
+  }
+  return out;
+}
