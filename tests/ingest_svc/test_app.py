@@ -16,8 +16,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from common.config import from_env
-from contracts.mqtt.boundary import KEY_ALGORITHM, key_id
 from common.db import make_engine
+from contracts.mqtt.boundary import KEY_ALGORITHM, key_id
 from ingest_svc.app import IngestApp
 from ingest_svc.config import IngestConfig
 from ingest_svc.intake.store import register_households
