@@ -22,6 +22,7 @@ of the training range (fit on the rest, then refit on all).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -119,6 +120,18 @@ def da_design(
     ``fundamentals`` maps names to one value per *panel row* (the delivery day ``D = r + 1`` of the
     issue is looked up at ``r + 1``). Reads only panel rows ``<= r`` for prices and row ``r + 1``
     for the exogenous forecasts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # all-missing days stay NaN
+        return _da_design(panel, issue_rows, horizon_days, fundamentals, use_res_forecast)
+
+
+def _da_design(
+    panel: DayPanel,
+    issue_rows: np.ndarray,
+    horizon_days: tuple[int, ...],
+    fundamentals: dict[str, np.ndarray] | None,
+    use_res_forecast: bool,
+) -> Design:
     n = len(panel)
     issue_rows = np.asarray(issue_rows, dtype=np.int64)
     issue_rows = issue_rows[(issue_rows >= 7) & (issue_rows + 1 < n)]

@@ -34,7 +34,7 @@ import numpy as np
 
 from predict_svc.dayahead import DayAheadParams, da_design, fit_day_ahead
 from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir
-from predict_svc.lear import lear_forecasts
+from predict_svc.lear import LearConfig, lear_forecasts
 from predict_svc.market import load_market
 from predict_svc.protocols import (
     HOURS,
@@ -47,7 +47,7 @@ from predict_svc.protocols import (
     smape,
 )
 
-__all__ = ["MODEL_REFIT_DAYS", "print_report", "run_day_ahead"]
+__all__ = ["MODEL_REFIT_DAYS", "forecast_days", "print_report", "run_day_ahead"]
 
 MODEL_REFIT_DAYS = {"never": 10**9, "weekly": 28, "daily": 7}
 _MAX_ROWS = 200_000  # training rows sampled for the pooled week-ahead model
@@ -81,6 +81,7 @@ def run_day_ahead(
     params: DayAheadParams | None = None,
     progress: Callable[[str], None] | None = None,
     panel: DayPanel | None = None,
+    lear_config: LearConfig | None = None,
 ) -> dict[str, Any]:
     """Run the protocol and return the JSON report (see module docstring)."""
     began = time.perf_counter()
@@ -102,44 +103,13 @@ def run_day_ahead(
     say(f"{zone}: {len(panel)} days {panel.days[0]} .. {panel.days[-1]}; fundamentals: {fund_note}")
     horizons = (0,) if protocol == "day-ahead" else tuple(range(7))
     n_test = b - a + 1
-
-    say("LEAR baseline ...")
-    lear = lear_forecasts(panel, a, b, recalibrate, progress=say, calibrate_until=te)
-
-    # LightGBM: issues r (= D-1) with every horizon; rows whose target is known by the refit.
-    all_rows = np.arange(7, len(panel) - 1)
-    design = da_design(panel, all_rows, horizons, fundamentals, params.use_res_forecast)
-    p10 = np.full((len(horizons), n_test, HOURS), np.nan)
-    p50 = p10.copy()
-    p90 = p10.copy()
     every = MODEL_REFIT_DAYS[recalibrate]
-    model = None
-    rng = np.random.default_rng(params.seed)
-    for i in range(n_test):
-        day = a + i
-        if model is None or i % every == 0:
-            known_until = te if model is None else day - 1
-            train = np.isfinite(design.y) & (design.target_row <= known_until)
-            if train.sum() > _MAX_ROWS:
-                keep = rng.choice(np.flatnonzero(train), _MAX_ROWS, replace=False)
-                train = np.zeros_like(train)
-                train[keep] = True
-            sub = _take(design, train)
-            offsets = model.offsets if model is not None else None
-            model = fit_day_ahead(sub, params, progress=say, offsets=offsets)
-            say(f"model fitted for {panel.days[day]} ({time.perf_counter() - began:.0f} s)")
-        sel = design.issue_row == day - 1
-        rows = _take(design, sel)
-        lo, mid, hi = model.predict(rows)
-        for k in horizons:
-            at = rows.horizon_day == k
-            if at.sum() == HOURS:
-                p10[k, i], p50[k, i], p90[k, i] = lo[at], mid[at], hi[at]
 
+    fc = forecast_days(panel, fundamentals, te, a, b, horizons, recalibrate, params, lear_config, say)
+    lear, p10, p50, p90, ens50 = fc["lear"], fc["p10"], fc["p50"], fc["p90"], fc["p50_model"]
+    shift = ens50 - p50[0]
     actual = panel.price[a : b + 1]
     naive = naive_day_ahead(panel)[a : b + 1]
-    ens50 = np.where(np.isfinite(lear), 0.5 * (p50[0] + lear), p50[0])
-    shift = ens50 - p50[0]
     model_scores = score_block(ens50, actual, naive, p10[0] + shift, p90[0] + shift)
     lgb_scores = score_block(p50[0], actual, naive, p10[0], p90[0])
     lear_scores = score_block(lear, actual, naive)
@@ -169,6 +139,63 @@ def run_day_ahead(
         )
     say(f"done in {report['seconds']} s")
     return report
+
+
+def forecast_days(
+    panel: DayPanel,
+    fundamentals: dict[str, np.ndarray] | None,
+    te: int,
+    a: int,
+    b: int,
+    horizons: tuple[int, ...] = (0,),
+    recalibrate: str = "weekly",
+    params: DayAheadParams | None = None,
+    lear_config: LearConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Forecasts issued at 10:00 CET on ``D-1`` for panel rows ``D = a..b`` (training through
+    row ``te``, then refits as ``recalibrate`` says): ``lear`` ``(days, 24)``; the LightGBM
+    quantiles ``p10``/``p50``/``p90`` ``(len(horizons), days, 24)`` (index ``j`` = target
+    ``D + horizons[j]``); ``p50_model`` the model's P50 for ``D`` (LightGBM and LEAR averaged)."""
+    params = params or DayAheadParams()
+    say = progress or (lambda _m: None)
+    began = time.perf_counter()
+    n_test = b - a + 1
+    say("LEAR baseline ...")
+    lear = lear_forecasts(panel, a, b, recalibrate, config=lear_config, progress=say, calibrate_until=te)
+
+    # LightGBM: issues r (= D-1) with every horizon; rows whose target is known by the refit.
+    all_rows = np.arange(7, len(panel) - 1)
+    design = da_design(panel, all_rows, horizons, fundamentals, params.use_res_forecast)
+    p10 = np.full((len(horizons), n_test, HOURS), np.nan)
+    p50 = p10.copy()
+    p90 = p10.copy()
+    every = MODEL_REFIT_DAYS[recalibrate]
+    model = None
+    rng = np.random.default_rng(params.seed)
+    for i in range(n_test):
+        day = a + i
+        if model is None or i % every == 0:
+            known_until = te if model is None else day - 1
+            train = np.isfinite(design.y) & (design.target_row <= known_until)
+            if train.sum() > _MAX_ROWS:
+                keep = rng.choice(np.flatnonzero(train), _MAX_ROWS, replace=False)
+                train = np.zeros_like(train)
+                train[keep] = True
+            sub = _take(design, train)
+            offsets = model.offsets if model is not None else None
+            model = fit_day_ahead(sub, params, progress=say, offsets=offsets)
+            say(f"model fitted for {panel.days[day]} ({time.perf_counter() - began:.0f} s)")
+        sel = design.issue_row == day - 1
+        rows = _take(design, sel)
+        lo, mid, hi = model.predict(rows)
+        for j, k in enumerate(horizons):
+            at = rows.horizon_day == k
+            if at.sum() == HOURS:
+                p10[j, i], p50[j, i], p90[j, i] = lo[at], mid[at], hi[at]
+
+    ens50 = np.where(np.isfinite(lear), 0.5 * (p50[0] + lear), p50[0])
+    return {"lear": lear, "p10": p10, "p50": p50, "p90": p90, "p50_model": ens50}
 
 
 def _take(design: Any, mask: np.ndarray) -> Any:
