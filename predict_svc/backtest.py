@@ -115,7 +115,9 @@ def run_backtest(
     if found is not None:
         series = temperature_series(FileFundamentals(found), zone, frame.index.tz_convert(None).to_numpy())
         temperature = series if np.isfinite(series).any() else None
-    say(f"temperature feature: {'lagged daily observations from ' + str(found) if temperature is not None else 'none'}")
+    say(
+        f"temperature feature: {'lagged daily observations from ' + str(found) if temperature is not None else 'none'}"
+    )
     if model is None:
         params = params or TrainParams(multi_horizon=False)
         model = train_model(
@@ -126,7 +128,9 @@ def run_backtest(
             temperature=temperature,
             progress=lambda msg, frac: say(f"training {zone} [{frac * 100:3.0f}%] {msg}"),
         )
-    fs = build_features(HourlyFrame.from_frame(frame), 1, temperature if "temperature" in model.features else None)
+    fs = build_features(
+        HourlyFrame.from_frame(frame), 1, temperature if "temperature" in model.features else None
+    )
     mask = (fs.target_index >= hour64(test_first)) & (fs.target_index <= hour64(test_last))
     actual = frame["price"].to_numpy()[mask]
     lo, mid, hi = model.predict_features(fs.subset(mask), 1)
@@ -168,11 +172,18 @@ def _parser() -> argparse.ArgumentParser:
         help="one-step (default): next hour from every hour; day-ahead: all hours of D issued at "
         "10:00 CET on D-1; week-ahead: the same issue for D..D+6",
     )
-    parser.add_argument("--fundamentals-dir", type=Path, help="fundamentals files (default: --data-dir if there)")
+    parser.add_argument(
+        "--fundamentals-dir", type=Path, help="fundamentals files (default: --data-dir if there)"
+    )
     parser.add_argument(
         "--recalibrate", choices=("never", "weekly", "daily"), default="weekly", help="day-/week-ahead refits"
     )
-    parser.add_argument("--no-res-forecast", action="store_true", help="day-/week-ahead without wind/solar forecasts")
+    parser.add_argument(
+        "--no-res-forecast", action="store_true", help="day-/week-ahead without wind/solar forecasts"
+    )
+    parser.add_argument(
+        "--lear-window", type=int, default=1456, help="LEAR calibration window in days (the paper's: 1456)"
+    )
     return parser
 
 
@@ -184,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.protocol != "one-step":
         from predict_svc.dayahead_backtest import print_report, run_day_ahead
+        from predict_svc.lear import LearConfig
 
         try:
             report = run_day_ahead(
@@ -198,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rounds=args.rounds,
                 use_res_forecast=not args.no_res_forecast,
                 progress=say,
+                lear_config=LearConfig(calibration_days=args.lear_window),
             )
         except (MarketDataError, ModelError, ValueError) as exc:
             print(f"backtest failed: {exc}", file=sys.stderr)

@@ -149,7 +149,7 @@ def _da_design(
         s = np.maximum(np.median(np.abs(week - m[:, None]), axis=1) / _MAD_C, 1.0)
 
         def z(x: np.ndarray, m: np.ndarray = m, s: np.ndarray = s) -> np.ndarray:
-            return np.arcsinh((x - m[:, None]) / s[:, None])
+            return np.asarray(np.arcsinh((x - m[:, None]) / s[:, None]))
 
         cols: dict[str, np.ndarray] = {}
         for j in _PRICE_LAGS:
@@ -175,9 +175,11 @@ def _da_design(
                 res_d = panel.res[d]
                 res_week = np.nanmean(np.stack([panel.res[r - j] for j in range(7)]), axis=(0, 2))
                 cols["res"] = res_d
-                cols["res_rel_day"] = (np.nanmean(res_d, axis=1) - res_week)[:, None] * ones / np.maximum(
-                    load_week, 1.0
-                )[:, None]
+                cols["res_rel_day"] = (
+                    (np.nanmean(res_d, axis=1) - res_week)[:, None]
+                    * ones
+                    / np.maximum(load_week, 1.0)[:, None]
+                )
                 cols["res_share"] = res_d / load_d
             else:
                 for name in ("res", "res_rel_day", "res_share"):
@@ -202,9 +204,7 @@ def _da_design(
     names = tuple(blocks)
     X = np.column_stack([np.concatenate(blocks[nm]) for nm in names]).astype(np.float32)
     cat = {key: np.concatenate(v) for key, v in meta.items()}
-    return Design(
-        X, cat["y"], cat["issue"], cat["target"], cat["hour"], cat["k"], cat["m"], cat["s"], names
-    )
+    return Design(X, cat["y"], cat["issue"], cat["target"], cat["hour"], cat["k"], cat["m"], cat["s"], names)
 
 
 @dataclass
@@ -217,8 +217,12 @@ class DayAheadModel:
         raw = np.vstack([b.predict(design.X) for b in self.boosters])  # type: ignore[attr-defined]
         raw.sort(axis=0)
         off = np.array([self.offsets.get(int(k), max(self.offsets.values())) for k in design.horizon_day])
-        back = lambda v: np.sinh(v) * design.s + design.m  # noqa: E731
-        return back(raw[0] - off), back(raw[1]), back(raw[2] + off)
+        return _back(raw[0] - off, design), _back(raw[1], design), _back(raw[2] + off, design)
+
+
+def _back(v: np.ndarray, design: Design) -> np.ndarray:
+    """Scaled values back to EUR/MWh (the inverse of the per-issue asinh-median transform)."""
+    return np.asarray(np.sinh(v) * design.s + design.m)
 
 
 def _train(design: Design, mask: np.ndarray, params: DayAheadParams) -> list[object]:

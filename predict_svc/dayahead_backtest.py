@@ -120,7 +120,10 @@ def run_day_ahead(
         "days": int(n_test),
         "recalibrate": recalibrate,
         "model": model_scores,
-        "naive": {"mae": float(np.mean(np.abs(naive[ok] - actual[ok]))), "smape": smape(naive[ok], actual[ok])},
+        "naive": {
+            "mae": float(np.mean(np.abs(naive[ok] - actual[ok]))),
+            "smape": smape(naive[ok], actual[ok]),
+        },
         "lear": {"mae": lear_scores["mae"], "rmae": lear_scores["rmae"], "smape": lear_scores["smape"]},
         "lightgbm": lgb_scores,
         "residual_baseline": _residual_baseline(ens50, p10[0] + shift, p90[0] + shift, actual),
@@ -214,7 +217,9 @@ def _take(design: Any, mask: np.ndarray) -> Any:
     )
 
 
-def _residual_baseline(mid: np.ndarray, lo: np.ndarray, hi: np.ndarray, actual: np.ndarray) -> dict[str, float]:
+def _residual_baseline(
+    mid: np.ndarray, lo: np.ndarray, hi: np.ndarray, actual: np.ndarray
+) -> dict[str, float]:
     """Pinball of P50 + recent-residual quantiles vs the model's band, on the same days."""
     base_lo = np.full_like(mid, np.nan)
     base_hi = np.full_like(mid, np.nan)
@@ -275,7 +280,9 @@ def _by_horizon(
 
 
 def print_report(report: dict[str, Any]) -> None:
-    print(f"{report['zone']} {report['protocol']}: {report['days']} days, recalibrate {report['recalibrate']}")
+    print(
+        f"{report['zone']} {report['protocol']}: {report['days']} days, recalibrate {report['recalibrate']}"
+    )
     for name in ("model", "lightgbm", "lear", "naive", "residual_baseline"):
         print(f"  {name:<18} " + "  ".join(f"{k}={v:.3f}" for k, v in report[name].items()))
     for row in report.get("by_horizon_day", []):

@@ -22,6 +22,7 @@ then runs without it and the backtest says so).
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -150,29 +151,25 @@ class FileFundamentals:
                 out["temp_lag"] = _as_of(dates, temp, lag)
                 # exact-date lookups for the 7-day mean (missing days stay missing)
                 index = {d: v for d, v in zip(dates.tolist(), temp.tolist(), strict=True)}
-                week = np.array(
-                    [[index.get(d - np.timedelta64(j, "D").item(), np.nan) for j in range(7)] for d in lag.tolist()]
-                ) if n else np.zeros((0, 7))
-                with np.errstate(all="ignore"), _quiet():
+                week = (
+                    np.array(
+                        [
+                            [index.get(d - np.timedelta64(j, "D").item(), np.nan) for j in range(7)]
+                            for d in lag.tolist()
+                        ]
+                    )
+                    if n
+                    else np.zeros((0, 7))
+                )
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", category=RuntimeWarning)  # an all-NaN week is NaN
                     out["temp_mean7"] = np.nanmean(week, axis=1) if n else np.zeros(0)
         return out
 
 
-class _quiet:
-    """Silence numpy's mean-of-empty-slice warning (an all-NaN week is NaN, as wanted)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
-
-
-def temperature_series(provider: FileFundamentals, zone: str, hours: Sequence[np.datetime64] | np.ndarray) -> np.ndarray:
+def temperature_series(
+    provider: FileFundamentals, zone: str, hours: Sequence[np.datetime64] | np.ndarray
+) -> np.ndarray:
     """Hourly temperature feature for the one-step model: the observed daily mean of the UTC day
     before each hour (a lagged observation, known before the hour)."""
     times = np.asarray(hours, dtype="datetime64[h]")

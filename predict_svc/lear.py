@@ -87,10 +87,10 @@ class _Invariant:
         self.mad = np.where(mad > 0, mad, 1.0)
 
     def transform(self, data: np.ndarray) -> np.ndarray:
-        return np.arcsinh((data - self.median) / self.mad)
+        return np.asarray(np.arcsinh((data - self.median) / self.mad))
 
     def inverse(self, data: np.ndarray) -> np.ndarray:
-        return np.sinh(data) * self.mad + self.median
+        return np.asarray(np.sinh(data) * self.mad + self.median)
 
 
 class LearModel:
@@ -155,7 +155,7 @@ def _calibration_rows(panel: DayPanel, X: np.ndarray, day: int, config: LearConf
     first = max(0, day - config.calibration_days) + max(PRICE_LAGS)
     rows = np.arange(first, day)
     ok = np.isfinite(panel.price[rows]).all(axis=1)
-    return rows[ok]
+    return np.asarray(rows[ok])
 
 
 def lear_forecasts(

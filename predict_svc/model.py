@@ -332,7 +332,9 @@ def train_model(
     # The configured features: temperature only when a temperature series is given (without one
     # the column is all-NaN and the trees could never split on it, so the artifact must not claim
     # it). Every configured feature must be present somewhere in the training rows.
-    features = FEATURE_NAMES if temperature is not None else tuple(n for n in FEATURE_NAMES if n != "temperature")
+    features = (
+        FEATURE_NAMES if temperature is not None else tuple(n for n in FEATURE_NAMES if n != "temperature")
+    )
     groups = []
     metrics: dict[str, float] = {}
     fs1 = build_features(frame, 1, temperature)
@@ -372,9 +374,7 @@ def check_features(fs: FeatureSet, features: Sequence[str]) -> None:
     known target (a feature that is never passed, like the temperature once was)."""
     usable = np.isfinite(fs.y) if fs.y is not None else np.ones(len(fs.X), dtype=bool)
     rows = fs.X[usable]
-    missing = [
-        name for name in features if not np.isfinite(rows[:, FEATURE_NAMES.index(name)]).any()
-    ]
+    missing = [name for name in features if not np.isfinite(rows[:, FEATURE_NAMES.index(name)]).any()]
     if missing:
         raise ModelError(f"configured features entirely missing in the training data: {', '.join(missing)}")
 

@@ -88,14 +88,10 @@ class DayPanel:
 
     def index_of(self, day: str | np.datetime64) -> int:
         """Row of ``day`` (ValueError outside the panel)."""
-        at = int((np.datetime64(day, "D") - self.days[0]).astype(np.int64))
+        at = int((np.datetime64(str(day), "D") - self.days[0]).astype(np.int64))
         if not 0 <= at < len(self.days):
             raise ValueError(f"day {day} is outside the data ({self.days[0]} .. {self.days[-1]})")
         return at
-
-    def start_utc(self, row: int) -> np.datetime64:
-        """UTC hour that starts day ``row`` (23:00 UTC of the day before)."""
-        return self.days[row].astype("datetime64[h]") - _CET
 
     @classmethod
     def from_frame(cls, frame: FrameLike) -> DayPanel:

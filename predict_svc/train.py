@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-multi-horizon", action="store_true", help="only the next-hour model")
     parser.add_argument(
-        "--fundamentals-dir", type=Path, help="weather files for the temperature feature (default: --data-dir if there)"
+        "--fundamentals-dir",
+        type=Path,
+        help="weather files for the temperature feature (default: --data-dir if there)",
     )
     args = parser.parse_args(argv)
     zone = args.zone.upper()
@@ -69,7 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             source = f"entsoe:{args.data_dir}"
             found = find_fundamentals_dir(args.fundamentals_dir, args.data_dir)
             if found is not None:
-                series = temperature_series(FileFundamentals(found), zone, frame.index.tz_convert(None).to_numpy())
+                series = temperature_series(
+                    FileFundamentals(found), zone, frame.index.tz_convert(None).to_numpy()
+                )
                 temperature = series if np.isfinite(series).any() else None
         else:
             end = pd.Timestamp.now(tz="UTC").floor("h")
@@ -80,7 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_end = local_day_bounds(args.train_end)[1] if args.train_end else None
         params = TrainParams(rounds=args.rounds, multi_horizon=not args.no_multi_horizon)
         model = train_model(
-            frame, zone, train_end=train_end, params=params, temperature=temperature, progress=_Bar(), source=source
+            frame,
+            zone,
+            train_end=train_end,
+            params=params,
+            temperature=temperature,
+            progress=_Bar(),
+            source=source,
         )
     except (MarketDataError, ModelError, ValueError) as exc:
         print(f"train failed: {exc}", file=sys.stderr)

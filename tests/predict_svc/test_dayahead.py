@@ -91,7 +91,15 @@ def _forecast(market: Path, fundamentals: Path) -> dict[str, np.ndarray]:
     feats = FileFundamentals(fundamentals).features("NO1", panel.days)
     d = panel.index_of(DAY)
     return forecast_days(
-        panel, feats, d - 1, d, d, horizons=(0, 1, 6), recalibrate="daily", params=FAST, lear_config=LEAR_SHORT
+        panel,
+        feats,
+        d - 1,
+        d,
+        d,
+        horizons=(0, 1, 6),
+        recalibrate="daily",
+        params=FAST,
+        lear_config=LEAR_SHORT,
     )
 
 
@@ -118,31 +126,36 @@ def test_no_look_ahead_forecast_of_d_is_bit_for_bit_unchanged(
         np.testing.assert_array_equal(before[name], after[name], err_msg=name)
 
 
-def test_day_ahead_slice_beats_naive(entsoe_dir: Path, fundamentals_dir: Path) -> None:
+def test_day_ahead_slice_beats_naive(entsoe_dir: Path, fundamentals_dir: Path, tmp_path: Path) -> None:
+    data = _slice_dir(entsoe_dir, tmp_path / "slice", "2022-09-01", "2023-12-20")
     report = run_day_ahead(
-        entsoe_dir,
+        data,
         "NO1",
         "2023-11-30",
         "2023-12-01",
-        "2023-12-21",
+        "2023-12-14",
         recalibrate="weekly",
         fundamentals_dir=fundamentals_dir,
         params=FAST,
         lear_config=LEAR_SHORT,
     )
-    assert report["days"] == 21 and report["hours"] == 21 * 24
+    assert report["days"] == 14 and report["hours"] == 14 * 24
+    assert report["fundamentals"].startswith("files:")
     assert report["model"]["rmae"] < 0.9
     assert report["lear"]["rmae"] < 1.0
     assert 0.4 <= report["model"]["coverage_p10_p90"] <= 1.0
 
 
-def test_cli_week_ahead_json_contract(entsoe_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = _slice_dir(entsoe_dir, tmp_path / "slice", "2019-01-01", "2023-01-20")  # no fundamentals here
+def test_cli_week_ahead_json_contract(
+    entsoe_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _slice_dir(entsoe_dir, tmp_path / "slice", "2021-09-01", "2023-01-20")  # no fundamentals here
     code = main(
         [
             *("--data-dir", str(data), "--zone", "NO1", "--train-end", "2023-01-05"),
             *("--test-start", "2023-01-06", "--test-end", "2023-01-12"),
             *("--protocol", "week-ahead", "--recalibrate", "never", "--json", "--rounds", "20"),
+            *("--lear-window", "400"),
         ]
     )
     doc = json.loads(capsys.readouterr().out)

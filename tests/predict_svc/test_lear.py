@@ -15,7 +15,9 @@ def _panel(n: int, price: np.ndarray | None = None, res: np.ndarray | None = Non
     h = np.arange(HOURS)[None, :]
     p = price if price is not None else 100.0 * d + h  # price of day d, hour h = 100 d + h
     load = 1000.0 * d + h
-    return DayPanel(days, p.astype(float), load.astype(float), (res if res is not None else 10.0 * d + h).astype(float))
+    return DayPanel(
+        days, p.astype(float), load.astype(float), (res if res is not None else 10.0 * d + h).astype(float)
+    )
 
 
 def test_design_row_is_the_paper_inputs_by_hand() -> None:

@@ -11,7 +11,15 @@ import pytest
 
 from predict_svc.features import FEATURE_NAMES, build_features
 from predict_svc.hourly import hour64, hours_array
-from predict_svc.model import ARTIFACT_FORMAT, ModelError, PriceModel, load_model, save_model, train_model
+from predict_svc.model import (
+    ARTIFACT_FORMAT,
+    ModelError,
+    PriceModel,
+    TrainParams,
+    load_model,
+    save_model,
+    train_model,
+)
 from tests.predict_svc.conftest import NOW, SMALL, synthetic_frame
 
 
@@ -91,3 +99,23 @@ def test_too_little_data_is_an_error() -> None:
     frame = synthetic_frame(days=20)
     with pytest.raises(ModelError, match="at least"):
         train_model(frame.iloc[:300], "NO1", params=SMALL)
+
+
+def test_a_configured_feature_entirely_missing_is_an_error() -> None:
+    frame = synthetic_frame(days=60)
+    with pytest.raises(ModelError, match="entirely missing in the training data: temperature"):
+        train_model(frame, "NO1", params=SMALL, temperature=np.full(len(frame), np.nan))
+    blank = frame.copy()
+    blank["load_forecast"] = np.nan
+    with pytest.raises(ModelError, match="load_fc,"):
+        train_model(blank, "NO1", params=SMALL)
+
+
+def test_temperature_is_a_feature_only_when_given() -> None:
+    frame = synthetic_frame(days=60)
+    params = TrainParams(rounds=5, num_leaves=7, multi_horizon=False, validation_hours=24 * 10)
+    without = train_model(frame, "NO1", params=params)
+    assert "temperature" not in without.features
+    temps = 5 + 10 * np.sin(np.arange(len(frame)) / 24.0)
+    used = train_model(frame, "NO1", params=params, temperature=temps)
+    assert "temperature" in used.features and used.metadata()["features"] == list(FEATURE_NAMES)
