@@ -36,6 +36,7 @@ import numpy as np
 
 from predict_svc.features import (
     FEATURE_NAMES,
+    MAX_HORIZON,
     MAX_LAG,
     FeatureSet,
     build_features,
@@ -92,6 +93,8 @@ class TrainParams:
     validation_hours: int = 24 * 120
     multi_horizon: bool = True
     multi_rows: int = 120_000  # rows sampled from the stacked h=2..24 set
+    max_horizon: int = 24  # > 24 adds a pooled group for 25..max_horizon (predict_svc.train: 192)
+    long_step: int = 6  # horizons sampled every long_step hours to train that group
     threads: int = 2
     seed: int = 7
 
@@ -354,6 +357,18 @@ def train_model(
         group, m = _fit_group(fsm, keep, params, horizons, lambda s, f: report(s, 0.5 + 0.5 * f), "h2-24")
         groups.append(group)
         metrics.update({f"multi_{k}": v for k, v in m.items()})
+    if params.max_horizon > 24:
+        if params.max_horizon > MAX_HORIZON:
+            raise ModelError(f"max_horizon must be at most {MAX_HORIZON}")
+        long = tuple(range(25, params.max_horizon + 1))
+        sampled = sorted({*range(25, params.max_horizon + 1, params.long_step), params.max_horizon})
+        fsl = stack_horizons(frame, sampled, temperature)
+        rng = np.random.default_rng(params.seed + 1)
+        keep = np.zeros(len(fsl.X), dtype=bool)
+        keep[rng.choice(len(fsl.X), size=min(params.multi_rows, len(fsl.X)), replace=False)] = True
+        group, m = _fit_group(fsl, keep, params, long, lambda s, f: report(s, f), f"h25-{params.max_horizon}")
+        groups.append(group)
+        metrics.update({f"long_{k}": v for k, v in m.items()})
     report("done", 1.0)
     created = datetime.now(UTC)
     return PriceModel(

@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-multi-horizon", action="store_true", help="only the next-hour model")
     parser.add_argument(
+        "--max-horizon", type=int, default=192, help="hours ahead the artifact forecasts (25..192 pooled; 24: no long group)"
+    )
+    parser.add_argument(
         "--fundamentals-dir",
         type=Path,
         help="weather files for the temperature feature (default: --data-dir if there)",
@@ -82,7 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             source = "synthetic"
         train_end = local_day_bounds(args.train_end)[1] if args.train_end else None
-        params = TrainParams(rounds=args.rounds, multi_horizon=not args.no_multi_horizon)
+        params = TrainParams(
+            rounds=args.rounds,
+            multi_horizon=not args.no_multi_horizon,
+            max_horizon=args.max_horizon if not args.no_multi_horizon else 1,
+        )
         model = train_model(
             frame,
             zone,

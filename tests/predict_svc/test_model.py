@@ -119,3 +119,14 @@ def test_temperature_is_a_feature_only_when_given() -> None:
     temps = 5 + 10 * np.sin(np.arange(len(frame)) / 24.0)
     used = train_model(frame, "NO1", params=params, temperature=temps)
     assert "temperature" in used.features and used.metadata()["features"] == list(FEATURE_NAMES)
+
+
+def test_long_horizons_up_to_a_week() -> None:
+    frame = synthetic_frame(days=90)
+    params = TrainParams(rounds=10, num_leaves=7, multi_rows=4000, validation_hours=24 * 10, max_horizon=60, long_step=12)
+    model = train_model(frame, "NO1", train_end=NOW - pd.Timedelta(days=10), params=params)
+    assert model.max_horizon == 60 and model.metadata()["horizons"] == list(range(1, 61))
+    origin = (NOW - pd.Timedelta(days=5)).floor("h").to_pydatetime()
+    fc = model.forecast(frame, origin, list(range(1, 61)))
+    assert np.isfinite(fc.p50).all() and (fc.p10 <= fc.p50).all() and (fc.p50 <= fc.p90).all()
+    assert fc.target_times[-1] == hour64(origin) + np.timedelta64(60, "h")
