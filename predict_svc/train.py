@@ -58,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-multi-horizon", action="store_true", help="only the next-hour model")
     parser.add_argument(
-        "--max-horizon", type=int, default=192, help="hours ahead the artifact forecasts (25..192 pooled; 24: no long group)"
+        "--max-horizon",
+        type=int,
+        default=192,
+        help="hours ahead the artifact forecasts (25..192 pooled; 24: no long group)",
     )
     parser.add_argument(
         "--fundamentals-dir",

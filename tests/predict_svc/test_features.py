@@ -57,7 +57,7 @@ def test_shapes_horizon_validation_and_stacking() -> None:
     with pytest.raises(ValueError):
         build_features(frame, 0)
     with pytest.raises(ValueError):
-        build_features(frame, 25)
+        build_features(frame, 193)  # MAX_HORIZON + 1
     stacked = stack_horizons(frame, [2, 5])
     assert stacked.X.shape[0] == 2 * len(frame)
     assert set(np.unique(stacked.X[:, FEATURE_NAMES.index("horizon")])) == {2.0, 5.0}

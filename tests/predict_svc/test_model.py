@@ -27,7 +27,8 @@ def test_metadata(small_model: PriceModel) -> None:
     meta = small_model.metadata()
     assert meta["format"] == ARTIFACT_FORMAT and meta["zone"] == "NO1" and meta["source"] == "synthetic"
     assert meta["horizons"] == list(range(1, 25)) and meta["quantiles"] == [0.1, 0.5, 0.9]
-    assert meta["features"] == list(FEATURE_NAMES)
+    # trained without a temperature series: the artifact does not claim that feature
+    assert meta["features"] == [n for n in FEATURE_NAMES if n != "temperature"]
     assert pd.Timestamp(meta["train_end"]) <= NOW - pd.Timedelta(days=10)
     assert meta["metrics"]["h1_val_mae"] > 0 and 0 < meta["metrics"]["h1_val_coverage_p10_p90"] <= 1
     assert small_model.max_horizon == 24
@@ -123,7 +124,9 @@ def test_temperature_is_a_feature_only_when_given() -> None:
 
 def test_long_horizons_up_to_a_week() -> None:
     frame = synthetic_frame(days=90)
-    params = TrainParams(rounds=10, num_leaves=7, multi_rows=4000, validation_hours=24 * 10, max_horizon=60, long_step=12)
+    params = TrainParams(
+        rounds=10, num_leaves=7, multi_rows=4000, validation_hours=24 * 10, max_horizon=60, long_step=12
+    )
     model = train_model(frame, "NO1", train_end=NOW - pd.Timedelta(days=10), params=params)
     assert model.max_horizon == 60 and model.metadata()["horizons"] == list(range(1, 61))
     origin = (NOW - pd.Timedelta(days=5)).floor("h").to_pydatetime()
