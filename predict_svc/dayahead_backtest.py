@@ -6,7 +6,8 @@ week-ahead also ``D+1 .. D+6``. Days are fixed UTC+01:00 days of 24 hours (as th
 run), scores are per hour.
 
 * ``model``: the day-ahead LightGBM quantile model (:mod:`predict_svc.dayahead`) averaged with
-  LEAR for ``D`` (the P50 is the mean of both; the band is the LightGBM band moved with it), the
+  LEAR for ``D`` (the P50 is the mean of both; the band spans the LightGBM band and that band
+  moved to the averaged P50, so the disagreement of the two models widens it), the
   LightGBM alone for ``D+1 ..``; ``lightgbm`` reports the LightGBM alone.
 * ``lear``: :mod:`predict_svc.lear`, calibrated as ``--recalibrate`` says.
 * ``naive``: the paper's naive (``D-7`` same hour for Monday, Saturday, Sunday, ``D-1``
@@ -108,9 +109,10 @@ def run_day_ahead(
     fc = forecast_days(panel, fundamentals, te, a, b, horizons, recalibrate, params, lear_config, say)
     lear, p10, p50, p90, ens50 = fc["lear"], fc["p10"], fc["p50"], fc["p90"], fc["p50_model"]
     shift = ens50 - p50[0]
+    lo0, hi0 = np.minimum(p10[0], p10[0] + shift), np.maximum(p90[0], p90[0] + shift)
     actual = panel.price[a : b + 1]
     naive = naive_day_ahead(panel)[a : b + 1]
-    model_scores = score_block(ens50, actual, naive, p10[0] + shift, p90[0] + shift)
+    model_scores = score_block(ens50, actual, naive, lo0, hi0)
     lgb_scores = score_block(p50[0], actual, naive, p10[0], p90[0])
     lear_scores = score_block(lear, actual, naive)
     ok = np.isfinite(actual) & np.isfinite(naive)
@@ -126,7 +128,7 @@ def run_day_ahead(
         },
         "lear": {"mae": lear_scores["mae"], "rmae": lear_scores["rmae"], "smape": lear_scores["smape"]},
         "lightgbm": lgb_scores,
-        "residual_baseline": _residual_baseline(ens50, p10[0] + shift, p90[0] + shift, actual),
+        "residual_baseline": _residual_baseline(ens50, lo0, hi0, actual),
         "hours": int(ok.sum()),
         "day_clock": "fixed UTC+01:00 days of 24 hours",
         "issue_time": "10:00 CET on D-1",
@@ -260,7 +262,11 @@ def _by_horizon(
         act[inside] = panel.price[target[inside]]
         nv = np.stack([naive_week_ahead(panel, int(r), k) for r in issue])
         clim = np.stack([climatology_week_ahead(panel, int(r), k) for r in issue])
-        mid, lo, hi = (ens50, p10[0] + shift, p90[0] + shift) if k == 0 else (p50[k], p10[k], p90[k])
+        mid, lo, hi = (
+            (ens50, np.minimum(p10[0], p10[0] + shift), np.maximum(p90[0], p90[0] + shift))
+            if k == 0
+            else (p50[k], p10[k], p90[k])
+        )
         s = score_block(mid, act, nv, lo, hi)
         ok = np.isfinite(act) & np.isfinite(mid) & np.isfinite(clim)
         clim_mae = float(np.mean(np.abs(clim[ok] - act[ok])))
