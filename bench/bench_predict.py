@@ -197,7 +197,7 @@ def backtest_mae(
 PUBLISHED_MAE = {"NO1": 5.58, "NO2": 5.32, "NO5": 3.80}  # EUR/MWh, the published LightGBM figures
 
 
-def backtest_cli(zone: str, data_dir: Path = ENTSOE_DIR) -> dict[str, Any]:
+def backtest_cli(zone: str, data_dir: Path = ENTSOE_DIR, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """``python -m predict_svc.backtest ... --json`` as shipped (train through 2023, test 2024),
     timed from outside: the < 2 minutes target is for the whole command."""
     command = [
@@ -215,6 +215,7 @@ def backtest_cli(zone: str, data_dir: Path = ENTSOE_DIR) -> dict[str, Any]:
         "--test-end",
         "2024-12-31",
         "--json",
+        *extra,
     ]
     started = time.perf_counter()
     done = subprocess.run(
@@ -222,7 +223,7 @@ def backtest_cli(zone: str, data_dir: Path = ENTSOE_DIR) -> dict[str, Any]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=3600,
         check=True,
     )
     seconds = time.perf_counter() - started
@@ -269,13 +270,14 @@ def run(quick: bool = False) -> list[Figure]:
         figures += [
             Figure(
                 "Forecasting",
-                f"backtest MAE {zone} (test 2024, one step ahead)",
+                f"backtest MAE {zone} (test 2024, trained through 2023, one step ahead)",
                 mae,
                 "EUR/MWh",
-                f"<= {PUBLISHED_MAE[zone]} (published LightGBM)",
-                mae <= PUBLISHED_MAE[zone],
-                f"naive 24 h {n24:.2f}, naive 168 h {n168:.2f} ({n24 / mae:.1f}x better than naive 24 h); "
-                f"P10-P90 coverage {r['model']['coverage_p10_p90']:.0%}; {r['hours']:,} hours",
+                "< naive 24 h of the same test year (2024)",
+                mae < n24,
+                f"2024: naive 24 h {n24:.2f}, naive 168 h {n168:.2f} ({n24 / mae:.1f}x better than naive 24 h); "
+                f"P10-P90 coverage {r['model']['coverage_p10_p90']:.0%}; {r['hours']:,} hours. The published "
+                f"LightGBM figure ({PUBLISHED_MAE[zone]}) is for another test year: not comparable",
             ),
             Figure(
                 "Forecasting",
@@ -285,6 +287,33 @@ def run(quick: bool = False) -> list[Figure]:
                 "< 120 s",
                 r["wall_s"] < 120,
                 "whole CLI run: load CSVs, train P10/P50/P90, score every test hour; one run",
+            ),
+        ]
+        fund = ENTSOE_DIR.parent / "fundamentals"
+        extra = ("--protocol", "day-ahead", "--recalibrate", "weekly")
+        d = backtest_cli(zone, extra=extra + (("--fundamentals-dir", str(fund)) if fund.is_dir() else ()))
+        m, lear, base = d["model"], d["lear"], d.get("residual_baseline", {})
+        figures += [
+            Figure(
+                "Forecasting",
+                f"day-ahead rMAE {zone} (test 2024, trained through 2023, weekly recalibration)",
+                m["rmae"],
+                "",
+                f"<= 0.9 x LEAR ({0.9 * lear['rmae']:.3f})",
+                m["rmae"] <= 0.9 * lear["rmae"],
+                f"model MAE {m['mae']:.2f}, LEAR rMAE {lear['rmae']:.3f} MAE {lear['mae']:.2f}, naive MAE "
+                f"{d['naive']['mae']:.2f} EUR/MWh; P10-P90 coverage {m['coverage_p10_p90']:.0%}; pinball "
+                f"{m['pinball']:.2f} vs residual-quantile baseline {base.get('pinball', float('nan')):.2f}; "
+                f"{d['days']} days; fundamentals {d['fundamentals']}",
+            ),
+            Figure(
+                "Forecasting",
+                f"day-ahead backtest runtime {zone}",
+                d["wall_s"],
+                "s",
+                "< 900 s",
+                d["wall_s"] < 900,
+                "whole CLI run: a year of day-ahead issues, LEAR and the model recalibrated weekly; one run",
             ),
         ]
     return figures

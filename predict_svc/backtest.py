@@ -1,7 +1,12 @@
-"""One-step-ahead backtest: train once, score every hour of a test range against naive baselines.
+"""Backtest CLI, three protocols: one-step (default), day-ahead and week-ahead.
 
     python -m predict_svc.backtest --data-dir DIR --zone NO1 --train-end 2023-12-31 \\
         --test-start 2024-01-01 --test-end 2024-12-31 --json
+    python -m predict_svc.backtest ... --protocol day-ahead [--fundamentals-dir DIR2] \\
+        [--recalibrate never|weekly|daily] --json
+
+``--protocol day-ahead`` / ``week-ahead`` are described in :mod:`predict_svc.dayahead_backtest`.
+The rest of this docstring is the one-step protocol, whose interface and output are unchanged.
 
 Dates are local calendar days in Europe/Oslo (the market's own day), inclusive at both ends.
 The model is trained on every hour up to the end of ``--train-end`` (holding out its own
@@ -31,6 +36,7 @@ import pandas as pd
 
 from energy.localtime import LOCAL_TZ
 from predict_svc.features import build_features
+from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir, temperature_series
 from predict_svc.hourly import HourlyFrame, hour64
 from predict_svc.market import MarketDataError, load_market
 from predict_svc.model import ModelError, PriceModel, TrainParams, train_model
@@ -86,8 +92,13 @@ def run_backtest(
     params: TrainParams | None = None,
     progress: Callable[[str], None] | None = None,
     model: PriceModel | None = None,
+    fundamentals_dir: Path | str | None = None,
 ) -> BacktestResult:
-    """Train (unless ``model`` is given) and score one step ahead on the test range."""
+    """Train (unless ``model`` is given) and score one step ahead on the test range.
+
+    The temperature feature (observed daily mean of the day before, a lagged value) comes from
+    the fundamentals weather files (``fundamentals_dir``, else ``data_dir`` if they are there);
+    without them the model is trained without it."""
     began = time.perf_counter()
     say = progress or (lambda _msg: None)
     frame = load_market(data_dir, zone)
@@ -99,6 +110,14 @@ def run_backtest(
     if test_first > frame.index.max() or test_last < frame.index.min():
         raise ValueError(f"no data in the test range for {zone}")
     say(f"loaded {zone}: {len(frame)} hours {frame.index.min()} .. {frame.index.max()}")
+    temperature = None
+    found = find_fundamentals_dir(fundamentals_dir, data_dir)
+    if found is not None:
+        series = temperature_series(FileFundamentals(found), zone, frame.index.tz_convert(None).to_numpy())
+        temperature = series if np.isfinite(series).any() else None
+    say(
+        f"temperature feature: {'lagged daily observations from ' + str(found) if temperature is not None else 'none'}"
+    )
     if model is None:
         params = params or TrainParams(multi_horizon=False)
         model = train_model(
@@ -106,9 +125,12 @@ def run_backtest(
             zone,
             train_end=train_last,
             params=params,
+            temperature=temperature,
             progress=lambda msg, frac: say(f"training {zone} [{frac * 100:3.0f}%] {msg}"),
         )
-    fs = build_features(HourlyFrame.from_frame(frame), 1)
+    fs = build_features(
+        HourlyFrame.from_frame(frame), 1, temperature if "temperature" in model.features else None
+    )
     mask = (fs.target_index >= hour64(test_first)) & (fs.target_index <= hour64(test_last))
     actual = frame["price"].to_numpy()[mask]
     lo, mid, hi = model.predict_features(fs.subset(mask), 1)
@@ -142,7 +164,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-start", required=True, help="first test day (YYYY-MM-DD)")
     parser.add_argument("--test-end", required=True, help="last test day (YYYY-MM-DD, inclusive)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--rounds", type=int, default=TrainParams.rounds, help="boosting rounds per quantile")
+    parser.add_argument("--rounds", type=int, default=None, help="boosting rounds per quantile")
+    parser.add_argument(
+        "--protocol",
+        choices=("one-step", "day-ahead", "week-ahead"),
+        default="one-step",
+        help="one-step (default): next hour from every hour; day-ahead: all hours of D issued at "
+        "10:00 CET on D-1; week-ahead: the same issue for D..D+6",
+    )
+    parser.add_argument(
+        "--fundamentals-dir", type=Path, help="fundamentals files (default: --data-dir if there)"
+    )
+    parser.add_argument(
+        "--recalibrate", choices=("never", "weekly", "daily"), default="weekly", help="day-/week-ahead refits"
+    )
+    parser.add_argument(
+        "--no-res-forecast", action="store_true", help="day-/week-ahead without wind/solar forecasts"
+    )
+    parser.add_argument(
+        "--lear-window", type=int, default=1456, help="LEAR calibration window in days (the paper's: 1456)"
+    )
     return parser
 
 
@@ -152,6 +193,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    if args.protocol != "one-step":
+        from predict_svc.dayahead_backtest import print_report, run_day_ahead
+        from predict_svc.lear import LearConfig
+
+        try:
+            report = run_day_ahead(
+                args.data_dir,
+                args.zone,
+                args.train_end,
+                args.test_start,
+                args.test_end,
+                protocol=args.protocol,
+                recalibrate=args.recalibrate,
+                fundamentals_dir=args.fundamentals_dir,
+                rounds=args.rounds,
+                use_res_forecast=not args.no_res_forecast,
+                progress=say,
+                lear_config=LearConfig(calibration_days=args.lear_window),
+            )
+        except (MarketDataError, ModelError, ValueError) as exc:
+            print(f"backtest failed: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            sys.stdout.write(orjson.dumps(report).decode() + "\n")
+        else:
+            print_report(report)
+        return 0
     try:
         result = run_backtest(
             args.data_dir,
@@ -159,8 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.train_end,
             args.test_start,
             args.test_end,
-            params=TrainParams(multi_horizon=False, rounds=args.rounds),
+            params=TrainParams(multi_horizon=False, rounds=args.rounds or TrainParams.rounds),
             progress=say,
+            fundamentals_dir=args.fundamentals_dir,
         )
     except (MarketDataError, ModelError, ValueError) as exc:
         print(f"backtest failed: {exc}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Feature matrix for direct multi-horizon price forecasting.
 
 A row describes one *target* hour ``t`` forecast from an *origin* hour ``o = t - h`` (``h`` is the
-horizon, 1..24). Only prices up to and including ``o`` are used; the day-ahead load and wind/solar
+horizon, 1..192; beyond 24 h the target-aligned lags after the origin and the target's day-ahead
+load and wind/solar forecasts are missing, as they are at a live origin). Only prices up to and including ``o`` are used; the day-ahead load and wind/solar
 forecasts for ``t`` are used because they are published before the hour (that is what "day-ahead"
 means), and calendar features are always known.
 
@@ -34,6 +35,7 @@ from predict_svc.hourly import HOUR, FrameLike, HourlyFrame, TimesLike, hours_ar
 
 __all__ = [
     "FEATURE_NAMES",
+    "MAX_HORIZON",
     "MAX_LAG",
     "FeatureSet",
     "SeriesStats",
@@ -45,6 +47,7 @@ __all__ = [
 ]
 
 MAX_LAG = 168 + 24  # rows of history needed before the first usable target
+MAX_HORIZON = 192  # hours ahead of the origin: 10:00 CET on D-1 to the end of D+6 is ~182 h
 _ORIGIN_LAGS = (1, 2, 3, 4, 5, 6, 12, 23, 24, 25, 47, 71, 167)
 _TARGET_LAGS = (24, 48, 72, 168)
 _SCALE_FLOOR = 0.5  # EUR/MWh: keeps the scale finite in flat price periods
@@ -220,20 +223,22 @@ def build_features(
     value per row) is optional; absent means NaN, which the trees treat as missing. ``stats``
     (from :func:`series_stats` of the same frame) saves recomputing them for every horizon.
     """
-    if not 1 <= horizon <= 24:
-        raise ValueError(f"horizon must be 1..24, got {horizon}")
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise ValueError(f"horizon must be 1..{MAX_HORIZON}, got {horizon}")
     h = horizon
     s = stats if stats is not None else series_stats(frame)
     p = s.price
     n = len(p)
+    unknown = np.full(n, np.nan)
     last = _shift(p, h)  # p[o]
     cols: dict[str, np.ndarray] = {"horizon": np.full(n, float(h)), "last_price": last}
     for k in _ORIGIN_LAGS:
         cols[f"olag_{k}"] = _shift(p, h + k) - last
+    # A target-aligned lag p[t-k] is known at the origin only when k >= h (always for h <= 24).
     for k in _TARGET_LAGS:
-        cols[f"tlag_{k}"] = _shift(p, k) - last
-    cols["tstep_24"] = _shift(p, 24) - _shift(p, 25)
-    cols["tstep_168"] = _shift(p, 168) - _shift(p, 169)
+        cols[f"tlag_{k}"] = _shift(p, k) - last if k >= h else unknown
+    cols["tstep_24"] = _shift(p, 24) - _shift(p, 25) if h <= 24 else unknown
+    cols["tstep_168"] = _shift(p, 168) - _shift(p, 169) if h <= 168 else unknown
     # p[t-23] is only known when the origin is at least 23 hours after it (h <= 23).
     cols["tstep2_24"] = _shift(p, 24) - _shift(p, 23) if h <= 23 else np.full(n, np.nan)
     # Rolling statistics over the window ending at the origin.
@@ -243,17 +248,24 @@ def build_features(
     scale = np.maximum(_shift(s.diff_mean, h), _SCALE_FLOOR)
     scale = np.where(np.isnan(scale), _SCALE_FLOOR * 4, scale)
     cols["scale"] = scale
-    load = s.load
+    # Beyond 24 h the day-ahead load and wind/solar forecasts of the target are not published
+    # at the origin: those columns are missing, never the realised values of later days.
+    if h > 24:
+        load = np.full(n, np.nan)
+        wind = np.full(n, np.nan)
+        solar = np.full(n, np.nan)
+        load_rel = np.full(n, np.nan)
+    else:
+        load, wind, solar, load_rel = s.load, s.wind, s.solar, s.load_rel
     cols["load_fc"] = load
     cols["load_fc_d_origin"] = load - _shift(load, h)
     cols["load_fc_d_24"] = load - _shift(load, 24)
     cols["load_fc_d_1"] = load - _shift(load, 1)
-    cols["load_fc_rel"] = s.load_rel
-    wind = s.wind
+    cols["load_fc_rel"] = load_rel
     cols["wind_fc"] = wind
     cols["wind_fc_d_origin"] = wind - _shift(wind, h)
     cols["wind_fc_d_1"] = wind - _shift(wind, 1)
-    cols["solar_fc"] = s.solar
+    cols["solar_fc"] = solar
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["wind_share"] = wind / load
     cols["temperature"] = (

@@ -36,6 +36,7 @@ import numpy as np
 
 from predict_svc.features import (
     FEATURE_NAMES,
+    MAX_HORIZON,
     MAX_LAG,
     FeatureSet,
     build_features,
@@ -63,6 +64,7 @@ __all__ = [
     "ModelError",
     "PriceModel",
     "TrainParams",
+    "check_features",
     "forecast_features",
     "load_model",
     "save_model",
@@ -91,6 +93,8 @@ class TrainParams:
     validation_hours: int = 24 * 120
     multi_horizon: bool = True
     multi_rows: int = 120_000  # rows sampled from the stacked h=2..24 set
+    max_horizon: int = 24  # > 24 adds a pooled group for 25..max_horizon (predict_svc.train: 192)
+    long_step: int = 6  # horizons sampled every long_step hours to train that group
     threads: int = 2
     seed: int = 7
 
@@ -182,7 +186,9 @@ class PriceModel:
 
         ``frame`` must cover the ``MAX_LAG`` hours before ``origin`` and the target hours (for the
         day-ahead exogenous forecasts); prices after ``origin`` are ignored. ``temperature`` (one
-        value per row of ``frame``) is optional.
+        value per row of ``frame``: the observed daily mean temperature of the UTC day before
+        each hour, :func:`predict_svc.fundamentals.temperature_series`) is used by models whose
+        ``features`` include ``"temperature"``; without it that feature is missing (NaN).
         """
         rows = forecast_features(frame, origin, horizons, temperature)
         lo, mid, hi = [], [], []
@@ -326,9 +332,16 @@ def train_model(
             temperature = np.asarray(temperature)[: len(frame)]
     if len(frame) < MAX_LAG + 600:
         raise ModelError(f"need at least {MAX_LAG + 600} hours of data to train, got {len(frame)}")
+    # The configured features: temperature only when a temperature series is given (without one
+    # the column is all-NaN and the trees could never split on it, so the artifact must not claim
+    # it). Every configured feature must be present somewhere in the training rows.
+    features = (
+        FEATURE_NAMES if temperature is not None else tuple(n for n in FEATURE_NAMES if n != "temperature")
+    )
     groups = []
     metrics: dict[str, float] = {}
     fs1 = build_features(frame, 1, temperature)
+    check_features(fs1, features)
     mask = np.ones(len(fs1.y if fs1.y is not None else []), dtype=bool)
     group, m = _fit_group(
         fs1, mask, params, (1,), lambda s, f: report(s, f * (0.5 if params.multi_horizon else 1)), "h1"
@@ -344,6 +357,18 @@ def train_model(
         group, m = _fit_group(fsm, keep, params, horizons, lambda s, f: report(s, 0.5 + 0.5 * f), "h2-24")
         groups.append(group)
         metrics.update({f"multi_{k}": v for k, v in m.items()})
+    if params.max_horizon > 24:
+        if params.max_horizon > MAX_HORIZON:
+            raise ModelError(f"max_horizon must be at most {MAX_HORIZON}")
+        long = tuple(range(25, params.max_horizon + 1))
+        sampled = sorted({*range(25, params.max_horizon + 1, params.long_step), params.max_horizon})
+        fsl = stack_horizons(frame, sampled, temperature)
+        rng = np.random.default_rng(params.seed + 1)
+        keep = np.zeros(len(fsl.X), dtype=bool)
+        keep[rng.choice(len(fsl.X), size=min(params.multi_rows, len(fsl.X)), replace=False)] = True
+        group, m = _fit_group(fsl, keep, params, long, lambda s, f: report(s, f), f"h25-{params.max_horizon}")
+        groups.append(group)
+        metrics.update({f"long_{k}": v for k, v in m.items()})
     report("done", 1.0)
     created = datetime.now(UTC)
     return PriceModel(
@@ -352,11 +377,21 @@ def train_model(
         created_at=created.isoformat(),
         train_start=frame.first.isoformat(),
         train_end=frame.last.isoformat(),
-        features=FEATURE_NAMES,
+        features=features,
         metrics=metrics,
         groups=tuple(groups),
         source=source,
     )
+
+
+def check_features(fs: FeatureSet, features: Sequence[str]) -> None:
+    """ModelError naming every configured feature that has no finite value in the rows with a
+    known target (a feature that is never passed, like the temperature once was)."""
+    usable = np.isfinite(fs.y) if fs.y is not None else np.ones(len(fs.X), dtype=bool)
+    rows = fs.X[usable]
+    missing = [name for name in features if not np.isfinite(rows[:, FEATURE_NAMES.index(name)]).any()]
+    if missing:
+        raise ModelError(f"configured features entirely missing in the training data: {', '.join(missing)}")
 
 
 def save_model(model: PriceModel, path: Path | str) -> Path:
@@ -392,7 +427,7 @@ def load_model(path: Path | str) -> PriceModel:
         raise ModelError(f"cannot read model artifact {path}: {exc}") from exc
     if doc.get("format") != ARTIFACT_FORMAT:
         raise ModelError(f"{path} is not a {ARTIFACT_FORMAT} artifact")
-    if tuple(doc["features"]) != FEATURE_NAMES:
+    if not set(doc["features"]) <= set(FEATURE_NAMES):
         raise ModelError(f"{path} was trained with a different feature set; retrain it")
     try:
         groups = tuple(

@@ -16,10 +16,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pandas as pd
 
 from predict_svc.backtest import local_day_bounds
+from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir, temperature_series
 from predict_svc.market import MarketDataError, load_market
 from predict_svc.model import ModelError, TrainParams, save_model, train_model
 from predict_svc.synthetic import generate_market, load_params
@@ -55,12 +57,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--synthetic-days", type=int, default=730, help="length of the synthetic history")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-multi-horizon", action="store_true", help="only the next-hour model")
+    parser.add_argument(
+        "--max-horizon",
+        type=int,
+        default=192,
+        help="hours ahead the artifact forecasts (25..192 pooled; 24: no long group)",
+    )
+    parser.add_argument(
+        "--fundamentals-dir",
+        type=Path,
+        help="weather files for the temperature feature (default: --data-dir if there)",
+    )
     args = parser.parse_args(argv)
     zone = args.zone.upper()
     try:
+        temperature = None
         if args.data_dir:
             frame = load_market(args.data_dir, zone)
             source = f"entsoe:{args.data_dir}"
+            found = find_fundamentals_dir(args.fundamentals_dir, args.data_dir)
+            if found is not None:
+                series = temperature_series(
+                    FileFundamentals(found), zone, frame.index.tz_convert(None).to_numpy()
+                )
+                temperature = series if np.isfinite(series).any() else None
         else:
             end = pd.Timestamp.now(tz="UTC").floor("h")
             frame = generate_market(
@@ -68,8 +88,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             source = "synthetic"
         train_end = local_day_bounds(args.train_end)[1] if args.train_end else None
-        params = TrainParams(rounds=args.rounds, multi_horizon=not args.no_multi_horizon)
-        model = train_model(frame, zone, train_end=train_end, params=params, progress=_Bar(), source=source)
+        params = TrainParams(
+            rounds=args.rounds,
+            multi_horizon=not args.no_multi_horizon,
+            max_horizon=args.max_horizon if not args.no_multi_horizon else 1,
+        )
+        model = train_model(
+            frame,
+            zone,
+            train_end=train_end,
+            params=params,
+            temperature=temperature,
+            progress=_Bar(),
+            source=source,
+        )
     except (MarketDataError, ModelError, ValueError) as exc:
         print(f"train failed: {exc}", file=sys.stderr)
         return 2

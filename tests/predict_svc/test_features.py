@@ -57,7 +57,7 @@ def test_shapes_horizon_validation_and_stacking() -> None:
     with pytest.raises(ValueError):
         build_features(frame, 0)
     with pytest.raises(ValueError):
-        build_features(frame, 25)
+        build_features(frame, 193)  # MAX_HORIZON + 1
     stacked = stack_horizons(frame, [2, 5])
     assert stacked.X.shape[0] == 2 * len(frame)
     assert set(np.unique(stacked.X[:, FEATURE_NAMES.index("horizon")])) == {2.0, 5.0}
@@ -110,3 +110,24 @@ def test_rolling_statistics_match_pandas_and_ignore_where_the_series_starts(ents
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-9)
         # The value of a row depends on its window only, not on the rows before it.
         np.testing.assert_array_equal(rolling(price[1000:], window, fn)[window:], ours[1000 + window :])
+
+
+def test_long_horizon_rows_never_read_what_is_unknown_at_the_origin() -> None:
+    from predict_svc.features import MAX_HORIZON
+    from predict_svc.hourly import HourlyFrame
+
+    frame = synthetic_frame(days=30)
+    data = HourlyFrame.from_frame(frame)
+    h = 40
+    target = data.times[len(data) - 5]
+    origin_pos = len(data) - 5 - h
+    base = build_features(data, h, targets=np.array([target]))
+    changed = {k: v.copy() for k, v in data.columns.items()}
+    changed["price"][origin_pos + 1 :] += 500.0  # every price after the origin
+    for name in ("load_forecast", "wind_onshore", "wind_offshore", "solar"):
+        changed[name][origin_pos + 25 :] *= 3.0  # forecasts beyond the next day
+    again = build_features(HourlyFrame(data.start, changed), h, targets=np.array([target]))
+    np.testing.assert_array_equal(base.X, again.X)
+    assert base.y is not None and again.y is not None and base.y[0] != again.y[0]  # only the label moved
+    with pytest.raises(ValueError, match="horizon"):
+        build_features(data, MAX_HORIZON + 1)

@@ -11,7 +11,15 @@ import pytest
 
 from predict_svc.features import FEATURE_NAMES, build_features
 from predict_svc.hourly import hour64, hours_array
-from predict_svc.model import ARTIFACT_FORMAT, ModelError, PriceModel, load_model, save_model, train_model
+from predict_svc.model import (
+    ARTIFACT_FORMAT,
+    ModelError,
+    PriceModel,
+    TrainParams,
+    load_model,
+    save_model,
+    train_model,
+)
 from tests.predict_svc.conftest import NOW, SMALL, synthetic_frame
 
 
@@ -19,7 +27,8 @@ def test_metadata(small_model: PriceModel) -> None:
     meta = small_model.metadata()
     assert meta["format"] == ARTIFACT_FORMAT and meta["zone"] == "NO1" and meta["source"] == "synthetic"
     assert meta["horizons"] == list(range(1, 25)) and meta["quantiles"] == [0.1, 0.5, 0.9]
-    assert meta["features"] == list(FEATURE_NAMES)
+    # trained without a temperature series: the artifact does not claim that feature
+    assert meta["features"] == [n for n in FEATURE_NAMES if n != "temperature"]
     assert pd.Timestamp(meta["train_end"]) <= NOW - pd.Timedelta(days=10)
     assert meta["metrics"]["h1_val_mae"] > 0 and 0 < meta["metrics"]["h1_val_coverage_p10_p90"] <= 1
     assert small_model.max_horizon == 24
@@ -91,3 +100,36 @@ def test_too_little_data_is_an_error() -> None:
     frame = synthetic_frame(days=20)
     with pytest.raises(ModelError, match="at least"):
         train_model(frame.iloc[:300], "NO1", params=SMALL)
+
+
+def test_a_configured_feature_entirely_missing_is_an_error() -> None:
+    frame = synthetic_frame(days=60)
+    with pytest.raises(ModelError, match="entirely missing in the training data: temperature"):
+        train_model(frame, "NO1", params=SMALL, temperature=np.full(len(frame), np.nan))
+    blank = frame.copy()
+    blank["load_forecast"] = np.nan
+    with pytest.raises(ModelError, match="load_fc,"):
+        train_model(blank, "NO1", params=SMALL)
+
+
+def test_temperature_is_a_feature_only_when_given() -> None:
+    frame = synthetic_frame(days=60)
+    params = TrainParams(rounds=5, num_leaves=7, multi_horizon=False, validation_hours=24 * 10)
+    without = train_model(frame, "NO1", params=params)
+    assert "temperature" not in without.features
+    temps = 5 + 10 * np.sin(np.arange(len(frame)) / 24.0)
+    used = train_model(frame, "NO1", params=params, temperature=temps)
+    assert "temperature" in used.features and used.metadata()["features"] == list(FEATURE_NAMES)
+
+
+def test_long_horizons_up_to_a_week() -> None:
+    frame = synthetic_frame(days=90)
+    params = TrainParams(
+        rounds=10, num_leaves=7, multi_rows=4000, validation_hours=24 * 10, max_horizon=60, long_step=12
+    )
+    model = train_model(frame, "NO1", train_end=NOW - pd.Timedelta(days=10), params=params)
+    assert model.max_horizon == 60 and model.metadata()["horizons"] == list(range(1, 61))
+    origin = (NOW - pd.Timedelta(days=5)).floor("h").to_pydatetime()
+    fc = model.forecast(frame, origin, list(range(1, 61)))
+    assert np.isfinite(fc.p50).all() and (fc.p10 <= fc.p50).all() and (fc.p50 <= fc.p90).all()
+    assert fc.target_times[-1] == hour64(origin) + np.timedelta64(60, "h")

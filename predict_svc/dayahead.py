@@ -1,0 +1,266 @@
+"""The day-ahead (and week-ahead) LightGBM quantile model, trained on the protocol itself.
+
+One row per target hour: issue at 10:00 CET on ``D-1`` (panel row ``r = D-1``), target day
+``T = D + k`` (``k`` = horizon day, 0 for the day-ahead protocol), hour ``h``. Every feature is
+known at the issue time (see :mod:`predict_svc.protocols`):
+
+* prices of ``D-1 .. D-7`` at hour ``h``, the same hour one week before ``T``, and the daily mean,
+  min, max and spread of ``D-1`` and its last hour, all *level-free*: ``asinh((x - m) / s)`` with
+  ``m``/``s`` the median and MAD of the last seven known days (the asinh-median scaling of
+  Uniejewski et al. applied per issue, so 2022's price levels and 2020's share one scale); the
+  target is the same transform of the price of ``T, h`` and forecasts are mapped back with sinh;
+* ``asinh(m)`` and ``log(s)`` themselves (the level and volatility regime);
+* load and wind + solar forecasts of ``D`` at ``h`` and their daily means relative to the last
+  week's; for ``k >= 1`` the forecasts of ``T`` are not known at issue time, so ``D``'s are used;
+* calendar of ``T`` (hour, weekday, day of year, Norwegian holiday) and ``k``;
+* daily fundamentals known at the issue time (:mod:`predict_svc.fundamentals`) when given.
+
+Quantiles P10/P50/P90 are three LightGBM pinball-loss boosters; the P10-P90 band is calibrated per
+horizon day by a conformal offset measured on the last :attr:`DayAheadParams.calibration_days`
+of the training range (fit on the rest, then refit on all).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import holidays
+import numpy as np
+
+from predict_svc.protocols import HOURS, DayPanel
+
+__all__ = ["DA_FEATURES", "DayAheadModel", "DayAheadParams", "da_design", "fit_day_ahead"]
+
+_MAD_C = 0.6744897501960817
+_PRICE_LAGS = tuple(range(0, 7))  # rows r - j: D-1 .. D-7
+
+DA_FEATURES: tuple[str, ...] = (
+    *(f"p_d-{j + 1}" for j in _PRICE_LAGS),
+    "p_t-7",
+    "d1_mean",
+    "d1_min",
+    "d1_max",
+    "d1_spread",
+    "d1_last",
+    "level",
+    "log_scale",
+    "load",
+    "load_rel_day",
+    "load_rel_hour",
+    "res",
+    "res_rel_day",
+    "res_share",
+    "hour",
+    "dow",
+    "doy",
+    "holiday",
+    "horizon_day",
+)
+
+
+@dataclass(frozen=True)
+class DayAheadParams:
+    rounds: int = 400
+    learning_rate: float = 0.04
+    num_leaves: int = 31
+    min_data_in_leaf: int = 50
+    feature_fraction: float = 0.8
+    bagging_fraction: float = 0.8
+    calibration_days: int = 120
+    # One thread: on a shared 2-core machine OpenMP's barriers wait for descheduled threads
+    # (measured here under load: far slower than one thread).
+    threads: int = 1
+    seed: int = 7
+    use_res_forecast: bool = True
+
+    def lgb(self, alpha: float) -> dict[str, object]:
+        return {
+            "objective": "quantile",
+            "alpha": alpha,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": 1,
+            "num_threads": self.threads,
+            "seed": self.seed,
+            "verbose": -1,
+        }
+
+
+@dataclass(frozen=True)
+class Design:
+    X: np.ndarray  # float32 (rows, features)
+    y: np.ndarray  # scaled target (NaN where unknown)
+    issue_row: np.ndarray  # r = D-1
+    target_row: np.ndarray  # T
+    hour: np.ndarray
+    horizon_day: np.ndarray
+    m: np.ndarray
+    s: np.ndarray
+    names: tuple[str, ...]
+
+
+def _holidays(days: np.ndarray) -> np.ndarray:
+    years = sorted({int(str(d)[:4]) for d in days.tolist()}) if len(days) else []
+    cal = holidays.country_holidays("NO", years=years) if years else {}
+    return np.array([d in cal for d in days.tolist()], dtype=float)
+
+
+def da_design(
+    panel: DayPanel,
+    issue_rows: np.ndarray,
+    horizon_days: tuple[int, ...] = (0,),
+    fundamentals: dict[str, np.ndarray] | None = None,
+    use_res_forecast: bool = True,
+) -> Design:
+    """Rows for issues ``issue_rows`` (panel rows of ``D-1``) and each horizon day and hour.
+
+    ``fundamentals`` maps names to one value per *panel row* (the delivery day ``D = r + 1`` of the
+    issue is looked up at ``r + 1``). Reads only panel rows ``<= r`` for prices and row ``r + 1``
+    for the exogenous forecasts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # all-missing days stay NaN
+        return _da_design(panel, issue_rows, horizon_days, fundamentals, use_res_forecast)
+
+
+def _da_design(
+    panel: DayPanel,
+    issue_rows: np.ndarray,
+    horizon_days: tuple[int, ...],
+    fundamentals: dict[str, np.ndarray] | None,
+    use_res_forecast: bool,
+) -> Design:
+    n = len(panel)
+    issue_rows = np.asarray(issue_rows, dtype=np.int64)
+    issue_rows = issue_rows[(issue_rows >= 7) & (issue_rows + 1 < n)]
+    price = panel.price
+    blocks: dict[str, list[np.ndarray]] = {}
+    meta: dict[str, list[np.ndarray]] = {k: [] for k in ("issue", "target", "hour", "k", "m", "s", "y")}
+    hol = _holidays(panel.days)
+    doy = (panel.days - panel.days.astype("datetime64[Y]")).astype(np.int64) + 1
+    wd = panel.weekday
+    for k in horizon_days:
+        r = issue_rows[issue_rows + 1 + k < n] if k else issue_rows
+        t = r + 1 + k
+        week = np.stack([price[r - j] for j in range(7)], axis=1).reshape(len(r), -1)  # (rows, 168)
+        m = np.median(week, axis=1)
+        s = np.maximum(np.median(np.abs(week - m[:, None]), axis=1) / _MAD_C, 1.0)
+
+        def z(x: np.ndarray, m: np.ndarray = m, s: np.ndarray = s) -> np.ndarray:
+            return np.asarray(np.arcsinh((x - m[:, None]) / s[:, None]))
+
+        cols: dict[str, np.ndarray] = {}
+        for j in _PRICE_LAGS:
+            cols[f"p_d-{j + 1}"] = z(price[r - j])
+        cols["p_t-7"] = z(price[t - 7])
+        d1 = price[r]
+        ones = np.ones((1, HOURS))
+        cols["d1_mean"] = z(np.nanmean(d1, axis=1)[:, None] * ones)
+        cols["d1_min"] = z(np.nanmin(d1, axis=1)[:, None] * ones)
+        cols["d1_max"] = z(np.nanmax(d1, axis=1)[:, None] * ones)
+        cols["d1_spread"] = ((np.nanmax(d1, axis=1) - np.nanmin(d1, axis=1)) / s)[:, None] * ones
+        cols["d1_last"] = z(d1[:, -1][:, None] * ones)
+        cols["level"] = np.arcsinh(m)[:, None] * ones
+        cols["log_scale"] = np.log(s)[:, None] * ones
+        d = r + 1  # exogenous forecasts known at issue: those of D
+        load_week = np.nanmean(np.stack([panel.load[r - j] for j in range(7)]), axis=(0, 2))
+        load_d = panel.load[d]
+        with np.errstate(all="ignore"):
+            cols["load"] = load_d
+            cols["load_rel_day"] = (np.nanmean(load_d, axis=1) / load_week)[:, None] * ones
+            cols["load_rel_hour"] = load_d / np.nanmean(load_d, axis=1)[:, None]
+            if use_res_forecast:
+                res_d = panel.res[d]
+                res_week = np.nanmean(np.stack([panel.res[r - j] for j in range(7)]), axis=(0, 2))
+                cols["res"] = res_d
+                cols["res_rel_day"] = (
+                    (np.nanmean(res_d, axis=1) - res_week)[:, None]
+                    * ones
+                    / np.maximum(load_week, 1.0)[:, None]
+                )
+                cols["res_share"] = res_d / load_d
+            else:
+                for name in ("res", "res_rel_day", "res_share"):
+                    cols[name] = np.full((len(r), HOURS), np.nan)
+        cols["hour"] = np.arange(HOURS)[None, :] * np.ones((len(r), 1))
+        cols["dow"] = wd[t][:, None] * ones
+        cols["doy"] = doy[t][:, None] * ones
+        cols["holiday"] = hol[t][:, None] * ones
+        cols["horizon_day"] = np.full((len(r), HOURS), float(k))
+        if fundamentals:
+            for name, values in fundamentals.items():
+                cols[f"f_{name}"] = np.asarray(values)[d][:, None] * ones
+        for name, values in cols.items():
+            blocks.setdefault(name, []).append(np.asarray(values, dtype=float).reshape(-1))
+        meta["issue"].append(np.repeat(r, HOURS))
+        meta["target"].append(np.repeat(t, HOURS))
+        meta["hour"].append(np.tile(np.arange(HOURS), len(r)))
+        meta["k"].append(np.full(len(r) * HOURS, k))
+        meta["m"].append(np.repeat(m, HOURS))
+        meta["s"].append(np.repeat(s, HOURS))
+        meta["y"].append(z(price[t]).reshape(-1))
+    names = tuple(blocks)
+    X = np.column_stack([np.concatenate(blocks[nm]) for nm in names]).astype(np.float32)
+    cat = {key: np.concatenate(v) for key, v in meta.items()}
+    return Design(X, cat["y"], cat["issue"], cat["target"], cat["hour"], cat["k"], cat["m"], cat["s"], names)
+
+
+@dataclass
+class DayAheadModel:
+    boosters: list[object]  # lightgbm Boosters P10, P50, P90
+    offsets: dict[int, float]  # conformal widening per horizon day (scaled units)
+    names: tuple[str, ...]
+
+    def predict(self, design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raw = np.vstack([b.predict(design.X) for b in self.boosters])  # type: ignore[attr-defined]
+        raw.sort(axis=0)
+        off = np.array([self.offsets.get(int(k), max(self.offsets.values())) for k in design.horizon_day])
+        return _back(raw[0] - off, design), _back(raw[1], design), _back(raw[2] + off, design)
+
+
+def _back(v: np.ndarray, design: Design) -> np.ndarray:
+    """Scaled values back to EUR/MWh (the inverse of the per-issue asinh-median transform)."""
+    return np.asarray(np.sinh(v) * design.s + design.m)
+
+
+def _train(design: Design, mask: np.ndarray, params: DayAheadParams) -> list[object]:
+    import lightgbm as lgb
+
+    data = lgb.Dataset(design.X[mask], design.y[mask], feature_name=list(design.names), free_raw_data=False)
+    return [lgb.train(params.lgb(q), data, num_boost_round=params.rounds) for q in (0.1, 0.5, 0.9)]
+
+
+def fit_day_ahead(
+    design: Design,
+    params: DayAheadParams,
+    progress: Callable[[str], None] | None = None,
+    offsets: dict[int, float] | None = None,
+) -> DayAheadModel:
+    """Fit on every row with a known target; conformal offsets per horizon day from a validation
+    fit that holds out the last ``calibration_days`` issues (unless ``offsets`` are given: a
+    refit keeps the first fit's)."""
+    usable = np.isfinite(design.y)
+    if offsets is not None:
+        return DayAheadModel(_train(design, usable, params), offsets, design.names)
+    last = design.issue_row[usable].max()
+    val = usable & (design.issue_row > last - params.calibration_days)
+    fit = usable & ~val
+    offsets = {}
+    if fit.sum() > 5000 and val.sum() > 500:
+        boosters = _train(design, fit, params)
+        pred = np.vstack([b.predict(design.X[val]) for b in boosters])  # type: ignore[attr-defined]
+        pred.sort(axis=0)
+        y = design.y[val]
+        score = np.maximum(pred[0] - y, y - pred[2])
+        for k in np.unique(design.horizon_day[val]).tolist():
+            sel = design.horizon_day[val] == k
+            offsets[int(k)] = float(np.quantile(score[sel], 0.8))
+    else:
+        offsets = {int(k): 0.0 for k in np.unique(design.horizon_day)}
+    if progress is not None:
+        progress(f"day-ahead model: fitting on {int(usable.sum())} rows")
+    return DayAheadModel(_train(design, usable, params), offsets, design.names)

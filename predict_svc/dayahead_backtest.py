@@ -1,0 +1,296 @@
+"""Day-ahead and week-ahead backtests: model vs LEAR vs naive, side by side.
+
+For every delivery day ``D`` of the test range the forecast is issued at 10:00 CET on ``D-1``
+with what is known then (:mod:`predict_svc.protocols`): day-ahead forecasts the 24 hours of ``D``,
+week-ahead also ``D+1 .. D+6``. Days are fixed UTC+01:00 days of 24 hours (as the reference LEAR
+run), scores are per hour.
+
+* ``model``: the day-ahead LightGBM quantile model (:mod:`predict_svc.dayahead`) averaged with
+  LEAR for ``D`` (the P50 is the mean of both; the band spans the LightGBM band and that band
+  moved to the averaged P50, so the disagreement of the two models widens it), the
+  LightGBM alone for ``D+1 ..``; ``lightgbm`` reports the LightGBM alone.
+* ``lear``: :mod:`predict_svc.lear`, calibrated as ``--recalibrate`` says.
+* ``naive``: the paper's naive (``D-7`` same hour for Monday, Saturday, Sunday, ``D-1``
+  otherwise); rMAE is MAE over its MAE on the same hours. Week-ahead days are also scored against
+  the naive known at issue time (the same hour a week before the target) and a weekly-profile
+  climatology (mean of the last four known weeks' same weekday and hour).
+* ``residual_baseline``: the pinball loss of the P50 plus the empirical 10% and 90% quantiles of
+  the model's own P50 residuals over the previous 28 test days (from the eighth test day on), the
+  constant-width band that calibrated quantiles must beat; scored on the same days as the model.
+
+Recalibration: LEAR refits every 7 days (``weekly``), every day (``daily``) or never. The LightGBM
+refits every :data:`MODEL_REFIT_DAYS` days under ``weekly``/``daily`` (its conformal offsets come
+from the first fit); both only ever use days before ``D``. Exogenous inputs for ``D+1 ..`` are not
+known at issue time: week-ahead rows use the forecasts of ``D`` and the fundamentals of the issue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from predict_svc.dayahead import DayAheadParams, da_design, fit_day_ahead
+from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir
+from predict_svc.lear import LearConfig, lear_forecasts
+from predict_svc.market import load_market
+from predict_svc.protocols import (
+    HOURS,
+    DayPanel,
+    climatology_week_ahead,
+    naive_day_ahead,
+    naive_week_ahead,
+    pinball,
+    score_block,
+    smape,
+)
+
+__all__ = ["MODEL_REFIT_DAYS", "forecast_days", "print_report", "run_day_ahead"]
+
+MODEL_REFIT_DAYS = {"never": 10**9, "weekly": 28, "daily": 7}
+_MAX_ROWS = 200_000  # training rows sampled for the pooled week-ahead model
+
+
+def _fundamentals(
+    data_dir: Path | str, explicit: Path | str | None, zone: str, panel: DayPanel
+) -> tuple[dict[str, np.ndarray] | None, str]:
+    directory = find_fundamentals_dir(explicit, data_dir)
+    if directory is None:
+        return None, "none (no fundamentals files: the model runs without them)"
+    provider = FileFundamentals(directory)
+    if not provider.sources(zone):
+        return None, f"none (no fundamentals for {zone} in {directory})"
+    feats = provider.features(zone, panel.days)
+    feats = {k: v for k, v in feats.items() if np.isfinite(v).any()}
+    return feats, f"{provider.describe()} ({', '.join(provider.sources(zone))})"
+
+
+def run_day_ahead(
+    data_dir: Path | str,
+    zone: str,
+    train_end: str,
+    test_start: str,
+    test_end: str,
+    protocol: str = "day-ahead",
+    recalibrate: str = "weekly",
+    fundamentals_dir: Path | str | None = None,
+    rounds: int | None = None,
+    use_res_forecast: bool = True,
+    params: DayAheadParams | None = None,
+    progress: Callable[[str], None] | None = None,
+    panel: DayPanel | None = None,
+    lear_config: LearConfig | None = None,
+) -> dict[str, Any]:
+    """Run the protocol and return the JSON report (see module docstring)."""
+    began = time.perf_counter()
+    say = progress or (lambda _m: None)
+    if protocol not in ("day-ahead", "week-ahead"):
+        raise ValueError(f"unknown protocol {protocol!r}")
+    if recalibrate not in MODEL_REFIT_DAYS:
+        raise ValueError(f"unknown recalibration {recalibrate!r}")
+    panel = panel if panel is not None else DayPanel.from_frame(load_market(data_dir, zone))
+    te, a, b = (panel.index_of(d) for d in (train_end, test_start, test_end))
+    if a <= te:
+        raise ValueError("the test range must start after --train-end")
+    if b < a:
+        raise ValueError("--test-end is before --test-start")
+    params = params or DayAheadParams(use_res_forecast=use_res_forecast)
+    if rounds is not None:
+        params = DayAheadParams(**{**params.__dict__, "rounds": rounds})
+    fundamentals, fund_note = _fundamentals(data_dir, fundamentals_dir, zone, panel)
+    say(f"{zone}: {len(panel)} days {panel.days[0]} .. {panel.days[-1]}; fundamentals: {fund_note}")
+    horizons = (0,) if protocol == "day-ahead" else tuple(range(7))
+    n_test = b - a + 1
+    every = MODEL_REFIT_DAYS[recalibrate]
+
+    fc = forecast_days(panel, fundamentals, te, a, b, horizons, recalibrate, params, lear_config, say)
+    lear, p10, p50, p90, ens50 = fc["lear"], fc["p10"], fc["p50"], fc["p90"], fc["p50_model"]
+    shift = ens50 - p50[0]
+    lo0, hi0 = np.minimum(p10[0], p10[0] + shift), np.maximum(p90[0], p90[0] + shift)
+    actual = panel.price[a : b + 1]
+    naive = naive_day_ahead(panel)[a : b + 1]
+    model_scores = score_block(ens50, actual, naive, lo0, hi0)
+    lgb_scores = score_block(p50[0], actual, naive, p10[0], p90[0])
+    lear_scores = score_block(lear, actual, naive)
+    ok = np.isfinite(actual) & np.isfinite(naive)
+    report: dict[str, Any] = {
+        "zone": zone,
+        "protocol": protocol,
+        "days": int(n_test),
+        "recalibrate": recalibrate,
+        "model": model_scores,
+        "naive": {
+            "mae": float(np.mean(np.abs(naive[ok] - actual[ok]))),
+            "smape": smape(naive[ok], actual[ok]),
+        },
+        "lear": {"mae": lear_scores["mae"], "rmae": lear_scores["rmae"], "smape": lear_scores["smape"]},
+        "lightgbm": lgb_scores,
+        "residual_baseline": _residual_baseline(ens50, lo0, hi0, actual),
+        "hours": int(ok.sum()),
+        "day_clock": "fixed UTC+01:00 days of 24 hours",
+        "issue_time": "10:00 CET on D-1",
+        "fundamentals": fund_note,
+        "res_forecast": params.use_res_forecast,
+        "model_refit_days": min(every, n_test),
+        "seconds": round(time.perf_counter() - began, 1),
+    }
+    if protocol == "week-ahead":
+        report["by_horizon_day"] = _by_horizon(panel, a, n_test, horizons, p10, p50, p90, ens50, shift)
+        report["week_ahead_exogenous"] = (
+            "D+1..D+6 use the load and wind/solar forecasts of D and the fundamentals known at issue time"
+        )
+    say(f"done in {report['seconds']} s")
+    return report
+
+
+def forecast_days(
+    panel: DayPanel,
+    fundamentals: dict[str, np.ndarray] | None,
+    te: int,
+    a: int,
+    b: int,
+    horizons: tuple[int, ...] = (0,),
+    recalibrate: str = "weekly",
+    params: DayAheadParams | None = None,
+    lear_config: LearConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Forecasts issued at 10:00 CET on ``D-1`` for panel rows ``D = a..b`` (training through
+    row ``te``, then refits as ``recalibrate`` says): ``lear`` ``(days, 24)``; the LightGBM
+    quantiles ``p10``/``p50``/``p90`` ``(len(horizons), days, 24)`` (index ``j`` = target
+    ``D + horizons[j]``); ``p50_model`` the model's P50 for ``D`` (LightGBM and LEAR averaged)."""
+    params = params or DayAheadParams()
+    say = progress or (lambda _m: None)
+    began = time.perf_counter()
+    n_test = b - a + 1
+    say("LEAR baseline ...")
+    lear = lear_forecasts(panel, a, b, recalibrate, config=lear_config, progress=say, calibrate_until=te)
+
+    # LightGBM: issues r (= D-1) with every horizon; rows whose target is known by the refit.
+    all_rows = np.arange(7, len(panel) - 1)
+    design = da_design(panel, all_rows, horizons, fundamentals, params.use_res_forecast)
+    p10 = np.full((len(horizons), n_test, HOURS), np.nan)
+    p50 = p10.copy()
+    p90 = p10.copy()
+    every = MODEL_REFIT_DAYS[recalibrate]
+    model = None
+    rng = np.random.default_rng(params.seed)
+    for i in range(n_test):
+        day = a + i
+        if model is None or i % every == 0:
+            known_until = te if model is None else day - 1
+            train = np.isfinite(design.y) & (design.target_row <= known_until)
+            if train.sum() > _MAX_ROWS:
+                keep = rng.choice(np.flatnonzero(train), _MAX_ROWS, replace=False)
+                train = np.zeros_like(train)
+                train[keep] = True
+            sub = _take(design, train)
+            offsets = model.offsets if model is not None else None
+            model = fit_day_ahead(sub, params, progress=say, offsets=offsets)
+            say(f"model fitted for {panel.days[day]} ({time.perf_counter() - began:.0f} s)")
+        sel = design.issue_row == day - 1
+        rows = _take(design, sel)
+        lo, mid, hi = model.predict(rows)
+        for j, k in enumerate(horizons):
+            at = rows.horizon_day == k
+            if at.sum() == HOURS:
+                p10[j, i], p50[j, i], p90[j, i] = lo[at], mid[at], hi[at]
+
+    ens50 = np.where(np.isfinite(lear), 0.5 * (p50[0] + lear), p50[0])
+    return {"lear": lear, "p10": p10, "p50": p50, "p90": p90, "p50_model": ens50}
+
+
+def _take(design: Any, mask: np.ndarray) -> Any:
+    from predict_svc.dayahead import Design
+
+    return Design(
+        design.X[mask],
+        design.y[mask],
+        design.issue_row[mask],
+        design.target_row[mask],
+        design.hour[mask],
+        design.horizon_day[mask],
+        design.m[mask],
+        design.s[mask],
+        design.names,
+    )
+
+
+def _residual_baseline(
+    mid: np.ndarray, lo: np.ndarray, hi: np.ndarray, actual: np.ndarray
+) -> dict[str, float]:
+    """Pinball of P50 + recent-residual quantiles vs the model's band, on the same days."""
+    base_lo = np.full_like(mid, np.nan)
+    base_hi = np.full_like(mid, np.nan)
+    for i in range(7, len(mid)):
+        past = (actual[max(0, i - 28) : i] - mid[max(0, i - 28) : i]).reshape(-1)
+        past = past[np.isfinite(past)]
+        if len(past) >= 7 * HOURS // 2:
+            base_lo[i] = mid[i] + np.quantile(past, 0.1)
+            base_hi[i] = mid[i] + np.quantile(past, 0.9)
+    ok = np.isfinite(base_lo) & np.isfinite(actual) & np.isfinite(lo) & np.isfinite(hi) & np.isfinite(mid)
+    if not ok.any():
+        return {}
+    a = actual[ok]
+    return {
+        "pinball": pinball({0.1: base_lo[ok], 0.5: mid[ok], 0.9: base_hi[ok]}, a),
+        "coverage_p10_p90": float(np.mean((a >= base_lo[ok]) & (a <= base_hi[ok]))),
+        "model_pinball_same_hours": pinball({0.1: lo[ok], 0.5: mid[ok], 0.9: hi[ok]}, a),
+    }
+
+
+def _by_horizon(
+    panel: DayPanel,
+    a: int,
+    n_test: int,
+    horizons: tuple[int, ...],
+    p10: np.ndarray,
+    p50: np.ndarray,
+    p90: np.ndarray,
+    ens50: np.ndarray,
+    shift: np.ndarray,
+) -> list[dict[str, float]]:
+    out = []
+    for k in horizons:
+        issue = np.arange(a - 1, a - 1 + n_test)
+        target = issue + 1 + k
+        inside = target < len(panel)
+        act = np.full((n_test, HOURS), np.nan)
+        act[inside] = panel.price[target[inside]]
+        nv = np.stack([naive_week_ahead(panel, int(r), k) for r in issue])
+        clim = np.stack([climatology_week_ahead(panel, int(r), k) for r in issue])
+        mid, lo, hi = (
+            (ens50, np.minimum(p10[0], p10[0] + shift), np.maximum(p90[0], p90[0] + shift))
+            if k == 0
+            else (p50[k], p10[k], p90[k])
+        )
+        s = score_block(mid, act, nv, lo, hi)
+        ok = np.isfinite(act) & np.isfinite(mid) & np.isfinite(clim)
+        clim_mae = float(np.mean(np.abs(clim[ok] - act[ok])))
+        out.append(
+            {
+                "horizon_day": k,
+                "mae": s["mae"],
+                "rmae": s["rmae"],
+                "rmae_climatology": float(np.mean(np.abs(mid[ok] - act[ok]))) / clim_mae,
+                "naive_mae": s["mae"] / s["rmae"],
+                "climatology_mae": clim_mae,
+                "coverage_p10_p90": s["coverage_p10_p90"],
+                "pinball": s["pinball"],
+            }
+        )
+    return out
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(
+        f"{report['zone']} {report['protocol']}: {report['days']} days, recalibrate {report['recalibrate']}"
+    )
+    for name in ("model", "lightgbm", "lear", "naive", "residual_baseline"):
+        print(f"  {name:<18} " + "  ".join(f"{k}={v:.3f}" for k, v in report[name].items()))
+    for row in report.get("by_horizon_day", []):
+        print("  " + "  ".join(f"{k}={v:.3f}" for k, v in row.items()))
+    print(f"  fundamentals: {report['fundamentals']}; {report['seconds']} s")
