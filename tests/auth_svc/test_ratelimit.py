@@ -13,7 +13,7 @@ from auth_svc.config import AuthConfig
 from auth_svc.ratelimit import ThrottlePolicy
 from auth_svc.server import AuthApp, build
 from common.errors import ResourceExhausted, Unauthenticated
-from tests.auth_svc.conftest import Clock, CountingHasher
+from tests.auth_svc.conftest import SERVICE_SECRETS, Clock, CountingHasher
 
 OWNER = "household-0001"
 ATTACKER = "203.0.113.9"
@@ -90,7 +90,7 @@ def test_service_accounts_bypass_the_password_throttle(app: AuthApp, hasher: Cou
     for _ in range(20):
         assert _fail(app, client="127.0.0.1", username="ingest") == "denied"
     before = hasher.verifications
-    session = app.accounts.login("ingest", "ingest-demo-secret", "127.0.0.1")
+    session = app.accounts.login("ingest", SERVICE_SECRETS["ingest"], "127.0.0.1")
     assert session.user.role == "service" and hasher.verifications == before  # no argon2
 
 

@@ -118,4 +118,4 @@ def test_two_replicas_share_the_limit(edge: Stack) -> None:
 def test_service_accounts_are_not_touched_by_the_password_throttle(edge: Stack) -> None:
     for attempt in range(10):
         assert _login(edge, "ingest", f"not-the-secret-{attempt}", ATTACKER)[0] == 401
-    assert _login(edge, "ingest", "ingest-demo-secret", ATTACKER)[0] == 200
+    assert _login(edge, "ingest", edge.env["EP_INGEST_SERVICE_SECRET"], ATTACKER)[0] == 200
