@@ -56,6 +56,7 @@ __all__ = ["MonthCostResult", "MonthCosts", "contract_columns", "load_month_cost
 HOUR_MS = 3_600_000
 Forecast = dict[int, tuple[float, float, float]]  # hour start ms -> (P10, P50, P90) EUR/MWh
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+FIRST_YEAR = 1970
 
 
 def contract_columns(
@@ -262,6 +263,11 @@ class MonthCosts:
         if m is None or not 1 <= int(m.group(2)) <= 12:
             raise InvalidArgument(reasons.BILL_INVALID_MONTH, f"month must be YYYY-MM, got {month!r}")
         year, mon = int(m.group(1)), int(m.group(2))
+        if year < FIRST_YEAR:  # readings are Unix-millisecond stamped: nothing is billed before 1970
+            raise InvalidArgument(
+                reasons.BILL_INVALID_MONTH,
+                f"month must lie between {FIRST_YEAR}-01 and this month, got {month!r}",
+            )
         if (year, mon) > (today.year, today.month):
             raise InvalidArgument(reasons.BILL_INVALID_MONTH, f"month {month} is in the future")
         return year, mon

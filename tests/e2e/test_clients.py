@@ -26,7 +26,15 @@ from generate import load_rpcs  # noqa: E402  (envoy/generate.py is a script, no
 
 # The endpoints docs/CLIENTS.md lists as open (besides the dashboard's static files).
 OPEN_DOCUMENTS = ["/healthz", "/livez", "/contracts/openapi.json", "/contracts/energypulse.protoset"]
-OPEN_RPCS = {"Login", "RefreshToken", "Logout", "GetJwks", "GetRevocations"}
+OPEN_RPCS = {
+    "Login",
+    "RefreshToken",
+    "Logout",
+    "GetJwks",
+    "GetRevocations",
+    "WatchRevocations",
+    "GetCheckpoint",
+}
 
 
 def _steps(output: str) -> dict[str, list[dict[str, Any]]]:

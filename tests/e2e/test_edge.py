@@ -86,11 +86,12 @@ def test_bad_zone_horizon_or_resolution_is_400_with_its_reason(
     ],
 )
 def test_unknown_resolution_is_400(stack: Stack, token: str, query: str) -> None:
-    """An enum value the contract does not define is refused by the edge's transcoder (400 with
-    its message); the service's own RESOLUTION_INVALID is tested in tests/predict_svc."""
+    """An enum value the contract does not define is refused by the edge's transcoder: 400 with the
+    edge's one error format (its parser's text, naming protobuf types, stays in the access log);
+    the service's own RESOLUTION_INVALID is tested in tests/predict_svc."""
     status, body = stack.api("GET", query, token=token)
     assert status == 400, body
-    assert "resolution" in str(body)
+    assert _reason(body) == "MALFORMED_REQUEST"
 
 
 def test_price_forecast_marks_published_and_forecast_through_envoy(stack: Stack, token: str) -> None:

@@ -113,6 +113,10 @@ def test_errors_carry_reasons(tmp_path: Path) -> None:
         costs.month_cost("hh-x", "2027-01", NOW)
     with pytest.raises(InvalidArgument, match="YYYY-MM"):
         costs.month_cost("hh-x", "2026-13", NOW)
+    for before_epoch in ("0000-01", "1969-12"):  # found by tests/e2e/test_fuzz_routes.py (was a 500)
+        with pytest.raises(InvalidArgument, match="between 1970-01") as early:
+            costs.month_cost("hh-x", before_epoch, NOW)
+        assert early.value.reason == "BILL_INVALID_MONTH"
     with pytest.raises(NotFound):
         costs.month_cost("nobody", "", NOW)
     with pytest.raises(InvalidArgument, match="four digits"):
