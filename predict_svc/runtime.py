@@ -374,7 +374,14 @@ class ForecastCache:
         self._entries: OrderedDict[tuple[str, date, date, str], PricePath] = OrderedDict()
         self._forecasts: dict[tuple[str, datetime, str], Forecast] = {}
         self._capacity = capacity
-        self._lock = threading.Lock()
+        # One lock per zone: a path takes seconds to compute, and a request for one zone must not
+        # queue behind another zone's computation (start-up warms every zone at once).
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _zone_lock(self, zone: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(zone, threading.Lock())
 
     def peek(self, market: ZoneMarket, loaded: LoadedModel) -> PricePath | None:
         """The current path when it is computed already (no model call), else None."""
@@ -401,14 +408,15 @@ class ForecastCache:
         hit = self._entries.get(key)
         if hit is not None:
             return hit, False
-        with self._lock:
+        with self._zone_lock(market.zone):
             hit = self._entries.get(key)
             if hit is not None:
                 return hit, False
             result = build_path(market, loaded.model, now, forecasts=self._forecasts)
-            self._entries[key] = result
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
+            with self._locks_guard:  # the dicts are shared by every zone's computation
+                self._entries[key] = result
+                while len(self._entries) > self._capacity:
+                    self._entries.popitem(last=False)
             return result, True
 
 

@@ -22,7 +22,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from auth_svc.config import DEMO_KEY_ENCRYPTION_KEY, decode_key_encryption_key
+from auth_svc.config import decode_key_encryption_key
 from auth_svc.keys import KeyRing
 from auth_svc.store import Store
 from auth_svc.testing import TokenFactory
@@ -67,7 +67,7 @@ def real_key_factory(stack: Stack) -> TokenFactory:
     engine = make_engine(stack.env["EP_AUTH_DATABASE_URL"])
     ring = KeyRing(
         Store(make_session_factory(engine)),
-        decode_key_encryption_key(DEMO_KEY_ENCRYPTION_KEY),
+        decode_key_encryption_key(stack.env["EP_AUTH_KEY_ENCRYPTION_KEY"]),
         access_ttl_s=300,
         rotation_s=10**9,
     )
