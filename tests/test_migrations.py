@@ -13,20 +13,18 @@ import importlib
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, inspect
-from sqlalchemy.engine import make_url
 
 from common.db import make_engine, upgrade
+from tests.conftest import private_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,17 +107,9 @@ def test_migrations_match_models_on_sqlite(tmp_path: Path, service: ServiceSchem
 
 @pytest.fixture
 def fresh_postgres_db(postgres_url: str) -> Iterator[str]:
-    """A throw-away database on the test server, dropped afterwards (parallel runs never collide)."""
-    url = make_url(postgres_url)
-    name = f"ep_mig_{uuid.uuid4().hex[:12]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A throw-away database on the test server, dropped afterwards."""
+    with private_database(postgres_url, "ep_mig") as url:
+        yield url
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)

@@ -9,17 +9,15 @@ rotating headers does not reset the attacker's limit; the replicas share the cou
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from devstack.stack import Stack, start_stack
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+from tests.conftest import private_database
 
 ATTACKER = "203.0.113.9"
 OWNER_HOME = "198.51.100.7"
@@ -27,16 +25,8 @@ OWNER_HOME = "198.51.100.7"
 
 @pytest.fixture(scope="module")
 def shared_db(postgres_url: str) -> Iterator[str]:
-    url = make_url(postgres_url)
-    name = f"ep_limiter_{uuid.uuid4().hex[:10]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with private_database(postgres_url, "ep_limiter") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

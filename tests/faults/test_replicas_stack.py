@@ -8,18 +8,16 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from devstack.env import replica_targets
 from devstack.readiness import wait_all
 from devstack.stack import Stack, start_stack
+from tests.conftest import private_database
 from tests.faults.conftest import provision
 from tests.faults.load import ReadingPublisher
 
@@ -31,16 +29,8 @@ READ_ROUTES = ["/api/v1/ledger/head", "/api/v1/zones/NO1/price-forecast?horizonH
 
 @pytest.fixture(scope="module")
 def shared_db(postgres_url: str) -> Iterator[str]:
-    url = make_url(postgres_url)
-    name = f"ep_replicas_{uuid.uuid4().hex[:10]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with private_database(postgres_url, "ep_replicas") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
