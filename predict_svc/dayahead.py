@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import holidays
 import numpy as np
 
+from predict_svc.model import quantile_lgb_params
 from predict_svc.protocols import HOURS, DayPanel
 
 __all__ = ["DA_FEATURES", "DayAheadModel", "DayAheadParams", "da_design", "fit_day_ahead"]
@@ -76,19 +77,7 @@ class DayAheadParams:
     use_res_forecast: bool = True
 
     def lgb(self, alpha: float) -> dict[str, object]:
-        return {
-            "objective": "quantile",
-            "alpha": alpha,
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_data_in_leaf,
-            "feature_fraction": self.feature_fraction,
-            "bagging_fraction": self.bagging_fraction,
-            "bagging_freq": 1,
-            "num_threads": self.threads,
-            "seed": self.seed,
-            "verbose": -1,
-        }
+        return quantile_lgb_params(self, alpha)
 
 
 @dataclass(frozen=True)
