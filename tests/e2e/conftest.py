@@ -5,6 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from auth_svc.config import decode_key_encryption_key
+from auth_svc.keys import KeyRing
+from auth_svc.store import Store
+from auth_svc.testing import TokenFactory
+from common.db import make_engine, make_session_factory
 from devstack.stack import Stack, start_stack
 
 HERE = Path(__file__).resolve().parent
@@ -34,3 +39,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = start_stack(var_dir, parts, timeout=300, extra_env={"EP_AUTH_CLIENT_FREE_FAILURES": "1000000"})
     yield running
     running.close()
+
+
+@pytest.fixture(scope="module")
+def real_key_factory(stack: Stack) -> TokenFactory:
+    """Tokens signed with the stack's real signing key (read from auth_svc's database), to forge
+    claims the edge and the services must refuse."""
+    engine = make_engine(stack.env["EP_AUTH_DATABASE_URL"])
+    ring = KeyRing(
+        Store(make_session_factory(engine)),
+        decode_key_encryption_key(stack.env["EP_AUTH_KEY_ENCRYPTION_KEY"]),
+        access_ttl_s=300,
+        rotation_s=10**9,
+    )
+    key = ring.signing_key()
+    engine.dispose()
+    return TokenFactory(private_key=key.private_key, kid=key.kid)

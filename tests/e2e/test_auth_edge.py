@@ -15,11 +15,7 @@ import pytest
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
-from auth_svc.config import decode_key_encryption_key
-from auth_svc.keys import KeyRing
-from auth_svc.store import Store
 from auth_svc.testing import BAD_TOKEN_KINDS, TokenFactory
-from common.db import make_engine, make_session_factory
 from devstack.stack import Stack
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.options.v1 import options_pb2
@@ -28,20 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 OWN = "sim-h000000"  # household-0001's household
 OTHER = "sim-h000001"  # household-0002's
 CLUSTER = {"auth": "auth", "prediction": "predict", "ledger": "ledger", "telemetry": "ingest"}
-
-
-@pytest.fixture(scope="module")
-def real_key_factory(stack: Stack) -> TokenFactory:
-    engine = make_engine(stack.env["EP_AUTH_DATABASE_URL"])
-    ring = KeyRing(
-        Store(make_session_factory(engine)),
-        decode_key_encryption_key(stack.env["EP_AUTH_KEY_ENCRYPTION_KEY"]),
-        access_ttl_s=300,
-        rotation_s=10**9,
-    )
-    key = ring.signing_key()
-    engine.dispose()
-    return TokenFactory(private_key=key.private_key, kid=key.kid)
 
 
 @pytest.fixture(scope="module")

@@ -22,11 +22,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from auth_svc.config import decode_key_encryption_key
-from auth_svc.keys import KeyRing
-from auth_svc.store import Store
 from auth_svc.testing import TokenFactory
-from common.db import make_engine, make_session_factory
 from devstack.stack import Stack
 from energypulse.errors.v1 import error_reason_pb2
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
@@ -60,20 +56,6 @@ def _reason(body: Any) -> str:
 @pytest.fixture(scope="module")
 def admin(stack: Stack) -> str:
     return stack.login("admin", "admin-demo")
-
-
-@pytest.fixture(scope="module")
-def real_key_factory(stack: Stack) -> TokenFactory:
-    engine = make_engine(stack.env["EP_AUTH_DATABASE_URL"])
-    ring = KeyRing(
-        Store(make_session_factory(engine)),
-        decode_key_encryption_key(stack.env["EP_AUTH_KEY_ENCRYPTION_KEY"]),
-        access_ttl_s=300,
-        rotation_s=10**9,
-    )
-    key = ring.signing_key()
-    engine.dispose()
-    return TokenFactory(private_key=key.private_key, kid=key.kid)
 
 
 # --- limits ----------------------------------------------------------------------------------
