@@ -379,7 +379,10 @@ def _workload(desc: Description, name: str) -> dict[str, object]:
     image = desc["images"][proc.get("image", "python")]
     mounts: list[dict[str, object]] = [{"name": "tmp", "mountPath": "/tmp"}]
     volumes: list[dict[str, object]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-    for index, path in enumerate(p for p in kube.get("scratch", []) if p != "/tmp"):
+    scratch = list(kube.get("scratch", []))
+    if _is_python(proc) and kube.get("volume", {}).get("path") != "/app/var":
+        scratch.append("/app/var")  # EP_VAR_DIR (var, relative to the image's /app)
+    for index, path in enumerate(p for p in scratch if p != "/tmp"):
         mounts.append({"name": f"scratch-{index}", "mountPath": path})
         volumes.append({"name": f"scratch-{index}", "emptyDir": {"sizeLimit": "1Gi"}})
     if _is_python(proc) and proc.get("secrets", True):
