@@ -58,6 +58,7 @@ __all__ = [
     "outputs",
     "procfile_text",
     "secret_manifest",
+    "settings",
 ]
 
 Description = dict[str, Any]
@@ -243,23 +244,24 @@ def compose_text(desc: Description) -> str:
 # --- the call graph ---------------------------------------------------------------------------
 
 
-def dial_settings(process: str) -> list[tuple[str, object]]:
-    """(variable, default) of every setting in ``<process>/config.py`` naming something to connect to."""
+def settings(process: str) -> dict[str, object]:
+    """Variable -> default of every setting declared in ``<process>/config.py`` (none: no such module)."""
     try:
         module = importlib.import_module(f"{process}.config")
     except ModuleNotFoundError:
-        return []
+        return {}
     found: dict[str, object] = {}
     for obj in vars(module).values():
-        if not (
-            isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__
-        ):
-            continue
-        for field in dataclasses.fields(obj):
-            env = field.metadata.get("env", "")
-            if env.endswith(DIAL_SUFFIXES):
-                found[env] = field.default
-    return sorted(found.items())
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__:
+            for field in dataclasses.fields(obj):
+                if "env" in field.metadata:
+                    found[str(field.metadata["env"])] = field.default
+    return found
+
+
+def dial_settings(process: str) -> list[tuple[str, object]]:
+    """(variable, default) of every setting in ``<process>/config.py`` naming something to connect to."""
+    return sorted((k, v) for k, v in settings(process).items() if k.endswith(DIAL_SUFFIXES))
 
 
 def endpoint(value: str) -> tuple[str, int | None]:

@@ -456,3 +456,50 @@ def test_every_pod_may_resolve_names_and_nothing_else_in_kube_system() -> None:
     assert sorted((p["protocol"], p["port"]) for p in rule["ports"]) == [("TCP", 53), ("UDP", 53)]
     deny = next(p for p in _policies() if p["metadata"]["name"] == "default-deny")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+# --- the pieces fit -----------------------------------------------------------------------------
+
+
+def _reads(process: str) -> set[str]:
+    """Variables process ``process`` reads: its config.py's fields, the secrets file, and the
+    broker settings (common/mqtt.py) where it connects to the broker."""
+    read = set(manifests.settings(process))
+    read.add("EP_SECRETS_FILE")
+    if "EP_MQTT_URL" in read:
+        read |= {"EP_MQTT_CA_FILE", "EP_MQTT_CERT_FILE", "EP_MQTT_KEY_FILE"}
+    return read
+
+
+def test_every_path_a_pod_reads_is_mounted_or_in_its_image() -> None:
+    envoy_image = (ROOT / "envoy" / "Dockerfile").read_text()
+    checked = 0
+    for workload in _workloads():
+        process = _process_of(workload)
+        mounts = {m["mountPath"]: m for m in _container(workload).get("volumeMounts", [])}
+        reads = _reads(process) | {"EP_ENVOY_CONFIG"}
+        for var, value in _container_env(workload).items():
+            if var not in reads or not isinstance(value, str) or not value.startswith("/"):
+                continue
+            checked += 1
+            if process == "envoy":
+                assert Path(value).name in envoy_image, (var, value)
+                continue
+            under = [path for path in mounts if value == path or value.startswith(path.rstrip("/") + "/")]
+            assert under, f"{workload['metadata']['name']}: {var}={value} is on the read-only root"
+    assert checked >= 8
+
+
+def test_the_kustomizations_name_what_exists() -> None:
+    images = {_container(w)["image"].rsplit(":", 1)[0] for w in _workloads()}
+    for path in K8S.rglob("kustomization.yaml"):
+        (kustomization,) = _docs(path)
+        for resource in kustomization["resources"]:
+            target = path.parent / resource
+            assert target.is_file() or (target / "kustomization.yaml").is_file(), (path, resource)
+        base_objects = {(d["kind"], d["metadata"]["name"]) for d in _docs(K8S / "base" / "config.yaml")}
+        for patch in kustomization.get("patches", []):
+            for doc in _docs(path.parent / patch["path"]):
+                assert (doc["kind"], doc["metadata"]["name"]) in base_objects, (path, patch)
+        for image in kustomization.get("images", []):
+            assert image["name"] in images, (path, image)
