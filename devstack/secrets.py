@@ -15,6 +15,9 @@ What is generated (``secrets.env``, mode 0600):
 * ``EP_INGEST_MQTT_PASSWORD``: ingest's broker password (the broker holds only its hash);
 * ``EP_LEDGER_SIGNING_KEY_FILE``: a fresh Ed25519 key signing the ledger's tree heads.
 
+With ``--kubernetes-secret NAME`` (docs/KUBERNETES.md): the same files as one Secret manifest on
+standard output, for ``kubectl apply -f -``; pass ``--key-dir /secrets``, where the pods mount it.
+
 With ``--broker-dir``: a private CA, the broker's certificate (for ``--broker-host`` names), the
 plugin's ``dynamic-security.json`` and a ``health`` login for the container healthcheck.
 """
@@ -28,6 +31,7 @@ import ipaddress
 import json
 import os
 import secrets
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -193,6 +197,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--database-host", default=None, help="PostgreSQL host to generate a password for")
     parser.add_argument("--owner", default="", help="uid:gid to own the state files (compose)")
     parser.add_argument("--broker-owner", default="", help="uid:gid to own the broker files (compose)")
+    parser.add_argument(
+        "--kubernetes-secret",
+        default="",
+        metavar="NAME",
+        help="also print a Secret NAME holding secrets.env and the ledger key (for kubectl apply -f -)",
+    )
     args = parser.parse_args(argv)
     values = installation_secrets(args.state, args.key_dir, args.database_host)
     if args.broker_dir is not None:
@@ -204,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             for root, _dirs, files in os.walk(folder):
                 for name in [".", *files]:
                     os.chown(os.path.join(root, name), int(uid), int(gid or uid))
+    if args.kubernetes_secret:
+        from devstack.manifests import secret_manifest
+
+        sys.stdout.write(secret_manifest(args.state, args.kubernetes_secret))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python envoy/generate.py --mode local --out build/envoy.yaml
     python envoy/generate.py --mode compose --out build/envoy.compose.yaml
+    python envoy/generate.py --mode kubernetes --out build/envoy.kubernetes.yaml
 
 What it builds, and why:
 - one HTTP listener: /api/... JSON routes are transcoded to gRPC (grpc_json_transcoder) for every
@@ -692,7 +693,7 @@ def build_config(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Generate the Envoy config from the protos.")
-    parser.add_argument("--mode", choices=("local", "compose"), default="local")
+    parser.add_argument("--mode", choices=("local", "compose", "kubernetes"), default="local")
     parser.add_argument("--descriptor", type=Path, default=ROOT / "build" / "energypulse.pb")
     parser.add_argument("--routes", type=Path, default=ROOT / "envoy" / "routes.yaml")
     parser.add_argument("--listen-host", default=None, help="default 127.0.0.1 local, 0.0.0.0 compose")
