@@ -390,7 +390,9 @@ def _validate_correction(r: Correction) -> None:
     if r.amount_ueur == 0:
         raise InvalidArgument("CORRECTION_INVALID", "a correction's amount is not zero")
     if not (len(r.currency) == 3 and r.currency.isascii() and r.currency.isupper()):
-        raise InvalidArgument("CORRECTION_INVALID", f"currency {r.currency[:16]!r} is not three capital letters")
+        raise InvalidArgument(
+            "CORRECTION_INVALID", f"currency {r.currency[:16]!r} is not three capital letters"
+        )
     if not isinstance(r.reason, str) or not r.reason.strip():
         raise InvalidArgument("CORRECTION_REASON_REQUIRED", "a correction needs a reason")
     for name, value in (("reason", r.reason), ("operator", r.operator)):

@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from common.errors import FailedPrecondition, InvalidArgument
 from common.log import get_logger
 from ledger_svc.canonical import (
+    HOUR_MS,
     SALT_LEN,
     SALT_OFFSET,
-    HOUR_MS,
     ZERO_HASH,
     Correction,
     MeterKey,
@@ -338,7 +338,9 @@ def _bills(settled: Record, correction: Correction) -> bool:
     if isinstance(settled, Settlement):
         return correction.period_ms == HOUR_MS and correction.currency == "EUR"
     if isinstance(settled, SettlementV2):
-        return settled.period_ms == correction.period_ms and (settled.currency or "EUR") == correction.currency
+        return (
+            settled.period_ms == correction.period_ms and (settled.currency or "EUR") == correction.currency
+        )
     return False
 
 

@@ -168,9 +168,9 @@ def check_corrections(invoice: Mapping[str, Any]) -> tuple[list[dict[str, object
         if not str(c.get("reason", "")).strip() or not c.get("operator"):
             problems.append(f"correction {tx.get('txHash')} names no reason or no operator")
     due = int(invoice.get("totalCostMicroEur") or 0) + total
-    if total != int(invoice.get("correctionTotalMicroEur") or 0) or due != int(
-        invoice.get("amountDueMicroEur") or 0
-    ):
+    claimed = int(invoice.get("correctionTotalMicroEur") or 0), int(invoice.get("amountDueMicroEur") or 0)
+    sent = bool(invoice.get("corrections")) or claimed != (0, 0)  # a ledger from before corrections: neither
+    if sent and (total, due) != claimed:
         problems.append(
             f"corrections sum to {total} and the amount due is {due}, the invoice says "
             f"{invoice.get('correctionTotalMicroEur')} / {invoice.get('amountDueMicroEur')}"

@@ -67,8 +67,10 @@ def record_bytes_from_json(record: Mapping[str, Mapping[str, str]], salt_hex: st
     salt = bytes.fromhex(salt_hex)
     if len(salt) != 32:
         raise SpecError("salt must be 32 bytes")
-    if "meterKey" in record or "correction" in record or (
-        "settlement" in record and int(record["settlement"].get("formatVersion") or 0) == 2
+    if (
+        "meterKey" in record
+        or "correction" in record
+        or ("settlement" in record and int(record["settlement"].get("formatVersion") or 0) == 2)
     ):
         from verifier import metering  # format version 2 (spec §17)
 

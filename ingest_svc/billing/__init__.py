@@ -11,7 +11,6 @@ a subpackage of ingest and not its own service: docs/billing.md.
 from ingest_svc.billing.bridge import Billing, BillingSettings, BillingStats
 from ingest_svc.billing.clients import AuditClient, LedgerClient, PredictionClient, ServiceLogin
 from ingest_svc.billing.corrections import CorrectionReceipt, Corrections
-from ingest_svc.billing.rpcs import CorrectionRpcs
 from ingest_svc.billing.costs import TodayCost
 from ingest_svc.billing.month_cost import MonthCostResult, MonthCosts, contract_columns, load_month_costs
 from ingest_svc.billing.ports import (
@@ -26,6 +25,7 @@ from ingest_svc.billing.ports import (
     PriceSource,
     ReadingTables,
 )
+from ingest_svc.billing.rpcs import CorrectionRpcs
 
 __all__ = [
     "AuditClient",

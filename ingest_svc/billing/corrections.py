@@ -87,7 +87,8 @@ class Corrections:
             raise InvalidArgument(reasons.CORRECTION_REASON_REQUIRED, "a correction needs a reason")
         if len(reason.encode("utf-8")) > MAX_REASON_BYTES:
             raise InvalidArgument(
-                reasons.CORRECTION_REASON_TOO_LONG, f"the reason is longer than {MAX_REASON_BYTES} UTF-8 bytes"
+                reasons.CORRECTION_REASON_TOO_LONG,
+                f"the reason is longer than {MAX_REASON_BYTES} UTF-8 bytes",
             )
         if len(request_id) > MAX_REQUEST_ID_LEN:
             raise InvalidArgument(

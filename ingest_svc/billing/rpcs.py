@@ -28,7 +28,9 @@ class CorrectionRpcs:
         if not who.is_admin:  # the access rule says so too; the operator must be a person
             raise PermissionDenied(reasons.ROLE_NOT_PERMITTED, "only an administrator corrects a bill")
         if self.corrections is None:
-            raise Unavailable(reasons.UPSTREAM_UNAVAILABLE, "billing is off on this replica (EP_INGEST_BRIDGE=0)")
+            raise Unavailable(
+                reasons.UPSTREAM_UNAVAILABLE, "billing is off on this replica (EP_INGEST_BRIDGE=0)"
+            )
         if not request.HasField("period_start"):
             raise InvalidArgument(reasons.MISSING_FIELD, "period_start is required")
         done = await self.corrections.correct(

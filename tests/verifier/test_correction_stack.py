@@ -76,7 +76,9 @@ def test_an_operator_correction_from_edge_to_invoice(stack: Any) -> None:
     status, body = stack.api("POST", path, _correction(reason="x" * 257), token=admin)
     assert status == 400 and body["details"][0]["reason"] == "CORRECTION_REASON_TOO_LONG", body
     # Only a billed period can be corrected.
-    status, body = stack.api("POST", path, {**_correction(), "periodStart": "2026-01-02T02:00:00Z"}, token=admin)
+    status, body = stack.api(
+        "POST", path, {**_correction(), "periodStart": "2026-01-02T02:00:00Z"}, token=admin
+    )
     assert status == 400 and body["details"][0]["reason"] == "CORRECTION_PERIOD_NOT_BILLED", body
 
     status, receipt = stack.api("POST", path, _correction(), token=admin)
