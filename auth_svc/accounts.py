@@ -128,6 +128,24 @@ class Accounts:
         self.store.add_audit(self._clock(), action, actor, target, outcome, client, detail)
         log.info("audit", action=action, actor=actor, target=target, outcome=outcome, client=client)
 
+    def record_reported(
+        self, reporter: str, action: str, actor: str, target: str, detail: str, client: str
+    ) -> AuditEventRow:
+        """An event another service witnessed (RecordAuditEvent); ``reporter``, the calling service
+        account, was checked against the actions it may report by the servicer and is kept in the
+        detail beside what it reports."""
+        if not actor.strip():
+            raise InvalidArgument(reasons.EMPTY_FIELD, "a reported event names its actor")
+        if len(actor) > 128 or len(target) > 128 or len(detail) > 2048:
+            raise InvalidArgument(
+                reasons.FIELD_TOO_LONG, "actor and target are at most 128 characters, detail 2048"
+            )
+        row = self.store.add_audit(
+            self._clock(), action, actor, target, "ok", client, f"reported_by={reporter}; {detail}"
+        )
+        log.info("audit", action=action, actor=actor, target=target, reported_by=reporter)
+        return row
+
     def list_audit(self, page_size: int, page_token: str) -> tuple[list[AuditEventRow], str]:
         limit = _AUDIT_PAGES.size(page_size)
         before_id = _AUDIT_PAGES.decode_int(page_token)

@@ -20,6 +20,7 @@ __all__ = [
     "DEMO_SERVICE_SECRETS",
     "AuthConfig",
     "key_encryption_key",
+    "parse_audit_reporters",
     "parse_service_accounts",
     "validate",
 ]
@@ -66,6 +67,12 @@ class AuthConfig:
         "EP_AUTH_SERVICE_ACCOUNTS",
         "",
         "service accounts as name:secret,name:secret (generated per installation: devstack/secrets.py)",
+    )
+    audit_reporters: str = env_field(
+        "EP_AUTH_AUDIT_REPORTERS",
+        "ingest:BILL_CORRECTED",
+        "service accounts that may RecordAuditEvent and the actions each may report, as"
+        " account:ACTION[|ACTION],account:ACTION",
     )
     # Sign-in throttling (auth_svc/ratelimit.py): delays, never a lockout of the owner.
     pair_free_failures: int = env_field(
@@ -125,6 +132,19 @@ def parse_service_accounts(config: AuthConfig) -> dict[str, str]:
     return accounts
 
 
+def parse_audit_reporters(config: AuthConfig) -> dict[str, frozenset[str]]:
+    """EP_AUTH_AUDIT_REPORTERS as {service account: the actions it may report}."""
+    out: dict[str, frozenset[str]] = {}
+    for item in (part.strip() for part in config.audit_reporters.split(",")):
+        if not item:
+            continue
+        name, sep, actions = item.partition(":")
+        if not sep or not name.strip() or not actions.strip():
+            raise ConfigError(f"EP_AUTH_AUDIT_REPORTERS entry {item!r} is not account:ACTION[|ACTION]")
+        out[name.strip()] = frozenset(a.strip() for a in actions.split("|") if a.strip())
+    return out
+
+
 def validate(config: AuthConfig) -> None:
     """Refuse unsafe settings (demo mode included: it changes the accounts, not the secrets)."""
     kek = config.key_encryption_key
@@ -140,6 +160,7 @@ def validate(config: AuthConfig) -> None:
             raise ConfigError(f"service account {name!r} uses a published demo secret")
         if len(secret) < 16:
             raise ConfigError(f"service account {name!r} secret is shorter than 16 characters")
+    parse_audit_reporters(config)
 
 
 def key_encryption_key(config: AuthConfig) -> bytes:

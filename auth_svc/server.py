@@ -17,7 +17,13 @@ from sqlalchemy.engine import Engine
 
 from auth_svc.accounts import Accounts
 from auth_svc.bootstrap import bootstrap_accounts
-from auth_svc.config import AuthConfig, key_encryption_key, parse_service_accounts, validate
+from auth_svc.config import (
+    AuthConfig,
+    key_encryption_key,
+    parse_audit_reporters,
+    parse_service_accounts,
+    validate,
+)
 from auth_svc.keys import KeyRing
 from auth_svc.passwords import Argon2Hasher, PasswordHasher
 from auth_svc.ratelimit import LoginThrottle, ThrottlePolicy
@@ -140,7 +146,11 @@ def build(
         revocations=_DatabaseRevocations(accounts),
         clock=clock,
     )
-    servicer = AuthServicer(accounts, proxies=TrustedProxies(config.trusted_proxies))
+    servicer = AuthServicer(
+        accounts,
+        proxies=TrustedProxies(config.trusted_proxies),
+        audit_reporters=parse_audit_reporters(config),
+    )
     return AuthApp(config, engine, accounts, servicer, verifier, password)
 
 

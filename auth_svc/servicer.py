@@ -10,7 +10,7 @@ import asyncio
 import ipaddress
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import ParamSpec, Protocol, TypeVar
 
 import grpc
@@ -21,7 +21,7 @@ from auth_svc.store import AuditEventRow, UserRecord
 from common import timestamps
 from common.auth.access import parse_role, role_name
 from common.auth.caller import caller
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, PermissionDenied
 from common.log import get_logger
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
@@ -210,10 +210,16 @@ class RevocationFeed:
 
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     def __init__(
-        self, accounts: Accounts, *, proxies: TrustedProxies, watch_interval_s: float = 0.25
+        self,
+        accounts: Accounts,
+        *,
+        proxies: TrustedProxies,
+        watch_interval_s: float = 0.25,
+        audit_reporters: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self._accounts = accounts
         self._proxies = proxies
+        self._audit_reporters = dict(audit_reporters or {})
         self._feed = RevocationFeed(lambda: self._run(self._revocation_list), watch_interval_s)
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -379,6 +385,28 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             self._client(context),
         )
         return pb.LinkHouseholdResponse(user=user_message(user))
+
+    async def RecordAuditEvent(
+        self,
+        request: pb.RecordAuditEventRequest,
+        context: grpc.aio.ServicerContext[pb.RecordAuditEventRequest, pb.RecordAuditEventResponse],
+    ) -> pb.RecordAuditEventResponse:
+        reporter = caller(context).subject  # a service account (the RPC is SERVICE_ONLY)
+        if request.action not in self._audit_reporters.get(reporter, frozenset()):
+            raise PermissionDenied(
+                reasons.AUDIT_WRITER_NOT_PERMITTED,
+                f"service account {reporter!r} may not report {request.action[:64]!r} (EP_AUTH_AUDIT_REPORTERS)",
+            )
+        row = await self._run(
+            self._accounts.record_reported,
+            reporter,
+            request.action,
+            request.actor,
+            request.target,
+            request.detail,
+            self._client(context),
+        )
+        return pb.RecordAuditEventResponse(event=_audit_message(row))
 
     async def ListAuditEvents(
         self,

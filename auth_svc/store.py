@@ -396,19 +396,21 @@ class Store:
 
     def add_audit(
         self, at: float, action: str, actor: str, target: str, outcome: str, client: str, detail: str
-    ) -> None:
+    ) -> AuditEventRow:
+        row = AuditEventRow(
+            at=at,
+            action=action[:64],
+            actor=actor[:128],
+            target=target[:128],
+            outcome=outcome[:16],
+            client=client[:128],
+            detail=detail,
+        )
         with self._tx() as s:
-            s.add(
-                AuditEventRow(
-                    at=at,
-                    action=action[:64],
-                    actor=actor[:128],
-                    target=target[:128],
-                    outcome=outcome[:16],
-                    client=client[:128],
-                    detail=detail,
-                )
-            )
+            s.add(row)
+            s.flush()
+            s.expunge(row)
+        return row
 
     def list_audit(self, before_id: int | None, limit: int) -> list[AuditEventRow]:
         with self._tx() as s:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ __all__ = [
     "MarkerWatch",
     "Progress",
     "broker",
+    "c_subscriber_drain",
     "first_meter_topic",
     "simulator",
     "start_replicas",
@@ -358,6 +360,38 @@ class BareCounter:
             self._client.loop_stop()
 
 
+def _mosquitto_sub(broker_url: str, client_id: str, *extra: str) -> list[str]:
+    beside = Path(mosquitto_binary() or "mosquitto").with_name("mosquitto_sub")  # same build
+    binary = beside if beside.exists() else Path(shutil.which("mosquitto_sub") or "mosquitto_sub")
+    s = MqttSettings.load(broker_url)
+    args = [str(binary), "-h", s.host, "-p", str(s.port), "-V", "mqttv5", "-q", "1", "-c", "-x", "600"]
+    args += ["-i", client_id, "-t", "energy/meters/+"]
+    if s.effective_username:
+        args += ["-u", s.effective_username, "-P", s.effective_password or ""]
+    return [*args, *extra]
+
+
+def c_subscriber_drain(broker_url: str, queue: Callable[[], None], n: int, timeout: float = 300.0) -> float:
+    """Messages/s for the C client (``mosquitto_sub -C n``, persistent session, QoS 1, output to
+    /dev/null) draining a backlog of ``n`` that ``queue()`` publishes while it is offline: the
+    pipe's own limit on this broker build. Timed from its start to its exit, connect included."""
+    client_id = f"bench-csub-{os.getpid()}"
+    subprocess.run(_mosquitto_sub(broker_url, client_id, "-E"), check=True, timeout=30, capture_output=True)
+    queue()
+    started = time.perf_counter()
+    proc = subprocess.run(
+        _mosquitto_sub(broker_url, client_id, "-C", str(n)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=timeout,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"mosquitto_sub exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
+    return n / max(wall, 1e-9)
+
+
 @contextmanager
 def simulator(
     broker_url: str,
@@ -366,6 +400,7 @@ def simulator(
     prefix: str,
     interval_s: float = 10.0,
     log_path: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m meter_sim`` publishing ``meters * per_meter`` readings as fast as it can, for the
     block (stopped when it ends, also when a wait times out or the benchmark fails).
@@ -395,7 +430,14 @@ def simulator(
         "--speedup",
         str(speedup),
     ]
-    env = _env({"EP_METER_STATE_FILE": "", "EP_METER_INGEST_ADDR": "", "EP_METER_RESUME_HOLD_S": "0"})
+    env = _env(
+        {
+            "EP_METER_STATE_FILE": "",
+            "EP_METER_INGEST_ADDR": "",
+            "EP_METER_RESUME_HOLD_S": "0",
+            **(extra_env or {}),
+        }
+    )
     if log_path is None:
         with children.running(children.spawn(args, cwd=ROOT, env=env)) as proc:
             yield proc

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from devstack.ports import free_port
 from devstack.replicas import SCALABLE, replica_port_key
-from devstack.secrets import installation_secrets
+from devstack.secrets import DEFAULT_ORIGIN, installation_secrets, ledger_verifier_key
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,11 +116,10 @@ def pin_keys(var_dir: Path, ports: StackPorts) -> dict[str, str]:
         fd = os.open(witness_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
-    origin = os.environ.get("EP_LEDGER_ORIGIN", "energypulse.local/ledger")
+    origin = os.environ.get("EP_LEDGER_ORIGIN", DEFAULT_ORIGIN)
     witness_name = os.environ.get("EP_WITNESS_NAME", "energypulse.local/witness")
-    ledger_public = load(var_dir / "ledger_signing_key.pem").public_key().public_bytes_raw()
     witness_public = load(witness_key).public_key().public_bytes_raw()
-    ledger_vkey = tlog.verifier_key(origin, tlog.ALG_ED25519, ledger_public)
+    ledger_vkey = ledger_verifier_key(var_dir / "ledger_signing_key.pem", origin)
     witness_vkey = tlog.verifier_key(witness_name, tlog.ALG_COSIGNATURE_V1, witness_public)
     url = f"http://127.0.0.1:{ports['witness_http']}"
     return {

@@ -92,7 +92,7 @@ def _host(desc: Description, name: str, platform: str) -> str:
 def _value(desc: Description, raw: object, platform: str) -> object:
     """A setting's value on ``platform``: per-platform maps picked, ``{host:..}``/``{external:..}`` filled."""
     if isinstance(raw, dict) and set(raw) <= {"compose", "kubernetes"}:
-        raw = raw[platform]
+        raw = raw.get(platform)  # a setting for one platform only is unset on the other
     if not isinstance(raw, str):
         return raw
 
@@ -119,7 +119,7 @@ def process_env(desc: Description, name: str, platform: str) -> dict[str, object
         if proc.get("secrets", True) is False:
             env["EP_SECRETS_FILE"] = ""
     env.update({k: _value(desc, v, platform) for k, v in (proc.get("env") or {}).items()})
-    return env
+    return {k: v for k, v in env.items() if v is not None}
 
 
 def _argv(desc: Description, name: str, platform: str) -> list[str]:
@@ -366,6 +366,8 @@ def _env_entries(desc: Description, name: str) -> list[dict[str, object]]:
         own = {"EP_SECRETS_FILE": "", **own}
     for var, raw in own.items():
         value = _value(desc, raw, "kubernetes")
+        if value is None:
+            continue
         if isinstance(value, dict) and "configmap" in value:
             ref = {"name": value["configmap"], "key": value["key"]}
             entries.append({"name": var, "valueFrom": {"configMapKeyRef": ref}})

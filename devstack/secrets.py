@@ -13,7 +13,12 @@ What is generated (``secrets.env``, mode 0600):
   service accounts auth_svc creates and ingest / meter_sim log in with;
 * ``EP_AUTH_KEY_ENCRYPTION_KEY``: encrypts auth_svc's JWT signing keys at rest;
 * ``EP_INGEST_MQTT_PASSWORD``: ingest's broker password (the broker holds only its hash);
-* ``EP_LEDGER_SIGNING_KEY_FILE``: a fresh Ed25519 key signing the ledger's tree heads.
+* ``EP_LEDGER_SIGNING_KEY_FILE``: a fresh Ed25519 key signing the ledger's tree heads;
+* ``EP_LEDGER_VERIFIER_KEY`` and ``EP_WITNESS_LEDGER_KEY``: not secret, derived from that key: its
+  C2SP note verifier key under the log's origin (``--ledger-origin``, default
+  ``EP_LEDGER_ORIGIN`` or ``energypulse.local/ledger``), the key the witness pins (compose's
+  witness reads it from ``ledger-pins.env``, a public copy of the pins alone; spec §16).
+  Added to an older installation's file on its next start. A ledger run with ``EP_LEDGER_SIGNING_KEY_SEED`` instead of the file needs its own.
 
 With ``--kubernetes-secret NAME`` (docs/KUBERNETES.md): the same files as one Secret manifest on
 standard output, for ``kubectl apply -f -``; pass ``--key-dir /secrets``, where the pods mount it.
@@ -39,9 +44,18 @@ from common.config import read_env_file
 from common.mqtt_auth import new_secret, pbkdf2_sha512
 from contracts.mqtt.access import dynsec_document
 
-__all__ = ["SECRETS_FILE", "SECRET_KEYS", "installation_secrets", "main", "write_broker_files"]
+__all__ = [
+    "SECRETS_FILE",
+    "SECRET_KEYS",
+    "installation_secrets",
+    "ledger_verifier_key",
+    "main",
+    "write_broker_files",
+]
 
 SECRETS_FILE = "secrets.env"
+PINS_FILE = "ledger-pins.env"  # public: what the witness reads (compose mounts only this)
+DEFAULT_ORIGIN = "energypulse.local/ledger"  # ledger_svc's EP_LEDGER_ORIGIN default
 # The random values; every other line of the file is derived from them or is a path.
 SECRET_KEYS = (
     "EP_INGEST_SERVICE_SECRET",
@@ -70,8 +84,43 @@ def _ledger_key(path: Path) -> None:
         _write_private(path, pem)
 
 
+def ledger_verifier_key(key_file: Path, origin: str) -> str:
+    """The note verifier key (C2SP signed-note vkey) of the ledger signing key in ``key_file``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from common import tlog
+
+    key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{key_file} is not an Ed25519 key")
+    return tlog.verifier_key(origin, tlog.ALG_ED25519, key.public_key().public_bytes_raw())
+
+
+def _add_pins(path: Path, vkey: str) -> None:
+    """Append the derived (public) pins to the secrets file when it lacks them."""
+    have = read_env_file(str(path))
+    missing = {k: vkey for k in ("EP_LEDGER_VERIFIER_KEY", "EP_WITNESS_LEDGER_KEY") if not have.get(k)}
+    if missing:
+        with path.open("a", encoding="utf-8") as out:
+            out.write("".join(f"{k}={v}\n" for k, v in missing.items()))
+
+
+def _write_public_pins(path: Path, vkey: str) -> None:
+    """The pins alone, in a file a witness may read: it must never see the state folder, which
+    holds the ledger's signing key (an independent witness has only the log's public key)."""
+    body = "".join(f"{k}={vkey}\n" for k in ("EP_LEDGER_VERIFIER_KEY", "EP_WITNESS_LEDGER_KEY"))
+    text = "# Public: the ledger's note verifier key (devstack/secrets.py); not a secret.\n" + body
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o644)
+
+
 def installation_secrets(
-    state_dir: Path, key_dir: Path | None = None, database_host: str | None = None
+    state_dir: Path,
+    key_dir: Path | None = None,
+    database_host: str | None = None,
+    ledger_origin: str | None = None,
 ) -> dict[str, str]:
     """The installation's secrets, made on the first call for ``state_dir`` and reused after.
 
@@ -105,6 +154,10 @@ def installation_secrets(
         body = "".join(f"{k}={v}\n" for k, v in values.items())
         _write_private(path, (header + body).encode())
     _ledger_key(state_dir / LEDGER_KEY_FILE)
+    origin = ledger_origin or os.environ.get("EP_LEDGER_ORIGIN") or DEFAULT_ORIGIN
+    vkey = ledger_verifier_key(state_dir / LEDGER_KEY_FILE, origin)
+    _add_pins(path, vkey)
+    _write_public_pins(state_dir / PINS_FILE, vkey)
     return read_env_file(str(path))
 
 
@@ -195,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--broker-dir", type=Path, default=None, help="the broker's data folder")
     parser.add_argument("--broker-host", action="append", default=[], help="broker certificate names")
     parser.add_argument("--database-host", default=None, help="PostgreSQL host to generate a password for")
+    parser.add_argument("--ledger-origin", default=None, help="the log's origin (EP_LEDGER_ORIGIN)")
     parser.add_argument("--owner", default="", help="uid:gid to own the state files (compose)")
     parser.add_argument("--broker-owner", default="", help="uid:gid to own the broker files (compose)")
     parser.add_argument(
@@ -204,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also print a Secret NAME holding secrets.env and the ledger key (for kubectl apply -f -)",
     )
     args = parser.parse_args(argv)
-    values = installation_secrets(args.state, args.key_dir, args.database_host)
+    values = installation_secrets(args.state, args.key_dir, args.database_host, args.ledger_origin)
     if args.broker_dir is not None:
         hosts = args.broker_host or ["localhost", "127.0.0.1"]
         write_broker_files(args.broker_dir, values["EP_INGEST_MQTT_PASSWORD"], hosts)

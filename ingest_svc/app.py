@@ -12,8 +12,10 @@ from contracts.mqtt.topics import STATUS_FILTERS
 from energy.tariff import Tariff
 from energy.tariff_settings import tariff_from_env
 from ingest_svc.billing import (
+    AuditClient,
     Billing,
     BillingSettings,
+    Corrections,
     LedgerClient,
     PredictionClient,
     ServiceLogin,
@@ -117,8 +119,10 @@ class IngestApp:
         # Billing runs on the server's event loop (``__main__`` passes ``run_billing``).
         self.billing: Billing | None = None
         self.price_forecasts: PredictionClient | None = None
+        self.corrections: Corrections | None = None
         if config.bridge:
             login = ServiceLogin(config.auth_target, config.service_username, config.effective_service_secret)
+            self._audit = AuditClient(config.auth_target, login, config.rpc_timeout_s)
             self._predict = PredictionClient(config.predict_target, login, config.rpc_timeout_s)
             self.price_forecasts = self._predict
             self._ledger = LedgerClient(config.ledger_target, login, config.rpc_timeout_s)
@@ -131,6 +135,7 @@ class IngestApp:
                 tariff=self.tariff,
                 settings=billing_settings(config),
             )
+            self.corrections = Corrections(self._ledger, self._audit)
 
     async def run_billing(self) -> None:
         """Billing's loops until cancelled; its channels are made inside this loop and closed after."""
@@ -141,6 +146,7 @@ class IngestApp:
         finally:
             await self._predict.close()
             await self._ledger.close()
+            await self._audit.close()
 
     def _route(self, batch: list[Incoming]) -> None:
         """Statuses to the status tracker, everything else (readings) to the pipeline."""

@@ -14,6 +14,7 @@ from common.config import from_env
 from common.server import GrpcService, ServerConfig
 from energypulse.telemetry.v1 import telemetry_service_pb2, telemetry_service_pb2_grpc
 from ingest_svc.app import IngestApp
+from ingest_svc.billing import CorrectionRpcs
 from ingest_svc.devices.servicer import DeviceRpcs
 from ingest_svc.telemetry.servicer import TelemetryServicer
 
@@ -29,8 +30,8 @@ def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
     )
 
 
-class IngestServicer(DeviceRpcs, TelemetryServicer):
-    """TelemetryService: the telemetry room's RPCs and the devices room's."""
+class IngestServicer(DeviceRpcs, CorrectionRpcs, TelemetryServicer):
+    """TelemetryService: the telemetry room's RPCs, the devices room's and billing's correction."""
 
 
 def services(app: IngestApp) -> list[GrpcService]:
@@ -45,6 +46,7 @@ def services(app: IngestApp) -> list[GrpcService]:
         grid_cache_s=app.config.grid_cache_s,
     )
     servicer.devices = app.devices
+    servicer.corrections = app.corrections
     return [GrpcService(SERVICE, telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server, servicer)]
 
 

@@ -25,12 +25,14 @@ __all__ = [
     "FORMAT_VERSION",
     "HASH_LEN",
     "HOUR_MS",
+    "MAX_STRING_BYTES",
     "METER_VALUES_VERSION",
     "RECORD_MAGIC",
     "SALT_LEN",
     "SALT_OFFSET",
     "TX_MAGIC",
     "ZERO_HASH",
+    "Correction",
     "MeterKey",
     "MeterPeriod",
     "Prediction",
@@ -65,6 +67,7 @@ class RecordKind(IntEnum):
     PREDICTION = 1
     SETTLEMENT = 2
     METER_KEY = 4
+    CORRECTION = 5
 
 
 _HEAD = {kind: RECORD_MAGIC + bytes((FORMAT_VERSION, kind)) for kind in RecordKind}
@@ -192,7 +195,29 @@ class MeterKey:
         return self.registered_ms
 
 
-Record = Prediction | Settlement | SettlementV2 | MeterKey
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """An operator's correction of one billed period (version 2 only, spec §17.6): an amount on
+    top of the period's settlement, which stays as it was; never energy."""
+
+    salt: bytes
+    household_id: str
+    period_start_ms: int
+    period_ms: int
+    amount_ueur: int  # micro-units of ``currency``; negative credits the household, never zero
+    currency: str  # three capital letters
+    reason: str  # 1..256 UTF-8 bytes, not only white space
+    operator: str  # the administrator, from the verified token (when: the transaction's time)
+
+    kind = RecordKind.CORRECTION
+    version = METER_VALUES_VERSION
+
+    @property
+    def hour_ms(self) -> int:  # the index column: the corrected period's start
+        return self.period_start_ms
+
+
+Record = Prediction | Settlement | SettlementV2 | MeterKey | Correction
 
 _PREDICTION_INTS = (
     "target_hour_ms",
@@ -239,6 +264,9 @@ def validate_record(record: Record, salt: bytes | None = None) -> None:
         return
     if isinstance(record, MeterKey):
         _validate_key(record)
+        return
+    if isinstance(record, Correction):
+        _validate_correction(record)
         return
     names = _PREDICTION_INTS_ALL if isinstance(record, Prediction) else _SETTLEMENT_INTS
     values = (_GET_PREDICTION_ALL if isinstance(record, Prediction) else _GET_SETTLEMENT)(record)
@@ -348,6 +376,30 @@ def _validate_key(r: MeterKey) -> None:
         raise InvalidArgument("BAD_METER_KEY", "a meter key is a 32-byte ed25519 public key")
     if r.key_id != hashlib.sha256(r.public_key).digest()[:16].hex():
         raise InvalidArgument("BAD_METER_KEY", f"key_id {r.key_id[:40]!r} is not the hash of the public key")
+
+
+def _validate_correction(r: Correction) -> None:
+    _check_string("household_id", r.household_id)
+    for name in ("period_start_ms", "period_ms", "amount_ueur"):
+        _check_i64(name, getattr(r, name))
+    if not 60_000 <= r.period_ms <= HOUR_MS or HOUR_MS % r.period_ms or r.period_start_ms % r.period_ms:
+        raise InvalidArgument(
+            "CORRECTION_INVALID",
+            f"period {r.period_ms} ms must divide an hour and start {r.period_start_ms} be aligned to it",
+        )
+    if r.amount_ueur == 0:
+        raise InvalidArgument("CORRECTION_INVALID", "a correction's amount is not zero")
+    if not (len(r.currency) == 3 and r.currency.isascii() and r.currency.isupper()):
+        raise InvalidArgument(
+            "CORRECTION_INVALID", f"currency {r.currency[:16]!r} is not three capital letters"
+        )
+    if not isinstance(r.reason, str) or not r.reason.strip():
+        raise InvalidArgument("CORRECTION_REASON_REQUIRED", "a correction needs a reason")
+    for name, value in (("reason", r.reason), ("operator", r.operator)):
+        if not isinstance(value, str) or not value or len(value.encode("utf-8")) > MAX_STRING_BYTES:
+            raise InvalidArgument(
+                "CORRECTION_REASON_TOO_LONG", f"a correction's {name} is 1 to {MAX_STRING_BYTES} UTF-8 bytes"
+            )
 
 
 def check_meter_signatures(record: SettlementV2, keys: Mapping[tuple[str, str], bytes]) -> None:
@@ -474,6 +526,20 @@ def _encode(record: Record, salt: bytes) -> bytes:
                 record.public_key,
             )
         )
+    if isinstance(record, Correction):
+        return b"".join(
+            (
+                _HEAD_V2[RecordKind.CORRECTION],
+                salt,
+                _str(record.household_id),
+                _I64.pack(record.period_start_ms),
+                _I64.pack(record.period_ms),
+                _I64.pack(record.amount_ueur),
+                _str(record.currency),
+                _str(record.reason),
+                _str(record.operator),
+            )
+        )
     head = _HEAD[record.kind] + salt
     if isinstance(record, Prediction):
         return b"".join(
@@ -577,6 +643,10 @@ def _decode_v2(r: _Reader, kind: int, salt: bytes) -> Record:
         if n > 64:
             raise InvalidArgument("MALFORMED_RECORD", "public key longer than allowed")
         return MeterKey(salt, household, registered, meter_id, key, algorithm, r.take(n))
+    if kind == RecordKind.CORRECTION:
+        household, start, period, amount = r.str(), r.i64(), r.i64(), r.i64()
+        currency, reason, operator = r.str(), r.str(), r.str()
+        return Correction(salt, household, start, period, amount, currency, reason, operator)
     raise InvalidArgument("MALFORMED_RECORD", f"unknown version-2 record kind {kind}")
 
 

@@ -10,6 +10,7 @@ from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import record_pb2
 from ledger_svc.canonical import (
     METER_VALUES_VERSION,
+    Correction,
     MeterKey,
     MeterPeriod,
     Prediction,
@@ -76,6 +77,22 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
             k.key_id,
             k.algorithm,
             bytes(k.public_key),
+        )
+    if which == "correction":
+        c = msg.correction
+        if not c.HasField("period_start"):
+            raise InvalidArgument(reasons.MISSING_FIELD, "correction needs period_start")
+        if not 60 <= c.period_seconds <= 3600:
+            raise InvalidArgument(reasons.CORRECTION_INVALID, "period_seconds must divide an hour")
+        return Correction(
+            b"",
+            c.household_id,
+            timestamps.to_exact_ms(c.period_start, "period_start"),
+            c.period_seconds * 1000,
+            c.amount_micro,
+            c.currency,
+            c.reason,
+            c.operator,
         )
     if which == "settlement" and msg.settlement.format_version == METER_VALUES_VERSION:
         return _settlement_v2(msg.settlement)
@@ -152,6 +169,18 @@ def _signed_to_proto(v: SignedValue) -> record_pb2.SignedRegisterValue:
 
 
 def record_to_proto(r: Record) -> record_pb2.Record:
+    if isinstance(r, Correction):
+        return record_pb2.Record(
+            correction=record_pb2.CorrectionRecord(
+                household_id=r.household_id,
+                period_start=timestamps.from_ms(r.period_start_ms),
+                period_seconds=r.period_ms // 1000,
+                amount_micro=r.amount_ueur,
+                currency=r.currency,
+                reason=r.reason,
+                operator=r.operator,
+            )
+        )
     if isinstance(r, MeterKey):
         return record_pb2.Record(
             meter_key=record_pb2.MeterKeyRecord(
@@ -222,6 +251,7 @@ _KINDS = {
     RecordKind.PREDICTION: record_pb2.RECORD_KIND_PREDICTION,
     RecordKind.SETTLEMENT: record_pb2.RECORD_KIND_SETTLEMENT,
     RecordKind.METER_KEY: record_pb2.RECORD_KIND_METER_KEY,
+    RecordKind.CORRECTION: record_pb2.RECORD_KIND_CORRECTION,
 }
 
 

@@ -164,12 +164,21 @@ class Reads:
 
     def household_settlements(self, household_id: str, start_ms: int, end_ms: int) -> list[StoredTx]:
         """Settlement transactions of one household with start <= hour < end, in log order."""
+        return self._household_records(RecordKind.SETTLEMENT, household_id, start_ms, end_ms)
+
+    def household_corrections(self, household_id: str, start_ms: int, end_ms: int) -> list[StoredTx]:
+        """Correction transactions of one household whose period starts in [start, end), in log order."""
+        return self._household_records(RecordKind.CORRECTION, household_id, start_ms, end_ms)
+
+    def _household_records(
+        self, kind: RecordKind, household_id: str, start_ms: int, end_ms: int
+    ) -> list[StoredTx]:
         with self._engine.connect() as conn:
             rows = conn.execute(
                 _select_txs()
                 .where(
                     TXS.c.household_id == household_id,
-                    TXS.c.kind == int(RecordKind.SETTLEMENT),
+                    TXS.c.kind == int(kind),
                     TXS.c.hour_ms >= start_ms,
                     TXS.c.hour_ms < end_ms,
                 )

@@ -20,7 +20,7 @@ from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc import convert
-from ledger_svc.canonical import Settlement, SettlementV2
+from ledger_svc.canonical import Correction, Settlement, SettlementV2
 from ledger_svc.freshness import NewestBlocks, SharedHead
 from ledger_svc.invoices import coverage, month_bounds_ms, verify_line
 from ledger_svc.ledger import Ledger
@@ -237,12 +237,15 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             if not covers.legacy
             else []
         )
+        corrections = await self._run(self._ledger.household_corrections, request.household_id, start, end)
+        correction_total = sum(t.record.amount_ueur for t in corrections if isinstance(t.record, Correction))
+        total_cost = sum(r.total_cost_ueur for r in settled)
         invoice = pb.Invoice(
             household_id=request.household_id,
             month=request.month,
             lines=[pb.InvoiceLine(transaction=convert.tx_to_proto(t, show)) for t in lines],
             total_wh=sum(r.metered_wh for r in settled),
-            total_cost_micro_eur=sum(r.total_cost_ueur for r in settled),
+            total_cost_micro_eur=total_cost,
             period_start=timestamps.from_ms(start),
             period_end=timestamps.from_ms(end),
             settlement_period_seconds=covers.period_ms // 1000,
@@ -254,6 +257,9 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             legacy=covers.legacy,
             open_periods=covers.open,
             meter_keys=[convert.tx_to_proto(t, show) for t in keys],
+            corrections=[convert.tx_to_proto(t, show) for t in corrections],
+            correction_total_micro_eur=correction_total,
+            amount_due_micro_eur=total_cost + correction_total,
         )
         return pb.GetInvoiceResponse(invoice=invoice)
 
@@ -264,8 +270,9 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
     ) -> pb.VerifyInvoiceResponse:
         who = caller(context)
         who.require_household(request.household_id)
-        lines, _start, _end = await self._invoice_lines(request.household_id, request.month)
-        return await self._run(self._verify_invoice, lines)
+        lines, start, end = await self._invoice_lines(request.household_id, request.month)
+        corrections = await self._run(self._ledger.household_corrections, request.household_id, start, end)
+        return await self._run(self._verify_invoice, sorted(lines + corrections, key=lambda t: t.leaf_index))
 
     def _verify_invoice(self, lines: list[StoredTx]) -> pb.VerifyInvoiceResponse:
         sth = self._ledger.signed_head()

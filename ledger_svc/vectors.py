@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from contracts.mqtt.boundary import boundary_message, key_id
 from ledger_svc.canonical import (
     ZERO_HASH,
+    Correction,
     MeterKey,
     MeterPeriod,
     Prediction,
@@ -31,7 +32,7 @@ from ledger_svc.chain import encode_block_header, seal_block
 from ledger_svc.merkle import MerkleTree, leaf_hash
 from ledger_svc.signing import Signer, encode_tree_head
 
-__all__ = ["build_vectors", "v2_records"]
+__all__ = ["build_vectors", "v2_correction", "v2_records"]
 
 # A published test key: never use it for a real log.
 TEST_SEED = bytes(range(32))
@@ -141,15 +142,30 @@ def v2_records() -> list[Record]:
     ]
 
 
+def v2_correction() -> Correction:
+    """An operator's credit of 0.012 EUR on the first quarter-hour of :func:`v2_records` (§17.6)."""
+    return Correction(
+        bytes([0x77]) * 32,
+        "hh-0001",
+        HOUR,
+        QUARTER,
+        -12_000,
+        "EUR",
+        "Meter m-0001 replaced: quarter-hour billed at the wrong grid tariff (ticket 4711)",
+        "admin.ø",
+    )
+
+
 def _fields(r: Record) -> dict[str, Any]:
     kinds = {
         Prediction: "PREDICTION",
         Settlement: "SETTLEMENT",
         SettlementV2: "SETTLEMENT",
         MeterKey: "METER_KEY",
+        Correction: "CORRECTION",
     }
     out: dict[str, Any] = {"kind": kinds[type(r)]}
-    if isinstance(r, SettlementV2 | MeterKey):
+    if isinstance(r, SettlementV2 | MeterKey | Correction):
         out["format_version"] = r.version
     for name in r.__dataclass_fields__:
         value = getattr(r, name)
@@ -203,6 +219,40 @@ def _v2_vectors() -> dict[str, Any]:
             }
         )
         prev = h
+    correction = v2_correction()
+    body = encode_record(correction)
+    appended = HOUR + 7_200_000 + len(records)
+    h = tx_hash(body, appended, prev)
+    corrected = {
+        "description": "An operator correction (spec §17.6) of the first quarter-hour, chained after"
+        " the transactions above; the settlement it corrects stays unchanged.",
+        "transaction": {
+            "leaf_index": len(records),
+            "record": _fields(correction),
+            "canonical_hex": body.hex(),
+            "appended_at_ms": appended,
+            "prev_tx_hash": prev.hex(),
+            "tx_hash": h.hex(),
+            "leaf_hash": leaf_hash(h).hex(),
+        },
+        "refused": [
+            {
+                "why": "a correction without a reason",
+                "reason": "CORRECTION_REASON_REQUIRED",
+                "record": _fields(Correction(**{**_as_dict(correction), "reason": "  "})),
+            },
+            {
+                "why": "a reason longer than 256 UTF-8 bytes",
+                "reason": "CORRECTION_REASON_TOO_LONG",
+                "record": _fields(Correction(**{**_as_dict(correction), "reason": "ø" * 129})),
+            },
+            {
+                "why": "a correction of nothing",
+                "reason": "CORRECTION_INVALID",
+                "record": _fields(Correction(**{**_as_dict(correction), "amount_ueur": 0})),
+            },
+        ],
+    }
     settlement = records[1]
     assert isinstance(settlement, SettlementV2)
     _, public = _meter_key()
@@ -216,6 +266,7 @@ def _v2_vectors() -> dict[str, Any]:
             "key_id": key_id(public),
         },
         "transactions": txs,
+        "correction": corrected,
         "refused": [
             {
                 "why": "metered_wh is not the signed register delta (310 Wh)",
@@ -252,7 +303,7 @@ def _v2_vectors() -> dict[str, Any]:
     }
 
 
-def _as_dict(r: SettlementV2) -> dict[str, Any]:
+def _as_dict(r: SettlementV2 | Correction) -> dict[str, Any]:
     return {name: getattr(r, name) for name in r.__dataclass_fields__}
 
 

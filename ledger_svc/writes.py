@@ -23,12 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from common.errors import FailedPrecondition, InvalidArgument
 from common.log import get_logger
 from ledger_svc.canonical import (
+    HOUR_MS,
     SALT_LEN,
     SALT_OFFSET,
     ZERO_HASH,
+    Correction,
     MeterKey,
     Record,
     RecordKind,
+    Settlement,
     SettlementV2,
     chain_tx_hashes,
     check_meter_signatures,
@@ -129,6 +132,7 @@ class Writer:
         salts = [r.salt or pool[i * SALT_LEN : (i + 1) * SALT_LEN] for i, r in enumerate(records)]
         encoded = encode_records(records, salts)  # validates all before locking
         self._check_signed_values(records)
+        self._check_corrections(records)
         digest = _request_digest(records, encoded) if request_id else b""
         with self._engine.connect() as raw, begin_write(raw).begin():
             conn = raw
@@ -206,6 +210,27 @@ class Writer:
                 keys[record.household_id][(record.meter_id, record.key_id)] = record.public_key
             elif isinstance(record, SettlementV2):
                 check_meter_signatures(record, keys[record.household_id])
+
+    def _check_corrections(self, records: Sequence[Record]) -> None:
+        """Refuse a correction of a period that is not billed on the log (spec §17.6): a
+        settlement of the household with the same start and length, in the same currency."""
+        with self._engine.connect() as conn:
+            for record in records:
+                if not isinstance(record, Correction):
+                    continue
+                rows = conn.execute(
+                    select(TXS.c.record).where(
+                        TXS.c.kind == int(RecordKind.SETTLEMENT),
+                        TXS.c.household_id == record.household_id,
+                        TXS.c.hour_ms == record.period_start_ms,
+                    )
+                )
+                if not any(_bills(decode_record(bytes(body), validate=False), record) for (body,) in rows):
+                    raise FailedPrecondition(
+                        "CORRECTION_PERIOD_NOT_BILLED",
+                        f"no settlement of {record.household_id} for the {record.period_ms // 1000} s period "
+                        f"starting {record.period_start_ms} in {record.currency} is on the log",
+                    )
 
     def seal_due(self) -> int:
         """Seal every pending transaction if the oldest waited ``block_max_ms``; blocks sealed."""
@@ -306,6 +331,17 @@ class Writer:
         state.sealed_tx_count = sealed
         conn.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(dataclasses.asdict(state)))
         return made
+
+
+def _bills(settled: Record, correction: Correction) -> bool:
+    """True when ``settled`` is the billed period ``correction`` corrects."""
+    if isinstance(settled, Settlement):
+        return correction.period_ms == HOUR_MS and correction.currency == "EUR"
+    if isinstance(settled, SettlementV2):
+        return (
+            settled.period_ms == correction.period_ms and (settled.currency or "EUR") == correction.currency
+        )
+    return False
 
 
 def _stored_receipts(conn: Connection, first: int, count: int) -> list[Receipt]:

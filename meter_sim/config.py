@@ -85,6 +85,12 @@ class MeterSimConfig:
         "Sign register values at each settlement-period boundary (with EP_METER_INGEST_ADDR only:"
         " the keys are registered there)",
     )
+    sign_unregistered: bool = env_field(
+        "EP_METER_SIGN_UNREGISTERED",
+        False,
+        "Sign even without EP_METER_INGEST_ADDR: the keys in EP_METER_KEY_FILE were registered with"
+        " ingest by someone else (bench/: the signature-cost benchmark registers them itself)",
+    )
     settlement_period_s: int = env_field(
         "EP_SETTLEMENT_PERIOD_S",
         900,

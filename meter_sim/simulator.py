@@ -75,7 +75,7 @@ class Simulator:
             FleetSigner.load_or_create(
                 [h.meter_id for h in self.households], Path(key_file) if key_file else None
             )
-            if config.sign and registrar is not None
+            if config.sign and (registrar is not None or (config.sign_unregistered and key_file))
             else None
         )
         self.fleet = MeterFleet(

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from common.config import read_env_file
+
 from auth_svc.config import DEMO_KEY_ENCRYPTION_KEY, DEMO_SERVICE_SECRETS
 from devstack.env import allocate_ports, stack_env
 from devstack.secrets import SECRET_KEYS, installation_secrets, main, write_broker_files
@@ -105,3 +107,53 @@ def test_compose_sets_no_secret() -> None:
                 )
             if key.endswith("DATABASE_URL"):
                 raise AssertionError(f"{name}: {key} would carry a database password")
+
+
+def test_the_init_service_provides_the_witness_its_pinned_ledger_key(tmp_path: Path) -> None:
+    """compose's witness pins the ledger's note key from the generated file (#18): init derives it
+    from the signing key it made, so nobody has to set EP_LEDGER_VERIFIER_KEY by hand."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from common import tlog
+    from common.config import from_env
+    from witness_svc.config import WitnessConfig
+
+    state = tmp_path / "state"
+    main(["--state", str(state)])
+    env = installation_secrets(state)
+    key = serialization.load_pem_private_key((state / "ledger_signing_key.pem").read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    expected = tlog.verifier_key(
+        "energypulse.local/ledger", tlog.ALG_ED25519, key.public_key().public_bytes_raw()
+    )
+    assert env["EP_LEDGER_VERIFIER_KEY"] == env["EP_WITNESS_LEDGER_KEY"] == expected
+    # What the witness container sees: the secrets file, nothing set by hand.
+    config = from_env(WitnessConfig, {**env})
+    assert config.ledger_key == expected
+    # An installation made before the pin existed gets it on its next start, secrets unchanged.
+    lines = (state / "secrets.env").read_text().splitlines()
+    (state / "secrets.env").write_text(
+        "".join(f"{line}\n" for line in lines if "LEDGER_KEY=" not in line and "VERIFIER_KEY=" not in line)
+    )
+    again = installation_secrets(state)
+    assert again == env
+    # A log with another origin pins a key of that name.
+    other = installation_secrets(tmp_path / "other", ledger_origin="example.org/log")
+    assert other["EP_WITNESS_LEDGER_KEY"].startswith("example.org/log+")
+
+
+def test_compose_witness_reads_only_the_public_pins_and_sets_no_empty_pin(tmp_path: Path) -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    witness = compose["services"]["witness_svc"]
+    # Never the state volume: it holds the ledger's signing key, which a witness must not see.
+    assert not any(v.startswith("state:") for v in witness["volumes"])
+    assert "pins:/pins:ro" in witness["volumes"]
+    assert witness["environment"]["EP_SECRETS_FILE"] == "/pins/ledger-pins.env"
+    assert "/pins/ledger-pins.env" in compose["services"]["init"]["command"]
+    # The pins file holds the public pins and nothing else.
+    env = installation_secrets(tmp_path / "state")
+    pins = read_env_file(str(tmp_path / "state" / "ledger-pins.env"))
+    assert pins == {k: env[k] for k in ("EP_LEDGER_VERIFIER_KEY", "EP_WITNESS_LEDGER_KEY")}
+    # An environment value would win over the file (common/config.py): none may shadow the pin.
+    assert "EP_WITNESS_LEDGER_KEY" not in witness["environment"]

@@ -103,9 +103,17 @@ class Verifier:
         lines = [self._line(line["transaction"], head) for line in invoice.get("lines", [])]
         # The meter-key records the signatures are checked with are proven in the head too.
         keys = [self._line(tx, head) for tx in invoice.get("meterKeys", [])]
-        ok = all(line["hash_valid"] and line["inclusion_valid"] for line in [*lines, *keys])
+        # Operator corrections (spec §17.6) are proven like lines and shown with why and who.
+        fixes = [self._line(tx, head) for tx in invoice.get("corrections", [])]
+        ok = all(line["hash_valid"] and line["inclusion_valid"] for line in [*lines, *keys, *fixes])
         hidden = any(not line["transaction"].get("record") for line in invoice.get("lines", []))
         check = None if hidden else metering.check_invoice(invoice, head.timestamp_ms)
+        shown: list[dict[str, object]] = []
+        if check is not None:
+            shown, problems = metering.check_corrections(invoice)
+            check.problems += problems
+            for line, fix in zip(fixes, shown, strict=False):
+                fix.update(hash_valid=line["hash_valid"], inclusion_valid=line["inclusion_valid"])
         if check is not None and keys and not all(k["hash_valid"] and k["inclusion_valid"] for k in keys):
             check.problems.append("a meter-key record does not verify against the head")
         return {
@@ -118,6 +126,8 @@ class Verifier:
             "tree_size": head.tree_size,
             "lines": lines,
             "meter_keys": keys,
+            "corrections": shown or fixes,
+            "amount_due_micro_eur": int(invoice.get("amountDueMicroEur") or 0),
             "invoice": check.as_dict()
             if check is not None
             else {"status": "records hidden from this caller"},

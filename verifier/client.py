@@ -98,6 +98,9 @@ class Invoice(TypedDict, total=False):
     periodEnd: str
     totalWh: str
     totalCostMicroEur: str
+    corrections: list[Transaction]
+    correctionTotalMicroEur: str
+    amountDueMicroEur: str
 
 
 class CheckpointResponse(TypedDict, total=False):

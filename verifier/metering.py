@@ -23,7 +23,9 @@ from verifier.spec import SpecError, rfc3339_to_ms
 __all__ = [
     "InvoiceCheck",
     "boundary_message",
+    "check_corrections",
     "check_invoice",
+    "correction_bytes",
     "is_v2",
     "meter_key_bytes",
     "settlement_v2_bytes",
@@ -108,6 +110,72 @@ def meter_key_bytes(k: Mapping[str, Any], salt: bytes) -> bytes:
             public,
         )
     )
+
+
+def correction_bytes(c: Mapping[str, Any], salt: bytes) -> bytes:
+    """Canonical bytes of an operator correction from its JSON (spec §17.6)."""
+    return b"".join(
+        (
+            b"EPRC\x02\x05",
+            salt,
+            _str(c.get("householdId", "")),
+            _i64(rfc3339_to_ms(c["periodStart"])),
+            _i64(int(c.get("periodSeconds") or 0) * 1000),
+            _i64(c.get("amountMicro")),
+            _str(c.get("currency", "")),
+            _str(c.get("reason", "")),
+            _str(c.get("operator", "")),
+        )
+    )
+
+
+def check_corrections(invoice: Mapping[str, Any]) -> tuple[list[dict[str, object]], list[str]]:
+    """The invoice's operator corrections as shown to the household (amount, reason, operator)
+    and the problems with them: a correction of a period no line bills, a missing reason, or
+    sums that are not the corrections' (spec §17.6)."""
+    billed: set[tuple[int, int]] = set()
+    for line in invoice.get("lines", []):
+        s = line["transaction"].get("record", {}).get("settlement")
+        if not s:
+            continue
+        if int(s.get("formatVersion") or 0) == 2:
+            billed.add((rfc3339_to_ms(s["periodStart"]), int(s.get("periodSeconds") or 0) * 1000))
+        else:
+            billed.add((rfc3339_to_ms(s["hourStart"]), HOUR_MS))
+    shown: list[dict[str, object]] = []
+    problems: list[str] = []
+    total = 0
+    for tx in invoice.get("corrections", []):
+        c = tx.get("record", {}).get("correction")
+        if c is None:
+            problems.append(f"correction {tx.get('txHash')} has no visible correction record")
+            continue
+        start, period = rfc3339_to_ms(c["periodStart"]), int(c.get("periodSeconds") or 0) * 1000
+        amount = int(c.get("amountMicro") or 0)
+        total += amount
+        shown.append(
+            {
+                "tx_hash": tx.get("txHash"),
+                "period_start": c["periodStart"],
+                "amount_micro": amount,
+                "currency": c.get("currency", ""),
+                "reason": c.get("reason", ""),
+                "operator": c.get("operator", ""),
+            }
+        )
+        if (start, period) not in billed:
+            problems.append(f"correction {tx.get('txHash')} corrects {c['periodStart']}, which no line bills")
+        if not str(c.get("reason", "")).strip() or not c.get("operator"):
+            problems.append(f"correction {tx.get('txHash')} names no reason or no operator")
+    due = int(invoice.get("totalCostMicroEur") or 0) + total
+    claimed = int(invoice.get("correctionTotalMicroEur") or 0), int(invoice.get("amountDueMicroEur") or 0)
+    sent = bool(invoice.get("corrections")) or claimed != (0, 0)  # a ledger from before corrections: neither
+    if sent and (total, due) != claimed:
+        problems.append(
+            f"corrections sum to {total} and the amount due is {due}, the invoice says "
+            f"{invoice.get('correctionTotalMicroEur')} / {invoice.get('amountDueMicroEur')}"
+        )
+    return shown, problems
 
 
 def signed_energy(s: Mapping[str, Any], keys: Mapping[tuple[str, str], bytes]) -> int:

@@ -276,6 +276,9 @@ const scenarios = {
     await page.getByTestId("verify-summary").waitFor({ timeout: 60_000 });
     result.summary = await page.getByTestId("verify-summary").innerText();
     result.summaryOk = (await page.getByTestId("verify-summary").getAttribute("data-ok")) === "true";
+    result.summaryIntegrity = (await page.getByTestId("verify-summary").getAttribute("data-integrity")) === "true";
+    result.summaryComplete = (await page.getByTestId("verify-summary").getAttribute("data-complete")) === "true";
+    result.periodsMissing = Number(await page.getByTestId("invoice-periods-card").getAttribute("data-missing"));
     result.lines = await page.$$eval("[data-testid=invoice-line]", (rows) => rows.map((r) => ({ tx: r.getAttribute("data-tx"), verdict: r.getAttribute("data-verdict") })));
     await shot(page, params.shot ?? "04-invoice-verified");
     await phoneShot(page, `${params.shot ?? "04-invoice-verified"}-phone`);

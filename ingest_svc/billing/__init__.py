@@ -9,11 +9,14 @@ a subpackage of ingest and not its own service: docs/billing.md.
 """
 
 from ingest_svc.billing.bridge import Billing, BillingSettings, BillingStats
-from ingest_svc.billing.clients import LedgerClient, PredictionClient, ServiceLogin
+from ingest_svc.billing.clients import AuditClient, LedgerClient, PredictionClient, ServiceLogin
+from ingest_svc.billing.corrections import CorrectionReceipt, Corrections
 from ingest_svc.billing.costs import TodayCost
 from ingest_svc.billing.month_cost import MonthCostResult, MonthCosts, contract_columns, load_month_costs
 from ingest_svc.billing.ports import (
+    AuditLog,
     Clock,
+    CorrectionLedger,
     DeliveryFailed,
     DeliveryRejected,
     ForecastSource,
@@ -22,12 +25,19 @@ from ingest_svc.billing.ports import (
     PriceSource,
     ReadingTables,
 )
+from ingest_svc.billing.rpcs import CorrectionRpcs
 
 __all__ = [
+    "AuditClient",
+    "AuditLog",
     "Billing",
     "BillingSettings",
     "BillingStats",
     "Clock",
+    "CorrectionLedger",
+    "CorrectionReceipt",
+    "CorrectionRpcs",
+    "Corrections",
     "DeliveryFailed",
     "DeliveryRejected",
     "ForecastSource",

@@ -15,11 +15,12 @@ from common.auth.credentials import ServiceCredentials
 from common.channels import make_channel
 from common.log import get_logger
 from common.timestamps import from_ms
+from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from ingest_svc.billing.ports import DeliveryFailed, DeliveryRejected
 
-__all__ = ["LedgerClient", "PredictionClient", "ServiceLogin"]
+__all__ = ["AuditClient", "LedgerClient", "PredictionClient", "ServiceLogin"]
 
 log = get_logger(__name__)
 
@@ -146,6 +147,38 @@ class LedgerClient:
         except grpc.aio.AioRpcError as exc:
             kind = DeliveryRejected if exc.code() in _PERMANENT else DeliveryFailed
             raise kind(f"{exc.code().name}: {exc.details()}") from exc
+
+    async def append_now(
+        self, request: ledger_service_pb2.AppendRecordsRequest
+    ) -> ledger_service_pb2.AppendRecordsResponse:
+        """:class:`~ingest_svc.billing.ports.CorrectionLedger`: the receipts, or the ledger's error."""
+        stub = self._connected()
+        return await self._login.call(
+            lambda md: stub.AppendRecords(request, timeout=self._timeout, metadata=md)
+        )
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close(None)
+            self._channel = self._stub = None
+
+
+class AuditClient:
+    """:class:`~ingest_svc.billing.ports.AuditLog` over AuthService.RecordAuditEvent."""
+
+    def __init__(self, target: str, login: ServiceLogin, timeout_s: float) -> None:
+        self._target = target
+        self._login = login
+        self._timeout = timeout_s
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: auth_service_pb2_grpc.AuthServiceAsyncStub | None = None
+
+    async def record(self, request: auth_service_pb2.RecordAuditEventRequest) -> None:
+        if self._stub is None:
+            self._channel = make_channel(self._target)
+            self._stub = auth_service_pb2_grpc.AuthServiceStub(self._channel)
+        stub = self._stub
+        await self._login.call(lambda md: stub.RecordAuditEvent(request, timeout=self._timeout, metadata=md))
 
     async def close(self) -> None:
         if self._channel is not None:

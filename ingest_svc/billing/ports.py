@@ -11,11 +11,14 @@ from typing import Protocol
 
 from sqlalchemy import Table
 
+from energypulse.auth.v1 import auth_service_pb2
 from energypulse.ledger.v1 import ledger_service_pb2
 from energypulse.prediction.v1 import prediction_service_pb2
 
 __all__ = [
+    "AuditLog",
     "Clock",
+    "CorrectionLedger",
     "DeliveryFailed",
     "DeliveryRejected",
     "ForecastSource",
@@ -91,6 +94,22 @@ class LedgerSink(Protocol):
     """
 
     async def append(self, request: ledger_service_pb2.AppendRecordsRequest) -> None: ...
+
+
+class CorrectionLedger(Protocol):
+    """Where an operator's correction goes, now (today: LedgerService.AppendRecords): the caller
+    waits for the receipt. Raises the receiver's ``grpc.aio.AioRpcError`` unchanged."""
+
+    async def append_now(
+        self, request: ledger_service_pb2.AppendRecordsRequest
+    ) -> ledger_service_pb2.AppendRecordsResponse: ...
+
+
+class AuditLog(Protocol):
+    """The installation's audit log (today: AuthService.RecordAuditEvent). Raises the receiver's
+    ``grpc.aio.AioRpcError`` unchanged."""
+
+    async def record(self, request: auth_service_pb2.RecordAuditEventRequest) -> None: ...
 
 
 class DeliveryRejected(Exception):

@@ -3,12 +3,14 @@
 A key is looked up per signed boundary (a few per meter and hour), not per sample. The cache is
 filled from ``meter_keys`` on a miss, at most once per ``refresh_s`` per (meter, key), so a flood
 of readings signed with an unknown key costs one query per refresh, not one per message.
+:meth:`MeterKeys.preload` fetches a batch's missing keys in one query (a fleet's first boundaries
+arrive together, one per meter: one query per meter would cost more than the signatures).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
@@ -31,6 +33,36 @@ class MeterKeys:
         self._keys: dict[tuple[str, str], Ed25519PublicKey] = {}
         self._missed: dict[tuple[str, str], float] = {}
         self.verified = 0
+
+    def preload(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Fetch the (meter, key id) pairs not cached (nor missed within ``refresh_s``) at once."""
+        now = self._clock()
+        missing = {
+            pair
+            for pair in wanted
+            if pair not in self._keys and now - self._missed.get(pair, -1e18) >= self.refresh_s
+        }
+        if not missing:
+            return
+        meters = sorted({m for m, _k in missing})
+        with self.engine.connect() as conn:
+            for chunk in range(0, len(meters), 500):
+                rows = conn.execute(
+                    select(
+                        MeterKeyRow.meter_id,
+                        MeterKeyRow.key_id,
+                        MeterKeyRow.public_key,
+                        MeterKeyRow.algorithm,
+                    ).where(MeterKeyRow.meter_id.in_(meters[chunk : chunk + 500]))
+                )
+                for row in rows:
+                    pair = (row.meter_id, row.key_id)
+                    if pair in missing and row.algorithm == KEY_ALGORITHM:
+                        self._keys[pair] = load_public_key(bytes(row.public_key))
+        for pair in missing - self._keys.keys():
+            self._missed[pair] = now
+        if len(self._missed) > 100_000:
+            self._missed.clear()
 
     def key(self, meter_id: str, key_id: str) -> Ed25519PublicKey | None:
         found = self._keys.get((meter_id, key_id))

@@ -169,6 +169,12 @@ class IngestPipeline:
             (message, parse_message(self.checker, message.topic, message.payload, now_ms, future_ms, age_ms))
             for message in batch
         ]
+        if self.limits.verify_signatures:  # one query for the batch's keys not cached yet
+            self.keys.preload(
+                (p[1].meter_id, p[1].key_id)
+                for _, p in parsed
+                if not isinstance(p, Rejection) and p[1] is not None
+            )
         unknown: set[str] = set()
         if self._unknown_meters is not None:
             unknown = self._unknown_meters([p[0].meter_id for _, p in parsed if not isinstance(p, Rejection)])

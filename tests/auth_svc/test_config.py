@@ -10,6 +10,7 @@ import pytest
 from auth_svc.config import (
     DEMO_KEY_ENCRYPTION_KEY,
     AuthConfig,
+    parse_audit_reporters,
     parse_service_accounts,
     validate,
 )
@@ -65,3 +66,14 @@ def test_production_settings_from_environment() -> None:
         "ingest": "0123456789abcdefXYZ",
         "meter_sim": "abcdefghijklmnop1",
     }
+
+
+def test_audit_reporters_name_an_account_and_its_actions() -> None:
+    config = from_env(AuthConfig, {"EP_AUTH_AUDIT_REPORTERS": "ingest:BILL_CORRECTED|X, ops:Y"})
+    assert parse_audit_reporters(config) == {
+        "ingest": frozenset({"BILL_CORRECTED", "X"}),
+        "ops": frozenset({"Y"}),
+    }
+    assert parse_audit_reporters(from_env(AuthConfig, {})) == {"ingest": frozenset({"BILL_CORRECTED"})}
+    with pytest.raises(ConfigError):
+        parse_audit_reporters(from_env(AuthConfig, {"EP_AUTH_AUDIT_REPORTERS": "ingest"}))

@@ -388,3 +388,50 @@ async def test_another_service_enforces_auth_svc_tokens(server: Server) -> None:
             assert [c.subject for c in probe.seen] == ["household-0001", "meter_sim"]
     finally:
         await other.stop(None)
+
+
+async def _service_stub(server: Server, name: str) -> tuple[auth_service_pb2_grpc.AuthServiceStub, Any]:
+    creds = ServiceCredentials.for_auth_service(server.channel, name, SERVICE_SECRETS[name])
+    channel = grpc.aio.insecure_channel(server.target, interceptors=creds.client_interceptors())
+    return auth_service_pb2_grpc.AuthServiceStub(channel), channel
+
+
+async def test_only_the_billing_service_reports_a_bill_correction_to_the_audit_log(server: Server) -> None:
+    """RecordAuditEvent (spec §17.6): ingest may report BILL_CORRECTED and nothing else; no other
+    service account and no administrator may write the audit log on another's behalf."""
+    event = pb.RecordAuditEventRequest(
+        actor="admin", action="BILL_CORRECTED", target="h-7", detail="amount_micro_eur=-25000 reason=x"
+    )
+    ingest, ingest_channel = await _service_stub(server, "ingest")
+    sim, sim_channel = await _service_stub(server, "meter_sim")
+    try:
+        recorded = await ingest.RecordAuditEvent(event)
+        assert recorded.event.actor == "admin" and recorded.event.action == "BILL_CORRECTED"
+        assert "reported_by=ingest" in recorded.event.detail
+        forged_login = pb.RecordAuditEventRequest(actor="admin", action="LOGIN_SUCCEEDED")
+        assert (await _status(ingest.RecordAuditEvent(forged_login)))[:2] == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "AUDIT_WRITER_NOT_PERMITTED",
+        )
+        assert (await _status(sim.RecordAuditEvent(event)))[:2] == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "AUDIT_WRITER_NOT_PERMITTED",
+        )
+        no_actor = pb.RecordAuditEventRequest(action="BILL_CORRECTED", target="h-7")
+        assert (await _status(ingest.RecordAuditEvent(no_actor)))[:2] == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "EMPTY_FIELD",
+        )
+        long_detail = pb.RecordAuditEventRequest(actor="admin", action="BILL_CORRECTED", detail="x" * 2049)
+        assert (await _status(ingest.RecordAuditEvent(long_detail)))[1] == "FIELD_TOO_LONG"
+    finally:
+        await ingest_channel.close()
+        await sim_channel.close()
+    admin = _auth((await _login(server, "admin", DEMO_ADMIN_PASSWORD)).tokens.access_token)
+    assert (await _status(server.stub.RecordAuditEvent(event, metadata=admin)))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ROLE_NOT_PERMITTED",
+    )
+    events = await server.stub.ListAuditEvents(pb.ListAuditEventsRequest(page_size=50), metadata=admin)
+    reported = [e for e in events.events if e.action == "BILL_CORRECTED"]
+    assert len(reported) == 1 and reported[0].target == "h-7"

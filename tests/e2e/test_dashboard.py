@@ -279,7 +279,11 @@ def test_user_verifies_an_invoice_and_every_line_passes(web: Stack, admin_token:
     verdicts = {line["verdict"] for line in clean["lines"]}
     assert verdicts <= {"pass", "pending"} and "pass" in verdicts, clean["lines"]
     assert "fail" not in verdicts
-    assert clean["summaryOk"] is True, clean["summary"]
+    assert clean["summaryIntegrity"] is True, clean["summary"]
+    # "Verified" means the lines AND the month: a missing period is never verified complete.
+    assert clean["summaryOk"] is clean["summaryComplete"], clean["summary"]
+    if clean["periodsMissing"]:
+        assert clean["summaryOk"] is False and "NOT verified complete" in clean["summary"], clean["summary"]
 
 
 def test_tampered_ledger_row_fails_verification_in_the_page(

@@ -52,3 +52,22 @@ def test_each_meter_signs_once_per_boundary_and_the_values_chain(tmp_path: Path)
     again = FleetSigner.load_or_create([h.meter_id for h in households], tmp_path / "keys.json")
     assert again.public_keys() == keys.public_keys()
     assert len(set(keys.public_keys().values())) == 3  # one key per meter, not from the seed
+
+
+def test_an_unregistered_fleet_signs_only_when_told_its_keys_are_registered_elsewhere(tmp_path: Path) -> None:
+    """Without a registrar the fleet sends plain samples (a key ingest never heard of would be
+    dead-lettered); EP_METER_SIGN_UNREGISTERED with a key file signs with that file's keys (the
+    signature-cost benchmark registers them in ingest's database itself)."""
+    from common.config import from_env
+    from meter_sim.config import MeterSimConfig
+    from meter_sim.simulator import Simulator
+
+    base = {"count": 2, "seed": 3, "start": "2026-01-05T10:00:00Z", "state_file": ""}
+    assert Simulator(from_env(MeterSimConfig, {}, key_file=str(tmp_path / "k.json"), **base)).signer is None
+    assert Simulator(from_env(MeterSimConfig, {}, sign_unregistered=True, **base)).signer is None  # no file
+    told = Simulator(
+        from_env(MeterSimConfig, {}, sign_unregistered=True, key_file=str(tmp_path / "k.json"), **base)
+    )
+    assert told.signer is not None
+    saved = FleetSigner.load_or_create([h.meter_id for h in told.households], tmp_path / "k.json")
+    assert saved.public_keys() == told.signer.public_keys()

@@ -4,7 +4,7 @@
  * ledger without trusting it: fixed field order, big-endian fixed-width integers,
  * u32-length-prefixed UTF-8 strings, money in micro-EUR, energy in Wh, instants in Unix ms.
  */
-import type { MeterKeyRecord, Record as LedgerRecord, SettlementRecord, SignedRegisterValue } from "@/gen/energypulse/ledger/v1/record_pb";
+import type { CorrectionRecord, MeterKeyRecord, Record as LedgerRecord, SettlementRecord, SignedRegisterValue } from "@/gen/energypulse/ledger/v1/record_pb";
 import { tsMs } from "@/lib/proto-json";
 
 import { ascii, concat, hexToBytes, i64, sha256, u32, u64 } from "./bytes";
@@ -18,6 +18,8 @@ export const HASH_LEN = 32;
 export const KIND_PREDICTION = 1;
 export const KIND_SETTLEMENT = 2;
 export const KIND_METER_KEY = 4;
+/** An operator's correction of a billed period (spec §17.6). */
+export const KIND_CORRECTION = 5;
 /** Meter-signed quarter-hour settlements and meter-key records (spec §16). */
 export const METER_VALUES_VERSION = 2;
 
@@ -100,6 +102,20 @@ export function encodeMeterKey(salt: Uint8Array, k: MeterKeyRecord): Uint8Array 
   );
 }
 
+/** Operator correction (§17.6); when it was made is the transaction's append time. */
+export function encodeCorrection(salt: Uint8Array, c: CorrectionRecord): Uint8Array {
+  return concat(
+    header(KIND_CORRECTION, salt, METER_VALUES_VERSION),
+    str(c.householdId),
+    i64(tsMs(c.periodStart)),
+    i64(c.periodSeconds * 1000n),
+    i64(c.amountMicro),
+    str(c.currency),
+    str(c.reason),
+    str(c.operator),
+  );
+}
+
 export function encodePrediction(salt: Uint8Array, r: PredictionFields): Uint8Array {
   return concat(
     header(KIND_PREDICTION, salt),
@@ -151,6 +167,8 @@ export function encodeRecord(record: LedgerRecord, saltHex: string): Uint8Array 
     }
     case "meterKey":
       return encodeMeterKey(salt, content.value);
+    case "correction":
+      return encodeCorrection(salt, content.value);
     case "settlement": {
       const s = content.value;
       if (s.formatVersion === METER_VALUES_VERSION) return encodeSettlementV2(salt, s);

@@ -25,6 +25,51 @@ export interface InvoiceCompleteness {
   open: number;
   problems: string[];
   complete: boolean;
+  /** Operator corrections (spec §17.6): amount, why and who, as the household sees them. */
+  corrections: CorrectionLine[];
+}
+
+export interface CorrectionLine {
+  txHash: string;
+  periodStartMs: bigint;
+  amountMicro: bigint;
+  currency: string;
+  reason: string;
+  operator: string;
+}
+
+/** The invoice's corrections, and the problems with them: a correction of a period no line bills,
+ * one without a reason or operator, sums that are not the corrections' (same rules as verifier/metering.py). */
+export function checkCorrections(invoice: Invoice): { lines: CorrectionLine[]; problems: string[] } {
+  const billed = new Set<string>();
+  for (const l of invoice.lines) {
+    const c = l.transaction?.record?.content;
+    if (c?.case !== "settlement") continue;
+    const s = c.value;
+    billed.add(s.formatVersion === METER_VALUES_VERSION ? `${tsMs(s.periodStart).toString()}/${(s.periodSeconds * 1000n).toString()}` : `${tsMs(s.hourStart).toString()}/${HOUR_MS.toString()}`);
+  }
+  const lines: CorrectionLine[] = [];
+  const problems: string[] = [];
+  let total = 0n;
+  for (const tx of invoice.corrections) {
+    const c = tx.record?.content;
+    if (c?.case !== "correction") {
+      problems.push(`correction ${tx.txHash.slice(0, 12)} has no visible record`);
+      continue;
+    }
+    const r = c.value;
+    const start = tsMs(r.periodStart);
+    total += r.amountMicro;
+    lines.push({ txHash: tx.txHash, periodStartMs: start, amountMicro: r.amountMicro, currency: r.currency, reason: r.reason, operator: r.operator });
+    if (!billed.has(`${start.toString()}/${(r.periodSeconds * 1000n).toString()}`)) problems.push(`a correction of ${new Date(Number(start)).toISOString()} corrects a period no line bills`);
+    if (!r.reason.trim() || !r.operator) problems.push(`a correction of ${new Date(Number(start)).toISOString()} names no reason or no operator`);
+  }
+  // A ledger from before corrections sends neither sum: nothing to check then.
+  const sent = invoice.corrections.length > 0 || invoice.correctionTotalMicroEur !== 0n || invoice.amountDueMicroEur !== 0n;
+  if (sent && (total !== invoice.correctionTotalMicroEur || invoice.totalCostMicroEur + total !== invoice.amountDueMicroEur)) {
+    problems.push("the invoice's correction total or amount due is not the sum of its corrections");
+  }
+  return { lines, problems };
 }
 
 async function verifiedKeys(invoice: Invoice): Promise<Map<string, Uint8Array<ArrayBuffer>>> {
@@ -90,7 +135,9 @@ export async function checkInvoice(invoice: Invoice, headTimeMs: bigint): Promis
     }
   }
   const periodMs = signed[0] ? signed[0].periodSeconds * 1000n : HOUR_MS;
-  const result: InvoiceCompleteness = { legacy: signed.length === 0, periodMs, expected: 0, settled: 0, missing: [], open: 0, problems, complete: false };
+  const fixes = checkCorrections(invoice);
+  problems.push(...fixes.problems);
+  const result: InvoiceCompleteness = { legacy: signed.length === 0, periodMs, expected: 0, settled: 0, missing: [], open: 0, problems, complete: false, corrections: fixes.lines };
   if (periodMs <= 0n || HOUR_MS % periodMs !== 0n) {
     problems.push("the settlement period does not divide an hour");
     return result;

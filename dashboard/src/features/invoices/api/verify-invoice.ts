@@ -31,7 +31,8 @@ const PARALLEL = 6;
 export async function verifyInvoice(invoice: Invoice): Promise<InvoiceVerification> {
   const head = await fetchVerifiedHead();
   const verdicts = new Map<string, TxVerdict>();
-  const queue = [...invoice.lines.map((l) => l.transaction).filter((tx) => tx !== undefined), ...invoice.meterKeys];
+  // Lines, the meter-key records and the operator corrections: each proven into the head.
+  const queue = [...invoice.lines.map((l) => l.transaction).filter((tx) => tx !== undefined), ...invoice.meterKeys, ...invoice.corrections];
   const worker = async () => {
     for (let tx = queue.shift(); tx; tx = queue.shift()) {
       let proof = null;

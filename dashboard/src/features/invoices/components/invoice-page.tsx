@@ -1,12 +1,11 @@
 import { useMemo } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 
-import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { cellPadding, DataTable, type Column } from "@/components/ui/data-table";
 import { SelectField } from "@/components/ui/field";
-import { AlertIcon, DownloadIcon, ShieldIcon } from "@/components/ui/icons";
+import { DownloadIcon, ShieldIcon } from "@/components/ui/icons";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
@@ -16,13 +15,14 @@ import { itemAt } from "@/lib/arrays";
 import { cn } from "@/lib/cn";
 import { downloadText, toCsv } from "@/lib/csv";
 import { fmtDateTime, fmtEur, fmtMonth, fmtNumber, microToEur, monthOf, shortHash } from "@/lib/format";
-import { consistencyText, signatureText } from "@/lib/ledger/head-status";
 import type { TxVerdict } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
 
 import { useVerifyInvoice } from "../api/verify-invoice";
+import { CorrectionsCard } from "./corrections-card";
 import { PeriodsCard } from "./periods-card";
 import { VerdictBadge, verdictKind } from "./verdict-badge";
+import { VerificationSummary } from "./verification-summary";
 
 function recentMonths(count: number): string[] {
   const now = new Date();
@@ -182,6 +182,7 @@ export function InvoicePage() {
             <CardBody>
               <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
                 <Stat label="Total" value={fmtEur(microToEur(inv.totalCostMicroEur))} testId="invoice-total" />
+                {inv.corrections.length > 0 && <Stat label="Amount due (after corrections)" value={fmtEur(microToEur(inv.amountDueMicroEur))} testId="invoice-amount-due" />}
                 <Stat label="Net energy" value={`${fmtNumber(Number(inv.totalWh) / 1000, 1)} kWh`} />
                 <Stat
                   label={inv.legacy ? "Settled hours" : "Settled periods"}
@@ -200,6 +201,7 @@ export function InvoicePage() {
           )}
           <PeriodsCard inv={inv} completeness={result?.completeness} />
           {result && <VerificationSummary result={result} />}
+          {inv.corrections.length > 0 && <CorrectionsCard inv={inv} verdictOf={(tx) => verdictOf(tx).kind} />}
 
           <Card aria-labelledby="lines-title">
             <CardHeader id="lines-title" title="Settlement lines" description="Each line is a ledger transaction. Amounts in EUR, VAT included in the total." />
@@ -231,41 +233,3 @@ export function InvoicePage() {
     </>
   );
 }
-
-function VerificationSummary({ result }: { result: NonNullable<ReturnType<typeof useVerifyInvoice>["data"]> }) {
-  const sig = signatureText(result.head);
-  const cons = consistencyText(result.head);
-  // The lines' integrity; completeness (count, chain, totals) is the periods card's verdict.
-  const ok = result.failed === 0 && result.head.trusted;
-  return (
-    <div
-      role="status"
-      data-testid="verify-summary"
-      data-ok={ok}
-      className={cn("rounded-xl p-4 ring-1", ok ? "bg-emerald-50 ring-emerald-200" : "bg-rose-50 ring-rose-200")}
-    >
-      <div className="flex items-start gap-3">
-        <div className={cn("mt-0.5", ok ? "text-emerald-600" : "text-rose-600")}>{ok ? <ShieldIcon /> : <AlertIcon />}</div>
-        <div className="min-w-0 flex-1">
-          <p className={cn("text-sm font-semibold", ok ? "text-emerald-900" : "text-rose-900")}>
-            {ok
-              ? `All ${result.passed} lines verified in your browser`
-              : result.failed > 0
-                ? `${result.failed} of ${result.verdicts.size} lines FAILED verification`
-                : "The signed head could not be trusted"}
-            {result.pending > 0 && ` · ${result.pending} pending (newer than the signed head)`}
-          </p>
-          <p className="mt-1 text-xs text-slate-600">
-            Recomputed each line's SHA-256 hash from its record and checked its Merkle inclusion proof against signed head of size{" "}
-            {result.head.head.treeSize.toString()} (root <span className="font-mono">{shortHash(result.head.head.rootHash)}</span>).
-          </p>
-          <div className="mt-2 flex flex-wrap gap-2">
-            <Badge tone={sig.tone}>{sig.label}</Badge>
-            <Badge tone={cons.tone}>{cons.label}</Badge>
-          </div>
-        </div>
-      </div>
-    </div>
-  );
-}
-
