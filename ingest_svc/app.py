@@ -130,6 +130,7 @@ class IngestApp:
                 ledger=self._ledger,
                 tariff=self.tariff,
                 settings=billing_settings(config),
+                rules=self.month_costs.rules,
             )
 
     async def run_billing(self) -> None:

@@ -34,7 +34,7 @@ async def test_todays_cost_is_the_settled_hours_plus_the_running_hour(tmp_path: 
     costs = TodayCost(engine, READING_TABLES, Tariff())
     assert costs.today_cost_eur("hh-1", "Europe/Oslo", NOW_MS) == 0.0  # nothing settled yet
     settle_all(engine)
-    await Pricer(engine, Tariff(), FakePrices(eur_mwh=100.0)).run_once()
+    await Pricer(engine, Tariff(), FakePrices(eur_mwh=100.0), tables=READING_TABLES).run_once()
     with engine.connect() as conn:
         settled = conn.execute(select(func.sum(SettlementRow.total_cost_micro_eur))).scalar_one() / 1e6
     # No forecast yet: the running hour is left out.
