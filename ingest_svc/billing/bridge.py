@@ -171,7 +171,7 @@ class Billing:
         self.sender = OutboxSender(
             self.outbox, self._send, self.stats, settings.outbox_page, settings.outbox_concurrency
         )
-        self.costs = TodayCost(engine, readings, tariff)
+        self.costs = TodayCost(engine, self.pricer.rules.book.currency)
 
     async def _send(self, item: OutboxItem) -> None:
         if item.kind != LEDGER_APPEND:

@@ -241,18 +241,15 @@ class Pricer:
         priced = 0
         now_ms = int(self._clock() * 1000)
         with self.engine.begin() as conn:
-            signed: dict[int, list[Unpriced]] = defaultdict(list)
+            by_hour: dict[int, list[Unpriced]] = defaultdict(list)
             for row in rows:
-                if row.meter_values is not None:
-                    signed[row.hour_start_ms - row.hour_start_ms % HOUR_MS].append(row)
-                else:
-                    priced += self._apply_legacy(conn, row, prices, now_ms)
+                by_hour[row.hour_start_ms - row.hour_start_ms % HOUR_MS].append(row)
             contracts: dict[str, Contract] = {}
-            for hour in sorted(signed):  # in time order: a period's caps count the ones before it
-                priced += self._apply_signed_hour(conn, hour, signed[hour], prices, contracts, now_ms)
+            for hour in sorted(by_hour):  # in time order: a period's caps count the ones before it
+                priced += self._apply_hour(conn, hour, by_hour[hour], prices, contracts, now_ms)
         return priced
 
-    def _apply_signed_hour(
+    def _apply_hour(
         self,
         conn: Connection,
         hour_ms: int,
@@ -261,8 +258,9 @@ class Pricer:
         contracts: dict[str, Contract],
         now_ms: int,
     ) -> int:
-        """Price the meter-signed periods of one clock hour, batched by zone, period length, grid
-        company and location (one calendar each)."""
+        """Price the periods of one clock hour in the bill's currency, batched by zone, period
+        length, grid company and location (one calendar each); a legacy hour is one 60-minute
+        period (its version-1 record keeps the format's EUR parts, :meth:`_legacy_request`)."""
         from energy.bill.period import PeriodRow, price_hour
 
         book = self.rules.book
@@ -335,7 +333,11 @@ class Pricer:
                 ).rowcount
                 if done != 1:
                     continue  # another replica priced it in the meantime
-                request = signed_request(row, cost)
+                request = (
+                    signed_request(row, cost)
+                    if row.meter_values is not None
+                    else self._legacy_request(conn, row, hour_rows[(zone_, period_ms)][0])
+                )
                 enqueue(conn, LEDGER_APPEND, request.request_id, request.SerializeToString(), now_ms)
                 priced += 1
         return priced
@@ -350,25 +352,21 @@ class Pricer:
             loc.elavgift_exempt(c.municipality),
         )
 
-    def _apply_legacy(
-        self, conn: Connection, row: Unpriced, prices: dict[tuple[str, int], float], now_ms: int
-    ) -> int:
-        spot = period_price(prices, row.zone, row.hour_start_ms)
-        if spot is None:
-            return 0  # not cleared yet (or no data): retried on a later pass
+    def _legacy_request(
+        self, conn: Connection, row: Unpriced, spot_eur_mwh: float
+    ) -> ledger_service_pb2.AppendRecordsRequest:
+        """The version-1 record of a legacy hour: the format's fixed EUR parts
+        (:func:`energy.settlement.settle_hour_micro`), kept so version-1 logs stay one format."""
         hours, days = local_hour_shares(from_ms(row.hour_start_ms), row.time_zone)
         basis = capacity_basis_at(conn, row.household_id, row.hour_start_ms, row.time_zone)
-        parts = settle_hour_micro(self.tariff, row.metered_wh, spot, basis, hours, days)
-        done = conn.execute(
+        parts = settle_hour_micro(self.tariff, row.metered_wh, spot_eur_mwh, basis, hours, days)
+        conn.execute(
             update(SettlementRow)
             .where(
                 SettlementRow.household_id == row.household_id,
                 SettlementRow.hour_start_ms == row.hour_start_ms,
-                SettlementRow.priced.is_(False),
             )
             .values(
-                priced=True,
-                spot_price_micro_eur_per_kwh=parts.spot_price_micro_eur_per_kwh,
                 spot_cost_micro_eur=parts.spot_cost_micro_eur,
                 grid_energy_cost_micro_eur=parts.grid_energy_cost_micro_eur,
                 capacity_cost_micro_eur=parts.capacity_cost_micro_eur,
@@ -376,9 +374,5 @@ class Pricer:
                 vat_micro_eur=parts.vat_micro_eur,
                 total_cost_micro_eur=parts.total_cost_micro_eur,
             )
-        ).rowcount
-        if done != 1:
-            return 0  # another replica priced it in the meantime
-        request = settlement_request(row, parts)
-        enqueue(conn, LEDGER_APPEND, request.request_id, request.SerializeToString(), now_ms)
-        return 1
+        )
+        return settlement_request(row, parts)
