@@ -175,6 +175,76 @@ def capacity_basis_at(conn: Connection, household_id: str, hour_ms: int, tz: str
     return capacity_basis_kw([wh_to_kwh(p) for p in peaks])  # Wh in one hour = mean kW
 
 
+@dataclass(frozen=True)
+class _HourState:
+    """What the periods of one clock hour need from the month so far, read in three queries for
+    all its households (instead of three per period): the same figures as
+    :func:`month_imports_before` and :func:`month_peaks_wh` (tests/ingest_svc/billing/test_pricing.py)."""
+
+    imports_before_hour: dict[str, int]  # priced imports of the month before the hour
+    earlier_peaks: dict[str, list[tuple[str, int]]]  # (local day, peak Wh) of daily_peaks rows
+    window: dict[str, list[tuple[int, int, bool]]]  # (start, Wh, priced) from hour - 26 h to its end
+
+    @staticmethod
+    def read(conn: Connection, households: list[str], hour_ms: int) -> _HourState:
+        s = SettlementRow.__table__.c
+        tz = tz_zone(LOCAL_TZ)
+        local = from_ms(hour_ms).astimezone(tz)
+        month_start = int(datetime(local.year, local.month, 1, tzinfo=tz).timestamp() * 1000)
+        imports = {
+            str(h): int(v)
+            for h, v in conn.execute(
+                select(s.household_id, func.sum(case((s.metered_wh > 0, s.metered_wh), else_=0)))
+                .where(
+                    s.household_id.in_(households),
+                    s.priced.is_(True),
+                    s.hour_start_ms >= month_start,
+                    s.hour_start_ms < hour_ms,
+                )
+                .group_by(s.household_id)
+            )
+        }
+        peaks: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        first_day = from_ms(month_start - 12 * HOUR_MS).astimezone(tz).date().isoformat()  # any tz's month
+        for h, day, wh in conn.execute(
+            select(DailyPeakRow.household_id, DailyPeakRow.local_day, DailyPeakRow.peak_wh).where(
+                DailyPeakRow.household_id.in_(households), DailyPeakRow.local_day >= first_day
+            )
+        ):
+            peaks[str(h)].append((str(day), int(wh)))
+        window: dict[str, list[tuple[int, int, bool]]] = defaultdict(list)
+        for h, start, wh, priced in conn.execute(
+            select(s.household_id, s.hour_start_ms, s.metered_wh, s.priced).where(
+                s.household_id.in_(households),
+                s.hour_start_ms > hour_ms - 26 * HOUR_MS,
+                s.hour_start_ms < hour_ms + HOUR_MS,
+            )
+        ):
+            window[str(h)].append((int(start), int(wh), bool(priced)))
+        return _HourState(imports, peaks, window)
+
+    def imports_before(self, household_id: str, start_ms: int) -> int:
+        hour = start_ms - start_ms % HOUR_MS
+        return self.imports_before_hour.get(household_id, 0) + sum(
+            max(wh, 0)
+            for t, wh, priced in self.window.get(household_id, [])
+            if priced and hour <= t < start_ms
+        )
+
+    def peaks(self, household_id: str, start_ms: int, tz: str) -> tuple[int, ...]:
+        day = local_day(start_ms, tz)
+        month_start = day[:8] + "01"
+        out = [wh for d, wh in self.earlier_peaks.get(household_id, []) if month_start <= d < day]
+        hourly: dict[int, int] = {}
+        for t, wh, _priced in self.window.get(household_id, []):
+            if t <= start_ms:
+                hourly[t - t % HOUR_MS] = hourly.get(t - t % HOUR_MS, 0) + wh
+        same_day = [wh for h, wh in hourly.items() if local_day(h, tz) == day]
+        if same_day:
+            out.append(max(same_day))
+        return tuple(out)
+
+
 class Pricer:
     def __init__(
         self,
@@ -266,6 +336,7 @@ class Pricer:
         book = self.rules.book
         groups: dict[tuple[str, int, str, bool, bool], list[tuple[Unpriced, PeriodRow]]] = defaultdict(list)
         hour_rows: dict[tuple[str, int], list[float]] = {}
+        state = _HourState.read(conn, sorted({r.household_id for r in rows}), hour_ms)
         for row in sorted(rows, key=lambda r: (r.household_id, r.hour_start_ms)):
             key = (row.zone, row.period_ms)
             if key not in hour_rows:
@@ -290,8 +361,8 @@ class Pricer:
                 start_ms=row.hour_start_ms,
                 net_wh=row.metered_wh,
                 contract=c,
-                cap_used_wh=month_imports_before(conn, row.household_id, row.hour_start_ms) + earlier,
-                peaks_wh=tuple(month_peaks_wh(conn, row.household_id, row.hour_start_ms, row.time_zone)),
+                cap_used_wh=state.imports_before(row.household_id, row.hour_start_ms) + earlier,
+                peaks_wh=state.peaks(row.household_id, row.hour_start_ms, row.time_zone),
             )
             groups[self._group(row, c)].append((row, period))
         priced = 0

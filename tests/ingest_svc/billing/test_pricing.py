@@ -15,7 +15,7 @@ from energy.tariff import Tariff
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing import contract_columns
 from ingest_svc.billing.bridge_store import OutboxRow, SettlementRow
-from ingest_svc.billing.pricing import Pricer
+from ingest_svc.billing.pricing import Pricer, _HourState, month_imports_before, month_peaks_wh
 from ingest_svc.billing.rules import default_bill_rules
 from ingest_svc.intake.store import READING_TABLES
 from tests.ingest_svc.billing.fakes import (
@@ -160,6 +160,14 @@ async def test_signed_quarter_hours_carry_the_nok_bill_components(tmp_path: Path
     assert [r.spot_price_micro_eur_per_kwh for r in records] == cal.spot_micro.tolist()
     with engine.connect() as conn:
         stored = conn.execute(select(SettlementRow.currency, SettlementRow.cost_micro)).all()
+        # the batched month-so-far read (one per hour) gives the per-period queries' figures
+        for t in range(JAN15, JAN15 + n * QUARTER, 5 * QUARTER):
+            hour = t - t % HOUR_MS
+            state = _HourState.read(conn, ["hh-q"], hour)
+            assert state.imports_before("hh-q", t) == month_imports_before(conn, "hh-q", t)
+            assert list(state.peaks("hh-q", t, "Europe/Oslo")) == month_peaks_wh(
+                conn, "hh-q", t, "Europe/Oslo"
+            )
     assert {c for c, _ in stored} == {"NOK"}
     assert sorted(int(t or 0) for _, t in stored) == sorted(r.total_cost_micro_eur for r in records)
 
