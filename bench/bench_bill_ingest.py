@@ -26,8 +26,8 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from bench.bench_signing import register_signed, signed_fleet
 from common.db import make_engine
-from contracts.mqtt.boundary import key_id
 from energy.tariff import Tariff
 from ingest_svc.app import migrate
 from ingest_svc.billing.keys import KeyRecorder
@@ -37,13 +37,8 @@ from ingest_svc.billing.settlement import Settler
 from ingest_svc.intake.keys import MeterKeys
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.intake.pipeline import IngestPipeline, PipelineLimits
-from ingest_svc.intake.store import READING_TABLES, ReadingStore, register_households
+from ingest_svc.intake.store import READING_TABLES, ReadingStore
 from ingest_svc.intake.subscriber import Incoming
-from meter_sim.consumption import FleetModel
-from meter_sim.fleet import MeterFleet
-from meter_sim.profiles import ProfileMix, draw_households
-from meter_sim.signing import FleetSigner
-from meter_sim.weather import ZoneWeather
 
 __all__ = ["billing_cost"]
 
@@ -65,26 +60,9 @@ def _run(
         url = f"sqlite:///{Path(tmp) / 'ingest.db'}"
         migrate(url)
         engine = make_engine(url)
-        register_households(
-            engine,
-            [
-                {
-                    "household_id": h,
-                    "display_name": "",
-                    "zone": "NO1",
-                    "time_zone": "Europe/Oslo",
-                    "residents": 2,
-                    "heating": "heat_pump",
-                    "has_ev": False,
-                    "has_solar": False,
-                    "meter_ids": [m],
-                    "meter_keys": [(m, key_id(keys[m]), "ed25519", keys[m])],
-                    # half the fleet on Norgespris
-                    "price_scheme": "norgespris" if i % 2 else "spot",
-                }
-                for i, (h, m) in enumerate(households)
-            ],
-            int(now_s * 1000),
+        # half the fleet on Norgespris
+        register_signed(
+            engine, keys, households, now_s, price_scheme=lambda i: "norgespris" if i % 2 else "spot"
         )
         pipeline = IngestPipeline(
             ReadingStore(engine),
@@ -119,15 +97,7 @@ def _run(
 
 
 def billing_cost(meters: int = 200, hours: float = 2.0) -> dict[str, float]:
-    households = draw_households(meters, ProfileMix(), 7, "bb")
-    signer = FleetSigner.load_or_create([h.meter_id for h in households], None)
-    start = time.time() - hours * 3600 - 600
-    fleet = MeterFleet(households, FleetModel(households, ZoneWeather(7), 7), 10.0, start, 7, signer=signer)
-    messages = [
-        Incoming(topic, payload, 1, 1, False, 0, 0)
-        for _i, topic, payload in fleet.produce(start + hours * 3600, max_rounds=10**6)
-    ]
-    pairs = [(h.household_id, h.meter_id) for h in households]
+    messages, signer, pairs = signed_fleet(meters, hours, "bb")
     now = time.time()
     runs = [_run(messages, signer.public_keys(), pairs, now) for _ in range(3)]
     intake = sorted(r[0] for r in runs)[1]
@@ -146,4 +116,6 @@ def billing_cost(meters: int = 200, hours: float = 2.0) -> dict[str, float]:
 
 if __name__ == "__main__":
     args = [float(a) for a in sys.argv[1:]]
-    print(json.dumps(billing_cost(int(args[0]) if args else 200, args[1] if len(args) > 1 else 2.0), indent=2))
+    print(
+        json.dumps(billing_cost(int(args[0]) if args else 200, args[1] if len(args) > 1 else 2.0), indent=2)
+    )
