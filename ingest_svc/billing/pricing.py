@@ -44,7 +44,7 @@ from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing.bridge_store import DailyPeakRow, SettlementRow
 from ingest_svc.billing.outbox import enqueue
 from ingest_svc.billing.ports import Clock, PriceSource, ReadingTables
-from ingest_svc.billing.rules import BillRules, default_bill_rules, household_contract
+from ingest_svc.billing.rules import BillRules, default_bill_rules, household_contracts
 from ingest_svc.billing.settlement import HOUR_MS, hourly_sums
 
 if TYPE_CHECKING:
@@ -336,7 +336,13 @@ class Pricer:
         book = self.rules.book
         groups: dict[tuple[str, int, str, bool, bool], list[tuple[Unpriced, PeriodRow]]] = defaultdict(list)
         hour_rows: dict[tuple[str, int], list[float]] = {}
-        state = _HourState.read(conn, sorted({r.household_id for r in rows}), hour_ms)
+        ids = sorted({r.household_id for r in rows})
+        contracts.update(
+            household_contracts(conn, self.tables, self.rules, [i for i in ids if i not in contracts])
+        )
+        for missing in sorted(set(ids) - set(contracts)):
+            log.error("period_unpriceable", household_id=missing, error="household is not registered")
+        state = _HourState.read(conn, ids, hour_ms)
         for row in sorted(rows, key=lambda r: (r.household_id, r.hour_start_ms)):
             key = (row.zone, row.period_ms)
             if key not in hour_rows:
@@ -347,11 +353,9 @@ class Pricer:
                 hour_rows[key] = [p for p in found if p is not None] if None not in found else []
             if not hour_rows[key]:
                 continue  # the hour's prices are not all cleared yet: retried on a later pass
-            if row.household_id not in contracts:
-                contracts[row.household_id] = household_contract(
-                    conn, self.tables, self.rules, row.household_id
-                )
-            c = contracts[row.household_id]
+            c = contracts.get(row.household_id)
+            if c is None:
+                continue  # not registered (any more): nothing to bill it by; logged below
             earlier = sum(
                 max(r.metered_wh, 0)
                 for r, _ in groups.get(self._group(row, c), [])

@@ -30,6 +30,7 @@ __all__ = [
     "BillRules",
     "default_bill_rules",
     "household_contract",
+    "household_contracts",
     "load_bill_rules",
 ]
 
@@ -91,15 +92,16 @@ def default_bill_rules() -> BillRules:
     return load_bill_rules("", "", DEFAULT_EURNOK_FALLBACK, DEFAULT_GRID_COMPANY, "")
 
 
-def household_contract(
-    conn: Connection, tables: ReadingTables, rules: BillRules, household_id: str
-) -> Contract:
-    """The household's registered contract (raises NotFound HOUSEHOLD_NOT_FOUND)."""
+def household_contracts(
+    conn: Connection, tables: ReadingTables, rules: BillRules, household_ids: list[str]
+) -> dict[str, Contract]:
+    """The registered contracts of these households, in one query (unregistered ones are absent)."""
     from energy.bill import Contract
 
     h = tables.households.c
-    row = conn.execute(
+    rows = conn.execute(
         select(
+            h.household_id,
             h.zone,
             h.grid_company,
             h.municipality,
@@ -107,18 +109,29 @@ def household_contract(
             h.dwelling,
             h.supplier_markup_micro_per_kwh,
             h.supplier_fee_nano_per_month,
-        ).where(h.household_id == household_id)
-    ).first()
-    if row is None:
-        raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {household_id!r} is not registered")
-    return Contract(
-        # none registered: the company serving its zone in the rule set, else the default
-        grid_company=row.grid_company
-        or rules.book.grid_for_zone(row.zone or "")
-        or rules.default_grid_company,
-        municipality=row.municipality or "",
-        scheme=row.price_scheme or "spot",
-        dwelling=row.dwelling or "home",
-        markup_micro_per_kwh=row.supplier_markup_micro_per_kwh,
-        monthly_fee_nano=row.supplier_fee_nano_per_month,
+        ).where(h.household_id.in_(household_ids))
     )
+    return {
+        str(row.household_id): Contract(
+            # none registered: the company serving its zone in the rule set, else the default
+            grid_company=row.grid_company
+            or rules.book.grid_for_zone(row.zone or "")
+            or rules.default_grid_company,
+            municipality=row.municipality or "",
+            scheme=row.price_scheme or "spot",
+            dwelling=row.dwelling or "home",
+            markup_micro_per_kwh=row.supplier_markup_micro_per_kwh,
+            monthly_fee_nano=row.supplier_fee_nano_per_month,
+        )
+        for row in rows
+    }
+
+
+def household_contract(
+    conn: Connection, tables: ReadingTables, rules: BillRules, household_id: str
+) -> Contract:
+    """The household's registered contract (raises NotFound HOUSEHOLD_NOT_FOUND)."""
+    found = household_contracts(conn, tables, rules, [household_id]).get(household_id)
+    if found is None:
+        raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {household_id!r} is not registered")
+    return found
