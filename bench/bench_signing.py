@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
 
 from common.db import make_engine
 from ingest_svc.app import migrate
@@ -34,7 +35,52 @@ from meter_sim.profiles import ProfileMix, draw_households
 from meter_sim.signing import FleetSigner
 from meter_sim.weather import ZoneWeather
 
-__all__ = ["signature_cost"]
+__all__ = ["register_signed", "signature_cost", "signed_fleet"]
+
+
+def register_signed(
+    engine: Engine, keys: dict[str, bytes], households: list[tuple[str, str]], now_s: float, **extra: object
+) -> None:
+    """Register one household per (household, meter), the meter's key with it; ``extra`` columns
+    (e.g. ``price_scheme``) are a function of the index when callable."""
+    from contracts.mqtt.boundary import key_id
+
+    register_households(
+        engine,
+        [
+            {
+                "household_id": h,
+                "display_name": "",
+                "zone": "NO1",
+                "time_zone": "Europe/Oslo",
+                "residents": 2,
+                "heating": "heat_pump",
+                "has_ev": False,
+                "has_solar": False,
+                "meter_ids": [m],
+                "meter_keys": [(m, key_id(keys[m]), "ed25519", keys[m])],
+                **{k: v(i) if callable(v) else v for k, v in extra.items()},
+            }
+            for i, (h, m) in enumerate(households)
+        ],
+        int(now_s * 1000),
+    )
+
+
+def signed_fleet(
+    meters: int, hours: float, tag: str
+) -> tuple[list[Incoming], FleetSigner, list[tuple[str, str]]]:
+    """A meter_sim fleet's readings of the last ``hours`` (10 s interval, signed quarter-hour
+    registers), its signer and the (household, meter) pairs."""
+    households = draw_households(meters, ProfileMix(), 7, tag)
+    signer = FleetSigner.load_or_create([h.meter_id for h in households], None)
+    start = time.time() - hours * 3600 - 600
+    fleet = MeterFleet(households, FleetModel(households, ZoneWeather(7), 7), 10.0, start, 7, signer=signer)
+    messages = [
+        Incoming(topic, payload, 1, 1, False, 0, 0)
+        for _i, topic, payload in fleet.produce(start + hours * 3600, max_rounds=10**6)
+    ]
+    return messages, signer, [(h.household_id, h.meter_id) for h in households]
 
 
 def _run(
@@ -48,27 +94,8 @@ def _run(
         url = f"sqlite:///{Path(tmp) / 'ingest.db'}"
         migrate(url)
         engine = make_engine(url)
-        from contracts.mqtt.boundary import key_id
 
-        register_households(
-            engine,
-            [
-                {
-                    "household_id": h,
-                    "display_name": "",
-                    "zone": "NO1",
-                    "time_zone": "Europe/Oslo",
-                    "residents": 2,
-                    "heating": "heat_pump",
-                    "has_ev": False,
-                    "has_solar": False,
-                    "meter_ids": [m],
-                    "meter_keys": [(m, key_id(keys[m]), "ed25519", keys[m])],
-                }
-                for h, m in households
-            ],
-            int(now_s * 1000),
-        )
+        register_signed(engine, keys, households, now_s)
         pipeline = IngestPipeline(
             ReadingStore(engine),
             IngestMetrics(CollectorRegistry()),
@@ -89,16 +116,8 @@ def _run(
 
 
 def signature_cost(meters: int = 300, hours: float = 2.0) -> dict[str, float]:
-    households = draw_households(meters, ProfileMix(), 7, "bs")
-    signer = FleetSigner.load_or_create([h.meter_id for h in households], None)
-    start = time.time() - hours * 3600 - 600
-    fleet = MeterFleet(households, FleetModel(households, ZoneWeather(7), 7), 10.0, start, 7, signer=signer)
-    messages = [
-        Incoming(topic, payload, 1, 1, False, 0, 0)
-        for _i, topic, payload in fleet.produce(start + hours * 3600, max_rounds=10**6)
-    ]
+    messages, signer, pairs = signed_fleet(meters, hours, "bs")
     signed = sum(1 for m in messages if b'"boundary"' in m.payload)
-    pairs = [(h.household_id, h.meter_id) for h in households]
     now = time.time()
     on = [_run(messages, signer.public_keys(), pairs, True, now) for _ in range(3)]
     off = [_run(messages, signer.public_keys(), pairs, False, now) for _ in range(3)]

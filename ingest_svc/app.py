@@ -105,7 +105,6 @@ class IngestApp:
         # Read at scrape time: the subscriber's own flag is the one truth about the connection.
         self.metrics.mqtt_connected.set_function(lambda: float(self.subscriber.connected))
         self.tariff = tariff or tariff_from_env()
-        self.costs = TodayCost(self.engine, READING_TABLES, self.tariff)
         # The NOK bill: the rule set is validated here, so a bad one stops the start-up.
         self.month_costs = load_month_costs(
             self.engine,
@@ -116,6 +115,7 @@ class IngestApp:
             config.bill_default_grid_company,
             config.bill_support_period,
         )
+        self.costs = TodayCost(self.engine, self.month_costs.book.currency)
         # Billing runs on the server's event loop (``__main__`` passes ``run_billing``).
         self.billing: Billing | None = None
         self.price_forecasts: PredictionClient | None = None
@@ -134,8 +134,9 @@ class IngestApp:
                 ledger=self._ledger,
                 tariff=self.tariff,
                 settings=billing_settings(config),
+                rules=self.month_costs.rules,
             )
-            self.corrections = Corrections(self._ledger, self._audit)
+            self.corrections = Corrections(self._ledger, self._audit, self.month_costs.rules.book.currency)
 
     async def run_billing(self) -> None:
         """Billing's loops until cancelled; its channels are made inside this loop and closed after."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from common.config import ConfigError, env_field
 from common.mqtt import MqttSettings
+from ingest_svc.billing.rules import DEFAULT_EURNOK_FALLBACK, DEFAULT_GRID_COMPANY
 
 __all__ = ["IngestConfig"]
 
@@ -118,13 +119,13 @@ class IngestConfig:
     )
     bill_eurnok_fallback: str = env_field(
         "EP_BILL_EURNOK_FALLBACK",
-        "11.50",
+        DEFAULT_EURNOK_FALLBACK,
         "NOK per EUR when the file has no close within 7 days (approximate 2025-26 level, UNVERIFIED;"
         " empty: a missing close is the error BILL_FX_RATE_MISSING)",
     )
     bill_default_grid_company: str = env_field(
         "EP_BILL_DEFAULT_GRID_COMPANY",
-        "glitre",
+        DEFAULT_GRID_COMPANY,
         "Grid company of households that registered none and whose zone no rate file lists",
     )
     bill_support_period: str = env_field(

@@ -65,8 +65,8 @@ def build_calendar(
     tz: str = LOCAL_TZ,
 ) -> PeriodCalendar:
     """The calendar of ``year-month`` for these periods (raises on a gap in any rate or FX)."""
-    if minutes not in (15, 60):
-        raise ValueError("the settlement period is 15 or 60 minutes")
+    if minutes < 1 or 60 % minutes:
+        raise ValueError("the settlement period divides the hour (15 or 60 minutes, typically)")
     starts = np.asarray(start_ms, dtype=np.int64)
     spot = np.asarray(spot_eur_mwh, dtype=float)
     if starts.ndim != 1 or starts.shape != spot.shape or len(starts) == 0:

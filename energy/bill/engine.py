@@ -99,11 +99,15 @@ class MonthComponents:
     per_period: dict[str, IntArray]  # the variable lines per settlement period (H, T or hours)
 
 
-def _capped(energy: IntArray, cap_wh: int) -> IntArray:
-    """The part of each period's energy that fits under the monthly cap, in time order."""
+def _capped(energy: IntArray, cap_wh: int | IntArray, used_wh: IntArray | None = None) -> IntArray:
+    """The part of each period's energy that fits under the monthly cap, in time order;
+    ``used_wh`` (H,) is the energy the month already counted before the first period."""
     after = np.cumsum(energy, axis=1)
     before = after - energy
-    out: IntArray = np.clip(cap_wh - before, 0, energy)
+    if used_wh is not None:
+        before = before + used_wh[:, None]
+    cap = np.asarray(cap_wh, dtype=np.int64)
+    out: IntArray = np.clip((cap[:, None] if cap.ndim else cap) - before, 0, energy)
     return out
 
 
@@ -159,10 +163,13 @@ def settle(
     support_period: str | None = None,
     norgespris_period: str | None = None,
     spot_rows: IntArray | None = None,
+    cap_used_wh: IntArray | None = None,
 ) -> MonthComponents:
     """The exact components of the month (or of days 1..``through_day``) for a batch.
 
     ``spot_rows`` (H, T) replaces the calendar's area prices row by row (simulated price paths).
+    ``cap_used_wh`` (H,): imported energy of the month before the calendar's first period, counted
+    against the support and Norgespris volume caps (a calendar of part of a month: one period).
     """
     imp, exp = rows.import_wh.astype(np.int64), rows.export_wh.astype(np.int64)
     spot = cal.spot_micro if spot_rows is None else np.asarray(spot_rows, dtype=np.int64)
@@ -201,7 +208,7 @@ def settle(
         pct = np.array([book.support.at(d).percent_bp for d in days], dtype=np.int64)
         day_index = _day_index(dates)
         excess = np.maximum(prices - thresholds[day_index], 0)
-        eligible = _capped(energy, rule.cap_wh) * on_support[:, None]
+        eligible = _capped(energy, rule.cap_wh, cap_used_wh) * on_support[:, None]
         support = div_round_np(eligible * excess * pct[day_index], 10_000)
         per["stromstotte"] = -support
         amount["stromstotte"] = -support.sum(axis=1)
@@ -224,8 +231,7 @@ def settle(
         else:
             energy, prices, vat_bp = imp, spot, cal.vat_bp
         caps = np.where(rows.dwelling == "cabin", np_rule.cap_wh_cabin, np_rule.cap_wh_home)
-        after = np.cumsum(energy, axis=1)
-        eligible_np = np.clip(caps[:, None] - (after - energy), 0, energy) * on_np[:, None]
+        eligible_np = _capped(energy, caps, cap_used_wh) * on_np[:, None]
         charge = eligible_np * (np_rule.price_micro_per_kwh - prices)
         per["norgespris"] = charge
         amount["norgespris"] = charge.sum(axis=1)

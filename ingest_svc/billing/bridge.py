@@ -40,6 +40,7 @@ from ingest_svc.billing.ports import (
 )
 from ingest_svc.billing.predictions import Forecaster
 from ingest_svc.billing.pricing import LEDGER_APPEND, Pricer
+from ingest_svc.billing.rules import BillRules
 from ingest_svc.billing.settlement import Settler
 
 __all__ = ["Billing", "BillingSettings", "BillingStats", "OutboxSender"]
@@ -144,6 +145,7 @@ class Billing:
         tariff: Tariff,
         settings: BillingSettings | None = None,
         clock: Clock = time.time,
+        rules: BillRules | None = None,
     ) -> None:
         self.settings = settings = settings or BillingSettings()
         self.ledger = ledger
@@ -164,12 +166,12 @@ class Billing:
             max_power_w=settings.max_power_w,
         )
         self.keys = KeyRecorder(engine, readings, clock=clock)
-        self.pricer = Pricer(engine, tariff, prices, clock=clock)
+        self.pricer = Pricer(engine, tariff, prices, clock=clock, rules=rules, tables=readings)
         self.forecaster = Forecaster(engine, readings, forecasts, settings.predict_batch, clock=clock)
         self.sender = OutboxSender(
             self.outbox, self._send, self.stats, settings.outbox_page, settings.outbox_concurrency
         )
-        self.costs = TodayCost(engine, readings, tariff)
+        self.costs = TodayCost(engine, self.pricer.rules.book.currency)
 
     async def _send(self, item: OutboxItem) -> None:
         if item.kind != LEDGER_APPEND:

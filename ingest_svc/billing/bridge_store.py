@@ -1,12 +1,13 @@
-"""Billing's tables (migrations 0001 and 0002): settled hours, counter marks, per-household
-progress, daily peaks and the outbox of calls owed to predict_svc and ledger_svc.
+"""Billing's tables (migrations 0001, 0002, 0003_metering, 0004_bill_periods): settled periods,
+counter marks, per-household progress, daily peaks and the outbox of calls owed to predict_svc
+and ledger_svc.
 
 Quantities are integers: Wh for energy, micro-EUR for money (the ledger's fixed point).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ingest_svc.db import Base
@@ -46,6 +47,11 @@ class SettlementRow(Base):
     total_cost_micro_eur: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     period_ms: Mapped[int] = mapped_column(BigInteger, default=3_600_000, server_default="3600000")
     meter_values: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Migration 0004_bill_periods: the period's bill in the rule set's currency (NOK), as on its
+    # version-2 ledger record: total and components (JSON [[name, micro], ...]) in micro-units.
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    cost_micro: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    cost_components: Mapped[str | None] = mapped_column(Text, nullable=True)
     __table_args__ = (Index("ix_settlements_priced_hour", "priced", "hour_start_ms"),)
 
 

@@ -17,7 +17,7 @@ from common.log import get_logger
 from common.timestamps import from_ms
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2, ledger_service_pb2_grpc
-from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
+from energypulse.prediction.v1 import forecast_pb2, prediction_service_pb2, prediction_service_pb2_grpc
 from ingest_svc.billing.ports import DeliveryFailed, DeliveryRejected
 
 __all__ = ["AuditClient", "LedgerClient", "PredictionClient", "ServiceLogin"]
@@ -26,6 +26,21 @@ log = get_logger(__name__)
 
 _T = TypeVar("_T")
 Metadata = tuple[tuple[str, str], ...]
+
+# GetPriceForecast's longest cut (hours from now): the 7 forecast days after the last published one.
+FORECAST_HORIZON_HOURS = 192
+
+
+def _band(p: forecast_pb2.PricePeriod) -> tuple[float, float, float]:
+    """(P10, P50, P90) of a period: a published one is exact; a forecast one its 0.1/0.5/0.9
+    quantiles (the nearest levels served, lowest first), the median when a level is missing."""
+    if p.kind != forecast_pb2.PRICE_KIND_FORECAST or not p.quantiles:
+        return (p.price_eur_mwh, p.price_eur_mwh, p.price_eur_mwh)
+    qs = sorted((q.level, q.price_eur_mwh) for q in p.quantiles)
+    low = min(qs, key=lambda q: abs(q[0] - 0.1))[1]
+    high = min(qs, key=lambda q: abs(q[0] - 0.9))[1]
+    return (min(low, p.price_eur_mwh), p.price_eur_mwh, max(high, p.price_eur_mwh))
+
 
 # The receiver says the request itself is wrong: retrying cannot help.
 _PERMANENT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE}
@@ -93,9 +108,15 @@ class PredictionClient:
         return {p.hour_start.seconds * 1000: p.price_eur_mwh for p in response.prices}
 
     async def price_forecast(self, zone: str) -> dict[int, tuple[float, float, float]]:
-        """{hour start ms: (P10, P50, P90) EUR/MWh} of the zone's latest forecast; {} if refused."""
+        """{quarter start ms: (P10, P50, P90) EUR/MWh} from now to the end of the forecast (the
+        published periods exact, then up to 7 delivery days of forecast); {} if refused."""
         stub = self._connected()
-        request = prediction_service_pb2.GetPriceForecastRequest(zone=zone, horizon_hours=24)
+        request = prediction_service_pb2.GetPriceForecastRequest(
+            zone=zone,
+            horizon_hours=FORECAST_HORIZON_HOURS,
+            horizon_days=7,
+            resolution=forecast_pb2.PRICE_RESOLUTION_QUARTER_HOUR,
+        )
         try:
             response = await self._login.call(
                 lambda md: stub.GetPriceForecast(request, timeout=self._timeout, metadata=md)
@@ -105,10 +126,7 @@ class PredictionClient:
                 log.warning("price_forecast_refused", zone=zone, error=exc.details())
                 return {}
             raise
-        return {
-            p.hour_start.seconds * 1000: (p.p10_eur_mwh, p.p50_eur_mwh, p.p90_eur_mwh)
-            for p in response.points
-        }
+        return {p.start_time.seconds * 1000: _band(p) for p in response.periods}
 
     async def predict_batch(
         self, request: prediction_service_pb2.PredictBatchRequest

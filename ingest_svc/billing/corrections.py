@@ -43,7 +43,6 @@ log = get_logger(__name__)
 AUDIT_ACTION = "BILL_CORRECTED"
 MAX_REASON_BYTES = 256  # the ledger's string bound (spec §17.6)
 MAX_REQUEST_ID_LEN = 100  # the ledger's is 128, less our "correction:" prefix
-CURRENCY = "EUR"
 
 _RELAYED: dict[grpc.StatusCode, type[EnergyPulseError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
@@ -64,9 +63,12 @@ class CorrectionReceipt:
 class Corrections:
     """CorrectBilledPeriod's rules: what is checked here, what the ledger decides, what is audited."""
 
-    def __init__(self, ledger: CorrectionLedger, audit: AuditLog) -> None:
+    def __init__(self, ledger: CorrectionLedger, audit: AuditLog, currency: str) -> None:
+        # The bill's currency (the rule set's): the ledger refuses a correction in another
+        # currency than the period was billed in.
         self._ledger = ledger
         self._audit = audit
+        self._currency = currency
 
     async def correct(
         self,
@@ -77,6 +79,7 @@ class Corrections:
         amount_micro_eur: int,
         reason: str,
         request_id: str = "",
+        currency: str = "",
     ) -> CorrectionReceipt:
         """Append the correction and audit it; ``operator`` is the verified caller's subject."""
         if not operator:
@@ -99,7 +102,7 @@ class Corrections:
             period_start=timestamps.from_ms(period_start_ms),
             period_seconds=period_seconds,
             amount_micro=amount_micro_eur,
-            currency=CURRENCY,
+            currency=currency or self._currency,
             reason=reason,
             operator=operator,
         )

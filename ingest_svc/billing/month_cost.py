@@ -1,15 +1,21 @@
 """A household's month in NOK, line by line; its projection; spot or Norgespris (energy.bill).
 
-The energy is what billing settled (``settlements``: the priced hours, exactly what went to the
-ledger; net Wh of the hour, so a negative hour is export) at the area price recorded with it
-(EUR/MWh), converted at the day's EUR/NOK (:mod:`energy.fx`). The household's contract comes
-from its registration (grid company, municipality, scheme, dwelling, supplier terms). The rule set
-is loaded and validated once, at start-up (:func:`load_month_costs`).
+Quarter-hour settlement throughout: the energy is what billing settled (``settlements``, the
+priced periods, exactly what went to the ledger): for a household whose meters sign their
+registers, the quarter-hours whose energy is the signed boundary delta (docs/ledger-spec.md §17);
+for a legacy household (a meter that does not sign), its hours, each split into four equal
+quarters (the Wh remainder on the first ones, so the hour's sum is exact) at the hour's price.
+Net Wh per period, so a negative period is export. Each quarter is billed at the area price
+recorded with it (EUR/MWh), converted at the day's EUR/NOK (:mod:`energy.fx`); the capacity step
+uses the hourly sums of the quarters. The household's contract comes from its registration (grid
+company, municipality, scheme, dwelling, supplier terms). The rule set is loaded and validated
+once, at start-up (:func:`load_month_costs`).
 
 The projection bills ``paths`` simulated rests of the month (:func:`energy.bill.compare.project_month`):
-the unsettled hours covered by the zone's price forecast (``forecast``: P10/P50/P90 per hour, today
-24 h from PredictionService.GetPriceForecast) at the forecast's band, the rest from the documented
-seasonal estimate (the month's known prices by local hour of day, +-35 %).
+the unsettled quarters covered by the zone's price forecast (``forecast``: P10/P50/P90 per period,
+from PredictionService.GetPriceForecast: the published periods exact, then up to 7 delivery days
+of forecast) at the forecast's band, the rest from the documented seasonal estimate (the month's
+known prices by local hour of day, +-35 %).
 """
 
 from __future__ import annotations
@@ -18,34 +24,20 @@ import calendar as _cal
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from energy.fx import (
-    FallbackFxSource,
-    FileFxSource,
-    FixedFxSource,
-    FxSource,
-    MissingFxRate,
-    eur_mwh_to_micro_per_kwh,
-)
+from common.errors import FailedPrecondition, InvalidArgument, Unavailable
+from energy.fx import MissingFxRate, eur_mwh_to_micro_per_kwh
 from energy.localtime import LOCAL_TZ, from_ms, zone
-from energy.ratebook import (
-    DEFAULT_RULESET,
-    RateBook,
-    RateConfigError,
-    RateGapError,
-    UnknownGridCompany,
-    load_ratebook,
-)
+from energy.ratebook import RateGapError, UnknownGridCompany
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from ingest_svc.billing.bridge_store import SettlementRow
 from ingest_svc.billing.ports import ReadingTables
+from ingest_svc.billing.rules import BillRules, household_contract, load_bill_rules
 
 if TYPE_CHECKING:  # numpy (energy.bill) is imported on the first bill, not at start-up (~16 MB)
     from energy.bill import Contract, Invoice, PeriodCalendar
@@ -54,7 +46,8 @@ if TYPE_CHECKING:  # numpy (energy.bill) is imported on the first bill, not at s
 __all__ = ["MonthCostResult", "MonthCosts", "contract_columns", "load_month_costs"]
 
 HOUR_MS = 3_600_000
-Forecast = dict[int, tuple[float, float, float]]  # hour start ms -> (P10, P50, P90) EUR/MWh
+QUARTER_MS = 900_000
+Forecast = dict[int, tuple[float, float, float]]  # period start ms -> (P10, P50, P90) EUR/MWh
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_YEAR = 1970
 
@@ -116,58 +109,22 @@ def _previous(year: int, month: int) -> tuple[int, int]:
 class MonthCosts:
     """Month bills, projections and scheme comparisons of registered households."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        tables: ReadingTables,
-        book: RateBook,
-        fx: FxSource,
-        default_grid_company: str,
-        support_period: str | None = None,
-        paths: int = 300,
-    ) -> None:
-        self.engine, self.tables, self.book, self.fx = engine, tables, book, fx
-        self.default_grid_company = default_grid_company
-        self.support_period = support_period or None
+    def __init__(self, engine: Engine, tables: ReadingTables, rules: BillRules, paths: int = 300) -> None:
+        self.engine, self.tables, self.rules = engine, tables, rules
+        self.book, self.fx = rules.book, rules.fx
+        self.default_grid_company = rules.default_grid_company
+        self.support_period = rules.support_period
         self.paths = paths
-        book.grid(default_grid_company)  # an unknown default fails at start-up
 
     # --- reading ---------------------------------------------------------------------------
     def _contract(self, conn: Connection, household_id: str) -> Contract:
-        from energy.bill import Contract
-
-        h = self.tables.households.c
-        row = conn.execute(
-            select(
-                h.zone,
-                h.grid_company,
-                h.municipality,
-                h.price_scheme,
-                h.dwelling,
-                h.supplier_markup_micro_per_kwh,
-                h.supplier_fee_nano_per_month,
-            ).where(h.household_id == household_id)
-        ).first()
-        if row is None:
-            raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {household_id!r} is not registered")
-        return Contract(
-            # none registered: the company serving its zone in the rule set, else the default
-            grid_company=row.grid_company
-            or self.book.grid_for_zone(row.zone or "")
-            or self.default_grid_company,
-            municipality=row.municipality or "",
-            scheme=row.price_scheme or "spot",
-            dwelling=row.dwelling or "home",
-            markup_micro_per_kwh=row.supplier_markup_micro_per_kwh,
-            monthly_fee_nano=row.supplier_fee_nano_per_month,
-        )
+        return household_contract(conn, self.tables, self.rules, household_id)
 
     def _settled(self, conn: Connection, household_id: str, start: int, end: int) -> tuple[Any, Any, Any]:
-        import numpy as np
-
+        """(quarter starts, net Wh, EUR/MWh) of the household's priced periods in [start, end)."""
         s = SettlementRow.__table__.c
         rows = conn.execute(
-            select(s.hour_start_ms, s.metered_wh, s.spot_price_micro_eur_per_kwh)
+            select(s.hour_start_ms, s.period_ms, s.metered_wh, s.spot_price_micro_eur_per_kwh)
             .where(
                 s.household_id == household_id,
                 s.priced.is_(True),
@@ -176,10 +133,7 @@ class MonthCosts:
             )
             .order_by(s.hour_start_ms)
         ).all()
-        ms = np.array([int(r[0]) for r in rows], dtype=np.int64)
-        wh = np.array([int(r[1]) for r in rows], dtype=np.int64)
-        spot = np.array([int(r[2]) / 1000 for r in rows], dtype=float)  # µEUR/kWh -> EUR/MWh
-        return ms, wh, spot
+        return quarters([(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows])
 
     # --- computing -------------------------------------------------------------------------
     def _calendar(self, contract: Contract, year: int, month: int, ms: Any, spot: Any) -> PeriodCalendar:
@@ -194,7 +148,7 @@ class MonthCosts:
             ms,
             spot,
             self.fx,
-            minutes=60,
+            minutes=15,
         )
 
     def _bill(
@@ -224,7 +178,7 @@ class MonthCosts:
         from energy.bill.compare import project_month
 
         start, end = _month_bounds(year, month)
-        grid = np.arange(start, end, HOUR_MS, dtype=np.int64)
+        grid = np.arange(start, end, QUARTER_MS, dtype=np.int64)
         if len(ms) == 0:
             return None
         known = int(np.searchsorted(grid, ms[-1])) + 1
@@ -235,8 +189,8 @@ class MonthCosts:
         energy[idx] = np.maximum(wh, 0)
         cal = self._calendar(contract, year, month, grid, prices)
         bands: list[tuple[int, int, int]] = []
-        for h in grid[known:]:  # consecutive forecast hours right after the last settled one
-            point = (forecast or {}).get(int(h))
+        for h in grid[known:]:  # consecutive forecast quarters right after the last settled one
+            point = _forecast_at(forecast or {}, int(h))
             if point is None:
                 break
             rate = self.fx.rate_on(from_ms(int(h)).astimezone(zone(LOCAL_TZ)).date())
@@ -354,29 +308,40 @@ def load_month_costs(
     support_period: str,
 ) -> MonthCosts:
     """Build from settings; a bad rule set, FX file or default grid company fails here (start-up)."""
-    book = load_ratebook(Path(ruleset) if ruleset else DEFAULT_RULESET)
-    if book.currency == "EUR":
-        fx: FxSource = FixedFxSource(Decimal(1))
-    else:
-        sources: list[FxSource] = []
-        if eurnok_file:
-            sources.append(FileFxSource(eurnok_file))
-        if eurnok_fallback:
-            try:
-                rate = Decimal(eurnok_fallback)
-            except InvalidOperation:
-                raise RateConfigError(
-                    f"EP_BILL_EURNOK_FALLBACK is not a number: {eurnok_fallback!r}"
-                ) from None
-            if not rate.is_finite() or rate <= 0:
-                raise RateConfigError(f"EP_BILL_EURNOK_FALLBACK must be positive, got {eurnok_fallback!r}")
-            sources.append(FixedFxSource(rate))
-        if not sources:
-            raise RateConfigError("a NOK rule set needs EP_BILL_EURNOK_FILE or EP_BILL_EURNOK_FALLBACK")
-        fx = sources[0] if len(sources) == 1 else FallbackFxSource(sources[0], sources[1])
-    if support_period and support_period not in ("hour", "quarter_hour"):
-        raise RateConfigError(f"EP_BILL_SUPPORT_PERIOD must be hour or quarter_hour, got {support_period!r}")
-    try:
-        return MonthCosts(engine, tables, book, fx, default_grid_company, support_period or None)
-    except UnknownGridCompany as exc:
-        raise RateConfigError(f"EP_BILL_DEFAULT_GRID_COMPANY: {exc}") from None
+    rules = load_bill_rules(ruleset, eurnok_file, eurnok_fallback, default_grid_company, support_period)
+    return MonthCosts(engine, tables, rules)
+
+
+def _forecast_at(forecast: Forecast, start_ms: int) -> tuple[float, float, float] | None:
+    """The forecast of a quarter: its own, else its hour's (an hourly forecast covers its quarters)."""
+    own = forecast.get(start_ms)
+    return own if own is not None else forecast.get(start_ms - start_ms % HOUR_MS)
+
+
+def quarters(rows: list[tuple[int, int, int, int]]) -> tuple[Any, Any, Any]:
+    """Settled periods (start ms, period ms, net Wh, µEUR/kWh) -> quarter-hours (starts, Wh, EUR/MWh).
+
+    A period longer than a quarter (a legacy hour) is split into equal quarters, the Wh remainder
+    on the first ones (floor division: the quarters sum to the period exactly); periods shorter
+    than a quarter are summed into it (the market prices quarters: they share its price).
+    """
+    import numpy as np
+
+    energy: dict[int, int] = {}
+    price: dict[int, int] = {}
+    for start, period, wh, micro in rows:
+        if period > QUARTER_MS:
+            n = period // QUARTER_MS
+            q, r = divmod(wh, n)
+            for i in range(n):
+                t = start + i * QUARTER_MS
+                energy[t] = energy.get(t, 0) + q + (i < r)
+                price[t] = micro
+        else:
+            t = start - start % QUARTER_MS
+            energy[t] = energy.get(t, 0) + wh
+            price[t] = micro
+    ms = np.array(sorted(energy), dtype=np.int64)
+    wh_arr = np.array([energy[int(t)] for t in ms], dtype=np.int64)
+    spot = np.array([price[int(t)] / 1000 for t in ms], dtype=float)  # µEUR/kWh -> EUR/MWh
+    return ms, wh_arr, spot

@@ -69,10 +69,10 @@ class PriceSource(Protocol):
 
 
 class PriceForecastSource(Protocol):
-    """Area price forecasts with their band (today: PredictionService.GetPriceForecast, 24 h)."""
+    """Area price forecasts with their band (PredictionService.GetPriceForecast: quarter-hours, 7 days)."""
 
     async def price_forecast(self, zone: str) -> dict[int, tuple[float, float, float]]:
-        """{hour start ms: (P10, P50, P90) EUR/MWh}; {} if refused."""
+        """{period start ms: (P10, P50, P90) EUR/MWh}, published periods exact; {} if refused."""
         ...
 
 

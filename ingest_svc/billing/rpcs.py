@@ -41,6 +41,7 @@ class CorrectionRpcs:
             request.amount_micro_eur,
             request.reason,
             request.request_id,
+            request.currency,
         )
         return pb.CorrectBilledPeriodResponse(
             tx_hash=done.tx_hash, leaf_index=done.leaf_index, operator=done.operator, replayed=done.replayed

@@ -25,7 +25,6 @@ from common.errors import InvalidArgument
 from common.paging import Pager
 from common.read_cache import ReadCache
 from contracts.mqtt.boundary import KEY_ALGORITHM, key_id
-from energy.tariff import Tariff
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
@@ -178,7 +177,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         # The NOK month bill (default: the shipped rule set with the configuration's defaults).
         self.month_costs = month_costs or _default_month_costs(engine)
         # Today's cost from billing (default: the running hour valued at the default tariff).
-        self.costs = costs or TodayCost(engine, READING_TABLES, Tariff())
+        self.costs = costs or TodayCost(engine, self.month_costs.book.currency)
         self.queries = TelemetryQueries(engine)
         self.metrics = metrics
         self.online_window_ms = int(online_window_s * 1000)
@@ -232,12 +231,13 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     def _summary(self, household_id: str, now: int) -> pb.GetHouseholdSummaryResponse:
         """Power, energy and cost of today in one worker-thread hop."""
         summary = self.queries.summary(household_id, now)
-        cost = self.costs.today_cost_eur(summary.household_id, summary.time_zone, now)
+        cost = self.costs.today_cost_minor(summary.household_id, summary.time_zone, now)
         response = pb.GetHouseholdSummaryResponse(
             household_id=summary.household_id,
             current_power_kw=summary.current_power_w / 1000,
             today_kwh=summary.today_kwh,
-            today_cost_eur=cost,
+            today_cost_minor=cost,
+            currency=self.costs.currency,
         )
         if summary.last_ts_ms:
             response.last_read_time.CopyFrom(timestamps.from_ms(summary.last_ts_ms))

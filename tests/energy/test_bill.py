@@ -206,6 +206,26 @@ source = "as energy/rates/no"
         assert -inv.line("stromstotte").total_minor == kroner_ore
 
 
+def test_published_worked_example_norgespris_200_kroner_each_way() -> None:
+    """Svorka's worked Norgespris examples (https://svorka.no/artikler/slik-vises-norgespris-paa-fakturaen-din,
+    checked 2026-12-02; prices there include VAT: Norgespris 50 ore = 40 ore ex VAT): a market price
+    of 70 ore/kWh and 1000 kWh in the month give 200 kroner less on the grid bill; 30 ore/kWh gives
+    200 kroner more. Reproduced on the shipped rule set (February 2026, Trondheim 5001, Tensio)
+    with the month's 1000 kWh spread over its quarter-hours: 70 ore incl. VAT = 56 ore ex VAT
+    (56 EUR/MWh at 10 NOK/EUR), 30 ore = 24 ore ex VAT."""
+    ms = month_ms(2026, 2)
+    energy = np.full(len(ms), 1_000_000 // len(ms))
+    energy[: 1_000_000 - int(energy.sum())] += 1
+    for ex_vat_ore, kroner_ore in ((56.0, -20_000), (24.0, 20_000)):
+        cal = build_calendar(BOOK, "tensio", "5001", 2026, 2, ms, np.full(len(ms), ex_vat_ore), FX10)
+        inv = bill(BOOK, cal, Contract("tensio", "5001", scheme="norgespris"), energy)
+        assert inv.import_wh == 1_000_000
+        line = inv.line("norgespris")
+        assert line.total_minor == kroner_ore  # -200,00 / +200,00 kr incl. VAT
+        assert (line.amount_minor, line.vat_minor) == (kroner_ore * 4 // 5, kroner_ore // 5)
+        assert inv.line("stromstotte").total_minor == 0  # no support on top of Norgespris
+
+
 def test_norgespris_before_it_existed_is_an_error_not_a_zero() -> None:
     ms = month_ms(2025, 9, days=2)
     cal = build_calendar(BOOK, "bkk", "4601", 2025, 9, ms, np.full(len(ms), 100.0), FX10)

@@ -186,17 +186,18 @@ async def test_two_hours_settle_once_per_household_with_predict_tariff(
         assert len({p.target_hour_ms for p in predictions}) == 1
         assert scalar(db_url, "select count(*) from outbox where status != 'sent'") == 0
 
-        # Today's cost: settled hours of the local day as billed + the open hour (k=23 -> k=24,
-        # 100 Wh) at the forecast price: more than the settled part, by less than a euro.
+        # Today's cost: the NOK bill of the local day's settled hours (each priced for the ledger).
         now_ms = int(time.time() * 1000)
         midnight = int(
             pd.Timestamp(now_ms, unit="ms", tz="UTC").tz_convert("Europe/Oslo").normalize().timestamp() * 1000
         )
-        settled_today = sum(
-            s.total_cost_ueur for (h, hour), s in by_key.items() if h == "hh-0000" and hour >= midnight
+        nok_today = scalar(
+            db_url,
+            "select coalesce(sum(cost_micro), 0) from settlements where household_id = 'hh-0000'"
+            f" and priced and currency = 'NOK' and hour_start_ms >= {midnight}",
         )
-        cost = await asyncio.to_thread(app.costs.today_cost_eur, "hh-0000", "Europe/Oslo", now_ms)
-        assert settled_today / 1e6 < cost < settled_today / 1e6 + 1.0
+        cost = await asyncio.to_thread(app.costs.today_cost_minor, "hh-0000", "Europe/Oslo", now_ms)
+        assert cost == round(int(nok_today) / 10_000)
     finally:
         bridge.cancel()
         await asyncio.gather(bridge, return_exceptions=True)

@@ -51,6 +51,8 @@ def _correction(amount: int = -25_000, reason: str = "Tariff misapplied (ticket 
         "amountMicroEur": str(amount),
         "reason": reason,
         "requestId": "e2e-correction-1",
+        # The settlements below are format-1 hours, billed in EUR; a NOK correction of them is refused.
+        "currency": "EUR",
     }
 
 
@@ -75,7 +77,9 @@ def test_an_operator_correction_from_edge_to_invoice(stack: Any) -> None:
     assert status == 400 and body["details"][0]["reason"] == "CORRECTION_REASON_REQUIRED", body
     status, body = stack.api("POST", path, _correction(reason="x" * 257), token=admin)
     assert status == 400 and body["details"][0]["reason"] == "CORRECTION_REASON_TOO_LONG", body
-    # Only a billed period can be corrected.
+    # Only a billed period can be corrected, in the currency it was billed in.
+    status, body = stack.api("POST", path, {**_correction(), "currency": "NOK"}, token=admin)
+    assert status == 400 and body["details"][0]["reason"] == "CORRECTION_PERIOD_NOT_BILLED", body
     status, body = stack.api(
         "POST", path, {**_correction(), "periodStart": "2026-01-02T02:00:00Z"}, token=admin
     )

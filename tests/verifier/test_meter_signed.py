@@ -43,7 +43,7 @@ def _month(household: str, meter: str, private: Ed25519PrivateKey, skip: set[int
         nxt = signed(t + QUARTER, imp, n + 1)
         wh = nxt.import_wh - prev.import_wh
         if n not in skip:
-            cost = wh * 100
+            cost = wh * 125  # µNOK: the bill's parts, as ingest records them (energy.bill.period)
             out.append(
                 record_to_proto(
                     SettlementV2(
@@ -54,8 +54,8 @@ def _month(household: str, meter: str, private: Ed25519PrivateKey, skip: set[int
                         wh,
                         100_000,
                         cost,
-                        "EUR",
-                        (("spot", cost),),
+                        "NOK",
+                        (("spot_energy", wh * 100), ("vat", wh * 25)),
                         (MeterPeriod(meter, kid, prev, nxt),),
                     )
                 )
@@ -130,6 +130,15 @@ def test_the_verifier_catches_what_the_ledger_would_refuse() -> None:
         "transaction": {"record": {"settlement": {**s, "meteredWh": str(int(s["meteredWh"]) + 900)}}}
     }
     assert any("signed" in p for p in metering.check_invoice(bad, 2_000_000_000_000).problems)
+
+    # a NOK part doctored (VAT lowered) while the total stays: the parts no longer sum to it
+    parts = {**invoice, "lines": [dict(line) for line in lines]}
+    s = parts["lines"][0]["transaction"]["record"]["settlement"]
+    doctored = [dict(c) for c in s["components"]]
+    doctored[-1]["amountMicro"] = str(int(doctored[-1]["amountMicro"]) - 1)
+    parts["lines"][0] = {"transaction": {"record": {"settlement": {**s, "components": doctored}}}}
+    assert s["currency"] == "NOK"
+    assert any("components sum" in p for p in metering.check_invoice(parts, 2_000_000_000_000).problems)
 
     dropped = {**invoice, "lines": [lines[0], lines[2]]}
     dropped["totalWh"] = str(

@@ -38,7 +38,7 @@ class FakeAudit:
 
 async def test_a_reason_is_required_and_bounded_before_anything_is_written() -> None:
     ledger, audit = FakeLedger(), FakeAudit()
-    corrections = Corrections(ledger, audit)
+    corrections = Corrections(ledger, audit, "NOK")
     for reason, why in (
         ("", "CORRECTION_REASON_REQUIRED"),
         (" \t", "CORRECTION_REASON_REQUIRED"),
@@ -55,7 +55,7 @@ async def test_a_reason_is_required_and_bounded_before_anything_is_written() -> 
 
 async def test_the_correction_goes_to_the_ledger_then_to_the_audit_log() -> None:
     ledger, audit = FakeLedger(), FakeAudit()
-    corrections = Corrections(ledger, audit)
+    corrections = Corrections(ledger, audit, "NOK")
     done = await corrections.correct("admin", "hh-1", HOUR_MS, 3600, -25_000, "tariff misapplied", "r-1")
     again = await corrections.correct("admin", "hh-1", HOUR_MS, 3600, -25_000, "tariff misapplied", "r-1")
     assert (done.tx_hash, done.leaf_index, done.operator, done.replayed) == ("cd" * 32, 7, "admin", False)
@@ -69,7 +69,7 @@ async def test_the_correction_goes_to_the_ledger_then_to_the_audit_log() -> None
         "admin",
         "tariff misapplied",
         -25_000,
-        "EUR",
+        "NOK",
         3600,
     )
     event = audit.events[0]

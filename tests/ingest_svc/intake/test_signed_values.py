@@ -110,7 +110,7 @@ def test_only_verified_boundaries_are_stored_and_only_they_are_billed(tmp_path: 
     # The meter key goes on the ledger, then the period as a version-2 record with its signed values.
     assert KeyRecorder(engine, READING_TABLES).run_once() == 1
     assert KeyRecorder(engine, READING_TABLES).run_once() == 0  # once per key
-    priced = asyncio.run(Pricer(engine, _tariff(), FakePrices()).run_once())
+    priced = asyncio.run(Pricer(engine, _tariff(), FakePrices(), tables=READING_TABLES).run_once())
     assert priced == 2
     items = Outbox(engine).claim(10)
     requests = [ledger_service_pb2.AppendRecordsRequest.FromString(i.payload) for i in items]
@@ -118,6 +118,11 @@ def test_only_verified_boundaries_are_stored_and_only_they_are_billed(tmp_path: 
     record = requests[1].records[0].settlement
     assert record.format_version == 2 and record.period_seconds == 900 and record.metered_wh == wh[3] - wh[0]
     assert sum(c.amount_micro for c in record.components) == record.total_cost_micro_eur
+    assert record.currency == "NOK" and {c.name for c in record.components} >= {
+        "spot_energy",
+        "grid_energy",
+        "vat",
+    }
     m = record.meter_periods[0]
     for value in (m.start, m.end):
         assert verify_boundary(

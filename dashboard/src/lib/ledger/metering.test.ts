@@ -109,6 +109,21 @@ describe("format version 2", () => {
     expect(gap.problems).toEqual(["1 periods are neither billed nor listed as missing"]);
   });
 
+  it("refuses a line whose cost components do not sum to its total", async () => {
+    const key = recordOf(v2.transactions[0]!.record);
+    const k = key.content.case === "meterKey" ? key.content.value : undefined;
+    const keys = new Map([[`${k?.meterId ?? ""}/${k?.keyId ?? ""}`, new Uint8Array(k?.publicKey ?? [])]]);
+    const r = recordOf(v2.transactions[1]!.record);
+    const s = r.content.case === "settlement" ? r.content.value : undefined;
+    await expect(signedEnergy(s!, keys)).resolves.toBe(s!.meteredWh);
+    s!.currency = "NOK";
+    s!.components = [
+      { $typeName: "energypulse.ledger.v1.CostComponent", name: "spot_energy", amountMicro: s!.totalCostMicroEur - 1n },
+      { $typeName: "energypulse.ledger.v1.CostComponent", name: "vat", amountMicro: 0n },
+    ];
+    await expect(signedEnergy(s!, keys)).rejects.toThrow(/do not sum to the total/);
+  });
+
   it("refuses the refused vectors: energy not signed, and a value the meter did not sign", async () => {
     const key = recordOf(v2.transactions[0]!.record);
     const k = key.content.case === "meterKey" ? key.content.value : undefined;

@@ -144,7 +144,7 @@ export function HistoryPage() {
             <>
               <dl className="mb-5 grid grid-cols-2 gap-4 sm:grid-cols-4">
                 <Stat label="Net energy" value={fmtKwh(totals.kwh)} testId="history-kwh" />
-                <Stat label="Spot cost (est.)" value={fmtEur(totals.eur)} sub="energy × hourly spot price" />
+                <Stat label="Energy at spot (market value)" value={fmtEur(totals.eur)} sub="energy × hourly spot price, EUR market data; not your bill (NOK: Home, Spot or Norgespris)" />
                 <Stat label="Average spot price" value={Number.isFinite(totals.avgPrice) ? `${fmtNumber(totals.avgPrice, 1)} c/kWh` : "–"} />
                 <Stat label="Peak power" value={`${fmtNumber(totals.peak, 2)} kW`} />
               </dl>

@@ -1,7 +1,7 @@
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, Skeleton } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
-import { fmtEur, fmtHour, fmtKwh, fmtNumber } from "@/lib/format";
+import { fmtHour, fmtKwh, fmtNumber } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 import { useHouseholdForecast } from "../api/predict-household";
@@ -27,21 +27,15 @@ export function NextHourCard({ householdId, timeZone }: { householdId: string; t
         ) : (
           <dl className="grid grid-cols-2 gap-4">
             <Stat
-              label="Price (all-in)"
+              label="Spot price (market)"
               value={
                 <>
-                  {fmtNumber((next.price?.totalEurKwh ?? 0) * 100, 1)}
+                  {fmtNumber((next.price?.spotEurKwh ?? 0) * 100, 1)}
                   <span className="ml-1 text-sm font-medium text-slate-500">c/kWh</span>
                 </>
               }
-              sub={`spot ${fmtNumber((next.price?.spotEurKwh ?? 0) * 100, 1)} c/kWh`}
+              sub="EUR, as the market clears it; your bill is in NOK (this month's card)"
               testId="next-hour-price"
-            />
-            <Stat
-              label="Expected cost"
-              value={fmtEur(next.costP50Eur)}
-              sub={`80% interval ${fmtEur(next.costP10Eur)} – ${fmtEur(next.costP90Eur)}`}
-              testId="next-hour-cost"
             />
             <Stat className="col-span-2" label="Expected use" valueClassName="text-sm font-medium text-slate-700" value={fmtKwh(next.consumptionKwh)} />
           </dl>

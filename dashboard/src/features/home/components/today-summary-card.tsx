@@ -1,7 +1,7 @@
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, Skeleton } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
-import { fmtEur, fmtKwh, fmtRelative } from "@/lib/format";
+import { fmtKwh, fmtMinor, fmtRelative } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 import { useHouseholdSummary } from "../api/get-household-summary";
@@ -22,7 +22,7 @@ export function TodaySummaryCard({ householdId }: { householdId: string }) {
         ) : (
           <dl className="grid grid-cols-2 gap-4">
             <Stat label="Energy" value={fmtKwh(summary.data.todayKwh)} testId="today-kwh" />
-            <Stat label="Cost" value={fmtEur(summary.data.todayCostEur)} sub="settled + running hour" testId="today-cost" />
+            <Stat label="Cost" value={fmtMinor(summary.data.todayCostMinor, summary.data.currency)} sub="settled periods, every part of the bill" testId="today-cost" />
             <Stat
               className="col-span-2"
               label="Last reading"

@@ -1,7 +1,7 @@
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import type { Invoice } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
 import type { Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
-import { fmtDateTime, fmtEur, microToEur, shortHash } from "@/lib/format";
+import { fmtDateTime, fmtMinor, shortHash } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 import type { verdictKind } from "./verdict-badge";
@@ -9,12 +9,16 @@ import type { verdictKind } from "./verdict-badge";
 /** The month's operator corrections (spec §17.6): when, how much, why and who; each a ledger
  * transaction proven like a line. The lines they correct stay as they were billed. */
 export function CorrectionsCard({ inv, verdictOf }: { inv: Invoice; verdictOf: (tx: Transaction) => ReturnType<typeof verdictKind> }) {
+  // Micro-units of the record's currency (EUR or NOK, spec §17.7), shown in its minor units.
+  const money = (micro: bigint, currency: string) => fmtMinor(micro / 10_000n, currency);
+  const currencies = new Set(inv.corrections.map((tx) => (tx.record?.content.case === "correction" ? tx.record.content.value.currency : "")));
+  const totalCurrency = currencies.size === 1 ? [...currencies][0] : "";
   return (
     <Card aria-labelledby="corrections-title">
       <CardHeader
         id="corrections-title"
         title="Operator corrections"
-        description={`Made by an administrator, with the reason, on the ledger. Total ${fmtEur(microToEur(inv.correctionTotalMicroEur))}.`}
+        description={`Made by an administrator, with the reason, on the ledger. Total ${totalCurrency ? money(inv.correctionTotalMicroEur, totalCurrency) : "in mixed currencies, see each line"}.`}
       />
       <CardBody>
         <ul className="space-y-2 text-sm" data-testid="invoice-corrections">
@@ -23,7 +27,7 @@ export function CorrectionsCard({ inv, verdictOf }: { inv: Invoice; verdictOf: (
             return (
               <li key={tx.txHash} data-testid="invoice-correction" data-tx={tx.txHash} data-verdict={verdictOf(tx)} className="rounded-lg bg-slate-50 p-3">
                 <p className="font-medium text-slate-900">
-                  {c ? `${fmtEur(microToEur(c.amountMicro))} on the period of ${fmtDateTime(tsDate(c.periodStart))}` : "correction (record hidden)"}
+                  {c ? `${money(c.amountMicro, c.currency)} on the period of ${fmtDateTime(tsDate(c.periodStart))}` : "correction (record hidden)"}
                 </p>
                 {c && (
                   <p className="mt-1 text-slate-700">

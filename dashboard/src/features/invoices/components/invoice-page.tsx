@@ -14,7 +14,7 @@ import { useInvoice } from "@/lib/api/get-invoice";
 import { itemAt } from "@/lib/arrays";
 import { cn } from "@/lib/cn";
 import { downloadText, toCsv } from "@/lib/csv";
-import { fmtDateTime, fmtEur, fmtMonth, fmtNumber, microToEur, monthOf, shortHash } from "@/lib/format";
+import { fmtDateTime, fmtMinor, fmtMonth, fmtNumber, microToEur, monthOf, shortHash } from "@/lib/format";
 import type { TxVerdict } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
 
@@ -41,6 +41,18 @@ interface LineVerdict {
 
 const eur = (v: bigint | undefined) => (v === undefined ? "–" : fmtNumber(microToEur(v), 2));
 
+/** A version-2 line's named bill components (micro-units of its currency), summed. */
+const parts = (s: SettlementRecord, names: readonly string[]) =>
+  s.components.filter((c) => names.includes(c.name)).reduce((sum, c) => sum + c.amountMicro, 0n);
+const v2 = (s: SettlementRecord) => s.formatVersion === 2;
+
+/** The invoice's currency: its version-2 lines' (the bill's, NOK), EUR for a legacy month. */
+export function invoiceCurrency(records: readonly (SettlementRecord | undefined)[]): string {
+  const found = new Set(records.filter((s) => s && v2(s)).map((s) => s?.currency || "EUR"));
+  const [only] = [...found];
+  return found.size > 1 ? "mixed" : (only ?? "EUR");
+}
+
 /** The settlement-line columns; the verdict column shows the last verification's result. */
 function lineColumns(verdictOf: (tx: Transaction) => LineVerdict): Column<Line>[] {
   const amount = (id: string, header: string, value: (s: SettlementRecord) => bigint): Column<Line> => ({
@@ -63,12 +75,14 @@ function lineColumns(verdictOf: (tx: Transaction) => LineVerdict): Column<Line>[
       ),
     },
     { id: "kwh", header: "kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.meteredWh) / 1000, 3) : "–") },
-    { id: "spot-price", header: "Spot c/kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–") },
-    amount("spot", "Spot", (s) => s.spotCostMicroEur),
-    amount("grid", "Grid", (s) => s.gridEnergyCostMicroEur),
-    amount("capacity", "Capacity", (s) => s.capacityCostMicroEur),
-    amount("standing", "Standing", (s) => s.standingChargeMicroEur),
-    amount("vat", "VAT", (s) => s.vatMicroEur),
+    { id: "spot-price", header: "Spot c/kWh (øre)", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–") },
+    amount("spot", "Spot", (s) => (v2(s) ? parts(s, ["spot_energy", "export_credit"]) : s.spotCostMicroEur)),
+    amount("grid", "Grid", (s) => (v2(s) ? parts(s, ["grid_energy"]) : s.gridEnergyCostMicroEur)),
+    amount("capacity", "Capacity", (s) => (v2(s) ? parts(s, ["grid_capacity"]) : s.capacityCostMicroEur)),
+    amount("standing", "Other", (s) =>
+      v2(s) ? s.totalCostMicroEur - parts(s, ["spot_energy", "export_credit", "grid_energy", "grid_capacity", "vat"]) : s.standingChargeMicroEur,
+    ),
+    amount("vat", "VAT", (s) => (v2(s) ? parts(s, ["vat"]) : s.vatMicroEur)),
     { ...amount("total", "Total", (s) => s.totalCostMicroEur), cellClassName: "font-medium text-slate-900" },
     {
       id: "tx",
@@ -113,6 +127,8 @@ export function InvoicePage() {
     const s = tx.record?.content.case === "settlement" ? tx.record.content.value : undefined;
     return [{ tx, s }];
   });
+  const currency = invoiceCurrency(rows.map((r) => r.s));
+  const money = (micro: bigint) => (currency === "mixed" ? `${fmtNumber(microToEur(micro), 2)} (mixed currencies)` : fmtMinor(micro / 10_000n, currency));
   const verdictOf = (tx: Transaction): LineVerdict => {
     const verdict = result?.verdicts.get(tx.txHash);
     return { verdict, kind: result ? verdictKind(verdict) : "unchecked" };
@@ -181,15 +197,15 @@ export function InvoicePage() {
           <Card>
             <CardBody>
               <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
-                <Stat label="Total" value={fmtEur(microToEur(inv.totalCostMicroEur))} testId="invoice-total" />
-                {inv.corrections.length > 0 && <Stat label="Amount due (after corrections)" value={fmtEur(microToEur(inv.amountDueMicroEur))} testId="invoice-amount-due" />}
+                <Stat label="Total" value={money(inv.totalCostMicroEur)} testId="invoice-total" />
+                {inv.corrections.length > 0 && <Stat label="Amount due (after corrections)" value={money(inv.amountDueMicroEur)} testId="invoice-amount-due" />}
                 <Stat label="Net energy" value={`${fmtNumber(Number(inv.totalWh) / 1000, 1)} kWh`} />
                 <Stat
                   label={inv.legacy ? "Settled hours" : "Settled periods"}
                   value={`${inv.coveredPeriods.toString()} of ${inv.expectedPeriods.toString()}`}
                   testId="invoice-periods"
                 />
-                <Stat label="Average all-in price" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} c/kWh` : "–"} />
+                <Stat label="Average all-in price" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} ${currency === "NOK" ? "øre" : "c"}/kWh` : "–"} />
               </dl>
             </CardBody>
           </Card>
@@ -204,7 +220,7 @@ export function InvoicePage() {
           {inv.corrections.length > 0 && <CorrectionsCard inv={inv} verdictOf={(tx) => verdictOf(tx).kind} />}
 
           <Card aria-labelledby="lines-title">
-            <CardHeader id="lines-title" title="Settlement lines" description="Each line is a ledger transaction. Amounts in EUR, VAT included in the total." />
+            <CardHeader id="lines-title" title="Settlement lines" description={`Each line is a ledger transaction. Amounts in ${currency === "mixed" ? "EUR (legacy hours) and NOK (meter-signed periods)" : currency}, VAT included in the total.`} />
             <DataTable
               caption={`Settlement lines of ${fmtMonth(month)}`}
               className="min-w-[860px]"
