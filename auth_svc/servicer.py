@@ -16,12 +16,12 @@ from typing import ParamSpec, Protocol, TypeVar
 import grpc
 from sqlalchemy.exc import SQLAlchemyError
 
-from auth_svc.accounts import Accounts, TokenPair
+from auth_svc.accounts import Accounts, LoginThrottled, TokenPair
 from auth_svc.store import AuditEventRow, UserRecord
 from common import timestamps
 from common.auth.access import parse_role, role_name
 from common.auth.caller import caller
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, to_rpc_status
 from common.log import get_logger
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
@@ -93,6 +93,10 @@ class _Peer(Protocol):
 
 
 CLIENT_ADDRESS_HEADER = "x-energypulse-client-address"  # set by Envoy (envoy/edge_policy.py)
+# Sent with a throttled sign-in's status (``client=12,pair=30``): the edge's login guard remembers
+# it and refuses that address (or pair) itself until then (envoy/edge_policy.py), so a flood of
+# refused attempts stops reaching auth_svc. Envoy removes it before the reply leaves the edge.
+LOGIN_THROTTLE_HEADER = "x-energypulse-login-throttle"
 
 
 class TrustedProxies:
@@ -226,8 +230,13 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         self, request: pb.LoginRequest, context: grpc.aio.ServicerContext[pb.LoginRequest, pb.LoginResponse]
     ) -> pb.LoginResponse:
         client = self._client(context)
-        self._accounts.refuse_if_remembered(request.username, client)
-        session = await self._run(self._accounts.login, request.username, request.password, client)
+        try:
+            self._accounts.refuse_if_remembered(request.username, client)
+            session = await self._run(self._accounts.login, request.username, request.password, client)
+        except LoginThrottled as refused:
+            status = to_rpc_status(refused)
+            hint = ((LOGIN_THROTTLE_HEADER, refused.throttled.edge_hint()),)
+            await context.abort(status.code, status.details, (*status.trailing_metadata, *hint))
         return pb.LoginResponse(tokens=_tokens(session.tokens), user=user_message(session.user))
 
     async def RefreshToken(
