@@ -11,17 +11,18 @@ import ipaddress
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import ParamSpec, Protocol, TypeVar
+from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 import grpc
 from sqlalchemy.exc import SQLAlchemyError
 
 from auth_svc.accounts import Accounts, LoginThrottled, TokenPair
+from auth_svc.session_cookie import SessionRequest
 from auth_svc.store import AuditEventRow, UserRecord
 from common import timestamps
 from common.auth.access import parse_role, role_name
 from common.auth.caller import caller
-from common.errors import InvalidArgument, to_rpc_status
+from common.errors import EnergyPulseError, InvalidArgument, to_rpc_status
 from common.log import get_logger
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
@@ -59,6 +60,27 @@ def _tokens(pair: TokenPair) -> pb.TokenPair:
     )
     if pair.refresh_token:
         message.refresh_token_expire_time.CopyFrom(timestamps.from_seconds(pair.refresh_expires_at))
+    return message
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext[Any, Any], error: EnergyPulseError, *extra: tuple[str, str]
+) -> NoReturn:
+    """Refuse with ``error``'s rich status plus ``extra`` metadata (a cookie, the edge's hint)."""
+    status = to_rpc_status(error)
+    await context.abort(status.code, status.details, (*status.trailing_metadata, *extra))
+    raise AssertionError("abort returned")  # context.abort always raises
+
+
+async def _deliver(
+    context: grpc.aio.ServicerContext[Any, Any], cookies: SessionRequest, pair: TokenPair
+) -> pb.TokenPair:
+    """The tokens for the response; in cookie mode the refresh token goes into Set-Cookie only."""
+    message = _tokens(pair)
+    if cookies.cookie_mode and pair.refresh_token:
+        max_age = max(0, int(pair.refresh_expires_at - time.time()))
+        await context.send_initial_metadata((cookies.set_cookie(pair.refresh_token, max_age),))
+        message.refresh_token = ""
     return message
 
 
@@ -234,25 +256,35 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             self._accounts.refuse_if_remembered(request.username, client)
             session = await self._run(self._accounts.login, request.username, request.password, client)
         except LoginThrottled as refused:
-            status = to_rpc_status(refused)
-            hint = ((LOGIN_THROTTLE_HEADER, refused.throttled.edge_hint()),)
-            await context.abort(status.code, status.details, (*status.trailing_metadata, *hint))
-        return pb.LoginResponse(tokens=_tokens(session.tokens), user=user_message(session.user))
+            await _abort(context, refused, (LOGIN_THROTTLE_HEADER, refused.throttled.edge_hint()))
+        tokens = await _deliver(context, SessionRequest(context.invocation_metadata() or ()), session.tokens)
+        return pb.LoginResponse(tokens=tokens, user=user_message(session.user))
 
     async def RefreshToken(
         self,
         request: pb.RefreshTokenRequest,
         context: grpc.aio.ServicerContext[pb.RefreshTokenRequest, pb.RefreshTokenResponse],
     ) -> pb.RefreshTokenResponse:
-        pair = await self._run(self._accounts.refresh, request.refresh_token, self._client(context))
-        return pb.RefreshTokenResponse(tokens=_tokens(pair))
+        cookies = SessionRequest(context.invocation_metadata() or ())
+        token = cookies.token(request.refresh_token)
+        try:
+            pair = await self._run(self._accounts.refresh, token, self._client(context))
+        except EnergyPulseError as error:
+            if cookies.cookie_mode:  # a spent, reused or revoked cookie is of no further use
+                await _abort(context, error, cookies.clear_cookie())
+            raise
+        return pb.RefreshTokenResponse(tokens=await _deliver(context, cookies, pair))
 
     async def Logout(
         self,
         request: pb.LogoutRequest,
         context: grpc.aio.ServicerContext[pb.LogoutRequest, pb.LogoutResponse],
     ) -> pb.LogoutResponse:
-        await self._run(self._accounts.logout, request.refresh_token, self._client(context))
+        cookies = SessionRequest(context.invocation_metadata() or ())
+        token = cookies.token(request.refresh_token)
+        await self._run(self._accounts.logout, token, self._client(context))
+        if cookies.cookie_mode:
+            await context.send_initial_metadata((cookies.clear_cookie(),))
         return pb.LogoutResponse()
 
     async def GetJwks(
