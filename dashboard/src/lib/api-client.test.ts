@@ -260,7 +260,7 @@ describe("api client: errors", () => {
     const client = createApiClient({
       fetch: (url, init) => (seen.push(url), edge.fetch(url.replace("https://edge.example", ""), init)),
       baseUrl: () => "https://edge.example",
-      session: new MemorySession("access-1", null),
+      session: new MemorySession("access-1"),
       onForbidden: () => {},
     });
     const route = routes.telemetry.listReadings({ householdId: "h 1/x" });
