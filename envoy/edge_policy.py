@@ -155,12 +155,19 @@ LOCAL_REPLIES: list[tuple[str, int, int, str]] = [
 ]
 
 
+# JSON bodies that say more than the fixed gRPC message can: an access-log operator Envoy fills
+# in (the login guard's Retry-After, as auth_svc's own "try again in N s").
+JSON_MESSAGES: dict[str, str] = {
+    "LOGIN_RATE_LIMITED": "too many failed sign-in attempts; try again in %RESP(RETRY-AFTER)% s",
+}
+
+
 def _text_body(code: int, reason: str) -> str:
     """A google.rpc.Status as JSON, fixed per reason (Envoy's own text, e.g. a transcoder parse
     error naming protobuf types, goes to the access log, not to the client)."""
     status = {
         "code": code,
-        "message": MESSAGES[reason],
+        "message": JSON_MESSAGES.get(reason, MESSAGES[reason]),
         "details": [
             {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": DOMAIN}
         ],

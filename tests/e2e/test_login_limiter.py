@@ -202,6 +202,15 @@ def test_the_edge_refuses_a_tripped_throttle_without_calling_auth_svc(edge: Stac
                 native.append(error.code())
     reached = _calls_to_auth_svc(edge) - before
     assert all(status == 429 and _reason(body) == "LOGIN_RATE_LIMITED" for status, _, body in flood)
+    assert all(
+        str(body["message"]).startswith("too many failed sign-in attempts; try again in ")
+        for _, _, body in flood
+    )
+    assert all(
+        str(body["message"]).endswith(f" {headers['retry-after']} s")
+        for _, headers, body in flood
+        if "retry-after" in headers
+    )
     assert native == [grpc.StatusCode.RESOURCE_EXHAUSTED] * 10
     # Each Envoy worker learns the refusal once from auth_svc (the 4th attempt taught one of them).
     assert reached < _envoy_workers(edge)
