@@ -41,7 +41,7 @@ from common.paging import Pager
 from energypulse.auth.v1 import user_pb2
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
-__all__ = ["Accounts", "RevocationEntry", "Session", "TokenPair", "validate_username"]
+__all__ = ["Accounts", "LoginThrottled", "RevocationEntry", "Session", "TokenPair", "validate_username"]
 
 log = get_logger(__name__)
 
@@ -94,6 +94,17 @@ def _role(value: str) -> str:
         return role_name(parse_role(value))
     except ValueError as exc:
         raise InvalidArgument(reasons.ROLE_INVALID, "role must be admin, user or service") from exc
+
+
+class LoginThrottled(ResourceExhausted):
+    """A throttled sign-in; ``throttled`` says what the edge may refuse by itself, and how long."""
+
+    def __init__(self, throttled: Throttled) -> None:
+        super().__init__(
+            reasons.LOGIN_RATE_LIMITED,
+            f"too many failed sign-in attempts; try again in {math.ceil(throttled.retry_after_s)} s",
+        )
+        self.throttled = throttled
 
 
 class Accounts:
@@ -188,10 +199,7 @@ class Accounts:
         if throttled is not None:
             # Refused before any hashing; not audited per attempt (a flood would be a write per
             # attempt): the failures that started the delay are in the audit log.
-            raise ResourceExhausted(
-                reasons.LOGIN_RATE_LIMITED,
-                f"too many failed sign-in attempts; try again in {math.ceil(throttled.retry_after_s)} s",
-            )
+            raise LoginThrottled(throttled)
 
     def _service_login(self, name: str, secret: str, client: str, invalid: Unauthenticated) -> Session:
         """A service account signs in with its configured client secret: a constant-time compare

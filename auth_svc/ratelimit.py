@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["LoginThrottle", "ThrottlePolicy", "ThrottleStore", "Throttled"]
+__all__ = ["LoginThrottle", "ThrottlePolicy", "ThrottleStore", "Throttled", "account_key"]
 
 
 class ThrottleStore(Protocol):
@@ -66,10 +66,37 @@ class ThrottlePolicy:
 @dataclass(frozen=True)
 class Throttled:
     retry_after_s: float
+    # What is refused and for how long, for the edge's memo (envoy/edge_policy.py login guard):
+    # "client" (the address, every account), "pair" (this account from this address), "account"
+    # (this account from every address: the edge remembers only this address's pair).
+    scopes: tuple[tuple[str, float], ...] = ()
+
+    def edge_hint(self) -> str:
+        """``client=1.5,pair=30.25``: seconds to refuse, per scope."""
+        return ",".join(f"{scope}={seconds:.3f}" for scope, seconds in self.scopes)
 
 
-def _account(username: str) -> str:
-    return username.strip().lower()[:64]
+_SCOPES = {"a": "account", "p": "pair", "c": "client"}
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def account_key(username: str) -> str:
+    """The account part of a throttle key: ASCII whitespace stripped, ASCII letters lowered, at
+    most 64 bytes of UTF-8. ASCII only, so the edge (Lua, byte strings) forms the same key from
+    the same name: a Unicode case or space variant is another key at both, never one that the
+    edge treats as new while auth_svc treats it as known."""
+    raw = username.strip(_ASCII_SPACE).translate(_ASCII_LOWER).encode("utf-8", "surrogatepass")[:64]
+    return raw.decode("utf-8", "replace")
+
+
+def _throttled(until: Mapping[str, float], now: float) -> Throttled | None:
+    """The longest wait among the keys refused at ``now``, and each refused key's scope."""
+    live = {key: t for key, t in until.items() if t > now}
+    if not live:
+        return None
+    scopes = tuple(sorted((_SCOPES[key[0]], t - now) for key, t in live.items()))
+    return Throttled(max(live.values()) - now, scopes)
 
 
 class LoginThrottle:
@@ -89,7 +116,7 @@ class LoginThrottle:
 
     def _keys(self, username: str, client: str) -> dict[str, int]:
         """Counter key -> its free failures."""
-        account = _account(username)
+        account = account_key(username)
         keys = {f"a:{account}": self.policy.account_free}
         if client:
             keys[f"p:{account}|{client}"] = self.policy.pair_free
@@ -100,8 +127,8 @@ class LoginThrottle:
         """The local memo alone (no database): cheap enough for the event loop."""
         now = self._clock()
         with self._lock:
-            memo = max((self._refused_until.get(k, 0.0) for k in self._keys(username, client)), default=0.0)
-        return Throttled(memo - now) if memo > now else None
+            until = {k: self._refused_until.get(k, 0.0) for k in self._keys(username, client)}
+        return _throttled(until, now)
 
     def check(self, username: str, client: str) -> Throttled | None:
         """None if this attempt may go ahead, else how long to wait. Never hashes anything."""
@@ -111,13 +138,13 @@ class LoginThrottle:
         now = self._clock()
         keys = self._keys(username, client)
         counts = self._store.throttle_counts(list(keys), now - self.policy.window_s)
-        wait_until = 0.0
+        refused: dict[str, float] = {}
         for key, (failures, last) in counts.items():
             until = last + self.policy.delay_s(failures, keys[key])
             if until > now:
-                wait_until = max(wait_until, until)
+                refused[key] = until
                 self._remember(key, until, now)
-        return Throttled(wait_until - now) if wait_until else None
+        return _throttled(refused, now)
 
     def _remember(self, key: str, until: float, now: float) -> None:
         with self._lock:

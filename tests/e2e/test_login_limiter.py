@@ -4,11 +4,21 @@ which trusts one proxy hop in front of it (EP_EDGE_TRUSTED_HOPS=1, as behind a l
 The test plays the load balancer: it sends ``x-forwarded-for: <anything>, <client>``, of which
 Envoy believes only the last entry (what the trusted proxy appended). An attacker hammering an
 account does not stop its owner, signing in from another address, with the right password;
-rotating headers does not reset the attacker's limit; the replicas share the counters.
+rotating headers does not reset the attacker's limit; the replicas share the counters. Once
+auth_svc has refused a pair (or an address), the edge refuses it by itself until then: a flood of
+throttled attempts no longer reaches auth_svc (counted with Envoy's own upstream request stat).
+
+The first throttle delay is 30 s here (EP_AUTH_THROTTLE_BASE_DELAY_S), so a tripped throttle holds
+for the whole test instead of 1 s, whatever the machine's load.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
+import socket
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +49,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory, shared_db: str) -> Iterator[S
         timeout=120,
         replicas={"auth_svc": 2},
         database_url=shared_db,
-        extra_env={"EP_EDGE_TRUSTED_HOPS": "1"},
+        extra_env={"EP_EDGE_TRUSTED_HOPS": "1", "EP_AUTH_THROTTLE_BASE_DELAY_S": "30"},
     )
     yield stack
     stack.close()
@@ -109,3 +119,106 @@ def test_service_accounts_are_not_touched_by_the_password_throttle(edge: Stack) 
     for attempt in range(10):
         assert _login(edge, "ingest", f"not-the-secret-{attempt}", ATTACKER)[0] == 401
     assert _login(edge, "ingest", edge.env["EP_INGEST_SERVICE_SECRET"], ATTACKER)[0] == 200
+
+
+class _AdminConnection(http.client.HTTPConnection):
+    """Envoy's admin interface, on its Unix socket."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost")
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+def _admin(stack: Stack, path: str) -> str:
+    connection = _AdminConnection(stack.env["EP_ENVOY_ADMIN_SOCKET"])
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().read().decode()
+    finally:
+        connection.close()
+
+
+def _calls_to_auth_svc(stack: Stack) -> int:
+    """Requests Envoy has sent to the auth cluster (its health checks are not counted here)."""
+    stats = json.loads(_admin(stack, "/stats?format=json&filter=^cluster\\.auth\\.upstream_rq_total$"))
+    return int(next(s["value"] for s in stats["stats"] if s["name"] == "cluster.auth.upstream_rq_total"))
+
+
+def _envoy_workers(stack: Stack) -> int:
+    return int(json.loads(_admin(stack, "/server_info"))["command_line_options"]["concurrency"])
+
+
+def _raw_login(
+    stack: Stack, username: str, password: str, client: str
+) -> tuple[int, dict[str, str], dict[str, object]]:
+    request = urllib.request.Request(
+        stack.base_url + "/api/v1/auth/login",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        method="POST",
+        headers={"content-type": "application/json", "x-forwarded-for": client},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                json.loads(response.read()),
+            )
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, json.loads(error.read())
+
+
+def _reason(body: dict[str, object]) -> str:
+    details = body["details"]
+    assert isinstance(details, list) and len(details) == 1
+    return str(details[0]["reason"])
+
+
+def test_the_edge_refuses_a_tripped_throttle_without_calling_auth_svc(edge: Stack) -> None:
+    attacker, neighbour = "203.0.113.44", "198.51.100.60"
+    tripped = [_raw_login(edge, "household-0003", f"guess-{n}", attacker) for n in range(4)]
+    assert [status for status, _, _ in tripped] == [401, 401, 401, 429]  # auth_svc refused the 4th
+    before = _calls_to_auth_svc(edge)
+    flood = [_raw_login(edge, "household-0003", f"guess-{n}", attacker) for n in range(4, 34)]
+    with grpc.insecure_channel(edge.target("edge")) as channel:
+        stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+        native = []
+        for n in range(10):
+            try:
+                # Case and spaces make no new key (auth_svc.ratelimit.account_key, at both ends).
+                stub.Login(
+                    auth_service_pb2.LoginRequest(username=" HouseHold-0003 ", password=f"native-{n}"),
+                    metadata=(("x-forwarded-for", attacker),),
+                    timeout=10,
+                )
+                native.append(grpc.StatusCode.OK)
+            except grpc.RpcError as error:
+                assert isinstance(error, grpc.Call)
+                native.append(error.code())
+    reached = _calls_to_auth_svc(edge) - before
+    assert all(status == 429 and _reason(body) == "LOGIN_RATE_LIMITED" for status, _, body in flood)
+    assert all(
+        str(body["message"]).startswith("too many failed sign-in attempts; try again in ")
+        for _, _, body in flood
+    )
+    assert all(
+        str(body["message"]).endswith(f" {headers['retry-after']} s")
+        for _, headers, body in flood
+        if "retry-after" in headers
+    )
+    assert native == [grpc.StatusCode.RESOURCE_EXHAUSTED] * 10
+    # Each Envoy worker learns the refusal once from auth_svc (the 4th attempt taught one of them).
+    assert reached < _envoy_workers(edge)
+    assert all(0 < int(headers["retry-after"]) <= 31 for _, headers, _ in flood if "retry-after" in headers)
+    assert sum("retry-after" in headers for _, headers, _ in flood) >= len(flood) - _envoy_workers(edge)
+    # auth_svc's hint to the edge never leaves it.
+    assert not any("x-energypulse-login-throttle" in headers for _, headers, _ in tripped + flood)
+    # The account+address semantics are auth_svc's: the owner elsewhere, and another account from
+    # the attacker's address, still reach auth_svc and sign in.
+    assert _raw_login(edge, "household-0003", "demo", neighbour)[0] == 200
+    assert _raw_login(edge, "household-0001", "demo", attacker)[0] == 200

@@ -224,9 +224,35 @@ def test_the_body_field_check_runs_only_on_api_writes(tmp_path: Path) -> None:
     hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
     with_lua = [r for r in routes if "envoy.filters.http.lua" not in r.get("typed_per_filter_config", {})]
-    assert [r["match"]["prefix"] for r in with_lua] == ["/api/"]
-    assert with_lua[0]["match"]["headers"][0]["name"] == ":method"
+    # The JSON sign-in's own route (login guard on too), then every other API write.
+    assert [r["match"].get("prefix") or r["match"]["path"] for r in with_lua] == [
+        "/api/v1/auth/login",
+        "/api/",
+    ]
+    assert all(r["match"]["headers"][0]["name"] == ":method" for r in with_lua)
     names = list(_filters(config))
     assert names.index("envoy.filters.http.lua") < names.index("envoy.filters.http.grpc_json_transcoder")
     code = _filters(config)["envoy.filters.http.lua"]["default_source_code"]["inline_string"]
     assert '["energypulse.auth.v1.LoginRequest"]' in code and '"^/api/v1/auth/login$"' in code
+
+
+def test_the_login_guard_runs_after_the_transcoder_on_the_sign_in_routes_only(tmp_path: Path) -> None:
+    _, config = _generate(tmp_path, "local")
+    names = list(_filters(config))
+    assert (
+        names.index("energypulse.login_guard") == names.index("envoy.filters.http.grpc_json_transcoder") + 1
+    )
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    guarded = [
+        r["match"].get("path")
+        for r in routes
+        if "energypulse.login_guard" in r.get("typed_per_filter_config", {})
+    ]
+    assert guarded == ["/energypulse.auth.v1.AuthService/Login", "/api/v1/auth/login"]
+    login = next(r for r in routes if r["match"].get("path") == "/energypulse.auth.v1.AuthService/Login")
+    assert login["route"]["cluster"] == "auth" and login["request_headers_to_add"]
+    guard = next(f for f in hcm["http_filters"] if f["name"] == "energypulse.login_guard")
+    assert guard["disabled"] is True
+    statuses = {m.get("status_code") for m in hcm["local_reply_config"]["mappers"]}
+    assert 429 in statuses

@@ -1,10 +1,10 @@
-/** On start-up, resumes a session from the refresh token kept in this tab's sessionStorage. */
+/** On start-up, resumes a session from the refresh cookie, if the browser has one (script cannot tell). */
 import { routes } from "@/gen/routes";
 import { callApi, refreshAccessToken } from "@/lib/api-client";
-import { accessToken, setSignedIn, setSignedOut, storedRefreshToken } from "@/lib/session";
+import { accessToken, setSignedIn, setSignedOut } from "@/lib/session";
 
 export async function restoreSession(): Promise<void> {
-  if (!storedRefreshToken() || !(await refreshAccessToken())) {
+  if (!(await refreshAccessToken())) {
     setSignedOut();
     return;
   }
@@ -13,7 +13,7 @@ export async function restoreSession(): Promise<void> {
     const token = accessToken();
     if (!me.user || !token) throw new Error("no user");
     // The access token's expiry is not needed client-side: a 401 triggers the refresh.
-    setSignedIn({ accessToken: token, accessExpiresAt: 0, user: me.user }, storedRefreshToken() ?? "");
+    setSignedIn({ accessToken: token, accessExpiresAt: 0, user: me.user });
   } catch {
     setSignedOut();
   }

@@ -16,6 +16,8 @@ interface Call {
   url: string;
   method: string;
   authorization: string | undefined;
+  session: string | undefined;
+  credentials: RequestCredentials | undefined;
   body: string | undefined;
 }
 
@@ -31,11 +33,14 @@ function rpcStatus(code: number, message: string, reason?: string) {
   };
 }
 
-/** An edge that accepts one access token at a time and rotates single-use refresh tokens. */
+/** An edge that accepts one access token at a time and rotates single-use refresh tokens, kept
+ * (as auth_svc does for a browser) in an HttpOnly cookie: here the fake browser's cookie jar. */
 class FakeEdge {
   calls: Call[] = [];
   validAccess = "access-1";
   validRefresh = "refresh-1";
+  /** The browser's refresh cookie (script in the page cannot read it; the test can). */
+  cookie: string | null = "refresh-1";
   generation = 1;
   refreshFails = false;
   /** When set, refresh answers wait for this promise (to hold several 401s in flight). */
@@ -51,20 +56,26 @@ class FakeEdge {
       url,
       method: init.method ?? "GET",
       authorization: headers.authorization,
+      session: headers["x-energypulse-session"],
+      credentials: init.credentials,
       body: typeof init.body === "string" ? init.body : undefined,
     };
     this.calls.push(call);
     if (url === "/api/v1/auth/refresh") {
       if (this.refreshGate) await this.refreshGate;
-      const { refreshToken } = JSON.parse(call.body ?? "{}") as { refreshToken?: string };
-      if (this.refreshFails || refreshToken !== this.validRefresh) {
+      // The cookie is honoured only with the session header (auth_svc/session_cookie.py).
+      if (call.session !== "cookie") return json(403, rpcStatus(7, "session header required", "SESSION_HEADER_REQUIRED"));
+      const sent = call.credentials === "omit" ? null : this.cookie;
+      if (this.refreshFails || sent === null || sent !== this.validRefresh) {
+        this.cookie = null; // Set-Cookie: Max-Age=0
         return json(401, rpcStatus(16, "refresh token revoked", "REFRESH_TOKEN_REUSED"));
       }
       this.generation += 1;
       this.validAccess = `access-${this.generation}`;
       this.validRefresh = `refresh-${this.generation}`;
+      this.cookie = this.validRefresh; // Set-Cookie: the rotated token; the body's field is empty
       return json(200, {
-        tokens: { accessToken: this.validAccess, refreshToken: this.validRefresh, accessTokenExpireTime: "2030-01-01T00:00:00Z" },
+        tokens: { accessToken: this.validAccess, refreshToken: "", accessTokenExpireTime: "2030-01-01T00:00:00Z" },
       });
     }
     const hold = this.holds.get(url.split("?")[0]!);
@@ -85,30 +96,23 @@ class FakeEdge {
 
 class MemorySession implements SessionPort {
   expired: string[] = [];
-  constructor(
-    public access: string | undefined,
-    public refresh: string | null,
-  ) {}
+  constructor(public access: string | undefined) {}
   accessToken() {
     return this.access;
   }
-  refreshToken() {
-    return this.refresh;
-  }
-  updateTokens(access: string, _expiresAt: number, refresh: string) {
+  updateTokens(access: string) {
     this.access = access;
-    this.refresh = refresh;
   }
   expire(notice: string) {
     this.expired.push(notice);
     this.access = undefined;
-    this.refresh = null;
   }
 }
 
-function setup({ access = "stale", refresh = "refresh-1" }: { access?: string; refresh?: string | null } = {}) {
+function setup({ access = "stale", cookie = "refresh-1" }: { access?: string; cookie?: string | null } = {}) {
   const edge = new FakeEdge();
-  const session = new MemorySession(access, refresh);
+  edge.cookie = cookie;
+  const session = new MemorySession(access);
   const forbidden: { message: string; path: string }[] = [];
   const client = createApiClient({
     fetch: edge.fetch,
@@ -132,11 +136,14 @@ describe("api client: 401", () => {
     const refresh = edge.calls.find((c) => c.url === "/api/v1/auth/refresh")!;
     expect(refresh.method).toBe("POST");
     expect(refresh.authorization).toBeUndefined();
-    expect(JSON.parse(refresh.body!)).toEqual({ refreshToken: "refresh-1" });
+    // No token in the body: the cookie carries it, with the session header and same-origin credentials.
+    expect(JSON.parse(refresh.body!)).toEqual({});
+    expect(refresh.session).toBe("cookie");
+    expect(refresh.credentials).toBe("same-origin");
     const meCalls = edge.calls.filter((c) => c.url === "/api/v1/auth/me").map((c) => c.authorization);
     expect(meCalls).toEqual(["Bearer stale", "Bearer access-2"]);
     expect(session.access).toBe("access-2");
-    expect(session.refresh).toBe("refresh-2"); // the rotated token is kept
+    expect(edge.cookie).toBe("refresh-2"); // rotated by the server, never handed to script
     expect(session.expired).toEqual([]);
   });
 
@@ -187,13 +194,13 @@ describe("api client: 401", () => {
     expect(edge.count("/api/v1/auth/refresh")).toBe(1);
     expect(edge.count("/api/v1/auth/me")).toBe(1);
     expect(session.expired).toEqual([SESSION_EXPIRED]);
-    expect(session.refresh).toBeNull();
+    expect(edge.cookie).toBeNull();
   });
 
-  it("signs out without calling refresh when there is no refresh token", async () => {
-    const { edge, session, client } = setup({ refresh: null });
+  it("signs out after one refresh when the browser has no refresh cookie", async () => {
+    const { edge, session, client } = setup({ cookie: null });
     await expect(client.authorizedFetch(routes.auth.getCurrentUser())).rejects.toBeInstanceOf(ApiError);
-    expect(edge.count("/api/v1/auth/refresh")).toBe(0);
+    expect(edge.count("/api/v1/auth/refresh")).toBe(1);
     expect(session.expired).toEqual([SESSION_EXPIRED]);
   });
 
@@ -253,7 +260,7 @@ describe("api client: errors", () => {
     const client = createApiClient({
       fetch: (url, init) => (seen.push(url), edge.fetch(url.replace("https://edge.example", ""), init)),
       baseUrl: () => "https://edge.example",
-      session: new MemorySession("access-1", null),
+      session: new MemorySession("access-1"),
       onForbidden: () => {},
     });
     const route = routes.telemetry.listReadings({ householdId: "h 1/x" });

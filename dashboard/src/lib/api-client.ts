@@ -7,11 +7,10 @@
 import type { DescMessage, JsonValue, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 
 import { env } from "@/config/env";
-import { RefreshTokenRequestSchema } from "@/gen/energypulse/auth/v1/auth_service_pb";
 import { routes, type Route } from "@/gen/routes";
 import { reportForbidden } from "@/lib/forbidden";
 import { parseMessage, requestJson, tsDate } from "@/lib/proto-json";
-import { accessToken, getSession, setSignedOut, storedRefreshToken, updateTokens } from "@/lib/session";
+import { accessToken, getSession, SESSION_HEADERS, setSignedOut, updateTokens } from "@/lib/session";
 
 /**
  * What a call adds to its route (gen/routes.ts: method, path, request and response schemas): the
@@ -23,6 +22,8 @@ export interface RequestOptions<Input extends DescMessage = DescMessage> {
   signal?: AbortSignal;
   /** Public calls (login, refresh) send no token and never trigger a refresh. */
   anonymous?: boolean;
+  /** Extra request headers (the session calls' SESSION_HEADERS). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** An error answer of the API: HTTP status plus google.rpc.Status code, message and reason. */
@@ -90,8 +91,7 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
 /** What the client needs from the signed-in session (the app passes lib/session.ts). */
 export interface SessionPort {
   accessToken(): string | undefined;
-  refreshToken(): string | null;
-  updateTokens(accessToken: string, accessExpiresAt: number, refreshToken: string): void;
+  updateTokens(accessToken: string, accessExpiresAt: number): void;
   /** The session cannot be renewed: sign out with a notice for the sign-in page. */
   expire(notice: string): void;
 }
@@ -119,29 +119,25 @@ export const SESSION_EXPIRED = "Your session has expired. Please sign in again."
 export function createApiClient(deps: ApiClientDeps): ApiClient {
   const { session } = deps;
   const url = (path: string, search = "") => `${deps.baseUrl?.() ?? ""}${path}${search ? `?${search}` : ""}`;
-  // The refresh token is single-use: two parallel refreshes would revoke the whole family, so
-  // every 401 that arrives while one is running waits for that one.
+  // The refresh token (an HttpOnly cookie the browser sends; script never sees it) is single-use:
+  // two parallel refreshes would revoke the whole family, so every 401 that arrives while one is
+  // running waits for that one.
   let refreshing: Promise<boolean> | null = null;
 
   const refreshAccessToken = (): Promise<boolean> => {
     refreshing ??= (async () => {
-      const token = session.refreshToken();
-      if (!token) return false;
       try {
         const refresh = routes.auth.refreshToken();
         const response = await deps.fetch(url(refresh.path), {
           method: refresh.method,
-          headers: { accept: "application/json", "content-type": "application/json" },
-          body: JSON.stringify(requestJson(RefreshTokenRequestSchema, { refreshToken: token })),
+          headers: { accept: "application/json", "content-type": "application/json", ...SESSION_HEADERS },
+          body: "{}",
+          credentials: "same-origin",
         });
         if (!response.ok) return false;
         const { tokens } = parseMessage(refresh.output, await response.json());
         if (!tokens?.accessToken) return false;
-        session.updateTokens(
-          tokens.accessToken,
-          tsDate(tokens.accessTokenExpireTime)?.getTime() ?? Date.now() + 60_000,
-          tokens.refreshToken,
-        );
+        session.updateTokens(tokens.accessToken, tsDate(tokens.accessTokenExpireTime)?.getTime() ?? Date.now() + 60_000);
         return true;
       } catch {
         return false;
@@ -156,7 +152,7 @@ export function createApiClient(deps: ApiClientDeps): ApiClient {
     const search = queryString(route.input, options.query);
     const body = options.body === undefined ? undefined : JSON.stringify(requestJson(route.input, options.body));
     const send = (token: string | undefined): Promise<Response> => {
-      const headers: Record<string, string> = { accept };
+      const headers: Record<string, string> = { accept, ...options.headers };
       if (token) headers.authorization = `Bearer ${token}`;
       if (body !== undefined) headers["content-type"] = "application/json";
       return deps.fetch(url(route.path, search), {
@@ -202,7 +198,6 @@ export function createApiClient(deps: ApiClientDeps): ApiClient {
 /** lib/session.ts as the client's session: the one the app runs with. */
 const browserSession: SessionPort = {
   accessToken,
-  refreshToken: storedRefreshToken,
   updateTokens,
   expire(notice) {
     // While restoring, restore-session.ts decides; only a live session is ended here.

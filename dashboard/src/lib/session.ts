@@ -1,14 +1,16 @@
 /**
  * The signed-in session. The access token lives in memory only (gone on reload, never readable
- * from storage by injected scripts that run later); the single-use refresh token is kept in
- * sessionStorage so a reload of the same tab can resume without a new sign-in. See README.md
- * ("Tokens") for the trade-off.
+ * from storage by injected scripts that run later). The single-use refresh token is never seen by
+ * script at all: auth_svc sets it as an HttpOnly, SameSite=Strict cookie scoped to /api/v1/auth/
+ * when a call carries SESSION_HEADERS (auth_svc/session_cookie.py), and the browser sends it back
+ * on refresh and sign-out; a reload resumes the session with one refresh call.
  */
 import { useSyncExternalStore } from "react";
 
 import { Role, type User } from "@/gen/energypulse/auth/v1/user_pb";
 
-const REFRESH_KEY = "energypulse.refresh";
+/** Sent on sign-in, refresh and sign-out: cookie mode, and the CSRF proof a cross-site page cannot send. */
+export const SESSION_HEADERS: Readonly<Record<string, string>> = { "x-energypulse-session": "cookie" };
 
 export interface Session {
   accessToken: string;
@@ -48,38 +50,18 @@ export function accessToken(): string | undefined {
   return currentAccessToken;
 }
 
-export function storedRefreshToken(): string | null {
-  try {
-    return sessionStorage.getItem(REFRESH_KEY);
-  } catch {
-    return null;
-  }
-}
-
-function storeRefreshToken(token: string | null): void {
-  try {
-    if (token) sessionStorage.setItem(REFRESH_KEY, token);
-    else sessionStorage.removeItem(REFRESH_KEY);
-  } catch {
-    // Storage disabled: the session simply does not survive a reload.
-  }
-}
-
-export function setSignedIn(session: Session, refreshToken: string): void {
-  storeRefreshToken(refreshToken);
+export function setSignedIn(session: Session): void {
   currentAccessToken = session.accessToken;
   emit({ status: "signed-in", ...session });
 }
 
-/** New tokens for the same user (after a refresh). */
-export function updateTokens(accessTokenValue: string, accessExpiresAt: number, refreshToken: string): void {
-  storeRefreshToken(refreshToken);
+/** A new access token for the same user (after a refresh; the rotated refresh cookie is the browser's). */
+export function updateTokens(accessTokenValue: string, accessExpiresAt: number): void {
   currentAccessToken = accessTokenValue;
   if (state.status === "signed-in") emit({ ...state, accessToken: accessTokenValue, accessExpiresAt });
 }
 
 export function setSignedOut(reason?: string): void {
-  storeRefreshToken(null);
   currentAccessToken = undefined;
   emit({ status: "signed-out", reason });
 }

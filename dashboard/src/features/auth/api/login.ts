@@ -3,7 +3,7 @@ import { useMutation } from "@tanstack/react-query";
 import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { tsDate } from "@/lib/proto-json";
-import { setSignedIn } from "@/lib/session";
+import { SESSION_HEADERS, setSignedIn } from "@/lib/session";
 
 export interface LoginInput {
   username: string;
@@ -11,16 +11,14 @@ export interface LoginInput {
 }
 
 export async function login({ username, password }: LoginInput) {
-  const response = await callApi(routes.auth.login(), { body: { username, password }, anonymous: true });
+  const response = await callApi(routes.auth.login(), { body: { username, password }, anonymous: true, headers: SESSION_HEADERS });
   if (!response.tokens || !response.user) throw new Error("The sign-in answer had no tokens.");
-  setSignedIn(
-    {
-      accessToken: response.tokens.accessToken,
-      accessExpiresAt: tsDate(response.tokens.accessTokenExpireTime)?.getTime() ?? Date.now() + 60_000,
-      user: response.user,
-    },
-    response.tokens.refreshToken,
-  );
+  // The refresh token came as an HttpOnly cookie; the body's field is empty in cookie mode.
+  setSignedIn({
+    accessToken: response.tokens.accessToken,
+    accessExpiresAt: tsDate(response.tokens.accessTokenExpireTime)?.getTime() ?? Date.now() + 60_000,
+    user: response.user,
+  });
   return response;
 }
 

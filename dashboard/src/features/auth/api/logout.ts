@@ -2,13 +2,13 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
-import { setSignedOut, storedRefreshToken } from "@/lib/session";
+import { SESSION_HEADERS, setSignedOut } from "@/lib/session";
 
-/** Revokes the refresh token's family on the server, then forgets everything locally. */
+/** Revokes the session (the refresh cookie's family) on the server and clears the cookie, then
+ * forgets everything locally. */
 export async function logout(): Promise<void> {
-  const refreshToken = storedRefreshToken();
   try {
-    if (refreshToken) await callApi(routes.auth.logout(), { body: { refreshToken }, anonymous: true });
+    await callApi(routes.auth.logout(), { body: {}, anonymous: true, headers: SESSION_HEADERS });
   } finally {
     setSignedOut();
   }

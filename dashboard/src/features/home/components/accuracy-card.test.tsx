@@ -20,7 +20,7 @@ function failingEdge(status: number, body: unknown) {
 async function renderWith(status: number, body: unknown) {
   const client = createApiClient({
     fetch: failingEdge(status, body),
-    session: { accessToken: () => "t", refreshToken: () => null, updateTokens: () => {}, expire: () => {} },
+    session: { accessToken: () => "t", updateTokens: () => {}, expire: () => {} },
     onForbidden: () => {},
   });
   // No retries: the cached error is what the first render shows.
@@ -58,7 +58,7 @@ describe("a card whose query fails", () => {
   it("keeps a plain-text edge error readable", async () => {
     const client = createApiClient({
       fetch: () => Promise.resolve(new Response("upstream connect error or disconnect/reset before headers", { status: 503 })),
-      session: { accessToken: () => "t", refreshToken: () => null, updateTokens: () => {}, expire: () => {} },
+      session: { accessToken: () => "t", updateTokens: () => {}, expire: () => {} },
       onForbidden: () => {},
     });
     const queries = new QueryClient({ defaultOptions: { queries: { retry: false, retryOnMount: false } } });
@@ -75,7 +75,7 @@ describe("a card whose query fails", () => {
   it("shows the empty state when the service answers with no scored hours", async () => {
     const client = createApiClient({
       fetch: () => Promise.resolve(new Response(JSON.stringify({ hours: 0, points: [] }), { status: 200 })),
-      session: { accessToken: () => "t", refreshToken: () => null, updateTokens: () => {}, expire: () => {} },
+      session: { accessToken: () => "t", updateTokens: () => {}, expire: () => {} },
       onForbidden: () => {},
     });
     const queries = new QueryClient({ defaultOptions: { queries: { retry: false } } });
