@@ -1,5 +1,11 @@
 """Batching core of ingest: classify each message, store a batch in one transaction, then ack.
 
+Two threads share the work: the writer classifies a batch (parse, validate, sequence checks) and
+hands it to the store thread, which writes it in one transaction and only then acknowledges it;
+meanwhile the writer classifies the next batch. A database on another process (PostgreSQL)
+works while ingest parses instead of after it. Batches are written and acknowledged in the order
+they were read; at most one waits while one is written.
+
 Every message ends in exactly one of: stored (new), duplicate (already stored: a redelivery),
 dead-lettered (with a reason). Only then is it acknowledged to the broker. Nothing a message
 contains can raise out of here: a poison row that the database itself refuses is isolated and
@@ -8,6 +14,7 @@ dead-lettered, and a database that is down is retried (the broker keeps the unac
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import deque
@@ -54,6 +61,16 @@ class BatchOutcome:
     dead: list[DeadLetter] = field(default_factory=list)
 
 
+@dataclass
+class _Classified:
+    batch: Sequence[Incoming]
+    started: float
+    good: list[tuple[Reading, int]]
+    dead: list[DeadLetter]
+    duplicates: int
+    boundaries: list[tuple[SignedBoundary, int]]
+
+
 class IngestPipeline:
     def __init__(
         self,
@@ -82,6 +99,12 @@ class IngestPipeline:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Classified batches on their way to the store thread (None: the writer has stopped).
+        self._handoff: queue.Queue[_Classified | None] = queue.Queue(maxsize=1)
+        # Good readings of batches classified but not yet committed, oldest first: a redelivery
+        # of one of them (no DUP flag) is a duplicate, not a replay, though it is not stored yet.
+        self._uncommitted: deque[list[tuple[Reading, int]]] = deque()
+        self._uncommitted_lock = threading.Lock()
         self.last_batch_ms = 0
 
     # --- intake (MQTT network thread) ---------------------------------------------------
@@ -130,18 +153,41 @@ class IngestPipeline:
             return [self._queue.popleft() for _ in range(n)]
 
     def _run(self) -> None:
-        while not (self._stop.is_set() and not self._queue):
-            batch = self._take_batch()
-            if batch:
-                self.process(batch)
-            self.metrics.backlog.set(len(self._queue))
+        store = threading.Thread(target=self._run_store, name="ingest-store", daemon=True)
+        store.start()
+        try:
+            while not (self._stop.is_set() and not self._queue):
+                batch = self._take_batch()
+                if batch:
+                    classified = self._prepare(batch)
+                    with self._uncommitted_lock:
+                        self._uncommitted.append(classified.good)
+                    self._handoff.put(classified)  # waits while the store thread is behind
+                self.metrics.backlog.set(len(self._queue))
+        finally:
+            self._handoff.put(None)
+            store.join()
+
+    def _run_store(self) -> None:
+        while (classified := self._handoff.get()) is not None:
+            self._commit(classified)
+            with self._uncommitted_lock:
+                self._uncommitted.popleft()
 
     # --- the work -----------------------------------------------------------------------
     def process(self, batch: Sequence[Incoming]) -> BatchOutcome:
+        """Classify, store and acknowledge one batch on the calling thread."""
+        return self._commit(self._prepare(batch))
+
+    def _prepare(self, batch: Sequence[Incoming]) -> _Classified:
         started = time.monotonic()
         good, dead, duplicates, boundaries = self._classify(batch)
-        outcome = self._write(good, dead, boundaries)
-        outcome.duplicates += duplicates
+        return _Classified(batch, started, good, dead, duplicates, boundaries)
+
+    def _commit(self, classified: _Classified) -> BatchOutcome:
+        batch, started, good = classified.batch, classified.started, classified.good
+        outcome = self._write(good, classified.dead, classified.boundaries)
+        outcome.duplicates += classified.duplicates
         self._ack(batch)
         self.metrics.stored.inc(outcome.stored)
         self.metrics.duplicates.inc(outcome.duplicates)
@@ -211,7 +257,11 @@ class IngestPipeline:
                 dead.append(_dead(message, problem))
         duplicates = 0
         if suspects:
-            in_batch = {(r.meter_id, r.seq): r for r, _ in good}
+            # The batches not yet committed first, then the database: one committed (and let
+            # go) in between is found in the database.
+            with self._uncommitted_lock:
+                pending = list(self._uncommitted)
+            in_batch = {(r.meter_id, r.seq): r for rows in (*pending, good) for r, _ in rows}
             stored = self.store.existing((r.meter_id, r.seq) for r, _, _ in suspects)
             for reading, message, problem in suspects:
                 key = (reading.meter_id, reading.seq)

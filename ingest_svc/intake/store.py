@@ -29,6 +29,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPIModule
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from contracts.mqtt.boundary import SignedBoundary
@@ -167,36 +169,63 @@ _SQLITE_INSERT = (
     f"INSERT INTO readings ({', '.join(_READING_COLUMNS)}) "
     f"VALUES ({', '.join(['?'] * len(_READING_COLUMNS))}) ON CONFLICT DO NOTHING"
 )
-# PostgreSQL: COPY the batch into a per-session temporary table, then one INSERT ... SELECT ...
-# ON CONFLICT DO NOTHING. Against executemany (a protocol message and bind per row, even
-# pipelined) this costs ingest ~15x less CPU per row and the server less parsing; see
-# docs/SCALING.md for the figures. ON COMMIT DELETE ROWS empties the stage at every commit, and a
-# rolled-back batch takes its staged rows (and a first CREATE) with it.
+# PostgreSQL: COPY the batch into a per-session temporary table, then one INSERT ... SELECT.
+# Against executemany (a protocol message and bind per row, even pipelined) this costs ingest
+# ~15x less CPU per row and the server less parsing; see docs/SCALING.md for the figures. ON
+# COMMIT DELETE ROWS empties the stage at every commit, and a rolled-back batch takes its staged
+# rows (and a first CREATE) with it.
+#
+# The merge is first tried as a plain INSERT: ON CONFLICT DO NOTHING makes every row a
+# speculative insertion (an extra WAL record and a second pass over the primary key), ~20% of
+# the server's CPU per row, for conflicts that only a redelivery brings. A batch that does meet
+# a stored reading fails whole on the primary key (nothing of it is kept) and ``write_batch``
+# runs it again with ON CONFLICT DO NOTHING, which counts and skips the stored ones.
 _COLUMNS_SQL = ", ".join(_READING_COLUMNS)
 _PG_STAGE = "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings) ON COMMIT DELETE ROWS"
 _PG_COPY = f"COPY readings_stage ({_COLUMNS_SQL}) FROM STDIN (FORMAT BINARY)"
 # Binary COPY (no float formatting or parsing on either side): the wire types of the columns.
 _PG_COPY_TYPES = ("text", "int8", "int8", *(["float8"] * 6), "int8")
-_PG_MERGE = (
-    f"INSERT INTO readings ({_COLUMNS_SQL}) SELECT {_COLUMNS_SQL} FROM readings_stage ON CONFLICT DO NOTHING"
-)
+_PG_MERGE_NEW = f"INSERT INTO readings ({_COLUMNS_SQL}) SELECT {_COLUMNS_SQL} FROM readings_stage"
+_PG_MERGE = f"{_PG_MERGE_NEW} ON CONFLICT DO NOTHING"
 
 
-def _pg_copy_readings(conn: Connection, readings: Sequence[tuple[Reading, int]]) -> int:
-    """Store readings through the COPY stage inside ``conn``'s transaction; returns rows inserted."""
+def _pg_copy_readings(conn: Connection, readings: Sequence[tuple[Reading, int]], tolerant: bool) -> int:
+    """Store readings through the COPY stage inside ``conn``'s transaction; returns rows inserted.
+
+    ``tolerant``: skip readings already stored (ON CONFLICT DO NOTHING); otherwise one of them
+    fails the statement with a primary-key violation (:func:`_is_stored_reading_conflict`)."""
     import psycopg  # only PostgreSQL deployments pay for the driver module
 
     raw = conn.connection.driver_connection
     if not isinstance(raw, psycopg.Connection):
         raise TypeError(f"expected a psycopg connection, got {type(raw).__name__}")
-    with raw.cursor() as cur:
-        cur.execute(_PG_STAGE)
-        with cur.copy(_PG_COPY) as copy:
-            copy.set_types(list(_PG_COPY_TYPES))
-            for reading, received in readings:
-                copy.write_row((*reading, received))
-        cur.execute(_PG_MERGE)
-        return cur.rowcount
+    merge = _PG_MERGE if tolerant else _PG_MERGE_NEW
+    try:
+        with raw.cursor() as cur:
+            cur.execute(_PG_STAGE)
+            with cur.copy(_PG_COPY) as copy:
+                copy.set_types(list(_PG_COPY_TYPES))
+                for reading, received in readings:
+                    copy.write_row((*reading, received))
+            cur.execute(merge)
+            return cur.rowcount
+    except psycopg.Error as exc:
+        # As SQLAlchemy's own execute would raise it (IntegrityError, DataError, OperationalError
+        # ...): the pipeline tells a poison batch from a database that is down by these.
+        dbapi_error = cast(DBAPIModule.Error, exc)
+        invalidated = conn.dialect.is_disconnect(dbapi_error, conn.connection.dbapi_connection, None)
+        raise DBAPIError.instance(
+            merge, None, exc, psycopg.Error, connection_invalidated=invalidated
+        ) from exc
+
+
+def _is_stored_reading_conflict(exc: IntegrityError) -> bool:
+    """The fast merge met a reading already stored (and nothing else went wrong)."""
+    import psycopg
+
+    orig = exc.orig
+    # The primary key (meter_id, seq) is the only unique constraint of readings.
+    return isinstance(orig, psycopg.errors.UniqueViolation) and orig.diag.table_name == "readings"
 
 
 @dataclass(frozen=True)
@@ -234,6 +263,22 @@ class ReadingStore:
 
         Returns how many readings were new; the rest were already stored (redeliveries).
         """
+        try:
+            return self._write_batch(readings, dead, boundaries, tolerant=False)
+        except IntegrityError as exc:
+            if self.engine.dialect.driver != "psycopg" or not _is_stored_reading_conflict(exc):
+                raise
+        # A redelivery in the batch (PostgreSQL's fast merge only): the whole transaction rolled
+        # back, so run it again skipping what is stored.
+        return self._write_batch(readings, dead, boundaries, tolerant=True)
+
+    def _write_batch(
+        self,
+        readings: Sequence[tuple[Reading, int]],
+        dead: Sequence[DeadLetter],
+        boundaries: Sequence[tuple[SignedBoundary, int]],
+        tolerant: bool,
+    ) -> int:
         inserted = 0
         with self.engine.begin() as conn:
             if boundaries:
@@ -262,7 +307,7 @@ class ReadingStore:
                 rows = [(*r, received) for r, received in readings]
                 inserted = conn.exec_driver_sql(_SQLITE_INSERT, rows).rowcount
             elif readings and driver == "psycopg":
-                inserted = _pg_copy_readings(conn, readings)
+                inserted = _pg_copy_readings(conn, readings, tolerant)
             elif readings:  # another driver: Core, counting the inserted rows by RETURNING
                 mapped = [{**r._asdict(), "received_ms": received} for r, received in readings]
                 stmt = insert_ignore(conn, ReadingRow).returning(ReadingRow.__table__.c.seq)

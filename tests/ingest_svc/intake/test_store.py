@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DataError
 
 from common.db import make_engine
 from ingest_svc.app import migrate
@@ -91,4 +92,31 @@ def test_migrations_are_idempotent(db_url: str) -> None:
     migrate(db_url)
     assert state() == before and before[1] == "0003_metering"
     assert store.existing([("m-1", 1)]) == {("m-1", 1): _r("m-1", 1)}
+    store.engine.dispose()
+
+
+def test_a_batch_meeting_stored_readings_keeps_its_dead_letters_once(db_url: str) -> None:
+    """PostgreSQL's fast merge fails on a stored reading and the batch runs again, whole."""
+    migrate(db_url)
+    store = ReadingStore(make_engine(db_url))
+    assert store.write_batch([(_r("m-1", 1), 1)], []) == 1
+    letter = DeadLetter(5, "energy/meters/m-1", "m-1", "INVALID_JSON", "bad", b"{")
+    assert store.write_batch([(_r("m-1", 1), 2), (_r("m-1", 2), 2)], [letter]) == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from readings")).scalar() == 2
+        assert conn.execute(text("select count(*) from dead_letters")).scalar() == 1
+        assert conn.execute(text("select received_ms from readings where seq = 1")).scalar() == 1
+    store.engine.dispose()
+
+
+def test_a_row_the_database_refuses_raises_as_sqlalchemy_would(db_url: str) -> None:
+    """The pipeline tells a poison batch (isolate it) from a database that is down (retry) by
+    SQLAlchemy's exception classes, on the COPY path too."""
+    migrate(db_url)
+    store = ReadingStore(make_engine(db_url))
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores a meter id of any length; PostgreSQL's column is varchar(64)")
+    with pytest.raises(DataError):
+        store.write_batch([(_r("m" * 100, 1), 1)], [])
+    assert store.write_batch([(_r("m-1", 1), 1)], []) == 1  # the connection is still usable
     store.engine.dispose()
