@@ -47,7 +47,13 @@ SKIP_JSON = {
     "ReloadModel": "retrains models (minutes of CPU on this machine)",
 }
 KNOWN_USERS = {"admin", "ingest", "meter_sim"}  # never guessed at: the throttle would slow them
-CLUSTER = {"auth": "auth", "prediction": "predict", "ledger": "ledger", "telemetry": "ingest"}
+CLUSTER = {
+    "auth": "auth",
+    "prediction": "predict",
+    "ledger": "ledger",
+    "telemetry": "ingest",
+    "alert": "alert",
+}
 BAD_SERVER_CODES = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS}
 
 
