@@ -135,7 +135,7 @@ class AlertStore:
     # --- rules ----------------------------------------------------------------------------------
     def add_rule(self, row: RuleRow, limit: int) -> bool:
         """False when the household already has ``limit`` rules."""
-        with Session(self.engine) as s, s.begin():
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
             count = s.scalar(select(func.count()).where(RuleRow.household_id == row.household_id))
             if (count or 0) >= limit:
                 return False
@@ -158,7 +158,7 @@ class AlertStore:
 
     # --- subscriptions --------------------------------------------------------------------------
     def add_subscription(self, row: SubscriptionRow, limit: int) -> bool:
-        with Session(self.engine) as s, s.begin():
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
             count = s.scalar(select(func.count()).where(SubscriptionRow.household_id == row.household_id))
             if (count or 0) >= limit:
                 return False
