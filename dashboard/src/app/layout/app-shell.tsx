@@ -5,6 +5,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Select } from "@/components/ui/field";
 import { BlocksIcon, ChartIcon, DownloadIcon, HomeIcon, LogoMark, LogoutIcon, MenuIcon, ReceiptIcon, ShieldIcon, XIcon } from "@/components/ui/icons";
+import { NotificationCenter } from "@/features/alerts/components/notification-center";
 import { useLogout } from "@/features/auth/api/logout";
 import { Role } from "@/gen/energypulse/auth/v1/user_pb";
 import { cn } from "@/lib/cn";
@@ -167,6 +168,7 @@ export function AppShell() {
           <MenuIcon />
         </Button>
         <div className="flex min-w-0 flex-1 items-center gap-3">{(householdId || options.length > 0) && <HouseholdSwitcher current={householdId} options={options} />}</div>
+        {householdId && <NotificationCenter householdId={householdId} />}
         <Badge tone={admin ? "info" : "neutral"}>{roleLabel}</Badge>
       </header>
       <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8">
