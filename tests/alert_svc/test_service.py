@@ -65,6 +65,13 @@ async def _rule(rig: Rig, **condition: Any) -> alert_pb2.AlertRule:
     return response.rule
 
 
+async def _webhook(rig: Rig) -> pb.CreateSubscriptionResponse:
+    sub = alert_pb2.Subscription(webhook=alert_pb2.WebhookTarget(url=rig.receiver.url))
+    return await rig.stub.CreateSubscription(
+        pb.CreateSubscriptionRequest(household_id=HH, subscription=sub), metadata=rig.user(HH)
+    )
+
+
 async def _deliver_until(rig: Rig, done: Any, cap_s: float = 30) -> None:
     deadline = time.monotonic() + cap_s
     while not done():
@@ -129,13 +136,7 @@ async def test_alerts_reach_the_app_the_webhook_and_the_broker_once(
             spike.price_spike.min_probability == 0.5 and spike.price_spike.lookahead_hours == 24
         )  # defaults
 
-        hook = await rig.stub.CreateSubscription(
-            pb.CreateSubscriptionRequest(
-                household_id=HH,
-                subscription=alert_pb2.Subscription(webhook=alert_pb2.WebhookTarget(url=rig.receiver.url)),
-            ),
-            metadata=rig.user(HH),
-        )
+        hook = await _webhook(rig)
         assert len(hook.signing_secret) >= 40
         broker = await rig.stub.CreateSubscription(
             pb.CreateSubscriptionRequest(
@@ -214,13 +215,7 @@ async def test_alerts_reach_the_app_the_webhook_and_the_broker_once(
 
 async def test_secrets_are_stored_sealed(tmp_path: Path, mosquitto: Broker) -> None:
     async with alert_rig(tmp_path) as rig:
-        hook = await rig.stub.CreateSubscription(
-            pb.CreateSubscriptionRequest(
-                household_id=HH,
-                subscription=alert_pb2.Subscription(webhook=alert_pb2.WebhookTarget(url=rig.receiver.url)),
-            ),
-            metadata=rig.user(HH),
-        )
+        hook = await _webhook(rig)
         await rig.stub.CreateSubscription(
             pb.CreateSubscriptionRequest(
                 household_id=HH,
@@ -246,13 +241,7 @@ async def test_webhook_retries_with_backoff_then_gives_up(tmp_path: Path) -> Non
     async with alert_rig(tmp_path, max_attempts=3) as rig:
         rig.up.periods = _hours([300, 20], _now_hour() + HOUR)
         await _rule(rig, price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=100))
-        await rig.stub.CreateSubscription(
-            pb.CreateSubscriptionRequest(
-                household_id=HH,
-                subscription=alert_pb2.Subscription(webhook=alert_pb2.WebhookTarget(url=rig.receiver.url)),
-            ),
-            metadata=rig.user(HH),
-        )
+        await _webhook(rig)
         rig.receiver.fail_next = 2
         await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())
         await _deliver_until(rig, lambda: len(rig.receiver.requests) >= 3)
@@ -281,13 +270,7 @@ async def test_backoff_doubles_per_attempt(tmp_path: Path) -> None:
         rig.app.deliverer.clock = lambda: frozen[0]
         rig.up.periods = _hours([300], _now_hour() + HOUR)
         await _rule(rig, price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=100))
-        await rig.stub.CreateSubscription(
-            pb.CreateSubscriptionRequest(
-                household_id=HH,
-                subscription=alert_pb2.Subscription(webhook=alert_pb2.WebhookTarget(url=rig.receiver.url)),
-            ),
-            metadata=rig.user(HH),
-        )
+        await _webhook(rig)
         rig.receiver.fail_next = 10
         await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())
         with Session(rig.app.engine) as s, s.begin():
@@ -307,13 +290,7 @@ async def test_alerts_are_rate_limited_per_household_and_channel(tmp_path: Path)
         # Three separate spike runs: three alerts, of which the channel takes two in the hour.
         rig.up.periods = _hours([300, 10, 300, 10, 300], _now_hour() + HOUR)
         await _rule(rig, price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=100))
-        await rig.stub.CreateSubscription(
-            pb.CreateSubscriptionRequest(
-                household_id=HH,
-                subscription=alert_pb2.Subscription(webhook=alert_pb2.WebhookTarget(url=rig.receiver.url)),
-            ),
-            metadata=rig.user(HH),
-        )
+        await _webhook(rig)
         raised = await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())
         assert raised.raised == 3
         await _deliver_until(rig, lambda: len(rig.receiver.requests) >= 2)
@@ -437,13 +414,7 @@ async def test_a_target_that_becomes_private_after_the_check_is_not_delivered_to
     async with alert_rig(tmp_path) as rig:
         rig.up.periods = _hours([300], _now_hour() + HOUR)
         await _rule(rig, price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=100))
-        await rig.stub.CreateSubscription(
-            pb.CreateSubscriptionRequest(
-                household_id=HH,
-                subscription=alert_pb2.Subscription(webhook=alert_pb2.WebhookTarget(url=rig.receiver.url)),
-            ),
-            metadata=rig.user(HH),
-        )
+        await _webhook(rig)
         from dataclasses import replace
 
         rig.app.deliverer.policy = replace(

@@ -59,7 +59,7 @@ export function NotificationCenter({ householdId }: { householdId: string }) {
           ref={panel}
           role="region"
           aria-label="Notifications"
-          className="absolute right-0 z-40 mt-2 w-[min(22rem,calc(100vw-2rem))] rounded-lg border border-slate-200 bg-white shadow-lg"
+          className="fixed inset-x-4 top-16 z-40 rounded-lg border border-slate-200 bg-white shadow-lg sm:absolute sm:inset-x-auto sm:top-full sm:right-0 sm:mt-2 sm:w-[22rem]"
         >
           <div className="flex items-center justify-between border-b border-slate-200 px-4 py-2">
             <h2 className="text-sm font-semibold text-slate-900">Alerts</h2>
