@@ -9,6 +9,7 @@ household's rule is NOT_FOUND, never someone else's row.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,13 +21,22 @@ from alert_svc.evaluator import Evaluator
 from alert_svc.rules import rule_message, storage_json, validated
 from alert_svc.store import AlertStore, RuleRow
 from alert_svc.targets import TargetPolicy
-from common.errors import NotFound, ResourceExhausted
+from common.errors import InvalidArgument, NotFound, ResourceExhausted
 from common.paging import Pager
 from energypulse.alert.v1 import alert_service_pb2 as pb
 from energypulse.alert.v1 import alert_service_pb2_grpc
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = ["AlertServicer"]
+
+_ALERT_ID = re.compile(r"[0-9]{1,18}")
+
+
+def _household(household_id: str) -> str:
+    if not 1 <= len(household_id) <= 64:
+        raise InvalidArgument(reasons.INVALID_HOUSEHOLD_ID, "household_id must be 1-64 characters")
+    return household_id
+
 
 _ALERT_PAGES = Pager("energypulse.alert.v1.AlertService/ListAlerts", default_size=50, max_size=200)
 
@@ -59,7 +69,7 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
         v = validated(request.rule)
         row = RuleRow(
             rule_id=secrets.token_hex(8),
-            household_id=request.household_id,
+            household_id=_household(request.household_id),
             kind=v.kind,
             condition_json=storage_json(v.condition),
             display_name=v.display_name,
@@ -98,7 +108,7 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
         # Resolving the target's name is blocking I/O: in a thread, like the database.
         row, secret = await asyncio.to_thread(
             new_subscription,
-            request.household_id,
+            _household(request.household_id),
             request.subscription,
             self.kek,
             self.policy,
@@ -158,12 +168,9 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
     ) -> pb.AcknowledgeAlertsResponse:
         ids: list[int] | None = None
         if request.alert_ids:
-            try:
-                ids = sorted({int(a) for a in request.alert_ids})
-            except ValueError:
-                raise NotFound(
-                    reasons.ALERT_NOT_FOUND, "alert ids are the numbers ListAlerts returns"
-                ) from None
+            if not all(_ALERT_ID.fullmatch(a) for a in request.alert_ids):
+                raise NotFound(reasons.ALERT_NOT_FOUND, "alert ids are the numbers ListAlerts returns")
+            ids = sorted({int(a) for a in request.alert_ids})
             known = await asyncio.to_thread(self.store.known_ids, request.household_id, ids)
             missing = [str(i) for i in ids if i not in known]
             if missing:

@@ -445,3 +445,22 @@ def test_payload_is_the_json_api_form() -> None:
 
     alert = alert_pb2.Alert(alert_id="7", kind=alert_pb2.ALERT_KIND_METER_SILENT, title="t")
     assert json.loads(json_format.MessageToJson(alert))["kind"] == "ALERT_KIND_METER_SILENT"
+
+
+async def test_odd_ids_are_client_errors_not_server_errors(tmp_path: Path) -> None:
+    async with alert_rig(tmp_path) as rig:
+        for ids in (["99999999999999999999999999"], ["１２"], ["-1"], ["1e3"]):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await rig.stub.AcknowledgeAlerts(
+                    pb.AcknowledgeAlertsRequest(household_id=HH, alert_ids=ids), metadata=rig.user(HH)
+                )
+            assert _reason(refused.value) == "ALERT_NOT_FOUND", ids
+        with pytest.raises(grpc.aio.AioRpcError) as long_id:
+            await rig.stub.CreateAlertRule(
+                pb.CreateAlertRuleRequest(
+                    household_id="h" * 65,
+                    rule=alert_pb2.AlertRule(meter_silent=alert_pb2.MeterSilentCondition()),
+                ),
+                metadata=rig.admin(),
+            )
+        assert _reason(long_id.value) == "INVALID_HOUSEHOLD_ID"
