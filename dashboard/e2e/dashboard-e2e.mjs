@@ -228,6 +228,31 @@ const scenarios = {
     await page.getByRole("button", { name: "Mark all read" }).click();
     await badge.waitFor({ state: "detached", timeout: 30_000 });
     result.badgeAfterRead = await page.getByTestId("notification-badge").count();
+    await page.keyboard.press("Escape");
+
+    // The settings page: a rule the household sets (an EV's four hours), bad input and a private webhook refused.
+    await page.getByRole("link", { name: "Alerts" }).first().click();
+    await page.getByRole("heading", { name: "Alerts" }).waitFor();
+    const form = page.getByRole("form", { name: "New rule" });
+    await form.getByLabel("Alert me about").selectOption("cheapWindow");
+    await form.getByLabel("Duration (hours)").fill("0.3");
+    await form.getByRole("button", { name: "Add rule" }).click();
+    result.badRuleError = await page.getByRole("alert").first().textContent({ timeout: 10_000 });
+    await form.getByLabel("Duration (hours)").fill("4");
+    await form.getByLabel("Name (optional)").fill("EV charging");
+    await form.getByRole("button", { name: "Add rule" }).click();
+    await page.getByTestId("alert-rules").getByText("EV charging").waitFor({ timeout: 10_000 });
+    result.rules = await page.getByTestId("alert-rules").locator("li").evaluateAll((els) => els.map((e) => e.textContent));
+    const hook = page.getByRole("form", { name: "New webhook" });
+    await hook.getByLabel("Webhook URL").fill("http://10.0.0.1/hook");
+    await hook.getByRole("button", { name: "Add webhook" }).click();
+    result.privateHookError = await page.getByRole("alert").last().textContent({ timeout: 10_000 });
+    await shot(page, "31-alert-settings");
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(500);
+    result.settingsPhoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await shot(page, "31-alert-settings-phone");
+    await page.setViewportSize(DESKTOP);
     result.ok = true;
   },
 

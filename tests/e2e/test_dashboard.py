@@ -345,3 +345,8 @@ def test_notification_centre_badge_follows_alerts_live(web: Stack, admin_token: 
     assert result["phoneOverflow"] <= 0, "the notification panel scrolls sideways at 390 px"
     assert result["panelInView"], "the notification panel is cut off at 390 px"
     assert result["closedByEscape"] and result["badgeAfterRead"] == 0
+    # The settings page: the household sets its own durations; bad input and private targets say why.
+    assert "multiple of 15" in result["badRuleError"], result["badRuleError"]
+    assert any("EV charging" in r and "Cheapest 4 h window" in r for r in result["rules"]), result["rules"]
+    assert "non-public" in result["privateHookError"], result["privateHookError"]
+    assert result["settingsPhoneOverflow"] <= 0, "the alert settings page scrolls sideways at 390 px"

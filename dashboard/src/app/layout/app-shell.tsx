@@ -4,7 +4,7 @@ import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Select } from "@/components/ui/field";
-import { BlocksIcon, ChartIcon, DownloadIcon, HomeIcon, LogoMark, LogoutIcon, MenuIcon, ReceiptIcon, ShieldIcon, XIcon } from "@/components/ui/icons";
+import { AlertIcon, BlocksIcon, ChartIcon, DownloadIcon, HomeIcon, LogoMark, LogoutIcon, MenuIcon, ReceiptIcon, ShieldIcon, XIcon } from "@/components/ui/icons";
 import { NotificationCenter } from "@/features/alerts/components/notification-center";
 import { useLogout } from "@/features/auth/api/logout";
 import { Role } from "@/gen/energypulse/auth/v1/user_pb";
@@ -32,6 +32,7 @@ function navItems(householdId: string | undefined, admin: boolean): NavItem[] {
       { to: `${base}/invoices`, label: "Invoices", icon: <ReceiptIcon /> },
       { to: `${base}/schemes`, label: "Spot or Norgespris", icon: <ChartIcon /> },
       { to: `${base}/export`, label: "Export", icon: <DownloadIcon /> },
+      { to: `${base}/alerts`, label: "Alerts", icon: <AlertIcon /> },
     );
   }
   items.push({ to: "/ledger", label: "Ledger", icon: <BlocksIcon /> });
