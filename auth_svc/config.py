@@ -9,11 +9,11 @@ installation on first start (devstack/secrets.py).
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 
 from common.auth.verifier import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from common.config import ConfigError, env_field
+from common.sealing import decode_kek
 
 __all__ = [
     "DEMO_KEY_ENCRYPTION_KEY",
@@ -109,13 +109,7 @@ class AuthConfig:
 
 
 def decode_key_encryption_key(value: str) -> bytes:
-    try:
-        raw = base64.urlsafe_b64decode(value.encode())
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError("EP_AUTH_KEY_ENCRYPTION_KEY is not urlsafe base64") from exc
-    if len(raw) != 32:
-        raise ConfigError("EP_AUTH_KEY_ENCRYPTION_KEY must decode to 32 bytes")
-    return raw
+    return decode_kek(value, "EP_AUTH_KEY_ENCRYPTION_KEY")
 
 
 def parse_service_accounts(config: AuthConfig) -> dict[str, str]:

@@ -9,7 +9,6 @@ it signed has expired (retired_at + access TTL + leeway), then it leaves the JWK
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import threading
 import time
@@ -18,9 +17,9 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from auth_svc.store import SigningKeyRow, Store
+from common.sealing import seal, unseal
 
 __all__ = ["KeyRing", "SigningKey", "b64url", "decrypt_private_key", "encrypt_private_key", "jwk"]
 
@@ -40,12 +39,11 @@ def _raw_private(key: Ed25519PrivateKey) -> bytes:
 
 
 def encrypt_private_key(kek: bytes, kid: str, key: Ed25519PrivateKey) -> bytes:
-    nonce = os.urandom(12)
-    return nonce + AESGCM(kek).encrypt(nonce, _raw_private(key), kid.encode())
+    return seal(kek, _raw_private(key), kid.encode())
 
 
 def decrypt_private_key(kek: bytes, kid: str, blob: bytes) -> Ed25519PrivateKey:
-    raw = AESGCM(kek).decrypt(blob[:12], blob[12:], kid.encode())
+    raw = unseal(kek, blob, kid.encode())
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 

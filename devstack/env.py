@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 # Python services and the key of their ports.
-SERVICES = ("auth", "predict", "ledger", "ingest")
+SERVICES = ("auth", "predict", "ledger", "ingest", "alert")
 PREFERRED = {
     "edge": 8080,
     "web": 5173,
@@ -34,11 +34,13 @@ PREFERRED = {
     "predict": 50052,
     "ledger": 50053,
     "ingest": 50054,
+    "alert": 50055,
     "auth_metrics": 9101,
     "predict_metrics": 9102,
     "ledger_metrics": 9103,
     "ingest_metrics": 9104,
     "meter_metrics": 9105,
+    "alert_metrics": 9106,
     "witness_http": 50060,
 }
 
@@ -182,6 +184,8 @@ def stack_env(
     env["EP_TELEMETRY_TARGET"] = _client_target(ports, "ingest")
     env["EP_PREDICT_MODEL_DIR"] = str(var_dir / "models")
     env["EP_PREDICT_STATE_DIR"] = str(var_dir / "predict")
+    # alert_svc: households' webhooks and brokers must be public addresses; the local run allows
+    # none more (tests allow loopback for their receivers through extra_env).
     env["EP_METER_INGEST_ADDR"] = env["EP_TELEMETRY_TARGET"]  # meter_sim registers its households there
     # Random per installation, made on first start in the state folder (never a published value).
     env.update(installation_secrets(var_dir))

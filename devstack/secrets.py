@@ -12,6 +12,9 @@ What is generated (``secrets.env``, mode 0600):
 * ``EP_INGEST_SERVICE_SECRET``, ``EP_METER_SERVICE_SECRET`` and ``EP_AUTH_SERVICE_ACCOUNTS``: the
   service accounts auth_svc creates and ingest / meter_sim log in with;
 * ``EP_AUTH_KEY_ENCRYPTION_KEY``: encrypts auth_svc's JWT signing keys at rest;
+* ``EP_ALERT_SERVICE_SECRET`` (alert_svc's service account, in ``EP_AUTH_SERVICE_ACCOUNTS`` too) and
+  ``EP_ALERT_KEY_ENCRYPTION_KEY`` (encrypts households' webhook secrets and MQTT passwords); a state
+  folder made before alert_svc existed gets them added on the next start;
 * ``EP_INGEST_MQTT_PASSWORD``: ingest's broker password (the broker holds only its hash);
 * ``EP_LEDGER_SIGNING_KEY_FILE``: a fresh Ed25519 key signing the ledger's tree heads;
 * ``EP_LEDGER_VERIFIER_KEY`` and ``EP_WITNESS_LEDGER_KEY``: not secret, derived from that key: its
@@ -62,6 +65,8 @@ SECRET_KEYS = (
     "EP_METER_SERVICE_SECRET",
     "EP_AUTH_KEY_ENCRYPTION_KEY",
     "EP_INGEST_MQTT_PASSWORD",
+    "EP_ALERT_SERVICE_SECRET",
+    "EP_ALERT_KEY_ENCRYPTION_KEY",
 )
 LEDGER_KEY_FILE = "ledger_signing_key.pem"
 
@@ -137,16 +142,18 @@ def installation_secrets(
             "EP_METER_SERVICE_SECRET": new_secret(),
             "EP_AUTH_KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "EP_INGEST_MQTT_PASSWORD": new_secret(),
+            **_alert_secrets(),
         }
         where = key_dir or state_dir
         values["EP_AUTH_SERVICE_ACCOUNTS"] = (
-            f"ingest:{values['EP_INGEST_SERVICE_SECRET']},meter_sim:{values['EP_METER_SERVICE_SECRET']}"
+            f"ingest:{values['EP_INGEST_SERVICE_SECRET']},meter_sim:{values['EP_METER_SERVICE_SECRET']},"
+            f"alert:{values['EP_ALERT_SERVICE_SECRET']}"
         )
         values["EP_LEDGER_SIGNING_KEY_FILE"] = str(where / LEDGER_KEY_FILE)
         if database_host:
             password = new_secret()
             _write_private(state_dir / "postgres.password", password.encode())
-            for svc in ("auth", "predict", "ledger", "ingest"):
+            for svc in ("auth", "predict", "ledger", "ingest", "alert"):
                 values[f"EP_{svc.upper()}_DATABASE_URL"] = (
                     f"postgresql+psycopg://energypulse:{password}@{database_host}:5432/{svc}"
                 )
@@ -154,11 +161,30 @@ def installation_secrets(
         body = "".join(f"{k}={v}\n" for k, v in values.items())
         _write_private(path, (header + body).encode())
     _ledger_key(state_dir / LEDGER_KEY_FILE)
+    values = read_env_file(str(path))
+    if "EP_ALERT_SERVICE_SECRET" not in values:  # a state folder from before alert_svc
+        added = _alert_secrets()
+        accounts = values.get("EP_AUTH_SERVICE_ACCOUNTS", "")
+        added["EP_AUTH_SERVICE_ACCOUNTS"] = ",".join(
+            filter(None, (accounts, f"alert:{added['EP_ALERT_SERVICE_SECRET']}"))
+        )
+        values.update(added)
+        header = "# Generated at first start by devstack/secrets.py; never commit this file.\n"
+        body = "".join(f"{k}={v}\n" for k, v in values.items())
+        path.write_text(header + body)
+        path.chmod(0o600)
     origin = ledger_origin or os.environ.get("EP_LEDGER_ORIGIN") or DEFAULT_ORIGIN
     vkey = ledger_verifier_key(state_dir / LEDGER_KEY_FILE, origin)
     _add_pins(path, vkey)
     _write_public_pins(state_dir / PINS_FILE, vkey)
     return read_env_file(str(path))
+
+
+def _alert_secrets() -> dict[str, str]:
+    return {
+        "EP_ALERT_SERVICE_SECRET": new_secret(),
+        "EP_ALERT_KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
 
 
 def _tls(broker_dir: Path, hosts: Sequence[str]) -> None:

@@ -40,6 +40,7 @@ SERVICE_NAMES = {
     "predict": "energypulse.prediction.v1.PredictionService",
     "ledger": "energypulse.ledger.v1.LedgerService",
     "ingest": "energypulse.telemetry.v1.TelemetryService",
+    "alert": "energypulse.alert.v1.AlertService",
 }
 
 

@@ -163,6 +163,20 @@ class GridTariff:
                 return step.nano_per_month
         return self.steps[-1].nano_per_month
 
+    def next_step(self, basis_wh: int) -> tuple[int, int] | None:
+        """Where the next dearer step starts for a capacity basis (mean of the top daily peaks):
+        ``(lower bound in Wh, its amount in nano per month)``, or ``None`` when no dearer step
+        follows (the open last step, or steps that repeat the same amount to the end)."""
+        current = self.step_nano(basis_wh, 1)
+        bound: int | None = None
+        for step in self.steps:
+            if bound is not None and bound > basis_wh and step.nano_per_month > current:
+                return bound, step.nano_per_month
+            if step.up_to_wh is None:
+                return None
+            bound = step.up_to_wh
+        return None
+
 
 @dataclass(frozen=True)
 class SupplierDefault:

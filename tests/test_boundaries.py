@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("auth_svc", "ledger_svc", "predict_svc", "ingest_svc", "meter_sim", "verifier", "witness_svc")
+SERVICES = (
+    "auth_svc",
+    "ledger_svc",
+    "predict_svc",
+    "ingest_svc",
+    "meter_sim",
+    "verifier",
+    "witness_svc",
+    "alert_svc",
+)
 SHARED = ("common", "energy", "contracts")
 # The energy modules ingest_svc imports: plain Python, so ingest stays small (no numpy/pandas).
 LIGHT_ENERGY = ("localtime", "settlement", "tariff", "tariff_settings", "units", "zones")

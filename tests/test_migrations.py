@@ -49,6 +49,7 @@ SERVICES = [
     ServiceSchema("auth_svc", "auth_svc.store", "auth_alembic_version"),
     ServiceSchema("ledger_svc", "ledger_svc.store", "ledger_svc_alembic_version"),
     ServiceSchema("ingest_svc", "ingest_svc.schema", "ingest_alembic_version"),
+    ServiceSchema("alert_svc", "alert_svc.store", "alert_alembic_version"),
 ]
 
 

@@ -86,7 +86,25 @@ def test_the_local_run_environment_has_no_published_value(tmp_path: Path) -> Non
     assert accounts == {
         "ingest": env["EP_INGEST_SERVICE_SECRET"],
         "meter_sim": env["EP_METER_SERVICE_SECRET"],
+        "alert": env["EP_ALERT_SERVICE_SECRET"],
     }
+
+
+def test_a_state_folder_from_before_alert_svc_gets_its_secrets_added(tmp_path: Path) -> None:
+    first = installation_secrets(tmp_path)
+    path = tmp_path / "secrets.env"
+    old = {k: v for k, v in first.items() if not k.startswith("EP_ALERT_")}
+    old["EP_AUTH_SERVICE_ACCOUNTS"] = ",".join(
+        a for a in first["EP_AUTH_SERVICE_ACCOUNTS"].split(",") if not a.startswith("alert:")
+    )
+    path.write_text("".join(f"{k}={v}\n" for k, v in old.items()))
+    again = installation_secrets(tmp_path)
+    assert {k: again[k] for k in old if k != "EP_AUTH_SERVICE_ACCOUNTS"} == {
+        k: v for k, v in old.items() if k != "EP_AUTH_SERVICE_ACCOUNTS"
+    }
+    assert again["EP_AUTH_SERVICE_ACCOUNTS"].endswith(f",alert:{again['EP_ALERT_SERVICE_SECRET']}")
+    assert again["EP_ALERT_KEY_ENCRYPTION_KEY"] and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert installation_secrets(tmp_path) == again  # added once, then reused
 
 
 def test_compose_sets_no_secret() -> None:

@@ -254,6 +254,76 @@ const scenarios = {
     result.ok = values.length >= 2;
   },
 
+  /** The notification centre: the badge follows the stream live, the list shows the alert, read clears it. */
+  async alerts(ctx, page) {
+    await signIn(page, params.username, params.password);
+    const bell = page.getByTestId("notification-bell");
+    await bell.waitFor({ timeout: 20_000 });
+    await settle(page);
+    const api = (path, data) =>
+      page.request.post(`${BASE}${path}`, { headers: { authorization: `Bearer ${params.adminToken}` }, data });
+    // A new rule whose condition holds for every coming period: the round raises its alert now.
+    const created = await api(`/api/v1/households/${params.householdId}/alert-rules`, {
+      rule: { priceSpike: { thresholdEurMwh: -500, lookaheadHours: 1 }, displayName: "Browser test" },
+    });
+    step("rule created", { status: created.status() });
+    const evaluated = await api("/api/v1/alerts:evaluate", { householdId: params.householdId });
+    result.raised = (await evaluated.json()).raised;
+    const badge = page.getByTestId("notification-badge");
+    await badge.waitFor({ timeout: 30_000 });
+    result.badge = (await badge.textContent())?.trim();
+    result.bellLabel = await bell.getAttribute("aria-label");
+    await bell.click();
+    const items = page.locator("[data-testid=notification-list] li");
+    await items.first().waitFor({ timeout: 20_000 });
+    await page.waitForFunction(() => !document.querySelector("[data-testid=notification-list] li")?.textContent?.includes("Loading"));
+    result.items = await items.evaluateAll((els) => els.map((e) => e.textContent));
+    await shot(page, "30-notifications");
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(500);
+    result.phoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    // The panel itself lies inside the screen (a panel cut off at the left adds no scroll width).
+    result.panelInView = await page.evaluate(() => {
+      const box = document.getElementById("notification-center")?.getBoundingClientRect();
+      return !!box && box.left >= 0 && box.right <= window.innerWidth;
+    });
+    await shot(page, "30-notifications-phone");
+    await page.setViewportSize(DESKTOP);
+    await page.keyboard.press("Escape");
+    result.closedByEscape = (await page.locator("#notification-center").count()) === 0;
+    await bell.focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("button", { name: "Mark all read" }).click();
+    await badge.waitFor({ state: "detached", timeout: 30_000 });
+    result.badgeAfterRead = await page.getByTestId("notification-badge").count();
+    await page.keyboard.press("Escape");
+
+    // The settings page: a rule the household sets (an EV's four hours), bad input and a private webhook refused.
+    await page.getByRole("link", { name: "Alerts" }).first().click();
+    await page.getByRole("heading", { name: "Alerts" }).waitFor();
+    const form = page.getByRole("form", { name: "New rule" });
+    await form.getByLabel("Alert me about").selectOption("cheapWindow");
+    await form.getByLabel("Duration (hours)").fill("0.3");
+    await form.getByRole("button", { name: "Add rule" }).click();
+    result.badRuleError = await page.getByRole("alert").first().textContent({ timeout: 10_000 });
+    await form.getByLabel("Duration (hours)").fill("4");
+    await form.getByLabel("Name (optional)").fill("EV charging");
+    await form.getByRole("button", { name: "Add rule" }).click();
+    await page.getByTestId("alert-rules").getByText("EV charging").waitFor({ timeout: 10_000 });
+    result.rules = await page.getByTestId("alert-rules").locator("li").evaluateAll((els) => els.map((e) => e.textContent));
+    const hook = page.getByRole("form", { name: "New webhook" });
+    await hook.getByLabel("Webhook URL").fill("http://10.0.0.1/hook");
+    await hook.getByRole("button", { name: "Add webhook" }).click();
+    result.privateHookError = await page.getByRole("alert").last().textContent({ timeout: 10_000 });
+    await shot(page, "31-alert-settings");
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(500);
+    result.settingsPhoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await shot(page, "31-alert-settings-phone");
+    await page.setViewportSize(DESKTOP);
+    result.ok = true;
+  },
+
   /** The NOK bill: this month's lines and projection on the overview, then Spot or Norgespris with its CSV. */
   async bill(ctx, page) {
     const WIDE = { width: 1440, height: 900 };

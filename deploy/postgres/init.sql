@@ -3,3 +3,4 @@ CREATE DATABASE auth OWNER energypulse;
 CREATE DATABASE predict OWNER energypulse;
 CREATE DATABASE ledger OWNER energypulse;
 CREATE DATABASE ingest OWNER energypulse;
+CREATE DATABASE alert OWNER energypulse;

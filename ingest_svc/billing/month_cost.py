@@ -93,6 +93,7 @@ class MonthCostResult:
     days_in_month: int
     projection: Projection | None
     last_month_total_minor: int | None
+    grid_company: str = ""
 
 
 def _month_bounds(year: int, month: int) -> tuple[int, int]:
@@ -250,7 +251,9 @@ class MonthCosts:
                 invoice = _empty_invoice(self.book.currency, year, mon, through)
             last = self._bill(contract, py, pm, *prev, None).total_minor if len(prev[0]) else None
             projection = self._project(contract, year, mon, ms, wh, spot, forecast) if current else None
-            return MonthCostResult(f"{year}-{mon:02d}", invoice, days, projection, last)
+            return MonthCostResult(
+                f"{year}-{mon:02d}", invoice, days, projection, last, contract.grid_company
+            )
 
         result: MonthCostResult = self._guard(compute)
         return result

@@ -422,6 +422,8 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             vat_minor=inv.vat_minor,
             import_kwh=inv.import_wh / 1000,
             export_kwh=inv.export_wh / 1000,
+            capacity_basis_kw=inv.capacity_basis_wh / 1000,
+            grid_company=r.grid_company,
         )
         if r.projection is not None:
             response.scheme = r.projection.scheme

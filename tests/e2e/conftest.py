@@ -13,7 +13,19 @@ from common.db import make_engine, make_session_factory
 from devstack.stack import Stack, start_stack
 
 HERE = Path(__file__).resolve().parent
-ALL_PARTS = ["broker", "auth_svc", "predict_svc", "ledger_svc", "ingest_svc", "envoy", "meter_sim", "web"]
+ALL_PARTS = [
+    "broker",
+    "auth_svc",
+    "predict_svc",
+    "ledger_svc",
+    "ingest_svc",
+    "alert_svc",
+    "envoy",
+    "meter_sim",
+    "web",
+]
+# alert_svc refuses non-public webhook and broker targets; the tests' receivers are on loopback.
+ALERT_TEST_NETWORKS = "127.0.0.0/8"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,7 +48,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # would be shared by all tests (the fuzzers make thousands of failed sign-ins on made-up
     # accounts): lifted here. The per-account throttles stay (tests/e2e/test_login_limiter.py
     # tests the address budget on its own stack).
-    running = start_stack(var_dir, parts, timeout=300, extra_env={"EP_AUTH_CLIENT_FREE_FAILURES": "1000000"})
+    running = start_stack(
+        var_dir,
+        parts,
+        timeout=300,
+        extra_env={
+            "EP_AUTH_CLIENT_FREE_FAILURES": "1000000",
+            "EP_ALERT_ALLOWED_TARGET_NETWORKS": ALERT_TEST_NETWORKS,
+            "EP_ALERT_BACKOFF_SECONDS": "0.2",
+        },
+    )
     yield running
     running.close()
 

@@ -23,7 +23,13 @@ from energypulse.options.v1 import options_pb2
 ROOT = Path(__file__).resolve().parents[2]
 OWN = "sim-h000000"  # household-0001's household
 OTHER = "sim-h000001"  # household-0002's
-CLUSTER = {"auth": "auth", "prediction": "predict", "ledger": "ledger", "telemetry": "ingest"}
+CLUSTER = {
+    "auth": "auth",
+    "prediction": "predict",
+    "ledger": "ledger",
+    "telemetry": "ingest",
+    "alert": "alert",
+}
 
 
 @pytest.fixture(scope="module")

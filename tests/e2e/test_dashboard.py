@@ -332,3 +332,25 @@ def test_every_page_is_reachable_with_the_keyboard_alone(web: Stack) -> None:
     assert result["signInUnnamed"] == [], result["signInUnnamed"]
     assert result["unnamed"] == {}, f"controls without an accessible name: {result['unnamed']}"
     assert result["ok"], result
+
+
+def test_notification_centre_badge_follows_alerts_live(web: Stack, admin_token: str) -> None:
+    household = households_of(web, USER, USER_PASSWORD)[0]
+    status, _ = web.api("POST", f"/api/v1/households/{household}/alerts:acknowledge", {}, token=admin_token)
+    assert status == 200
+    result = run_scenario(
+        web,
+        "alerts",
+        {"username": USER, "password": USER_PASSWORD, "adminToken": admin_token, "householdId": household},
+    )
+    assert result["ok"] and result["raised"] >= 1, result
+    assert int(result["badge"]) >= 1 and "unread" in result["bellLabel"]
+    assert any("Price above -500 EUR/MWh" in item for item in result["items"]), result["items"]
+    assert result["phoneOverflow"] <= 0, "the notification panel scrolls sideways at 390 px"
+    assert result["panelInView"], "the notification panel is cut off at 390 px"
+    assert result["closedByEscape"] and result["badgeAfterRead"] == 0
+    # The settings page: the household sets its own durations; bad input and private targets say why.
+    assert "multiple of 15" in result["badRuleError"], result["badRuleError"]
+    assert any("EV charging" in r and "Cheapest 4 h window" in r for r in result["rules"]), result["rules"]
+    assert "non-public" in result["privateHookError"], result["privateHookError"]
+    assert result["settingsPhoneOverflow"] <= 0, "the alert settings page scrolls sideways at 390 px"

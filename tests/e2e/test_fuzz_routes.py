@@ -45,9 +45,16 @@ EXAMPLES = 200  # per route and per native RPC
 SKIP_JSON = {
     "RotateSigningKey": "rotates the edge's signing key under the other e2e tests",
     "ReloadModel": "retrains models (minutes of CPU on this machine)",
+    "EvaluateAlerts": "runs an alert round over every household the fuzzer gave rules (upstream calls each)",
 }
 KNOWN_USERS = {"admin", "ingest", "meter_sim"}  # never guessed at: the throttle would slow them
-CLUSTER = {"auth": "auth", "prediction": "predict", "ledger": "ledger", "telemetry": "ingest"}
+CLUSTER = {
+    "auth": "auth",
+    "prediction": "predict",
+    "ledger": "ledger",
+    "telemetry": "ingest",
+    "alert": "alert",
+}
 BAD_SERVER_CODES = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS}
 
 

@@ -114,3 +114,14 @@ def test_missing_file_fails(tmp_path: Path) -> None:
     (rules / "support.toml").unlink()
     with pytest.raises(RateConfigError, match="rule set file missing"):
         load_ratebook(rules)
+
+
+def test_next_capacity_step_is_the_next_dearer_one_from_the_configuration() -> None:
+    """BKK 2024: steps [0-2) 116, [2-5) 192, ... [20-25) 588, [25-inf) 720 (the same 720 twice)."""
+    tariff = load_ratebook().grid("bkk").at(date(2024, 6, 1))
+    assert tariff.next_step(1_500) == (2_000, 192 * 10**9)
+    assert tariff.next_step(2_000) == (5_000, 320 * 10**9)  # a basis on a bound is in the step above it
+    assert tariff.next_step(19_999) == (20_000, 720 * 10**9)
+    # In the 20-25 kW step the next ones cost the same 720: there is no dearer step to warn about.
+    assert tariff.next_step(22_000) is None
+    assert tariff.next_step(30_000) is None

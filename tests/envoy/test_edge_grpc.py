@@ -2,7 +2,7 @@
 health through one listener, both behind a token; /healthz follows the backends; the contract
 documents are served without a token. grpcurl is the client, as an integrator uses it.
 
-predict_svc and ingest_svc are stood in for by a real gRPC health server on loopback (their model
+predict_svc, ingest_svc and alert_svc are stood in for by a real gRPC health server on loopback (their model
 training makes a full stack slow to start): Envoy only health-checks them here.
 """
 
@@ -30,6 +30,7 @@ AUTH = "energypulse.auth.v1.AuthService"
 LEDGER = "energypulse.ledger.v1.LedgerService"
 PREDICTION = "energypulse.prediction.v1.PredictionService"
 TELEMETRY = "energypulse.telemetry.v1.TelemetryService"
+ALERT = "energypulse.alert.v1.AlertService"
 APP_ORIGIN = "https://app.example.com"
 CAP_S = 60.0  # a cap for waits on health checks, not a timing assertion
 
@@ -43,7 +44,7 @@ class StandIns:
 @pytest.fixture(scope="module")
 def stand_ins() -> Iterator[StandIns]:
     servers, found = [], StandIns({}, {})
-    for name, service in (("predict", PREDICTION), ("ingest", TELEMETRY)):
+    for name, service in (("predict", PREDICTION), ("ingest", TELEMETRY), ("alert", ALERT)):
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         servicer = health.HealthServicer()
         servicer.set(service, health_pb2.HealthCheckResponse.SERVING)

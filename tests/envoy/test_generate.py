@@ -70,6 +70,7 @@ def test_transcoder_options_and_services(tmp_path: Path) -> None:
         "energypulse.prediction.v1.PredictionService",
         "energypulse.ledger.v1.LedgerService",
         "energypulse.telemetry.v1.TelemetryService",
+        "energypulse.alert.v1.AlertService",
     }
 
 
@@ -184,9 +185,9 @@ def test_reflection_and_health_routes(tmp_path: Path) -> None:
         for r in routes
         if r["match"].get("prefix") == "/grpc.health.v1.Health/" and "headers" in r["match"]
     }
-    assert by_upstream == {"auth", "predict", "ledger", "ingest"}
+    assert by_upstream == {"auth", "predict", "ledger", "ingest", "alert"}
     health = _filters(config)["envoy.filters.http.health_check"]
-    assert set(health["cluster_min_healthy_percentages"]) == {"auth", "predict", "ledger", "ingest"}
+    assert set(health["cluster_min_healthy_percentages"]) == {"auth", "predict", "ledger", "ingest", "alert"}
 
 
 def test_every_shipped_dashboard_server_sends_the_same_browser_headers() -> None:

@@ -23,7 +23,7 @@ from tests.faults.pg import PrivatePostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACT = ROOT / "test-artifacts" / "faults.json"
-PARTS = ["broker", "auth_svc", "predict_svc", "ledger_svc", "ingest_svc", "envoy"]
+PARTS = ["broker", "auth_svc", "predict_svc", "ledger_svc", "ingest_svc", "alert_svc", "envoy"]
 
 
 @dataclass

@@ -18,6 +18,7 @@ const ExportPage = lazy(() => import("@/features/export/components/export-page")
 const LedgerPage = lazy(() => import("@/features/ledger/components/ledger-page").then((m) => ({ default: m.LedgerPage })));
 const BlockPage = lazy(() => import("@/features/ledger/components/block-page").then((m) => ({ default: m.BlockPage })));
 const TransactionPage = lazy(() => import("@/features/ledger/components/transaction-page").then((m) => ({ default: m.TransactionPage })));
+const AlertsPage = lazy(() => import("@/features/alerts/components/alerts-page").then((m) => ({ default: m.AlertsPage })));
 const AdminPage = lazy(() => import("@/features/admin/components/admin-page").then((m) => ({ default: m.AdminPage })));
 
 function page(Component: LazyExoticComponent<ComponentType>) {
@@ -54,6 +55,7 @@ const router = createBrowserRouter([
               { path: "invoices", element: page(InvoicePage) },
               { path: "export", element: page(ExportPage) },
               { path: "schemes", element: page(SchemesPage) },
+              { path: "alerts", element: page(AlertsPage) },
             ],
           },
           { path: "ledger", element: page(LedgerPage) },

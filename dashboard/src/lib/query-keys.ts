@@ -4,6 +4,9 @@ export const queryKeys = {
   households: () => ["households", "list"] as const,
   household: (householdId: string) => ["households", householdId, "profile"] as const,
   summary: (householdId: string) => ["households", householdId, "summary"] as const,
+  alerts: (householdId: string) => ["households", householdId, "alerts"] as const,
+  alertRules: (householdId: string) => ["households", householdId, "alert-rules"] as const,
+  alertSubscriptions: (householdId: string) => ["households", householdId, "alert-subscriptions"] as const,
   readings: (householdId: string, startIso: string, endIso: string, resolution: string) =>
     ["households", householdId, "readings", startIso, endIso, resolution] as const,
   householdForecast: (householdId: string) => ["households", householdId, "forecast"] as const,

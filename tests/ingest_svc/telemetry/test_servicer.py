@@ -398,6 +398,8 @@ async def test_contract_settings_register_and_the_bill_rpcs_answer(env: Env) -> 
     )
     assert cost.currency == "NOK" and cost.total_minor == 0 and len(cost.lines) == 10
     assert cost.scheme == "norgespris" and not cost.HasField("projection")
+    # alert_svc's capacity warning reads these: the billing grid company and the basis so far.
+    assert cost.grid_company == "tensio" and cost.capacity_basis_kw == 0.0
     compare = await env.stub.CompareSchemes(
         pb.CompareSchemesRequest(household_id="hn"), metadata=env.md("user", ("hn",))
     )

@@ -4,7 +4,8 @@ import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Select } from "@/components/ui/field";
-import { BlocksIcon, ChartIcon, DownloadIcon, HomeIcon, LogoMark, LogoutIcon, MenuIcon, ReceiptIcon, ShieldIcon, XIcon } from "@/components/ui/icons";
+import { AlertIcon, BlocksIcon, ChartIcon, DownloadIcon, HomeIcon, LogoMark, LogoutIcon, MenuIcon, ReceiptIcon, ShieldIcon, XIcon } from "@/components/ui/icons";
+import { NotificationCenter } from "@/features/alerts/components/notification-center";
 import { useLogout } from "@/features/auth/api/logout";
 import { Role } from "@/gen/energypulse/auth/v1/user_pb";
 import { cn } from "@/lib/cn";
@@ -31,6 +32,7 @@ function navItems(householdId: string | undefined, admin: boolean): NavItem[] {
       { to: `${base}/invoices`, label: "Invoices", icon: <ReceiptIcon /> },
       { to: `${base}/schemes`, label: "Spot or Norgespris", icon: <ChartIcon /> },
       { to: `${base}/export`, label: "Export", icon: <DownloadIcon /> },
+      { to: `${base}/alerts`, label: "Alerts", icon: <AlertIcon /> },
     );
   }
   items.push({ to: "/ledger", label: "Ledger", icon: <BlocksIcon /> });
@@ -167,6 +169,7 @@ export function AppShell() {
           <MenuIcon />
         </Button>
         <div className="flex min-w-0 flex-1 items-center gap-3">{(householdId || options.length > 0) && <HouseholdSwitcher current={householdId} options={options} />}</div>
+        {householdId && <NotificationCenter householdId={householdId} />}
         <Badge tone={admin ? "info" : "neutral"}>{roleLabel}</Badge>
       </header>
       <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8">

@@ -1,0 +1,232 @@
+/** Alert settings: the household's rules (thresholds and durations it sets) and its channels. */
+import { useState, type SyntheticEvent } from "react";
+import { useParams } from "react-router";
+
+import { Button } from "@/components/ui/button";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { SelectField, TextField } from "@/components/ui/field";
+import { PageHeader } from "@/components/ui/page-header";
+import { QueryState } from "@/components/ui/states";
+import type { AlertRule } from "@/gen/energypulse/alert/v1/alert_pb";
+import { errorMessage } from "@/lib/api-client";
+
+import {
+  useAlertRules,
+  useCreateRule,
+  useCreateSubscription,
+  useDeleteRule,
+  useDeleteSubscription,
+  useSubscriptions,
+  type RuleInput,
+} from "../api/alert-rules";
+
+type Kind = "priceSpike" | "cheapWindow" | "capacityStep" | "meterSilent";
+
+const KINDS: { value: Kind; label: string }[] = [
+  { value: "priceSpike", label: "Price spike" },
+  { value: "cheapWindow", label: "Cheapest window" },
+  { value: "capacityStep", label: "Near the next capacity step" },
+  { value: "meterSilent", label: "Meter stopped reporting" },
+];
+
+function describe(rule: AlertRule): string {
+  const c = rule.condition;
+  switch (c.case) {
+    case "priceSpike":
+      return `Spot price above ${c.value.thresholdEurMwh} EUR/MWh with at least ${Math.round(c.value.minProbability * 100)} % chance, next ${c.value.lookaheadHours} h`;
+    case "cheapWindow":
+      return `Cheapest ${c.value.durationMinutes / 60} h window in the next ${c.value.lookaheadHours} h${c.value.maxPriceEurMwh !== undefined ? `, at most ${c.value.maxPriceEurMwh} EUR/MWh` : ""}`;
+    case "capacityStep":
+      return `This month's peak at ${c.value.approachPercent} % of the next capacity step`;
+    case "meterSilent":
+      return `No reading for ${c.value.silentMinutes} minutes`;
+    default:
+      return "";
+  }
+}
+
+function ruleInput(kind: Kind, a: number, b: number, name: string): RuleInput {
+  const displayName = name.trim();
+  switch (kind) {
+    case "priceSpike":
+      return { displayName, condition: { case: "priceSpike", value: { thresholdEurMwh: a, minProbability: b / 100, lookaheadHours: 24 } } };
+    case "cheapWindow":
+      return { displayName, condition: { case: "cheapWindow", value: { durationMinutes: Math.round(a * 60), lookaheadHours: 24 } } };
+    case "capacityStep":
+      return { displayName, condition: { case: "capacityStep", value: { approachPercent: a } } };
+    case "meterSilent":
+      return { displayName, condition: { case: "meterSilent", value: { silentMinutes: a } } };
+  }
+}
+
+const FIRST: Record<Kind, { label: string; value: number; step: string }> = {
+  priceSpike: { label: "Threshold (EUR/MWh)", value: 150, step: "any" },
+  cheapWindow: { label: "Duration (hours)", value: 4, step: "0.25" },
+  capacityStep: { label: "Warn at (% of the step)", value: 90, step: "1" },
+  meterSilent: { label: "Minutes without a reading", value: 30, step: "1" },
+};
+
+function RulesCard({ householdId }: { householdId: string }) {
+  const rules = useAlertRules(householdId);
+  const create = useCreateRule(householdId);
+  const remove = useDeleteRule(householdId);
+  const [kind, setKind] = useState<Kind>("cheapWindow");
+  const [first, setFirst] = useState(String(FIRST.cheapWindow.value));
+  const [chance, setChance] = useState("50");
+  const [name, setName] = useState("");
+
+  const submit = (e: SyntheticEvent) => {
+    e.preventDefault();
+    create.mutate(ruleInput(kind, Number(first), Number(chance), name));
+  };
+  return (
+    <Card>
+      <CardHeader title="Rules" description="What to be alerted about. Alerts appear under the bell, and go to your webhooks and MQTT broker." />
+      <CardBody className="space-y-4">
+        <QueryState query={rules}>
+          {(data) =>
+            data.rules.length === 0 ? (
+              <p className="text-sm text-slate-600">No rules yet.</p>
+            ) : (
+              <ul className="divide-y divide-slate-100" data-testid="alert-rules">
+                {data.rules.map((r) => (
+                  <li key={r.ruleId} className="flex flex-wrap items-center justify-between gap-2 py-2">
+                    <div className="min-w-0">
+                      <p className="text-sm font-medium text-slate-900">{r.displayName}</p>
+                      <p className="text-sm text-slate-600">{describe(r)}</p>
+                    </div>
+                    <Button variant="ghost" size="sm" onClick={() => remove.mutate(r.ruleId)} aria-label={`Delete rule ${r.displayName}`}>
+                      Delete
+                    </Button>
+                  </li>
+                ))}
+              </ul>
+            )
+          }
+        </QueryState>
+        <form onSubmit={submit} className="grid gap-3 sm:grid-cols-2" aria-label="New rule">
+          <SelectField
+            label="Alert me about"
+            value={kind}
+            onChange={(e) => {
+              const next = e.target.value as Kind;
+              setKind(next);
+              setFirst(String(FIRST[next].value));
+            }}
+          >
+            {KINDS.map((k) => (
+              <option key={k.value} value={k.value}>
+                {k.label}
+              </option>
+            ))}
+          </SelectField>
+          <TextField label={FIRST[kind].label} type="number" step={FIRST[kind].step} value={first} onChange={(e) => setFirst(e.target.value)} required />
+          {kind === "priceSpike" && <TextField label="Chance at least (%)" type="number" min={1} max={100} value={chance} onChange={(e) => setChance(e.target.value)} />}
+          <TextField label="Name (optional)" value={name} maxLength={80} onChange={(e) => setName(e.target.value)} />
+          <div className="sm:col-span-2">
+            <Button type="submit" disabled={create.isPending}>
+              Add rule
+            </Button>
+            {create.isError && (
+              <p role="alert" className="mt-2 text-sm text-red-700">
+                {errorMessage(create.error)}
+              </p>
+            )}
+          </div>
+        </form>
+      </CardBody>
+    </Card>
+  );
+}
+
+function ChannelsCard({ householdId }: { householdId: string }) {
+  const subs = useSubscriptions(householdId);
+  const create = useCreateSubscription(householdId);
+  const remove = useDeleteSubscription(householdId);
+  const [url, setUrl] = useState("");
+  const [host, setHost] = useState("");
+  const [port, setPort] = useState("8883");
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const secret = create.data?.signingSecret;
+
+  return (
+    <Card>
+      <CardHeader title="Channels" description="Webhooks are signed (X-EnergyPulse-Signature, HMAC-SHA256). MQTT brokers get Home Assistant discovery for price, forecast and alert sensors." />
+      <CardBody className="space-y-4">
+        <QueryState query={subs}>
+          {(data) =>
+            data.subscriptions.length === 0 ? (
+              <p className="text-sm text-slate-600">Only in the app so far.</p>
+            ) : (
+              <ul className="divide-y divide-slate-100" data-testid="alert-channels">
+                {data.subscriptions.map((s) => (
+                  <li key={s.subscriptionId} className="flex flex-wrap items-center justify-between gap-2 py-2">
+                    <p className="min-w-0 break-all text-sm text-slate-800">
+                      {s.target.case === "webhook" ? `Webhook ${s.target.value.url}` : s.target.case === "mqtt" ? `MQTT ${s.target.value.host}:${s.target.value.port}${s.target.value.tls ? " (TLS)" : ""}` : ""}
+                    </p>
+                    <Button variant="ghost" size="sm" onClick={() => remove.mutate(s.subscriptionId)}>
+                      Remove
+                    </Button>
+                  </li>
+                ))}
+              </ul>
+            )
+          }
+        </QueryState>
+        {secret && (
+          <p className="break-all rounded-lg bg-amber-50 p-3 text-sm text-amber-900" data-testid="signing-secret">
+            Signing secret (shown once, keep it with your receiver): <code>{secret}</code>
+          </p>
+        )}
+        <form
+          className="flex flex-wrap items-end gap-3"
+          aria-label="New webhook"
+          onSubmit={(e) => {
+            e.preventDefault();
+            create.mutate({ target: { case: "webhook", value: { url } } });
+          }}
+        >
+          <TextField className="min-w-0 flex-1" label="Webhook URL" type="url" placeholder="https://…" value={url} onChange={(e) => setUrl(e.target.value)} required />
+          <Button type="submit" disabled={create.isPending}>
+            Add webhook
+          </Button>
+        </form>
+        <form
+          className="grid gap-3 sm:grid-cols-2"
+          aria-label="New MQTT broker"
+          onSubmit={(e) => {
+            e.preventDefault();
+            create.mutate({ target: { case: "mqtt", value: { host, port: Number(port), tls: port === "8883", username, password } } });
+          }}
+        >
+          <TextField label="Broker host" value={host} onChange={(e) => setHost(e.target.value)} required />
+          <TextField label="Port (8883 uses TLS)" type="number" value={port} onChange={(e) => setPort(e.target.value)} />
+          <TextField label="User name" value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
+          <TextField label="Password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
+          <div className="sm:col-span-2">
+            <Button type="submit" disabled={create.isPending}>
+              Add MQTT broker
+            </Button>
+          </div>
+        </form>
+        {create.isError && (
+          <p role="alert" className="text-sm text-red-700">
+            {errorMessage(create.error)}
+          </p>
+        )}
+      </CardBody>
+    </Card>
+  );
+}
+
+export function AlertsPage() {
+  const { householdId = "" } = useParams();
+  return (
+    <div className="space-y-6">
+      <PageHeader title="Alerts" description="Price spikes, cheap windows for flexible loads, the capacity step and a silent meter." />
+      <RulesCard householdId={householdId} />
+      <ChannelsCard householdId={householdId} />
+    </div>
+  );
+}

@@ -1,0 +1,90 @@
+/** The header's bell: the unread badge (live) and, opened, the household's latest alerts. */
+import { useEffect, useRef, useState } from "react";
+
+import { Button } from "@/components/ui/button";
+import { AlertKind } from "@/gen/energypulse/alert/v1/alert_pb";
+import { cn } from "@/lib/cn";
+import { tsDate } from "@/lib/proto-json";
+
+import { useAcknowledgeAlerts } from "../api/acknowledge-alerts";
+import { useAlerts } from "../api/list-alerts";
+import { useAlertStream } from "../api/use-alert-stream";
+
+const KIND_LABEL: Record<number, string> = {
+  [AlertKind.PRICE_SPIKE]: "Price spike",
+  [AlertKind.CHEAP_WINDOW]: "Cheap window",
+  [AlertKind.CAPACITY_STEP]: "Capacity step",
+  [AlertKind.METER_SILENT]: "Meter",
+};
+
+const BellIcon = () => (
+  <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth={2} strokeLinecap="round" strokeLinejoin="round" className="size-5" aria-hidden="true">
+    <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+    <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+  </svg>
+);
+
+export function NotificationCenter({ householdId }: { householdId: string }) {
+  const stream = useAlertStream(householdId);
+  const [open, setOpen] = useState(false);
+  const alerts = useAlerts(householdId, open);
+  const acknowledge = useAcknowledgeAlerts(householdId);
+  const panel = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [open]);
+
+  const unread = stream.unread;
+  const label = unread ? `Notifications, ${unread} unread` : "Notifications";
+  return (
+    <div className="relative">
+      <Button variant="ghost" size="sm" aria-label={label} aria-expanded={open} aria-controls="notification-center" onClick={() => setOpen((o) => !o)} data-testid="notification-bell">
+        <BellIcon />
+        {unread > 0 && (
+          <span data-testid="notification-badge" className="absolute -top-0.5 -right-0.5 min-w-5 rounded-full bg-red-700 px-1 text-center text-xs font-semibold leading-5 text-white">
+            {unread > 99 ? "99+" : unread}
+          </span>
+        )}
+      </Button>
+      <p className="sr-only" aria-live="polite">
+        {stream.latestTitle ? `New alert: ${stream.latestTitle}` : ""}
+      </p>
+      {open && (
+        <div
+          id="notification-center"
+          ref={panel}
+          role="region"
+          aria-label="Notifications"
+          className="fixed inset-x-4 top-16 z-40 rounded-lg border border-slate-200 bg-white shadow-lg sm:absolute sm:inset-x-auto sm:top-full sm:right-0 sm:mt-2 sm:w-[22rem]"
+        >
+          <div className="flex items-center justify-between border-b border-slate-200 px-4 py-2">
+            <h2 className="text-sm font-semibold text-slate-900">Alerts</h2>
+            <Button variant="ghost" size="sm" disabled={!unread || acknowledge.isPending} onClick={() => acknowledge.mutate(undefined)}>
+              Mark all read
+            </Button>
+          </div>
+          <ul className="max-h-96 divide-y divide-slate-100 overflow-y-auto" data-testid="notification-list">
+            {alerts.isPending && <li className="px-4 py-3 text-sm text-slate-600">Loading…</li>}
+            {alerts.isError && <li className="px-4 py-3 text-sm text-red-700">Alerts could not be loaded.</li>}
+            {alerts.data?.alerts.length === 0 && (
+              <li className="px-4 py-3 text-sm text-slate-600">No alerts yet. Rules you set raise them here, by webhook and on your MQTT broker.</li>
+            )}
+            {alerts.data?.alerts.map((a) => (
+              <li key={a.alertId} className={cn("px-4 py-3", !a.read && "bg-brand-50")}>
+                <p className="text-xs font-medium text-slate-600">
+                  {KIND_LABEL[a.kind] ?? "Alert"} · {tsDate(a.createTime)?.toLocaleString() ?? ""}
+                </p>
+                <p className="text-sm font-medium text-slate-900">{a.title}</p>
+                <p className="text-sm text-slate-700">{a.message}</p>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </div>
+  );
+}
