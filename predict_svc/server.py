@@ -176,7 +176,10 @@ def train_missing(app: PredictApp) -> None:
         multi_rows=20_000,
         validation_hours=24 * 45,
         threads=1,
-        week_ahead_rounds=app.config.startup_rounds * 2,
+        # The week-ahead model at start-up: fewer cross-fits than predict_svc.train's 10 (its
+        # bands come out a little wide, see BENCHMARKS.md); a trained artifact replaces it.
+        week_ahead_rounds=app.config.startup_rounds,
+        week_ahead_folds=5,
     )
     # spawn, not fork: a forked child would share the server's gRPC threads and locks. One child
     # per zone, so each zone is served as soon as its model is written.

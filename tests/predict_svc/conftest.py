@@ -17,8 +17,8 @@ SMALL = TrainParams(
     num_leaves=15,
     multi_rows=6000,
     validation_hours=24 * 30,
-    week_ahead_rounds=40,
-    week_ahead_folds=3,
+    week_ahead_rounds=30,
+    week_ahead_folds=2,
 )
 
 

@@ -61,6 +61,7 @@ def test_week_ahead_path_reads_nothing_after_the_last_published_day(small_model:
     np.testing.assert_array_equal(path.forecast.p90, again.forecast.p90)
 
 
+@pytest.mark.timeout(1200)  # a cap for a loaded shared machine (one 440-day training), not a wait
 def test_bands_are_calibrated_at_D_and_at_D6_on_the_synthetic_market() -> None:
     """P10-P90 coverage of the served path, per horizon day, over 120 publications (2,880 hours
     per horizon day) after the training range: near 80% at D and at D+6 (the 24-hour model chained
