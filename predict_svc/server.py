@@ -31,7 +31,7 @@ from predict_svc.hourly import HourlyFrame, floor_hour
 from predict_svc.market import file_suffix, load_market_hourly
 from predict_svc.model import TrainParams, save_model, train_model
 from predict_svc.quarters import read_price_quarters
-from predict_svc.runtime import AccuracyStore, ModelRegistry, ZoneMarket
+from predict_svc.runtime import MAX_HORIZON, AccuracyStore, ModelRegistry, ZoneMarket
 from predict_svc.servicer import PredictionServicer, Weather
 from predict_svc.synthetic import generate_market, load_params
 from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherProvider
@@ -105,7 +105,10 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
             )
             live = config.live_market
             clock: RealClock | ReplayClock = (
-                RealClock(now_fn=now) if live else ReplayClock(frame.first, frame.last, now_fn=now)
+                RealClock(now_fn=now)
+                if live
+                # The replay keeps now far enough before the data's end for the week-ahead path.
+                else ReplayClock(frame.first, frame.last, now_fn=now, lead=timedelta(hours=MAX_HORIZON + 24))
             )
             markets[zone] = ZoneMarket(
                 zone, frame, clock, f"entsoe:{config.data_dir}", quarters, calendar, live, fundamentals
