@@ -74,7 +74,12 @@ async def _with_server(body: Callable[[pb_grpc.PredictionServiceAsyncStub], Awai
     with tempfile.TemporaryDirectory() as tmp:
         frame = generate_market(load_params("NO1"), now - pd.Timedelta(days=200), now, seed=1)
         model = train_model(
-            frame, "NO1", params=TrainParams(rounds=30, num_leaves=15, multi_rows=5000), source="synthetic"
+            frame,
+            "NO1",
+            params=TrainParams(
+                rounds=30, num_leaves=15, multi_rows=5000, week_ahead_rounds=30, week_ahead_folds=2
+            ),
+            source="synthetic",
         )
         save_model(model, Path(tmp) / "NO1.json")
         config = from_env(

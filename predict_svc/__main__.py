@@ -40,14 +40,13 @@ def main() -> int:
     background = [lambda: warm_forecasts(app)]
     if config.watch_seconds > 0:
         background.append(lambda: watch_models(app, config.watch_seconds))
-    zones = len(app.markets)
     asyncio.run(
         serve(
             grpc_config,
             services(app),
             interceptors(app),
             background=background,
-            ready=lambda: len(app.registry.loaded()) >= zones,
+            ready=app.ready,
         )
     )
     return 0

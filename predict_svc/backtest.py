@@ -119,7 +119,7 @@ def run_backtest(
         f"temperature feature: {'lagged daily observations from ' + str(found) if temperature is not None else 'none'}"
     )
     if model is None:
-        params = params or TrainParams(multi_horizon=False)
+        params = params or TrainParams(multi_horizon=False, week_ahead_days=0)
         model = train_model(
             frame,
             zone,
@@ -227,7 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.train_end,
             args.test_start,
             args.test_end,
-            params=TrainParams(multi_horizon=False, rounds=args.rounds or TrainParams.rounds),
+            params=TrainParams(
+                multi_horizon=False, rounds=args.rounds or TrainParams.rounds, week_ahead_days=0
+            ),
             progress=say,
             fundamentals_dir=args.fundamentals_dir,
         )

@@ -8,7 +8,8 @@ the data, also when the DST switch dates differ between the two years.
 
 Data spanning less than a year is replayed in whole weeks instead (same alignment argument).
 The offset is the smallest number of 364-day years that puts ``now`` at least ``lead`` before
-the end of the data (the next 24 h of day-ahead forecasts must exist). Each hour's price becomes
+the end of the data (the forecasts' exogenous inputs must exist: the server passes the reach of
+its week-ahead path). Each hour's price becomes
 "known" when the data clock passes it, so live forecasts can be scored against actual prices.
 
 Edge cases of the local-time mapping: a local hour that does not exist in the data year (spring

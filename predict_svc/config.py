@@ -31,6 +31,13 @@ class PredictConfig:
     watch_seconds: float = env_field(
         "EP_PREDICT_WATCH_SECONDS", 2.0, "poll interval for new artifacts (hot reload); 0 disables"
     )
+    fundamentals_dir: str = env_field(
+        "EP_PREDICT_FUNDAMENTALS_DIR",
+        "",
+        "daily fundamentals and weather files (../shared/data/fundamentals layout) the start-up"
+        " models train on and the runtime reads; empty = data_dir when the files are there, else none"
+        " (the synthetic market has none)",
+    )
     weather: str = env_field("EP_PREDICT_WEATHER", "synthetic", "weather provider: synthetic | open-meteo")
     synthetic_seed: int = env_field("EP_PREDICT_SYNTHETIC_SEED", 42, "seed of the synthetic market")
     accuracy_window_hours: int = env_field(

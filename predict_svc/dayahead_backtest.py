@@ -129,6 +129,7 @@ def run_day_ahead(
         "lear": {"mae": lear_scores["mae"], "rmae": lear_scores["rmae"], "smape": lear_scores["smape"]},
         "lightgbm": lgb_scores,
         "residual_baseline": _residual_baseline(ens50, lo0, hi0, actual),
+        "spike": _spike_brier(panel, te, ens50, lo0, hi0, actual),
         "hours": int(ok.sum()),
         "day_clock": "fixed UTC+01:00 days of 24 hours",
         "issue_time": "10:00 CET on D-1",
@@ -219,10 +220,9 @@ def _take(design: Any, mask: np.ndarray) -> Any:
     )
 
 
-def _residual_baseline(
-    mid: np.ndarray, lo: np.ndarray, hi: np.ndarray, actual: np.ndarray
-) -> dict[str, float]:
-    """Pinball of P50 + recent-residual quantiles vs the model's band, on the same days."""
+def _residual_band(mid: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P50 plus the empirical 10% and 90% quantiles of the residuals of the previous 28 days
+    (NaN for the first 7 days and where too few residuals are known)."""
     base_lo = np.full_like(mid, np.nan)
     base_hi = np.full_like(mid, np.nan)
     for i in range(7, len(mid)):
@@ -231,6 +231,14 @@ def _residual_baseline(
         if len(past) >= 7 * HOURS // 2:
             base_lo[i] = mid[i] + np.quantile(past, 0.1)
             base_hi[i] = mid[i] + np.quantile(past, 0.9)
+    return base_lo, base_hi
+
+
+def _residual_baseline(
+    mid: np.ndarray, lo: np.ndarray, hi: np.ndarray, actual: np.ndarray
+) -> dict[str, float]:
+    """Pinball of P50 + recent-residual quantiles vs the model's band, on the same days."""
+    base_lo, base_hi = _residual_band(mid, actual)
     ok = np.isfinite(base_lo) & np.isfinite(actual) & np.isfinite(lo) & np.isfinite(hi) & np.isfinite(mid)
     if not ok.any():
         return {}
@@ -239,6 +247,42 @@ def _residual_baseline(
         "pinball": pinball({0.1: base_lo[ok], 0.5: mid[ok], 0.9: base_hi[ok]}, a),
         "coverage_p10_p90": float(np.mean((a >= base_lo[ok]) & (a <= base_hi[ok]))),
         "model_pinball_same_hours": pinball({0.1: lo[ok], 0.5: mid[ok], 0.9: hi[ok]}, a),
+    }
+
+
+def _spike_brier(
+    panel: DayPanel, te: int, mid: np.ndarray, lo: np.ndarray, hi: np.ndarray, actual: np.ndarray
+) -> dict[str, float]:
+    """Brier score of the spike probability P(price > threshold) of day D, as the API computes
+    it from the P10/P50/P90 (:func:`predict_svc.runtime.exceed_probability`: linear between the
+    quantiles, 10% above P90), for the model's band and for the residual-quantile baseline's, on
+    the same hours. The threshold is the 95th percentile of the hourly prices of the last 365
+    training days (known before the test range)."""
+    from predict_svc.runtime import exceed_probability
+
+    history = panel.price[max(0, te - 364) : te + 1]
+    history = history[np.isfinite(history)]
+    if not len(history):
+        return {}
+    threshold = float(np.quantile(history, 0.95))
+    base_lo, base_hi = _residual_band(mid, actual)
+    ok = np.isfinite(base_lo) & np.isfinite(actual) & np.isfinite(lo) & np.isfinite(hi) & np.isfinite(mid)
+    if not ok.any():
+        return {}
+    event = (actual[ok] > threshold).astype(float)
+
+    def brier(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+        prob, _status = exceed_probability(threshold, np.column_stack([a[ok], b[ok], c[ok]]))
+        return float(np.mean((prob - event) ** 2))
+
+    base_rate = float(event.mean())
+    return {
+        "threshold_eur_mwh": threshold,
+        "base_rate": base_rate,
+        "brier_model": brier(lo, mid, hi),
+        "brier_residual_baseline": brier(base_lo, mid, base_hi),
+        "brier_climatology": float(np.mean((base_rate - event) ** 2)),
+        "hours": float(ok.sum()),
     }
 
 
@@ -289,7 +333,7 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         f"{report['zone']} {report['protocol']}: {report['days']} days, recalibrate {report['recalibrate']}"
     )
-    for name in ("model", "lightgbm", "lear", "naive", "residual_baseline"):
+    for name in ("model", "lightgbm", "lear", "naive", "residual_baseline", "spike"):
         print(f"  {name:<18} " + "  ".join(f"{k}={v:.3f}" for k, v in report[name].items()))
     for row in report.get("by_horizon_day", []):
         print("  " + "  ".join(f"{k}={v:.3f}" for k, v in row.items()))

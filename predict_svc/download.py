@@ -85,8 +85,10 @@ def download(
     end: pd.Timestamp,
     out_dir: Path,
     progress: Callable[[str], None] = lambda _m: None,
+    series: tuple[str, ...] | None = None,
 ) -> dict[str, int]:
-    """Fetch the four series of ``zone`` for ``[start, end)`` and write them to ``out_dir``."""
+    """Fetch the four series of ``zone`` (or those named in ``series``) for ``[start, end)`` and
+    write them to ``out_dir``."""
     code = file_suffix(zone)
     rows: dict[str, int] = {}
     jobs: list[tuple[str, Callable[[], pd.DataFrame]]] = [
@@ -107,6 +109,8 @@ def download(
         ),
     ]
     for prefix, fetch in jobs:
+        if series is not None and prefix not in series:
+            continue
         progress(f"downloading {prefix} for {zone}")
         frame = fetch()
         rows[prefix] = write_series(out_dir / f"{prefix}_{code}.csv", frame, start, end)
@@ -122,9 +126,19 @@ def main(argv: Sequence[str] | None = None, client: MarketClient | None = None) 
     parser.add_argument(
         "--token", default=os.environ.get("ENTSOE_API_KEY", ""), help="default: $ENTSOE_API_KEY"
     )
+    parser.add_argument(
+        "--prices-only",
+        action="store_true",
+        help="only day-ahead prices, with the built-in A44 client (predict_svc.entsoe_api; no"
+        " entsoe-py; URL from $EP_ENTSOE_API_URL)",
+    )
     args = parser.parse_args(argv)
     start = pd.Timestamp(args.start).tz_localize(LOCAL_TZ)
     end = (pd.Timestamp(args.end) + pd.Timedelta(days=1)).tz_localize(LOCAL_TZ)
+    if client is None and args.prices_only and args.token:
+        from predict_svc.entsoe_api import EntsoeA44Client
+
+        client = EntsoeA44Client(token=args.token)  # type: ignore[assignment]
     if client is None:
         if not args.token:
             print("download: set ENTSOE_API_KEY or pass --token", file=sys.stderr)
@@ -132,7 +146,8 @@ def main(argv: Sequence[str] | None = None, client: MarketClient | None = None) 
         from entsoe.entsoe import EntsoePandasClient  # optional dependency, only for live downloads
 
         client = EntsoePandasClient(api_key=args.token)
-    rows = download(client, args.zone, start, end, args.out_dir, lambda m: print(m, file=sys.stderr))
+    only = ("day_ahead_prices",) if args.prices_only else None
+    rows = download(client, args.zone, start, end, args.out_dir, lambda m: print(m, file=sys.stderr), only)
     for name, count in rows.items():
         print(f"{name}: {count} rows")
     return 0

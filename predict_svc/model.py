@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     import lightgbm as lgb
     import pandas as pd
 
+    from predict_svc.fundamentals import FundamentalsProvider
+    from predict_svc.weekahead import WeekAheadModel
+
 # Neither pandas nor lightgbm is imported by the serving path: frames are numpy columns
 # (predict_svc.hourly) and training accepts a pandas frame as well as an HourlyFrame.
 
@@ -133,6 +136,12 @@ class TrainParams:
     long_step: int = 6  # horizons sampled every long_step hours to train that group
     threads: int = 2
     seed: int = 7
+    # The served week-ahead model (predict_svc.weekahead): horizon days 0..week_ahead_days - 1,
+    # 0 = none (the runtime then chains the hourly groups, with bands it cannot calibrate).
+    week_ahead_days: int = 7
+    week_ahead_rounds: int = 300
+    week_ahead_calibration_days: int = 90
+    week_ahead_folds: int = 10  # blocked cross-fits calibrating the band per horizon day
 
     def lgb_params(self, alpha: float) -> dict[str, Any]:
         return quantile_lgb_params(self, alpha)
@@ -184,6 +193,7 @@ class PriceModel:
     groups: tuple[_Group, ...]
     source: str = "entsoe"
     extra: dict[str, Any] = field(default_factory=dict)
+    week_ahead: WeekAheadModel | None = None
 
     @property
     def max_horizon(self) -> int:
@@ -238,6 +248,14 @@ class PriceModel:
             "horizons": sorted(h for g in self.groups for h in g.horizons),
             "quantiles": list(QUANTILES),
             "extra": self.extra,
+            "week_ahead": None
+            if self.week_ahead is None
+            else {
+                "days": self.week_ahead.days,
+                "features": list(self.week_ahead.names),
+                "fundamentals": list(self.week_ahead.fundamentals),
+                "band_offsets": {str(k): v for k, v in self.week_ahead.offsets.items()},
+            },
         }
 
 
@@ -343,10 +361,12 @@ def train_model(
     temperature: np.ndarray | None = None,
     progress: Progress | None = None,
     source: str = "entsoe",
+    fundamentals: FundamentalsProvider | None = None,
 ) -> PriceModel:
     """Train on every hour of ``frame`` up to and including ``train_end`` (default: all).
 
-    ``temperature`` (optional) has one value per row of ``frame``."""
+    ``temperature`` (optional) has one value per row of ``frame``; ``fundamentals`` (optional)
+    feeds the week-ahead model's daily features (those with any value for the zone)."""
     params = params or TrainParams()
     report: Progress = progress or (lambda _msg, _frac: None)
     frame = HourlyFrame.from_frame(frame)
@@ -393,6 +413,30 @@ def train_model(
         group, m = _fit_group(fsl, keep, params, long, lambda s, f: report(s, f), f"h25-{params.max_horizon}")
         groups.append(group)
         metrics.update({f"long_{k}": v for k, v in m.items()})
+    week_ahead = None
+    if params.week_ahead_days > 0:
+        from predict_svc.dayahead import DayAheadParams
+        from predict_svc.weekahead import FeatureMissingError, train_week_ahead
+
+        report(f"week-ahead model ({params.week_ahead_days} horizon days)", 0.95)
+        da = DayAheadParams(
+            rounds=params.week_ahead_rounds,
+            learning_rate=params.learning_rate,
+            num_leaves=min(params.num_leaves, 31),
+            calibration_days=params.week_ahead_calibration_days,
+            calibration_folds=params.week_ahead_folds,
+            threads=params.threads,
+            seed=params.seed,
+        )
+        try:
+            week_ahead = train_week_ahead(
+                frame, da, fundamentals, zone, params.week_ahead_days, lambda s: report(s, 0.97)
+            )
+        except FeatureMissingError as exc:
+            raise ModelError(str(exc)) from exc
+        except ValueError as exc:
+            raise ModelError(f"week-ahead model: {exc}") from exc
+        metrics.update(week_ahead.metrics)
     report("done", 1.0)
     created = datetime.now(UTC)
     return PriceModel(
@@ -405,6 +449,7 @@ def train_model(
         metrics=metrics,
         groups=tuple(groups),
         source=source,
+        week_ahead=week_ahead,
     )
 
 
@@ -431,6 +476,10 @@ def save_model(model: PriceModel, path: Path | str) -> Path:
         }
         for g in model.groups
     ]
+    if model.week_ahead is not None:
+        doc["week_ahead"] = model.week_ahead.to_doc()
+    else:
+        doc.pop("week_ahead", None)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as handle:
@@ -466,6 +515,14 @@ def load_model(path: Path | str) -> PriceModel:
         )
     except (KeyError, ValueError, zlib.error, TreeFormatError) as exc:
         raise ModelError(f"corrupt model artifact {path}: {exc}") from exc
+    week_ahead = None
+    if doc.get("week_ahead") is not None:  # artifacts before the week-ahead model have none
+        from predict_svc.weekahead import WeekAheadModel
+
+        try:
+            week_ahead = WeekAheadModel.from_doc(doc["week_ahead"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"corrupt week-ahead section in {path}: {exc}") from exc
     return PriceModel(
         zone=doc["zone"],
         version=doc["version"],
@@ -477,4 +534,5 @@ def load_model(path: Path | str) -> PriceModel:
         groups=groups,
         source=doc.get("source", "entsoe"),
         extra=doc.get("extra", {}),
+        week_ahead=week_ahead,
     )

@@ -77,6 +77,7 @@ class DayPanel:
     price: np.ndarray
     load: np.ndarray
     res: np.ndarray
+    hour0: int = 0  # CET hour of column 0 (0 for fixed-CET days; see :meth:`ending_at`)
 
     def __len__(self) -> int:
         return len(self.days)
@@ -118,6 +119,44 @@ class DayPanel:
         res[np.isnan(stacked).all(axis=0)] = np.nan
         days = first_day + np.arange(n_days).astype("timedelta64[D]")
         return cls(days, block(data["price"]), block(data["load_forecast"]), block(res))
+
+    @classmethod
+    def ending_at(
+        cls, frame: HourlyFrame, end: np.datetime64, history_days: int, future_days: int
+    ) -> DayPanel:
+        """Rows of 24 hours ending exactly at ``end`` (``history_days`` rows) and continuing after
+        it (``future_days`` rows), as a live week-ahead forecast issued at ``end`` sees them:
+        prices from ``end`` on are hidden (NaN), hours outside ``frame`` are NaN. Row ``j`` is
+        labelled with the CET date of its middle; :attr:`hour0` is the CET hour of ``end`` (0 in
+        winter and 23 in summer for a local-midnight ``end``), so the model's hour feature stays
+        the CET hour it was trained on."""
+        end = end.astype("datetime64[h]")
+        start = end - np.timedelta64(history_days * HOURS, "h")
+        n = (history_days + future_days) * HOURS
+        lo = int((start - frame.start) // np.timedelta64(1, "h"))
+
+        def column(name: str) -> np.ndarray:
+            out = np.full(n, np.nan)
+            values = np.asarray(frame[name], dtype=float)
+            a, b = max(lo, 0), min(lo + n, len(values))
+            if b > a:
+                out[a - lo : b - lo] = values[a:b]
+            return out
+
+        price = column("price")
+        price[history_days * HOURS :] = np.nan
+
+        def block(values: np.ndarray) -> np.ndarray:
+            return _fill_gaps(values).reshape(-1, HOURS)
+
+        stacked = np.vstack([column(c) for c in ("wind_onshore", "wind_offshore", "solar")])
+        res = np.nansum(stacked, axis=0)
+        res[np.isnan(stacked).all(axis=0)] = np.nan
+        starts = start + np.arange(history_days + future_days) * np.timedelta64(HOURS, "h")
+        days = (starts + _CET + np.timedelta64(12, "h")).astype("datetime64[D]")
+        local = start + _CET
+        hour0 = int((local - local.astype("datetime64[D]").astype("datetime64[h]")) // np.timedelta64(1, "h"))
+        return cls(days, block(price), block(column("load_forecast")), block(res), hour0)
 
 
 def naive_day_ahead(panel: DayPanel) -> np.ndarray:

@@ -34,9 +34,11 @@ from energy.market_calendar import QUARTER, MarketCalendar
 from energy.zones import ZONES
 from predict_svc.clock import Clock
 from predict_svc.features import MAX_LAG
+from predict_svc.fundamentals import FileFundamentals, temperature_series
 from predict_svc.hourly import HourlyFrame, floor_hour, to_datetime, utc
 from predict_svc.model import Forecast, ModelError, PriceModel, load_model
 from predict_svc.quarters import QuarterSeries
+from predict_svc.weekahead import FeatureMissingError, hours_of
 
 __all__ = [
     "QUANTILE_LEVELS",
@@ -53,7 +55,9 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
-MAX_HORIZON = 24
+# Hours after the current one the market data must reach: the week-ahead path runs to the end of
+# the 7th delivery day after the last published one (8 days from now after the auction).
+MAX_HORIZON = 24 * 9
 _ZONE_CODE = re.compile(r"^[A-Z]{2}[0-9]{0,2}(_[A-Z]{2})?$")  # NO1, SE3, DK1, DE_LU
 
 
@@ -73,6 +77,9 @@ class ZoneMarket:
     quarters: QuarterSeries | None = None
     calendar: MarketCalendar = field(default_factory=MarketCalendar.default)
     live: bool = False
+    # Daily fundamentals (weather, reservoirs, closes) for models configured with them; the same
+    # provider the zone's model was trained from.
+    fundamentals: FileFundamentals | None = None
 
     def __post_init__(self) -> None:
         if self.quarters is None:
@@ -216,19 +223,26 @@ class ModelRegistry:
         return self.loaded()
 
 
-def forecast_hours(model: PriceModel, known: HourlyFrame, origin: datetime, hours: int) -> Forecast:
-    """Quantiles for the ``hours`` hours after ``origin`` from ``model.forecast``.
+def forecast_hours(
+    model: PriceModel,
+    known: HourlyFrame,
+    origin: datetime,
+    hours: int,
+    temperature: np.ndarray | None = None,
+) -> Forecast:
+    """Quantiles for the ``hours`` hours after ``origin`` from the hourly groups of ``model``
+    (models without a week-ahead section; ``temperature`` has one value per row of ``known``).
 
     When the model reaches that far (``model.max_horizon >= hours``) this is one call. A model
     of shorter reach is chained: each step forecasts ``max_horizon`` hours, its medians are
     written into the frame as the next step's history, and each chained step's band is widened
     by the square root of the number of steps (errors of successive steps add up). This keeps a
     week ahead answerable with a 24-hour model until a week-ahead model is deployed; its bands
-    are then the model's own.
+    are then the model's own (:func:`forecast_path`).
     """
     step = max(1, min(model.max_horizon, hours))
     if step >= hours:
-        return model.forecast(known, origin, list(range(1, hours + 1)))
+        return model.forecast(known, origin, list(range(1, hours + 1)), temperature)
     columns = dict(known.columns)
     price = columns["price"].copy()
     columns["price"] = price
@@ -239,7 +253,7 @@ def forecast_hours(model: PriceModel, known: HourlyFrame, origin: datetime, hour
     while done < hours:
         m = min(step, hours - done)
         here = origin + timedelta(hours=done)
-        f = model.forecast(frame, here, list(range(1, m + 1)))
+        f = model.forecast(frame, here, list(range(1, m + 1)), temperature)
         widen = float(np.sqrt(k + 1))
         lo = f.p50 - (f.p50 - f.p10) * widen
         hi = f.p50 + (f.p90 - f.p50) * widen
@@ -255,6 +269,47 @@ def forecast_hours(model: PriceModel, known: HourlyFrame, origin: datetime, hour
         np.concatenate([p.p50 for p in parts]),
         np.concatenate([p.p90 for p in parts]),
     )
+
+
+def runtime_temperature(market: ZoneMarket, model: PriceModel, frame: HourlyFrame) -> np.ndarray | None:
+    """The temperature feature for the rows of ``frame`` when ``model`` is configured with it
+    (from the market's fundamentals, as in training), else None.
+
+    Raises :class:`FeatureMissingError` when the model needs it and none is available."""
+    if "temperature" not in model.features:
+        return None
+    if market.fundamentals is None:
+        raise FeatureMissingError(
+            f"model {model.version} is configured with the temperature feature, but zone"
+            f" {market.zone} has no weather source at runtime"
+        )
+    series = temperature_series(market.fundamentals, market.zone, frame.times)
+    if not np.isfinite(series).any():
+        raise FeatureMissingError(
+            f"configured feature temperature entirely missing at runtime for zone {market.zone}"
+        )
+    return series
+
+
+def forecast_path(market: ZoneMarket, model: PriceModel, published_end: datetime, hours: int) -> Forecast:
+    """The ``hours`` hours from ``published_end`` (the first unpublished period), from what is
+    known then: the week-ahead model when the artifact has one (direct per horizon day, bands
+    calibrated per horizon day), else the hourly groups chained (:func:`forecast_hours`).
+
+    Raises FailedPrecondition ``MODEL_FEATURE_MISSING`` when a feature the model is configured
+    with has no value at runtime (the guard training applies, on the serving path)."""
+    try:
+        if model.week_ahead is not None:
+            w = model.week_ahead.forecast(
+                market.frame, published_end, hours, market.fundamentals, market.zone
+            )
+            return Forecast(hours_of(w), np.arange(1, hours + 1), w.p10, w.p50, w.p90)
+        origin = published_end - timedelta(hours=1)
+        known = market.known(origin, history_hours=MAX_LAG + 1, hours_after=hours)
+        return forecast_hours(model, known, origin, hours, runtime_temperature(market, model, known))
+    except FeatureMissingError as exc:
+        log.error("model_feature_missing", zone=market.zone, version=model.version, error=str(exc))
+        raise FailedPrecondition("MODEL_FEATURE_MISSING", str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -320,8 +375,7 @@ def build_path(
     key = (market.zone, origin, model.version)
     f = forecasts.get(key) if forecasts is not None else None
     if f is None or len(f.p50) != hours:
-        known = market.known(origin, history_hours=MAX_LAG + 1, hours_after=hours)
-        f = forecast_hours(model, known, origin, hours)
+        f = forecast_path(market, model, published_end, hours)
         if forecasts is not None:  # the same origin after midnight: the forecast is unchanged
             if len(forecasts) > 16:
                 forecasts.clear()

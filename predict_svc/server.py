@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
+import numpy as np
 
 from common.auth.access import rules_from_services
 from common.auth.interceptor import AuthInterceptor
@@ -25,11 +26,12 @@ from energy.tariff import Tariff
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from predict_svc.clock import RealClock, ReplayClock, system_now
 from predict_svc.config import PredictConfig
+from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir, temperature_series
 from predict_svc.hourly import HourlyFrame, floor_hour
 from predict_svc.market import file_suffix, load_market_hourly
 from predict_svc.model import TrainParams, save_model, train_model
 from predict_svc.quarters import read_price_quarters
-from predict_svc.runtime import AccuracyStore, ModelRegistry, ZoneMarket
+from predict_svc.runtime import MAX_HORIZON, AccuracyStore, ModelRegistry, ZoneMarket
 from predict_svc.servicer import PredictionServicer, Weather
 from predict_svc.synthetic import generate_market, load_params
 from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherProvider
@@ -39,11 +41,13 @@ __all__ = [
     "PredictApp",
     "build",
     "build_markets",
+    "fundamentals_provider",
     "interceptors",
     "server_config",
     "services",
     "train_missing",
     "warm_forecasts",
+    "warm_once",
     "watch_models",
 ]
 
@@ -61,6 +65,21 @@ class PredictApp:
     servicer: PredictionServicer
     seeding: threading.Thread | None = None  # issues past forecasts on a first start (background)
 
+    def ready(self) -> bool:
+        """Health turns SERVING only when every zone has a model AND its current price path is
+        computed (:func:`warm_forecasts` does it off the event loop), so no request on a fresh
+        replica waits for a week-ahead path to be computed."""
+        zones = self.registry.loaded()
+        if len(zones) < len(self.markets):
+            return False
+        for loaded in zones:
+            try:
+                if self.servicer.cache.peek(self.markets[loaded.model.zone.upper()], loaded) is None:
+                    return False
+            except EnergyPulseError:
+                return False
+        return True
+
     def wait_seeded(self, timeout: float | None = None) -> None:
         if self.seeding is not None:
             self.seeding.join(timeout)
@@ -77,6 +96,7 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
     """Historical replay when ``data_dir`` is set, else the calibrated synthetic market."""
     markets = {}
     calendar = MarketCalendar.default(config.gate_closure, config.publication)
+    fundamentals = fundamentals_provider(config)
     for i, zone in enumerate(z.upper() for z in config.zones):
         if config.data_dir:
             frame = load_market_hourly(config.data_dir, zone)
@@ -85,10 +105,13 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
             )
             live = config.live_market
             clock: RealClock | ReplayClock = (
-                RealClock(now_fn=now) if live else ReplayClock(frame.first, frame.last, now_fn=now)
+                RealClock(now_fn=now)
+                if live
+                # The replay keeps now far enough before the data's end for the week-ahead path.
+                else ReplayClock(frame.first, frame.last, now_fn=now, lead=timedelta(hours=MAX_HORIZON + 24))
             )
             markets[zone] = ZoneMarket(
-                zone, frame, clock, f"entsoe:{config.data_dir}", quarters, calendar, live=live
+                zone, frame, clock, f"entsoe:{config.data_dir}", quarters, calendar, live, fundamentals
             )
         else:
             real_now = floor_hour(now())
@@ -104,10 +127,29 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
     return markets
 
 
-def _train_and_save(jobs: list[tuple[str, HourlyFrame, str, Path]], params: TrainParams) -> None:
-    """Body of the training child process: train each (zone, frame, source, path), write it."""
-    for zone, frame, source, path in jobs:
-        save_model(train_model(frame, zone, params=params, source=source), path)
+def fundamentals_provider(config: PredictConfig) -> FileFundamentals | None:
+    """The configured fundamentals files (EP_PREDICT_FUNDAMENTALS_DIR, else the data directory
+    when it holds them), or None."""
+    if not config.data_dir and not config.fundamentals_dir:
+        return None
+    found = find_fundamentals_dir(config.fundamentals_dir or None, config.data_dir or ".")
+    return FileFundamentals(found) if found is not None else None
+
+
+def _train_and_save(jobs: list[tuple[str, HourlyFrame, str, Path, Path | None]], params: TrainParams) -> None:
+    """Body of the training child process: train each (zone, frame, source, path, fundamentals
+    directory), write it. With fundamentals files the temperature feature and the week-ahead
+    model's daily features are trained on them (and the runtime reads the same files)."""
+    for zone, frame, source, path, directory in jobs:
+        provider = FileFundamentals(directory) if directory is not None else None
+        temperature = None
+        if provider is not None:
+            series = temperature_series(provider, zone, frame.times)
+            temperature = series if np.isfinite(series).any() else None
+        model = train_model(
+            frame, zone, params=params, source=source, temperature=temperature, fundamentals=provider
+        )
+        save_model(model, path)
 
 
 def train_missing(app: PredictApp) -> None:
@@ -126,7 +168,8 @@ def train_missing(app: PredictApp) -> None:
         end = market.clock.data_now() - timedelta(days=30)
         frame = market.frame.between(end - timedelta(days=365), end).copy()  # pickled to the child
         log.info("model_training", zone=zone, rows=len(frame))
-        jobs.append((zone, frame, market.source, path))
+        directory = market.fundamentals.directory if market.fundamentals is not None else None
+        jobs.append((zone, frame, market.source, path, directory))
     if not jobs:
         return
     # Small and single-threaded: this runs beside a serving process on a shared machine.
@@ -136,6 +179,10 @@ def train_missing(app: PredictApp) -> None:
         multi_rows=20_000,
         validation_hours=24 * 45,
         threads=1,
+        # The week-ahead model at start-up: fewer cross-fits than predict_svc.train's 10 (its
+        # bands come out a little wide, see BENCHMARKS.md); a trained artifact replaces it.
+        week_ahead_rounds=app.config.startup_rounds,
+        week_ahead_folds=5,
     )
     # spawn, not fork: a forked child would share the server's gRPC threads and locks. One child
     # per zone, so each zone is served as soon as its model is written.
@@ -243,12 +290,18 @@ async def watch_models(app: PredictApp, interval: float) -> None:
             log.warning("model_watch_failed", error=exc.message)
 
 
+async def warm_once(app: PredictApp) -> None:
+    """Compute every zone's current price path off the event loop (a no-op when cached)."""
+    for zone in app.markets:
+        try:
+            await asyncio.to_thread(app.servicer.zone_path, zone)
+        except EnergyPulseError:
+            pass  # not ready yet / data exhausted: logged where raised, retried next tick
+
+
 async def warm_forecasts(app: PredictApp, interval: float = 30.0) -> None:
-    """Compute each zone's forecast as soon as a new hour starts (warm cache, live accuracy)."""
+    """Compute each zone's path once per publication (and day, and model), before readiness on a
+    fresh replica (:meth:`PredictApp.ready`) and within ``interval`` of a publication after."""
     while True:
-        for zone in app.markets:
-            try:
-                await asyncio.to_thread(app.servicer.zone_path, zone)
-            except EnergyPulseError:
-                pass  # not ready yet / data exhausted: logged where raised, retried next tick
-        await asyncio.sleep(interval)
+        await warm_once(app)
+        await asyncio.sleep(interval if app.ready() else min(interval, 1.0))

@@ -64,6 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="hours ahead the artifact forecasts (25..192 pooled; 24: no long group)",
     )
     parser.add_argument(
+        "--week-ahead-days",
+        type=int,
+        default=TrainParams.week_ahead_days,
+        help="horizon days of the served week-ahead model (0: none; the runtime then chains the hourly groups)",
+    )
+    parser.add_argument(
         "--fundamentals-dir",
         type=Path,
         help="weather files for the temperature feature (default: --data-dir if there)",
@@ -72,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     zone = args.zone.upper()
     try:
         temperature = None
+        fundamentals = None
         if args.data_dir:
             frame = load_market(args.data_dir, zone)
             source = f"entsoe:{args.data_dir}"
@@ -81,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     FileFundamentals(found), zone, frame.index.tz_convert(None).to_numpy()
                 )
                 temperature = series if np.isfinite(series).any() else None
+                fundamentals = FileFundamentals(found)
         else:
             end = pd.Timestamp.now(tz="UTC").floor("h")
             frame = generate_market(
@@ -92,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rounds=args.rounds,
             multi_horizon=not args.no_multi_horizon,
             max_horizon=args.max_horizon if not args.no_multi_horizon else 1,
+            week_ahead_days=args.week_ahead_days,
         )
         model = train_model(
             frame,
@@ -101,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             temperature=temperature,
             progress=_Bar(),
             source=source,
+            fundamentals=fundamentals,
         )
     except (MarketDataError, ModelError, ValueError) as exc:
         print(f"train failed: {exc}", file=sys.stderr)

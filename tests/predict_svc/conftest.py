@@ -12,7 +12,14 @@ from predict_svc.synthetic import generate_market, load_params
 
 # A fixed "now" so every test sees the same synthetic market and replay mapping.
 NOW = pd.Timestamp("2026-03-10 09:30", tz="UTC")
-SMALL = TrainParams(rounds=30, num_leaves=15, multi_rows=6000, validation_hours=24 * 30)
+SMALL = TrainParams(
+    rounds=30,
+    num_leaves=15,
+    multi_rows=6000,
+    validation_hours=24 * 30,
+    week_ahead_rounds=30,
+    week_ahead_folds=2,
+)
 
 
 def synthetic_frame(zone: str = "NO1", days: int = 240, seed: int = 3) -> pd.DataFrame:

@@ -144,6 +144,37 @@ def test_day_ahead_slice_beats_naive(entsoe_dir: Path, fundamentals_dir: Path, t
     assert report["model"]["rmae"] < 0.9
     assert report["lear"]["rmae"] < 1.0
     assert 0.4 <= report["model"]["coverage_p10_p90"] <= 1.0
+    spike = report["spike"]
+    assert spike["hours"] == 7 * 24 and spike["threshold_eur_mwh"] > 0
+    assert 0 <= spike["brier_model"] <= 1 and 0 <= spike["brier_residual_baseline"] <= 1
+
+
+def test_spike_brier_by_hand() -> None:
+    """Training prices 0..99 (threshold = their 95th percentile, 94.05); 8 test days, the residual
+    baseline exists on day 8 only; its hour 0 is a spike (200) that the model's band brackets (the
+    threshold between P50 and P90: probability 0.419 by linear interpolation), every other hour has
+    the threshold above its P90 (probability 0.1, the API's bound)."""
+    from predict_svc.dayahead_backtest import _spike_brier
+    from predict_svc.protocols import DayPanel
+
+    history = np.arange(100 * 24, dtype=float).reshape(100, 24) % 100
+    test = np.full((8, 24), 10.0)
+    test[7, 0] = 200.0
+    prices = np.vstack([history, test])
+    days = np.datetime64("2024-01-01") + np.arange(len(prices)).astype("timedelta64[D]")
+    panel = DayPanel(days, prices, np.ones_like(prices), np.ones_like(prices))
+    mid = np.full((8, 24), 10.0)
+    lo, hi = mid - 5, mid + 5
+    lo[7, 0], mid[7, 0], hi[7, 0] = 50.0, 90.0, 110.0
+    out = _spike_brier(panel, 99, mid, lo, hi, test)
+    assert out["threshold_eur_mwh"] == pytest.approx(94.05)
+    assert out["hours"] == 24 and out["base_rate"] == pytest.approx(1 / 24)
+    # Model: hour 0 p = 1 - (0.5 + 0.4 * (94.05 - 90) / 20) = 0.419 (event 1); 23 hours p = 0.1 (event 0).
+    p0 = 1 - (0.5 + 0.4 * (94.05 - 90) / 20)
+    assert out["brier_model"] == pytest.approx(((p0 - 1) ** 2 + 23 * 0.1**2) / 24)
+    # Baseline: residuals of days 0..6 are all 0, so its band collapses to the P50 (10 or 90): the
+    # threshold is above the top quantile everywhere, p = 0.1.
+    assert out["brier_residual_baseline"] == pytest.approx(((0.1 - 1) ** 2 + 23 * 0.1**2) / 24)
 
 
 def test_cli_week_ahead_json_contract(

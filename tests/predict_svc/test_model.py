@@ -114,7 +114,9 @@ def test_a_configured_feature_entirely_missing_is_an_error() -> None:
 
 def test_temperature_is_a_feature_only_when_given() -> None:
     frame = synthetic_frame(days=60)
-    params = TrainParams(rounds=5, num_leaves=7, multi_horizon=False, validation_hours=24 * 10)
+    params = TrainParams(
+        rounds=5, num_leaves=7, multi_horizon=False, validation_hours=24 * 10, week_ahead_days=0
+    )
     without = train_model(frame, "NO1", params=params)
     assert "temperature" not in without.features
     temps = 5 + 10 * np.sin(np.arange(len(frame)) / 24.0)
@@ -125,7 +127,13 @@ def test_temperature_is_a_feature_only_when_given() -> None:
 def test_long_horizons_up_to_a_week() -> None:
     frame = synthetic_frame(days=90)
     params = TrainParams(
-        rounds=10, num_leaves=7, multi_rows=4000, validation_hours=24 * 10, max_horizon=60, long_step=12
+        rounds=10,
+        num_leaves=7,
+        multi_rows=4000,
+        validation_hours=24 * 10,
+        max_horizon=60,
+        long_step=12,
+        week_ahead_days=0,
     )
     model = train_model(frame, "NO1", train_end=NOW - pd.Timedelta(days=10), params=params)
     assert model.max_horizon == 60 and model.metadata()["horizons"] == list(range(1, 61))

@@ -1,0 +1,236 @@
+"""The served week-ahead model: the day-ahead LightGBM design (:mod:`predict_svc.dayahead`) with
+one pooled group per horizon day ``k = 0 .. 6``, stored in the price-model artifact.
+
+*Direct*, not chained: each target hour of delivery day ``D + k`` is forecast from what is known at
+the issue (prices through the last published day, the load and wind/solar forecasts of ``D``,
+the daily fundamentals known then), with ``k`` a feature. The P10-P90 band is calibrated per
+horizon day (a conformal offset measured on the last ``calibration_days`` issues of a validation
+fit, see :func:`predict_svc.dayahead.fit_day_ahead`), so the band of ``D+6`` is as wide as the
+errors of ``D+6`` were, not the 24-hour model's band stretched by a guess.
+
+Live, the issue is the end of the last published delivery day (:meth:`WeekAheadModel.forecast`):
+rows of 24 hours ending there (:meth:`predict_svc.protocols.DayPanel.ending_at`), so ``k = 0`` is the
+first unpublished day. Before the auction that is tomorrow, after it the day after.
+
+Serving evaluates the trees with numpy (:mod:`predict_svc.trees`); lightgbm is imported only by
+:func:`train_week_ahead`.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from predict_svc.dayahead import DA_FEATURES, DayAheadModel, DayAheadParams, Design, da_design, fit_day_ahead
+from predict_svc.fundamentals import FUNDAMENTAL_FEATURES, FundamentalsProvider
+from predict_svc.hourly import HOUR, HourlyFrame, hour64
+from predict_svc.protocols import DayPanel
+from predict_svc.trees import TreeEnsemble, TreeFormatError
+
+__all__ = [
+    "HISTORY_DAYS",
+    "WEEK_DAYS",
+    "FeatureMissingError",
+    "WeekAheadForecast",
+    "WeekAheadModel",
+    "hours_of",
+    "train_week_ahead",
+]
+
+WEEK_DAYS = 7  # horizon days k = 0 .. 6
+HISTORY_DAYS = 8  # rows before the issue the design reads (D-1 .. D-7 and the week before T)
+_MAX_ROWS = 150_000  # training rows sampled (the pooled design has 7 x 24 rows per issue)
+
+
+class FeatureMissingError(ValueError):
+    """A configured feature has no value at all in the rows a model trains or forecasts on."""
+
+
+def _guard(design: Design, configured: tuple[str, ...], rows: np.ndarray, where: str) -> None:
+    missing = [
+        name
+        for name in configured
+        if name in design.names and not np.isfinite(design.X[rows, design.names.index(name)]).any()
+    ]
+    if missing:
+        raise FeatureMissingError(
+            f"configured features entirely missing in the {where}: {', '.join(missing)}"
+        )
+
+
+def _configured(use_res_forecast: bool, fundamentals: tuple[str, ...]) -> tuple[str, ...]:
+    res = ("res", "res_share") if use_res_forecast else ()
+    return ("load", *res, *(f"f_{n}" for n in fundamentals))
+
+
+@dataclass(frozen=True)
+class WeekAheadForecast:
+    """Quantiles for consecutive hours from ``start`` (UTC) with the horizon day of each."""
+
+    start: np.datetime64
+    horizon_day: np.ndarray
+    p10: np.ndarray
+    p50: np.ndarray
+    p90: np.ndarray
+
+
+@dataclass(frozen=True)
+class WeekAheadModel:
+    boosters: tuple[TreeEnsemble, TreeEnsemble, TreeEnsemble]  # P10, P50, P90 (scaled target)
+    offsets: dict[int, float]  # conformal widening per horizon day (scaled units)
+    names: tuple[str, ...]  # design columns, in order
+    fundamentals: tuple[str, ...] = ()  # daily fundamentals the model was trained with
+    use_res_forecast: bool = True
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def days(self) -> int:
+        return max(self.offsets) + 1
+
+    @property
+    def configured(self) -> tuple[str, ...]:
+        """Design columns that must carry values (the guard's list): load, wind/solar when used,
+        and every fundamental."""
+        return _configured(self.use_res_forecast, self.fundamentals)
+
+    def forecast(
+        self,
+        frame: HourlyFrame,
+        issue_end: datetime | np.datetime64,
+        hours: int,
+        fundamentals: FundamentalsProvider | None = None,
+        zone: str = "",
+    ) -> WeekAheadForecast:
+        """The ``hours`` hours from ``issue_end`` (the end of the last published day; prices from
+        it on are not read). Hours past ``days * 24`` (a 25-hour DST day in the week) repeat the
+        last hour of the last horizon day.
+
+        Raises :class:`FeatureMissingError` when a configured feature (a fundamental the model
+        was trained with, the load forecast) has no value in the rows of this issue."""
+        end = hour64(issue_end)
+        panel = DayPanel.ending_at(frame, end, HISTORY_DAYS, self.days)
+        fund = None
+        if self.fundamentals:
+            if fundamentals is None:
+                raise FeatureMissingError(
+                    f"configured features entirely missing at runtime: {', '.join(self.fundamentals)}"
+                    " (no fundamentals provider)"
+                )
+            values = fundamentals.features(zone, panel.days)
+            fund = {n: np.asarray(values.get(n, np.full(len(panel), np.nan))) for n in self.fundamentals}
+        r = HISTORY_DAYS - 1
+        design = da_design(panel, np.array([r]), tuple(range(self.days)), fund, self.use_res_forecast)
+        if design.names != self.names:
+            raise FeatureMissingError(f"runtime design columns {design.names} differ from the model's")
+        _guard(design, self.configured, np.arange(len(design.y)), "runtime rows")
+        lo, mid, hi = self.predict(design)
+        order = np.lexsort((design.hour, design.horizon_day))
+        lo, mid, hi, k = lo[order], mid[order], hi[order], design.horizon_day[order]
+        if hours > len(mid):
+            pad = hours - len(mid)
+            lo, mid, hi, k = (np.concatenate([a, np.repeat(a[-1:], pad)]) for a in (lo, mid, hi, k))
+        return WeekAheadForecast(end, k[:hours], lo[:hours], mid[:hours], hi[:hours])
+
+    def predict(self, design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return DayAheadModel(list(self.boosters), self.offsets, self.names).predict(design)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "days": self.days,
+            "offsets": {str(k): v for k, v in self.offsets.items()},
+            "names": list(self.names),
+            "fundamentals": list(self.fundamentals),
+            "use_res_forecast": self.use_res_forecast,
+            "metrics": self.metrics,
+            "boosters": [base64.b64encode(zlib.compress(b.text.encode())).decode() for b in self.boosters],
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> WeekAheadModel:
+        """Raises ValueError (or KeyError) on a malformed section."""
+        names = tuple(str(n) for n in doc["names"])
+        fundamentals = tuple(str(n) for n in doc.get("fundamentals", ()))
+        allowed = set(DA_FEATURES) | {f"f_{n}" for n in FUNDAMENTAL_FEATURES}
+        if not set(names) <= allowed or not set(fundamentals) <= set(FUNDAMENTAL_FEATURES):
+            raise ValueError("week-ahead model was trained with a different feature set; retrain it")
+        try:
+            trees = [
+                TreeEnsemble.parse(zlib.decompress(base64.b64decode(s)).decode()) for s in doc["boosters"]
+            ]
+        except (zlib.error, TreeFormatError) as exc:
+            raise ValueError(f"week-ahead boosters: {exc}") from exc
+        p10, p50, p90 = trees
+        offsets = {int(k): float(v) for k, v in doc["offsets"].items()}
+        if sorted(offsets) != list(range(len(offsets))) or not offsets:
+            raise ValueError("week-ahead offsets must cover horizon days 0..n-1")
+        return cls(
+            (p10, p50, p90),
+            offsets,
+            names,
+            fundamentals,
+            bool(doc.get("use_res_forecast", True)),
+            {k: float(v) for k, v in doc.get("metrics", {}).items()},
+        )
+
+
+def train_week_ahead(
+    frame: HourlyFrame,
+    params: DayAheadParams,
+    fundamentals: FundamentalsProvider | None = None,
+    zone: str = "",
+    days: int = WEEK_DAYS,
+    progress: Callable[[str], None] | None = None,
+) -> WeekAheadModel:
+    """Fit the pooled horizon-day model on every issue of ``frame`` whose target is known.
+
+    Fundamentals are used when the provider has any value for the zone (those with none are left
+    out of the configured set). Raises :class:`FeatureMissingError` when a configured feature has
+    no value in the training rows and ValueError when there are too few of them."""
+    import lightgbm  # noqa: F401  (training only; fails early when it is not installed)
+
+    panel = DayPanel.from_frame(frame)
+    fund: dict[str, np.ndarray] | None = None
+    if fundamentals is not None:
+        values = fundamentals.features(zone, panel.days)
+        fund = {n: np.asarray(v) for n, v in values.items() if np.isfinite(v).any()} or None
+    names = tuple(fund) if fund else ()
+    design = da_design(panel, np.arange(7, len(panel) - 1), tuple(range(days)), fund, params.use_res_forecast)
+    usable = np.isfinite(design.y)
+    if usable.sum() < 2000:
+        raise ValueError(f"only {int(usable.sum())} usable week-ahead training rows; need at least 2000")
+    if usable.sum() > _MAX_ROWS:
+        rng = np.random.default_rng(params.seed)
+        keep = rng.choice(np.flatnonzero(usable), _MAX_ROWS, replace=False)
+        usable = np.zeros_like(usable)
+        usable[keep] = True
+    sub = Design(
+        design.X[usable],
+        design.y[usable],
+        design.issue_row[usable],
+        design.target_row[usable],
+        design.hour[usable],
+        design.horizon_day[usable],
+        design.m[usable],
+        design.s[usable],
+        design.names,
+    )
+    _guard(sub, _configured(params.use_res_forecast, names), np.arange(len(sub.y)), "training rows")
+    fitted = fit_day_ahead(sub, params, progress=progress)
+    trees = [TreeEnsemble.parse(b.model_to_string()) for b in fitted.boosters]  # type: ignore[attr-defined]
+    p10, p50, p90 = trees
+    metrics = {f"wa_offset_d{k}": v for k, v in fitted.offsets.items()}
+    metrics["wa_train_rows"] = float(usable.sum())
+    return WeekAheadModel(
+        (p10, p50, p90), dict(fitted.offsets), design.names, names, params.use_res_forecast, metrics
+    )
+
+
+def hours_of(forecast: WeekAheadForecast) -> np.ndarray:
+    """Target hours (``datetime64[h]``) of a forecast."""
+    return forecast.start + np.arange(len(forecast.p50)) * HOUR

@@ -1,0 +1,134 @@
+"""The served week-ahead model: in the artifact, direct per horizon day, bands calibrated per
+horizon day on the synthetic market, no look-ahead, runtime feature guard, readiness after the path."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import predict_svc.runtime as runtime
+from common.config import from_env
+from common.errors import FailedPrecondition
+from predict_svc.clock import RealClock
+from predict_svc.config import PredictConfig
+from predict_svc.model import PriceModel, load_model, save_model, train_model
+from predict_svc.runtime import ZoneMarket, build_path
+from predict_svc.server import build, warm_once
+from predict_svc.synthetic import generate_market, load_params
+from tests.predict_svc.conftest import NOW, SMALL, synthetic_frame
+
+
+def _market(frame: object, zone: str = "NO1") -> ZoneMarket:
+    return ZoneMarket(zone, frame, RealClock(now_fn=lambda: NOW.to_pydatetime()), "synthetic")  # type: ignore[arg-type]
+
+
+def test_artifact_carries_the_week_ahead_model(small_model: PriceModel, tmp_path: Path) -> None:
+    assert small_model.week_ahead is not None
+    assert small_model.week_ahead.days == 7
+    meta = small_model.metadata()
+    assert meta["week_ahead"]["days"] == 7 and set(meta["week_ahead"]["band_offsets"]) == {
+        str(k) for k in range(7)
+    }
+    loaded = load_model(save_model(small_model, tmp_path / "NO1.json"))
+    assert loaded.week_ahead is not None and loaded.week_ahead.offsets == small_model.week_ahead.offsets
+    market = _market(
+        generate_market(load_params("NO1"), NOW - pd.Timedelta(days=40), NOW + pd.Timedelta(days=20))
+    )
+    a = build_path(market, small_model, NOW.to_pydatetime()).forecast
+    b = build_path(market, loaded, NOW.to_pydatetime()).forecast
+    np.testing.assert_array_equal(a.p50, b.p50)
+    # The path covers 7 whole delivery days after the last published one, from the model itself.
+    assert len(a.p50) >= 7 * 24 - 1 and np.isfinite(a.p10).all() and (a.p10 <= a.p90).all()
+
+
+def test_week_ahead_path_reads_nothing_after_the_last_published_day(small_model: PriceModel) -> None:
+    frame = generate_market(load_params("NO1"), NOW - pd.Timedelta(days=40), NOW + pd.Timedelta(days=20))
+    market = _market(frame)
+    path = build_path(market, small_model, NOW.to_pydatetime())
+    changed = frame.copy()
+    at = changed.pos(path.published_end)
+    rng = np.random.default_rng(0)
+    price = changed.columns["price"]
+    price[at:] = rng.normal(500, 200, len(price) - at)  # every price not yet published
+    again = build_path(_market(changed), small_model, NOW.to_pydatetime())
+    np.testing.assert_array_equal(path.forecast.p10, again.forecast.p10)
+    np.testing.assert_array_equal(path.forecast.p50, again.forecast.p50)
+    np.testing.assert_array_equal(path.forecast.p90, again.forecast.p90)
+
+
+@pytest.mark.timeout(1200)  # a cap for a loaded shared machine (one 440-day training), not a wait
+def test_bands_are_calibrated_at_D_and_at_D6_on_the_synthetic_market() -> None:
+    """P10-P90 coverage of the served path, per horizon day, over 120 publications (2,880 hours
+    per horizon day) after the training range: near 80% at D and at D+6 (the 24-hour model chained
+    over the week covered 0.16 at day 7)."""
+    start = NOW + pd.Timedelta(days=60)
+    frame = generate_market(
+        load_params("NO1"), start - pd.Timedelta(days=440), start + pd.Timedelta(days=140), seed=5
+    )
+    params = dataclasses.replace(SMALL, week_ahead_rounds=150, week_ahead_folds=10, threads=1)
+    model = train_model(frame, "NO1", train_end=(start - pd.Timedelta(days=2)).to_pydatetime(), params=params)
+    market = _market(frame)
+    inside: dict[int, list[float]] = {k: [] for k in range(7)}
+    for d in range(120):
+        f = build_path(market, model, (start + pd.Timedelta(days=d)).to_pydatetime()).forecast
+        actual = np.array([frame.value("price", t) for t in f.target_times])
+        day = np.minimum(np.arange(len(actual)) // 24, 6)
+        hit = (actual >= f.p10) & (actual <= f.p90)
+        for k in range(7):
+            inside[k].extend(hit[day == k].tolist())
+    coverage = {k: float(np.mean(v)) for k, v in inside.items()}
+    assert 0.72 <= coverage[0] <= 0.88, coverage
+    assert 0.72 <= coverage[6] <= 0.88, coverage
+
+
+def test_a_configured_feature_missing_at_runtime_is_a_clear_error(small_model: PriceModel) -> None:
+    frame = generate_market(load_params("NO1"), NOW - pd.Timedelta(days=40), NOW + pd.Timedelta(days=20))
+    assert small_model.week_ahead is not None
+    # Week-ahead model configured with a weather fundamental, zone without a fundamentals source.
+    weather = dataclasses.replace(small_model.week_ahead, fundamentals=("temp_lag",))
+    with pytest.raises(FailedPrecondition) as err:
+        build_path(_market(frame), dataclasses.replace(small_model, week_ahead=weather), NOW.to_pydatetime())
+    assert err.value.reason == "MODEL_FEATURE_MISSING" and "temp_lag" in err.value.message
+    # Hourly model trained with the temperature feature: the runtime must pass it too.
+    temps = np.full(len(synthetic_frame()), 3.0)
+    hourly = train_model(
+        synthetic_frame(),
+        "NO1",
+        train_end=(NOW - pd.Timedelta(days=10)).to_pydatetime(),
+        params=dataclasses.replace(SMALL, week_ahead_days=0, multi_horizon=False),
+        temperature=temps,
+    )
+    assert "temperature" in hourly.features and hourly.week_ahead is None
+    with pytest.raises(FailedPrecondition) as err:
+        build_path(_market(frame), hourly, NOW.to_pydatetime())
+    assert err.value.reason == "MODEL_FEATURE_MISSING" and "temperature" in err.value.message
+
+
+async def test_ready_only_after_the_week_ahead_path_is_computed(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(model_dir, models)
+    config = from_env(
+        PredictConfig, {}, zones=("NO1",), model_dir=str(models), state_dir=str(tmp_path / "state")
+    )
+    app = build(config, now=lambda: NOW.to_pydatetime())
+    app.wait_seeded()
+    assert len(app.registry.loaded()) == 1
+    assert not app.ready()  # a model is loaded, but the path is not computed: NOT_SERVING
+    await warm_once(app)
+    assert app.ready()
+
+    # A request right after readiness is served from the cached path: computing one now fails.
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a request computed the price path after readiness")
+
+    monkeypatch.setattr(runtime, "build_path", refuse)
+    path = await app.servicer.path_for("NO1")
+    assert path.forecast is not None and len(path.forecast.p50) >= 7 * 24 - 1
+    app.accuracy.close()
