@@ -42,6 +42,8 @@ const CHROMIUM_ARGS = [
 const DESKTOP = { width: 1440, height: 1000 };
 const PHONE = { width: 390, height: 844 };
 
+const CONTEXT_OPTIONS = { viewport: DESKTOP, acceptDownloads: true, locale: "en-GB", timezoneId: "Europe/Oslo" };
+
 const result = { scenario: args.scenario, ok: false, screenshots: [], consoleErrors: [], steps: [] };
 
 function step(name, extra = {}) {
@@ -151,7 +153,65 @@ async function unnamedControls(page, cdp) {
   return out;
 }
 
+/**
+ * How far the page scrolls sideways, and the elements that stick out past the viewport's right
+ * edge (the deepest ones, so the culprit is named rather than its wrapper).
+ */
+async function overflowInfo(page) {
+  return page.evaluate(() => {
+    const width = window.innerWidth;
+    const out = [];
+    for (const el of document.querySelectorAll("body *")) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.right <= width + 0.5) continue;
+      let clipped = false; // inside a scroll box or a clipping parent: does not widen the page
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        const ox = getComputedStyle(p).overflowX;
+        if (ox !== "visible" && p.getBoundingClientRect().right <= width + 0.5) { clipped = true; break; }
+      }
+      if (clipped) continue;
+      if ([...el.children].some((c) => c.getBoundingClientRect().right > width + 0.5)) continue;
+      const cls = typeof el.className === "string" ? el.className.slice(0, 80) : "";
+      out.push(`${el.tagName.toLowerCase()}.${cls} right=${Math.round(r.right)} "${(el.textContent || "").trim().slice(0, 40)}"`);
+      if (out.length >= 5) break;
+    }
+    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: width, offenders: out };
+  });
+}
+
 const scenarios = {
+  /**
+   * Every page, for every account, at every size: signs in once per account, then visits each
+   * path and records whether the page scrolls sideways (scrollWidth > innerWidth), with a
+   * screenshot named account-size-page. params: { accounts: [{label, username, password, pages:
+   * [{name, path, heading?}]}], sizes: [{width, height}] }.
+   */
+  async sweep(ctx) {
+    result.visits = [];
+    for (const account of params.accounts) {
+      // A fresh context per account: nothing of the previous session is left over.
+      const accountCtx = await ctx.browser().newContext(CONTEXT_OPTIONS);
+      const page = await accountCtx.newPage();
+      page.on("pageerror", (err) => result.consoleErrors.push(`pageerror: ${String(err).slice(0, 300)}`));
+      await signIn(page, account.username, account.password);
+      for (const size of params.sizes) {
+        await page.setViewportSize(size);
+        for (const target of account.pages) {
+          await page.goto(`${BASE}${target.path}`, { waitUntil: "domcontentloaded" });
+          await page.locator("main h1").first().waitFor({ timeout: 30_000 });
+          await settle(page, 10_000);
+          const info = await overflowInfo(page);
+          const name = `sweep-${account.label}-${size.width}x${size.height}-${target.name}`;
+          await shot(page, name);
+          result.visits.push({ account: account.label, size: `${size.width}x${size.height}`, page: target.name, path: target.path, heading: (await page.locator("main h1").first().innerText()).trim(), ...info });
+          step("visited", { name });
+        }
+      }
+      await accountCtx.close();
+    }
+    result.ok = result.visits.length > 0;
+  },
+
   /** The sign-in page, then a household user's overview with a changing live power value. */
   async live(ctx, page) {
     await page.goto(`${BASE}/`, { waitUntil: "networkidle" });
@@ -391,7 +451,7 @@ async function main() {
   if (!scenario) throw new Error(`unknown scenario "${args.scenario}"; one of ${Object.keys(scenarios).join(", ")}`);
   const browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true });
   try {
-    const ctx = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true, locale: "en-GB", timezoneId: "Europe/Oslo" });
+    const ctx = await browser.newContext(CONTEXT_OPTIONS);
     const page = await ctx.newPage();
     page.setDefaultTimeout(20_000);
     page.on("console", (msg) => {
