@@ -78,10 +78,10 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
             <p className="mb-3 text-sm text-slate-800" data-testid="accuracy-sentence">
               {accuracySentence(a.maeEurMwh, a.naiveMaeEurMwh)}
             </p>
-            <dl className="mb-4 grid grid-cols-1 gap-4 sm:grid-cols-3">
+            <dl className="mb-4 grid grid-cols-2 gap-4">
               <Stat label="Off by, on average" value={fmtNumber(a.maeEurMwh / 10, 1)} sub="c/kWh" testId="accuracy-mae" />
-              <Stat label="Price within the likely range" value={`${fmtNumber(a.intervalCoverage * 100, 0)}%`} sub="of hours (we aim for 80%)" />
-              <Stat label="Yesterday's price was off by" value={fmtNumber(a.naiveMaeEurMwh / 10, 1)} sub="c/kWh (same hour the day before)" />
+              <Stat label="Within the likely range" value={`${fmtNumber(a.intervalCoverage * 100, 0)}%`} sub="of hours (we aim for 80%)" />
+              <Stat className="col-span-2" label="Assuming yesterday's price was off by" value={fmtNumber(a.naiveMaeEurMwh / 10, 1)} sub="c/kWh (the same hour the day before)" />
             </dl>
             {a.byHorizonDay.length > 0 && (
               <table className="mb-4 w-full text-xs" data-testid="accuracy-by-day">
@@ -89,14 +89,14 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
                   <tr>
                     <th scope="col" className="text-left font-medium">Forecast for</th>
                     <th scope="col" className="text-right font-medium">Off by (c/kWh)</th>
-                    <th scope="col" className="text-right font-medium">Yesterday's price off by</th>
+                    <th scope="col" className="text-right font-medium">Yesterday's off by</th>
                     <th scope="col" className="text-right font-medium">Better by</th>
                   </tr>
                 </thead>
                 <tbody>
                   {a.byHorizonDay.map((d) => (
                     <tr key={d.horizonDay} className="text-slate-700">
-                      <td>{d.horizonDay === 1 ? "the next day" : `${d.horizonDay} days ahead`}</td>
+                      <td>{d.horizonDay === 1 ? "next day" : `in ${d.horizonDay} days`}</td>
                       <td className="text-right">{fmtNumber(d.maeEurMwh / 10, 1)}</td>
                       <td className="text-right">{fmtNumber(d.naiveMaeEurMwh / 10, 1)}</td>
                       <td className="text-right">{d.naiveMaeEurMwh > 0 ? `${fmtNumber((1 - d.maeEurMwh / d.naiveMaeEurMwh) * 100, 0)}%` : "–"}</td>

@@ -6,6 +6,16 @@ import { tsDate } from "@/lib/proto-json";
 
 import { useHouseholdForecast } from "../api/predict-household";
 
+/** The one meaning of "all-in" across the dashboard: everything charged per kWh. */
+export const ALL_IN_DEFINITION =
+  "All-in = spot + grid energy charge + VAT, everything billed per kWh. Fixed charges (the monthly capacity step and the daily standing charge) come on top and are shown apart in This month so far.";
+
+/** "spot 2.9 + grid 3.5 + VAT 1.6 c/kWh". */
+export function allInBreakdown(price: { spotEurKwh: number; gridEnergyEurKwh: number; vatEurKwh: number } | undefined): string {
+  const c = (eur: number | undefined) => fmtNumber((eur ?? 0) * 100, 1);
+  return `spot ${c(price?.spotEurKwh)} + grid ${c(price?.gridEnergyEurKwh)} + VAT ${c(price?.vatEurKwh)} c/kWh`;
+}
+
 export function NextHourCard({ householdId, timeZone }: { householdId: string; timeZone?: string }) {
   const forecast = useHouseholdForecast(householdId);
   const next = forecast.data?.forecast?.nextHour;
@@ -27,14 +37,14 @@ export function NextHourCard({ householdId, timeZone }: { householdId: string; t
         ) : (
           <dl className="grid grid-cols-2 gap-4">
             <Stat
-              label="Price (all-in)"
+              label="All-in price per kWh"
               value={
                 <>
                   {fmtNumber((next.price?.totalEurKwh ?? 0) * 100, 1)}
                   <span className="ml-1 text-sm font-medium text-slate-500">c/kWh</span>
                 </>
               }
-              sub={`spot ${fmtNumber((next.price?.spotEurKwh ?? 0) * 100, 1)} c/kWh`}
+              sub={allInBreakdown(next.price)}
               testId="next-hour-price"
             />
             <Stat
@@ -44,6 +54,9 @@ export function NextHourCard({ householdId, timeZone }: { householdId: string; t
               testId="next-hour-cost"
             />
             <Stat className="col-span-2" label="Expected use" valueClassName="text-sm font-medium text-slate-700" value={fmtKwh(next.consumptionKwh)} />
+            <p className="col-span-2 text-xs text-slate-600" data-testid="all-in-definition">
+              {ALL_IN_DEFINITION}
+            </p>
           </dl>
         )}
       </CardBody>

@@ -6,6 +6,9 @@ import { tsDate } from "@/lib/proto-json";
 
 import { useHouseholdSummary } from "../api/get-household-summary";
 
+/** What today's cost holds, beside the per-kWh "all-in" price that leaves the fixed charges out. */
+export const FIXED_INCLUDED = "settled + running hour, incl. today's share of fixed charges (capacity, standing)";
+
 export function TodaySummaryCard({ householdId }: { householdId: string }) {
   const summary = useHouseholdSummary(householdId);
   return (
@@ -22,7 +25,7 @@ export function TodaySummaryCard({ householdId }: { householdId: string }) {
         ) : (
           <dl className="grid grid-cols-2 gap-4">
             <Stat label="Energy" value={fmtKwh(summary.data.todayKwh)} testId="today-kwh" />
-            <Stat label="Cost" value={fmtEur(summary.data.todayCostEur)} sub="settled + running hour" testId="today-cost" />
+            <Stat label="Cost" value={fmtEur(summary.data.todayCostEur)} sub={FIXED_INCLUDED} testId="today-cost" />
             <Stat
               className="col-span-2"
               label="Last reading"

@@ -31,7 +31,7 @@ export function windowView(w: CheapestWindow, timeZone?: string, locale?: string
   const time = (d: Date | undefined) => d?.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone }) ?? "–";
   const certain = w.certainty === CheapestCertainty.CERTAIN;
   return {
-    key: `${String(w.startTime?.seconds ?? "")}`,
+    key: String(w.startTime?.seconds ?? ""),
     when: `${day} ${time(start)}–${time(end)}`,
     price: `${fmtCentKwh(w.meanPriceEurMwh / 10)} on average`,
     certain,

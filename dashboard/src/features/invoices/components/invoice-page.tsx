@@ -188,7 +188,7 @@ export function InvoicePage() {
                   value={`${inv.coveredPeriods.toString()} of ${inv.expectedPeriods.toString()}`}
                   testId="invoice-periods"
                 />
-                <Stat label="Average all-in price" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} c/kWh` : "–"} />
+                <Stat label="Average cost per kWh" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} c/kWh` : "–"} sub="fixed charges included" />
               </dl>
             </CardBody>
           </Card>
