@@ -8,6 +8,7 @@
  *        --scenario live --params '{"username":"household-0001","password":"demo"}'
  */
 import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
@@ -22,6 +23,8 @@ const { values: args } = parseArgs({
     chromium: { type: "string", default: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium" },
   },
 });
+
+const AXE_SOURCE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const BASE = args["base-url"].replace(/\/$/, "");
 const ARTIFACTS = path.resolve(args.artifacts);
@@ -179,6 +182,18 @@ async function overflowInfo(page) {
   });
 }
 
+/** axe-core's serious and critical violations on the current page (WCAG 2.x A/AA rules). */
+async function axeViolations(page) {
+  // Evaluated through the DevTools protocol (not a <script> tag), so the app's CSP stays in force.
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(readFileSync(AXE_SOURCE, "utf8"));
+  return page.evaluate(async () => {
+    const { violations } = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, resultTypes: ["violations"] });
+    return violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")}: ${(n.failureSummary || "").split("\n").slice(1, 2).join("").trim().slice(0, 160)}`) }));
+  });
+}
+
 const scenarios = {
   /**
    * Every page, for every account, at every size: signs in once per account, then visits each
@@ -201,15 +216,37 @@ const scenarios = {
           await page.locator("main h1").first().waitFor({ timeout: 30_000 });
           await settle(page, 10_000);
           const info = await overflowInfo(page);
+          const axe = params.axe ? await axeViolations(page) : [];
           const name = `sweep-${account.label}-${size.width}x${size.height}-${target.name}`;
           await shot(page, name);
-          result.visits.push({ account: account.label, size: `${size.width}x${size.height}`, page: target.name, path: target.path, heading: (await page.locator("main h1").first().innerText()).trim(), ...info });
+          result.visits.push({ account: account.label, size: `${size.width}x${size.height}`, page: target.name, path: target.path, heading: (await page.locator("main h1").first().innerText()).trim(), axe, ...info });
           step("visited", { name });
         }
       }
       await accountCtx.close();
     }
     result.ok = result.visits.length > 0;
+  },
+
+  /** The owner renames the household on the overview; the title shows the name, the ID stays beside it. */
+  async rename(ctx, page) {
+    await signIn(page, params.username, params.password);
+    await page.getByTestId("rename-household").click();
+    await page.getByLabel("Household name").fill(params.name);
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator("main h1", { hasText: params.name.trim() }).waitFor({ timeout: 20_000 });
+    result.title = (await page.locator("main h1").innerText()).trim();
+    result.householdId = (await page.getByTestId("household-id").innerText()).trim();
+    result.headerHousehold = (await page.locator("header").first().innerText()).trim();
+    await shot(page, "12-renamed-household", false);
+    // A name the server refuses: the form says why and stays open.
+    await page.getByTestId("rename-household").click();
+    await page.getByLabel("Household name").fill("   ");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("alert").waitFor({ timeout: 20_000 });
+    result.refusal = (await page.getByRole("alert").innerText()).trim();
+    await phoneShot(page, "12-rename-refused");
+    result.ok = true;
   },
 
   /** The sign-in page, then a household user's overview with a changing live power value. */

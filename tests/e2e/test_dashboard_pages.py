@@ -1,6 +1,6 @@
 """Every page of the dashboard, as a household user and as an admin, on a phone (390x844) and a
 desktop (1440x900): no page scrolls sideways (``document.documentElement.scrollWidth <=
-innerWidth``). Screenshots of every visit land in test-artifacts/screenshots/sweep-* (the e2e
+innerWidth``) and axe-core finds no serious or critical accessibility violation. Screenshots of every visit land in test-artifacts/screenshots/sweep-* (the e2e
 run's artifacts, not the repository): look at them.
 """
 
@@ -13,6 +13,7 @@ from devstack.stack import Stack
 from tests.e2e.test_dashboard import (
     ADMIN,
     ADMIN_PASSWORD,
+    OTHER_USER,
     USER,
     USER_PASSWORD,
     current_month,
@@ -65,7 +66,7 @@ def every_page(web: Stack, admin_token: str) -> list[dict[str, Any]]:
 
 def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(web: Stack, admin_token: str) -> None:  # noqa: F811
     accounts = every_page(web, admin_token)
-    result = run_scenario(web, "sweep", {"accounts": accounts, "sizes": SIZES}, timeout=900)
+    result = run_scenario(web, "sweep", {"accounts": accounts, "sizes": SIZES, "axe": True}, timeout=900)
     expected = {(a["label"], f"{s['width']}x{s['height']}", p["name"]) for a in accounts for s in SIZES for p in a["pages"]}
     assert {(v["account"], v["size"], v["page"]) for v in result["visits"]} == expected
     # A page that fell back to "not found" or "not allowed" would pass the width check vacuously.
@@ -78,3 +79,31 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(web: Stack, admin_toke
         if v["scrollWidth"] > v["innerWidth"]
     ]
     assert wide == [], "\n".join(wide)
+    # axe-core (injected into each page): no serious or critical WCAG 2.1 A/AA violation, at
+    # either size (colour contrast of at least 4.5:1 included).
+    inaccessible = [
+        f"{v['account']} {v['size']} {v['page']}: {a['id']} ({a['impact']}) {a['nodes']}"
+        for v in result["visits"]
+        for a in v["axe"]
+    ]
+    assert inaccessible == [], "\n".join(inaccessible)
+
+
+def test_owner_names_the_household_and_sees_it_apart_from_the_ids(web: Stack) -> None:  # noqa: F811
+    household = households_of(web, USER, USER_PASSWORD)[0]
+    token = web.login(USER, USER_PASSWORD)
+    try:
+        result = run_scenario(web, "rename", {"username": USER, "password": USER_PASSWORD, "name": "Villa Solsikke"})
+        assert result["title"] == "Villa Solsikke"
+        assert result["householdId"] == household and household in result["headerHousehold"]
+        assert result["refusal"], "the refused name gave no message"
+        status, body = web.api("GET", f"/api/v1/households/{household}", token=token)
+        assert status == 200 and body["household"]["displayName"] == "Villa Solsikke"
+        # Through Envoy: a bad name is a 400 with its reason, another household's a 403.
+        status, body = web.api("POST", f"/api/v1/households/{household}:rename", {"displayName": "a\u202eb"}, token=token)
+        assert status == 400 and "DISPLAY_NAME_INVALID" in str(body), (status, body)
+        other = households_of(web, OTHER_USER, USER_PASSWORD)[0]
+        status, _ = web.api("POST", f"/api/v1/households/{other}:rename", {"displayName": "Taken"}, token=token)
+        assert status == 403
+    finally:
+        web.api("POST", f"/api/v1/households/{household}:rename", {"displayName": f"Simulated household {household}"}, token=token)

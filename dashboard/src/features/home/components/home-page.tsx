@@ -8,6 +8,7 @@ import { useHousehold } from "@/lib/api/get-household";
 import { usePriceForecast } from "../api/get-price-forecast";
 import { AccuracyCard } from "./accuracy-card";
 import { CheapestWindowsCard } from "./cheapest-windows-card";
+import { RenameHousehold } from "./household-name";
 import { LivePowerCard } from "./live-power-card";
 import { MonthCostCard } from "./month-cost-card";
 import { NextHourCard } from "./next-hour-card";
@@ -44,9 +45,10 @@ export function HomePage() {
     <>
       <PageHeader
         title={profile?.displayName || "Overview"}
+        actions={profile && <RenameHousehold householdId={householdId} name={profile.displayName} />}
         description={
           <>
-            {householdId}
+            Household ID <span className="font-mono" data-testid="household-id">{householdId}</span>
             {profile?.zone && <> · price zone {profile.zone}</>}
             {profile?.timeZone && <> · {profile.timeZone}</>}
           </>

@@ -35,6 +35,7 @@ export function NextHourCard({ householdId, timeZone }: { householdId: string; t
         ) : !next ? (
           <p className="text-sm text-slate-500">No forecast available yet.</p>
         ) : (
+          <>
           <dl className="grid grid-cols-2 gap-4">
             <Stat
               label="All-in price per kWh"
@@ -54,10 +55,11 @@ export function NextHourCard({ householdId, timeZone }: { householdId: string; t
               testId="next-hour-cost"
             />
             <Stat className="col-span-2" label="Expected use" valueClassName="text-sm font-medium text-slate-700" value={fmtKwh(next.consumptionKwh)} />
-            <p className="col-span-2 text-xs text-slate-600" data-testid="all-in-definition">
+          </dl>
+            <p className="mt-3 text-xs text-slate-600" data-testid="all-in-definition">
               {ALL_IN_DEFINITION}
             </p>
-          </dl>
+          </>
         )}
       </CardBody>
     </Card>

@@ -136,7 +136,7 @@ export function TransactionPage() {
                     <ol className="space-y-1">
                       {verdict.data.proof.auditPath.map((p, i) => (
                         <li key={`${i}-${p}`} className="flex gap-2 font-mono text-xs">
-                          <span className="w-5 text-right text-slate-400">{i}</span>
+                          <span className="w-5 text-right text-slate-500">{i}</span>
                           <span className="break-all text-slate-700">{p}</span>
                         </li>
                       ))}
