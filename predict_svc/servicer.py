@@ -458,7 +458,9 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             )
         count = request.window_count or 3
         if not 1 <= count <= 10:
-            raise InvalidArgument(reasons.CHEAPEST_WINDOW_RANGE_INVALID, f"window_count must be 0..10, got {count}")
+            raise InvalidArgument(
+                reasons.CHEAPEST_WINDOW_RANGE_INVALID, f"window_count must be 0..10, got {count}"
+            )
         if not 0 <= request.horizon_hours <= MAX_FORECAST_HOURS:
             raise InvalidArgument(
                 reasons.CHEAPEST_WINDOW_RANGE_INVALID,

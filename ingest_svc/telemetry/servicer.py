@@ -126,7 +126,8 @@ def clean_display_name(raw: str) -> str:
     name = " ".join(raw.split())
     if not name or len(name) > DISPLAY_NAME_MAX:
         raise InvalidArgument(
-            reasons.DISPLAY_NAME_INVALID, f"display_name must be 1-{DISPLAY_NAME_MAX} characters after trimming"
+            reasons.DISPLAY_NAME_INVALID,
+            f"display_name must be 1-{DISPLAY_NAME_MAX} characters after trimming",
         )
     return name
 
@@ -352,7 +353,9 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     ) -> pb.RenameHouseholdResponse:
         name = clean_display_name(request.display_name)
         if not await asyncio.to_thread(rename_household, self.engine, request.household_id, name):
-            raise NotFound(reasons.HOUSEHOLD_NOT_FOUND, f"household {request.household_id!r} is not registered")
+            raise NotFound(
+                reasons.HOUSEHOLD_NOT_FOUND, f"household {request.household_id!r} is not registered"
+            )
         info = await asyncio.to_thread(self.queries.household, request.household_id)
         return pb.RenameHouseholdResponse(household=_household(info))
 

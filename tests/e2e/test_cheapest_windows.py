@@ -11,7 +11,9 @@ from tests.e2e.test_dashboard import USER, USER_PASSWORD
 
 def test_four_hour_window_over_json_and_bad_durations_are_400(stack: Stack) -> None:
     token = stack.login(USER, USER_PASSWORD)
-    status, body = stack.api("GET", "/api/v1/zones/NO1/cheapest-windows?durationMinutes=240&windowCount=2", token=token)
+    status, body = stack.api(
+        "GET", "/api/v1/zones/NO1/cheapest-windows?durationMinutes=240&windowCount=2", token=token
+    )
     assert status == 200, body
     assert body["durationMinutes"] == 240 and len(body["windows"]) == 2, body
     for window in body["windows"]:
@@ -24,7 +26,9 @@ def test_four_hour_window_over_json_and_bad_durations_are_400(stack: Stack) -> N
         status, body = stack.api("GET", f"/api/v1/zones/NO1/cheapest-windows?{query}", token=token)
         assert status == 400, (query, status, body)
         assert "CHEAPEST_WINDOW_DURATION_INVALID" in str(body), body
-    status, body = stack.api("GET", "/api/v1/zones/NO1/cheapest-windows?durationMinutes=60&windowCount=50", token=token)
+    status, body = stack.api(
+        "GET", "/api/v1/zones/NO1/cheapest-windows?durationMinutes=60&windowCount=50", token=token
+    )
     assert status == 400 and "CHEAPEST_WINDOW_RANGE_INVALID" in str(body), body
     status, _ = stack.api("GET", "/api/v1/zones/NO1/cheapest-windows?durationMinutes=60")
     assert status == 401

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from devstack.stack import Stack
+from tests.e2e import test_dashboard as dashboard_tests
 from tests.e2e.test_dashboard import (
     ADMIN,
     ADMIN_PASSWORD,
@@ -17,12 +18,14 @@ from tests.e2e.test_dashboard import (
     USER,
     USER_PASSWORD,
     current_month,
-    admin_token,  # noqa: F401  (fixture)
     households_of,
     invoice_lines,
     run_scenario,
-    web,  # noqa: F401  (fixture)
 )
+
+# The stack fixtures of the dashboard tests, shared (one stack per session either way).
+web = dashboard_tests.web
+admin_token = dashboard_tests.admin_token
 
 SIZES = [{"width": 390, "height": 844}, {"width": 1440, "height": 900}]
 
@@ -49,13 +52,13 @@ ADMIN_PAGES = [
 ]
 
 
-def every_page(web: Stack, admin_token: str) -> list[dict[str, Any]]:
+def every_page(site: Stack, token: str) -> list[dict[str, Any]]:
     """Both accounts with every page each can open: their household's pages (the invoice with
     settled lines, a real block and transaction of that household) and, for the admin, the
     admin tabs."""
-    household = households_of(web, USER, USER_PASSWORD)[0]
-    line = invoice_lines(web, admin_token, household, current_month())[0]["transaction"]
-    status, body = web.api("GET", "/api/v1/ledger/blocks?pageSize=1", token=admin_token)
+    household = households_of(site, USER, USER_PASSWORD)[0]
+    line = invoice_lines(site, token, household, current_month())[0]["transaction"]
+    status, body = site.api("GET", "/api/v1/ledger/blocks?pageSize=1", token=token)
     assert status == 200 and body["blocks"], body
     pages = household_pages(household, line["txHash"], int(body["blocks"][0]["height"]))
     return [
@@ -64,10 +67,15 @@ def every_page(web: Stack, admin_token: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(web: Stack, admin_token: str) -> None:  # noqa: F811
+def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(web: Stack, admin_token: str) -> None:
     accounts = every_page(web, admin_token)
     result = run_scenario(web, "sweep", {"accounts": accounts, "sizes": SIZES, "axe": True}, timeout=900)
-    expected = {(a["label"], f"{s['width']}x{s['height']}", p["name"]) for a in accounts for s in SIZES for p in a["pages"]}
+    expected = {
+        (a["label"], f"{s['width']}x{s['height']}", p["name"])
+        for a in accounts
+        for s in SIZES
+        for p in a["pages"]
+    }
     assert {(v["account"], v["size"], v["page"]) for v in result["visits"]} == expected
     # A page that fell back to "not found" or "not allowed" would pass the width check vacuously.
     assert all(v["heading"] and v["heading"] != "Page not found" for v in result["visits"]), [
@@ -89,21 +97,32 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(web: Stack, admin_toke
     assert inaccessible == [], "\n".join(inaccessible)
 
 
-def test_owner_names_the_household_and_sees_it_apart_from_the_ids(web: Stack) -> None:  # noqa: F811
+def test_owner_names_the_household_and_sees_it_apart_from_the_ids(web: Stack) -> None:
     household = households_of(web, USER, USER_PASSWORD)[0]
     token = web.login(USER, USER_PASSWORD)
     try:
-        result = run_scenario(web, "rename", {"username": USER, "password": USER_PASSWORD, "name": "Villa Solsikke"})
+        result = run_scenario(
+            web, "rename", {"username": USER, "password": USER_PASSWORD, "name": "Villa Solsikke"}
+        )
         assert result["title"] == "Villa Solsikke"
         assert result["householdId"] == household and household in result["headerHousehold"]
         assert result["refusal"], "the refused name gave no message"
         status, body = web.api("GET", f"/api/v1/households/{household}", token=token)
         assert status == 200 and body["household"]["displayName"] == "Villa Solsikke"
         # Through Envoy: a bad name is a 400 with its reason, another household's a 403.
-        status, body = web.api("POST", f"/api/v1/households/{household}:rename", {"displayName": "a\u202eb"}, token=token)
+        status, body = web.api(
+            "POST", f"/api/v1/households/{household}:rename", {"displayName": "a\u202eb"}, token=token
+        )
         assert status == 400 and "DISPLAY_NAME_INVALID" in str(body), (status, body)
         other = households_of(web, OTHER_USER, USER_PASSWORD)[0]
-        status, _ = web.api("POST", f"/api/v1/households/{other}:rename", {"displayName": "Taken"}, token=token)
+        status, _ = web.api(
+            "POST", f"/api/v1/households/{other}:rename", {"displayName": "Taken"}, token=token
+        )
         assert status == 403
     finally:
-        web.api("POST", f"/api/v1/households/{household}:rename", {"displayName": f"Simulated household {household}"}, token=token)
+        web.api(
+            "POST",
+            f"/api/v1/households/{household}:rename",
+            {"displayName": f"Simulated household {household}"},
+            token=token,
+        )

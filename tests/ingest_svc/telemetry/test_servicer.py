@@ -447,18 +447,22 @@ async def test_rename_refuses_other_households_and_bad_names(env: Env) -> None:
     await register(env)
     with pytest.raises(grpc.aio.AioRpcError) as foreign:
         await env.stub.RenameHousehold(
-            pb.RenameHouseholdRequest(household_id="h2", display_name="Mine now"), metadata=env.md("user", ("h1",))
+            pb.RenameHouseholdRequest(household_id="h2", display_name="Mine now"),
+            metadata=env.md("user", ("h1",)),
         )
     assert foreign.value.code() == grpc.StatusCode.PERMISSION_DENIED
     for bad in ("", "   ", "x" * 81, "evil\nname", "right\u202eleft", "bell\x07"):
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await env.stub.RenameHousehold(
-                pb.RenameHouseholdRequest(household_id="h1", display_name=bad), metadata=env.md("user", ("h1",))
+                pb.RenameHouseholdRequest(household_id="h1", display_name=bad),
+                metadata=env.md("user", ("h1",)),
             )
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, repr(bad)
         assert error_info(refused.value).reason == "DISPLAY_NAME_INVALID"  # type: ignore[union-attr]
     with pytest.raises(grpc.aio.AioRpcError) as missing:
-        await env.stub.RenameHousehold(pb.RenameHouseholdRequest(household_id="nope", display_name="A"), metadata=env.md())
+        await env.stub.RenameHousehold(
+            pb.RenameHouseholdRequest(household_id="nope", display_name="A"), metadata=env.md()
+        )
     assert error_info(missing.value).reason == "HOUSEHOLD_NOT_FOUND"  # type: ignore[union-attr]
     got = await env.stub.GetHousehold(pb.GetHouseholdRequest(household_id="h1"), metadata=env.md())
     assert got.household.display_name == "h1"  # nothing refused was stored
