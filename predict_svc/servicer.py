@@ -39,6 +39,7 @@ from predict_svc.runtime import (
 )
 from predict_svc.runtime import exceed_probability as exceed_from_quantiles
 from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
+from predict_svc.windows import cheapest_windows
 
 __all__ = ["HouseholdBook", "PredictionServicer"]
 
@@ -445,6 +446,65 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             self._price_responses.clear()
         self._price_responses[key] = (path, quarter, response)
         return response
+
+    async def FindCheapestWindows(
+        self, request: pb.FindCheapestWindowsRequest, context: object
+    ) -> pb.FindCheapestWindowsResponse:
+        duration = request.duration_minutes
+        if not (15 <= duration <= 1440 and duration % 15 == 0):
+            raise InvalidArgument(
+                reasons.CHEAPEST_WINDOW_DURATION_INVALID,
+                f"duration_minutes must be a multiple of 15 from 15 to 1440, got {duration}",
+            )
+        count = request.window_count or 3
+        if not 1 <= count <= 10:
+            raise InvalidArgument(
+                reasons.CHEAPEST_WINDOW_RANGE_INVALID, f"window_count must be 0..10, got {count}"
+            )
+        if not 0 <= request.horizon_hours <= MAX_FORECAST_HOURS:
+            raise InvalidArgument(
+                reasons.CHEAPEST_WINDOW_RANGE_INVALID,
+                f"horizon_hours must be 0..{MAX_FORECAST_HOURS}, got {request.horizon_hours}",
+            )
+        self.registry.check_zone(request.zone)
+        path = await self.path_for(request.zone)
+        market = self.markets[path.zone]
+        served = served_periods(path, 15)
+        # Windows start at the next quarter-hour boundary: one that has begun cannot be used whole.
+        start = _ceil_to(market.clock.now(), timedelta(minutes=15))
+        lo = next((i for i, t in enumerate(served.starts) if t >= start), len(served.starts))
+        hi = len(served.starts)
+        if request.horizon_hours:
+            hi = min(hi, lo + request.horizon_hours * 4)
+        length = duration // 15
+        found = cheapest_windows(
+            served.p10[lo:hi], served.p50[lo:hi], served.p90[lo:hi], served.published[lo:hi], length, count
+        )
+        step = timedelta(minutes=15)
+        first_forecast = int((path.published_end - path.start) // step)
+        return pb.FindCheapestWindowsResponse(
+            zone=path.zone,
+            duration_minutes=duration,
+            model_version=path.model_version,
+            forecast_start_time=timestamps.from_datetime(
+                served.starts[first_forecast] if first_forecast < len(served.starts) else path.q_real[-1]
+            ),
+            windows=[
+                forecast_pb2.CheapestWindow(
+                    start_time=timestamps.from_datetime(served.starts[lo + w.start]),
+                    end_time=timestamps.from_datetime(served.starts[lo + w.start] + step * w.length),
+                    mean_price_eur_mwh=w.mean,
+                    low_price_eur_mwh=w.low,
+                    high_price_eur_mwh=w.high,
+                    certainty=forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
+                    if w.certain
+                    else forecast_pb2.CHEAPEST_CERTAINTY_LIKELY,
+                    distinguishable_from_best=w.distinguishable_from_best,
+                    published_share=w.published_share,
+                )
+                for w in found
+            ],
+        )
 
     async def GetMarketPrices(
         self, request: pb.GetMarketPricesRequest, context: object

@@ -8,6 +8,7 @@
  *        --scenario live --params '{"username":"household-0001","password":"demo"}'
  */
 import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
@@ -22,6 +23,8 @@ const { values: args } = parseArgs({
     chromium: { type: "string", default: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium" },
   },
 });
+
+const AXE_SOURCE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const BASE = args["base-url"].replace(/\/$/, "");
 const ARTIFACTS = path.resolve(args.artifacts);
@@ -41,6 +44,8 @@ const CHROMIUM_ARGS = [
 
 const DESKTOP = { width: 1440, height: 1000 };
 const PHONE = { width: 390, height: 844 };
+
+const CONTEXT_OPTIONS = { viewport: DESKTOP, acceptDownloads: true, locale: "en-GB", timezoneId: "Europe/Oslo" };
 
 const result = { scenario: args.scenario, ok: false, screenshots: [], consoleErrors: [], steps: [] };
 
@@ -151,6 +156,44 @@ async function unnamedControls(page, cdp) {
   return out;
 }
 
+/**
+ * How far the page scrolls sideways, and the elements that stick out past the viewport's right
+ * edge (the deepest ones, so the culprit is named rather than its wrapper).
+ */
+async function overflowInfo(page) {
+  return page.evaluate(() => {
+    const width = window.innerWidth;
+    const out = [];
+    for (const el of document.querySelectorAll("body *")) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.right <= width + 0.5) continue;
+      let clipped = false; // inside a scroll box or a clipping parent: does not widen the page
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        const ox = getComputedStyle(p).overflowX;
+        if (ox !== "visible" && p.getBoundingClientRect().right <= width + 0.5) { clipped = true; break; }
+      }
+      if (clipped) continue;
+      if ([...el.children].some((c) => c.getBoundingClientRect().right > width + 0.5)) continue;
+      const cls = typeof el.className === "string" ? el.className.slice(0, 80) : "";
+      out.push(`${el.tagName.toLowerCase()}.${cls} right=${Math.round(r.right)} "${(el.textContent || "").trim().slice(0, 40)}"`);
+      if (out.length >= 5) break;
+    }
+    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: width, offenders: out };
+  });
+}
+
+/** axe-core's serious and critical violations on the current page (WCAG 2.x A/AA rules). */
+async function axeViolations(page) {
+  // Evaluated through the DevTools protocol (not a <script> tag), so the app's CSP stays in force.
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(readFileSync(AXE_SOURCE, "utf8"));
+  return page.evaluate(async () => {
+    const { violations } = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, resultTypes: ["violations"] });
+    return violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")}: ${(n.failureSummary || "").split("\n").slice(1, 2).join("").trim().slice(0, 160)}`) }));
+  });
+}
+
 const scenarios = {
   /**
    * The refresh token is an HttpOnly cookie: not in document.cookie nor in any storage; a reload
@@ -217,6 +260,59 @@ const scenarios = {
     await page.reload({ waitUntil: "domcontentloaded" });
     await page.getByTestId("signed-in-user").first().waitFor({ state: "attached", timeout: 20_000 });
     await shot(page, "refresh-cookie-resumed");
+  },
+
+  /**
+   * Every page, for every account, at every size: signs in once per account, then visits each
+   * path and records whether the page scrolls sideways (scrollWidth > innerWidth), with a
+   * screenshot named account-size-page. params: { accounts: [{label, username, password, pages:
+   * [{name, path, heading?}]}], sizes: [{width, height}] }.
+   */
+  async sweep(ctx) {
+    result.visits = [];
+    for (const account of params.accounts) {
+      // A fresh context per account: nothing of the previous session is left over.
+      const accountCtx = await ctx.browser().newContext(CONTEXT_OPTIONS);
+      const page = await accountCtx.newPage();
+      page.on("pageerror", (err) => result.consoleErrors.push(`pageerror: ${String(err).slice(0, 300)}`));
+      await signIn(page, account.username, account.password);
+      for (const size of params.sizes) {
+        await page.setViewportSize(size);
+        for (const target of account.pages) {
+          await page.goto(`${BASE}${target.path}`, { waitUntil: "domcontentloaded" });
+          await page.locator("main h1").first().waitFor({ timeout: 30_000 });
+          await settle(page, 10_000);
+          const info = await overflowInfo(page);
+          const axe = params.axe ? await axeViolations(page) : [];
+          const name = `sweep-${account.label}-${size.width}x${size.height}-${target.name}`;
+          await shot(page, name);
+          result.visits.push({ account: account.label, size: `${size.width}x${size.height}`, page: target.name, path: target.path, heading: (await page.locator("main h1").first().innerText()).trim(), axe, ...info });
+          step("visited", { name });
+        }
+      }
+      await accountCtx.close();
+    }
+    result.ok = result.visits.length > 0;
+  },
+
+  /** The owner renames the household on the overview; the title shows the name, the ID stays beside it. */
+  async rename(ctx, page) {
+    await signIn(page, params.username, params.password);
+    await page.getByTestId("rename-household").click();
+    await page.getByLabel("Household name").fill(params.name);
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator("main h1", { hasText: params.name.trim() }).waitFor({ timeout: 20_000 });
+    result.title = (await page.locator("main h1").innerText()).trim();
+    result.householdId = (await page.getByTestId("household-id").innerText()).trim();
+    result.headerHousehold = (await page.locator("header").first().innerText()).trim();
+    await shot(page, "12-renamed-household", false);
+    // A name the server refuses: the form says why and stays open.
+    await page.getByTestId("rename-household").click();
+    await page.getByLabel("Household name").fill("   ");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("alert").waitFor({ timeout: 20_000 });
+    result.refusal = (await page.getByRole("alert").innerText()).trim();
+    await phoneShot(page, "12-rename-refused");
     result.ok = true;
   },
 
@@ -532,7 +628,7 @@ async function main() {
   if (!scenario) throw new Error(`unknown scenario "${args.scenario}"; one of ${Object.keys(scenarios).join(", ")}`);
   const browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true });
   try {
-    const ctx = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true, locale: "en-GB", timezoneId: "Europe/Oslo" });
+    const ctx = await browser.newContext(CONTEXT_OPTIONS);
     const page = await ctx.newPage();
     page.setDefaultTimeout(20_000);
     page.on("console", (msg) => {

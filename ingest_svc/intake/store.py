@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     delete,
+    false,
     insert,
     select,
     tuple_,
@@ -88,6 +89,9 @@ class HouseholdRow(Base):
     __tablename__ = "households"
     household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # True once the owner named the household (RenameHousehold; migration 0005_household_name):
+    # registering the household again then keeps that name.
+    display_name_owner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Bidding zone (e.g. NO1) and IANA time zone of the household's local day.
     zone: Mapped[str] = mapped_column(String(16), default="")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -356,6 +360,17 @@ class ReadingStore:
         return found
 
 
+def rename_household(engine: Engine, household_id: str, display_name: str) -> bool:
+    """Sets the owner's name for a household; False when no such household is registered."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(HouseholdRow)
+            .where(HouseholdRow.household_id == household_id)
+            .values(display_name=display_name, display_name_owner=True)
+        )
+        return bool(result.rowcount)
+
+
 def register_households(
     engine: Engine, households: Sequence[dict[str, object]], now_ms: int
 ) -> tuple[int, int]:
@@ -367,13 +382,16 @@ def register_households(
     created = updated = 0
     with engine.begin() as conn:
         ids = [str(h["household_id"]) for h in households]
-        existing = set(
-            conn.execute(
-                select(HouseholdRow.household_id).where(HouseholdRow.household_id.in_(ids))
-            ).scalars()
+        rows = conn.execute(
+            select(HouseholdRow.household_id, HouseholdRow.display_name_owner).where(
+                HouseholdRow.household_id.in_(ids)
+            )
         )
+        existing = {row.household_id: bool(row.display_name_owner) for row in rows}
         for h in households:
             values = {k: v for k, v in h.items() if k not in ("meter_ids", "meter_keys")}
+            if existing.get(str(h["household_id"])):
+                values.pop("display_name", None)  # the owner's name wins over the registrar's
             if h["household_id"] in existing:
                 conn.execute(
                     update(HouseholdRow)

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 
 import grpc
 from sqlalchemy.engine import Engine
 
 from common import timestamps
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, NotFound
 from common.paging import Pager
 from common.read_cache import ReadCache
 from contracts.mqtt.boundary import KEY_ALGORITHM, key_id
@@ -31,7 +32,7 @@ from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
 from energypulse.telemetry.v1 import telemetry_service_pb2_grpc as pb_grpc
 from ingest_svc.billing import MonthCosts, PriceForecastSource, TodayCost, contract_columns, load_month_costs
 from ingest_svc.intake.metrics import IngestMetrics
-from ingest_svc.intake.store import READING_TABLES, register_households
+from ingest_svc.intake.store import READING_TABLES, register_households, rename_household
 from ingest_svc.telemetry.queries import (
     BUCKET_MS,
     HouseholdInfo,
@@ -110,6 +111,24 @@ def _default_month_costs(engine: Engine) -> MonthCosts:
 
 def _band(p: tuple[int, int, int]) -> pb.CostBand:
     return pb.CostBand(p10_minor=p[0], p50_minor=p[1], p90_minor=p[2])
+
+
+DISPLAY_NAME_MAX = 80
+
+
+def clean_display_name(raw: str) -> str:
+    """The owner's name for a household, trimmed; DISPLAY_NAME_INVALID when empty, longer than
+    DISPLAY_NAME_MAX characters, or holding control/format characters (newlines, bidi overrides
+    that would make a name display as something else)."""
+    if any(unicodedata.category(ch).startswith("C") for ch in raw):
+        raise InvalidArgument(reasons.DISPLAY_NAME_INVALID, "display_name must not hold control characters")
+    name = " ".join(raw.split())
+    if not name or len(name) > DISPLAY_NAME_MAX:
+        raise InvalidArgument(
+            reasons.DISPLAY_NAME_INVALID,
+            f"display_name must be 1-{DISPLAY_NAME_MAX} characters after trimming",
+        )
+    return name
 
 
 def _household(info: HouseholdInfo) -> rpb.Household:
@@ -326,6 +345,19 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     ) -> pb.GetHouseholdResponse:
         info = await asyncio.to_thread(self.queries.household, request.household_id)
         return pb.GetHouseholdResponse(household=_household(info))
+
+    async def RenameHousehold(
+        self,
+        request: pb.RenameHouseholdRequest,
+        context: grpc.aio.ServicerContext[pb.RenameHouseholdRequest, pb.RenameHouseholdResponse],
+    ) -> pb.RenameHouseholdResponse:
+        name = clean_display_name(request.display_name)
+        if not await asyncio.to_thread(rename_household, self.engine, request.household_id, name):
+            raise NotFound(
+                reasons.HOUSEHOLD_NOT_FOUND, f"household {request.household_id!r} is not registered"
+            )
+        info = await asyncio.to_thread(self.queries.household, request.household_id)
+        return pb.RenameHouseholdResponse(household=_household(info))
 
     async def RegisterHouseholds(
         self,

@@ -186,7 +186,10 @@ def test_history_export_and_ledger_pages_render(web: Stack) -> None:
     assert result["historyState"] == "data", "history shows no readings"
     csv = Path(result["exportCsv"]).read_text()
     header, *rows = csv.strip().splitlines()
-    assert header.startswith("time_utc,meter_id,power_kw") and rows, csv[:300]
+    # Local time (the household's zone, named in the column) and human units by default.
+    assert header.startswith(("time_europe_oslo,meter_id,power_kw", "time_utc,meter_id,power_kw")) and rows, (
+        csv[:300]
+    )
     assert result["headSize"] and int(result["headSize"]) > 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -463,3 +464,57 @@ async def test_price_forecast_marks_published_and_forecast_periods(harness: Harn
         (p.kind, p.price_eur_mwh) for p in periods[:-1]
     ]
     assert all(_dt(p.hour_start) < published_end for p in prices.prices)
+
+
+async def test_cheapest_windows_published_first_then_forecast(harness: Harness) -> None:
+    market = harness.app.markets["NO1"]
+    response = await harness.stub.FindCheapestWindows(
+        pb.FindCheapestWindowsRequest(zone="no1", duration_minutes=240, window_count=4),
+        metadata=harness.auth(),
+    )
+    assert response.zone == "NO1" and response.duration_minutes == 240 and len(response.windows) == 4
+    published_end = market.clock.to_real(market.published_end())
+    assert _dt(response.forecast_start_time) == published_end
+    certainties = [w.certainty for w in response.windows]
+    assert certainties == sorted(certainties)  # certain ones first
+    spans = []
+    for w in response.windows:
+        start, end = _dt(w.start_time), _dt(w.end_time)
+        assert end - start == pd.Timedelta(hours=4) and start >= NOW.floor("15min")
+        assert w.low_price_eur_mwh <= w.mean_price_eur_mwh <= w.high_price_eur_mwh
+        if w.certainty == forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN:
+            assert end <= published_end and w.published_share == 1.0
+            # An exact window's mean is the mean of its published quarter prices.
+            quarters = [
+                market.price_at(market.clock.to_data(start + pd.Timedelta(minutes=15 * k))) for k in range(16)
+            ]
+            assert w.mean_price_eur_mwh == pytest.approx(np.mean(quarters))
+        else:
+            assert end > published_end and w.published_share < 1.0
+        spans.append((start, end))
+    spans.sort()
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))  # never overlapping
+
+
+async def test_cheapest_windows_refuse_bad_durations_and_counts(harness: Harness) -> None:
+    stub, auth = harness.stub, harness.auth()
+    for duration in (0, 10, -15, 1445, 100):
+        code, reason = await _error(
+            stub.FindCheapestWindows(
+                pb.FindCheapestWindowsRequest(zone="NO1", duration_minutes=duration), metadata=auth
+            )
+        )
+        assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "CHEAPEST_WINDOW_DURATION_INVALID"), (
+            duration
+        )
+    for request in (
+        pb.FindCheapestWindowsRequest(zone="NO1", duration_minutes=60, window_count=11),
+        pb.FindCheapestWindowsRequest(zone="NO1", duration_minutes=60, window_count=-1),
+        pb.FindCheapestWindowsRequest(zone="NO1", duration_minutes=60, horizon_hours=193),
+    ):
+        code, reason = await _error(stub.FindCheapestWindows(request, metadata=auth))
+        assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "CHEAPEST_WINDOW_RANGE_INVALID"), request
+    code, _ = await _error(
+        stub.FindCheapestWindows(pb.FindCheapestWindowsRequest(zone="NO1", duration_minutes=60))
+    )
+    assert code == grpc.StatusCode.UNAUTHENTICATED

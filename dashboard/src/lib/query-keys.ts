@@ -14,6 +14,7 @@ export const queryKeys = {
   schemeComparison: (householdId: string, months: number) => ["households", householdId, "scheme-comparison", months] as const,
   invoice: (householdId: string, month: string) => ["households", householdId, "invoice", month] as const,
   priceForecast: (zone: string) => ["zones", zone, "price-forecast"] as const,
+  cheapestWindows: (zone: string, durationMinutes: number) => ["zones", zone, "cheapest-windows", durationMinutes] as const,
   marketPrices: (zone: string, startIso: string, endIso: string) => ["zones", zone, "prices", startIso, endIso] as const,
   accuracy: (zone: string, windowHours: number) => ["zones", zone, "accuracy", windowHours] as const,
   modelInfo: (zone: string) => ["zones", zone, "model"] as const,

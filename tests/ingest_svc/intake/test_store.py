@@ -90,7 +90,7 @@ def test_migrations_are_idempotent(db_url: str) -> None:
 
     before = state()
     migrate(db_url)
-    assert state() == before and before[1] == "0003_metering"
+    assert state() == before and before[1] == "0005_household_name"
     assert store.existing([("m-1", 1)]) == {("m-1", 1): _r("m-1", 1)}
     store.engine.dispose()
 

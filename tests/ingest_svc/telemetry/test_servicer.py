@@ -420,3 +420,51 @@ async def test_contract_settings_register_and_the_bill_rpcs_answer(env: Env) -> 
             metadata=env.md("service"),
         )
     assert error_info(contract.value).reason == "BILL_INVALID_CONTRACT"  # type: ignore[union-attr]
+
+
+async def test_owner_names_the_household_and_the_name_survives_re_registration(env: Env) -> None:
+    await register(env)
+    owner = env.md("user", ("h1",))
+    renamed = await env.stub.RenameHousehold(
+        pb.RenameHouseholdRequest(household_id="h1", display_name="  Hytta   på Geilo "), metadata=owner
+    )
+    assert renamed.household.display_name == "Hytta på Geilo"
+    # The simulator registers its fleet again on every start: the owner's name stays.
+    await env.stub.RegisterHouseholds(
+        pb.RegisterHouseholdsRequest(households=[household("h1", ["m1", "m2"], display_name="Simulated h1")]),
+        metadata=env.md("service"),
+    )
+    got = await env.stub.GetHousehold(pb.GetHouseholdRequest(household_id="h1"), metadata=owner)
+    assert got.household.display_name == "Hytta på Geilo"
+    # Another household's registrar name still updates (only an owner's name is kept).
+    await env.stub.RegisterHouseholds(
+        pb.RegisterHouseholdsRequest(households=[household("h2", ["m3"], display_name="Renamed by sim")]),
+        metadata=env.md("service"),
+    )
+    other = await env.stub.GetHousehold(pb.GetHouseholdRequest(household_id="h2"), metadata=env.md())
+    assert other.household.display_name == "Renamed by sim"
+
+
+async def test_rename_refuses_other_households_and_bad_names(env: Env) -> None:
+    await register(env)
+    with pytest.raises(grpc.aio.AioRpcError) as foreign:
+        await env.stub.RenameHousehold(
+            pb.RenameHouseholdRequest(household_id="h2", display_name="Mine now"),
+            metadata=env.md("user", ("h1",)),
+        )
+    assert foreign.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    for bad in ("", "   ", "x" * 81, "evil\nname", "right\u202eleft", "bell\x07"):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await env.stub.RenameHousehold(
+                pb.RenameHouseholdRequest(household_id="h1", display_name=bad),
+                metadata=env.md("user", ("h1",)),
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, repr(bad)
+        assert error_info(refused.value).reason == "DISPLAY_NAME_INVALID"  # type: ignore[union-attr]
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await env.stub.RenameHousehold(
+            pb.RenameHouseholdRequest(household_id="nope", display_name="A"), metadata=env.md()
+        )
+    assert error_info(missing.value).reason == "HOUSEHOLD_NOT_FOUND"  # type: ignore[union-attr]
+    got = await env.stub.GetHousehold(pb.GetHouseholdRequest(household_id="h1"), metadata=env.md())
+    assert got.household.display_name == "h1"  # nothing refused was stored

@@ -69,7 +69,11 @@ function HouseholdSwitcher({ current, options }: { current: string | undefined; 
   const navigate = useNavigate();
   const location = useLocation();
   if (options.length <= 1 && current && options.includes(current)) {
-    return <span className="truncate text-sm font-medium text-slate-700">{current}</span>;
+    return (
+      <span className="truncate text-sm text-slate-600" title="The household this page shows (its ID, not your username)">
+        Household <span className="font-mono font-medium text-slate-800">{current}</span>
+      </span>
+    );
   }
   return (
     <label className="flex items-center gap-2 text-sm text-slate-600">
@@ -119,7 +123,7 @@ export function AppShell() {
   const roleLabel = session.user.role === Role.ADMIN ? "Admin" : session.user.role === Role.SERVICE ? "Service" : "Household";
 
   const sidebar = (onNavigate?: () => void) => (
-    <div className="flex h-full flex-col gap-6 bg-slate-900 px-4 py-5">
+    <div className="theme-fixed flex h-full flex-col gap-6 bg-slate-900 px-4 py-5">
       <div className="flex items-center gap-3 px-2">
         <LogoMark />
         <span className="text-base font-semibold tracking-tight text-white">EnergyPulse</span>
@@ -128,10 +132,11 @@ export function AppShell() {
         <NavList items={items} onNavigate={onNavigate} />
       </nav>
       <div className="rounded-lg bg-white/5 p-3">
-        <p className="truncate text-sm font-medium text-white" data-testid="signed-in-user">
+        <p className="text-xs text-slate-300">Signed in as</p>
+        <p className="truncate text-sm font-medium text-white" data-testid="signed-in-user" title="Your username">
           {session.user.username}
         </p>
-        <p className="text-xs text-brand-100/60">{roleLabel}</p>
+        <p className="text-xs text-slate-300">{roleLabel} account</p>
         <button
           type="button"
           className="mt-2 flex w-full items-center gap-2 rounded-md px-2 py-1.5 text-sm font-medium text-slate-300 hover:bg-white/10 hover:text-white disabled:opacity-60"
@@ -151,7 +156,7 @@ export function AppShell() {
         Skip to content
       </a>
       {/* A full-height column whose content sticks: the dark band runs the page's whole length. */}
-      <aside className="hidden w-60 shrink-0 bg-slate-900 lg:block">
+      <aside className="theme-fixed hidden w-60 shrink-0 bg-slate-900 lg:block">
         <div className="sticky top-0 h-dvh">{sidebar()}</div>
       </aside>
       {menuOpen && (
@@ -170,7 +175,7 @@ export function AppShell() {
         </Button>
         <div className="flex min-w-0 flex-1 items-center gap-3">{(householdId || options.length > 0) && <HouseholdSwitcher current={householdId} options={options} />}</div>
         {householdId && <NotificationCenter householdId={householdId} />}
-        <Badge tone={admin ? "info" : "neutral"}>{roleLabel}</Badge>
+        <Badge tone={admin ? "info" : "neutral"} title="The kind of account you signed in with">{roleLabel} account</Badge>
       </header>
       <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8">
         {forbidden ? <NotAllowed message={forbidden.message} /> : <Outlet />}

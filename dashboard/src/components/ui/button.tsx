@@ -6,10 +6,10 @@ type Variant = "primary" | "secondary" | "ghost" | "danger";
 type Size = "sm" | "md";
 
 const variants: Record<Variant, string> = {
-  primary: "bg-brand-700 text-white hover:bg-brand-800 shadow-sm disabled:bg-brand-700/50",
-  secondary: "bg-white text-slate-800 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 shadow-sm disabled:text-slate-400",
-  ghost: "text-slate-700 hover:bg-slate-100 disabled:text-slate-400",
-  danger: "bg-rose-600 text-white hover:bg-rose-700 shadow-sm disabled:bg-rose-600/50",
+  primary: "bg-brand-700 text-white hover:bg-brand-800 shadow-sm disabled:bg-slate-200 disabled:text-slate-700 disabled:shadow-none",
+  secondary: "bg-white text-slate-800 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 shadow-sm disabled:text-slate-500",
+  ghost: "text-slate-700 hover:bg-slate-100 disabled:text-slate-500",
+  danger: "bg-rose-600 text-white hover:bg-rose-700 shadow-sm disabled:bg-slate-200 disabled:text-slate-700 disabled:shadow-none",
 };
 
 const sizes: Record<Size, string> = {

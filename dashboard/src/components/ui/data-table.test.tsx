@@ -51,25 +51,35 @@ describe("DataTable", () => {
     const headers = elements(html, "th");
     expect(headers.slice(0, 3).every((th) => th.includes('scope="col"'))).toBe(true);
     expect(html).toMatch(/<th scope="col"[^>]*>Meter<\/th>/);
-    expect(html).toMatch(/<th scope="row"[^>]*>m-1<\/th>/);
-    expect(html).toMatch(/<th scope="row"[^>]*>m-2<\/th>/);
+    expect(html).toMatch(/<th scope="row"[^>]*>(<span[^>]*>Meter<\/span>)?m-1<\/th>/);
+    expect(html).toMatch(/<th scope="row"[^>]*>(<span[^>]*>Meter<\/span>)?m-2<\/th>/);
     expect(elements(html, "td")).toHaveLength(2 * 2 + 2); // two body cells per row, two in the footer
   });
 
   it("applies alignment and column classes to the header and the cells alike", () => {
     expect(html).toMatch(/<th scope="col" class="[^"]*text-right[^"]*">Power<\/th>/);
-    expect(html).toMatch(/<td class="[^"]*text-right[^"]*tabular-nums[^"]*">1\.3<\/td>/);
+    expect(html).toMatch(/<td class="[^"]*text-right[^"]*tabular-nums[^"]*">(<span[^>]*>Power<\/span>)?1\.3<\/td>/);
     expect(elements(html, "th").filter((th) => th.includes("hidden sm:table-cell"))).toHaveLength(1);
     expect(elements(html, "td").filter((td) => td.includes("hidden sm:table-cell"))).toHaveLength(2);
   });
 
   it("renders rows in order with their attributes, the body's attributes and the footer", () => {
-    expect(elements(html, "tr").filter((tr) => tr.includes('data-testid="meter"'))).toEqual([
-      '<tr data-testid="meter" data-meter="m-1">',
-      '<tr data-testid="meter" data-meter="m-2">',
-    ]);
+    const bodyRows = elements(html, "tr").filter((tr) => tr.includes('data-testid="meter"'));
+    expect(bodyRows.map((tr) => /data-meter="([^"]+)"/.exec(tr)?.[1])).toEqual(["m-1", "m-2"]);
     expect(elements(html, "tbody")[0]).toContain('data-testid="meters"');
     expect(html).toMatch(/<tfoot[^>]*><tr><th scope="row">Total<\/th><td>1\.8<\/td><td><\/td><\/tr><\/tfoot>/);
+  });
+
+  it("turns rows into cards on a phone: every cell labelled with its header, hidden from wider screens and from screen readers", () => {
+    expect(elements(html, "table")[0]).toContain("max-sm:block");
+    expect(elements(html, "thead")[0]).toContain("max-sm:absolute");
+    for (const label of ["Meter", "Power", "Zone"]) {
+      expect(html).toContain(`<span aria-hidden="true" class="shrink-0 text-left text-xs font-medium text-slate-500 sm:hidden">${label}</span>`);
+    }
+    expect(html.match(/aria-hidden="true"[^>]*sm:hidden">Power</g)).toHaveLength(2); // one per row
+    const flat = renderToStaticMarkup(<DataTable caption="Meters" cards={false} columns={columns} rows={rows} rowKey={(m) => m.id} />);
+    expect(flat).not.toContain("max-sm:");
+    expect(flat).not.toContain("aria-hidden");
   });
 
   it("can show its caption", () => {

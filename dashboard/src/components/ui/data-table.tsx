@@ -1,6 +1,9 @@
 /**
  * The one data table: typed columns, a caption for its accessible name, `th scope="col"` headers
- * (and `scope="row"` for a column that names its rows), horizontal scrolling on narrow screens.
+ * (and `scope="row"` for a column that names its rows). Below the `sm` breakpoint (a phone) each
+ * row becomes a card: cells stack as "header: value" lines, so no column is cut off and the page
+ * never scrolls sideways; the same elements stay in the DOM (one set of rows for scripts and tests,
+ * the table's semantics kept). Between `sm` and a wide screen the table scrolls inside its card.
  * No column sorts today (every list comes in the server's order), so the headers are plain text.
  */
 import type { HTMLAttributes, ReactNode } from "react";
@@ -39,6 +42,8 @@ export interface DataTableProps<Row> {
   /** Classes on the <table> (a min-width keeps wide tables scrolling instead of squeezing). */
   className?: string;
   bodyProps?: HTMLAttributes<HTMLTableSectionElement> & DataAttributes;
+  /** Rows as cards on a phone (default); false keeps a table (for one that fits at 390 px). */
+  cards?: boolean;
 }
 
 /** Padding of every cell; the outer columns line up with the card's own padding. */
@@ -46,12 +51,35 @@ export const cellPadding = "px-3 py-2 first:pl-4 last:pr-4 sm:first:pl-5 sm:last
 
 const alignment = (align: Column<unknown>["align"]) => (align === "right" ? "text-right" : undefined);
 
-export function DataTable<Row>({ caption, captionVisible = false, columns, rows, rowKey, rowProps, footer, className, bodyProps }: DataTableProps<Row>) {
+/**
+ * The phone layout, on the table's elements (Tailwind's max-sm: below 640 px): table, sections and
+ * rows as blocks, each cell a flex line with its column's label first, the header row hidden (but
+ * kept for assistive technology, like sr-only). A wide table's min-width gives way.
+ */
+const cardTable = "max-sm:block max-sm:min-w-0";
+const cardHead = "max-sm:absolute max-sm:size-px max-sm:overflow-hidden max-sm:[clip:rect(0,0,0,0)]";
+const cardBody = "max-sm:block max-sm:divide-y-0 max-sm:space-y-0";
+const cardRow = "max-sm:block max-sm:border-b max-sm:border-slate-200 max-sm:py-2 max-sm:last:border-b-0";
+const cardCell = "max-sm:flex max-sm:items-baseline max-sm:justify-between max-sm:gap-3 max-sm:px-4 max-sm:py-1 max-sm:text-right max-sm:break-words max-sm:min-w-0";
+const cardFoot = "max-sm:block max-sm:[&_tr]:flex max-sm:[&_tr]:flex-wrap max-sm:[&_tr]:justify-between max-sm:[&_tr]:px-1 max-sm:[&_th]:block max-sm:[&_td]:block";
+
+/** A cell's column label, shown only in the phone layout (screen readers get the real header). */
+function CardLabel({ header }: { header: ReactNode }) {
+  if (header === "" || header === null || header === undefined || header === false) return null;
   return (
-    <div className="overflow-x-auto">
-      <table className={cn("w-full text-sm", className)}>
+    <span aria-hidden="true" className="shrink-0 text-left text-xs font-medium text-slate-500 sm:hidden">
+      {header}
+    </span>
+  );
+}
+
+export function DataTable<Row>({ caption, captionVisible = false, columns, rows, rowKey, rowProps, footer, className, bodyProps, cards = true }: DataTableProps<Row>) {
+  const card = (classes: string) => (cards ? classes : undefined);
+  return (
+    <div className={cn("overflow-x-auto", cards && "max-sm:overflow-x-visible")}>
+      <table className={cn("w-full text-sm", className, card(cardTable))}>
         <caption className={captionVisible ? "px-5 py-2 text-left text-sm font-medium text-slate-700" : "sr-only"}>{caption}</caption>
-        <thead className="bg-slate-50 text-left text-xs font-medium text-slate-500">
+        <thead className={cn("bg-slate-50 text-left text-xs font-medium text-slate-500", card(cardHead))}>
           <tr>
             {columns.map((column) => (
               <th key={column.id} scope="col" className={cn(cellPadding, alignment(column.align), column.className)}>
@@ -60,26 +88,32 @@ export function DataTable<Row>({ caption, captionVisible = false, columns, rows,
             ))}
           </tr>
         </thead>
-        <tbody {...bodyProps} className={cn("divide-y divide-slate-100", bodyProps?.className)}>
-          {rows.map((row) => (
-            <tr key={rowKey(row)} {...rowProps?.(row)}>
-              {columns.map((column) => {
-                const className = cn(cellPadding, alignment(column.align), column.className, column.cellClassName);
-                return column.rowHeader ? (
-                  // A row header looks like its neighbours: only its role differs.
-                  <th key={column.id} scope="row" className={cn(className, column.align !== "right" && "text-left", "font-normal")}>
-                    {column.cell(row)}
-                  </th>
-                ) : (
-                  <td key={column.id} className={className}>
-                    {column.cell(row)}
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
+        <tbody {...bodyProps} className={cn("divide-y divide-slate-100", bodyProps?.className, card(cardBody))}>
+          {rows.map((row) => {
+            const attributes = rowProps?.(row);
+            return (
+              <tr key={rowKey(row)} {...attributes} className={cn(attributes?.className, card(cardRow))}>
+                {columns.map((column) => {
+                  const className = cn(cellPadding, alignment(column.align), column.className, column.cellClassName, card(cardCell));
+                  const label = cards && <CardLabel header={column.header} />;
+                  return column.rowHeader ? (
+                    // A row header looks like its neighbours: only its role differs.
+                    <th key={column.id} scope="row" className={cn(className, column.align !== "right" && "text-left", "font-normal")}>
+                      {label}
+                      {column.cell(row)}
+                    </th>
+                  ) : (
+                    <td key={column.id} className={className}>
+                      {label}
+                      {column.cell(row)}
+                    </td>
+                  );
+                })}
+              </tr>
+            );
+          })}
         </tbody>
-        {footer !== undefined && <tfoot className="border-t-2 border-slate-200 bg-slate-50 font-medium tabular-nums">{footer}</tfoot>}
+        {footer !== undefined && <tfoot className={cn("border-t-2 border-slate-200 bg-slate-50 font-medium tabular-nums", card(cardFoot))}>{footer}</tfoot>}
       </table>
     </div>
   );

@@ -25,7 +25,7 @@ export function Skeleton({ className }: { className?: string }) {
 export function EmptyState({ title, description, icon, action, className }: { title: string; description?: ReactNode; icon?: ReactNode; action?: ReactNode; className?: string }) {
   return (
     <div className={cn("flex min-h-24 flex-col items-center justify-center gap-1 px-4 py-6 text-center", className)} data-state="empty">
-      {icon && <div className="mb-1 text-slate-400">{icon}</div>}
+      {icon && <div className="mb-1 text-slate-500">{icon}</div>}
       <p className="text-sm font-medium text-slate-700">{title}</p>
       {description && <p className="max-w-sm text-xs text-slate-500">{description}</p>}
       {action && <div className="mt-2">{action}</div>}
@@ -39,7 +39,7 @@ export function ErrorState({ error, title = "Something went wrong", onRetry, cla
       <p className="text-sm font-medium text-rose-700">{title}</p>
       <p className="max-w-md text-xs break-words text-slate-600">{errorMessage(error)}</p>
       {error instanceof ApiError && error.reason && (
-        <p className="font-mono text-[11px] text-slate-400" data-testid="error-reason">
+        <p className="font-mono text-[11px] text-slate-500" data-testid="error-reason">
           {error.reason}
         </p>
       )}

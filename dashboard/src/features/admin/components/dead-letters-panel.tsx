@@ -26,7 +26,7 @@ const columns: Column<DeadLetter>[] = [
     cell: (d) => (
       <>
         <p className="text-slate-700">{d.detail}</p>
-        <p className="mt-1 font-mono text-xs break-all text-slate-400">{preview(d.payload)}</p>
+        <p className="mt-1 font-mono text-xs break-all text-slate-500">{preview(d.payload)}</p>
       </>
     ),
   },

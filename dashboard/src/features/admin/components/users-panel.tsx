@@ -134,7 +134,7 @@ function userColumns(selfId: string): Column<User>[] {
       cell: (user) => (
         <>
           <p className="font-medium text-slate-900">{user.username}</p>
-          <p className="hidden font-mono text-xs text-slate-400 sm:block">{user.userId}</p>
+          <p className="hidden font-mono text-xs text-slate-500 sm:block">{user.userId}</p>
           {/* Phones: the columns hidden below carry on here. */}
           <p className="mt-0.5 text-xs text-slate-500 sm:hidden">
             {user.householdIds.join(", ") || "no household"} · {user.disabled ? "disabled" : "active"}
@@ -148,7 +148,7 @@ function userColumns(selfId: string): Column<User>[] {
       header: "Households",
       className: "hidden sm:table-cell",
       cellClassName: "text-slate-600",
-      cell: (user) => user.householdIds.join(", ") || <span className="text-slate-400">—</span>,
+      cell: (user) => user.householdIds.join(", ") || <span className="text-slate-500">—</span>,
     },
     {
       id: "status",
@@ -184,7 +184,7 @@ export function UsersPanel() {
             columns={columns}
             rows={users.data.users}
             rowKey={(u) => u.userId}
-            rowProps={(u) => ({ "data-testid": "user-row", "data-username": u.username, className: u.disabled ? "bg-slate-50 text-slate-400" : undefined })}
+            rowProps={(u) => ({ "data-testid": "user-row", "data-username": u.username, className: u.disabled ? "bg-slate-50 text-slate-500" : undefined })}
           />
         )}
       </Card>

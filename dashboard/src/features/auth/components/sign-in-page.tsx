@@ -19,7 +19,7 @@ export function SignInPage({ notice }: { notice?: string }) {
 
   return (
     <div className="flex min-h-dvh">
-      <div className="relative hidden flex-1 overflow-hidden bg-gradient-to-br from-brand-900 via-brand-800 to-slate-900 lg:block">
+      <div className="theme-fixed relative hidden flex-1 overflow-hidden bg-gradient-to-br from-brand-900 via-brand-800 to-slate-900 lg:block">
         <div className="absolute inset-0 opacity-20 [background:radial-gradient(circle_at_20%_30%,#5eead4_0,transparent_40%),radial-gradient(circle_at_80%_70%,#fbbf24_0,transparent_35%)]" />
         <div className="relative flex h-full flex-col justify-between p-12 text-white">
           <div className="flex items-center gap-3">

@@ -12,9 +12,11 @@ import { invoiceQueryOptions } from "@/lib/api/get-invoice";
 import { readingsQueryOptions } from "@/lib/api/list-readings";
 import { errorMessage } from "@/lib/api-client";
 import { itemAt } from "@/lib/arrays";
+import { useHousehold } from "@/lib/api/get-household";
 import { downloadText, toCsv } from "@/lib/csv";
+
+import { invoiceCsv, readingsCsv } from "../lib/export-rows";
 import { fmtMonth, monthOf } from "@/lib/format";
-import { tsDate } from "@/lib/proto-json";
 import { addDays } from "@/lib/use-now";
 
 const RESOLUTIONS = [
@@ -32,10 +34,11 @@ function dayInput(date: Date): string {
   return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
 }
 
-function Status({ state }: { state: { kind: "idle" } | { kind: "ok"; text: string } | { kind: "error"; text: string } }) {
+function Status({ state }: { state: { kind: "idle" } | { kind: "ok"; text: string } | { kind: "empty"; text: string } | { kind: "error"; text: string } }) {
   if (state.kind === "idle") return null;
+  const tone = state.kind === "error" ? "text-rose-700" : state.kind === "empty" ? "text-amber-800" : "text-emerald-700";
   return (
-    <p role={state.kind === "error" ? "alert" : "status"} className={state.kind === "error" ? "text-sm text-rose-700" : "text-sm text-emerald-700"}>
+    <p role={state.kind === "error" ? "alert" : "status"} data-testid={`export-${state.kind}`} className={`text-sm ${tone}`}>
       {state.text}
     </p>
   );
@@ -48,6 +51,8 @@ export function ExportPage() {
   const [from, setFrom] = useState(dayInput(addDays(today, -7)));
   const [to, setTo] = useState(dayInput(today));
   const [resolution, setResolution] = useState<Resolution>(Resolution.HOUR);
+  const [raw, setRaw] = useState(false);
+  const timeZone = useHousehold(householdId).data?.household?.timeZone;
   const months = useMemo(() => {
     const now = new Date();
     return Array.from({ length: 12 }, (_, i) => monthOf(new Date(now.getFullYear(), now.getMonth() - i, 1)));
@@ -67,10 +72,12 @@ export function ExportPage() {
     setBusy("readings");
     try {
       const data = await queryClient.query(readingsQueryOptions(householdId, start, end, resolution));
-      const csv = toCsv(
-        ["time_utc", "meter_id", "power_kw", "import_kwh", "export_kwh", "voltage_v", "current_a", "power_factor", "sample_count"],
-        data.readings.map((r) => [tsDate(r.readTime)?.toISOString(), r.meterId, r.powerKw, r.importKwh, r.exportKwh, r.voltageV, r.currentA, r.powerFactor, r.sampleCount]),
-      );
+      if (data.readings.length === 0) {
+        setReadingsState({ kind: "empty", text: `Nothing to export: no readings from ${from} to ${to}. No file was downloaded.` });
+        return;
+      }
+      const table = readingsCsv(data.readings, raw, timeZone);
+      const csv = toCsv(table.header, table.rows);
       downloadText(`energypulse-readings-${householdId}-${from}-${to}.csv`, csv);
       setReadingsState({ kind: "ok", text: `Downloaded ${data.readings.length} ${data.readings.length === 1 ? "row" : "rows"}.` });
     } catch (error) {
@@ -84,14 +91,15 @@ export function ExportPage() {
     setBusy("invoice");
     try {
       const data = await queryClient.query(invoiceQueryOptions(householdId, month));
-      const lines = data.invoice?.lines ?? [];
-      const csv = toCsv(
-        ["hour_start_utc", "metered_wh", "spot_price_micro_eur_per_kwh", "spot_cost_micro_eur", "grid_energy_cost_micro_eur", "capacity_cost_micro_eur", "standing_charge_micro_eur", "vat_micro_eur", "total_cost_micro_eur", "tx_hash", "leaf_index"],
-        lines.map(({ transaction: tx }) => {
-          const s = tx?.record?.content.case === "settlement" ? tx.record.content.value : undefined;
-          return [tsDate(s?.hourStart)?.toISOString(), s?.meteredWh, s?.spotPriceMicroEurPerKwh, s?.spotCostMicroEur, s?.gridEnergyCostMicroEur, s?.capacityCostMicroEur, s?.standingChargeMicroEur, s?.vatMicroEur, s?.totalCostMicroEur, tx?.txHash, tx?.leafIndex];
-        }),
+      const lines = (data.invoice?.lines ?? []).flatMap(({ transaction: tx }) =>
+        tx?.record?.content.case === "settlement" ? [{ ...tx.record.content.value, txHash: tx.txHash, leafIndex: tx.leafIndex }] : [],
       );
+      if (lines.length === 0) {
+        setInvoiceState({ kind: "empty", text: `Nothing to export: no settled hours in ${fmtMonth(month)} yet. No file was downloaded.` });
+        return;
+      }
+      const table = invoiceCsv(lines, raw, timeZone);
+      const csv = toCsv(table.header, table.rows);
       downloadText(`energypulse-invoice-${householdId}-${month}.csv`, csv);
       setInvoiceState({ kind: "ok", text: `Downloaded ${lines.length} settlement ${lines.length === 1 ? "line" : "lines"}.` });
     } catch (error) {
@@ -103,7 +111,16 @@ export function ExportPage() {
 
   return (
     <>
-      <PageHeader title="Export" description={`Download ${householdId}'s data as CSV (UTF-8, comma-separated, UTC times)`} />
+      <PageHeader
+        title="Export"
+        description={`Download household ${householdId}'s data as CSV (UTF-8, comma-separated): ${raw ? "raw units (Wh, micro-EUR) and UTC times" : `kWh and EUR, times in ${timeZone ?? "UTC"}`}`}
+        actions={
+          <label className="flex items-center gap-2 text-sm text-slate-700">
+            <input type="checkbox" checked={raw} onChange={(e) => setRaw(e.target.checked)} data-testid="export-raw" className="size-4 accent-brand-700" />
+            Raw units and UTC (as stored in the ledger)
+          </label>
+        }
+      />
       <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
         <Card aria-labelledby="export-readings-title">
           <CardHeader id="export-readings-title" title="Meter readings" description="Power, energy counters, voltage and current" />
@@ -128,7 +145,7 @@ export function ExportPage() {
           </CardBody>
         </Card>
         <Card aria-labelledby="export-invoice-title">
-          <CardHeader id="export-invoice-title" title="Invoice" description="Every settled hour of a month, in micro-EUR, with its ledger transaction" />
+          <CardHeader id="export-invoice-title" title="Invoice" description="Every settled hour of a month with its ledger transaction" />
           <CardBody className="space-y-4">
             <SelectField label="Month" value={month} onChange={(e) => setMonth(e.target.value)}>
               {months.map((m) => (

@@ -11,7 +11,7 @@ import { routes } from "@/gen/routes";
 import { createApiClient } from "@/lib/api-client";
 
 import { accuracyQueryOptions } from "../api/get-accuracy";
-import { AccuracyCard } from "./accuracy-card";
+import { AccuracyCard, accuracySentence } from "./accuracy-card";
 
 function failingEdge(status: number, body: unknown) {
   return () => Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }));
@@ -87,5 +87,15 @@ describe("a card whose query fails", () => {
     );
     expect(html).toContain('data-state="empty"');
     expect(html).toContain("Not enough history yet");
+  });
+});
+
+describe("the accuracy headline", () => {
+  it("speaks as a household would: how far off, against yesterday's price", () => {
+    expect(accuracySentence(6, 10)).toMatch(/^Forecasts were off by 0[.,]6 c\/kWh on average, 40% better than assuming yesterday's price\.$/);
+    expect(accuracySentence(12, 10)).toMatch(/20% worse than assuming yesterday's price\.$/);
+    expect(accuracySentence(10, 10)).toMatch(/no better than assuming yesterday's price\.$/);
+    expect(accuracySentence(6, 0)).toMatch(/^Forecasts were off by 0[.,]6 c\/kWh on average\.$/);
+    expect(accuracySentence(6, 10)).not.toMatch(/MAE|naive/i);
   });
 });

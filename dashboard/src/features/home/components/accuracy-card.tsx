@@ -11,6 +11,19 @@ import { tsDate } from "@/lib/proto-json";
 
 import { useAccuracy } from "../api/get-accuracy";
 
+/** The headline in a household's words: how far off, and against assuming yesterday's price. */
+export function accuracySentence(maeEurMwh: number, naiveMaeEurMwh: number): string {
+  const off = `Forecasts were off by ${fmtNumber(maeEurMwh / 10, 1)} c/kWh on average`;
+  if (!(naiveMaeEurMwh > 0)) return `${off}.`;
+  const gain = 1 - maeEurMwh / naiveMaeEurMwh;
+  const pct = fmtNumber(Math.abs(gain) * 100, 0);
+  return gain >= 0.005
+    ? `${off}, ${pct}% better than assuming yesterday's price.`
+    : gain <= -0.005
+      ? `${off}, ${pct}% worse than assuming yesterday's price.`
+      : `${off}, no better than assuming yesterday's price.`;
+}
+
 export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; timeZone?: string }) {
   const accuracy = useAccuracy(zone);
   const a = accuracy.data;
@@ -50,8 +63,8 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
       <CardHeader
         id="accuracy-title"
         title="How good were recent forecasts?"
-        description={a ? `Day-ahead forecasts (made before each auction) against published prices, last ${a.hours} h` : "Forecasts against published prices"}
-        action={improvement !== undefined && <Badge tone={improvement > 0 ? "good" : "warn"}>{improvement > 0 ? `${fmtNumber(improvement * 100, 0)}% better than naive` : "No better than naive"}</Badge>}
+        description={a ? `Our forecasts, made before each day's prices were published, against the prices that came, over the last ${a.hours} hours` : "Forecasts against published prices"}
+        action={improvement !== undefined && <Badge tone={improvement > 0 ? "good" : "warn"}>{improvement > 0 ? `${fmtNumber(improvement * 100, 0)}% better than yesterday's price` : "No better than yesterday's price"}</Badge>}
       />
       <CardBody>
         {accuracy.isPending ? (
@@ -62,28 +75,31 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
           <EmptyState title="Not enough history yet" description="Accuracy appears once forecast hours have cleared." className="h-64" />
         ) : (
           <>
-            <dl className="mb-4 grid grid-cols-3 gap-4">
-              <Stat label="Mean abs. error" value={fmtNumber(a.maeEurMwh / 10, 2)} sub="c/kWh" testId="accuracy-mae" />
-              <Stat label="In 80% interval" value={`${fmtNumber(a.intervalCoverage * 100, 0)}%`} sub="target 80%" />
-              <Stat label="Naive baseline" value={fmtNumber(a.naiveMaeEurMwh / 10, 2)} sub="c/kWh (same hour, last published day)" />
+            <p className="mb-3 text-sm text-slate-800" data-testid="accuracy-sentence">
+              {accuracySentence(a.maeEurMwh, a.naiveMaeEurMwh)}
+            </p>
+            <dl className="mb-4 grid grid-cols-2 gap-4">
+              <Stat label="Off by, on average" value={fmtNumber(a.maeEurMwh / 10, 1)} sub="c/kWh" testId="accuracy-mae" />
+              <Stat label="Within the likely range" value={`${fmtNumber(a.intervalCoverage * 100, 0)}%`} sub="of hours (we aim for 80%)" />
+              <Stat className="col-span-2" label="Assuming yesterday's price was off by" value={fmtNumber(a.naiveMaeEurMwh / 10, 1)} sub="c/kWh (the same hour the day before)" />
             </dl>
             {a.byHorizonDay.length > 0 && (
               <table className="mb-4 w-full text-xs" data-testid="accuracy-by-day">
                 <thead className="text-slate-500">
                   <tr>
-                    <th className="text-left font-medium">Unpublished day</th>
-                    <th className="text-right font-medium">MAE c/kWh</th>
-                    <th className="text-right font-medium">Naive</th>
-                    <th className="text-right font-medium">vs naive</th>
+                    <th scope="col" className="text-left font-medium">Forecast for</th>
+                    <th scope="col" className="text-right font-medium">Off by (c/kWh)</th>
+                    <th scope="col" className="text-right font-medium">Yesterday's off by</th>
+                    <th scope="col" className="text-right font-medium">Better by</th>
                   </tr>
                 </thead>
                 <tbody>
                   {a.byHorizonDay.map((d) => (
                     <tr key={d.horizonDay} className="text-slate-700">
-                      <td>{d.horizonDay === 1 ? "next day" : `+${d.horizonDay} days`}</td>
-                      <td className="text-right">{fmtNumber(d.maeEurMwh / 10, 2)}</td>
-                      <td className="text-right">{fmtNumber(d.naiveMaeEurMwh / 10, 2)}</td>
-                      <td className="text-right">{d.relativeMae > 0 ? fmtNumber(d.relativeMae, 2) : "–"}</td>
+                      <td>{d.horizonDay === 1 ? "next day" : `in ${d.horizonDay} days`}</td>
+                      <td className="text-right">{fmtNumber(d.maeEurMwh / 10, 1)}</td>
+                      <td className="text-right">{fmtNumber(d.naiveMaeEurMwh / 10, 1)}</td>
+                      <td className="text-right">{d.naiveMaeEurMwh > 0 ? `${fmtNumber((1 - d.maeEurMwh / d.naiveMaeEurMwh) * 100, 0)}%` : "–"}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -7,6 +7,8 @@ import { useHousehold } from "@/lib/api/get-household";
 
 import { usePriceForecast } from "../api/get-price-forecast";
 import { AccuracyCard } from "./accuracy-card";
+import { CheapestWindowsCard } from "./cheapest-windows-card";
+import { RenameHousehold } from "./household-name";
 import { LivePowerCard } from "./live-power-card";
 import { MonthCostCard } from "./month-cost-card";
 import { NextHourCard } from "./next-hour-card";
@@ -43,9 +45,10 @@ export function HomePage() {
     <>
       <PageHeader
         title={profile?.displayName || "Overview"}
+        actions={profile && <RenameHousehold householdId={householdId} name={profile.displayName} />}
         description={
           <>
-            {householdId}
+            Household ID <span className="font-mono" data-testid="household-id">{householdId}</span>
             {profile?.zone && <> · price zone {profile.zone}</>}
             {profile?.timeZone && <> · {profile.timeZone}</>}
           </>
@@ -64,8 +67,11 @@ export function HomePage() {
         <div className="md:col-span-2 xl:col-span-3">
           <MonthCostCard householdId={householdId} />
         </div>
-        <div className="md:col-span-2 xl:col-span-3">
+        <div className="md:col-span-2 xl:col-span-2">
           <TodayChartCard householdId={householdId} zone={zone} timeZone={profile?.timeZone} />
+        </div>
+        <div className="md:col-span-2 xl:col-span-1">
+          <CheapestWindowsCard zone={zone} timeZone={profile?.timeZone} />
         </div>
         <div className="md:col-span-2 xl:col-span-2">
           <WeekAheadCard forecast={forecast} zone={zone} timeZone={profile?.timeZone} />

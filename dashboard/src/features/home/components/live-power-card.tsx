@@ -7,7 +7,10 @@ import { BoltIcon } from "@/components/ui/icons";
 import { EmptyState } from "@/components/ui/states";
 import { fmtNumber, fmtRelative } from "@/lib/format";
 import type { StreamStatus } from "@/lib/sse";
+import { tsDate } from "@/lib/proto-json";
 import { isolatedPoints } from "@/lib/series";
+
+import { useHouseholdSummary } from "../api/get-household-summary";
 
 import { useLiveReadings } from "../api/use-live-readings";
 
@@ -20,6 +23,13 @@ const STATUS: Record<StreamStatus, { label: string; tone: Tone }> = {
 
 export function LivePowerCard({ householdId }: { householdId: string }) {
   const live = useLiveReadings(householdId);
+  // Until the stream's first reading (meters report every few seconds, so that can take ~10 s),
+  // the last known value from the summary (the same query as the card beside it): shown at once,
+  // marked as the last known value, replaced by the stream.
+  const summary = useHouseholdSummary(householdId);
+  const lastRead = tsDate(summary.data?.lastReadTime);
+  const seed = !live.latest && summary.data && lastRead && lastRead.getTime() > 0 ? { time: lastRead.getTime() / 1000, kw: summary.data.currentPowerKw } : undefined;
+  const shown = live.latest ?? seed;
   const [, tick] = useState(0);
   useEffect(() => {
     const timer = setInterval(() => tick((n) => n + 1), 5000);
@@ -54,17 +64,18 @@ export function LivePowerCard({ householdId }: { householdId: string }) {
         }
       />
       <CardBody className="flex flex-1 flex-col">
-        {live.latest ? (
+        {shown ? (
           <>
             <div className="flex items-baseline gap-2">
               <BoltIcon className="size-6 self-center text-brand-600" />
               <span className="text-4xl font-semibold tracking-tight tabular-nums text-slate-900" data-testid="live-power" aria-live="polite">
-                {fmtNumber(live.latest.kw, 2)}
+                {fmtNumber(shown.kw, 2)}
               </span>
               <span className="text-base font-medium text-slate-500">kW</span>
             </div>
             <p className="mt-1 text-xs text-slate-500">
-              {live.latest.kw < 0 ? "Exporting to the grid · " : ""}updated {fmtRelative(new Date(live.latest.time * 1000))}
+              {shown.kw < 0 ? "Exporting to the grid · " : ""}
+              {live.latest ? "updated" : <span data-testid="live-last-known">last known value, read</span>} {fmtRelative(new Date(shown.time * 1000))}
             </p>
             <div className="mt-3 -mx-1">
               <UPlotChart options={options} data={data} height={72} ariaLabel="Live power over the last minutes" />

@@ -6,6 +6,10 @@ import { tsDate } from "@/lib/proto-json";
 
 import { useHouseholdForecast } from "../api/predict-household";
 
+/** What the spot figure is and is not: the bill's per-kWh and fixed parts are priced in NOK elsewhere. */
+export const SPOT_DEFINITION =
+  "Spot is the market price alone. Your bill adds the grid energy charge, taxes, VAT and state support per kWh, and fixed charges (the monthly capacity step, standing charges) on top: all in NOK in This month so far.";
+
 export function NextHourCard({ householdId, timeZone }: { householdId: string; timeZone?: string }) {
   const forecast = useHouseholdForecast(householdId);
   const next = forecast.data?.forecast?.nextHour;
@@ -25,6 +29,7 @@ export function NextHourCard({ householdId, timeZone }: { householdId: string; t
         ) : !next ? (
           <p className="text-sm text-slate-500">No forecast available yet.</p>
         ) : (
+          <>
           <dl className="grid grid-cols-2 gap-4">
             <Stat
               label="Spot price (market)"
@@ -39,6 +44,10 @@ export function NextHourCard({ householdId, timeZone }: { householdId: string; t
             />
             <Stat className="col-span-2" label="Expected use" valueClassName="text-sm font-medium text-slate-700" value={fmtKwh(next.consumptionKwh)} />
           </dl>
+            <p className="mt-3 text-xs text-slate-600" data-testid="spot-definition">
+              {SPOT_DEFINITION}
+            </p>
+          </>
         )}
       </CardBody>
     </Card>

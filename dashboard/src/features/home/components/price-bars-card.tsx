@@ -71,8 +71,8 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
               {cheapestWindows(cheapest).map((c) => (
                 <Badge key={c.t} tone={c.certain ? "good" : "info"} title={c.certain ? "published: certain" : "forecast: likely"}>
                   {fmtHour(new Date(c.t * 1000), timeZone)}–{fmtHour(new Date(c.end * 1000), timeZone)}
-                  <span className="opacity-80">· {fmtNumber(c.price, 1)} c</span>
-                  <span className="opacity-70">{c.certain ? "certain" : "likely"}</span>
+                  <span>· {fmtNumber(c.price, 1)} c</span>
+                  <span className="font-normal">{c.certain ? "certain" : "likely"}</span>
                 </Badge>
               ))}
             </div>

@@ -48,7 +48,7 @@ export function SpikeCard({
             onChange={(e) => setDraft(e.target.value)}
           />
           <span className="text-slate-500">c/kWh</span>
-          <button type="submit" className="rounded bg-slate-800 px-2 py-1 text-xs font-medium text-white">
+          <button type="submit" className="rounded bg-brand-700 px-2 py-1 text-xs font-medium text-white hover:bg-brand-800">
             Set
           </button>
         </form>

@@ -205,7 +205,7 @@ export function InvoicePage() {
                   value={`${inv.coveredPeriods.toString()} of ${inv.expectedPeriods.toString()}`}
                   testId="invoice-periods"
                 />
-                <Stat label="Average all-in price" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} ${currency === "NOK" ? "øre" : "c"}/kWh` : "–"} />
+                <Stat label="Average cost per kWh" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} ${currency === "NOK" ? "øre" : "c"}/kWh` : "–"} sub="fixed charges included" />
               </dl>
             </CardBody>
           </Card>

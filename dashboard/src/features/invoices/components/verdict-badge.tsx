@@ -11,7 +11,7 @@ export function verdictKind(v: TxVerdict | undefined): "unchecked" | "pass" | "f
 
 export function VerdictBadge({ verdict }: { verdict: TxVerdict | undefined }) {
   const kind = verdictKind(verdict);
-  if (kind === "unchecked") return <span className="text-xs text-slate-400">—</span>;
+  if (kind === "unchecked") return <span className="text-xs text-slate-500">—</span>;
   if (kind === "pass")
     return (
       <Badge tone="good" title="Hash recomputed and proven into the signed head">

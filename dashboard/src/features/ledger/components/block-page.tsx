@@ -89,26 +89,24 @@ export function BlockPage() {
                   <Badge>Checking…</Badge>
                 )}
               </div>
-              <dl className="space-y-2 text-sm">
+              <dl className="grid grid-cols-2 gap-x-2 gap-y-2 text-sm">
                 {[
                   ["Block hash", b.blockHash],
                   ["Previous", b.prevBlockHash],
                   ["Merkle root", b.merkleRoot],
                 ].map(([k, v]) => (
-                  <div key={k}>
+                  <div key={k} className="col-span-2">
                     <dt className="text-xs text-slate-500">{k}</dt>
                     <dd className="font-mono text-xs break-all text-slate-800">{v}</dd>
                   </div>
                 ))}
-                <div className="grid grid-cols-2 gap-2 pt-2">
-                  <div>
-                    <dt className="text-xs text-slate-500">Transactions</dt>
-                    <dd>{b.txCount} (from leaf {b.firstLeafIndex.toString()})</dd>
-                  </div>
-                  <div>
-                    <dt className="text-xs text-slate-500">Sealed</dt>
-                    <dd>{fmtDateTime(tsDate(b.sealTime))}</dd>
-                  </div>
+                <div className="pt-2">
+                  <dt className="text-xs text-slate-500">Transactions</dt>
+                  <dd>{b.txCount} (from leaf {b.firstLeafIndex.toString()})</dd>
+                </div>
+                <div className="pt-2">
+                  <dt className="text-xs text-slate-500">Sealed</dt>
+                  <dd>{fmtDateTime(tsDate(b.sealTime))}</dd>
                 </div>
               </dl>
             </CardBody>

@@ -5,32 +5,20 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
-import { MeterKeyRecordSchema, PredictionRecordSchema, RecordKind, SettlementRecordSchema, type Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
-import { bytesToHex } from "@/lib/ledger/bytes";
+import { RecordKind } from "@/gen/energypulse/ledger/v1/record_pb";
 import { getInclusionProof } from "@/lib/api/get-inclusion-proof";
-import { fmtDateTime } from "@/lib/format";
 import { useVerifiedHead } from "@/lib/ledger/use-verified-head";
 import { verifyTransaction } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
 
 import { useTransaction } from "../api/get-transaction";
+import { localTime, rawRecord, recordInWords } from "../lib/record-words";
 
-/** The record's fields in schema order (the order the canonical encoding uses). */
-function fieldRows(tx: Transaction): [string, string][] {
-  const c = tx.record?.content;
-  if (!c?.case) return [];
-  const schema = c.case === "settlement" ? SettlementRecordSchema : c.case === "meterKey" ? MeterKeyRecordSchema : PredictionRecordSchema;
-  const values = c.value as unknown as Record<string, unknown>;
-  return schema.fields.map((field) => {
-    const val = values[field.localName];
-    if (val && typeof val === "object" && "seconds" in val) return [field.name, tsDate(val as Timestamp)?.toISOString() ?? ""];
-    if (val instanceof Uint8Array) return [field.name, bytesToHex(val)];
-    if (Array.isArray(val)) return [field.name, `${val.length.toString()} entries`];
-    return [field.name, String(val)];
-  });
-}
+const KIND_WORDS: Partial<Record<RecordKind, string>> = {
+  [RecordKind.SETTLEMENT]: "Settled hour (what was billed)",
+  [RecordKind.PREDICTION]: "Forecast (what was expected)",
+};
 
 export function TransactionPage() {
   const { txHash = "" } = useParams();
@@ -65,7 +53,7 @@ export function TransactionPage() {
       ) : (
         <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
           <Card aria-labelledby="tx-title">
-            <CardHeader id="tx-title" title={t.kind === RecordKind.SETTLEMENT ? "Settlement" : "Prediction"} description={`Leaf ${t.leafIndex} · ${t.blockHeight >= 0n ? `block #${t.blockHeight}` : "not yet sealed"}`} />
+            <CardHeader id="tx-title" title={KIND_WORDS[t.kind] ?? "Meter key"} description={`Leaf ${t.leafIndex} · ${t.blockHeight >= 0n ? `block #${t.blockHeight}` : "not yet sealed"}`} />
             <CardBody>
               <dl className="space-y-2 text-sm">
                 <div>
@@ -78,7 +66,7 @@ export function TransactionPage() {
                 </div>
                 <div>
                   <dt className="text-xs text-slate-500">Appended</dt>
-                  <dd>{fmtDateTime(tsDate(t.appendTime))}</dd>
+                  <dd>{localTime(tsDate(t.appendTime))}</dd>
                 </div>
                 {t.blockHeight >= 0n && (
                   <div>
@@ -94,16 +82,30 @@ export function TransactionPage() {
               </dl>
               <h3 className="mt-5 mb-2 text-xs font-semibold text-slate-700 uppercase">Record</h3>
               {t.record ? (
-                <table className="w-full text-sm">
-                  <tbody className="divide-y divide-slate-100">
-                    {fieldRows(t).map(([k, v]) => (
-                      <tr key={k}>
-                        <th scope="row" className="py-1 pr-3 text-left font-normal text-slate-500">{k}</th>
-                        <td className="py-1 font-mono text-xs break-all">{v}</td>
-                      </tr>
+                <>
+                  <dl className="divide-y divide-slate-100 text-sm" data-testid="record-words">
+                    {recordInWords(t).map((line) => (
+                      <div key={line.field} className="flex flex-wrap justify-between gap-x-3 py-1" data-field={line.field}>
+                        <dt className="text-slate-600">{line.label}</dt>
+                        <dd className="ml-auto text-right tabular-nums break-words text-slate-900">{line.value}</dd>
+                      </div>
                     ))}
-                  </tbody>
-                </table>
+                  </dl>
+                  <details className="mt-4 rounded-lg bg-slate-50 px-3 py-2" data-testid="raw-record">
+                    <summary className="cursor-pointer text-xs font-medium text-slate-700">Raw record (as stored and hashed: micro-units, UTC)</summary>
+                    <table className="mt-2 w-full text-sm">
+                      <caption className="sr-only">Raw record fields</caption>
+                      <tbody className="divide-y divide-slate-100">
+                        {rawRecord(t).map(([k, v]) => (
+                          <tr key={k}>
+                            <th scope="row" className="py-1 pr-3 text-left font-mono text-xs font-normal text-slate-600 break-all">{k}</th>
+                            <td className="py-1 font-mono text-xs break-all">{v}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </details>
+                </>
               ) : (
                 <p className="text-sm text-slate-500">The content is visible only to the household's owner and admins.</p>
               )}
@@ -134,7 +136,7 @@ export function TransactionPage() {
                     <ol className="space-y-1">
                       {verdict.data.proof.auditPath.map((p, i) => (
                         <li key={`${i}-${p}`} className="flex gap-2 font-mono text-xs">
-                          <span className="w-5 text-right text-slate-400">{i}</span>
+                          <span className="w-5 text-right text-slate-500">{i}</span>
                           <span className="break-all text-slate-700">{p}</span>
                         </li>
                       ))}

@@ -1,0 +1,54 @@
+import { useState } from "react";
+
+import { Button } from "@/components/ui/button";
+import { TextField } from "@/components/ui/field";
+
+import { useRenameHousehold } from "../api/rename-household";
+
+/** "Rename": the owner names the home (the page title shows the name). */
+export function RenameHousehold({ householdId, name }: { householdId: string; name: string }) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(name);
+  const rename = useRenameHousehold();
+  if (!editing) {
+    return (
+      <Button
+        variant="secondary"
+        size="sm"
+        data-testid="rename-household"
+        onClick={() => {
+          setDraft(name);
+          rename.reset();
+          setEditing(true);
+        }}
+      >
+        Rename household
+      </Button>
+    );
+  }
+  return (
+    <form
+      className="flex flex-wrap items-end gap-2 text-base font-normal"
+      onSubmit={(e) => {
+        e.preventDefault();
+        rename.mutate({ householdId, displayName: draft }, { onSuccess: () => setEditing(false) });
+      }}
+    >
+      <TextField
+        label="Household name"
+        value={draft}
+        maxLength={80}
+        autoFocus
+        onChange={(e) => setDraft(e.target.value)}
+        hint={rename.error ? <span role="alert" className="text-rose-700">{rename.error.message}</span> : "Shown to you only; 1–80 characters."}
+        className="min-w-0 flex-1 sm:max-w-sm"
+      />
+      <Button type="submit" size="sm" disabled={rename.isPending}>
+        {rename.isPending ? "Saving…" : "Save"}
+      </Button>
+      <Button type="button" variant="ghost" size="sm" onClick={() => setEditing(false)}>
+        Cancel
+      </Button>
+    </form>
+  );
+}

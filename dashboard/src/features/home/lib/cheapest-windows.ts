@@ -1,0 +1,52 @@
+/** Words for cheapest windows: when, at what price, how sure, and whether it beats the best. */
+import { CheapestCertainty, type CheapestWindow } from "@/gen/energypulse/prediction/v1/forecast_pb";
+import { fmtCentKwh, fmtNumber } from "@/lib/format";
+import { tsDate } from "@/lib/proto-json";
+import { validTimeZone } from "@/lib/time-zone";
+
+export interface WindowView {
+  key: string;
+  /** "Wed 02:00–06:00" in the household's zone. */
+  when: string;
+  /** "4.2 c/kWh on average". */
+  price: string;
+  certain: boolean;
+  /** "published prices" or "forecast: likely 3.1–7.9 c/kWh". */
+  basis: string;
+  /** False: the forecast cannot tell this window from the best one. */
+  distinguishable: boolean;
+}
+
+export const DURATION_CHOICES = [60, 120, 180, 240, 360, 480] as const;
+
+export function durationLabel(minutes: number): string {
+  return minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
+}
+
+export function windowView(w: CheapestWindow, timeZone?: string, locale?: string): WindowView {
+  const start = tsDate(w.startTime);
+  const end = tsDate(w.endTime);
+  const zone = validTimeZone(timeZone);
+  const day = start?.toLocaleDateString(locale, { weekday: "short", timeZone: zone }) ?? "";
+  const time = (d: Date | undefined) => d?.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone }) ?? "–";
+  const certain = w.certainty === CheapestCertainty.CERTAIN;
+  return {
+    key: String(w.startTime?.seconds ?? ""),
+    when: `${day} ${time(start)}–${time(end)}`,
+    price: `${fmtCentKwh(w.meanPriceEurMwh / 10)} on average`,
+    certain,
+    basis: certain
+      ? "published prices"
+      : `forecast, likely ${fmtNumber(w.lowPriceEurMwh / 10, 1)}–${fmtNumber(w.highPriceEurMwh / 10, 1)} c/kWh`,
+    distinguishable: w.distinguishableFromBest,
+  };
+}
+
+/** One sentence about the choice: whether the listed windows are really different. */
+export function choiceNote(views: readonly WindowView[]): string | undefined {
+  const alike = views.filter((v) => !v.distinguishable);
+  if (alike.length === 0) return undefined;
+  return alike.length === 1
+    ? `${alike[0]?.when} is not distinguishable from the best: its price band overlaps, so either is as good a choice.`
+    : `${alike.map((v) => v.when).join(", ")} are not distinguishable from the best: their price bands overlap, so any of them is as good a choice.`;
+}

@@ -1,0 +1,128 @@
+"""Every page of the dashboard, as a household user and as an admin, on a phone (390x844) and a
+desktop (1440x900): no page scrolls sideways (``document.documentElement.scrollWidth <=
+innerWidth``) and axe-core finds no serious or critical accessibility violation. Screenshots of every visit land in test-artifacts/screenshots/sweep-* (the e2e
+run's artifacts, not the repository): look at them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from devstack.stack import Stack
+from tests.e2e import test_dashboard as dashboard_tests
+from tests.e2e.test_dashboard import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    OTHER_USER,
+    USER,
+    USER_PASSWORD,
+    current_month,
+    households_of,
+    invoice_lines,
+    run_scenario,
+)
+
+# The stack fixtures of the dashboard tests, shared (one stack per session either way).
+web = dashboard_tests.web
+admin_token = dashboard_tests.admin_token
+
+SIZES = [{"width": 390, "height": 844}, {"width": 1440, "height": 900}]
+
+
+def household_pages(household: str, tx_hash: str, height: int) -> list[dict[str, str]]:
+    base = f"/households/{quote(household, safe='')}"
+    return [
+        {"name": "overview", "path": base},
+        {"name": "history", "path": f"{base}/history"},
+        {"name": "invoices", "path": f"{base}/invoices"},
+        {"name": "schemes", "path": f"{base}/schemes"},
+        {"name": "export", "path": f"{base}/export"},
+        {"name": "ledger", "path": "/ledger"},
+        {"name": "block", "path": f"/ledger/blocks/{height}"},
+        {"name": "transaction", "path": f"/ledger/transactions/{tx_hash}"},
+    ]
+
+
+ADMIN_PAGES = [
+    {"name": "admin-health", "path": "/admin"},
+    {"name": "admin-users", "path": "/admin/users"},
+    {"name": "admin-grid", "path": "/admin/grid"},
+    {"name": "admin-dead-letters", "path": "/admin/dead-letters"},
+]
+
+
+def every_page(site: Stack, token: str) -> list[dict[str, Any]]:
+    """Both accounts with every page each can open: their household's pages (the invoice with
+    settled lines, a real block and transaction of that household) and, for the admin, the
+    admin tabs."""
+    household = households_of(site, USER, USER_PASSWORD)[0]
+    line = invoice_lines(site, token, household, current_month())[0]["transaction"]
+    status, body = site.api("GET", "/api/v1/ledger/blocks?pageSize=1", token=token)
+    assert status == 200 and body["blocks"], body
+    pages = household_pages(household, line["txHash"], int(body["blocks"][0]["height"]))
+    return [
+        {"label": "household", "username": USER, "password": USER_PASSWORD, "pages": pages},
+        {"label": "admin", "username": ADMIN, "password": ADMIN_PASSWORD, "pages": pages + ADMIN_PAGES},
+    ]
+
+
+def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(web: Stack, admin_token: str) -> None:
+    accounts = every_page(web, admin_token)
+    result = run_scenario(web, "sweep", {"accounts": accounts, "sizes": SIZES, "axe": True}, timeout=900)
+    expected = {
+        (a["label"], f"{s['width']}x{s['height']}", p["name"])
+        for a in accounts
+        for s in SIZES
+        for p in a["pages"]
+    }
+    assert {(v["account"], v["size"], v["page"]) for v in result["visits"]} == expected
+    # A page that fell back to "not found" or "not allowed" would pass the width check vacuously.
+    assert all(v["heading"] and v["heading"] != "Page not found" for v in result["visits"]), [
+        (v["page"], v["heading"]) for v in result["visits"]
+    ]
+    wide = [
+        f"{v['account']} {v['size']} {v['page']}: {v['scrollWidth']} > {v['innerWidth']} {v['offenders']}"
+        for v in result["visits"]
+        if v["scrollWidth"] > v["innerWidth"]
+    ]
+    assert wide == [], "\n".join(wide)
+    # axe-core (injected into each page): no serious or critical WCAG 2.1 A/AA violation, at
+    # either size (colour contrast of at least 4.5:1 included).
+    inaccessible = [
+        f"{v['account']} {v['size']} {v['page']}: {a['id']} ({a['impact']}) {a['nodes']}"
+        for v in result["visits"]
+        for a in v["axe"]
+    ]
+    assert inaccessible == [], "\n".join(inaccessible)
+
+
+def test_owner_names_the_household_and_sees_it_apart_from_the_ids(web: Stack) -> None:
+    household = households_of(web, USER, USER_PASSWORD)[0]
+    token = web.login(USER, USER_PASSWORD)
+    try:
+        result = run_scenario(
+            web, "rename", {"username": USER, "password": USER_PASSWORD, "name": "Villa Solsikke"}
+        )
+        assert result["title"] == "Villa Solsikke"
+        assert result["householdId"] == household and household in result["headerHousehold"]
+        assert result["refusal"], "the refused name gave no message"
+        status, body = web.api("GET", f"/api/v1/households/{household}", token=token)
+        assert status == 200 and body["household"]["displayName"] == "Villa Solsikke"
+        # Through Envoy: a bad name is a 400 with its reason, another household's a 403.
+        status, body = web.api(
+            "POST", f"/api/v1/households/{household}:rename", {"displayName": "a\u202eb"}, token=token
+        )
+        assert status == 400 and "DISPLAY_NAME_INVALID" in str(body), (status, body)
+        other = households_of(web, OTHER_USER, USER_PASSWORD)[0]
+        status, _ = web.api(
+            "POST", f"/api/v1/households/{other}:rename", {"displayName": "Taken"}, token=token
+        )
+        assert status == 403
+    finally:
+        web.api(
+            "POST",
+            f"/api/v1/households/{household}:rename",
+            {"displayName": f"Simulated household {household}"},
+            token=token,
+        )
