@@ -120,6 +120,7 @@ def build(
         hasher,
         limiter,
         refresh_ttl_s=config.refresh_ttl_s,
+        password_reset_ttl_s=config.password_reset_ttl_s,
         service_secrets=parse_service_accounts(config),
         leeway_s=leeway_s,
         clock=clock,
