@@ -52,6 +52,7 @@ MAX_USER_QUERY = 64
 MAX_AUDIT_FILTER = 128
 _USERS_PAGES = Pager("energypulse.auth.v1.AuthService/ListUsers", default_size=50, max_size=500)
 _AUDIT_PAGES = Pager("energypulse.auth.v1.AuthService/ListAuditEvents", default_size=50, max_size=500)
+ANY_EVENT = AuditFilter()
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,12 @@ class Accounts:
         log.info("audit", action=action, actor=actor, target=target, outcome=outcome, client=client)
 
     def list_audit(
-        self, page_size: int, page_token: str, where: AuditFilter = AuditFilter()
+        self, page_size: int, page_token: str, where: AuditFilter = ANY_EVENT
     ) -> tuple[list[AuditEventRow], str]:
         if len(where.actor) > MAX_AUDIT_FILTER or len(where.action) > MAX_AUDIT_FILTER:
             raise InvalidArgument(
-                reasons.AUDIT_FILTER_INVALID, f"actor and action filters are at most {MAX_AUDIT_FILTER} characters"
+                reasons.AUDIT_FILTER_INVALID,
+                f"actor and action filters are at most {MAX_AUDIT_FILTER} characters",
             )
         if where.start is not None and where.end is not None and where.end <= where.start:
             raise InvalidArgument(reasons.INVALID_TIME_RANGE, "end_time must be after start_time")
@@ -278,7 +280,9 @@ class Accounts:
             raise NotFound(reasons.USER_NOT_FOUND, f"user {ref!r} does not exist")
         return user
 
-    def list_users(self, page_size: int, page_token: str, query: str = "") -> tuple[list[UserRecord], str, int]:
+    def list_users(
+        self, page_size: int, page_token: str, query: str = ""
+    ) -> tuple[list[UserRecord], str, int]:
         """One page of the accounts matching ``query``, the next page's token and the match count."""
         if len(query) > MAX_USER_QUERY:
             raise InvalidArgument(reasons.USER_QUERY_INVALID, f"query is at most {MAX_USER_QUERY} characters")

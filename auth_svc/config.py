@@ -62,12 +62,16 @@ class AuthConfig:
     monitor_predict_target: str = env_field(
         "EP_PREDICT_TARGET", "127.0.0.1:50052", "predict_svc address(es) to probe"
     )
-    monitor_ledger_target: str = env_field("EP_LEDGER_TARGET", "127.0.0.1:50053", "ledger_svc address(es) to probe")
+    monitor_ledger_target: str = env_field(
+        "EP_LEDGER_TARGET", "127.0.0.1:50053", "ledger_svc address(es) to probe"
+    )
     monitor_telemetry_target: str = env_field(
         "EP_TELEMETRY_TARGET", "127.0.0.1:50054", "ingest_svc address(es) to probe"
     )
     health_probe_interval_s: float = env_field(
-        "EP_AUTH_HEALTH_PROBE_INTERVAL_S", 10.0, "seconds between health probes of every replica (0: monitor off)"
+        "EP_AUTH_HEALTH_PROBE_INTERVAL_S",
+        10.0,
+        "seconds between health probes of every replica (0: monitor off)",
     )
     health_alert_after_s: float = env_field(
         "EP_AUTH_HEALTH_ALERT_AFTER_S", 60.0, "seconds a service must be unhealthy before its alert fires"

@@ -423,7 +423,5 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             start=timestamps.to_ms(request.start_time) / 1000 if request.HasField("start_time") else None,
             end=timestamps.to_ms(request.end_time) / 1000 if request.HasField("end_time") else None,
         )
-        rows, token = await self._run(
-            self._accounts.list_audit, request.page_size, request.page_token, where
-        )
+        rows, token = await self._run(self._accounts.list_audit, request.page_size, request.page_token, where)
         return pb.ListAuditEventsResponse(events=[_audit_message(r) for r in rows], next_page_token=token)

@@ -31,14 +31,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = [
     "AuditEventRow",
+    "AuditFilter",
     "Base",
     "DuplicateUser",
-    "AuditFilter",
     "LoginThrottleRow",
     "PasswordResetRow",
     "RefreshTokenRow",
@@ -467,8 +467,9 @@ class Store:
             )
 
     def list_audit(
-        self, before_id: int | None, limit: int, where: AuditFilter = AuditFilter()
+        self, before_id: int | None, limit: int, where: AuditFilter | None = None
     ) -> list[AuditEventRow]:
+        where = where or AuditFilter()
         with self._tx() as s:
             query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
             if before_id is not None:
@@ -494,7 +495,9 @@ class Store:
                 .where(PasswordResetRow.user_id == user_id, PasswordResetRow.spent_at.is_(None))
                 .values(spent_at=now)
             )
-            s.add(PasswordResetRow(token_hash=token_hash, user_id=user_id, issued_at=now, expires_at=expires_at))
+            s.add(
+                PasswordResetRow(token_hash=token_hash, user_id=user_id, issued_at=now, expires_at=expires_at)
+            )
 
     def live_password_reset(self, token_hash: str, now: float) -> str | None:
         """The account id of a live (unspent, unexpired) reset token, or None."""

@@ -94,7 +94,7 @@ async def test_password_reset_token_is_one_time_short_lived_and_ends_sessions(
     token, expires, user = accounts.issue_password_reset("admin", "household-0001")
     assert expires == clock.now + 3600 and user.username == "household-0001"
     # Stored hashed only; nothing about the account changes until the link is used.
-    with accounts.store._tx() as s:  # noqa: SLF001 - the stored form is the property under test
+    with accounts.store._tx() as s:
         stored = [r.token_hash for r in s.query(PasswordResetRow).all()]
     assert stored == [hash_refresh_token(token)] and token not in stored
     assert accounts.login("household-0001", DEMO_USER_PASSWORD, "c")
