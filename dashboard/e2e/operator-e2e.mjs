@@ -114,7 +114,7 @@ const scenarios = {
 
     // Users: search, paging.
     await page.goto(`${BASE}/admin/users`);
-    await page.getByLabel("Search accounts").fill("household-00");
+    await page.getByLabel("Search accounts").fill(params.pageQuery);
     await page.waitForFunction(() => /matching/.test(document.querySelector("[data-testid=users-range]")?.textContent ?? ""), null, { timeout: 20_000 });
     result.rangeFirst = await page.getByTestId("users-range").textContent();
     await page.getByRole("button", { name: "Next" }).click();
@@ -182,6 +182,24 @@ const scenarios = {
     await other.goto(link);
     result.linkReusable = await other.getByLabel("New password", { exact: true }).count();
     await stranger.close();
+
+    // Grid: per-zone load against price over a chosen range, axis from zero, a table alternative.
+    await page.goto(`${BASE}/admin/grid`);
+    const zoneLoad = page.getByTestId("zone-load");
+    await zoneLoad.getByLabel("Time range").selectOption("6h");
+    await zoneLoad.getByText("Show as a table").click();
+    await zoneLoad.getByTestId("zone-load-row").first().waitFor({ timeout: 30_000 });
+    result.zoneRows = await zoneLoad.getByTestId("zone-load-row").count();
+    result.zoneOptions = await zoneLoad.getByLabel("Bidding zone").evaluate((s) => [...s.options].map((o) => o.value));
+    result.zoneRange = await page.getByTestId("zone-load-range").textContent();
+    await zoneLoad.getByLabel("Time range").selectOption("custom");
+    await zoneLoad.getByLabel("From (local time)").fill("2026-01-02T10:00");
+    await zoneLoad.getByLabel("To (local time)").fill("2026-01-01T10:00");
+    result.invertedRangeRefused = await zoneLoad.getByRole("alert").count();
+    await zoneLoad.getByLabel("Time range").selectOption("24h");
+    await zoneLoad.getByTestId("zone-load-row").first().waitFor();
+    result.axisLabel = await zoneLoad.getByText("kW (axis from 0)").count();
+    await bothSizes(page, "op-grid");
 
     // Audit log: filter by action and actor.
     await page.goto(`${BASE}/admin/audit`);

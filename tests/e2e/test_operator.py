@@ -56,8 +56,8 @@ def _scenario(stack: Stack, scenario: str, params: dict[str, Any]) -> dict[str, 
     return result
 
 
-def _new_user(stack: Stack, admin: str) -> tuple[str, str]:
-    name = f"ops-e2e-{uuid.uuid4().hex[:8]}"
+def _new_user(stack: Stack, admin: str, name: str = "") -> tuple[str, str]:
+    name = name or f"ops-e2e-{uuid.uuid4().hex[:8]}"
     status, body = stack.api(
         "POST",
         "/api/v1/users",
@@ -171,7 +171,9 @@ def test_operator_screens_at_desktop_and_phone(stack: Stack, admin: str) -> None
         "health"
     ]
     assert result["historyAfterReload"] == 4  # kept server-side: a reload shows it again
-    assert result["rangeFirst"].startswith("1–25 of") and result["rangeSecond"].startswith("26–"), result
+    assert result["rangeFirst"].startswith("1–25 of 30 matching"), result["rangeFirst"]
+    assert result["rangeSecond"].startswith("26–30 of 30 matching"), result["rangeSecond"]
+    assert result["secondPageFirstUser"] == f"ops-page-{batch}-25"
     assert result["disabledAfterCancel"] == 0
     assert "signs" in result["confirmText"] and "session" in result["confirmText"]
     assert "session" in result["roleConfirmText"]

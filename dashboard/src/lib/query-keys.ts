@@ -24,6 +24,7 @@ export const queryKeys = {
   users: () => ["admin", "users"] as const,
   usersPage: (query: string, pageToken: string) => ["admin", "users", query, pageToken] as const,
   gridStats: () => ["admin", "grid-stats"] as const,
+  gridLoad: (startIso: string, endIso: string, stepSeconds: number) => ["admin", "grid-load", startIso, endIso, stepSeconds] as const,
   deadLetters: (reason: string) => ["admin", "dead-letters", reason] as const,
   auditEvents: () => ["admin", "audit-events"] as const,
   auditPage: (actor: string, action: string, startIso: string, endIso: string, pageToken: string) =>

@@ -1,3 +1,4 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { keepPreviousData, queryOptions, useQuery } from "@tanstack/react-query";
 
 import { routes } from "@/gen/routes";
@@ -21,16 +22,11 @@ export function listAuditEvents(filter: AuditFilter, pageToken: string, signal?:
       pageToken,
       actor: filter.actor,
       action: filter.action,
-      ...(filter.startIso ? { startTime: timestampOf(filter.startIso) } : {}),
-      ...(filter.endIso ? { endTime: timestampOf(filter.endIso) } : {}),
+      ...(filter.startIso ? { startTime: timestampFromDate(new Date(filter.startIso)) } : {}),
+      ...(filter.endIso ? { endTime: timestampFromDate(new Date(filter.endIso)) } : {}),
     },
     signal,
   });
-}
-
-function timestampOf(iso: string) {
-  const ms = Date.parse(iso);
-  return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
 export const auditQueryOptions = (filter: AuditFilter, pageToken: string) =>

@@ -123,7 +123,7 @@ function ServiceCard({ health, now }: { health: ServiceHealth; now: number }) {
           {status.label}
         </Badge>
       </div>
-      <p className="mt-1 font-mono text-xs text-slate-600">{health.grpcService}</p>
+      <p className="mt-1 break-all font-mono text-xs text-slate-600">{health.grpcService}</p>
       <dl className="mt-3 grid grid-cols-3 gap-2 text-sm">
         <div>
           <dt className="text-xs text-slate-600">Replicas</dt>
