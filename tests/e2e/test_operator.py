@@ -34,8 +34,10 @@ SCRIPT = DASHBOARD / "e2e" / "operator-e2e.mjs"
 def _scenario(stack: Stack, scenario: str, params: dict[str, Any]) -> dict[str, Any]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        ["node", str(SCRIPT), "--base-url", stack.base_url, "--artifacts", str(ARTIFACTS)]
-        + ["--scenario", scenario, "--params", json.dumps(params), "--chromium", str(CHROMIUM)],
+        [
+            *("node", str(SCRIPT), "--base-url", stack.base_url, "--artifacts", str(ARTIFACTS)),
+            *("--scenario", scenario, "--params", json.dumps(params), "--chromium", str(CHROMIUM)),
+        ],
         cwd=DASHBOARD,
         capture_output=True,
         text=True,
@@ -153,6 +155,9 @@ def test_operator_screens_at_desktop_and_phone(stack: Stack, admin: str) -> None
     session = stack.login(target, "Initial-passphrase-42")
     household = f"sim-h{uuid.uuid4().int % 10**6:06d}"
     new_password = "Chosen-by-owner-2026"
+    batch = uuid.uuid4().hex[:6]
+    for i in range(30):  # more than one page (25) of matches
+        _new_user(stack, admin, f"ops-page-{batch}-{i:02d}")
     result = _scenario(
         stack,
         "screens",
@@ -162,6 +167,7 @@ def test_operator_screens_at_desktop_and_phone(stack: Stack, admin: str) -> None
             "target": target,
             "household": household,
             "newPassword": new_password,
+            "pageQuery": f"OPS-PAGE-{batch}",
         },
     )
     assert {h["service"]: h["ok"] for h in result["health"]} == dict.fromkeys(
