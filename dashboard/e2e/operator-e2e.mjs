@@ -193,11 +193,12 @@ const scenarios = {
     result.zoneOptions = await zoneLoad.getByLabel("Bidding zone").evaluate((s) => [...s.options].map((o) => o.value));
     result.zoneRange = await page.getByTestId("zone-load-range").textContent();
     await zoneLoad.getByLabel("Time range").selectOption("custom");
-    await zoneLoad.getByLabel("From (local time)").fill("2026-01-02T10:00");
-    await zoneLoad.getByLabel("To (local time)").fill("2026-01-01T10:00");
+    const to = await zoneLoad.getByLabel("To (local time)").inputValue();
+    await zoneLoad.getByLabel("From (local time)").fill(to); // an empty range, then an inverted one: refused before asking
+    await zoneLoad.getByLabel("To (local time)").fill(`${to.slice(0, 4) - 1}${to.slice(4)}`);
     result.invertedRangeRefused = await zoneLoad.getByRole("alert").count();
     await zoneLoad.getByLabel("Time range").selectOption("24h");
-    await zoneLoad.getByTestId("zone-load-row").first().waitFor();
+    await zoneLoad.getByTestId("zone-load-row").first().waitFor({ state: "attached" });
     result.axisLabel = await zoneLoad.getByText("kW (axis from 0)").count();
     await bothSizes(page, "op-grid");
 

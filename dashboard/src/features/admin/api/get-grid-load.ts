@@ -21,6 +21,6 @@ export const gridLoadQueryOptions = (start: Date, end: Date, stepSeconds: number
     refetchInterval: 60_000,
   });
 
-export function useGridLoad(start: Date, end: Date, stepSeconds: number) {
-  return useQuery(gridLoadQueryOptions(start, end, stepSeconds));
+export function useGridLoad(start: Date, end: Date, stepSeconds: number, enabled = true) {
+  return useQuery({ ...gridLoadQueryOptions(start, end, stepSeconds), enabled });
 }

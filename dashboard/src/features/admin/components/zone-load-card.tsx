@@ -15,6 +15,7 @@ import { useNow } from "@/lib/use-now";
 import { useGridLoad } from "../api/get-grid-load";
 
 const HOUR = 3_600_000;
+const MAX_RANGE_MS = 31 * 24 * HOUR;
 const PRESETS = [
   { key: "6h", label: "Last 6 hours", ms: 6 * HOUR },
   { key: "24h", label: "Last 24 hours", ms: 24 * HOUR },
@@ -46,13 +47,20 @@ export function ZoneLoadCard() {
     const to = new Date(custom.to);
     return Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) ? [now, now] : [from, to];
   }, [preset, custom, now]);
-  const rangeOk = end.getTime() > start.getTime();
+  // The server refuses these too (INVALID_TIME_RANGE, TIME_RANGE_TOO_LONG); said here before asking.
+  const rangeProblem =
+    end.getTime() <= start.getTime()
+      ? "The end of the range must be after its start."
+      : end.getTime() - start.getTime() > MAX_RANGE_MS
+        ? "The range can be at most 31 days."
+        : "";
+  const rangeOk = rangeProblem === "";
   const step = stepFor(end.getTime() - start.getTime());
-  const load = useGridLoad(start, rangeOk ? end : new Date(start.getTime() + 60_000), step);
+  const load = useGridLoad(start, end, step, rangeOk);
   const zones = useMemo(() => load.data?.zones ?? [], [load.data]);
   const [picked, setPicked] = useState("");
   const zone = zones.find((z) => z.zone === picked)?.zone ?? zones.find((z) => z.zone === env().defaultZone)?.zone ?? zones[0]?.zone ?? "";
-  const prices = useMarketPrices(zone || undefined, start, end);
+  const prices = useMarketPrices(rangeOk && zone ? zone : undefined, start, end);
 
   const rows = useMemo(() => {
     const hours = new Map((prices.data?.prices ?? []).map((p) => [(tsDate(p.hourStart)?.getTime() ?? 0) / 1000, p.priceEurMwh / 10]));
@@ -112,7 +120,7 @@ export function ZoneLoadCard() {
         <div className="mt-4">
           {!rangeOk ? (
             <p role="alert" className="text-sm text-rose-700">
-              The end of the range must be after its start.
+              {rangeProblem}
             </p>
           ) : load.isPending ? (
             <LoadingState label="Loading the grid load…" />
