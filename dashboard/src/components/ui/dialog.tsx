@@ -41,7 +41,7 @@ export function Dialog({
       aria-describedby={description ? `${id}-description` : undefined}
       data-testid={testId}
       className={cn(
-        "w-[min(32rem,calc(100vw-2rem))] rounded-xl bg-white p-0 text-slate-900 shadow-xl ring-1 ring-slate-200 backdrop:bg-slate-900/40",
+        "m-auto w-[min(32rem,calc(100vw-2rem))] rounded-xl bg-white p-0 text-slate-900 shadow-xl ring-1 ring-slate-200 backdrop:bg-slate-900/40",
         className,
       )}
     >
