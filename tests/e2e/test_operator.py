@@ -177,9 +177,16 @@ def test_operator_screens_at_desktop_and_phone(stack: Stack, admin: str) -> None
         "health"
     ]
     assert result["historyAfterReload"] == 4  # kept server-side: a reload shows it again
-    assert result["rangeFirst"].startswith("1–25 of 30 matching"), result["rangeFirst"]
-    assert result["rangeSecond"].startswith("26–30 of 30 matching"), result["rangeSecond"]
-    assert result["secondPageFirstUser"] == f"ops-page-{batch}-25"
+    status, listed = stack.api("GET", f"/api/v1/users?query=ops-page-{batch}&pageSize=500", token=admin)
+    assert status == 200, listed
+    names = [u["username"] for u in listed["users"]]
+    assert len(names) == listed["totalSize"] >= 30 and all(
+        n.startswith(f"ops-page-{batch}-") for n in names
+    ), names
+    total = listed["totalSize"]
+    assert result["rangeFirst"].startswith(f"1–25 of {total} matching"), result["rangeFirst"]
+    assert result["rangeSecond"].startswith(f"26–{min(total, 50)} of {total} matching"), result["rangeSecond"]
+    assert result["secondPageFirstUser"] == names[25]
     assert result["disabledAfterCancel"] == 0
     assert "signs" in result["confirmText"] and "session" in result["confirmText"]
     assert "session" in result["roleConfirmText"]

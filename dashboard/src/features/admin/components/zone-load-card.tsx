@@ -71,13 +71,16 @@ export function ZoneLoadCard() {
     });
   }, [zones, zone, prices.data]);
 
+  const startS = start.getTime() / 1000;
+  const endS = end.getTime() / 1000;
   const data = useMemo(() => [rows.map((r) => r.t), rows.map((r) => r.kw), rows.map((r) => r.price)] as [number[], number[], (number | null)[]], [rows]);
   const options = useMemo<ChartOptions>(() => {
     const time = timeX();
     return {
       tzDate: time.tzDate,
       // The load axis starts at zero (or below it when solar export makes the net load negative).
-      scales: { x: { time: true }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max, 0.001) * 1.1] } },
+      // The x axis is the chosen range, not just the periods that have readings.
+      scales: { x: { time: true, range: () => [startS, endS] }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max, 0.001) * 1.1] } },
       axes: [time.axis, { ...axisStyle, scale: "kw", label: "kW (axis from 0)", labelSize: 18, size: 56 }, priceAxis],
       series: [
         time.series,
@@ -85,7 +88,7 @@ export function ZoneLoadCard() {
         { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
       ],
     };
-  }, []);
+  }, [startS, endS]);
 
   return (
     <Card aria-labelledby="zone-load-title" data-testid="zone-load">
