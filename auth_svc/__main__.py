@@ -6,7 +6,7 @@ import asyncio
 import sys
 
 from auth_svc.config import AuthConfig
-from auth_svc.server import build, interceptors, rotate_keys_forever, server_config, services
+from auth_svc.server import background, build, interceptors, server_config, services
 from common.config import ConfigError, from_env
 from common.log import configure_logging, get_logger
 from common.server import serve
@@ -31,7 +31,7 @@ def main() -> int:
             grpc_config,
             services(app),
             interceptors(app),
-            background=[lambda: rotate_keys_forever(app)],
+            background=background(app),
             on_shutdown=[dispose],
         )
     )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from auth_svc.keys import KeyRing
 from auth_svc.passwords import DummyHashVerifier, PasswordHasher, check_new_password
 from auth_svc.ratelimit import LoginThrottle, Throttled
-from auth_svc.store import AuditEventRow, DuplicateUser, Store, UserRecord
+from auth_svc.store import AuditEventRow, AuditFilter, DuplicateUser, Store, UserRecord
 from auth_svc.tokens import AccessToken, TokenIssuer, hash_refresh_token, new_refresh_token
 from common.auth.access import parse_role, role_name
 from common.auth.revocations import session_hash, subject_hash
@@ -48,8 +48,11 @@ log = get_logger(__name__)
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
+MAX_USER_QUERY = 64
+MAX_AUDIT_FILTER = 128
 _USERS_PAGES = Pager("energypulse.auth.v1.AuthService/ListUsers", default_size=50, max_size=500)
 _AUDIT_PAGES = Pager("energypulse.auth.v1.AuthService/ListAuditEvents", default_size=50, max_size=500)
+ANY_EVENT = AuditFilter()
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,11 @@ def _validate_password(password: str, username: str) -> None:
     check_new_password(password, username)
 
 
+def _float_key(value: float | None) -> str | None:
+    """A time bound as a page-token binding part (exact, JSON-safe)."""
+    return None if value is None else repr(value)
+
+
 def _role(value: str) -> str:
     """``value`` if it names a role (as tokens and the store spell it)."""
     try:
@@ -119,6 +127,7 @@ class Accounts:
         refresh_ttl_s: int,
         service_secrets: Mapping[str, str] | None = None,
         leeway_s: int = 60,
+        password_reset_ttl_s: int = 3600,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -130,6 +139,7 @@ class Accounts:
         self._service_secrets = dict(service_secrets or {})
         self._refresh_ttl_s = refresh_ttl_s
         self._leeway_s = leeway_s
+        self._password_reset_ttl_s = password_reset_ttl_s
         self._clock = clock
 
     # audit -------------------------------------------------------------------------------
@@ -157,13 +167,23 @@ class Accounts:
         log.info("audit", action=action, actor=actor, target=target, reported_by=reporter)
         return row
 
-    def list_audit(self, page_size: int, page_token: str) -> tuple[list[AuditEventRow], str]:
+    def list_audit(
+        self, page_size: int, page_token: str, where: AuditFilter = ANY_EVENT
+    ) -> tuple[list[AuditEventRow], str]:
+        if len(where.actor) > MAX_AUDIT_FILTER or len(where.action) > MAX_AUDIT_FILTER:
+            raise InvalidArgument(
+                reasons.AUDIT_FILTER_INVALID,
+                f"actor and action filters are at most {MAX_AUDIT_FILTER} characters",
+            )
+        if where.start is not None and where.end is not None and where.end <= where.start:
+            raise InvalidArgument(reasons.INVALID_TIME_RANGE, "end_time must be after start_time")
         limit = _AUDIT_PAGES.size(page_size)
-        before_id = _AUDIT_PAGES.decode_int(page_token)
-        rows = self.store.list_audit(before_id, limit + 1)
+        bound = (where.actor, where.action, _float_key(where.start), _float_key(where.end))
+        before_id = _AUDIT_PAGES.decode_int(page_token, bound)
+        rows = self.store.list_audit(before_id, limit + 1, where)
         more = len(rows) > limit
         rows = rows[:limit]
-        return rows, _AUDIT_PAGES.encode(rows[-1].id) if more else ""
+        return rows, _AUDIT_PAGES.encode(rows[-1].id, bound) if more else ""
 
     # sign-in -----------------------------------------------------------------------------
     def login(self, username: str, password: str, client: str) -> Session:
@@ -286,13 +306,20 @@ class Accounts:
             raise NotFound(reasons.USER_NOT_FOUND, f"user {ref!r} does not exist")
         return user
 
-    def list_users(self, page_size: int, page_token: str) -> tuple[list[UserRecord], str]:
+    def list_users(
+        self, page_size: int, page_token: str, query: str = ""
+    ) -> tuple[list[UserRecord], str, int]:
+        """One page of the accounts matching ``query``, the next page's token and the match count."""
+        if len(query) > MAX_USER_QUERY:
+            raise InvalidArgument(reasons.USER_QUERY_INVALID, f"query is at most {MAX_USER_QUERY} characters")
+        query = query.strip()
         limit = _USERS_PAGES.size(page_size)
-        after = _USERS_PAGES.decode_key(page_token) or ""
-        users = self.store.list_users(after, limit + 1)
+        after = _USERS_PAGES.decode_key(page_token, (query.lower(),)) or ""
+        users = self.store.list_users(after, limit + 1, query)
         more = len(users) > limit
         users = users[:limit]
-        return users, _USERS_PAGES.encode(users[-1].username) if more else ""
+        token = _USERS_PAGES.encode(users[-1].username, (query.lower(),)) if more else ""
+        return users, token, self.store.count_matching_users(query)
 
     def revocations(self) -> list[RevocationEntry]:
         # Older revocations cannot matter: every token they could hit has expired.
@@ -344,10 +371,13 @@ class Accounts:
         user = self._user_ref(ref)
         checked = _role(role)
         self._not_self(actor, user, "change the role of")
+        # Ends every session: the access tokens (iat before now) and the refresh families, so the
+        # account signs in again and gets tokens with its new role.
         updated = self.store.update_user(
             user.id,
             role=checked,
             revoke_tokens_before=self._revoke_point(),
+            revoke_refresh_at=self._clock(),
         )
         assert updated is not None
         self.audit("ROLE_SET", actor, "ok", target=user.username, client=client, detail=checked)
@@ -379,6 +409,50 @@ class Accounts:
         )
         assert updated is not None
         self.audit("PASSWORD_RESET", actor, "ok", target=user.username, client=client)
+        return updated
+
+    def issue_password_reset(self, actor: str, ref: str, client: str = "") -> tuple[str, float, UserRecord]:
+        """A one-time reset token for the account (OWASP Forgot Password: random, single use,
+        short-lived, stored hashed). The admin hands the link to the owner, who chooses the new
+        password; nothing changes on the account until the token is used. Earlier tokens stop
+        working."""
+        user = self._user_ref(ref)
+        if user.role == role_name(user_pb2.ROLE_SERVICE):
+            raise FailedPrecondition(
+                reasons.SELF_CHANGE_REFUSED, "service accounts sign in with their configured secret"
+            )
+        token = new_refresh_token()
+        now = self._clock()
+        expires = now + self._password_reset_ttl_s
+        self.store.add_password_reset(user.id, hash_refresh_token(token), now, expires)
+        self.audit("PASSWORD_RESET_ISSUED", actor, "ok", target=user.username, client=client)
+        return token, expires, user
+
+    def complete_password_reset(self, token: str, new_password: str, client: str = "") -> UserRecord:
+        """Set the password with a live reset token, spending it, and end every session."""
+        invalid = Unauthenticated(
+            reasons.PASSWORD_RESET_TOKEN_INVALID, "the reset link is invalid, expired or already used"
+        )
+        if not token or len(token) > 256:
+            raise invalid
+        # The token is checked before the password, so a wrong guess costs no hashing; a password
+        # the rules refuse leaves the token live for another try; spending it is one atomic UPDATE.
+        token_hash = hash_refresh_token(token)
+        user_id = self.store.live_password_reset(token_hash, self._clock())
+        user = self.store.get_user_by_id(user_id) if user_id else None
+        if user is None:
+            raise invalid
+        _validate_password(new_password, user.username)
+        if not self.store.spend_password_reset(token_hash, self._clock()):
+            raise invalid
+        updated = self.store.update_user(
+            user.id,
+            password_hash=self.hasher.hash(new_password),
+            revoke_tokens_before=self._revoke_point(),
+            revoke_refresh_at=self._clock(),
+        )
+        assert updated is not None
+        self.audit("PASSWORD_RESET_COMPLETED", user.username, "ok", target=user.username, client=client)
         return updated
 
     def link_household(

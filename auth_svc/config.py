@@ -55,6 +55,31 @@ class AuthConfig:
         "EP_AUTH_ACCESS_TTL_S", 300, "access token lifetime (also the revocation window bound)"
     )
     refresh_ttl_s: int = env_field("EP_AUTH_REFRESH_TTL_S", 14 * 24 * 3600, "refresh token lifetime")
+    password_reset_ttl_s: int = env_field(
+        "EP_AUTH_PASSWORD_RESET_TTL_S", 3600, "lifetime of an operator-issued one-time password-reset token"
+    )
+    # The operator's health monitor (auth_svc/ops): what it probes, how often, when it alerts.
+    monitor_auth_target: str = env_field("EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc address(es) to probe")
+    monitor_predict_target: str = env_field(
+        "EP_PREDICT_TARGET", "127.0.0.1:50052", "predict_svc address(es) to probe"
+    )
+    monitor_ledger_target: str = env_field(
+        "EP_LEDGER_TARGET", "127.0.0.1:50053", "ledger_svc address(es) to probe"
+    )
+    monitor_telemetry_target: str = env_field(
+        "EP_TELEMETRY_TARGET", "127.0.0.1:50054", "ingest_svc address(es) to probe"
+    )
+    health_probe_interval_s: float = env_field(
+        "EP_AUTH_HEALTH_PROBE_INTERVAL_S",
+        10.0,
+        "seconds between health probes of every replica (0: monitor off)",
+    )
+    health_alert_after_s: float = env_field(
+        "EP_AUTH_HEALTH_ALERT_AFTER_S", 60.0, "seconds a service must be unhealthy before its alert fires"
+    )
+    health_history_s: int = env_field(
+        "EP_AUTH_HEALTH_HISTORY_S", 24 * 3600, "seconds of health history kept in memory (bounded ring)"
+    )
     key_rotation_s: int = env_field(
         "EP_AUTH_KEY_ROTATION_S", 7 * 24 * 3600, "age after which a new signing key is made"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from auth_svc.config import (
     validate,
 )
 from auth_svc.keys import KeyRing
+from auth_svc.ops.monitor import HealthMonitor, MonitorTarget
+from auth_svc.ops.servicer import OpsServicer
 from auth_svc.passwords import Argon2Hasher, PasswordHasher
 from auth_svc.ratelimit import LoginThrottle, ThrottlePolicy
 from auth_svc.servicer import AuthServicer, TrustedProxies
@@ -40,14 +42,30 @@ from common.db import make_engine, make_session_factory, upgrade
 from common.log import get_logger
 from common.server import GrpcService, RunningServer, ServerConfig, start_server
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+from energypulse.ledger.v1 import ledger_service_pb2
+from energypulse.ops.v1 import ops_service_pb2, ops_service_pb2_grpc
+from energypulse.prediction.v1 import prediction_service_pb2
+from energypulse.telemetry.v1 import telemetry_service_pb2
 
-__all__ = ["MIGRATIONS", "AuthApp", "build", "interceptors", "server_config", "services", "start"]
+__all__ = [
+    "MIGRATIONS",
+    "AuthApp",
+    "background",
+    "build",
+    "health_monitor",
+    "interceptors",
+    "monitor_targets",
+    "server_config",
+    "services",
+    "start",
+]
 
 log = get_logger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "auth_alembic_version"
 SERVICE = auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"]
+OPS_SERVICE = ops_service_pb2.DESCRIPTOR.services_by_name["OpsService"]
 
 
 class _DatabaseRevocations(RevocationSource):
@@ -73,6 +91,7 @@ class AuthApp:
     servicer: AuthServicer
     verifier: TokenVerifier
     initial_admin_password: str | None
+    monitor: HealthMonitor
 
 
 def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
@@ -126,6 +145,7 @@ def build(
         hasher,
         limiter,
         refresh_ttl_s=config.refresh_ttl_s,
+        password_reset_ttl_s=config.password_reset_ttl_s,
         service_secrets=parse_service_accounts(config),
         leeway_s=leeway_s,
         clock=clock,
@@ -151,15 +171,61 @@ def build(
         proxies=TrustedProxies(config.trusted_proxies),
         audit_reporters=parse_audit_reporters(config),
     )
-    return AuthApp(config, engine, accounts, servicer, verifier, password)
+    return AuthApp(config, engine, accounts, servicer, verifier, password, health_monitor(config, clock))
+
+
+def monitor_targets(config: AuthConfig) -> list[MonitorTarget]:
+    """The four services the operator watches, each by the gRPC service name it serves."""
+    named = [
+        ("auth", SERVICE.full_name, config.monitor_auth_target),
+        (
+            "prediction",
+            prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"].full_name,
+            config.monitor_predict_target,
+        ),
+        (
+            "ledger",
+            ledger_service_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
+            config.monitor_ledger_target,
+        ),
+        (
+            "telemetry",
+            telemetry_service_pb2.DESCRIPTOR.services_by_name["TelemetryService"].full_name,
+            config.monitor_telemetry_target,
+        ),
+    ]
+    return [MonitorTarget(service, grpc_service, address) for service, grpc_service, address in named]
+
+
+def health_monitor(config: AuthConfig, clock: Callable[[], float] = time.time) -> HealthMonitor:
+    return HealthMonitor(
+        monitor_targets(config),
+        interval_s=config.health_probe_interval_s,
+        alert_after_s=config.health_alert_after_s,
+        history_s=config.health_history_s,
+        clock=clock,
+    )
 
 
 def services(app: AuthApp) -> list[GrpcService]:
-    return [GrpcService(SERVICE, auth_service_pb2_grpc.add_AuthServiceServicer_to_server, app.servicer)]
+    return [
+        GrpcService(SERVICE, auth_service_pb2_grpc.add_AuthServiceServicer_to_server, app.servicer),
+        GrpcService(
+            OPS_SERVICE, ops_service_pb2_grpc.add_OpsServiceServicer_to_server, OpsServicer(app.monitor)
+        ),
+    ]
 
 
 def interceptors(app: AuthApp) -> list[AuthInterceptor]:
-    return [AuthInterceptor(app.verifier, rules_from_services([SERVICE]))]
+    return [AuthInterceptor(app.verifier, rules_from_services([SERVICE, OPS_SERVICE]))]
+
+
+def background(app: AuthApp) -> list[Callable[[], Coroutine[object, None, None]]]:
+    """Key rotation, and the health monitor unless EP_AUTH_HEALTH_PROBE_INTERVAL_S is 0."""
+    jobs: list[Callable[[], Coroutine[object, None, None]]] = [lambda: rotate_keys_forever(app)]
+    if app.config.health_probe_interval_s > 0:
+        jobs.append(app.monitor.run_forever)
+    return jobs
 
 
 async def start(app: AuthApp, server: ServerConfig) -> RunningServer:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from auth_svc.accounts import Accounts, LoginThrottled, TokenPair
 from auth_svc.session_cookie import SessionRequest
-from auth_svc.store import AuditEventRow, UserRecord
+from auth_svc.store import AuditEventRow, AuditFilter, UserRecord
 from common import timestamps
 from common.auth.access import parse_role, role_name
 from common.auth.caller import caller
@@ -351,8 +351,12 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         request: pb.ListUsersRequest,
         context: grpc.aio.ServicerContext[pb.ListUsersRequest, pb.ListUsersResponse],
     ) -> pb.ListUsersResponse:
-        users, token = await self._run(self._accounts.list_users, request.page_size, request.page_token)
-        return pb.ListUsersResponse(users=[user_message(u) for u in users], next_page_token=token)
+        users, token, total = await self._run(
+            self._accounts.list_users, request.page_size, request.page_token, request.query
+        )
+        return pb.ListUsersResponse(
+            users=[user_message(u) for u in users], next_page_token=token, total_size=total
+        )
 
     async def CreateUser(
         self,
@@ -412,6 +416,34 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         )
         return pb.ResetPasswordResponse(user=user_message(user))
 
+    async def IssuePasswordReset(
+        self,
+        request: pb.IssuePasswordResetRequest,
+        context: grpc.aio.ServicerContext[pb.IssuePasswordResetRequest, pb.IssuePasswordResetResponse],
+    ) -> pb.IssuePasswordResetResponse:
+        token, expires, user = await self._run(
+            self._accounts.issue_password_reset,
+            caller(context).subject,
+            request.user_id,
+            self._client(context),
+        )
+        return pb.IssuePasswordResetResponse(
+            reset_token=token, expire_time=timestamps.from_seconds(expires), user=user_message(user)
+        )
+
+    async def CompletePasswordReset(
+        self,
+        request: pb.CompletePasswordResetRequest,
+        context: grpc.aio.ServicerContext[pb.CompletePasswordResetRequest, pb.CompletePasswordResetResponse],
+    ) -> pb.CompletePasswordResetResponse:
+        user = await self._run(
+            self._accounts.complete_password_reset,
+            request.reset_token,
+            request.new_password,
+            self._client(context),
+        )
+        return pb.CompletePasswordResetResponse(username=user.username)
+
     async def LinkHousehold(
         self,
         request: pb.LinkHouseholdRequest,
@@ -454,5 +486,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         request: pb.ListAuditEventsRequest,
         context: grpc.aio.ServicerContext[pb.ListAuditEventsRequest, pb.ListAuditEventsResponse],
     ) -> pb.ListAuditEventsResponse:
-        rows, token = await self._run(self._accounts.list_audit, request.page_size, request.page_token)
+        where = AuditFilter(
+            actor=request.actor,
+            action=request.action,
+            start=timestamps.to_ms(request.start_time) / 1000 if request.HasField("start_time") else None,
+            end=timestamps.to_ms(request.end_time) / 1000 if request.HasField("end_time") else None,
+        )
+        rows, token = await self._run(self._accounts.list_audit, request.page_size, request.page_token, where)
         return pb.ListAuditEventsResponse(events=[_audit_message(r) for r in rows], next_page_token=token)

@@ -23,19 +23,24 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = [
     "AuditEventRow",
+    "AuditFilter",
     "Base",
     "DuplicateUser",
     "LoginThrottleRow",
+    "PasswordResetRow",
     "RefreshTokenRow",
     "SigningKeyRow",
     "Store",
@@ -118,6 +123,21 @@ class LoginThrottleRow(Base):
     last_failure_at: Mapped[float] = mapped_column(Float, index=True)
 
 
+class PasswordResetRow(Base):
+    """A one-time password-reset token (only its SHA-256 is stored), issued by an admin."""
+
+    __tablename__ = "auth_password_resets"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("auth_users.id", ondelete="CASCADE"), index=True
+    )
+    issued_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    # Set when used or replaced by a newer token: a spent token never works again.
+    spent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class AuditEventRow(Base):
     __tablename__ = "auth_audit_events"
 
@@ -156,6 +176,22 @@ class UserRecord:
             tokens_valid_after=row.tokens_valid_after,
             households=tuple(h.household_id for h in row.households),
         )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What ListAuditEvents narrows to; empty strings and None mean "any"."""
+
+    actor: str = ""
+    action: str = ""
+    start: float | None = None
+    end: float | None = None
+
+
+def _like(text: str) -> str:
+    """A case-insensitive LIKE pattern that matches ``text`` literally anywhere."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class DuplicateUser(Exception):
@@ -229,12 +265,32 @@ class Store:
             raise DuplicateUser("(seeding)") from exc
         return created
 
-    def list_users(self, after: str, limit: int) -> list[UserRecord]:
+    @staticmethod
+    def _matching(query: str) -> ColumnElement[bool]:
+        """Accounts whose username or a household id contains ``query`` (any case)."""
+        if not query:
+            return true()
+        pattern = _like(query)
+        in_households = (
+            select(UserHouseholdRow.user_id)
+            .where(func.lower(UserHouseholdRow.household_id).like(pattern, escape="\\"))
+            .scalar_subquery()
+        )
+        return or_(func.lower(UserRow.username).like(pattern, escape="\\"), UserRow.id.in_(in_households))
+
+    def list_users(self, after: str, limit: int, query: str = "") -> list[UserRecord]:
         with self._tx() as s:
             rows = s.scalars(
-                select(UserRow).where(UserRow.username > after).order_by(UserRow.username).limit(limit)
+                select(UserRow)
+                .where(UserRow.username > after, self._matching(query))
+                .order_by(UserRow.username)
+                .limit(limit)
             )
             return [UserRecord.of(r) for r in rows]
+
+    def count_matching_users(self, query: str = "") -> int:
+        with self._tx() as s:
+            return int(s.scalar(select(func.count()).select_from(UserRow).where(self._matching(query))) or 0)
 
     def update_user(
         self,
@@ -412,14 +468,61 @@ class Store:
             s.expunge(row)
         return row
 
-    def list_audit(self, before_id: int | None, limit: int) -> list[AuditEventRow]:
+    def list_audit(
+        self, before_id: int | None, limit: int, where: AuditFilter | None = None
+    ) -> list[AuditEventRow]:
+        where = where or AuditFilter()
         with self._tx() as s:
             query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
             if before_id is not None:
                 query = query.where(AuditEventRow.id < before_id)
+            if where.actor:
+                query = query.where(AuditEventRow.actor == where.actor)
+            if where.action:
+                query = query.where(AuditEventRow.action == where.action)
+            if where.start is not None:
+                query = query.where(AuditEventRow.at >= where.start)
+            if where.end is not None:
+                query = query.where(AuditEventRow.at < where.end)
             rows = list(s.scalars(query))
             s.expunge_all()
             return rows
+
+    # password resets -----------------------------------------------------------------------
+    def add_password_reset(self, user_id: str, token_hash: str, now: float, expires_at: float) -> None:
+        """Store a new reset token and spend every earlier unused one of the same account."""
+        with self._tx() as s:
+            s.execute(
+                update(PasswordResetRow)
+                .where(PasswordResetRow.user_id == user_id, PasswordResetRow.spent_at.is_(None))
+                .values(spent_at=now)
+            )
+            s.add(
+                PasswordResetRow(token_hash=token_hash, user_id=user_id, issued_at=now, expires_at=expires_at)
+            )
+
+    def live_password_reset(self, token_hash: str, now: float) -> str | None:
+        """The account id of a live (unspent, unexpired) reset token, or None."""
+        with self._tx() as s:
+            row = s.get(PasswordResetRow, token_hash)
+            if row is None or row.spent_at is not None or row.expires_at <= now:
+                return None
+            return row.user_id
+
+    def spend_password_reset(self, token_hash: str, now: float) -> bool:
+        """Spend a live token; False if it was not live. One UPDATE, so of two concurrent uses
+        only one succeeds."""
+        with self._tx() as s:
+            spent = s.execute(
+                update(PasswordResetRow)
+                .where(
+                    PasswordResetRow.token_hash == token_hash,
+                    PasswordResetRow.spent_at.is_(None),
+                    PasswordResetRow.expires_at > now,
+                )
+                .values(spent_at=now)
+            )
+            return _rowcount(spent) == 1
 
 
 def _new_user_row(

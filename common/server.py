@@ -32,6 +32,7 @@ from prometheus_client import Counter, Histogram, start_http_server
 from common.behaviours import StreamBehaviour, UnaryBehaviour, WritingBehaviour
 from common.config import env_field
 from common.errors import EnergyPulseError, InvalidArgument, Unavailable, to_rpc_status
+from common.instance import current as current_instance
 from common.log import get_logger
 from common.reflection import enable_reflection
 from energypulse.errors.v1 import error_reason_pb2 as reasons
@@ -245,6 +246,18 @@ def _code_of(error: Exception) -> str:
     return "INTERNAL"
 
 
+class _IdentifyingHealthServicer(health.aio.HealthServicer):
+    """The stock health servicer; every Check answer also says which replica answered
+    (version, start time, instance: ``common.instance``) in its initial metadata."""
+
+    async def Check(
+        self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> health_pb2.HealthCheckResponse:
+        await context.send_initial_metadata(current_instance().metadata())
+        answer: health_pb2.HealthCheckResponse = await super().Check(request, context)
+        return answer
+
+
 @dataclass
 class RunningServer:
     """A started server: its bound port, health servicer and a graceful ``stop``."""
@@ -293,7 +306,7 @@ async def start_server(
     names = [svc.descriptor.full_name for svc in services]
     for svc in services:
         svc.add_to_server(svc.servicer, server)
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = _IdentifyingHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
     port = server.add_insecure_port(f"{config.host}:{config.port}")

@@ -37,6 +37,7 @@ def test_one_versioned_package_per_service() -> None:
     assert services == [
         "energypulse.auth.v1.AuthService",
         "energypulse.ledger.v1.LedgerService",
+        "energypulse.ops.v1.OpsService",
         "energypulse.prediction.v1.PredictionService",
         "energypulse.telemetry.v1.TelemetryService",
     ]

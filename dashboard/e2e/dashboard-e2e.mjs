@@ -601,8 +601,15 @@ const scenarios = {
     await select.waitFor({ timeout: 20_000 });
     const before = await select.inputValue();
     await select.selectOption({ label: params.newRoleLabel ?? "Admin" });
-    await page.locator(`[data-username="${params.target}"] [role=status]`).waitFor({ timeout: 20_000 });
-    await page.waitForTimeout(500);
+    // A role change ends the account's sessions: the page asks first (issue #21).
+    const dialog = page.getByTestId("confirm-dialog");
+    await dialog.getByRole("button", { name: "Change role" }).click();
+    await dialog.waitFor({ state: "hidden", timeout: 20_000 });
+    await page.waitForFunction(
+      ([name, before]) => document.querySelector(`[aria-label="Role of ${name}"]`)?.value !== before,
+      [params.target, before],
+      { timeout: 20_000 },
+    );
     result.roleBefore = before;
     result.roleAfter = await page.getByLabel(`Role of ${params.target}`).inputValue();
     await shot(page, "08-admin-users");

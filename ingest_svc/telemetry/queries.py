@@ -28,6 +28,7 @@ __all__ = [
     "SeriesPoint",
     "Summary",
     "TelemetryQueries",
+    "ZoneLoadPoint",
 ]
 
 # Resolution name -> bucket width (0 = raw readings).
@@ -74,6 +75,13 @@ class Summary:
     today_kwh: float
     last_ts_ms: int
     time_zone: str = "UTC"
+
+
+class ZoneLoadPoint(NamedTuple):
+    zone: str
+    start_ms: int
+    power_w: float
+    meters: int
 
 
 class DeadLetter(NamedTuple):
@@ -404,6 +412,33 @@ class TelemetryQueries:
             ingest_rate_per_s=recent / (rate_window_ms / 1000),
             dead_letters_by_reason={str(k): int(v) for k, v in dead.items()},
         )
+
+    def zone_load(self, start_ms: int, end_ms: int, step_ms: int) -> list[ZoneLoadPoint]:
+        """Per zone and bucket of ``step_ms`` from ``start_ms``: the sum over meters of each meter's
+        mean power in the bucket (W), and how many meters reported. Two GROUP BYs in the database,
+        over the (ts_ms) index; a meter without a household row counts in zone ""."""
+        r = ReadingRow.__table__.c
+        bucket = ((r.ts_ms - start_ms) // step_ms).label("bucket")
+        per_meter = (
+            select(r.meter_id, bucket, func.avg(r.power_w).label("mean_w"))
+            .where(r.ts_ms >= start_ms, r.ts_ms < end_ms)
+            .group_by(r.meter_id, bucket)
+            .subquery()
+        )
+        zone = func.coalesce(HouseholdRow.zone, "").label("zone")
+        stmt = (
+            select(zone, per_meter.c.bucket, func.sum(per_meter.c.mean_w), func.count())
+            .select_from(per_meter)
+            .outerjoin(MeterRow, MeterRow.meter_id == per_meter.c.meter_id)
+            .outerjoin(HouseholdRow, HouseholdRow.household_id == MeterRow.household_id)
+            .group_by(zone, per_meter.c.bucket)
+            .order_by(zone, per_meter.c.bucket)
+        )
+        with self.engine.connect() as conn:
+            return [
+                ZoneLoadPoint(str(z), start_ms + int(b) * step_ms, float(w or 0.0), int(n))
+                for z, b, w, n in conn.execute(stmt)
+            ]
 
     # --- dead letters -------------------------------------------------------------------
     def dead_letters(self, reason: str, before_id: int | None, limit: int) -> list[DeadLetter]:

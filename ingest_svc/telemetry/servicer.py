@@ -56,6 +56,8 @@ _HEATING_TO_PB = {
 }
 _HEATING_FROM_PB = {v: k for k, v in _HEATING_TO_PB.items()}
 _DAY_MS = 86_400_000
+_GRID_LOAD_MAX_MS = 31 * 86_400_000
+_GRID_LOAD_MAX_BUCKETS = 2000
 _SERVICE = "energypulse.telemetry.v1.TelemetryService"
 _READING_PAGES = Pager(f"{_SERVICE}/ListReadings", default_size=1000, max_size=10_000)
 _HOUSEHOLD_PAGES = Pager(f"{_SERVICE}/ListHouseholds", default_size=50, max_size=1000)
@@ -309,6 +311,37 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             dead_letters_by_reason=dead,
             dead_letters_total=sum(dead.values()),
         )
+
+    async def GetGridLoad(
+        self,
+        request: pb.GetGridLoadRequest,
+        context: grpc.aio.ServicerContext[pb.GetGridLoadRequest, pb.GetGridLoadResponse],
+    ) -> pb.GetGridLoadResponse:
+        if not request.HasField("start_time") or not request.HasField("end_time"):
+            raise InvalidArgument(reasons.INVALID_TIME_RANGE, "start_time and end_time are required")
+        start, end = timestamps.to_ms(request.start_time), timestamps.to_ms(request.end_time)
+        if start >= end:
+            raise InvalidArgument(reasons.INVALID_TIME_RANGE, "start_time must be before end_time")
+        if end - start > _GRID_LOAD_MAX_MS:
+            raise InvalidArgument(reasons.TIME_RANGE_TOO_LONG, "the grid load range is at most 31 days")
+        step_ms = (request.step_seconds or 3600) * 1000
+        if request.step_seconds < 0 or step_ms < 60_000 or (end - start) / step_ms > _GRID_LOAD_MAX_BUCKETS:
+            raise InvalidArgument(
+                reasons.GRID_STEP_INVALID,
+                f"step_seconds is at least 60 and makes at most {_GRID_LOAD_MAX_BUCKETS} buckets",
+            )
+        points = await asyncio.to_thread(self.queries.zone_load, start, end, step_ms)
+        zones: dict[str, pb.ZoneLoad] = {}
+        for point in points:
+            zone = zones.setdefault(point.zone, pb.ZoneLoad(zone=point.zone))
+            zone.points.append(
+                pb.ZoneLoadPoint(
+                    start_time=timestamps.from_ms(point.start_ms),
+                    mean_power_kw=point.power_w / 1000,
+                    meters_reporting=point.meters,
+                )
+            )
+        return pb.GetGridLoadResponse(zones=[zones[z] for z in sorted(zones)], step_seconds=step_ms // 1000)
 
     async def StreamGridStats(
         self,

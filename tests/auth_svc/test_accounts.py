@@ -114,9 +114,12 @@ async def test_reset_password_and_role_change_revoke_tokens(app: AuthApp) -> Non
     assert user.role == "admin"
     with pytest.raises(Unauthenticated):
         await app.verifier.verify(tokens.access.token)
-    # Refresh still works after a role change and carries the new role.
-    refreshed = app.accounts.refresh(tokens.refresh_token, "c")
-    assert (await app.verifier.verify(refreshed.access.token)).role == user_pb2.ROLE_ADMIN
+    # A role change ends the session too (issue #21): the refresh token no longer works, the next
+    # sign-in carries the new role.
+    with pytest.raises(Unauthenticated):
+        app.accounts.refresh(tokens.refresh_token, "c")
+    fresh = app.accounts.login("household-0001", "new-password-1", "c").tokens
+    assert (await app.verifier.verify(fresh.access.token)).role == user_pb2.ROLE_ADMIN
 
 
 async def test_link_and_unlink_household(app: AuthApp) -> None:
@@ -153,10 +156,10 @@ def test_admin_operations_validate_input(app: AuthApp) -> None:
 
 
 def test_list_users_and_audit_pages(app: AuthApp) -> None:
-    page, token = app.accounts.list_users(2, "")
+    page, token, _total = app.accounts.list_users(2, "")
     names = [u.username for u in page]
     while token:
-        page, token = app.accounts.list_users(2, token)
+        page, token, _total = app.accounts.list_users(2, token)
         names += [u.username for u in page]
     assert names == sorted(names)
     assert {"admin", "household-0001", "household-0003", "ingest", "meter_sim"} <= set(names)

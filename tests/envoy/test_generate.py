@@ -69,6 +69,7 @@ def test_transcoder_options_and_services(tmp_path: Path) -> None:
         "energypulse.auth.v1.AuthService",
         "energypulse.prediction.v1.PredictionService",
         "energypulse.ledger.v1.LedgerService",
+        "energypulse.ops.v1.OpsService",
         "energypulse.telemetry.v1.TelemetryService",
         "energypulse.alert.v1.AlertService",
     }

@@ -2,6 +2,7 @@ import { lazy, Suspense, type ComponentType, type LazyExoticComponent } from "re
 import { createBrowserRouter, Outlet, RouterProvider } from "react-router";
 
 import { LoadingState } from "@/components/ui/states";
+import { ResetPasswordPage } from "@/features/auth/components/reset-password-page";
 import { SignInPage } from "@/features/auth/components/sign-in-page";
 import { useSession } from "@/lib/session";
 
@@ -38,6 +39,8 @@ function SessionGate() {
 }
 
 const router = createBrowserRouter([
+  // Public: the one-time link of an operator-issued password reset works without a session.
+  { path: "reset-password", element: <ResetPasswordPage /> },
   {
     element: <SessionGate />,
     children: [

@@ -26,8 +26,12 @@ export const queryKeys = {
   ledgerInclusion: (txHash: string, treeSize: string) => ["ledger", "tx", txHash, "inclusion", treeSize] as const,
   ledgerChain: () => ["ledger", "verify-chain"] as const,
   users: () => ["admin", "users"] as const,
+  usersPage: (query: string, pageToken: string) => ["admin", "users", query, pageToken] as const,
   gridStats: () => ["admin", "grid-stats"] as const,
+  gridLoad: (startIso: string, endIso: string, stepSeconds: number) => ["admin", "grid-load", startIso, endIso, stepSeconds] as const,
   deadLetters: (reason: string) => ["admin", "dead-letters", reason] as const,
   auditEvents: () => ["admin", "audit-events"] as const,
-  serviceHealth: (service: string) => ["admin", "health", service] as const,
+  auditPage: (actor: string, action: string, startIso: string, endIso: string, pageToken: string) =>
+    ["admin", "audit-events", actor, action, startIso, endIso, pageToken] as const,
+  opsHealth: (windowSeconds: number) => ["admin", "ops-health", windowSeconds] as const,
 };

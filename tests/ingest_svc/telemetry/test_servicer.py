@@ -468,3 +468,65 @@ async def test_rename_refuses_other_households_and_bad_names(env: Env) -> None:
     assert error_info(missing.value).reason == "HOUSEHOLD_NOT_FOUND"  # type: ignore[union-attr]
     got = await env.stub.GetHousehold(pb.GetHouseholdRequest(household_id="h1"), metadata=env.md())
     assert got.household.display_name == "h1"  # nothing refused was stored
+
+
+async def test_grid_load_sums_meter_means_per_zone_and_bucket(env: Env) -> None:
+    await env.stub.RegisterHouseholds(
+        pb.RegisterHouseholdsRequest(
+            households=[household("h1", ["m1", "m2"]), household("h2", ["m3"], zone="NO5")]
+        ),
+        metadata=env.md("service"),
+    )
+    base = (int(time.time() * 1000) // HOUR_MS - 5) * HOUR_MS
+    env.store.write_batch(
+        [
+            _reading("m1", 1, base + 1000, 1000.0, 1.0),
+            _reading("m1", 2, base + 2000, 3000.0, 1.1),  # m1's mean in hour 0: 2 kW
+            _reading("m2", 1, base + 1500, 500.0, 1.0),
+            _reading("m3", 1, base + 3000, 4000.0, 1.0),
+            _reading("m1", 3, base + HOUR_MS + 10, 1500.0, 1.2),
+            _reading("m1", 4, base + 3 * HOUR_MS, 9000.0, 1.3),  # outside the range
+        ],
+        [],
+    )
+    reply = await env.stub.GetGridLoad(
+        pb.GetGridLoadRequest(start_time=_ts(base), end_time=_ts(base + 2 * HOUR_MS)), metadata=env.md()
+    )
+    assert reply.step_seconds == 3600
+    zones = {
+        z.zone: [
+            (p.start_time.ToMilliseconds() - base, p.mean_power_kw, p.meters_reporting) for p in z.points
+        ]
+        for z in reply.zones
+    }
+    assert zones == {
+        "NO1": [(0, pytest.approx(2.5), 2), (HOUR_MS, pytest.approx(1.5), 1)],
+        "NO5": [(0, pytest.approx(4.0), 1)],
+    }
+    for request, reason in (
+        (pb.GetGridLoadRequest(start_time=_ts(base)), "INVALID_TIME_RANGE"),
+        (pb.GetGridLoadRequest(start_time=_ts(base), end_time=_ts(base)), "INVALID_TIME_RANGE"),
+        (
+            pb.GetGridLoadRequest(start_time=_ts(base), end_time=_ts(base + 32 * 24 * HOUR_MS)),
+            "TIME_RANGE_TOO_LONG",
+        ),
+        (
+            pb.GetGridLoadRequest(start_time=_ts(base), end_time=_ts(base + HOUR_MS), step_seconds=59),
+            "GRID_STEP_INVALID",
+        ),
+        (
+            pb.GetGridLoadRequest(
+                start_time=_ts(base), end_time=_ts(base + 30 * 24 * HOUR_MS), step_seconds=60
+            ),
+            "GRID_STEP_INVALID",
+        ),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await env.stub.GetGridLoad(request, metadata=env.md())
+        assert error_info(raised.value).reason == reason  # type: ignore[union-attr]
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await env.stub.GetGridLoad(
+            pb.GetGridLoadRequest(start_time=_ts(base), end_time=_ts(base + HOUR_MS)),
+            metadata=env.md("user", ("h1",)),
+        )
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED

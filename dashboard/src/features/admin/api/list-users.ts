@@ -1,15 +1,23 @@
-import { queryOptions, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, queryOptions, useQuery } from "@tanstack/react-query";
 
 import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
-export function listUsers(signal?: AbortSignal) {
-  return callApi(routes.auth.listUsers(), { query: { pageSize: 500 }, signal });
+export const USERS_PAGE_SIZE = 25;
+
+/** One page of the accounts matching `query` (username or household id, any case). */
+export function listUsers(query: string, pageToken: string, signal?: AbortSignal) {
+  return callApi(routes.auth.listUsers(), { query: { pageSize: USERS_PAGE_SIZE, pageToken, query }, signal });
 }
 
-export const usersQueryOptions = () => queryOptions({ queryKey: queryKeys.users(), queryFn: ({ signal }) => listUsers(signal) });
+export const usersQueryOptions = (query: string, pageToken: string) =>
+  queryOptions({
+    queryKey: queryKeys.usersPage(query, pageToken),
+    queryFn: ({ signal }) => listUsers(query, pageToken, signal),
+    placeholderData: keepPreviousData,
+  });
 
-export function useUsers() {
-  return useQuery(usersQueryOptions());
+export function useUsers(query: string, pageToken: string) {
+  return useQuery(usersQueryOptions(query, pageToken));
 }

@@ -3,6 +3,7 @@ import { NavLink, useParams } from "react-router";
 import { PageHeader } from "@/components/ui/page-header";
 import { cn } from "@/lib/cn";
 
+import { AuditPanel } from "./audit-panel";
 import { NotFoundTab } from "./not-found-tab";
 import { DeadLettersPanel } from "./dead-letters-panel";
 import { GridPanel } from "./grid-panel";
@@ -12,6 +13,7 @@ import { UsersPanel } from "./users-panel";
 const TABS = [
   { key: "", label: "Health", element: <HealthPanel /> },
   { key: "users", label: "Users", element: <UsersPanel /> },
+  { key: "audit", label: "Audit log", element: <AuditPanel /> },
   { key: "grid", label: "Grid", element: <GridPanel /> },
   { key: "dead-letters", label: "Dead letters", element: <DeadLettersPanel /> },
 ];

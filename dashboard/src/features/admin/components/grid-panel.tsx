@@ -15,6 +15,7 @@ import { useNow } from "@/lib/use-now";
 
 import { useGridStats } from "../api/get-grid-stats";
 import { useGridStream } from "../api/use-grid-stream";
+import { ZoneLoadCard } from "./zone-load-card";
 
 export function GridPanel() {
   const stats = useGridStats();
@@ -35,10 +36,11 @@ export function GridPanel() {
     const time = timeX(undefined, { seconds: true });
     return {
       tzDate: time.tzDate,
-      scales: { x: { time: true } },
+      // The load axis starts at zero (below it only when solar export makes the net load negative).
+      scales: { x: { time: true }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max, 0.001) * 1.1] } },
       axes: [
         time.axis,
-        { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 52 },
+        { ...axisStyle, scale: "kw", label: "kW (axis from 0)", labelSize: 18, size: 52 },
         priceAxis,
       ],
       series: [
@@ -72,7 +74,7 @@ export function GridPanel() {
       <Card aria-labelledby="grid-load-title">
         <CardHeader
           id="grid-load-title"
-          title="Aggregate load against price"
+          title="Live aggregate load against price"
           description="Live snapshots every 2 s since you opened this page"
           action={
             <Badge tone={stream.status === "live" ? "good" : stream.status === "stopped" ? "bad" : "warn"}>
@@ -89,6 +91,7 @@ export function GridPanel() {
           )}
         </CardBody>
       </Card>
+      <ZoneLoadCard />
       <Card aria-labelledby="dl-reasons-title">
         <CardHeader id="dl-reasons-title" title="Dead letters by reason" description={`${stats.data?.deadLettersTotal ?? 0n} in total`} />
         <CardBody>
