@@ -35,6 +35,7 @@ def _methods() -> list[tuple[str, descriptor_pb2.MethodDescriptorProto]]:
 def test_one_versioned_package_per_service() -> None:
     services = sorted({svc for svc, _ in _methods()})
     assert services == [
+        "energypulse.alert.v1.AlertService",
         "energypulse.auth.v1.AuthService",
         "energypulse.ledger.v1.LedgerService",
         "energypulse.ops.v1.OpsService",
