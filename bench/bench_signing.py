@@ -12,8 +12,9 @@ not per sample, which is why the difference is small. Not part of ``bench.run`` 
 minutes); quoted in BENCHMARKS.md.
 
 ``--instructions`` counts instructions instead of seconds (valgrind's callgrind; ``perf stat -e
-instructions`` is not supported on the shared machine), which does not depend on the machine's load
-and repeats to a few parts in a million. Each arm runs twice in a child process under callgrind,
+instructions`` is not supported on the shared machine), which does not depend on the machine's load.
+Instructions are not CPU time (instructions per cycle differ between Ed25519's field arithmetic
+and the interpreter): the count is the repeatable measure, seconds are what the bar names. Each arm runs twice in a child process under callgrind,
 over the first half and over all of the same messages; the difference of the two totals is the
 cost of the second half's readings alone (start-up, imports, migrations, key registration and
 message loading cancel out), divided by the readings stored in it. Three arms: "on" (signed fleet,
@@ -157,7 +158,9 @@ def _child(spec: Path) -> None:
 
 def _callgrind(spec: Path, out: Path) -> tuple[int, int]:
     """(instructions executed by the whole child process, readings it stored)."""
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    # Fixed hash seed; no OpenBLAS worker threads (numpy, imported by meter_sim), whose spinning
+    # otherwise adds a load-dependent count.
+    env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
     proc = subprocess.run(
         [
             "valgrind",
