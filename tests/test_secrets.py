@@ -13,9 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from common.config import read_env_file
-
 from auth_svc.config import DEMO_KEY_ENCRYPTION_KEY, DEMO_SERVICE_SECRETS
+from common.config import read_env_file
 from devstack.env import allocate_ports, stack_env
 from devstack.secrets import SECRET_KEYS, installation_secrets, main, write_broker_files
 
