@@ -34,6 +34,7 @@ OPEN_RPCS = {
     "GetRevocations",
     "WatchRevocations",
     "GetCheckpoint",
+    "CompletePasswordReset",
 }
 OPEN_STREAMS = {"WatchRevocations"}
 
