@@ -21,7 +21,19 @@ from common import errors
 from energypulse.errors.v1 import error_reason_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_SOURCE = {"tests", "energypulse", "build", "dashboard", "node_modules", ".venv", "scripts", "protos"}
+# var/: runtime state and tools the bootstrap installs there (checkov's own venv), not our source.
+NOT_SOURCE = {
+    "tests",
+    "energypulse",
+    "build",
+    "dashboard",
+    "node_modules",
+    ".venv",
+    "scripts",
+    "protos",
+    "var",
+    "test-artifacts",
+}
 ERROR_CLASSES = {cls.__name__: cls.code.name for cls in errors.EnergyPulseError.__subclasses__()}
 REASON_MODULES = {"reasons", "error_reason_pb2"}
 
