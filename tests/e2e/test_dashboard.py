@@ -317,10 +317,12 @@ KEYBOARD_PAGES = [
     {"link": "History", "heading": "History"},
     {"link": "Invoices", "heading": "Invoice"},
     {"link": "Export", "heading": "Export"},
+    {"link": "Alerts", "heading": "Alerts"},
     {"link": "Ledger", "heading": "Ledger explorer"},
     {"link": "Admin", "heading": "Administration"},
     {"link": "Users", "heading": "Accounts"},
-    {"link": "Grid", "heading": "Aggregate load against price"},
+    {"link": "Audit log", "heading": "Audit log"},
+    {"link": "Grid", "heading": "Live aggregate load against price"},
     {"link": "Dead letters", "heading": "Dead-lettered messages"},
 ]
 
