@@ -406,8 +406,9 @@ export function UsersPanel() {
               rowProps={(u) => ({ "data-testid": "user-row", "data-username": u.username, className: u.disabled ? "bg-slate-50 text-slate-500" : undefined })}
             />
             <nav aria-label="Account pages" className="flex flex-wrap items-center justify-between gap-2 border-t border-slate-100 px-4 py-3 sm:px-5">
-              <p className="text-sm text-slate-600" data-testid="users-range" aria-live="polite">
-                {first}–{first + shown - 1} of {total.toLocaleString()} {query ? "matching" : ""} accounts
+              <p className="text-sm text-slate-600" data-testid="users-range" aria-live="polite" aria-busy={users.isPlaceholderData}>
+                {/* While the next page loads the previous page's rows stay (keepPreviousData): no range until they are this page's. */}
+                {users.isPlaceholderData ? "Loading…" : `${first}–${first + shown - 1} of ${total.toLocaleString()} ${query ? "matching " : ""}accounts`}
               </p>
               <div className="flex gap-2">
                 <Button size="sm" variant="secondary" disabled={page === 1 || users.isFetching} onClick={() => setTokens((t) => t.slice(0, -1))}>
