@@ -54,6 +54,7 @@ CLUSTER = {
     "ledger": "ledger",
     "telemetry": "ingest",
     "alert": "alert",
+    "ops": "auth",  # OpsService is served by auth_svc (envoy/routes.yaml)
 }
 BAD_SERVER_CODES = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS}
 
