@@ -118,11 +118,18 @@ async def test_both_stream_shapes_keep_error_mapping_and_metrics(
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
     detail = error_info(info.value)
     assert detail is not None and detail.reason == reason
-    with urllib.request.urlopen(f"http://127.0.0.1:{running.metrics_port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    assert (
-        f'energypulse_grpc_requests_total{{code="NOT_FOUND",method="{method}",service="{TELEMETRY}"}}' in text
-    )
+    line = f'energypulse_grpc_requests_total{{code="NOT_FOUND",method="{method}",service="{TELEMETRY}"}}'
+    # The interceptor counts the call once the stream has ended on the server, which can be just
+    # after the client saw the status: wait for the count (bounded), never for a fixed time.
+    deadline = time.monotonic() + 20
+    text = ""
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{running.metrics_port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        if line in text:
+            break
+        await asyncio.sleep(0.05)
+    assert line in text
 
 
 # GetBlockRequest{height}: a varint tag with its value cut off. StreamReadingsRequest{household_id}:
