@@ -124,7 +124,9 @@ class Services:
             jwt_issuer=ISSUER,
             jwt_audience=AUDIENCE,
         )
-        app = build_predict(config) if self.predict_now is None else build_predict(config, now=self.predict_now)
+        app = (
+            build_predict(config) if self.predict_now is None else build_predict(config, now=self.predict_now)
+        )
         self.apps["predict"] = app
         return await start_server(
             ServerConfig(port=self.predict_port, metrics_port=-1),
