@@ -28,7 +28,6 @@ from prometheus_client import CollectorRegistry
 
 from bench.bench_signing import register_signed, signed_fleet
 from common.db import make_engine
-from energy.tariff import Tariff
 from ingest_svc.app import migrate
 from ingest_svc.billing.keys import KeyRecorder
 from ingest_svc.billing.pricing import Pricer
@@ -79,7 +78,7 @@ def _run(
         intake = time.process_time() - cpu
         rules = default_bill_rules()
         settler = Settler(engine, READING_TABLES, grace_ms=0, clock=lambda: now_s)
-        pricer = Pricer(engine, Tariff(), _Prices(), clock=lambda: now_s, rules=rules, tables=READING_TABLES)
+        pricer = Pricer(engine, _Prices(), clock=lambda: now_s, rules=rules, tables=READING_TABLES)
         keys_rec = KeyRecorder(engine, READING_TABLES, clock=lambda: now_s)
         cpu = time.process_time()
         while keys_rec.run_once():

@@ -18,7 +18,7 @@ energy part or VAT, the way Norwegian "plusskunde" settlement works.
 
 This module is plain Python (no numpy): ingest_svc settles with it and must stay small. The
 vectorised bill arithmetic of the forecaster is :mod:`energy.bills`; the integer settlement of
-one hour is :mod:`energy.settlement`.
+one hour is :func:`energy.bill.period.price_hour`.
 """
 
 from __future__ import annotations
