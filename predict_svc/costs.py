@@ -33,16 +33,24 @@ class HouseholdCosts:
     def __init__(self, rules: BillRules) -> None:
         self.rules = rules
         self.currency = rules.book.currency
-        self._contracts: dict[tuple[str, bytes], Contract] = {}
+        self._contracts: dict[tuple[object, ...], Contract] = {}
 
     def contract(self, h: forecast_pb2.HouseholdInput) -> Contract:
-        key = (h.zone.strip().upper(), h.contract.SerializeToString(deterministic=True))
+        c = h.contract
+        key = (
+            h.zone.strip().upper(),
+            c.grid_company,
+            c.municipality,
+            c.price_scheme,
+            c.dwelling,
+            c.supplier_markup_micro_per_kwh if c.HasField("supplier_markup_micro_per_kwh") else None,
+            c.supplier_fee_nano_per_month if c.HasField("supplier_fee_nano_per_month") else None,
+        )
         found = self._contracts.get(key)
         if found is None:
-            c = h.contract
             found = Contract(
                 grid_company=c.grid_company
-                or self.rules.book.grid_for_zone(key[0])
+                or self.rules.book.grid_for_zone(h.zone.strip().upper())
                 or self.rules.default_grid_company,
                 municipality=c.municipality,
                 scheme=c.price_scheme or "spot",

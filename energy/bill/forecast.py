@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from energy.bill.calendar import IntArray, build_calendar
-from energy.bill.engine import div_round_np, settle
+from energy.bill.engine import HouseholdRows, div_round_np, settle
 from energy.bill.invoice import Contract, rows_for
 from energy.billrules import BillRules
 from energy.localtime import LOCAL_TZ, zone
@@ -56,10 +56,20 @@ class HourPrice:
     total: IntArray  # all-in: the sum (VAT included; fixed charges apart)
 
 
-def _groups(contracts: Sequence[Contract]) -> dict[tuple[str, str], list[int]]:
-    out: dict[tuple[str, str], list[int]] = {}
-    for i, c in enumerate(contracts):
-        out.setdefault((c.grid_company, c.municipality), []).append(i)
+def _groups(
+    contracts: Sequence[Contract],
+) -> list[tuple[tuple[str, str], IntArray, list[Contract], IntArray]]:
+    """Per (grid company, municipality): the households' indices, the distinct contracts and each
+    household's index into them (a batch has a handful of distinct contracts, not one per row)."""
+    ids: dict[Contract, int] = {}
+    of = np.fromiter((ids.setdefault(c, len(ids)) for c in contracts), dtype=np.int64, count=len(contracts))
+    distinct = list(ids)
+    out = []
+    for key in sorted({(c.grid_company, c.municipality) for c in distinct}):
+        members = np.array([i for i, c in enumerate(distinct) if (c.grid_company, c.municipality) == key])
+        idx = np.flatnonzero(np.isin(of, members))
+        local = np.searchsorted(members, of[idx])
+        out.append((key, idx, [distinct[int(m)] for m in members], local))
     return out
 
 
@@ -72,7 +82,7 @@ def _variable(
     amount: dict[str, IntArray] = {}
     vat: dict[str, IntArray] = {}
     spot = np.zeros(n, dtype=np.int64)
-    for (grid, municipality), idx in _groups(contracts).items():
+    for (grid, municipality), idx, distinct, which in _groups(contracts):
         cal = build_calendar(
             rules.book,
             grid,
@@ -85,7 +95,17 @@ def _variable(
             minutes=60,
         )
         net = net_wh[idx].reshape(-1, 1)
-        rows = rows_for(rules.book, cal, [contracts[i] for i in idx], np.maximum(net, 0), np.maximum(-net, 0))
+        terms = rows_for(
+            rules.book, cal, distinct, np.zeros((len(distinct), 1)), np.zeros((len(distinct), 1))
+        )
+        rows = HouseholdRows(
+            import_wh=np.maximum(net, 0),
+            export_wh=np.maximum(-net, 0),
+            scheme=terms.scheme[which],
+            dwelling=terms.dwelling[which],
+            markup_micro=terms.markup_micro[which],
+            fee_nano=terms.fee_nano[which],
+        )
         comps = settle(rules.book, cal, rows, support_period=rules.support_period)
         for name in comps.amount:
             amount.setdefault(name, np.zeros(n, dtype=np.int64))[idx] = comps.amount[name]
