@@ -27,7 +27,7 @@ NOTES: list[str] = [
     "cryptography imported is ~85 MB before it does anything (auth and ledger sit near there). "
     "predict_svc adds pandas (+pyarrow) and LightGBM plus the market frames. Alembic (+Mako, ~11 MB) "
     "is no longer loaded in any service: common.db.upgrade runs the migrations in a short-lived "
-    "child process. ingest_svc imports at ~97 MB (numpy only through energy.tariff) and grows "
+    "child process. ingest_svc imports at ~97 MB (no numpy at start-up; energy.bill loads it on the first bill) and grows "
     "~45 MB while serving 10,000 meters: Python objects ~37 MB in use (registering 10,000 households "
     "is a transient peak), SQLite page and statement caches of the pooled connections ~6-11 MB, the "
     "rest malloc. glibc gave its 19 threads 16 malloc arenas holding ~20 MB free between them; "

@@ -118,6 +118,8 @@ def predict_batch_throughput(rows: int = 50_000, batch: int = 10_000, runs: int 
                         residents=2,
                         heating="heat_pump",
                         daily_peaks_kw=[3.0, 4.5, 5.0],
+                        # a registered contract, as ingest sends it: the cost is billed by it
+                        contract=forecast_pb2.BillContract(municipality="0301", price_scheme="spot"),
                     )
                     for i in range(start, min(start + batch, rows))
                 ]

@@ -9,8 +9,6 @@ from prometheus_client import CollectorRegistry
 from common.db import make_engine, upgrade
 from common.log import get_logger
 from contracts.mqtt.topics import STATUS_FILTERS
-from energy.tariff import Tariff
-from energy.tariff_settings import tariff_from_env
 from ingest_svc.billing import (
     AuditClient,
     Billing,
@@ -62,9 +60,7 @@ def billing_settings(config: IngestConfig) -> BillingSettings:
 class IngestApp:
     """MQTT -> pipeline -> store; ``start()``/``stop()`` for in-process tests and ``__main__``."""
 
-    def __init__(
-        self, config: IngestConfig, registry: CollectorRegistry | None = None, tariff: Tariff | None = None
-    ) -> None:
+    def __init__(self, config: IngestConfig, registry: CollectorRegistry | None = None) -> None:
         self.config = config
         migrate(config.db_url)
         self.engine = make_engine(config.db_url)
@@ -104,7 +100,6 @@ class IngestApp:
         )
         # Read at scrape time: the subscriber's own flag is the one truth about the connection.
         self.metrics.mqtt_connected.set_function(lambda: float(self.subscriber.connected))
-        self.tariff = tariff or tariff_from_env()
         # The NOK bill: the rule set is validated here, so a bad one stops the start-up.
         self.month_costs = load_month_costs(
             self.engine,
@@ -132,7 +127,6 @@ class IngestApp:
                 prices=self._predict,
                 forecasts=self._predict,
                 ledger=self._ledger,
-                tariff=self.tariff,
                 settings=billing_settings(config),
                 rules=self.month_costs.rules,
             )

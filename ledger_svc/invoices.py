@@ -8,11 +8,20 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from common.errors import InvalidArgument
-from ledger_svc.canonical import HOUR_MS, Settlement, SettlementV2, tx_hash
+from ledger_svc.canonical import HOUR_MS, Correction, Settlement, SettlementV2, tx_hash
 from ledger_svc.merkle import ProofError, leaf_hash, verify_inclusion
 from ledger_svc.reads import StoredTx
 
-__all__ = ["Coverage", "LineVerdict", "coverage", "month_bounds_ms", "verify_line"]
+__all__ = [
+    "Coverage",
+    "CurrencySum",
+    "LineVerdict",
+    "coverage",
+    "currency_of",
+    "currency_sums",
+    "month_bounds_ms",
+    "verify_line",
+]
 
 NOT_SETTLED = "NOT_SETTLED"  # no line for the period reached the log
 
@@ -52,6 +61,45 @@ def coverage(lines: list[StoredTx], start_ms: int, end_ms: int, now_ms: int | No
     missing = [(p, NOT_SETTLED) for p in every if p not in covered and p + period <= ended]
     still_open = sum(1 for p in every if p not in covered and p + period > ended)
     return Coverage(period, len(every), len(covered), missing, not signed, still_open)
+
+
+def currency_of(record: Settlement | SettlementV2 | Correction) -> str:
+    """The currency of a line or correction: a version-1 line's is EUR (spec §1), a version-2 line
+    without one (an older writer) too."""
+    if isinstance(record, Settlement):
+        return "EUR"
+    return record.currency or "EUR"
+
+
+@dataclass(slots=True)
+class CurrencySum:
+    """An invoice's sums in one currency (micro-units): never added across currencies."""
+
+    currency: str
+    lines: int = 0
+    wh: int = 0
+    cost: int = 0
+    corrections: int = 0
+
+    @property
+    def due(self) -> int:
+        return self.cost + self.corrections
+
+
+def currency_sums(
+    settled: list[Settlement | SettlementV2], corrections: list[Correction]
+) -> list[CurrencySum]:
+    """The lines' and corrections' sums per currency, by currency code."""
+    out: dict[str, CurrencySum] = {}
+    for r in settled:
+        c = out.setdefault(currency_of(r), CurrencySum(currency_of(r)))
+        c.lines += 1
+        c.wh += r.metered_wh
+        c.cost += r.total_cost_ueur
+    for k in corrections:
+        c = out.setdefault(currency_of(k), CurrencySum(currency_of(k)))
+        c.corrections += k.amount_ueur
+    return [out[k] for k in sorted(out)]
 
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

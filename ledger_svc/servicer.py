@@ -22,7 +22,7 @@ from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from ledger_svc import convert
 from ledger_svc.canonical import Correction, Settlement, SettlementV2
 from ledger_svc.freshness import NewestBlocks, SharedHead
-from ledger_svc.invoices import coverage, month_bounds_ms, verify_line
+from ledger_svc.invoices import coverage, currency_sums, month_bounds_ms, verify_line
 from ledger_svc.ledger import Ledger
 from ledger_svc.reads import StoredTx
 from ledger_svc.visibility import may_read_record
@@ -238,14 +238,16 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             else []
         )
         corrections = await self._run(self._ledger.household_corrections, request.household_id, start, end)
-        correction_total = sum(t.record.amount_ueur for t in corrections if isinstance(t.record, Correction))
-        total_cost = sum(r.total_cost_ueur for r in settled)
+        sums = currency_sums(settled, [t.record for t in corrections if isinstance(t.record, Correction)])
+        # One currency: the single-currency fields carry its sums; several: each has its own, in
+        # ``totals``, and nothing is added across them.
+        one = sums[0] if len(sums) == 1 else None
         invoice = pb.Invoice(
             household_id=request.household_id,
             month=request.month,
             lines=[pb.InvoiceLine(transaction=convert.tx_to_proto(t, show)) for t in lines],
             total_wh=sum(r.metered_wh for r in settled),
-            total_cost_micro_eur=total_cost,
+            total_cost_micro_eur=one.cost if one else 0,
             period_start=timestamps.from_ms(start),
             period_end=timestamps.from_ms(end),
             settlement_period_seconds=covers.period_ms // 1000,
@@ -258,8 +260,20 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             open_periods=covers.open,
             meter_keys=[convert.tx_to_proto(t, show) for t in keys],
             corrections=[convert.tx_to_proto(t, show) for t in corrections],
-            correction_total_micro_eur=correction_total,
-            amount_due_micro_eur=total_cost + correction_total,
+            correction_total_micro_eur=one.corrections if one else 0,
+            amount_due_micro_eur=one.due if one else 0,
+            totals=[
+                pb.CurrencyTotal(
+                    currency=c.currency,
+                    line_count=c.lines,
+                    total_wh=c.wh,
+                    total_cost_micro=c.cost,
+                    correction_total_micro=c.corrections,
+                    amount_due_micro=c.due,
+                )
+                for c in sums
+            ],
+            currency=one.currency if one else "",
         )
         return pb.GetInvoiceResponse(invoice=invoice)
 

@@ -8,7 +8,7 @@ import sys
 from common.config import ConfigError, from_env
 from common.log import configure_logging, get_logger
 from common.server import serve
-from energy.tariff_settings import tariff_from_env
+from energy.billrules import bill_rules_from_env
 from predict_svc.config import PredictConfig
 from predict_svc.market import MarketDataError
 from predict_svc.server import (
@@ -31,7 +31,7 @@ def main() -> int:
     configure_logging("predict_svc", config.log_level)
     log = get_logger("predict_svc")
     try:
-        app = build(config, tariff=tariff_from_env())
+        app = build(config, rules=bill_rules_from_env())
         grpc_config = server_config()
     except (ConfigError, MarketDataError, ValueError) as exc:
         log.error("config_invalid", error=str(exc))

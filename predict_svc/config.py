@@ -1,7 +1,8 @@
 """Settings of predict_svc (environment variables EP_PREDICT_*).
 
-Units: EUR and kWh everywhere (spot prices in EUR/MWh as published, retail in EUR/kWh). The
-tariff is a shared setting of every billing service: :class:`energy.tariff_settings.TariffSettings`.
+Units: spot prices in EUR/MWh as published. Household costs are on the household's bill, in its
+currency (NOK for the Norwegian rule set): the rule set is a shared setting of every service
+that bills, :class:`energy.billrules.BillSettings` (``EP_BILL_*``).
 """
 
 from __future__ import annotations

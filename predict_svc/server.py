@@ -21,8 +21,8 @@ from common.config import from_env
 from common.errors import EnergyPulseError
 from common.log import get_logger
 from common.server import GrpcService, ServerConfig
+from energy.billrules import BillRules, default_bill_rules
 from energy.market_calendar import MarketCalendar
-from energy.tariff import Tariff
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from predict_svc.clock import RealClock, ReplayClock, system_now
 from predict_svc.config import PredictConfig
@@ -220,9 +220,10 @@ def build(
     config: PredictConfig,
     now: Now = system_now,
     weather: WeatherProvider | None = None,
-    tariff: Tariff | None = None,
+    rules: BillRules | None = None,
 ) -> PredictApp:
-    """The app; ``tariff`` defaults to the default tariff (``__main__`` passes the configured one)."""
+    """The app; ``rules`` (the bill's rule set the cost forecasts bill by) default to every
+    ``EP_BILL_*`` setting at its default (``__main__`` passes the configured ones)."""
     markets = build_markets(config, now)
     registry = ModelRegistry(Path(config.model_dir), tuple(markets))
     try:
@@ -246,7 +247,12 @@ def build(
             else SyntheticWeather(seed=config.synthetic_seed)
         )
     servicer = PredictionServicer(
-        markets, registry, tariff or Tariff(), Weather(weather), accuracy, max_batch=config.max_batch
+        markets,
+        registry,
+        rules or default_bill_rules(),
+        Weather(weather),
+        accuracy,
+        max_batch=config.max_batch,
     )
     app = PredictApp(config, markets, registry, accuracy, servicer, seeding)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])

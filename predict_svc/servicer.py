@@ -9,6 +9,7 @@ batch is NOT_FOUND.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -20,12 +21,12 @@ from common import timestamps
 from common.errors import EnergyPulseError, InvalidArgument, NotFound
 from common.log import get_logger
 from energy import localtime
-from energy.bills import energy_cost_eur
-from energy.tariff import Tariff, capacity_basis_kw
+from energy.billrules import BillRules
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
+from predict_svc.costs import HouseholdCosts
 from predict_svc.hourly import HOUR, floor_hour, hour64, utc
 from predict_svc.household import HouseholdBatch, cheapest_hours, exceed_probability, forecast_consumption_kwh
 from predict_svc.quarters import floor_quarter
@@ -196,14 +197,14 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         self,
         markets: dict[str, ZoneMarket],
         registry: ModelRegistry,
-        tariff: Tariff,
+        rules: BillRules,
         weather: Weather,
         accuracy: AccuracyStore,
         max_batch: int = 10_000,
     ) -> None:
         self.markets = markets
         self.registry = registry
-        self.tariff = tariff
+        self.costs = HouseholdCosts(rules)  # the household's bill (energy.bill), its currency
         self.weather = weather
         self.accuracy = accuracy
         self.cache = ForecastCache()
@@ -599,7 +600,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             groups = [(str(zone), np.flatnonzero(zones == zone)) for zone in np.unique(zones)]
         n = len(rows_all)
         kwh_all = np.empty(n)
-        costs_all = np.empty((3, n))
+        costs_all = np.empty((3, n), dtype=np.int64)
+        rate_all = np.empty(n)
         group_of = np.zeros(n, dtype=np.intp)
         templates: list[bytes] = []
         for g, (zone, idx) in enumerate(groups):
@@ -619,10 +621,13 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 batch, temps[0], temps[1], target.astimezone(localtime.zone()).hour
             )
             quantiles = (ahead.p10[0], ahead.p50[0], ahead.p90[0])
-            costs = np.sort(np.vstack([energy_cost_eur(self.tariff, kwh, p) for p in quantiles]), axis=0)
+            hour_ms = timestamps.to_ms(timestamps.from_datetime(target))
+            contracts = [self.costs.contract(h) for h in rows]
+            costs = self.costs.costs(contracts, hour_ms, quantiles, kwh)
             where = slice(None) if idx is None else idx
             kwh_all[where] = kwh
             costs_all[:, where] = costs
+            rate_all[where] = float(self.costs.eur_rate(hour_ms)) * 1e6  # µ of the bill per EUR
             group_of[where] = g
             # What every household of the zone shares, serialised once and merged into each
             # prediction (one call per row instead of building two sub-messages per row).
@@ -641,15 +646,21 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             )
         add = response.predictions.add
         shared = [templates[g] for g in group_of.tolist()]
-        for h, kwh_value, c10, c50, c90, template in zip(
-            rows_all, kwh_all.tolist(), *costs_all.tolist(), shared, strict=True
+        eur_all = costs_all / rate_all  # the bill's costs at the day's EUR rate
+        currency = self.costs.currency
+        for h, kwh_value, c10, c50, c90, e10, e50, e90, template in zip(
+            rows_all, kwh_all.tolist(), *costs_all.tolist(), *eur_all.tolist(), shared, strict=True
         ):
             add(
                 household_id=h.household_id,
                 consumption_kwh=kwh_value,
-                cost_p10_eur=c10,
-                cost_p50_eur=c50,
-                cost_p90_eur=c90,
+                cost_p10_eur=e10,
+                cost_p50_eur=e50,
+                cost_p90_eur=e90,
+                currency=currency,
+                cost_p10_micro=c10,
+                cost_p50_micro=c50,
+                cost_p90_micro=c90,
             ).MergeFromString(template)
         self.households.update(rows_all)
         return response
@@ -674,26 +685,52 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             [list(info.recent_hourly_kw)], [info.residents], [info.heating], [info.has_ev], [info.has_solar]
         )
         temps = self._temperatures(path.zone, f.starts[0] - timedelta(hours=1))
+        contract = self.costs.contract(info)
         hours_out = []
         for k in range(horizon):
             target = f.starts[k]
+            start = timestamps.from_datetime(target)
+            hour_ms = timestamps.to_ms(start)
             kwh = float(
                 forecast_consumption_kwh(
                     batch, temps[0], temps[k + 1], target.astimezone(localtime.zone()).hour, horizon=k + 1
                 )[0]
             )
-            costs = sorted(
-                float(energy_cost_eur(self.tariff, kwh, p)) for p in (f.p10[k], f.p50[k], f.p90[k])
+            band = (float(f.p10[k]), float(f.p50[k]), float(f.p90[k]))
+            costs = [int(c) for c in self.costs.costs([contract], hour_ms, band, np.array([kwh]))[:, 0]]
+            billed = self.costs.price(contract, hour_ms, band[1])
+            per_eur = float(self.costs.eur_rate(hour_ms)) * 1e6  # µ of the bill per EUR
+            energy, grid, taxes, support, vat, total = (
+                int(getattr(billed, name)[0])
+                for name in ("energy", "grid", "taxes", "support", "vat", "total")
             )
-            parts = self.tariff.breakdown(float(f.p50[k]))
             hours_out.append(
                 forecast_pb2.HourlyCost(
-                    hour_start=timestamps.from_datetime(target),
+                    hour_start=start,
                     consumption_kwh=kwh,
-                    price=forecast_pb2.RetailPrice(**parts),
-                    cost_p10_eur=costs[0],
-                    cost_p50_eur=costs[1],
-                    cost_p90_eur=costs[2],
+                    price=forecast_pb2.RetailPrice(
+                        spot_eur_kwh=energy / per_eur,
+                        grid_energy_eur_kwh=(grid + taxes + support) / per_eur,
+                        vat_eur_kwh=vat / per_eur,
+                        total_eur_kwh=total / per_eur,
+                    ),
+                    cost_p10_eur=costs[0] / per_eur,
+                    cost_p50_eur=costs[1] / per_eur,
+                    cost_p90_eur=costs[2] / per_eur,
+                    currency=billed.currency,
+                    cost_p10_micro=costs[0],
+                    cost_p50_micro=costs[1],
+                    cost_p90_micro=costs[2],
+                    billed_price=forecast_pb2.BilledPrice(
+                        currency=billed.currency,
+                        spot_micro_per_kwh=int(billed.spot[0]),
+                        energy_micro_per_kwh=energy,
+                        grid_micro_per_kwh=grid,
+                        taxes_micro_per_kwh=taxes,
+                        support_micro_per_kwh=support,
+                        vat_micro_per_kwh=vat,
+                        total_micro_per_kwh=total,
+                    ),
                 )
             )
         count = request.cheapest_hours_count or 3
@@ -706,7 +743,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             )
             exact = (f.p50[:horizon] > request.price_threshold_eur_mwh).astype(float)
             exceed = [float(v) for v in np.where(f.published[:horizon], exact, modelled)]
-        basis = capacity_basis_kw(list(info.daily_peaks_kw))
+        now_ms = timestamps.to_ms(timestamps.from_datetime(f.starts[0]))
+        peaks_wh = [round(p * 1000) for p in info.daily_peaks_kw if np.isfinite(p)]  # Wh in an hour = mean W
+        capacity, fee = self.costs.fixed(contract, now_ms, peaks_wh)
+        per_eur = float(self.costs.eur_rate(now_ms)) * 1e6
+        local = f.starts[0].astimezone(localtime.zone())
+        days = calendar.monthrange(local.year, local.month)[1]
         result = forecast_pb2.HouseholdForecast(
             household_id=info.household_id,
             zone=path.zone,
@@ -714,9 +756,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             hours=hours_out,
             cheapest_hours=[timestamps.from_datetime(f.starts[int(i)]) for i in cheapest],
             exceed_probability=exceed,
-            capacity_charge_eur_month=self.tariff.capacity_eur_month(basis),
-            standing_charge_eur_day=self.tariff.standing_eur_day(),
+            capacity_charge_eur_month=capacity / per_eur,
+            standing_charge_eur_day=fee / days / per_eur,
             model_version=path.model_version,
+            currency=self.costs.currency,
+            capacity_charge_micro_per_month=capacity,
+            supplier_fee_micro_per_month=fee,
         )
         return pb.PredictHouseholdResponse(forecast=result)
 

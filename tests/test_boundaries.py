@@ -27,7 +27,7 @@ SERVICES = (
 )
 SHARED = ("common", "energy", "contracts")
 # The energy modules ingest_svc imports: plain Python, so ingest stays small (no numpy/pandas).
-LIGHT_ENERGY = ("localtime", "settlement", "tariff", "tariff_settings", "units", "zones")
+LIGHT_ENERGY = ("fx", "localtime", "ratebook", "units", "zones")  # what ingest imports at start-up
 
 
 def imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:

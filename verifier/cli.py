@@ -128,6 +128,8 @@ class Verifier:
             "meter_keys": keys,
             "corrections": shown or fixes,
             "amount_due_micro_eur": int(invoice.get("amountDueMicroEur") or 0),
+            # what is owed in each currency (a month can mix legacy EUR and NOK lines)
+            "amount_due_by_currency": {c: v["due"] for c, v in metering.currency_sums(invoice).items()},
             "invoice": check.as_dict()
             if check is not None
             else {"status": "records hidden from this caller"},

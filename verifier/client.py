@@ -101,6 +101,8 @@ class Invoice(TypedDict, total=False):
     corrections: list[Transaction]
     correctionTotalMicroEur: str
     amountDueMicroEur: str
+    totals: list[dict[str, object]]
+    currency: str
 
 
 class CheckpointResponse(TypedDict, total=False):

@@ -25,7 +25,9 @@ __all__ = [
     "boundary_message",
     "check_corrections",
     "check_invoice",
+    "check_totals",
     "correction_bytes",
+    "currency_sums",
     "is_v2",
     "meter_key_bytes",
     "settlement_v2_bytes",
@@ -167,15 +169,87 @@ def check_corrections(invoice: Mapping[str, Any]) -> tuple[list[dict[str, object
             problems.append(f"correction {tx.get('txHash')} corrects {c['periodStart']}, which no line bills")
         if not str(c.get("reason", "")).strip() or not c.get("operator"):
             problems.append(f"correction {tx.get('txHash')} names no reason or no operator")
-    due = int(invoice.get("totalCostMicroEur") or 0) + total
+    sums = currency_sums(invoice)
     claimed = int(invoice.get("correctionTotalMicroEur") or 0), int(invoice.get("amountDueMicroEur") or 0)
     sent = bool(invoice.get("corrections")) or claimed != (0, 0)  # a ledger from before corrections: neither
-    if sent and (total, due) != claimed:
-        problems.append(
-            f"corrections sum to {total} and the amount due is {due}, the invoice says "
-            f"{invoice.get('correctionTotalMicroEur')} / {invoice.get('amountDueMicroEur')}"
-        )
+    if sent and len(sums) <= 1:
+        due = int(invoice.get("totalCostMicroEur") or 0) + total
+        if (total, due) != claimed:
+            problems.append(
+                f"corrections sum to {total} and the amount due is {due}, the invoice says "
+                f"{invoice.get('correctionTotalMicroEur')} / {invoice.get('amountDueMicroEur')}"
+            )
+    # several currencies: check_totals holds each currency's sums, and no sum across them
     return shown, problems
+
+
+def _currency(settlement: Mapping[str, Any]) -> str:
+    """A version-1 line is EUR (spec §1); a version-2 line without a currency too."""
+    version2 = int(settlement.get("formatVersion") or 0) == 2
+    return str(settlement.get("currency") or "EUR") if version2 else "EUR"
+
+
+def currency_sums(invoice: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Per currency, from the lines and corrections themselves: lines, Wh, cost, corrections, due."""
+    out: dict[str, dict[str, int]] = {}
+
+    def bucket(currency: str) -> dict[str, int]:
+        return out.setdefault(currency, {"lines": 0, "wh": 0, "cost": 0, "corrections": 0, "due": 0})
+
+    for line in invoice.get("lines", []):
+        s = line["transaction"].get("record", {}).get("settlement")
+        if s is None:
+            continue
+        b = bucket(_currency(s))
+        b["lines"] += 1
+        b["wh"] += int(s.get("meteredWh") or 0)
+        b["cost"] += int(s.get("totalCostMicroEur") or 0)
+        b["due"] += int(s.get("totalCostMicroEur") or 0)
+    for tx in invoice.get("corrections", []):
+        c = tx.get("record", {}).get("correction")
+        if c is None:
+            continue
+        b = bucket(str(c.get("currency") or "EUR"))
+        b["corrections"] += int(c.get("amountMicro") or 0)
+        b["due"] += int(c.get("amountMicro") or 0)
+    return dict(sorted(out.items()))
+
+
+def check_totals(invoice: Mapping[str, Any]) -> list[str]:
+    """The invoice's money totals against its lines and corrections, per currency: the per-currency
+    ``totals`` (when sent) are each currency's sums; with more than one currency the
+    single-currency fields are 0 (never a sum across currencies), with one they are its sums."""
+    sums = currency_sums(invoice)
+    problems: list[str] = []
+    sent = invoice.get("totals")
+    if sent is not None or len(sums) > 1:
+        claimed = {
+            str(t.get("currency", "")): {
+                "lines": int(t.get("lineCount") or 0),
+                "wh": int(t.get("totalWh") or 0),
+                "cost": int(t.get("totalCostMicro") or 0),
+                "corrections": int(t.get("correctionTotalMicro") or 0),
+                "due": int(t.get("amountDueMicro") or 0),
+            }
+            for t in sent or []
+        }
+        if claimed != sums:
+            problems.append(f"the totals per currency {claimed} are not the lines' and corrections' {sums}")
+    if len(sums) > 1:
+        single = [
+            invoice.get(k) for k in ("totalCostMicroEur", "correctionTotalMicroEur", "amountDueMicroEur")
+        ]
+        if any(int(v or 0) for v in single) or invoice.get("currency"):
+            problems.append(f"the invoice adds {', '.join(sums)} into one total")
+    elif sums:
+        [(currency, only)] = sums.items()
+        if only["cost"] != int(invoice.get("totalCostMicroEur") or 0):
+            problems.append(
+                f"the total {invoice.get('totalCostMicroEur')} is not the lines' {only['cost']} {currency}"
+            )
+        if invoice.get("currency") not in (None, "", currency):
+            problems.append(f"the invoice says {invoice.get('currency')}, its lines are in {currency}")
+    return problems
 
 
 def signed_energy(s: Mapping[str, Any], keys: Mapping[tuple[str, str], bytes]) -> int:
@@ -319,11 +393,9 @@ def check_invoice(invoice: Mapping[str, Any], head_time_ms: int) -> InvoiceCheck
         out.problems.append("a line lies outside the invoice month")
     _check_chain(signed, out)
     wh = sum(int(s.get("meteredWh") or 0) for s in settlements)
-    cost = sum(int(s.get("totalCostMicroEur") or 0) for s in settlements)
-    if wh != int(invoice.get("totalWh") or 0) or cost != int(invoice.get("totalCostMicroEur") or 0):
-        out.problems.append(
-            f"totals {invoice.get('totalWh')} Wh / {invoice.get('totalCostMicroEur')} are not the lines' {wh} / {cost}"
-        )
+    if wh != int(invoice.get("totalWh") or 0):
+        out.problems.append(f"total {invoice.get('totalWh')} Wh is not the lines' {wh}")
+    out.problems += check_totals(invoice)  # money: per currency, never across currencies
     return out
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -35,7 +36,16 @@ from energy.localtime import LOCAL_TZ, local_hour_shares, zone
 from energy.ratebook import RateBook
 from energy.units import div_round
 
-__all__ = ["COMPONENTS", "NANO_PER_MICRO", "PeriodCost", "PeriodRow", "price_hour"]
+__all__ = [
+    "COMPONENTS",
+    "NANO_PER_MICRO",
+    "VERSION1_PARTS",
+    "PeriodCost",
+    "PeriodRow",
+    "Version1Parts",
+    "price_hour",
+    "version1_parts",
+]
 
 HOUR_MS = 3_600_000
 NANO_PER_MICRO = 1_000
@@ -132,3 +142,51 @@ def price_hour(
         parts.append(("vat", div_round(vat_nano, NANO_PER_MICRO)))
         out.append(PeriodCost(book.currency, int(cal.spot_micro[cols[i]]), tuple(parts)))
     return out
+
+
+# The version-1 ledger record's five fixed parts (docs/ledger-spec.md §2), each the sum of these
+# components of the period's bill: the supplier's energy (spot, markup, export credit at spot),
+# the grid bill's per-kWh lines (grid energy, elavgift, Enova, and the support or Norgespris
+# settlement paid through it), the capacity step, the supplier's monthly fee, VAT.
+VERSION1_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("spot_cost", ("spot_energy", "supplier_markup", "export_credit")),
+    ("grid_energy_cost", ("grid_energy", "elavgift", "enova", "stromstotte", "norgespris")),
+    ("capacity_cost", ("grid_capacity",)),
+    ("standing_charge", ("supplier_fee",)),
+    ("vat", ("vat",)),
+)
+
+
+@dataclass(frozen=True)
+class Version1Parts:
+    """A period's bill as the version-1 record's parts, micro-EUR; ``total`` is their sum."""
+
+    spot_cost: int
+    grid_energy_cost: int
+    capacity_cost: int
+    standing_charge: int
+    vat: int
+
+    @property
+    def total(self) -> int:
+        return self.spot_cost + self.grid_energy_cost + self.capacity_cost + self.standing_charge + self.vat
+
+
+def version1_parts(cost: PeriodCost, eur_rate: Decimal) -> Version1Parts:
+    """A legacy (not meter-signed) hour's bill in the version-1 format, whose money is micro-EUR:
+    the bill's components (:func:`price_hour`, in the rule set's currency) summed into the five
+    parts (:data:`VERSION1_PARTS`), each divided by ``eur_rate`` (units of the bill's currency per
+    EUR: the day's EUR/NOK, 1 for an EUR rule set) and rounded once, half away from zero. The
+    same bill as the settlement row's, expressed in the format's currency, never a second tariff."""
+    if not eur_rate.is_finite() or eur_rate <= 0:
+        raise ValueError(f"eur_rate must be positive, got {eur_rate}")
+    amounts = dict(cost.components)
+    named = {n for _, names in VERSION1_PARTS for n in names}
+    unknown = sorted(set(amounts) - named)
+    if unknown:
+        raise ValueError(f"components without a version-1 part: {unknown}")
+    parts = []
+    for _part, names in VERSION1_PARTS:
+        local = Decimal(sum(amounts.get(n, 0) for n in names))
+        parts.append(int((local / eur_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    return Version1Parts(*parts)

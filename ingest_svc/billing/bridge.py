@@ -24,7 +24,6 @@ from google.protobuf.message import DecodeError
 from sqlalchemy.engine import Engine
 
 from common.log import get_logger
-from energy.tariff import Tariff
 from energypulse.ledger.v1 import ledger_service_pb2
 from ingest_svc.billing.costs import TodayCost
 from ingest_svc.billing.keys import KeyRecorder
@@ -142,7 +141,6 @@ class Billing:
         prices: PriceSource,
         forecasts: ForecastSource,
         ledger: LedgerSink,
-        tariff: Tariff,
         settings: BillingSettings | None = None,
         clock: Clock = time.time,
         rules: BillRules | None = None,
@@ -166,7 +164,7 @@ class Billing:
             max_power_w=settings.max_power_w,
         )
         self.keys = KeyRecorder(engine, readings, clock=clock)
-        self.pricer = Pricer(engine, tariff, prices, clock=clock, rules=rules, tables=readings)
+        self.pricer = Pricer(engine, prices, clock=clock, rules=rules, tables=readings)
         self.forecaster = Forecaster(engine, readings, forecasts, settings.predict_batch, clock=clock)
         self.sender = OutboxSender(
             self.outbox, self._send, self.stats, settings.outbox_page, settings.outbox_concurrency

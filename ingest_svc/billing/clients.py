@@ -27,8 +27,10 @@ log = get_logger(__name__)
 _T = TypeVar("_T")
 Metadata = tuple[tuple[str, str], ...]
 
-# GetPriceForecast's longest cut (hours from now): the 7 forecast days after the last published one.
-FORECAST_HORIZON_HOURS = 192
+# Forecast delivery days after the last published one that the month projection reads: all of
+# them (GetPriceForecast serves up to 7). No horizon_hours cut: with tomorrow published the 7th
+# forecast day ends up to 216 h from now, beyond the longest cut.
+FORECAST_DAYS = 7
 
 
 def _band(p: forecast_pb2.PricePeriod) -> tuple[float, float, float]:
@@ -108,13 +110,13 @@ class PredictionClient:
         return {p.hour_start.seconds * 1000: p.price_eur_mwh for p in response.prices}
 
     async def price_forecast(self, zone: str) -> dict[int, tuple[float, float, float]]:
-        """{quarter start ms: (P10, P50, P90) EUR/MWh} from now to the end of the forecast (the
-        published periods exact, then up to 7 delivery days of forecast); {} if refused."""
+        """{quarter start ms: (P10, P50, P90) EUR/MWh} from the start of today's delivery day to the
+        end of the forecast (the published periods exact, then the 7 delivery days of forecast
+        after the last published one, uncut); {} if refused."""
         stub = self._connected()
         request = prediction_service_pb2.GetPriceForecastRequest(
             zone=zone,
-            horizon_hours=FORECAST_HORIZON_HOURS,
-            horizon_days=7,
+            horizon_days=FORECAST_DAYS,
             resolution=forecast_pb2.PRICE_RESOLUTION_QUARTER_HOUR,
         )
         try:

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from common.errors import FailedPrecondition, InvalidArgument, Unavailable
-from energy.fx import MissingFxRate, eur_mwh_to_micro_per_kwh
+from common.errors import InvalidArgument
+from energy.billrules import bill_guard
+from energy.fx import eur_mwh_to_micro_per_kwh
 from energy.localtime import LOCAL_TZ, from_ms, zone
-from energy.ratebook import RateGapError, UnknownGridCompany
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from ingest_svc.billing.bridge_store import SettlementRow
 from ingest_svc.billing.ports import ReadingTables
@@ -201,14 +201,7 @@ class MonthCosts:
         return project_month(self.book, cal, contract, energy, known, (p10, p50, p90), paths=self.paths)
 
     def _guard(self, fn: Any) -> Any:
-        try:
-            return fn()
-        except UnknownGridCompany as exc:
-            raise FailedPrecondition(reasons.BILL_UNKNOWN_GRID_COMPANY, str(exc)) from None
-        except RateGapError as exc:
-            raise FailedPrecondition(reasons.BILL_RATE_NOT_IN_FORCE, str(exc)) from None
-        except MissingFxRate as exc:
-            raise Unavailable(reasons.BILL_FX_RATE_MISSING, str(exc)) from None
+        return bill_guard(fn)
 
     def _month_arg(self, month: str, now_ms: int) -> tuple[int, int]:
         today = from_ms(now_ms).astimezone(zone(LOCAL_TZ)).date()

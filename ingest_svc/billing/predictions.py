@@ -87,7 +87,21 @@ class Forecaster:
             round_ms = mark - mark % HOUR_MS
             rows = list(
                 conn.execute(
-                    select(h.household_id, h.zone, h.time_zone, h.residents, h.heating, h.has_ev, h.has_solar)
+                    select(
+                        h.household_id,
+                        h.zone,
+                        h.time_zone,
+                        h.residents,
+                        h.heating,
+                        h.has_ev,
+                        h.has_solar,
+                        h.grid_company,
+                        h.municipality,
+                        h.price_scheme,
+                        h.dwelling,
+                        h.supplier_markup_micro_per_kwh,
+                        h.supplier_fee_nano_per_month,
+                    )
                     .join(HouseholdProgressRow, p.household_id == h.household_id)
                     .where(p.predicted_round_ms < round_ms)
                     .order_by(h.household_id)
@@ -109,6 +123,15 @@ class Forecaster:
                 has_ev=r.has_ev,
                 has_solar=r.has_solar,
                 daily_peaks_kw=peaks.get(r.household_id, []),
+                # the registered contract: predict_svc bills the forecast by it (energy.bill)
+                contract=forecast_pb2.BillContract(
+                    grid_company=r.grid_company or "",
+                    municipality=r.municipality or "",
+                    price_scheme=r.price_scheme or "",
+                    dwelling=r.dwelling or "",
+                    supplier_markup_micro_per_kwh=r.supplier_markup_micro_per_kwh,
+                    supplier_fee_nano_per_month=r.supplier_fee_nano_per_month,
+                ),
             )
             for r in rows
         ]
@@ -221,7 +244,7 @@ class Forecaster:
                         price_p50_micro_eur_per_kwh=p50,
                         price_p90_micro_eur_per_kwh=p90,
                         consumption_wh=kwh_to_wh(x.consumption_kwh),
-                        cost_micro_eur=_micro(x.cost_p50_eur),
+                        cost_micro_eur=_micro(x.cost_p50_eur),  # the bill's P50 cost at the day's EUR rate
                         model_version=x.model_version,
                         create_time=created,
                     )

@@ -8,9 +8,11 @@ The spot price comes from PredictionService.GetMarketPrices (one call per zone a
   ``components`` (spot energy, supplier markup and fee share, grid energy, capacity share,
   elavgift, Enova, stromstotte, Norgespris, export credit, VAT), whose sum is its total. Periods of
   the same clock hour, grid company and location are priced in one batch.
-* A legacy hour (version-1 record, "legacy: not meter-signed") keeps the version-1 format's EUR
-  parts (:func:`energy.settlement.settle_hour_micro`); its household's bill is the NOK month bill
-  all the same (:mod:`.month_cost` bills every settled period by the rule set).
+* A legacy hour (version-1 record, "legacy: not meter-signed": a meter that does not sign) is
+  priced by the same bill: its version-1 record carries that bill in the format's five fixed parts
+  and its currency, micro-EUR (:func:`energy.bill.period.version1_parts`: the components summed
+  per part, converted at the day's EUR/NOK). The household's bill is the NOK month bill all the
+  same (:mod:`.month_cost` bills every settled period by the rule set).
 
 Pricing a row and enqueuing its ledger append happen in one transaction guarded by
 ``priced = false``; the request id ``settlement:<household>:<period>`` makes the append
@@ -26,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select, update
@@ -34,12 +37,9 @@ from sqlalchemy.engine import Connection, Engine
 from common import timestamps
 from common.log import get_logger
 from energy.fx import MissingFxRate
-from energy.localtime import LOCAL_TZ, from_ms, local_day, local_hour_shares
+from energy.localtime import LOCAL_TZ, from_ms, local_day
 from energy.localtime import zone as tz_zone
 from energy.ratebook import RateGapError, UnknownGridCompany
-from energy.settlement import HourSettlement, settle_hour_micro
-from energy.tariff import Tariff, capacity_basis_kw
-from energy.units import wh_to_kwh
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing.bridge_store import DailyPeakRow, SettlementRow
 from ingest_svc.billing.outbox import enqueue
@@ -49,7 +49,7 @@ from ingest_svc.billing.settlement import HOUR_MS, hourly_sums
 
 if TYPE_CHECKING:
     from energy.bill import Contract
-    from energy.bill.period import PeriodCost
+    from energy.bill.period import PeriodCost, Version1Parts
 
 __all__ = ["LEDGER_APPEND", "Pricer", "hour_iso", "period_price", "settlement_request", "signed_request"]
 
@@ -82,19 +82,21 @@ def period_price(prices: dict[tuple[str, int], float], zone: str, start_ms: int)
     return own if own is not None else prices.get((zone, start_ms - start_ms % HOUR_MS))
 
 
-def settlement_request(row: Unpriced, p: HourSettlement) -> ledger_service_pb2.AppendRecordsRequest:
-    """The version-1 (legacy, hourly, EUR) record of an hour."""
+def settlement_request(
+    row: Unpriced, spot_micro_eur_per_kwh: int, p: Version1Parts
+) -> ledger_service_pb2.AppendRecordsRequest:
+    """The version-1 (legacy, hourly, micro-EUR) record of an hour."""
     record = record_pb2.SettlementRecord(
         household_id=row.household_id,
         hour_start=timestamps.from_ms(row.hour_start_ms),
-        metered_wh=p.metered_wh,
-        spot_price_micro_eur_per_kwh=p.spot_price_micro_eur_per_kwh,
-        spot_cost_micro_eur=p.spot_cost_micro_eur,
-        grid_energy_cost_micro_eur=p.grid_energy_cost_micro_eur,
-        capacity_cost_micro_eur=p.capacity_cost_micro_eur,
-        standing_charge_micro_eur=p.standing_charge_micro_eur,
-        vat_micro_eur=p.vat_micro_eur,
-        total_cost_micro_eur=p.total_cost_micro_eur,
+        metered_wh=row.metered_wh,
+        spot_price_micro_eur_per_kwh=spot_micro_eur_per_kwh,
+        spot_cost_micro_eur=p.spot_cost,
+        grid_energy_cost_micro_eur=p.grid_energy_cost,
+        capacity_cost_micro_eur=p.capacity_cost,
+        standing_charge_micro_eur=p.standing_charge,
+        vat_micro_eur=p.vat,
+        total_cost_micro_eur=p.total,
     )
     return ledger_service_pb2.AppendRecordsRequest(
         request_id=f"settlement:{row.household_id}:{hour_iso(row.hour_start_ms)}",
@@ -167,12 +169,6 @@ def month_imports_before(conn: Connection, household_id: str, start_ms: int) -> 
         )
     ).scalar_one()
     return int(value)
-
-
-def capacity_basis_at(conn: Connection, household_id: str, hour_ms: int, tz: str) -> float:
-    """Top-three daily peaks (mean kW) of the hour's local month so far (:func:`month_peaks_wh`)."""
-    peaks = month_peaks_wh(conn, household_id, hour_ms, tz)
-    return capacity_basis_kw([wh_to_kwh(p) for p in peaks])  # Wh in one hour = mean kW
 
 
 @dataclass(frozen=True)
@@ -249,7 +245,6 @@ class Pricer:
     def __init__(
         self,
         engine: Engine,
-        tariff: Tariff,
         prices: PriceSource,
         page_size: int = 500,
         clock: Clock = time.time,
@@ -258,7 +253,6 @@ class Pricer:
         rules: BillRules | None = None,
     ) -> None:
         self.engine = engine
-        self.tariff = tariff  # the version-1 (legacy) records' EUR parts
         self.prices = prices
         self.page_size = page_size
         self._clock = clock
@@ -411,7 +405,7 @@ class Pricer:
                 request = (
                     signed_request(row, cost)
                     if row.meter_values is not None
-                    else self._legacy_request(conn, row, hour_rows[(zone_, period_ms)][0])
+                    else self._legacy_request(conn, row, cost, spot_micro_eur)
                 )
                 enqueue(conn, LEDGER_APPEND, request.request_id, request.SerializeToString(), now_ms)
                 priced += 1
@@ -428,13 +422,15 @@ class Pricer:
         )
 
     def _legacy_request(
-        self, conn: Connection, row: Unpriced, spot_eur_mwh: float
+        self, conn: Connection, row: Unpriced, cost: PeriodCost, spot_micro_eur: int
     ) -> ledger_service_pb2.AppendRecordsRequest:
-        """The version-1 record of a legacy hour: the format's fixed EUR parts
-        (:func:`energy.settlement.settle_hour_micro`), kept so version-1 logs stay one format."""
-        hours, days = local_hour_shares(from_ms(row.hour_start_ms), row.time_zone)
-        basis = capacity_basis_at(conn, row.household_id, row.hour_start_ms, row.time_zone)
-        parts = settle_hour_micro(self.tariff, row.metered_wh, spot_eur_mwh, basis, hours, days)
+        """The version-1 record of a legacy hour: the period's bill in the format's five parts,
+        micro-EUR (:func:`energy.bill.period.version1_parts`, at the day's EUR/NOK)."""
+        from energy.bill.period import version1_parts
+
+        day = from_ms(row.hour_start_ms).astimezone(tz_zone(LOCAL_TZ)).date()
+        rate = Decimal(1) if cost.currency == "EUR" else self.rules.fx.rate_on(day)
+        parts = version1_parts(cost, rate)
         conn.execute(
             update(SettlementRow)
             .where(
@@ -442,12 +438,12 @@ class Pricer:
                 SettlementRow.hour_start_ms == row.hour_start_ms,
             )
             .values(
-                spot_cost_micro_eur=parts.spot_cost_micro_eur,
-                grid_energy_cost_micro_eur=parts.grid_energy_cost_micro_eur,
-                capacity_cost_micro_eur=parts.capacity_cost_micro_eur,
-                standing_charge_micro_eur=parts.standing_charge_micro_eur,
-                vat_micro_eur=parts.vat_micro_eur,
-                total_cost_micro_eur=parts.total_cost_micro_eur,
+                spot_cost_micro_eur=parts.spot_cost,
+                grid_energy_cost_micro_eur=parts.grid_energy_cost,
+                capacity_cost_micro_eur=parts.capacity_cost,
+                standing_charge_micro_eur=parts.standing_charge,
+                vat_micro_eur=parts.vat,
+                total_cost_micro_eur=parts.total,
             )
         )
-        return settlement_request(row, parts)
+        return settlement_request(row, spot_micro_eur, parts)

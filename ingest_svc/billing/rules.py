@@ -1,23 +1,25 @@
-"""The bill's rule set as billing uses it: rates, EUR/NOK, defaults; and a household's contract.
+"""The bill's rule set as billing uses it (:mod:`energy.billrules`, shared with predict_svc's
+cost forecasts), and a household's contract from its registration.
 
-Loaded and validated once, at start-up (:func:`load_bill_rules`: a bad rule set, FX setting or
-default grid company stops the service), and shared by the period pricing (:mod:`.pricing`,
-the ledger records) and the month bill (:mod:`.month_cost`), so both bill by the same rules.
+The rules are loaded and validated once, at start-up, and shared by the period pricing
+(:mod:`.pricing`, the ledger records) and the month bill (:mod:`.month_cost`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from common.errors import NotFound
-from energy.fx import FallbackFxSource, FileFxSource, FixedFxSource, FxSource
-from energy.ratebook import DEFAULT_RULESET, RateBook, RateConfigError, UnknownGridCompany, load_ratebook
+from energy.billrules import (
+    DEFAULT_EURNOK_FALLBACK,
+    DEFAULT_GRID_COMPANY,
+    BillRules,
+    default_bill_rules,
+    load_bill_rules,
+)
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from ingest_svc.billing.ports import ReadingTables
 
@@ -33,63 +35,6 @@ __all__ = [
     "household_contracts",
     "load_bill_rules",
 ]
-
-SUPPORT_PERIODS = ("hour", "quarter_hour")
-# The documented defaults of EP_BILL_EURNOK_FALLBACK and EP_BILL_DEFAULT_GRID_COMPANY (config.py).
-DEFAULT_EURNOK_FALLBACK = "11.50"  # NOK per EUR, approximate 2025-26 level, UNVERIFIED
-DEFAULT_GRID_COMPANY = "glitre"
-
-
-@dataclass(frozen=True)
-class BillRules:
-    """The loaded rule set, the EUR/NOK source and the deployment's bill settings."""
-
-    book: RateBook
-    fx: FxSource
-    default_grid_company: str
-    support_period: str | None = None  # None: the rule set's own period
-
-    def __post_init__(self) -> None:
-        self.book.grid(self.default_grid_company)  # an unknown default fails at start-up
-        if self.support_period is not None and self.support_period not in SUPPORT_PERIODS:
-            raise RateConfigError(f"support period must be hour or quarter_hour, got {self.support_period!r}")
-
-
-def load_bill_rules(
-    ruleset: str, eurnok_file: str, eurnok_fallback: str, default_grid_company: str, support_period: str
-) -> BillRules:
-    """Build from settings (EP_BILL_*); raises :class:`RateConfigError` on any bad value."""
-    book = load_ratebook(Path(ruleset) if ruleset else DEFAULT_RULESET)
-    if book.currency == "EUR":
-        fx: FxSource = FixedFxSource(Decimal(1))
-    else:
-        sources: list[FxSource] = []
-        if eurnok_file:
-            sources.append(FileFxSource(eurnok_file))
-        if eurnok_fallback:
-            try:
-                rate = Decimal(eurnok_fallback)
-            except InvalidOperation:
-                raise RateConfigError(
-                    f"EP_BILL_EURNOK_FALLBACK is not a number: {eurnok_fallback!r}"
-                ) from None
-            if not rate.is_finite() or rate <= 0:
-                raise RateConfigError(f"EP_BILL_EURNOK_FALLBACK must be positive, got {eurnok_fallback!r}")
-            sources.append(FixedFxSource(rate))
-        if not sources:
-            raise RateConfigError("a NOK rule set needs EP_BILL_EURNOK_FILE or EP_BILL_EURNOK_FALLBACK")
-        fx = sources[0] if len(sources) == 1 else FallbackFxSource(sources[0], sources[1])
-    if support_period and support_period not in SUPPORT_PERIODS:
-        raise RateConfigError(f"EP_BILL_SUPPORT_PERIOD must be hour or quarter_hour, got {support_period!r}")
-    try:
-        return BillRules(book, fx, default_grid_company, support_period or None)
-    except UnknownGridCompany as exc:
-        raise RateConfigError(f"EP_BILL_DEFAULT_GRID_COMPANY: {exc}") from None
-
-
-def default_bill_rules() -> BillRules:
-    """The rules with every EP_BILL_* setting at its documented default (tests, tools)."""
-    return load_bill_rules("", "", DEFAULT_EURNOK_FALLBACK, DEFAULT_GRID_COMPANY, "")
 
 
 def household_contracts(

@@ -255,3 +255,45 @@ def test_an_eur_rule_set_bills_in_cents_with_the_same_structure(tmp_path: Path) 
     inv = bill(book, cal, Contract("glitre", "3301"), np.full(len(ms), 250), through_day=1)
     assert inv.currency == "EUR"
     assert lines(inv)["spot_energy"] == (240, 60)  # 24 kWh x 10 cent/kWh (100 EUR/MWh), VAT 25 %
+
+
+def test_version1_parts_sum_the_components_per_part_and_convert_once() -> None:
+    """A legacy hour's bill in the version-1 format (micro-EUR): hand-worked at 11.50 NOK/EUR."""
+    from decimal import Decimal
+
+    from energy.bill.period import PeriodCost, version1_parts
+
+    cost = PeriodCost(
+        "NOK",
+        920_000,
+        (
+            ("spot_energy", 1_150_000),  # 1.15 NOK
+            ("supplier_markup", 23_000),
+            ("supplier_fee", 57),
+            ("grid_energy", 345_000),
+            ("grid_capacity", 11_500),
+            ("elavgift", 115_000),
+            ("enova", 11_500),
+            ("stromstotte", -230_000),
+            ("norgespris", 0),
+            ("export_credit", -11),
+            ("vat", 353_764),
+        ),
+    )
+    p = version1_parts(cost, Decimal("11.50"))
+    assert p.spot_cost == 101_999  # (1_150_000 + 23_000 - 11) / 11.5 = 101_999.04
+    assert p.grid_energy_cost == 21_000  # (345_000 + 115_000 + 11_500 - 230_000) / 11.5
+    assert p.capacity_cost == 1_000
+    assert p.standing_charge == 5  # 57 / 11.5 = 4.96
+    assert p.vat == 30_762  # 353_764 / 11.5 = 30_762.09
+    assert p.total == 101_999 + 21_000 + 1_000 + 5 + 30_762
+    # negative amounts: -23 / 11.5 = -2 exactly; a tie rounds away from zero, -15 / 10 -> -2
+    neg = PeriodCost("NOK", 0, (("export_credit", -23), ("vat", 0)))
+    assert version1_parts(neg, Decimal("11.50")).spot_cost == -2
+    assert version1_parts(PeriodCost("NOK", 0, (("export_credit", -15),)), Decimal(10)).spot_cost == -2
+    # an EUR rule set: rate 1, the components as they are
+    assert version1_parts(PeriodCost("EUR", 0, (("grid_capacity", 7),)), Decimal(1)).capacity_cost == 7
+    with pytest.raises(ValueError, match="without a version-1 part"):
+        version1_parts(PeriodCost("NOK", 0, (("mystery", 1),)), Decimal(1))
+    with pytest.raises(ValueError, match="positive"):
+        version1_parts(cost, Decimal(0))

@@ -11,6 +11,7 @@ import base64
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ class Services:
     ledger_port: int = field(default_factory=free_port)
     running: dict[str, RunningServer] = field(default_factory=dict)
     apps: dict[str, Any] = field(default_factory=dict)
+    predict_now: Callable[[], datetime] | None = None  # predict_svc's clock (default: real time)
 
     @property
     def ledger_url(self) -> str:
@@ -122,7 +124,9 @@ class Services:
             jwt_issuer=ISSUER,
             jwt_audience=AUDIENCE,
         )
-        app = build_predict(config)
+        app = (
+            build_predict(config) if self.predict_now is None else build_predict(config, now=self.predict_now)
+        )
         self.apps["predict"] = app
         return await start_server(
             ServerConfig(port=self.predict_port, metrics_port=-1),

@@ -8,6 +8,7 @@ the wall clock; the bridge settles by reading time.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +25,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from common.config import from_env
-from energy.bills import energy_cost_eur
-from energy.localtime import local_hour_shares
-from energy.tariff import Tariff, capacity_basis_kw
+from energy.bill.period import PeriodCost, version1_parts
 from ingest_svc.app import IngestApp
 from ingest_svc.config import IngestConfig
 from ingest_svc.intake.store import register_households
 from ledger_svc.canonical import Prediction, Settlement
 from tests.conftest import Broker
-from tests.ingest_svc.helpers import encode, publish_all, reading, scalar
+from tests.ingest_svc.helpers import encode, publish_all, reading, rows, scalar
 from tests.ingest_svc.services import SERVICE_SECRETS, Services, ledger_records
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,7 +113,7 @@ def kinds(records: list[Prediction | Settlement]) -> tuple[list[Settlement], lis
     ]
 
 
-async def test_two_hours_settle_once_per_household_with_predict_tariff(
+async def test_two_hours_settle_once_per_household_with_the_bill_rules(
     mosquitto: Broker, services: Services, tmp_path: Path
 ) -> None:
     db_url = f"sqlite:///{tmp_path / 'ingest.db'}"
@@ -151,32 +151,36 @@ async def test_two_hours_settle_once_per_household_with_predict_tariff(
         assert by_key[("hh-0002", H0)].metered_wh == 770
         assert by_key[("hh-0002", H0 + HOUR_MS)].metered_wh == 840
 
-        # Cost parts equal predict_svc's float tariff arithmetic (to rounding), price from predict.
-        tariff = Tariff()
+        # Each version-1 record is the household's bill of the hour (the settlement row's NOK
+        # components), in the format's five parts and micro-EUR at the day's EUR/NOK (the default
+        # fallback, 11.50); the spot price is predict_svc's.
         market = services.apps["predict"].markets["NO1"]
         for (household_id, hour), s in by_key.items():
             stamp = pd.Timestamp(hour, unit="ms", tz="UTC")
             spot = market.frame.value("price", market.clock.to_data(stamp))
             assert s.spot_price_ueur_per_kwh == round(spot * 1000)
-            kwh = s.metered_wh / 1000
-            hours, days = local_hour_shares(stamp)
-            peaks = [by_key[(household_id, h)].metered_wh / 1000 for h in (H0, H0 + HOUR_MS) if h <= hour]
-            local_days = {
-                pd.Timestamp(h, unit="ms", tz="UTC").tz_convert("Europe/Oslo").date() for h in (H0, hour)
-            }
-            basis = capacity_basis_kw([max(peaks)] if len(local_days) == 1 else [peaks[-1]])
-            expected = (
-                float(energy_cost_eur(tariff, kwh, spot))
-                + (tariff.capacity_eur_month(basis) / days + tariff.standing_eur_day()) / hours
+            [(currency, comps)] = rows(
+                db_url,
+                "select currency, cost_components from settlements"
+                f" where household_id = '{household_id}' and hour_start_ms = {hour}",
             )
-            assert s.total_cost_ueur / 1e6 == pytest.approx(expected, abs=1e-5)
-            assert s.total_cost_ueur == (
-                s.spot_cost_ueur
-                + s.grid_energy_cost_ueur
-                + s.capacity_cost_ueur
-                + s.standing_charge_ueur
-                + s.vat_ueur
+            assert currency == "NOK"
+            nok = dict(json.loads(comps))
+            expected = version1_parts(PeriodCost("NOK", 0, tuple(nok.items())), Decimal("11.50"))
+            assert (
+                s.spot_cost_ueur,
+                s.grid_energy_cost_ueur,
+                s.capacity_cost_ueur,
+                s.standing_charge_ueur,
+                s.vat_ueur,
+            ) == (
+                expected.spot_cost,
+                expected.grid_energy_cost,
+                expected.capacity_cost,
+                expected.standing_charge,
+                expected.vat,
             )
+            assert s.total_cost_ueur == expected.total > 0
         # One forecast per household for the next hour, priced by predict_svc's model.
         assert sorted(p.household for p in predictions) == ["hh-0000", "hh-0001", "hh-0002"]
         assert all(

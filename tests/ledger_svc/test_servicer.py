@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import AsyncIterator
 
 import grpc
@@ -13,11 +14,12 @@ from common import tlog
 from common.errors import error_info
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import record_pb2
-from ledger_svc.canonical import encode_record, tx_hash
+from ledger_svc.canonical import HOUR_MS, Correction, encode_record, tx_hash
 from ledger_svc.convert import record_from_proto, record_to_proto
 from ledger_svc.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger_svc.signing import SignedTreeHead, Signer, TreeHead, verify_signed_head
 from ledger_svc.store import TxRow
+from ledger_svc.vectors import v2_records
 from tests.ledger_svc.ledger_records import prediction, settlement
 from tests.ledger_svc.ledger_server import RunningLedger, running_ledger
 
@@ -303,3 +305,81 @@ async def test_checkpoint_is_public_signed_and_proves_consistency(svc: RunningLe
         grpc.StatusCode.INVALID_ARGUMENT,
         "BAD_TREE_SIZE",
     )
+
+
+async def test_an_invoice_in_two_currencies_has_a_total_per_currency_and_no_sum_across(
+    svc: RunningLedger,
+) -> None:
+    """A month with a legacy (version-1, EUR) hour, then meter-signed NOK quarter-hours, and a
+    correction of each: each currency owes its own amount; nothing is added across them."""
+    key, first, second = v2_records()
+    nok = [dataclasses.replace(r, currency="NOK") for r in (first, second)]
+    legacy = settlement("hh-0001", hour=5)  # 2026-01-01T05:00Z, in EUR by the version-1 format
+    corrections = [
+        Correction(b"", "hh-0001", legacy.hour_ms, HOUR_MS, -20_000, "EUR", "wrong grid tariff", "admin"),
+        Correction(b"", "hh-0001", first.period_start_ms, first.period_ms, 7_000, "NOK", "late fee", "admin"),
+    ]
+    service = svc.auth("service", ())
+    for i, batch in enumerate(([key], [*nok, legacy], corrections)):
+        await svc.stub.AppendRecords(
+            pb.AppendRecordsRequest(request_id=f"mixed-{i}", records=[record_to_proto(r) for r in batch]),
+            metadata=service,
+            timeout=10,
+        )
+    owner = svc.auth("user", ("hh-0001",))
+    get = pb.GetInvoiceRequest(household_id="hh-0001", month="2026-01")
+    invoice = (await svc.stub.GetInvoice(get, metadata=owner, timeout=5)).invoice
+    assert len(invoice.lines) == 3 and len(invoice.corrections) == 2
+    eur_cost = legacy.total_cost_ueur
+    nok_cost = first.total_cost_ueur + second.total_cost_ueur
+    assert [
+        (
+            t.currency,
+            t.line_count,
+            t.total_wh,
+            t.total_cost_micro,
+            t.correction_total_micro,
+            t.amount_due_micro,
+        )
+        for t in invoice.totals
+    ] == [
+        ("EUR", 1, legacy.metered_wh, eur_cost, -20_000, eur_cost - 20_000),
+        ("NOK", 2, first.metered_wh + second.metered_wh, nok_cost, 7_000, nok_cost + 7_000),
+    ]
+    # the single-currency fields do not add EUR to NOK: no one currency, no one total
+    assert invoice.currency == ""
+    assert (
+        invoice.total_cost_micro_eur,
+        invoice.correction_total_micro_eur,
+        invoice.amount_due_micro_eur,
+    ) == (
+        0,
+        0,
+        0,
+    )
+    assert invoice.total_wh == legacy.metered_wh + first.metered_wh + second.metered_wh  # energy adds up
+    verdict = await svc.stub.VerifyInvoice(
+        pb.VerifyInvoiceRequest(household_id="hh-0001", month="2026-01"), metadata=owner, timeout=5
+    )
+    assert verdict.valid and len(verdict.lines) == 5
+
+    # a one-currency month keeps its sums in the single-currency fields, and says which currency
+    await svc.stub.AppendRecords(
+        pb.AppendRecordsRequest(
+            request_id="feb", records=[record_to_proto(settlement("hh-0001", hour=24 * 40))]
+        ),
+        metadata=service,
+        timeout=10,
+    )
+    feb = (
+        await svc.stub.GetInvoice(
+            pb.GetInvoiceRequest(household_id="hh-0001", month="2026-02"), metadata=owner, timeout=5
+        )
+    ).invoice
+    line = settlement("hh-0001", hour=24 * 40)
+    assert (
+        feb.currency == "EUR" and feb.total_cost_micro_eur == feb.amount_due_micro_eur == line.total_cost_ueur
+    )
+    assert [(t.currency, t.total_cost_micro, t.amount_due_micro) for t in feb.totals] == [
+        ("EUR", line.total_cost_ueur, line.total_cost_ueur)
+    ]

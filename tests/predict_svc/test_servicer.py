@@ -9,6 +9,7 @@ import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import grpc
 import numpy as np
@@ -22,7 +23,9 @@ from common.auth.verifier import TokenVerifier
 from common.config import from_env
 from common.errors import error_info
 from common.server import RunningServer, ServerConfig, start_server
-from energy.bills import retail_eur_kwh
+from energy.bill import Contract
+from energy.bill.forecast import hour_costs
+from energy.billrules import default_bill_rules
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
@@ -216,6 +219,21 @@ async def test_bad_inputs_map_to_statuses_with_reasons(harness: Harness) -> None
     assert code == grpc.StatusCode.UNAUTHENTICATED
 
 
+# Contracts of the batch (as ingest sends them) and what they mean on the bill.
+CONTRACTS = [
+    (forecast_pb2.BillContract(), Contract("glitre")),  # none registered: the zone's grid company
+    (forecast_pb2.BillContract(price_scheme="norgespris"), Contract("glitre", scheme="norgespris")),
+    (
+        forecast_pb2.BillContract(grid_company="bkk", municipality="1806", dwelling="cabin"),
+        Contract("bkk", "1806", dwelling="cabin"),  # Narvik, Nordland: no VAT
+    ),
+    (
+        forecast_pb2.BillContract(supplier_markup_micro_per_kwh=50_000, supplier_fee_nano_per_month=0),
+        Contract("glitre", markup_micro_per_kwh=50_000, monthly_fee_nano=0),
+    ),
+]
+
+
 async def test_batch_then_household_forecast(harness: Harness) -> None:
     rng = np.random.default_rng(1)
     inputs = [
@@ -227,6 +245,7 @@ async def test_batch_then_household_forecast(harness: Harness) -> None:
             heating="heat_pump" if i % 2 else "district",
             has_ev=i % 3 == 0,
             daily_peaks_kw=[4.0, 7.0, 6.5, 5.5],
+            contract=CONTRACTS[i % len(CONTRACTS)][0],
         )
         for i in range(500)
     ]
@@ -238,14 +257,38 @@ async def test_batch_then_household_forecast(harness: Harness) -> None:
     )
     assert [p.household_id for p in batch.predictions] == [h.household_id for h in inputs]
     first = forecast.points[0]
-    tariff = harness.app.servicer.tariff
-    for prediction in batch.predictions:
+    rules = default_bill_rules()  # the rule set the harness's predict_svc bills by (EP_BILL_* defaults)
+    hour_ms = first.hour_start.seconds * 1000
+    for i, prediction in enumerate(batch.predictions):
         assert prediction.price.p50_eur_mwh == first.p50_eur_mwh and prediction.hour_start == first.hour_start
         assert prediction.consumption_kwh >= 0
-        assert prediction.cost_p10_eur <= prediction.cost_p50_eur <= prediction.cost_p90_eur
-        expected = prediction.consumption_kwh * retail_eur_kwh(tariff, first.p50_eur_mwh)
-        assert prediction.cost_p50_eur == pytest.approx(float(expected))
+        # the household's bill, in its currency: every per-kWh line with VAT, by its contract
+        assert prediction.currency == "NOK"
+        assert prediction.cost_p10_micro <= prediction.cost_p50_micro <= prediction.cost_p90_micro
+        wh = round(prediction.consumption_kwh * 1000)
+        contract = CONTRACTS[i % len(CONTRACTS)][1]
+        [expected] = hour_costs(rules, [contract], hour_ms, first.p50_eur_mwh, [wh])
+        assert prediction.cost_p50_micro == expected
+        # the EUR fields (a ledger PREDICTION's µEUR cost) are the same at the day's rate, 11.50
+        assert prediction.cost_p50_eur == pytest.approx(prediction.cost_p50_micro / 11.5e6)
         assert prediction.model_version == forecast.model_version
+    # by hand, the default contract (Glitre, spot, home; the rule set's default supplier) at the
+    # published next hour: (spot x 11.50 + markup + grid day/night + elavgift + Enova - support) x 1.25
+    book = rules.book
+    local = _dt(first.hour_start).astimezone(ZoneInfo("Europe/Oslo"))
+    grid = book.grid("glitre").at(local.date())
+    spot = round(first.p50_eur_mwh * 11.5 * 1000)
+    support = book.support.at(local.date())
+    per_kwh = (
+        spot
+        + book.supplier.at(local.date()).markup_micro_per_kwh
+        + (grid.day_micro_per_kwh if grid.is_day(local.hour, local.weekday()) else grid.night_micro_per_kwh)
+        + book.elavgift.at(local.date())
+        + book.enova.at(local.date())
+        - max(spot - support.threshold_micro_per_kwh, 0) * support.percent_bp // 10_000
+    ) * (10_000 + book.vat_bp.at(local.date()))
+    own = batch.predictions[0]  # household 0: the default contract
+    assert abs(own.cost_p50_micro - round(own.consumption_kwh * 1000) * per_kwh / 10_000 / 1000) <= 5
 
     response = await harness.stub.PredictHousehold(
         pb.PredictHouseholdRequest(
@@ -256,9 +299,19 @@ async def test_batch_then_household_forecast(harness: Harness) -> None:
     result = response.forecast
     assert result.household_id == HOUSEHOLD and result.zone == "NO1" and len(result.hours) == 24
     assert result.next_hour.consumption_kwh == pytest.approx(batch.predictions[0].consumption_kwh)
-    assert result.next_hour.price.total_eur_kwh == pytest.approx(
-        float(retail_eur_kwh(tariff, first.p50_eur_mwh))
+    billed = result.next_hour.billed_price
+    assert billed.currency == result.currency == result.next_hour.currency == "NOK"
+    assert abs(billed.total_micro_per_kwh - per_kwh / 10_000) <= 2  # all-in, VAT included
+    assert billed.total_micro_per_kwh == (
+        billed.energy_micro_per_kwh
+        + billed.grid_micro_per_kwh
+        + billed.taxes_micro_per_kwh
+        + billed.support_micro_per_kwh
+        + billed.vat_micro_per_kwh
     )
+    assert billed.spot_micro_per_kwh == spot
+    assert result.next_hour.price.total_eur_kwh == pytest.approx(billed.total_micro_per_kwh / 11.5e6)
+    assert result.next_hour.cost_p50_micro == own.cost_p50_micro
     p50 = np.array([p.p50_eur_mwh for p in forecast.points])
     cheapest = [_dt(t) for t in result.cheapest_hours]
     assert len(cheapest) == 4
@@ -266,9 +319,14 @@ async def test_batch_then_household_forecast(harness: Harness) -> None:
     # The next hour is published: its price is not above itself (exactly 0, not a guess).
     assert len(result.exceed_probability) == 24 and result.exceed_probability[0] == 0.0
     assert all(0 <= p <= 1 for p in result.exceed_probability)
-    # Top three daily peaks 7.0, 6.5, 5.5 -> 6.33 kW -> the 5-10 kW step, incl. VAT.
-    assert result.capacity_charge_eur_month == pytest.approx(tariff.capacity_eur_month(19 / 3))
-    assert result.standing_charge_eur_day == pytest.approx(tariff.standing_eur_day())
+    # Top three daily peaks 7.0, 6.5, 5.5 -> 6.33 kW -> Glitre's 5-10 kW step, incl. VAT; the
+    # supplier's monthly fee apart (fixed charges are never in the per-kWh price).
+    vat = 10_000 + book.vat_bp.at(local.date())
+    step = next(x for x in grid.steps if x.up_to_wh is None or 19_000 < x.up_to_wh * 3)
+    assert result.capacity_charge_micro_per_month == round(step.nano_per_month * vat / 10_000 / 1000)
+    fee = book.supplier.at(local.date()).monthly_fee_nano
+    assert result.supplier_fee_micro_per_month == round(fee * vat / 10_000 / 1000)
+    assert result.capacity_charge_eur_month == pytest.approx(result.capacity_charge_micro_per_month / 11.5e6)
     quick = await harness.stub.PredictHousehold(
         pb.PredictHouseholdRequest(household_id=HOUSEHOLD, horizon_hours=3), metadata=harness.auth()
     )

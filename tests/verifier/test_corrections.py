@@ -65,3 +65,54 @@ def test_corrections_are_shown_and_checked() -> None:
     assert problems and "no line bills" in problems[0]
     _shown, problems = metering.check_corrections(_invoice(line_hour=2, amount_due=1))
     assert problems and "amount due" in problems[0]
+
+
+def test_a_month_in_two_currencies_is_checked_per_currency_never_summed_across() -> None:
+    """A legacy EUR hour and a NOK line (here a version-1 shape relabelled: only the sums matter)
+    with a NOK correction: each currency's totals are checked, and a single total is a problem."""
+    eur = settlement("hh-1", hour=2)
+    nok_line = _js(settlement("hh-1", hour=3))
+    shape = nok_line["settlement"]
+    nok_line["settlement"] = {
+        **shape,
+        "formatVersion": 2,
+        "currency": "NOK",
+        "periodStart": shape["hourStart"],
+        "periodSeconds": "3600",
+    }
+    nok_cost = int(nok_line["settlement"]["totalCostMicroEur"])
+    fix = Correction(b"", "hh-1", eur.hour_ms + HOUR_MS, HOUR_MS, 5_000, "NOK", "late fee", "admin")
+    invoice: dict[str, Any] = {
+        "householdId": "hh-1",
+        "lines": [{"transaction": {"record": _js(eur)}}, {"transaction": {"record": nok_line}}],
+        "corrections": [{"txHash": "cd" * 32, "record": _js(fix)}],
+        "totals": [
+            {
+                "currency": "EUR",
+                "lineCount": 1,
+                "totalWh": str(eur.metered_wh),
+                "totalCostMicro": str(eur.total_cost_ueur),
+                "amountDueMicro": str(eur.total_cost_ueur),
+            },
+            {
+                "currency": "NOK",
+                "lineCount": 1,
+                "totalWh": nok_line["settlement"]["meteredWh"],
+                "totalCostMicro": str(nok_cost),
+                "correctionTotalMicro": "5000",
+                "amountDueMicro": str(nok_cost + 5_000),
+            },
+        ],
+    }
+    assert metering.check_totals(invoice) == []
+    assert metering.currency_sums(invoice)["NOK"]["due"] == nok_cost + 5_000
+    _shown, problems = metering.check_corrections(invoice)
+    assert problems == []
+    # one total adding EUR to NOK
+    summed = {**invoice, "totalCostMicroEur": str(eur.total_cost_ueur + nok_cost)}
+    assert any("into one total" in p for p in metering.check_totals(summed))
+    # a currency's total that is not its lines'
+    wrong = {**invoice, "totals": [invoice["totals"][0], {**invoice["totals"][1], "amountDueMicro": "1"}]}
+    assert any("per currency" in p for p in metering.check_totals(wrong))
+    # mixed lines without per-currency totals cannot be checked: a problem, not a pass
+    assert metering.check_totals({k: v for k, v in invoice.items() if k != "totals"})

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from energy.tariff import Tariff
 from ingest_svc.billing import Billing, BillingSettings
 from ingest_svc.billing.bridge_store import OutboxRow
 from ingest_svc.intake.store import READING_TABLES
@@ -37,7 +36,6 @@ def billing(tmp_path: Path, ledger: FakeLedger, clock: Clock, page: int = 64) ->
         prices=FakePrices(),
         forecasts=FakeForecasts(target_ms=H0 + 3 * HOUR_MS),
         ledger=ledger,
-        tariff=Tariff(),
         settings=settings,
         clock=clock,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from energypulse.prediction.v1 import forecast_pb2, prediction_service_pb2
-from ingest_svc.billing.clients import FORECAST_HORIZON_HOURS, _band
+from ingest_svc.billing.clients import FORECAST_DAYS, _band
 
 
 def test_published_periods_are_exact_and_forecast_ones_carry_their_quantiles() -> None:
@@ -27,8 +27,7 @@ def test_published_periods_are_exact_and_forecast_ones_carry_their_quantiles() -
     )
     assert _band(published) == (81.5, 81.5, 81.5)
     assert _band(forecast) == (60.0, 90.0, 140.0)
-    # the widest cut GetPriceForecast accepts (1..192 hours): the whole 7-day forecast
-    request = prediction_service_pb2.GetPriceForecastRequest(
-        horizon_hours=FORECAST_HORIZON_HOURS, horizon_days=7
-    )
-    assert request.horizon_hours == 192 and request.horizon_days == 7
+    # the whole 7-day forecast, no cut in hours (tests/ingest_svc/test_price_forecast_client.py
+    # reads it from the real predict_svc)
+    request = prediction_service_pb2.GetPriceForecastRequest(horizon_days=FORECAST_DAYS)
+    assert request.horizon_hours == 0 and request.horizon_days == 7

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from energy.tariff import Tariff
 from ingest_svc.billing import TodayCost
 from ingest_svc.billing.bridge_store import SettlementRow
 from ingest_svc.billing.pricing import Pricer
@@ -33,7 +32,7 @@ async def test_todays_cost_is_the_settled_periods_nok_bill(tmp_path: Path) -> No
     costs = TodayCost(engine, "NOK")
     assert costs.today_cost_minor("hh-1", "Europe/Oslo", NOW_MS) == 0  # nothing settled yet
     settle_all(engine)
-    await Pricer(engine, Tariff(), FakePrices(eur_mwh=100.0), tables=READING_TABLES).run_once()
+    await Pricer(engine, FakePrices(eur_mwh=100.0), tables=READING_TABLES).run_once()
     with engine.connect() as conn:
         rows = conn.execute(
             select(SettlementRow.currency, SettlementRow.cost_micro, SettlementRow.cost_components)

@@ -44,3 +44,32 @@ async def test_each_household_is_forecast_once_per_round_and_recorded_once(tmp_p
     p = records[0].prediction
     assert p.price_p10_micro_eur_per_kwh < p.price_p50_micro_eur_per_kwh < p.price_p90_micro_eur_per_kwh
     assert p.consumption_wh == 500 and p.target_hour.seconds * 1000 == H0 + 3 * HOUR_MS
+
+
+async def test_each_household_is_forecast_by_its_registered_contract(tmp_path: Path) -> None:
+    """predict_svc bills the cost forecast by the household's contract: ingest sends it with the
+    batch input (none registered: empty, predict_svc takes the zone's grid company and defaults)."""
+    from ingest_svc.billing import contract_columns
+
+    engine = store(tmp_path)
+    register(
+        engine,
+        {**household("hh-1", ["m-a"]), **contract_columns("bkk", "1806", "norgespris", "cabin", 3.5, 49.0)},
+        household("hh-2", ["m-b"]),
+    )
+    write_readings(engine, "m-a", range(25), 0.1)
+    write_readings(engine, "m-b", range(25), 0.2)
+    settle_all(engine)
+    forecasts = FakeForecasts(target_ms=H0 + 3 * HOUR_MS)
+    assert await Forecaster(engine, READING_TABLES, forecasts, batch_size=10, clock=Clock()).run_once() == 2
+    [request] = forecasts.requests
+    sent = {h.household_id: h.contract for h in request.households}
+    c = sent["hh-1"]
+    assert (c.grid_company, c.municipality, c.price_scheme, c.dwelling) == (
+        "bkk",
+        "1806",
+        "norgespris",
+        "cabin",
+    )
+    assert c.supplier_markup_micro_per_kwh == 35_000 and c.supplier_fee_nano_per_month == 49_000_000_000
+    assert not sent["hh-2"].grid_company and not sent["hh-2"].HasField("supplier_markup_micro_per_kwh")

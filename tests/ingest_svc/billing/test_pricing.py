@@ -11,11 +11,11 @@ from sqlalchemy.engine import Engine
 
 from energy.bill import Contract, build_calendar, rows_for, settle
 from energy.bill.period import COMPONENTS
-from energy.tariff import Tariff
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing import contract_columns
 from ingest_svc.billing.bridge_store import OutboxRow, SettlementRow
 from ingest_svc.billing.pricing import Pricer, _HourState, month_imports_before, month_peaks_wh
+from ingest_svc.billing.pricing import hour_iso as pricing_iso
 from ingest_svc.billing.rules import default_bill_rules
 from ingest_svc.intake.store import READING_TABLES
 from tests.ingest_svc.billing.fakes import (
@@ -38,7 +38,7 @@ async def test_closed_hours_are_priced_once_and_queued_for_the_ledger(tmp_path: 
     write_readings(engine, "m-b", range(25), 0.2)
     settle_all(engine)
     prices = FakePrices(eur_mwh=80.0, cleared_until_ms=H0 + HOUR_MS)  # only H0 cleared yet
-    pricer = Pricer(engine, Tariff(), prices, clock=Clock(), tables=READING_TABLES)
+    pricer = Pricer(engine, prices, clock=Clock(), tables=READING_TABLES)
     assert await pricer.run_once() == 2
     assert {zone for zone, _, _ in prices.calls} == {"NO1", "NO2"}
     prices.cleared_until_ms = None
@@ -126,10 +126,7 @@ async def test_signed_quarter_hours_carry_the_nok_bill_components(tmp_path: Path
     _signed_rows(engine, "hh-q", JAN15, wh)
     rules = default_bill_rules()
     prices = QuarterPrices({JAN15 + i * QUARTER: p for i, p in enumerate(eur)})
-    assert (
-        await Pricer(engine, Tariff(), prices, rules=rules, clock=Clock(), tables=READING_TABLES).run_once()
-        == n
-    )
+    assert await Pricer(engine, prices, rules=rules, clock=Clock(), tables=READING_TABLES).run_once() == n
     records = _records(engine)
     assert len(records) == n
     for r in records:
@@ -194,13 +191,63 @@ async def test_support_stops_at_the_monthly_volume_cap_counted_before_the_period
         )
     _signed_rows(engine, "hh-c", JAN15, [2000, 0, 0, 0])
     prices = QuarterPrices({JAN15 + i * QUARTER: 300.0 for i in range(4)})  # 3.45 NOK/kWh at 11.50
-    assert (
-        await Pricer(engine, Tariff(), prices, rules=rules, clock=Clock(), tables=READING_TABLES).run_once()
-        == 4
-    )
+    assert await Pricer(engine, prices, rules=rules, clock=Clock(), tables=READING_TABLES).run_once() == 4
     first = _records(engine)[0]
     support = next(c.amount_micro for c in first.components if c.name == "stromstotte")
     rule = rules.book.support.at(date(2026, 1, 15))
     excess = 3_450_000 - rule.threshold_micro_per_kwh  # µNOK/kWh above the threshold
     # only the 1 kWh left under the cap: 1 kWh x excess x 90 %, in micro-kroner
     assert support == -round(1000 * excess * rule.percent_bp / 10_000 / 1000)
+
+
+async def test_a_legacy_hour_records_the_household_bill_in_the_version1_parts(tmp_path: Path) -> None:
+    """A meter that does not sign: its version-1 record is the same bill as its settlement row
+    (the NOK components), in the format's five parts and micro-EUR at the day's EUR/NOK (the
+    default rule set's fallback, 11.50): no second tariff."""
+    import json
+    from decimal import Decimal
+
+    engine = store(tmp_path)
+    register(engine, household("hh-1", ["m-a"]))
+    write_readings(engine, "m-a", range(25), 0.1)
+    settle_all(engine)
+    assert (
+        await Pricer(engine, FakePrices(eur_mwh=80.0), clock=Clock(), tables=READING_TABLES).run_once() == 2
+    )
+    with engine.connect() as conn:
+        rows = {
+            f"settlement:hh-1:{pricing_iso(int(start))}": (str(currency), json.loads(str(comps)))
+            for start, currency, comps in conn.execute(
+                select(SettlementRow.hour_start_ms, SettlementRow.currency, SettlementRow.cost_components)
+            )
+        }
+        outbox = conn.execute(select(OutboxRow.request_id, OutboxRow.payload)).all()
+    assert len(outbox) == 2
+    for request_id, payload in outbox:
+        record = ledger_service_pb2.AppendRecordsRequest.FromString(payload).records[0].settlement
+        currency, comps = rows[request_id]
+        assert currency == "NOK" and record.format_version in (0, 1) and not record.currency
+        nok = dict(comps)
+
+        def eur(*names: str, nok: dict[str, int] = nok) -> int:
+            value = Decimal(sum(nok[n] for n in names)) / Decimal("11.50")
+            return int(value.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+
+        assert record.spot_cost_micro_eur == eur("spot_energy", "supplier_markup", "export_credit")
+        assert record.grid_energy_cost_micro_eur == eur(
+            "grid_energy", "elavgift", "enova", "stromstotte", "norgespris"
+        )
+        assert record.capacity_cost_micro_eur == eur("grid_capacity")
+        assert record.standing_charge_micro_eur == eur("supplier_fee")
+        assert record.vat_micro_eur == eur("vat")
+        parts = (
+            record.spot_cost_micro_eur,
+            record.grid_energy_cost_micro_eur,
+            record.capacity_cost_micro_eur,
+            record.standing_charge_micro_eur,
+            record.vat_micro_eur,
+        )
+        assert record.total_cost_micro_eur == sum(parts)
+        # the NOK total / 11.50, to within the five parts' roundings
+        assert abs(record.total_cost_micro_eur - sum(nok.values()) / 11.5) <= 2.5
+        assert record.spot_price_micro_eur_per_kwh == 80_000

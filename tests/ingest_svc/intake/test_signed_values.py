@@ -110,7 +110,7 @@ def test_only_verified_boundaries_are_stored_and_only_they_are_billed(tmp_path: 
     # The meter key goes on the ledger, then the period as a version-2 record with its signed values.
     assert KeyRecorder(engine, READING_TABLES).run_once() == 1
     assert KeyRecorder(engine, READING_TABLES).run_once() == 0  # once per key
-    priced = asyncio.run(Pricer(engine, _tariff(), FakePrices(), tables=READING_TABLES).run_once())
+    priced = asyncio.run(Pricer(engine, FakePrices(), tables=READING_TABLES).run_once())
     assert priced == 2
     items = Outbox(engine).claim(10)
     requests = [ledger_service_pb2.AppendRecordsRequest.FromString(i.payload) for i in items]
@@ -160,9 +160,3 @@ def _public(signer: MeterSigner):  # type: ignore[no-untyped-def]
     from contracts.mqtt.boundary import load_public_key
 
     return load_public_key(signer.public_key)
-
-
-def _tariff():  # type: ignore[no-untyped-def]
-    from energy.tariff_settings import tariff_from_env
-
-    return tariff_from_env()

@@ -15,7 +15,7 @@ import { RecordSchema, TransactionSchema, type Record as LedgerRecord } from "@/
 
 import { bytesToHex, hexToBytes } from "./bytes";
 import { encodeRecord, txHash } from "./canonical";
-import { checkCorrections } from "./metering";
+import { checkCorrections, checkTotals, currencySums } from "./metering";
 
 interface CorrectionJson {
   salt: string;
@@ -91,5 +91,29 @@ describe("operator corrections", () => {
 
     const inflated = checkCorrections(invoiceWith(r.period_start_ms, 53_713n));
     expect(inflated.problems).toEqual(["the invoice's correction total or amount due is not the sum of its corrections"]);
+  });
+
+  it("checks a month in two currencies per currency and never accepts a sum across them", () => {
+    const r = vector.record; // an EUR correction of the first quarter-hour
+    const nok = create(RecordSchema, {
+      content: { case: "settlement", value: { householdId: "hh-0001", formatVersion: 2, periodStart: ts(r.period_start_ms + 900_000), periodSeconds: 900n, meteredWh: 300n, totalCostMicroEur: 610_000n, currency: "NOK" } },
+    });
+    const base = {
+      householdId: "hh-0001",
+      lines: [{ transaction: create(TransactionSchema, { record: settlementAt(r.period_start_ms, 53_713n) }) }, { transaction: create(TransactionSchema, { record: nok }) }],
+      corrections: [create(TransactionSchema, { txHash: vector.tx_hash, record: correctionOf(r) })],
+      totals: [
+        { currency: "EUR", lineCount: 1, totalWh: 0n, totalCostMicro: 53_713n, correctionTotalMicro: BigInt(r.amount_ueur), amountDueMicro: 53_713n + BigInt(r.amount_ueur) },
+        { currency: "NOK", lineCount: 1, totalWh: 300n, totalCostMicro: 610_000n, correctionTotalMicro: 0n, amountDueMicro: 610_000n },
+      ],
+    };
+    const mixed = create(InvoiceSchema, base);
+    expect([...currencySums(mixed).keys()]).toEqual(["EUR", "NOK"]);
+    expect(checkTotals(mixed)).toEqual([]);
+    expect(checkCorrections(mixed).problems).toEqual([]);
+    const summed = create(InvoiceSchema, { ...base, totalCostMicroEur: 53_713n + 610_000n });
+    expect(checkTotals(summed)).toEqual(["the invoice adds EUR, NOK into one total"]);
+    const wrong = create(InvoiceSchema, { ...base, totals: [base.totals[0]!, { ...base.totals[1]!, amountDueMicro: 1n }] });
+    expect(checkTotals(wrong)).toEqual(["the invoice's totals per currency are not the sums of its lines and corrections"]);
   });
 });

@@ -64,12 +64,79 @@ export function checkCorrections(invoice: Invoice): { lines: CorrectionLine[]; p
     if (!billed.has(`${start.toString()}/${(r.periodSeconds * 1000n).toString()}`)) problems.push(`a correction of ${new Date(Number(start)).toISOString()} corrects a period no line bills`);
     if (!r.reason.trim() || !r.operator) problems.push(`a correction of ${new Date(Number(start)).toISOString()} names no reason or no operator`);
   }
-  // A ledger from before corrections sends neither sum: nothing to check then.
+  // A ledger from before corrections sends neither sum: nothing to check then. Several currencies:
+  // checkTotals checks each one's sums (and that nothing is summed across them).
   const sent = invoice.corrections.length > 0 || invoice.correctionTotalMicroEur !== 0n || invoice.amountDueMicroEur !== 0n;
-  if (sent && (total !== invoice.correctionTotalMicroEur || invoice.totalCostMicroEur + total !== invoice.amountDueMicroEur)) {
+  if (sent && currencySums(invoice).size <= 1 && (total !== invoice.correctionTotalMicroEur || invoice.totalCostMicroEur + total !== invoice.amountDueMicroEur)) {
     problems.push("the invoice's correction total or amount due is not the sum of its corrections");
   }
   return { lines, problems };
+}
+
+/** One currency's sums of an invoice (micro-units): lines and corrections are never added across currencies. */
+export interface CurrencySum {
+  currency: string;
+  lines: number;
+  wh: bigint;
+  cost: bigint;
+  corrections: bigint;
+  due: bigint;
+}
+
+/** A version-1 line is EUR (spec §1); a version-2 line without a currency too. */
+export function lineCurrency(s: SettlementRecord): string {
+  return s.formatVersion === METER_VALUES_VERSION ? s.currency || "EUR" : "EUR";
+}
+
+/** Per currency (by code), from the lines and corrections themselves (as verifier/metering.py currency_sums). */
+export function currencySums(invoice: Invoice): Map<string, CurrencySum> {
+  const out = new Map<string, CurrencySum>();
+  const bucket = (currency: string): CurrencySum => {
+    let b = out.get(currency);
+    if (!b) out.set(currency, (b = { currency, lines: 0, wh: 0n, cost: 0n, corrections: 0n, due: 0n }));
+    return b;
+  };
+  for (const l of invoice.lines) {
+    const c = l.transaction?.record?.content;
+    if (c?.case !== "settlement") continue;
+    const b = bucket(lineCurrency(c.value));
+    b.lines++;
+    b.wh += c.value.meteredWh;
+    b.cost += c.value.totalCostMicroEur;
+    b.due += c.value.totalCostMicroEur;
+  }
+  for (const tx of invoice.corrections) {
+    const c = tx.record?.content;
+    if (c?.case !== "correction") continue;
+    const b = bucket(c.value.currency || "EUR");
+    b.corrections += c.value.amountMicro;
+    b.due += c.value.amountMicro;
+  }
+  return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The invoice's money totals against its lines and corrections, per currency (same rules as
+ * verifier/metering.py check_totals): each currency's `totals` entry is its sums; with several
+ * currencies the single-currency fields are 0, with one they are its sums. */
+export function checkTotals(invoice: Invoice): string[] {
+  const sums = currencySums(invoice);
+  const problems: string[] = [];
+  if (invoice.totals.length > 0 || sums.size > 1) {
+    const key = (c: string, lines: number, wh: bigint, cost: bigint, fix: bigint, due: bigint) => `${c}:${lines.toString()}:${wh.toString()}:${cost.toString()}:${fix.toString()}:${due.toString()}`;
+    const claimed = invoice.totals.map((t) => key(t.currency, t.lineCount, t.totalWh, t.totalCostMicro, t.correctionTotalMicro, t.amountDueMicro)).join("|");
+    const actual = [...sums.values()].map((t) => key(t.currency, t.lines, t.wh, t.cost, t.corrections, t.due)).join("|");
+    if (claimed !== actual) problems.push("the invoice's totals per currency are not the sums of its lines and corrections");
+  }
+  if (sums.size > 1) {
+    if (invoice.totalCostMicroEur !== 0n || invoice.correctionTotalMicroEur !== 0n || invoice.amountDueMicroEur !== 0n || invoice.currency) {
+      problems.push(`the invoice adds ${[...sums.keys()].join(", ")} into one total`);
+    }
+  } else {
+    const only = [...sums.values()][0];
+    if (only && only.cost !== invoice.totalCostMicroEur) problems.push("the invoice totals are not the sum of its lines");
+    if (only && invoice.currency && invoice.currency !== only.currency) problems.push(`the invoice says ${invoice.currency}, its lines are in ${only.currency}`);
+  }
+  return problems;
 }
 
 async function verifiedKeys(invoice: Invoice): Promise<Map<string, Uint8Array<ArrayBuffer>>> {
@@ -173,8 +240,8 @@ export async function checkInvoice(invoice: Invoice, headTimeMs: bigint): Promis
     }
   }
   const wh = settlements.reduce((sum, s) => sum + s.meteredWh, 0n);
-  const cost = settlements.reduce((sum, s) => sum + s.totalCostMicroEur, 0n);
-  if (wh !== invoice.totalWh || cost !== invoice.totalCostMicroEur) problems.push("the invoice totals are not the sum of its lines");
+  if (wh !== invoice.totalWh) problems.push("the invoice totals are not the sum of its lines");
+  problems.push(...checkTotals(invoice)); // money: per currency, never across currencies
   result.complete = result.missing.length === 0 && problems.length === 0;
   return result;
 }

@@ -9,12 +9,14 @@ import { DownloadIcon, ShieldIcon } from "@/components/ui/icons";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
+import type { CurrencyTotal } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
 import type { SettlementRecord, Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
 import { useInvoice } from "@/lib/api/get-invoice";
 import { itemAt } from "@/lib/arrays";
 import { cn } from "@/lib/cn";
 import { downloadText, toCsv } from "@/lib/csv";
 import { fmtDateTime, fmtMinor, fmtMonth, fmtNumber, microToEur, monthOf, shortHash } from "@/lib/format";
+import { lineCurrency } from "@/lib/ledger/metering";
 import type { TxVerdict } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
 
@@ -46,9 +48,10 @@ const parts = (s: SettlementRecord, names: readonly string[]) =>
   s.components.filter((c) => names.includes(c.name)).reduce((sum, c) => sum + c.amountMicro, 0n);
 const v2 = (s: SettlementRecord) => s.formatVersion === 2;
 
-/** The invoice's currency: its version-2 lines' (the bill's, NOK), EUR for a legacy month. */
+/** The invoice's currency: its lines' one currency (a version-1 line's is EUR, a version-2 line's
+ * the bill's, NOK), "mixed" when they have more than one. */
 export function invoiceCurrency(records: readonly (SettlementRecord | undefined)[]): string {
-  const found = new Set(records.filter((s) => s && v2(s)).map((s) => s?.currency || "EUR"));
+  const found = new Set(records.filter((s) => s !== undefined).map((s) => lineCurrency(s)));
   const [only] = [...found];
   return found.size > 1 ? "mixed" : (only ?? "EUR");
 }
@@ -129,6 +132,10 @@ export function InvoicePage() {
   });
   const currency = invoiceCurrency(rows.map((r) => r.s));
   const money = (micro: bigint) => (currency === "mixed" ? `${fmtNumber(microToEur(micro), 2)} (mixed currencies)` : fmtMinor(micro / 10_000n, currency));
+  // A month in several currencies (legacy EUR hours, then NOK periods) owes each one's sum: never
+  // one figure across currencies (the ledger's per-currency totals).
+  const perCurrency = (pick: (t: CurrencyTotal) => bigint, single: bigint) =>
+    inv && inv.totals.length > 1 ? inv.totals.map((t) => fmtMinor(pick(t) / 10_000n, t.currency)).join(" + ") : money(single);
   const verdictOf = (tx: Transaction): LineVerdict => {
     const verdict = result?.verdicts.get(tx.txHash);
     return { verdict, kind: result ? verdictKind(verdict) : "unchecked" };
@@ -197,15 +204,15 @@ export function InvoicePage() {
           <Card>
             <CardBody>
               <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
-                <Stat label="Total" value={money(inv.totalCostMicroEur)} testId="invoice-total" />
-                {inv.corrections.length > 0 && <Stat label="Amount due (after corrections)" value={money(inv.amountDueMicroEur)} testId="invoice-amount-due" />}
+                <Stat label="Total" value={perCurrency((t) => t.totalCostMicro, inv.totalCostMicroEur)} testId="invoice-total" />
+                {inv.corrections.length > 0 && <Stat label="Amount due (after corrections)" value={perCurrency((t) => t.amountDueMicro, inv.amountDueMicroEur)} testId="invoice-amount-due" />}
                 <Stat label="Net energy" value={`${fmtNumber(Number(inv.totalWh) / 1000, 1)} kWh`} />
                 <Stat
                   label={inv.legacy ? "Settled hours" : "Settled periods"}
                   value={`${inv.coveredPeriods.toString()} of ${inv.expectedPeriods.toString()}`}
                   testId="invoice-periods"
                 />
-                <Stat label="Average cost per kWh" value={Number(inv.totalWh) > 0 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} ${currency === "NOK" ? "øre" : "c"}/kWh` : "–"} sub="fixed charges included" />
+                <Stat label="Average cost per kWh" value={Number(inv.totalWh) > 0 && inv.totals.length <= 1 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} ${currency === "NOK" ? "øre" : "c"}/kWh` : "–"} sub="fixed charges included" />
               </dl>
             </CardBody>
           </Card>
@@ -238,7 +245,7 @@ export function InvoicePage() {
                   </th>
                   <td className={cn(cellPadding, "text-right")}>{fmtNumber(Number(inv.totalWh) / 1000, 3)}</td>
                   <td colSpan={6} />
-                  <td className={cn(cellPadding, "text-right")}>{fmtNumber(microToEur(inv.totalCostMicroEur), 2)}</td>
+                  <td className={cn(cellPadding, "text-right")}>{inv.totals.length > 1 ? perCurrency((t) => t.totalCostMicro, 0n) : fmtNumber(microToEur(inv.totalCostMicroEur), 2)}</td>
                   <td colSpan={2} />
                 </tr>
               }
