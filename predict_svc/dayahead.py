@@ -86,6 +86,10 @@ class DayAheadParams:
     use_res_forecast: bool = True
     # Quantile levels above P90 (each one more booster): the spike probabilities come from them.
     upper_levels: tuple[float, ...] = UPPER_LEVELS
+    # Recency weighting of the training rows: weight 0.5 ** (age / half_life_days), age = days
+    # from a row's target day to the newest target of the fit (None: equal weights). Off: on 2023
+    # (trained through 2022) a 365-day half-life helped NO2, not NO1 or NO5 (BENCHMARKS.md).
+    half_life_days: float | None = None
 
     def lgb(self, alpha: float) -> dict[str, object]:
         return quantile_lgb_params(self, alpha)
@@ -256,7 +260,13 @@ def _levels(params: DayAheadParams) -> tuple[float, ...]:
 def _train(design: Design, mask: np.ndarray, params: DayAheadParams) -> list[object]:
     import lightgbm as lgb
 
-    data = lgb.Dataset(design.X[mask], design.y[mask], feature_name=list(design.names), free_raw_data=False)
+    weight = None
+    if params.half_life_days:
+        age = design.target_row[mask].max() - design.target_row[mask]
+        weight = 0.5 ** (age / params.half_life_days)
+    data = lgb.Dataset(
+        design.X[mask], design.y[mask], weight=weight, feature_name=list(design.names), free_raw_data=False
+    )
     return [lgb.train(params.lgb(q), data, num_boost_round=params.rounds) for q in _levels(params)]
 
 

@@ -149,6 +149,32 @@ def test_day_ahead_slice_beats_naive(entsoe_dir: Path, fundamentals_dir: Path, t
     assert 0 <= spike["brier_model"] <= 1 and 0 <= spike["brier_residual_baseline"] <= 1
 
 
+def test_recency_weighting_follows_the_newest_regime() -> None:
+    """Old targets at 0, the newest 30% at 1 (one feature that cannot tell them apart): equal
+    weights give the median of the mix (0), a short half-life the newest regime (1)."""
+    from predict_svc.dayahead import Design, _train
+
+    n = 2000
+    rows = np.arange(n)
+    y = (rows >= 0.7 * n).astype(float)
+    design = Design(
+        np.zeros((n, 1), dtype=np.float32),
+        y,
+        rows,
+        rows,
+        rows % 24,
+        np.zeros(n),
+        np.zeros(n),
+        np.ones(n),
+        ("x",),
+    )
+    mask = np.ones(n, dtype=bool)
+    flat = DayAheadParams(rounds=20, min_data_in_leaf=5, half_life_days=None, upper_levels=())
+    p50 = _train(design, mask, flat)[1].predict(design.X[:1])[0]  # type: ignore[attr-defined]
+    recent = _train(design, mask, DayAheadParams(**{**flat.__dict__, "half_life_days": 50.0}))[1]
+    assert abs(p50) < 0.1 and recent.predict(design.X[:1])[0] > 0.9  # type: ignore[attr-defined]
+
+
 def test_spike_brier_by_hand() -> None:
     """Training prices 0..99 (threshold = their 95th percentile, 94.05); 8 test days, the residual
     baseline exists on day 8 only; its hour 0 is a spike (200) that the model's band brackets (the
