@@ -17,20 +17,24 @@ known at the issue time (see :mod:`predict_svc.protocols`):
 
 Quantiles P10/P50/P90 are three LightGBM pinball-loss boosters; the P10-P90 band is calibrated per
 horizon day by a conformal offset measured on the last :attr:`DayAheadParams.calibration_days`
-of the training range (fit on the rest, then refit on all).
+of the training range (fit on the rest, then refit on all), or on blocked cross-fits. The upper
+levels :attr:`DayAheadParams.upper_levels` (P95, P99: the spike tail three quantiles cannot
+express) are more boosters, each moved per horizon day by a one-sided conformal offset measured on
+the same held-out rows (so that a share ``level`` of them lies below it), then kept above P90.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import holidays
 import numpy as np
 
 from predict_svc.model import quantile_lgb_params
 from predict_svc.protocols import HOURS, DayPanel
+from predict_svc.quantiles import UPPER_LEVELS, monotone
 
 __all__ = ["DA_FEATURES", "DayAheadModel", "DayAheadParams", "da_design", "fit_day_ahead"]
 
@@ -80,6 +84,12 @@ class DayAheadParams:
     threads: int = 1
     seed: int = 7
     use_res_forecast: bool = True
+    # Quantile levels above P90 (each one more booster): the spike probabilities come from them.
+    upper_levels: tuple[float, ...] = UPPER_LEVELS
+    # Recency weighting of the training rows: weight 0.5 ** (age / half_life_days), age = days
+    # from a row's target day to the newest target of the fit (None: equal weights). Off: on 2023
+    # (trained through 2022) a 365-day half-life helped NO2, not NO1 or NO5 (BENCHMARKS.md).
+    half_life_days: float | None = None
 
     def lgb(self, alpha: float) -> dict[str, object]:
         return quantile_lgb_params(self, alpha)
@@ -205,15 +215,37 @@ def _da_design(
 
 @dataclass
 class DayAheadModel:
-    boosters: list[object]  # lightgbm Boosters P10, P50, P90
-    offsets: dict[int, float]  # conformal widening per horizon day (scaled units)
+    boosters: list[object]  # lightgbm Boosters (or TreeEnsembles) P10, P50, P90, then upper_levels
+    offsets: dict[int, float]  # conformal widening of the P10-P90 band per horizon day (scaled units)
     names: tuple[str, ...]
+    upper_levels: tuple[float, ...] = ()
+    # level -> horizon day -> one-sided conformal shift of that booster (scaled units)
+    upper_offsets: dict[float, dict[int, float]] = field(default_factory=dict)
 
     def predict(self, design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lo, mid, hi, _upper = self.predict_all(design)
+        return lo, mid, hi
+
+    def predict_all(
+        self, design: Design
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[float, np.ndarray]]:
+        """P10, P50, P90 and the upper levels (EUR/MWh), non-decreasing across levels."""
         raw = np.vstack([b.predict(design.X) for b in self.boosters])  # type: ignore[attr-defined]
-        raw.sort(axis=0)
-        off = np.array([self.offsets.get(int(k), max(self.offsets.values())) for k in design.horizon_day])
-        return _back(raw[0] - off, design), _back(raw[1], design), _back(raw[2] + off, design)
+        band = np.sort(raw[:3], axis=0)
+        off = _per_row(self.offsets, design.horizon_day)
+        scaled = [band[0] - off, band[1], band[2] + off]
+        for i, level in enumerate(self.upper_levels):
+            scaled.append(raw[3 + i] + _per_row(self.upper_offsets.get(level, {}), design.horizon_day))
+        q = monotone(np.column_stack(scaled))
+        out = [_back(q[:, j], design) for j in range(q.shape[1])]
+        return out[0], out[1], out[2], dict(zip(self.upper_levels, out[3:], strict=True))
+
+
+def _per_row(offsets: dict[int, float], horizon_day: np.ndarray) -> np.ndarray:
+    if not offsets:
+        return np.zeros(len(horizon_day))
+    top = max(offsets.values())
+    return np.array([offsets.get(int(k), top) for k in horizon_day])
 
 
 def _back(v: np.ndarray, design: Design) -> np.ndarray:
@@ -221,11 +253,56 @@ def _back(v: np.ndarray, design: Design) -> np.ndarray:
     return np.asarray(np.sinh(v) * design.s + design.m)
 
 
+def _levels(params: DayAheadParams) -> tuple[float, ...]:
+    return (0.1, 0.5, 0.9, *params.upper_levels)
+
+
 def _train(design: Design, mask: np.ndarray, params: DayAheadParams) -> list[object]:
     import lightgbm as lgb
 
-    data = lgb.Dataset(design.X[mask], design.y[mask], feature_name=list(design.names), free_raw_data=False)
-    return [lgb.train(params.lgb(q), data, num_boost_round=params.rounds) for q in (0.1, 0.5, 0.9)]
+    weight = None
+    if params.half_life_days:
+        age = design.target_row[mask].max() - design.target_row[mask]
+        weight = 0.5 ** (age / params.half_life_days)
+    data = lgb.Dataset(
+        design.X[mask], design.y[mask], weight=weight, feature_name=list(design.names), free_raw_data=False
+    )
+    return [lgb.train(params.lgb(q), data, num_boost_round=params.rounds) for q in _levels(params)]
+
+
+@dataclass
+class _Scores:
+    """Held-out conformity scores: the band's (``max(P10 - y, y - P90)``) and ``y - Pq`` for each
+    upper level, with the horizon day of each row."""
+
+    band: list[np.ndarray] = field(default_factory=list)
+    upper: list[np.ndarray] = field(default_factory=list)  # (rows, upper levels)
+    k: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, boosters: list[object], design: Design, rows: np.ndarray) -> None:
+        pred = np.vstack([b.predict(design.X[rows]) for b in boosters])  # type: ignore[attr-defined]
+        band = np.sort(pred[:3], axis=0)
+        y = design.y[rows]
+        self.band.append(np.maximum(band[0] - y, y - band[2]))
+        self.upper.append((y[None, :] - pred[3:]).T)
+        self.k.append(design.horizon_day[rows])
+
+    def offsets(
+        self, ks: list[int], levels: tuple[float, ...], min_rows: int
+    ) -> tuple[dict[int, float], dict[float, dict[int, float]]]:
+        band = {k: 0.0 for k in ks}
+        upper: dict[float, dict[int, float]] = {lv: {k: 0.0 for k in ks} for lv in levels}
+        if not self.band:
+            return band, upper
+        score, up, k_all = np.concatenate(self.band), np.concatenate(self.upper), np.concatenate(self.k)
+        for k in ks:
+            sel = k_all == k
+            if sel.sum() < min_rows:
+                continue
+            band[k] = float(np.quantile(score[sel], 0.8))
+            for i, lv in enumerate(levels):
+                upper[lv][k] = float(np.quantile(up[sel, i], lv))
+        return band, upper
 
 
 def fit_day_ahead(
@@ -233,47 +310,47 @@ def fit_day_ahead(
     params: DayAheadParams,
     progress: Callable[[str], None] | None = None,
     offsets: dict[int, float] | None = None,
+    upper_offsets: dict[float, dict[int, float]] | None = None,
 ) -> DayAheadModel:
     """Fit on every row with a known target; conformal offsets per horizon day from a validation
-    fit that holds out the last ``calibration_days`` issues (unless ``offsets`` are given: a
-    refit keeps the first fit's)."""
+    fit that holds out the last ``calibration_days`` issues, or from blocked cross-fits (unless
+    ``offsets`` are given: a refit keeps the first fit's, and its ``upper_offsets``)."""
     usable = np.isfinite(design.y)
-    if offsets is not None:
-        return DayAheadModel(_train(design, usable, params), offsets, design.names)
-    if params.calibration_folds > 0:
-        offsets = _cross_fit_offsets(design, usable, params, progress)
+    levels = tuple(params.upper_levels)
+
+    def final(band: dict[int, float], upper: dict[float, dict[int, float]]) -> DayAheadModel:
         if progress is not None:
             progress(f"day-ahead model: fitting on {int(usable.sum())} rows")
-        return DayAheadModel(_train(design, usable, params), offsets, design.names)
+        return DayAheadModel(_train(design, usable, params), band, design.names, levels, upper)
+
+    if offsets is not None:
+        return DayAheadModel(
+            _train(design, usable, params), offsets, design.names, levels, upper_offsets or {}
+        )
+    ks = [int(k) for k in np.unique(design.horizon_day)]
+    scores = _Scores()
+    if params.calibration_folds > 0:
+        _cross_fit(design, usable, params, progress, scores)
+        return final(*scores.offsets(ks, levels, 100))
     last = design.issue_row[usable].max()
     val = usable & (design.issue_row > last - params.calibration_days)
     fit = usable & ~val
-    offsets = {}
     if fit.sum() > 5000 and val.sum() > 500:
-        boosters = _train(design, fit, params)
-        pred = np.vstack([b.predict(design.X[val]) for b in boosters])  # type: ignore[attr-defined]
-        pred.sort(axis=0)
-        y = design.y[val]
-        score = np.maximum(pred[0] - y, y - pred[2])
-        for k in np.unique(design.horizon_day[val]).tolist():
-            sel = design.horizon_day[val] == k
-            offsets[int(k)] = float(np.quantile(score[sel], 0.8))
-    else:
-        offsets = {int(k): 0.0 for k in np.unique(design.horizon_day)}
-    if progress is not None:
-        progress(f"day-ahead model: fitting on {int(usable.sum())} rows")
-    return DayAheadModel(_train(design, usable, params), offsets, design.names)
+        scores.add(_train(design, fit, params), design, val)
+    return final(*scores.offsets(ks, levels, 1))
 
 
-def _cross_fit_offsets(
-    design: Design, usable: np.ndarray, params: DayAheadParams, progress: Callable[[str], None] | None
-) -> dict[int, float]:
-    """Conformal offsets per horizon day from blocked cross-fits over the issues (see
-    :attr:`DayAheadParams.calibration_folds`); 0.0 for a horizon day with too few scores."""
+def _cross_fit(
+    design: Design,
+    usable: np.ndarray,
+    params: DayAheadParams,
+    progress: Callable[[str], None] | None,
+    scores: _Scores,
+) -> None:
+    """Held-out scores from blocked cross-fits over the issues (see
+    :attr:`DayAheadParams.calibration_folds`)."""
     issues = np.unique(design.issue_row[usable])
     blocks = np.array_split(issues, params.calibration_folds)
-    scores: list[np.ndarray] = []
-    ks: list[np.ndarray] = []
     for i, block in enumerate(blocks):
         if not len(block):
             continue
@@ -284,17 +361,4 @@ def _cross_fit_offsets(
             continue
         if progress is not None:
             progress(f"day-ahead model: calibration fold {i + 1}/{len(blocks)}")
-        boosters = _train(design, fit, params)
-        pred = np.vstack([b.predict(design.X[held]) for b in boosters])  # type: ignore[attr-defined]
-        pred.sort(axis=0)
-        y = design.y[held]
-        scores.append(np.maximum(pred[0] - y, y - pred[2]))
-        ks.append(design.horizon_day[held])
-    offsets = {int(k): 0.0 for k in np.unique(design.horizon_day)}
-    if scores:
-        score, k_all = np.concatenate(scores), np.concatenate(ks)
-        for k in offsets:
-            sel = k_all == k
-            if sel.sum() >= 100:
-                offsets[k] = float(np.quantile(score[sel], 0.8))
-    return offsets
+        scores.add(_train(design, fit, params), design, held)

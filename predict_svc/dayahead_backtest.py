@@ -5,9 +5,10 @@ with what is known then (:mod:`predict_svc.protocols`): day-ahead forecasts the 
 week-ahead also ``D+1 .. D+6``. Days are fixed UTC+01:00 days of 24 hours (as the reference LEAR
 run), scores are per hour.
 
-* ``model``: the day-ahead LightGBM quantile model (:mod:`predict_svc.dayahead`) averaged with
-  LEAR for ``D`` (the P50 is the mean of both; the band spans the LightGBM band and that band
-  moved to the averaged P50, so the disagreement of the two models widens it), the
+* ``model``: the day-ahead LightGBM quantile model (:mod:`predict_svc.dayahead`) combined with
+  LEAR for ``D`` (the P50 is :data:`LGB_WEIGHT` x LightGBM + the rest x LEAR; the band spans
+  the LightGBM band and that band moved to the combined P50, so the disagreement of the two
+  models widens it), the
   LightGBM alone for ``D+1 ..``; ``lightgbm`` reports the LightGBM alone.
 * ``lear``: :mod:`predict_svc.lear`, calibrated as ``--recalibrate`` says.
 * ``naive``: the paper's naive (``D-7`` same hour for Monday, Saturday, Sunday, ``D-1``
@@ -47,10 +48,15 @@ from predict_svc.protocols import (
     score_block,
     smape,
 )
+from predict_svc.quantiles import exceed_probability
 
-__all__ = ["MODEL_REFIT_DAYS", "forecast_days", "print_report", "run_day_ahead"]
+__all__ = ["LGB_WEIGHT", "MODEL_REFIT_DAYS", "forecast_days", "print_report", "run_day_ahead"]
 
 MODEL_REFIT_DAYS = {"never": 10**9, "weekly": 28, "daily": 7}
+# Weight of the LightGBM P50 in the model's P50 for D (LEAR gets the rest). Chosen on 2023
+# (trained through 2022; NO1, NO2, NO5; grid 0.5 / 0.6 / 2/3 / 0.75), never on 2024: 2/3 was best
+# or within 0.001 of it in every zone (0.5, the plain mean, was worst in all three).
+LGB_WEIGHT = 2 / 3
 _MAX_ROWS = 200_000  # training rows sampled for the pooled week-ahead model
 
 
@@ -110,6 +116,8 @@ def run_day_ahead(
     lear, p10, p50, p90, ens50 = fc["lear"], fc["p10"], fc["p50"], fc["p90"], fc["p50_model"]
     shift = ens50 - p50[0]
     lo0, hi0 = np.minimum(p10[0], p10[0] + shift), np.maximum(p90[0], p90[0] + shift)
+    # The upper levels move with the band's top: the larger of the LightGBM's and its shifted value.
+    upper0 = {lv: np.maximum(q[0], q[0] + shift) for lv, q in fc["upper"].items()}
     actual = panel.price[a : b + 1]
     naive = naive_day_ahead(panel)[a : b + 1]
     model_scores = score_block(ens50, actual, naive, lo0, hi0)
@@ -129,7 +137,7 @@ def run_day_ahead(
         "lear": {"mae": lear_scores["mae"], "rmae": lear_scores["rmae"], "smape": lear_scores["smape"]},
         "lightgbm": lgb_scores,
         "residual_baseline": _residual_baseline(ens50, lo0, hi0, actual),
-        "spike": _spike_brier(panel, te, ens50, lo0, hi0, actual),
+        "spike": _spike_brier(panel, te, ens50, lo0, hi0, actual, upper0),
         "hours": int(ok.sum()),
         "day_clock": "fixed UTC+01:00 days of 24 hours",
         "issue_time": "10:00 CET on D-1",
@@ -158,11 +166,12 @@ def forecast_days(
     params: DayAheadParams | None = None,
     lear_config: LearConfig | None = None,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """Forecasts issued at 10:00 CET on ``D-1`` for panel rows ``D = a..b`` (training through
     row ``te``, then refits as ``recalibrate`` says): ``lear`` ``(days, 24)``; the LightGBM
     quantiles ``p10``/``p50``/``p90`` ``(len(horizons), days, 24)`` (index ``j`` = target
-    ``D + horizons[j]``); ``p50_model`` the model's P50 for ``D`` (LightGBM and LEAR averaged)."""
+    ``D + horizons[j]``), ``upper`` the same for each upper level; ``p50_model`` the model's P50
+    for ``D`` (LightGBM and LEAR combined)."""
     params = params or DayAheadParams()
     say = progress or (lambda _m: None)
     began = time.perf_counter()
@@ -176,6 +185,7 @@ def forecast_days(
     p10 = np.full((len(horizons), n_test, HOURS), np.nan)
     p50 = p10.copy()
     p90 = p10.copy()
+    upper = {lv: p10.copy() for lv in params.upper_levels}
     every = MODEL_REFIT_DAYS[recalibrate]
     model = None
     rng = np.random.default_rng(params.seed)
@@ -189,19 +199,22 @@ def forecast_days(
                 train = np.zeros_like(train)
                 train[keep] = True
             sub = _take(design, train)
-            offsets = model.offsets if model is not None else None
-            model = fit_day_ahead(sub, params, progress=say, offsets=offsets)
+            offsets: dict[int, float] | None = model.offsets if model is not None else None
+            up_off: dict[float, dict[int, float]] | None = model.upper_offsets if model is not None else None
+            model = fit_day_ahead(sub, params, progress=say, offsets=offsets, upper_offsets=up_off)
             say(f"model fitted for {panel.days[day]} ({time.perf_counter() - began:.0f} s)")
         sel = design.issue_row == day - 1
         rows = _take(design, sel)
-        lo, mid, hi = model.predict(rows)
+        lo, mid, hi, up = model.predict_all(rows)
         for j, k in enumerate(horizons):
             at = rows.horizon_day == k
             if at.sum() == HOURS:
                 p10[j, i], p50[j, i], p90[j, i] = lo[at], mid[at], hi[at]
+                for lv, q in up.items():
+                    upper[lv][j, i] = q[at]
 
-    ens50 = np.where(np.isfinite(lear), 0.5 * (p50[0] + lear), p50[0])
-    return {"lear": lear, "p10": p10, "p50": p50, "p90": p90, "p50_model": ens50}
+    ens50 = np.where(np.isfinite(lear), LGB_WEIGHT * p50[0] + (1 - LGB_WEIGHT) * lear, p50[0])
+    return {"lear": lear, "p10": p10, "p50": p50, "p90": p90, "upper": upper, "p50_model": ens50}
 
 
 def _take(design: Any, mask: np.ndarray) -> Any:
@@ -220,18 +233,19 @@ def _take(design: Any, mask: np.ndarray) -> Any:
     )
 
 
-def _residual_band(mid: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """P50 plus the empirical 10% and 90% quantiles of the residuals of the previous 28 days
-    (NaN for the first 7 days and where too few residuals are known)."""
-    base_lo = np.full_like(mid, np.nan)
-    base_hi = np.full_like(mid, np.nan)
+def _residual_band(
+    mid: np.ndarray, actual: np.ndarray, levels: tuple[float, ...] = (0.1, 0.9)
+) -> list[np.ndarray]:
+    """P50 plus the empirical quantiles at ``levels`` of the residuals of the previous 28 days
+    (NaN for the first 7 days and where too few residuals are known), one array per level."""
+    out = [np.full_like(mid, np.nan) for _ in levels]
     for i in range(7, len(mid)):
         past = (actual[max(0, i - 28) : i] - mid[max(0, i - 28) : i]).reshape(-1)
         past = past[np.isfinite(past)]
         if len(past) >= 7 * HOURS // 2:
-            base_lo[i] = mid[i] + np.quantile(past, 0.1)
-            base_hi[i] = mid[i] + np.quantile(past, 0.9)
-    return base_lo, base_hi
+            for band, q in zip(out, np.quantile(past, levels), strict=True):
+                band[i] = mid[i] + q
+    return out
 
 
 def _residual_baseline(
@@ -251,39 +265,57 @@ def _residual_baseline(
 
 
 def _spike_brier(
-    panel: DayPanel, te: int, mid: np.ndarray, lo: np.ndarray, hi: np.ndarray, actual: np.ndarray
+    panel: DayPanel,
+    te: int,
+    mid: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    actual: np.ndarray,
+    upper: dict[float, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Brier score of the spike probability P(price > threshold) of day D, as the API computes
-    it from the P10/P50/P90 (:func:`predict_svc.runtime.exceed_probability`: linear between the
-    quantiles, 10% above P90), for the model's band and for the residual-quantile baseline's, on
-    the same hours. The threshold is the 95th percentile of the hourly prices of the last 365
-    training days (known before the test range)."""
-    from predict_svc.runtime import exceed_probability
-
+    it from the quantiles (:func:`predict_svc.quantiles.exceed_probability`: linear between the
+    levels, the bound ``1 - top level`` above the top one), for the model's quantiles (P10, P50,
+    P90 and the ``upper`` levels) and for the residual-quantile baseline's at the same levels, on
+    the same hours; also the model from P10/P50/P90 alone. The threshold is the 95th percentile of
+    the hourly prices of the last 365 training days (known before the test range)."""
     history = panel.price[max(0, te - 364) : te + 1]
     history = history[np.isfinite(history)]
     if not len(history):
         return {}
+    upper = upper or {}
+    levels = (0.1, 0.5, 0.9, *upper)
     threshold = float(np.quantile(history, 0.95))
-    base_lo, base_hi = _residual_band(mid, actual)
-    ok = np.isfinite(base_lo) & np.isfinite(actual) & np.isfinite(lo) & np.isfinite(hi) & np.isfinite(mid)
+    base = _residual_band(mid, actual, tuple(lv for lv in levels if lv != 0.5))
+    base.insert(1, mid)
+    model = [lo, mid, hi, *upper.values()]
+    ok = np.isfinite(actual)
+    for arr in (*base, *model):
+        ok &= np.isfinite(arr)
     if not ok.any():
         return {}
     event = (actual[ok] > threshold).astype(float)
 
-    def brier(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
-        prob, _status = exceed_probability(threshold, np.column_stack([a[ok], b[ok], c[ok]]))
-        return float(np.mean((prob - event) ** 2))
+    def prob(qs: list[np.ndarray], lv: tuple[float, ...]) -> np.ndarray:
+        p, _status = exceed_probability(threshold, np.column_stack([q[ok] for q in qs]), lv)
+        return p
 
+    p_model = prob(model, levels)
     base_rate = float(event.mean())
-    return {
+    out = {
         "threshold_eur_mwh": threshold,
+        "levels": float(len(levels)),
         "base_rate": base_rate,
-        "brier_model": brier(lo, mid, hi),
-        "brier_residual_baseline": brier(base_lo, mid, base_hi),
+        "brier_model": float(np.mean((p_model - event) ** 2)),
+        "brier_residual_baseline": float(np.mean((prob(base, levels) - event) ** 2)),
         "brier_climatology": float(np.mean((base_rate - event) ** 2)),
+        "brier_model_p10_p50_p90": float(np.mean((prob(model[:3], levels[:3]) - event) ** 2)),
+        "mean_probability_model": float(p_model.mean()),
         "hours": float(ok.sum()),
     }
+    for lv, q in upper.items():
+        out[f"coverage_p{round(lv * 100)}"] = float(np.mean(actual[ok] <= q[ok]))
+    return out
 
 
 def _by_horizon(

@@ -11,9 +11,9 @@ Without readings it falls back to a profile prior (residents, heating, EV, solar
 Every formula works on whole numpy arrays so a batch of 10,000 households is one pass, no per-row
 Python (PredictBatch targets >= 50,000 rows/s).
 
-Price-derived figures: cheapest hours of the next 24 h (by median retail price) and the probability
-that each hour's spot price exceeds a threshold, from the P10/P50/P90 quantiles (piecewise-linear
-CDF between the quantiles, exponential tails whose density matches at P10 and P90).
+Price-derived figures: cheapest hours of the next 24 h (by median retail price). The probability
+that an hour's spot price exceeds a threshold is :func:`predict_svc.quantiles.exceed_probability`,
+the same as GetPriceForecast's.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ __all__ = [
     "ELECTRIC_HEATING",
     "HouseholdBatch",
     "cheapest_hours",
-    "exceed_probability",
     "forecast_consumption_kwh",
     "heating_degrees",
 ]
@@ -144,32 +143,6 @@ def forecast_consumption_kwh(
     result = np.where(total > 0, blended + temp_adjust, prior)
     # Without solar a household cannot export.
     return np.where(batch.has_solar, result, np.maximum(result, 0.0))
-
-
-def exceed_probability(
-    threshold: np.ndarray | float, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray
-) -> np.ndarray:
-    """P(price > threshold) from three quantiles (vectorised over hours)."""
-    x = np.asarray(threshold, dtype=float)
-    p10, p50, p90 = (np.asarray(a, dtype=float) for a in (p10, p50, p90))
-    eps = 1e-9
-    lo_w = np.maximum(p50 - p10, eps)
-    hi_w = np.maximum(p90 - p50, eps)
-    cdf = np.where(
-        x < p10,
-        0.1 * np.exp(np.clip((x - p10) / (lo_w / 4), -700, 0)),
-        np.where(
-            x <= p50,
-            0.1 + 0.4 * (x - p10) / lo_w,
-            np.where(
-                x <= p90,
-                0.5 + 0.4 * (x - p50) / hi_w,
-                1 - 0.1 * np.exp(np.clip(-(x - p90) / (hi_w / 4), -700, 0)),
-            ),
-        ),
-    )
-    probability: np.ndarray = np.clip(1.0 - cdf, 0.0, 1.0)
-    return probability
 
 
 def cheapest_hours(prices: np.ndarray, count: int) -> np.ndarray:

@@ -156,6 +156,8 @@ class Forecast:
     p10: np.ndarray
     p50: np.ndarray
     p90: np.ndarray
+    # Levels above P90 (0.95, 0.99) when the model has them (the week-ahead model): spike tails.
+    upper: dict[float, np.ndarray] = field(default_factory=dict)
 
 
 def _quantile_boosters(boosters: list[TreeEnsemble]) -> tuple[TreeEnsemble, TreeEnsemble, TreeEnsemble]:
@@ -255,6 +257,7 @@ class PriceModel:
                 "features": list(self.week_ahead.names),
                 "fundamentals": list(self.week_ahead.fundamentals),
                 "band_offsets": {str(k): v for k, v in self.week_ahead.offsets.items()},
+                "upper_levels": list(self.week_ahead.upper_levels),
             },
         }
 

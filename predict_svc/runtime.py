@@ -37,6 +37,7 @@ from predict_svc.features import MAX_LAG
 from predict_svc.fundamentals import FileFundamentals, temperature_series
 from predict_svc.hourly import HourlyFrame, floor_hour, to_datetime, utc
 from predict_svc.model import Forecast, ModelError, PriceModel, load_model
+from predict_svc.quantiles import BAND_LEVELS
 from predict_svc.quarters import QuarterSeries
 from predict_svc.weekahead import FeatureMissingError, hours_of
 
@@ -50,7 +51,6 @@ __all__ = [
     "PricePath",
     "ZoneMarket",
     "build_path",
-    "exceed_probability",
     "forecast_hours",
 ]
 
@@ -303,7 +303,7 @@ def forecast_path(market: ZoneMarket, model: PriceModel, published_end: datetime
             w = model.week_ahead.forecast(
                 market.frame, published_end, hours, market.fundamentals, market.zone
             )
-            return Forecast(hours_of(w), np.arange(1, hours + 1), w.p10, w.p50, w.p90)
+            return Forecast(hours_of(w), np.arange(1, hours + 1), w.p10, w.p50, w.p90, w.upper)
         origin = published_end - timedelta(hours=1)
         known = market.known(origin, history_hours=MAX_LAG + 1, hours_after=hours)
         return forecast_hours(model, known, origin, hours, runtime_temperature(market, model, known))
@@ -342,16 +342,19 @@ class PricePath:
     forecast: Forecast  # the model's hourly forecast from published_end
     model_version: str
     issue_time: datetime  # real time of the data hour the path was computed at
+    # The levels above P90 the model has (quarters and hours as q_p90 / h_p90), else empty.
+    q_upper: dict[float, np.ndarray] = field(default_factory=dict)
+    h_upper: dict[float, np.ndarray] = field(default_factory=dict)
 
     @property
     def quantile_levels(self) -> tuple[float, ...]:
-        return QUANTILE_LEVELS
+        return (*QUANTILE_LEVELS, *self.q_upper)
 
     def hour_index(self, data_hour: datetime) -> int:
         return int((data_hour - self.start) // timedelta(hours=1))
 
 
-QUANTILE_LEVELS = (0.1, 0.5, 0.9)
+QUANTILE_LEVELS = BAND_LEVELS
 
 
 def build_path(
@@ -416,6 +419,10 @@ def build_path(
         forecast=f,
         model_version=model.version,
         issue_time=clock.to_real(floor_hour(now)),
+        q_upper={
+            lv: np.concatenate([pub_q, np.repeat(np.asarray(v, dtype=float), 4)]) for lv, v in f.upper.items()
+        },
+        h_upper={lv: np.concatenate([pub_h, v]) for lv, v in f.upper.items()},
     )
 
 
@@ -472,34 +479,6 @@ class ForecastCache:
                 while len(self._entries) > self._capacity:
                     self._entries.popitem(last=False)
             return result, True
-
-
-def exceed_probability(
-    threshold: float, quantiles: np.ndarray, levels: tuple[float, ...] = QUANTILE_LEVELS
-) -> tuple[np.ndarray, np.ndarray]:
-    """P(price > threshold) per row of ``quantiles`` (rows x levels) and a status per row:
-    1 within the quantiles (linear between levels), 2 above the top quantile (the value is an
-    upper bound, 1 - top level: nothing is extrapolated), 3 below the bottom one (a lower bound)."""
-    q = np.sort(np.asarray(quantiles, dtype=float), axis=1)
-    lv = np.asarray(levels, dtype=float)
-    prob = np.empty(len(q))
-    status = np.ones(len(q), dtype=np.int64)
-    for i, row in enumerate(q):
-        if threshold > row[-1]:
-            prob[i], status[i] = 1.0 - lv[-1], 2
-        elif threshold < row[0]:
-            prob[i], status[i] = 1.0 - lv[0], 3
-        else:
-            # Equal quantiles: take the highest level at that value (P(X > x) is the smallest).
-            right = np.searchsorted(row, threshold, side="right") - 1
-            left = max(int(right), 0)
-            if left >= len(row) - 1:
-                prob[i] = 1.0 - lv[-1]
-            else:
-                a, b = row[left], row[left + 1]
-                w = 0.0 if b <= a else (threshold - a) / (b - a)
-                prob[i] = 1.0 - (lv[left] + w * (lv[left + 1] - lv[left]))
-    return prob, status
 
 
 class AccuracyStore:

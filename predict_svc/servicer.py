@@ -28,7 +28,8 @@ from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
 from predict_svc.costs import HouseholdCosts
 from predict_svc.hourly import HOUR, floor_hour, hour64, utc
-from predict_svc.household import HouseholdBatch, cheapest_hours, exceed_probability, forecast_consumption_kwh
+from predict_svc.household import HouseholdBatch, cheapest_hours, forecast_consumption_kwh
+from predict_svc.quantiles import BAND_LEVELS, exceed_probability
 from predict_svc.quarters import floor_quarter
 from predict_svc.runtime import (
     AccuracyStore,
@@ -38,7 +39,6 @@ from predict_svc.runtime import (
     PricePath,
     ZoneMarket,
 )
-from predict_svc.runtime import exceed_probability as exceed_from_quantiles
 from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
 from predict_svc.windows import cheapest_windows
 
@@ -88,12 +88,19 @@ class ServedPeriods:
     p90: np.ndarray
     days: list[str]
     offsets: list[int]
+    upper: dict[float, np.ndarray] = field(default_factory=dict)  # levels above P90 (0.95, 0.99)
+
+    def quantiles(self, sel: slice) -> tuple[np.ndarray, tuple[float, ...]]:
+        """The periods' quantiles (rows x levels, lowest first) and their levels."""
+        cols = [self.p10[sel], self.p50[sel], self.p90[sel], *(v[sel] for v in self.upper.values())]
+        return np.column_stack(cols), (*BAND_LEVELS, *self.upper)
 
 
 def served_periods(path: PricePath, minutes: int) -> ServedPeriods:
     """The path at quarter-hour (15) or hourly (60) resolution; hours are means of quarters."""
     if minutes == 15:
         pub, der, p10, p50, p90 = path.q_published, path.q_derived, path.q_p10, path.q_p50, path.q_p90
+        upper = dict(path.q_upper)
         starts, days = path.q_real, path.q_day
     else:
         n = len(path.q_p50) // 4
@@ -105,6 +112,7 @@ def served_periods(path: PricePath, minutes: int) -> ServedPeriods:
         pub = path.q_published[: n * 4 : 4]
         der = np.asarray(path.q_derived[: n * 4].reshape(n, 4).all(axis=1), dtype=bool)
         p10, p50, p90 = hours(path.q_p10), hours(path.q_p50), hours(path.q_p90)
+        upper = {lv: hours(v) for lv, v in path.q_upper.items()}
         starts, days = path.q_real[: n * 4 : 4], path.q_day[: n * 4 : 4]
     real_today = days[0]
     return ServedPeriods(
@@ -117,6 +125,7 @@ def served_periods(path: PricePath, minutes: int) -> ServedPeriods:
         p90=p90,
         days=[d.isoformat() for d in days],
         offsets=[(d - real_today).days for d in days],
+        upper=upper,
     )
 
 
@@ -190,6 +199,7 @@ class _HoursAhead:
     p90: np.ndarray
     horizons: np.ndarray
     published: np.ndarray
+    upper: dict[float, np.ndarray] = field(default_factory=dict)  # levels above P90
 
 
 class PredictionServicer(pb_grpc.PredictionServiceServicer):
@@ -251,6 +261,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             p90=path.h_p90[idx],
             horizons=(idx - first + 1).astype(int),
             published=path.h_published[idx],
+            upper={lv: v[idx] for lv, v in path.h_upper.items()},
         )
 
     def _temperatures(self, zone: str, issue: datetime) -> np.ndarray:
@@ -292,10 +303,12 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
     ) -> list[forecast_pb2.PricePeriod]:
         sel = slice(lo, hi)
         pub = served.published[sel]
-        p10, p50, p90 = served.p10[sel], served.p50[sel], served.p90[sel]
+        p50 = served.p50[sel]
+        quantiles, levels = served.quantiles(sel)
+        rows = quantiles.tolist()
         prob = status = None
         if threshold is not None:
-            prob, status = exceed_from_quantiles(threshold, np.column_stack([p10, p50, p90]))
+            prob, status = exceed_probability(threshold, quantiles, levels)
         out = []
         for j in range(hi - lo):
             i = lo + j
@@ -311,7 +324,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             if not pub[j]:
                 period.quantiles.extend(
                     forecast_pb2.Quantile(level=lv, price_eur_mwh=float(v))
-                    for lv, v in zip((0.1, 0.5, 0.9), (p10[j], p50[j], p90[j]), strict=True)
+                    for lv, v in zip(levels, rows[j], strict=True)
                 )
             if threshold is not None:
                 assert prob is not None and status is not None
@@ -738,8 +751,11 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         exceed: list[float] = []
         if request.price_threshold_eur_mwh != 0:
             # Published hours: exactly 0 or 1; forecast hours: from the quantiles.
-            modelled = exceed_probability(
-                request.price_threshold_eur_mwh, f.p10[:horizon], f.p50[:horizon], f.p90[:horizon]
+            quantiles = np.column_stack(
+                [f.p10[:horizon], f.p50[:horizon], f.p90[:horizon], *(v[:horizon] for v in f.upper.values())]
+            )
+            modelled, _status = exceed_probability(
+                request.price_threshold_eur_mwh, quantiles, (*BAND_LEVELS, *f.upper)
             )
             exact = (f.p50[:horizon] > request.price_threshold_eur_mwh).astype(float)
             exceed = [float(v) for v in np.where(f.published[:horizon], exact, modelled)]

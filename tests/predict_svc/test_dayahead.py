@@ -149,6 +149,32 @@ def test_day_ahead_slice_beats_naive(entsoe_dir: Path, fundamentals_dir: Path, t
     assert 0 <= spike["brier_model"] <= 1 and 0 <= spike["brier_residual_baseline"] <= 1
 
 
+def test_recency_weighting_follows_the_newest_regime() -> None:
+    """Old targets at 0, the newest 30% at 1 (one feature that cannot tell them apart): equal
+    weights give the median of the mix (0), a short half-life the newest regime (1)."""
+    from predict_svc.dayahead import Design, _train
+
+    n = 2000
+    rows = np.arange(n)
+    y = (rows >= 0.7 * n).astype(float)
+    design = Design(
+        np.zeros((n, 1), dtype=np.float32),
+        y,
+        rows,
+        rows,
+        rows % 24,
+        np.zeros(n),
+        np.zeros(n),
+        np.ones(n),
+        ("x",),
+    )
+    mask = np.ones(n, dtype=bool)
+    flat = DayAheadParams(rounds=20, min_data_in_leaf=5, half_life_days=None, upper_levels=())
+    p50 = _train(design, mask, flat)[1].predict(design.X[:1])[0]  # type: ignore[attr-defined]
+    recent = _train(design, mask, DayAheadParams(**{**flat.__dict__, "half_life_days": 50.0}))[1]
+    assert abs(p50) < 0.1 and recent.predict(design.X[:1])[0] > 0.9  # type: ignore[attr-defined]
+
+
 def test_spike_brier_by_hand() -> None:
     """Training prices 0..99 (threshold = their 95th percentile, 94.05); 8 test days, the residual
     baseline exists on day 8 only; its hour 0 is a spike (200) that the model's band brackets (the
@@ -175,6 +201,33 @@ def test_spike_brier_by_hand() -> None:
     # Baseline: residuals of days 0..6 are all 0, so its band collapses to the P50 (10 or 90): the
     # threshold is above the top quantile everywhere, p = 0.1.
     assert out["brier_residual_baseline"] == pytest.approx(((0.1 - 1) ** 2 + 23 * 0.1**2) / 24)
+
+
+def test_spike_brier_with_upper_quantiles_by_hand() -> None:
+    """The same days with P95/P99: every quiet hour has the threshold above its P99, so its
+    probability is the P99 bound (1%) instead of the P90 one (10%); the spike hour's threshold lies
+    between P90 (90) and P95 (100), linear there. The residual baseline gets the same levels."""
+    from predict_svc.dayahead_backtest import _spike_brier
+    from predict_svc.protocols import DayPanel
+
+    history = np.arange(100 * 24, dtype=float).reshape(100, 24) % 100
+    test = np.full((8, 24), 10.0)
+    test[7, 0] = 200.0
+    prices = np.vstack([history, test])
+    days = np.datetime64("2024-01-01") + np.arange(len(prices)).astype("timedelta64[D]")
+    panel = DayPanel(days, prices, np.ones_like(prices), np.ones_like(prices))
+    mid = np.full((8, 24), 10.0)
+    lo, hi = mid - 5, mid + 5
+    lo[7, 0], mid[7, 0], hi[7, 0] = 50.0, 80.0, 90.0
+    upper = {0.95: hi + 10, 0.99: hi + 30}  # hour 0: P95 100, P99 120
+    out = _spike_brier(panel, 99, mid, lo, hi, test, upper)
+    assert out["levels"] == 5 and out["hours"] == 24
+    p0 = 1 - (0.9 + 0.05 * (94.05 - 90) / 10)  # between P90 and P95
+    assert out["brier_model"] == pytest.approx(((p0 - 1) ** 2 + 23 * 0.01**2) / 24)
+    assert out["brier_model_p10_p50_p90"] == pytest.approx(((0.1 - 1) ** 2 + 23 * 0.1**2) / 24)
+    # Baseline: zero residuals, all its quantiles at the P50 -> the P99 bound everywhere.
+    assert out["brier_residual_baseline"] == pytest.approx(((0.01 - 1) ** 2 + 23 * 0.01**2) / 24)
+    assert out["coverage_p99"] == pytest.approx(23 / 24)
 
 
 def test_cli_week_ahead_json_contract(

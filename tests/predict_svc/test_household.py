@@ -1,11 +1,11 @@
-"""Household consumption forecasts, exceedance probabilities and cheapest hours."""
+"""Household consumption forecasts and cheapest hours (exceedance: tests/predict_svc/test_quantiles.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from predict_svc.household import HouseholdBatch, cheapest_hours, exceed_probability, forecast_consumption_kwh
+from predict_svc.household import HouseholdBatch, cheapest_hours, forecast_consumption_kwh
 
 
 def _batch() -> HouseholdBatch:
@@ -52,18 +52,6 @@ def test_vectorised_over_many_households_and_horizons() -> None:
     assert later.shape == (n,)
     with pytest.raises(ValueError):
         forecast_consumption_kwh(batch, 3.0, 2.0, 7, horizon=25)
-
-
-def test_exceed_probability_matches_quantiles() -> None:
-    p10, p50, p90 = np.array([40.0]), np.array([50.0]), np.array([70.0])
-    assert exceed_probability(50.0, p10, p50, p90)[0] == pytest.approx(0.5)
-    assert exceed_probability(40.0, p10, p50, p90)[0] == pytest.approx(0.9)
-    assert exceed_probability(70.0, p10, p50, p90)[0] == pytest.approx(0.1)
-    assert exceed_probability(60.0, p10, p50, p90)[0] == pytest.approx(0.3)  # linear between P50 and P90
-    far = exceed_probability(np.array([0.0, 500.0]), p10, p50, p90)
-    assert far[0] > 0.99 and far[1] < 1e-6
-    grid = exceed_probability(np.linspace(0, 120, 50), p10, p50, p90)
-    assert (np.diff(grid) <= 1e-12).all()  # monotone in the threshold
 
 
 def test_cheapest_hours_order() -> None:

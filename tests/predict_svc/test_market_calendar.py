@@ -18,7 +18,7 @@ from predict_svc.clock import RealClock
 from predict_svc.market import read_series_hourly
 from predict_svc.model import PriceModel
 from predict_svc.quarters import QuarterSeries, read_price_quarters
-from predict_svc.runtime import AccuracyStore, ZoneMarket, build_path, exceed_probability
+from predict_svc.runtime import AccuracyStore, ZoneMarket, build_path
 from predict_svc.synthetic import generate_market, load_params
 from tests.predict_svc.conftest import NOW
 
@@ -193,16 +193,6 @@ def test_path_serves_published_periods_exactly_and_forecasts_only_the_rest(small
     # Forecast quarters repeat their hour.
     fq = path.q_p50[n_pub:].reshape(-1, 4)
     assert (fq == fq[:, :1]).all()
-
-
-def test_exceed_probability_does_not_extrapolate_beyond_the_quantiles() -> None:
-    q = np.array([[10.0, 20.0, 40.0], [10.0, 20.0, 40.0], [10.0, 20.0, 40.0], [10.0, 20.0, 40.0]])
-    prob, status = exceed_probability(0.0, q[:1])
-    assert status[0] == 3 and prob[0] == pytest.approx(0.9)  # at least 90%
-    prob, status = exceed_probability(100.0, q[:1])
-    assert status[0] == 2 and prob[0] == pytest.approx(0.1)  # at most 10%, no tail guessed
-    prob, status = exceed_probability(30.0, q[:1])
-    assert status[0] == 1 and prob[0] == pytest.approx(0.3)  # halfway P50..P90: 1 - 0.7
 
 
 def test_accuracy_survives_a_restart(tmp_path: Path, small_model: PriceModel) -> None:

@@ -38,6 +38,21 @@ const response = create(GetPriceForecastResponseSchema, {
 });
 
 describe("price periods", () => {
+  it("takes the band from the P10 and P90 levels when the spike tail P95/P99 is served too", () => {
+    const five = create(PricePeriodSchema, {
+      ...period(96, false, 80, "2026-03-11", 1),
+      quantiles: [
+        [0.1, 60],
+        [0.5, 80],
+        [0.9, 100],
+        [0.95, 130],
+        [0.99, 200],
+      ].map(([level, priceEurMwh]) => create(QuantileSchema, { level, priceEurMwh })),
+    });
+    const [p] = periodsOf(create(GetPriceForecastResponseSchema, { periods: [five] }));
+    expect(p).toMatchObject({ price: 8, p10: 6, p90: 10 });
+  });
+
   it("keeps published prices exact and forecast ones as bands, in c/kWh", () => {
     const periods = periodsOf(response);
     expect(periods.map((p) => p.published)).toEqual([true, true, false, false]);

@@ -23,8 +23,9 @@ export function periodsOf(response: GetPriceForecastResponse | undefined): Perio
     const t = (tsDate(p.startTime)?.getTime() ?? 0) / 1000;
     const q = p.quantiles;
     const published = p.kind === PriceKind.PUBLISHED;
-    const low = q.at(0)?.priceEurMwh ?? p.priceEurMwh;
-    const high = q.at(-1)?.priceEurMwh ?? p.priceEurMwh;
+    // The P10-P90 band (a forecast may also carry P95/P99, the spike tail, above it).
+    const low = (q.find((x) => x.level === 0.1) ?? q.at(0))?.priceEurMwh ?? p.priceEurMwh;
+    const high = (q.find((x) => x.level === 0.9) ?? q.at(-1))?.priceEurMwh ?? p.priceEurMwh;
     return {
       t,
       end: t + p.durationMinutes * 60,
