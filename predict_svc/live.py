@@ -29,7 +29,6 @@ of such an answer is marked published.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 import urllib.error
@@ -39,28 +38,35 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from common.log import get_logger
 from energy.market_calendar import MarketCalendar
 from energy.zones import UnknownZone, lookup
 from predict_svc.entsoe_api import DEFAULT_URL, EIC, EntsoeError, parse_a44
+from predict_svc.runtime import ZoneMarket
 
 __all__ = [
     "EntsoePrices",
     "FilePrices",
     "HttpAnswer",
+    "LiveFeed",
     "OpenMeteoDaily",
     "PriceProvider",
     "ProviderError",
     "PublicationPoller",
+    "apply_day",
     "http_get",
+    "price_provider",
+    "start_live_feed",
 ]
 
-log = logging.getLogger("predict_svc.live")
+log = get_logger("predict_svc.live")
 
 
 @dataclass(frozen=True)
@@ -240,25 +246,25 @@ class PublicationPoller:
                 wait = self.unauthorized_retry_s
             elif exc.retry_after is not None:
                 wait = max(wait, exc.retry_after)
-            log.warning("prices %s %s not usable (%s); retry in %.0f s", zone, day, exc, wait)
+            log.warning(
+                "prices_not_usable", zone=zone, day=str(day), reason=exc.reason, error=str(exc), retry_s=wait
+            )
             self._retry(zone, now, wait, attempt)
             return False
         except Exception:  # a provider bug must not stop the poller
             self.errors[(zone, "internal")] += 1
-            log.exception("prices %s %s: provider failed; retry in %.0f s", zone, day, wait)
+            log.exception("prices_provider_failed", zone=zone, day=str(day), retry_s=wait)
             self._retry(zone, now, wait, attempt)
             return False
         if prices is None:
-            log.info(
-                "prices %s %s not published yet (attempt %d); retry in %.0f s", zone, day, attempt + 1, wait
-            )
+            log.info("prices_not_published_yet", zone=zone, day=str(day), attempt=attempt + 1, retry_s=wait)
             self._retry(zone, now, wait, attempt)
             return False
         self.published.setdefault(zone, []).append(day)
         self.next_day[zone] = day + timedelta(days=1)
         self._attempts.pop(zone, None)
         self._not_before.pop(zone, None)
-        log.info("prices %s %s published (%d periods)", zone, day, len(prices))
+        log.info("prices_published", zone=zone, day=str(day), periods=len(prices))
         self.on_published(zone, day, prices)
         return True
 
@@ -341,3 +347,89 @@ class OpenMeteoDaily:
             raise ProviderError("malformed", "Open-Meteo: time and temperature_2m_mean differ in length")
         order = np.argsort(days, kind="stable")
         return DailyTemperature(issued_at, days[order], np.array(values)[order])
+
+
+def apply_day(market: ZoneMarket, day: date, prices: pd.Series) -> bool:
+    """Write a complete published day into a live market's columns (quarters and the hourly mean),
+    in place; the market then counts the day as published (its periods are all present) and the
+    forecast cache, keyed by the published end, re-forecasts on its next use. False (logged) when
+    the day lies outside the market's grid."""
+    cal = market.calendar
+    start, end = cal.day_start(day), cal.day_end(day)
+    q = market.q
+    lo, hi = q.pos(start), q.pos(end)
+    rows_lo, rows_hi = market.frame.pos(start), market.frame.pos(end)
+    if lo < 0 or hi > len(q) or rows_lo < 0 or rows_hi > len(market.frame):
+        log.warning("prices_outside_grid", zone=market.zone, day=str(day))
+        return False
+    step = cal.period_minutes(day) // 15
+    values = np.repeat(prices.to_numpy(dtype=float), step)
+    if len(values) != hi - lo:
+        log.warning("prices_not_applied", zone=market.zone, day=str(day), quarters=len(values), slots=hi - lo)
+        return False
+    q.values[lo:hi] = values
+    q.hourly[lo:hi] = step == 4
+    market.frame["price"][rows_lo:rows_hi] = values.reshape(-1, 4).mean(axis=1)
+    return True
+
+
+def price_provider(kind: str, directory: str, calendar: MarketCalendar) -> PriceProvider | None:
+    """The configured provider (``EP_PREDICT_PRICE_PROVIDER``): none, file or entsoe."""
+    if kind in ("", "none"):
+        return None
+    if kind == "file":
+        return FilePrices(Path(directory), calendar)
+    if kind == "entsoe":
+        return EntsoePrices(calendar=calendar)
+    raise ValueError(f"EP_PREDICT_PRICE_PROVIDER must be none, file or entsoe, not {kind!r}")
+
+
+def _has_day(market: ZoneMarket, day: date) -> bool:
+    return market.q.complete(market.calendar.day_start(day), market.calendar.day_end(day))
+
+
+@dataclass
+class LiveFeed:
+    """The running poller of a live service (stop it with ``stop.set()``)."""
+
+    poller: PublicationPoller
+    thread: threading.Thread
+    stop: threading.Event
+
+
+def start_live_feed(
+    kind: str, directory: str, markets: Mapping[str, ZoneMarket], now: Callable[[], datetime]
+) -> LiveFeed | None:
+    """Poll ``kind``'s provider for the live markets' next delivery days and write each complete
+    day into its market (the next request or warm-up then re-forecasts from it). None when no
+    provider is configured or no market is live (the default: replay/synthetic)."""
+    live = {zone: m for zone, m in markets.items() if m.live}
+    if not live:
+        return None
+    calendar = next(iter(live.values())).calendar
+    provider = price_provider(kind, directory, calendar)
+    if provider is None:
+        return None
+    at = now().astimezone(UTC)
+    next_day: dict[str, date] = {}
+    for zone, market in live.items():
+        last = calendar.published_through_data(at, partial(_has_day, market))
+        next_day[zone] = (last or calendar.delivery_day(at)) + timedelta(days=1)
+
+    def applied(zone: str, day: date, prices: pd.Series) -> None:
+        if not apply_day(live[zone], day, prices):
+            poller.errors[(zone, "outside_grid")] += 1
+
+    poller = PublicationPoller(provider, tuple(live), next_day, applied, calendar)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=poller.run, args=(stop, lambda: now().astimezone(UTC)), name="live-prices", daemon=True
+    )
+    thread.start()
+    log.info(
+        "live_prices_polling",
+        provider=kind,
+        zones=list(live),
+        next_days={z: str(d) for z, d in next_day.items()},
+    )
+    return LiveFeed(poller, thread, stop)

@@ -28,6 +28,7 @@ from predict_svc.clock import RealClock, ReplayClock, system_now
 from predict_svc.config import PredictConfig
 from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir, temperature_series
 from predict_svc.hourly import HourlyFrame, floor_hour
+from predict_svc.live import LiveFeed, start_live_feed
 from predict_svc.market import file_suffix, load_market_hourly
 from predict_svc.model import TrainParams, save_model, train_model
 from predict_svc.quarters import read_price_quarters
@@ -64,6 +65,7 @@ class PredictApp:
     accuracy: AccuracyStore
     servicer: PredictionServicer
     seeding: threading.Thread | None = None  # issues past forecasts on a first start (background)
+    live_feed: LiveFeed | None = None  # live markets with a price provider: the publication poller
 
     def ready(self) -> bool:
         """Health turns SERVING only when every zone has a model AND its current price path is
@@ -248,7 +250,8 @@ def build(
     servicer = PredictionServicer(
         markets, registry, tariff or Tariff(), Weather(weather), accuracy, max_batch=config.max_batch
     )
-    app = PredictApp(config, markets, registry, accuracy, servicer, seeding)
+    feed = start_live_feed(config.price_provider, config.price_dir, markets, now)
+    app = PredictApp(config, markets, registry, accuracy, servicer, seeding, feed)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])
     return app
 

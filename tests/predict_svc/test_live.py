@@ -18,7 +18,19 @@ import pandas as pd
 import pytest
 
 from energy.market_calendar import MarketCalendar
-from predict_svc.live import EntsoePrices, FilePrices, OpenMeteoDaily, ProviderError, PublicationPoller
+from predict_svc.clock import RealClock
+from predict_svc.entsoe_api import parse_a44
+from predict_svc.live import (
+    EntsoePrices,
+    FilePrices,
+    OpenMeteoDaily,
+    ProviderError,
+    PublicationPoller,
+    apply_day,
+    start_live_feed,
+)
+from predict_svc.runtime import ZoneMarket
+from predict_svc.synthetic import generate_market, load_params
 
 FIXTURES = Path(__file__).parent / "fixtures"
 A44_60 = (FIXTURES / "entsoe_a44_no1_60min.xml").read_bytes()  # delivery day 2024-03-05
@@ -180,7 +192,7 @@ def test_poller_backs_off_then_publishes_once(
     assert waits[:3] == [60.0, 600.0, 240.0]  # doubling, Retry-After honoured
     assert poller.errors[("NO1", "server_error")] == 1 and poller.errors[("NO1", "rate_limited")] == 1
     assert poller.published == {"NO1": [day]} and poller.next_day["NO1"] == day + timedelta(days=1)
-    assert any("not published yet" in r.message for r in caplog.records)
+    assert any(r.message == "prices_not_published_yet" for r in caplog.records)
     assert len(script.requests) == 4
 
 
@@ -241,3 +253,77 @@ def test_open_meteo_errors(server: tuple[str, Script], status: int, body: bytes,
     with pytest.raises(ProviderError) as caught:
         OpenMeteoDaily(base_url=url).fetch("NO1", datetime(2026, 3, 10, tzinfo=UTC))
     assert caught.value.reason == reason
+
+
+def test_published_day_reaches_the_live_market(server: tuple[str, Script]) -> None:
+    """The poller's callback writes the day into a live market: before, the day is not
+    published (its prices are missing); after, it is, with the document's prices."""
+    url, script = server
+    day = date(2024, 3, 5)
+    frame = generate_market(
+        load_params("NO1"), datetime(2024, 2, 20, tzinfo=UTC), datetime(2024, 3, 20, tzinfo=UTC)
+    )
+    start, end = CAL.day_start(day), CAL.day_end(day)
+    frame["price"][frame.pos(start) : frame.pos(end)] = np.nan
+    now = CAL.expected_publication(day) + timedelta(minutes=5)
+    market = ZoneMarket("NO1", frame, RealClock(now_fn=lambda: now), "live-test", None, CAL, live=True)
+    assert market.published_day() == day - timedelta(days=1)
+    script.push(200, A44_60)
+    poller = PublicationPoller(
+        entsoe(url),
+        ("NO1",),
+        {"NO1": day},
+        lambda z, d, p: assert_applied(apply_day(market, d, p)),
+        calendar=CAL,
+    )
+    poller.poll(now)
+    assert market.published_day() == day
+    document = parse_a44(A44_60)
+    assert market.price_at(start) == pytest.approx(document.iloc[0])
+    values, flags = market.q.window(start, end)
+    assert np.allclose(values, np.repeat(document.to_numpy(), 4)) and flags.all()
+
+
+def assert_applied(applied: bool) -> None:
+    assert applied
+
+
+def test_day_outside_the_grid_is_not_applied() -> None:
+    frame = generate_market(
+        load_params("NO1"), datetime(2024, 2, 20, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)
+    )
+    market = ZoneMarket("NO1", frame, RealClock(), "live-test", None, CAL, live=True)
+    prices = parse_a44(A44_60)
+    before = market.q.values.copy()
+    assert not apply_day(market, date(2024, 3, 5), prices)
+    assert np.array_equal(before, market.q.values, equal_nan=True)
+
+
+def test_live_feed_thread_publishes_from_files(tmp_path: Path) -> None:
+    """The service's feed (EP_PREDICT_PRICE_PROVIDER=file): the poller thread finds the day in
+    the file and the live market then counts it as published."""
+    day = date(2024, 3, 5)
+    frame = generate_market(
+        load_params("NO1"), datetime(2024, 2, 20, tzinfo=UTC), datetime(2024, 3, 20, tzinfo=UTC)
+    )
+    start, end = CAL.day_start(day), CAL.day_end(day)
+    frame["price"][frame.pos(start) : frame.pos(end)] = np.nan
+    now = CAL.expected_publication(day) + timedelta(minutes=5)
+    market = ZoneMarket("NO1", frame, RealClock(now_fn=lambda: now), "live-test", None, CAL, live=True)
+    rows = pd.date_range(start, periods=24, freq="h", tz="UTC").tz_convert("Europe/Oslo")
+    pd.DataFrame({"datetime": rows.astype(str), "price_eur_mwh": np.arange(24.0) + 100}).to_csv(
+        tmp_path / "day_ahead_prices_NO_1.csv", index=False
+    )
+    assert start_live_feed("none", "", {"NO1": market}, lambda: now) is None
+    feed = start_live_feed("file", str(tmp_path), {"NO1": market}, lambda: now)
+    assert feed is not None
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        while market.published_day() != day and datetime.now(UTC) < deadline:
+            feed.stop.wait(0.05)
+        assert market.published_day() == day
+        assert market.price_at(start) == 100.0
+        assert feed.poller.published == {"NO1": [day]} and not feed.poller.errors
+    finally:
+        feed.stop.set()
+        feed.thread.join()
