@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import numpy as np
@@ -28,7 +29,6 @@ from predict_svc.clock import RealClock, ReplayClock, system_now
 from predict_svc.config import PredictConfig
 from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir, temperature_series
 from predict_svc.hourly import HourlyFrame, floor_hour
-from predict_svc.live import LiveFeed, start_live_feed
 from predict_svc.market import file_suffix, load_market_hourly
 from predict_svc.model import TrainParams, save_model, train_model
 from predict_svc.quarters import read_price_quarters
@@ -36,6 +36,9 @@ from predict_svc.runtime import MAX_HORIZON, AccuracyStore, ModelRegistry, ZoneM
 from predict_svc.servicer import PredictionServicer, Weather
 from predict_svc.synthetic import generate_market, load_params
 from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherProvider
+
+if TYPE_CHECKING:
+    from predict_svc.live import LiveFeed
 
 __all__ = [
     "SERVICE",
@@ -250,7 +253,13 @@ def build(
     servicer = PredictionServicer(
         markets, registry, tariff or Tariff(), Weather(weather), accuracy, max_batch=config.max_batch
     )
-    feed = start_live_feed(config.price_provider, config.price_dir, markets, now)
+    feed = None
+    if config.price_provider not in ("", "none"):
+        # Imported only when asked: the providers parse with pandas, which the serving path
+        # otherwise never imports.
+        from predict_svc.live import start_live_feed
+
+        feed = start_live_feed(config.price_provider, config.price_dir, markets, now)
     app = PredictApp(config, markets, registry, accuracy, servicer, seeding, feed)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])
     return app
