@@ -66,6 +66,16 @@ class PredictConfig:
         "market data is live (files updated as results arrive): a day is published when all its"
         " periods are present, not at the clock time (data_dir only; no replay shift)",
     )
+    price_provider: str = env_field(
+        "EP_PREDICT_PRICE_PROVIDER",
+        "none",
+        "live markets only: where published days come from, polled from the expected publication"
+        " time with backoff until the day is complete: none | file (EP_PREDICT_PRICE_DIR) | entsoe"
+        " (token in ENTSOE_API_KEY, URL in EP_ENTSOE_API_URL)",
+    )
+    price_dir: str = env_field(
+        "EP_PREDICT_PRICE_DIR", "", "directory of day_ahead_prices_<NO_1>.csv for the file price provider"
+    )
     max_batch: int = env_field("EP_PREDICT_MAX_BATCH", 10_000, "most households in one PredictBatch")
     auth_target: str = env_field(
         "EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (keys, revocations)"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import numpy as np
@@ -35,6 +36,9 @@ from predict_svc.runtime import MAX_HORIZON, AccuracyStore, ModelRegistry, ZoneM
 from predict_svc.servicer import PredictionServicer, Weather
 from predict_svc.synthetic import generate_market, load_params
 from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherProvider
+
+if TYPE_CHECKING:
+    from predict_svc.live import LiveFeed
 
 __all__ = [
     "SERVICE",
@@ -64,6 +68,7 @@ class PredictApp:
     accuracy: AccuracyStore
     servicer: PredictionServicer
     seeding: threading.Thread | None = None  # issues past forecasts on a first start (background)
+    live_feed: LiveFeed | None = None  # live markets with a price provider: the publication poller
 
     def ready(self) -> bool:
         """Health turns SERVING only when every zone has a model AND its current price path is
@@ -254,7 +259,14 @@ def build(
         accuracy,
         max_batch=config.max_batch,
     )
-    app = PredictApp(config, markets, registry, accuracy, servicer, seeding)
+    feed = None
+    if config.price_provider not in ("", "none"):
+        # Imported only when asked: the providers parse with pandas, which the serving path
+        # otherwise never imports.
+        from predict_svc.live import start_live_feed
+
+        feed = start_live_feed(config.price_provider, config.price_dir, markets, now)
+    app = PredictApp(config, markets, registry, accuracy, servicer, seeding, feed)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])
     return app
 

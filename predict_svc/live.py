@@ -1,0 +1,435 @@
+"""Live market data: price and weather providers and the publication poller.
+
+Off by default (the demo stays on replay/synthetic). Live, a delivery day counts as published
+when its results have arrived, not at a clock time: :class:`PublicationPoller` asks a
+:class:`PriceProvider` for day D from the calendar's expected publication time on, with
+exponential backoff, until a *complete* day arrives (every period of the 23/24/25-hour day), and
+only then marks it published and calls back (the service re-forecasts there).
+
+Providers:
+
+- :class:`FilePrices`: ``day_ahead_prices_<NO_1>.csv`` (``datetime,price_eur_mwh``, the
+  downloader's format) in a directory; a day not (fully) in the file is not published yet.
+- :class:`EntsoePrices`: the Transparency Platform A44 query (:mod:`predict_svc.entsoe_api`);
+  token from ``ENTSOE_API_KEY``, URL from ``EP_ENTSOE_API_URL``. No token is in the repository
+  and none is needed unless this provider is chosen.
+- :class:`OpenMeteoDaily`: the Open-Meteo ``/v1/forecast`` *daily* response
+  (``temperature_2m_mean``) for the zone's reference city, mapped to the model's temperature
+  feature (the daily mean of the day before each hour, as
+  :func:`predict_svc.fundamentals.temperature_series` does on the observation files).
+
+Errors never crash and never yield a wrong price: HTTP 401 (``unauthorized``, retried slowly: a
+token fix needs no restart), 429 (``rate_limited``, honours ``Retry-After``), 5xx
+(``server_error``), malformed XML/JSON (``malformed``), an acknowledgement refusal
+(``refused``), a day with periods missing (``incomplete``) and transport failures
+(``unreachable``) are logged, counted in :attr:`PublicationPoller.errors` and retried; nothing
+of such an answer is marked published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from common.log import get_logger
+from energy.market_calendar import MarketCalendar
+from energy.zones import UnknownZone, lookup
+from predict_svc.entsoe_api import DEFAULT_URL, EIC, EntsoeError, parse_a44
+from predict_svc.runtime import ZoneMarket
+
+__all__ = [
+    "EntsoePrices",
+    "FilePrices",
+    "HttpAnswer",
+    "LiveFeed",
+    "OpenMeteoDaily",
+    "PriceProvider",
+    "ProviderError",
+    "PublicationPoller",
+    "apply_day",
+    "http_get",
+    "price_provider",
+    "start_live_feed",
+]
+
+log = get_logger("predict_svc.live")
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+
+def http_get(url: str, params: Mapping[str, str], timeout: float = 30.0) -> HttpAnswer:
+    """GET with the standard library; HTTP error statuses are answers, not exceptions.
+    Transport failures raise :class:`ProviderError` (``unreachable``)."""
+    full = f"{url}?{urllib.parse.urlencode(params)}"
+    try:
+        with urllib.request.urlopen(full, timeout=timeout) as response:
+            return HttpAnswer(response.status, response.read(), dict(response.headers))
+    except urllib.error.HTTPError as exc:
+        return HttpAnswer(exc.code, exc.read(), dict(exc.headers or {}))
+    except (OSError, ValueError) as exc:
+        raise ProviderError("unreachable", f"{url}: {exc}") from exc
+
+
+class ProviderError(RuntimeError):
+    """A provider answered, but not with usable data. ``reason`` is a short metric label;
+    ``retry_after`` (seconds) when the server said how long to wait."""
+
+    def __init__(self, reason: str, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _check_status(answer: HttpAnswer, what: str) -> None:
+    if answer.status == 401 or answer.status == 403:
+        raise ProviderError("unauthorized", f"{what} answered HTTP {answer.status} (check the token)")
+    if answer.status == 429:
+        raise ProviderError("rate_limited", f"{what} answered HTTP 429", _retry_after(answer.headers))
+    if answer.status >= 500:
+        raise ProviderError(
+            "server_error", f"{what} answered HTTP {answer.status}", _retry_after(answer.headers)
+        )
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _complete(prices: pd.Series, calendar: MarketCalendar, day: date) -> pd.Series | None:
+    """The day's prices at the calendar's periods if every period is there (hourly documents
+    of a quarter-hour day are not complete: that would invent quarters); None if none is;
+    ``incomplete`` if some are."""
+    start, end = calendar.day_start(day), calendar.day_end(day)
+    index = prices.index.tz_convert("UTC") if len(prices) else prices.index
+    inside = prices[(index >= pd.Timestamp(start)) & (index < pd.Timestamp(end))]
+    if not len(inside):
+        return None
+    expected = pd.DatetimeIndex([pd.Timestamp(t) for t in calendar.periods(day)])
+    got = inside.copy()
+    got.index = got.index.tz_convert("UTC")
+    got = got[~got.index.duplicated(keep="last")]
+    missing = expected.difference(got.index)
+    if len(missing):
+        raise ProviderError(
+            "incomplete", f"{day}: {len(missing)} of {len(expected)} periods missing (first {missing[0]})"
+        )
+    if not np.all(np.isfinite(got.reindex(expected).to_numpy())):
+        raise ProviderError("malformed", f"{day}: non-finite price")
+    return got.reindex(expected)
+
+
+class PriceProvider(Protocol):
+    def day_prices(self, zone: str, day: date) -> pd.Series | None:
+        """Day ``day``'s prices (EUR/MWh, index = period starts UTC, every period of the day), or
+        None if not published yet; :class:`ProviderError` if the answer is unusable."""
+        ...
+
+
+@dataclass(frozen=True)
+class FilePrices:
+    directory: Path
+    calendar: MarketCalendar = field(default_factory=MarketCalendar.default)
+
+    def day_prices(self, zone: str, day: date) -> pd.Series | None:
+        path = Path(self.directory) / f"day_ahead_prices_{zone[:2]}_{zone[2:]}.csv"
+        if not path.exists():
+            return None
+        try:
+            frame = pd.read_csv(path)
+            index = pd.DatetimeIndex(pd.to_datetime(frame["datetime"], utc=True))
+            prices = pd.Series(frame["price_eur_mwh"].astype(float).to_numpy(), index=index)
+        except (KeyError, ValueError, pd.errors.ParserError) as exc:
+            raise ProviderError("malformed", f"{path}: {exc}") from exc
+        return _complete(prices, self.calendar, day)
+
+
+Get = Callable[[str, Mapping[str, str]], HttpAnswer]
+
+
+@dataclass(frozen=True)
+class EntsoePrices:
+    token: str = field(default_factory=lambda: os.environ.get("ENTSOE_API_KEY", ""))
+    base_url: str = field(default_factory=lambda: os.environ.get("EP_ENTSOE_API_URL", DEFAULT_URL))
+    calendar: MarketCalendar = field(default_factory=MarketCalendar.default)
+    get: Get = http_get
+
+    def day_prices(self, zone: str, day: date) -> pd.Series | None:
+        eic = EIC.get(zone.replace("_", "").upper())
+        if eic is None:
+            raise ProviderError("refused", f"no EIC code for zone {zone}")
+        if not self.token:
+            raise ProviderError("unauthorized", "ENTSOE_API_KEY is not set")
+        fmt = "%Y%m%d%H%M"
+        params = {
+            "documentType": "A44",
+            "in_Domain": eic,
+            "out_Domain": eic,
+            "periodStart": self.calendar.day_start(day).strftime(fmt),
+            "periodEnd": self.calendar.day_end(day).strftime(fmt),
+            "securityToken": self.token,
+        }
+        answer = self.get(self.base_url, params)
+        _check_status(answer, "ENTSO-E")
+        try:
+            prices = parse_a44(answer.body)
+        except EntsoeError as exc:
+            reason = "refused" if "refused" in str(exc) else "malformed"
+            raise ProviderError(reason, str(exc)) from exc
+        return _complete(prices, self.calendar, day)
+
+
+@dataclass
+class PublicationPoller:
+    """Waits for each delivery day's results per zone and calls ``on_published(zone, day,
+    prices)`` once they are complete. :meth:`poll` is one step (clock injected, for tests and
+    the service thread alike); :meth:`run` loops it until ``stop`` is set."""
+
+    provider: PriceProvider
+    zones: tuple[str, ...]
+    next_day: dict[str, date]
+    on_published: Callable[[str, date, pd.Series], None]
+    calendar: MarketCalendar = field(default_factory=MarketCalendar.default)
+    first_retry_s: float = 60.0
+    max_retry_s: float = 900.0
+    unauthorized_retry_s: float = 1800.0
+    errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    published: dict[str, list[date]] = field(default_factory=dict)
+    _attempts: dict[str, int] = field(default_factory=dict)
+    _not_before: dict[str, datetime] = field(default_factory=dict)
+
+    def due(self, zone: str) -> datetime:
+        day = self.next_day[zone]
+        return max(
+            self.calendar.expected_publication(day),
+            self._not_before.get(zone, datetime.min.replace(tzinfo=UTC)),
+        )
+
+    def poll(self, now: datetime) -> datetime:
+        """Ask for every zone whose next day is due; returns when to poll next."""
+        for zone in self.zones:
+            while now >= self.due(zone) and self._poll_zone(zone, now):
+                pass
+        return min(self.due(zone) for zone in self.zones)
+
+    def _poll_zone(self, zone: str, now: datetime) -> bool:
+        day = self.next_day[zone]
+        attempt = self._attempts.get(zone, 0)
+        wait = min(self.first_retry_s * 2**attempt, self.max_retry_s)
+        try:
+            prices = self.provider.day_prices(zone, day)
+        except ProviderError as exc:
+            self.errors[(zone, exc.reason)] += 1
+            if exc.reason == "unauthorized":
+                wait = self.unauthorized_retry_s
+            elif exc.retry_after is not None:
+                wait = max(wait, exc.retry_after)
+            log.warning(
+                "prices_not_usable", zone=zone, day=str(day), reason=exc.reason, error=str(exc), retry_s=wait
+            )
+            self._retry(zone, now, wait, attempt)
+            return False
+        except Exception:  # a provider bug must not stop the poller
+            self.errors[(zone, "internal")] += 1
+            log.exception("prices_provider_failed", zone=zone, day=str(day), retry_s=wait)
+            self._retry(zone, now, wait, attempt)
+            return False
+        if prices is None:
+            log.info("prices_not_published_yet", zone=zone, day=str(day), attempt=attempt + 1, retry_s=wait)
+            self._retry(zone, now, wait, attempt)
+            return False
+        self.published.setdefault(zone, []).append(day)
+        self.next_day[zone] = day + timedelta(days=1)
+        self._attempts.pop(zone, None)
+        self._not_before.pop(zone, None)
+        log.info("prices_published", zone=zone, day=str(day), periods=len(prices))
+        self.on_published(zone, day, prices)
+        return True
+
+    def _retry(self, zone: str, now: datetime, wait: float, attempt: int) -> None:
+        self._attempts[zone] = attempt + 1
+        self._not_before[zone] = now + timedelta(seconds=wait)
+
+    def run(self, stop: threading.Event, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        while not stop.is_set():
+            upcoming = self.poll(clock())
+            stop.wait(max((upcoming - clock()).total_seconds(), 1.0))
+
+
+@dataclass(frozen=True)
+class DailyTemperature:
+    """An Open-Meteo daily forecast as fetched: mean 2 m temperature per local day, and when it
+    was fetched (the issue time: a forecast made later is never used for an earlier origin)."""
+
+    issued_at: datetime
+    days: np.ndarray  # datetime64[D]
+    mean_c: np.ndarray
+
+    def feature(self, hours: np.ndarray, origin: datetime) -> np.ndarray:
+        """The model's temperature feature for ``hours`` (datetime64[h], UTC): the daily mean of
+        the day before each hour. A forecast issued after ``origin`` is refused."""
+        if self.issued_at > origin:
+            raise ProviderError("future_issue", f"forecast issued {self.issued_at} after origin {origin}")
+        wanted = np.asarray(hours, dtype="datetime64[h]").astype("datetime64[D]") - np.timedelta64(1, "D")
+        out = np.full(len(wanted), np.nan)
+        at = np.searchsorted(self.days, wanted)
+        ok = (at < len(self.days)) & (self.days[np.minimum(at, len(self.days) - 1)] == wanted)
+        out[ok] = self.mean_c[at[ok]]
+        return out
+
+
+@dataclass(frozen=True)
+class OpenMeteoDaily:
+    base_url: str = field(
+        default_factory=lambda: os.environ.get("EP_OPEN_METEO_URL", "https://api.open-meteo.com/v1/forecast")
+    )
+    get: Get = http_get
+    forecast_days: int = 8
+
+    def fetch(self, zone: str, now: datetime) -> DailyTemperature:
+        try:
+            place = lookup(zone)
+        except UnknownZone:
+            raise ProviderError("refused", f"no reference location for zone {zone}") from None
+        params = {
+            "latitude": f"{place.lat:.4f}",
+            "longitude": f"{place.lon:.4f}",
+            "daily": "temperature_2m_mean",
+            "timezone": "UTC",
+            "past_days": "1",
+            "forecast_days": str(self.forecast_days),
+        }
+        answer = self.get(self.base_url, params)
+        _check_status(answer, "Open-Meteo")
+        return self.parse(answer.body, now)
+
+    @staticmethod
+    def parse(body: bytes, issued_at: datetime) -> DailyTemperature:
+        try:
+            doc: Any = json.loads(body)
+        except ValueError as exc:
+            raise ProviderError("malformed", f"Open-Meteo: not JSON: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise ProviderError("malformed", "Open-Meteo: not a JSON object")
+        if doc.get("error"):
+            raise ProviderError("refused", f"Open-Meteo: {doc.get('reason', 'unknown')}")
+        if int(doc.get("utc_offset_seconds", 0)) != 0:
+            raise ProviderError("malformed", "Open-Meteo: daily values not in UTC days")
+        try:
+            daily = doc["daily"]
+            days = np.array(daily["time"], dtype="datetime64[D]")
+            values = [np.nan if v is None else float(v) for v in daily["temperature_2m_mean"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderError("malformed", f"Open-Meteo: unexpected daily response: {exc}") from exc
+        if len(values) != len(days):
+            raise ProviderError("malformed", "Open-Meteo: time and temperature_2m_mean differ in length")
+        order = np.argsort(days, kind="stable")
+        return DailyTemperature(issued_at, days[order], np.array(values)[order])
+
+
+def apply_day(market: ZoneMarket, day: date, prices: pd.Series) -> bool:
+    """Write a complete published day into a live market's columns (quarters and the hourly mean),
+    in place; the market then counts the day as published (its periods are all present) and the
+    forecast cache, keyed by the published end, re-forecasts on its next use. False (logged) when
+    the day lies outside the market's grid."""
+    cal = market.calendar
+    start, end = cal.day_start(day), cal.day_end(day)
+    q = market.q
+    lo, hi = q.pos(start), q.pos(end)
+    rows_lo, rows_hi = market.frame.pos(start), market.frame.pos(end)
+    if lo < 0 or hi > len(q) or rows_lo < 0 or rows_hi > len(market.frame):
+        log.warning("prices_outside_grid", zone=market.zone, day=str(day))
+        return False
+    step = cal.period_minutes(day) // 15
+    values = np.repeat(prices.to_numpy(dtype=float), step)
+    if len(values) != hi - lo:
+        log.warning("prices_not_applied", zone=market.zone, day=str(day), quarters=len(values), slots=hi - lo)
+        return False
+    q.values[lo:hi] = values
+    q.hourly[lo:hi] = step == 4
+    market.frame["price"][rows_lo:rows_hi] = values.reshape(-1, 4).mean(axis=1)
+    return True
+
+
+def price_provider(kind: str, directory: str, calendar: MarketCalendar) -> PriceProvider | None:
+    """The configured provider (``EP_PREDICT_PRICE_PROVIDER``): none, file or entsoe."""
+    if kind in ("", "none"):
+        return None
+    if kind == "file":
+        return FilePrices(Path(directory), calendar)
+    if kind == "entsoe":
+        return EntsoePrices(calendar=calendar)
+    raise ValueError(f"EP_PREDICT_PRICE_PROVIDER must be none, file or entsoe, not {kind!r}")
+
+
+def _has_day(market: ZoneMarket, day: date) -> bool:
+    return market.q.complete(market.calendar.day_start(day), market.calendar.day_end(day))
+
+
+@dataclass
+class LiveFeed:
+    """The running poller of a live service (stop it with ``stop.set()``)."""
+
+    poller: PublicationPoller
+    thread: threading.Thread
+    stop: threading.Event
+
+
+def start_live_feed(
+    kind: str, directory: str, markets: Mapping[str, ZoneMarket], now: Callable[[], datetime]
+) -> LiveFeed | None:
+    """Poll ``kind``'s provider for the live markets' next delivery days and write each complete
+    day into its market (the next request or warm-up then re-forecasts from it). None when no
+    provider is configured or no market is live (the default: replay/synthetic)."""
+    live = {zone: m for zone, m in markets.items() if m.live}
+    if not live:
+        return None
+    calendar = next(iter(live.values())).calendar
+    provider = price_provider(kind, directory, calendar)
+    if provider is None:
+        return None
+    at = now().astimezone(UTC)
+    next_day: dict[str, date] = {}
+    for zone, market in live.items():
+        last = calendar.published_through_data(at, partial(_has_day, market))
+        next_day[zone] = (last or calendar.delivery_day(at)) + timedelta(days=1)
+
+    def applied(zone: str, day: date, prices: pd.Series) -> None:
+        if not apply_day(live[zone], day, prices):
+            poller.errors[(zone, "outside_grid")] += 1
+
+    poller = PublicationPoller(provider, tuple(live), next_day, applied, calendar)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=poller.run, args=(stop, lambda: now().astimezone(UTC)), name="live-prices", daemon=True
+    )
+    thread.start()
+    log.info(
+        "live_prices_polling",
+        provider=kind,
+        zones=list(live),
+        next_days={z: str(d) for z, d in next_day.items()},
+    )
+    return LiveFeed(poller, thread, stop)
