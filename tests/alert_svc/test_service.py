@@ -464,3 +464,36 @@ async def test_odd_ids_are_client_errors_not_server_errors(tmp_path: Path) -> No
                 metadata=rig.admin(),
             )
         assert _reason(long_id.value) == "INVALID_HOUSEHOLD_ID"
+
+
+async def test_cheap_windows_come_from_predict_svcs_find_cheapest_windows(tmp_path: Path) -> None:
+    async with alert_rig(tmp_path) as rig:
+        now = _now_hour()
+        # Forecast hours (not published) from now + 1 h; two equally cheap 2-hour runs.
+        rig.up.periods = [
+            forecast_pb2.PricePeriod(
+                start_time=from_ms(now + (i + 1) * HOUR),
+                duration_minutes=60,
+                kind=forecast_pb2.PRICE_KIND_FORECAST,
+                price_eur_mwh=p,
+                quantiles=[
+                    forecast_pb2.Quantile(level=0.1, price_eur_mwh=p - 8),
+                    forecast_pb2.Quantile(level=0.9, price_eur_mwh=p + 8),
+                ],
+            )
+            for i, p in enumerate([80, 20, 21, 80, 80, 21, 20, 80] + [90] * 16)
+        ]
+        await _rule(
+            rig, cheap_window=alert_pb2.CheapWindowCondition(duration_minutes=120, lookahead_hours=12)
+        )
+        rig.up.fail_windows = True
+        down = await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())
+        assert down.raised == 0  # no answer, no alert; the next round asks again
+        rig.up.fail_windows = False
+        up = await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())
+        assert up.raised == 1
+        assert rig.up.window_requests == [(120, 2, 12), (120, 2, 12)]
+        listed = await rig.stub.ListAlerts(pb.ListAlertsRequest(household_id=HH), metadata=rig.user(HH))
+        [alert] = listed.alerts
+        assert alert.period_start_time.seconds * 1000 == now + 2 * HOUR and alert.value == 20.5
+        assert "likely" in alert.message and "not distinguishable from it" in alert.message
