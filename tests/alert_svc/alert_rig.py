@@ -216,8 +216,20 @@ class Rig:
         return [json.loads(body) for _, body in self.receiver.requests]
 
 
+async def start_standins(up: Upstreams) -> tuple[grpc.aio.Server, int]:
+    """PredictionService and TelemetryService stand-ins answering from ``up``, on one free port."""
+    server = grpc.aio.server()
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(_Prediction(up), server)
+    telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server(_Telemetry(up), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, port
+
+
 @asynccontextmanager
-async def alert_rig(tmp_path: Path, allowed: str = "127.0.0.0/8", **settings: Any) -> AsyncIterator[Rig]:
+async def alert_rig(
+    tmp_path: Path, allowed: str = "127.0.0.0/8", database_url: str = "", **settings: Any
+) -> AsyncIterator[Rig]:
     tokens = TokenFactory()
     verifier = TokenVerifier(
         StaticKeySource(lambda: {tokens.kid: tokens.public_key}),
@@ -225,18 +237,14 @@ async def alert_rig(tmp_path: Path, allowed: str = "127.0.0.0/8", **settings: An
         audience=tokens.audience,
     )
     up = Upstreams()
-    upstream_server = grpc.aio.server()
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(_Prediction(up), upstream_server)
-    telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server(_Telemetry(up), upstream_server)
-    port = upstream_server.add_insecure_port("127.0.0.1:0")
-    await upstream_server.start()
+    upstream_server, port = await start_standins(up)
 
     async def fetch() -> IssuedToken:
         token = tokens.token(subject="alert", role="service", households=())
         return IssuedToken(token, 10**10)
 
     config = AlertConfig(
-        database_url=f"sqlite:///{tmp_path / 'alert.db'}",
+        database_url=database_url or f"sqlite:///{tmp_path / 'alert.db'}",
         key_encryption_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         service_secret="s" * 20,
         predict_target=f"127.0.0.1:{port}",
