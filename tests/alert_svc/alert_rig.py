@@ -40,6 +40,19 @@ from predict_svc.windows import cheapest_windows
 Metadata = list[tuple[str, str]]
 
 
+def published_hours(prices: list[float], start_ms: int) -> list[forecast_pb2.PricePeriod]:
+    """Published hourly periods from ``start_ms`` (what the stand-in's GetPriceForecast answers)."""
+    return [
+        forecast_pb2.PricePeriod(
+            start_time=from_ms(start_ms + i * 3_600_000),
+            duration_minutes=60,
+            kind=forecast_pb2.PRICE_KIND_PUBLISHED,
+            price_eur_mwh=p,
+        )
+        for i, p in enumerate(prices)
+    ]
+
+
 @dataclass
 class Upstreams:
     """What the stand-ins answer; tests change it between rounds."""

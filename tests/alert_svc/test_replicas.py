@@ -29,28 +29,18 @@ from alert_svc.store import AlertRow, AlertStore, DeliveryRow, NewAlert, RuleRow
 from alert_svc.targets import TargetPolicy
 from common.auth.credentials import IssuedToken, ServiceCredentials
 from common.db import make_engine, upgrade
-from common.timestamps import from_ms
 from devstack.stack import start_stack
 from energypulse.alert.v1 import alert_pb2
 from energypulse.alert.v1 import alert_service_pb2 as pb
 from energypulse.prediction.v1 import forecast_pb2
-from tests.alert_svc.alert_rig import Receiver, Upstreams, alert_rig, start_standins
+from tests.alert_svc.alert_rig import Receiver, Upstreams, alert_rig, published_hours, start_standins
 from tests.conftest import private_database
 
 HOUR = 3_600_000
 
 
 def _spiky_hours(start_ms: int) -> list[forecast_pb2.PricePeriod]:
-    prices = [40, 250, 260, 30] + [50] * 20
-    return [
-        forecast_pb2.PricePeriod(
-            start_time=from_ms(start_ms + i * HOUR),
-            duration_minutes=60,
-            kind=forecast_pb2.PRICE_KIND_PUBLISHED,
-            price_eur_mwh=p,
-        )
-        for i, p in enumerate(prices)
-    ]
+    return published_hours([40, 250, 260, 30] + [50] * 20, start_ms)
 
 
 def _new_alert(hh: str, period: str) -> NewAlert:
