@@ -10,6 +10,7 @@ from alert_svc.channels import deliver_forever
 from alert_svc.config import AlertConfig
 from alert_svc.evaluator import evaluate_forever
 from alert_svc.server import build, interceptors, server_config, services
+from alert_svc.signals import listen_forever
 from common.config import ConfigError, from_env
 from common.log import configure_logging, get_logger
 from common.server import serve
@@ -35,6 +36,8 @@ def main() -> int:
         background: list[Callable[[], Coroutine[object, None, None]]] = [
             lambda: deliver_forever(app.deliverer, config.deliver_seconds)
         ]
+        if app.store.notifies:  # PostgreSQL: streams of every replica woken by NOTIFY
+            background.append(lambda: listen_forever(app.signals, config.database_url))
         if config.evaluate_seconds > 0:
             background.append(lambda: evaluate_forever(app.evaluator, config.evaluate_seconds))
         await serve(

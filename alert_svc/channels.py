@@ -5,6 +5,11 @@ A delivery is tried when due; a 2xx (webhook) or the broker's acknowledgements (
 ``sent``; anything else schedules the next attempt ``backoff * 2^(attempt-1)`` seconds later (at
 most an hour), and after ``max_attempts`` it is ``failed``. Rate limiting happens when the alert
 is raised (store.raise_alert), per household and channel.
+
+Replicas: each delivery is claimed before it is tried (store.claim_due: one replica wins the row)
+for a lease of ``lease_s`` (at least four delivery timeouts, and a minute), so two replicas never
+send the same delivery; a replica that dies while sending leaves it to be retried once the lease
+ends (at least once, never twice while the sender lives).
 """
 
 from __future__ import annotations
@@ -129,6 +134,7 @@ class Deliverer:
         self.store, self.kek, self.policy = store, kek, policy
         self.max_attempts, self.backoff_s, self.timeout_s = max_attempts, backoff_s, timeout_s
         self.clock = clock
+        self.lease_s = max(60.0, 4 * timeout_s)
 
     def _secret(self, row: SubscriptionRow) -> bytes:
         if row.secret_sealed is None:
@@ -165,12 +171,13 @@ class Deliverer:
     def deliver_due(self) -> int:
         """Try every due delivery once; sync (network and database): run in a thread."""
         done = 0
-        for delivery in self.store.due(int(self.clock() * 1000)):
+        now = self.clock()
+        for delivery in self.store.claim_due(int(now * 1000), int((now + self.lease_s) * 1000)):
             sub = self.store.subscription(delivery.channel)
             alert = self.store.alert(delivery.alert_id)
             if sub is None or alert is None:
                 self.store.finish(
-                    delivery.id, "failed", delivery.attempts, delivery.next_attempt_ms, "channel removed"
+                    delivery, "failed", delivery.attempts, delivery.next_attempt_ms, "channel removed"
                 )
                 continue
             attempts = delivery.attempts + 1
@@ -181,7 +188,7 @@ class Deliverer:
                 give_up = attempts >= self.max_attempts
                 delay = min(self.backoff_s * 2 ** (attempts - 1), 3600.0)
                 self.store.finish(
-                    delivery.id,
+                    delivery,
                     "failed" if give_up else "pending",
                     attempts,
                     int((self.clock() + delay) * 1000),
@@ -190,7 +197,8 @@ class Deliverer:
                 DELIVERIES.labels(sub.channel, "failed" if give_up else "retry").inc()
                 log.info("alert_delivery_failed", channel=sub.channel, attempt=attempts, error=error[:200])
                 continue
-            self.store.finish(delivery.id, "sent", attempts, delivery.next_attempt_ms, "")
+            if not self.store.finish(delivery, "sent", attempts, delivery.next_attempt_ms, ""):
+                log.warning("alert_delivery_lease_lost", delivery_id=delivery.id, channel=sub.channel)
             DELIVERIES.labels(sub.channel, "sent").inc()
             done += 1
         return done

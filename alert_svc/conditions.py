@@ -4,9 +4,10 @@ a round raises (the store drops those already raised for the same rule and perio
 * price spike: each run of consecutive periods, within the lookahead, whose probability of
   exceeding the threshold (GetPriceForecast's ``exceed_probability``, exactly 0/1 for published
   periods) is at least the rule's; period key = the run's start;
-* cheap window: the contiguous window of the rule's duration with the lowest mean price within
-  the lookahead, published periods preferred (a window of only published prices is certain, one
-  with forecast periods likely); one per local delivery day of the window's start;
+* cheap window: the first window predict_svc's FindCheapestWindows answers for the rule's
+  duration and lookahead (it puts windows of published prices first, certain, then ones reaching
+  into the forecast, likely; alert_svc does not search windows itself), saying so when the
+  runner-up is not distinguishable from it; one per local delivery day of the window's start;
 * capacity step: this month's capacity basis (mean of the three highest daily hourly peaks) at or
   above the rule's share of the next dearer step of the household's grid tariff
   (energy/rates/<rule set>/grid/*.toml); once per month and step;
@@ -110,39 +111,40 @@ def cheap_window(
     household_id: str,
     rule_id: str,
     c: pb.CheapWindowCondition,
-    periods: list[Period],
-    now_ms: int,
+    windows: list[forecast_pb2.CheapestWindow],
     tz: ZoneInfo,
 ) -> list[NewAlert]:
-    ahead = [p for p in _ahead(periods, now_ms, c.lookahead_hours) if p.start_ms >= now_ms]
-    best: tuple[bool, float, list[Period]] | None = None  # (not all published, mean, window)
-    i = 0
-    while i < len(ahead):
-        window: list[Period] = []
-        minutes = 0
-        j = i
-        while j < len(ahead) and minutes < c.duration_minutes:
-            if window and window[-1].end_ms != ahead[j].start_ms:
-                break  # a gap: no contiguous window from i
-            window.append(ahead[j])
-            minutes += ahead[j].minutes
-            j += 1
-        if minutes == c.duration_minutes:
-            mean = sum(p.price * p.minutes for p in window) / minutes
-            key = (not all(p.published for p in window), mean, window)
-            if best is None or key[:2] < best[:2]:
-                best = key
-        i += 1
-    if best is None:
+    """The alert for predict_svc's answer to FindCheapestWindows (certain windows first, then
+    likely ones; the best first within each): the first window, unless dearer than the rule's
+    maximum. When the runner-up of the same certainty is not distinguishable from it (their
+    forecast bands overlap, or exact prices are equal), the alert says either will do."""
+    if not windows:
         return []
-    forecast, mean, window = best
-    if c.HasField("max_price_eur_mwh") and mean > c.max_price_eur_mwh:
+    best = windows[0]
+    if c.HasField("max_price_eur_mwh") and best.mean_price_eur_mwh > c.max_price_eur_mwh:
         return []
-    start, end = window[0].start_ms, window[-1].end_ms
+    start, end = _window_ms(best)
+    certain = best.certainty == forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
     day = datetime.fromtimestamp(start / 1000, tz).date().isoformat()
     hours = c.duration_minutes / 60
     title = f"Cheapest {hours:g} h: {_clock(start, tz)}-{_clock(end, tz)[-5:]}"
-    message = f"Mean spot price {mean:.1f} EUR/MWh ({'likely: includes forecast hours' if forecast else 'published prices'})."
+    mean = best.mean_price_eur_mwh
+    if certain:
+        message = f"Mean spot price {mean:.1f} EUR/MWh (published prices)."
+    else:
+        message = (
+            f"Mean spot price {mean:.1f} EUR/MWh (likely: includes forecast hours, "
+            f"{best.low_price_eur_mwh:.1f}-{best.high_price_eur_mwh:.1f})."
+        )
+    twin = next(
+        (w for w in windows[1:] if w.certainty == best.certainty and not w.distinguishable_from_best), None
+    )
+    if twin is not None:
+        t_start, t_end = _window_ms(twin)
+        message += (
+            f" {_clock(t_start, tz)}-{_clock(t_end, tz)[-5:]} is not distinguishable from it"
+            f" ({twin.mean_price_eur_mwh:.1f} EUR/MWh): either will do."
+        )
     return [
         NewAlert(
             household_id,
@@ -156,6 +158,10 @@ def cheap_window(
             mean,
         )
     ]
+
+
+def _window_ms(w: forecast_pb2.CheapestWindow) -> tuple[int, int]:
+    return w.start_time.seconds * 1000, w.end_time.seconds * 1000
 
 
 def capacity_step(

@@ -34,11 +34,26 @@ class AlertConfig:
     evaluate_seconds: float = env_field(
         "EP_ALERT_EVALUATE_SECONDS", 60.0, "seconds between evaluation rounds (0: only EvaluateAlerts)"
     )
+    evaluation_shards: int = env_field(
+        "EP_ALERT_EVALUATION_SHARDS",
+        16,
+        "households are split into this many shards (CRC-32 of the household id); each round every "
+        "shard is evaluated by the one replica that claims it (the same on every replica)",
+    )
     deliver_seconds: float = env_field(
         "EP_ALERT_DELIVER_SECONDS", 1.0, "seconds between looks for due webhook/MQTT deliveries"
     )
     watch_poll_seconds: float = env_field(
-        "EP_ALERT_WATCH_POLL_SECONDS", 1.0, "WatchAlerts: seconds between looks for new alerts"
+        "EP_ALERT_WATCH_POLL_SECONDS",
+        1.0,
+        "WatchAlerts on SQLite (or while the PostgreSQL listener is down): seconds between looks "
+        "for alerts raised by another process",
+    )
+    watch_fallback_seconds: float = env_field(
+        "EP_ALERT_WATCH_FALLBACK_SECONDS",
+        30.0,
+        "WatchAlerts on PostgreSQL with the LISTEN connection up: seconds between safety looks "
+        "(streams are woken by NOTIFY)",
     )
     upstream_timeout_seconds: float = env_field(
         "EP_ALERT_UPSTREAM_TIMEOUT_SECONDS", 10.0, "deadline of each call to predict_svc / ingest_svc"
@@ -94,6 +109,10 @@ def validate(config: AlertConfig) -> None:
     if not config.service_secret:
         raise ConfigError("EP_ALERT_SERVICE_SECRET is required (./scripts/run and compose generate one)")
     config.allowed_networks  # noqa: B018
+    if not 1 <= config.evaluation_shards <= 1024:
+        raise ConfigError("EP_ALERT_EVALUATION_SHARDS must be 1..1024")
+    if config.watch_fallback_seconds < config.watch_poll_seconds:
+        raise ConfigError("EP_ALERT_WATCH_FALLBACK_SECONDS must be at least EP_ALERT_WATCH_POLL_SECONDS")
     if config.max_attempts < 1 or config.rate_limit_per_hour < 1:
         raise ConfigError("EP_ALERT_MAX_ATTEMPTS and EP_ALERT_RATE_LIMIT_PER_HOUR must be at least 1")
     if config.evaluate_seconds < 0 or config.deliver_seconds <= 0 or config.watch_poll_seconds <= 0:

@@ -1,15 +1,28 @@
 """Evaluation rounds: for each household with rules, ask predict_svc and ingest_svc what the rules
-need (once per zone and threshold per round), raise the alerts that hold (deduplicated and rate
+need (once per zone and threshold, or zone and window, per round), raise the alerts that hold (deduplicated and rate
 limited by the store) and refresh the Home Assistant price and forecast sensors on its brokers.
 
 An upstream that does not answer skips that part of the round for that household (logged); the
 next round tries again. Nothing is raised from a missing answer.
+
+Replicas: households are split into ``shards`` by the CRC-32 of their id. Every tick (a quarter of
+the evaluation period) a replica claims, in random order, each shard whose lease has run out
+(store.claim_lease, one replica wins) for one period, and evaluates that shard's households; so
+every shard is evaluated once a period by one replica, the replicas share the shards between them,
+and a replica that stops leaves its shards to the others after at most a period. Alerts are unique
+per rule and period in the database as well, so even an EvaluateAlerts call beside a round (or
+replicas configured with different shard counts) stores and delivers each alert once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import random
+import secrets
+import socket
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
@@ -21,12 +34,13 @@ from prometheus_client import Counter, Histogram
 from alert_svc import conditions
 from alert_svc.channels import Deliverer
 from alert_svc.rules import condition_of
+from alert_svc.signals import AlertSignals
 from alert_svc.store import AlertStore, NewAlert, RuleRow
 from alert_svc.upstream import Upstream
 from common.log import get_logger
 from energy.ratebook import RateBook, RateGapError, UnknownGridCompany
 from energypulse.alert.v1 import alert_pb2 as pb
-from energypulse.prediction.v1 import prediction_service_pb2
+from energypulse.prediction.v1 import forecast_pb2, prediction_service_pb2
 
 __all__ = ["Evaluator"]
 
@@ -43,6 +57,24 @@ UPSTREAM_ERRORS = Counter(
 )
 
 Forecast = prediction_service_pb2.GetPriceForecastResponse
+Window = forecast_pb2.CheapestWindow
+
+
+class _RoundCache:
+    """What one round asked predict_svc (None: it did not answer), shared by its households."""
+
+    def __init__(self) -> None:
+        self.forecasts: dict[tuple[str, float | None], Forecast | None] = {}
+        self.windows: dict[tuple[str, int, int], list[Window] | None] = {}
+
+
+def shard_of(household_id: str, shards: int) -> int:
+    """The household's evaluation shard: the same in every replica and every run."""
+    return zlib.crc32(household_id.encode()) % shards
+
+
+def replica_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class Evaluator:
@@ -55,42 +87,88 @@ class Evaluator:
         tz: ZoneInfo,
         per_hour: int,
         clock: Callable[[], float] = time.time,
+        *,
+        shards: int = 16,
+        signals: AlertSignals | None = None,
+        holder: str | None = None,
     ) -> None:
         self.store, self.upstream, self.deliverer, self.book = store, upstream, deliverer, book
         self.tz, self.per_hour, self.clock = tz, per_hour, clock
+        self.shards, self.signals = shards, signals
+        self.holder = holder or replica_name()
         self._lock = asyncio.Lock()
 
     async def run_round(self, household_id: str = "") -> tuple[int, int]:
-        """(households evaluated, alerts raised). One round at a time."""
+        """Evaluate every household (or one) now, whatever the shards' leases:
+        (households evaluated, alerts raised). One round at a time."""
         async with self._lock:
             started = time.perf_counter()
             rules = await asyncio.to_thread(self.store.rules, household_id or None)
-            by_household: dict[str, list[RuleRow]] = defaultdict(list)
-            for rule in rules:
-                by_household[rule.household_id].append(rule)
-            forecasts: dict[tuple[str, float | None], Forecast | None] = {}
+            by_household = _by_household(rules)
+            cache = _RoundCache()
             raised = 0
             for hh, hh_rules in sorted(by_household.items()):
-                raised += await self._household(hh, hh_rules, forecasts)
+                raised += await self._household(hh, hh_rules, cache)
             ROUNDS.observe(time.perf_counter() - started)
             return len(by_household), raised
 
-    async def _forecast(
-        self, cache: dict[tuple[str, float | None], Forecast | None], zone: str, threshold: float | None
-    ) -> Forecast | None:
+    async def run_due_shards(self, period_s: float) -> tuple[int, int]:
+        """Claim each shard with households whose lease ran out (for ``period_s``) and evaluate
+        it: (shards evaluated, alerts raised)."""
+        async with self._lock:
+            started = time.perf_counter()
+            rules = await asyncio.to_thread(self.store.rules, None)
+            by_shard: dict[int, list[RuleRow]] = defaultdict(list)
+            for rule in rules:
+                by_shard[shard_of(rule.household_id, self.shards)].append(rule)
+            order = list(by_shard)
+            random.shuffle(order)  # replicas ticking together take different shards first
+            cache = _RoundCache()
+            shards = raised = 0
+            for shard in order:
+                now_ms = int(self.clock() * 1000)
+                claimed = await asyncio.to_thread(
+                    self.store.claim_lease,
+                    f"evaluate:{shard}/{self.shards}",
+                    self.holder,
+                    now_ms,
+                    now_ms + int(period_s * 1000),
+                )
+                if not claimed:
+                    continue
+                shards += 1
+                for hh, hh_rules in sorted(_by_household(by_shard[shard]).items()):
+                    raised += await self._household(hh, hh_rules, cache)
+            if shards:
+                ROUNDS.observe(time.perf_counter() - started)
+            return shards, raised
+
+    async def _forecast(self, cache: _RoundCache, zone: str, threshold: float | None) -> Forecast | None:
         key = (zone, threshold)
-        if key not in cache:
+        if key not in cache.forecasts:
             try:
-                cache[key] = await self.upstream.price_forecast(zone, threshold)
+                cache.forecasts[key] = await self.upstream.price_forecast(zone, threshold)
             except (grpc.aio.AioRpcError, OSError) as exc:
                 UPSTREAM_ERRORS.labels("GetPriceForecast").inc()
                 log.warning("alert_forecast_unavailable", zone=zone, error=str(exc)[:200])
-                cache[key] = None
-        return cache[key]
+                cache.forecasts[key] = None
+        return cache.forecasts[key]
 
-    async def _household(
-        self, hh: str, rules: list[RuleRow], cache: dict[tuple[str, float | None], Forecast | None]
-    ) -> int:
+    async def _windows(
+        self, cache: _RoundCache, zone: str, c: pb.CheapWindowCondition
+    ) -> list[Window] | None:
+        key = (zone, c.duration_minutes, c.lookahead_hours)
+        if key not in cache.windows:
+            try:
+                answer = await self.upstream.cheapest_windows(zone, c.duration_minutes, c.lookahead_hours)
+                cache.windows[key] = list(answer.windows)
+            except (grpc.aio.AioRpcError, OSError) as exc:
+                UPSTREAM_ERRORS.labels("FindCheapestWindows").inc()
+                log.warning("alert_windows_unavailable", zone=zone, error=str(exc)[:200])
+                cache.windows[key] = None
+        return cache.windows[key]
+
+    async def _household(self, hh: str, rules: list[RuleRow], cache: _RoundCache) -> int:
         try:
             zone = (await self.upstream.household(hh)).zone or "NO1"
         except (grpc.aio.AioRpcError, OSError) as exc:
@@ -110,10 +188,9 @@ class Evaluator:
                         periods = conditions.periods_of(list(forecast.periods))
                         found += conditions.price_spikes(hh, rule.rule_id, c, periods, now_ms, self.tz)
                 elif isinstance(c, pb.CheapWindowCondition):
-                    forecast = await self._forecast(cache, zone, None)
-                    if forecast is not None:
-                        periods = conditions.periods_of(list(forecast.periods))
-                        found += conditions.cheap_window(hh, rule.rule_id, c, periods, now_ms, self.tz)
+                    windows = await self._windows(cache, zone, c)
+                    if windows is not None:
+                        found += conditions.cheap_window(hh, rule.rule_id, c, windows, self.tz)
                 elif isinstance(c, pb.MeterSilentCondition):
                     if last_read is False:
                         last_read = await self.upstream.last_read_ms(hh)
@@ -137,6 +214,8 @@ class Evaluator:
                 raised += 1
                 RAISED.labels(pb.AlertKind.Name(new.kind)).inc()  # type: ignore[arg-type]
                 log.info("alert_raised", household_id=hh, rule_id=new.rule_id, period=new.period_key)
+        if raised and self.signals is not None:
+            self.signals.signal(hh)
         await self._publish_states(hh, zone, cache, now_ms)
         return raised
 
@@ -166,9 +245,7 @@ class Evaluator:
             self.book.currency,
         )
 
-    async def _publish_states(
-        self, hh: str, zone: str, cache: dict[tuple[str, float | None], Forecast | None], now_ms: int
-    ) -> None:
+    async def _publish_states(self, hh: str, zone: str, cache: _RoundCache, now_ms: int) -> None:
         subs = [s for s in await asyncio.to_thread(self.store.subscriptions, hh) if s.channel == "mqtt"]
         if not subs:
             return
@@ -212,11 +289,20 @@ class Evaluator:
             )
 
 
+def _by_household(rules: list[RuleRow]) -> dict[str, list[RuleRow]]:
+    out: dict[str, list[RuleRow]] = defaultdict(list)
+    for rule in rules:
+        out[rule.household_id].append(rule)
+    return out
+
+
 async def evaluate_forever(evaluator: Evaluator, period_s: float) -> None:
+    """Every quarter period, evaluate the shards whose lease ran out (see the module docstring)."""
     while True:
-        await asyncio.sleep(period_s)
+        await asyncio.sleep(period_s / 4)
         try:
-            households, raised = await evaluator.run_round()
-            log.debug("alert_round", households=households, raised=raised)
+            shards, raised = await evaluator.run_due_shards(period_s)
+            if shards:
+                log.debug("alert_round", shards=shards, raised=raised)
         except Exception as exc:  # noqa: BLE001 - one bad round must not stop the next
             log.warning("alert_round_failed", error=repr(exc))

@@ -15,6 +15,7 @@ from alert_svc.channels import Deliverer
 from alert_svc.config import AlertConfig, validate
 from alert_svc.evaluator import Evaluator
 from alert_svc.servicer import AlertServicer
+from alert_svc.signals import AlertSignals
 from alert_svc.store import AlertStore
 from alert_svc.targets import TargetPolicy
 from alert_svc.upstream import Upstream
@@ -54,6 +55,7 @@ class AlertApp:
     deliverer: Deliverer
     evaluator: Evaluator
     servicer: AlertServicer
+    signals: AlertSignals
 
 
 def server_config(environ: Mapping[str, str] | None = None) -> ServerConfig:
@@ -85,7 +87,17 @@ def build(config: AlertConfig, creds: ServiceCredentials | None = None) -> Alert
     )
     book = load_ratebook(Path(config.ratebook_dir) if config.ratebook_dir else DEFAULT_RULESET)
     tz = ZoneInfo(config.time_zone)
-    evaluator = Evaluator(store, upstream, deliverer, book, tz, config.rate_limit_per_hour)
+    signals = AlertSignals(config.watch_poll_seconds, config.watch_fallback_seconds)
+    evaluator = Evaluator(
+        store,
+        upstream,
+        deliverer,
+        book,
+        tz,
+        config.rate_limit_per_hour,
+        shards=config.evaluation_shards,
+        signals=signals,
+    )
     servicer = AlertServicer(
         store,
         evaluator,
@@ -93,9 +105,9 @@ def build(config: AlertConfig, creds: ServiceCredentials | None = None) -> Alert
         policy,
         max_rules=config.max_rules,
         max_subscriptions=config.max_subscriptions,
-        watch_poll_s=config.watch_poll_seconds,
+        signals=signals,
     )
-    return AlertApp(config, engine, store, upstream, deliverer, evaluator, servicer)
+    return AlertApp(config, engine, store, upstream, deliverer, evaluator, servicer, signals)
 
 
 def services(app: AlertApp) -> list[GrpcService]:

@@ -19,6 +19,7 @@ import grpc
 from alert_svc.channels import alert_message, new_subscription, subscription_message
 from alert_svc.evaluator import Evaluator
 from alert_svc.rules import rule_message, storage_json, validated
+from alert_svc.signals import AlertSignals
 from alert_svc.store import AlertStore, RuleRow
 from alert_svc.targets import TargetPolicy
 from common.errors import InvalidArgument, NotFound, ResourceExhausted
@@ -51,11 +52,11 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
         *,
         max_rules: int,
         max_subscriptions: int,
-        watch_poll_s: float,
+        signals: AlertSignals,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store, self.evaluator, self.kek, self.policy = store, evaluator, kek, policy
-        self.max_rules, self.max_subscriptions, self.watch_poll_s = max_rules, max_subscriptions, watch_poll_s
+        self.max_rules, self.max_subscriptions, self.signals = max_rules, max_subscriptions, signals
         self.clock = clock
 
     def _now_ms(self) -> int:
@@ -178,6 +179,7 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
                     reasons.ALERT_NOT_FOUND, f"no alert {', '.join(missing[:5])} in this household"
                 )
         await asyncio.to_thread(self.store.acknowledge, request.household_id, ids, self._now_ms())
+        self.signals.signal(request.household_id)
         return pb.AcknowledgeAlertsResponse(
             unread_count=await asyncio.to_thread(self.store.unread_count, request.household_id)
         )
@@ -187,21 +189,27 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
         request: pb.WatchAlertsRequest,
         context: grpc.aio.ServicerContext[pb.WatchAlertsRequest, pb.WatchAlertsResponse],
     ) -> AsyncIterator[pb.WatchAlertsResponse]:
+        # Woken by a new or read alert of the household (this replica's, or another's through
+        # PostgreSQL NOTIFY); otherwise a look every poll (SQLite) or fallback interval
+        # (alert_svc/signals.py).
         hh = request.household_id
-        last = await asyncio.to_thread(self.store.newest_id, hh)
-        unread = await asyncio.to_thread(self.store.unread_count, hh)
-        yield pb.WatchAlertsResponse(unread_count=unread)
-        while True:
-            await asyncio.sleep(self.watch_poll_s)
-            newest = await asyncio.to_thread(self.store.newest_id, hh)
-            fresh = [r for r in await asyncio.to_thread(self.store.pushed_after, hh, last) if r.id <= newest]
-            count = await asyncio.to_thread(self.store.unread_count, hh)
-            for row in fresh:
-                yield pb.WatchAlertsResponse(alert=alert_message(row), unread_count=count)
-            if not fresh and count != unread:  # read elsewhere (another tab, the phone)
-                yield pb.WatchAlertsResponse(unread_count=count)
-            last = max(last, newest)  # rate-limited alerts are listed, not pushed
-            unread = count
+        with self.signals.watch(hh) as changed:
+            last = await asyncio.to_thread(self.store.newest_id, hh)
+            unread = await asyncio.to_thread(self.store.unread_count, hh)
+            yield pb.WatchAlertsResponse(unread_count=unread)
+            while True:
+                await self.signals.wait(changed)
+                newest = await asyncio.to_thread(self.store.newest_id, hh)
+                fresh = [
+                    r for r in await asyncio.to_thread(self.store.pushed_after, hh, last) if r.id <= newest
+                ]
+                count = await asyncio.to_thread(self.store.unread_count, hh)
+                for row in fresh:
+                    yield pb.WatchAlertsResponse(alert=alert_message(row), unread_count=count)
+                if not fresh and count != unread:  # read elsewhere (another tab, the phone)
+                    yield pb.WatchAlertsResponse(unread_count=count)
+                last = max(last, newest)  # rate-limited alerts are listed, not pushed
+                unread = count
 
     async def EvaluateAlerts(
         self,

@@ -6,7 +6,24 @@
 * ``alerts``: raised alerts, unique per (rule, period): the same alert for the same period is never
   stored (or delivered) twice, however often a round finds it;
 * ``alert_deliveries``: one row per alert and channel ("app" or a subscription id), unique, with
-  its state (pending, sent, failed, rate_limited), attempts and next attempt time.
+  its state (pending, sent, failed, rate_limited), attempts and next attempt time;
+* ``alert_leases``: named leases (an evaluation shard) held by one replica until a time.
+
+Several replicas share one database (PostgreSQL). Work is claimed with compare-and-set updates,
+which are atomic in PostgreSQL (a concurrent UPDATE of the same row waits for the first to commit
+and then re-checks its WHERE against the new row) and in SQLite (one writer at a time):
+
+* a due delivery is claimed by moving its ``next_attempt_ms`` from the value read to a lease end
+  (``UPDATE ... WHERE id = ? AND status = 'pending' AND next_attempt_ms = <read>``: one replica's
+  update matches, the others' match no row); the outcome is written only while that lease is
+  still the row's (``finish``), and a replica that died mid-delivery leaves the row to be retried
+  when the lease ends;
+* a lease row is claimed by ``UPDATE ... WHERE name = ? AND expires_ms <= now`` (or by inserting
+  it, once).
+
+Raising and acknowledging alerts on PostgreSQL also ``pg_notify`` the household on
+:data:`NOTIFY_CHANNEL` (sent at commit), which wakes the WatchAlerts streams of every replica
+(alert_svc/signals.py).
 """
 
 from __future__ import annotations
@@ -16,6 +33,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Float,
     Index,
     Integer,
@@ -25,7 +43,9 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     func,
+    insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -34,16 +54,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 __all__ = [
     "APP_CHANNEL",
+    "NOTIFY_CHANNEL",
     "AlertRow",
     "AlertStore",
     "Base",
     "DeliveryRow",
+    "LeaseRow",
     "NewAlert",
     "RuleRow",
     "SubscriptionRow",
 ]
 
 APP_CHANNEL = "app"
+NOTIFY_CHANNEL = "energypulse_alerts"
 _PK_INT = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -113,6 +136,14 @@ class DeliveryRow(Base):
     create_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class LeaseRow(Base):
+    __tablename__ = "alert_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 @dataclass(frozen=True)
 class NewAlert:
     """An alert a round found (stored only if its rule has none for the period yet)."""
@@ -131,6 +162,32 @@ class NewAlert:
 class AlertStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.notifies = engine.dialect.name == "postgresql"
+
+    def _notify(self, conn: Session | Connection, household_id: str) -> None:
+        if self.notifies:
+            conn.execute(
+                text("SELECT pg_notify(:channel, :hh)"), {"channel": NOTIFY_CHANNEL, "hh": household_id}
+            )
+
+    # --- leases ---------------------------------------------------------------------------------
+    def claim_lease(self, name: str, holder: str, now_ms: int, until_ms: int) -> bool:
+        """True when ``holder`` now holds lease ``name`` until ``until_ms`` (it had expired, or
+        did not exist); False while another holder's lease runs."""
+        with Session(self.engine) as s, s.begin():
+            result = s.execute(
+                update(LeaseRow)
+                .where(LeaseRow.name == name, LeaseRow.expires_ms <= now_ms)
+                .values(holder=holder, expires_ms=until_ms)
+            )
+        if getattr(result, "rowcount", 0) == 1:
+            return True
+        try:
+            with Session(self.engine) as s, s.begin():
+                s.execute(insert(LeaseRow).values(name=name, holder=holder, expires_ms=until_ms))
+        except IntegrityError:
+            return False  # it exists and runs: another replica has it
+        return True
 
     # --- rules ----------------------------------------------------------------------------------
     def add_rule(self, row: RuleRow, limit: int) -> bool:
@@ -251,6 +308,7 @@ class AlertStore:
                             create_ms=now_ms,
                         )
                     )
+                self._notify(s, new.household_id)
             return row
         except IntegrityError:
             return None  # this rule already alerted for this period
@@ -310,13 +368,17 @@ class AlertStore:
             query = query.where(AlertRow.id.in_(ids))
         with Session(self.engine) as s, s.begin():
             s.execute(query.values(read_ms=now_ms))
+            self._notify(s, household_id)
 
     def alert(self, alert_id: int) -> AlertRow | None:
         with Session(self.engine, expire_on_commit=False) as s:
             return s.get(AlertRow, alert_id)
 
     # --- deliveries -----------------------------------------------------------------------------
-    def due(self, now_ms: int, limit: int = 50) -> list[DeliveryRow]:
+    def claim_due(self, now_ms: int, lease_until_ms: int, limit: int = 50) -> list[DeliveryRow]:
+        """Due deliveries this caller now holds until ``lease_until_ms`` (none another replica
+        claimed first: see the module docstring). Each row comes back with ``next_attempt_ms``
+        set to the lease, the fence ``finish`` checks."""
         query = (
             select(DeliveryRow)
             .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_ms <= now_ms)
@@ -324,7 +386,23 @@ class AlertStore:
             .limit(limit)
         )
         with Session(self.engine, expire_on_commit=False) as s:
-            return list(s.scalars(query))
+            candidates = list(s.scalars(query))
+        claimed = []
+        for row in candidates:
+            with Session(self.engine) as s, s.begin():
+                result = s.execute(
+                    update(DeliveryRow)
+                    .where(
+                        DeliveryRow.id == row.id,
+                        DeliveryRow.status == "pending",
+                        DeliveryRow.next_attempt_ms == row.next_attempt_ms,
+                    )
+                    .values(next_attempt_ms=lease_until_ms)
+                )
+            if getattr(result, "rowcount", 0) == 1:
+                row.next_attempt_ms = lease_until_ms
+                claimed.append(row)
+        return claimed
 
     def deliveries(self, alert_id: int) -> list[DeliveryRow]:
         with Session(self.engine, expire_on_commit=False) as s:
@@ -334,10 +412,13 @@ class AlertStore:
                 )
             )
 
-    def finish(self, delivery_id: int, status: str, attempts: int, next_ms: int, error: str) -> None:
+    def finish(self, delivery: DeliveryRow, status: str, attempts: int, next_ms: int, error: str) -> bool:
+        """Record the outcome of a claimed delivery; False (nothing written) when its lease was
+        lost (it ran out and another replica claimed the row)."""
         with Session(self.engine) as s, s.begin():
-            s.execute(
+            result = s.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id)
+                .where(DeliveryRow.id == delivery.id, DeliveryRow.next_attempt_ms == delivery.next_attempt_ms)
                 .values(status=status, attempts=attempts, next_attempt_ms=next_ms, last_error=error[:300])
             )
+        return getattr(result, "rowcount", 0) == 1

@@ -1,4 +1,5 @@
-"""alert_svc's calls to predict_svc (price forecasts with exceed probabilities) and ingest_svc
+"""alert_svc's calls to predict_svc (price forecasts with exceed probabilities, cheapest windows)
+and ingest_svc
 (households, last reading, month cost with the capacity basis), with the alert service account's
 token (logged in again once on UNAUTHENTICATED) and a deadline on every call.
 
@@ -68,6 +69,18 @@ class Upstream:
             request.price_threshold_eur_mwh = threshold_eur_mwh
         return await self._call(
             lambda md: predict.GetPriceForecast(request, metadata=md, timeout=self._timeout)
+        )
+
+    async def cheapest_windows(
+        self, zone: str, duration_minutes: int, horizon_hours: int
+    ) -> prediction_service_pb2.FindCheapestWindowsResponse:
+        """The best window and the runner-up (to tell whether they are distinguishable)."""
+        predict, _ = self._stubs()
+        request = prediction_service_pb2.FindCheapestWindowsRequest(
+            zone=zone, duration_minutes=duration_minutes, window_count=2, horizon_hours=horizon_hours
+        )
+        return await self._call(
+            lambda md: predict.FindCheapestWindows(request, metadata=md, timeout=self._timeout)
         )
 
     async def household(self, household_id: str) -> reading_pb2.Household:

@@ -1,6 +1,6 @@
 """Replicas in the local run: N copies of a service, each on its own ports, one Procfile for honcho.
 
-    ./scripts/run --replicas ingest_svc=2,predict_svc=2,ledger_svc=2,auth_svc=2 [--postgres URL]
+    ./scripts/run --replicas ingest_svc=2,predict_svc=2,ledger_svc=2,auth_svc=2,alert_svc=2 [--postgres URL]
 
 honcho gives every copy of a process the same environment, so each replica becomes its own
 Procfile entry (``predict_svc``, ``predict_svc-2``, ...) whose command is the Procfile's command
@@ -34,7 +34,13 @@ __all__ = [
 ]
 
 # Procfile entry -> the port key / env prefix of that service (devstack.env.SERVICES).
-SCALABLE = {"auth_svc": "auth", "predict_svc": "predict", "ledger_svc": "ledger", "ingest_svc": "ingest"}
+SCALABLE = {
+    "auth_svc": "auth",
+    "predict_svc": "predict",
+    "ledger_svc": "ledger",
+    "ingest_svc": "ingest",
+    "alert_svc": "alert",
+}
 
 
 def parse_replicas(spec: str) -> dict[str, int]:

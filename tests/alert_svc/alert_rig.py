@@ -1,6 +1,9 @@
 """An in-process alert_svc on port 0 (real auth interceptor trusting a test key) calling stand-in
 PredictionService and TelemetryService gRPC servers whose answers a test sets, plus a local
-webhook receiver (http.server on port 0)."""
+webhook receiver (http.server on port 0).
+
+The stand-in's FindCheapestWindows searches the test's periods with predict_svc's own window
+search (predict_svc/windows.py), so alert_svc sees what the real service would answer."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import hmac
 import json
 import secrets
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import numpy as np
 
 from alert_svc.config import AlertConfig
 from alert_svc.server import AlertApp, build, interceptors, services
@@ -30,8 +35,22 @@ from common.timestamps import from_ms
 from energypulse.alert.v1 import alert_service_pb2_grpc
 from energypulse.prediction.v1 import forecast_pb2, prediction_service_pb2, prediction_service_pb2_grpc
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
+from predict_svc.windows import cheapest_windows
 
 Metadata = list[tuple[str, str]]
+
+
+def published_hours(prices: list[float], start_ms: int) -> list[forecast_pb2.PricePeriod]:
+    """Published hourly periods from ``start_ms`` (what the stand-in's GetPriceForecast answers)."""
+    return [
+        forecast_pb2.PricePeriod(
+            start_time=from_ms(start_ms + i * 3_600_000),
+            duration_minutes=60,
+            kind=forecast_pb2.PRICE_KIND_PUBLISHED,
+            price_eur_mwh=p,
+        )
+        for i, p in enumerate(prices)
+    ]
 
 
 @dataclass
@@ -46,6 +65,8 @@ class Upstreams:
     zone: str = "NO5"
     seen_tokens: list[str] = field(default_factory=list)
     thresholds: list[float] = field(default_factory=list)
+    window_requests: list[tuple[int, int, int]] = field(default_factory=list)  # duration, count, horizon
+    fail_windows: bool = False
 
 
 class _Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
@@ -65,6 +86,56 @@ class _Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
             periods.append(copy)
         return prediction_service_pb2.GetPriceForecastResponse(
             zone=request.zone, periods=periods, model_version="t"
+        )
+
+    async def FindCheapestWindows(self, request: Any, context: Any) -> Any:
+        self.up.seen_tokens.append(dict(context.invocation_metadata()).get("authorization", ""))
+        self.up.window_requests.append(
+            (request.duration_minutes, request.window_count, request.horizon_hours)
+        )
+        if self.up.fail_windows:
+            await context.abort(grpc.StatusCode.INTERNAL, "no model")
+        quarter = 900_000
+        start = -(-int(time.time() * 1000) // quarter) * quarter  # the next quarter-hour boundary
+        end = start + request.horizon_hours * 3_600_000
+        starts, p10, p50, p90, published = [], [], [], [], []
+        for p in self.up.periods:
+            for q in range(p.duration_minutes // 15):
+                at = p.start_time.seconds * 1000 + q * quarter
+                if start <= at < end:
+                    exact = p.kind == forecast_pb2.PRICE_KIND_PUBLISHED
+                    starts.append(at)
+                    band = [q.price_eur_mwh for q in p.quantiles] or [p.price_eur_mwh]
+                    p10.append(p.price_eur_mwh if exact else band[0])
+                    p50.append(p.price_eur_mwh)
+                    p90.append(p.price_eur_mwh if exact else band[-1])
+                    published.append(exact)
+        found = cheapest_windows(
+            np.array(p10),
+            np.array(p50),
+            np.array(p90),
+            np.array(published, dtype=bool),
+            request.duration_minutes // 15,
+            request.window_count or 3,
+        )
+        return prediction_service_pb2.FindCheapestWindowsResponse(
+            zone=request.zone,
+            duration_minutes=request.duration_minutes,
+            windows=[
+                forecast_pb2.CheapestWindow(
+                    start_time=from_ms(starts[w.start]),
+                    end_time=from_ms(starts[w.start] + w.length * quarter),
+                    mean_price_eur_mwh=w.mean,
+                    low_price_eur_mwh=w.low,
+                    high_price_eur_mwh=w.high,
+                    certainty=forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
+                    if w.certain
+                    else forecast_pb2.CHEAPEST_CERTAINTY_LIKELY,
+                    distinguishable_from_best=w.distinguishable_from_best,
+                    published_share=w.published_share,
+                )
+                for w in found
+            ],
         )
 
 
@@ -158,8 +229,20 @@ class Rig:
         return [json.loads(body) for _, body in self.receiver.requests]
 
 
+async def start_standins(up: Upstreams) -> tuple[grpc.aio.Server, int]:
+    """PredictionService and TelemetryService stand-ins answering from ``up``, on one free port."""
+    server = grpc.aio.server()
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(_Prediction(up), server)
+    telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server(_Telemetry(up), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, port
+
+
 @asynccontextmanager
-async def alert_rig(tmp_path: Path, allowed: str = "127.0.0.0/8", **settings: Any) -> AsyncIterator[Rig]:
+async def alert_rig(
+    tmp_path: Path, allowed: str = "127.0.0.0/8", database_url: str = "", **settings: Any
+) -> AsyncIterator[Rig]:
     tokens = TokenFactory()
     verifier = TokenVerifier(
         StaticKeySource(lambda: {tokens.kid: tokens.public_key}),
@@ -167,18 +250,14 @@ async def alert_rig(tmp_path: Path, allowed: str = "127.0.0.0/8", **settings: An
         audience=tokens.audience,
     )
     up = Upstreams()
-    upstream_server = grpc.aio.server()
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(_Prediction(up), upstream_server)
-    telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server(_Telemetry(up), upstream_server)
-    port = upstream_server.add_insecure_port("127.0.0.1:0")
-    await upstream_server.start()
+    upstream_server, port = await start_standins(up)
 
     async def fetch() -> IssuedToken:
         token = tokens.token(subject="alert", role="service", households=())
         return IssuedToken(token, 10**10)
 
     config = AlertConfig(
-        database_url=f"sqlite:///{tmp_path / 'alert.db'}",
+        database_url=database_url or f"sqlite:///{tmp_path / 'alert.db'}",
         key_encryption_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         service_secret="s" * 20,
         predict_target=f"127.0.0.1:{port}",

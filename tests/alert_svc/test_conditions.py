@@ -1,4 +1,5 @@
-"""When rules fire, from forecast periods, the capacity basis and the last reading."""
+"""When rules fire, from forecast periods, predict_svc's cheapest windows, the capacity basis and the
+last reading."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 from alert_svc import conditions
 from alert_svc.conditions import Period
+from common.timestamps import from_ms
 from energy.ratebook import load_ratebook
 from energypulse.alert.v1 import alert_pb2 as pb
+from energypulse.prediction.v1 import forecast_pb2
 
 TZ = ZoneInfo("Europe/Oslo")
 HOUR = 3_600_000
@@ -32,35 +35,66 @@ def _hours(
     ]
 
 
-def test_ev_needing_four_hours_gets_the_cheapest_contiguous_window() -> None:
-    # 00:00 ... 11:00; the cheapest four contiguous hours are 02:00-06:00 (not the four cheapest hours).
-    prices = [50, 48, 20, 21, 19, 22, 60, 18, 70, 80, 90, 95]
+def _window(
+    start: str, hours: float, mean: float, certain: bool = True, band: float = 0.0, distinct: bool = True
+) -> forecast_pb2.CheapestWindow:
+    begin = _ms(start)
+    return forecast_pb2.CheapestWindow(
+        start_time=from_ms(begin),
+        end_time=from_ms(begin + int(hours * HOUR)),
+        mean_price_eur_mwh=mean,
+        low_price_eur_mwh=mean - band,
+        high_price_eur_mwh=mean + band,
+        certainty=forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
+        if certain
+        else forecast_pb2.CHEAPEST_CERTAINTY_LIKELY,
+        distinguishable_from_best=distinct,
+        published_share=1.0 if certain else 0.5,
+    )
+
+
+def test_an_ev_needing_four_hours_is_told_predict_svcs_best_window() -> None:
+    # FindCheapestWindows' answer (certain windows first): the alert is its first window.
     c = pb.CheapWindowCondition(duration_minutes=240, lookahead_hours=12)
-    [alert] = conditions.cheap_window("h1", "r1", c, _hours(prices, published=12), NOW, TZ)
+    windows = [_window("2026-12-02T02:00", 4, 20.5), _window("2026-12-02T07:00", 4, 60.0)]
+    [alert] = conditions.cheap_window("h1", "r1", c, windows, TZ)
     assert (alert.period_start_ms, alert.period_end_ms) == (_ms("2026-12-02T02:00"), _ms("2026-12-02T06:00"))
-    assert alert.value == (20 + 21 + 19 + 22) / 4
+    assert alert.value == 20.5 and alert.kind == pb.ALERT_KIND_CHEAP_WINDOW
     assert alert.period_key == "cheap:2026-12-02"  # once per delivery day
-    assert "02:00-06:00" in alert.title and "published" in alert.message
+    assert "02:00-06:00" in alert.title and "(published prices)" in alert.message
+    assert "not distinguishable" not in alert.message
 
 
-def test_a_window_of_published_prices_is_preferred_to_a_cheaper_forecast_one() -> None:
-    prices = [30, 30, 90, 90, 5, 5]
-    c = pb.CheapWindowCondition(duration_minutes=120, lookahead_hours=6)
-    [alert] = conditions.cheap_window("h1", "r1", c, _hours(prices, published=2), NOW, TZ)
-    assert alert.period_start_ms == NOW and alert.value == 30
+def test_a_window_reaching_into_the_forecast_says_likely_with_its_band() -> None:
+    c = pb.CheapWindowCondition(duration_minutes=120, lookahead_hours=24)
+    [alert] = conditions.cheap_window(
+        "h1", "r1", c, [_window("2026-12-02T13:00", 2, 30.0, certain=False, band=5)], TZ
+    )
+    assert "likely: includes forecast hours, 25.0-35.0" in alert.message
+
+
+def test_a_runner_up_that_is_not_distinguishable_is_named() -> None:
+    c = pb.CheapWindowCondition(duration_minutes=120, lookahead_hours=24)
+    best = _window("2026-12-02T13:00", 2, 30.0, certain=False, band=5)
+    twin = _window("2026-12-02T22:00", 2, 30.4, certain=False, band=5, distinct=False)
+    [alert] = conditions.cheap_window("h1", "r1", c, [best, twin], TZ)
+    assert "Wed 22:00-00:00 is not distinguishable from it (30.4 EUR/MWh): either will do." in alert.message
+    # A runner-up of the other certainty (a likely one after the certain best) is not compared.
+    certain = _window("2026-12-02T03:00", 2, 40.0)
+    [alert] = conditions.cheap_window("h1", "r1", c, [certain, twin], TZ)
+    assert "not distinguishable" not in alert.message and "published" in alert.message
 
 
 def test_cheap_window_above_the_households_maximum_does_not_fire() -> None:
     c = pb.CheapWindowCondition(duration_minutes=60, lookahead_hours=4, max_price_eur_mwh=10)
-    assert conditions.cheap_window("h1", "r1", c, _hours([50, 40, 30, 20], 4), NOW, TZ) == []
+    assert conditions.cheap_window("h1", "r1", c, [_window("2026-12-02T03:00", 1, 20.0)], TZ) == []
+    c.max_price_eur_mwh = 20
+    assert len(conditions.cheap_window("h1", "r1", c, [_window("2026-12-02T03:00", 1, 20.0)], TZ)) == 1
 
 
-def test_quarter_hour_periods_make_windows_of_any_multiple_of_15_minutes() -> None:
-    periods = [Period(NOW + i * 900_000, 15, p, True, 0.0) for i, p in enumerate([9, 1, 2, 9, 9])]
-    [alert] = conditions.cheap_window(
-        "h1", "r1", pb.CheapWindowCondition(duration_minutes=30, lookahead_hours=2), periods, NOW, TZ
-    )
-    assert alert.period_start_ms == NOW + 900_000 and alert.value == 1.5
+def test_no_window_no_alert() -> None:
+    c = pb.CheapWindowCondition(duration_minutes=60, lookahead_hours=4)
+    assert conditions.cheap_window("h1", "r1", c, [], TZ) == []
 
 
 def test_price_spike_raises_one_alert_per_run_of_likely_periods() -> None:

@@ -23,7 +23,7 @@ from common.timestamps import from_ms
 from energypulse.alert.v1 import alert_pb2
 from energypulse.alert.v1 import alert_service_pb2 as pb
 from energypulse.prediction.v1 import forecast_pb2
-from tests.alert_svc.alert_rig import Rig, alert_rig, verify_signature
+from tests.alert_svc.alert_rig import Rig, alert_rig, published_hours, verify_signature
 from tests.conftest import Broker
 from tests.mqtt_identities import HARNESS_PASSWORD, HARNESS_USER, login
 
@@ -39,18 +39,6 @@ def _reason(error: grpc.aio.AioRpcError) -> str:
     info = error_details_pb2.ErrorInfo()
     status.details[0].Unpack(info)
     return info.reason
-
-
-def _hours(prices: list[float], start_ms: int) -> list[forecast_pb2.PricePeriod]:
-    return [
-        forecast_pb2.PricePeriod(
-            start_time=from_ms(start_ms + i * HOUR),
-            duration_minutes=60,
-            kind=forecast_pb2.PRICE_KIND_PUBLISHED,
-            price_eur_mwh=p,
-        )
-        for i, p in enumerate(prices)
-    ]
 
 
 def _now_hour() -> int:
@@ -125,7 +113,7 @@ async def test_alerts_reach_the_app_the_webhook_and_the_broker_once(
 ) -> None:
     async with alert_rig(tmp_path) as rig:
         now = _now_hour()
-        rig.up.periods = _hours([40, 250, 260, 30, 10, 12, 50, 60] + [70] * 20, now + HOUR)
+        rig.up.periods = published_hours([40, 250, 260, 30, 10, 12, 50, 60] + [70] * 20, now + HOUR)
         rig.up.last_read_ms = int(time.time() * 1000) - 45 * 60_000
         rig.up.capacity_basis_kw = 4.7  # BKK: 94 % of the 5 kW step
         spike = await _rule(rig, price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=200))
@@ -239,7 +227,7 @@ async def test_secrets_are_stored_sealed(tmp_path: Path, mosquitto: Broker) -> N
 
 async def test_webhook_retries_with_backoff_then_gives_up(tmp_path: Path) -> None:
     async with alert_rig(tmp_path, max_attempts=3) as rig:
-        rig.up.periods = _hours([300, 20], _now_hour() + HOUR)
+        rig.up.periods = published_hours([300, 20], _now_hour() + HOUR)
         await _rule(rig, price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=100))
         await _webhook(rig)
         rig.receiver.fail_next = 2
@@ -251,7 +239,7 @@ async def test_webhook_retries_with_backoff_then_gives_up(tmp_path: Path) -> Non
         ids = {h["x-energypulse-delivery"] for h, _ in rig.receiver.requests}
         assert len(ids) == 1  # the same delivery id on every retry: receivers deduplicate on it
 
-        rig.up.periods = _hours([20, 300], _now_hour() + HOUR)  # a new spike period
+        rig.up.periods = published_hours([20, 300], _now_hour() + HOUR)  # a new spike period
         rig.receiver.fail_next = 10
         await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())
         for _ in range(5):
@@ -268,7 +256,7 @@ async def test_backoff_doubles_per_attempt(tmp_path: Path) -> None:
         rig.app.deliverer.backoff_s = 10.0
         frozen = [1_000_000.0]
         rig.app.deliverer.clock = lambda: frozen[0]
-        rig.up.periods = _hours([300], _now_hour() + HOUR)
+        rig.up.periods = published_hours([300], _now_hour() + HOUR)
         await _rule(rig, price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=100))
         await _webhook(rig)
         rig.receiver.fail_next = 10
@@ -288,7 +276,7 @@ async def test_backoff_doubles_per_attempt(tmp_path: Path) -> None:
 async def test_alerts_are_rate_limited_per_household_and_channel(tmp_path: Path) -> None:
     async with alert_rig(tmp_path, rate_limit_per_hour=2) as rig:
         # Three separate spike runs: three alerts, of which the channel takes two in the hour.
-        rig.up.periods = _hours([300, 10, 300, 10, 300], _now_hour() + HOUR)
+        rig.up.periods = published_hours([300, 10, 300, 10, 300], _now_hour() + HOUR)
         await _rule(rig, price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=100))
         await _webhook(rig)
         raised = await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())
@@ -412,7 +400,7 @@ async def test_loopback_and_private_targets_are_refused_without_the_operator_all
 async def test_a_target_that_becomes_private_after_the_check_is_not_delivered_to(tmp_path: Path) -> None:
     """DNS rebinding: the name is checked again before every delivery."""
     async with alert_rig(tmp_path) as rig:
-        rig.up.periods = _hours([300], _now_hour() + HOUR)
+        rig.up.periods = published_hours([300], _now_hour() + HOUR)
         await _rule(rig, price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=100))
         await _webhook(rig)
         from dataclasses import replace
@@ -464,3 +452,36 @@ async def test_odd_ids_are_client_errors_not_server_errors(tmp_path: Path) -> No
                 metadata=rig.admin(),
             )
         assert _reason(long_id.value) == "INVALID_HOUSEHOLD_ID"
+
+
+async def test_cheap_windows_come_from_predict_svcs_find_cheapest_windows(tmp_path: Path) -> None:
+    async with alert_rig(tmp_path) as rig:
+        now = _now_hour()
+        # Forecast hours (not published) from now + 1 h; two equally cheap 2-hour runs.
+        rig.up.periods = [
+            forecast_pb2.PricePeriod(
+                start_time=from_ms(now + (i + 1) * HOUR),
+                duration_minutes=60,
+                kind=forecast_pb2.PRICE_KIND_FORECAST,
+                price_eur_mwh=p,
+                quantiles=[
+                    forecast_pb2.Quantile(level=0.1, price_eur_mwh=p - 8),
+                    forecast_pb2.Quantile(level=0.9, price_eur_mwh=p + 8),
+                ],
+            )
+            for i, p in enumerate([80, 20, 21, 80, 80, 21, 20, 80] + [90] * 16)
+        ]
+        await _rule(
+            rig, cheap_window=alert_pb2.CheapWindowCondition(duration_minutes=120, lookahead_hours=12)
+        )
+        rig.up.fail_windows = True
+        down = await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())
+        assert down.raised == 0  # no answer, no alert; the next round asks again
+        rig.up.fail_windows = False
+        up = await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())
+        assert up.raised == 1
+        assert rig.up.window_requests == [(120, 2, 12), (120, 2, 12)]
+        listed = await rig.stub.ListAlerts(pb.ListAlertsRequest(household_id=HH), metadata=rig.user(HH))
+        [alert] = listed.alerts
+        assert alert.period_start_time.seconds * 1000 == now + 2 * HOUR and alert.value == 20.5
+        assert "likely" in alert.message and "not distinguishable from it" in alert.message
