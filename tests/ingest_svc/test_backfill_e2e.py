@@ -14,11 +14,9 @@ import asyncio
 import json
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from common.config import from_env
 from common.mqtt_auth import new_secret
@@ -47,15 +45,6 @@ def _sim_config(tmp_path: Path, broker: MosquittoBroker) -> MeterSimConfig:
         "interval_s": 5.0,
     }
     return from_env(MeterSimConfig, {}, **values)
-
-
-@pytest.fixture
-async def services(tmp_path: Path, small_model_dir: Path) -> AsyncIterator[Services]:
-    running = Services(tmp_path / "svc", small_model_dir)
-    running.root.mkdir()
-    await running.start_all()
-    yield running
-    await running.stop_all()
 
 
 def _gateways(config: MeterSimConfig) -> dict[str, list[str]]:
