@@ -145,11 +145,14 @@ def stack_env(
     demo: bool = True,
     meters: int = 20,
     database_url: str | None = None,
+    backfill_days: float = 0.0,
 ) -> dict[str, str]:
     """Environment variables wiring every process of the stack together.
 
     ``database_url``: one SQLAlchemy URL every service stores in (PostgreSQL for replicas; the
     services' tables and Alembic version tables do not collide, tests/test_migrations.py checks).
+    ``backfill_days``: the meters' back-history at first start (meter_sim/backfill.py); the run
+    command's demo asks for 28 days, test stacks for none unless a test wants it.
     """
     var_dir = var_dir.resolve()
     env = {
@@ -166,6 +169,7 @@ def stack_env(
         "EP_ENVOY_CONFIG": str(var_dir / "envoy.yaml"),
         "EP_METER_COUNT": str(meters),
         "EP_METER_METRICS_PORT": str(ports["meter_metrics"]),
+        "EP_METER_BACKFILL_DAYS": f"{backfill_days:g}",
         # glibc makes up to 8 malloc arenas per core, one per thread that contends, and free space
         # in one is not reused by another: two arenas cut ingest_svc's resident memory by ~13 MB
         # at 10,000 meters (bench/bench_memory.py). The Dockerfile sets the same.

@@ -74,6 +74,12 @@ def pin_keys_into_dashboard(env: dict[str, str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meters", type=int, default=int(os.environ.get("EP_METER_COUNT", "20")))
+    parser.add_argument(
+        "--backfill-days",
+        type=float,
+        default=float(os.environ.get("EP_METER_BACKFILL_DAYS", "28")),
+        help="days of back-history the meters publish at first start (0: none)",
+    )
     parser.add_argument("--var-dir", type=Path, default=ROOT / "var" / "run")
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument(
@@ -104,7 +110,14 @@ def main() -> None:
 
     args.var_dir.mkdir(parents=True, exist_ok=True)
     ports = allocate_ports(prefer_standard=True, replicas=replicas)
-    env = stack_env(ports, args.var_dir, demo=True, meters=args.meters, database_url=args.postgres or None)
+    env = stack_env(
+        ports,
+        args.var_dir,
+        demo=True,
+        meters=args.meters,
+        database_url=args.postgres or None,
+        backfill_days=args.backfill_days,
+    )
     env.update(pin_keys(args.var_dir, ports))
     write_env_file(env, args.var_dir / "run.env")
     pin_keys_into_dashboard(env)

@@ -96,6 +96,17 @@ class MeterSimConfig:
         900,
         "Settlement period (s): the meters sign their registers at its boundaries",
     )
+    backfill_days: float = env_field(
+        "EP_METER_BACKFILL_DAYS",
+        0.0,
+        "At first start, publish each meter's past days of readings and signed boundaries before going"
+        " live (meter_sim/backfill.py; 0: none; keep under ingest's EP_INGEST_MAX_AGE_S, 30 days)",
+    )
+    backfill_interval_s: float = env_field(
+        "EP_METER_BACKFILL_INTERVAL_S",
+        900.0,
+        "Seconds between back-fill readings (the settlement period: one signed boundary per reading)",
+    )
     state_every_s: float = env_field("EP_METER_STATE_EVERY_S", 5.0, "Seconds between state file writes")
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "Log level")
 
@@ -104,6 +115,10 @@ class MeterSimConfig:
             raise ConfigError("EP_METER_COUNT must be >= 0")
         if self.interval_s <= 0:
             raise ConfigError("EP_METER_INTERVAL_S must be > 0")
+        if self.backfill_days < 0 or self.backfill_interval_s <= 0:
+            raise ConfigError("EP_METER_BACKFILL_DAYS must be >= 0 and EP_METER_BACKFILL_INTERVAL_S > 0")
+        if self.backfill_interval_s > self.settlement_period_s:
+            raise ConfigError("EP_METER_BACKFILL_INTERVAL_S must not exceed EP_SETTLEMENT_PERIOD_S")
         if self.speedup <= 0:
             raise ConfigError("EP_METER_SPEEDUP must be > 0")
         if self.connections < 1:

@@ -17,15 +17,16 @@ import tempfile
 from pathlib import Path
 
 from common.log import get_logger
+from meter_sim.backfill import BackfillWindow
 from meter_sim.fleet import MeterFleet
 
-__all__ = ["load_state", "save_state"]
+__all__ = ["load_backfill", "load_state", "save_state"]
 
 log = get_logger(__name__)
 
 
-def save_state(path: Path, fleet: MeterFleet) -> None:
-    state = {
+def save_state(path: Path, fleet: MeterFleet, backfill: BackfillWindow | None = None) -> None:
+    state: dict[str, object] = {
         "v": 1,
         "meters": {
             meter_id: {
@@ -36,6 +37,8 @@ def save_state(path: Path, fleet: MeterFleet) -> None:
             for i, meter_id in enumerate(fleet.meter_ids)
         },
     }
+    if backfill is not None:
+        state["backfill"] = backfill.to_dict()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
@@ -72,3 +75,21 @@ def load_state(path: Path, fleet: MeterFleet) -> int:
             continue
         restored += 1
     return restored
+
+
+def load_backfill(path: Path) -> tuple[BackfillWindow | None, bool]:
+    """(the back-fill window kept in ``path``, whether the file holds meters' state at all).
+
+    A file from before back-fill existed has meters but no window: those meters have history.
+    """
+    try:
+        state = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None, False
+    except (OSError, ValueError) as exc:
+        log.warning("meter_state_unreadable", path=str(path), error=str(exc))
+        return None, False
+    if not isinstance(state, dict):
+        return None, False
+    meters = state.get("meters")
+    return BackfillWindow.from_dict(state.get("backfill")), bool(isinstance(meters, dict) and meters)

@@ -75,6 +75,7 @@ class Summary:
     today_kwh: float
     last_ts_ms: int
     time_zone: str = "UTC"
+    first_ts_ms: int = 0  # the household's first stored reading: where its data starts (0: none)
 
 
 class ZoneLoadPoint(NamedTuple):
@@ -367,6 +368,7 @@ class TelemetryQueries:
             time_zone = found.time_zone
             midnight_ms = local_midnight_ms(now_ms, resolve_zone(time_zone, default="UTC"))
             rows = conn.execute(_SUMMARY, {"household_id": household_id, "midnight_ms": midnight_ms}).all()
+            first_ts = self._first_ts(conn, household_id)
         power = today = 0.0
         last_ts = 0
         for ts_ms, power_w, imp, exp, base_imp, base_exp in rows:
@@ -374,7 +376,27 @@ class TelemetryQueries:
             last_ts = max(last_ts, ts_ms)
             if base_imp is not None and base_exp is not None:  # outer join: both or neither
                 today += (imp - base_imp) - (exp - base_exp)
-        return Summary(household_id, power, today, last_ts, time_zone)
+        return Summary(household_id, power, today, last_ts, time_zone, first_ts)
+
+    @staticmethod
+    def _first_ts(conn: Connection, household_id: str) -> int:
+        """Time of the household's earliest reading: each meter's lowest seq (a primary-key
+        lookup per meter, whatever the history), the earliest of them."""
+        r = ReadingRow.__table__.c
+        first_seq = (
+            select(r.meter_id, func.min(r.seq).label("seq"))
+            .where(r.meter_id.in_(select(MeterRow.meter_id).where(MeterRow.household_id == household_id)))
+            .group_by(r.meter_id)
+            .subquery()
+        )
+        found = conn.execute(
+            select(func.min(r.ts_ms)).select_from(
+                first_seq.join(
+                    ReadingRow.__table__, (r.meter_id == first_seq.c.meter_id) & (r.seq == first_seq.c.seq)
+                )
+            )
+        ).scalar()
+        return int(found or 0)
 
     # --- grid ---------------------------------------------------------------------------
     def grid(self, now_ms: int, online_window_ms: int, rate_window_ms: int = 10_000) -> GridSnapshot:

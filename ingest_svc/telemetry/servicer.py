@@ -262,6 +262,8 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         )
         if summary.last_ts_ms:
             response.last_read_time.CopyFrom(timestamps.from_ms(summary.last_ts_ms))
+        if summary.first_ts_ms:
+            response.first_read_time.CopyFrom(timestamps.from_ms(summary.first_ts_ms))
         return response
 
     async def StreamReadings(

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -96,15 +96,6 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bo
             return True
         await asyncio.sleep(0.2)
     return await asyncio.to_thread(predicate)
-
-
-@pytest.fixture
-async def services(tmp_path: Path, small_model_dir: Path) -> AsyncIterator[Services]:
-    running = Services(tmp_path / "svc", small_model_dir)
-    running.root.mkdir()
-    await running.start_all()
-    yield running
-    await running.stop_all()
 
 
 def kinds(records: list[Prediction | Settlement]) -> tuple[list[Settlement], list[Prediction]]:

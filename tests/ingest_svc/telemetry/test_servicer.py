@@ -245,6 +245,8 @@ async def test_summary_grid_stats_and_dead_letters(env: Env) -> None:
     assert summary.current_power_kw == pytest.approx(1.7)
     assert summary.today_kwh == pytest.approx(0.5) or time.gmtime(now / 1000).tm_hour == 0
     assert summary.last_read_time.ToMilliseconds() == now - 500
+    # Where the household's data starts: its meters' earliest reading (m1's seq 1).
+    assert summary.first_read_time.ToMilliseconds() == now - 2000
     stats = await env.stub.GetGridStats(pb.GetGridStatsRequest(), metadata=env.md())
     assert (stats.aggregate.meters_online, stats.aggregate.meters_offline) == (2, 1)
     assert stats.aggregate.total_power_kw == pytest.approx(1.7)

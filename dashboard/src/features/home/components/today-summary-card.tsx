@@ -1,7 +1,7 @@
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, Skeleton } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
-import { fmtKwh, fmtMinor, fmtRelative } from "@/lib/format";
+import { fmtDate, fmtKwh, fmtMinor, fmtRelative } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 import { useHouseholdSummary } from "../api/get-household-summary";
@@ -29,6 +29,16 @@ export function TodaySummaryCard({ householdId }: { householdId: string }) {
               valueClassName="text-sm font-medium text-slate-700"
               value={summary.data.lastReadTime ? fmtRelative(tsDate(summary.data.lastReadTime)) : "No readings yet"}
             />
+            {summary.data.firstReadTime ? (
+              <Stat
+                className="col-span-2"
+                label="Data since"
+                valueClassName="text-sm font-medium text-slate-700"
+                value={fmtDate(tsDate(summary.data.firstReadTime))}
+                sub="the first reading of this household; nothing is shown before it"
+                testId="data-since"
+              />
+            ) : null}
           </dl>
         )}
       </CardBody>
