@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pytest
 from prometheus_client import CollectorRegistry
 
 from common.config import from_env

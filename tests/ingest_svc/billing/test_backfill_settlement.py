@@ -12,12 +12,12 @@ import asyncio
 from collections import defaultdict
 from pathlib import Path
 
+from energy.tariff import Tariff
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from common.config import from_env
 from contracts.mqtt.boundary import KEY_ALGORITHM, SignedBoundary, key_id
-from energy.tariff import Tariff
 from ingest_svc.billing import Billing, BillingSettings
 from ingest_svc.intake.store import READING_TABLES, ReadingStore, register_households
 from ingest_svc.intake.validation import Reading, SchemaChecker, parse_message
