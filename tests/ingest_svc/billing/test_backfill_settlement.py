@@ -12,7 +12,6 @@ import asyncio
 from collections import defaultdict
 from pathlib import Path
 
-from energy.tariff import Tariff
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -75,7 +74,6 @@ def _billing(engine: Engine, clock: Clock) -> Billing:
         prices=FakePrices(),
         forecasts=FakeForecasts(target_ms=0),
         ledger=FakeLedger(),
-        tariff=Tariff(),
         settings=BillingSettings(),
         clock=clock,
     )
