@@ -5,7 +5,7 @@
  */
 import { ESLint } from "eslint";
 import tseslint from "typescript-eslint";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 // The fixtures are not on disk, so they are linted without type information (the type-checked
 // rules need a file in the TypeScript project); the boundary rule needs only the resolver.
@@ -17,6 +17,13 @@ async function boundaryErrors(filePath: string, code: string): Promise<string[]>
 }
 
 describe("import boundaries", () => {
+  // The first lintText loads the whole config, its plugins and the resolver: tens of seconds on a
+  // loaded 2-core machine. Pay it once here, under its own generous timeout, so no test's default
+  // timeout has to absorb it.
+  beforeAll(async () => {
+    await eslint.lintText("export {};\n", { filePath: "src/lib/warm-up-fixture.ts" });
+  }, 180_000);
+
   it("keep a feature from importing another feature, by alias or by relative path", async () => {
     const file = "src/features/home/components/boundary-fixture.ts";
     expect(await boundaryErrors(file, 'export { getBlock } from "@/features/ledger/api/get-block";\n')).toEqual([

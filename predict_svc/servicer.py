@@ -40,7 +40,7 @@ from predict_svc.runtime import (
     ZoneMarket,
 )
 from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
-from predict_svc.windows import cheapest_windows
+from predict_svc.windows import cheapest_windows, window_message
 
 __all__ = ["HouseholdBook", "PredictionServicer"]
 
@@ -503,21 +503,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             forecast_start_time=timestamps.from_datetime(
                 served.starts[first_forecast] if first_forecast < len(served.starts) else path.q_real[-1]
             ),
-            windows=[
-                forecast_pb2.CheapestWindow(
-                    start_time=timestamps.from_datetime(served.starts[lo + w.start]),
-                    end_time=timestamps.from_datetime(served.starts[lo + w.start] + step * w.length),
-                    mean_price_eur_mwh=w.mean,
-                    low_price_eur_mwh=w.low,
-                    high_price_eur_mwh=w.high,
-                    certainty=forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
-                    if w.certain
-                    else forecast_pb2.CHEAPEST_CERTAINTY_LIKELY,
-                    distinguishable_from_best=w.distinguishable_from_best,
-                    published_share=w.published_share,
-                )
-                for w in found
-            ],
+            windows=[window_message(w, served.starts[lo + w.start], step) for w in found],
         )
 
     async def GetMarketPrices(

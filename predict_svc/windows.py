@@ -12,10 +12,14 @@ forecast; the caller says so instead of presenting 0.1 c/kWh as a real differenc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 
-__all__ = ["Window", "cheapest_windows"]
+from common import timestamps
+from energypulse.prediction.v1 import forecast_pb2
+
+__all__ = ["Window", "cheapest_windows", "window_message"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +102,19 @@ def cheapest_windows(
                 )
             )
     return out
+
+
+def window_message(window: Window, start_time: datetime, step: timedelta) -> forecast_pb2.CheapestWindow:
+    """The wire form of ``window``, whose first period starts at ``start_time``."""
+    return forecast_pb2.CheapestWindow(
+        start_time=timestamps.from_datetime(start_time),
+        end_time=timestamps.from_datetime(start_time + step * window.length),
+        mean_price_eur_mwh=window.mean,
+        low_price_eur_mwh=window.low,
+        high_price_eur_mwh=window.high,
+        certainty=forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
+        if window.certain
+        else forecast_pb2.CHEAPEST_CERTAINTY_LIKELY,
+        distinguishable_from_best=window.distinguishable_from_best,
+        published_share=window.published_share,
+    )

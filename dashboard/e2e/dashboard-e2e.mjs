@@ -442,6 +442,10 @@ const scenarios = {
     await page.getByRole("link", { name: "Spot or Norgespris" }).first().click();
     await page.getByRole("heading", { name: "Spot or Norgespris" }).waitFor();
     await settle(page, 20_000);
+    // settle() gives up quietly after its timeout; under load the comparison can still be loading
+    // then, so wait for the data itself (the projection and the first month row) before counting.
+    await page.getByTestId("scheme-projection-own").waitFor({ timeout: 45_000 });
+    await page.locator("tbody tr").first().waitFor({ timeout: 45_000 });
     result.schemeRows = await page.locator("tbody tr").count();
     result.ownProjection = (await page.getByTestId("scheme-projection-own").textContent())?.trim();
     await shot(page, "11-schemes-1440x900", false);

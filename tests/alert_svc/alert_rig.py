@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from common.timestamps import from_ms
 from energypulse.alert.v1 import alert_service_pb2_grpc
 from energypulse.prediction.v1 import forecast_pb2, prediction_service_pb2, prediction_service_pb2_grpc
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
-from predict_svc.windows import cheapest_windows
+from predict_svc.windows import cheapest_windows, window_message
 
 Metadata = list[tuple[str, str]]
 
@@ -122,18 +123,7 @@ class _Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
             zone=request.zone,
             duration_minutes=request.duration_minutes,
             windows=[
-                forecast_pb2.CheapestWindow(
-                    start_time=from_ms(starts[w.start]),
-                    end_time=from_ms(starts[w.start] + w.length * quarter),
-                    mean_price_eur_mwh=w.mean,
-                    low_price_eur_mwh=w.low,
-                    high_price_eur_mwh=w.high,
-                    certainty=forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
-                    if w.certain
-                    else forecast_pb2.CHEAPEST_CERTAINTY_LIKELY,
-                    distinguishable_from_best=w.distinguishable_from_best,
-                    published_share=w.published_share,
-                )
+                window_message(w, datetime.fromtimestamp(starts[w.start] / 1000, UTC), timedelta(minutes=15))
                 for w in found
             ],
         )
