@@ -1,5 +1,6 @@
-"""Batched settlement (Settler.close_due) on SQLite and PostgreSQL: hand-worked periods, the same
-rows whichever way the periods are batched, and a batch that fails at its last write leaves
+"""Batched settlement (Settler.close_due) and pricing on SQLite and PostgreSQL: hand-worked
+periods, the same rows (settled, priced, queued for the ledger) whichever way the periods are
+batched, and a settling batch that fails at its last write leaves
 nothing behind (the next pass settles it once).
 
 Four households from 22:00Z on 31 December (23:00 in Oslo, so the local day changes an hour in),
@@ -14,6 +15,7 @@ Readings every 5 minutes to 01:00Z.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,12 +26,13 @@ from sqlalchemy.engine import Engine
 from common.db import make_engine
 from contracts.mqtt.boundary import KEY_ALGORITHM, SignedBoundary
 from ingest_svc.app import migrate
+from ingest_svc.billing.pricing import Pricer
 from ingest_svc.billing.settlement import Closed, Settler
 from ingest_svc.intake.store import READING_TABLES, ReadingStore, register_households
 from ingest_svc.intake.validation import Reading
 from meter_sim.signing import MeterSigner
 from tests.conftest import private_database
-from tests.ingest_svc.billing.fakes import H0, HOUR_MS, household
+from tests.ingest_svc.billing.fakes import H0, HOUR_MS, FakePrices, household
 
 B0 = H0 - 2 * HOUR_MS  # 2025-12-31T22:00Z, 23:00 in Oslo
 Q = 900_000
@@ -104,7 +107,9 @@ def _close_all(settler: Settler, limit: int) -> list[Closed]:
 def _tables(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     queries = {
         "settlements": "select household_id, hour_start_ms, period_ms, zone, time_zone, metered_wh, priced,"
-        " meter_values from settlements order by household_id, hour_start_ms",
+        " meter_values, currency, cost_micro, cost_components, spot_price_micro_eur_per_kwh, total_cost_micro_eur"
+        " from settlements order by household_id, hour_start_ms",
+        "outbox": "select kind, request_id, payload, status from outbox order by request_id",
         "missing": "select household_id, period_start_ms, period_ms, reason, detail from missing_periods"
         " order by household_id, period_start_ms",
         "peaks": "select household_id, local_day, peak_wh from daily_peaks order by household_id, local_day",
@@ -113,6 +118,14 @@ def _tables(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     }
     with engine.connect() as conn:
         return {name: [tuple(r) for r in conn.execute(text(q))] for name, q in queries.items()}
+
+
+def _price_all(engine: Engine) -> int:
+    pricer = Pricer(engine, FakePrices(), tables=READING_TABLES)
+    priced = 0
+    while n := asyncio.run(pricer.run_once()):
+        priced += n
+    return priced
 
 
 def _live(url: str) -> tuple[list[Closed], dict[str, list[tuple[object, ...]]]]:
@@ -124,6 +137,7 @@ def _live(url: str) -> tuple[list[Closed], dict[str, list[tuple[object, ...]]]]:
         _write(engine, i, i)
         settler.start_new_households()
         closed += _close_all(settler, 2000)
+        _price_all(engine)
     tables = _tables(engine)
     engine.dispose()
     return closed, tables
@@ -179,6 +193,9 @@ def test_periods_settle_as_hand_worked_and_alike_however_batched(db_url: str, tm
         ("hh-b", B0 + 8 * Q, Q, "IMPLAUSIBLE_ENERGY"),
         ("hh-c", B0, Q, "NOT_SIGNED"),
     ]
+    # Every settled period priced in NOK, its ledger append queued once.
+    assert all(r[6] and r[8] == "NOK" for r in want["settlements"])
+    assert len(want["outbox"]) == len(want["settlements"]) == 3 * PERIODS - 4 + 3
 
     # A back-log (every boundary stored, then the passes), in batches of 8 household-periods (two
     # periods per household and batch) and in one batch: the same rows as period by period.
@@ -195,6 +212,8 @@ def test_periods_settle_as_hand_worked_and_alike_however_batched(db_url: str, tm
         settler = Settler(engine, READING_TABLES, grace_ms=0)
         settler.start_new_households()
         closed = _close_all(settler, limit)
+        assert _price_all(engine) == len(want["settlements"])
+        assert _price_all(engine) == 0  # each period once
         assert sorted(closed, key=lambda c: (c.household_id, c.hour_start_ms)) == sorted(
             live, key=lambda c: (c.household_id, c.hour_start_ms)
         )
@@ -246,6 +265,7 @@ def test_a_batch_that_fails_at_its_last_write_leaves_nothing_and_settles_once_af
     closed = _close_all(settler, 2000)
     assert len(closed) == 3 * PERIODS + 3  # 12 quarters of each signed household, 3 legacy hours
     assert len({(c.household_id, c.hour_start_ms) for c in closed}) == len(closed)
+    _price_all(engine)
     after = _tables(engine)
     assert len(after["settlements"]) + len(after["missing"]) == len(closed)
     engine.dispose()
