@@ -16,6 +16,10 @@ Readings every 5 minutes to 01:00Z.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +38,7 @@ from meter_sim.signing import MeterSigner
 from tests.conftest import private_database
 from tests.ingest_svc.billing.fakes import H0, HOUR_MS, FakePrices, household
 
+REPO = Path(__file__).resolve().parents[3]
 B0 = H0 - 2 * HOUR_MS  # 2025-12-31T22:00Z, 23:00 in Oslo
 Q = 900_000
 PERIODS = 12
@@ -284,3 +289,87 @@ def _live_url_fresh(url: str) -> tuple[list[Closed], dict[str, list[tuple[object
     else:
         url = url.replace(".db", "-live.db")
     return _live(url)
+
+
+_CHILD = """
+import sys
+from common.db import make_engine
+from ingest_svc.billing.settlement import Settler
+from ingest_svc.intake.store import READING_TABLES
+settler = Settler(make_engine(sys.argv[1]), READING_TABLES, grace_ms=0)
+settler.start_new_households()
+while batch := settler.close_due(int(sys.argv[2])):
+    print(len(batch), flush=True)
+print("done", flush=True)
+"""
+
+
+def _fleet(url: str, households: int, periods: int) -> Engine:
+    """``households`` one-meter signed households, ``periods`` quarter-hours of boundary values
+    (a missing one every 7th boundary of every 5th meter, a different rate per meter)."""
+    migrate(url)
+    engine = make_engine(url)
+    rows = []
+    for n in range(households):
+        row = household(f"hh-{n:04d}", [f"m-{n:04d}"])
+        row["meter_keys"] = [(f"m-{n:04d}", f"k-{n:04d}", KEY_ALGORITHM, bytes([n % 256]) * 32)]
+        rows.append(row)
+    register_households(engine, rows, B0)
+    readings: list[tuple[Reading, int]] = []
+    boundaries: list[tuple[SignedBoundary, int]] = []
+    for n in range(households):
+        meter = f"m-{n:04d}"
+        for i in range(periods + 1):
+            ts = B0 + i * Q
+            wh = 1_000 * n + (50 + n % 13 * 20) * i
+            readings.append((Reading(meter, i, ts, 230.0, 1.0, 230.0, 1.0, wh / 1000, 0.0), ts))
+            if not (n % 5 == 0 and i % 7 == 3):
+                boundaries.append((SignedBoundary(meter, ts, wh, 0, i, f"k-{n:04d}", b"s" * 64), ts))
+    ReadingStore(engine).write_batch(readings, [], boundaries)
+    return engine
+
+
+def _fresh(url: str, tmp_path: Path, name: str) -> str:
+    if not url.startswith("postgresql"):
+        return f"sqlite:///{tmp_path / name}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("drop schema public cascade"))
+        conn.execute(text("create schema public"))
+    engine.dispose()
+    return url
+
+
+def test_kill_9_mid_batch_loses_nothing_and_settles_nothing_twice(db_url: str, tmp_path: Path) -> None:
+    """A settling process killed (SIGKILL) after its first batch, while later batches are under
+    way, then run again to the end: the same rows as an uninterrupted run."""
+    households, periods, limit = 120, 32, 400  # 3,840 periods, batches of 400 (3 per household)
+    reference = _fleet(_fresh(db_url, tmp_path, "reference.db"), households, periods)
+    settler = Settler(reference, READING_TABLES, grace_ms=0)
+    settler.start_new_households()
+    assert len(_close_all(settler, limit)) == households * periods
+    want = _tables(reference)
+    reference.dispose()
+
+    url = _fresh(db_url, tmp_path, "killed.db")
+    _fleet(url, households, periods).dispose()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, url, str(limit)], env=env, stdout=subprocess.PIPE, cwd=REPO
+    )
+    assert child.stdout is not None
+    first = child.stdout.readline()  # the first batch committed; the next ones are under way
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert first.strip().isdigit(), first
+    engine = make_engine(url)
+    partial = _tables(engine)
+    assert 0 < len(partial["settlements"]) + len(partial["missing"]) < households * periods
+    rerun = subprocess.run(
+        [sys.executable, "-c", _CHILD, url, str(limit)], env=env, capture_output=True, cwd=REPO, check=True
+    )
+    assert rerun.stdout.endswith(b"done\n")
+    got = _tables(engine)
+    engine.dispose()
+    assert got == want
+    assert len(got["missing"]) == households // 5 * 2 * len(range(3, periods + 1, 7))
