@@ -59,6 +59,30 @@ def enqueue(conn: Connection, kind: str, request_id: str, payload: bytes, now_ms
     return bool(conn.execute(stmt).rowcount)
 
 
+def enqueue_many(conn: Connection, kind: str, calls: Sequence[tuple[str, bytes]], now_ms: int) -> None:
+    """:func:`enqueue` for several ``(request_id, payload)`` calls in one statement (in order); a
+    request id already queued is skipped."""
+    if not calls:
+        return
+    conn.execute(
+        insert_ignore(conn, OutboxRow),
+        [
+            {
+                "kind": kind,
+                "request_id": request_id,
+                "payload": payload,
+                "attempts": 0,
+                "next_attempt_ms": now_ms,
+                "created_ms": now_ms,
+                "last_error": "",
+                "status": "pending",
+                "claimed_until_ms": 0,
+            }
+            for request_id, payload in calls
+        ],
+    )
+
+
 class Outbox:
     def __init__(
         self,

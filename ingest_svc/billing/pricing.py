@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from common import timestamps
@@ -42,7 +42,7 @@ from energy.localtime import zone as tz_zone
 from energy.ratebook import RateGapError, UnknownGridCompany
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing.bridge_store import DailyPeakRow, SettlementRow
-from ingest_svc.billing.outbox import enqueue
+from ingest_svc.billing.outbox import enqueue_many
 from ingest_svc.billing.ports import Clock, PriceSource, ReadingTables
 from ingest_svc.billing.rules import BillRules, default_bill_rules, household_contracts
 from ingest_svc.billing.settlement import HOUR_MS, hourly_sums
@@ -363,7 +363,7 @@ class Pricer:
                 peaks_wh=state.peaks(row.household_id, row.hour_start_ms, row.time_zone),
             )
             groups[self._group(row, c)].append((row, period))
-        priced = 0
+        done: list[tuple[Unpriced, PeriodCost, int]] = []
         for (zone_, period_ms, grid, _vat, _el), items in groups.items():
             try:
                 costs = price_hour(
@@ -385,31 +385,76 @@ class Pricer:
                 spot_micro_eur = round(
                     hour_rows[(zone_, period_ms)][(row.hour_start_ms - hour_ms) // period_ms] * 1000
                 )
-                done = conn.execute(
-                    update(SettlementRow)
-                    .where(
-                        SettlementRow.household_id == row.household_id,
-                        SettlementRow.hour_start_ms == row.hour_start_ms,
-                        SettlementRow.priced.is_(False),
-                    )
-                    .values(
-                        priced=True,
-                        spot_price_micro_eur_per_kwh=spot_micro_eur,  # the market's EUR price
-                        currency=cost.currency,
-                        cost_micro=cost.total_micro,
-                        cost_components=json.dumps([list(c) for c in cost.components]),
-                    )
-                ).rowcount
-                if done != 1:
-                    continue  # another replica priced it in the meantime
-                request = (
-                    signed_request(row, cost)
-                    if row.meter_values is not None
-                    else self._legacy_request(conn, row, cost, spot_micro_eur)
-                )
-                enqueue(conn, LEDGER_APPEND, request.request_id, request.SerializeToString(), now_ms)
-                priced += 1
-        return priced
+                done.append((row, cost, spot_micro_eur))
+        return self._write_priced(conn, done, now_ms)
+
+    def _write_priced(
+        self, conn: Connection, done: list[tuple[Unpriced, PeriodCost, int]], now_ms: int
+    ) -> int:
+        """Mark the hour's priced periods and queue their ledger appends (in the caller's
+        transaction), a statement per table for all of them: the guard ``priced = false`` claims
+        the rows first (locked in key order on PostgreSQL, so two replicas never deadlock); a row
+        another replica priced in the meantime is left to it."""
+        if not done:
+            return 0
+        s = SettlementRow.__table__.c
+        guard = (
+            tuple_(s.household_id, s.hour_start_ms).in_(
+                sorted((r.household_id, r.hour_start_ms) for r, _, _ in done)
+            ),
+            s.priced.is_(False),
+        )
+        list(
+            conn.execute(
+                select(s.household_id)
+                .where(*guard)
+                .order_by(s.household_id, s.hour_start_ms)
+                .with_for_update()
+            )
+        )
+        claimed = {
+            (str(h), int(t))
+            for h, t in conn.execute(
+                update(SettlementRow)
+                .where(*guard)
+                .values(priced=True)
+                .returning(s.household_id, s.hour_start_ms)
+            )
+        }
+        mine = [item for item in done if (item[0].household_id, item[0].hour_start_ms) in claimed]
+        if not mine:
+            return 0
+        conn.execute(
+            update(SettlementRow)
+            .where(s.household_id == bindparam("k_h"), s.hour_start_ms == bindparam("k_t"))
+            .values(
+                spot_price_micro_eur_per_kwh=bindparam("k_spot"),  # the market's EUR price
+                currency=bindparam("k_currency"),
+                cost_micro=bindparam("k_cost"),
+                cost_components=bindparam("k_components"),
+            ),
+            [
+                {
+                    "k_h": row.household_id,
+                    "k_t": row.hour_start_ms,
+                    "k_spot": spot,
+                    "k_currency": cost.currency,
+                    "k_cost": cost.total_micro,
+                    "k_components": json.dumps([list(c) for c in cost.components]),
+                }
+                for row, cost, spot in mine
+            ],
+        )
+        calls: list[tuple[str, bytes]] = []
+        for row, cost, spot in mine:
+            request = (
+                signed_request(row, cost)
+                if row.meter_values is not None
+                else self._legacy_request(conn, row, cost, spot)
+            )
+            calls.append((request.request_id, request.SerializeToString()))
+        enqueue_many(conn, LEDGER_APPEND, calls, now_ms)
+        return len(mine)
 
     def _group(self, row: Unpriced, c: Contract) -> tuple[str, int, str, bool, bool]:
         loc = self.rules.book.location

@@ -29,9 +29,10 @@ other sees rowcount 0 and writes nothing.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from common import timestamps
@@ -53,6 +54,7 @@ __all__ = ["HOUR_MS", "Closed", "Settler", "hourly_sums", "watermark"]
 
 HOUR_MS = 3_600_000
 DEFAULT_MAX_POWER_W = 43_470.0  # 63 A main fuse x 230 V x 3 phases (EP_INGEST_MAX_POWER_W)
+_MAX_PERIODS_PER_HOUSEHOLD = 96  # a day of quarter-hours per household and batch (back-logs)
 
 
 def watermark(conn: Connection, readings: Table) -> int | None:
@@ -125,6 +127,24 @@ class _Value:
         )
 
 
+@dataclass(frozen=True)
+class _Household:
+    zone: str | None
+    time_zone: str | None
+    meters: tuple[str, ...]  # sorted
+    signed: bool  # every meter has a registered signing key
+
+
+@dataclass(frozen=True)
+class _Period:
+    start: int
+    end: int
+    total: int  # net Wh (0 when missing)
+    missing: str  # the reason when it cannot be billed, else ""
+    detail: str
+    meter_values: bytes  # the SettlementRecord with the signed meter periods (settled only)
+
+
 class Settler:
     """Closes due household-hours (sync; the bridge runs it in a worker thread)."""
 
@@ -145,14 +165,6 @@ class Settler:
         self._clock = clock
         self.period_ms = period_ms
         self.max_power_w = max_power_w
-
-    def _signed(self, conn: Connection, meters: list[str]) -> bool:
-        """True when every meter of the household has a registered signing key."""
-        if not meters:
-            return False
-        k = self.tables.meter_keys.c
-        keyed = set(conn.execute(select(k.meter_id).where(k.meter_id.in_(meters)).distinct()).scalars())
-        return keyed == set(meters)
 
     def _meter_ids(self, conn: Connection, household_id: str) -> list[str]:
         m = self.tables.meters.c
@@ -196,39 +208,344 @@ class Settler:
         return started
 
     def close_due(self, limit: int = 2000) -> list[Closed]:
-        """Close up to ``limit`` due household-hours, oldest first."""
+        """Close up to ``limit`` due household-periods, oldest first (by period start, household).
+
+        The signed households of the batch settle together in one transaction: their meters, keys
+        and boundary values are read in a few queries for all of them, each household closes as
+        many consecutive periods as the watermark allows (up to its share of ``limit``), and the
+        rows are written with one statement per table. A legacy (unsigned) household still closes
+        one hour per call in a transaction of its own (:meth:`close`)."""
         with self.engine.connect() as conn:
             mark = watermark(conn, self.tables.readings)
             if mark is None:
                 return []
             p = HouseholdProgressRow.__table__.c
-            due = list(
-                conn.execute(
+            due = [
+                (str(h), int(t))
+                for h, t in conn.execute(
                     select(p.household_id, p.next_hour_ms)
                     .where(p.next_hour_ms + self.period_ms <= mark)
                     .order_by(p.next_hour_ms, p.household_id)
                     .limit(limit)
                 )
-            )
+            ]
+        if not due:
+            return []
         closed: list[Closed] = []
-        for household_id, hour_ms in due:
-            result = self.close(household_id, int(hour_ms), mark)
+        legacy: list[tuple[str, int]] = []
+        with self.engine.begin() as conn:
+            households = self._households(conn, [h for h, _ in due])
+            signed: dict[str, int] = {}
+            for household_id, start in due:
+                found = households.get(household_id)
+                if found is None:
+                    continue  # progress without a household row: nothing to settle
+                if found.signed:
+                    signed[household_id] = start
+                else:
+                    legacy.append((household_id, start))
+            if signed:
+                share = max(1, min(_MAX_PERIODS_PER_HOUSEHOLD, limit // len(signed)))
+                closed += self._close_signed_batch(conn, signed, households, mark, share)
+        for household_id, hour_ms in legacy:
+            result = self.close(household_id, hour_ms, mark)
             if result is not None:
                 closed.append(result)
+        closed.sort(key=lambda c: (c.hour_start_ms, c.household_id))
         return closed
 
-    def close(self, household_id: str, hour_ms: int, mark: int) -> Closed | None:
+    def _households(self, conn: Connection, ids: list[str]) -> dict[str, _Household]:
+        """Zone, time zone, meters (sorted) and whether every meter signs, for ``ids`` (3 queries)."""
         h = self.tables.households.c
+        m = self.tables.meters.c
+        k = self.tables.meter_keys.c
+        info = {
+            str(x.household_id): (x.zone, x.time_zone)
+            for x in conn.execute(select(h.household_id, h.zone, h.time_zone).where(h.household_id.in_(ids)))
+        }
+        meters: dict[str, list[str]] = defaultdict(list)
+        for household_id, meter_id in conn.execute(
+            select(m.household_id, m.meter_id).where(m.household_id.in_(ids))
+        ):
+            meters[str(household_id)].append(str(meter_id))
+        for ms in meters.values():
+            ms.sort()  # Python's order (the record lists them so), not the database collation's
+        every = [meter for ms in meters.values() for meter in ms]
+        keyed = (
+            {
+                str(x)
+                for x in conn.execute(select(k.meter_id).where(k.meter_id.in_(every)).distinct()).scalars()
+            }
+            if every
+            else set()
+        )
+        return {
+            household_id: _Household(
+                zone,
+                time_zone,
+                tuple(meters.get(household_id, ())),
+                bool(meters.get(household_id)) and all(x in keyed for x in meters[household_id]),
+            )
+            for household_id, (zone, time_zone) in info.items()
+        }
+
+    def _boundary_values(
+        self, conn: Connection, signed: dict[str, int], households: dict[str, _Household], share: int
+    ) -> dict[tuple[str, int], _Value]:
+        """The signed values the batch can use: per group of households at the same next period
+        start, one range query over their meters from that period's boundary to ``share`` + 1
+        periods on."""
+        b = self.tables.boundaries.c
+        groups: dict[int, list[str]] = defaultdict(list)
+        for household_id, start in signed.items():
+            groups[start - start % self.period_ms].extend(households[household_id].meters)
+        out: dict[tuple[str, int], _Value] = {}
+        for first, meters in groups.items():
+            for x in conn.execute(
+                select(
+                    b.meter_id, b.boundary_ms, b.import_wh, b.export_wh, b.seq, b.key_id, b.signature
+                ).where(
+                    b.meter_id.in_(meters),
+                    b.boundary_ms >= first,
+                    b.boundary_ms <= first + (share + 1) * self.period_ms,
+                )
+            ):
+                at = int(x.boundary_ms)
+                out[(str(x.meter_id), at)] = _Value(
+                    at, int(x.import_wh), int(x.export_wh), int(x.seq), str(x.key_id), bytes(x.signature)
+                )
+        return out
+
+    def _close_signed_batch(
+        self,
+        conn: Connection,
+        signed: dict[str, int],
+        households: dict[str, _Household],
+        mark: int,
+        share: int,
+    ) -> list[Closed]:
+        """Close the due periods of signed households (in the caller's transaction): the same
+        periods, amounts, missing-period reasons and daily peaks as closing them one at a time."""
+        values = self._boundary_values(conn, signed, households, share)
+        plans: dict[str, list[_Period]] = {}
+        for household_id, first in signed.items():
+            periods = self._plan(household_id, first, households[household_id], values, mark, share)
+            if periods:
+                plans[household_id] = periods
+        if not plans:
+            return []
+        # The guard first, for all of them in one statement: of two replicas closing the same
+        # periods one moves a household's progress row, the other's WHERE no longer matches. On
+        # PostgreSQL the rows are locked in household order first, so two batches never deadlock.
+        p = HouseholdProgressRow.__table__
+        keys = [(h, signed[h]) for h in sorted(plans)]
+        guard = tuple_(p.c.household_id, p.c.next_hour_ms).in_(keys)
+        list(conn.execute(select(p.c.household_id).where(guard).order_by(p.c.household_id).with_for_update()))
+        advanced = set(
+            conn.execute(
+                update(HouseholdProgressRow)
+                .where(guard)
+                .values(next_hour_ms=case({h: plans[h][-1].end for h, _ in keys}, value=p.c.household_id))
+                .returning(p.c.household_id)
+            ).scalars()
+        )
+        plans = {h: periods for h, periods in plans.items() if h in advanced}
+        if not plans:
+            return []
+        now = int(self._clock() * 1000)
+        settled: list[dict[str, object]] = []
+        missing: list[dict[str, object]] = []
+        closed: list[Closed] = []
+        for household_id, periods in plans.items():
+            info = households[household_id]
+            for period in periods:
+                if period.missing:
+                    missing.append(
+                        {
+                            "household_id": household_id,
+                            "period_start_ms": period.start,
+                            "period_ms": period.end - period.start,
+                            "reason": period.missing,
+                            "detail": period.detail[:256],
+                            "closed_ms": now,
+                        }
+                    )
+                    closed.append(
+                        Closed(household_id, period.start, 0, period.end - period.start, period.missing)
+                    )
+                    continue
+                settled.append(
+                    {
+                        "household_id": household_id,
+                        "hour_start_ms": period.start,
+                        "zone": (info.zone or DEFAULT_ZONE).upper(),
+                        "time_zone": info.time_zone or LOCAL_TZ,
+                        "metered_wh": period.total,
+                        "closed_ms": now,
+                        "priced": False,
+                        "period_ms": self.period_ms,
+                        "meter_values": period.meter_values,
+                    }
+                )
+                closed.append(Closed(household_id, period.start, period.total, self.period_ms))
+        peaks = self._day_peaks(conn, plans, households)
+        if missing:
+            conn.execute(insert_ignore(conn, MissingPeriodRow), missing)
+        if settled:
+            conn.execute(insert_ignore(conn, SettlementRow), settled)
+        self._write_peaks(conn, peaks)
+        return closed
+
+    def _plan(
+        self,
+        household_id: str,
+        first: int,
+        info: _Household,
+        values: dict[tuple[str, int], _Value],
+        mark: int,
+        share: int,
+    ) -> list[_Period]:
+        """The consecutive periods of one household that close now, from ``first`` on."""
+        meters = info.meters
+        cap_wh = self.max_power_w * self.period_ms / HOUR_MS
+        out: list[_Period] = []
+        start = first
+        while len(out) < share and start + self.period_ms <= mark:
+            end = start + self.period_ms
+            if start % self.period_ms:
+                # The household's meters started signing mid-period: its next boundary starts it.
+                end = start - start % self.period_ms + self.period_ms
+            ends = {m: v for m in meters if (v := values.get((m, end))) is not None}
+            if len(ends) < len(meters) and mark < end + self.grace_ms:
+                break
+            starts = (
+                {m: v for m in meters if (v := values.get((m, start))) is not None}
+                if start % self.period_ms == 0
+                else {}
+            )
+            missing = ""
+            detail = ""
+            lacking = [m for m in meters if m not in starts or m not in ends]
+            if lacking:
+                missing = "NOT_SIGNED"
+                at = "start" if lacking[0] not in starts else "end"
+                detail = f"no signed value of {lacking[0]} at the period {at}"
+            else:
+                for m in meters:
+                    rise = max(
+                        ends[m].import_wh - starts[m].import_wh, ends[m].export_wh - starts[m].export_wh
+                    )
+                    back = ends[m].import_wh < starts[m].import_wh or ends[m].export_wh < starts[m].export_wh
+                    if back or (self.max_power_w > 0 and rise > cap_wh):
+                        missing = "IMPLAUSIBLE_ENERGY"
+                        detail = f"{m}: signed registers moved {rise} Wh (cap {cap_wh:.0f} Wh)"
+                        break
+            if start % self.period_ms:
+                missing, detail = "NOT_SIGNED", "before the meters' first signed boundary"
+            if missing:
+                out.append(_Period(start, end, 0, missing, detail, b""))
+            else:
+                record = record_pb2.SettlementRecord(
+                    meter_periods=[
+                        record_pb2.SignedMeterPeriod(
+                            meter_id=m, key_id=ends[m].key_id, start=starts[m].proto(), end=ends[m].proto()
+                        )
+                        for m in meters  # sorted (_households)
+                    ]
+                )
+                total = sum(
+                    (ends[m].import_wh - starts[m].import_wh) - (ends[m].export_wh - starts[m].export_wh)
+                    for m in meters
+                )
+                out.append(_Period(start, end, total, "", "", record.SerializeToString()))
+            start = end
+        return out
+
+    def _day_peaks(
+        self, conn: Connection, plans: dict[str, list[_Period]], households: dict[str, _Household]
+    ) -> dict[tuple[str, str], int]:
+        """{(household, local day): peak Wh} after the batch's periods, as closing them one at a
+        time would leave it: the capacity step is by hourly energy (the sum of the hour's
+        periods), and each settled period re-sets its day's peak to the largest hourly sum of the
+        day so far (a later quarter that exported can lower an hour's sum). Only the last settled
+        period of each day decides, so it alone is computed, over the stored rows of the 26 hours
+        before it (read once for the batch) and the batch's own."""
+        s = SettlementRow.__table__.c
+        lows = min(periods[0].start for periods in plans.values()) - 26 * HOUR_MS
+        highs = max(periods[-1].start for periods in plans.values())
+        window: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for h, start, wh in conn.execute(
+            select(s.household_id, s.hour_start_ms, s.metered_wh).where(
+                s.household_id.in_(list(plans)), s.hour_start_ms >= lows, s.hour_start_ms <= highs
+            )
+        ):
+            window[str(h)].append((int(start), int(wh)))
+        peaks: dict[tuple[str, str], int] = {}
+        for household_id, periods in plans.items():
+            tz = households[household_id].time_zone or LOCAL_TZ
+            rows = window[household_id]
+            last_of_day: dict[str, _Period] = {}
+            for period in periods:
+                if not period.missing:
+                    rows.append((period.start, period.total))
+                    last_of_day[local_day(period.start, tz)] = period
+            for day, period in last_of_day.items():
+                sums: dict[int, int] = {}
+                for start, wh in rows:
+                    if period.start - 26 * HOUR_MS <= start <= period.start:
+                        hour = start - start % HOUR_MS
+                        sums[hour] = sums.get(hour, 0) + wh
+                peaks[(household_id, day)] = max(
+                    (wh for hour, wh in sums.items() if local_day(hour, tz) == day), default=period.total
+                )
+        return peaks
+
+    @staticmethod
+    def _write_peaks(conn: Connection, peaks: dict[tuple[str, str], int]) -> None:
+        """Set the daily peaks: one UPDATE for the days that have a row, one INSERT for the rest."""
+        if not peaks:
+            return
+        d = DailyPeakRow.__table__.c
+        existing = {
+            (str(h), str(day))
+            for h, day in conn.execute(
+                select(d.household_id, d.local_day).where(
+                    tuple_(d.household_id, d.local_day).in_(list(peaks))
+                )
+            )
+        }
+        updates = [
+            {"k_h": h, "k_day": day, "k_wh": wh} for (h, day), wh in peaks.items() if (h, day) in existing
+        ]
+        inserts = [
+            {"household_id": h, "local_day": day, "peak_wh": wh}
+            for (h, day), wh in peaks.items()
+            if (h, day) not in existing
+        ]
+        if updates:
+            conn.execute(
+                update(DailyPeakRow)
+                .where(d.household_id == bindparam("k_h"), d.local_day == bindparam("k_day"))
+                .values(peak_wh=bindparam("k_wh")),
+                updates,
+            )
+        if inserts:
+            conn.execute(insert(DailyPeakRow), inserts)
+
+    def close(self, household_id: str, hour_ms: int, mark: int) -> Closed | None:
+        """Close one household's period starting at ``hour_ms`` if it is due (its own transaction)."""
         r = self.tables.readings.c
         with self.engine.begin() as conn:
-            info = conn.execute(select(h.zone, h.time_zone).where(h.household_id == household_id)).first()
-            meters = self._meter_ids(conn, household_id)
-            if info is None:
+            found = self._households(conn, [household_id]).get(household_id)
+            if found is None:
                 return None
-            if self._signed(conn, meters):
-                return self._close_signed(
-                    conn, household_id, hour_ms, mark, meters, info.zone, info.time_zone
+            if found.signed:
+                closed = self._close_signed_batch(
+                    conn, {household_id: hour_ms}, {household_id: found}, mark, 1
                 )
+                return closed[0] if closed else None
+            meters = list(found.meters)
+            info = found
             if hour_ms % HOUR_MS:
                 return None  # a meter lost its key mid-hour cannot happen (keys are never removed)
             end = hour_ms + HOUR_MS
@@ -267,113 +584,6 @@ class Settler:
             )
             self._raise_peak(conn, household_id, local_day(hour_ms, tz), total)
         return Closed(household_id, hour_ms, total)
-
-    def _values(self, conn: Connection, meters: list[str], at_ms: int) -> dict[str, _Value]:
-        b = self.tables.boundaries.c
-        rows = conn.execute(
-            select(b.meter_id, b.import_wh, b.export_wh, b.seq, b.key_id, b.signature).where(
-                b.meter_id.in_(meters), b.boundary_ms == at_ms
-            )
-        )
-        return {
-            str(x.meter_id): _Value(
-                at_ms, int(x.import_wh), int(x.export_wh), int(x.seq), str(x.key_id), bytes(x.signature)
-            )
-            for x in rows
-        }
-
-    def _close_signed(
-        self,
-        conn: Connection,
-        household_id: str,
-        start: int,
-        mark: int,
-        meters: list[str],
-        zone: str | None,
-        time_zone: str | None,
-    ) -> Closed | None:
-        """One period from the signed boundary values (in the caller's transaction)."""
-        end = start + self.period_ms
-        if start % self.period_ms:
-            # The household's meters started signing mid-period: its next boundary starts it.
-            end = start - start % self.period_ms + self.period_ms
-        ends = self._values(conn, meters, end)
-        if len(ends) < len(meters) and mark < end + self.grace_ms:
-            return None
-        advanced = conn.execute(
-            update(HouseholdProgressRow)
-            .where(
-                HouseholdProgressRow.household_id == household_id, HouseholdProgressRow.next_hour_ms == start
-            )
-            .values(next_hour_ms=end)
-        ).rowcount
-        if advanced != 1:
-            return None
-        now = int(self._clock() * 1000)
-        starts = self._values(conn, meters, start) if start % self.period_ms == 0 else {}
-        missing = ""
-        detail = ""
-        lacking = [m for m in meters if m not in starts or m not in ends]
-        cap_wh = self.max_power_w * self.period_ms / HOUR_MS
-        if lacking:
-            missing = "NOT_SIGNED"
-            at = "start" if lacking[0] not in starts else "end"
-            detail = f"no signed value of {lacking[0]} at the period {at}"
-        else:
-            for m in meters:
-                rise = max(ends[m].import_wh - starts[m].import_wh, ends[m].export_wh - starts[m].export_wh)
-                back = ends[m].import_wh < starts[m].import_wh or ends[m].export_wh < starts[m].export_wh
-                if back or (self.max_power_w > 0 and rise > cap_wh):
-                    missing = "IMPLAUSIBLE_ENERGY"
-                    detail = f"{m}: signed registers moved {rise} Wh (cap {cap_wh:.0f} Wh)"
-                    break
-        if start % self.period_ms:
-            missing, detail = "NOT_SIGNED", "before the meters' first signed boundary"
-        if missing:
-            conn.execute(
-                insert_ignore(conn, MissingPeriodRow).values(
-                    household_id=household_id,
-                    period_start_ms=start,
-                    period_ms=end - start,
-                    reason=missing,
-                    detail=detail[:256],
-                    closed_ms=now,
-                )
-            )
-            return Closed(household_id, start, 0, end - start, missing)
-        values = record_pb2.SettlementRecord(
-            meter_periods=[
-                record_pb2.SignedMeterPeriod(
-                    meter_id=m, key_id=ends[m].key_id, start=starts[m].proto(), end=ends[m].proto()
-                )
-                for m in sorted(meters)
-            ]
-        )
-        total = sum(
-            (ends[m].import_wh - starts[m].import_wh) - (ends[m].export_wh - starts[m].export_wh)
-            for m in meters
-        )
-        tz = time_zone or LOCAL_TZ
-        conn.execute(
-            insert_ignore(conn, SettlementRow).values(
-                household_id=household_id,
-                hour_start_ms=start,
-                zone=(zone or DEFAULT_ZONE).upper(),
-                time_zone=tz,
-                metered_wh=total,
-                closed_ms=now,
-                priced=False,
-                period_ms=self.period_ms,
-                meter_values=values.SerializeToString(),
-            )
-        )
-        # The capacity step is by hourly energy (the sum of the hour's periods): the day's peak
-        # is recomputed, since a later quarter that exported can lower an hour's sum.
-        day = local_day(start, tz)
-        sums = hourly_sums(conn, household_id, start - 26 * HOUR_MS, start)
-        peak = max((wh for hour, wh in sums.items() if local_day(hour, tz) == day), default=total)
-        self._set_peak(conn, household_id, day, peak)
-        return Closed(household_id, start, total, self.period_ms)
 
     def _meter_hour(self, conn: Connection, meter_id: str, hour_ms: int, end: int) -> int:
         """Net Wh of one meter in [hour_ms, end), moving its mark to ``end``."""
