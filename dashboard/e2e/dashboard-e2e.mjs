@@ -366,6 +366,10 @@ const scenarios = {
     await shot(page, "02-overview-phone");
     await page.getByTestId("cheapest-hours").scrollIntoViewIfNeeded();
     await shot(page, "02-overview-prices-390x844", false);
+    await page.locator("#today-chart-title").scrollIntoViewIfNeeded();
+    await shot(page, "02-overview-today-390x844", false);
+    await page.locator("#price-forecast-title").evaluate((e) => e.scrollIntoView({ block: "start" }));
+    await shot(page, "02-overview-week-390x844", false);
     await page.setViewportSize(DESKTOP);
     result.ok = values.length >= 2;
   },
