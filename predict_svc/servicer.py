@@ -856,22 +856,40 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         market = self.markets[zone]
         scores = await asyncio.to_thread(self.accuracy.score, market, window)
         first = next((sc for sc in scores if sc.horizon_day == 1), None)
-        points = [
-            pb.AccuracyPoint(
-                hour_start=timestamps.from_datetime(market.clock.to_real(t)),
-                forecast_p50_eur_mwh=mid,
-                forecast_p10_eur_mwh=lo,
-                forecast_p90_eur_mwh=hi,
-                actual_eur_mwh=actual,
+        spot = self.costs.spot()
+        today = market.calendar.delivery_day(market.clock.now())
+        rate_now = spot.rate(today.isoformat(), 0)
+
+        def micro(value: float, rate: Decimal) -> int:  # 0 where a score is not available (NaN)
+            return spot.micro(float(value), rate) if np.isfinite(value) else 0
+
+        points = []
+        for t, lo, mid, hi, actual, _naive in first.points if first else []:
+            real = market.clock.to_real(t)
+            rate = spot.rate(market.calendar.delivery_day(real).isoformat(), 0)  # a scored hour is past
+            points.append(
+                pb.AccuracyPoint(
+                    hour_start=timestamps.from_datetime(real),
+                    forecast_p50_eur_mwh=mid,
+                    forecast_p10_eur_mwh=lo,
+                    forecast_p90_eur_mwh=hi,
+                    actual_eur_mwh=actual,
+                    forecast_p50_micro_per_kwh=micro(mid, rate),
+                    forecast_p10_micro_per_kwh=micro(lo, rate),
+                    forecast_p90_micro_per_kwh=micro(hi, rate),
+                    actual_micro_per_kwh=micro(actual, rate),
+                )
             )
-            for t, lo, mid, hi, actual, _naive in (first.points if first else [])
-        ]
         return pb.GetAccuracyResponse(
             zone=zone,
             hours=first.hours if first else 0,
             mae_eur_mwh=first.mae if first else 0.0,
             interval_coverage=first.coverage if first else 0.0,
             naive_mae_eur_mwh=first.naive_mae if first else 0.0,
+            currency=spot.currency,
+            eur_rate=str(rate_now),
+            mae_micro_per_kwh=micro(first.mae, rate_now) if first else 0,
+            naive_mae_micro_per_kwh=micro(first.naive_mae, rate_now) if first else 0,
             points=points,
             by_horizon_day=[
                 forecast_pb2.HorizonDayAccuracy(
@@ -881,6 +899,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                     naive_mae_eur_mwh=sc.naive_mae,
                     relative_mae=sc.relative_mae,
                     interval_coverage=sc.coverage,
+                    mae_micro_per_kwh=micro(sc.mae, rate_now),
+                    naive_mae_micro_per_kwh=micro(sc.naive_mae, rate_now),
                 )
                 for sc in scores
             ],

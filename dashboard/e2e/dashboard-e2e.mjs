@@ -351,10 +351,11 @@ const scenarios = {
       spike: await text("spike-unit"),
       todayChart: await text("today-chart-unit"),
       nextHour: await text("next-hour-price"),
+      accuracy: await text("accuracy-sentence"),
     };
     result.cheapestText = await page.getByTestId("cheapest-hours").innerText();
     result.likelyText = await page.getByTestId("likely-cheapest").innerText();
-    result.priceCardsText = await page.locator("#price-bars-title, #price-forecast-title, #spike-title, #today-chart-title").evaluateAll((els) => els.map((e) => e.closest("[aria-labelledby]")?.textContent ?? ""));
+    result.priceCardsText = await page.locator("#price-bars-title, #price-forecast-title, #spike-title, #today-chart-title, #accuracy-title, #windows-title").evaluateAll((els) => els.map((e) => e.closest("[aria-labelledby]")?.textContent ?? ""));
     await shot(page, "02-overview");
     await page.setViewportSize({ width: 1440, height: 900 });
     await page.waitForTimeout(600);

@@ -179,7 +179,7 @@ def test_user_signs_in_and_sees_live_power_change(web: Stack) -> None:
     assert len(result["spikeDays"]) >= 7, result["spikeDays"]  # today and the forecast days
     # One unit: the NOK installation's price cards all speak øre/kWh and say the figure is spot.
     units = result["units"]
-    for card in ("priceBars", "weekAhead", "spike", "todayChart"):
+    for card in ("priceBars", "weekAhead", "spike", "todayChart", "accuracy"):
         assert "øre/kWh" in units[card], (card, units)
     assert "spot" in units["spike"] and "spot" in units["todayChart"], units
     assert "øre/kWh" in units["nextHour"], units  # the next-hour card's spot, the same unit

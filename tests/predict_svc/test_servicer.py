@@ -392,6 +392,22 @@ async def test_model_info_accuracy_and_market_prices(harness: Harness, small_mod
         accuracy.mae_eur_mwh > 0 and 0 <= accuracy.interval_coverage <= 1 and accuracy.naive_mae_eur_mwh > 0
     )
     assert all(_dt(p.hour_start) <= NOW for p in accuracy.points)
+    # In the bill's currency too: each hour at its day's rate, the errors at today's (11.50 here).
+    assert accuracy.currency == "NOK" and accuracy.eur_rate == "11.50"
+    assert accuracy.mae_micro_per_kwh == _nok_micro(accuracy.mae_eur_mwh) > 0
+    assert accuracy.naive_mae_micro_per_kwh == _nok_micro(accuracy.naive_mae_eur_mwh)
+    for point in accuracy.points:
+        assert (point.forecast_p10_micro_per_kwh, point.forecast_p50_micro_per_kwh) == (
+            _nok_micro(point.forecast_p10_eur_mwh),
+            _nok_micro(point.forecast_p50_eur_mwh),
+        )
+        assert point.forecast_p90_micro_per_kwh == _nok_micro(point.forecast_p90_eur_mwh)
+        assert point.actual_micro_per_kwh == _nok_micro(point.actual_eur_mwh)
+    for day in accuracy.by_horizon_day:
+        assert day.mae_micro_per_kwh == _nok_micro(day.mae_eur_mwh)
+        assert day.naive_mae_micro_per_kwh == (
+            _nok_micro(day.naive_mae_eur_mwh) if np.isfinite(day.naive_mae_eur_mwh) else 0
+        )
     prices = await harness.stub.GetMarketPrices(
         pb.GetMarketPricesRequest(zone="NO1"), metadata=harness.auth()
     )
