@@ -11,6 +11,7 @@ EUR rate (1 for an EUR rule set).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -19,10 +20,11 @@ import numpy as np
 from energy.bill import Contract
 from energy.bill.forecast import HourPrice, fixed_charges, hour_costs, hour_price
 from energy.billrules import BillRules, bill_guard
+from energy.fx import eur_mwh_to_micro_per_kwh
 from energy.localtime import LOCAL_TZ, from_ms, zone
 from energypulse.prediction.v1 import forecast_pb2
 
-__all__ = ["HouseholdCosts"]
+__all__ = ["HouseholdCosts", "SpotConverter"]
 
 _T = TypeVar("_T")
 
@@ -74,6 +76,16 @@ class HouseholdCosts:
         day = from_ms(hour_ms).astimezone(zone(LOCAL_TZ)).date()
         return self._guard(lambda: self.rules.fx.rate_on(day))
 
+    def spot(self) -> SpotConverter:
+        """A converter of zone spot prices to the bill's currency (one per response: rates cached)."""
+        return SpotConverter(self)
+
+    def day_rate(self, day: date) -> Decimal:
+        """Units of the bill's currency per EUR in force on local ``day`` (1 for an EUR rule set)."""
+        if self.currency == "EUR":
+            return Decimal(1)
+        return self._guard(lambda: self.rules.fx.rate_on(day))
+
     def costs(
         self, contracts: Sequence[Contract], hour_ms: int, prices_eur_mwh: Sequence[float], kwh: np.ndarray
     ) -> np.ndarray:
@@ -95,3 +107,38 @@ class HouseholdCosts:
     @staticmethod
     def _guard(fn: Callable[[], _T]) -> _T:
         return bill_guard(fn)  # rule-set and FX gaps as the registry's reasons
+
+
+class SpotConverter:
+    """Zone spot prices (EUR/MWh) as µ of the bill's currency per kWh, ex VAT, before markup.
+
+    The rate is that of the period's local (delivery) day, the same the bill engine uses
+    (:func:`energy.fx.eur_mwh_to_micro_per_kwh`, one rounding), so a published period shows the
+    spot line the household is billed. A day after today (``day_offset > 0``) has no close yet:
+    it is converted at today's rate, the last close known (a forecast of the rate would be a guess).
+    A day whose rate is missing is the rule set's FX reason (FAILED_PRECONDITION), never a zero.
+    """
+
+    def __init__(self, costs: HouseholdCosts) -> None:
+        self.currency = costs.currency
+        self._costs = costs
+        self._rates: dict[date, Decimal] = {}
+
+    def rate(self, delivery_day: str, day_offset: int) -> Decimal:
+        day = date.fromisoformat(delivery_day)
+        if day_offset > 0:
+            day -= timedelta(days=day_offset)
+        found = self._rates.get(day)
+        if found is None:
+            found = self._rates[day] = self._costs.day_rate(day)
+        return found
+
+    def micro(self, price_eur_mwh: float, rate: Decimal) -> int:
+        return eur_mwh_to_micro_per_kwh(price_eur_mwh, rate)
+
+    def eur_mwh(self, micro_per_kwh: int, rate: Decimal) -> float:
+        """A price in µ of the bill's currency per kWh back in EUR/MWh at ``rate`` (thresholds)."""
+        return float(Decimal(micro_per_kwh) / (rate * 1000))
+
+    def used(self) -> dict[date, Decimal]:
+        return dict(self._rates)

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
-from predict_svc.costs import HouseholdCosts
+from predict_svc.costs import HouseholdCosts, SpotConverter
 from predict_svc.hourly import HOUR, floor_hour, hour64, utc
 from predict_svc.household import HouseholdBatch, cheapest_hours, forecast_consumption_kwh
 from predict_svc.quantiles import BAND_LEVELS, exceed_probability
@@ -299,16 +300,29 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
 
     # -- RPCs --------------------------------------------------------------------------------
     def _period_messages(
-        self, served: ServedPeriods, lo: int, hi: int, threshold: float | None
+        self,
+        served: ServedPeriods,
+        lo: int,
+        hi: int,
+        threshold: float | None,
+        spot: SpotConverter,
+        threshold_micro: int | None = None,
     ) -> list[forecast_pb2.PricePeriod]:
+        """The periods ``[lo, hi)``; with ``threshold`` (EUR/MWh) or ``threshold_micro`` (µ of the
+        bill's currency per kWh, compared at each period's rate), each one's exceed probability."""
         sel = slice(lo, hi)
         pub = served.published[sel]
         p50 = served.p50[sel]
         quantiles, levels = served.quantiles(sel)
         rows = quantiles.tolist()
+        rates = [spot.rate(served.days[i], served.offsets[i]) for i in range(lo, hi)]
+        micro = [spot.micro(float(v), r) for v, r in zip(p50, rates, strict=True)]
+        limit: float | np.ndarray | None = threshold
+        if threshold_micro is not None:
+            limit = np.array([spot.eur_mwh(threshold_micro, r) for r in rates], dtype=float)
         prob = status = None
-        if threshold is not None:
-            prob, status = exceed_probability(threshold, quantiles, levels)
+        if limit is not None and hi > lo:
+            prob, status = exceed_probability(limit, quantiles, levels)
         out = []
         for j in range(hi - lo):
             i = lo + j
@@ -320,16 +334,20 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 derived=bool(served.derived[i]),
                 delivery_day=served.days[i],
                 day_offset=served.offsets[i],
+                spot_micro_per_kwh=micro[j],
             )
             if not pub[j]:
                 period.quantiles.extend(
-                    forecast_pb2.Quantile(level=lv, price_eur_mwh=float(v))
+                    forecast_pb2.Quantile(
+                        level=lv, price_eur_mwh=float(v), spot_micro_per_kwh=spot.micro(float(v), rates[j])
+                    )
                     for lv, v in zip(levels, rows[j], strict=True)
                 )
-            if threshold is not None:
+            if limit is not None:
                 assert prob is not None and status is not None
                 if pub[j]:
-                    period.exceed_probability = 1.0 if p50[j] > threshold else 0.0
+                    above = micro[j] > threshold_micro if threshold_micro is not None else p50[j] > limit
+                    period.exceed_probability = 1.0 if above else 0.0
                     period.exceed_status = forecast_pb2.EXCEED_STATUS_EXACT
                 else:
                     period.exceed_probability = float(prob[j])
@@ -338,7 +356,9 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         return out
 
     @staticmethod
-    def _cheapest(served: ServedPeriods, lo: int, hi: int, count: int) -> list[forecast_pb2.CheapestPeriod]:
+    def _cheapest(
+        served: ServedPeriods, lo: int, hi: int, count: int, spot: SpotConverter
+    ) -> list[forecast_pb2.CheapestPeriod]:
         """The ``count`` cheapest periods of each delivery day within ``[lo, hi)``."""
         out: list[forecast_pb2.CheapestPeriod] = []
         if count <= 0:
@@ -360,15 +380,21 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                         if certain
                         else forecast_pb2.CHEAPEST_CERTAINTY_LIKELY,
                         delivery_day=day,
+                        spot_micro_per_kwh=spot.micro(
+                            float(served.p50[i]), spot.rate(day, served.offsets[i])
+                        ),
                     )
                 )
         out.sort(key=lambda c: (c.delivery_day, c.price_eur_mwh))
         return out
 
-    def _day_status(self, path: PricePath, days: list[str]) -> list[forecast_pb2.DeliveryDayStatus]:
+    def _day_status(
+        self, path: PricePath, days: list[str], offsets: list[int], spot: SpotConverter
+    ) -> list[forecast_pb2.DeliveryDayStatus]:
         cal = self.markets[path.zone].calendar
         published_real = path.q_day[4 * path.hour_index(path.published_end - HOUR_TD) + 3]
         out = []
+        offset_of = dict(zip(days, offsets, strict=True))
         for text in dict.fromkeys(days):
             day = date.fromisoformat(text)
             out.append(
@@ -379,6 +405,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                     expected_publication_time=timestamps.from_datetime(cal.expected_publication(day)),
                     market_periods=len(cal.periods(day)),
                     market_period_minutes=cal.period_minutes(day),
+                    eur_rate=str(spot.rate(text, offset_of[text])),
                 )
             )
         return out
@@ -403,6 +430,14 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             threshold = request.price_threshold_eur_mwh
             if not np.isfinite(threshold):
                 raise InvalidArgument(reasons.THRESHOLD_INVALID, "price_threshold_eur_mwh must be finite")
+        threshold_micro: int | None = None
+        if request.HasField("price_threshold_micro_per_kwh"):
+            if threshold is not None:
+                raise InvalidArgument(
+                    reasons.PRICE_THRESHOLD_CONFLICT,
+                    "give price_threshold_eur_mwh or price_threshold_micro_per_kwh, not both",
+                )
+            threshold_micro = request.price_threshold_micro_per_kwh
         count = request.cheapest_count or (3 if minutes == 60 else 12)
         if not 0 <= count <= 24 * 4:
             raise InvalidArgument(reasons.CHEAPEST_COUNT_OUT_OF_RANGE, "cheapest_count must be 0..96")
@@ -441,20 +476,23 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             (i for i in range(hi) if served.starts[i] + timedelta(minutes=minutes) > now_real), hi
         )
         first_forecast = int((path.published_end - path.start) // timedelta(minutes=minutes))
+        spot = self.costs.spot()
         response = pb.GetPriceForecastResponse(
             zone=path.zone,
             issue_time=timestamps.from_datetime(path.issue_time),
             points=points,
             model_version=path.model_version,
-            periods=self._period_messages(served, 0, hi, threshold),
+            periods=self._period_messages(served, 0, hi, threshold, spot, threshold_micro),
             resolution=_resolution_enum(minutes),
             forecast_start_time=timestamps.from_datetime(
                 served.starts[first_forecast] if first_forecast < len(served.starts) else path.q_real[-1]
             ),
-            cheapest_periods=self._cheapest(served, now_period, hi, count),
-            delivery_days=self._day_status(path, served.days[:hi]),
+            cheapest_periods=self._cheapest(served, now_period, hi, count, spot),
+            delivery_days=self._day_status(path, served.days[:hi], served.offsets[:hi], spot),
             quantile_levels=list(path.quantile_levels),
             price_threshold_eur_mwh=threshold or 0.0,
+            currency=spot.currency,
+            price_threshold_micro_per_kwh=threshold_micro or 0,
         )
         if len(self._price_responses) > 256:
             self._price_responses.clear()
@@ -496,6 +534,18 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         )
         step = timedelta(minutes=15)
         first_forecast = int((path.published_end - path.start) // step)
+        spot = self.costs.spot()
+
+        def rate(w_start: int) -> Decimal:
+            return spot.rate(served.days[lo + w_start], served.offsets[lo + w_start])
+
+        windows = []
+        for w in found:
+            message = window_message(w, served.starts[lo + w.start], step)
+            message.mean_spot_micro_per_kwh = spot.micro(w.mean, rate(w.start))
+            message.low_spot_micro_per_kwh = spot.micro(w.low, rate(w.start))
+            message.high_spot_micro_per_kwh = spot.micro(w.high, rate(w.start))
+            windows.append(message)
         return pb.FindCheapestWindowsResponse(
             zone=path.zone,
             duration_minutes=duration,
@@ -503,7 +553,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             forecast_start_time=timestamps.from_datetime(
                 served.starts[first_forecast] if first_forecast < len(served.starts) else path.q_real[-1]
             ),
-            windows=[window_message(w, served.starts[lo + w.start], step) for w in found],
+            windows=windows,
+            currency=spot.currency,
         )
 
     async def GetMarketPrices(
@@ -528,11 +579,20 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         first = floor_hour(start)
         real = first if first == utc(start) else first + timedelta(hours=1)  # ceil to the hour
         out = []
+        spot = self.costs.spot()
+        today = market.calendar.delivery_day(market.clock.now())
         while real < end and real < published_end_real:
             value = market.price_at(market.clock.to_data(real))
             if np.isfinite(value):
+                day = market.calendar.delivery_day(real)
                 out.append(
-                    forecast_pb2.ActualPrice(hour_start=timestamps.from_datetime(real), price_eur_mwh=value)
+                    forecast_pb2.ActualPrice(
+                        hour_start=timestamps.from_datetime(real),
+                        price_eur_mwh=value,
+                        spot_micro_per_kwh=spot.micro(
+                            float(value), spot.rate(day.isoformat(), (day - today).days)
+                        ),
+                    )
                 )
             real += timedelta(hours=1)
         # Periods: published ones of the range before today (history, from the quarter series),
@@ -552,6 +612,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             data = market.clock.to_data(t)
             q, flags = market.q.window(data, data + step)
             if len(q) and np.isfinite(q).all():
+                day = market.calendar.delivery_day(t)
+                offset = (day - today).days
                 periods.append(
                     forecast_pb2.PricePeriod(
                         start_time=timestamps.from_datetime(t),
@@ -559,10 +621,9 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                         kind=forecast_pb2.PRICE_KIND_PUBLISHED,
                         price_eur_mwh=float(q.mean()),
                         derived=bool(flags.all()) and minutes == 15,
-                        delivery_day=market.calendar.delivery_day(t).isoformat(),
-                        day_offset=(
-                            market.calendar.delivery_day(t) - market.calendar.delivery_day(market.clock.now())
-                        ).days,
+                        delivery_day=day.isoformat(),
+                        day_offset=offset,
+                        spot_micro_per_kwh=spot.micro(float(q.mean()), spot.rate(day.isoformat(), offset)),
                     )
                 )
             t += step
@@ -570,9 +631,13 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             served = served_periods(path, minutes)
             idx = [i for i, s0 in enumerate(served.starts) if real_start <= s0 < end]
             if idx:
-                periods.extend(self._period_messages(served, idx[0], idx[-1] + 1, None))
+                periods.extend(self._period_messages(served, idx[0], idx[-1] + 1, None, spot))
         return pb.GetMarketPricesResponse(
-            zone=zone, prices=out, periods=periods, resolution=_resolution_enum(minutes)
+            zone=zone,
+            prices=out,
+            periods=periods,
+            resolution=_resolution_enum(minutes),
+            currency=spot.currency,
         )
 
     async def PredictBatch(self, request: pb.PredictBatchRequest, context: object) -> pb.PredictBatchResponse:
@@ -781,22 +846,40 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         market = self.markets[zone]
         scores = await asyncio.to_thread(self.accuracy.score, market, window)
         first = next((sc for sc in scores if sc.horizon_day == 1), None)
-        points = [
-            pb.AccuracyPoint(
-                hour_start=timestamps.from_datetime(market.clock.to_real(t)),
-                forecast_p50_eur_mwh=mid,
-                forecast_p10_eur_mwh=lo,
-                forecast_p90_eur_mwh=hi,
-                actual_eur_mwh=actual,
+        spot = self.costs.spot()
+        today = market.calendar.delivery_day(market.clock.now())
+        rate_now = spot.rate(today.isoformat(), 0)
+
+        def micro(value: float, rate: Decimal) -> int:  # 0 where a score is not available (NaN)
+            return spot.micro(float(value), rate) if np.isfinite(value) else 0
+
+        points = []
+        for t, lo, mid, hi, actual, _naive in first.points if first else []:
+            real = market.clock.to_real(t)
+            rate = spot.rate(market.calendar.delivery_day(real).isoformat(), 0)  # a scored hour is past
+            points.append(
+                pb.AccuracyPoint(
+                    hour_start=timestamps.from_datetime(real),
+                    forecast_p50_eur_mwh=mid,
+                    forecast_p10_eur_mwh=lo,
+                    forecast_p90_eur_mwh=hi,
+                    actual_eur_mwh=actual,
+                    forecast_p50_micro_per_kwh=micro(mid, rate),
+                    forecast_p10_micro_per_kwh=micro(lo, rate),
+                    forecast_p90_micro_per_kwh=micro(hi, rate),
+                    actual_micro_per_kwh=micro(actual, rate),
+                )
             )
-            for t, lo, mid, hi, actual, _naive in (first.points if first else [])
-        ]
         return pb.GetAccuracyResponse(
             zone=zone,
             hours=first.hours if first else 0,
             mae_eur_mwh=first.mae if first else 0.0,
             interval_coverage=first.coverage if first else 0.0,
             naive_mae_eur_mwh=first.naive_mae if first else 0.0,
+            currency=spot.currency,
+            eur_rate=str(rate_now),
+            mae_micro_per_kwh=micro(first.mae, rate_now) if first else 0,
+            naive_mae_micro_per_kwh=micro(first.naive_mae, rate_now) if first else 0,
             points=points,
             by_horizon_day=[
                 forecast_pb2.HorizonDayAccuracy(
@@ -806,6 +889,8 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                     naive_mae_eur_mwh=sc.naive_mae,
                     relative_mae=sc.relative_mae,
                     interval_coverage=sc.coverage,
+                    mae_micro_per_kwh=micro(sc.mae, rate_now),
+                    naive_mae_micro_per_kwh=micro(sc.naive_mae, rate_now),
                 )
                 for sc in scores
             ],

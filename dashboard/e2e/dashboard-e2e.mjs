@@ -342,10 +342,35 @@ const scenarios = {
     result.cheapest = await page.$$eval("[data-testid=cheapest-hours] span[title]", (els) => els.map((e) => e.getAttribute("title")));
     result.likelyCheapest = await page.locator("[data-testid=likely-cheapest] span").count();
     result.spikeDays = await page.$$eval("[data-testid=spike-days] li", (els) => els.map((e) => e.textContent));
+    // One unit on the home cards: each price card names it (øre/kWh on a NOK installation) and says spot.
+    const text = async (id) => (await page.getByTestId(id).first().textContent({ timeout: 30_000 }))?.trim() ?? "";
+    await page.getByTestId("today-chart-unit").waitFor({ timeout: 60_000 });
+    result.units = {
+      priceBars: await text("price-bars-unit"),
+      weekAhead: await text("week-ahead-unit"),
+      spike: await text("spike-unit"),
+      todayChart: await text("today-chart-unit"),
+      nextHour: await text("next-hour-price"),
+      accuracy: await text("accuracy-sentence"),
+    };
+    result.cheapestText = await page.getByTestId("cheapest-hours").innerText();
+    result.likelyText = await page.getByTestId("likely-cheapest").innerText();
+    result.priceCardsText = await page.locator("#price-bars-title, #price-forecast-title, #spike-title, #today-chart-title, #accuracy-title, #windows-title").evaluateAll((els) => els.map((e) => e.closest("[aria-labelledby]")?.textContent ?? ""));
     await shot(page, "02-overview");
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.waitForTimeout(600);
+    await shot(page, "02-overview-1440x900", false);
+    await page.getByTestId("spike-days").scrollIntoViewIfNeeded();
+    await shot(page, "02-overview-prices-1440x900", false);
     await page.setViewportSize(PHONE);
-    await page.waitForTimeout(500);
+    await page.waitForTimeout(600);
     await shot(page, "02-overview-phone");
+    await page.getByTestId("cheapest-hours").scrollIntoViewIfNeeded();
+    await shot(page, "02-overview-prices-390x844", false);
+    await page.locator("#today-chart-title").scrollIntoViewIfNeeded();
+    await shot(page, "02-overview-today-390x844", false);
+    await page.locator("#price-forecast-title").evaluate((e) => e.scrollIntoView({ block: "start" }));
+    await shot(page, "02-overview-week-390x844", false);
     await page.setViewportSize(DESKTOP);
     result.ok = values.length >= 2;
   },

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import struct
@@ -176,6 +177,16 @@ def test_user_signs_in_and_sees_live_power_change(web: Stack) -> None:
     assert "published: certain" in result["cheapest"], result["cheapest"]
     assert result["likelyCheapest"] > 0
     assert len(result["spikeDays"]) >= 7, result["spikeDays"]  # today and the forecast days
+    # One unit: the NOK installation's price cards all speak øre/kWh and say the figure is spot.
+    units = result["units"]
+    for card in ("priceBars", "weekAhead", "spike", "todayChart", "accuracy"):
+        assert "øre/kWh" in units[card], (card, units)
+    assert "spot" in units["spike"] and "spot" in units["todayChart"], units
+    assert "øre/kWh" in units["nextHour"], units  # the next-hour card's spot, the same unit
+    assert " øre" in result["cheapestText"], result["cheapestText"]
+    assert not re.search(r"\d c\b", result["cheapestText"] + result["likelyText"]), result["cheapestText"]
+    assert " øre" in result["likelyText"], result["likelyText"]
+    assert not any("c/kWh" in t for t in result["priceCardsText"]), result["priceCardsText"]
     household = households_of(web, USER, USER_PASSWORD)[0]
     assert result["url"].endswith(f"/households/{household}")
 

@@ -8,6 +8,7 @@ import itertools
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -391,6 +392,22 @@ async def test_model_info_accuracy_and_market_prices(harness: Harness, small_mod
         accuracy.mae_eur_mwh > 0 and 0 <= accuracy.interval_coverage <= 1 and accuracy.naive_mae_eur_mwh > 0
     )
     assert all(_dt(p.hour_start) <= NOW for p in accuracy.points)
+    # In the bill's currency too: each hour at its day's rate, the errors at today's (11.50 here).
+    assert accuracy.currency == "NOK" and accuracy.eur_rate == "11.50"
+    assert accuracy.mae_micro_per_kwh == _nok_micro(accuracy.mae_eur_mwh) > 0
+    assert accuracy.naive_mae_micro_per_kwh == _nok_micro(accuracy.naive_mae_eur_mwh)
+    for point in accuracy.points:
+        assert (point.forecast_p10_micro_per_kwh, point.forecast_p50_micro_per_kwh) == (
+            _nok_micro(point.forecast_p10_eur_mwh),
+            _nok_micro(point.forecast_p50_eur_mwh),
+        )
+        assert point.forecast_p90_micro_per_kwh == _nok_micro(point.forecast_p90_eur_mwh)
+        assert point.actual_micro_per_kwh == _nok_micro(point.actual_eur_mwh)
+    for day in accuracy.by_horizon_day:
+        assert day.mae_micro_per_kwh == _nok_micro(day.mae_eur_mwh)
+        assert day.naive_mae_micro_per_kwh == (
+            _nok_micro(day.naive_mae_eur_mwh) if np.isfinite(day.naive_mae_eur_mwh) else 0
+        )
     prices = await harness.stub.GetMarketPrices(
         pb.GetMarketPricesRequest(zone="NO1"), metadata=harness.auth()
     )
@@ -579,3 +596,82 @@ async def test_cheapest_windows_refuse_bad_durations_and_counts(harness: Harness
         stub.FindCheapestWindows(pb.FindCheapestWindowsRequest(zone="NO1", duration_minutes=60))
     )
     assert code == grpc.StatusCode.UNAUTHENTICATED
+
+
+def _nok_micro(eur_mwh: float, rate: str = "11.50") -> int:
+    """EUR/MWh as µNOK/kWh by hand: x rate x 1000, rounded half away from zero."""
+    value = Decimal(repr(eur_mwh)) * Decimal(rate) * 1000
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+async def test_price_forecast_spot_in_the_bill_currency(harness: Harness) -> None:
+    """Every served spot price also in the bill's currency (NOK at the day's rate, the EP_BILL_*
+    default fallback 11.50 here), converted and rounded as the bill converts its spot line."""
+    response = await harness.stub.GetPriceForecast(
+        pb.GetPriceForecastRequest(zone="NO1"), metadata=harness.auth()
+    )
+    assert response.currency == "NOK"
+    assert {d.eur_rate for d in response.delivery_days} == {"11.50"}
+    for p in response.periods:
+        assert p.spot_micro_per_kwh == _nok_micro(p.price_eur_mwh)
+        assert [q.spot_micro_per_kwh for q in p.quantiles] == [
+            _nok_micro(q.price_eur_mwh) for q in p.quantiles
+        ]
+    assert any(p.kind == forecast_pb2.PRICE_KIND_FORECAST and p.day_offset == 7 for p in response.periods)
+    for c in response.cheapest_periods:
+        assert c.spot_micro_per_kwh == _nok_micro(c.price_eur_mwh)
+    windows = await harness.stub.FindCheapestWindows(
+        pb.FindCheapestWindowsRequest(zone="NO1", duration_minutes=60), metadata=harness.auth()
+    )
+    assert windows.currency == "NOK" and windows.windows
+    for w in windows.windows:
+        assert (w.mean_spot_micro_per_kwh, w.low_spot_micro_per_kwh, w.high_spot_micro_per_kwh) == (
+            _nok_micro(w.mean_price_eur_mwh),
+            _nok_micro(w.low_price_eur_mwh),
+            _nok_micro(w.high_price_eur_mwh),
+        )
+    prices = await harness.stub.GetMarketPrices(
+        pb.GetMarketPricesRequest(
+            zone="NO1", start_time=response.periods[0].start_time, end_time=response.periods[8].start_time
+        ),
+        metadata=harness.auth(),
+    )
+    assert prices.currency == "NOK" and prices.prices and prices.periods
+    assert all(a.spot_micro_per_kwh == _nok_micro(a.price_eur_mwh) for a in prices.prices)
+    assert all(p.spot_micro_per_kwh == _nok_micro(p.price_eur_mwh) for p in prices.periods)
+
+
+async def test_price_threshold_in_the_bill_currency(harness: Harness) -> None:
+    """A threshold in µNOK/kWh gives the probabilities of the same threshold in EUR/MWh at the
+    day's rate; published periods compare exactly in NOK; both thresholds at once is refused."""
+    plain = await harness.stub.GetPriceForecast(
+        pb.GetPriceForecastRequest(zone="NO1"), metadata=harness.auth()
+    )
+    published = [p for p in plain.periods if p.kind == forecast_pb2.PRICE_KIND_PUBLISHED]
+    threshold = sorted(p.spot_micro_per_kwh for p in published)[len(published) // 2]  # a published median
+    in_nok = await harness.stub.GetPriceForecast(
+        pb.GetPriceForecastRequest(zone="NO1", price_threshold_micro_per_kwh=threshold),
+        metadata=harness.auth(),
+    )
+    in_eur = await harness.stub.GetPriceForecast(
+        pb.GetPriceForecastRequest(zone="NO1", price_threshold_eur_mwh=threshold / 11.5 / 1000),
+        metadata=harness.auth(),
+    )
+    assert in_nok.price_threshold_micro_per_kwh == threshold and in_nok.currency == "NOK"
+    for a, b in zip(in_nok.periods, in_eur.periods, strict=True):
+        assert a.exceed_status == b.exceed_status != forecast_pb2.EXCEED_STATUS_UNSPECIFIED
+        if a.kind == forecast_pb2.PRICE_KIND_PUBLISHED:
+            assert a.exceed_probability == (1.0 if a.spot_micro_per_kwh > threshold else 0.0)
+        else:
+            assert a.exceed_probability == pytest.approx(b.exceed_probability, abs=1e-9)
+    flags = [p.exceed_probability for p in in_nok.periods if p.kind == forecast_pb2.PRICE_KIND_PUBLISHED]
+    assert 0.0 in flags and 1.0 in flags
+    code, reason = await _error(
+        harness.stub.GetPriceForecast(
+            pb.GetPriceForecastRequest(
+                zone="NO1", price_threshold_eur_mwh=50.0, price_threshold_micro_per_kwh=500_000
+            ),
+            metadata=harness.auth(),
+        )
+    )
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "PRICE_THRESHOLD_CONFLICT")

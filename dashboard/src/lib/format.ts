@@ -34,6 +34,32 @@ export function fmtCentKwh(value: number): string {
   return `${fmtNumber(value, 1)} c/kWh`;
 }
 
+/** The unit a household reads spot and bill prices in: øre/kWh for NOK, c/kWh for EUR. */
+export function perKwhUnit(currency: string): string {
+  return currency === "NOK" ? "øre/kWh" : "c/kWh";
+}
+
+/** The minor unit alone ("øre", "c"), for short badges. */
+export function minorUnit(currency: string): string {
+  return currency === "NOK" ? "øre" : "c";
+}
+
+/** Micro-units of the currency per kWh (the API's *_micro_per_kwh) as minor units (øre, c) per kWh. */
+export function microToMinorPerKwh(micro: bigint | number): number {
+  return Number(micro) / 10_000;
+}
+
+/** A number the way the currency's households read it (nb-NO for NOK, decimal comma). */
+export function fmtNumberIn(value: number, currency: string, digits = 1): string {
+  if (!Number.isFinite(value)) return "–";
+  return value.toLocaleString(currency === "NOK" ? "nb-NO" : LOCALE, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Minor units per kWh with the unit: "45,6 øre/kWh" (NOK) or "4.0 c/kWh" (EUR). */
+export function fmtPerKwh(minor: number, currency: string, digits = 1): string {
+  return `${fmtNumberIn(minor, currency, digits)} ${perKwhUnit(currency)}`;
+}
+
 /** Times of day are in `timeZone` (a household's) when given, else the browser's zone. */
 export function fmtTime(date: Date | undefined, timeZone?: string): string {
   return date ? date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit", timeZone: validTimeZone(timeZone) }) : "–";

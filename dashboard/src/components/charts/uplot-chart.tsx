@@ -85,6 +85,9 @@ const RIGHT: uPlot.Axis.Side = 1;
 /** The spot-price axis on the right of a power chart (scale "price", c/kWh, no grid of its own). */
 export const priceAxis: uPlot.Axis = { ...axisStyle, scale: "price", side: RIGHT, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } };
 
+/** The price axis labelled with the unit shown ("øre/kWh (spot)"). */
+export const priceAxisLabelled = (label: string): uPlot.Axis => ({ ...priceAxis, label, size: 52 });
+
 export const palette = {
   power: "#0d9488",
   powerFill: "rgba(13, 148, 136, 0.12)",

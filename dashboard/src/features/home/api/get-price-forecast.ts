@@ -5,26 +5,28 @@ import { routes } from "@/gen/routes";
 import { callApi } from "@/lib/api-client";
 import { queryKeys } from "@/lib/query-keys";
 
-/** Published and forecast quarter-hour prices from the start of today over the week ahead;
- *  with a threshold (EUR/MWh), each period's probability of exceeding it. */
-export function getPriceForecast(zone: string, thresholdEurMwh: number | undefined, signal?: AbortSignal) {
+/** Published and forecast quarter-hour prices from the start of today over the week ahead, each
+ *  also in the bill's currency (spot_micro_per_kwh, converted by the server at the day's EUR
+ *  rate); with a threshold (µ of the bill's currency per kWh of spot price, ex VAT), each
+ *  period's probability of exceeding it. */
+export function getPriceForecast(zone: string, thresholdMicroPerKwh: bigint | undefined, signal?: AbortSignal) {
   return callApi(routes.prediction.getPriceForecast({ zone }), {
     query: {
       horizonDays: 7,
       resolution: PriceResolution.QUARTER_HOUR,
-      ...(thresholdEurMwh === undefined ? {} : { priceThresholdEurMwh: thresholdEurMwh }),
+      ...(thresholdMicroPerKwh === undefined ? {} : { priceThresholdMicroPerKwh: thresholdMicroPerKwh }),
     },
     signal,
   });
 }
 
-export const priceForecastQueryOptions = (zone: string, thresholdEurMwh?: number) =>
+export const priceForecastQueryOptions = (zone: string, thresholdMicroPerKwh?: bigint) =>
   queryOptions({
-    queryKey: [...queryKeys.priceForecast(zone), thresholdEurMwh ?? null] as const,
-    queryFn: ({ signal }) => getPriceForecast(zone, thresholdEurMwh, signal),
+    queryKey: [...queryKeys.priceForecast(zone), thresholdMicroPerKwh === undefined ? null : String(thresholdMicroPerKwh)] as const,
+    queryFn: ({ signal }) => getPriceForecast(zone, thresholdMicroPerKwh, signal),
     refetchInterval: 5 * 60_000,
   });
 
-export function usePriceForecast(zone: string | undefined, thresholdEurMwh?: number) {
-  return useQuery({ ...priceForecastQueryOptions(zone ?? "", thresholdEurMwh), enabled: Boolean(zone) });
+export function usePriceForecast(zone: string | undefined, thresholdMicroPerKwh?: bigint) {
+  return useQuery({ ...priceForecastQueryOptions(zone ?? "", thresholdMicroPerKwh), enabled: Boolean(zone) });
 }

@@ -11,7 +11,7 @@ import { routes } from "@/gen/routes";
 import { createApiClient } from "@/lib/api-client";
 
 import { accuracyQueryOptions } from "../api/get-accuracy";
-import { AccuracyCard, accuracySentence } from "./accuracy-card";
+import { AccuracyCard, accuracySentence, errorMinor } from "./accuracy-card";
 
 function failingEdge(status: number, body: unknown) {
   return () => Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }));
@@ -92,10 +92,15 @@ describe("a card whose query fails", () => {
 
 describe("the accuracy headline", () => {
   it("speaks as a household would: how far off, against yesterday's price", () => {
-    expect(accuracySentence(6, 10)).toMatch(/^Forecasts were off by 0[.,]6 c\/kWh on average, 40% better than assuming yesterday's price\.$/);
-    expect(accuracySentence(12, 10)).toMatch(/20% worse than assuming yesterday's price\.$/);
-    expect(accuracySentence(10, 10)).toMatch(/no better than assuming yesterday's price\.$/);
-    expect(accuracySentence(6, 0)).toMatch(/^Forecasts were off by 0[.,]6 c\/kWh on average\.$/);
-    expect(accuracySentence(6, 10)).not.toMatch(/MAE|naive/i);
+    expect(accuracySentence(0.6, 1.0)).toMatch(/^Forecasts of the spot price were off by 0[.,]6 c\/kWh on average, 40% better than assuming yesterday's price\.$/);
+    expect(accuracySentence(1.2, 1.0)).toMatch(/20% worse than assuming yesterday's price\.$/);
+    expect(accuracySentence(1.0, 1.0)).toMatch(/no better than assuming yesterday's price\.$/);
+    expect(accuracySentence(0.6, 0)).toMatch(/^Forecasts of the spot price were off by 0[.,]6 c\/kWh on average\.$/);
+    expect(accuracySentence(0.6, 1.0)).not.toMatch(/MAE|naive/i);
+    // a NOK installation: the server's µNOK/kWh errors, in øre/kWh the Norwegian way
+    expect(accuracySentence(errorMinor(69_000n, 6, "NOK"), errorMinor(115_000n, 10, "NOK"), "NOK")).toBe(
+      "Forecasts of the spot price were off by 6,9 øre/kWh on average, 40% better than assuming yesterday's price.",
+    );
+    expect(errorMinor(0n, 6, "")).toBe(0.6); // an EUR-only server: EUR/MWh as c/kWh
   });
 });

@@ -6,16 +6,23 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
-import { fmtNumber } from "@/lib/format";
+import { fmtNumber, fmtNumberIn, microToMinorPerKwh, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 import { useAccuracy } from "../api/get-accuracy";
 
-/** The headline in a household's words: how far off, and against assuming yesterday's price. */
-export function accuracySentence(maeEurMwh: number, naiveMaeEurMwh: number): string {
-  const off = `Forecasts were off by ${fmtNumber(maeEurMwh / 10, 1)} c/kWh on average`;
-  if (!(naiveMaeEurMwh > 0)) return `${off}.`;
-  const gain = 1 - maeEurMwh / naiveMaeEurMwh;
+/** An error in minor units per kWh of the bill's currency: the server's conversion when it names
+ *  the currency (øre/kWh for NOK), else (an EUR-only server) EUR/MWh as c/kWh. */
+export function errorMinor(micro: bigint, eurMwh: number, currency: string): number {
+  return currency ? microToMinorPerKwh(micro) : eurMwh / 10;
+}
+
+/** The headline in a household's words: how far off (spot, in the bill's currency's øre or
+ *  cents per kWh), and against assuming yesterday's price. */
+export function accuracySentence(maeMinor: number, naiveMaeMinor: number, currency = "EUR"): string {
+  const off = `Forecasts of the spot price were off by ${fmtNumberIn(maeMinor, currency)} ${perKwhUnit(currency)} on average`;
+  if (!(naiveMaeMinor > 0)) return `${off}.`;
+  const gain = 1 - maeMinor / naiveMaeMinor;
   const pct = fmtNumber(Math.abs(gain) * 100, 0);
   return gain >= 0.005
     ? `${off}, ${pct}% better than assuming yesterday's price.`
@@ -27,34 +34,37 @@ export function accuracySentence(maeEurMwh: number, naiveMaeEurMwh: number): str
 export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; timeZone?: string }) {
   const accuracy = useAccuracy(zone);
   const a = accuracy.data;
+  const served = a?.currency ?? "";
+  const currency = served || "EUR";
+  const unit = perKwhUnit(currency);
 
   const data = useMemo(() => {
     const pts = a?.points ?? [];
     return [
       pts.map((p) => (tsDate(p.hourStart)?.getTime() ?? 0) / 1000),
-      pts.map((p) => p.forecastP10EurMwh / 10),
-      pts.map((p) => p.forecastP90EurMwh / 10),
-      pts.map((p) => p.forecastP50EurMwh / 10),
-      pts.map((p) => p.actualEurMwh / 10),
+      pts.map((p) => errorMinor(p.forecastP10MicroPerKwh, p.forecastP10EurMwh, served)),
+      pts.map((p) => errorMinor(p.forecastP90MicroPerKwh, p.forecastP90EurMwh, served)),
+      pts.map((p) => errorMinor(p.forecastP50MicroPerKwh, p.forecastP50EurMwh, served)),
+      pts.map((p) => errorMinor(p.actualMicroPerKwh, p.actualEurMwh, served)),
     ] as [number[], number[], number[], number[], number[]];
-  }, [a]);
+  }, [a, served]);
 
   const options = useMemo<ChartOptions>(() => {
     const time = timeX(timeZone);
     return {
       tzDate: time.tzDate,
       scales: { x: { time: true } },
-      axes: [time.axis, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
+      axes: [time.axis, { ...axisStyle, label: `${unit} (spot)`, labelSize: 18, size: 52 }],
       series: [
         time.series,
-        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
-        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
-        { label: "Forecast", stroke: palette.forecast, width: 1.5, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
-        { label: "Actual", stroke: palette.actual, width: 1.5, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "Forecast", stroke: palette.forecast, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "Actual", stroke: palette.actual, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
       ],
       bands: [{ series: [2, 1], fill: "rgba(99, 102, 241, 0.12)" }],
     };
-  }, [timeZone]);
+  }, [timeZone, currency, unit]);
 
   const improvement = a && a.naiveMaeEurMwh > 0 ? 1 - a.maeEurMwh / a.naiveMaeEurMwh : undefined;
 
@@ -76,19 +86,19 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
         ) : (
           <>
             <p className="mb-3 text-sm text-slate-800" data-testid="accuracy-sentence">
-              {accuracySentence(a.maeEurMwh, a.naiveMaeEurMwh)}
+              {accuracySentence(errorMinor(a.maeMicroPerKwh, a.maeEurMwh, served), errorMinor(a.naiveMaeMicroPerKwh, a.naiveMaeEurMwh, served), currency)}
             </p>
             <dl className="mb-4 grid grid-cols-2 gap-4">
-              <Stat label="Off by, on average" value={fmtNumber(a.maeEurMwh / 10, 1)} sub="c/kWh" testId="accuracy-mae" />
+              <Stat label="Off by, on average" value={fmtNumberIn(errorMinor(a.maeMicroPerKwh, a.maeEurMwh, served), currency)} sub={`${unit} spot`} testId="accuracy-mae" />
               <Stat label="Within the likely range" value={`${fmtNumber(a.intervalCoverage * 100, 0)}%`} sub="of hours (we aim for 80%)" />
-              <Stat className="col-span-2" label="Assuming yesterday's price was off by" value={fmtNumber(a.naiveMaeEurMwh / 10, 1)} sub="c/kWh (the same hour the day before)" />
+              <Stat className="col-span-2" label="Assuming yesterday's price was off by" value={fmtNumberIn(errorMinor(a.naiveMaeMicroPerKwh, a.naiveMaeEurMwh, served), currency)} sub={`${unit} (the same hour the day before)`} />
             </dl>
             {a.byHorizonDay.length > 0 && (
               <table className="mb-4 w-full text-xs" data-testid="accuracy-by-day">
                 <thead className="text-slate-500">
                   <tr>
                     <th scope="col" className="text-left font-medium">Forecast for</th>
-                    <th scope="col" className="text-right font-medium">Off by (c/kWh)</th>
+                    <th scope="col" className="text-right font-medium">Off by ({unit})</th>
                     <th scope="col" className="text-right font-medium">Yesterday's off by</th>
                     <th scope="col" className="text-right font-medium">Better by</th>
                   </tr>
@@ -97,15 +107,15 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
                   {a.byHorizonDay.map((d) => (
                     <tr key={d.horizonDay} className="text-slate-700">
                       <td>{d.horizonDay === 1 ? "next day" : `in ${d.horizonDay} days`}</td>
-                      <td className="text-right">{fmtNumber(d.maeEurMwh / 10, 1)}</td>
-                      <td className="text-right">{fmtNumber(d.naiveMaeEurMwh / 10, 1)}</td>
+                      <td className="text-right">{fmtNumberIn(errorMinor(d.maeMicroPerKwh, d.maeEurMwh, served), currency)}</td>
+                      <td className="text-right">{fmtNumberIn(errorMinor(d.naiveMaeMicroPerKwh, d.naiveMaeEurMwh, served), currency)}</td>
                       <td className="text-right">{d.naiveMaeEurMwh > 0 ? `${fmtNumber((1 - d.maeEurMwh / d.naiveMaeEurMwh) * 100, 0)}%` : "–"}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
             )}
-            <UPlotChart options={options} data={data} height={180} ariaLabel="Forecast against actual prices over recent hours" />
+            <UPlotChart options={options} data={data} height={180} ariaLabel={`Forecast against actual spot prices over recent hours, in ${unit}`} />
           </>
         )}
       </CardBody>

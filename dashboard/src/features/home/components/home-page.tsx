@@ -6,6 +6,7 @@ import { env } from "@/config/env";
 import { useHousehold } from "@/lib/api/get-household";
 
 import { usePriceForecast } from "../api/get-price-forecast";
+import { defaultSpikeThreshold, thresholdMicro } from "../lib/price-periods";
 import { AccuracyCard } from "./accuracy-card";
 import { CheapestWindowsCard } from "./cheapest-windows-card";
 import { RenameHousehold } from "./household-name";
@@ -18,13 +19,18 @@ import { TodayChartCard } from "./today-chart-card";
 import { TodaySummaryCard } from "./today-summary-card";
 import { WeekAheadCard } from "./week-ahead-card";
 
-const THRESHOLD_KEY = "energypulse.spikeThresholdCentKwh";
-const DEFAULT_THRESHOLD = 15;
+const CURRENCY_KEY = "energypulse.priceCurrency";
+const THRESHOLD_KEY = (currency: string) => `energypulse.spikeThreshold.${currency}`;
+const LEGACY_EUR_KEY = "energypulse.spikeThresholdCentKwh"; // c/kWh, before prices were in the bill's currency
 
-function storedThreshold(): number {
-  const raw = typeof localStorage === "undefined" ? null : localStorage.getItem(THRESHOLD_KEY);
+function stored(key: string): string | null {
+  return typeof localStorage === "undefined" ? null : localStorage.getItem(key);
+}
+
+function storedThreshold(currency: string): number {
+  const raw = stored(THRESHOLD_KEY(currency)) ?? (currency === "EUR" ? stored(LEGACY_EUR_KEY) : null);
   const value = raw === null ? NaN : Number(raw);
-  return Number.isFinite(value) ? value : DEFAULT_THRESHOLD;
+  return Number.isFinite(value) ? value : defaultSpikeThreshold(currency);
 }
 
 export function HomePage() {
@@ -33,11 +39,20 @@ export function HomePage() {
   const profile = household.data?.household;
   // The zone comes from the profile; until it loads (or if it cannot), the configured default.
   const zone = profile?.zone || (household.isPending ? undefined : env().defaultZone);
-  // The household's spike threshold (c/kWh), kept in this browser; the API takes EUR/MWh.
-  const [threshold, setThreshold] = useState(storedThreshold);
-  const forecast = usePriceForecast(zone, threshold * 10);
+  // The household's spike threshold in the bill's currency (øre/kWh for NOK, c/kWh for EUR) of
+  // spot price, kept in this browser per currency; the server compares it at each day's EUR rate.
+  // The currency is the server's (its rule set): the last one seen until the forecast says.
+  const [currency, setCurrency] = useState(() => stored(CURRENCY_KEY) || "NOK");
+  const [threshold, setThreshold] = useState(() => storedThreshold(currency));
+  const forecast = usePriceForecast(zone, thresholdMicro(threshold));
+  const served = forecast.data?.currency;
+  if (served && served !== currency) {
+    localStorage.setItem(CURRENCY_KEY, served);
+    setCurrency(served);
+    setThreshold(storedThreshold(served));
+  }
   const saveThreshold = (value: number) => {
-    localStorage.setItem(THRESHOLD_KEY, String(value));
+    localStorage.setItem(THRESHOLD_KEY(currency), String(value));
     setThreshold(value);
   };
 
@@ -62,7 +77,7 @@ export function HomePage() {
           <PriceBarsCard forecast={forecast} timeZone={profile?.timeZone} />
         </div>
         <div className="md:col-span-2 xl:col-span-1">
-          <SpikeCard forecast={forecast} thresholdCentKwh={threshold} onThreshold={saveThreshold} timeZone={profile?.timeZone} />
+          <SpikeCard key={currency} forecast={forecast} currency={currency} threshold={threshold} onThreshold={saveThreshold} timeZone={profile?.timeZone} />
         </div>
         <div className="md:col-span-2 xl:col-span-3">
           <MonthCostCard householdId={householdId} />

@@ -6,12 +6,12 @@ import { axisStyle, bandsPlugin, legendValue, palette, UPlotChart, type ChartOpt
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
-import { fmtHour, fmtNumber, fmtTime } from "@/lib/format";
+import { fmtHour, fmtNumberIn, fmtPerKwh, fmtTime, minorUnit, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { steppedPath } from "@/lib/series";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
-import { barSeries, cheapestOf, cheapestWindows, nearDays, periodsOf } from "../lib/price-periods";
+import { barSeries, cheapestOf, cheapestWindows, nearDays, periodsOf, rateNote, spotCurrency, spotUnitNote } from "../lib/price-periods";
 
 const barsPath = uPlot.paths.bars?.({ size: [0.92, 40], align: 1 });
 
@@ -24,6 +24,10 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
   const tomorrow = forecast.data?.deliveryDays.find((d) => periods.some((p) => p.dayOffset === 1 && p.day === d.deliveryDay));
   const tomorrowPublished = tomorrow?.published ?? false;
   const publication = tsDate(tomorrow?.expectedPublicationTime);
+  const currency = spotCurrency(forecast.data);
+  const unit = perKwhUnit(currency);
+  const today = periods.find((p) => p.dayOffset === 0)?.day;
+  const unitNote = spotUnitNote(currency, rateNote(forecast.data, today));
 
   const options = useMemo<ChartOptions>(() => {
     const time = timeX(timeZone);
@@ -32,17 +36,17 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
       tzDate: time.tzDate,
       plugins: [bandsPlugin(() => bands)],
       scales: { x: { time: true } },
-      axes: [time.axis, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
+      axes: [time.axis, { ...axisStyle, label: `${unit} (spot)`, labelSize: 18, size: 52 }],
       series: [
         time.series,
-        { label: "Published", stroke: palette.price, fill: "rgba(217, 119, 6, 0.55)", width: 0, paths: barsPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
-        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
-        { label: "Forecast", stroke: palette.forecast, width: 2, dash: [6, 4], paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
-        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+        { label: "Published", stroke: palette.price, fill: "rgba(217, 119, 6, 0.55)", width: 0, paths: barsPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "Forecast", stroke: palette.forecast, width: 2, dash: [6, 4], paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
       ],
       bands: [{ series: [4, 2], fill: "rgba(99, 102, 241, 0.12)" }],
     };
-  }, [cheapest, timeZone]);
+  }, [cheapest, timeZone, currency, unit]);
 
   return (
     <Card aria-labelledby="price-bars-title">
@@ -51,8 +55,8 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
         title="Today and tomorrow: spot prices"
         description={
           tomorrowPublished
-            ? "Published day-ahead prices, 15-minute periods"
-            : `Today published; tomorrow is a forecast until the auction result${publication ? ` (expected ${fmtTime(publication, timeZone)})` : ""}`
+            ? `Published day-ahead prices, 15-minute periods · ${unitNote}`
+            : `Today published; tomorrow is a forecast (P10–P90 band) until the auction result${publication ? ` (expected ${fmtTime(publication, timeZone)})` : ""} · ${unitNote}`
         }
         action={<Badge tone={tomorrowPublished ? "good" : "info"}>{tomorrowPublished ? "Tomorrow published" : "Tomorrow forecast"}</Badge>}
       />
@@ -65,13 +69,16 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
           <EmptyState title="No prices yet" description="The market data for this zone has not arrived." className="h-64" />
         ) : (
           <>
-            <UPlotChart options={options} data={data} height={240} ariaLabel="Published prices of today and tomorrow as bars, tomorrow's forecast band before publication" />
+            <p className="sr-only" data-testid="price-bars-unit">
+              Spot prices in {unit}
+            </p>
+            <UPlotChart options={options} data={data} height={240} ariaLabel={`Published spot prices of today and tomorrow as bars in ${unit}, tomorrow's forecast band before publication`} />
             <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="cheapest-hours">
               <span className="font-medium text-slate-700">Cheapest periods:</span>
               {cheapestWindows(cheapest).map((c) => (
                 <Badge key={c.t} tone={c.certain ? "good" : "info"} title={c.certain ? "published: certain" : "forecast: likely"}>
                   {fmtHour(new Date(c.t * 1000), timeZone)}–{fmtHour(new Date(c.end * 1000), timeZone)}
-                  <span>· {fmtNumber(c.price, 1)} c</span>
+                  <span>· {fmtNumberIn(c.price, currency)} {minorUnit(currency)}</span>
                   <span className="font-normal">{c.certain ? "certain" : "likely"}</span>
                 </Badge>
               ))}

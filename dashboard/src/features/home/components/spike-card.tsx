@@ -3,36 +3,43 @@ import { useState } from "react";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, LoadingState } from "@/components/ui/states";
 import { ExceedStatus } from "@/gen/energypulse/prediction/v1/forecast_pb";
-import { fmtHour } from "@/lib/format";
+import { fmtHour, perKwhUnit } from "@/lib/format";
 import { useNow } from "@/lib/use-now";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
-import { periodsOf, spikeByDay, spikeWords } from "../lib/price-periods";
+import { parseDecimal, periodsOf, spikeByDay, spikeWords } from "../lib/price-periods";
 
-/** The household's price threshold (c/kWh): the spike probability is asked for it. */
+/** The household's spot price threshold, in the bill's currency (øre/kWh for NOK, c/kWh for
+ *  EUR): the spike probability is asked for it (the server compares at each day's EUR rate). */
 export function SpikeCard({
   forecast,
-  thresholdCentKwh,
+  currency,
+  threshold,
   onThreshold,
   timeZone,
 }: {
   forecast: ReturnType<typeof usePriceForecast>;
-  thresholdCentKwh: number;
+  currency: string;
+  threshold: number;
   onThreshold: (value: number) => void;
   timeZone?: string;
 }) {
-  const [draft, setDraft] = useState(String(thresholdCentKwh));
+  const [draft, setDraft] = useState(currency === "NOK" ? String(threshold).replace(".", ",") : String(threshold));
   const now = useNow(60_000);
   const days = spikeByDay(periodsOf(forecast.data), now.getTime() / 1000);
   return (
     <Card aria-labelledby="spike-title">
-      <CardHeader id="spike-title" title="Price spike chance" description="Highest chance per day that a period's spot price exceeds your threshold" />
+      <CardHeader
+        id="spike-title"
+        title="Price spike chance"
+        description={`Highest chance per day that a 15-minute spot price (ex VAT, before markup, ${perKwhUnit(currency)}) exceeds your threshold`}
+      />
       <CardBody>
         <form
           className="mb-3 flex items-center gap-2 text-sm"
           onSubmit={(e) => {
             e.preventDefault();
-            const value = Number(draft);
+            const value = parseDecimal(draft);
             if (Number.isFinite(value)) onThreshold(value);
           }}
         >
@@ -47,7 +54,9 @@ export function SpikeCard({
             value={draft}
             onChange={(e) => setDraft(e.target.value)}
           />
-          <span className="text-slate-500">c/kWh</span>
+          <span className="text-slate-500" data-testid="spike-unit">
+            {perKwhUnit(currency)} spot
+          </span>
           <button type="submit" className="rounded bg-brand-700 px-2 py-1 text-xs font-medium text-white hover:bg-brand-800">
             Set
           </button>

@@ -1,16 +1,19 @@
 import { useMemo } from "react";
 
 import { timeX } from "@/components/charts/time-axis";
-import { axisStyle, legendValue, palette, priceAxis, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { axisStyle, legendValue, palette, priceAxisLabelled, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
 import { useReadings } from "@/lib/api/list-readings";
+import { fmtPerKwh, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { alignPowerAndPrice, isolatedPoints, steppedPath } from "@/lib/series";
 import { addDaysIn, startOfDayIn } from "@/lib/time-zone";
 import { useNow } from "@/lib/use-now";
+
+import { spotCurrency, spotMinor } from "../lib/price-periods";
 
 export function TodayChartCard({ householdId, zone, timeZone }: { householdId: string; zone: string | undefined; timeZone?: string }) {
   const now = useNow(60_000);
@@ -21,10 +24,13 @@ export function TodayChartCard({ householdId, zone, timeZone }: { householdId: s
   const dayEnd = useMemo(() => addDaysIn(dayStart, 1, timeZone), [dayStart, timeZone]);
   const readings = useReadings(householdId, dayStart, dayEnd, Resolution.QUARTER_HOUR, 60_000);
   const prices = useMarketPrices(zone, dayStart, dayEnd);
+  // The spot price in the bill's currency as the server converted it (øre/kWh for NOK).
+  const currency = spotCurrency(prices.data);
+  const unit = perKwhUnit(currency);
 
   const data = useMemo(() => {
     const r = (readings.data?.readings ?? []).map((x) => ({ t: (tsDate(x.readTime)?.getTime() ?? 0) / 1000, v: x.powerKw }));
-    const p = (prices.data?.prices ?? []).map((x) => ({ t: (tsDate(x.hourStart)?.getTime() ?? 0) / 1000, v: x.priceEurMwh / 10 }));
+    const p = (prices.data?.prices ?? []).map((x) => ({ t: (tsDate(x.hourStart)?.getTime() ?? 0) / 1000, v: spotMinor(x, prices.data) }));
     return alignPowerAndPrice(r, p, dayStart.getTime() / 1000, dayEnd.getTime() / 1000);
   }, [readings.data, prices.data, dayStart, dayEnd]);
 
@@ -36,20 +42,20 @@ export function TodayChartCard({ householdId, zone, timeZone }: { householdId: s
       axes: [
         time.axis,
         { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 44 },
-        priceAxis,
+        priceAxisLabelled(`${unit} (spot)`),
       ],
       series: [
         time.series,
         { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: isolatedPoints, value: legendValue((v) => `${v.toFixed(2)} kW`) },
-        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
+        { label: `Spot price (${unit})`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
       ],
     };
-  }, [dayStart, dayEnd, timeZone]);
+  }, [dayStart, dayEnd, timeZone, currency, unit]);
 
   const noReadings = (readings.data?.readings.length ?? 0) === 0;
   return (
     <Card aria-labelledby="today-chart-title">
-      <CardHeader id="today-chart-title" title="Today: consumption against price" description="15-minute mean power and the hourly spot price" />
+      <CardHeader id="today-chart-title" title="Today: consumption against price" description={<span data-testid="today-chart-unit">15-minute mean power and the hourly published spot price in {unit}, ex VAT and before markup (not your all-in price)</span>} />
       <CardBody>
         {readings.isPending ? (
           <LoadingState label="Loading today's readings…" className="h-64" />
@@ -59,7 +65,7 @@ export function TodayChartCard({ householdId, zone, timeZone }: { householdId: s
           <EmptyState title="No data for today yet" description="Readings appear here as your meter reports." className="h-64" />
         ) : (
           <>
-            <UPlotChart options={options} data={data} height={260} ariaLabel="Today's power consumption and the hourly spot price" />
+            <UPlotChart options={options} data={data} height={260} ariaLabel={`Today's power consumption and the hourly spot price in ${unit}`} />
             {prices.error && <p className="mt-2 text-xs text-amber-700">Prices unavailable: {prices.error.message}</p>}
           </>
         )}

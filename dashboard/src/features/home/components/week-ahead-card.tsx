@@ -5,15 +5,18 @@ import { axisStyle, legendValue, palette, UPlotChart, type ChartOptions } from "
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
-import { fmtHour, fmtNumber } from "@/lib/format";
+import { fmtHour, fmtNumberIn, fmtPerKwh, minorUnit, perKwhUnit } from "@/lib/format";
 import { steppedPath } from "@/lib/series";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
-import { cheapestOf, periodsOf } from "../lib/price-periods";
+import { cheapestOf, periodsOf, rateNote, spotCurrency, spotUnitNote } from "../lib/price-periods";
 
 /** The week ahead: published prices, then the forecast median with its P10-P90 band. */
 export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnType<typeof usePriceForecast>; zone: string | undefined; timeZone?: string }) {
   const periods = useMemo(() => periodsOf(forecast.data), [forecast.data]);
+  const currency = spotCurrency(forecast.data);
+  const unit = perKwhUnit(currency);
+  const rate = rateNote(forecast.data, periods.find((p) => p.dayOffset === 0)?.day);
   const likely = useMemo(() => cheapestOf(forecast.data).filter((c) => !c.certain), [forecast.data]);
   const data = useMemo(() => {
     const xs = periods.map((p) => p.t);
@@ -30,17 +33,17 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
     return {
       tzDate: time.tzDate,
       scales: { x: { time: true } },
-      axes: [time.axis, { ...axisStyle, label: "c/kWh", labelSize: 18, size: 48 }],
+      axes: [time.axis, { ...axisStyle, label: `${unit} (spot)`, labelSize: 18, size: 52 }],
       series: [
         time.series,
-        { label: "Published", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
-        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
-        { label: "Forecast median", stroke: palette.forecast, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
-        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => v.toFixed(1)) },
+        { label: "Published", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "Forecast median", stroke: palette.forecast, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
       ],
       bands: [{ series: [4, 2], fill: "rgba(99, 102, 241, 0.12)" }],
     };
-  }, [timeZone]);
+  }, [timeZone, currency, unit]);
   const days = new Set(periods.filter((p) => !p.published).map((p) => p.day)).size;
 
   return (
@@ -48,7 +51,7 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
       <CardHeader
         id="price-forecast-title"
         title="Week ahead: price forecast"
-        description={`Forecast only where prices are not yet published · median with 80% interval${zone ? ` · ${zone}` : ""}${forecast.data?.modelVersion ? ` · model ${forecast.data.modelVersion}` : ""}`}
+        description={`Forecast only where prices are not yet published · median with 80% interval (P10–P90) · ${spotUnitNote(currency, rate ? `${rate}, forecast days at today's rate` : "")}${zone ? ` · ${zone}` : ""}${forecast.data?.modelVersion ? ` · model ${forecast.data.modelVersion}` : ""}`}
         action={<Badge tone="info">{days} forecast days</Badge>}
       />
       <CardBody>
@@ -60,14 +63,17 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
           <EmptyState title="No forecast yet" description="The price model has not produced a forecast for this zone." className="h-64" />
         ) : (
           <>
-            <UPlotChart options={options} data={data} height={240} ariaLabel="Published prices and the week-ahead forecast with its 80% band" />
+            <p className="sr-only" data-testid="week-ahead-unit">
+              Spot prices in {unit}
+            </p>
+            <UPlotChart options={options} data={data} height={240} ariaLabel={`Published spot prices and the week-ahead forecast with its 80% band, in ${unit}`} />
             <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="likely-cheapest">
               <span className="font-medium text-slate-700">Likely cheapest (forecast):</span>
               {likely
                 .filter((_, i) => i % 12 === 0)
                 .map((c) => (
                   <Badge key={c.t} tone="info">
-                    {c.day.slice(5)} {fmtHour(new Date(c.t * 1000), timeZone)} · {fmtNumber(c.price, 1)} c
+                    {c.day.slice(5)} {fmtHour(new Date(c.t * 1000), timeZone)} · {fmtNumberIn(c.price, currency)} {minorUnit(currency)}
                   </Badge>
                 ))}
             </div>

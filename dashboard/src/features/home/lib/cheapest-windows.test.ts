@@ -22,7 +22,7 @@ describe("cheapest windows in words", () => {
     // 01:00 UTC in December is 02:00 in Oslo.
     const v = windowView(window("2026-12-02T01:00:00Z", 4, true, true), "Europe/Oslo", "en-GB");
     expect(v.when).toBe("Wed 02:00–06:00");
-    expect(v.price).toMatch(/^4[.,]2 c\/kWh on average$/);
+    expect(v.price).toMatch(/^4[.,]2 c\/kWh spot on average$/);
     expect(v.basis).toBe("published prices");
   });
 
@@ -32,6 +32,21 @@ describe("cheapest windows in words", () => {
     expect(best.basis).toMatch(/^forecast, likely 3[.,]1–7[.,]9 c\/kWh$/);
     expect(choiceNote([best])).toBeUndefined();
     expect(choiceNote([best, next])).toBe("Thu 13:00–17:00 is not distinguishable from the best: its price band overlaps, so either is as good a choice.");
+  });
+
+  it("shows a NOK server's converted spot prices in øre/kWh, never converting here", () => {
+    const w = create(CheapestWindowSchema, {
+      ...window("2026-12-03T01:00:00Z", 4, false, true),
+      meanSpotMicroPerKwh: 487_600n,
+      lowSpotMicroPerKwh: 356_500n,
+      highSpotMicroPerKwh: 908_500n,
+    });
+    const v = windowView(w, "Europe/Oslo", "en-GB", "NOK");
+    expect(v.price).toBe("48,8 øre/kWh spot on average");
+    expect(v.basis).toBe("forecast, likely 35,7–90,9 øre/kWh");
+    // an EUR installation: the same fields in µEUR/kWh, as c/kWh
+    const eur = windowView(create(CheapestWindowSchema, { ...w, meanSpotMicroPerKwh: 42_400n }), "Europe/Oslo", "en-GB", "EUR");
+    expect(eur.price).toMatch(/^4[.,]2 c\/kWh spot on average$/);
   });
 
   it("labels durations", () => {

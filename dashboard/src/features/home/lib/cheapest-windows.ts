@@ -1,6 +1,6 @@
 /** Words for cheapest windows: when, at what price, how sure, and whether it beats the best. */
 import { CheapestCertainty, type CheapestWindow } from "@/gen/energypulse/prediction/v1/forecast_pb";
-import { fmtCentKwh, fmtNumber } from "@/lib/format";
+import { fmtNumberIn, fmtPerKwh, microToMinorPerKwh, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { validTimeZone } from "@/lib/time-zone";
 
@@ -8,7 +8,7 @@ export interface WindowView {
   key: string;
   /** "Wed 02:00–06:00" in the household's zone. */
   when: string;
-  /** "4.2 c/kWh on average". */
+  /** "42,0 øre/kWh spot on average" (NOK) or "4.2 c/kWh spot on average" (EUR). */
   price: string;
   certain: boolean;
   /** "published prices" or "forecast: likely 3.1–7.9 c/kWh". */
@@ -23,21 +23,25 @@ export function durationLabel(minutes: number): string {
   return minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
 }
 
-export function windowView(w: CheapestWindow, timeZone?: string, locale?: string): WindowView {
+/** ``currency``: the response's (the bill's, whose *_spot_micro_per_kwh the server converted);
+ *  empty for a server that serves EUR/MWh only (shown as c/kWh). */
+export function windowView(w: CheapestWindow, timeZone?: string, locale?: string, currency = ""): WindowView {
   const start = tsDate(w.startTime);
   const end = tsDate(w.endTime);
   const zone = validTimeZone(timeZone);
   const day = start?.toLocaleDateString(locale, { weekday: "short", timeZone: zone }) ?? "";
   const time = (d: Date | undefined) => d?.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone }) ?? "–";
   const certain = w.certainty === CheapestCertainty.CERTAIN;
+  const shown = currency || "EUR";
+  const minor = (micro: bigint, eurMwh: number) => (currency ? microToMinorPerKwh(micro) : eurMwh / 10);
   return {
     key: String(w.startTime?.seconds ?? ""),
     when: `${day} ${time(start)}–${time(end)}`,
-    price: `${fmtCentKwh(w.meanPriceEurMwh / 10)} on average`,
+    price: `${fmtPerKwh(minor(w.meanSpotMicroPerKwh, w.meanPriceEurMwh), shown)} spot on average`,
     certain,
     basis: certain
       ? "published prices"
-      : `forecast, likely ${fmtNumber(w.lowPriceEurMwh / 10, 1)}–${fmtNumber(w.highPriceEurMwh / 10, 1)} c/kWh`,
+      : `forecast, likely ${fmtNumberIn(minor(w.lowSpotMicroPerKwh, w.lowPriceEurMwh), shown)}–${fmtNumberIn(minor(w.highSpotMicroPerKwh, w.highPriceEurMwh), shown)} ${perKwhUnit(shown)}`,
     distinguishable: w.distinguishableFromBest,
   };
 }

@@ -2,10 +2,26 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 
-import { CheapestCertainty, CheapestPeriodSchema, ExceedStatus, PriceKind, PricePeriodSchema, QuantileSchema } from "@/gen/energypulse/prediction/v1/forecast_pb";
+import { CheapestCertainty, CheapestPeriodSchema, DeliveryDayStatusSchema, ExceedStatus, PriceKind, PricePeriodSchema, QuantileSchema } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import { GetPriceForecastResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
 
-import { barSeries, cheapestOf, cheapestWindows, nearDays, periodsOf, spikeByDay, spikeWords } from "./price-periods";
+import { fmtPerKwh } from "@/lib/format";
+
+import {
+  barSeries,
+  cheapestOf,
+  cheapestWindows,
+  defaultSpikeThreshold,
+  nearDays,
+  parseDecimal,
+  periodsOf,
+  rateNote,
+  spikeByDay,
+  spikeWords,
+  spotCurrency,
+  spotUnitNote,
+  thresholdMicro,
+} from "./price-periods";
 
 const T0 = Date.UTC(2026, 2, 10, 0, 0) - 3_600_000; // 00:00 Oslo (CET)
 
@@ -88,5 +104,58 @@ describe("price periods", () => {
       [6, 7, false],
     ]);
     expect(windows[0]?.price).toBe(1);
+  });
+
+  it("shows a NOK server's spot prices in øre/kWh as it converted them, band and cheapest too", () => {
+    // 80 EUR/MWh at 11.50 is 92 øre/kWh; the browser applies no rate, it reads spot_micro_per_kwh.
+    const forecast = create(PricePeriodSchema, {
+      ...period(96, false, 80, "2026-03-11", 1),
+      spotMicroPerKwh: 920_000n,
+      quantiles: (
+        [
+          [0.1, 60, 690_000n],
+          [0.5, 80, 920_000n],
+          [0.9, 100, 1_150_000n],
+          [0.95, 130, 1_495_000n],
+        ] as const
+      ).map(([level, priceEurMwh, spotMicroPerKwh]) => create(QuantileSchema, { level, priceEurMwh, spotMicroPerKwh })),
+    });
+    const published = create(PricePeriodSchema, { ...period(0, true, 100, "2026-03-10", 0), spotMicroPerKwh: 1_150_000n });
+    const nok = create(GetPriceForecastResponseSchema, {
+      currency: "NOK",
+      periods: [published, forecast],
+      cheapestPeriods: [
+        create(CheapestPeriodSchema, { startTime: timestampFromMs(T0 + 96 * 900_000), durationMinutes: 15, priceEurMwh: 80, spotMicroPerKwh: 920_000n, certainty: CheapestCertainty.LIKELY, deliveryDay: "2026-03-11" }),
+      ],
+      deliveryDays: [create(DeliveryDayStatusSchema, { deliveryDay: "2026-03-10", published: true, eurRate: "11.50" })],
+    });
+    expect(spotCurrency(nok)).toBe("NOK");
+    expect(periodsOf(nok)).toMatchObject([
+      { published: true, price: 115, p10: 115, p90: 115 },
+      { published: false, price: 92, p10: 69, p90: 115 },
+    ]);
+    expect(cheapestOf(nok).map((c) => c.price)).toEqual([92]);
+    expect(rateNote(nok, "2026-03-10")).toBe("EUR/NOK 11,50");
+    expect(spotUnitNote("NOK", rateNote(nok))).toBe("spot price in øre/kWh, ex VAT and before markup (at EUR/NOK 11,50); your all-in price is under Next hour");
+    expect(fmtPerKwh(periodsOf(nok)[1]?.price ?? NaN, "NOK")).toBe("92,0 øre/kWh");
+  });
+
+  it("keeps EUR for an EUR installation (or a server without the field): c/kWh, no rate note", () => {
+    expect(spotCurrency(response)).toBe("EUR");
+    expect(rateNote(response)).toBe("");
+    const eur = create(GetPriceForecastResponseSchema, { currency: "EUR", periods: [create(PricePeriodSchema, { ...period(0, true, 100, "2026-03-10", 0), spotMicroPerKwh: 100_000n })] });
+    expect(periodsOf(eur)[0]?.price).toBe(10);
+    expect(fmtPerKwh(10, "EUR")).toMatch(/^10[.,]0 c\/kWh$/);
+    expect(spotUnitNote("EUR", "")).toBe("spot price in c/kWh, ex VAT and before markup; your all-in price is under Next hour");
+  });
+
+  it("sends the household's threshold as µ per kWh of its currency, typed with a comma or a point", () => {
+    expect(thresholdMicro(150)).toBe(1_500_000n);
+    expect(thresholdMicro(parseDecimal("12,5"))).toBe(125_000n);
+    expect(parseDecimal(" 12.5 ")).toBe(12.5);
+    expect(parseDecimal("-3")).toBe(-3);
+    expect(Number.isNaN(parseDecimal("12 c"))).toBe(true);
+    expect(thresholdMicro(NaN)).toBeUndefined();
+    expect([defaultSpikeThreshold("NOK"), defaultSpikeThreshold("EUR")]).toEqual([150, 15]);
   });
 });

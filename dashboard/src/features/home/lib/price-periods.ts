@@ -1,8 +1,17 @@
 import { CheapestCertainty, ExceedStatus, PriceKind } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import type { GetPriceForecastResponse } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
+import { microToMinorPerKwh } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
-/** One served period in chart units (seconds, c/kWh). */
+/** The currency the response's spot prices are shown in: the bill's (NOK or EUR, the server's
+ *  rule set); a server without the field serves EUR only. */
+export function spotCurrency(response: { currency: string } | undefined): string {
+  return response?.currency || "EUR";
+}
+
+/** One served period in chart units: seconds, and minor units of the bill's currency per kWh
+ *  (øre/kWh for NOK, c/kWh for EUR) of the zone's spot price, ex VAT, converted by the server at
+ *  the day's EUR rate; no rate is applied here. */
 export interface Period {
   t: number;
   end: number;
@@ -16,16 +25,26 @@ export interface Period {
   exceed?: { probability: number; status: ExceedStatus };
 }
 
-const centKwh = (eurMwh: number) => eurMwh / 10;
+interface SpotValue {
+  priceEurMwh: number;
+  spotMicroPerKwh: bigint;
+}
+
+/** A served spot value in minor units per kWh: the server's conversion when it names the
+ *  currency, else (an EUR-only server) EUR/MWh as c/kWh. */
+export function spotMinor(value: SpotValue, response: { currency: string } | undefined): number {
+  return response?.currency ? microToMinorPerKwh(value.spotMicroPerKwh) : value.priceEurMwh / 10;
+}
 
 export function periodsOf(response: GetPriceForecastResponse | undefined): Period[] {
+  const minor = (v: SpotValue) => spotMinor(v, response);
   return (response?.periods ?? []).map((p) => {
     const t = (tsDate(p.startTime)?.getTime() ?? 0) / 1000;
     const q = p.quantiles;
     const published = p.kind === PriceKind.PUBLISHED;
     // The P10-P90 band (a forecast may also carry P95/P99, the spike tail, above it).
-    const low = (q.find((x) => x.level === 0.1) ?? q.at(0))?.priceEurMwh ?? p.priceEurMwh;
-    const high = (q.find((x) => x.level === 0.9) ?? q.at(-1))?.priceEurMwh ?? p.priceEurMwh;
+    const low = q.find((x) => x.level === 0.1) ?? q.at(0) ?? p;
+    const high = q.find((x) => x.level === 0.9) ?? q.at(-1) ?? p;
     return {
       t,
       end: t + p.durationMinutes * 60,
@@ -33,9 +52,9 @@ export function periodsOf(response: GetPriceForecastResponse | undefined): Perio
       dayOffset: p.dayOffset,
       published,
       derived: p.derived,
-      price: centKwh(p.priceEurMwh),
-      p10: centKwh(low),
-      p90: centKwh(high),
+      price: minor(p),
+      p10: minor(low),
+      p90: minor(high),
       exceed: p.exceedStatus === ExceedStatus.UNSPECIFIED ? undefined : { probability: p.exceedProbability, status: p.exceedStatus },
     };
   });
@@ -52,7 +71,7 @@ export interface Cheapest {
 export function cheapestOf(response: GetPriceForecastResponse | undefined): Cheapest[] {
   return (response?.cheapestPeriods ?? []).map((c) => {
     const t = (tsDate(c.startTime)?.getTime() ?? 0) / 1000;
-    return { t, end: t + c.durationMinutes * 60, day: c.deliveryDay, price: centKwh(c.priceEurMwh), certain: c.certainty === CheapestCertainty.CERTAIN };
+    return { t, end: t + c.durationMinutes * 60, day: c.deliveryDay, price: spotMinor(c, response), certain: c.certainty === CheapestCertainty.CERTAIN };
   });
 }
 
@@ -118,4 +137,37 @@ export function cheapestWindows(cheapest: Cheapest[]): Cheapest[] {
     }
   }
   return out;
+}
+
+/** The EUR/NOK rate the server converted a day's spot prices at, in words ("" for EUR). */
+export function rateNote(response: GetPriceForecastResponse | undefined, day?: string): string {
+  const currency = spotCurrency(response);
+  if (currency === "EUR" || !response?.currency) return "";
+  const status = response.deliveryDays.find((d) => d.deliveryDay === day) ?? response.deliveryDays.at(0);
+  const rate = Number(status?.eurRate);
+  if (!status?.eurRate || !Number.isFinite(rate)) return "";
+  return `EUR/${currency} ${rate.toLocaleString("nb-NO", { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`;
+}
+
+/** The spike threshold a household types (minor units per kWh of the bill's currency) as the
+ *  API's µ per kWh; undefined when it is not a number. */
+export function thresholdMicro(minorPerKwh: number): bigint | undefined {
+  return Number.isFinite(minorPerKwh) ? BigInt(Math.round(minorPerKwh * 10_000)) : undefined;
+}
+
+/** The spike threshold before a household sets one, in minor units per kWh of spot price. */
+export function defaultSpikeThreshold(currency: string): number {
+  return currency === "NOK" ? 150 : 15;
+}
+
+/** A number typed with a decimal comma or point ("150", "12,5", "12.5"); NaN otherwise. */
+export function parseDecimal(text: string): number {
+  const t = text.trim().replace(/\s/g, "").replace(",", ".");
+  return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : NaN;
+}
+
+/** What the zone cards' figures are, in words: spot, not the bill's all-in price. */
+export function spotUnitNote(currency: string, rate: string): string {
+  const unit = currency === "NOK" ? "øre/kWh" : "c/kWh";
+  return `spot price in ${unit}, ex VAT and before markup${rate ? ` (at ${rate})` : ""}; your all-in price is under Next hour`;
 }
