@@ -50,6 +50,7 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 MAX_USER_QUERY = 64
 MAX_AUDIT_FILTER = 128
+MAX_IDEMPOTENCY_KEY = 128  # RecordAuditEvent's; stored as "<reporter>:<key>" (200 characters)
 _USERS_PAGES = Pager("energypulse.auth.v1.AuthService/ListUsers", default_size=50, max_size=500)
 _AUDIT_PAGES = Pager("energypulse.auth.v1.AuthService/ListAuditEvents", default_size=50, max_size=500)
 ANY_EVENT = AuditFilter()
@@ -150,22 +151,53 @@ class Accounts:
         log.info("audit", action=action, actor=actor, target=target, outcome=outcome, client=client)
 
     def record_reported(
-        self, reporter: str, action: str, actor: str, target: str, detail: str, client: str
-    ) -> AuditEventRow:
+        self,
+        reporter: str,
+        action: str,
+        actor: str,
+        target: str,
+        detail: str,
+        client: str,
+        idempotency_key: str = "",
+    ) -> tuple[AuditEventRow, bool]:
         """An event another service witnessed (RecordAuditEvent); ``reporter``, the calling service
         account, was checked against the actions it may report by the servicer and is kept in the
-        detail beside what it reports."""
+        detail beside what it reports.
+
+        With an ``idempotency_key`` the report is recorded once: a repeat (the reporter's retry)
+        returns the event stored first and True; a repeat naming another actor, action or target
+        is refused. Keys are scoped to the reporter, so one service cannot claim another's."""
         if not actor.strip():
             raise InvalidArgument(reasons.EMPTY_FIELD, "a reported event names its actor")
         if len(actor) > 128 or len(target) > 128 or len(detail) > 2048:
             raise InvalidArgument(
                 reasons.FIELD_TOO_LONG, "actor and target are at most 128 characters, detail 2048"
             )
-        row = self.store.add_audit(
-            self._clock(), action, actor, target, "ok", client, f"reported_by={reporter}; {detail}"
+        if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+            raise InvalidArgument(
+                reasons.FIELD_TOO_LONG, f"idempotency_key is at most {MAX_IDEMPOTENCY_KEY} characters"
+            )
+        row, replayed = self.store.add_audit(
+            self._clock(),
+            action,
+            actor,
+            target,
+            "ok",
+            client,
+            f"reported_by={reporter}; {detail}",
+            idempotency_key=f"{reporter}:{idempotency_key}" if idempotency_key else None,
         )
-        log.info("audit", action=action, actor=actor, target=target, reported_by=reporter)
-        return row
+        if replayed and (row.action, row.actor, row.target) != (action[:64], actor, target):
+            raise FailedPrecondition(
+                reasons.AUDIT_IDEMPOTENCY_KEY_REUSED,
+                f"idempotency_key {idempotency_key!r} was already used for event {row.id}"
+                " with another actor, action or target",
+            )
+        if replayed:
+            log.info("audit_replayed", action=action, actor=actor, target=target, reported_by=reporter)
+        else:
+            log.info("audit", action=action, actor=actor, target=target, reported_by=reporter)
+        return row, replayed
 
     def list_audit(
         self, page_size: int, page_token: str, where: AuditFilter = ANY_EVENT

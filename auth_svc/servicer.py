@@ -470,7 +470,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
                 reasons.AUDIT_WRITER_NOT_PERMITTED,
                 f"service account {reporter!r} may not report {request.action[:64]!r} (EP_AUTH_AUDIT_REPORTERS)",
             )
-        row = await self._run(
+        row, replayed = await self._run(
             self._accounts.record_reported,
             reporter,
             request.action,
@@ -478,8 +478,9 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             request.target,
             request.detail,
             self._client(context),
+            request.idempotency_key,
         )
-        return pb.RecordAuditEventResponse(event=_audit_message(row))
+        return pb.RecordAuditEventResponse(event=_audit_message(row), replayed=replayed)
 
     async def ListAuditEvents(
         self,

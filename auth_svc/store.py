@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     case,
     delete,
     func,
@@ -149,6 +150,10 @@ class AuditEventRow(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     client: Mapped[str] = mapped_column(String(128), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+    # A reported event's "<reporter>:<key>" (RecordAuditEvent.idempotency_key); NULL otherwise.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_auth_audit_events_idempotency_key"),)
 
 
 @dataclass(frozen=True)
@@ -451,8 +456,25 @@ class Store:
             s.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key.in_(list(keys))))
 
     def add_audit(
-        self, at: float, action: str, actor: str, target: str, outcome: str, client: str, detail: str
-    ) -> AuditEventRow:
+        self,
+        at: float,
+        action: str,
+        actor: str,
+        target: str,
+        outcome: str,
+        client: str,
+        detail: str,
+        idempotency_key: str | None = None,
+    ) -> tuple[AuditEventRow, bool]:
+        """Insert an event; with a key already stored, insert nothing and return the stored event.
+
+        The second item is True when the event was there already (a repeat). Two concurrent
+        writers of one key: the unique constraint lets one insert, the other reads its row.
+        """
+        if idempotency_key is not None:
+            existing = self._audit_by_key(idempotency_key)
+            if existing is not None:
+                return existing, True
         row = AuditEventRow(
             at=at,
             action=action[:64],
@@ -461,12 +483,26 @@ class Store:
             outcome=outcome[:16],
             client=client[:128],
             detail=detail,
+            idempotency_key=idempotency_key,
         )
+        try:
+            with self._tx() as s:
+                s.add(row)
+                s.flush()
+                s.expunge(row)
+        except IntegrityError:
+            existing = self._audit_by_key(idempotency_key) if idempotency_key is not None else None
+            if existing is None:
+                raise
+            return existing, True
+        return row, False
+
+    def _audit_by_key(self, idempotency_key: str) -> AuditEventRow | None:
         with self._tx() as s:
-            s.add(row)
-            s.flush()
-            s.expunge(row)
-        return row
+            row = s.scalar(select(AuditEventRow).where(AuditEventRow.idempotency_key == idempotency_key))
+            if row is not None:
+                s.expunge(row)
+            return row
 
     def list_audit(
         self, before_id: int | None, limit: int, where: AuditFilter | None = None

@@ -8,7 +8,9 @@ auth_svc's audit log. The settlement it corrects is never touched: the ledger is
 
 Order and retries: the ledger append comes first and is idempotent by request id; if the audit
 call then fails, the administrator's retry with the same request id replays the append (the
-same receipt) and records the audit event. The ledger is the authority on what may be
+same receipt) and records the audit event. The audit event is idempotent by the same ledger
+request id (RecordAuditEvent.idempotency_key): a retry of a correction that was already audited
+adds no second BILL_CORRECTED event. The ledger is the authority on what may be
 corrected (a billed period of the household, CORRECTION_PERIOD_NOT_BILLED otherwise): its
 refusals are relayed with their reason.
 """
@@ -124,7 +126,13 @@ class Corrections:
         try:
             await self._audit.record(
                 auth_service_pb2.RecordAuditEventRequest(
-                    actor=operator, action=AUDIT_ACTION, target=household_id, detail=detail
+                    actor=operator,
+                    action=AUDIT_ACTION,
+                    target=household_id,
+                    detail=detail,
+                    # One correction, one event: the ledger request id is what makes the
+                    # correction unique and is the same on every retry of it.
+                    idempotency_key=ledger_request_id,
                 )
             )
         except grpc.aio.AioRpcError as exc:

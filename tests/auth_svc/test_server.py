@@ -435,3 +435,60 @@ async def test_only_the_billing_service_reports_a_bill_correction_to_the_audit_l
     events = await server.stub.ListAuditEvents(pb.ListAuditEventsRequest(page_size=50), metadata=admin)
     reported = [e for e in events.events if e.action == "BILL_CORRECTED"]
     assert len(reported) == 1 and reported[0].target == "h-7"
+
+
+async def test_a_reported_event_with_an_idempotency_key_is_recorded_once(server: Server) -> None:
+    """A retried RecordAuditEvent (same reporter, same key) returns the event recorded first and
+    adds nothing; the same key for another event is refused; concurrent repeats add one row."""
+    event = pb.RecordAuditEventRequest(
+        actor="admin",
+        action="BILL_CORRECTED",
+        target="h-7",
+        detail="replayed=false",
+        idempotency_key="correction:r-1",
+    )
+    ingest, channel = await _service_stub(server, "ingest")
+    try:
+        first = await ingest.RecordAuditEvent(event)
+        again = await ingest.RecordAuditEvent(
+            pb.RecordAuditEventRequest(
+                actor="admin",
+                action="BILL_CORRECTED",
+                target="h-7",
+                detail="replayed=true",
+                idempotency_key="correction:r-1",
+            )
+        )
+        assert not first.replayed and again.replayed
+        assert again.event == first.event  # the first report, detail included
+        other_target = pb.RecordAuditEventRequest(
+            actor="admin", action="BILL_CORRECTED", target="h-8", idempotency_key="correction:r-1"
+        )
+        assert (await _status(ingest.RecordAuditEvent(other_target)))[:2] == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "AUDIT_IDEMPOTENCY_KEY_REUSED",
+        )
+        too_long = pb.RecordAuditEventRequest(
+            actor="admin", action="BILL_CORRECTED", target="h-7", idempotency_key="k" * 129
+        )
+        assert (await _status(ingest.RecordAuditEvent(too_long)))[1] == "FIELD_TOO_LONG"
+        racing = pb.RecordAuditEventRequest(
+            actor="admin", action="BILL_CORRECTED", target="h-9", idempotency_key="correction:r-2"
+        )
+        raced = await asyncio.gather(*(ingest.RecordAuditEvent(racing) for _ in range(4)))
+        assert len({r.event.event_id for r in raced}) == 1
+        assert sum(not r.replayed for r in raced) == 1
+        # Without a key every report is its own event (the behaviour before keys existed).
+        keyless = pb.RecordAuditEventRequest(actor="admin", action="BILL_CORRECTED", target="h-10")
+        assert (await ingest.RecordAuditEvent(keyless)).event.event_id != (
+            await ingest.RecordAuditEvent(keyless)
+        ).event.event_id
+    finally:
+        await channel.close()
+    admin = _auth((await _login(server, "admin", DEMO_ADMIN_PASSWORD)).tokens.access_token)
+    events = await server.stub.ListAuditEvents(pb.ListAuditEventsRequest(page_size=50), metadata=admin)
+    by_target: dict[str, int] = {}
+    for e in events.events:
+        if e.action == "BILL_CORRECTED":
+            by_target[e.target] = by_target.get(e.target, 0) + 1
+    assert by_target == {"h-7": 1, "h-9": 1, "h-10": 2}

@@ -70,6 +70,7 @@ class Services:
     running: dict[str, RunningServer] = field(default_factory=dict)
     apps: dict[str, Any] = field(default_factory=dict)
     predict_now: Callable[[], datetime] | None = None  # predict_svc's clock (default: real time)
+    auth_database_url: str = ""  # auth_svc's database (default: a SQLite file under root)
 
     @property
     def ledger_url(self) -> str:
@@ -104,7 +105,7 @@ class Services:
 
     async def _start_auth(self) -> RunningServer:
         config = AuthConfig(
-            database_url=f"sqlite:///{self.root / 'auth.db'}",
+            database_url=self.auth_database_url or f"sqlite:///{self.root / 'auth.db'}",
             demo=True,
             demo_households=1,
             key_encryption_key=KEK,

@@ -1,15 +1,26 @@
 """Billing's corrections with injected ports: what is refused before any call, what goes to the
 ledger (the operator the RPC hands in, a prefixed request id, never a time: a retry is a replay)
-and what goes to the audit log."""
+and what goes to the audit log; then against the real auth_svc and ledger_svc: a retried
+correction is one ledger record and one audit event."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from auth_svc.bootstrap import DEMO_ADMIN_PASSWORD
 from common.errors import EnergyPulseError
-from energypulse.auth.v1 import auth_service_pb2
+from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing import Corrections
+from ingest_svc.billing.clients import AuditClient, LedgerClient, ServiceLogin
+from ledger_svc.canonical import Correction
+from tests.conftest import private_database
+from tests.ingest_svc.services import SERVICE_SECRETS, Services, ledger_records
 
 HOUR_MS = 1_767_232_800_000
 
@@ -72,6 +83,111 @@ async def test_the_correction_goes_to_the_ledger_then_to_the_audit_log() -> None
         "NOK",
         3600,
     )
-    event = audit.events[0]
+    event, repeat = audit.events
     assert (event.actor, event.action, event.target) == ("admin", "BILL_CORRECTED", "hh-1")
+    # The retry reports under the same key, so auth_svc records it once (tested against it below).
+    assert event.idempotency_key == repeat.idempotency_key == "correction:r-1"
     assert "cd" * 32 in event.detail and "tariff misapplied" in event.detail
+
+
+# --- against the real services -------------------------------------------------------------------
+
+JAN_1_S = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def _settlement(household: str, hour: int) -> record_pb2.Record:
+    """A format-1 settlement (billed in EUR): what a correction may correct."""
+    wh = 1000 + hour
+    spot, grid = wh * 90, wh * 40
+    vat = (spot + grid + 15_000) // 4
+    return record_pb2.Record(
+        settlement=record_pb2.SettlementRecord(
+            household_id=household,
+            hour_start=Timestamp(seconds=JAN_1_S + hour * 3600),
+            metered_wh=wh,
+            spot_price_micro_eur_per_kwh=90_000,
+            spot_cost_micro_eur=spot,
+            grid_energy_cost_micro_eur=grid,
+            capacity_cost_micro_eur=12_000,
+            standing_charge_micro_eur=3_000,
+            vat_micro_eur=vat,
+            total_cost_micro_eur=spot + grid + 15_000 + vat,
+        )
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def auth_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'auth.db'}"
+        return
+    with private_database(request.getfixturevalue("postgres_url"), "corrections_auth") as url:
+        yield url
+
+
+@pytest.fixture
+async def auth_and_ledger(tmp_path: Path, auth_database_url: str) -> AsyncIterator[Services]:
+    """The real auth_svc (on SQLite or PostgreSQL) and ledger_svc; no price model is needed."""
+    running = Services(tmp_path / "svc", tmp_path / "no-models", auth_database_url=auth_database_url)
+    running.root.mkdir()
+    await running.start("auth")
+    await running.start("ledger")
+    yield running
+    await running.stop_all()
+
+
+async def _bill_corrected_events(services: Services) -> list[str]:
+    """The targets of the BILL_CORRECTED events in auth_svc's audit log, read as an administrator."""
+    async with grpc.aio.insecure_channel(services.target("auth")) as channel:
+        stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+        login = await stub.Login(
+            auth_service_pb2.LoginRequest(username="admin", password=DEMO_ADMIN_PASSWORD)
+        )
+        events = await stub.ListAuditEvents(
+            auth_service_pb2.ListAuditEventsRequest(page_size=500, action="BILL_CORRECTED"),
+            metadata=(("authorization", f"Bearer {login.tokens.access_token}"),),
+        )
+    return [e.target for e in events.events]
+
+
+async def test_a_retried_correction_is_one_ledger_record_and_one_audit_event(
+    auth_and_ledger: Services,
+) -> None:
+    services = auth_and_ledger
+    login = ServiceLogin(services.target("auth"), "ingest", SERVICE_SECRETS["ingest"])
+    ledger = LedgerClient(services.target("ledger"), login, timeout_s=10)
+    audit = AuditClient(services.target("auth"), login, timeout_s=10)
+    try:
+        await ledger.append_now(
+            ledger_service_pb2.AppendRecordsRequest(records=[_settlement("hh-1", h) for h in range(2)])
+        )
+        corrections = Corrections(ledger, audit, "EUR")
+        period_ms = (JAN_1_S + 3600) * 1000
+        done = await corrections.correct(
+            "admin", "hh-1", period_ms, 3600, -25_000, "tariff misapplied", "r-1"
+        )
+        # The operator's retry (e.g. the response was lost): the ledger replays, the audit log too.
+        again = await corrections.correct(
+            "admin", "hh-1", period_ms, 3600, -25_000, "tariff misapplied", "r-1"
+        )
+        assert not done.replayed and again.replayed and again.tx_hash == done.tx_hash
+        [corrected] = [r for r in ledger_records(services.ledger_url) if isinstance(r, Correction)]
+        assert (corrected.household_id, corrected.amount_ueur, corrected.operator) == (
+            "hh-1",
+            -25_000,
+            "admin",
+        )
+        assert await _bill_corrected_events(services) == ["hh-1"]
+
+        # Another correction (another request id) is its own record and its own event.
+        other = await corrections.correct("admin", "hh-1", JAN_1_S * 1000, 3600, 10_000, "meter swap", "r-2")
+        assert other.tx_hash != done.tx_hash and not other.replayed
+        corrected = [r for r in ledger_records(services.ledger_url) if isinstance(r, Correction)]
+        assert [(c.period_start_ms, c.amount_ueur) for c in corrected] == [
+            (period_ms, -25_000),
+            (JAN_1_S * 1000, 10_000),
+        ]
+        assert await _bill_corrected_events(services) == ["hh-1", "hh-1"]
+    finally:
+        await ledger.close()
+        await audit.close()
