@@ -60,6 +60,7 @@ def test_openapi_document_covers_every_http_rule(tmp_path: Path) -> None:
         "resolution",
         "horizonDays",
         "priceThresholdEurMwh",
+        "priceThresholdMicroPerKwh",
         "cheapestCount",
     }
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
