@@ -26,6 +26,7 @@ from common.auth.verifier import TokenVerifier
 from common.channels import make_channel
 from common.config import from_env
 from common.db import make_engine, upgrade
+from common.rate_coverage import watch_rate_coverage
 from common.server import GrpcService, ServerConfig
 from energy.ratebook import DEFAULT_RULESET, load_ratebook
 from energypulse.alert.v1 import alert_service_pb2, alert_service_pb2_grpc
@@ -86,6 +87,7 @@ def build(config: AlertConfig, creds: ServiceCredentials | None = None) -> Alert
         timeout_s=config.delivery_timeout_seconds,
     )
     book = load_ratebook(Path(config.ratebook_dir) if config.ratebook_dir else DEFAULT_RULESET)
+    watch_rate_coverage(book, "alert_svc")
     tz = ZoneInfo(config.time_zone)
     signals = AlertSignals(config.watch_poll_seconds, config.watch_fallback_seconds)
     evaluator = Evaluator(

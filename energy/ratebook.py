@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -106,6 +106,17 @@ class Versioned(Generic[T]):
 
     def covers(self, day: date) -> bool:
         return any(v.covers(day) for v, _ in self.entries)
+
+    def covered_until(self, day: date) -> date | None:
+        """The first day from ``day`` on that no entry covers (``day`` itself if none covers it);
+        ``None``: covered without end. Entries are followed while they join up, so a gap in the
+        middle of the file counts as the end."""
+        for validity, _ in self.entries:
+            if validity.covers(day):
+                if validity.valid_until is None:
+                    return None
+                day = validity.valid_until
+        return day
 
 
 @dataclass(frozen=True)
@@ -241,19 +252,31 @@ class RateBook:
         """The grid company (key) whose file lists ``zone`` (the first by key), else ``None``."""
         return next((k for k in sorted(self.grid_zones) if zone in self.grid_zones[k]), None)
 
+    def items(self) -> list[tuple[str, Versioned[Any]]]:
+        """Every versioned item of the rule set by name (grid companies as ``grid/<key>``)."""
+        named: list[tuple[str, Versioned[Any]]] = [
+            ("elavgift", self.elavgift),
+            ("enova", self.enova),
+            ("vat", self.vat_bp),
+            ("stromstotte", self.support),
+            ("norgespris", self.norgespris),
+            ("supplier", self.supplier),
+        ]
+        return named + [(f"grid/{k}", v) for k, v in sorted(self.grids.items())]
+
+    def coverage(self, day: date) -> dict[str, date | None]:
+        """For each item, the first day from ``day`` on without a rate in force (``None``: covered
+        without end). A bill for a day past an item's end stays unpriced (RateGapError) until the
+        rule set gets an entry for it, so an operator needs to know this before the day comes."""
+        return {name: item.covered_until(day) for name, item in self.items()}
+
     def unverified(self) -> list[str]:
         """Every entry marked ``verified = false`` (for the start-up log and the docs)."""
-        items: list[tuple[str, Iterable[tuple[Validity, object]]]] = [
-            ("elavgift", self.elavgift.entries),
-            ("enova", self.enova.entries),
-            ("vat", self.vat_bp.entries),
-            ("stromstotte", self.support.entries),
-            ("norgespris", self.norgespris.entries),
-            ("supplier", self.supplier.entries),
-        ]
-        items += [(f"grid/{k}", v.entries) for k, v in self.grids.items()]
         return [
-            f"{name} from {v.valid_from}" for name, entries in items for v, _ in entries if not v.verified
+            f"{name} from {v.valid_from}"
+            for name, item in self.items()
+            for v, _ in item.entries
+            if not v.verified
         ]
 
 

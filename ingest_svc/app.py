@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from common.db import make_engine, upgrade
 from common.log import get_logger
+from common.rate_coverage import watch_rate_coverage
 from contracts.mqtt.topics import STATUS_FILTERS
 from ingest_svc.billing import (
     AuditClient,
@@ -109,6 +110,9 @@ class IngestApp:
             config.bill_eurnok_fallback,
             config.bill_default_grid_company,
             config.bill_support_period,
+        )
+        watch_rate_coverage(
+            self.month_costs.book, "ingest_svc", registry=registry if registry is not None else REGISTRY
         )
         self.costs = TodayCost(self.engine, self.month_costs.book.currency)
         # Billing runs on the server's event loop (``__main__`` passes ``run_billing``).

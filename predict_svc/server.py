@@ -21,8 +21,10 @@ from common.auth.verifier import TokenVerifier
 from common.config import from_env
 from common.errors import EnergyPulseError
 from common.log import get_logger
+from common.rate_coverage import watch_rate_coverage
 from common.server import GrpcService, ServerConfig
 from energy.billrules import BillRules, default_bill_rules
+from energy.localtime import local_date
 from energy.market_calendar import MarketCalendar
 from energypulse.prediction.v1 import prediction_service_pb2, prediction_service_pb2_grpc
 from predict_svc.clock import RealClock, ReplayClock, system_now
@@ -251,10 +253,12 @@ def build(
             if config.weather == "open-meteo"
             else SyntheticWeather(seed=config.synthetic_seed)
         )
+    rules = rules or default_bill_rules()
+    watch_rate_coverage(rules.book, "predict_svc", today=lambda: local_date(now()))
     servicer = PredictionServicer(
         markets,
         registry,
-        rules or default_bill_rules(),
+        rules,
         Weather(weather),
         accuracy,
         max_batch=config.max_batch,
