@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import calendar as _cal
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import InvalidArgument
+from energy.bill.provisional import unverified_rates
 from energy.billrules import bill_guard
 from energy.fx import eur_mwh_to_micro_per_kwh
 from energy.localtime import LOCAL_TZ, from_ms, zone
@@ -94,6 +95,8 @@ class MonthCostResult:
     projection: Projection | None
     last_month_total_minor: int | None
     grid_company: str = ""
+    # Line name -> the unverified rate entries it was computed from (energy.bill.provisional).
+    unverified: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _month_bounds(year: int, month: int) -> tuple[int, int]:
@@ -245,7 +248,13 @@ class MonthCosts:
             last = self._bill(contract, py, pm, *prev, None).total_minor if len(prev[0]) else None
             projection = self._project(contract, year, mon, ms, wh, spot, forecast) if current else None
             return MonthCostResult(
-                f"{year}-{mon:02d}", invoice, days, projection, last, contract.grid_company
+                f"{year}-{mon:02d}",
+                invoice,
+                days,
+                projection,
+                last,
+                contract.grid_company,
+                unverified_rates(self.book, contract, year, mon, through),
             )
 
         result: MonthCostResult = self._guard(compute)

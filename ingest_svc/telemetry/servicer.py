@@ -482,6 +482,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
                     kwh=line.wh / 1000,
                     amount_minor=line.amount_minor,
                     vat_minor=line.vat_minor,
+                    unverified_rates=r.unverified.get(line.name, []),
                 )
                 for line in inv.lines
             ],

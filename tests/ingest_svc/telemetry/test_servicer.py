@@ -402,6 +402,12 @@ async def test_contract_settings_register_and_the_bill_rpcs_answer(env: Env) -> 
     assert cost.scheme == "norgespris" and not cost.HasField("projection")
     # alert_svc's capacity warning reads these: the billing grid company and the basis so far.
     assert cost.grid_company == "tensio" and cost.capacity_basis_kw == 0.0
+    # Lines on a rate nobody checked say which (open-ended entries: true on any date the test runs).
+    flagged = {line.name: list(line.unverified_rates) for line in cost.lines}
+    assert flagged["supplier_markup"] == []  # the household's own markup, not the default's
+    assert "supplier from 2023-01-01" in flagged["supplier_fee"]  # no fee of its own: the default
+    assert flagged["grid_energy"] == flagged["grid_capacity"] == ["grid/tensio from 2024-01-01"]
+    assert flagged["spot_energy"] == [] and flagged["export_credit"] == []  # the market, not the rule set
     compare = await env.stub.CompareSchemes(
         pb.CompareSchemesRequest(household_id="hn"), metadata=env.md("user", ("hn",))
     )

@@ -1,3 +1,4 @@
+import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, Skeleton } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
@@ -22,6 +23,25 @@ const LABELS: Record<string, string> = {
 
 function lineTotal(line: CostLine): bigint {
   return line.amountMinor + line.vatMinor;
+}
+
+/** "elavgift from 2027-01-01" as a household reads it. */
+function rateWords(entry: string): string {
+  const [item = entry, from = ""] = entry.split(" from ");
+  const names: Record<string, string> = { supplier: "default supplier contract", stromstotte: "strømstøtte", norgespris: "Norgespris", elavgift: "elavgift", enova: "Enova fee" };
+  const name = item.startsWith("grid/") ? `${item.slice(5)} grid tariff` : (names[item] ?? item);
+  return from ? `${name} (rate from ${from})` : name;
+}
+
+/** A line on a rate nobody checked against a published source: say so, and which. */
+export function ProvisionalBadge({ line }: { line: CostLine }) {
+  if (line.unverifiedRates.length === 0) return null;
+  const which = line.unverifiedRates.map(rateWords).join("; ");
+  return (
+    <Badge tone="warn" className="ml-2" title={`Not yet checked against a published rate: ${which}`}>
+      provisional<span className="sr-only">: not yet checked against a published rate: {which}</span>
+    </Badge>
+  );
 }
 
 export function MonthCostCard({ householdId }: { householdId: string }) {
@@ -63,7 +83,10 @@ export function MonthCostCard({ householdId }: { householdId: string }) {
                   .filter((line) => line.amountMinor !== 0n || line.vatMinor !== 0n)
                   .map((line) => (
                     <tr key={line.name} className="border-t border-slate-100" data-line={line.name}>
-                      <th scope="row" className="py-1 text-left font-normal text-slate-700">{LABELS[line.name] ?? line.name}</th>
+                      <th scope="row" className="py-1 text-left font-normal text-slate-700">
+                        {LABELS[line.name] ?? line.name}
+                        <ProvisionalBadge line={line} />
+                      </th>
                       <td className="py-1 text-right tabular-nums">{fmtMinor(line.amountMinor, cost.data.currency)}</td>
                       <td className="py-1 text-right tabular-nums">{fmtMinor(lineTotal(line), cost.data.currency)}</td>
                     </tr>
@@ -80,6 +103,11 @@ export function MonthCostCard({ householdId }: { householdId: string }) {
             <p className="text-xs text-slate-500">
               Each line is rounded to the øre; the total is their sum. The band comes from simulated price and consumption paths for the rest of the month.
             </p>
+            {cost.data.lines.some((line) => line.unverifiedRates.length > 0 && (line.amountMinor !== 0n || line.vatMinor !== 0n)) && (
+              <p className="text-xs text-amber-800" data-testid="month-cost-provisional">
+                Lines marked provisional use a rate that has not been checked against a published source (for example a year&apos;s rate carried over until the new one is published); they may be corrected once the rate is known.
+              </p>
+            )}
           </div>
         )}
       </CardBody>
