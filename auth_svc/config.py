@@ -18,6 +18,8 @@ from common.sealing import decode_kek
 __all__ = [
     "DEMO_KEY_ENCRYPTION_KEY",
     "DEMO_SERVICE_SECRETS",
+    "PUBLISHED_DEMO_ADMIN_PASSWORD",
+    "PUBLISHED_DEMO_USER_PASSWORD",
     "AuthConfig",
     "key_encryption_key",
     "parse_audit_reporters",
@@ -31,6 +33,10 @@ DEMO_SERVICE_SECRETS: dict[str, str] = {
     "ingest": "ingest-demo-secret",
     "meter_sim": "meter_sim-demo-secret",
 }
+# The demo accounts' passwords this repository documented before they were generated per
+# installation: an installation seeded with them gets the configured ones at the next start.
+PUBLISHED_DEMO_ADMIN_PASSWORD = "admin-demo"
+PUBLISHED_DEMO_USER_PASSWORD = "demo"
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,17 @@ class AuthConfig:
     demo_households: int = env_field(
         "EP_AUTH_DEMO_HOUSEHOLDS",
         100,
-        "demo mode: users household-0001.. (password demo); keep = EP_METER_COUNT",
+        "demo mode: users household-0001..; keep = EP_METER_COUNT",
+    )
+    demo_admin_password: str = env_field(
+        "EP_AUTH_DEMO_ADMIN_PASSWORD",
+        "",
+        "demo mode: the admin account's password (required in demo mode; ./scripts/run and compose generate one)",
+    )
+    demo_user_password: str = env_field(
+        "EP_AUTH_DEMO_USER_PASSWORD",
+        "",
+        "demo mode: the demo household users' password (required in demo mode; generated likewise)",
     )
     demo_household_format: str = env_field(
         "EP_AUTH_DEMO_HOUSEHOLD_FORMAT",
@@ -179,6 +195,11 @@ def validate(config: AuthConfig) -> None:
             raise ConfigError(f"service account {name!r} uses a published demo secret")
         if len(secret) < 16:
             raise ConfigError(f"service account {name!r} secret is shorter than 16 characters")
+    if config.demo and not (config.demo_admin_password and config.demo_user_password):
+        raise ConfigError(
+            "demo mode needs EP_AUTH_DEMO_ADMIN_PASSWORD and EP_AUTH_DEMO_USER_PASSWORD "
+            "(./scripts/run and compose generate them per installation: devstack/secrets.py)"
+        )
     parse_audit_reporters(config)
 
 

@@ -156,6 +156,7 @@ def build(
         demo=config.demo,
         demo_households=config.demo_households,
         demo_household_format=config.demo_household_format,
+        demo_passwords=(config.demo_admin_password, config.demo_user_password),
         service_accounts=parse_service_accounts(config),
         clock=clock,
     )

@@ -16,6 +16,10 @@ What is generated (``secrets.env``, mode 0600):
   ``EP_ALERT_KEY_ENCRYPTION_KEY`` (encrypts households' webhook secrets and MQTT passwords); a state
   folder made before alert_svc existed gets them added on the next start;
 * ``EP_INGEST_MQTT_PASSWORD``: ingest's broker password (the broker holds only its hash);
+* ``EP_AUTH_DEMO_ADMIN_PASSWORD``, ``EP_AUTH_DEMO_USER_PASSWORD``: the demo accounts' passwords
+  (``admin``; ``household-0001`` ...), printed by ./scripts/run's banner and the init service's
+  log; added to an older installation's file on its next start (auth_svc then replaces the
+  once-published passwords of accounts seeded before);
 * ``EP_LEDGER_SIGNING_KEY_FILE``: a fresh Ed25519 key signing the ledger's tree heads;
 * ``EP_LEDGER_VERIFIER_KEY`` and ``EP_WITNESS_LEDGER_KEY``: not secret, derived from that key: its
   C2SP note verifier key under the log's origin (``--ledger-origin``, default
@@ -39,6 +43,7 @@ import ipaddress
 import json
 import os
 import secrets
+import string
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,6 +72,8 @@ SECRET_KEYS = (
     "EP_INGEST_MQTT_PASSWORD",
     "EP_ALERT_SERVICE_SECRET",
     "EP_ALERT_KEY_ENCRYPTION_KEY",
+    "EP_AUTH_DEMO_ADMIN_PASSWORD",
+    "EP_AUTH_DEMO_USER_PASSWORD",
 )
 LEDGER_KEY_FILE = "ledger_signing_key.pem"
 
@@ -143,6 +150,7 @@ def installation_secrets(
             "EP_AUTH_KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "EP_INGEST_MQTT_PASSWORD": new_secret(),
             **_alert_secrets(),
+            **_demo_passwords(),
         }
         where = key_dir or state_dir
         values["EP_AUTH_SERVICE_ACCOUNTS"] = (
@@ -173,11 +181,24 @@ def installation_secrets(
         body = "".join(f"{k}={v}\n" for k, v in values.items())
         path.write_text(header + body)
         path.chmod(0o600)
+    if "EP_AUTH_DEMO_ADMIN_PASSWORD" not in values:  # a state folder from before they were generated
+        with path.open("a", encoding="utf-8") as out:
+            out.write("".join(f"{k}={v}\n" for k, v in _demo_passwords().items()))
     origin = ledger_origin or os.environ.get("EP_LEDGER_ORIGIN") or DEFAULT_ORIGIN
     vkey = ledger_verifier_key(state_dir / LEDGER_KEY_FILE, origin)
     _add_pins(path, vkey)
     _write_public_pins(state_dir / PINS_FILE, vkey)
     return read_env_file(str(path))
+
+
+def _demo_passwords() -> dict[str, str]:
+    """The demo accounts' passwords, per installation (the banner of ./scripts/run prints them;
+    compose: the init service's log). Letters and digits only, so they can be typed."""
+    alphabet = string.ascii_letters + string.digits
+    return {
+        key: "".join(secrets.choice(alphabet) for _ in range(16))
+        for key in ("EP_AUTH_DEMO_ADMIN_PASSWORD", "EP_AUTH_DEMO_USER_PASSWORD")
+    }
 
 
 def _alert_secrets() -> dict[str, str]:
@@ -294,6 +315,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             for root, _dirs, files in os.walk(folder):
                 for name in [".", *files]:
                     os.chown(os.path.join(root, name), int(uid), int(gid or uid))
+    # compose has no banner: the init service's log says how to sign in (the values stay in the
+    # state volume; `docker compose logs init` shows them to whoever runs the installation).
+    print(
+        "demo sign-in (EP_DEMO=1): admin / "
+        f"{values['EP_AUTH_DEMO_ADMIN_PASSWORD']}, household-0001 ... / {values['EP_AUTH_DEMO_USER_PASSWORD']}",
+        file=sys.stderr,
+    )
     if args.kubernetes_secret:
         from devstack.manifests import secret_manifest
 

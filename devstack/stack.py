@@ -90,6 +90,16 @@ class Stack:
         self.processes.stop_all()
 
 
+# The test and benchmark harness's stacks (loopback, free ports, a temporary state folder) sign
+# in with these fixed demo passwords, so tests and benchmarks need not read each stack's secrets.
+# Never used by ./scripts/run or compose: they generate per installation (devstack/secrets.py;
+# tests/test_secrets.py checks the local run's environment).
+TEST_STACK_DEMO_PASSWORDS = {
+    "EP_AUTH_DEMO_ADMIN_PASSWORD": "admin-demo",
+    "EP_AUTH_DEMO_USER_PASSWORD": "demo",
+}
+
+
 def start_stack(
     var_dir: Path,
     parts: list[str],
@@ -108,6 +118,7 @@ def start_stack(
     replicas = dict(replicas or {})
     ports = allocate_ports(prefer_standard=False, replicas=replicas)
     env = stack_env(ports, var_dir, demo=True, meters=meters, database_url=database_url)
+    env.update(TEST_STACK_DEMO_PASSWORDS)
     env.update(extra_env or {})
     env.update(pin_keys(var_dir, ports))
     generate_envoy(env)

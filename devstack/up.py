@@ -166,8 +166,9 @@ def main() -> None:
             f"  Secrets (generated):   {args.var_dir / 'secrets.env'}",
             f"  Ledger key (pin it):   {env['EP_LEDGER_VERIFIER_KEY']}",
             f"  Witness:               {env['EP_WITNESS_URL']}/checkpoint  key {env['EP_WITNESS_VERIFIER_KEY']}",
-            "  Demo sign-in:          admin / admin-demo   (operator)",
-            "                         household-0001 / demo (a household; -0002 ... likewise)",
+            f"  Demo sign-in:          admin / {env['EP_AUTH_DEMO_ADMIN_PASSWORD']}   (operator)",
+            f"                         household-0001 / {env['EP_AUTH_DEMO_USER_PASSWORD']}   (a household; -0002 ... likewise)",
+            "                         (generated for this installation; kept in the secrets file above)",
             "  Stop with Ctrl-C.",
             "",
         ]

@@ -13,7 +13,12 @@ from pathlib import Path
 
 import yaml
 
-from auth_svc.config import DEMO_KEY_ENCRYPTION_KEY, DEMO_SERVICE_SECRETS
+from auth_svc.config import (
+    DEMO_KEY_ENCRYPTION_KEY,
+    DEMO_SERVICE_SECRETS,
+    PUBLISHED_DEMO_ADMIN_PASSWORD,
+    PUBLISHED_DEMO_USER_PASSWORD,
+)
 from common.config import read_env_file
 from devstack.env import allocate_ports, stack_env
 from devstack.secrets import SECRET_KEYS, installation_secrets, main, write_broker_files
@@ -24,6 +29,7 @@ PUBLISHED = {
     *DEMO_SERVICE_SECRETS.values(),
     DEMO_KEY_ENCRYPTION_KEY,
     "ZW5lcmd5cHVsc2UtZGVtby1sZWRnZXItc2VlZC0zMmI=",  # the old compose ledger signing seed
+    PUBLISHED_DEMO_ADMIN_PASSWORD,
 }
 
 
@@ -78,6 +84,10 @@ def test_a_second_start_keeps_the_installations_secrets(tmp_path: Path) -> None:
 def test_the_local_run_environment_has_no_published_value(tmp_path: Path) -> None:
     env = stack_env(allocate_ports(prefer_standard=False), tmp_path, demo=True)
     assert env["EP_DEMO"] == "1"  # demo accounts stay; their secrets do not
+    # The demo accounts sign in with the installation's passwords, not the once-documented ones
+    # ("demo" is too short to search for as a substring: compared whole).
+    assert len(env["EP_AUTH_DEMO_ADMIN_PASSWORD"]) >= 16 and len(env["EP_AUTH_DEMO_USER_PASSWORD"]) >= 16
+    assert env["EP_AUTH_DEMO_USER_PASSWORD"] != PUBLISHED_DEMO_USER_PASSWORD
     assert set(env.values()).isdisjoint(PUBLISHED)
     for published in PUBLISHED:
         assert all(published not in value for value in env.values())
@@ -174,3 +184,14 @@ def test_compose_witness_reads_only_the_public_pins_and_sets_no_empty_pin(tmp_pa
     assert pins == {k: env[k] for k in ("EP_LEDGER_VERIFIER_KEY", "EP_WITNESS_LEDGER_KEY")}
     # An environment value would win over the file (common/config.py): none may shadow the pin.
     assert "EP_WITNESS_LEDGER_KEY" not in witness["environment"]
+
+
+def test_a_state_folder_from_before_generated_demo_passwords_gets_them(tmp_path: Path) -> None:
+    first = installation_secrets(tmp_path)
+    path = tmp_path / "secrets.env"
+    old = {k: v for k, v in first.items() if not k.startswith("EP_AUTH_DEMO_")}
+    path.write_text("".join(f"{k}={v}\n" for k, v in old.items()))
+    again = installation_secrets(tmp_path)
+    assert {k: again[k] for k in old} == old  # nothing else changes
+    assert len(again["EP_AUTH_DEMO_ADMIN_PASSWORD"]) == 16 and again["EP_AUTH_DEMO_USER_PASSWORD"].isalnum()
+    assert installation_secrets(tmp_path) == again  # added once, then reused

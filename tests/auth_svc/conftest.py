@@ -21,6 +21,7 @@ from auth_svc.server import AuthApp, build, start
 from common.mqtt_auth import new_secret
 from common.server import RunningServer, ServerConfig
 from energypulse.auth.v1 import auth_service_pb2_grpc
+from tests.demo_accounts import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 
 NOW = float(int(time.time()))
 # Random per test session, as an installation's are (no secret has a default, demo mode neither).
@@ -86,6 +87,8 @@ def config(db_url: str) -> AuthConfig:
         database_url=db_url,
         demo=True,
         demo_households=3,
+        demo_admin_password=DEMO_ADMIN_PASSWORD,
+        demo_user_password=DEMO_USER_PASSWORD,
         key_encryption_key=KEK,
         service_accounts=",".join(f"{k}:{v}" for k, v in SERVICE_SECRETS.items()),
         access_ttl_s=300,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from auth_svc.bootstrap import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 from auth_svc.server import AuthApp
 from common.auth.revocations import subject_hash
 from common.errors import (
@@ -17,6 +16,7 @@ from common.errors import (
 )
 from energypulse.auth.v1 import user_pb2
 from tests.auth_svc.conftest import SERVICE_SECRETS, Clock, CountingHasher
+from tests.demo_accounts import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 
 
 async def test_login_issues_verifiable_token(app: AuthApp) -> None:

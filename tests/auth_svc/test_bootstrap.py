@@ -7,6 +7,7 @@ from auth_svc.server import MIGRATIONS, VERSION_TABLE
 from auth_svc.store import Store
 from common.db import make_engine, make_session_factory, upgrade
 from tests.auth_svc.conftest import Clock, CountingHasher
+from tests.demo_accounts import DEMO_PASSWORDS
 
 
 def _store(db_url: str) -> Store:
@@ -20,6 +21,7 @@ def test_demo_seed(db_url: str, clock: Clock, hasher: CountingHasher) -> None:
         store,
         hasher,
         demo=True,
+        demo_passwords=DEMO_PASSWORDS,
         demo_households=3,
         service_accounts={"ingest": "ingest-demo-secret"},
         clock=clock,
@@ -27,10 +29,10 @@ def test_demo_seed(db_url: str, clock: Clock, hasher: CountingHasher) -> None:
     assert password is None
     admin = store.get_user("admin")
     assert admin is not None and admin.role == "admin"
-    assert hasher.verify(admin.password_hash, "admin-demo")
+    assert hasher.verify(admin.password_hash, DEMO_PASSWORDS[0])
     user = store.get_user("household-0003")
     assert user is not None and user.households == ("sim-h000002",)
-    assert hasher.verify(user.password_hash, "demo")
+    assert hasher.verify(user.password_hash, DEMO_PASSWORDS[1])
     ingest = store.get_user("ingest")
     assert ingest is not None and ingest.role == "service"
     # A second start changes nothing.
@@ -38,6 +40,7 @@ def test_demo_seed(db_url: str, clock: Clock, hasher: CountingHasher) -> None:
         store,
         hasher,
         demo=True,
+        demo_passwords=DEMO_PASSWORDS,
         demo_households=3,
         service_accounts={"ingest": "ingest-demo-secret"},
         clock=clock,
@@ -92,6 +95,7 @@ def test_replicas_seeding_one_database_at_once_all_start(
                 store,
                 hasher,
                 demo=True,
+                demo_passwords=DEMO_PASSWORDS,
                 demo_households=20,
                 service_accounts={"ingest": "ingest-demo-secret", "meter_sim": "meter_sim-demo-secret"},
                 clock=clock,
@@ -110,7 +114,13 @@ def test_replicas_seeding_one_database_at_once_all_start(
 
 def test_demo_seed_adds_only_missing_accounts(db_url: str, clock: Clock, hasher: CountingHasher) -> None:
     store = _store(db_url)
-    seed = {"hasher": hasher, "demo": True, "service_accounts": {}, "clock": clock}
+    seed = {
+        "hasher": hasher,
+        "demo": True,
+        "demo_passwords": DEMO_PASSWORDS,
+        "service_accounts": {},
+        "clock": clock,
+    }
     bootstrap_accounts(store, demo_households=3, **seed)  # type: ignore[arg-type]
     first = store.get_user("household-0002")
     bootstrap_accounts(store, demo_households=5, **seed)  # type: ignore[arg-type]
@@ -119,3 +129,58 @@ def test_demo_seed_adds_only_missing_accounts(db_url: str, clock: Clock, hasher:
     fifth = store.get_user("household-0005")
     assert fifth is not None and fifth.households == ("sim-h000004",)
     assert store.create_missing_users([("household-0005", "x", "user", ())], clock()) == 0
+
+
+def test_demo_mode_seeds_the_installations_passwords_and_replaces_published_ones(
+    db_url: str, clock: Clock, hasher: CountingHasher
+) -> None:
+    """An installation seeded by an earlier version with the once-published passwords
+    (admin-demo, demo) gets its own at the next start: anyone who read the repository could
+    otherwise sign in as its operator."""
+    store = _store(db_url)
+
+    def start(passwords: tuple[str, str]) -> None:
+        bootstrap_accounts(
+            store,
+            hasher,
+            demo=True,
+            demo_households=3,
+            demo_passwords=passwords,
+            service_accounts={},
+            clock=clock,
+        )
+
+    start(("admin-demo", "demo"))  # what the repository used to seed
+    admin_before = store.get_user("admin")
+    assert admin_before is not None and hasher.verify(admin_before.password_hash, "admin-demo")
+    own = ("Xq7admin0installation", "Zr4user0installation")
+    start(own)
+    admin = store.get_user("admin")
+    assert admin is not None and hasher.verify(admin.password_hash, own[0])
+    assert not hasher.verify(admin.password_hash, "admin-demo")
+    for n in (1, 2, 3):
+        user = store.get_user(f"household-000{n}")
+        assert user is not None and hasher.verify(user.password_hash, own[1])
+        assert not hasher.verify(user.password_hash, "demo")
+    # Once replaced, a later start with other values changes nobody's password: only the
+    # published ones are replaced (an owner's own choice is kept).
+    second = store.get_user("household-0002")
+    assert second is not None
+    store.update_user(second.id, password_hash=hasher.hash("owner-chosen-pw"))
+    start(("other-admin-pw-0", "other-user-pw-0"))
+    kept = store.get_user("household-0002")
+    assert kept is not None and hasher.verify(kept.password_hash, "owner-chosen-pw")
+    admin_after = store.get_user("admin")
+    assert admin_after is not None and hasher.verify(admin_after.password_hash, own[0])
+    assert store.count_users() == 4
+
+
+def test_demo_mode_without_its_passwords_does_not_start(
+    db_url: str, clock: Clock, hasher: CountingHasher
+) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="EP_AUTH_DEMO"):
+        bootstrap_accounts(
+            _store(db_url), hasher, demo=True, demo_households=1, service_accounts={}, clock=clock
+        )

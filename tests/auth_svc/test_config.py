@@ -31,7 +31,31 @@ def test_demo_mode_has_no_default_secrets() -> None:
     )
     with pytest.raises(ConfigError, match="published demo secret"):
         validate(published)
-    validate(AuthConfig(demo=True, key_encryption_key=GOOD_KEK, service_accounts=f"ingest:{'x' * 32}"))
+    accounts = f"ingest:{'x' * 32}"
+    # The demo accounts' passwords have no default either (they were once published: admin-demo).
+    with pytest.raises(ConfigError, match="EP_AUTH_DEMO_ADMIN_PASSWORD and EP_AUTH_DEMO_USER_PASSWORD"):
+        validate(AuthConfig(demo=True, key_encryption_key=GOOD_KEK, service_accounts=accounts))
+    with pytest.raises(ConfigError, match="EP_AUTH_DEMO_ADMIN_PASSWORD"):
+        validate(
+            AuthConfig(
+                demo=True,
+                key_encryption_key=GOOD_KEK,
+                service_accounts=accounts,
+                demo_admin_password="a" * 16,
+            )
+        )
+    validate(
+        AuthConfig(
+            demo=True,
+            key_encryption_key=GOOD_KEK,
+            service_accounts=accounts,
+            demo_admin_password="a" * 16,
+            demo_user_password="u" * 16,
+        )
+    )
+    validate(
+        AuthConfig(demo=False, key_encryption_key=GOOD_KEK, service_accounts=accounts)
+    )  # production: none
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from pathlib import Path
 from auth_svc.config import DEMO_KEY_ENCRYPTION_KEY
 from devstack.ports import free_port
 from tests.conftest import ROOT, wait_for_port
+from tests.demo_accounts import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 
 GRPCURL = ROOT / ".venv" / "bin" / "grpcurl"
 
@@ -44,6 +45,8 @@ def test_demo_process_serves_and_stops_gracefully(tmp_path: Path) -> None:
     env = _env(
         tmp_path,
         EP_AUTH_DEMO="1",
+        EP_AUTH_DEMO_ADMIN_PASSWORD=DEMO_ADMIN_PASSWORD,
+        EP_AUTH_DEMO_USER_PASSWORD=DEMO_USER_PASSWORD,
         EP_AUTH_DEMO_HOUSEHOLDS="2",
         EP_AUTH_GRPC_PORT=str(port),
         EP_AUTH_KEY_ENCRYPTION_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from auth_svc.bootstrap import DEMO_USER_PASSWORD
 from auth_svc.server import AuthApp
 from auth_svc.store import AuditFilter, PasswordResetRow
 from auth_svc.tokens import hash_refresh_token
 from common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
 from tests.auth_svc.conftest import NOW, Clock
+from tests.demo_accounts import DEMO_USER_PASSWORD
 
 HOUSEHOLDS = 10_000
 

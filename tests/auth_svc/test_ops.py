@@ -11,7 +11,6 @@ import pytest
 from grpc_health.v1 import health_pb2
 from prometheus_client import REGISTRY
 
-from auth_svc.bootstrap import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 from auth_svc.ops.monitor import HealthMonitor, MonitorTarget, ProbeResult, resolve_endpoints
 from auth_svc.ops.servicer import OpsServicer
 from common.errors import InvalidArgument, error_info
@@ -21,6 +20,7 @@ from energypulse.auth.v1 import auth_service_pb2 as auth_pb
 from energypulse.ops.v1 import ops_service_pb2 as pb
 from energypulse.ops.v1 import ops_service_pb2_grpc
 from tests.auth_svc.conftest import NOW, Clock, Server
+from tests.demo_accounts import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 
 LEDGER = "energypulse.ledger.v1.LedgerService"
 SERVING = health_pb2.HealthCheckResponse.SERVING

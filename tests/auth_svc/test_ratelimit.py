@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 
 from auth_svc.accounts import LoginThrottled
-from auth_svc.bootstrap import DEMO_USER_PASSWORD
 from auth_svc.config import AuthConfig
 from auth_svc.ratelimit import ThrottlePolicy, account_key
 from auth_svc.server import AuthApp, build
 from common.errors import ResourceExhausted, Unauthenticated
 from tests.auth_svc.conftest import SERVICE_SECRETS, Clock, CountingHasher
+from tests.demo_accounts import DEMO_USER_PASSWORD
 
 OWNER = "household-0001"
 ATTACKER = "203.0.113.9"

@@ -13,7 +13,6 @@ import pytest
 from google.protobuf import symbol_database
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from auth_svc.bootstrap import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 from auth_svc.server import SERVICE
 from auth_svc.servicer import TrustedProxies, client_address
 from auth_svc.testing import TokenFactory, confusion_tokens
@@ -25,6 +24,7 @@ from energypulse.auth.v1 import auth_service_pb2 as pb
 from energypulse.auth.v1 import auth_service_pb2_grpc, user_pb2
 from energypulse.options.v1 import options_pb2
 from tests.auth_svc.conftest import SERVICE_SECRETS, Clock, Server
+from tests.demo_accounts import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 
 
 def _auth(token: str) -> tuple[tuple[str, str]]:

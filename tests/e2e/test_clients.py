@@ -18,6 +18,7 @@ import pytest
 
 from devstack.stack import Stack
 from tests.conftest import require
+from tests.demo_accounts import DEMO_USER_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 TS_SDK = ROOT / "sdk" / "typescript"
@@ -65,7 +66,7 @@ def test_typescript_sdk_in_node_through_the_edge(stack: Stack) -> None:
     run = subprocess.run(
         ["node", "dist/examples/quickstart.js"],
         cwd=TS_SDK,
-        env={**os.environ, "EP_EDGE_URL": stack.base_url},
+        env={**os.environ, "EP_EDGE_URL": stack.base_url, "EP_PASSWORD": DEMO_USER_PASSWORD},
         capture_output=True,
         text=True,
         timeout=180,
@@ -85,6 +86,7 @@ def test_python_sdk_through_the_edge_stands_alone(stack: Stack, tmp_path: Path) 
             **os.environ,
             "PYTHONPATH": str(ROOT / "sdk" / "python" / "src"),
             "EP_EDGE": stack.target("edge"),
+            "EP_PASSWORD": DEMO_USER_PASSWORD,
         },
         capture_output=True,
         text=True,

@@ -36,6 +36,7 @@ from predict_svc.server import build as build_predict
 from predict_svc.server import interceptors as predict_interceptors
 from predict_svc.server import services as predict_services
 from predict_svc.synthetic import generate_market, load_params
+from tests.demo_accounts import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 from tests.ingest_svc.mqtt_broker import free_port
 
 __all__ = ["Services", "ledger_records", "train_small_model"]
@@ -108,6 +109,8 @@ class Services:
             database_url=self.auth_database_url or f"sqlite:///{self.root / 'auth.db'}",
             demo=True,
             demo_households=1,
+            demo_admin_password=DEMO_ADMIN_PASSWORD,
+            demo_user_password=DEMO_USER_PASSWORD,
             key_encryption_key=KEK,
             service_accounts=",".join(f"{k}:{v}" for k, v in SERVICE_SECRETS.items()),
         )

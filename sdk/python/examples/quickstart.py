@@ -20,8 +20,11 @@ from energypulse.telemetry.v1 import telemetry_service_pb2
 def main() -> None:
     edge = os.environ.get("EP_EDGE", "127.0.0.1:8080")
     username = os.environ.get("EP_USERNAME", "household-0001")
+    password = os.environ.get("EP_PASSWORD", "")
+    if not password:  # no default: every installation generates its own (./scripts/run prints it)
+        raise SystemExit("set EP_PASSWORD to the household's password (./scripts/run prints the demo one)")
     with EnergyPulse(edge) as client:
-        client.login(username, os.environ.get("EP_PASSWORD", "demo"))
+        client.login(username, password)
         # Usernames are not household ids: the signed-in user lists the households it owns.
         me = client.auth.GetCurrentUser(auth_service_pb2.GetCurrentUserRequest(), timeout=10).user
         household = me.household_ids[0]

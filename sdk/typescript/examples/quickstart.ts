@@ -6,7 +6,12 @@ import { Code, ConnectError, EnergyPulse, errorInfo } from "../src/index.js";
 
 const edge = process.env["EP_EDGE_URL"] ?? "http://127.0.0.1:8080";
 const username = process.env["EP_USERNAME"] ?? "household-0001";
-const password = process.env["EP_PASSWORD"] ?? "demo";
+const password = process.env["EP_PASSWORD"] ?? "";
+if (!password) {
+  // No default: every installation generates its own demo password (./scripts/run prints it).
+  console.error("set EP_PASSWORD to the household's password (./scripts/run prints the demo one)");
+  process.exit(2);
+}
 const readings = Number(process.env["EP_READINGS"] ?? "2");
 
 const client = new EnergyPulse({ baseUrl: edge });

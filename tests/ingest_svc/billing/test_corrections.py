@@ -12,7 +12,6 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from auth_svc.bootstrap import DEMO_ADMIN_PASSWORD
 from common.errors import EnergyPulseError
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
@@ -20,6 +19,7 @@ from ingest_svc.billing import Corrections
 from ingest_svc.billing.clients import AuditClient, LedgerClient, ServiceLogin
 from ledger_svc.canonical import Correction
 from tests.conftest import private_database
+from tests.demo_accounts import DEMO_ADMIN_PASSWORD
 from tests.ingest_svc.services import SERVICE_SECRETS, Services, ledger_records
 
 HOUR_MS = 1_767_232_800_000

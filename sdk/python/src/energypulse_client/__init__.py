@@ -6,7 +6,7 @@ them (docs/CLIENTS.md): signing in, refreshing the 5-minute access token before 
 reading the ``google.rpc.ErrorInfo`` every error carries.
 
     client = EnergyPulse("127.0.0.1:8080")
-    client.login("household-0001", "demo")
+    client.login("household-0001", password)
     me = client.auth.GetCurrentUser(auth_service_pb2.GetCurrentUserRequest())
 """
 
