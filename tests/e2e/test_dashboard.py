@@ -20,8 +20,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from google.protobuf import json_format
 
+from contracts.mqtt.boundary import boundary_message, key_id
 from devstack.stack import Stack
+from ledger_svc.canonical import MeterKey, MeterPeriod, SettlementV2, SignedValue
+from ledger_svc.convert import record_to_proto
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -298,6 +304,89 @@ def test_user_verifies_an_invoice_and_every_line_passes(web: Stack, admin_token:
     assert clean["summaryOk"] is clean["summaryComplete"], clean["summary"]
     if clean["periodsMissing"]:
         assert clean["summaryOk"] is False and "NOT verified complete" in clean["summary"], clean["summary"]
+
+
+def _signed_day(household: str, meter: str, skip: int) -> list[dict[str, Any]]:
+    """A meter-key record and the 96 meter-signed quarter-hours of 2026-01-01 (Oslo) but the
+    ``skip``-th, as ingest's billing writes them (record format 2), as JSON for the edge."""
+    private = Ed25519PrivateKey.generate()
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    kid = key_id(public)
+    start = int(datetime(2026, 1, 1, tzinfo=ZoneInfo("Europe/Oslo")).timestamp() * 1000)
+    quarter = 900_000
+    records = [record_to_proto(MeterKey(b"", household, start - 86_400_000, meter, kid, "ed25519", public))]
+
+    def signed(t: int, wh: int, seq: int) -> SignedValue:
+        return SignedValue(t, wh, 0, seq, private.sign(boundary_message(meter, t, wh, 0, seq)))
+
+    register = 7_000_000
+    prev = signed(start, register, 0)
+    for n in range(96):
+        t = start + n * quarter
+        register += 150 + n % 5 * 40
+        nxt = signed(t + quarter, register, n + 1)
+        wh = nxt.import_wh - prev.import_wh
+        if n != skip:
+            parts = (("spot_energy", wh * 100), ("vat", wh * 25))
+            records.append(
+                record_to_proto(
+                    SettlementV2(
+                        b"",
+                        household,
+                        t,
+                        quarter,
+                        wh,
+                        100_000,
+                        wh * 125,
+                        "NOK",
+                        parts,
+                        (MeterPeriod(meter, kid, prev, nxt),),
+                    )
+                )
+            )
+        prev = nxt  # the meter's registers go on: the skipped period is unbilled, not unmeasured
+    return [json_format.MessageToDict(r) for r in records]
+
+
+def test_a_month_with_a_missing_period_is_never_verified_complete_in_the_page(web: Stack) -> None:
+    """A forced gap (#18): a meter-signed day on the ledger with one quarter-hour never settled.
+    The browser verifies every line that is there and still refuses to call the month complete,
+    and counts the missing periods as the ledger and the verifier do."""
+    user = "household-0004"
+    household = households_of(web, user, USER_PASSWORD)[0]
+    records = _signed_day(household, "m-e2e-gap", skip=40)
+    status, body = web.api(
+        "POST",
+        "/api/v1/ledger/records:append",
+        {"requestId": f"e2e-gap-{household}", "records": records},
+        token=web.login("ingest", web.env["EP_INGEST_SERVICE_SECRET"]),
+    )
+    assert status == 200, body
+    admin = web.login(ADMIN, ADMIN_PASSWORD)
+    status, body = web.api("GET", f"/api/v1/households/{household}/invoices/2026-01", token=admin)
+    assert status == 200, body
+    invoice = body["invoice"]
+    assert len(invoice["lines"]) == 95 and not invoice.get("legacy", False)
+    gap = datetime(2026, 1, 1, 10, 0, tzinfo=ZoneInfo("Europe/Oslo")).astimezone(UTC)
+    assert invoice["missingPeriods"][0]["periodStart"] == gap.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert len(invoice["missingPeriods"]) == 31 * 96 - 95  # the gap, then every day after the first
+
+    result = run_scenario(
+        web,
+        "invoice",
+        {
+            "username": user,
+            "password": USER_PASSWORD,
+            "household": household,
+            "month": "2026-01",
+            "shot": "04-invoice-gap",
+        },
+    )
+    assert {line["verdict"] for line in result["lines"]} == {"pass"}, result["lines"]
+    assert result["summaryIntegrity"] is True, result["summary"]  # every line it has is genuine
+    assert result["periodsMissing"] == 31 * 96 - 95
+    assert result["summaryComplete"] is False and result["summaryOk"] is False, result["summary"]
+    assert "NOT verified complete" in result["summary"], result["summary"]
 
 
 def test_tampered_ledger_row_fails_verification_in_the_page(
