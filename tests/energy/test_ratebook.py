@@ -43,6 +43,9 @@ def test_locations_decide_exemptions_not_zones() -> None:
     assert not loc.vat_exempt("4601")  # Bergen
     assert loc.elavgift_exempt("5603") and loc.elavgift_exempt("5544")  # Finnmark, Nordreisa
     assert not loc.elavgift_exempt("5501") and not loc.elavgift_exempt("1804")
+    # Karlsoy (5534) is in the Nord-Troms action zone; Dyroy (5528), once listed here by mistake, is not.
+    assert loc.elavgift_exempt("5534") and not loc.elavgift_exempt("5528")
+    assert all(loc.elavgift_exempt(m) for m in ("5536", "5538", "5540", "5542", "5546"))
     assert loc.default_zone("1804", "") == "NO4" and loc.default_zone("1804", "NO3") == "NO3"
     assert loc.default_zone("0301", "") == ""
 
