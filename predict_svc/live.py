@@ -49,7 +49,9 @@ from common.log import get_logger
 from energy.market_calendar import MarketCalendar
 from energy.zones import UnknownZone, lookup
 from predict_svc.entsoe_api import DEFAULT_URL, EIC, EntsoeError, parse_a44
-from predict_svc.runtime import ZoneMarket
+from predict_svc.hourly import HourlyFrame
+from predict_svc.quarters import QuarterSeries
+from predict_svc.runtime import LIVE_GRID_LEAD, MAX_HORIZON, ZoneMarket, grow_grid
 
 __all__ = [
     "EntsoePrices",
@@ -350,27 +352,46 @@ class OpenMeteoDaily:
 
 
 def apply_day(market: ZoneMarket, day: date, prices: pd.Series) -> bool:
-    """Write a complete published day into a live market's columns (quarters and the hourly mean),
-    in place; the market then counts the day as published (its periods are all present) and the
-    forecast cache, keyed by the published end, re-forecasts on its next use. False (logged) when
-    the day lies outside the market's grid."""
+    """Publish a complete day into a live market: its quarters and the hourly mean. The market's
+    arrays are never written in place (RPC threads read them): new ones are built, the grid grown
+    when the day (or now + the forecast reach) lies past its end, and the pair swapped whole
+    (:meth:`ZoneMarket.update`). The market then counts the day as published and the forecast
+    cache, keyed by the publication, re-forecasts on its next use. False (logged) when the day
+    lies before the market's grid or its periods do not fit the day."""
     cal = market.calendar
     start, end = cal.day_start(day), cal.day_end(day)
-    q = market.q
-    lo, hi = q.pos(start), q.pos(end)
-    rows_lo, rows_hi = market.frame.pos(start), market.frame.pos(end)
-    if lo < 0 or hi > len(q) or rows_lo < 0 or rows_hi > len(market.frame):
-        log.warning("prices_outside_grid", zone=market.zone, day=str(day))
-        return False
     step = cal.period_minutes(day) // 15
     values = np.repeat(prices.to_numpy(dtype=float), step)
-    if len(values) != hi - lo:
-        log.warning("prices_not_applied", zone=market.zone, day=str(day), quarters=len(values), slots=hi - lo)
-        return False
-    q.values[lo:hi] = values
-    q.hourly[lo:hi] = step == 4
-    market.frame["price"][rows_lo:rows_hi] = values.reshape(-1, 4).mean(axis=1)
-    return True
+    until = max(end, market.clock.data_now()) + timedelta(hours=MAX_HORIZON) + LIVE_GRID_LEAD
+    outcome: list[str] = []
+
+    def publish(frame: HourlyFrame, quarters: QuarterSeries) -> tuple[HourlyFrame, QuarterSeries] | None:
+        frame, quarters = grow_grid(frame, quarters, until) or (frame, quarters)
+        lo, hi = quarters.pos(start), quarters.pos(end)
+        rows_lo, rows_hi = frame.pos(start), frame.pos(end)
+        if lo < 0 or rows_lo < 0 or hi > len(quarters) or rows_hi > len(frame):
+            outcome.append("outside")
+            return None
+        if len(values) != hi - lo:
+            outcome.append("mismatch")
+            return None
+        q_values, q_hourly = quarters.values.copy(), quarters.hourly.copy()
+        q_values[lo:hi] = values
+        q_hourly[lo:hi] = step == 4
+        price = np.array(frame["price"], dtype=float)  # a copy: readers keep the old array
+        price[rows_lo:rows_hi] = values.reshape(-1, 4).mean(axis=1)
+        return (
+            HourlyFrame(frame.start, {**frame.columns, "price": price}),
+            QuarterSeries(quarters.start, q_values, q_hourly),
+        )
+
+    if market.update(publish):
+        return True
+    if outcome == ["mismatch"]:
+        log.warning("prices_not_applied", zone=market.zone, day=str(day), quarters=len(values))
+    else:
+        log.warning("prices_outside_grid", zone=market.zone, day=str(day))
+    return False
 
 
 def price_provider(kind: str, directory: str, calendar: MarketCalendar) -> PriceProvider | None:

@@ -104,11 +104,12 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
     fundamentals = fundamentals_provider(config)
     for i, zone in enumerate(z.upper() for z in config.zones):
         if config.data_dir:
-            frame = load_market_hourly(config.data_dir, zone)
+            live = config.live_market
+            # Live, the forecasts published ahead of the prices are kept (their rows' prices NaN).
+            frame = load_market_hourly(config.data_dir, zone, through_forecasts=live)
             quarters = read_price_quarters(
                 Path(config.data_dir) / f"day_ahead_prices_{file_suffix(zone)}.csv"
             )
-            live = config.live_market
             clock: RealClock | ReplayClock = (
                 RealClock(now_fn=now)
                 if live
