@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -51,6 +52,7 @@ __all__ = [
     "LoadedModel",
     "ModelRegistry",
     "PricePath",
+    "TemperatureSource",
     "ZoneMarket",
     "build_path",
     "forecast_hours",
@@ -68,6 +70,15 @@ _ZONE_CODE = re.compile(r"^[A-Z]{2}[0-9]{0,2}(_[A-Z]{2})?$")  # NO1, SE3, DK1, D
 
 
 MarketData = tuple[HourlyFrame, QuarterSeries]
+
+
+class TemperatureSource(Protocol):
+    """Where a market's temperature feature comes from at runtime (live: the Open-Meteo daily
+    forecast, :class:`predict_svc.weather.ForecastTemperature`)."""
+
+    def series(self, zone: str, hours: np.ndarray, origin: datetime, now: datetime) -> np.ndarray:
+        """The feature for ``hours`` (datetime64[h], UTC) as known at data time ``origin``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,8 @@ class ZoneMarket:
     # Daily fundamentals (weather, reservoirs, closes) for models configured with them; the same
     # provider the zone's model was trained from.
     fundamentals: FileFundamentals | None = None
+    # The temperature feature's runtime source; None: the fundamentals' observation files.
+    temperature: TemperatureSource | None = None
     # The current (frame, quarters): one reference, swapped whole by update().
     _data: MarketData = field(init=False, repr=False, compare=False)
     # Serialises writers (a publication, the grid growing); readers never take it.
@@ -356,22 +369,29 @@ def forecast_hours(
     )
 
 
-def runtime_temperature(market: ZoneMarket, model: PriceModel, frame: HourlyFrame) -> np.ndarray | None:
-    """The temperature feature for the rows of ``frame`` when ``model`` is configured with it
-    (from the market's fundamentals, as in training), else None.
+def runtime_temperature(
+    market: ZoneMarket, model: PriceModel, frame: HourlyFrame, origin: datetime
+) -> np.ndarray | None:
+    """The temperature feature for the rows of ``frame`` when ``model`` is configured with it,
+    else None: from the market's temperature source (live: the Open-Meteo forecast), else from
+    its fundamentals files (replay: the observations training used).
 
     Raises :class:`FeatureMissingError` when the model needs it and none is available."""
     if "temperature" not in model.features:
         return None
-    if market.fundamentals is None:
+    if market.temperature is not None:
+        series = market.temperature.series(market.zone, frame.times, origin, market.clock.data_now())
+    elif market.fundamentals is not None:
+        series = temperature_series(market.fundamentals, market.zone, frame.times)
+    else:
         raise FeatureMissingError(
             f"model {model.version} is configured with the temperature feature, but zone"
             f" {market.zone} has no weather source at runtime"
         )
-    series = temperature_series(market.fundamentals, market.zone, frame.times)
-    if not np.isfinite(series).any():
+    if not np.isfinite(series[frame.pos(origin) + 1 :]).any():
         raise FeatureMissingError(
             f"configured feature temperature entirely missing at runtime for zone {market.zone}"
+            " (no value for any forecast hour)"
         )
     return series
 
@@ -391,7 +411,8 @@ def forecast_path(market: ZoneMarket, model: PriceModel, published_end: datetime
             return Forecast(hours_of(w), np.arange(1, hours + 1), w.p10, w.p50, w.p90, w.upper)
         origin = published_end - timedelta(hours=1)
         known = market.known(origin, history_hours=MAX_LAG + 1, hours_after=hours)
-        return forecast_hours(model, known, origin, hours, runtime_temperature(market, model, known))
+        temperature = runtime_temperature(market, model, known, origin)
+        return forecast_hours(model, known, origin, hours, temperature)
     except FeatureMissingError as exc:
         log.error("model_feature_missing", zone=market.zone, version=model.version, error=str(exc))
         raise FailedPrecondition("MODEL_FEATURE_MISSING", str(exc)) from exc

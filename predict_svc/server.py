@@ -35,7 +35,13 @@ from predict_svc.quarters import read_price_quarters
 from predict_svc.runtime import MAX_HORIZON, AccuracyStore, ModelRegistry, ZoneMarket
 from predict_svc.servicer import PredictionServicer, Weather
 from predict_svc.synthetic import generate_market, load_params
-from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherProvider
+from predict_svc.weather import (
+    ForecastTemperature,
+    OpenMeteoClient,
+    OpenMeteoDaily,
+    SyntheticWeather,
+    WeatherProvider,
+)
 
 if TYPE_CHECKING:
     from predict_svc.live import LiveFeed
@@ -116,8 +122,19 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
                 # The replay keeps now far enough before the data's end for the week-ahead path.
                 else ReplayClock(frame.first, frame.last, now_fn=now, lead=timedelta(hours=MAX_HORIZON + 24))
             )
+            # Live, the temperature feature is the Open-Meteo daily forecast (used only when the
+            # zone's model is configured with it), the files filling history it does not reach.
+            temperature = ForecastTemperature(OpenMeteoDaily(), fundamentals) if live else None
             markets[zone] = ZoneMarket(
-                zone, frame, clock, f"entsoe:{config.data_dir}", quarters, calendar, live, fundamentals
+                zone,
+                frame,
+                clock,
+                f"entsoe:{config.data_dir}",
+                quarters,
+                calendar,
+                live,
+                fundamentals,
+                temperature,
             )
         else:
             real_now = floor_hour(now())
