@@ -45,6 +45,7 @@ from common.log import get_logger
 from energy.market_calendar import MarketCalendar
 from predict_svc.entsoe_api import DEFAULT_URL, EIC, EntsoeError, parse_a44
 from predict_svc.hourly import HourlyFrame
+from predict_svc.market import COLUMNS, MarketDataError, load_market_hourly
 from predict_svc.providers import HttpAnswer, ProviderError, check_status, http_get
 from predict_svc.quarters import QuarterSeries
 from predict_svc.runtime import LIVE_GRID_LEAD, MAX_HORIZON, ZoneMarket, grow_grid
@@ -63,6 +64,8 @@ __all__ = [
     "apply_day",
     "http_get",
     "price_provider",
+    "publish_day",
+    "refresh_forecasts",
     "start_live_feed",
 ]
 
@@ -237,11 +240,12 @@ def apply_day(market: ZoneMarket, day: date, prices: pd.Series) -> bool:
     start, end = cal.day_start(day), cal.day_end(day)
     step = cal.period_minutes(day) // 15
     values = np.repeat(prices.to_numpy(dtype=float), step)
-    until = max(end, market.clock.data_now()) + timedelta(hours=MAX_HORIZON) + LIVE_GRID_LEAD
+    reach = max(end, market.clock.data_now()) + timedelta(hours=MAX_HORIZON)
     outcome: list[str] = []
 
     def publish(frame: HourlyFrame, quarters: QuarterSeries) -> tuple[HourlyFrame, QuarterSeries] | None:
-        frame, quarters = grow_grid(frame, quarters, until) or (frame, quarters)
+        if grow_grid(frame, quarters, reach) is not None:  # short of the day's forecast reach
+            frame, quarters = grow_grid(frame, quarters, reach + LIVE_GRID_LEAD) or (frame, quarters)
         lo, hi = quarters.pos(start), quarters.pos(end)
         rows_lo, rows_hi = frame.pos(start), frame.pos(end)
         if lo < 0 or rows_lo < 0 or hi > len(quarters) or rows_hi > len(frame):
@@ -269,6 +273,50 @@ def apply_day(market: ZoneMarket, day: date, prices: pd.Series) -> bool:
     return False
 
 
+def refresh_forecasts(market: ZoneMarket, directory: Path | str) -> bool:
+    """Re-read the zone's forecast series (load, wind, solar: out before the prices of their
+    day) from ``directory`` and swap them into the live market, the grid grown to their end
+    (copy-on-write, as :func:`apply_day`). Prices are left as published. A live market read its
+    files once at start: without this every day after the files' end at start has no load
+    forecast, and the week-ahead model refuses to forecast it. False (logged) when the files
+    cannot be read."""
+    try:
+        fresh = load_market_hourly(directory, market.zone, through_forecasts=True)
+    except MarketDataError as exc:
+        log.warning("forecasts_not_refreshed", zone=market.zone, error=str(exc))
+        return False
+
+    def merge(frame: HourlyFrame, quarters: QuarterSeries) -> tuple[HourlyFrame, QuarterSeries] | None:
+        frame, quarters = grow_grid(frame, quarters, fresh.last) or (frame, quarters)
+        offset = frame.pos(fresh.first)
+        lo, hi = max(offset, 0), min(offset + len(fresh), len(frame))
+        if hi <= lo:
+            return None
+        columns = dict(frame.columns)
+        for name in COLUMNS:
+            if name == "price" or name not in fresh:
+                continue
+            values = np.array(columns[name], dtype=float)  # a copy: readers keep the old array
+            new = fresh[name][lo - offset : hi - offset]
+            known = np.isfinite(new)  # a value missing from the file keeps what the market had
+            values[lo:hi][known] = new[known]
+            columns[name] = values
+        return HourlyFrame(frame.start, columns), quarters
+
+    market.update(merge)
+    return True
+
+
+def publish_day(
+    market: ZoneMarket, day: date, prices: pd.Series, forecast_dir: Path | str | None = None
+) -> bool:
+    """What the live feed does with a published day: refresh the forecast series from
+    ``forecast_dir`` (when given) and apply the day's prices (:func:`apply_day`)."""
+    if forecast_dir:
+        refresh_forecasts(market, forecast_dir)
+    return apply_day(market, day, prices)
+
+
 def price_provider(kind: str, directory: str, calendar: MarketCalendar) -> PriceProvider | None:
     """The configured provider (``EP_PREDICT_PRICE_PROVIDER``): none, file or entsoe."""
     if kind in ("", "none"):
@@ -294,10 +342,15 @@ class LiveFeed:
 
 
 def start_live_feed(
-    kind: str, directory: str, markets: Mapping[str, ZoneMarket], now: Callable[[], datetime]
+    kind: str,
+    directory: str,
+    markets: Mapping[str, ZoneMarket],
+    now: Callable[[], datetime],
+    forecast_dir: str = "",
 ) -> LiveFeed | None:
     """Poll ``kind``'s provider for the live markets' next delivery days and write each complete
-    day into its market (the next request or warm-up then re-forecasts from it). None when no
+    day into its market (the next request or warm-up then re-forecasts from it), the forecast
+    series re-read from ``forecast_dir`` first (the market's data directory). None when no
     provider is configured or no market is live (the default: replay/synthetic)."""
     live = {zone: m for zone, m in markets.items() if m.live}
     if not live:
@@ -313,7 +366,7 @@ def start_live_feed(
         next_day[zone] = (last or calendar.delivery_day(at)) + timedelta(days=1)
 
     def applied(zone: str, day: date, prices: pd.Series) -> None:
-        if not apply_day(live[zone], day, prices):
+        if not publish_day(live[zone], day, prices, forecast_dir or None):
             poller.errors[(zone, "outside_grid")] += 1
 
     poller = PublicationPoller(provider, tuple(live), next_day, applied, calendar)

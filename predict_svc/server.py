@@ -370,7 +370,9 @@ def build(
         # otherwise never imports.
         from predict_svc.live import start_live_feed
 
-        feed = start_live_feed(config.price_provider, config.price_dir, markets, now)
+        feed = start_live_feed(
+            config.price_provider, config.price_dir, markets, now, forecast_dir=config.data_dir
+        )
     app = PredictApp(config, markets, registry, accuracy, servicer, seeding, feed)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])
     return app

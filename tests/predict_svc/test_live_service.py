@@ -33,8 +33,8 @@ from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
 from predict_svc.config import PredictConfig
 from predict_svc.hourly import HourlyFrame
-from predict_svc.live import FilePrices, PublicationPoller, apply_day
-from predict_svc.runtime import ZoneMarket
+from predict_svc.live import FilePrices, PublicationPoller, apply_day, publish_day, refresh_forecasts
+from predict_svc.runtime import MAX_HORIZON, ZoneMarket
 from predict_svc.server import PredictApp, build, interceptors, services
 from predict_svc.synthetic import generate_market, load_params
 
@@ -58,26 +58,51 @@ def _local(times: np.ndarray) -> list[str]:
     return [t.isoformat() for t in index]
 
 
-def _write_files(directory: Path, frame: HourlyFrame, prices_end: datetime) -> None:
+FORECASTS = ("load_forecast", "wind_solar_forecast")
+
+
+def _forecast_rows(frame: HourlyFrame, upto: np.ndarray) -> dict[str, pd.DataFrame]:
+    times = frame.times[upto]
+    return {
+        "load_forecast": pd.DataFrame(
+            {"datetime": _local(times), "load_forecast_mw": frame["load_forecast"][upto]}
+        ),
+        "wind_solar_forecast": pd.DataFrame(
+            {
+                "datetime": _local(times),
+                "Solar": frame["solar"][upto],
+                "Wind Onshore": frame["wind_onshore"][upto],
+                "Wind Offshore": frame["wind_offshore"][upto],
+            }
+        ),
+    }
+
+
+def _write_files(
+    directory: Path, frame: HourlyFrame, prices_end: datetime, forecasts_end: datetime | None = None
+) -> None:
     """ENTSO-E layout: prices up to ``prices_end`` (exclusive), the forecasts (load, wind,
-    solar: published ahead of the prices) for the whole frame."""
+    solar: published ahead of the prices) up to ``forecasts_end`` (default: the whole frame)."""
     directory.mkdir(parents=True, exist_ok=True)
     times = frame.times
     upto = times < np.datetime64(prices_end.replace(tzinfo=None), "h")
     pd.DataFrame({"datetime": _local(times[upto]), "price_eur_mwh": frame["price"][upto]}).to_csv(
         directory / "day_ahead_prices_NO_1.csv", index=False
     )
-    pd.DataFrame({"datetime": _local(times), "load_forecast_mw": frame["load_forecast"]}).to_csv(
-        directory / "load_forecast_NO_1.csv", index=False
-    )
-    pd.DataFrame(
-        {
-            "datetime": _local(times),
-            "Solar": frame["solar"],
-            "Wind Onshore": frame["wind_onshore"],
-            "Wind Offshore": frame["wind_offshore"],
-        }
-    ).to_csv(directory / "wind_solar_forecast_NO_1.csv", index=False)
+    f_upto = np.ones(len(times), dtype=bool)
+    if forecasts_end is not None:
+        f_upto = times < np.datetime64(forecasts_end.replace(tzinfo=None), "h")
+    for prefix, rows in _forecast_rows(frame, f_upto).items():
+        rows.to_csv(directory / f"{prefix}_NO_1.csv", index=False)
+
+
+def _append_forecasts(directory: Path, frame: HourlyFrame, day: date) -> None:
+    """The day-ahead load and wind/solar forecasts of ``day`` arrive (the downloader appends)."""
+    times = frame.times
+    lo = np.datetime64(CAL.day_start(day).replace(tzinfo=None), "h")
+    hi = np.datetime64(CAL.day_end(day).replace(tzinfo=None), "h")
+    for prefix, rows in _forecast_rows(frame, (times >= lo) & (times < hi)).items():
+        rows.to_csv(directory / f"{prefix}_NO_1.csv", mode="a", header=False, index=False)
 
 
 QUARTER_SHAPE = np.array([-1.5, -0.5, 0.5, 1.5])  # within the hour; the hourly mean is unchanged
@@ -117,7 +142,9 @@ async def live(model_dir: Path, tmp_path: Path) -> AsyncIterator[LiveHarness]:
         load_params("NO1"), datetime(2025, 9, 1, tzinfo=UTC), datetime(2026, 3, 25, tzinfo=UTC), seed=7
     )
     data = tmp_path / "data"
-    _write_files(data, source, CAL.day_end(FIRST_DAY))
+    # Live, the forecasts reach one day past the prices (the day-ahead load forecast of D is out
+    # before D's auction); each simulated day the next day's forecasts arrive.
+    _write_files(data, source, CAL.day_end(FIRST_DAY), CAL.day_end(FIRST_DAY + timedelta(days=1)))
     models = tmp_path / "models"
     shutil.copytree(model_dir, models)
     # 10:00 UTC on FIRST_DAY: its prices are known, tomorrow's auction results are not out yet.
@@ -179,7 +206,8 @@ async def test_live_service_takes_each_new_day_over_several_days(live: LiveHarne
         FilePrices(h.data, CAL),
         ("NO1",),
         {"NO1": FIRST_DAY + timedelta(days=1)},
-        lambda zone, day, prices: _must(apply_day(h.market, day, prices)),
+        # As the service's feed does: the forecast files re-read, then the day applied.
+        lambda zone, day, prices: _must(publish_day(h.market, day, prices, h.data)),
         calendar=CAL,
     )
     for k in range(1, DAYS + 1):
@@ -188,6 +216,7 @@ async def test_live_service_takes_each_new_day_over_several_days(live: LiveHarne
         h.clock.now = publication - timedelta(minutes=30)
         poller.poll(h.clock.now)  # not yet in the file: nothing published
         assert poller.published.get("NO1", []) == [FIRST_DAY + timedelta(days=i) for i in range(1, k)]
+        _append_forecasts(h.data, h.source, day + timedelta(days=1))
         truth = _append_day(h.data, h.source, day)
         h.clock.now = publication + timedelta(minutes=61)  # the retry after the first miss
         poller.poll(h.clock.now)
@@ -244,6 +273,8 @@ async def test_request_during_a_publication_sees_the_whole_day_or_none_of_it(
     published at all (forecast from its start), never published with missing prices."""
     h = live
     day = FIRST_DAY + timedelta(days=1)
+    _append_forecasts(h.data, h.source, day + timedelta(days=1))
+    assert refresh_forecasts(h.market, h.data)  # as the feed does before it applies a day
     truth = _append_day(h.data, h.source, day)
     h.clock.now = CAL.expected_publication(day) + timedelta(minutes=5)
     prices = FilePrices(h.data, CAL).day_prices("NO1", day)
@@ -259,6 +290,8 @@ async def test_request_during_a_publication_sees_the_whole_day_or_none_of_it(
             errors.append(exc)
 
     writer = threading.Thread(target=write, name="apply-day")
+    # The day lies inside the grid (grown at start): the writer reads the gated frame itself.
+    assert h.market.frame.last >= CAL.day_end(day) + timedelta(hours=MAX_HORIZON)
     _gate(h.market, writer)
     writer.start()
     try:
