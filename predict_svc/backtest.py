@@ -39,7 +39,7 @@ from predict_svc.features import build_features
 from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir, temperature_series
 from predict_svc.hourly import HourlyFrame, hour64
 from predict_svc.market import MarketDataError, load_market
-from predict_svc.model import ModelError, PriceModel, TrainParams, train_model
+from predict_svc.model import ModelError, PriceModel, TrainParams, check_features, train_model
 
 __all__ = ["BacktestResult", "local_day_bounds", "main", "run_backtest", "scores"]
 
@@ -132,6 +132,8 @@ def run_backtest(
         HourlyFrame.from_frame(frame), 1, temperature if "temperature" in model.features else None
     )
     mask = (fs.target_index >= hour64(test_first)) & (fs.target_index <= hour64(test_last))
+    # A model configured with a feature the test rows lack would be scored on NaN inputs: refuse.
+    check_features(fs.subset(mask), model.features, "backtest rows")
     actual = frame["price"].to_numpy()[mask]
     lo, mid, hi = model.predict_features(fs.subset(mask), 1)
     price = frame["price"]

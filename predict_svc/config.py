@@ -26,7 +26,9 @@ class PredictConfig:
         "EP_PREDICT_MODEL_DIR", "var/models", "directory of <zone>.json model artifacts"
     )
     train_missing: bool = env_field(
-        "EP_PREDICT_TRAIN_MISSING", True, "train a quick model at start-up for zones without an artifact"
+        "EP_PREDICT_TRAIN_MISSING",
+        True,
+        "train a quick model at start-up for zones without an up-to-date artifact (keyed by input files, config and code)",
     )
     startup_rounds: int = env_field("EP_PREDICT_STARTUP_ROUNDS", 60, "boosting rounds of start-up models")
     watch_seconds: float = env_field(

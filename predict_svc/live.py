@@ -13,7 +13,7 @@ Providers:
 - :class:`EntsoePrices`: the Transparency Platform A44 query (:mod:`predict_svc.entsoe_api`);
   token from ``ENTSOE_API_KEY``, URL from ``EP_ENTSOE_API_URL``. No token is in the repository
   and none is needed unless this provider is chosen.
-- :class:`OpenMeteoDaily`: the Open-Meteo ``/v1/forecast`` *daily* response
+- :class:`OpenMeteoDaily` (in :mod:`predict_svc.weather`, read on the serving path): the Open-Meteo ``/v1/forecast`` *daily* response
   (``temperature_2m_mean``) for the zone's reference city, mapped to the model's temperature
   feature (the daily mean of the day before each hour, as
   :func:`predict_svc.fundamentals.temperature_series` does on the observation files).
@@ -28,30 +28,31 @@ of such an answer is marked published.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from common.log import get_logger
 from energy.market_calendar import MarketCalendar
-from energy.zones import UnknownZone, lookup
 from predict_svc.entsoe_api import DEFAULT_URL, EIC, EntsoeError, parse_a44
-from predict_svc.runtime import ZoneMarket
+from predict_svc.hourly import HourlyFrame
+from predict_svc.market import COLUMNS, MarketDataError, load_market_hourly
+from predict_svc.providers import HttpAnswer, ProviderError, check_status, http_get
+from predict_svc.quarters import QuarterSeries
+from predict_svc.runtime import LIVE_GRID_LEAD, MAX_HORIZON, ZoneMarket, grow_grid
+from predict_svc.weather import DailyTemperature, OpenMeteoDaily
 
 __all__ = [
+    "DailyTemperature",
     "EntsoePrices",
     "FilePrices",
     "HttpAnswer",
@@ -63,59 +64,12 @@ __all__ = [
     "apply_day",
     "http_get",
     "price_provider",
+    "publish_day",
+    "refresh_forecasts",
     "start_live_feed",
 ]
 
 log = get_logger("predict_svc.live")
-
-
-@dataclass(frozen=True)
-class HttpAnswer:
-    status: int
-    body: bytes
-    headers: Mapping[str, str]
-
-
-def http_get(url: str, params: Mapping[str, str], timeout: float = 30.0) -> HttpAnswer:
-    """GET with the standard library; HTTP error statuses are answers, not exceptions.
-    Transport failures raise :class:`ProviderError` (``unreachable``)."""
-    full = f"{url}?{urllib.parse.urlencode(params)}"
-    try:
-        with urllib.request.urlopen(full, timeout=timeout) as response:
-            return HttpAnswer(response.status, response.read(), dict(response.headers))
-    except urllib.error.HTTPError as exc:
-        return HttpAnswer(exc.code, exc.read(), dict(exc.headers or {}))
-    except (OSError, ValueError) as exc:
-        raise ProviderError("unreachable", f"{url}: {exc}") from exc
-
-
-class ProviderError(RuntimeError):
-    """A provider answered, but not with usable data. ``reason`` is a short metric label;
-    ``retry_after`` (seconds) when the server said how long to wait."""
-
-    def __init__(self, reason: str, detail: str, retry_after: float | None = None) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-def _check_status(answer: HttpAnswer, what: str) -> None:
-    if answer.status == 401 or answer.status == 403:
-        raise ProviderError("unauthorized", f"{what} answered HTTP {answer.status} (check the token)")
-    if answer.status == 429:
-        raise ProviderError("rate_limited", f"{what} answered HTTP 429", _retry_after(answer.headers))
-    if answer.status >= 500:
-        raise ProviderError(
-            "server_error", f"{what} answered HTTP {answer.status}", _retry_after(answer.headers)
-        )
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    try:
-        return max(float(value), 0.0) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _complete(prices: pd.Series, calendar: MarketCalendar, day: date) -> pd.Series | None:
@@ -166,15 +120,12 @@ class FilePrices:
         return _complete(prices, self.calendar, day)
 
 
-Get = Callable[[str, Mapping[str, str]], HttpAnswer]
-
-
 @dataclass(frozen=True)
 class EntsoePrices:
     token: str = field(default_factory=lambda: os.environ.get("ENTSOE_API_KEY", ""))
     base_url: str = field(default_factory=lambda: os.environ.get("EP_ENTSOE_API_URL", DEFAULT_URL))
     calendar: MarketCalendar = field(default_factory=MarketCalendar.default)
-    get: Get = http_get
+    get: Callable[[str, Mapping[str, str]], HttpAnswer] = http_get
 
     def day_prices(self, zone: str, day: date) -> pd.Series | None:
         eic = EIC.get(zone.replace("_", "").upper())
@@ -192,7 +143,7 @@ class EntsoePrices:
             "securityToken": self.token,
         }
         answer = self.get(self.base_url, params)
-        _check_status(answer, "ENTSO-E")
+        check_status(answer, "ENTSO-E")
         try:
             prices = parse_a44(answer.body)
         except EntsoeError as exc:
@@ -278,99 +229,92 @@ class PublicationPoller:
             stop.wait(max((upcoming - clock()).total_seconds(), 1.0))
 
 
-@dataclass(frozen=True)
-class DailyTemperature:
-    """An Open-Meteo daily forecast as fetched: mean 2 m temperature per local day, and when it
-    was fetched (the issue time: a forecast made later is never used for an earlier origin)."""
-
-    issued_at: datetime
-    days: np.ndarray  # datetime64[D]
-    mean_c: np.ndarray
-
-    def feature(self, hours: np.ndarray, origin: datetime) -> np.ndarray:
-        """The model's temperature feature for ``hours`` (datetime64[h], UTC): the daily mean of
-        the day before each hour. A forecast issued after ``origin`` is refused."""
-        if self.issued_at > origin:
-            raise ProviderError("future_issue", f"forecast issued {self.issued_at} after origin {origin}")
-        wanted = np.asarray(hours, dtype="datetime64[h]").astype("datetime64[D]") - np.timedelta64(1, "D")
-        out = np.full(len(wanted), np.nan)
-        at = np.searchsorted(self.days, wanted)
-        ok = (at < len(self.days)) & (self.days[np.minimum(at, len(self.days) - 1)] == wanted)
-        out[ok] = self.mean_c[at[ok]]
-        return out
-
-
-@dataclass(frozen=True)
-class OpenMeteoDaily:
-    base_url: str = field(
-        default_factory=lambda: os.environ.get("EP_OPEN_METEO_URL", "https://api.open-meteo.com/v1/forecast")
-    )
-    get: Get = http_get
-    forecast_days: int = 8
-
-    def fetch(self, zone: str, now: datetime) -> DailyTemperature:
-        try:
-            place = lookup(zone)
-        except UnknownZone:
-            raise ProviderError("refused", f"no reference location for zone {zone}") from None
-        params = {
-            "latitude": f"{place.lat:.4f}",
-            "longitude": f"{place.lon:.4f}",
-            "daily": "temperature_2m_mean",
-            "timezone": "UTC",
-            "past_days": "1",
-            "forecast_days": str(self.forecast_days),
-        }
-        answer = self.get(self.base_url, params)
-        _check_status(answer, "Open-Meteo")
-        return self.parse(answer.body, now)
-
-    @staticmethod
-    def parse(body: bytes, issued_at: datetime) -> DailyTemperature:
-        try:
-            doc: Any = json.loads(body)
-        except ValueError as exc:
-            raise ProviderError("malformed", f"Open-Meteo: not JSON: {exc}") from exc
-        if not isinstance(doc, dict):
-            raise ProviderError("malformed", "Open-Meteo: not a JSON object")
-        if doc.get("error"):
-            raise ProviderError("refused", f"Open-Meteo: {doc.get('reason', 'unknown')}")
-        if int(doc.get("utc_offset_seconds", 0)) != 0:
-            raise ProviderError("malformed", "Open-Meteo: daily values not in UTC days")
-        try:
-            daily = doc["daily"]
-            days = np.array(daily["time"], dtype="datetime64[D]")
-            values = [np.nan if v is None else float(v) for v in daily["temperature_2m_mean"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProviderError("malformed", f"Open-Meteo: unexpected daily response: {exc}") from exc
-        if len(values) != len(days):
-            raise ProviderError("malformed", "Open-Meteo: time and temperature_2m_mean differ in length")
-        order = np.argsort(days, kind="stable")
-        return DailyTemperature(issued_at, days[order], np.array(values)[order])
-
-
 def apply_day(market: ZoneMarket, day: date, prices: pd.Series) -> bool:
-    """Write a complete published day into a live market's columns (quarters and the hourly mean),
-    in place; the market then counts the day as published (its periods are all present) and the
-    forecast cache, keyed by the published end, re-forecasts on its next use. False (logged) when
-    the day lies outside the market's grid."""
+    """Publish a complete day into a live market: its quarters and the hourly mean. The market's
+    arrays are never written in place (RPC threads read them): new ones are built, the grid grown
+    when the day (or now + the forecast reach) lies past its end, and the pair swapped whole
+    (:meth:`ZoneMarket.update`). The market then counts the day as published and the forecast
+    cache, keyed by the publication, re-forecasts on its next use. False (logged) when the day
+    lies before the market's grid or its periods do not fit the day."""
     cal = market.calendar
     start, end = cal.day_start(day), cal.day_end(day)
-    q = market.q
-    lo, hi = q.pos(start), q.pos(end)
-    rows_lo, rows_hi = market.frame.pos(start), market.frame.pos(end)
-    if lo < 0 or hi > len(q) or rows_lo < 0 or rows_hi > len(market.frame):
-        log.warning("prices_outside_grid", zone=market.zone, day=str(day))
-        return False
     step = cal.period_minutes(day) // 15
     values = np.repeat(prices.to_numpy(dtype=float), step)
-    if len(values) != hi - lo:
-        log.warning("prices_not_applied", zone=market.zone, day=str(day), quarters=len(values), slots=hi - lo)
+    reach = max(end, market.clock.data_now()) + timedelta(hours=MAX_HORIZON)
+    outcome: list[str] = []
+
+    def publish(frame: HourlyFrame, quarters: QuarterSeries) -> tuple[HourlyFrame, QuarterSeries] | None:
+        if grow_grid(frame, quarters, reach) is not None:  # short of the day's forecast reach
+            frame, quarters = grow_grid(frame, quarters, reach + LIVE_GRID_LEAD) or (frame, quarters)
+        lo, hi = quarters.pos(start), quarters.pos(end)
+        rows_lo, rows_hi = frame.pos(start), frame.pos(end)
+        if lo < 0 or rows_lo < 0 or hi > len(quarters) or rows_hi > len(frame):
+            outcome.append("outside")
+            return None
+        if len(values) != hi - lo:
+            outcome.append("mismatch")
+            return None
+        q_values, q_hourly = quarters.values.copy(), quarters.hourly.copy()
+        q_values[lo:hi] = values
+        q_hourly[lo:hi] = step == 4
+        price = np.array(frame["price"], dtype=float)  # a copy: readers keep the old array
+        price[rows_lo:rows_hi] = values.reshape(-1, 4).mean(axis=1)
+        return (
+            HourlyFrame(frame.start, {**frame.columns, "price": price}),
+            QuarterSeries(quarters.start, q_values, q_hourly),
+        )
+
+    if market.update(publish):
+        return True
+    if outcome == ["mismatch"]:
+        log.warning("prices_not_applied", zone=market.zone, day=str(day), quarters=len(values))
+    else:
+        log.warning("prices_outside_grid", zone=market.zone, day=str(day))
+    return False
+
+
+def refresh_forecasts(market: ZoneMarket, directory: Path | str) -> bool:
+    """Re-read the zone's forecast series (load, wind, solar: out before the prices of their
+    day) from ``directory`` and swap them into the live market, the grid grown to their end
+    (copy-on-write, as :func:`apply_day`). Prices are left as published. A live market read its
+    files once at start: without this every day after the files' end at start has no load
+    forecast, and the week-ahead model refuses to forecast it. False (logged) when the files
+    cannot be read."""
+    try:
+        fresh = load_market_hourly(directory, market.zone, through_forecasts=True)
+    except MarketDataError as exc:
+        log.warning("forecasts_not_refreshed", zone=market.zone, error=str(exc))
         return False
-    q.values[lo:hi] = values
-    q.hourly[lo:hi] = step == 4
-    market.frame["price"][rows_lo:rows_hi] = values.reshape(-1, 4).mean(axis=1)
+
+    def merge(frame: HourlyFrame, quarters: QuarterSeries) -> tuple[HourlyFrame, QuarterSeries] | None:
+        frame, quarters = grow_grid(frame, quarters, fresh.last) or (frame, quarters)
+        offset = frame.pos(fresh.first)
+        lo, hi = max(offset, 0), min(offset + len(fresh), len(frame))
+        if hi <= lo:
+            return None
+        columns = dict(frame.columns)
+        for name in COLUMNS:
+            if name == "price" or name not in fresh:
+                continue
+            values = np.array(columns[name], dtype=float)  # a copy: readers keep the old array
+            new = fresh[name][lo - offset : hi - offset]
+            known = np.isfinite(new)  # a value missing from the file keeps what the market had
+            values[lo:hi][known] = new[known]
+            columns[name] = values
+        return HourlyFrame(frame.start, columns), quarters
+
+    market.update(merge)
     return True
+
+
+def publish_day(
+    market: ZoneMarket, day: date, prices: pd.Series, forecast_dir: Path | str | None = None
+) -> bool:
+    """What the live feed does with a published day: refresh the forecast series from
+    ``forecast_dir`` (when given) and apply the day's prices (:func:`apply_day`)."""
+    if forecast_dir:
+        refresh_forecasts(market, forecast_dir)
+    return apply_day(market, day, prices)
 
 
 def price_provider(kind: str, directory: str, calendar: MarketCalendar) -> PriceProvider | None:
@@ -398,10 +342,15 @@ class LiveFeed:
 
 
 def start_live_feed(
-    kind: str, directory: str, markets: Mapping[str, ZoneMarket], now: Callable[[], datetime]
+    kind: str,
+    directory: str,
+    markets: Mapping[str, ZoneMarket],
+    now: Callable[[], datetime],
+    forecast_dir: str = "",
 ) -> LiveFeed | None:
     """Poll ``kind``'s provider for the live markets' next delivery days and write each complete
-    day into its market (the next request or warm-up then re-forecasts from it). None when no
+    day into its market (the next request or warm-up then re-forecasts from it), the forecast
+    series re-read from ``forecast_dir`` first (the market's data directory). None when no
     provider is configured or no market is live (the default: replay/synthetic)."""
     live = {zone: m for zone, m in markets.items() if m.live}
     if not live:
@@ -417,7 +366,7 @@ def start_live_feed(
         next_day[zone] = (last or calendar.delivery_day(at)) + timedelta(days=1)
 
     def applied(zone: str, day: date, prices: pd.Series) -> None:
-        if not apply_day(live[zone], day, prices):
+        if not publish_day(live[zone], day, prices, forecast_dir or None):
             poller.errors[(zone, "outside_grid")] += 1
 
     poller = PublicationPoller(provider, tuple(live), next_day, applied, calendar)

@@ -216,12 +216,15 @@ def load_market_hourly(
     zone: str,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
+    through_forecasts: bool = False,
 ) -> HourlyFrame:
     """All series of ``zone`` in ``data_dir`` joined on one hourly UTC grid (columns ``COLUMNS``).
 
     The grid spans the price series (clipped to ``[start, end]`` when given, both inclusive;
-    naive bounds are read as UTC). Series that are absent give all-NaN columns; a missing price
-    file is an error because nothing can be forecast without it.
+    naive bounds are read as UTC); with ``through_forecasts`` it runs on to the end of the
+    longest series (a live market: load and wind/solar forecasts are out before the prices of
+    their day, which are then NaN). Series that are absent give all-NaN columns; a missing
+    price file is an error because nothing can be forecast without it.
     """
     directory = Path(data_dir)
     if not directory.is_dir():
@@ -239,6 +242,8 @@ def load_market_hourly(
     if np.isnan(prices["price"]).all():
         raise MarketDataError(f"price file for zone {zone} in {directory} holds no prices")
     n = len(prices)
+    if through_forecasts:
+        n = max([n, *(int((p.start - prices.start).astype(np.int64)) + len(p) for p in parts)])
     columns = {c: np.full(n, np.nan) for c in COLUMNS}
     for part in parts:  # left join onto the price grid
         offset = int((part.start - prices.start).astype(np.int64))

@@ -456,14 +456,15 @@ def train_model(
     )
 
 
-def check_features(fs: FeatureSet, features: Sequence[str]) -> None:
+def check_features(fs: FeatureSet, features: Sequence[str], where: str = "training data") -> None:
     """ModelError naming every configured feature that has no finite value in the rows with a
-    known target (a feature that is never passed, like the temperature once was)."""
+    known target (a feature that is never passed, like the temperature once was); ``where``
+    names the rows (training data, backtest rows)."""
     usable = np.isfinite(fs.y) if fs.y is not None else np.ones(len(fs.X), dtype=bool)
     rows = fs.X[usable]
     missing = [name for name in features if not np.isfinite(rows[:, FEATURE_NAMES.index(name)]).any()]
     if missing:
-        raise ModelError(f"configured features entirely missing in the training data: {', '.join(missing)}")
+        raise ModelError(f"configured features entirely missing in the {where}: {', '.join(missing)}")
 
 
 def save_model(model: PriceModel, path: Path | str) -> Path:

@@ -21,9 +21,11 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -42,6 +44,7 @@ from predict_svc.quarters import QuarterSeries
 from predict_svc.weekahead import FeatureMissingError, hours_of
 
 __all__ = [
+    "LIVE_GRID_LEAD",
     "QUANTILE_LEVELS",
     "AccuracyStore",
     "ForecastCache",
@@ -49,16 +52,33 @@ __all__ = [
     "LoadedModel",
     "ModelRegistry",
     "PricePath",
+    "TemperatureSource",
     "ZoneMarket",
     "build_path",
     "forecast_hours",
+    "grow_grid",
 ]
 
 log = get_logger(__name__)
 # Hours after the current one the market data must reach: the week-ahead path runs to the end of
 # the 7th delivery day after the last published one (8 days from now after the auction).
 MAX_HORIZON = 24 * 9
+# A live market's grid runs this far past now + MAX_HORIZON (NaN rows: not yet published), so it
+# is grown a few times a week, not on every request.
+LIVE_GRID_LEAD = timedelta(days=3)
 _ZONE_CODE = re.compile(r"^[A-Z]{2}[0-9]{0,2}(_[A-Z]{2})?$")  # NO1, SE3, DK1, DE_LU
+
+
+MarketData = tuple[HourlyFrame, QuarterSeries]
+
+
+class TemperatureSource(Protocol):
+    """Where a market's temperature feature comes from at runtime (live: the Open-Meteo daily
+    forecast, :class:`predict_svc.weather.ForecastTemperature`)."""
+
+    def series(self, zone: str, hours: np.ndarray, origin: datetime, now: datetime) -> np.ndarray:
+        """The feature for ``hours`` (datetime64[h], UTC) as known at data time ``origin``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -68,7 +88,13 @@ class ZoneMarket:
 
     ``live`` markets (data arriving as the market publishes it) count a day as published when
     all its periods are present; replay and synthetic markets, whose data exists in advance,
-    publish each delivery day whole at its scheduled publication time."""
+    publish each delivery day whole at its scheduled publication time.
+
+    A live market changes while it serves (a published day is written in, the grid grows past
+    now). Its data is never written in place: :meth:`update` builds new arrays and swaps the
+    (frame, quarters) pair as one reference, so a request working on a :meth:`snapshot` sees
+    the market before or after a publication, never half of one (the registry's copy-on-write
+    for models, applied to data)."""
 
     zone: str
     frame: HourlyFrame
@@ -80,21 +106,72 @@ class ZoneMarket:
     # Daily fundamentals (weather, reservoirs, closes) for models configured with them; the same
     # provider the zone's model was trained from.
     fundamentals: FileFundamentals | None = None
+    # The temperature feature's runtime source; None: the fundamentals' observation files.
+    temperature: TemperatureSource | None = None
+    # The current (frame, quarters): one reference, swapped whole by update().
+    _data: MarketData = field(init=False, repr=False, compare=False)
+    # Serialises writers (a publication, the grid growing); readers never take it.
+    _write_lock: threading.Lock = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.quarters is None:
             object.__setattr__(self, "quarters", QuarterSeries.from_hourly(self.frame))
+        assert self.quarters is not None
+        object.__setattr__(self, "_data", (self.frame, self.quarters))
+        object.__setattr__(self, "_write_lock", threading.Lock())
 
     @property
     def q(self) -> QuarterSeries:
         assert self.quarters is not None
         return self.quarters
 
+    def snapshot(self) -> ZoneMarket:
+        """The market as it is now, frozen: a request works on one snapshot so every read sees
+        the same publication state. A live market's grid is grown first when now has come
+        close to its end."""
+        if self.live:
+            self._ensure_grid(self.clock.data_now())
+        frame, quarters = self._data  # one read: a consistent pair
+        return replace(self, frame=frame, quarters=quarters)
+
+    def update(self, change: Callable[[HourlyFrame, QuarterSeries], MarketData | None]) -> bool:
+        """Apply ``change`` to the current data (it returns new arrays, never writes the ones it
+        is given; None: no change) and swap the result in. True when swapped."""
+        with self._write_lock:
+            frame, quarters = self._data
+            new = change(frame, quarters)
+            if new is None:
+                return False
+            self._swap(new)
+            return True
+
+    def _swap(self, data: MarketData) -> None:
+        frame, quarters = data
+        if len(quarters) and quarters.start != self._data[1].start:
+            raise ValueError("a market's quarter grid keeps its start")
+        object.__setattr__(self, "_data", data)  # readers of snapshots: one atomic reference
+        object.__setattr__(self, "frame", frame)  # direct readers: each attribute whole
+        object.__setattr__(self, "quarters", quarters)
+
+    def _ensure_grid(self, now: datetime) -> None:
+        """Grow a live market's grid (NaN rows) to reach ``now`` + MAX_HORIZON + LIVE_GRID_LEAD
+        when it ends before ``now`` + MAX_HORIZON: a live market's data ends with the last
+        published day, and the serving path needs rows to forecast into."""
+        frame, quarters = self._data
+        reach = now + timedelta(hours=MAX_HORIZON)
+        if frame.last >= reach and quarters.end >= np.datetime64(floor_hour(reach).replace(tzinfo=None), "m"):
+            return
+        until = now + timedelta(hours=MAX_HORIZON) + LIVE_GRID_LEAD
+        self.update(lambda frame, quarters: grow_grid(frame, quarters, until))
+
     def data_now(self) -> datetime:
         """The current hour in data time; its price is known (cleared the day before)."""
         now = self.clock.data_now()
-        last = self.frame.last - timedelta(hours=MAX_HORIZON)
-        if now > last or now < self.frame.first + timedelta(hours=200):
+        if self.live:
+            self._ensure_grid(now)
+        frame = self._data[0]
+        last = frame.last - timedelta(hours=MAX_HORIZON)
+        if now > last or now < frame.first + timedelta(hours=200):
             raise Unavailable("MARKET_DATA_EXHAUSTED", f"no market data around {now} for zone {self.zone}")
         return now
 
@@ -132,6 +209,27 @@ class ZoneMarket:
     def price_at(self, when: datetime) -> float:
         """The cleared price of the data-time hour ``when`` (NaN when unknown or outside)."""
         return self.frame.value("price", when)
+
+
+def grow_grid(frame: HourlyFrame, quarters: QuarterSeries, until: datetime) -> MarketData | None:
+    """``frame`` and ``quarters`` extended with NaN rows (not published yet) through the hour
+    holding ``until`` (the quarters at least as far as the frame); None when both reach it
+    already. New arrays: the given ones are unchanged."""
+    rows = max(frame.pos(until) + 1, len(frame))
+    n_q = max(quarters.pos(to_datetime(frame.start) + timedelta(hours=rows)), len(quarters))
+    if rows == len(frame) and n_q == len(quarters):
+        return None
+    pad = rows - len(frame)
+    grown = HourlyFrame(
+        frame.start, {k: np.concatenate([v, np.full(pad, np.nan)]) for k, v in frame.columns.items()}
+    )
+    extra = n_q - len(quarters)
+    q = QuarterSeries(
+        quarters.start,
+        np.concatenate([quarters.values, np.full(extra, np.nan)]),
+        np.concatenate([quarters.hourly, np.zeros(extra, dtype=bool)]),
+    )
+    return grown, q
 
 
 @dataclass(frozen=True)
@@ -271,22 +369,29 @@ def forecast_hours(
     )
 
 
-def runtime_temperature(market: ZoneMarket, model: PriceModel, frame: HourlyFrame) -> np.ndarray | None:
-    """The temperature feature for the rows of ``frame`` when ``model`` is configured with it
-    (from the market's fundamentals, as in training), else None.
+def runtime_temperature(
+    market: ZoneMarket, model: PriceModel, frame: HourlyFrame, origin: datetime
+) -> np.ndarray | None:
+    """The temperature feature for the rows of ``frame`` when ``model`` is configured with it,
+    else None: from the market's temperature source (live: the Open-Meteo forecast), else from
+    its fundamentals files (replay: the observations training used).
 
     Raises :class:`FeatureMissingError` when the model needs it and none is available."""
     if "temperature" not in model.features:
         return None
-    if market.fundamentals is None:
+    if market.temperature is not None:
+        series = market.temperature.series(market.zone, frame.times, origin, market.clock.data_now())
+    elif market.fundamentals is not None:
+        series = temperature_series(market.fundamentals, market.zone, frame.times)
+    else:
         raise FeatureMissingError(
             f"model {model.version} is configured with the temperature feature, but zone"
             f" {market.zone} has no weather source at runtime"
         )
-    series = temperature_series(market.fundamentals, market.zone, frame.times)
-    if not np.isfinite(series).any():
+    if not np.isfinite(series[frame.pos(origin) + 1 :]).any():
         raise FeatureMissingError(
             f"configured feature temperature entirely missing at runtime for zone {market.zone}"
+            " (no value for any forecast hour)"
         )
     return series
 
@@ -306,7 +411,8 @@ def forecast_path(market: ZoneMarket, model: PriceModel, published_end: datetime
             return Forecast(hours_of(w), np.arange(1, hours + 1), w.p10, w.p50, w.p90, w.upper)
         origin = published_end - timedelta(hours=1)
         known = market.known(origin, history_hours=MAX_LAG + 1, hours_after=hours)
-        return forecast_hours(model, known, origin, hours, runtime_temperature(market, model, known))
+        temperature = runtime_temperature(market, model, known, origin)
+        return forecast_hours(model, known, origin, hours, temperature)
     except FeatureMissingError as exc:
         log.error("model_feature_missing", zone=market.zone, version=model.version, error=str(exc))
         raise FailedPrecondition("MODEL_FEATURE_MISSING", str(exc)) from exc
@@ -446,6 +552,7 @@ class ForecastCache:
 
     def peek(self, market: ZoneMarket, loaded: LoadedModel) -> PricePath | None:
         """The current path when it is computed already (no model call), else None."""
+        market = market.snapshot()
         market.data_now()
         now = market.clock.to_data(market.clock.now())
         key = (
@@ -458,6 +565,7 @@ class ForecastCache:
 
     def get(self, market: ZoneMarket, loaded: LoadedModel) -> tuple[PricePath, bool]:
         """The current path; ``True`` when it was computed by this call."""
+        market = market.snapshot()  # one publication state for the key and the path
         market.data_now()  # raises when the data does not reach now
         now = market.clock.to_data(market.clock.now())
         key = (
@@ -547,6 +655,7 @@ class AccuracyStore:
     def seed(self, market: ZoneMarket, model: PriceModel, days: int) -> int:
         """Issue the forecasts the model would have made at each publication of the last ``days``
         days, from data known then (first start: accuracy is not empty). Idempotent."""
+        market = market.snapshot()
         now = market.data_now()
         cal = market.calendar
         stored = 0
@@ -571,6 +680,7 @@ class AccuracyStore:
 
     def score(self, market: ZoneMarket, window_hours: int) -> list[HorizonScore]:
         """Per horizon day: scored hours whose targets are published and inside the window."""
+        market = market.snapshot()
         now = market.clock.data_now()
         published_end = market.published_end(now)
         hi = min(_epoch_hour(now), _epoch_hour(published_end) - 1)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import json
 import multiprocessing
 import threading
 from collections.abc import Callable, Mapping
@@ -31,13 +34,19 @@ from predict_svc.clock import RealClock, ReplayClock, system_now
 from predict_svc.config import PredictConfig
 from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir, temperature_series
 from predict_svc.hourly import HourlyFrame, floor_hour
-from predict_svc.market import file_suffix, load_market_hourly
+from predict_svc.market import SERIES, file_suffix, load_market_hourly
 from predict_svc.model import TrainParams, save_model, train_model
 from predict_svc.quarters import read_price_quarters
 from predict_svc.runtime import MAX_HORIZON, AccuracyStore, ModelRegistry, ZoneMarket
 from predict_svc.servicer import PredictionServicer, Weather
 from predict_svc.synthetic import generate_market, load_params
-from predict_svc.weather import OpenMeteoClient, SyntheticWeather, WeatherProvider
+from predict_svc.weather import (
+    ForecastTemperature,
+    OpenMeteoClient,
+    OpenMeteoDaily,
+    SyntheticWeather,
+    WeatherProvider,
+)
 
 if TYPE_CHECKING:
     from predict_svc.live import LiveFeed
@@ -51,7 +60,10 @@ __all__ = [
     "interceptors",
     "server_config",
     "services",
+    "stale_zones",
+    "startup_params",
     "train_missing",
+    "training_key",
     "warm_forecasts",
     "warm_once",
     "watch_models",
@@ -106,19 +118,31 @@ def build_markets(config: PredictConfig, now: Now = system_now) -> dict[str, Zon
     fundamentals = fundamentals_provider(config)
     for i, zone in enumerate(z.upper() for z in config.zones):
         if config.data_dir:
-            frame = load_market_hourly(config.data_dir, zone)
+            live = config.live_market
+            # Live, the forecasts published ahead of the prices are kept (their rows' prices NaN).
+            frame = load_market_hourly(config.data_dir, zone, through_forecasts=live)
             quarters = read_price_quarters(
                 Path(config.data_dir) / f"day_ahead_prices_{file_suffix(zone)}.csv"
             )
-            live = config.live_market
             clock: RealClock | ReplayClock = (
                 RealClock(now_fn=now)
                 if live
                 # The replay keeps now far enough before the data's end for the week-ahead path.
                 else ReplayClock(frame.first, frame.last, now_fn=now, lead=timedelta(hours=MAX_HORIZON + 24))
             )
+            # Live, the temperature feature is the Open-Meteo daily forecast (used only when the
+            # zone's model is configured with it), the files filling history it does not reach.
+            temperature = ForecastTemperature(OpenMeteoDaily(), fundamentals) if live else None
             markets[zone] = ZoneMarket(
-                zone, frame, clock, f"entsoe:{config.data_dir}", quarters, calendar, live, fundamentals
+                zone,
+                frame,
+                clock,
+                f"entsoe:{config.data_dir}",
+                quarters,
+                calendar,
+                live,
+                fundamentals,
+                temperature,
             )
         else:
             real_now = floor_hour(now())
@@ -143,11 +167,102 @@ def fundamentals_provider(config: PredictConfig) -> FileFundamentals | None:
     return FileFundamentals(found) if found is not None else None
 
 
-def _train_and_save(jobs: list[tuple[str, HourlyFrame, str, Path, Path | None]], params: TrainParams) -> None:
+# Modules whose source decides what a start-up training produces: their content is the code
+# version in the training key (an edit to any of them retrains the start-up models).
+TRAINING_CODE: tuple[str, ...] = (
+    "dayahead",
+    "features",
+    "fundamentals",
+    "hourly",
+    "market",
+    "model",
+    "quantiles",
+    "synthetic",
+    "trees",
+    "weekahead",
+)
+TRAINING_KEY = "training_key"  # in the artifact's ``extra``: the key it was trained under
+
+
+def startup_params(config: PredictConfig) -> TrainParams:
+    """The training configuration of start-up models."""
+    # Small and single-threaded: this runs beside a serving process on a shared machine.
+    return TrainParams(
+        rounds=config.startup_rounds,
+        num_leaves=31,
+        multi_rows=20_000,
+        validation_hours=24 * 45,
+        threads=1,
+        # The week-ahead model at start-up: fewer cross-fits than predict_svc.train's 10 (its
+        # bands come out a little wide, see BENCHMARKS.md); a trained artifact replaces it.
+        week_ahead_rounds=config.startup_rounds,
+        week_ahead_folds=5,
+    )
+
+
+def training_inputs(config: PredictConfig, market: ZoneMarket) -> list[Path]:
+    """The files a start-up model of ``market``'s zone is trained from: its series files, the
+    fundamentals files, or the synthetic market's parameters."""
+    if not config.data_dir:
+        return [Path(__file__).with_name("synthetic_params.json")]
+    suffix = file_suffix(market.zone)
+    paths = [Path(config.data_dir) / f"{spec.prefix}_{suffix}.csv" for spec in SERIES]
+    if market.fundamentals is not None:
+        paths += sorted(Path(market.fundamentals.directory).glob("*.csv"))
+    return [p for p in paths if p.exists()]
+
+
+def training_key(config: PredictConfig, market: ZoneMarket, params: TrainParams) -> str:
+    """What a start-up model is a function of: the content of its input files, the training
+    configuration and the code (:data:`TRAINING_CODE`). An artifact trained under another key
+    is stale and retrained."""
+    digest = hashlib.sha256()
+
+    def part(name: str, data: bytes) -> None:
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+
+    part("zone", market.zone.encode())
+    part("source", market.source.encode())
+    part("params", json.dumps(dataclasses.asdict(params), sort_keys=True, default=str).encode())
+    if not config.data_dir:
+        index = [z.upper() for z in config.zones].index(market.zone)
+        part("synthetic_seed", str(config.synthetic_seed + index).encode())
+    for path in training_inputs(config, market):
+        part(f"input:{path.name}", hashlib.sha256(path.read_bytes()).digest())
+    package = Path(__file__).parent
+    for module in TRAINING_CODE:
+        part(f"code:{module}", (package / f"{module}.py").read_bytes())
+    return digest.hexdigest()
+
+
+def stale_zones(app: PredictApp) -> dict[str, str]:
+    """Zones whose start-up model must be (re)trained, with the key to train it under: no
+    artifact, or one trained at start-up under another key (an input file, the configuration
+    or the code changed). An artifact without a key (``predict_svc.train``, deployed by an
+    operator) is kept."""
+    params = startup_params(app.config)
+    stale = {}
+    for zone, market in app.markets.items():
+        key = training_key(app.config, market, params)
+        if not app.registry.path(zone).exists():
+            stale[zone] = key
+            continue
+        current = next((m for m in app.registry.loaded() if m.model.zone.upper() == zone), None)
+        trained_under = current.model.extra.get(TRAINING_KEY) if current is not None else None
+        if trained_under is not None and trained_under != key:
+            log.info("model_stale", zone=zone, version=current.model.version if current else "")
+            stale[zone] = key
+    return stale
+
+
+def _train_and_save(
+    jobs: list[tuple[str, HourlyFrame, str, Path, Path | None, str]], params: TrainParams
+) -> None:
     """Body of the training child process: train each (zone, frame, source, path, fundamentals
-    directory), write it. With fundamentals files the temperature feature and the week-ahead
-    model's daily features are trained on them (and the runtime reads the same files)."""
-    for zone, frame, source, path, directory in jobs:
+    directory, training key), write it. With fundamentals files the temperature feature and the
+    week-ahead model's daily features are trained on them (and the runtime reads the same files)."""
+    for zone, frame, source, path, directory, key in jobs:
         provider = FileFundamentals(directory) if directory is not None else None
         temperature = None
         if provider is not None:
@@ -156,11 +271,13 @@ def _train_and_save(jobs: list[tuple[str, HourlyFrame, str, Path, Path | None]],
         model = train_model(
             frame, zone, params=params, source=source, temperature=temperature, fundamentals=provider
         )
-        save_model(model, path)
+        save_model(dataclasses.replace(model, extra={**model.extra, TRAINING_KEY: key}), path)
 
 
 def train_missing(app: PredictApp) -> None:
-    """Train and save a quick model for each zone without an artifact (first start of a clone).
+    """Train and save a quick model for each zone without an up-to-date artifact: none (first
+    start of a clone), or one trained at start-up from other inputs, configuration or code
+    (:func:`stale_zones`).
 
     Training stops 30 days before the current data hour so live accuracy is out of sample.
     It runs in a child process: LightGBM (with scipy) is never imported by the server, and the
@@ -168,29 +285,17 @@ def train_missing(app: PredictApp) -> None:
     goes away with the child instead of staying resident in the server for its lifetime.
     """
     jobs = []
-    for zone, market in app.markets.items():
+    for zone, key in stale_zones(app).items():
+        market = app.markets[zone]
         path = app.registry.path(zone)
-        if path.exists():
-            continue
         end = market.clock.data_now() - timedelta(days=30)
         frame = market.frame.between(end - timedelta(days=365), end).copy()  # pickled to the child
         log.info("model_training", zone=zone, rows=len(frame))
         directory = market.fundamentals.directory if market.fundamentals is not None else None
-        jobs.append((zone, frame, market.source, path, directory))
+        jobs.append((zone, frame, market.source, path, directory, key))
     if not jobs:
         return
-    # Small and single-threaded: this runs beside a serving process on a shared machine.
-    params = TrainParams(
-        rounds=app.config.startup_rounds,
-        num_leaves=31,
-        multi_rows=20_000,
-        validation_hours=24 * 45,
-        threads=1,
-        # The week-ahead model at start-up: fewer cross-fits than predict_svc.train's 10 (its
-        # bands come out a little wide, see BENCHMARKS.md); a trained artifact replaces it.
-        week_ahead_rounds=app.config.startup_rounds,
-        week_ahead_folds=5,
-    )
+    params = startup_params(app.config)
     # spawn, not fork: a forked child would share the server's gRPC threads and locks. One child
     # per zone, so each zone is served as soon as its model is written.
     for job in jobs:
@@ -269,15 +374,18 @@ def build(
         # otherwise never imports.
         from predict_svc.live import start_live_feed
 
-        feed = start_live_feed(config.price_provider, config.price_dir, markets, now)
+        feed = start_live_feed(
+            config.price_provider, config.price_dir, markets, now, forecast_dir=config.data_dir
+        )
     app = PredictApp(config, markets, registry, accuracy, servicer, seeding, feed)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])
     return app
 
 
 def start_training(app: PredictApp) -> threading.Thread | None:
-    """Train missing models in a thread; the server answers MODEL_NOT_READY meanwhile."""
-    if not app.config.train_missing or all(app.registry.path(z).exists() for z in app.markets):
+    """Train missing or stale models in a thread; the server answers MODEL_NOT_READY meanwhile
+    (a stale model keeps serving until its replacement is written)."""
+    if not app.config.train_missing or not stale_zones(app):
         return None
     thread = threading.Thread(target=train_missing, args=(app,), name="train-missing", daemon=True)
     thread.start()

@@ -228,11 +228,16 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         self._price_responses: dict[bytes, tuple[PricePath, datetime, pb.GetPriceForecastResponse]] = {}
 
     # -- shared helpers ----------------------------------------------------------------------
+    def market(self, zone: str) -> ZoneMarket:
+        """The zone's market as it is now (a snapshot: a live market may publish a day while this
+        request runs; the request keeps one consistent state)."""
+        return self.markets[zone].snapshot()
+
     def zone_path(self, zone: str) -> tuple[PricePath, LoadedModel]:
         """The zone's current price path (computed when a day is published or the model changes;
         each new one is recorded for live accuracy)."""
         loaded = self.registry.get(zone)
-        market = self.markets[loaded.model.zone.upper()]
+        market = self.market(loaded.model.zone.upper())
         path, fresh = self.cache.get(market, loaded)
         if fresh:
             self.accuracy.record(market, path)
@@ -242,7 +247,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         """:meth:`zone_path` off the event loop when the path must be computed (model calls take
         seconds for a week ahead); a cached path is returned inline."""
         loaded = self.registry.get(zone)
-        market = self.markets[loaded.model.zone.upper()]
+        market = self.market(loaded.model.zone.upper())
         cached = self.cache.peek(market, loaded)
         if cached is not None:
             return cached
@@ -252,7 +257,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
     def hours_ahead(self, path: PricePath, count: int) -> _HoursAhead:
         """The ``count`` hours after the current one: real starts and P10/P50/P90 (published hours
         carry their price in all three)."""
-        market = self.markets[path.zone]
+        market = self.market(path.zone)
         first = path.hour_index(market.clock.data_now()) + 1
         idx = np.arange(first, min(first + count, len(path.h_p50)))
         return _HoursAhead(
@@ -391,7 +396,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
     def _day_status(
         self, path: PricePath, days: list[str], offsets: list[int], spot: SpotConverter
     ) -> list[forecast_pb2.DeliveryDayStatus]:
-        cal = self.markets[path.zone].calendar
+        cal = self.market(path.zone).calendar
         published_real = path.q_day[4 * path.hour_index(path.published_end - HOUR_TD) + 3]
         out = []
         offset_of = dict(zip(days, offsets, strict=True))
@@ -443,7 +448,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             raise InvalidArgument(reasons.CHEAPEST_COUNT_OUT_OF_RANGE, "cheapest_count must be 0..96")
         self.registry.check_zone(request.zone)
         path = await self.path_for(request.zone)
-        market = self.markets[path.zone]
+        market = self.market(path.zone)
         # The answer changes with the path (a publication, a new model) and the current quarter
         # hour (the next hours, the remaining cheapest periods): cached per both.
         quarter = floor_quarter(market.clock.now())
@@ -520,7 +525,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             )
         self.registry.check_zone(request.zone)
         path = await self.path_for(request.zone)
-        market = self.markets[path.zone]
+        market = self.market(path.zone)
         served = served_periods(path, 15)
         # Windows start at the next quarter-hour boundary: one that has begun cannot be used whole.
         start = _ceil_to(market.clock.now(), timedelta(minutes=15))
@@ -562,7 +567,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
     ) -> pb.GetMarketPricesResponse:
         zone = self.registry.check_zone(request.zone)
         minutes = _resolution(request.resolution)
-        market = self.markets[zone]
+        market = self.market(zone)
         end = timestamps.to_datetime(request.end_time) if request.HasField("end_time") else market.clock.now()
         start = (
             timestamps.to_datetime(request.start_time)
@@ -843,7 +848,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 reasons.WINDOW_OUT_OF_RANGE,
                 f"window_hours must be 1..{self.accuracy.capacity_hours}, got {window}",
             )
-        market = self.markets[zone]
+        market = self.market(zone)
         scores = await asyncio.to_thread(self.accuracy.score, market, window)
         first = next((sc for sc in scores if sc.horizon_day == 1), None)
         spot = self.costs.spot()

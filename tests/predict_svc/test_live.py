@@ -29,7 +29,7 @@ from predict_svc.live import (
     apply_day,
     start_live_feed,
 )
-from predict_svc.runtime import ZoneMarket
+from predict_svc.runtime import MAX_HORIZON, ZoneMarket
 from predict_svc.synthetic import generate_market, load_params
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -288,15 +288,39 @@ def assert_applied(applied: bool) -> None:
     assert applied
 
 
-def test_day_outside_the_grid_is_not_applied() -> None:
+def test_day_before_the_grid_is_not_applied() -> None:
     frame = generate_market(
-        load_params("NO1"), datetime(2024, 2, 20, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)
+        load_params("NO1"), datetime(2024, 3, 10, tzinfo=UTC), datetime(2024, 3, 30, tzinfo=UTC)
     )
-    market = ZoneMarket("NO1", frame, RealClock(), "live-test", None, CAL, live=True)
-    prices = parse_a44(A44_60)
+    now = datetime(2024, 3, 12, 12, tzinfo=UTC)
+    market = ZoneMarket("NO1", frame, RealClock(now_fn=lambda: now), "live-test", None, CAL, live=True)
+    prices = parse_a44(A44_60)  # 2024-03-05: before the grid's first hour
     before = market.q.values.copy()
     assert not apply_day(market, date(2024, 3, 5), prices)
     assert np.array_equal(before, market.q.values, equal_nan=True)
+
+
+def test_day_past_the_grid_grows_it_copy_on_write() -> None:
+    """A live market's data ends with its last published day: the next day lies past the grid
+    and is applied by growing it. Nothing a reader holds is written: a snapshot taken before
+    keeps its arrays and values (the publication is a swap of new arrays)."""
+    day = date(2024, 3, 5)
+    frame = generate_market(
+        load_params("NO1"), datetime(2024, 2, 1, tzinfo=UTC), CAL.day_end(day - timedelta(days=1))
+    )
+    now = CAL.expected_publication(day) + timedelta(minutes=5)
+    market = ZoneMarket("NO1", frame, RealClock(now_fn=lambda: now), "live-test", None, CAL, live=True)
+    before = market.snapshot()  # grows the grid past now: the serving path forecasts into it
+    assert before.frame.last >= now + timedelta(hours=MAX_HORIZON)
+    assert before.published_day() == day - timedelta(days=1)
+    held_price, held_q = before.frame["price"].copy(), before.q.values.copy()
+    assert apply_day(market, day, parse_a44(A44_60))
+    after = market.snapshot()
+    assert after.published_day() == day and before.published_day() == day - timedelta(days=1)
+    assert np.array_equal(before.frame["price"], held_price, equal_nan=True)
+    assert np.array_equal(before.q.values, held_q, equal_nan=True)
+    assert after.price_at(CAL.day_start(day)) == pytest.approx(parse_a44(A44_60).iloc[0])
+    assert after.frame.last >= CAL.day_end(day) + timedelta(hours=MAX_HORIZON)
 
 
 def test_live_feed_thread_publishes_from_files(tmp_path: Path) -> None:

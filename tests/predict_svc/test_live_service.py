@@ -1,0 +1,326 @@
+"""A live service over several simulated days: the real :class:`PublicationPoller` reading
+:class:`FilePrices` (files in a temporary directory, one delivery day appended per publication)
+writes each day into the running service's market, and GetPriceForecast through a real gRPC
+server on loopback serves it as published. The clock is injected: nothing waits for real time.
+
+Also the atomicity of a publication: a day is swapped in whole (copy-on-write), so a request
+that runs while a day is being applied sees the market before or after it, never half of it."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pandas as pd
+import pytest
+
+from auth_svc.testing import TokenFactory
+from common.auth.keys import StaticKeySource
+from common.auth.verifier import TokenVerifier
+from common.config import from_env
+from common.server import RunningServer, ServerConfig, start_server
+from energy.market_calendar import MarketCalendar
+from energypulse.prediction.v1 import forecast_pb2
+from energypulse.prediction.v1 import prediction_service_pb2 as pb
+from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
+from predict_svc.config import PredictConfig
+from predict_svc.hourly import HourlyFrame
+from predict_svc.live import FilePrices, PublicationPoller, apply_day, publish_day, refresh_forecasts
+from predict_svc.runtime import MAX_HORIZON, ZoneMarket
+from predict_svc.server import PredictApp, build, interceptors, services
+from predict_svc.synthetic import generate_market, load_params
+
+CAL = MarketCalendar.default()
+FIRST_DAY = date(2026, 3, 2)  # the last delivery day in the price file at start
+DAYS = 4  # delivery days published while the service runs
+
+
+class MutableClock:
+    """The injected clock: tests move it; the service reads it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _local(times: np.ndarray) -> list[str]:
+    index = pd.DatetimeIndex(times.astype("datetime64[ns]")).tz_localize("UTC").tz_convert("Europe/Oslo")
+    return [t.isoformat() for t in index]
+
+
+FORECASTS = ("load_forecast", "wind_solar_forecast")
+
+
+def _forecast_rows(frame: HourlyFrame, upto: np.ndarray) -> dict[str, pd.DataFrame]:
+    times = frame.times[upto]
+    return {
+        "load_forecast": pd.DataFrame(
+            {"datetime": _local(times), "load_forecast_mw": frame["load_forecast"][upto]}
+        ),
+        "wind_solar_forecast": pd.DataFrame(
+            {
+                "datetime": _local(times),
+                "Solar": frame["solar"][upto],
+                "Wind Onshore": frame["wind_onshore"][upto],
+                "Wind Offshore": frame["wind_offshore"][upto],
+            }
+        ),
+    }
+
+
+def _write_files(
+    directory: Path, frame: HourlyFrame, prices_end: datetime, forecasts_end: datetime | None = None
+) -> None:
+    """ENTSO-E layout: prices up to ``prices_end`` (exclusive), the forecasts (load, wind,
+    solar: published ahead of the prices) up to ``forecasts_end`` (default: the whole frame)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    times = frame.times
+    upto = times < np.datetime64(prices_end.replace(tzinfo=None), "h")
+    pd.DataFrame({"datetime": _local(times[upto]), "price_eur_mwh": frame["price"][upto]}).to_csv(
+        directory / "day_ahead_prices_NO_1.csv", index=False
+    )
+    f_upto = np.ones(len(times), dtype=bool)
+    if forecasts_end is not None:
+        f_upto = times < np.datetime64(forecasts_end.replace(tzinfo=None), "h")
+    for prefix, rows in _forecast_rows(frame, f_upto).items():
+        rows.to_csv(directory / f"{prefix}_NO_1.csv", index=False)
+
+
+def _append_forecasts(directory: Path, frame: HourlyFrame, day: date) -> None:
+    """The day-ahead load and wind/solar forecasts of ``day`` arrive (the downloader appends)."""
+    times = frame.times
+    lo = np.datetime64(CAL.day_start(day).replace(tzinfo=None), "h")
+    hi = np.datetime64(CAL.day_end(day).replace(tzinfo=None), "h")
+    for prefix, rows in _forecast_rows(frame, (times >= lo) & (times < hi)).items():
+        rows.to_csv(directory / f"{prefix}_NO_1.csv", mode="a", header=False, index=False)
+
+
+QUARTER_SHAPE = np.array([-1.5, -0.5, 0.5, 1.5])  # within the hour; the hourly mean is unchanged
+
+
+def _append_day(directory: Path, frame: HourlyFrame, day: date) -> np.ndarray:
+    """Publish ``day`` in 15-minute periods (the market since 2025-10-01): append its quarter
+    prices to the price file; returns the hourly means."""
+    lo, hi = frame.pos(CAL.day_start(day)), frame.pos(CAL.day_end(day))
+    hourly = np.asarray(frame["price"][lo:hi], dtype=float)
+    quarters = (hourly[:, None] + QUARTER_SHAPE[None, :]).reshape(-1)
+    starts = np.repeat(frame.times[lo:hi].astype("datetime64[m]"), 4) + np.tile(
+        np.arange(4) * np.timedelta64(15, "m"), hi - lo
+    )
+    rows = pd.DataFrame({"datetime": _local(starts), "price_eur_mwh": quarters})
+    rows.to_csv(directory / "day_ahead_prices_NO_1.csv", mode="a", header=False, index=False)
+    return hourly
+
+
+@dataclass
+class LiveHarness:
+    app: PredictApp
+    stub: pb_grpc.PredictionServiceStub
+    clock: MutableClock
+    data: Path
+    source: HourlyFrame  # the "truth" the files are written from
+    metadata: tuple[tuple[str, str], ...]
+
+    @property
+    def market(self) -> ZoneMarket:
+        return self.app.markets["NO1"]
+
+
+@pytest.fixture
+async def live(model_dir: Path, tmp_path: Path) -> AsyncIterator[LiveHarness]:
+    source = generate_market(
+        load_params("NO1"), datetime(2025, 9, 1, tzinfo=UTC), datetime(2026, 3, 25, tzinfo=UTC), seed=7
+    )
+    data = tmp_path / "data"
+    # Live, the forecasts reach one day past the prices (the day-ahead load forecast of D is out
+    # before D's auction); each simulated day the next day's forecasts arrive.
+    _write_files(data, source, CAL.day_end(FIRST_DAY), CAL.day_end(FIRST_DAY + timedelta(days=1)))
+    models = tmp_path / "models"
+    shutil.copytree(model_dir, models)
+    # 10:00 UTC on FIRST_DAY: its prices are known, tomorrow's auction results are not out yet.
+    clock = MutableClock(datetime.combine(FIRST_DAY, datetime.min.time(), UTC) + timedelta(hours=10))
+    config = from_env(
+        PredictConfig,
+        {},
+        zones=("NO1",),
+        data_dir=str(data),
+        live_market=True,
+        model_dir=str(models),
+        accuracy_window_hours=48,
+        state_dir=str(tmp_path / "state"),
+    )
+    app = build(config, now=clock)
+    app.wait_seeded()
+    factory = TokenFactory()
+    verifier = TokenVerifier(
+        StaticKeySource(lambda: {factory.kid: factory.public_key}),
+        issuer=factory.issuer,
+        audience=factory.audience,
+    )
+    running: RunningServer = await start_server(
+        ServerConfig(port=0), services(app), interceptors(app, verifier)
+    )
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    token = factory.token(subject="user-1", role="user", households=("household-main",))
+    yield LiveHarness(
+        app,
+        pb_grpc.PredictionServiceStub(channel),
+        clock,
+        data,
+        source,
+        (("authorization", f"Bearer {token}"),),
+    )
+    await channel.close()
+    await running.stop(None)
+
+
+def _published(response: pb.GetPriceForecastResponse) -> list[forecast_pb2.PricePeriod]:
+    return [p for p in response.periods if p.kind == forecast_pb2.PRICE_KIND_PUBLISHED]
+
+
+async def _forecast(h: LiveHarness) -> pb.GetPriceForecastResponse:
+    request = pb.GetPriceForecastRequest(zone="NO1", resolution=forecast_pb2.PRICE_RESOLUTION_HOUR)
+    call: Any = h.stub.GetPriceForecast(request, metadata=h.metadata)  # an aio call (stubs type sync)
+    response: pb.GetPriceForecastResponse = await call
+    return response
+
+
+async def test_live_service_takes_each_new_day_over_several_days(live: LiveHarness) -> None:
+    """Day after day the poller finds the new day in the file, the service applies it and
+    serves it as published, forecasts starting right after it: a running live service keeps
+    taking new days (the grid grows with them; no data-range check refuses the grown market)."""
+    h = live
+    first = await _forecast(h)
+    assert first.forecast_start_time.ToDatetime(UTC) == CAL.day_end(FIRST_DAY)
+    poller = PublicationPoller(
+        FilePrices(h.data, CAL),
+        ("NO1",),
+        {"NO1": FIRST_DAY + timedelta(days=1)},
+        # As the service's feed does: the forecast files re-read, then the day applied.
+        lambda zone, day, prices: _must(publish_day(h.market, day, prices, h.data)),
+        calendar=CAL,
+    )
+    for k in range(1, DAYS + 1):
+        day = FIRST_DAY + timedelta(days=k)
+        publication = CAL.expected_publication(day)
+        h.clock.now = publication - timedelta(minutes=30)
+        poller.poll(h.clock.now)  # not yet in the file: nothing published
+        assert poller.published.get("NO1", []) == [FIRST_DAY + timedelta(days=i) for i in range(1, k)]
+        _append_forecasts(h.data, h.source, day + timedelta(days=1))
+        truth = _append_day(h.data, h.source, day)
+        h.clock.now = publication + timedelta(minutes=61)  # the retry after the first miss
+        poller.poll(h.clock.now)
+        assert poller.published["NO1"][-1] == day and not poller.errors
+        response = await _forecast(h)
+        assert response.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
+        served = {p.start_time.ToDatetime(UTC): p.price_eur_mwh for p in _published(response)}
+        starts = [CAL.day_start(day) + timedelta(hours=i) for i in range(len(truth))]
+        assert [served[t] for t in starts] == pytest.approx(truth.tolist())
+        forecast = [p for p in response.periods if p.kind == forecast_pb2.PRICE_KIND_FORECAST]
+        assert forecast and all(np.isfinite(p.price_eur_mwh) for p in forecast)
+        # Forecasts reach 7 delivery days past the newly published one.
+        assert forecast[-1].delivery_day == (day + timedelta(days=7)).isoformat()
+        # The next morning (still before the next auction) the same day stays published.
+        h.clock.now = publication + timedelta(hours=20)
+        morning = await _forecast(h)
+        assert morning.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
+
+
+def _must(applied: bool) -> None:
+    assert applied, "the published day was not applied to the live market"
+
+
+class GatedFrame(HourlyFrame):
+    """Pauses the applying thread the first time it reads a column (then apply_day is halfway:
+    before the fix it had written the quarter prices already), so a request can run at exactly
+    that point. Deterministic: the order is forced by events, not by timing."""
+
+    writer: threading.Thread | None = None
+    reached = threading.Event()
+    release = threading.Event()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        cls = type(self)
+        if threading.current_thread() is cls.writer and not cls.reached.is_set():
+            cls.reached.set()
+            assert cls.release.wait(30), "the request never finished"
+        return super().__getitem__(name)
+
+
+def _gate(market: ZoneMarket, writer: threading.Thread) -> None:
+    GatedFrame.writer = writer
+    GatedFrame.reached.clear()
+    GatedFrame.release.clear()
+    gated = GatedFrame(market.frame.start, market.frame.columns)
+    market.update(lambda frame, quarters: (gated, quarters))  # same data, gated reads
+
+
+async def test_request_during_a_publication_sees_the_whole_day_or_none_of_it(
+    live: LiveHarness,
+) -> None:
+    """Requests over gRPC run while a day is applied, one of them forced into the middle of the
+    write. Each answer is consistent: the day is either published with its exact prices or not
+    published at all (forecast from its start), never published with missing prices."""
+    h = live
+    day = FIRST_DAY + timedelta(days=1)
+    _append_forecasts(h.data, h.source, day + timedelta(days=1))
+    assert refresh_forecasts(h.market, h.data)  # as the feed does before it applies a day
+    truth = _append_day(h.data, h.source, day)
+    h.clock.now = CAL.expected_publication(day) + timedelta(minutes=5)
+    prices = FilePrices(h.data, CAL).day_prices("NO1", day)
+    assert prices is not None
+    before = await _forecast(h)
+    assert before.forecast_start_time.ToDatetime(UTC) == CAL.day_end(FIRST_DAY)
+    errors: list[Exception] = []
+
+    def write() -> None:
+        try:
+            _must(apply_day(h.market, day, prices))
+        except (AssertionError, ValueError) as exc:  # reported by the test body
+            errors.append(exc)
+
+    writer = threading.Thread(target=write, name="apply-day")
+    # The day lies inside the grid (grown at start): the writer reads the gated frame itself.
+    assert h.market.frame.last >= CAL.day_end(day) + timedelta(hours=MAX_HORIZON)
+    _gate(h.market, writer)
+    writer.start()
+    try:
+        reached = await asyncio.to_thread(GatedFrame.reached.wait, 30)
+        assert reached
+        # The writer is paused mid-publication: concurrent readers now.
+        during = await asyncio.gather(*(_forecast(h) for _ in range(4)))
+    finally:
+        GatedFrame.release.set()
+        await asyncio.to_thread(writer.join, 30)
+    assert not errors
+    after = await _forecast(h)
+    assert after.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
+    starts = [CAL.day_start(day) + timedelta(hours=i) for i in range(len(truth))]
+    for response in [*during, after]:
+        _check_consistent(response, day, starts, truth)
+
+
+def _check_consistent(
+    response: pb.GetPriceForecastResponse, day: date, starts: list[datetime], truth: np.ndarray
+) -> None:
+    served = {p.start_time.ToDatetime(UTC): p for p in response.periods}
+    published = response.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
+    if published:
+        got = [served[t].price_eur_mwh for t in starts]
+        assert all(served[t].kind == forecast_pb2.PRICE_KIND_PUBLISHED for t in starts)
+        assert got == pytest.approx(truth.tolist()), "day published with prices missing or torn"
+    else:
+        assert response.forecast_start_time.ToDatetime(UTC) == CAL.day_start(day)
+        assert all(served[t].kind == forecast_pb2.PRICE_KIND_FORECAST for t in starts)
+    for p in response.periods:
+        assert np.isfinite(p.price_eur_mwh), f"non-finite price at {p.start_time.ToDatetime(UTC)}"
