@@ -85,6 +85,14 @@ class AuthConfig:
     monitor_telemetry_target: str = env_field(
         "EP_TELEMETRY_TARGET", "127.0.0.1:50054", "ingest_svc address(es) to probe"
     )
+    monitor_alert_target: str = env_field(
+        "EP_ALERT_TARGET", "127.0.0.1:50055", "alert_svc address(es) to probe (empty: not watched)"
+    )
+    monitor_witness_url: str = env_field(
+        "EP_WITNESS_URL",
+        "http://127.0.0.1:50060",
+        "witness_svc's HTTP endpoint, probed at /healthz (empty: not watched)",
+    )
     health_probe_interval_s: float = env_field(
         "EP_AUTH_HEALTH_PROBE_INTERVAL_S",
         10.0,

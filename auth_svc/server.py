@@ -41,6 +41,7 @@ from common.config import from_env
 from common.db import make_engine, make_session_factory, upgrade
 from common.log import get_logger
 from common.server import GrpcService, RunningServer, ServerConfig, start_server
+from energypulse.alert.v1 import alert_service_pb2
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from energypulse.ledger.v1 import ledger_service_pb2
 from energypulse.ops.v1 import ops_service_pb2, ops_service_pb2_grpc
@@ -176,7 +177,8 @@ def build(
 
 
 def monitor_targets(config: AuthConfig) -> list[MonitorTarget]:
-    """The four services the operator watches, each by the gRPC service name it serves."""
+    """The services the operator watches: the five gRPC services, each by the gRPC service name it
+    serves, and the witness over HTTP (its /healthz)."""
     named = [
         ("auth", SERVICE.full_name, config.monitor_auth_target),
         (
@@ -194,8 +196,18 @@ def monitor_targets(config: AuthConfig) -> list[MonitorTarget]:
             telemetry_service_pb2.DESCRIPTOR.services_by_name["TelemetryService"].full_name,
             config.monitor_telemetry_target,
         ),
+        (
+            "alert",
+            alert_service_pb2.DESCRIPTOR.services_by_name["AlertService"].full_name,
+            config.monitor_alert_target,
+        ),
     ]
-    return [MonitorTarget(service, grpc_service, address) for service, grpc_service, address in named]
+    targets = [
+        MonitorTarget(service, grpc_service, address) for service, grpc_service, address in named if address
+    ]
+    if config.monitor_witness_url:
+        targets.append(MonitorTarget("witness", "", config.monitor_witness_url, kind="http"))
+    return targets
 
 
 def health_monitor(config: AuthConfig, clock: Callable[[], float] = time.time) -> HealthMonitor:

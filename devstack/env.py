@@ -186,6 +186,7 @@ def stack_env(
     env["EP_PREDICT_TARGET"] = _client_target(ports, "predict")
     env["EP_LEDGER_TARGET"] = _client_target(ports, "ledger")
     env["EP_TELEMETRY_TARGET"] = _client_target(ports, "ingest")
+    env["EP_ALERT_TARGET"] = _client_target(ports, "alert")  # auth_svc's health monitor probes it
     env["EP_PREDICT_MODEL_DIR"] = str(var_dir / "models")
     env["EP_PREDICT_STATE_DIR"] = str(var_dir / "predict")
     # alert_svc: households' webhooks and brokers must be public addresses; the local run allows

@@ -156,7 +156,9 @@ def test_compose_and_kubernetes_give_each_process_the_same_settings() -> None:
             if var in per_platform:
                 continue
             for process in desc["processes"]:
-                value = value.replace(f"///{process}:", f"///{process.replace('_', '-')}:")
+                value = value.replace(
+                    f"//{process}:", f"//{process.replace('_', '-')}:"
+                )  # dns:/// and http://
             assert k8s_env[var] == value, (name, var)
 
 

@@ -15,6 +15,8 @@ import asyncio
 import contextlib
 import socket
 import time
+import urllib.error
+import urllib.request
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ __all__ = [
     "Round",
     "ServiceState",
     "grpc_probe",
+    "http_probe",
     "resolve_endpoints",
 ]
 
@@ -81,11 +84,16 @@ SERVICE_UNHEALTHY = Gauge(
 
 @dataclass(frozen=True)
 class MonitorTarget:
-    """One service to watch: its short name, the gRPC service name to ask for, its address."""
+    """One service to watch: its short name, the gRPC service name to ask for, its address.
+
+    ``http`` targets (the witness serves HTTP only) are probed with ``GET <address>/healthz``:
+    200 is SERVING; ``address`` is then a base URL (``http://host:port``), ``grpc_service`` unused.
+    """
 
     service: str
     grpc_service: str
     address: str
+    kind: str = "grpc"
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,8 @@ async def resolve_endpoints(address: str, resolver: Resolver = _dns) -> list[str
             return await resolver(host, int(port))
         except (OSError, ValueError):
             return []
+    if address.startswith(("http://", "https://")):
+        return [address.rstrip("/")]
     return [address] if address else []
 
 
@@ -191,6 +201,30 @@ def grpc_probe(channels: _Channels) -> Probe:
     return probe
 
 
+def _http_get_status(url: str, timeout_s: float) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def http_probe() -> Probe:
+    """``GET <endpoint>/healthz``: SERVING on 200 (the witness answers 503 until its first cosignature)."""
+
+    async def probe(endpoint: str, _grpc_service: str, timeout_s: float) -> ProbeResult:
+        started = time.perf_counter()
+        try:
+            status = await asyncio.to_thread(_http_get_status, f"{endpoint}/healthz", timeout_s)
+            serving, error = status == 200, "" if status == 200 else f"HTTP {status}"
+        except (OSError, ValueError) as exc:  # refused, timed out, unresolvable
+            serving, error = False, f"{type(exc).__name__}: {exc}"[:200]
+        latency = (time.perf_counter() - started) * 1000
+        return ProbeResult(endpoint, serving, latency, from_metadata(None), error, time.time())
+
+    return probe
+
+
 class HealthMonitor:
     def __init__(
         self,
@@ -200,6 +234,7 @@ class HealthMonitor:
         alert_after_s: float,
         history_s: float,
         probe: Probe | None = None,
+        http: Probe | None = None,
         resolver: Resolver = _dns,
         clock: Callable[[], float] = time.time,
         timeout_s: float = 2.0,
@@ -211,6 +246,7 @@ class HealthMonitor:
         self.started_at = clock()
         self._channels = _Channels()
         self._probe = probe or grpc_probe(self._channels)
+        self._http = http or http_probe()
         self._resolver = resolver
         self._timeout_s = min(timeout_s, interval_s) if interval_s > 0 else timeout_s
         capacity = int(history_s / interval_s) + 2 if interval_s > 0 else 1
@@ -225,11 +261,25 @@ class HealthMonitor:
             *(resolve_endpoints(s.target.address, self._resolver) for s in self.services)
         )
         rounds = [
-            asyncio.gather(*(self._probe(e, s.target.grpc_service, self._timeout_s) for e in endpoints))
+            asyncio.gather(
+                *(
+                    (self._http if s.target.kind == "http" else self._probe)(
+                        e, s.target.grpc_service, self._timeout_s
+                    )
+                    for e in endpoints
+                )
+            )
             for s, endpoints in zip(self.services, resolved, strict=True)
         ]
         results = await asyncio.gather(*rounds)
-        await self._channels.keep({e for endpoints in resolved for e in endpoints})
+        await self._channels.keep(
+            {
+                e
+                for s, endpoints in zip(self.services, resolved, strict=True)
+                if s.target.kind == "grpc"
+                for e in endpoints
+            }
+        )
         now = self._clock()
         for state, replicas in zip(self.services, results, strict=True):
             self._record(state, list(replicas), now)

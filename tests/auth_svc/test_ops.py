@@ -194,10 +194,73 @@ async def test_get_service_health_is_for_admins_only(server: Server) -> None:
     answer = await stub.GetServiceHealth(
         pb.GetServiceHealthRequest(), metadata=(("authorization", f"Bearer {tokens['admin']}"),)
     )
-    assert [s.service for s in answer.services] == ["auth", "prediction", "ledger", "telemetry"]
+    assert [s.service for s in answer.services] == [
+        "auth",
+        "prediction",
+        "ledger",
+        "telemetry",
+        "alert",
+        "witness",
+    ]
     assert all(s.status != pb.SERVICE_STATUS_UNSPECIFIED for s in answer.services)
     for metadata in ((("authorization", f"Bearer {tokens['household-0001']}"),), ()):
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await stub.GetServiceHealth(pb.GetServiceHealthRequest(), metadata=metadata)
         assert raised.value.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
         assert error_info(raised.value) is not None
+
+
+async def test_the_witness_is_watched_over_http_and_alert_svc_over_grpc() -> None:
+    """The operator's page covers every service: alert_svc (gRPC health) and the witness, which
+    serves HTTP only (its /healthz is 503 until its first cosignature, then 200)."""
+    import http.server
+    import threading
+
+    from auth_svc.config import AuthConfig
+    from auth_svc.server import monitor_targets
+
+    targets = {t.service: t for t in monitor_targets(AuthConfig())}
+    assert targets["alert"].grpc_service == "energypulse.alert.v1.AlertService"
+    assert targets["witness"].kind == "http" and targets["witness"].address == "http://127.0.0.1:50060"
+    assert "witness" not in {t.service for t in monitor_targets(AuthConfig(monitor_witness_url=""))}
+
+    answers = {"/healthz": 503}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(answers.get(self.path, 404))
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    clock = Clock(NOW)
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    monitor = HealthMonitor(
+        [MonitorTarget("witness-test", "", url + "/", kind="http")],
+        interval_s=10,
+        alert_after_s=20,
+        history_s=3600,
+        clock=clock,
+    )
+    try:
+        await monitor.probe_once()
+        state = monitor.services[0]
+        assert state.status == pb.SERVICE_STATUS_DOWN and state.replicas[0].error == "HTTP 503"
+        assert state.replicas[0].endpoint == url  # the base URL, probed at /healthz
+        answers["/healthz"] = 200
+        clock.now += 10
+        await monitor.probe_once()
+        assert state.status == pb.SERVICE_STATUS_SERVING and state.replicas[0].serving
+        assert _gauge("energypulse_ops_replica_up", service="witness-test", endpoint=url) == 1
+        httpd.shutdown()
+        httpd.server_close()
+        for _ in range(3):  # gone for 30 s: refused connections count as down, and the alert fires
+            clock.now += 10
+            await monitor.probe_once()
+        assert state.status == pb.SERVICE_STATUS_DOWN and state.replicas[0].error
+        assert _gauge("energypulse_ops_service_alert", service="witness-test") == 1
+    finally:
+        httpd.server_close()

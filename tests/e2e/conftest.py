@@ -18,6 +18,7 @@ ALL_PARTS = [
     "auth_svc",
     "predict_svc",
     "ledger_svc",
+    "witness_svc",
     "ingest_svc",
     "alert_svc",
     "envoy",

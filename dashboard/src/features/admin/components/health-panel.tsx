@@ -12,7 +12,7 @@ import { useNow } from "@/lib/use-now";
 import { useGridStats } from "../api/get-grid-stats";
 import { useOpsHealth } from "../api/get-service-health";
 
-const LABELS: Record<string, string> = { auth: "Auth", prediction: "Prediction", ledger: "Ledger", telemetry: "Telemetry (ingest)" };
+const LABELS: Record<string, string> = { auth: "Auth", prediction: "Prediction", ledger: "Ledger", telemetry: "Telemetry (ingest)", alert: "Alerts", witness: "Witness" };
 const WINDOWS = [
   { seconds: 3600, label: "Last hour" },
   { seconds: 6 * 3600, label: "Last 6 hours" },
