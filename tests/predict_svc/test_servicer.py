@@ -738,7 +738,12 @@ async def test_batch_fast_path_equals_each_household_billed_alone(
         forecast_pb2.HouseholdInput(
             household_id=f"household-{i}",
             zone=("NO1", " no4 ", "NO4", "no1")[i % 4],
-            recent_hourly_kw=list(rng.uniform(0.1, 4.0, (24, 0, 5, 24, 30)[i % 5])),
+            # solar households (every 7th) export: negative net readings
+            recent_hourly_kw=list(
+                rng.uniform(-3.0, -0.5, (24, 0, 5, 24, 30)[i % 5])
+                if i % 7 == 0
+                else rng.uniform(0.1, 4.0, (24, 0, 5, 24, 30)[i % 5])
+            ),
             residents=i % 5,
             heating=("heat_pump", "electric", "district", "")[i % 4],
             has_ev=i % 3 == 0,
