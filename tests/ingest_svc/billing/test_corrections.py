@@ -5,7 +5,7 @@ correction is one ledger record and one audit event."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -18,7 +18,7 @@ from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing import Corrections
 from ingest_svc.billing.clients import AuditClient, LedgerClient, ServiceLogin
 from ledger_svc.canonical import Correction
-from tests.conftest import private_database
+from tests.conftest import sqlite_or_postgres
 from tests.ingest_svc.services import SERVICE_SECRETS, Services, ledger_records
 from tests.ledger_records import JAN_1_2026_S as JAN_1_S
 from tests.ledger_records import settlement_v1
@@ -94,13 +94,7 @@ async def test_the_correction_goes_to_the_ledger_then_to_the_audit_log() -> None
 # --- against the real services -------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def auth_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'auth.db'}"
-        return
-    with private_database(request.getfixturevalue("postgres_url"), "corrections_auth") as url:
-        yield url
+auth_database_url = sqlite_or_postgres("corrections_auth")
 
 
 @pytest.fixture
