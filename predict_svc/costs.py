@@ -59,7 +59,7 @@ class HouseholdCosts:
             ],
             dtype=np.int64,
         )
-        return list(ids), remap[of] if len(of) else of
+        return list(ids), remap[of]
 
     def _contract(self, zone_name: str, c: forecast_pb2.BillContract) -> Contract:
         zone_key = zone_name.strip().upper()

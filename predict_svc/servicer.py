@@ -749,6 +749,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         )
         temps = self._temperatures(path.zone, f.starts[0] - timedelta(hours=1))
         contract = self.costs.contract(info)
+        alone = ([contract], np.zeros(1, dtype=np.int64))  # one household, its contract
         hours_out = []
         for k in range(horizon):
             target = f.starts[k]
@@ -760,12 +761,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 )[0]
             )
             band = (float(f.p10[k]), float(f.p50[k]), float(f.p90[k]))
-            costs = [
-                int(c)
-                for c in self.costs.costs(
-                    ([contract], np.zeros(1, dtype=np.int64)), hour_ms, band, np.array([kwh])
-                )[:, 0]
-            ]
+            costs = [int(c) for c in self.costs.costs(alone, hour_ms, band, np.array([kwh]))[:, 0]]
             billed = self.costs.price(contract, hour_ms, band[1])
             per_eur = float(self.costs.eur_rate(hour_ms)) * 1e6  # µ of the bill per EUR
             energy, grid, taxes, support, vat, total = (
