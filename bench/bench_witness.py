@@ -13,15 +13,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from bench.bench_load import PARTS as LOAD_PARTS
 from bench.bench_load import run_load
 from bench.children import start_stack
 from bench.report import Figure
 from devstack.stack import Stack
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
-from energypulse.ledger.v1 import ledger_service_pb2_grpc, record_pb2
+from energypulse.ledger.v1 import ledger_service_pb2_grpc
+from tests.ledger_records import settlement_v1
 
 __all__ = ["run", "witness_lag"]
 
@@ -31,26 +30,6 @@ NOTES = [
     "consistency proof from its last cosigned size, cosigns (Ed25519, cosignature/v1) and stores the "
     "note atomically; its lag is bounded by the poll interval plus one round trip and one fsync.",
 ]
-
-
-def _settlement(n: int) -> record_pb2.Record:
-    wh = 500 + n % 700
-    spot, grid = wh * 90, wh * 40
-    vat = (spot + grid + 15_000) // 4
-    return record_pb2.Record(
-        settlement=record_pb2.SettlementRecord(
-            household_id=f"bench-w{n % 50:03d}",
-            hour_start=Timestamp(seconds=1_767_225_600 + 3600 * (n // 50)),
-            metered_wh=wh,
-            spot_price_micro_eur_per_kwh=90_000,
-            spot_cost_micro_eur=spot,
-            grid_energy_cost_micro_eur=grid,
-            capacity_cost_micro_eur=12_000,
-            standing_charge_micro_eur=3_000,
-            vat_micro_eur=vat,
-            total_cost_micro_eur=spot + grid + 15_000 + vat,
-        )
-    )
 
 
 def _sizes(stack: Stack) -> tuple[int, int]:
@@ -70,7 +49,10 @@ def witness_lag(stack: Stack, seconds: float, appends_per_s: float = 20.0) -> di
         while not stop.is_set():
             started = time.monotonic()
             stub.AppendRecords(
-                pb.AppendRecordsRequest(request_id=f"bench-witness-{n}", records=[_settlement(n)]),
+                pb.AppendRecordsRequest(
+                    request_id=f"bench-witness-{n}",
+                    records=[settlement_v1(f"bench-w{n % 50:03d}", n // 50, 500 + n % 700)],
+                ),
                 metadata=(("authorization", f"Bearer {ingest}"),),
                 timeout=10,
             )

@@ -29,10 +29,12 @@ from energy.ratebook import (
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 
 __all__ = [
+    "BILL_ENV",
     "DEFAULT_EURNOK_FALLBACK",
     "DEFAULT_GRID_COMPANY",
     "BillRules",
     "BillSettings",
+    "bill_field",
     "bill_guard",
     "bill_rules_from_env",
     "default_bill_rules",
@@ -40,7 +42,7 @@ __all__ = [
 ]
 
 SUPPORT_PERIODS = ("hour", "quarter_hour")
-# The documented defaults of EP_BILL_EURNOK_FALLBACK and EP_BILL_DEFAULT_GRID_COMPANY (BillSettings; ingest_svc/config.py reads the same names).
+# The documented defaults of EP_BILL_EURNOK_FALLBACK and EP_BILL_DEFAULT_GRID_COMPANY (BILL_ENV).
 DEFAULT_EURNOK_FALLBACK = "11.50"  # NOK per EUR, approximate 2025-26 level, UNVERIFIED
 DEFAULT_GRID_COMPANY = "glitre"
 
@@ -97,19 +99,50 @@ def default_bill_rules() -> BillRules:
     return load_bill_rules("", "", DEFAULT_EURNOK_FALLBACK, DEFAULT_GRID_COMPANY, "")
 
 
+# The EP_BILL_* settings, defined once (variable, default, doc): predict_svc's BillSettings and
+# ingest's IngestConfig declare their fields with :func:`bill_field`, so the two services that price
+# bills cannot read different names or defaults (tests/test_bill_settings.py checks both resolve alike).
+BILL_ENV: dict[str, tuple[str, str, str]] = {
+    "ruleset": ("EP_BILL_RULESET", "", "Rate configuration directory (empty: energy/rates/no, Norway)"),
+    "eurnok_file": (
+        "EP_BILL_EURNOK_FILE",
+        "",
+        "CSV of daily EUR/NOK closes (date,eur_nok); empty: only the fallback",
+    ),
+    "eurnok_fallback": (
+        "EP_BILL_EURNOK_FALLBACK",
+        DEFAULT_EURNOK_FALLBACK,
+        "NOK per EUR when the file has no close within 7 days (approximate 2025-26 level, UNVERIFIED;"
+        " empty: a missing close is the error BILL_FX_RATE_MISSING)",
+    ),
+    "default_grid_company": (
+        "EP_BILL_DEFAULT_GRID_COMPANY",
+        DEFAULT_GRID_COMPANY,
+        "Grid company of households that registered none and whose zone no rate file lists",
+    ),
+    "support_period": (
+        "EP_BILL_SUPPORT_PERIOD",
+        "",
+        "hour | quarter_hour: overrides the rule set's stromstotte period",
+    ),
+}
+
+
+def bill_field(name: str) -> str:
+    """The settings field of the ``EP_BILL_*`` setting ``name`` (a key of :data:`BILL_ENV`)."""
+    env, default, doc = BILL_ENV[name]
+    return env_field(env, default, doc)
+
+
 @dataclass(frozen=True)
 class BillSettings:
-    """The ``EP_BILL_*`` settings (the same names and defaults as ingest's IngestConfig fields)."""
+    """The ``EP_BILL_*`` settings (:data:`BILL_ENV`; ingest's IngestConfig declares the same fields)."""
 
-    ruleset: str = env_field("EP_BILL_RULESET", "", "Rate configuration directory (empty: energy/rates/no)")
-    eurnok_file: str = env_field("EP_BILL_EURNOK_FILE", "", "CSV of daily EUR/NOK closes (date,eur_nok)")
-    eurnok_fallback: str = env_field(
-        "EP_BILL_EURNOK_FALLBACK", DEFAULT_EURNOK_FALLBACK, "EUR/NOK when the file has no rate"
-    )
-    default_grid_company: str = env_field(
-        "EP_BILL_DEFAULT_GRID_COMPANY", DEFAULT_GRID_COMPANY, "grid company of a household without one"
-    )
-    support_period: str = env_field("EP_BILL_SUPPORT_PERIOD", "", "hour | quarter_hour override")
+    ruleset: str = bill_field("ruleset")
+    eurnok_file: str = bill_field("eurnok_file")
+    eurnok_fallback: str = bill_field("eurnok_fallback")
+    default_grid_company: str = bill_field("default_grid_company")
+    support_period: str = bill_field("support_period")
 
     def rules(self) -> BillRules:
         return load_bill_rules(

@@ -102,14 +102,15 @@ class IngestApp:
         # Read at scrape time: the subscriber's own flag is the one truth about the connection.
         self.metrics.mqtt_connected.set_function(lambda: float(self.subscriber.connected))
         # The NOK bill: the rule set is validated here, so a bad one stops the start-up.
+        bill = config.bill_settings()  # the EP_BILL_* settings, as predict_svc reads them
         self.month_costs = load_month_costs(
             self.engine,
             READING_TABLES,
-            config.bill_ruleset,
-            config.bill_eurnok_file,
-            config.bill_eurnok_fallback,
-            config.bill_default_grid_company,
-            config.bill_support_period,
+            bill.ruleset,
+            bill.eurnok_file,
+            bill.eurnok_fallback,
+            bill.default_grid_company,
+            bill.support_period,
         )
         watch_rate_coverage(
             self.month_costs.book, "ingest_svc", registry=registry if registry is not None else REGISTRY

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from common.config import ConfigError, env_field
 from common.mqtt import MqttSettings
-from ingest_svc.billing.rules import DEFAULT_EURNOK_FALLBACK, DEFAULT_GRID_COMPANY
+from energy.billrules import BillSettings, bill_field
 
 __all__ = ["IngestConfig"]
 
@@ -111,26 +111,12 @@ class IngestConfig:
     )
     rpc_timeout_s: float = env_field("EP_INGEST_RPC_TIMEOUT_S", 10.0, "Deadline of every bridge call")
     # --- the NOK bill (energy.bill; ingest_svc/billing/month_cost.py) ---
-    bill_ruleset: str = env_field(
-        "EP_BILL_RULESET", "", "Rate configuration directory (empty: energy/rates/no, Norway)"
-    )
-    bill_eurnok_file: str = env_field(
-        "EP_BILL_EURNOK_FILE", "", "CSV of daily EUR/NOK closes (date,eur_nok); empty: only the fallback"
-    )
-    bill_eurnok_fallback: str = env_field(
-        "EP_BILL_EURNOK_FALLBACK",
-        DEFAULT_EURNOK_FALLBACK,
-        "NOK per EUR when the file has no close within 7 days (approximate 2025-26 level, UNVERIFIED;"
-        " empty: a missing close is the error BILL_FX_RATE_MISSING)",
-    )
-    bill_default_grid_company: str = env_field(
-        "EP_BILL_DEFAULT_GRID_COMPANY",
-        DEFAULT_GRID_COMPANY,
-        "Grid company of households that registered none and whose zone no rate file lists",
-    )
-    bill_support_period: str = env_field(
-        "EP_BILL_SUPPORT_PERIOD", "", "hour | quarter_hour: overrides the rule set's stromstotte period"
-    )
+    # One definition with predict_svc's (energy.billrules.BILL_ENV): both services price bills.
+    bill_ruleset: str = bill_field("ruleset")
+    bill_eurnok_file: str = bill_field("eurnok_file")
+    bill_eurnok_fallback: str = bill_field("eurnok_fallback")
+    bill_default_grid_company: str = bill_field("default_grid_company")
+    bill_support_period: str = bill_field("support_period")
     log_level: str = env_field("EP_LOG_LEVEL", "INFO", "Log level")
 
     def __post_init__(self) -> None:
@@ -148,6 +134,16 @@ class IngestConfig:
             raise ConfigError("EP_INGEST_BROKER_CONTROL must be mosquitto-dynsec or none")
         if self.outbox_page < 1 or self.outbox_concurrency < 1 or self.predict_batch < 1:
             raise ConfigError("EP_INGEST_OUTBOX_PAGE, _OUTBOX_CONCURRENCY and _PREDICT_BATCH must be >= 1")
+
+    def bill_settings(self) -> BillSettings:
+        """The EP_BILL_* settings as predict_svc reads them (:class:`energy.billrules.BillSettings`)."""
+        return BillSettings(
+            ruleset=self.bill_ruleset,
+            eurnok_file=self.bill_eurnok_file,
+            eurnok_fallback=self.bill_eurnok_fallback,
+            default_grid_company=self.bill_default_grid_company,
+            support_period=self.bill_support_period,
+        )
 
     @property
     def effective_service_secret(self) -> str:

@@ -18,7 +18,7 @@ from typing import TypeVar
 import numpy as np
 
 from energy.bill import Contract
-from energy.bill.forecast import HourPrice, fixed_charges, hour_costs, hour_price
+from energy.bill.forecast import HourPrice, fixed_charges, hour_costs_of, hour_price
 from energy.billrules import BillRules, bill_guard
 from energy.fx import eur_mwh_to_micro_per_kwh
 from energy.localtime import LOCAL_TZ, from_ms, zone
@@ -38,9 +38,33 @@ class HouseholdCosts:
         self._contracts: dict[tuple[object, ...], Contract] = {}
 
     def contract(self, h: forecast_pb2.HouseholdInput) -> Contract:
-        c = h.contract
+        return self._contract(h.zone, h.contract)
+
+    def contracts(self, rows: Sequence[forecast_pb2.HouseholdInput]) -> tuple[list[Contract], np.ndarray]:
+        """The distinct contracts of a batch's rows and each row's index into them. A row's key is
+        its zone and its contract's wire bytes (one call per row, not seven field reads); the
+        :class:`Contract` is built once per distinct key, and keys that name the same contract
+        (zone spellings, field order) share one entry."""
+        keys: dict[tuple[str, bytes], int] = {}
+        of = np.fromiter(
+            (keys.setdefault((h.zone, h.contract.SerializeToString()), len(keys)) for h in rows),
+            dtype=np.int64,
+            count=len(rows),
+        )
+        ids: dict[Contract, int] = {}
+        remap = np.array(
+            [
+                ids.setdefault(self._contract(zone, forecast_pb2.BillContract.FromString(raw)), len(ids))
+                for zone, raw in keys
+            ],
+            dtype=np.int64,
+        )
+        return list(ids), remap[of]
+
+    def _contract(self, zone_name: str, c: forecast_pb2.BillContract) -> Contract:
+        zone_key = zone_name.strip().upper()
         key = (
-            h.zone.strip().upper(),
+            zone_key,
             c.grid_company,
             c.municipality,
             c.price_scheme,
@@ -52,7 +76,7 @@ class HouseholdCosts:
         if found is None:
             found = Contract(
                 grid_company=c.grid_company
-                or self.rules.book.grid_for_zone(h.zone.strip().upper())
+                or self.rules.book.grid_for_zone(zone_key)
                 or self.rules.default_grid_company,
                 municipality=c.municipality,
                 scheme=c.price_scheme or "spot",
@@ -87,13 +111,19 @@ class HouseholdCosts:
         return self._guard(lambda: self.rules.fx.rate_on(day))
 
     def costs(
-        self, contracts: Sequence[Contract], hour_ms: int, prices_eur_mwh: Sequence[float], kwh: np.ndarray
+        self,
+        contracts: tuple[Sequence[Contract], np.ndarray],
+        hour_ms: int,
+        prices_eur_mwh: Sequence[float],
+        kwh: np.ndarray,
     ) -> np.ndarray:
         """(len(prices), n) variable costs, µ of the bill's currency, one row per price, sorted
-        per household (a lower price can cost more when the household exports)."""
+        per household (a lower price can cost more when the household exports); ``contracts``
+        as :meth:`contracts` gives them (the distinct ones, each household's index)."""
+        distinct, of = contracts
         wh = np.rint(np.asarray(kwh, dtype=float) * 1000).astype(np.int64)
         rows = [
-            self._guard(lambda p=p: hour_costs(self.rules, contracts, hour_ms, float(p), wh))  # type: ignore[misc]
+            self._guard(lambda p=p: hour_costs_of(self.rules, distinct, of, hour_ms, float(p), wh))  # type: ignore[misc]
             for p in prices_eur_mwh
         ]
         return np.sort(np.vstack(rows), axis=0)

@@ -691,8 +691,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             )
             quantiles = (ahead.p10[0], ahead.p50[0], ahead.p90[0])
             hour_ms = timestamps.to_ms(timestamps.from_datetime(target))
-            contracts = [self.costs.contract(h) for h in rows]
-            costs = self.costs.costs(contracts, hour_ms, quantiles, kwh)
+            costs = self.costs.costs(self.costs.contracts(rows), hour_ms, quantiles, kwh)
             where = slice(None) if idx is None else idx
             kwh_all[where] = kwh
             costs_all[:, where] = costs
@@ -755,6 +754,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         )
         temps = self._temperatures(path.zone, f.starts[0] - timedelta(hours=1))
         contract = self.costs.contract(info)
+        alone = ([contract], np.zeros(1, dtype=np.int64))  # one household, its contract
         hours_out = []
         for k in range(horizon):
             target = f.starts[k]
@@ -766,7 +766,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                 )[0]
             )
             band = (float(f.p10[k]), float(f.p50[k]), float(f.p90[k]))
-            costs = [int(c) for c in self.costs.costs([contract], hour_ms, band, np.array([kwh]))[:, 0]]
+            costs = [int(c) for c in self.costs.costs(alone, hour_ms, band, np.array([kwh]))[:, 0]]
             billed = self.costs.price(contract, hour_ms, band[1])
             per_eur = float(self.costs.eur_rate(hour_ms)) * 1e6  # µ of the bill per EUR
             energy, grid, taxes, support, vat, total = (

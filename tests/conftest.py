@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -122,6 +122,29 @@ def private_database(postgres_url: str, prefix: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sqlite_or_postgres(
+    prefix: str, prepare: Callable[[str], None] | None = None
+) -> Callable[..., Iterator[str]]:
+    """A fixture, parametrised over SQLite (a file in ``tmp_path``) and PostgreSQL (a
+    :func:`private_database` on the test server), yielding the database URL after ``prepare(url)``
+    (e.g. migrations). In a test module: ``db_url = sqlite_or_postgres("ep_settle")``."""
+
+    @pytest.fixture(params=["sqlite", "postgresql"])
+    def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / f'{prefix}.db'}"
+            if prepare is not None:
+                prepare(url)
+            yield url
+            return
+        with private_database(request.getfixturevalue("postgres_url"), prefix) as url:
+            if prepare is not None:
+                prepare(url)
+            yield url
+
+    return database_url
 
 
 @pytest.fixture(scope="session")

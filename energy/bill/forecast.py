@@ -29,7 +29,15 @@ from energy.billrules import BillRules
 from energy.localtime import LOCAL_TZ, zone
 from energy.units import div_round
 
-__all__ = ["MONTHLY", "HourPrice", "fixed_charges", "hour_costs", "hour_price"]
+__all__ = [
+    "MONTHLY",
+    "HourPrice",
+    "distinct_contracts",
+    "fixed_charges",
+    "hour_costs",
+    "hour_costs_of",
+    "hour_price",
+]
 
 HOUR_MS = 3_600_000
 NANO_PER_MICRO = 1_000
@@ -56,16 +64,23 @@ class HourPrice:
     total: IntArray  # all-in: the sum (VAT included; fixed charges apart)
 
 
+def distinct_contracts(contracts: Sequence[Contract]) -> tuple[list[Contract], IntArray]:
+    """The distinct contracts (first appearance first) and each household's index into them."""
+    ids: dict[Contract, int] = {}
+    of = np.fromiter((ids.setdefault(c, len(ids)) for c in contracts), dtype=np.int64, count=len(contracts))
+    return list(ids), of
+
+
 def _groups(
-    contracts: Sequence[Contract],
+    distinct: Sequence[Contract], of: IntArray
 ) -> list[tuple[tuple[str, str], IntArray, list[Contract], IntArray]]:
     """Per (grid company, municipality): the households' indices, the distinct contracts and each
     household's index into them (a batch has a handful of distinct contracts, not one per row)."""
-    ids: dict[Contract, int] = {}
-    of = np.fromiter((ids.setdefault(c, len(ids)) for c in contracts), dtype=np.int64, count=len(contracts))
-    distinct = list(ids)
+    keys = sorted({(c.grid_company, c.municipality) for c in distinct})
+    if len(keys) == 1:  # the usual batch: every household in one grid area, no selection
+        return [(keys[0], np.arange(len(of)), list(distinct), of)]
     out = []
-    for key in sorted({(c.grid_company, c.municipality) for c in distinct}):
+    for key in keys:
         members = np.array([i for i, c in enumerate(distinct) if (c.grid_company, c.municipality) == key])
         idx = np.flatnonzero(np.isin(of, members))
         local = np.searchsorted(members, of[idx])
@@ -74,15 +89,21 @@ def _groups(
 
 
 def _variable(
-    rules: BillRules, contracts: Sequence[Contract], hour_ms: int, spot_eur_mwh: float, net_wh: IntArray
+    rules: BillRules,
+    distinct: Sequence[Contract],
+    of: IntArray,
+    hour_ms: int,
+    spot_eur_mwh: float,
+    net_wh: IntArray,
 ) -> tuple[dict[str, IntArray], dict[str, IntArray], IntArray]:
-    """Per line, the exact amount and VAT (nano) of each household's hour, and the spot µ/kWh."""
+    """Per line, the exact amount and VAT (nano) of each household's hour, and the spot µ/kWh
+    (household ``i`` has contract ``distinct[of[i]]``)."""
     local = datetime.fromtimestamp(hour_ms / 1000, tz=UTC).astimezone(zone(LOCAL_TZ))
-    n = len(contracts)
+    n = len(of)
     amount: dict[str, IntArray] = {}
     vat: dict[str, IntArray] = {}
     spot = np.zeros(n, dtype=np.int64)
-    for (grid, municipality), idx, distinct, which in _groups(contracts):
+    for (grid, municipality), idx, members, which in _groups(distinct, of):
         cal = build_calendar(
             rules.book,
             grid,
@@ -95,9 +116,7 @@ def _variable(
             minutes=60,
         )
         net = net_wh[idx].reshape(-1, 1)
-        terms = rows_for(
-            rules.book, cal, distinct, np.zeros((len(distinct), 1)), np.zeros((len(distinct), 1))
-        )
+        terms = rows_for(rules.book, cal, members, np.zeros((len(members), 1)), np.zeros((len(members), 1)))
         rows = HouseholdRows(
             import_wh=np.maximum(net, 0),
             export_wh=np.maximum(-net, 0),
@@ -124,9 +143,24 @@ def hour_costs(
     """Each household's variable cost of the hour (µ of the rule set's currency, VAT included) for
     its net consumption ``net_wh`` (negative: export, credited at spot). Raises what
     :func:`~energy.bill.calendar.build_calendar` raises (a rate or FX gap, an unknown grid company)."""
+    distinct, of = distinct_contracts(contracts)
+    return hour_costs_of(rules, distinct, of, hour_ms, spot_eur_mwh, net_wh)
+
+
+def hour_costs_of(
+    rules: BillRules,
+    distinct: Sequence[Contract],
+    of: npt.ArrayLike,
+    hour_ms: int,
+    spot_eur_mwh: float,
+    net_wh: npt.ArrayLike,
+) -> IntArray:
+    """:func:`hour_costs` with the contracts given as the distinct ones and each household's index
+    into them (:func:`distinct_contracts`): a batch's caller finds them once for all its prices."""
     wh = np.asarray(net_wh, dtype=np.int64)
-    amount, vat, _spot = _variable(rules, contracts, hour_ms, spot_eur_mwh, wh)
-    total = np.zeros(len(contracts), dtype=np.int64)
+    which = np.asarray(of, dtype=np.int64)
+    amount, vat, _spot = _variable(rules, distinct, which, hour_ms, spot_eur_mwh, wh)
+    total = np.zeros(len(which), dtype=np.int64)
     for name in amount:
         if name not in MONTHLY:
             total += amount[name] + vat[name]
@@ -137,8 +171,9 @@ def hour_price(
     rules: BillRules, contracts: Sequence[Contract], hour_ms: int, spot_eur_mwh: float
 ) -> HourPrice:
     """The all-in price of one imported kWh in the hour, and its parts, per household."""
+    distinct, of = distinct_contracts(contracts)
     amount, vat, spot = _variable(
-        rules, contracts, hour_ms, spot_eur_mwh, np.full(len(contracts), 1000, dtype=np.int64)
+        rules, distinct, of, hour_ms, spot_eur_mwh, np.full(len(contracts), 1000, dtype=np.int64)
     )
     parts = {
         key: div_round_np(

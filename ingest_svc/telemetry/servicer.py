@@ -95,19 +95,17 @@ _DWELLING_FROM_PB = {
 
 
 def _default_month_costs(engine: Engine) -> MonthCosts:
-    import dataclasses
+    from energy.billrules import BillSettings
 
-    from ingest_svc.config import IngestConfig
-
-    d = {f.name: f.default for f in dataclasses.fields(IngestConfig)}  # the documented defaults
+    d = BillSettings()  # the documented EP_BILL_* defaults (energy.billrules.BILL_ENV)
     return load_month_costs(
         engine,
         READING_TABLES,
-        str(d["bill_ruleset"]),
-        str(d["bill_eurnok_file"]),
-        str(d["bill_eurnok_fallback"]),
-        str(d["bill_default_grid_company"]),
-        str(d["bill_support_period"]),
+        d.ruleset,
+        d.eurnok_file,
+        d.eurnok_fallback,
+        d.default_grid_company,
+        d.support_period,
     )
 
 

@@ -12,7 +12,6 @@ import secrets
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,7 @@ from energypulse.alert.v1 import alert_pb2
 from energypulse.alert.v1 import alert_service_pb2 as pb
 from energypulse.prediction.v1 import forecast_pb2
 from tests.alert_svc.alert_rig import Receiver, Upstreams, alert_rig, published_hours, start_standins
-from tests.conftest import private_database
+from tests.conftest import private_database, sqlite_or_postgres
 
 HOUR = 3_600_000
 
@@ -47,16 +46,9 @@ def _new_alert(hh: str, period: str) -> NewAlert:
     return NewAlert(hh, "r-" + hh, alert_pb2.ALERT_KIND_PRICE_SPIKE, period, 0, 0, "t", "m", 1.0)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'alert.db'}"
-        upgrade(url, MIGRATIONS, version_table=VERSION_TABLE)
-        yield url
-        return
-    with private_database(postgres_url, "ep_alert_leases") as url:
-        upgrade(url, MIGRATIONS, version_table=VERSION_TABLE)
-        yield url
+database_url = sqlite_or_postgres(
+    "ep_alert_leases", lambda url: upgrade(url, MIGRATIONS, version_table=VERSION_TABLE)
+)
 
 
 def test_a_lease_has_one_holder_until_it_runs_out(database_url: str) -> None:

@@ -6,13 +6,10 @@ from __future__ import annotations
 import base64
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import grpc
-import psycopg
 import pytest
 
 from auth_svc.config import AuthConfig
@@ -22,6 +19,7 @@ from common.mqtt_auth import new_secret
 from common.server import RunningServer, ServerConfig
 from energypulse.auth.v1 import auth_service_pb2_grpc
 from tests.demo_accounts import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
+from tests.conftest import sqlite_or_postgres
 
 NOW = float(int(time.time()))
 # Random per test session, as an installation's are (no secret has a default, demo mode neither).
@@ -61,24 +59,7 @@ def hasher() -> CountingHasher:
     return CountingHasher()
 
 
-def _pg_admin_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'auth.db'}"
-        return
-    base: str = request.getfixturevalue("postgres_url")
-    schema = f"auth_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_pg_admin_url(base), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(_pg_admin_url(base), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+db_url = sqlite_or_postgres("auth_test")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from common.errors import error_info
 from common.server import RunningServer, ServerConfig, start_server
 from energy.bill import Contract
 from energy.bill.forecast import hour_costs
-from energy.billrules import default_bill_rules
+from energy.billrules import BillRules, default_bill_rules
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
@@ -675,3 +675,104 @@ async def test_price_threshold_in_the_bill_currency(harness: Harness) -> None:
         )
     )
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "PRICE_THRESHOLD_CONFLICT")
+
+
+# A mix the batch path must group: grid areas, VAT- and elavgift-exempt municipalities, both
+# schemes, cabins, supplier overrides (0 included: an override, not "unset").
+_MIXED_CONTRACTS = [
+    *(c for c, _ in CONTRACTS),
+    forecast_pb2.BillContract(municipality="0301", price_scheme="spot"),
+    forecast_pb2.BillContract(grid_company="tensio", municipality="5001", price_scheme="norgespris"),
+    forecast_pb2.BillContract(municipality="5601", dwelling="cabin", supplier_markup_micro_per_kwh=0),
+    forecast_pb2.BillContract(grid_company="glitre", municipality="5528", supplier_fee_nano_per_month=1),
+    forecast_pb2.BillContract(municipality="1804", price_scheme="norgespris", dwelling="home"),
+]
+
+
+def _reference_contract(rules: BillRules, h: forecast_pb2.HouseholdInput) -> Contract:
+    """A household's contract read field by field, as the per-row code did before batching."""
+    c = h.contract
+    zone = h.zone.strip().upper()
+    return Contract(
+        grid_company=c.grid_company or rules.book.grid_for_zone(zone) or rules.default_grid_company,
+        municipality=c.municipality,
+        scheme=c.price_scheme or "spot",
+        dwelling=c.dwelling or "home",
+        markup_micro_per_kwh=c.supplier_markup_micro_per_kwh
+        if c.HasField("supplier_markup_micro_per_kwh")
+        else None,
+        monthly_fee_nano=c.supplier_fee_nano_per_month if c.HasField("supplier_fee_nano_per_month") else None,
+    )
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        pd.Timestamp("2026-03-10 09:30", tz="UTC"),  # an ordinary winter hour
+        pd.Timestamp("2026-03-29 00:20", tz="UTC"),  # next hour 03:00 CEST: the 23-hour day
+        pd.Timestamp("2025-10-26 00:40", tz="UTC"),  # next hour the second 02:00: the 25-hour day
+    ],
+)
+async def test_batch_fast_path_equals_each_household_billed_alone(
+    now: pd.Timestamp, small_model: PriceModel, tmp_path: Path
+) -> None:
+    """The batch's grouped costs (distinct contracts found once, grouped by grid area) are exactly
+    those of each household billed alone by its own contract, read field by field; the rest of each
+    prediction equals that household's batch of one. Two zones, spellings, ragged histories."""
+    models = tmp_path / "models"
+    models.mkdir()
+    save_model(small_model, models / "NO1.json")
+    save_model(dataclasses.replace(small_model, zone="NO4"), models / "NO4.json")
+    config = from_env(
+        PredictConfig,
+        {},
+        zones=("NO1", "NO4"),
+        model_dir=str(models),
+        accuracy_window_hours=24,
+        state_dir=str(tmp_path / "state"),
+    )
+    app = build(config, now=lambda: now.to_pydatetime())
+    app.wait_seeded()
+    rng = np.random.default_rng(7)
+    inputs = [
+        forecast_pb2.HouseholdInput(
+            household_id=f"household-{i}",
+            zone=("NO1", " no4 ", "NO4", "no1")[i % 4],
+            # solar households (every 7th) export: negative net readings
+            recent_hourly_kw=list(
+                rng.uniform(-3.0, -0.5, (24, 0, 5, 24, 30)[i % 5])
+                if i % 7 == 0
+                else rng.uniform(0.1, 4.0, (24, 0, 5, 24, 30)[i % 5])
+            ),
+            residents=i % 5,
+            heating=("heat_pump", "electric", "district", "")[i % 4],
+            has_ev=i % 3 == 0,
+            has_solar=i % 7 == 0,  # exporters: a lower price can cost more
+            contract=_MIXED_CONTRACTS[i % len(_MIXED_CONTRACTS)],
+        )
+        for i in range(90)
+    ]
+    servicer = app.servicer
+    batch = await servicer.PredictBatch(pb.PredictBatchRequest(households=inputs), None)
+    rules = servicer.costs.rules
+    contracts = [_reference_contract(rules, h) for h in inputs]
+    assert len({(c.grid_company, c.municipality) for c in contracts}) >= 6  # several groups
+    assert any(p.cost_p50_micro < 0 for p in batch.predictions)  # an exporter is in the mix
+    local = ZoneInfo("Europe/Oslo")
+    for h, contract, prediction in zip(inputs, contracts, batch.predictions, strict=True):
+        alone = await servicer.PredictBatch(pb.PredictBatchRequest(households=[h]), None)
+        assert prediction == alone.predictions[0]
+        hour_ms = prediction.hour_start.seconds * 1000
+        price = prediction.price
+        wh = int(np.rint(prediction.consumption_kwh * 1000))
+        expected = sorted(
+            int(hour_costs(rules, [contract], hour_ms, p, [wh])[0])
+            for p in (price.p10_eur_mwh, price.p50_eur_mwh, price.p90_eur_mwh)
+        )
+        assert [prediction.cost_p10_micro, prediction.cost_p50_micro, prediction.cost_p90_micro] == expected
+        day = _dt(prediction.hour_start).astimezone(local).date()
+        rate = float(rules.fx.rate_on(day)) * 1e6
+        assert [prediction.cost_p10_eur, prediction.cost_p50_eur, prediction.cost_p90_eur] == [
+            c / rate for c in expected
+        ]
+        assert prediction.currency == rules.book.currency

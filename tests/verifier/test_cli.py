@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select, update
 
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
@@ -16,29 +15,9 @@ from energypulse.ledger.v1 import record_pb2
 from ledger_svc.merkle import MerkleTree, leaf_hash
 from ledger_svc.signing import Signer
 from ledger_svc.store import TxRow
+from tests.ledger_records import settlement_v1
 from tests.verifier.verifier_stack import Deployed
 from verifier.cli import run
-
-JAN_1 = 1_767_225_600  # 2026-01-01T00:00:00Z, seconds
-
-
-def _settlement(household: str, hour: int, wh: int = 1100) -> record_pb2.Record:
-    spot, grid = wh * 90, wh * 40
-    vat = (spot + grid + 15_000) // 4
-    return record_pb2.Record(
-        settlement=record_pb2.SettlementRecord(
-            household_id=household,
-            hour_start=Timestamp(seconds=JAN_1 + hour * 3600),
-            metered_wh=wh,
-            spot_price_micro_eur_per_kwh=90_000,
-            spot_cost_micro_eur=spot,
-            grid_energy_cost_micro_eur=grid,
-            capacity_cost_micro_eur=12_000,
-            standing_charge_micro_eur=3_000,
-            vat_micro_eur=vat,
-            total_cost_micro_eur=spot + grid + 15_000 + vat,
-        )
-    )
 
 
 async def _append(d: Deployed, records: list[record_pb2.Record]) -> list[str]:
@@ -59,7 +38,9 @@ async def _verify(
 async def test_verifies_transactions_invoices_chain_and_consistency(
     deployed: Deployed, tmp_path: Path
 ) -> None:
-    hashes = await _append(deployed, [_settlement("hh-1", h) for h in range(6)] + [_settlement("hh-2", 0)])
+    hashes = await _append(
+        deployed, [settlement_v1("hh-1", h, 1100) for h in range(6)] + [settlement_v1("hh-2", 0, 1100)]
+    )
     old, new = str(tmp_path / "old.json"), str(tmp_path / "new.json")
     assert (await _verify(deployed, "head", "--save", old))[0] == 0
 
@@ -71,7 +52,7 @@ async def test_verifies_transactions_invoices_chain_and_consistency(
     status, result = await _verify(deployed, "invoice", "hh-1", "2026-01", "--head", old)
     assert status == 0 and [line["leaf_index"] for line in result["lines"]] == list(range(6))
 
-    await _append(deployed, [_settlement("hh-1", h) for h in range(6, 15)])
+    await _append(deployed, [settlement_v1("hh-1", h, 1100) for h in range(6, 15)])
     assert (await _verify(deployed, "head", "--save", new))[0] == 0
     status, result = await _verify(deployed, "consistency", old, new)
     assert status == 0 and (result["first_size"], result["second_size"]) == (7, 16)
@@ -82,7 +63,7 @@ async def test_verifies_transactions_invoices_chain_and_consistency(
 
 
 async def test_detects_tampering_and_forged_heads(deployed: Deployed, tmp_path: Path) -> None:
-    await _append(deployed, [_settlement("hh-1", h) for h in range(8)])
+    await _append(deployed, [settlement_v1("hh-1", h, 1100) for h in range(8)])
     saved = tmp_path / "head.json"
     assert (await _verify(deployed, "head", "--save", str(saved)))[0] == 0
 
@@ -111,9 +92,9 @@ async def test_detects_tampering_and_forged_heads(deployed: Deployed, tmp_path: 
 
 
 async def test_rewritten_history_fails_consistency(deployed: Deployed, tmp_path: Path) -> None:
-    await _append(deployed, [_settlement("hh-1", h) for h in range(5)])
+    await _append(deployed, [settlement_v1("hh-1", h, 1100) for h in range(5)])
     assert (await _verify(deployed, "head", "--save", str(tmp_path / "a.json")))[0] == 0
-    await _append(deployed, [_settlement("hh-1", h) for h in range(5, 9)])
+    await _append(deployed, [settlement_v1("hh-1", h, 1100) for h in range(5, 9)])
     assert (await _verify(deployed, "head", "--save", str(tmp_path / "b.json")))[0] == 0
     # A log that rewrote leaf 0 and re-signed with the same key cannot prove it extends head a.
     rewritten = json.loads((tmp_path / "b.json").read_text())

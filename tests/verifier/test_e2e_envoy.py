@@ -12,12 +12,12 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from devstack.stack import start_stack  # the Procfile commands on free ports
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
-from energypulse.ledger.v1 import ledger_service_pb2_grpc, record_pb2
+from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from tests.conftest import require
+from tests.ledger_records import settlement_v1
 from verifier.cli import run
 
 pytestmark = pytest.mark.slow
@@ -37,33 +37,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         running.close()
 
 
-def _settlement(household: str, hour: int) -> record_pb2.Record:
-    wh = 1000 + hour
-    spot, grid = wh * 90, wh * 40
-    vat = (spot + grid + 15_000) // 4
-    return record_pb2.Record(
-        settlement=record_pb2.SettlementRecord(
-            household_id=household,
-            hour_start=Timestamp(seconds=1_767_225_600 + hour * 3600),
-            metered_wh=wh,
-            spot_price_micro_eur_per_kwh=90_000,
-            spot_cost_micro_eur=spot,
-            grid_energy_cost_micro_eur=grid,
-            capacity_cost_micro_eur=12_000,
-            standing_charge_micro_eur=3_000,
-            vat_micro_eur=vat,
-            total_cost_micro_eur=spot + grid + 15_000 + vat,
-        )
-    )
-
-
 def test_verifier_through_envoy(stack: Any, tmp_path: Path) -> None:
     admin = stack.login("admin", "admin-demo")
     ingest = stack.login("ingest", stack.env["EP_INGEST_SERVICE_SECRET"])  # the ledger's only writer
     user = stack.login("household-0001", "demo")  # linked to sim-h000000
     stub = ledger_service_pb2_grpc.LedgerServiceStub(stack.channel("ledger"))
     appended = stub.AppendRecords(
-        pb.AppendRecordsRequest(records=[_settlement("sim-h000000", h) for h in range(5)]),
+        pb.AppendRecordsRequest(records=[settlement_v1("sim-h000000", h, 1000 + h) for h in range(5)]),
         metadata=[("authorization", f"Bearer {ingest}")],
         timeout=10,
     )
@@ -110,7 +90,7 @@ def test_admin_append_refused_at_the_edge(stack: Any) -> None:
     edge = ledger_service_pb2_grpc.LedgerServiceStub(stack.channel("edge"))
     with pytest.raises(grpc.RpcError) as refused:
         edge.AppendRecords(
-            pb.AppendRecordsRequest(records=[_settlement("sim-h000001", 0)]),
+            pb.AppendRecordsRequest(records=[settlement_v1("sim-h000001", 0, 1000)]),
             metadata=[("authorization", f"Bearer {admin}")],
             timeout=10,
         )
@@ -126,7 +106,7 @@ def test_witnessed_checkpoint_through_envoy(stack: Any) -> None:
     ingest = stack.login("ingest", stack.env["EP_INGEST_SERVICE_SECRET"])
     stub = ledger_service_pb2_grpc.LedgerServiceStub(stack.channel("edge"))
     stub.AppendRecords(
-        pb.AppendRecordsRequest(records=[_settlement("sim-h000002", h) for h in range(3)]),
+        pb.AppendRecordsRequest(records=[settlement_v1("sim-h000002", h, 1000 + h) for h in range(3)]),
         metadata=[("authorization", f"Bearer {ingest}")],
         timeout=10,
     )

@@ -5,12 +5,11 @@ correction is one ledger record and one audit event."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.errors import EnergyPulseError
 from energypulse.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
@@ -18,9 +17,11 @@ from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing import Corrections
 from ingest_svc.billing.clients import AuditClient, LedgerClient, ServiceLogin
 from ledger_svc.canonical import Correction
-from tests.conftest import private_database
 from tests.demo_accounts import DEMO_ADMIN_PASSWORD
+from tests.conftest import sqlite_or_postgres
 from tests.ingest_svc.services import SERVICE_SECRETS, Services, ledger_records
+from tests.ledger_records import JAN_1_2026_S as JAN_1_S
+from tests.ledger_records import settlement_v1
 
 HOUR_MS = 1_767_232_800_000
 
@@ -92,37 +93,8 @@ async def test_the_correction_goes_to_the_ledger_then_to_the_audit_log() -> None
 
 # --- against the real services -------------------------------------------------------------------
 
-JAN_1_S = 1_767_225_600  # 2026-01-01T00:00:00Z
 
-
-def _settlement(household: str, hour: int) -> record_pb2.Record:
-    """A format-1 settlement (billed in EUR): what a correction may correct."""
-    wh = 1000 + hour
-    spot, grid = wh * 90, wh * 40
-    vat = (spot + grid + 15_000) // 4
-    return record_pb2.Record(
-        settlement=record_pb2.SettlementRecord(
-            household_id=household,
-            hour_start=Timestamp(seconds=JAN_1_S + hour * 3600),
-            metered_wh=wh,
-            spot_price_micro_eur_per_kwh=90_000,
-            spot_cost_micro_eur=spot,
-            grid_energy_cost_micro_eur=grid,
-            capacity_cost_micro_eur=12_000,
-            standing_charge_micro_eur=3_000,
-            vat_micro_eur=vat,
-            total_cost_micro_eur=spot + grid + 15_000 + vat,
-        )
-    )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def auth_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'auth.db'}"
-        return
-    with private_database(request.getfixturevalue("postgres_url"), "corrections_auth") as url:
-        yield url
+auth_database_url = sqlite_or_postgres("corrections_auth")
 
 
 @pytest.fixture
@@ -159,7 +131,9 @@ async def test_a_retried_correction_is_one_ledger_record_and_one_audit_event(
     audit = AuditClient(services.target("auth"), login, timeout_s=10)
     try:
         await ledger.append_now(
-            ledger_service_pb2.AppendRecordsRequest(records=[_settlement("hh-1", h) for h in range(2)])
+            ledger_service_pb2.AppendRecordsRequest(
+                records=[settlement_v1("hh-1", h, 1000 + h) for h in range(2)]
+            )
         )
         corrections = Corrections(ledger, audit, "EUR")
         period_ms = (JAN_1_S + 3600) * 1000

@@ -20,7 +20,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from ingest_svc.billing.settlement import Closed, Settler
 from ingest_svc.intake.store import READING_TABLES, ReadingStore, register_households
 from ingest_svc.intake.validation import Reading
 from meter_sim.signing import MeterSigner
-from tests.conftest import private_database
+from tests.conftest import sqlite_or_postgres
 from tests.ingest_svc.billing.fakes import H0, HOUR_MS, FakePrices, household
 
 REPO = Path(__file__).resolve().parents[3]
@@ -61,13 +60,7 @@ def _export_wh(meter: str, i: int) -> int:
     return 1_500 if meter == "m-a1" and i > 10 else 0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'settle.db'}"
-        return
-    with private_database(request.getfixturevalue("postgres_url"), "ep_settle") as url:
-        yield url
+db_url = sqlite_or_postgres("ep_settle")
 
 
 def _engine(url: str) -> Engine:

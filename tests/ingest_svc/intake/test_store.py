@@ -2,49 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DataError
 
 from common.db import make_engine
 from ingest_svc.app import migrate
 from ingest_svc.intake.store import DeadLetter, ReadingStore
 from ingest_svc.intake.validation import Reading
-from tests.conftest import require
+from tests.conftest import sqlite_or_postgres
 
-PG = os.environ.get("EP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_available() -> bool:
-    try:
-        with create_engine(PG).connect() as conn:
-            conn.execute(text("select 1"))
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    require(_pg_available(), "PostgreSQL not reachable")
-    schema = f"ingest_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'create schema "{schema}"'))
-    try:
-        yield f"{PG}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
+db_url = sqlite_or_postgres("ingest_store")
 
 
 def _r(meter: str, seq: int, power: float = 100.0) -> Reading:

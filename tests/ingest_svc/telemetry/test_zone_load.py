@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from common.db import make_engine
 from ingest_svc.app import migrate
 from ingest_svc.intake.store import ReadingStore, register_households
 from ingest_svc.intake.validation import Reading
 from ingest_svc.telemetry.queries import TelemetryQueries, ZoneLoadPoint
-from tests.conftest import private_database
+from tests.conftest import sqlite_or_postgres
 
 HOUR = 3_600_000
 BASE = 1_780_000_000_000 // HOUR * HOUR
 HOME = {"time_zone": "UTC", "residents": 2, "heating": "heat_pump", "has_ev": False, "has_solar": True}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'zone.db'}"
-        return
-    with private_database(request.getfixturevalue("postgres_url"), "zone_load") as url:
-        yield url
+db_url = sqlite_or_postgres("zone_load")
 
 
 def test_zone_load_per_bucket_on_both_engines(db_url: str) -> None:
