@@ -18,8 +18,8 @@ from auth_svc.server import AuthApp, build, start
 from common.mqtt_auth import new_secret
 from common.server import RunningServer, ServerConfig
 from energypulse.auth.v1 import auth_service_pb2_grpc
-from tests.demo_accounts import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 from tests.conftest import sqlite_or_postgres
+from tests.demo_accounts import DEMO_ADMIN_PASSWORD, DEMO_USER_PASSWORD
 
 NOW = float(int(time.time()))
 # Random per test session, as an installation's are (no secret has a default, demo mode neither).

@@ -17,8 +17,8 @@ from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing import Corrections
 from ingest_svc.billing.clients import AuditClient, LedgerClient, ServiceLogin
 from ledger_svc.canonical import Correction
-from tests.demo_accounts import DEMO_ADMIN_PASSWORD
 from tests.conftest import sqlite_or_postgres
+from tests.demo_accounts import DEMO_ADMIN_PASSWORD
 from tests.ingest_svc.services import SERVICE_SECRETS, Services, ledger_records
 from tests.ledger_records import JAN_1_2026_S as JAN_1_S
 from tests.ledger_records import settlement_v1
