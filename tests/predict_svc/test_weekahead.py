@@ -117,6 +117,51 @@ def test_a_configured_feature_missing_at_runtime_is_a_clear_error(small_model: P
     assert err.value.reason == "MODEL_FEATURE_MISSING" and "temperature" in err.value.message
 
 
+EXOGENOUS = ("load_forecast", "wind_onshore", "wind_offshore", "solar")
+
+
+def test_an_unpublished_first_day_forecast_is_replaced_by_the_day_before(small_model: PriceModel) -> None:
+    """After the auction the first unpublished day's load and wind/solar forecasts are not out
+    (until ~10:00 CET the next day). The forecast is still made, from the latest known day's
+    forecasts for the same hours (one day older), and says which series it replaced; no value
+    after the issue is read (the same answer whatever the missing rows would have held)."""
+    assert small_model.week_ahead is not None
+    wa = small_model.week_ahead
+    frame = generate_market(load_params("NO1"), NOW - pd.Timedelta(days=40), NOW + pd.Timedelta(days=20))
+    end = build_path(_market(frame), small_model, NOW.to_pydatetime()).published_end
+    at = frame.pos(end)
+    unknown = frame.copy()
+    for name in EXOGENOUS:  # nothing published from the first unpublished day on
+        unknown.columns[name][at:] = np.nan
+    f = wa.forecast(unknown, end, 7 * 24)
+    assert f.substituted == ("load_forecast", "wind_solar_forecast")
+    assert np.isfinite(f.p50).all() and (f.p10 <= f.p90).all()
+    # The substitute by hand: the day before's forecasts written into the missing day.
+    by_hand = unknown.copy()
+    for name in EXOGENOUS:
+        by_hand.columns[name][at : at + 24] = frame.columns[name][at - 24 : at]
+    g = wa.forecast(by_hand, end, 7 * 24)
+    assert g.substituted == ()
+    np.testing.assert_array_equal(f.p50, g.p50)
+    np.testing.assert_array_equal(f.p90, g.p90)
+    # The path carries it to the response's notes.
+    path = build_path(_market(unknown), small_model, NOW.to_pydatetime())
+    assert path.forecast.substituted == f.substituted
+    notes = runtime.substitution_notes(path)
+    assert len(notes) == 2 and notes[0].startswith(
+        f"load_forecast of {path.published_day + pd.Timedelta(days=1):%Y-%m-%d} not yet published"
+    )
+    # With the real forecasts in the frame nothing is replaced.
+    assert wa.forecast(frame, end, 7 * 24).substituted == ()
+    # Without any known day to fall back on it is still the clear error, not a guess.
+    none = frame.copy()
+    for name in EXOGENOUS:
+        none.columns[name][at - 24 :] = np.nan
+    with pytest.raises(FailedPrecondition) as err:
+        build_path(_market(none), small_model, NOW.to_pydatetime())
+    assert err.value.reason == "MODEL_FEATURE_MISSING"
+
+
 async def test_ready_only_after_the_week_ahead_path_is_computed(
     model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
