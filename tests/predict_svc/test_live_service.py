@@ -34,7 +34,14 @@ from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
 from predict_svc.config import PredictConfig
 from predict_svc.hourly import HourlyFrame
-from predict_svc.live import FilePrices, PublicationPoller, apply_day, publish_day, refresh_forecasts
+from predict_svc.live import (
+    FilePrices,
+    ForecastWatcher,
+    PublicationPoller,
+    apply_day,
+    publish_day,
+    refresh_forecasts,
+)
 from predict_svc.runtime import MAX_HORIZON, ZoneMarket
 from predict_svc.server import PredictApp, build, interceptors, services
 from predict_svc.synthetic import generate_market, load_params
@@ -227,6 +234,7 @@ async def test_live_service_takes_each_new_day_over_several_days(
         lambda zone, day, prices: _must(publish_day(h.market, day, prices, h.data)),
         calendar=CAL,
     )
+    watcher = ForecastWatcher(h.data, {"NO1": h.market})  # the feed's, between publications
     for k in range(1, DAYS + 1):
         day = FIRST_DAY + timedelta(days=k)
         publication = CAL.expected_publication(day)
@@ -261,11 +269,11 @@ async def test_live_service_takes_each_new_day_over_several_days(
         morning = await _forecast(h)
         assert morning.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
         assert list(morning.forecast_notes) == list(response.forecast_notes)
-        # 10:00 CET: day + 1's forecasts arrive (the downloader appends, the feed re-reads them);
+        # 10:00 CET: day + 1's forecasts arrive (the downloader appends, the watcher re-reads);
         # the forecast is recomputed with them and says nothing is substituted.
         _append_forecasts(h.data, h.source, day + timedelta(days=1))
         h.clock.now = _load_forecast_release(day + timedelta(days=1)) + timedelta(minutes=5)
-        assert refresh_forecasts(h.market, h.data)
+        assert watcher.poll() == ["NO1"] and watcher.poll() == []  # re-read once, on the change
         known = await _forecast(h)
         assert known.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
         assert not known.forecast_notes
