@@ -41,7 +41,7 @@ from predict_svc.hourly import HourlyFrame, floor_hour, to_datetime, utc
 from predict_svc.model import Forecast, ModelError, PriceModel, load_model
 from predict_svc.quantiles import BAND_LEVELS
 from predict_svc.quarters import QuarterSeries
-from predict_svc.weekahead import FeatureMissingError, hours_of
+from predict_svc.weekahead import HISTORY_DAYS, FeatureMissingError, hours_of
 
 __all__ = [
     "LIVE_GRID_LEAD",
@@ -398,18 +398,56 @@ def runtime_temperature(
     return series
 
 
-def forecast_path(market: ZoneMarket, model: PriceModel, published_end: datetime, hours: int) -> Forecast:
+EXOGENOUS_COLUMNS = ("load_forecast", "wind_onshore", "wind_offshore", "solar")
+
+
+def _release_pending(market: ZoneMarket, published_end: datetime, now: datetime | None) -> bool:
+    """A replay/synthetic market holds every forecast in advance: whether the first unpublished
+    day's day-ahead load (and wind/solar) forecast is still unreleased at data time ``now`` (after
+    the auction until 10:00 CET the next morning, :meth:`MarketCalendar.load_forecast_release`).
+    A live market holds only what has arrived: never (presence decides)."""
+    if market.live or now is None:
+        return False
+    cal = market.calendar
+    return now < cal.load_forecast_release(cal.delivery_day(published_end))
+
+
+def _without_unreleased(frame: HourlyFrame, published_end: datetime, hours: int) -> HourlyFrame:
+    """The rows around ``published_end`` with the exogenous forecasts from it on hidden (NaN):
+    what a forecaster knew before they were released (a window, copied: the market is not
+    written)."""
+    at = frame.pos(published_end)
+    lo = at - 24 * (HISTORY_DAYS + 2)
+    window = frame.rows(lo, at + hours + 48)
+    columns = dict(window.columns)
+    cut = at - max(lo, 0)
+    for name in EXOGENOUS_COLUMNS:
+        if name in columns:
+            values = columns[name].copy()
+            values[max(cut, 0) :] = np.nan
+            columns[name] = values
+    return HourlyFrame(window.start, columns)
+
+
+def forecast_path(
+    market: ZoneMarket, model: PriceModel, published_end: datetime, hours: int, now: datetime | None = None
+) -> Forecast:
     """The ``hours`` hours from ``published_end`` (the first unpublished period), from what is
     known then: the week-ahead model when the artifact has one (direct per horizon day, bands
     calibrated per horizon day), else the hourly groups chained (:func:`forecast_hours`).
 
     Raises FailedPrecondition ``MODEL_FEATURE_MISSING`` when a feature the model is configured
-    with has no value at runtime (the guard training applies, on the serving path)."""
+    with has no value at runtime (the guard training applies, on the serving path).
+
+    ``now`` (data time of the issue): on a replay/synthetic market the first unpublished day's
+    exogenous forecasts are hidden until their release time (the week-ahead model then uses the
+    day before's, as live), so the replayed answer uses only what was known at ``now``."""
     try:
         if model.week_ahead is not None:
-            w = model.week_ahead.forecast(
-                market.frame, published_end, hours, market.fundamentals, market.zone
-            )
+            frame = market.frame
+            if _release_pending(market, published_end, now):
+                frame = _without_unreleased(frame, published_end, hours)
+            w = model.week_ahead.forecast(frame, published_end, hours, market.fundamentals, market.zone)
             if w.substituted:
                 # The k = 0 day's forecast is not out yet (live: after the auction until ~10:00
                 # CET the next day): answered from the day before's, said in the response.
@@ -494,10 +532,10 @@ def build_path(
     end = cal.day_end(last_day)
     hours = int((end - published_end) // timedelta(hours=1))
     origin = published_end - timedelta(hours=1)  # the last published hour: every price through it is known
-    key = (market.zone, origin, model.version, exogenous_known(market, published_end))
+    key = (market.zone, origin, model.version, exogenous_known(market, published_end, now))
     f = forecasts.get(key) if forecasts is not None else None
     if f is None or len(f.p50) != hours:
-        f = forecast_path(market, model, published_end, hours)
+        f = forecast_path(market, model, published_end, hours, now)
         if forecasts is not None:  # the same origin after midnight: the forecast is unchanged
             if len(forecasts) > 16:
                 forecasts.clear()
@@ -556,10 +594,13 @@ def substitution_notes(path: PricePath) -> list[str]:
     ]
 
 
-def exogenous_known(market: ZoneMarket, published_end: datetime) -> bool:
-    """Whether the load forecast of the first unpublished day (from ``published_end``) is in the
-    market: when it arrives (live: ~10:00 CET the day before it) the forecast made without it
-    (:func:`predict_svc.weekahead.substitute_unknown_day`) is recomputed."""
+def exogenous_known(market: ZoneMarket, published_end: datetime, now: datetime | None = None) -> bool:
+    """Whether the load forecast of the first unpublished day (from ``published_end``) is known
+    at data time ``now``: in the market (live: it arrived, ~10:00 CET the day before it) and, on
+    a replay/synthetic market, released by ``now``. When it becomes known the forecast made
+    without it (:func:`predict_svc.weekahead.substitute_unknown_day`) is recomputed."""
+    if _release_pending(market, published_end, now):
+        return False
     frame = market.frame
     lo = frame.pos(published_end)
     values = frame.rows(max(lo, 0), max(lo + 24, 0))["load_forecast"]
@@ -573,7 +614,7 @@ def _path_key(market: ZoneMarket, loaded: LoadedModel, now: datetime) -> tuple[s
         market.calendar.delivery_day(now),
         published,
         loaded.model.version,
-        exogenous_known(market, market.calendar.day_end(published)),
+        exogenous_known(market, market.calendar.day_end(published), now),
     )
 
 

@@ -162,6 +162,38 @@ def test_an_unpublished_first_day_forecast_is_replaced_by_the_day_before(small_m
     assert err.value.reason == "MODEL_FEATURE_MISSING"
 
 
+def test_a_replay_after_the_auction_does_not_read_the_next_days_unreleased_forecast(
+    small_model: PriceModel,
+) -> None:
+    """A replay/synthetic market holds every forecast in advance. After the auction of D
+    (12:45 CET on D-1) the first unpublished day is D+1, whose load and wind/solar forecasts are
+    released at 10:00 CET on D: until then the replayed path must not read them (the same answer
+    whatever they hold) and uses the day before's, as live; from then on it uses them."""
+    frame = generate_market(load_params("NO1"), NOW - pd.Timedelta(days=40), NOW + pd.Timedelta(days=20))
+    market = _market(frame)
+    cal = market.calendar
+    after = (NOW + pd.Timedelta(hours=4)).to_pydatetime()  # 14:30 CET: tomorrow is published
+    path = build_path(market, small_model, after)
+    k0 = path.published_day + pd.Timedelta(days=1)
+    assert after >= cal.expected_publication(path.published_day)
+    assert after < cal.load_forecast_release(k0)
+    assert path.forecast.substituted == ("load_forecast", "wind_solar_forecast")
+    changed = frame.copy()
+    at = changed.pos(path.published_end)
+    for name in EXOGENOUS:  # every forecast not yet released at the issue
+        changed.columns[name][at:] = changed.columns[name][at:] * 3.0 + 1000.0
+    again = build_path(_market(changed), small_model, after)
+    np.testing.assert_array_equal(path.forecast.p50, again.forecast.p50)
+    np.testing.assert_array_equal(path.forecast.p90, again.forecast.p90)
+    # Released (10:30 CET the next morning, same publication state): the real forecast is used,
+    # and the cache key tells the two apart.
+    morning = cal.load_forecast_release(k0) + pd.Timedelta(minutes=30)
+    released = build_path(market, small_model, morning)
+    assert released.published_day == path.published_day and released.forecast.substituted == ()
+    assert runtime.exogenous_known(market, path.published_end, morning)
+    assert not runtime.exogenous_known(market, path.published_end, after)
+
+
 async def test_ready_only_after_the_week_ahead_path_is_computed(
     model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
