@@ -7,7 +7,10 @@ validity of each version), never constants in code. What the calendar answers:
   same offsets) of 23, 24 or 25 hours; its periods are the market time unit of the rule valid
   on that day: 60 minutes before 2025-10-01, 15 minutes since (92 / 96 / 100 quarters);
 * bids for day ``D`` close at the *gate closure* (default 12:00 local on ``D - 1``) and the
-  results are *expected* at the publication time (default 12:45 local on ``D - 1``);
+  results are *expected* at the publication time (default 12:45 local on ``D - 1``); the
+  day-ahead load forecast of ``D`` is out at 10:00 local on ``D - 1``
+  (:meth:`MarketCalendar.load_forecast_release`), so after the auction of ``D`` the next day's
+  is not known until the next morning;
 * which days are published. Two policies, because a clock time is only an expectation:
 
   - :meth:`MarketCalendar.published_through_schedule`: replay and synthetic markets, whose
@@ -55,6 +58,8 @@ class MarketRule:
     period_minutes: int
     gate_closure: time
     publication: time
+    # When the day-ahead load (and wind/solar) forecast of D is out, local on D-1.
+    load_forecast: time
 
     def covers(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
@@ -85,6 +90,7 @@ def load_rules(path: Path = DEFAULT_RULES) -> tuple[str, tuple[MarketRule, ...]]
                 period_minutes=minutes,
                 gate_closure=parse_hhmm(item["gate_closure_local"]),
                 publication=parse_hhmm(item["publication_local"]),
+                load_forecast=parse_hhmm(item["load_forecast_local"]),
             )
         )
     rules.sort(key=lambda r: r.valid_from)
@@ -163,6 +169,11 @@ class MarketCalendar:
     def expected_publication(self, day: date) -> datetime:
         """When the results for ``day`` are expected (on ``day - 1``), UTC."""
         return self._on_previous_day(day, self.publication_override or self.rule(day).publication)
+
+    def load_forecast_release(self, day: date) -> datetime:
+        """When the day-ahead load (and wind/solar) forecast of ``day`` is out (on ``day - 1``),
+        UTC: after ``day - 1``'s own prices, before ``day``'s gate closure."""
+        return self._on_previous_day(day, self.rule(day).load_forecast)
 
     def published_through_schedule(self, now: datetime) -> date:
         """The last delivery day published at ``now`` when days publish at their scheduled time

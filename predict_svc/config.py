@@ -78,6 +78,12 @@ class PredictConfig:
     price_dir: str = env_field(
         "EP_PREDICT_PRICE_DIR", "", "directory of day_ahead_prices_<NO_1>.csv for the file price provider"
     )
+    forecast_watch_seconds: float = env_field(
+        "EP_PREDICT_FORECAST_WATCH_SECONDS",
+        60.0,
+        "live markets only: how often the load/wind/solar forecast files in data_dir are checked"
+        " for changes between publications (the next day's arrive ~10:00 CET); 0 disables",
+    )
     max_batch: int = env_field("EP_PREDICT_MAX_BATCH", 10_000, "most households in one PredictBatch")
     auth_target: str = env_field(
         "EP_AUTH_TARGET", "127.0.0.1:50051", "auth_svc host:port (keys, revocations)"

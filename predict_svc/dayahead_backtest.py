@@ -23,6 +23,13 @@ Recalibration: LEAR refits every 7 days (``weekly``), every day (``daily``) or n
 refits every :data:`MODEL_REFIT_DAYS` days under ``weekly``/``daily`` (its conformal offsets come
 from the first fit); both only ever use days before ``D``. Exogenous inputs for ``D+1 ..`` are not
 known at issue time: week-ahead rows use the forecasts of ``D`` and the fundamentals of the issue.
+
+Consistency with serving: every backtest issue is at 10:00 CET on ``D-1``, *before* the auction of
+``D``, when ``D``'s day-ahead load and wind/solar forecasts are out, so every input is the real
+one. The service also issues *after* the auction (the first unpublished day then ``D+1``, whose
+forecasts are out only at 10:00 CET on ``D``); there it feeds the model the latest known day's
+forecasts, one day older (:func:`predict_svc.weekahead.substitute_unknown_day`). Those
+after-auction issues are not part of this protocol and are not scored by it.
 """
 
 from __future__ import annotations
@@ -150,6 +157,9 @@ def run_day_ahead(
         report["by_horizon_day"] = _by_horizon(panel, a, n_test, horizons, p10, p50, p90, ens50, shift)
         report["week_ahead_exogenous"] = (
             "D+1..D+6 use the load and wind/solar forecasts of D and the fundamentals known at issue time"
+            " (issues at 10:00 CET on D-1, before the auction: D's forecasts are known; the service's"
+            " after-auction issues, which use the day before's forecasts for the unreleased day, are"
+            " not scored)"
         )
     say(f"done in {report['seconds']} s")
     return report

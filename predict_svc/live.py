@@ -6,6 +6,12 @@ when its results have arrived, not at a clock time: :class:`PublicationPoller` a
 exponential backoff, until a *complete* day arrives (every period of the 23/24/25-hour day), and
 only then marks it published and calls back (the service re-forecasts there).
 
+The exogenous forecasts arrive on their own schedule: the day-ahead load (and wind/solar)
+forecast of day X at ~10:00 CET on X-1, *after* X-1's prices were published. A
+:class:`ForecastWatcher` re-reads the forecast files when they change (between publications),
+so the first unpublished day's forecast is used from the moment it arrives; until then the
+week-ahead model uses the latest known day's (see :mod:`predict_svc.weekahead`).
+
 Providers:
 
 - :class:`FilePrices`: ``day_ahead_prices_<NO_1>.csv`` (``datetime,price_eur_mwh``, the
@@ -45,7 +51,7 @@ from common.log import get_logger
 from energy.market_calendar import MarketCalendar
 from predict_svc.entsoe_api import DEFAULT_URL, EIC, EntsoeError, parse_a44
 from predict_svc.hourly import HourlyFrame
-from predict_svc.market import COLUMNS, MarketDataError, load_market_hourly
+from predict_svc.market import COLUMNS, SERIES, MarketDataError, file_suffix, load_market_hourly
 from predict_svc.providers import HttpAnswer, ProviderError, check_status, http_get
 from predict_svc.quarters import QuarterSeries
 from predict_svc.runtime import LIVE_GRID_LEAD, MAX_HORIZON, ZoneMarket, grow_grid
@@ -55,6 +61,7 @@ __all__ = [
     "DailyTemperature",
     "EntsoePrices",
     "FilePrices",
+    "ForecastWatcher",
     "HttpAnswer",
     "LiveFeed",
     "OpenMeteoDaily",
@@ -307,6 +314,57 @@ def refresh_forecasts(market: ZoneMarket, directory: Path | str) -> bool:
     return True
 
 
+@dataclass
+class ForecastWatcher:
+    """Re-reads a live market's forecast files (load, wind/solar; not the prices, the poller's)
+    from ``directory`` when their size or modification time changed since the last read: the
+    downloader appends the next day's forecasts at ~10:00 CET, between two publications, and
+    the market otherwise saw them only at the next publication (by then a day too late for
+    the first unpublished day). :meth:`poll` is one step (tests); :meth:`run` loops it."""
+
+    directory: Path
+    markets: Mapping[str, ZoneMarket]
+    _seen: dict[str, tuple[tuple[str, int, int], ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.directory = Path(self.directory)
+        for zone in self.markets:  # the markets were read from these files at start
+            self._seen[zone] = self._stamp(zone)
+
+    def _stamp(self, zone: str) -> tuple[tuple[str, int, int], ...]:
+        out = []
+        for spec in SERIES:
+            if spec.required:  # the price file: published days come through the poller
+                continue
+            path = self.directory / f"{spec.prefix}_{file_suffix(zone)}.csv"
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            out.append((path.name, st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+    def poll(self) -> list[str]:
+        """Refresh every zone whose files changed; returns those refreshed."""
+        done = []
+        for zone, market in self.markets.items():
+            stamp = self._stamp(zone)
+            if stamp == self._seen.get(zone):
+                continue
+            if refresh_forecasts(market, self.directory):
+                self._seen[zone] = stamp
+                done.append(zone)
+                log.info("forecasts_refreshed", zone=zone, files=[name for name, _, _ in stamp])
+        return done
+
+    def run(self, stop: threading.Event, interval_s: float) -> None:
+        while not stop.wait(interval_s):
+            try:
+                self.poll()
+            except Exception:  # a bug here must not stop the watcher
+                log.exception("forecast_watch_failed")
+
+
 def publish_day(
     market: ZoneMarket, day: date, prices: pd.Series, forecast_dir: Path | str | None = None
 ) -> bool:
@@ -347,11 +405,14 @@ def start_live_feed(
     markets: Mapping[str, ZoneMarket],
     now: Callable[[], datetime],
     forecast_dir: str = "",
+    forecast_watch_s: float = 60.0,
 ) -> LiveFeed | None:
     """Poll ``kind``'s provider for the live markets' next delivery days and write each complete
     day into its market (the next request or warm-up then re-forecasts from it), the forecast
-    series re-read from ``forecast_dir`` first (the market's data directory). None when no
-    provider is configured or no market is live (the default: replay/synthetic)."""
+    series re-read from ``forecast_dir`` first (the market's data directory), and between
+    publications every ``forecast_watch_s`` seconds when those files changed
+    (:class:`ForecastWatcher`; 0 disables). None when no provider is configured or no market is
+    live (the default: replay/synthetic)."""
     live = {zone: m for zone, m in markets.items() if m.live}
     if not live:
         return None
@@ -375,6 +436,11 @@ def start_live_feed(
         target=poller.run, args=(stop, lambda: now().astimezone(UTC)), name="live-prices", daemon=True
     )
     thread.start()
+    if forecast_dir and forecast_watch_s > 0:
+        watcher = ForecastWatcher(Path(forecast_dir), live)
+        threading.Thread(
+            target=watcher.run, args=(stop, forecast_watch_s), name="live-forecasts", daemon=True
+        ).start()
     log.info(
         "live_prices_polling",
         provider=kind,

@@ -158,6 +158,10 @@ class Forecast:
     p90: np.ndarray
     # Levels above P90 (0.95, 0.99) when the model has them (the week-ahead model): spike tails.
     upper: dict[float, np.ndarray] = field(default_factory=dict)
+    # Exogenous series of the first unpublished day that were not yet known at the issue and
+    # were replaced by the latest known day's, one day older (the week-ahead model; see
+    # predict_svc.weekahead.substitute_unknown_day). Empty: every input was the real one.
+    substituted: tuple[str, ...] = ()
 
 
 def _quantile_boosters(boosters: list[TreeEnsemble]) -> tuple[TreeEnsemble, TreeEnsemble, TreeEnsemble]:

@@ -41,7 +41,7 @@ from predict_svc.hourly import HourlyFrame, floor_hour, to_datetime, utc
 from predict_svc.model import Forecast, ModelError, PriceModel, load_model
 from predict_svc.quantiles import BAND_LEVELS
 from predict_svc.quarters import QuarterSeries
-from predict_svc.weekahead import FeatureMissingError, hours_of
+from predict_svc.weekahead import HISTORY_DAYS, FeatureMissingError, hours_of
 
 __all__ = [
     "LIVE_GRID_LEAD",
@@ -55,8 +55,10 @@ __all__ = [
     "TemperatureSource",
     "ZoneMarket",
     "build_path",
+    "exogenous_known",
     "forecast_hours",
     "grow_grid",
+    "substitution_notes",
 ]
 
 log = get_logger(__name__)
@@ -396,19 +398,68 @@ def runtime_temperature(
     return series
 
 
-def forecast_path(market: ZoneMarket, model: PriceModel, published_end: datetime, hours: int) -> Forecast:
+EXOGENOUS_COLUMNS = ("load_forecast", "wind_onshore", "wind_offshore", "solar")
+
+
+def _release_pending(market: ZoneMarket, published_end: datetime, now: datetime | None) -> bool:
+    """A replay/synthetic market holds every forecast in advance: whether the first unpublished
+    day's day-ahead load (and wind/solar) forecast is still unreleased at data time ``now`` (after
+    the auction until 10:00 CET the next morning, :meth:`MarketCalendar.load_forecast_release`).
+    A live market holds only what has arrived: never (presence decides)."""
+    if market.live or now is None:
+        return False
+    cal = market.calendar
+    return now < cal.load_forecast_release(cal.delivery_day(published_end))
+
+
+def _without_unreleased(frame: HourlyFrame, published_end: datetime, hours: int) -> HourlyFrame:
+    """The rows around ``published_end`` with the exogenous forecasts from it on hidden (NaN):
+    what a forecaster knew before they were released (a window, copied: the market is not
+    written)."""
+    at = frame.pos(published_end)
+    lo = at - 24 * (HISTORY_DAYS + 2)
+    window = frame.rows(lo, at + hours + 48)
+    columns = dict(window.columns)
+    cut = at - max(lo, 0)
+    for name in EXOGENOUS_COLUMNS:
+        if name in columns:
+            values = columns[name].copy()
+            values[max(cut, 0) :] = np.nan
+            columns[name] = values
+    return HourlyFrame(window.start, columns)
+
+
+def forecast_path(
+    market: ZoneMarket, model: PriceModel, published_end: datetime, hours: int, now: datetime | None = None
+) -> Forecast:
     """The ``hours`` hours from ``published_end`` (the first unpublished period), from what is
     known then: the week-ahead model when the artifact has one (direct per horizon day, bands
     calibrated per horizon day), else the hourly groups chained (:func:`forecast_hours`).
 
     Raises FailedPrecondition ``MODEL_FEATURE_MISSING`` when a feature the model is configured
-    with has no value at runtime (the guard training applies, on the serving path)."""
+    with has no value at runtime (the guard training applies, on the serving path).
+
+    ``now`` (data time of the issue): on a replay/synthetic market the first unpublished day's
+    exogenous forecasts are hidden until their release time (the week-ahead model then uses the
+    day before's, as live), so the replayed answer uses only what was known at ``now``."""
     try:
         if model.week_ahead is not None:
-            w = model.week_ahead.forecast(
-                market.frame, published_end, hours, market.fundamentals, market.zone
-            )
-            return Forecast(hours_of(w), np.arange(1, hours + 1), w.p10, w.p50, w.p90, w.upper)
+            frame = market.frame
+            if _release_pending(market, published_end, now):
+                frame = _without_unreleased(frame, published_end, hours)
+            w = model.week_ahead.forecast(frame, published_end, hours, market.fundamentals, market.zone)
+            if w.substituted:
+                # The k = 0 day's forecast is not out yet (live: after the auction until ~10:00
+                # CET the next day): answered from the day before's, said in the response.
+                log.info(
+                    "exogenous_forecast_substituted",
+                    zone=market.zone,
+                    version=model.version,
+                    day_start=published_end.isoformat(),
+                    series=list(w.substituted),
+                    substitute="latest known day-ahead forecast, one day older",
+                )
+            return Forecast(hours_of(w), np.arange(1, hours + 1), w.p10, w.p50, w.p90, w.upper, w.substituted)
         origin = published_end - timedelta(hours=1)
         known = market.known(origin, history_hours=MAX_LAG + 1, hours_after=hours)
         temperature = runtime_temperature(market, model, known, origin)
@@ -468,7 +519,7 @@ def build_path(
     model: PriceModel,
     now: datetime,
     forecast_days: int = 7,
-    forecasts: dict[tuple[str, datetime, str], Forecast] | None = None,
+    forecasts: dict[tuple[str, datetime, str, bool], Forecast] | None = None,
 ) -> PricePath:
     """The price path at data time ``now``: today's and the published days' quarters as
     published, then ``forecast_days`` whole delivery days forecast by ``model``."""
@@ -481,10 +532,10 @@ def build_path(
     end = cal.day_end(last_day)
     hours = int((end - published_end) // timedelta(hours=1))
     origin = published_end - timedelta(hours=1)  # the last published hour: every price through it is known
-    key = (market.zone, origin, model.version)
+    key = (market.zone, origin, model.version, exogenous_known(market, published_end, now))
     f = forecasts.get(key) if forecasts is not None else None
     if f is None or len(f.p50) != hours:
-        f = forecast_path(market, model, published_end, hours)
+        f = forecast_path(market, model, published_end, hours, now)
         if forecasts is not None:  # the same origin after midnight: the forecast is unchanged
             if len(forecasts) > 16:
                 forecasts.clear()
@@ -532,14 +583,49 @@ def build_path(
     )
 
 
+def substitution_notes(path: PricePath) -> list[str]:
+    """One line per input of ``path``'s forecast that was substituted (not yet known at the
+    issue): the response's ``forecast_notes``."""
+    missing = path.published_day + timedelta(days=1)
+    return [
+        f"{series} of {missing.isoformat()} not yet published: the latest known day-ahead "
+        f"forecast, one day older ({path.published_day.isoformat()}), used"
+        for series in path.forecast.substituted
+    ]
+
+
+def exogenous_known(market: ZoneMarket, published_end: datetime, now: datetime | None = None) -> bool:
+    """Whether the load forecast of the first unpublished day (from ``published_end``) is known
+    at data time ``now``: in the market (live: it arrived, ~10:00 CET the day before it) and, on
+    a replay/synthetic market, released by ``now``. When it becomes known the forecast made
+    without it (:func:`predict_svc.weekahead.substitute_unknown_day`) is recomputed."""
+    if _release_pending(market, published_end, now):
+        return False
+    frame = market.frame
+    lo = frame.pos(published_end)
+    values = frame.rows(max(lo, 0), max(lo + 24, 0))["load_forecast"]
+    return bool(np.isfinite(values).any())
+
+
+def _path_key(market: ZoneMarket, loaded: LoadedModel, now: datetime) -> tuple[str, date, date, str, bool]:
+    published = market.published_day(now)
+    return (
+        market.zone,
+        market.calendar.delivery_day(now),
+        published,
+        loaded.model.version,
+        exogenous_known(market, market.calendar.day_end(published), now),
+    )
+
+
 class ForecastCache:
     """One price path per zone, delivery day, publication state and model: the forecast is
     recomputed when a day is published (or today rolls over, or the model changes), and every
     request in between is a dict lookup."""
 
     def __init__(self, capacity: int = 64) -> None:
-        self._entries: OrderedDict[tuple[str, date, date, str], PricePath] = OrderedDict()
-        self._forecasts: dict[tuple[str, datetime, str], Forecast] = {}
+        self._entries: OrderedDict[tuple[str, date, date, str, bool], PricePath] = OrderedDict()
+        self._forecasts: dict[tuple[str, datetime, str, bool], Forecast] = {}
         self._capacity = capacity
         # One lock per zone: a path takes seconds to compute, and a request for one zone must not
         # queue behind another zone's computation (start-up warms every zone at once).
@@ -555,12 +641,7 @@ class ForecastCache:
         market = market.snapshot()
         market.data_now()
         now = market.clock.to_data(market.clock.now())
-        key = (
-            market.zone,
-            market.calendar.delivery_day(now),
-            market.published_day(now),
-            loaded.model.version,
-        )
+        key = _path_key(market, loaded, now)
         return self._entries.get(key)
 
     def get(self, market: ZoneMarket, loaded: LoadedModel) -> tuple[PricePath, bool]:
@@ -568,12 +649,7 @@ class ForecastCache:
         market = market.snapshot()  # one publication state for the key and the path
         market.data_now()  # raises when the data does not reach now
         now = market.clock.to_data(market.clock.now())
-        key = (
-            market.zone,
-            market.calendar.delivery_day(now),
-            market.published_day(now),
-            loaded.model.version,
-        )
+        key = _path_key(market, loaded, now)
         hit = self._entries.get(key)
         if hit is not None:
             return hit, False

@@ -375,7 +375,12 @@ def build(
         from predict_svc.live import start_live_feed
 
         feed = start_live_feed(
-            config.price_provider, config.price_dir, markets, now, forecast_dir=config.data_dir
+            config.price_provider,
+            config.price_dir,
+            markets,
+            now,
+            forecast_dir=config.data_dir,
+            forecast_watch_s=config.forecast_watch_seconds,
         )
     app = PredictApp(config, markets, registry, accuracy, servicer, seeding, feed)
     log.info("predict_ready", zones=list(markets), models=[m.model.version for m in registry.loaded()])

@@ -39,6 +39,7 @@ from predict_svc.runtime import (
     ModelRegistry,
     PricePath,
     ZoneMarket,
+    substitution_notes,
 )
 from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
 from predict_svc.windows import cheapest_windows, window_message
@@ -498,6 +499,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             price_threshold_eur_mwh=threshold or 0.0,
             currency=spot.currency,
             price_threshold_micro_per_kwh=threshold_micro or 0,
+            forecast_notes=substitution_notes(path),
         )
         if len(self._price_responses) > 256:
             self._price_responses.clear()

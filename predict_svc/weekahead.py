@@ -12,6 +12,13 @@ Live, the issue is the end of the last published delivery day (:meth:`WeekAheadM
 rows of 24 hours ending there (:meth:`predict_svc.protocols.DayPanel.ending_at`), so ``k = 0`` is the
 first unpublished day. Before the auction that is tomorrow, after it the day after.
 
+After the auction (~12:45 CET on ``D-1``) the first unpublished day is ``D+1``, whose day-ahead load
+forecast (and wind/solar forecast) is only published at ~10:00 CET on ``D``. In that gap the
+model's ``k = 0`` exogenous inputs are not known; the forecast then uses *the latest known
+day-ahead forecast, one day older* (the row before, the last published day, same CET hours) and
+says so in :attr:`WeekAheadForecast.substituted`. Only rows that are in the frame are read, and
+a live frame holds only what has arrived, so no value from after the issue is used.
+
 Serving evaluates the trees with numpy (:mod:`predict_svc.trees`); lightgbm is imported only by
 :func:`train_week_ahead`.
 """
@@ -21,7 +28,7 @@ from __future__ import annotations
 import base64
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -36,11 +43,13 @@ from predict_svc.trees import TreeEnsemble, TreeFormatError
 __all__ = [
     "DROPPED_FEATURES",
     "HISTORY_DAYS",
+    "SUBSTITUTABLE",
     "WEEK_DAYS",
     "FeatureMissingError",
     "WeekAheadForecast",
     "WeekAheadModel",
     "hours_of",
+    "substitute_unknown_day",
     "train_week_ahead",
 ]
 
@@ -53,6 +62,9 @@ _MAX_ROWS = 150_000  # training rows sampled (the pooled design has 7 x 24 rows 
 # D+3..D+6 with it, 77-82% without; BENCHMARKS.md). The season still shows in the price level,
 # scale and load features.
 DROPPED_FEATURES = ("doy",)
+# Exogenous series of the k = 0 day that may be replaced by the day before's when not yet known
+# (panel attribute -> the market column it comes from).
+SUBSTITUTABLE = {"load": "load_forecast", "res": "wind_solar_forecast"}
 
 
 def _columns(design: Design, names: tuple[str, ...], rows: np.ndarray | None = None) -> Design:
@@ -103,6 +115,30 @@ class WeekAheadForecast:
     p50: np.ndarray
     p90: np.ndarray
     upper: dict[float, np.ndarray] = field(default_factory=dict)  # level (0.95, 0.99) -> prices
+    # Series (market column names, e.g. "load_forecast") of the k = 0 day that were not known at
+    # the issue and were replaced by the latest known day's (one day older); empty: none.
+    substituted: tuple[str, ...] = ()
+
+
+def substitute_unknown_day(panel: DayPanel, row: int, use_res: bool) -> tuple[DayPanel, tuple[str, ...]]:
+    """``panel`` with the exogenous forecasts of ``row`` (the k = 0 day) replaced by those of
+    ``row - 1`` where the whole day is missing (not yet published) and the day before has values:
+    the latest known day-ahead forecast, one day older, for the same CET hours. Returns the names
+    of the replaced series (market columns)."""
+    changed: dict[str, np.ndarray] = {}
+    for attr in SUBSTITUTABLE:
+        if attr == "res" and not use_res:
+            continue
+        values = getattr(panel, attr)
+        if np.isfinite(values[row]).any() or not np.isfinite(values[row - 1]).any():
+            continue
+        values = values.copy()
+        values[row] = values[row - 1]
+        changed[attr] = values
+    if not changed:
+        return panel, ()
+    load, res = changed.get("load", panel.load), changed.get("res", panel.res)
+    return replace(panel, load=load, res=res), tuple(SUBSTITUTABLE[a] for a in changed)
 
 
 @dataclass(frozen=True)
@@ -139,9 +175,12 @@ class WeekAheadModel:
         last hour of the last horizon day.
 
         Raises :class:`FeatureMissingError` when a configured feature (a fundamental the model
-        was trained with, the load forecast) has no value in the rows of this issue."""
+        was trained with, the load forecast) has no value in the rows of this issue even after
+        the k = 0 day's unknown exogenous forecasts were replaced by the day before's
+        (:func:`substitute_unknown_day`, reported in :attr:`WeekAheadForecast.substituted`)."""
         end = hour64(issue_end)
         panel = DayPanel.ending_at(frame, end, HISTORY_DAYS, self.days)
+        panel, substituted = substitute_unknown_day(panel, HISTORY_DAYS, self.use_res_forecast)
         fund = None
         if self.fundamentals:
             if fundamentals is None:
@@ -164,7 +203,7 @@ class WeekAheadModel:
             pad = hours - len(mid)
             arrays = [np.concatenate([a, np.repeat(a[-1:], pad)]) for a in arrays]
         lo, mid, hi, k, *up = (a[:hours] for a in arrays)
-        return WeekAheadForecast(end, k, lo, mid, hi, dict(zip(upper, up, strict=True)))
+        return WeekAheadForecast(end, k, lo, mid, hi, dict(zip(upper, up, strict=True)), substituted)
 
     def _model(self) -> DayAheadModel:
         return DayAheadModel(

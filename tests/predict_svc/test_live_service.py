@@ -9,6 +9,7 @@ that runs while a day is being applied sees the market before or after it, never
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import threading
 from collections.abc import AsyncIterator
@@ -33,7 +34,14 @@ from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
 from predict_svc.config import PredictConfig
 from predict_svc.hourly import HourlyFrame
-from predict_svc.live import FilePrices, PublicationPoller, apply_day, publish_day, refresh_forecasts
+from predict_svc.live import (
+    FilePrices,
+    ForecastWatcher,
+    PublicationPoller,
+    apply_day,
+    publish_day,
+    refresh_forecasts,
+)
 from predict_svc.runtime import MAX_HORIZON, ZoneMarket
 from predict_svc.server import PredictApp, build, interceptors, services
 from predict_svc.synthetic import generate_market, load_params
@@ -142,8 +150,9 @@ async def live(model_dir: Path, tmp_path: Path) -> AsyncIterator[LiveHarness]:
         load_params("NO1"), datetime(2025, 9, 1, tzinfo=UTC), datetime(2026, 3, 25, tzinfo=UTC), seed=7
     )
     data = tmp_path / "data"
-    # Live, the forecasts reach one day past the prices (the day-ahead load forecast of D is out
-    # before D's auction); each simulated day the next day's forecasts arrive.
+    # Live, at 11:00 CET on FIRST_DAY the forecasts reach one day past the prices (the day-ahead
+    # load forecast of D is out at 10:00 CET on D-1, before D's auction); each simulated day the
+    # next day's forecasts arrive at 10:00 CET (see _load_forecast_release).
     _write_files(data, source, CAL.day_end(FIRST_DAY), CAL.day_end(FIRST_DAY + timedelta(days=1)))
     models = tmp_path / "models"
     shutil.copytree(model_dir, models)
@@ -195,13 +204,28 @@ async def _forecast(h: LiveHarness) -> pb.GetPriceForecastResponse:
     return response
 
 
-async def test_live_service_takes_each_new_day_over_several_days(live: LiveHarness) -> None:
+def _load_forecast_release(day: date) -> datetime:
+    """When the day-ahead load forecast of ``day`` is out: 10:00 CET/CEST on ``day - 1`` (ENTSO-E
+    asks for it two hours before the 12:00 gate closure), i.e. after ``day - 1``'s own prices."""
+    return CAL.gate_closure(day) - timedelta(hours=2)
+
+
+async def test_live_service_takes_each_new_day_over_several_days(
+    live: LiveHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     """Day after day the poller finds the new day in the file, the service applies it and
     serves it as published, forecasts starting right after it: a running live service keeps
-    taking new days (the grid grows with them; no data-range check refuses the grown market)."""
+    taking new days (the grid grows with them; no data-range check refuses the grown market).
+
+    The files are written on the real schedule: prices of day X at ~12:45 CET on X-1, the load
+    and wind/solar forecasts of X at 10:00 CET on X-1. So after each auction the first
+    unpublished day's forecasts are not out yet until the next morning: the service still
+    answers (it used to refuse with MODEL_FEATURE_MISSING for most of each day), from the latest
+    known day's forecasts, and says so in ``forecast_notes`` and in a log event."""
     h = live
     first = await _forecast(h)
     assert first.forecast_start_time.ToDatetime(UTC) == CAL.day_end(FIRST_DAY)
+    assert not first.forecast_notes  # before the auction: the next day's forecasts are out
     poller = PublicationPoller(
         FilePrices(h.data, CAL),
         ("NO1",),
@@ -210,18 +234,20 @@ async def test_live_service_takes_each_new_day_over_several_days(live: LiveHarne
         lambda zone, day, prices: _must(publish_day(h.market, day, prices, h.data)),
         calendar=CAL,
     )
+    watcher = ForecastWatcher(h.data, {"NO1": h.market})  # the feed's, between publications
     for k in range(1, DAYS + 1):
         day = FIRST_DAY + timedelta(days=k)
         publication = CAL.expected_publication(day)
+        assert _load_forecast_release(day) < publication
         h.clock.now = publication - timedelta(minutes=30)
         poller.poll(h.clock.now)  # not yet in the file: nothing published
         assert poller.published.get("NO1", []) == [FIRST_DAY + timedelta(days=i) for i in range(1, k)]
-        _append_forecasts(h.data, h.source, day + timedelta(days=1))
         truth = _append_day(h.data, h.source, day)
         h.clock.now = publication + timedelta(minutes=61)  # the retry after the first miss
         poller.poll(h.clock.now)
         assert poller.published["NO1"][-1] == day and not poller.errors
-        response = await _forecast(h)
+        with caplog.at_level(logging.INFO, logger="predict_svc.runtime"):
+            response = await _forecast(h)  # the gap: day + 1's forecasts are out tomorrow 10:00
         assert response.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
         served = {p.start_time.ToDatetime(UTC): p.price_eur_mwh for p in _published(response)}
         starts = [CAL.day_start(day) + timedelta(hours=i) for i in range(len(truth))]
@@ -230,10 +256,28 @@ async def test_live_service_takes_each_new_day_over_several_days(live: LiveHarne
         assert forecast and all(np.isfinite(p.price_eur_mwh) for p in forecast)
         # Forecasts reach 7 delivery days past the newly published one.
         assert forecast[-1].delivery_day == (day + timedelta(days=7)).isoformat()
-        # The next morning (still before the next auction) the same day stays published.
-        h.clock.now = publication + timedelta(hours=20)
+        missing = (day + timedelta(days=1)).isoformat()
+        assert any(
+            n.startswith(f"load_forecast of {missing} not yet published") for n in response.forecast_notes
+        )
+        assert all(f"one day older ({day.isoformat()})" in n for n in response.forecast_notes)
+        assert any(r.message == "exogenous_forecast_substituted" for r in caplog.records)
+        caplog.clear()
+        # The next morning, before the forecasts are out, the same day stays published and the
+        # answer the same (still substituted).
+        h.clock.now = _load_forecast_release(day + timedelta(days=1)) - timedelta(minutes=15)
         morning = await _forecast(h)
         assert morning.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
+        assert list(morning.forecast_notes) == list(response.forecast_notes)
+        # 10:00 CET: day + 1's forecasts arrive (the downloader appends, the watcher re-reads);
+        # the forecast is recomputed with them and says nothing is substituted.
+        _append_forecasts(h.data, h.source, day + timedelta(days=1))
+        h.clock.now = _load_forecast_release(day + timedelta(days=1)) + timedelta(minutes=5)
+        assert watcher.poll() == ["NO1"] and watcher.poll() == []  # re-read once, on the change
+        known = await _forecast(h)
+        assert known.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
+        assert not known.forecast_notes
+        assert all(np.isfinite(p.price_eur_mwh) for p in known.periods)
 
 
 def _must(applied: bool) -> None:

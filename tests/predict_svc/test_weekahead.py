@@ -117,6 +117,83 @@ def test_a_configured_feature_missing_at_runtime_is_a_clear_error(small_model: P
     assert err.value.reason == "MODEL_FEATURE_MISSING" and "temperature" in err.value.message
 
 
+EXOGENOUS = ("load_forecast", "wind_onshore", "wind_offshore", "solar")
+
+
+def test_an_unpublished_first_day_forecast_is_replaced_by_the_day_before(small_model: PriceModel) -> None:
+    """After the auction the first unpublished day's load and wind/solar forecasts are not out
+    (until ~10:00 CET the next day). The forecast is still made, from the latest known day's
+    forecasts for the same hours (one day older), and says which series it replaced; no value
+    after the issue is read (the same answer whatever the missing rows would have held)."""
+    assert small_model.week_ahead is not None
+    wa = small_model.week_ahead
+    frame = generate_market(load_params("NO1"), NOW - pd.Timedelta(days=40), NOW + pd.Timedelta(days=20))
+    end = build_path(_market(frame), small_model, NOW.to_pydatetime()).published_end
+    at = frame.pos(end)
+    unknown = frame.copy()
+    for name in EXOGENOUS:  # nothing published from the first unpublished day on
+        unknown.columns[name][at:] = np.nan
+    f = wa.forecast(unknown, end, 7 * 24)
+    assert f.substituted == ("load_forecast", "wind_solar_forecast")
+    assert np.isfinite(f.p50).all() and (f.p10 <= f.p90).all()
+    # The substitute by hand: the day before's forecasts written into the missing day.
+    by_hand = unknown.copy()
+    for name in EXOGENOUS:
+        by_hand.columns[name][at : at + 24] = frame.columns[name][at - 24 : at]
+    g = wa.forecast(by_hand, end, 7 * 24)
+    assert g.substituted == ()
+    np.testing.assert_array_equal(f.p50, g.p50)
+    np.testing.assert_array_equal(f.p90, g.p90)
+    # The path carries it to the response's notes.
+    path = build_path(_market(unknown), small_model, NOW.to_pydatetime())
+    assert path.forecast.substituted == f.substituted
+    notes = runtime.substitution_notes(path)
+    assert len(notes) == 2 and notes[0].startswith(
+        f"load_forecast of {path.published_day + pd.Timedelta(days=1):%Y-%m-%d} not yet published"
+    )
+    # With the real forecasts in the frame nothing is replaced.
+    assert wa.forecast(frame, end, 7 * 24).substituted == ()
+    # Without any known day to fall back on it is still the clear error, not a guess.
+    none = frame.copy()
+    for name in EXOGENOUS:
+        none.columns[name][at - 24 :] = np.nan
+    with pytest.raises(FailedPrecondition) as err:
+        build_path(_market(none), small_model, NOW.to_pydatetime())
+    assert err.value.reason == "MODEL_FEATURE_MISSING"
+
+
+def test_a_replay_after_the_auction_does_not_read_the_next_days_unreleased_forecast(
+    small_model: PriceModel,
+) -> None:
+    """A replay/synthetic market holds every forecast in advance. After the auction of D
+    (12:45 CET on D-1) the first unpublished day is D+1, whose load and wind/solar forecasts are
+    released at 10:00 CET on D: until then the replayed path must not read them (the same answer
+    whatever they hold) and uses the day before's, as live; from then on it uses them."""
+    frame = generate_market(load_params("NO1"), NOW - pd.Timedelta(days=40), NOW + pd.Timedelta(days=20))
+    market = _market(frame)
+    cal = market.calendar
+    after = (NOW + pd.Timedelta(hours=4)).to_pydatetime()  # 14:30 CET: tomorrow is published
+    path = build_path(market, small_model, after)
+    k0 = path.published_day + pd.Timedelta(days=1)
+    assert after >= cal.expected_publication(path.published_day)
+    assert after < cal.load_forecast_release(k0)
+    assert path.forecast.substituted == ("load_forecast", "wind_solar_forecast")
+    changed = frame.copy()
+    at = changed.pos(path.published_end)
+    for name in EXOGENOUS:  # every forecast not yet released at the issue
+        changed.columns[name][at:] = changed.columns[name][at:] * 3.0 + 1000.0
+    again = build_path(_market(changed), small_model, after)
+    np.testing.assert_array_equal(path.forecast.p50, again.forecast.p50)
+    np.testing.assert_array_equal(path.forecast.p90, again.forecast.p90)
+    # Released (10:30 CET the next morning, same publication state): the real forecast is used,
+    # and the cache key tells the two apart.
+    morning = cal.load_forecast_release(k0) + pd.Timedelta(minutes=30)
+    released = build_path(market, small_model, morning)
+    assert released.published_day == path.published_day and released.forecast.substituted == ()
+    assert runtime.exogenous_known(market, path.published_end, morning)
+    assert not runtime.exogenous_known(market, path.published_end, after)
+
+
 async def test_ready_only_after_the_week_ahead_path_is_computed(
     model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
