@@ -264,3 +264,30 @@ def test_replayed_signed_boundary_values_are_refused(
     assert boundaries(app) == [0, Q, 2 * Q, 3 * Q, 4 * Q, 5 * Q]  # each once, the genuine values
     # Every period billed exactly its genuine signed delta; the replays add nothing.
     assert settle(app) == [(i * Q, wh(3 * i + 3) - wh(3 * i), "") for i in range(5)]
+
+
+def test_a_replay_after_an_ingest_restart_is_refused(
+    app: IngestApp, meter: Probe, signer: MeterSigner
+) -> None:
+    """A restarted ingest has not seen the meter yet (the sequence tracker is per process): the
+    replayed old values, re-stamped just before the meter's next reading, used to become the
+    meter's last state, and that genuine next reading was dead-lettered IMPLAUSIBLE_ENERGY."""
+    send(meter, [genuine(signer, k) for k in range(10)])
+    assert wait_for(lambda: handled(app, 10), 15)
+    app.stop()
+    again = IngestApp(app.config, registry=CollectorRegistry())
+    again.start()
+    try:
+        assert wait_for(lambda: again.subscriber.subscribed, 10)
+        old = signer.boundary(B0 + 3 * STEP, wh(3), 0, 3)
+        send(meter, [encode(doc(3, boundary=old) | {"ts_ms": B0 + 10 * STEP - 1000})])
+        send(meter, [genuine(signer, k) for k in range(10, 16)])
+        assert wait_for(lambda: handled(again, 17), 15)
+        assert [r for r, _ in dead(again)] == ["SEQ_REPLAYED"]
+        assert stored_seqs(again) == list(range(16))  # the meter is not silenced
+        got = rows(again.config.db_url, f"select ts_ms from readings where seq = 3 and meter_id = '{METER}'")
+        assert got == [(B0 + 3 * STEP,)]  # the genuine reading, not the re-stamped one
+        assert boundaries(again) == [0, Q, 2 * Q, 3 * Q, 4 * Q, 5 * Q]
+        assert settle(again) == [(i * Q, wh(3 * i + 3) - wh(3 * i), "") for i in range(5)]
+    finally:
+        again.stop()
