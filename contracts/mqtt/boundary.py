@@ -59,6 +59,7 @@ __all__ = [
     "boundary_message",
     "key_id",
     "parse_b64url",
+    "strong_public_key",
     "verify_boundary",
     "verify_ed25519",
 ]
@@ -143,15 +144,22 @@ def _default_backend() -> str:
 _BACKEND = _default_backend()
 
 
+def strong_public_key(public_key: bytes) -> bool:
+    """True for a 32-byte key that is canonically encoded and not of small order: a key of small
+    order 'verifies' signatures of any message (refused at registration too)."""
+    if len(public_key) != PUBLIC_KEY_LEN:
+        return False
+    a = int.from_bytes(public_key, "little") & _Y_MASK
+    return a < _P and a not in _SMALL_ORDER
+
+
 def _strictly_valid(public_key: bytes, signature: bytes) -> bool:
     """The checks made before the curve arithmetic, the same whichever library verifies."""
-    if len(public_key) != PUBLIC_KEY_LEN or len(signature) != SIGNATURE_LEN:
+    if len(signature) != SIGNATURE_LEN or not strong_public_key(public_key):
         return False
     if int.from_bytes(signature[32:], "little") >= _L:
         return False  # S not reduced: a second signature for the same message
-    a = int.from_bytes(public_key, "little") & _Y_MASK
-    r = int.from_bytes(signature[:32], "little") & _Y_MASK
-    return a < _P and a not in _SMALL_ORDER and r not in _SMALL_ORDER
+    return int.from_bytes(signature[:32], "little") & _Y_MASK not in _SMALL_ORDER
 
 
 def verify_ed25519(public_key: bytes, signature: bytes, message: bytes, backend: str | None = None) -> bool:
