@@ -15,11 +15,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import cast
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from common.errors import FailedPrecondition, InvalidArgument
-from contracts.mqtt.boundary import boundary_message
+from contracts.mqtt.boundary import boundary_message, strong_public_key, verify_ed25519
 
 __all__ = [
     "FORMAT_VERSION",
@@ -376,6 +373,10 @@ def _validate_key(r: MeterKey) -> None:
         raise InvalidArgument("BAD_METER_KEY", "a meter key is a 32-byte ed25519 public key")
     if r.key_id != hashlib.sha256(r.public_key).digest()[:16].hex():
         raise InvalidArgument("BAD_METER_KEY", f"key_id {r.key_id[:40]!r} is not the hash of the public key")
+    if not strong_public_key(r.public_key):
+        raise InvalidArgument(
+            "BAD_METER_KEY", "a meter key must be a canonically encoded Ed25519 point not of small order"
+        )
 
 
 def _validate_correction(r: Correction) -> None:
@@ -412,18 +413,16 @@ def check_meter_signatures(record: SettlementV2, keys: Mapping[tuple[str, str], 
                 "METER_KEY_NOT_RECORDED",
                 f"no meter-key record of {record.household_id} holds key {m.key_id} of meter {m.meter_id}",
             )
-        key = Ed25519PublicKey.from_public_bytes(public)
         for side, value in (("start", m.start), ("end", m.end)):
             message = boundary_message(
                 m.meter_id, value.boundary_ms, value.import_wh, value.export_wh, value.seq
             )
-            try:
-                key.verify(value.signature, message)
-            except InvalidSignature as exc:
+            # The strict check ingest makes (contracts/mqtt/boundary.py): no small-order key or R.
+            if not verify_ed25519(public, value.signature, message):
                 raise InvalidArgument(
                     "BAD_METER_SIGNATURE",
                     f"{m.meter_id} {side} value at {value.boundary_ms} does not verify with key {m.key_id}",
-                ) from exc
+                )
 
 
 def _check_string(name: str, value: str) -> None:

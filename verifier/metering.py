@@ -60,6 +60,28 @@ def boundary_message(meter_id: str, t_ms: int, import_wh: int, export_wh: int, s
     return b"EPMV\x01" + _str(meter_id) + struct.pack(">qqqq", t_ms, import_wh, export_wh, seq)
 
 
+_P = 2**255 - 19
+# The points of order 1, 2, 4 and 8 (sign bit cleared), canonical or not (libsodium's blocklist).
+_SMALL_ORDER = frozenset(
+    {
+        0,
+        1,
+        0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826,
+        0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7,
+        _P - 1,
+        _P,
+        _P + 1,
+    }
+)
+
+
+def _weak_point(encoded: bytes) -> bool:
+    """True for an encoding of small order, or not canonical: as a meter key (or a signature's R)
+    it makes a cofactorless verify, such as OpenSSL's, accept a signature of anything."""
+    y = int.from_bytes(encoded, "little") & ((1 << 255) - 1)
+    return len(encoded) != 32 or y in _SMALL_ORDER or y >= _P
+
+
 def _value(v: Mapping[str, Any]) -> tuple[int, int, int, int, bytes]:
     return (
         rfc3339_to_ms(v["boundaryTime"]),
@@ -266,10 +288,14 @@ def signed_energy(s: Mapping[str, Any], keys: Mapping[tuple[str, str], bytes]) -
         public = keys.get((meter, key_id))
         if public is None:
             raise SpecError(f"no verified meter-key record for {meter} key {key_id}")
+        if _weak_point(public):
+            raise SpecError(f"meter key {key_id} of {meter} is of small order or not canonical")
         key = Ed25519PublicKey.from_public_bytes(public)
         values = {}
         for side in ("start", "end"):
             t, imp, exp, seq, sig = _value(m[side])
+            if len(sig) == 64 and _weak_point(sig[:32]):
+                raise SpecError(f"{meter} {side} value at {t}: its signature's R is of small order")
             try:
                 key.verify(sig, boundary_message(meter, t, imp, exp, seq))
             except InvalidSignature as exc:

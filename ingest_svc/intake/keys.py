@@ -12,11 +12,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from contracts.mqtt.boundary import KEY_ALGORITHM, SignedBoundary, load_public_key, verify_boundary
+from contracts.mqtt.boundary import (
+    KEY_ALGORITHM,
+    BoundaryKey,
+    SignedBoundary,
+    load_public_key,
+    verify_boundary,
+)
 from ingest_svc.intake.store import MeterKeyRow
 from ingest_svc.intake.validation import Rejection
 
@@ -30,7 +35,7 @@ class MeterKeys:
         self.engine = engine
         self.refresh_s = refresh_s
         self._clock = clock
-        self._keys: dict[tuple[str, str], Ed25519PublicKey] = {}
+        self._keys: dict[tuple[str, str], BoundaryKey] = {}
         self._missed: dict[tuple[str, str], float] = {}
         self.verified = 0
 
@@ -64,7 +69,7 @@ class MeterKeys:
         if len(self._missed) > 100_000:
             self._missed.clear()
 
-    def key(self, meter_id: str, key_id: str) -> Ed25519PublicKey | None:
+    def key(self, meter_id: str, key_id: str) -> BoundaryKey | None:
         found = self._keys.get((meter_id, key_id))
         if found is not None:
             return found

@@ -211,6 +211,7 @@ class IngestPipeline:
         dead: list[DeadLetter] = []
         boundaries: list[tuple[SignedBoundary, int]] = []
         suspects: list[tuple[Reading, Incoming, Rejection]] = []
+        duplicates = 0
         parsed = [
             (message, parse_message(self.checker, message.topic, message.payload, now_ms, future_ms, age_ms))
             for message in batch
@@ -221,6 +222,17 @@ class IngestPipeline:
                 for _, p in parsed
                 if not isinstance(p, Rejection) and p[1] is not None
             )
+        # A meter this process has not accepted a reading of yet (ingest just started): its
+        # tracker state is empty, so a replayed old reading would pass the sequence check and
+        # become the meter's last state, and its next genuine reading would look implausible.
+        # Such readings are first looked up in the store, one query per batch (only after start).
+        fresh = self.store.existing(
+            {
+                (p[0].meter_id, p[0].seq)
+                for _, p in parsed
+                if not isinstance(p, Rejection) and not self.tracker.knows(p[0].meter_id)
+            }
+        )
         unknown: set[str] = set()
         if self._unknown_meters is not None:
             unknown = self._unknown_meters([p[0].meter_id for _, p in parsed if not isinstance(p, Rejection)])
@@ -240,6 +252,14 @@ class IngestPipeline:
                 if bad is not None:
                     dead.append(_dead(message, bad))
                     continue
+            stored_before = fresh.get((result.meter_id, result.seq))
+            if stored_before is not None and not self.tracker.knows(result.meter_id):
+                if stored_before.same_measurement(result):
+                    duplicates += 1  # a redelivery of what the previous process stored
+                else:
+                    detail = f"seq {result.seq} is already stored: a different reading"
+                    dead.append(_dead(message, Rejection("SEQ_REPLAYED", detail, result.meter_id)))
+                continue
             problem = self.tracker.check(result, boundary)
             if problem is None:
                 self.tracker.accept(result, boundary)
@@ -255,7 +275,6 @@ class IngestPipeline:
                 suspects.append((result, message, problem))
             else:
                 dead.append(_dead(message, problem))
-        duplicates = 0
         if suspects:
             # The batches not yet committed first, then the database: one committed (and let
             # go) in between is found in the database.

@@ -364,5 +364,9 @@ class SequenceTracker:
         if boundary is not None:
             self._boundary[reading.meter_id] = (boundary.boundary_ms, boundary.import_wh, boundary.export_wh)
 
+    def knows(self, meter_id: str) -> bool:
+        """True once a reading of ``meter_id`` was accepted by this tracker (this process)."""
+        return meter_id in self._last
+
     def __len__(self) -> int:
         return len(self._last)

@@ -25,7 +25,7 @@ from common import timestamps
 from common.errors import InvalidArgument, NotFound
 from common.paging import Pager
 from common.read_cache import ReadCache
-from contracts.mqtt.boundary import KEY_ALGORITHM, key_id
+from contracts.mqtt.boundary import KEY_ALGORITHM, key_id, strong_public_key
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.telemetry.v1 import reading_pb2 as rpb
 from energypulse.telemetry.v1 import telemetry_service_pb2 as pb
@@ -157,6 +157,12 @@ def _meter_key(household_id: str, meter_id: str, key: rpb.MeterSigningKey) -> tu
     if key.algorithm != KEY_ALGORITHM or len(public) != 32:
         raise InvalidArgument(
             reasons.BAD_METER_KEY, f"{household_id}/{meter_id}: signing_key must be a 32-byte ed25519 key"
+        )
+    if not strong_public_key(public):
+        # A small-order key would 'verify' a signature of any register values.
+        raise InvalidArgument(
+            reasons.BAD_METER_KEY,
+            f"{household_id}/{meter_id}: signing_key is not a canonical Ed25519 point of large order",
         )
     derived = key_id(public)
     if key.key_id and key.key_id != derived:

@@ -163,3 +163,36 @@ def test_coverage_lists_every_period_not_settled() -> None:
     legacy = coverage([tx(settlement("hh-0001", hour=h)) for h in range(24)], start, end)
     assert legacy.legacy and legacy.period_ms == 3_600_000 and legacy.expected == 744 and legacy.covered == 24
     assert key.kind == 4
+
+
+def test_a_key_that_verifies_any_signature_is_refused(ledger: Ledger) -> None:
+    """A small-order public key (here the identity point) 'verifies' R = identity, S = 0 for any
+    message under a cofactorless check, as bare OpenSSL does: registering one would let whoever
+    writes settlements bill energy no meter signed. The ledger refuses the key record, and a
+    signature under such a key (a record of a log written before this check) does not verify."""
+    from contracts.mqtt.boundary import key_id as meter_key_id
+    from ledger_svc.canonical import check_meter_signatures
+
+    key, first, _second = _records()
+    weak = (1).to_bytes(32, "little")
+    forged_key = dataclasses.replace(key, public_key=weak, key_id=meter_key_id(weak))
+    with pytest.raises(EnergyPulseError) as exc:
+        ledger.append([forged_key])
+    assert _reason(exc) == "BAD_METER_KEY"
+    assert ledger.tree_size() == 0
+    m = first.meters[0]
+    anything = weak + bytes(32)
+    forged = dataclasses.replace(
+        first,
+        meters=(
+            MeterPeriod(
+                m.meter_id,
+                forged_key.key_id,
+                dataclasses.replace(m.start, signature=anything),
+                dataclasses.replace(m.end, signature=anything),
+            ),
+        ),
+    )
+    with pytest.raises(EnergyPulseError) as exc:
+        check_meter_signatures(forged, {(m.meter_id, forged_key.key_id): weak})
+    assert _reason(exc) == "BAD_METER_SIGNATURE"

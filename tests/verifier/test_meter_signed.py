@@ -20,6 +20,7 @@ from ledger_svc.invoices import month_bounds_ms
 from tests.verifier.verifier_stack import Deployed
 from verifier import metering
 from verifier.cli import run
+from verifier.spec import SpecError
 
 QUARTER = 900_000
 
@@ -151,3 +152,36 @@ def test_the_verifier_catches_what_the_ledger_would_refuse() -> None:
     assert check.missing == ["2025-12-31T23:15:00Z"] and any(
         "neither billed nor listed" in p for p in check.problems
     )
+
+
+def test_a_small_order_meter_key_signs_nothing() -> None:
+    """With the identity point as the meter key, R = identity and S = 0 pass OpenSSL's verify
+    for any values: the verifier refuses the key (and such an R) itself."""
+    identity = (1).to_bytes(32, "little")
+    forged = base64.b64encode(identity + bytes(32)).decode()
+    kid = key_id(identity)
+
+    def value(t: str, wh: int) -> dict[str, Any]:
+        return {"boundaryTime": t, "importWh": str(wh), "exportWh": "0", "seq": "1", "signature": forged}
+
+    settlement = {
+        "periodStart": "2026-01-01T00:00:00Z",
+        "periodSeconds": "900",
+        "meterPeriods": [
+            {
+                "meterId": "m-x",
+                "keyId": kid,
+                "start": value("2026-01-01T00:00:00Z", 1_000),
+                "end": value("2026-01-01T00:15:00Z", 501_000),
+            }
+        ],
+        "meteredWh": "500000",
+        "components": [],
+        "totalCostMicroEur": "0",
+    }
+    try:
+        metering.signed_energy(settlement, {("m-x", kid): identity})
+    except SpecError as exc:
+        assert "small order" in str(exc)
+    else:
+        raise AssertionError("a settlement signed under the identity key verified")

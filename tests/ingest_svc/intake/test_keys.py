@@ -37,5 +37,5 @@ def test_preload_caches_a_batchs_keys_and_remembers_the_misses(tmp_path: Path) -
         conn.execute(delete(MeterKeyRow))
     for (meter, kid), signer in zip(wanted, signers, strict=True):
         found = keys.key(meter, kid)
-        assert found is not None and found.public_bytes_raw() == signer.public_key
+        assert found is not None and found.raw == signer.public_key
     assert keys.key("m-9", "ff" * 16) is None

@@ -538,3 +538,25 @@ async def test_grid_load_sums_meter_means_per_zone_and_bucket(env: Env) -> None:
             metadata=env.md("user", ("h1",)),
         )
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_small_order_signing_key_is_refused_at_registration() -> None:
+    """Such a key 'verifies' a signature of any register values (R = identity, S = 0)."""
+    from common.errors import InvalidArgument
+    from contracts.mqtt.boundary import KEY_ALGORITHM
+    from ingest_svc.telemetry.servicer import _meter_key
+    from meter_sim.signing import MeterSigner
+
+    genuine = MeterSigner.generate("m-1")
+    ok = rpb.MeterSigningKey(algorithm=KEY_ALGORITHM, public_key=genuine.public_key)
+    assert _meter_key("hh-1", "m-1", ok) == ("m-1", genuine.key_id, KEY_ALGORITHM, genuine.public_key)
+    p = 2**255 - 19
+    for weak in (
+        bytes(32),
+        (1).to_bytes(32, "little"),
+        (p - 1).to_bytes(32, "little"),
+        (p + 3).to_bytes(32, "little"),
+    ):
+        with pytest.raises(InvalidArgument) as exc:
+            _meter_key("hh-1", "m-1", rpb.MeterSigningKey(algorithm=KEY_ALGORITHM, public_key=weak))
+        assert exc.value.reason == "BAD_METER_KEY"

@@ -29,7 +29,36 @@ export function supportsEd25519(): Promise<boolean> {
   return ed25519Support;
 }
 
+const FIELD_P = 2n ** 255n - 19n;
+const ORDER_L = 2n ** 252n + 27742317777372353535851937790883648493n;
+// The points of order 1, 2, 4 and 8 (sign bit cleared), canonical or not: libsodium's blocklist.
+const SMALL_ORDER = new Set<bigint>([
+  0n,
+  1n,
+  0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n,
+  0x7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7n,
+  FIELD_P - 1n,
+  FIELD_P,
+  FIELD_P + 1n,
+]);
+
+function littleEndian(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]);
+  return value;
+}
+
+/** A key (or a signature's R) of small order, or not canonically encoded. */
+function weakPoint(encoded: Uint8Array): boolean {
+  const y = littleEndian(encoded) & (2n ** 255n - 1n);
+  return encoded.length !== 32 || y >= FIELD_P || SMALL_ORDER.has(y);
+}
+
+/** Ed25519 with the checks ingest, the ledger and verifier/ make first (contracts/mqtt/boundary.py):
+ * WebCrypto's verify, like OpenSSL's, accepts a signature of any message under a small-order key. */
 export async function verifyEd25519(publicKey: Uint8Array<ArrayBuffer>, signature: Uint8Array<ArrayBuffer>, message: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  if (signature.length !== 64 || weakPoint(publicKey) || weakPoint(signature.subarray(0, 32))) return false;
+  if (littleEndian(signature.subarray(32)) >= ORDER_L) return false;
   const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
   return crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
 }
