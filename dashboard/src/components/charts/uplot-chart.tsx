@@ -111,9 +111,15 @@ export function legendValue(format: (value: number) => string): (u: uPlot, value
   return value;
 }
 
-/** Axis and grid styling shared by every chart. */
+/** The system's dark setting (the dashboard follows prefers-color-scheme); false outside a browser. */
+export function prefersDark(): boolean {
+  return typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches;
+}
+
+/** Axis and grid styling shared by every chart. Canvas text cannot use the page's CSS: the axis
+ *  labels take slate-500 on white (4.8:1) or slate-400 on the dark cards (7:1) at each draw. */
 export const axisStyle = {
-  stroke: "#64748b",
+  stroke: () => (prefersDark() ? "#94a3b8" : "#64748b"),
   grid: { stroke: "rgba(148, 163, 184, 0.22)", width: 1 },
   ticks: { stroke: "rgba(148, 163, 184, 0.35)", width: 1, size: 4 },
   font: "11px Inter, ui-sans-serif, system-ui, sans-serif",
@@ -138,6 +144,9 @@ export const palette = {
   price: "#d97706",
   priceFill: "rgba(217, 119, 6, 0.10)",
   band: "rgba(217, 119, 6, 0.14)",
-  actual: "#334155",
+  // The "actual" line is dark slate on white; on the dark cards it is light slate (both >= 3:1).
+  get actual(): string {
+    return prefersDark() ? "#cbd5e1" : "#334155";
+  },
   forecast: "#6366f1",
 };
