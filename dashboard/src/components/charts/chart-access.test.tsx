@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 // jsdom has no matchMedia, which uPlot queries when its module loads (for the pixel ratio):
 // a media query that never matches, set before the imports below run.
 vi.hoisted(() => {
-  if (!("matchMedia" in window)) {
+  if (typeof window.matchMedia !== "function") {
     const query = (media: string) => ({ matches: false, media, addEventListener: () => undefined, removeEventListener: () => undefined });
     Object.defineProperty(window, "matchMedia", { value: query });
   }
