@@ -129,3 +129,13 @@ describe("a chart as a table", () => {
     expect(screen.getByText(/The first 2 of 3 points/)).toBeTruthy();
   });
 });
+
+describe("a chart without legend formats", () => {
+  it("reads its x as a time in the display zone and names its series", () => {
+    const { x, series } = accessSeries({ series: [{}, {}] });
+    expect(x.label).toBe("Time");
+    expect(x.format(T0, 0)).toBe("15 Jan 2026, 14:00:00");
+    expect(series.map((s) => [s.label, s.format(0.5, 0)])).toEqual([["Series 1", "0.50"]]);
+    expect(accessSeries({ series: [{}, {}], scales: { x: { time: false } } }).x.format(2.5, 0)).toBe("2.50");
+  });
+});

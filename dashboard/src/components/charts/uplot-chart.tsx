@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useMemo, useRef } from "react";
 import uPlot from "uplot";
 
-import { fmtNumber } from "@/lib/format";
+import { fmtDateTimeSeconds, fmtNumber } from "@/lib/format";
 
 import { ChartAccess, type AccessSeries } from "./chart-access";
 
@@ -18,12 +18,14 @@ export type ChartOptions = Omit<uPlot.Options, "width" | "height">;
  * format its legend uses (legendValue's), so the keyboard and the table read what the legend shows.
  */
 export function accessSeries(options: ChartOptions): { x: AccessSeries; series: AccessSeries[] } {
-  const of = (s: uPlot.Series | undefined, fallback: string): AccessSeries => {
+  const of = (s: uPlot.Series | undefined, fallback: string, plain: (v: number) => string): AccessSeries => {
     const format = typeof s?.value === "function" ? legendFormats.get(s.value) : undefined;
-    return { label: typeof s?.label === "string" ? s.label : fallback, format: (v) => (format ? format(v) : fmtNumber(v, 2)) };
+    return { label: typeof s?.label === "string" ? s.label : fallback, format: (v) => (format ? format(v) : plain(v)) };
   };
   const [x, ...ys] = options.series;
-  return { x: of(x, "Time"), series: ys.map((s, i) => of(s, `Series ${String(i + 1)}`)) };
+  // uPlot's x scale is time (Unix seconds) unless a chart says otherwise.
+  const plainX = options.scales?.x?.time === false ? (v: number) => fmtNumber(v, 2) : (v: number) => fmtDateTimeSeconds(new Date(v * 1000));
+  return { x: of(x, "Time", plainX), series: ys.map((s, i) => of(s, `Series ${String(i + 1)}`, (v) => fmtNumber(v, 2))) };
 }
 
 export function UPlotChart({ options, data, height = 260, ariaLabel, className }: { options: ChartOptions; data: uPlot.AlignedData; height?: number; ariaLabel: string; className?: string }) {
