@@ -139,3 +139,14 @@ describe("a chart without legend formats", () => {
     expect(accessSeries({ series: [{}, {}], scales: { x: { time: false } } }).x.format(2.5, 0)).toBe("2.50");
   });
 });
+
+describe("the table's scroll box", () => {
+  it("is a named region the keyboard can focus (it scrolls)", async () => {
+    const user = userEvent.setup();
+    renderChart();
+    await user.click(screen.getByRole("button", { name: "Show as table" }));
+    const box = screen.getByRole("region", { name: "Today's power and spot price, as a table" });
+    expect(box.tabIndex).toBe(0);
+    expect(within(box).getByRole("table")).toBeTruthy();
+  });
+});

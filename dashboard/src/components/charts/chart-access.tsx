@@ -136,9 +136,15 @@ export function ChartAccess({ label, x, series, data, onActive, maxRows = 1000, 
       <div id={tableId} hidden={!table}>
         {table && (
           <>
-            <div className="max-h-80 overflow-auto rounded-lg ring-1 ring-slate-200" tabIndex={0} role="region" aria-label={`${label}, as a table`}>
-              <DataTable caption={label} columns={columns} rows={rows} rowKey={(r) => String(r.index)} cards={false} className="w-full text-sm" />
-            </div>
+            <DataTable
+              caption={label}
+              columns={columns}
+              rows={rows}
+              rowKey={(r) => String(r.index)}
+              cards={false}
+              className="w-full whitespace-nowrap text-sm"
+              scrollBox={{ label: `${label}, as a table`, className: "max-h-80 overflow-y-auto rounded-lg ring-1 ring-slate-200" }}
+            />
             {points.length > rows.length && (
               <p className="mt-1 text-xs text-slate-600">
                 The first {fmtInteger(rows.length)} of {fmtInteger(points.length)} points; a shorter range or the export has them all.
