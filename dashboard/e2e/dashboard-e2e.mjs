@@ -266,27 +266,42 @@ const scenarios = {
    * Every page, for every account, at every size: signs in once per account, then visits each
    * path and records whether the page scrolls sideways (scrollWidth > innerWidth), with a
    * screenshot named account-size-page. params: { accounts: [{label, username, password, pages:
-   * [{name, path, heading?}]}], sizes: [{width, height}] }.
+   * [{name, path, heading?}]}], sizes: [{width, height}], colorScheme?: "light" | "dark",
+   * openTables?: boolean }. A dark sweep emulates prefers-color-scheme: dark and names its
+   * screenshots sweep-dark-*; openTables shows every chart's table before the scan.
    */
   async sweep(ctx) {
     result.visits = [];
+    const scheme = params.colorScheme ?? "light";
     for (const account of params.accounts) {
       // A fresh context per account: nothing of the previous session is left over.
-      const accountCtx = await ctx.browser().newContext(CONTEXT_OPTIONS);
+      const accountCtx = await ctx.browser().newContext({ ...CONTEXT_OPTIONS, colorScheme: scheme });
       const page = await accountCtx.newPage();
       page.on("pageerror", (err) => result.consoleErrors.push(`pageerror: ${String(err).slice(0, 300)}`));
       await signIn(page, account.username, account.password);
+      // The app follows the system setting: check the page really is in the scheme asked for.
+      result.prefersDark = await page.evaluate(() => matchMedia("(prefers-color-scheme: dark)").matches);
+      result.bodyBackground = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       for (const size of params.sizes) {
         await page.setViewportSize(size);
         for (const target of account.pages) {
           await page.goto(`${BASE}${target.path}`, { waitUntil: "domcontentloaded" });
           await page.locator("main h1").first().waitFor({ timeout: 30_000 });
           await settle(page, 10_000);
+          // Charts' table alternatives opened, so the scan and the screenshot cover them too.
+          let tables = 0;
+          if (params.openTables) {
+            for (const toggle of await page.getByTestId("chart-table-toggle").all()) {
+              await toggle.click();
+              tables += 1;
+            }
+            if (tables) await page.getByRole("table").first().waitFor({ timeout: 5_000 });
+          }
           const info = await overflowInfo(page);
           const axe = params.axe ? await axeViolations(page) : [];
-          const name = `sweep-${account.label}-${size.width}x${size.height}-${target.name}`;
+          const name = `sweep-${scheme === "dark" ? "dark-" : ""}${account.label}-${size.width}x${size.height}-${target.name}`;
           await shot(page, name);
-          result.visits.push({ account: account.label, size: `${size.width}x${size.height}`, page: target.name, path: target.path, heading: (await page.locator("main h1").first().innerText()).trim(), axe, ...info });
+          result.visits.push({ account: account.label, scheme, size: `${size.width}x${size.height}`, page: target.name, path: target.path, tables, heading: (await page.locator("main h1").first().innerText()).trim(), axe, ...info });
           step("visited", { name });
         }
       }

@@ -6,6 +6,7 @@ run's artifacts, not the repository): look at them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -69,12 +70,8 @@ def every_page(site: Stack, token: str) -> list[dict[str, Any]]:
     ]
 
 
-# A cap, not a wait: two accounts x two sizes x every page, each with an axe-core scan, takes
-# minutes on a loaded 2-core machine (the scenario itself allows 900 s).
-@pytest.mark.timeout(1200)
-def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(web: Stack, admin_token: str) -> None:
-    accounts = every_page(web, admin_token)
-    result = run_scenario(web, "sweep", {"accounts": accounts, "sizes": SIZES, "axe": True}, timeout=900)
+def check_sweep(result: dict[str, Any], accounts: list[dict[str, Any]]) -> None:
+    """Every page at every size was visited, none scrolls sideways, none has a serious axe finding."""
     expected = {
         (a["label"], f"{s['width']}x{s['height']}", p["name"])
         for a in accounts
@@ -100,6 +97,40 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(web: Stack, admin_toke
         for a in v["axe"]
     ]
     assert inaccessible == [], "\n".join(inaccessible)
+
+
+# A cap, not a wait: two accounts x two sizes x every page, each with an axe-core scan, takes
+# minutes on a loaded 2-core machine (the scenario itself allows 900 s).
+@pytest.mark.timeout(1200)
+def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(web: Stack, admin_token: str) -> None:
+    accounts = every_page(web, admin_token)
+    result = run_scenario(web, "sweep", {"accounts": accounts, "sizes": SIZES, "axe": True}, timeout=900)
+    assert result["prefersDark"] is False
+    check_sweep(result, accounts)
+
+
+@pytest.mark.timeout(1200)
+def test_every_page_is_legible_in_dark_mode(web: Stack) -> None:
+    """The system's dark setting (prefers-color-scheme: dark, emulated): the app turns dark and
+    every page still passes axe-core, contrast of 4.5:1 included; screenshots sweep-dark-*."""
+    # A token of its own: the module's admin token expires during the light sweep before this.
+    accounts = every_page(web, web.login(ADMIN, ADMIN_PASSWORD))
+    result = run_scenario(
+        web,
+        "sweep",
+        {"accounts": accounts, "sizes": SIZES, "axe": True, "colorScheme": "dark", "openTables": True},
+        timeout=900,
+    )
+    assert result["prefersDark"] is True
+    # The page body is dark (low oklch lightness or RGB channels), not a light page left as it was.
+    background = result["bodyBackground"]
+    numbers = [float(c) for c in re.findall(r"[\d.]+", background)]
+    dark = numbers[0] < 0.4 if background.startswith("oklch") else max(numbers[:3]) < 80
+    assert dark, background
+    assert all(v["scheme"] == "dark" for v in result["visits"])
+    # The charts' table alternatives were open during the scan (overview and history have charts).
+    assert any(v["tables"] > 0 for v in result["visits"] if v["page"] == "overview"), result["visits"]
+    check_sweep(result, accounts)
 
 
 def test_owner_names_the_household_and_sees_it_apart_from_the_ids(web: Stack) -> None:

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { EnvError, parseEnv } from "./env";
 
 describe("parseEnv", () => {
-  it("defaults to the same origin, NO1 and a 15 s backoff ceiling", () => {
+  it("defaults to the same origin, NO1, a 15 s backoff ceiling and en-GB", () => {
     expect(parseEnv({})).toEqual({
       apiBaseUrl: "",
       defaultZone: "NO1",
@@ -11,7 +11,12 @@ describe("parseEnv", () => {
       ledgerVerifierKey: "",
       witnessVerifierKey: "",
       witnessUrl: "",
+      locale: "en-GB",
     });
+  });
+
+  it("takes the locale from VITE_LOCALE", () => {
+    expect(parseEnv({ VITE_LOCALE: "nb-NO" }).locale).toBe("nb-NO");
   });
 
   it("takes the pinned ledger and witness keys from the build", () => {
@@ -35,6 +40,7 @@ describe("parseEnv", () => {
     [{ VITE_STREAM_MAX_BACKOFF_MS: "10" }, /VITE_STREAM_MAX_BACKOFF_MS/],
     [{ VITE_EP_LEDGER_VERIFIER_KEY: "AQOhB7/zzhC+HXDd" }, /VITE_EP_LEDGER_VERIFIER_KEY/],
     [{ VITE_EP_WITNESS_URL: "ftp://w" }, /VITE_EP_WITNESS_URL/],
+    [{ VITE_LOCALE: "de-DE" }, /VITE_LOCALE must be one of en-GB, nb-NO/],
   ])("rejects %o naming the variable", (raw, message) => {
     expect(() => parseEnv(raw)).toThrow(EnvError);
     expect(() => parseEnv(raw)).toThrow(message);

@@ -14,6 +14,16 @@ export interface AppEnv {
   /** The witness's pinned cosignature key (vkey) and endpoint ("" = no witness configured). */
   witnessVerifierKey: string;
   witnessUrl: string;
+  /** The one locale of every number, date and time shown (text stays English): VITE_LOCALE. */
+  locale: SupportedLocale;
+}
+
+/** Locales the dashboard is checked in (src/lib/format.test.ts): decimal point or comma, never both. */
+export const SUPPORTED_LOCALES = ["en-GB", "nb-NO"] as const;
+export type SupportedLocale = (typeof SUPPORTED_LOCALES)[number];
+
+function isSupportedLocale(value: string): value is SupportedLocale {
+  return (SUPPORTED_LOCALES as readonly string[]).includes(value);
 }
 
 export class EnvError extends Error {
@@ -48,7 +58,9 @@ export function parseEnv(raw: RawEnv): AppEnv {
   }
   const witnessUrl = readString(raw, "VITE_EP_WITNESS_URL", "").replace(/\/+$/, "");
   if (witnessUrl !== "" && !/^https?:\/\/[^/]+/.test(witnessUrl)) throw new EnvError(`VITE_EP_WITNESS_URL must be an http(s) URL, got "${witnessUrl}"`);
-  return { apiBaseUrl, defaultZone, streamMaxBackoffMs: backoff, ledgerVerifierKey, witnessVerifierKey, witnessUrl };
+  const locale = readString(raw, "VITE_LOCALE", "en-GB");
+  if (!isSupportedLocale(locale)) throw new EnvError(`VITE_LOCALE must be one of ${SUPPORTED_LOCALES.join(", ")}, got "${locale}"`);
+  return { apiBaseUrl, defaultZone, streamMaxBackoffMs: backoff, ledgerVerifierKey, witnessVerifierKey, witnessUrl, locale };
 }
 
 let current: AppEnv | undefined;

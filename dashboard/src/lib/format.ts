@@ -1,11 +1,72 @@
-/** Number, money and time formatting used across pages (one locale, one style). */
+/**
+ * Every number, money amount, date and time the dashboard shows, in ONE locale (VITE_LOCALE,
+ * en-GB by default, nb-NO supported) and one display time zone. Text stays English; only numbers
+ * and dates follow the locale, so a page never mixes decimal points and commas. Nothing outside
+ * this module calls toLocaleString/toFixed/Intl (src/lib/format-scan.test.ts fails if one does).
+ */
+import { env } from "@/config/env";
+
 import { validTimeZone } from "./time-zone";
 
-const LOCALE = undefined; // the browser's locale
+/** The zone times are shown in when a page has no household zone: the market's (NO1-NO5). */
+export const DISPLAY_TIME_ZONE = "Europe/Oslo";
+
+/** The app's locale, read from the validated build environment. */
+export function appLocale(): string {
+  return env().locale;
+}
+
+/** `timeZone` when the browser knows it, else the display zone (never the browser's own zone). */
+export function displayZone(timeZone?: string): string {
+  return validTimeZone(timeZone) ?? DISPLAY_TIME_ZONE;
+}
+
+// Intl formatters are costly to build and charts format on every redraw: cached per locale+options.
+const numberFormats = new Map<string, Intl.NumberFormat>();
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A number formatter in the app's locale (`locale` only for tests that compare locales). */
+export function numberFormat(options: Intl.NumberFormatOptions, locale = appLocale()): Intl.NumberFormat {
+  const key = `${locale}|${JSON.stringify(options)}`;
+  let f = numberFormats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, options);
+    numberFormats.set(key, f);
+  }
+  return f;
+}
+
+/** A date/time formatter in the app's locale, in `options.timeZone` or the display zone. */
+export function dateTimeFormat(options: Intl.DateTimeFormatOptions, locale = appLocale()): Intl.DateTimeFormat {
+  const full = { ...options, timeZone: displayZone(options.timeZone) };
+  const key = `${locale}|${JSON.stringify(full)}`;
+  let f = dateFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, full);
+    dateFormats.set(key, f);
+  }
+  return f;
+}
 
 export function fmtNumber(value: number, digits = 2): string {
   if (!Number.isFinite(value)) return "–";
-  return value.toLocaleString(LOCALE, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return numberFormat({ minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+}
+
+/** Between `min` and `max` fraction digits ("2.5", "2.125"). */
+export function fmtDecimal(value: number, min: number, max: number): string {
+  if (!Number.isFinite(value)) return "–";
+  return numberFormat({ minimumFractionDigits: min, maximumFractionDigits: max }).format(value);
+}
+
+/** A number to edit in a text field: the locale's decimal separator, no grouping ("12.5" / "12,5"). */
+export function fmtEditable(value: number): string {
+  return Number.isFinite(value) ? numberFormat({ useGrouping: false, maximumFractionDigits: 6 }).format(value) : "";
+}
+
+/** A count with the locale's grouping ("12,345" / "12 345"). */
+export function fmtInteger(value: number | bigint): string {
+  return numberFormat({ maximumFractionDigits: 0 }).format(value);
 }
 
 export function fmtKw(value: number): string {
@@ -16,9 +77,14 @@ export function fmtKwh(value: number): string {
   return `${fmtNumber(value, Math.abs(value) < 100 ? 2 : 0)} kWh`;
 }
 
-export function fmtEur(value: number, digits = 2): string {
+/** Money in major units of `currency`; the symbol is the narrow one (€, kr) in either locale. */
+export function fmtMoney(value: number, currency: string, min = 2, max = min): string {
   if (!Number.isFinite(value)) return "–";
-  return value.toLocaleString(LOCALE, { style: "currency", currency: "EUR", minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return numberFormat({ style: "currency", currency: currency || "EUR", currencyDisplay: "narrowSymbol", minimumFractionDigits: min, maximumFractionDigits: max }).format(value);
+}
+
+export function fmtEur(value: number, digits = 2): string {
+  return fmtMoney(value, "EUR", digits);
 }
 
 export function microToEur(micro: bigint | number): number {
@@ -49,34 +115,45 @@ export function microToMinorPerKwh(micro: bigint | number): number {
   return Number(micro) / 10_000;
 }
 
-/** A number the way the currency's households read it (nb-NO for NOK, decimal comma). */
-export function fmtNumberIn(value: number, currency: string, digits = 1): string {
-  if (!Number.isFinite(value)) return "–";
-  return value.toLocaleString(currency === "NOK" ? "nb-NO" : LOCALE, { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-/** Minor units per kWh with the unit: "45,6 øre/kWh" (NOK) or "4.0 c/kWh" (EUR). */
+/** Minor units per kWh with the unit: "45.6 øre/kWh" (en-GB) or "45,6 øre/kWh" (nb-NO). */
 export function fmtPerKwh(minor: number, currency: string, digits = 1): string {
-  return `${fmtNumberIn(minor, currency, digits)} ${perKwhUnit(currency)}`;
+  return `${fmtNumber(minor, digits)} ${perKwhUnit(currency)}`;
 }
 
-/** Times of day are in `timeZone` (a household's) when given, else the browser's zone. */
+/** An exchange rate: "EUR/NOK 11.75" (2 to 4 decimals). */
+export function fmtRate(rate: number, currency: string): string {
+  return `EUR/${currency} ${fmtDecimal(rate, 2, 4)}`;
+}
+
+/** A time of day, 24-hour, in `timeZone` (a household's) or the display zone. */
 export function fmtTime(date: Date | undefined, timeZone?: string): string {
-  return date ? date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit", timeZone: validTimeZone(timeZone) }) : "–";
-}
-
-export function fmtDateTime(date: Date | undefined): string {
-  return date
-    ? date.toLocaleString(LOCALE, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
-    : "–";
-}
-
-export function fmtDate(date: Date | undefined): string {
-  return date ? date.toLocaleDateString(LOCALE, { year: "numeric", month: "short", day: "numeric" }) : "–";
+  return date ? dateTimeFormat({ hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone }).format(date) : "–";
 }
 
 export function fmtHour(date: Date | undefined, timeZone?: string): string {
   return fmtTime(date, timeZone);
+}
+
+/** The short weekday ("Wed" / "ons."). */
+export function fmtWeekday(date: Date | undefined, timeZone?: string): string {
+  return date ? dateTimeFormat({ weekday: "short", timeZone }).format(date) : "";
+}
+
+export function fmtDateTime(date: Date | undefined, timeZone?: string): string {
+  return date
+    ? dateTimeFormat({ year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone }).format(date)
+    : "–";
+}
+
+/** Date and time with seconds (audit entries, alerts). */
+export function fmtDateTimeSeconds(date: Date | undefined, timeZone?: string): string {
+  return date
+    ? dateTimeFormat({ year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone }).format(date)
+    : "–";
+}
+
+export function fmtDate(date: Date | undefined, timeZone?: string): string {
+  return date ? dateTimeFormat({ year: "numeric", month: "short", day: "numeric", timeZone }).format(date) : "–";
 }
 
 export function fmtRelative(date: Date | undefined, now = Date.now()): string {
@@ -98,31 +175,37 @@ export function monthOf(date: Date): string {
   return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}`;
 }
 
+/** "YYYY-MM" as a month name ("January 2026" / "januar 2026"). */
 export function fmtMonth(month: string): string {
   const [y, m] = month.split("-").map(Number);
   if (!y || !m) return month;
-  return new Date(y, m - 1, 1).toLocaleDateString(LOCALE, { year: "numeric", month: "long" });
+  // Mid-month at noon UTC: the same calendar month in any display zone.
+  return dateTimeFormat({ year: "numeric", month: "long", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, 15, 12)));
 }
 
-/** Money in minor units (ore, cent) of `currency`; NOK is shown the Norwegian way (nb-NO). */
+/** Money in minor units (øre, cent) of `currency`. */
 export function fmtMinor(minor: bigint | number | undefined, currency: string): string {
   if (minor === undefined) return "–";
-  const value = Number(minor) / 100;
-  if (!Number.isFinite(value)) return "–";
-  const locale = currency === "NOK" ? "nb-NO" : LOCALE;
-  return value.toLocaleString(locale, { style: "currency", currency: currency || "EUR", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return fmtMoney(Number(minor) / 100, currency);
 }
 
-/** kWh in the bill's locale (nb-NO for NOK). */
-export function fmtKwhIn(value: number, currency: string): string {
+/** kWh with at most one decimal ("763.2 kWh"). */
+export function fmtKwhIn(value: number): string {
   if (!Number.isFinite(value)) return "–";
-  const locale = currency === "NOK" ? "nb-NO" : LOCALE;
-  return `${value.toLocaleString(locale, { minimumFractionDigits: 0, maximumFractionDigits: 1 })} kWh`;
+  return `${fmtDecimal(value, 0, 1)} kWh`;
 }
 
-/** "YYYY-MM" as a month name, Norwegian for NOK bills ("januar 2026"). */
-export function fmtMonthIn(month: string, currency: string): string {
-  const [y, m] = month.split("-").map(Number);
-  if (!y || !m) return month;
-  return new Date(y, m - 1, 1).toLocaleDateString(currency === "NOK" ? "nb-NO" : LOCALE, { year: "numeric", month: "long" });
+// Files (CSV) are read by programs, not people: a fixed decimal point and ISO-like local time,
+// whatever the display locale. Kept here so every number-to-text conversion lives in one module.
+
+/** A decimal for a file: always "." and exactly `digits` decimals. */
+export function csvDecimal(value: number, digits: number): string {
+  return value.toFixed(digits);
+}
+
+/** "2026-03-02 14:05" wall-clock time in `timeZone` (UTC when unknown), for a file. */
+export function csvLocalTime(date: Date, timeZone?: string): string {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: validTimeZone(timeZone) ?? "UTC", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(date);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}`;
 }

@@ -2,11 +2,12 @@
  * Time axes for every uPlot chart: whole-second tick steps (uPlot's defaults go down to
  * milliseconds and label a short span ":12.250"), 24-hour labels and one format per span —
  * seconds "HH:MM:SS", minutes and hours "HH:MM", days "D MMM" — in the household's time zone
- * when the page knows it (placement of the ticks too, via uPlot's `tzDate`), else the browser's.
+ * when the page knows it (placement of the ticks too, via uPlot's `tzDate`), else the display zone
+ * (Europe/Oslo), in the app's one locale (lib/format).
  */
 import uPlot from "uplot";
 
-import { validTimeZone } from "@/lib/time-zone";
+import { dateTimeFormat, displayZone } from "@/lib/format";
 
 import { axisStyle, legendValue } from "./uplot-chart";
 
@@ -36,25 +37,9 @@ interface WallTime {
   second: string;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string | undefined, locale: string | undefined): Intl.DateTimeFormat {
-  const key = `${locale ?? ""}|${timeZone ?? ""}`;
-  let f = formatters.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat(locale, {
-      timeZone,
-      year: "numeric",
-      month: "short",
-      day: "numeric",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hourCycle: "h23",
-    });
-    formatters.set(key, f);
-  }
-  return f;
+function formatter(timeZone: string | undefined, locale: string | undefined) {
+  const options = { timeZone, year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" } as const;
+  return locale ? dateTimeFormat(options, locale) : dateTimeFormat(options);
 }
 
 /** The wall-clock fields of a Unix time (seconds) in `timeZone`. */
@@ -107,11 +92,12 @@ export interface TimeX {
   series: uPlot.Series;
 }
 
-/** The x axis, its series and tick placement for a time chart in `timeZone` (default: browser). */
+/** The x axis, its series and tick placement for a time chart in `timeZone` (default: the display zone). */
 export function timeX(timeZone?: string, { seconds = false }: { seconds?: boolean } = {}): TimeX {
-  const tz = validTimeZone(timeZone);
+  // Ticks and labels in the same zone: an unknown zone falls back to the display zone for both.
+  const tz = displayZone(timeZone);
   return {
-    tzDate: tz ? (ts: number) => uPlot.tzDate(new Date(ts * 1000), tz) : undefined,
+    tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), tz),
     axis: {
       ...axisStyle,
       incrs: TIME_INCRS,

@@ -44,6 +44,9 @@ export interface DataTableProps<Row> {
   bodyProps?: HTMLAttributes<HTMLTableSectionElement> & DataAttributes;
   /** Rows as cards on a phone (default); false keeps a table (for one that fits at 390 px). */
   cards?: boolean;
+  /** The table scrolls in a box of its own (classes such as a max height): the box becomes a
+   *  named, focusable region, so a keyboard can scroll it (WCAG 2.1.1). */
+  scrollBox?: { label: string; className: string };
 }
 
 /** Padding of every cell; the outer columns line up with the card's own padding. */
@@ -73,10 +76,11 @@ function CardLabel({ header }: { header: ReactNode }) {
   );
 }
 
-export function DataTable<Row>({ caption, captionVisible = false, columns, rows, rowKey, rowProps, footer, className, bodyProps, cards = true }: DataTableProps<Row>) {
+export function DataTable<Row>({ caption, captionVisible = false, columns, rows, rowKey, rowProps, footer, className, bodyProps, cards = true, scrollBox }: DataTableProps<Row>) {
   const card = (classes: string) => (cards ? classes : undefined);
+  const box = scrollBox ? { tabIndex: 0, role: "region", "aria-label": scrollBox.label } : {};
   return (
-    <div className={cn("overflow-x-auto", cards && "max-sm:overflow-x-visible")}>
+    <div className={cn("overflow-x-auto", cards && "max-sm:overflow-x-visible", scrollBox?.className)} {...box}>
       <table className={cn("w-full text-sm", className, card(cardTable))}>
         <caption className={captionVisible ? "px-5 py-2 text-left text-sm font-medium text-slate-700" : "sr-only"}>{caption}</caption>
         <thead className={cn("bg-slate-50 text-left text-xs font-medium text-slate-500", card(cardHead))}>

@@ -8,7 +8,7 @@ import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
 import { env } from "@/config/env";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
-import { fmtNumber } from "@/lib/format";
+import { fmtCentKwh, fmtInteger, fmtNumber } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { stepValueAt, steppedPath } from "@/lib/series";
 import { useNow } from "@/lib/use-now";
@@ -45,8 +45,8 @@ export function GridPanel() {
       ],
       series: [
         time.series,
-        { label: "Aggregate load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} kW`) },
-        { label: `Spot price ${env().defaultZone} (c/kWh)`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
+        { label: "Aggregate load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false }, value: legendValue((v) => `${fmtNumber(v, 1)} kW`) },
+        { label: `Spot price ${env().defaultZone} (c/kWh)`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtCentKwh(v)) },
       ],
     };
   }, []);
@@ -66,7 +66,7 @@ export function GridPanel() {
               <Stat label="Meters online" value={agg?.metersOnline ?? 0} sub={`${agg?.metersOffline ?? 0} offline`} testId="grid-online" />
               <Stat label="Aggregate load" value={`${fmtNumber(agg?.totalPowerKw ?? 0, 1)} kW`} />
               <Stat label="Ingest rate" value={`${fmtNumber(agg?.ingestRatePerSecond ?? 0, 1)}/s`} sub="readings stored per second" />
-              <Stat label="Readings stored" value={stats.data.readingsStored.toLocaleString()} sub="since the service started" />
+              <Stat label="Readings stored" value={fmtInteger(stats.data.readingsStored)} sub="since the service started" />
             </dl>
           )}
         </CardBody>

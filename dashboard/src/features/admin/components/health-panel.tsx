@@ -5,7 +5,7 @@ import { Card } from "@/components/ui/card";
 import { SelectField } from "@/components/ui/field";
 import { ErrorState, Skeleton } from "@/components/ui/states";
 import { ServiceStatus, type HealthSample, type Replica, type ServiceHealth } from "@/gen/energypulse/ops/v1/ops_service_pb";
-import { fmtDateTime, fmtNumber, fmtRelative, fmtTime } from "@/lib/format";
+import { fmtDateTime, fmtInteger, fmtNumber, fmtRelative, fmtTime } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { useNow } from "@/lib/use-now";
 
@@ -231,7 +231,7 @@ export function HealthPanel() {
             </div>
             <div>
               <dt className="text-xs text-slate-500">Readings stored</dt>
-              <dd className="text-xl font-semibold tabular-nums">{grid.data.readingsStored.toLocaleString()}</dd>
+              <dd className="text-xl font-semibold tabular-nums">{fmtInteger(grid.data.readingsStored)}</dd>
             </div>
             <div>
               <dt className="text-xs text-slate-500">Dead letters</dt>

@@ -9,7 +9,7 @@ import { Select, SelectField, TextField } from "@/components/ui/field";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Role, type User } from "@/gen/energypulse/auth/v1/user_pb";
 import { errorMessage } from "@/lib/api-client";
-import { fmtDate, fmtDateTime } from "@/lib/format";
+import { fmtDate, fmtDateTime, fmtInteger } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { useSession } from "@/lib/session";
 
@@ -408,7 +408,7 @@ export function UsersPanel() {
             <nav aria-label="Account pages" className="flex flex-wrap items-center justify-between gap-2 border-t border-slate-100 px-4 py-3 sm:px-5">
               <p className="text-sm text-slate-600" data-testid="users-range" aria-live="polite" aria-busy={users.isPlaceholderData}>
                 {/* While the next page loads the previous page's rows stay (keepPreviousData): no range until they are this page's. */}
-                {users.isPlaceholderData ? "Loading…" : `${first}–${first + shown - 1} of ${total.toLocaleString()} ${query ? "matching " : ""}accounts`}
+                {users.isPlaceholderData ? "Loading…" : `${first}–${first + shown - 1} of ${fmtInteger(total)} ${query ? "matching " : ""}accounts`}
               </p>
               <div className="flex gap-2">
                 <Button size="sm" variant="secondary" disabled={page === 1 || users.isFetching} onClick={() => setTokens((t) => t.slice(0, -1))}>

@@ -7,7 +7,7 @@ import { SelectField, TextField } from "@/components/ui/field";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { env } from "@/config/env";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
-import { fmtDateTime, fmtNumber } from "@/lib/format";
+import { fmtCentKwh, fmtDateTime, fmtNumber } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { stepValueAt, steppedPath } from "@/lib/series";
 import { useNow } from "@/lib/use-now";
@@ -84,8 +84,8 @@ export function ZoneLoadCard() {
       axes: [time.axis, { ...axisStyle, scale: "kw", label: "kW (axis from 0)", labelSize: 18, size: 56 }, priceAxis],
       series: [
         time.series,
-        { label: "Mean load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, value: legendValue((v) => `${v.toFixed(2)} kW`) },
-        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
+        { label: "Mean load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
+        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtCentKwh(v)) },
       ],
     };
   }, [startS, endS]);

@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { AlertKind } from "@/gen/energypulse/alert/v1/alert_pb";
 import { cn } from "@/lib/cn";
+import { fmtDateTime } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 import { useAcknowledgeAlerts } from "../api/acknowledge-alerts";
@@ -76,7 +77,7 @@ export function NotificationCenter({ householdId }: { householdId: string }) {
             {alerts.data?.alerts.map((a) => (
               <li key={a.alertId} className={cn("px-4 py-3", !a.read && "bg-brand-50")}>
                 <p className="text-xs font-medium text-slate-600">
-                  {KIND_LABEL[a.kind] ?? "Alert"} · {tsDate(a.createTime)?.toLocaleString() ?? ""}
+                  {KIND_LABEL[a.kind] ?? "Alert"} · {fmtDateTime(tsDate(a.createTime))}
                 </p>
                 <p className="text-sm font-medium text-slate-900">{a.title}</p>
                 <p className="text-sm text-slate-700">{a.message}</p>

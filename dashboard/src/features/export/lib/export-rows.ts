@@ -6,6 +6,7 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 import type { CsvCell } from "@/lib/csv";
+import { csvDecimal, csvLocalTime } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { validTimeZone } from "@/lib/time-zone";
 
@@ -39,13 +40,11 @@ export interface SettlementLine {
 export function localStamp(ts: Timestamp | undefined, timeZone?: string): string {
   const date = tsDate(ts);
   if (!date) return "";
-  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: validTimeZone(timeZone) ?? "UTC", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(date);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}`;
+  return csvLocalTime(date, timeZone);
 }
 
 const zoneColumn = (timeZone?: string) => (validTimeZone(timeZone) ?? "UTC").replace(/[^A-Za-z0-9]+/g, "_").toLowerCase();
-const eur = (micro: bigint) => (Number(micro) / 1_000_000).toFixed(4);
+const eur = (micro: bigint) => csvDecimal(Number(micro) / 1_000_000, 4);
 
 export function readingsCsv(readings: readonly ReadingRow[], raw: boolean, timeZone?: string): { header: string[]; rows: CsvCell[][] } {
   const rest = (r: ReadingRow): CsvCell[] => [r.meterId, r.powerKw, r.importKwh, r.exportKwh, r.voltageV, r.currentA, r.powerFactor, r.sampleCount];
@@ -66,8 +65,8 @@ export function invoiceCsv(lines: readonly SettlementLine[], raw: boolean, timeZ
     header: [`hour_start_${zoneColumn(timeZone)}`, "energy_kwh", "spot_price_c_per_kwh", "spot_eur", "grid_energy_eur", "capacity_eur", "standing_charge_eur", "vat_eur", "total_eur", "tx_hash", "leaf_index"],
     rows: lines.map((s) => [
       localStamp(s.hourStart, timeZone),
-      (Number(s.meteredWh) / 1000).toFixed(3),
-      (Number(s.spotPriceMicroEurPerKwh) / 10_000).toFixed(2),
+      csvDecimal(Number(s.meteredWh) / 1000, 3),
+      csvDecimal(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2),
       eur(s.spotCostMicroEur),
       eur(s.gridEnergyCostMicroEur),
       eur(s.capacityCostMicroEur),

@@ -16,7 +16,7 @@ import { useHousehold } from "@/lib/api/get-household";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
 import { resolutionFor, useReadings } from "@/lib/api/list-readings";
 import { downloadText, toCsv } from "@/lib/csv";
-import { fmtDate, fmtEur, fmtKwh, fmtNumber } from "@/lib/format";
+import { csvDecimal, fmtCentKwh, fmtDate, fmtEur, fmtKwh, fmtNumber } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { alignPowerAndPrice, isolatedPoints, stepValueAt, steppedPath } from "@/lib/series";
 
@@ -81,8 +81,8 @@ export function HistoryPage() {
       ],
       series: [
         time.series,
-        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 1.5, points: isolatedPoints, value: legendValue((v) => `${v.toFixed(2)} kW`) },
-        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 1.5, paths: steppedPath, points: { show: false }, value: legendValue((v) => `${v.toFixed(1)} c/kWh`) },
+        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 1.5, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
+        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 1.5, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtCentKwh(v)) },
       ],
     };
   }, [timeZone]);
@@ -92,7 +92,7 @@ export function HistoryPage() {
     const rows = (readings.data?.readings ?? []).map((x) => {
       const t = tsDate(x.readTime);
       const price = t ? stepValueAt(prices, t.getTime() / 1000) : null;
-      return [t?.toISOString(), x.meterId, x.powerKw, x.importKwh, x.exportKwh, x.voltageV, x.currentA, x.sampleCount, price === null ? "" : (price * 10).toFixed(2)];
+      return [t?.toISOString(), x.meterId, x.powerKw, x.importKwh, x.exportKwh, x.voltageV, x.currentA, x.sampleCount, price === null ? "" : csvDecimal(price * 10, 2)];
     });
     const csv = toCsv(["time_utc", "meter_id", "power_kw", "import_kwh", "export_kwh", "voltage_v", "current_a", "sample_count", "spot_price_eur_mwh"], rows);
     downloadText(`energypulse-${householdId}-${range.start.toISOString().slice(0, 10)}-${range.end.toISOString().slice(0, 10)}.csv`, csv);

@@ -99,7 +99,7 @@ describe("the accuracy headline", () => {
     expect(accuracySentence(0.6, 1.0)).not.toMatch(/MAE|naive/i);
     // a NOK installation: the server's µNOK/kWh errors, in øre/kWh the Norwegian way
     expect(accuracySentence(errorMinor(69_000n, 6, "NOK"), errorMinor(115_000n, 10, "NOK"), "NOK")).toBe(
-      "Forecasts of the spot price were off by 6,9 øre/kWh on average, 40% better than assuming yesterday's price.",
+      "Forecasts of the spot price were off by 6.9 øre/kWh on average, 40% better than assuming yesterday's price.",
     );
     expect(errorMinor(0n, 6, "")).toBe(0.6); // an EUR-only server: EUR/MWh as c/kWh
   });

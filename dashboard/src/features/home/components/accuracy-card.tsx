@@ -6,7 +6,7 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
-import { fmtNumber, fmtNumberIn, microToMinorPerKwh, perKwhUnit } from "@/lib/format";
+import { fmtNumber, microToMinorPerKwh, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 import { useAccuracy } from "../api/get-accuracy";
@@ -20,7 +20,7 @@ export function errorMinor(micro: bigint, eurMwh: number, currency: string): num
 /** The headline in a household's words: how far off (spot, in the bill's currency's øre or
  *  cents per kWh), and against assuming yesterday's price. */
 export function accuracySentence(maeMinor: number, naiveMaeMinor: number, currency = "EUR"): string {
-  const off = `Forecasts of the spot price were off by ${fmtNumberIn(maeMinor, currency)} ${perKwhUnit(currency)} on average`;
+  const off = `Forecasts of the spot price were off by ${fmtNumber(maeMinor, 1)} ${perKwhUnit(currency)} on average`;
   if (!(naiveMaeMinor > 0)) return `${off}.`;
   const gain = 1 - maeMinor / naiveMaeMinor;
   const pct = fmtNumber(Math.abs(gain) * 100, 0);
@@ -57,14 +57,14 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
       axes: [time.axis, { ...axisStyle, label: `${unit} (spot)`, labelSize: 18, size: 52 }],
       series: [
         time.series,
-        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
-        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
-        { label: "Forecast", stroke: palette.forecast, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
-        { label: "Actual", stroke: palette.actual, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
+        { label: "Forecast", stroke: palette.forecast, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
+        { label: "Actual", stroke: palette.actual, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
       ],
       bands: [{ series: [2, 1], fill: "rgba(99, 102, 241, 0.12)" }],
     };
-  }, [timeZone, currency, unit]);
+  }, [timeZone, unit]);
 
   const improvement = a && a.naiveMaeEurMwh > 0 ? 1 - a.maeEurMwh / a.naiveMaeEurMwh : undefined;
 
@@ -89,9 +89,9 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
               {accuracySentence(errorMinor(a.maeMicroPerKwh, a.maeEurMwh, served), errorMinor(a.naiveMaeMicroPerKwh, a.naiveMaeEurMwh, served), currency)}
             </p>
             <dl className="mb-4 grid grid-cols-2 gap-4">
-              <Stat label="Off by, on average" value={fmtNumberIn(errorMinor(a.maeMicroPerKwh, a.maeEurMwh, served), currency)} sub={`${unit} spot`} testId="accuracy-mae" />
+              <Stat label="Off by, on average" value={fmtNumber(errorMinor(a.maeMicroPerKwh, a.maeEurMwh, served), 1)} sub={`${unit} spot`} testId="accuracy-mae" />
               <Stat label="Within the likely range" value={`${fmtNumber(a.intervalCoverage * 100, 0)}%`} sub="of hours (we aim for 80%)" />
-              <Stat className="col-span-2" label="Assuming yesterday's price was off by" value={fmtNumberIn(errorMinor(a.naiveMaeMicroPerKwh, a.naiveMaeEurMwh, served), currency)} sub={`${unit} (the same hour the day before)`} />
+              <Stat className="col-span-2" label="Assuming yesterday's price was off by" value={fmtNumber(errorMinor(a.naiveMaeMicroPerKwh, a.naiveMaeEurMwh, served), 1)} sub={`${unit} (the same hour the day before)`} />
             </dl>
             {a.byHorizonDay.length > 0 && (
               <table className="mb-4 w-full text-xs" data-testid="accuracy-by-day">
@@ -107,8 +107,8 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
                   {a.byHorizonDay.map((d) => (
                     <tr key={d.horizonDay} className="text-slate-700">
                       <td>{d.horizonDay === 1 ? "next day" : `in ${d.horizonDay} days`}</td>
-                      <td className="text-right">{fmtNumberIn(errorMinor(d.maeMicroPerKwh, d.maeEurMwh, served), currency)}</td>
-                      <td className="text-right">{fmtNumberIn(errorMinor(d.naiveMaeMicroPerKwh, d.naiveMaeEurMwh, served), currency)}</td>
+                      <td className="text-right">{fmtNumber(errorMinor(d.maeMicroPerKwh, d.maeEurMwh, served), 1)}</td>
+                      <td className="text-right">{fmtNumber(errorMinor(d.naiveMaeMicroPerKwh, d.naiveMaeEurMwh, served), 1)}</td>
                       <td className="text-right">{d.naiveMaeEurMwh > 0 ? `${fmtNumber((1 - d.maeEurMwh / d.naiveMaeEurMwh) * 100, 0)}%` : "–"}</td>
                     </tr>
                   ))}

@@ -19,7 +19,7 @@ function storedDuration(): number {
 export function CheapestWindowsCard({ zone, timeZone }: { zone: string | undefined; timeZone?: string }) {
   const [minutes, setMinutes] = useState(storedDuration);
   const windows = useCheapestWindows(zone, minutes);
-  const views = (windows.data?.windows ?? []).map((w) => windowView(w, timeZone, undefined, windows.data?.currency));
+  const views = (windows.data?.windows ?? []).map((w) => windowView(w, timeZone, windows.data?.currency));
   const note = choiceNote(views);
   return (
     <Card aria-labelledby="windows-title">

@@ -1,11 +1,11 @@
 import { useEffect, useMemo, useState } from "react";
 
-import { palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { legendValue, palette, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge, StatusDot, type Tone } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { BoltIcon } from "@/components/ui/icons";
 import { EmptyState } from "@/components/ui/states";
-import { fmtNumber, fmtRelative } from "@/lib/format";
+import { fmtDateTimeSeconds, fmtNumber, fmtRelative } from "@/lib/format";
 import type { StreamStatus } from "@/lib/sse";
 import { tsDate } from "@/lib/proto-json";
 import { isolatedPoints } from "@/lib/series";
@@ -43,7 +43,10 @@ export function LivePowerCard({ householdId }: { householdId: string }) {
       cursor: { show: false },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(max * 1.15, 0.5)] } },
       axes: [{ show: false }, { show: false }],
-      series: [{}, { stroke: palette.power, width: 2, fill: palette.powerFill, points: isolatedPoints }],
+      series: [
+        { label: "Time", value: legendValue((v) => fmtDateTimeSeconds(new Date(v * 1000))) },
+        { label: "Power (kW)", stroke: palette.power, width: 2, fill: palette.powerFill, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
+      ],
     }),
     [],
   );

@@ -3,7 +3,7 @@ import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, Skeleton } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
 import type { CostLine } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
-import { fmtKwhIn, fmtMinor, fmtMonthIn } from "@/lib/format";
+import { fmtKwhIn, fmtMinor, fmtMonth } from "@/lib/format";
 
 import { useMonthCost } from "../api/get-month-cost";
 
@@ -51,7 +51,7 @@ export function MonthCostCard({ householdId }: { householdId: string }) {
       <CardHeader
         id="month-cost-title"
         title="This month so far"
-        description={cost.data ? `${fmtMonthIn(cost.data.month, cost.data.currency)} · day ${cost.data.throughDay} of ${cost.data.daysInMonth}` : "Settled hours, every component"}
+        description={cost.data ? `${fmtMonth(cost.data.month)} · day ${cost.data.throughDay} of ${cost.data.daysInMonth}` : "Settled hours, every component"}
       />
       <CardBody>
         {cost.isPending ? (
@@ -61,7 +61,7 @@ export function MonthCostCard({ householdId }: { householdId: string }) {
         ) : (
           <div className="space-y-4">
             <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
-              <Stat label="So far, VAT incl." value={fmtMinor(cost.data.totalMinor, cost.data.currency)} sub={`${fmtKwhIn(cost.data.importKwh, cost.data.currency)} · VAT ${fmtMinor(cost.data.vatMinor, cost.data.currency)}`} testId="month-cost-total" />
+              <Stat label="So far, VAT incl." value={fmtMinor(cost.data.totalMinor, cost.data.currency)} sub={`${fmtKwhIn(cost.data.importKwh)} · VAT ${fmtMinor(cost.data.vatMinor, cost.data.currency)}`} testId="month-cost-total" />
               <Stat
                 label="Projected month end"
                 value={cost.data.projection ? fmtMinor(cost.data.projection.p50Minor, cost.data.currency) : "–"}

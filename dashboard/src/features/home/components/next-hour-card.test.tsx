@@ -1,6 +1,6 @@
 /**
  * The next hour's price as the household is billed for it: the API's BilledPrice (NOK µ/kWh) shown
- * in øre/kWh with nb-NO formatting, all-in with VAT and its parts, fixed charges apart; nothing is
+ * in øre/kWh in the app's one locale (en-GB by default), all-in with VAT and its parts, fixed charges apart; nothing is
  * recomputed here.
  */
 import { create } from "@bufbuild/protobuf";
@@ -26,18 +26,18 @@ describe("next hour, as billed", () => {
     });
     const forecast = create(HouseholdForecastSchema, { currency: "NOK", capacityChargeMicroPerMonth: 195_000_000n, supplierFeeMicroPerMonth: 61_250_000n });
     const rows = billedRows(billed, forecast);
-    expect(nbsp(rows.allIn)).toBe("141,1 øre/kWh");
+    expect(nbsp(rows.allIn)).toBe("141.1 øre/kWh");
     expect(rows.allInSub).toContain("VAT included");
-    expect(nbsp(rows.spot)).toBe("92,0 øre/kWh");
+    expect(nbsp(rows.spot)).toBe("92.0 øre/kWh");
     expect(rows.spotSub).toContain("EUR/NOK");
     expect(rows.parts.map(([l, v]) => `${l}: ${nbsp(v)}`)).toEqual([
-      "Energy (spot + markup): 96,9 øre/kWh",
-      "Grid energy: 23,2 øre/kWh",
-      "Elavgift + Enova: 8,1 øre/kWh",
-      "State support: −15,3 øre/kWh",
-      "VAT: 28,2 øre/kWh",
+      "Energy (spot + markup): 96.9 øre/kWh",
+      "Grid energy: 23.2 øre/kWh",
+      "Elavgift + Enova: 8.1 øre/kWh",
+      "State support: -15.3 øre/kWh",
+      "VAT: 28.2 øre/kWh",
     ]);
-    expect(nbsp(rows.fixed)).toBe("195,00 kr capacity step + 61,25 kr supplier fee per month");
+    expect(nbsp(rows.fixed)).toBe("kr 195.00 capacity step + kr 61.25 supplier fee per month");
   });
 
   it("says when no VAT applies, and names a Norgespris charge; EUR in c/kWh", () => {

@@ -2,7 +2,7 @@ import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, Skeleton } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
 import type { BilledPrice, HouseholdForecast } from "@/gen/energypulse/prediction/v1/forecast_pb";
-import { fmtHour, fmtKwh, fmtMinor, fmtNumber } from "@/lib/format";
+import { fmtHour, fmtKwh, fmtMinor, fmtNumber, fmtPerKwh } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 import { useHouseholdForecast } from "../api/predict-household";
@@ -11,12 +11,10 @@ import { useHouseholdForecast } from "../api/predict-household";
 export const SPOT_DEFINITION =
   "All-in is every per-kWh line of your bill: spot and the supplier's markup, the grid energy charge, elavgift and the Enova fee, minus state support (or the Norgespris settlement), with VAT. Fixed charges (the monthly capacity step and the supplier's fee) are not in it and are shown apart.";
 
-/** µ/kWh of the bill's currency as øre/kWh (NOK, nb-NO) or c/kWh (EUR). */
+/** µ/kWh of the bill's currency as øre/kWh (NOK) or c/kWh (EUR), in the app's locale. */
 export function perKwh(micro: bigint, currency: string): string {
   const minor = Number(micro) / 10_000;
-  const nok = currency === "NOK";
-  const text = minor.toLocaleString(nok ? "nb-NO" : "en-GB", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-  return `${text} ${nok ? "øre" : "c"}/kWh`;
+  return fmtPerKwh(minor, currency);
 }
 
 /** What the card shows of the next hour's price as billed (the API's BilledPrice, no bill arithmetic here). */

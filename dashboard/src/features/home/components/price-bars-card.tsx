@@ -6,7 +6,7 @@ import { axisStyle, bandsPlugin, legendValue, palette, UPlotChart, type ChartOpt
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
-import { fmtHour, fmtNumberIn, fmtPerKwh, fmtTime, minorUnit, perKwhUnit } from "@/lib/format";
+import { fmtHour, fmtNumber, fmtPerKwh, fmtTime, minorUnit, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { steppedPath } from "@/lib/series";
 
@@ -40,9 +40,9 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
       series: [
         time.series,
         { label: "Published", stroke: palette.price, fill: "rgba(217, 119, 6, 0.55)", width: 0, paths: barsPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
-        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
         { label: "Forecast", stroke: palette.forecast, width: 2, dash: [6, 4], paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
-        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
       ],
       bands: [{ series: [4, 2], fill: "rgba(99, 102, 241, 0.12)" }],
     };
@@ -78,7 +78,7 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
               {cheapestWindows(cheapest).map((c) => (
                 <Badge key={c.t} tone={c.certain ? "good" : "info"} title={c.certain ? "published: certain" : "forecast: likely"}>
                   {fmtHour(new Date(c.t * 1000), timeZone)}–{fmtHour(new Date(c.end * 1000), timeZone)}
-                  <span>· {fmtNumberIn(c.price, currency)} {minorUnit(currency)}</span>
+                  <span>· {fmtNumber(c.price, 1)} {minorUnit(currency)}</span>
                   <span className="font-normal">{c.certain ? "certain" : "likely"}</span>
                 </Badge>
               ))}

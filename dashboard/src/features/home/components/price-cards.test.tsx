@@ -68,14 +68,14 @@ function render(currency: string, threshold: number) {
 describe("home price cards, one unit", () => {
   it("show NOK spot in øre/kWh with the day's EUR/NOK, never c/kWh", () => {
     const html = render("NOK", 12.5);
-    expect(html).toContain("spot price in øre/kWh, ex VAT and before markup (at EUR/NOK 11,50)");
+    expect(html).toContain("spot price in øre/kWh, ex VAT and before markup (at EUR/NOK 11.50)");
     expect(html).toContain("your all-in price is under Next hour");
     expect(html).toContain("P10–P90");
-    // the cheapest periods: 40 EUR/MWh at 11.50 is 46,0 øre (published: certain), 69,0 øre likely
-    expect(html).toMatch(/· 46,0 øre<\/span><span[^>]*>certain/);
-    expect(html).toContain("69,0 øre");
+    // the cheapest periods: 40 EUR/MWh at 11.50 is 46.0 øre (published: certain), 69.0 øre likely
+    expect(html).toMatch(/· 46.0 øre<\/span><span[^>]*>certain/);
+    expect(html).toContain("69.0 øre");
     expect(html).toMatch(/data-testid="spike-unit"[^>]*>øre\/kWh spot</);
-    expect(html).toContain('value="12,5"');
+    expect(html).toContain('value="12.5"');
     expect(html).not.toContain("c/kWh");
   });
 

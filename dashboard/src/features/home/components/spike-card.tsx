@@ -3,7 +3,7 @@ import { useState } from "react";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, LoadingState } from "@/components/ui/states";
 import { ExceedStatus } from "@/gen/energypulse/prediction/v1/forecast_pb";
-import { fmtHour, perKwhUnit } from "@/lib/format";
+import { fmtEditable, fmtHour, perKwhUnit } from "@/lib/format";
 import { useNow } from "@/lib/use-now";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
@@ -24,7 +24,7 @@ export function SpikeCard({
   onThreshold: (value: number) => void;
   timeZone?: string;
 }) {
-  const [draft, setDraft] = useState(currency === "NOK" ? String(threshold).replace(".", ",") : String(threshold));
+  const [draft, setDraft] = useState(fmtEditable(threshold));
   const now = useNow(60_000);
   const days = spikeByDay(periodsOf(forecast.data), now.getTime() / 1000);
   return (

@@ -7,7 +7,7 @@ import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
 import { useReadings } from "@/lib/api/list-readings";
-import { fmtPerKwh, perKwhUnit } from "@/lib/format";
+import { fmtNumber, fmtPerKwh, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { alignPowerAndPrice, isolatedPoints, steppedPath } from "@/lib/series";
 import { addDaysIn, startOfDayIn } from "@/lib/time-zone";
@@ -46,7 +46,7 @@ export function TodayChartCard({ householdId, zone, timeZone }: { householdId: s
       ],
       series: [
         time.series,
-        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: isolatedPoints, value: legendValue((v) => `${v.toFixed(2)} kW`) },
+        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
         { label: `Spot price (${unit})`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
       ],
     };

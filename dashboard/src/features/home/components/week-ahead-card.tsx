@@ -5,7 +5,7 @@ import { axisStyle, legendValue, palette, UPlotChart, type ChartOptions } from "
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
-import { fmtHour, fmtNumberIn, fmtPerKwh, minorUnit, perKwhUnit } from "@/lib/format";
+import { fmtHour, fmtNumber, fmtPerKwh, minorUnit, perKwhUnit } from "@/lib/format";
 import { steppedPath } from "@/lib/series";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
@@ -37,9 +37,9 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
       series: [
         time.series,
         { label: "Published", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
-        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
         { label: "Forecast median", stroke: palette.forecast, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
-        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumberIn(v, currency)) },
+        { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
       ],
       bands: [{ series: [4, 2], fill: "rgba(99, 102, 241, 0.12)" }],
     };
@@ -73,7 +73,7 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
                 .filter((_, i) => i % 12 === 0)
                 .map((c) => (
                   <Badge key={c.t} tone="info">
-                    {c.day.slice(5)} {fmtHour(new Date(c.t * 1000), timeZone)} · {fmtNumberIn(c.price, currency)} {minorUnit(currency)}
+                    {c.day.slice(5)} {fmtHour(new Date(c.t * 1000), timeZone)} · {fmtNumber(c.price, 1)} {minorUnit(currency)}
                   </Badge>
                 ))}
             </div>

@@ -20,15 +20,15 @@ const window = (startIso: string, hours: number, certain: boolean, distinguishab
 describe("cheapest windows in words", () => {
   it("says an EV's four hours in the household's local time, with the price and its basis", () => {
     // 01:00 UTC in December is 02:00 in Oslo.
-    const v = windowView(window("2026-12-02T01:00:00Z", 4, true, true), "Europe/Oslo", "en-GB");
+    const v = windowView(window("2026-12-02T01:00:00Z", 4, true, true), "Europe/Oslo");
     expect(v.when).toBe("Wed 02:00–06:00");
     expect(v.price).toMatch(/^4[.,]2 c\/kWh spot on average$/);
     expect(v.basis).toBe("published prices");
   });
 
   it("gives a forecast window its likely range, and says when choices are not distinguishable", () => {
-    const best = windowView(window("2026-12-03T01:00:00Z", 4, false, true), "Europe/Oslo", "en-GB");
-    const next = windowView(window("2026-12-03T12:00:00Z", 4, false, false), "Europe/Oslo", "en-GB");
+    const best = windowView(window("2026-12-03T01:00:00Z", 4, false, true), "Europe/Oslo");
+    const next = windowView(window("2026-12-03T12:00:00Z", 4, false, false), "Europe/Oslo");
     expect(best.basis).toMatch(/^forecast, likely 3[.,]1–7[.,]9 c\/kWh$/);
     expect(choiceNote([best])).toBeUndefined();
     expect(choiceNote([best, next])).toBe("Thu 13:00–17:00 is not distinguishable from the best: its price band overlaps, so either is as good a choice.");
@@ -41,11 +41,12 @@ describe("cheapest windows in words", () => {
       lowSpotMicroPerKwh: 356_500n,
       highSpotMicroPerKwh: 908_500n,
     });
-    const v = windowView(w, "Europe/Oslo", "en-GB", "NOK");
-    expect(v.price).toBe("48,8 øre/kWh spot on average");
-    expect(v.basis).toBe("forecast, likely 35,7–90,9 øre/kWh");
+    const v = windowView(w, "Europe/Oslo", "NOK");
+    // The app's one locale (en-GB by default) for øre too: a decimal point, as everywhere else.
+    expect(v.price).toBe("48.8 øre/kWh spot on average");
+    expect(v.basis).toBe("forecast, likely 35.7–90.9 øre/kWh");
     // an EUR installation: the same fields in µEUR/kWh, as c/kWh
-    const eur = windowView(create(CheapestWindowSchema, { ...w, meanSpotMicroPerKwh: 42_400n }), "Europe/Oslo", "en-GB", "EUR");
+    const eur = windowView(create(CheapestWindowSchema, { ...w, meanSpotMicroPerKwh: 42_400n }), "Europe/Oslo", "EUR");
     expect(eur.price).toMatch(/^4[.,]2 c\/kWh spot on average$/);
   });
 

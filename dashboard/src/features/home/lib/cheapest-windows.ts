@@ -1,14 +1,13 @@
 /** Words for cheapest windows: when, at what price, how sure, and whether it beats the best. */
 import { CheapestCertainty, type CheapestWindow } from "@/gen/energypulse/prediction/v1/forecast_pb";
-import { fmtNumberIn, fmtPerKwh, microToMinorPerKwh, perKwhUnit } from "@/lib/format";
+import { fmtNumber, fmtPerKwh, fmtTime, fmtWeekday, microToMinorPerKwh, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
-import { validTimeZone } from "@/lib/time-zone";
 
 export interface WindowView {
   key: string;
   /** "Wed 02:00–06:00" in the household's zone. */
   when: string;
-  /** "42,0 øre/kWh spot on average" (NOK) or "4.2 c/kWh spot on average" (EUR). */
+  /** "42.0 øre/kWh spot on average" (NOK) or "4.2 c/kWh spot on average" (EUR), in the app's locale. */
   price: string;
   certain: boolean;
   /** "published prices" or "forecast: likely 3.1–7.9 c/kWh". */
@@ -25,12 +24,11 @@ export function durationLabel(minutes: number): string {
 
 /** ``currency``: the response's (the bill's, whose *_spot_micro_per_kwh the server converted);
  *  empty for a server that serves EUR/MWh only (shown as c/kWh). */
-export function windowView(w: CheapestWindow, timeZone?: string, locale?: string, currency = ""): WindowView {
+export function windowView(w: CheapestWindow, timeZone?: string, currency = ""): WindowView {
   const start = tsDate(w.startTime);
   const end = tsDate(w.endTime);
-  const zone = validTimeZone(timeZone);
-  const day = start?.toLocaleDateString(locale, { weekday: "short", timeZone: zone }) ?? "";
-  const time = (d: Date | undefined) => d?.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone }) ?? "–";
+  const day = fmtWeekday(start, timeZone);
+  const time = (d: Date | undefined) => fmtTime(d, timeZone);
   const certain = w.certainty === CheapestCertainty.CERTAIN;
   const shown = currency || "EUR";
   const minor = (micro: bigint, eurMwh: number) => (currency ? microToMinorPerKwh(micro) : eurMwh / 10);
@@ -41,7 +39,7 @@ export function windowView(w: CheapestWindow, timeZone?: string, locale?: string
     certain,
     basis: certain
       ? "published prices"
-      : `forecast, likely ${fmtNumberIn(minor(w.lowSpotMicroPerKwh, w.lowPriceEurMwh), shown)}–${fmtNumberIn(minor(w.highSpotMicroPerKwh, w.highPriceEurMwh), shown)} ${perKwhUnit(shown)}`,
+      : `forecast, likely ${fmtNumber(minor(w.lowSpotMicroPerKwh, w.lowPriceEurMwh), 1)}–${fmtNumber(minor(w.highSpotMicroPerKwh, w.highPriceEurMwh), 1)} ${perKwhUnit(shown)}`,
     distinguishable: w.distinguishableFromBest,
   };
 }

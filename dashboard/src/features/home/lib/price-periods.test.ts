@@ -135,9 +135,9 @@ describe("price periods", () => {
       { published: false, price: 92, p10: 69, p90: 115 },
     ]);
     expect(cheapestOf(nok).map((c) => c.price)).toEqual([92]);
-    expect(rateNote(nok, "2026-03-10")).toBe("EUR/NOK 11,50");
-    expect(spotUnitNote("NOK", rateNote(nok))).toBe("spot price in øre/kWh, ex VAT and before markup (at EUR/NOK 11,50); your all-in price is under Next hour");
-    expect(fmtPerKwh(periodsOf(nok)[1]?.price ?? NaN, "NOK")).toBe("92,0 øre/kWh");
+    expect(rateNote(nok, "2026-03-10")).toBe("EUR/NOK 11.50");
+    expect(spotUnitNote("NOK", rateNote(nok))).toBe("spot price in øre/kWh, ex VAT and before markup (at EUR/NOK 11.50); your all-in price is under Next hour");
+    expect(fmtPerKwh(periodsOf(nok)[1]?.price ?? NaN, "NOK")).toBe("92.0 øre/kWh");
   });
 
   it("keeps EUR for an EUR installation (or a server without the field): c/kWh, no rate note", () => {

@@ -1,6 +1,6 @@
 import { CheapestCertainty, ExceedStatus, PriceKind } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import type { GetPriceForecastResponse } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
-import { microToMinorPerKwh } from "@/lib/format";
+import { fmtRate, microToMinorPerKwh } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 /** The currency the response's spot prices are shown in: the bill's (NOK or EUR, the server's
@@ -146,7 +146,7 @@ export function rateNote(response: GetPriceForecastResponse | undefined, day?: s
   const status = response.deliveryDays.find((d) => d.deliveryDay === day) ?? response.deliveryDays.at(0);
   const rate = Number(status?.eurRate);
   if (!status?.eurRate || !Number.isFinite(rate)) return "";
-  return `EUR/${currency} ${rate.toLocaleString("nb-NO", { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`;
+  return fmtRate(rate, currency);
 }
 
 /** The spike threshold a household types (minor units per kWh of the bill's currency) as the

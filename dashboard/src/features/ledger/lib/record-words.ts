@@ -9,7 +9,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 import { MeterKeyRecordSchema, PredictionRecordSchema, SettlementRecordSchema, type Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
 import { bytesToHex } from "@/lib/ledger/bytes";
-import { fmtNumber } from "@/lib/format";
+import { fmtDateTime, fmtMoney, fmtNumber } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 /** Local times on ledger pages: the market's (CET/CEST); a record does not name a household's zone. */
@@ -56,13 +56,13 @@ function fallbackLabel(name: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-export function localTime(date: Date | undefined, locale?: string): string {
+export function localTime(date: Date | undefined): string {
   if (!date) return "–";
-  return `${date.toLocaleString(locale, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: LEDGER_TIME_ZONE })} (${LEDGER_TIME_ZONE})`;
+  return `${fmtDateTime(date, LEDGER_TIME_ZONE)} (${LEDGER_TIME_ZONE})`;
 }
 
-function money(micro: number, currency: string, locale?: string): string {
-  return (micro / 1_000_000).toLocaleString(locale, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 4 });
+function money(micro: number, currency: string): string {
+  return fmtMoney(micro / 1_000_000, currency, 2, 4);
 }
 
 function duration(seconds: number): string {
@@ -70,14 +70,14 @@ function duration(seconds: number): string {
 }
 
 /** One value in words, by its field's unit suffix. */
-function inWords(name: string, value: unknown, currency: string, locale?: string): string {
-  if (value && typeof value === "object" && "seconds" in value) return localTime(tsDate(value as Timestamp), locale);
+function inWords(name: string, value: unknown, currency: string): string {
+  if (value && typeof value === "object" && "seconds" in value) return localTime(tsDate(value as Timestamp));
   if (value instanceof Uint8Array) return bytesToHex(value);
   if (Array.isArray(value)) return value.length === 0 ? "none" : `${String(value.length)} entries`;
   if (typeof value === "bigint" || typeof value === "number") {
     const n = Number(value);
     if (/_micro_(eur|nok)_per_kwh$/.test(name)) return `${fmtNumber(n / 10_000, 2)} ${currency === "NOK" ? "øre" : "c"}/kWh`;
-    if (/_micro_(eur|nok)$/.test(name)) return money(n, currency, locale);
+    if (/_micro_(eur|nok)$/.test(name)) return money(n, currency);
     if (name.endsWith("_wh")) return `${fmtNumber(n / 1000, 3)} kWh`;
     if (name.endsWith("_seconds")) return duration(n);
     return String(value);
@@ -93,7 +93,7 @@ function schemaOf(tx: Transaction): DescMessage | undefined {
 }
 
 /** The record's fields in words, in schema order; fields left unset (zero, empty) are left out. */
-export function recordInWords(tx: Transaction, locale?: string): Line[] {
+export function recordInWords(tx: Transaction): Line[] {
   const schema = schemaOf(tx);
   if (!schema) return [];
   const values = tx.record?.content.value as unknown as Record<string, unknown>;
@@ -103,7 +103,7 @@ export function recordInWords(tx: Transaction, locale?: string): Line[] {
       const v = values[f.localName];
       return !(v === undefined || v === "" || v === 0 || v === 0n || (Array.isArray(v) && v.length === 0));
     })
-    .map((f) => ({ field: f.name, label: LABELS[f.name] ?? fallbackLabel(f.name), value: inWords(f.name, values[f.localName], currency, locale) }));
+    .map((f) => ({ field: f.name, label: LABELS[f.name] ?? fallbackLabel(f.name), value: inWords(f.name, values[f.localName], currency) }));
 }
 
 /** The raw record: contract field names, stored integers (micro-units), UTC ISO times. */

@@ -9,7 +9,7 @@ import { Stat } from "@/components/ui/stat";
 import { EmptyState, ErrorState, Skeleton } from "@/components/ui/states";
 import type { CostBand, SchemeMonth } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
 import { downloadText } from "@/lib/csv";
-import { fmtKwhIn, fmtMinor, fmtMonthIn } from "@/lib/format";
+import { fmtKwhIn, fmtMinor, fmtMonth } from "@/lib/format";
 
 import { useCompareSchemes } from "../api/compare-schemes";
 
@@ -24,8 +24,8 @@ export function SchemesPage() {
   const data = useCompareSchemes(householdId, 12);
   const currency = data.data?.currency ?? "NOK";
   const columns: Column<SchemeMonth>[] = [
-    { id: "month", header: "Month", rowHeader: true, cell: (m) => fmtMonthIn(m.month, currency) },
-    { id: "kwh", header: "Energy", align: "right", cell: (m) => fmtKwhIn(m.importKwh, currency) },
+    { id: "month", header: "Month", rowHeader: true, cell: (m) => fmtMonth(m.month) },
+    { id: "kwh", header: "Energy", align: "right", cell: (m) => fmtKwhIn(m.importKwh) },
     { id: "contract", header: "On your contract", align: "right", cell: (m) => fmtMinor(m.contractTotalMinor, currency) },
     { id: "other", header: "On the other scheme", align: "right", cell: (m) => (m.otherTotalMinor === undefined ? "not offered" : fmtMinor(m.otherTotalMinor, currency)) },
     {
@@ -61,7 +61,7 @@ export function SchemesPage() {
         ) : (
           <>
             <Card aria-labelledby="schemes-projection">
-              <CardHeader id="schemes-projection" title="This month, projected to month end" description={first ? `${fmtMonthIn(first.month, currency)} · day ${first.throughDay}` : undefined} />
+              <CardHeader id="schemes-projection" title="This month, projected to month end" description={first ? `${fmtMonth(first.month)} · day ${first.throughDay}` : undefined} />
               <CardBody>
                 <dl className="grid grid-cols-1 gap-4 sm:grid-cols-2">
                   <Stat label={`On your contract (${SCHEME_NAMES[first?.scheme ?? "spot"] ?? ""})`} value={band(data.data.projection, currency)} valueClassName="text-lg" testId="scheme-projection-own" />

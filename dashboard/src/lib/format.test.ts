@@ -1,0 +1,66 @@
+/**
+ * The one locale (VITE_LOCALE) in both supported settings: every number, amount, date and time
+ * of a page uses the same decimal separator, and dates are in the display zone (Europe/Oslo).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+
+import { initEnv } from "@/config/env";
+
+import { fmtCentKwh, fmtDate, fmtDateTime, fmtDecimal, fmtEur, fmtInteger, fmtKw, fmtKwh, fmtKwhIn, fmtMinor, fmtMonth, fmtNumber, fmtPerKwh, fmtRate, fmtTime, fmtWeekday } from "./format";
+
+const nbsp = (s: string) => s.replace(/[\s\u202f]/g, " ");
+// 2026-01-15 13:05 UTC = 14:05 in Oslo (CET).
+const T = new Date(Date.UTC(2026, 0, 15, 13, 5));
+
+/** Every decimal-formatted value a page may hold side by side. */
+function decimals(): string[] {
+  return [fmtNumber(1234.5, 2), fmtDecimal(2.5, 1, 3), fmtKw(3.25), fmtKwh(12.5), fmtKwhIn(763.2), fmtEur(1399.48), fmtMinor(139_948n, "NOK"), fmtPerKwh(45.6, "NOK"), fmtCentKwh(4.25), fmtRate(11.7512, "NOK")].map(nbsp);
+}
+
+afterEach(() => {
+  initEnv({});
+});
+
+describe("one locale: en-GB (the default)", () => {
+  it("uses a decimal point and comma grouping everywhere", () => {
+    initEnv({});
+    expect(decimals()).toEqual(["1,234.50", "2.5", "3.25 kW", "12.50 kWh", "763.2 kWh", "€1,399.48", "kr 1,399.48", "45.6 øre/kWh", "4.3 c/kWh", "EUR/NOK 11.7512"]);
+    for (const text of decimals()) expect(text).not.toMatch(/\d,\d{1,2}(?!\d)/); // no decimal comma
+    expect(fmtInteger(12345)).toBe("12,345");
+  });
+
+  it("shows dates and times in English, 24-hour, in Europe/Oslo", () => {
+    initEnv({});
+    expect(fmtTime(T)).toBe("14:05");
+    expect(fmtDate(T)).toBe("15 Jan 2026");
+    expect(fmtDateTime(T)).toBe("15 Jan 2026, 14:05");
+    expect(fmtWeekday(T)).toBe("Thu");
+    expect(fmtMonth("2026-01")).toBe("January 2026");
+    // A household's own zone, when a page has it, wins over the display zone.
+    expect(fmtTime(T, "UTC")).toBe("13:05");
+  });
+});
+
+describe("one locale: nb-NO", () => {
+  it("uses a decimal comma and space grouping everywhere, never a decimal point", () => {
+    initEnv({ VITE_LOCALE: "nb-NO" });
+    expect(decimals()).toEqual(["1 234,50", "2,5", "3,25 kW", "12,50 kWh", "763,2 kWh", "1 399,48 €", "1 399,48 kr", "45,6 øre/kWh", "4,3 c/kWh", "EUR/NOK 11,7512"]);
+    for (const text of decimals()) expect(text).not.toMatch(/\d\.\d/);
+    expect(nbsp(fmtInteger(12345))).toBe("12 345");
+  });
+
+  it("shows Norwegian dates, 24-hour, in Europe/Oslo", () => {
+    initEnv({ VITE_LOCALE: "nb-NO" });
+    expect(fmtTime(T)).toBe("14:05");
+    expect(fmtDate(T)).toBe("15. jan. 2026");
+    expect(fmtMonth("2026-01")).toBe("januar 2026");
+  });
+});
+
+describe("values that are not numbers", () => {
+  it("show a dash, not NaN", () => {
+    expect(fmtNumber(Number.NaN)).toBe("–");
+    expect(fmtMinor(undefined, "NOK")).toBe("–");
+    expect(fmtTime(undefined)).toBe("–");
+  });
+});
