@@ -21,7 +21,7 @@ describe("verifyEd25519", () => {
   it("refuses S + L (a second signature of the same message)", async () => {
     const L = 2n ** 252n + 27742317777372353535851937790883648493n;
     let s = 0n;
-    for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(SIGNATURE[i]);
+    for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(SIGNATURE[i] ?? 0);
     const bad = new Uint8Array(SIGNATURE);
     let v = s + L;
     for (let i = 32; i < 64; i++) {

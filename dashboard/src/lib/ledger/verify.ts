@@ -44,7 +44,7 @@ const SMALL_ORDER = new Set<bigint>([
 
 function littleEndian(bytes: Uint8Array): bigint {
   let value = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]);
+  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i] ?? 0);
   return value;
 }
 
