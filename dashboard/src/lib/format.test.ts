@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { initEnv } from "@/config/env";
 
-import { fmtCentKwh, fmtDate, fmtDateTime, fmtDecimal, fmtEur, fmtInteger, fmtKw, fmtKwh, fmtKwhIn, fmtMinor, fmtMonth, fmtNumber, fmtPerKwh, fmtRate, fmtTime, fmtWeekday } from "./format";
+import { spotMinorPerKwh, fmtCentKwh, fmtDate, fmtDateTime, fmtDecimal, fmtEur, fmtInteger, fmtKw, fmtKwh, fmtKwhIn, fmtMinor, fmtMonth, fmtNumber, fmtPerKwh, fmtRate, fmtTime, fmtWeekday } from "./format";
 
 const nbsp = (s: string) => s.replace(/[\s\u202f]/g, " ");
 // 2026-01-15 13:05 UTC = 14:05 in Oslo (CET).
@@ -62,5 +62,12 @@ describe("values that are not numbers", () => {
     expect(fmtNumber(Number.NaN)).toBe("–");
     expect(fmtMinor(undefined, "NOK")).toBe("–");
     expect(fmtTime(undefined)).toBe("–");
+  });
+});
+
+describe("spotMinorPerKwh", () => {
+  it("takes the server's conversion in the bill's currency, else EUR/MWh as c/kWh", () => {
+    expect(spotMinorPerKwh({ spotMicroPerKwh: 459_700n, priceEurMwh: 40 })).toBeCloseTo(45.97); // øre/kWh at 11.4925
+    expect(spotMinorPerKwh({ spotMicroPerKwh: 0n, priceEurMwh: 40 })).toBe(4); // an EUR-only server: c/kWh
   });
 });

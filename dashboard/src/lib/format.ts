@@ -115,6 +115,12 @@ export function microToMinorPerKwh(micro: bigint | number): number {
   return Number(micro) / 10_000;
 }
 
+/** A published price in the bill's minor unit per kWh: the server's conversion at the day's
+ *  EUR rate when it sent one (spot_micro_per_kwh), else EUR/MWh as c/kWh (an EUR-only server). */
+export function spotMinorPerKwh(price: { spotMicroPerKwh: bigint; priceEurMwh: number }): number {
+  return price.spotMicroPerKwh !== 0n ? microToMinorPerKwh(price.spotMicroPerKwh) : price.priceEurMwh / 10;
+}
+
 /** Minor units per kWh with the unit: "45.6 øre/kWh" (en-GB) or "45,6 øre/kWh" (nb-NO). */
 export function fmtPerKwh(minor: number, currency: string, digits = 1): string {
   return `${fmtNumber(minor, digits)} ${perKwhUnit(currency)}`;

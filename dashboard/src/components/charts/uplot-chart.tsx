@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useMemo, useRef } from "react";
 import uPlot from "uplot";
 
-import { fmtDateTimeSeconds, fmtNumber } from "@/lib/format";
+import { fmtDateTimeSeconds, fmtNumber, perKwhUnit } from "@/lib/format";
 
 import { ChartAccess, type AccessSeries } from "./chart-access";
 
@@ -134,11 +134,14 @@ export const axisStyle = {
 // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- no runtime enum to take it from (above)
 const RIGHT: uPlot.Axis.Side = 1;
 
-/** The spot-price axis on the right of a power chart (scale "price", c/kWh, no grid of its own). */
-export const priceAxis: uPlot.Axis = { ...axisStyle, scale: "price", side: RIGHT, label: "c/kWh", labelSize: 18, size: 48, grid: { show: false } };
+/** The spot-price axis on the right of a power chart (scale "price", no grid of its own), in the
+ *  bill's minor unit per kWh: øre/kWh for NOK, c/kWh for EUR. */
+export function priceAxisIn(currency: string): uPlot.Axis {
+  return { ...axisStyle, scale: "price", side: RIGHT, label: perKwhUnit(currency), labelSize: 18, size: 48, grid: { show: false } };
+}
 
 /** The price axis labelled with the unit shown ("øre/kWh (spot)"). */
-export const priceAxisLabelled = (label: string): uPlot.Axis => ({ ...priceAxis, label, size: 52 });
+export const priceAxisLabelled = (label: string): uPlot.Axis => ({ ...priceAxisIn("EUR"), label, size: 52 });
 
 export const palette = {
   power: "#0d9488",

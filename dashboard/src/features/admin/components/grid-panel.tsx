@@ -1,14 +1,14 @@
 import { useMemo } from "react";
 
 import { timeX } from "@/components/charts/time-axis";
-import { axisStyle, legendValue, palette, priceAxis, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { axisStyle, legendValue, palette, priceAxisIn, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge, StatusDot } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
 import { env } from "@/config/env";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
-import { fmtCentKwh, fmtInteger, fmtNumber } from "@/lib/format";
+import { fmtInteger, fmtNumber, fmtPerKwh, perKwhUnit, spotMinorPerKwh } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { stepValueAt, steppedPath } from "@/lib/series";
 import { useNow } from "@/lib/use-now";
@@ -24,9 +24,10 @@ export function GridPanel() {
   const start = useMemo(() => new Date(now.getTime() - 24 * 3_600_000), [now]);
   const end = useMemo(() => new Date(now.getTime() + 2 * 3_600_000), [now]);
   const prices = useMarketPrices(env().defaultZone, start, end);
+  const currency = prices.data?.currency || "EUR"; // the server converts each day at its EUR rate
 
   const data = useMemo(() => {
-    const hours = new Map((prices.data?.prices ?? []).map((p) => [(tsDate(p.hourStart)?.getTime() ?? 0) / 1000, p.priceEurMwh / 10]));
+    const hours = new Map((prices.data?.prices ?? []).map((p) => [(tsDate(p.hourStart)?.getTime() ?? 0) / 1000, spotMinorPerKwh(p)]));
     const pts = stream.points;
     return [pts.map((p) => p.time), pts.map((p) => p.totalKw), pts.map((p) => stepValueAt(hours, p.time))] as [number[], number[], (number | null)[]];
   }, [stream.points, prices.data]);
@@ -41,15 +42,15 @@ export function GridPanel() {
       axes: [
         time.axis,
         { ...axisStyle, scale: "kw", label: "kW (axis from 0)", labelSize: 18, size: 52 },
-        priceAxis,
+        priceAxisIn(currency),
       ],
       series: [
         time.series,
         { label: "Aggregate load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false }, value: legendValue((v) => `${fmtNumber(v, 1)} kW`) },
-        { label: `Spot price ${env().defaultZone} (c/kWh)`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtCentKwh(v)) },
+        { label: `Spot price ${env().defaultZone} (${perKwhUnit(currency)})`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
       ],
     };
-  }, []);
+  }, [currency]);
 
   const agg = stats.data?.aggregate;
   const reasons = Object.entries(stats.data?.deadLettersByReason ?? {}).sort((a, b) => Number(b[1] - a[1]));

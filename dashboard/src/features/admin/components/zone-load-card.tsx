@@ -1,13 +1,13 @@
 import { useMemo, useState } from "react";
 
 import { timeX } from "@/components/charts/time-axis";
-import { axisStyle, legendValue, palette, priceAxis, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { axisStyle, legendValue, palette, priceAxisIn, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { SelectField, TextField } from "@/components/ui/field";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { env } from "@/config/env";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
-import { fmtCentKwh, fmtDateTime, fmtNumber } from "@/lib/format";
+import { fmtDateTime, fmtNumber, fmtPerKwh, perKwhUnit, spotMinorPerKwh } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { stepValueAt, steppedPath } from "@/lib/series";
 import { useNow } from "@/lib/use-now";
@@ -61,9 +61,10 @@ export function ZoneLoadCard() {
   const [picked, setPicked] = useState("");
   const zone = zones.find((z) => z.zone === picked)?.zone ?? zones.find((z) => z.zone === env().defaultZone)?.zone ?? zones[0]?.zone ?? "";
   const prices = useMarketPrices(rangeOk && zone ? zone : undefined, start, end);
+  const currency = prices.data?.currency || "EUR"; // the server converts each day at its EUR rate
 
   const rows = useMemo(() => {
-    const hours = new Map((prices.data?.prices ?? []).map((p) => [(tsDate(p.hourStart)?.getTime() ?? 0) / 1000, p.priceEurMwh / 10]));
+    const hours = new Map((prices.data?.prices ?? []).map((p) => [(tsDate(p.hourStart)?.getTime() ?? 0) / 1000, spotMinorPerKwh(p)]));
     const points = zones.find((z) => z.zone === zone)?.points ?? [];
     return points.map((p) => {
       const t = (tsDate(p.startTime)?.getTime() ?? 0) / 1000;
@@ -81,14 +82,14 @@ export function ZoneLoadCard() {
       // The load axis starts at zero (or below it when solar export makes the net load negative).
       // The x axis is the chosen range, not just the periods that have readings.
       scales: { x: { time: true, range: () => [startS, endS] }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max, 0.001) * 1.1] } },
-      axes: [time.axis, { ...axisStyle, scale: "kw", label: "kW (axis from 0)", labelSize: 18, size: 56 }, priceAxis],
+      axes: [time.axis, { ...axisStyle, scale: "kw", label: "kW (axis from 0)", labelSize: 18, size: 56 }, priceAxisIn(currency)],
       series: [
         time.series,
         { label: "Mean load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
-        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtCentKwh(v)) },
+        { label: `Spot price (${perKwhUnit(currency)})`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
       ],
     };
-  }, [startS, endS]);
+  }, [startS, endS, currency]);
 
   return (
     <Card aria-labelledby="zone-load-title" data-testid="zone-load">
@@ -144,7 +145,7 @@ export function ZoneLoadCard() {
                         <th scope="col" className="py-1 pr-3">Period start</th>
                         <th scope="col" className="py-1 pr-3 text-right">Load (kW)</th>
                         <th scope="col" className="py-1 pr-3 text-right">Meters</th>
-                        <th scope="col" className="py-1 text-right">Price (c/kWh)</th>
+                        <th scope="col" className="py-1 text-right">Price ({perKwhUnit(currency)})</th>
                       </tr>
                     </thead>
                     <tbody className="tabular-nums">

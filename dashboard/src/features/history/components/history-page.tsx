@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { useParams } from "react-router";
 
 import { timeX } from "@/components/charts/time-axis";
-import { axisStyle, legendValue, palette, priceAxis, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
+import { axisStyle, legendValue, palette, priceAxisIn, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
@@ -16,7 +16,7 @@ import { useHousehold } from "@/lib/api/get-household";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
 import { resolutionFor, useReadings } from "@/lib/api/list-readings";
 import { downloadText, toCsv } from "@/lib/csv";
-import { csvDecimal, fmtCentKwh, fmtDate, fmtEur, fmtKwh, fmtNumber } from "@/lib/format";
+import { csvDecimal, fmtDate, fmtKwh, fmtMoney, fmtNumber, fmtPerKwh, perKwhUnit, spotMinorPerKwh } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { alignPowerAndPrice, isolatedPoints, stepValueAt, steppedPath } from "@/lib/series";
 
@@ -43,7 +43,7 @@ export function HistoryPage() {
 
   const series = useMemo(() => {
     const r = (readings.data?.readings ?? []).map((x) => ({ t: (tsDate(x.readTime)?.getTime() ?? 0) / 1000, v: x.powerKw }));
-    const p = (prices.data?.prices ?? []).map((x) => ({ t: (tsDate(x.hourStart)?.getTime() ?? 0) / 1000, v: x.priceEurMwh / 10 }));
+    const p = (prices.data?.prices ?? []).map((x) => ({ t: (tsDate(x.hourStart)?.getTime() ?? 0) / 1000, v: spotMinorPerKwh(x) }));
     return { r, p };
   }, [readings.data, prices.data]);
 
@@ -55,19 +55,21 @@ export function HistoryPage() {
     const bucket = BUCKET_SECONDS[used];
     const prices = new Map(series.p.map((p) => [p.t, p.v]));
     let kwh = 0;
-    let cents = 0;
+    let minor = 0;
     series.r.forEach((x, i) => {
       const seconds = bucket ?? Math.min(60, (series.r[i + 1]?.t ?? x.t + 10) - x.t);
       const e = (x.v * seconds) / 3600;
       kwh += e;
       const price = stepValueAt(prices, x.t);
-      if (price !== null) cents += e * price;
+      if (price !== null) minor += e * price;
     });
     const avgPrice = series.p.length ? series.p.reduce((a, b) => a + b.v, 0) / series.p.length : NaN;
-    return { kwh, eur: cents / 100, avgPrice, peak: series.r.reduce((m, x) => Math.max(m, x.v), 0) };
+    return { kwh, money: minor / 100, avgPrice, peak: series.r.reduce((m, x) => Math.max(m, x.v), 0) };
   }, [series, readings.data, resolution]);
 
   const timeZone = household.data?.household?.timeZone;
+  // The bill's currency (the server converts each day's spot at that day's EUR rate).
+  const currency = prices.data?.currency || "EUR";
   const options = useMemo<ChartOptions>(() => {
     const time = timeX(timeZone);
     return {
@@ -77,24 +79,25 @@ export function HistoryPage() {
       axes: [
         time.axis,
         { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 44 },
-        priceAxis,
+        priceAxisIn(currency),
       ],
       series: [
         time.series,
         { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 1.5, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
-        { label: "Spot price (c/kWh)", scale: "price", stroke: palette.price, width: 1.5, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtCentKwh(v)) },
+        { label: `Spot price (${perKwhUnit(currency)})`, scale: "price", stroke: palette.price, width: 1.5, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
       ],
     };
-  }, [timeZone]);
+  }, [timeZone, currency]);
 
   const download = () => {
     const prices = new Map(series.p.map((p) => [p.t, p.v]));
     const rows = (readings.data?.readings ?? []).map((x) => {
       const t = tsDate(x.readTime);
       const price = t ? stepValueAt(prices, t.getTime() / 1000) : null;
-      return [t?.toISOString(), x.meterId, x.powerKw, x.importKwh, x.exportKwh, x.voltageV, x.currentA, x.sampleCount, price === null ? "" : csvDecimal(price * 10, 2)];
+      return [t?.toISOString(), x.meterId, x.powerKw, x.importKwh, x.exportKwh, x.voltageV, x.currentA, x.sampleCount, price === null ? "" : csvDecimal(price, 2)];
     });
-    const csv = toCsv(["time_utc", "meter_id", "power_kw", "import_kwh", "export_kwh", "voltage_v", "current_a", "sample_count", "spot_price_eur_mwh"], rows);
+    const priceColumn = currency === "NOK" ? "spot_price_ore_per_kwh" : "spot_price_cent_per_kwh";
+    const csv = toCsv(["time_utc", "meter_id", "power_kw", "import_kwh", "export_kwh", "voltage_v", "current_a", "sample_count", priceColumn], rows);
     downloadText(`energypulse-${householdId}-${range.start.toISOString().slice(0, 10)}-${range.end.toISOString().slice(0, 10)}.csv`, csv);
   };
 
@@ -144,8 +147,8 @@ export function HistoryPage() {
             <>
               <dl className="mb-5 grid grid-cols-2 gap-4 sm:grid-cols-4">
                 <Stat label="Net energy" value={fmtKwh(totals.kwh)} testId="history-kwh" />
-                <Stat label="Energy at spot (market value)" value={fmtEur(totals.eur)} sub="energy × hourly spot price, EUR market data; not your bill (NOK: Home, Spot or Norgespris)" />
-                <Stat label="Average spot price" value={Number.isFinite(totals.avgPrice) ? `${fmtNumber(totals.avgPrice, 1)} c/kWh` : "–"} />
+                <Stat label="Energy at spot (market value)" value={fmtMoney(totals.money, currency)} sub="energy × each hour's spot price, ex VAT, before markup; not your bill (see Home, Spot or Norgespris)" testId="history-spot-value" />
+                <Stat label="Average spot price" value={Number.isFinite(totals.avgPrice) ? fmtPerKwh(totals.avgPrice, currency) : "–"} sub="ex VAT" />
                 <Stat label="Peak power" value={`${fmtNumber(totals.peak, 2)} kW`} />
               </dl>
               <UPlotChart options={options} data={data} height={320} ariaLabel="Power consumption and spot price over the selected range" />

@@ -15,7 +15,7 @@ import { useInvoice } from "@/lib/api/get-invoice";
 import { itemAt } from "@/lib/arrays";
 import { cn } from "@/lib/cn";
 import { downloadText, toCsv } from "@/lib/csv";
-import { fmtDateTime, fmtMinor, fmtMonth, fmtNumber, microToEur, monthOf, shortHash } from "@/lib/format";
+import { fmtDateTime, fmtMinor, fmtMonth, fmtNumber, microToEur, monthOf, perKwhUnit, shortHash } from "@/lib/format";
 import { lineCurrency } from "@/lib/ledger/metering";
 import type { TxVerdict } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
@@ -57,7 +57,7 @@ export function invoiceCurrency(records: readonly (SettlementRecord | undefined)
 }
 
 /** The settlement-line columns; the verdict column shows the last verification's result. */
-function lineColumns(verdictOf: (tx: Transaction) => LineVerdict): Column<Line>[] {
+function lineColumns(verdictOf: (tx: Transaction) => LineVerdict, currency: string): Column<Line>[] {
   const amount = (id: string, header: string, value: (s: SettlementRecord) => bigint): Column<Line> => ({
     id,
     header,
@@ -78,7 +78,7 @@ function lineColumns(verdictOf: (tx: Transaction) => LineVerdict): Column<Line>[
       ),
     },
     { id: "kwh", header: "kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.meteredWh) / 1000, 3) : "–") },
-    { id: "spot-price", header: "Spot c/kWh (øre)", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–") },
+    { id: "spot-price", header: currency === "mixed" ? "Spot øre or c/kWh" : `Spot ${perKwhUnit(currency)}`, align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–") },
     amount("spot", "Spot", (s) => (v2(s) ? parts(s, ["spot_energy", "export_credit"]) : s.spotCostMicroEur)),
     amount("grid", "Grid", (s) => (v2(s) ? parts(s, ["grid_energy"]) : s.gridEnergyCostMicroEur)),
     amount("capacity", "Capacity", (s) => (v2(s) ? parts(s, ["grid_capacity"]) : s.capacityCostMicroEur)),
@@ -231,7 +231,7 @@ export function InvoicePage() {
             <DataTable
               caption={`Settlement lines of ${fmtMonth(month)}`}
               className="min-w-[860px]"
-              columns={lineColumns(verdictOf)}
+              columns={lineColumns(verdictOf, currency)}
               rows={rows}
               rowKey={({ tx }) => tx.txHash}
               rowProps={({ tx }) => {
