@@ -73,7 +73,7 @@ describe("home price cards, one unit", () => {
     expect(html).toContain("P10–P90");
     // the cheapest periods: 40 EUR/MWh at 11.50 is 46.0 øre (published: certain), 69.0 øre likely
     expect(html).toMatch(/· 46.0 øre<\/span><span[^>]*>certain/);
-    expect(html).toContain("69.0 øre");
+    expect(html).toContain("69.0 øre (46.0–92.0)"); // the likely pick with its 80% range
     expect(html).toMatch(/data-testid="spike-unit"[^>]*>øre\/kWh spot</);
     expect(html).toContain('value="12.5"');
     expect(html).not.toContain("c/kWh");

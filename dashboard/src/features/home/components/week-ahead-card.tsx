@@ -5,11 +5,11 @@ import { axisStyle, legendValue, palette, UPlotChart, type ChartOptions } from "
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
-import { fmtHour, fmtNumber, fmtPerKwh, minorUnit, perKwhUnit } from "@/lib/format";
+import { fmtHour, fmtNumber, fmtPerKwh, fmtWeekday, minorUnit, perKwhUnit } from "@/lib/format";
 import { steppedPath } from "@/lib/series";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
-import { cheapestOf, periodsOf, rateNote, spotCurrency, spotUnitNote } from "../lib/price-periods";
+import { cheapestOf, indistinguishable, likelyCheapestByDay, periodsOf, rateNote, spotCurrency, spotUnitNote } from "../lib/price-periods";
 
 /** The week ahead: published prices, then the forecast median with its P10-P90 band. */
 export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnType<typeof usePriceForecast>; zone: string | undefined; timeZone?: string }) {
@@ -17,7 +17,7 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
   const currency = spotCurrency(forecast.data);
   const unit = perKwhUnit(currency);
   const rate = rateNote(forecast.data, periods.find((p) => p.dayOffset === 0)?.day);
-  const likely = useMemo(() => cheapestOf(forecast.data).filter((c) => !c.certain), [forecast.data]);
+  const picks = useMemo(() => likelyCheapestByDay(cheapestOf(forecast.data), periods), [forecast.data, periods]);
   const data = useMemo(() => {
     const xs = periods.map((p) => p.t);
     return [
@@ -68,15 +68,18 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
             </p>
             <UPlotChart options={options} data={data} height={240} ariaLabel={`Published spot prices and the week-ahead forecast with its 80% band, in ${unit}`} />
             <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="likely-cheapest">
-              <span className="font-medium text-slate-700">Likely cheapest (forecast):</span>
-              {likely
-                .filter((_, i) => i % 12 === 0)
-                .map((c) => (
-                  <Badge key={c.t} tone="info">
-                    {c.day.slice(5)} {fmtHour(new Date(c.t * 1000), timeZone)} · {fmtNumber(c.price, 1)} {minorUnit(currency)}
-                  </Badge>
-                ))}
+              <span className="font-medium text-slate-700">Likely cheapest each day (forecast median, 80% range):</span>
+              {picks.map(({ pick, p10, p90 }) => (
+                <Badge key={pick.t} tone="info">
+                  {fmtWeekday(new Date(pick.t * 1000), timeZone)} {fmtHour(new Date(pick.t * 1000), timeZone)} · {fmtNumber(pick.price, 1)} {minorUnit(currency)} ({fmtNumber(p10, 1)}–{fmtNumber(p90, 1)})
+                </Badge>
+              ))}
             </div>
+            {indistinguishable(picks) && (
+              <p className="mt-1 text-xs text-slate-600" data-testid="likely-indistinguishable">
+                Their ranges overlap, so the forecast cannot tell these apart: any of them is as likely to be the cheapest. For a job of several hours, use the cheapest-window card.
+              </p>
+            )}
           </>
         )}
       </CardBody>

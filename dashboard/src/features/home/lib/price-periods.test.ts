@@ -11,6 +11,8 @@ import {
   barSeries,
   cheapestOf,
   cheapestWindows,
+  indistinguishable,
+  likelyCheapestByDay,
   defaultSpikeThreshold,
   nearDays,
   parseDecimal,
@@ -157,5 +159,27 @@ describe("price periods", () => {
     expect(Number.isNaN(parseDecimal("12 c"))).toBe(true);
     expect(thresholdMicro(NaN)).toBeUndefined();
     expect([defaultSpikeThreshold("NOK"), defaultSpikeThreshold("EUR")]).toEqual([150, 15]);
+  });
+});
+
+
+describe("likely cheapest per day", () => {
+  const period = (t: number, price: number, p10: number, p90: number) => ({ t, end: t + 900, day: `2026-12-0${1 + Math.floor(t / 86_400)}`, dayOffset: 1, published: false, derived: false, price, p10, p90 });
+  const pick = (t: number, price: number) => ({ t, end: t + 900, day: `2026-12-0${1 + Math.floor(t / 86_400)}`, price, certain: false });
+
+  it("takes each day's first (cheapest) forecast period with its band, never a published one", () => {
+    const periods = [period(0, 30, 20, 45), period(86_400, 31, 22, 44)];
+    const picks = likelyCheapestByDay([{ ...pick(0, 10), certain: true }, pick(0, 30), pick(900, 32), pick(86_400, 31)], periods);
+    expect(picks.map((p) => [p.pick.t, p.p10, p.p90])).toEqual([
+      [0, 20, 45],
+      [86_400, 22, 44],
+    ]);
+    expect(indistinguishable(picks)).toBe(true); // 30 (20-45) and 31 (22-44) overlap: either is as good
+  });
+
+  it("tells picks apart when a band lies wholly above the best one", () => {
+    const periods = [period(0, 30, 25, 35), period(86_400, 60, 50, 70)];
+    expect(indistinguishable(likelyCheapestByDay([pick(0, 30), pick(86_400, 60)], periods))).toBe(false);
+    expect(indistinguishable(likelyCheapestByDay([pick(0, 30)], periods))).toBe(false); // one pick: nothing to compare
   });
 });

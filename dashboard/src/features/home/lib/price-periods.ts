@@ -75,6 +75,28 @@ export function cheapestOf(response: GetPriceForecastResponse | undefined): Chea
   });
 }
 
+/** The likely (forecast) cheapest period of each forecast day, with its P10-P90 band, and whether
+ *  the bands overlap the best one's: then the forecast cannot tell them apart. */
+export function likelyCheapestByDay(cheapest: Cheapest[], periods: Period[]): { pick: Cheapest; p10: number; p90: number }[] {
+  const byStart = new Map(periods.map((p) => [p.t, p]));
+  const seen = new Set<string>();
+  const out: { pick: Cheapest; p10: number; p90: number }[] = [];
+  for (const c of cheapest) {
+    if (c.certain || seen.has(c.day)) continue;
+    seen.add(c.day);
+    const period = byStart.get(c.t);
+    out.push({ pick: c, p10: period?.p10 ?? c.price, p90: period?.p90 ?? c.price });
+  }
+  return out;
+}
+
+/** True when every pick's band reaches below the top of the best pick's band. */
+export function indistinguishable(picks: { pick: Cheapest; p10: number; p90: number }[]): boolean {
+  if (picks.length < 2) return false;
+  const best = picks.reduce((a, b) => (b.pick.price < a.pick.price ? b : a));
+  return picks.every((p) => p.p10 <= best.p90);
+}
+
 /** Periods of today (offset 0) and tomorrow (offset 1). */
 export function nearDays(periods: Period[]): Period[] {
   return periods.filter((p) => p.dayOffset === 0 || p.dayOffset === 1);
