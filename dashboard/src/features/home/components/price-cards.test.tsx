@@ -41,6 +41,7 @@ function response(currency: string) {
       create(CheapestPeriodSchema, { startTime: timestampFromMs(T0 + 86_400_000), durationMinutes: 15, priceEurMwh: 60, spotMicroPerKwh: micro(60), certainty: CheapestCertainty.LIKELY, deliveryDay: "2026-12-03" }),
     ],
     deliveryDays: [create(DeliveryDayStatusSchema, { deliveryDay: "2026-12-02", published: true, eurRate: currency === "NOK" ? "11.50" : "1" })],
+    forecastNotes: ["load_forecast of 2026-12-04 not yet published: the latest known day-ahead forecast, one day older (2026-12-03), used"],
   });
 }
 
@@ -74,6 +75,8 @@ describe("home price cards, one unit", () => {
     // the cheapest periods: 40 EUR/MWh at 11.50 is 46.0 øre (published: certain), 69.0 øre likely
     expect(html).toMatch(/· 46.0 øre<\/span><span[^>]*>certain/);
     expect(html).toContain("69.0 øre (46.0–92.0)"); // the likely pick with its 80% range
+    // What the forecast stood on when an input was not yet published (the API's forecast_notes).
+    expect(html).toMatch(/data-testid="forecast-notes"[^>]*><li>load_forecast of 2026-12-04 not yet published/);
     expect(html).toMatch(/data-testid="spike-unit"[^>]*>øre\/kWh spot</);
     expect(html).toContain('value="12.5"');
     expect(html).not.toContain("c/kWh");

@@ -75,6 +75,13 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
                 </Badge>
               ))}
             </div>
+            {forecast.data.forecastNotes.length > 0 && (
+              <ul className="mt-2 list-disc pl-5 text-xs text-slate-600" data-testid="forecast-notes" aria-label="What the forecast stands on">
+                {forecast.data.forecastNotes.map((note) => (
+                  <li key={note}>{note}</li>
+                ))}
+              </ul>
+            )}
             {indistinguishable(picks) && (
               <p className="mt-1 text-xs text-slate-600" data-testid="likely-indistinguishable">
                 Their ranges overlap, so the forecast cannot tell these apart: any of them is as likely to be the cheapest. For a job of several hours, use the cheapest-window card.
