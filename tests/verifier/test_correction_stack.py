@@ -18,7 +18,7 @@ from devstack.stack import start_stack
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
 from tests.conftest import require
-from tests.verifier.test_e2e_envoy import _settlement
+from tests.ledger_records import settlement_v1
 from verifier.cli import run
 
 pytestmark = pytest.mark.slow
@@ -61,7 +61,7 @@ def test_an_operator_correction_from_edge_to_invoice(stack: Any) -> None:
     admin = stack.login("admin", "admin-demo")
     user = stack.login("household-0001", "demo")
     ledger_service_pb2_grpc.LedgerServiceStub(stack.channel("ledger")).AppendRecords(
-        pb.AppendRecordsRequest(records=[_settlement(HOUSEHOLD, h) for h in range(4)]),
+        pb.AppendRecordsRequest(records=[settlement_v1(HOUSEHOLD, h, 1000 + h) for h in range(4)]),
         metadata=[("authorization", f"Bearer {ingest}")],
         timeout=10,
     )
