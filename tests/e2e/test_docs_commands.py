@@ -43,6 +43,15 @@ def _localise(script: str, stack: Stack) -> str:
 def _run(doc: Path, stack: Stack, scratch: Path) -> str:
     for name in (".venv", "sdk"):
         (scratch / name).symlink_to(ROOT / name)
+    # The docs read the demo passwords from the local run's secrets file (`. var/run/secrets.env`):
+    # the stack's own, in the same place.
+    secrets = scratch / "var" / "run" / "secrets.env"
+    secrets.parent.mkdir(parents=True)
+    secrets.write_text(
+        "".join(
+            f"{k}={stack.env[k]}\n" for k in ("EP_AUTH_DEMO_ADMIN_PASSWORD", "EP_AUTH_DEMO_USER_PASSWORD")
+        )
+    )
     blocks = [block for block, skipped in bash_blocks(doc.read_text()) if skipped is None]
     assert blocks, f"{doc.name} has no runnable bash block"
     script = "set -euo pipefail\n" + "".join(
