@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ from common.config import from_env
 from common.db import make_engine, upgrade
 from common.rate_coverage import watch_rate_coverage
 from common.server import GrpcService, ServerConfig
+from energy.localtime import local_date
 from energy.ratebook import DEFAULT_RULESET, load_ratebook
 from energypulse.alert.v1 import alert_service_pb2, alert_service_pb2_grpc
 
@@ -87,7 +89,9 @@ def build(config: AlertConfig, creds: ServiceCredentials | None = None) -> Alert
         timeout_s=config.delivery_timeout_seconds,
     )
     book = load_ratebook(Path(config.ratebook_dir) if config.ratebook_dir else DEFAULT_RULESET)
-    watch_rate_coverage(book, "alert_svc")
+    watch_rate_coverage(
+        book.coverage, "alert_svc", today=lambda: local_date(datetime.now(UTC)), ruleset=str(book.path)
+    )
     tz = ZoneInfo(config.time_zone)
     signals = AlertSignals(config.watch_poll_seconds, config.watch_fallback_seconds)
     evaluator = Evaluator(

@@ -12,14 +12,12 @@ that ends within :data:`WARN_DAYS`. Items with an open-ended last entry are +Inf
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Mapping
+from datetime import date
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
 from common.log import get_logger
-from energy.localtime import local_date
-from energy.ratebook import RateBook
 
 __all__ = ["WARN_DAYS", "RateCoverage", "watch_rate_coverage"]
 
@@ -30,15 +28,16 @@ WARN_DAYS = 60
 log = get_logger("rate_coverage")
 
 
-def _today() -> date:
-    return local_date(datetime.now(UTC))
+# Item -> its first day without a rate from the given day on (None: open-ended); the rule set's
+# RateBook.coverage (plumbing takes the callable, not the domain type).
+Coverage = Callable[[date], Mapping[str, date | None]]
 
 
 class RateCoverage:
-    """Days left per item of ``book``, as of ``today()`` (local date, Europe/Oslo)."""
+    """Days left per item of a rule set, as of ``today()`` (the caller's local date)."""
 
-    def __init__(self, book: RateBook, today: Callable[[], date] = _today) -> None:
-        self._book = book
+    def __init__(self, coverage: Coverage, today: Callable[[], date]) -> None:
+        self._coverage = coverage
         self._today = today
 
     def days_left(self) -> dict[str, float]:
@@ -47,7 +46,7 @@ class RateCoverage:
         today = self._today()
         return {
             item: math.inf if end is None else float((end - today).days)
-            for item, end in self._book.coverage(today).items()
+            for item, end in self._coverage(today).items()
         }
 
     def expiring(self, within_days: int = WARN_DAYS) -> dict[str, date]:
@@ -55,7 +54,7 @@ class RateCoverage:
         today = self._today()
         return {
             item: end
-            for item, end in self._book.coverage(today).items()
+            for item, end in self._coverage(today).items()
             if end is not None and (end - today).days <= within_days
         }
 
@@ -81,16 +80,17 @@ def _reader(coverage: RateCoverage, item: str) -> Callable[[], float]:
 
 
 def watch_rate_coverage(
-    book: RateBook,
+    rule_coverage: Coverage,
     service: str,
     *,
-    today: Callable[[], date] = _today,
+    today: Callable[[], date],
+    ruleset: str = "",
     registry: CollectorRegistry = REGISTRY,
 ) -> RateCoverage:
-    """Export the gauge for ``book`` and log each item that ends within :data:`WARN_DAYS`."""
-    coverage = RateCoverage(book, today)
+    """Export the gauge for a rule set and log each item that ends within :data:`WARN_DAYS`."""
+    coverage = RateCoverage(rule_coverage, today)
     gauge = _gauge(registry)
-    for item in book.coverage(today()):
+    for item in rule_coverage(today()):
         gauge.labels(item=item).set_function(_reader(coverage, item))
     for item, end in sorted(coverage.expiring().items()):
         log.warning(
@@ -99,6 +99,6 @@ def watch_rate_coverage(
             item=item,
             first_day_without_rate=end.isoformat(),
             days_left=(end - today()).days,
-            ruleset=str(book.path),
+            ruleset=ruleset,
         )
     return coverage

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -10,6 +11,7 @@ from common.db import make_engine, upgrade
 from common.log import get_logger
 from common.rate_coverage import watch_rate_coverage
 from contracts.mqtt.topics import STATUS_FILTERS
+from energy.localtime import local_date
 from ingest_svc.billing import (
     AuditClient,
     Billing,
@@ -112,8 +114,13 @@ class IngestApp:
             bill.default_grid_company,
             bill.support_period,
         )
+        book = self.month_costs.book
         watch_rate_coverage(
-            self.month_costs.book, "ingest_svc", registry=registry if registry is not None else REGISTRY
+            book.coverage,
+            "ingest_svc",
+            today=lambda: local_date(datetime.now(UTC)),
+            ruleset=str(book.path),
+            registry=registry if registry is not None else REGISTRY,
         )
         self.costs = TodayCost(self.engine, self.month_costs.book.currency)
         # Billing runs on the server's event loop (``__main__`` passes ``run_billing``).

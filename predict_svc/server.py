@@ -359,7 +359,9 @@ def build(
             else SyntheticWeather(seed=config.synthetic_seed)
         )
     rules = rules or default_bill_rules()
-    watch_rate_coverage(rules.book, "predict_svc", today=lambda: local_date(now()))
+    watch_rate_coverage(
+        rules.book.coverage, "predict_svc", today=lambda: local_date(now()), ruleset=str(rules.book.path)
+    )
     servicer = PredictionServicer(
         markets,
         registry,

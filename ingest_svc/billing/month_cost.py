@@ -31,10 +31,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import InvalidArgument
-from energy.bill.provisional import unverified_rates
 from energy.billrules import bill_guard
 from energy.fx import eur_mwh_to_micro_per_kwh
 from energy.localtime import LOCAL_TZ, from_ms, zone
+from energy.provisional import unverified_rates
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from ingest_svc.billing.bridge_store import SettlementRow
 from ingest_svc.billing.ports import ReadingTables

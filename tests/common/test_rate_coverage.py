@@ -88,7 +88,7 @@ def test_gauge_and_start_up_warning(tmp_path: Path, caplog: pytest.LogCaptureFix
     day = [date(2026, 1, 20)]
     registry = CollectorRegistry()
     with caplog.at_level(logging.WARNING, logger="rate_coverage"):
-        coverage = watch_rate_coverage(book, "test_svc", today=lambda: day[0], registry=registry)
+        coverage = watch_rate_coverage(book.coverage, "test_svc", today=lambda: day[0], registry=registry)
     warned = [r for r in caplog.records if r.getMessage() == "bill_rates_expiring"]
     assert [r.fields["item"] for r in warned] == ["elavgift"]  # type: ignore[attr-defined]
     assert warned[0].fields["first_day_without_rate"] == "2026-03-01"  # type: ignore[attr-defined]
@@ -110,7 +110,7 @@ def test_no_warning_when_every_item_reaches_past_the_horizon(
     book = load_ratebook(_book_with_elavgift(tmp_path, [("2023-01-01", "2026-03-01")]))
     with caplog.at_level(logging.WARNING, logger="rate_coverage"):
         coverage = watch_rate_coverage(
-            book, "test_svc", today=lambda: date(2025, 12, 1), registry=CollectorRegistry()
+            book.coverage, "test_svc", today=lambda: date(2025, 12, 1), registry=CollectorRegistry()
         )
     assert coverage.expiring() == {}
     assert coverage.days_left()["elavgift"] == 90.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from energy.bill import Contract
-from energy.bill.provisional import unverified_rates
+from energy.provisional import unverified_rates
 from energy.ratebook import load_ratebook
 
 BOOK = load_ratebook()

@@ -11,10 +11,12 @@ the rule set, and the supplier's lines only when the household has no contract o
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from energy.bill.invoice import Contract
 from energy.ratebook import RateBook, RateGapError, Versioned
+
+if TYPE_CHECKING:  # energy.bill needs numpy, which ingest does not import at start-up
+    from energy.bill.invoice import Contract
 
 __all__ = ["unverified_rates"]
 
