@@ -32,14 +32,6 @@ METERS = ["m-a", "m-b", "m-victim"]
 
 
 @pytest.fixture
-def shipped(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    b = MosquittoBroker(tmp_path / "broker", harness=False)
-    b.start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
 def app(shipped: MosquittoBroker, tmp_path: Path) -> Iterator[IngestApp]:
     config = from_env(
         IngestConfig,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -63,14 +63,6 @@ async def _serve(tmp_path: Path, access: BrokerAccess) -> AsyncIterator[Env]:
     await running.stop(0)
     access.close()
     engine.dispose()
-
-
-@pytest.fixture
-def shipped(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    b = MosquittoBroker(tmp_path / "broker", harness=False)
-    b.start()
-    yield b
-    b.stop()
 
 
 @pytest.fixture

@@ -39,14 +39,6 @@ WH_PER_STEP = 95  # ~1.1 kW
 
 
 @pytest.fixture
-def shipped(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    b = MosquittoBroker(tmp_path / "broker", harness=False)
-    b.start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
 def signer() -> MeterSigner:
     return MeterSigner.generate(METER)
 
