@@ -164,6 +164,8 @@ def stack_env(
         "EP_MQTT_PORT": str(ports["mqtt"]),
         "EP_EDGE_PORT": str(ports["edge"]),
         "EP_WEB_PORT": str(ports["web"]),
+        # The static build the web front serves (./scripts/run: its own pinned build in the state folder).
+        "EP_WEB_DIST": str(ROOT / "dashboard" / "dist"),
         # Envoy's admin interface listens on this Unix socket only (mode 0600), never on TCP.
         "EP_ENVOY_ADMIN_SOCKET": str(var_dir / "envoy-admin.sock"),
         "EP_ENVOY_CONFIG": str(var_dir / "envoy.yaml"),

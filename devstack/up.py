@@ -52,23 +52,24 @@ def write_env_file(env: dict[str, str], path: Path) -> None:
         out.write("".join(f"{key}={value}\n" for key, value in sorted(env.items())))
 
 
-def pin_keys_into_dashboard(env: dict[str, str]) -> None:
-    """Rebuild the dashboard when the keys it pins (VITE_EP_*: the ledger's and the witness's, spec
-    §16) are not the ones written into the current build: the page never fetches them at run time."""
+def build_pinned_dashboard(env: dict[str, str], var_dir: Path) -> None:
+    """Build the dashboard with this installation's pinned keys (VITE_EP_*: the ledger's and the
+    witness's, spec §16) into its own state folder and serve that build: the page never fetches the
+    keys at run time, and dashboard/dist (the unpinned build the tests serve) is left alone, so an
+    installation's keys never leak into a later test stack's pages."""
     dashboard = ROOT / "dashboard"
-    stamp = dashboard / "dist" / "pinned-keys.txt"  # public keys only
-    pins = "".join(f"{k}={env[k]}\n" for k in sorted(env) if k.startswith("VITE_EP_"))
-    if not (dashboard / "node_modules").exists() or (stamp.exists() and stamp.read_text() == pins):
-        return
-    print("[run] writing the pinned ledger and witness keys into the dashboard build", file=sys.stderr)
+    if not (dashboard / "node_modules").exists():
+        return  # no toolchain: the plain build (if any) is served, with no pinned keys
+    out_dir = var_dir.resolve() / "web"
+    print("[run] building the dashboard with this installation's pinned keys", file=sys.stderr)
     subprocess.run(
-        ["npm", "run", "--silent", "build"],
+        ["npm", "run", "--silent", "build", "--", "--outDir", str(out_dir), "--emptyOutDir"],
         cwd=dashboard,
         env={**os.environ, **env},
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    stamp.write_text(pins)
+    env["EP_WEB_DIST"] = str(out_dir)
 
 
 def main() -> None:
@@ -119,8 +120,8 @@ def main() -> None:
         backfill_days=args.backfill_days,
     )
     env.update(pin_keys(args.var_dir, ports))
+    build_pinned_dashboard(env, args.var_dir)
     write_env_file(env, args.var_dir / "run.env")
-    pin_keys_into_dashboard(env)
     generate_envoy(env)
     procfile = args.var_dir / "Procfile.run"
     render_procfile(expand_procfile(read_procfile(), replicas, ports.ports), procfile)
