@@ -18,16 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import grpc
 import numpy as np
 import pandas as pd
 import pytest
 
-from auth_svc.testing import TokenFactory
-from common.auth.keys import StaticKeySource
-from common.auth.verifier import TokenVerifier
 from common.config import from_env
-from common.server import RunningServer, ServerConfig, start_server
 from energy.market_calendar import MarketCalendar
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
@@ -43,8 +38,9 @@ from predict_svc.live import (
     refresh_forecasts,
 )
 from predict_svc.runtime import MAX_HORIZON, ZoneMarket
-from predict_svc.server import PredictApp, build, interceptors, services
+from predict_svc.server import PredictApp, build
 from predict_svc.synthetic import generate_market, load_params
+from tests.predict_svc.serving import serving
 
 CAL = MarketCalendar.default()
 FIRST_DAY = date(2026, 3, 2)  # the last delivery day in the price file at start
@@ -170,27 +166,9 @@ async def live(model_dir: Path, tmp_path: Path) -> AsyncIterator[LiveHarness]:
     )
     app = build(config, now=clock)
     app.wait_seeded()
-    factory = TokenFactory()
-    verifier = TokenVerifier(
-        StaticKeySource(lambda: {factory.kid: factory.public_key}),
-        issuer=factory.issuer,
-        audience=factory.audience,
-    )
-    running: RunningServer = await start_server(
-        ServerConfig(port=0), services(app), interceptors(app, verifier)
-    )
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    token = factory.token(subject="user-1", role="user", households=("household-main",))
-    yield LiveHarness(
-        app,
-        pb_grpc.PredictionServiceStub(channel),
-        clock,
-        data,
-        source,
-        (("authorization", f"Bearer {token}"),),
-    )
-    await channel.close()
-    await running.stop(None)
+    async with serving(app) as (stub, factory):
+        token = factory.token(subject="user-1", role="user", households=("household-main",))
+        yield LiveHarness(app, stub, clock, data, source, (("authorization", f"Bearer {token}"),))
 
 
 def _published(response: pb.GetPriceForecastResponse) -> list[forecast_pb2.PricePeriod]:

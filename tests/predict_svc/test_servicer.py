@@ -19,11 +19,8 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from auth_svc.testing import TokenFactory
-from common.auth.keys import StaticKeySource
-from common.auth.verifier import TokenVerifier
 from common.config import from_env
 from common.errors import error_info
-from common.server import RunningServer, ServerConfig, start_server
 from energy.bill import Contract
 from energy.bill.forecast import hour_costs
 from energy.billrules import BillRules, default_bill_rules
@@ -32,8 +29,9 @@ from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
 from predict_svc.config import PredictConfig
 from predict_svc.model import PriceModel, save_model
-from predict_svc.server import PredictApp, build, interceptors, services, watch_models
+from predict_svc.server import PredictApp, build, watch_models
 from tests.predict_svc.conftest import NOW
+from tests.predict_svc.serving import serving
 
 HOUSEHOLD = "household-main"
 
@@ -67,19 +65,8 @@ async def harness(model_dir: Path, tmp_path: Path) -> AsyncIterator[Harness]:
     )
     app = build(config, now=lambda: NOW)
     app.wait_seeded()  # past forecasts issued, so accuracy has something to score
-    factory = TokenFactory()
-    verifier = TokenVerifier(
-        StaticKeySource(lambda: {factory.kid: factory.public_key}),
-        issuer=factory.issuer,
-        audience=factory.audience,
-    )
-    running: RunningServer = await start_server(
-        ServerConfig(port=0), services(app), interceptors(app, verifier)
-    )
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    yield Harness(app, pb_grpc.PredictionServiceStub(channel), models, factory)
-    await channel.close()
-    await running.stop(None)
+    async with serving(app) as (stub, factory):
+        yield Harness(app, stub, models, factory)
 
 
 async def _error(call: object) -> tuple[grpc.StatusCode, str]:
