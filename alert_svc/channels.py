@@ -24,6 +24,7 @@ from google.protobuf import json_format
 from prometheus_client import Counter
 
 from alert_svc import homeassistant
+from alert_svc.prices import price_unit
 from alert_svc.store import AlertRow, AlertStore, DeliveryRow, SubscriptionRow
 from alert_svc.targets import TargetPolicy, parse_webhook_url, valid_host
 from alert_svc.webhook import DeliveryError, post_webhook
@@ -46,7 +47,9 @@ def _context(subscription_id: str) -> bytes:
     return f"alert-subscription:{subscription_id}".encode()
 
 
-def alert_message(row: AlertRow) -> pb.Alert:
+def alert_message(row: AlertRow, currency: str) -> pb.Alert:
+    """``currency``: the installation's, for alerts stored before they carried their own."""
+    currency = row.currency or currency
     return pb.Alert(
         alert_id=str(row.id),
         household_id=row.household_id,
@@ -59,6 +62,9 @@ def alert_message(row: AlertRow) -> pb.Alert:
         value=row.value,
         create_time=from_ms(row.create_ms),
         read=row.read_ms is not None,
+        currency=currency,
+        spot_micro_per_kwh=row.spot_micro_per_kwh,
+        price_unit=price_unit(currency),
     )
 
 
@@ -129,9 +135,11 @@ class Deliverer:
         max_attempts: int,
         backoff_s: float,
         timeout_s: float,
+        currency: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store, self.kek, self.policy = store, kek, policy
+        self.currency = currency  # the installation's: alert payloads, the sensors' unit
         self.max_attempts, self.backoff_s, self.timeout_s = max_attempts, backoff_s, timeout_s
         self.clock = clock
         self.lease_s = max(60.0, 4 * timeout_s)
@@ -148,7 +156,7 @@ class Deliverer:
         )
 
     def _send(self, delivery: DeliveryRow, sub: SubscriptionRow, alert: AlertRow) -> None:
-        body = json_format.MessageToDict(alert_message(alert))
+        body = json_format.MessageToDict(alert_message(alert, self.currency))
         if sub.channel == "webhook":
             payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
             post_webhook(
@@ -162,7 +170,9 @@ class Deliverer:
             )
         else:
             target = self.broker(sub)
-            messages = homeassistant.discovery_messages(target, sub.household_id, VERSION)
+            messages = homeassistant.discovery_messages(
+                target, sub.household_id, VERSION, price_unit(self.currency)
+            )
             messages += homeassistant.alert_messages(target, sub.household_id, body)
             homeassistant.publish(
                 target, f"energypulse-{sub.subscription_id}", messages, self.policy, self.timeout_s
@@ -211,9 +221,12 @@ class Deliverer:
         forecast: float | None,
         forecast_attrs: dict[str, object],
     ) -> None:
-        """Discovery and the price/forecast sensors' states on an MQTT subscription (best effort)."""
+        """Discovery and the price/forecast sensors' states on an MQTT subscription (best effort);
+        ``price`` and ``forecast`` in the installation's :func:`~alert_svc.prices.price_unit`."""
         target = self.broker(sub)
-        messages = homeassistant.discovery_messages(target, sub.household_id, VERSION)
+        messages = homeassistant.discovery_messages(
+            target, sub.household_id, VERSION, price_unit(self.currency)
+        )
         messages += homeassistant.state_messages(
             target, sub.household_id, price, price_attrs, forecast, forecast_attrs
         )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from alert_svc.prices import micro_shown, price_unit, shown
 from alert_svc.store import NewAlert
 from energypulse.alert.v1 import alert_pb2 as pb
 from energypulse.prediction.v1 import forecast_pb2
@@ -35,6 +36,7 @@ class Period:
     price: float
     published: bool
     exceed_probability: float
+    spot_micro: int = 0  # the price in µ of the installation's currency per kWh (predict_svc's)
 
     @property
     def end_ms(self) -> int:
@@ -49,6 +51,7 @@ def periods_of(response_periods: list[forecast_pb2.PricePeriod]) -> list[Period]
             p.price_eur_mwh,
             p.kind == forecast_pb2.PRICE_KIND_PUBLISHED,
             p.exceed_probability,
+            p.spot_micro_per_kwh,
         )
         for p in response_periods
     ]
@@ -70,7 +73,10 @@ def price_spikes(
     periods: list[Period],
     now_ms: int,
     tz: ZoneInfo,
+    currency: str,
 ) -> list[NewAlert]:
+    """Texts in the installation's :func:`~alert_svc.prices.price_unit`; the threshold as the rule
+    gives it (an EUR/MWh one stays EUR/MWh: its value in øre differs from day to day)."""
     runs: list[list[Period]] = []
     for p in _ahead(periods, now_ms, c.lookahead_hours):
         if p.exceed_probability + 1e-12 < c.min_probability:
@@ -79,17 +85,26 @@ def price_spikes(
             runs[-1].append(p)
         else:
             runs.append([p])
+    unit = price_unit(currency)
+    micro = c.HasField("threshold_micro_per_kwh")
+    threshold = (
+        f"{micro_shown(c.threshold_micro_per_kwh, currency):g} {unit}"
+        if micro
+        else f"{c.threshold_eur_mwh:g} EUR/MWh"
+    )
     out = []
     for run in runs:
-        top = max(p.price for p in run)
+        # The peak in the rule's own unit (across days the two orders can differ by the rate).
+        peak = max(run, key=lambda p: (p.spot_micro, p.price) if micro else (p.price, p.spot_micro))
+        top = shown(peak.spot_micro, peak.price, currency)
         chance = max(p.exceed_probability for p in run)
         certain = all(p.published for p in run)
         start, end = run[0].start_ms, run[-1].end_ms
-        title = f"Price above {c.threshold_eur_mwh:g} EUR/MWh {_clock(start, tz)}-{_clock(end, tz)[-5:]}"
+        title = f"Price above {threshold} {_clock(start, tz)}-{_clock(end, tz)[-5:]}"
         message = (
-            f"Published prices reach {top:.1f} EUR/MWh."
+            f"Published prices reach {top:.1f} {unit}."
             if certain
-            else f"{chance:.0%} chance the spot price exceeds {c.threshold_eur_mwh:g} EUR/MWh (forecast up to {top:.1f})."
+            else f"{chance:.0%} chance the spot price exceeds {threshold} (forecast up to {top:.1f} {unit})."
         )
         out.append(
             NewAlert(
@@ -101,7 +116,9 @@ def price_spikes(
                 end,
                 title,
                 message,
-                top,
+                peak.price,
+                peak.spot_micro,
+                currency,
             )
         )
     return out
@@ -113,6 +130,7 @@ def cheap_window(
     c: pb.CheapWindowCondition,
     windows: list[forecast_pb2.CheapestWindow],
     tz: ZoneInfo,
+    currency: str,
 ) -> list[NewAlert]:
     """The alert for predict_svc's answer to FindCheapestWindows (certain windows first, then
     likely ones; the best first within each): the first window, unless dearer than the rule's
@@ -123,18 +141,22 @@ def cheap_window(
     best = windows[0]
     if c.HasField("max_price_eur_mwh") and best.mean_price_eur_mwh > c.max_price_eur_mwh:
         return []
+    if c.HasField("max_price_micro_per_kwh") and best.mean_spot_micro_per_kwh > c.max_price_micro_per_kwh:
+        return []
+    unit = price_unit(currency)
     start, end = _window_ms(best)
     certain = best.certainty == forecast_pb2.CHEAPEST_CERTAINTY_CERTAIN
     day = datetime.fromtimestamp(start / 1000, tz).date().isoformat()
     hours = c.duration_minutes / 60
     title = f"Cheapest {hours:g} h: {_clock(start, tz)}-{_clock(end, tz)[-5:]}"
-    mean = best.mean_price_eur_mwh
+    mean = shown(best.mean_spot_micro_per_kwh, best.mean_price_eur_mwh, currency)
     if certain:
-        message = f"Mean spot price {mean:.1f} EUR/MWh (published prices)."
+        message = f"Mean spot price {mean:.1f} {unit} (published prices)."
     else:
+        low = shown(best.low_spot_micro_per_kwh, best.low_price_eur_mwh, currency)
+        high = shown(best.high_spot_micro_per_kwh, best.high_price_eur_mwh, currency)
         message = (
-            f"Mean spot price {mean:.1f} EUR/MWh (likely: includes forecast hours, "
-            f"{best.low_price_eur_mwh:.1f}-{best.high_price_eur_mwh:.1f})."
+            f"Mean spot price {mean:.1f} {unit} (likely: includes forecast hours, {low:.1f}-{high:.1f})."
         )
     twin = next(
         (w for w in windows[1:] if w.certainty == best.certainty and not w.distinguishable_from_best), None
@@ -143,7 +165,8 @@ def cheap_window(
         t_start, t_end = _window_ms(twin)
         message += (
             f" {_clock(t_start, tz)}-{_clock(t_end, tz)[-5:]} is not distinguishable from it"
-            f" ({twin.mean_price_eur_mwh:.1f} EUR/MWh): either will do."
+            f" ({shown(twin.mean_spot_micro_per_kwh, twin.mean_price_eur_mwh, currency):.1f} {unit}):"
+            " either will do."
         )
     return [
         NewAlert(
@@ -155,7 +178,9 @@ def cheap_window(
             end,
             title,
             message,
-            mean,
+            best.mean_price_eur_mwh,
+            best.mean_spot_micro_per_kwh,
+            currency,
         )
     ]
 

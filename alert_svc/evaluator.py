@@ -33,6 +33,7 @@ from prometheus_client import Counter, Histogram
 
 from alert_svc import conditions
 from alert_svc.channels import Deliverer
+from alert_svc.prices import shown
 from alert_svc.rules import condition_of
 from alert_svc.signals import AlertSignals
 from alert_svc.store import AlertStore, NewAlert, RuleRow
@@ -64,7 +65,8 @@ class _RoundCache:
     """What one round asked predict_svc (None: it did not answer), shared by its households."""
 
     def __init__(self) -> None:
-        self.forecasts: dict[tuple[str, float | None], Forecast | None] = {}
+        # (zone, threshold, its unit): "eur" EUR/MWh, "micro" µ/kWh of the currency, "" none.
+        self.forecasts: dict[tuple[str, float | None, str], Forecast | None] = {}
         self.windows: dict[tuple[str, int, int], list[Window] | None] = {}
 
 
@@ -143,11 +145,25 @@ class Evaluator:
                 ROUNDS.observe(time.perf_counter() - started)
             return shards, raised
 
-    async def _forecast(self, cache: _RoundCache, zone: str, threshold: float | None) -> Forecast | None:
-        key = (zone, threshold)
+    async def _forecast(
+        self, cache: _RoundCache, zone: str, threshold: float | None, micro: int | None = None
+    ) -> Forecast | None:
+        unit = "micro" if micro is not None else "eur" if threshold is not None else ""
+        key = (zone, float(micro) if micro is not None else threshold, unit)
         if key not in cache.forecasts:
             try:
-                cache.forecasts[key] = await self.upstream.price_forecast(zone, threshold)
+                answer = await self.upstream.price_forecast(zone, threshold, micro)
+                if answer.currency and answer.currency != self.book.currency:
+                    # Figures in another currency than the installation's texts and sensors: none.
+                    log.warning(
+                        "alert_forecast_currency_mismatch",
+                        zone=zone,
+                        got=answer.currency,
+                        expected=self.book.currency,
+                    )
+                    cache.forecasts[key] = None
+                else:
+                    cache.forecasts[key] = answer
             except (grpc.aio.AioRpcError, OSError) as exc:
                 UPSTREAM_ERRORS.labels("GetPriceForecast").inc()
                 log.warning("alert_forecast_unavailable", zone=zone, error=str(exc)[:200])
@@ -161,7 +177,16 @@ class Evaluator:
         if key not in cache.windows:
             try:
                 answer = await self.upstream.cheapest_windows(zone, c.duration_minutes, c.lookahead_hours)
-                cache.windows[key] = list(answer.windows)
+                if answer.currency and answer.currency != self.book.currency:
+                    log.warning(
+                        "alert_windows_currency_mismatch",
+                        zone=zone,
+                        got=answer.currency,
+                        expected=self.book.currency,
+                    )
+                    cache.windows[key] = None
+                else:
+                    cache.windows[key] = list(answer.windows)
             except (grpc.aio.AioRpcError, OSError) as exc:
                 UPSTREAM_ERRORS.labels("FindCheapestWindows").inc()
                 log.warning("alert_windows_unavailable", zone=zone, error=str(exc)[:200])
@@ -183,14 +208,21 @@ class Evaluator:
             c = condition_of(rule)
             try:
                 if isinstance(c, pb.PriceSpikeCondition):
-                    forecast = await self._forecast(cache, zone, c.threshold_eur_mwh)
+                    if c.HasField("threshold_micro_per_kwh"):
+                        forecast = await self._forecast(cache, zone, None, c.threshold_micro_per_kwh)
+                    else:
+                        forecast = await self._forecast(cache, zone, c.threshold_eur_mwh)
                     if forecast is not None:
                         periods = conditions.periods_of(list(forecast.periods))
-                        found += conditions.price_spikes(hh, rule.rule_id, c, periods, now_ms, self.tz)
+                        found += conditions.price_spikes(
+                            hh, rule.rule_id, c, periods, now_ms, self.tz, self.book.currency
+                        )
                 elif isinstance(c, pb.CheapWindowCondition):
                     windows = await self._windows(cache, zone, c)
                     if windows is not None:
-                        found += conditions.cheap_window(hh, rule.rule_id, c, windows, self.tz)
+                        found += conditions.cheap_window(
+                            hh, rule.rule_id, c, windows, self.tz, self.book.currency
+                        )
                 elif isinstance(c, pb.MeterSilentCondition):
                     if last_read is False:
                         last_read = await self.upstream.last_read_ms(hh)
@@ -264,29 +296,58 @@ class Evaluator:
         )
         if current is None:
             return
+        currency = self.book.currency
         price_attrs: dict[str, object] = {
             "zone": zone,
+            "currency": currency,
             "period_start": datetime.fromtimestamp(current.start_time.seconds, self.tz).isoformat(),
             "published": current.kind == 1,
         }
         nxt = next((p for p in forecast.points if p.horizon_hours == 1), None)
         forecast_attrs: dict[str, object] = {}
-        if nxt is not None:
+        next_hour = _next_hour(forecast, nxt, currency) if nxt is not None else None
+        if nxt is not None and next_hour is not None:
             forecast_attrs = {
                 "hour_start": datetime.fromtimestamp(nxt.hour_start.seconds, self.tz).isoformat(),
-                "p10": round(nxt.p10_eur_mwh, 2),
-                "p90": round(nxt.p90_eur_mwh, 2),
+                "p10": round(next_hour[1], 2),
+                "p90": round(next_hour[2], 2),
+                "currency": currency,
                 "model_version": forecast.model_version,
             }
         for sub in subs:
             await asyncio.to_thread(
                 self.deliverer.publish_states,
                 sub,
-                current.price_eur_mwh,
+                shown(current.spot_micro_per_kwh, current.price_eur_mwh, currency),
                 price_attrs,
-                nxt.p50_eur_mwh if nxt is not None else None,
+                next_hour[0] if next_hour is not None else None,
                 forecast_attrs,
             )
+
+
+def _next_hour(
+    forecast: Forecast, point: forecast_pb2.PricePoint, currency: str
+) -> tuple[float, float, float] | None:
+    """The next hour's P50, P10, P90 in the unit of :func:`~alert_svc.prices.price_unit`. EUR/MWh:
+    the hourly point as it is. øre/kWh: the mean over the hour's periods of predict_svc's own
+    conversions (each period's spot_micro_per_kwh, its quantiles'), the point carrying none."""
+    if currency != "NOK":
+        return point.p50_eur_mwh, point.p10_eur_mwh, point.p90_eur_mwh
+    start = point.hour_start.seconds
+    inside = [p for p in forecast.periods if start <= p.start_time.seconds < start + 3600]
+    if not inside:
+        return None
+
+    def level(p: forecast_pb2.PricePeriod, at: float) -> int:
+        q = next((q for q in p.quantiles if abs(q.level - at) < 1e-9), None)
+        return q.spot_micro_per_kwh if q is not None else p.spot_micro_per_kwh  # published: exact
+
+    n = len(inside)
+    return (
+        shown(round(sum(p.spot_micro_per_kwh for p in inside) / n), 0.0, currency),
+        shown(round(sum(level(p, 0.1) for p in inside) / n), 0.0, currency),
+        shown(round(sum(level(p, 0.9) for p in inside) / n), 0.0, currency),
+    )
 
 
 def _by_household(rules: list[RuleRow]) -> dict[str, list[RuleRow]]:

@@ -7,8 +7,11 @@ only ``[a-zA-Z0-9_-]``; each config has a ``unique_id``, a ``device`` (``identif
 ``manufacturer``, ``model``) shared by the household's three entities, the ``state_topic`` and
 ``unit_of_measurement``, and an ``origin`` naming this software. The entities:
 
-* ``sensor`` ``price``: the spot price of the current period, EUR/MWh (published or forecast);
-* ``sensor`` ``forecast``: the next hour's median forecast, EUR/MWh, with P10/P90 as attributes;
+* ``sensor`` ``price``: the spot price of the current period (published or forecast), ex VAT;
+* ``sensor`` ``forecast``: the next hour's median forecast, with P10/P90 as attributes;
+
+both in the installation's unit (:func:`alert_svc.prices.price_unit`: øre/kWh on a NOK
+installation, as its home page; EUR/MWh on an EUR one), which is their ``unit_of_measurement``;
 * ``sensor`` ``alert``: the newest alert's title, its fields as attributes.
 
 States are retained too, so Home Assistant shows the last value after a restart. Connections go
@@ -71,7 +74,8 @@ def _json(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
-def discovery_messages(target: BrokerTarget, household_id: str, version: str) -> list[Message]:
+def discovery_messages(target: BrokerTarget, household_id: str, version: str, unit: str) -> list[Message]:
+    """``unit``: of the price and forecast states (state_messages' values)."""
     node = node_id(household_id)
     base = base_topic(target, household_id)
     device = {
@@ -85,14 +89,14 @@ def discovery_messages(target: BrokerTarget, household_id: str, version: str) ->
     entities = {
         "price": {
             "name": "Spot price",
-            "unit_of_measurement": "EUR/MWh",
+            "unit_of_measurement": unit,
             "state_class": "measurement",
             "icon": "mdi:cash",
             "json_attributes_topic": f"{base}/price/attributes",
         },
         "forecast": {
             "name": "Next hour price forecast",
-            "unit_of_measurement": "EUR/MWh",
+            "unit_of_measurement": unit,
             "state_class": "measurement",
             "icon": "mdi:chart-bell-curve",
             "json_attributes_topic": f"{base}/forecast/attributes",
@@ -120,20 +124,21 @@ def discovery_messages(target: BrokerTarget, household_id: str, version: str) ->
 def state_messages(
     target: BrokerTarget,
     household_id: str,
-    price_eur_mwh: float,
+    price: float,
     price_attributes: dict[str, object],
-    forecast_eur_mwh: float | None,
+    forecast: float | None,
     forecast_attributes: dict[str, object],
 ) -> list[Message]:
+    """``price``, ``forecast``: in the unit discovery_messages announced."""
     base = base_topic(target, household_id)
     out = [
         Message(f"{base}/price/attributes", _json(price_attributes), retain=True),
-        Message(f"{base}/price/state", f"{price_eur_mwh:.2f}".encode(), retain=True),
+        Message(f"{base}/price/state", f"{price:.2f}".encode(), retain=True),
     ]
-    if forecast_eur_mwh is not None:
+    if forecast is not None:
         out += [
             Message(f"{base}/forecast/attributes", _json(forecast_attributes), retain=True),
-            Message(f"{base}/forecast/state", f"{forecast_eur_mwh:.2f}".encode(), retain=True),
+            Message(f"{base}/forecast/state", f"{forecast:.2f}".encode(), retain=True),
         ]
     return out
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from alert_svc.prices import MICRO_RANGE, micro_shown, price_unit
 from alert_svc.store import RuleRow
 from common.errors import InvalidArgument
 from common.timestamps import from_ms
@@ -47,6 +48,17 @@ def _finite(value: float, name: str, low: float, high: float) -> float:
     return value
 
 
+def _micro(value: int, name: str) -> int:
+    low, high = MICRO_RANGE
+    if not low <= value <= high:
+        raise _bad(f"{name} must be between {low} and {high} (micro-units per kWh), got {value}")
+    return value
+
+
+def _conflict(detail: str) -> InvalidArgument:
+    return InvalidArgument(reasons.ALERT_PRICE_THRESHOLD_CONFLICT, detail)
+
+
 @dataclass(frozen=True)
 class Validated:
     kind: int
@@ -54,8 +66,9 @@ class Validated:
     display_name: str
 
 
-def validated(rule: pb.AlertRule) -> Validated:
-    """The rule with defaults filled in; ALERT_INVALID_RULE naming the first problem."""
+def validated(rule: pb.AlertRule, currency: str) -> Validated:
+    """The rule with defaults filled in; ALERT_INVALID_RULE naming the first problem (a price in
+    both units: ALERT_PRICE_THRESHOLD_CONFLICT). ``currency``: the installation's (names)."""
     which = rule.WhichOneof("condition")
     if which is None:
         raise _bad("a rule needs one condition: priceSpike, cheapWindow, capacityStep or meterSilent")
@@ -70,6 +83,13 @@ def validated(rule: pb.AlertRule) -> Validated:
             min_probability=_finite(c.min_probability or 0.5, "min_probability", 0.01, 1),
             lookahead_hours=_lookahead(c.lookahead_hours),
         )
+        if c.HasField("threshold_micro_per_kwh"):
+            # 0 EUR/MWh is the unset value too: a micro threshold beside it is the only one given.
+            if c.threshold_eur_mwh != 0:
+                raise _conflict("give threshold_eur_mwh or threshold_micro_per_kwh, not both")
+            condition.threshold_micro_per_kwh = _micro(c.threshold_micro_per_kwh, "threshold_micro_per_kwh")
+            shown = micro_shown(condition.threshold_micro_per_kwh, currency)
+            name = name or f"Price above {shown:g} {price_unit(currency)}"
         name = name or f"Price above {condition.threshold_eur_mwh:g} EUR/MWh"
     elif which == "cheap_window":
         w = rule.cheap_window
@@ -78,8 +98,12 @@ def validated(rule: pb.AlertRule) -> Validated:
         condition = pb.CheapWindowCondition(
             duration_minutes=w.duration_minutes, lookahead_hours=_lookahead(w.lookahead_hours)
         )
+        if w.HasField("max_price_eur_mwh") and w.HasField("max_price_micro_per_kwh"):
+            raise _conflict("give max_price_eur_mwh or max_price_micro_per_kwh, not both")
         if w.HasField("max_price_eur_mwh"):
             condition.max_price_eur_mwh = _finite(w.max_price_eur_mwh, "max_price_eur_mwh", -500, 4000)
+        if w.HasField("max_price_micro_per_kwh"):
+            condition.max_price_micro_per_kwh = _micro(w.max_price_micro_per_kwh, "max_price_micro_per_kwh")
         if condition.duration_minutes > condition.lookahead_hours * 60:
             raise _bad("duration_minutes must fit in lookahead_hours")
         name = (

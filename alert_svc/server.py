@@ -80,6 +80,7 @@ def build(config: AlertConfig, creds: ServiceCredentials | None = None) -> Alert
     upstream = Upstream(
         config.predict_target, config.telemetry_target, creds, config.upstream_timeout_seconds
     )
+    book = load_ratebook(Path(config.ratebook_dir) if config.ratebook_dir else DEFAULT_RULESET)
     deliverer = Deliverer(
         store,
         config.kek,
@@ -87,8 +88,8 @@ def build(config: AlertConfig, creds: ServiceCredentials | None = None) -> Alert
         max_attempts=config.max_attempts,
         backoff_s=config.backoff_seconds,
         timeout_s=config.delivery_timeout_seconds,
+        currency=book.currency,  # the installation's (the rule set's, as the bill's)
     )
-    book = load_ratebook(Path(config.ratebook_dir) if config.ratebook_dir else DEFAULT_RULESET)
     watch_rate_coverage(
         book.coverage, "alert_svc", today=lambda: local_date(datetime.now(UTC)), ruleset=str(book.path)
     )

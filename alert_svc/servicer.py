@@ -67,7 +67,7 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
         request: pb.CreateAlertRuleRequest,
         context: grpc.aio.ServicerContext[pb.CreateAlertRuleRequest, pb.CreateAlertRuleResponse],
     ) -> pb.CreateAlertRuleResponse:
-        v = validated(request.rule)
+        v = validated(request.rule, self.evaluator.book.currency)
         row = RuleRow(
             rule_id=secrets.token_hex(8),
             household_id=_household(request.household_id),
@@ -88,7 +88,9 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
         context: grpc.aio.ServicerContext[pb.ListAlertRulesRequest, pb.ListAlertRulesResponse],
     ) -> pb.ListAlertRulesResponse:
         rows = await asyncio.to_thread(self.store.rules, request.household_id)
-        return pb.ListAlertRulesResponse(rules=[rule_message(r) for r in rows])
+        return pb.ListAlertRulesResponse(
+            rules=[rule_message(r) for r in rows], currency=self.evaluator.book.currency
+        )
 
     async def DeleteAlertRule(
         self,
@@ -157,7 +159,7 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
         page, more = rows[:size], len(rows) > size
         unread = await asyncio.to_thread(self.store.unread_count, request.household_id)
         return pb.ListAlertsResponse(
-            alerts=[alert_message(r) for r in page],
+            alerts=[alert_message(r, self.evaluator.book.currency) for r in page],
             next_page_token=_ALERT_PAGES.encode(page[-1].id, query) if more else "",
             unread_count=unread,
         )
@@ -205,7 +207,9 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
                 ]
                 count = await asyncio.to_thread(self.store.unread_count, hh)
                 for row in fresh:
-                    yield pb.WatchAlertsResponse(alert=alert_message(row), unread_count=count)
+                    yield pb.WatchAlertsResponse(
+                        alert=alert_message(row, self.evaluator.book.currency), unread_count=count
+                    )
                 if not fresh and count != unread:  # read elsewhere (another tab, the phone)
                     yield pb.WatchAlertsResponse(unread_count=count)
                 last = max(last, newest)  # rate-limited alerts are listed, not pushed

@@ -113,6 +113,9 @@ class AlertRow(Base):
     title: Mapped[str] = mapped_column(String(200))
     message: Mapped[str] = mapped_column(Text)
     value: Mapped[float] = mapped_column(Float)
+    # Price alerts: the figure in the installation's currency (µ/kWh), and that currency.
+    spot_micro_per_kwh: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    currency: Mapped[str] = mapped_column(String(3), default="", server_default="")
     create_ms: Mapped[int] = mapped_column(BigInteger)
     read_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
@@ -157,6 +160,8 @@ class NewAlert:
     title: str
     message: str
     value: float
+    spot_micro_per_kwh: int = 0  # price alerts: ``value`` in µ of ``currency`` per kWh
+    currency: str = ""  # the installation's
 
 
 class AlertStore:
@@ -268,6 +273,8 @@ class AlertStore:
                     title=new.title[:200],
                     message=new.message,
                     value=new.value,
+                    spot_micro_per_kwh=new.spot_micro_per_kwh,
+                    currency=new.currency,
                     create_ms=now_ms,
                     read_ms=None,
                 )

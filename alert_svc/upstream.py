@@ -59,14 +59,17 @@ class Upstream:
             return await rpc(await self._creds.metadata())
 
     async def price_forecast(
-        self, zone: str, threshold_eur_mwh: float | None
+        self, zone: str, threshold_eur_mwh: float | None, threshold_micro_per_kwh: int | None = None
     ) -> prediction_service_pb2.GetPriceForecastResponse:
+        """A micro threshold is compared by predict_svc at each period's day rate (as the bill)."""
         predict, _ = self._stubs()
         request = prediction_service_pb2.GetPriceForecastRequest(
             zone=zone, horizon_hours=48, resolution=forecast_pb2.PRICE_RESOLUTION_QUARTER_HOUR, horizon_days=2
         )
         if threshold_eur_mwh is not None:
             request.price_threshold_eur_mwh = threshold_eur_mwh
+        if threshold_micro_per_kwh is not None:
+            request.price_threshold_micro_per_kwh = threshold_micro_per_kwh
         return await self._call(
             lambda md: predict.GetPriceForecast(request, metadata=md, timeout=self._timeout)
         )

@@ -3,7 +3,9 @@ PredictionService and TelemetryService gRPC servers whose answers a test sets, p
 webhook receiver (http.server on port 0).
 
 The stand-in's FindCheapestWindows searches the test's periods with predict_svc's own window
-search (predict_svc/windows.py), so alert_svc sees what the real service would answer."""
+search (predict_svc/windows.py), and both stand-ins convert prices to the installation's currency
+with predict_svc's own SpotConverter (the EP_BILL_* defaults: NOK at the fallback EUR rate, or an
+EUR rule set), so alert_svc sees what the real service would answer."""
 
 from __future__ import annotations
 
@@ -33,9 +35,14 @@ from common.auth.keys import StaticKeySource
 from common.auth.verifier import TokenVerifier
 from common.server import ServerConfig, start_server
 from common.timestamps import from_ms
+from energy.billrules import BillRules, default_bill_rules
+from energy.fx import EUR_IDENTITY
+from energy.localtime import LOCAL_TZ, zone
+from energy.ratebook import DEFAULT_RULESET, load_ratebook
 from energypulse.alert.v1 import alert_service_pb2_grpc
 from energypulse.prediction.v1 import forecast_pb2, prediction_service_pb2, prediction_service_pb2_grpc
 from energypulse.telemetry.v1 import reading_pb2, telemetry_service_pb2, telemetry_service_pb2_grpc
+from predict_svc.costs import HouseholdCosts, SpotConverter
 from predict_svc.windows import cheapest_windows, window_message
 
 Metadata = list[tuple[str, str]]
@@ -66,6 +73,8 @@ class Upstreams:
     zone: str = "NO5"
     seen_tokens: list[str] = field(default_factory=list)
     thresholds: list[float] = field(default_factory=list)
+    micro_thresholds: list[int] = field(default_factory=list)
+    costs: HouseholdCosts = field(default_factory=lambda: HouseholdCosts(default_bill_rules()))
     window_requests: list[tuple[int, int, int]] = field(default_factory=list)  # duration, count, horizon
     fail_windows: bool = False
 
@@ -76,17 +85,43 @@ class _Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     async def GetPriceForecast(self, request: Any, context: Any) -> Any:
         self.up.seen_tokens.append(dict(context.invocation_metadata()).get("authorization", ""))
+        if request.HasField("price_threshold_eur_mwh") and request.HasField("price_threshold_micro_per_kwh"):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "both thresholds")
+        spot = self.up.costs.spot()
         periods = []
         for p in self.up.periods:
             copy = forecast_pb2.PricePeriod()
             copy.CopyFrom(p)
+            rate = _rate(spot, p)
+            copy.spot_micro_per_kwh = spot.micro(p.price_eur_mwh, rate)
+            for q in copy.quantiles:
+                q.spot_micro_per_kwh = spot.micro(q.price_eur_mwh, rate)
             if request.HasField("price_threshold_eur_mwh"):
                 self.up.thresholds.append(request.price_threshold_eur_mwh)
                 copy.exceed_probability = float(p.price_eur_mwh > request.price_threshold_eur_mwh)
                 copy.exceed_status = forecast_pb2.EXCEED_STATUS_EXACT
+            if request.HasField("price_threshold_micro_per_kwh"):
+                self.up.micro_thresholds.append(request.price_threshold_micro_per_kwh)
+                copy.exceed_probability = float(
+                    copy.spot_micro_per_kwh > request.price_threshold_micro_per_kwh
+                )
+                copy.exceed_status = forecast_pb2.EXCEED_STATUS_EXACT
             periods.append(copy)
+        # The hourly points from the next hour (published hours: the price in all three).
+        next_hour = int(time.time()) // 3600 * 3600 + 3600
+        points = [
+            forecast_pb2.PricePoint(
+                hour_start=p.start_time,
+                horizon_hours=(p.start_time.seconds - next_hour) // 3600 + 1,
+                p10_eur_mwh=p.price_eur_mwh,
+                p50_eur_mwh=p.price_eur_mwh,
+                p90_eur_mwh=p.price_eur_mwh,
+            )
+            for p in self.up.periods
+            if p.duration_minutes == 60 and p.start_time.seconds >= next_hour
+        ]
         return prediction_service_pb2.GetPriceForecastResponse(
-            zone=request.zone, periods=periods, model_version="t"
+            zone=request.zone, periods=periods, points=points, model_version="t", currency=spot.currency
         )
 
     async def FindCheapestWindows(self, request: Any, context: Any) -> Any:
@@ -100,6 +135,8 @@ class _Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
         start = -(-int(time.time() * 1000) // quarter) * quarter  # the next quarter-hour boundary
         end = start + request.horizon_hours * 3_600_000
         starts, p10, p50, p90, published = [], [], [], [], []
+        spot = self.up.costs.spot()
+        rates = []
         for p in self.up.periods:
             for q in range(p.duration_minutes // 15):
                 at = p.start_time.seconds * 1000 + q * quarter
@@ -111,6 +148,7 @@ class _Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
                     p50.append(p.price_eur_mwh)
                     p90.append(p.price_eur_mwh if exact else band[-1])
                     published.append(exact)
+                    rates.append(_rate(spot, p))
         found = cheapest_windows(
             np.array(p10),
             np.array(p50),
@@ -119,14 +157,38 @@ class _Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
             request.duration_minutes // 15,
             request.window_count or 3,
         )
+        windows = []
+        for w in found:  # as predict_svc: the band at the EUR rate of the window's first period
+            message = window_message(
+                w, datetime.fromtimestamp(starts[w.start] / 1000, UTC), timedelta(minutes=15)
+            )
+            message.mean_spot_micro_per_kwh = spot.micro(w.mean, rates[w.start])
+            message.low_spot_micro_per_kwh = spot.micro(w.low, rates[w.start])
+            message.high_spot_micro_per_kwh = spot.micro(w.high, rates[w.start])
+            windows.append(message)
         return prediction_service_pb2.FindCheapestWindowsResponse(
             zone=request.zone,
             duration_minutes=request.duration_minutes,
-            windows=[
-                window_message(w, datetime.fromtimestamp(starts[w.start] / 1000, UTC), timedelta(minutes=15))
-                for w in found
-            ],
+            windows=windows,
+            currency=spot.currency,
         )
+
+
+def _rate(spot: SpotConverter, p: forecast_pb2.PricePeriod) -> Any:
+    """The EUR rate of the period's local delivery day (the periods a test makes are of today)."""
+    day = datetime.fromtimestamp(p.start_time.seconds, zone(LOCAL_TZ)).date().isoformat()
+    return spot.rate(p.delivery_day or day, p.day_offset)
+
+
+def eur_ruleset(tmp_path: Path) -> Path:
+    """The shipped rule set with its currency set to EUR (an EUR installation)."""
+    import shutil
+
+    root = tmp_path / "rates-eur"
+    shutil.copytree(DEFAULT_RULESET, root)
+    taxes = root / "taxes.toml"
+    taxes.write_text(taxes.read_text().replace('currency = "NOK"', 'currency = "EUR"'))
+    return root
 
 
 class _Telemetry(telemetry_service_pb2_grpc.TelemetryServiceServicer):
@@ -231,8 +293,13 @@ async def start_standins(up: Upstreams) -> tuple[grpc.aio.Server, int]:
 
 @asynccontextmanager
 async def alert_rig(
-    tmp_path: Path, allowed: str = "127.0.0.0/8", database_url: str = "", **settings: Any
+    tmp_path: Path,
+    allowed: str = "127.0.0.0/8",
+    database_url: str = "",
+    currency: str = "NOK",
+    **settings: Any,
 ) -> AsyncIterator[Rig]:
+    """``currency``: the installation's (EUR: an EUR rule set for alert_svc and the stand-ins)."""
     tokens = TokenFactory()
     verifier = TokenVerifier(
         StaticKeySource(lambda: {tokens.kid: tokens.public_key}),
@@ -240,6 +307,10 @@ async def alert_rig(
         audience=tokens.audience,
     )
     up = Upstreams()
+    if currency == "EUR":
+        rates = eur_ruleset(tmp_path)
+        up.costs = HouseholdCosts(BillRules(load_ratebook(rates), EUR_IDENTITY, "glitre"))
+        settings["ratebook_dir"] = str(rates)
     upstream_server, port = await start_standins(up)
 
     async def fetch() -> IssuedToken:

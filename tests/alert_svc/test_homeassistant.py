@@ -8,6 +8,7 @@ import re
 import threading
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from alert_svc import homeassistant
@@ -58,16 +59,26 @@ def _retained(broker: Broker, filters: list[str], count: int) -> dict[str, tuple
     return got
 
 
-def test_discovery_configs_follow_the_documented_format(mosquitto: Broker) -> None:
+@pytest.mark.parametrize(
+    ("unit", "price", "forecast", "state"),
+    [
+        # A NOK installation: øre/kWh, as its home page (115 øre = 100 EUR/MWh at 11.50 NOK/EUR).
+        ("øre/kWh", 115.0, 161.0, (b"115.00", b"161.00")),
+        ("EUR/MWh", 42.5, 40.0, (b"42.50", b"40.00")),  # an EUR installation keeps EUR/MWh
+    ],
+)
+def test_discovery_configs_follow_the_documented_format(
+    mosquitto: Broker, unit: str, price: float, forecast: float, state: tuple[bytes, bytes]
+) -> None:
     import ipaddress
 
     target = BrokerTarget(
         "127.0.0.1", mosquitto.port, False, HARNESS_USER, HARNESS_PASSWORD, "homeassistant", ""
     )
     household = "sim-h000000"
-    messages = homeassistant.discovery_messages(target, household, "1")
+    messages = homeassistant.discovery_messages(target, household, "1", unit)
     messages += homeassistant.state_messages(
-        target, household, 42.5, {"zone": "NO1"}, 40.0, {"p10": 30.0, "p90": 55.0}
+        target, household, price, {"zone": "NO1"}, forecast, {"p10": 30.0, "p90": 55.0}
     )
     policy = TargetPolicy((ipaddress.ip_network("127.0.0.0/8"),))
     homeassistant.publish(target, "ep-test", messages, policy, timeout=10)
@@ -96,20 +107,23 @@ def test_discovery_configs_follow_the_documented_format(mosquitto: Broker) -> No
         assert config["device"]["manufacturer"] == "EnergyPulse" and config["origin"]["name"]
         devices.append(json.dumps(config["device"], sort_keys=True))
         if m["object"] in ("price", "forecast"):
-            assert config["unit_of_measurement"] == "EUR/MWh" and config["state_class"] == "measurement"
+            # The unit of the states published below (HA shows and records them in it).
+            assert config["unit_of_measurement"] == unit and config["state_class"] == "measurement"
         else:
             assert "unit_of_measurement" not in config  # a text state has no unit
     assert len(set(devices)) == 1  # one device groups the three entities
     assert len({c["unique_id"] for c in configs.values()}) == 3
 
-    assert got["energypulse/sim-h000000/price/state"][0] == b"42.50"
-    assert got["energypulse/sim-h000000/forecast/state"][0] == b"40.00"
+    assert got["energypulse/sim-h000000/price/state"][0] == state[0]
+    assert got["energypulse/sim-h000000/forecast/state"][0] == state[1]
+    # A state is a plain number HA parses for a sensor with a unit (no unit or text in it).
+    assert [float(s.decode()) for s in state] == [price, forecast]
     assert json.loads(got["energypulse/sim-h000000/forecast/attributes"][0]) == {"p10": 30.0, "p90": 55.0}
 
 
 def test_household_ids_become_valid_node_ids_and_alert_states_fit() -> None:
     target = BrokerTarget("h", 1883, False, "", "", "", "")
-    [config, *_] = homeassistant.discovery_messages(target, "odd id/with+chars#", "1")
+    [config, *_] = homeassistant.discovery_messages(target, "odd id/with+chars#", "1", "øre/kWh")
     assert TOPIC.match(config.topic) and "odd_id_with_chars_" in config.topic
     long = homeassistant.alert_messages(target, "h1", {"title": "x" * 400})
     state = next(m for m in long if m.topic.endswith("/alert/state"))
@@ -118,8 +132,6 @@ def test_household_ids_become_valid_node_ids_and_alert_states_fit() -> None:
 
 def test_a_refused_login_is_a_delivery_error(mosquitto: Broker) -> None:
     import ipaddress
-
-    import pytest
 
     from alert_svc.webhook import DeliveryError
 

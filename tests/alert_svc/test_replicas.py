@@ -233,7 +233,8 @@ def test_two_alert_svc_processes_on_one_postgres_deliver_each_alert_once(
                 store = AlertStore(engine)
                 policy = TargetPolicy((ipaddress.ip_network("127.0.0.0/8"),))
                 rule = validated(
-                    alert_pb2.AlertRule(price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=200))
+                    alert_pb2.AlertRule(price_spike=alert_pb2.PriceSpikeCondition(threshold_eur_mwh=200)),
+                    "NOK",
                 )
                 for hh in households:  # two webhooks per household: 48 deliveries
                     for _ in range(2):

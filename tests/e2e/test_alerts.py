@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -57,6 +58,12 @@ def receiver() -> Iterator[Receiver]:
         ({"rule": {"cheapWindow": {"durationMinutes": 50}}}, "ALERT_INVALID_RULE"),
         ({"rule": {"priceSpike": {"thresholdEurMwh": 100, "minProbability": 3}}}, "ALERT_INVALID_RULE"),
         ({"rule": {"meterSilent": {"silentMinutes": 2}}}, "ALERT_INVALID_RULE"),
+        # A price in both units (EUR/MWh and µNOK/kWh), and a NOK threshold out of range.
+        (
+            {"rule": {"priceSpike": {"thresholdEurMwh": 100, "thresholdMicroPerKwh": "1150000"}}},
+            "ALERT_PRICE_THRESHOLD_CONFLICT",
+        ),
+        ({"rule": {"priceSpike": {"thresholdMicroPerKwh": "60000000"}}}, "ALERT_INVALID_RULE"),
     ],
 )
 def test_bad_rule_input_is_400_with_the_reason(
@@ -145,17 +152,46 @@ def _until(condition: Any, what: str) -> None:
         time.sleep(0.2)
 
 
+def _coming_spot(stack: Stack, user: str) -> list[int]:
+    """The real forecast's spot prices (µNOK/kWh, predict_svc's conversion at each day's EUR rate)
+    of the periods from now to two hours ahead."""
+    status, household = stack.api("GET", f"/api/v1/households/{OWN}", token=user)
+    assert status == 200, household
+    zone = household["household"]["zone"] or "NO1"
+    status, forecast = stack.api("GET", f"/api/v1/zones/{zone}/price-forecast?horizonHours=48", token=user)
+    assert status == 200 and forecast["currency"] == "NOK", forecast
+    now, end = time.time(), time.time() + 2 * 3600
+    coming = []
+    for p in forecast["periods"]:
+        start = datetime.fromisoformat(p["startTime"].replace("Z", "+00:00")).timestamp()
+        if start + p["durationMinutes"] * 60 > now and start < end:
+            coming.append(int(p.get("spotMicroPerKwh", "0")))
+    assert coming, forecast["periods"][:2]
+    return coming
+
+
 def test_alerts_from_real_forecasts_reach_app_webhook_and_broker(
     stack: Stack, user: str, admin: str, receiver: Receiver, mosquitto: Broker
 ) -> None:
-    # A threshold below every price: each coming period is a spike; a one-hour cheapest window.
+    # A NOK installation: the household sets its threshold in øre/kWh, as its home page shows
+    # prices. 1 øre/kWh below the lowest coming price: every coming period is a spike (exactly
+    # for published ones; above the median, likely, for forecast ones). A one-hour cheapest window.
+    coming = _coming_spot(stack, user)
+    threshold = min(coming) - 10_000
     for rule in (
-        {"priceSpike": {"thresholdEurMwh": -500, "lookaheadHours": 2}, "displayName": "Any price"},
+        {
+            "priceSpike": {"thresholdMicroPerKwh": str(threshold), "lookaheadHours": 2},
+            "displayName": "Any price",
+        },
         {"cheapWindow": {"durationMinutes": 60, "lookaheadHours": 24}},
     ):
         status, created = stack.api("POST", f"{BASE}/alert-rules", {"rule": rule}, token=user)
         assert status == 200, created
         assert created["rule"]["ruleId"] and created["rule"]["kind"].startswith("ALERT_KIND_")
+    status, rules = stack.api("GET", f"{BASE}/alert-rules", token=user)
+    assert status == 200 and rules["currency"] == "NOK", rules
+    spike_rule = next(r for r in rules["rules"] if "priceSpike" in r)
+    assert int(spike_rule["priceSpike"]["thresholdMicroPerKwh"]) == threshold
     status, hook = stack.api(
         "POST",
         f"{BASE}/alert-subscriptions",
@@ -201,17 +237,29 @@ def test_alerts_from_real_forecasts_reach_app_webhook_and_broker(
         assert status == 200 and listed["unreadCount"] >= 2
         kinds = {a["kind"] for a in listed["alerts"]}
         assert {"ALERT_KIND_PRICE_SPIKE", "ALERT_KIND_CHEAP_WINDOW"} <= kinds
+        spike = next(a for a in listed["alerts"] if a["kind"] == "ALERT_KIND_PRICE_SPIKE")
+        # The figure in NOK: above the threshold, in the unit the text states.
+        assert spike["currency"] == "NOK" and spike["priceUnit"] == "øre/kWh", spike
+        assert int(spike["spotMicroPerKwh"]) > threshold, (spike, threshold)
+        assert f"{threshold / 10_000:g} øre/kWh" in spike["title"] and "øre/kWh" in spike["message"]
 
         _until(lambda: len(receiver.requests) >= raised, "webhook deliveries")
         for headers, body in receiver.requests:
             assert verify_signature(secret, headers, body)
-            assert json.loads(body)["householdId"] == OWN
+            payload = json.loads(body)
+            assert payload["householdId"] == OWN and payload["currency"] == "NOK"
+            assert payload["priceUnit"] == "øre/kWh"
         _until(lambda: f"energypulse/{OWN}/alert/state" in seen, "alert on the household's broker")
         for sensor in ("price", "forecast", "alert"):
             config = json.loads(seen[f"homeassistant/sensor/energypulse_{OWN}/{sensor}/config"])
             assert config["unique_id"] == f"energypulse_{OWN}_{sensor}"
+            if sensor != "alert":
+                assert config["unit_of_measurement"] == "øre/kWh", config
         _until(lambda: f"energypulse/{OWN}/price/state" in seen, "price sensor state")
-        float(seen[f"energypulse/{OWN}/price/state"])
+        # The current period's spot price in øre/kWh (one of the coming periods, as the home page).
+        state = float(seen[f"energypulse/{OWN}/price/state"])
+        now_coming = _coming_spot(stack, user)
+        assert any(abs(state - micro / 10_000) < 0.006 for micro in coming + now_coming), (state, coming)
         _until(lambda: len(events) >= 2, "the new alert on the SSE stream")
         assert events[1]["alert"]["householdId"] == OWN
 

@@ -115,6 +115,11 @@ export function microToMinorPerKwh(micro: bigint | number): number {
   return Number(micro) / 10_000;
 }
 
+/** Minor units (øre, c) per kWh as the API's micro-units per kWh (thresholds a household types). */
+export function minorPerKwhToMicro(minor: number): bigint {
+  return BigInt(Math.round(minor * 10_000));
+}
+
 /** A published price in the bill's minor unit per kWh: the server's conversion at the day's
  *  EUR rate when it sent one (spot_micro_per_kwh), else EUR/MWh as c/kWh (an EUR-only server). */
 export function spotMinorPerKwh(price: { spotMicroPerKwh: bigint; priceEurMwh: number }): number {

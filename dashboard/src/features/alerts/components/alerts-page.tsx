@@ -9,6 +9,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { QueryState } from "@/components/ui/states";
 import type { AlertRule } from "@/gen/energypulse/alert/v1/alert_pb";
 import { errorMessage } from "@/lib/api-client";
+import { fmtPerKwh, microToMinorPerKwh, minorPerKwhToMicro, perKwhUnit } from "@/lib/format";
 
 import {
   useAlertRules,
@@ -29,13 +30,22 @@ const KINDS: { value: Kind; label: string }[] = [
   { value: "meterSilent", label: "Meter stopped reporting" },
 ];
 
-function describe(rule: AlertRule): string {
+/** A rule's price in the unit it was set in: the installation's (micro per kWh, shown as the home
+ *  page shows prices) or, for rules made before, EUR/MWh. */
+function price(micro: bigint | undefined, eurMwh: number | undefined, currency: string): string | undefined {
+  if (micro !== undefined) return fmtPerKwh(microToMinorPerKwh(micro), currency);
+  return eurMwh === undefined ? undefined : `${eurMwh} EUR/MWh`;
+}
+
+export function describe(rule: AlertRule, currency: string): string {
   const c = rule.condition;
   switch (c.case) {
     case "priceSpike":
-      return `Spot price above ${c.value.thresholdEurMwh} EUR/MWh with at least ${Math.round(c.value.minProbability * 100)} % chance, next ${c.value.lookaheadHours} h`;
-    case "cheapWindow":
-      return `Cheapest ${c.value.durationMinutes / 60} h window in the next ${c.value.lookaheadHours} h${c.value.maxPriceEurMwh !== undefined ? `, at most ${c.value.maxPriceEurMwh} EUR/MWh` : ""}`;
+      return `Spot price above ${price(c.value.thresholdMicroPerKwh, c.value.thresholdEurMwh, currency) ?? ""} with at least ${Math.round(c.value.minProbability * 100)} % chance, next ${c.value.lookaheadHours} h`;
+    case "cheapWindow": {
+      const most = price(c.value.maxPriceMicroPerKwh, c.value.maxPriceEurMwh, currency);
+      return `Cheapest ${c.value.durationMinutes / 60} h window in the next ${c.value.lookaheadHours} h${most !== undefined ? `, at most ${most}` : ""}`;
+    }
     case "capacityStep":
       return `This month's peak at ${c.value.approachPercent} % of the next capacity step`;
     case "meterSilent":
@@ -45,11 +55,15 @@ function describe(rule: AlertRule): string {
   }
 }
 
-function ruleInput(kind: Kind, a: number, b: number, name: string): RuleInput {
+/** `currency`: the installation's, whose minor unit per kWh the threshold is typed in ("" from a
+ *  server that does not say: EUR/MWh, as before). */
+export function ruleInput(kind: Kind, a: number, b: number, name: string, currency: string): RuleInput {
   const displayName = name.trim();
   switch (kind) {
-    case "priceSpike":
-      return { displayName, condition: { case: "priceSpike", value: { thresholdEurMwh: a, minProbability: b / 100, lookaheadHours: 24 } } };
+    case "priceSpike": {
+      const threshold = currency ? { thresholdMicroPerKwh: minorPerKwhToMicro(a) } : { thresholdEurMwh: a };
+      return { displayName, condition: { case: "priceSpike", value: { ...threshold, minProbability: b / 100, lookaheadHours: 24 } } };
+    }
     case "cheapWindow":
       return { displayName, condition: { case: "cheapWindow", value: { durationMinutes: Math.round(a * 60), lookaheadHours: 24 } } };
     case "capacityStep":
@@ -66,18 +80,26 @@ const FIRST: Record<Kind, { label: string; value: number; step: string }> = {
   meterSilent: { label: "Minutes without a reading", value: 30, step: "1" },
 };
 
-function RulesCard({ householdId }: { householdId: string }) {
+/** The first field of a kind; a price spike's threshold in the home page's unit (øre/kWh, c/kWh)
+ *  when the server names the installation's currency. */
+export function first(kind: Kind, currency: string): { label: string; value: number; step: string } {
+  if (kind !== "priceSpike" || !currency) return FIRST[kind];
+  return { label: `Threshold (${perKwhUnit(currency)})`, value: currency === "NOK" ? 150 : 15, step: "any" };
+}
+
+export function RulesCard({ householdId }: { householdId: string }) {
   const rules = useAlertRules(householdId);
+  const currency = rules.data?.currency ?? "";
   const create = useCreateRule(householdId);
   const remove = useDeleteRule(householdId);
   const [kind, setKind] = useState<Kind>("cheapWindow");
-  const [first, setFirst] = useState(String(FIRST.cheapWindow.value));
+  const [firstValue, setFirst] = useState(String(FIRST.cheapWindow.value));
   const [chance, setChance] = useState("50");
   const [name, setName] = useState("");
 
   const submit = (e: SyntheticEvent) => {
     e.preventDefault();
-    create.mutate(ruleInput(kind, Number(first), Number(chance), name));
+    create.mutate(ruleInput(kind, Number(firstValue), Number(chance), name, currency));
   };
   return (
     <Card>
@@ -93,7 +115,7 @@ function RulesCard({ householdId }: { householdId: string }) {
                   <li key={r.ruleId} className="flex flex-wrap items-center justify-between gap-2 py-2">
                     <div className="min-w-0">
                       <p className="text-sm font-medium text-slate-900">{r.displayName}</p>
-                      <p className="text-sm text-slate-600">{describe(r)}</p>
+                      <p className="text-sm text-slate-600">{describe(r, data.currency)}</p>
                     </div>
                     <Button variant="ghost" size="sm" onClick={() => remove.mutate(r.ruleId)} aria-label={`Delete rule ${r.displayName}`}>
                       Delete
@@ -111,7 +133,7 @@ function RulesCard({ householdId }: { householdId: string }) {
             onChange={(e) => {
               const next = e.target.value as Kind;
               setKind(next);
-              setFirst(String(FIRST[next].value));
+              setFirst(String(first(next, currency).value));
             }}
           >
             {KINDS.map((k) => (
@@ -120,7 +142,7 @@ function RulesCard({ householdId }: { householdId: string }) {
               </option>
             ))}
           </SelectField>
-          <TextField label={FIRST[kind].label} type="number" step={FIRST[kind].step} value={first} onChange={(e) => setFirst(e.target.value)} required />
+          <TextField label={first(kind, currency).label} type="number" step={first(kind, currency).step} value={firstValue} onChange={(e) => setFirst(e.target.value)} required />
           {kind === "priceSpike" && <TextField label="Chance at least (%)" type="number" min={1} max={100} value={chance} onChange={(e) => setChance(e.target.value)} />}
           <TextField label="Name (optional)" value={name} maxLength={80} onChange={(e) => setName(e.target.value)} />
           <div className="sm:col-span-2">

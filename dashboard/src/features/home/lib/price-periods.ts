@@ -1,6 +1,6 @@
 import { CheapestCertainty, ExceedStatus, PriceKind } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import type { GetPriceForecastResponse } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
-import { fmtRate, microToMinorPerKwh } from "@/lib/format";
+import { fmtRate, microToMinorPerKwh, minorPerKwhToMicro } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 
 /** The currency the response's spot prices are shown in: the bill's (NOK or EUR, the server's
@@ -174,7 +174,7 @@ export function rateNote(response: GetPriceForecastResponse | undefined, day?: s
 /** The spike threshold a household types (minor units per kWh of the bill's currency) as the
  *  API's µ per kWh; undefined when it is not a number. */
 export function thresholdMicro(minorPerKwh: number): bigint | undefined {
-  return Number.isFinite(minorPerKwh) ? BigInt(Math.round(minorPerKwh * 10_000)) : undefined;
+  return Number.isFinite(minorPerKwh) ? minorPerKwhToMicro(minorPerKwh) : undefined;
 }
 
 /** The spike threshold before a household sets one, in minor units per kWh of spot price. */
