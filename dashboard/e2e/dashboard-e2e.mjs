@@ -115,6 +115,7 @@ async function focusInfo(page) {
       type: el.getAttribute("type") || "",
       label,
       href: el.getAttribute("href") || "",
+      testid: el.getAttribute("data-testid") || "",
       visible: (focused.outline && !unfocused.outline) || (focused.shadow !== "none" && focused.shadow !== unfocused.shadow),
       onScreen: r.width > 0 && r.height > 0,
     };
@@ -192,6 +193,89 @@ async function axeViolations(page) {
       .filter((v) => v.impact === "serious" || v.impact === "critical")
       .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")}: ${(n.failureSummary || "").split("\n").slice(1, 2).join("").trim().slice(0, 160)}`) }));
   });
+}
+
+/**
+ * The WCAG contrast ratio of each element matching `selector`: its text colour against the
+ * background it is drawn on (every ancestor's background composited over the canvas's, opacity
+ * folded in). Colours are resolved through a 1x1 canvas, so oklch() and color-mix() read as the
+ * sRGB the screen shows.
+ */
+async function contrastOf(page, selector) {
+  return page.$$eval(selector, (els) => {
+    const ctx = Object.assign(document.createElement("canvas"), { width: 1, height: 1 }).getContext("2d", { willReadFrequently: true });
+    const rgba = (css) => {
+      ctx.clearRect(0, 0, 1, 1);
+      ctx.fillStyle = "#000";
+      ctx.fillStyle = css;
+      ctx.fillRect(0, 0, 1, 1);
+      const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
+      return [r, g, b, a / 255];
+    };
+    const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
+    const lum = ([r, g, b]) => {
+      const lin = (c) => ((c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+    };
+    return els.map((el) => {
+      const chain = [];
+      let opacity = 1;
+      for (let n = el; n; n = n.parentElement) {
+        const cs = getComputedStyle(n);
+        chain.unshift(rgba(cs.backgroundColor));
+        opacity *= Number(cs.opacity);
+      }
+      let bg = [255, 255, 255, 1]; // the canvas behind the root
+      for (const layer of chain) bg = over(layer, bg);
+      const fg = rgba(getComputedStyle(el).color);
+      const text = over([fg[0], fg[1], fg[2], fg[3] * opacity], bg);
+      const [hi, lo] = [lum(text), lum(bg)].sort((a, b) => b - a);
+      return { text: (el.textContent || "").trim().slice(0, 40), color: getComputedStyle(el).color, background: `rgb(${bg.slice(0, 3).map(Math.round).join(" ")})`, ratio: Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100 };
+    });
+  });
+}
+
+/**
+ * With the keyboard only, on the chart that has focus: the arrow keys, Home and End read points
+ * out in its live region, Tab reaches "Show as table" and Enter opens the table, whose first row
+ * says what Home read out. Returns what was read and shown.
+ */
+async function readChartByKeyboard(page, name) {
+  // Marked, so the chart is still found once focus has moved on to its table toggle.
+  const label = await page.evaluate((mark) => {
+    const el = document.activeElement;
+    el.parentElement.setAttribute("data-e2e-chart", mark);
+    return el.getAttribute("aria-label");
+  }, name);
+  const box = page.locator(`[data-e2e-chart="${name}"]`);
+  const readout = box.getByTestId("chart-readout");
+  const read = async () => (await readout.innerText()).trim();
+  const out = { name, label, reads: [] };
+  await page.keyboard.press("ArrowRight");
+  out.reads.push(await read());
+  await page.keyboard.press("ArrowRight");
+  out.reads.push(await read());
+  await page.keyboard.press("End");
+  out.last = await read();
+  await page.keyboard.press("Home");
+  out.first = await read();
+  out.live = await readout.getAttribute("aria-live");
+  // The table alternative: the next tab stop after the chart, opened with Enter.
+  await page.keyboard.press("Tab");
+  out.toggleFocused = await page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "chart-table-toggle");
+  await page.keyboard.press("Enter");
+  // The table alternative, captioned with the chart's name (uPlot's legend is a table too).
+  const tableOf = () => box.getByRole("table", { name: label.split(". Arrow keys")[0], exact: true });
+  const table = tableOf();
+  await table.waitFor({ timeout: 5_000 });
+  out.expanded = await box.getByTestId("chart-table-toggle").getAttribute("aria-expanded");
+  out.caption = (await table.locator("caption").innerText()).trim();
+  out.rows = await table.locator("tbody tr").count();
+  out.firstRow = await table.locator("tbody tr").first().locator("th, td").evaluateAll((cells) => cells.map((c) => c.textContent.trim()));
+  await shot(page, `40-keyboard-chart-${name}`, false);
+  await page.keyboard.press("Enter");
+  out.closed = (await tableOf().count()) === 0;
+  return out;
 }
 
 const scenarios = {
@@ -272,11 +356,43 @@ const scenarios = {
    */
   async sweep(ctx) {
     result.visits = [];
+    result.contrast = [];
     const scheme = params.colorScheme ?? "light";
+    const prefix = `sweep-${scheme === "dark" ? "dark-" : ""}`;
+    // Explicit contrast checks (params.contrast: [{page, name, selector}]): every match measured.
+    const measure = async (pageName, size) => {
+      for (const check of (params.contrast ?? []).filter((c) => c.page === pageName)) {
+        await page_.locator(check.selector).first().waitFor({ timeout: 60_000 });
+        for (const m of await contrastOf(page_, check.selector)) result.contrast.push({ check: check.name, page: pageName, size, scheme, ...m });
+      }
+    };
+    let page_;
+    // The signed-out pages (sign-in, password reset), in a context without a session.
+    if (params.publicPages?.length) {
+      const publicCtx = await ctx.browser().newContext({ ...CONTEXT_OPTIONS, colorScheme: scheme });
+      page_ = await publicCtx.newPage();
+      for (const size of params.sizes) {
+        await page_.setViewportSize(size);
+        for (const target of params.publicPages) {
+          await page_.goto(`${BASE}${target.path}`, { waitUntil: "networkidle" });
+          await page_.locator("main h1").first().waitFor({ timeout: 30_000 });
+          const sizeName = `${size.width}x${size.height}`;
+          await measure(target.name, sizeName);
+          const info = await overflowInfo(page_);
+          const axe = params.axe ? await axeViolations(page_) : [];
+          const name = `${prefix}signed-out-${sizeName}-${target.name}`;
+          await shot(page_, name);
+          result.visits.push({ account: "signed-out", scheme: await page_.evaluate(() => (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light")), size: sizeName, page: target.name, path: target.path, tables: 0, heading: (await page_.locator("main h1").first().innerText()).trim(), axe, ...info });
+          step("visited", { name });
+        }
+      }
+      await publicCtx.close();
+    }
     for (const account of params.accounts) {
       // A fresh context per account: nothing of the previous session is left over.
       const accountCtx = await ctx.browser().newContext({ ...CONTEXT_OPTIONS, colorScheme: scheme });
       const page = await accountCtx.newPage();
+      page_ = page;
       page.on("pageerror", (err) => result.consoleErrors.push(`pageerror: ${String(err).slice(0, 300)}`));
       await signIn(page, account.username, account.password);
       // The app follows the system setting: check the page really is in the scheme asked for.
@@ -288,6 +404,7 @@ const scenarios = {
           await page.goto(`${BASE}${target.path}`, { waitUntil: "domcontentloaded" });
           await page.locator("main h1").first().waitFor({ timeout: 30_000 });
           await settle(page, 10_000);
+          if (account.label === (params.contrastAccount ?? "household")) await measure(target.name, `${size.width}x${size.height}`);
           // Charts' table alternatives opened, so the scan and the screenshot cover them too.
           let tables = 0;
           if (params.openTables) {
@@ -299,7 +416,7 @@ const scenarios = {
           }
           const info = await overflowInfo(page);
           const axe = params.axe ? await axeViolations(page) : [];
-          const name = `sweep-${scheme === "dark" ? "dark-" : ""}${account.label}-${size.width}x${size.height}-${target.name}`;
+          const name = `${prefix}${account.label}-${size.width}x${size.height}-${target.name}`;
           await shot(page, name);
           result.visits.push({ account: account.label, scheme, size: `${size.width}x${size.height}`, page: target.name, path: target.path, tables, heading: (await page.locator("main h1").first().innerText()).trim(), axe, ...info });
           step("visited", { name });
@@ -630,6 +747,171 @@ const scenarios = {
     result.invisibleFocus = seen.filter((f) => !f.visible || !f.onScreen);
     result.unnamed = Object.fromEntries(Object.entries(unnamed).filter(([, v]) => v.length));
     result.ok = visited.length === pages.length && result.invisibleFocus.length === 0 && Object.keys(result.unnamed).length === 0 && result.signInUnnamed.length === 0;
+  },
+
+  /**
+   * Keyboard only, beyond reaching pages: sign in by typing; on the overview, the history and the
+   * operator's health page, Tab to a chart, read values with the arrow keys, open and close its
+   * table; on Alerts add a rule and delete it again; on Users start a role change, leave its
+   * confirmation with Escape (focus back on the select, role unchanged); on the audit log filter
+   * by actor. params: { username, password, householdId, target }.
+   */
+  async "keyboard-tasks"(ctx, page) {
+    await page.goto(`${BASE}/`, { waitUntil: "networkidle" });
+    await page.getByLabel("Username").waitFor();
+    await page.keyboard.type(params.username);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(params.password);
+    await page.keyboard.press("Enter");
+    await page.getByTestId("signed-in-user").first().waitFor({ state: "attached", timeout: 20_000 });
+    const seen = [];
+    const go = async (link, heading) => {
+      await page.keyboard.press("Escape");
+      if (!(await tabUntil(page, (f) => f?.tag === "a" && f.label === link, seen, 300))) throw new Error(`no "${link}" link by Tab`);
+      await page.keyboard.press("Enter");
+      const title = heading ? page.getByRole("heading", { name: heading, exact: true }) : page.locator("main h1");
+      await title.first().waitFor({ timeout: 20_000 });
+      await settle(page);
+      step("at", { link });
+    };
+    // The chart whose name starts with `named` (the first chart when none is given).
+    const toChart = async (name, waitFor = "[data-testid=chart-focus]", named = "") => {
+      await page.locator(waitFor).first().waitFor({ timeout: 60_000 });
+      if (!(await tabUntil(page, (f) => f?.testid === "chart-focus" && f.label.startsWith(named), seen, 200))) throw new Error(`no chart by Tab on ${name}`);
+      return readChartByKeyboard(page, name);
+    };
+    result.charts = [];
+    // The overview's chart of today (an admin lands on Administration: the overview is a link
+    // away); today's spot prices are always there, whatever the meter has sent yet.
+    await settle(page);
+    await go("Overview", null);
+    result.charts.push(await toChart("overview", "main [data-testid=chart-focus]", "Today's power consumption"));
+    result.overviewPath = new URL(page.url()).pathname;
+    await go("History", "History");
+    result.charts.push(await toChart("history"));
+
+    // Alerts: a rule added with the keyboard (the form's defaults, a name typed), then deleted.
+    await go("Alerts", "Alerts");
+    if (!(await tabUntil(page, (f) => f?.tag === "input" && f.label === "Name (optional)", seen, 200))) throw new Error("no rule name field by Tab");
+    const ruleName = `Keyboard rule ${Date.now()}`;
+    await page.keyboard.type(ruleName);
+    await page.keyboard.press("Enter");
+    const rules = page.getByTestId("alert-rules");
+    await rules.getByText(ruleName).waitFor({ timeout: 15_000 });
+    result.ruleAdded = true;
+    await page.keyboard.press("Escape");
+    await page.evaluate(() => document.activeElement?.blur());
+    if (!(await tabUntil(page, (f) => f?.tag === "button" && f.label === `Delete rule ${ruleName}`, seen, 250))) throw new Error("no delete button by Tab");
+    await page.keyboard.press("Enter");
+    await rules.getByText(ruleName).waitFor({ state: "detached", timeout: 15_000 });
+    result.ruleDeleted = true;
+
+    // The operator's health page: each service's 24 h status and latency history is a chart.
+    await go("Admin", "Administration");
+    await page.waitForFunction(() => !document.querySelector("[data-ok=pending]"), null, { timeout: 20_000 }).catch(() => {});
+    result.charts.push(await toChart("health", "[data-testid^=health-] [data-testid=chart-focus]"));
+    result.healthCharts = await page.locator("[data-testid^=health-] [data-testid=chart-focus]").count();
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(500);
+    await shot(page, "40-keyboard-chart-health-phone", false);
+    await page.setViewportSize(DESKTOP);
+
+    // Users: a role change asks first; Escape leaves it, focus returns to the select, nothing changed.
+    await go("Users", "Accounts");
+    const select = page.getByLabel(`Role of ${params.target}`);
+    await select.waitFor({ timeout: 20_000 });
+    const before = await select.inputValue();
+    if (!(await tabUntil(page, (f) => f?.tag === "select" && f.label.startsWith("Role of") && f.label.includes(params.target), seen, 300))) {
+      // The select's own name is its aria-label; focusInfo reads that first.
+      throw new Error(`no role select for ${params.target} by Tab`);
+    }
+    // The next role down (up from the last): a change, so the confirmation opens.
+    const last = await select.evaluate((el) => el.selectedIndex === el.options.length - 1);
+    await page.keyboard.press(last ? "ArrowUp" : "ArrowDown");
+    const dialog = page.getByTestId("confirm-dialog");
+    await dialog.waitFor({ timeout: 10_000 });
+    result.dialogHasFocus = await page.evaluate(() => !!document.activeElement?.closest("[data-testid=confirm-dialog]"));
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden", timeout: 10_000 });
+    result.focusBackOnSelect = await page.evaluate((t) => document.activeElement?.getAttribute("aria-label") === `Role of ${t}`, params.target);
+    await page.waitForTimeout(500);
+    result.roleUnchanged = (await select.inputValue()) === before;
+
+    // Audit log: the actor filter typed and applied with Enter.
+    await go("Audit log", "Audit log");
+    if (!(await tabUntil(page, (f) => f?.tag === "input" && f.label.startsWith("Actor"), seen, 200))) throw new Error("no actor field by Tab");
+    await page.keyboard.type(params.username);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(
+      (actor) => {
+        const rows = [...document.querySelectorAll("[data-testid=audit-row]")];
+        return rows.length > 0 && rows.every((r) => r.getAttribute("data-actor") === actor);
+      },
+      params.username,
+      { timeout: 20_000 },
+    );
+    result.auditActors = await page.locator("[data-testid=audit-row]").evaluateAll((rows) => [...new Set(rows.map((r) => r.getAttribute("data-actor")))]);
+    await shot(page, "40-keyboard-audit-filtered", false);
+    result.invisibleFocus = seen.filter((f) => !f.visible || !f.onScreen);
+    result.ok = true;
+  },
+
+  /**
+   * Every CSV export of a household with nothing in it says so and downloads nothing: History (a
+   * range before any reading), the invoice page (a month before any settlement), the export
+   * page's readings and invoice. The invoice page's CSV of a month with lines still downloads.
+   * params: { username, password, householdId, emptyMonth, month }.
+   */
+  async "empty-exports"(ctx, page) {
+    const downloads = [];
+    page.on("download", (d) => downloads.push(d.suggestedFilename()));
+    await signIn(page, params.username, params.password);
+    const base = `${BASE}/households/${encodeURIComponent(params.householdId)}`;
+    const said = async (testId) => (await page.getByTestId(testId).first().innerText({ timeout: 15_000 })).trim();
+    result.empty = {};
+
+    await page.goto(`${base}/history`);
+    await page.getByRole("heading", { name: "History" }).waitFor();
+    await page.getByLabel("From", { exact: true }).fill("2025-01-01");
+    await page.getByLabel("To (inclusive)").fill("2025-01-02");
+    await settle(page, 20_000);
+    await page.locator("[data-state=empty], [data-state=error]").first().waitFor({ timeout: 20_000 });
+    result.historyState = await page.locator("[data-state]").first().getAttribute("data-state");
+    await page.getByTestId("history-csv").click();
+    result.empty.history = await said("csv-empty");
+    await shot(page, "41-empty-export-history", false);
+
+    await page.goto(`${base}/invoices?month=${params.emptyMonth}`);
+    await page.getByText("No settled hours in this month").waitFor({ timeout: 30_000 });
+    await page.getByTestId("invoice-csv").click();
+    result.empty.invoice = await said("csv-empty");
+    await phoneShot(page, "41-empty-export-invoice");
+
+    await page.goto(`${base}/export`);
+    await page.getByRole("heading", { name: "Export" }).waitFor();
+    await page.getByLabel("From", { exact: true }).fill("2025-01-01");
+    await page.getByLabel("To (inclusive)").fill("2025-01-02");
+    await page.getByTestId("export-readings").click();
+    result.empty.exportReadings = await said("export-empty");
+    await page.getByLabel("Month").selectOption(params.emptyMonth);
+    await page.getByTestId("export-invoice").click();
+    await page.getByTestId("export-empty").nth(1).waitFor({ timeout: 15_000 });
+    result.empty.exportInvoice = (await page.getByTestId("export-empty").nth(1).innerText()).trim();
+    await shot(page, "41-empty-export-page", false);
+    result.emptyDownloads = downloads.slice();
+
+    // The same button with lines: a file with its header and a row per line.
+    await page.goto(`${base}/invoices?month=${params.month}`);
+    await page.getByTestId("invoice-line").first().waitFor({ timeout: 30_000 });
+    const download = page.waitForEvent("download", { timeout: 20_000 });
+    await page.getByTestId("invoice-csv").click();
+    const file = await download;
+    const csvPath = path.join(ARTIFACTS, "invoice-page.csv");
+    await file.saveAs(csvPath);
+    result.invoiceCsvLines = readFileSync(csvPath, "utf8").trim().split("\r\n").length;
+    result.invoiceLines = await page.getByTestId("invoice-line").count();
+    result.emptyAfter = await page.getByTestId("csv-empty").count();
+    result.ok = true;
   },
 
   /** An admin changes a user's role on the Users tab; screenshots of every admin tab. */

@@ -459,3 +459,68 @@ def test_notification_centre_badge_follows_alerts_live(web: Stack, admin_token: 
     assert any("EV charging" in r and "Cheapest 4 h window" in r for r in result["rules"]), result["rules"]
     assert "non-public" in result["privateHookError"], result["privateHookError"]
     assert result["settingsPhoneOverflow"] <= 0, "the alert settings page scrolls sideways at 390 px"
+
+
+def test_charts_alerts_and_operator_screens_work_with_the_keyboard_alone(web: Stack) -> None:
+    """Keyboard only in a real browser (the jsdom test covers ChartAccess itself): a chart is a
+    tab stop whose values the arrow keys read out in a live region, and its table opens and
+    closes from the keyboard; the same on the operator's health history. Alerts, Users and the
+    audit log are worked with Tab, typing, Enter and Escape."""
+    result = run_scenario(
+        web,
+        "keyboard-tasks",
+        {"username": ADMIN, "password": ADMIN_PASSWORD, "target": OTHER_USER},
+        timeout=400,
+    )
+    charts = {c["name"]: c for c in result["charts"]}
+    assert set(charts) == {"overview", "history", "health"}, result["charts"]
+    for name, chart in charts.items():
+        assert chart["live"] == "polite", name
+        # Each key read a point: "<time>: <series> <value>, ...", moving along the chart.
+        assert all(re.match(r"^.+: .+", r) for r in chart["reads"]), (name, chart["reads"])
+        assert chart["first"] and chart["last"] and chart["first"] != chart["last"], (name, chart)
+        assert chart["toggleFocused"], f"{name}: the table toggle is not the tab stop after the chart"
+        assert chart["expanded"] == "true" and chart["rows"] >= 2, (name, chart)
+        # The table's first row is the point Home read out: its time and every value, in order.
+        time_cell, *values = chart["firstRow"]
+        assert chart["first"].startswith(f"{time_cell}: "), (name, chart["first"], chart["firstRow"])
+        assert all(v in chart["first"] for v in values if v != "–"), (name, chart["first"], values)
+        assert chart["closed"], f"{name}: Enter on the toggle did not close the table"
+    health = charts["health"]
+    assert "status and probe latency history" in health["label"], health["label"]
+    assert re.search(r"Status (Serving|Degraded|Down|Not probed yet)", health["first"]), health["first"]
+    assert result["healthCharts"] >= 4, result["healthCharts"]
+    assert result["ruleAdded"] and result["ruleDeleted"]
+    assert result["dialogHasFocus"] and result["focusBackOnSelect"] and result["roleUnchanged"], result
+    assert result["auditActors"] == [ADMIN], result["auditActors"]
+    assert result["invisibleFocus"] == [], result["invisibleFocus"]
+
+
+def test_empty_exports_say_so_and_download_nothing(web: Stack, admin_token: str) -> None:
+    household = households_of(web, USER, USER_PASSWORD)[0]
+    month = current_month()
+    assert invoice_lines(web, admin_token, household, month)  # the control month has lines
+    now = datetime.now(ZoneInfo("Europe/Oslo"))
+    empty_month = f"{now.year - (now.month <= 6)}-{(now.month - 7) % 12 + 1:02d}"  # six months back
+    status, body = web.api("GET", f"/api/v1/households/{household}/invoices/{empty_month}", token=admin_token)
+    assert status == 200 and not body["invoice"].get("lines"), body
+    result = run_scenario(
+        web,
+        "empty-exports",
+        {
+            "username": USER,
+            "password": USER_PASSWORD,
+            "householdId": household,
+            "emptyMonth": empty_month,
+            "month": month,
+        },
+    )
+    assert result["historyState"] == "empty", result["historyState"]
+    empty = result["empty"]
+    assert set(empty) == {"history", "invoice", "exportReadings", "exportInvoice"}
+    for path, text in empty.items():
+        assert text.startswith("Nothing to export") and "No file was downloaded" in text, (path, text)
+    assert result["emptyDownloads"] == [], result["emptyDownloads"]
+    # With lines the same button downloads them all (header + one row per line).
+    assert result["invoiceCsvLines"] == result["invoiceLines"] + 1 and result["invoiceLines"] > 0, result
+    assert result["emptyAfter"] == 0

@@ -1,5 +1,6 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
 
+import { ChartAccess, type AccessSeries } from "@/components/charts/chart-access";
 import { Badge, StatusDot, type Tone } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { SelectField } from "@/components/ui/field";
@@ -41,12 +42,16 @@ function label(service: string): string {
 }
 
 /** The window's status as a strip of buckets; the incidents list below says the same in words. */
-function StatusStrip({ samples, service }: { samples: HealthSample[]; service: string }) {
+function StatusStrip({ samples, service, active }: { samples: HealthSample[]; service: string; active: number | undefined }) {
   if (samples.length === 0) return <p className="text-xs text-slate-600">No probes in this window yet.</p>;
   return (
     <div className="flex h-6 items-stretch gap-px overflow-hidden rounded" role="img" aria-label={`${label(service)} status history: ${summarize(samples)}`}>
-      {samples.map((s) => (
-        <span key={String(s.startTime?.seconds)} className={`min-w-px flex-1 ${STATUS[s.status].bar}`} title={`${fmtTime(tsDate(s.startTime))}: ${STATUS[s.status].label}`} />
+      {samples.map((s, i) => (
+        <span
+          key={String(s.startTime?.seconds)}
+          className={`min-w-px flex-1 ${STATUS[s.status].bar} ${i === active ? "outline-2 -outline-offset-2 outline-slate-900" : ""}`}
+          title={`${fmtTime(tsDate(s.startTime))}: ${STATUS[s.status].label}`}
+        />
       ))}
     </div>
   );
@@ -79,6 +84,37 @@ function LatencyChart({ samples, service }: { samples: HealthSample[]; service: 
       </div>
       <figcaption className="mt-1 text-[11px] text-slate-600">Mean probe latency (y axis from 0 ms)</figcaption>
     </figure>
+  );
+}
+
+const HISTORY_X: AccessSeries = { label: "Period from", format: (v) => fmtDateTime(new Date(v * 1000)) };
+const HISTORY_SERIES: readonly AccessSeries[] = [
+  // The status series carries the enum's numbers; a number it does not know reads "unknown".
+  { label: "Status", format: (v) => Object.entries(STATUS).find(([k]) => Number(k) === v)?.[1].label ?? "unknown" },
+  { label: "Mean probe latency", format: (v) => `${fmtNumber(v, 1)} ms` },
+];
+
+/**
+ * The status strip and the latency line as one chart for the keyboard and screen readers (the
+ * same ChartAccess as the uPlot charts): arrow keys read each period's status and latency, and
+ * "Show as table" lists them. Latency is empty where no replica served (as the line skips it).
+ */
+function HistoryCharts({ samples, service }: { samples: HealthSample[]; service: string }) {
+  const [active, setActive] = useState<number | undefined>(undefined);
+  const data = useMemo(
+    () => [
+      samples.map((s) => Number(s.startTime?.seconds ?? 0n)),
+      samples.map((s) => s.status as number),
+      samples.map((s) => (s.replicasServing > 0 ? s.latencyMs : null)),
+    ],
+    [samples],
+  );
+  if (samples.length === 0) return <StatusStrip samples={samples} service={service} active={undefined} />;
+  return (
+    <ChartAccess label={`${label(service)} status and probe latency history`} x={HISTORY_X} series={HISTORY_SERIES} data={data} onActive={setActive}>
+      <StatusStrip samples={samples} service={service} active={active} />
+      <LatencyChart samples={samples} service={service} />
+    </ChartAccess>
   );
 }
 
@@ -141,8 +177,7 @@ function ServiceCard({ health, now }: { health: ServiceHealth; now: number }) {
         </div>
       </dl>
       <div className="mt-3">
-        <StatusStrip samples={health.history} service={health.service} />
-        <LatencyChart samples={health.history} service={health.service} />
+        <HistoryCharts samples={health.history} service={health.service} />
       </div>
       <ul className="mt-3 space-y-2" aria-label={`${label(health.service)} replicas`}>
         {health.replicas.map((r) => (

@@ -4,9 +4,8 @@ import { useParams } from "react-router";
 import { timeX } from "@/components/charts/time-axis";
 import { axisStyle, legendValue, palette, priceAxisIn, UPlotChart, type ChartOptions } from "@/components/charts/uplot-chart";
 import { Badge } from "@/components/ui/badge";
-import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
-import { DownloadIcon } from "@/components/ui/icons";
+import { CsvDownloadButton, type CsvFile } from "@/components/ui/csv-download";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
@@ -15,7 +14,7 @@ import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
 import { useHousehold } from "@/lib/api/get-household";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
 import { resolutionFor, useReadings } from "@/lib/api/list-readings";
-import { downloadText, toCsv } from "@/lib/csv";
+import { toCsv } from "@/lib/csv";
 import { csvDecimal, fmtDate, fmtKwh, fmtMoney, fmtNumber, fmtPerKwh, perKwhUnit, spotMinorPerKwh } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { alignPowerAndPrice, isolatedPoints, stepValueAt, steppedPath } from "@/lib/series";
@@ -89,7 +88,7 @@ export function HistoryPage() {
     };
   }, [timeZone, currency]);
 
-  const download = () => {
+  const csvFile = (): CsvFile => {
     const prices = new Map(series.p.map((p) => [p.t, p.v]));
     const rows = (readings.data?.readings ?? []).map((x) => {
       const t = tsDate(x.readTime);
@@ -98,7 +97,12 @@ export function HistoryPage() {
     });
     const priceColumn = currency === "NOK" ? "spot_price_ore_per_kwh" : "spot_price_cent_per_kwh";
     const csv = toCsv(["time_utc", "meter_id", "power_kw", "import_kwh", "export_kwh", "voltage_v", "current_a", "sample_count", priceColumn], rows);
-    downloadText(`energypulse-${householdId}-${range.start.toISOString().slice(0, 10)}-${range.end.toISOString().slice(0, 10)}.csv`, csv);
+    return {
+      filename: `energypulse-${householdId}-${range.start.toISOString().slice(0, 10)}-${range.end.toISOString().slice(0, 10)}.csv`,
+      text: csv,
+      rows: rows.length,
+      empty: `Nothing to export: no readings from ${fmtDate(range.start)} to ${fmtDate(new Date(range.end.getTime() - 1))}.`,
+    };
   };
 
   const used = readings.data?.resolution ?? resolution;
@@ -108,10 +112,9 @@ export function HistoryPage() {
         title="History"
         description={`Consumption against price · ${fmtDate(range.start)} – ${fmtDate(new Date(range.end.getTime() - 1))}`}
         actions={
-          <Button variant="secondary" onClick={download} disabled={!readings.data?.readings.length}>
-            <DownloadIcon className="size-4" />
+          <CsvDownloadButton build={csvFile} disabled={!readings.data} testId="history-csv">
             Download CSV
-          </Button>
+          </CsvDownloadButton>
         }
       />
       <div className="mb-4">

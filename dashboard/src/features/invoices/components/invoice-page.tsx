@@ -5,7 +5,8 @@ import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { cellPadding, DataTable, type Column } from "@/components/ui/data-table";
 import { SelectField } from "@/components/ui/field";
-import { DownloadIcon, ShieldIcon } from "@/components/ui/icons";
+import { CsvDownloadButton, type CsvFile } from "@/components/ui/csv-download";
+import { ShieldIcon } from "@/components/ui/icons";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
@@ -14,7 +15,7 @@ import type { SettlementRecord, Transaction } from "@/gen/energypulse/ledger/v1/
 import { useInvoice } from "@/lib/api/get-invoice";
 import { itemAt } from "@/lib/arrays";
 import { cn } from "@/lib/cn";
-import { downloadText, toCsv } from "@/lib/csv";
+import { toCsv } from "@/lib/csv";
 import { fmtDateTime, fmtMinor, fmtMonth, fmtNumber, microToEur, monthOf, perKwhUnit, shortHash } from "@/lib/format";
 import { lineCurrency } from "@/lib/ledger/metering";
 import type { TxVerdict } from "@/lib/ledger/verify";
@@ -141,7 +142,7 @@ export function InvoicePage() {
     return { verdict, kind: result ? verdictKind(verdict) : "unchecked" };
   };
 
-  const download = () => {
+  const csvFile = (): CsvFile => {
     const csv = toCsv(
       ["hour_start_utc", "metered_wh", "spot_price_micro_eur_per_kwh", "spot_cost_micro_eur", "grid_energy_cost_micro_eur", "capacity_cost_micro_eur", "standing_charge_micro_eur", "vat_micro_eur", "total_cost_micro_eur", "tx_hash", "leaf_index", "block_height", "verdict"],
       rows.map(({ tx, s }) => [
@@ -160,7 +161,7 @@ export function InvoicePage() {
         result ? verdictKind(result.verdicts.get(tx.txHash)) : "",
       ]),
     );
-    downloadText(`energypulse-invoice-${householdId}-${month}.csv`, csv);
+    return { filename: `energypulse-invoice-${householdId}-${month}.csv`, text: csv, rows: rows.length, empty: `Nothing to export: no settled hours in ${fmtMonth(month)} yet.` };
   };
 
   return (
@@ -177,9 +178,9 @@ export function InvoicePage() {
                 </option>
               ))}
             </SelectField>
-            <Button variant="secondary" onClick={download} disabled={!lines.length}>
-              <DownloadIcon className="size-4" /> CSV
-            </Button>
+            <CsvDownloadButton build={csvFile} disabled={!invoice.data} testId="invoice-csv">
+              CSV
+            </CsvDownloadButton>
             <Button onClick={() => inv && verify.mutate(inv)} loading={verify.isPending} disabled={!inv || !lines.length} data-testid="verify-invoice">
               <ShieldIcon className="size-4" /> Verify
             </Button>

@@ -1,14 +1,12 @@
 import { useParams } from "react-router";
 
-import { Button } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { DataTable, type Column } from "@/components/ui/data-table";
-import { DownloadIcon } from "@/components/ui/icons";
+import { CsvDownloadButton } from "@/components/ui/csv-download";
 import { PageHeader } from "@/components/ui/page-header";
 import { Stat } from "@/components/ui/stat";
 import { EmptyState, ErrorState, Skeleton } from "@/components/ui/states";
 import type { CostBand, SchemeMonth } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
-import { downloadText } from "@/lib/csv";
 import { fmtKwhIn, fmtMinor, fmtMonth } from "@/lib/format";
 
 import { useCompareSchemes } from "../api/compare-schemes";
@@ -42,13 +40,19 @@ export function SchemesPage() {
         title="Spot or Norgespris"
         description="What each month cost on your contract and what it would have cost on the other scheme, from your own consumption, with your supplier's markup and fees on both sides."
         actions={
-          <Button
-            variant="secondary"
-            disabled={!data.data?.csv}
-            onClick={() => data.data && downloadText(`spot-or-norgespris-${householdId}.csv`, data.data.csv)}
+          <CsvDownloadButton
+            disabled={!data.data}
+            testId="schemes-csv"
+            build={() => ({
+              filename: `spot-or-norgespris-${householdId}.csv`,
+              text: data.data?.csv ?? "",
+              // The server's CSV has a row per month (and its header even when there are none).
+              rows: data.data?.months.length ?? 0,
+              empty: "Nothing to export: no settled months to compare yet.",
+            })}
           >
-            <DownloadIcon /> CSV
-          </Button>
+            CSV
+          </CsvDownloadButton>
         }
       />
       <div className="space-y-4">
