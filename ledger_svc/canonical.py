@@ -23,11 +23,13 @@ __all__ = [
     "HASH_LEN",
     "HOUR_MS",
     "MAX_STRING_BYTES",
+    "MAX_UNBILLED_SPAN_MS",
     "METER_VALUES_VERSION",
     "RECORD_MAGIC",
     "SALT_LEN",
     "SALT_OFFSET",
     "TX_MAGIC",
+    "UNBILLED_REASONS",
     "ZERO_HASH",
     "Correction",
     "MeterKey",
@@ -38,6 +40,7 @@ __all__ = [
     "Settlement",
     "SettlementV2",
     "SignedValue",
+    "UnbilledPeriod",
     "chain_tx_hashes",
     "check_meter_signatures",
     "decode_record",
@@ -65,6 +68,7 @@ class RecordKind(IntEnum):
     SETTLEMENT = 2
     METER_KEY = 4
     CORRECTION = 5
+    UNBILLED_PERIOD = 6
 
 
 _HEAD = {kind: RECORD_MAGIC + bytes((FORMAT_VERSION, kind)) for kind in RecordKind}
@@ -214,7 +218,39 @@ class Correction:
         return self.period_start_ms
 
 
-Record = Prediction | Settlement | SettlementV2 | MeterKey | Correction
+# Why a period was closed without a bill (spec §17.7); NOT_SETTLED is the invoice's word for a
+# period the log says nothing about, so it is not one of them.
+UNBILLED_REASONS = frozenset({"NOT_SIGNED", "NO_READINGS", "IMPLAUSIBLE_ENERGY"})
+MAX_UNBILLED_SPAN_MS = 24 * HOUR_MS  # a run spans at most a day: an invoice reads a day back
+
+
+@dataclass(frozen=True, slots=True)
+class UnbilledPeriod:
+    """A run of consecutive settlement periods of one household that the billing service closed
+    without billing them, and why (version 2 only, spec §17.7)."""
+
+    salt: bytes
+    household_id: str
+    period_start_ms: int  # the first period's start
+    period_ms: int
+    period_count: int  # >= 1; period_count * period_ms <= MAX_UNBILLED_SPAN_MS
+    meter_id: str  # the meter that caused it, or ""
+    reason: str  # one of UNBILLED_REASONS
+    detail: str  # for people, at most 256 UTF-8 bytes, may be empty
+
+    kind = RecordKind.UNBILLED_PERIOD
+    version = METER_VALUES_VERSION
+
+    @property
+    def hour_ms(self) -> int:  # the index column: the run's first period start
+        return self.period_start_ms
+
+    @property
+    def end_ms(self) -> int:
+        return self.period_start_ms + self.period_ms * self.period_count
+
+
+Record = Prediction | Settlement | SettlementV2 | MeterKey | Correction | UnbilledPeriod
 
 _PREDICTION_INTS = (
     "target_hour_ms",
@@ -264,6 +300,9 @@ def validate_record(record: Record, salt: bytes | None = None) -> None:
         return
     if isinstance(record, Correction):
         _validate_correction(record)
+        return
+    if isinstance(record, UnbilledPeriod):
+        _validate_unbilled(record)
         return
     names = _PREDICTION_INTS_ALL if isinstance(record, Prediction) else _SETTLEMENT_INTS
     values = (_GET_PREDICTION_ALL if isinstance(record, Prediction) else _GET_SETTLEMENT)(record)
@@ -403,6 +442,28 @@ def _validate_correction(r: Correction) -> None:
             )
 
 
+def _validate_unbilled(r: UnbilledPeriod) -> None:
+    _check_string("household_id", r.household_id)
+    for name in ("period_start_ms", "period_ms", "period_count"):
+        _check_i64(name, getattr(r, name))
+    if not 60_000 <= r.period_ms <= HOUR_MS or HOUR_MS % r.period_ms or r.period_start_ms % r.period_ms:
+        raise InvalidArgument(
+            "UNBILLED_PERIOD_INVALID",
+            f"period {r.period_ms} ms must divide an hour and start {r.period_start_ms} be aligned to it",
+        )
+    if not 1 <= r.period_count <= MAX_UNBILLED_SPAN_MS // r.period_ms:
+        raise InvalidArgument(
+            "UNBILLED_PERIOD_INVALID", f"a run has 1 to {MAX_UNBILLED_SPAN_MS // r.period_ms} periods"
+        )
+    if r.reason not in UNBILLED_REASONS:
+        raise InvalidArgument(
+            "UNBILLED_PERIOD_INVALID", f"reason {r.reason[:32]!r} is not one of {sorted(UNBILLED_REASONS)}"
+        )
+    for name, value in (("meter_id", r.meter_id), ("detail", r.detail)):
+        if not isinstance(value, str) or len(value.encode("utf-8")) > MAX_STRING_BYTES:
+            raise InvalidArgument("FIELD_TOO_LONG", f"{name} is longer than {MAX_STRING_BYTES} UTF-8 bytes")
+
+
 def check_meter_signatures(record: SettlementV2, keys: Mapping[tuple[str, str], bytes]) -> None:
     """Every signed value of ``record`` verifies with its meter's key; ``keys`` maps (meter id,
     key id) to the raw public key of the household's meter-key records."""
@@ -539,6 +600,20 @@ def _encode(record: Record, salt: bytes) -> bytes:
                 _str(record.operator),
             )
         )
+    if isinstance(record, UnbilledPeriod):
+        return b"".join(
+            (
+                _HEAD_V2[RecordKind.UNBILLED_PERIOD],
+                salt,
+                _str(record.household_id),
+                _I64.pack(record.period_start_ms),
+                _I64.pack(record.period_ms),
+                _I64.pack(record.period_count),
+                _str(record.meter_id),
+                _str(record.reason),
+                _str(record.detail),
+            )
+        )
     head = _HEAD[record.kind] + salt
     if isinstance(record, Prediction):
         return b"".join(
@@ -646,6 +721,10 @@ def _decode_v2(r: _Reader, kind: int, salt: bytes) -> Record:
         household, start, period, amount = r.str(), r.i64(), r.i64(), r.i64()
         currency, reason, operator = r.str(), r.str(), r.str()
         return Correction(salt, household, start, period, amount, currency, reason, operator)
+    if kind == RecordKind.UNBILLED_PERIOD:
+        household, start, period, count = r.str(), r.i64(), r.i64(), r.i64()
+        meter_id, why, detail = r.str(), r.str(), r.str()
+        return UnbilledPeriod(salt, household, start, period, count, meter_id, why, detail)
     raise InvalidArgument("MALFORMED_RECORD", f"unknown version-2 record kind {kind}")
 
 

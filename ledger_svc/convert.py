@@ -19,6 +19,7 @@ from ledger_svc.canonical import (
     Settlement,
     SettlementV2,
     SignedValue,
+    UnbilledPeriod,
 )
 from ledger_svc.reads import Block, StoredTx
 from ledger_svc.signing import SignedTreeHead
@@ -93,6 +94,22 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
             c.currency,
             c.reason,
             c.operator,
+        )
+    if which == "unbilled_period":
+        u = msg.unbilled_period
+        if not u.HasField("period_start"):
+            raise InvalidArgument(reasons.MISSING_FIELD, "unbilled_period needs period_start")
+        if not 60 <= u.period_seconds <= 3600:
+            raise InvalidArgument(reasons.UNBILLED_PERIOD_INVALID, "period_seconds must divide an hour")
+        return UnbilledPeriod(
+            b"",
+            u.household_id,
+            timestamps.to_exact_ms(u.period_start, "period_start"),
+            u.period_seconds * 1000,
+            u.period_count,
+            u.meter_id,
+            u.reason,
+            u.detail,
         )
     if which == "settlement" and msg.settlement.format_version == METER_VALUES_VERSION:
         return _settlement_v2(msg.settlement)
@@ -169,6 +186,18 @@ def _signed_to_proto(v: SignedValue) -> record_pb2.SignedRegisterValue:
 
 
 def record_to_proto(r: Record) -> record_pb2.Record:
+    if isinstance(r, UnbilledPeriod):
+        return record_pb2.Record(
+            unbilled_period=record_pb2.UnbilledPeriodRecord(
+                household_id=r.household_id,
+                meter_id=r.meter_id,
+                period_start=timestamps.from_ms(r.period_start_ms),
+                period_seconds=r.period_ms // 1000,
+                period_count=r.period_count,
+                reason=r.reason,
+                detail=r.detail,
+            )
+        )
     if isinstance(r, Correction):
         return record_pb2.Record(
             correction=record_pb2.CorrectionRecord(
@@ -252,6 +281,7 @@ _KINDS = {
     RecordKind.SETTLEMENT: record_pb2.RECORD_KIND_SETTLEMENT,
     RecordKind.METER_KEY: record_pb2.RECORD_KIND_METER_KEY,
     RecordKind.CORRECTION: record_pb2.RECORD_KIND_CORRECTION,
+    RecordKind.UNBILLED_PERIOD: record_pb2.RECORD_KIND_UNBILLED_PERIOD,
 }
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from common.errors import InvalidArgument
-from ledger_svc.canonical import HOUR_MS, Correction, Settlement, SettlementV2, tx_hash
+from ledger_svc.canonical import HOUR_MS, Correction, Settlement, SettlementV2, UnbilledPeriod, tx_hash
 from ledger_svc.merkle import ProofError, leaf_hash, verify_inclusion
 from ledger_svc.reads import StoredTx
 
@@ -16,6 +16,7 @@ __all__ = [
     "Coverage",
     "CurrencySum",
     "LineVerdict",
+    "Missing",
     "coverage",
     "currency_of",
     "currency_sums",
@@ -23,7 +24,17 @@ __all__ = [
     "verify_line",
 ]
 
-NOT_SETTLED = "NOT_SETTLED"  # no line for the period reached the log
+NOT_SETTLED = "NOT_SETTLED"  # neither a line nor an unbilled-period record for the period
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """A period of the month that no line bills, and why (spec §17.7)."""
+
+    start_ms: int
+    reason: str  # the unbilled-period record's, or NOT_SETTLED
+    detail: str = ""
+    tx_hash: bytes = b""  # the unbilled-period transaction that says so
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +44,30 @@ class Coverage:
     period_ms: int
     expected: int
     covered: int
-    missing: list[tuple[int, str]]  # (period start ms, reason)
+    missing: list[Missing]
     legacy: bool  # no line is meter-signed
     open: int = 0  # periods not yet ended at ``now_ms``: neither settled nor missing
 
 
-def coverage(lines: list[StoredTx], start_ms: int, end_ms: int, now_ms: int | None = None) -> Coverage:
+def coverage(
+    lines: list[StoredTx],
+    start_ms: int,
+    end_ms: int,
+    now_ms: int | None = None,
+    unbilled: list[StoredTx] | None = None,
+) -> Coverage:
     """Which periods of [start_ms, end_ms) the lines cover. The period is the signed (v2) lines'
-    (the first one's), or an hour for a month of legacy lines only; a legacy hour covers each of
-    its periods. Every period not covered is listed with a reason, so lines + missing = all."""
+    (the first one's), else the unbilled records' (a month with no line at all), else an hour; a
+    legacy hour covers each of its periods. Every period not covered is listed with a reason: the
+    unbilled-period record's that covers it (the first on the log), or NOT_SETTLED; so lines +
+    missing = all. A period both settled and recorded unbilled is covered (the line wins)."""
+    runs = [(t, t.record) for t in unbilled or [] if isinstance(t.record, UnbilledPeriod)]
     signed = [t.record for t in lines if isinstance(t.record, SettlementV2)]
-    period = signed[0].period_ms if signed else HOUR_MS
+    period = signed[0].period_ms if signed else runs[0][1].period_ms if runs else HOUR_MS
+    why: dict[int, Missing] = {}
+    for t, run in runs:
+        for p in range(run.period_start_ms - run.period_start_ms % period, run.end_ms, period):
+            why.setdefault(p, Missing(p, run.reason, run.detail, t.tx_hash))
     covered: set[int] = set()
     for t in lines:
         r = t.record
@@ -58,9 +82,11 @@ def coverage(lines: list[StoredTx], start_ms: int, end_ms: int, now_ms: int | No
     first = start_ms + (-start_ms % period)
     every = range(first, end_ms, period)
     ended = end_ms if now_ms is None else now_ms
-    missing = [(p, NOT_SETTLED) for p in every if p not in covered and p + period <= ended]
+    missing = [
+        why.get(p) or Missing(p, NOT_SETTLED) for p in every if p not in covered and p + period <= ended
+    ]
     still_open = sum(1 for p in every if p not in covered and p + period > ended)
-    return Coverage(period, len(every), len(covered), missing, not signed, still_open)
+    return Coverage(period, len(every), len(covered), missing, not signed and not runs, still_open)
 
 
 def currency_of(record: Settlement | SettlementV2 | Correction) -> str:

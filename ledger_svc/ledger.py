@@ -110,6 +110,9 @@ class Ledger:
     def household_corrections(self, household_id: str, start_ms: int, end_ms: int) -> list[StoredTx]:
         return self.reads.household_corrections(household_id, start_ms, end_ms)
 
+    def household_unbilled(self, household_id: str, start_ms: int, end_ms: int) -> list[StoredTx]:
+        return self.reads.household_unbilled(household_id, start_ms, end_ms)
+
     def household_meter_keys(self, household_id: str) -> list[StoredTx]:
         return self.reads.household_meter_keys(household_id)
 

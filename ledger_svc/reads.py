@@ -17,7 +17,7 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.engine import Connection, Engine
 
 from common.errors import FailedPrecondition, InvalidArgument, NotFound
-from ledger_svc.canonical import Record, RecordKind, decode_record
+from ledger_svc.canonical import MAX_UNBILLED_SPAN_MS, Record, RecordKind, decode_record
 from ledger_svc.store import BLOCKS, HEAD, HEAD_ID, TXS, BlockRow, TxRow
 
 __all__ = ["Block", "Reads", "StoredTx", "blocks_covering", "select_blocks"]
@@ -169,6 +169,13 @@ class Reads:
     def household_corrections(self, household_id: str, start_ms: int, end_ms: int) -> list[StoredTx]:
         """Correction transactions of one household whose period starts in [start, end), in log order."""
         return self._household_records(RecordKind.CORRECTION, household_id, start_ms, end_ms)
+
+    def household_unbilled(self, household_id: str, start_ms: int, end_ms: int) -> list[StoredTx]:
+        """Unbilled-period transactions of one household whose run overlaps [start, end), in log
+        order: a run starts at most a day before the first period it covers (spec §17.7)."""
+        return self._household_records(
+            RecordKind.UNBILLED_PERIOD, household_id, start_ms - MAX_UNBILLED_SPAN_MS + 1, end_ms
+        )
 
     def _household_records(
         self, kind: RecordKind, household_id: str, start_ms: int, end_ms: int

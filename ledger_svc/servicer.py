@@ -231,7 +231,8 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         lines, start, end = await self._invoice_lines(request.household_id, request.month)
         show = may_read_record(role_name(who.role), who.households, request.household_id)
         settled = [t.record for t in lines if isinstance(t.record, Settlement | SettlementV2)]
-        covers = coverage(lines, start, end, self._ledger.clock())
+        unbilled = await self._run(self._ledger.household_unbilled, request.household_id, start, end)
+        covers = coverage(lines, start, end, self._ledger.clock(), unbilled)
         keys = (
             await self._run(self._ledger.household_meter_keys, request.household_id)
             if not covers.legacy
@@ -254,8 +255,15 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
             expected_periods=covers.expected,
             covered_periods=covers.covered,
             missing_periods=[
-                pb.MissingPeriod(period_start=timestamps.from_ms(p), reason=why) for p, why in covers.missing
+                pb.MissingPeriod(
+                    period_start=timestamps.from_ms(m.start_ms),
+                    reason=m.reason,
+                    detail=m.detail,
+                    tx_hash=m.tx_hash.hex(),
+                )
+                for m in covers.missing
             ],
+            unbilled=[convert.tx_to_proto(t, show) for t in unbilled],
             legacy=covers.legacy,
             open_periods=covers.open,
             meter_keys=[convert.tx_to_proto(t, show) for t in keys],
@@ -286,7 +294,9 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServiceServicer):
         who.require_household(request.household_id)
         lines, start, end = await self._invoice_lines(request.household_id, request.month)
         corrections = await self._run(self._ledger.household_corrections, request.household_id, start, end)
-        return await self._run(self._verify_invoice, sorted(lines + corrections, key=lambda t: t.leaf_index))
+        unbilled = await self._run(self._ledger.household_unbilled, request.household_id, start, end)
+        proven = lines + corrections + unbilled
+        return await self._run(self._verify_invoice, sorted(proven, key=lambda t: t.leaf_index))
 
     def _verify_invoice(self, lines: list[StoredTx]) -> pb.VerifyInvoiceResponse:
         sth = self._ledger.signed_head()

@@ -25,6 +25,7 @@ from ledger_svc.canonical import (
     Settlement,
     SettlementV2,
     SignedValue,
+    UnbilledPeriod,
     encode_record,
     tx_hash,
 )
@@ -32,7 +33,7 @@ from ledger_svc.chain import encode_block_header, seal_block
 from ledger_svc.merkle import MerkleTree, leaf_hash
 from ledger_svc.signing import Signer, encode_tree_head
 
-__all__ = ["build_vectors", "v2_correction", "v2_records"]
+__all__ = ["build_vectors", "v2_correction", "v2_records", "v2_unbilled"]
 
 # A published test key: never use it for a real log.
 TEST_SEED = bytes(range(32))
@@ -156,6 +157,21 @@ def v2_correction() -> Correction:
     )
 
 
+def v2_unbilled() -> UnbilledPeriod:
+    """Two quarter-hours after :func:`v2_records` closed unbilled: the meter's end value at the
+    second's end never arrived signed (§17.7)."""
+    return UnbilledPeriod(
+        bytes([0x55]) * 32,
+        "hh-0001",
+        HOUR + 2 * QUARTER,
+        QUARTER,
+        2,
+        "m-0001",
+        "NOT_SIGNED",
+        "no signed value of m-0001 at the period end ø",
+    )
+
+
 def _fields(r: Record) -> dict[str, Any]:
     kinds = {
         Prediction: "PREDICTION",
@@ -163,9 +179,10 @@ def _fields(r: Record) -> dict[str, Any]:
         SettlementV2: "SETTLEMENT",
         MeterKey: "METER_KEY",
         Correction: "CORRECTION",
+        UnbilledPeriod: "UNBILLED_PERIOD",
     }
     out: dict[str, Any] = {"kind": kinds[type(r)]}
-    if isinstance(r, SettlementV2 | MeterKey | Correction):
+    if isinstance(r, SettlementV2 | MeterKey | Correction | UnbilledPeriod):
         out["format_version"] = r.version
     for name in r.__dataclass_fields__:
         value = getattr(r, name)
@@ -253,6 +270,41 @@ def _v2_vectors() -> dict[str, Any]:
             },
         ],
     }
+    unbilled = v2_unbilled()
+    prev = h
+    body = encode_record(unbilled)
+    appended += 1
+    h = tx_hash(body, appended, prev)
+    unbilled_vector = {
+        "description": "An unbilled-period record (spec §17.7): the next two quarter-hours closed"
+        " without a bill, chained after the correction.",
+        "transaction": {
+            "leaf_index": len(records) + 1,
+            "record": _fields(unbilled),
+            "canonical_hex": body.hex(),
+            "appended_at_ms": appended,
+            "prev_tx_hash": prev.hex(),
+            "tx_hash": h.hex(),
+            "leaf_hash": leaf_hash(h).hex(),
+        },
+        "refused": [
+            {
+                "why": "a reason not in the list",
+                "reason": "UNBILLED_PERIOD_INVALID",
+                "record": _fields(UnbilledPeriod(**{**_as_dict(unbilled), "reason": "NOT_SETTLED"})),
+            },
+            {
+                "why": "a run of no periods",
+                "reason": "UNBILLED_PERIOD_INVALID",
+                "record": _fields(UnbilledPeriod(**{**_as_dict(unbilled), "period_count": 0})),
+            },
+            {
+                "why": "a run longer than a day",
+                "reason": "UNBILLED_PERIOD_INVALID",
+                "record": _fields(UnbilledPeriod(**{**_as_dict(unbilled), "period_count": 97})),
+            },
+        ],
+    }
     settlement = records[1]
     assert isinstance(settlement, SettlementV2)
     _, public = _meter_key()
@@ -267,6 +319,7 @@ def _v2_vectors() -> dict[str, Any]:
         },
         "transactions": txs,
         "correction": corrected,
+        "unbilled_period": unbilled_vector,
         "refused": [
             {
                 "why": "metered_wh is not the signed register delta (310 Wh)",
@@ -303,7 +356,7 @@ def _v2_vectors() -> dict[str, Any]:
     }
 
 
-def _as_dict(r: SettlementV2 | Correction) -> dict[str, Any]:
+def _as_dict(r: SettlementV2 | Correction | UnbilledPeriod) -> dict[str, Any]:
     return {name: getattr(r, name) for name in r.__dataclass_fields__}
 
 

@@ -33,6 +33,7 @@ from ledger_svc.canonical import (
     RecordKind,
     Settlement,
     SettlementV2,
+    UnbilledPeriod,
     chain_tx_hashes,
     check_meter_signatures,
     decode_record,
@@ -133,6 +134,7 @@ class Writer:
         encoded = encode_records(records, salts)  # validates all before locking
         self._check_signed_values(records)
         self._check_corrections(records)
+        self._check_unbilled(records)
         digest = _request_digest(records, encoded) if request_id else b""
         with self._engine.connect() as raw, begin_write(raw).begin():
             conn = raw
@@ -231,6 +233,36 @@ class Writer:
                         f"no settlement of {record.household_id} for the {record.period_ms // 1000} s period "
                         f"starting {record.period_start_ms} in {record.currency} is on the log",
                     )
+
+    def _check_unbilled(self, records: Sequence[Record]) -> None:
+        """Refuse an unbilled-period record that overlaps a period the household is billed for on
+        the log or earlier in this append (spec §17.7). The other way round is allowed: a
+        settlement may follow an unbilled record of its period (a signed value that arrived late,
+        billed by a re-run), and then the line, not the reason, accounts for the period."""
+        runs = [r for r in records if isinstance(r, UnbilledPeriod)]
+        if not runs:
+            return
+        in_batch = [r for r in records if isinstance(r, Settlement | SettlementV2)]
+        with self._engine.connect() as conn:
+            for run in runs:
+                rows = conn.execute(
+                    select(TXS.c.record).where(
+                        TXS.c.kind == int(RecordKind.SETTLEMENT),
+                        TXS.c.household_id == run.household_id,
+                        TXS.c.hour_ms > run.period_start_ms - HOUR_MS,  # a legacy hour started before
+                        TXS.c.hour_ms < run.end_ms,
+                    )
+                )
+                stored = [decode_record(bytes(body), validate=False) for (body,) in rows]
+                for settled in [*stored, *in_batch]:
+                    span = _span(settled)
+                    if settled.household_id == run.household_id and span is not None:
+                        if span[0] < run.end_ms and run.period_start_ms < span[1]:
+                            raise FailedPrecondition(
+                                "UNBILLED_PERIOD_SETTLED",
+                                f"{run.household_id} is billed for the period starting {span[0]}, "
+                                f"inside the unbilled run {run.period_start_ms}..{run.end_ms}",
+                            )
 
     def seal_due(self) -> int:
         """Seal every pending transaction if the oldest waited ``block_max_ms``; blocks sealed."""
@@ -342,6 +374,15 @@ def _bills(settled: Record, correction: Correction) -> bool:
             settled.period_ms == correction.period_ms and (settled.currency or "EUR") == correction.currency
         )
     return False
+
+
+def _span(record: Record) -> tuple[int, int] | None:
+    """[start, end) ms of a settlement, or None for any other record."""
+    if isinstance(record, Settlement):
+        return record.hour_ms, record.hour_ms + HOUR_MS
+    if isinstance(record, SettlementV2):
+        return record.period_start_ms, record.period_start_ms + record.period_ms
+    return None
 
 
 def _stored_receipts(conn: Connection, first: int, count: int) -> list[Receipt]:

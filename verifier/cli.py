@@ -105,7 +105,10 @@ class Verifier:
         keys = [self._line(tx, head) for tx in invoice.get("meterKeys", [])]
         # Operator corrections (spec §17.6) are proven like lines and shown with why and who.
         fixes = [self._line(tx, head) for tx in invoice.get("corrections", [])]
-        ok = all(line["hash_valid"] and line["inclusion_valid"] for line in [*lines, *keys, *fixes])
+        # The unbilled-period records that give the missing periods' reasons (spec §17.7) too.
+        unbilled = [self._line(tx, head) for tx in invoice.get("unbilled", [])]
+        proven = [*lines, *keys, *fixes, *unbilled]
+        ok = all(line["hash_valid"] and line["inclusion_valid"] for line in proven)
         hidden = any(not line["transaction"].get("record") for line in invoice.get("lines", []))
         check = None if hidden else metering.check_invoice(invoice, head.timestamp_ms)
         shown: list[dict[str, object]] = []
@@ -116,6 +119,8 @@ class Verifier:
                 fix.update(hash_valid=line["hash_valid"], inclusion_valid=line["inclusion_valid"])
         if check is not None and keys and not all(k["hash_valid"] and k["inclusion_valid"] for k in keys):
             check.problems.append("a meter-key record does not verify against the head")
+        if check is not None and not all(u["hash_valid"] and u["inclusion_valid"] for u in unbilled):
+            check.problems.append("an unbilled-period record does not verify against the head")
         return {
             # A legacy month (no meter-signed line) is shown as such, never failed for its gaps.
             "ok": ok
@@ -127,6 +132,7 @@ class Verifier:
             "lines": lines,
             "meter_keys": keys,
             "corrections": shown or fixes,
+            "unbilled": unbilled,
             "amount_due_micro_eur": int(invoice.get("amountDueMicroEur") or 0),
             # what is owed in each currency (a month can mix legacy EUR and NOK lines)
             "amount_due_by_currency": {c: v["due"] for c, v in metering.currency_sums(invoice).items()},

@@ -103,6 +103,7 @@ class Invoice(TypedDict, total=False):
     amountDueMicroEur: str
     totals: list[dict[str, object]]
     currency: str
+    unbilled: list[Transaction]
 
 
 class CheckpointResponse(TypedDict, total=False):

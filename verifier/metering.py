@@ -32,6 +32,8 @@ __all__ = [
     "meter_key_bytes",
     "settlement_v2_bytes",
     "signed_energy",
+    "unbilled_bytes",
+    "unbilled_reasons",
 ]
 
 HOUR_MS = 3_600_000
@@ -151,6 +153,42 @@ def correction_bytes(c: Mapping[str, Any], salt: bytes) -> bytes:
             _str(c.get("operator", "")),
         )
     )
+
+
+def unbilled_bytes(u: Mapping[str, Any], salt: bytes) -> bytes:
+    """Canonical bytes of an unbilled-period record from its JSON (spec §17.7)."""
+    return b"".join(
+        (
+            b"EPRC\x02\x06",
+            salt,
+            _str(u.get("householdId", "")),
+            _i64(rfc3339_to_ms(u["periodStart"])),
+            _i64(int(u.get("periodSeconds") or 0) * 1000),
+            _i64(u.get("periodCount")),
+            _str(u.get("meterId", "")),
+            _str(u.get("reason", "")),
+            _str(u.get("detail", "")),
+        )
+    )
+
+
+NOT_SETTLED = "NOT_SETTLED"  # a period the log says nothing about (no line, no unbilled record)
+
+
+def unbilled_reasons(invoice: Mapping[str, Any], period_ms: int) -> dict[int, tuple[str, str, str]]:
+    """{period start ms: (reason, detail, tx hash)} from the invoice's unbilled-period records of
+    its household, the first on the log for each period (spec §17.7)."""
+    out: dict[int, tuple[str, str, str]] = {}
+    household = invoice.get("householdId", "")
+    for tx in sorted(invoice.get("unbilled", []), key=lambda t: int(t.get("leafIndex") or 0)):
+        u = tx.get("record", {}).get("unbilledPeriod")
+        if not isinstance(u, Mapping) or u.get("householdId", "") != household:
+            continue
+        start = rfc3339_to_ms(u["periodStart"])
+        end = start + int(u.get("periodSeconds") or 0) * 1000 * int(u.get("periodCount") or 0)
+        for p in range(start - start % period_ms, end, period_ms):
+            out.setdefault(p, (str(u.get("reason", "")), str(u.get("detail", "")), str(tx.get("txHash", ""))))
+    return out
 
 
 def check_corrections(invoice: Mapping[str, Any]) -> tuple[list[dict[str, object]], list[str]]:
@@ -337,6 +375,9 @@ class InvoiceCheck:
     expected: int = 0
     settled: int = 0
     missing: list[str] = field(default_factory=list)  # RFC 3339 starts of periods not settled
+    # per missing period: its start, the reason (from a proven unbilled-period record, or
+    # NOT_SETTLED) and the record's detail
+    reasons: list[dict[str, str]] = field(default_factory=list)
     open: int = 0  # periods not yet closed at the head's time (not counted missing)
     problems: list[str] = field(default_factory=list)
 
@@ -344,14 +385,21 @@ class InvoiceCheck:
     def complete(self) -> bool:
         return not self.missing and not self.problems
 
+    @property
+    def accounted(self) -> bool:
+        """Every period is billed, still open, or has a reason on the log (not NOT_SETTLED)."""
+        return not self.problems and all(r["reason"] != NOT_SETTLED for r in self.reasons)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "status": "legacy: not meter-signed" if self.legacy else "meter-signed",
             "complete": self.complete,
+            "accounted": self.accounted,
             "period_seconds": self.period_ms // 1000,
             "expected_periods": self.expected,
             "settled_periods": self.settled,
             "missing_periods": self.missing,
+            "missing_reasons": self.reasons,
             "open_periods": self.open,
             "problems": self.problems,
         }
@@ -386,8 +434,12 @@ def check_invoice(invoice: Mapping[str, Any], head_time_ms: int) -> InvoiceCheck
         else:
             start = rfc3339_to_ms(s["hourStart"])
             spans.append((start, start + HOUR_MS))
+    runs = [t.get("record", {}).get("unbilledPeriod", {}) for t in invoice.get("unbilled", [])]
     if signed:
         out.period_ms = int(signed[0].get("periodSeconds") or 0) * 1000
+    elif runs:  # a month of a meter-signed household with no line yet: its records' periods
+        out.period_ms = int(runs[0].get("periodSeconds") or 0) * 1000
+        out.legacy = False
     if out.period_ms <= 0 or HOUR_MS % out.period_ms:
         out.problems.append(f"settlement period {out.period_ms} ms does not divide an hour")
         return out
@@ -410,11 +462,24 @@ def check_invoice(invoice: Mapping[str, Any], head_time_ms: int) -> InvoiceCheck
         else:
             out.missing.append(_iso(p))
     listed = {
-        rfc3339_to_ms(m["periodStart"]) for m in invoice.get("missingPeriods", []) if m.get("periodStart")
+        rfc3339_to_ms(m["periodStart"]): m for m in invoice.get("missingPeriods", []) if m.get("periodStart")
     }
     unlisted = [m for m in out.missing if rfc3339_to_ms(m) not in listed]
     if unlisted:
         out.problems.append(f"{len(unlisted)} periods neither billed nor listed missing, first {unlisted[0]}")
+    # The reason of each missing period is the log's, not the server's word (spec §17.7).
+    logged = unbilled_reasons(invoice, out.period_ms)
+    wrong = []
+    for m in out.missing:
+        reason, detail, _tx = logged.get(rfc3339_to_ms(m), (NOT_SETTLED, "", ""))
+        out.reasons.append({"period_start": m, "reason": reason, "detail": detail})
+        said = listed.get(rfc3339_to_ms(m))
+        if said is not None and (said.get("reason") or "") != reason:
+            wrong.append(f"{m} ({said.get('reason')!s}, the log says {reason})")
+    if wrong:
+        out.problems.append(
+            f"{len(wrong)} missing periods give another reason than the log, first {wrong[0]}"
+        )
     if any(not begin <= a < finish for a, _b in spans):
         out.problems.append("a line lies outside the invoice month")
     _check_chain(signed, out)

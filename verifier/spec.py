@@ -70,12 +70,15 @@ def record_bytes_from_json(record: Mapping[str, Mapping[str, str]], salt_hex: st
     if (
         "meterKey" in record
         or "correction" in record
+        or "unbilledPeriod" in record
         or ("settlement" in record and int(record["settlement"].get("formatVersion") or 0) == 2)
     ):
         from verifier import metering  # format version 2 (spec §17)
 
         if "correction" in record:
             return metering.correction_bytes(record["correction"], salt)
+        if "unbilledPeriod" in record:
+            return metering.unbilled_bytes(record["unbilledPeriod"], salt)
         if "meterKey" in record:
             return metering.meter_key_bytes(record["meterKey"], salt)
         return metering.settlement_v2_bytes(record["settlement"], salt)

@@ -674,6 +674,10 @@ const scenarios = {
     result.summaryIntegrity = (await page.getByTestId("verify-summary").getAttribute("data-integrity")) === "true";
     result.summaryComplete = (await page.getByTestId("verify-summary").getAttribute("data-complete")) === "true";
     result.periodsMissing = Number(await page.getByTestId("invoice-periods-card").getAttribute("data-missing"));
+    // Why each missing period was not billed, as the page shows it after verifying (spec §17.7).
+    result.missingReasons = await page.$$eval("[data-testid=invoice-missing-reasons]", (lists) =>
+      lists.map((l) => ({ verified: l.getAttribute("data-verified") === "true", reasons: [...l.querySelectorAll("li")].map((li) => ({ reason: li.getAttribute("data-reason"), count: Number(li.getAttribute("data-count")), text: li.textContent })) })),
+    );
     result.lines = await page.$$eval("[data-testid=invoice-line]", (rows) => rows.map((r) => ({ tx: r.getAttribute("data-tx"), verdict: r.getAttribute("data-verdict") })));
     await shot(page, params.shot ?? "04-invoice-verified");
     await phoneShot(page, `${params.shot ?? "04-invoice-verified"}-phone`);

@@ -28,7 +28,9 @@ from sqlalchemy.engine import Connection, Engine
 from ingest_svc.billing.bridge_store import OutboxRow
 from ingest_svc.db import insert_ignore
 
-__all__ = ["Outbox", "OutboxItem", "enqueue"]
+__all__ = ["LEDGER_APPEND", "Outbox", "OutboxItem", "enqueue"]
+
+LEDGER_APPEND = "ledger.append"  # an AppendRecordsRequest for the ledger
 
 _TABLE = cast(Table, OutboxRow.__table__)
 _T = _TABLE.c

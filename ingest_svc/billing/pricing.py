@@ -42,7 +42,7 @@ from energy.localtime import zone as tz_zone
 from energy.ratebook import RateGapError, UnknownGridCompany
 from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing.bridge_store import DailyPeakRow, SettlementRow
-from ingest_svc.billing.outbox import enqueue_many
+from ingest_svc.billing.outbox import LEDGER_APPEND, enqueue_many
 from ingest_svc.billing.ports import Clock, PriceSource, ReadingTables
 from ingest_svc.billing.rules import BillRules, default_bill_rules, household_contracts
 from ingest_svc.billing.settlement import HOUR_MS, hourly_sums
@@ -55,7 +55,6 @@ __all__ = ["LEDGER_APPEND", "Pricer", "hour_iso", "period_price", "settlement_re
 
 log = get_logger(__name__)
 
-LEDGER_APPEND = "ledger.append"
 _MAX_RANGE_MS = 30 * 24 * HOUR_MS  # GetMarketPrices serves at most 31 days per call
 
 

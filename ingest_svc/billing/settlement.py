@@ -6,7 +6,10 @@ only: the energy of [P, P+period) is, per meter, the signed registers at P+perio
 P, so consecutive periods chain by construction (one boundary ends one and starts the next).
 Readings between boundaries never reach the bill. A period whose signed values are missing at
 either end once the grace has passed, or whose signed delta exceeds the plausibility cap, is not
-billed: it is recorded in ``missing_periods`` with the reason, for the invoice.
+billed: it is recorded in ``missing_periods`` with the reason (NOT_SIGNED, or NO_READINGS when the
+meter reported nothing over the period; IMPLAUSIBLE_ENERGY), and in the same transaction an
+unbilled-period record per run of consecutive periods with the same reason is queued for the
+ledger, so the invoice gives the reason from the log itself (docs/ledger-spec.md §17.7).
 
 A household with a meter that does not sign (registered before meters had keys) settles as
 before, per hour from the counters (ledger format 1, "legacy: not meter-signed"):
@@ -28,6 +31,7 @@ other sees rowcount 0 and writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -39,7 +43,7 @@ from common import timestamps
 from energy.localtime import LOCAL_TZ, local_day
 from energy.units import kwh_to_wh
 from energy.zones import DEFAULT_ZONE
-from energypulse.ledger.v1 import record_pb2
+from energypulse.ledger.v1 import ledger_service_pb2, record_pb2
 from ingest_svc.billing.bridge_store import (
     DailyPeakRow,
     HouseholdProgressRow,
@@ -47,6 +51,7 @@ from ingest_svc.billing.bridge_store import (
     MissingPeriodRow,
     SettlementRow,
 )
+from ingest_svc.billing.outbox import LEDGER_APPEND, enqueue_many
 from ingest_svc.billing.ports import Clock, ReadingTables
 from ingest_svc.db import insert_ignore
 
@@ -55,6 +60,7 @@ __all__ = ["HOUR_MS", "Closed", "Settler", "hourly_sums", "watermark"]
 HOUR_MS = 3_600_000
 DEFAULT_MAX_POWER_W = 43_470.0  # 63 A main fuse x 230 V x 3 phases (EP_INGEST_MAX_POWER_W)
 _MAX_PERIODS_PER_HOUSEHOLD = 96  # a day of quarter-hours per household and batch (back-logs)
+_MAX_UNBILLED_RUN_MS = 24 * HOUR_MS  # the ledger's limit on one unbilled run (spec §17.7)
 
 
 def watermark(conn: Connection, readings: Table) -> int | None:
@@ -76,6 +82,10 @@ def hourly_sums(conn: Connection, household_id: str, from_ms: int, to_ms: int) -
         hour = int(start) - int(start) % HOUR_MS
         out[hour] = out.get(hour, 0) + int(wh)
     return out
+
+
+def _aligned(ms: int, period_ms: int) -> int:
+    return ms - ms % period_ms
 
 
 def _counters_before(
@@ -143,6 +153,7 @@ class _Period:
     missing: str  # the reason when it cannot be billed, else ""
     detail: str
     meter_values: bytes  # the SettlementRecord with the signed meter periods (settled only)
+    meter: str = ""  # the meter that kept it from being billed, if one did
 
 
 class Settler:
@@ -352,6 +363,7 @@ class Settler:
         plans = {h: periods for h, periods in plans.items() if h in advanced}
         if not plans:
             return []
+        plans = self._silent_meters(conn, plans)
         now = int(self._clock() * 1000)
         settled: list[dict[str, object]] = []
         missing: list[dict[str, object]] = []
@@ -391,10 +403,83 @@ class Settler:
         peaks = self._day_peaks(conn, plans, households)
         if missing:
             conn.execute(insert_ignore(conn, MissingPeriodRow), missing)
+            enqueue_many(conn, LEDGER_APPEND, self._unbilled_requests(plans), now)
         if settled:
             conn.execute(insert_ignore(conn, SettlementRow), settled)
         self._write_peaks(conn, peaks)
         return closed
+
+    def _silent_meters(self, conn: Connection, plans: dict[str, list[_Period]]) -> dict[str, list[_Period]]:
+        """``plans`` with each NOT_SIGNED period whose meter sent no reading at all in (start, end]
+        told NO_READINGS instead: a silent meter is not one whose values failed to verify (those
+        readings are stored as plain samples). One query per household with such periods."""
+        r = self.tables.readings.c
+        out: dict[str, list[_Period]] = {}
+        for household_id, periods in plans.items():
+            unsigned = [p for p in periods if p.missing == "NOT_SIGNED" and p.meter]
+            if not unsigned:
+                out[household_id] = periods
+                continue
+            bucket = (r.ts_ms - 1) - (r.ts_ms - 1) % self.period_ms  # (s, s + period] -> s
+            heard = {
+                (str(m), int(b))
+                for m, b in conn.execute(
+                    select(r.meter_id, bucket)
+                    .where(
+                        r.meter_id.in_(sorted({p.meter for p in unsigned})),
+                        r.ts_ms > unsigned[0].start,
+                        r.ts_ms <= unsigned[-1].end,
+                    )
+                    .distinct()
+                )
+            }
+            out[household_id] = [
+                dataclasses.replace(
+                    p, missing="NO_READINGS", detail=f"no reading of {p.meter} over the period"
+                )
+                if p in unsigned and (p.meter, p.start - p.start % self.period_ms) not in heard
+                else p
+                for p in periods
+            ]
+        return out
+
+    def _unbilled_requests(self, plans: dict[str, list[_Period]]) -> list[tuple[str, bytes]]:
+        """The ledger appends for the batch's unbilled periods: per household, one record per run
+        of consecutive periods with the same reason, meter and detail (at most a day), so a back-log
+        of an outage is a few records (a live pass closes one period, so one record each). The request id (household, run start) makes a re-send append once."""
+        calls: list[tuple[str, bytes]] = []
+        for household_id, periods in plans.items():
+            runs: list[list[_Period]] = []
+            for p in (p for p in periods if p.missing):
+                last = runs[-1] if runs else None
+                if (
+                    last is not None
+                    and last[-1].end == p.start
+                    and (last[-1].missing, last[-1].meter, last[-1].detail) == (p.missing, p.meter, p.detail)
+                    and p.end - _aligned(last[0].start, self.period_ms) <= _MAX_UNBILLED_RUN_MS
+                ):
+                    last.append(p)
+                else:
+                    runs.append([p])
+            for run in runs:
+                # A first period that starts mid-period (meters began signing inside it) is the
+                # aligned period it lies in: none of that period is billed.
+                start = _aligned(run[0].start, self.period_ms)
+                record = record_pb2.UnbilledPeriodRecord(
+                    household_id=household_id,
+                    meter_id=run[0].meter,
+                    period_start=timestamps.from_ms(start),
+                    period_seconds=self.period_ms // 1000,
+                    period_count=(run[-1].end - start) // self.period_ms,
+                    reason=run[0].missing,
+                    detail=run[0].detail.encode("utf-8")[:256].decode("utf-8", "ignore"),
+                )
+                request = ledger_service_pb2.AppendRecordsRequest(
+                    request_id=f"unbilled:{household_id}:{start}",
+                    records=[record_pb2.Record(unbilled_period=record)],
+                )
+                calls.append((request.request_id, request.SerializeToString()))
+        return calls
 
     def _plan(
         self,
@@ -426,8 +511,9 @@ class Settler:
             missing = ""
             detail = ""
             lacking = [m for m in meters if m not in starts or m not in ends]
+            meter = ""
             if lacking:
-                missing = "NOT_SIGNED"
+                missing, meter = "NOT_SIGNED", lacking[0]
                 at = "start" if lacking[0] not in starts else "end"
                 detail = f"no signed value of {lacking[0]} at the period {at}"
             else:
@@ -437,13 +523,13 @@ class Settler:
                     )
                     back = ends[m].import_wh < starts[m].import_wh or ends[m].export_wh < starts[m].export_wh
                     if back or (self.max_power_w > 0 and rise > cap_wh):
-                        missing = "IMPLAUSIBLE_ENERGY"
+                        missing, meter = "IMPLAUSIBLE_ENERGY", m
                         detail = f"{m}: signed registers moved {rise} Wh (cap {cap_wh:.0f} Wh)"
                         break
             if start % self.period_ms:
-                missing, detail = "NOT_SIGNED", "before the meters' first signed boundary"
+                missing, detail, meter = "NOT_SIGNED", "before the meters' first signed boundary", ""
             if missing:
-                out.append(_Period(start, end, 0, missing, detail, b""))
+                out.append(_Period(start, end, 0, missing, detail, b"", meter))
             else:
                 record = record_pb2.SettlementRecord(
                     meter_periods=[

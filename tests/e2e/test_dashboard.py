@@ -26,7 +26,7 @@ from google.protobuf import json_format
 
 from contracts.mqtt.boundary import boundary_message, key_id
 from devstack.stack import Stack
-from ledger_svc.canonical import MeterKey, MeterPeriod, SettlementV2, SignedValue
+from ledger_svc.canonical import MeterKey, MeterPeriod, SettlementV2, SignedValue, UnbilledPeriod
 from ledger_svc.convert import record_to_proto
 from tests.conftest import require
 
@@ -349,12 +349,19 @@ def _signed_day(household: str, meter: str, skip: int) -> list[dict[str, Any]]:
 
 
 def test_a_month_with_a_missing_period_is_never_verified_complete_in_the_page(web: Stack) -> None:
-    """A forced gap (#18): a meter-signed day on the ledger with one quarter-hour never settled.
-    The browser verifies every line that is there and still refuses to call the month complete,
-    and counts the missing periods as the ledger and the verifier do."""
+    """A forced gap (#18): a meter-signed day on the ledger with one quarter-hour never settled,
+    and the unbilled-period record billing writes for it (spec §17.7). The browser verifies every
+    line that is there and still refuses to call the month complete, counts the missing periods as
+    the ledger and the verifier do, and says why the gap was not billed: the reason on the log."""
     user = "household-0004"
     household = households_of(web, user, USER_PASSWORD)[0]
     records = _signed_day(household, "m-e2e-gap", skip=40)
+    gap = datetime(2026, 1, 1, 10, 0, tzinfo=ZoneInfo("Europe/Oslo")).astimezone(UTC)
+    detail = "no signed value of m-e2e-gap at the period end"
+    told = UnbilledPeriod(
+        b"", household, int(gap.timestamp() * 1000), 900_000, 1, "m-e2e-gap", "NOT_SIGNED", detail
+    )
+    records.append(json_format.MessageToDict(record_to_proto(told)))
     status, body = web.api(
         "POST",
         "/api/v1/ledger/records:append",
@@ -367,9 +374,12 @@ def test_a_month_with_a_missing_period_is_never_verified_complete_in_the_page(we
     assert status == 200, body
     invoice = body["invoice"]
     assert len(invoice["lines"]) == 95 and not invoice.get("legacy", False)
-    gap = datetime(2026, 1, 1, 10, 0, tzinfo=ZoneInfo("Europe/Oslo")).astimezone(UTC)
-    assert invoice["missingPeriods"][0]["periodStart"] == gap.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert len(invoice["missingPeriods"]) == 31 * 96 - 95  # the gap, then every day after the first
+    first, *rest = invoice["missingPeriods"]
+    assert first["periodStart"] == gap.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (first["reason"], first["detail"]) == ("NOT_SIGNED", detail)
+    assert first["txHash"] == invoice["unbilled"][0]["txHash"]
+    assert len(rest) == 31 * 96 - 96  # every day after the first: the log says nothing of them
+    assert {m["reason"] for m in rest} == {"NOT_SETTLED"}
 
     result = run_scenario(
         web,
@@ -385,6 +395,13 @@ def test_a_month_with_a_missing_period_is_never_verified_complete_in_the_page(we
     assert {line["verdict"] for line in result["lines"]} == {"pass"}, result["lines"]
     assert result["summaryIntegrity"] is True, result["summary"]  # every line it has is genuine
     assert result["periodsMissing"] == 31 * 96 - 95
+    [shown] = result["missingReasons"]
+    assert shown["verified"] is True  # the browser proved the record that gives the reason
+    assert [(r["reason"], r["count"]) for r in shown["reasons"]] == [
+        ("NOT_SIGNED", 1),
+        ("NOT_SETTLED", 31 * 96 - 96),
+    ]
+    assert "meter values not signed" in shown["reasons"][0]["text"] and detail in shown["reasons"][0]["text"]
     assert result["summaryComplete"] is False and result["summaryOk"] is False, result["summary"]
     assert "NOT verified complete" in result["summary"], result["summary"]
 

@@ -20,7 +20,7 @@ from ledger_svc.canonical import (
     index_fields,
 )
 from ledger_svc.convert import record_from_proto, record_to_proto
-from ledger_svc.invoices import coverage, month_bounds_ms
+from ledger_svc.invoices import Missing, coverage, month_bounds_ms
 from ledger_svc.ledger import Ledger
 from ledger_svc.vectors import v2_records
 from tests.ledger_svc.ledger_records import settlement
@@ -159,7 +159,7 @@ def test_coverage_lists_every_period_not_settled() -> None:
 
     c = coverage([tx(first), tx(second)], start, end)
     assert c.period_ms == 900_000 and c.expected == 31 * 96 and c.covered == 2 and not c.legacy
-    assert len(c.missing) == 31 * 96 - 2 and c.missing[0] == (start + 2 * 900_000, "NOT_SETTLED")
+    assert len(c.missing) == 31 * 96 - 2 and c.missing[0] == Missing(start + 2 * 900_000, "NOT_SETTLED")
     legacy = coverage([tx(settlement("hh-0001", hour=h)) for h in range(24)], start, end)
     assert legacy.legacy and legacy.period_ms == 3_600_000 and legacy.expected == 744 and legacy.covered == 24
     assert key.kind == 4

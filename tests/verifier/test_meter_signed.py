@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from contracts.mqtt.boundary import boundary_message, key_id
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import record_pb2
-from ledger_svc.canonical import MeterKey, MeterPeriod, SettlementV2, SignedValue
+from ledger_svc.canonical import MeterKey, MeterPeriod, SettlementV2, SignedValue, UnbilledPeriod
 from ledger_svc.convert import record_to_proto
 from ledger_svc.invoices import month_bounds_ms
 from tests.verifier.verifier_stack import Deployed
@@ -97,6 +97,35 @@ async def test_a_complete_signed_month_verifies_and_a_missing_period_is_flagged(
     assert status == 1
     assert result["invoice"]["missing_periods"] == ["2026-01-06T04:00:00Z"]
     assert result["invoice"]["problems"] == []  # the ledger listed it: accounted for, but not billed
+    # The log says nothing of why: NOT_SETTLED, so the month is not accounted for either.
+    assert result["invoice"]["missing_reasons"] == [
+        {"period_start": "2026-01-06T04:00:00Z", "reason": "NOT_SETTLED", "detail": ""}
+    ]
+    assert result["invoice"]["accounted"] is False
+
+
+async def test_a_missing_period_shows_the_reason_on_the_log(deployed: Deployed) -> None:
+    """Billing recorded why it did not bill the period (spec §17.7): the verifier proves that
+    record in the head and shows its reason; still not billed, so still not complete."""
+    from zoneinfo import ZoneInfo
+
+    records = _month("hh-told", "m-told", Ed25519PrivateKey.generate(), {500, 501})
+    start, _end = month_bounds_ms("2026-01", ZoneInfo("Europe/Oslo"))
+    told = UnbilledPeriod(
+        b"", "hh-told", start + 500 * QUARTER, QUARTER, 2, "m-told", "NO_READINGS", "silent"
+    )
+    await _append(deployed, [*records, record_to_proto(told)])
+
+    status, result = await _verify(deployed, "hh-told")
+    assert status == 1
+    check = result["invoice"]
+    assert check["problems"] == [] and check["complete"] is False and check["accounted"] is True
+    assert [(r["period_start"], r["reason"], r["detail"]) for r in check["missing_reasons"]] == [
+        ("2026-01-06T04:00:00Z", "NO_READINGS", "silent"),
+        ("2026-01-06T04:15:00Z", "NO_READINGS", "silent"),
+    ]
+    [proven] = result["unbilled"]
+    assert proven["hash_valid"] is True and proven["inclusion_valid"] is True
 
 
 def test_the_verifier_catches_what_the_ledger_would_refuse() -> None:
@@ -153,6 +182,17 @@ def test_the_verifier_catches_what_the_ledger_would_refuse() -> None:
         "neither billed nor listed" in p for p in check.problems
     )
 
+    # The dropped period listed with a reason the log does not give (no unbilled record): caught;
+    # with the unbilled-period record that gives it: accounted for.
+    said = {**dropped, "missingPeriods": [{"periodStart": "2025-12-31T23:15:00Z", "reason": "NO_READINGS"}]}
+    check = metering.check_invoice(said, 2_000_000_000_000)
+    assert any("another reason than the log" in p for p in check.problems)
+    run = UnbilledPeriod(b"", "hh-x", 1_767_222_900_000, QUARTER, 1, "m-x", "NO_READINGS", "")
+    told = {**said, "unbilled": [{"txHash": "ab", "record": js(record_to_proto(run))}]}
+    check = metering.check_invoice(told, 2_000_000_000_000)
+    assert check.problems == [] and check.accounted and not check.complete
+    assert check.reasons == [{"period_start": "2025-12-31T23:15:00Z", "reason": "NO_READINGS", "detail": ""}]
+
 
 def test_a_small_order_meter_key_signs_nothing() -> None:
     """With the identity point as the meter key, R = identity and S = 0 pass OpenSSL's verify
@@ -185,3 +225,22 @@ def test_a_small_order_meter_key_signs_nothing() -> None:
         assert "small order" in str(exc)
     else:
         raise AssertionError("a settlement signed under the identity key verified")
+
+
+def test_the_unbilled_period_vector_encodes_from_the_api_json() -> None:
+    """The verifier's own encoding of an UNBILLED_PERIOD record (spec §17.7) gives the vector's bytes."""
+    import json
+    from pathlib import Path
+
+    from google.protobuf import json_format
+
+    from ledger_svc.vectors import v2_unbilled
+    from verifier import spec
+
+    vector = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs/ledger-test-vectors.json").read_text("utf-8")
+    )
+    want = vector["format_version_2"]["unbilled_period"]["transaction"]["canonical_hex"]
+    record = v2_unbilled()
+    as_json = json_format.MessageToDict(record_to_proto(record))
+    assert spec.record_bytes_from_json(as_json, record.salt.hex()).hex() == want

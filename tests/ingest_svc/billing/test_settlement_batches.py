@@ -27,8 +27,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from common import timestamps
 from common.db import make_engine
 from contracts.mqtt.boundary import KEY_ALGORITHM, SignedBoundary
+from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from ingest_svc.app import migrate
 from ingest_svc.billing.pricing import Pricer
 from ingest_svc.billing.settlement import Closed, Settler
@@ -116,7 +118,24 @@ def _tables(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
         "marks": "select meter_id, boundary_ms, import_wh, export_wh from meter_marks order by meter_id",
     }
     with engine.connect() as conn:
-        return {name: [tuple(r) for r in conn.execute(text(q))] for name, q in queries.items()}
+        out = {name: [tuple(r) for r in conn.execute(text(q))] for name, q in queries.items()}
+    # Unbilled-period records join consecutive periods of a batch into one run (spec §17.7), so
+    # their rows depend on the batching; the periods, reasons and details they record do not.
+    runs = [r for r in out["outbox"] if str(r[1]).startswith("unbilled:")]
+    out["outbox"] = [r for r in out["outbox"] if r not in runs]
+    out["unbilled"] = sorted(
+        (
+            u.household_id,
+            timestamps.to_ms(u.period_start) + k * u.period_seconds * 1000,
+            u.reason,
+            u.meter_id,
+            u.detail,
+        )
+        for r in runs
+        for u in [pb.AppendRecordsRequest.FromString(bytes(r[2])).records[0].unbilled_period]
+        for k in range(u.period_count)
+    )
+    return out
 
 
 def _price_all(engine: Engine) -> int:
@@ -195,6 +214,19 @@ def test_periods_settle_as_hand_worked_and_alike_however_batched(db_url: str, tm
     # Every settled period priced in NOK, its ledger append queued once.
     assert all(r[6] and r[8] == "NOK" for r in want["settlements"])
     assert len(want["outbox"]) == len(want["settlements"]) == 3 * PERIODS - 4 + 3
+    # Every unbilled period queued for the ledger with its reason and the meter that caused it.
+    assert want["unbilled"] == [
+        ("hh-a", B0 + 6 * Q, "NOT_SIGNED", "m-a2", "no signed value of m-a2 at the period end"),
+        ("hh-a", B0 + 7 * Q, "NOT_SIGNED", "m-a2", "no signed value of m-a2 at the period start"),
+        (
+            "hh-b",
+            B0 + 8 * Q,
+            "IMPLAUSIBLE_ENERGY",
+            "m-b",
+            "m-b: signed registers moved 20200 Wh (cap 10868 Wh)",
+        ),
+        ("hh-c", B0, "NOT_SIGNED", "m-c", "no signed value of m-c at the period start"),
+    ]
 
     # A back-log (every boundary stored, then the passes), in batches of 8 household-periods (two
     # periods per household and batch) and in one batch: the same rows as period by period.
@@ -287,6 +319,7 @@ def _live_url_fresh(url: str) -> tuple[list[Closed], dict[str, list[tuple[object
 
 _CHILD = """
 import sys
+from common import timestamps
 from common.db import make_engine
 from ingest_svc.billing.settlement import Settler
 from ingest_svc.intake.store import READING_TABLES

@@ -6,8 +6,9 @@ signed nothing), so periods 00:30-00:45 and 00:45-01:00 have no signed value at 
 the two periods next to them none at one end. Billing settles, prices and queues the
 month for the real ledger_svc (over gRPC), which takes what the queue holds; the invoice the
 household then gets from the ledger has a line for each signed period only, lists every other
-period as missing with its reason, and its total is the signed periods' energy: none of the
-unsigned stretch's. On SQLite and PostgreSQL (ingest's database and the ledger's alike).
+period as missing with its reason, taken from the unbilled-period record billing queued when it
+closed them (spec §17.7), and its total is the signed periods' energy: none of the unsigned
+stretch's. On SQLite and PostgreSQL (ingest's database and the ledger's alike).
 """
 
 from __future__ import annotations
@@ -143,7 +144,24 @@ async def test_an_all_unsigned_period_is_listed_missing_never_billed(
         items = outbox.claim(100)
         requests = [pb.AppendRecordsRequest.FromString(i.payload) for i in items]
         kinds = [r.records[0].WhichOneof("content") for r in requests]
-        assert kinds == ["meter_key"] + ["settlement"] * len(signed)
+        # The four unsigned periods: one record for the first (its end is unsigned), one run of three
+        # (their starts are), queued when they closed.
+        assert sorted(kinds) == sorted(["meter_key"] + ["unbilled_period"] * 2 + ["settlement"] * len(signed))
+        runs = [r.records[0].unbilled_period for r in requests if r.records[0].HasField("unbilled_period")]
+        assert sorted(
+            (
+                timestamps.to_ms(u.period_start),
+                u.period_seconds,
+                u.period_count,
+                u.meter_id,
+                u.reason,
+                u.detail,
+            )
+            for u in runs
+        ) == [
+            (B0 + Q, 900, 1, "m-1", "NOT_SIGNED", "no signed value of m-1 at the period end"),
+            (B0 + 2 * Q, 900, 3, "m-1", "NOT_SIGNED", "no signed value of m-1 at the period start"),
+        ]
     finally:
         engine.dispose()
 
@@ -167,9 +185,16 @@ async def test_an_all_unsigned_period_is_listed_missing_never_billed(
     assert starts == signed and not invoice.legacy
     assert invoice.total_wh == sum(wh(3 * i + 3) - wh(3 * i) for i in signed)
     assert invoice.total_wh < wh(STEPS - 1) - wh(0)  # the unsigned stretch's energy is on no line
-    missing_at = {timestamps.to_ms(m.period_start): m.reason for m in invoice.missing_periods}
-    for i in range(1, 5):  # the unsigned periods (2 and 3 at both ends): listed, with why
-        assert missing_at[B0 + i * Q] == NOT_SETTLED
+    missing_at = {timestamps.to_ms(m.period_start): m for m in invoice.missing_periods}
+    first, rest = sorted(invoice.unbilled, key=lambda t: t.record.unbilled_period.period_count)
+    for i in range(1, 5):  # the unsigned periods (2 and 3 at both ends): listed, with why, from the log
+        m = missing_at[B0 + i * Q]
+        assert (m.reason, m.tx_hash) == ("NOT_SIGNED", (first if i == 1 else rest).tx_hash)
+        assert m.detail == f"no signed value of m-1 at the period {'end' if i == 1 else 'start'}"
+    # The rest of the month closed no period yet: the log says nothing of it.
+    assert {m.reason for m in invoice.missing_periods if timestamps.to_ms(m.period_start) >= B0 + 8 * Q} <= {
+        NOT_SETTLED
+    }
     assert not set(missing_at) & {B0 + i * Q for i in signed}
     # Lines and missing periods account for every period of the month.
     assert invoice.settlement_period_seconds == Q // 1000
@@ -177,6 +202,6 @@ async def test_an_all_unsigned_period_is_listed_missing_never_billed(
     assert invoice.covered_periods + len(invoice.missing_periods) + invoice.open_periods == (
         invoice.expected_periods
     )
-    assert len(verdict.lines) == len(signed) and all(
+    assert len(verdict.lines) == len(signed) + 2 and all(
         v.hash_valid and v.inclusion_valid for v in verdict.lines
     )

@@ -114,6 +114,18 @@ def test_only_verified_boundaries_are_stored_and_only_they_are_billed(tmp_path: 
     assert priced == 2
     items = Outbox(engine).claim(10)
     requests = [ledger_service_pb2.AppendRecordsRequest.FromString(i.payload) for i in items]
+    # Queued when the periods closed: why each of the three was not billed (spec §17.7).
+    told = [r.records[0].unbilled_period for r in requests if r.records[0].HasField("unbilled_period")]
+    assert sorted(
+        (u.period_start.ToMilliseconds() + k * QUARTER - B0, u.reason, u.meter_id, u.detail)
+        for u in told
+        for k in range(u.period_count)
+    ) == [
+        (QUARTER, "NOT_SIGNED", "m-1", "no signed value of m-1 at the period end"),
+        (2 * QUARTER, "NOT_SIGNED", "m-1", "no signed value of m-1 at the period start"),
+        (3 * QUARTER, "NOT_SIGNED", "m-1", "no signed value of m-1 at the period start"),
+    ]
+    requests = [r for r in requests if not r.records[0].HasField("unbilled_period")]
     assert [r.records[0].WhichOneof("content") for r in requests] == ["meter_key", "settlement", "settlement"]
     record = requests[1].records[0].settlement
     assert record.format_version == 2 and record.period_seconds == 900 and record.metered_wh == wh[3] - wh[0]

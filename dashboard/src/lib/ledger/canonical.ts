@@ -4,7 +4,7 @@
  * ledger without trusting it: fixed field order, big-endian fixed-width integers,
  * u32-length-prefixed UTF-8 strings, money in micro-EUR, energy in Wh, instants in Unix ms.
  */
-import type { CorrectionRecord, MeterKeyRecord, Record as LedgerRecord, SettlementRecord, SignedRegisterValue } from "@/gen/energypulse/ledger/v1/record_pb";
+import type { CorrectionRecord, MeterKeyRecord, Record as LedgerRecord, SettlementRecord, SignedRegisterValue, UnbilledPeriodRecord } from "@/gen/energypulse/ledger/v1/record_pb";
 import { tsMs } from "@/lib/proto-json";
 
 import { ascii, concat, hexToBytes, i64, sha256, u32, u64 } from "./bytes";
@@ -20,6 +20,8 @@ export const KIND_SETTLEMENT = 2;
 export const KIND_METER_KEY = 4;
 /** An operator's correction of a billed period (spec §17.6). */
 export const KIND_CORRECTION = 5;
+/** Settlement periods billing closed without a bill, and why (spec §17.7). */
+export const KIND_UNBILLED_PERIOD = 6;
 /** Meter-signed quarter-hour settlements and meter-key records (spec §16). */
 export const METER_VALUES_VERSION = 2;
 
@@ -116,6 +118,20 @@ export function encodeCorrection(salt: Uint8Array, c: CorrectionRecord): Uint8Ar
   );
 }
 
+/** Unbilled settlement periods (§17.7): a run of period_count periods from period_start. */
+export function encodeUnbilledPeriod(salt: Uint8Array, u: UnbilledPeriodRecord): Uint8Array {
+  return concat(
+    header(KIND_UNBILLED_PERIOD, salt, METER_VALUES_VERSION),
+    str(u.householdId),
+    i64(tsMs(u.periodStart)),
+    i64(u.periodSeconds * 1000n),
+    i64(u.periodCount),
+    str(u.meterId),
+    str(u.reason),
+    str(u.detail),
+  );
+}
+
 export function encodePrediction(salt: Uint8Array, r: PredictionFields): Uint8Array {
   return concat(
     header(KIND_PREDICTION, salt),
@@ -169,6 +185,8 @@ export function encodeRecord(record: LedgerRecord, saltHex: string): Uint8Array 
       return encodeMeterKey(salt, content.value);
     case "correction":
       return encodeCorrection(salt, content.value);
+    case "unbilledPeriod":
+      return encodeUnbilledPeriod(salt, content.value);
     case "settlement": {
       const s = content.value;
       if (s.formatVersion === METER_VALUES_VERSION) return encodeSettlementV2(salt, s);

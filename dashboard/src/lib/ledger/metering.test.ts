@@ -9,7 +9,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 
-import { InvoiceSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
+import { InvoiceSchema, MissingPeriodSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
 import { RecordSchema, TransactionSchema, type Record as LedgerRecord } from "@/gen/energypulse/ledger/v1/record_pb";
 
 import { bytesToHex, hexToBytes } from "./bytes";
@@ -38,7 +38,7 @@ interface TxJson {
 }
 const v2 = (
   JSON.parse(readFileSync(new URL("../../../../docs/ledger-test-vectors.json", import.meta.url), "utf8")) as {
-    format_version_2: { transactions: TxJson[]; refused: { reason: string; record: RecordJson }[] };
+    format_version_2: { transactions: TxJson[]; refused: { reason: string; record: RecordJson }[]; unbilled_period: { transaction: TxJson } };
   }
 ).format_version_2;
 
@@ -46,6 +46,22 @@ const ts = (ms: unknown) => timestampFromMs(Number(ms));
 const value = (v: SignedJson) => ({ boundaryTime: ts(v.boundary_ms), importWh: BigInt(v.import_wh), exportWh: BigInt(v.export_wh), seq: BigInt(v.seq), signature: hexToBytes(v.signature_hex) });
 
 function recordOf(r: RecordJson): LedgerRecord {
+  if (r.kind === "UNBILLED_PERIOD") {
+    return create(RecordSchema, {
+      content: {
+        case: "unbilledPeriod",
+        value: {
+          householdId: r.household_id,
+          meterId: String(r.meter_id),
+          periodStart: ts(r.period_start_ms),
+          periodSeconds: BigInt(Number(r.period_ms) / 1000),
+          periodCount: BigInt(Number(r.period_count)),
+          reason: String(r.reason),
+          detail: String(r.detail),
+        },
+      },
+    });
+  }
   if (r.kind === "METER_KEY") {
     return create(RecordSchema, {
       content: {
@@ -133,5 +149,33 @@ describe("format version 2", () => {
       const s = r.content.case === "settlement" ? r.content.value : undefined;
       await expect(signedEnergy(s!, keys)).rejects.toThrow(bad.reason === "ENERGY_NOT_SIGNED" ? /meter signed/ : /not signed by the meter/);
     }
+  });
+});
+
+describe("unbilled periods (spec §17.7)", () => {
+  const told = v2.unbilled_period.transaction;
+
+  it("re-encodes the UNBILLED_PERIOD vector and reproduces its transaction hash", async () => {
+    const body = encodeRecord(recordOf(told.record), told.record.salt);
+    expect(bytesToHex(body)).toBe(told.canonical_hex);
+    expect(bytesToHex(await txHash(body, BigInt(told.appended_at_ms), hexToBytes(told.prev_tx_hash)))).toBe(told.tx_hash);
+  });
+
+  it("takes each missing period's reason from the record on the log, and flags another one", async () => {
+    const start = Number(v2.transactions[1]?.record.period_start_ms);
+    const invoice = invoiceOf(v2.transactions, start + 5 * 900_000);
+    invoice.unbilled = [create(TransactionSchema, { txHash: told.tx_hash, record: recordOf(told.record) })];
+    const listed = (reasons: string[]) => reasons.map((reason, i) => create(MissingPeriodSchema, { periodStart: ts(start + (2 + i) * 900_000), reason }));
+    invoice.missingPeriods = listed(["NOT_SIGNED", "NOT_SIGNED", "NOT_SETTLED"]);
+    const check = await checkInvoice(invoice, 10n ** 13n);
+    expect(check).toMatchObject({ legacy: false, expected: 5, settled: 2, complete: false, problems: [] });
+    expect(check.reasons.map((r) => [Number(r.startMs - BigInt(start)) / 900_000, r.reason, r.detail, r.txHash])).toEqual([
+      [2, "NOT_SIGNED", told.record.detail, told.tx_hash],
+      [3, "NOT_SIGNED", told.record.detail, told.tx_hash],
+      [4, "NOT_SETTLED", "", ""],
+    ]);
+    // The server claiming a reason the log does not give is caught.
+    invoice.missingPeriods = listed(["NOT_SIGNED", "NO_READINGS", "NO_READINGS"]);
+    expect((await checkInvoice(invoice, 10n ** 13n)).problems).toEqual(["2 missing periods give another reason than the ledger's records"]);
   });
 });

@@ -27,6 +27,37 @@ export interface InvoiceCompleteness {
   complete: boolean;
   /** Operator corrections (spec §17.6): amount, why and who, as the household sees them. */
   corrections: CorrectionLine[];
+  /** Why each missing period was not billed, from the unbilled-period records on the log (§17.7). */
+  reasons: MissingReason[];
+}
+
+/** A missing period and its reason: an unbilled-period record's, or NOT_SETTLED where the log has none. */
+export interface MissingReason {
+  startMs: bigint;
+  reason: string;
+  detail: string;
+  /** The unbilled-period transaction that gives it ("" for NOT_SETTLED). */
+  txHash: string;
+}
+
+/** The invoice's word for a period the log says nothing about (no line, no unbilled record). */
+export const NOT_SETTLED = "NOT_SETTLED";
+
+/** {period start ms: reason} from the invoice's unbilled-period records of its household, the first on the log for each period. */
+export function unbilledReasons(invoice: Invoice, periodMs: bigint): Map<bigint, MissingReason> {
+  const out = new Map<bigint, MissingReason>();
+  const runs = [...invoice.unbilled].sort((a, b) => Number(a.leafIndex - b.leafIndex));
+  for (const tx of runs) {
+    if (tx.record?.content.case !== "unbilledPeriod") continue;
+    const u = tx.record.content.value;
+    if (u.householdId !== invoice.householdId) continue;
+    const start = tsMs(u.periodStart);
+    const end = start + u.periodSeconds * 1000n * u.periodCount;
+    for (let p = start - (start % periodMs); p < end; p += periodMs) {
+      if (!out.has(p)) out.set(p, { startMs: p, reason: u.reason, detail: u.detail, txHash: tx.txHash });
+    }
+  }
+  return out;
 }
 
 export interface CorrectionLine {
@@ -201,10 +232,13 @@ export async function checkInvoice(invoice: Invoice, headTimeMs: bigint): Promis
       spans.push([a, a + HOUR_MS]);
     }
   }
-  const periodMs = signed[0] ? signed[0].periodSeconds * 1000n : HOUR_MS;
+  // A meter-signed household's month with no line yet takes its period from its unbilled records.
+  const first = invoice.unbilled.map((t) => t.record?.content).find((c) => c?.case === "unbilledPeriod");
+  const run = first?.case === "unbilledPeriod" ? first.value : undefined;
+  const periodMs = signed[0] ? signed[0].periodSeconds * 1000n : run ? run.periodSeconds * 1000n : HOUR_MS;
   const fixes = checkCorrections(invoice);
   problems.push(...fixes.problems);
-  const result: InvoiceCompleteness = { legacy: signed.length === 0, periodMs, expected: 0, settled: 0, missing: [], open: 0, problems, complete: false, corrections: fixes.lines };
+  const result: InvoiceCompleteness = { legacy: signed.length === 0 && !run, periodMs, expected: 0, settled: 0, missing: [], open: 0, problems, complete: false, corrections: fixes.lines, reasons: [] };
   if (periodMs <= 0n || HOUR_MS % periodMs !== 0n) {
     problems.push("the settlement period does not divide an hour");
     return result;
@@ -213,8 +247,10 @@ export async function checkInvoice(invoice: Invoice, headTimeMs: bigint): Promis
   for (const [a, b] of spans) for (let p = a - (a % periodMs); p < b; p += periodMs) covered.set(p, (covered.get(p) ?? 0) + 1);
   const begin = tsMs(invoice.periodStart);
   const finish = tsMs(invoice.periodEnd);
-  const listed = new Set(invoice.missingPeriods.map((m) => tsMs(m.periodStart)));
+  const listed = new Map(invoice.missingPeriods.map((m) => [tsMs(m.periodStart), m.reason]));
+  const logged = unbilledReasons(invoice, periodMs);
   let unlisted = 0;
+  let misreported = 0;
   for (let p = begin + ((periodMs - (begin % periodMs)) % periodMs); p < finish; p += periodMs) {
     result.expected++;
     const n = covered.get(p) ?? 0;
@@ -223,10 +259,16 @@ export async function checkInvoice(invoice: Invoice, headTimeMs: bigint): Promis
     else if (p + periodMs > headTimeMs) result.open++;
     else {
       result.missing.push(p);
-      if (!listed.has(p)) unlisted++;
+      // The reason is the log's (a proven record), never only the server's word.
+      const why = logged.get(p) ?? { startMs: p, reason: NOT_SETTLED, detail: "", txHash: "" };
+      result.reasons.push(why);
+      const said = listed.get(p);
+      if (said === undefined) unlisted++;
+      else if (said !== why.reason) misreported++;
     }
   }
   if (unlisted) problems.push(`${unlisted.toString()} periods are neither billed nor listed as missing`);
+  if (misreported) problems.push(`${misreported.toString()} missing periods give another reason than the ledger's records`);
   // The chain: per meter, each period starts with the values the previous one ended with.
   const ends = new Map<string, string>();
   for (const s of signed) for (const m of s.meterPeriods) if (m.end) ends.set(`${m.meterId}@${tsMs(m.end.boundaryTime).toString()}`, `${m.end.importWh.toString()}/${m.end.exportWh.toString()}`);

@@ -31,8 +31,9 @@ const PARALLEL = 6;
 export async function verifyInvoice(invoice: Invoice): Promise<InvoiceVerification> {
   const head = await fetchVerifiedHead();
   const verdicts = new Map<string, TxVerdict>();
-  // Lines, the meter-key records and the operator corrections: each proven into the head.
-  const queue = [...invoice.lines.map((l) => l.transaction).filter((tx) => tx !== undefined), ...invoice.meterKeys, ...invoice.corrections];
+  // Lines, the meter-key records, the operator corrections and the unbilled-period records that
+  // give the missing periods' reasons: each proven into the head.
+  const queue = [...invoice.lines.map((l) => l.transaction).filter((tx) => tx !== undefined), ...invoice.meterKeys, ...invoice.corrections, ...invoice.unbilled];
   const worker = async () => {
     for (let tx = queue.shift(); tx; tx = queue.shift()) {
       let proof = null;

@@ -2,12 +2,31 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardBody } from "@/components/ui/card";
 import type { Invoice } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
 import { fmtDateTime } from "@/lib/format";
-import type { InvoiceCompleteness } from "@/lib/ledger/metering";
-import { tsDate } from "@/lib/proto-json";
+import { type InvoiceCompleteness, type MissingReason, NOT_SETTLED } from "@/lib/ledger/metering";
+import { tsMs } from "@/lib/proto-json";
+
+/** Why a period was not billed, in words (spec §17.7). */
+const REASON_TEXT: Record<string, string> = {
+  NOT_SIGNED: "meter values not signed",
+  NO_READINGS: "no readings from the meter",
+  IMPLAUSIBLE_ENERGY: "implausible signed energy",
+  [NOT_SETTLED]: "no reason on the ledger",
+};
+
+/** The missing periods grouped by reason, in the order each reason first occurs. */
+function byReason(reasons: MissingReason[]): [string, MissingReason[]][] {
+  const groups = new Map<string, MissingReason[]>();
+  for (const r of reasons) groups.set(r.reason, [...(groups.get(r.reason) ?? []), r]);
+  return [...groups.entries()];
+}
 
 /** Whether the month is meter-signed, and the periods the ledger (and, once verified, the browser) found unbilled. */
 export function PeriodsCard({ inv, completeness: check }: { inv: Invoice; completeness: InvoiceCompleteness | undefined }) {
   const missing = check ? check.missing.length : inv.missingPeriods.length;
+  // Once verified, the reasons come from the proven unbilled-period records; before, as the ledger lists them.
+  const reasons: MissingReason[] = check
+    ? check.reasons
+    : inv.missingPeriods.map((m) => ({ startMs: tsMs(m.periodStart), reason: m.reason || NOT_SETTLED, detail: m.detail, txHash: m.txHash }));
   return (
     <Card>
       <CardBody>
@@ -28,14 +47,19 @@ export function PeriodsCard({ inv, completeness: check }: { inv: Invoice; comple
           </ul>
         )}
         {!inv.legacy && missing > 0 && (
-          <p className="mt-2 text-xs text-slate-600">
-            Not billed (no meter-signed values reached the ledger):{" "}
-            {inv.missingPeriods
-              .slice(0, 8)
-              .map((m) => fmtDateTime(tsDate(m.periodStart)))
-              .join(", ")}
-            {inv.missingPeriods.length > 8 && " …"}
-          </p>
+          <ul className="mt-2 space-y-1 text-xs text-slate-600" data-testid="invoice-missing-reasons" data-verified={check !== undefined}>
+            {byReason(reasons).map(([reason, periods]) => (
+              <li key={reason} data-reason={reason} data-count={periods.length}>
+                <span className="font-medium">{`Not billed, ${REASON_TEXT[reason] ?? reason} (${periods.length.toString()}):`}</span>{" "}
+                {periods
+                  .slice(0, 8)
+                  .map((m) => fmtDateTime(new Date(Number(m.startMs))))
+                  .join(", ")}
+                {periods.length > 8 && " …"}
+                {periods[0]?.detail && <span className="text-slate-500">{` — ${periods[0].detail}`}</span>}
+              </li>
+            ))}
+          </ul>
         )}
       </CardBody>
     </Card>

@@ -22,7 +22,7 @@ function result(completeness: InvoiceCompleteness | undefined): InvoiceVerificat
   return { head, verdicts: new Map(), passed: 3, failed: 0, pending: 0, completeness };
 }
 
-const complete: InvoiceCompleteness = { legacy: false, periodMs: 900_000n, expected: 3, settled: 3, missing: [], open: 0, problems: [], complete: true, corrections: [] };
+const complete: InvoiceCompleteness = { legacy: false, periodMs: 900_000n, expected: 3, settled: 3, missing: [], open: 0, problems: [], complete: true, corrections: [], reasons: [] };
 
 describe("VerificationSummary", () => {
   it("is verified complete only when the lines pass and every period is accounted for", () => {

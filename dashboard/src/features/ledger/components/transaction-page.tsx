@@ -18,6 +18,8 @@ import { localTime, rawRecord, recordInWords } from "../lib/record-words";
 const KIND_WORDS: Partial<Record<RecordKind, string>> = {
   [RecordKind.SETTLEMENT]: "Settled hour (what was billed)",
   [RecordKind.PREDICTION]: "Forecast (what was expected)",
+  [RecordKind.CORRECTION]: "Correction of a billed period",
+  [RecordKind.UNBILLED_PERIOD]: "Periods not billed, and why",
 };
 
 export function TransactionPage() {

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 
-import { PredictionRecordSchema, RecordSchema, SettlementRecordSchema, TransactionSchema } from "@/gen/energypulse/ledger/v1/record_pb";
+import { PredictionRecordSchema, RecordSchema, SettlementRecordSchema, TransactionSchema, UnbilledPeriodRecordSchema } from "@/gen/energypulse/ledger/v1/record_pb";
 
 import { rawRecord, recordInWords } from "./record-words";
 
@@ -50,5 +50,30 @@ describe("a ledger record in words", () => {
     const lines = Object.fromEntries(recordInWords(tx).map((l) => [l.field, l.value]));
     expect(lines.total_cost_micro_eur?.replace(/\s/g, " ")).toBe("kr 1.25");
     expect(lines.metered_wh).toMatch(/^1[.,]500 kWh$/);
+  });
+
+  it("shows an unbilled-period record's own fields: why, which meter, how many periods", () => {
+    const told = create(TransactionSchema, {
+      record: create(RecordSchema, {
+        content: {
+          case: "unbilledPeriod",
+          value: create(UnbilledPeriodRecordSchema, {
+            householdId: "hh-1",
+            meterId: "m-1",
+            periodStart: timestampFromDate(new Date("2026-01-01T09:00:00Z")),
+            periodSeconds: 900n,
+            periodCount: 3n,
+            reason: "NO_READINGS",
+            detail: "no reading of m-1 over the period",
+          }),
+        },
+      }),
+    });
+    const lines = Object.fromEntries(recordInWords(told).map((l) => [l.field, [l.label, l.value]]));
+    expect(lines.reason).toEqual(["Why", "NO_READINGS"]);
+    expect(lines.meter_id).toEqual(["Meter", "m-1"]);
+    expect(lines.period_count).toEqual(["Periods not billed", "3"]);
+    expect(lines.period_seconds?.[1]).toBe("15 min");
+    expect(rawRecord(told).map(([name]) => name)).toEqual(["household_id", "meter_id", "period_start", "period_seconds", "period_count", "reason", "detail"]);
   });
 });

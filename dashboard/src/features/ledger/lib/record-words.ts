@@ -7,7 +7,7 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
-import { MeterKeyRecordSchema, PredictionRecordSchema, SettlementRecordSchema, type Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
+import { CorrectionRecordSchema, MeterKeyRecordSchema, PredictionRecordSchema, SettlementRecordSchema, type Transaction, UnbilledPeriodRecordSchema } from "@/gen/energypulse/ledger/v1/record_pb";
 import { bytesToHex } from "@/lib/ledger/bytes";
 import { fmtDateTime, fmtMoney, fmtNumber } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
@@ -48,6 +48,10 @@ const LABELS: Record<string, string> = {
   cost_micro_eur: "Expected cost",
   model_version: "Forecast model",
   create_time: "Forecast made",
+  period_count: "Periods not billed",
+  meter_id: "Meter",
+  reason: "Why",
+  detail: "Detail",
 };
 
 /** "price_p50_micro_eur_per_kwh" -> "Price p50" (a field without its own label). */
@@ -86,10 +90,17 @@ function inWords(name: string, value: unknown, currency: string): string {
   return String(value);
 }
 
+const SCHEMAS: Record<string, DescMessage> = {
+  settlement: SettlementRecordSchema,
+  meterKey: MeterKeyRecordSchema,
+  prediction: PredictionRecordSchema,
+  correction: CorrectionRecordSchema,
+  unbilledPeriod: UnbilledPeriodRecordSchema,
+};
+
 function schemaOf(tx: Transaction): DescMessage | undefined {
   const c = tx.record?.content;
-  if (!c?.case) return undefined;
-  return c.case === "settlement" ? SettlementRecordSchema : c.case === "meterKey" ? MeterKeyRecordSchema : PredictionRecordSchema;
+  return c?.case ? SCHEMAS[c.case] : undefined;
 }
 
 /** The record's fields in words, in schema order; fields left unset (zero, empty) are left out. */
