@@ -9,6 +9,7 @@ import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { fmtHour, fmtNumber, fmtPerKwh, fmtTime, minorUnit, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { steppedPath } from "@/lib/series";
+import { useT } from "@/lib/i18n";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
 import { barSeries, cheapestOf, cheapestWindows, nearDays, periodsOf, rateNote, spotCurrency, spotUnitNote } from "../lib/price-periods";
@@ -18,6 +19,7 @@ const barsPath = uPlot.paths.bars?.({ size: [0.92, 40], align: 1 });
 /** Today's and tomorrow's prices as bars (published, exact) and, before tomorrow's auction
  *  result, its forecast band; the cheapest periods marked certain (published) or likely. */
 export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typeof usePriceForecast>; timeZone?: string }) {
+  const t = useT();
   const periods = useMemo(() => nearDays(periodsOf(forecast.data)), [forecast.data]);
   const cheapest = useMemo(() => cheapestOf(forecast.data).filter((c) => periods.some((p) => p.day === c.day)), [forecast.data, periods]);
   const data = useMemo(() => barSeries(periods), [periods]);
@@ -36,50 +38,50 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
       tzDate: time.tzDate,
       plugins: [bandsPlugin(() => bands)],
       scales: { x: { time: true } },
-      axes: [time.axis, { ...axisStyle, label: `${unit} (spot)`, labelSize: 18, size: 52 }],
+      axes: [time.axis, { ...axisStyle, label: t.home.bars.axis(unit), labelSize: 18, size: 52 }],
       series: [
         time.series,
-        { label: "Published", stroke: palette.price, fill: "rgba(217, 119, 6, 0.55)", width: 0, paths: barsPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: t.common.published, stroke: palette.price, fill: "rgba(217, 119, 6, 0.55)", width: 0, paths: barsPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
         { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
-        { label: "Forecast", stroke: palette.forecast, width: 2, dash: [6, 4], paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: t.common.forecast, stroke: palette.forecast, width: 2, dash: [6, 4], paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
         { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
       ],
       bands: [{ series: [4, 2], fill: "rgba(99, 102, 241, 0.12)" }],
     };
-  }, [cheapest, timeZone, currency, unit]);
+  }, [cheapest, timeZone, currency, unit, t]);
 
   return (
     <Card aria-labelledby="price-bars-title">
       <CardHeader
         id="price-bars-title"
-        title="Today and tomorrow: spot prices"
+        title={t.home.bars.title}
         description={
           tomorrowPublished
-            ? `Published day-ahead prices, 15-minute periods · ${unitNote}`
-            : `Today published; tomorrow is a forecast (P10–P90 band) until the auction result${publication ? ` (expected ${fmtTime(publication, timeZone)})` : ""} · ${unitNote}`
+            ? t.home.bars.published(unitNote)
+            : t.home.bars.forecastUntil(publication ? fmtTime(publication, timeZone) : "", unitNote)
         }
-        action={<Badge tone={tomorrowPublished ? "good" : "info"}>{tomorrowPublished ? "Tomorrow published" : "Tomorrow forecast"}</Badge>}
+        action={<Badge tone={tomorrowPublished ? "good" : "info"}>{tomorrowPublished ? t.home.bars.tomorrowPublished : t.home.bars.tomorrowForecast}</Badge>}
       />
       <CardBody>
         {forecast.isPending ? (
-          <LoadingState label="Loading prices…" className="h-64" />
+          <LoadingState label={t.home.bars.loading} className="h-64" />
         ) : forecast.error ? (
           <ErrorState error={forecast.error} onRetry={() => void forecast.refetch()} className="h-64" />
         ) : periods.length === 0 ? (
-          <EmptyState title="No prices yet" description="The market data for this zone has not arrived." className="h-64" />
+          <EmptyState title={t.home.bars.none} description={t.home.bars.noneSub} className="h-64" />
         ) : (
           <>
             <p className="sr-only" data-testid="price-bars-unit">
-              Spot prices in {unit}
+              {t.home.bars.unit(unit)}
             </p>
-            <UPlotChart options={options} data={data} height={240} ariaLabel={`Published spot prices of today and tomorrow as bars in ${unit}, tomorrow's forecast band before publication`} />
+            <UPlotChart options={options} data={data} height={240} ariaLabel={t.home.bars.chart(unit)} />
             <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="cheapest-hours">
-              <span className="font-medium text-slate-700">Cheapest periods:</span>
+              <span className="font-medium text-slate-700">{t.home.bars.cheapest}</span>
               {cheapestWindows(cheapest).map((c) => (
-                <Badge key={c.t} tone={c.certain ? "good" : "info"} title={c.certain ? "published: certain" : "forecast: likely"}>
+                <Badge key={c.t} tone={c.certain ? "good" : "info"} title={c.certain ? t.home.bars.certainTitle : t.home.bars.likelyTitle}>
                   {fmtHour(new Date(c.t * 1000), timeZone)}–{fmtHour(new Date(c.end * 1000), timeZone)}
                   <span>· {fmtNumber(c.price, 1)} {minorUnit(currency)}</span>
-                  <span className="font-normal">{c.certain ? "certain" : "likely"}</span>
+                  <span className="font-normal">{c.certain ? t.common.certain : t.common.likely}</span>
                 </Badge>
               ))}
             </div>
