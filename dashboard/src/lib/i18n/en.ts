@@ -62,6 +62,15 @@ export const en = {
     notFound: "Page not found",
     backToOverview: "Back to the overview",
   },
+  chart: {
+    keys: (label: string) => `${label}. Arrow keys read the values, Home and End jump to the first and last.`,
+    noValue: "no value",
+    showTable: "Show as table",
+    hideTable: "Hide table",
+    asTable: (label: string) => `${label}, as a table`,
+    firstOf: (shown: string, all: string) => `The first ${shown} of ${all} points; a shorter range or the export has them all.`,
+    series: (n: number) => `Series ${String(n)}`,
+  },
   auth: {
     tagline: "Know what your power costs — before you use it.",
     pitch: "Live consumption, hourly price forecasts with honest uncertainty, and invoices you can verify yourself against a signed, tamper-evident ledger.",

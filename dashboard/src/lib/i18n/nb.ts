@@ -63,6 +63,15 @@ export const nb: Messages = {
     notFound: "Fant ikke siden",
     backToOverview: "Tilbake til oversikten",
   },
+  chart: {
+    keys: (label: string) => `${label}. Piltastene leser opp verdiene, Home og End hopper til den første og den siste.`,
+    noValue: "ingen verdi",
+    showTable: "Vis som tabell",
+    hideTable: "Skjul tabellen",
+    asTable: (label: string) => `${label}, som tabell`,
+    firstOf: (shown: string, all: string) => `De første ${shown} av ${all} punkter; et kortere tidsrom eller eksporten har alle.`,
+    series: (n: number) => `Serie ${String(n)}`,
+  },
   auth: {
     tagline: "Vit hva strømmen koster – før du bruker den.",
     pitch: "Forbruket ditt direkte, timesprognoser for strømprisen med ærlig usikkerhet, og fakturaer du kan kontrollere selv mot en signert hovedbok som avslører endringer.",
