@@ -24,6 +24,7 @@ from pathlib import Path
 from devstack.env import (
     SERVICES,
     allocate_ports,
+    dashboard_locale,
     generate_envoy,
     pin_keys,
     replica_targets,
@@ -54,7 +55,8 @@ def write_env_file(env: dict[str, str], path: Path) -> None:
 
 def pin_keys_into_dashboard(env: dict[str, str]) -> None:
     """Rebuild the dashboard when the keys it pins (VITE_EP_*: the ledger's and the witness's, spec
-    §16) are not the ones written into the current build: the page never fetches them at run time."""
+    §16, and the installation's locale) are not the ones written into the current build: the page
+    never fetches them at run time."""
     dashboard = ROOT / "dashboard"
     stamp = dashboard / "dist" / "pinned-keys.txt"  # public keys only
     pins = "".join(f"{k}={env[k]}\n" for k in sorted(env) if k.startswith("VITE_EP_"))
@@ -119,6 +121,7 @@ def main() -> None:
         backfill_days=args.backfill_days,
     )
     env.update(pin_keys(args.var_dir, ports))
+    env["VITE_EP_LOCALE"] = dashboard_locale(env)  # written into the build with the pinned keys
     write_env_file(env, args.var_dir / "run.env")
     pin_keys_into_dashboard(env)
     generate_envoy(env)
