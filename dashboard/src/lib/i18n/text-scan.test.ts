@@ -29,9 +29,6 @@ const NOT_YET: ReadonlySet<string> = new Set([
   "features/admin/components/zone-load-card.tsx",
   "features/alerts/components/alerts-page.tsx",
   "features/ledger/components/block-page.tsx",
-  "features/ledger/components/chain-card.tsx",
-  "features/ledger/components/head-card.tsx",
-  "features/ledger/components/ledger-page.tsx",
   "features/ledger/components/transaction-page.tsx",
 ]);
 
