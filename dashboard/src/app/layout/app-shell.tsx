@@ -125,7 +125,7 @@ export function AppShell() {
   }
 
   if (session.status !== "signed-in") return null;
-  const roleLabel = session.user.role === Role.ADMIN ? t.shell.role.admin : session.user.role === Role.SERVICE ? t.shell.role.service : t.shell.role.household;
+  const roleLabel = t.shell.account[session.user.role === Role.ADMIN ? "admin" : session.user.role === Role.SERVICE ? "service" : "household"];
 
   const sidebar = (onNavigate?: () => void) => (
     <div className="theme-fixed flex h-full flex-col gap-6 bg-slate-900 px-4 py-5">
@@ -141,7 +141,7 @@ export function AppShell() {
         <p className="truncate text-sm font-medium text-white" data-testid="signed-in-user" title={t.shell.yourUsername}>
           {session.user.username}
         </p>
-        <p className="text-xs text-slate-300">{t.shell.account(roleLabel)}</p>
+        <p className="text-xs text-slate-300">{roleLabel}</p>
         <LocaleSwitch dark className="mt-2" />
         <button
           type="button"
@@ -182,7 +182,7 @@ export function AppShell() {
         <div className="flex min-w-0 flex-1 items-center gap-3">{(householdId || options.length > 0) && <HouseholdSwitcher current={householdId} options={options} />}</div>
         {householdId && <NotificationCenter householdId={householdId} />}
         <LocaleSwitch className="hidden sm:inline-flex" />
-        <Badge tone={admin ? "info" : "neutral"} title={t.shell.accountTitle}>{t.shell.account(roleLabel)}</Badge>
+        <Badge tone={admin ? "info" : "neutral"} title={t.shell.accountTitle}>{roleLabel}</Badge>
       </header>
       <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8">
         {forbidden ? <NotAllowed message={forbidden.message} /> : <Outlet />}
