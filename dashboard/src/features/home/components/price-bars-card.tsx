@@ -9,7 +9,7 @@ import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { fmtHour, fmtNumber, fmtPerKwh, fmtTime, minorUnit, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { steppedPath } from "@/lib/series";
-import { useT } from "@/lib/i18n";
+import { messages, useT } from "@/lib/i18n";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
 import { barSeries, cheapestOf, cheapestWindows, nearDays, periodsOf, rateNote, spotCurrency, spotUnitNote } from "../lib/price-periods";
@@ -19,7 +19,6 @@ const barsPath = uPlot.paths.bars?.({ size: [0.92, 40], align: 1 });
 /** Today's and tomorrow's prices as bars (published, exact) and, before tomorrow's auction
  *  result, its forecast band; the cheapest periods marked certain (published) or likely. */
 export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typeof usePriceForecast>; timeZone?: string }) {
-  const t = useT();
   const periods = useMemo(() => nearDays(periodsOf(forecast.data)), [forecast.data]);
   const cheapest = useMemo(() => cheapestOf(forecast.data).filter((c) => periods.some((p) => p.day === c.day)), [forecast.data, periods]);
   const data = useMemo(() => barSeries(periods), [periods]);
@@ -30,36 +29,39 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
   const unit = perKwhUnit(currency);
   const today = periods.find((p) => p.dayOffset === 0)?.day;
   const unitNote = spotUnitNote(currency, rateNote(forecast.data, today));
+  // Every text with a value in it, before the chart options are memoised on those values.
+  const t = useT();
+  const description = tomorrowPublished ? t.home.bars.published(unitNote) : t.home.bars.forecastUntil(publication ? fmtTime(publication, timeZone) : "", unitNote);
+  const unitText = t.home.bars.unit(unit);
+  const chartLabel = t.home.bars.chart(unit);
 
   const options = useMemo<ChartOptions>(() => {
+    // The catalogue read here, not from the hook: a language switch remounts the page (app.tsx).
+    const words = messages();
     const time = timeX(timeZone);
     const bands = cheapest.map((c) => ({ from: c.t, to: c.end }));
     return {
       tzDate: time.tzDate,
       plugins: [bandsPlugin(() => bands)],
       scales: { x: { time: true } },
-      axes: [time.axis, { ...axisStyle, label: t.home.bars.axis(unit), labelSize: 18, size: 52 }],
+      axes: [time.axis, { ...axisStyle, label: words.home.bars.axis(unit), labelSize: 18, size: 52 }],
       series: [
         time.series,
-        { label: t.common.published, stroke: palette.price, fill: "rgba(217, 119, 6, 0.55)", width: 0, paths: barsPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: words.common.published, stroke: palette.price, fill: "rgba(217, 119, 6, 0.55)", width: 0, paths: barsPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
         { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
-        { label: t.common.forecast, stroke: palette.forecast, width: 2, dash: [6, 4], paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: words.common.forecast, stroke: palette.forecast, width: 2, dash: [6, 4], paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
         { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
       ],
       bands: [{ series: [4, 2], fill: "rgba(99, 102, 241, 0.12)" }],
     };
-  }, [cheapest, timeZone, currency, unit, t]);
+  }, [cheapest, timeZone, currency, unit]);
 
   return (
     <Card aria-labelledby="price-bars-title">
       <CardHeader
         id="price-bars-title"
         title={t.home.bars.title}
-        description={
-          tomorrowPublished
-            ? t.home.bars.published(unitNote)
-            : t.home.bars.forecastUntil(publication ? fmtTime(publication, timeZone) : "", unitNote)
-        }
+        description={description}
         action={<Badge tone={tomorrowPublished ? "good" : "info"}>{tomorrowPublished ? t.home.bars.tomorrowPublished : t.home.bars.tomorrowForecast}</Badge>}
       />
       <CardBody>
@@ -72,9 +74,9 @@ export function PriceBarsCard({ forecast, timeZone }: { forecast: ReturnType<typ
         ) : (
           <>
             <p className="sr-only" data-testid="price-bars-unit">
-              {t.home.bars.unit(unit)}
+              {unitText}
             </p>
-            <UPlotChart options={options} data={data} height={240} ariaLabel={t.home.bars.chart(unit)} />
+            <UPlotChart options={options} data={data} height={240} ariaLabel={chartLabel} />
             <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="cheapest-hours">
               <span className="font-medium text-slate-700">{t.home.bars.cheapest}</span>
               {cheapestWindows(cheapest).map((c) => (
