@@ -46,6 +46,8 @@ export default defineConfig(({ mode }) => {
     test: {
       environment: "node",
       include: ["src/**/*.test.ts", "src/**/*.test.tsx", "import-boundaries.test.ts"],
+      // The tests pin en-GB (the catalogue's reference language): src/test/setup-locale.ts.
+      setupFiles: ["src/test/setup-locale.ts"],
     },
   };
 });

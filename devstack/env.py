@@ -139,6 +139,21 @@ def pin_keys(var_dir: Path, ports: StackPorts) -> dict[str, str]:
     }
 
 
+# The dashboard's language and number format follow the installation's bill (issues #17, #21):
+# a NOK rule set (Norway) is read in Norwegian, an EUR one in English. A household still switches.
+LOCALE_OF_CURRENCY = {"NOK": "nb-NO", "EUR": "en-GB"}
+
+
+def dashboard_locale(env: Mapping[str, str]) -> str:
+    """The dashboard build's default locale (VITE_EP_LOCALE) from the rule set's currency
+    (``EP_BILL_RULESET``, Norway's when unset): the same rule set every billing service reads."""
+    from energy.ratebook import DEFAULT_RULESET, load_ratebook
+
+    ruleset = env.get("EP_BILL_RULESET") or os.environ.get("EP_BILL_RULESET") or ""
+    currency = load_ratebook(Path(ruleset) if ruleset else DEFAULT_RULESET).currency
+    return LOCALE_OF_CURRENCY.get(currency, "en-GB")
+
+
 def stack_env(
     ports: StackPorts,
     var_dir: Path,

@@ -24,6 +24,7 @@ from pathlib import Path
 from devstack.env import (
     SERVICES,
     allocate_ports,
+    dashboard_locale,
     generate_envoy,
     pin_keys,
     replica_targets,
@@ -54,9 +55,9 @@ def write_env_file(env: dict[str, str], path: Path) -> None:
 
 def build_pinned_dashboard(env: dict[str, str], var_dir: Path) -> None:
     """Build the dashboard with this installation's pinned keys (VITE_EP_*: the ledger's and the
-    witness's, spec §16) into its own state folder and serve that build: the page never fetches the
-    keys at run time, and dashboard/dist (the unpinned build the tests serve) is left alone, so an
-    installation's keys never leak into a later test stack's pages."""
+    witness's, spec §16, and the installation's locale) into its own state folder and serve that
+    build: the page never fetches them at run time, and dashboard/dist (the plain build the tests
+    serve) is left alone, so an installation's keys never leak into a later test stack's pages."""
     dashboard = ROOT / "dashboard"
     if not (dashboard / "node_modules").exists():
         return  # no toolchain: the plain build (if any) is served, with no pinned keys
@@ -120,6 +121,7 @@ def main() -> None:
         backfill_days=args.backfill_days,
     )
     env.update(pin_keys(args.var_dir, ports))
+    env["VITE_EP_LOCALE"] = dashboard_locale(env)  # written into the build with the pinned keys
     build_pinned_dashboard(env, args.var_dir)
     write_env_file(env, args.var_dir / "run.env")
     generate_envoy(env)

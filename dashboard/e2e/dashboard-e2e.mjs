@@ -14,6 +14,8 @@ import { parseArgs } from "node:util";
 
 import { chromium } from "playwright-core";
 
+import { pinEnglish } from "./locale.mjs";
+
 const { values: args } = parseArgs({
   options: {
     "base-url": { type: "string", default: process.env.BASE_URL ?? "http://127.0.0.1:8080" },
@@ -390,7 +392,7 @@ const scenarios = {
     }
     for (const account of params.accounts) {
       // A fresh context per account: nothing of the previous session is left over.
-      const accountCtx = await ctx.browser().newContext({ ...CONTEXT_OPTIONS, colorScheme: scheme });
+      const accountCtx = await pinEnglish(await ctx.browser().newContext({ ...CONTEXT_OPTIONS, colorScheme: scheme }));
       const page = await accountCtx.newPage();
       page_ = page;
       page.on("pageerror", (err) => result.consoleErrors.push(`pageerror: ${String(err).slice(0, 300)}`));
@@ -684,6 +686,31 @@ const scenarios = {
     result.ok = true;
   },
 
+  /** Issue #21: the language switch turns the whole home page Norwegian (text, numbers, dates),
+   *  remembered across a reload; desktop and phone screenshots, no sideways scroll at 390 px. */
+  async norsk(ctx, page) {
+    await signIn(page, params.username, params.password);
+    await settle(page);
+    await page.locator('[data-testid="locale-nb-NO"]:visible').first().click();
+    await page.getByRole("link", { name: "Oversikt" }).first().waitFor();
+    step("switched to Norsk");
+    await page.reload({ waitUntil: "domcontentloaded" }); // the choice is remembered in this browser
+    await page.getByRole("link", { name: "Oversikt" }).first().waitFor();
+    await page.getByTestId("live-power").waitFor({ timeout: 30_000 });
+    await settle(page);
+    result.lang = await page.evaluate(() => document.documentElement.lang);
+    result.stored = await page.evaluate(() => localStorage.getItem("energypulse.locale"));
+    result.pressed = await page.locator('[data-testid="locale-nb-NO"]:visible').first().getAttribute("aria-pressed");
+    result.mainText = await page.locator("main").innerText();
+    result.navText = await page.locator("nav").first().innerText();
+    await shot(page, "i18n-home-nb-desktop");
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(800); // charts follow their container's width
+    result.phoneOverflow = await overflowInfo(page);
+    await shot(page, "i18n-home-nb-phone");
+    result.ok = true;
+  },
+
   /** A household user cannot reach the admin pages or another household's data. */
   async forbidden(ctx, page) {
     await signIn(page, params.username, params.password);
@@ -965,7 +992,7 @@ async function main() {
   if (!scenario) throw new Error(`unknown scenario "${args.scenario}"; one of ${Object.keys(scenarios).join(", ")}`);
   const browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true });
   try {
-    const ctx = await browser.newContext(CONTEXT_OPTIONS);
+    const ctx = await pinEnglish(await browser.newContext(CONTEXT_OPTIONS));
     const page = await ctx.newPage();
     page.setDefaultTimeout(20_000);
     page.on("console", (msg) => {

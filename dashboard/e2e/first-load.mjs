@@ -8,6 +8,8 @@ import { parseArgs } from "node:util";
 
 import { chromium } from "playwright-core";
 
+import { pinEnglish } from "./locale.mjs";
+
 const { values: args } = parseArgs({
   options: {
     "base-url": { type: "string" },
@@ -26,7 +28,7 @@ const browser = await chromium.launch({
 const runs = [];
 try {
   for (let i = 0; i < Number(args.runs); i++) {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const ctx = await pinEnglish(await browser.newContext({ viewport: { width: 1280, height: 900 } }));
     const page = await ctx.newPage();
     if (args.network === "slow4g") {
       const cdp = await ctx.newCDPSession(page);

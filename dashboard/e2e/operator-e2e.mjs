@@ -13,6 +13,8 @@ import { parseArgs } from "node:util";
 
 import { chromium } from "playwright-core";
 
+import { pinEnglish } from "./locale.mjs";
+
 const { values: args } = parseArgs({
   options: {
     "base-url": { type: "string", default: "http://127.0.0.1:8080" },
@@ -172,7 +174,7 @@ const scenarios = {
     result.linkHasFragmentToken = /\/reset-password#token=.{20,}/.test(link);
     await bothSizes(page, "op-reset-link");
     await reset.getByRole("button", { name: "Done" }).click();
-    const stranger = await ctx.browser().newContext({ viewport: DESKTOP, locale: "en-GB", timezoneId: "Europe/Oslo" });
+    const stranger = await pinEnglish(await ctx.browser().newContext({ viewport: DESKTOP, locale: "en-GB", timezoneId: "Europe/Oslo" }));
     const other = await stranger.newPage();
     await other.goto(link);
     result.fragmentWiped = !(await other.evaluate(() => window.location.hash));
@@ -265,7 +267,7 @@ async function main() {
   if (!scenario) throw new Error(`unknown scenario "${args.scenario}"; one of ${Object.keys(scenarios).join(", ")}`);
   const browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true });
   try {
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale: "en-GB", timezoneId: "Europe/Oslo" });
+    const ctx = await pinEnglish(await browser.newContext({ viewport: DESKTOP, locale: "en-GB", timezoneId: "Europe/Oslo" }));
     const page = await ctx.newPage();
     page.setDefaultTimeout(20_000);
     page.on("console", (msg) => {

@@ -4,6 +4,7 @@ import { createRoot } from "react-dom/client";
 import { App } from "@/app/app";
 import { restoreSession } from "@/app/restore-session";
 import { initEnv } from "@/config/env";
+import { messages } from "@/lib/i18n";
 
 import "./index.css";
 
@@ -23,7 +24,7 @@ try {
   // A misconfigured build says so plainly instead of failing somewhere deep inside.
   root.render(
     <div role="alert" style={{ fontFamily: "system-ui", padding: 32 }}>
-      <h1>EnergyPulse cannot start</h1>
+      <h1>{messages().boot.cannotStart}</h1>
       <p>{error instanceof Error ? error.message : String(error)}</p>
     </div>,
   );

@@ -197,6 +197,25 @@ def test_user_signs_in_and_sees_live_power_change(web: Stack) -> None:
     assert result["url"].endswith(f"/households/{household}")
 
 
+def test_norsk_switches_the_whole_home_page(web: Stack) -> None:
+    """#21: English / Norsk switches text, numbers and dates together, remembered in the browser;
+    <html lang> follows; no English card left; at 390 px the longer words do not scroll sideways.
+    Screenshots: test-artifacts/screenshots/i18n-home-nb-{desktop,phone}.png."""
+    result = run_scenario(web, "norsk", {"username": USER, "password": USER_PASSWORD})
+    assert (result["lang"], result["stored"], result["pressed"]) == ("nb", "nb-NO", "true"), result
+    text, nav = result["mainText"], result["navText"]
+    for norwegian in ("Effekt nå", "I dag så langt", "Neste time", "Denne måneden så langt", "Uken som kommer"):
+        assert norwegian in text, (norwegian, text[:2000])
+    assert "Oversikt" in nav and "Fakturaer" in nav, nav
+    for english in ("Live power", "Today so far", "Next hour", "This month so far", "Week ahead", "Loading", "Overview"):
+        assert english not in text, (english, text[:2000])
+    assert re.search(r"\d,\d+\s?kr\b", text), text[:2000]  # NOK amounts with a decimal comma
+    assert re.search(r"\d,\d øre/kWh", text), text[:2000]
+    assert not re.search(r"\d\.\d+ (?:kWh|kW|øre|kr)\b", text), text[:2000]  # never a decimal point
+    overflow = result["phoneOverflow"]
+    assert overflow["scrollWidth"] <= overflow["innerWidth"], overflow
+
+
 def test_history_export_and_ledger_pages_render(web: Stack) -> None:
     result = run_scenario(web, "pages", {"username": USER, "password": USER_PASSWORD})
     assert result["ok"], result

@@ -5,6 +5,7 @@ import { LoadingState } from "@/components/ui/states";
 import { ResetPasswordPage } from "@/features/auth/components/reset-password-page";
 import { SignInPage } from "@/features/auth/components/sign-in-page";
 import { useSession } from "@/lib/session";
+import { useT } from "@/lib/i18n";
 
 import { AppShell } from "./layout/app-shell";
 import { DefaultRedirect, RequireAdmin, RequireHousehold } from "./routes/guards";
@@ -33,7 +34,8 @@ function page(Component: LazyExoticComponent<ComponentType>) {
 /** Signed out: the sign-in page at whatever URL was asked for, so signing in lands there. */
 function SessionGate() {
   const session = useSession();
-  if (session.status === "restoring") return <LoadingState className="min-h-dvh" label="Resuming your session…" />;
+  const t = useT();
+  if (session.status === "restoring") return <LoadingState className="min-h-dvh" label={t.shell.resuming} />;
   if (session.status === "signed-out") return <SignInPage notice={session.reason} />;
   return <Outlet />;
 }

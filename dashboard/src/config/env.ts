@@ -14,15 +14,17 @@ export interface AppEnv {
   /** The witness's pinned cosignature key (vkey) and endpoint ("" = no witness configured). */
   witnessVerifierKey: string;
   witnessUrl: string;
-  /** The one locale of every number, date and time shown (text stays English): VITE_LOCALE. */
+  /** The build's default locale of text, numbers and dates (lib/i18n/locale.ts: the browser's own
+   *  choice wins): VITE_LOCALE, else the installation's (VITE_EP_LOCALE, written by the run
+   *  command from the rule set's currency: NOK nb-NO, EUR en-GB), else en-GB. */
   locale: SupportedLocale;
 }
 
-/** Locales the dashboard is checked in (src/lib/format.test.ts): decimal point or comma, never both. */
+/** Locales the dashboard has a text catalogue for (src/lib/i18n) and is checked in (src/lib/format.test.ts). */
 export const SUPPORTED_LOCALES = ["en-GB", "nb-NO"] as const;
 export type SupportedLocale = (typeof SUPPORTED_LOCALES)[number];
 
-function isSupportedLocale(value: string): value is SupportedLocale {
+export function isSupportedLocale(value: string): value is SupportedLocale {
   return (SUPPORTED_LOCALES as readonly string[]).includes(value);
 }
 
@@ -58,7 +60,7 @@ export function parseEnv(raw: RawEnv): AppEnv {
   }
   const witnessUrl = readString(raw, "VITE_EP_WITNESS_URL", "").replace(/\/+$/, "");
   if (witnessUrl !== "" && !/^https?:\/\/[^/]+/.test(witnessUrl)) throw new EnvError(`VITE_EP_WITNESS_URL must be an http(s) URL, got "${witnessUrl}"`);
-  const locale = readString(raw, "VITE_LOCALE", "en-GB");
+  const locale = readString(raw, "VITE_LOCALE", readString(raw, "VITE_EP_LOCALE", "en-GB"));
   if (!isSupportedLocale(locale)) throw new EnvError(`VITE_LOCALE must be one of ${SUPPORTED_LOCALES.join(", ")}, got "${locale}"`);
   return { apiBaseUrl, defaultZone, streamMaxBackoffMs: backoff, ledgerVerifierKey, witnessVerifierKey, witnessUrl, locale };
 }

@@ -1,12 +1,12 @@
 /**
- * The one locale (VITE_LOCALE) in both supported settings: every number, amount, date and time
+ * The one locale (the page's: lib/i18n/locale.ts) in both supported settings: every number, amount, date and time
  * of a page uses the same decimal separator, and dates are in the display zone (Europe/Oslo).
  */
 import { afterEach, describe, expect, it } from "vitest";
 
-import { initEnv } from "@/config/env";
+import { setLocale } from "@/lib/i18n/locale";
 
-import { spotMinorPerKwh, fmtCentKwh, fmtDate, fmtDateTime, fmtDecimal, fmtEur, fmtInteger, fmtKw, fmtKwh, fmtKwhIn, fmtMinor, fmtMonth, fmtNumber, fmtPerKwh, fmtRate, fmtTime, fmtWeekday } from "./format";
+import { spotMinorPerKwh, fmtCentKwh, fmtDate, fmtDateTime, fmtDecimal, fmtEur, fmtInteger, fmtKw, fmtKwh, fmtKwhIn, fmtMinor, fmtMonth, fmtNumber, fmtPercent, fmtPerKwh, fmtRate, fmtRelative, fmtTime, fmtWeekday, plural } from "./format";
 
 const nbsp = (s: string) => s.replace(/[\s\u202f]/g, " ");
 // 2026-01-15 13:05 UTC = 14:05 in Oslo (CET).
@@ -18,19 +18,19 @@ function decimals(): string[] {
 }
 
 afterEach(() => {
-  initEnv({});
+  setLocale("en-GB", false);
 });
 
 describe("one locale: en-GB (the default)", () => {
   it("uses a decimal point and comma grouping everywhere", () => {
-    initEnv({});
+    setLocale("en-GB", false);
     expect(decimals()).toEqual(["1,234.50", "2.5", "3.25 kW", "12.50 kWh", "763.2 kWh", "€1,399.48", "kr 1,399.48", "45.6 øre/kWh", "4.3 c/kWh", "EUR/NOK 11.7512"]);
     for (const text of decimals()) expect(text).not.toMatch(/\d,\d{1,2}(?!\d)/); // no decimal comma
     expect(fmtInteger(12345)).toBe("12,345");
   });
 
   it("shows dates and times in English, 24-hour, in Europe/Oslo", () => {
-    initEnv({});
+    setLocale("en-GB", false);
     expect(fmtTime(T)).toBe("14:05");
     expect(fmtDate(T)).toBe("15 Jan 2026");
     expect(fmtDateTime(T)).toBe("15 Jan 2026, 14:05");
@@ -43,17 +43,36 @@ describe("one locale: en-GB (the default)", () => {
 
 describe("one locale: nb-NO", () => {
   it("uses a decimal comma and space grouping everywhere, never a decimal point", () => {
-    initEnv({ VITE_LOCALE: "nb-NO" });
+    setLocale("nb-NO", false);
     expect(decimals()).toEqual(["1 234,50", "2,5", "3,25 kW", "12,50 kWh", "763,2 kWh", "1 399,48 €", "1 399,48 kr", "45,6 øre/kWh", "4,3 c/kWh", "EUR/NOK 11,7512"]);
     for (const text of decimals()) expect(text).not.toMatch(/\d\.\d/);
     expect(nbsp(fmtInteger(12345))).toBe("12 345");
   });
 
   it("shows Norwegian dates, 24-hour, in Europe/Oslo", () => {
-    initEnv({ VITE_LOCALE: "nb-NO" });
+    setLocale("nb-NO", false);
     expect(fmtTime(T)).toBe("14:05");
     expect(fmtDate(T)).toBe("15. jan. 2026");
     expect(fmtMonth("2026-01")).toBe("januar 2026");
+  });
+});
+
+describe("relative times, percentages and plurals follow the locale too", () => {
+  const now = T.getTime();
+  it("in en-GB", () => {
+    expect(fmtRelative(new Date(now - 2_000), now)).toBe("now");
+    expect(fmtRelative(new Date(now - 30_000), now)).toBe("30 sec ago");
+    expect(fmtRelative(new Date(now - 180_000), now)).toBe("3 min ago");
+    expect(fmtRelative(undefined, now)).toBe("–");
+    expect(fmtPercent(0.125)).toBe("13%");
+    expect([plural(1, "hour", "hours"), plural(2, "hour", "hours"), plural(0, "hour", "hours")]).toEqual(["hour", "hours", "hours"]);
+  });
+  it("in nb-NO", () => {
+    setLocale("nb-NO", false);
+    expect(fmtRelative(new Date(now - 2_000), now)).toBe("nå");
+    expect(fmtRelative(new Date(now - 180_000), now)).toBe("for 3 min siden");
+    expect(nbsp(fmtPercent(0.125))).toBe("13 %");
+    expect([plural(1, "time", "timer"), plural(2, "time", "timer")]).toEqual(["time", "timer"]);
   });
 });
 

@@ -1,19 +1,19 @@
 /**
- * Every number, money amount, date and time the dashboard shows, in ONE locale (VITE_LOCALE,
- * en-GB by default, nb-NO supported) and one display time zone. Text stays English; only numbers
- * and dates follow the locale, so a page never mixes decimal points and commas. Nothing outside
+ * Every number, money amount, date and time the dashboard shows, in ONE locale (the page's,
+ * lib/i18n/locale.ts: en-GB or nb-NO, the same one the text catalogue is in) and one display
+ * time zone, so a page never mixes decimal points and commas or English and Norwegian. Nothing outside
  * this module calls toLocaleString/toFixed/Intl (src/lib/format-scan.test.ts fails if one does).
  */
-import { env } from "@/config/env";
+import { currentLocale } from "@/lib/i18n/locale";
 
 import { validTimeZone } from "./time-zone";
 
 /** The zone times are shown in when a page has no household zone: the market's (NO1-NO5). */
 export const DISPLAY_TIME_ZONE = "Europe/Oslo";
 
-/** The app's locale, read from the validated build environment. */
+/** The page's locale (the language switch, else the build's default). */
 export function appLocale(): string {
-  return env().locale;
+  return currentLocale();
 }
 
 /** `timeZone` when the browser knows it, else the display zone (never the browser's own zone). */
@@ -167,14 +167,40 @@ export function fmtDate(date: Date | undefined, timeZone?: string): string {
   return date ? dateTimeFormat({ year: "numeric", month: "short", day: "numeric", timeZone }).format(date) : "–";
 }
 
+/** How long ago, in the page's locale ("now", "5 sec ago", "for 3 min siden"); "–" without a date. */
 export function fmtRelative(date: Date | undefined, now = Date.now()): string {
-  if (!date) return "never";
+  if (!date) return "–";
   const seconds = Math.round((now - date.getTime()) / 1000);
-  if (seconds < 5) return "just now";
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
-  return `${Math.round(seconds / 86400)} d ago`;
+  const f = relativeFormat();
+  if (seconds < 5) return f.format(0, "second");
+  if (seconds < 60) return f.format(-seconds, "second");
+  if (seconds < 3600) return f.format(-Math.round(seconds / 60), "minute");
+  if (seconds < 86400) return f.format(-Math.round(seconds / 3600), "hour");
+  return f.format(-Math.round(seconds / 86400), "day");
+}
+
+const relativeFormats = new Map<string, Intl.RelativeTimeFormat>();
+
+function relativeFormat(locale = appLocale()): Intl.RelativeTimeFormat {
+  let f = relativeFormats.get(locale);
+  if (!f) {
+    f = new Intl.RelativeTimeFormat(locale, { style: "short", numeric: "auto" });
+    relativeFormats.set(locale, f);
+  }
+  return f;
+}
+
+const pluralRules = new Map<string, Intl.PluralRules>();
+
+/** The locale's plural form of `count` ("1 hour", "2 hours"; "1 time", "2 timer"): the catalogue's
+ *  plural messages pick their word with it. */
+export function plural(count: number | bigint, one: string, other: string, locale = appLocale()): string {
+  let rules = pluralRules.get(locale);
+  if (!rules) {
+    rules = new Intl.PluralRules(locale);
+    pluralRules.set(locale, rules);
+  }
+  return rules.select(Number(count)) === "one" ? one : other;
 }
 
 export function shortHash(hex: string, size = 8): string {
@@ -219,4 +245,10 @@ export function csvLocalTime(date: Date, timeZone?: string): string {
   const parts = new Intl.DateTimeFormat("en-CA", { timeZone: validTimeZone(timeZone) ?? "UTC", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(date);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}`;
+}
+
+/** A share as a percentage ("12%" / "12 %"): `fraction` 0.12 is 12 %. */
+export function fmtPercent(fraction: number, digits = 0): string {
+  if (!Number.isFinite(fraction)) return "–";
+  return numberFormat({ style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(fraction);
 }

@@ -4,6 +4,7 @@ import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Select } from "@/components/ui/field";
+import { LocaleSwitch } from "@/components/ui/locale-switch";
 import { AlertIcon, BlocksIcon, ChartIcon, DownloadIcon, HomeIcon, LogoMark, LogoutIcon, MenuIcon, ReceiptIcon, ShieldIcon, XIcon } from "@/components/ui/icons";
 import { NotificationCenter } from "@/features/alerts/components/notification-center";
 import { useLogout } from "@/features/auth/api/logout";
@@ -11,6 +12,7 @@ import { Role } from "@/gen/energypulse/auth/v1/user_pb";
 import { cn } from "@/lib/cn";
 import { clearForbidden, useForbidden } from "@/lib/forbidden";
 import { isAdmin, useSession } from "@/lib/session";
+import { messages, useT } from "@/lib/i18n";
 
 import { useCurrentHousehold } from "../household-context";
 import { NotAllowed } from "../routes/not-allowed";
@@ -23,20 +25,21 @@ interface NavItem {
 }
 
 function navItems(householdId: string | undefined, admin: boolean): NavItem[] {
+  const t = messages().shell.nav;
   const items: NavItem[] = [];
   if (householdId) {
     const base = `/households/${encodeURIComponent(householdId)}`;
     items.push(
-      { to: base, label: "Overview", icon: <HomeIcon />, end: true },
-      { to: `${base}/history`, label: "History", icon: <ChartIcon /> },
-      { to: `${base}/invoices`, label: "Invoices", icon: <ReceiptIcon /> },
-      { to: `${base}/schemes`, label: "Spot or Norgespris", icon: <ChartIcon /> },
-      { to: `${base}/export`, label: "Export", icon: <DownloadIcon /> },
-      { to: `${base}/alerts`, label: "Alerts", icon: <AlertIcon /> },
+      { to: base, label: t.overview, icon: <HomeIcon />, end: true },
+      { to: `${base}/history`, label: t.history, icon: <ChartIcon /> },
+      { to: `${base}/invoices`, label: t.invoices, icon: <ReceiptIcon /> },
+      { to: `${base}/schemes`, label: t.schemes, icon: <ChartIcon /> },
+      { to: `${base}/export`, label: t.export, icon: <DownloadIcon /> },
+      { to: `${base}/alerts`, label: t.alerts, icon: <AlertIcon /> },
     );
   }
-  items.push({ to: "/ledger", label: "Ledger", icon: <BlocksIcon /> });
-  if (admin) items.push({ to: "/admin", label: "Admin", icon: <ShieldIcon /> });
+  items.push({ to: "/ledger", label: t.ledger, icon: <BlocksIcon /> });
+  if (admin) items.push({ to: "/admin", label: t.admin, icon: <ShieldIcon /> });
   return items;
 }
 
@@ -68,18 +71,19 @@ function NavList({ items, onNavigate }: { items: NavItem[]; onNavigate?: () => v
 function HouseholdSwitcher({ current, options }: { current: string | undefined; options: string[] }) {
   const navigate = useNavigate();
   const location = useLocation();
+  const t = useT();
   if (options.length <= 1 && current && options.includes(current)) {
     return (
-      <span className="truncate text-sm text-slate-600" title="The household this page shows (its ID, not your username)">
-        Household <span className="font-mono font-medium text-slate-800">{current}</span>
+      <span className="truncate text-sm text-slate-600" title={t.shell.householdTitle}>
+        {t.shell.household} <span className="font-mono font-medium text-slate-800">{current}</span>
       </span>
     );
   }
   return (
     <label className="flex items-center gap-2 text-sm text-slate-600">
-      <span className="hidden sm:inline">Household</span>
+      <span className="hidden sm:inline">{t.shell.household}</span>
       <Select
-        aria-label="Household"
+        aria-label={t.shell.household}
         value={current ?? ""}
         onChange={(e) => {
           const next = encodeURIComponent(e.target.value);
@@ -100,6 +104,7 @@ function HouseholdSwitcher({ current, options }: { current: string | undefined; 
 
 export function AppShell() {
   const session = useSession();
+  const t = useT();
   const admin = isAdmin(session);
   const { householdId, options } = useCurrentHousehold();
   const items = navItems(householdId, admin);
@@ -120,7 +125,7 @@ export function AppShell() {
   }
 
   if (session.status !== "signed-in") return null;
-  const roleLabel = session.user.role === Role.ADMIN ? "Admin" : session.user.role === Role.SERVICE ? "Service" : "Household";
+  const roleLabel = t.shell.account[session.user.role === Role.ADMIN ? "admin" : session.user.role === Role.SERVICE ? "service" : "household"];
 
   const sidebar = (onNavigate?: () => void) => (
     <div className="theme-fixed flex h-full flex-col gap-6 bg-slate-900 px-4 py-5">
@@ -128,15 +133,16 @@ export function AppShell() {
         <LogoMark />
         <span className="text-base font-semibold tracking-tight text-white">EnergyPulse</span>
       </div>
-      <nav aria-label="Main" className="flex-1">
+      <nav aria-label={t.shell.mainNav} className="flex-1">
         <NavList items={items} onNavigate={onNavigate} />
       </nav>
       <div className="rounded-lg bg-white/5 p-3">
-        <p className="text-xs text-slate-300">Signed in as</p>
-        <p className="truncate text-sm font-medium text-white" data-testid="signed-in-user" title="Your username">
+        <p className="text-xs text-slate-300">{t.shell.signedInAs}</p>
+        <p className="truncate text-sm font-medium text-white" data-testid="signed-in-user" title={t.shell.yourUsername}>
           {session.user.username}
         </p>
-        <p className="text-xs text-slate-300">{roleLabel} account</p>
+        <p className="text-xs text-slate-300">{roleLabel}</p>
+        <LocaleSwitch dark className="mt-2" />
         <button
           type="button"
           className="mt-2 flex w-full items-center gap-2 rounded-md px-2 py-1.5 text-sm font-medium text-slate-300 hover:bg-white/10 hover:text-white disabled:opacity-60"
@@ -144,7 +150,7 @@ export function AppShell() {
           disabled={logout.isPending}
         >
           <LogoutIcon className="size-4" />
-          {logout.isPending ? "Signing out…" : "Sign out"}
+          {logout.isPending ? t.shell.signingOut : t.shell.signOut}
         </button>
       </div>
     </div>
@@ -153,29 +159,30 @@ export function AppShell() {
   return (
     <div className="min-h-dvh lg:flex">
       <a href="#main" className="sr-only focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2">
-        Skip to content
+        {t.shell.skipToContent}
       </a>
       {/* A full-height column whose content sticks: the dark band runs the page's whole length. */}
       <aside className="theme-fixed hidden w-60 shrink-0 bg-slate-900 lg:block">
         <div className="sticky top-0 h-dvh">{sidebar()}</div>
       </aside>
       {menuOpen && (
-        <div className="fixed inset-0 z-40 lg:hidden" role="dialog" aria-modal="true" aria-label="Menu">
-          <button type="button" className="absolute inset-0 bg-slate-900/50" aria-label="Close menu" onClick={() => setMenuOpen(false)} />
+        <div className="fixed inset-0 z-40 lg:hidden" role="dialog" aria-modal="true" aria-label={t.shell.menu}>
+          <button type="button" className="absolute inset-0 bg-slate-900/50" aria-label={t.shell.closeMenu} onClick={() => setMenuOpen(false)} />
           <div className="relative h-full w-64">{sidebar(() => setMenuOpen(false))}</div>
-          <Button variant="ghost" size="sm" className="absolute top-4 left-68 bg-white" aria-label="Close menu" onClick={() => setMenuOpen(false)}>
+          <Button variant="ghost" size="sm" className="absolute top-4 left-68 bg-white" aria-label={t.shell.closeMenu} onClick={() => setMenuOpen(false)}>
             <XIcon />
           </Button>
         </div>
       )}
       <div className="min-w-0 flex-1">
       <header className="sticky top-0 z-30 flex h-14 items-center gap-3 border-b border-slate-200 bg-white/90 px-4 backdrop-blur sm:px-6">
-        <Button variant="ghost" size="sm" className="lg:hidden" aria-label="Open menu" aria-expanded={menuOpen} onClick={() => setMenuOpen(true)}>
+        <Button variant="ghost" size="sm" className="lg:hidden" aria-label={t.shell.openMenu} aria-expanded={menuOpen} onClick={() => setMenuOpen(true)}>
           <MenuIcon />
         </Button>
         <div className="flex min-w-0 flex-1 items-center gap-3">{(householdId || options.length > 0) && <HouseholdSwitcher current={householdId} options={options} />}</div>
         {householdId && <NotificationCenter householdId={householdId} />}
-        <Badge tone={admin ? "info" : "neutral"} title="The kind of account you signed in with">{roleLabel} account</Badge>
+        <LocaleSwitch className="hidden sm:inline-flex" />
+        <Badge tone={admin ? "info" : "neutral"} title={t.shell.accountTitle}>{roleLabel}</Badge>
       </header>
       <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8">
         {forbidden ? <NotAllowed message={forbidden.message} /> : <Outlet />}

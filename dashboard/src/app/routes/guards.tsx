@@ -2,23 +2,26 @@ import { Navigate, Outlet, useParams } from "react-router";
 
 import { LoadingState } from "@/components/ui/states";
 import { isAdmin, useSession } from "@/lib/session";
+import { useT } from "@/lib/i18n";
 
 import { useCurrentHousehold } from "../household-context";
 import { NotAllowed } from "./not-allowed";
 
 export function RequireAdmin() {
   const session = useSession();
-  return isAdmin(session) ? <Outlet /> : <NotAllowed message="The admin pages are for administrators only." />;
+  const t = useT();
+  return isAdmin(session) ? <Outlet /> : <NotAllowed message={t.routes.adminOnly} />;
 }
 
 /** "/" goes to the admin pages for admins, else to the first household's overview. */
 export function DefaultRedirect() {
   const session = useSession();
   const { householdId, loading } = useCurrentHousehold();
+  const t = useT();
   if (isAdmin(session)) return <Navigate to="/admin" replace />;
   if (loading) return <LoadingState />;
   if (householdId) return <Navigate to={`/households/${encodeURIComponent(householdId)}`} replace />;
-  return <NotAllowed message="Your account has no household linked yet. Ask an administrator to link one." />;
+  return <NotAllowed message={t.routes.noHousehold} />;
 }
 
 /**
@@ -28,9 +31,10 @@ export function DefaultRedirect() {
 export function RequireHousehold() {
   const session = useSession();
   const { householdId = "" } = useParams();
+  const t = useT();
   if (session.status !== "signed-in") return null;
   if (!isAdmin(session) && !session.user.householdIds.includes(householdId)) {
-    return <NotAllowed message="This household is not linked to your account." />;
+    return <NotAllowed message={t.routes.householdNotLinked} />;
   }
   return <Outlet />;
 }

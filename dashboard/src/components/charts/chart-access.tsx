@@ -10,6 +10,7 @@ import { useId, useMemo, useState, type KeyboardEvent, type ReactNode } from "re
 import { Button } from "@/components/ui/button";
 import { DataTable, type Column } from "@/components/ui/data-table";
 import { fmtInteger } from "@/lib/format";
+import { messages, useT } from "@/lib/i18n";
 
 export interface AccessSeries {
   label: string;
@@ -54,7 +55,7 @@ export function describePoint(props: Pick<ChartAccessProps, "x" | "series" | "da
   const xv = props.data[0]?.[index];
   const parts = props.series.map((s, si) => {
     const v = props.data[si + 1]?.[index];
-    return `${s.label} ${v == null || !Number.isFinite(v) ? "no value" : s.format(v, index)}`;
+    return `${s.label} ${v == null || !Number.isFinite(v) ? messages().chart.noValue : s.format(v, index)}`;
   });
   return `${xv == null ? "" : props.x.format(xv, index)}: ${parts.join(", ")}`;
 }
@@ -62,6 +63,7 @@ export function describePoint(props: Pick<ChartAccessProps, "x" | "series" | "da
 const STEP: Record<string, number> = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, PageDown: 10, PageUp: -10 };
 
 export function ChartAccess({ label, x, series, data, onActive, maxRows = 1000, children }: ChartAccessProps) {
+  const t = useT();
   const points = useMemo(() => pointsWithValues(data), [data]);
   // Position among `points`, not the raw index: the data may grow (live) under a kept position.
   const [position, setPosition] = useState<number | undefined>(undefined);
@@ -117,7 +119,7 @@ export function ChartAccess({ label, x, series, data, onActive, maxRows = 1000, 
         tabIndex={0}
         role="group"
         aria-roledescription="chart"
-        aria-label={`${label}. Arrow keys read the values, Home and End jump to the first and last.`}
+        aria-label={t.chart.keys(label)}
         onKeyDown={onKeyDown}
         onBlur={() => onActive?.(undefined)}
         className="rounded-md focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-600"
@@ -130,7 +132,7 @@ export function ChartAccess({ label, x, series, data, onActive, maxRows = 1000, 
           {announcement}
         </p>
         <Button variant="ghost" size="sm" aria-expanded={table} aria-controls={tableId} onClick={() => setTable((t) => !t)} data-testid="chart-table-toggle">
-          {table ? "Hide table" : "Show as table"}
+          {table ? t.chart.hideTable : t.chart.showTable}
         </Button>
       </div>
       <div id={tableId} hidden={!table}>
@@ -143,11 +145,11 @@ export function ChartAccess({ label, x, series, data, onActive, maxRows = 1000, 
               rowKey={(r) => String(r.index)}
               cards={false}
               className="w-full whitespace-nowrap text-sm"
-              scrollBox={{ label: `${label}, as a table`, className: "max-h-80 overflow-y-auto rounded-lg ring-1 ring-slate-200" }}
+              scrollBox={{ label: t.chart.asTable(label), className: "max-h-80 overflow-y-auto rounded-lg ring-1 ring-slate-200" }}
             />
             {points.length > rows.length && (
               <p className="mt-1 text-xs text-slate-600">
-                The first {fmtInteger(rows.length)} of {fmtInteger(points.length)} points; a shorter range or the export has them all.
+                {t.chart.firstOf(fmtInteger(rows.length), fmtInteger(points.length))}
               </p>
             )}
           </>

@@ -8,6 +8,7 @@
 import uPlot from "uplot";
 
 import { dateTimeFormat, displayZone } from "@/lib/format";
+import { messages } from "@/lib/i18n";
 
 import { axisStyle, legendValue } from "./uplot-chart";
 
@@ -104,6 +105,6 @@ export function timeX(timeZone?: string, { seconds = false }: { seconds?: boolea
       space: 64, // "HH:MM:SS" at 11px needs ~50px; keep a gap between labels
       values: (_u, splits, _axisIdx, _space, incr) => timeTickLabels(splits, incr, tz),
     },
-    series: { label: "Time", value: legendValue((v) => timeLabel(v, tz, seconds)) },
+    series: { label: messages().common.time, value: legendValue((v) => timeLabel(v, tz, seconds)) },
   };
 }

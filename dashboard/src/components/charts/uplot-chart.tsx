@@ -8,6 +8,7 @@ import { useCallback, useEffect, useMemo, useRef } from "react";
 import uPlot from "uplot";
 
 import { fmtDateTimeSeconds, fmtNumber, perKwhUnit } from "@/lib/format";
+import { messages } from "@/lib/i18n";
 
 import { ChartAccess, type AccessSeries } from "./chart-access";
 
@@ -25,7 +26,8 @@ export function accessSeries(options: ChartOptions): { x: AccessSeries; series: 
   const [x, ...ys] = options.series;
   // uPlot's x scale is time (Unix seconds) unless a chart says otherwise.
   const plainX = options.scales?.x?.time === false ? (v: number) => fmtNumber(v, 2) : (v: number) => fmtDateTimeSeconds(new Date(v * 1000));
-  return { x: of(x, "Time", plainX), series: ys.map((s, i) => of(s, `Series ${String(i + 1)}`, (v) => fmtNumber(v, 2))) };
+  const t = messages();
+  return { x: of(x, t.common.time, plainX), series: ys.map((s, i) => of(s, t.chart.series(i + 1), (v) => fmtNumber(v, 2))) };
 }
 
 export function UPlotChart({ options, data, height = 260, ariaLabel, className }: { options: ChartOptions; data: uPlot.AlignedData; height?: number; ariaLabel: string; className?: string }) {

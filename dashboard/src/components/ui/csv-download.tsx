@@ -6,6 +6,7 @@
 import { useState, type ReactNode } from "react";
 
 import { downloadText } from "@/lib/csv";
+import { useT } from "@/lib/i18n";
 
 import { Button } from "./button";
 import { DownloadIcon } from "./icons";
@@ -20,11 +21,12 @@ export interface CsvFile {
 }
 
 export function CsvDownloadButton({ build, disabled, children, testId }: { build: () => CsvFile; disabled?: boolean; children: ReactNode; testId?: string }) {
+  const t = useT();
   const [empty, setEmpty] = useState<string | null>(null);
   const click = () => {
     const file = build();
     if (file.rows === 0) {
-      setEmpty(`${file.empty} No file was downloaded.`);
+      setEmpty(`${file.empty} ${t.common.noFile}`);
       return;
     }
     setEmpty(null);

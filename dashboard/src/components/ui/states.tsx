@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 
 import { ApiError, errorMessage } from "@/lib/api-client";
 import { cn } from "@/lib/cn";
+import { useT } from "@/lib/i18n";
 
 import { Button } from "./button";
 
@@ -9,11 +10,12 @@ export function Spinner({ className }: { className?: string }) {
   return <span className={cn("inline-block size-5 animate-spin rounded-full border-2 border-brand-600 border-r-transparent", className)} aria-hidden />;
 }
 
-export function LoadingState({ label = "Loading…", className }: { label?: string; className?: string }) {
+export function LoadingState({ label, className }: { label?: string; className?: string }) {
+  const t = useT();
   return (
     <div role="status" aria-live="polite" className={cn("flex min-h-24 items-center justify-center gap-3 text-sm text-slate-500", className)}>
       <Spinner />
-      <span>{label}</span>
+      <span>{label ?? t.common.loading}</span>
     </div>
   );
 }
@@ -33,10 +35,11 @@ export function EmptyState({ title, description, icon, action, className }: { ti
   );
 }
 
-export function ErrorState({ error, title = "Something went wrong", onRetry, className }: { error: unknown; title?: string; onRetry?: () => void; className?: string }) {
+export function ErrorState({ error, title, onRetry, className }: { error: unknown; title?: string; onRetry?: () => void; className?: string }) {
+  const t = useT();
   return (
     <div role="alert" data-state="error" className={cn("flex min-h-24 flex-col items-center justify-center gap-2 px-4 py-6 text-center", className)}>
-      <p className="text-sm font-medium text-rose-700">{title}</p>
+      <p className="text-sm font-medium text-rose-700">{title ?? t.common.somethingWrong}</p>
       <p className="max-w-md text-xs break-words text-slate-600">{errorMessage(error)}</p>
       {error instanceof ApiError && error.reason && (
         <p className="font-mono text-[11px] text-slate-500" data-testid="error-reason">
@@ -45,7 +48,7 @@ export function ErrorState({ error, title = "Something went wrong", onRetry, cla
       )}
       {onRetry && (
         <Button variant="secondary" size="sm" onClick={onRetry}>
-          Try again
+          {t.common.tryAgain}
         </Button>
       )}
     </div>
@@ -66,8 +69,9 @@ export function QueryState<T>({
   loadingLabel?: string;
   children: (data: T) => ReactNode;
 }) {
+  const t = useT();
   if (query.isPending) return <LoadingState label={loadingLabel} />;
-  if (query.error || query.data === undefined) return <ErrorState error={query.error ?? "No data"} onRetry={() => void query.refetch()} />;
-  if (isEmpty?.(query.data)) return <>{empty ?? <EmptyState title="Nothing here yet" />}</>;
+  if (query.error || query.data === undefined) return <ErrorState error={query.error ?? t.common.noData} onRetry={() => void query.refetch()} />;
+  if (isEmpty?.(query.data)) return <>{empty ?? <EmptyState title={t.common.nothingYet} />}</>;
   return <>{children(query.data)}</>;
 }

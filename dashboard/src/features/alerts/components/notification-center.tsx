@@ -6,16 +6,17 @@ import { AlertKind } from "@/gen/energypulse/alert/v1/alert_pb";
 import { cn } from "@/lib/cn";
 import { fmtDateTime } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
+import { messages, useT } from "@/lib/i18n";
 
 import { useAcknowledgeAlerts } from "../api/acknowledge-alerts";
 import { useAlerts } from "../api/list-alerts";
 import { useAlertStream } from "../api/use-alert-stream";
 
-const KIND_LABEL: Record<number, string> = {
-  [AlertKind.PRICE_SPIKE]: "Price spike",
-  [AlertKind.CHEAP_WINDOW]: "Cheap window",
-  [AlertKind.CAPACITY_STEP]: "Capacity step",
-  [AlertKind.METER_SILENT]: "Meter",
+const KIND_KEY: Record<number, "spike" | "cheap" | "capacity" | "meter"> = {
+  [AlertKind.PRICE_SPIKE]: "spike",
+  [AlertKind.CHEAP_WINDOW]: "cheap",
+  [AlertKind.CAPACITY_STEP]: "capacity",
+  [AlertKind.METER_SILENT]: "meter",
 };
 
 const BellIcon = () => (
@@ -26,6 +27,7 @@ const BellIcon = () => (
 );
 
 export function NotificationCenter({ householdId }: { householdId: string }) {
+  const t = useT().notifications;
   const stream = useAlertStream(householdId);
   const [open, setOpen] = useState(false);
   const alerts = useAlerts(householdId, open);
@@ -40,7 +42,7 @@ export function NotificationCenter({ householdId }: { householdId: string }) {
   }, [open]);
 
   const unread = stream.unread;
-  const label = unread ? `Notifications, ${unread} unread` : "Notifications";
+  const label = unread ? t.unread(unread) : t.label;
   return (
     <div className="relative">
       <Button variant="ghost" size="sm" aria-label={label} aria-expanded={open} aria-controls="notification-center" onClick={() => setOpen((o) => !o)} data-testid="notification-bell">
@@ -52,32 +54,32 @@ export function NotificationCenter({ householdId }: { householdId: string }) {
         )}
       </Button>
       <p className="sr-only" aria-live="polite">
-        {stream.latestTitle ? `New alert: ${stream.latestTitle}` : ""}
+        {stream.latestTitle ? t.newAlert(stream.latestTitle) : ""}
       </p>
       {open && (
         <div
           id="notification-center"
           ref={panel}
           role="region"
-          aria-label="Notifications"
+          aria-label={t.label}
           className="fixed inset-x-4 top-16 z-40 rounded-lg border border-slate-200 bg-white shadow-lg sm:absolute sm:inset-x-auto sm:top-full sm:right-0 sm:mt-2 sm:w-[22rem]"
         >
           <div className="flex items-center justify-between border-b border-slate-200 px-4 py-2">
-            <h2 className="text-sm font-semibold text-slate-900">Alerts</h2>
+            <h2 className="text-sm font-semibold text-slate-900">{t.alerts}</h2>
             <Button variant="ghost" size="sm" disabled={!unread || acknowledge.isPending} onClick={() => acknowledge.mutate(undefined)}>
-              Mark all read
+              {t.markAll}
             </Button>
           </div>
           <ul className="max-h-96 divide-y divide-slate-100 overflow-y-auto" data-testid="notification-list">
-            {alerts.isPending && <li className="px-4 py-3 text-sm text-slate-600">Loading…</li>}
-            {alerts.isError && <li className="px-4 py-3 text-sm text-red-700">Alerts could not be loaded.</li>}
+            {alerts.isPending && <li className="px-4 py-3 text-sm text-slate-600">{messages().common.loading}</li>}
+            {alerts.isError && <li className="px-4 py-3 text-sm text-red-700">{t.failed}</li>}
             {alerts.data?.alerts.length === 0 && (
-              <li className="px-4 py-3 text-sm text-slate-600">No alerts yet. Rules you set raise them here, by webhook and on your MQTT broker.</li>
+              <li className="px-4 py-3 text-sm text-slate-600">{t.none}</li>
             )}
             {alerts.data?.alerts.map((a) => (
               <li key={a.alertId} className={cn("px-4 py-3", !a.read && "bg-brand-50")}>
                 <p className="text-xs font-medium text-slate-600">
-                  {KIND_LABEL[a.kind] ?? "Alert"} · {fmtDateTime(tsDate(a.createTime))}
+                  {t.kinds[KIND_KEY[a.kind] ?? "alert"]} · {fmtDateTime(tsDate(a.createTime))}
                 </p>
                 <p className="text-sm font-medium text-slate-900">{a.title}</p>
                 <p className="text-sm text-slate-700">{a.message}</p>

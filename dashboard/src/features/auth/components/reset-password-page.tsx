@@ -4,6 +4,7 @@ import { Button } from "@/components/ui/button";
 import { LogoMark } from "@/components/ui/icons";
 import { TextField } from "@/components/ui/field";
 import { errorMessage } from "@/lib/api-client";
+import { useT } from "@/lib/i18n";
 
 import { useCompletePasswordReset } from "../api/complete-password-reset";
 
@@ -19,6 +20,7 @@ function takeTokenFromFragment(): string {
 
 /** Choosing a new password with the one-time link an operator made (public: no session needed). */
 export function ResetPasswordPage() {
+  const t = useT().reset;
   const [token] = useState(takeTokenFromFragment);
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
@@ -35,34 +37,34 @@ export function ResetPasswordPage() {
           <LogoMark />
           <span className="text-lg font-semibold tracking-tight">EnergyPulse</span>
         </div>
-        <h1 className="text-2xl font-semibold tracking-tight text-slate-900">Choose a new password</h1>
+        <h1 className="text-2xl font-semibold tracking-tight text-slate-900">{t.title}</h1>
         {reset.isSuccess ? (
           <div role="status" className="mt-4 space-y-4" data-testid="reset-done">
             <p className="rounded-lg bg-emerald-50 px-3 py-2 text-sm text-emerald-800 ring-1 ring-emerald-200">
-              The password of <strong>{reset.data.username}</strong> is set. Every earlier session has been signed out.
+              {t.donePrefix} <strong>{reset.data.username}</strong> {t.done}
             </p>
             <a href="/" className="inline-flex h-10 items-center rounded-lg bg-brand-700 px-4 text-sm font-medium text-white hover:bg-brand-800">
-              Sign in
+              {t.signIn}
             </a>
           </div>
         ) : !token ? (
           <p role="alert" className="mt-4 rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-800 ring-1 ring-amber-200">
-            This page needs the reset link an operator gave you. Ask them for a new one if it is lost.
+            {t.noToken}
           </p>
         ) : (
           <>
-            <p className="mt-1 text-sm text-slate-600">The link works once. At least 10 characters; avoid common passwords and your username.</p>
+            <p className="mt-1 text-sm text-slate-600">{t.rules}</p>
             <form className="mt-6 space-y-4" onSubmit={submit} noValidate>
-              <TextField label="New password" type="password" autoComplete="new-password" required autoFocus value={password} onChange={(e) => setPassword(e.target.value)} />
+              <TextField label={t.newPassword} type="password" autoComplete="new-password" required autoFocus value={password} onChange={(e) => setPassword(e.target.value)} />
               <TextField
-                label="Repeat the new password"
+                label={t.repeat}
                 type="password"
                 autoComplete="new-password"
                 required
                 value={again}
                 onChange={(e) => setAgain(e.target.value)}
                 aria-invalid={mismatch}
-                hint={mismatch ? "The two passwords differ." : undefined}
+                hint={mismatch ? t.differ : undefined}
               />
               {reset.error && (
                 <p role="alert" className="rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-700 ring-1 ring-rose-200">
@@ -70,7 +72,7 @@ export function ResetPasswordPage() {
                 </p>
               )}
               <Button type="submit" className="w-full" loading={reset.isPending} disabled={!password || password !== again}>
-                Set password
+                {t.set}
               </Button>
             </form>
           </>

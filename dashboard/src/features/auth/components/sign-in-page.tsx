@@ -3,11 +3,14 @@ import { useState, type SubmitEvent } from "react";
 import { Button } from "@/components/ui/button";
 import { LogoMark } from "@/components/ui/icons";
 import { TextField } from "@/components/ui/field";
+import { LocaleSwitch } from "@/components/ui/locale-switch";
 import { errorMessage } from "@/lib/api-client";
+import { useT } from "@/lib/i18n";
 
 import { useLogin } from "../api/login";
 
 export function SignInPage({ notice }: { notice?: string }) {
+  const t = useT();
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const mutation = useLogin();
@@ -27,12 +30,12 @@ export function SignInPage({ notice }: { notice?: string }) {
             <span className="text-lg font-semibold tracking-tight">EnergyPulse</span>
           </div>
           <div className="max-w-md">
-            <p className="text-3xl font-semibold leading-tight tracking-tight">Know what your power costs — before you use it.</p>
+            <p className="text-3xl font-semibold leading-tight tracking-tight">{t.auth.tagline}</p>
             <p className="mt-4 text-sm text-brand-100/80">
-              Live consumption, hourly price forecasts with honest uncertainty, and invoices you can verify yourself against a signed, tamper-evident ledger.
+              {t.auth.pitch}
             </p>
           </div>
-          <p className="text-xs text-brand-100/60">Open-source dynamic household energy pricing</p>
+          <p className="text-xs text-brand-100/60">{t.auth.footer}</p>
         </div>
       </div>
       <main className="flex flex-1 items-center justify-center px-4 py-12 sm:px-8">
@@ -41,23 +44,24 @@ export function SignInPage({ notice }: { notice?: string }) {
             <LogoMark />
             <span className="text-lg font-semibold tracking-tight">EnergyPulse</span>
           </div>
-          <h1 className="text-2xl font-semibold tracking-tight text-slate-900">Sign in</h1>
-          <p className="mt-1 text-sm text-slate-500">Use your EnergyPulse account.</p>
+          <h1 className="text-2xl font-semibold tracking-tight text-slate-900">{t.auth.signIn}</h1>
+          <p className="mt-1 text-sm text-slate-500">{t.auth.useAccount}</p>
+          <LocaleSwitch className="mt-3" />
           {notice && (
             <p role="status" className="mt-4 rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-800 ring-1 ring-amber-200">
               {notice}
             </p>
           )}
           <form className="mt-6 space-y-4" onSubmit={submit} noValidate aria-describedby={mutation.error ? "sign-in-error" : undefined}>
-            <TextField label="Username" name="username" autoComplete="username" required autoFocus value={username} onChange={(e) => setUsername(e.target.value)} />
-            <TextField label="Password" name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+            <TextField label={t.auth.username} name="username" autoComplete="username" required autoFocus value={username} onChange={(e) => setUsername(e.target.value)} />
+            <TextField label={t.auth.password} name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
             {mutation.error && (
               <p id="sign-in-error" role="alert" className="rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-700 ring-1 ring-rose-200">
                 {errorMessage(mutation.error)}
               </p>
             )}
             <Button type="submit" className="w-full" loading={mutation.isPending} disabled={!username || !password}>
-              Sign in
+              {t.auth.signIn}
             </Button>
           </form>
         </div>

@@ -18,12 +18,13 @@ import { downloadText, toCsv } from "@/lib/csv";
 import { invoiceCsv, readingsCsv } from "../lib/export-rows";
 import { fmtMonth, monthOf } from "@/lib/format";
 import { addDays } from "@/lib/use-now";
+import { useT } from "@/lib/i18n";
 
 const RESOLUTIONS = [
-  { value: Resolution.HOUR, label: "Hourly means" },
-  { value: Resolution.QUARTER_HOUR, label: "15-minute means" },
-  { value: Resolution.MINUTE, label: "1-minute means" },
-];
+  { value: Resolution.HOUR, key: "hour" },
+  { value: Resolution.QUARTER_HOUR, key: "quarter" },
+  { value: Resolution.MINUTE, key: "minute" },
+] as const;
 
 /** A <select>'s value back to the Resolution it was rendered from. */
 function resolutionOf(value: string): Resolution {
@@ -46,6 +47,7 @@ function Status({ state }: { state: { kind: "idle" } | { kind: "ok"; text: strin
 
 export function ExportPage() {
   const { householdId = "" } = useParams();
+  const t = useT().export;
   const queryClient = useQueryClient();
   const today = new Date();
   const [from, setFrom] = useState(dayInput(addDays(today, -7)));
@@ -66,20 +68,20 @@ export function ExportPage() {
     const start = new Date(`${from}T00:00`);
     const end = addDays(new Date(`${to}T00:00`), 1);
     if (!(start < end)) {
-      setReadingsState({ kind: "error", text: "The start date must be before the end date." });
+      setReadingsState({ kind: "error", text: t.startBeforeEnd });
       return;
     }
     setBusy("readings");
     try {
       const data = await queryClient.query(readingsQueryOptions(householdId, start, end, resolution));
       if (data.readings.length === 0) {
-        setReadingsState({ kind: "empty", text: `Nothing to export: no readings from ${from} to ${to}. No file was downloaded.` });
+        setReadingsState({ kind: "empty", text: t.noReadings(from, to) });
         return;
       }
       const table = readingsCsv(data.readings, raw, timeZone);
       const csv = toCsv(table.header, table.rows);
       downloadText(`energypulse-readings-${householdId}-${from}-${to}.csv`, csv);
-      setReadingsState({ kind: "ok", text: `Downloaded ${data.readings.length} ${data.readings.length === 1 ? "row" : "rows"}.` });
+      setReadingsState({ kind: "ok", text: t.rows(data.readings.length) });
     } catch (error) {
       setReadingsState({ kind: "error", text: errorMessage(error) });
     } finally {
@@ -95,13 +97,13 @@ export function ExportPage() {
         tx?.record?.content.case === "settlement" ? [{ ...tx.record.content.value, txHash: tx.txHash, leafIndex: tx.leafIndex }] : [],
       );
       if (lines.length === 0) {
-        setInvoiceState({ kind: "empty", text: `Nothing to export: no settled hours in ${fmtMonth(month)} yet. No file was downloaded.` });
+        setInvoiceState({ kind: "empty", text: t.noLines(fmtMonth(month)) });
         return;
       }
       const table = invoiceCsv(lines, raw, timeZone);
       const csv = toCsv(table.header, table.rows);
       downloadText(`energypulse-invoice-${householdId}-${month}.csv`, csv);
-      setInvoiceState({ kind: "ok", text: `Downloaded ${lines.length} settlement ${lines.length === 1 ? "line" : "lines"}.` });
+      setInvoiceState({ kind: "ok", text: t.lines(lines.length) });
     } catch (error) {
       setInvoiceState({ kind: "error", text: errorMessage(error) });
     } finally {
@@ -112,42 +114,42 @@ export function ExportPage() {
   return (
     <>
       <PageHeader
-        title="Export"
-        description={`Download household ${householdId}'s data as CSV (UTF-8, comma-separated): ${raw ? "raw units (Wh, micro-EUR) and UTC times" : `kWh and EUR, times in ${timeZone ?? "UTC"}`}`}
+        title={t.title}
+        description={t.description(householdId, raw ? t.rawUnits : t.niceUnits(timeZone ?? "UTC"))}
         actions={
           <label className="flex items-center gap-2 text-sm text-slate-700">
             <input type="checkbox" checked={raw} onChange={(e) => setRaw(e.target.checked)} data-testid="export-raw" className="size-4 accent-brand-700" />
-            Raw units and UTC (as stored in the ledger)
+            {t.raw}
           </label>
         }
       />
       <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
         <Card aria-labelledby="export-readings-title">
-          <CardHeader id="export-readings-title" title="Meter readings" description="Power, energy counters, voltage and current" />
+          <CardHeader id="export-readings-title" title={t.readings} description={t.readingsSub} />
           <CardBody className="space-y-4">
             <div className="grid grid-cols-2 gap-3">
-              <TextField label="From" type="date" value={from} max={to} onChange={(e) => setFrom(e.target.value)} />
-              <TextField label="To (inclusive)" type="date" value={to} min={from} onChange={(e) => setTo(e.target.value)} />
+              <TextField label={t.from} type="date" value={from} max={to} onChange={(e) => setFrom(e.target.value)} />
+              <TextField label={t.to} type="date" value={to} min={from} onChange={(e) => setTo(e.target.value)} />
             </div>
-            <SelectField label="Resolution" value={resolution} onChange={(e) => setResolution(resolutionOf(e.target.value))}>
+            <SelectField label={t.resolution} value={resolution} onChange={(e) => setResolution(resolutionOf(e.target.value))}>
               {RESOLUTIONS.map((r) => (
                 <option key={r.value} value={r.value}>
-                  {r.label}
+                  {t.resolutions[r.key]}
                 </option>
               ))}
             </SelectField>
             <div className="flex items-center gap-3">
               <Button onClick={() => void exportReadings()} loading={busy === "readings"} data-testid="export-readings">
-                <DownloadIcon className="size-4" /> Download readings
+                <DownloadIcon className="size-4" /> {t.downloadReadings}
               </Button>
               <Status state={readingsState} />
             </div>
           </CardBody>
         </Card>
         <Card aria-labelledby="export-invoice-title">
-          <CardHeader id="export-invoice-title" title="Invoice" description="Every settled hour of a month with its ledger transaction" />
+          <CardHeader id="export-invoice-title" title={t.invoice} description={t.invoiceSub} />
           <CardBody className="space-y-4">
-            <SelectField label="Month" value={month} onChange={(e) => setMonth(e.target.value)}>
+            <SelectField label={t.month} value={month} onChange={(e) => setMonth(e.target.value)}>
               {months.map((m) => (
                 <option key={m} value={m}>
                   {fmtMonth(m)}
@@ -156,7 +158,7 @@ export function ExportPage() {
             </SelectField>
             <div className="flex items-center gap-3">
               <Button onClick={() => void exportInvoice()} loading={busy === "invoice"} data-testid="export-invoice">
-                <DownloadIcon className="size-4" /> Download invoice
+                <DownloadIcon className="size-4" /> {t.downloadInvoice}
               </Button>
               <Status state={invoiceState} />
             </div>

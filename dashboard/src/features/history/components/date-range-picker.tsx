@@ -2,6 +2,7 @@ import { useId } from "react";
 
 import { cn } from "@/lib/cn";
 import { addDays, startOfLocalDay } from "@/lib/use-now";
+import { useT } from "@/lib/i18n";
 
 export interface DateRange {
   start: Date;
@@ -33,12 +34,13 @@ function fromInput(value: string): Date | undefined {
 
 /** Presets plus a from/to pair of native date inputs (keyboard- and phone-friendly). */
 export function DateRangePicker({ value, preset, onChange }: { value: DateRange; preset: string; onChange: (range: DateRange, preset: string) => void }) {
+  const t = useT();
   const fromId = useId();
   const toId = useId();
   const today = toInput(new Date());
   return (
     <div className="flex flex-wrap items-end gap-3">
-      <div role="group" aria-label="Quick ranges" className="inline-flex rounded-lg bg-white p-0.5 shadow-sm ring-1 ring-slate-200">
+      <div role="group" aria-label={t.history.quickRanges} className="inline-flex rounded-lg bg-white p-0.5 shadow-sm ring-1 ring-slate-200">
         {PRESETS.map((p) => (
           <button
             key={p.key}
@@ -47,14 +49,14 @@ export function DateRangePicker({ value, preset, onChange }: { value: DateRange;
             onClick={() => onChange(presetRange(p.days), p.key)}
             className={cn("rounded-md px-3 py-1.5 text-sm font-medium transition-colors", preset === p.key ? "bg-brand-700 text-white" : "text-slate-600 hover:bg-slate-100")}
           >
-            {p.label}
+            {t.history.presets[p.key] ?? p.label}
           </button>
         ))}
       </div>
       <div className="flex items-end gap-2">
         <div>
           <label htmlFor={fromId} className="mb-1 block text-xs font-medium text-slate-600">
-            From
+            {t.history.from}
           </label>
           <input
             id={fromId}
@@ -70,7 +72,7 @@ export function DateRangePicker({ value, preset, onChange }: { value: DateRange;
         </div>
         <div>
           <label htmlFor={toId} className="mb-1 block text-xs font-medium text-slate-600">
-            To (inclusive)
+            {t.history.to}
           </label>
           <input
             id={toId}

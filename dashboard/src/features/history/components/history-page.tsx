@@ -18,20 +18,22 @@ import { toCsv } from "@/lib/csv";
 import { csvDecimal, fmtDate, fmtKwh, fmtMoney, fmtNumber, fmtPerKwh, perKwhUnit, spotMinorPerKwh } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { alignPowerAndPrice, isolatedPoints, stepValueAt, steppedPath } from "@/lib/series";
+import { messages, useT } from "@/lib/i18n";
 
 import { DateRangePicker, presetRange, type DateRange } from "./date-range-picker";
 
-const RESOLUTION_LABEL: Record<number, string> = {
-  [Resolution.RAW]: "raw readings",
-  [Resolution.MINUTE]: "1-minute means",
-  [Resolution.QUARTER_HOUR]: "15-minute means",
-  [Resolution.HOUR]: "hourly means",
+const RESOLUTION_KEY: Record<number, "raw" | "minute" | "quarter" | "hour"> = {
+  [Resolution.RAW]: "raw",
+  [Resolution.MINUTE]: "minute",
+  [Resolution.QUARTER_HOUR]: "quarter",
+  [Resolution.HOUR]: "hour",
 };
 
 const BUCKET_SECONDS: Record<number, number> = { [Resolution.MINUTE]: 60, [Resolution.QUARTER_HOUR]: 900, [Resolution.HOUR]: 3600 };
 
 export function HistoryPage() {
   const { householdId = "" } = useParams();
+  const t = useT();
   const [range, setRange] = useState<DateRange>(() => presetRange(7));
   const [preset, setPreset] = useState("7d");
   const resolution = resolutionFor(range.start, range.end);
@@ -82,8 +84,8 @@ export function HistoryPage() {
       ],
       series: [
         time.series,
-        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 1.5, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
-        { label: `Spot price (${perKwhUnit(currency)})`, scale: "price", stroke: palette.price, width: 1.5, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: messages().common.powerKw, scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 1.5, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
+        { label: messages().home.chart.spotSeries(perKwhUnit(currency)), scale: "price", stroke: palette.price, width: 1.5, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
       ],
     };
   }, [timeZone, currency]);
@@ -91,9 +93,9 @@ export function HistoryPage() {
   const csvFile = (): CsvFile => {
     const prices = new Map(series.p.map((p) => [p.t, p.v]));
     const rows = (readings.data?.readings ?? []).map((x) => {
-      const t = tsDate(x.readTime);
-      const price = t ? stepValueAt(prices, t.getTime() / 1000) : null;
-      return [t?.toISOString(), x.meterId, x.powerKw, x.importKwh, x.exportKwh, x.voltageV, x.currentA, x.sampleCount, price === null ? "" : csvDecimal(price, 2)];
+      const at = tsDate(x.readTime);
+      const price = at ? stepValueAt(prices, at.getTime() / 1000) : null;
+      return [at?.toISOString(), x.meterId, x.powerKw, x.importKwh, x.exportKwh, x.voltageV, x.currentA, x.sampleCount, price === null ? "" : csvDecimal(price, 2)];
     });
     const priceColumn = currency === "NOK" ? "spot_price_ore_per_kwh" : "spot_price_cent_per_kwh";
     const csv = toCsv(["time_utc", "meter_id", "power_kw", "import_kwh", "export_kwh", "voltage_v", "current_a", "sample_count", priceColumn], rows);
@@ -101,7 +103,7 @@ export function HistoryPage() {
       filename: `energypulse-${householdId}-${range.start.toISOString().slice(0, 10)}-${range.end.toISOString().slice(0, 10)}.csv`,
       text: csv,
       rows: rows.length,
-      empty: `Nothing to export: no readings from ${fmtDate(range.start)} to ${fmtDate(new Date(range.end.getTime() - 1))}.`,
+      empty: t.common.csvEmpty.readings(fmtDate(range.start), fmtDate(new Date(range.end.getTime() - 1))),
     };
   };
 
@@ -109,11 +111,11 @@ export function HistoryPage() {
   return (
     <>
       <PageHeader
-        title="History"
-        description={`Consumption against price · ${fmtDate(range.start)} – ${fmtDate(new Date(range.end.getTime() - 1))}`}
+        title={t.history.title}
+        description={t.history.description(fmtDate(range.start), fmtDate(new Date(range.end.getTime() - 1)))}
         actions={
           <CsvDownloadButton build={csvFile} disabled={!readings.data} testId="history-csv">
-            Download CSV
+            {t.history.download}
           </CsvDownloadButton>
         }
       />
@@ -130,32 +132,32 @@ export function HistoryPage() {
       <Card aria-labelledby="history-chart-title">
         <CardHeader
           id="history-chart-title"
-          title="Power and spot price"
-          description="Drag across the chart to zoom; double-click to reset."
+          title={t.history.chartTitle}
+          description={t.history.chartHint}
           action={
             <>
-              {readings.isFetching && !readings.isPending && <Badge tone="info">Updating…</Badge>}
-              <Badge>{RESOLUTION_LABEL[used] ?? "auto"}</Badge>
+              {readings.isFetching && !readings.isPending && <Badge tone="info">{t.history.updating}</Badge>}
+              <Badge>{t.history.resolution[RESOLUTION_KEY[used] ?? "auto"]}</Badge>
             </>
           }
         />
         <CardBody>
           {readings.isPending ? (
-            <LoadingState label="Loading readings…" className="h-80" />
+            <LoadingState label={t.history.loading} className="h-80" />
           ) : readings.error ? (
             <ErrorState error={readings.error} onRetry={() => void readings.refetch()} className="h-80" />
           ) : series.r.length === 0 ? (
-            <EmptyState title="No readings in this range" description="Pick another range, or check back once the meter has reported." className="h-80" />
+            <EmptyState title={t.history.none} description={t.history.noneSub} className="h-80" />
           ) : (
             <>
               <dl className="mb-5 grid grid-cols-2 gap-4 sm:grid-cols-4">
-                <Stat label="Net energy" value={fmtKwh(totals.kwh)} testId="history-kwh" />
-                <Stat label="Energy at spot (market value)" value={fmtMoney(totals.money, currency)} sub="energy × each hour's spot price, ex VAT, before markup; not your bill (see Home, Spot or Norgespris)" testId="history-spot-value" />
-                <Stat label="Average spot price" value={Number.isFinite(totals.avgPrice) ? fmtPerKwh(totals.avgPrice, currency) : "–"} sub="ex VAT" />
-                <Stat label="Peak power" value={`${fmtNumber(totals.peak, 2)} kW`} />
+                <Stat label={t.history.netEnergy} value={fmtKwh(totals.kwh)} testId="history-kwh" />
+                <Stat label={t.history.atSpot} value={fmtMoney(totals.money, currency)} sub={t.history.atSpotSub} testId="history-spot-value" />
+                <Stat label={t.history.avgSpot} value={Number.isFinite(totals.avgPrice) ? fmtPerKwh(totals.avgPrice, currency) : "–"} sub={t.common.exVat} />
+                <Stat label={t.history.peak} value={`${fmtNumber(totals.peak, 2)} kW`} />
               </dl>
-              <UPlotChart options={options} data={data} height={320} ariaLabel="Power consumption and spot price over the selected range" />
-              {prices.error && <p className="mt-2 text-xs text-amber-700">Prices unavailable for this range.</p>}
+              <UPlotChart options={options} data={data} height={320} ariaLabel={t.history.chart} />
+              {prices.error && <p className="mt-2 text-xs text-amber-700">{t.history.pricesUnavailable}</p>}
             </>
           )}
         </CardBody>

@@ -6,8 +6,9 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
-import { fmtNumber, microToMinorPerKwh, perKwhUnit } from "@/lib/format";
+import { fmtNumber, fmtPercent, microToMinorPerKwh, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
+import { messages, useT } from "@/lib/i18n";
 
 import { useAccuracy } from "../api/get-accuracy";
 
@@ -20,18 +21,16 @@ export function errorMinor(micro: bigint, eurMwh: number, currency: string): num
 /** The headline in a household's words: how far off (spot, in the bill's currency's øre or
  *  cents per kWh), and against assuming yesterday's price. */
 export function accuracySentence(maeMinor: number, naiveMaeMinor: number, currency = "EUR"): string {
-  const off = `Forecasts of the spot price were off by ${fmtNumber(maeMinor, 1)} ${perKwhUnit(currency)} on average`;
+  const t = messages().home.accuracy;
+  const off = t.sentence(fmtNumber(maeMinor, 1), perKwhUnit(currency));
   if (!(naiveMaeMinor > 0)) return `${off}.`;
   const gain = 1 - maeMinor / naiveMaeMinor;
-  const pct = fmtNumber(Math.abs(gain) * 100, 0);
-  return gain >= 0.005
-    ? `${off}, ${pct}% better than assuming yesterday's price.`
-    : gain <= -0.005
-      ? `${off}, ${pct}% worse than assuming yesterday's price.`
-      : `${off}, no better than assuming yesterday's price.`;
+  const pct = fmtPercent(Math.abs(gain));
+  return gain >= 0.005 ? t.sentenceBetter(off, pct) : gain <= -0.005 ? t.sentenceWorse(off, pct) : t.sentenceSame(off);
 }
 
 export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; timeZone?: string }) {
+  const t = useT();
   const accuracy = useAccuracy(zone);
   const a = accuracy.data;
   const served = a?.currency ?? "";
@@ -54,17 +53,17 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
     return {
       tzDate: time.tzDate,
       scales: { x: { time: true } },
-      axes: [time.axis, { ...axisStyle, label: `${unit} (spot)`, labelSize: 18, size: 52 }],
+      axes: [time.axis, { ...axisStyle, label: t.home.bars.axis(unit), labelSize: 18, size: 52 }],
       series: [
         time.series,
         { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
         { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
-        { label: "Forecast", stroke: palette.forecast, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
-        { label: "Actual", stroke: palette.actual, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
+        { label: t.common.forecast, stroke: palette.forecast, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
+        { label: t.common.actual, stroke: palette.actual, width: 1.5, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
       ],
       bands: [{ series: [2, 1], fill: "rgba(99, 102, 241, 0.12)" }],
     };
-  }, [timeZone, unit]);
+  }, [timeZone, unit, t]);
 
   const improvement = a && a.naiveMaeEurMwh > 0 ? 1 - a.maeEurMwh / a.naiveMaeEurMwh : undefined;
 
@@ -72,50 +71,50 @@ export function AccuracyCard({ zone, timeZone }: { zone: string | undefined; tim
     <Card aria-labelledby="accuracy-title">
       <CardHeader
         id="accuracy-title"
-        title="How good were recent forecasts?"
-        description={a ? `Our forecasts, made before each day's prices were published, against the prices that came, over the last ${a.hours} hours` : "Forecasts against published prices"}
-        action={improvement !== undefined && <Badge tone={improvement > 0 ? "good" : "warn"}>{improvement > 0 ? `${fmtNumber(improvement * 100, 0)}% better than yesterday's price` : "No better than yesterday's price"}</Badge>}
+        title={t.home.accuracy.title}
+        description={a ? t.home.accuracy.description(a.hours) : t.home.accuracy.descriptionNone}
+        action={improvement !== undefined && <Badge tone={improvement > 0 ? "good" : "warn"}>{improvement > 0 ? t.home.accuracy.better(fmtPercent(improvement)) : t.home.accuracy.noBetter}</Badge>}
       />
       <CardBody>
         {accuracy.isPending ? (
-          <LoadingState label="Scoring recent forecasts…" className="h-64" />
+          <LoadingState label={t.home.accuracy.scoring} className="h-64" />
         ) : accuracy.error ? (
           <ErrorState error={accuracy.error} onRetry={() => void accuracy.refetch()} className="h-64" />
         ) : !a || a.hours === 0 ? (
-          <EmptyState title="Not enough history yet" description="Accuracy appears once forecast hours have cleared." className="h-64" />
+          <EmptyState title={t.home.accuracy.notEnough} description={t.home.accuracy.notEnoughSub} className="h-64" />
         ) : (
           <>
             <p className="mb-3 text-sm text-slate-800" data-testid="accuracy-sentence">
               {accuracySentence(errorMinor(a.maeMicroPerKwh, a.maeEurMwh, served), errorMinor(a.naiveMaeMicroPerKwh, a.naiveMaeEurMwh, served), currency)}
             </p>
             <dl className="mb-4 grid grid-cols-2 gap-4">
-              <Stat label="Off by, on average" value={fmtNumber(errorMinor(a.maeMicroPerKwh, a.maeEurMwh, served), 1)} sub={`${unit} spot`} testId="accuracy-mae" />
-              <Stat label="Within the likely range" value={`${fmtNumber(a.intervalCoverage * 100, 0)}%`} sub="of hours (we aim for 80%)" />
-              <Stat className="col-span-2" label="Assuming yesterday's price was off by" value={fmtNumber(errorMinor(a.naiveMaeMicroPerKwh, a.naiveMaeEurMwh, served), 1)} sub={`${unit} (the same hour the day before)`} />
+              <Stat label={t.home.accuracy.offBy} value={fmtNumber(errorMinor(a.maeMicroPerKwh, a.maeEurMwh, served), 1)} sub={t.home.accuracy.spotUnit(unit)} testId="accuracy-mae" />
+              <Stat label={t.home.accuracy.within} value={fmtPercent(a.intervalCoverage)} sub={t.home.accuracy.withinSub} />
+              <Stat className="col-span-2" label={t.home.accuracy.naive} value={fmtNumber(errorMinor(a.naiveMaeMicroPerKwh, a.naiveMaeEurMwh, served), 1)} sub={t.home.accuracy.naiveSub(unit)} />
             </dl>
             {a.byHorizonDay.length > 0 && (
               <table className="mb-4 w-full text-xs" data-testid="accuracy-by-day">
                 <thead className="text-slate-500">
                   <tr>
-                    <th scope="col" className="text-left font-medium">Forecast for</th>
-                    <th scope="col" className="text-right font-medium">Off by ({unit})</th>
-                    <th scope="col" className="text-right font-medium">Yesterday's off by</th>
-                    <th scope="col" className="text-right font-medium">Better by</th>
+                    <th scope="col" className="text-left font-medium">{t.home.accuracy.forecastFor}</th>
+                    <th scope="col" className="text-right font-medium">{t.home.accuracy.offByUnit(unit)}</th>
+                    <th scope="col" className="text-right font-medium">{t.home.accuracy.naiveOff}</th>
+                    <th scope="col" className="text-right font-medium">{t.home.accuracy.betterBy}</th>
                   </tr>
                 </thead>
                 <tbody>
                   {a.byHorizonDay.map((d) => (
                     <tr key={d.horizonDay} className="text-slate-700">
-                      <td>{d.horizonDay === 1 ? "next day" : `in ${d.horizonDay} days`}</td>
+                      <td>{d.horizonDay === 1 ? t.home.accuracy.nextDay : t.home.accuracy.inDays(d.horizonDay)}</td>
                       <td className="text-right">{fmtNumber(errorMinor(d.maeMicroPerKwh, d.maeEurMwh, served), 1)}</td>
                       <td className="text-right">{fmtNumber(errorMinor(d.naiveMaeMicroPerKwh, d.naiveMaeEurMwh, served), 1)}</td>
-                      <td className="text-right">{d.naiveMaeEurMwh > 0 ? `${fmtNumber((1 - d.maeEurMwh / d.naiveMaeEurMwh) * 100, 0)}%` : "–"}</td>
+                      <td className="text-right">{d.naiveMaeEurMwh > 0 ? fmtPercent(1 - d.maeEurMwh / d.naiveMaeEurMwh) : "–"}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
             )}
-            <UPlotChart options={options} data={data} height={180} ariaLabel={`Forecast against actual spot prices over recent hours, in ${unit}`} />
+            <UPlotChart options={options} data={data} height={180} ariaLabel={t.home.accuracy.chart(unit)} />
           </>
         )}
       </CardBody>

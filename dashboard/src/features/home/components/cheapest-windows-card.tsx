@@ -4,6 +4,7 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { SelectField } from "@/components/ui/field";
 import { ErrorState, LoadingState } from "@/components/ui/states";
+import { useT } from "@/lib/i18n";
 
 import { useCheapestWindows } from "../api/find-cheapest-windows";
 import { choiceNote, DURATION_CHOICES, durationLabel, windowView } from "../lib/cheapest-windows";
@@ -17,16 +18,17 @@ function storedDuration(): number {
 
 /** The cheapest time to run a load that needs a set duration (an EV's charge, a wash). */
 export function CheapestWindowsCard({ zone, timeZone }: { zone: string | undefined; timeZone?: string }) {
+  const t = useT();
   const [minutes, setMinutes] = useState(storedDuration);
   const windows = useCheapestWindows(zone, minutes);
   const views = (windows.data?.windows ?? []).map((w) => windowView(w, timeZone, windows.data?.currency));
   const note = choiceNote(views);
   return (
     <Card aria-labelledby="windows-title">
-      <CardHeader id="windows-title" title="Cheapest time for a long job" description="Consecutive hours with the lowest average spot price, from published prices first" />
+      <CardHeader id="windows-title" title={t.home.windows.title} description={t.home.windows.description} />
       <CardBody>
         <SelectField
-          label="The job needs"
+          label={t.home.windows.needs}
           data-testid="window-duration"
           value={minutes}
           onChange={(e) => {
@@ -43,11 +45,11 @@ export function CheapestWindowsCard({ zone, timeZone }: { zone: string | undefin
           ))}
         </SelectField>
         {windows.isPending ? (
-          <LoadingState label="Finding windows…" className="h-24" />
+          <LoadingState label={t.home.windows.finding} className="h-24" />
         ) : windows.error ? (
           <ErrorState error={windows.error} onRetry={() => void windows.refetch()} />
         ) : views.length === 0 ? (
-          <p className="text-sm text-slate-600">No {durationLabel(minutes)} window fits in the prices known so far.</p>
+          <p className="text-sm text-slate-600">{t.home.windows.noneFits(durationLabel(minutes))}</p>
         ) : (
           <>
             <ol className="space-y-2 text-sm" data-testid="cheapest-windows">
@@ -58,7 +60,7 @@ export function CheapestWindowsCard({ zone, timeZone }: { zone: string | undefin
                   </span>
                   <span className="tabular-nums text-slate-700">{v.price}</span>
                   <span className="flex w-full items-center gap-2 text-xs text-slate-600">
-                    <Badge tone={v.certain ? "good" : "info"}>{v.certain ? "certain" : "likely"}</Badge>
+                    <Badge tone={v.certain ? "good" : "info"}>{v.certain ? t.common.certain : t.common.likely}</Badge>
                     {v.basis}
                   </span>
                 </li>

@@ -4,6 +4,7 @@ import { useParams } from "react-router";
 import { PageHeader } from "@/components/ui/page-header";
 import { env } from "@/config/env";
 import { useHousehold } from "@/lib/api/get-household";
+import { useT } from "@/lib/i18n";
 
 import { usePriceForecast } from "../api/get-price-forecast";
 import { defaultSpikeThreshold, thresholdMicro } from "../lib/price-periods";
@@ -35,6 +36,7 @@ function storedThreshold(currency: string): number {
 
 export function HomePage() {
   const { householdId = "" } = useParams();
+  const t = useT();
   const household = useHousehold(householdId);
   const profile = household.data?.household;
   // The zone comes from the profile; until it loads (or if it cannot), the configured default.
@@ -59,12 +61,12 @@ export function HomePage() {
   return (
     <>
       <PageHeader
-        title={profile?.displayName || "Overview"}
+        title={profile?.displayName || t.home.overview}
         actions={profile && <RenameHousehold householdId={householdId} name={profile.displayName} />}
         description={
           <>
-            Household ID <span className="font-mono" data-testid="household-id">{householdId}</span>
-            {profile?.zone && <> · price zone {profile.zone}</>}
+            {t.home.householdId} <span className="font-mono" data-testid="household-id">{householdId}</span>
+            {profile?.zone && <> · {t.home.priceZone(profile.zone)}</>}
             {profile?.timeZone && <> · {profile.timeZone}</>}
           </>
         }

@@ -2,11 +2,13 @@ import { useState } from "react";
 
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/field";
+import { useT } from "@/lib/i18n";
 
 import { useRenameHousehold } from "../api/rename-household";
 
 /** "Rename": the owner names the home (the page title shows the name). */
 export function RenameHousehold({ householdId, name }: { householdId: string; name: string }) {
+  const t = useT();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(name);
   const rename = useRenameHousehold();
@@ -22,7 +24,7 @@ export function RenameHousehold({ householdId, name }: { householdId: string; na
           setEditing(true);
         }}
       >
-        Rename household
+        {t.home.rename}
       </Button>
     );
   }
@@ -35,19 +37,19 @@ export function RenameHousehold({ householdId, name }: { householdId: string; na
       }}
     >
       <TextField
-        label="Household name"
+        label={t.home.nameLabel}
         value={draft}
         maxLength={80}
         autoFocus
         onChange={(e) => setDraft(e.target.value)}
-        hint={rename.error ? <span role="alert" className="text-rose-700">{rename.error.message}</span> : "Shown to you only; 1–80 characters."}
+        hint={rename.error ? <span role="alert" className="text-rose-700">{rename.error.message}</span> : t.home.nameHint}
         className="min-w-0 flex-1 sm:max-w-sm"
       />
       <Button type="submit" size="sm" disabled={rename.isPending}>
-        {rename.isPending ? "Saving…" : "Save"}
+        {rename.isPending ? t.common.saving : t.common.save}
       </Button>
       <Button type="button" variant="ghost" size="sm" onClick={() => setEditing(false)}>
-        Cancel
+        {t.common.cancel}
       </Button>
     </form>
   );

@@ -9,19 +9,16 @@ import { fmtDateTimeSeconds, fmtNumber, fmtRelative } from "@/lib/format";
 import type { StreamStatus } from "@/lib/sse";
 import { tsDate } from "@/lib/proto-json";
 import { isolatedPoints } from "@/lib/series";
+import { useT } from "@/lib/i18n";
 
 import { useHouseholdSummary } from "../api/get-household-summary";
 
 import { useLiveReadings } from "../api/use-live-readings";
 
-const STATUS: Record<StreamStatus, { label: string; tone: Tone }> = {
-  connecting: { label: "Connecting…", tone: "neutral" },
-  live: { label: "Live", tone: "good" },
-  reconnecting: { label: "Reconnecting…", tone: "warn" },
-  stopped: { label: "Stopped", tone: "bad" },
-};
+const TONE: Record<StreamStatus, Tone> = { connecting: "neutral", live: "good", reconnecting: "warn", stopped: "bad" };
 
 export function LivePowerCard({ householdId }: { householdId: string }) {
+  const t = useT();
   const live = useLiveReadings(householdId);
   // Until the stream's first reading (meters report every few seconds, so that can take ~10 s),
   // the last known value from the summary (the same query as the card beside it): shown at once,
@@ -44,21 +41,21 @@ export function LivePowerCard({ householdId }: { householdId: string }) {
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(max * 1.15, 0.5)] } },
       axes: [{ show: false }, { show: false }],
       series: [
-        { label: "Time", value: legendValue((v) => fmtDateTimeSeconds(new Date(v * 1000))) },
-        { label: "Power (kW)", stroke: palette.power, width: 2, fill: palette.powerFill, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
+        { label: t.common.time, value: legendValue((v) => fmtDateTimeSeconds(new Date(v * 1000))) },
+        { label: t.common.powerKw, stroke: palette.power, width: 2, fill: palette.powerFill, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
       ],
     }),
-    [],
+    [t],
   );
   const data = useMemo(() => [live.points.map((p) => p.time), live.points.map((p) => p.kw)] as [number[], number[]], [live.points]);
-  const status = STATUS[live.status];
+  const status = { label: t.home.live.status[live.status], tone: TONE[live.status] };
 
   return (
     <Card aria-labelledby="live-power-title" className="flex flex-col">
       <CardHeader
         id="live-power-title"
-        title="Live power"
-        description={live.meters > 1 ? `Sum of ${live.meters} meters` : "Net power from your meter"}
+        title={t.home.live.title}
+        description={live.meters > 1 ? t.home.live.sumOf(live.meters) : t.home.live.net}
         action={
           <Badge tone={status.tone} title={live.detail}>
             <StatusDot tone={status.tone} pulse={live.status === "live"} />
@@ -77,17 +74,17 @@ export function LivePowerCard({ householdId }: { householdId: string }) {
               <span className="text-base font-medium text-slate-500">kW</span>
             </div>
             <p className="mt-1 text-xs text-slate-500">
-              {shown.kw < 0 ? "Exporting to the grid · " : ""}
-              {live.latest ? "updated" : <span data-testid="live-last-known">last known value, read</span>} {fmtRelative(new Date(shown.time * 1000))}
+              {shown.kw < 0 ? t.home.live.exporting : ""}
+              {live.latest ? t.home.live.updated : <span data-testid="live-last-known">{t.home.live.lastKnown}</span>} {fmtRelative(new Date(shown.time * 1000))}
             </p>
             <div className="mt-3 -mx-1">
-              <UPlotChart options={options} data={data} height={72} ariaLabel="Live power over the last minutes" />
+              <UPlotChart options={options} data={data} height={72} ariaLabel={t.home.live.chart} />
             </div>
           </>
         ) : live.status === "stopped" ? (
-          <EmptyState title="Live stream stopped" description={live.detail ?? "The live connection was closed."} />
+          <EmptyState title={t.home.live.stoppedTitle} description={live.detail ?? t.home.live.closed} />
         ) : (
-          <EmptyState title="Waiting for the first reading…" description={live.detail ? `Connection problem: ${live.detail}. Retrying.` : "Readings arrive every few seconds."} />
+          <EmptyState title={t.home.live.waiting} description={live.detail ? t.home.live.problem(live.detail) : t.home.live.every} />
         )}
       </CardBody>
     </Card>

@@ -5,6 +5,7 @@ import { ErrorState, LoadingState } from "@/components/ui/states";
 import { ExceedStatus } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import { fmtEditable, fmtHour, perKwhUnit } from "@/lib/format";
 import { useNow } from "@/lib/use-now";
+import { useT } from "@/lib/i18n";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
 import { parseDecimal, periodsOf, spikeByDay, spikeWords } from "../lib/price-periods";
@@ -24,6 +25,7 @@ export function SpikeCard({
   onThreshold: (value: number) => void;
   timeZone?: string;
 }) {
+  const t = useT();
   const [draft, setDraft] = useState(fmtEditable(threshold));
   const now = useNow(60_000);
   const days = spikeByDay(periodsOf(forecast.data), now.getTime() / 1000);
@@ -31,8 +33,8 @@ export function SpikeCard({
     <Card aria-labelledby="spike-title">
       <CardHeader
         id="spike-title"
-        title="Price spike chance"
-        description={`Highest chance per day that a 15-minute spot price (ex VAT, before markup, ${perKwhUnit(currency)}) exceeds your threshold`}
+        title={t.home.spike.title}
+        description={t.home.spike.description(perKwhUnit(currency))}
       />
       <CardBody>
         <form
@@ -44,7 +46,7 @@ export function SpikeCard({
           }}
         >
           <label htmlFor="spike-threshold" className="text-slate-600">
-            Threshold
+            {t.home.spike.threshold}
           </label>
           <input
             id="spike-threshold"
@@ -55,30 +57,30 @@ export function SpikeCard({
             onChange={(e) => setDraft(e.target.value)}
           />
           <span className="text-slate-500" data-testid="spike-unit">
-            {perKwhUnit(currency)} spot
+            {t.home.spike.unit(perKwhUnit(currency))}
           </span>
           <button type="submit" className="rounded bg-brand-700 px-2 py-1 text-xs font-medium text-white hover:bg-brand-800">
-            Set
+            {t.home.spike.set}
           </button>
         </form>
         {forecast.isPending ? (
-          <LoadingState label="Loading…" className="h-24" />
+          <LoadingState className="h-24" />
         ) : forecast.error ? (
           <ErrorState error={forecast.error} onRetry={() => void forecast.refetch()} />
         ) : (
           <ul className="space-y-1 text-sm" data-testid="spike-days">
             {days.map((d) => (
               <li key={d.day} className="flex justify-between gap-2">
-                <span className="text-slate-600">{d.dayOffset === 0 ? "Today" : d.dayOffset === 1 ? "Tomorrow" : d.day}</span>
+                <span className="text-slate-600">{d.dayOffset === 0 ? t.common.today : d.dayOffset === 1 ? t.common.tomorrow : d.day}</span>
                 <span className="font-medium text-slate-800">
                   {spikeWords(d.exceed)}
-                  {d.exceed.status === ExceedStatus.WITHIN_QUANTILES && <span className="ml-1 text-xs text-slate-500">at {fmtHour(new Date(d.at * 1000), timeZone)}</span>}
+                  {d.exceed.status === ExceedStatus.WITHIN_QUANTILES && <span className="ml-1 text-xs text-slate-500">{t.home.spike.at(fmtHour(new Date(d.at * 1000), timeZone))}</span>}
                 </span>
               </li>
             ))}
           </ul>
         )}
-        <p className="mt-2 text-xs text-slate-500">Above the forecast's P90 the chance is shown as a bound (“under 10%”), never extrapolated.</p>
+        <p className="mt-2 text-xs text-slate-500">{t.home.spike.note}</p>
       </CardBody>
     </Card>
   );

@@ -12,10 +12,12 @@ import { tsDate } from "@/lib/proto-json";
 import { alignPowerAndPrice, isolatedPoints, steppedPath } from "@/lib/series";
 import { addDaysIn, startOfDayIn } from "@/lib/time-zone";
 import { useNow } from "@/lib/use-now";
+import { useT } from "@/lib/i18n";
 
 import { spotCurrency, spotMinor } from "../lib/price-periods";
 
 export function TodayChartCard({ householdId, zone, timeZone }: { householdId: string; zone: string | undefined; timeZone?: string }) {
+  const t = useT();
   const now = useNow(60_000);
   // "Today" is the household's calendar day: its start changes at that midnight only, so the
   // Dates (and the query keys and chart options built from them) stay the same all day.
@@ -42,31 +44,31 @@ export function TodayChartCard({ householdId, zone, timeZone }: { householdId: s
       axes: [
         time.axis,
         { ...axisStyle, scale: "kw", label: "kW", labelSize: 18, size: 44 },
-        priceAxisLabelled(`${unit} (spot)`),
+        priceAxisLabelled(t.home.bars.axis(unit)),
       ],
       series: [
         time.series,
-        { label: "Power (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
-        { label: `Spot price (${unit})`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: t.common.powerKw, scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, spanGaps: false, points: isolatedPoints, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
+        { label: t.home.chart.spotSeries(unit), scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
       ],
     };
-  }, [dayStart, dayEnd, timeZone, currency, unit]);
+  }, [dayStart, dayEnd, timeZone, currency, unit, t]);
 
   const noReadings = (readings.data?.readings.length ?? 0) === 0;
   return (
     <Card aria-labelledby="today-chart-title">
-      <CardHeader id="today-chart-title" title="Today: consumption against price" description={<span data-testid="today-chart-unit">15-minute mean power and the hourly published spot price in {unit}, ex VAT and before markup (not your all-in price)</span>} />
+      <CardHeader id="today-chart-title" title={t.home.chart.title} description={<span data-testid="today-chart-unit">{t.home.chart.description(unit)}</span>} />
       <CardBody>
         {readings.isPending ? (
-          <LoadingState label="Loading today's readings…" className="h-64" />
+          <LoadingState label={t.home.chart.loading} className="h-64" />
         ) : readings.error ? (
           <ErrorState error={readings.error} onRetry={() => void readings.refetch()} className="h-64" />
         ) : noReadings && (prices.data?.prices.length ?? 0) === 0 ? (
-          <EmptyState title="No data for today yet" description="Readings appear here as your meter reports." className="h-64" />
+          <EmptyState title={t.home.chart.none} description={t.home.chart.noneSub} className="h-64" />
         ) : (
           <>
-            <UPlotChart options={options} data={data} height={260} ariaLabel={`Today's power consumption and the hourly spot price in ${unit}`} />
-            {prices.error && <p className="mt-2 text-xs text-amber-700">Prices unavailable: {prices.error.message}</p>}
+            <UPlotChart options={options} data={data} height={260} ariaLabel={t.home.chart.aria(unit)} />
+            {prices.error && <p className="mt-2 text-xs text-amber-700">{t.home.chart.pricesUnavailable(prices.error.message)}</p>}
           </>
         )}
       </CardBody>

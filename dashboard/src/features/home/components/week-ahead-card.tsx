@@ -7,12 +7,14 @@ import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { fmtHour, fmtNumber, fmtPerKwh, fmtWeekday, minorUnit, perKwhUnit } from "@/lib/format";
 import { steppedPath } from "@/lib/series";
+import { useT } from "@/lib/i18n";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
 import { cheapestOf, indistinguishable, likelyCheapestByDay, periodsOf, rateNote, spotCurrency, spotUnitNote } from "../lib/price-periods";
 
 /** The week ahead: published prices, then the forecast median with its P10-P90 band. */
 export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnType<typeof usePriceForecast>; zone: string | undefined; timeZone?: string }) {
+  const t = useT();
   const periods = useMemo(() => periodsOf(forecast.data), [forecast.data]);
   const currency = spotCurrency(forecast.data);
   const unit = perKwhUnit(currency);
@@ -33,42 +35,42 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
     return {
       tzDate: time.tzDate,
       scales: { x: { time: true } },
-      axes: [time.axis, { ...axisStyle, label: `${unit} (spot)`, labelSize: 18, size: 52 }],
+      axes: [time.axis, { ...axisStyle, label: t.home.bars.axis(unit), labelSize: 18, size: 52 }],
       series: [
         time.series,
-        { label: "Published", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: t.common.published, stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
         { label: "P10", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
-        { label: "Forecast median", stroke: palette.forecast, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: t.home.week.median, stroke: palette.forecast, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
         { label: "P90", stroke: "rgba(99, 102, 241, 0.35)", width: 1, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtNumber(v, 1)) },
       ],
       bands: [{ series: [4, 2], fill: "rgba(99, 102, 241, 0.12)" }],
     };
-  }, [timeZone, currency, unit]);
+  }, [timeZone, currency, unit, t]);
   const days = new Set(periods.filter((p) => !p.published).map((p) => p.day)).size;
 
   return (
     <Card aria-labelledby="price-forecast-title">
       <CardHeader
         id="price-forecast-title"
-        title="Week ahead: price forecast"
-        description={`Forecast only where prices are not yet published · median with 80% interval (P10–P90) · ${spotUnitNote(currency, rate ? `${rate}, forecast days at today's rate` : "")}${zone ? ` · ${zone}` : ""}${forecast.data?.modelVersion ? ` · model ${forecast.data.modelVersion}` : ""}`}
-        action={<Badge tone="info">{days} forecast days</Badge>}
+        title={t.home.week.title}
+        description={`${t.home.week.description(spotUnitNote(currency, rate ? t.home.week.rateNote(rate) : ""))}${zone ? ` · ${zone}` : ""}${forecast.data?.modelVersion ? ` · ${t.home.week.model(forecast.data.modelVersion)}` : ""}`}
+        action={<Badge tone="info">{t.home.week.days(days)}</Badge>}
       />
       <CardBody>
         {forecast.isPending ? (
-          <LoadingState label="Loading the forecast…" className="h-64" />
+          <LoadingState label={t.home.week.loading} className="h-64" />
         ) : forecast.error ? (
           <ErrorState error={forecast.error} onRetry={() => void forecast.refetch()} className="h-64" />
         ) : periods.length === 0 ? (
-          <EmptyState title="No forecast yet" description="The price model has not produced a forecast for this zone." className="h-64" />
+          <EmptyState title={t.home.week.none} description={t.home.week.noneSub} className="h-64" />
         ) : (
           <>
             <p className="sr-only" data-testid="week-ahead-unit">
-              Spot prices in {unit}
+              {t.home.bars.unit(unit)}
             </p>
-            <UPlotChart options={options} data={data} height={240} ariaLabel={`Published spot prices and the week-ahead forecast with its 80% band, in ${unit}`} />
+            <UPlotChart options={options} data={data} height={240} ariaLabel={t.home.week.chart(unit)} />
             <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="likely-cheapest">
-              <span className="font-medium text-slate-700">Likely cheapest each day (forecast median, 80% range):</span>
+              <span className="font-medium text-slate-700">{t.home.week.likely}</span>
               {picks.map(({ pick, p10, p90 }) => (
                 <Badge key={pick.t} tone="info">
                   {fmtWeekday(new Date(pick.t * 1000), timeZone)} {fmtHour(new Date(pick.t * 1000), timeZone)} · {fmtNumber(pick.price, 1)} {minorUnit(currency)} ({fmtNumber(p10, 1)}–{fmtNumber(p90, 1)})
@@ -76,7 +78,7 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
               ))}
             </div>
             {forecast.data.forecastNotes.length > 0 && (
-              <ul className="mt-2 list-disc pl-5 text-xs text-slate-600" data-testid="forecast-notes" aria-label="What the forecast stands on">
+              <ul className="mt-2 list-disc pl-5 text-xs text-slate-600" data-testid="forecast-notes" aria-label={t.home.week.notes}>
                 {forecast.data.forecastNotes.map((note) => (
                   <li key={note}>{note}</li>
                 ))}
@@ -84,7 +86,7 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
             )}
             {indistinguishable(picks) && (
               <p className="mt-1 text-xs text-slate-600" data-testid="likely-indistinguishable">
-                Their ranges overlap, so the forecast cannot tell these apart: any of them is as likely to be the cheapest. For a job of several hours, use the cheapest-window card.
+                {t.home.week.overlap}
               </p>
             )}
           </>

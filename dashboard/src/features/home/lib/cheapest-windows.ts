@@ -2,6 +2,7 @@
 import { CheapestCertainty, type CheapestWindow } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import { fmtNumber, fmtPerKwh, fmtTime, fmtWeekday, microToMinorPerKwh, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
+import { messages } from "@/lib/i18n";
 
 export interface WindowView {
   key: string;
@@ -19,7 +20,8 @@ export interface WindowView {
 export const DURATION_CHOICES = [60, 120, 180, 240, 360, 480] as const;
 
 export function durationLabel(minutes: number): string {
-  return minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
+  const t = messages().home.windows;
+  return minutes % 60 === 0 ? t.hours(minutes / 60) : t.minutes(minutes);
 }
 
 /** ``currency``: the response's (the bill's, whose *_spot_micro_per_kwh the server converted);
@@ -31,15 +33,16 @@ export function windowView(w: CheapestWindow, timeZone?: string, currency = ""):
   const time = (d: Date | undefined) => fmtTime(d, timeZone);
   const certain = w.certainty === CheapestCertainty.CERTAIN;
   const shown = currency || "EUR";
+  const t = messages().home.windows;
   const minor = (micro: bigint, eurMwh: number) => (currency ? microToMinorPerKwh(micro) : eurMwh / 10);
   return {
     key: String(w.startTime?.seconds ?? ""),
     when: `${day} ${time(start)}–${time(end)}`,
-    price: `${fmtPerKwh(minor(w.meanSpotMicroPerKwh, w.meanPriceEurMwh), shown)} spot on average`,
+    price: t.onAverage(fmtPerKwh(minor(w.meanSpotMicroPerKwh, w.meanPriceEurMwh), shown)),
     certain,
     basis: certain
-      ? "published prices"
-      : `forecast, likely ${fmtNumber(minor(w.lowSpotMicroPerKwh, w.lowPriceEurMwh), 1)}–${fmtNumber(minor(w.highSpotMicroPerKwh, w.highPriceEurMwh), 1)} ${perKwhUnit(shown)}`,
+      ? t.publishedPrices
+      : t.forecastLikely(fmtNumber(minor(w.lowSpotMicroPerKwh, w.lowPriceEurMwh), 1), fmtNumber(minor(w.highSpotMicroPerKwh, w.highPriceEurMwh), 1), perKwhUnit(shown)),
     distinguishable: w.distinguishableFromBest,
   };
 }
@@ -48,7 +51,6 @@ export function windowView(w: CheapestWindow, timeZone?: string, currency = ""):
 export function choiceNote(views: readonly WindowView[]): string | undefined {
   const alike = views.filter((v) => !v.distinguishable);
   if (alike.length === 0) return undefined;
-  return alike.length === 1
-    ? `${alike[0]?.when} is not distinguishable from the best: its price band overlaps, so either is as good a choice.`
-    : `${alike.map((v) => v.when).join(", ")} are not distinguishable from the best: their price bands overlap, so any of them is as good a choice.`;
+  const t = messages().home.windows;
+  return alike.length === 1 ? t.oneAlike(alike[0]?.when ?? "") : t.manyAlike(alike.map((v) => v.when).join(", "));
 }

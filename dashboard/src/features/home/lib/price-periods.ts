@@ -1,7 +1,8 @@
 import { CheapestCertainty, ExceedStatus, PriceKind } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import type { GetPriceForecastResponse } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
-import { fmtRate, microToMinorPerKwh, minorPerKwhToMicro } from "@/lib/format";
+import { fmtPercent, fmtRate, microToMinorPerKwh, minorPerKwhToMicro, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
+import { messages } from "@/lib/i18n";
 
 /** The currency the response's spot prices are shown in: the bill's (NOK or EUR, the server's
  *  rule set); a server without the field serves EUR only. */
@@ -117,16 +118,17 @@ export function barSeries(periods: Period[]): [number[], (number | null)[], (num
 /** Human words for a spike probability: bounds stay bounds (the model's top quantile is P90). */
 export function spikeWords(exceed: Period["exceed"]): string {
   if (!exceed) return "";
-  const pct = Math.round(exceed.probability * 100);
+  const pct = fmtPercent(Math.round(exceed.probability * 100) / 100);
+  const t = messages().home.spike;
   switch (exceed.status) {
     case ExceedStatus.EXACT:
-      return exceed.probability >= 1 ? "above (published)" : "not above (published)";
+      return exceed.probability >= 1 ? t.abovePublished : t.notAbovePublished;
     case ExceedStatus.ABOVE_TOP_QUANTILE:
-      return `under ${pct}%`;
+      return t.under(pct);
     case ExceedStatus.BELOW_BOTTOM_QUANTILE:
-      return `over ${pct}%`;
+      return t.over(pct);
     default:
-      return `${pct}%`;
+      return pct;
   }
 }
 
@@ -190,6 +192,5 @@ export function parseDecimal(text: string): number {
 
 /** What the zone cards' figures are, in words: spot, not the bill's all-in price. */
 export function spotUnitNote(currency: string, rate: string): string {
-  const unit = currency === "NOK" ? "øre/kWh" : "c/kWh";
-  return `spot price in ${unit}, ex VAT and before markup${rate ? ` (at ${rate})` : ""}; your all-in price is under Next hour`;
+  return messages().home.spotUnitNote(perKwhUnit(currency), rate);
 }

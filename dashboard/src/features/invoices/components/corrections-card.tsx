@@ -3,6 +3,7 @@ import type { Invoice } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
 import type { Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
 import { fmtDateTime, fmtMinor, shortHash } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
+import { useT } from "@/lib/i18n";
 
 import type { verdictKind } from "./verdict-badge";
 
@@ -10,6 +11,7 @@ import type { verdictKind } from "./verdict-badge";
  * transaction proven like a line. The lines they correct stay as they were billed. */
 export function CorrectionsCard({ inv, verdictOf }: { inv: Invoice; verdictOf: (tx: Transaction) => ReturnType<typeof verdictKind> }) {
   // Micro-units of the record's currency (EUR or NOK, spec §17.7), shown in its minor units.
+  const t = useT().invoices.corrections;
   const money = (micro: bigint, currency: string) => fmtMinor(micro / 10_000n, currency);
   const currencies = new Set(inv.corrections.map((tx) => (tx.record?.content.case === "correction" ? tx.record.content.value.currency : "")));
   const totalCurrency = currencies.size === 1 ? [...currencies][0] : "";
@@ -17,8 +19,8 @@ export function CorrectionsCard({ inv, verdictOf }: { inv: Invoice; verdictOf: (
     <Card aria-labelledby="corrections-title">
       <CardHeader
         id="corrections-title"
-        title="Operator corrections"
-        description={`Made by an administrator, with the reason, on the ledger. Total ${totalCurrency ? money(inv.correctionTotalMicroEur, totalCurrency) : "in mixed currencies, see each line"}.`}
+        title={t.title}
+        description={t.description(totalCurrency ? money(inv.correctionTotalMicroEur, totalCurrency) : t.mixedTotal)}
       />
       <CardBody>
         <ul className="space-y-2 text-sm" data-testid="invoice-corrections">
@@ -27,11 +29,11 @@ export function CorrectionsCard({ inv, verdictOf }: { inv: Invoice; verdictOf: (
             return (
               <li key={tx.txHash} data-testid="invoice-correction" data-tx={tx.txHash} data-verdict={verdictOf(tx)} className="rounded-lg bg-slate-50 p-3">
                 <p className="font-medium text-slate-900">
-                  {c ? `${money(c.amountMicro, c.currency)} on the period of ${fmtDateTime(tsDate(c.periodStart))}` : "correction (record hidden)"}
+                  {c ? t.on(money(c.amountMicro, c.currency), fmtDateTime(tsDate(c.periodStart))) : t.hidden}
                 </p>
                 {c && (
                   <p className="mt-1 text-slate-700">
-                    <span data-testid="correction-reason">{c.reason}</span> · by <span data-testid="correction-operator">{c.operator}</span>
+                    <span data-testid="correction-reason">{c.reason}</span> · {t.by} <span data-testid="correction-operator">{c.operator}</span>
                   </p>
                 )}
                 <p className="mt-1 font-mono text-xs text-slate-500">

@@ -16,10 +16,11 @@ import { useInvoice } from "@/lib/api/get-invoice";
 import { itemAt } from "@/lib/arrays";
 import { cn } from "@/lib/cn";
 import { toCsv } from "@/lib/csv";
-import { fmtDateTime, fmtMinor, fmtMonth, fmtNumber, microToEur, monthOf, perKwhUnit, shortHash } from "@/lib/format";
+import { fmtDateTime, fmtInteger, fmtMinor, fmtMonth, fmtNumber, fmtPerKwh, microToEur, monthOf, perKwhUnit, shortHash } from "@/lib/format";
 import { lineCurrency } from "@/lib/ledger/metering";
 import type { TxVerdict } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
+import { messages, useT } from "@/lib/i18n";
 
 import { useVerifyInvoice } from "../api/verify-invoice";
 import { CorrectionsCard } from "./corrections-card";
@@ -59,6 +60,7 @@ export function invoiceCurrency(records: readonly (SettlementRecord | undefined)
 
 /** The settlement-line columns; the verdict column shows the last verification's result. */
 function lineColumns(verdictOf: (tx: Transaction) => LineVerdict, currency: string): Column<Line>[] {
+  const t = messages().invoices.col;
   const amount = (id: string, header: string, value: (s: SettlementRecord) => bigint): Column<Line> => ({
     id,
     header,
@@ -68,29 +70,29 @@ function lineColumns(verdictOf: (tx: Transaction) => LineVerdict, currency: stri
   return [
     {
       id: "hour",
-      header: "Period",
+      header: t.period,
       rowHeader: true,
       cellClassName: "whitespace-nowrap text-slate-700",
       cell: ({ s }) => (
         <>
           {fmtDateTime(tsDate(s?.formatVersion === 2 ? s.periodStart : s?.hourStart))}
-          {s && s.formatVersion !== 2 && <span className="ml-1 text-xs text-slate-500">(hour)</span>}
+          {s && s.formatVersion !== 2 && <span className="ml-1 text-xs text-slate-500">{t.hour}</span>}
         </>
       ),
     },
-    { id: "kwh", header: "kWh", align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.meteredWh) / 1000, 3) : "–") },
-    { id: "spot-price", header: currency === "mixed" ? "Spot øre or c/kWh" : `Spot ${perKwhUnit(currency)}`, align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–") },
-    amount("spot", "Spot", (s) => (v2(s) ? parts(s, ["spot_energy", "export_credit"]) : s.spotCostMicroEur)),
-    amount("grid", "Grid", (s) => (v2(s) ? parts(s, ["grid_energy"]) : s.gridEnergyCostMicroEur)),
-    amount("capacity", "Capacity", (s) => (v2(s) ? parts(s, ["grid_capacity"]) : s.capacityCostMicroEur)),
-    amount("standing", "Other", (s) =>
+    { id: "kwh", header: t.kwh, align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.meteredWh) / 1000, 3) : "–") },
+    { id: "spot-price", header: currency === "mixed" ? t.spotMixed : t.spotUnit(perKwhUnit(currency)), align: "right", cell: ({ s }) => (s ? fmtNumber(Number(s.spotPriceMicroEurPerKwh) / 10_000, 2) : "–") },
+    amount("spot", t.spot, (s) => (v2(s) ? parts(s, ["spot_energy", "export_credit"]) : s.spotCostMicroEur)),
+    amount("grid", t.grid, (s) => (v2(s) ? parts(s, ["grid_energy"]) : s.gridEnergyCostMicroEur)),
+    amount("capacity", t.capacity, (s) => (v2(s) ? parts(s, ["grid_capacity"]) : s.capacityCostMicroEur)),
+    amount("standing", t.other, (s) =>
       v2(s) ? s.totalCostMicroEur - parts(s, ["spot_energy", "export_credit", "grid_energy", "grid_capacity", "vat"]) : s.standingChargeMicroEur,
     ),
-    amount("vat", "VAT", (s) => (v2(s) ? parts(s, ["vat"]) : s.vatMicroEur)),
-    { ...amount("total", "Total", (s) => s.totalCostMicroEur), cellClassName: "font-medium text-slate-900" },
+    amount("vat", t.vat, (s) => (v2(s) ? parts(s, ["vat"]) : s.vatMicroEur)),
+    { ...amount("total", t.total, (s) => s.totalCostMicroEur), cellClassName: "font-medium text-slate-900" },
     {
       id: "tx",
-      header: "Transaction",
+      header: t.transaction,
       cell: ({ tx }) => (
         <Link to={`/ledger/transactions/${tx.txHash}`} className="font-mono text-xs text-brand-700 hover:underline">
           {shortHash(tx.txHash)}
@@ -99,7 +101,7 @@ function lineColumns(verdictOf: (tx: Transaction) => LineVerdict, currency: stri
     },
     {
       id: "verdict",
-      header: "Verdict",
+      header: t.verdict,
       cell: ({ tx }) => {
         const { verdict, kind } = verdictOf(tx);
         return (
@@ -115,6 +117,7 @@ function lineColumns(verdictOf: (tx: Transaction) => LineVerdict, currency: stri
 
 export function InvoicePage() {
   const { householdId = "" } = useParams();
+  const t = useT();
   const [search, setSearch] = useSearchParams();
   const months = useMemo(() => recentMonths(12), []);
   const asked = search.get("month");
@@ -132,7 +135,7 @@ export function InvoicePage() {
     return [{ tx, s }];
   });
   const currency = invoiceCurrency(rows.map((r) => r.s));
-  const money = (micro: bigint) => (currency === "mixed" ? `${fmtNumber(microToEur(micro), 2)} (mixed currencies)` : fmtMinor(micro / 10_000n, currency));
+  const money = (micro: bigint) => (currency === "mixed" ? t.invoices.mixedCurrencies(fmtNumber(microToEur(micro), 2)) : fmtMinor(micro / 10_000n, currency));
   // A month in several currencies (legacy EUR hours, then NOK periods) owes each one's sum: never
   // one figure across currencies (the ledger's per-currency totals).
   const perCurrency = (pick: (t: CurrencyTotal) => bigint, single: bigint) =>
@@ -161,17 +164,17 @@ export function InvoicePage() {
         result ? verdictKind(result.verdicts.get(tx.txHash)) : "",
       ]),
     );
-    return { filename: `energypulse-invoice-${householdId}-${month}.csv`, text: csv, rows: rows.length, empty: `Nothing to export: no settled hours in ${fmtMonth(month)} yet.` };
+    return { filename: `energypulse-invoice-${householdId}-${month}.csv`, text: csv, rows: rows.length, empty: t.common.csvEmpty.lines(fmtMonth(month)) };
   };
 
   return (
     <>
       <PageHeader
-        title="Invoice"
+        title={t.invoices.title}
         description={`${householdId} · ${fmtMonth(month)}`}
         actions={
           <>
-            <SelectField label="Month" hideLabel value={month} onChange={(e) => setSearch({ month: e.target.value })}>
+            <SelectField label={t.invoices.month} hideLabel value={month} onChange={(e) => setSearch({ month: e.target.value })}>
               {months.map((m) => (
                 <option key={m} value={m}>
                   {fmtMonth(m)}
@@ -182,7 +185,7 @@ export function InvoicePage() {
               CSV
             </CsvDownloadButton>
             <Button onClick={() => inv && verify.mutate(inv)} loading={verify.isPending} disabled={!inv || !lines.length} data-testid="verify-invoice">
-              <ShieldIcon className="size-4" /> Verify
+              <ShieldIcon className="size-4" /> {t.invoices.verify}
             </Button>
           </>
         }
@@ -190,7 +193,7 @@ export function InvoicePage() {
 
       {invoice.isPending ? (
         <Card>
-          <LoadingState label="Loading the invoice…" className="h-64" />
+          <LoadingState label={t.invoices.loading} className="h-64" />
         </Card>
       ) : invoice.error ? (
         <Card>
@@ -198,29 +201,29 @@ export function InvoicePage() {
         </Card>
       ) : !inv || lines.length === 0 ? (
         <Card>
-          <EmptyState title="No settled hours in this month" description="Settlement lines appear once each hour has been billed." className="h-64" />
+          <EmptyState title={t.invoices.none} description={t.invoices.noneSub} className="h-64" />
         </Card>
       ) : (
         <div className="space-y-4">
           <Card>
             <CardBody>
               <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
-                <Stat label="Total" value={perCurrency((t) => t.totalCostMicro, inv.totalCostMicroEur)} testId="invoice-total" />
-                {inv.corrections.length > 0 && <Stat label="Amount due (after corrections)" value={perCurrency((t) => t.amountDueMicro, inv.amountDueMicroEur)} testId="invoice-amount-due" />}
-                <Stat label="Net energy" value={`${fmtNumber(Number(inv.totalWh) / 1000, 1)} kWh`} />
+                <Stat label={t.invoices.total} value={perCurrency((t) => t.totalCostMicro, inv.totalCostMicroEur)} testId="invoice-total" />
+                {inv.corrections.length > 0 && <Stat label={t.invoices.amountDue} value={perCurrency((t) => t.amountDueMicro, inv.amountDueMicroEur)} testId="invoice-amount-due" />}
+                <Stat label={t.invoices.netEnergy} value={`${fmtNumber(Number(inv.totalWh) / 1000, 1)} kWh`} />
                 <Stat
-                  label={inv.legacy ? "Settled hours" : "Settled periods"}
-                  value={`${inv.coveredPeriods.toString()} of ${inv.expectedPeriods.toString()}`}
+                  label={inv.legacy ? t.invoices.settledHours : t.invoices.settledPeriods}
+                  value={t.invoices.periodsOf(fmtInteger(inv.coveredPeriods), fmtInteger(inv.expectedPeriods))}
                   testId="invoice-periods"
                 />
-                <Stat label="Average cost per kWh" value={Number(inv.totalWh) > 0 && inv.totals.length <= 1 ? `${fmtNumber((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, 1)} ${currency === "NOK" ? "øre" : "c"}/kWh` : "–"} sub="fixed charges included" />
+                <Stat label={t.invoices.avgPerKwh} value={Number(inv.totalWh) > 0 && inv.totals.length <= 1 ? fmtPerKwh((microToEur(inv.totalCostMicroEur) / (Number(inv.totalWh) / 1000)) * 100, currency) : "–"} sub={t.invoices.fixedIncluded} />
               </dl>
             </CardBody>
           </Card>
 
           {verify.error && (
             <Card>
-              <ErrorState title="Verification could not run" error={verify.error} onRetry={() => verify.mutate(inv)} />
+              <ErrorState title={t.invoices.verifyFailed} error={verify.error} onRetry={() => verify.mutate(inv)} />
             </Card>
           )}
           <PeriodsCard inv={inv} completeness={result?.completeness} />
@@ -228,9 +231,9 @@ export function InvoicePage() {
           {inv.corrections.length > 0 && <CorrectionsCard inv={inv} verdictOf={(tx) => verdictOf(tx).kind} />}
 
           <Card aria-labelledby="lines-title">
-            <CardHeader id="lines-title" title="Settlement lines" description={`Each line is a ledger transaction. Amounts in ${currency === "mixed" ? "EUR (legacy hours) and NOK (meter-signed periods)" : currency}, VAT included in the total.`} />
+            <CardHeader id="lines-title" title={t.invoices.lines} description={t.invoices.linesDescription(currency === "mixed" ? t.invoices.linesMixed : currency)} />
             <DataTable
-              caption={`Settlement lines of ${fmtMonth(month)}`}
+              caption={t.invoices.linesCaption(fmtMonth(month))}
               className="min-w-[860px]"
               columns={lineColumns(verdictOf, currency)}
               rows={rows}
@@ -242,7 +245,7 @@ export function InvoicePage() {
               footer={
                 <tr>
                   <th scope="row" className={cn(cellPadding, "text-left")}>
-                    Total
+                    {t.invoices.total}
                   </th>
                   <td className={cn(cellPadding, "text-right")}>{fmtNumber(Number(inv.totalWh) / 1000, 3)}</td>
                   <td colSpan={6} />

@@ -21,7 +21,7 @@ describe("PeriodsCard", () => {
     const html = renderToStaticMarkup(<PeriodsCard inv={inv} completeness={check} />);
     expect(html).toContain('data-missing="1"');
     expect(html).toContain('data-complete="false"');
-    expect(html).toContain("1 settlement periods missing");
+    expect(html).toContain("1 settlement period missing");
     expect(html).toContain("meter-signed");
   });
 

@@ -2,16 +2,9 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardBody } from "@/components/ui/card";
 import type { Invoice } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
 import { fmtDateTime } from "@/lib/format";
+import { useT } from "@/lib/i18n";
 import { type InvoiceCompleteness, type MissingReason, NOT_SETTLED } from "@/lib/ledger/metering";
 import { tsMs } from "@/lib/proto-json";
-
-/** Why a period was not billed, in words (spec §17.7). */
-const REASON_TEXT: Record<string, string> = {
-  NOT_SIGNED: "meter values not signed",
-  NO_READINGS: "no readings from the meter",
-  IMPLAUSIBLE_ENERGY: "implausible signed energy",
-  [NOT_SETTLED]: "no reason on the ledger",
-};
 
 /** The missing periods grouped by reason, in the order each reason first occurs. */
 function byReason(reasons: MissingReason[]): [string, MissingReason[]][] {
@@ -22,6 +15,7 @@ function byReason(reasons: MissingReason[]): [string, MissingReason[]][] {
 
 /** Whether the month is meter-signed, and the periods the ledger (and, once verified, the browser) found unbilled. */
 export function PeriodsCard({ inv, completeness: check }: { inv: Invoice; completeness: InvoiceCompleteness | undefined }) {
+  const t = useT().invoices.periods;
   const missing = check ? check.missing.length : inv.missingPeriods.length;
   // Once verified, the reasons come from the proven unbilled-period records; before, as the ledger lists them.
   const reasons: MissingReason[] = check
@@ -31,13 +25,13 @@ export function PeriodsCard({ inv, completeness: check }: { inv: Invoice; comple
     <Card>
       <CardBody>
         <div className="flex flex-wrap items-center gap-2" data-testid="invoice-periods-card" data-legacy={inv.legacy} data-missing={missing} data-complete={check?.complete}>
-          <Badge tone={inv.legacy ? "neutral" : "good"}>{inv.legacy ? "legacy: not meter-signed" : "meter-signed"}</Badge>
+          <Badge tone={inv.legacy ? "neutral" : "good"}>{inv.legacy ? t.legacy : t.signed}</Badge>
           {missing > 0 ? (
-            <Badge tone="bad">{`${missing.toString()} settlement periods missing`}</Badge>
+            <Badge tone="bad">{t.missing(missing)}</Badge>
           ) : (
-            <Badge tone="good">every period accounted for</Badge>
+            <Badge tone="good">{t.complete}</Badge>
           )}
-          {check && check.problems.length > 0 && <Badge tone="bad">{`${check.problems.length.toString()} problems`}</Badge>}
+          {check && check.problems.length > 0 && <Badge tone="bad">{t.problems(check.problems.length)}</Badge>}
         </div>
         {check && check.problems.length > 0 && (
           <ul className="mt-2 list-disc pl-5 text-xs text-rose-800" data-testid="invoice-problems">
@@ -50,7 +44,7 @@ export function PeriodsCard({ inv, completeness: check }: { inv: Invoice; comple
           <ul className="mt-2 space-y-1 text-xs text-slate-600" data-testid="invoice-missing-reasons" data-verified={check !== undefined}>
             {byReason(reasons).map(([reason, periods]) => (
               <li key={reason} data-reason={reason} data-count={periods.length}>
-                <span className="font-medium">{`Not billed, ${REASON_TEXT[reason] ?? reason} (${periods.length.toString()}):`}</span>{" "}
+                <span className="font-medium">{t.notBilledBecause(t.reasons[reason] ?? reason, periods.length)}</span>{" "}
                 {periods
                   .slice(0, 8)
                   .map((m) => fmtDateTime(new Date(Number(m.startMs))))

@@ -1,6 +1,7 @@
 import { Badge } from "@/components/ui/badge";
 import { CheckIcon, ClockIcon, XIcon } from "@/components/ui/icons";
 import type { TxVerdict } from "@/lib/ledger/verify";
+import { useT } from "@/lib/i18n";
 
 export function verdictKind(v: TxVerdict | undefined): "unchecked" | "pass" | "fail" | "pending" {
   if (!v) return "unchecked";
@@ -10,23 +11,24 @@ export function verdictKind(v: TxVerdict | undefined): "unchecked" | "pass" | "f
 }
 
 export function VerdictBadge({ verdict }: { verdict: TxVerdict | undefined }) {
+  const t = useT().invoices.verdict;
   const kind = verdictKind(verdict);
   if (kind === "unchecked") return <span className="text-xs text-slate-500">—</span>;
   if (kind === "pass")
     return (
-      <Badge tone="good" title="Hash recomputed and proven into the signed head">
-        <CheckIcon className="size-3.5" /> Verified
+      <Badge tone="good" title={t.verifiedTitle}>
+        <CheckIcon className="size-3.5" /> {t.verified}
       </Badge>
     );
   if (kind === "pending")
     return (
       <Badge tone="warn" title={verdict?.reason}>
-        <ClockIcon className="size-3.5" /> Pending
+        <ClockIcon className="size-3.5" /> {t.pending}
       </Badge>
     );
   return (
     <Badge tone="bad" title={verdict?.reason}>
-      <XIcon className="size-3.5" /> {verdict?.hashValid ? "Not in ledger" : "Tampered"}
+      <XIcon className="size-3.5" /> {verdict?.hashValid ? t.notInLedger : t.tampered}
     </Badge>
   );
 }

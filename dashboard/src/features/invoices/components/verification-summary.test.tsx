@@ -37,7 +37,7 @@ describe("VerificationSummary", () => {
     expect(html).toContain('data-ok="false"');
     expect(html).toContain('data-integrity="true"');
     expect(html).toContain("NOT verified complete");
-    expect(html).toContain("1 settlement periods missing");
+    expect(html).toContain("1 settlement period missing");
   });
 
   it("is not verified complete when completeness could not be checked", () => {

@@ -1,8 +1,9 @@
 import { Badge } from "@/components/ui/badge";
 import { AlertIcon, ShieldIcon } from "@/components/ui/icons";
 import { cn } from "@/lib/cn";
-import { shortHash } from "@/lib/format";
+import { fmtInteger, shortHash } from "@/lib/format";
 import { consistencyText, signatureText } from "@/lib/ledger/head-status";
+import { messages, useT } from "@/lib/i18n";
 
 import type { InvoiceVerification } from "../api/verify-invoice";
 
@@ -13,6 +14,7 @@ import type { InvoiceVerification } from "../api/verify-invoice";
  * caller cannot see (completeness unchecked), is never shown as verified-complete.
  */
 export function VerificationSummary({ result }: { result: InvoiceVerification }) {
+  const t = useT().invoices.summary;
   const sig = signatureText(result.head);
   const cons = consistencyText(result.head);
   const integrity = result.failed === 0 && result.head.trusted;
@@ -23,14 +25,14 @@ export function VerificationSummary({ result }: { result: InvoiceVerification })
   const problems = check?.problems.length ?? 0;
   const headline = !integrity
     ? result.failed > 0
-      ? `${result.failed.toString()} of ${result.verdicts.size.toString()} lines FAILED verification`
-      : "The signed head could not be trusted"
+      ? t.failed(result.failed, result.verdicts.size)
+      : t.untrusted
     : complete
-      ? `All ${result.passed.toString()} lines verified in your browser, and the month is complete`
-      : `All ${result.passed.toString()} lines verified, but the month is NOT verified complete`;
+      ? t.complete(result.passed)
+      : t.incomplete(result.passed);
   const why = !check
-    ? "completeness not checked: the records are hidden from you"
-    : [missing > 0 && `${missing.toString()} settlement periods missing`, problems > 0 && `${problems.toString()} problems`].filter(Boolean).join(" · ");
+    ? t.hidden
+    : [missing > 0 && messages().invoices.periods.missing(missing), problems > 0 && messages().invoices.periods.problems(problems)].filter(Boolean).join(" · ");
   return (
     <div
       role="status"
@@ -45,13 +47,13 @@ export function VerificationSummary({ result }: { result: InvoiceVerification })
         <div className="min-w-0 flex-1">
           <p className={cn("text-sm font-semibold", ok ? "text-emerald-900" : integrity ? "text-amber-900" : "text-rose-900")}>
             {headline}
-            {result.pending > 0 && ` · ${result.pending.toString()} pending (newer than the signed head)`}
+            {result.pending > 0 && t.pending(result.pending)}
           </p>
           {!complete && why && <p className="mt-1 text-xs font-medium text-amber-900">{why}</p>}
           <p className="mt-1 text-xs text-slate-600">
-            Recomputed each line's SHA-256 hash from its record and checked its Merkle inclusion proof against signed head of size{" "}
-            {result.head.head.treeSize.toString()} (root <span className="font-mono">{shortHash(result.head.head.rootHash)}</span>), then the month's
-            periods, the meter's chain of signed values, the totals and any operator correction.
+            {t.how(fmtInteger(result.head.head.treeSize))}
+            <span className="font-mono">{shortHash(result.head.head.rootHash)}</span>
+            {t.howEnd}
           </p>
           <div className="mt-2 flex flex-wrap gap-2">
             <Badge tone={sig.tone}>{sig.label}</Badge>

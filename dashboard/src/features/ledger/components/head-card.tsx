@@ -8,6 +8,7 @@ import { consistencyText, signatureText, witnessText } from "@/lib/ledger/head-s
 import { forgetTrustedHead } from "@/lib/ledger/trusted-head";
 import { useVerifiedHead } from "@/lib/ledger/use-verified-head";
 import { tsDate } from "@/lib/proto-json";
+import { useT } from "@/lib/i18n";
 
 function Row({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -19,15 +20,16 @@ function Row({ label, children }: { label: string; children: React.ReactNode }) 
 }
 
 export function HeadCard() {
+  const t = useT().ledger.head;
   const verified = useVerifiedHead();
   const v = verified.data;
   const danger = v && (["rewritten", "rolled-back", "key-changed"].includes(v.consistency.status) || v.witness.status === "forked");
   return (
     <Card aria-labelledby="head-title">
-      <CardHeader id="head-title" title="Signed tree head" description="Checked in your browser against the head it remembered" action={v && <Badge tone={v.trusted ? "good" : "bad"}>{v.trusted ? "Trusted" : "Not trusted"}</Badge>} />
+      <CardHeader id="head-title" title={t.title} description={t.description} action={v && <Badge tone={v.trusted ? "good" : "bad"}>{v.trusted ? t.trusted : t.notTrusted}</Badge>} />
       <CardBody>
         {verified.isPending ? (
-          <LoadingState label="Checking the signed head…" />
+          <LoadingState label={t.checking} />
         ) : verified.error ? (
           <ErrorState error={verified.error} onRetry={() => void verified.refetch()} />
         ) : (
@@ -37,35 +39,35 @@ export function HeadCard() {
                 <div role="alert" data-testid="history-rewritten" className="mb-4 flex gap-3 rounded-lg bg-rose-600 p-4 text-white shadow">
                   <AlertIcon className="size-6 shrink-0" />
                   <div>
-                    <p className="font-semibold">Warning: the ledger's history does not match what this browser saw before.</p>
-                    <p className="mt-1 text-sm text-rose-50">{v.witness.status === "forked" ? v.witness.detail : v.consistency.detail}. Do not trust invoices from this ledger until an operator explains it.</p>
+                    <p className="font-semibold">{t.warning}</p>
+                    <p className="mt-1 text-sm text-rose-50">{t.doNotTrust(v.witness.status === "forked" ? v.witness.detail : v.consistency.detail)}</p>
                     <Button variant="secondary" size="sm" className="mt-3" onClick={() => { forgetTrustedHead(); void verified.refetch(); }}>
-                      Forget the remembered head
+                      {t.forget}
                     </Button>
                   </div>
                 </div>
               )}
               <dl className="divide-y divide-slate-100">
-                <Row label="Tree size">
-                  <span className="font-semibold tabular-nums" data-testid="head-size">{v.head.treeSize.toString()}</span> transactions
+                <Row label={t.treeSize}>
+                  <span className="font-semibold tabular-nums" data-testid="head-size">{v.head.treeSize.toString()}</span> {t.transactions}
                 </Row>
-                <Row label="Root hash">
+                <Row label={t.rootHash}>
                   <span className="font-mono text-xs">{v.head.rootHash}</span>
                 </Row>
-                <Row label="Signed at">{fmtDateTime(tsDate(v.head.timestamp))}</Row>
-                <Row label="Key id">
+                <Row label={t.signedAt}>{fmtDateTime(tsDate(v.head.timestamp))}</Row>
+                <Row label={t.keyId}>
                   <span className="font-mono text-xs" title={v.head.keyId}>{shortHash(v.head.keyId, 12)}</span>
                 </Row>
-                <Row label="Signature">
+                <Row label={t.signature}>
                   <Badge tone={signatureText(v).tone}>{signatureText(v).label}</Badge>
                 </Row>
-                <Row label="Witness">
+                <Row label={t.witness}>
                   <span data-testid="head-witness"><Badge tone={witnessText(v).tone}>{witnessText(v).label}</Badge></span>
                   <p className="mt-1 text-xs text-slate-500">{v.witness.detail}</p>
                 </Row>
-                <Row label="History">
+                <Row label={t.history}>
                   <Badge tone={consistencyText(v).tone}>{consistencyText(v).label}</Badge>
-                  {v.previousVerifiedAt && <p className="mt-1 text-xs text-slate-500">previous check <span className="whitespace-nowrap">{fmtDateTime(new Date(v.previousVerifiedAt))}</span></p>}
+                  {v.previousVerifiedAt && <p className="mt-1 text-xs text-slate-500">{t.previous} <span className="whitespace-nowrap">{fmtDateTime(new Date(v.previousVerifiedAt))}</span></p>}
                 </Row>
               </dl>
             </>

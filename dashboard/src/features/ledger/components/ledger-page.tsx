@@ -11,15 +11,16 @@ import type { Block } from "@/gen/energypulse/ledger/v1/record_pb";
 import { lastItem } from "@/lib/arrays";
 import { fmtDateTime, fmtRelative, shortHash } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
+import { type Messages, useT } from "@/lib/i18n";
 
 import { useBlocks } from "../api/list-blocks";
 import { ChainCard } from "./chain-card";
 import { HeadCard } from "./head-card";
 
-const blockColumns: Column<Block>[] = [
+const blockColumns = (t: Messages["ledger"]["explorer"]): Column<Block>[] => [
   {
     id: "height",
-    header: "Height",
+    header: t.height,
     rowHeader: true,
     cell: (b) => (
       <Link to={`/ledger/blocks/${b.height}`} className="font-medium text-brand-700 hover:underline">
@@ -29,7 +30,7 @@ const blockColumns: Column<Block>[] = [
   },
   {
     id: "hash",
-    header: "Block hash",
+    header: t.blockHash,
     cellClassName: "font-mono text-xs text-slate-600",
     cell: (b) => (
       <>
@@ -38,13 +39,13 @@ const blockColumns: Column<Block>[] = [
       </>
     ),
   },
-  { id: "root", header: "Merkle root", className: "hidden sm:table-cell", cellClassName: "font-mono text-xs text-slate-600", cell: (b) => shortHash(b.merkleRoot, 10) },
+  { id: "root", header: t.merkleRoot, className: "hidden sm:table-cell", cellClassName: "font-mono text-xs text-slate-600", cell: (b) => shortHash(b.merkleRoot, 10) },
   {
     id: "txs",
     header: (
       <>
-        <span className="sm:hidden">Txs</span>
-        <span className="hidden sm:inline">Transactions</span>
+        <span className="sm:hidden">{t.txsShort}</span>
+        <span className="hidden sm:inline">{t.transactions}</span>
       </>
     ),
     align: "right",
@@ -53,13 +54,14 @@ const blockColumns: Column<Block>[] = [
   },
   {
     id: "sealed",
-    header: "Sealed",
+    header: t.sealed,
     cellClassName: "whitespace-nowrap text-slate-600",
     cell: (b) => <span title={fmtDateTime(tsDate(b.sealTime))}>{fmtRelative(tsDate(b.sealTime))}</span>,
   },
 ];
 
 export function LedgerPage() {
+  const t = useT().ledger.explorer;
   const [pages, setPages] = useState<string[]>([""]);
   const pageToken = lastItem(pages);
   const blocks = useBlocks(pageToken);
@@ -72,12 +74,12 @@ export function LedgerPage() {
     const value = lookup.trim().toLowerCase();
     if (/^[0-9a-f]{64}$/.test(value)) void navigate(`/ledger/transactions/${value}`);
     else if (/^\d+$/.test(value)) void navigate(`/ledger/blocks/${value}`);
-    else setLookupError("Enter a block height or a 64-character transaction hash.");
+    else setLookupError(t.badLookup);
   };
 
   return (
     <>
-      <PageHeader title="Ledger explorer" description="Every forecast and billed hour, in an append-only, signed Merkle log" />
+      <PageHeader title={t.title} description={t.description} />
       <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
         <HeadCard />
         <div className="space-y-4">
@@ -86,8 +88,8 @@ export function LedgerPage() {
             <form onSubmit={find} className="flex items-end gap-2 p-5" role="search">
               <TextField
                 className="flex-1"
-                label="Find a block or transaction"
-                placeholder="height or tx hash"
+                label={t.find}
+                placeholder={t.findPlaceholder}
                 value={lookup}
                 onChange={(e) => {
                   setLookup(e.target.value);
@@ -97,25 +99,25 @@ export function LedgerPage() {
                 aria-invalid={Boolean(lookupError)}
               />
               <Button type="submit" variant="secondary">
-                Go
+                {t.go}
               </Button>
             </form>
           </Card>
         </div>
         <Card className="lg:col-span-2" aria-labelledby="blocks-title">
-          <CardHeader id="blocks-title" title="Latest blocks" description="Newest first" />
+          <CardHeader id="blocks-title" title={t.latest} description={t.newestFirst} />
           {blocks.isPending ? (
-            <LoadingState label="Loading blocks…" className="h-48" />
+            <LoadingState label={t.loading} className="h-48" />
           ) : blocks.error ? (
             <ErrorState error={blocks.error} onRetry={() => void blocks.refetch()} className="h-48" />
           ) : blocks.data.blocks.length === 0 ? (
-            <EmptyState title="No blocks sealed yet" description="Transactions are sealed into blocks every few seconds." className="h-48" />
+            <EmptyState title={t.none} description={t.noneSub} className="h-48" />
           ) : (
             <>
               <DataTable
-                caption="Latest blocks, newest first"
+                caption={t.caption}
                 className="sm:min-w-[640px]"
-                columns={blockColumns}
+                columns={blockColumns(t)}
                 rows={blocks.data.blocks}
                 rowKey={(b) => b.height.toString()}
                 rowProps={() => ({ className: "hover:bg-slate-50" })}
@@ -123,11 +125,11 @@ export function LedgerPage() {
               />
               <div className="flex items-center justify-between border-t border-slate-100 px-5 py-3">
                 <Button variant="secondary" size="sm" disabled={pages.length <= 1} onClick={() => setPages((p) => p.slice(0, -1))}>
-                  Newer
+                  {t.newer}
                 </Button>
-                <span className="text-xs text-slate-500">Page {pages.length}</span>
+                <span className="text-xs text-slate-500">{t.page(pages.length)}</span>
                 <Button variant="secondary" size="sm" disabled={!blocks.data.nextPageToken} onClick={() => setPages((p) => [...p, blocks.data.nextPageToken])}>
-                  Older
+                  {t.older}
                 </Button>
               </div>
             </>

@@ -8,10 +8,9 @@ import { Stat } from "@/components/ui/stat";
 import { EmptyState, ErrorState, Skeleton } from "@/components/ui/states";
 import type { CostBand, SchemeMonth } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
 import { fmtKwhIn, fmtMinor, fmtMonth } from "@/lib/format";
+import { useT } from "@/lib/i18n";
 
 import { useCompareSchemes } from "../api/compare-schemes";
-
-const SCHEME_NAMES: Record<string, string> = { spot: "Spot with support", norgespris: "Norgespris" };
 
 function band(b: CostBand | undefined, currency: string): string {
   return b ? `${fmtMinor(b.p50Minor, currency)} (P10–P90 ${fmtMinor(b.p10Minor, currency)} – ${fmtMinor(b.p90Minor, currency)})` : "–";
@@ -19,16 +18,18 @@ function band(b: CostBand | undefined, currency: string): string {
 
 export function SchemesPage() {
   const { householdId = "" } = useParams();
+  const t = useT();
+  const names = t.schemes.names;
   const data = useCompareSchemes(householdId, 12);
   const currency = data.data?.currency ?? "NOK";
   const columns: Column<SchemeMonth>[] = [
-    { id: "month", header: "Month", rowHeader: true, cell: (m) => fmtMonth(m.month) },
-    { id: "kwh", header: "Energy", align: "right", cell: (m) => fmtKwhIn(m.importKwh) },
-    { id: "contract", header: "On your contract", align: "right", cell: (m) => fmtMinor(m.contractTotalMinor, currency) },
-    { id: "other", header: "On the other scheme", align: "right", cell: (m) => (m.otherTotalMinor === undefined ? "not offered" : fmtMinor(m.otherTotalMinor, currency)) },
+    { id: "month", header: t.schemes.month, rowHeader: true, cell: (m) => fmtMonth(m.month) },
+    { id: "kwh", header: t.schemes.energy, align: "right", cell: (m) => fmtKwhIn(m.importKwh) },
+    { id: "contract", header: t.schemes.contract, align: "right", cell: (m) => fmtMinor(m.contractTotalMinor, currency) },
+    { id: "other", header: t.schemes.other, align: "right", cell: (m) => (m.otherTotalMinor === undefined ? t.schemes.notOffered : fmtMinor(m.otherTotalMinor, currency)) },
     {
       id: "saving",
-      header: "Switching would save",
+      header: t.schemes.saving,
       align: "right",
       cell: (m) => (m.otherTotalMinor === undefined ? "–" : fmtMinor(m.contractTotalMinor - m.otherTotalMinor, currency)),
     },
@@ -37,8 +38,8 @@ export function SchemesPage() {
   return (
     <>
       <PageHeader
-        title="Spot or Norgespris"
-        description="What each month cost on your contract and what it would have cost on the other scheme, from your own consumption, with your supplier's markup and fees on both sides."
+        title={t.schemes.title}
+        description={t.schemes.description}
         actions={
           <CsvDownloadButton
             disabled={!data.data}
@@ -48,7 +49,7 @@ export function SchemesPage() {
               text: data.data?.csv ?? "",
               // The server's CSV has a row per month (and its header even when there are none).
               rows: data.data?.months.length ?? 0,
-              empty: "Nothing to export: no settled months to compare yet.",
+              empty: t.common.csvEmpty.months,
             })}
           >
             CSV
@@ -61,20 +62,20 @@ export function SchemesPage() {
         ) : data.error ? (
           <ErrorState error={data.error} onRetry={() => void data.refetch()} />
         ) : data.data.months.length === 0 ? (
-          <EmptyState title="No settled months yet" description="The comparison appears once hours have been settled." />
+          <EmptyState title={t.schemes.none} description={t.schemes.noneSub} />
         ) : (
           <>
             <Card aria-labelledby="schemes-projection">
-              <CardHeader id="schemes-projection" title="This month, projected to month end" description={first ? `${fmtMonth(first.month)} · day ${first.throughDay}` : undefined} />
+              <CardHeader id="schemes-projection" title={t.schemes.projection} description={first ? t.schemes.monthDay(fmtMonth(first.month), first.throughDay) : undefined} />
               <CardBody>
                 <dl className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-                  <Stat label={`On your contract (${SCHEME_NAMES[first?.scheme ?? "spot"] ?? ""})`} value={band(data.data.projection, currency)} valueClassName="text-lg" testId="scheme-projection-own" />
-                  <Stat label={`On ${SCHEME_NAMES[first?.otherScheme ?? "norgespris"] ?? ""}`} value={band(data.data.otherProjection, currency)} valueClassName="text-lg" testId="scheme-projection-other" />
+                  <Stat label={t.schemes.contractOn(names[first?.scheme ?? "spot"] ?? "")} value={band(data.data.projection, currency)} valueClassName="text-lg" testId="scheme-projection-own" />
+                  <Stat label={t.schemes.on(names[first?.otherScheme ?? "norgespris"] ?? "")} value={band(data.data.otherProjection, currency)} valueClassName="text-lg" testId="scheme-projection-other" />
                 </dl>
               </CardBody>
             </Card>
             <Card>
-              <DataTable caption="Months on both schemes" columns={columns} rows={data.data.months} rowKey={(m) => m.month} className="min-w-[36rem]" />
+              <DataTable caption={t.schemes.table} columns={columns} rows={data.data.months} rowKey={(m) => m.month} className="min-w-[36rem]" />
             </Card>
           </>
         )}
