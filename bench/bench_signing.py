@@ -4,6 +4,8 @@
     .venv/bin/python -m bench.bench_signing --instructions [meters] [hours]
     .venv/bin/python -m bench.bench_signing --instruction-pairs [pairs] [meters] [hours]
     .venv/bin/python -m bench.bench_signing --cpu-pairs [pairs] [meters] [readings per meter]
+    .venv/bin/python -m bench.bench_signing --process-instruction-pairs [pairs] [meters] \
+        [readings per meter] [warm-up meters] [--profile] [--first=K]
 
 In process, on SQLite: the real pipeline (parse, validate, verify, store in one transaction per
 batch) over a meter_sim fleet's own readings (10 s interval; Ed25519-signed registers on the first
@@ -36,6 +38,21 @@ unsigned fleet", each pair its own fleet (seed, ids, keys), alternating which ar
 median ratio and its spread. ``--cpu-pairs``: the same pairs in seconds, with the whole
 ``python -m ingest_svc`` (MQTT receive, authenticated broker) draining a queued backlog
 (``bench_ingest._signing_pair``), and the 1-minute load average at each pair's start and end.
+
+``--process-instruction-pairs`` (what the bar names, counted load-free): the whole ``python -m
+ingest_svc`` process (its own MQTT v5 client receiving from the shipped, authenticated Mosquitto,
+parse, validate, verify, store, PUBACK) under callgrind, all threads, in interleaved on/off pairs
+(arm order alternating, both arms of a pair the same fleets). One process per arm, counted in
+three dumps (``callgrind_control -d``): start-up plus a first fleet's backlog queued while ingest
+was offline (warm-up: imports, migrations, connecting, the first batches' code paths); an idle
+window (``IDLE_S``: what waiting alone costs per second: timers, keep-alive, the gRPC server);
+then a second fleet's readings (new meters, 1 signed boundary in 90 as live), published as fast
+as meter_sim can while ingest, at callgrind's speed, drains them far slower: a backlog at the
+broker too. The last dump over the readings it stored is the cost per reading; the figure takes
+the idle rate times the phase's length off (``idle_included`` keeps it). Progress is read from the
+SQLite file from outside, so the watching costs ingest nothing. ``--profile`` keeps the files;
+``--first=K`` numbers the pairs from K (their fleets and arm order), so two runs can share the
+pairs out.
 """
 
 from __future__ import annotations
@@ -44,6 +61,7 @@ import json
 import os
 import pickle
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -379,9 +397,194 @@ def cpu_pairs(pairs: int = 9, meters: int = 500, per_meter: int = 90) -> dict[st
     }
 
 
+PROCESS_TIMEOUT_S = 1800.0  # a drain under callgrind runs ~50x slower than natively
+IDLE_S = 10.0  # the idle window after the first backlog, to measure what waiting alone costs
+
+
+def _stored_so_far(db_path: Path) -> int:
+    """Readings stored plus messages dead-lettered, read from the outside (WAL: never blocks
+    ingest's writer), so the measured process does no work for the watching."""
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return 0
+    try:
+        return sum(
+            int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in ("readings", "dead_letters")
+        )
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
+
+
+def _dump_totals(pid: int, out: Path, n: int) -> int:
+    """Ask callgrind (``callgrind_control -d``) to dump the counts since the last dump, as file
+    ``out.<n>``; its total instructions (all threads)."""
+    subprocess.run(["callgrind_control", "-d", str(pid)], check=True, capture_output=True, timeout=300)
+    dumped = Path(f"{out}.{n}")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if dumped.exists():
+            found = re.search(r"^(?:summary|totals): (\d+)", dumped.read_text(errors="replace"), re.M)
+            if found is not None:
+                return int(found.group(1))
+        time.sleep(0.2)
+    raise TimeoutError(f"callgrind wrote no {dumped}")
+
+
+def _wait_stored(db_path: Path, total: int, proc: subprocess.Popen[bytes], log: Path) -> float:
+    started = time.monotonic()
+    while _stored_so_far(db_path) < total:
+        if proc.poll() is not None:
+            raise RuntimeError(f"ingest under callgrind exited:\n{log.read_text()[-2000:]}")
+        if time.monotonic() - started > PROCESS_TIMEOUT_S:
+            raise TimeoutError(f"{_stored_so_far(db_path)} of {total} stored after {PROCESS_TIMEOUT_S} s")
+        time.sleep(0.25)
+    return time.monotonic() - started
+
+
+def _process_arm(
+    tmp: Path, tag: str, arm: str, pair: int, warm: int, meters: int, per_meter: int, keep: Path
+) -> dict[str, float]:
+    """One ``python -m ingest_svc`` under callgrind (all threads) on its own shipped,
+    authenticated Mosquitto. Phase 1: a first fleet's backlog (``warm`` meters), queued while
+    ingest is offline, drained from start-up on; dump. Phase 2: ``IDLE_S`` of waiting; dump (the
+    idle rate). Phase 3: a second fleet (``meters`` new meters x ``per_meter`` readings) published
+    as fast as meter_sim can; at callgrind's speed ingest drains it far slower than it arrives, so
+    it too is a backlog at the broker; dump. Phase 3's count over its readings is the cost per
+    reading with start-up, imports, migrations and connecting left in phase 1; its idle share
+    (the idle rate times its length) is reported and taken off."""
+    from bench import children
+    from bench import ingest_rig as rig
+    from bench.bench_ingest import _register_keys
+
+    work = tmp / tag
+    work.mkdir(parents=True)
+    db_path = work / "ingest.db"
+    db = f"sqlite:///{db_path}"
+    # As in _callgrind: a fixed hash seed, no OpenBLAS worker threads.
+    env = {
+        "EP_INGEST_VERIFY_SIGNATURES": "1" if arm == "on" else "0",
+        "PYTHONHASHSEED": "0",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    # The same fleets (ids, keys, hence the same simulated readings) in both arms of a pair.
+    fleets = ((f"pw{pair}", warm, per_meter), (f"pm{pair}", meters, per_meter))
+    sim_envs: list[dict[str, str]] = []
+    with rig.broker(work) as b:
+        rig.stop_all(rig.start_replicas(b.url, db, 1, work, tag, env))  # session + schema, natively
+        for prefix, count, _n in fleets:
+            key_file = tmp / f"keys-{prefix}.json"
+            sim_env = {"EP_METER_SIGN": "0"}
+            if arm == "on":
+                _register_keys(db, key_file, prefix, count)
+                sim_env = {"EP_METER_SIGN_UNREGISTERED": "1", "EP_METER_KEY_FILE": str(key_file)}
+            sim_envs.append(sim_env)
+        with rig.simulator(b.url, warm, per_meter, fleets[0][0], extra_env=sim_envs[0]) as sim:
+            sim.wait(300.0)  # queued for the offline persistent session
+        out = keep / f"callgrind.{tag}"
+        wrap = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+        replica = rig.start_replicas(b.url, db, 1, work, tag, env, wait=False, wrap=wrap)[0]
+        pid = replica.proc.pid
+        try:
+            _wait_stored(db_path, warm * per_meter, replica.proc, replica.log_path)
+            _dump_totals(pid, out, 1)  # start-up and the first backlog
+            idle_started = time.monotonic()
+            time.sleep(IDLE_S)
+            idle = _dump_totals(pid, out, 2)
+            idle_rate = idle / (time.monotonic() - idle_started)
+            phase_started = time.monotonic()
+            with rig.simulator(b.url, meters, per_meter, fleets[1][0], extra_env=sim_envs[1]) as sim:
+                drained = _wait_stored(db_path, (warm + meters) * per_meter, replica.proc, replica.log_path)
+                sim.wait(300.0)
+            measured = _dump_totals(pid, out, 3)
+            phase_s = time.monotonic() - phase_started
+        finally:
+            children.stop(replica.proc, timeout=600)  # SIGTERM: ingest drains and exits
+    conn = sqlite3.connect(db_path)
+    try:
+        stored, dead, boundaries = (
+            int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+            for t in ("readings", "dead_letters", "meter_boundaries")
+        )
+        warm_boundaries = int(
+            conn.execute(
+                "SELECT count(*) FROM meter_boundaries WHERE meter_id LIKE ?", (f"{fleets[0][0]}-%",)
+            ).fetchone()[0]
+        )
+    finally:
+        conn.close()
+    readings = stored - warm * per_meter
+    return {
+        "per_reading": round((measured - idle_rate * phase_s) / readings),
+        "per_reading_idle_included": round(measured / readings),
+        "idle_share_pct": round(idle_rate * phase_s / measured * 100, 2),
+        "readings": float(readings),
+        "boundaries": float(boundaries - warm_boundaries),
+        "dead": float(dead),
+        "phase_s": round(phase_s, 1),
+        "drained_s": round(drained, 1),
+    }
+
+
+def process_instruction_pairs(
+    pairs: int = 5,
+    meters: int = 50,
+    per_meter: int = 90,
+    warm: int = 10,
+    keep: Path | None = None,
+    first: int = 0,
+) -> dict[str, object]:
+    """Interleaved on/off pairs by instructions of the whole ``python -m ingest_svc`` process
+    (``_process_arm``), arm order alternating, each pair its own fleets (pair numbers from
+    ``first``: runs in parallel with distinct fleets)."""
+    rows: list[dict[str, float]] = []
+    loads: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        files = keep or tmp
+        files.mkdir(parents=True, exist_ok=True)
+        for i in range(first, first + pairs):
+            loads.append(os.getloadavg()[0])
+            row: dict[str, float] = {}
+            for arm in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                run = _process_arm(tmp, f"{arm}{i}", arm, i, warm, meters, per_meter, files)
+                print(json.dumps({"pair": i, "arm": arm, **run}), file=sys.stderr, flush=True)
+                assert run["dead"] == 0 and run["readings"] == meters * per_meter, run
+                row[arm] = run.pop("per_reading")
+                row.update({f"{arm}_{k}": v for k, v in run.items()})
+            assert row["off_boundaries"] == 0 and row["on_boundaries"] > 0, row
+            row["ratio"] = row["on"] / row["off"]
+            row["ratio_idle_included"] = (
+                row["on_per_reading_idle_included"] / row["off_per_reading_idle_included"]
+            )
+            rows.append(row)
+            print(json.dumps({"pair": i, **row}), file=sys.stderr, flush=True)
+        loads.append(os.getloadavg()[0])
+    return {
+        "pairs": rows,
+        "on_median": statistics.median(r["on"] for r in rows),
+        "off_median": statistics.median(r["off"] for r in rows),
+        **_spread([r["ratio"] for r in rows]),
+        "idle_included": _spread([r["ratio_idle_included"] for r in rows]),
+        "load_1min_min": min(loads),
+        "load_1min_max": max(loads),
+    }
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         _child(Path(sys.argv[2]))
+        sys.exit(0)
+    if sys.argv[1:2] == ["--process-instruction-pairs"]:
+        flags = [a for a in sys.argv[2:] if a.startswith("--")]
+        given = [int(a) for a in sys.argv[2:] if not a.startswith("--")]
+        first = next((int(f.removeprefix("--first=")) for f in flags if f.startswith("--first=")), 0)
+        defaults = [5, 50, 90, 10]
+        n, meters, per_meter, warm = given + defaults[len(given) :]
+        keep = Path("bench/callgrind") if "--profile" in flags else None
+        print(json.dumps(process_instruction_pairs(n, meters, per_meter, warm, keep, first), indent=2))
         sys.exit(0)
     if sys.argv[1:2] in (["--instruction-pairs"], ["--cpu-pairs"]):
         rest = [float(a) for a in sys.argv[2:]]

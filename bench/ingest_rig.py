@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,12 +198,14 @@ def start_replicas(
     tag: str,
     extra_env: Mapping[str, str] | None = None,
     wait: bool = True,
+    wrap: Sequence[str] = (),
 ) -> list[IngestReplica]:
     """Start ``count`` ingest replicas on one broker (same shared subscription) and one database.
 
     ``wait``: one at a time, each until it has subscribed (its retained marker is newer than our
     start), as concurrent first starts would race on the schema migration. Without it (restarts
-    onto an existing schema) all start at once and the caller watches the counters."""
+    onto an existing schema) all start at once and the caller watches the counters. ``wrap``: a
+    command the process runs under (bench_signing's ``valgrind --tool=callgrind ...``)."""
     since_ms = int(time.time() * 1000)
     replicas: list[IngestReplica] = []
     try:
@@ -230,7 +232,7 @@ def start_replicas(
                 )
                 with open(log_path, "ab") as log:
                     offset = log.tell()
-                    proc = children.spawn([PYTHON, "-m", "ingest_svc"], cwd=ROOT, env=env, out=log)
+                    proc = children.spawn([*wrap, PYTHON, "-m", "ingest_svc"], cwd=ROOT, env=env, out=log)
                 replicas.append(IngestReplica(client_id, proc, log_path, offset))
                 if wait and not markers.wait_for(client_id, since_ms, timeout=60):
                     raise RuntimeError(f"{client_id} did not subscribe:\n{log_path.read_text()[-2000:]}")

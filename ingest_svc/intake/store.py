@@ -173,6 +173,28 @@ _SQLITE_INSERT = (
     f"INSERT INTO readings ({', '.join(_READING_COLUMNS)}) "
     f"VALUES ({', '.join(['?'] * len(_READING_COLUMNS))}) ON CONFLICT DO NOTHING"
 )
+_BOUNDARY_COLUMNS = (
+    "meter_id",
+    "boundary_ms",
+    "import_wh",
+    "export_wh",
+    "seq",
+    "key_id",
+    "signature",
+    "received_ms",
+)
+# Both drivers' INSERT ... ON CONFLICT DO NOTHING for the boundary rows, by paramstyle.
+_BOUNDARY_INSERT = {
+    driver: f"INSERT INTO meter_boundaries ({', '.join(_BOUNDARY_COLUMNS)}) "
+    f"VALUES ({', '.join([mark] * len(_BOUNDARY_COLUMNS))}) ON CONFLICT DO NOTHING"
+    for driver, mark in (("pysqlite", "?"), ("psycopg", "%s"))
+}
+
+
+def _boundary_row(b: SignedBoundary, received_ms: int) -> tuple[object, ...]:
+    return (b.meter_id, b.boundary_ms, b.import_wh, b.export_wh, b.seq, b.key_id, b.signature, received_ms)
+
+
 # PostgreSQL: COPY the batch into a per-session temporary table, then one INSERT ... SELECT.
 # Against executemany (a protocol message and bind per row, even pipelined) this costs ingest
 # ~15x less CPU per row and the server less parsing; see docs/SCALING.md for the figures. ON
@@ -285,25 +307,22 @@ class ReadingStore:
     ) -> int:
         inserted = 0
         with self.engine.begin() as conn:
+            driver = conn.dialect.driver
             if boundaries:
                 # First signed value of a boundary wins (a redelivery carries the same one).
-                conn.execute(
-                    insert_ignore(conn, BoundaryRow),
-                    [
-                        {
-                            "meter_id": b.meter_id,
-                            "boundary_ms": b.boundary_ms,
-                            "import_wh": b.import_wh,
-                            "export_wh": b.export_wh,
-                            "seq": b.seq,
-                            "key_id": b.key_id,
-                            "signature": b.signature,
-                            "received_ms": received,
-                        }
-                        for b, received in boundaries
-                    ],
-                )
-            driver = conn.dialect.driver
+                sql = _BOUNDARY_INSERT.get(driver)
+                if sql is not None:
+                    # Plain tuples to the driver, as for readings: Core's statement construction
+                    # and per-row dict processing cost more than the rows themselves.
+                    conn.exec_driver_sql(sql, [_boundary_row(b, received) for b, received in boundaries])
+                else:
+                    conn.execute(
+                        insert_ignore(conn, BoundaryRow),
+                        [
+                            dict(zip(_BOUNDARY_COLUMNS, _boundary_row(b, r), strict=True))
+                            for b, r in boundaries
+                        ],
+                    )
             if readings and driver == "pysqlite":
                 # Plain tuples (a Reading is already a tuple in column order): Core's per-row
                 # parameter processing cost twice the insert itself. Rows skipped by ON CONFLICT

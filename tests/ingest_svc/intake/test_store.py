@@ -7,8 +7,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DataError
 
 from common.db import make_engine
+from contracts.mqtt.boundary import SignedBoundary
 from ingest_svc.app import migrate
-from ingest_svc.intake.store import DeadLetter, ReadingStore
+from ingest_svc.intake.store import READING_TABLES, DeadLetter, ReadingStore
 from ingest_svc.intake.validation import Reading
 from tests.conftest import sqlite_or_postgres
 
@@ -31,6 +32,33 @@ def test_redelivered_readings_are_stored_once(db_url: str) -> None:
         assert conn.execute(text("select count(*) from readings")).scalar() == 511
     found = store.existing([("m-1", 5), ("m-2", 9), ("m-3", 1)])
     assert set(found) == {("m-1", 5), ("m-2", 9)} and found[("m-1", 5)] == _r("m-1", 5)
+    store.engine.dispose()
+
+
+def test_boundary_rows_first_signed_value_wins(db_url: str) -> None:
+    """The batch's boundary rows go to the driver as plain tuples: every column lands where the
+    model says, and a redelivered boundary (same meter and instant) keeps the first row."""
+    migrate(db_url)
+    store = ReadingStore(make_engine(db_url))
+    first = SignedBoundary("m-1", 1_700_000_100_000, 1234, 56, 7, "ab" * 16, bytes(range(64)))
+    other = SignedBoundary("m-2", 1_700_000_100_000, 99, 0, 3, "cd" * 16, b"\x01" * 64)
+    store.write_batch([(_r("m-1", 7), 11)], [], [(first, 11), (other, 12)])
+    replay = SignedBoundary("m-1", 1_700_000_100_000, 9999, 0, 8, "ef" * 16, b"\x02" * 64)
+    store.write_batch([], [], [(replay, 13)])
+    table = READING_TABLES.boundaries
+    with store.engine.connect() as conn:
+        rows = {r.meter_id: r for r in conn.execute(table.select())}
+    assert set(rows) == {"m-1", "m-2"}
+    kept = rows["m-1"]
+    assert (kept.boundary_ms, kept.import_wh, kept.export_wh, kept.seq, kept.key_id) == (
+        1_700_000_100_000,
+        1234,
+        56,
+        7,
+        "ab" * 16,
+    )
+    assert (bytes(kept.signature), kept.received_ms) == (bytes(range(64)), 11)
+    assert (rows["m-2"].import_wh, rows["m-2"].received_ms) == (99, 12)
     store.engine.dispose()
 
 

@@ -159,6 +159,28 @@ def test_fast_path_takes_plain_readings_and_defers_the_rest() -> None:
     assert CHECKER.check({**reading("m-1", 7, NOW_MS), "seq": 7.0}) is None  # deferred, then accepted
 
 
+def test_fast_path_takes_signed_readings_and_defers_odd_boundaries() -> None:
+    """A reading carrying its period's signed boundary is plainly valid too (it took check()
+    before); anything unusual in the nested object still goes to check()."""
+    signed = {**reading("m-1", 7, NOW_MS), "boundary": dict(BOUNDARY)}
+    assert CHECKER.valid(signed) and CHECKER.check(signed) is None
+    odd_boundaries: list[dict[str, Any]] = [
+        {**BOUNDARY, "import_wh": 100_000.0},  # an integer written as a float: check() decides
+        {**BOUNDARY, "import_wh": True},
+        {**BOUNDARY, "export_wh": -1},
+        {**BOUNDARY, "key_id": "0" * 31 + "G"},
+        {**BOUNDARY, "sig": "A" * 85},
+        {k: v for k, v in BOUNDARY.items() if k != "sig"},
+        {**{k: v for k, v in BOUNDARY.items() if k != "sig"}, "bogus": "A" * 86},  # same size
+        {**BOUNDARY, "bogus": 1},
+    ]
+    for boundary in odd_boundaries:
+        assert not CHECKER.valid({**reading("m-1", 7, NOW_MS), "boundary": boundary}), boundary
+    assert not CHECKER.valid({**reading("m-1", 7, NOW_MS), "boundary": [BOUNDARY]})
+    assert not CHECKER.valid({**reading("m-1", 7, NOW_MS), "bogus": dict(BOUNDARY)})  # not its name
+    assert CHECKER.check({**signed, "boundary": {**BOUNDARY, "import_wh": 100_000.0}}) is None
+
+
 def test_schema_file_is_valid_json_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     # Every field is required except the signed boundary values (only on a period's first reading).
