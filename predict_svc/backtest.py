@@ -186,7 +186,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--lear-window", type=int, default=1456, help="LEAR calibration window in days (the paper's: 1456)"
     )
+    parser.add_argument(
+        "--lear-windows",
+        type=_ints,
+        help="calibration windows (days) of the model's LEAR ensemble, comma-separated (default: 1456; the paper's ensemble: 56,84,1092,1456)",
+    )
+    parser.add_argument(
+        "--upper-levels",
+        type=_floats,
+        help="quantile levels above P90, comma-separated (default: the shipped)",
+    )
+    parser.add_argument(
+        "--save-forecasts", type=Path, help="day-/week-ahead: also write the raw forecasts of D to this .npz"
+    )
     return parser
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.split(","))
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(","))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -196,9 +217,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     if args.protocol != "one-step":
-        from predict_svc.dayahead_backtest import print_report, run_day_ahead
+        from predict_svc.dayahead import DayAheadParams
+        from predict_svc.dayahead_backtest import MODEL_LEAR_WINDOWS, print_report, run_day_ahead
         from predict_svc.lear import LearConfig
 
+        extra: dict[str, object] = {}
+        if args.upper_levels is not None:
+            extra["upper_levels"] = args.upper_levels
         try:
             report = run_day_ahead(
                 args.data_dir,
@@ -213,6 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 use_res_forecast=not args.no_res_forecast,
                 progress=say,
                 lear_config=LearConfig(calibration_days=args.lear_window),
+                lear_windows=args.lear_windows or MODEL_LEAR_WINDOWS,
+                params=DayAheadParams(use_res_forecast=not args.no_res_forecast, **extra),  # type: ignore[arg-type]
+                save_forecasts=args.save_forecasts,
             )
         except (MarketDataError, ModelError, ValueError) as exc:
             print(f"backtest failed: {exc}", file=sys.stderr)

@@ -24,21 +24,38 @@ the reference figures of issue 16, uses ``D-2`` (``for past_day in [1, 2]``). :d
 follows the code; ``LearConfig(exog_lags=(0, 1, 7))`` gives the paper's text. BENCHMARKS.md
 reports both. A column whose MAD is zero (constant over the window) is left unscaled (divided by
 1) instead of producing NaN.
+
+Ensemble over calibration windows (the paper's "LEAR ensemble", Sec. 4.3): the mean of LEARs
+calibrated on 56, 84, 1092 and 1456 days (:data:`ENSEMBLE_WINDOWS`), see
+:func:`lear_ensemble_forecasts`. A short window has fewer days than inputs, where the AIC's noise
+variance cannot come from an OLS fit (today's scikit-learn default); there it is the variance of
+the scaled target, the rule of the scikit-learn that epftoolbox ran on.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from predict_svc.protocols import HOURS, DayPanel
 
-__all__ = ["EXOG_LAGS", "PRICE_LAGS", "LearConfig", "LearModel", "lear_design", "lear_forecasts"]
+__all__ = [
+    "ENSEMBLE_WINDOWS",
+    "EXOG_LAGS",
+    "PRICE_LAGS",
+    "LearConfig",
+    "LearModel",
+    "ensemble_mean",
+    "lear_design",
+    "lear_ensemble_forecasts",
+    "lear_forecasts",
+]
 
 PRICE_LAGS = (1, 2, 3, 7)
+ENSEMBLE_WINDOWS = (56, 84, 1092, 1456)  # the paper's four calibration windows (days)
 EXOG_LAGS = (0, 1, 2)
 _MAD_C = 0.6744897501960817  # Phi^-1(3/4): statsmodels.robust.mad's default normalisation
 
@@ -110,10 +127,10 @@ class LearModel:
         self.keep = keep
         self.names = [n for n, k in zip(names, keep, strict=True) if k]
         X = X[:, keep]
-        if X.shape[0] <= X.shape[1] + 1:
-            raise ValueError(
-                f"LEAR needs more calibration days than inputs ({X.shape[0]} days, {X.shape[1]} inputs)"
-            )
+        if X.shape[0] < 8:
+            raise ValueError(f"LEAR needs at least 8 calibration days ({X.shape[0]} given)")
+        # Fewer days than inputs: no OLS noise variance for the AIC (see the module docstring).
+        short = X.shape[0] <= X.shape[1] + 1
         self.n_dummies = 7
         self.scaler_x = _Invariant(X[:, : -self.n_dummies])
         self.scaler_y = _Invariant(Y)
@@ -128,7 +145,10 @@ class LearModel:
         with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", category=ConvergenceWarning)
             for h in range(HOURS):
-                ic = LassoLarsIC(criterion=config.criterion, max_iter=config.max_iter).fit(Xs, Ys[:, h])
+                noise = float(np.var(Ys[:, h])) if short else None
+                ic = LassoLarsIC(
+                    criterion=config.criterion, max_iter=config.max_iter, noise_variance=noise
+                ).fit(Xs, Ys[:, h])
                 alpha = ic.alpha_
                 # Coordinate descent at that penalty, started from the LARS solution at the same
                 # knot (the same convex problem, so it converges to the same optimum in a few
@@ -166,6 +186,7 @@ def lear_forecasts(
     config: LearConfig | None = None,
     progress: Callable[[str], None] | None = None,
     calibrate_until: int | None = None,
+    refit_days: int | None = None,
 ) -> np.ndarray:
     """LEAR day-ahead forecasts ``(last - first + 1, 24)`` for panel rows ``first..last``.
 
@@ -174,10 +195,11 @@ def lear_forecasts(
     refits every day (epftoolbox's own loop), ``weekly`` every seventh day from ``first``,
     ``never`` once on the window ending before ``first``. ``calibrate_until`` (a panel row) caps
     the first calibration window (the training range of a backtest); refits use every day up
-    to ``D-1``, as epftoolbox's recalibration loop does."""
+    to ``D-1``, as epftoolbox's recalibration loop does. ``refit_days`` overrides the period of
+    ``recalibrate`` (a cheaper stand-in for validation runs)."""
     config = config or LearConfig()
     X, names = lear_design(panel, config.exog_lags)
-    every = {"daily": 1, "weekly": 7, "never": 10**9}[recalibrate]
+    every = refit_days or {"daily": 1, "weekly": 7, "never": 10**9}[recalibrate]
     out = np.full((last - first + 1, HOURS), np.nan)
     model: LearModel | None = None
     for i, day in enumerate(range(first, last + 1)):
@@ -193,4 +215,46 @@ def lear_forecasts(
         x = X[day]
         if np.isfinite(x[model.keep]).all():
             out[i] = model.predict(x)[0]
+    return out
+
+
+def lear_ensemble_forecasts(
+    panel: DayPanel,
+    first: int,
+    last: int,
+    windows: tuple[int, ...] = ENSEMBLE_WINDOWS,
+    recalibrate: str = "weekly",
+    config: LearConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+    calibrate_until: int | None = None,
+    refit_days: Mapping[int, int] | None = None,
+) -> dict[int, np.ndarray]:
+    """One LEAR per calibration window (window -> forecasts as :func:`lear_forecasts`);
+    :func:`ensemble_mean` combines them. ``refit_days`` (window -> days) overrides the period of
+    ``recalibrate`` per window."""
+    config = config or LearConfig()
+    refit = refit_days or {}
+    return {
+        w: lear_forecasts(
+            panel,
+            first,
+            last,
+            recalibrate,
+            replace(config, calibration_days=w),
+            progress,
+            calibrate_until,
+            refit.get(w),
+        )
+        for w in windows
+    }
+
+
+def ensemble_mean(members: Mapping[int, np.ndarray]) -> np.ndarray:
+    """The paper's LEAR ensemble: the plain mean of the members' forecasts, hour by hour (over the
+    members that have a forecast for that hour; NaN where none has)."""
+    stack = np.stack(list(members.values()))
+    n = np.isfinite(stack).sum(axis=0)
+    total = np.where(np.isfinite(stack), stack, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: np.ndarray = np.where(n > 0, total / np.maximum(n, 1), np.nan)
     return out

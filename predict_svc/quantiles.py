@@ -38,12 +38,20 @@ def monotone(quantiles: np.ndarray) -> np.ndarray:
 
 
 def exceed_probability(
-    threshold: np.ndarray | float, quantiles: np.ndarray, levels: tuple[float, ...] = BAND_LEVELS
+    threshold: np.ndarray | float,
+    quantiles: np.ndarray,
+    levels: tuple[float, ...] = BAND_LEVELS,
+    interpolation: str = "linear",
 ) -> tuple[np.ndarray, np.ndarray]:
     """P(price > threshold) per row of ``quantiles`` (rows x ``levels``, vectorised; ``threshold``
     a scalar or one per row) and a status per row: :data:`WITHIN` (linear between levels),
     :data:`ABOVE_TOP` (the value is the upper bound ``1 - top level``) or :data:`BELOW_BOTTOM`
-    (the lower bound ``1 - bottom level``). Equal quantiles: the highest level at that value."""
+    (the lower bound ``1 - bottom level``). Equal quantiles: the highest level at that value.
+    ``interpolation="log-tail"``: between two levels at or above P50 the exceedance probability is
+    interpolated geometrically (log of ``1 - level`` linear in price, an exponential tail between
+    the two quantiles, never beyond the top one); linear elsewhere."""
+    if interpolation not in ("linear", "log-tail"):
+        raise ValueError(f"unknown interpolation {interpolation!r}")
     q = np.sort(np.atleast_2d(np.asarray(quantiles, dtype=float)), axis=1)
     lv = np.asarray(levels, dtype=float)
     if q.shape[1] != len(lv):
@@ -56,7 +64,12 @@ def exceed_probability(
     b = np.take_along_axis(q, left[:, None] + 1, axis=1)[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         w = np.where(b > a, (x - a) / np.where(b > a, b - a, 1.0), 1.0)
-    cdf = lv[left] + np.clip(w, 0.0, 1.0) * (lv[left + 1] - lv[left])
+    w = np.clip(w, 0.0, 1.0)
+    cdf = lv[left] + w * (lv[left + 1] - lv[left])
+    if interpolation == "log-tail":
+        s_a, s_b = 1.0 - lv[left], 1.0 - lv[left + 1]
+        tail = lv[left] >= 0.5
+        cdf = np.where(tail, 1.0 - s_a * (s_b / s_a) ** w, cdf)
     status = np.full(len(q), WITHIN, dtype=np.int64)
     above = x > q[:, -1]
     below = x < q[:, 0]

@@ -20,6 +20,7 @@ from predict_svc.protocols import DayPanel
 
 FAST = DayAheadParams(rounds=25, num_leaves=15, calibration_days=60)
 LEAR_SHORT = LearConfig(calibration_days=400)
+WINDOWS_SHORT = (56, 400)  # the model's LEAR ensemble on the slices: a short and the baseline window
 DAY = "2024-02-07"  # the delivery day D; issue at 10:00 CET on 2024-02-06
 
 
@@ -100,6 +101,7 @@ def _forecast(market: Path, fundamentals: Path) -> dict[str, np.ndarray]:
         recalibrate="daily",
         params=FAST,
         lear_config=LEAR_SHORT,
+        lear_windows=WINDOWS_SHORT,
     )
 
 
@@ -121,7 +123,7 @@ def test_no_look_ahead_forecast_of_d_is_bit_for_bit_unchanged(
     assert f0["reservoir_fill"][d + 2] != f1["reservoir_fill"][d + 2]
     before = _forecast(base, fundamentals_dir)
     after = _forecast(changed, fund)
-    for name in ("lear", "p10", "p50", "p90", "p50_model"):
+    for name in ("lear", "lear_ensemble", "p10", "p50", "p90", "p50_model"):
         assert np.isfinite(before[name]).all(), name
         np.testing.assert_array_equal(before[name], after[name], err_msg=name)
 
@@ -138,11 +140,15 @@ def test_day_ahead_slice_beats_naive(entsoe_dir: Path, fundamentals_dir: Path, t
         fundamentals_dir=fundamentals_dir,
         params=FAST,
         lear_config=LEAR_SHORT,
+        lear_windows=WINDOWS_SHORT,
     )
     assert report["days"] == 14 and report["hours"] == 14 * 24
     assert report["fundamentals"].startswith("files:")
     assert report["model"]["rmae"] < 0.9
     assert report["lear"]["rmae"] < 1.0
+    ens = report["lear_ensemble"]
+    assert ens["windows"] == 2 and ens["rmae_400d"] == pytest.approx(report["lear"]["rmae"])
+    assert ens["rmae"] < 1.0
     assert 0.4 <= report["model"]["coverage_p10_p90"] <= 1.0
     spike = report["spike"]
     assert spike["hours"] == 7 * 24 and spike["threshold_eur_mwh"] > 0
@@ -239,11 +245,16 @@ def test_cli_week_ahead_json_contract(
             *("--data-dir", str(data), "--zone", "NO1", "--train-end", "2023-01-05"),
             *("--test-start", "2023-01-06", "--test-end", "2023-01-12"),
             *("--protocol", "week-ahead", "--recalibrate", "never", "--json", "--rounds", "20"),
-            *("--lear-window", "400"),
+            *("--lear-window", "400", "--lear-windows", "56,400", "--upper-levels", "0.95,0.99,0.995"),
+            *("--save-forecasts", str(tmp_path / "fc.npz")),
         ]
     )
     doc = json.loads(capsys.readouterr().out)
     assert code == 0
+    saved = np.load(tmp_path / "fc.npz")
+    assert {"lear_56", "lear_400", "up_0.995", "p50_model", "actual"} <= set(saved.files)
+    assert saved["up_0.995"].shape == (7, 24) and np.isfinite(saved["up_0.995"]).all()
+    np.testing.assert_allclose(saved["lear"], saved["lear_400"])  # the baseline: the 400-day member
     assert {"zone", "protocol", "days", "recalibrate", "model", "naive", "lear", "by_horizon_day"} <= set(doc)
     assert set(doc["model"]) == {"mae", "rmae", "smape", "coverage_p10_p90", "pinball"}
     assert {"mae", "smape"} == set(doc["naive"]) and {"mae", "rmae"} <= set(doc["lear"])

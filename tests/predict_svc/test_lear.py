@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from predict_svc.lear import LearConfig, LearModel, _Invariant, lear_design, lear_forecasts
+from predict_svc.lear import (
+    LearConfig,
+    LearModel,
+    _Invariant,
+    ensemble_mean,
+    lear_design,
+    lear_ensemble_forecasts,
+    lear_forecasts,
+)
 from predict_svc.protocols import HOURS, DayPanel, naive_day_ahead
 
 
@@ -76,3 +84,31 @@ def test_forecasts_use_only_the_calibration_window() -> None:
     changed[326:] -= 1000.0  # after the last forecast day
     again = lear_forecasts(_panel(n, price=changed), 320, 325, "weekly", config)
     np.testing.assert_array_equal(base, again)
+
+
+def test_ensemble_mean_averages_its_members_hour_by_hour() -> None:
+    a = np.full((2, HOURS), 10.0)
+    b = np.full((2, HOURS), 20.0)
+    c = np.full((2, HOURS), 60.0)
+    c[1, 3] = np.nan  # a member without that hour: the others' mean
+    out = ensemble_mean({56: a, 84: b, 1456: c})
+    assert out[0, 0] == pytest.approx(30.0) and out[1, 3] == pytest.approx(15.0)
+    assert np.isnan(ensemble_mean({56: np.full((1, HOURS), np.nan)})).all()
+
+
+def test_ensemble_members_are_the_single_window_LEARs_and_short_windows_fit() -> None:
+    """Each member is exactly the LEAR of its window; a 56-day window (49 fitted days, fewer than
+    the 247 inputs) still fits and learns a weekly market."""
+    rng = np.random.default_rng(2)
+    n = 260
+    week = 40 + 15 * rng.random((7, HOURS))
+    price = week[np.arange(n) % 7] + rng.normal(0, 0.3, (n, HOURS))
+    panel = _panel(n, price=price)
+    members = lear_ensemble_forecasts(panel, 250, 255, (56, 200), "weekly")
+    assert set(members) == {56, 200}
+    for w, forecast in members.items():
+        np.testing.assert_array_equal(forecast, lear_forecasts(panel, 250, 255, "weekly", LearConfig(w)))
+    truth = week[np.arange(250, 256) % 7]
+    assert np.mean(np.abs(members[56] - truth)) < 2.0
+    assert np.mean(np.abs(price[249:255] - truth)) > 3.0  # yesterday's prices are off by ~5
+    np.testing.assert_allclose(ensemble_mean(members), (members[56] + members[200]) / 2)

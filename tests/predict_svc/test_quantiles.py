@@ -46,3 +46,19 @@ def test_vectorised_monotone_and_ties() -> None:
 
 def test_monotone_removes_crossings() -> None:
     np.testing.assert_array_equal(monotone(np.array([[1.0, 3.0, 2.0, 5.0, 4.0]])), [[1, 3, 3, 5, 5]])
+
+
+def test_log_tail_interpolates_the_exceedance_geometrically_between_levels() -> None:
+    """Between P90 and P99 the exceedance falls from 10% to 1% by a constant factor per EUR
+    (midway: sqrt(0.1 x 0.01) = 3.16%, not the linear 5.5%); below P50 it stays linear and above
+    the top level it is still only the bound."""
+    row = np.array([[10.0, 20.0, 40.0, 100.0]])
+    levels = (0.1, 0.5, 0.9, 0.99)
+    x = np.array([70.0, 40.0, 100.0, 15.0, 30.0, 200.0])
+    prob, status = exceed_probability(x, np.repeat(row, len(x), 0), levels, "log-tail")
+    np.testing.assert_allclose(prob, [np.sqrt(0.1 * 0.01), 0.1, 0.01, 0.7, np.sqrt(0.5 * 0.1), 0.01])
+    assert status[-1] == ABOVE_TOP
+    linear, _ = exceed_probability(70.0, row, levels)
+    assert linear[0] == pytest.approx(0.055)
+    with pytest.raises(ValueError, match="interpolation"):
+        exceed_probability(1.0, row, levels, "cubic")
