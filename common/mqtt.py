@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from common.mqtt_wire import CONNACK, Connack, Control, PacketReader, ProtocolEr
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
-__all__ = ["ConnectionLost", "MqttSettings", "Waker", "open_session", "parse_mqtt_url"]
+__all__ = ["ConnectionLost", "MqttSettings", "Waker", "close_after_peer", "open_session", "parse_mqtt_url"]
 
 _DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
 
@@ -222,3 +223,20 @@ def parse_mqtt_url(url: str) -> tuple[str, int]:
     """Host and port of an EP_MQTT_URL (validating it)."""
     _, host, port, _, _ = _split(url)
     return host, port
+
+
+def close_after_peer(sock: socket.socket, timeout_s: float = 2.0) -> None:
+    """Half-close and wait (bounded) for the broker to close its side before ours is closed. A
+    close() with bytes still unread here makes the kernel send RST, and a peer that gets RST drops
+    what it has received but not yet read: under load the broker lost the PUBACKs queued just
+    before DISCONNECT and redelivered messages that were stored and acknowledged. Call it after
+    sending DISCONNECT; the caller still closes the socket."""
+    sock.shutdown(socket.SHUT_WR)
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            if not sock.recv(65536):
+                return  # the broker read everything up to our DISCONNECT and closed
+        except (TimeoutError, OSError):
+            return

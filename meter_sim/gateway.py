@@ -45,7 +45,7 @@ from collections.abc import Sequence
 import orjson
 
 from common.log import get_logger
-from common.mqtt import ConnectionLost, MqttSettings, Waker, open_session
+from common.mqtt import ConnectionLost, MqttSettings, Waker, close_after_peer, open_session
 from common.mqtt_wire import (
     DISCONNECT,
     PINGRESP,
@@ -276,6 +276,7 @@ class Gateway:
                     offline_sent = True
                 if offline_sent and (late or not self._unacked):
                     self._send(sock, encode_disconnect())
+                    close_after_peer(sock)
                     return
             self._send_pending(sock, now)
             keepalive = self._keepalive_s

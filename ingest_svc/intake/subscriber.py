@@ -31,7 +31,7 @@ from typing import NamedTuple
 import orjson
 
 from common.log import get_logger
-from common.mqtt import ConnectionLost, MqttSettings, Waker, open_session
+from common.mqtt import ConnectionLost, MqttSettings, Waker, close_after_peer, open_session
 from common.mqtt_wire import (
     DISCONNECT,
     PINGRESP,
@@ -233,6 +233,7 @@ class MqttSubscriber:
         self._flush_acks(sock)
         try:
             self._send(sock, encode_disconnect())
+            close_after_peer(sock)
         except OSError:
             pass
 
