@@ -204,10 +204,24 @@ def test_norsk_switches_the_whole_home_page(web: Stack) -> None:
     result = run_scenario(web, "norsk", {"username": USER, "password": USER_PASSWORD})
     assert (result["lang"], result["stored"], result["pressed"]) == ("nb", "nb-NO", "true"), result
     text, nav = result["mainText"], result["navText"]
-    for norwegian in ("Effekt nå", "I dag så langt", "Neste time", "Denne måneden så langt", "Uken som kommer"):
+    for norwegian in (
+        "Effekt nå",
+        "I dag så langt",
+        "Neste time",
+        "Denne måneden så langt",
+        "Uken som kommer",
+    ):
         assert norwegian in text, (norwegian, text[:2000])
     assert "Oversikt" in nav and "Fakturaer" in nav, nav
-    for english in ("Live power", "Today so far", "Next hour", "This month so far", "Week ahead", "Loading", "Overview"):
+    for english in (
+        "Live power",
+        "Today so far",
+        "Next hour",
+        "This month so far",
+        "Week ahead",
+        "Loading",
+        "Overview",
+    ):
         assert english not in text, (english, text[:2000])
     assert re.search(r"\d,\d+\s?kr\b", text), text[:2000]  # NOK amounts with a decimal comma
     assert re.search(r"\d,\d øre/kWh", text), text[:2000]
