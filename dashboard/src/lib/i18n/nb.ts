@@ -2,7 +2,7 @@
  * Norsk bokmål (nb-NO): the same keys as en.ts (typed `Messages`: a missing or extra key fails
  * tsc), in the words a Norwegian electricity customer reads on a bill and a price app.
  */
-import { fmtInteger, plural } from "@/lib/format";
+import { fmtDecimal, fmtInteger, plural } from "@/lib/format";
 
 import type { Messages } from "./en";
 
@@ -696,5 +696,40 @@ export const nb: Messages = {
       },
     },
   },
-
+  alerts: {
+    title: "Varsler",
+    description: "Pristopper, billige perioder for fleksibelt forbruk, effekttrinnet og en måler som har sluttet å rapportere.",
+    kinds: { priceSpike: "Pristopp", cheapWindow: "Billigste periode", capacityStep: "Nær neste effekttrinn", meterSilent: "Måleren har sluttet å rapportere" },
+    spike: (threshold: string, percent: number, hours: number) => `Spotpris over ${threshold} med minst ${fmtInteger(percent)} % sannsynlighet, de neste ${fmtInteger(hours)} t`,
+    cheap: (hours: number, lookahead: number, most: string | undefined) => `Billigste periode på ${fmtDecimal(hours, 0, 2)} t de neste ${fmtInteger(lookahead)} t${most !== undefined ? `, høyst ${most}` : ""}`,
+    capacity: (percent: number) => `Månedens toppeffekt på ${fmtInteger(percent)} % av neste effekttrinn`,
+    silent: (minutes: number) => `Ingen avlesning på ${fmtInteger(minutes)} minutter`,
+    eurMwh: (value: number) => `${fmtDecimal(value, 0, 2)} EUR/MWh`,
+    first: { priceSpike: "Terskel (EUR/MWh)", cheapWindow: "Varighet (timer)", capacityStep: "Varsle ved (% av trinnet)", meterSilent: "Minutter uten avlesning" },
+    threshold: (unit: string) => `Terskel (${unit})`,
+    rules: "Regler",
+    rulesDescription: "Hva du vil varsles om. Varslene vises under bjella og sendes til webhookene og MQTT-megleren din.",
+    noRules: "Ingen regler ennå.",
+    deleteRule: (name: string) => `Slett regelen ${name}`,
+    delete: "Slett",
+    newRule: "Ny regel",
+    alertMeAbout: "Varsle meg om",
+    chance: "Sannsynlighet minst (%)",
+    name: "Navn (valgfritt)",
+    addRule: "Legg til regel",
+    channels: "Kanaler",
+    channelsDescription: "Webhooker signeres (X-EnergyPulse-Signature, HMAC-SHA256). MQTT-meglere får Home Assistant-oppdagelse av sensorer for pris, prognose og varsler.",
+    onlyApp: "Foreløpig bare i appen.",
+    remove: "Fjern",
+    secret: "Signeringsnøkkel (vises én gang, oppbevar den hos mottakeren):",
+    newWebhook: "Ny webhook",
+    webhookUrl: "Webhook-URL",
+    addWebhook: "Legg til webhook",
+    newBroker: "Ny MQTT-megler",
+    brokerHost: "Meglerens vertsnavn",
+    port: "Port (8883 bruker TLS)",
+    userName: "Brukernavn",
+    password: "Passord",
+    addBroker: "Legg til MQTT-megler",
+  },
 };
