@@ -1,6 +1,7 @@
 /**
  * #21 in the rendered pages: with nb-NO the home page and an invoice are Norwegian text with
- * nb-NO numbers (decimal comma, NOK amounts "1 234,56 kr"), and no English sentence is left.
+ * nb-NO numbers (decimal comma, NOK amounts "1 234,56 kr"), and no English sentence is left; the
+ * alert rules page and the operators' health panel too.
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -10,20 +11,28 @@ import { renderToStaticMarkup } from "react-dom/server";
 import { MemoryRouter, Route, Routes } from "react-router";
 import { afterEach, describe, expect, it } from "vitest";
 
+import { HealthPanel } from "@/features/admin/components/health-panel";
+import { gridStatsQueryOptions } from "@/features/admin/api/get-grid-stats";
+import { serviceHealthQueryOptions } from "@/features/admin/api/get-service-health";
+import { AlertsPage } from "@/features/alerts/components/alerts-page";
 import { HomePage } from "@/features/home/components/home-page";
 import { householdForecastQueryOptions } from "@/features/home/api/predict-household";
 import { householdSummaryQueryOptions } from "@/features/home/api/get-household-summary";
 import { monthCostQueryOptions } from "@/features/home/api/get-month-cost";
 import { InvoicePage } from "@/features/invoices/components/invoice-page";
+import { AlertRuleSchema, SubscriptionSchema } from "@/gen/energypulse/alert/v1/alert_pb";
+import { ListAlertRulesResponseSchema, ListSubscriptionsResponseSchema } from "@/gen/energypulse/alert/v1/alert_service_pb";
 import { CurrencyTotalSchema, GetInvoiceResponseSchema, InvoiceSchema } from "@/gen/energypulse/ledger/v1/ledger_service_pb";
 import { RecordSchema, SettlementRecordSchema, TransactionSchema } from "@/gen/energypulse/ledger/v1/record_pb";
+import { GetServiceHealthResponseSchema, HealthSampleSchema, ReplicaSchema, ServiceHealthSchema, ServiceStatus } from "@/gen/energypulse/ops/v1/ops_service_pb";
 import { BilledPriceSchema, HouseholdForecastSchema } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import { PredictHouseholdResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
-import { HouseholdSchema } from "@/gen/energypulse/telemetry/v1/reading_pb";
-import { CostLineSchema, GetHouseholdResponseSchema, GetHouseholdSummaryResponseSchema, GetMonthCostResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
+import { GridAggregateSchema, HouseholdSchema } from "@/gen/energypulse/telemetry/v1/reading_pb";
+import { CostLineSchema, GetGridStatsResponseSchema, GetHouseholdResponseSchema, GetHouseholdSummaryResponseSchema, GetMonthCostResponseSchema } from "@/gen/energypulse/telemetry/v1/telemetry_service_pb";
 import { householdQueryOptions } from "@/lib/api/get-household";
 import { invoiceQueryOptions } from "@/lib/api/get-invoice";
 import { monthOf } from "@/lib/format";
+import { queryKeys } from "@/lib/query-keys";
 
 import { setLocale } from "@/lib/i18n/locale";
 
@@ -49,6 +58,8 @@ function render(path: string, element: ReactNode, seed: (q: QueryClient) => void
           <Routes>
             <Route path="/households/:householdId" element={element} />
             <Route path="/households/:householdId/invoices" element={element} />
+            <Route path="/households/:householdId/alerts" element={element} />
+            <Route path="/admin" element={element} />
           </Routes>
         </MemoryRouter>
       </QueryClientProvider>,
@@ -115,5 +126,52 @@ describe("nb-NO pages", () => {
     expect(page).toContain("98,8 øre/kWh"); // 24,69 kr over 25 kWh
     expect(page).toContain("12,35"); // a line's total, with a comma
     expect(new RegExp(`.{0,60}${ENGLISH.source}.{0,20}`).exec(page)?.[0]).toBeUndefined();
+  });
+
+  // The operator and alert pages' own words: each is an English label these pages had before #21.
+  const LEFTOVER = /\b(Rules|Channels|Delete|Remove|Add rule|webhook URL|Broker host|Alert me|Threshold|Cheapest|Serving|Degraded|Down|Replicas|Availability|Uptime|Ingest|Meters online|Readings stored|Dead letters|History|Last 24 hours|services? (serving|need)|periods? not|Probed every)\b/;
+
+  it("renders the alerts page in Norwegian", () => {
+    setLocale("nb-NO", false);
+    const page = render(`/households/${H}/alerts`, <AlertsPage />, (q) => {
+      q.setQueryData(
+        queryKeys.alertRules(H),
+        create(ListAlertRulesResponseSchema, {
+          currency: "NOK",
+          rules: [
+            create(AlertRuleSchema, { ruleId: "r1", householdId: H, displayName: "Dyre timer", condition: { case: "priceSpike", value: { thresholdMicroPerKwh: 1_255_000n, minProbability: 0.5, lookaheadHours: 24 } } }),
+            create(AlertRuleSchema, { ruleId: "r2", householdId: H, displayName: "Elbil", condition: { case: "cheapWindow", value: { durationMinutes: 90, lookaheadHours: 24 } } }),
+            create(AlertRuleSchema, { ruleId: "r3", householdId: H, displayName: "Måler", condition: { case: "meterSilent", value: { silentMinutes: 30 } } }),
+          ],
+        }),
+      );
+      q.setQueryData(queryKeys.alertSubscriptions(H), create(ListSubscriptionsResponseSchema, { subscriptions: [create(SubscriptionSchema, { subscriptionId: "s1", householdId: H, target: { case: "webhook", value: { url: "https://example.org/hook" } } })] }));
+    });
+    for (const norwegian of ["Varsler", "Regler", "Kanaler", "Spotpris over 125,5 øre/kWh med minst 50 % sannsynlighet, de neste 24 t", "Billigste periode på 1,5 t de neste 24 t", "Ingen avlesning på 30 minutter", "Slett regelen Dyre timer", "Varsle meg om", "Legg til regel", "Legg til webhook", "Legg til MQTT-megler", "Fjern"]) {
+      expect(page).toContain(norwegian);
+    }
+    expect(new RegExp(`.{0,60}${ENGLISH.source}.{0,20}`).exec(page)?.[0]).toBeUndefined();
+    expect(new RegExp(`.{0,60}${LEFTOVER.source}.{0,20}`).exec(page)?.[0]).toBeUndefined();
+  });
+
+  it("renders the operators' health panel in Norwegian", () => {
+    setLocale("nb-NO", false);
+    const sample = (i: number, status: ServiceStatus) => create(HealthSampleSchema, { startTime: timestampFromMs(NOW - (10 - i) * 600_000), status, latencyMs: 2 + i, replicasServing: status === ServiceStatus.SERVING ? 2 : 1, replicasTotal: 2 });
+    const service = (name: string, status: ServiceStatus) =>
+      create(ServiceHealthSchema, {
+        service: name, grpcService: `energypulse.${name}.v1`, status, availability: 0.975, statusSinceTime: timestampFromMs(NOW - 7_200_000),
+        replicas: [create(ReplicaSchema, { endpoint: `${name}:50051`, serving: true, latencyMs: 2.5, version: "1.0", startTime: timestampFromMs(NOW - 91_800_000) }), create(ReplicaSchema, { endpoint: `${name}-2:50051`, serving: status === ServiceStatus.SERVING, latencyMs: 3 })],
+        history: [0, 1, 2, 3].map((i) => sample(i, i === 2 ? ServiceStatus.DEGRADED : ServiceStatus.SERVING)),
+        ...(status === ServiceStatus.SERVING ? {} : { alert: { status, sinceTime: timestampFromMs(NOW - 600_000), fireTime: timestampFromMs(NOW - 300_000) } }),
+      });
+    const page = render("/admin", <HealthPanel />, (q) => {
+      q.setQueryData(serviceHealthQueryOptions(24 * 3600).queryKey, create(GetServiceHealthResponseSchema, { services: [service("ledger", ServiceStatus.SERVING), service("prediction", ServiceStatus.DEGRADED)], probeIntervalSeconds: 5, alertAfterSeconds: 30, monitorStartTime: timestampFromMs(NOW - 86_400_000) }));
+      q.setQueryData(gridStatsQueryOptions().queryKey, create(GetGridStatsResponseSchema, { aggregate: create(GridAggregateSchema, { metersOnline: 1200, metersOffline: 3 }), readingsStored: 1_234_567n, deadLettersTotal: 4n }));
+    });
+    for (const norwegian of ["1 tjeneste trenger oppfølging", "Prognose har vært redusert siden", "1 av 2 tjenester i drift", "Hovedbok", "I drift", "Redusert", "Replikaer", "2 av 2", "Tilgjengelighet", "97,5 %", "1 periode ikke fullt i drift", "oppe 1 d 1 t", "Mottak av målerdata", "Målere tilkoblet", "1 234 567", "Avviste meldinger", "Siste 24 timer"]) {
+      expect(page).toContain(norwegian);
+    }
+    expect(new RegExp(`.{0,60}${ENGLISH.source}.{0,20}`).exec(page)?.[0]).toBeUndefined();
+    expect(new RegExp(`.{0,60}${LEFTOVER.source}.{0,20}`).exec(page)?.[0]).toBeUndefined();
   });
 });

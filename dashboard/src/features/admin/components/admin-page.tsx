@@ -2,6 +2,7 @@ import { NavLink, useParams } from "react-router";
 
 import { PageHeader } from "@/components/ui/page-header";
 import { cn } from "@/lib/cn";
+import { useT } from "@/lib/i18n";
 
 import { AuditPanel } from "./audit-panel";
 import { NotFoundTab } from "./not-found-tab";
@@ -11,25 +12,26 @@ import { HealthPanel } from "./health-panel";
 import { UsersPanel } from "./users-panel";
 
 const TABS = [
-  { key: "", label: "Health", element: <HealthPanel /> },
-  { key: "users", label: "Users", element: <UsersPanel /> },
-  { key: "audit", label: "Audit log", element: <AuditPanel /> },
-  { key: "grid", label: "Grid", element: <GridPanel /> },
-  { key: "dead-letters", label: "Dead letters", element: <DeadLettersPanel /> },
-];
+  { key: "", label: "health", element: <HealthPanel /> },
+  { key: "users", label: "users", element: <UsersPanel /> },
+  { key: "audit", label: "audit", element: <AuditPanel /> },
+  { key: "grid", label: "grid", element: <GridPanel /> },
+  { key: "dead-letters", label: "deadLetters", element: <DeadLettersPanel /> },
+] as const;
 
 export function AdminPage() {
   const { tab = "" } = useParams();
-  const active = TABS.find((t) => t.key === tab);
+  const t = useT().admin;
+  const active = TABS.find((x) => x.key === tab);
   return (
     <>
-      <PageHeader title="Administration" description="Services, accounts, the grid and rejected messages" />
-      <nav aria-label="Admin sections" className="mb-6 border-b border-slate-200">
+      <PageHeader title={t.title} description={t.description} />
+      <nav aria-label={t.sections} className="mb-6 border-b border-slate-200">
         <ul className="-mb-px flex gap-1 overflow-x-auto">
-          {TABS.map((t) => (
-            <li key={t.key}>
+          {TABS.map((x) => (
+            <li key={x.key}>
               <NavLink
-                to={t.key ? `/admin/${t.key}` : "/admin"}
+                to={x.key ? `/admin/${x.key}` : "/admin"}
                 end
                 className={({ isActive }) =>
                   cn(
@@ -38,7 +40,7 @@ export function AdminPage() {
                   )
                 }
               >
-                {t.label}
+                {t.tabs[x.label]}
               </NavLink>
             </li>
           ))}

@@ -7,6 +7,7 @@ import { TextField } from "@/components/ui/field";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { fmtDateTime } from "@/lib/format";
 import type { DeadLetter } from "@/gen/energypulse/telemetry/v1/reading_pb";
+import { useT, type Messages } from "@/lib/i18n";
 import { tsDate } from "@/lib/proto-json";
 
 import { useDeadLetters } from "../api/list-dead-letters";
@@ -16,13 +17,14 @@ function preview(payload: Uint8Array): string {
   return text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }
 
-const columns: Column<DeadLetter>[] = [
-  { id: "received", header: "Received", rowHeader: true, cell: (d) => fmtDateTime(tsDate(d.receiveTime)), cellClassName: "whitespace-nowrap text-slate-600" },
-  { id: "reason", header: "Reason", cell: (d) => <Badge tone="warn">{d.reason}</Badge> },
-  { id: "topic", header: "Topic", cell: (d) => d.topic, cellClassName: "font-mono text-xs text-slate-600" },
+function columnsIn(t: Messages["admin"]["deadLetters"]): Column<DeadLetter>[] {
+  return [
+  { id: "received", header: t.received, rowHeader: true, cell: (d) => fmtDateTime(tsDate(d.receiveTime)), cellClassName: "whitespace-nowrap text-slate-600" },
+  { id: "reason", header: t.reason, cell: (d) => <Badge tone="warn">{d.reason}</Badge> },
+  { id: "topic", header: t.topic, cell: (d) => d.topic, cellClassName: "font-mono text-xs text-slate-600" },
   {
     id: "detail",
-    header: "Detail / payload",
+    header: t.detail,
     cell: (d) => (
       <>
         <p className="text-slate-700">{d.detail}</p>
@@ -30,9 +32,12 @@ const columns: Column<DeadLetter>[] = [
       </>
     ),
   },
-];
+  ];
+}
 
 export function DeadLettersPanel() {
+  const t = useT().admin.deadLetters;
+  const columns = columnsIn(t);
   const [reason, setReason] = useState("");
   const [applied, setApplied] = useState("");
   const letters = useDeadLetters(applied);
@@ -40,8 +45,8 @@ export function DeadLettersPanel() {
     <Card aria-labelledby="dead-letters-title">
       <CardHeader
         id="dead-letters-title"
-        title="Dead-lettered messages"
-        description="Meter messages that failed validation, newest first"
+        title={t.title}
+        description={t.description}
         action={
           <form
             className="flex items-end gap-2"
@@ -50,19 +55,19 @@ export function DeadLettersPanel() {
               setApplied(reason.trim().toUpperCase());
             }}
           >
-            <TextField label="Filter by reason" placeholder="e.g. SCHEMA_INVALID" value={reason} onChange={(e) => setReason(e.target.value)} />
+            <TextField label={t.filter} placeholder={t.filterPlaceholder} value={reason} onChange={(e) => setReason(e.target.value)} />
           </form>
         }
       />
       {letters.isPending ? (
-        <LoadingState label="Loading dead letters…" />
+        <LoadingState label={t.loading} />
       ) : letters.error ? (
         <ErrorState error={letters.error} onRetry={() => void letters.refetch()} />
       ) : letters.data.deadLetters.length === 0 ? (
-        <EmptyState title="No dead letters" description={applied ? `None with reason ${applied}.` : "Every message passed validation."} />
+        <EmptyState title={t.none} description={applied ? t.noneWith(applied) : t.allPassed} />
       ) : (
         <DataTable
-          caption="Dead-lettered messages"
+          caption={t.title}
           className="min-w-[720px]"
           columns={columns}
           rows={letters.data.deadLetters}

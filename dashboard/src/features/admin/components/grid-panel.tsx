@@ -9,6 +9,7 @@ import { Stat } from "@/components/ui/stat";
 import { env } from "@/config/env";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
 import { fmtInteger, fmtNumber, fmtPerKwh, perKwhUnit, spotMinorPerKwh } from "@/lib/format";
+import { useT } from "@/lib/i18n";
 import { tsDate } from "@/lib/proto-json";
 import { stepValueAt, steppedPath } from "@/lib/series";
 import { useNow } from "@/lib/use-now";
@@ -18,6 +19,7 @@ import { useGridStream } from "../api/use-grid-stream";
 import { ZoneLoadCard } from "./zone-load-card";
 
 export function GridPanel() {
+  const t = useT().admin.grid;
   const stats = useGridStats();
   const stream = useGridStream();
   const now = useNow(3_600_000);
@@ -41,16 +43,16 @@ export function GridPanel() {
       scales: { x: { time: true }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max, 0.001) * 1.1] } },
       axes: [
         time.axis,
-        { ...axisStyle, scale: "kw", label: "kW (axis from 0)", labelSize: 18, size: 52 },
+        { ...axisStyle, scale: "kw", label: t.axisKw, labelSize: 18, size: 52 },
         priceAxisIn(currency),
       ],
       series: [
         time.series,
-        { label: "Aggregate load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false }, value: legendValue((v) => `${fmtNumber(v, 1)} kW`) },
-        { label: `Spot price ${env().defaultZone} (${perKwhUnit(currency)})`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: t.aggregateKw, scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, points: { show: false }, value: legendValue((v) => `${fmtNumber(v, 1)} kW`) },
+        { label: t.spotIn(env().defaultZone, perKwhUnit(currency)), scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
       ],
     };
-  }, [currency]);
+  }, [currency, t]);
 
   const agg = stats.data?.aggregate;
   const reasons = Object.entries(stats.data?.deadLettersByReason ?? {}).sort((a, b) => Number(b[1] - a[1]));
@@ -64,10 +66,10 @@ export function GridPanel() {
             <ErrorState error={stats.error} onRetry={() => void stats.refetch()} />
           ) : (
             <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
-              <Stat label="Meters online" value={agg?.metersOnline ?? 0} sub={`${agg?.metersOffline ?? 0} offline`} testId="grid-online" />
-              <Stat label="Aggregate load" value={`${fmtNumber(agg?.totalPowerKw ?? 0, 1)} kW`} />
-              <Stat label="Ingest rate" value={`${fmtNumber(agg?.ingestRatePerSecond ?? 0, 1)}/s`} sub="readings stored per second" />
-              <Stat label="Readings stored" value={fmtInteger(stats.data.readingsStored)} sub="since the service started" />
+              <Stat label={t.metersOnline} value={agg?.metersOnline ?? 0} sub={t.offline(agg?.metersOffline ?? 0)} testId="grid-online" />
+              <Stat label={t.aggregate} value={`${fmtNumber(agg?.totalPowerKw ?? 0, 1)} kW`} />
+              <Stat label={t.ingestRate} value={`${fmtNumber(agg?.ingestRatePerSecond ?? 0, 1)}/s`} sub={t.perSecond} />
+              <Stat label={t.readingsStored} value={fmtInteger(stats.data.readingsStored)} sub={t.sinceStart} />
             </dl>
           )}
         </CardBody>
@@ -75,31 +77,31 @@ export function GridPanel() {
       <Card aria-labelledby="grid-load-title">
         <CardHeader
           id="grid-load-title"
-          title="Live aggregate load against price"
-          description="Live snapshots every 2 s since you opened this page"
+          title={t.liveTitle}
+          description={t.liveDescription}
           action={
             <Badge tone={stream.status === "live" ? "good" : stream.status === "stopped" ? "bad" : "warn"}>
               <StatusDot tone={stream.status === "live" ? "good" : "warn"} pulse={stream.status === "live"} />
-              {{ live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", stopped: "Stopped" }[stream.status]}
+              {t.stream[stream.status]}
             </Badge>
           }
         />
         <CardBody>
           {stream.points.length < 2 ? (
-            <EmptyState title="Collecting snapshots…" description="The chart starts after the first two grid snapshots." className="h-64" />
+            <EmptyState title={t.collecting} description={t.collectingSub} className="h-64" />
           ) : (
-            <UPlotChart options={options} data={data} height={260} ariaLabel="Aggregate grid load and spot price" />
+            <UPlotChart options={options} data={data} height={260} ariaLabel={t.chart} />
           )}
         </CardBody>
       </Card>
       <ZoneLoadCard />
       <Card aria-labelledby="dl-reasons-title">
-        <CardHeader id="dl-reasons-title" title="Dead letters by reason" description={`${stats.data?.deadLettersTotal ?? 0n} in total`} />
+        <CardHeader id="dl-reasons-title" title={t.byReason} description={t.inTotal(stats.data?.deadLettersTotal ?? 0n)} />
         <CardBody>
           {!stats.data ? (
-            <p className="text-sm text-slate-500">Unavailable while the grid statistics cannot be read.</p>
+            <p className="text-sm text-slate-500">{t.unavailable}</p>
           ) : reasons.length === 0 ? (
-            <EmptyState title="No rejected messages" description="Every message passed validation." />
+            <EmptyState title={t.noRejected} description={t.allPassed} />
           ) : (
             <ul className="space-y-2">
               {reasons.map(([reason, count]) => {

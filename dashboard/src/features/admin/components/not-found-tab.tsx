@@ -1,5 +1,7 @@
 import { EmptyState } from "@/components/ui/states";
+import { useT } from "@/lib/i18n";
 
 export function NotFoundTab() {
-  return <EmptyState title="No such section" description="Pick one of the tabs above." />;
+  const t = useT().admin;
+  return <EmptyState title={t.noSection} description={t.pickTab} />;
 }

@@ -10,6 +10,7 @@ import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { Role, type User } from "@/gen/energypulse/auth/v1/user_pb";
 import { errorMessage } from "@/lib/api-client";
 import { fmtDate, fmtDateTime, fmtInteger } from "@/lib/format";
+import { messages, useT, type Messages } from "@/lib/i18n";
 import { tsDate } from "@/lib/proto-json";
 import { useSession } from "@/lib/session";
 
@@ -20,11 +21,12 @@ import { useLinkHousehold } from "../api/link-household";
 import { USERS_PAGE_SIZE, useUsers } from "../api/list-users";
 import { useSetRole } from "../api/set-role";
 
+// Labels from the catalogue (admin.users.roles) where they are shown.
 const ROLES = [
-  { value: Role.USER, label: "User" },
-  { value: Role.ADMIN, label: "Admin" },
-  { value: Role.SERVICE, label: "Service" },
-];
+  { value: Role.USER, key: "user" },
+  { value: Role.ADMIN, key: "admin" },
+  { value: Role.SERVICE, key: "service" },
+] as const;
 
 /** A <select>'s value back to the Role it was rendered from. */
 function roleOf(value: string): Role {
@@ -32,6 +34,7 @@ function roleOf(value: string): Role {
 }
 
 function CreateUserForm() {
+  const t = useT().admin.users;
   const create = useCreateUser();
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
@@ -52,21 +55,21 @@ function CreateUserForm() {
   };
   return (
     <Card aria-labelledby="create-user-title">
-      <CardHeader id="create-user-title" title="Create an account" />
+      <CardHeader id="create-user-title" title={t.create} />
       <CardBody>
         <form onSubmit={submit} className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-5 lg:items-end">
-          <TextField label="Username" required value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
-          <TextField label="Initial password" type="password" required value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
-          <SelectField label="Role" value={role} onChange={(e) => setRole(roleOf(e.target.value))}>
+          <TextField label={t.username} required value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
+          <TextField label={t.initialPassword} type="password" required value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
+          <SelectField label={t.role} value={role} onChange={(e) => setRole(roleOf(e.target.value))}>
             {ROLES.map((r) => (
               <option key={r.value} value={r.value}>
-                {r.label}
+                {t.roles[r.key]}
               </option>
             ))}
           </SelectField>
-          <TextField label="Households (comma-separated)" value={households} onChange={(e) => setHouseholds(e.target.value)} placeholder="household ids" />
+          <TextField label={t.householdsField} value={households} onChange={(e) => setHouseholds(e.target.value)} placeholder={t.householdIds} />
           <Button type="submit" loading={create.isPending} disabled={!username || !password}>
-            Create
+            {t.createButton}
           </Button>
         </form>
         {create.error && (
@@ -76,7 +79,7 @@ function CreateUserForm() {
         )}
         {create.isSuccess && (
           <p role="status" className="mt-3 text-sm text-emerald-700">
-            Created {create.data.user?.username}.
+            {t.created(create.data.user?.username ?? "")}
           </p>
         )}
       </CardBody>
@@ -88,11 +91,14 @@ function CreateUserForm() {
 type PendingChange = { kind: "role"; user: User; role: Role } | { kind: "disable"; user: User; disabled: boolean };
 
 function roleLabel(role: Role): string {
-  return ROLES.find((r) => r.value === role)?.label ?? "None";
+  const roles = messages().admin.users.roles;
+  const found = ROLES.find((r) => r.value === role);
+  return found ? roles[found.key] : roles.none;
 }
 
 /** Role changes and disabling end the account's sessions: both wait for a confirmation. */
 function ConfirmChangeDialog({ change, onClose }: { change: PendingChange | null; onClose: () => void }) {
+  const t = useT().admin.users;
   const setRole = useSetRole();
   const disable = useDisableUser();
   const mutation = change?.kind === "role" ? setRole : disable;
@@ -110,8 +116,10 @@ function ConfirmChangeDialog({ change, onClose }: { change: PendingChange | null
   const title = !change
     ? ""
     : change.kind === "role"
-      ? `Change ${change.user.username}'s role to ${roleLabel(change.role)}?`
-      : `${change.disabled ? "Disable" : "Enable"} ${change.user.username}?`;
+      ? t.changeRole(change.user.username, roleLabel(change.role))
+      : change.disabled
+        ? t.disableUser(change.user.username)
+        : t.enableUser(change.user.username);
   const ends = change && (change.kind === "role" || change.disabled);
   return (
     <Dialog
@@ -122,20 +130,21 @@ function ConfirmChangeDialog({ change, onClose }: { change: PendingChange | null
       description={
         ends ? (
           <p>
-            This signs <strong>{change.user.username}</strong> out everywhere: every session ends now and the account signs in again
-            {change.kind === "role" ? ` as ${roleLabel(change.role)}` : " only once re-enabled"}.
+            {t.signsBefore}
+            <strong>{change.user.username}</strong>
+            {t.signsAfter(change.kind === "role" ? t.asRole(roleLabel(change.role)) : t.onceEnabled)}
           </p>
         ) : (
-          <p>The account can sign in again with its password.</p>
+          <p>{t.canSignIn}</p>
         )
       }
       footer={
         <>
           <Button variant="secondary" onClick={close}>
-            Cancel
+            {t.cancel}
           </Button>
           <Button variant={ends ? "danger" : "primary"} loading={mutation.isPending} onClick={confirm}>
-            {change?.kind === "role" ? "Change role" : change?.disabled ? "Disable account" : "Enable account"}
+            {change?.kind === "role" ? t.changeRoleButton : change?.disabled ? t.disableAccount : t.enableAccount}
           </Button>
         </>
       }
@@ -150,6 +159,7 @@ function ConfirmChangeDialog({ change, onClose }: { change: PendingChange | null
 }
 
 function ResetPasswordDialog({ user, onClose }: { user: User | null; onClose: () => void }) {
+  const t = useT().admin.users;
   const issue = useIssuePasswordReset();
   const close = () => {
     issue.reset();
@@ -161,23 +171,20 @@ function ResetPasswordDialog({ user, onClose }: { user: User | null; onClose: ()
       open={user !== null}
       onClose={close}
       testId="reset-dialog"
-      title={`Reset ${user?.username ?? ""}'s password`}
+      title={t.resetTitle(user?.username ?? "")}
       description={
-        <p>
-          Makes a one-time link for the account's owner to choose a new password. You never see the password; the link works once, for a
-          limited time, and using it ends all of the account's sessions. Send it over a channel you trust.
-        </p>
+        <p>{t.resetDescription}</p>
       }
       footer={
         issue.data ? (
-          <Button onClick={close}>Done</Button>
+          <Button onClick={close}>{t.done}</Button>
         ) : (
           <>
             <Button variant="secondary" onClick={close}>
-              Cancel
+              {t.cancel}
             </Button>
             <Button loading={issue.isPending} onClick={() => user && issue.mutate({ userId: user.userId })}>
-              Create reset link
+              {t.createLink}
             </Button>
           </>
         )
@@ -190,10 +197,10 @@ function ResetPasswordDialog({ user, onClose }: { user: User | null; onClose: ()
       )}
       {issue.data && (
         <div className="space-y-2">
-          <TextField label="Reset link (shown once)" readOnly value={link} onFocus={(e) => e.currentTarget.select()} data-testid="reset-link" />
-          <p className="text-xs text-slate-600">Valid until {fmtDateTime(tsDate(issue.data.expireTime))}.</p>
+          <TextField label={t.resetLink} readOnly value={link} onFocus={(e) => e.currentTarget.select()} data-testid="reset-link" />
+          <p className="text-xs text-slate-600">{t.validUntil(fmtDateTime(tsDate(issue.data.expireTime)))}</p>
           <Button size="sm" variant="secondary" onClick={() => void navigator.clipboard.writeText(link).catch(() => undefined)}>
-            Copy link
+            {t.copyLink}
           </Button>
         </div>
       )}
@@ -202,6 +209,7 @@ function ResetPasswordDialog({ user, onClose }: { user: User | null; onClose: ()
 }
 
 function HouseholdsDialog({ user, onClose }: { user: User | null; onClose: () => void }) {
+  const t = useT().admin.users;
   const link = useLinkHousehold();
   const [householdId, setHouseholdId] = useState("");
   const close = () => {
@@ -220,28 +228,28 @@ function HouseholdsDialog({ user, onClose }: { user: User | null; onClose: () =>
       open={user !== null}
       onClose={close}
       testId="households-dialog"
-      title={`Households of ${user?.username ?? ""}`}
-      description={<p>Linking lets the account see a household; unlinking ends the account's sessions so the household stops working at once.</p>}
-      footer={<Button onClick={close}>Done</Button>}
+      title={t.householdsOf(user?.username ?? "")}
+      description={<p>{t.linkDescription}</p>}
+      footer={<Button onClick={close}>{t.done}</Button>}
     >
-      <ul className="space-y-1" aria-label="Linked households">
+      <ul className="space-y-1" aria-label={t.linked}>
         {current?.householdIds.length ? (
           current.householdIds.map((h) => (
             <li key={h} className="flex items-center justify-between gap-2 rounded-lg bg-slate-50 px-3 py-1.5 text-sm">
               <span className="font-mono">{h}</span>
-              <Button size="sm" variant="ghost" aria-label={`Unlink ${h}`} disabled={link.isPending} onClick={() => user && link.mutate({ userId: user.userId, householdId: h, unlink: true })}>
-                Unlink
+              <Button size="sm" variant="ghost" aria-label={t.unlinkLabel(h)} disabled={link.isPending} onClick={() => user && link.mutate({ userId: user.userId, householdId: h, unlink: true })}>
+                {t.unlink}
               </Button>
             </li>
           ))
         ) : (
-          <li className="text-sm text-slate-600">No household linked.</li>
+          <li className="text-sm text-slate-600">{t.noHousehold}</li>
         )}
       </ul>
       <form onSubmit={submit} className="mt-3 flex items-end gap-2">
-        <TextField className="flex-1" label="Household id to link" value={householdId} onChange={(e) => setHouseholdId(e.target.value)} placeholder="e.g. sim-h000042" autoComplete="off" />
+        <TextField className="flex-1" label={t.householdToLink} value={householdId} onChange={(e) => setHouseholdId(e.target.value)} placeholder={t.householdPlaceholder} autoComplete="off" />
         <Button type="submit" loading={link.isPending} disabled={!householdId.trim()}>
-          Link
+          {t.link}
         </Button>
       </form>
       {link.error && (
@@ -260,10 +268,11 @@ interface RowActions {
 }
 
 function RoleCell({ user, self, actions }: { user: User; self: boolean; actions: RowActions }) {
+  const t = useT().admin.users;
   return (
     <Select
       className="min-w-24"
-      aria-label={`Role of ${user.username}`}
+      aria-label={t.roleOf(user.username)}
       value={user.role}
       disabled={self}
       onChange={(e) => actions.change({ kind: "role", user, role: roleOf(e.target.value) })}
@@ -271,7 +280,7 @@ function RoleCell({ user, self, actions }: { user: User; self: boolean; actions:
       {user.role === Role.UNSPECIFIED && <option value={Role.UNSPECIFIED}>—</option>}
       {ROLES.map((r) => (
         <option key={r.value} value={r.value}>
-          {r.label}
+          {t.roles[r.key]}
         </option>
       ))}
     </Select>
@@ -279,15 +288,16 @@ function RoleCell({ user, self, actions }: { user: User; self: boolean; actions:
 }
 
 function ActionsCell({ user, self, actions }: { user: User; self: boolean; actions: RowActions }) {
+  const t = useT().admin.users;
   const service = user.role === Role.SERVICE;
   return (
     <div className="flex flex-wrap justify-end gap-1">
-      <Button size="sm" variant="ghost" onClick={() => actions.households(user)} aria-label={`Households of ${user.username}`}>
-        Households
+      <Button size="sm" variant="ghost" onClick={() => actions.households(user)} aria-label={t.householdsOf(user.username)}>
+        {t.households}
       </Button>
       {!service && (
-        <Button size="sm" variant="ghost" onClick={() => actions.resetPassword(user)} aria-label={`Reset password of ${user.username}`}>
-          Reset password
+        <Button size="sm" variant="ghost" onClick={() => actions.resetPassword(user)} aria-label={t.resetOf(user.username)}>
+          {t.resetPassword}
         </Button>
       )}
       <Button
@@ -295,20 +305,20 @@ function ActionsCell({ user, self, actions }: { user: User; self: boolean; actio
         variant={user.disabled ? "secondary" : "ghost"}
         disabled={self}
         onClick={() => actions.change({ kind: "disable", user, disabled: !user.disabled })}
-        aria-label={`${user.disabled ? "Enable" : "Disable"} ${user.username}`}
+        aria-label={user.disabled ? t.enableLabel(user.username) : t.disableLabel(user.username)}
       >
-        {user.disabled ? "Enable" : "Disable"}
+        {user.disabled ? t.enable : t.disable}
       </Button>
     </div>
   );
 }
 
 /** The account table's columns; `selfId` (the signed-in admin) cannot demote or disable itself. */
-function userColumns(selfId: string, actions: RowActions): Column<User>[] {
+function userColumns(selfId: string, actions: RowActions, t: Messages["admin"]["users"]): Column<User>[] {
   return [
     {
       id: "account",
-      header: "Account",
+      header: t.account,
       rowHeader: true,
       cell: (user) => (
         <>
@@ -316,27 +326,27 @@ function userColumns(selfId: string, actions: RowActions): Column<User>[] {
           <p className="hidden font-mono text-xs text-slate-500 sm:block">{user.userId}</p>
           {/* Phones: the columns hidden below carry on here. */}
           <p className="mt-0.5 text-xs text-slate-500 sm:hidden">
-            {user.householdIds.join(", ") || "no household"} · {user.disabled ? "disabled" : "active"}
+            {user.householdIds.join(", ") || t.noHouseholdShort} · {user.disabled ? t.disabledShort : t.activeShort}
           </p>
         </>
       ),
     },
-    { id: "role", header: "Role", cell: (user) => <RoleCell user={user} self={user.userId === selfId} actions={actions} /> },
+    { id: "role", header: t.role, cell: (user) => <RoleCell user={user} self={user.userId === selfId} actions={actions} /> },
     {
       id: "households",
-      header: "Households",
+      header: t.households,
       className: "hidden sm:table-cell",
       cellClassName: "text-slate-600",
       cell: (user) => user.householdIds.join(", ") || <span className="text-slate-500">—</span>,
     },
     {
       id: "status",
-      header: "Status",
+      header: t.status,
       className: "hidden sm:table-cell",
-      cell: (user) => (user.disabled ? <Badge tone="bad">Disabled</Badge> : <Badge tone="good">Active</Badge>),
+      cell: (user) => (user.disabled ? <Badge tone="bad">{t.disabled}</Badge> : <Badge tone="good">{t.active}</Badge>),
     },
-    { id: "created", header: "Created", className: "hidden md:table-cell", cellClassName: "whitespace-nowrap text-slate-600", cell: (user) => fmtDate(tsDate(user.createTime)) },
-    { id: "actions", header: <span className="sr-only">Actions</span>, align: "right", cell: (user) => <ActionsCell user={user} self={user.userId === selfId} actions={actions} /> },
+    { id: "created", header: t.createdColumn, className: "hidden md:table-cell", cellClassName: "whitespace-nowrap text-slate-600", cell: (user) => fmtDate(tsDate(user.createTime)) },
+    { id: "actions", header: <span className="sr-only">{t.actions}</span>, align: "right", cell: (user) => <ActionsCell user={user} self={user.userId === selfId} actions={actions} /> },
   ];
 }
 
@@ -351,6 +361,7 @@ function useDebounced(value: string, ms = 300): string {
 }
 
 export function UsersPanel() {
+  const t = useT().admin.users;
   const [search, setSearch] = useState("");
   const query = useDebounced(search.trim());
   // Tokens of the pages before the current one, so "Previous" needs no second kind of token.
@@ -366,8 +377,8 @@ export function UsersPanel() {
   const [resetFor, setResetFor] = useState<User | null>(null);
   const [householdsOf, setHouseholdsOf] = useState<User | null>(null);
   const columns = useMemo(
-    () => userColumns(selfId, { change: setChange, resetPassword: setResetFor, households: setHouseholdsOf }),
-    [selfId],
+    () => userColumns(selfId, { change: setChange, resetPassword: setResetFor, households: setHouseholdsOf }, t),
+    [selfId, t],
   );
   const page = tokens.length;
   const total = users.data?.totalSize ?? 0;
@@ -377,42 +388,42 @@ export function UsersPanel() {
     <div className="space-y-4">
       <CreateUserForm />
       <Card aria-labelledby="users-title">
-        <CardHeader id="users-title" title="Accounts" description="Role changes and disabling end the account's current sessions; both ask first" />
+        <CardHeader id="users-title" title={t.accounts} description={t.accountsDescription} />
         <CardBody className="pb-0">
           <TextField
-            label="Search accounts"
+            label={t.search}
             type="search"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
-            placeholder="Username or household id"
+            placeholder={t.searchPlaceholder}
             maxLength={64}
-            hint="Matches any part of a username or household id, ignoring case."
+            hint={t.searchHint}
           />
         </CardBody>
         {users.isPending ? (
-          <LoadingState label="Loading accounts…" />
+          <LoadingState label={t.loading} />
         ) : users.error ? (
           <ErrorState error={users.error} onRetry={() => void users.refetch()} />
         ) : users.data.users.length === 0 ? (
-          <EmptyState title={query ? `No account matches "${query}"` : "No accounts"} />
+          <EmptyState title={query ? t.noMatch(query) : t.none} />
         ) : (
           <>
             <DataTable
-              caption="Accounts"
+              caption={t.accounts}
               className="sm:min-w-[640px]"
               columns={columns}
               rows={users.data.users}
               rowKey={(u) => u.userId}
               rowProps={(u) => ({ "data-testid": "user-row", "data-username": u.username, className: u.disabled ? "bg-slate-50 text-slate-500" : undefined })}
             />
-            <nav aria-label="Account pages" className="flex flex-wrap items-center justify-between gap-2 border-t border-slate-100 px-4 py-3 sm:px-5">
+            <nav aria-label={t.pages} className="flex flex-wrap items-center justify-between gap-2 border-t border-slate-100 px-4 py-3 sm:px-5">
               <p className="text-sm text-slate-600" data-testid="users-range" aria-live="polite" aria-busy={users.isPlaceholderData}>
                 {/* While the next page loads the previous page's rows stay (keepPreviousData): no range until they are this page's. */}
-                {users.isPlaceholderData ? "Loading…" : `${first}–${first + shown - 1} of ${fmtInteger(total)} ${query ? "matching " : ""}accounts`}
+                {users.isPlaceholderData ? t.loadingPage : t.range(first, first + shown - 1, fmtInteger(total), query !== "")}
               </p>
               <div className="flex gap-2">
                 <Button size="sm" variant="secondary" disabled={page === 1 || users.isFetching} onClick={() => setTokens((t) => t.slice(0, -1))}>
-                  Previous
+                  {t.previous}
                 </Button>
                 <Button
                   size="sm"
@@ -420,7 +431,7 @@ export function UsersPanel() {
                   disabled={!users.data.nextPageToken || users.isFetching}
                   onClick={() => setTokens((t) => [...t, users.data.nextPageToken])}
                 >
-                  Next
+                  {t.next}
                 </Button>
               </div>
             </nav>

@@ -8,6 +8,7 @@ import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { env } from "@/config/env";
 import { useMarketPrices } from "@/lib/api/get-market-prices";
 import { fmtDateTime, fmtNumber, fmtPerKwh, perKwhUnit, spotMinorPerKwh } from "@/lib/format";
+import { useT } from "@/lib/i18n";
 import { tsDate } from "@/lib/proto-json";
 import { stepValueAt, steppedPath } from "@/lib/series";
 import { useNow } from "@/lib/use-now";
@@ -17,10 +18,10 @@ import { useGridLoad } from "../api/get-grid-load";
 const HOUR = 3_600_000;
 const MAX_RANGE_MS = 31 * 24 * HOUR;
 const PRESETS = [
-  { key: "6h", label: "Last 6 hours", ms: 6 * HOUR },
-  { key: "24h", label: "Last 24 hours", ms: 24 * HOUR },
-  { key: "7d", label: "Last 7 days", ms: 7 * 24 * HOUR },
-  { key: "custom", label: "Custom range", ms: 0 },
+  { key: "6h", ms: 6 * HOUR },
+  { key: "24h", ms: 24 * HOUR },
+  { key: "7d", ms: 7 * 24 * HOUR },
+  { key: "custom", ms: 0 },
 ];
 
 /** Buckets fine enough to see a short demo, coarse enough to stay well under 2000 buckets. */
@@ -37,6 +38,8 @@ function localInput(date: Date): string {
 }
 
 export function ZoneLoadCard() {
+  const all = useT().admin;
+  const t = all.zoneLoad;
   const now = useNow(60_000);
   const [preset, setPreset] = useState("24h");
   const [custom, setCustom] = useState(() => ({ from: localInput(new Date(now.getTime() - 24 * HOUR)), to: localInput(now) }));
@@ -50,9 +53,9 @@ export function ZoneLoadCard() {
   // The server refuses these too (INVALID_TIME_RANGE, TIME_RANGE_TOO_LONG); said here before asking.
   const rangeProblem =
     end.getTime() <= start.getTime()
-      ? "The end of the range must be after its start."
+      ? t.endAfterStart
       : end.getTime() - start.getTime() > MAX_RANGE_MS
-        ? "The range can be at most 31 days."
+        ? t.tooLong
         : "";
   const rangeOk = rangeProblem === "";
   const step = stepFor(end.getTime() - start.getTime());
@@ -67,8 +70,8 @@ export function ZoneLoadCard() {
     const hours = new Map((prices.data?.prices ?? []).map((p) => [(tsDate(p.hourStart)?.getTime() ?? 0) / 1000, spotMinorPerKwh(p)]));
     const points = zones.find((z) => z.zone === zone)?.points ?? [];
     return points.map((p) => {
-      const t = (tsDate(p.startTime)?.getTime() ?? 0) / 1000;
-      return { t, kw: p.meanPowerKw, meters: p.metersReporting, price: stepValueAt(hours, t) };
+      const at = (tsDate(p.startTime)?.getTime() ?? 0) / 1000;
+      return { t: at, kw: p.meanPowerKw, meters: p.metersReporting, price: stepValueAt(hours, at) };
     });
   }, [zones, zone, prices.data]);
 
@@ -82,44 +85,44 @@ export function ZoneLoadCard() {
       // The load axis starts at zero (or below it when solar export makes the net load negative).
       // The x axis is the chosen range, not just the periods that have readings.
       scales: { x: { time: true, range: () => [startS, endS] }, kw: { range: (_u, min, max) => [Math.min(0, min), Math.max(max, 0.001) * 1.1] } },
-      axes: [time.axis, { ...axisStyle, scale: "kw", label: "kW (axis from 0)", labelSize: 18, size: 56 }, priceAxisIn(currency)],
+      axes: [time.axis, { ...axisStyle, scale: "kw", label: all.grid.axisKw, labelSize: 18, size: 56 }, priceAxisIn(currency)],
       series: [
         time.series,
-        { label: "Mean load (kW)", scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
-        { label: `Spot price (${perKwhUnit(currency)})`, scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
+        { label: t.meanKw, scale: "kw", stroke: palette.power, fill: palette.powerFill, width: 2, value: legendValue((v) => `${fmtNumber(v, 2)} kW`) },
+        { label: t.spot(perKwhUnit(currency)), scale: "price", stroke: palette.price, width: 2, paths: steppedPath, points: { show: false }, value: legendValue((v) => fmtPerKwh(v, currency)) },
       ],
     };
-  }, [startS, endS, currency]);
+  }, [startS, endS, currency, t, all]);
 
   return (
     <Card aria-labelledby="zone-load-title" data-testid="zone-load">
-      <CardHeader id="zone-load-title" title="Load against price, per zone" description="From stored readings: the sum of each meter's mean power per period" />
+      <CardHeader id="zone-load-title" title={t.title} description={t.description} />
       <CardBody>
         <div className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4 lg:items-end">
-          <SelectField label="Time range" value={preset} onChange={(e) => setPreset(e.target.value)}>
+          <SelectField label={t.range} value={preset} onChange={(e) => setPreset(e.target.value)}>
             {PRESETS.map((p) => (
               <option key={p.key} value={p.key}>
-                {p.label}
+                {t.presets[p.key]}
               </option>
             ))}
           </SelectField>
           {preset === "custom" && (
             <>
-              <TextField label="From (local time)" type="datetime-local" value={custom.from} onChange={(e) => setCustom({ ...custom, from: e.target.value })} />
-              <TextField label="To (local time)" type="datetime-local" value={custom.to} onChange={(e) => setCustom({ ...custom, to: e.target.value })} />
+              <TextField label={all.fromLocal} type="datetime-local" value={custom.from} onChange={(e) => setCustom({ ...custom, from: e.target.value })} />
+              <TextField label={all.toLocal} type="datetime-local" value={custom.to} onChange={(e) => setCustom({ ...custom, to: e.target.value })} />
             </>
           )}
-          <SelectField label="Bidding zone" value={zone} onChange={(e) => setPicked(e.target.value)} disabled={zones.length === 0}>
+          <SelectField label={t.zone} value={zone} onChange={(e) => setPicked(e.target.value)} disabled={zones.length === 0}>
             {zones.length === 0 && <option value="">—</option>}
             {zones.map((z) => (
               <option key={z.zone} value={z.zone}>
-                {z.zone || "No zone"}
+                {z.zone || t.noZone}
               </option>
             ))}
           </SelectField>
         </div>
         <p className="mt-2 text-xs text-slate-600" data-testid="zone-load-range">
-          {fmtDateTime(start)} – {fmtDateTime(end)}, in {step / 60}-minute periods
+          {t.periods(fmtDateTime(start), fmtDateTime(end), step / 60)}
         </p>
         <div className="mt-4">
           {!rangeOk ? (
@@ -127,25 +130,25 @@ export function ZoneLoadCard() {
               {rangeProblem}
             </p>
           ) : load.isPending ? (
-            <LoadingState label="Loading the grid load…" />
+            <LoadingState label={t.loading} />
           ) : load.error ? (
             <ErrorState error={load.error} onRetry={() => void load.refetch()} />
           ) : rows.length === 0 ? (
-            <EmptyState title="No readings in this range" description="Readings start when the meters first report; pick a later or longer range." />
+            <EmptyState title={t.none} description={t.noneSub} />
           ) : (
             <>
-              <UPlotChart options={options} data={data} height={260} ariaLabel={`Mean load and spot price in ${zone || "no zone"}`} />
+              <UPlotChart options={options} data={data} height={260} ariaLabel={t.chart(zone)} />
               <details className="mt-3 text-sm">
-                <summary className="cursor-pointer text-slate-700">Show as a table ({rows.length} periods)</summary>
+                <summary className="cursor-pointer text-slate-700">{t.showTable(rows.length)}</summary>
                 <div className="mt-2 max-h-72 overflow-auto">
                   <table className="w-full text-left text-xs">
-                    <caption className="sr-only">Mean load and price per period in {zone}</caption>
+                    <caption className="sr-only">{t.caption(zone)}</caption>
                     <thead>
                       <tr className="text-slate-600">
-                        <th scope="col" className="py-1 pr-3">Period start</th>
-                        <th scope="col" className="py-1 pr-3 text-right">Load (kW)</th>
-                        <th scope="col" className="py-1 pr-3 text-right">Meters</th>
-                        <th scope="col" className="py-1 text-right">Price ({perKwhUnit(currency)})</th>
+                        <th scope="col" className="py-1 pr-3">{t.periodStart}</th>
+                        <th scope="col" className="py-1 pr-3 text-right">{t.load}</th>
+                        <th scope="col" className="py-1 pr-3 text-right">{t.meters}</th>
+                        <th scope="col" className="py-1 text-right">{t.price(perKwhUnit(currency))}</th>
                       </tr>
                     </thead>
                     <tbody className="tabular-nums">

@@ -10,6 +10,7 @@ import { QueryState } from "@/components/ui/states";
 import type { AlertRule } from "@/gen/energypulse/alert/v1/alert_pb";
 import { errorMessage } from "@/lib/api-client";
 import { fmtPerKwh, microToMinorPerKwh, minorPerKwhToMicro, perKwhUnit } from "@/lib/format";
+import { messages, useT } from "@/lib/i18n";
 
 import {
   useAlertRules,
@@ -23,33 +24,29 @@ import {
 
 type Kind = "priceSpike" | "cheapWindow" | "capacityStep" | "meterSilent";
 
-const KINDS: { value: Kind; label: string }[] = [
-  { value: "priceSpike", label: "Price spike" },
-  { value: "cheapWindow", label: "Cheapest window" },
-  { value: "capacityStep", label: "Near the next capacity step" },
-  { value: "meterSilent", label: "Meter stopped reporting" },
-];
+const KINDS: readonly Kind[] = ["priceSpike", "cheapWindow", "capacityStep", "meterSilent"];
 
 /** A rule's price in the unit it was set in: the installation's (micro per kWh, shown as the home
  *  page shows prices) or, for rules made before, EUR/MWh. */
 function price(micro: bigint | undefined, eurMwh: number | undefined, currency: string): string | undefined {
   if (micro !== undefined) return fmtPerKwh(microToMinorPerKwh(micro), currency);
-  return eurMwh === undefined ? undefined : `${eurMwh} EUR/MWh`;
+  return eurMwh === undefined ? undefined : messages().alerts.eurMwh(eurMwh);
 }
 
 export function describe(rule: AlertRule, currency: string): string {
   const c = rule.condition;
+  const t = messages().alerts;
   switch (c.case) {
     case "priceSpike":
-      return `Spot price above ${price(c.value.thresholdMicroPerKwh, c.value.thresholdEurMwh, currency) ?? ""} with at least ${Math.round(c.value.minProbability * 100)} % chance, next ${c.value.lookaheadHours} h`;
+      return t.spike(price(c.value.thresholdMicroPerKwh, c.value.thresholdEurMwh, currency) ?? "", Math.round(c.value.minProbability * 100), c.value.lookaheadHours);
     case "cheapWindow": {
       const most = price(c.value.maxPriceMicroPerKwh, c.value.maxPriceEurMwh, currency);
-      return `Cheapest ${c.value.durationMinutes / 60} h window in the next ${c.value.lookaheadHours} h${most !== undefined ? `, at most ${most}` : ""}`;
+      return t.cheap(c.value.durationMinutes / 60, c.value.lookaheadHours, most);
     }
     case "capacityStep":
-      return `This month's peak at ${c.value.approachPercent} % of the next capacity step`;
+      return t.capacity(c.value.approachPercent);
     case "meterSilent":
-      return `No reading for ${c.value.silentMinutes} minutes`;
+      return t.silent(c.value.silentMinutes);
     default:
       return "";
   }
@@ -73,21 +70,24 @@ export function ruleInput(kind: Kind, a: number, b: number, name: string, curren
   }
 }
 
-const FIRST: Record<Kind, { label: string; value: number; step: string }> = {
-  priceSpike: { label: "Threshold (EUR/MWh)", value: 150, step: "any" },
-  cheapWindow: { label: "Duration (hours)", value: 4, step: "0.25" },
-  capacityStep: { label: "Warn at (% of the step)", value: 90, step: "1" },
-  meterSilent: { label: "Minutes without a reading", value: 30, step: "1" },
+// The labels come from the catalogue (alerts.first) when the field is shown.
+const FIRST: Record<Kind, { value: number; step: string }> = {
+  priceSpike: { value: 150, step: "any" },
+  cheapWindow: { value: 4, step: "0.25" },
+  capacityStep: { value: 90, step: "1" },
+  meterSilent: { value: 30, step: "1" },
 };
 
 /** The first field of a kind; a price spike's threshold in the home page's unit (øre/kWh, c/kWh)
  *  when the server names the installation's currency. */
 export function first(kind: Kind, currency: string): { label: string; value: number; step: string } {
-  if (kind !== "priceSpike" || !currency) return FIRST[kind];
-  return { label: `Threshold (${perKwhUnit(currency)})`, value: currency === "NOK" ? 150 : 15, step: "any" };
+  const t = messages().alerts;
+  if (kind !== "priceSpike" || !currency) return { label: t.first[kind], ...FIRST[kind] };
+  return { label: t.threshold(perKwhUnit(currency)), value: currency === "NOK" ? 150 : 15, step: "any" };
 }
 
 export function RulesCard({ householdId }: { householdId: string }) {
+  const t = useT().alerts;
   const rules = useAlertRules(householdId);
   const currency = rules.data?.currency ?? "";
   const create = useCreateRule(householdId);
@@ -103,12 +103,12 @@ export function RulesCard({ householdId }: { householdId: string }) {
   };
   return (
     <Card>
-      <CardHeader title="Rules" description="What to be alerted about. Alerts appear under the bell, and go to your webhooks and MQTT broker." />
+      <CardHeader title={t.rules} description={t.rulesDescription} />
       <CardBody className="space-y-4">
         <QueryState query={rules}>
           {(data) =>
             data.rules.length === 0 ? (
-              <p className="text-sm text-slate-600">No rules yet.</p>
+              <p className="text-sm text-slate-600">{t.noRules}</p>
             ) : (
               <ul className="divide-y divide-slate-100" data-testid="alert-rules">
                 {data.rules.map((r) => (
@@ -117,8 +117,8 @@ export function RulesCard({ householdId }: { householdId: string }) {
                       <p className="text-sm font-medium text-slate-900">{r.displayName}</p>
                       <p className="text-sm text-slate-600">{describe(r, data.currency)}</p>
                     </div>
-                    <Button variant="ghost" size="sm" onClick={() => remove.mutate(r.ruleId)} aria-label={`Delete rule ${r.displayName}`}>
-                      Delete
+                    <Button variant="ghost" size="sm" onClick={() => remove.mutate(r.ruleId)} aria-label={t.deleteRule(r.displayName)}>
+                      {t.delete}
                     </Button>
                   </li>
                 ))}
@@ -126,9 +126,9 @@ export function RulesCard({ householdId }: { householdId: string }) {
             )
           }
         </QueryState>
-        <form onSubmit={submit} className="grid gap-3 sm:grid-cols-2" aria-label="New rule">
+        <form onSubmit={submit} className="grid gap-3 sm:grid-cols-2" aria-label={t.newRule}>
           <SelectField
-            label="Alert me about"
+            label={t.alertMeAbout}
             value={kind}
             onChange={(e) => {
               const next = e.target.value as Kind;
@@ -137,17 +137,17 @@ export function RulesCard({ householdId }: { householdId: string }) {
             }}
           >
             {KINDS.map((k) => (
-              <option key={k.value} value={k.value}>
-                {k.label}
+              <option key={k} value={k}>
+                {t.kinds[k]}
               </option>
             ))}
           </SelectField>
           <TextField label={first(kind, currency).label} type="number" step={first(kind, currency).step} value={firstValue} onChange={(e) => setFirst(e.target.value)} required />
-          {kind === "priceSpike" && <TextField label="Chance at least (%)" type="number" min={1} max={100} value={chance} onChange={(e) => setChance(e.target.value)} />}
-          <TextField label="Name (optional)" value={name} maxLength={80} onChange={(e) => setName(e.target.value)} />
+          {kind === "priceSpike" && <TextField label={t.chance} type="number" min={1} max={100} value={chance} onChange={(e) => setChance(e.target.value)} />}
+          <TextField label={t.name} value={name} maxLength={80} onChange={(e) => setName(e.target.value)} />
           <div className="sm:col-span-2">
             <Button type="submit" disabled={create.isPending}>
-              Add rule
+              {t.addRule}
             </Button>
             {create.isError && (
               <p role="alert" className="mt-2 text-sm text-red-700">
@@ -162,6 +162,7 @@ export function RulesCard({ householdId }: { householdId: string }) {
 }
 
 function ChannelsCard({ householdId }: { householdId: string }) {
+  const t = useT().alerts;
   const subs = useSubscriptions(householdId);
   const create = useCreateSubscription(householdId);
   const remove = useDeleteSubscription(householdId);
@@ -174,12 +175,12 @@ function ChannelsCard({ householdId }: { householdId: string }) {
 
   return (
     <Card>
-      <CardHeader title="Channels" description="Webhooks are signed (X-EnergyPulse-Signature, HMAC-SHA256). MQTT brokers get Home Assistant discovery for price, forecast and alert sensors." />
+      <CardHeader title={t.channels} description={t.channelsDescription} />
       <CardBody className="space-y-4">
         <QueryState query={subs}>
           {(data) =>
             data.subscriptions.length === 0 ? (
-              <p className="text-sm text-slate-600">Only in the app so far.</p>
+              <p className="text-sm text-slate-600">{t.onlyApp}</p>
             ) : (
               <ul className="divide-y divide-slate-100" data-testid="alert-channels">
                 {data.subscriptions.map((s) => (
@@ -188,7 +189,7 @@ function ChannelsCard({ householdId }: { householdId: string }) {
                       {s.target.case === "webhook" ? `Webhook ${s.target.value.url}` : s.target.case === "mqtt" ? `MQTT ${s.target.value.host}:${s.target.value.port}${s.target.value.tls ? " (TLS)" : ""}` : ""}
                     </p>
                     <Button variant="ghost" size="sm" onClick={() => remove.mutate(s.subscriptionId)}>
-                      Remove
+                      {t.remove}
                     </Button>
                   </li>
                 ))}
@@ -198,37 +199,37 @@ function ChannelsCard({ householdId }: { householdId: string }) {
         </QueryState>
         {secret && (
           <p className="break-all rounded-lg bg-amber-50 p-3 text-sm text-amber-900" data-testid="signing-secret">
-            Signing secret (shown once, keep it with your receiver): <code>{secret}</code>
+            {t.secret} <code>{secret}</code>
           </p>
         )}
         <form
           className="flex flex-wrap items-end gap-3"
-          aria-label="New webhook"
+          aria-label={t.newWebhook}
           onSubmit={(e) => {
             e.preventDefault();
             create.mutate({ target: { case: "webhook", value: { url } } });
           }}
         >
-          <TextField className="min-w-0 flex-1" label="Webhook URL" type="url" placeholder="https://…" value={url} onChange={(e) => setUrl(e.target.value)} required />
+          <TextField className="min-w-0 flex-1" label={t.webhookUrl} type="url" placeholder="https://…" value={url} onChange={(e) => setUrl(e.target.value)} required />
           <Button type="submit" disabled={create.isPending}>
-            Add webhook
+            {t.addWebhook}
           </Button>
         </form>
         <form
           className="grid gap-3 sm:grid-cols-2"
-          aria-label="New MQTT broker"
+          aria-label={t.newBroker}
           onSubmit={(e) => {
             e.preventDefault();
             create.mutate({ target: { case: "mqtt", value: { host, port: Number(port), tls: port === "8883", username, password } } });
           }}
         >
-          <TextField label="Broker host" value={host} onChange={(e) => setHost(e.target.value)} required />
-          <TextField label="Port (8883 uses TLS)" type="number" value={port} onChange={(e) => setPort(e.target.value)} />
-          <TextField label="User name" value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
-          <TextField label="Password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
+          <TextField label={t.brokerHost} value={host} onChange={(e) => setHost(e.target.value)} required />
+          <TextField label={t.port} type="number" value={port} onChange={(e) => setPort(e.target.value)} />
+          <TextField label={t.userName} value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
+          <TextField label={t.password} type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
           <div className="sm:col-span-2">
             <Button type="submit" disabled={create.isPending}>
-              Add MQTT broker
+              {t.addBroker}
             </Button>
           </div>
         </form>
@@ -244,9 +245,10 @@ function ChannelsCard({ householdId }: { householdId: string }) {
 
 export function AlertsPage() {
   const { householdId = "" } = useParams();
+  const t = useT().alerts;
   return (
     <div className="space-y-6">
-      <PageHeader title="Alerts" description="Price spikes, cheap windows for flexible loads, the capacity step and a silent meter." />
+      <PageHeader title={t.title} description={t.description} />
       <RulesCard householdId={householdId} />
       <ChannelsCard householdId={householdId} />
     </div>

@@ -9,6 +9,7 @@ import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import type { Block, Transaction } from "@/gen/energypulse/ledger/v1/record_pb";
 import { RecordKind } from "@/gen/energypulse/ledger/v1/record_pb";
 import { fmtDateTime, shortHash } from "@/lib/format";
+import { useT, type Messages } from "@/lib/i18n";
 import { bytesToHex, hexToBytes, sha256 } from "@/lib/ledger/bytes";
 import { encodeBlockHeader } from "@/lib/ledger/canonical";
 import { leafHash, rootOf } from "@/lib/ledger/merkle";
@@ -16,11 +17,12 @@ import { tsDate, tsMs } from "@/lib/proto-json";
 
 import { useBlock } from "../api/get-block";
 
-const txColumns: Column<Transaction>[] = [
-  { id: "leaf", header: "Leaf", rowHeader: true, cellClassName: "tabular-nums", cell: (t) => t.leafIndex.toString() },
+function txColumnsIn(w: Messages["ledger"]["block"]): Column<Transaction>[] {
+  return [
+  { id: "leaf", header: w.leaf, rowHeader: true, cellClassName: "tabular-nums", cell: (t) => t.leafIndex.toString() },
   {
     id: "hash",
-    header: "Hash",
+    header: w.hash,
     cell: (t) => (
       <Link to={`/ledger/transactions/${t.txHash}`} className="font-mono text-xs text-brand-700 hover:underline">
         {shortHash(t.txHash, 10)}
@@ -29,12 +31,13 @@ const txColumns: Column<Transaction>[] = [
   },
   {
     id: "kind",
-    header: "Kind",
-    cell: (t) => <Badge tone={t.kind === RecordKind.SETTLEMENT ? "info" : "neutral"}>{t.kind === RecordKind.SETTLEMENT ? "Settlement" : t.kind === RecordKind.PREDICTION ? "Prediction" : "—"}</Badge>,
+    header: w.kind,
+    cell: (t) => <Badge tone={t.kind === RecordKind.SETTLEMENT ? "info" : "neutral"}>{t.kind === RecordKind.SETTLEMENT ? w.settlement : t.kind === RecordKind.PREDICTION ? w.prediction : "—"}</Badge>,
   },
-  { id: "household", header: "Household", cellClassName: "text-slate-600", cell: (t) => t.householdId || <span className="text-slate-400">zone</span> },
-  { id: "appended", header: "Appended", cellClassName: "text-slate-600", cell: (t) => fmtDateTime(tsDate(t.appendTime)) },
-];
+  { id: "household", header: w.household, cellClassName: "text-slate-600", cell: (t) => t.householdId || <span className="text-slate-400">{w.zone}</span> },
+  { id: "appended", header: w.appended, cellClassName: "text-slate-600", cell: (t) => fmtDateTime(tsDate(t.appendTime)) },
+  ];
+}
 
 /** Recomputes the block hash (spec §5) and its Merkle root from the listed transaction hashes. */
 async function checkBlock(block: Block, txs: Transaction[]) {
@@ -54,6 +57,7 @@ async function checkBlock(block: Block, txs: Transaction[]) {
 
 export function BlockPage() {
   const { height = "0" } = useParams();
+  const w = useT().ledger.block;
   const block = useBlock(height);
   const b = block.data?.block;
   const txs = block.data?.transactions ?? [];
@@ -65,35 +69,35 @@ export function BlockPage() {
 
   return (
     <>
-      <PageHeader title={`Block #${height}`} description={<Link to="/ledger" className="text-brand-700 hover:underline">← Ledger explorer</Link>} />
+      <PageHeader title={w.title(height)} description={<Link to="/ledger" className="text-brand-700 hover:underline">{w.back}</Link>} />
       {block.isPending ? (
         <LoadingState />
       ) : block.error ? (
         <ErrorState error={block.error} onRetry={() => void block.refetch()} />
       ) : !b ? (
         <Card>
-          <EmptyState title={`No block #${height}`} description="The ledger has not sealed a block with this height." className="h-48" />
+          <EmptyState title={w.none(height)} description={w.noneSub} className="h-48" />
         </Card>
       ) : (
         <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
           <Card aria-labelledby="block-header-title">
-            <CardHeader id="block-header-title" title="Header" description="Recomputed in your browser" />
+            <CardHeader id="block-header-title" title={w.header} description={w.recomputed} />
             <CardBody>
               <div className="mb-3 flex flex-wrap gap-2">
                 {check.data ? (
                   <>
-                    <Badge tone={check.data.hashOk ? "good" : "bad"}>{check.data.hashOk ? "Block hash matches" : "Block hash MISMATCH"}</Badge>
-                    <Badge tone={check.data.rootOk ? "good" : "bad"}>{check.data.rootOk ? "Merkle root matches" : "Merkle root MISMATCH"}</Badge>
+                    <Badge tone={check.data.hashOk ? "good" : "bad"}>{check.data.hashOk ? w.hashMatches : w.hashMismatch}</Badge>
+                    <Badge tone={check.data.rootOk ? "good" : "bad"}>{check.data.rootOk ? w.rootMatches : w.rootMismatch}</Badge>
                   </>
                 ) : (
-                  <Badge>Checking…</Badge>
+                  <Badge>{w.checking}</Badge>
                 )}
               </div>
               <dl className="grid grid-cols-2 gap-x-2 gap-y-2 text-sm">
                 {[
-                  ["Block hash", b.blockHash],
-                  ["Previous", b.prevBlockHash],
-                  ["Merkle root", b.merkleRoot],
+                  [w.blockHash, b.blockHash],
+                  [w.previous, b.prevBlockHash],
+                  [w.merkleRoot, b.merkleRoot],
                 ].map(([k, v]) => (
                   <div key={k} className="col-span-2">
                     <dt className="text-xs text-slate-500">{k}</dt>
@@ -101,22 +105,22 @@ export function BlockPage() {
                   </div>
                 ))}
                 <div className="pt-2">
-                  <dt className="text-xs text-slate-500">Transactions</dt>
-                  <dd>{b.txCount} (from leaf {b.firstLeafIndex.toString()})</dd>
+                  <dt className="text-xs text-slate-500">{w.transactions}</dt>
+                  <dd>{w.fromLeaf(b.txCount, b.firstLeafIndex.toString())}</dd>
                 </div>
                 <div className="pt-2">
-                  <dt className="text-xs text-slate-500">Sealed</dt>
+                  <dt className="text-xs text-slate-500">{w.sealed}</dt>
                   <dd>{fmtDateTime(tsDate(b.sealTime))}</dd>
                 </div>
               </dl>
             </CardBody>
           </Card>
           <Card className="lg:col-span-2" aria-labelledby="block-txs-title">
-            <CardHeader id="block-txs-title" title="Transactions" />
+            <CardHeader id="block-txs-title" title={w.transactions} />
             {txs.length === 0 ? (
-              <EmptyState title="No transactions listed" />
+              <EmptyState title={w.noTransactions} />
             ) : (
-              <DataTable caption={`Transactions of block #${height}`} className="min-w-[560px]" columns={txColumns} rows={txs} rowKey={(t) => t.txHash} rowProps={() => ({ className: "hover:bg-slate-50" })} />
+              <DataTable caption={w.caption(height)} className="min-w-[560px]" columns={txColumnsIn(w)} rows={txs} rowKey={(t) => t.txHash} rowProps={() => ({ className: "hover:bg-slate-50" })} />
             )}
           </Card>
         </div>

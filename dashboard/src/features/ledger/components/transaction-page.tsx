@@ -8,6 +8,7 @@ import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 
 import { RecordKind } from "@/gen/energypulse/ledger/v1/record_pb";
 import { getInclusionProof } from "@/lib/api/get-inclusion-proof";
+import { useT, type Messages } from "@/lib/i18n";
 import { useVerifiedHead } from "@/lib/ledger/use-verified-head";
 import { verifyTransaction } from "@/lib/ledger/verify";
 import { tsDate } from "@/lib/proto-json";
@@ -15,15 +16,18 @@ import { tsDate } from "@/lib/proto-json";
 import { useTransaction } from "../api/get-transaction";
 import { localTime, rawRecord, recordInWords } from "../lib/record-words";
 
-const KIND_WORDS: Partial<Record<RecordKind, string>> = {
-  [RecordKind.SETTLEMENT]: "Settled hour (what was billed)",
-  [RecordKind.PREDICTION]: "Forecast (what was expected)",
-  [RecordKind.CORRECTION]: "Correction of a billed period",
-  [RecordKind.UNBILLED_PERIOD]: "Periods not billed, and why",
+type KindKey = keyof Messages["ledger"]["transaction"]["kinds"];
+const KIND_WORDS: Partial<Record<RecordKind, KindKey>> = {
+  [RecordKind.SETTLEMENT]: "settlement",
+  [RecordKind.PREDICTION]: "prediction",
+  [RecordKind.CORRECTION]: "correction",
+  [RecordKind.UNBILLED_PERIOD]: "unbilled",
 };
 
 export function TransactionPage() {
   const { txHash = "" } = useParams();
+  const words = useT().ledger;
+  const w = words.transaction;
   const tx = useTransaction(txHash);
   const head = useVerifiedHead();
   const t = tx.data?.transaction;
@@ -43,46 +47,46 @@ export function TransactionPage() {
 
   return (
     <>
-      <PageHeader title="Transaction" description={<Link to="/ledger" className="text-brand-700 hover:underline">← Ledger explorer</Link>} />
+      <PageHeader title={w.title} description={<Link to="/ledger" className="text-brand-700 hover:underline">{words.block.back}</Link>} />
       {tx.isPending ? (
         <LoadingState />
       ) : tx.error ? (
         <ErrorState error={tx.error} onRetry={() => void tx.refetch()} />
       ) : !t ? (
         <Card>
-          <EmptyState title="No such transaction" description="The ledger holds no transaction with this hash." className="h-48" />
+          <EmptyState title={w.none} description={w.noneSub} className="h-48" />
         </Card>
       ) : (
         <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
           <Card aria-labelledby="tx-title">
-            <CardHeader id="tx-title" title={KIND_WORDS[t.kind] ?? "Meter key"} description={`Leaf ${t.leafIndex} · ${t.blockHeight >= 0n ? `block #${t.blockHeight}` : "not yet sealed"}`} />
+            <CardHeader id="tx-title" title={w.kinds[KIND_WORDS[t.kind] ?? "meterKey"]} description={w.where(t.leafIndex.toString(), t.blockHeight >= 0n ? t.blockHeight.toString() : undefined)} />
             <CardBody>
               <dl className="space-y-2 text-sm">
                 <div>
-                  <dt className="text-xs text-slate-500">Hash</dt>
+                  <dt className="text-xs text-slate-500">{w.hash}</dt>
                   <dd className="font-mono text-xs break-all">{t.txHash}</dd>
                 </div>
                 <div>
-                  <dt className="text-xs text-slate-500">Previous</dt>
+                  <dt className="text-xs text-slate-500">{w.previous}</dt>
                   <dd className="font-mono text-xs break-all">{t.prevTxHash}</dd>
                 </div>
                 <div>
-                  <dt className="text-xs text-slate-500">Appended</dt>
+                  <dt className="text-xs text-slate-500">{w.appended}</dt>
                   <dd>{localTime(tsDate(t.appendTime))}</dd>
                 </div>
                 {t.blockHeight >= 0n && (
                   <div>
-                    <dt className="text-xs text-slate-500">Block</dt>
+                    <dt className="text-xs text-slate-500">{w.block}</dt>
                     <dd>
                       <Link className="text-brand-700 hover:underline" to={`/ledger/blocks/${t.blockHeight}`}>
                         #{t.blockHeight.toString()}
                       </Link>{" "}
-                      position {t.indexInBlock}
+                      {w.position(t.indexInBlock)}
                     </dd>
                   </div>
                 )}
               </dl>
-              <h3 className="mt-5 mb-2 text-xs font-semibold text-slate-700 uppercase">Record</h3>
+              <h3 className="mt-5 mb-2 text-xs font-semibold text-slate-700 uppercase">{w.record}</h3>
               {t.record ? (
                 <>
                   <dl className="divide-y divide-slate-100 text-sm" data-testid="record-words">
@@ -94,9 +98,9 @@ export function TransactionPage() {
                     ))}
                   </dl>
                   <details className="mt-4 rounded-lg bg-slate-50 px-3 py-2" data-testid="raw-record">
-                    <summary className="cursor-pointer text-xs font-medium text-slate-700">Raw record (as stored and hashed: micro-units, UTC)</summary>
+                    <summary className="cursor-pointer text-xs font-medium text-slate-700">{w.raw}</summary>
                     <table className="mt-2 w-full text-sm">
-                      <caption className="sr-only">Raw record fields</caption>
+                      <caption className="sr-only">{w.rawFields}</caption>
                       <tbody className="divide-y divide-slate-100">
                         {rawRecord(t).map(([k, v]) => (
                           <tr key={k}>
@@ -109,15 +113,15 @@ export function TransactionPage() {
                   </details>
                 </>
               ) : (
-                <p className="text-sm text-slate-500">The content is visible only to the household's owner and admins.</p>
+                <p className="text-sm text-slate-500">{w.hidden}</p>
               )}
             </CardBody>
           </Card>
           <Card aria-labelledby="proof-title">
-            <CardHeader id="proof-title" title="Inclusion proof" description={h ? `Against the signed head of size ${h.treeSize}` : "Against the current signed head"} />
+            <CardHeader id="proof-title" title={w.proof} description={h ? w.against(h.treeSize.toString()) : w.againstCurrent} />
             <CardBody>
               {verdict.isPending ? (
-                <LoadingState label="Fetching and checking the proof…" />
+                <LoadingState label={w.fetching} />
               ) : verdict.error ? (
                 <ErrorState error={verdict.error} onRetry={() => void verdict.refetch()} />
               ) : (
@@ -125,13 +129,13 @@ export function TransactionPage() {
                   <div className="mb-4 flex flex-wrap gap-2">
                     {verdict.data.v ? (
                       <>
-                        <Badge tone={verdict.data.v.hashValid ? "good" : "bad"}>{verdict.data.v.hashValid ? "Hash recomputed: matches" : "Hash MISMATCH"}</Badge>
+                        <Badge tone={verdict.data.v.hashValid ? "good" : "bad"}>{verdict.data.v.hashValid ? w.hashMatches : w.hashMismatch}</Badge>
                         <Badge tone={verdict.data.v.inclusionValid ? "good" : verdict.data.v.pending ? "warn" : "bad"}>
-                          {verdict.data.v.inclusionValid ? "Included in the signed tree" : verdict.data.v.pending ? "Newer than the signed head" : "Inclusion proof FAILED"}
+                          {verdict.data.v.inclusionValid ? w.included : verdict.data.v.pending ? w.newer : w.failed}
                         </Badge>
                       </>
                     ) : (
-                      <Badge>Record hidden: hash not recomputed</Badge>
+                      <Badge>{w.recordHidden}</Badge>
                     )}
                   </div>
                   {verdict.data.proof && (
