@@ -32,7 +32,7 @@ from statistics import median
 
 from bench import children
 from bench.report import Figure
-from devstack.stack import TEST_STACK_DEMO_PASSWORDS
+from devstack.stack import ALL_PARTS, TEST_STACK_DEMO_PASSWORDS
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = ROOT / "dashboard"
@@ -134,18 +134,7 @@ def first_load(runs: int) -> dict[str, float]:
 
 # The whole system: sign-in through Envoy to auth_svc, the home page's data from predict_svc,
 # ingest_svc's stream of meter_sim's readings, the ledger for the month's cost.
-STACK_PARTS = [
-    "broker",
-    "auth_svc",
-    "predict_svc",
-    "ledger_svc",
-    "witness_svc",
-    "ingest_svc",
-    "alert_svc",
-    "envoy",
-    "meter_sim",
-    "web",
-]
+STACK_PARTS = ALL_PARTS
 USER = "household-0001"
 
 

@@ -100,6 +100,21 @@ TEST_STACK_DEMO_PASSWORDS = {
 }
 
 
+# Every Procfile entry of the whole system, in start order (what ./scripts/run starts).
+ALL_PARTS = [
+    "broker",
+    "auth_svc",
+    "predict_svc",
+    "ledger_svc",
+    "witness_svc",
+    "ingest_svc",
+    "alert_svc",
+    "envoy",
+    "meter_sim",
+    "web",
+]
+
+
 def start_stack(
     var_dir: Path,
     parts: list[str],

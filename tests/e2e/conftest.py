@@ -10,21 +10,9 @@ from auth_svc.keys import KeyRing
 from auth_svc.store import Store
 from auth_svc.testing import TokenFactory
 from common.db import make_engine, make_session_factory
-from devstack.stack import Stack, start_stack
+from devstack.stack import ALL_PARTS, Stack, start_stack
 
 HERE = Path(__file__).resolve().parent
-ALL_PARTS = [
-    "broker",
-    "auth_svc",
-    "predict_svc",
-    "ledger_svc",
-    "witness_svc",
-    "ingest_svc",
-    "alert_svc",
-    "envoy",
-    "meter_sim",
-    "web",
-]
 # alert_svc refuses non-public webhook and broker targets; the tests' receivers are on loopback.
 ALERT_TEST_NETWORKS = "127.0.0.0/8"
 
