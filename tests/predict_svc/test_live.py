@@ -29,7 +29,7 @@ from predict_svc.live import (
 )
 from predict_svc.runtime import MAX_HORIZON, ZoneMarket
 from predict_svc.synthetic import generate_market, load_params
-from tests.predict_svc.local_http import local_http
+from tests.local_http import answering
 
 FIXTURES = Path(__file__).parent / "fixtures"
 A44_60 = (FIXTURES / "entsoe_a44_no1_60min.xml").read_bytes()  # delivery day 2024-03-05
@@ -61,7 +61,7 @@ def server() -> Iterator[tuple[str, Script]]:
             script.requests.append(query)
             return script.answers.pop(0) if script.answers else (500, {}, b"none queued")
 
-    with local_http(answer) as base:
+    with answering(answer) as base:
         yield f"{base}/api", script
 
 

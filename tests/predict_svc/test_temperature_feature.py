@@ -27,7 +27,7 @@ from predict_svc.runtime import ZoneMarket, build_path
 from predict_svc.server import build_markets
 from predict_svc.synthetic import generate_market, load_params
 from predict_svc.weather import ForecastTemperature, OpenMeteoDaily
-from tests.predict_svc.local_http import local_http
+from tests.local_http import answering
 from tests.predict_svc.test_live_service import _write_files
 
 FIXTURE = Path(__file__).parent / "fixtures" / "open_meteo_daily_no1.json"
@@ -73,7 +73,7 @@ def open_meteo() -> Iterator[tuple[str, list[bytes], list[dict[str, str]]]]:
         body = bodies.pop(0) if len(bodies) > 1 else bodies[0]
         return 200, {"Content-Type": "application/json; charset=utf-8"}, body
 
-    with local_http(answer) as base:
+    with answering(answer) as base:
         yield f"{base}/v1/forecast", bodies, seen
 
 
