@@ -24,8 +24,9 @@ import socket
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -59,6 +60,18 @@ UPSTREAM_ERRORS = Counter(
 
 Forecast = prediction_service_pb2.GetPriceForecastResponse
 Window = forecast_pb2.CheapestWindow
+
+
+class _Priced(Protocol):
+    """An answer of predict_svc stating its figures' currency ("" from older servers: EUR)."""
+
+    @property
+    def currency(self) -> str: ...
+
+
+_A = TypeVar("_A", bound=_Priced)
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class _RoundCache:
@@ -150,48 +163,60 @@ class Evaluator:
     ) -> Forecast | None:
         unit = "micro" if micro is not None else "eur" if threshold is not None else ""
         key = (zone, float(micro) if micro is not None else threshold, unit)
-        if key not in cache.forecasts:
-            try:
-                answer = await self.upstream.price_forecast(zone, threshold, micro)
-                if answer.currency and answer.currency != self.book.currency:
-                    # Figures in another currency than the installation's texts and sensors: none.
-                    log.warning(
-                        "alert_forecast_currency_mismatch",
-                        zone=zone,
-                        got=answer.currency,
-                        expected=self.book.currency,
-                    )
-                    cache.forecasts[key] = None
-                else:
-                    cache.forecasts[key] = answer
-            except (grpc.aio.AioRpcError, OSError) as exc:
-                UPSTREAM_ERRORS.labels("GetPriceForecast").inc()
-                log.warning("alert_forecast_unavailable", zone=zone, error=str(exc)[:200])
-                cache.forecasts[key] = None
-        return cache.forecasts[key]
+        return await self._asked(
+            cache.forecasts,
+            key,
+            "GetPriceForecast",
+            "forecast",
+            zone,
+            lambda: self.upstream.price_forecast(zone, threshold, micro),
+            lambda answer: answer,
+        )
 
     async def _windows(
         self, cache: _RoundCache, zone: str, c: pb.CheapWindowCondition
     ) -> list[Window] | None:
-        key = (zone, c.duration_minutes, c.lookahead_hours)
-        if key not in cache.windows:
+        return await self._asked(
+            cache.windows,
+            (zone, c.duration_minutes, c.lookahead_hours),
+            "FindCheapestWindows",
+            "windows",
+            zone,
+            lambda: self.upstream.cheapest_windows(zone, c.duration_minutes, c.lookahead_hours),
+            lambda answer: list(answer.windows),
+        )
+
+    async def _asked(
+        self,
+        cache: dict[_K, _V | None],
+        key: _K,
+        call: str,
+        what: str,
+        zone: str,
+        ask: Callable[[], Awaitable[_A]],
+        keep: Callable[[_A], _V],
+    ) -> _V | None:
+        """``cache[key]``, asked of predict_svc once a round: None when it does not answer, or
+        answers in another currency than the installation's texts and sensors state."""
+        if key not in cache:
+            kept = None
             try:
-                answer = await self.upstream.cheapest_windows(zone, c.duration_minutes, c.lookahead_hours)
+                answer = await ask()
+            except (grpc.aio.AioRpcError, OSError) as exc:
+                UPSTREAM_ERRORS.labels(call).inc()
+                log.warning(f"alert_{what}_unavailable", zone=zone, error=str(exc)[:200])
+            else:
                 if answer.currency and answer.currency != self.book.currency:
                     log.warning(
-                        "alert_windows_currency_mismatch",
+                        f"alert_{what}_currency_mismatch",
                         zone=zone,
                         got=answer.currency,
                         expected=self.book.currency,
                     )
-                    cache.windows[key] = None
                 else:
-                    cache.windows[key] = list(answer.windows)
-            except (grpc.aio.AioRpcError, OSError) as exc:
-                UPSTREAM_ERRORS.labels("FindCheapestWindows").inc()
-                log.warning("alert_windows_unavailable", zone=zone, error=str(exc)[:200])
-                cache.windows[key] = None
-        return cache.windows[key]
+                    kept = keep(answer)
+            cache[key] = kept
+        return cache[key]
 
     async def _household(self, hh: str, rules: list[RuleRow], cache: _RoundCache) -> int:
         try:

@@ -7,13 +7,14 @@ fields and no floats. Money is micro-EUR, energy is Wh, instants are Unix millis
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import operator
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import cast
+from typing import Any, cast
 
 from common.errors import FailedPrecondition, InvalidArgument
 from contracts.mqtt.boundary import boundary_message, strong_public_key, verify_ed25519
@@ -71,8 +72,6 @@ class RecordKind(IntEnum):
     UNBILLED_PERIOD = 6
 
 
-_HEAD = {kind: RECORD_MAGIC + bytes((FORMAT_VERSION, kind)) for kind in RecordKind}
-_HEAD_V2 = {kind: RECORD_MAGIC + bytes((METER_VALUES_VERSION, kind)) for kind in RecordKind}
 # Every record starts magic, version byte, kind byte, salt (spec §2).
 _KIND_OFFSET = len(RECORD_MAGIC) + 1
 SALT_OFFSET = _KIND_OFFSET + 1
@@ -252,38 +251,121 @@ class UnbilledPeriod:
 
 Record = Prediction | Settlement | SettlementV2 | MeterKey | Correction | UnbilledPeriod
 
-_PREDICTION_INTS = (
-    "target_hour_ms",
-    "price_p10_ueur_per_kwh",
-    "price_p50_ueur_per_kwh",
-    "price_p90_ueur_per_kwh",
-    "consumption_wh",
-    "cost_ueur",
+
+def _head(version: int, kind: RecordKind) -> bytes:
+    return RECORD_MAGIC + bytes((version, kind))
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Consecutive fields of one wire type ("q" i64, "s" string, "b" byte string): a run of
+    i64 packs with one struct, a string or a byte string stands alone."""
+
+    code: str
+    names: tuple[str, ...]
+    write: Callable[[Any], bytes]  # the record to the run's bytes
+    read: Callable[[_Reader], tuple[Any, ...]]  # the run's values, in order
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A record whose bytes are its head, salt and fields in one fixed order."""
+
+    cls: Callable[..., Record]
+    head: bytes
+    runs: tuple[_Run, ...]
+
+
+def _layout(cls: type, version: int, kind: RecordKind, fields: str) -> _Layout:
+    """``fields``: "name:code" in canonical order, which must be the dataclass's order after salt
+    (the decoder builds the record positionally)."""
+    pairs = [field.split(":") for field in fields.split()]
+    if ["salt", *(name for name, _code in pairs)] != [f.name for f in dataclasses.fields(cls)]:
+        raise TypeError(f"{cls.__name__}: canonical field order is not the dataclass order")
+    groups: list[tuple[str, list[str]]] = []
+    for name, code in pairs:
+        if code == "q" and groups and groups[-1][0] == "q":
+            groups[-1][1].append(name)
+        else:
+            groups.append((code, [name]))
+    return _Layout(cls, _head(version, kind), tuple(_run(code, tuple(names)) for code, names in groups))
+
+
+def _run(code: str, names: tuple[str, ...]) -> _Run:
+    if code == "q":
+        pack = struct.Struct(">" + "q" * len(names))
+        ints = operator.attrgetter(*names)  # a tuple for two names or more, else the value
+        return _Run(
+            code,
+            names,
+            (lambda r: pack.pack(*ints(r))) if len(names) > 1 else (lambda r: pack.pack(ints(r))),
+            lambda reader: pack.unpack(reader.take(pack.size)),
+        )
+    value = operator.attrgetter(names[0])
+    if code == "s":
+        return _Run(code, names, lambda r: _str(value(r)), lambda reader: (reader.str(),))
+    return _Run(code, names, lambda r: _blob(value(r)), lambda reader: (reader.bytes(names[0]),))
+
+
+def _ints(layout: _Layout) -> tuple[str, ...]:
+    return tuple(name for run in layout.runs if run.code == "q" for name in run.names)
+
+
+# The records of one fixed layout (spec §2, §17): the one table both the encoder and the decoder
+# walk. A version-2 settlement holds lists and is coded by hand (_encode, _decode_settlement_v2).
+_LAYOUTS = (
+    _layout(
+        Prediction,
+        FORMAT_VERSION,
+        RecordKind.PREDICTION,
+        "household:s zone:s target_hour_ms:q price_p10_ueur_per_kwh:q price_p50_ueur_per_kwh:q"
+        " price_p90_ueur_per_kwh:q consumption_wh:q cost_ueur:q model_version:s created_at_ms:q",
+    ),
+    _layout(
+        Settlement,
+        FORMAT_VERSION,
+        RecordKind.SETTLEMENT,
+        "household_id:s hour_ms:q metered_wh:q spot_price_ueur_per_kwh:q spot_cost_ueur:q"
+        " grid_energy_cost_ueur:q capacity_cost_ueur:q standing_charge_ueur:q vat_ueur:q total_cost_ueur:q",
+    ),
+    _layout(
+        MeterKey,
+        METER_VALUES_VERSION,
+        RecordKind.METER_KEY,
+        "household_id:s registered_ms:q meter_id:s key_id:s algorithm:s public_key:b",
+    ),
+    _layout(
+        Correction,
+        METER_VALUES_VERSION,
+        RecordKind.CORRECTION,
+        "household_id:s period_start_ms:q period_ms:q amount_ueur:q currency:s reason:s operator:s",
+    ),
+    _layout(
+        UnbilledPeriod,
+        METER_VALUES_VERSION,
+        RecordKind.UNBILLED_PERIOD,
+        "household_id:s period_start_ms:q period_ms:q period_count:q meter_id:s reason:s detail:s",
+    ),
 )
-_SETTLEMENT_INTS = (
-    "hour_ms",
-    "metered_wh",
-    "spot_price_ueur_per_kwh",
-    "spot_cost_ueur",
-    "grid_energy_cost_ueur",
-    "capacity_cost_ueur",
-    "standing_charge_ueur",
-    "vat_ueur",
-    "total_cost_ueur",
-)
-_PREDICTION_INTS_ALL = (*_PREDICTION_INTS, "created_at_ms")
-_PREDICTION_PACK = struct.Struct(">" + "q" * len(_PREDICTION_INTS))
-_SETTLEMENT_PACK = struct.Struct(">" + "q" * len(_SETTLEMENT_INTS))
-_GET_PREDICTION = operator.attrgetter(*_PREDICTION_INTS)
+_BY_TYPE = {layout.cls: layout for layout in _LAYOUTS}
+_BY_HEAD = {layout.head: layout for layout in _LAYOUTS}
+_PREDICTION, _SETTLEMENT = _BY_TYPE[Prediction], _BY_TYPE[Settlement]
+_SETTLEMENT_V2_HEAD = _head(METER_VALUES_VERSION, RecordKind.SETTLEMENT)
+_PREDICTION_INTS_ALL, _SETTLEMENT_INTS = _ints(_PREDICTION), _ints(_SETTLEMENT)
 _GET_PREDICTION_ALL = operator.attrgetter(*_PREDICTION_INTS_ALL)
 _GET_SETTLEMENT = operator.attrgetter(*_SETTLEMENT_INTS)
 _V2_PACK = struct.Struct(">qqqqq")  # period start, period length, metered Wh, price, total
 _SIGNED_PACK = struct.Struct(">qqqq")  # boundary ms, import Wh, export Wh, seq (then 64-byte signature)
+_MAX_BYTES_LEN = 64  # a byte-string field (a public key)
 MAX_LIST_LEN = 64  # components or meters in one record
 
 
 def _str(value: str) -> bytes:
     raw = value.encode("utf-8")
+    return _U32.pack(len(raw)) + raw
+
+
+def _blob(raw: bytes) -> bytes:
     return _U32.pack(len(raw)) + raw
 
 
@@ -352,11 +434,7 @@ def _validate_v2(r: SettlementV2) -> None:
     _check_string("household_id", r.household_id)
     for name in ("period_start_ms", "period_ms", "metered_wh", "spot_price_ueur_per_kwh", "total_cost_ueur"):
         _check_i64(name, getattr(r, name))
-    if not 60_000 <= r.period_ms <= HOUR_MS or HOUR_MS % r.period_ms or r.period_start_ms % r.period_ms:
-        raise InvalidArgument(
-            "BAD_SETTLEMENT_PERIOD",
-            f"period {r.period_ms} ms must divide an hour and start {r.period_start_ms} be aligned to it",
-        )
+    _check_period(r, "BAD_SETTLEMENT_PERIOD")
     if r.currency and not (len(r.currency) == 3 and r.currency.isascii() and r.currency.isupper()):
         raise InvalidArgument("BAD_CURRENCY", f"currency {r.currency[:16]!r} is not three capital letters")
     if len(r.components) > MAX_LIST_LEN or len(r.meters) > MAX_LIST_LEN:
@@ -404,6 +482,14 @@ def _validate_v2(r: SettlementV2) -> None:
         )
 
 
+def _check_period(r: SettlementV2 | Correction | UnbilledPeriod, reason: str) -> None:
+    if not 60_000 <= r.period_ms <= HOUR_MS or HOUR_MS % r.period_ms or r.period_start_ms % r.period_ms:
+        raise InvalidArgument(
+            reason,
+            f"period {r.period_ms} ms must divide an hour and start {r.period_start_ms} be aligned to it",
+        )
+
+
 def _validate_key(r: MeterKey) -> None:
     _check_string("household_id", r.household_id)
     _check_string("meter_id", r.meter_id)
@@ -422,11 +508,7 @@ def _validate_correction(r: Correction) -> None:
     _check_string("household_id", r.household_id)
     for name in ("period_start_ms", "period_ms", "amount_ueur"):
         _check_i64(name, getattr(r, name))
-    if not 60_000 <= r.period_ms <= HOUR_MS or HOUR_MS % r.period_ms or r.period_start_ms % r.period_ms:
-        raise InvalidArgument(
-            "CORRECTION_INVALID",
-            f"period {r.period_ms} ms must divide an hour and start {r.period_start_ms} be aligned to it",
-        )
+    _check_period(r, "CORRECTION_INVALID")
     if r.amount_ueur == 0:
         raise InvalidArgument("CORRECTION_INVALID", "a correction's amount is not zero")
     if not (len(r.currency) == 3 and r.currency.isascii() and r.currency.isupper()):
@@ -446,11 +528,7 @@ def _validate_unbilled(r: UnbilledPeriod) -> None:
     _check_string("household_id", r.household_id)
     for name in ("period_start_ms", "period_ms", "period_count"):
         _check_i64(name, getattr(r, name))
-    if not 60_000 <= r.period_ms <= HOUR_MS or HOUR_MS % r.period_ms or r.period_start_ms % r.period_ms:
-        raise InvalidArgument(
-            "UNBILLED_PERIOD_INVALID",
-            f"period {r.period_ms} ms must divide an hour and start {r.period_start_ms} be aligned to it",
-        )
+    _check_period(r, "UNBILLED_PERIOD_INVALID")
     if not 1 <= r.period_count <= MAX_UNBILLED_SPAN_MS // r.period_ms:
         raise InvalidArgument(
             "UNBILLED_PERIOD_INVALID", f"a run has 1 to {MAX_UNBILLED_SPAN_MS // r.period_ms} periods"
@@ -515,11 +593,9 @@ def encode_records(records: Sequence[Record], salts: Sequence[bytes]) -> list[by
     if set(map(type, records)) == {Settlement}:
         settlements = cast("Sequence[Settlement]", records)
         if _settlements_valid(settlements, salts):
-            head, pack, fields = _HEAD[RecordKind.SETTLEMENT], _SETTLEMENT_PACK.pack, _GET_SETTLEMENT
-            return [
-                head + salt + _str(r.household_id) + pack(*fields(r))
-                for r, salt in zip(settlements, salts, strict=True)
-            ]
+            # The layout's own runs, inlined: thousands of records per append.
+            head, (household, ints) = _SETTLEMENT.head, (run.write for run in _SETTLEMENT.runs)
+            return [head + salt + household(r) + ints(r) for r, salt in zip(settlements, salts, strict=True)]
     return [encode_record(r, s) for r, s in zip(records, salts, strict=True)]
 
 
@@ -553,7 +629,7 @@ def _value(v: SignedValue) -> bytes:
 def _encode(record: Record, salt: bytes) -> bytes:
     if isinstance(record, SettlementV2):
         parts = [
-            _HEAD_V2[RecordKind.SETTLEMENT],
+            _SETTLEMENT_V2_HEAD,
             salt,
             _str(record.household_id),
             _V2_PACK.pack(
@@ -572,61 +648,8 @@ def _encode(record: Record, salt: bytes) -> bytes:
         for m in record.meters:
             parts += (_str(m.meter_id), _str(m.key_id), _value(m.start), _value(m.end))
         return b"".join(parts)
-    if isinstance(record, MeterKey):
-        return b"".join(
-            (
-                _HEAD_V2[RecordKind.METER_KEY],
-                salt,
-                _str(record.household_id),
-                _I64.pack(record.registered_ms),
-                _str(record.meter_id),
-                _str(record.key_id),
-                _str(record.algorithm),
-                _U32.pack(len(record.public_key)),
-                record.public_key,
-            )
-        )
-    if isinstance(record, Correction):
-        return b"".join(
-            (
-                _HEAD_V2[RecordKind.CORRECTION],
-                salt,
-                _str(record.household_id),
-                _I64.pack(record.period_start_ms),
-                _I64.pack(record.period_ms),
-                _I64.pack(record.amount_ueur),
-                _str(record.currency),
-                _str(record.reason),
-                _str(record.operator),
-            )
-        )
-    if isinstance(record, UnbilledPeriod):
-        return b"".join(
-            (
-                _HEAD_V2[RecordKind.UNBILLED_PERIOD],
-                salt,
-                _str(record.household_id),
-                _I64.pack(record.period_start_ms),
-                _I64.pack(record.period_ms),
-                _I64.pack(record.period_count),
-                _str(record.meter_id),
-                _str(record.reason),
-                _str(record.detail),
-            )
-        )
-    head = _HEAD[record.kind] + salt
-    if isinstance(record, Prediction):
-        return b"".join(
-            (
-                head,
-                _str(record.household),
-                _str(record.zone),
-                _PREDICTION_PACK.pack(*_GET_PREDICTION(record)),
-                _str(record.model_version),
-                _I64.pack(record.created_at_ms),
-            )
-        )
-    return b"".join((head, _str(record.household_id), _SETTLEMENT_PACK.pack(*_GET_SETTLEMENT(record))))
+    layout = _BY_TYPE[type(record)]
+    return layout.head + salt + b"".join([run.write(record) for run in layout.runs])
 
 
 class _Reader:
@@ -648,6 +671,12 @@ class _Reader:
         if n > MAX_LIST_LEN:
             raise InvalidArgument("MALFORMED_RECORD", "list longer than allowed")
         return int(n)
+
+    def bytes(self, name: str) -> bytes:
+        (n,) = _U32.unpack(self.take(4))
+        if n > _MAX_BYTES_LEN:
+            raise InvalidArgument("MALFORMED_RECORD", f"{name.replace('_', ' ')} longer than allowed")
+        return self.take(n)
 
     def signed(self) -> SignedValue:
         t, imp, exp, seq = _SIGNED_PACK.unpack(self.take(_SIGNED_PACK.size))
@@ -677,17 +706,14 @@ def decode_record(data: bytes, validate: bool = True) -> Record:
         raise InvalidArgument("MALFORMED_RECORD", f"unknown record version {version}")
     salt = r.take(SALT_LEN)
     record: Record
-    if version == METER_VALUES_VERSION:
-        record = _decode_v2(r, kind, salt)
-    elif kind == RecordKind.PREDICTION:
-        household, zone = r.str(), r.str()
-        hour, p10, p50, p90, wh, cost = (r.i64() for _ in _PREDICTION_INTS)
-        record = Prediction(salt, household, zone, hour, p10, p50, p90, wh, cost, r.str(), r.i64())
-    elif kind == RecordKind.SETTLEMENT:
-        household = r.str()
-        record = Settlement(salt, household, *(r.i64() for _ in _SETTLEMENT_INTS))
+    layout = _BY_HEAD.get(data[: _KIND_OFFSET + 1])
+    if layout is not None:
+        record = layout.cls(salt, *(value for run in layout.runs for value in run.read(r)))
+    elif version == METER_VALUES_VERSION and kind == RecordKind.SETTLEMENT:
+        record = _decode_settlement_v2(r, salt)
     else:
-        raise InvalidArgument("MALFORMED_RECORD", f"unknown record kind {kind}")
+        which = "version-2 record kind" if version == METER_VALUES_VERSION else "record kind"
+        raise InvalidArgument("MALFORMED_RECORD", f"unknown {which} {kind}")
     if r.pos != len(data):
         raise InvalidArgument("MALFORMED_RECORD", "trailing bytes after record")
     if validate:
@@ -697,35 +723,17 @@ def decode_record(data: bytes, validate: bool = True) -> Record:
     return record
 
 
-def _decode_v2(r: _Reader, kind: int, salt: bytes) -> Record:
-    if kind == RecordKind.SETTLEMENT:
-        household = r.str()
-        start, period, wh, price, total = _V2_PACK.unpack(r.take(_V2_PACK.size))
-        currency = r.str()
-        components = tuple((r.str(), r.i64()) for _ in range(r.count()))
-        meters = []
-        for _ in range(r.count()):
-            meter_id, key = r.str(), r.str()
-            start_v, end_v = r.signed(), r.signed()
-            meters.append(MeterPeriod(meter_id, key, start_v, end_v))
-        return SettlementV2(
-            salt, household, start, period, wh, price, total, currency, components, tuple(meters)
-        )
-    if kind == RecordKind.METER_KEY:
-        household, registered, meter_id, key, algorithm = r.str(), r.i64(), r.str(), r.str(), r.str()
-        (n,) = _U32.unpack(r.take(4))
-        if n > 64:
-            raise InvalidArgument("MALFORMED_RECORD", "public key longer than allowed")
-        return MeterKey(salt, household, registered, meter_id, key, algorithm, r.take(n))
-    if kind == RecordKind.CORRECTION:
-        household, start, period, amount = r.str(), r.i64(), r.i64(), r.i64()
-        currency, reason, operator = r.str(), r.str(), r.str()
-        return Correction(salt, household, start, period, amount, currency, reason, operator)
-    if kind == RecordKind.UNBILLED_PERIOD:
-        household, start, period, count = r.str(), r.i64(), r.i64(), r.i64()
-        meter_id, why, detail = r.str(), r.str(), r.str()
-        return UnbilledPeriod(salt, household, start, period, count, meter_id, why, detail)
-    raise InvalidArgument("MALFORMED_RECORD", f"unknown version-2 record kind {kind}")
+def _decode_settlement_v2(r: _Reader, salt: bytes) -> SettlementV2:
+    household = r.str()
+    start, period, wh, price, total = _V2_PACK.unpack(r.take(_V2_PACK.size))
+    currency = r.str()
+    components = tuple((r.str(), r.i64()) for _ in range(r.count()))
+    meters = []
+    for _ in range(r.count()):
+        meter_id, key = r.str(), r.str()
+        start_v, end_v = r.signed(), r.signed()
+        meters.append(MeterPeriod(meter_id, key, start_v, end_v))
+    return SettlementV2(salt, household, start, period, wh, price, total, currency, components, tuple(meters))
 
 
 def tx_hash(record_bytes: bytes, appended_at_ms: int, prev_tx_hash: bytes) -> bytes:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import base64
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import Message
 
 from common import timestamps
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, Reason
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import record_pb2
 from ledger_svc.canonical import (
+    FORMAT_VERSION,
     METER_VALUES_VERSION,
     Correction,
     MeterKey,
@@ -46,93 +53,139 @@ def parse_hash(value: str, field: str = "tx_hash") -> bytes:
     return raw
 
 
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """How one record kind of fixed fields maps to its protobuf message."""
+
+    cls: Callable[..., Record]
+    oneof: str  # the field of Record's ``content`` that holds it
+    message: Callable[..., Message]
+    protos: tuple[str, ...]  # the proto fields, in the dataclass's order
+    domain: Callable[[Any], tuple[Any, ...]]  # the record's values, in that order
+    proto: Callable[[Any], tuple[Any, ...]]  # the message's values, in that order
+    times: tuple[int, ...]  # indexes of Timestamp <-> ms fields (required)
+    periods: tuple[int, ...]  # indexes of period_seconds <-> ms fields (must divide an hour)
+    period_reason: Reason
+    constants: tuple[tuple[str, int], ...]  # proto fields the domain type implies
+
+
+def _kind(
+    cls: Callable[..., Record],
+    oneof: str,
+    message: Callable[..., Message],
+    spec: str,
+    period_reason: Reason = reasons.ERROR_REASON_UNSPECIFIED,
+    constants: tuple[tuple[str, int], ...] = (),
+) -> _Kind:
+    """``spec``: items "attr=proto:how" in the dataclass's order after salt, ``=proto`` where the
+    names differ, ``:time`` or ``:seconds`` where the value converts."""
+    attrs, protos, hows = [], [], []
+    for item in spec.split():
+        names, _, how = item.partition(":")
+        attr, _, proto = names.partition("=")
+        attrs.append(attr)
+        protos.append(proto or attr)
+        hows.append(how)
+    return _Kind(
+        cls,
+        oneof,
+        message,
+        tuple(protos),
+        operator.attrgetter(*attrs),
+        operator.attrgetter(*protos),
+        tuple(i for i, how in enumerate(hows) if how == "time"),
+        tuple(i for i, how in enumerate(hows) if how == "seconds"),
+        period_reason,
+        constants,
+    )
+
+
+# The record kinds of fixed fields: one table drives both directions (each spec names two or
+# more fields, so attrgetter gives a tuple). A version-2 settlement holds lists and shares the
+# settlement field with version 1: converted by hand below.
+_BY_TYPE = {
+    kind.cls: kind
+    for kind in (
+        _kind(
+            Prediction,
+            "prediction",
+            record_pb2.PredictionRecord,
+            (
+                "household=household_id zone target_hour_ms=target_hour:time"
+                " price_p10_ueur_per_kwh=price_p10_micro_eur_per_kwh"
+                " price_p50_ueur_per_kwh=price_p50_micro_eur_per_kwh"
+                " price_p90_ueur_per_kwh=price_p90_micro_eur_per_kwh"
+                " consumption_wh cost_ueur=cost_micro_eur model_version created_at_ms=create_time:time"
+            ),
+        ),
+        _kind(
+            MeterKey,
+            "meter_key",
+            record_pb2.MeterKeyRecord,
+            "household_id registered_ms=register_time:time meter_id key_id algorithm public_key",
+        ),
+        _kind(
+            Correction,
+            "correction",
+            record_pb2.CorrectionRecord,
+            (
+                "household_id period_start_ms=period_start:time period_ms=period_seconds:seconds"
+                " amount_ueur=amount_micro currency reason operator"
+            ),
+            period_reason=reasons.CORRECTION_INVALID,
+        ),
+        _kind(
+            UnbilledPeriod,
+            "unbilled_period",
+            record_pb2.UnbilledPeriodRecord,
+            (
+                "household_id period_start_ms=period_start:time period_ms=period_seconds:seconds"
+                " period_count meter_id reason detail"
+            ),
+            period_reason=reasons.UNBILLED_PERIOD_INVALID,
+        ),
+        _kind(
+            Settlement,
+            "settlement",
+            record_pb2.SettlementRecord,
+            (
+                "household_id hour_ms=hour_start:time metered_wh"
+                " spot_price_ueur_per_kwh=spot_price_micro_eur_per_kwh spot_cost_ueur=spot_cost_micro_eur"
+                " grid_energy_cost_ueur=grid_energy_cost_micro_eur capacity_cost_ueur=capacity_cost_micro_eur"
+                " standing_charge_ueur=standing_charge_micro_eur vat_ueur=vat_micro_eur"
+                " total_cost_ueur=total_cost_micro_eur"
+            ),
+            constants=(("format_version", FORMAT_VERSION),),
+        ),
+    )
+}
+_BY_ONEOF = {kind.oneof: kind for kind in _BY_TYPE.values()}
+
+
 def record_from_proto(msg: record_pb2.Record) -> Record:
     """A domain record with an empty salt (the ledger draws a fresh one)."""
     which = msg.WhichOneof("content")
-    if which == "prediction":
-        p = msg.prediction
-        if not p.HasField("target_hour") or not p.HasField("create_time"):
-            raise InvalidArgument(reasons.MISSING_FIELD, "prediction needs target_hour and create_time")
-        return Prediction(
-            b"",
-            p.household_id,
-            p.zone,
-            timestamps.to_exact_ms(p.target_hour, "target_hour"),
-            p.price_p10_micro_eur_per_kwh,
-            p.price_p50_micro_eur_per_kwh,
-            p.price_p90_micro_eur_per_kwh,
-            p.consumption_wh,
-            p.cost_micro_eur,
-            p.model_version,
-            timestamps.to_exact_ms(p.create_time, "create_time"),
-        )
-    if which == "meter_key":
-        k = msg.meter_key
-        if not k.HasField("register_time"):
-            raise InvalidArgument(reasons.MISSING_FIELD, "meter_key needs register_time")
-        return MeterKey(
-            b"",
-            k.household_id,
-            timestamps.to_exact_ms(k.register_time, "register_time"),
-            k.meter_id,
-            k.key_id,
-            k.algorithm,
-            bytes(k.public_key),
-        )
-    if which == "correction":
-        c = msg.correction
-        if not c.HasField("period_start"):
-            raise InvalidArgument(reasons.MISSING_FIELD, "correction needs period_start")
-        if not 60 <= c.period_seconds <= 3600:
-            raise InvalidArgument(reasons.CORRECTION_INVALID, "period_seconds must divide an hour")
-        return Correction(
-            b"",
-            c.household_id,
-            timestamps.to_exact_ms(c.period_start, "period_start"),
-            c.period_seconds * 1000,
-            c.amount_micro,
-            c.currency,
-            c.reason,
-            c.operator,
-        )
-    if which == "unbilled_period":
-        u = msg.unbilled_period
-        if not u.HasField("period_start"):
-            raise InvalidArgument(reasons.MISSING_FIELD, "unbilled_period needs period_start")
-        if not 60 <= u.period_seconds <= 3600:
-            raise InvalidArgument(reasons.UNBILLED_PERIOD_INVALID, "period_seconds must divide an hour")
-        return UnbilledPeriod(
-            b"",
-            u.household_id,
-            timestamps.to_exact_ms(u.period_start, "period_start"),
-            u.period_seconds * 1000,
-            u.period_count,
-            u.meter_id,
-            u.reason,
-            u.detail,
-        )
-    if which == "settlement" and msg.settlement.format_version == METER_VALUES_VERSION:
-        return _settlement_v2(msg.settlement)
     if which == "settlement":
-        s = msg.settlement
-        if s.format_version not in (0, 1):
-            raise InvalidArgument(reasons.MALFORMED_RECORD, f"unknown settlement version {s.format_version}")
-        if not s.HasField("hour_start"):
-            raise InvalidArgument(reasons.MISSING_FIELD, "settlement needs hour_start")
-        return Settlement(
-            b"",
-            s.household_id,
-            timestamps.to_exact_ms(s.hour_start, "hour_start"),
-            s.metered_wh,
-            s.spot_price_micro_eur_per_kwh,
-            s.spot_cost_micro_eur,
-            s.grid_energy_cost_micro_eur,
-            s.capacity_cost_micro_eur,
-            s.standing_charge_micro_eur,
-            s.vat_micro_eur,
-            s.total_cost_micro_eur,
-        )
-    raise InvalidArgument(reasons.EMPTY_RECORD, "a record must hold a prediction or a settlement")
+        version = msg.settlement.format_version
+        if version == METER_VALUES_VERSION:
+            return _settlement_v2(msg.settlement)
+        if version not in (0, FORMAT_VERSION):
+            raise InvalidArgument(reasons.MALFORMED_RECORD, f"unknown settlement version {version}")
+    kind = _BY_ONEOF.get(which or "")
+    if kind is None:
+        raise InvalidArgument(reasons.EMPTY_RECORD, "a record must hold a prediction or a settlement")
+    content = getattr(msg, kind.oneof)
+    if not all(content.HasField(kind.protos[i]) for i in kind.times):
+        needs = " and ".join(kind.protos[i] for i in kind.times)
+        raise InvalidArgument(reasons.MISSING_FIELD, f"{kind.oneof} needs {needs}")
+    values = list(kind.proto(content))
+    for i in kind.periods:
+        if not 60 <= values[i] <= 3600:
+            raise InvalidArgument(kind.period_reason, f"{kind.protos[i]} must divide an hour")
+        values[i] *= 1000
+    for i in kind.times:
+        values[i] = timestamps.to_exact_ms(values[i], kind.protos[i])
+    return kind.cls(b"", *values)
 
 
 def _signed_from_proto(v: record_pb2.SignedRegisterValue, where: str) -> SignedValue:
@@ -186,41 +239,6 @@ def _signed_to_proto(v: SignedValue) -> record_pb2.SignedRegisterValue:
 
 
 def record_to_proto(r: Record) -> record_pb2.Record:
-    if isinstance(r, UnbilledPeriod):
-        return record_pb2.Record(
-            unbilled_period=record_pb2.UnbilledPeriodRecord(
-                household_id=r.household_id,
-                meter_id=r.meter_id,
-                period_start=timestamps.from_ms(r.period_start_ms),
-                period_seconds=r.period_ms // 1000,
-                period_count=r.period_count,
-                reason=r.reason,
-                detail=r.detail,
-            )
-        )
-    if isinstance(r, Correction):
-        return record_pb2.Record(
-            correction=record_pb2.CorrectionRecord(
-                household_id=r.household_id,
-                period_start=timestamps.from_ms(r.period_start_ms),
-                period_seconds=r.period_ms // 1000,
-                amount_micro=r.amount_ueur,
-                currency=r.currency,
-                reason=r.reason,
-                operator=r.operator,
-            )
-        )
-    if isinstance(r, MeterKey):
-        return record_pb2.Record(
-            meter_key=record_pb2.MeterKeyRecord(
-                household_id=r.household_id,
-                meter_id=r.meter_id,
-                key_id=r.key_id,
-                algorithm=r.algorithm,
-                public_key=r.public_key,
-                register_time=timestamps.from_ms(r.registered_ms),
-            )
-        )
     if isinstance(r, SettlementV2):
         return record_pb2.Record(
             settlement=record_pb2.SettlementRecord(
@@ -244,36 +262,15 @@ def record_to_proto(r: Record) -> record_pb2.Record:
                 ],
             )
         )
-    if isinstance(r, Prediction):
-        return record_pb2.Record(
-            prediction=record_pb2.PredictionRecord(
-                household_id=r.household,
-                zone=r.zone,
-                target_hour=timestamps.from_ms(r.target_hour_ms),
-                price_p10_micro_eur_per_kwh=r.price_p10_ueur_per_kwh,
-                price_p50_micro_eur_per_kwh=r.price_p50_ueur_per_kwh,
-                price_p90_micro_eur_per_kwh=r.price_p90_ueur_per_kwh,
-                consumption_wh=r.consumption_wh,
-                cost_micro_eur=r.cost_ueur,
-                model_version=r.model_version,
-                create_time=timestamps.from_ms(r.created_at_ms),
-            )
-        )
-    return record_pb2.Record(
-        settlement=record_pb2.SettlementRecord(
-            household_id=r.household_id,
-            format_version=1,
-            hour_start=timestamps.from_ms(r.hour_ms),
-            metered_wh=r.metered_wh,
-            spot_price_micro_eur_per_kwh=r.spot_price_ueur_per_kwh,
-            spot_cost_micro_eur=r.spot_cost_ueur,
-            grid_energy_cost_micro_eur=r.grid_energy_cost_ueur,
-            capacity_cost_micro_eur=r.capacity_cost_ueur,
-            standing_charge_micro_eur=r.standing_charge_ueur,
-            vat_micro_eur=r.vat_ueur,
-            total_cost_micro_eur=r.total_cost_ueur,
-        )
-    )
+    kind = _BY_TYPE[type(r)]
+    values = list(kind.domain(r))
+    for i in kind.periods:
+        values[i] //= 1000
+    for i in kind.times:
+        values[i] = timestamps.from_ms(values[i])
+    fields = dict(kind.constants) | dict(zip(kind.protos, values, strict=True))
+    content: dict[str, Any] = {kind.oneof: kind.message(**fields)}
+    return record_pb2.Record(**content)
 
 
 _KINDS = {

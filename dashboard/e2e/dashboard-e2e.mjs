@@ -12,8 +12,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-import { chromium } from "playwright-core";
-
+import { DEFAULT_CHROMIUM, withChromium } from "./browser.mjs";
 import { pinEnglish } from "./locale.mjs";
 
 const { values: args } = parseArgs({
@@ -22,7 +21,7 @@ const { values: args } = parseArgs({
     artifacts: { type: "string", default: process.env.ARTIFACTS_DIR ?? "test-artifacts/screenshots" },
     scenario: { type: "string" },
     params: { type: "string", default: "{}" },
-    chromium: { type: "string", default: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium" },
+    chromium: { type: "string", default: DEFAULT_CHROMIUM },
   },
 });
 
@@ -32,17 +31,6 @@ const BASE = args["base-url"].replace(/\/$/, "");
 const ARTIFACTS = path.resolve(args.artifacts);
 const params = JSON.parse(args.params);
 mkdirSync(ARTIFACTS, { recursive: true });
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const DESKTOP = { width: 1440, height: 1000 };
 const PHONE = { width: 390, height: 844 };
@@ -990,8 +978,7 @@ const scenarios = {
 async function main() {
   const scenario = scenarios[args.scenario];
   if (!scenario) throw new Error(`unknown scenario "${args.scenario}"; one of ${Object.keys(scenarios).join(", ")}`);
-  const browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true });
-  try {
+  await withChromium(args.chromium, async (browser) => {
     const ctx = await pinEnglish(await browser.newContext(CONTEXT_OPTIONS));
     const page = await ctx.newPage();
     page.setDefaultTimeout(20_000);
@@ -1005,9 +992,7 @@ async function main() {
       result.error = String(error?.stack ?? error).slice(0, 2000);
       await shot(page, `failure-${args.scenario}`).catch(() => {});
     }
-  } finally {
-    await browser.close();
-  }
+  });
 }
 
 main()

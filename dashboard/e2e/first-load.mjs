@@ -6,8 +6,7 @@
  */
 import { parseArgs } from "node:util";
 
-import { chromium } from "playwright-core";
-
+import { DEFAULT_CHROMIUM, withChromium } from "./browser.mjs";
 import { pinEnglish } from "./locale.mjs";
 
 const { values: args } = parseArgs({
@@ -16,17 +15,12 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "5" },
     // "none" or "slow4g" (Lighthouse's mobile preset: 150 ms RTT, 1.6 Mbit/s down, 750 kbit/s up)
     network: { type: "string", default: "none" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
+    chromium: { type: "string", default: DEFAULT_CHROMIUM },
   },
 });
 
-const browser = await chromium.launch({
-  executablePath: args.chromium,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
-});
 const runs = [];
-try {
+await withChromium(args.chromium, async (browser) => {
   for (let i = 0; i < Number(args.runs); i++) {
     const ctx = await pinEnglish(await browser.newContext({ viewport: { width: 1280, height: 900 } }));
     const page = await ctx.newPage();
@@ -53,7 +47,5 @@ try {
     runs.push({ ...timing, interactiveMs });
     await ctx.close();
   }
-} finally {
-  await browser.close();
-}
+});
 process.stdout.write(`${JSON.stringify({ network: args.network, runs })}\n`);

@@ -11,8 +11,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-import { chromium } from "playwright-core";
-
+import { DEFAULT_CHROMIUM, withChromium } from "./browser.mjs";
 import { pinEnglish } from "./locale.mjs";
 
 const { values: args } = parseArgs({
@@ -21,7 +20,7 @@ const { values: args } = parseArgs({
     artifacts: { type: "string", default: "test-artifacts/screenshots" },
     scenario: { type: "string" },
     params: { type: "string", default: "{}" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
+    chromium: { type: "string", default: DEFAULT_CHROMIUM },
   },
 });
 
@@ -30,7 +29,6 @@ const ARTIFACTS = path.resolve(args.artifacts);
 const params = JSON.parse(args.params);
 mkdirSync(ARTIFACTS, { recursive: true });
 
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-sync"];
 const DESKTOP = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
 const result = { scenario: args.scenario, ok: false, screenshots: [], consoleErrors: [], steps: [], overflow: {} };
@@ -265,8 +263,7 @@ const scenarios = {
 async function main() {
   const scenario = scenarios[args.scenario];
   if (!scenario) throw new Error(`unknown scenario "${args.scenario}"; one of ${Object.keys(scenarios).join(", ")}`);
-  const browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true });
-  try {
+  await withChromium(args.chromium, async (browser) => {
     const ctx = await pinEnglish(await browser.newContext({ viewport: DESKTOP, locale: "en-GB", timezoneId: "Europe/Oslo" }));
     const page = await ctx.newPage();
     page.setDefaultTimeout(20_000);
@@ -293,9 +290,7 @@ async function main() {
       if (at < 0) break;
       result.consoleErrors.splice(at, 1);
     }
-  } finally {
-    await browser.close();
-  }
+  });
 }
 
 main()

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 
-import { chromium } from "playwright-core";
+import { DEFAULT_CHROMIUM, withChromium } from "./browser.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -16,17 +16,12 @@ const { values: args } = parseArgs({
     username: { type: "string" },
     password: { type: "string" },
     runs: { type: "string", default: "5" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
+    chromium: { type: "string", default: DEFAULT_CHROMIUM },
   },
 });
 
-const browser = await chromium.launch({
-  executablePath: args.chromium,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
-});
 const runs = [];
-try {
+await withChromium(args.chromium, async (browser) => {
   for (let i = 0; i < Number(args.runs); i++) {
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "en-GB", timezoneId: "Europe/Oslo" });
     const page = await ctx.newPage();
@@ -50,7 +45,5 @@ try {
     runs.push({ signedInMs, livePowerMs, pricesMs, dataMs: Math.max(livePowerMs, pricesMs) });
     await ctx.close();
   }
-} finally {
-  await browser.close();
-}
+});
 process.stdout.write(`${JSON.stringify({ runs })}\n`);

@@ -17,11 +17,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from energy.billrules import DEFAULT_EURNOK_FALLBACK
-from energy.fx import eur_mwh_to_micro_per_kwh
+from energy.billrules import DEFAULT_EURNOK_FALLBACK, BillRules
+from energy.fx import EUR_IDENTITY, eur_mwh_to_micro_per_kwh
+from energy.ratebook import load_ratebook
 from energypulse.alert.v1 import alert_pb2
 from energypulse.alert.v1 import alert_service_pb2 as pb
-from tests.alert_svc.alert_rig import Rig, alert_rig, published_hours
+from predict_svc.costs import HouseholdCosts
+from tests.alert_svc.alert_rig import Rig, alert_rig, eur_ruleset, published_hours
 from tests.alert_svc.test_service import HH, HOUR, Listener, _deliver_until, _reason, _wait, _webhook
 from tests.conftest import Broker
 from tests.mqtt_identities import HARNESS_PASSWORD, HARNESS_USER
@@ -184,6 +186,24 @@ async def test_a_nok_cheap_window_maximum_in_ore(tmp_path: Path) -> None:
         ).alerts
         assert alert.spot_micro_per_kwh == eur_mwh_to_micro_per_kwh(40, FX) == 460_000
         assert alert.message == "Mean spot price 46.0 øre/kWh (published prices)."
+
+
+async def test_answers_in_another_currency_raise_nothing(tmp_path: Path) -> None:
+    """predict_svc answering a NOK installation in EUR: figures its texts cannot state in øre, so
+    neither the spike nor the window rule fires, though both hold in either currency; once it
+    answers in NOK again (a new round) both do."""
+    async with alert_rig(tmp_path) as rig:
+        rig.up.periods = published_hours([90, 40, 40, 90] + [200] * 20, _now_hour() + HOUR)
+        nok = rig.up.costs
+        rig.up.costs = HouseholdCosts(BillRules(load_ratebook(eur_ruleset(tmp_path)), EUR_IDENTITY, "glitre"))
+        window = alert_pb2.CheapWindowCondition(duration_minutes=120, max_price_micro_per_kwh=460_000)
+        await _create(rig, alert_pb2.AlertRule(cheap_window=window))
+        # 15 øre/kWh, or 0.15 EUR/kWh: 200 EUR/MWh is above it in either currency.
+        spike = alert_pb2.PriceSpikeCondition(threshold_micro_per_kwh=150_000)
+        await _create(rig, alert_pb2.AlertRule(price_spike=spike))
+        assert (await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())).raised == 0
+        rig.up.costs = nok
+        assert (await rig.stub.EvaluateAlerts(pb.EvaluateAlertsRequest(), metadata=rig.admin())).raised == 2
 
 
 async def test_an_eur_installation_keeps_eur(tmp_path: Path, mosquitto: Broker) -> None:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ from predict_svc.live import (
 )
 from predict_svc.runtime import MAX_HORIZON, ZoneMarket
 from predict_svc.synthetic import generate_market, load_params
+from tests.local_http import answering
 
 FIXTURES = Path(__file__).parent / "fixtures"
 A44_60 = (FIXTURES / "entsoe_a44_no1_60min.xml").read_bytes()  # delivery day 2024-03-05
@@ -57,31 +56,13 @@ class Script:
 def server() -> Iterator[tuple[str, Script]]:
     script = Script()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
-            with script.lock:
-                script.requests.append(query)
-                status, headers, body = script.answers.pop(0) if script.answers else (500, {}, b"none queued")
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        with script.lock:
+            script.requests.append(query)
+            return script.answers.pop(0) if script.answers else (500, {}, b"none queued")
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/api", script
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with answering(answer) as base:
+        yield f"{base}/api", script
 
 
 CAL = MarketCalendar.default()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,12 +21,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.config import from_env
 from energy.market_calendar import MarketCalendar
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
-from predict_svc.config import PredictConfig
 from predict_svc.hourly import HourlyFrame
 from predict_svc.live import (
     FilePrices,
@@ -38,9 +35,9 @@ from predict_svc.live import (
     refresh_forecasts,
 )
 from predict_svc.runtime import MAX_HORIZON, ZoneMarket
-from predict_svc.server import PredictApp, build
+from predict_svc.server import PredictApp
 from predict_svc.synthetic import generate_market, load_params
-from tests.predict_svc.serving import serving
+from tests.predict_svc.serving import bearer, seeded_app, serving
 
 CAL = MarketCalendar.default()
 FIRST_DAY = date(2026, 3, 2)  # the last delivery day in the price file at start
@@ -150,25 +147,19 @@ async def live(model_dir: Path, tmp_path: Path) -> AsyncIterator[LiveHarness]:
     # load forecast of D is out at 10:00 CET on D-1, before D's auction); each simulated day the
     # next day's forecasts arrive at 10:00 CET (see _load_forecast_release).
     _write_files(data, source, CAL.day_end(FIRST_DAY), CAL.day_end(FIRST_DAY + timedelta(days=1)))
-    models = tmp_path / "models"
-    shutil.copytree(model_dir, models)
     # 10:00 UTC on FIRST_DAY: its prices are known, tomorrow's auction results are not out yet.
     clock = MutableClock(datetime.combine(FIRST_DAY, datetime.min.time(), UTC) + timedelta(hours=10))
-    config = from_env(
-        PredictConfig,
-        {},
+    app = seeded_app(
+        tmp_path,
+        clock,
+        models_from=model_dir,
         zones=("NO1",),
         data_dir=str(data),
         live_market=True,
-        model_dir=str(models),
         accuracy_window_hours=48,
-        state_dir=str(tmp_path / "state"),
     )
-    app = build(config, now=clock)
-    app.wait_seeded()
     async with serving(app) as (stub, factory):
-        token = factory.token(subject="user-1", role="user", households=("household-main",))
-        yield LiveHarness(app, stub, clock, data, source, (("authorization", f"Bearer {token}"),))
+        yield LiveHarness(app, stub, clock, data, source, bearer(factory))
 
 
 def _published(response: pb.GetPriceForecastResponse) -> list[forecast_pb2.PricePeriod]:

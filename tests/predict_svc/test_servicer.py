@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,7 +18,6 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from auth_svc.testing import TokenFactory
-from common.config import from_env
 from common.errors import error_info
 from energy.bill import Contract
 from energy.bill.forecast import hour_costs
@@ -27,13 +25,10 @@ from energy.billrules import BillRules, default_bill_rules
 from energypulse.prediction.v1 import forecast_pb2
 from energypulse.prediction.v1 import prediction_service_pb2 as pb
 from energypulse.prediction.v1 import prediction_service_pb2_grpc as pb_grpc
-from predict_svc.config import PredictConfig
 from predict_svc.model import PriceModel, save_model
-from predict_svc.server import PredictApp, build, watch_models
+from predict_svc.server import PredictApp, watch_models
 from tests.predict_svc.conftest import NOW
-from tests.predict_svc.serving import serving
-
-HOUSEHOLD = "household-main"
+from tests.predict_svc.serving import HOUSEHOLD, bearer, seeded_app, serving
 
 
 @dataclass
@@ -46,27 +41,21 @@ class Harness:
     def auth(
         self, role: str = "user", households: tuple[str, ...] = (HOUSEHOLD,)
     ) -> tuple[tuple[str, str], ...]:
-        token = self.factory.token(subject=f"{role}-1", role=role, households=households)
-        return (("authorization", f"Bearer {token}"),)
+        return bearer(self.factory, role, households)
 
 
 @pytest.fixture
 async def harness(model_dir: Path, tmp_path: Path) -> AsyncIterator[Harness]:
-    models = tmp_path / "models"
-    shutil.copytree(model_dir, models)
-    config = from_env(
-        PredictConfig,
-        {},
+    app = seeded_app(
+        tmp_path,
+        lambda: NOW,
+        models_from=model_dir,
         zones=("NO1", "NO2"),
-        model_dir=str(models),
         max_batch=2000,
         accuracy_window_hours=72,
-        state_dir=str(tmp_path / "state"),
     )
-    app = build(config, now=lambda: NOW)
-    app.wait_seeded()  # past forecasts issued, so accuracy has something to score
     async with serving(app) as (stub, factory):
-        yield Harness(app, stub, models, factory)
+        yield Harness(app, stub, tmp_path / "models", factory)
 
 
 async def _error(call: object) -> tuple[grpc.StatusCode, str]:
@@ -710,16 +699,13 @@ async def test_batch_fast_path_equals_each_household_billed_alone(
     models.mkdir()
     save_model(small_model, models / "NO1.json")
     save_model(dataclasses.replace(small_model, zone="NO4"), models / "NO4.json")
-    config = from_env(
-        PredictConfig,
-        {},
+    app = seeded_app(
+        tmp_path,
+        lambda: now.to_pydatetime(),
         zones=("NO1", "NO4"),
         model_dir=str(models),
         accuracy_window_hours=24,
-        state_dir=str(tmp_path / "state"),
     )
-    app = build(config, now=lambda: now.to_pydatetime())
-    app.wait_seeded()
     rng = np.random.default_rng(7)
     inputs = [
         forecast_pb2.HouseholdInput(

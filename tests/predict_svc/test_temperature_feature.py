@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ from predict_svc.runtime import ZoneMarket, build_path
 from predict_svc.server import build_markets
 from predict_svc.synthetic import generate_market, load_params
 from predict_svc.weather import ForecastTemperature, OpenMeteoDaily
+from tests.local_http import answering
 from tests.predict_svc.test_live_service import _write_files
 
 FIXTURE = Path(__file__).parent / "fixtures" / "open_meteo_daily_no1.json"
@@ -69,30 +68,13 @@ def open_meteo() -> Iterator[tuple[str, list[bytes], list[dict[str, str]]]]:
     bodies: list[bytes] = [FIXTURE.read_bytes()]
     seen: list[dict[str, str]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            import urllib.parse
+    def answer(query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        seen.append(query)
+        body = bodies.pop(0) if len(bodies) > 1 else bodies[0]
+        return 200, {"Content-Type": "application/json; charset=utf-8"}, body
 
-            seen.append(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)))
-            body = bodies.pop(0) if len(bodies) > 1 else bodies[0]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1/forecast", bodies, seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with answering(answer) as base:
+        yield f"{base}/v1/forecast", bodies, seen
 
 
 def test_fixture_has_the_documented_response_shape() -> None:

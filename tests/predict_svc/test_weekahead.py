@@ -4,7 +4,6 @@ horizon day on the synthetic market, no look-ahead, runtime feature guard, readi
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +11,14 @@ import pandas as pd
 import pytest
 
 import predict_svc.runtime as runtime
-from common.config import from_env
 from common.errors import FailedPrecondition
 from predict_svc.clock import RealClock
-from predict_svc.config import PredictConfig
 from predict_svc.model import PriceModel, load_model, save_model, train_model
 from predict_svc.runtime import ZoneMarket, build_path
-from predict_svc.server import build, warm_once
+from predict_svc.server import warm_once
 from predict_svc.synthetic import generate_market, load_params
 from tests.predict_svc.conftest import NOW, SMALL, synthetic_frame
+from tests.predict_svc.serving import seeded_app
 
 
 def _market(frame: object, zone: str = "NO1") -> ZoneMarket:
@@ -197,13 +195,7 @@ def test_a_replay_after_the_auction_does_not_read_the_next_days_unreleased_forec
 async def test_ready_only_after_the_week_ahead_path_is_computed(
     model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    models = tmp_path / "models"
-    shutil.copytree(model_dir, models)
-    config = from_env(
-        PredictConfig, {}, zones=("NO1",), model_dir=str(models), state_dir=str(tmp_path / "state")
-    )
-    app = build(config, now=lambda: NOW.to_pydatetime())
-    app.wait_seeded()
+    app = seeded_app(tmp_path, lambda: NOW.to_pydatetime(), models_from=model_dir, zones=("NO1",))
     assert len(app.registry.loaded()) == 1
     assert not app.ready()  # a model is loaded, but the path is not computed: NOT_SERVING
     await warm_once(app)

@@ -7,11 +7,9 @@ Only the GET routes the verifier uses; JSON is rendered the way the transcoder i
 from __future__ import annotations
 
 import re
-import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import grpc
@@ -19,6 +17,7 @@ from google.protobuf import json_format
 
 from energypulse.ledger.v1 import ledger_service_pb2 as pb
 from energypulse.ledger.v1 import ledger_service_pb2_grpc
+from tests.local_http import QuietHandler, serve_http
 
 _HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -89,10 +88,7 @@ def json_gateway(grpc_port: int) -> Iterator[str]:
     channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
     routes = _routes(ledger_service_pb2_grpc.LedgerServiceStub(channel))
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_args: Any) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             url = urllib.parse.urlsplit(self.path)
             metadata = (
@@ -113,19 +109,10 @@ def json_gateway(grpc_port: int) -> Iterator[str]:
             self._send(404, '{"code": 5}')
 
         def _send(self, status: int, body: str) -> None:
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(status, {"content-type": "application/json"}, body.encode())
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        with serve_http(Handler) as url:
+            yield url
     finally:
-        server.shutdown()
-        server.server_close()
         channel.close()

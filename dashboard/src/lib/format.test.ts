@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { setLocale } from "@/lib/i18n/locale";
 
-import { spotMinorPerKwh, fmtCentKwh, fmtDate, fmtDateTime, fmtDecimal, fmtEur, fmtInteger, fmtKw, fmtKwh, fmtKwhIn, fmtMinor, fmtMonth, fmtNumber, fmtPercent, fmtPerKwh, fmtRate, fmtRelative, fmtTime, fmtWeekday, plural } from "./format";
+import { spotMinorPerKwh, fmtDate, fmtDateTime, fmtDecimal, fmtEur, fmtInteger, fmtKw, fmtKwh, fmtKwhIn, fmtMinor, fmtMonth, fmtNumber, fmtPercent, fmtPerKwh, fmtRate, fmtRelative, fmtTime, fmtWeekday, plural } from "./format";
 
 const nbsp = (s: string) => s.replace(/[\s\u202f]/g, " ");
 // 2026-01-15 13:05 UTC = 14:05 in Oslo (CET).
@@ -14,7 +14,7 @@ const T = new Date(Date.UTC(2026, 0, 15, 13, 5));
 
 /** Every decimal-formatted value a page may hold side by side. */
 function decimals(): string[] {
-  return [fmtNumber(1234.5, 2), fmtDecimal(2.5, 1, 3), fmtKw(3.25), fmtKwh(12.5), fmtKwhIn(763.2), fmtEur(1399.48), fmtMinor(139_948n, "NOK"), fmtPerKwh(45.6, "NOK"), fmtCentKwh(4.25), fmtRate(11.7512, "NOK")].map(nbsp);
+  return [fmtNumber(1234.5, 2), fmtDecimal(2.5, 1, 3), fmtKw(3.25), fmtKwh(12.5), fmtKwhIn(763.2), fmtEur(1399.48), fmtMinor(139_948n, "NOK"), fmtPerKwh(45.6, "NOK"), fmtPerKwh(4.25, "EUR"), fmtRate(11.7512, "NOK")].map(nbsp);
 }
 
 afterEach(() => {

@@ -25,27 +25,25 @@ export function displayZone(timeZone?: string): string {
 const numberFormats = new Map<string, Intl.NumberFormat>();
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
 
-/** A number formatter in the app's locale (`locale` only for tests that compare locales). */
-export function numberFormat(options: Intl.NumberFormatOptions, locale = appLocale()): Intl.NumberFormat {
+function cached<F>(formats: Map<string, F>, locale: string, options: object, make: () => F): F {
   const key = `${locale}|${JSON.stringify(options)}`;
-  let f = numberFormats.get(key);
+  let f = formats.get(key);
   if (!f) {
-    f = new Intl.NumberFormat(locale, options);
-    numberFormats.set(key, f);
+    f = make();
+    formats.set(key, f);
   }
   return f;
+}
+
+/** A number formatter in the app's locale (`locale` only for tests that compare locales). */
+export function numberFormat(options: Intl.NumberFormatOptions, locale = appLocale()): Intl.NumberFormat {
+  return cached(numberFormats, locale, options, () => new Intl.NumberFormat(locale, options));
 }
 
 /** A date/time formatter in the app's locale, in `options.timeZone` or the display zone. */
 export function dateTimeFormat(options: Intl.DateTimeFormatOptions, locale = appLocale()): Intl.DateTimeFormat {
   const full = { ...options, timeZone: displayZone(options.timeZone) };
-  const key = `${locale}|${JSON.stringify(full)}`;
-  let f = dateFormats.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat(locale, full);
-    dateFormats.set(key, f);
-  }
-  return f;
+  return cached(dateFormats, locale, full, () => new Intl.DateTimeFormat(locale, full));
 }
 
 export function fmtNumber(value: number, digits = 2): string {
@@ -89,15 +87,6 @@ export function fmtEur(value: number, digits = 2): string {
 
 export function microToEur(micro: bigint | number): number {
   return Number(micro) / 1_000_000;
-}
-
-/** EUR/MWh (market) to cents per kWh (what a household reads). */
-export function eurMwhToCentKwh(value: number): number {
-  return value / 10;
-}
-
-export function fmtCentKwh(value: number): string {
-  return `${fmtNumber(value, 1)} c/kWh`;
 }
 
 /** The unit a household reads spot and bill prices in: øre/kWh for NOK, c/kWh for EUR. */

@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
-from prometheus_client import CollectorRegistry
 
-from common.config import from_env
 from common.errors import FailedPrecondition, NotFound
 from common.mqtt import MqttSettings
 from ingest_svc.app import IngestApp
-from ingest_svc.config import IngestConfig
-from ingest_svc.intake.store import register_households
 from meter_sim.gateway import Gateway
+from tests.ingest_svc.devices.broker_clients import Probe, connect_result, ingest_on
 from tests.ingest_svc.helpers import encode, reading, rows, scalar, wait_for
 from tests.ingest_svc.mqtt_broker import MosquittoBroker
 
@@ -33,16 +28,6 @@ METERS = ["m-a", "m-b", "m-victim"]
 
 @pytest.fixture
 def app(shipped: MosquittoBroker, tmp_path: Path) -> Iterator[IngestApp]:
-    config = from_env(
-        IngestConfig,
-        {},
-        mqtt_url=shipped.ingest_url,  # the shipped ingest identity, nothing more
-        db_url=f"sqlite:///{tmp_path / 'ingest.db'}",
-        client_id="ingest-acl",
-        batch_wait_ms=20,
-        bridge=False,
-    )
-    ingest = IngestApp(config, registry=CollectorRegistry())
     households = [
         {
             "household_id": f"h-{m}",
@@ -54,65 +39,8 @@ def app(shipped: MosquittoBroker, tmp_path: Path) -> Iterator[IngestApp]:
         | {"meter_ids": [m]}
         for m in METERS
     ]
-    register_households(ingest.engine, households, int(time.time() * 1000))
-    ingest.start()
-    assert wait_for(lambda: ingest.subscriber.subscribed, 10)
-    yield ingest
-    ingest.stop()
-
-
-class Probe:
-    """A paho client recording what the broker answers."""
-
-    def __init__(
-        self, broker: MosquittoBroker, user: str | None, password: str | None, protocol: int = mqtt.MQTTv5
-    ) -> None:
-        self.connect_result: str | None = None
-        self.disconnects: list[str] = []
-        self.published: dict[int, str] = {}
-        self.suback: list[str] = []
-        self.messages: list[str] = []
-        self._event = threading.Event()
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"probe-{time.monotonic_ns()}", protocol=protocol
-        )
-        if user is not None:
-            client.username_pw_set(user, password)
-        client.on_connect = self._on_connect
-        client.on_disconnect = lambda _c, _u, _f, rc, _p: self.disconnects.append(str(rc))
-        client.on_publish = lambda _c, _u, mid, rc, _p: self.published.__setitem__(mid, str(rc))
-        client.on_subscribe = lambda _c, _u, _mid, rcs, _p: self.suback.extend(str(r) for r in rcs)
-        client.on_message = lambda _c, _u, m: self.messages.append(m.topic)
-        client.reconnect_delay_set(30, 30)  # one attempt is what the test looks at
-        self.client = client
-        client.connect("127.0.0.1", broker.port)
-        client.loop_start()
-        wait_for(lambda: self.connect_result is not None, 5)
-
-    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, rc: object, _p: object) -> None:
-        self.connect_result = str(rc)
-
-    def publish(self, topic: str, payload: bytes) -> str:
-        info = self.client.publish(topic, payload, qos=1)
-        assert wait_for(lambda: info.mid in self.published, 5)
-        return self.published[info.mid]
-
-    def subscribe(self, topic: str) -> str:
-        before = len(self.suback)
-        self.client.subscribe(topic, qos=1)
-        assert wait_for(lambda: len(self.suback) > before, 5)
-        return self.suback[-1]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-def connect_result(broker: MosquittoBroker, user: str, password: str) -> str | None:
-    """What the broker answers a fresh login (the probe is closed after)."""
-    probe = Probe(broker, user, password)
-    probe.close()
-    return probe.connect_result
+    with ingest_on(shipped, tmp_path, "ingest-acl", households, int(time.time() * 1000)) as ingest:
+        yield ingest
 
 
 def stored(app: IngestApp, meter_id: str) -> int:
@@ -122,14 +50,11 @@ def stored(app: IngestApp, meter_id: str) -> int:
 @pytest.mark.parametrize("protocol", [mqtt.MQTTv311, mqtt.MQTTv5])
 def test_anonymous_and_wrong_password_are_refused(shipped: MosquittoBroker, protocol: int) -> None:
     for user, password in ((None, None), ("ingest", "guess"), ("m-a", "")):
-        probe = Probe(shipped, user, password, protocol)
-        try:
+        with Probe(shipped, user, password, protocol) as probe:
             assert probe.connect_result in ("Not authorized", "Bad user name or password"), (
                 user,
                 probe.connect_result,
             )
-        finally:
-            probe.close()
 
 
 def test_forged_reading_for_another_meter_is_refused_by_the_broker(
@@ -138,9 +63,10 @@ def test_forged_reading_for_another_meter_is_refused_by_the_broker(
     issued = app.devices.issue("gw-1", ["m-a", "m-b"])
     assert issued.created and issued.meter_ids == ("m-a", "m-b")
     now = int(time.time() * 1000)
-    v5 = Probe(shipped, issued.username, issued.password)
-    v311 = Probe(shipped, issued.username, issued.password, mqtt.MQTTv311)
-    try:
+    with (
+        Probe(shipped, issued.username, issued.password) as v5,
+        Probe(shipped, issued.username, issued.password, mqtt.MQTTv311) as v311,
+    ):
         assert v5.connect_result == "Success" and v311.connect_result == "Success"
         assert v5.publish("energy/meters/m-a", encode(reading("m-a", 1, now))) == "Success"
         # The attack: a huge counter jump on the victim's topic, with the payload naming it.
@@ -153,15 +79,11 @@ def test_forged_reading_for_another_meter_is_refused_by_the_broker(
         assert wait_for(lambda: stored(app, "m-b") == 1, 10)
         assert stored(app, "m-a") == 1 and stored(app, "m-victim") == 0
         assert rows(app.config.db_url, "select reason from dead_letters") == [("TOPIC_MISMATCH",)]
-    finally:
-        v5.close()
-        v311.close()
 
 
 def test_nobody_but_ingest_reads_meter_topics(app: IngestApp, shipped: MosquittoBroker) -> None:
     issued = app.devices.issue("gw-2", ["m-a"])
-    probe = Probe(shipped, issued.username, issued.password)
-    try:
+    with Probe(shipped, issued.username, issued.password) as probe:
         for topic in (
             "energy/meters/m-victim",
             "energy/meters/m-a",  # not even its own: readings go to ingest only
@@ -181,47 +103,33 @@ def test_nobody_but_ingest_reads_meter_topics(app: IngestApp, shipped: Mosquitto
         assert [t for t in probe.messages if t.startswith("energy/meters")] == []
         # Nor can a device change the broker's access control.
         assert probe.publish("$CONTROL/dynamic-security/v1", b'{"commands":[]}') == "Not authorized"
-    finally:
-        probe.close()
 
 
 def test_revoked_device_is_cut_off_and_cannot_reconnect(app: IngestApp, shipped: MosquittoBroker) -> None:
     issued = app.devices.issue("gw-3", ["m-a"])
-    probe = Probe(shipped, issued.username, issued.password)
-    try:
+    with Probe(shipped, issued.username, issued.password) as probe:
         assert probe.connect_result == "Success"
         assert app.devices.revoke_device("gw-3") == ("m-a",)
         assert wait_for(lambda: bool(probe.disconnects), 5)  # the live session is cut at once
-    finally:
-        probe.close()
-    again = Probe(shipped, issued.username, issued.password)
-    try:
+    with Probe(shipped, issued.username, issued.password) as again:
         assert again.connect_result == "Not authorized"
-    finally:
-        again.close()
     with pytest.raises(NotFound):
         app.devices.revoke_device("gw-3")
 
 
 def test_revoking_one_meter_of_a_gateway(app: IngestApp, shipped: MosquittoBroker) -> None:
     issued = app.devices.issue("gw-4", ["m-a", "m-b"])
-    probe = Probe(shipped, issued.username, issued.password)
-    try:
+    with Probe(shipped, issued.username, issued.password) as probe:
         assert app.devices.revoke_meter("m-b") == ("gw-4", False)
         # The plugin drops sessions whose role changed; the gateway logs in again (same password).
         assert wait_for(lambda: bool(probe.disconnects), 5)
-    finally:
-        probe.close()
-    again = Probe(shipped, issued.username, issued.password)
-    try:
+    with Probe(shipped, issued.username, issued.password) as again:
         now = int(time.time() * 1000)
         assert again.connect_result == "Success"
         assert again.publish("energy/meters/m-b", encode(reading("m-b", 1, now))) == "Not authorized"
         assert again.publish("energy/meters/m-a", encode(reading("m-a", 1, now))) == "Success"
         assert app.devices.revoke_meter("m-a") == ("gw-4", True)  # its last meter: device gone
         assert wait_for(lambda: bool(again.disconnects), 5)
-    finally:
-        again.close()
     assert connect_result(shipped, issued.username, issued.password) == "Not authorized"
     assert stored(app, "m-b") == 0
 
@@ -232,16 +140,14 @@ def test_meters_must_be_registered_and_move_between_devices(app: IngestApp, ship
     first = app.devices.issue("gw-5", ["m-a", "m-b"])
     second = app.devices.issue("gw-6", ["m-b"])  # m-b moves: gw-5 loses its topics
     time.sleep(0.2)
-    old = Probe(shipped, first.username, first.password)
-    new = Probe(shipped, second.username, second.password)
-    try:
+    with (
+        Probe(shipped, first.username, first.password) as old,
+        Probe(shipped, second.username, second.password) as new,
+    ):
         now = int(time.time() * 1000)
         assert old.publish("energy/meters/m-b", encode(reading("m-b", 1, now))) == "Not authorized"
         assert new.publish("energy/meters/m-b", encode(reading("m-b", 1, now))) == "Success"
         assert old.publish("energy/meters/m-a", encode(reading("m-a", 1, now))) == "Success"
-    finally:
-        old.close()
-        new.close()
     devices = {d.device_id: d.meter_ids for d in app.devices.page(None, 10)}
     assert devices == {"gw-5": ("m-a",), "gw-6": ("m-b",)}
 
@@ -276,11 +182,8 @@ def test_rotation_mid_stream_loses_no_reading(app: IngestApp, shipped: Mosquitto
     finally:
         gateway.stop()
     # The old password no longer works.
-    old = Probe(shipped, issued.username, issued.password)
-    try:
+    with Probe(shipped, issued.username, issued.password) as old:
         assert old.connect_result == "Not authorized"
-    finally:
-        old.close()
 
 
 @pytest.mark.skipif(shutil.which("mosquitto_pub") is None, reason="mosquitto-clients not installed")
@@ -318,11 +221,8 @@ def test_mosquitto_pub_readings_with_device_credentials(
 @pytest.mark.parametrize("protocol", [mqtt.MQTTv311, mqtt.MQTTv5])
 def test_paho_readings_from_mqtt_311_and_5(app: IngestApp, shipped: MosquittoBroker, protocol: int) -> None:
     issued = app.devices.issue("gw-paho", ["m-b"])
-    probe = Probe(shipped, issued.username, issued.password, protocol)
-    try:
+    with Probe(shipped, issued.username, issued.password, protocol) as probe:
         now = int(time.time() * 1000)
         for seq in range(1, 6):
             probe.publish("energy/meters/m-b", encode(reading("m-b", seq, now + seq)))
         assert wait_for(lambda: stored(app, "m-b") == 5, 10)
-    finally:
-        probe.close()

@@ -27,7 +27,7 @@ from ingest_svc.devices.service import Devices
 from ingest_svc.devices.store import DeviceStore
 from ingest_svc.intake.metrics import IngestMetrics
 from ingest_svc.server import SERVICE, IngestServicer
-from tests.ingest_svc.devices.test_broker_acl import Probe, connect_result
+from tests.ingest_svc.devices.broker_clients import Probe, connect_result
 from tests.ingest_svc.mqtt_broker import MosquittoBroker
 from tests.ingest_svc.telemetry.test_servicer import household
 
@@ -90,14 +90,13 @@ async def test_issue_list_revoke_over_grpc(env: Env, shipped: MosquittoBroker) -
     with make_engine(env.db_url).connect() as conn:
         stored = conn.execute(text("select password_hash from devices")).scalar_one()
     assert issued.password not in stored and stored.startswith("1000$")  # PBKDF2 iterations$salt$hash
-    probe = Probe(shipped, issued.username, issued.password)
-    assert probe.connect_result == "Success"
-    listed = await env.stub.ListDevices(pb.ListDevicesRequest(page_size=1), metadata=env.md("admin"))
-    assert [(d.device_id, list(d.meter_ids)) for d in listed.devices] == [("gw-1", ["m1", "m2"])]
-    assert listed.next_page_token == ""
-    revoked = await env.stub.RevokeDevice(pb.RevokeDeviceRequest(device_id="gw-1"), metadata=service)
-    assert list(revoked.meter_ids) == ["m1", "m2"]
-    probe.close()
+    with Probe(shipped, issued.username, issued.password) as probe:
+        assert probe.connect_result == "Success"
+        listed = await env.stub.ListDevices(pb.ListDevicesRequest(page_size=1), metadata=env.md("admin"))
+        assert [(d.device_id, list(d.meter_ids)) for d in listed.devices] == [("gw-1", ["m1", "m2"])]
+        assert listed.next_page_token == ""
+        revoked = await env.stub.RevokeDevice(pb.RevokeDeviceRequest(device_id="gw-1"), metadata=service)
+        assert list(revoked.meter_ids) == ["m1", "m2"]
     assert connect_result(shipped, issued.username, issued.password) == "Not authorized"
 
 

@@ -20,14 +20,12 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from common.config import from_env
 from contracts.mqtt.boundary import KEY_ALGORITHM
 from ingest_svc.app import IngestApp
 from ingest_svc.billing.settlement import Closed, Settler
-from ingest_svc.config import IngestConfig
-from ingest_svc.intake.store import READING_TABLES, register_households
+from ingest_svc.intake.store import READING_TABLES
 from meter_sim.signing import MeterSigner
-from tests.ingest_svc.devices.test_broker_acl import Probe
+from tests.ingest_svc.devices.broker_clients import Probe, ingest_on
 from tests.ingest_svc.helpers import encode, rows, scalar, wait_for
 from tests.ingest_svc.mqtt_broker import MosquittoBroker
 
@@ -52,16 +50,6 @@ def registry() -> CollectorRegistry:
 def app(
     shipped: MosquittoBroker, signer: MeterSigner, registry: CollectorRegistry, tmp_path: Path
 ) -> Iterator[IngestApp]:
-    config = from_env(
-        IngestConfig,
-        {},
-        mqtt_url=shipped.ingest_url,
-        db_url=f"sqlite:///{tmp_path / 'ingest.db'}",
-        client_id="ingest-signed",
-        batch_wait_ms=20,
-        bridge=False,
-    )
-    ingest = IngestApp(config, registry=registry)
     household = {
         "household_id": "h-signed",
         "residents": 2,
@@ -71,21 +59,17 @@ def app(
         "meter_ids": [METER],
         "meter_keys": [(METER, signer.key_id, KEY_ALGORITHM, signer.public_key)],
     }
-    register_households(ingest.engine, [household], B0)
-    ingest.start()
-    assert wait_for(lambda: ingest.subscriber.subscribed, 10)
-    yield ingest
-    ingest.stop()
+    with ingest_on(shipped, tmp_path, "ingest-signed", [household], B0, registry) as ingest:
+        yield ingest
 
 
 @pytest.fixture
 def meter(app: IngestApp, shipped: MosquittoBroker) -> Iterator[Probe]:
     """The meter's own MQTT session, with the credentials provisioning issued for it."""
     issued = app.devices.issue("gw-signed", [METER])
-    probe = Probe(shipped, issued.username, issued.password)
-    assert probe.connect_result == "Success"
-    yield probe
-    probe.close()
+    with Probe(shipped, issued.username, issued.password) as probe:
+        assert probe.connect_result == "Success"
+        yield probe
 
 
 def wh(k: int) -> int:
