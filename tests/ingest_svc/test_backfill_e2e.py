@@ -94,8 +94,16 @@ def _progress(db_url: str, app: Any, start_ms: int, end_ms: int) -> str:
             "window_ms": [start_ms, end_ms],
             "settled": rows(db_url, "select household_id, count(*), sum(priced) from settlements group by 1"),
             "progress": rows(db_url, "select household_id, next_hour_ms from household_progress"),
+            # Per unbilled period: when it closed, when its end value arrived, and the household's
+            # newest reading time stored by then (a reading past the end before the end value?).
             "missing": rows(
-                db_url, "select household_id, reason, count(*) from missing_periods group by 1, 2"
+                db_url,
+                "select m.household_id, m.period_start_ms, m.reason, m.detail, m.closed_ms,"
+                " (select min(b.received_ms) from meter_boundaries b join meters x on x.meter_id = b.meter_id"
+                "  where x.household_id = m.household_id and b.boundary_ms = m.period_start_ms + m.period_ms),"
+                " (select max(r.ts_ms) from readings r join meters x on x.meter_id = r.meter_id"
+                "  where x.household_id = m.household_id and r.received_ms <= m.closed_ms)"
+                " from missing_periods m order by 1, 2 limit 12",
             ),
             "watermark": scalar(db_url, "select max(ts_ms) from readings"),
             "boundaries": rows(

@@ -112,3 +112,31 @@ def test_a_meter_heard_of_no_longer_than_the_grace_is_silent(db_url: str) -> Non
         assert {r for _p, r in missing} == {"NO_READINGS"}
     finally:
         settler.engine.dispose()
+
+
+def test_values_committed_while_a_batch_closes_are_not_written_off(db_url: str) -> None:
+    """Intake commits the late meter's next readings (signed values and a sample past them)
+    between the batch's read of the signed values and its look at the meter: the batch must not
+    record those periods unbilled from its older view (each read sees the newest commit)."""
+    now_ms = H0 + (LAST + 8) * Q
+    settler, store, late_signer, clock = _fleet(db_url, now_ms)
+    try:
+        read_values = settler._boundary_values
+        committed: list[bool] = []
+
+        def values_then_a_commit(*args: object) -> object:
+            values = read_values(*args)  # type: ignore[arg-type]
+            if not committed:
+                committed.append(True)
+                _boundaries(store, late_signer, "m-late", range(3, LAST + 1), int(clock.now * 1000))
+            return values
+
+        settler._boundary_values = values_then_a_commit  # type: ignore[assignment, method-assign]
+        _close_all(settler)
+        assert committed
+        assert _periods(settler, "hh-late")[1] == []  # nothing written off
+        settler._boundary_values = read_values  # type: ignore[method-assign]
+        _close_all(settler)
+        assert _periods(settler, "hh-late") == (list(range(LAST)), [])
+    finally:
+        settler.engine.dispose()
