@@ -15,6 +15,7 @@ from typing import IO, ParamSpec
 
 import psutil
 
+from devstack import reaper
 from devstack.stack import Stack
 from devstack.stack import start_stack as _start_stack
 
@@ -32,7 +33,9 @@ def spawn(
     out: IO[bytes] | int = subprocess.DEVNULL,
 ) -> subprocess.Popen[bytes]:
     """Start ``args`` as the leader of a new process group (so ``stop`` reaches what it spawns)."""
-    return subprocess.Popen(list(args), cwd=cwd, env=env, stdout=out, stderr=out, start_new_session=True)
+    proc = subprocess.Popen(list(args), cwd=cwd, env=env, stdout=out, stderr=out, start_new_session=True)
+    reaper.watch(proc, group=True)
+    return proc
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
@@ -71,6 +74,7 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + 10
     while group_running(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.01)
+    reaper.release(proc)
 
 
 @contextmanager

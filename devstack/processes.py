@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack import reaper
+
 __all__ = ["ProcessGroup", "read_procfile"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +62,7 @@ class ProcessGroup:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        reaper.watch(proc, group=True)
         self.procs[name] = proc
         return proc
 
@@ -68,6 +71,7 @@ class ProcessGroup:
         if proc.poll() is None:
             os.killpg(proc.pid, sig)
             proc.wait(timeout=30)
+        reaper.release(proc)
 
     def stop(self, name: str, timeout: float = 20.0) -> int | None:
         proc = self.procs.get(name)
@@ -79,6 +83,8 @@ class ProcessGroup:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             return proc.wait(timeout=10)
+        finally:
+            reaper.release(proc)
 
     def stop_all(self) -> None:
         for name in reversed(list(self.procs)):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack import reaper
 from devstack.broker import mosquitto_binary, start_mosquitto
 from devstack.ports import free_port
 from tests.mqtt_identities import (
@@ -76,17 +77,22 @@ class Broker:
             extra_clients=harness_clients(),
             extra_roles=harness_roles(),
         )
+        reaper.watch(self.proc, group=False)
         wait_for_port(self.port)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+        if self.proc is not None:
+            reaper.release(self.proc)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        if self.proc is not None:
+            reaper.release(self.proc)
 
 
 @pytest.fixture

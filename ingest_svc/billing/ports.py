@@ -37,7 +37,7 @@ class ReadingTables(Protocol):
 
     Billing's hour closing, forecasts and running cost read them in the same transaction that
     writes its settlements and outbox rows; that is what makes a ledger append exactly-once. The
-    columns read: ``readings(meter_id, seq, ts_ms, power_w, import_kwh, export_kwh)``,
+    columns read: ``readings(meter_id, seq, ts_ms, received_ms, power_w, import_kwh, export_kwh)``,
     ``meters(meter_id, household_id)``, ``households(household_id, zone, time_zone, residents,
     heating, has_ev, has_solar)``, ``meter_keys(meter_id, key_id, algorithm, public_key,
     registered_ms)`` and ``boundaries(meter_id, boundary_ms, import_wh, export_wh, seq, key_id,

@@ -5,8 +5,9 @@ settlement period (``period_ms``, a quarter-hour by default) from the *signed bo
 only: the energy of [P, P+period) is, per meter, the signed registers at P+period minus those at
 P, so consecutive periods chain by construction (one boundary ends one and starts the next).
 Readings between boundaries never reach the bill. A period whose signed values are missing at
-either end once the grace has passed, or whose signed delta exceeds the plausibility cap, is not
-billed: it is recorded in ``missing_periods`` with the reason (NOT_SIGNED, or NO_READINGS when the
+either end once the grace has passed (the fleet's watermark ``grace`` past the period's end, and
+the lacking value not on its way: see :class:`_OnTheWay`), or whose signed
+delta exceeds the plausibility cap, is not billed: it is recorded in ``missing_periods`` with the reason (NOT_SIGNED, or NO_READINGS when the
 meter reported nothing over the period; IMPLAUSIBLE_ENERGY), and in the same transaction an
 unbilled-period record per run of consecutive periods with the same reason is queued for the
 ledger, so the invoice gives the reason from the log itself (docs/ledger-spec.md §17.7).
@@ -154,6 +155,47 @@ class _Period:
     detail: str
     meter_values: bytes  # the SettlementRecord with the signed meter periods (settled only)
     meter: str = ""  # the meter that kept it from being billed, if one did
+
+
+class _OnTheWay:
+    """Whether a meter's signed value at a period's end, missing from the batch's values, may still
+    come, so the period waits instead of closing unbilled.
+
+    Two ways it may: (1) the meter has not yet reported past the period's end and its newest
+    reading arrived within the grace (wall time): it is delivering a back-log (a back-filled demo
+    meter whose gateway runs behind the others, a concentrator back after an outage). The fleet's
+    watermark cannot tell that from a silent meter: the others' readings move it hours ahead in
+    seconds, and the back-log's periods were written off for good while their signed values were
+    on the way. A meter counts as silent once nothing of it has arrived for the grace. (2) It has
+    reported past the end and the value is stored by now: the batch read its values before that
+    batch of readings was committed (each read sees the newest commit), so it is looked up again
+    before the period is written off. One or two look-ups per lacking meter, on the (meter, time)
+    indexes, only for periods already past the watermark's grace, never on the steady live path."""
+
+    def __init__(self, conn: Connection, tables: ReadingTables, heard_after_ms: int) -> None:
+        self._conn = conn
+        self._tables = tables
+        self._heard_after_ms = heard_after_ms
+        self._newest: dict[str, tuple[int, int] | None] = {}
+
+    def __call__(self, meter_id: str, end_ms: int) -> bool:
+        if meter_id not in self._newest:
+            r = self._tables.readings.c
+            row = self._conn.execute(
+                select(r.ts_ms, r.received_ms).where(r.meter_id == meter_id).order_by(r.ts_ms.desc()).limit(1)
+            ).first()
+            self._newest[meter_id] = None if row is None else (int(row[0]), int(row[1]))
+        newest = self._newest[meter_id]
+        if newest is None:
+            return False
+        ts_ms, received_ms = newest
+        if ts_ms < end_ms:
+            return received_ms > self._heard_after_ms
+        b = self._tables.boundaries.c
+        found = self._conn.execute(
+            select(b.boundary_ms).where(b.meter_id == meter_id, b.boundary_ms == end_ms).limit(1)
+        ).first()
+        return found is not None
 
 
 class Settler:
@@ -338,9 +380,12 @@ class Settler:
         """Close the due periods of signed households (in the caller's transaction): the same
         periods, amounts, missing-period reasons and daily peaks as closing them one at a time."""
         values = self._boundary_values(conn, signed, households, share)
+        on_the_way = _OnTheWay(conn, self.tables, int(self._clock() * 1000) - self.grace_ms)
         plans: dict[str, list[_Period]] = {}
         for household_id, first in signed.items():
-            periods = self._plan(household_id, first, households[household_id], values, mark, share)
+            periods = self._plan(
+                household_id, first, households[household_id], values, mark, share, on_the_way
+            )
             if periods:
                 plans[household_id] = periods
         if not plans:
@@ -489,6 +534,7 @@ class Settler:
         values: dict[tuple[str, int], _Value],
         mark: int,
         share: int,
+        on_the_way: _OnTheWay,
     ) -> list[_Period]:
         """The consecutive periods of one household that close now, from ``first`` on."""
         meters = info.meters
@@ -501,7 +547,9 @@ class Settler:
                 # The household's meters started signing mid-period: its next boundary starts it.
                 end = start - start % self.period_ms + self.period_ms
             ends = {m: v for m in meters if (v := values.get((m, end))) is not None}
-            if len(ends) < len(meters) and mark < end + self.grace_ms:
+            if len(ends) < len(meters) and (
+                mark < end + self.grace_ms or any(on_the_way(m, end) for m in meters if m not in ends)
+            ):
                 break
             starts = (
                 {m: v for m in meters if (v := values.get((m, start))) is not None}

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from devstack import reaper
 from devstack.broker import SHIPPED_CONF, ensure_dynsec_config, mosquitto_binary, render_mosquitto_conf
 from tests.mqtt_identities import (
     HARNESS_PASSWORD,
@@ -76,6 +77,7 @@ class MosquittoBroker:
         binary = mosquitto_binary() or "mosquitto"
         log = open(self.log_path, "ab")
         self._proc = subprocess.Popen([binary, "-c", str(self.conf_path)], stdout=log, stderr=log)
+        reaper.watch(self._proc, group=False)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -96,12 +98,17 @@ class MosquittoBroker:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-        self._proc = None
+        self._forget()
 
     def kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        self._forget()
+
+    def _forget(self) -> None:
+        if self._proc is not None:
+            reaper.release(self._proc)
         self._proc = None
 
     def restart(self, down_seconds: float = 0.0) -> None:

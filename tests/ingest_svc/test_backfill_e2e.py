@@ -87,6 +87,35 @@ def _counts(db_url: str, ledger_url: str) -> tuple[int, int, int, int]:
     )
 
 
+def _progress(db_url: str, app: Any, start_ms: int, end_ms: int) -> str:
+    """Where settling stands (for a failure's message): what was stuck, not only that it was."""
+    return json.dumps(
+        {
+            "window_ms": [start_ms, end_ms],
+            "settled": rows(db_url, "select household_id, count(*), sum(priced) from settlements group by 1"),
+            "progress": rows(db_url, "select household_id, next_hour_ms from household_progress"),
+            # Per unbilled period: when it closed, when its end value arrived, and the household's
+            # newest reading time stored by then (a reading past the end before the end value?).
+            "missing": rows(
+                db_url,
+                "select m.household_id, m.period_start_ms, m.reason, m.detail, m.closed_ms,"
+                " (select min(b.received_ms) from meter_boundaries b join meters x on x.meter_id = b.meter_id"
+                "  where x.household_id = m.household_id and b.boundary_ms = m.period_start_ms + m.period_ms),"
+                " (select max(r.ts_ms) from readings r join meters x on x.meter_id = r.meter_id"
+                "  where x.household_id = m.household_id and r.received_ms <= m.closed_ms)"
+                " from missing_periods m order by 1, 2 limit 12",
+            ),
+            "watermark": scalar(db_url, "select max(ts_ms) from readings"),
+            "boundaries": rows(
+                db_url,
+                "select meter_id, min(boundary_ms), max(boundary_ms), count(*) from meter_boundaries group by 1",
+            ),
+            "bridge": repr(app.billing.stats) if app.billing is not None else "",
+        },
+        default=str,
+    )
+
+
 async def test_back_filled_days_settle_through_the_real_pipeline_once(
     tmp_path: Path, services: Services
 ) -> None:
@@ -115,7 +144,9 @@ async def test_back_filled_days_settle_through_the_real_pipeline_once(
         # Past periods are settled and priced: every quarter-hour of the window but its two ends.
         periods = int(DAYS * 96) - 2
         past = f"select count(*) from settlements where hour_start_ms < {end_ms - PERIOD_MS}"
-        assert await wait_until(lambda: scalar(db_url, past + " and priced") >= 3 * periods, 120)
+        assert await wait_until(lambda: scalar(db_url, past + " and priced") >= 3 * periods, 120), _progress(
+            db_url, app, start_ms, end_ms
+        )
         assert scalar(db_url, "select count(*) from dead_letters") == 0
         assert await wait_until(
             lambda: scalar(db_url, "select count(*) from outbox where status != 'sent'") == 0, 120
