@@ -1,0 +1,44 @@
+"""A first visit downloads the build's default language only (issue #21): each text catalogue is a
+chunk of its own, the default one preloaded beside the entry script, the other fetched when a
+browser chose it (dashboard/src/lib/i18n/index.ts, vite.config.ts)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.bench_dashboard import DASHBOARD, first_visit_files
+
+# One sentence of the sign-in page in each catalogue (src/lib/i18n/{en,nb}.ts: auth.useAccount).
+WORDS = {"en-GB": "Use your EnergyPulse account.", "nb-NO": "Bruk EnergyPulse-kontoen din."}
+
+
+def _build(out_dir: Path, locale: str) -> Path:
+    # VITE_LOCALE (which wins) emptied: a developer's own setting must not pick the language here.
+    env = {**os.environ, "VITE_LOCALE": "", "VITE_EP_LOCALE": locale}
+    subprocess.run(
+        ["node", "node_modules/vite/bin/vite.js", "build", "--outDir", str(out_dir), "--emptyOutDir"],
+        cwd=DASHBOARD,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return out_dir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("locale", ["en-GB", "nb-NO"])
+def test_the_first_visit_carries_the_default_language_only(tmp_path: Path, locale: str) -> None:
+    if not (DASHBOARD / "node_modules").exists():
+        pytest.skip("dashboard dependencies not installed (scripts/test installs them)")
+    dist = _build(tmp_path / "dist", locale)
+    (other,) = set(WORDS) - {locale}
+    first = "".join((dist / ref).read_text() for ref in first_visit_files(dist))
+    assert WORDS[locale] in first
+    assert WORDS[other] not in first
+    # The other language is still in the build, for a browser that chose it.
+    assert any(WORDS[other] in p.read_text() for p in (dist / "assets").glob("*.js"))
