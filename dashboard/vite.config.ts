@@ -5,13 +5,15 @@ import tailwindcss from "@tailwindcss/vite";
 import react from "@vitejs/plugin-react";
 import { defineConfig, loadEnv, type Plugin } from "vite";
 
-// src/lib/i18n/<file>.ts of each locale (src/config/env.ts SUPPORTED_LOCALES).
-const CATALOGUE_FILES: Record<string, string> = { "en-GB": "en", "nb-NO": "nb" };
+// src/lib/i18n/<file>.ts: each locale's (src/config/env.ts SUPPORTED_LOCALES) catalogue part
+// that a page needs before signing in.
+const CATALOGUE_FILES: Record<string, string> = { "en-GB": "en-start", "nb-NO": "nb-start" };
 
 /**
- * The catalogues are loaded on demand (src/lib/i18n/index.ts); the build's default locale's is
- * preloaded beside the entry script, so a first visit in that language waits for no second round
- * trip before the first render. A browser that chose the other language fetches that one instead.
+ * The catalogues are loaded on demand (src/lib/i18n/index.ts); the start part of the build's
+ * default locale's is preloaded beside the entry script, so a first visit in that language waits
+ * for no second round trip before the first render. A browser that chose the other language
+ * fetches that one instead.
  */
 function preloadDefaultCatalogue(locale: string): Plugin {
   let base = "/";

@@ -16,7 +16,7 @@ async function start(): Promise<void> {
   initEnv();
   void restoreSession(); // the refresh call runs while the catalogue loads
   // The page's language before the first render: never a flash of keys or of the other language.
-  await loadCatalogue(currentLocale());
+  await loadCatalogue(currentLocale(), "start");
   root.render(
     <StrictMode>
       <App />
@@ -33,7 +33,7 @@ start().catch(async (error: unknown) => {
   } catch {
     // the build's configuration is what failed: English
   }
-  const title = await loadCatalogue(locale).then(
+  const title = await loadCatalogue(locale, "start").then(
     (en) => en.boot.cannotStart,
     () => "EnergyPulse cannot start",
   );

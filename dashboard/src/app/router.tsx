@@ -4,7 +4,7 @@ import { createBrowserRouter, Outlet, RouterProvider } from "react-router";
 import { LoadingState } from "@/components/ui/states";
 import { SignInPage } from "@/features/auth/components/sign-in-page";
 import { useSession } from "@/lib/session";
-import { useT } from "@/lib/i18n";
+import { currentLocale, hasCatalogue, loadCatalogue, useLocale, useT, wholeCatalogue } from "@/lib/i18n";
 
 import type * as SignedIn from "./signed-in";
 
@@ -23,7 +23,15 @@ function loadShell(): Promise<typeof SignedIn> {
   return shellPromise;
 }
 const loadHome = () => import("@/features/home/components/home-page");
-const AppShell = lazy(() => loadShell().then((m) => ({ default: m.AppShell })));
+
+/** The shell's chunk and the signed-in pages' words (the catalogue's pages part) in the page's
+ *  locale, suspending (page()'s loading state) until both are here. */
+function SignedInShell() {
+  const locale = useLocale();
+  if (!hasCatalogue(locale, "all")) use(wholeCatalogue(locale));
+  const { AppShell } = shellModule ?? use(loadShell());
+  return <AppShell />;
+}
 
 /** A route element from the shell's chunk: it renders inside AppShell, so the chunk is already
  *  here and it never suspends (a lazy() of its own would flash the page's loading state). */
@@ -51,7 +59,7 @@ const TransactionPage = lazy(() => import("@/features/ledger/components/transact
 const AlertsPage = lazy(() => import("@/features/alerts/components/alerts-page").then((m) => ({ default: m.AlertsPage })));
 const AdminPage = lazy(() => import("@/features/admin/components/admin-page").then((m) => ({ default: m.AdminPage })));
 
-function page(Component: LazyExoticComponent<ComponentType>, className = "min-h-64") {
+function page(Component: LazyExoticComponent<ComponentType> | ComponentType, className = "min-h-64") {
   return (
     <Suspense fallback={<LoadingState className={className} />}>
       <Component />
@@ -60,7 +68,7 @@ function page(Component: LazyExoticComponent<ComponentType>, className = "min-h-
 }
 
 /**
- * What signing in shows first (the shell and the home page), fetched together rather than one
+ * What signing in shows first (the shell, its words and the home page), fetched together rather than one
  * after the other: at once when a session is resumed, and once the sign-in page is idle when
  * signed out, so sign-in-to-data does not wait for them while the first visit's own download
  * stays the sign-in page.
@@ -70,6 +78,7 @@ function usePrefetchSignedIn(status: ReturnType<typeof useSession>["status"]): v
     if (status === "restoring") return;
     const prefetch = () => {
       void loadShell().catch(() => undefined); // a failed prefetch is fetched again when needed
+      void loadCatalogue(currentLocale()).catch(() => undefined);
       void loadHome().catch(() => undefined);
     };
     if (status === "signed-in") {
@@ -102,7 +111,7 @@ const router = createBrowserRouter([
     element: <SessionGate />,
     children: [
       {
-        element: page(AppShell, "min-h-dvh"),
+        element: page(SignedInShell, "min-h-dvh"),
         children: [
           { index: true, element: <DefaultRedirect /> },
           { path: "sign-in", element: <DefaultRedirect /> },
