@@ -68,10 +68,10 @@ function page(Component: LazyExoticComponent<ComponentType> | ComponentType, cla
 }
 
 /**
- * What signing in shows first (the shell, its words and the home page), fetched together rather than one
- * after the other: at once when a session is resumed, and once the sign-in page is idle when
- * signed out, so sign-in-to-data does not wait for them while the first visit's own download
- * stays the sign-in page.
+ * What signing in shows first (the shell, its words and the home page), fetched together rather
+ * than one after the other: at once when a session is resumed, and once the sign-in page is idle
+ * when signed out, so sign-in-to-data does not wait for them while the first visit's own
+ * download stays the sign-in page.
  */
 function usePrefetchSignedIn(status: ReturnType<typeof useSession>["status"]): void {
   useEffect(() => {
