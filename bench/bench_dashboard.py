@@ -44,13 +44,19 @@ def _gzip_size(path: Path) -> int:
     return len(gzip.compress(path.read_bytes(), compresslevel=9))
 
 
-def bundle_sizes() -> dict[str, float]:
-    """Initial-load and total gzip bytes of dist/ (build it first: npm run build)."""
-    index = DIST / "index.html"
-    html = index.read_text()
-    refs = set(re.findall(r'(?:src|href)="/(assets/[^"]+\.(?:js|css))"', html))
-    initial = _gzip_size(index) + sum(_gzip_size(DIST / ref) for ref in refs)
-    assets = [p for p in DIST.rglob("*") if p.is_file() and p.suffix in {".js", ".css", ".html"}]
+def first_visit_files(dist: Path = DIST) -> set[str]:
+    """The files index.html loads itself (entry script, modulepreloads, CSS), relative to ``dist``."""
+    html = (dist / "index.html").read_text()
+    return set(re.findall(r'(?:src|href)="/(assets/[^"]+\.(?:js|css))"', html))
+
+
+def bundle_sizes(dist: Path = DIST) -> dict[str, float]:
+    """Initial-load and total gzip bytes of dist/ (build it first: npm run build), or of another
+    build folder (`vite build --outDir`: two builds compared in one run)."""
+    index = dist / "index.html"
+    refs = first_visit_files(dist)
+    initial = _gzip_size(index) + sum(_gzip_size(dist / ref) for ref in refs)
+    assets = [p for p in dist.rglob("*") if p.is_file() and p.suffix in {".js", ".css", ".html"}]
     return {
         "initial_gzip_kb": initial / 1024,
         "initial_files": float(len(refs) + 1),
@@ -79,15 +85,23 @@ def _serving(server: subprocess.Popen[bytes], url: str, timeout: float = 30.0) -
 
 
 @contextmanager
-def _preview_server() -> Iterator[str]:
-    """``vite preview`` of dist/ for the block; yields its URL. Vite binds the port it is given
+def _preview_server(dist: Path = DIST) -> Iterator[str]:
+    """``vite preview`` of ``dist`` for the block; yields its URL. Vite binds the port it is given
     (--strictPort), picked free just before: if another program took it meanwhile, vite exits and
     another port is tried."""
     for _attempt in range(PREVIEW_ATTEMPTS):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        args = ["node", "node_modules/vite/bin/vite.js", "preview", "--host", "127.0.0.1"]
+        args = [
+            "node",
+            "node_modules/vite/bin/vite.js",
+            "preview",
+            "--host",
+            "127.0.0.1",
+            "--outDir",
+            str(dist),
+        ]
         server = children.spawn(
             [*args, "--port", str(port), "--strictPort"], cwd=DASHBOARD, env=dict(os.environ)
         )
@@ -99,9 +113,9 @@ def _preview_server() -> Iterator[str]:
     raise RuntimeError(f"vite preview exited before serving, {PREVIEW_ATTEMPTS} times")
 
 
-def first_load(runs: int) -> dict[str, float]:
-    """Median first-load timings (ms) on loopback and under slow-4G throttling."""
-    with _preview_server() as url:
+def first_load(runs: int, dist: Path = DIST) -> dict[str, float]:
+    """Median first-load timings (ms) on loopback and under slow-4G throttling, of ``dist``."""
+    with _preview_server(dist) as url:
         figures: dict[str, float] = {}
         for network in ("none", "slow4g"):
             out = subprocess.run(
@@ -138,13 +152,15 @@ STACK_PARTS = ALL_PARTS
 USER = "household-0001"
 
 
-def sign_in_to_data(runs: int) -> dict[str, float]:
+def sign_in_to_data(runs: int, dist: Path = DIST) -> dict[str, float]:
     """Median ms from submitting the sign-in form to the home page's data, against the real stack.
     One untimed run first: the stack's first request for each piece (a model's first forecast,
     the first stream subscriber) is start-up, not what a user sees on a running system."""
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         # A cap, not a wait: predict_svc trains its first models at start-up.
-        stack = children.start_stack(Path(tmp), STACK_PARTS, timeout=300)
+        stack = children.start_stack(
+            Path(tmp), STACK_PARTS, timeout=300, extra_env={"EP_WEB_DIST": str(dist.resolve())}
+        )
         try:
             out = subprocess.run(
                 [

@@ -1,5 +1,5 @@
 /** On start-up, resumes a session from the refresh cookie, if the browser has one (script cannot tell). */
-import { routes } from "@/gen/routes";
+import { authRoutes } from "@/gen/routes/auth";
 import { callApi, refreshAccessToken } from "@/lib/api-client";
 import { accessToken, setSignedIn, setSignedOut } from "@/lib/session";
 
@@ -9,7 +9,7 @@ export async function restoreSession(): Promise<void> {
     return;
   }
   try {
-    const me = await callApi(routes.auth.getCurrentUser());
+    const me = await callApi(authRoutes.getCurrentUser());
     const token = accessToken();
     if (!me.user || !token) throw new Error("no user");
     // The access token's expiry is not needed client-side: a 401 triggers the refresh.

@@ -7,7 +7,9 @@
 import type { DescMessage, JsonValue, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 
 import { env } from "@/config/env";
-import { routes, type Route } from "@/gen/routes";
+// The auth service's routes alone: the sign-in page loads no other service's schemas (#21).
+import { authRoutes } from "@/gen/routes/auth";
+import type { Route } from "@/gen/routes/route";
 import { reportForbidden } from "@/lib/forbidden";
 import { parseMessage, requestJson, tsDate } from "@/lib/proto-json";
 import { accessToken, getSession, SESSION_HEADERS, setSignedOut, updateTokens } from "@/lib/session";
@@ -127,7 +129,7 @@ export function createApiClient(deps: ApiClientDeps): ApiClient {
   const refreshAccessToken = (): Promise<boolean> => {
     refreshing ??= (async () => {
       try {
-        const refresh = routes.auth.refreshToken();
+        const refresh = authRoutes.refreshToken();
         const response = await deps.fetch(url(refresh.path), {
           method: refresh.method,
           headers: { accept: "application/json", "content-type": "application/json", ...SESSION_HEADERS },

@@ -127,7 +127,9 @@ export function AppShell() {
   if (session.status !== "signed-in") return null;
   const roleLabel = t.shell.account[session.user.role === Role.ADMIN ? "admin" : session.user.role === Role.SERVICE ? "service" : "household"];
 
-  const sidebar = (onNavigate?: () => void) => (
+  // The language switch once per viewport: in the sidebar on desktop, in the header from tablet
+  // width, and in the menu on a phone (its header has no room): `drawer` is the phone/tablet menu.
+  const sidebar = (drawer: boolean, onNavigate?: () => void) => (
     <div className="theme-fixed flex h-full flex-col gap-6 bg-slate-900 px-4 py-5">
       <div className="flex items-center gap-3 px-2">
         <LogoMark />
@@ -142,7 +144,7 @@ export function AppShell() {
           {session.user.username}
         </p>
         <p className="text-xs text-slate-300">{roleLabel}</p>
-        <LocaleSwitch dark className="mt-2" />
+        <LocaleSwitch dark className={cn("mt-2", drawer && "sm:hidden")} />
         <button
           type="button"
           className="mt-2 flex w-full items-center gap-2 rounded-md px-2 py-1.5 text-sm font-medium text-slate-300 hover:bg-white/10 hover:text-white disabled:opacity-60"
@@ -163,12 +165,12 @@ export function AppShell() {
       </a>
       {/* A full-height column whose content sticks: the dark band runs the page's whole length. */}
       <aside className="theme-fixed hidden w-60 shrink-0 bg-slate-900 lg:block">
-        <div className="sticky top-0 h-dvh">{sidebar()}</div>
+        <div className="sticky top-0 h-dvh">{sidebar(false)}</div>
       </aside>
       {menuOpen && (
         <div className="fixed inset-0 z-40 lg:hidden" role="dialog" aria-modal="true" aria-label={t.shell.menu}>
           <button type="button" className="absolute inset-0 bg-slate-900/50" aria-label={t.shell.closeMenu} onClick={() => setMenuOpen(false)} />
-          <div className="relative h-full w-64">{sidebar(() => setMenuOpen(false))}</div>
+          <div className="relative h-full w-64">{sidebar(true, () => setMenuOpen(false))}</div>
           <Button variant="ghost" size="sm" className="absolute top-4 left-68 bg-white" aria-label={t.shell.closeMenu} onClick={() => setMenuOpen(false)}>
             <XIcon />
           </Button>
@@ -181,7 +183,7 @@ export function AppShell() {
         </Button>
         <div className="flex min-w-0 flex-1 items-center gap-3">{(householdId || options.length > 0) && <HouseholdSwitcher current={householdId} options={options} />}</div>
         {householdId && <NotificationCenter householdId={householdId} />}
-        <LocaleSwitch className="hidden sm:inline-flex" />
+        <LocaleSwitch className="hidden sm:inline-flex lg:hidden" />
         <Badge tone={admin ? "info" : "neutral"} title={t.shell.accountTitle}>{roleLabel}</Badge>
       </header>
       <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8">

@@ -1,6 +1,6 @@
 import { useMutation } from "@tanstack/react-query";
 
-import { routes } from "@/gen/routes";
+import { authRoutes } from "@/gen/routes/auth";
 import { callApi } from "@/lib/api-client";
 import { tsDate } from "@/lib/proto-json";
 import { SESSION_HEADERS, setSignedIn } from "@/lib/session";
@@ -11,7 +11,7 @@ export interface LoginInput {
 }
 
 export async function login({ username, password }: LoginInput) {
-  const response = await callApi(routes.auth.login(), { body: { username, password }, anonymous: true, headers: SESSION_HEADERS });
+  const response = await callApi(authRoutes.login(), { body: { username, password }, anonymous: true, headers: SESSION_HEADERS });
   if (!response.tokens || !response.user) throw new Error("The sign-in answer had no tokens.");
   // The refresh token came as an HttpOnly cookie; the body's field is empty in cookie mode.
   setSignedIn({
