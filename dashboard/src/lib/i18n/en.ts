@@ -5,6 +5,8 @@
  */
 import { plural } from "@/lib/format";
 
+import { reasonFieldsEn, reasonsEn } from "./reasons-en";
+
 export const en = {
   common: {
     language: "Language",
@@ -37,6 +39,7 @@ export const en = {
     exVat: "ex VAT",
     vatIncl: "VAT incl.",
     serviceUnavailable: "The service is unavailable right now.",
+    connectionLost: "The connection to the server was interrupted.",
   },
   boot: {
     cannotStart: "EnergyPulse cannot start",
@@ -198,6 +201,20 @@ export const en = {
       blocks: "Blocks checked",
       transactions: "Transactions checked",
       firstBad: (height: string, detail: string) => `First bad block: ${height} — ${detail}`,
+      // VerifyChainResponse.reason codes (ledger_svc/verify.py); an unknown one is shown as sent.
+      faults: {
+        TX_PREV_MISMATCH: "a transaction does not link to the one before it",
+        TX_HASH_MISMATCH: "a stored transaction does not match its hash",
+        TX_COLUMN_MISMATCH: "a transaction's stored columns differ from its record",
+        TREE_MISMATCH: "a transaction differs from the tree the ledger has signed",
+        BLOCK_HASH_MISMATCH: "a stored block does not match its hash",
+        PREV_BLOCK_MISMATCH: "a block does not link to the block before it",
+        TX_RANGE_MISMATCH: "a block's transactions are not the ones it names",
+        MERKLE_ROOT_MISMATCH: "a block's transactions do not give its Merkle root",
+        HEAD_MISMATCH: "the chain's head disagrees with the stored blocks",
+        CHECKPOINT_MISMATCH: "the ledger disagrees with a published checkpoint",
+      } as Record<string, string>,
+      firstBadAt: (height: string) => `First bad block: ${height}`,
     },
     block: {
       title: (height: string) => `Block #${height}`,
@@ -282,6 +299,7 @@ export const en = {
     useAccount: "Use your EnergyPulse account.",
     username: "Username",
     password: "Password",
+    sessionExpired: "Your session has expired. Please sign in again.",
   },
   invoices: {
     title: "Invoice",
@@ -378,7 +396,7 @@ export const en = {
       stoppedTitle: "Live stream stopped",
       closed: "The live connection was closed.",
       waiting: "Waiting for the first reading…",
-      problem: (detail: string) => `Connection problem: ${detail}. Retrying.`,
+      problem: (detail: string) => `Connection problem: ${detail} Retrying.`,
       every: "Readings arrive every few seconds.",
     },
     today: {
@@ -513,6 +531,8 @@ export const en = {
       likely: "Likely cheapest each day (forecast median, 80% range):",
       median: "Forecast median",
       notes: "What the forecast stands on",
+      noteSubstituted: (input: string, missing: string, used: string) => `${input} for ${missing} is not published yet, so the price forecast uses the one for ${used} instead.`,
+      noteInputs: { load: "The power consumption forecast", windSolar: "The wind and solar power forecast" },
       overlap: "Their ranges overlap, so the forecast cannot tell these apart: any of them is as likely to be the cheapest. For a job of several hours, use the cheapest-window card.",
     },
     accuracy: {
@@ -787,6 +807,10 @@ export const en = {
     password: "Password",
     addBroker: "Add MQTT broker",
   },
+  /** API error reasons (google.rpc.ErrorInfo.reason): what the user reads instead of the server's English. */
+  reasons: reasonsEn,
+  /** Finer words when the error names the field at fault (ErrorInfo metadata "field"). */
+  reasonFields: reasonFieldsEn,
 };
 
 export type Messages = typeof en;

@@ -5,6 +5,7 @@
 import { fmtDecimal, fmtInteger, plural } from "@/lib/format";
 
 import type { Messages } from "./en";
+import { reasonFieldsNb, reasonsNb } from "./reasons-nb";
 
 export const nb: Messages = {
   common: {
@@ -38,6 +39,7 @@ export const nb: Messages = {
     exVat: "eks. mva.",
     vatIncl: "inkl. mva.",
     serviceUnavailable: "Tjenesten er ikke tilgjengelig akkurat nå.",
+    connectionLost: "Forbindelsen til serveren ble brutt.",
   },
   boot: {
     cannotStart: "EnergyPulse kan ikke starte",
@@ -199,6 +201,19 @@ export const nb: Messages = {
       blocks: "Blokker kontrollert",
       transactions: "Transaksjoner kontrollert",
       firstBad: (height: string, detail: string) => `Første feilaktige blokk: ${height} — ${detail}`,
+      faults: {
+        TX_PREV_MISMATCH: "en transaksjon peker ikke til den før",
+        TX_HASH_MISMATCH: "en lagret transaksjon stemmer ikke med hashen sin",
+        TX_COLUMN_MISMATCH: "de lagrede kolonnene til en transaksjon avviker fra posten",
+        TREE_MISMATCH: "en transaksjon avviker fra treet hovedboken har signert",
+        BLOCK_HASH_MISMATCH: "en lagret blokk stemmer ikke med hashen sin",
+        PREV_BLOCK_MISMATCH: "en blokk peker ikke til blokken før",
+        TX_RANGE_MISMATCH: "transaksjonene i en blokk er ikke de blokken oppgir",
+        MERKLE_ROOT_MISMATCH: "transaksjonene i en blokk gir ikke Merkle-roten dens",
+        HEAD_MISMATCH: "toppen av kjeden stemmer ikke med de lagrede blokkene",
+        CHECKPOINT_MISMATCH: "hovedboken stemmer ikke med et publisert kontrollpunkt",
+      },
+      firstBadAt: (height: string) => `Første feilaktige blokk: ${height}`,
     },
     block: {
       title: (height: string) => `Blokk nr. ${height}`,
@@ -283,6 +298,7 @@ export const nb: Messages = {
     useAccount: "Bruk EnergyPulse-kontoen din.",
     username: "Brukernavn",
     password: "Passord",
+    sessionExpired: "Økten din er utløpt. Logg inn på nytt.",
   },
   invoices: {
     title: "Faktura",
@@ -378,7 +394,7 @@ export const nb: Messages = {
       stoppedTitle: "Direktestrømmen er stoppet",
       closed: "Direkteforbindelsen ble lukket.",
       waiting: "Venter på første måleravlesning…",
-      problem: (detail: string) => `Tilkoblingsproblem: ${detail}. Prøver igjen.`,
+      problem: (detail: string) => `Tilkoblingsproblem: ${detail} Prøver igjen.`,
       every: "Avlesningene kommer med noen sekunders mellomrom.",
     },
     today: {
@@ -513,6 +529,8 @@ export const nb: Messages = {
       likely: "Trolig billigst hver dag (prognosemedian, 80 %-intervall):",
       median: "Prognosemedian",
       notes: "Hva prognosen bygger på",
+      noteSubstituted: (input: string, missing: string, used: string) => `${input} for ${missing} er ikke publisert ennå, så prisprognosen bruker den for ${used} i stedet.`,
+      noteInputs: { load: "Forbruksprognosen", windSolar: "Vind- og solkraftprognosen" },
       overlap: "Intervallene overlapper, så prognosen kan ikke skille dem: hver av dem kan like gjerne bli billigst. For en jobb på flere timer, bruk kortet for billigste tidsvindu.",
     },
     accuracy: {
@@ -787,4 +805,6 @@ export const nb: Messages = {
     password: "Passord",
     addBroker: "Legg til MQTT-megler",
   },
+  reasons: reasonsNb,
+  reasonFields: reasonFieldsNb,
 };
