@@ -130,6 +130,10 @@ export const en = {
     markAll: "Mark all read",
     failed: "Alerts could not be loaded.",
     none: "No alerts yet. Rules you set raise them here, by webhook and on your MQTT broker.",
+    meterSilent: {
+      title: (minutes: string) => `Your meter stopped reporting (${minutes} min)`,
+      message: (time: string) => `Last reading: ${time}. Check the meter's power supply and network.`,
+    },
   },
   reset: {
     title: "Choose a new password",

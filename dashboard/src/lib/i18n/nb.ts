@@ -130,6 +130,10 @@ export const nb: Messages = {
     markAll: "Merk alle som lest",
     failed: "Varslene kunne ikke lastes.",
     none: "Ingen varsler ennå. Reglene du setter opp, varsler her, via webhook og på MQTT-megleren din.",
+    meterSilent: {
+      title: (minutes: string) => `Måleren din har sluttet å rapportere (${minutes} min)`,
+      message: (time: string) => `Siste avlesning: ${time}. Sjekk strømtilførselen og nettverket til måleren.`,
+    },
   },
   reset: {
     title: "Velg et nytt passord",
