@@ -327,7 +327,15 @@ export const en = {
     linesMixed: "EUR (legacy hours) and NOK (meter-signed periods)",
     linesCaption: (month: string) => `Settlement lines of ${month}`,
     col: { period: "Period", hour: "(hour)", kwh: "kWh", spotMixed: "Spot øre or c/kWh", spotUnit: (unit: string) => `Spot ${unit}`, spot: "Spot", grid: "Grid", capacity: "Capacity", other: "Other", vat: "VAT", total: "Total", transaction: "Transaction", verdict: "Verdict" },
-    verdict: { verifiedTitle: "Hash recomputed and proven into the signed head", verified: "Verified", pending: "Pending", notInLedger: "Not in ledger", tampered: "Tampered" },
+    verdict: { verifiedTitle: "Hash recomputed and proven into the signed head", verified: "Verified", pending: "Pending", notInLedger: "Not in ledger", tampered: "Tampered",
+      why: {
+        recompute: "The line's record could not be read to recompute its hash.",
+        hash: "The line's record does not match its hash: it was changed after it was written.",
+        pending: "Not yet covered by the ledger's latest signed state; check again shortly.",
+        noProof: "The ledger gave no proof that this line is in its signed state.",
+        inclusion: "The proof that this line is in the ledger's signed state does not hold.",
+      },
+    },
     periods: {
       legacy: "legacy: not meter-signed",
       signed: "meter-signed",

@@ -326,7 +326,15 @@ export const nb: Messages = {
     linesMixed: "EUR (eldre timer) og NOK (målersignerte perioder)",
     linesCaption: (month: string) => `Avregningslinjer for ${month}`,
     col: { period: "Periode", hour: "(time)", kwh: "kWh", spotMixed: "Spot øre eller c/kWh", spotUnit: (unit: string) => `Spot ${unit}`, spot: "Strøm", grid: "Nettleie", capacity: "Effekttrinn", other: "Annet", vat: "MVA", total: "Sum", transaction: "Transaksjon", verdict: "Resultat" },
-    verdict: { verifiedTitle: "Hashen er beregnet på nytt og bevist inn i det signerte hodet", verified: "Kontrollert", pending: "Venter", notInLedger: "Ikke i hovedboken", tampered: "Endret" },
+    verdict: { verifiedTitle: "Hashen er beregnet på nytt og bevist inn i det signerte hodet", verified: "Kontrollert", pending: "Venter", notInLedger: "Ikke i hovedboken", tampered: "Endret",
+      why: {
+        recompute: "Posten for denne linjen kunne ikke leses for å beregne hashen på nytt.",
+        hash: "Posten for denne linjen stemmer ikke med hashen sin: den er endret etter at den ble skrevet.",
+        pending: "Ennå ikke dekket av hovedbokens siste signerte tilstand; sjekk igjen om litt.",
+        noProof: "Hovedboken ga ikke noe bevis for at denne linjen er i den signerte tilstanden.",
+        inclusion: "Beviset for at denne linjen er i hovedbokens signerte tilstand, holder ikke.",
+      },
+    },
     periods: {
       legacy: "eldre: ikke målersignert",
       signed: "målersignert",
