@@ -31,27 +31,29 @@ _FIELD_OF_KIND = {kind: name for name, (kind, _) in _KINDS.items()}
 MAX_NAME = 80
 
 
-def _bad(detail: str) -> InvalidArgument:
-    return InvalidArgument(reasons.ALERT_INVALID_RULE, detail)
+def _bad(detail: str, field: str) -> InvalidArgument:
+    # ErrorInfo metadata "field": the rule's field at fault (proto name, "condition" for none), so
+    # a client words the problem itself instead of showing this English detail.
+    return InvalidArgument(reasons.ALERT_INVALID_RULE, detail, {"field": field})
 
 
 def _lookahead(value: int) -> int:
     hours = value or 24
     if not 1 <= hours <= 48:
-        raise _bad(f"lookahead_hours must be 1-48, got {value}")
+        raise _bad(f"lookahead_hours must be 1-48, got {value}", "lookahead_hours")
     return hours
 
 
 def _finite(value: float, name: str, low: float, high: float) -> float:
     if not math.isfinite(value) or not low <= value <= high:
-        raise _bad(f"{name} must be between {low:g} and {high:g}, got {value}")
+        raise _bad(f"{name} must be between {low:g} and {high:g}, got {value}", name)
     return value
 
 
 def _micro(value: int, name: str) -> int:
     low, high = MICRO_RANGE
     if not low <= value <= high:
-        raise _bad(f"{name} must be between {low} and {high} (micro-units per kWh), got {value}")
+        raise _bad(f"{name} must be between {low} and {high} (micro-units per kWh), got {value}", name)
     return value
 
 
@@ -71,10 +73,12 @@ def validated(rule: pb.AlertRule, currency: str) -> Validated:
     both units: ALERT_PRICE_THRESHOLD_CONFLICT). ``currency``: the installation's (names)."""
     which = rule.WhichOneof("condition")
     if which is None:
-        raise _bad("a rule needs one condition: priceSpike, cheapWindow, capacityStep or meterSilent")
+        raise _bad(
+            "a rule needs one condition: priceSpike, cheapWindow, capacityStep or meterSilent", "condition"
+        )
     name = rule.display_name.strip()
     if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
-        raise _bad(f"display_name must be at most {MAX_NAME} printable characters")
+        raise _bad(f"display_name must be at most {MAX_NAME} printable characters", "display_name")
     condition: Condition
     if which == "price_spike":
         c = rule.price_spike
@@ -94,7 +98,10 @@ def validated(rule: pb.AlertRule, currency: str) -> Validated:
     elif which == "cheap_window":
         w = rule.cheap_window
         if w.duration_minutes % 15 or not 15 <= w.duration_minutes <= 720:
-            raise _bad(f"duration_minutes must be a multiple of 15 from 15 to 720, got {w.duration_minutes}")
+            raise _bad(
+                f"duration_minutes must be a multiple of 15 from 15 to 720, got {w.duration_minutes}",
+                "duration_minutes",
+            )
         condition = pb.CheapWindowCondition(
             duration_minutes=w.duration_minutes, lookahead_hours=_lookahead(w.lookahead_hours)
         )
@@ -105,7 +112,7 @@ def validated(rule: pb.AlertRule, currency: str) -> Validated:
         if w.HasField("max_price_micro_per_kwh"):
             condition.max_price_micro_per_kwh = _micro(w.max_price_micro_per_kwh, "max_price_micro_per_kwh")
         if condition.duration_minutes > condition.lookahead_hours * 60:
-            raise _bad("duration_minutes must fit in lookahead_hours")
+            raise _bad("duration_minutes must fit in lookahead_hours", "duration_minutes")
         name = (
             name
             or f"Cheapest {condition.duration_minutes // 60}h{condition.duration_minutes % 60:02d} window"
@@ -113,13 +120,18 @@ def validated(rule: pb.AlertRule, currency: str) -> Validated:
     elif which == "capacity_step":
         percent = rule.capacity_step.approach_percent or 90
         if not 50 <= percent <= 99:
-            raise _bad(f"approach_percent must be 50-99, got {rule.capacity_step.approach_percent}")
+            raise _bad(
+                f"approach_percent must be 50-99, got {rule.capacity_step.approach_percent}",
+                "approach_percent",
+            )
         condition = pb.CapacityStepCondition(approach_percent=percent)
         name = name or f"Peak at {percent}% of the next capacity step"
     else:
         minutes = rule.meter_silent.silent_minutes or 30
         if not 5 <= minutes <= 10080:
-            raise _bad(f"silent_minutes must be 5-10080, got {rule.meter_silent.silent_minutes}")
+            raise _bad(
+                f"silent_minutes must be 5-10080, got {rule.meter_silent.silent_minutes}", "silent_minutes"
+            )
         condition = pb.MeterSilentCondition(silent_minutes=minutes)
         name = name or f"No reading for {minutes} min"
     return Validated(_KINDS[which][0], condition, name)

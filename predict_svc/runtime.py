@@ -52,6 +52,7 @@ __all__ = [
     "LoadedModel",
     "ModelRegistry",
     "PricePath",
+    "Substitution",
     "TemperatureSource",
     "ZoneMarket",
     "build_path",
@@ -59,6 +60,7 @@ __all__ = [
     "forecast_hours",
     "grow_grid",
     "substitution_notes",
+    "substitutions",
 ]
 
 log = get_logger(__name__)
@@ -583,14 +585,29 @@ def build_path(
     )
 
 
-def substitution_notes(path: PricePath) -> list[str]:
-    """One line per input of ``path``'s forecast that was substituted (not yet known at the
-    issue): the response's ``forecast_notes``."""
+@dataclass(frozen=True)
+class Substitution:
+    """One input of a forecast that was not yet known at the issue, and the day used instead."""
+
+    series: str  # market column, e.g. "load_forecast"
+    missing_day: date  # delivery day whose forecast of the series was not yet published
+    used_day: date  # the day whose forecast stood in for it (one day older)
+
+
+def substitutions(path: PricePath) -> list[Substitution]:
+    """The inputs of ``path``'s forecast that were substituted, in the forecast's order: the
+    response's typed ``notes`` (and, as prose, ``forecast_notes``)."""
     missing = path.published_day + timedelta(days=1)
+    return [Substitution(series, missing, path.published_day) for series in path.forecast.substituted]
+
+
+def substitution_notes(path: PricePath) -> list[str]:
+    """One English line per substituted input: the response's deprecated ``forecast_notes``,
+    kept word for word for clients that read it."""
     return [
-        f"{series} of {missing.isoformat()} not yet published: the latest known day-ahead "
-        f"forecast, one day older ({path.published_day.isoformat()}), used"
-        for series in path.forecast.substituted
+        f"{s.series} of {s.missing_day.isoformat()} not yet published: the latest known day-ahead "
+        f"forecast, one day older ({s.used_day.isoformat()}), used"
+        for s in substitutions(path)
     ]
 
 

@@ -40,11 +40,12 @@ from predict_svc.runtime import (
     PricePath,
     ZoneMarket,
     substitution_notes,
+    substitutions,
 )
 from predict_svc.weather import SyntheticWeather, WeatherError, WeatherProvider
 from predict_svc.windows import cheapest_windows, window_message
 
-__all__ = ["HouseholdBook", "PredictionServicer"]
+__all__ = ["HouseholdBook", "PredictionServicer", "forecast_notes"]
 
 log = get_logger(__name__)
 HOUR_TD = timedelta(hours=1)
@@ -71,6 +72,27 @@ def _resolution(value: int) -> int:
             reasons.RESOLUTION_INVALID, f"resolution must be QUARTER_HOUR or HOUR, got {value}"
         )
     return int(minutes)
+
+
+# Market columns a forecast can substitute (predict_svc.weekahead.SUBSTITUTABLE) as typed inputs.
+_FORECAST_INPUTS = {
+    "load_forecast": forecast_pb2.FORECAST_INPUT_LOAD_FORECAST,
+    "wind_solar_forecast": forecast_pb2.FORECAST_INPUT_WIND_SOLAR_FORECAST,
+}
+
+
+def forecast_notes(path: PricePath) -> list[forecast_pb2.ForecastNote]:
+    """The typed notes of ``path``'s forecast (GetPriceForecastResponse.notes), one per
+    substituted input, in the order of the prose ``forecast_notes``."""
+    return [
+        forecast_pb2.ForecastNote(
+            code=forecast_pb2.FORECAST_NOTE_CODE_INPUT_SUBSTITUTED,
+            input=_FORECAST_INPUTS.get(s.series, forecast_pb2.FORECAST_INPUT_UNSPECIFIED),
+            missing_day=s.missing_day.isoformat(),
+            used_day=s.used_day.isoformat(),
+        )
+        for s in substitutions(path)
+    ]
 
 
 def _resolution_enum(minutes: int) -> forecast_pb2.PriceResolution.ValueType:
@@ -500,6 +522,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             currency=spot.currency,
             price_threshold_micro_per_kwh=threshold_micro or 0,
             forecast_notes=substitution_notes(path),
+            notes=forecast_notes(path),
         )
         if len(self._price_responses) > 256:
             self._price_responses.clear()

@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 import paho.mqtt.client as mqtt
 import pytest
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
@@ -31,14 +32,16 @@ HH, OTHER = "hh-1", "hh-2"
 HOUR = 3_600_000
 
 
-def _reason(error: grpc.aio.AioRpcError) -> str:
-    from google.rpc import error_details_pb2
-
+def _info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     assert status is not None
     info = error_details_pb2.ErrorInfo()
     status.details[0].Unpack(info)
-    return info.reason
+    return info
+
+
+def _reason(error: grpc.aio.AioRpcError) -> str:
+    return _info(error).reason
 
 
 def _now_hour() -> int:
@@ -325,6 +328,18 @@ async def test_a_household_sees_and_edits_only_its_own(tmp_path: Path) -> None:
         assert [r.rule_id for r in rules.rules] == [mine.rule_id]
 
 
+_FIELD_AT_FAULT = {
+    "needs one condition": "condition",
+    "threshold": "threshold_eur_mwh",
+    "min_probability": "min_probability",
+    "multiple of 15": "duration_minutes",
+    "lookahead": "lookahead_hours",
+    "approach_percent": "approach_percent",
+    "silent_minutes": "silent_minutes",
+    "display_name": "display_name",
+}
+
+
 @pytest.mark.parametrize(
     ("rule", "fragment"),
     [
@@ -372,6 +387,8 @@ async def test_bad_rules_are_refused_with_the_reason(
             )
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert _reason(refused.value) == "ALERT_INVALID_RULE" and fragment in (refused.value.details() or "")
+        # The field at fault, for a client to word the problem in its user's language.
+        assert _info(refused.value).metadata["field"] == _FIELD_AT_FAULT[fragment]
 
 
 async def test_loopback_and_private_targets_are_refused_without_the_operator_allow_list(

@@ -194,7 +194,9 @@ async def test_live_service_takes_each_new_day_over_several_days(
     h = live
     first = await _forecast(h)
     assert first.forecast_start_time.ToDatetime(UTC) == CAL.day_end(FIRST_DAY)
-    assert not first.forecast_notes  # before the auction: the next day's forecasts are out
+    assert (
+        not first.forecast_notes and not first.notes
+    )  # before the auction: the next day's forecasts are out
     poller = PublicationPoller(
         FilePrices(h.data, CAL),
         ("NO1",),
@@ -230,6 +232,14 @@ async def test_live_service_takes_each_new_day_over_several_days(
             n.startswith(f"load_forecast of {missing} not yet published") for n in response.forecast_notes
         )
         assert all(f"one day older ({day.isoformat()})" in n for n in response.forecast_notes)
+        # The typed notes say the same, one per prose line (the dashboard words them itself).
+        assert len(response.notes) == len(response.forecast_notes)
+        assert forecast_pb2.FORECAST_INPUT_LOAD_FORECAST in [n.input for n in response.notes]
+        assert all(
+            n.code == forecast_pb2.FORECAST_NOTE_CODE_INPUT_SUBSTITUTED
+            and (n.missing_day, n.used_day) == (missing, day.isoformat())
+            for n in response.notes
+        )
         assert any(r.message == "exogenous_forecast_substituted" for r in caplog.records)
         caplog.clear()
         # The next morning, before the forecasts are out, the same day stays published and the
@@ -238,6 +248,7 @@ async def test_live_service_takes_each_new_day_over_several_days(
         morning = await _forecast(h)
         assert morning.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
         assert list(morning.forecast_notes) == list(response.forecast_notes)
+        assert list(morning.notes) == list(response.notes)
         # 10:00 CET: day + 1's forecasts arrive (the downloader appends, the watcher re-reads);
         # the forecast is recomputed with them and says nothing is substituted.
         _append_forecasts(h.data, h.source, day + timedelta(days=1))
@@ -245,7 +256,7 @@ async def test_live_service_takes_each_new_day_over_several_days(
         assert watcher.poll() == ["NO1"] and watcher.poll() == []  # re-read once, on the change
         known = await _forecast(h)
         assert known.forecast_start_time.ToDatetime(UTC) == CAL.day_end(day)
-        assert not known.forecast_notes
+        assert not known.forecast_notes and not known.notes
         assert all(np.isfinite(p.price_eur_mwh) for p in known.periods)
 
 

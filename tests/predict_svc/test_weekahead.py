@@ -12,10 +12,12 @@ import pytest
 
 import predict_svc.runtime as runtime
 from common.errors import FailedPrecondition
+from energypulse.prediction.v1 import forecast_pb2
 from predict_svc.clock import RealClock
 from predict_svc.model import PriceModel, load_model, save_model, train_model
 from predict_svc.runtime import ZoneMarket, build_path
 from predict_svc.server import warm_once
+from predict_svc.servicer import forecast_notes
 from predict_svc.synthetic import generate_market, load_params
 from tests.predict_svc.conftest import NOW, SMALL, synthetic_frame
 from tests.predict_svc.serving import seeded_app
@@ -149,6 +151,24 @@ def test_an_unpublished_first_day_forecast_is_replaced_by_the_day_before(small_m
     assert len(notes) == 2 and notes[0].startswith(
         f"load_forecast of {path.published_day + pd.Timedelta(days=1):%Y-%m-%d} not yet published"
     )
+    # The same facts typed (GetPriceForecastResponse.notes), in the same order, for clients
+    # that word them in their user's language.
+    missing = f"{path.published_day + pd.Timedelta(days=1):%Y-%m-%d}"
+    typed = forecast_notes(path)
+    assert [(n.code, n.input, n.missing_day, n.used_day) for n in typed] == [
+        (
+            forecast_pb2.FORECAST_NOTE_CODE_INPUT_SUBSTITUTED,
+            forecast_pb2.FORECAST_INPUT_LOAD_FORECAST,
+            missing,
+            path.published_day.isoformat(),
+        ),
+        (
+            forecast_pb2.FORECAST_NOTE_CODE_INPUT_SUBSTITUTED,
+            forecast_pb2.FORECAST_INPUT_WIND_SOLAR_FORECAST,
+            missing,
+            path.published_day.isoformat(),
+        ),
+    ]
     # With the real forecasts in the frame nothing is replaced.
     assert wa.forecast(frame, end, 7 * 24).substituted == ()
     # Without any known day to fall back on it is still the clear error, not a guess.

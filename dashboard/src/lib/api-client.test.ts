@@ -9,8 +9,9 @@ import { Role } from "@/gen/energypulse/auth/v1/user_pb";
 import { Resolution } from "@/gen/energypulse/telemetry/v1/reading_pb";
 import { routes } from "@/gen/routes";
 
-import { ApiError, createApiClient, SESSION_EXPIRED, type SessionPort } from "./api-client";
+import { ApiError, createApiClient, errorMessage, SESSION_EXPIRED, type SessionPort } from "./api-client";
 import { clearForbidden, getForbidden, reportForbidden } from "./forbidden";
+import { CATALOGUES } from "@/test/catalogues";
 
 interface Call {
   url: string;
@@ -248,10 +249,36 @@ describe("api client: errors", () => {
     expect(getForbidden()).toBeNull();
   });
 
-  it("names an empty 503 as the service being unavailable", async () => {
+  it("names an empty 503 as the service being unavailable, in the page's language", async () => {
     const { edge, client } = setup({ access: "access-1" });
     edge.routes.set("/api/v1/grid/stats", () => new Response("", { status: 503 }));
-    await expect(client.authorizedFetch(routes.telemetry.getGridStats())).rejects.toMatchObject({ status: 503, message: "The service is unavailable right now." });
+    const error = await client.authorizedFetch(routes.telemetry.getGridStats()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 503, reason: "" });
+    expect(errorMessage(error, CATALOGUES["en-GB"])).toBe("The service is unavailable right now.");
+    expect(errorMessage(error, CATALOGUES["nb-NO"])).toBe("Tjenesten er ikke tilgjengelig akkurat nå.");
+  });
+
+  it("shows the catalogue's text for a known reason, the server's message only for an unknown one", async () => {
+    const { edge, client, forbidden } = setup({ access: "access-1" });
+    edge.routes.set("/api/v1/users", () => json(403, rpcStatus(7, "role user may not call ListUsers", "ROLE_NOT_PERMITTED")));
+    edge.routes.set("/api/v1/grid/stats", () => json(400, rpcStatus(3, "something new went wrong", "A_REASON_FROM_A_NEWER_SERVER")));
+    const known = await client.authorizedFetch(routes.auth.listUsers()).catch((e: unknown) => e);
+    expect(errorMessage(known, CATALOGUES["nb-NO"])).toBe("Kontoen din har ikke lov til å gjøre dette.");
+    expect(errorMessage(known, CATALOGUES["en-GB"])).toBe("Your account is not allowed to do this.");
+    // The not-allowed panel gets the same words, not the server's English.
+    expect(forbidden).toEqual([{ message: "Your account is not allowed to do this.", path: "/api/v1/users" }]);
+    const unknown = await client.authorizedFetch(routes.telemetry.getGridStats()).catch((e: unknown) => e);
+    expect(unknown).toMatchObject({ reason: "A_REASON_FROM_A_NEWER_SERVER", metadata: {} });
+    expect(errorMessage(unknown, CATALOGUES["nb-NO"])).toBe("something new went wrong");
+    // A refused alert rule names the field at fault: its finer words, else the reason's own.
+    const rule = (field: string) =>
+      new ApiError(400, "duration_minutes must be a multiple of 15 from 15 to 720, got 18", "ALERT_INVALID_RULE", 3, { field });
+    expect(errorMessage(rule("duration_minutes"), CATALOGUES["nb-NO"])).toBe(
+      "Varigheten må være hele kvarter, fra 15 minutter til 12 timer, og få plass innenfor timene regelen ser fram.",
+    );
+    expect(errorMessage(rule("a_field_from_a_newer_server"), CATALOGUES["nb-NO"])).toBe(CATALOGUES["nb-NO"].reasons.ALERT_INVALID_RULE);
+    // Not a key of the catalogue object's prototype either.
+    expect(errorMessage(new ApiError(400, "server words", "constructor"), CATALOGUES["nb-NO"])).toBe("server words");
   });
 
   it("prefixes URLs with the configured base and encodes the path and the typed query", async () => {

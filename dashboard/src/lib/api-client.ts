@@ -11,6 +11,7 @@ import { env } from "@/config/env";
 import { authRoutes } from "@/gen/routes/auth";
 import type { Route } from "@/gen/routes/route";
 import { reportForbidden } from "@/lib/forbidden";
+import { currentLocale, hasCatalogue, messages, type Messages } from "@/lib/i18n";
 import { parseMessage, requestJson, tsDate } from "@/lib/proto-json";
 import { accessToken, getSession, SESSION_HEADERS, setSignedOut, updateTokens } from "@/lib/session";
 
@@ -36,6 +37,8 @@ export class ApiError extends Error {
     message: string,
     readonly reason = "",
     readonly grpcCode = 0,
+    /** The ErrorInfo's metadata (e.g. "field": the request field at fault). */
+    readonly metadata: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -67,7 +70,7 @@ export function queryString<Input extends DescMessage>(schema: Input, query: Mes
 interface RpcStatusBody {
   code?: number;
   message?: string;
-  details?: { "@type"?: string; reason?: string }[];
+  details?: { "@type"?: string; reason?: string; metadata?: Record<string, string> }[];
 }
 
 export async function errorFromResponse(response: Response): Promise<ApiError> {
@@ -75,19 +78,21 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
   let message = text.trim() || response.statusText || `HTTP ${response.status}`;
   let reason = "";
   let code = 0;
+  let metadata: Record<string, string> = {};
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed !== null && typeof parsed === "object") {
       const body = parsed as RpcStatusBody;
       message = body.message || message;
       code = body.code ?? 0;
-      reason = body.details?.find((d) => d["@type"]?.endsWith("google.rpc.ErrorInfo"))?.reason ?? "";
+      const info = body.details?.find((d) => d["@type"]?.endsWith("google.rpc.ErrorInfo"));
+      reason = info?.reason ?? "";
+      metadata = info?.metadata ?? {};
     }
   } catch {
     // Not JSON (the edge answers a google.rpc.Status; a proxy in front of it may not): keep the text.
   }
-  if (response.status === 503 && !text) message = "The service is unavailable right now.";
-  return new ApiError(response.status, message, reason, code);
+  return new ApiError(response.status, message, reason, code, metadata);
 }
 
 /** What the client needs from the signed-in session (the app passes lib/session.ts). */
@@ -116,7 +121,9 @@ export interface ApiClient {
   refreshAccessToken(): Promise<boolean>;
 }
 
-export const SESSION_EXPIRED = "Your session has expired. Please sign in again.";
+/** The sign-in page's notice after a session could not be renewed: a key, worded there in the
+ *  page's language (t.auth.sessionExpired). */
+export const SESSION_EXPIRED = "SESSION_EXPIRED";
 
 export function createApiClient(deps: ApiClientDeps): ApiClient {
   const { session } = deps;
@@ -179,7 +186,7 @@ export function createApiClient(deps: ApiClientDeps): ApiClient {
     }
     if (!response.ok) {
       const error = await errorFromResponse(response);
-      if (error.isForbidden) deps.onForbidden(error.message, route.path);
+      if (error.isForbidden) deps.onForbidden(errorMessage(error), route.path);
       throw error;
     }
     return response;
@@ -223,8 +230,34 @@ export const callApi = <Input extends DescMessage, Output extends DescMessage>(
   options?: RequestOptions<Input>,
 ): Promise<MessageShape<Output>> => appClient.call(route, options);
 
-export function errorMessage(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
+/** The catalogue's text for an API error reason (its finer one for the field at fault, when the
+ *  error names one the catalogue words), or undefined for a reason it does not know. */
+export function reasonText(reason: string, t: Messages = messages(), field = ""): string | undefined {
+  // Own keys only: a reason string is server data, not a way into the object's prototype.
+  const own = (table: Readonly<Record<string, string>>, key: string): string | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+  const tables: Readonly<Record<string, Readonly<Record<string, string>>>> = t.reasonFields;
+  const fields = field && Object.hasOwn(tables, reason) ? tables[reason] : undefined;
+  return (fields && own(fields, field)) ?? own(t.reasons, reason);
+}
+
+/**
+ * What to tell the user about an error, in the page's language: for an API error the catalogue's
+ * text for its reason; the server's (English) message only for a reason the catalogue does not
+ * know yet (a newer server), or an answer without one that is not a bare 503.
+ */
+export function errorMessage(error: unknown, given?: Messages): string {
+  const t = given ?? messages();
+  if (error instanceof ApiError) {
+    // The reasons are in the catalogue's pages part: before it is loaded (a first sign-in that
+    // failed faster than its fetch, features/auth/api/page-texts.ts) the server's message is
+    // what there is.
+    const worded = given !== undefined || hasCatalogue(currentLocale(), "all");
+    const text = error.reason && worded ? reasonText(error.reason, t, error.metadata.field) : undefined;
+    if (text !== undefined) return text;
+    // A proxy in front of the edge answers 502/503/504 with its own page, not a google.rpc.Status.
+    if (!error.reason && error.status >= 502 && error.status <= 504) return t.common.serviceUnavailable;
+    return error.message;
+  }
   if (error instanceof Error) return error.message;
   return String(error);
 }

@@ -156,6 +156,13 @@ export function fmtDate(date: Date | undefined, timeZone?: string): string {
   return date ? dateTimeFormat({ year: "numeric", month: "short", day: "numeric", timeZone }).format(date) : "–";
 }
 
+/** A delivery day as the API gives it (a local date, "2026-12-04") as "Friday 4 December" /
+ *  "fredag 4. desember"; read at noon UTC so no time zone moves it to another day. */
+export function fmtDay(day: string): string {
+  const ms = Date.parse(`${day}T12:00:00Z`);
+  return Number.isNaN(ms) ? day : dateTimeFormat({ weekday: "long", day: "numeric", month: "long", timeZone: "UTC" }).format(new Date(ms));
+}
+
 /** How long ago, in the page's locale ("now", "5 sec ago", "for 3 min siden"); "–" without a date. */
 export function fmtRelative(date: Date | undefined, now = Date.now()): string {
   if (!date) return "–";

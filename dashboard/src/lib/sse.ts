@@ -6,7 +6,8 @@
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 
 import type { Route } from "@/gen/routes";
-import { ApiError, authorizedFetch } from "@/lib/api-client";
+import { ApiError, authorizedFetch, errorMessage } from "@/lib/api-client";
+import { messages } from "@/lib/i18n";
 import { parseMessage } from "@/lib/proto-json";
 
 /** Splits an SSE byte stream into the JSON payloads of its `data:` lines. */
@@ -78,7 +79,9 @@ export function openStream<Input extends DescMessage, Output extends DescMessage
           }
           // A gRPC error mid-stream arrives as a google.rpc.Status object.
           if (json && typeof json === "object" && "code" in json && "message" in json && !("reading" in json)) {
-            throw new ApiError(500, String((json as { message: unknown }).message));
+            const status = json as { code: unknown; message: unknown; details?: { "@type"?: string; reason?: string }[] };
+            const reason = status.details?.find((d) => d["@type"]?.endsWith("google.rpc.ErrorInfo"))?.reason ?? "";
+            throw new ApiError(500, String(status.message), reason, Number(status.code) || 0);
           }
           handlers.onStatus("live");
           attempt = 0;
@@ -89,13 +92,15 @@ export function openStream<Input extends DescMessage, Output extends DescMessage
     } catch (error) {
       if (controller.signal.aborted) return;
       if (error instanceof ApiError && (error.status === 401 || error.status === 403 || error.status === 404)) {
-        handlers.onStatus("stopped", error.message);
+        handlers.onStatus("stopped", errorMessage(error));
         return; // retrying will not help
       }
       attempt += 1;
       const ceiling = Math.min(options.maxBackoffMs, 500 * 2 ** Math.min(attempt, 10));
       const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-      handlers.onStatus("reconnecting", error instanceof Error ? error.message : String(error));
+      // The user reads the detail: an API error in their words, anything else (the network, a
+      // closed stream) as the connection being interrupted, not the browser's English.
+      handlers.onStatus("reconnecting", error instanceof ApiError ? errorMessage(error) : messages().common.connectionLost);
       timer = setTimeout(() => void run(), delay);
     }
   };

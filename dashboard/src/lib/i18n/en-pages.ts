@@ -1,6 +1,8 @@
 /** English, the part the signed-in pages need, loaded with their shell (lib/i18n/index.ts). */
 import { plural } from "@/lib/format";
 
+import { reasonFieldsEn, reasonsEn } from "./reasons-en";
+
 export const enPages = {
   routes: {
     notAllowed: "Not allowed",
@@ -71,6 +73,10 @@ export const enPages = {
     markAll: "Mark all read",
     failed: "Alerts could not be loaded.",
     none: "No alerts yet. Rules you set raise them here, by webhook and on your MQTT broker.",
+    meterSilent: {
+      title: (minutes: string) => `Your meter stopped reporting (${minutes} min)`,
+      message: (time: string) => `Last reading: ${time}. Check the meter's power supply and network.`,
+    },
   },
   export: {
     title: "Export",
@@ -130,6 +136,20 @@ export const enPages = {
       blocks: "Blocks checked",
       transactions: "Transactions checked",
       firstBad: (height: string, detail: string) => `First bad block: ${height} — ${detail}`,
+      // VerifyChainResponse.reason codes (ledger_svc/verify.py); an unknown one is shown as sent.
+      faults: {
+        TX_PREV_MISMATCH: "a transaction does not link to the one before it",
+        TX_HASH_MISMATCH: "a stored transaction does not match its hash",
+        TX_COLUMN_MISMATCH: "a transaction's stored columns differ from its record",
+        TREE_MISMATCH: "a transaction differs from the tree the ledger has signed",
+        BLOCK_HASH_MISMATCH: "a stored block does not match its hash",
+        PREV_BLOCK_MISMATCH: "a block does not link to the block before it",
+        TX_RANGE_MISMATCH: "a block's transactions are not the ones it names",
+        MERKLE_ROOT_MISMATCH: "a block's transactions do not give its Merkle root",
+        HEAD_MISMATCH: "the chain's head disagrees with the stored blocks",
+        CHECKPOINT_MISMATCH: "the ledger disagrees with a published checkpoint",
+      } as Record<string, string>,
+      firstBadAt: (height: string) => `First bad block: ${height}`,
     },
     block: {
       title: (height: string) => `Block #${height}`,
@@ -228,7 +248,15 @@ export const enPages = {
     linesMixed: "EUR (legacy hours) and NOK (meter-signed periods)",
     linesCaption: (month: string) => `Settlement lines of ${month}`,
     col: { period: "Period", hour: "(hour)", kwh: "kWh", spotMixed: "Spot øre or c/kWh", spotUnit: (unit: string) => `Spot ${unit}`, spot: "Spot", grid: "Grid", capacity: "Capacity", other: "Other", vat: "VAT", total: "Total", transaction: "Transaction", verdict: "Verdict" },
-    verdict: { verifiedTitle: "Hash recomputed and proven into the signed head", verified: "Verified", pending: "Pending", notInLedger: "Not in ledger", tampered: "Tampered" },
+    verdict: { verifiedTitle: "Hash recomputed and proven into the signed head", verified: "Verified", pending: "Pending", notInLedger: "Not in ledger", tampered: "Tampered",
+      why: {
+        recompute: "The line's record could not be read to recompute its hash.",
+        hash: "The line's record does not match its hash: it was changed after it was written.",
+        pending: "Not yet covered by the ledger's latest signed state; check again shortly.",
+        noProof: "The ledger gave no proof that this line is in its signed state.",
+        inclusion: "The proof that this line is in the ledger's signed state does not hold.",
+      },
+    },
     periods: {
       legacy: "legacy: not meter-signed",
       signed: "meter-signed",
@@ -301,7 +329,7 @@ export const enPages = {
       stoppedTitle: "Live stream stopped",
       closed: "The live connection was closed.",
       waiting: "Waiting for the first reading…",
-      problem: (detail: string) => `Connection problem: ${detail}. Retrying.`,
+      problem: (detail: string) => `Connection problem: ${detail} Retrying.`,
       every: "Readings arrive every few seconds.",
     },
     today: {
@@ -436,6 +464,8 @@ export const enPages = {
       likely: "Likely cheapest each day (forecast median, 80% range):",
       median: "Forecast median",
       notes: "What the forecast stands on",
+      noteSubstituted: (input: string, missing: string, used: string) => `${input} for ${missing} is not published yet, so the price forecast uses the one for ${used} instead.`,
+      noteInputs: { load: "The power consumption forecast", windSolar: "The wind and solar power forecast" },
       overlap: "Their ranges overlap, so the forecast cannot tell these apart: any of them is as likely to be the cheapest. For a job of several hours, use the cheapest-window card.",
     },
     accuracy: {
@@ -710,4 +740,9 @@ export const enPages = {
     password: "Password",
     addBroker: "Add MQTT broker",
   },
+  /** API error reasons (google.rpc.ErrorInfo.reason): what the user reads instead of the server's English.
+   *  In the pages part: the sign-in and reset pages load it alongside their request (features/auth). */
+  reasons: reasonsEn,
+  /** Finer words when the error names the field at fault (ErrorInfo metadata "field"). */
+  reasonFields: reasonFieldsEn,
 };

@@ -34,6 +34,7 @@ export const enStart = {
     exVat: "ex VAT",
     vatIncl: "VAT incl.",
     serviceUnavailable: "The service is unavailable right now.",
+    connectionLost: "The connection to the server was interrupted.",
   },
   boot: {
     cannotStart: "EnergyPulse cannot start",
@@ -75,5 +76,6 @@ export const enStart = {
     useAccount: "Use your EnergyPulse account.",
     username: "Username",
     password: "Password",
+    sessionExpired: "Your session has expired. Please sign in again.",
   },
 };

@@ -58,6 +58,8 @@ const PAGE_SECTIONS: Record<keyof PageMessages, true> = {
   home: true,
   admin: true,
   alerts: true,
+  reasons: true,
+  reasonFields: true,
 };
 
 // Until the pages part is here a page key is a programming error (the signed-in chunks wait

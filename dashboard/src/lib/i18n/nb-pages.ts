@@ -2,6 +2,7 @@
 import { fmtDecimal, fmtInteger, plural } from "@/lib/format";
 
 import type { PageMessages } from "./en";
+import { reasonFieldsNb, reasonsNb } from "./reasons-nb";
 
 export const nbPages: PageMessages = {
   routes: {
@@ -73,6 +74,10 @@ export const nbPages: PageMessages = {
     markAll: "Merk alle som lest",
     failed: "Varslene kunne ikke lastes.",
     none: "Ingen varsler ennå. Reglene du setter opp, varsler her, via webhook og på MQTT-megleren din.",
+    meterSilent: {
+      title: (minutes: string) => `Måleren din har sluttet å rapportere (${minutes} min)`,
+      message: (time: string) => `Siste avlesning: ${time}. Sjekk strømtilførselen og nettverket til måleren.`,
+    },
   },
   export: {
     title: "Eksport",
@@ -132,6 +137,19 @@ export const nbPages: PageMessages = {
       blocks: "Blokker kontrollert",
       transactions: "Transaksjoner kontrollert",
       firstBad: (height: string, detail: string) => `Første feilaktige blokk: ${height} — ${detail}`,
+      faults: {
+        TX_PREV_MISMATCH: "en transaksjon peker ikke til den før",
+        TX_HASH_MISMATCH: "en lagret transaksjon stemmer ikke med hashen sin",
+        TX_COLUMN_MISMATCH: "de lagrede kolonnene til en transaksjon avviker fra posten",
+        TREE_MISMATCH: "en transaksjon avviker fra treet hovedboken har signert",
+        BLOCK_HASH_MISMATCH: "en lagret blokk stemmer ikke med hashen sin",
+        PREV_BLOCK_MISMATCH: "en blokk peker ikke til blokken før",
+        TX_RANGE_MISMATCH: "transaksjonene i en blokk er ikke de blokken oppgir",
+        MERKLE_ROOT_MISMATCH: "transaksjonene i en blokk gir ikke Merkle-roten dens",
+        HEAD_MISMATCH: "toppen av kjeden stemmer ikke med de lagrede blokkene",
+        CHECKPOINT_MISMATCH: "hovedboken stemmer ikke med et publisert kontrollpunkt",
+      },
+      firstBadAt: (height: string) => `Første feilaktige blokk: ${height}`,
     },
     block: {
       title: (height: string) => `Blokk nr. ${height}`,
@@ -230,7 +248,15 @@ export const nbPages: PageMessages = {
     linesMixed: "EUR (eldre timer) og NOK (målersignerte perioder)",
     linesCaption: (month: string) => `Avregningslinjer for ${month}`,
     col: { period: "Periode", hour: "(time)", kwh: "kWh", spotMixed: "Spot øre eller c/kWh", spotUnit: (unit: string) => `Spot ${unit}`, spot: "Strøm", grid: "Nettleie", capacity: "Effekttrinn", other: "Annet", vat: "MVA", total: "Sum", transaction: "Transaksjon", verdict: "Resultat" },
-    verdict: { verifiedTitle: "Hashen er beregnet på nytt og bevist inn i det signerte hodet", verified: "Kontrollert", pending: "Venter", notInLedger: "Ikke i hovedboken", tampered: "Endret" },
+    verdict: { verifiedTitle: "Hashen er beregnet på nytt og bevist inn i det signerte hodet", verified: "Kontrollert", pending: "Venter", notInLedger: "Ikke i hovedboken", tampered: "Endret",
+      why: {
+        recompute: "Posten for denne linjen kunne ikke leses for å beregne hashen på nytt.",
+        hash: "Posten for denne linjen stemmer ikke med hashen sin: den er endret etter at den ble skrevet.",
+        pending: "Ennå ikke dekket av hovedbokens siste signerte tilstand; sjekk igjen om litt.",
+        noProof: "Hovedboken ga ikke noe bevis for at denne linjen er i den signerte tilstanden.",
+        inclusion: "Beviset for at denne linjen er i hovedbokens signerte tilstand, holder ikke.",
+      },
+    },
     periods: {
       legacy: "eldre: ikke målersignert",
       signed: "målersignert",
@@ -302,7 +328,7 @@ export const nbPages: PageMessages = {
       stoppedTitle: "Direktestrømmen er stoppet",
       closed: "Direkteforbindelsen ble lukket.",
       waiting: "Venter på første måleravlesning…",
-      problem: (detail: string) => `Tilkoblingsproblem: ${detail}. Prøver igjen.`,
+      problem: (detail: string) => `Tilkoblingsproblem: ${detail} Prøver igjen.`,
       every: "Avlesningene kommer med noen sekunders mellomrom.",
     },
     today: {
@@ -437,6 +463,8 @@ export const nbPages: PageMessages = {
       likely: "Trolig billigst hver dag (prognosemedian, 80 %-intervall):",
       median: "Prognosemedian",
       notes: "Hva prognosen bygger på",
+      noteSubstituted: (input: string, missing: string, used: string) => `${input} for ${missing} er ikke publisert ennå, så prisprognosen bruker den for ${used} i stedet.`,
+      noteInputs: { load: "Forbruksprognosen", windSolar: "Vind- og solkraftprognosen" },
       overlap: "Intervallene overlapper, så prognosen kan ikke skille dem: hver av dem kan like gjerne bli billigst. For en jobb på flere timer, bruk kortet for billigste tidsvindu.",
     },
     accuracy: {
@@ -711,4 +739,6 @@ export const nbPages: PageMessages = {
     password: "Passord",
     addBroker: "Legg til MQTT-megler",
   },
+  reasons: reasonsNb,
+  reasonFields: reasonFieldsNb,
 };

@@ -33,6 +33,7 @@ export const nbStart: StartMessages = {
     exVat: "eks. mva.",
     vatIncl: "inkl. mva.",
     serviceUnavailable: "Tjenesten er ikke tilgjengelig akkurat nå.",
+    connectionLost: "Forbindelsen til serveren ble brutt.",
   },
   boot: {
     cannotStart: "EnergyPulse kan ikke starte",
@@ -74,5 +75,6 @@ export const nbStart: StartMessages = {
     useAccount: "Bruk EnergyPulse-kontoen din.",
     username: "Brukernavn",
     password: "Passord",
+    sessionExpired: "Økten din er utløpt. Logg inn på nytt.",
   },
 };

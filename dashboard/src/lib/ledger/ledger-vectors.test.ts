@@ -234,6 +234,7 @@ describe("verifyTransaction (what the invoice page runs per line)", () => {
     for (const tx of vectors.transactions) {
       const verdict = await verifyTransaction(apiTransaction(tx), proofFor(tx.leaf_index), head);
       expect(verdict).toMatchObject({ hashValid: true, inclusionValid: true, reason: "" });
+      expect(verdict.problem).toBeUndefined();
     }
   });
 
@@ -245,6 +246,7 @@ describe("verifyTransaction (what the invoice page runs per line)", () => {
     expect(verdict.hashValid).toBe(false);
     expect(verdict.inclusionValid).toBe(false);
     expect(verdict.reason).toMatch(/HASH_MISMATCH/);
+    expect(verdict.problem).toBe("hash"); // what the page words in its own language
   });
 
   it("fails a line whose hash was rewritten to match a changed record", async () => {
@@ -256,11 +258,12 @@ describe("verifyTransaction (what the invoice page runs per line)", () => {
     const verdict = await verifyTransaction(tx, proofFor(2), head);
     expect(verdict.hashValid).toBe(true);
     expect(verdict.inclusionValid).toBe(false);
+    expect(verdict.problem).toBe("inclusion");
   });
 
   it("marks a transaction beyond the signed head as pending", async () => {
     const verdict = await verifyTransaction(apiTransaction(vectors.transactions[3]!), null, headOf(0));
-    expect(verdict).toMatchObject({ hashValid: true, pending: true, inclusionValid: false });
+    expect(verdict).toMatchObject({ hashValid: true, pending: true, inclusionValid: false, problem: "pending" });
   });
 });
 

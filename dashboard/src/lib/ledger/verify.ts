@@ -95,8 +95,12 @@ export interface TxVerdict {
   inclusionValid: boolean;
   /** Not yet covered by the signed head: inclusion cannot be proven yet. */
   pending: boolean;
+  /** The first problem found, for the page to word (`reason` is its technical English detail). */
+  problem?: TxProblem;
   reason: string;
 }
+
+export type TxProblem = "recompute" | "hash" | "pending" | "noProof" | "inclusion";
 
 /** Recomputes a transaction's hash from its content (spec §2-3). */
 export async function recomputeTxHash(tx: Transaction): Promise<Uint8Array> {
@@ -116,18 +120,24 @@ export async function verifyTransaction(tx: Transaction, proof: InclusionProofDa
     recomputed = await recomputeTxHash(tx);
   } catch (error) {
     verdict.reason = `cannot recompute the hash: ${error instanceof Error ? error.message : String(error)}`;
+    verdict.problem = "recompute";
     return verdict;
   }
   verdict.recomputedHash = bytesToHex(recomputed);
   verdict.hashValid = verdict.recomputedHash === tx.txHash.toLowerCase();
-  if (!verdict.hashValid) verdict.reason = "HASH_MISMATCH: the record does not hash to its transaction hash";
+  if (!verdict.hashValid) {
+    verdict.reason = "HASH_MISMATCH: the record does not hash to its transaction hash";
+    verdict.problem = "hash";
+  }
   if (tx.leafIndex >= head.treeSize) {
     verdict.pending = true;
     verdict.reason ||= "not yet covered by the signed head";
+    verdict.problem ??= "pending";
     return verdict;
   }
   if (!proof) {
     verdict.reason ||= "no inclusion proof";
+    verdict.problem ??= "noProof";
     return verdict;
   }
   try {
@@ -137,6 +147,7 @@ export async function verifyTransaction(tx: Transaction, proof: InclusionProofDa
     verdict.inclusionValid = true;
   } catch (error) {
     verdict.reason ||= `INCLUSION_FAILED: ${error instanceof Error ? error.message : String(error)}`;
+    verdict.problem ??= "inclusion";
   }
   return verdict;
 }

@@ -2,11 +2,11 @@
 import { useEffect, useRef, useState } from "react";
 
 import { Button } from "@/components/ui/button";
-import { AlertKind } from "@/gen/energypulse/alert/v1/alert_pb";
+import { AlertKind, type Alert } from "@/gen/energypulse/alert/v1/alert_pb";
 import { cn } from "@/lib/cn";
-import { fmtDateTime } from "@/lib/format";
+import { fmtDateTime, fmtInteger } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
-import { messages, useT } from "@/lib/i18n";
+import { messages, useT, type Messages } from "@/lib/i18n";
 
 import { useAcknowledgeAlerts } from "../api/acknowledge-alerts";
 import { useAlerts } from "../api/list-alerts";
@@ -18,6 +18,20 @@ const KIND_KEY: Record<number, "spike" | "cheap" | "capacity" | "meter"> = {
   [AlertKind.CAPACITY_STEP]: "capacity",
   [AlertKind.METER_SILENT]: "meter",
 };
+
+/**
+ * An alert's title and text in the page's language where its typed fields carry everything the
+ * sentence says (a silent meter: how long, since when); otherwise alert_svc's English title and
+ * message, which the webhooks and MQTT deliver too (the other kinds' sentences hold values the
+ * Alert message does not carry: chance, threshold, step bound).
+ */
+export function alertWords(a: Alert, t: Messages["notifications"]): { title: string; message: string } {
+  const since = tsDate(a.periodStartTime);
+  if (a.kind === AlertKind.METER_SILENT && since && a.value > 0) {
+    return { title: t.meterSilent.title(fmtInteger(Math.round(a.value))), message: t.meterSilent.message(fmtDateTime(since)) };
+  }
+  return { title: a.title, message: a.message };
+}
 
 const BellIcon = () => (
   <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth={2} strokeLinecap="round" strokeLinejoin="round" className="size-5" aria-hidden="true">
@@ -81,8 +95,8 @@ export function NotificationCenter({ householdId }: { householdId: string }) {
                 <p className="text-xs font-medium text-slate-600">
                   {t.kinds[KIND_KEY[a.kind] ?? "alert"]} · {fmtDateTime(tsDate(a.createTime))}
                 </p>
-                <p className="text-sm font-medium text-slate-900">{a.title}</p>
-                <p className="text-sm text-slate-700">{a.message}</p>
+                <p className="text-sm font-medium text-slate-900">{alertWords(a, t).title}</p>
+                <p className="text-sm text-slate-700">{alertWords(a, t).message}</p>
               </li>
             ))}
           </ul>

@@ -5,6 +5,8 @@ import { callApi } from "@/lib/api-client";
 import { tsDate } from "@/lib/proto-json";
 import { SESSION_HEADERS, setSignedIn } from "@/lib/session";
 
+import { withPageTexts } from "./page-texts";
+
 export interface LoginInput {
   username: string;
   password: string;
@@ -23,5 +25,5 @@ export async function login({ username, password }: LoginInput) {
 }
 
 export function useLogin() {
-  return useMutation({ mutationFn: login });
+  return useMutation({ mutationFn: withPageTexts(login) });
 }

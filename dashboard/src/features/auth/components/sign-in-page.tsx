@@ -4,7 +4,7 @@ import { Button } from "@/components/ui/button";
 import { LogoMark } from "@/components/ui/icons";
 import { TextField } from "@/components/ui/field";
 import { LocaleSwitch } from "@/components/ui/locale-switch";
-import { errorMessage } from "@/lib/api-client";
+import { errorMessage, SESSION_EXPIRED } from "@/lib/api-client";
 import { useT } from "@/lib/i18n";
 
 import { useLogin } from "../api/login";
@@ -49,7 +49,7 @@ export function SignInPage({ notice }: { notice?: string }) {
           <LocaleSwitch className="mt-3" />
           {notice && (
             <p role="status" className="mt-4 rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-800 ring-1 ring-amber-200">
-              {notice}
+              {notice === SESSION_EXPIRED ? t.auth.sessionExpired : notice}
             </p>
           )}
           <form className="mt-6 space-y-4" onSubmit={submit} noValidate aria-describedby={mutation.error ? "sign-in-error" : undefined}>

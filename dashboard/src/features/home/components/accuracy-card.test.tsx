@@ -1,7 +1,8 @@
 /**
  * Error state end to end inside the app: the API client (with an injected transport that answers
  * like Envoy when the prediction service is down) fails the card's query, and the card renders
- * the server's own message and reason instead of a blank chart.
+ * the catalogue's words for the error's reason (not the server's English) and the reason code,
+ * instead of a blank chart.
  */
 import { noop, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { renderToStaticMarkup } from "react-dom/server";
@@ -41,7 +42,7 @@ async function renderWith(status: number, body: unknown) {
 }
 
 describe("a card whose query fails", () => {
-  it("shows the google.rpc.Status message and ErrorInfo reason, with a retry", async () => {
+  it("shows the ErrorInfo reason's text from the catalogue and the reason code, with a retry", async () => {
     const html = await renderWith(503, {
       code: 14,
       message: "prediction service unavailable: connection refused",
@@ -49,13 +50,14 @@ describe("a card whose query fails", () => {
     });
     expect(html).toContain('data-state="error"');
     expect(html).toContain('role="alert"');
-    expect(html).toContain("prediction service unavailable: connection refused");
+    expect(html).toContain("The service is unavailable right now. Please try again in a moment.");
+    expect(html).not.toContain("connection refused"); // the server's English is only a fallback
     expect(html).toContain("UPSTREAM_UNAVAILABLE");
     expect(html).toContain("Try again");
     expect(html).not.toContain("Scoring recent forecasts"); // not stuck loading
   });
 
-  it("keeps a plain-text edge error readable", async () => {
+  it("words a plain-text 503 from a proxy as the service being unavailable", async () => {
     const client = createApiClient({
       fetch: () => Promise.resolve(new Response("upstream connect error or disconnect/reset before headers", { status: 503 })),
       session: { accessToken: () => "t", updateTokens: () => {}, expire: () => {} },
@@ -68,7 +70,8 @@ describe("a card whose query fails", () => {
         <AccuracyCard zone="NO1" />
       </QueryClientProvider>,
     );
-    expect(html).toContain("upstream connect error or disconnect/reset before headers");
+    expect(html).toContain("The service is unavailable right now.");
+    expect(html).not.toContain("upstream connect error");
     expect(html).not.toContain('data-testid="error-reason"');
   });
 

@@ -2,6 +2,7 @@ import { useState } from "react";
 
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/field";
+import { errorMessage } from "@/lib/api-client";
 import { useT } from "@/lib/i18n";
 
 import { useRenameHousehold } from "../api/rename-household";
@@ -42,7 +43,7 @@ export function RenameHousehold({ householdId, name }: { householdId: string; na
         maxLength={80}
         autoFocus
         onChange={(e) => setDraft(e.target.value)}
-        hint={rename.error ? <span role="alert" className="text-rose-700">{rename.error.message}</span> : t.home.nameHint}
+        hint={rename.error ? <span role="alert" className="text-rose-700">{errorMessage(rename.error, t)}</span> : t.home.nameHint}
         className="min-w-0 flex-1 sm:max-w-sm"
       />
       <Button type="submit" size="sm" disabled={rename.isPending}>

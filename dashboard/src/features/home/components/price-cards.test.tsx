@@ -6,7 +6,17 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 
-import { CheapestCertainty, CheapestPeriodSchema, DeliveryDayStatusSchema, ExceedStatus, PriceKind, PricePeriodSchema, QuantileSchema } from "@/gen/energypulse/prediction/v1/forecast_pb";
+import {
+  CheapestCertainty,
+  CheapestPeriodSchema,
+  DeliveryDayStatusSchema,
+  ExceedStatus,
+  ForecastInput,
+  ForecastNoteCode,
+  PriceKind,
+  PricePeriodSchema,
+  QuantileSchema,
+} from "@/gen/energypulse/prediction/v1/forecast_pb";
 import { GetPriceForecastResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
 
 import { priceForecastQueryOptions, usePriceForecast } from "../api/get-price-forecast";
@@ -42,6 +52,7 @@ function response(currency: string) {
     ],
     deliveryDays: [create(DeliveryDayStatusSchema, { deliveryDay: "2026-12-02", published: true, eurRate: currency === "NOK" ? "11.50" : "1" })],
     forecastNotes: ["load_forecast of 2026-12-04 not yet published: the latest known day-ahead forecast, one day older (2026-12-03), used"],
+    notes: [{ code: ForecastNoteCode.INPUT_SUBSTITUTED, input: ForecastInput.LOAD_FORECAST, missingDay: "2026-12-04", usedDay: "2026-12-03" }],
   });
 }
 
@@ -75,8 +86,10 @@ describe("home price cards, one unit", () => {
     // the cheapest periods: 40 EUR/MWh at 11.50 is 46.0 øre (published: certain), 69.0 øre likely
     expect(html).toMatch(/· 46.0 øre<\/span><span[^>]*>certain/);
     expect(html).toContain("69.0 øre (46.0–92.0)"); // the likely pick with its 80% range
-    // What the forecast stood on when an input was not yet published (the API's forecast_notes).
-    expect(html).toMatch(/data-testid="forecast-notes"[^>]*><li>load_forecast of 2026-12-04 not yet published/);
+    // What the forecast stood on when an input was not yet published: the API's typed notes,
+    // worded by the catalogue (not the deprecated English forecast_notes).
+    expect(html).toMatch(/data-testid="forecast-notes"[^>]*><li>The power consumption forecast for Friday 4 December is not published yet, so the price forecast uses the one for Thursday 3 December instead.<\/li>/);
+    expect(html).not.toContain("load_forecast");
     expect(html).toMatch(/data-testid="spike-unit"[^>]*>øre\/kWh spot</);
     expect(html).toContain('value="12.5"');
     expect(html).not.toContain("c/kWh");

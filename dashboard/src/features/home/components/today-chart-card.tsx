@@ -12,6 +12,7 @@ import { tsDate } from "@/lib/proto-json";
 import { alignPowerAndPrice, isolatedPoints, steppedPath } from "@/lib/series";
 import { addDaysIn, startOfDayIn } from "@/lib/time-zone";
 import { useNow } from "@/lib/use-now";
+import { errorMessage } from "@/lib/api-client";
 import { useT } from "@/lib/i18n";
 
 import { spotCurrency, spotMinor } from "../lib/price-periods";
@@ -68,7 +69,7 @@ export function TodayChartCard({ householdId, zone, timeZone }: { householdId: s
         ) : (
           <>
             <UPlotChart options={options} data={data} height={260} ariaLabel={t.home.chart.aria(unit)} />
-            {prices.error && <p className="mt-2 text-xs text-amber-700">{t.home.chart.pricesUnavailable(prices.error.message)}</p>}
+            {prices.error && <p className="mt-2 text-xs text-amber-700">{t.home.chart.pricesUnavailable(errorMessage(prices.error, t))}</p>}
           </>
         )}
       </CardBody>

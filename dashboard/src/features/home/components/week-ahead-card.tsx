@@ -10,7 +10,7 @@ import { steppedPath } from "@/lib/series";
 import { useT } from "@/lib/i18n";
 
 import type { usePriceForecast } from "../api/get-price-forecast";
-import { cheapestOf, indistinguishable, likelyCheapestByDay, periodsOf, rateNote, spotCurrency, spotUnitNote } from "../lib/price-periods";
+import { cheapestOf, forecastNoteLines, indistinguishable, likelyCheapestByDay, periodsOf, rateNote, spotCurrency, spotUnitNote } from "../lib/price-periods";
 
 /** The week ahead: published prices, then the forecast median with its P10-P90 band. */
 export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnType<typeof usePriceForecast>; zone: string | undefined; timeZone?: string }) {
@@ -20,6 +20,7 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
   const unit = perKwhUnit(currency);
   const rate = rateNote(forecast.data, periods.find((p) => p.dayOffset === 0)?.day);
   const picks = useMemo(() => likelyCheapestByDay(cheapestOf(forecast.data), periods), [forecast.data, periods]);
+  const notes = forecast.data ? forecastNoteLines(forecast.data, t) : [];
   const data = useMemo(() => {
     const xs = periods.map((p) => p.t);
     return [
@@ -77,9 +78,9 @@ export function WeekAheadCard({ forecast, zone, timeZone }: { forecast: ReturnTy
                 </Badge>
               ))}
             </div>
-            {forecast.data.forecastNotes.length > 0 && (
+            {notes.length > 0 && (
               <ul className="mt-2 list-disc pl-5 text-xs text-slate-600" data-testid="forecast-notes" aria-label={t.home.week.notes}>
-                {forecast.data.forecastNotes.map((note) => (
+                {notes.map((note) => (
                   <li key={note}>{note}</li>
                 ))}
               </ul>

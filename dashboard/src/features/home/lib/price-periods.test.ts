@@ -1,16 +1,29 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromJson } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 
-import { CheapestCertainty, CheapestPeriodSchema, DeliveryDayStatusSchema, ExceedStatus, PriceKind, PricePeriodSchema, QuantileSchema } from "@/gen/energypulse/prediction/v1/forecast_pb";
+import {
+  CheapestCertainty,
+  CheapestPeriodSchema,
+  DeliveryDayStatusSchema,
+  ExceedStatus,
+  ForecastInput,
+  ForecastNoteCode,
+  PriceKind,
+  PricePeriodSchema,
+  QuantileSchema,
+} from "@/gen/energypulse/prediction/v1/forecast_pb";
 import { GetPriceForecastResponseSchema } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
 
 import { fmtPerKwh } from "@/lib/format";
+import { messages } from "@/lib/i18n";
+import { setLocale } from "@/lib/i18n/locale";
 
 import {
   barSeries,
   cheapestOf,
   cheapestWindows,
+  forecastNoteLines,
   indistinguishable,
   likelyCheapestByDay,
   defaultSpikeThreshold,
@@ -181,5 +194,39 @@ describe("likely cheapest per day", () => {
     const periods = [period(0, 30, 25, 35), period(86_400, 60, 50, 70)];
     expect(indistinguishable(likelyCheapestByDay([pick(0, 30), pick(86_400, 60)], periods))).toBe(false);
     expect(indistinguishable(likelyCheapestByDay([pick(0, 30)], periods))).toBe(false); // one pick: nothing to compare
+  });
+});
+
+describe("forecastNoteLines", () => {
+  const notes = [
+    { code: ForecastNoteCode.INPUT_SUBSTITUTED, input: ForecastInput.LOAD_FORECAST, missingDay: "2026-12-04", usedDay: "2026-12-03" },
+    { code: ForecastNoteCode.INPUT_SUBSTITUTED, input: ForecastInput.WIND_SOLAR_FORECAST, missingDay: "2026-12-04", usedDay: "2026-12-03" },
+  ];
+  const prose = ["load_forecast of 2026-12-04 not yet published: …", "wind_solar_forecast of 2026-12-04 not yet published: …"];
+
+  it("words the typed notes in the page's language, dates included", () => {
+    const response = create(GetPriceForecastResponseSchema, { notes, forecastNotes: prose });
+    setLocale("nb-NO", false);
+    try {
+      expect(forecastNoteLines(response, messages())).toEqual([
+        "Forbruksprognosen for fredag 4. desember er ikke publisert ennå, så prisprognosen bruker den for torsdag 3. desember i stedet.",
+        "Vind- og solkraftprognosen for fredag 4. desember er ikke publisert ennå, så prisprognosen bruker den for torsdag 3. desember i stedet.",
+      ]);
+    } finally {
+      setLocale("en-GB", false);
+    }
+    expect(forecastNoteLines(response, messages())[1]).toBe("The wind and solar power forecast for Friday 4 December is not published yet, so the price forecast uses the one for Thursday 3 December instead.");
+  });
+
+  it("falls back to the server's line for a note it cannot word, and to the prose of an older server", () => {
+    // A code this build does not know (a newer server's; proto3 enums are open), as it arrives.
+    const newer = fromJson(GetPriceForecastResponseSchema, {
+      notes: [{ code: "FORECAST_NOTE_CODE_INPUT_SUBSTITUTED", input: "FORECAST_INPUT_LOAD_FORECAST", missingDay: "2026-12-04", usedDay: "2026-12-03" }, { code: 99, missingDay: "2026-12-04" }],
+      forecastNotes: prose,
+    });
+    expect(newer.notes[1]?.code).toBe(99);
+    expect(forecastNoteLines(newer, messages())[1]).toBe(prose[1]);
+    expect(forecastNoteLines(create(GetPriceForecastResponseSchema, { forecastNotes: prose }), messages())).toEqual(prose);
+    expect(forecastNoteLines(create(GetPriceForecastResponseSchema, {}), messages())).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
-import { CheapestCertainty, ExceedStatus, PriceKind } from "@/gen/energypulse/prediction/v1/forecast_pb";
+import { CheapestCertainty, ExceedStatus, ForecastInput, ForecastNoteCode, PriceKind } from "@/gen/energypulse/prediction/v1/forecast_pb";
 import type { GetPriceForecastResponse } from "@/gen/energypulse/prediction/v1/prediction_service_pb";
-import { fmtPercent, fmtRate, microToMinorPerKwh, minorPerKwhToMicro, perKwhUnit } from "@/lib/format";
+import { fmtDay, fmtPercent, fmtRate, microToMinorPerKwh, minorPerKwhToMicro, perKwhUnit } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
-import { messages } from "@/lib/i18n";
+import { messages, type Messages } from "@/lib/i18n";
 
 /** The currency the response's spot prices are shown in: the bill's (NOK or EUR, the server's
  *  rule set); a server without the field serves EUR only. */
@@ -193,4 +193,21 @@ export function parseDecimal(text: string): number {
 /** What the zone cards' figures are, in words: spot, not the bill's all-in price. */
 export function spotUnitNote(currency: string, rate: string): string {
   return messages().home.spotUnitNote(perKwhUnit(currency), rate);
+}
+
+/**
+ * What the forecast stood on, one line per note, in the page's language: the typed `notes`
+ * worded by the catalogue. A note the catalogue cannot word (a newer server's code or input)
+ * shows the server's English line of the same index, and an older server that sends only the
+ * deprecated prose `forecastNotes` shows that.
+ */
+export function forecastNoteLines(response: Pick<GetPriceForecastResponse, "notes" | "forecastNotes">, t: Messages): string[] {
+  if (response.notes.length === 0) return response.forecastNotes;
+  const inputs: Partial<Record<ForecastInput, string>> = { [ForecastInput.LOAD_FORECAST]: t.home.week.noteInputs.load, [ForecastInput.WIND_SOLAR_FORECAST]: t.home.week.noteInputs.windSolar };
+  return response.notes.flatMap((note, i) => {
+    const input = inputs[note.input];
+    if (note.code === ForecastNoteCode.INPUT_SUBSTITUTED && input !== undefined) return [t.home.week.noteSubstituted(input, fmtDay(note.missingDay), fmtDay(note.usedDay))];
+    const prose = response.forecastNotes[i];
+    return prose ? [prose] : [];
+  });
 }

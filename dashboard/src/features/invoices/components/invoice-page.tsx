@@ -25,7 +25,7 @@ import { messages, useT } from "@/lib/i18n";
 import { useVerifyInvoice } from "../api/verify-invoice";
 import { CorrectionsCard } from "./corrections-card";
 import { PeriodsCard } from "./periods-card";
-import { VerdictBadge, verdictKind } from "./verdict-badge";
+import { VerdictBadge, verdictKind, verdictWhy } from "./verdict-badge";
 import { VerificationSummary } from "./verification-summary";
 
 function recentMonths(count: number): string[] {
@@ -107,7 +107,7 @@ function lineColumns(verdictOf: (tx: Transaction) => LineVerdict, currency: stri
         return (
           <>
             <VerdictBadge verdict={verdict} />
-            {kind === "fail" && <p className="mt-1 max-w-56 text-xs text-rose-700">{verdict?.reason}</p>}
+            {kind === "fail" && <p className="mt-1 max-w-56 text-xs text-rose-700">{verdictWhy(verdict, messages().invoices.verdict)}</p>}
           </>
         );
       },

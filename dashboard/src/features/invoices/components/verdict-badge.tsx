@@ -1,13 +1,18 @@
 import { Badge } from "@/components/ui/badge";
 import { CheckIcon, ClockIcon, XIcon } from "@/components/ui/icons";
 import type { TxVerdict } from "@/lib/ledger/verify";
-import { useT } from "@/lib/i18n";
+import { useT, type Messages } from "@/lib/i18n";
 
 export function verdictKind(v: TxVerdict | undefined): "unchecked" | "pass" | "fail" | "pending" {
   if (!v) return "unchecked";
   if (v.hashValid && v.inclusionValid) return "pass";
   if (v.hashValid && v.pending) return "pending";
   return "fail";
+}
+
+/** Why a line failed or waits, in the page's words (the verdict's `reason` is technical English). */
+export function verdictWhy(v: TxVerdict | undefined, t: Messages["invoices"]["verdict"]): string | undefined {
+  return v?.problem ? t.why[v.problem] : v?.reason || undefined;
 }
 
 export function VerdictBadge({ verdict }: { verdict: TxVerdict | undefined }) {
@@ -22,12 +27,12 @@ export function VerdictBadge({ verdict }: { verdict: TxVerdict | undefined }) {
     );
   if (kind === "pending")
     return (
-      <Badge tone="warn" title={verdict?.reason}>
+      <Badge tone="warn" title={verdictWhy(verdict, t)}>
         <ClockIcon className="size-3.5" /> {t.pending}
       </Badge>
     );
   return (
-    <Badge tone="bad" title={verdict?.reason}>
+    <Badge tone="bad" title={verdictWhy(verdict, t)}>
       <XIcon className="size-3.5" /> {verdict?.hashValid ? t.notInLedger : t.tampered}
     </Badge>
   );

@@ -12,6 +12,8 @@ export function ChainCard() {
   const t = useT().ledger.chain;
   const chain = useVerifyChain();
   const c = chain.data;
+  // The fault in the page's words when the code is a known one (the server's detail is English).
+  const fault = c?.reason && Object.hasOwn(t.faults, c.reason) ? t.faults[c.reason] : undefined;
   return (
     <Card aria-labelledby="chain-title">
       <CardHeader
@@ -33,7 +35,7 @@ export function ChainCard() {
           c && (
             <>
               <div className="mb-4" data-testid="chain-status">
-                {c.valid ? <Badge tone="good">{t.intact}</Badge> : <Badge tone="bad">{t.fault(c.reason || t.invalid)}</Badge>}
+                {c.valid ? <Badge tone="good">{t.intact}</Badge> : <Badge tone="bad">{t.fault(fault ?? (c.reason || t.invalid))}</Badge>}
               </div>
               <dl className="grid grid-cols-2 gap-4">
                 <Stat label={t.blocks} value={fmtInteger(c.blocksChecked)} />
@@ -41,7 +43,7 @@ export function ChainCard() {
               </dl>
               {!c.valid && (
                 <p className="mt-3 text-sm text-rose-700">
-                  {t.firstBad(c.firstBadHeight.toString(), c.detail)}
+                  {fault === undefined ? t.firstBad(c.firstBadHeight.toString(), c.detail) : t.firstBadAt(c.firstBadHeight.toString())}
                 </p>
               )}
             </>
