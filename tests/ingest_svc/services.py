@@ -54,7 +54,17 @@ def train_small_model(directory: Path) -> Path:
     frame = generate_market(
         load_params("NO1"), now - pd.Timedelta(days=120), now + pd.Timedelta(days=2), seed=42
     )
-    params = TrainParams(rounds=8, num_leaves=7, multi_rows=1500, validation_hours=24 * 7, threads=1)
+    # The week-ahead part too (its defaults fit ~55 boosters of 300 rounds: minutes under load, and
+    # the setup of a bridge test once ran into pytest's timeout beside busy cores).
+    params = TrainParams(
+        rounds=8,
+        num_leaves=7,
+        multi_rows=1500,
+        validation_hours=24 * 7,
+        threads=1,
+        week_ahead_rounds=8,
+        week_ahead_folds=2,
+    )
     model = train_model(frame, "NO1", train_end=now - pd.Timedelta(days=3), params=params, source="synthetic")
     directory.mkdir(parents=True, exist_ok=True)
     save_model(model, directory / "NO1.json")
