@@ -38,7 +38,8 @@ __all__ = [
 BAND_LEVELS = (0.1, 0.5, 0.9)  # every forecast carries these
 # The spike tail, where the model has it. P99.5 and P99.9 were selected on 2022 + 2023 (trained
 # through the year before; NO1, NO2, NO5; BENCHMARKS.md "Spike-probability tail validated on
-# 2022 + 2023") over P95/P99 alone, log-tail interpolation and a held-out recalibration map.
+# 2022 + 2023") over P95/P99 alone, log-tail interpolation, a held-out recalibration map and a
+# blend with the residual baseline.
 UPPER_LEVELS = (0.95, 0.99, 0.995, 0.999)
 
 WITHIN, ABOVE_TOP, BELOW_BOTTOM = 1, 2, 3
