@@ -18,7 +18,7 @@ known at the issue time (see :mod:`predict_svc.protocols`):
 Quantiles P10/P50/P90 are three LightGBM pinball-loss boosters; the P10-P90 band is calibrated per
 horizon day by a conformal offset measured on the last :attr:`DayAheadParams.calibration_days`
 of the training range (fit on the rest, then refit on all), or on blocked cross-fits. The upper
-levels :attr:`DayAheadParams.upper_levels` (P95, P99: the spike tail three quantiles cannot
+levels :attr:`DayAheadParams.upper_levels` (P95 .. P99.9: the spike tail three quantiles cannot
 express) are more boosters, each moved per horizon day by a one-sided conformal offset measured on
 the same held-out rows (so that a share ``level`` of them lies below it), then kept above P90.
 """
@@ -221,6 +221,9 @@ class DayAheadModel:
     upper_levels: tuple[float, ...] = ()
     # level -> horizon day -> one-sided conformal shift of that booster (scaled units)
     upper_offsets: dict[float, dict[int, float]] = field(default_factory=dict)
+    # The held-out rows the offsets came from, as served (EUR/MWh): quantiles (rows x levels) and
+    # prices; what a tail calibration map is fitted on. Not saved with a model.
+    heldout: tuple[np.ndarray, np.ndarray] | None = None
 
     def predict(self, design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, mid, hi, _upper = self.predict_all(design)
@@ -231,14 +234,30 @@ class DayAheadModel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[float, np.ndarray]]:
         """P10, P50, P90 and the upper levels (EUR/MWh), non-decreasing across levels."""
         raw = np.vstack([b.predict(design.X) for b in self.boosters])  # type: ignore[attr-defined]
-        band = np.sort(raw[:3], axis=0)
-        off = _per_row(self.offsets, design.horizon_day)
-        scaled = [band[0] - off, band[1], band[2] + off]
-        for i, level in enumerate(self.upper_levels):
-            scaled.append(raw[3 + i] + _per_row(self.upper_offsets.get(level, {}), design.horizon_day))
-        q = monotone(np.column_stack(scaled))
-        out = [_back(q[:, j], design) for j in range(q.shape[1])]
+        out = _served(
+            raw, design.horizon_day, design.m, design.s, self.offsets, self.upper_offsets, self.upper_levels
+        )
         return out[0], out[1], out[2], dict(zip(self.upper_levels, out[3:], strict=True))
+
+
+def _served(
+    raw: np.ndarray,
+    horizon_day: np.ndarray,
+    m: np.ndarray,
+    s: np.ndarray,
+    offsets: dict[int, float],
+    upper_offsets: dict[float, dict[int, float]],
+    upper_levels: tuple[float, ...],
+) -> list[np.ndarray]:
+    """Raw booster outputs (levels x rows, scaled) -> the served quantiles (EUR/MWh, one array per
+    level): band sorted and widened, upper levels shifted, non-decreasing, transformed back."""
+    band = np.sort(raw[:3], axis=0)
+    off = _per_row(offsets, horizon_day)
+    scaled = [band[0] - off, band[1], band[2] + off]
+    for i, level in enumerate(upper_levels):
+        scaled.append(raw[3 + i] + _per_row(upper_offsets.get(level, {}), horizon_day))
+    q = monotone(np.column_stack(scaled))
+    return [np.asarray(np.sinh(q[:, j]) * s + m) for j in range(q.shape[1])]
 
 
 def _per_row(offsets: dict[int, float], horizon_day: np.ndarray) -> np.ndarray:
@@ -246,11 +265,6 @@ def _per_row(offsets: dict[int, float], horizon_day: np.ndarray) -> np.ndarray:
         return np.zeros(len(horizon_day))
     top = max(offsets.values())
     return np.array([offsets.get(int(k), top) for k in horizon_day])
-
-
-def _back(v: np.ndarray, design: Design) -> np.ndarray:
-    """Scaled values back to EUR/MWh (the inverse of the per-issue asinh-median transform)."""
-    return np.asarray(np.sinh(v) * design.s + design.m)
 
 
 def _levels(params: DayAheadParams) -> tuple[float, ...]:
@@ -278,6 +292,10 @@ class _Scores:
     band: list[np.ndarray] = field(default_factory=list)
     upper: list[np.ndarray] = field(default_factory=list)  # (rows, upper levels)
     k: list[np.ndarray] = field(default_factory=list)
+    raw: list[np.ndarray] = field(default_factory=list)  # (levels, rows) scaled predictions
+    y: list[np.ndarray] = field(default_factory=list)
+    m: list[np.ndarray] = field(default_factory=list)
+    s: list[np.ndarray] = field(default_factory=list)
 
     def add(self, boosters: list[object], design: Design, rows: np.ndarray) -> None:
         pred = np.vstack([b.predict(design.X[rows]) for b in boosters])  # type: ignore[attr-defined]
@@ -286,6 +304,20 @@ class _Scores:
         self.band.append(np.maximum(band[0] - y, y - band[2]))
         self.upper.append((y[None, :] - pred[3:]).T)
         self.k.append(design.horizon_day[rows])
+        self.raw.append(pred)
+        self.y.append(y)
+        self.m.append(design.m[rows])
+        self.s.append(design.s[rows])
+
+    def heldout(
+        self, band: dict[int, float], upper: dict[float, dict[int, float]], levels: tuple[float, ...]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The held-out rows' quantiles with the final offsets (EUR/MWh) and their prices."""
+        if not self.raw:
+            return None
+        m, s = np.concatenate(self.m), np.concatenate(self.s)
+        out = _served(np.concatenate(self.raw, axis=1), np.concatenate(self.k), m, s, band, upper, levels)
+        return np.column_stack(out), np.sinh(np.concatenate(self.y)) * s + m
 
     def offsets(
         self, ks: list[int], levels: tuple[float, ...], min_rows: int
@@ -321,7 +353,8 @@ def fit_day_ahead(
     def final(band: dict[int, float], upper: dict[float, dict[int, float]]) -> DayAheadModel:
         if progress is not None:
             progress(f"day-ahead model: fitting on {int(usable.sum())} rows")
-        return DayAheadModel(_train(design, usable, params), band, design.names, levels, upper)
+        held = scores.heldout(band, upper, levels)
+        return DayAheadModel(_train(design, usable, params), band, design.names, levels, upper, held)
 
     if offsets is not None:
         return DayAheadModel(

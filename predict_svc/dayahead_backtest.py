@@ -249,6 +249,7 @@ def forecast_days(
     upper = {lv: p10.copy() for lv in params.upper_levels}
     every = model_refit_days or MODEL_REFIT_DAYS[recalibrate]  # the override: validation stand-ins
     model = None
+    heldout = None
     rng = np.random.default_rng(params.seed)
     for i in range(n_test):
         day = a + i
@@ -263,6 +264,7 @@ def forecast_days(
             offsets: dict[int, float] | None = model.offsets if model is not None else None
             up_off: dict[float, dict[int, float]] | None = model.upper_offsets if model is not None else None
             model = fit_day_ahead(sub, params, progress=say, offsets=offsets, upper_offsets=up_off)
+            heldout = heldout if heldout is not None else model.heldout  # the first fit's, as the offsets
             say(f"model fitted for {panel.days[day]} ({time.perf_counter() - began:.0f} s)")
         sel = design.issue_row == day - 1
         rows = _take(design, sel)
@@ -284,6 +286,7 @@ def forecast_days(
         "p90": p90,
         "upper": upper,
         "p50_model": ens50,
+        "heldout": heldout,
     }
 
 
@@ -384,7 +387,7 @@ def _spike_brier(
         "hours": float(ok.sum()),
     }
     for lv, q in upper.items():
-        out[f"coverage_p{round(lv * 100)}"] = float(np.mean(actual[ok] <= q[ok]))
+        out[f"coverage_p{lv * 100:g}"] = float(np.mean(actual[ok] <= q[ok]))  # p95, p99.5
     return out
 
 

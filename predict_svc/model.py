@@ -156,7 +156,7 @@ class Forecast:
     p10: np.ndarray
     p50: np.ndarray
     p90: np.ndarray
-    # Levels above P90 (0.95, 0.99) when the model has them (the week-ahead model): spike tails.
+    # Levels above P90 (0.95 .. 0.999) when the model has them (the week-ahead model): spike tails.
     upper: dict[float, np.ndarray] = field(default_factory=dict)
     # Exogenous series of the first unpublished day that were not yet known at the issue and
     # were replaced by the latest known day's, one day older (the week-ahead model; see

@@ -112,7 +112,7 @@ class ServedPeriods:
     p90: np.ndarray
     days: list[str]
     offsets: list[int]
-    upper: dict[float, np.ndarray] = field(default_factory=dict)  # levels above P90 (0.95, 0.99)
+    upper: dict[float, np.ndarray] = field(default_factory=dict)  # levels above P90 (0.95 .. 0.999)
 
     def quantiles(self, sel: slice) -> tuple[np.ndarray, tuple[float, ...]]:
         """The periods' quantiles (rows x levels, lowest first) and their levels."""

@@ -114,7 +114,7 @@ class WeekAheadForecast:
     p10: np.ndarray
     p50: np.ndarray
     p90: np.ndarray
-    upper: dict[float, np.ndarray] = field(default_factory=dict)  # level (0.95, 0.99) -> prices
+    upper: dict[float, np.ndarray] = field(default_factory=dict)  # level (0.95 .. 0.999) -> prices
     # Series (market column names, e.g. "load_forecast") of the k = 0 day that were not known at
     # the issue and were replaced by the latest known day's (one day older); empty: none.
     substituted: tuple[str, ...] = ()

@@ -181,6 +181,34 @@ def test_recency_weighting_follows_the_newest_regime() -> None:
     assert abs(p50) < 0.1 and recent.predict(design.X[:1])[0] > 0.9  # type: ignore[attr-defined]
 
 
+def test_held_out_rows_are_the_conformal_ones_in_eur() -> None:
+    """The model keeps the rows its offsets came from, as served: per issue ``m + s sinh(y)``
+    prices, the quantiles after the offsets, and a share ``level`` of those prices at or below
+    each upper quantile (what a tail map or a tail choice is scored on)."""
+    from predict_svc.dayahead import Design, fit_day_ahead
+
+    rng = np.random.default_rng(11)
+    issues, hours = 400, 24
+    n = issues * hours
+    x = rng.normal(size=n)
+    y = 0.5 * x + rng.standard_t(3, size=n) * 0.3
+    issue = np.arange(n) // hours
+    m, s = 40.0 + issue * 0.1, np.full(n, 8.0)
+    design = Design(
+        x[:, None].astype(np.float32), y, issue, issue + 1, np.arange(n) % hours, np.zeros(n), m, s, ("x",)
+    )
+    params = DayAheadParams(rounds=20, num_leaves=7, min_data_in_leaf=20, calibration_days=100)
+    model = fit_day_ahead(design, params)
+    assert model.heldout is not None
+    q, price = model.heldout
+    held = issue > issue.max() - 100
+    assert q.shape == (held.sum(), 3 + len(params.upper_levels))
+    np.testing.assert_allclose(price, m[held] + s[held] * np.sinh(y[held]))
+    assert (np.diff(q, axis=1) >= 0).all()
+    for j, level in enumerate(params.upper_levels):
+        assert np.mean(price <= q[:, 3 + j]) == pytest.approx(level, abs=1.5 / held.sum() + 1e-9)
+
+
 def test_spike_brier_by_hand() -> None:
     """Training prices 0..99 (threshold = their 95th percentile, 94.05); 8 test days, the residual
     baseline exists on day 8 only; its hour 0 is a spike (200) that the model's band brackets (the

@@ -473,12 +473,13 @@ async def test_price_forecast_marks_published_and_forecast_periods(harness: Harn
         assert p.duration_minutes == 15
         if p.kind == forecast_pb2.PRICE_KIND_FORECAST:
             assert start >= published_end  # no forecast for a published period
-            # P10/P50/P90 and the week-ahead model's spike tail P95/P99, as quantile_levels says.
-            assert [q.level for q in p.quantiles] == [0.1, 0.5, 0.9, 0.95, 0.99] and p.derived
-            assert list(response.quantile_levels) == [0.1, 0.5, 0.9, 0.95, 0.99]
+            # P10/P50/P90 and the week-ahead model's spike tail P95..P99.9, as quantile_levels says.
+            levels = [0.1, 0.5, 0.9, 0.95, 0.99, 0.995, 0.999]
+            assert [q.level for q in p.quantiles] == levels and p.derived
+            assert list(response.quantile_levels) == levels
             assert [q.price_eur_mwh for q in p.quantiles] == sorted(q.price_eur_mwh for q in p.quantiles)
             assert p.exceed_status == forecast_pb2.EXCEED_STATUS_ABOVE_TOP_QUANTILE
-            assert p.exceed_probability == pytest.approx(0.01)  # at most 1 - the top level
+            assert p.exceed_probability == pytest.approx(0.001)  # at most 1 - the top level
         else:
             assert start < published_end and not p.quantiles
             assert p.price_eur_mwh == market.price_at(market.clock.to_data(start))

@@ -4,6 +4,7 @@ horizon day on the synthetic market, no look-ahead, runtime feature guard, readi
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +45,16 @@ def test_artifact_carries_the_week_ahead_model(small_model: PriceModel, tmp_path
     np.testing.assert_array_equal(a.p50, b.p50)
     # The path covers 7 whole delivery days after the last published one, from the model itself.
     assert len(a.p50) >= 7 * 24 - 1 and np.isfinite(a.p10).all() and (a.p10 <= a.p90).all()
-    # The spike tail P95/P99 travels in the artifact and on the path, above the band.
-    assert loaded.week_ahead.upper_levels == (0.95, 0.99) == small_model.week_ahead.upper_levels
+    # The spike tail P95..P99.9 travels in the artifact and on the path, above the band.
+    tail = (0.95, 0.99, 0.995, 0.999)
+    assert loaded.week_ahead.upper_levels == tail == small_model.week_ahead.upper_levels
     assert loaded.week_ahead.upper_offsets == small_model.week_ahead.upper_offsets
-    assert meta["week_ahead"]["upper_levels"] == [0.95, 0.99]
+    assert meta["week_ahead"]["upper_levels"] == list(tail)
     # Day of year is left out (blocked cross-fits over a year or two cannot calibrate it).
     assert "doy" not in small_model.week_ahead.names and "dow" in small_model.week_ahead.names
-    np.testing.assert_array_equal(a.upper[0.99], b.upper[0.99])
-    assert (a.p90 <= a.upper[0.95]).all() and (a.upper[0.95] <= a.upper[0.99]).all()
+    np.testing.assert_array_equal(a.upper[0.999], b.upper[0.999])
+    assert (a.p90 <= a.upper[0.95]).all()
+    assert all((a.upper[lo] <= a.upper[hi]).all() for lo, hi in itertools.pairwise(tail))
 
 
 def test_week_ahead_path_reads_nothing_after_the_last_published_day(small_model: PriceModel) -> None:

@@ -43,7 +43,7 @@ export function periodsOf(response: GetPriceForecastResponse | undefined): Perio
     const t = (tsDate(p.startTime)?.getTime() ?? 0) / 1000;
     const q = p.quantiles;
     const published = p.kind === PriceKind.PUBLISHED;
-    // The P10-P90 band (a forecast may also carry P95/P99, the spike tail, above it).
+    // The P10-P90 band (a forecast may also carry P95/P99/P99.5/P99.9, the spike tail, above it).
     const low = q.find((x) => x.level === 0.1) ?? q.at(0) ?? p;
     const high = q.find((x) => x.level === 0.9) ?? q.at(-1) ?? p;
     return {
