@@ -65,6 +65,7 @@ def alert_message(row: AlertRow, currency: str) -> pb.Alert:
         currency=currency,
         spot_micro_per_kwh=row.spot_micro_per_kwh,
         price_unit=price_unit(currency),
+        facts=pb.AlertFacts.FromString(row.facts) if row.facts else None,
     )
 
 

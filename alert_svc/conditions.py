@@ -119,6 +119,12 @@ def price_spikes(
                 peak.price,
                 peak.spot_micro,
                 currency,
+                pb.AlertFacts(
+                    threshold_micro_per_kwh=c.threshold_micro_per_kwh if micro else 0,
+                    threshold_eur_mwh=0.0 if micro else c.threshold_eur_mwh,
+                    chance=chance,
+                    published=certain,
+                ).SerializeToString(),
             )
         )
     return out
@@ -161,8 +167,17 @@ def cheap_window(
     twin = next(
         (w for w in windows[1:] if w.certainty == best.certainty and not w.distinguishable_from_best), None
     )
+    facts = pb.AlertFacts(
+        published=certain,
+        duration_minutes=c.duration_minutes,
+        low_spot_micro_per_kwh=0 if certain else best.low_spot_micro_per_kwh,
+        high_spot_micro_per_kwh=0 if certain else best.high_spot_micro_per_kwh,
+    )
     if twin is not None:
         t_start, t_end = _window_ms(twin)
+        facts.twin_start_time.CopyFrom(twin.start_time)
+        facts.twin_end_time.CopyFrom(twin.end_time)
+        facts.twin_spot_micro_per_kwh = twin.mean_spot_micro_per_kwh
         message += (
             f" {_clock(t_start, tz)}-{_clock(t_end, tz)[-5:]} is not distinguishable from it"
             f" ({shown(twin.mean_spot_micro_per_kwh, twin.mean_price_eur_mwh, currency):.1f} {unit}):"
@@ -181,6 +196,7 @@ def cheap_window(
             best.mean_price_eur_mwh,
             best.mean_spot_micro_per_kwh,
             currency,
+            facts.SerializeToString(),
         )
     ]
 
@@ -215,7 +231,17 @@ def capacity_step(
     key = f"capacity:{month}:{next_step[0]}"
     return [
         NewAlert(
-            household_id, rule_id, pb.ALERT_KIND_CAPACITY_STEP, key, now_ms, now_ms, title, message, basis_kw
+            household_id,
+            rule_id,
+            pb.ALERT_KIND_CAPACITY_STEP,
+            key,
+            now_ms,
+            now_ms,
+            title,
+            message,
+            basis_kw,
+            currency=currency,
+            facts=pb.AlertFacts(step_kw=bound_kw, step_monthly_nano=next_step[1]).SerializeToString(),
         )
     ]
 

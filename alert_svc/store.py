@@ -116,6 +116,8 @@ class AlertRow(Base):
     # Price alerts: the figure in the installation's currency (µ/kWh), and that currency.
     spot_micro_per_kwh: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="", server_default="")
+    # The serialized pb.AlertFacts (the figures behind title and message); empty before 0004.
+    facts: Mapped[bytes] = mapped_column(LargeBinary, default=b"", server_default="")
     create_ms: Mapped[int] = mapped_column(BigInteger)
     read_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
@@ -162,6 +164,7 @@ class NewAlert:
     value: float
     spot_micro_per_kwh: int = 0  # price alerts: ``value`` in µ of ``currency`` per kWh
     currency: str = ""  # the installation's
+    facts: bytes = b""  # a serialized pb.AlertFacts
 
 
 class AlertStore:
@@ -275,6 +278,7 @@ class AlertStore:
                     value=new.value,
                     spot_micro_per_kwh=new.spot_micro_per_kwh,
                     currency=new.currency,
+                    facts=new.facts,
                     create_ms=now_ms,
                     read_ms=None,
                 )

@@ -214,3 +214,45 @@ def test_a_nok_cheap_window_and_its_maximum_in_ore() -> None:
         "h1", "r1", c, [_nok_window("2026-12-02T13:00", 2, 30.0, 10)], TZ, "NOK"
     )
     assert "Mean spot price 34.5 øre/kWh (likely: includes forecast hours, 23.0-46.0)." == alert.message
+
+
+def _facts(alert: conditions.NewAlert) -> pb.AlertFacts:
+    return pb.AlertFacts.FromString(alert.facts)
+
+
+def test_each_alert_carries_the_figures_its_words_are_made_of() -> None:
+    # What a client needs to word the alert in its user's language (Alert.facts), the same
+    # figures the English title and message state.
+    spike = pb.PriceSpikeCondition(threshold_eur_mwh=100, min_probability=0.3, lookahead_hours=1)
+    [alert] = conditions.price_spikes(
+        "h1", "r1", spike, _hours([150, 150], published=0, probability=0.3), NOW, TZ, "EUR"
+    )
+    facts = _facts(alert)
+    assert (facts.threshold_eur_mwh, facts.threshold_micro_per_kwh, facts.published) == (100, 0, False)
+    assert facts.chance == 0.3 and "30% chance" in alert.message
+    micro = pb.PriceSpikeCondition(threshold_micro_per_kwh=1_500_000, lookahead_hours=2)
+    [alert] = conditions.price_spikes(
+        "h1", "r1", micro, _hours([150, 150], published=2, probability=1.0), NOW, TZ, "NOK"
+    )
+    assert (_facts(alert).threshold_micro_per_kwh, _facts(alert).published) == (1_500_000, True)
+
+    cheap = pb.CheapWindowCondition(duration_minutes=120, lookahead_hours=24)
+    best = _window("2026-12-02T13:00", 2, 30.0, certain=False, band=5)
+    best.low_spot_micro_per_kwh, best.high_spot_micro_per_kwh = 250_000, 350_000
+    twin = _window("2026-12-02T22:00", 2, 30.4, certain=False, band=5, distinct=False)
+    twin.mean_spot_micro_per_kwh = 304_000
+    [alert] = conditions.cheap_window("h1", "r1", cheap, [best, twin], TZ, "NOK")
+    facts = _facts(alert)
+    assert (facts.duration_minutes, facts.published) == (120, False)
+    assert (facts.low_spot_micro_per_kwh, facts.high_spot_micro_per_kwh) == (250_000, 350_000)
+    assert facts.twin_start_time == twin.start_time and facts.twin_end_time == twin.end_time
+    assert facts.twin_spot_micro_per_kwh == 304_000
+
+    tariff = load_ratebook().grid("bkk").at(date(2026, 12, 2))
+    step = tariff.next_step(4600)
+    assert step is not None
+    [alert] = conditions.capacity_step(
+        "h1", "r1", pb.CapacityStepCondition(approach_percent=90), "2026-12", 4.6, step, NOW, "NOK"
+    )
+    assert (_facts(alert).step_kw, _facts(alert).step_monthly_nano) == (5.0, step[1])
+    assert "320 NOK/month" in alert.message and round(step[1] / 1e9) == 320

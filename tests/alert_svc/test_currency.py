@@ -136,6 +136,8 @@ async def test_a_nok_threshold_fires_in_ore_on_every_channel(tmp_path: Path, mos
             assert top == 1_840_000
             assert (alert.currency, alert.price_unit, alert.spot_micro_per_kwh) == ("NOK", "øre/kWh", top)
             assert alert.value == 160  # the EUR/MWh figure stays for old clients
+            # Stored and served with its figures, for clients that word it themselves.
+            assert alert.facts.threshold_micro_per_kwh == 1_500_000 and alert.facts.published
             assert (alert.period_start_time.seconds * 1000, alert.period_end_time.seconds * 1000) == (
                 now + HOUR,
                 now + 3 * HOUR,
@@ -186,6 +188,7 @@ async def test_a_nok_cheap_window_maximum_in_ore(tmp_path: Path) -> None:
         ).alerts
         assert alert.spot_micro_per_kwh == eur_mwh_to_micro_per_kwh(40, FX) == 460_000
         assert alert.message == "Mean spot price 46.0 øre/kWh (published prices)."
+        assert (alert.facts.duration_minutes, alert.facts.published) == (120, True)
 
 
 async def test_answers_in_another_currency_raise_nothing(tmp_path: Path) -> None:

@@ -77,6 +77,22 @@ export const enPages = {
       title: (minutes: string) => `Your meter stopped reporting (${minutes} min)`,
       message: (time: string) => `Last reading: ${time}. Check the meter's power supply and network.`,
     },
+    // Prices, times and amounts come formatted (lib/format.ts); `span` is "Fri 4 Dec 17:00–19:00".
+    spike: {
+      title: (threshold: string, span: string) => `Price above ${threshold}, ${span}`,
+      published: (top: string) => `Published prices reach ${top}.`,
+      chance: (chance: string, threshold: string, top: string) => `${chance} chance that the spot price goes above ${threshold} (forecast up to ${top}).`,
+    },
+    cheap: {
+      title: (hours: string, span: string) => `Cheapest ${hours} h: ${span}`,
+      published: (mean: string) => `Average spot price ${mean} (published prices).`,
+      likely: (mean: string, low: string, high: string) => `Average spot price ${mean} (likely: includes forecast hours, ${low} to ${high}).`,
+      twin: (span: string, mean: string) => `${span} cannot be told apart from it (${mean}): either will do.`,
+    },
+    capacity: {
+      title: (basis: string, share: string, step: string) => `Peak ${basis}: ${share} of the ${step} capacity step`,
+      message: (basis: string, step: string, amount: string) => `This month's capacity basis (the average of the three highest daily peaks) is ${basis}; from ${step} the grid capacity charge rises to ${amount} a month (ex VAT). Spread heavy loads over the day to stay below it.`,
+    },
   },
   export: {
     title: "Export",

@@ -78,6 +78,21 @@ export const nbPages: PageMessages = {
       title: (minutes: string) => `Måleren din har sluttet å rapportere (${minutes} min)`,
       message: (time: string) => `Siste avlesning: ${time}. Sjekk strømtilførselen og nettverket til måleren.`,
     },
+    spike: {
+      title: (threshold: string, span: string) => `Pris over ${threshold}, ${span}`,
+      published: (top: string) => `Publiserte priser når ${top}.`,
+      chance: (chance: string, threshold: string, top: string) => `${chance} sjanse for at spotprisen går over ${threshold} (prognose opptil ${top}).`,
+    },
+    cheap: {
+      title: (hours: string, span: string) => `Billigste ${hours} t: ${span}`,
+      published: (mean: string) => `Gjennomsnittlig spotpris ${mean} (publiserte priser).`,
+      likely: (mean: string, low: string, high: string) => `Gjennomsnittlig spotpris ${mean} (trolig: inkluderer prognosetimer, ${low} til ${high}).`,
+      twin: (span: string, mean: string) => `${span} kan ikke skilles fra det (${mean}): begge passer.`,
+    },
+    capacity: {
+      title: (basis: string, share: string, step: string) => `Effekttopp ${basis}: ${share} av effekttrinnet på ${step}`,
+      message: (basis: string, step: string, amount: string) => `Denne månedens effektgrunnlag (snittet av de tre høyeste døgntoppene) er ${basis}; fra ${step} øker kapasitetsleddet i nettleien til ${amount} i måneden (eks. mva.). Fordel tunge laster utover døgnet for å holde deg under.`,
+    },
   },
   export: {
     title: "Eksport",

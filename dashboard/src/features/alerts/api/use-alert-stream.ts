@@ -3,6 +3,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 
 import { env } from "@/config/env";
+import type { Alert } from "@/gen/energypulse/alert/v1/alert_pb";
 import { routes } from "@/gen/routes";
 import { queryKeys } from "@/lib/query-keys";
 import { openStream, type StreamStatus } from "@/lib/sse";
@@ -10,8 +11,8 @@ import { openStream, type StreamStatus } from "@/lib/sse";
 export interface AlertStreamState {
   status: StreamStatus;
   unread: number;
-  /** Title of the newest alert pushed since the page opened (for the live region). */
-  latestTitle?: string;
+  /** The newest alert pushed since the page opened (the live region words its title). */
+  latest?: Alert;
 }
 
 export function useAlertStream(householdId: string): AlertStreamState {
@@ -30,7 +31,7 @@ export function useAlertStream(householdId: string): AlertStreamState {
         {
           onStatus: (status) => setState((s) => (s.status === status ? s : { ...s, status })),
           onMessage: ({ alert, unreadCount }) => {
-            setState((s) => ({ ...s, status: "live", unread: unreadCount, latestTitle: alert?.title ?? s.latestTitle }));
+            setState((s) => ({ ...s, status: "live", unread: unreadCount, latest: alert ?? s.latest }));
             if (alert) void queryClient.invalidateQueries({ queryKey: queryKeys.alerts(householdId) });
           },
         },

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { AlertKind, type Alert } from "@/gen/energypulse/alert/v1/alert_pb";
 import { cn } from "@/lib/cn";
-import { fmtDateTime, fmtInteger } from "@/lib/format";
+import { fmtDateTime, fmtDecimal, fmtInteger, fmtMoney, fmtPercent, fmtPerKwh, fmtTime, fmtWeekday, microToMinorPerKwh } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { messages, useT, type Messages } from "@/lib/i18n";
 
@@ -19,18 +19,52 @@ const KIND_KEY: Record<number, "spike" | "cheap" | "capacity" | "meter"> = {
   [AlertKind.METER_SILENT]: "meter",
 };
 
+/** "Fri 17:00–19:00": an alert's span of periods (the display zone, as every time on the page). */
+function span(start: Date | undefined, end: Date | undefined): string {
+  return `${fmtWeekday(start)} ${fmtTime(start)}–${fmtTime(end)}`;
+}
+
+function perKwh(micro: bigint, currency: string): string {
+  return fmtPerKwh(microToMinorPerKwh(micro), currency);
+}
+
 /**
- * An alert's title and text in the page's language where its typed fields carry everything the
- * sentence says (a silent meter: how long, since when); otherwise alert_svc's English title and
- * message, which the webhooks and MQTT deliver too (the other kinds' sentences hold values the
- * Alert message does not carry: chance, threshold, step bound).
+ * An alert's title and text in the page's language, from its typed figures (Alert.facts, the
+ * same ones alert_svc's English sentences state); alert_svc's English title and message (what the
+ * webhooks and MQTT deliver) only for an alert without them (raised before they existed).
  */
 export function alertWords(a: Alert, t: Messages["notifications"]): { title: string; message: string } {
   const since = tsDate(a.periodStartTime);
-  if (a.kind === AlertKind.METER_SILENT && since && a.value > 0) {
-    return { title: t.meterSilent.title(fmtInteger(Math.round(a.value))), message: t.meterSilent.message(fmtDateTime(since)) };
+  const until = tsDate(a.periodEndTime);
+  const server = { title: a.title, message: a.message };
+  if (a.kind === AlertKind.METER_SILENT) {
+    return since && a.value > 0 ? { title: t.meterSilent.title(fmtInteger(Math.round(a.value))), message: t.meterSilent.message(fmtDateTime(since)) } : server;
   }
-  return { title: a.title, message: a.message };
+  const f = a.facts;
+  if (!f || !a.currency) return server;
+  if (a.kind === AlertKind.PRICE_SPIKE && a.spotMicroPerKwh !== 0n) {
+    const threshold = f.thresholdMicroPerKwh !== 0n ? perKwh(f.thresholdMicroPerKwh, a.currency) : `${fmtDecimal(f.thresholdEurMwh, 0, 1)} EUR/MWh`;
+    const top = perKwh(a.spotMicroPerKwh, a.currency);
+    return {
+      title: t.spike.title(threshold, span(since, until)),
+      message: f.published ? t.spike.published(top) : t.spike.chance(fmtPercent(f.chance), threshold, top),
+    };
+  }
+  if (a.kind === AlertKind.CHEAP_WINDOW && f.durationMinutes > 0 && a.spotMicroPerKwh !== 0n) {
+    const mean = perKwh(a.spotMicroPerKwh, a.currency);
+    let message = f.published ? t.cheap.published(mean) : t.cheap.likely(mean, perKwh(f.lowSpotMicroPerKwh, a.currency), perKwh(f.highSpotMicroPerKwh, a.currency));
+    if (f.twinStartTime) message += ` ${t.cheap.twin(span(tsDate(f.twinStartTime), tsDate(f.twinEndTime)), perKwh(f.twinSpotMicroPerKwh, a.currency))}`;
+    return { title: t.cheap.title(fmtDecimal(f.durationMinutes / 60, 0, 2), span(since, until)), message };
+  }
+  if (a.kind === AlertKind.CAPACITY_STEP && f.stepKw > 0) {
+    const basis = `${fmtDecimal(a.value, 1, 1)} kW`;
+    const step = `${fmtDecimal(f.stepKw, 0, 1)} kW`;
+    return {
+      title: t.capacity.title(basis, fmtPercent(a.value / f.stepKw), step),
+      message: t.capacity.message(`${fmtDecimal(a.value, 2, 2)} kW`, step, fmtMoney(Number(f.stepMonthlyNano) / 1e9, a.currency, 0)),
+    };
+  }
+  return server;
 }
 
 const BellIcon = () => (
@@ -68,7 +102,7 @@ export function NotificationCenter({ householdId }: { householdId: string }) {
         )}
       </Button>
       <p className="sr-only" aria-live="polite">
-        {stream.latestTitle ? t.newAlert(stream.latestTitle) : ""}
+        {stream.latest ? t.newAlert(alertWords(stream.latest, t).title) : ""}
       </p>
       {open && (
         <div
