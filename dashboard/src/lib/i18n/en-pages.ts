@@ -729,6 +729,13 @@ export const enPages = {
     capacity: (percent: number) => `This month's peak at ${String(percent)} % of the next capacity step`,
     silent: (minutes: number) => `No reading for ${String(minutes)} minutes`,
     eurMwh: (value: number) => `${String(value)} EUR/MWh`,
+    // A rule left unnamed is named in the page's language here (alert_svc's own default is English).
+    defaultName: {
+      priceSpike: (threshold: string) => `Price above ${threshold}`,
+      cheapWindow: (hours: string) => `Cheapest ${hours} h window`,
+      capacityStep: (percent: string) => `Capacity step at ${percent} %`,
+      meterSilent: (minutes: string) => `Meter silent for ${minutes} min`,
+    },
     first: { priceSpike: "Threshold (EUR/MWh)", cheapWindow: "Duration (hours)", capacityStep: "Warn at (% of the step)", meterSilent: "Minutes without a reading" },
     threshold: (unit: string) => `Threshold (${unit})`,
     rules: "Rules",

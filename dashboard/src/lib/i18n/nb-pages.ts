@@ -726,6 +726,12 @@ export const nbPages: PageMessages = {
     cheap: (hours: number, lookahead: number, most: string | undefined) => `Billigste periode på ${fmtDecimal(hours, 0, 2)} t de neste ${fmtInteger(lookahead)} t${most !== undefined ? `, høyst ${most}` : ""}`,
     capacity: (percent: number) => `Månedens toppeffekt på ${fmtInteger(percent)} % av neste effekttrinn`,
     silent: (minutes: number) => `Ingen avlesning på ${fmtInteger(minutes)} minutter`,
+    defaultName: {
+      priceSpike: (threshold: string) => `Pris over ${threshold}`,
+      cheapWindow: (hours: string) => `Billigste vindu på ${hours} t`,
+      capacityStep: (percent: string) => `Effekttrinn ved ${percent} %`,
+      meterSilent: (minutes: string) => `Måleren taus i ${minutes} min`,
+    },
     eurMwh: (value: number) => `${fmtDecimal(value, 0, 2)} EUR/MWh`,
     first: { priceSpike: "Terskel (EUR/MWh)", cheapWindow: "Varighet (timer)", capacityStep: "Varsle ved (% av trinnet)", meterSilent: "Minutter uten avlesning" },
     threshold: (unit: string) => `Terskel (${unit})`,

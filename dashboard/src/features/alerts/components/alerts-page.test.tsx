@@ -10,7 +10,9 @@ import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { RulesCard } from "./alerts-page";
+import { setLocale } from "@/lib/i18n/locale";
+
+import { RulesCard, ruleInput } from "./alerts-page";
 
 interface Sent {
   method: string;
@@ -72,6 +74,19 @@ describe("the Alerts page on a NOK installation", () => {
     const rule = (post?.body as { rule: { priceSpike: Record<string, unknown> } }).rule;
     expect(rule.priceSpike.thresholdMicroPerKwh).toBe("955000"); // 95.5 øre/kWh, int64 as JSON text
     expect(rule.priceSpike).not.toHaveProperty("thresholdEurMwh");
+    // Left unnamed, the rule is named in the page's language (not alert_svc's English default).
+    expect((post?.body as { rule: { displayName: string } }).rule.displayName).toBe("Price above 95.5 øre/kWh");
+  });
+});
+
+describe("a rule left unnamed", () => {
+  afterEach(() => setLocale("en-GB", false));
+  it("is named in the page's language", () => {
+    setLocale("nb-NO", false);
+    expect(ruleInput("priceSpike", 95.5, 50, " ", "NOK").displayName).toBe("Pris over 95,5 øre/kWh");
+    expect(ruleInput("cheapWindow", 4, 0, "", "NOK").displayName).toBe("Billigste vindu på 4 t");
+    expect(ruleInput("meterSilent", 30, 0, "", "NOK").displayName).toBe("Måleren taus i 30 min");
+    expect(ruleInput("capacityStep", 90, 0, "Min regel", "NOK").displayName).toBe("Min regel");
   });
 });
 

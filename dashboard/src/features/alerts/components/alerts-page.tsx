@@ -9,7 +9,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { QueryState } from "@/components/ui/states";
 import type { AlertRule } from "@/gen/energypulse/alert/v1/alert_pb";
 import { errorMessage } from "@/lib/api-client";
-import { fmtPerKwh, microToMinorPerKwh, minorPerKwhToMicro, perKwhUnit } from "@/lib/format";
+import { fmtDecimal, fmtInteger, fmtPerKwh, microToMinorPerKwh, minorPerKwhToMicro, perKwhUnit } from "@/lib/format";
 import { messages, useT } from "@/lib/i18n";
 
 import {
@@ -54,8 +54,23 @@ export function describe(rule: AlertRule, currency: string): string {
 
 /** `currency`: the installation's, whose minor unit per kWh the threshold is typed in ("" from a
  *  server that does not say: EUR/MWh, as before). */
+/** The name of a rule the household left unnamed, in the page's language. */
+export function defaultName(kind: Kind, a: number, currency: string): string {
+  const t = messages().alerts.defaultName;
+  switch (kind) {
+    case "priceSpike":
+      return t.priceSpike(currency ? fmtPerKwh(a, currency) : messages().alerts.eurMwh(a));
+    case "cheapWindow":
+      return t.cheapWindow(fmtDecimal(a, 0, 2));
+    case "capacityStep":
+      return t.capacityStep(fmtInteger(a));
+    case "meterSilent":
+      return t.meterSilent(fmtInteger(a));
+  }
+}
+
 export function ruleInput(kind: Kind, a: number, b: number, name: string, currency: string): RuleInput {
-  const displayName = name.trim();
+  const displayName = name.trim() || defaultName(kind, a, currency);
   switch (kind) {
     case "priceSpike": {
       const threshold = currency ? { thresholdMicroPerKwh: minorPerKwhToMicro(a) } : { thresholdEurMwh: a };
