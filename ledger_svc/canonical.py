@@ -434,7 +434,8 @@ def _validate_v2(r: SettlementV2) -> None:
     _check_string("household_id", r.household_id)
     for name in ("period_start_ms", "period_ms", "metered_wh", "spot_price_ueur_per_kwh", "total_cost_ueur"):
         _check_i64(name, getattr(r, name))
-    _check_period(r, "BAD_SETTLEMENT_PERIOD")
+    if fault := _period_fault(r):
+        raise InvalidArgument("BAD_SETTLEMENT_PERIOD", fault)
     if r.currency and not (len(r.currency) == 3 and r.currency.isascii() and r.currency.isupper()):
         raise InvalidArgument("BAD_CURRENCY", f"currency {r.currency[:16]!r} is not three capital letters")
     if len(r.components) > MAX_LIST_LEN or len(r.meters) > MAX_LIST_LEN:
@@ -482,12 +483,11 @@ def _validate_v2(r: SettlementV2) -> None:
         )
 
 
-def _check_period(r: SettlementV2 | Correction | UnbilledPeriod, reason: str) -> None:
+def _period_fault(r: SettlementV2 | Correction | UnbilledPeriod) -> str:
+    """Why the record's period does not fit ("" if it does); the caller raises its kind's reason."""
     if not 60_000 <= r.period_ms <= HOUR_MS or HOUR_MS % r.period_ms or r.period_start_ms % r.period_ms:
-        raise InvalidArgument(
-            reason,
-            f"period {r.period_ms} ms must divide an hour and start {r.period_start_ms} be aligned to it",
-        )
+        return f"period {r.period_ms} ms must divide an hour and start {r.period_start_ms} be aligned to it"
+    return ""
 
 
 def _validate_key(r: MeterKey) -> None:
@@ -508,7 +508,8 @@ def _validate_correction(r: Correction) -> None:
     _check_string("household_id", r.household_id)
     for name in ("period_start_ms", "period_ms", "amount_ueur"):
         _check_i64(name, getattr(r, name))
-    _check_period(r, "CORRECTION_INVALID")
+    if fault := _period_fault(r):
+        raise InvalidArgument("CORRECTION_INVALID", fault)
     if r.amount_ueur == 0:
         raise InvalidArgument("CORRECTION_INVALID", "a correction's amount is not zero")
     if not (len(r.currency) == 3 and r.currency.isascii() and r.currency.isupper()):
@@ -528,7 +529,8 @@ def _validate_unbilled(r: UnbilledPeriod) -> None:
     _check_string("household_id", r.household_id)
     for name in ("period_start_ms", "period_ms", "period_count"):
         _check_i64(name, getattr(r, name))
-    _check_period(r, "UNBILLED_PERIOD_INVALID")
+    if fault := _period_fault(r):
+        raise InvalidArgument("UNBILLED_PERIOD_INVALID", fault)
     if not 1 <= r.period_count <= MAX_UNBILLED_SPAN_MS // r.period_ms:
         raise InvalidArgument(
             "UNBILLED_PERIOD_INVALID", f"a run has 1 to {MAX_UNBILLED_SPAN_MS // r.period_ms} periods"

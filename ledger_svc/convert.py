@@ -6,12 +6,12 @@ import base64
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from google.protobuf.message import Message
 
 from common import timestamps
-from common.errors import InvalidArgument, Reason
+from common.errors import InvalidArgument
 from energypulse.errors.v1 import error_reason_pb2 as reasons
 from energypulse.ledger.v1 import record_pb2
 from ledger_svc.canonical import (
@@ -65,8 +65,22 @@ class _Kind:
     proto: Callable[[Any], tuple[Any, ...]]  # the message's values, in that order
     times: tuple[int, ...]  # indexes of Timestamp <-> ms fields (required)
     periods: tuple[int, ...]  # indexes of period_seconds <-> ms fields (must divide an hour)
-    period_reason: Reason
+    bad_period: Callable[[str], NoReturn]  # raises the kind's reason for a period that does not fit
     constants: tuple[tuple[str, int], ...]  # proto fields the domain type implies
+
+
+# One raise per reason, each with its reason written out (tests/common/test_error_reasons.py reads
+# the reasons raised from the source).
+def _bad_correction_period(detail: str) -> NoReturn:
+    raise InvalidArgument(reasons.CORRECTION_INVALID, detail)
+
+
+def _bad_unbilled_period(detail: str) -> NoReturn:
+    raise InvalidArgument(reasons.UNBILLED_PERIOD_INVALID, detail)
+
+
+def _no_period(detail: str) -> NoReturn:
+    raise AssertionError(f"a kind without period fields checked a period: {detail}")
 
 
 def _kind(
@@ -74,7 +88,7 @@ def _kind(
     oneof: str,
     message: Callable[..., Message],
     spec: str,
-    period_reason: Reason = reasons.ERROR_REASON_UNSPECIFIED,
+    bad_period: Callable[[str], NoReturn] | None = None,
     constants: tuple[tuple[str, int], ...] = (),
 ) -> _Kind:
     """``spec``: items "attr=proto:how" in the dataclass's order after salt, ``=proto`` where the
@@ -95,7 +109,7 @@ def _kind(
         operator.attrgetter(*protos),
         tuple(i for i, how in enumerate(hows) if how == "time"),
         tuple(i for i, how in enumerate(hows) if how == "seconds"),
-        period_reason,
+        bad_period or _no_period,
         constants,
     )
 
@@ -132,7 +146,7 @@ _BY_TYPE = {
                 "household_id period_start_ms=period_start:time period_ms=period_seconds:seconds"
                 " amount_ueur=amount_micro currency reason operator"
             ),
-            period_reason=reasons.CORRECTION_INVALID,
+            bad_period=_bad_correction_period,
         ),
         _kind(
             UnbilledPeriod,
@@ -142,7 +156,7 @@ _BY_TYPE = {
                 "household_id period_start_ms=period_start:time period_ms=period_seconds:seconds"
                 " period_count meter_id reason detail"
             ),
-            period_reason=reasons.UNBILLED_PERIOD_INVALID,
+            bad_period=_bad_unbilled_period,
         ),
         _kind(
             Settlement,
@@ -181,7 +195,7 @@ def record_from_proto(msg: record_pb2.Record) -> Record:
     values = list(kind.proto(content))
     for i in kind.periods:
         if not 60 <= values[i] <= 3600:
-            raise InvalidArgument(kind.period_reason, f"{kind.protos[i]} must divide an hour")
+            kind.bad_period(f"{kind.protos[i]} must divide an hour")
         values[i] *= 1000
     for i in kind.times:
         values[i] = timestamps.to_exact_ms(values[i], kind.protos[i])
