@@ -237,11 +237,24 @@ const scenarios = {
     await page.keyboard.type(params.target);
     await page.locator(`[data-testid=user-row][data-username="${params.target}"]`).waitFor();
     await page.waitForFunction(() => document.querySelectorAll("[data-testid=user-row]").length === 1);
+    // The search has settled (the debounced query of the whole text answered, not a prefix's):
+    // a later answer re-renders the row under the keyboard.
+    await page.waitForFunction((target) => {
+      const input = document.querySelector("input[type=search]");
+      const range = document.querySelector("[data-testid=users-range]");
+      return input?.value === target && range?.getAttribute("aria-busy") === "false" && /\b1\b/.test(range.textContent ?? "");
+    }, params.target);
+    await page.waitForTimeout(500); // past the search debounce (300 ms): no request is still to come
     await tabTo(page, (f) => f.label === `Disable ${params.target}`);
     await page.keyboard.press("Enter");
     const first = await focused(page);
     await page.keyboard.press("Escape");
     await page.getByTestId("confirm-dialog").waitFor({ state: "hidden" });
+    // The browser gives focus back to the opener as the dialog closes; on a busy machine that can
+    // land a moment after the dialog is hidden. Wait for it (bounded), then record where it is.
+    await page
+      .waitForFunction((label) => document.activeElement?.getAttribute("aria-label") === label, `Disable ${params.target}`, { timeout: 5000 })
+      .catch(() => null);
     const afterEscape = await focused(page);
     await page.keyboard.press("Enter");
     const reached = await tabTo(page, (f) => f.inDialog && f.label === "Disable account", 6);
