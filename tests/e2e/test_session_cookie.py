@@ -141,8 +141,11 @@ def test_the_browser_keeps_the_token_where_script_cannot_read_it(edge: Stack) ->
         # Script-readable storage holds no session material: at most the language the browser
         # chose (a preference the tests pin to en-GB), never a token.
         assert seen["sessionStorage"] == []
-        assert [key for key, _ in seen["localStorage"]] in ([], ["energypulse.locale"])
-        assert all(value in ("en-GB", "nb-NO") for _, value in seen["localStorage"])
+        # The language preference and the "signed in here" hint (a flag, "1"): no session material.
+        stored = dict(seen["localStorage"])
+        assert set(stored) <= {"energypulse.locale", "energypulse.signed-in"}, stored
+        assert stored.get("energypulse.locale", "en-GB") in ("en-GB", "nb-NO")
+        assert stored.get("energypulse.signed-in", "1") == "1"
     assert result["cookie"] == {
         "httpOnly": True,
         "sameSite": "Strict",

@@ -1,10 +1,11 @@
-/** On start-up, resumes a session from the refresh cookie, if the browser has one (script cannot tell). */
+/** On start-up, resumes a session from the refresh cookie, if this browser signed in and has not
+ *  signed out since (script cannot see the cookie: lib/session.ts SESSION_HINT_KEY). */
 import { authRoutes } from "@/gen/routes/auth";
 import { callApi, refreshAccessToken } from "@/lib/api-client";
-import { accessToken, setSignedIn, setSignedOut } from "@/lib/session";
+import { accessToken, maySessionExist, setSignedIn, setSignedOut } from "@/lib/session";
 
 export async function restoreSession(): Promise<void> {
-  if (!(await refreshAccessToken())) {
+  if (!maySessionExist() || !(await refreshAccessToken())) {
     setSignedOut();
     return;
   }

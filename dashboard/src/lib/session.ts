@@ -50,8 +50,36 @@ export function accessToken(): string | undefined {
   return currentAccessToken;
 }
 
+/**
+ * "This browser signed in and has not signed out": no secret (the refresh cookie is HttpOnly, the
+ * access token in memory), only whether a reload should try the refresh call at all. Without it a
+ * first visit would wait for a refresh round trip that cannot succeed before showing the sign-in
+ * page (issue #21: one 150 ms round trip on slow 4G). Stale (the cookie expired): that one call
+ * fails and the page signs in as before.
+ */
+export const SESSION_HINT_KEY = "energypulse.signed-in";
+
+function setHint(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(SESSION_HINT_KEY, "1");
+    else localStorage.removeItem(SESSION_HINT_KEY);
+  } catch {
+    // storage refused (private mode, policy): every reload then tries the refresh call
+  }
+}
+
+/** Whether a reload should try to resume a session (see SESSION_HINT_KEY); true if storage is unreadable. */
+export function maySessionExist(): boolean {
+  try {
+    return localStorage.getItem(SESSION_HINT_KEY) !== null;
+  } catch {
+    return true;
+  }
+}
+
 export function setSignedIn(session: Session): void {
   currentAccessToken = session.accessToken;
+  setHint(true);
   emit({ status: "signed-in", ...session });
 }
 
@@ -63,6 +91,7 @@ export function updateTokens(accessTokenValue: string, accessExpiresAt: number):
 
 export function setSignedOut(reason?: string): void {
   currentAccessToken = undefined;
+  setHint(false);
   emit({ status: "signed-out", reason });
 }
 
