@@ -175,6 +175,8 @@ const scenarios = {
     const stranger = await pinEnglish(await ctx.browser().newContext({ viewport: DESKTOP, locale: "en-GB", timezoneId: "Europe/Oslo" }));
     const other = await stranger.newPage();
     await other.goto(link);
+    // Once the reset page shows (it takes the token and wipes it from the address bar as it mounts).
+    await other.getByLabel("New password", { exact: true }).waitFor();
     result.fragmentWiped = !(await other.evaluate(() => window.location.hash));
     await other.getByLabel("New password", { exact: true }).fill(params.newPassword);
     await other.getByLabel("Repeat the new password").fill(params.newPassword);
