@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,28 +37,43 @@ FAMILIES = ("plain", "recalibrated", "blend")
 TODAY = ("plain", "P95/P99", "linear")
 
 
+def _shipped_band(z: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The shipped model's P50 (2/3 LightGBM + 1/3 LEAR 1456) with its P10/P90 band moved along
+    (as run_day_ahead): (mid, the shift from LightGBM's P50, lo, hi)."""
+    mid = 2 / 3 * z["p50"] + 1 / 3 * z["lear_1456"]
+    shift = mid - z["p50"]
+    return mid, shift, np.minimum(z["p10"], z["p10"] + shift), np.maximum(z["p90"], z["p90"] + shift)
+
+
+def _tail_quantiles(
+    z: Any, act: np.ndarray, lvs: tuple[float, ...]
+) -> tuple[tuple[float, ...], list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """For one set of upper levels: the levels, the model's upper quantiles, the residual
+    baseline's and the model's whole quantile lists, and the hours where all are finite."""
+    mid, shift, lo, hi = _shipped_band(z)
+    levels = (0.1, 0.5, 0.9, *lvs)
+    up = [np.maximum(z[f"up_{lv}"], z[f"up_{lv}"] + shift) for lv in lvs]
+    base = _residual_band(mid, act, tuple(lv for lv in levels if lv != 0.5))
+    base.insert(1, mid)
+    model = [lo, mid, hi, *up]
+    m = np.isfinite(act)
+    for arr in (*base, *model):
+        m &= np.isfinite(arr)
+    return levels, up, base, model, m
+
+
 def tail_scores(path: str) -> dict[tuple[str, str, str], dict[str, float]]:
     """Every tail candidate's spike Brier on one saved run (``--lear-windows 1456`` or more), the
     residual baseline's at the same levels and rule, the constant base rate's; hours from the 8th
     test day (the baseline's first)."""
     z = np.load(path)
     act = z["actual"]
-    mid = 2 / 3 * z["p50"] + 1 / 3 * z["lear_1456"]
-    shift = mid - z["p50"]
-    lo, hi = np.minimum(z["p10"], z["p10"] + shift), np.maximum(z["p90"], z["p90"] + shift)
     thr = float(z["threshold"])
     held_q, held_y = z["heldout_q"], z["heldout_y"]
     held_lv = tuple(float(v) for v in z["heldout_levels"])
     out: dict[tuple[str, str, str], dict[str, float]] = {}
     for name, lvs in LEVEL_SETS.items():
-        levels = (0.1, 0.5, 0.9, *lvs)
-        up = [np.maximum(z[f"up_{lv}"], z[f"up_{lv}"] + shift) for lv in lvs]
-        base = _residual_band(mid, act, tuple(lv for lv in levels if lv != 0.5))
-        base.insert(1, mid)
-        model = [lo, mid, hi, *up]
-        m = np.isfinite(act)
-        for arr in (*base, *model):
-            m &= np.isfinite(arr)
+        levels, _up, base, model, m = _tail_quantiles(z, act, lvs)
         ev = (act[m] > thr).astype(float)
         qm = np.column_stack([q[m] for q in model])
         qb = np.column_stack([q[m] for q in base])
@@ -191,19 +207,9 @@ def score(paths: list[str]) -> None:
             ]
             print(f"  {name:<22}" + "  ".join(row))
         # (b) on the shipped model's P50 (2/3 LightGBM + 1/3 LEAR 1456), band as run_day_ahead.
-        mid = 2 / 3 * z["p50"] + 1 / 3 * z["lear_1456"]
-        shift = mid - z["p50"]
-        lo, hi = np.minimum(z["p10"], z["p10"] + shift), np.maximum(z["p90"], z["p90"] + shift)
         thr = float(z["threshold"]) if "threshold" in z else _cli_threshold(path)
         for (name, lvs), how in ((x, i) for x in LEVEL_SETS.items() for i in INTERPOLATIONS):
-            up = [np.maximum(z[f"up_{lv}"], z[f"up_{lv}"] + shift) for lv in lvs]
-            levels = (0.1, 0.5, 0.9, *lvs)
-            base = _residual_band(mid, act, tuple(lv for lv in levels if lv != 0.5))
-            base.insert(1, mid)
-            model = [lo, mid, hi, *up]
-            m = np.isfinite(act)
-            for arr in (*base, *model):
-                m &= np.isfinite(arr)
+            levels, up, base, model, m = _tail_quantiles(z, act, lvs)
             ev = (act[m] > thr).astype(float)
             pm, _ = exceed_probability(thr, np.column_stack([q[m] for q in model]), levels, how)
             pb, _ = exceed_probability(thr, np.column_stack([q[m] for q in base]), levels, how)
