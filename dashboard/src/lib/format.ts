@@ -120,6 +120,11 @@ export function fmtPerKwh(minor: number, currency: string, digits = 1): string {
   return `${fmtNumber(minor, digits)} ${perKwhUnit(currency)}`;
 }
 
+/** The API's micro-units of the currency per kWh, shown as fmtPerKwh shows minor units. */
+export function fmtMicroPerKwh(micro: bigint, currency: string): string {
+  return fmtPerKwh(microToMinorPerKwh(micro), currency);
+}
+
 /** An exchange rate: "EUR/NOK 11.75" (2 to 4 decimals). */
 export function fmtRate(rate: number, currency: string): string {
   return `EUR/${currency} ${fmtDecimal(rate, 2, 4)}`;

@@ -9,7 +9,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { QueryState } from "@/components/ui/states";
 import type { AlertRule } from "@/gen/energypulse/alert/v1/alert_pb";
 import { errorMessage } from "@/lib/api-client";
-import { fmtDecimal, fmtInteger, fmtPerKwh, microToMinorPerKwh, minorPerKwhToMicro, perKwhUnit } from "@/lib/format";
+import { fmtDecimal, fmtInteger, fmtMicroPerKwh, fmtPerKwh, minorPerKwhToMicro, perKwhUnit } from "@/lib/format";
 import { messages, useT } from "@/lib/i18n";
 
 import {
@@ -29,7 +29,7 @@ const KINDS: readonly Kind[] = ["priceSpike", "cheapWindow", "capacityStep", "me
 /** A rule's price in the unit it was set in: the installation's (micro per kWh, shown as the home
  *  page shows prices) or, for rules made before, EUR/MWh. */
 function price(micro: bigint | undefined, eurMwh: number | undefined, currency: string): string | undefined {
-  if (micro !== undefined) return fmtPerKwh(microToMinorPerKwh(micro), currency);
+  if (micro !== undefined) return fmtMicroPerKwh(micro, currency);
   return eurMwh === undefined ? undefined : messages().alerts.eurMwh(eurMwh);
 }
 

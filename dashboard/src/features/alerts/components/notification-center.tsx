@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { AlertKind, type Alert } from "@/gen/energypulse/alert/v1/alert_pb";
 import { cn } from "@/lib/cn";
-import { fmtDateTime, fmtDecimal, fmtInteger, fmtMoney, fmtPercent, fmtPerKwh, fmtTime, fmtWeekday, microToMinorPerKwh } from "@/lib/format";
+import { fmtDateTime, fmtDecimal, fmtInteger, fmtMicroPerKwh, fmtMoney, fmtPercent, fmtTime, fmtWeekday } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { messages, useT, type Messages } from "@/lib/i18n";
 
@@ -24,10 +24,6 @@ function span(start: Date | undefined, end: Date | undefined): string {
   return `${fmtWeekday(start)} ${fmtTime(start)}–${fmtTime(end)}`;
 }
 
-function perKwh(micro: bigint, currency: string): string {
-  return fmtPerKwh(microToMinorPerKwh(micro), currency);
-}
-
 /**
  * An alert's title and text in the page's language, from its typed figures (Alert.facts, the
  * same ones alert_svc's English sentences state); alert_svc's English title and message (what the
@@ -43,17 +39,17 @@ export function alertWords(a: Alert, t: Messages["notifications"]): { title: str
   const f = a.facts;
   if (!f || !a.currency) return server;
   if (a.kind === AlertKind.PRICE_SPIKE && a.spotMicroPerKwh !== 0n) {
-    const threshold = f.thresholdMicroPerKwh !== 0n ? perKwh(f.thresholdMicroPerKwh, a.currency) : `${fmtDecimal(f.thresholdEurMwh, 0, 1)} EUR/MWh`;
-    const top = perKwh(a.spotMicroPerKwh, a.currency);
+    const threshold = f.thresholdMicroPerKwh !== 0n ? fmtMicroPerKwh(f.thresholdMicroPerKwh, a.currency) : `${fmtDecimal(f.thresholdEurMwh, 0, 1)} EUR/MWh`;
+    const top = fmtMicroPerKwh(a.spotMicroPerKwh, a.currency);
     return {
       title: t.spike.title(threshold, span(since, until)),
       message: f.published ? t.spike.published(top) : t.spike.chance(fmtPercent(f.chance), threshold, top),
     };
   }
   if (a.kind === AlertKind.CHEAP_WINDOW && f.durationMinutes > 0 && a.spotMicroPerKwh !== 0n) {
-    const mean = perKwh(a.spotMicroPerKwh, a.currency);
-    let message = f.published ? t.cheap.published(mean) : t.cheap.likely(mean, perKwh(f.lowSpotMicroPerKwh, a.currency), perKwh(f.highSpotMicroPerKwh, a.currency));
-    if (f.twinStartTime) message += ` ${t.cheap.twin(span(tsDate(f.twinStartTime), tsDate(f.twinEndTime)), perKwh(f.twinSpotMicroPerKwh, a.currency))}`;
+    const mean = fmtMicroPerKwh(a.spotMicroPerKwh, a.currency);
+    let message = f.published ? t.cheap.published(mean) : t.cheap.likely(mean, fmtMicroPerKwh(f.lowSpotMicroPerKwh, a.currency), fmtMicroPerKwh(f.highSpotMicroPerKwh, a.currency));
+    if (f.twinStartTime) message += ` ${t.cheap.twin(span(tsDate(f.twinStartTime), tsDate(f.twinEndTime)), fmtMicroPerKwh(f.twinSpotMicroPerKwh, a.currency))}`;
     return { title: t.cheap.title(fmtDecimal(f.durationMinutes / 60, 0, 2), span(since, until)), message };
   }
   if (a.kind === AlertKind.CAPACITY_STEP && f.stepKw > 0) {

@@ -2,7 +2,7 @@ import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, Skeleton } from "@/components/ui/states";
 import { Stat } from "@/components/ui/stat";
 import type { BilledPrice, HouseholdForecast } from "@/gen/energypulse/prediction/v1/forecast_pb";
-import { fmtHour, fmtKwh, fmtMinor, fmtNumber, fmtPerKwh } from "@/lib/format";
+import { fmtHour, fmtKwh, fmtMicroPerKwh, fmtMinor, fmtNumber } from "@/lib/format";
 import { tsDate } from "@/lib/proto-json";
 import { messages, useT } from "@/lib/i18n";
 
@@ -10,10 +10,7 @@ import { useHouseholdForecast } from "../api/predict-household";
 
 
 /** µ/kWh of the bill's currency as øre/kWh (NOK) or c/kWh (EUR), in the app's locale. */
-export function perKwh(micro: bigint, currency: string): string {
-  const minor = Number(micro) / 10_000;
-  return fmtPerKwh(minor, currency);
-}
+export const perKwh = fmtMicroPerKwh;
 
 /** What the card shows of the next hour's price as billed (the API's BilledPrice, no bill arithmetic here). */
 export function billedRows(billed: BilledPrice, forecast: HouseholdForecast | undefined) {
