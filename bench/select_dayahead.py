@@ -179,6 +179,55 @@ def run(args: argparse.Namespace) -> None:
     print(f"{args.zone} saved {args.out} ({note}) in {time.perf_counter() - began:.0f} s")
 
 
+# The P50 refit-cadence grid (BENCHMARKS.md, "NO2 point forecast: P50 refit cadence"): name ->
+# (P50 refit days, P50 half-life days); every other booster refits every 28 days.
+P50_GRID: dict[str, tuple[int, float | None]] = {
+    "(a) today": (28, None),
+    "(b) P50 weekly": (7, None),
+    "(c) P50 weekly, half-life 365": (7, 365.0),
+}
+
+
+def p50_grid(args: argparse.Namespace) -> None:
+    """Model rMAE (2/3 LightGBM P50 + 1/3 LEAR 1456 fitted once) of each P50 candidate; the
+    LightGBM P10/P50/P90 as the CLI fits them, without the upper levels (they do not move the P50)."""
+    data = Path(args.data_dir)
+    panel = DayPanel.from_frame(load_market(data, args.zone))
+    te, a, b = (panel.index_of(d) for d in (args.train_end, args.test_start, args.test_end))
+    fund, note = _fundamentals(data, args.fundamentals_dir, args.zone, panel)
+    act, nv = panel.price[a : b + 1], naive_day_ahead(panel)[a : b + 1]
+    ok = np.isfinite(act) & np.isfinite(nv)
+    nmae = float(np.mean(np.abs(nv[ok] - act[ok])))
+    saved: dict[str, np.ndarray] = {"actual": act, "naive": nv}
+    for name, (p50_days, half_life) in P50_GRID.items():
+        began = time.perf_counter()
+        fc = forecast_days(
+            panel,
+            fund,
+            te,
+            a,
+            b,
+            (0,),
+            "weekly",
+            DayAheadParams(upper_levels=(), p50_half_life_days=half_life),
+            lear_windows=(1456,),
+            lear_refit_days={1456: 10**9},
+            p50_refit_days=p50_days,
+        )
+        saved["lear"], saved[f"p50 {name}"] = fc["lear"], fc["p50"][0]
+        r = {
+            k: float(np.mean(np.abs(f[ok] - act[ok])) / nmae)
+            for k, f in (("lgb", fc["p50"][0]), ("model", fc["p50_model"]), ("lear", fc["lear"]))
+        }
+        print(
+            f"{args.zone} {name:<32} model rMAE {r['model']:.4f}  LightGBM {r['lgb']:.4f}"
+            f"  LEAR (once) {r['lear']:.4f}  {time.perf_counter() - began:.0f} s  ({note})",
+            flush=True,
+        )
+    if args.out:
+        np.savez(args.out, **saved)
+
+
 def score(paths: list[str]) -> None:
     for path in paths:
         z = np.load(path)
@@ -250,8 +299,11 @@ def main() -> None:
         default=",".join(str(w) for w in WINDOWS),
         help="LEAR windows to run (1456 alone: the tail selection, which needs no ensemble)",
     )
+    ap.add_argument("--p50-grid", action="store_true", help="model rMAE of the P50 refit-cadence grid")
     args = ap.parse_args()
-    if args.tail:
+    if args.p50_grid:
+        p50_grid(args)
+    elif args.tail:
         print("selected:", select_tail(args.tail))
     elif args.score:
         score(args.score)

@@ -36,7 +36,7 @@ from predict_svc.model import quantile_lgb_params
 from predict_svc.protocols import HOURS, DayPanel
 from predict_svc.quantiles import UPPER_LEVELS, monotone
 
-__all__ = ["DA_FEATURES", "DayAheadModel", "DayAheadParams", "da_design", "fit_day_ahead"]
+__all__ = ["DA_FEATURES", "DayAheadModel", "DayAheadParams", "da_design", "fit_day_ahead", "refit_p50"]
 
 _MAD_C = 0.6744897501960817
 _PRICE_LAGS = tuple(range(0, 7))  # rows r - j: D-1 .. D-7
@@ -90,6 +90,8 @@ class DayAheadParams:
     # from a row's target day to the newest target of the fit (None: equal weights). Off: on 2023
     # (trained through 2022) a 365-day half-life helped NO2, not NO1 or NO5 (BENCHMARKS.md).
     half_life_days: float | None = None
+    # The same for the P50 booster only (overrides half_life_days for it; None: as the others).
+    p50_half_life_days: float | None = None
 
     def lgb(self, alpha: float) -> dict[str, object]:
         return quantile_lgb_params(self, alpha)
@@ -271,17 +273,50 @@ def _levels(params: DayAheadParams) -> tuple[float, ...]:
     return (0.1, 0.5, 0.9, *params.upper_levels)
 
 
-def _train(design: Design, mask: np.ndarray, params: DayAheadParams) -> list[object]:
+def _weights(design: Design, mask: np.ndarray, half_life: float | None) -> np.ndarray | None:
+    if not half_life:
+        return None
+    age = design.target_row[mask].max() - design.target_row[mask]
+    return np.asarray(0.5 ** (age / half_life))
+
+
+def _train(
+    design: Design, mask: np.ndarray, params: DayAheadParams, levels: tuple[float, ...] | None = None
+) -> list[object]:
+    """One booster per level (all of the model's by default), on the rows of ``mask``."""
     import lightgbm as lgb
 
-    weight = None
-    if params.half_life_days:
-        age = design.target_row[mask].max() - design.target_row[mask]
-        weight = 0.5 ** (age / params.half_life_days)
-    data = lgb.Dataset(
-        design.X[mask], design.y[mask], weight=weight, feature_name=list(design.names), free_raw_data=False
+    data: dict[float | None, object] = {}
+
+    def dataset(half_life: float | None) -> object:
+        if half_life not in data:
+            data[half_life] = lgb.Dataset(
+                design.X[mask],
+                design.y[mask],
+                weight=_weights(design, mask, half_life),
+                feature_name=list(design.names),
+                free_raw_data=False,
+            )
+        return data[half_life]
+
+    out = []
+    for q in levels if levels is not None else _levels(params):
+        half_life = (
+            params.p50_half_life_days if q == 0.5 and params.p50_half_life_days else params.half_life_days
+        )
+        out.append(lgb.train(params.lgb(q), dataset(half_life), num_boost_round=params.rounds))
+    return out
+
+
+def refit_p50(model: DayAheadModel, design: Design, params: DayAheadParams) -> DayAheadModel:
+    """``model`` with only its P50 booster refit on every row of ``design`` with a known target
+    (the band, the upper levels and every offset kept)."""
+    usable = np.isfinite(design.y)
+    boosters = list(model.boosters)
+    boosters[1] = _train(design, usable, params, (0.5,))[0]
+    return DayAheadModel(
+        boosters, model.offsets, model.names, model.upper_levels, model.upper_offsets, model.heldout
     )
-    return [lgb.train(params.lgb(q), data, num_boost_round=params.rounds) for q in _levels(params)]
 
 
 @dataclass

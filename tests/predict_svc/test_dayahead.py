@@ -290,3 +290,83 @@ def test_cli_week_ahead_json_contract(
     assert [row["horizon_day"] for row in doc["by_horizon_day"]] == list(range(7))
     assert all(row["mae"] > 0 and row["rmae_climatology"] > 0 for row in doc["by_horizon_day"])
     assert doc["fundamentals"].startswith("none")
+
+
+def test_p50_half_life_weights_the_p50_booster_only() -> None:
+    """The toy market of the recency test: ``p50_half_life_days`` moves the P50 to the newest
+    regime (1) and leaves the P10 at the median-free lower quantile of the mix (0)."""
+    from predict_svc.dayahead import Design, _train
+
+    n = 2000
+    rows = np.arange(n)
+    y = (rows >= 0.7 * n).astype(float)
+    design = Design(
+        np.zeros((n, 1), dtype=np.float32),
+        y,
+        rows,
+        rows,
+        rows % 24,
+        np.zeros(n),
+        np.zeros(n),
+        np.ones(n),
+        ("x",),
+    )
+    mask = np.ones(n, dtype=bool)
+    params = DayAheadParams(rounds=20, min_data_in_leaf=5, upper_levels=(), p50_half_life_days=50.0)
+    p10, p50, _p90 = (b.predict(design.X[:1])[0] for b in _train(design, mask, params))  # type: ignore[attr-defined]
+    assert p50 > 0.9 and abs(p10) < 0.1
+
+
+def test_p50_refit_cadence_refits_the_p50_only(
+    entsoe_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``p50_refit_days=7`` under ``weekly``: the P50 booster alone refit on test days 7, 14, 21,
+    every booster at 0 and 28 (as today); P10/P90/upper forecasts bit for bit today's, the P50
+    today's until day 7 and different after; the default is today (no P50-only refit)."""
+    import predict_svc.dayahead as da
+
+    market = _slice_dir(entsoe_dir, tmp_path / "m", "2022-06-01", "2024-03-10")
+    panel = DayPanel.from_frame(load_market(market, "NO1"))
+    a = panel.index_of("2024-01-01")
+    calls: list[tuple[float, ...]] = []
+    real = da._train
+
+    def spy(
+        design: object, mask: np.ndarray, params: DayAheadParams, levels: tuple[float, ...] | None = None
+    ) -> list[object]:
+        calls.append(levels if levels is not None else da._levels(params))
+        return real(design, mask, params, levels)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(da, "_train", spy)
+    params = DayAheadParams(rounds=15, num_leaves=7, calibration_days=60, upper_levels=(0.95,))
+
+    def run(p50_days: int | None) -> dict[str, np.ndarray]:
+        calls.clear()
+        return forecast_days(
+            panel,
+            None,
+            a - 1,
+            a,
+            a + 29,
+            (0,),
+            "weekly",
+            params,
+            LEAR_SHORT,
+            lear_windows=(400,),
+            lear_refit_days={400: 10**9},
+            p50_refit_days=p50_days,
+        )
+
+    today = run(None)
+    today_calls = list(calls)
+    weekly = run(7)
+    full = (0.1, 0.5, 0.9, 0.95)
+    assert today_calls == [full] * 3  # validation fit, first fit, refit on day 28
+    assert calls == [full, full, (0.5,), (0.5,), (0.5,), full]
+    for name in ("p10", "p90"):
+        np.testing.assert_array_equal(today[name], weekly[name], err_msg=name)
+    np.testing.assert_array_equal(today["upper"][0.95], weekly["upper"][0.95])
+    np.testing.assert_array_equal(today["p50"][0, :7], weekly["p50"][0, :7])
+    assert all(not np.array_equal(today["p50"][0, d], weekly["p50"][0, d]) for d in (7, 14, 21))
+    np.testing.assert_array_equal(today["p50"][0, 28:], weekly["p50"][0, 28:])  # the full refit
+    np.testing.assert_array_equal(run(28)["p50"], today["p50"])
