@@ -299,7 +299,7 @@ def _train(
             )
         return data[half_life]
 
-    out = []
+    out: list[object] = []
     for q in levels if levels is not None else _levels(params):
         half_life = (
             params.p50_half_life_days if q == 0.5 and params.p50_half_life_days else params.half_life_days
