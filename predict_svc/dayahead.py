@@ -286,9 +286,9 @@ def _train(
     """One booster per level (all of the model's by default), on the rows of ``mask``."""
     import lightgbm as lgb
 
-    data: dict[float | None, object] = {}
+    data: dict[float | None, lgb.Dataset] = {}
 
-    def dataset(half_life: float | None) -> object:
+    def dataset(half_life: float | None) -> lgb.Dataset:
         if half_life not in data:
             data[half_life] = lgb.Dataset(
                 design.X[mask],
