@@ -3,9 +3,12 @@
     python -m predict_svc.backtest --data-dir DIR --zone NO1 --train-end 2023-12-31 \\
         --test-start 2024-01-01 --test-end 2024-12-31 --json
     python -m predict_svc.backtest ... --protocol day-ahead [--fundamentals-dir DIR2] \\
-        [--recalibrate never|weekly|daily] --json
+        [--recalibrate never|weekly|daily] [--exogenous real|substituted] --json
 
-``--protocol day-ahead`` / ``week-ahead`` are described in :mod:`predict_svc.dayahead_backtest`.
+``--protocol day-ahead`` / ``week-ahead`` are described in :mod:`predict_svc.dayahead_backtest`;
+with them ``--exogenous substituted`` scores the service's after-auction issues (the ``k = 0`` day's
+load and wind/solar forecasts replaced by the day before's, for the model and the LEAR; the JSON
+then has ``"exogenous": "substituted"``); the default ``real`` gives the unchanged report.
 The rest of this docstring is the one-step protocol, whose interface and output are unchanged.
 
 Dates are local calendar days in Europe/Oslo (the market's own day), inclusive at both ends.
@@ -181,6 +184,13 @@ def _parser() -> argparse.ArgumentParser:
         "--recalibrate", choices=("never", "weekly", "daily"), default="weekly", help="day-/week-ahead refits"
     )
     parser.add_argument(
+        "--exogenous",
+        choices=("real", "substituted"),
+        default="real",
+        help="day-/week-ahead: real (default): D's published load and wind/solar forecasts; "
+        "substituted: D's replaced by D-1's, as the service does after the auction (model and LEAR)",
+    )
+    parser.add_argument(
         "--no-res-forecast", action="store_true", help="day-/week-ahead without wind/solar forecasts"
     )
     parser.add_argument(
@@ -211,7 +221,10 @@ def _floats(text: str) -> tuple[float, ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.protocol == "one-step" and args.exogenous != "real":
+        parser.error("--exogenous substituted needs --protocol day-ahead or week-ahead")
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -241,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lear_windows=args.lear_windows or MODEL_LEAR_WINDOWS,
                 params=DayAheadParams(use_res_forecast=not args.no_res_forecast, **extra),  # type: ignore[arg-type]
                 save_forecasts=args.save_forecasts,
+                exogenous=args.exogenous,
             )
         except (MarketDataError, ModelError, ValueError) as exc:
             print(f"backtest failed: {exc}", file=sys.stderr)

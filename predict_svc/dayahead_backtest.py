@@ -31,13 +31,27 @@ Consistency with serving: every backtest issue is at 10:00 CET on ``D-1``, *befo
 one. The service also issues *after* the auction (the first unpublished day then ``D+1``, whose
 forecasts are out only at 10:00 CET on ``D``); there it feeds the model the latest known day's
 forecasts, one day older (:func:`predict_svc.weekahead.substitute_unknown_day`). Those
-after-auction issues are not part of this protocol and are not scored by it.
+after-auction issues are scored with ``exogenous="substituted"`` (CLI ``--exogenous substituted``;
+the default ``real`` is the protocol above).
+
+After-auction information set (``exogenous="substituted"``): for every issue the forecasts of the
+``k = 0`` day ``D`` (load, and wind + solar) are treated as not yet published and replaced by those
+of ``D-1`` through the service's own :func:`predict_svc.weekahead.substitute_unknown_day` (see
+:func:`after_auction_panel`), for the LightGBM rows (every horizon day: ``D+1 ..`` reuse ``D``'s,
+hence ``D-1``'s) and for the LEAR input of ``D`` (its lag-0 exogenous becomes ``D-1``'s; its other
+lags are unchanged). Training and calibration rows keep the real inputs (the served model is
+trained on them). This is the service's issue at ~14:00 CET on ``T-2`` for ``T = D``: prices through
+``D-1`` are the same, the exogenous are as it has them. What differs: the fundamentals (closes,
+lagged weather, reservoir) are the ones the day-ahead protocol looks up for ``D`` (known at 10:00
+CET on ``D-1``), one day fresher than what is known at 14:00 CET on ``D-2``; the naive and the
+residual baseline are unchanged (they read prices only).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +72,14 @@ from predict_svc.protocols import (
     smape,
 )
 from predict_svc.quantiles import exceed_probability
+from predict_svc.weekahead import SUBSTITUTABLE, substitute_unknown_day
 
 __all__ = [
     "LGB_WEIGHT",
     "MODEL_LEAR_WINDOWS",
     "MODEL_P50_REFIT_DAYS",
     "MODEL_REFIT_DAYS",
+    "after_auction_panel",
     "forecast_days",
     "print_report",
     "run_day_ahead",
@@ -85,6 +101,24 @@ LGB_WEIGHT = 2 / 3
 # gives the ensemble.
 MODEL_LEAR_WINDOWS: tuple[int, ...] = (1456,)
 _MAX_ROWS = 200_000  # training rows sampled for the pooled week-ahead model
+# exogenous= values: the real forecasts of D, or the after-auction substitution (module docstring).
+EXOGENOUS = ("real", "substituted")
+
+
+def after_auction_panel(panel: DayPanel, row: int, use_res: bool = True) -> DayPanel:
+    """``panel`` as the service has it after the auction of ``row - 1``: the exogenous forecasts
+    of ``row`` (load, and wind + solar when ``use_res``) not yet published, then replaced as the
+    service replaces them (:func:`predict_svc.weekahead.substitute_unknown_day`: the day before's,
+    where it has values; else they stay missing)."""
+    hidden = {}
+    for attr in SUBSTITUTABLE:
+        if attr == "res" and not use_res:
+            continue
+        values = getattr(panel, attr).copy()
+        values[row] = np.nan
+        hidden[attr] = values
+    out, _ = substitute_unknown_day(replace(panel, **hidden), row, use_res)
+    return out
 
 
 def _fundamentals(
@@ -119,15 +153,19 @@ def run_day_ahead(
     lear_windows: tuple[int, ...] = MODEL_LEAR_WINDOWS,
     save_forecasts: Path | str | None = None,
     p50_refit_days: int | None = None,
+    exogenous: str = "real",
 ) -> dict[str, Any]:
     """Run the protocol and return the JSON report (see module docstring); ``save_forecasts``: also
-    write the raw forecasts of ``D`` (LEAR members, LightGBM quantiles, actual, naive) to an .npz."""
+    write the raw forecasts of ``D`` (LEAR members, LightGBM quantiles, actual, naive) to an .npz;
+    ``exogenous``: ``real`` or ``substituted`` (the after-auction information set)."""
     began = time.perf_counter()
     say = progress or (lambda _m: None)
     if protocol not in ("day-ahead", "week-ahead"):
         raise ValueError(f"unknown protocol {protocol!r}")
     if recalibrate not in MODEL_REFIT_DAYS:
         raise ValueError(f"unknown recalibration {recalibrate!r}")
+    if exogenous not in EXOGENOUS:
+        raise ValueError(f"unknown exogenous {exogenous!r}")
     panel = panel if panel is not None else DayPanel.from_frame(load_market(data_dir, zone))
     te, a, b = (panel.index_of(d) for d in (train_end, test_start, test_end))
     if a <= te:
@@ -156,6 +194,7 @@ def run_day_ahead(
         say,
         lear_windows,
         p50_refit_days=p50_refit_days,
+        exogenous=exogenous,
     )
     lear, p10, p50, p90, ens50 = fc["lear"], fc["p10"], fc["p50"], fc["p90"], fc["p50_model"]
     shift = ens50 - p50[0]
@@ -211,6 +250,9 @@ def run_day_ahead(
         **({"p50_refit_days": p50_refit_days} if p50_refit_days else {}),
         "seconds": round(time.perf_counter() - began, 1),
     }
+    if exogenous != "real":  # the default report is unchanged
+        report["exogenous"] = exogenous
+        report["issue_time"] = "after the auction of D-1 (D's load and wind/solar forecasts: D-1's)"
     if protocol == "week-ahead":
         report["by_horizon_day"] = _by_horizon(panel, a, n_test, horizons, p10, p50, p90, ens50, shift)
         report["week_ahead_exogenous"] = (
@@ -238,6 +280,7 @@ def forecast_days(
     lear_refit_days: Mapping[int, int] | None = None,
     model_refit_days: int | None = None,
     p50_refit_days: int | None = None,
+    exogenous: str = "real",
 ) -> dict[str, Any]:
     """Forecasts issued at 10:00 CET on ``D-1`` for panel rows ``D = a..b`` (training through
     row ``te``, then refits as ``recalibrate`` says): ``lear`` ``(days, 24)``; the LightGBM
@@ -247,7 +290,9 @@ def forecast_days(
     window -> that LEAR's forecasts, ``lear_ensemble`` their mean. The baseline ``lear`` is the
     single window of ``lear_config`` (a member when it is one of ``lear_windows``: fitted once).
     ``p50_refit_days``: between the full refits, the P50 booster alone is refit this often
-    (default :data:`MODEL_P50_REFIT_DAYS`)."""
+    (default :data:`MODEL_P50_REFIT_DAYS`).
+    ``exogenous="substituted"``: the inputs of ``D`` (LightGBM rows and LEAR input) read
+    :func:`after_auction_panel` (training and calibration rows keep the real inputs)."""
     params = params or DayAheadParams()
     lear_config = lear_config or LearConfig()
     say = progress or (lambda _m: None)
@@ -255,8 +300,18 @@ def forecast_days(
     n_test = b - a + 1
     say(f"LEAR over windows {lear_windows} (baseline {lear_config.calibration_days}) ...")
     windows = tuple(dict.fromkeys((*lear_windows, lear_config.calibration_days)))
+    substituted = exogenous == "substituted"
     members = lear_ensemble_forecasts(
-        panel, a, b, windows, recalibrate, lear_config, say, calibrate_until=te, refit_days=lear_refit_days
+        panel,
+        a,
+        b,
+        windows,
+        recalibrate,
+        lear_config,
+        say,
+        calibrate_until=te,
+        refit_days=lear_refit_days,
+        inputs=(lambda d: after_auction_panel(panel, d)) if substituted else None,  # LEAR: both series
     )
     lear = members[lear_config.calibration_days]
     lear_model = ensemble_mean({w: members[w] for w in lear_windows})
@@ -291,8 +346,13 @@ def forecast_days(
         elif i % every_p50 == 0:
             sub = _take(design, np.isfinite(design.y) & (design.target_row <= day - 1))
             model = refit_p50(model, sub, params)
-        sel = design.issue_row == day - 1
-        rows = _take(design, sel)
+        if substituted:
+            issue_panel = after_auction_panel(panel, day, params.use_res_forecast)
+            rows = da_design(
+                issue_panel, np.array([day - 1]), horizons, fundamentals, params.use_res_forecast
+            )
+        else:
+            rows = _take(design, design.issue_row == day - 1)
         lo, mid, hi, up = model.predict_all(rows)
         for j, k in enumerate(horizons):
             at = rows.horizon_day == k

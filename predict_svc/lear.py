@@ -187,6 +187,7 @@ def lear_forecasts(
     progress: Callable[[str], None] | None = None,
     calibrate_until: int | None = None,
     refit_days: int | None = None,
+    inputs: Callable[[int], DayPanel] | None = None,
 ) -> np.ndarray:
     """LEAR day-ahead forecasts ``(last - first + 1, 24)`` for panel rows ``first..last``.
 
@@ -196,7 +197,9 @@ def lear_forecasts(
     ``never`` once on the window ending before ``first``. ``calibrate_until`` (a panel row) caps
     the first calibration window (the training range of a backtest); refits use every day up
     to ``D-1``, as epftoolbox's recalibration loop does. ``refit_days`` overrides the period of
-    ``recalibrate`` (a cheaper stand-in for validation runs)."""
+    ``recalibrate`` (a cheaper stand-in for validation runs). ``inputs`` (row -> panel): the panel
+    the input row of ``D`` is read from (e.g. with ``D``'s exogenous forecasts replaced by the day
+    before's, the backtest's after-auction information set); calibration always reads ``panel``."""
     config = config or LearConfig()
     X, names = lear_design(panel, config.exog_lags)
     every = refit_days or {"daily": 1, "weekly": 7, "never": 10**9}[recalibrate]
@@ -212,7 +215,7 @@ def lear_forecasts(
             model = LearModel(np.nan_to_num(X[rows]), panel.price[rows], names, config)
             if progress is not None:
                 progress(f"LEAR recalibrated for {panel.days[day]} on {len(rows)} days")
-        x = X[day]
+        x = X[day] if inputs is None else lear_design(inputs(day), config.exog_lags)[0][day]
         if np.isfinite(x[model.keep]).all():
             out[i] = model.predict(x)[0]
     return out
@@ -228,10 +231,11 @@ def lear_ensemble_forecasts(
     progress: Callable[[str], None] | None = None,
     calibrate_until: int | None = None,
     refit_days: Mapping[int, int] | None = None,
+    inputs: Callable[[int], DayPanel] | None = None,
 ) -> dict[int, np.ndarray]:
     """One LEAR per calibration window (window -> forecasts as :func:`lear_forecasts`);
     :func:`ensemble_mean` combines them. ``refit_days`` (window -> days) overrides the period of
-    ``recalibrate`` per window."""
+    ``recalibrate`` per window; ``inputs`` as in :func:`lear_forecasts`."""
     config = config or LearConfig()
     refit = refit_days or {}
     return {
@@ -244,6 +248,7 @@ def lear_ensemble_forecasts(
             progress,
             calibrate_until,
             refit.get(w),
+            inputs,
         )
         for w in windows
     }
