@@ -198,7 +198,7 @@ def p50_grid(args: argparse.Namespace) -> None:
     act, nv = panel.price[a : b + 1], naive_day_ahead(panel)[a : b + 1]
     ok = np.isfinite(act) & np.isfinite(nv)
     nmae = float(np.mean(np.abs(nv[ok] - act[ok])))
-    saved: dict[str, np.ndarray] = {"actual": act, "naive": nv}
+    saved: dict[str, Any] = {"actual": act, "naive": nv}
     for name, (p50_days, half_life) in P50_GRID.items():
         began = time.perf_counter()
         fc = forecast_days(
