@@ -135,12 +135,19 @@ def select_tail(paths: list[str]) -> tuple[str, str, str]:
     return min(tied, key=lambda k: (order.index(k[1]), FAMILIES.index(k[0]), INTERPOLATIONS.index(k[2])))
 
 
-def run(args: argparse.Namespace) -> None:
-    began = time.perf_counter()
+def _validation_inputs(args: argparse.Namespace) -> tuple[DayPanel, Any, str, tuple[int, int, int]]:
+    """The zone's panel, its fundamentals (and their note) and the panel rows of the last
+    training day and the first and last test days."""
     data = Path(args.data_dir)
     panel = DayPanel.from_frame(load_market(data, args.zone))
-    te, a, b = (panel.index_of(d) for d in (args.train_end, args.test_start, args.test_end))
+    rows = tuple(panel.index_of(d) for d in (args.train_end, args.test_start, args.test_end))
     fund, note = _fundamentals(data, args.fundamentals_dir, args.zone, panel)
+    return panel, fund, note, (rows[0], rows[1], rows[2])
+
+
+def run(args: argparse.Namespace) -> None:
+    began = time.perf_counter()
+    panel, fund, note, (te, a, b) = _validation_inputs(args)
     refit = {w: args.long_refit_days for w in WINDOWS if w > 365} if args.long_refit_days else None
     model_refit = args.model_refit_days or None
     windows = tuple(int(w) for w in args.lear_windows.split(","))
@@ -191,10 +198,7 @@ P50_GRID: dict[str, tuple[int, float | None]] = {
 def p50_grid(args: argparse.Namespace) -> None:
     """Model rMAE (2/3 LightGBM P50 + 1/3 LEAR 1456 fitted once) of each P50 candidate; the
     LightGBM P10/P50/P90 as the CLI fits them, without the upper levels (they do not move the P50)."""
-    data = Path(args.data_dir)
-    panel = DayPanel.from_frame(load_market(data, args.zone))
-    te, a, b = (panel.index_of(d) for d in (args.train_end, args.test_start, args.test_end))
-    fund, note = _fundamentals(data, args.fundamentals_dir, args.zone, panel)
+    panel, fund, note, (te, a, b) = _validation_inputs(args)
     act, nv = panel.price[a : b + 1], naive_day_ahead(panel)[a : b + 1]
     ok = np.isfinite(act) & np.isfinite(nv)
     nmae = float(np.mean(np.abs(nv[ok] - act[ok])))

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from predict_svc.backtest import main
-from predict_svc.dayahead import DayAheadParams
+from predict_svc.dayahead import DayAheadParams, Design
 from predict_svc.dayahead_backtest import forecast_days, run_day_ahead
 from predict_svc.fundamentals import FileFundamentals
 from predict_svc.lear import LearConfig
@@ -155,17 +155,13 @@ def test_day_ahead_slice_beats_naive(entsoe_dir: Path, fundamentals_dir: Path, t
     assert 0 <= spike["brier_model"] <= 1 and 0 <= spike["brier_residual_baseline"] <= 1
 
 
-def test_recency_weighting_follows_the_newest_regime() -> None:
-    """Old targets at 0, the newest 30% at 1 (one feature that cannot tell them apart): equal
-    weights give the median of the mix (0), a short half-life the newest regime (1)."""
-    from predict_svc.dayahead import Design, _train
-
-    n = 2000
+def _regime_change_design(n: int = 2000) -> tuple[Design, np.ndarray]:
+    """A toy market whose target jumps from 0 to 1 at 70 % of its rows (featureless): recency
+    weights move a booster to the newest regime."""
     rows = np.arange(n)
-    y = (rows >= 0.7 * n).astype(float)
     design = Design(
         np.zeros((n, 1), dtype=np.float32),
-        y,
+        (rows >= 0.7 * n).astype(float),
         rows,
         rows,
         rows % 24,
@@ -174,7 +170,15 @@ def test_recency_weighting_follows_the_newest_regime() -> None:
         np.ones(n),
         ("x",),
     )
-    mask = np.ones(n, dtype=bool)
+    return design, np.ones(n, dtype=bool)
+
+
+def test_recency_weighting_follows_the_newest_regime() -> None:
+    """Old targets at 0, the newest 30% at 1 (one feature that cannot tell them apart): equal
+    weights give the median of the mix (0), a short half-life the newest regime (1)."""
+    from predict_svc.dayahead import _train
+
+    design, mask = _regime_change_design()
     flat = DayAheadParams(rounds=20, min_data_in_leaf=5, half_life_days=None, upper_levels=())
     p50 = _train(design, mask, flat)[1].predict(design.X[:1])[0]  # type: ignore[attr-defined]
     recent = _train(design, mask, DayAheadParams(**{**flat.__dict__, "half_life_days": 50.0}))[1]
@@ -295,23 +299,9 @@ def test_cli_week_ahead_json_contract(
 def test_p50_half_life_weights_the_p50_booster_only() -> None:
     """The toy market of the recency test: ``p50_half_life_days`` moves the P50 to the newest
     regime (1) and leaves the P10 at the median-free lower quantile of the mix (0)."""
-    from predict_svc.dayahead import Design, _train
+    from predict_svc.dayahead import _train
 
-    n = 2000
-    rows = np.arange(n)
-    y = (rows >= 0.7 * n).astype(float)
-    design = Design(
-        np.zeros((n, 1), dtype=np.float32),
-        y,
-        rows,
-        rows,
-        rows % 24,
-        np.zeros(n),
-        np.zeros(n),
-        np.ones(n),
-        ("x",),
-    )
-    mask = np.ones(n, dtype=bool)
+    design, mask = _regime_change_design()
     params = DayAheadParams(rounds=20, min_data_in_leaf=5, upper_levels=(), p50_half_life_days=50.0)
     p10, p50, _p90 = (b.predict(design.X[:1])[0] for b in _train(design, mask, params))  # type: ignore[attr-defined]
     assert p50 > 0.9 and abs(p10) < 0.1
