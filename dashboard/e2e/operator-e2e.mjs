@@ -82,13 +82,20 @@ async function focused(page) {
   });
 }
 
-async function tabTo(page, matches, max = 150) {
+/**
+ * Tab until the focused control matches (a control that already has focus counts: a keyboard user
+ * would not tab away from it). The error names the wanted control and where focus ended up, so a
+ * failure under load says which step it was.
+ */
+async function tabTo(page, matches, want, max = 150) {
+  let f = await focused(page);
+  if (f && matches(f)) return f;
   for (let i = 0; i < max; i++) {
     await page.keyboard.press("Tab");
-    const f = await focused(page);
+    f = await focused(page);
     if (f && matches(f)) return f;
   }
-  throw new Error("keyboard: never reached the control");
+  throw new Error(`keyboard: never reached ${want} in ${max} tabs; focus ended on ${JSON.stringify(f)}`);
 }
 
 const scenarios = {
@@ -226,16 +233,19 @@ const scenarios = {
     await signIn(page, params.username, params.password);
     await page.goto(`${BASE}/admin`);
     await page.locator("[data-testid^=health-][data-ok]").first().waitFor();
+    const dialog = page.getByTestId("confirm-dialog");
     const visited = [];
-    for (const tab of ["Users", "Audit log", "Grid", "Health"]) {
-      await tabTo(page, (f) => f.tag === "a" && f.label === tab);
+    for (const [tab, path] of [["Users", "/admin/users"], ["Audit log", "/admin/audit"], ["Grid", "/admin/grid"], ["Health", "/admin"]]) {
+      await tabTo(page, (f) => f.tag === "a" && f.label === tab, `the "${tab}" tab`);
       await page.keyboard.press("Enter");
-      await page.waitForTimeout(400);
+      // The route changes on the client; on a busy machine that can take longer than a fixed pause.
+      await page.waitForURL((url) => url.pathname === path, { timeout: 20_000 }).catch(() => null);
       visited.push(new URL(page.url()).pathname);
     }
-    await tabTo(page, (f) => f.tag === "a" && f.label === "Users");
+    await tabTo(page, (f) => f.tag === "a" && f.label === "Users", 'the "Users" tab');
     await page.keyboard.press("Enter");
-    await tabTo(page, (f) => f.label.startsWith("Search accounts"));
+    await page.waitForURL((url) => url.pathname === "/admin/users", { timeout: 20_000 });
+    await tabTo(page, (f) => f.label.startsWith("Search accounts"), "the account search");
     await page.keyboard.type(params.target);
     await page.locator(`[data-testid=user-row][data-username="${params.target}"]`).waitFor();
     await page.waitForFunction(() => document.querySelectorAll("[data-testid=user-row]").length === 1);
@@ -247,27 +257,35 @@ const scenarios = {
       return input?.value === target && range?.getAttribute("aria-busy") === "false" && /\b1\b/.test(range.textContent ?? "");
     }, params.target);
     await page.waitForTimeout(500); // past the search debounce (300 ms): no request is still to come
-    await tabTo(page, (f) => f.label === `Disable ${params.target}`);
+    await tabTo(page, (f) => f.label === `Disable ${params.target}`, "the row's Disable button");
     await page.keyboard.press("Enter");
+    await dialog.waitFor({ state: "visible" });
     const first = await focused(page);
     await page.keyboard.press("Escape");
-    await page.getByTestId("confirm-dialog").waitFor({ state: "hidden" });
+    await dialog.waitFor({ state: "hidden" });
     // The browser gives focus back to the opener as the dialog closes; on a busy machine that can
     // land a moment after the dialog is hidden. Wait for it (bounded), then record where it is.
     await page
       .waitForFunction((label) => document.activeElement?.getAttribute("aria-label") === label, `Disable ${params.target}`, { timeout: 5000 })
       .catch(() => null);
     const afterEscape = await focused(page);
+    // From here on each step waits for the dialog it opens or closes before the next key: a key
+    // pressed while the page is still catching up goes nowhere (the flake of CI under load).
+    await tabTo(page, (f) => f.label === `Disable ${params.target}`, "the row's Disable button again");
     await page.keyboard.press("Enter");
-    const reached = await tabTo(page, (f) => f.inDialog && f.label === "Disable account", 6);
+    await dialog.waitFor({ state: "visible" });
+    const reached = await tabTo(page, (f) => f.inDialog && f.label === "Disable account", "the dialog's Disable account", 6);
     await page.keyboard.press("Enter");
+    await dialog.waitFor({ state: "hidden" });
     await page.getByRole("button", { name: `Enable ${params.target}` }).waitFor();
     await shot(page, "op-keyboard-disabled");
     // And back, still by keyboard.
-    await tabTo(page, (f) => f.label === `Enable ${params.target}`, 40).catch(() => null);
+    await tabTo(page, (f) => f.label === `Enable ${params.target}`, "the row's Enable button");
     await page.keyboard.press("Enter");
-    await tabTo(page, (f) => f.inDialog && f.label === "Enable account", 6);
+    await dialog.waitFor({ state: "visible" });
+    await tabTo(page, (f) => f.inDialog && f.label === "Enable account", "the dialog's Enable account", 6);
     await page.keyboard.press("Enter");
+    await dialog.waitFor({ state: "hidden" });
     await page.getByRole("button", { name: `Disable ${params.target}` }).waitFor();
     result.visited = visited;
     result.dialogFocus = { first, afterEscape, reached };
