@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from predict_svc.dayahead import DayAheadParams
-from predict_svc.dayahead_backtest import _fundamentals, _residual_band, forecast_days
+from predict_svc.dayahead_backtest import _fundamentals, _residual_band, forecast_days, neighbour_prices
 from predict_svc.market import load_market
 from predict_svc.protocols import DayPanel, naive_day_ahead
 from predict_svc.quantiles import exceed_probability, fit_tail_map
@@ -232,6 +232,46 @@ def p50_grid(args: argparse.Namespace) -> None:
         np.savez(args.out, **saved)
 
 
+# The neighbour-price grid (BENCHMARKS.md, "Neighbour-zone prices as inputs"), fixed before the
+# first run: name -> whether the LightGBM reads the other zones' D-1 prices; P50 refit as shipped.
+NB_GRID: dict[str, bool] = {"(a) today": False, "(n) + other zones' D-1 prices": True}
+
+
+def neighbours_grid(args: argparse.Namespace) -> None:
+    """Model rMAE (2/3 LightGBM P50 + 1/3 LEAR 1456 fitted once) with and without the other zones'
+    prices of D-1 as LightGBM inputs; P10/P50/P90 only, as :func:`p50_grid`."""
+    panel, fund, note, (te, a, b) = _validation_inputs(args)
+    act, nv = panel.price[a : b + 1], naive_day_ahead(panel)[a : b + 1]
+    ok = np.isfinite(act) & np.isfinite(nv)
+    nmae = float(np.mean(np.abs(nv[ok] - act[ok])))
+    others = neighbour_prices(args.data_dir, args.zone, panel)
+    for name, use in NB_GRID.items():
+        began = time.perf_counter()
+        fc = forecast_days(
+            panel,
+            fund,
+            te,
+            a,
+            b,
+            (0,),
+            "weekly",
+            DayAheadParams(upper_levels=()),
+            lear_windows=(1456,),
+            lear_refit_days={1456: 10**9},
+            neighbours=others if use else None,
+        )
+        r = {
+            k: float(np.mean(np.abs(f[ok] - act[ok])) / nmae)
+            for k, f in (("lgb", fc["p50"][0]), ("model", fc["p50_model"]), ("lear", fc["lear"]))
+        }
+        print(
+            f"{args.zone} {name:<32} model rMAE {r['model']:.4f}  LightGBM {r['lgb']:.4f}"
+            f"  LEAR (once) {r['lear']:.4f}  {time.perf_counter() - began:.0f} s"
+            f"  (neighbours {sorted(others) if use else 'none'}; {note})",
+            flush=True,
+        )
+
+
 def score(paths: list[str]) -> None:
     for path in paths:
         z = np.load(path)
@@ -304,7 +344,13 @@ def main() -> None:
         help="LEAR windows to run (1456 alone: the tail selection, which needs no ensemble)",
     )
     ap.add_argument("--p50-grid", action="store_true", help="model rMAE of the P50 refit-cadence grid")
+    ap.add_argument(
+        "--neighbours-grid", action="store_true", help="model rMAE with/without other zones' prices"
+    )
     args = ap.parse_args()
+    if args.neighbours_grid:
+        neighbours_grid(args)
+        return
     if args.p50_grid:
         p50_grid(args)
     elif args.tail:

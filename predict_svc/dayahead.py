@@ -13,7 +13,9 @@ known at the issue time (see :mod:`predict_svc.protocols`):
 * load and wind + solar forecasts of ``D`` at ``h`` and their daily means relative to the last
   week's; for ``k >= 1`` the forecasts of ``T`` are not known at issue time, so ``D``'s are used;
 * calendar of ``T`` (hour, weekday, day of year, Norwegian holiday) and ``k``;
-* daily fundamentals known at the issue time (:mod:`predict_svc.fundamentals`) when given.
+* daily fundamentals known at the issue time (:mod:`predict_svc.fundamentals`) when given;
+* when given, other zones' prices of ``D-1`` (published on ``D-2``, so known at issue): each
+  zone's price at hour ``h`` on the issue's own scale and its daily-mean gap to this zone's.
 
 Quantiles P10/P50/P90 are three LightGBM pinball-loss boosters; the P10-P90 band is calibrated per
 horizon day by a conformal offset measured on the last :attr:`DayAheadParams.calibration_days`
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import holidays
 import numpy as np
@@ -109,6 +111,20 @@ class Design:
     s: np.ndarray
     names: tuple[str, ...]
 
+    def take(self, rows: np.ndarray | slice) -> Design:
+        """The rows ``rows`` (a mask, indices or a slice), every column."""
+        return Design(
+            self.X[rows],
+            self.y[rows],
+            self.issue_row[rows],
+            self.target_row[rows],
+            self.hour[rows],
+            self.horizon_day[rows],
+            self.m[rows],
+            self.s[rows],
+            self.names,
+        )
+
 
 def _holidays(days: np.ndarray) -> np.ndarray:
     years = sorted({int(str(d)[:4]) for d in days.tolist()}) if len(days) else []
@@ -122,15 +138,22 @@ def da_design(
     horizon_days: tuple[int, ...] = (0,),
     fundamentals: dict[str, np.ndarray] | None = None,
     use_res_forecast: bool = True,
+    neighbours: dict[str, np.ndarray] | None = None,
+    after_auction: bool = False,
 ) -> Design:
     """Rows for issues ``issue_rows`` (panel rows of ``D-1``) and each horizon day and hour.
 
     ``fundamentals`` maps names to one value per *panel row* (the delivery day ``D = r + 1`` of the
-    issue is looked up at ``r + 1``). Reads only panel rows ``<= r`` for prices and row ``r + 1``
-    for the exogenous forecasts."""
+    issue is looked up at ``r + 1``); ``neighbours`` maps other zones to their price matrices on
+    the panel's rows. Reads only panel rows ``<= r`` for prices and row ``r + 1`` for the
+    exogenous forecasts. ``after_auction``: the rows as the service builds them after the auction,
+    when ``D``'s load and wind/solar forecasts are not yet out and the day before's stand in
+    (:func:`predict_svc.weekahead.substitute_unknown_day`): the exogenous columns read row ``r``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)  # all-missing days stay NaN
-        return _da_design(panel, issue_rows, horizon_days, fundamentals, use_res_forecast)
+        return _da_design(
+            panel, issue_rows, horizon_days, fundamentals, use_res_forecast, neighbours, after_auction
+        )
 
 
 def _da_design(
@@ -139,6 +162,8 @@ def _da_design(
     horizon_days: tuple[int, ...],
     fundamentals: dict[str, np.ndarray] | None,
     use_res_forecast: bool,
+    neighbours: dict[str, np.ndarray] | None = None,
+    after_auction: bool = False,
 ) -> Design:
     n = len(panel)
     issue_rows = np.asarray(issue_rows, dtype=np.int64)
@@ -151,6 +176,8 @@ def _da_design(
     wd = panel.weekday
     for k in horizon_days:
         r = issue_rows[issue_rows + 1 + k < n] if k else issue_rows
+        if not len(r):  # every target of this horizon day lies past the panel
+            continue
         t = r + 1 + k
         week = np.stack([price[r - j] for j in range(7)], axis=1).reshape(len(r), -1)  # (rows, 168)
         m = np.median(week, axis=1)
@@ -172,15 +199,16 @@ def _da_design(
         cols["d1_last"] = z(d1[:, -1][:, None] * ones)
         cols["level"] = np.arcsinh(m)[:, None] * ones
         cols["log_scale"] = np.log(s)[:, None] * ones
-        d = r + 1  # exogenous forecasts known at issue: those of D
+        d = r + 1  # the delivery day D: its fundamentals
+        exo = r if after_auction else d  # exogenous forecasts known at issue: those of D
         load_week = np.nanmean(np.stack([panel.load[r - j] for j in range(7)]), axis=(0, 2))
-        load_d = panel.load[d]
+        load_d = panel.load[exo]
         with np.errstate(all="ignore"):
             cols["load"] = load_d
             cols["load_rel_day"] = (np.nanmean(load_d, axis=1) / load_week)[:, None] * ones
             cols["load_rel_hour"] = load_d / np.nanmean(load_d, axis=1)[:, None]
             if use_res_forecast:
-                res_d = panel.res[d]
+                res_d = panel.res[exo]
                 res_week = np.nanmean(np.stack([panel.res[r - j] for j in range(7)]), axis=(0, 2))
                 cols["res"] = res_d
                 cols["res_rel_day"] = (
@@ -200,6 +228,10 @@ def _da_design(
         if fundamentals:
             for name, values in fundamentals.items():
                 cols[f"f_{name}"] = np.asarray(values)[d][:, None] * ones
+        for zone, other in (neighbours or {}).items():
+            cols[f"nb_{zone}_d-1"] = z(other[r])
+            gap = (np.nanmean(other[r], axis=1) - np.nanmean(d1, axis=1)) / s
+            cols[f"nb_{zone}_gap"] = gap[:, None] * ones
         for name, values in cols.items():
             blocks.setdefault(name, []).append(np.asarray(values, dtype=float).reshape(-1))
         meta["issue"].append(np.repeat(r, HOURS))
@@ -226,20 +258,33 @@ class DayAheadModel:
     # The held-out rows the offsets came from, as served (EUR/MWh): quantiles (rows x levels) and
     # prices; what a tail calibration map is fitted on. Not saved with a model.
     heldout: tuple[np.ndarray, np.ndarray] | None = None
+    # The same offsets measured on the held-out rows as built after the auction (D's exogenous
+    # forecasts replaced by the day before's, ``da_design(after_auction=True)``): the inputs are
+    # older, the errors larger, so a band calibrated on real inputs under-covers there. Empty:
+    # not measured (the offsets above serve both).
+    after_offsets: dict[int, float] = field(default_factory=dict)
+    after_upper_offsets: dict[float, dict[int, float]] = field(default_factory=dict)
 
     def predict(self, design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, mid, hi, _upper = self.predict_all(design)
         return lo, mid, hi
 
     def predict_all(
-        self, design: Design
+        self, design: Design, after_auction: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[float, np.ndarray]]:
-        """P10, P50, P90 and the upper levels (EUR/MWh), non-decreasing across levels."""
+        """P10, P50, P90 and the upper levels (EUR/MWh), non-decreasing across levels;
+        ``after_auction``: ``design`` holds substituted inputs, widen by :attr:`after_offsets`."""
         raw = np.vstack([b.predict(design.X) for b in self.boosters])  # type: ignore[attr-defined]
-        out = _served(
-            raw, design.horizon_day, design.m, design.s, self.offsets, self.upper_offsets, self.upper_levels
-        )
+        band, upper = self.offsets_for(after_auction)
+        out = _served(raw, design.horizon_day, design.m, design.s, band, upper, self.upper_levels)
         return out[0], out[1], out[2], dict(zip(self.upper_levels, out[3:], strict=True))
+
+    def offsets_for(self, after_auction: bool) -> tuple[dict[int, float], dict[float, dict[int, float]]]:
+        """The band's and the upper levels' offsets for inputs as known before the auction, or
+        after it (falling back to the former where not measured)."""
+        if after_auction and self.after_offsets:
+            return self.after_offsets, self.after_upper_offsets
+        return self.offsets, self.upper_offsets
 
 
 def _served(
@@ -314,9 +359,7 @@ def refit_p50(model: DayAheadModel, design: Design, params: DayAheadParams) -> D
     usable = np.isfinite(design.y)
     boosters = list(model.boosters)
     boosters[1] = _train(design, usable, params, (0.5,))[0]
-    return DayAheadModel(
-        boosters, model.offsets, model.names, model.upper_levels, model.upper_offsets, model.heldout
-    )
+    return replace(model, boosters=boosters)
 
 
 @dataclass
@@ -378,34 +421,55 @@ def fit_day_ahead(
     progress: Callable[[str], None] | None = None,
     offsets: dict[int, float] | None = None,
     upper_offsets: dict[float, dict[int, float]] | None = None,
+    after_auction: Design | None = None,
+    keep_from: DayAheadModel | None = None,
 ) -> DayAheadModel:
     """Fit on every row with a known target; conformal offsets per horizon day from a validation
     fit that holds out the last ``calibration_days`` issues, or from blocked cross-fits (unless
-    ``offsets`` are given: a refit keeps the first fit's, and its ``upper_offsets``)."""
+    ``offsets`` are given: a refit keeps the first fit's, and its ``upper_offsets``; or
+    ``keep_from``: a refit keeping every offset of that model).
+
+    ``after_auction``: the same rows (same order) built with ``da_design(after_auction=True)``;
+    the held-out fits also score them, giving :attr:`DayAheadModel.after_offsets`."""
     usable = np.isfinite(design.y)
     levels = tuple(params.upper_levels)
-
-    def final(band: dict[int, float], upper: dict[float, dict[int, float]]) -> DayAheadModel:
-        if progress is not None:
-            progress(f"day-ahead model: fitting on {int(usable.sum())} rows")
-        held = scores.heldout(band, upper, levels)
-        return DayAheadModel(_train(design, usable, params), band, design.names, levels, upper, held)
-
+    if keep_from is not None:
+        return replace(keep_from, boosters=_train(design, usable, params), heldout=None)
     if offsets is not None:
         return DayAheadModel(
             _train(design, usable, params), offsets, design.names, levels, upper_offsets or {}
         )
+    if after_auction is not None and after_auction.X.shape != design.X.shape:
+        raise ValueError("after_auction must hold the same rows and columns as design")
     ks = [int(k) for k in np.unique(design.horizon_day)]
-    scores = _Scores()
+    scores, after = _Scores(), _Scores()
+    min_rows = 1
     if params.calibration_folds > 0:
-        _cross_fit(design, usable, params, progress, scores)
-        return final(*scores.offsets(ks, levels, 100))
-    last = design.issue_row[usable].max()
-    val = usable & (design.issue_row > last - params.calibration_days)
-    fit = usable & ~val
-    if fit.sum() > 5000 and val.sum() > 500:
-        scores.add(_train(design, fit, params), design, val)
-    return final(*scores.offsets(ks, levels, 1))
+        _cross_fit(design, usable, params, progress, scores, after_auction, after)
+        min_rows = 100
+    else:
+        last = design.issue_row[usable].max()
+        val = usable & (design.issue_row > last - params.calibration_days)
+        fit = usable & ~val
+        if fit.sum() > 5000 and val.sum() > 500:
+            boosters = _train(design, fit, params)
+            scores.add(boosters, design, val)
+            if after_auction is not None:
+                after.add(boosters, after_auction, val)
+    band, upper = scores.offsets(ks, levels, min_rows)
+    after_band, after_upper = after.offsets(ks, levels, min_rows) if after.band else ({}, {})
+    if progress is not None:
+        progress(f"day-ahead model: fitting on {int(usable.sum())} rows")
+    return DayAheadModel(
+        _train(design, usable, params),
+        band,
+        design.names,
+        levels,
+        upper,
+        scores.heldout(band, upper, levels),
+        after_band,
+        after_upper,
+    )
 
 
 def _cross_fit(
@@ -414,9 +478,11 @@ def _cross_fit(
     params: DayAheadParams,
     progress: Callable[[str], None] | None,
     scores: _Scores,
+    after_auction: Design | None = None,
+    after: _Scores | None = None,
 ) -> None:
     """Held-out scores from blocked cross-fits over the issues (see
-    :attr:`DayAheadParams.calibration_folds`)."""
+    :attr:`DayAheadParams.calibration_folds`), and of the after-auction rows when given."""
     issues = np.unique(design.issue_row[usable])
     blocks = np.array_split(issues, params.calibration_folds)
     for i, block in enumerate(blocks):
@@ -429,4 +495,7 @@ def _cross_fit(
             continue
         if progress is not None:
             progress(f"day-ahead model: calibration fold {i + 1}/{len(blocks)}")
-        scores.add(_train(design, fit, params), design, held)
+        boosters = _train(design, fit, params)
+        scores.add(boosters, design, held)
+        if after_auction is not None and after is not None:
+            after.add(boosters, after_auction, held)

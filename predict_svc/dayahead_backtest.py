@@ -60,7 +60,7 @@ import numpy as np
 from predict_svc.dayahead import DayAheadParams, da_design, fit_day_ahead, refit_p50
 from predict_svc.fundamentals import FileFundamentals, find_fundamentals_dir
 from predict_svc.lear import LearConfig, ensemble_mean, lear_ensemble_forecasts
-from predict_svc.market import load_market
+from predict_svc.market import available_zones, load_market
 from predict_svc.protocols import (
     HOURS,
     DayPanel,
@@ -133,6 +133,22 @@ def _fundamentals(
     feats = provider.features(zone, panel.days)
     feats = {k: v for k, v in feats.items() if np.isfinite(v).any()}
     return feats, f"{provider.describe()} ({', '.join(provider.sources(zone))})"
+
+
+def neighbour_prices(data_dir: Path | str, zone: str, panel: DayPanel) -> dict[str, np.ndarray]:
+    """The other zones' day-ahead prices in ``data_dir`` on ``panel``'s rows (NaN on days a zone's
+    files do not cover): zone -> ``(days, 24)``."""
+    out: dict[str, np.ndarray] = {}
+    for other in available_zones(Path(data_dir)):
+        if other == zone:
+            continue
+        theirs = DayPanel.from_frame(load_market(Path(data_dir), other))
+        aligned = np.full_like(panel.price, np.nan)
+        at = (theirs.days - panel.days[0]).astype(np.int64)
+        inside = (at >= 0) & (at < len(panel))
+        aligned[at[inside]] = theirs.price[inside]
+        out[other] = aligned
+    return out
 
 
 def run_day_ahead(
@@ -281,6 +297,7 @@ def forecast_days(
     model_refit_days: int | None = None,
     p50_refit_days: int | None = None,
     exogenous: str = "real",
+    neighbours: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Forecasts issued at 10:00 CET on ``D-1`` for panel rows ``D = a..b`` (training through
     row ``te``, then refits as ``recalibrate`` says): ``lear`` ``(days, 24)``; the LightGBM
@@ -292,7 +309,9 @@ def forecast_days(
     ``p50_refit_days``: between the full refits, the P50 booster alone is refit this often
     (default :data:`MODEL_P50_REFIT_DAYS`).
     ``exogenous="substituted"``: the inputs of ``D`` (LightGBM rows and LEAR input) read
-    :func:`after_auction_panel` (training and calibration rows keep the real inputs)."""
+    :func:`after_auction_panel` (training and calibration rows keep the real inputs).
+    ``neighbours``: other zones' prices on the panel's rows (:func:`neighbour_prices`), the
+    LightGBM's extra inputs."""
     params = params or DayAheadParams()
     lear_config = lear_config or LearConfig()
     say = progress or (lambda _m: None)
@@ -318,7 +337,15 @@ def forecast_days(
 
     # LightGBM: issues r (= D-1) with every horizon; rows whose target is known by the refit.
     all_rows = np.arange(7, len(panel) - 1)
-    design = da_design(panel, all_rows, horizons, fundamentals, params.use_res_forecast)
+    design = da_design(panel, all_rows, horizons, fundamentals, params.use_res_forecast, neighbours)
+    # Substituted runs calibrate the band on held-out rows built as they are served after the auction.
+    after_design = (
+        da_design(
+            panel, all_rows, horizons, fundamentals, params.use_res_forecast, neighbours, after_auction=True
+        )
+        if substituted
+        else None
+    )
     p10 = np.full((len(horizons), n_test, HOURS), np.nan)
     p50 = p10.copy()
     p90 = p10.copy()
@@ -337,23 +364,22 @@ def forecast_days(
                 keep = rng.choice(np.flatnonzero(train), _MAX_ROWS, replace=False)
                 train = np.zeros_like(train)
                 train[keep] = True
-            sub = _take(design, train)
-            offsets: dict[int, float] | None = model.offsets if model is not None else None
-            up_off: dict[float, dict[int, float]] | None = model.upper_offsets if model is not None else None
-            model = fit_day_ahead(sub, params, progress=say, offsets=offsets, upper_offsets=up_off)
+            sub = design.take(train)
+            after_sub = after_design.take(train) if after_design is not None and model is None else None
+            model = fit_day_ahead(sub, params, progress=say, after_auction=after_sub, keep_from=model)
             heldout = heldout if heldout is not None else model.heldout  # the first fit's, as the offsets
             say(f"model fitted for {panel.days[day]} ({time.perf_counter() - began:.0f} s)")
         elif i % every_p50 == 0:
-            sub = _take(design, np.isfinite(design.y) & (design.target_row <= day - 1))
+            sub = design.take(np.isfinite(design.y) & (design.target_row <= day - 1))
             model = refit_p50(model, sub, params)
         if substituted:
             issue_panel = after_auction_panel(panel, day, params.use_res_forecast)
             rows = da_design(
-                issue_panel, np.array([day - 1]), horizons, fundamentals, params.use_res_forecast
+                issue_panel, np.array([day - 1]), horizons, fundamentals, params.use_res_forecast, neighbours
             )
         else:
-            rows = _take(design, design.issue_row == day - 1)
-        lo, mid, hi, up = model.predict_all(rows)
+            rows = design.take(design.issue_row == day - 1)
+        lo, mid, hi, up = model.predict_all(rows, after_auction=substituted)
         for j, k in enumerate(horizons):
             at = rows.horizon_day == k
             if at.sum() == HOURS:
@@ -373,22 +399,6 @@ def forecast_days(
         "p50_model": ens50,
         "heldout": heldout,
     }
-
-
-def _take(design: Any, mask: np.ndarray) -> Any:
-    from predict_svc.dayahead import Design
-
-    return Design(
-        design.X[mask],
-        design.y[mask],
-        design.issue_row[mask],
-        design.target_row[mask],
-        design.hour[mask],
-        design.horizon_day[mask],
-        design.m[mask],
-        design.s[mask],
-        design.names,
-    )
 
 
 def _residual_band(

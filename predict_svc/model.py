@@ -261,6 +261,8 @@ class PriceModel:
                 "features": list(self.week_ahead.names),
                 "fundamentals": list(self.week_ahead.fundamentals),
                 "band_offsets": {str(k): v for k, v in self.week_ahead.offsets.items()},
+                # the band's widening after the auction (inputs of the first day substituted)
+                "after_auction_band_offsets": {str(k): v for k, v in self.week_ahead.after_offsets.items()},
                 "upper_levels": list(self.week_ahead.upper_levels),
             },
         }

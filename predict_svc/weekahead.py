@@ -69,19 +69,9 @@ SUBSTITUTABLE = {"load": "load_forecast", "res": "wind_solar_forecast"}
 
 def _columns(design: Design, names: tuple[str, ...], rows: np.ndarray | None = None) -> Design:
     """``design`` restricted to the columns ``names`` (in that order) and to ``rows``."""
-    sel = slice(None) if rows is None else rows
     idx = [design.names.index(n) for n in names]
-    return Design(
-        design.X[sel][:, idx],
-        design.y[sel],
-        design.issue_row[sel],
-        design.target_row[sel],
-        design.hour[sel],
-        design.horizon_day[sel],
-        design.m[sel],
-        design.s[sel],
-        names,
-    )
+    part = design.take(slice(None) if rows is None else rows)
+    return replace(part, X=part.X[:, idx], names=names)
 
 
 class FeatureMissingError(ValueError):
@@ -151,6 +141,10 @@ class WeekAheadModel:
     metrics: dict[str, float] = field(default_factory=dict)
     upper_levels: tuple[float, ...] = ()  # quantile levels above P90 (artifacts before: none)
     upper_offsets: dict[float, dict[int, float]] = field(default_factory=dict)
+    # Offsets measured on held-out rows built as after the auction (k = 0 exogenous substituted),
+    # used when a forecast substituted them; artifacts before: none (the offsets above serve).
+    after_offsets: dict[int, float] = field(default_factory=dict)
+    after_upper_offsets: dict[float, dict[int, float]] = field(default_factory=dict)
 
     @property
     def days(self) -> int:
@@ -196,7 +190,7 @@ class WeekAheadModel:
             raise FeatureMissingError(f"runtime design columns {design.names} lack some of {self.names}")
         design = _columns(design, self.names)
         _guard(design, self.configured, np.arange(len(design.y)), "runtime rows")
-        lo, mid, hi, upper = self._model().predict_all(design)
+        lo, mid, hi, upper = self._model().predict_all(design, after_auction=bool(substituted))
         order = np.lexsort((design.hour, design.horizon_day))
         arrays = [a[order] for a in (lo, mid, hi, design.horizon_day, *upper.values())]
         if hours > len(mid):
@@ -207,7 +201,13 @@ class WeekAheadModel:
 
     def _model(self) -> DayAheadModel:
         return DayAheadModel(
-            list(self.boosters), self.offsets, self.names, self.upper_levels, self.upper_offsets
+            list(self.boosters),
+            self.offsets,
+            self.names,
+            self.upper_levels,
+            self.upper_offsets,
+            after_offsets=self.after_offsets,
+            after_upper_offsets=self.after_upper_offsets,
         )
 
     def predict(self, design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -222,9 +222,9 @@ class WeekAheadModel:
             "use_res_forecast": self.use_res_forecast,
             "metrics": self.metrics,
             "upper_levels": list(self.upper_levels),
-            "upper_offsets": {
-                str(lv): {str(k): v for k, v in off.items()} for lv, off in self.upper_offsets.items()
-            },
+            "upper_offsets": _levels_doc(self.upper_offsets),
+            "after_offsets": {str(k): v for k, v in self.after_offsets.items()},
+            "after_upper_offsets": _levels_doc(self.after_upper_offsets),
             "boosters": [base64.b64encode(zlib.compress(b.text.encode())).decode() for b in self.boosters],
         }
 
@@ -248,10 +248,10 @@ class WeekAheadModel:
         offsets = {int(k): float(v) for k, v in doc["offsets"].items()}
         if sorted(offsets) != list(range(len(offsets))) or not offsets:
             raise ValueError("week-ahead offsets must cover horizon days 0..n-1")
-        upper_offsets = {
-            float(lv): {int(k): float(v) for k, v in off.items()}
-            for lv, off in doc.get("upper_offsets", {}).items()
-        }
+        upper_offsets = _levels_from_doc(doc.get("upper_offsets", {}))
+        after_offsets = {int(k): float(v) for k, v in doc.get("after_offsets", {}).items()}
+        if after_offsets and sorted(after_offsets) != sorted(offsets):
+            raise ValueError("week-ahead after-auction offsets must cover the same horizon days")
         return cls(
             tuple(trees),
             offsets,
@@ -261,7 +261,17 @@ class WeekAheadModel:
             {k: float(v) for k, v in doc.get("metrics", {}).items()},
             upper_levels,
             upper_offsets,
+            after_offsets,
+            _levels_from_doc(doc.get("after_upper_offsets", {})),
         )
+
+
+def _levels_doc(offsets: dict[float, dict[int, float]]) -> dict[str, dict[str, float]]:
+    return {str(lv): {str(k): v for k, v in off.items()} for lv, off in offsets.items()}
+
+
+def _levels_from_doc(doc: dict[str, Any]) -> dict[float, dict[int, float]]:
+    return {float(lv): {int(k): float(v) for k, v in off.items()} for lv, off in doc.items()}
 
 
 def train_week_ahead(
@@ -285,7 +295,10 @@ def train_week_ahead(
         values = fundamentals.features(zone, panel.days)
         fund = {n: np.asarray(v) for n, v in values.items() if np.isfinite(v).any()} or None
     names = tuple(fund) if fund else ()
-    design = da_design(panel, np.arange(7, len(panel) - 1), tuple(range(days)), fund, params.use_res_forecast)
+    issues, horizons = np.arange(7, len(panel) - 1), tuple(range(days))
+    design = da_design(panel, issues, horizons, fund, params.use_res_forecast)
+    # The same rows as served after the auction: their held-out errors calibrate those forecasts.
+    after = da_design(panel, issues, horizons, fund, params.use_res_forecast, after_auction=True)
     usable = np.isfinite(design.y)
     if usable.sum() < 2000:
         raise ValueError(f"only {int(usable.sum())} usable week-ahead training rows; need at least 2000")
@@ -297,9 +310,10 @@ def train_week_ahead(
     columns = tuple(n for n in design.names if n not in DROPPED_FEATURES)
     sub = _columns(design, columns, usable)
     _guard(sub, _configured(params.use_res_forecast, names), np.arange(len(sub.y)), "training rows")
-    fitted = fit_day_ahead(sub, params, progress=progress)
+    fitted = fit_day_ahead(sub, params, progress=progress, after_auction=_columns(after, columns, usable))
     trees = [TreeEnsemble.parse(b.model_to_string()) for b in fitted.boosters]  # type: ignore[attr-defined]
     metrics = {f"wa_offset_d{k}": v for k, v in fitted.offsets.items()}
+    metrics.update({f"wa_after_offset_d{k}": v for k, v in fitted.after_offsets.items()})
     metrics["wa_train_rows"] = float(usable.sum())
     return WeekAheadModel(
         tuple(trees),
@@ -310,6 +324,8 @@ def train_week_ahead(
         metrics,
         fitted.upper_levels,
         fitted.upper_offsets,
+        fitted.after_offsets,
+        fitted.after_upper_offsets,
     )
 
 

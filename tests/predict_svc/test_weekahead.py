@@ -49,6 +49,14 @@ def test_artifact_carries_the_week_ahead_model(small_model: PriceModel, tmp_path
     tail = (0.95, 0.99, 0.995, 0.999)
     assert loaded.week_ahead.upper_levels == tail == small_model.week_ahead.upper_levels
     assert loaded.week_ahead.upper_offsets == small_model.week_ahead.upper_offsets
+    # The after-auction offsets too; an artifact from before them loads and serves the others.
+    assert loaded.week_ahead.after_offsets == small_model.week_ahead.after_offsets
+    assert set(loaded.week_ahead.after_offsets) == set(range(7))
+    assert loaded.week_ahead.after_upper_offsets == small_model.week_ahead.after_upper_offsets
+    older = small_model.week_ahead.to_doc()
+    del older["after_offsets"], older["after_upper_offsets"]
+    old_model = type(small_model.week_ahead).from_doc(older)
+    assert old_model.after_offsets == {} and old_model._model().offsets_for(True)[0] == old_model.offsets
     assert meta["week_ahead"]["upper_levels"] == list(tail)
     # Day of year is left out (blocked cross-fits over a year or two cannot calibrate it).
     assert "doy" not in small_model.week_ahead.names and "dow" in small_model.week_ahead.names
@@ -146,7 +154,14 @@ def test_an_unpublished_first_day_forecast_is_replaced_by_the_day_before(small_m
     g = wa.forecast(by_hand, end, 7 * 24)
     assert g.substituted == ()
     np.testing.assert_array_equal(f.p50, g.p50)
-    np.testing.assert_array_equal(f.p90, g.p90)
+    # Its band is the one calibrated on held-out rows built the same way (after the auction).
+    assert wa.after_offsets and wa.after_offsets != wa.offsets
+    as_after = dataclasses.replace(wa, offsets=wa.after_offsets, upper_offsets=wa.after_upper_offsets)
+    h = as_after.forecast(by_hand, end, 7 * 24)
+    np.testing.assert_array_equal(f.p10, h.p10)
+    np.testing.assert_array_equal(f.p90, h.p90)
+    np.testing.assert_array_equal(f.upper[0.99], h.upper[0.99])
+    assert not np.array_equal(f.p90, g.p90)
     # The path carries it to the response's notes.
     path = build_path(_market(unknown), small_model, NOW.to_pydatetime())
     assert path.forecast.substituted == f.substituted
