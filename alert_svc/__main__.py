@@ -41,7 +41,12 @@ def main() -> int:
         if config.evaluate_seconds > 0:
             background.append(lambda: evaluate_forever(app.evaluator, config.evaluate_seconds))
         await serve(
-            grpc_config, services(app), interceptors(app), background=background, on_shutdown=[dispose]
+            grpc_config,
+            services(app),
+            interceptors(app),
+            background=background,
+            on_shutdown=[dispose],
+            on_draining=[app.servicer.drain.close],
         )
 
     asyncio.run(run())

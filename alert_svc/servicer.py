@@ -22,6 +22,7 @@ from alert_svc.rules import rule_message, storage_json, validated
 from alert_svc.signals import AlertSignals
 from alert_svc.store import AlertStore, RuleRow
 from alert_svc.targets import TargetPolicy
+from common.drain import Drain
 from common.errors import InvalidArgument, NotFound, ResourceExhausted
 from common.paging import Pager
 from energypulse.alert.v1 import alert_service_pb2 as pb
@@ -58,6 +59,7 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
         self.store, self.evaluator, self.kek, self.policy = store, evaluator, kek, policy
         self.max_rules, self.max_subscriptions, self.signals = max_rules, max_subscriptions, signals
         self.clock = clock
+        self.drain = Drain()  # closed at shutdown: the watches end (common/drain.py)
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -200,7 +202,8 @@ class AlertServicer(alert_service_pb2_grpc.AlertServiceServicer):
             unread = await asyncio.to_thread(self.store.unread_count, hh)
             yield pb.WatchAlertsResponse(unread_count=unread)
             while True:
-                await self.signals.wait(changed)
+                if await self.drain.until(self.signals.wait(changed)):
+                    return
                 newest = await asyncio.to_thread(self.store.newest_id, hh)
                 fresh = [
                     r for r in await asyncio.to_thread(self.store.pushed_after, hh, last) if r.id <= newest

@@ -33,6 +33,7 @@ def main() -> int:
             interceptors(app),
             background=background(app),
             on_shutdown=[dispose],
+            on_draining=[app.servicer.drain.close],
         )
     )
     return 0

@@ -22,6 +22,7 @@ from auth_svc.store import AuditEventRow, AuditFilter, UserRecord
 from common import timestamps
 from common.auth.access import parse_role, role_name
 from common.auth.caller import caller
+from common.drain import Drain
 from common.errors import EnergyPulseError, InvalidArgument, PermissionDenied, to_rpc_status
 from common.log import get_logger
 from energypulse.auth.v1 import auth_service_pb2 as pb
@@ -197,6 +198,7 @@ class RevocationFeed:
         self._changed = asyncio.Event()
         self._watchers = 0
         self._task: asyncio.Task[None] | None = None
+        self.drain = Drain()
 
     async def _poll(self) -> None:
         sent_at = 0.0
@@ -223,13 +225,14 @@ class RevocationFeed:
             self._task = asyncio.create_task(self._poll())
         seen = -1
         try:
-            while True:
+            while not self.drain.draining:
                 changed = self._changed
                 if self._latest is not None and self._version != seen:
                     seen = self._version
                     yield self._latest
                     continue
-                await changed.wait()
+                if await self.drain.until(changed.wait()):
+                    return
         finally:
             self._watchers -= 1
 
@@ -247,6 +250,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         self._proxies = proxies
         self._audit_reporters = dict(audit_reporters or {})
         self._feed = RevocationFeed(lambda: self._run(self._revocation_list), watch_interval_s)
+        self.drain = self._feed.drain  # closed at shutdown: the watches end (common/drain.py)
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)

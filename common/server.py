@@ -357,8 +357,14 @@ async def serve(
     background: Sequence[Callable[[], Coroutine[object, None, None]]] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ready: Callable[[], bool] | None = None,
+    on_draining: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully.
+
+    ``on_draining`` hooks run first, before the server stops taking calls: they end open
+    server streams (a watch that never ends on its own would otherwise be cancelled when the
+    grace period runs out, which gRPC logs as an unhandled error), so their clients reconnect to
+    another replica at once.
 
     ``background`` coroutines (e.g. an MQTT consumer) run beside the server and are cancelled
     after the server has drained; ``on_shutdown`` hooks run last (close pools, flush buffers).
@@ -382,6 +388,8 @@ async def serve(
     for task in failed:
         log.error("background_task_failed", error=repr(task.exception()))
     log.info("shutdown_started", grace_seconds=config.shutdown_grace_seconds)
+    for hook in on_draining:
+        await hook()
     await running.stop(config.shutdown_grace_seconds)
     for task in tasks:
         task.cancel()

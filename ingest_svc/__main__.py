@@ -36,7 +36,12 @@ def main() -> int:
     background = [app.run_billing] if app.billing is not None else []
     asyncio.run(
         serve(
-            grpc_config, services(app), interceptors(app), background=background, on_shutdown=[stop_pipeline]
+            grpc_config,
+            services(app),
+            interceptors(app),
+            background=background,
+            on_shutdown=[stop_pipeline],
+            on_draining=[app.drain.close],
         )
     )
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from common.db import make_engine, upgrade
+from common.drain import Drain
 from common.log import get_logger
 from common.rate_coverage import watch_rate_coverage
 from contracts.mqtt.topics import STATUS_FILTERS
@@ -65,6 +66,7 @@ class IngestApp:
 
     def __init__(self, config: IngestConfig, registry: CollectorRegistry | None = None) -> None:
         self.config = config
+        self.drain = Drain()  # the telemetry streams end through it at shutdown (common/drain.py)
         migrate(config.db_url)
         self.engine = make_engine(config.db_url)
         self.store = ReadingStore(self.engine)

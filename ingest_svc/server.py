@@ -46,6 +46,7 @@ def services(app: IngestApp) -> list[GrpcService]:
         grid_cache_s=app.config.grid_cache_s,
     )
     servicer.devices = app.devices
+    servicer.drain = app.drain
     servicer.corrections = app.corrections
     return [GrpcService(SERVICE, telemetry_service_pb2_grpc.add_TelemetryServiceServicer_to_server, servicer)]
 

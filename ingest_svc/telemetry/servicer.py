@@ -22,6 +22,7 @@ import grpc
 from sqlalchemy.engine import Engine
 
 from common import timestamps
+from common.drain import Drain
 from common.errors import InvalidArgument, NotFound
 from common.paging import Pager
 from common.read_cache import ReadCache
@@ -199,6 +200,7 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
     ) -> None:
         self.price_forecasts = price_forecasts
         self.engine = engine
+        self.drain = Drain()  # closed at shutdown: the streams end (common/drain.py)
         # The NOK month bill (default: the shipped rule set with the configuration's defaults).
         self.month_costs = month_costs or _default_month_costs(engine)
         # Today's cost from billing (default: the running hour valued at the default tariff).
@@ -287,7 +289,8 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
             for point in points:
                 cursor[point.meter_id] = max(cursor.get(point.meter_id, -1), point.seq)
                 yield pb.StreamReadingsResponse(reading=_reading(point, request.household_id))
-            await asyncio.sleep(self.poll_interval_s)
+            if await self.drain.sleep(self.poll_interval_s):
+                return
 
     async def _aggregate(self) -> tuple[rpb.GridAggregate, dict[str, int]]:
         """The grid snapshot, shared by every caller for ``grid_cache_s`` (do not modify it)."""
@@ -361,7 +364,8 @@ class TelemetryServicer(pb_grpc.TelemetryServiceServicer):
         while True:
             aggregate, _ = await self._aggregate()
             yield pb.StreamGridStatsResponse(aggregate=aggregate)
-            await asyncio.sleep(interval)
+            if await self.drain.sleep(interval):
+                return
 
     async def ListHouseholds(
         self,

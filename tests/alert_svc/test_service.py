@@ -204,6 +204,18 @@ async def test_alerts_reach_the_app_the_webhook_and_the_broker_once(
             listener.close()
 
 
+async def test_an_open_watch_ends_with_ok_when_the_replica_drains(tmp_path: Path) -> None:
+    """At shutdown the WatchAlerts streams return (status OK) instead of being cancelled when the
+    grace period runs out: the app reconnects to another replica at once."""
+    async with alert_rig(tmp_path) as rig:
+        watch = rig.stub.WatchAlerts(pb.WatchAlertsRequest(household_id=HH), metadata=rig.user(HH))
+        first = await watch.read()
+        assert first.unread_count == 0
+        await rig.app.servicer.drain.close()
+        assert await asyncio.wait_for(watch.read(), 30) == grpc.aio.EOF  # a cap, not a timing
+        assert await watch.code() == grpc.StatusCode.OK
+
+
 async def test_secrets_are_stored_sealed(tmp_path: Path, mosquitto: Broker) -> None:
     async with alert_rig(tmp_path) as rig:
         hook = await _webhook(rig)

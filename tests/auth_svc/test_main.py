@@ -40,9 +40,8 @@ def _grpcurl(port: int, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_process_serves_and_stops_gracefully(tmp_path: Path) -> None:
-    port = free_port()
-    env = _env(
+def _demo_env(tmp_path: Path, port: int) -> dict[str, str]:
+    return _env(
         tmp_path,
         EP_AUTH_DEMO="1",
         EP_AUTH_DEMO_ADMIN_PASSWORD=DEMO_ADMIN_PASSWORD,
@@ -51,6 +50,11 @@ def test_demo_process_serves_and_stops_gracefully(tmp_path: Path) -> None:
         EP_AUTH_GRPC_PORT=str(port),
         EP_AUTH_KEY_ENCRYPTION_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
     )
+
+
+def test_demo_process_serves_and_stops_gracefully(tmp_path: Path) -> None:
+    port = free_port()
+    env = _demo_env(tmp_path, port)
     proc = subprocess.Popen(
         [sys.executable, "-m", "auth_svc"],
         cwd=ROOT,
@@ -78,6 +82,46 @@ def test_demo_process_serves_and_stops_gracefully(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    assert "shutdown_complete" in err
+
+
+def test_shutdown_ends_open_revocation_watches_cleanly(tmp_path: Path) -> None:
+    """SIGTERM with a WatchRevocations stream open: the server ends the stream (status OK, so the
+    watcher reconnects to another replica) before it stops, instead of leaving it to be cancelled
+    when the grace period runs out (logged by gRPC as an unhandled error, with a raw traceback)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auth_svc"],
+        cwd=ROOT,
+        env=_demo_env(tmp_path, port) | {"EP_AUTH_SHUTDOWN_GRACE_SECONDS": "3"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watcher: subprocess.Popen[str] | None = None
+    try:
+        wait_for_port(port, timeout=30)
+        watcher = subprocess.Popen(
+            [
+                str(GRPCURL),
+                "-plaintext",
+                f"127.0.0.1:{port}",
+                "energypulse.auth.v1.AuthService/WatchRevocations",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().strip() == "{"  # the first list arrived: the stream is open
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert watcher is not None
+    _watch_out, watch_err = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, watch_err  # ended by the server with OK, not cancelled
+    assert "Exception not handled" not in err and "CancelledError" not in err, err
     assert "shutdown_complete" in err
 
 

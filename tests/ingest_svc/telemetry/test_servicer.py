@@ -50,9 +50,15 @@ class Ticks:
 
 class Env:
     def __init__(
-        self, stub: pb_grpc.TelemetryServiceStub, factory: TokenFactory, store: ReadingStore, ticks: Ticks
+        self,
+        stub: pb_grpc.TelemetryServiceStub,
+        factory: TokenFactory,
+        store: ReadingStore,
+        ticks: Ticks,
+        servicer: TelemetryServicer,
     ) -> None:
         self.stub, self.factory, self.store, self.ticks = stub, factory, store, ticks
+        self.servicer = servicer
 
     def md(self, role: str = "admin", households: tuple[str, ...] = ()) -> tuple[tuple[str, str]]:
         token = self.factory.token(subject=f"{role}-1", role=role, households=list(households))
@@ -85,7 +91,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         [AuthInterceptor(verifier, rules_from_services([SERVICE]))],
     )
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    yield Env(pb_grpc.TelemetryServiceStub(channel), factory, ReadingStore(engine), ticks)
+    yield Env(pb_grpc.TelemetryServiceStub(channel), factory, ReadingStore(engine), ticks, servicer)
     await channel.close()
     await running.stop(0)
     engine.dispose()
@@ -364,6 +370,24 @@ async def test_stream_readings_delivers_new_readings_live(env: Env) -> None:
     call.cancel()
     await task
     assert got == [("m1", 2), ("m2", 1)]  # m3 belongs to another household
+
+
+async def test_open_streams_end_with_ok_when_the_replica_drains(env: Env) -> None:
+    """At shutdown (``common.server.serve`` closes the servicer's drain before the server stops)
+    both live streams return, status OK: their clients reconnect to another replica at once."""
+    await register(env)
+    readings = env.stub.StreamReadings(
+        pb.StreamReadingsRequest(household_id="h1"), metadata=env.md("user", ("h1",))
+    )
+    grid = env.stub.StreamGridStats(pb.StreamGridStatsRequest(interval_seconds=60), metadata=env.md("admin"))
+    await readings.initial_metadata()
+    first = await grid.read()
+    assert first.HasField("aggregate")
+    await env.servicer.drain.close()
+    assert [item async for item in readings] == []  # no reading came: the stream just ends
+    assert await grid.read() == grpc.aio.EOF
+    assert await readings.code() == grpc.StatusCode.OK
+    assert await grid.code() == grpc.StatusCode.OK
 
 
 async def test_contract_settings_register_and_the_bill_rpcs_answer(env: Env) -> None:
