@@ -194,6 +194,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-res-forecast", action="store_true", help="day-/week-ahead without wind/solar forecasts"
     )
     parser.add_argument(
+        "--neighbours",
+        action="store_true",
+        help="day-/week-ahead: the LightGBM also reads the other zones' D-1 prices in --data-dir "
+        "(under evaluation: not the served model; the JSON lists them)",
+    )
+    parser.add_argument(
         "--lear-window", type=int, default=1456, help="LEAR calibration window in days (the paper's: 1456)"
     )
     parser.add_argument(
@@ -225,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.protocol == "one-step" and args.exogenous != "real":
         parser.error("--exogenous substituted needs --protocol day-ahead or week-ahead")
+    if args.protocol == "one-step" and args.neighbours:
+        parser.error("--neighbours needs --protocol day-ahead or week-ahead")
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -255,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 params=DayAheadParams(use_res_forecast=not args.no_res_forecast, **extra),  # type: ignore[arg-type]
                 save_forecasts=args.save_forecasts,
                 exogenous=args.exogenous,
+                neighbours=args.neighbours,
             )
         except (MarketDataError, ModelError, ValueError) as exc:
             print(f"backtest failed: {exc}", file=sys.stderr)

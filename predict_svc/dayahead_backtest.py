@@ -170,10 +170,13 @@ def run_day_ahead(
     save_forecasts: Path | str | None = None,
     p50_refit_days: int | None = None,
     exogenous: str = "real",
+    neighbours: bool = False,
 ) -> dict[str, Any]:
     """Run the protocol and return the JSON report (see module docstring); ``save_forecasts``: also
     write the raw forecasts of ``D`` (LEAR members, LightGBM quantiles, actual, naive) to an .npz;
-    ``exogenous``: ``real`` or ``substituted`` (the after-auction information set)."""
+    ``exogenous``: ``real`` or ``substituted`` (the after-auction information set); ``neighbours``:
+    the LightGBM also reads the other zones' prices of D-1 in ``data_dir`` (an option under
+    evaluation, not the served model; the report then lists them)."""
     began = time.perf_counter()
     say = progress or (lambda _m: None)
     if protocol not in ("day-ahead", "week-ahead"):
@@ -193,6 +196,9 @@ def run_day_ahead(
         params = DayAheadParams(**{**params.__dict__, "rounds": rounds})
     fundamentals, fund_note = _fundamentals(data_dir, fundamentals_dir, zone, panel)
     say(f"{zone}: {len(panel)} days {panel.days[0]} .. {panel.days[-1]}; fundamentals: {fund_note}")
+    others = neighbour_prices(data_dir, zone, panel) if neighbours else None
+    if others is not None:
+        say(f"{zone}: other zones' D-1 prices as inputs: {', '.join(others) or 'none in the directory'}")
     horizons = (0,) if protocol == "day-ahead" else tuple(range(7))
     n_test = b - a + 1
     every = MODEL_REFIT_DAYS[recalibrate]
@@ -211,6 +217,7 @@ def run_day_ahead(
         lear_windows,
         p50_refit_days=p50_refit_days,
         exogenous=exogenous,
+        neighbours=others,
     )
     lear, p10, p50, p90, ens50 = fc["lear"], fc["p10"], fc["p50"], fc["p90"], fc["p50_model"]
     shift = ens50 - p50[0]
@@ -269,6 +276,8 @@ def run_day_ahead(
     if exogenous != "real":  # the default report is unchanged
         report["exogenous"] = exogenous
         report["issue_time"] = "after the auction of D-1 (D's load and wind/solar forecasts: D-1's)"
+    if others is not None:  # likewise
+        report["neighbours"] = sorted(others)
     if protocol == "week-ahead":
         report["by_horizon_day"] = _by_horizon(panel, a, n_test, horizons, p10, p50, p90, ens50, shift)
         report["week_ahead_exogenous"] = (

@@ -1,14 +1,16 @@
-"""Other zones' prices as day-ahead inputs (an option of the backtest's design, not shipped in
-the served model): aligned on the zone's days, and only the prices of D-1 are read."""
+"""Other zones' prices as day-ahead inputs (an option of the backtest, ``--neighbours``, not
+shipped in the served model): aligned on the zone's days, only the prices of D-1 are read."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from predict_svc.backtest import main
 from predict_svc.dayahead import da_design
 from predict_svc.dayahead_backtest import neighbour_prices
 from predict_svc.market import load_market
@@ -51,3 +53,40 @@ def test_only_the_other_zones_prices_of_d_minus_1_are_read(two_zones: Path) -> N
     changed["NO5"][issue] += 50  # D-1's: known (published on D-2) and read
     col = base.names.index("nb_NO5_d-1")
     assert not np.array_equal(da_design(panel, rows, (0, 1), neighbours=changed).X[:, col], base.X[:, col])
+
+
+def test_cli_neighbours_reads_the_other_zones_and_says_so(
+    entsoe_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "slice"
+    data.mkdir()
+    for zone in ("NO_1", "NO_5"):
+        for path in entsoe_dir.glob(f"*_{zone}.csv"):
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            day = frame["datetime"].str.slice(0, 10)
+            frame[(day >= "2021-09-01") & (day <= "2023-01-20")].to_csv(data / path.name, index=False)
+    base = [*("--data-dir", str(data), "--zone", "NO1", "--train-end", "2023-01-05")]
+    base += [*("--test-start", "2023-01-06", "--test-end", "2023-01-12", "--protocol", "day-ahead")]
+    base += [
+        *(
+            "--recalibrate",
+            "never",
+            "--json",
+            "--rounds",
+            "20",
+            "--lear-window",
+            "400",
+            "--lear-windows",
+            "400",
+        )
+    ]
+    assert main([*base, "--neighbours"]) == 0
+    with_nb = json.loads(capsys.readouterr().out)
+    assert main(base) == 0
+    without = json.loads(capsys.readouterr().out)
+    assert with_nb["neighbours"] == ["NO5"] and "neighbours" not in without  # the default report unchanged
+    assert with_nb["lear"] == without["lear"]  # the LEAR baseline does not read them
+    assert with_nb["lightgbm"]["mae"] != without["lightgbm"]["mae"]
+    with pytest.raises(SystemExit):
+        main([*base[:10], "--neighbours"])  # one-step: not an option there
+    assert "--neighbours needs --protocol day-ahead or week-ahead" in capsys.readouterr().err
