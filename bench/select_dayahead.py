@@ -186,6 +186,49 @@ def run(args: argparse.Namespace) -> None:
     print(f"{args.zone} saved {args.out} ({note}) in {time.perf_counter() - began:.0f} s")
 
 
+def _model_rmae_grid(
+    args: argparse.Namespace, candidates: dict[str, dict[str, Any]], out: str | None
+) -> None:
+    """Model rMAE (2/3 LightGBM P50 + 1/3 LEAR 1456 fitted once) of each candidate, a set of
+    :func:`forecast_days` arguments over the shipped defaults (``params``: a DayAheadParams);
+    the LightGBM P10/P50/P90 as the CLI fits them, without the upper levels (they do not move the
+    P50). Saves each candidate's P50 to ``out`` when given."""
+    panel, fund, note, (te, a, b) = _validation_inputs(args)
+    act, nv = panel.price[a : b + 1], naive_day_ahead(panel)[a : b + 1]
+    ok = np.isfinite(act) & np.isfinite(nv)
+    nmae = float(np.mean(np.abs(nv[ok] - act[ok])))
+    saved: dict[str, Any] = {"actual": act, "naive": nv}
+    for name, extra in candidates.items():
+        began = time.perf_counter()
+        kwargs: dict[str, Any] = {"params": DayAheadParams(upper_levels=()), **extra}
+        fc = forecast_days(
+            panel,
+            fund,
+            te,
+            a,
+            b,
+            (0,),
+            "weekly",
+            lear_windows=(1456,),
+            lear_refit_days={1456: 10**9},
+            **kwargs,
+        )
+        saved["lear"], saved[f"p50 {name}"] = fc["lear"], fc["p50"][0]
+        r = {
+            k: float(np.mean(np.abs(f[ok] - act[ok])) / nmae)
+            for k, f in (("lgb", fc["p50"][0]), ("model", fc["p50_model"]), ("lear", fc["lear"]))
+        }
+        others = sorted(extra["neighbours"]) if extra.get("neighbours") else "none"
+        print(
+            f"{args.zone} {name:<32} model rMAE {r['model']:.4f}  LightGBM {r['lgb']:.4f}"
+            f"  LEAR (once) {r['lear']:.4f}  {time.perf_counter() - began:.0f} s"
+            f"  (neighbours {others}; {note})",
+            flush=True,
+        )
+    if out:
+        np.savez(out, **saved)
+
+
 # The P50 refit-cadence grid (BENCHMARKS.md, "NO2 point forecast: P50 refit cadence"): name ->
 # (P50 refit days, P50 half-life days); every other booster refits every 28 days.
 P50_GRID: dict[str, tuple[int, float | None]] = {
@@ -196,40 +239,15 @@ P50_GRID: dict[str, tuple[int, float | None]] = {
 
 
 def p50_grid(args: argparse.Namespace) -> None:
-    """Model rMAE (2/3 LightGBM P50 + 1/3 LEAR 1456 fitted once) of each P50 candidate; the
-    LightGBM P10/P50/P90 as the CLI fits them, without the upper levels (they do not move the P50)."""
-    panel, fund, note, (te, a, b) = _validation_inputs(args)
-    act, nv = panel.price[a : b + 1], naive_day_ahead(panel)[a : b + 1]
-    ok = np.isfinite(act) & np.isfinite(nv)
-    nmae = float(np.mean(np.abs(nv[ok] - act[ok])))
-    saved: dict[str, Any] = {"actual": act, "naive": nv}
-    for name, (p50_days, half_life) in P50_GRID.items():
-        began = time.perf_counter()
-        fc = forecast_days(
-            panel,
-            fund,
-            te,
-            a,
-            b,
-            (0,),
-            "weekly",
-            DayAheadParams(upper_levels=(), p50_half_life_days=half_life),
-            lear_windows=(1456,),
-            lear_refit_days={1456: 10**9},
-            p50_refit_days=p50_days,
-        )
-        saved["lear"], saved[f"p50 {name}"] = fc["lear"], fc["p50"][0]
-        r = {
-            k: float(np.mean(np.abs(f[ok] - act[ok])) / nmae)
-            for k, f in (("lgb", fc["p50"][0]), ("model", fc["p50_model"]), ("lear", fc["lear"]))
+    """The model rMAE of each P50 refit-cadence candidate."""
+    candidates = {
+        name: {
+            "params": DayAheadParams(upper_levels=(), p50_half_life_days=half_life),
+            "p50_refit_days": days,
         }
-        print(
-            f"{args.zone} {name:<32} model rMAE {r['model']:.4f}  LightGBM {r['lgb']:.4f}"
-            f"  LEAR (once) {r['lear']:.4f}  {time.perf_counter() - began:.0f} s  ({note})",
-            flush=True,
-        )
-    if args.out:
-        np.savez(args.out, **saved)
+        for name, (days, half_life) in P50_GRID.items()
+    }
+    _model_rmae_grid(args, candidates, args.out)
 
 
 # The neighbour-price grid (BENCHMARKS.md, "Neighbour-zone prices as inputs"), fixed before the
@@ -238,38 +256,12 @@ NB_GRID: dict[str, bool] = {"(a) today": False, "(n) + other zones' D-1 prices":
 
 
 def neighbours_grid(args: argparse.Namespace) -> None:
-    """Model rMAE (2/3 LightGBM P50 + 1/3 LEAR 1456 fitted once) with and without the other zones'
-    prices of D-1 as LightGBM inputs; P10/P50/P90 only, as :func:`p50_grid`."""
-    panel, fund, note, (te, a, b) = _validation_inputs(args)
-    act, nv = panel.price[a : b + 1], naive_day_ahead(panel)[a : b + 1]
-    ok = np.isfinite(act) & np.isfinite(nv)
-    nmae = float(np.mean(np.abs(nv[ok] - act[ok])))
+    """The model rMAE with and without the other zones' prices of D-1 as LightGBM inputs."""
+    panel = DayPanel.from_frame(load_market(Path(args.data_dir), args.zone))
     others = neighbour_prices(args.data_dir, args.zone, panel)
-    for name, use in NB_GRID.items():
-        began = time.perf_counter()
-        fc = forecast_days(
-            panel,
-            fund,
-            te,
-            a,
-            b,
-            (0,),
-            "weekly",
-            DayAheadParams(upper_levels=()),
-            lear_windows=(1456,),
-            lear_refit_days={1456: 10**9},
-            neighbours=others if use else None,
-        )
-        r = {
-            k: float(np.mean(np.abs(f[ok] - act[ok])) / nmae)
-            for k, f in (("lgb", fc["p50"][0]), ("model", fc["p50_model"]), ("lear", fc["lear"]))
-        }
-        print(
-            f"{args.zone} {name:<32} model rMAE {r['model']:.4f}  LightGBM {r['lgb']:.4f}"
-            f"  LEAR (once) {r['lear']:.4f}  {time.perf_counter() - began:.0f} s"
-            f"  (neighbours {sorted(others) if use else 'none'}; {note})",
-            flush=True,
-        )
+    _model_rmae_grid(
+        args, {name: {"neighbours": others if use else None} for name, use in NB_GRID.items()}, None
+    )
 
 
 def score(paths: list[str]) -> None:
