@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -187,13 +188,14 @@ def run(args: argparse.Namespace) -> None:
 
 
 def _model_rmae_grid(
-    args: argparse.Namespace, candidates: dict[str, dict[str, Any]], out: str | None
+    args: argparse.Namespace, candidates_of: Callable[[DayPanel], dict[str, dict[str, Any]]], out: str | None
 ) -> None:
     """Model rMAE (2/3 LightGBM P50 + 1/3 LEAR 1456 fitted once) of each candidate, a set of
-    :func:`forecast_days` arguments over the shipped defaults (``params``: a DayAheadParams);
-    the LightGBM P10/P50/P90 as the CLI fits them, without the upper levels (they do not move the
-    P50). Saves each candidate's P50 to ``out`` when given."""
+    :func:`forecast_days` arguments over the shipped defaults (``params``: a DayAheadParams) made
+    from the zone's panel; the LightGBM P10/P50/P90 as the CLI fits them, without the upper levels
+    (they do not move the P50). Saves each candidate's P50 to ``out`` when given."""
     panel, fund, note, (te, a, b) = _validation_inputs(args)
+    candidates = candidates_of(panel)
     act, nv = panel.price[a : b + 1], naive_day_ahead(panel)[a : b + 1]
     ok = np.isfinite(act) & np.isfinite(nv)
     nmae = float(np.mean(np.abs(nv[ok] - act[ok])))
@@ -247,7 +249,7 @@ def p50_grid(args: argparse.Namespace) -> None:
         }
         for name, (days, half_life) in P50_GRID.items()
     }
-    _model_rmae_grid(args, candidates, args.out)
+    _model_rmae_grid(args, lambda _panel: candidates, args.out)
 
 
 # The neighbour-price grid (BENCHMARKS.md, "Neighbour-zone prices as inputs"), fixed before the
@@ -257,11 +259,12 @@ NB_GRID: dict[str, bool] = {"(a) today": False, "(n) + other zones' D-1 prices":
 
 def neighbours_grid(args: argparse.Namespace) -> None:
     """The model rMAE with and without the other zones' prices of D-1 as LightGBM inputs."""
-    panel = DayPanel.from_frame(load_market(Path(args.data_dir), args.zone))
-    others = neighbour_prices(args.data_dir, args.zone, panel)
-    _model_rmae_grid(
-        args, {name: {"neighbours": others if use else None} for name, use in NB_GRID.items()}, None
-    )
+
+    def candidates(panel: DayPanel) -> dict[str, dict[str, Any]]:
+        others = neighbour_prices(args.data_dir, args.zone, panel)
+        return {name: {"neighbours": others if use else None} for name, use in NB_GRID.items()}
+
+    _model_rmae_grid(args, candidates, None)
 
 
 def score(paths: list[str]) -> None:

@@ -419,15 +419,12 @@ def fit_day_ahead(
     design: Design,
     params: DayAheadParams,
     progress: Callable[[str], None] | None = None,
-    offsets: dict[int, float] | None = None,
-    upper_offsets: dict[float, dict[int, float]] | None = None,
     after_auction: Design | None = None,
     keep_from: DayAheadModel | None = None,
 ) -> DayAheadModel:
     """Fit on every row with a known target; conformal offsets per horizon day from a validation
     fit that holds out the last ``calibration_days`` issues, or from blocked cross-fits (unless
-    ``offsets`` are given: a refit keeps the first fit's, and its ``upper_offsets``; or
-    ``keep_from``: a refit keeping every offset of that model).
+    ``keep_from`` is given: a refit keeping every offset of that first fit).
 
     ``after_auction``: the same rows (same order) built with ``da_design(after_auction=True)``;
     the held-out fits also score them, giving :attr:`DayAheadModel.after_offsets`."""
@@ -435,10 +432,6 @@ def fit_day_ahead(
     levels = tuple(params.upper_levels)
     if keep_from is not None:
         return replace(keep_from, boosters=_train(design, usable, params), heldout=None)
-    if offsets is not None:
-        return DayAheadModel(
-            _train(design, usable, params), offsets, design.names, levels, upper_offsets or {}
-        )
     if after_auction is not None and after_auction.X.shape != design.X.shape:
         raise ValueError("after_auction must hold the same rows and columns as design")
     ks = [int(k) for k in np.unique(design.horizon_day)]

@@ -347,7 +347,8 @@ def forecast_days(
     # LightGBM: issues r (= D-1) with every horizon; rows whose target is known by the refit.
     all_rows = np.arange(7, len(panel) - 1)
     design = da_design(panel, all_rows, horizons, fundamentals, params.use_res_forecast, neighbours)
-    # Substituted runs calibrate the band on held-out rows built as they are served after the auction.
+    # Substituted runs forecast from, and calibrate the band on, rows built as they are served after
+    # the auction (equal to after_auction_panel's, row by row: tests/predict_svc/test_backtest_substituted.py).
     after_design = (
         da_design(
             panel, all_rows, horizons, fundamentals, params.use_res_forecast, neighbours, after_auction=True
@@ -381,13 +382,8 @@ def forecast_days(
         elif i % every_p50 == 0:
             sub = design.take(np.isfinite(design.y) & (design.target_row <= day - 1))
             model = refit_p50(model, sub, params)
-        if substituted:
-            issue_panel = after_auction_panel(panel, day, params.use_res_forecast)
-            rows = da_design(
-                issue_panel, np.array([day - 1]), horizons, fundamentals, params.use_res_forecast, neighbours
-            )
-        else:
-            rows = design.take(design.issue_row == day - 1)
+        served = after_design if after_design is not None else design
+        rows = served.take(served.issue_row == day - 1)
         lo, mid, hi, up = model.predict_all(rows, after_auction=substituted)
         for j, k in enumerate(horizons):
             at = rows.horizon_day == k
